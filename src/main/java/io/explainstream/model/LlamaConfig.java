@@ -1,0 +1,174 @@
+package io.explainstream.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+
+/**
+ * The shape of a LLaMA-family model, read from a Hugging Face {@code config.json}.
+ *
+ * @param hiddenSize width of the residual stream, H
+ * @param intermediateSize width of the SwiGLU MLP
+ * @param numHeads query heads
+ * @param numKeyValueHeads key/value heads (fewer than {@code numHeads} for grouped-query attention)
+ * @param headDim width of one head, D ({@code head_dim}, or H / heads when absent)
+ * @param numLayers decoder layers
+ * @param vocabSize rows of the embedding table, V
+ * @param maxPositions {@code max_position_embeddings}
+ * @param rmsNormEps epsilon of every RMSNorm
+ * @param ropeTheta base of the rotary frequencies
+ * @param ropeScaling stretch of the rotary frequencies
+ * @param tieWordEmbeddings whether the LM head reuses the embedding table
+ * @param bosTokenId id of the beginning-of-sequence token, or -1
+ * @param eosTokenId id of the end-of-sequence token, or -1
+ * @param padTokenId id of the padding token, or -1 when the checkpoint defines none
+ */
+public record LlamaConfig(
+        int hiddenSize,
+        int intermediateSize,
+        int numHeads,
+        int numKeyValueHeads,
+        int headDim,
+        int numLayers,
+        int vocabSize,
+        int maxPositions,
+        double rmsNormEps,
+        double ropeTheta,
+        RopeScaling ropeScaling,
+        boolean tieWordEmbeddings,
+        int bosTokenId,
+        int eosTokenId,
+        int padTokenId) {
+
+    private static final Set<String> MODEL_TYPES = Set.of("llama", "mistral");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public LlamaConfig {
+        require(hiddenSize > 0, "hidden_size", hiddenSize);
+        require(intermediateSize > 0, "intermediate_size", intermediateSize);
+        require(numHeads > 0, "num_attention_heads", numHeads);
+        require(numKeyValueHeads > 0 && numHeads % numKeyValueHeads == 0, "num_key_value_heads", numKeyValueHeads);
+        require(headDim > 0 && headDim % 2 == 0, "head_dim", headDim);
+        require(numLayers > 0, "num_hidden_layers", numLayers);
+        require(vocabSize > 0, "vocab_size", vocabSize);
+        require(maxPositions > 0, "max_position_embeddings", maxPositions);
+        require(rmsNormEps > 0, "rms_norm_eps", rmsNormEps);
+        require(ropeTheta > 0, "rope_theta", ropeTheta);
+    }
+
+    private static void require(boolean ok, String key, Object value) {
+        if (!ok) {
+            throw new ModelLoadException("config.json: " + key + " = " + value + " is not valid");
+        }
+    }
+
+    /** Query heads that share one key/value head. */
+    public int headsPerKeyValueHead() {
+        return numHeads / numKeyValueHeads;
+    }
+
+    /** Reads {@code config.json} from a checkpoint directory. */
+    public static LlamaConfig read(Path modelDir) {
+        Path file = modelDir.resolve("config.json");
+        if (!Files.isRegularFile(file)) {
+            throw new ModelLoadException("no config.json in model directory " + modelDir);
+        }
+        JsonNode root;
+        try {
+            root = JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new ModelLoadException(file + " is not valid JSON: " + e.getMessage(), e);
+        }
+        return fromJson(root);
+    }
+
+    static LlamaConfig fromJson(JsonNode root) {
+        String modelType = root.path("model_type").asText("llama");
+        if (!MODEL_TYPES.contains(modelType)) {
+            throw new ModelLoadException(
+                    "config.json: model_type '" + modelType + "' is not supported (supported: " + MODEL_TYPES + ")");
+        }
+        String act = root.path("hidden_act").asText("silu");
+        if (!act.equals("silu")) {
+            throw new ModelLoadException("config.json: hidden_act '" + act + "' is not supported (supported: silu)");
+        }
+        for (String bias : new String[] {"attention_bias", "mlp_bias"}) {
+            if (root.path(bias).asBoolean(false)) {
+                throw new ModelLoadException("config.json: " + bias + " = true is not supported");
+            }
+        }
+        int hidden = requiredInt(root, "hidden_size");
+        int heads = requiredInt(root, "num_attention_heads");
+        return new LlamaConfig(
+                hidden,
+                requiredInt(root, "intermediate_size"),
+                heads,
+                root.path("num_key_value_heads").asInt(heads),
+                root.hasNonNull("head_dim") ? root.get("head_dim").asInt() : hidden / heads,
+                requiredInt(root, "num_hidden_layers"),
+                requiredInt(root, "vocab_size"),
+                root.path("max_position_embeddings").asInt(2048),
+                root.path("rms_norm_eps").asDouble(1e-6),
+                root.path("rope_theta").asDouble(10000.0),
+                RopeScaling.fromConfig(root.get("rope_scaling")),
+                root.path("tie_word_embeddings").asBoolean(false),
+                optionalId(root, "bos_token_id"),
+                optionalId(root, "eos_token_id"),
+                optionalId(root, "pad_token_id"));
+    }
+
+    private static int requiredInt(JsonNode root, String key) {
+        JsonNode node = root.get(key);
+        if (node == null || !node.canConvertToInt()) {
+            throw new ModelLoadException("config.json: " + key + " is missing or not an integer (found " + node + ")");
+        }
+        return node.asInt();
+    }
+
+    private static int optionalId(JsonNode root, String key) {
+        JsonNode node = root.get(key);
+        // Some checkpoints list several EOS ids; the first is the canonical one.
+        if (node != null && node.isArray() && node.size() > 0) {
+            node = node.get(0);
+        }
+        return node != null && node.canConvertToInt() ? node.asInt() : -1;
+    }
+
+    /** The config as Hugging Face writes it, for generated checkpoints. */
+    public ObjectNode toJson() {
+        ObjectNode root = JSON.createObjectNode();
+        root.putArray("architectures").add("LlamaForCausalLM");
+        root.put("model_type", "llama");
+        root.put("hidden_size", hiddenSize);
+        root.put("intermediate_size", intermediateSize);
+        root.put("num_attention_heads", numHeads);
+        root.put("num_key_value_heads", numKeyValueHeads);
+        root.put("num_hidden_layers", numLayers);
+        root.put("head_dim", headDim);
+        root.put("rms_norm_eps", rmsNormEps);
+        root.put("vocab_size", vocabSize);
+        root.put("max_position_embeddings", maxPositions);
+        root.put("rope_theta", ropeTheta);
+        root.putNull("rope_scaling");
+        root.put("tie_word_embeddings", tieWordEmbeddings);
+        root.put("hidden_act", "silu");
+        root.put("attention_bias", false);
+        root.put("mlp_bias", false);
+        putId(root, "bos_token_id", bosTokenId);
+        putId(root, "eos_token_id", eosTokenId);
+        putId(root, "pad_token_id", padTokenId);
+        return root;
+    }
+
+    private static void putId(ObjectNode root, String key, int id) {
+        if (id >= 0) {
+            root.put(key, id);
+        } else {
+            root.putNull(key);
+        }
+    }
+}

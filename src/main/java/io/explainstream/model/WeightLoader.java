@@ -1,0 +1,72 @@
+package io.explainstream.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Moves a checkpoint's tensors onto the compute device in the compute dtype, one tensor at a time:
+ * at any moment the process holds the model loaded so far plus one tensor in flight, never a
+ * second copy of the whole checkpoint.
+ */
+final class WeightLoader {
+
+    private final Checkpoint checkpoint;
+    private final NDManager manager;
+    private final Device device;
+    private final DataType dtype;
+
+    WeightLoader(Checkpoint checkpoint, NDManager manager, Device device, DataType dtype) {
+        this.checkpoint = checkpoint;
+        this.manager = manager;
+        this.device = device;
+        this.dtype = dtype;
+    }
+
+    LlamaWeights load() {
+        LlamaConfig c = checkpoint.config();
+        long h = c.hiddenSize();
+        long qWidth = (long) c.numHeads() * c.headDim();
+        long kvWidth = (long) c.numKeyValueHeads() * c.headDim();
+        long f = c.intermediateSize();
+        NDArray embed = tensor("model.embed_tokens.weight", c.vocabSize(), h);
+        List<LlamaWeights.Layer> layers = new ArrayList<>();
+        for (int i = 0; i < c.numLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            layers.add(new LlamaWeights.Layer(
+                    tensor(p + "input_layernorm.weight", h),
+                    transposed(p + "self_attn.q_proj.weight", qWidth, h),
+                    transposed(p + "self_attn.k_proj.weight", kvWidth, h),
+                    transposed(p + "self_attn.v_proj.weight", kvWidth, h),
+                    transposed(p + "self_attn.o_proj.weight", h, qWidth),
+                    tensor(p + "post_attention_layernorm.weight", h),
+                    transposed(p + "mlp.gate_proj.weight", f, h),
+                    transposed(p + "mlp.up_proj.weight", f, h),
+                    transposed(p + "mlp.down_proj.weight", h, f)));
+        }
+        NDArray norm = tensor("model.norm.weight", h);
+        // A tied head reads the embedding table even when a copy of it is stored as lm_head.weight.
+        NDArray lmHeadT = c.tieWordEmbeddings() ? embed.transpose() : transposed("lm_head.weight", c.vocabSize(), h);
+        return new LlamaWeights(embed, List.copyOf(layers), norm, lmHeadT);
+    }
+
+    private NDArray transposed(String name, long... shape) {
+        return tensor(name, shape).transpose();
+    }
+
+    private NDArray tensor(String name, long... shape) {
+        SafetensorsFile.Entry entry = checkpoint.entry(name, shape);
+        try (NDManager staging = manager.newSubManager(Device.cpu())) {
+            NDArray onCpu = staging.create(checkpoint.readFloat32(entry), new Shape(shape), DataType.FLOAT32);
+            // Device first, then dtype: bfloat16 conversions must happen on the GPU.
+            NDArray converted = onCpu.toDevice(device, false).toType(dtype, false);
+            converted.setName(name);
+            converted.attach(manager);
+            return converted;
+        }
+    }
+}

@@ -1,0 +1,165 @@
+package io.explainstream.tokenize;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.CharSpan;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The tokenizer of a Hugging Face checkpoint directory ({@code tokenizer.json}, with
+ * {@code tokenizer_config.json} for the BOS policy and special tokens), over DJL's binding of the
+ * Rust {@code tokenizers} library.
+ *
+ * <p>Texts are always encoded without the post-processor's special tokens; BOS is added here for
+ * prompts when {@code add_bos_token} says so. That keeps the rule in one place and gives BOS an
+ * empty character span.
+ */
+public final class LlamaTokenizer implements AutoCloseable {
+
+    private final HuggingFaceTokenizer tokenizer;
+    private final boolean addBos;
+    private final String bosToken;
+    private final String eosToken;
+    private final long bosId;
+    private final long unkId;
+    private final long padId;
+
+    private LlamaTokenizer(HuggingFaceTokenizer tokenizer, boolean addBos, String bosToken, String eosToken, String padToken, String unkToken) {
+        this.tokenizer = tokenizer;
+        this.addBos = addBos;
+        this.bosToken = bosToken;
+        this.eosToken = eosToken;
+        this.bosId = idOf(bosToken);
+        this.unkId = idOf(unkToken);
+        this.padId = padToken == null ? -1 : idOf(padToken);
+    }
+
+    /** Loads {@code tokenizer.json} and {@code tokenizer_config.json} from a model directory. */
+    public static LlamaTokenizer load(Path modelDir) {
+        Path file = modelDir.resolve("tokenizer.json");
+        if (!Files.isRegularFile(file)) {
+            throw new TokenizerLoadException("no tokenizer.json in model directory " + modelDir);
+        }
+        JsonNode config = readConfig(modelDir.resolve("tokenizer_config.json"));
+        HuggingFaceTokenizer tokenizer;
+        try {
+            tokenizer = HuggingFaceTokenizer.builder()
+                    .optTokenizerPath(file)
+                    .optAddSpecialTokens(false)
+                    .optTruncation(false)
+                    .optPadding(false)
+                    .build();
+        } catch (IOException | RuntimeException e) {
+            throw new TokenizerLoadException("tokenizer.json in " + modelDir + " cannot be read: " + e.getMessage(), e);
+        }
+        return new LlamaTokenizer(
+                tokenizer,
+                config.path("add_bos_token").asBoolean(true),
+                tokenText(config, "bos_token", "<s>"),
+                tokenText(config, "eos_token", "</s>"),
+                tokenText(config, "pad_token", null),
+                tokenText(config, "unk_token", "<unk>"));
+    }
+
+    private static JsonNode readConfig(Path file) {
+        if (!Files.isRegularFile(file)) {
+            return new ObjectMapper().createObjectNode();
+        }
+        try {
+            return new ObjectMapper().readTree(file.toFile());
+        } catch (IOException e) {
+            throw new TokenizerLoadException(file + " is not valid JSON: " + e.getMessage(), e);
+        }
+    }
+
+    /** A special token is either a string or an object with a {@code content} field. */
+    private static String tokenText(JsonNode config, String key, String fallback) {
+        JsonNode node = config.get(key);
+        if (node == null || node.isNull()) {
+            return fallback;
+        }
+        return node.isObject() ? node.path("content").asText(fallback) : node.asText();
+    }
+
+    private long idOf(String token) {
+        Encoding encoding = tokenizer.encode(token, false, false);
+        long[] ids = encoding.getIds();
+        // The special token may be preceded by the normalizer's "▁" piece; its own id is the last.
+        if (ids.length == 0 || !encoding.getTokens()[ids.length - 1].equals(token)) {
+            throw new TokenizerLoadException("special token '" + token + "' is not in the vocabulary of tokenizer.json");
+        }
+        return ids[ids.length - 1];
+    }
+
+    /** Encodes a prompt, with BOS first when {@code add_bos_token} is set. */
+    public EncodedText encodePrompt(String text) {
+        List<Token> tokens = new ArrayList<>();
+        if (addBos) {
+            tokens.add(new Token(bosId, bosToken, 0, 0));
+        }
+        tokens.addAll(encodeRaw(text));
+        return new EncodedText(text, tokens);
+    }
+
+    /** Encodes a response: no special tokens, as the model generated it after the prompt. */
+    public EncodedText encodeResponse(String text) {
+        return new EncodedText(text, encodeRaw(text));
+    }
+
+    /** Renders the Llama-2 chat template and encodes it; its literal {@code <s>} become BOS ids. */
+    public EncodedText encodeChat(List<ChatMessage> messages) {
+        String rendered = renderChat(messages);
+        return new EncodedText(rendered, encodeRaw(rendered));
+    }
+
+    public String renderChat(List<ChatMessage> messages) {
+        return Llama2ChatTemplate.render(messages, bosToken, eosToken);
+    }
+
+    private List<Token> encodeRaw(String text) {
+        Encoding encoding = tokenizer.encode(text, false, false);
+        long[] ids = encoding.getIds();
+        String[] pieces = encoding.getTokens();
+        CharSpan[] spans = encoding.getCharTokenSpans();
+        List<Token> tokens = new ArrayList<>(ids.length);
+        for (int i = 0; i < ids.length; i++) {
+            // Byte-fallback pieces of one character share its span; a missing span is an empty one.
+            int start = spans[i] == null ? 0 : spans[i].getStart();
+            int end = spans[i] == null ? start : spans[i].getEnd();
+            tokens.add(new Token(ids[i], pieces[i], start, end));
+        }
+        return tokens;
+    }
+
+    public String decode(long[] ids) {
+        return tokenizer.decode(ids, true);
+    }
+
+    public long bosId() {
+        return bosId;
+    }
+
+    public long unkId() {
+        return unkId;
+    }
+
+    /** The pad token's id, or -1 when the tokenizer defines none. */
+    public long padId() {
+        return padId;
+    }
+
+    public boolean addsBos() {
+        return addBos;
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+}

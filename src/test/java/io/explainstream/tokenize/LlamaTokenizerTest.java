@@ -1,0 +1,116 @@
+package io.explainstream.tokenize;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.explainstream.TestData;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LlamaTokenizerTest {
+
+    private static final String PROMPT = "Once upon a time, there was a little girl named";
+    private static final String RESPONSE = "Lily. She loved to play";
+    private static LlamaTokenizer tokenizer;
+
+    @BeforeAll
+    static void load() {
+        tokenizer = LlamaTokenizer.load(TestData.stories260K());
+    }
+
+    @AfterAll
+    static void close() {
+        tokenizer.close();
+    }
+
+    @Test
+    void promptIdsPiecesAndOffsetsMatchTheModelReadme() {
+        EncodedText prompt = tokenizer.encodePrompt(PROMPT);
+        assertArrayEquals(new long[] {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395}, prompt.ids());
+        JsonNode reference = TestData.captumParity().get("cases").get(0);
+        List<String> pieces = prompt.tokens().stream().map(Token::piece).toList();
+        assertEquals(textList(reference.get("prompt_tokens")), pieces);
+        // Each span covers its piece in the prompt; "▁" stands for the space before a word, and the
+        // span includes that space, as Hugging Face reports it.
+        for (Token token : prompt.tokens().subList(1, prompt.size())) {
+            String covered = PROMPT.substring(token.start(), token.end());
+            assertEquals(token.piece().replace('▁', ' ').strip(), covered.strip(), "span of " + token);
+        }
+        assertEquals(new Token(1, "<s>", 0, 0), prompt.tokens().get(0));
+        assertEquals(new Token(403, "▁Once", 0, 4), prompt.tokens().get(1));
+        assertEquals(new Token(395, "▁named", 41, 47), prompt.tokens().get(13));
+    }
+
+    @Test
+    void responseIsEncodedWithoutSpecialTokens() {
+        EncodedText response = tokenizer.encodeResponse(RESPONSE);
+        assertArrayEquals(new long[] {317, 426, 338, 401, 396, 267, 337}, response.ids());
+        JsonNode reference = TestData.captumParity().get("cases").get(0);
+        assertEquals(textList(reference.get("response_tokens")), response.tokens().stream().map(Token::piece).toList());
+        assertEquals(new Token(317, "▁Lily", 0, 4), response.tokens().get(0));
+        assertEquals(new Token(337, "▁play", 18, 23), response.tokens().get(6));
+    }
+
+    @Test
+    void specialTokenIdsComeFromTheTokenizerConfig() {
+        assertEquals(1, tokenizer.bosId());
+        assertEquals(0, tokenizer.unkId());
+        assertEquals(-1, tokenizer.padId());
+        assertTrue(tokenizer.addsBos());
+    }
+
+    @Test
+    void chatTemplateRendersLlama2FormatAndEncodesBosFromText() {
+        List<ChatMessage> messages = List.of(
+                new ChatMessage(ChatMessage.Role.SYSTEM, "Be kind."),
+                new ChatMessage(ChatMessage.Role.USER, "Tell a story."),
+                new ChatMessage(ChatMessage.Role.ASSISTANT, "Once upon a time."),
+                new ChatMessage(ChatMessage.Role.USER, "Another one."));
+        String rendered = tokenizer.renderChat(messages);
+        assertEquals("<s>[INST] <<SYS>>\nBe kind.\n<</SYS>>\n\nTell a story. [/INST] Once upon a time. </s>"
+                + "<s>[INST] Another one. [/INST]", rendered);
+        EncodedText encoded = tokenizer.encodeChat(messages);
+        assertEquals(1, encoded.ids()[0]);
+        assertEquals(2, encoded.tokens().stream().filter(t -> t.id() == 1).count(), "one BOS per user turn");
+        assertEquals(1, encoded.tokens().stream().filter(t -> t.id() == 2).count(), "one EOS after the assistant turn");
+        assertEquals(rendered, encoded.text());
+    }
+
+    @Test
+    void chatRolesMustAlternateAndEndWithTheUser() {
+        var error = assertThrows(IllegalArgumentException.class, () -> tokenizer.renderChat(List.of(
+                new ChatMessage(ChatMessage.Role.USER, "a"), new ChatMessage(ChatMessage.Role.USER, "b"))));
+        assertTrue(error.getMessage().contains("messages[1]"), error.getMessage());
+        error = assertThrows(IllegalArgumentException.class, () -> tokenizer.renderChat(List.of(
+                new ChatMessage(ChatMessage.Role.USER, "a"), new ChatMessage(ChatMessage.Role.ASSISTANT, "b"))));
+        assertTrue(error.getMessage().contains("last message"), error.getMessage());
+    }
+
+    @Test
+    void longTextsAreNotTruncated() {
+        String longText = "the cat sat on the mat. ".repeat(200);
+        assertTrue(tokenizer.encodeResponse(longText).size() > 1000);
+    }
+
+    @Test
+    void missingOrBrokenTokenizerIsAClearError(@TempDir Path dir) throws IOException {
+        var missing = assertThrows(TokenizerLoadException.class, () -> LlamaTokenizer.load(dir));
+        assertEquals("no tokenizer.json in model directory " + dir, missing.getMessage());
+        Files.writeString(dir.resolve("tokenizer.json"), "{ not json");
+        var broken = assertThrows(TokenizerLoadException.class, () -> LlamaTokenizer.load(dir));
+        assertTrue(broken.getMessage().startsWith("tokenizer.json in " + dir + " cannot be read"), broken.getMessage());
+    }
+
+    private static List<String> textList(JsonNode array) {
+        return java.util.stream.StreamSupport.stream(array.spliterator(), false).map(JsonNode::asText).toList();
+    }
+}
