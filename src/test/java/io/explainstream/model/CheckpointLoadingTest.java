@@ -1,0 +1,160 @@
+package io.explainstream.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.explainstream.TestData;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CheckpointLoadingTest {
+
+    private static final long[] PROMPT = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395};
+
+    @Test
+    void shardedCopyGivesTheSameLogits(@TempDir Path dir) throws IOException {
+        CheckpointWriter.copyOf(Checkpoint.open(TestData.stories260K())).write(dir, TensorDtype.F32, 3);
+        assertTrue(Files.isRegularFile(dir.resolve("model.safetensors.index.json")));
+        assertTrue(Files.isRegularFile(dir.resolve("model-00003-of-00003.safetensors")));
+        assertEquals(0.0, largestLogitDifference(dir), 0.0);
+    }
+
+    @Test
+    void float16AndBfloat16CopiesLoadIntoFloat32WithinTheirPrecision(@TempDir Path dir) throws IOException {
+        Path f16 = dir.resolve("f16");
+        Path bf16 = dir.resolve("bf16");
+        CheckpointWriter.copyOf(Checkpoint.open(TestData.stories260K())).write(f16, TensorDtype.F16, 1);
+        CheckpointWriter.copyOf(Checkpoint.open(TestData.stories260K())).write(bf16, TensorDtype.BF16, 2);
+        double f16Difference = largestLogitDifference(f16);
+        double bf16Difference = largestLogitDifference(bf16);
+        // Weights rounded to 11 (float16) or 8 (bfloat16) significant bits move logits of size ~20
+        // by a few hundredths and a few tenths; a loading bug moves them by whole units.
+        assertTrue(f16Difference > 0 && f16Difference < 0.05, "float16 copy differs by " + f16Difference);
+        assertTrue(bf16Difference > 0 && bf16Difference < 0.5, "bfloat16 copy differs by " + bf16Difference);
+    }
+
+    @Test
+    void tiedEmbeddingsWithoutStoredLmHeadAndGroupedQueryShapesLoad(@TempDir Path dir) throws IOException {
+        LlamaConfig shape = new LlamaConfig(48, 96, 6, 2, 10, 2, 512, 256, 1e-5, 500000.0, RopeScaling.NONE, true, 1, 2, -1);
+        RandomCheckpoint.write(shape, TestData.stories260K(), 7, TensorDtype.F32, 1, dir);
+        Checkpoint checkpoint = Checkpoint.open(dir);
+        assertTrue(!checkpoint.has("lm_head.weight"));
+        assertEquals(10, checkpoint.config().headDim(), "explicit head_dim differs from hidden / heads");
+        try (LlamaModel model = LlamaModel.load(dir, ModelOptions.CPU_FLOAT32)) {
+            float[] logits = LlamaModelTest.lastLogits(model, PROMPT);
+            assertEquals(512, logits.length);
+            assertTrue(Float.isFinite(logits[0]));
+        }
+    }
+
+    @Test
+    void fingerprintChangesWithTheWeights(@TempDir Path dir) throws IOException {
+        LlamaConfig shape = new LlamaConfig(32, 64, 4, 2, 8, 1, 512, 128, 1e-5, 10000.0, RopeScaling.NONE, true, 1, 2, -1);
+        RandomCheckpoint.write(shape, TestData.stories260K(), 1, TensorDtype.F32, 1, dir.resolve("a"));
+        RandomCheckpoint.write(shape, TestData.stories260K(), 2, TensorDtype.F32, 1, dir.resolve("b"));
+        String a = Checkpoint.open(dir.resolve("a")).fingerprint();
+        assertEquals(a, Checkpoint.open(dir.resolve("a")).fingerprint());
+        assertNotEquals(a, Checkpoint.open(dir.resolve("b")).fingerprint());
+        assertTrue(a.matches("sha256:[0-9a-f]{64}"), a);
+    }
+
+    @Test
+    void missingConfigIsNamed(@TempDir Path dir) {
+        var error = assertThrows(ModelLoadException.class, () -> LlamaModel.load(dir, ModelOptions.CPU_FLOAT32));
+        assertEquals("no config.json in model directory " + dir, error.getMessage());
+    }
+
+    @Test
+    void missingWeightsAreNamed(@TempDir Path dir) throws IOException {
+        Files.copy(TestData.stories260K().resolve("config.json"), dir.resolve("config.json"));
+        var error = assertThrows(ModelLoadException.class, () -> LlamaModel.load(dir, ModelOptions.CPU_FLOAT32));
+        assertEquals("no model.safetensors or model.safetensors.index.json in model directory " + dir, error.getMessage());
+    }
+
+    @Test
+    void missingTensorIsNamed(@TempDir Path dir) throws IOException {
+        Checkpoint source = Checkpoint.open(TestData.stories260K());
+        CheckpointWriter writer = new CheckpointWriter(source.config());
+        source.entries().forEach((name, entry) -> {
+            if (!name.equals("model.layers.3.mlp.up_proj.weight")) {
+                writer.add(name, entry.shape(), source.readArray(name));
+            }
+        });
+        writer.write(dir, TensorDtype.F32, 1);
+        var error = assertThrows(ModelLoadException.class, () -> LlamaModel.load(dir, ModelOptions.CPU_FLOAT32));
+        assertEquals("tensor model.layers.3.mlp.up_proj.weight is missing from the checkpoint in " + dir, error.getMessage());
+    }
+
+    @Test
+    void tensorOfTheWrongShapeIsNamedWithBothShapes(@TempDir Path dir) throws IOException {
+        copyWithConfig(dir, config -> config.put("intermediate_size", 100));
+        var error = assertThrows(ModelLoadException.class, () -> LlamaModel.load(dir, ModelOptions.CPU_FLOAT32));
+        assertEquals("tensor model.layers.0.mlp.gate_proj.weight has shape [172, 64] in model.safetensors, expected [100, 64] from config.json",
+                error.getMessage());
+    }
+
+    @Test
+    void unsupportedRopeScalingIsNamed(@TempDir Path dir) throws IOException {
+        copyWithConfig(dir, config -> config.putObject("rope_scaling").put("type", "yarn").put("factor", 4.0));
+        var error = assertThrows(ModelLoadException.class, () -> LlamaModel.load(dir, ModelOptions.CPU_FLOAT32));
+        assertEquals("config.json: rope_scaling type 'yarn' is not supported (supported: null, default, linear, llama3)", error.getMessage());
+    }
+
+    @Test
+    void linearRopeScalingStretchesPositions() {
+        RopeScaling linear = new RopeScaling(RopeScaling.Type.LINEAR, 4, 0, 0, 0);
+        double[] plain = RopeScaling.NONE.inverseFrequencies(8, 10000);
+        double[] stretched = linear.inverseFrequencies(8, 10000);
+        for (int i = 0; i < plain.length; i++) {
+            assertEquals(plain[i] / 4, stretched[i], 1e-15);
+        }
+    }
+
+    @Test
+    void bfloat16ComputeOnCpuIsRefusedBeforeLibtorchAborts() {
+        var error = assertThrows(ModelLoadException.class,
+                () -> LlamaModel.load(TestData.stories260K(), ModelOptions.cpu(ComputeDtype.BFLOAT16)));
+        assertTrue(error.getMessage().startsWith("dtype bfloat16 needs a GPU device"), error.getMessage());
+    }
+
+    @Test
+    void unknownDeviceAndDtypeNamesAreRefusedWithTheKey() {
+        var device = assertThrows(IllegalArgumentException.class, () -> DeviceSpec.parse("model.device", "tpu"));
+        assertEquals("model.device = 'tpu' is not a device (use cpu, gpu, gpu:N or auto)", device.getMessage());
+        var dtype = assertThrows(IllegalArgumentException.class, () -> ComputeDtype.parse("model.dtype", "int8"));
+        assertEquals("model.dtype = 'int8' is not a compute dtype (choose one of float32, float64, float16, bfloat16)", dtype.getMessage());
+    }
+
+    private static void copyWithConfig(Path dir, java.util.function.Consumer<ObjectNode> edit) throws IOException {
+        for (String file : new String[] {"model.safetensors", "tokenizer.json", "tokenizer_config.json"}) {
+            Files.copy(TestData.stories260K().resolve(file), dir.resolve(file));
+        }
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode config = (ObjectNode) json.readTree(TestData.stories260K().resolve("config.json").toFile());
+        edit.accept(config);
+        json.writeValue(dir.resolve("config.json").toFile(), config);
+    }
+
+    private static double largestLogitDifference(Path copy) {
+        float[] expected;
+        float[] actual;
+        try (LlamaModel original = LlamaModel.load(TestData.stories260K(), ModelOptions.CPU_FLOAT32)) {
+            expected = LlamaModelTest.lastLogits(original, PROMPT);
+        }
+        try (LlamaModel loaded = LlamaModel.load(copy, ModelOptions.CPU_FLOAT32)) {
+            actual = LlamaModelTest.lastLogits(loaded, PROMPT);
+        }
+        double worst = 0;
+        for (int i = 0; i < expected.length; i++) {
+            worst = Math.max(worst, Math.abs(expected[i] - actual[i]));
+        }
+        return worst;
+    }
+}
