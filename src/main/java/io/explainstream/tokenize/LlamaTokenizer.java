@@ -29,9 +29,12 @@ public final class LlamaTokenizer implements AutoCloseable {
     private final long bosId;
     private final long unkId;
     private final long padId;
+    private final int vocabularySize;
 
-    private LlamaTokenizer(HuggingFaceTokenizer tokenizer, boolean addBos, String bosToken, String eosToken, String padToken, String unkToken) {
+    private LlamaTokenizer(HuggingFaceTokenizer tokenizer, int vocabularySize, boolean addBos, String bosToken, String eosToken,
+            String padToken, String unkToken) {
         this.tokenizer = tokenizer;
+        this.vocabularySize = vocabularySize;
         this.addBos = addBos;
         this.bosToken = bosToken;
         this.eosToken = eosToken;
@@ -60,11 +63,29 @@ public final class LlamaTokenizer implements AutoCloseable {
         }
         return new LlamaTokenizer(
                 tokenizer,
+                vocabularySize(file),
                 config.path("add_bos_token").asBoolean(true),
                 tokenText(config, "bos_token", "<s>"),
                 tokenText(config, "eos_token", "</s>"),
                 tokenText(config, "pad_token", null),
                 tokenText(config, "unk_token", "<unk>"));
+    }
+
+    /** One more than the largest id in the vocabulary and the added tokens. */
+    private static int vocabularySize(Path tokenizerJson) {
+        try {
+            JsonNode root = new ObjectMapper().readTree(tokenizerJson.toFile());
+            int largest = -1;
+            for (JsonNode id : root.path("model").path("vocab")) {
+                largest = Math.max(largest, id.asInt());
+            }
+            for (JsonNode added : root.path("added_tokens")) {
+                largest = Math.max(largest, added.path("id").asInt());
+            }
+            return largest + 1;
+        } catch (IOException e) {
+            throw new TokenizerLoadException(tokenizerJson + " cannot be read: " + e.getMessage(), e);
+        }
     }
 
     private static JsonNode readConfig(Path file) {
@@ -139,6 +160,11 @@ public final class LlamaTokenizer implements AutoCloseable {
 
     public String decode(long[] ids) {
         return tokenizer.decode(ids, true);
+    }
+
+    /** The number of ids the tokenizer can produce. */
+    public int vocabularySize() {
+        return vocabularySize;
     }
 
     public long bosId() {

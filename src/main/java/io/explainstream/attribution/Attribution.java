@@ -1,0 +1,45 @@
+package io.explainstream.attribution;
+
+import io.explainstream.tokenize.Token;
+import java.util.List;
+
+/**
+ * The explanation of one response. Arrays over prompt positions align with {@code promptTokens};
+ * arrays over response positions align with {@code responseTokens}.
+ *
+ * @param promptTokens the prompt tokens, P of them
+ * @param responseTokens the response tokens, T of them
+ * @param seqAttr (P) each prompt token's attribution to the whole response, Σ_t token_attr[t][i]
+ * @param seqAttrNormalized (P) {@code seqAttr} scaled by the normalization
+ * @param tokenAttr (T, P) attribution of each prompt token to each response token; null unless asked
+ * @param tokenAttrNormalized (T, P) each row scaled by the normalization; null unless asked
+ * @param responseLogProbs (T) f_t(x) = log p(r_t | prompt, r_<t)
+ * @param baselineLogProbs (T) f_t(b), the same with attributed prompt tokens replaced by the
+ *     baseline; empty for methods without a baseline
+ * @param convergenceDelta (T) f_t(x) − f_t(b) − Σ_i token_attr[t][i]; empty for methods without a
+ *     baseline
+ * @param steps the path points used (after adaptation); 1 for the gradient methods
+ * @param settings the settings that produced it
+ */
+public record Attribution(
+        List<PromptToken> promptTokens,
+        List<Token> responseTokens,
+        double[] seqAttr,
+        double[] seqAttrNormalized,
+        double[][] tokenAttr,
+        double[][] tokenAttrNormalized,
+        double[] responseLogProbs,
+        double[] baselineLogProbs,
+        double[] convergenceDelta,
+        int steps,
+        AttributionSettings settings) {
+
+    /** The largest |delta_t|, or 0 when there is no delta. */
+    public double maxAbsDelta() {
+        double worst = 0;
+        for (double delta : convergenceDelta) {
+            worst = Math.max(worst, Math.abs(delta));
+        }
+        return worst;
+    }
+}

@@ -1,0 +1,95 @@
+package io.explainstream.attribution;
+
+/**
+ * How to attribute: one value per run, shared by every event of a batch.
+ *
+ * @param method the attribution method
+ * @param integration the quadrature rule (integrated gradients only)
+ * @param steps the number of path points; with {@code targetDelta}, the first try
+ * @param baseline what replaces attributed tokens at α = 0
+ * @param includeBos whether BOS tokens are attributed (replaced by the baseline) or kept as they are
+ * @param tokenMatrix whether to compute the per-response-token matrix besides {@code seq_attr}
+ * @param targetDelta relative completeness tolerance that triggers more steps; 0 turns adaptation off
+ * @param maxSteps the cap for adaptive steps
+ * @param normalization how normalized scores are derived from raw ones
+ * @param maxBatchTokens memory budget: path points × padded sequence length per forward pass
+ */
+public record AttributionSettings(
+        AttributionMethod method,
+        IntegrationRule integration,
+        int steps,
+        Baseline baseline,
+        boolean includeBos,
+        boolean tokenMatrix,
+        double targetDelta,
+        int maxSteps,
+        Normalization normalization,
+        int maxBatchTokens) {
+
+    /** Captum's defaults: 50 Gauss–Legendre steps, {@code <unk>} baseline, BOS skipped. */
+    public static final AttributionSettings DEFAULTS = new AttributionSettings(
+            AttributionMethod.INTEGRATED_GRADIENTS, IntegrationRule.GAUSSLEGENDRE, 50, Baseline.UNK, false, false, 0, 800,
+            Normalization.L1, 16384);
+
+    public AttributionSettings {
+        if (steps <= 0) {
+            throw new IllegalArgumentException("steps = " + steps + " must be positive");
+        }
+        if (method == AttributionMethod.INTEGRATED_GRADIENTS) {
+            integration.quadrature(steps); // refuses too few steps for the rule, with its name
+        }
+        if (!(targetDelta >= 0) || Double.isInfinite(targetDelta)) {
+            throw new IllegalArgumentException("target-delta = " + targetDelta + " must be a finite number ≥ 0");
+        }
+        if (maxSteps < steps) {
+            throw new IllegalArgumentException("max-steps = " + maxSteps + " must be at least steps = " + steps);
+        }
+        if (maxBatchTokens <= 0) {
+            throw new IllegalArgumentException("max-batch-tokens = " + maxBatchTokens + " must be positive");
+        }
+    }
+
+    public boolean adaptive() {
+        return targetDelta > 0 && method == AttributionMethod.INTEGRATED_GRADIENTS;
+    }
+
+    public AttributionSettings withMethod(AttributionMethod value) {
+        return new AttributionSettings(value, integration, steps, baseline, includeBos, tokenMatrix, targetDelta, maxSteps, normalization, maxBatchTokens);
+    }
+
+    public AttributionSettings withIntegration(IntegrationRule value) {
+        return new AttributionSettings(method, value, steps, baseline, includeBos, tokenMatrix, targetDelta, maxSteps, normalization, maxBatchTokens);
+    }
+
+    public AttributionSettings withSteps(int value) {
+        return new AttributionSettings(method, integration, value, baseline, includeBos, tokenMatrix, targetDelta, Math.max(maxSteps, value), normalization, maxBatchTokens);
+    }
+
+    public AttributionSettings withBaseline(Baseline value) {
+        return new AttributionSettings(method, integration, steps, value, includeBos, tokenMatrix, targetDelta, maxSteps, normalization, maxBatchTokens);
+    }
+
+    public AttributionSettings withIncludeBos(boolean value) {
+        return new AttributionSettings(method, integration, steps, baseline, value, tokenMatrix, targetDelta, maxSteps, normalization, maxBatchTokens);
+    }
+
+    public AttributionSettings withTokenMatrix(boolean value) {
+        return new AttributionSettings(method, integration, steps, baseline, includeBos, value, targetDelta, maxSteps, normalization, maxBatchTokens);
+    }
+
+    public AttributionSettings withTargetDelta(double value) {
+        return new AttributionSettings(method, integration, steps, baseline, includeBos, tokenMatrix, value, maxSteps, normalization, maxBatchTokens);
+    }
+
+    public AttributionSettings withMaxSteps(int value) {
+        return new AttributionSettings(method, integration, steps, baseline, includeBos, tokenMatrix, targetDelta, value, normalization, maxBatchTokens);
+    }
+
+    public AttributionSettings withNormalization(Normalization value) {
+        return new AttributionSettings(method, integration, steps, baseline, includeBos, tokenMatrix, targetDelta, maxSteps, value, maxBatchTokens);
+    }
+
+    public AttributionSettings withMaxBatchTokens(int value) {
+        return new AttributionSettings(method, integration, steps, baseline, includeBos, tokenMatrix, targetDelta, maxSteps, normalization, value);
+    }
+}

@@ -1,0 +1,80 @@
+package io.explainstream.attribution;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/**
+ * The quadrature rules of Captum's {@code approximation_methods}, with the same points:
+ * Gauss–Legendre mapped to [0, 1], and the four Riemann sums. The trapezoid weights are the
+ * textbook ones, h = 1/(n−1) with halved ends, which sum to 1; Captum uses 1/n with halved ends,
+ * which sum to (n−1)/n and so miss part of the integral.
+ */
+public enum IntegrationRule {
+    GAUSSLEGENDRE,
+    RIEMANN_LEFT,
+    RIEMANN_RIGHT,
+    RIEMANN_MIDDLE,
+    RIEMANN_TRAPEZOID;
+
+    /** The points and weights for {@code steps} evaluations of the integrand. */
+    public Quadrature quadrature(int steps) {
+        if (steps < minimumSteps()) {
+            throw new IllegalArgumentException("steps = " + steps + " is too few for " + optionName() + " (at least " + minimumSteps() + ")");
+        }
+        double[] alphas = new double[steps];
+        double[] weights = new double[steps];
+        switch (this) {
+            case GAUSSLEGENDRE:
+                return GaussLegendre.onUnitInterval(steps);
+            case RIEMANN_LEFT:
+                for (int k = 0; k < steps; k++) {
+                    alphas[k] = (double) k / steps;
+                }
+                Arrays.fill(weights, 1.0 / steps);
+                break;
+            case RIEMANN_RIGHT:
+                for (int k = 0; k < steps; k++) {
+                    alphas[k] = (k + 1.0) / steps;
+                }
+                Arrays.fill(weights, 1.0 / steps);
+                break;
+            case RIEMANN_MIDDLE:
+                for (int k = 0; k < steps; k++) {
+                    alphas[k] = (k + 0.5) / steps;
+                }
+                Arrays.fill(weights, 1.0 / steps);
+                break;
+            case RIEMANN_TRAPEZOID:
+                for (int k = 0; k < steps; k++) {
+                    alphas[k] = (double) k / (steps - 1);
+                }
+                Arrays.fill(weights, 1.0 / (steps - 1));
+                weights[0] /= 2;
+                weights[steps - 1] /= 2;
+                break;
+            default:
+                throw new AssertionError(this);
+        }
+        return new Quadrature(alphas, weights);
+    }
+
+    private int minimumSteps() {
+        return this == RIEMANN_TRAPEZOID ? 2 : 1;
+    }
+
+    public String optionName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** Parses an option value; {@code key} names the option in the error. */
+    public static IntegrationRule parse(String key, String value) {
+        for (IntegrationRule rule : values()) {
+            if (rule.optionName().equals(value.trim().toLowerCase(Locale.ROOT))) {
+                return rule;
+            }
+        }
+        throw new IllegalArgumentException(key + " = '" + value + "' is not an integration rule (choose one of "
+                + Arrays.stream(values()).map(IntegrationRule::optionName).collect(Collectors.joining(", ")) + ")");
+    }
+}

@@ -1,0 +1,42 @@
+package io.explainstream.attribution;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/** How raw scores are scaled for display; raw scores are always kept beside them. */
+public enum Normalization {
+    /** score / Σ|scores|: the absolute values sum to 1, so scores read as shares. */
+    L1,
+    /** score / max|score|: the strongest token is ±1. */
+    MAX_ABS;
+
+    /** Scales one row; an all-zero row stays zero. */
+    public double[] apply(double[] scores) {
+        double scale = 0;
+        for (double score : scores) {
+            scale = this == L1 ? scale + Math.abs(score) : Math.max(scale, Math.abs(score));
+        }
+        double[] normalized = new double[scores.length];
+        if (scale > 0) {
+            for (int i = 0; i < scores.length; i++) {
+                normalized[i] = scores[i] / scale;
+            }
+        }
+        return normalized;
+    }
+
+    public String optionName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    public static Normalization parse(String key, String value) {
+        for (Normalization normalization : values()) {
+            if (normalization.optionName().equals(value.trim().toLowerCase(Locale.ROOT))) {
+                return normalization;
+            }
+        }
+        throw new IllegalArgumentException(key + " = '" + value + "' is not a normalization (choose one of "
+                + Arrays.stream(values()).map(Normalization::optionName).collect(Collectors.joining(", ")) + ")");
+    }
+}

@@ -1,0 +1,196 @@
+package io.explainstream.attribution;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import io.explainstream.model.LlamaModel;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Runs the path points of a batch through the model in chunks that fit the memory budget and adds
+ * up each event's attribution. A chunk is N rows; a row is one (event, α, w): its path point is a
+ * fresh leaf tensor, one teacher-forced forward gives every target of the row, and the backward
+ * passes share that forward.
+ *
+ * <ul>
+ *   <li>Matrix mode: one backward per response position t, of Σ_rows f_t, keeping the graph in
+ *       between; the gradient is read and zeroed after each.
+ *   <li>Sequence mode: one backward of Σ_rows Σ_t f_t gives seq_attr (IG is linear in the target).
+ *       The per-target sums Σ_i token_attr[t][i] that the convergence delta needs are the
+ *       directional derivatives of each f_t along the path, obtained from a second backward
+ *       through the first (the double-backward form of a Jacobian-vector product): the first
+ *       backward weights target m by a leaf u_m = 1 and keeps its graph; differentiating the
+ *       attribution total with respect to u then yields every target's share in one pass.
+ * </ul>
+ *
+ * Everything a chunk allocates lives in its own sub-manager, closed when the chunk ends.
+ */
+final class PathIntegrator {
+
+    /** The accumulated attribution of each event of a batch. */
+    static final class Shares {
+        /** [e][t][i] token_attr, or null in sequence mode. */
+        final double[][][] perTarget;
+        /** [e][i] seq_attr = Σ_t token_attr[t][i]. */
+        final double[][] total;
+        /** [e][t] Σ_i token_attr[t][i]. */
+        final double[][] targetSums;
+
+        Shares(List<PreparedEvent> events, int length, boolean matrix) {
+            int e = events.size();
+            perTarget = matrix ? new double[e][][] : null;
+            total = new double[e][length];
+            targetSums = new double[e][];
+            for (int i = 0; i < e; i++) {
+                targetSums[i] = new double[events.get(i).responseLength()];
+                if (matrix) {
+                    perTarget[i] = new double[events.get(i).responseLength()][length];
+                }
+            }
+        }
+    }
+
+    private final LlamaModel model;
+    private final TargetLogProbs targetLogProbs;
+
+    PathIntegrator(LlamaModel model) {
+        this.model = model;
+        this.targetLogProbs = new TargetLogProbs(model);
+    }
+
+    /**
+     * Integrates the rows' gradients into per-event shares.
+     *
+     * @param rowEvent (R) the event of each row
+     * @param alphas (R) each row's α
+     * @param weights (R) each row's quadrature weight
+     */
+    Shares integrate(EventBatch batch, int[] rowEvent, double[] alphas, double[] weights, boolean matrix, int rowsPerChunk) {
+        Shares shares = new Shares(batch.events, batch.length, matrix);
+        NDManager batchManager = batch.inputs.getManager();
+        for (int from = 0; from < rowEvent.length; from += rowsPerChunk) {
+            int to = Math.min(rowEvent.length, from + rowsPerChunk);
+            try (NDManager chunk = batchManager.newSubManager()) {
+                int[] chunkEvents = Arrays.copyOfRange(rowEvent, from, to);
+                NDArray eventIndex = chunk.create(Arrays.stream(chunkEvents).asLongStream().toArray()); // (N)
+                NDArray alphaRows = chunk.create(toFloats(alphas, from, to)).toType(model.dtype().dataType(), false); // (N)
+                NDArray weightRows = chunk.create(toFloats(weights, from, to)); // (N)
+                NDArray points = IntegratedGradients.pathPoints(
+                        EventBatch.rows(batch.baselines, eventIndex), EventBatch.rows(batch.differences, eventIndex), alphaRows); // (N, L, H)
+                NDArray multipliers = EventBatch.rows(batch.multipliers, eventIndex); // (N, L, H)
+                NDArray mask = EventBatch.rows(batch.attentionMask, eventIndex); // (N, L)
+                ChunkTargets targets = ChunkTargets.of(batch.events, chunkEvents, batch.length);
+                try (GradientCollector collector = Engine.getEngine("PyTorch").newGradientCollector()) {
+                    points.setRequiresGradient(true);
+                    NDArray logProbs = targetLogProbs.evaluate(points, mask, targets); // (M)
+                    if (matrix) {
+                        perTargetPasses(shares, chunkEvents, batch, points, multipliers, weightRows, logProbs, targets);
+                    } else {
+                        sequencePass(shares, chunkEvents, batch, points, multipliers, weightRows, logProbs, targets);
+                    }
+                }
+            }
+        }
+        if (matrix) {
+            for (int e = 0; e < shares.perTarget.length; e++) {
+                for (int t = 0; t < shares.perTarget[e].length; t++) {
+                    for (int i = 0; i < batch.length; i++) {
+                        shares.total[e][i] += shares.perTarget[e][t][i];
+                        shares.targetSums[e][t] += shares.perTarget[e][t][i];
+                    }
+                }
+            }
+        }
+        return shares;
+    }
+
+    private void perTargetPasses(Shares shares, int[] chunkEvents, EventBatch batch, NDArray points, NDArray multipliers,
+            NDArray weightRows, NDArray logProbs, ChunkTargets targets) {
+        NDManager chunk = points.getManager();
+        int longest = Arrays.stream(chunkEvents).map(e -> batch.events.get(e).responseLength()).max().orElse(0);
+        for (int t = 0; t < longest; t++) {
+            NDArray objective = logProbs.mul(chunk.create(targets.selector(t))).sum(); // Σ_rows f_t
+            backward(objective, t < longest - 1, false);
+            float[] rowShares = IntegratedGradients.weightedShares(points.getGradient(), multipliers, weightRows).toFloatArray(); // (N·L)
+            JniUtils.zeroGrad((PtNDArray) points);
+            for (int r = 0; r < chunkEvents.length; r++) {
+                int e = chunkEvents[r];
+                if (t < batch.events.get(e).responseLength()) {
+                    addRow(shares.perTarget[e][t], rowShares, r, batch.length);
+                }
+            }
+        }
+    }
+
+    private void sequencePass(Shares shares, int[] chunkEvents, EventBatch batch, NDArray points, NDArray multipliers,
+            NDArray weightRows, NDArray logProbs, ChunkTargets targets) {
+        NDManager chunk = points.getManager();
+        NDArray targetWeights = chunk.ones(new Shape(targets.size()), DataType.FLOAT32); // (M) u
+        targetWeights.setRequiresGradient(true);
+        backward(logProbs.mul(targetWeights).sum(), true, true); // Σ_m u_m f_m, graph kept for the second pass
+        NDArray rowShares = IntegratedGradients.weightedShares(points.getGradient(), multipliers, weightRows); // (N, L)
+        float[] values = rowShares.toFloatArray();
+        for (int r = 0; r < chunkEvents.length; r++) {
+            addRow(shares.total[chunkEvents[r]], values, r, batch.length);
+        }
+        JniUtils.zeroGrad((PtNDArray) targetWeights); // it holds f from the first pass
+        backward(rowShares.sum(), false, false);
+        float[] perTarget = targetWeights.getGradient().toFloatArray(); // (M) ∂(Σ shares)/∂u_m
+        for (int m = 0; m < perTarget.length; m++) {
+            shares.targetSums[chunkEvents[targets.row()[m]]][targets.targetIndex()[m]] += perTarget[m];
+        }
+    }
+
+    /**
+     * f_t at fixed embeddings (no gradients), for every event: the log-probabilities of the
+     * response at the input and at the baseline.
+     *
+     * @param perEvent (E, L, H) the embeddings to evaluate
+     * @return [e][t]
+     */
+    double[][] logProbs(EventBatch batch, NDArray perEvent, int rowsPerChunk) {
+        int events = batch.events.size();
+        double[][] result = new double[events][];
+        for (int from = 0; from < events; from += rowsPerChunk) {
+            int to = Math.min(events, from + rowsPerChunk);
+            try (NDManager chunk = batch.inputs.getManager().newSubManager()) {
+                int[] chunkEvents = java.util.stream.IntStream.range(from, to).toArray();
+                NDArray eventIndex = chunk.create(Arrays.stream(chunkEvents).asLongStream().toArray());
+                ChunkTargets targets = ChunkTargets.of(batch.events, chunkEvents, batch.length);
+                float[] values = targetLogProbs.evaluate(EventBatch.rows(perEvent, eventIndex),
+                        EventBatch.rows(batch.attentionMask, eventIndex), targets).toFloatArray(); // (M)
+                for (int e : chunkEvents) {
+                    result[e] = new double[batch.events.get(e).responseLength()];
+                }
+                for (int m = 0; m < values.length; m++) {
+                    result[chunkEvents[targets.row()[m]]][targets.targetIndex()[m]] = values[m];
+                }
+            }
+        }
+        return result;
+    }
+
+    private static void backward(NDArray objective, boolean keepGraph, boolean createGraph) {
+        JniUtils.backward((PtNDArray) objective, (PtNDArray) objective.onesLike(), keepGraph, createGraph);
+    }
+
+    private static void addRow(double[] target, float[] rows, int row, int length) {
+        for (int i = 0; i < length; i++) {
+            target[i] += rows[row * length + i];
+        }
+    }
+
+    private static float[] toFloats(double[] values, int from, int to) {
+        float[] out = new float[to - from];
+        for (int i = from; i < to; i++) {
+            out[i - from] = (float) values[i];
+        }
+        return out;
+    }
+}

@@ -1,0 +1,53 @@
+package io.explainstream.cli;
+
+import io.explainstream.model.ModelLoadException;
+import io.explainstream.tokenize.TokenizerLoadException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code explainstream} command line: wires the chosen command, runs it, exits. */
+@Command(
+        name = "explainstream",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        description = "Explains logged LLM traffic with Integrated Gradients at the embedding layer.",
+        subcommands = {
+            GenerateCommand.class,
+            MakeCheckpointCommand.class,
+            CommandLine.HelpCommand.class
+        })
+public final class Main implements Runnable {
+
+    @CommandLine.Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs a command line and returns its exit code; tests call this instead of {@link #main}. */
+    public static int run(String... args) {
+        System.setProperty("ai.djl.offline", "true");
+        return new CommandLine(new Main())
+                .setExecutionExceptionHandler(Main::reportError)
+                .execute(args);
+    }
+
+    /**
+     * Errors the user can fix (a bad option, a broken model directory) are printed as one line
+     * that names the problem; anything else keeps its stack trace.
+     */
+    private static int reportError(Exception e, CommandLine commandLine, CommandLine.ParseResult parseResult) {
+        if (e instanceof ModelLoadException || e instanceof TokenizerLoadException || e instanceof IllegalArgumentException) {
+            commandLine.getErr().println("error: " + e.getMessage());
+            return 2;
+        }
+        e.printStackTrace(commandLine.getErr());
+        return 1;
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+}

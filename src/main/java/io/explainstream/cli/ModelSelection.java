@@ -1,0 +1,36 @@
+package io.explainstream.cli;
+
+import io.explainstream.model.ComputeDtype;
+import io.explainstream.model.DeviceSpec;
+import io.explainstream.model.ModelOptions;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** The options every command that loads a model shares. */
+final class ModelSelection {
+
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "Hugging Face LLaMA checkpoint directory (default: the bundled models/stories260K).")
+    Path model;
+
+    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto",
+            description = "cpu, gpu, gpu:N or auto (first GPU, else CPU). Default: ${DEFAULT-VALUE}.")
+    String device;
+
+    @Option(names = "--dtype", paramLabel = "DTYPE", defaultValue = "float32",
+            description = "Compute dtype: float32, float64, float16 or bfloat16 (GPU only). Default: ${DEFAULT-VALUE}.")
+    String dtype;
+
+    Path modelDirectory() {
+        return model != null ? model : bundledModel();
+    }
+
+    ModelOptions options() {
+        return new ModelOptions(DeviceSpec.parse("--device", device), ComputeDtype.parse("--dtype", dtype));
+    }
+
+    /** The bundled model, found from the installation directory the launcher passes in. */
+    static Path bundledModel() {
+        return Path.of(System.getProperty("explainstream.home", ".")).resolve("models/stories260K");
+    }
+}
