@@ -1,0 +1,253 @@
+package io.explainstream.attribution;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import io.explainstream.TestData;
+import io.explainstream.model.LlamaModel;
+import io.explainstream.model.ModelOptions;
+import io.explainstream.tokenize.ChatMessage;
+import io.explainstream.tokenize.LlamaTokenizer;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class AttributionEngineTest {
+
+    private static LlamaModel model;
+    private static LlamaTokenizer tokenizer;
+    private static AttributionEngine engine;
+    private static final AttributionSettings STEPS_16 = AttributionSettings.DEFAULTS.withSteps(16);
+
+    @BeforeAll
+    static void load() {
+        model = LlamaModel.load(TestData.stories260K(), ModelOptions.CPU_FLOAT32);
+        tokenizer = LlamaTokenizer.load(TestData.stories260K());
+        engine = new AttributionEngine(model, tokenizer);
+    }
+
+    @AfterAll
+    static void close() {
+        tokenizer.close();
+        model.close();
+    }
+
+    private static AttributionRequest request(String prompt, String response) {
+        return new AttributionRequest(tokenizer.encodePrompt(prompt), tokenizer.encodeResponse(response));
+    }
+
+    private static List<AttributionRequest> threeEvents() {
+        return List.of(
+                request("Once upon a time, there was a little girl named", "Lily. She loved to play"),
+                request("One day,", "a little girl named Lily"),
+                new AttributionRequest(tokenizer.encodeChat(List.of(
+                        new ChatMessage(ChatMessage.Role.SYSTEM, "Tell short stories."),
+                        new ChatMessage(ChatMessage.Role.USER, "A story about a dog."))), tokenizer.encodeResponse("The dog was happy and ran to the park.")));
+    }
+
+    @Test
+    void batchedAcrossEventsEqualsOneAtATime() {
+        AttributionSettings settings = STEPS_16.withTokenMatrix(true);
+        List<Attribution> batched = engine.attribute(threeEvents(), settings);
+        for (int e = 0; e < 3; e++) {
+            Attribution alone = engine.attribute(threeEvents().get(e), settings);
+            assertSame("event " + e + " batched vs alone", alone, batched.get(e), 1e-5);
+        }
+    }
+
+    @Test
+    void chunkedEqualsUnchunked() {
+        List<Attribution> whole = engine.attribute(threeEvents(), STEPS_16.withTokenMatrix(true));
+        // 40 tokens per forward: one path point per chunk for these lengths
+        List<Attribution> chunked = engine.attribute(threeEvents(), STEPS_16.withTokenMatrix(true).withMaxBatchTokens(40));
+        for (int e = 0; e < 3; e++) {
+            assertSame("event " + e + " chunked vs whole", whole.get(e), chunked.get(e), 1e-5);
+        }
+    }
+
+    @Test
+    void sequenceModeEqualsRowSumsOfTheMatrix() {
+        List<Attribution> matrix = engine.attribute(threeEvents(), STEPS_16.withTokenMatrix(true));
+        List<Attribution> sequence = engine.attribute(threeEvents(), STEPS_16);
+        for (int e = 0; e < 3; e++) {
+            assertNull(sequence.get(e).tokenAttr());
+            double[] rowSums = new double[matrix.get(e).seqAttr().length];
+            for (double[] row : matrix.get(e).tokenAttr()) {
+                for (int i = 0; i < row.length; i++) {
+                    rowSums[i] += row[i];
+                }
+            }
+            assertArrayClose("event " + e + " seq_attr", rowSums, sequence.get(e).seqAttr(), 1e-5);
+            assertArrayClose("event " + e + " delta", matrix.get(e).convergenceDelta(), sequence.get(e).convergenceDelta(), 1e-5);
+        }
+    }
+
+    @Test
+    void reportedDeltaEqualsAnIndependentCompletenessCheck() {
+        AttributionRequest request = threeEvents().get(0);
+        Attribution result = engine.attribute(request, STEPS_16.withTokenMatrix(true));
+        long[] prompt = request.prompt().ids();
+        long[] response = request.response().ids();
+        for (int t = 0; t < response.length; t++) {
+            // Captum's way: a separate forward over the context c_t = p + r[:t], at x and at b.
+            long[] context = new long[prompt.length + t];
+            System.arraycopy(prompt, 0, context, 0, prompt.length);
+            System.arraycopy(response, 0, context, prompt.length, t);
+            double atInput = logProb(context, response[t], false);
+            double atBaseline = logProb(context, response[t], true);
+            double attributionSum = java.util.Arrays.stream(result.tokenAttr()[t]).sum();
+            assertEquals(atInput, result.responseLogProbs()[t], 1e-5, "f_t(x) of target " + t);
+            assertEquals(atBaseline, result.baselineLogProbs()[t], 1e-5, "f_t(b) of target " + t);
+            assertEquals(atInput - atBaseline - attributionSum, result.convergenceDelta()[t], 1e-5, "delta of target " + t);
+        }
+    }
+
+    /** log p(target | context) with the attributed prompt positions (all but BOS) replaced by <unk> when asked. */
+    private static double logProb(long[] context, long target, boolean baseline) {
+        long[] ids = context.clone();
+        int promptLength = threeEvents().get(0).prompt().size();
+        if (baseline) {
+            for (int i = 1; i < promptLength; i++) {
+                ids[i] = tokenizer.unkId();
+            }
+        }
+        try (NDManager call = NDManager.newBaseManager(model.device(), "PyTorch")) {
+            NDArray logits = model.forward(model.embed(call.create(ids, new Shape(1, ids.length))),
+                    call.ones(new Shape(1, ids.length), DataType.INT64)); // (1, S, V)
+            return logits.get(0).get(-1).logSoftmax(0).getFloat(target);
+        }
+    }
+
+    @Test
+    void adaptiveStepsMeetTheTargetDeltaOnTheParityCases() {
+        for (var testCase : TestData.captumParity().get("cases")) {
+            AttributionRequest request = request(testCase.get("prompt").asText(), testCase.get("response").asText());
+            for (boolean includeBos : new boolean[] {false, true}) {
+                Attribution result = engine.attribute(request, AttributionSettings.DEFAULTS.withIncludeBos(includeBos).withTargetDelta(0.01));
+                for (int t = 0; t < result.convergenceDelta().length; t++) {
+                    double change = result.responseLogProbs()[t] - result.baselineLogProbs()[t];
+                    double allowed = 0.01 * Math.max(Math.abs(change), AttributionEngine.ABSOLUTE_DELTA_FLOOR);
+                    assertTrue(Math.abs(result.convergenceDelta()[t]) <= allowed, testCase.get("name").asText() + " include_bos=" + includeBos
+                            + " target " + t + ": delta " + result.convergenceDelta()[t] + " > " + allowed + " after " + result.steps() + " steps");
+                }
+                assertTrue(result.steps() >= 50, "steps used " + result.steps());
+            }
+        }
+        // 50 Gauss–Legendre steps leave a relative gap of 1.7% on the first case (Captum's own numbers), so adaptation must step up.
+        Attribution first = engine.attribute(request("Once upon a time, there was a little girl named", "Lily. She loved to play"),
+                AttributionSettings.DEFAULTS.withTargetDelta(0.01));
+        assertTrue(first.steps() > 50, "steps used " + first.steps());
+    }
+
+    @Test
+    void inputTimesGradientIsOneStepIntegratedGradientsFromZero() {
+        AttributionRequest request = threeEvents().get(1);
+        Attribution inputTimesGradient = engine.attribute(request, AttributionSettings.DEFAULTS.withMethod(AttributionMethod.INPUT_X_GRADIENT).withTokenMatrix(true));
+        Attribution oneStep = engine.attribute(request, AttributionSettings.DEFAULTS.withIntegration(IntegrationRule.RIEMANN_RIGHT).withSteps(1)
+                .withBaseline(Baseline.parse("--baseline", "zero")).withTokenMatrix(true));
+        assertArrayClose("seq_attr", oneStep.seqAttr(), inputTimesGradient.seqAttr(), 1e-5);
+        for (int t = 0; t < oneStep.tokenAttr().length; t++) {
+            assertArrayClose("token_attr[" + t + "]", oneStep.tokenAttr()[t], inputTimesGradient.tokenAttr()[t], 1e-5);
+        }
+        assertArrayClose("log-probs", oneStep.responseLogProbs(), inputTimesGradient.responseLogProbs(), 1e-6);
+        assertEquals(0, inputTimesGradient.convergenceDelta().length, "no delta without a baseline");
+        assertEquals(1, inputTimesGradient.steps());
+    }
+
+    @Test
+    void gradientMethodSumsTheGradientOverTheEmbedding() {
+        AttributionRequest request = threeEvents().get(1);
+        Attribution result = engine.attribute(request, AttributionSettings.DEFAULTS.withMethod(AttributionMethod.GRADIENT));
+        long[] ids = new long[request.prompt().size() + request.response().size()];
+        System.arraycopy(request.prompt().ids(), 0, ids, 0, request.prompt().size());
+        System.arraycopy(request.response().ids(), 0, ids, request.prompt().size(), request.response().size());
+        double[] expected;
+        try (NDManager call = NDManager.newBaseManager(model.device(), "PyTorch")) {
+            NDArray embeddings = model.embed(call.create(ids, new Shape(1, ids.length))); // (1, S, H)
+            try (GradientCollector collector = Engine.getEngine("PyTorch").newGradientCollector()) {
+                embeddings.setRequiresGradient(true);
+                NDArray logProbs = model.forward(embeddings, call.ones(new Shape(1, ids.length), DataType.INT64)).get(0).logSoftmax(1); // (S, V)
+                NDArray total = null;
+                int p = request.prompt().size();
+                for (int t = 0; t < request.response().size(); t++) {
+                    NDArray f = logProbs.get(p - 1 + t).get(ids[p + t]);
+                    total = total == null ? f : total.add(f);
+                }
+                collector.backward(total);
+                expected = embeddings.getGradient().get(0).sum(new int[] {1}).toType(DataType.FLOAT64, false).toDoubleArray(); // (S)
+            }
+        }
+        expected[0] = 0; // BOS is not attributed
+        assertArrayClose("gradient seq_attr", java.util.Arrays.copyOf(expected, request.prompt().size()), result.seqAttr(), 1e-5);
+    }
+
+    @Test
+    void normalizationKeepsRawScoresAndZeroRows() {
+        Attribution result = engine.attribute(threeEvents().get(0), STEPS_16.withTokenMatrix(true));
+        assertEquals(1.0, java.util.Arrays.stream(result.seqAttrNormalized()).map(Math::abs).sum(), 1e-9);
+        double l1 = java.util.Arrays.stream(result.seqAttr()).map(Math::abs).sum();
+        assertEquals(result.seqAttr()[3] / l1, result.seqAttrNormalized()[3], 1e-12);
+        Attribution maxAbs = engine.attribute(threeEvents().get(0), STEPS_16.withTokenMatrix(true).withNormalization(Normalization.MAX_ABS));
+        assertEquals(1.0, java.util.Arrays.stream(maxAbs.seqAttrNormalized()).map(Math::abs).max().orElseThrow(), 1e-12);
+        assertEquals(0.0, result.seqAttr()[0], 0.0, "BOS is skipped and scores 0");
+        for (double[] row : maxAbs.tokenAttrNormalized()) {
+            assertEquals(1.0, java.util.Arrays.stream(row).map(Math::abs).max().orElseThrow(), 1e-12);
+        }
+        assertArrayClose("all-zero row", new double[3], Normalization.L1.apply(new double[3]), 0);
+    }
+
+    @Test
+    void badInputIsRefusedWithTheFieldNamed() {
+        assertMessage("response is empty: there is nothing to explain", () -> engine.attribute(request("Once upon a time", ""), STEPS_16));
+        assertMessage("prompt has no token to attribute to (only BOS, which is skipped; use include-bos)",
+                () -> engine.attribute(request("", "Lily."), STEPS_16));
+        String longResponse = "the cat sat on the mat. ".repeat(60);
+        IllegalArgumentException tooLong = assertThrows(IllegalArgumentException.class, () -> engine.attribute(request("Once", longResponse), STEPS_16));
+        assertTrue(tooLong.getMessage().matches("prompt \\(2 tokens\\) \\+ response \\(\\d+ tokens\\) exceed the model's context of 512 tokens \\(max_position_embeddings\\)"),
+                tooLong.getMessage());
+        assertMessage("--baseline = 'blank' is not a baseline (use unk, pad, zero or a token id ≥ 0)", () -> Baseline.parse("--baseline", "blank"));
+        assertMessage("steps = 0 must be positive", () -> AttributionSettings.DEFAULTS.withSteps(0));
+        assertMessage("steps = -3 must be positive", () -> AttributionSettings.DEFAULTS.withSteps(-3));
+        assertMessage("baseline = pad, but the tokenizer defines no pad token; use unk, zero or a token id",
+                () -> engine.attribute(request("Once", "upon"), STEPS_16.withBaseline(Baseline.parse("--baseline", "pad"))));
+        assertMessage("baseline = 9999 is outside the model's vocabulary of 512",
+                () -> engine.attribute(request("Once", "upon"), STEPS_16.withBaseline(Baseline.parse("--baseline", "9999"))));
+    }
+
+    private static void assertMessage(String expected, org.junit.jupiter.api.function.Executable action) {
+        assertEquals(expected, assertThrows(IllegalArgumentException.class, action).getMessage());
+    }
+
+    static void assertSame(String what, Attribution expected, Attribution actual, double tolerance) {
+        assertEquals(expected.promptTokens(), actual.promptTokens(), what + " prompt tokens");
+        assertArrayClose(what + " seq_attr", expected.seqAttr(), actual.seqAttr(), tolerance);
+        assertArrayClose(what + " log-probs", expected.responseLogProbs(), actual.responseLogProbs(), tolerance);
+        assertArrayClose(what + " delta", expected.convergenceDelta(), actual.convergenceDelta(), tolerance);
+        if (expected.tokenAttr() != null) {
+            for (int t = 0; t < expected.tokenAttr().length; t++) {
+                assertArrayClose(what + " token_attr[" + t + "]", expected.tokenAttr()[t], actual.tokenAttr()[t], tolerance);
+            }
+        }
+    }
+
+    static void assertArrayClose(String what, double[] expected, double[] actual, double tolerance) {
+        assertEquals(expected.length, actual.length, what + " length");
+        List<String> differences = new ArrayList<>();
+        for (int i = 0; i < expected.length; i++) {
+            if (Math.abs(expected[i] - actual[i]) > tolerance) {
+                differences.add(i + ": " + expected[i] + " vs " + actual[i]);
+            }
+        }
+        assertTrue(differences.isEmpty(), what + " differs at " + differences);
+    }
+}

@@ -1,0 +1,116 @@
+package io.explainstream.attribution;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+/**
+ * IG's arithmetic against a function whose path integral is known in closed form:
+ * f(e) = Σ c·e³, so ∂f/∂e = 3c·e² and the exact attribution is attr[i] = Σ_d c·(x³ − b³)[i, d]
+ * (the fundamental theorem of calculus, coordinate by coordinate along the straight path).
+ */
+class IntegrationRuleTest {
+
+    private static final Shape SHAPE = new Shape(1, 3, 4); // (N=1, L=3, H=4)
+
+    @Test
+    void riemannPointsAreCaptumsAndWeightsSumToOne() {
+        assertArrayClose(new double[] {0, 0.25, 0.5, 0.75}, IntegrationRule.RIEMANN_LEFT.quadrature(4).alphas());
+        assertArrayClose(new double[] {0.25, 0.5, 0.75, 1}, IntegrationRule.RIEMANN_RIGHT.quadrature(4).alphas());
+        assertArrayClose(new double[] {0.125, 0.375, 0.625, 0.875}, IntegrationRule.RIEMANN_MIDDLE.quadrature(4).alphas());
+        assertArrayClose(new double[] {0, 1 / 3.0, 2 / 3.0, 1}, IntegrationRule.RIEMANN_TRAPEZOID.quadrature(4).alphas());
+        assertArrayClose(new double[] {1 / 6.0, 1 / 3.0, 1 / 3.0, 1 / 6.0}, IntegrationRule.RIEMANN_TRAPEZOID.quadrature(4).weights());
+        for (IntegrationRule rule : IntegrationRule.values()) {
+            assertEquals(1.0, Arrays.stream(rule.quadrature(7).weights()).sum(), 1e-12, rule + " weights");
+        }
+    }
+
+    @Test
+    void everyRuleConvergesToTheExactIntegralAtItsOrder() {
+        // Gauss–Legendre with n points is exact for polynomials of degree 2n−1 (the integrand is
+        // degree 2), up to the float32 in which shares accumulate.
+        assertTrue(error(IntegrationRule.GAUSSLEGENDRE, 2) < 1e-6, "gauss-legendre, 2 steps: " + error(IntegrationRule.GAUSSLEGENDRE, 2));
+        // Left and right sums: first order, error halves when the steps double.
+        for (IntegrationRule rule : new IntegrationRule[] {IntegrationRule.RIEMANN_LEFT, IntegrationRule.RIEMANN_RIGHT}) {
+            double coarse = error(rule, 32);
+            double fine = error(rule, 64);
+            assertEquals(2.0, coarse / fine, 0.1, rule + " error ratio " + coarse + " / " + fine);
+        }
+        // Midpoint and trapezoid: second order, error quarters when the steps double.
+        for (IntegrationRule rule : new IntegrationRule[] {IntegrationRule.RIEMANN_MIDDLE, IntegrationRule.RIEMANN_TRAPEZOID}) {
+            double coarse = error(rule, 32);
+            double fine = error(rule, 64);
+            assertEquals(4.0, coarse / fine, 0.2, rule + " error ratio " + coarse + " / " + fine);
+            assertTrue(fine < 1e-3, rule + " error at 64 steps: " + fine);
+        }
+    }
+
+    @Test
+    void tooFewStepsAreRefusedWithTheRule() {
+        var error = assertThrows(IllegalArgumentException.class, () -> IntegrationRule.RIEMANN_TRAPEZOID.quadrature(1));
+        assertEquals("steps = 1 is too few for riemann_trapezoid (at least 2)", error.getMessage());
+        var parse = assertThrows(IllegalArgumentException.class, () -> IntegrationRule.parse("--integration", "simpson"));
+        assertTrue(parse.getMessage().startsWith("--integration = 'simpson' is not an integration rule"), parse.getMessage());
+    }
+
+    /** The largest |attr[i] − exact[i]| over positions, in float64. */
+    private static double error(IntegrationRule rule, int steps) {
+        Quadrature quadrature = rule.quadrature(steps);
+        try (NDManager manager = NDManager.newBaseManager("PyTorch")) {
+            // The same function for every rule and step count: a fixed seed.
+            java.util.Random random = new java.util.Random(42);
+            NDArray input = manager.create(uniform(random, -1, 1), SHAPE); // x: (1, L, H)
+            NDArray baseline = manager.create(uniform(random, -1, 1), SHAPE); // b: (1, L, H)
+            NDArray coefficients = manager.create(uniform(random, 0.5, 2), SHAPE); // c: (1, L, H)
+            NDArray difference = input.sub(baseline);
+            double[] attribution = new double[3];
+            for (int k = 0; k < steps; k++) {
+                NDArray alpha = manager.create(new double[] {quadrature.alphas()[k]}); // (1)
+                NDArray point = IntegratedGradients.pathPoints(baseline, difference, alpha); // (1, L, H)
+                NDArray gradient;
+                try (GradientCollector collector = Engine.getEngine("PyTorch").newGradientCollector()) {
+                    point.setRequiresGradient(true);
+                    collector.backward(point.mul(point).mul(point).mul(coefficients).sum());
+                    gradient = point.getGradient().duplicate();
+                }
+                NDArray weight = manager.create(new float[] {(float) quadrature.weights()[k]});
+                double[] share = IntegratedGradients.weightedShares(gradient, difference.toType(DataType.FLOAT32, false), weight)
+                        .toType(DataType.FLOAT64, false).toDoubleArray(); // (L)
+                for (int i = 0; i < 3; i++) {
+                    attribution[i] += share[i];
+                }
+            }
+            NDArray cubes = input.mul(input).mul(input).sub(baseline.mul(baseline).mul(baseline));
+            double[] exact = cubes.mul(coefficients).sum(new int[] {2}).toDoubleArray(); // (1, L)
+            double worst = 0;
+            for (int i = 0; i < 3; i++) {
+                worst = Math.max(worst, Math.abs(attribution[i] - exact[i]));
+            }
+            return worst;
+        }
+    }
+
+    private static double[] uniform(java.util.Random random, double low, double high) {
+        double[] values = new double[(int) SHAPE.size()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = low + (high - low) * random.nextDouble();
+        }
+        return values;
+    }
+
+    private static void assertArrayClose(double[] expected, double[] actual) {
+        assertEquals(expected.length, actual.length);
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], actual[i], 1e-12, "element " + i);
+        }
+    }
+}
