@@ -2,6 +2,7 @@ package io.explainstream.cli;
 
 import io.explainstream.model.ModelLoadException;
 import io.explainstream.tokenize.TokenizerLoadException;
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -12,6 +13,7 @@ import picocli.CommandLine.Command;
         versionProvider = VersionProvider.class,
         description = "Explains logged LLM traffic with Integrated Gradients at the embedding layer.",
         subcommands = {
+            AttributeCommand.class,
             GenerateCommand.class,
             MakeCheckpointCommand.class,
             CommandLine.HelpCommand.class
@@ -25,10 +27,17 @@ public final class Main implements Runnable {
         System.exit(run(args));
     }
 
-    /** Runs a command line and returns its exit code; tests call this instead of {@link #main}. */
+    /** Runs a command line on standard output and error, and returns its exit code. */
     public static int run(String... args) {
+        return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    }
+
+    /** Runs a command line with the given output and error writers; tests call this. */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
         System.setProperty("ai.djl.offline", "true");
         return new CommandLine(new Main())
+                .setOut(out)
+                .setErr(err)
                 .setExecutionExceptionHandler(Main::reportError)
                 .execute(args);
     }

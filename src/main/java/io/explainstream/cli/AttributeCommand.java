@@ -1,0 +1,190 @@
+package io.explainstream.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.explainstream.attribution.Attribution;
+import io.explainstream.attribution.AttributionEngine;
+import io.explainstream.attribution.AttributionMethod;
+import io.explainstream.attribution.AttributionRequest;
+import io.explainstream.attribution.AttributionSettings;
+import io.explainstream.attribution.Baseline;
+import io.explainstream.attribution.IntegrationRule;
+import io.explainstream.attribution.Normalization;
+import io.explainstream.model.LlamaModel;
+import io.explainstream.render.HtmlReport;
+import io.explainstream.render.JsonReport;
+import io.explainstream.render.Source;
+import io.explainstream.render.TerminalHeatmap;
+import io.explainstream.tokenize.ChatMessage;
+import io.explainstream.tokenize.EncodedText;
+import io.explainstream.tokenize.LlamaTokenizer;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** Explains one response: the engine on one prompt/response pair, printed as JSON, text or HTML. */
+@Command(name = "attribute", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Explain one response: which prompt tokens drove it (Integrated Gradients at the embedding layer).")
+final class AttributeCommand implements Callable<Integer> {
+
+    /** Output formats. */
+    enum Format { json, text, html }
+
+    @Mixin
+    private ModelSelection selection;
+
+    static final class PromptInput {
+        @Option(names = "--prompt", required = true, description = "Prompt text (BOS is added per tokenizer_config.json).")
+        String text;
+
+        @Option(names = "--chat", required = true, paramLabel = "FILE",
+                description = "Chat-form prompt: a JSON file with a list of {\"role\": system|user|assistant, \"content\": …}, rendered with the Llama-2 chat template.")
+        Path chatFile;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    private PromptInput prompt;
+
+    @Option(names = "--response", required = true, description = "The response to explain (encoded without special tokens).")
+    private String response;
+
+    @Option(names = "--method", defaultValue = "integrated_gradients",
+            description = "integrated_gradients, gradient or input_x_gradient. Default: ${DEFAULT-VALUE}.")
+    private String method;
+
+    @Option(names = "--steps", defaultValue = "50", description = "Path points (integrated gradients). Default: ${DEFAULT-VALUE}.")
+    private int steps;
+
+    @Option(names = "--integration", defaultValue = "gausslegendre",
+            description = "gausslegendre, riemann_left, riemann_right, riemann_middle or riemann_trapezoid. Default: ${DEFAULT-VALUE}.")
+    private String integration;
+
+    @Option(names = "--baseline", defaultValue = "unk", description = "unk, pad, zero or a token id. Default: ${DEFAULT-VALUE}.")
+    private String baseline;
+
+    @Option(names = "--include-bos", description = "Attribute BOS too (replaced by the baseline); by default it is kept and skipped, as in Captum's LLaMA tutorial.")
+    private boolean includeBos;
+
+    @Option(names = "--token-matrix", description = "Also compute the matrix: one row of prompt scores per response token.")
+    private boolean tokenMatrix;
+
+    @Option(names = "--target-delta", defaultValue = "0",
+            description = "Adaptive steps: double the steps until every |delta_t| ≤ X · |f_t(x) − f_t(b)|. 0 (default) keeps --steps.")
+    private double targetDelta;
+
+    @Option(names = "--max-steps", defaultValue = "800", description = "Cap for adaptive steps. Default: ${DEFAULT-VALUE}.")
+    private int maxSteps;
+
+    @Option(names = "--normalize", defaultValue = "l1", description = "l1 or max_abs. Default: ${DEFAULT-VALUE}.")
+    private String normalize;
+
+    @Option(names = "--max-batch-tokens", defaultValue = "16384",
+            description = "Memory budget: path points × sequence length per forward pass. Default: ${DEFAULT-VALUE}.")
+    private int maxBatchTokens;
+
+    @Option(names = "--format", defaultValue = "text", description = "json, text or html. Default: ${DEFAULT-VALUE}.")
+    private Format format;
+
+    @Option(names = "--out", paramLabel = "FILE", description = "Write here instead of standard output.")
+    private Path out;
+
+    @Option(names = "--no-color", description = "Plain text output (also when NO_COLOR is set or output is not a terminal).")
+    private boolean noColor;
+
+    @Spec
+    private picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        if (prompt.text != null && prompt.text.isEmpty()) {
+            throw new IllegalArgumentException("--prompt is empty: give the prompt the response answered");
+        }
+        if (response.isEmpty()) {
+            throw new IllegalArgumentException("--response is empty: give the response to explain");
+        }
+        AttributionSettings settings = settings();
+        try (LlamaModel model = LlamaModel.load(selection.modelDirectory(), selection.options());
+                LlamaTokenizer tokenizer = LlamaTokenizer.load(selection.modelDirectory())) {
+            EncodedText promptTokens = prompt.text != null ? tokenizer.encodePrompt(prompt.text) : tokenizer.encodeChat(readChat(prompt.chatFile));
+            AttributionRequest request = new AttributionRequest(promptTokens, tokenizer.encodeResponse(response));
+            Attribution attribution = new AttributionEngine(model, tokenizer).attribute(request, settings);
+            Source source = new Source(selection.modelDirectory().toString(), model.checkpoint().fingerprint(), promptTokens.text(), response);
+            write(render(attribution, source));
+            return 0;
+        }
+    }
+
+    private AttributionSettings settings() {
+        return new AttributionSettings(
+                AttributionMethod.parse("--method", method),
+                IntegrationRule.parse("--integration", integration),
+                positive("--steps", steps),
+                Baseline.parse("--baseline", baseline),
+                includeBos,
+                tokenMatrix,
+                targetDelta,
+                Math.max(maxSteps, steps),
+                Normalization.parse("--normalize", normalize),
+                positive("--max-batch-tokens", maxBatchTokens));
+    }
+
+    private static int positive(String option, int value) {
+        if (value <= 0) {
+            throw new IllegalArgumentException(option + " = " + value + " must be positive");
+        }
+        return value;
+    }
+
+    private String render(Attribution attribution, Source source) {
+        switch (format) {
+            case json:
+                return JsonReport.render(attribution, source);
+            case html:
+                return HtmlReport.render("ExplainStream attribution", List.of(new HtmlReport.Entry("prompt → response", attribution, source)));
+            default:
+                boolean color = !noColor && out == null && TerminalHeatmap.colorByDefault();
+                return new TerminalHeatmap(color).render(attribution, source);
+        }
+    }
+
+    private void write(String text) throws IOException {
+        if (out == null) {
+            spec.commandLine().getOut().print(text);
+            spec.commandLine().getOut().flush();
+        } else {
+            Files.writeString(out, text, StandardCharsets.UTF_8);
+            spec.commandLine().getErr().println("wrote " + out);
+        }
+    }
+
+    static List<ChatMessage> readChat(Path file) throws IOException {
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(file.toFile());
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--chat = " + file + " is not readable JSON: " + e.getMessage(), e);
+        }
+        if (!root.isArray()) {
+            throw new IllegalArgumentException("--chat = " + file + " must hold a JSON list of {role, content} messages");
+        }
+        List<ChatMessage> messages = new ArrayList<>();
+        for (int i = 0; i < root.size(); i++) {
+            JsonNode message = root.get(i);
+            if (!message.path("role").isTextual() || !message.path("content").isTextual()) {
+                throw new IllegalArgumentException("--chat message " + i + " needs text fields role and content");
+            }
+            messages.add(new ChatMessage(ChatMessage.Role.parse("--chat message " + i + " role", message.get("role").asText()),
+                    message.get("content").asText()));
+        }
+        return messages;
+    }
+}

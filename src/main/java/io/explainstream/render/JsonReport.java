@@ -1,0 +1,79 @@
+package io.explainstream.render;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.explainstream.attribution.Attribution;
+import io.explainstream.attribution.AttributionSettings;
+import io.explainstream.attribution.PromptToken;
+import io.explainstream.tokenize.Token;
+
+/** An explanation as JSON, with snake_case field names (the same names as the Avro schema). */
+public final class JsonReport {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private JsonReport() {}
+
+    /**
+     * @param source where the explanation came from: model directory and fingerprint, texts
+     */
+    public static ObjectNode toJson(Attribution attribution, Source source) {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("model", source.model());
+        root.put("model_fingerprint", source.fingerprint());
+        root.put("prompt", source.prompt());
+        root.put("response", source.response());
+        AttributionSettings settings = attribution.settings();
+        root.put("method", settings.method().optionName());
+        root.put("integration", settings.integration().optionName());
+        root.put("steps", attribution.steps());
+        root.put("baseline", settings.baseline().optionName());
+        root.put("include_bos", settings.includeBos());
+        root.put("normalization", settings.normalization().optionName());
+        ArrayNode promptTokens = root.putArray("prompt_tokens");
+        for (PromptToken token : attribution.promptTokens()) {
+            promptTokens.addObject().put("id", token.id()).put("text", token.text()).put("start", token.start()).put("end", token.end())
+                    .put("attributed", token.attributed());
+        }
+        ArrayNode responseTokens = root.putArray("response_tokens");
+        for (Token token : attribution.responseTokens()) {
+            responseTokens.addObject().put("id", token.id()).put("text", token.piece()).put("start", token.start()).put("end", token.end());
+        }
+        putArray(root, "seq_attr", attribution.seqAttr());
+        putArray(root, "seq_attr_normalized", attribution.seqAttrNormalized());
+        if (attribution.tokenAttr() != null) {
+            putMatrix(root, "token_attr", attribution.tokenAttr());
+            putMatrix(root, "token_attr_normalized", attribution.tokenAttrNormalized());
+        }
+        putArray(root, "response_logprobs", attribution.responseLogProbs());
+        putArray(root, "baseline_logprobs", attribution.baselineLogProbs());
+        putArray(root, "convergence_delta", attribution.convergenceDelta());
+        return root;
+    }
+
+    public static String render(Attribution attribution, Source source) {
+        try {
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(attribution, source)) + System.lineSeparator();
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("cannot write JSON", e);
+        }
+    }
+
+    private static void putArray(ObjectNode root, String name, double[] values) {
+        ArrayNode array = root.putArray(name);
+        for (double value : values) {
+            array.add(value);
+        }
+    }
+
+    private static void putMatrix(ObjectNode root, String name, double[][] rows) {
+        ArrayNode array = root.putArray(name);
+        for (double[] row : rows) {
+            ArrayNode out = array.addArray();
+            for (double value : row) {
+                out.add(value);
+            }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+package io.explainstream.render;
+
+import io.explainstream.attribution.Attribution;
+import io.explainstream.attribution.AttributionSettings;
+import io.explainstream.attribution.PromptToken;
+import io.explainstream.tokenize.Token;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * An explanation for a terminal: the prompt with each token's background colored by its score
+ * (24-bit ANSI colors), then a table of every prompt token with raw and normalized score and a
+ * bar, and the token matrix when present. Without color, the table and bars carry everything:
+ * signs are printed, bars use {@code +} and {@code -}.
+ */
+public final class TerminalHeatmap {
+
+    private static final String RESET = "\u001b[0m";
+    private static final int BAR_WIDTH = 20;
+
+    private final boolean color;
+
+    public TerminalHeatmap(boolean color) {
+        this.color = color;
+    }
+
+    /** Color unless NO_COLOR is set or output is not a terminal (https://no-color.org). */
+    public static boolean colorByDefault() {
+        return System.getenv("NO_COLOR") == null && System.console() != null;
+    }
+
+    public String render(Attribution attribution, Source source) {
+        StringBuilder out = new StringBuilder();
+        AttributionSettings settings = attribution.settings();
+        out.append("response: ").append(quote(source.response())).append('\n');
+        out.append(String.format(Locale.ROOT, "%s · %s · %d steps · baseline %s · BOS %s · normalized %s%s%n",
+                settings.method().optionName(), settings.integration().optionName(), attribution.steps(), settings.baseline().optionName(),
+                settings.includeBos() ? "attributed" : "skipped", settings.normalization().optionName(), deltaSummary(attribution)));
+        if (color) {
+            out.append('\n').append(coloredPrompt(attribution.promptTokens(), attribution.seqAttr())).append("\n");
+        }
+        out.append('\n').append(table(attribution));
+        if (attribution.tokenAttr() != null) {
+            out.append('\n').append(matrix(attribution));
+        }
+        return out.toString();
+    }
+
+    private static String deltaSummary(Attribution attribution) {
+        if (attribution.convergenceDelta().length == 0) {
+            return "";
+        }
+        return String.format(Locale.ROOT, " · max |delta| %.4f", attribution.maxAbsDelta());
+    }
+
+    private String coloredPrompt(List<PromptToken> tokens, double[] scores) {
+        double extent = DivergingScale.extent(scores);
+        StringBuilder out = new StringBuilder("  ");
+        for (int i = 0; i < tokens.size(); i++) {
+            out.append(cell(TokenText.display(tokens.get(i).text()), scores[i], extent));
+        }
+        return out.toString();
+    }
+
+    private String table(Attribution attribution) {
+        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "  %4s  %-16s %10s %10s  %s%n", "#", "prompt token", "raw", "normalized", "share"));
+        double extent = DivergingScale.extent(attribution.seqAttr());
+        for (int i = 0; i < attribution.promptTokens().size(); i++) {
+            PromptToken token = attribution.promptTokens().get(i);
+            double raw = attribution.seqAttr()[i];
+            String name = quote(TokenText.display(token.text()));
+            if (!token.attributed()) {
+                out.append(String.format(Locale.ROOT, "  %4d  %-16s %10s %10s  (not attributed)%n", i, name, "-", "-"));
+                continue;
+            }
+            out.append(String.format(Locale.ROOT, "  %4d  %-16s %+10.4f %+10.4f  %s%n", i, name, raw, attribution.seqAttrNormalized()[i], bar(raw, extent)));
+        }
+        return out.toString();
+    }
+
+    private String bar(double score, double extent) {
+        int length = extent == 0 ? 0 : (int) Math.round(BAR_WIDTH * Math.abs(score) / extent);
+        if (color) {
+            int[] rgb = DivergingScale.rgb(score, extent);
+            return String.format("\u001b[38;2;%d;%d;%dm%s%s", rgb[0], rgb[1], rgb[2], "█".repeat(length), RESET);
+        }
+        return (score >= 0 ? "+" : "-").repeat(length);
+    }
+
+    private String matrix(Attribution attribution) {
+        List<Token> response = attribution.responseTokens();
+        StringBuilder out = new StringBuilder("  token matrix (normalized per response token; rows: prompt tokens, columns: response tokens)\n");
+        out.append(String.format("  %-16s", ""));
+        for (Token token : response) {
+            out.append(String.format(" %7s", clip(TokenText.display(token.piece()), 7)));
+        }
+        out.append('\n');
+        double[][] normalized = attribution.tokenAttrNormalized();
+        for (int i = 0; i < attribution.promptTokens().size(); i++) {
+            PromptToken token = attribution.promptTokens().get(i);
+            out.append(String.format("  %-16s", quote(TokenText.display(token.text()))));
+            for (int t = 0; t < response.size(); t++) {
+                double[] row = normalized[t];
+                String value = token.attributed() ? String.format(Locale.ROOT, "%+7.3f", row[i]) : "      -";
+                out.append(' ').append(cell(value, row[i], DivergingScale.extent(row)));
+            }
+            out.append('\n');
+        }
+        return out.toString();
+    }
+
+    private String cell(String text, double score, double extent) {
+        if (!color) {
+            return text;
+        }
+        int[] rgb = DivergingScale.rgb(score, extent);
+        String foreground = DivergingScale.needsLightText(rgb) ? "\u001b[38;2;255;255;255m" : "\u001b[38;2;0;0;0m";
+        return String.format("\u001b[48;2;%d;%d;%dm%s%s%s", rgb[0], rgb[1], rgb[2], foreground, text, RESET);
+    }
+
+    private static String quote(String text) {
+        return "'" + text + "'";
+    }
+
+    private static String clip(String text, int width) {
+        return text.length() <= width ? text : text.substring(0, width - 1) + "…";
+    }
+}
