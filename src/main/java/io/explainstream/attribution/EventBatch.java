@@ -24,7 +24,7 @@ final class EventBatch {
     final NDArray baselines;
     /** (E, L, H) compute dtype: x − b, so that b + 1·(x − b) is the input (zero at fixed positions for IG). */
     final NDArray differences;
-    /** (E, L, H) float32: what gradients are multiplied by (x − b, x, or ones). */
+    /** (E, L, H) compute dtype: what gradients are multiplied by (x − b, x, or ones). */
     final NDArray multipliers;
     /** (E, L) int64: 1 at real tokens, 0 at padding. */
     final NDArray attentionMask;
@@ -80,11 +80,11 @@ final class EventBatch {
     private static NDArray multipliers(AttributionMethod method, NDArray inputs, NDArray differences, NDArray isAttributed) {
         switch (method) {
             case INTEGRATED_GRADIENTS:
-                return differences.toType(DataType.FLOAT32, false);
+                return differences;
             case INPUT_X_GRADIENT:
-                return inputs.mul(isAttributed).toType(DataType.FLOAT32, false);
+                return inputs.mul(isAttributed);
             default:
-                return isAttributed.toType(DataType.FLOAT32, false).broadcast(inputs.getShape());
+                return isAttributed.broadcast(inputs.getShape());
         }
     }
 

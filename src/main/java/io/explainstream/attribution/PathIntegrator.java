@@ -58,10 +58,12 @@ final class PathIntegrator {
 
     private final LlamaModel model;
     private final TargetLogProbs targetLogProbs;
+    private final DataType accumulation;
 
     PathIntegrator(LlamaModel model) {
         this.model = model;
         this.targetLogProbs = new TargetLogProbs(model);
+        this.accumulation = IntegratedGradients.accumulationType(model.dtype().dataType());
     }
 
     /**
@@ -117,7 +119,8 @@ final class PathIntegrator {
         for (int t = 0; t < longest; t++) {
             NDArray objective = logProbs.mul(chunk.create(targets.selector(t))).sum(); // Σ_rows f_t
             backward(objective, t < longest - 1, false);
-            float[] rowShares = IntegratedGradients.weightedShares(points.getGradient(), multipliers, weightRows).toFloatArray(); // (N·L)
+            double[] rowShares = IntegratedGradients.weightedShares(points.getGradient(), multipliers, weightRows, accumulation)
+                    .toType(DataType.FLOAT64, false).toDoubleArray(); // (N·L)
             JniUtils.zeroGrad((PtNDArray) points);
             for (int r = 0; r < chunkEvents.length; r++) {
                 int e = chunkEvents[r];
@@ -131,17 +134,20 @@ final class PathIntegrator {
     private void sequencePass(Shares shares, int[] chunkEvents, EventBatch batch, NDArray points, NDArray multipliers,
             NDArray weightRows, NDArray logProbs, ChunkTargets targets) {
         NDManager chunk = points.getManager();
-        NDArray targetWeights = chunk.ones(new Shape(targets.size()), DataType.FLOAT32); // (M) u
+        NDArray targetWeights = chunk.ones(new Shape(targets.size()), logProbs.getDataType()); // (M) u
         targetWeights.setRequiresGradient(true);
         backward(logProbs.mul(targetWeights).sum(), true, true); // Σ_m u_m f_m, graph kept for the second pass
-        NDArray rowShares = IntegratedGradients.weightedShares(points.getGradient(), multipliers, weightRows); // (N, L)
-        float[] values = rowShares.toFloatArray();
+        NDArray gradients = points.getGradient(); // (N, L, H), differentiable with respect to u
+        double[] values = IntegratedGradients.weightedShares(gradients, multipliers, weightRows, accumulation)
+                .toType(DataType.FLOAT64, false).toDoubleArray(); // (N·L)
         for (int r = 0; r < chunkEvents.length; r++) {
             addRow(shares.total[chunkEvents[r]], values, r, batch.length);
         }
+        // The same total in the compute dtype, so that it keeps its graph back to u.
+        NDArray total = IntegratedGradients.weightedShares(gradients, multipliers, weightRows, points.getDataType()).sum();
         JniUtils.zeroGrad((PtNDArray) targetWeights); // it holds f from the first pass
-        backward(rowShares.sum(), false, false);
-        float[] perTarget = targetWeights.getGradient().toFloatArray(); // (M) ∂(Σ shares)/∂u_m
+        backward(total, false, false);
+        double[] perTarget = targetWeights.getGradient().toType(DataType.FLOAT64, false).toDoubleArray(); // (M) ∂(Σ shares)/∂u_m
         for (int m = 0; m < perTarget.length; m++) {
             shares.targetSums[chunkEvents[targets.row()[m]]][targets.targetIndex()[m]] += perTarget[m];
         }
@@ -163,8 +169,8 @@ final class PathIntegrator {
                 int[] chunkEvents = java.util.stream.IntStream.range(from, to).toArray();
                 NDArray eventIndex = chunk.create(Arrays.stream(chunkEvents).asLongStream().toArray());
                 ChunkTargets targets = ChunkTargets.of(batch.events, chunkEvents, batch.length);
-                float[] values = targetLogProbs.evaluate(EventBatch.rows(perEvent, eventIndex),
-                        EventBatch.rows(batch.attentionMask, eventIndex), targets).toFloatArray(); // (M)
+                double[] values = targetLogProbs.evaluate(EventBatch.rows(perEvent, eventIndex),
+                        EventBatch.rows(batch.attentionMask, eventIndex), targets).toType(DataType.FLOAT64, false).toDoubleArray(); // (M)
                 for (int e : chunkEvents) {
                     result[e] = new double[batch.events.get(e).responseLength()];
                 }
@@ -180,7 +186,7 @@ final class PathIntegrator {
         JniUtils.backward((PtNDArray) objective, (PtNDArray) objective.onesLike(), keepGraph, createGraph);
     }
 
-    private static void addRow(double[] target, float[] rows, int row, int length) {
+    private static void addRow(double[] target, double[] rows, int row, int length) {
         for (int i = 0; i < length; i++) {
             target[i] += rows[row * length + i];
         }

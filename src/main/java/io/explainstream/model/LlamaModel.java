@@ -19,7 +19,8 @@ import java.nio.file.Path;
  * <p>Every array a call creates belongs to the manager of the input embeddings, so a caller that
  * opens a sub-manager per batch frees all of a batch's native memory by closing it. Constants that
  * enter a differentiable operation are tensors, never Java numbers: DJL frees the temporary tensor
- * of a scalar operand before autograd reads it in the backward pass.
+ * of a scalar operand before autograd reads it in the backward pass. Nothing on the differentiable
+ * path changes dtype: DJL's {@code toType} runs without autograd and would cut the gradient.
  *
  * <p>Not thread-safe in use: one thread owns the model (DJL's grad mode is per thread).
  */
@@ -162,7 +163,8 @@ public final class LlamaModel implements AutoCloseable {
         q = rotary.apply(q);
         k = rotary.apply(k);
         NDArray scores = q.matMul(k.transpose(0, 1, 2, 4, 3)).mul(scale).add(scoreMask); // (B, KV, R, S, S)
-        NDArray probs = softmax(scores); // (B, KV, R, S, S)
+        // Half-precision softmax kernels accumulate in float32 internally, as Hugging Face's upcast does.
+        NDArray probs = scores.softmax(4); // (B, KV, R, S, S)
         NDArray context = probs.matMul(v); // (B, KV, R, S, D)
         NDArray merged = context.transpose(0, 3, 1, 2, 4).reshape(b, s, kv * rep * d); // (B, S, heads·D)
         return merged.matMul(layer.oProjT()); // (B, S, H)
@@ -176,19 +178,28 @@ public final class LlamaModel implements AutoCloseable {
         return silu.mul(up).matMul(layer.downProjT()); // (B, S, H)
     }
 
-    /** RMSNorm: x / sqrt(mean(x²) + eps) · weight, with statistics in float32 for half dtypes. */
+    /** RMSNorm: x / sqrt(mean(x²) + eps) · weight. x: (B, S, H) → (B, S, H). */
     private NDArray rmsNorm(NDArray x, NDArray weight) {
-        NDArray wide = dtype.isHalf() ? x.toType(DataType.FLOAT32, false) : x; // (B, S, H)
-        NDArray meanSquare = wide.mul(wide).mean(new int[] {-1}, true); // (B, S, 1)
-        NDArray normed = wide.div(meanSquare.add(config.rmsNormEps()).sqrt()); // (B, S, H)
-        return normed.toType(dtype.dataType(), false).mul(weight);
+        if (dtype.isHalf()) {
+            return rmsNormHalf(x, weight);
+        }
+        NDArray meanSquare = x.mul(x).mean(new int[] {-1}, true); // (B, S, 1)
+        return x.div(meanSquare.add(config.rmsNormEps()).sqrt()).mul(weight);
     }
 
-    private NDArray softmax(NDArray scores) {
-        if (dtype.isHalf()) {
-            return scores.toType(DataType.FLOAT32, false).softmax(-1).toType(dtype.dataType(), false);
-        }
-        return scores.softmax(-1);
+    /**
+     * RMSNorm in float16/bfloat16 without leaving the dtype: Hugging Face computes it in float32,
+     * but DJL's dtype conversion runs under a no-grad guard and would cut the gradient. Squares
+     * of activations in the thousands overflow float16, so x is first divided by s = max(1,
+     * max|x|) per position; x / sqrt(mean(x²) + eps) = (x/s) / sqrt(mean((x/s)²) + eps/s²) for
+     * any s, so s can be a constant for autograd (detached) and the gradient stays exact.
+     */
+    private NDArray rmsNormHalf(NDArray x, NDArray weight) {
+        NDArray scale = x.abs().max(new int[] {-1}, true).stopGradient().maximum(1); // (B, S, 1)
+        NDArray scaled = x.div(scale); // (B, S, H), |values| ≤ 1
+        NDArray scaledEps = scale.mul(scale).pow(-1).mul(config.rmsNormEps()); // (B, S, 1), constant
+        NDArray meanSquare = scaled.mul(scaled).mean(new int[] {-1}, true); // (B, S, 1)
+        return scaled.div(meanSquare.add(scaledEps).sqrt()).mul(weight);
     }
 
     /**

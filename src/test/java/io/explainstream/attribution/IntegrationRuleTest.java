@@ -37,7 +37,7 @@ class IntegrationRuleTest {
     @Test
     void everyRuleConvergesToTheExactIntegralAtItsOrder() {
         // Gauss–Legendre with n points is exact for polynomials of degree 2n−1 (the integrand is
-        // degree 2), up to the float32 in which shares accumulate.
+        // degree 2), up to the float32 of the step weights.
         assertTrue(error(IntegrationRule.GAUSSLEGENDRE, 2) < 1e-6, "gauss-legendre, 2 steps: " + error(IntegrationRule.GAUSSLEGENDRE, 2));
         // Left and right sums: first order, error halves when the steps double.
         for (IntegrationRule rule : new IntegrationRule[] {IntegrationRule.RIEMANN_LEFT, IntegrationRule.RIEMANN_RIGHT}) {
@@ -83,7 +83,7 @@ class IntegrationRuleTest {
                     gradient = point.getGradient().duplicate();
                 }
                 NDArray weight = manager.create(new float[] {(float) quadrature.weights()[k]});
-                double[] share = IntegratedGradients.weightedShares(gradient, difference.toType(DataType.FLOAT32, false), weight)
+                double[] share = IntegratedGradients.weightedShares(gradient, difference, weight, DataType.FLOAT64)
                         .toType(DataType.FLOAT64, false).toDoubleArray(); // (L)
                 for (int i = 0; i < 3; i++) {
                     attribution[i] += share[i];
