@@ -1,0 +1,66 @@
+package io.explainstream.avro;
+
+import java.io.IOException;
+import org.apache.avro.AvroRuntimeException;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericDatumReader;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.DatumReader;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.specific.SpecificData;
+import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.Deserializer;
+
+/**
+ * Reads Confluent-framed Avro: fetches the writer schema by the id in the header (cached) and
+ * resolves it to the reader schema, so records written with older or newer compatible versions of
+ * a schema read as the version this code was built with. For generic records without a reader
+ * schema, the writer schema is used as it is.
+ */
+public final class ConfluentAvroDeserializer<T> implements Deserializer<T> {
+
+    private final SchemaRegistryClient registry;
+    private final Schema readerSchema;
+    private final boolean specific;
+
+    private ConfluentAvroDeserializer(SchemaRegistryClient registry, Schema readerSchema, boolean specific) {
+        this.registry = registry;
+        this.readerSchema = readerSchema;
+        this.specific = specific;
+    }
+
+    /** Reads into a generated class, resolving each writer schema to the class's schema. */
+    public static <T extends org.apache.avro.specific.SpecificRecord> ConfluentAvroDeserializer<T> specific(SchemaRegistryClient registry, Class<T> type) {
+        return new ConfluentAvroDeserializer<>(registry, SpecificData.get().getSchema(type), true);
+    }
+
+    /** Reads generic records, in the given reader schema or, when null, in each writer's own. */
+    public static ConfluentAvroDeserializer<org.apache.avro.generic.GenericRecord> generic(SchemaRegistryClient registry, Schema readerSchema) {
+        return new ConfluentAvroDeserializer<>(registry, readerSchema, false);
+    }
+
+    @Override
+    public T deserialize(String topic, byte[] bytes) {
+        int id = WireFormat.schemaId(topic, bytes);
+        Schema writer;
+        try {
+            writer = registry.schemaById(id);
+        } catch (RegistryException e) {
+            throw new SerializationException("unknown schema id " + id + " on topic " + topic + ": " + e.getMessage(), e);
+        }
+        Schema reader = readerSchema == null ? writer : readerSchema;
+        DatumReader<T> datumReader = specific ? new SpecificDatumReader<>(writer, reader) : new GenericDatumReader<>(writer, reader);
+        BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(bytes, WireFormat.HEADER_BYTES, bytes.length - WireFormat.HEADER_BYTES, null);
+        try {
+            T value = datumReader.read(null, decoder);
+            if (!decoder.isEnd()) {
+                throw new SerializationException("trailing bytes after a " + writer.getFullName() + " record (schema id " + id + ") on topic " + topic);
+            }
+            return value;
+        } catch (IOException | AvroRuntimeException | IndexOutOfBoundsException e) {
+            throw new SerializationException("truncated or corrupt Avro payload for schema id " + id + " (" + writer.getFullName() + ") on topic "
+                    + topic + ": " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : " " + e.getMessage()), e);
+        }
+    }
+}

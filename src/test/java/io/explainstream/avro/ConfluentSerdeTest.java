@@ -1,0 +1,185 @@
+package io.explainstream.avro;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.explainstream.schema.Explanation;
+import io.explainstream.schema.LlmInteraction;
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericDatumReader;
+import org.apache.avro.generic.GenericDatumWriter;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.generic.GenericRecordBuilder;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.kafka.common.errors.SerializationException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** The serde and the registry client over real HTTP against the built-in registry. */
+class ConfluentSerdeTest {
+
+    private EmbeddedSchemaRegistry registry;
+    private SchemaRegistryClient client;
+
+    @BeforeEach
+    void start() throws Exception {
+        registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
+        client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
+    }
+
+    @AfterEach
+    void stop() {
+        registry.close();
+    }
+
+    @ParameterizedTest
+    @EnumSource(SubjectNameStrategy.class)
+    void specificAndGenericRecordsRoundTripUnderEachNamingStrategy(SubjectNameStrategy strategy) {
+        Explanation explanation = SampleRecords.explanation("e-1");
+        byte[] bytes = new ConfluentAvroSerializer<Explanation>(client, strategy, true, false).serialize("explanations", explanation);
+        Explanation back = ConfluentAvroDeserializer.specific(client, Explanation.class).deserialize("explanations", bytes);
+        assertEquals(explanation, back);
+
+        GenericRecord interaction = new GenericRecordBuilder(LlmInteraction.getClassSchema())
+                .set("event_id", "g-1").set("timestamp", 1_764_000_000_000L).set("model", "m").set("prompt", "Once")
+                .set("response", "upon").build();
+        byte[] genericBytes = new ConfluentAvroSerializer<GenericRecord>(client, strategy, true, false).serialize("llm-interactions", interaction);
+        GenericRecord genericBack = ConfluentAvroDeserializer.generic(client, null).deserialize("llm-interactions", genericBytes);
+        assertEquals(interaction, genericBack);
+        LlmInteraction asSpecific = ConfluentAvroDeserializer.specific(client, LlmInteraction.class).deserialize("llm-interactions", genericBytes);
+        assertEquals("g-1", asSpecific.getEventId());
+
+        String expectedSubject = switch (strategy) {
+            case TOPIC_NAME -> "explanations-value";
+            case RECORD_NAME -> "io.explainstream.schema.Explanation";
+            case TOPIC_RECORD_NAME -> "explanations-io.explainstream.schema.Explanation";
+        };
+        assertTrue(client.subjects().contains(expectedSubject), client.subjects() + " lacks " + expectedSubject);
+    }
+
+    @Test
+    void aMessageFramedByHandFromTheFormatDefinitionIsRead() throws Exception {
+        int id = client.register("llm-interactions-value", LlmInteraction.getClassSchema());
+        LlmInteraction interaction = SampleRecords.interaction("hand-1");
+        ByteArrayOutputStream avro = new ByteArrayOutputStream();
+        BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(avro, null);
+        new org.apache.avro.specific.SpecificDatumWriter<LlmInteraction>(LlmInteraction.getClassSchema()).write(interaction, encoder);
+        encoder.flush();
+        ByteArrayOutputStream framed = new ByteArrayOutputStream();
+        framed.write(0); // magic byte
+        framed.write((id >>> 24) & 0xff); // schema id, 4 bytes big-endian
+        framed.write((id >>> 16) & 0xff);
+        framed.write((id >>> 8) & 0xff);
+        framed.write(id & 0xff);
+        framed.write(avro.toByteArray());
+        assertEquals(interaction, ConfluentAvroDeserializer.specific(client, LlmInteraction.class).deserialize("llm-interactions", framed.toByteArray()));
+    }
+
+    @Test
+    void ourBytesMinusTheHeaderDecodeWithPlainAvroAndTheSchemaFromRest() throws Exception {
+        Explanation explanation = SampleRecords.explanation("plain-1");
+        byte[] bytes = new ConfluentAvroSerializer<Explanation>(client, SubjectNameStrategy.TOPIC_NAME, true, false).serialize("explanations", explanation);
+        assertEquals(0, bytes[0]);
+        int id = ByteBuffer.wrap(bytes, 1, 4).getInt();
+        HttpResponse<String> response = HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(URI.create(registry.url() + "/schemas/ids/" + id)).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, response.statusCode());
+        Schema schema = new Schema.Parser().parse(new ObjectMapper().readTree(response.body()).get("schema").asText());
+        GenericRecord decoded = new GenericDatumReader<GenericRecord>(schema)
+                .read(null, DecoderFactory.get().binaryDecoder(Arrays.copyOfRange(bytes, 5, bytes.length), null));
+        assertEquals("plain-1", decoded.get("event_id").toString());
+        assertEquals(1.5, ((GenericData.Array<?>) decoded.get("seq_attr")).get(1));
+    }
+
+    @Test
+    void malformedBytesAreRefusedWithTheReason() {
+        var deserializer = ConfluentAvroDeserializer.specific(client, LlmInteraction.class);
+        byte[] good = new ConfluentAvroSerializer<LlmInteraction>(client, SubjectNameStrategy.TOPIC_NAME, true, false)
+                .serialize("t", SampleRecords.interaction("x"));
+        assertMessage("wrong magic byte 0x7b on topic t: expected 0x00, the value is not Confluent-framed Avro",
+                () -> deserializer.deserialize("t", "{\"event_id\":1}".getBytes()));
+        assertMessage("empty value on topic t: no Confluent-framed Avro to read", () -> deserializer.deserialize("t", new byte[0]));
+        assertMessage("truncated header on topic t: 3 bytes, the schema id needs 5", () -> deserializer.deserialize("t", new byte[] {0, 0, 1}));
+        byte[] unknown = good.clone();
+        ByteBuffer.wrap(unknown).putInt(1, 9999);
+        SerializationException unknownId = assertThrows(SerializationException.class, () -> deserializer.deserialize("t", unknown));
+        assertTrue(unknownId.getMessage().startsWith("unknown schema id 9999 on topic t"), unknownId.getMessage());
+        SerializationException truncated = assertThrows(SerializationException.class,
+                () -> deserializer.deserialize("t", Arrays.copyOf(good, good.length - 6)));
+        assertTrue(truncated.getMessage().startsWith("truncated or corrupt Avro payload for schema id"), truncated.getMessage());
+    }
+
+    @Test
+    void withoutAutoRegistrationOnlyRegisteredSchemasSerialize() {
+        var serializer = new ConfluentAvroSerializer<Explanation>(client, SubjectNameStrategy.TOPIC_NAME, false, false);
+        SerializationException error = assertThrows(SerializationException.class, () -> serializer.serialize("explanations", SampleRecords.explanation("a")));
+        assertTrue(error.getMessage().contains("Subject 'explanations-value' not found"), error.getMessage());
+        int id = client.register("explanations-value", Explanation.getClassSchema());
+        byte[] bytes = serializer.serialize("explanations", SampleRecords.explanation("a"));
+        assertEquals(id, ByteBuffer.wrap(bytes, 1, 4).getInt());
+    }
+
+    @Test
+    void olderWriterSchemaIsResolvedToTheReaderSchema() throws Exception {
+        // A producer still on an older interaction schema: no metadata field.
+        Schema older = new Schema.Parser().parse("{\"type\":\"record\",\"name\":\"LlmInteraction\",\"namespace\":\"io.explainstream.schema\",\"fields\":["
+                + "{\"name\":\"event_id\",\"type\":\"string\"},{\"name\":\"timestamp\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}},"
+                + "{\"name\":\"model\",\"type\":\"string\"},{\"name\":\"prompt\",\"type\":[\"null\",\"string\"],\"default\":null},"
+                + "{\"name\":\"response\",\"type\":\"string\"}]}");
+        GenericRecord old = new GenericRecordBuilder(older).set("event_id", "old-1").set("timestamp", 5L).set("model", "m").set("prompt", "p")
+                .set("response", "r").build();
+        byte[] bytes = new ConfluentAvroSerializer<GenericRecord>(client, SubjectNameStrategy.TOPIC_NAME, true, false).serialize("in", old);
+        LlmInteraction read = ConfluentAvroDeserializer.specific(client, LlmInteraction.class).deserialize("in", bytes);
+        assertEquals("old-1", read.getEventId());
+        assertEquals(java.util.Map.of(), read.getMetadata(), "missing field takes its default");
+        assertEquals(null, read.getMessages());
+    }
+
+    @Test
+    void anIncompatibleVersionIsRefusedWith409AndTheReason() {
+        client.register("explanations-value", Explanation.getClassSchema());
+        // Removing a field's default and adding a required field breaks BACKWARD compatibility.
+        Schema incompatible = new Schema.Parser().parse("{\"type\":\"record\",\"name\":\"Explanation\",\"namespace\":\"io.explainstream.schema\","
+                + "\"fields\":[{\"name\":\"event_id\",\"type\":\"string\"},{\"name\":\"new_required\",\"type\":\"string\"}]}");
+        RegistryException error = assertThrows(RegistryException.class, () -> client.register("explanations-value", incompatible));
+        assertEquals(409, error.status());
+        assertTrue(error.getMessage().contains("incompatible with an earlier schema"), error.getMessage());
+        assertTrue(error.getMessage().contains("new_required"), error.getMessage());
+        assertEquals(false, client.testCompatibility("explanations-value", incompatible).compatible());
+        assertEquals(true, client.testCompatibility("explanations-value", Explanation.getClassSchema()).compatible());
+        assertEquals(1, client.latest("explanations-value").version());
+    }
+
+    @Test
+    void theSameSchemaUnderTwoSubjectsHasOneId() {
+        int first = client.register("a-value", Explanation.getClassSchema());
+        int second = client.register("b-value", Explanation.getClassSchema());
+        assertEquals(first, second);
+        assertEquals(Explanation.getClassSchema(), client.schemaById(first));
+    }
+
+    private static void assertMessage(String expected, org.junit.jupiter.api.function.Executable action) {
+        assertEquals(expected, assertThrows(SerializationException.class, action).getMessage());
+    }
+
+    @Test
+    void framingHelperWritesTheHeader() {
+        assertArrayEquals(new byte[] {0, 0, 0, 1, 2, 42}, WireFormat.frame(258, new byte[] {42}));
+    }
+}
