@@ -51,7 +51,7 @@ final class SampleRecords {
                 .setBaselineLogprobs(List.of(-1.6))
                 .setConvergenceDelta(List.of(0.0))
                 .setMaxAbsDelta(0.0)
-                .setFlags(new ExplanationFlags(false, 0, false))
+                .setFlags(new ExplanationFlags(false, 0, false, 0, false))
                 .setBatchSize(1)
                 .setAttributionLatencyMs(12.5)
                 .build();

@@ -1,0 +1,132 @@
+package io.explainstream.stream;
+
+import io.explainstream.attribution.Attribution;
+import io.explainstream.attribution.AttributionEngine;
+import io.explainstream.attribution.AttributionRequest;
+import io.explainstream.attribution.AttributionSettings;
+import io.explainstream.attribution.PromptToken;
+import io.explainstream.schema.AttributionMethod;
+import io.explainstream.schema.Explanation;
+import io.explainstream.schema.ExplanationFlags;
+import io.explainstream.schema.IntegrationRule;
+import io.explainstream.schema.Normalization;
+import io.explainstream.schema.ResponseToken;
+import io.explainstream.tokenize.EncodedText;
+import io.explainstream.tokenize.Token;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * The production {@link Explainer}: re-tokenizes each stored event exactly as validation counted
+ * it (same template, same truncation), runs the whole batch through the attribution engine in one
+ * call, and builds the Avro {@link Explanation} of each event.
+ */
+public final class EngineExplainer implements Explainer {
+
+    /** What every explanation of this service says about the model and its settings. */
+    public record Identity(String modelId, String modelFingerprint, String replayId, boolean redact) {}
+
+    private final AttributionEngine engine;
+    private final EventValidator validator;
+    private final AttributionSettings settings;
+    private final Identity identity;
+    private final Clock clock;
+
+    public EngineExplainer(AttributionEngine engine, EventValidator validator, AttributionSettings settings, Identity identity, Clock clock) {
+        this.engine = engine;
+        this.validator = validator;
+        this.settings = settings;
+        this.identity = identity;
+        this.clock = clock;
+    }
+
+    @Override
+    public List<Explanation> explain(List<PendingEvent> batch) {
+        List<AttributionRequest> requests = new ArrayList<>();
+        for (PendingEvent event : batch) {
+            requests.add(request(event));
+        }
+        long started = System.nanoTime();
+        List<Attribution> attributions = engine.attribute(requests, settings);
+        double latencyMs = (System.nanoTime() - started) / 1e6;
+        List<Explanation> explanations = new ArrayList<>();
+        for (int i = 0; i < batch.size(); i++) {
+            explanations.add(toRecord(batch.get(i), attributions.get(i), batch.size(), latencyMs));
+        }
+        return explanations;
+    }
+
+    /** The tokens the validator counted: same encoding, same cuts. */
+    AttributionRequest request(PendingEvent pending) {
+        Admission admission = pending.admission();
+        EncodedText prompt = Truncation.promptLeft(validator.encodePrompt(admission.event()), admission.promptTokensDropped(),
+                engine.tokenizer().bosId());
+        EncodedText response = Truncation.responseRight(engine.tokenizer().encodeResponse(admission.event().response()),
+                admission.responseTokensDropped());
+        return new AttributionRequest(prompt, response);
+    }
+
+    private Explanation toRecord(PendingEvent pending, Attribution attribution, int batchSize, double latencyMs) {
+        Admission admission = pending.admission();
+        InputEvent event = admission.event();
+        boolean redact = identity.redact();
+        List<io.explainstream.schema.PromptToken> promptTokens = new ArrayList<>();
+        for (PromptToken token : attribution.promptTokens()) {
+            promptTokens.add(new io.explainstream.schema.PromptToken(token.id(), redact ? null : token.text(), token.start(), token.end(),
+                    token.attributed()));
+        }
+        List<ResponseToken> responseTokens = new ArrayList<>();
+        for (Token token : attribution.responseTokens()) {
+            responseTokens.add(new ResponseToken(token.id(), redact ? null : token.piece(), token.start(), token.end()));
+        }
+        return Explanation.newBuilder()
+                .setEventId(event.eventId())
+                .setEventTime(Instant.ofEpochMilli(event.timestampMs()))
+                .setProcessingTime(Instant.ofEpochMilli(clock.millis()))
+                .setReplayId(identity.replayId())
+                .setSourceModel(event.model())
+                .setModelId(identity.modelId())
+                .setModelFingerprint(identity.modelFingerprint())
+                .setMethod(AttributionMethod.valueOf(settings.method().name()))
+                .setIntegration(IntegrationRule.valueOf(settings.integration().name()))
+                .setSteps(attribution.steps())
+                .setBaseline(settings.baseline().optionName())
+                .setIncludeBos(settings.includeBos())
+                .setNormalization(Normalization.valueOf(settings.normalization().name()))
+                .setPromptTokens(promptTokens)
+                .setResponseTokens(responseTokens)
+                .setSeqAttr(list(attribution.seqAttr()))
+                .setSeqAttrNormalized(list(attribution.seqAttrNormalized()))
+                .setTokenAttr(matrix(attribution.tokenAttr()))
+                .setTokenAttrNormalized(matrix(attribution.tokenAttrNormalized()))
+                .setResponseLogprobs(list(attribution.responseLogProbs()))
+                .setBaselineLogprobs(list(attribution.baselineLogProbs()))
+                .setConvergenceDelta(list(attribution.convergenceDelta()))
+                .setMaxAbsDelta(attribution.maxAbsDelta())
+                .setFlags(new ExplanationFlags(admission.promptTokensDropped() > 0, admission.promptTokensDropped(),
+                        admission.responseTokensDropped() > 0, admission.responseTokensDropped(), redact))
+                .setBatchSize(batchSize)
+                .setAttributionLatencyMs(latencyMs)
+                .setMetadata(event.metadata())
+                .build();
+    }
+
+    private static List<Double> list(double[] values) {
+        return Arrays.stream(values).boxed().collect(Collectors.toList());
+    }
+
+    private static List<List<Double>> matrix(double[][] rows) {
+        if (rows == null) {
+            return null;
+        }
+        List<List<Double>> out = new ArrayList<>();
+        for (double[] row : rows) {
+            out.add(list(row));
+        }
+        return out;
+    }
+}

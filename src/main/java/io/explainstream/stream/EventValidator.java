@@ -1,0 +1,208 @@
+package io.explainstream.stream;
+
+import io.explainstream.tokenize.ChatMessage;
+import io.explainstream.tokenize.EncodedText;
+import io.explainstream.tokenize.LlamaTokenizer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Checks an event where it enters: required fields, text without NUL characters, time, size
+ * limits in bytes and tokens, the model it came from, the sample. A rejected event is an
+ * {@link InvalidEventException} naming the field and value; a skipped one is counted, not routed.
+ */
+public final class EventValidator {
+
+    static final int MAX_EVENT_ID_CHARS = 256;
+    static final Duration MAX_CLOCK_SKEW = Duration.ofDays(1);
+
+    private final ValidationPolicy policy;
+    private final LlamaTokenizer tokenizer;
+    private final int contextTokens;
+    private final Clock clock;
+
+    public EventValidator(ValidationPolicy policy, LlamaTokenizer tokenizer, int contextTokens, Clock clock) {
+        this.policy = policy;
+        this.tokenizer = tokenizer;
+        this.contextTokens = contextTokens;
+        this.clock = clock;
+    }
+
+    public Admission admit(InputEvent event, int valueBytes) {
+        if (valueBytes > policy.eventBytesLimit()) {
+            throw new InvalidEventException("value is " + valueBytes + " bytes, more than limits.event.bytes = " + policy.eventBytesLimit());
+        }
+        checkEventId(event.eventId());
+        checkTimestamp(event.timestampMs());
+        requireNonEmpty("model", event.model());
+        checkPromptShape(event);
+        requireNonEmpty("response", event.response());
+        if (event.metadata().size() > policy.metadataEntriesLimit()) {
+            throw new InvalidEventException("metadata has " + event.metadata().size() + " entries, more than limits.metadata.entries = "
+                    + policy.metadataEntriesLimit());
+        }
+        for (Map.Entry<String, String> entry : event.metadata().entrySet()) {
+            checkText("metadata key", entry.getKey());
+            checkText("metadata['" + entry.getKey() + "']", entry.getValue());
+        }
+        if (!policy.acceptedModels().isEmpty() && !policy.acceptedModels().contains(event.model())) {
+            String reason = "model '" + event.model() + "' is not in model.accept " + policy.acceptedModels();
+            switch (policy.otherModels()) {
+                case SKIP:
+                    return Admission.skipped(event, "other_model");
+                case DLQ:
+                    throw new InvalidEventException(reason);
+                default:
+                    break;
+            }
+        }
+        if (!sampled(event.eventId(), policy.sampleRate())) {
+            return Admission.skipped(event, "not_sampled");
+        }
+        return countTokens(event);
+    }
+
+    private Admission countTokens(InputEvent event) {
+        EncodedText prompt = encodePrompt(event);
+        EncodedText response = tokenizer.encodeResponse(event.response());
+        checkLoggedIds("prompt_token_ids", event.promptTokenIds(), prompt);
+        checkLoggedIds("response_token_ids", event.responseTokenIds(), response);
+        int promptDropped = 0;
+        if (prompt.size() > policy.promptTokenLimit()) {
+            if (policy.promptPolicy() == ValidationPolicy.PromptPolicy.REJECT) {
+                throw new InvalidEventException("prompt is " + prompt.size() + " tokens, more than limits.prompt.tokens = " + policy.promptTokenLimit());
+            }
+            promptDropped = prompt.size() - policy.promptTokenLimit();
+        }
+        int responseDropped = 0;
+        if (response.size() > policy.responseTokenLimit()) {
+            if (policy.responsePolicy() == ValidationPolicy.ResponsePolicy.REJECT) {
+                throw new InvalidEventException("response is " + response.size() + " tokens, more than limits.response.tokens = "
+                        + policy.responseTokenLimit());
+            }
+            responseDropped = response.size() - policy.responseTokenLimit();
+        }
+        int promptTokens = prompt.size() - promptDropped;
+        int responseTokens = response.size() - responseDropped;
+        if (promptTokens + responseTokens > contextTokens) {
+            throw new InvalidEventException("prompt (" + promptTokens + " tokens) + response (" + responseTokens
+                    + " tokens) exceed the model's context of " + contextTokens + " tokens");
+        }
+        if (promptTokens == 1 && prompt.tokens().get(0).id() == tokenizer.bosId()) {
+            throw new InvalidEventException("prompt has no tokens besides BOS");
+        }
+        return new Admission(event, true, null, promptTokens, responseTokens, promptDropped, responseDropped);
+    }
+
+    /** The prompt's tokens as the model sees them: plain text with BOS, or the chat template. */
+    EncodedText encodePrompt(InputEvent event) {
+        try {
+            return event.messages() != null ? tokenizer.encodeChat(event.messages()) : tokenizer.encodePrompt(event.prompt());
+        } catch (IllegalArgumentException e) {
+            throw new InvalidEventException(e.getMessage(), e);
+        }
+    }
+
+    private void checkLoggedIds(String field, List<Long> logged, EncodedText encoded) {
+        if (logged == null) {
+            return;
+        }
+        for (int i = 0; i < logged.size(); i++) {
+            long id = logged.get(i);
+            if (id < 0 || id >= tokenizer.vocabularySize()) {
+                throw new InvalidEventException(field + "[" + i + "] = " + id + " is outside the vocabulary of " + tokenizer.vocabularySize() + " tokens");
+            }
+        }
+        long[] ours = encoded.ids();
+        for (int i = 0; i < Math.max(ours.length, logged.size()); i++) {
+            if (i >= ours.length || i >= logged.size() || ours[i] != logged.get(i)) {
+                throw new InvalidEventException(field + " differ from the tokenizer's encoding at position " + i + " (logged "
+                        + (i < logged.size() ? logged.get(i) : "nothing") + ", tokenizer " + (i < ours.length ? ours[i] : "nothing")
+                        + "): the serving system used another tokenizer or template than model.dir's");
+            }
+        }
+    }
+
+    private void checkPromptShape(InputEvent event) {
+        if (event.prompt() != null && event.messages() != null) {
+            throw new InvalidEventException("set either prompt or messages, not both");
+        }
+        if (event.prompt() == null && event.messages() == null) {
+            throw new InvalidEventException("field 'prompt' or 'messages' is required");
+        }
+        if (event.prompt() != null) {
+            requireNonEmpty("prompt", event.prompt());
+        } else {
+            if (event.messages().isEmpty()) {
+                throw new InvalidEventException("field 'messages' is empty");
+            }
+            for (int i = 0; i < event.messages().size(); i++) {
+                ChatMessage message = event.messages().get(i);
+                checkText("messages[" + i + "].content", message.content());
+            }
+        }
+    }
+
+    private static void checkEventId(String eventId) {
+        requireNonEmpty("event_id", eventId);
+        if (eventId.length() > MAX_EVENT_ID_CHARS) {
+            throw new InvalidEventException("field 'event_id' is " + eventId.length() + " characters, at most " + MAX_EVENT_ID_CHARS);
+        }
+        for (int i = 0; i < eventId.length(); i++) {
+            if (Character.isISOControl(eventId.charAt(i))) {
+                throw new InvalidEventException("field 'event_id' contains a control character at index " + i);
+            }
+        }
+    }
+
+    private void checkTimestamp(long timestampMs) {
+        if (timestampMs < 0) {
+            throw new InvalidEventException("field 'timestamp' = " + timestampMs + " is before 1970-01-01");
+        }
+        long latest = clock.millis() + MAX_CLOCK_SKEW.toMillis();
+        if (timestampMs > latest) {
+            throw new InvalidEventException("field 'timestamp' = " + timestampMs + " (" + java.time.Instant.ofEpochMilli(timestampMs)
+                    + ") is more than a day in the future");
+        }
+    }
+
+    private static void requireNonEmpty(String field, String value) {
+        if (value == null) {
+            throw new InvalidEventException("field '" + field + "' is missing");
+        }
+        if (value.isEmpty()) {
+            throw new InvalidEventException("field '" + field + "' is empty");
+        }
+        checkText(field, value);
+    }
+
+    private static void checkText(String field, String value) {
+        int nul = value.indexOf('\0');
+        if (nul >= 0) {
+            throw new InvalidEventException("field '" + field + "' contains a NUL character at index " + nul);
+        }
+    }
+
+    /** Deterministic by event id: the same event is in or out of the sample on every instance and replay. */
+    static boolean sampled(String eventId, double rate) {
+        if (rate >= 1) {
+            return true;
+        }
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(eventId.getBytes(StandardCharsets.UTF_8));
+            long bits = 0;
+            for (int i = 0; i < 8; i++) {
+                bits = (bits << 8) | (digest[i] & 0xff);
+            }
+            double uniform = (bits >>> 11) * 0x1.0p-53; // [0, 1)
+            return uniform < rate;
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+}

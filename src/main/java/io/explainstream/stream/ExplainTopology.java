@@ -1,0 +1,57 @@
+package io.explainstream.stream;
+
+import io.explainstream.schema.Explanation;
+import java.time.Clock;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.state.Stores;
+
+/**
+ * The processing graph:
+ *
+ * <pre>
+ *   input (bytes) → validate ─invalid→ dlq (original bytes + reason headers)
+ *                      │
+ *                      ▼
+ *                   batcher [pending-events store] → output (Avro Explanation, input's key and timestamp)
+ *                      └─ failed alone after splitting → dlq
+ * </pre>
+ *
+ * The topology does no I/O of its own: decoding, validation, the engine and the output serializer
+ * are passed in, so tests run the very code production runs.
+ */
+public final class ExplainTopology {
+
+    static final String SOURCE = "input";
+    static final String VALIDATE = "validate";
+    static final String BATCHER = "batcher";
+    static final String OUTPUT_SINK = "explanations";
+    static final String DLQ_SINK = "dead-letters";
+    public static final String STORE = "pending-events";
+
+    /**
+     * The topic names and batching rule.
+     *
+     * @param inputTopic logged interactions
+     * @param outputTopic explanations
+     * @param dlqTopic dead letters
+     * @param batch when batches are flushed
+     */
+    public record Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch) {}
+
+    private ExplainTopology() {}
+
+    public static Topology build(Topics topics, InputDecoder decoder, EventValidator validator, Explainer explainer,
+            Serializer<Explanation> explanationSerializer, ServiceMetrics metrics, Clock clock) {
+        Topology topology = new Topology();
+        topology.addSource(SOURCE, Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer(), topics.inputTopic());
+        topology.addProcessor(VALIDATE, () -> new ValidationProcessor(decoder, validator, metrics, clock), SOURCE);
+        topology.addProcessor(BATCHER, () -> new BatchingProcessor(STORE, topics.batch(), explainer, metrics, clock), VALIDATE);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.Long(), new JsonSerde<>(PendingEvent.class)),
+                BATCHER);
+        topology.addSink(OUTPUT_SINK, topics.outputTopic(), Serdes.ByteArray().serializer(), explanationSerializer, BATCHER);
+        topology.addSink(DLQ_SINK, topics.dlqTopic(), Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer(), VALIDATE, BATCHER);
+        return topology;
+    }
+}

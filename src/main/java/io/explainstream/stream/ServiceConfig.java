@@ -1,0 +1,316 @@
+package io.explainstream.stream;
+
+import io.explainstream.attribution.AttributionMethod;
+import io.explainstream.attribution.AttributionSettings;
+import io.explainstream.attribution.Baseline;
+import io.explainstream.attribution.IntegrationRule;
+import io.explainstream.attribution.Normalization;
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SubjectNameStrategy;
+import io.explainstream.model.ComputeDtype;
+import io.explainstream.model.DeviceSpec;
+import io.explainstream.model.ModelOptions;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.StreamsConfig;
+
+/**
+ * The service configuration: a properties file, then environment variables
+ * ({@code EXPLAINSTREAM_BATCH_MAX_EVENTS=16} sets {@code batch.max.events}). The service's own keys
+ * are in {@link Setting}; Kafka Streams, consumer, producer and admin keys pass through. Unknown
+ * keys and bad values fail at start with the key and the value (secrets are not echoed).
+ */
+public final class ServiceConfig {
+
+    public static final String ENV_PREFIX = "EXPLAINSTREAM_";
+
+    /** Kafka Streams defaults that differ from Kafka's own, and why. */
+    private static final Map<String, String> STREAMS_DEFAULTS = Map.of(
+            StreamsConfig.APPLICATION_ID_CONFIG, "explainstream",
+            StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2,
+            // Kafka's default is a folder under the system temp directory, wiped by reboots.
+            StreamsConfig.STATE_DIR_CONFIG, "data/streams-state",
+            // A batch is attributed inside one transaction: give it minutes, not Kafka Streams' 10 s.
+            StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), "600000",
+            StreamsConfig.mainConsumerPrefix(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG), "600000");
+
+    private static final List<String> PASS_THROUGH_PREFIXES = List.of("consumer.", "producer.", "admin.", "main.consumer.", "restore.consumer.",
+            "global.consumer.", "topic.", "schema.registry.", "ssl.", "sasl.", "listener.");
+
+    private final Map<String, String> values;
+
+    private ServiceConfig(Map<String, String> values) {
+        this.values = values;
+        validate();
+    }
+
+    /** Reads a properties file (optional) and applies environment overrides. */
+    public static ServiceConfig load(Path file, Map<String, String> environment) {
+        Map<String, String> values = new LinkedHashMap<>();
+        if (file != null) {
+            if (!Files.isRegularFile(file)) {
+                throw new ConfigException("--config = " + file + ": no such file");
+            }
+            Properties properties = new Properties();
+            try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                properties.load(reader);
+            } catch (IOException | IllegalArgumentException e) {
+                throw new ConfigException("--config = " + file + " cannot be read as a properties file: " + e.getMessage(), e);
+            }
+            properties.stringPropertyNames().forEach(key -> values.put(key.trim(), properties.getProperty(key).trim()));
+        }
+        environment.forEach((name, value) -> {
+            if (name.startsWith(ENV_PREFIX) && name.length() > ENV_PREFIX.length()) {
+                values.put(name.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.'), value.trim());
+            }
+        });
+        return new ServiceConfig(values);
+    }
+
+    public static ServiceConfig of(Map<String, String> values) {
+        return new ServiceConfig(new LinkedHashMap<>(values));
+    }
+
+    private void validate() {
+        Set<String> known = knownKafkaKeys();
+        for (Setting setting : Setting.values()) {
+            known.add(setting.key());
+        }
+        for (String key : values.keySet()) {
+            if (!known.contains(key) && PASS_THROUGH_PREFIXES.stream().noneMatch(key::startsWith)) {
+                throw new ConfigException("unknown configuration key '" + key + "' (the README lists the service's keys; Kafka keys pass through)");
+            }
+        }
+        String threads = values.get(StreamsConfig.NUM_STREAM_THREADS_CONFIG);
+        if (threads != null && !threads.equals("1")) {
+            throw new ConfigException(StreamsConfig.NUM_STREAM_THREADS_CONFIG + " = " + threads
+                    + " is not supported: one stream thread owns the model; scale out with more instances");
+        }
+        // Parse every typed setting once, so that a bad value fails at start and not at the first event.
+        attributionSettings();
+        modelOptions();
+        batchPolicy();
+        validationPolicy();
+        inputFormat();
+        opsPort();
+        subjectStrategy();
+        bool(Setting.REDACT);
+        bool(Setting.AUTO_REGISTER);
+        if (values.containsKey(RegistryConfig.URL)) {
+            registryConfig();
+        }
+    }
+
+    private static Set<String> knownKafkaKeys() {
+        Set<String> keys = new HashSet<>(StreamsConfig.configDef().names());
+        keys.addAll(ConsumerConfig.configNames());
+        keys.addAll(ProducerConfig.configNames());
+        keys.addAll(AdminClientConfig.configNames());
+        return keys;
+    }
+
+    public String get(Setting setting) {
+        return values.getOrDefault(setting.key(), setting.defaultValue());
+    }
+
+    /** Whether bootstrap.servers is configured (without it the embedded broker is used). */
+    public boolean hasBootstrapServers() {
+        String servers = values.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG);
+        return servers != null && !servers.isBlank();
+    }
+
+    /** A copy with some keys set, for the embedded default (bootstrap servers, registry URL). */
+    public ServiceConfig with(Map<String, String> overrides) {
+        Map<String, String> merged = new LinkedHashMap<>(values);
+        merged.putAll(overrides);
+        return new ServiceConfig(merged);
+    }
+
+    public int integer(Setting setting) {
+        String value = get(setting);
+        try {
+            return Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            throw new ConfigException(setting.key() + " = '" + value + "' is not an integer");
+        }
+    }
+
+    public double number(Setting setting) {
+        String value = get(setting);
+        try {
+            return Double.parseDouble(value);
+        } catch (NumberFormatException e) {
+            throw new ConfigException(setting.key() + " = '" + value + "' is not a number");
+        }
+    }
+
+    public boolean bool(Setting setting) {
+        String value = get(setting).toLowerCase(Locale.ROOT);
+        if (!value.equals("true") && !value.equals("false")) {
+            throw new ConfigException(setting.key() + " = '" + get(setting) + "' must be true or false");
+        }
+        return Boolean.parseBoolean(value);
+    }
+
+    private int positive(Setting setting) {
+        int value = integer(setting);
+        if (value <= 0) {
+            throw new ConfigException(setting.key() + " = " + value + " must be positive");
+        }
+        return value;
+    }
+
+    /** Wraps an IllegalArgumentException from a parser so that it names the configuration key. */
+    private <T> T parse(Setting setting, java.util.function.BiFunction<String, String, T> parser) {
+        try {
+            return parser.apply(setting.key(), get(setting));
+        } catch (ConfigException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage(), e);
+        }
+    }
+
+    public AttributionSettings attributionSettings() {
+        try {
+            return new AttributionSettings(
+                    parse(Setting.METHOD, AttributionMethod::parse),
+                    parse(Setting.INTEGRATION, IntegrationRule::parse),
+                    positive(Setting.STEPS),
+                    parse(Setting.BASELINE, Baseline::parse),
+                    bool(Setting.INCLUDE_BOS),
+                    bool(Setting.TOKEN_MATRIX),
+                    number(Setting.TARGET_DELTA),
+                    Math.max(positive(Setting.MAX_STEPS), integer(Setting.STEPS)),
+                    parse(Setting.NORMALIZE, Normalization::parse),
+                    positive(Setting.MAX_BATCH_TOKENS));
+        } catch (ConfigException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("attribution." + e.getMessage(), e);
+        }
+    }
+
+    public ModelOptions modelOptions() {
+        return new ModelOptions(parse(Setting.MODEL_DEVICE, DeviceSpec::parse), parse(Setting.MODEL_DTYPE, ComputeDtype::parse));
+    }
+
+    /** The model directory: configured, or the bundled one under {@code home}. */
+    public Path modelDirectory(Path home) {
+        String dir = get(Setting.MODEL_DIR);
+        return dir.isEmpty() ? home.resolve("models/stories260K") : Path.of(dir);
+    }
+
+    public String modelId(Path modelDirectory) {
+        String id = get(Setting.MODEL_ID);
+        return id.isEmpty() ? modelDirectory.getFileName().toString() : id;
+    }
+
+    public BatchPolicy batchPolicy() {
+        return new BatchPolicy(positive(Setting.BATCH_MAX_EVENTS), positive(Setting.BATCH_MAX_TOKENS), positive(Setting.BATCH_MAX_WAIT_MS));
+    }
+
+    public ValidationPolicy validationPolicy() {
+        double rate = number(Setting.SAMPLE_RATE);
+        if (!(rate > 0 && rate <= 1)) {
+            throw new ConfigException(Setting.SAMPLE_RATE.key() + " = " + get(Setting.SAMPLE_RATE) + " must be in (0, 1]");
+        }
+        Set<String> accepted = Arrays.stream(get(Setting.MODEL_ACCEPT).split(",")).map(String::trim).filter(s -> !s.isEmpty())
+                .collect(Collectors.toUnmodifiableSet());
+        return new ValidationPolicy(
+                positive(Setting.PROMPT_TOKEN_LIMIT),
+                enumValue(Setting.PROMPT_POLICY, ValidationPolicy.PromptPolicy.class),
+                positive(Setting.RESPONSE_TOKEN_LIMIT),
+                enumValue(Setting.RESPONSE_POLICY, ValidationPolicy.ResponsePolicy.class),
+                positive(Setting.EVENT_BYTES_LIMIT),
+                positive(Setting.METADATA_ENTRIES_LIMIT),
+                rate,
+                accepted,
+                enumValue(Setting.MODEL_OTHER, ValidationPolicy.OtherModels.class));
+    }
+
+    public InputFormat inputFormat() {
+        return enumValue(Setting.INPUT_FORMAT, InputFormat.class);
+    }
+
+    public int opsPort() {
+        int port = integer(Setting.OPS_PORT);
+        if (port < -1 || port > 65535) {
+            throw new ConfigException(Setting.OPS_PORT.key() + " = " + port + " is not a port (0 = any free port, -1 = disabled)");
+        }
+        return port;
+    }
+
+    public SubjectNameStrategy subjectStrategy() {
+        return parse(Setting.SUBJECT_STRATEGY, SubjectNameStrategy::parse);
+    }
+
+    public RegistryConfig registryConfig() {
+        try {
+            return RegistryConfig.fromProperties(values);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage(), e);
+        }
+    }
+
+    private <E extends Enum<E>> E enumValue(Setting setting, Class<E> type) {
+        String value = get(setting);
+        for (E constant : type.getEnumConstants()) {
+            if (constant.name().equalsIgnoreCase(value.trim())) {
+                return constant;
+            }
+        }
+        throw new ConfigException(setting.key() + " = '" + value + "' is not one of "
+                + Arrays.stream(type.getEnumConstants()).map(c -> c.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(", ")));
+    }
+
+    /**
+     * The Kafka Streams properties: the service's defaults, then every configured key that is not
+     * one of the service's own.
+     */
+    public Properties streamsProperties() {
+        Properties properties = new Properties();
+        properties.putAll(STREAMS_DEFAULTS);
+        Set<String> own = Arrays.stream(Setting.values()).map(Setting::key).collect(Collectors.toSet());
+        values.forEach((key, value) -> {
+            if (!own.contains(key) && !key.startsWith("schema.registry.")) {
+                properties.put(key, value);
+            }
+        });
+        return properties;
+    }
+
+    /** Every value, secrets hidden: what the service logs at start. */
+    public Map<String, String> describe() {
+        Map<String, String> shown = new TreeMap<>();
+        for (Setting setting : Setting.values()) {
+            shown.put(setting.key(), get(setting));
+        }
+        streamsProperties().forEach((key, value) -> shown.put(key.toString(), value.toString()));
+        values.forEach((key, value) -> shown.putIfAbsent(key, value));
+        shown.replaceAll((key, value) -> isSecret(key) ? "[hidden]" : value);
+        return shown;
+    }
+
+    static boolean isSecret(String key) {
+        String lower = key.toLowerCase(Locale.ROOT);
+        return lower.contains("password") || lower.contains("user.info") || lower.contains("jaas") || lower.contains("secret")
+                || lower.contains("token") && !lower.startsWith("limits.") && !lower.startsWith("batch.") && !lower.startsWith("attribution.");
+    }
+}

@@ -1,0 +1,65 @@
+package io.explainstream.stream;
+
+/**
+ * The service's own configuration keys, with their defaults and meaning. Every other key is passed
+ * to Kafka Streams and its clients as it is. The README's configuration reference lists these.
+ */
+public enum Setting {
+    INPUT_TOPIC("input.topic", "llm-interactions", "topic of logged LLM interactions"),
+    OUTPUT_TOPIC("output.topic", "explanations", "topic the Avro explanations are written to"),
+    DLQ_TOPIC("dlq.topic", "llm-interactions-dlq", "dead-letter topic: original bytes of rejected events, reason in headers"),
+    INPUT_FORMAT("input.format", "auto", "auto (per record: Confluent-framed Avro if it starts with byte 0, else JSON), json or avro"),
+    MODEL_DIR("model.dir", "", "Hugging Face LLaMA checkpoint directory; empty: the bundled models/stories260K"),
+    MODEL_ID("model.id", "", "name written to model_id; empty: the model directory's name"),
+    MODEL_DEVICE("model.device", "auto", "cpu, gpu, gpu:N or auto"),
+    MODEL_DTYPE("model.dtype", "float32", "float32, float64, float16 or bfloat16 (GPU only)"),
+    MODEL_ACCEPT("model.accept", "", "comma-separated model names (the events' model field) to explain; empty: every model"),
+    MODEL_OTHER("model.other", "skip", "events for other models: skip (counted), dlq, or explain anyway"),
+    METHOD("attribution.method", "integrated_gradients", "integrated_gradients, gradient or input_x_gradient"),
+    STEPS("attribution.steps", "50", "path points of integrated gradients"),
+    INTEGRATION("attribution.integration", "gausslegendre", "gausslegendre, riemann_left, riemann_right, riemann_middle, riemann_trapezoid"),
+    BASELINE("attribution.baseline", "unk", "unk, pad, zero or a token id"),
+    INCLUDE_BOS("attribution.include.bos", "false", "attribute BOS tokens too"),
+    TOKEN_MATRIX("attribution.token.matrix", "false", "also publish the per-response-token matrix"),
+    TARGET_DELTA("attribution.target.delta", "0", "adaptive steps: relative completeness tolerance; 0 keeps attribution.steps"),
+    MAX_STEPS("attribution.max.steps", "800", "cap for adaptive steps"),
+    NORMALIZE("attribution.normalize", "l1", "l1 or max_abs"),
+    MAX_BATCH_TOKENS("attribution.max.batch.tokens", "16384", "memory budget of one forward pass: path points x padded length"),
+    PROMPT_TOKEN_LIMIT("limits.prompt.tokens", "1024", "longest prompt explained, in tokens"),
+    PROMPT_POLICY("limits.prompt.policy", "truncate_left", "longer prompts: truncate_left (keep the last tokens, flagged in the output) or reject"),
+    RESPONSE_TOKEN_LIMIT("limits.response.tokens", "256", "longest response explained, in tokens"),
+    RESPONSE_POLICY("limits.response.policy", "reject", "longer responses: reject or truncate_right (explain the first tokens, flagged)"),
+    EVENT_BYTES_LIMIT("limits.event.bytes", "1048576", "largest input record value, in bytes"),
+    METADATA_ENTRIES_LIMIT("limits.metadata.entries", "64", "most metadata entries an event may carry"),
+    SAMPLE_RATE("sample.rate", "1.0", "share of events explained, chosen deterministically by event_id (0 < rate ≤ 1)"),
+    BATCH_MAX_EVENTS("batch.max.events", "8", "a batch is attributed when it holds this many events"),
+    BATCH_MAX_TOKENS("batch.max.tokens", "4096", "... or this many prompt + response tokens"),
+    BATCH_MAX_WAIT_MS("batch.max.wait.ms", "2000", "... or its oldest event has waited this long (wall clock)"),
+    REDACT("redact", "false", "publish token ids, offsets and scores but no token text, for PII-sensitive traffic"),
+    OPS_HOST("ops.host", "127.0.0.1", "address of the metrics and health HTTP endpoint"),
+    OPS_PORT("ops.port", "9464", "port of /metrics (Prometheus) and /health; 0 picks a free port, -1 disables"),
+    AUTO_REGISTER("auto.register.schemas", "true", "register the Explanation schema on first write"),
+    SUBJECT_STRATEGY("value.subject.name.strategy", "topic_name", "topic_name, record_name or topic_record_name (Confluent class names accepted)");
+
+    private final String key;
+    private final String defaultValue;
+    private final String description;
+
+    Setting(String key, String defaultValue, String description) {
+        this.key = key;
+        this.defaultValue = defaultValue;
+        this.description = description;
+    }
+
+    public String key() {
+        return key;
+    }
+
+    public String defaultValue() {
+        return defaultValue;
+    }
+
+    public String description() {
+        return description;
+    }
+}

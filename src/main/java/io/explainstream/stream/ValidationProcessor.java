@@ -1,0 +1,70 @@
+package io.explainstream.stream;
+
+import java.time.Clock;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Decodes and validates each input record. Valid events go on to the batcher; invalid ones go to
+ * the dead-letter topic with their original bytes; skipped ones are counted. Nothing thrown here
+ * reaches the stream thread.
+ */
+final class ValidationProcessor implements Processor<byte[], byte[], Object, Object> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ValidationProcessor.class);
+
+    private final InputDecoder decoder;
+    private final EventValidator validator;
+    private final ServiceMetrics metrics;
+    private final Clock clock;
+    private ProcessorContext<Object, Object> context;
+
+    ValidationProcessor(InputDecoder decoder, EventValidator validator, ServiceMetrics metrics, Clock clock) {
+        this.decoder = decoder;
+        this.validator = validator;
+        this.metrics = metrics;
+        this.clock = clock;
+    }
+
+    @Override
+    public void init(ProcessorContext<Object, Object> context) {
+        this.context = context;
+    }
+
+    @Override
+    public void process(Record<byte[], byte[]> record) {
+        metrics.eventIn();
+        SourcePosition source = source(record);
+        try {
+            InputEvent event = decoder.decode(source.topic(), record.value());
+            Admission admission = validator.admit(event, record.value().length);
+            if (!admission.explain()) {
+                metrics.skipped(admission.skipReason());
+                return;
+            }
+            context.forward(record.withValue(new Arrival(admission, source, record.key(), record.value())), ExplainTopology.BATCHER);
+        } catch (RuntimeException e) {
+            // Invalid events, and anything unexpected: never let one record stop the stream thread.
+            if (!(e instanceof InvalidEventException)) {
+                LOG.warn("unexpected error validating {}-{}@{}", source.topic(), source.partition(), source.offset(), e);
+            }
+            metrics.deadLetter(DeadLetters.Stage.VALIDATION);
+            context.forward(DeadLetters.record(record.key(), record.value(), source, DeadLetters.Stage.VALIDATION, e, clock.millis()),
+                    ExplainTopology.DLQ_SINK);
+        }
+    }
+
+    private SourcePosition source(Record<byte[], byte[]> record) {
+        RecordMetadata metadata = context.recordMetadata().orElse(null);
+        return metadata == null
+                ? new SourcePosition("unknown", -1, -1, record.timestamp())
+                : new SourcePosition(metadata.topic(), metadata.partition(), metadata.offset(), record.timestamp());
+    }
+
+    /** A valid event on its way to the batcher. */
+    record Arrival(Admission admission, SourcePosition source, byte[] rawKey, byte[] rawValue) {}
+}

@@ -1,0 +1,245 @@
+package io.explainstream.stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.attribution.Attribution;
+import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.avro.ConfluentAvroSerializer;
+import io.explainstream.avro.EmbeddedSchemaRegistry;
+import io.explainstream.avro.InMemorySchemaStore;
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.avro.SubjectNameStrategy;
+import io.explainstream.schema.Explanation;
+import io.explainstream.schema.LlmInteraction;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ExplainTopologyTest {
+
+    private static final long T0 = Instant.parse("2026-11-29T10:00:00Z").toEpochMilli();
+    private static final String PROMPT = "Once upon a time, there was a little girl named";
+    private static final String RESPONSE = "Lily. She loved to play";
+
+    @TempDir
+    Path stateDir;
+
+    private final StreamFixture fixture = StreamFixture.get();
+    private EmbeddedSchemaRegistry registry;
+    private SchemaRegistryClient client;
+    private TopologyTestDriver driver;
+    private TestInputTopic<byte[], byte[]> input;
+    private TestOutputTopic<byte[], Explanation> output;
+    private TestOutputTopic<byte[], byte[]> deadLetters;
+    private ServiceMetrics metrics;
+
+    @BeforeEach
+    void startRegistry() throws Exception {
+        registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
+        client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
+    }
+
+    @AfterEach
+    void stop() {
+        if (driver != null) {
+            driver.close();
+        }
+        registry.close();
+    }
+
+    private void start(BatchPolicy batch, ValidationPolicy policy, Explainer explainer) {
+        metrics = new ServiceMetrics(new SimpleMeterRegistry());
+        InputDecoder decoder = new InputDecoder(InputFormat.AUTO, ConfluentAvroDeserializer.specific(client, LlmInteraction.class));
+        var topology = ExplainTopology.build(new ExplainTopology.Topics("in", "out", "dlq", batch), decoder, fixture.validator(policy), explainer,
+                new ConfluentAvroSerializer<>(client, SubjectNameStrategy.TOPIC_NAME, true, false), metrics, Clock.systemUTC());
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+        driver = new TopologyTestDriver(topology, props, Instant.ofEpochMilli(T0));
+        input = driver.createInputTopic("in", Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer());
+        output = driver.createOutputTopic("out", Serdes.ByteArray().deserializer(), ConfluentAvroDeserializer.specific(client, Explanation.class));
+        deadLetters = driver.createOutputTopic("dlq", Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer());
+    }
+
+    private void start(BatchPolicy batch) {
+        start(batch, StreamFixture.defaultPolicy(), fixture.explainer(StreamFixture.defaultPolicy()));
+    }
+
+    static byte[] json(String id, String prompt, String response) {
+        return ("{\"event_id\":\"" + id + "\",\"timestamp\":" + T0 + ",\"model\":\"stories260K\",\"prompt\":\"" + prompt
+                + "\",\"response\":\"" + response + "\",\"metadata\":{\"tenant\":\"acme\"}}").getBytes(StandardCharsets.UTF_8);
+    }
+
+    private void send(String key, byte[] value, long timestamp) {
+        input.pipeInput(new TestRecord<byte[], byte[]>(key == null ? null : key.getBytes(StandardCharsets.UTF_8), value, new org.apache.kafka.common.header.internals.RecordHeaders(), Long.valueOf(timestamp)));
+    }
+
+    @Test
+    void jsonEventsFlushByCountWithKeyTimestampAndTheAttributeCommandsScores() {
+        start(new BatchPolicy(2, 100_000, 60_000));
+        send("e-1", json("e-1", PROMPT, RESPONSE), T0 + 1);
+        assertTrue(output.isEmpty(), "one event waits for the second");
+        send("e-2", json("e-2", "One day,", "a little girl named Lily"), T0 + 2);
+        List<TestRecord<byte[], Explanation>> records = output.readRecordsToList();
+        assertEquals(2, records.size());
+        TestRecord<byte[], Explanation> first = records.get(0);
+        assertArrayEquals("e-1".getBytes(StandardCharsets.UTF_8), first.key());
+        assertEquals(T0 + 1, first.timestamp(), "the input record's timestamp");
+        assertEquals(T0 + 2, records.get(1).timestamp());
+        Explanation explanation = first.value();
+        assertEquals("e-1", explanation.getEventId());
+        assertEquals(2, explanation.getBatchSize(), "both events in one engine call");
+        assertEquals(Map.of("tenant", "acme"), explanation.getMetadata());
+        Attribution direct = fixture.direct(PROMPT, RESPONSE);
+        for (int i = 0; i < direct.seqAttr().length; i++) {
+            assertEquals(direct.seqAttr()[i], explanation.getSeqAttr().get(i), 1e-5, "seq_attr " + i);
+        }
+        for (int t = 0; t < direct.convergenceDelta().length; t++) {
+            assertEquals(direct.convergenceDelta()[t], explanation.getConvergenceDelta().get(t), 1e-5, "delta " + t);
+        }
+        assertEquals("▁named", explanation.getPromptTokens().get(13).getText());
+        assertEquals(2.0, metrics.count("explainstream.events.out"));
+    }
+
+    @Test
+    void confluentFramedAvroInputIsRead() {
+        start(new BatchPolicy(1, 100_000, 60_000));
+        LlmInteraction interaction = LlmInteraction.newBuilder().setEventId("avro-1").setTimestamp(Instant.ofEpochMilli(T0)).setModel("stories260K")
+                .setPrompt(PROMPT).setResponse(RESPONSE).build();
+        byte[] value = new ConfluentAvroSerializer<LlmInteraction>(client, SubjectNameStrategy.TOPIC_NAME, true, false).serialize("in", interaction);
+        send("avro-1", value, T0);
+        Explanation explanation = output.readValue();
+        assertEquals("avro-1", explanation.getEventId());
+        assertEquals(Instant.ofEpochMilli(T0), explanation.getEventTime());
+    }
+
+    @Test
+    void invalidEventsGoToTheDeadLetterTopicWithOriginalBytesAndHeaders() {
+        start(new BatchPolicy(1, 100_000, 60_000));
+        byte[] broken = "{\"event_id\": \"x\", ".getBytes(StandardCharsets.UTF_8);
+        send("bad-1", broken, T0 + 5);
+        send("bad-2", "{\"event_id\":\"b2\",\"timestamp\":1,\"model\":\"m\",\"response\":\"r\"}".getBytes(StandardCharsets.UTF_8), T0 + 6);
+        send("good", json("good", PROMPT, RESPONSE), T0 + 7);
+        List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
+        assertEquals(2, dead.size());
+        assertArrayEquals(broken, dead.get(0).value(), "original value bytes");
+        assertArrayEquals("bad-1".getBytes(StandardCharsets.UTF_8), dead.get(0).key(), "original key bytes");
+        assertTrue(header(dead.get(0), DeadLetters.REASON).startsWith("value is not valid JSON"), header(dead.get(0), DeadLetters.REASON));
+        assertEquals(InvalidEventException.class.getName(), header(dead.get(0), DeadLetters.EXCEPTION));
+        assertEquals("in", header(dead.get(0), DeadLetters.TOPIC));
+        assertEquals("0", header(dead.get(0), DeadLetters.PARTITION));
+        assertEquals("0", header(dead.get(0), DeadLetters.OFFSET));
+        assertEquals("1", header(dead.get(1), DeadLetters.OFFSET));
+        assertEquals(Instant.ofEpochMilli(T0 + 5).toString(), header(dead.get(0), DeadLetters.SOURCE_TIMESTAMP));
+        assertTrue(Instant.parse(header(dead.get(0), DeadLetters.FAILED_AT)).toEpochMilli() > 0);
+        assertEquals("validation", header(dead.get(0), DeadLetters.STAGE));
+        assertEquals("field 'prompt' or 'messages' is required", header(dead.get(1), DeadLetters.REASON));
+        assertEquals("good", output.readValue().getEventId(), "the stream goes on after bad records");
+        assertEquals(2.0, metrics.count("explainstream.events.dlq"));
+    }
+
+    @Test
+    void aBatchFlushesWhenItsTokensReachTheBudget() {
+        // Each event is 14 + 7 = 21 tokens: two exceed a budget of 30.
+        start(new BatchPolicy(100, 30, 60_000));
+        send("a", json("a", PROMPT, RESPONSE), T0);
+        assertTrue(output.isEmpty());
+        send("b", json("b", PROMPT, RESPONSE), T0);
+        List<Explanation> values = output.readValuesToList();
+        assertEquals(1, values.size(), "the oldest event alone fits the budget");
+        assertEquals("a", values.get(0).getEventId());
+        assertEquals(1, values.get(0).getBatchSize());
+    }
+
+    @Test
+    void theOldestEventIsFlushedAfterTheMaximumWaitOnTheWallClock() {
+        start(new BatchPolicy(8, 100_000, 2_000));
+        send("w", json("w", PROMPT, RESPONSE), T0);
+        driver.advanceWallClockTime(Duration.ofMillis(1_000));
+        assertTrue(output.isEmpty(), "waited 1 s of 2");
+        driver.advanceWallClockTime(Duration.ofMillis(1_100));
+        assertEquals("w", output.readValue().getEventId());
+    }
+
+    @Test
+    void anEngineFailureSplitsTheBatchAndDeadLettersOnlyThePoisonedEvent() {
+        EngineExplainer real = fixture.explainer(StreamFixture.defaultPolicy());
+        Explainer poisoned = batch -> {
+            if (batch.stream().anyMatch(e -> e.eventId().equals("poison"))) {
+                throw new IllegalStateException("injected engine failure (native out of memory)");
+            }
+            return real.explain(batch);
+        };
+        start(new BatchPolicy(4, 100_000, 60_000), StreamFixture.defaultPolicy(), poisoned);
+        for (String id : List.of("p1", "poison", "p3", "p4")) {
+            send(id, json(id, PROMPT, RESPONSE), T0);
+        }
+        List<String> explained = output.readValuesToList().stream().map(Explanation::getEventId).toList();
+        assertEquals(List.of("p1", "p3", "p4"), explained);
+        TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+        assertArrayEquals(json("poison", PROMPT, RESPONSE), dead.value());
+        assertEquals("injected engine failure (native out of memory)", header(dead, DeadLetters.REASON));
+        assertEquals("attribution", header(dead, DeadLetters.STAGE));
+        assertEquals("1", header(dead, DeadLetters.OFFSET));
+        assertTrue(deadLetters.isEmpty());
+    }
+
+    @Test
+    void otherModelsAndUnsampledEventsAreSkippedAndCounted() {
+        ValidationPolicy policy = ServiceConfig.of(Map.of("model.accept", "stories260K", "sample.rate", "0.5")).validationPolicy();
+        start(new BatchPolicy(1, 100_000, 60_000), policy, fixture.explainer(policy));
+        send("m", new String(json("m", PROMPT, RESPONSE), StandardCharsets.UTF_8).replace("stories260K", "gpt-x").getBytes(StandardCharsets.UTF_8), T0);
+        int sampled = 0;
+        for (int i = 0; i < 20; i++) {
+            String id = "s-" + i;
+            send(id, json(id, "One day,", "a girl"), T0);
+            sampled += EventValidator.sampled(id, 0.5) ? 1 : 0;
+        }
+        assertEquals(sampled, output.readValuesToList().size());
+        assertTrue(sampled > 3 && sampled < 17, "about half sampled: " + sampled);
+        assertEquals(1.0, metrics.registry().counter("explainstream.events.skipped", "reason", "other_model").count());
+        assertEquals(20.0 - sampled, metrics.registry().counter("explainstream.events.skipped", "reason", "not_sampled").count());
+        assertTrue(deadLetters.isEmpty());
+    }
+
+    @Test
+    void longPromptsAreTruncatedLeftAndFlagged() {
+        ValidationPolicy policy = ServiceConfig.of(Map.of("limits.prompt.tokens", "6")).validationPolicy();
+        start(new BatchPolicy(1, 100_000, 60_000), policy, fixture.explainer(policy));
+        send("long", json("long", PROMPT, RESPONSE), T0);
+        Explanation explanation = output.readValue();
+        assertTrue(explanation.getFlags().getPromptTruncated());
+        assertEquals(8, explanation.getFlags().getPromptTokensDropped());
+        assertEquals(6, explanation.getPromptTokens().size());
+        assertEquals(1L, explanation.getPromptTokens().get(0).getId(), "BOS is kept");
+        assertEquals("▁named", explanation.getPromptTokens().get(5).getText(), "the newest tokens are kept");
+        assertNull(explanation.getTokenAttr());
+    }
+
+    private static String header(TestRecord<byte[], byte[]> record, String name) {
+        Header header = record.headers().lastHeader(name);
+        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+    }
+}
