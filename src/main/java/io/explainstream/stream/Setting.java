@@ -38,6 +38,9 @@ public enum Setting {
     REDACT("redact", "false", "publish token ids, offsets and scores but no token text, for PII-sensitive traffic"),
     OPS_HOST("ops.host", "127.0.0.1", "address of the metrics and health HTTP endpoint"),
     OPS_PORT("ops.port", "9464", "port of /metrics (Prometheus) and /health; 0 picks a free port, -1 disables"),
+    TOPICS_CREATE("topics.create", "true", "create the input, output and dead-letter topics at start when missing"),
+    TOPICS_PARTITIONS("topics.partitions", "3", "partitions of topics the service creates"),
+    TOPICS_REPLICATION("topics.replication.factor", "-1", "replication factor of topics the service creates; -1: the broker's default"),
     AUTO_REGISTER("auto.register.schemas", "true", "register the Explanation schema on first write"),
     SUBJECT_STRATEGY("value.subject.name.strategy", "topic_name", "topic_name, record_name or topic_record_name (Confluent class names accepted)");
 

@@ -1,0 +1,235 @@
+package io.explainstream.stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.TestData;
+import io.explainstream.attribution.Attribution;
+import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.avro.EmbeddedSchemaRegistry;
+import io.explainstream.avro.InMemorySchemaStore;
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.schema.Explanation;
+import io.explainstream.testing.InJvmKafka;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The whole service on a real in-JVM KRaft broker, with the built-in registry and the bundled model. */
+class ServiceIntegrationTest {
+
+    private static final String[] PROMPTS = {"Once upon a time, there was a little girl named", "One day,", "The cat sat on the", "Tom had a big red"};
+    private static final String[] RESPONSES = {"Lily. She loved to play", "a little girl named Lily", "mat and slept.", "ball. He liked it."};
+    private static InJvmKafka kafka;
+    private static EmbeddedSchemaRegistry registry;
+
+    @TempDir
+    Path stateDir;
+
+    @BeforeAll
+    static void startCluster() throws Exception {
+        kafka = InJvmKafka.start();
+        registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
+    }
+
+    @AfterAll
+    static void stopCluster() throws Exception {
+        registry.close();
+        kafka.close();
+    }
+
+    private ServiceConfig config(String suffix) {
+        Map<String, String> values = new HashMap<>();
+        values.put("bootstrap.servers", kafka.bootstrapServers());
+        values.put("application.id", "explain-" + suffix);
+        values.put("state.dir", stateDir.resolve(suffix).toString());
+        values.put("schema.registry.url", registry.url().toString());
+        values.put("input.topic", "in-" + suffix);
+        values.put("output.topic", "out-" + suffix);
+        values.put("dlq.topic", "dlq-" + suffix);
+        values.put("attribution.steps", Integer.toString(StreamFixture.SETTINGS.steps()));
+        values.put("batch.max.events", "8");
+        values.put("batch.max.wait.ms", "300");
+        values.put("ops.port", "0");
+        values.put("topics.partitions", "2");
+        return ServiceConfig.of(values);
+    }
+
+    static String json(String id, String prompt, String response) {
+        return "{\"event_id\":\"" + id + "\",\"timestamp\":" + Instant.now().toEpochMilli() + ",\"model\":\"stories260K\",\"prompt\":\""
+                + prompt + "\",\"response\":\"" + response + "\"}";
+    }
+
+    private static void produce(String topic, List<String[]> keyValues) {
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (String[] keyValue : keyValues) {
+                producer.send(new ProducerRecord<>(topic, keyValue[0].getBytes(StandardCharsets.UTF_8), keyValue[1].getBytes(StandardCharsets.UTF_8)));
+            }
+        }
+    }
+
+    /** Reads committed records until {@code done} holds or the time runs out. */
+    private static List<ConsumerRecord<byte[], byte[]>> readCommitted(String topic, Predicate<List<ConsumerRecord<byte[], byte[]>>> done,
+            Duration timeout) {
+        Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, "reader-" + UUID.randomUUID());
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            consumer.subscribe(List.of(topic));
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (!done.test(records) && System.nanoTime() < deadline) {
+                consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+            }
+            // a little longer, to catch duplicates that would arrive late
+            long settle = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+            while (System.nanoTime() < settle) {
+                consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+            }
+        }
+        return records;
+    }
+
+    @Test
+    void fiftyEventsFiveMalformedGiveFortyFiveExplanationsAndFiveDeadLetters() throws Exception {
+        ServiceConfig config = config("fifty");
+        List<String[]> events = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            String id = "ev-" + i;
+            String value = i % 10 == 7 ? malformed(i) : json(id, PROMPTS[i % 4], RESPONSES[i % 4]);
+            events.add(new String[] {id, value});
+        }
+        try (ExplainService service = ExplainService.start(config, TestData.repo(), null, Clock.systemUTC())) {
+            produce("in-fifty", events);
+            List<ConsumerRecord<byte[], byte[]>> out = readCommitted("out-fifty", records -> records.size() >= 45, Duration.ofSeconds(120));
+            List<ConsumerRecord<byte[], byte[]>> dead = readCommitted("dlq-fifty", records -> records.size() >= 5, Duration.ofSeconds(30));
+            assertEquals(45, out.size());
+            assertEquals(5, dead.size());
+            SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
+            var deserializer = ConfluentAvroDeserializer.specific(client, Explanation.class);
+            StreamFixture fixture = StreamFixture.get();
+            Map<Integer, Attribution> direct = new HashMap<>();
+            for (ConsumerRecord<byte[], byte[]> record : out) {
+                Explanation explanation = deserializer.deserialize("out-fifty", record.value());
+                assertEquals(explanation.getEventId(), new String(record.key(), StandardCharsets.UTF_8), "keyed by event id");
+                int variant = Integer.parseInt(explanation.getEventId().substring(3)) % 4;
+                Attribution expected = direct.computeIfAbsent(variant, v -> fixture.direct(PROMPTS[v], RESPONSES[v]));
+                for (int i = 0; i < expected.seqAttr().length; i++) {
+                    assertEquals(expected.seqAttr()[i], explanation.getSeqAttr().get(i), 1e-5, explanation.getEventId() + " seq_attr " + i);
+                }
+            }
+            for (ConsumerRecord<byte[], byte[]> record : dead) {
+                Header reason = record.headers().lastHeader(DeadLetters.REASON);
+                assertTrue(reason != null && reason.value().length > 0, "a reason header");
+                assertTrue(new String(record.key(), StandardCharsets.UTF_8).matches("ev-\\d*7"), "only the malformed ones");
+            }
+            assertOperationsEndpoints(service);
+        }
+    }
+
+    private static String malformed(int i) {
+        switch (i / 10) {
+            case 0:
+                return "{\"event_id\": \"ev-7\", \"timestamp\": ";
+            case 1:
+                return json("ev-17", "", "empty prompt");
+            case 2:
+                return json("ev-27", "a", "b").replace("\"model\"", "\"modle\"");
+            case 3:
+                return "{\"event_id\":\"ev-37\",\"timestamp\":-5,\"model\":\"m\",\"prompt\":\"p\",\"response\":\"r\"}";
+            default:
+                return "[1, 2, 3]";
+        }
+    }
+
+    private static void assertOperationsEndpoints(ExplainService service) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        String base = "http://127.0.0.1:" + service.operationsPort();
+        HttpResponse<String> health = http.send(HttpRequest.newBuilder(URI.create(base + "/health")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, health.statusCode(), health.body());
+        assertTrue(health.body().contains("\"status\":\"UP\""), health.body());
+        HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, metrics.statusCode());
+        String text = metrics.body();
+        assertTrue(text.contains("explainstream_events_in_total 50.0"), "events in:\n" + text);
+        assertTrue(text.contains("explainstream_events_out_total 45.0"), "events out");
+        assertTrue(text.contains("explainstream_events_dlq_total{stage=\"validation\"} 5.0"), "dead letters");
+        assertTrue(text.contains("explainstream_batch_size_count"), "batch sizes");
+        assertTrue(text.contains("explainstream_attribution_per_event_seconds"), "attribution time");
+        assertTrue(text.contains("explainstream_event_time_lag_seconds"), "lag");
+    }
+
+    @Test
+    void stoppedMidBatchAndRestartedEveryValidEventIsExplainedExactlyOnce() throws Exception {
+        ServiceConfig config = config("restart");
+        List<String[]> events = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            events.add(new String[] {"r-" + i, json("r-" + i, PROMPTS[i % 4], RESPONSES[i % 4])});
+        }
+        try (ExplainService first = ExplainService.start(config, TestData.repo(), null, Clock.systemUTC())) {
+            produce("in-restart", events);
+            readCommitted("out-restart", records -> records.size() >= 8, Duration.ofSeconds(60));
+            // close while later batches are waiting or in flight
+        }
+        try (ExplainService second = ExplainService.start(config, TestData.repo(), null, Clock.systemUTC())) {
+            List<ConsumerRecord<byte[], byte[]>> out = readCommitted("out-restart", records -> records.size() >= 40, Duration.ofSeconds(120));
+            Map<String, Integer> counts = new HashMap<>();
+            out.forEach(record -> counts.merge(new String(record.key(), StandardCharsets.UTF_8), 1, Integer::sum));
+            assertEquals(40, counts.size(), "every event explained");
+            assertTrue(counts.values().stream().allMatch(c -> c == 1), "no duplicates: " + counts);
+            assertEquals(KafkaStreams.State.RUNNING, second.state());
+        }
+    }
+
+    @Test
+    void badConfigurationFailsAtStartWithTheKeyAndValue() {
+        var unknown = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ServiceConfig.of(Map.of("batch.max.event", "3")));
+        assertEquals("unknown configuration key 'batch.max.event' (the README lists the service's keys; Kafka keys pass through)", unknown.getMessage());
+        var steps = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("attribution.steps", "zero")));
+        assertEquals("attribution.steps = 'zero' is not an integer", steps.getMessage());
+        var rate = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("sample.rate", "2")));
+        assertEquals("sample.rate = 2 must be in (0, 1]", rate.getMessage());
+        var threads = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("num.stream.threads", "4")));
+        assertTrue(threads.getMessage().startsWith("num.stream.threads = 4 is not supported"), threads.getMessage());
+        var baseline = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("attribution.baseline", "x")));
+        assertEquals("attribution.baseline = 'x' is not a baseline (use unk, pad, zero or a token id ≥ 0)", baseline.getMessage());
+        ServiceConfig fromEnvironment = ServiceConfig.load(null, Map.of("EXPLAINSTREAM_BATCH_MAX_EVENTS", "16", "PATH", "/bin"));
+        assertEquals(new BatchPolicy(16, 4096, 2000), fromEnvironment.batchPolicy());
+        assertEquals("exactly_once_v2", ServiceConfig.of(Map.of()).streamsProperties().getProperty("processing.guarantee"));
+        assertEquals("[hidden]", ServiceConfig.of(Map.of("sasl.jaas.config", "secret stuff")).describe().get("sasl.jaas.config"));
+    }
+}
