@@ -16,8 +16,10 @@ import java.util.List;
  * @param responseLogProbs (T) f_t(x) = log p(r_t | prompt, r_<t)
  * @param baselineLogProbs (T) f_t(b), the same with attributed prompt tokens replaced by the
  *     baseline; empty for methods without a baseline
- * @param convergenceDelta (T) f_t(x) − f_t(b) − Σ_i token_attr[t][i]; empty for methods without a
- *     baseline
+ * @param convergenceDelta (T) f_t(x) − f_t(b) − Σ_i token_attr[t][i], with the token matrix; empty
+ *     without it (per-target sums need the per-target passes) and for methods without a baseline
+ * @param sequenceDelta Σ_t (f_t(x) − f_t(b)) − Σ_i seq_attr[i]: the completeness gap of seq_attr,
+ *     always reported for integrated gradients (0 for the gradient methods); equals Σ_t delta_t
  * @param steps the path points used (after adaptation); 1 for the gradient methods
  * @param settings the settings that produced it
  */
@@ -31,12 +33,13 @@ public record Attribution(
         double[] responseLogProbs,
         double[] baselineLogProbs,
         double[] convergenceDelta,
+        double sequenceDelta,
         int steps,
         AttributionSettings settings) {
 
-    /** The largest |delta_t|, or 0 when there is no delta. */
+    /** The largest |delta_t| with the matrix, else |sequence delta|. */
     public double maxAbsDelta() {
-        double worst = 0;
+        double worst = convergenceDelta.length == 0 ? Math.abs(sequenceDelta) : 0;
         for (double delta : convergenceDelta) {
             worst = Math.max(worst, Math.abs(delta));
         }

@@ -88,7 +88,7 @@ public final class AttributionEngine {
             for (int e : pending) {
                 copyEvent(shares, result, e);
                 stepsUsed[e] = steps;
-                if (settings.adaptive() && !converged(settings.targetDelta(), inputLogProbs[e], baselineLogProbs[e], result.targetSums[e])) {
+                if (settings.adaptive() && !converged(settings.targetDelta(), inputLogProbs[e], baselineLogProbs[e], result, e)) {
                     unconverged.add(e);
                 }
             }
@@ -101,16 +101,35 @@ public final class AttributionEngine {
         return assemble(events, settings, result, inputLogProbs, baselineLogProbs, stepsUsed, 0);
     }
 
-    /** |delta_t| ≤ tolerance · max(|f_t(x) − f_t(b)|, floor) for every target. */
-    static boolean converged(double tolerance, double[] inputLogProbs, double[] baselineLogProbs, double[] targetSums) {
-        for (int t = 0; t < targetSums.length; t++) {
+    /**
+     * With the matrix: |delta_t| ≤ tolerance · max(|f_t(x) − f_t(b)|, floor) for every target.
+     * Without it, the same rule for the whole response: the sequence delta against
+     * Σ_t (f_t(x) − f_t(b)).
+     */
+    static boolean converged(double tolerance, double[] inputLogProbs, double[] baselineLogProbs, PathIntegrator.Shares shares, int e) {
+        if (shares.targetSums == null) {
+            double change = sum(inputLogProbs) - sum(baselineLogProbs);
+            return withinTolerance(tolerance, change, change - sum(shares.total[e]));
+        }
+        for (int t = 0; t < inputLogProbs.length; t++) {
             double change = inputLogProbs[t] - baselineLogProbs[t];
-            double delta = change - targetSums[t];
-            if (Math.abs(delta) > tolerance * Math.max(Math.abs(change), ABSOLUTE_DELTA_FLOOR)) {
+            if (!withinTolerance(tolerance, change, change - shares.targetSums[e][t])) {
                 return false;
             }
         }
         return true;
+    }
+
+    static boolean withinTolerance(double tolerance, double change, double delta) {
+        return Math.abs(delta) <= tolerance * Math.max(Math.abs(change), ABSOLUTE_DELTA_FLOOR);
+    }
+
+    private static double sum(double[] values) {
+        double total = 0;
+        for (double value : values) {
+            total += value;
+        }
+        return total;
     }
 
     private PathIntegrator.Shares integrate(EventBatch batch, int[] events, Quadrature quadrature, boolean matrix, int rowsPerChunk) {
@@ -130,8 +149,8 @@ public final class AttributionEngine {
 
     private static void copyEvent(PathIntegrator.Shares from, PathIntegrator.Shares to, int e) {
         to.total[e] = from.total[e];
-        to.targetSums[e] = from.targetSums[e];
         if (to.perTarget != null) {
+            to.targetSums[e] = from.targetSums[e];
             to.perTarget[e] = from.perTarget[e];
         }
     }
@@ -164,13 +183,14 @@ public final class AttributionEngine {
                 }
             }
             double[] baseline = baselineLogProbs == null ? new double[0] : baselineLogProbs[e];
-            double[] delta = new double[baseline.length];
+            double[] delta = new double[shares.targetSums == null ? 0 : baseline.length];
             for (int t = 0; t < delta.length; t++) {
                 delta[t] = inputLogProbs[e][t] - baseline[t] - shares.targetSums[e][t];
             }
+            double sequenceDelta = baselineLogProbs == null ? 0 : sum(inputLogProbs[e]) - sum(baseline) - sum(seqAttr);
             out.add(new Attribution(promptTokens, event.request().response().tokens(), seqAttr,
                     settings.normalization().apply(seqAttr), tokenAttr, tokenAttrNormalized, inputLogProbs[e], baseline, delta,
-                    fixedSteps > 0 ? fixedSteps : stepsUsed[e], settings));
+                    sequenceDelta, fixedSteps > 0 ? fixedSteps : stepsUsed[e], settings));
         }
         return out;
     }

@@ -19,15 +19,16 @@ import java.util.List;
  * passes share that forward.
  *
  * <ul>
+ *   <li>Sequence mode: one backward of Σ_rows Σ_t f_t gives seq_attr, since IG is linear in the
+ *       target. Its completeness check is the sequence delta.
  *   <li>Matrix mode: one backward per response position t, of Σ_rows f_t, keeping the graph in
- *       between; the gradient is read and zeroed after each.
- *   <li>Sequence mode: one backward of Σ_rows Σ_t f_t gives seq_attr (IG is linear in the target).
- *       The per-target sums Σ_i token_attr[t][i] that the convergence delta needs are the
- *       directional derivatives of each f_t along the path, obtained from a second backward
- *       through the first (the double-backward form of a Jacobian-vector product): the first
- *       backward weights target m by a leaf u_m = 1 and keeps its graph; differentiating the
- *       attribution total with respect to u then yields every target's share in one pass.
+ *       between; the gradient is read and zeroed after each. Rows of the matrix have their own
+ *       deltas.
  * </ul>
+ *
+ * Per-target sums without the per-target passes would need a Jacobian-vector product; the
+ * double-backward form of it leaks in libtorch (the leaf's gradient keeps a graph that refers back
+ * to the leaf, and DJL cannot reset a gradient), so it is not used.
  *
  * Everything a chunk allocates lives in its own sub-manager, closed when the chunk ends.
  */
@@ -39,19 +40,17 @@ final class PathIntegrator {
         final double[][][] perTarget;
         /** [e][i] seq_attr = Σ_t token_attr[t][i]. */
         final double[][] total;
-        /** [e][t] Σ_i token_attr[t][i]. */
+        /** [e][t] Σ_i token_attr[t][i], in matrix mode; null otherwise. */
         final double[][] targetSums;
 
         Shares(List<PreparedEvent> events, int length, boolean matrix) {
             int e = events.size();
             perTarget = matrix ? new double[e][][] : null;
             total = new double[e][length];
-            targetSums = new double[e][];
-            for (int i = 0; i < e; i++) {
+            targetSums = matrix ? new double[e][] : null;
+            for (int i = 0; matrix && i < e; i++) {
                 targetSums[i] = new double[events.get(i).responseLength()];
-                if (matrix) {
-                    perTarget[i] = new double[events.get(i).responseLength()][length];
-                }
+                perTarget[i] = new double[events.get(i).responseLength()][length];
             }
         }
     }
@@ -94,7 +93,7 @@ final class PathIntegrator {
                     if (matrix) {
                         perTargetPasses(shares, chunkEvents, batch, points, multipliers, weightRows, logProbs, targets);
                     } else {
-                        sequencePass(shares, chunkEvents, batch, points, multipliers, weightRows, logProbs, targets);
+                        sequencePass(shares, chunkEvents, batch, points, multipliers, weightRows, logProbs);
                     }
                 }
             }
@@ -118,7 +117,7 @@ final class PathIntegrator {
         int longest = Arrays.stream(chunkEvents).map(e -> batch.events.get(e).responseLength()).max().orElse(0);
         for (int t = 0; t < longest; t++) {
             NDArray objective = logProbs.mul(chunk.create(targets.selector(t))).sum(); // Σ_rows f_t
-            backward(objective, t < longest - 1, false);
+            backward(objective, t < longest - 1);
             double[] rowShares = IntegratedGradients.weightedShares(points.getGradient(), multipliers, weightRows, accumulation)
                     .toType(DataType.FLOAT64, false).toDoubleArray(); // (N·L)
             JniUtils.zeroGrad((PtNDArray) points);
@@ -132,24 +131,12 @@ final class PathIntegrator {
     }
 
     private void sequencePass(Shares shares, int[] chunkEvents, EventBatch batch, NDArray points, NDArray multipliers,
-            NDArray weightRows, NDArray logProbs, ChunkTargets targets) {
-        NDManager chunk = points.getManager();
-        NDArray targetWeights = chunk.ones(new Shape(targets.size()), logProbs.getDataType()); // (M) u
-        targetWeights.setRequiresGradient(true);
-        backward(logProbs.mul(targetWeights).sum(), true, true); // Σ_m u_m f_m, graph kept for the second pass
-        NDArray gradients = points.getGradient(); // (N, L, H), differentiable with respect to u
-        double[] values = IntegratedGradients.weightedShares(gradients, multipliers, weightRows, accumulation)
+            NDArray weightRows, NDArray logProbs) {
+        backward(logProbs.sum(), false); // Σ_rows Σ_t f_t
+        double[] values = IntegratedGradients.weightedShares(points.getGradient(), multipliers, weightRows, accumulation)
                 .toType(DataType.FLOAT64, false).toDoubleArray(); // (N·L)
         for (int r = 0; r < chunkEvents.length; r++) {
             addRow(shares.total[chunkEvents[r]], values, r, batch.length);
-        }
-        // The same total in the compute dtype, so that it keeps its graph back to u.
-        NDArray total = IntegratedGradients.weightedShares(gradients, multipliers, weightRows, points.getDataType()).sum();
-        JniUtils.zeroGrad((PtNDArray) targetWeights); // it holds f from the first pass
-        backward(total, false, false);
-        double[] perTarget = targetWeights.getGradient().toType(DataType.FLOAT64, false).toDoubleArray(); // (M) ∂(Σ shares)/∂u_m
-        for (int m = 0; m < perTarget.length; m++) {
-            shares.targetSums[chunkEvents[targets.row()[m]]][targets.targetIndex()[m]] += perTarget[m];
         }
     }
 
@@ -182,8 +169,8 @@ final class PathIntegrator {
         return result;
     }
 
-    private static void backward(NDArray objective, boolean keepGraph, boolean createGraph) {
-        JniUtils.backward((PtNDArray) objective, (PtNDArray) objective.onesLike(), keepGraph, createGraph);
+    private static void backward(NDArray objective, boolean keepGraph) {
+        JniUtils.backward((PtNDArray) objective, (PtNDArray) objective.onesLike(), keepGraph, false);
     }
 
     private static void addRow(double[] target, double[] rows, int row, int length) {

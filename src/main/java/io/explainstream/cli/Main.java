@@ -13,6 +13,9 @@ import picocli.CommandLine.Command;
         versionProvider = VersionProvider.class,
         description = "Explains logged LLM traffic with Integrated Gradients at the embedding layer.",
         subcommands = {
+            RunCommand.class,
+            DemoCommand.class,
+            TailCommand.class,
             AttributeCommand.class,
             GenerateCommand.class,
             MakeCheckpointCommand.class,

@@ -50,7 +50,9 @@ public final class HtmlReport {
         html.append(String.format(Locale.ROOT, "<p class=\"meta\">model %s · %s · %s · %d steps · baseline %s · BOS %s%s</p>%n",
                 escape(entry.source().model()), settings.method().optionName(), settings.integration().optionName(), attribution.steps(),
                 escape(settings.baseline().optionName()), settings.includeBos() ? "attributed" : "skipped",
-                attribution.convergenceDelta().length == 0 ? "" : String.format(Locale.ROOT, " · max |delta| %.4f", attribution.maxAbsDelta())));
+                attribution.baselineLogProbs().length == 0 ? ""
+                        : attribution.convergenceDelta().length == 0 ? String.format(Locale.ROOT, " · sequence delta %+.4f", attribution.sequenceDelta())
+                        : String.format(Locale.ROOT, " · max |delta| %.4f", attribution.maxAbsDelta())));
         html.append("<div class=\"prompt\">");
         double extent = DivergingScale.extent(attribution.seqAttr());
         List<PromptToken> tokens = attribution.promptTokens();

@@ -49,6 +49,7 @@ public final class JsonReport {
         putArray(root, "response_logprobs", attribution.responseLogProbs());
         putArray(root, "baseline_logprobs", attribution.baselineLogProbs());
         putArray(root, "convergence_delta", attribution.convergenceDelta());
+        root.put("sequence_delta", attribution.sequenceDelta());
         return root;
     }
 

@@ -46,11 +46,37 @@ public final class TerminalHeatmap {
         return out.toString();
     }
 
+    /**
+     * One explanation in two lines, for a live view: the colored prompt (or, without color, the
+     * three strongest tokens with signs), then the strongest tokens, the delta and {@code extra}.
+     */
+    public String compact(String title, Attribution attribution, Source source, String extra) {
+        StringBuilder out = new StringBuilder(title).append("  → ").append(quote(clip(source.response(), 60))).append('\n');
+        if (color) {
+            out.append(coloredPrompt(attribution.promptTokens(), attribution.seqAttr())).append('\n');
+        }
+        out.append("  top: ").append(topTokens(attribution, 3)).append(deltaSummary(attribution)).append(extra.isEmpty() ? "" : " · " + extra).append('\n');
+        return out.toString();
+    }
+
+    private static String topTokens(Attribution attribution, int count) {
+        double[] normalized = attribution.seqAttrNormalized();
+        return java.util.stream.IntStream.range(0, normalized.length)
+                .filter(i -> attribution.promptTokens().get(i).attributed())
+                .boxed()
+                .sorted((a, b) -> Double.compare(Math.abs(normalized[b]), Math.abs(normalized[a])))
+                .limit(count)
+                .map(i -> String.format(Locale.ROOT, "%s %+.2f", quote(TokenText.display(attribution.promptTokens().get(i).text())), normalized[i]))
+                .collect(java.util.stream.Collectors.joining(", "));
+    }
+
     private static String deltaSummary(Attribution attribution) {
-        if (attribution.convergenceDelta().length == 0) {
+        if (attribution.baselineLogProbs().length == 0) {
             return "";
         }
-        return String.format(Locale.ROOT, " · max |delta| %.4f", attribution.maxAbsDelta());
+        return attribution.convergenceDelta().length == 0
+                ? String.format(Locale.ROOT, " · sequence delta %+.4f", attribution.sequenceDelta())
+                : String.format(Locale.ROOT, " · max |delta| %.4f", attribution.maxAbsDelta());
     }
 
     private String coloredPrompt(List<PromptToken> tokens, double[] scores) {

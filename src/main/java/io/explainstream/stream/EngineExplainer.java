@@ -106,6 +106,7 @@ public final class EngineExplainer implements Explainer {
                 .setResponseLogprobs(list(attribution.responseLogProbs()))
                 .setBaselineLogprobs(list(attribution.baselineLogProbs()))
                 .setConvergenceDelta(list(attribution.convergenceDelta()))
+                .setSequenceDelta(attribution.sequenceDelta())
                 .setMaxAbsDelta(attribution.maxAbsDelta())
                 .setFlags(new ExplanationFlags(admission.promptTokensDropped() > 0, admission.promptTokensDropped(),
                         admission.responseTokensDropped() > 0, admission.responseTokensDropped(), redact))

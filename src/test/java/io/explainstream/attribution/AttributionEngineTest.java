@@ -88,7 +88,9 @@ class AttributionEngineTest {
                 }
             }
             assertArrayClose("event " + e + " seq_attr", rowSums, sequence.get(e).seqAttr(), 1e-5);
-            assertArrayClose("event " + e + " delta", matrix.get(e).convergenceDelta(), sequence.get(e).convergenceDelta(), 1e-5);
+            double deltaSum = java.util.Arrays.stream(matrix.get(e).convergenceDelta()).sum();
+            assertEquals(deltaSum, sequence.get(e).sequenceDelta(), 1e-5, "event " + e + " sequence delta = Σ_t delta_t");
+            assertEquals(deltaSum, matrix.get(e).sequenceDelta(), 1e-5, "event " + e + " matrix mode reports it too");
         }
     }
 
@@ -133,7 +135,8 @@ class AttributionEngineTest {
         for (var testCase : TestData.captumParity().get("cases")) {
             AttributionRequest request = request(testCase.get("prompt").asText(), testCase.get("response").asText());
             for (boolean includeBos : new boolean[] {false, true}) {
-                Attribution result = engine.attribute(request, AttributionSettings.DEFAULTS.withIncludeBos(includeBos).withTargetDelta(0.01));
+                Attribution result = engine.attribute(request, AttributionSettings.DEFAULTS.withIncludeBos(includeBos).withTargetDelta(0.01)
+                        .withTokenMatrix(true));
                 for (int t = 0; t < result.convergenceDelta().length; t++) {
                     double change = result.responseLogProbs()[t] - result.baselineLogProbs()[t];
                     double allowed = 0.01 * Math.max(Math.abs(change), AttributionEngine.ABSOLUTE_DELTA_FLOOR);
@@ -145,8 +148,14 @@ class AttributionEngineTest {
         }
         // 50 Gauss–Legendre steps leave a relative gap of 1.7% on the first case (Captum's own numbers), so adaptation must step up.
         Attribution first = engine.attribute(request("Once upon a time, there was a little girl named", "Lily. She loved to play"),
-                AttributionSettings.DEFAULTS.withTargetDelta(0.01));
+                AttributionSettings.DEFAULTS.withTargetDelta(0.01).withTokenMatrix(true));
         assertTrue(first.steps() > 50, "steps used " + first.steps());
+        // Without the matrix the rule applies to the whole response: the sequence delta.
+        Attribution sequence = engine.attribute(request("Once upon a time, there was a little girl named", "Lily. She loved to play"),
+                AttributionSettings.DEFAULTS.withTargetDelta(0.001));
+        double change = java.util.Arrays.stream(sequence.responseLogProbs()).sum() - java.util.Arrays.stream(sequence.baselineLogProbs()).sum();
+        assertTrue(Math.abs(sequence.sequenceDelta()) <= 0.001 * Math.abs(change), "sequence delta " + sequence.sequenceDelta() + " of " + change
+                + " after " + sequence.steps() + " steps");
     }
 
     @Test

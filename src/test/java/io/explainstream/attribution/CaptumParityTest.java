@@ -83,13 +83,19 @@ class CaptumParityTest {
         assertEquals(result.promptTokens().size() - positions.size(),
                 result.promptTokens().stream().filter(t -> !t.attributed()).count(), name + " attributed positions");
         JsonNode perTarget = run.get("completeness").get("per_target");
+        double expectedSequenceDelta = 0;
         for (int t = 0; t < perTarget.size(); t++) {
-            double expectedDelta = perTarget.get(t).get("gap").asDouble();
             // Captum's "gap" is Σ attr − (f(x) − f(b)); our delta is its negative.
-            assertClose(name + " delta[" + t + "]", -expectedDelta, result.convergenceDelta()[t]);
+            double expectedDelta = -perTarget.get(t).get("gap").asDouble();
+            expectedSequenceDelta += expectedDelta;
+            if (matrix) {
+                assertClose(name + " delta[" + t + "]", expectedDelta, result.convergenceDelta()[t]);
+            }
             assertClose(name + " logp_input[" + t + "]", perTarget.get(t).get("logp_input").asDouble(), result.responseLogProbs()[t]);
             assertClose(name + " logp_baseline[" + t + "]", perTarget.get(t).get("logp_baseline").asDouble(), result.baselineLogProbs()[t]);
         }
+        assertClose(name + " sequence delta", expectedSequenceDelta, result.sequenceDelta());
+        assertEquals(matrix ? perTarget.size() : 0, result.convergenceDelta().length, name + " per-target deltas only with the matrix");
         if (matrix) {
             JsonNode tokenAttr = run.get("token_attr");
             for (int t = 0; t < tokenAttr.size(); t++) {

@@ -50,6 +50,7 @@ final class SampleRecords {
                 .setResponseLogprobs(List.of(-0.1))
                 .setBaselineLogprobs(List.of(-1.6))
                 .setConvergenceDelta(List.of(0.0))
+                .setSequenceDelta(0.0)
                 .setMaxAbsDelta(0.0)
                 .setFlags(new ExplanationFlags(false, 0, false, 0, false))
                 .setBatchSize(1)

@@ -18,7 +18,7 @@ class TerminalHeatmapTest {
                 new PromptToken(11, "▁bad", 4, 8, true));
         double[] seq = {0, 2.0, -1.0};
         return new Attribution(prompt, List.of(new Token(20, "▁yes", 0, 3)), seq, AttributionSettings.DEFAULTS.normalization().apply(seq),
-                null, null, new double[] {-0.5}, new double[] {-2.5}, new double[] {1.0}, 50, AttributionSettings.DEFAULTS);
+                null, null, new double[] {-0.5}, new double[] {-2.5}, new double[] {1.0}, 1.0, 50, AttributionSettings.DEFAULTS);
     }
 
     @Test

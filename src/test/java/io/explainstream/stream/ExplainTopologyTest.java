@@ -116,8 +116,9 @@ class ExplainTopologyTest {
         for (int i = 0; i < direct.seqAttr().length; i++) {
             assertEquals(direct.seqAttr()[i], explanation.getSeqAttr().get(i), 1e-5, "seq_attr " + i);
         }
-        for (int t = 0; t < direct.convergenceDelta().length; t++) {
-            assertEquals(direct.convergenceDelta()[t], explanation.getConvergenceDelta().get(t), 1e-5, "delta " + t);
+        assertEquals(direct.sequenceDelta(), explanation.getSequenceDelta(), 1e-5, "sequence delta");
+        for (int t = 0; t < direct.responseLogProbs().length; t++) {
+            assertEquals(direct.responseLogProbs()[t], explanation.getResponseLogprobs().get(t), 1e-5, "log-prob " + t);
         }
         assertEquals("▁named", explanation.getPromptTokens().get(13).getText());
         assertEquals(2.0, metrics.count("explainstream.events.out"));

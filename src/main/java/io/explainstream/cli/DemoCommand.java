@@ -1,0 +1,291 @@
+package io.explainstream.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.explainstream.attribution.Attribution;
+import io.explainstream.embedded.EmbeddedPlatform;
+import io.explainstream.render.ExplanationViews;
+import io.explainstream.render.HtmlReport;
+import io.explainstream.render.Source;
+import io.explainstream.render.TerminalHeatmap;
+import io.explainstream.schema.Explanation;
+import io.explainstream.stream.DeadLetters;
+import io.explainstream.stream.ExplainService;
+import io.explainstream.stream.ServiceConfig;
+import io.explainstream.stream.Setting;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * The one-command demonstration: a real broker and the built-in registry on 127.0.0.1, the bundled
+ * model, the bundled sample of logged interactions (a few malformed on purpose), the service, a
+ * live heatmap per explanation, an HTML report and a summary. Everything it starts is stopped and
+ * its temporary data deleted when it ends, also on Ctrl-C.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "See ExplainStream work: embedded broker and registry, sample traffic, live heatmaps, an HTML report, a summary.")
+final class DemoCommand implements Callable<Integer> {
+
+    static final String SAMPLE = "/demo/interactions.jsonl";
+
+    @Option(names = "--events", description = "How many sample events to send (default: all of them).")
+    private Integer events;
+
+    @Option(names = "--report", paramLabel = "FILE", defaultValue = "explainstream-demo.html",
+            description = "Where the HTML report goes. Default: ${DEFAULT-VALUE}.")
+    private Path report;
+
+    @Option(names = "--steps", defaultValue = "50", description = "Integrated-gradients steps. Default: ${DEFAULT-VALUE}.")
+    private int steps;
+
+    @Option(names = "--follow", description = "Keep running after the sample, print the broker and registry addresses for other clients; Ctrl-C stops.")
+    private boolean follow;
+
+    @Option(names = "--timeout", defaultValue = "600", description = "Seconds to wait for the sample to be processed. Default: ${DEFAULT-VALUE}.")
+    private int timeoutSeconds;
+
+    @Option(names = "--no-color", description = "Plain text heatmaps.")
+    private boolean noColor;
+
+    @Spec
+    private picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        List<String> sample = sample(events);
+        Path data = Files.createTempDirectory("explainstream-demo-");
+        Teardown teardown = new Teardown(data);
+        Thread hook = new Thread(teardown::run, "explainstream-demo-teardown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            out.println("starting a Kafka broker and a schema registry on 127.0.0.1 ...");
+            out.flush();
+            teardown.platform = EmbeddedPlatform.start(data, 0);
+            ServiceConfig config = ServiceConfig.of(Map.of(
+                    "application.id", "explainstream-demo",
+                    "state.dir", data.resolve("streams").toString(),
+                    Setting.STEPS.key(), Integer.toString(steps),
+                    Setting.BATCH_MAX_EVENTS.key(), "8",
+                    Setting.BATCH_MAX_WAIT_MS.key(), "300",
+                    Setting.OPS_PORT.key(), "0",
+                    Setting.TOPICS_PARTITIONS.key(), "1")).with(teardown.platform.clientSettings());
+            teardown.service = ExplainService.start(config, RunCommand.home(), null, Clock.systemUTC());
+            out.printf("broker %s · registry %s · model %s · metrics http://127.0.0.1:%d/metrics%n", teardown.platform.bootstrapServers(),
+                    teardown.platform.registryUrl(), teardown.service.model().checkpoint().directory().getFileName(), teardown.service.operationsPort());
+            Summary summary = runSample(config, sample, out);
+            writeReport(summary.explanations);
+            out.println(summary.describe(report));
+            out.flush();
+            if (follow) {
+                out.printf("following: produce JSON or Avro events to topic %s at %s (registry %s); read %s; Ctrl-C stops%n",
+                        config.get(Setting.INPUT_TOPIC), teardown.platform.bootstrapServers(), teardown.platform.registryUrl(),
+                        config.get(Setting.OUTPUT_TOPIC));
+                out.flush();
+                new CountDownLatch(1).await();
+            }
+            return summary.explanations.size() == summary.expected ? 0 : 1;
+        } finally {
+            teardown.run();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // already shutting down: the hook is running the same teardown
+            }
+        }
+    }
+
+    /** Stops what the demo started, once, whether it ends normally or by a signal. */
+    private static final class Teardown {
+        private final Path data;
+        private final AtomicBoolean done = new AtomicBoolean();
+        volatile EmbeddedPlatform platform;
+        volatile ExplainService service;
+
+        Teardown(Path data) {
+            this.data = data;
+        }
+
+        void run() {
+            if (!done.compareAndSet(false, true)) {
+                return;
+            }
+            if (service != null) {
+                service.close();
+            }
+            if (platform != null) {
+                platform.close();
+            }
+            deleteRecursively(data);
+        }
+    }
+
+    private Summary runSample(ServiceConfig config, List<String> sample, PrintWriter out) throws IOException {
+        String input = config.get(Setting.INPUT_TOPIC);
+        String output = config.get(Setting.OUTPUT_TOPIC);
+        String dlq = config.get(Setting.DLQ_TOPIC);
+        Summary summary = new Summary(sample.size() - malformedCount(sample), malformedCount(sample));
+        Map<String, Long> sentAt = new HashMap<>();
+        TerminalHeatmap heatmap = new TerminalHeatmap(!noColor && TerminalHeatmap.colorByDefault());
+        try (ExplanationFeed feed = new ExplanationFeed(Map.of("bootstrap.servers", config.streamsProperties().getProperty("bootstrap.servers")),
+                config.registryConfig(), List.of(output, dlq), true)) {
+            long started = System.nanoTime();
+            produce(config, input, sample, sentAt);
+            out.printf("sent %d logged interactions (%d malformed on purpose) to %s%n%n", sample.size(), summary.malformed, input);
+            long deadline = System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
+            while (summary.explanations.size() + summary.deadLetters < sample.size() && System.nanoTime() < deadline) {
+                feed.poll(Duration.ofMillis(200), output, (record, explanation) -> {
+                    long latency = System.currentTimeMillis() - sentAt.getOrDefault(explanation.getEventId(), System.currentTimeMillis());
+                    summary.explanations.add(explanation);
+                    summary.latenciesMs.add(latency);
+                    Attribution attribution = ExplanationViews.toAttribution(explanation);
+                    out.print(heatmap.compact(explanation.getEventId(), attribution, ExplanationViews.source(explanation),
+                            String.format(Locale.ROOT, "%d ms end to end", latency)));
+                    out.flush();
+                }, record -> {
+                    summary.deadLetters++;
+                    var reason = record.headers().lastHeader(DeadLetters.REASON);
+                    out.printf("dead letter %s: %s%n", record.key() == null ? "(no key)" : new String(record.key(), StandardCharsets.UTF_8),
+                            reason == null ? "?" : new String(reason.value(), StandardCharsets.UTF_8));
+                    out.flush();
+                });
+            }
+            summary.seconds = (System.nanoTime() - started) / 1e9;
+        }
+        return summary;
+    }
+
+    private static void produce(ServiceConfig config, String topic, List<String> sample, Map<String, Long> sentAt) {
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.streamsProperties().getProperty("bootstrap.servers"));
+        ObjectMapper json = new ObjectMapper();
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (int i = 0; i < sample.size(); i++) {
+                String line = sample.get(i);
+                String key = eventId(json, line, "line-" + (i + 1));
+                sentAt.put(key, System.currentTimeMillis());
+                producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), line.getBytes(StandardCharsets.UTF_8)));
+            }
+        }
+    }
+
+    private static String eventId(ObjectMapper json, String line, String fallback) {
+        try {
+            return json.readTree(line).path("event_id").asText(fallback);
+        } catch (IOException e) {
+            // a malformed line: find its id by hand so that it can be told apart in the dead letters
+            int at = line.indexOf("\"event_id\"");
+            if (at >= 0) {
+                String rest = line.substring(line.indexOf(':', at) + 1).trim();
+                if (rest.startsWith("\"") && rest.indexOf('"', 1) > 0) {
+                    return rest.substring(1, rest.indexOf('"', 1));
+                }
+            }
+            return fallback;
+        }
+    }
+
+    /** The bundled sample: one JSON event per line; lines whose id starts with demo-bad or names a problem are malformed on purpose. */
+    static List<String> sample(Integer limit) throws IOException {
+        List<String> lines = new ArrayList<>();
+        try (InputStream in = DemoCommand.class.getResourceAsStream(SAMPLE);
+                BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+            for (String line = reader.readLine(); line != null; line = reader.readLine()) {
+                if (!line.isBlank()) {
+                    lines.add(line);
+                }
+            }
+        }
+        if (limit != null) {
+            if (limit <= 0) {
+                throw new IllegalArgumentException("--events = " + limit + " must be positive");
+            }
+            return lines.subList(0, Math.min(limit, lines.size()));
+        }
+        return lines;
+    }
+
+    /** The sample's malformed events are those whose id does not follow demo-NNN. */
+    static int malformedCount(List<String> sample) {
+        return (int) sample.stream().filter(line -> !line.matches("^\\{\"event_id\":\"demo-\\d{3}\".*")).count();
+    }
+
+    private void writeReport(List<Explanation> explanations) throws IOException {
+        List<HtmlReport.Entry> entries = explanations.stream()
+                .sorted(Comparator.comparing(Explanation::getEventId))
+                .map(e -> new HtmlReport.Entry(e.getEventId(), ExplanationViews.toAttribution(e), ExplanationViews.source(e)))
+                .toList();
+        Path parent = report.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        Files.writeString(report, HtmlReport.render("ExplainStream demo: " + entries.size() + " explanations", entries));
+    }
+
+    /** What the demo saw. */
+    private static final class Summary {
+        final int expected;
+        final int malformed;
+        final List<Explanation> explanations = new ArrayList<>();
+        final List<Long> latenciesMs = new ArrayList<>();
+        int deadLetters;
+        double seconds;
+
+        Summary(int expected, int malformed) {
+            this.expected = expected;
+            this.malformed = malformed;
+        }
+
+        String describe(Path report) {
+            List<Long> sorted = latenciesMs.stream().sorted().toList();
+            double attributionMs = explanations.stream().mapToDouble(e -> e.getAttributionLatencyMs() / e.getBatchSize()).average().orElse(0);
+            return String.format(Locale.ROOT, "%nsummary: %d events sent, %d explained, %d dead letters (%d malformed on purpose)%n"
+                    + "throughput %.1f events/s over %.1f s · end-to-end latency p50 %d ms, p99 %d ms · engine time %.0f ms per event%n"
+                    + "report: %s", expected + malformed, explanations.size(), deadLetters, malformed, explanations.size() / Math.max(seconds, 1e-9),
+                    seconds, percentile(sorted, 0.5), percentile(sorted, 0.99), attributionMs, report.toAbsolutePath());
+        }
+    }
+
+    static long percentile(List<Long> sorted, double quantile) {
+        if (sorted.isEmpty()) {
+            return 0;
+        }
+        int index = (int) Math.ceil(quantile * sorted.size()) - 1;
+        return sorted.get(Math.max(0, Math.min(sorted.size() - 1, index)));
+    }
+
+    static void deleteRecursively(Path root) {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (var paths = Files.walk(root)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+        } catch (IOException e) {
+            // best effort: a leftover temporary folder is not worth failing the demo for
+        }
+    }
+}

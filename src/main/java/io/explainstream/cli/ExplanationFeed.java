@@ -1,0 +1,62 @@
+package io.explainstream.cli;
+
+import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.schema.Explanation;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.function.BiConsumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * A dashboard-style reader of the explanations topic: committed records only, decoded with the
+ * registry, from the beginning or from now, without committing offsets of its own.
+ */
+final class ExplanationFeed implements AutoCloseable {
+
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final ConfluentAvroDeserializer<Explanation> deserializer;
+
+    /**
+     * @param clientSettings Kafka client settings (bootstrap.servers, security), passed through
+     */
+    ExplanationFeed(Map<String, String> clientSettings, RegistryConfig registry, List<String> topics, boolean fromBeginning) {
+        Properties props = new Properties();
+        clientSettings.forEach((key, value) -> {
+            if (ConsumerConfig.configNames().contains(key)) {
+                props.put(key, value);
+            }
+        });
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, "explainstream-tail-" + UUID.randomUUID());
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, fromBeginning ? "earliest" : "latest");
+        this.consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        this.deserializer = ConfluentAvroDeserializer.specific(new SchemaRegistryClient(registry), Explanation.class);
+        consumer.subscribe(topics);
+    }
+
+    /** Polls once; explanations go to {@code onExplanation}, records of other topics (dead letters) to {@code onOther}. */
+    void poll(Duration timeout, String explanationTopic, BiConsumer<ConsumerRecord<byte[], byte[]>, Explanation> onExplanation,
+            java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> onOther) {
+        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(timeout)) {
+            if (record.topic().equals(explanationTopic)) {
+                onExplanation.accept(record, deserializer.deserialize(record.topic(), record.value()));
+            } else {
+                onOther.accept(record);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        consumer.close(Duration.ofSeconds(5));
+    }
+}

@@ -1,0 +1,68 @@
+package io.explainstream.cli;
+
+import io.explainstream.embedded.EmbeddedPlatform;
+import io.explainstream.stream.ExplainService;
+import io.explainstream.stream.ServiceConfig;
+import io.explainstream.stream.Setting;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** The service: consume logged interactions, explain them, publish explanations, until stopped. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = {"Run the streaming service until SIGTERM or Ctrl-C.",
+            "Without bootstrap.servers in the configuration, it starts an embedded Kafka broker and schema registry on 127.0.0.1 and says so."})
+final class RunCommand implements Callable<Integer> {
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Properties file (the README lists the keys); EXPLAINSTREAM_* environment variables override it.")
+    private Path configFile;
+
+    @Option(names = "--data", paramLabel = "DIR", defaultValue = "data/embedded",
+            description = "Data folder of the embedded broker, when one is used. Default: ${DEFAULT-VALUE}.")
+    private Path dataDir;
+
+    @Spec
+    private picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        ServiceConfig config = ServiceConfig.load(configFile, System.getenv());
+        EmbeddedPlatform platform = null;
+        if (!config.hasBootstrapServers()) {
+            platform = EmbeddedPlatform.start(dataDir, 0);
+            config = config.with(platform.clientSettings());
+            spec.commandLine().getErr().printf("no bootstrap.servers configured: using the embedded Kafka broker at %s and schema registry at %s"
+                    + " (data in %s)%n", platform.bootstrapServers(), platform.registryUrl(), dataDir.toAbsolutePath());
+        }
+        ExplainService service;
+        try {
+            service = ExplainService.start(config, home(), null, Clock.systemUTC());
+        } catch (Exception e) {
+            if (platform != null) {
+                platform.close();
+            }
+            throw e;
+        }
+        spec.commandLine().getErr().printf("ExplainStream running: %s → %s (dead letters: %s); metrics and health on port %d; Ctrl-C stops%n",
+                config.get(Setting.INPUT_TOPIC), config.get(Setting.OUTPUT_TOPIC), config.get(Setting.DLQ_TOPIC), service.operationsPort());
+        CountDownLatch stopped = new CountDownLatch(1);
+        EmbeddedPlatform embedded = platform;
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            service.close();
+            if (embedded != null) {
+                embedded.close();
+            }
+            stopped.countDown();
+        }, "explainstream-shutdown"));
+        stopped.await();
+        return 0;
+    }
+
+    static Path home() {
+        return Path.of(System.getProperty("explainstream.home", "."));
+    }
+}

@@ -1,0 +1,89 @@
+package io.explainstream.cli;
+
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.render.ExplanationViews;
+import io.explainstream.render.TerminalHeatmap;
+import io.explainstream.stream.ServiceConfig;
+import io.explainstream.stream.Setting;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicInteger;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** A dashboard-style consumer: prints each explanation of any cluster and registry as a heatmap. */
+@Command(name = "tail", mixinStandardHelpOptions = true,
+        description = "Print explanations as they arrive: top tokens, delta, latency (read_committed).")
+final class TailCommand implements Callable<Integer> {
+
+    @Option(names = "--topic", description = "Explanations topic (default: output.topic of --config, else explanations).")
+    private String topic;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "The service's properties file: bootstrap.servers, security, schema.registry.*.")
+    private Path configFile;
+
+    @Option(names = "--bootstrap-servers", description = "Kafka bootstrap servers (overrides --config).")
+    private String bootstrapServers;
+
+    @Option(names = "--registry-url", description = "Schema registry URL (overrides --config).")
+    private String registryUrl;
+
+    @Option(names = "--from-beginning", description = "Start at the oldest explanation instead of new ones only.")
+    private boolean fromBeginning;
+
+    @Option(names = "--max", description = "Stop after this many explanations.")
+    private Integer max;
+
+    @Option(names = "--timeout", description = "Stop after this many seconds (default: run until Ctrl-C).")
+    private Integer timeoutSeconds;
+
+    @Option(names = "--no-color", description = "Plain text.")
+    private boolean noColor;
+
+    @Spec
+    private picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        Map<String, String> overrides = new HashMap<>();
+        if (bootstrapServers != null) {
+            overrides.put("bootstrap.servers", bootstrapServers);
+        }
+        if (registryUrl != null) {
+            overrides.put(RegistryConfig.URL, registryUrl);
+        }
+        ServiceConfig config = ServiceConfig.load(configFile, System.getenv()).with(overrides);
+        if (!config.hasBootstrapServers()) {
+            throw new IllegalArgumentException("--bootstrap-servers is not set (nor bootstrap.servers in --config)");
+        }
+        String explanations = topic != null ? topic : config.get(Setting.OUTPUT_TOPIC);
+        Map<String, String> clients = new HashMap<>();
+        config.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value.toString()));
+        PrintWriter out = spec.commandLine().getOut();
+        TerminalHeatmap heatmap = new TerminalHeatmap(!noColor && TerminalHeatmap.colorByDefault());
+        AtomicInteger printed = new AtomicInteger();
+        long deadline = timeoutSeconds == null ? Long.MAX_VALUE : System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
+        try (ExplanationFeed feed = new ExplanationFeed(clients, config.registryConfig(), List.of(explanations), fromBeginning)) {
+            while ((max == null || printed.get() < max) && System.nanoTime() < deadline) {
+                feed.poll(Duration.ofMillis(250), explanations, (record, explanation) -> {
+                    if (max != null && printed.get() >= max) {
+                        return;
+                    }
+                    String extra = String.format(Locale.ROOT, "%s · %d steps · batch of %d in %.0f ms", explanation.getModelId(), explanation.getSteps(),
+                            explanation.getBatchSize(), explanation.getAttributionLatencyMs());
+                    out.print(heatmap.compact(explanation.getEventId(), ExplanationViews.toAttribution(explanation), ExplanationViews.source(explanation), extra));
+                    out.flush();
+                    printed.incrementAndGet();
+                }, record -> { });
+            }
+        }
+        return 0;
+    }
+}

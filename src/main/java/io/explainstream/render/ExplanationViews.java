@@ -1,0 +1,66 @@
+package io.explainstream.render;
+
+import io.explainstream.attribution.Attribution;
+import io.explainstream.attribution.AttributionMethod;
+import io.explainstream.attribution.AttributionSettings;
+import io.explainstream.attribution.Baseline;
+import io.explainstream.attribution.IntegrationRule;
+import io.explainstream.attribution.Normalization;
+import io.explainstream.attribution.PromptToken;
+import io.explainstream.schema.Explanation;
+import io.explainstream.tokenize.Token;
+import java.util.List;
+
+/** Reads an Avro {@link Explanation} back into the engine's {@link Attribution}, so the same renderers serve both. */
+public final class ExplanationViews {
+
+    private static final String REDACTED = "▒";
+
+    private ExplanationViews() {}
+
+    public static Attribution toAttribution(Explanation record) {
+        List<PromptToken> prompt = record.getPromptTokens().stream()
+                .map(t -> new PromptToken(t.getId(), t.getText() == null ? REDACTED : t.getText(), t.getStart(), t.getEnd(), t.getAttributed()))
+                .toList();
+        List<Token> response = record.getResponseTokens().stream()
+                .map(t -> new Token(t.getId(), t.getText() == null ? REDACTED : t.getText(), t.getStart(), t.getEnd()))
+                .toList();
+        AttributionSettings settings = AttributionSettings.DEFAULTS
+                .withMethod(AttributionMethod.valueOf(record.getMethod().name()))
+                .withIntegration(IntegrationRule.valueOf(record.getIntegration().name()))
+                .withSteps(Math.max(1, record.getSteps()))
+                .withBaseline(Baseline.parse("baseline", record.getBaseline()))
+                .withIncludeBos(record.getIncludeBos())
+                .withTokenMatrix(record.getTokenAttr() != null)
+                .withNormalization(Normalization.valueOf(record.getNormalization().name()));
+        return new Attribution(prompt, response, array(record.getSeqAttr()), array(record.getSeqAttrNormalized()), matrix(record.getTokenAttr()),
+                matrix(record.getTokenAttrNormalized()), array(record.getResponseLogprobs()), array(record.getBaselineLogprobs()),
+                array(record.getConvergenceDelta()), record.getSequenceDelta(), record.getSteps(), settings);
+    }
+
+    /** The header facts of a record: the texts are rebuilt from token pieces (the record carries no raw text). */
+    public static Source source(Explanation record) {
+        return new Source(record.getModelId(), record.getModelFingerprint(), text(record.getPromptTokens().stream().map(t -> t.getText()).toList()),
+                text(record.getResponseTokens().stream().map(t -> t.getText()).toList()));
+    }
+
+    private static String text(List<String> pieces) {
+        StringBuilder out = new StringBuilder();
+        for (String piece : pieces) {
+            if (piece == null) {
+                out.append(REDACTED);
+            } else if (!piece.equals("<s>")) {
+                out.append(piece.replace('▁', ' '));
+            }
+        }
+        return out.toString().strip();
+    }
+
+    private static double[] array(List<Double> values) {
+        return values.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    private static double[][] matrix(List<List<Double>> rows) {
+        return rows == null ? null : rows.stream().map(ExplanationViews::array).toArray(double[][]::new);
+    }
+}

@@ -1,0 +1,64 @@
+package io.explainstream.embedded;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.schema.Explanation;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class EmbeddedPlatformTest {
+
+    @Test
+    void aRealBrokerProcessAndTheRegistryOnLoopbackKeepTheirDataAndLeaveNothingBehind(@TempDir Path dir) throws Exception {
+        String bootstrap;
+        String registryUrl;
+        long pid;
+        int schemaId;
+        try (EmbeddedPlatform platform = EmbeddedPlatform.start(dir, 0)) {
+            bootstrap = platform.bootstrapServers();
+            registryUrl = platform.registryUrl();
+            pid = platform.brokerPid();
+            assertTrue(bootstrap.startsWith("127.0.0.1:"), bootstrap);
+            assertEquals("127.0.0.1", URI.create(registryUrl).getHost());
+            assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "the broker runs as its own process");
+            try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+                var nodes = admin.describeCluster().nodes().get(30, TimeUnit.SECONDS);
+                assertEquals(1, nodes.size());
+                assertEquals("127.0.0.1", nodes.iterator().next().host(), "advertised on loopback only");
+            }
+            schemaId = new SchemaRegistryClient(RegistryConfig.of(registryUrl)).register("explanations-value", Explanation.getClassSchema());
+        }
+        Optional<ProcessHandle> handle = ProcessHandle.of(pid);
+        assertFalse(handle.isPresent() && handle.get().isAlive(), "the broker process has ended");
+        assertFalse(listening(bootstrap), "the broker port is free");
+        try (EmbeddedPlatform again = EmbeddedPlatform.start(dir, 0)) {
+            assertEquals(bootstrap, again.bootstrapServers(), "the same ports, from the data folder");
+            assertEquals(schemaId, new SchemaRegistryClient(RegistryConfig.of(again.registryUrl())).latest("explanations-value").id(),
+                    "schemas survive the restart in _schemas");
+        }
+    }
+
+    static boolean listening(String hostPort) {
+        String[] parts = hostPort.split(":");
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(parts[0], Integer.parseInt(parts[1])), 500);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}
