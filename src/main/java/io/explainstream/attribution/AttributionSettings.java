@@ -29,7 +29,7 @@ public record AttributionSettings(
     /** Captum's defaults: 50 Gauss–Legendre steps, {@code <unk>} baseline, BOS skipped. */
     public static final AttributionSettings DEFAULTS = new AttributionSettings(
             AttributionMethod.INTEGRATED_GRADIENTS, IntegrationRule.GAUSSLEGENDRE, 50, Baseline.UNK, false, false, 0, 800,
-            Normalization.L1, 16384);
+            Normalization.L1, 4096);
 
     public AttributionSettings {
         if (steps <= 0) {

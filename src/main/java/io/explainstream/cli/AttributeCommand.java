@@ -87,7 +87,7 @@ final class AttributeCommand implements Callable<Integer> {
     @Option(names = "--normalize", defaultValue = "l1", description = "l1 or max_abs. Default: ${DEFAULT-VALUE}.")
     private String normalize;
 
-    @Option(names = "--max-batch-tokens", defaultValue = "16384",
+    @Option(names = "--max-batch-tokens", defaultValue = "4096",
             description = "Memory budget: path points × sequence length per forward pass. Default: ${DEFAULT-VALUE}.")
     private int maxBatchTokens;
 

@@ -24,7 +24,7 @@ public enum Setting {
     TARGET_DELTA("attribution.target.delta", "0", "adaptive steps: relative completeness tolerance; 0 keeps attribution.steps"),
     MAX_STEPS("attribution.max.steps", "800", "cap for adaptive steps"),
     NORMALIZE("attribution.normalize", "l1", "l1 or max_abs"),
-    MAX_BATCH_TOKENS("attribution.max.batch.tokens", "16384", "memory budget of one forward pass: path points x padded length"),
+    MAX_BATCH_TOKENS("attribution.max.batch.tokens", "4096", "tokens per forward pass (path points x padded length): the memory budget; about 4096 is fastest on CPU, raise it on a GPU"),
     PROMPT_TOKEN_LIMIT("limits.prompt.tokens", "1024", "longest prompt explained, in tokens"),
     PROMPT_POLICY("limits.prompt.policy", "truncate_left", "longer prompts: truncate_left (keep the last tokens, flagged in the output) or reject"),
     RESPONSE_TOKEN_LIMIT("limits.response.tokens", "256", "longest response explained, in tokens"),

@@ -1,0 +1,100 @@
+package io.explainstream.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.TestData;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DemoCommandTest {
+
+    @Test
+    void theDemoExplainsEveryValidSampleEventDeadLettersTheMalformedOnesAndWritesTheReport(@TempDir Path dir) throws IOException {
+        Path report = dir.resolve("report.html");
+        CliRun run = CliRun.of("demo", "--events", "25", "--steps", "8", "--no-color", "--report", report.toString(), "--timeout", "240");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        List<String> sample = DemoCommand.sample(25);
+        int malformed = DemoCommand.malformedCount(sample);
+        assertEquals(2, malformed, "the first 25 sample lines hold two malformed events");
+        assertTrue(run.out().contains("summary: 25 events sent, 23 explained, 2 dead letters (2 malformed on purpose)"), run.out());
+        assertTrue(run.out().contains("dead letter demo-bad-json: value is not valid JSON"), run.out());
+        assertTrue(run.out().contains("dead letter demo-no-prompt: field 'prompt' or 'messages' is required"), run.out());
+        assertTrue(run.out().matches("(?s).*end-to-end latency p50 \\d+ ms, p99 \\d+ ms.*"), run.out());
+        String html = Files.readString(report);
+        assertEquals(23, html.split("<section class=\"explanation\">", -1).length - 1, "one section per explanation");
+        assertTrue(html.contains("demo-000"));
+    }
+
+    @Test
+    void followModeServesOtherClientsTailPrintsTheExplanationsAndCtrlCLeavesNothingRunning() throws Exception {
+        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
+                "-Dexplainstream.home=" + TestData.repo(), "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "demo", "--follow", "--events", "6", "--steps", "4", "--no-color", "--report", Files.createTempFile("demo", ".html").toString());
+        Process demo = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(demo.getInputStream(), StandardCharsets.UTF_8));
+            Pattern following = Pattern.compile("following: produce JSON or Avro events to topic (\\S+) at (\\S+) \\(registry (\\S+)\\).*");
+            Matcher matcher = null;
+            List<String> seen = new ArrayList<>();
+            for (String line = out.readLine(); line != null; line = out.readLine()) {
+                seen.add(line);
+                Matcher candidate = following.matcher(line);
+                if (candidate.matches()) {
+                    matcher = candidate;
+                    break;
+                }
+            }
+            assertTrue(matcher != null, "the demo prints where to connect:\n" + String.join("\n", seen));
+            String bootstrap = matcher.group(2);
+            String registry = matcher.group(3);
+            assertTrue(bootstrap.startsWith("127.0.0.1:") && URI.create(registry).getHost().equals("127.0.0.1"), bootstrap + " " + registry);
+            List<ProcessHandle> children = demo.toHandle().descendants().toList();
+            assertFalse(children.isEmpty(), "the broker runs as a child process");
+
+            CliRun tail = CliRun.of("tail", "--bootstrap-servers", bootstrap, "--registry-url", registry, "--from-beginning", "--max", "6",
+                    "--timeout", "60", "--no-color");
+            assertEquals(0, tail.exitCode(), tail.err());
+            for (int i = 0; i < 6; i++) {
+                assertTrue(tail.out().contains(String.format("demo-%03d  → ", i)), "tail prints demo-00" + i + ":\n" + tail.out());
+            }
+            assertTrue(tail.out().contains("top: "), tail.out());
+
+            new ProcessBuilder("kill", "-INT", Long.toString(demo.pid())).start().waitFor();
+            assertTrue(demo.waitFor(90, TimeUnit.SECONDS), "the demo exits on Ctrl-C");
+            for (ProcessHandle child : children) {
+                assertTrue(child.onExit().get(30, TimeUnit.SECONDS) != null && !child.isAlive(), "child " + child.pid() + " ended");
+            }
+            assertFalse(listening(bootstrap), "the broker port is free");
+            assertFalse(listening(URI.create(registry).getHost() + ":" + URI.create(registry).getPort()), "the registry port is free");
+        } finally {
+            demo.descendants().forEach(ProcessHandle::destroyForcibly);
+            demo.destroyForcibly();
+        }
+    }
+
+    private static boolean listening(String hostPort) {
+        String[] parts = hostPort.split(":");
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress(parts[0], Integer.parseInt(parts[1])), 500);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}
