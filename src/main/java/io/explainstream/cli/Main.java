@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
             RunCommand.class,
             DemoCommand.class,
             TailCommand.class,
+            ReplayCommand.class,
             AttributeCommand.class,
             GenerateCommand.class,
             MakeCheckpointCommand.class,

@@ -33,16 +33,18 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private final String storeName;
     private final BatchPolicy policy;
     private final Explainer explainer;
+    private final Replay replay;
     private final ServiceMetrics metrics;
     private final Clock clock;
     private ProcessorContext<Object, Object> context;
     private KeyValueStore<Long, PendingEvent> store;
     private long nextSequence;
 
-    BatchingProcessor(String storeName, BatchPolicy policy, Explainer explainer, ServiceMetrics metrics, Clock clock) {
+    BatchingProcessor(String storeName, BatchPolicy policy, Explainer explainer, Replay replay, ServiceMetrics metrics, Clock clock) {
         this.storeName = storeName;
         this.policy = policy;
         this.explainer = explainer;
+        this.replay = replay;
         this.metrics = metrics;
         this.clock = clock;
     }
@@ -133,7 +135,11 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         metrics.batch(batch.size(), batch.stream().mapToInt(e -> e.admission().tokens()).sum(), Duration.ofNanos(System.nanoTime() - started));
         for (int i = 0; i < batch.size(); i++) {
             PendingEvent event = batch.get(i);
-            context.forward(new Record<Object, Object>(outputKey(event), explanations.get(i), event.source().timestampMs()), ExplainTopology.OUTPUT_SINK);
+            Record<Object, Object> output = new Record<>(outputKey(event), explanations.get(i), event.source().timestampMs());
+            if (replay != null) {
+                output.headers().add(Replay.HEADER, replay.id().getBytes(StandardCharsets.UTF_8));
+            }
+            context.forward(output, ExplainTopology.OUTPUT_SINK);
             metrics.eventOut(event.admission().event().timestampMs(), clock.millis());
         }
     }

@@ -51,24 +51,30 @@ public final class ExplainService implements AutoCloseable {
     private final OperationsServer operations;
     private final PrometheusMeterRegistry meters;
     private final KafkaStreamsMetrics streamsMetrics;
+    private final ServiceMetrics metrics;
 
     private ExplainService(LlamaModel model, LlamaTokenizer tokenizer, KafkaStreams streams, OperationsServer operations,
-            PrometheusMeterRegistry meters, KafkaStreamsMetrics streamsMetrics) {
+            PrometheusMeterRegistry meters, KafkaStreamsMetrics streamsMetrics, ServiceMetrics metrics) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.streams = streams;
         this.operations = operations;
         this.meters = meters;
         this.streamsMetrics = streamsMetrics;
+        this.metrics = metrics;
+    }
+
+    public ServiceMetrics metrics() {
+        return metrics;
     }
 
     /**
      * Starts the service. Configuration and model problems fail here, before anything runs.
      *
      * @param home the installation directory (for the bundled model)
-     * @param replayId null for the live service; set by replays
+     * @param replay null for the live service; the range and id of a replay otherwise
      */
-    public static ExplainService start(ServiceConfig config, Path home, String replayId, Clock clock) throws IOException {
+    public static ExplainService start(ServiceConfig config, Path home, Replay replay, Clock clock) throws IOException {
         Path modelDir = config.modelDirectory(home);
         LlamaModel model = LlamaModel.load(modelDir, config.modelOptions());
         LlamaTokenizer tokenizer;
@@ -79,7 +85,7 @@ public final class ExplainService implements AutoCloseable {
             throw e;
         }
         try {
-            return start(config, model, tokenizer, modelDir, replayId, clock);
+            return start(config, model, tokenizer, modelDir, replay, clock);
         } catch (IOException | RuntimeException e) {
             tokenizer.close();
             model.close();
@@ -87,16 +93,17 @@ public final class ExplainService implements AutoCloseable {
         }
     }
 
-    private static ExplainService start(ServiceConfig config, LlamaModel model, LlamaTokenizer tokenizer, Path modelDir, String replayId, Clock clock)
+    private static ExplainService start(ServiceConfig config, LlamaModel model, LlamaTokenizer tokenizer, Path modelDir, Replay replay, Clock clock)
             throws IOException {
         SchemaRegistryClient registry = new SchemaRegistryClient(config.registryConfig());
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ServiceMetrics metrics = new ServiceMetrics(meters);
         EventValidator validator = new EventValidator(config.validationPolicy(), tokenizer, model.config().maxPositions(), clock);
         EngineExplainer explainer = new EngineExplainer(new AttributionEngine(model, tokenizer), validator, config.attributionSettings(),
-                new EngineExplainer.Identity(config.modelId(modelDir), model.checkpoint().fingerprint(), replayId, config.bool(Setting.REDACT)), clock);
+                new EngineExplainer.Identity(config.modelId(modelDir), model.checkpoint().fingerprint(), replay == null ? null : replay.id(),
+                        config.bool(Setting.REDACT)), clock);
         ExplainTopology.Topics topics = new ExplainTopology.Topics(config.get(Setting.INPUT_TOPIC), config.get(Setting.OUTPUT_TOPIC),
-                config.get(Setting.DLQ_TOPIC), config.batchPolicy());
+                config.get(Setting.DLQ_TOPIC), config.batchPolicy(), replay);
         Topology topology = ExplainTopology.build(topics,
                 new InputDecoder(config.inputFormat(), ConfluentAvroDeserializer.specific(registry, LlmInteraction.class)), validator, explainer,
                 new ConfluentAvroSerializer<Explanation>(registry, config.subjectStrategy(), config.bool(Setting.AUTO_REGISTER), false), metrics, clock);
@@ -121,7 +128,7 @@ public final class ExplainService implements AutoCloseable {
         LOG.info("starting: model {} ({}) on {}, topics {} → {}, dead letters {}, configuration {}", config.modelId(modelDir),
                 model.checkpoint().fingerprint(), model.device(), topics.inputTopic(), topics.outputTopic(), topics.dlqTopic(), config.describe());
         streams.start();
-        return new ExplainService(model, tokenizer, streams, operations, meters, streamsMetrics);
+        return new ExplainService(model, tokenizer, streams, operations, meters, streamsMetrics, metrics);
     }
 
     private static OperationsServer.Health health(KafkaStreams streams) {

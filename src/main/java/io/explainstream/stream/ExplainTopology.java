@@ -37,8 +37,14 @@ public final class ExplainTopology {
      * @param outputTopic explanations
      * @param dlqTopic dead letters
      * @param batch when batches are flushed
+     * @param replay the time range and id of a replay, or null for the live service
      */
-    public record Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch) {}
+    public record Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch, Replay replay) {
+
+        public Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch) {
+            this(inputTopic, outputTopic, dlqTopic, batch, null);
+        }
+    }
 
     private ExplainTopology() {}
 
@@ -46,8 +52,8 @@ public final class ExplainTopology {
             Serializer<Explanation> explanationSerializer, ServiceMetrics metrics, Clock clock) {
         Topology topology = new Topology();
         topology.addSource(SOURCE, Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer(), topics.inputTopic());
-        topology.addProcessor(VALIDATE, () -> new ValidationProcessor(decoder, validator, metrics, clock), SOURCE);
-        topology.addProcessor(BATCHER, () -> new BatchingProcessor(STORE, topics.batch(), explainer, metrics, clock), VALIDATE);
+        topology.addProcessor(VALIDATE, () -> new ValidationProcessor(decoder, validator, topics.replay(), metrics, clock), SOURCE);
+        topology.addProcessor(BATCHER, () -> new BatchingProcessor(STORE, topics.batch(), explainer, topics.replay(), metrics, clock), VALIDATE);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.Long(), new JsonSerde<>(PendingEvent.class)),
                 BATCHER);
         topology.addSink(OUTPUT_SINK, topics.outputTopic(), Serdes.ByteArray().serializer(), explanationSerializer, BATCHER);

@@ -22,6 +22,7 @@ public final class ServiceMetrics {
     private final Timer attributionPerToken;
     private final AtomicLong eventTimeLagMs = new AtomicLong();
     private final AtomicLong pendingEvents = new AtomicLong();
+    private final AtomicLong pendingChecks = new AtomicLong();
 
     public ServiceMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -69,6 +70,17 @@ public final class ServiceMetrics {
 
     void pending(long events) {
         pendingEvents.set(events);
+        pendingChecks.incrementAndGet();
+    }
+
+    /** How many times the batch store has been looked at (by the punctuator or after an event). */
+    public long pendingChecks() {
+        return pendingChecks.get();
+    }
+
+    /** Events waiting in the batch store at the last check. */
+    public long pendingEvents() {
+        return pendingEvents.get();
     }
 
     public double count(String name) {

@@ -1,0 +1,157 @@
+package io.explainstream.cli;
+
+import io.explainstream.stream.Replay;
+import io.explainstream.stream.ReplayPlan;
+import io.explainstream.stream.ReplayRunner;
+import io.explainstream.stream.ServiceConfig;
+import io.explainstream.stream.Setting;
+import io.explainstream.stream.TimeSpec;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.format.DateTimeFormatter;
+import java.time.ZoneOffset;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** Re-explains the events of a time range of a topic, resumably, with progress, and stops by itself. */
+@Command(name = "replay", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Re-explain the events whose timestamps fall in [--from, --to): after a model change or an incident.",
+            "Runs under its own application id, so the live service's offsets and state are untouched; run it again with the same",
+            "--replay-id (and range) to resume after an interruption, without duplicates."})
+final class ReplayCommand implements Callable<Integer> {
+
+    private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
+
+    @Option(names = "--from", required = true, description = "First instant included: ISO-8601 (2026-11-28T00:00:00Z or 2026-11-28), now, or -3d, -12h, -30m.")
+    private String from;
+
+    @Option(names = "--to", required = true, description = "First instant excluded, same forms as --from.")
+    private String to;
+
+    @Option(names = "--input-topic", description = "Topic to replay (default: input.topic of the configuration).")
+    private String inputTopic;
+
+    @Option(names = "--output-topic", description = "Where explanations go (default: explanations-replay; may be the live topic).")
+    private String outputTopic;
+
+    @Option(names = "--replay-id", description = "Names the replay (default: replay-<from>-<to>); reuse it to resume.")
+    private String replayId;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "Properties file (cluster, registry, model, attribution settings).")
+    private Path configFile;
+
+    @Option(names = "--model", paramLabel = "DIR", description = "Another model directory than the configuration's.")
+    private Path model;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override any configuration key for this replay, e.g. --set attribution.steps=100.")
+    private List<String> overrides = List.of();
+
+    @Option(names = "--dry-run", description = "Print the number of events in range per partition and do nothing else.")
+    private boolean dryRun;
+
+    @Spec
+    private picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        Instant now = Instant.now();
+        Instant start = TimeSpec.parse("--from", from, now);
+        Instant end = TimeSpec.parse("--to", to, now);
+        String id = replayId != null ? replayId : "replay-" + ID_TIME.format(start) + "-" + ID_TIME.format(end);
+        Replay replay = new Replay(id, start.toEpochMilli(), end.toEpochMilli());
+        ServiceConfig config = ReplayRunner.configure(baseConfig(), replay, inputTopic, outputTopic);
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        if (dryRun) {
+            ReplayPlan plan = ReplayRunner.plan(config, replay);
+            Map<Integer, Long> counts = plan.countEvents(replay);
+            out.printf("replay %s of %s, [%s, %s): %d events in range%n", id, config.get(Setting.INPUT_TOPIC), start, end,
+                    counts.values().stream().mapToLong(Long::longValue).sum());
+            counts.forEach((partition, count) -> out.printf("  partition %d: %d events (offsets %d..%d)%n", partition, count,
+                    plan.start().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition)),
+                    plan.stop().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition))));
+            out.flush();
+            return 0;
+        }
+        err.printf("replay %s: %s [%s, %s) → %s; re-run with --replay-id %s --from %s --to %s to resume%n", id, config.get(Setting.INPUT_TOPIC),
+                start, end, config.get(Setting.OUTPUT_TOPIC), id, start, end);
+        err.flush();
+        AtomicBoolean interrupted = new AtomicBoolean();
+        Thread hook = new Thread(() -> interrupted.set(true));
+        Runtime.getRuntime().addShutdownHook(hook);
+        ProgressBar bar = new ProgressBar(err, System.console() != null);
+        ReplayRunner.Outcome outcome = ReplayRunner.run(config, RunCommand.home(), replay, bar::update, interrupted::get, Clock.systemUTC());
+        bar.finish();
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // shutting down already
+        }
+        out.printf(Locale.ROOT, "replay %s %s: %d records in range, %.1f s%s%n", id, outcome.finished() ? "finished" : "interrupted",
+                outcome.recordsInRange(), outcome.seconds(), outcome.resumed() ? " (resumed)" : "");
+        out.flush();
+        return outcome.finished() ? 0 : 3;
+    }
+
+    private ServiceConfig baseConfig() {
+        Map<String, String> set = new HashMap<>();
+        for (String override : overrides) {
+            int equals = override.indexOf('=');
+            if (equals <= 0) {
+                throw new IllegalArgumentException("--set = '" + override + "' must be KEY=VALUE");
+            }
+            set.put(override.substring(0, equals).trim(), override.substring(equals + 1).trim());
+        }
+        if (model != null) {
+            set.put(Setting.MODEL_DIR.key(), model.toString());
+        }
+        ServiceConfig config = ServiceConfig.load(configFile, System.getenv()).with(set);
+        if (!config.hasBootstrapServers()) {
+            throw new IllegalArgumentException("bootstrap.servers is not set: a replay reads an existing cluster (give --config or EXPLAINSTREAM_BOOTSTRAP_SERVERS)");
+        }
+        return config;
+    }
+
+    /** Progress on the terminal: a redrawn bar on a console, a line every few seconds otherwise. */
+    private static final class ProgressBar {
+        private final PrintWriter err;
+        private final boolean console;
+        private double lastPrinted = -10;
+
+        ProgressBar(PrintWriter err, boolean console) {
+            this.err = err;
+            this.console = console;
+        }
+
+        void update(long done, long total, double seconds) {
+            if (!console && seconds - lastPrinted < 5) {
+                return;
+            }
+            lastPrinted = seconds;
+            double share = total == 0 ? 1 : (double) done / total;
+            int width = 30;
+            int filled = (int) Math.round(share * width);
+            double rate = seconds > 0 ? done / seconds : 0;
+            String eta = rate > 0 ? String.format(Locale.ROOT, "%.0f s left", (total - done) / rate) : "—";
+            String line = String.format(Locale.ROOT, "[%s%s] %d/%d records · %.1f/s · %s", "#".repeat(filled), ".".repeat(width - filled), done, total, rate, eta);
+            err.print(console ? "\r" + line : line + System.lineSeparator());
+            err.flush();
+        }
+
+        void finish() {
+            if (console) {
+                err.println();
+                err.flush();
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package io.explainstream.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.testing.InJvmKafka;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+
+class ReplayCommandTest {
+
+    @Test
+    void dryRunPrintsTheEventsInRangePerPartitionAndChangesNothing() throws Exception {
+        try (InJvmKafka kafka = InJvmKafka.start()) {
+            try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+                admin.createTopics(List.of(new NewTopic("logged", 2, (short) 1))).all().get(30, TimeUnit.SECONDS);
+            }
+            Properties props = new Properties();
+            props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+            long inRange = Instant.parse("2026-11-20T10:00:00Z").toEpochMilli();
+            long before = Instant.parse("2026-11-19T10:00:00Z").toEpochMilli();
+            try (KafkaProducer<String, String> producer = new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+                for (int i = 0; i < 5; i++) {
+                    producer.send(new ProducerRecord<>("logged", 0, before + i, "b" + i, "{}")).get();
+                    producer.send(new ProducerRecord<>("logged", i % 2, inRange + i, "r" + i, "{}")).get();
+                }
+            }
+            CliRun run = CliRun.of("replay", "--from", "2026-11-20", "--to", "2026-11-21", "--input-topic", "logged", "--dry-run",
+                    "--set", "bootstrap.servers=" + kafka.bootstrapServers(), "--set", "schema.registry.url=http://127.0.0.1:1");
+            assertEquals(0, run.exitCode(), run.err());
+            assertTrue(run.out().contains("replay replay-20261120T000000Z-20261121T000000Z of logged"), run.out());
+            assertTrue(run.out().contains("5 events in range"), run.out());
+            assertTrue(run.out().contains("partition 0: 3 events"), run.out());
+            assertTrue(run.out().contains("partition 1: 2 events"), run.out());
+            try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+                assertTrue(admin.listConsumerGroups().all().get(30, TimeUnit.SECONDS).stream()
+                        .noneMatch(group -> group.groupId().contains("replay-2026")), "a dry run commits nothing");
+            }
+        }
+    }
+}
