@@ -60,14 +60,14 @@ public final class AttributionEngine {
             NDArray baselineEmbedding = baselineEmbedding(batchManager, settings.baseline(), baselineId); // (H)
             EventBatch batch = EventBatch.build(batchManager, model, events, settings.method(), baselineEmbedding);
             int rowsPerChunk = Math.max(1, settings.maxBatchTokens() / batch.length);
-            double[][] inputLogProbs = integrator.logProbs(batch, batch.inputs, rowsPerChunk);
-            if (settings.method() != AttributionMethod.INTEGRATED_GRADIENTS) {
+            boolean integrated = settings.method() == AttributionMethod.INTEGRATED_GRADIENTS;
+            double[][][] endpoints = integrator.endpoints(batch, integrated, rowsPerChunk); // f(x), and f(b) for IG
+            if (!integrated) {
                 PathIntegrator.Shares shares = integrate(batch, allEvents(events.size()), new Quadrature(new double[] {1}, new double[] {1}),
                         settings.tokenMatrix(), rowsPerChunk);
-                return assemble(events, settings, shares, inputLogProbs, null, new int[events.size()], 1);
+                return assemble(events, settings, shares, endpoints[0], null, new int[events.size()], 1);
             }
-            double[][] baselineLogProbs = integrator.logProbs(batch, batch.baselines, rowsPerChunk);
-            return integrateAdaptively(events, settings, batch, rowsPerChunk, inputLogProbs, baselineLogProbs);
+            return integrateAdaptively(events, settings, batch, rowsPerChunk, endpoints[0], endpoints[1]);
         }
     }
 

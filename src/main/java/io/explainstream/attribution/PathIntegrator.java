@@ -141,32 +141,50 @@ final class PathIntegrator {
     }
 
     /**
-     * f_t at fixed embeddings (no gradients), for every event: the log-probabilities of the
-     * response at the input and at the baseline.
+     * f_t at fixed embeddings (no gradients): the log-probabilities of the responses at the
+     * input and, for integrated gradients, at the baseline, in one pass over both sets of rows.
      *
-     * @param perEvent (E, L, H) the embeddings to evaluate
-     * @return [e][t]
+     * @param withBaselines also evaluate at the baselines
+     * @return [0][e][t] at the inputs; [1][e][t] at the baselines when asked
      */
-    double[][] logProbs(EventBatch batch, NDArray perEvent, int rowsPerChunk) {
+    double[][][] endpoints(EventBatch batch, boolean withBaselines, int rowsPerChunk) {
         int events = batch.events.size();
-        double[][] result = new double[events][];
-        for (int from = 0; from < events; from += rowsPerChunk) {
-            int to = Math.min(events, from + rowsPerChunk);
+        int rows = withBaselines ? 2 * events : events;
+        double[][][] result = new double[withBaselines ? 2 : 1][events][];
+        for (int from = 0; from < rows; from += rowsPerChunk) {
+            int to = Math.min(rows, from + rowsPerChunk);
             try (NDManager chunk = batch.inputs.getManager().newSubManager()) {
-                int[] chunkEvents = java.util.stream.IntStream.range(from, to).toArray();
-                NDArray eventIndex = chunk.create(Arrays.stream(chunkEvents).asLongStream().toArray());
-                ChunkTargets targets = ChunkTargets.of(batch.events, chunkEvents, batch.length);
-                double[] values = targetLogProbs.evaluate(EventBatch.rows(perEvent, eventIndex),
-                        EventBatch.rows(batch.attentionMask, eventIndex), targets).toType(DataType.FLOAT64, false).toDoubleArray(); // (M)
-                for (int e : chunkEvents) {
-                    result[e] = new double[batch.events.get(e).responseLength()];
+                // Row r is event r mod E, at the input for r < E and at the baseline after.
+                int[] rowEvent = java.util.stream.IntStream.range(from, to).map(r -> r % events).toArray();
+                NDArray eventIndex = chunk.create(Arrays.stream(rowEvent).asLongStream().toArray()); // (N)
+                NDArray embeddings = endpointRows(batch, from, to, events, eventIndex); // (N, L, H)
+                ChunkTargets targets = ChunkTargets.of(batch.events, rowEvent, batch.length);
+                double[] values = targetLogProbs.evaluate(embeddings, EventBatch.rows(batch.attentionMask, eventIndex), targets)
+                        .toType(DataType.FLOAT64, false).toDoubleArray(); // (M)
+                for (int r = from; r < to; r++) {
+                    result[r / events][r % events] = new double[batch.events.get(r % events).responseLength()];
                 }
                 for (int m = 0; m < values.length; m++) {
-                    result[chunkEvents[targets.row()[m]]][targets.targetIndex()[m]] = values[m];
+                    int row = from + targets.row()[m];
+                    result[row / events][row % events][targets.targetIndex()[m]] = values[m];
                 }
             }
         }
         return result;
+    }
+
+    /** (N, L, H): input rows, then baseline rows, of the chunk [from, to). */
+    private static NDArray endpointRows(EventBatch batch, int from, int to, int events, NDArray eventIndex) {
+        if (to <= events) {
+            return EventBatch.rows(batch.inputs, eventIndex);
+        }
+        if (from >= events) {
+            return EventBatch.rows(batch.baselines, eventIndex);
+        }
+        NDManager chunk = eventIndex.getManager();
+        NDArray inputs = EventBatch.rows(batch.inputs, chunk.arange(from, events).toType(DataType.INT64, false));
+        NDArray baselines = EventBatch.rows(batch.baselines, chunk.arange(0, to - events).toType(DataType.INT64, false));
+        return inputs.concat(baselines, 0);
     }
 
     private static void backward(NDArray objective, boolean keepGraph) {

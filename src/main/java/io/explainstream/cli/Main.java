@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             DemoCommand.class,
             TailCommand.class,
             ReplayCommand.class,
+            BenchCommand.class,
             AttributeCommand.class,
             GenerateCommand.class,
             MakeCheckpointCommand.class,

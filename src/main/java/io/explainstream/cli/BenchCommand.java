@@ -1,0 +1,134 @@
+package io.explainstream.cli;
+
+import io.explainstream.bench.EngineBench;
+import io.explainstream.bench.PipelineBench;
+import io.explainstream.model.LlamaConfig;
+import io.explainstream.model.RandomCheckpoint;
+import io.explainstream.model.RopeScaling;
+import io.explainstream.model.TensorDtype;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** Benchmarks; the figures and how to read them are in docs/benchmarks.md. */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure the engine and the pipeline.",
+        subcommands = {BenchCommand.Engine.class, BenchCommand.Pipeline.class})
+final class BenchCommand implements Runnable {
+
+    @Spec
+    private picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** Sets libtorch's intra-op threads; it must happen before the engine starts. */
+    static void threads(Integer threads) {
+        if (threads != null) {
+            if (threads <= 0) {
+                throw new IllegalArgumentException("--threads = " + threads + " must be positive");
+            }
+            System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
+        }
+    }
+
+    @Command(name = "engine", mixinStandardHelpOptions = true, description = {
+        "The engine against Captum's per-target algorithm, side by side, per model and prompt/response length:",
+        "events/s, prompt tokens/s, ms per event p50/p99, counted GFLOP and achieved GFLOP/s against the measured matrix-product rate,",
+        "speedup and largest |difference| of the scores; seq_attr only, the token matrix, and batches of events."})
+    static final class Engine implements Callable<Integer> {
+
+        @Option(names = "--model", paramLabel = "DIR", description = "Model directory; repeat for several (default: the bundled model).")
+        private List<Path> models = new ArrayList<>();
+
+        @Option(names = "--standard-models", description = "Also generate and measure random checkpoints of hidden 256 / 4 layers and hidden 1024 / 8 layers.")
+        private boolean standardModels;
+
+        @Option(names = "--shapes", defaultValue = "16/8,64/16,256/32", description = "PROMPT/RESPONSE lengths. Default: ${DEFAULT-VALUE}.")
+        private String shapes;
+
+        @Option(names = "--steps", defaultValue = "16", description = "Integrated-gradients steps. Default: ${DEFAULT-VALUE}.")
+        private int steps;
+
+        @Option(names = "--repeat", defaultValue = "5", description = "Events timed per mode. Default: ${DEFAULT-VALUE}.")
+        private int repeat;
+
+        @Option(names = "--batches", defaultValue = "1,4,16", description = "Events per engine call. Default: ${DEFAULT-VALUE}.")
+        private String batches;
+
+        @Option(names = "--threads", description = "libtorch intra-op threads (default: the core count).")
+        private Integer threads;
+
+        @Option(names = "--no-reference", description = "Skip the per-target algorithm.")
+        private boolean noReference;
+
+        @Spec
+        private picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            threads(threads);
+            List<Path> dirs = new ArrayList<>(models.isEmpty() ? List.of(ModelSelection.bundledModel()) : models);
+            Path generated = null;
+            if (standardModels) {
+                generated = Files.createTempDirectory("explainstream-bench-models-");
+                dirs.add(generate(generated.resolve("h256-l4"), 256, 4, 8, 688));
+                dirs.add(generate(generated.resolve("h1024-l8"), 1024, 8, 16, 2752));
+            }
+            try {
+                List<EngineBench.Case> cases = Arrays.stream(shapes.split(",")).map(EngineBench.Case::parse).toList();
+                List<Integer> batchSizes = Arrays.stream(batches.split(",")).map(String::trim).map(Integer::parseInt).toList();
+                new EngineBench(spec.commandLine().getOut()).run(new EngineBench.Options(dirs, cases, steps, repeat, batchSizes, !noReference));
+                return 0;
+            } finally {
+                if (generated != null) {
+                    DemoCommand.deleteRecursively(generated);
+                }
+            }
+        }
+
+        private static Path generate(Path dir, int hidden, int layers, int heads, int ffn) throws Exception {
+            RandomCheckpoint.write(new LlamaConfig(hidden, ffn, heads, heads, hidden / heads, layers, 512, 2048, 1e-5, 10000.0, RopeScaling.NONE, true,
+                    1, 2, -1), ModelSelection.bundledModel(), 1, TensorDtype.F32, 1, dir);
+            return dir;
+        }
+    }
+
+    @Command(name = "pipeline", mixinStandardHelpOptions = true,
+            description = "N events through the whole service on the embedded broker, against the engine alone on the same events in the same run.")
+    static final class Pipeline implements Callable<Integer> {
+
+        @Option(names = "--events", defaultValue = "200", description = "Events sent. Default: ${DEFAULT-VALUE}.")
+        private int events;
+
+        @Option(names = "--steps", defaultValue = "16", description = "Integrated-gradients steps. Default: ${DEFAULT-VALUE}.")
+        private int steps;
+
+        @Option(names = "--batch", defaultValue = "8", description = "batch.max.events, and the engine-alone batch. Default: ${DEFAULT-VALUE}.")
+        private int batch;
+
+        @Option(names = "--threads", description = "libtorch intra-op threads (default: the core count).")
+        private Integer threads;
+
+        @Spec
+        private picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            threads(threads);
+            if (events <= 0) {
+                throw new IllegalArgumentException("--events = " + events + " must be positive");
+            }
+            List<String> sample = DemoCommand.sample(null).stream().filter(line -> line.matches("^\\{\"event_id\":\"demo-\\d{3}\".*")).toList();
+            PipelineBench.Result result = new PipelineBench(spec.commandLine().getOut()).run(RunCommand.home(), sample, events, steps, batch);
+            return result.events() == events ? 0 : 1;
+        }
+    }
+}
