@@ -1,0 +1,30 @@
+package io.explainstream.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** The benchmark commands keep working; their figures are not pass/fail (docs/benchmarks.md has them). */
+class BenchCommandTest {
+
+    @Test
+    void engineBenchRunsOnTheSmallestSetting() {
+        CliRun run = CliRun.of("bench", "engine", "--shapes", "8/4", "--steps", "2", "--repeat", "1", "--batches", "1,2");
+        assertEquals(0, run.exitCode(), run.err());
+        assertTrue(run.out().contains("matrix product:"), run.out());
+        assertTrue(run.out().matches("(?s).*per-target \\(Captum\\).*"), run.out());
+        assertTrue(run.out().matches("(?s).*seq_attr +1 .*x faster, max \\|diff\\| .*"), run.out());
+        assertTrue(run.out().matches("(?s).*token matrix +1 .*x faster.*"), run.out());
+        assertTrue(run.out().matches("(?s).*seq_attr +2 .*"), "batch of 2: " + run.out());
+    }
+
+    @Test
+    void pipelineBenchRunsOnTheSmallestSetting() {
+        CliRun run = CliRun.of("bench", "pipeline", "--events", "6", "--steps", "2", "--batch", "3");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        assertTrue(run.out().contains("engine alone: 6 events"), run.out());
+        assertTrue(run.out().matches("(?s).*pipeline: 6 events in .* overhead over the engine alone .*%; end-to-end latency p50 \\d+ ms, p99 \\d+ ms.*"),
+                run.out());
+    }
+}
