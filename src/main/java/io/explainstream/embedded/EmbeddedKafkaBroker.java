@@ -102,7 +102,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         throw new IOException("the embedded Kafka broker did not become ready within " + START_TIMEOUT.toSeconds() + " s; see " + logFile);
     }
 
-    private static boolean accepts(String hostPort) {
+    /** Whether something accepts TCP connections at host:port. */
+    public static boolean accepts(String hostPort) {
         String[] parts = hostPort.split(":");
         try (Socket socket = new Socket()) {
             socket.connect(new InetSocketAddress(parts[0], Integer.parseInt(parts[1])), 500);

@@ -5,11 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.TestData;
+import io.explainstream.embedded.EmbeddedKafkaBroker;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -80,21 +79,11 @@ class DemoCommandTest {
             for (ProcessHandle child : children) {
                 assertTrue(child.onExit().get(30, TimeUnit.SECONDS) != null && !child.isAlive(), "child " + child.pid() + " ended");
             }
-            assertFalse(listening(bootstrap), "the broker port is free");
-            assertFalse(listening(URI.create(registry).getHost() + ":" + URI.create(registry).getPort()), "the registry port is free");
+            assertFalse(EmbeddedKafkaBroker.accepts(bootstrap), "the broker port is free");
+            assertFalse(EmbeddedKafkaBroker.accepts(URI.create(registry).getHost() + ":" + URI.create(registry).getPort()), "the registry port is free");
         } finally {
             demo.descendants().forEach(ProcessHandle::destroyForcibly);
             demo.destroyForcibly();
-        }
-    }
-
-    private static boolean listening(String hostPort) {
-        String[] parts = hostPort.split(":");
-        try (Socket socket = new Socket()) {
-            socket.connect(new InetSocketAddress(parts[0], Integer.parseInt(parts[1])), 500);
-            return true;
-        } catch (IOException e) {
-            return false;
         }
     }
 }

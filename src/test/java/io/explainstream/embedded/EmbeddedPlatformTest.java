@@ -7,9 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.schema.Explanation;
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.Map;
@@ -44,21 +41,11 @@ class EmbeddedPlatformTest {
         }
         Optional<ProcessHandle> handle = ProcessHandle.of(pid);
         assertFalse(handle.isPresent() && handle.get().isAlive(), "the broker process has ended");
-        assertFalse(listening(bootstrap), "the broker port is free");
+        assertFalse(EmbeddedKafkaBroker.accepts(bootstrap), "the broker port is free");
         try (EmbeddedPlatform again = EmbeddedPlatform.start(dir, 0)) {
             assertEquals(bootstrap, again.bootstrapServers(), "the same ports, from the data folder");
             assertEquals(schemaId, new SchemaRegistryClient(RegistryConfig.of(again.registryUrl())).latest("explanations-value").id(),
                     "schemas survive the restart in _schemas");
-        }
-    }
-
-    static boolean listening(String hostPort) {
-        String[] parts = hostPort.split(":");
-        try (Socket socket = new Socket()) {
-            socket.connect(new InetSocketAddress(parts[0], Integer.parseInt(parts[1])), 500);
-            return true;
-        } catch (IOException e) {
-            return false;
         }
     }
 }

@@ -122,24 +122,7 @@ class ReplayTest {
     }
 
     private static List<ConsumerRecord<byte[], byte[]>> readAll(String topic, int expected) {
-        Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, "reader-" + UUID.randomUUID());
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            consumer.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            long settle = Long.MAX_VALUE;
-            while (System.nanoTime() < Math.min(deadline, settle)) {
-                consumer.poll(Duration.ofMillis(200)).forEach(records::add);
-                if (records.size() >= expected && settle == Long.MAX_VALUE) {
-                    settle = System.nanoTime() + Duration.ofSeconds(1).toNanos();
-                }
-            }
-        }
-        return records;
+        return kafka.readCommitted(topic, records -> records.size() >= expected, Duration.ofSeconds(20));
     }
 
     private static Map<TopicPartition, OffsetAndMetadata> offsets(String group) throws Exception {
