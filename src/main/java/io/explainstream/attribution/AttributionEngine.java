@@ -59,7 +59,7 @@ public final class AttributionEngine {
         try (NDManager batchManager = NDManager.newBaseManager(model.device(), "PyTorch")) {
             NDArray baselineEmbedding = baselineEmbedding(batchManager, settings.baseline(), baselineId); // (H)
             EventBatch batch = EventBatch.build(batchManager, model, events, settings.method(), baselineEmbedding);
-            int rowsPerChunk = rowsPerChunk(settings.maxBatchTokens(), batch.length);
+            int rowsPerChunk = rowsPerChunk(settings.maxBatchTokens(), batch.length, model.config().numHeads());
             boolean integrated = settings.method() == AttributionMethod.INTEGRATED_GRADIENTS;
             double[][][] endpoints = integrator.endpoints(batch, integrated, rowsPerChunk); // f(x), and f(b) for IG
             if (!integrated) {
@@ -78,9 +78,9 @@ public final class AttributionEngine {
      * long sequences, scores past that size made passes twice as slow (measured: P401/T48 on the
      * bundled model, 12.2 s with 9 rows per pass, 6.6 s with 2).
      */
-    int rowsPerChunk(int maxBatchTokens, int length) {
+    static int rowsPerChunk(int maxBatchTokens, int length, int heads) {
         long byTokens = maxBatchTokens / length;
-        long byScores = 1024L * maxBatchTokens / ((long) model.config().numHeads() * length * length);
+        long byScores = 1024L * maxBatchTokens / ((long) heads * length * length);
         return (int) Math.max(1, Math.min(byTokens, byScores));
     }
 

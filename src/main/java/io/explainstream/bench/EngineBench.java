@@ -58,8 +58,8 @@ public final class EngineBench {
     }
 
     public List<Row> run(Options options) {
-        double matmul = MatmulProbe.gflops(ai.djl.Device.cpu(), ai.djl.ndarray.types.DataType.FLOAT32, 1024);
-        out.printf(Locale.ROOT, "engine %s %s, %s intra-op threads; float32 1024x1024 matrix product: %.1f GFLOP/s%n",
+        double matmul = MatmulProbe.gflops(ai.djl.Device.cpu(), ai.djl.ndarray.types.DataType.FLOAT32, 2048);
+        out.printf(Locale.ROOT, "engine %s %s, %s intra-op threads; float32 2048x2048 matrix product: %.1f GFLOP/s%n",
                 Engine.getEngine("PyTorch").getEngineName(), Engine.getEngine("PyTorch").getVersion(),
                 System.getProperty("ai.djl.pytorch.num_threads", "default"), matmul);
         out.println(header());
@@ -105,7 +105,7 @@ public final class EngineBench {
             for (int i = 0; i < attributed.length; i++) {
                 attributed[i] = fastMatrix.promptTokens().get(i).attributed();
             }
-            PerTargetReference reference = new PerTargetReference(model);
+            PerTargetReference reference = new PerTargetReference(model, seq.maxBatchTokens());
             long started = System.nanoTime();
             double[][] captum = reference.tokenAttr(first.prompt().ids(), first.response().ids(), attributed, tokenizer.unkId(),
                     seq.integration().quadrature(seq.steps()));

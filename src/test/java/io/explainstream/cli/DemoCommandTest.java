@@ -35,9 +35,46 @@ class DemoCommandTest {
         assertTrue(run.out().contains("dead letter demo-bad-json: value is not valid JSON"), run.out());
         assertTrue(run.out().contains("dead letter demo-no-prompt: field 'prompt' or 'messages' is required"), run.out());
         assertTrue(run.out().matches("(?s).*end-to-end latency p50 \\d+ ms, p99 \\d+ ms.*"), run.out());
+        Matcher addresses = Pattern.compile("broker (\\S+) · registry (\\S+) ·").matcher(run.out());
+        assertTrue(addresses.find(), run.out());
+        assertFalse(EmbeddedKafkaBroker.accepts(addresses.group(1)), "the broker port is free after the demo");
+        URI registry = URI.create(addresses.group(2));
+        assertFalse(EmbeddedKafkaBroker.accepts(registry.getHost() + ":" + registry.getPort()), "the registry port is free after the demo");
         String html = Files.readString(report);
         assertEquals(23, html.split("<section class=\"explanation\">", -1).length - 1, "one section per explanation");
         assertTrue(html.contains("demo-000"));
+    }
+
+    @Test
+    void runWithoutBootstrapServersUsesTheEmbeddedBrokerAndSaysSo(@TempDir Path dir) throws Exception {
+        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
+                "-Dexplainstream.home=" + TestData.repo(), "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "run", "--data", dir.resolve("data").toString());
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().put("EXPLAINSTREAM_STATE_DIR", dir.resolve("state").toString());
+        builder.environment().put("EXPLAINSTREAM_OPS_PORT", "0");
+        Process run = builder.start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(run.getInputStream(), StandardCharsets.UTF_8));
+            boolean embedded = false;
+            boolean running = false;
+            List<String> seen = new ArrayList<>();
+            for (String line = out.readLine(); line != null && !running; line = out.readLine()) {
+                seen.add(line);
+                embedded |= line.startsWith("no bootstrap.servers configured: using the embedded Kafka broker at 127.0.0.1:");
+                running |= line.startsWith("ExplainStream running: llm-interactions → explanations");
+            }
+            assertTrue(embedded && running, String.join("\n", seen));
+            List<ProcessHandle> children = run.toHandle().descendants().toList();
+            run.destroy(); // SIGTERM
+            assertTrue(run.waitFor(90, TimeUnit.SECONDS), "run stops on SIGTERM");
+            for (ProcessHandle child : children) {
+                assertTrue(child.onExit().get(30, TimeUnit.SECONDS) != null && !child.isAlive(), "child " + child.pid() + " ended");
+            }
+        } finally {
+            run.descendants().forEach(ProcessHandle::destroyForcibly);
+            run.destroyForcibly();
+        }
     }
 
     @Test

@@ -239,6 +239,26 @@ class ExplainTopologyTest {
         assertNull(explanation.getTokenAttr());
     }
 
+    @Test
+    void redactModePublishesIdsOffsetsAndScoresButNoText() {
+        EngineExplainer redacting = new EngineExplainer(fixture.engine, fixture.validator(StreamFixture.defaultPolicy()), StreamFixture.SETTINGS,
+                new EngineExplainer.Identity("stories260K", "sha256:x", null, true), Clock.systemUTC());
+        start(new BatchPolicy(1, 100_000, 60_000), StreamFixture.defaultPolicy(), redacting);
+        send("secret", json("secret", PROMPT, RESPONSE), T0);
+        Explanation explanation = output.readValue();
+        assertTrue(explanation.getFlags().getRedacted());
+        assertTrue(explanation.getPromptTokens().stream().allMatch(t -> t.getText() == null), "no prompt text");
+        assertTrue(explanation.getResponseTokens().stream().allMatch(t -> t.getText() == null), "no response text");
+        assertEquals(395L, explanation.getPromptTokens().get(13).getId(), "ids are kept");
+        assertEquals(41, explanation.getPromptTokens().get(13).getStart(), "offsets are kept");
+        Attribution direct = fixture.direct(PROMPT, RESPONSE);
+        assertEquals(direct.seqAttr()[13], explanation.getSeqAttr().get(13), 1e-5, "scores are kept");
+        String everything = explanation.toString();
+        for (String word : List.of("named", "little", "Lily", "play")) {
+            assertTrue(!everything.contains(word), "'" + word + "' leaked into " + everything);
+        }
+    }
+
     private static String header(TestRecord<byte[], byte[]> record, String name) {
         Header header = record.headers().lastHeader(name);
         return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
