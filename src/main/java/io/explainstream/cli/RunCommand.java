@@ -37,6 +37,7 @@ final class RunCommand implements Callable<Integer> {
             config = config.with(platform.clientSettings());
             spec.commandLine().getErr().printf("no bootstrap.servers configured: using the embedded Kafka broker at %s and schema registry at %s"
                     + " (data in %s)%n", platform.bootstrapServers(), platform.registryUrl(), dataDir.toAbsolutePath());
+            spec.commandLine().getErr().flush();
         }
         ExplainService service;
         try {
@@ -49,6 +50,7 @@ final class RunCommand implements Callable<Integer> {
         }
         spec.commandLine().getErr().printf("ExplainStream running: %s → %s (dead letters: %s); metrics and health on port %d; Ctrl-C stops%n",
                 config.get(Setting.INPUT_TOPIC), config.get(Setting.OUTPUT_TOPIC), config.get(Setting.DLQ_TOPIC), service.operationsPort());
+        spec.commandLine().getErr().flush();
         CountDownLatch stopped = new CountDownLatch(1);
         EmbeddedPlatform embedded = platform;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -24,8 +24,10 @@ import org.slf4j.LoggerFactory;
  * A real single-node KRaft Kafka broker (the {@code kafka_2.13} broker from Maven Central) run as a
  * child process on 127.0.0.1, with its data in a local folder: {@code StorageTool format
  * --standalone} the first time, then {@code kafka.Kafka server.properties}. Ports are chosen once
- * and kept in the folder, so a restart finds its data and its quorum again. The child dies with
- * this JVM (a shutdown hook ends it).
+ * and kept in the folder, so a restart finds its data and its quorum again. Whoever starts it
+ * closes it, last: the commands that run it until a signal close the service first and the
+ * broker after, in one shutdown hook. (A hook of its own would run in parallel with theirs and kill
+ * the broker while the service still commits to it.)
  */
 public final class EmbeddedKafkaBroker implements AutoCloseable {
 
@@ -36,13 +38,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private final Process process;
     private final String bootstrapServers;
     private final Path directory;
-    private final Thread killer;
 
-    private EmbeddedKafkaBroker(Process process, String bootstrapServers, Path directory, Thread killer) {
+    private EmbeddedKafkaBroker(Process process, String bootstrapServers, Path directory) {
         this.process = process;
         this.bootstrapServers = bootstrapServers;
         this.directory = directory;
-        this.killer = killer;
     }
 
     /** Starts the broker with its data under {@code directory} (created, or reused as it is). */
@@ -60,9 +60,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                     properties.toString()), logFile);
         }
         Process process = java(List.of("kafka.Kafka", properties.toString()), logFile).start();
-        Thread killer = new Thread(process::destroyForcibly, "embedded-kafka-killer");
-        Runtime.getRuntime().addShutdownHook(killer);
-        EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker(process, bootstrap, directory, killer);
+        EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker(process, bootstrap, directory);
         try {
             broker.awaitReady(logFile);
         } catch (IOException | RuntimeException e) {
@@ -155,6 +153,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     /** A child JVM on this JVM's class path, its output appended to the broker log. */
     private static ProcessBuilder java(List<String> mainAndArgs, Path logFile) {
         List<String> command = new ArrayList<>();
+        // Its own session: Ctrl-C in a terminal signals the whole foreground group, and the broker
+        // must outlive the service's orderly close, which commits to it.
+        if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
+            command.add("/usr/bin/setsid");
+        }
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx768m");
         command.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
@@ -187,11 +190,6 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         } catch (InterruptedException e) {
             process.destroyForcibly();
             Thread.currentThread().interrupt();
-        }
-        try {
-            Runtime.getRuntime().removeShutdownHook(killer);
-        } catch (IllegalStateException e) {
-            // the JVM is already shutting down; the hook runs anyway
         }
         LOG.info("embedded Kafka broker stopped (data kept in {})", directory);
     }

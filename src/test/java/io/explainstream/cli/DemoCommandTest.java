@@ -50,24 +50,26 @@ class DemoCommandTest {
         List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
                 "-Dexplainstream.home=" + TestData.repo(), "-cp", System.getProperty("java.class.path"), Main.class.getName(),
                 "run", "--data", dir.resolve("data").toString());
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        // Output to a file: a pipe nobody drains would fill up and block the child's logging.
+        Path log = dir.resolve("run.log");
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().put("EXPLAINSTREAM_STATE_DIR", dir.resolve("state").toString());
         builder.environment().put("EXPLAINSTREAM_OPS_PORT", "0");
         Process run = builder.start();
+        killAfter(run, 180);
         try {
-            BufferedReader out = new BufferedReader(new InputStreamReader(run.getInputStream(), StandardCharsets.UTF_8));
-            boolean embedded = false;
-            boolean running = false;
-            List<String> seen = new ArrayList<>();
-            for (String line = out.readLine(); line != null && !running; line = out.readLine()) {
-                seen.add(line);
-                embedded |= line.startsWith("no bootstrap.servers configured: using the embedded Kafka broker at 127.0.0.1:");
-                running |= line.startsWith("ExplainStream running: llm-interactions → explanations");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            String output = "";
+            while (!output.contains("ExplainStream running: llm-interactions ") && run.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+                output = Files.readString(log, StandardCharsets.ISO_8859_1);
             }
-            assertTrue(embedded && running, String.join("\n", seen));
+            assertTrue(output.contains("no bootstrap.servers configured: using the embedded Kafka broker at 127.0.0.1:"), output);
+            assertTrue(output.contains("ExplainStream running: llm-interactions "), output);
             List<ProcessHandle> children = run.toHandle().descendants().toList();
             run.destroy(); // SIGTERM
             assertTrue(run.waitFor(90, TimeUnit.SECONDS), "run stops on SIGTERM");
+            assertEquals(143, run.exitValue(), "ended by its SIGTERM handling (128 + 15), not killed by the watchdog");
             for (ProcessHandle child : children) {
                 assertTrue(child.onExit().get(30, TimeUnit.SECONDS) != null && !child.isAlive(), "child " + child.pid() + " ended");
             }
@@ -83,6 +85,7 @@ class DemoCommandTest {
                 "-Dexplainstream.home=" + TestData.repo(), "-cp", System.getProperty("java.class.path"), Main.class.getName(),
                 "demo", "--follow", "--events", "6", "--steps", "4", "--no-color", "--report", Files.createTempFile("demo", ".html").toString());
         Process demo = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        killAfter(demo, 300);
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(demo.getInputStream(), StandardCharsets.UTF_8));
             Pattern following = Pattern.compile("following: produce JSON or Avro events to topic (\\S+) at (\\S+) \\(registry (\\S+)\\).*");
@@ -97,6 +100,9 @@ class DemoCommandTest {
                 }
             }
             assertTrue(matcher != null, "the demo prints where to connect:\n" + String.join("\n", seen));
+            Thread drain = new Thread(() -> out.lines().forEach(line -> { }), "demo-output-drain"); // keep the pipe from filling
+            drain.setDaemon(true);
+            drain.start();
             String bootstrap = matcher.group(2);
             String registry = matcher.group(3);
             assertTrue(bootstrap.startsWith("127.0.0.1:") && URI.create(registry).getHost().equals("127.0.0.1"), bootstrap + " " + registry);
@@ -113,6 +119,7 @@ class DemoCommandTest {
 
             new ProcessBuilder("kill", "-INT", Long.toString(demo.pid())).start().waitFor();
             assertTrue(demo.waitFor(90, TimeUnit.SECONDS), "the demo exits on Ctrl-C");
+            assertEquals(130, demo.exitValue(), "ended by its SIGINT handling (128 + 2), not killed by the watchdog");
             for (ProcessHandle child : children) {
                 assertTrue(child.onExit().get(30, TimeUnit.SECONDS) != null && !child.isAlive(), "child " + child.pid() + " ended");
             }
@@ -122,5 +129,21 @@ class DemoCommandTest {
             demo.descendants().forEach(ProcessHandle::destroyForcibly);
             demo.destroyForcibly();
         }
+    }
+
+    /** A child that never prints what the test waits for must not hang the build: end it after a while. */
+    private static void killAfter(Process process, int seconds) {
+        Thread watchdog = new Thread(() -> {
+            try {
+                if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
+                    process.descendants().forEach(ProcessHandle::destroyForcibly);
+                    process.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "test-watchdog");
+        watchdog.setDaemon(true);
+        watchdog.start();
     }
 }
