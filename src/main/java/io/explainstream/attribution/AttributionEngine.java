@@ -7,7 +7,6 @@ import io.explainstream.model.LlamaModel;
 import io.explainstream.tokenize.LlamaTokenizer;
 import io.explainstream.tokenize.Token;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -283,6 +282,6 @@ public final class AttributionEngine {
 
     @Override
     public String toString() {
-        return "AttributionEngine[" + model.checkpoint().directory() + ", " + Arrays.toString(new Object[] {model.device(), model.dtype()}) + "]";
+        return "AttributionEngine[" + model.checkpoint().directory() + " on " + model.device() + ", " + model.dtype().optionName() + "]";
     }
 }
