@@ -72,13 +72,6 @@ public final class EventValidator {
         EncodedText response = tokenizer.encodeResponse(event.response());
         checkLoggedIds("prompt_token_ids", event.promptTokenIds(), prompt);
         checkLoggedIds("response_token_ids", event.responseTokenIds(), response);
-        int promptDropped = 0;
-        if (prompt.size() > policy.promptTokenLimit()) {
-            if (policy.promptPolicy() == ValidationPolicy.PromptPolicy.REJECT) {
-                throw new InvalidEventException("prompt is " + prompt.size() + " tokens, more than limits.prompt.tokens = " + policy.promptTokenLimit());
-            }
-            promptDropped = prompt.size() - policy.promptTokenLimit();
-        }
         int responseDropped = 0;
         if (response.size() > policy.responseTokenLimit()) {
             if (policy.responsePolicy() == ValidationPolicy.ResponsePolicy.REJECT) {
@@ -87,12 +80,23 @@ public final class EventValidator {
             }
             responseDropped = response.size() - policy.responseTokenLimit();
         }
-        int promptTokens = prompt.size() - promptDropped;
         int responseTokens = response.size() - responseDropped;
-        if (promptTokens + responseTokens > contextTokens) {
-            throw new InvalidEventException("prompt (" + promptTokens + " tokens) + response (" + responseTokens
-                    + " tokens) exceed the model's context of " + contextTokens + " tokens");
+        if (responseTokens >= contextTokens) {
+            throw new InvalidEventException("response (" + responseTokens + " tokens) leaves no room for a prompt in the model's context of "
+                    + contextTokens + " tokens");
         }
+        // The prompt must fit the limit and, beside the response, the model's context.
+        int promptRoom = Math.min(policy.promptTokenLimit(), contextTokens - responseTokens);
+        int promptDropped = 0;
+        if (prompt.size() > promptRoom) {
+            if (policy.promptPolicy() == ValidationPolicy.PromptPolicy.REJECT) {
+                throw new InvalidEventException("prompt is " + prompt.size() + " tokens, more than its room of " + promptRoom
+                        + " (limits.prompt.tokens = " + policy.promptTokenLimit() + ", model context " + contextTokens + " minus the response's "
+                        + responseTokens + ")");
+            }
+            promptDropped = prompt.size() - promptRoom;
+        }
+        int promptTokens = prompt.size() - promptDropped;
         if (promptTokens == 1 && prompt.tokens().get(0).id() == tokenizer.bosId()) {
             throw new InvalidEventException("prompt has no tokens besides BOS");
         }

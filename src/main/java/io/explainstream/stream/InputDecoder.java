@@ -52,6 +52,11 @@ public final class InputDecoder {
         if (format == InputFormat.AVRO || (format == InputFormat.AUTO && framed)) {
             return fromAvro(topic, value);
         }
+        int first = value[0] & 0xff;
+        if (first < 0x20 && first != '\t' && first != '\n' && first != '\r') {
+            throw new InvalidEventException(String.format("value starts with byte 0x%02x: neither JSON nor Confluent-framed Avro"
+                    + " (which starts with the magic byte 0x00)", first));
+        }
         return fromJson(value);
     }
 
@@ -82,7 +87,7 @@ public final class InputDecoder {
         } catch (JsonProcessingException e) {
             throw new InvalidEventException("value is not valid JSON (or not UTF-8): " + e.getOriginalMessage(), e);
         } catch (IOException e) {
-            throw new InvalidEventException("value cannot be read: " + e.getMessage(), e);
+            throw new InvalidEventException("value is not valid JSON (or not UTF-8): " + e.getMessage(), e);
         }
         if (root == null || !root.isObject()) {
             throw new InvalidEventException("value must be a JSON object, found " + (root == null ? "nothing" : root.getNodeType().name().toLowerCase()));
