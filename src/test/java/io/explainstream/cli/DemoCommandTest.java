@@ -55,6 +55,8 @@ class DemoCommandTest {
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().put("EXPLAINSTREAM_STATE_DIR", dir.resolve("state").toString());
         builder.environment().put("EXPLAINSTREAM_OPS_PORT", "0");
+        // a secret that must never reach the logs (the built-in registry ignores basic auth)
+        builder.environment().put("EXPLAINSTREAM_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO", "dashboard:Sup3rS3cretValue");
         Process run = builder.start();
         killAfter(run, 180);
         try {
@@ -73,6 +75,9 @@ class DemoCommandTest {
             for (ProcessHandle child : children) {
                 assertTrue(child.onExit().get(30, TimeUnit.SECONDS) != null && !child.isAlive(), "child " + child.pid() + " ended");
             }
+            String everything = Files.readString(log, StandardCharsets.ISO_8859_1);
+            assertTrue(everything.contains("schema.registry.basic.auth.user.info=[hidden]"), "the configuration is logged, masked");
+            assertFalse(everything.contains("Sup3rS3cretValue"), "the secret is not in the logs");
         } finally {
             run.descendants().forEach(ProcessHandle::destroyForcibly);
             run.destroyForcibly();
