@@ -13,7 +13,6 @@ import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * A Hugging Face checkpoint directory: {@code config.json} plus weights in one
@@ -147,11 +146,5 @@ public final class Checkpoint {
         } catch (IOException | NoSuchAlgorithmException e) {
             throw new ModelLoadException("cannot fingerprint checkpoint " + directory + ": " + e.getMessage(), e);
         }
-    }
-
-    /** The tokenizer file beside the weights, when the directory has one. */
-    public Optional<Path> tokenizerFile() {
-        Path file = directory.resolve("tokenizer.json");
-        return Files.isRegularFile(file) ? Optional.of(file) : Optional.empty();
     }
 }

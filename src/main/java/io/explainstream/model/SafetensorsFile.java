@@ -38,13 +38,11 @@ public final class SafetensorsFile {
 
     private final Path path;
     private final long dataStart;
-    private final String headerJson;
     private final Map<String, Entry> entries;
 
-    private SafetensorsFile(Path path, long dataStart, String headerJson, Map<String, Entry> entries) {
+    private SafetensorsFile(Path path, long dataStart, Map<String, Entry> entries) {
         this.path = path;
         this.dataStart = dataStart;
-        this.headerJson = headerJson;
         this.entries = entries;
     }
 
@@ -64,7 +62,7 @@ public final class SafetensorsFile {
             channel.read(header, 8);
             String headerJson = new String(header.array(), StandardCharsets.UTF_8);
             Map<String, Entry> entries = parseHeader(path, headerJson, fileSize - 8 - headerLength);
-            return new SafetensorsFile(path, 8 + headerLength, headerJson, entries);
+            return new SafetensorsFile(path, 8 + headerLength, entries);
         } catch (IOException e) {
             throw new ModelLoadException("cannot read " + path + ": " + e.getMessage(), e);
         }
@@ -110,11 +108,6 @@ public final class SafetensorsFile {
 
     public Map<String, Entry> entries() {
         return entries;
-    }
-
-    /** The header as stored; part of the checkpoint fingerprint. */
-    public String headerJson() {
-        return headerJson;
     }
 
     /** Maps one tensor's bytes read-only, little-endian. The mapping lives until it is collected. */

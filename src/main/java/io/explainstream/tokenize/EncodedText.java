@@ -21,9 +21,4 @@ public record EncodedText(String text, List<Token> tokens) {
     public int size() {
         return tokens.size();
     }
-
-    /** The last {@code count} tokens: what a left truncation to a token budget keeps. */
-    public EncodedText lastTokens(int count) {
-        return new EncodedText(text, tokens.subList(Math.max(0, tokens.size() - count), tokens.size()));
-    }
 }
