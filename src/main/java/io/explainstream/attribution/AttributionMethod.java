@@ -1,8 +1,7 @@
 package io.explainstream.attribution;
 
-import java.util.Arrays;
+import io.explainstream.model.Choices;
 import java.util.Locale;
-import java.util.stream.Collectors;
 
 /** The attribution methods; all score prompt tokens at the embedding-layer outputs. */
 public enum AttributionMethod {
@@ -18,12 +17,6 @@ public enum AttributionMethod {
     }
 
     public static AttributionMethod parse(String key, String value) {
-        for (AttributionMethod method : values()) {
-            if (method.optionName().equals(value.trim().toLowerCase(Locale.ROOT))) {
-                return method;
-            }
-        }
-        throw new IllegalArgumentException(key + " = '" + value + "' is not an attribution method (choose one of "
-                + Arrays.stream(values()).map(AttributionMethod::optionName).collect(Collectors.joining(", ")) + ")");
+        return Choices.parse(AttributionMethod.class, AttributionMethod::optionName, key, value, "an attribution method");
     }
 }

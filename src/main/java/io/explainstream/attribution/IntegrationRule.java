@@ -1,8 +1,8 @@
 package io.explainstream.attribution;
 
+import io.explainstream.model.Choices;
 import java.util.Arrays;
 import java.util.Locale;
-import java.util.stream.Collectors;
 
 /**
  * The quadrature rules of Captum's {@code approximation_methods}, with the same points:
@@ -69,12 +69,6 @@ public enum IntegrationRule {
 
     /** Parses an option value; {@code key} names the option in the error. */
     public static IntegrationRule parse(String key, String value) {
-        for (IntegrationRule rule : values()) {
-            if (rule.optionName().equals(value.trim().toLowerCase(Locale.ROOT))) {
-                return rule;
-            }
-        }
-        throw new IllegalArgumentException(key + " = '" + value + "' is not an integration rule (choose one of "
-                + Arrays.stream(values()).map(IntegrationRule::optionName).collect(Collectors.joining(", ")) + ")");
+        return Choices.parse(IntegrationRule.class, IntegrationRule::optionName, key, value, "an integration rule");
     }
 }

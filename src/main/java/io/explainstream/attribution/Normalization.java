@@ -1,8 +1,7 @@
 package io.explainstream.attribution;
 
-import java.util.Arrays;
+import io.explainstream.model.Choices;
 import java.util.Locale;
-import java.util.stream.Collectors;
 
 /** How raw scores are scaled for display; raw scores are always kept beside them. */
 public enum Normalization {
@@ -31,12 +30,6 @@ public enum Normalization {
     }
 
     public static Normalization parse(String key, String value) {
-        for (Normalization normalization : values()) {
-            if (normalization.optionName().equals(value.trim().toLowerCase(Locale.ROOT))) {
-                return normalization;
-            }
-        }
-        throw new IllegalArgumentException(key + " = '" + value + "' is not a normalization (choose one of "
-                + Arrays.stream(values()).map(Normalization::optionName).collect(Collectors.joining(", ")) + ")");
+        return Choices.parse(Normalization.class, Normalization::optionName, key, value, "a normalization");
     }
 }

@@ -169,7 +169,8 @@ public final class PipelineBench {
         }
     }
 
-    private static long percentile(List<Long> sorted, double quantile) {
+    /** The value at a quantile of a sorted list (nearest rank); 0 for an empty list. */
+    public static long percentile(List<Long> sorted, double quantile) {
         if (sorted.isEmpty()) {
             return 0;
         }

@@ -126,7 +126,7 @@ final class BenchCommand implements Runnable {
             if (events <= 0) {
                 throw new IllegalArgumentException("--events = " + events + " must be positive");
             }
-            List<String> sample = DemoCommand.sample(null).stream().filter(line -> line.matches("^\\{\"event_id\":\"demo-\\d{3}\".*")).toList();
+            List<String> sample = DemoCommand.sample(null).stream().filter(DemoCommand::wellFormed).toList();
             PipelineBench.Result result = new PipelineBench(spec.commandLine().getOut()).run(RunCommand.home(), sample, events, steps, batch);
             return result.events() == events ? 0 : 1;
         }

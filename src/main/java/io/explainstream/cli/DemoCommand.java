@@ -2,6 +2,7 @@ package io.explainstream.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.attribution.Attribution;
+import io.explainstream.bench.PipelineBench;
 import io.explainstream.embedded.EmbeddedPlatform;
 import io.explainstream.render.ExplanationViews;
 import io.explainstream.render.HtmlReport;
@@ -231,7 +232,12 @@ final class DemoCommand implements Callable<Integer> {
 
     /** The sample's malformed events are those whose id does not follow demo-NNN. */
     static int malformedCount(List<String> sample) {
-        return (int) sample.stream().filter(line -> !line.matches("^\\{\"event_id\":\"demo-\\d{3}\".*")).count();
+        return (int) sample.stream().filter(line -> !wellFormed(line)).count();
+    }
+
+    /** A sample line that is a valid event: its id follows demo-NNN. */
+    static boolean wellFormed(String sampleLine) {
+        return sampleLine.matches("^\\{\"event_id\":\"demo-\\d{3}\".*");
     }
 
     private void writeReport(List<Explanation> explanations) throws IOException {
@@ -266,16 +272,8 @@ final class DemoCommand implements Callable<Integer> {
             return String.format(Locale.ROOT, "%nsummary: %d events sent, %d explained, %d dead letters (%d malformed on purpose)%n"
                     + "throughput %.1f events/s over %.1f s · end-to-end latency p50 %d ms, p99 %d ms · engine time %.0f ms per event%n"
                     + "report: %s", expected + malformed, explanations.size(), deadLetters, malformed, explanations.size() / Math.max(seconds, 1e-9),
-                    seconds, percentile(sorted, 0.5), percentile(sorted, 0.99), attributionMs, report.toAbsolutePath());
+                    seconds, PipelineBench.percentile(sorted, 0.5), PipelineBench.percentile(sorted, 0.99), attributionMs, report.toAbsolutePath());
         }
-    }
-
-    static long percentile(List<Long> sorted, double quantile) {
-        if (sorted.isEmpty()) {
-            return 0;
-        }
-        int index = (int) Math.ceil(quantile * sorted.size()) - 1;
-        return sorted.get(Math.max(0, Math.min(sorted.size() - 1, index)));
     }
 
     static void deleteRecursively(Path root) {

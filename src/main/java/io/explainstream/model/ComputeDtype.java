@@ -1,9 +1,7 @@
 package io.explainstream.model;
 
 import ai.djl.ndarray.types.DataType;
-import java.util.Arrays;
 import java.util.Locale;
-import java.util.stream.Collectors;
 
 /** The floating-point type the forward pass runs in. */
 public enum ComputeDtype {
@@ -34,12 +32,6 @@ public enum ComputeDtype {
 
     /** Parses a configuration value; {@code key} names the option in the error. */
     public static ComputeDtype parse(String key, String value) {
-        for (ComputeDtype dtype : values()) {
-            if (dtype.optionName().equals(value.trim().toLowerCase(Locale.ROOT))) {
-                return dtype;
-            }
-        }
-        throw new IllegalArgumentException(key + " = '" + value + "' is not a compute dtype (choose one of "
-                + Arrays.stream(values()).map(ComputeDtype::optionName).collect(Collectors.joining(", ")) + ")");
+        return Choices.parse(ComputeDtype.class, ComputeDtype::optionName, key, value, "a compute dtype");
     }
 }
