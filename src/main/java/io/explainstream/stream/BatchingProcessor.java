@@ -106,7 +106,10 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     }
 
     private void flush(List<PendingEvent> batch) {
+        // At debug level an operator (and the crash test) sees when a batch is in the engine.
+        LOG.debug("batch started: {} events, first {}, last {}", batch.size(), batch.get(0).eventId(), batch.get(batch.size() - 1).eventId());
         explainSplitting(batch);
+        LOG.debug("batch done: {} events", batch.size());
         for (PendingEvent event : batch) {
             store.delete(event.sequence());
         }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.TestData;
 import io.explainstream.embedded.EmbeddedKafkaBroker;
+import io.explainstream.testing.ServiceProcess;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -13,8 +14,10 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -47,40 +50,24 @@ class DemoCommandTest {
 
     @Test
     void runWithoutBootstrapServersUsesTheEmbeddedBrokerAndSaysSo(@TempDir Path dir) throws Exception {
-        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
-                "-Dexplainstream.home=" + TestData.repo(), "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "run", "--data", dir.resolve("data").toString());
-        // Output to a file: a pipe nobody drains would fill up and block the child's logging.
-        Path log = dir.resolve("run.log");
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
-        builder.environment().put("EXPLAINSTREAM_STATE_DIR", dir.resolve("state").toString());
-        builder.environment().put("EXPLAINSTREAM_OPS_PORT", "0");
-        // a secret that must never reach the logs (the built-in registry ignores basic auth)
-        builder.environment().put("EXPLAINSTREAM_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO", "dashboard:Sup3rS3cretValue");
-        Process run = builder.start();
-        killAfter(run, 180);
-        try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            String output = "";
-            while (!output.contains("ExplainStream running: llm-interactions ") && run.isAlive() && System.nanoTime() < deadline) {
-                Thread.sleep(200);
-                output = Files.readString(log, StandardCharsets.ISO_8859_1);
-            }
+        Map<String, String> environment = Map.of("EXPLAINSTREAM_STATE_DIR", dir.resolve("state").toString(), "EXPLAINSTREAM_OPS_PORT", "0",
+                // a secret that must never reach the logs (the built-in registry ignores basic auth)
+                "EXPLAINSTREAM_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO", "dashboard:Sup3rS3cretValue");
+        try (ServiceProcess run = ServiceProcess.start(List.of("run", "--data", dir.resolve("data").toString()), List.of(), environment,
+                dir.resolve("run.log"), Duration.ofSeconds(180))) {
+            assertTrue(run.awaitOutput("ExplainStream running: llm-interactions ", Duration.ofSeconds(120)), run.output());
+            String output = run.output();
             assertTrue(output.contains("no bootstrap.servers configured: using the embedded Kafka broker at 127.0.0.1:"), output);
-            assertTrue(output.contains("ExplainStream running: llm-interactions "), output);
-            List<ProcessHandle> children = run.toHandle().descendants().toList();
-            run.destroy(); // SIGTERM
-            assertTrue(run.waitFor(90, TimeUnit.SECONDS), "run stops on SIGTERM");
-            assertEquals(143, run.exitValue(), "ended by its SIGTERM handling (128 + 15), not killed by the watchdog");
+            List<ProcessHandle> children = run.process().toHandle().descendants().toList();
+            run.process().destroy(); // SIGTERM
+            assertTrue(run.process().waitFor(90, TimeUnit.SECONDS), "run stops on SIGTERM");
+            assertEquals(143, run.process().exitValue(), "ended by its SIGTERM handling (128 + 15), not killed by the watchdog");
             for (ProcessHandle child : children) {
                 assertTrue(child.onExit().get(30, TimeUnit.SECONDS) != null && !child.isAlive(), "child " + child.pid() + " ended");
             }
-            String everything = Files.readString(log, StandardCharsets.ISO_8859_1);
+            String everything = run.output();
             assertTrue(everything.contains("schema.registry.basic.auth.user.info=[hidden]"), "the configuration is logged, masked");
             assertFalse(everything.contains("Sup3rS3cretValue"), "the secret is not in the logs");
-        } finally {
-            run.descendants().forEach(ProcessHandle::destroyForcibly);
-            run.destroyForcibly();
         }
     }
 

@@ -1,7 +1,9 @@
 package io.explainstream.testing;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -10,7 +12,11 @@ import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.security.auth.SecurityProtocol;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
 
@@ -20,10 +26,17 @@ import org.apache.kafka.common.test.TestKitNodes;
  */
 public final class InJvmKafka implements AutoCloseable {
 
-    private final KafkaClusterTestKit cluster;
+    /** The test kit's SASL/PLAIN super user (its broker runs an authorizer that denies everyone else). */
+    public static final String SASL_USER = "plain-admin";
+    public static final String SASL_PASSWORD = "plain-admin-secret";
+    private static final String JAAS_PROPERTY = "java.security.auth.login.config";
 
-    private InJvmKafka(KafkaClusterTestKit cluster) {
+    private final KafkaClusterTestKit cluster;
+    private final Map<String, String> clientSecurity;
+
+    private InJvmKafka(KafkaClusterTestKit cluster, Map<String, String> clientSecurity) {
         this.cluster = cluster;
+        this.clientSecurity = clientSecurity;
     }
 
     public static InJvmKafka start() throws Exception {
@@ -31,8 +44,27 @@ public final class InJvmKafka implements AutoCloseable {
     }
 
     public static InJvmKafka start(Map<String, String> extraConfig) throws Exception {
+        return start(extraConfig, SecurityProtocol.PLAINTEXT);
+    }
+
+    /**
+     * A broker whose client listener takes SASL_PLAINTEXT with the PLAIN mechanism. The test kit
+     * writes the broker's JAAS file and points a JVM-wide system property at it; {@link #close()}
+     * clears that property again.
+     */
+    public static InJvmKafka startWithSaslPlain() throws Exception {
+        return start(Map.of(), SecurityProtocol.SASL_PLAINTEXT);
+    }
+
+    /** The client settings for this broker's listener: what a user puts in the service's configuration. */
+    public static Map<String, String> saslPlainClientSettings(String user, String password) {
+        return Map.of("security.protocol", "SASL_PLAINTEXT", "sasl.mechanism", "PLAIN", "sasl.jaas.config",
+                "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"" + user + "\" password=\"" + password + "\";");
+    }
+
+    private static InJvmKafka start(Map<String, String> extraConfig, SecurityProtocol protocol) throws Exception {
         KafkaClusterTestKit.Builder builder = new KafkaClusterTestKit.Builder(
-                new TestKitNodes.Builder().setCombined(true).setNumBrokerNodes(1).setNumControllerNodes(1).build())
+                new TestKitNodes.Builder().setCombined(true).setNumBrokerNodes(1).setNumControllerNodes(1).setBrokerSecurityProtocol(protocol).build())
                 .setConfigProp("offsets.topic.replication.factor", "1")
                 .setConfigProp("offsets.topic.num.partitions", "1")
                 .setConfigProp("transaction.state.log.replication.factor", "1")
@@ -44,11 +76,40 @@ public final class InJvmKafka implements AutoCloseable {
         cluster.format();
         cluster.startup();
         cluster.waitForReadyBrokers();
-        return new InJvmKafka(cluster);
+        return new InJvmKafka(cluster, protocol == SecurityProtocol.SASL_PLAINTEXT ? saslPlainClientSettings(SASL_USER, SASL_PASSWORD) : Map.of());
     }
 
     public String bootstrapServers() {
         return cluster.bootstrapServers();
+    }
+
+    /** bootstrap.servers and, for a SASL broker, the super user's credentials. */
+    public Map<String, String> clientSettings() {
+        Map<String, String> settings = new HashMap<>(clientSecurity);
+        settings.put("bootstrap.servers", bootstrapServers());
+        return settings;
+    }
+
+    private Properties clientProperties() {
+        Properties props = new Properties();
+        props.putAll(clientSettings());
+        return props;
+    }
+
+    /** Sends UTF-8 key/value pairs and waits until the broker has them all. */
+    public void produce(String topic, List<String[]> keyValues) {
+        try (KafkaProducer<byte[], byte[]> producer = producer(Map.of())) {
+            for (String[] keyValue : keyValues) {
+                producer.send(new ProducerRecord<>(topic, keyValue[0].getBytes(StandardCharsets.UTF_8),
+                        keyValue[1] == null ? null : keyValue[1].getBytes(StandardCharsets.UTF_8)));
+            }
+        }
+    }
+
+    public KafkaProducer<byte[], byte[]> producer(Map<String, Object> extra) {
+        Properties props = clientProperties();
+        props.putAll(extra);
+        return new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
     }
 
     /**
@@ -56,8 +117,7 @@ public final class InJvmKafka implements AutoCloseable {
      * timeout passes, then one second more so that late duplicates would show.
      */
     public List<ConsumerRecord<byte[], byte[]>> readCommitted(String topic, Predicate<List<ConsumerRecord<byte[], byte[]>>> done, Duration timeout) {
-        Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        Properties props = clientProperties();
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "reader-" + UUID.randomUUID());
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -79,5 +139,9 @@ public final class InJvmKafka implements AutoCloseable {
     @Override
     public void close() throws Exception {
         cluster.close();
+        if (!clientSecurity.isEmpty()) {
+            System.clearProperty(JAAS_PROPERTY);
+            javax.security.auth.login.Configuration.setConfiguration(null);
+        }
     }
 }

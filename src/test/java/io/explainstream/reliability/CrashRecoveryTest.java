@@ -1,0 +1,165 @@
+package io.explainstream.reliability;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.avro.EmbeddedSchemaRegistry;
+import io.explainstream.avro.InMemorySchemaStore;
+import io.explainstream.testing.InJvmKafka;
+import io.explainstream.testing.ServiceProcess;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The service as its own JVM ({@code explainstream run}) against a real broker, killed with SIGKILL
+ * three times while a batch is in the engine, and restarted each time while 300 events flow in.
+ * Exactly-once processing must leave exactly one committed explanation per event.
+ */
+class CrashRecoveryTest {
+
+    static final int EVENTS = 300;
+    private static final String[] PROMPTS = {"Once upon a time, there was a little girl named", "One day,", "The cat sat on the", "Tom had a big red"};
+    private static final String[] RESPONSES = {"Lily. She loved to play", "a little girl named Lily", "mat and slept.", "ball. He liked it."};
+    private static final Pattern BATCH_LINE = Pattern.compile("batch (started|done)");
+
+    static String event(String id, int i) {
+        return "{\"event_id\":\"" + id + "\",\"timestamp\":" + System.currentTimeMillis() + ",\"model\":\"stories260K\",\"prompt\":\""
+                + PROMPTS[i % 4] + "\",\"response\":\"" + RESPONSES[i % 4] + "\"}";
+    }
+
+    /**
+     * The service's configuration file: a short session timeout so that a killed member leaves the
+     * group in seconds (the broker's minimum is 6 s), and 64 integration steps so that a batch
+     * stays in the engine long enough to be killed there.
+     */
+    static Path configFile(Path dir, Map<String, String> kafka, String registryUrl, String app) throws IOException {
+        Properties config = new Properties();
+        config.putAll(kafka);
+        config.put("schema.registry.url", registryUrl);
+        config.put("application.id", app);
+        config.put("state.dir", dir.resolve("state").toString());
+        config.put("input.topic", app + "-in");
+        config.put("output.topic", app + "-out");
+        config.put("dlq.topic", app + "-dlq");
+        config.put("topics.partitions", "2");
+        config.put("attribution.steps", "64");
+        config.put("batch.max.events", "8");
+        config.put("batch.max.wait.ms", "200");
+        config.put("ops.port", "-1");
+        config.put("session.timeout.ms", "6000");
+        Path file = dir.resolve(app + ".properties");
+        try (OutputStream out = Files.newOutputStream(file)) {
+            config.store(out, "crash test");
+        }
+        return file;
+    }
+
+    static ServiceProcess run(Path config, Path log) throws IOException {
+        return ServiceProcess.start(List.of("run", "--config", config.toString()),
+                List.of("-Dorg.slf4j.simpleLogger.log.io.explainstream.stream.BatchingProcessor=debug"), Map.of(), log, Duration.ofMinutes(5));
+    }
+
+    /** Sends the events in bursts of 10, 2 s apart, so that they keep arriving across the kills for about a minute. */
+    static Thread produceSlowly(InJvmKafka kafka, String topic, int count) {
+        Thread producer = new Thread(() -> {
+            try (KafkaProducer<byte[], byte[]> out = kafka.producer(Map.of())) {
+                for (int i = 0; i < count; i++) {
+                    String id = "e-" + i;
+                    out.send(new ProducerRecord<>(topic, id.getBytes(StandardCharsets.UTF_8), event(id, i).getBytes(StandardCharsets.UTF_8)));
+                    if (i % 10 == 9) {
+                        out.flush();
+                        Thread.sleep(2000);
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "test-producer");
+        producer.start();
+        return producer;
+    }
+
+    /** How many times each key occurs among the records. */
+    static Map<String, Integer> countsByKey(List<ConsumerRecord<byte[], byte[]>> records) {
+        Map<String, Integer> counts = new TreeMap<>();
+        records.forEach(record -> counts.merge(new String(record.key(), StandardCharsets.UTF_8), 1, Integer::sum));
+        return counts;
+    }
+
+    @Test
+    void killedThreeTimesMidBatchEveryEventIsExplainedExactlyOnce(@TempDir Path dir) throws Exception {
+        try (InJvmKafka kafka = InJvmKafka.start();
+                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+            Path config = configFile(dir, kafka.clientSettings(), registry.url().toString(), "crash");
+            Thread producer = null;
+            for (int kill = 1; kill <= 3; kill++) {
+                try (ServiceProcess service = run(config, dir.resolve("run-" + kill + ".log"))) {
+                    if (producer == null) {
+                        assertTrue(service.awaitOutput("ExplainStream running", Duration.ofSeconds(120)), service.output());
+                        producer = produceSlowly(kafka, "crash-in", EVENTS);
+                    }
+                    // Let this life finish a batch, so that every life makes progress, then kill it
+                    // as soon as the next batch enters the engine.
+                    assertTrue(service.awaitOutput("batch done", Duration.ofSeconds(120)), "life " + kill + " explains:\n" + service.output());
+                    awaitBatchInEngine(service);
+                    service.kill();
+                    String log = service.output();
+                    assertEquals("started", lastBatchLine(log), "killed while a batch was in the engine, life " + kill);
+                    System.out.printf("life %d: SIGKILL after %d batches done, in the engine: %s%n", kill, log.split("batch done", -1).length - 1,
+                            log.substring(log.lastIndexOf("batch started")).strip());
+                }
+            }
+            try (ServiceProcess service = run(config, dir.resolve("run-final.log"))) {
+                List<ConsumerRecord<byte[], byte[]>> out = kafka.readCommitted("crash-out", records -> countsByKey(records).size() >= EVENTS,
+                        Duration.ofSeconds(180));
+                Map<String, Integer> counts = countsByKey(out);
+                assertEquals(EVENTS, counts.size(), "every event explained (0 lost)");
+                List<String> duplicated = counts.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey).toList();
+                assertEquals(List.of(), duplicated, "no event explained twice");
+                assertEquals(EVENTS, out.size());
+                assertEquals(0, kafka.readCommitted("crash-dlq", records -> false, Duration.ofSeconds(1)).size(), "no dead letters");
+                service.process().destroy(); // SIGTERM: the last life stops in order
+                assertTrue(service.process().waitFor(90, TimeUnit.SECONDS), "stops on SIGTERM");
+            } finally {
+                producer.join(60_000);
+            }
+        }
+    }
+
+    /** Waits until the last batch line of the log is a start: a batch is in the engine. */
+    private static void awaitBatchInEngine(ServiceProcess service) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (System.nanoTime() < deadline && service.process().isAlive()) {
+            if ("started".equals(lastBatchLine(service.output()))) {
+                return;
+            }
+            Thread.sleep(2);
+        }
+        throw new AssertionError("no batch entered the engine:\n" + service.output());
+    }
+
+    static String lastBatchLine(String log) {
+        Matcher matcher = BATCH_LINE.matcher(log);
+        String last = null;
+        while (matcher.find()) {
+            last = matcher.group(1);
+        }
+        return last;
+    }
+}
