@@ -117,7 +117,14 @@ public final class InJvmKafka implements AutoCloseable {
      * timeout passes, then one second more so that late duplicates would show.
      */
     public List<ConsumerRecord<byte[], byte[]>> readCommitted(String topic, Predicate<List<ConsumerRecord<byte[], byte[]>>> done, Duration timeout) {
-        Properties props = clientProperties();
+        return readCommitted(clientSettings(), topic, done, timeout);
+    }
+
+    /** {@link #readCommitted(String, Predicate, Duration)} on any cluster. */
+    public static List<ConsumerRecord<byte[], byte[]>> readCommitted(Map<String, String> clientSettings, String topic,
+            Predicate<List<ConsumerRecord<byte[], byte[]>>> done, Duration timeout) {
+        Properties props = new Properties();
+        props.putAll(clientSettings);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "reader-" + UUID.randomUUID());
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
