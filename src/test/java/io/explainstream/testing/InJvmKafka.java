@@ -64,7 +64,8 @@ public final class InJvmKafka implements AutoCloseable {
 
     private static InJvmKafka start(Map<String, String> extraConfig, SecurityProtocol protocol) throws Exception {
         KafkaClusterTestKit.Builder builder = new KafkaClusterTestKit.Builder(
-                new TestKitNodes.Builder().setCombined(true).setNumBrokerNodes(1).setNumControllerNodes(1).setBrokerSecurityProtocol(protocol).build())
+                new TestKitNodes.Builder().setCombined(true).setNumBrokerNodes(1).setNumControllerNodes(1).setBrokerSecurityProtocol(protocol)
+                        .setControllerSecurityProtocol(protocol).build())
                 .setConfigProp("offsets.topic.replication.factor", "1")
                 .setConfigProp("offsets.topic.num.partitions", "1")
                 .setConfigProp("transaction.state.log.replication.factor", "1")

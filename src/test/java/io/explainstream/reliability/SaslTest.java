@@ -1,0 +1,70 @@
+package io.explainstream.reliability;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.TestData;
+import io.explainstream.avro.EmbeddedSchemaRegistry;
+import io.explainstream.avro.InMemorySchemaStore;
+import io.explainstream.stream.ConfigException;
+import io.explainstream.stream.ExplainService;
+import io.explainstream.stream.ServiceConfig;
+import io.explainstream.testing.InJvmKafka;
+import io.explainstream.testing.ServiceProcess;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Kafka's security settings pass through to every client the service makes (consumer, producer,
+ * admin, restore consumer): shown on a broker that takes only SASL_PLAINTEXT with PLAIN. The
+ * secrets in them never reach the logs, even with the Kafka clients logging at INFO.
+ */
+class SaslTest {
+
+    @Test
+    void theServiceAuthenticatesWithSaslPlainAndNeverLogsTheSecret(@TempDir Path dir) throws Exception {
+        try (InJvmKafka kafka = InJvmKafka.startWithSaslPlain();
+                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+            Path config = CrashRecoveryTest.configFile(dir, kafka.clientSettings(), registry.url().toString(), "sasl");
+            try (ServiceProcess run = ServiceProcess.start(List.of("run", "--config", config.toString()),
+                    // The Kafka clients print their whole configuration at INFO: the grep covers it too.
+                    List.of("-Dorg.slf4j.simpleLogger.log.org.apache.kafka=info"), Map.of(), dir.resolve("run.log"), Duration.ofMinutes(4))) {
+                assertTrue(run.awaitOutput("ExplainStream running", Duration.ofSeconds(120)), run.output());
+                List<String[]> events = new ArrayList<>();
+                for (int i = 0; i < 10; i++) {
+                    events.add(new String[] {"s-" + i, CrashRecoveryTest.event("s-" + i, i)});
+                }
+                kafka.produce("sasl-in", events);
+                var out = kafka.readCommitted("sasl-out", records -> records.size() >= 10, Duration.ofSeconds(120));
+                assertEquals(10, out.size(), "explained over SASL_PLAINTEXT");
+                run.process().destroy();
+                assertTrue(run.process().waitFor(90, TimeUnit.SECONDS), "stops on SIGTERM");
+                String log = run.output();
+                assertTrue(log.contains("sasl.jaas.config=[hidden]"), "the service's configuration is logged, masked");
+                assertTrue(log.contains("sasl.jaas.config = [hidden]"), "the Kafka clients' configurations are logged, masked");
+                assertTrue(log.contains("security.protocol = SASL_PLAINTEXT"), "the setting reached the Kafka clients");
+                assertFalse(log.contains(InJvmKafka.SASL_PASSWORD), "the password is nowhere in the logs");
+            }
+
+            Map<String, String> wrongPassword = new HashMap<>(kafka.clientSettings());
+            wrongPassword.putAll(InJvmKafka.saslPlainClientSettings(InJvmKafka.SASL_USER, "not-the-password"));
+            wrongPassword.putAll(Map.of("schema.registry.url", registry.url().toString(), "application.id", "sasl-wrong",
+                    "state.dir", dir.resolve("wrong").toString(), "ops.port", "-1"));
+            ConfigException refused = assertThrows(ConfigException.class,
+                    () -> ExplainService.start(ServiceConfig.of(wrongPassword), TestData.repo(), null, Clock.systemUTC()).close());
+            System.out.println("wrong password: " + refused.getMessage());
+            assertTrue(refused.getMessage().contains("Authentication failed"), refused.getMessage());
+            assertFalse(refused.getMessage().contains("not-the-password"), refused.getMessage());
+        }
+    }
+}
