@@ -34,17 +34,20 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private final BatchPolicy policy;
     private final Explainer explainer;
     private final Replay replay;
+    private final DeadLetters deadLetters;
     private final ServiceMetrics metrics;
     private final Clock clock;
     private ProcessorContext<Object, Object> context;
     private KeyValueStore<Long, PendingEvent> store;
     private long nextSequence;
 
-    BatchingProcessor(String storeName, BatchPolicy policy, Explainer explainer, Replay replay, ServiceMetrics metrics, Clock clock) {
+    BatchingProcessor(String storeName, BatchPolicy policy, Explainer explainer, Replay replay, DeadLetters deadLetters, ServiceMetrics metrics,
+            Clock clock) {
         this.storeName = storeName;
         this.policy = policy;
         this.explainer = explainer;
         this.replay = replay;
+        this.deadLetters = deadLetters;
         this.metrics = metrics;
         this.clock = clock;
     }
@@ -124,9 +127,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             if (batch.size() == 1) {
                 PendingEvent event = batch.get(0);
                 LOG.warn("event {} cannot be explained, sending it to the dead-letter topic: {}", event.eventId(), e.toString());
-                metrics.deadLetter(DeadLetters.Stage.ATTRIBUTION);
-                context.forward(DeadLetters.record(event.rawKey(), event.rawValue(), event.source(), DeadLetters.Stage.ATTRIBUTION,
-                        e, clock.millis()), ExplainTopology.DLQ_SINK);
+                deadLetter(event, DeadLetters.Stage.ATTRIBUTION, e);
                 return;
             }
             LOG.warn("batch of {} events failed ({}); retrying its halves", batch.size(), e.toString());
@@ -138,13 +139,28 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         metrics.batch(batch.size(), batch.stream().mapToInt(e -> e.admission().tokens()).sum(), Duration.ofNanos(System.nanoTime() - started));
         for (int i = 0; i < batch.size(); i++) {
             PendingEvent event = batch.get(i);
-            Record<Object, Object> output = new Record<>(outputKey(event), explanations.get(i), event.source().timestampMs());
+            byte[] key = outputKey(event);
+            int bytes = key.length + AvroSize.of(explanations.get(i));
+            if (bytes > deadLetters.maxRecordBytes()) {
+                // A record over the producer's or the broker's limit would fail the transaction again
+                // on every retry and stop the partition: the event goes to the dead-letter topic.
+                deadLetter(event, DeadLetters.Stage.OUTPUT, new InvalidEventException("the explanation is " + bytes + " bytes, more than "
+                        + Setting.RECORD_MAX_BYTES.key() + " = " + deadLetters.maxRecordBytes() + " (" + event.admission().tokens()
+                        + " prompt and response tokens); raise it together with the broker's message.max.bytes, or lower limits.prompt.tokens"));
+                continue;
+            }
+            Record<Object, Object> output = new Record<>(key, explanations.get(i), event.source().timestampMs());
             if (replay != null) {
                 output.headers().add(Replay.HEADER, replay.id().getBytes(StandardCharsets.UTF_8));
             }
             context.forward(output, ExplainTopology.OUTPUT_SINK);
             metrics.eventOut(event.admission().event().timestampMs(), clock.millis());
         }
+    }
+
+    private void deadLetter(PendingEvent event, DeadLetters.Stage stage, RuntimeException reason) {
+        metrics.deadLetter(stage);
+        context.forward(deadLetters.record(event.rawKey(), event.rawValue(), event.source(), stage, reason, clock.millis()), ExplainTopology.DLQ_SINK);
     }
 
     /** The input's key; the event id for events produced without one. */

@@ -2,14 +2,20 @@ package io.explainstream.stream;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Arrays;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.processor.api.Record;
 
 /**
- * Dead-letter records: the original key and value bytes unchanged, the reason and where the record
- * came from in headers.
+ * Dead-letter records: the original key and value bytes, the reason and where the record came from
+ * in headers. A dead letter is at most {@code maxRecordBytes} of key and value: a record over the
+ * producer's or the broker's size limit would fail its transaction on every retry and stop the
+ * partition, so a longer original is cut, says so in {@link #CUT}, and keeps its source position
+ * headers, which find the whole original on the input topic.
+ *
+ * @param maxRecordBytes the most key and value bytes of one dead letter
  */
-public final class DeadLetters {
+public record DeadLetters(int maxRecordBytes) {
 
     public static final String REASON = "explainstream.error.reason";
     public static final String EXCEPTION = "explainstream.error.class";
@@ -19,19 +25,29 @@ public final class DeadLetters {
     public static final String OFFSET = "explainstream.source.offset";
     public static final String SOURCE_TIMESTAMP = "explainstream.source.timestamp";
     public static final String FAILED_AT = "explainstream.error.time";
+    /** Present on a cut dead letter: the original key and value sizes, as {@code key=K value=V bytes}. */
+    public static final String CUT = "explainstream.error.cut";
 
     /** Where in the pipeline an event failed. */
     public enum Stage {
         /** Decoding and validation, as the event entered. */
         VALIDATION,
         /** The attribution engine, after splitting its batch down to this event. */
-        ATTRIBUTION
+        ATTRIBUTION,
+        /** Publishing: the explanation is larger than the service may write. */
+        OUTPUT
     }
 
-    private DeadLetters() {}
-
-    public static Record<byte[], byte[]> record(byte[] key, byte[] value, SourcePosition source, Stage stage, Throwable error, long nowMs) {
+    public Record<byte[], byte[]> record(byte[] key, byte[] value, SourcePosition source, Stage stage, Throwable error, long nowMs) {
         RecordHeaders headers = new RecordHeaders();
+        int keyBytes = key == null ? 0 : key.length;
+        int valueBytes = value == null ? 0 : value.length;
+        if (keyBytes + valueBytes > maxRecordBytes) {
+            add(headers, CUT, "key=" + keyBytes + " value=" + valueBytes + " bytes");
+            // The key keeps up to half the budget, the value what is left.
+            key = key == null ? null : Arrays.copyOf(key, Math.min(keyBytes, maxRecordBytes / 2));
+            value = value == null ? null : Arrays.copyOf(value, maxRecordBytes - (key == null ? 0 : key.length));
+        }
         add(headers, REASON, error.getMessage() == null ? error.getClass().getSimpleName() : error.getMessage());
         add(headers, EXCEPTION, error.getClass().getName());
         add(headers, STAGE, stage.name().toLowerCase());

@@ -103,7 +103,7 @@ public final class ExplainService implements AutoCloseable {
                 new EngineExplainer.Identity(config.modelId(modelDir), model.checkpoint().fingerprint(), replay == null ? null : replay.id(),
                         config.bool(Setting.REDACT)), clock);
         ExplainTopology.Topics topics = new ExplainTopology.Topics(config.get(Setting.INPUT_TOPIC), config.get(Setting.OUTPUT_TOPIC),
-                config.get(Setting.DLQ_TOPIC), config.batchPolicy(), replay);
+                config.get(Setting.DLQ_TOPIC), config.batchPolicy(), replay, config.maxRecordBytes());
         Topology topology = ExplainTopology.build(topics,
                 new InputDecoder(config.inputFormat(), ConfluentAvroDeserializer.specific(registry, LlmInteraction.class)), validator, explainer,
                 new ConfluentAvroSerializer<Explanation>(registry, config.subjectStrategy(), config.bool(Setting.AUTO_REGISTER), false), metrics, clock);

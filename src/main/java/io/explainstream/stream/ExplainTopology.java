@@ -39,10 +39,17 @@ public final class ExplainTopology {
      * @param batch when batches are flushed
      * @param replay the time range and id of a replay, or null for the live service
      */
-    public record Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch, Replay replay) {
+    public record Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch, Replay replay, int maxRecordBytes) {
+
+        /** Kafka's default limits are 1 MiB (producer) and 1 MiB + 12 bytes (broker): this leaves room for headers. */
+        public static final int DEFAULT_MAX_RECORD_BYTES = 1_000_000;
 
         public Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch) {
-            this(inputTopic, outputTopic, dlqTopic, batch, null);
+            this(inputTopic, outputTopic, dlqTopic, batch, null, DEFAULT_MAX_RECORD_BYTES);
+        }
+
+        public Topics withMaxRecordBytes(int bytes) {
+            return new Topics(inputTopic, outputTopic, dlqTopic, batch, replay, bytes);
         }
     }
 
@@ -52,8 +59,10 @@ public final class ExplainTopology {
             Serializer<Explanation> explanationSerializer, ServiceMetrics metrics, Clock clock) {
         Topology topology = new Topology();
         topology.addSource(SOURCE, Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer(), topics.inputTopic());
-        topology.addProcessor(VALIDATE, () -> new ValidationProcessor(decoder, validator, topics.replay(), metrics, clock), SOURCE);
-        topology.addProcessor(BATCHER, () -> new BatchingProcessor(STORE, topics.batch(), explainer, topics.replay(), metrics, clock), VALIDATE);
+        DeadLetters deadLetters = new DeadLetters(topics.maxRecordBytes());
+        topology.addProcessor(VALIDATE, () -> new ValidationProcessor(decoder, validator, topics.replay(), deadLetters, metrics, clock), SOURCE);
+        topology.addProcessor(BATCHER, () -> new BatchingProcessor(STORE, topics.batch(), explainer, topics.replay(), deadLetters, metrics, clock),
+                VALIDATE);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.Long(), new JsonSerde<>(PendingEvent.class)),
                 BATCHER);
         topology.addSink(OUTPUT_SINK, topics.outputTopic(), Serdes.ByteArray().serializer(), explanationSerializer, BATCHER);

@@ -50,6 +50,10 @@ public final class ServiceConfig {
             StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), "600000",
             StreamsConfig.mainConsumerPrefix(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG), "600000");
 
+    private static final String PRODUCER_MAX_REQUEST_SIZE = StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+    /** Room for the headers of a dead letter (reason, source position) on top of its key and value. */
+    private static final int HEADER_ROOM_BYTES = 65_536;
+
     private static final List<String> PASS_THROUGH_PREFIXES = List.of("consumer.", "producer.", "admin.", "main.consumer.", "restore.consumer.",
             "global.consumer.", "topic.", "schema.registry.", "ssl.", "sasl.", "listener.");
 
@@ -106,6 +110,7 @@ public final class ServiceConfig {
         attributionSettings();
         modelOptions();
         batchPolicy();
+        maxRecordBytes();
         validationPolicy();
         inputFormat();
         opsPort();
@@ -222,6 +227,31 @@ public final class ServiceConfig {
         return id.isEmpty() ? modelDirectory.getFileName().toString() : id;
     }
 
+    /**
+     * The most key and value bytes the service writes in one record. The producer must accept a
+     * record that size plus its headers: unless max.request.size is set, it is raised to fit.
+     */
+    public int maxRecordBytes() {
+        int bytes = integer(Setting.RECORD_MAX_BYTES);
+        if (bytes < 1024) {
+            throw new ConfigException(Setting.RECORD_MAX_BYTES.key() + " = " + bytes + " must be at least 1024");
+        }
+        String requestSize = values.getOrDefault(PRODUCER_MAX_REQUEST_SIZE, values.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG));
+        if (requestSize != null && parseLongOr(requestSize, -1) < (long) bytes + HEADER_ROOM_BYTES) {
+            throw new ConfigException(Setting.RECORD_MAX_BYTES.key() + " = " + bytes + " needs max.request.size of at least "
+                    + (bytes + HEADER_ROOM_BYTES) + " (headers need room too); it is " + requestSize.trim());
+        }
+        return bytes;
+    }
+
+    private static long parseLongOr(String text, long fallback) {
+        try {
+            return Long.parseLong(text.trim());
+        } catch (NumberFormatException e) {
+            return fallback;
+        }
+    }
+
     public BatchPolicy batchPolicy() {
         return new BatchPolicy(positive(Setting.BATCH_MAX_EVENTS), positive(Setting.BATCH_MAX_TOKENS), positive(Setting.BATCH_MAX_WAIT_MS));
     }
@@ -287,6 +317,7 @@ public final class ServiceConfig {
     public Properties streamsProperties() {
         Properties properties = new Properties();
         properties.putAll(STREAMS_DEFAULTS);
+        properties.put(PRODUCER_MAX_REQUEST_SIZE, Integer.toString(Math.max(1_048_576, maxRecordBytes() + HEADER_ROOM_BYTES)));
         Set<String> own = Arrays.stream(Setting.values()).map(Setting::key).collect(Collectors.toSet());
         values.forEach((key, value) -> {
             if (!own.contains(key) && !key.startsWith("schema.registry.")) {

@@ -30,6 +30,7 @@ public enum Setting {
     RESPONSE_TOKEN_LIMIT("limits.response.tokens", "256", "longest response explained, in tokens"),
     RESPONSE_POLICY("limits.response.policy", "reject", "longer responses: reject or truncate_right (explain the first tokens, flagged)"),
     EVENT_BYTES_LIMIT("limits.event.bytes", "1048576", "largest input record value, in bytes"),
+    RECORD_MAX_BYTES("record.max.bytes", "1000000", "largest key + value the service writes: longer dead letters are cut (headers say so), larger explanations are dead-lettered; raise it with the broker's message.max.bytes"),
     METADATA_ENTRIES_LIMIT("limits.metadata.entries", "64", "most metadata entries an event may carry"),
     SAMPLE_RATE("sample.rate", "1.0", "share of events explained, chosen deterministically by event_id (0 < rate ≤ 1)"),
     BATCH_MAX_EVENTS("batch.max.events", "8", "a batch is attributed when it holds this many events"),

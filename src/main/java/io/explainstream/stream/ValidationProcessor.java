@@ -20,14 +20,16 @@ final class ValidationProcessor implements Processor<byte[], byte[], Object, Obj
     private final InputDecoder decoder;
     private final EventValidator validator;
     private final Replay replay;
+    private final DeadLetters deadLetters;
     private final ServiceMetrics metrics;
     private final Clock clock;
     private ProcessorContext<Object, Object> context;
 
-    ValidationProcessor(InputDecoder decoder, EventValidator validator, Replay replay, ServiceMetrics metrics, Clock clock) {
+    ValidationProcessor(InputDecoder decoder, EventValidator validator, Replay replay, DeadLetters deadLetters, ServiceMetrics metrics, Clock clock) {
         this.decoder = decoder;
         this.validator = validator;
         this.replay = replay;
+        this.deadLetters = deadLetters;
         this.metrics = metrics;
         this.clock = clock;
     }
@@ -61,7 +63,7 @@ final class ValidationProcessor implements Processor<byte[], byte[], Object, Obj
                 LOG.warn("unexpected error validating {}-{}@{}", source.topic(), source.partition(), source.offset(), e);
             }
             metrics.deadLetter(DeadLetters.Stage.VALIDATION);
-            context.forward(DeadLetters.record(record.key(), record.value(), source, DeadLetters.Stage.VALIDATION, e, clock.millis()),
+            context.forward(deadLetters.record(record.key(), record.value(), source, DeadLetters.Stage.VALIDATION, e, clock.millis()),
                     ExplainTopology.DLQ_SINK);
         }
     }

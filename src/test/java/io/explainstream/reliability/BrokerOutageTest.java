@@ -55,7 +55,7 @@ class BrokerOutageTest {
                         records -> records.size() >= 8, Duration.ofSeconds(120));
                 assertTrue(before.size() >= 8, "explaining before the outage");
 
-                Thread sampler = sampleStates(service, statesAfterOutage);
+                Thread sampler = StateSampler.start(service, statesAfterOutage);
                 broker.close();
                 assertTrue(!EmbeddedKafkaBroker.accepts(bootstrap), "the broker is down");
                 Thread.sleep(15_000); // events keep arriving: the producer buffers and retries them
@@ -78,22 +78,6 @@ class BrokerOutageTest {
         } finally {
             broker.close();
         }
-    }
-
-    /** Records the service's state every 20 ms until interrupted. */
-    private static Thread sampleStates(ExplainService service, Set<KafkaStreams.State> seen) {
-        Thread sampler = new Thread(() -> {
-            while (!Thread.currentThread().isInterrupted()) {
-                seen.add(service.state());
-                try {
-                    Thread.sleep(20);
-                } catch (InterruptedException e) {
-                    return;
-                }
-            }
-        }, "state-sampler");
-        sampler.start();
-        return sampler;
     }
 
     /**

@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -69,9 +70,13 @@ class ExplainTopologyTest {
     }
 
     private void start(BatchPolicy batch, ValidationPolicy policy, Explainer explainer) {
+        start(new ExplainTopology.Topics("in", "out", "dlq", batch), policy, explainer);
+    }
+
+    private void start(ExplainTopology.Topics topics, ValidationPolicy policy, Explainer explainer) {
         metrics = new ServiceMetrics(new SimpleMeterRegistry());
         InputDecoder decoder = new InputDecoder(InputFormat.AUTO, ConfluentAvroDeserializer.specific(client, LlmInteraction.class));
-        var topology = ExplainTopology.build(new ExplainTopology.Topics("in", "out", "dlq", batch), decoder, fixture.validator(policy), explainer,
+        var topology = ExplainTopology.build(topics, decoder, fixture.validator(policy), explainer,
                 new ConfluentAvroSerializer<>(client, SubjectNameStrategy.TOPIC_NAME, true, false), metrics, Clock.systemUTC());
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
@@ -122,6 +127,36 @@ class ExplainTopologyTest {
         }
         assertEquals("▁named", explanation.getPromptTokens().get(13).getText());
         assertEquals(2.0, metrics.count("explainstream.events.out"));
+    }
+
+    @Test
+    void recordsOverTheSizeLimitAreDeadLetteredOrCutAndTheStreamGoesOn() {
+        int limit = 2048;
+        start(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(1, 100_000, 60_000)).withMaxRecordBytes(limit),
+                StreamFixture.defaultPolicy(), fixture.explainer(StreamFixture.defaultPolicy()));
+        send("short", json("short", "One day,", "a girl"), T0);
+        assertEquals("short", output.readValue().getEventId(), "a small explanation fits");
+
+        byte[] longPrompt = json("long", "the cat sat on the mat. ".repeat(30), RESPONSE);
+        send("long", longPrompt, T0);
+        assertTrue(output.isEmpty(), "an explanation over the limit is not written");
+        TestRecord<byte[], byte[]> tooLarge = deadLetters.readRecord();
+        String reason = header(tooLarge, DeadLetters.REASON);
+        assertTrue(reason.matches("the explanation is \\d+ bytes, more than record\\.max\\.bytes = 2048 \\(\\d+ prompt and response tokens\\);.*"), reason);
+        assertEquals("output", header(tooLarge, DeadLetters.STAGE));
+        assertArrayEquals(longPrompt, tooLarge.value(), "the event's original bytes");
+
+        byte[] huge = json("huge", "", "x".repeat(5000));
+        send("huge", huge, T0);
+        TestRecord<byte[], byte[]> cut = deadLetters.readRecord();
+        assertEquals("field 'prompt' is empty", header(cut, DeadLetters.REASON));
+        assertEquals("key=4 value=" + huge.length + " bytes", header(cut, DeadLetters.CUT));
+        assertArrayEquals(Arrays.copyOf(huge, limit - 4), cut.value(), "the first bytes, key and value within the limit");
+        assertEquals("2", header(cut, DeadLetters.OFFSET), "the source position finds the whole original (the third input record)");
+
+        send("after", json("after", "One day,", "a girl"), T0);
+        assertEquals("after", output.readValue().getEventId(), "the stream goes on");
+        assertEquals(1.0, metrics.registry().counter("explainstream.events.dlq", "stage", "output").count());
     }
 
     @Test

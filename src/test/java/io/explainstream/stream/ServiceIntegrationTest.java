@@ -192,6 +192,13 @@ class ServiceIntegrationTest {
         assertTrue(threads.getMessage().startsWith("num.stream.threads = 4 is not supported"), threads.getMessage());
         var baseline = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("attribution.baseline", "x")));
         assertEquals("attribution.baseline = 'x' is not a baseline (use unk, pad, zero or a token id ≥ 0)", baseline.getMessage());
+        var tiny = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("record.max.bytes", "10")));
+        assertEquals("record.max.bytes = 10 must be at least 1024", tiny.getMessage());
+        var request = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ServiceConfig.of(Map.of("record.max.bytes", "4000000", "max.request.size", "1048576")));
+        assertEquals("record.max.bytes = 4000000 needs max.request.size of at least 4065536 (headers need room too); it is 1048576", request.getMessage());
+        assertEquals("4065536", ServiceConfig.of(Map.of("record.max.bytes", "4000000")).streamsProperties().getProperty("producer.max.request.size"),
+                "the producer is raised to fit the largest record");
         ServiceConfig fromEnvironment = ServiceConfig.load(null, Map.of("EXPLAINSTREAM_BATCH_MAX_EVENTS", "16", "PATH", "/bin"));
         assertEquals(new BatchPolicy(16, 4096, 2000), fromEnvironment.batchPolicy());
         assertEquals("exactly_once_v2", ServiceConfig.of(Map.of()).streamsProperties().getProperty("processing.guarantee"));

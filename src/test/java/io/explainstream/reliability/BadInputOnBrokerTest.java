@@ -1,0 +1,160 @@
+package io.explainstream.reliability;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.TestData;
+import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.avro.ConfluentAvroSerializer;
+import io.explainstream.avro.EmbeddedSchemaRegistry;
+import io.explainstream.avro.InMemorySchemaStore;
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.avro.SubjectNameStrategy;
+import io.explainstream.schema.Explanation;
+import io.explainstream.schema.LlmInteraction;
+import io.explainstream.stream.BadInputCorpus;
+import io.explainstream.stream.DeadLetters;
+import io.explainstream.stream.ExplainService;
+import io.explainstream.stream.ServiceConfig;
+import io.explainstream.testing.InJvmKafka;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentSkipListSet;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole bad-input corpus, each kind followed by a good event, through the running service on
+ * a real broker: every kind lands where docs/bad-input.md says, every good event is explained, and
+ * the service is RUNNING from its start to the end.
+ */
+class BadInputOnBrokerTest {
+
+    /** The corpus has a 1 MB prompt: broker and test producer take records up to 4 MB, as a deployment that logs long prompts would. */
+    private static final int MAX_RECORD_BYTES = 4 * 1024 * 1024;
+
+    @Test
+    void everyKindLandsWhereTheDocsSayAndTheServiceStaysRunning(@TempDir Path dir) throws Exception {
+        try (InJvmKafka kafka = InJvmKafka.start(Map.of("message.max.bytes", Integer.toString(MAX_RECORD_BYTES)));
+                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+            SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
+            byte[] framedGood = new ConfluentAvroSerializer<LlmInteraction>(client, SubjectNameStrategy.TOPIC_NAME, true, false).serialize("corpus-in",
+                    LlmInteraction.newBuilder().setEventId("avro").setTimestamp(Instant.ofEpochMilli(BadInputCorpus.NOW)).setModel("stories260K")
+                            .setPrompt("One day,").setResponse("a little girl").build());
+            Map<String, BadInputCorpus.Case> corpus = BadInputCorpus.cases(framedGood);
+            Map<String, String> settings = new TreeMap<>(kafka.clientSettings());
+            settings.putAll(Map.of("schema.registry.url", registry.url().toString(), "application.id", "corpus", "state.dir", dir.toString(),
+                    "input.topic", "corpus-in", "output.topic", "corpus-out", "dlq.topic", "corpus-dlq", "attribution.steps", "8",
+                    "model.accept", "stories260K", "ops.port", "-1"));
+            Set<KafkaStreams.State> states = new ConcurrentSkipListSet<>();
+            try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), null, Clock.systemUTC())) {
+                awaitRunning(service);
+                Thread sampler = StateSampler.start(service, states);
+                List<String> goodIds = produce(kafka, corpus);
+                int explainedBad = (int) corpus.values().stream().filter(c -> c.outcome().startsWith("explained:")).count();
+                int deadLetters = (int) corpus.values().stream().filter(c -> c.outcome().startsWith("dlq:")).count();
+                List<ConsumerRecord<byte[], byte[]>> out = kafka.readCommitted("corpus-out",
+                        records -> records.size() >= goodIds.size() + explainedBad, Duration.ofSeconds(180));
+                List<ConsumerRecord<byte[], byte[]>> dead = kafka.readCommitted("corpus-dlq", records -> records.size() >= deadLetters,
+                        Duration.ofSeconds(60));
+                sampler.interrupt();
+                sampler.join();
+
+                List<String> problems = new ArrayList<>();
+                var deserializer = ConfluentAvroDeserializer.specific(client, Explanation.class);
+                Map<String, Explanation> explained = new TreeMap<>();
+                for (ConsumerRecord<byte[], byte[]> record : out) {
+                    explained.put(new String(record.key(), StandardCharsets.UTF_8), deserializer.deserialize("corpus-out", record.value()));
+                }
+                goodIds.stream().filter(id -> !explained.containsKey(id)).forEach(id -> problems.add(id + ": not explained"));
+                Map<String, ConsumerRecord<byte[], byte[]>> deadByKind = new TreeMap<>();
+                dead.forEach(record -> deadByKind.put(new String(record.key(), StandardCharsets.UTF_8), record));
+                corpus.forEach((kind, bad) -> {
+                    String problem = check(kind, bad, explained.get(kind), deadByKind.get(kind), service);
+                    if (problem != null) {
+                        problems.add(kind + ": " + problem);
+                    }
+                });
+                assertEquals(List.of(), problems);
+                assertEquals(goodIds.size() + explainedBad, out.size(), "nothing else explained");
+                assertEquals(deadLetters, dead.size(), "nothing else dead-lettered");
+                assertEquals(EnumSet.of(KafkaStreams.State.RUNNING), EnumSet.copyOf(states), "RUNNING throughout");
+            }
+        }
+    }
+
+    /** Sends good-0, then each kind keyed by its name, each followed by the next good event. */
+    private static List<String> produce(InJvmKafka kafka, Map<String, BadInputCorpus.Case> corpus) {
+        List<String> goodIds = new ArrayList<>();
+        try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of("max.request.size", MAX_RECORD_BYTES))) {
+            goodIds.add(send(producer, "good-0"));
+            for (Map.Entry<String, BadInputCorpus.Case> entry : corpus.entrySet()) {
+                producer.send(new ProducerRecord<>("corpus-in", entry.getKey().getBytes(StandardCharsets.UTF_8), entry.getValue().value()));
+                goodIds.add(send(producer, "good-" + goodIds.size()));
+            }
+        }
+        return goodIds;
+    }
+
+    private static String send(KafkaProducer<byte[], byte[]> producer, String id) {
+        producer.send(new ProducerRecord<>("corpus-in", id.getBytes(StandardCharsets.UTF_8), BadInputCorpus.good(id).getBytes(StandardCharsets.UTF_8)));
+        return id;
+    }
+
+    /** What went wrong with one kind, or null. */
+    private static String check(String kind, BadInputCorpus.Case bad, Explanation explanation, ConsumerRecord<byte[], byte[]> deadLetter,
+            ExplainService service) {
+        String[] expected = bad.outcome().split(":", 2);
+        switch (expected[0]) {
+            case "dlq": {
+                if (deadLetter == null) {
+                    return "expected a dead letter, got none";
+                }
+                String reason = new String(deadLetter.headers().lastHeader(DeadLetters.REASON).value(), StandardCharsets.UTF_8);
+                if (!reason.contains(expected[1])) {
+                    return "reason '" + reason + "' lacks '" + expected[1] + "'";
+                }
+                String valueProblem = BadInputCorpus.deadLetterValueProblem(bad, deadLetter.key(), deadLetter.value(), deadLetter.headers());
+                if (valueProblem != null) {
+                    return valueProblem;
+                }
+                return explanation == null ? null : "also explained";
+            }
+            case "skipped":
+                return explanation == null && deadLetter == null
+                        && service.meters().counter("explainstream.events.skipped", "reason", expected[1]).count() == 1
+                        ? null : "expected to be skipped as " + expected[1];
+            default:
+                if (explanation == null) {
+                    return "expected an explanation";
+                }
+                if (expected[1].equals("truncated") && !explanation.getFlags().getPromptTruncated()) {
+                    return "not flagged as truncated";
+                }
+                return deadLetter == null ? null : "also dead-lettered";
+        }
+    }
+
+    private static void awaitRunning(ExplainService service) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (service.state() != KafkaStreams.State.RUNNING && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(KafkaStreams.State.RUNNING, service.state(), "started");
+    }
+
+}
