@@ -156,5 +156,4 @@ class BadInputOnBrokerTest {
         }
         assertEquals(KafkaStreams.State.RUNNING, service.state(), "started");
     }
-
 }
