@@ -47,6 +47,9 @@ public final class ConfluentAvroDeserializer<T> implements Deserializer<T> {
         try {
             writer = registry.schemaById(id);
         } catch (RegistryException e) {
+            if (e.unavailable()) {
+                throw e; // an outage, not a bad record: the caller must not treat the bytes as unreadable
+            }
             throw new SerializationException("unknown schema id " + id + " on topic " + topic + ": " + e.getMessage(), e);
         }
         Schema reader = readerSchema == null ? writer : readerSchema;

@@ -21,6 +21,14 @@ public final class RegistryException extends RuntimeException {
         this.errorCode = -1;
     }
 
+    /**
+     * Whether the registry could not answer (not reached, or a 5xx after the retries), as opposed
+     * to answering no: an outage, which says nothing about the record being read or written.
+     */
+    public boolean unavailable() {
+        return status == -1 || status >= 500;
+    }
+
     /** The HTTP status, or -1 when the registry was not reached. */
     public int status() {
         return status;

@@ -61,15 +61,16 @@ public final class PipelineBench {
     /**
      * @param sample JSON events (one per line, all valid), cycled with fresh ids up to {@code events}
      */
-    public Result run(Path home, List<String> sample, int events, int steps, int batch) throws Exception {
+    public Result run(Path home, Path modelDir, List<String> sample, int events, int steps, int batch) throws Exception {
         List<String> payloads = payloads(sample, events);
-        double engineSeconds = engineOnly(home, payloads, steps, batch);
+        double engineSeconds = engineOnly(modelDir, payloads, steps, batch);
         out.printf(Locale.ROOT, "engine alone: %d events in %.2f s (%.2f events/s), batches of %d, %d steps%n", events, engineSeconds,
                 events / engineSeconds, batch, steps);
         out.flush();
         Path data = Files.createTempDirectory("explainstream-bench-");
         try (EmbeddedPlatform platform = EmbeddedPlatform.start(data, 0)) {
             ServiceConfig config = ServiceConfig.of(Map.of("application.id", "explainstream-bench", "state.dir", data.resolve("streams").toString(),
+                    Setting.MODEL_DIR.key(), modelDir.toAbsolutePath().toString(),
                     Setting.STEPS.key(), Integer.toString(steps), Setting.BATCH_MAX_EVENTS.key(), Integer.toString(batch),
                     Setting.BATCH_MAX_WAIT_MS.key(), "200", Setting.OPS_PORT.key(), "-1", Setting.TOPICS_PARTITIONS.key(), "1"))
                     .with(platform.clientSettings());
@@ -104,8 +105,7 @@ public final class PipelineBench {
     }
 
     /** The same events, tokenized as the service does, through the engine in the same batches. */
-    private static double engineOnly(Path home, List<String> payloads, int steps, int batch) throws IOException {
-        Path modelDir = home.resolve("models/stories260K");
+    private static double engineOnly(Path modelDir, List<String> payloads, int steps, int batch) throws IOException {
         ObjectMapper json = new ObjectMapper();
         try (LlamaModel model = LlamaModel.load(modelDir, ModelOptions.CPU_FLOAT32);
                 LlamaTokenizer tokenizer = LlamaTokenizer.load(modelDir)) {

@@ -114,6 +114,9 @@ final class BenchCommand implements Runnable {
         @Option(names = "--batch", defaultValue = "8", description = "batch.max.events, and the engine-alone batch. Default: ${DEFAULT-VALUE}.")
         private int batch;
 
+        @Option(names = "--model", paramLabel = "DIR", description = "Model directory (default: the bundled model).")
+        private Path model;
+
         @Option(names = "--threads", description = "libtorch intra-op threads (default: the core count).")
         private Integer threads;
 
@@ -127,7 +130,8 @@ final class BenchCommand implements Runnable {
                 throw new IllegalArgumentException("--events = " + events + " must be positive");
             }
             List<String> sample = DemoCommand.sample(null).stream().filter(DemoCommand::wellFormed).toList();
-            PipelineBench.Result result = new PipelineBench(spec.commandLine().getOut()).run(RunCommand.home(), sample, events, steps, batch);
+            Path modelDir = model != null ? model : RunCommand.home().resolve("models/stories260K");
+            PipelineBench.Result result = new PipelineBench(spec.commandLine().getOut()).run(RunCommand.home(), modelDir, sample, events, steps, batch);
             return result.events() == events ? 0 : 1;
         }
     }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.explainstream.avro.RegistryException;
 import io.explainstream.avro.WireFormat;
 import io.explainstream.schema.LlmInteraction;
 import io.explainstream.tokenize.ChatMessage;
@@ -64,6 +65,8 @@ public final class InputDecoder {
         LlmInteraction interaction;
         try {
             interaction = avro.deserialize(topic, value);
+        } catch (RegistryException e) {
+            throw e; // the registry is unavailable: the event may be fine, so it is not rejected
         } catch (RuntimeException e) {
             throw new InvalidEventException("Avro value cannot be read: " + e.getMessage(), e);
         }

@@ -1,5 +1,6 @@
 package io.explainstream.stream;
 
+import io.explainstream.avro.RegistryException;
 import java.time.Clock;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -57,6 +58,13 @@ final class ValidationProcessor implements Processor<byte[], byte[], Object, Obj
                 return;
             }
             context.forward(record.withValue(new Arrival(admission, source, record.key(), record.value())), ExplainTopology.BATCHER);
+        } catch (RegistryException e) {
+            // The registry is down (after the client's retries): the event is not at fault and must
+            // not be dead-lettered. Failing the stream thread makes Kafka Streams replace it and redo
+            // the uncommitted work, this record included, from the last commit.
+            LOG.warn("schema registry unavailable while reading {}-{}@{}; the record will be read again", source.topic(), source.partition(),
+                    source.offset());
+            throw e;
         } catch (RuntimeException e) {
             // Invalid events, and anything unexpected: never let one record stop the stream thread.
             if (!(e instanceof InvalidEventException)) {

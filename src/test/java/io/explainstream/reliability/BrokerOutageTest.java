@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentSkipListSet;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -63,11 +64,11 @@ class BrokerOutageTest {
                 assertEquals(bootstrap, broker.bootstrapServers(), "the broker comes back on its own port");
 
                 List<ConsumerRecord<byte[], byte[]>> out = InJvmKafka.readCommitted(Map.of("bootstrap.servers", bootstrap), "outage-out",
-                        records -> CrashRecoveryTest.countsByKey(records).size() >= EVENTS, Duration.ofSeconds(240));
+                        records -> countsByKey(records).size() >= EVENTS, Duration.ofSeconds(240));
                 producer.join(60_000);
                 sampler.interrupt();
                 sampler.join();
-                Map<String, Integer> counts = CrashRecoveryTest.countsByKey(out);
+                Map<String, Integer> counts = countsByKey(out);
                 assertEquals(EVENTS, counts.size(), "every event explained (0 lost)");
                 assertEquals(EVENTS, out.size(), "none explained twice: " + counts);
                 System.out.println("states seen from the outage on: " + statesAfterOutage);
@@ -106,5 +107,12 @@ class BrokerOutageTest {
         }, "test-producer");
         producer.start();
         return producer;
+    }
+
+    /** How many times each key occurs among the records. */
+    private static Map<String, Integer> countsByKey(List<ConsumerRecord<byte[], byte[]>> records) {
+        Map<String, Integer> counts = new TreeMap<>();
+        records.forEach(record -> counts.merge(new String(record.key(), StandardCharsets.UTF_8), 1, Integer::sum));
+        return counts;
     }
 }

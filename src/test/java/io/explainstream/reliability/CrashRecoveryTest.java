@@ -3,8 +3,12 @@ package io.explainstream.reliability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
 import io.explainstream.avro.InMemorySchemaStore;
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.schema.Explanation;
 import io.explainstream.testing.InJvmKafka;
 import io.explainstream.testing.ServiceProcess;
 import java.io.IOException;
@@ -13,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -29,7 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The service as its own JVM ({@code explainstream run}) against a real broker, killed with SIGKILL
  * three times while a batch is in the engine, and restarted each time while 300 events flow in.
- * Exactly-once processing must leave exactly one committed explanation per event.
+ * Exactly-once processing must leave exactly one committed explanation per event, and the events
+ * of one key (7 conversations) must be explained in the order they were logged.
  */
 class CrashRecoveryTest {
 
@@ -75,13 +81,17 @@ class CrashRecoveryTest {
                 List.of("-Dorg.slf4j.simpleLogger.log.io.explainstream.stream.BatchingProcessor=debug"), Map.of(), log, Duration.ofMinutes(5));
     }
 
-    /** Sends the events in bursts of 10, 2 s apart, so that they keep arriving across the kills for about a minute. */
+    /**
+     * Sends the events in bursts of 10, 2 s apart, so that they keep arriving across the kills for
+     * about a minute; event e-i is keyed by its conversation, conv-(i mod 7).
+     */
     static Thread produceSlowly(InJvmKafka kafka, String topic, int count) {
         Thread producer = new Thread(() -> {
             try (KafkaProducer<byte[], byte[]> out = kafka.producer(Map.of())) {
                 for (int i = 0; i < count; i++) {
                     String id = "e-" + i;
-                    out.send(new ProducerRecord<>(topic, id.getBytes(StandardCharsets.UTF_8), event(id, i).getBytes(StandardCharsets.UTF_8)));
+                    byte[] conversation = ("conv-" + i % 7).getBytes(StandardCharsets.UTF_8);
+                    out.send(new ProducerRecord<>(topic, conversation, event(id, i).getBytes(StandardCharsets.UTF_8)));
                     if (i % 10 == 9) {
                         out.flush();
                         Thread.sleep(2000);
@@ -93,13 +103,6 @@ class CrashRecoveryTest {
         }, "test-producer");
         producer.start();
         return producer;
-    }
-
-    /** How many times each key occurs among the records. */
-    static Map<String, Integer> countsByKey(List<ConsumerRecord<byte[], byte[]>> records) {
-        Map<String, Integer> counts = new TreeMap<>();
-        records.forEach(record -> counts.merge(new String(record.key(), StandardCharsets.UTF_8), 1, Integer::sum));
-        return counts;
     }
 
     @Test
@@ -126,13 +129,25 @@ class CrashRecoveryTest {
                 }
             }
             try (ServiceProcess service = run(config, dir.resolve("run-final.log"))) {
-                List<ConsumerRecord<byte[], byte[]>> out = kafka.readCommitted("crash-out", records -> countsByKey(records).size() >= EVENTS,
+                var explanations = ConfluentAvroDeserializer.specific(new SchemaRegistryClient(RegistryConfig.of(registry.url().toString())),
+                        Explanation.class);
+                Map<String, List<Integer>> byConversation = new TreeMap<>();
+                List<ConsumerRecord<byte[], byte[]>> out = kafka.readCommitted("crash-out", records -> records.size() >= EVENTS,
                         Duration.ofSeconds(180));
-                Map<String, Integer> counts = countsByKey(out);
+                Map<String, Integer> counts = new TreeMap<>();
+                for (ConsumerRecord<byte[], byte[]> record : out) {
+                    String eventId = explanations.deserialize("crash-out", record.value()).getEventId();
+                    counts.merge(eventId, 1, Integer::sum);
+                    byConversation.computeIfAbsent(new String(record.key(), StandardCharsets.UTF_8), k -> new ArrayList<>())
+                            .add(Integer.parseInt(eventId.substring(2)));
+                }
                 assertEquals(EVENTS, counts.size(), "every event explained (0 lost)");
                 List<String> duplicated = counts.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey).toList();
                 assertEquals(List.of(), duplicated, "no event explained twice");
                 assertEquals(EVENTS, out.size());
+                assertEquals(7, byConversation.size());
+                byConversation.forEach((conversation, order) -> assertEquals(order.stream().sorted().toList(), order,
+                        conversation + ": explained in the order logged"));
                 assertEquals(0, kafka.readCommitted("crash-dlq", records -> false, Duration.ofSeconds(1)).size(), "no dead letters");
                 service.process().destroy(); // SIGTERM: the last life stops in order
                 assertTrue(service.process().waitFor(90, TimeUnit.SECONDS), "stops on SIGTERM");

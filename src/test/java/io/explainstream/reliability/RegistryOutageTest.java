@@ -1,0 +1,92 @@
+package io.explainstream.reliability;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import io.explainstream.TestData;
+import io.explainstream.avro.ConfluentAvroSerializer;
+import io.explainstream.avro.EmbeddedSchemaRegistry;
+import io.explainstream.avro.InMemorySchemaStore;
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.avro.SubjectNameStrategy;
+import io.explainstream.embedded.EmbeddedKafkaBroker;
+import io.explainstream.schema.LlmInteraction;
+import io.explainstream.stream.ExplainService;
+import io.explainstream.stream.ServiceConfig;
+import io.explainstream.testing.InJvmKafka;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Avro events arrive while the schema registry is down. They are not the events' fault, so none may
+ * go to the dead-letter topic: the service retries, fails the stream thread, replaces it, and reads
+ * them again until the registry is back; then each is explained once.
+ */
+class RegistryOutageTest {
+
+    private static final int EVENTS = 12;
+
+    @Test
+    void avroEventsReadDuringARegistryOutageAreExplainedOnceItIsBackAndNoneIsDeadLettered(@TempDir Path dir) throws Exception {
+        InMemorySchemaStore schemas = new InMemorySchemaStore();
+        EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(schemas, EmbeddedSchemaRegistry.Settings.loopback(0));
+        int port = registry.url().getPort();
+        try (InJvmKafka kafka = InJvmKafka.start()) {
+            List<byte[]> events = framedEvents(registry);
+            Map<String, String> settings = new TreeMap<>(kafka.clientSettings());
+            settings.putAll(Map.of("schema.registry.url", registry.url().toString(), "schema.registry.max.retries", "1",
+                    "schema.registry.retry.backoff.ms", "100", "application.id", "registry-outage", "state.dir", dir.toString(),
+                    "input.topic", "ro-in", "output.topic", "ro-out", "dlq.topic", "ro-dlq", "attribution.steps", "8", "ops.port", "-1"));
+            try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), null, Clock.systemUTC())) {
+                registry.close();
+                assertFalse(EmbeddedKafkaBroker.accepts("127.0.0.1:" + port), "the registry is down");
+                try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of())) {
+                    for (int i = 0; i < EVENTS; i++) {
+                        producer.send(new ProducerRecord<>("ro-in", ("ro-" + i).getBytes(StandardCharsets.UTF_8), events.get(i)));
+                    }
+                }
+                // The service meets the outage: its reads fail, the thread is replaced, the reads are tried again.
+                List<ConsumerRecord<byte[], byte[]>> during = kafka.readCommitted("ro-out", records -> false, Duration.ofSeconds(10));
+                assertEquals(0, during.size(), "nothing can be explained without the writer's schema");
+                assertEquals(0, kafka.readCommitted("ro-dlq", records -> false, Duration.ofSeconds(1)).size(), "and nothing is dead-lettered");
+                registry = EmbeddedSchemaRegistry.start(schemas, EmbeddedSchemaRegistry.Settings.loopback(port));
+
+                List<ConsumerRecord<byte[], byte[]>> out = kafka.readCommitted("ro-out", records -> records.size() >= EVENTS, Duration.ofSeconds(120));
+                Map<String, Integer> counts = new TreeMap<>();
+                out.forEach(record -> counts.merge(new String(record.key(), StandardCharsets.UTF_8), 1, Integer::sum));
+                assertEquals(EVENTS, counts.size(), "every event explained");
+                assertEquals(EVENTS, out.size(), "none twice: " + counts);
+                assertEquals(0, kafka.readCommitted("ro-dlq", records -> false, Duration.ofSeconds(1)).size(), "no dead letters");
+                assertEquals(KafkaStreams.State.RUNNING, service.state());
+            }
+        } finally {
+            registry.close();
+        }
+    }
+
+    /** Events framed as Confluent Avro, their schema registered while the registry is up. */
+    private static List<byte[]> framedEvents(EmbeddedSchemaRegistry registry) {
+        var serializer = new ConfluentAvroSerializer<LlmInteraction>(new SchemaRegistryClient(RegistryConfig.of(registry.url().toString())),
+                SubjectNameStrategy.TOPIC_NAME, true, false);
+        List<byte[]> events = new ArrayList<>();
+        for (int i = 0; i < EVENTS; i++) {
+            events.add(serializer.serialize("ro-in", LlmInteraction.newBuilder().setEventId("ro-" + i).setTimestamp(Instant.now())
+                    .setModel("stories260K").setPrompt("One day,").setResponse("a little girl named Lily").build()));
+        }
+        return events;
+    }
+}
