@@ -317,7 +317,10 @@ public final class ServiceConfig {
     public Properties streamsProperties() {
         Properties properties = new Properties();
         properties.putAll(STREAMS_DEFAULTS);
-        properties.put(PRODUCER_MAX_REQUEST_SIZE, Integer.toString(Math.max(1_048_576, maxRecordBytes() + HEADER_ROOM_BYTES)));
+        if (!values.containsKey(PRODUCER_MAX_REQUEST_SIZE) && !values.containsKey(ProducerConfig.MAX_REQUEST_SIZE_CONFIG)) {
+            // Set only when the user has not: Kafka Streams prefers the prefixed key over the plain one.
+            properties.put(PRODUCER_MAX_REQUEST_SIZE, Integer.toString(Math.max(1_048_576, maxRecordBytes() + HEADER_ROOM_BYTES)));
+        }
         Set<String> own = Arrays.stream(Setting.values()).map(Setting::key).collect(Collectors.toSet());
         values.forEach((key, value) -> {
             if (!own.contains(key) && !key.startsWith("schema.registry.")) {

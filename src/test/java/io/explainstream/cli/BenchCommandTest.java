@@ -23,8 +23,10 @@ class BenchCommandTest {
     void pipelineBenchRunsOnTheSmallestSetting() {
         CliRun run = CliRun.of("bench", "pipeline", "--events", "6", "--steps", "2", "--batch", "3");
         assertEquals(0, run.exitCode(), run.out() + run.err());
-        assertTrue(run.out().contains("engine alone: 6 events"), run.out());
-        assertTrue(run.out().matches("(?s).*pipeline: 6 events in .* overhead over the engine alone .*%; end-to-end latency p50 \\d+ ms, p99 \\d+ ms.*"),
+        assertTrue(run.out().contains("engine alone, before: 6 events"), run.out());
+        assertTrue(run.out().contains("engine alone, after: 6 events"), run.out());
+        assertTrue(run.out().matches("(?s).*pipeline: 6 events in .* overhead over the engine alone \\(mean .* s\\) [-+]\\d+\\.\\d%; "
+                + "end-to-end latency p50 \\d+ ms, p99 \\d+ ms; engine time inside the service \\d+\\.\\d+ s.*"),
                 run.out());
     }
 }

@@ -1,5 +1,6 @@
 package io.explainstream.stream;
 
+import io.explainstream.schema.Explanation;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -17,11 +18,57 @@ public final class BadInputCorpus {
 
     private BadInputCorpus() {}
 
+    /** A dead letter as read back from the dead-letter topic. */
+    public record DeadLetter(byte[] key, byte[] value, Headers headers) {}
+
+    /**
+     * What went wrong with one kind, or null, given what the service did with it: its explanation
+     * and its dead letter (each null when there is none) and the count of its skip reason.
+     */
+    public static String problem(Case bad, Explanation explanation, DeadLetter deadLetter, double skipCount) {
+        String[] expected = bad.outcome().split(":", 2);
+        switch (expected[0]) {
+            case "dlq": {
+                if (deadLetter == null) {
+                    return "expected a dead letter, got none";
+                }
+                Header reason = deadLetter.headers().lastHeader(DeadLetters.REASON);
+                String text = reason == null ? "" : new String(reason.value(), StandardCharsets.UTF_8);
+                if (!text.contains(expected[1])) {
+                    return "reason '" + text + "' lacks '" + expected[1] + "'";
+                }
+                if (deadLetter.headers().lastHeader(DeadLetters.OFFSET) == null) {
+                    return "the dead letter has no source offset";
+                }
+                String valueProblem = deadLetterValueProblem(bad, deadLetter.key(), deadLetter.value(), deadLetter.headers());
+                if (valueProblem != null) {
+                    return valueProblem;
+                }
+                return explanation == null ? null : "also explained";
+            }
+            case "skipped":
+                return explanation == null && deadLetter == null && skipCount == 1 ? null : "expected to be skipped as " + expected[1];
+            default:
+                if (explanation == null) {
+                    return "expected an explanation";
+                }
+                if (expected[1].equals("truncated") && !explanation.getFlags().getPromptTruncated()) {
+                    return "not flagged as truncated";
+                }
+                return deadLetter == null ? null : "also dead-lettered";
+        }
+    }
+
+    /** The skip reason a case must be counted under, or null for a case that is not skipped. */
+    public static String skipReason(Case bad) {
+        return bad.outcome().startsWith("skipped:") ? bad.outcome().substring("skipped:".length()) : null;
+    }
+
     /**
      * What is wrong with the value of a dead letter, or null: it must be the original bytes, or,
      * exactly when key and value exceed the record limit, their first bytes with the cut header.
      */
-    public static String deadLetterValueProblem(Case bad, byte[] key, byte[] value, Headers headers) {
+    private static String deadLetterValueProblem(Case bad, byte[] key, byte[] value, Headers headers) {
         int limit = ExplainTopology.Topics.DEFAULT_MAX_RECORD_BYTES;
         boolean mustCut = (key == null ? 0 : key.length) + (bad.value() == null ? 0 : bad.value().length) > limit;
         Header cut = headers.lastHeader(DeadLetters.CUT);

@@ -199,6 +199,8 @@ class ServiceIntegrationTest {
         assertEquals("record.max.bytes = 4000000 needs max.request.size of at least 4065536 (headers need room too); it is 1048576", request.getMessage());
         assertEquals("4065536", ServiceConfig.of(Map.of("record.max.bytes", "4000000")).streamsProperties().getProperty("producer.max.request.size"),
                 "the producer is raised to fit the largest record");
+        assertEquals(null, ServiceConfig.of(Map.of("max.request.size", "2000000")).streamsProperties().getProperty("producer.max.request.size"),
+                "a user's own max.request.size is left alone");
         ServiceConfig fromEnvironment = ServiceConfig.load(null, Map.of("EXPLAINSTREAM_BATCH_MAX_EVENTS", "16", "PATH", "/bin"));
         assertEquals(new BatchPolicy(16, 4096, 2000), fromEnvironment.batchPolicy());
         assertEquals("exactly_once_v2", ServiceConfig.of(Map.of()).streamsProperties().getProperty("processing.guarantee"));
