@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.Header;
@@ -177,6 +178,23 @@ class ServiceIntegrationTest {
             assertTrue(counts.values().stream().allMatch(c -> c == 1), "no duplicates: " + counts);
             assertEquals(KafkaStreams.State.RUNNING, second.state());
         }
+    }
+
+    @Test
+    void tlsAndSaslSettingsPassThroughToKafkaAndTheirSecretsAreMasked() {
+        Map<String, String> security = Map.of("security.protocol", "SASL_SSL", "sasl.mechanism", "SCRAM-SHA-512",
+                "sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"u\" password=\"pw\";",
+                "ssl.truststore.location", "/etc/kafka/truststore.jks", "ssl.truststore.password", "changeit",
+                "ssl.keystore.location", "/etc/kafka/keystore.jks", "ssl.keystore.password", "changeit", "ssl.key.password", "changeit",
+                "producer.ssl.endpoint.identification.algorithm", "https");
+        ServiceConfig config = ServiceConfig.of(security);
+        Properties kafka = config.streamsProperties();
+        security.forEach((key, value) -> assertEquals(value, kafka.getProperty(key), key + " reaches Kafka Streams and its clients"));
+        Map<String, String> logged = config.describe();
+        for (String secret : List.of("sasl.jaas.config", "ssl.truststore.password", "ssl.keystore.password", "ssl.key.password")) {
+            assertEquals("[hidden]", logged.get(secret), secret + " is masked where the configuration is logged");
+        }
+        assertEquals("/etc/kafka/truststore.jks", logged.get("ssl.truststore.location"), "what is not secret is shown");
     }
 
     @Test
