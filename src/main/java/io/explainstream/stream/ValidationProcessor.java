@@ -50,14 +50,10 @@ final class ValidationProcessor implements Processor<byte[], byte[], Object, Obj
             return;
         }
         metrics.eventIn();
+        Admission admission;
         try {
             InputEvent event = decoder.decode(source.topic(), record.value());
-            Admission admission = validator.admit(event, record.value().length);
-            if (!admission.explain()) {
-                metrics.skipped(admission.skipReason());
-                return;
-            }
-            context.forward(record.withValue(new Arrival(admission, source, record.key(), record.value())), ExplainTopology.BATCHER);
+            admission = validator.admit(event, record.value().length);
         } catch (RegistryException e) {
             // The registry is down (after the client's retries): the event is not at fault and must
             // not be dead-lettered. Failing the stream thread makes Kafka Streams replace it and redo
@@ -66,14 +62,24 @@ final class ValidationProcessor implements Processor<byte[], byte[], Object, Obj
                     source.offset());
             throw e;
         } catch (RuntimeException e) {
-            // Invalid events, and anything unexpected: never let one record stop the stream thread.
+            // Invalid events, and anything unexpected in decoding: never let one record stop the stream thread.
             if (!(e instanceof InvalidEventException)) {
                 LOG.warn("unexpected error validating {}-{}@{}", source.topic(), source.partition(), source.offset(), e);
             }
             metrics.deadLetter(DeadLetters.Stage.VALIDATION);
             context.forward(deadLetters.record(record.key(), record.value(), source, DeadLetters.Stage.VALIDATION, e, clock.millis()),
                     ExplainTopology.DLQ_SINK);
+            return;
         }
+        if (!admission.explain()) {
+            metrics.skipped(admission.skipReason());
+            return;
+        }
+        // Outside the try: what fails downstream is not this event's fault. The batcher guards its
+        // engine call itself; a sink that cannot write (the registry down when an explanation is
+        // serialized) fails the thread, and Kafka Streams redoes the uncommitted work from the last
+        // commit. Dead-lettering this event for it would both lose it and leave it in the batch.
+        context.forward(record.withValue(new Arrival(admission, source, record.key(), record.value())), ExplainTopology.BATCHER);
     }
 
     private SourcePosition source(Record<byte[], byte[]> record) {

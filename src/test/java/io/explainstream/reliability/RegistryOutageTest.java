@@ -32,44 +32,55 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Avro events arrive while the schema registry is down. They are not the events' fault, so none may
- * go to the dead-letter topic: the service retries, fails the stream thread, replaces it, and reads
- * them again until the registry is back; then each is explained once.
+ * Events arrive while the schema registry is down: JSON events, whose explanations cannot be
+ * written (the Explanation schema is not registered yet), and Avro events, which cannot be read.
+ * Neither is the events' fault, so none may go to the dead-letter topic: the service retries, fails
+ * the stream thread, replaces it, and redoes the work until the registry is back; then each event
+ * is explained once.
  */
 class RegistryOutageTest {
 
-    private static final int EVENTS = 12;
+    private static final int AVRO_EVENTS = 12;
+    private static final int JSON_EVENTS = 6;
 
     @Test
-    void avroEventsReadDuringARegistryOutageAreExplainedOnceItIsBackAndNoneIsDeadLettered(@TempDir Path dir) throws Exception {
+    void eventsMetDuringARegistryOutageAreExplainedOnceItIsBackAndNoneIsDeadLettered(@TempDir Path dir) throws Exception {
         InMemorySchemaStore schemas = new InMemorySchemaStore();
         EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(schemas, EmbeddedSchemaRegistry.Settings.loopback(0));
         int port = registry.url().getPort();
         try (InJvmKafka kafka = InJvmKafka.start()) {
-            List<byte[]> events = framedEvents(registry);
+            List<byte[]> avroEvents = framedEvents(registry);
             Map<String, String> settings = new TreeMap<>(kafka.clientSettings());
             settings.putAll(Map.of("schema.registry.url", registry.url().toString(), "schema.registry.max.retries", "1",
                     "schema.registry.retry.backoff.ms", "100", "application.id", "registry-outage", "state.dir", dir.toString(),
                     "input.topic", "ro-in", "output.topic", "ro-out", "dlq.topic", "ro-dlq", "attribution.steps", "8", "ops.port", "-1"));
+            settings.put("batch.max.wait.ms", "200");
             try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), null, Clock.systemUTC())) {
                 registry.close();
                 assertFalse(EmbeddedKafkaBroker.accepts("127.0.0.1:" + port), "the registry is down");
                 try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of())) {
-                    for (int i = 0; i < EVENTS; i++) {
-                        producer.send(new ProducerRecord<>("ro-in", ("ro-" + i).getBytes(StandardCharsets.UTF_8), events.get(i)));
+                    for (int i = 0; i < JSON_EVENTS; i++) {
+                        producer.send(new ProducerRecord<>("ro-in", ("rj-" + i).getBytes(StandardCharsets.UTF_8),
+                                CrashRecoveryTest.event("rj-" + i, i).getBytes(StandardCharsets.UTF_8)));
+                    }
+                    producer.flush();
+                    Thread.sleep(4000); // the JSON events' batches are flushed, and their writes fail, before the Avro events come
+                    for (int i = 0; i < AVRO_EVENTS; i++) {
+                        producer.send(new ProducerRecord<>("ro-in", ("ro-" + i).getBytes(StandardCharsets.UTF_8), avroEvents.get(i)));
                     }
                 }
                 // The service meets the outage: its reads fail, the thread is replaced, the reads are tried again.
                 List<ConsumerRecord<byte[], byte[]>> during = kafka.readCommitted("ro-out", records -> false, Duration.ofSeconds(10));
-                assertEquals(0, during.size(), "nothing can be explained without the writer's schema");
+                assertEquals(0, during.size(), "nothing can be written or read without the registry");
                 assertEquals(0, kafka.readCommitted("ro-dlq", records -> false, Duration.ofSeconds(1)).size(), "and nothing is dead-lettered");
                 registry = EmbeddedSchemaRegistry.start(schemas, EmbeddedSchemaRegistry.Settings.loopback(port));
 
-                List<ConsumerRecord<byte[], byte[]>> out = kafka.readCommitted("ro-out", records -> records.size() >= EVENTS, Duration.ofSeconds(120));
+                int events = JSON_EVENTS + AVRO_EVENTS;
+                List<ConsumerRecord<byte[], byte[]>> out = kafka.readCommitted("ro-out", records -> records.size() >= events, Duration.ofSeconds(120));
                 Map<String, Integer> counts = new TreeMap<>();
                 out.forEach(record -> counts.merge(new String(record.key(), StandardCharsets.UTF_8), 1, Integer::sum));
-                assertEquals(EVENTS, counts.size(), "every event explained");
-                assertEquals(EVENTS, out.size(), "none twice: " + counts);
+                assertEquals(events, counts.size(), "every event explained");
+                assertEquals(events, out.size(), "none twice: " + counts);
                 assertEquals(0, kafka.readCommitted("ro-dlq", records -> false, Duration.ofSeconds(1)).size(), "no dead letters");
                 assertEquals(KafkaStreams.State.RUNNING, service.state());
             }
@@ -83,7 +94,7 @@ class RegistryOutageTest {
         var serializer = new ConfluentAvroSerializer<LlmInteraction>(new SchemaRegistryClient(RegistryConfig.of(registry.url().toString())),
                 SubjectNameStrategy.TOPIC_NAME, true, false);
         List<byte[]> events = new ArrayList<>();
-        for (int i = 0; i < EVENTS; i++) {
+        for (int i = 0; i < AVRO_EVENTS; i++) {
             events.add(serializer.serialize("ro-in", LlmInteraction.newBuilder().setEventId("ro-" + i).setTimestamp(Instant.now())
                     .setModel("stories260K").setPrompt("One day,").setResponse("a little girl named Lily").build()));
         }
