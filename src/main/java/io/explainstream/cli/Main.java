@@ -1,5 +1,7 @@
 package io.explainstream.cli;
 
+import io.explainstream.logging.LogFormat;
+import io.explainstream.logging.LogProvider;
 import io.explainstream.model.ModelLoadException;
 import io.explainstream.tokenize.TokenizerLoadException;
 import java.io.PrintWriter;
@@ -29,6 +31,17 @@ public final class Main implements Runnable {
     private CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        // Before anything logs: the log format is checked, and SLF4J told to use the provider that
+        // can write it (the embedded broker's JVM, on the same class path, keeps slf4j-simple).
+        try {
+            LogFormat.resolve(System.getProperty(LogFormat.SYSTEM_PROPERTY), System.getenv());
+        } catch (IllegalArgumentException e) {
+            System.err.println("error: " + e.getMessage());
+            System.exit(2);
+        }
+        if (System.getProperty(LogProvider.SLF4J_PROVIDER_PROPERTY) == null) {
+            System.setProperty(LogProvider.SLF4J_PROVIDER_PROPERTY, LogProvider.class.getName());
+        }
         System.exit(run(args));
     }
 

@@ -7,6 +7,7 @@ import io.explainstream.attribution.IntegrationRule;
 import io.explainstream.attribution.Normalization;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SubjectNameStrategy;
+import io.explainstream.logging.LogFormat;
 import io.explainstream.model.ComputeDtype;
 import io.explainstream.model.DeviceSpec;
 import io.explainstream.model.ModelOptions;
@@ -117,6 +118,11 @@ public final class ServiceConfig {
         subjectStrategy();
         bool(Setting.REDACT);
         bool(Setting.AUTO_REGISTER);
+        try {
+            LogFormat.parse(Setting.LOG_FORMAT.key(), get(Setting.LOG_FORMAT));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage());
+        }
         if (values.containsKey(RegistryConfig.URL)) {
             registryConfig();
         }

@@ -37,6 +37,7 @@ public enum Setting {
     BATCH_MAX_TOKENS("batch.max.tokens", "4096", "... or this many prompt + response tokens"),
     BATCH_MAX_WAIT_MS("batch.max.wait.ms", "2000", "... or its oldest event has waited this long (wall clock)"),
     REDACT("redact", "false", "publish token ids, offsets and scores but no token text, for PII-sensitive traffic"),
+    LOG_FORMAT("log.format", "text", "text or json (one object per line on stderr); logging starts before this file is read, so set EXPLAINSTREAM_LOG_FORMAT"),
     OPS_HOST("ops.host", "127.0.0.1", "address of the metrics and health HTTP endpoint"),
     OPS_PORT("ops.port", "9464", "port of /metrics (Prometheus) and /health; 0 picks a free port, -1 disables"),
     TOPICS_CREATE("topics.create", "true", "create the input, output and dead-letter topics at start when missing"),

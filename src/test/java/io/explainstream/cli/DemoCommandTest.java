@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.TestData;
 import io.explainstream.embedded.EmbeddedKafkaBroker;
 import io.explainstream.testing.ServiceProcess;
@@ -52,7 +54,9 @@ class DemoCommandTest {
     void runWithoutBootstrapServersUsesTheEmbeddedBrokerAndSaysSo(@TempDir Path dir) throws Exception {
         Map<String, String> environment = Map.of("EXPLAINSTREAM_STATE_DIR", dir.resolve("state").toString(), "EXPLAINSTREAM_OPS_PORT", "0",
                 // a secret that must never reach the logs (the built-in registry ignores basic auth)
-                "EXPLAINSTREAM_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO", "dashboard:Sup3rS3cretValue");
+                "EXPLAINSTREAM_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO", "dashboard:Sup3rS3cretValue",
+                // and the logs as JSON lines, as a log shipper would read them
+                "EXPLAINSTREAM_LOG_FORMAT", "json");
         try (ServiceProcess run = ServiceProcess.start(List.of("run", "--data", dir.resolve("data").toString()), List.of(), environment,
                 dir.resolve("run.log"), Duration.ofSeconds(180))) {
             assertTrue(run.awaitOutput("ExplainStream running: llm-interactions ", Duration.ofSeconds(120)), run.output());
@@ -68,6 +72,14 @@ class DemoCommandTest {
             String everything = run.output();
             assertTrue(everything.contains("schema.registry.basic.auth.user.info=[hidden]"), "the configuration is logged, masked");
             assertFalse(everything.contains("Sup3rS3cretValue"), "the secret is not in the logs");
+            ObjectMapper json = new ObjectMapper();
+            List<JsonNode> logLines = new ArrayList<>();
+            for (String line : everything.lines().filter(l -> l.startsWith("{")).toList()) {
+                logLines.add(json.readTree(line)); // every log line is one JSON object
+            }
+            assertTrue(logLines.stream().anyMatch(l -> l.get("logger").asText().equals("io.explainstream.stream.ExplainService")
+                    && l.get("level").asText().equals("INFO") && l.get("message").asText().startsWith("starting: model stories260K")), everything);
+            assertFalse(everything.lines().anyMatch(l -> l.contains(" INFO io.explainstream")), "no text log lines");
         }
     }
 
