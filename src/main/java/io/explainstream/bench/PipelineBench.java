@@ -49,8 +49,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
  */
 public final class PipelineBench {
 
-    /** The measured figures. */
     /**
+     * The measured figures.
+     *
      * @param engineSeconds the engine alone: the mean of its runs before and after the pipeline
      * @param engineSecondsInService the engine's time inside the service while the clock ran
      */

@@ -38,6 +38,8 @@ public final class ExplainTopology {
      * @param dlqTopic dead letters
      * @param batch when batches are flushed
      * @param replay the time range and id of a replay, or null for the live service
+     * @param maxRecordBytes the most key and value bytes of any record the topology writes
+     *     ({@code record.max.bytes}): longer dead letters are cut, larger explanations dead-lettered
      */
     public record Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch, Replay replay, int maxRecordBytes) {
 
