@@ -41,6 +41,8 @@ public final class Main implements Runnable {
         }
         if (System.getProperty(LogProvider.SLF4J_PROVIDER_PROPERTY) == null) {
             System.setProperty(LogProvider.SLF4J_PROVIDER_PROPERTY, LogProvider.class.getName());
+            // SLF4J announces an explicitly chosen provider at INFO on every start; its warnings stay.
+            System.setProperty(LogProvider.SLF4J_VERBOSITY_PROPERTY, "WARN");
         }
         System.exit(run(args));
     }

@@ -14,6 +14,8 @@ public final class LogProvider extends SimpleServiceProvider {
 
     /** The system property SLF4J reads to choose its provider. */
     public static final String SLF4J_PROVIDER_PROPERTY = "slf4j.provider";
+    /** The system property that sets how much SLF4J reports about itself. */
+    public static final String SLF4J_VERBOSITY_PROPERTY = "slf4j.internal.verbosity";
 
     private ILoggerFactory factory;
 

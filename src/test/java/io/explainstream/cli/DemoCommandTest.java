@@ -80,6 +80,7 @@ class DemoCommandTest {
             assertTrue(logLines.stream().anyMatch(l -> l.get("logger").asText().equals("io.explainstream.stream.ExplainService")
                     && l.get("level").asText().equals("INFO") && l.get("message").asText().startsWith("starting: model stories260K")), everything);
             assertFalse(everything.lines().anyMatch(l -> l.contains(" INFO io.explainstream")), "no text log lines");
+            assertFalse(everything.contains("SLF4J("), "SLF4J has nothing to report about its provider");
         }
     }
 
