@@ -56,6 +56,27 @@ public final class InJvmKafka implements AutoCloseable {
         return start(Map.of(), SecurityProtocol.SASL_PLAINTEXT);
     }
 
+    /**
+     * A broker whose client listener takes TLS only (SSL), with the certificate of {@code tls}; its
+     * clients must trust that certificate.
+     */
+    public static InJvmKafka startWithTls(SelfSignedTls tls) throws Exception {
+        // The test kit itself sets up PLAINTEXT and SASL_PLAINTEXT only: its client listener
+        // (EXTERNAL) is switched to SSL through the protocol map; the controller's stays plain.
+        Map<String, String> server = Map.of("listener.security.protocol.map", "EXTERNAL:SSL,CONTROLLER:PLAINTEXT",
+                "ssl.keystore.location", tls.keystore().toString(), "ssl.keystore.password", tls.password(),
+                "ssl.key.password", tls.password(), "ssl.keystore.type", "PKCS12", "ssl.truststore.location", tls.truststore().toString(),
+                "ssl.truststore.password", tls.password(), "ssl.truststore.type", "PKCS12");
+        InJvmKafka kafka = start(server, SecurityProtocol.PLAINTEXT);
+        return new InJvmKafka(kafka.cluster, tlsClientSettings(tls));
+    }
+
+    /** The client settings for a TLS listener with a self-signed certificate. */
+    public static Map<String, String> tlsClientSettings(SelfSignedTls tls) {
+        return Map.of("security.protocol", "SSL", "ssl.truststore.location", tls.truststore().toString(), "ssl.truststore.password",
+                tls.password(), "ssl.truststore.type", "PKCS12");
+    }
+
     /** The client settings for this broker's listener: what a user puts in the service's configuration. */
     public static Map<String, String> saslPlainClientSettings(String user, String password) {
         return Map.of("security.protocol", "SASL_PLAINTEXT", "sasl.mechanism", "PLAIN", "sasl.jaas.config",
@@ -147,7 +168,7 @@ public final class InJvmKafka implements AutoCloseable {
     @Override
     public void close() throws Exception {
         cluster.close();
-        if (!clientSecurity.isEmpty()) {
+        if ("SASL_PLAINTEXT".equals(clientSecurity.get("security.protocol"))) {
             System.clearProperty(JAAS_PROPERTY);
             javax.security.auth.login.Configuration.setConfiguration(null);
         }

@@ -12,6 +12,7 @@ import io.explainstream.stream.ConfigException;
 import io.explainstream.stream.ExplainService;
 import io.explainstream.stream.ServiceConfig;
 import io.explainstream.testing.InJvmKafka;
+import io.explainstream.testing.SelfSignedTls;
 import io.explainstream.testing.ServiceProcess;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -26,10 +27,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Kafka's security settings pass through to every client the service makes (consumer, producer,
- * admin, restore consumer): shown on a broker that takes only SASL_PLAINTEXT with PLAIN. The
- * secrets in them never reach the logs, even with the Kafka clients logging at INFO.
+ * admin, restore consumer): shown on a broker that takes only SASL_PLAINTEXT with PLAIN, and on one
+ * that takes only TLS. The secrets in them never reach the logs, even with the Kafka clients
+ * logging at INFO.
  */
-class SaslTest {
+class KafkaSecurityTest {
 
     @Test
     void theServiceAuthenticatesWithSaslPlainAndNeverLogsTheSecret(@TempDir Path dir) throws Exception {
@@ -65,6 +67,34 @@ class SaslTest {
             System.out.println("wrong password: " + refused.getMessage());
             assertTrue(refused.getMessage().contains("Authentication failed"), refused.getMessage());
             assertFalse(refused.getMessage().contains("not-the-password"), refused.getMessage());
+        }
+    }
+
+    @Test
+    void theServiceTalksToABrokerThatTakesOnlyTls(@TempDir Path dir) throws Exception {
+        SelfSignedTls tls = SelfSignedTls.create(dir);
+        try (InJvmKafka kafka = InJvmKafka.startWithTls(tls);
+                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+            Map<String, String> settings = new HashMap<>(kafka.clientSettings());
+            settings.putAll(Map.of("schema.registry.url", registry.url().toString(), "application.id", "tls", "state.dir", dir.resolve("state").toString(),
+                    "input.topic", "tls-in", "output.topic", "tls-out", "dlq.topic", "tls-dlq", "attribution.steps", "8", "batch.max.wait.ms", "200",
+                    "ops.port", "-1"));
+            try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), null, Clock.systemUTC())) {
+                List<String[]> events = new ArrayList<>();
+                for (int i = 0; i < 5; i++) {
+                    events.add(new String[] {"t-" + i, CrashRecoveryTest.event("t-" + i, i)});
+                }
+                kafka.produce("tls-in", events);
+                assertEquals(5, kafka.readCommitted("tls-out", records -> records.size() >= 5, Duration.ofSeconds(120)).size(), "explained over TLS");
+            }
+
+            Map<String, String> untrusting = new HashMap<>(settings);
+            untrusting.keySet().removeIf(key -> key.startsWith("ssl.truststore"));
+            untrusting.put("application.id", "tls-untrusting");
+            ConfigException refused = assertThrows(ConfigException.class,
+                    () -> ExplainService.start(ServiceConfig.of(untrusting), TestData.repo(), null, Clock.systemUTC()).close());
+            System.out.println("untrusted certificate: " + refused.getMessage());
+            assertTrue(refused.getMessage().contains("SSL handshake failed"), refused.getMessage());
         }
     }
 }
