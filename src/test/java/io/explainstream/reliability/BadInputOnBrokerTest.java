@@ -1,7 +1,6 @@
 package io.explainstream.reliability;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.TestData;
 import io.explainstream.avro.ConfluentAvroDeserializer;
