@@ -108,7 +108,8 @@ public final class PipelineBench {
                     Setting.BATCH_MAX_WAIT_MS.key(), "200", Setting.OPS_PORT.key(), "-1", Setting.TOPICS_PARTITIONS.key(), "1"))
                     .with(platform.clientSettings());
             try (ExplainService service = ExplainService.start(config, home, null, Clock.systemUTC())) {
-                awaitRunning(service);
+                // The clock starts once the service has its partitions: joining the group is start-up, not throughput.
+                service.awaitRunning(Duration.ofMinutes(2));
                 return measurePipeline(config, platform, payloads, batch, () -> service.meters().find("explainstream.attribution.per.event").timer()
                         .totalTime(java.util.concurrent.TimeUnit.SECONDS));
             }
@@ -157,14 +158,6 @@ public final class PipelineBench {
         List<ChatMessage> out = new ArrayList<>();
         messages.forEach(m -> out.add(new ChatMessage(ChatMessage.Role.parse("role", m.get("role").asText()), m.get("content").asText())));
         return out;
-    }
-
-    /** The clock starts once the service has its partitions: joining the group is start-up, not throughput. */
-    private static void awaitRunning(ExplainService service) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-        while (service.state() != org.apache.kafka.streams.KafkaStreams.State.RUNNING && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-        }
     }
 
     /**

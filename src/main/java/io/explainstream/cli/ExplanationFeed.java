@@ -4,16 +4,13 @@ import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.schema.Explanation;
+import io.explainstream.stream.KafkaClients;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import java.util.UUID;
 import java.util.function.BiConsumer;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * A dashboard-style reader of the explanations topic: committed records only, decoded with the
@@ -28,17 +25,7 @@ final class ExplanationFeed implements AutoCloseable {
      * @param clientSettings Kafka client settings (bootstrap.servers, security), passed through
      */
     ExplanationFeed(Map<String, String> clientSettings, RegistryConfig registry, List<String> topics, boolean fromBeginning) {
-        Properties props = new Properties();
-        clientSettings.forEach((key, value) -> {
-            if (ConsumerConfig.configNames().contains(key)) {
-                props.put(key, value);
-            }
-        });
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, "explainstream-tail-" + UUID.randomUUID());
-        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, fromBeginning ? "earliest" : "latest");
-        this.consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        this.consumer = KafkaClients.readCommittedConsumer(clientSettings, "explainstream-tail", fromBeginning ? "earliest" : "latest");
         this.deserializer = ConfluentAvroDeserializer.specific(new SchemaRegistryClient(registry), Explanation.class);
         consumer.subscribe(topics);
     }

@@ -15,9 +15,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
@@ -137,10 +135,7 @@ public final class ExplainService implements AutoCloseable {
     }
 
     private static void createTopics(Properties properties, ExplainTopology.Topics topics, int partitions, short replication) {
-        Map<String, Object> adminConfig = new HashMap<>();
-        properties.forEach((key, value) -> adminConfig.put(key.toString(), value));
-        adminConfig.keySet().removeIf(key -> !org.apache.kafka.clients.admin.AdminClientConfig.configNames().contains(key));
-        try (Admin admin = Admin.create(adminConfig)) {
+        try (Admin admin = KafkaClients.admin(properties)) {
             Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
             List<NewTopic> missing = List.of(topics.inputTopic(), topics.outputTopic(), topics.dlqTopic()).stream().distinct()
                     .filter(topic -> !existing.contains(topic))
@@ -163,6 +158,18 @@ public final class ExplainService implements AutoCloseable {
 
     public KafkaStreams.State state() {
         return streams.state();
+    }
+
+    /** Waits until the stream is RUNNING (it has joined its group and has its partitions); false if the time ran out first. */
+    public boolean awaitRunning(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (streams.state() != KafkaStreams.State.RUNNING) {
+            if (System.nanoTime() >= deadline) {
+                return false;
+            }
+            Thread.sleep(20);
+        }
+        return true;
     }
 
     public PrometheusMeterRegistry meters() {

@@ -4,15 +4,12 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.TreeMap;
-import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -20,7 +17,6 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * Where a replay starts and stops in each partition of its input topic: from the first offset at
@@ -78,16 +74,7 @@ public final class ReplayPlan {
     }
 
     private static KafkaConsumer<byte[], byte[]> consumer(Map<String, Object> clientConfig) {
-        Properties props = new Properties();
-        clientConfig.forEach((key, value) -> {
-            if (ConsumerConfig.configNames().contains(key)) {
-                props.put(key, value);
-            }
-        });
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, "explainstream-replay-plan-" + UUID.randomUUID());
-        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        return new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        return KafkaClients.readCommittedConsumer(clientConfig, "explainstream-replay-plan", null);
     }
 
     public Map<TopicPartition, Long> start() {
@@ -176,13 +163,7 @@ public final class ReplayPlan {
     }
 
     private Admin admin() {
-        Map<String, Object> config = new HashMap<>();
-        clientConfig.forEach((key, value) -> {
-            if (AdminClientConfig.configNames().contains(key)) {
-                config.put(key, value);
-            }
-        });
-        return Admin.create(config);
+        return KafkaClients.admin(clientConfig);
     }
 
     private Map<TopicPartition, OffsetAndMetadata> committed(Admin admin, String groupId)

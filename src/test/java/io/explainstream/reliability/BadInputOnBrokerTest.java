@@ -1,6 +1,7 @@
 package io.explainstream.reliability;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.TestData;
 import io.explainstream.avro.ConfluentAvroDeserializer;
@@ -60,7 +61,7 @@ class BadInputOnBrokerTest {
                     "model.accept", "stories260K", "ops.port", "-1"));
             Set<KafkaStreams.State> states = new ConcurrentSkipListSet<>();
             try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), null, Clock.systemUTC())) {
-                awaitRunning(service);
+                assertTrue(service.awaitRunning(Duration.ofSeconds(60)), "started");
                 Thread sampler = StateSampler.start(service, states);
                 List<String> goodIds = produce(kafka, corpus);
                 int explainedBad = (int) corpus.values().stream().filter(c -> c.outcome().startsWith("explained:")).count();
@@ -115,13 +116,5 @@ class BadInputOnBrokerTest {
     private static String send(KafkaProducer<byte[], byte[]> producer, String id) {
         producer.send(new ProducerRecord<>("corpus-in", id.getBytes(StandardCharsets.UTF_8), BadInputCorpus.good(id).getBytes(StandardCharsets.UTF_8)));
         return id;
-    }
-
-    private static void awaitRunning(ExplainService service) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (service.state() != KafkaStreams.State.RUNNING && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-        assertEquals(KafkaStreams.State.RUNNING, service.state(), "started");
     }
 }
