@@ -14,6 +14,7 @@ import io.explainstream.model.LlamaModel;
 import io.explainstream.model.ModelOptions;
 import io.explainstream.schema.Explanation;
 import io.explainstream.stream.ExplainService;
+import io.explainstream.stream.KafkaClients;
 import io.explainstream.stream.ServiceConfig;
 import io.explainstream.stream.Setting;
 import io.explainstream.tokenize.ChatMessage;
@@ -31,15 +32,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
-import java.util.UUID;
 import java.util.function.DoubleSupplier;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
@@ -168,16 +166,11 @@ public final class PipelineBench {
             DoubleSupplier engineSecondsSoFar) {
         Map<String, Long> sentAt = new HashMap<>();
         List<Long> latencies = new ArrayList<>();
-        Properties consumerProps = new Properties();
-        consumerProps.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, platform.bootstrapServers());
-        consumerProps.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-" + UUID.randomUUID());
-        consumerProps.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        consumerProps.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         var deserializer = ConfluentAvroDeserializer.specific(new SchemaRegistryClient(RegistryConfig.of(platform.registryUrl())), Explanation.class);
         Properties producerProps = new Properties();
         producerProps.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, platform.bootstrapServers());
         producerProps.put(ProducerConfig.LINGER_MS_CONFIG, "0");
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProps, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(platform.clientSettings(), "bench", "earliest");
                 KafkaProducer<String, String> producer = new KafkaProducer<>(producerProps, new StringSerializer(), new StringSerializer())) {
             consumer.subscribe(List.of(config.get(Setting.OUTPUT_TOPIC)));
             consumer.poll(Duration.ofMillis(500)); // join before producing
