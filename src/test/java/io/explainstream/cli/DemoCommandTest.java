@@ -90,7 +90,7 @@ class DemoCommandTest {
                 "-Dexplainstream.home=" + TestData.repo(), "-cp", System.getProperty("java.class.path"), Main.class.getName(),
                 "demo", "--follow", "--events", "6", "--steps", "4", "--no-color", "--report", Files.createTempFile("demo", ".html").toString());
         Process demo = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        killAfter(demo, 300);
+        ServiceProcess.endAfter(demo, Duration.ofSeconds(300));
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(demo.getInputStream(), StandardCharsets.UTF_8));
             Pattern following = Pattern.compile("following: produce JSON or Avro events to topic (\\S+) at (\\S+) \\(registry (\\S+)\\).*");
@@ -134,21 +134,5 @@ class DemoCommandTest {
             demo.descendants().forEach(ProcessHandle::destroyForcibly);
             demo.destroyForcibly();
         }
-    }
-
-    /** A child that never prints what the test waits for must not hang the build: end it after a while. */
-    private static void killAfter(Process process, int seconds) {
-        Thread watchdog = new Thread(() -> {
-            try {
-                if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
-                    process.descendants().forEach(ProcessHandle::destroyForcibly);
-                    process.destroyForcibly();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "test-watchdog");
-        watchdog.setDaemon(true);
-        watchdog.start();
     }
 }

@@ -51,7 +51,7 @@ public final class ServiceProcess implements AutoCloseable {
         builder.environment().putAll(environment);
         Process process = builder.start();
         ServiceProcess child = new ServiceProcess(process, log);
-        child.endAfter(watchdog);
+        endAfter(process, watchdog);
         return child;
     }
 
@@ -86,7 +86,8 @@ public final class ServiceProcess implements AutoCloseable {
         process.waitFor(30, TimeUnit.SECONDS);
     }
 
-    private void endAfter(Duration limit) {
+    /** Ends {@code process} and its descendants if it still runs after {@code limit}: a hung child must not hang the build. */
+    public static void endAfter(Process process, Duration limit) {
         Thread watchdog = new Thread(() -> {
             try {
                 if (!process.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
