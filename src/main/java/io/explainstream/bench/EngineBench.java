@@ -44,12 +44,19 @@ public final class EngineBench {
         }
     }
 
-    /** What to measure. */
-    public record Options(List<Path> models, List<Case> cases, int steps, int repeat, List<Integer> batches, boolean reference) {}
+    /**
+     * What to measure.
+     *
+     * @param profileDir where to write libtorch profiles of one event per mode, or null for none
+     */
+    public record Options(List<Path> models, List<Case> cases, int steps, int repeat, List<Integer> batches, boolean reference, Path profileDir) {}
 
     /** One measured line. */
     public record Row(String model, String shape, String mode, int batch, double eventsPerSecond, double promptTokensPerSecond, double p50Ms,
             double p99Ms, double gflopPerEvent, double gflopsAchieved, double utilization, String versusReference) {}
+
+    /** Operators listed per profile, largest self time first. */
+    private static final int PROFILE_LINES = 10;
 
     private final PrintWriter out;
 
@@ -101,10 +108,7 @@ public final class EngineBench {
             AttributionRequest first = events.get(0);
             Attribution fastMatrix = engine.attribute(first, matrix);
             Attribution fastSeq = engine.attribute(first, seq);
-            boolean[] attributed = new boolean[first.prompt().size()];
-            for (int i = 0; i < attributed.length; i++) {
-                attributed[i] = fastMatrix.promptTokens().get(i).attributed();
-            }
+            boolean[] attributed = attributedPositions(fastMatrix);
             PerTargetReference reference = new PerTargetReference(model, seq.maxBatchTokens());
             long started = System.nanoTime();
             double[][] captum = reference.tokenAttr(first.prompt().ids(), first.response().ids(), attributed, tokenizer.unkId(),
@@ -122,7 +126,8 @@ public final class EngineBench {
             }
             double captumFlops = 0;
             for (int t = 0; t < shape.response(); t++) {
-                captumFlops += FlopCount.forward(c, rowsPerEvent, shape.prompt() + t, rowsPerEvent)
+                captumFlops += FlopCount.forward(c, 2, shape.prompt() + t, 2) // _forward_layer_eval at x and at b
+                        + FlopCount.forward(c, rowsPerEvent, shape.prompt() + t, rowsPerEvent)
                         + FlopCount.backward(c, rowsPerEvent, shape.prompt() + t, rowsPerEvent);
             }
             rows.add(print(new Row(name, shape.toString(), "per-target (Captum)", 1, 1000 / referenceMs, shape.prompt() * 1000 / referenceMs,
@@ -147,6 +152,40 @@ public final class EngineBench {
             }
             rows.add(print(row(name, shape, "seq_attr", batch, times, flopsSeq, matmul, "")));
         }
+        if (options.profileDir() != null) {
+            AttributionRequest first = events.get(0);
+            profile(options.profileDir(), name, shape, "seq_attr", () -> engine.attribute(first, seq));
+            profile(options.profileDir(), name, shape, "token-matrix", () -> engine.attribute(first, matrix));
+            if (options.reference()) {
+                boolean[] attributed = attributedPositions(engine.attribute(first, seq));
+                PerTargetReference reference = new PerTargetReference(model, seq.maxBatchTokens());
+                profile(options.profileDir(), name, shape, "per-target", () -> reference.tokenAttr(first.prompt().ids(), first.response().ids(),
+                        attributed, tokenizer.unkId(), seq.integration().quadrature(seq.steps())));
+            }
+        }
+    }
+
+    /** (P) which prompt positions the engine attributed (the others keep their embedding). */
+    private static boolean[] attributedPositions(Attribution attribution) {
+        boolean[] attributed = new boolean[attribution.promptTokens().size()];
+        for (int i = 0; i < attributed.length; i++) {
+            attributed[i] = attribution.promptTokens().get(i).attributed();
+        }
+        return attributed;
+    }
+
+    /** Profiles one event of one mode, prints where its time went and keeps the trace. */
+    private void profile(Path dir, String model, Case shape, String mode, Runnable work) {
+        Path trace = dir.resolve(model + "-" + shape.prompt() + "-" + shape.response() + "-" + mode + ".json");
+        OperatorProfile profile = OperatorProfile.capture(work, trace);
+        out.printf(Locale.ROOT, "profile %s %s %s: %.1f ms under the profiler, %.0f%% of it between operators (Java, JNI, dispatch); "
+                + "matrix products %.3f GFLOP at %.1f GFLOP/s of wall time; trace %s%n", model, shape, mode, profile.wallMs(),
+                100 * profile.outsideOperatorsShare(), profile.matrixProductGflop(), profile.matrixProductGflops(), trace);
+        for (OperatorProfile.OperatorTime operator : profile.operators().subList(0, Math.min(PROFILE_LINES, profile.operators().size()))) {
+            out.printf(Locale.ROOT, "  %-60s %7d calls %10.1f ms %5.1f%%%n", operator.name(), operator.calls(), operator.selfMs(),
+                    100 * operator.selfMs() / profile.wallMs());
+        }
+        out.flush();
     }
 
     private Row print(Row row) {

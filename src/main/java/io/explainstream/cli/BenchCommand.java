@@ -69,6 +69,11 @@ final class BenchCommand implements Runnable {
         @Option(names = "--no-reference", description = "Skip the per-target algorithm.")
         private boolean noReference;
 
+        @Option(names = "--profile", paramLabel = "DIR",
+                description = "Also run one event of each mode under libtorch's profiler: print where its time went by operator, "
+                        + "and write the Chrome traces (chrome://tracing, Perfetto) to DIR.")
+        private Path profileDir;
+
         @Spec
         private picocli.CommandLine.Model.CommandSpec spec;
 
@@ -82,10 +87,13 @@ final class BenchCommand implements Runnable {
                 dirs.add(generate(generated.resolve("h256-l4"), 256, 4, 8, 688));
                 dirs.add(generate(generated.resolve("h1024-l8"), 1024, 8, 16, 2752));
             }
+            if (profileDir != null) {
+                Files.createDirectories(profileDir);
+            }
             try {
                 List<EngineBench.Case> cases = Arrays.stream(shapes.split(",")).map(EngineBench.Case::parse).toList();
                 List<Integer> batchSizes = Arrays.stream(batches.split(",")).map(String::trim).map(Integer::parseInt).toList();
-                new EngineBench(spec.commandLine().getOut()).run(new EngineBench.Options(dirs, cases, steps, repeat, batchSizes, !noReference));
+                new EngineBench(spec.commandLine().getOut()).run(new EngineBench.Options(dirs, cases, steps, repeat, batchSizes, !noReference, profileDir));
                 return 0;
             } finally {
                 if (generated != null) {

@@ -3,20 +3,29 @@ package io.explainstream.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The benchmark commands keep working; their figures are not pass/fail (docs/benchmarks.md has them). */
 class BenchCommandTest {
 
     @Test
-    void engineBenchRunsOnTheSmallestSetting() {
-        CliRun run = CliRun.of("bench", "engine", "--shapes", "8/4", "--steps", "2", "--repeat", "1", "--batches", "1,2");
+    void engineBenchRunsOnTheSmallestSetting(@TempDir Path profiles) {
+        CliRun run = CliRun.of("bench", "engine", "--shapes", "8/4", "--steps", "2", "--repeat", "1", "--batches", "1,2",
+                "--profile", profiles.toString());
         assertEquals(0, run.exitCode(), run.err());
         assertTrue(run.out().contains("matrix product:"), run.out());
         assertTrue(run.out().matches("(?s).*per-target \\(Captum\\).*"), run.out());
         assertTrue(run.out().matches("(?s).*seq_attr +1 .*x faster, max \\|diff\\| .*"), run.out());
         assertTrue(run.out().matches("(?s).*token matrix +1 .*x faster.*"), run.out());
         assertTrue(run.out().matches("(?s).*seq_attr +2 .*"), "batch of 2: " + run.out());
+        for (String mode : new String[] {"seq_attr", "token-matrix", "per-target"}) {
+            assertTrue(run.out().matches("(?s).*profile stories260K P8/T4 " + mode + ": .* between operators .* matrix products .*"), run.out());
+            assertTrue(Files.isRegularFile(profiles.resolve("stories260K-8-4-" + mode + ".json")), mode);
+        }
+        assertTrue(run.out().contains("aten::mm [backward]"), run.out());
     }
 
     @Test
