@@ -55,8 +55,11 @@ public final class EngineBench {
     public record Row(String model, String shape, String mode, int batch, double eventsPerSecond, double promptTokensPerSecond, double p50Ms,
             double p99Ms, double gflopPerEvent, double gflopsAchieved, double utilization, String versusReference) {}
 
-    /** Operators listed per profile, largest self time first. */
-    private static final int PROFILE_LINES = 10;
+    /** Stages and operators listed per profile, largest first. */
+    private static final int PROFILE_LINES = 8;
+
+    /** How long a mode is run under Flight Recorder's sampling, at the least. */
+    private static final java.time.Duration STAGE_SAMPLING = java.time.Duration.ofSeconds(2);
 
     private final PrintWriter out;
 
@@ -100,41 +103,43 @@ public final class EngineBench {
                 + shape.response() * FlopCount.backward(c, rowsPerEvent, length, rowsPerEvent * shape.response())
                 + FlopCount.forward(c, 2, length, 2L * shape.response());
         engine.attribute(events.get(0), seq); // warm-up
-        double[] seqTimes = timeEach(engine, events.subList(0, options.repeat()), seq);
-        double[] matrixTimes = timeEach(engine, events.subList(0, options.repeat()), matrix);
+        // The modes take turns on each event, so that the machine's drift over minutes falls on all of them alike.
+        int timed = options.repeat();
+        double[] seqTimes = new double[timed];
+        double[] matrixTimes = new double[timed];
+        double[] referenceTimes = new double[timed];
+        PerTargetReference reference = new PerTargetReference(model, seq.maxBatchTokens());
+        double seqDiff = 0;
+        double matrixDiff = 0;
+        for (int e = 0; e < timed; e++) {
+            AttributionRequest event = events.get(e);
+            long started = System.nanoTime();
+            Attribution fastSeq = engine.attribute(event, seq);
+            seqTimes[e] = (System.nanoTime() - started) / 1e6;
+            started = System.nanoTime();
+            Attribution fastMatrix = engine.attribute(event, matrix);
+            matrixTimes[e] = (System.nanoTime() - started) / 1e6;
+            if (options.reference()) {
+                started = System.nanoTime();
+                double[][] captum = reference.tokenAttr(event.prompt().ids(), event.response().ids(), attributedPositions(fastSeq), tokenizer.unkId(),
+                        seq.integration().quadrature(seq.steps()));
+                referenceTimes[e] = (System.nanoTime() - started) / 1e6;
+                seqDiff = Math.max(seqDiff, seqDifference(captum, fastSeq));
+                matrixDiff = Math.max(matrixDiff, matrixDifference(captum, fastMatrix));
+            }
+        }
         String seqVersus = "";
         String matrixVersus = "";
         if (options.reference()) {
-            AttributionRequest first = events.get(0);
-            Attribution fastMatrix = engine.attribute(first, matrix);
-            Attribution fastSeq = engine.attribute(first, seq);
-            boolean[] attributed = attributedPositions(fastMatrix);
-            PerTargetReference reference = new PerTargetReference(model, seq.maxBatchTokens());
-            long started = System.nanoTime();
-            double[][] captum = reference.tokenAttr(first.prompt().ids(), first.response().ids(), attributed, tokenizer.unkId(),
-                    seq.integration().quadrature(seq.steps()));
-            double referenceMs = (System.nanoTime() - started) / 1e6;
-            double matrixDiff = 0;
-            double seqDiff = 0;
-            for (int i = 0; i < attributed.length; i++) {
-                double rowSum = 0;
-                for (int t = 0; t < captum.length; t++) {
-                    matrixDiff = Math.max(matrixDiff, Math.abs(captum[t][i] - fastMatrix.tokenAttr()[t][i]));
-                    rowSum += captum[t][i];
-                }
-                seqDiff = Math.max(seqDiff, Math.abs(rowSum - fastSeq.seqAttr()[i]));
-            }
             double captumFlops = 0;
             for (int t = 0; t < shape.response(); t++) {
                 captumFlops += FlopCount.forward(c, 2, shape.prompt() + t, 2) // _forward_layer_eval at x and at b
                         + FlopCount.forward(c, rowsPerEvent, shape.prompt() + t, rowsPerEvent)
                         + FlopCount.backward(c, rowsPerEvent, shape.prompt() + t, rowsPerEvent);
             }
-            rows.add(print(new Row(name, shape.toString(), "per-target (Captum)", 1, 1000 / referenceMs, shape.prompt() * 1000 / referenceMs,
-                    referenceMs, referenceMs, captumFlops / 1e9, captumFlops / 1e9 / (referenceMs / 1000), captumFlops / 1e9 / (referenceMs / 1000) / matmul,
-                    "1 run")));
-            seqVersus = String.format(Locale.ROOT, "%.1fx faster, max |diff| %.1e", referenceMs / median(seqTimes), seqDiff);
-            matrixVersus = String.format(Locale.ROOT, "%.1fx faster, max |diff| %.1e", referenceMs / median(matrixTimes), matrixDiff);
+            rows.add(print(row(name, shape, "per-target (Captum)", 1, referenceTimes, captumFlops, matmul, "")));
+            seqVersus = String.format(Locale.ROOT, "%.1fx faster, max |diff| %.1e", median(referenceTimes) / median(seqTimes), seqDiff);
+            matrixVersus = String.format(Locale.ROOT, "%.1fx faster, max |diff| %.1e", median(referenceTimes) / median(matrixTimes), matrixDiff);
         }
         rows.add(print(row(name, shape, "seq_attr", 1, seqTimes, flopsSeq, matmul, seqVersus)));
         rows.add(print(row(name, shape, "token matrix", 1, matrixTimes, flopsMatrix, matmul, matrixVersus)));
@@ -154,15 +159,38 @@ public final class EngineBench {
         }
         if (options.profileDir() != null) {
             AttributionRequest first = events.get(0);
-            profile(options.profileDir(), name, shape, "seq_attr", () -> engine.attribute(first, seq));
-            profile(options.profileDir(), name, shape, "token-matrix", () -> engine.attribute(first, matrix));
+            profile(options.profileDir(), name, shape, "seq_attr", median(seqTimes), () -> engine.attribute(first, seq));
+            profile(options.profileDir(), name, shape, "token-matrix", median(matrixTimes), () -> engine.attribute(first, matrix));
             if (options.reference()) {
                 boolean[] attributed = attributedPositions(engine.attribute(first, seq));
-                PerTargetReference reference = new PerTargetReference(model, seq.maxBatchTokens());
-                profile(options.profileDir(), name, shape, "per-target", () -> reference.tokenAttr(first.prompt().ids(), first.response().ids(),
+                profile(options.profileDir(), name, shape, "per-target", median(referenceTimes), () -> reference.tokenAttr(first.prompt().ids(), first.response().ids(),
                         attributed, tokenizer.unkId(), seq.integration().quadrature(seq.steps())));
             }
         }
+    }
+
+    /** The largest |Σ_t per-target[t][i] − seq_attr[i]| over the prompt positions. */
+    private static double seqDifference(double[][] perTarget, Attribution fast) {
+        double largest = 0;
+        for (int i = 0; i < fast.seqAttr().length; i++) {
+            double sum = 0;
+            for (double[] row : perTarget) {
+                sum += row[i];
+            }
+            largest = Math.max(largest, Math.abs(sum - fast.seqAttr()[i]));
+        }
+        return largest;
+    }
+
+    /** The largest |per-target[t][i] − token_attr[t][i]|. */
+    private static double matrixDifference(double[][] perTarget, Attribution fast) {
+        double largest = 0;
+        for (int t = 0; t < perTarget.length; t++) {
+            for (int i = 0; i < perTarget[t].length; i++) {
+                largest = Math.max(largest, Math.abs(perTarget[t][i] - fast.tokenAttr()[t][i]));
+            }
+        }
+        return largest;
     }
 
     /** (P) which prompt positions the engine attributed (the others keep their embedding). */
@@ -174,18 +202,33 @@ public final class EngineBench {
         return attributed;
     }
 
-    /** Profiles one event of one mode, prints where its time went and keeps the trace. */
-    private void profile(Path dir, String model, Case shape, String mode, Runnable work) {
-        Path trace = dir.resolve(model + "-" + shape.prompt() + "-" + shape.response() + "-" + mode + ".json");
-        OperatorProfile profile = OperatorProfile.capture(work, trace);
-        out.printf(Locale.ROOT, "profile %s %s %s: %.1f ms under the profiler, %.0f%% of it between operators (Java, JNI, dispatch); "
-                + "matrix products %.3f GFLOP at %.1f GFLOP/s of wall time; trace %s%n", model, shape, mode, profile.wallMs(),
-                100 * profile.outsideOperatorsShare(), profile.matrixProductGflop(), profile.matrixProductGflops(), trace);
-        for (OperatorProfile.OperatorTime operator : profile.operators().subList(0, Math.min(PROFILE_LINES, profile.operators().size()))) {
-            out.printf(Locale.ROOT, "  %-60s %7d calls %10.1f ms %5.1f%%%n", operator.name(), operator.calls(), operator.selfMs(),
-                    100 * operator.selfMs() / profile.wallMs());
+    /**
+     * Profiles one event of one mode twice. Flight Recorder samples give each stage's share of the
+     * wall time without slowing anything down; libtorch's profiler then ranks the operators and
+     * counts the matrix products that ran, but it slows some operators down, so its line says by
+     * how much and its shares are only a ranking.
+     */
+    private void profile(Path dir, String model, Case shape, String mode, double unprofiledMs, Runnable work) {
+        StageProfile stages = StageProfile.sample(work, STAGE_SAMPLING);
+        out.printf(Locale.ROOT, "profile %s %s %s: %.1f ms per event; %d samples over %d runs: %.0f%% in libtorch, %.0f%% in Java%n", model, shape,
+                mode, unprofiledMs, stages.samples(), stages.runs(), 100 * (1 - stages.javaShare()), 100 * stages.javaShare());
+        for (StageProfile.Stage stage : stages.stages().subList(0, Math.min(PROFILE_LINES, stages.stages().size()))) {
+            out.printf(Locale.ROOT, "  %-40s %5.1f%%  (libtorch %5.1f%%, Java %4.1f%%)%n", stage.name(), share(stage.total(), stages),
+                    share(stage.inLibtorch(), stages), share(stage.inJava(), stages));
         }
+        Path trace = dir.resolve(model + "-" + shape.prompt() + "-" + shape.response() + "-" + mode + ".json");
+        OperatorProfile operators = OperatorProfile.capture(work, trace);
+        StringBuilder top = new StringBuilder();
+        for (OperatorProfile.OperatorTime operator : operators.operators().subList(0, Math.min(PROFILE_LINES, operators.operators().size()))) {
+            top.append(String.format(Locale.ROOT, "%n    %-56s %7d calls %5.1f%%", operator.name(), operator.calls(), 100 * operator.selfMs() / operators.wallMs()));
+        }
+        out.printf(Locale.ROOT, "  operators by self time under libtorch's profiler (%.1fx slower there; matrix products that ran: %.3f GFLOP; trace %s):%s%n",
+                operators.wallMs() / unprofiledMs, operators.matrixProductGflop(), trace, top);
         out.flush();
+    }
+
+    private static double share(int count, StageProfile stages) {
+        return 100.0 * count / Math.max(1, stages.samples());
     }
 
     private Row print(Row row) {
@@ -207,16 +250,6 @@ public final class EngineBench {
         double achieved = flopsPerEvent / 1e9 / (median / 1000);
         return new Row(model, shape.toString(), mode, batch, eventsPerSecond, eventsPerSecond * shape.prompt(), median, percentile(msPerEvent, 0.99),
                 flopsPerEvent / 1e9, achieved, achieved / matmul, versus);
-    }
-
-    private static double[] timeEach(AttributionEngine engine, List<AttributionRequest> events, AttributionSettings settings) {
-        double[] times = new double[events.size()];
-        for (int i = 0; i < times.length; i++) {
-            long started = System.nanoTime();
-            engine.attribute(events.get(i), settings);
-            times[i] = (System.nanoTime() - started) / 1e6;
-        }
-        return times;
     }
 
     /** Random prompts (BOS first) and responses of exact lengths, reproducible by seed. */

@@ -24,7 +24,7 @@ import java.util.Map;
  * @param wallMs the work's wall-clock time under the profiler (longer than without it)
  * @param insideOperatorsMs the time inside top-level operators, on all threads
  * @param matrixProductGflop 2·M·K·N summed over every {@code mm}, {@code bmm}, {@code addmm} and
- *     {@code baddbmm} call
+ *     {@code baddbmm} call (0 where the trace has no shapes)
  * @param operators self time per operator and pass, largest first
  */
 public record OperatorProfile(double wallMs, double insideOperatorsMs, double matrixProductGflop, List<OperatorTime> operators) {
@@ -46,20 +46,44 @@ public record OperatorProfile(double wallMs, double insideOperatorsMs, double ma
     }
 
     /**
-     * Runs {@code work} under libtorch's profiler (shapes recorded, no memory profile) and sums the
-     * Chrome trace it writes to {@code traceFile}, which stays for chrome://tracing or Perfetto.
+     * Runs {@code work} twice under libtorch's profiler and sums what it recorded. The first run
+     * gives the times, and its Chrome trace stays in {@code traceFile} for chrome://tracing or
+     * Perfetto. The second records argument shapes, for the matrix-product FLOPs only: recording
+     * shapes made attention-heavy passes 2 to 3 times slower (measured on h256, P64/T16), which
+     * would skew the times.
      */
     public static OperatorProfile capture(Runnable work, Path traceFile) {
-        JniUtils.startProfile(false, true, false);
+        double wallMs = profiled(work, traceFile, false);
+        OperatorProfile timed = fromTrace(read(traceFile), wallMs);
+        Path shapes = traceFile.resolveSibling(traceFile.getFileName() + ".shapes");
+        try {
+            double shapedMs = profiled(work, shapes, true);
+            double gflop = fromTrace(read(shapes), shapedMs).matrixProductGflop();
+            return new OperatorProfile(timed.wallMs(), timed.insideOperatorsMs(), gflop, timed.operators());
+        } finally {
+            try {
+                Files.deleteIfExists(shapes);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot delete " + shapes, e);
+            }
+        }
+    }
+
+    /** Runs {@code work} under the profiler, writes its trace and returns the wall time in ms. */
+    private static double profiled(Runnable work, Path traceFile, boolean recordShapes) {
+        JniUtils.startProfile(false, recordShapes, false);
         long started = System.nanoTime();
         try {
             work.run();
         } finally {
             JniUtils.stopProfile(traceFile.toString());
         }
-        double wallMs = (System.nanoTime() - started) / 1e6;
+        return (System.nanoTime() - started) / 1e6;
+    }
+
+    private static JsonNode read(Path traceFile) {
         try {
-            return fromTrace(new ObjectMapper().readTree(Files.readAllBytes(traceFile)), wallMs);
+            return new ObjectMapper().readTree(Files.readAllBytes(traceFile));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the profiler's trace " + traceFile, e);
         }
