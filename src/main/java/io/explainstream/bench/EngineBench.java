@@ -14,6 +14,7 @@ import io.explainstream.tokenize.LlamaTokenizer;
 import io.explainstream.tokenize.Token;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -47,7 +48,7 @@ public final class EngineBench {
     /**
      * What to measure.
      *
-     * @param profileDir where to write libtorch profiles of one event per mode, or null for none
+     * @param profileDir where to write libtorch's traces when each mode is profiled, or null for no profiles
      */
     public record Options(List<Path> models, List<Case> cases, int steps, int repeat, List<Integer> batches, boolean reference, Path profileDir) {}
 
@@ -59,7 +60,7 @@ public final class EngineBench {
     private static final int PROFILE_LINES = 8;
 
     /** How long a mode is run under Flight Recorder's sampling, at the least. */
-    private static final java.time.Duration STAGE_SAMPLING = java.time.Duration.ofSeconds(2);
+    private static final Duration STAGE_SAMPLING = Duration.ofSeconds(2);
 
     private final PrintWriter out;
 
