@@ -70,8 +70,8 @@ final class BenchCommand implements Runnable {
         private boolean noReference;
 
         @Option(names = "--profile", paramLabel = "DIR",
-                description = "Also run one event of each mode under libtorch's profiler: print where its time went by operator, "
-                        + "and write the Chrome traces (chrome://tracing, Perfetto) to DIR.")
+                description = "Also profile one event of each mode: its share of time per engine stage (Flight Recorder samples), "
+                        + "and its operators under libtorch's profiler, whose Chrome traces (chrome://tracing, Perfetto) go to DIR.")
         private Path profileDir;
 
         @Spec
