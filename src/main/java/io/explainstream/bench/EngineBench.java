@@ -49,8 +49,10 @@ public final class EngineBench {
      * What to measure.
      *
      * @param profileDir where to write libtorch's traces when each mode is profiled, or null for no profiles
+     * @param profileSamples Flight Recorder samples per mode for its stage shares
      */
-    public record Options(List<Path> models, List<Case> cases, int steps, int repeat, List<Integer> batches, boolean reference, Path profileDir) {}
+    public record Options(List<Path> models, List<Case> cases, int steps, int repeat, List<Integer> batches, boolean reference, Path profileDir,
+            int profileSamples) {}
 
     /** One measured line. */
     public record Row(String model, String shape, String mode, int batch, double eventsPerSecond, double promptTokensPerSecond, double p50Ms,
@@ -59,8 +61,9 @@ public final class EngineBench {
     /** Stages and operators listed per profile, largest first. */
     private static final int PROFILE_LINES = 8;
 
-    /** How long a mode is run under Flight Recorder's sampling, at the least. */
+    /** How long a mode is run under Flight Recorder's sampling, at the least and at the most. */
     private static final Duration STAGE_SAMPLING = Duration.ofSeconds(2);
+    private static final Duration STAGE_SAMPLING_CAP = Duration.ofSeconds(60);
 
     private final PrintWriter out;
 
@@ -160,11 +163,11 @@ public final class EngineBench {
         }
         if (options.profileDir() != null) {
             AttributionRequest first = events.get(0);
-            profile(options.profileDir(), name, shape, "seq_attr", median(seqTimes), () -> engine.attribute(first, seq));
-            profile(options.profileDir(), name, shape, "token-matrix", median(matrixTimes), () -> engine.attribute(first, matrix));
+            profile(options, name, shape, "seq_attr", median(seqTimes), () -> engine.attribute(first, seq));
+            profile(options, name, shape, "token-matrix", median(matrixTimes), () -> engine.attribute(first, matrix));
             if (options.reference()) {
                 boolean[] attributed = attributedPositions(engine.attribute(first, seq));
-                profile(options.profileDir(), name, shape, "per-target", median(referenceTimes), () -> reference.tokenAttr(first.prompt().ids(), first.response().ids(),
+                profile(options, name, shape, "per-target", median(referenceTimes), () -> reference.tokenAttr(first.prompt().ids(), first.response().ids(),
                         attributed, tokenizer.unkId(), seq.integration().quadrature(seq.steps())));
             }
         }
@@ -209,15 +212,15 @@ public final class EngineBench {
      * counts the matrix products that ran, but it slows some operators down, so its line says by
      * how much and its shares are only a ranking.
      */
-    private void profile(Path dir, String model, Case shape, String mode, double unprofiledMs, Runnable work) {
-        StageProfile stages = StageProfile.sample(work, STAGE_SAMPLING);
+    private void profile(Options options, String model, Case shape, String mode, double unprofiledMs, Runnable work) {
+        StageProfile stages = StageProfile.sample(work, STAGE_SAMPLING, options.profileSamples(), STAGE_SAMPLING_CAP);
         out.printf(Locale.ROOT, "profile %s %s %s: %.1f ms per event; %d samples over %d runs: %.0f%% in libtorch, %.0f%% in Java%n", model, shape,
                 mode, unprofiledMs, stages.samples(), stages.runs(), 100 * (1 - stages.javaShare()), 100 * stages.javaShare());
         for (StageProfile.Stage stage : stages.stages().subList(0, Math.min(PROFILE_LINES, stages.stages().size()))) {
             out.printf(Locale.ROOT, "  %-40s %5.1f%%  (libtorch %5.1f%%, Java %4.1f%%)%n", stage.name(), share(stage.total(), stages),
                     share(stage.inLibtorch(), stages), share(stage.inJava(), stages));
         }
-        Path trace = dir.resolve(model + "-" + shape.prompt() + "-" + shape.response() + "-" + mode + ".json");
+        Path trace = options.profileDir().resolve(model + "-" + shape.prompt() + "-" + shape.response() + "-" + mode + ".json");
         OperatorProfile operators = OperatorProfile.capture(work, trace);
         StringBuilder top = new StringBuilder();
         for (OperatorProfile.OperatorTime operator : operators.operators().subList(0, Math.min(PROFILE_LINES, operators.operators().size()))) {

@@ -46,32 +46,40 @@ public record StageProfile(int samples, int runs, List<Stage> stages) {
         return stages.stream().mapToInt(Stage::inJava).sum() / (double) Math.max(1, samples);
     }
 
-    /** Runs {@code work} until at least {@code minimum} has passed (and at least once), sampling this thread. */
-    public static StageProfile sample(Runnable work, Duration minimum) {
-        Thread self = Thread.currentThread();
-        Path file;
+    /**
+     * Runs {@code work} under Flight Recorder until at least {@code minimum} has passed and this
+     * thread has been sampled {@code minimumSamples} times, or {@code cap} has passed. Flight
+     * Recorder samples only a few threads per period, chosen among all the JVM's threads, so in a
+     * JVM with many threads in native code (a test JVM, a service) this thread's samples come
+     * slower than one per period; the work is run again until there are enough.
+     */
+    public static StageProfile sample(Runnable work, Duration minimum, int minimumSamples, Duration cap) {
+        long threadId = Thread.currentThread().getId();
+        long started = System.nanoTime();
         int runs = 0;
+        Path file = null;
         try (Recording recording = new Recording()) {
             recording.enable("jdk.ExecutionSample").withPeriod(PERIOD);
             recording.enable("jdk.NativeMethodSample").withPeriod(PERIOD);
             recording.start();
-            long until = System.nanoTime() + minimum.toNanos();
-            do {
-                work.run();
-                runs++;
-            } while (System.nanoTime() < until);
-            recording.stop();
             file = Files.createTempFile("explainstream-stages-", ".jfr");
-            recording.dump(file);
+            StageProfile profile;
+            do {
+                long roundEnd = System.nanoTime() + minimum.toNanos();
+                do {
+                    work.run();
+                    runs++;
+                } while (System.nanoTime() < roundEnd);
+                recording.dump(file); // what was recorded so far; the recording goes on
+                profile = summarize(RecordingFile.readAllEvents(file), threadId, runs);
+            } while (profile.samples() < minimumSamples && System.nanoTime() - started < cap.toNanos());
+            return profile;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the flight recording", e);
-        }
-        try {
-            return summarize(RecordingFile.readAllEvents(file), self.getId(), runs);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the flight recording " + file, e);
+            throw new UncheckedIOException("cannot write or read the flight recording " + file, e);
         } finally {
-            file.toFile().delete();
+            if (file != null) {
+                file.toFile().delete();
+            }
         }
     }
 

@@ -74,6 +74,10 @@ final class BenchCommand implements Runnable {
                         + "and its operators under libtorch's profiler, whose Chrome traces (chrome://tracing, Perfetto) go to DIR.")
         private Path profileDir;
 
+        @Option(names = "--profile-samples", defaultValue = "150",
+                description = "Flight Recorder samples per mode for the stage shares of --profile. Default: ${DEFAULT-VALUE}.")
+        private int profileSamples;
+
         @Spec
         private picocli.CommandLine.Model.CommandSpec spec;
 
@@ -87,13 +91,17 @@ final class BenchCommand implements Runnable {
                 dirs.add(generate(generated.resolve("h256-l4"), 256, 4, 8, 688));
                 dirs.add(generate(generated.resolve("h1024-l8"), 1024, 8, 16, 2752));
             }
+            if (profileSamples <= 0) {
+                throw new IllegalArgumentException("--profile-samples = " + profileSamples + " must be positive");
+            }
             if (profileDir != null) {
                 Files.createDirectories(profileDir);
             }
             try {
                 List<EngineBench.Case> cases = Arrays.stream(shapes.split(",")).map(EngineBench.Case::parse).toList();
                 List<Integer> batchSizes = Arrays.stream(batches.split(",")).map(String::trim).map(Integer::parseInt).toList();
-                new EngineBench(spec.commandLine().getOut()).run(new EngineBench.Options(dirs, cases, steps, repeat, batchSizes, !noReference, profileDir));
+                new EngineBench(spec.commandLine().getOut()).run(new EngineBench.Options(dirs, cases, steps, repeat, batchSizes, !noReference, profileDir,
+                        profileSamples));
                 return 0;
             } finally {
                 if (generated != null) {

@@ -24,13 +24,14 @@ class StageProfileTest {
                     var embeddings = pass.randomNormal(new Shape(16, 256, model.config().hiddenSize())); // (16, 256, H)
                     model.hiddenStates(embeddings, pass.ones(new Shape(16, 256), DataType.INT64)); // (16, 256, H)
                 }
-            }, Duration.ofSeconds(1));
+            }, Duration.ofSeconds(1), 40, Duration.ofSeconds(60));
         }
-        assertTrue(profile.samples() >= 20, "10 ms samples over a second: " + profile);
+        assertTrue(profile.samples() >= 40, "sampled until there were enough: " + profile);
         assertTrue(profile.runs() >= 1);
         assertEquals(profile.samples(), profile.stages().stream().mapToInt(StageProfile.Stage::total).sum());
+        int inModel = profile.stages().stream().filter(stage -> stage.name().startsWith("LlamaModel")).mapToInt(StageProfile.Stage::total).sum();
+        assertTrue(inModel >= 0.7 * profile.samples(), "nearly all inside the model: " + profile);
         assertTrue(profile.stages().stream().anyMatch(stage -> stage.name().equals("LlamaModel.attention")), profile.toString());
-        assertTrue(profile.stages().stream().anyMatch(stage -> stage.name().equals("LlamaModel.mlp")), profile.toString());
         assertTrue(profile.javaShare() < 0.5, "the work is libtorch's: " + profile);
     }
 
@@ -43,8 +44,8 @@ class StageProfileTest {
                 x = x * 6364136223846793005L + 1442695040888963407L;
             }
             sink[0] += x;
-        }, Duration.ofSeconds(1));
-        assertTrue(profile.samples() >= 20, profile.toString());
+        }, Duration.ofSeconds(1), 40, Duration.ofSeconds(60));
+        assertTrue(profile.samples() >= 40, profile.toString());
         assertTrue(profile.javaShare() > 0.9, profile.toString());
         assertEquals("other", profile.stages().get(0).name(), "no project method outside bench on the stack: " + profile);
         assertTrue(sink[0] != 0);

@@ -14,7 +14,7 @@ class BenchCommandTest {
     @Test
     void engineBenchRunsOnTheSmallestSetting(@TempDir Path profiles) {
         CliRun run = CliRun.of("bench", "engine", "--shapes", "8/4", "--steps", "2", "--repeat", "1", "--batches", "1,2",
-                "--profile", profiles.toString());
+                "--profile", profiles.toString(), "--profile-samples", "10");
         assertEquals(0, run.exitCode(), run.err());
         assertTrue(run.out().contains("matrix product:"), run.out());
         assertTrue(run.out().matches("(?s).*per-target \\(Captum\\).*"), run.out());

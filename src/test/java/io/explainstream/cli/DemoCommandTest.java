@@ -17,7 +17,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -89,7 +91,7 @@ class DemoCommandTest {
         List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
                 "-Dexplainstream.home=" + TestData.repo(), "-cp", System.getProperty("java.class.path"), Main.class.getName(),
                 "demo", "--follow", "--events", "6", "--steps", "4", "--no-color", "--report", Files.createTempFile("demo", ".html").toString());
-        Process demo = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        Process demo = new ProcessBuilder(withDefaultSigint(command)).redirectErrorStream(true).start();
         ServiceProcess.endAfter(demo, Duration.ofSeconds(300));
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(demo.getInputStream(), StandardCharsets.UTF_8));
@@ -105,7 +107,15 @@ class DemoCommandTest {
                 }
             }
             assertTrue(matcher != null, "the demo prints where to connect:\n" + String.join("\n", seen));
-            Thread drain = new Thread(() -> out.lines().forEach(line -> { }), "demo-output-drain"); // keep the pipe from filling
+            Deque<String> lastLines = new ArrayDeque<>();
+            Thread drain = new Thread(() -> out.lines().forEach(line -> { // keep the pipe from filling, and the end for a failure message
+                synchronized (lastLines) {
+                    lastLines.addLast(line);
+                    if (lastLines.size() > 40) {
+                        lastLines.removeFirst();
+                    }
+                }
+            }), "demo-output-drain");
             drain.setDaemon(true);
             drain.start();
             String bootstrap = matcher.group(2);
@@ -123,7 +133,10 @@ class DemoCommandTest {
             assertTrue(tail.out().contains("top: "), tail.out());
 
             new ProcessBuilder("kill", "-INT", Long.toString(demo.pid())).start().waitFor();
-            assertTrue(demo.waitFor(90, TimeUnit.SECONDS), "the demo exits on Ctrl-C");
+            boolean exited = demo.waitFor(90, TimeUnit.SECONDS);
+            synchronized (lastLines) {
+                assertTrue(exited, "the demo exits on Ctrl-C; its last lines:\n" + String.join("\n", lastLines));
+            }
             assertEquals(130, demo.exitValue(), "ended by its SIGINT handling (128 + 2), not killed by the watchdog");
             for (ProcessHandle child : children) {
                 assertTrue(child.onExit().get(30, TimeUnit.SECONDS) != null && !child.isAlive(), "child " + child.pid() + " ended");
@@ -134,5 +147,24 @@ class DemoCommandTest {
             demo.descendants().forEach(ProcessHandle::destroyForcibly);
             demo.destroyForcibly();
         }
+    }
+
+    /**
+     * The command, started so that it sees Ctrl-C as a terminal user's process would. A job
+     * started in the background by a non-interactive shell (and nohup) ignores SIGINT, its children
+     * inherit that, and the JVM then leaves SIGINT alone: the demo would never hear the test's
+     * Ctrl-C. GNU env resets the signal to its default before it starts the command.
+     */
+    private static List<String> withDefaultSigint(List<String> command) throws InterruptedException {
+        try {
+            if (new ProcessBuilder("env", "--default-signal=INT", "true").start().waitFor() != 0) {
+                return command;
+            }
+        } catch (IOException e) {
+            return command;
+        }
+        List<String> reset = new ArrayList<>(List.of("env", "--default-signal=INT"));
+        reset.addAll(command);
+        return reset;
     }
 }
