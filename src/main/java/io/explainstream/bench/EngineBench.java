@@ -207,10 +207,10 @@ public final class EngineBench {
     }
 
     /**
-     * Profiles one event of one mode twice. Flight Recorder samples give each stage's share of the
-     * wall time without slowing anything down; libtorch's profiler then ranks the operators and
-     * counts the matrix products that ran, but it slows some operators down, so its line says by
-     * how much and its shares are only a ranking.
+     * Profiles one event of one mode. Flight Recorder samples give each stage's share of the wall
+     * time without slowing anything down; libtorch's profiler then ranks the operators and counts
+     * the matrix products that ran, but it slows some operators down, so its line says by how much
+     * and its shares are only a ranking.
      */
     private void profile(Options options, String model, Case shape, String mode, double unprofiledMs, Runnable work) {
         StageProfile stages = StageProfile.sample(work, STAGE_SAMPLING, options.profileSamples(), STAGE_SAMPLING_CAP);

@@ -18,8 +18,9 @@ import java.util.Map;
 /**
  * Where one piece of work spent its time, by libtorch operator, from libtorch's own profiler: the
  * self time of each operator (its time less that of the operators it called), whether it ran in
- * the forward or the backward pass, the time spent between operators (Java, JNI and dispatch), and
- * the matrix-product FLOPs actually executed, counted from the recorded shapes.
+ * the forward or the backward pass, the time inside operators, and the matrix-product FLOPs actually
+ * executed, counted from the recorded shapes. The profiler slows operators down unevenly (see
+ * {@link #capture}), so its times rank operators; {@link StageProfile} measures shares.
  *
  * @param wallMs the work's wall-clock time under the profiler (longer than without it)
  * @param insideOperatorsMs the time inside top-level operators, on all threads
@@ -34,16 +35,6 @@ public record OperatorProfile(double wallMs, double insideOperatorsMs, double ma
 
     /** Autograd runs each backward node as an operator with this prefix; what it calls is backward work. */
     private static final String BACKWARD_NODE = "autograd::engine::evaluate_function";
-
-    /** The share of the wall time spent outside libtorch's operators: Java, JNI calls, dispatch. */
-    public double outsideOperatorsShare() {
-        return Math.max(0, wallMs - insideOperatorsMs) / wallMs;
-    }
-
-    /** Matrix-product GFLOP per second of wall time. */
-    public double matrixProductGflops() {
-        return matrixProductGflop / (wallMs / 1000);
-    }
 
     /**
      * Runs {@code work} twice under libtorch's profiler and sums what it recorded. The first run
