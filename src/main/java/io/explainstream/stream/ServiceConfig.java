@@ -118,11 +118,7 @@ public final class ServiceConfig {
         subjectStrategy();
         bool(Setting.REDACT);
         bool(Setting.AUTO_REGISTER);
-        try {
-            LogFormat.parse(Setting.LOG_FORMAT.key(), get(Setting.LOG_FORMAT));
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(e.getMessage());
-        }
+        parse(Setting.LOG_FORMAT, LogFormat::parse);
         if (values.containsKey(RegistryConfig.URL)) {
             registryConfig();
         }

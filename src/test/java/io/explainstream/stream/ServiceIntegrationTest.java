@@ -210,6 +210,8 @@ class ServiceIntegrationTest {
         assertTrue(threads.getMessage().startsWith("num.stream.threads = 4 is not supported"), threads.getMessage());
         var baseline = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("attribution.baseline", "x")));
         assertEquals("attribution.baseline = 'x' is not a baseline (use unk, pad, zero or a token id ≥ 0)", baseline.getMessage());
+        var logFormat = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("log.format", "xml")));
+        assertEquals("log.format = 'xml' is not a log format (use text or json)", logFormat.getMessage());
         var tiny = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("record.max.bytes", "10")));
         assertEquals("record.max.bytes = 10 must be at least 1024", tiny.getMessage());
         var request = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
