@@ -26,11 +26,21 @@ public final class AttributionEngine {
     private final LlamaModel model;
     private final LlamaTokenizer tokenizer;
     private final PathIntegrator integrator;
+    /** Set once, from any thread, when the owner shuts down; the engine thread sees it between forward passes. */
+    private volatile boolean cancelled;
 
     public AttributionEngine(LlamaModel model, LlamaTokenizer tokenizer) {
         this.model = model;
         this.tokenizer = tokenizer;
-        this.integrator = new PathIntegrator(model);
+        this.integrator = new PathIntegrator(model, () -> cancelled);
+    }
+
+    /**
+     * Stops the call in progress at its next forward pass, and every later call, with
+     * {@link AttributionCancelledException}: for a shutdown that must not wait for a long batch.
+     */
+    public void cancel() {
+        cancelled = true;
     }
 
     public LlamaModel model() {

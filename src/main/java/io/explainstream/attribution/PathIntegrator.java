@@ -58,9 +58,12 @@ final class PathIntegrator {
     private final LlamaModel model;
     private final TargetLogProbs targetLogProbs;
     private final DataType accumulation;
+    private final java.util.function.BooleanSupplier cancelled;
 
-    PathIntegrator(LlamaModel model) {
+    /** @param cancelled checked before each forward pass; true stops the call with {@link AttributionCancelledException} */
+    PathIntegrator(LlamaModel model, java.util.function.BooleanSupplier cancelled) {
         this.model = model;
+        this.cancelled = cancelled;
         this.targetLogProbs = new TargetLogProbs(model);
         this.accumulation = IntegratedGradients.accumulationType(model.dtype().dataType());
     }
@@ -76,6 +79,7 @@ final class PathIntegrator {
         Shares shares = new Shares(batch.events, batch.length, matrix);
         NDManager batchManager = batch.inputs.getManager();
         for (int from = 0; from < rowEvent.length; from += rowsPerChunk) {
+            checkCancelled();
             int to = Math.min(rowEvent.length, from + rowsPerChunk);
             try (NDManager chunk = batchManager.newSubManager()) {
                 int[] chunkEvents = Arrays.copyOfRange(rowEvent, from, to);
@@ -152,6 +156,7 @@ final class PathIntegrator {
         int rows = withBaselines ? 2 * events : events;
         double[][][] result = new double[withBaselines ? 2 : 1][events][];
         for (int from = 0; from < rows; from += rowsPerChunk) {
+            checkCancelled();
             int to = Math.min(rows, from + rowsPerChunk);
             try (NDManager chunk = batch.inputs.getManager().newSubManager()) {
                 // Row r is event r mod E, at the input for r < E and at the baseline after.
@@ -174,6 +179,12 @@ final class PathIntegrator {
     }
 
     /** (N, L, H): input rows, then baseline rows, of the chunk [from, to). */
+    private void checkCancelled() {
+        if (cancelled.getAsBoolean()) {
+            throw new AttributionCancelledException();
+        }
+    }
+
     private static NDArray endpointRows(EventBatch batch, int from, int to, int events, NDArray eventIndex) {
         if (to <= events) {
             return EventBatch.rows(batch.inputs, eventIndex);

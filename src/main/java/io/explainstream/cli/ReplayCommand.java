@@ -55,8 +55,11 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override any configuration key for this replay, e.g. --set attribution.steps=100.")
     private List<String> overrides = List.of();
 
-    @Option(names = "--dry-run", description = "Print the number of events in range per partition and do nothing else.")
+    @Option(names = "--dry-run", description = "Print the number of events in range per partition, and any part of the range retention deleted, and do nothing else.")
     private boolean dryRun;
+
+    @Option(names = "--allow-gaps", description = "Replay what is left when retention has deleted part of the range (without it, such a replay does not start and exits 4).")
+    private boolean allowGaps;
 
     @Spec
     private picocli.CommandLine.Model.CommandSpec spec;
@@ -79,6 +82,7 @@ final class ReplayCommand implements Callable<Integer> {
             counts.forEach((partition, count) -> out.printf("  partition %d: %d events (offsets %d..%d)%n", partition, count,
                     plan.start().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition)),
                     plan.stop().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition))));
+            plan.gaps(ReplayRunner.group(config)).forEach(gap -> out.printf("  gone: %s%n", gap));
             out.flush();
             return 0;
         }
@@ -89,17 +93,30 @@ final class ReplayCommand implements Callable<Integer> {
         Thread hook = new Thread(() -> interrupted.set(true));
         Runtime.getRuntime().addShutdownHook(hook);
         ProgressBar bar = new ProgressBar(err, System.console() != null);
-        ReplayRunner.Outcome outcome = ReplayRunner.run(config, RunCommand.home(), replay, bar::update, interrupted::get, Clock.systemUTC());
+        ReplayRunner.Outcome outcome = ReplayRunner.run(config, RunCommand.home(), replay, allowGaps, bar::update, interrupted::get, Clock.systemUTC());
         bar.finish();
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
         } catch (IllegalStateException e) {
             // shutting down already
         }
-        out.printf(Locale.ROOT, "replay %s %s: %d records in range, %.1f s%s%n", id, outcome.finished() ? "finished" : "interrupted",
-                outcome.recordsInRange(), outcome.seconds(), outcome.resumed() ? " (resumed)" : "");
+        if (!outcome.gaps().isEmpty()) {
+            outcome.gaps().forEach(gap -> err.printf("replay %s: %s%n", id, gap));
+            if (!allowGaps) {
+                err.printf("replay %s: not started: part of the range is gone; --allow-gaps replays what is left%n", id);
+                err.flush();
+                return 4;
+            }
+        }
+        out.printf(Locale.ROOT, "replay %s %s: %d events in range: %d explained, %d dead-lettered, %d skipped; %.1f s%s%s%n", id,
+                outcome.finished() ? "finished" : "interrupted", outcome.eventsInRange(), outcome.explained(), outcome.deadLettered(), outcome.skipped(),
+                outcome.seconds(), outcome.resumed() ? " (resumed)" : "", outcome.gaps().isEmpty() ? "" : "; records deleted by retention are missing");
         out.flush();
-        return outcome.finished() ? 0 : 3;
+        err.flush();
+        if (!outcome.finished()) {
+            return 3;
+        }
+        return outcome.gaps().isEmpty() ? 0 : 4;
     }
 
     private ServiceConfig baseConfig() {
@@ -132,7 +149,8 @@ final class ReplayCommand implements Callable<Integer> {
             this.console = console;
         }
 
-        void update(long done, long total, double seconds) {
+        /** The rate and time left count only this run's progress, so that a resumed replay does not claim the earlier run's. */
+        void update(long done, long total, long doneBefore, double seconds) {
             if (!console && seconds - lastPrinted < 5) {
                 return;
             }
@@ -140,7 +158,7 @@ final class ReplayCommand implements Callable<Integer> {
             double share = total == 0 ? 1 : (double) done / total;
             int width = 30;
             int filled = (int) Math.round(share * width);
-            double rate = seconds > 0 ? done / seconds : 0;
+            double rate = seconds > 0 ? (done - doneBefore) / seconds : 0;
             String eta = rate > 0 ? String.format(Locale.ROOT, "%.0f s left", (total - done) / rate) : "—";
             String line = String.format(Locale.ROOT, "[%s%s] %d/%d records · %.1f/s · %s", "#".repeat(filled), ".".repeat(width - filled), done, total, rate, eta);
             err.print(console ? "\r" + line : line + System.lineSeparator());

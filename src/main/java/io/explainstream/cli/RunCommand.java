@@ -6,6 +6,8 @@ import io.explainstream.stream.ServiceConfig;
 import io.explainstream.stream.Setting;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -34,9 +36,15 @@ final class RunCommand implements Callable<Integer> {
         EmbeddedPlatform platform = null;
         if (!config.hasBootstrapServers()) {
             platform = EmbeddedPlatform.start(dataDir, 0);
-            config = config.with(platform.clientSettings());
+            Map<String, String> embedded = new HashMap<>(platform.clientSettings());
+            if (!config.isSet(Setting.TOPICS_INPUT_RETENTION_MS)) {
+                // Kafka's 7-day default would delete the history a replay re-explains.
+                embedded.put(Setting.TOPICS_INPUT_RETENTION_MS.key(), "-1");
+            }
+            config = config.with(embedded);
             spec.commandLine().getErr().printf("no bootstrap.servers configured: using the embedded Kafka broker at %s and schema registry at %s"
-                    + " (data in %s)%n", platform.bootstrapServers(), platform.registryUrl(), dataDir.toAbsolutePath());
+                    + " (data in %s; the input topic it creates keeps its records forever, topics.input.retention.ms changes that)%n",
+                    platform.bootstrapServers(), platform.registryUrl(), dataDir.toAbsolutePath());
             spec.commandLine().getErr().flush();
         }
         ExplainService service;

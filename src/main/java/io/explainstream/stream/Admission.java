@@ -1,24 +1,26 @@
 package io.explainstream.stream;
 
+import io.explainstream.tokenize.EncodedText;
+
 /**
- * A valid event and what the limits did to it.
+ * A valid event, the tokens it will be explained on, and what the limits did to it.
  *
  * @param event the event
  * @param explain false when the event is skipped (other model, not sampled)
  * @param skipReason why it is skipped, or null
- * @param promptTokens prompt tokens explained (after truncation)
- * @param responseTokens response tokens explained (after truncation)
+ * @param prompt the prompt tokens explained (after truncation); null when skipped
+ * @param response the response tokens explained (after truncation); null when skipped
  * @param promptTokensDropped oldest prompt tokens dropped by truncate_left
  * @param responseTokensDropped last response tokens dropped by truncate_right
  */
-public record Admission(InputEvent event, boolean explain, String skipReason, int promptTokens, int responseTokens,
+public record Admission(InputEvent event, boolean explain, String skipReason, EncodedText prompt, EncodedText response,
         int promptTokensDropped, int responseTokensDropped) {
 
     static Admission skipped(InputEvent event, String reason) {
-        return new Admission(event, false, reason, 0, 0, 0, 0);
+        return new Admission(event, false, reason, null, null, 0, 0);
     }
 
     public int tokens() {
-        return promptTokens + responseTokens;
+        return prompt == null ? 0 : prompt.size() + response.size();
     }
 }

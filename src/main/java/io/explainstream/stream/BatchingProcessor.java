@@ -1,11 +1,16 @@
 package io.explainstream.stream;
 
+import io.explainstream.attribution.AttributionCancelledException;
+import io.explainstream.avro.RegistryException;
 import io.explainstream.schema.Explanation;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
+import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -23,8 +28,16 @@ import org.slf4j.LoggerFactory;
  * its explanations and the removal of the events from the store happen in one Kafka transaction
  * under exactly-once, so a crash neither loses nor duplicates an explanation.
  *
- * <p>A batch the engine cannot explain is split in halves and each half retried; an event that
- * fails alone goes to the dead-letter topic with the reason.
+ * <p>Every record this processor writes has a size known before it is written: a pending event is
+ * stored in its compact form ({@link PendingEvent}) only when that fits {@code record.max.bytes},
+ * and is otherwise explained at once, without waiting in the store; an explanation is serialized
+ * here, and one that cannot be, or is too large, becomes a dead letter. So no single record can
+ * fail a transaction over and over.
+ *
+ * <p>The engine time inside one transaction is bounded by the {@link TransactionBudget}: batches
+ * are cut to what is left of it, and a batch that does not fit waits for the next transaction.
+ * A batch the engine cannot explain is split in halves and each half retried; an event that fails
+ * alone goes to the dead-letter topic with the reason.
  */
 final class BatchingProcessor implements Processor<byte[], ValidationProcessor.Arrival, Object, Object> {
 
@@ -33,22 +46,33 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private final String storeName;
     private final BatchPolicy policy;
     private final Explainer explainer;
+    private final Serializer<Explanation> explanationSerializer;
+    private final String outputTopic;
     private final Replay replay;
     private final DeadLetters deadLetters;
     private final ServiceMetrics metrics;
+    private final TransactionBudget budget;
+    private final Liveness liveness;
     private final Clock clock;
     private ProcessorContext<Object, Object> context;
-    private KeyValueStore<Long, PendingEvent> store;
+    private KeyValueStore<Long, byte[]> store;
+    private Outcomes outcomes;
+    private String task;
+    private Metric threadCommits;
     private long nextSequence;
 
-    BatchingProcessor(String storeName, BatchPolicy policy, Explainer explainer, Replay replay, DeadLetters deadLetters, ServiceMetrics metrics,
-            Clock clock) {
+    BatchingProcessor(String storeName, BatchPolicy policy, Explainer explainer, Serializer<Explanation> explanationSerializer, String outputTopic,
+            Replay replay, DeadLetters deadLetters, ServiceMetrics metrics, TransactionBudget budget, Liveness liveness, Clock clock) {
         this.storeName = storeName;
         this.policy = policy;
         this.explainer = explainer;
+        this.explanationSerializer = explanationSerializer;
+        this.outputTopic = outputTopic;
         this.replay = replay;
         this.deadLetters = deadLetters;
         this.metrics = metrics;
+        this.budget = budget;
+        this.liveness = liveness;
         this.clock = clock;
     }
 
@@ -56,6 +80,8 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     public void init(ProcessorContext<Object, Object> context) {
         this.context = context;
         this.store = context.getStateStore(storeName);
+        this.outcomes = Outcomes.of(context, replay);
+        this.task = context.taskId().toString();
         // Sequence numbers continue after the events restored from the changelog.
         List<PendingEvent> restored = pending();
         nextSequence = restored.isEmpty() ? 0 : restored.get(restored.size() - 1).sequence() + 1;
@@ -64,103 +90,221 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     }
 
     @Override
+    public void close() {
+        metrics.pending(task, 0);
+    }
+
+    @Override
     public void process(Record<byte[], ValidationProcessor.Arrival> record) {
         ValidationProcessor.Arrival arrival = record.value();
         // The context's wall clock: the punctuator measures waits on the same clock.
-        PendingEvent event = new PendingEvent(nextSequence++, arrival.admission(), arrival.source(), arrival.rawKey(), arrival.rawValue(),
+        PendingEvent event = PendingEvent.of(nextSequence++, arrival.admission(), arrival.source(), arrival.rawKey(), arrival.rawValue(),
                 context.currentSystemTimeMs());
-        store.put(event.sequence(), event);
+        byte[] stored = storedForm(event);
+        if (stored == null) {
+            // Its changelog record could not be written: explain it now, after the events before it.
+            LOG.info("event {} is too large to wait in the batch store ({} metadata entries, {} value bytes); explaining it at once",
+                    event.eventId(), event.metadata().size(), event.rawValueBytes());
+            for (List<PendingEvent> waiting = pending(); !waiting.isEmpty(); waiting = pending()) {
+                if (!flush(nextBatch(waiting, false))) {
+                    // Shutting down: this event was never stored, so the transaction must not commit
+                    // its offset. Failing here aborts it; the event is read again after the restart.
+                    throw new AttributionCancelledException();
+                }
+            }
+            // Cancelled here, the exception aborts the transaction for the same reason.
+            explainSplitting(List.of(event), new ArrayList<>());
+            return;
+        }
+        store.put(event.sequence(), stored);
         flushWhileFull();
+    }
+
+    /**
+     * The bytes to store, or null when even the form without the raw value is over the record limit.
+     * The raw value is kept only when it fits beside the rest, so that the common dead letter still
+     * carries the original bytes.
+     */
+    private byte[] storedForm(PendingEvent event) {
+        int limit = deadLetters.maxRecordBytes() - Long.BYTES;
+        byte[] full = PendingEventCodec.encode(event);
+        if (full.length <= limit) {
+            return full;
+        }
+        byte[] compact = PendingEventCodec.encode(event.withoutRawValue());
+        return compact.length <= limit ? compact : null;
     }
 
     private void onWallClock(long nowMs) {
         List<PendingEvent> waiting = pending();
-        metrics.pending(waiting.size());
         if (!waiting.isEmpty() && nowMs - waiting.get(0).enqueuedAtMs() >= policy.maxWaitMs()) {
-            flush(nextBatch(waiting));
-            flushWhileFull();
+            if (flush(nextBatch(waiting, true))) {
+                flushWhileFull();
+            }
         }
     }
 
     private void flushWhileFull() {
         while (true) {
             List<PendingEvent> waiting = pending();
-            metrics.pending(waiting.size());
-            int tokens = waiting.stream().mapToInt(e -> e.admission().tokens()).sum();
+            int tokens = waiting.stream().mapToInt(PendingEvent::tokens).sum();
             if (waiting.size() < policy.maxEvents() && tokens < policy.maxTokens()) {
                 return;
             }
-            flush(nextBatch(waiting));
+            if (!flush(nextBatch(waiting, true))) {
+                return;
+            }
         }
     }
 
-    /** The oldest events up to the event count and token budget; at least one. */
-    private List<PendingEvent> nextBatch(List<PendingEvent> waiting) {
+    /**
+     * The oldest events up to the event count, the token budget and, when {@code withinTransaction},
+     * what is left of the transaction's engine time. Empty when the transaction has no room left:
+     * the events then wait for the next one.
+     */
+    private List<PendingEvent> nextBatch(List<PendingEvent> waiting, boolean withinTransaction) {
+        budget.commits(threadCommits());
         List<PendingEvent> batch = new ArrayList<>();
+        if (withinTransaction && !budget.fits(waiting.get(0).tokens())) {
+            return batch;
+        }
         int tokens = 0;
         for (PendingEvent event : waiting) {
-            if (!batch.isEmpty() && (batch.size() >= policy.maxEvents() || tokens + event.admission().tokens() > policy.maxTokens())) {
+            int next = tokens + event.tokens();
+            if (!batch.isEmpty() && (batch.size() >= policy.maxEvents() || next > policy.maxTokens() || !budget.batchFits(next))) {
                 break;
             }
             batch.add(event);
-            tokens += event.admission().tokens();
+            tokens = next;
         }
         return batch;
     }
 
-    private void flush(List<PendingEvent> batch) {
+    /**
+     * Explains a batch and removes it from the store. False when nothing was done: the batch was
+     * empty (deferred to the next transaction), or the engine was cancelled for a shutdown, in which
+     * case the events it had not explained stay in the store for the next start.
+     */
+    private boolean flush(List<PendingEvent> batch) {
+        if (batch.isEmpty()) {
+            // Ask for the commit that ends this transaction, so the waiting events get a fresh budget soon.
+            context.commit();
+            return false;
+        }
         // At debug level an operator (and the crash test) sees when a batch is in the engine.
         LOG.debug("batch started: {} events, first {}, last {}", batch.size(), batch.get(0).eventId(), batch.get(batch.size() - 1).eventId());
-        explainSplitting(batch);
-        LOG.debug("batch done: {} events", batch.size());
-        for (PendingEvent event : batch) {
+        List<PendingEvent> handled = new ArrayList<>();
+        boolean cancelled = false;
+        try {
+            explainSplitting(batch, handled);
+            LOG.debug("batch done: {} events", batch.size());
+        } catch (AttributionCancelledException e) {
+            cancelled = true;
+            LOG.info("batch of {} events stopped for shutdown after {} had an outcome; the others stay in the store for the next start",
+                    batch.size(), handled.size());
+        }
+        // Only events whose explanation or dead letter was written leave the store, in the same transaction.
+        for (PendingEvent event : handled) {
             store.delete(event.sequence());
         }
+        context.commit();
+        return !cancelled;
     }
 
-    private void explainSplitting(List<PendingEvent> batch) {
+    /** Explains a batch, splitting it on failure; adds each event that got an outcome to {@code handled}. */
+    private void explainSplitting(List<PendingEvent> batch, List<PendingEvent> handled) {
+        int tokens = batch.stream().mapToInt(PendingEvent::tokens).sum();
+        if (batch.size() == 1 && budget.exceedsTransaction(tokens)) {
+            deadLetter(batch.get(0), DeadLetters.Stage.ATTRIBUTION, new InvalidEventException(String.format(java.util.Locale.ROOT,
+                    "explaining %d tokens is estimated at %.0f s of engine time, more than the transaction timeout allows (%.0f s); lower "
+                            + "limits.prompt.tokens, or raise batch.max.seconds and producer.transaction.timeout.ms together",
+                    tokens, budget.estimate(tokens), budget.hardLimitSeconds())));
+            handled.add(batch.get(0));
+            return;
+        }
         List<Explanation> explanations;
         long started = System.nanoTime();
+        liveness.engineEntered();
         try {
             explanations = explainer.explain(batch);
+        } catch (AttributionCancelledException e) {
+            liveness.engineLeft();
+            throw e;
         } catch (RuntimeException e) {
+            liveness.engineLeft();
             if (batch.size() == 1) {
                 PendingEvent event = batch.get(0);
                 LOG.warn("event {} cannot be explained, sending it to the dead-letter topic: {}", event.eventId(), e.toString());
                 deadLetter(event, DeadLetters.Stage.ATTRIBUTION, e);
+                handled.add(event);
                 return;
             }
             LOG.warn("batch of {} events failed ({}); retrying its halves", batch.size(), e.toString());
             int half = batch.size() / 2;
-            explainSplitting(batch.subList(0, half));
-            explainSplitting(batch.subList(half, batch.size()));
+            explainSplitting(batch.subList(0, half), handled);
+            explainSplitting(batch.subList(half, batch.size()), handled);
             return;
         }
-        metrics.batch(batch.size(), batch.stream().mapToInt(e -> e.admission().tokens()).sum(), Duration.ofNanos(System.nanoTime() - started));
+        liveness.engineLeft();
+        Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
+        budget.spent(elapsed.toNanos() / 1e9, tokens);
+        metrics.batch(batch.size(), tokens, elapsed);
         for (int i = 0; i < batch.size(); i++) {
-            PendingEvent event = batch.get(i);
-            byte[] key = outputKey(event);
-            int bytes = key.length + AvroSize.of(explanations.get(i));
-            if (bytes > deadLetters.maxRecordBytes()) {
-                // A record over the producer's or the broker's limit would fail the transaction again
-                // on every retry and stop the partition: the event goes to the dead-letter topic.
-                deadLetter(event, DeadLetters.Stage.OUTPUT, new InvalidEventException("the explanation is " + bytes + " bytes, more than "
-                        + Setting.RECORD_MAX_BYTES.key() + " = " + deadLetters.maxRecordBytes() + " (" + event.admission().tokens()
-                        + " prompt and response tokens); raise it together with the broker's message.max.bytes, or lower limits.prompt.tokens"));
-                continue;
-            }
-            Record<Object, Object> output = new Record<>(key, explanations.get(i), event.source().timestampMs());
-            if (replay != null) {
-                output.headers().add(Replay.HEADER, replay.id().getBytes(StandardCharsets.UTF_8));
-            }
-            context.forward(output, ExplainTopology.OUTPUT_SINK);
-            metrics.eventOut(event.admission().event().timestampMs(), clock.millis());
+            publish(batch.get(i), explanations.get(i));
+            handled.add(batch.get(i));
         }
+    }
+
+    /** Writes one explanation, or dead-letters its event when the explanation cannot be written. */
+    private void publish(PendingEvent event, Explanation explanation) {
+        byte[] key = outputKey(event);
+        byte[] value;
+        try {
+            value = explanationSerializer.serialize(outputTopic, explanation);
+        } catch (RuntimeException e) {
+            if (causedByRegistry(e)) {
+                // The registry is down or refuses the contract: not this event's fault. The thread
+                // fails, is replaced and redoes the uncommitted work (and /health counts it).
+                throw e;
+            }
+            deadLetter(event, DeadLetters.Stage.OUTPUT, e);
+            return;
+        }
+        int bytes = key.length + value.length;
+        if (bytes > deadLetters.maxRecordBytes()) {
+            // A record over the producer's or the broker's limit would fail the transaction again
+            // on every retry and stop the partition: the event goes to the dead-letter topic.
+            deadLetter(event, DeadLetters.Stage.OUTPUT, new InvalidEventException("the explanation is " + bytes + " bytes, more than "
+                    + Setting.RECORD_MAX_BYTES.key() + " = " + deadLetters.maxRecordBytes() + " (" + event.tokens()
+                    + " prompt and response tokens, " + event.metadata().size() + " metadata entries); raise it together with the broker's "
+                    + "message.max.bytes, or lower limits.prompt.tokens"));
+            return;
+        }
+        Record<Object, Object> output = new Record<>(key, value, event.source().timestampMs());
+        if (replay != null) {
+            output.headers().add(Replay.HEADER, replay.id().getBytes(StandardCharsets.UTF_8));
+        }
+        context.forward(output, ExplainTopology.OUTPUT_SINK);
+        outcomes.count(Outcomes.EXPLAINED);
+        metrics.eventOut(event.eventTimeMs(), clock.millis());
+    }
+
+    private static boolean causedByRegistry(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof RegistryException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void deadLetter(PendingEvent event, DeadLetters.Stage stage, RuntimeException reason) {
         metrics.deadLetter(stage);
-        context.forward(deadLetters.record(event.rawKey(), event.rawValue(), event.source(), stage, reason, clock.millis()), ExplainTopology.DLQ_SINK);
+        outcomes.count(Outcomes.DEAD_LETTERED);
+        Record<byte[], byte[]> record = event.rawValue() != null || event.rawValueBytes() == 0
+                ? deadLetters.record(event.rawKey(), event.rawValue(), event.source(), stage, reason, clock.millis())
+                : deadLetters.withoutValue(event.rawKey(), event.rawValueBytes(), event.source(), stage, reason, clock.millis());
+        context.forward(record, ExplainTopology.DLQ_SINK);
     }
 
     /** The input's key; the event id for events produced without one. */
@@ -168,14 +312,34 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         return event.rawKey() != null ? event.rawKey() : event.eventId().getBytes(StandardCharsets.UTF_8);
     }
 
-    private List<PendingEvent> pending() {
-        List<PendingEvent> events = new ArrayList<>();
-        try (KeyValueIterator<Long, PendingEvent> all = store.all()) {
-            while (all.hasNext()) {
-                KeyValue<Long, PendingEvent> entry = all.next();
-                events.add(entry.value);
+    /** The stream thread's commit count, which ends a transaction; -1 where Kafka Streams does not report it. */
+    private double threadCommits() {
+        if (threadCommits == null) {
+            String thread = Thread.currentThread().getName();
+            for (var entry : context.metrics().metrics().entrySet()) {
+                MetricName name = entry.getKey();
+                if (name.name().equals("commit-total") && name.group().equals("stream-thread-metrics") && thread.equals(name.tags().get("thread-id"))) {
+                    threadCommits = entry.getValue();
+                }
+            }
+            if (threadCommits == null) {
+                return -1;
             }
         }
+        Object value = threadCommits.metricValue();
+        return value instanceof Number number ? number.doubleValue() : -1;
+    }
+
+    private List<PendingEvent> pending() {
+        List<PendingEvent> events = new ArrayList<>();
+        try (KeyValueIterator<Long, byte[]> all = store.all()) {
+            while (all.hasNext()) {
+                KeyValue<Long, byte[]> entry = all.next();
+                events.add(PendingEventCodec.decode(entry.value));
+            }
+        }
+        metrics.pending(task, events.size());
+        liveness.waiting(!events.isEmpty());
         return events;
     }
 }

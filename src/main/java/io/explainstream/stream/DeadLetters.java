@@ -3,6 +3,7 @@ package io.explainstream.stream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.processor.api.Record;
 
@@ -28,6 +29,9 @@ public record DeadLetters(int maxRecordBytes) {
     /** Present on a cut dead letter: the original key and value sizes, as {@code key=K value=V bytes}. */
     public static final String CUT = "explainstream.error.cut";
 
+    /** The longest reason header: an exception message can quote its input at any length. */
+    static final int MAX_REASON_CHARS = 4096;
+
     /** Where in the pipeline an event failed. */
     public enum Stage {
         /** Decoding and validation, as the event entered. */
@@ -48,7 +52,7 @@ public record DeadLetters(int maxRecordBytes) {
             key = key == null ? null : Arrays.copyOf(key, Math.min(keyBytes, maxRecordBytes / 2));
             value = value == null ? null : Arrays.copyOf(value, maxRecordBytes - (key == null ? 0 : key.length));
         }
-        add(headers, REASON, error.getMessage() == null ? error.getClass().getSimpleName() : error.getMessage());
+        add(headers, REASON, reason(error));
         add(headers, EXCEPTION, error.getClass().getName());
         add(headers, STAGE, stage.name().toLowerCase());
         add(headers, TOPIC, source.topic());
@@ -59,7 +63,24 @@ public record DeadLetters(int maxRecordBytes) {
         return new Record<>(key, value, source.timestampMs(), headers);
     }
 
-    private static void add(RecordHeaders headers, String name, String value) {
+    /**
+     * A dead letter whose original value was not kept (an event too large to wait in the batch
+     * store with it): the value is empty, {@link #CUT} gives the original sizes, and the source
+     * position headers find the original on the input topic.
+     */
+    public Record<byte[], byte[]> withoutValue(byte[] key, int valueBytes, SourcePosition source, Stage stage, Throwable error, long nowMs) {
+        Record<byte[], byte[]> record = record(key, new byte[0], source, stage, error, nowMs);
+        record.headers().remove(CUT);
+        add(record.headers(), CUT, "key=" + (key == null ? 0 : key.length) + " value=" + valueBytes + " bytes");
+        return record;
+    }
+
+    private static String reason(Throwable error) {
+        String message = error.getMessage() == null ? error.getClass().getSimpleName() : error.getMessage();
+        return message.length() <= MAX_REASON_CHARS ? message : message.substring(0, MAX_REASON_CHARS) + "…";
+    }
+
+    private static void add(Headers headers, String name, String value) {
         headers.add(name, value.getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -31,14 +31,12 @@ public final class EngineExplainer implements Explainer {
     public record Identity(String modelId, String modelFingerprint, String replayId, boolean redact) {}
 
     private final AttributionEngine engine;
-    private final EventValidator validator;
     private final AttributionSettings settings;
     private final Identity identity;
     private final Clock clock;
 
-    public EngineExplainer(AttributionEngine engine, EventValidator validator, AttributionSettings settings, Identity identity, Clock clock) {
+    public EngineExplainer(AttributionEngine engine, AttributionSettings settings, Identity identity, Clock clock) {
         this.engine = engine;
-        this.validator = validator;
         this.settings = settings;
         this.identity = identity;
         this.clock = clock;
@@ -48,7 +46,7 @@ public final class EngineExplainer implements Explainer {
     public List<Explanation> explain(List<PendingEvent> batch) {
         List<AttributionRequest> requests = new ArrayList<>();
         for (PendingEvent event : batch) {
-            requests.add(request(event));
+            requests.add(event.request());
         }
         long started = System.nanoTime();
         List<Attribution> attributions = engine.attribute(requests, settings);
@@ -60,19 +58,7 @@ public final class EngineExplainer implements Explainer {
         return explanations;
     }
 
-    /** The tokens the validator counted: same encoding, same cuts. */
-    AttributionRequest request(PendingEvent pending) {
-        Admission admission = pending.admission();
-        EncodedText prompt = Truncation.promptLeft(validator.encodePrompt(admission.event()), admission.promptTokensDropped(),
-                engine.tokenizer().bosId());
-        EncodedText response = Truncation.responseRight(engine.tokenizer().encodeResponse(admission.event().response()),
-                admission.responseTokensDropped());
-        return new AttributionRequest(prompt, response);
-    }
-
-    private Explanation toRecord(PendingEvent pending, Attribution attribution, int batchSize, double latencyMs) {
-        Admission admission = pending.admission();
-        InputEvent event = admission.event();
+    private Explanation toRecord(PendingEvent event, Attribution attribution, int batchSize, double latencyMs) {
         boolean redact = identity.redact();
         List<io.explainstream.schema.PromptToken> promptTokens = new ArrayList<>();
         for (PromptToken token : attribution.promptTokens()) {
@@ -85,7 +71,7 @@ public final class EngineExplainer implements Explainer {
         }
         return Explanation.newBuilder()
                 .setEventId(event.eventId())
-                .setEventTime(Instant.ofEpochMilli(event.timestampMs()))
+                .setEventTime(Instant.ofEpochMilli(event.eventTimeMs()))
                 .setProcessingTime(Instant.ofEpochMilli(clock.millis()))
                 .setReplayId(identity.replayId())
                 .setSourceModel(event.model())
@@ -108,8 +94,8 @@ public final class EngineExplainer implements Explainer {
                 .setConvergenceDelta(list(attribution.convergenceDelta()))
                 .setSequenceDelta(attribution.sequenceDelta())
                 .setMaxAbsDelta(attribution.maxAbsDelta())
-                .setFlags(new ExplanationFlags(admission.promptTokensDropped() > 0, admission.promptTokensDropped(),
-                        admission.responseTokensDropped() > 0, admission.responseTokensDropped(), redact))
+                .setFlags(new ExplanationFlags(event.promptTokensDropped() > 0, event.promptTokensDropped(),
+                        event.responseTokensDropped() > 0, event.responseTokensDropped(), redact))
                 .setBatchSize(batchSize)
                 .setAttributionLatencyMs(latencyMs)
                 .setMetadata(event.metadata())

@@ -100,7 +100,8 @@ public final class EventValidator {
         if (promptTokens == 1 && prompt.tokens().get(0).id() == tokenizer.bosId()) {
             throw new InvalidEventException("prompt has no tokens besides BOS");
         }
-        return new Admission(event, true, null, promptTokens, responseTokens, promptDropped, responseDropped);
+        return new Admission(event, true, null, Truncation.promptLeft(prompt, promptDropped, tokenizer.bosId()),
+                Truncation.responseRight(response, responseDropped), promptDropped, responseDropped);
     }
 
     /** The prompt's tokens as the model sees them: plain text with BOS, or the chat template. */

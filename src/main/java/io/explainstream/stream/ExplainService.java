@@ -23,13 +23,24 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
+import io.explainstream.attribution.AttributionCancelledException;
+import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.QueryableStoreTypes;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,7 +52,10 @@ import org.slf4j.LoggerFactory;
 public final class ExplainService implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ExplainService.class);
-    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(120);
+    /** SIGTERM must stop the service within 10 s in every state: the engine is cancelled, Kafka Streams gets the rest. */
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(8);
+    /** Room for a record's headers (the reason is cut to 4,096 characters) when checking a topic's size limit. */
+    private static final int HEADER_BYTES = 16_384;
 
     private final LlamaModel model;
     private final LlamaTokenizer tokenizer;
@@ -50,9 +64,11 @@ public final class ExplainService implements AutoCloseable {
     private final PrometheusMeterRegistry meters;
     private final KafkaStreamsMetrics streamsMetrics;
     private final ServiceMetrics metrics;
+    private final AttributionEngine engine;
 
     private ExplainService(LlamaModel model, LlamaTokenizer tokenizer, KafkaStreams streams, OperationsServer operations,
-            PrometheusMeterRegistry meters, KafkaStreamsMetrics streamsMetrics, ServiceMetrics metrics) {
+            PrometheusMeterRegistry meters, KafkaStreamsMetrics streamsMetrics, ServiceMetrics metrics, AttributionEngine engine) {
+        this.engine = engine;
         this.model = model;
         this.tokenizer = tokenizer;
         this.streams = streams;
@@ -97,23 +113,35 @@ public final class ExplainService implements AutoCloseable {
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ServiceMetrics metrics = new ServiceMetrics(meters);
         EventValidator validator = new EventValidator(config.validationPolicy(), tokenizer, model.config().maxPositions(), clock);
-        EngineExplainer explainer = new EngineExplainer(new AttributionEngine(model, tokenizer), validator, config.attributionSettings(),
+        AttributionEngine engine = new AttributionEngine(model, tokenizer);
+        Liveness liveness = config.liveness(clock);
+        EngineExplainer explainer = new EngineExplainer(engine, config.attributionSettings(),
                 new EngineExplainer.Identity(config.modelId(modelDir), model.checkpoint().fingerprint(), replay == null ? null : replay.id(),
                         config.bool(Setting.REDACT)), clock);
         ExplainTopology.Topics topics = new ExplainTopology.Topics(config.get(Setting.INPUT_TOPIC), config.get(Setting.OUTPUT_TOPIC),
                 config.get(Setting.DLQ_TOPIC), config.batchPolicy(), replay, config.maxRecordBytes());
         Topology topology = ExplainTopology.build(topics,
                 new InputDecoder(config.inputFormat(), ConfluentAvroDeserializer.specific(registry, LlmInteraction.class)), validator, explainer,
-                new ConfluentAvroSerializer<Explanation>(registry, config.subjectStrategy(), config.bool(Setting.AUTO_REGISTER), false), metrics, clock);
+                new ConfluentAvroSerializer<Explanation>(registry, config.subjectStrategy(), config.bool(Setting.AUTO_REGISTER), false), metrics,
+                liveness, clock);
         Properties properties = config.streamsProperties();
         if (config.bool(Setting.TOPICS_CREATE)) {
-            createTopics(properties, topics, config.integer(Setting.TOPICS_PARTITIONS), (short) config.integer(Setting.TOPICS_REPLICATION));
+            createTopics(properties, topics, config.integer(Setting.TOPICS_PARTITIONS), (short) config.integer(Setting.TOPICS_REPLICATION),
+                    config.inputRetentionMs());
         }
+        checkTopicLimits(properties, topics);
         KafkaStreams streams = new KafkaStreams(topology, properties);
         // The processors route bad records themselves; what still escapes (a registry outage while
         // writing, say) replaces the thread, which resumes from the last committed transaction.
+        // /health counts the replacements, so a thread that fails on every try is reported.
         streams.setUncaughtExceptionHandler(error -> {
+            if (error instanceof AttributionCancelledException || error.getCause() instanceof AttributionCancelledException) {
+                LOG.info("batch in flight aborted for shutdown; its events stay in the store for the next start");
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+            }
             LOG.error("stream thread failed; replacing it (uncommitted work is redone)", error);
+            liveness.threadReplaced(error);
+            metrics.threadReplaced();
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
         });
         KafkaStreamsMetrics streamsMetrics = new KafkaStreamsMetrics(streams);
@@ -121,25 +149,42 @@ public final class ExplainService implements AutoCloseable {
         OperationsServer operations = null;
         int port = config.opsPort();
         if (port >= 0) {
-            operations = OperationsServer.start(config.get(Setting.OPS_HOST), port, meters, () -> health(streams));
+            operations = OperationsServer.start(config.get(Setting.OPS_HOST), port, meters, () -> health(streams, liveness), () -> readiness(streams));
         }
         LOG.info("starting: model {} ({}) on {}, topics {} → {}, dead letters {}, configuration {}", config.modelId(modelDir),
                 model.checkpoint().fingerprint(), model.device(), topics.inputTopic(), topics.outputTopic(), topics.dlqTopic(), config.describe());
         streams.start();
-        return new ExplainService(model, tokenizer, streams, operations, meters, streamsMetrics, metrics);
+        return new ExplainService(model, tokenizer, streams, operations, meters, streamsMetrics, metrics, engine);
     }
 
-    private static OperationsServer.Health health(KafkaStreams streams) {
+    /** Alive and making progress: not failed, and not stalled or failing over and over ({@link Liveness}). */
+    private static OperationsServer.Health health(KafkaStreams streams, Liveness liveness) {
+        KafkaStreams.State state = streams.state();
+        if (state == KafkaStreams.State.ERROR || state == KafkaStreams.State.NOT_RUNNING) {
+            return new OperationsServer.Health(false, "stream " + state);
+        }
+        Liveness.Verdict verdict = liveness.verdict();
+        return new OperationsServer.Health(verdict.healthy(), "stream " + state + ", " + verdict.reason());
+    }
+
+    /** Ready to take traffic: the stream RUNNING (joined, partitions assigned and restored), the model loaded. */
+    private static OperationsServer.Health readiness(KafkaStreams streams) {
         KafkaStreams.State state = streams.state();
         return new OperationsServer.Health(state == KafkaStreams.State.RUNNING, "stream " + state + ", model loaded");
     }
 
-    private static void createTopics(Properties properties, ExplainTopology.Topics topics, int partitions, short replication) {
+    private static void createTopics(Properties properties, ExplainTopology.Topics topics, int partitions, short replication, String inputRetentionMs) {
         try (Admin admin = KafkaClients.admin(properties)) {
             Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
             List<NewTopic> missing = List.of(topics.inputTopic(), topics.outputTopic(), topics.dlqTopic()).stream().distinct()
                     .filter(topic -> !existing.contains(topic))
-                    .map(topic -> new NewTopic(topic, Optional.of(partitions), replication < 0 ? Optional.empty() : Optional.of(replication)))
+                    .map(topic -> {
+                        NewTopic created = new NewTopic(topic, Optional.of(partitions), replication < 0 ? Optional.empty() : Optional.of(replication));
+                        if (topic.equals(topics.inputTopic()) && inputRetentionMs != null) {
+                            created.configs(Map.of(TopicConfig.RETENTION_MS_CONFIG, inputRetentionMs));
+                        }
+                        return created;
+                    })
                     .collect(Collectors.toList());
             if (!missing.isEmpty()) {
                 admin.createTopics(missing).all().get(60, TimeUnit.SECONDS);
@@ -150,6 +195,38 @@ public final class ExplainService implements AutoCloseable {
                 throw new ConfigException("cannot create topics on " + properties.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG) + ": "
                         + e.getCause().getMessage(), e.getCause());
             }
+        } catch (InterruptedException | TimeoutException e) {
+            throw new ConfigException("cannot reach the Kafka cluster at " + properties.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)
+                    + " to check the topics: " + e, e);
+        }
+    }
+
+    /**
+     * Refuses to start when the output or dead-letter topic takes smaller records than
+     * record.max.bytes: every write over the topic's limit would fail its transaction, again on
+     * every retry, and stop the partitions.
+     */
+    private static void checkTopicLimits(Properties properties, ExplainTopology.Topics topics) {
+        try (Admin admin = KafkaClients.admin(properties)) {
+            List<ConfigResource> resources = List.of(topics.outputTopic(), topics.dlqTopic()).stream().distinct()
+                    .map(topic -> new ConfigResource(ConfigResource.Type.TOPIC, topic)).toList();
+            Map<ConfigResource, Config> configs;
+            try {
+                configs = admin.describeConfigs(resources).all().get(60, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                // A topic that does not exist yet is created by Kafka's defaults on first write; a
+                // client without the right to describe configs cannot check: say so, and go on.
+                LOG.warn("cannot check max.message.bytes of {}: {}", resources, e.getCause().getMessage());
+                return;
+            }
+            configs.forEach((resource, config) -> {
+                ConfigEntry limit = config.get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
+                if (limit != null && limit.value() != null && Long.parseLong(limit.value()) < (long) topics.maxRecordBytes() + HEADER_BYTES) {
+                    throw new ConfigException(Setting.RECORD_MAX_BYTES.key() + " = " + topics.maxRecordBytes() + " does not fit topic " + resource.name()
+                            + ", whose max.message.bytes is " + limit.value() + " (records need " + HEADER_BYTES + " bytes more for headers): lower "
+                            + Setting.RECORD_MAX_BYTES.key() + " or raise the topic's max.message.bytes");
+                }
+            });
         } catch (InterruptedException | TimeoutException e) {
             throw new ConfigException("cannot reach the Kafka cluster at " + properties.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)
                     + " to check the topics: " + e, e);
@@ -172,6 +249,45 @@ public final class ExplainService implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Events waiting in the batch stores of this instance's tasks, read from the stores themselves
+     * (interactive queries); empty while the stores cannot be read (not RUNNING, rebalancing).
+     */
+    public Optional<Long> pendingEvents() {
+        try {
+            ReadOnlyKeyValueStore<Long, byte[]> store = streams.store(
+                    StoreQueryParameters.fromNameAndType(ExplainTopology.STORE, QueryableStoreTypes.<Long, byte[]>keyValueStore()));
+            long count = 0;
+            try (KeyValueIterator<Long, byte[]> all = store.all()) {
+                while (all.hasNext()) {
+                    all.next();
+                    count++;
+                }
+            }
+            return Optional.of(count);
+        } catch (InvalidStateStoreException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** A replay's outcome counts (explained, dead_lettered, skipped) over this instance's tasks; empty while not readable. */
+    public Optional<Map<String, Long>> replayOutcomes() {
+        try {
+            ReadOnlyKeyValueStore<String, Long> store = streams.store(
+                    StoreQueryParameters.fromNameAndType(Outcomes.STORE, QueryableStoreTypes.<String, Long>keyValueStore()));
+            Map<String, Long> counts = new java.util.TreeMap<>();
+            try (KeyValueIterator<String, Long> all = store.all()) {
+                while (all.hasNext()) {
+                    var entry = all.next();
+                    counts.merge(entry.key, entry.value, Long::sum);
+                }
+            }
+            return Optional.of(counts);
+        } catch (InvalidStateStoreException e) {
+            return Optional.empty();
+        }
+    }
+
     public PrometheusMeterRegistry meters() {
         return meters;
     }
@@ -192,12 +308,22 @@ public final class ExplainService implements AutoCloseable {
     @Override
     public void close() {
         LOG.info("stopping");
+        // A batch in the engine stops at its next forward pass; its transaction is aborted and its
+        // events stay in the store, to be explained after the next start.
+        engine.cancel();
         // Leaving the group lets a restarted or surviving instance take the partitions at once,
         // instead of after the session timeout.
-        streams.close(CloseOptions.timeout(CLOSE_TIMEOUT).withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
+        boolean stopped = streams.close(CloseOptions.timeout(CLOSE_TIMEOUT).withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
         streamsMetrics.close();
         if (operations != null) {
             operations.close();
+        }
+        if (!stopped) {
+            // The stream thread is still blocked (in a call to the registry, say): leave the model's
+            // native memory alone, the process is ending. An open transaction is aborted by the
+            // broker, or fenced when the instance starts again; its events are explained then.
+            LOG.warn("Kafka Streams did not stop within {} s; stopping anyway, uncommitted work will be redone", CLOSE_TIMEOUT.toSeconds());
+            return;
         }
         tokenizer.close();
         model.close();

@@ -2,6 +2,8 @@ package io.explainstream.stream;
 
 import io.explainstream.schema.Explanation;
 import java.time.Clock;
+import java.util.Map;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.Topology;
@@ -15,7 +17,9 @@ import org.apache.kafka.streams.state.Stores;
  *                      │
  *                      ▼
  *                   batcher [pending-events store] → output (Avro Explanation, input's key and timestamp)
- *                      └─ failed alone after splitting → dlq
+ *                      └─ failed alone after splitting, or not writable → dlq
+ *
+ *   a replay also counts each event's outcome [replay-outcomes store]
  * </pre>
  *
  * The topology does no I/O of its own: decoding, validation, the engine and the output serializer
@@ -45,6 +49,8 @@ public final class ExplainTopology {
 
         /** Kafka's default limits are 1 MiB (producer) and 1 MiB + 12 bytes (broker): this leaves room for headers. */
         public static final int DEFAULT_MAX_RECORD_BYTES = 1_000_000;
+        /** Room for the headers of a record (a dead letter's reason and source position) on top of its key and value. */
+        public static final int HEADER_ROOM_BYTES = 65_536;
 
         public Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch) {
             this(inputTopic, outputTopic, dlqTopic, batch, null, DEFAULT_MAX_RECORD_BYTES);
@@ -53,21 +59,39 @@ public final class ExplainTopology {
         public Topics withMaxRecordBytes(int bytes) {
             return new Topics(inputTopic, outputTopic, dlqTopic, batch, replay, bytes);
         }
+
+        /** The largest record, headers included, that the producer and every topic written must accept. */
+        public int maxRecordBytesWithHeaders() {
+            return maxRecordBytes + HEADER_ROOM_BYTES;
+        }
     }
 
     private ExplainTopology() {}
 
+    /**
+     * @param explanationSerializer used by the batcher itself, so that a record that cannot be
+     *     written is known before it is sent and becomes a dead letter
+     * @param liveness told when batches enter and leave the engine, for /health
+     */
     public static Topology build(Topics topics, InputDecoder decoder, EventValidator validator, Explainer explainer,
-            Serializer<Explanation> explanationSerializer, ServiceMetrics metrics, Clock clock) {
+            Serializer<Explanation> explanationSerializer, ServiceMetrics metrics, Liveness liveness, Clock clock) {
         Topology topology = new Topology();
         topology.addSource(SOURCE, Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer(), topics.inputTopic());
         DeadLetters deadLetters = new DeadLetters(topics.maxRecordBytes());
+        // One stream thread, one transaction at a time: its processors share the engine-time budget.
+        TransactionBudget budget = new TransactionBudget(topics.batch().maxSeconds(), topics.batch().transactionTimeoutMs() / 1000.0);
         topology.addProcessor(VALIDATE, () -> new ValidationProcessor(decoder, validator, topics.replay(), deadLetters, metrics, clock), SOURCE);
-        topology.addProcessor(BATCHER, () -> new BatchingProcessor(STORE, topics.batch(), explainer, topics.replay(), deadLetters, metrics, clock),
-                VALIDATE);
-        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.Long(), new JsonSerde<>(PendingEvent.class)),
-                BATCHER);
-        topology.addSink(OUTPUT_SINK, topics.outputTopic(), Serdes.ByteArray().serializer(), explanationSerializer, BATCHER);
+        topology.addProcessor(BATCHER, () -> new BatchingProcessor(STORE, topics.batch(), explainer, explanationSerializer, topics.outputTopic(),
+                topics.replay(), deadLetters, metrics, budget, liveness, clock), VALIDATE);
+        // The changelog takes any record the batcher checked against record.max.bytes.
+        Map<String, String> changelog = Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(topics.maxRecordBytesWithHeaders()));
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.Long(), Serdes.ByteArray())
+                .withLoggingEnabled(changelog), BATCHER);
+        if (topics.replay() != null) {
+            topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(Outcomes.STORE), Serdes.String(), Serdes.Long())
+                    .withLoggingEnabled(changelog), VALIDATE, BATCHER);
+        }
+        topology.addSink(OUTPUT_SINK, topics.outputTopic(), Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer(), BATCHER);
         topology.addSink(DLQ_SINK, topics.dlqTopic(), Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer(), VALIDATE, BATCHER);
         return topology;
     }

@@ -13,7 +13,8 @@ import java.util.function.Supplier;
 
 /**
  * The operations endpoint: {@code GET /metrics} in the Prometheus text format and
- * {@code GET /health}, 200 when the service is ready (stream RUNNING, model loaded), 503 otherwise.
+ * {@code GET /health}, 200 while the service is alive and making progress, and {@code GET /ready}, 200
+ * when it is ready for traffic (stream RUNNING, model loaded); 503 with the reason otherwise.
  */
 public final class OperationsServer implements AutoCloseable {
 
@@ -28,7 +29,12 @@ public final class OperationsServer implements AutoCloseable {
         this.executor = executor;
     }
 
-    public static OperationsServer start(String host, int port, PrometheusMeterRegistry metrics, Supplier<Health> health) throws IOException {
+    /**
+     * @param health alive and making progress: {@code /health}, for a liveness probe
+     * @param readiness ready for traffic: {@code /ready}, for a readiness probe
+     */
+    public static OperationsServer start(String host, int port, PrometheusMeterRegistry metrics, Supplier<Health> health, Supplier<Health> readiness)
+            throws IOException {
         HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 0);
         ExecutorService executor = Executors.newSingleThreadExecutor(runnable -> {
             Thread thread = new Thread(runnable, "ops-http");
@@ -37,17 +43,20 @@ public final class OperationsServer implements AutoCloseable {
         });
         server.setExecutor(executor);
         server.createContext("/metrics", exchange -> respond(exchange, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape()));
-        server.createContext("/health", exchange -> {
-            Health current = health.get();
-            String body = "{\"status\":\"" + (current.ready() ? "UP" : "DOWN") + "\",\"detail\":\"" + current.detail().replace("\"", "'") + "\"}";
-            respond(exchange, current.ready() ? 200 : 503, "application/json", body);
-        });
+        server.createContext("/health", exchange -> respondWith(exchange, health.get()));
+        server.createContext("/ready", exchange -> respondWith(exchange, readiness.get()));
         server.start();
         return new OperationsServer(server, executor);
     }
 
     public int port() {
         return server.getAddress().getPort();
+    }
+
+    private static void respondWith(HttpExchange exchange, Health current) throws IOException {
+        String detail = current.detail().replace("\\", "\\\\").replace("\"", "'").replace("\n", " ");
+        String body = "{\"status\":\"" + (current.ready() ? "UP" : "DOWN") + "\",\"detail\":\"" + detail + "\"}";
+        respond(exchange, current.ready() ? 200 : 503, "application/json", body);
     }
 
     private static void respond(HttpExchange exchange, int status, String contentType, String body) throws IOException {

@@ -1,19 +1,58 @@
 package io.explainstream.stream;
 
+import io.explainstream.attribution.AttributionRequest;
+import io.explainstream.tokenize.EncodedText;
+import io.explainstream.tokenize.Token;
+import java.util.List;
+import java.util.Map;
+
 /**
- * An admitted event waiting in the batch store. It keeps the original key and value bytes, so an
- * event that the engine cannot explain still reaches the dead-letter topic unchanged.
+ * An admitted event waiting in the batch store, in its compact form: the tokens it will be
+ * explained on (already truncated) and the fields its explanation carries, never the prompt text
+ * or the parsed event. Its stored size is therefore bounded by the token limits plus the metadata,
+ * and known before it is stored ({@link PendingEventCodec}).
  *
  * @param sequence arrival order within this task; the store key
- * @param admission the validated event and its token counts
+ * @param eventId the event's id
+ * @param eventTimeMs the event's timestamp
+ * @param model the model named in the event
+ * @param metadata the event's metadata, carried to the explanation
+ * @param promptTokens the prompt tokens to explain, after truncation
+ * @param responseTokens the response tokens to explain, after truncation
+ * @param promptTokensDropped oldest prompt tokens dropped by truncate_left
+ * @param responseTokensDropped last response tokens dropped by truncate_right
  * @param source where it was read
  * @param rawKey the input record's key bytes (may be null)
- * @param rawValue the input record's value bytes
+ * @param rawValue the input record's value bytes, for a dead letter if the engine fails on it; null
+ *     when keeping them would make the stored form too large (the dead letter then points at the
+ *     source offset, like a cut one)
+ * @param rawValueBytes the size of the input record's value
  * @param enqueuedAtMs wall-clock time it entered the store
  */
-public record PendingEvent(long sequence, Admission admission, SourcePosition source, byte[] rawKey, byte[] rawValue, long enqueuedAtMs) {
+public record PendingEvent(long sequence, String eventId, long eventTimeMs, String model, Map<String, String> metadata, List<Token> promptTokens,
+        List<Token> responseTokens, int promptTokensDropped, int responseTokensDropped, SourcePosition source, byte[] rawKey, byte[] rawValue,
+        int rawValueBytes, long enqueuedAtMs) {
 
-    public String eventId() {
-        return admission.event().eventId();
+    static PendingEvent of(long sequence, Admission admission, SourcePosition source, byte[] rawKey, byte[] rawValue, long enqueuedAtMs) {
+        InputEvent event = admission.event();
+        return new PendingEvent(sequence, event.eventId(), event.timestampMs(), event.model(), event.metadata(), admission.prompt().tokens(),
+                admission.response().tokens(), admission.promptTokensDropped(), admission.responseTokensDropped(), source, rawKey, rawValue,
+                rawValue == null ? 0 : rawValue.length, enqueuedAtMs);
+    }
+
+    /** The same event without its raw value bytes. */
+    PendingEvent withoutRawValue() {
+        return new PendingEvent(sequence, eventId, eventTimeMs, model, metadata, promptTokens, responseTokens, promptTokensDropped,
+                responseTokensDropped, source, rawKey, null, rawValueBytes, enqueuedAtMs);
+    }
+
+    /** Prompt plus response tokens: what the batch budgets count. */
+    public int tokens() {
+        return promptTokens.size() + responseTokens.size();
+    }
+
+    /** What the engine explains. The texts are not kept: the engine reads only the tokens. */
+    public AttributionRequest request() {
+        return new AttributionRequest(new EncodedText("", promptTokens), new EncodedText("", responseTokens));
     }
 }

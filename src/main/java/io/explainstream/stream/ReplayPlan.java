@@ -32,13 +32,38 @@ public final class ReplayPlan {
     private final String topic;
     private final Map<TopicPartition, Long> start;
     private final Map<TopicPartition, Long> stop;
+    /** Per partition, the first offset still on the broker (retention deletes what is before it). */
+    private final Map<TopicPartition, Long> logStart;
+    /** Partitions whose range may begin in records retention has deleted: the oldest record left is already in range. */
+    private final Map<TopicPartition, Boolean> startsInDeleted;
     private final Map<String, Object> clientConfig;
 
-    private ReplayPlan(String topic, Map<TopicPartition, Long> start, Map<TopicPartition, Long> stop, Map<String, Object> clientConfig) {
+    private ReplayPlan(String topic, Map<TopicPartition, Long> start, Map<TopicPartition, Long> stop, Map<TopicPartition, Long> logStart,
+            Map<TopicPartition, Boolean> startsInDeleted, Map<String, Object> clientConfig) {
         this.topic = topic;
         this.start = start;
         this.stop = stop;
+        this.logStart = logStart;
+        this.startsInDeleted = startsInDeleted;
         this.clientConfig = clientConfig;
+    }
+
+    /**
+     * Records of a partition's range that retention deleted before the replay read them.
+     *
+     * @param partition the partition
+     * @param firstOffset the first deleted offset that may be in range
+     * @param records how many records from there are gone
+     * @param exact false when the count is an upper bound: the range starts before the oldest record
+     *     left, and the deleted records' timestamps are unknown
+     */
+    public record Gap(int partition, long firstOffset, long records, boolean exact) {
+
+        @Override
+        public String toString() {
+            return "partition " + partition + ": " + (exact ? "" : "up to ") + records + " record" + (records == 1 ? "" : "s") + " of the range (offsets "
+                    + firstOffset + ".." + (firstOffset + records - 1) + ") deleted by retention";
+        }
     }
 
     /** @param clientConfig Kafka client settings (bootstrap.servers, security) */
@@ -50,6 +75,9 @@ public final class ReplayPlan {
             }
             List<TopicPartition> topicPartitions = partitions.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
             Map<TopicPartition, Long> end = consumer.endOffsets(topicPartitions, TIMEOUT);
+            Map<TopicPartition, Long> beginning = new TreeMap<>(ReplayPlan::compare);
+            beginning.putAll(consumer.beginningOffsets(topicPartitions, TIMEOUT));
+            Map<TopicPartition, Boolean> startsInDeleted = new TreeMap<>(ReplayPlan::compare);
             Map<TopicPartition, OffsetAndTimestamp> fromOffsets = consumer.offsetsForTimes(at(topicPartitions, replay.fromMs()), TIMEOUT);
             Map<TopicPartition, OffsetAndTimestamp> toOffsets = consumer.offsetsForTimes(at(topicPartitions, replay.toMs()), TIMEOUT);
             Map<TopicPartition, Long> start = new TreeMap<>(ReplayPlan::compare);
@@ -60,8 +88,12 @@ public final class ReplayPlan {
                 long last = toOffsets.get(partition) == null ? endOffset : Math.min(endOffset, toOffsets.get(partition).offset());
                 start.put(partition, first);
                 stop.put(partition, Math.max(first, last));
+                // The range reaches into deleted records when the oldest record left is already at or
+                // after --from (or none is left), and records were deleted before it.
+                long oldest = beginning.get(partition);
+                startsInDeleted.put(partition, oldest > 0 && first == oldest);
             }
-            return new ReplayPlan(topic, start, stop, Map.copyOf(clientConfig));
+            return new ReplayPlan(topic, start, stop, beginning, startsInDeleted, Map.copyOf(clientConfig));
         }
     }
 
@@ -83,6 +115,43 @@ public final class ReplayPlan {
 
     public Map<TopicPartition, Long> stop() {
         return stop;
+    }
+
+    /**
+     * What of the range is gone: for a fresh replay, deleted records before the oldest one left
+     * when the range starts there; for a resumed one, records between its committed offsets and
+     * the oldest ones left, which it has not read.
+     */
+    public List<Gap> gaps(String groupId) {
+        List<Gap> gaps = new java.util.ArrayList<>();
+        Map<TopicPartition, OffsetAndMetadata> committed;
+        try (Admin admin = admin()) {
+            committed = committed(admin, groupId);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot read the offsets of replay group " + groupId + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+        for (TopicPartition partition : start.keySet()) {
+            long oldest = logStart.get(partition);
+            OffsetAndMetadata offset = committed.get(partition);
+            if (offset != null) {
+                if (offset.offset() < oldest && offset.offset() < stop.get(partition)) {
+                    gaps.add(new Gap(partition.partition(), offset.offset(), Math.min(oldest, stop.get(partition)) - offset.offset(), true));
+                }
+            } else if (startsInDeleted.get(partition)) {
+                gaps.add(new Gap(partition.partition(), 0, oldest, false));
+            }
+        }
+        return gaps;
+    }
+
+    /** Per partition, the first offset not replayed: records there or later are outside the replay. */
+    public Map<Integer, Long> stopOffsets() {
+        Map<Integer, Long> offsets = new TreeMap<>();
+        stop.forEach((partition, offset) -> offsets.put(partition.partition(), offset));
+        return offsets;
     }
 
     /** Records in the offset ranges: the progress bar's total (records outside [from, to) among them are skipped). */

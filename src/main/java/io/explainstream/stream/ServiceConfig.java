@@ -46,14 +46,13 @@ public final class ServiceConfig {
             StreamsConfig.APPLICATION_ID_CONFIG, "explainstream",
             StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2,
             // Kafka's default is a folder under the system temp directory, wiped by reboots.
-            StreamsConfig.STATE_DIR_CONFIG, "data/streams-state",
-            // A batch is attributed inside one transaction: give it minutes, not Kafka Streams' 10 s.
-            StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), "600000",
-            StreamsConfig.mainConsumerPrefix(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG), "600000");
+            StreamsConfig.STATE_DIR_CONFIG, "data/streams-state");
 
     private static final String PRODUCER_MAX_REQUEST_SIZE = StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
-    /** Room for the headers of a dead letter (reason, source position) on top of its key and value. */
-    private static final int HEADER_ROOM_BYTES = 65_536;
+    private static final String PRODUCER_TRANSACTION_TIMEOUT = StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG);
+    /** The shortest transaction timeout the service sets: recovery after a hard crash takes about this long. */
+    private static final long MIN_TRANSACTION_TIMEOUT_MS = 60_000;
+    private static final int HEADER_ROOM_BYTES = ExplainTopology.Topics.HEADER_ROOM_BYTES;
 
     private static final List<String> PASS_THROUGH_PREFIXES = List.of("consumer.", "producer.", "admin.", "main.consumer.", "restore.consumer.",
             "global.consumer.", "topic.", "schema.registry.", "ssl.", "sasl.", "listener.");
@@ -111,6 +110,8 @@ public final class ServiceConfig {
         attributionSettings();
         modelOptions();
         batchPolicy();
+        liveness(java.time.Clock.systemUTC());
+        inputRetentionMs();
         maxRecordBytes();
         validationPolicy();
         inputFormat();
@@ -134,6 +135,11 @@ public final class ServiceConfig {
 
     public String get(Setting setting) {
         return values.getOrDefault(setting.key(), setting.defaultValue());
+    }
+
+    /** Whether the setting is configured, rather than at its default. */
+    public boolean isSet(Setting setting) {
+        return values.containsKey(setting.key());
     }
 
     /** Whether bootstrap.servers is configured (without it the embedded broker is used). */
@@ -173,6 +179,14 @@ public final class ServiceConfig {
             throw new ConfigException(setting.key() + " = '" + get(setting) + "' must be true or false");
         }
         return Boolean.parseBoolean(value);
+    }
+
+    private int nonNegative(Setting setting) {
+        int value = integer(setting);
+        if (value < 0) {
+            throw new ConfigException(setting.key() + " = " + value + " must not be negative");
+        }
+        return value;
     }
 
     private int positive(Setting setting) {
@@ -255,7 +269,52 @@ public final class ServiceConfig {
     }
 
     public BatchPolicy batchPolicy() {
-        return new BatchPolicy(positive(Setting.BATCH_MAX_EVENTS), positive(Setting.BATCH_MAX_TOKENS), positive(Setting.BATCH_MAX_WAIT_MS));
+        double maxSeconds = number(Setting.BATCH_MAX_SECONDS);
+        if (!(maxSeconds > 0)) {
+            throw new ConfigException(Setting.BATCH_MAX_SECONDS.key() + " = " + get(Setting.BATCH_MAX_SECONDS) + " must be positive");
+        }
+        long timeout = transactionTimeoutMs();
+        if (timeout < 2 * maxSeconds * 1000) {
+            throw new ConfigException(Setting.BATCH_MAX_SECONDS.key() + " = " + get(Setting.BATCH_MAX_SECONDS) + " needs a transaction timeout of at least "
+                    + (long) (2 * maxSeconds * 1000) + " ms; producer.transaction.timeout.ms is " + timeout);
+        }
+        return new BatchPolicy(positive(Setting.BATCH_MAX_EVENTS), positive(Setting.BATCH_MAX_TOKENS), positive(Setting.BATCH_MAX_WAIT_MS), maxSeconds,
+                timeout);
+    }
+
+    /**
+     * The producer's transaction timeout: as configured, else 3 × batch.max.seconds and at least
+     * 60 s. After a hard crash, read_committed consumers of the output (and the instance that takes
+     * over the partitions) wait until the dead instance's open transaction times out.
+     */
+    public long transactionTimeoutMs() {
+        String configured = values.getOrDefault(PRODUCER_TRANSACTION_TIMEOUT, values.get(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG));
+        if (configured != null) {
+            long timeout = parseLongOr(configured, -1);
+            if (timeout <= 0) {
+                throw new ConfigException("transaction.timeout.ms = '" + configured.trim() + "' must be a positive number of milliseconds");
+            }
+            return timeout;
+        }
+        double maxSeconds = number(Setting.BATCH_MAX_SECONDS);
+        return Math.max(MIN_TRANSACTION_TIMEOUT_MS, (long) Math.ceil(3 * maxSeconds * 1000));
+    }
+
+    public Liveness liveness(java.time.Clock clock) {
+        return new Liveness(nonNegative(Setting.HEALTH_REPLACEMENTS_MAX), positive(Setting.HEALTH_REPLACEMENTS_WINDOW_MS), batchPolicy().stallMs(), clock);
+    }
+
+    /** retention.ms for the input topic the service creates, or null for the broker's default. */
+    public String inputRetentionMs() {
+        String value = get(Setting.TOPICS_INPUT_RETENTION_MS).trim();
+        if (value.isEmpty()) {
+            return null;
+        }
+        long ms = parseLongOr(value, Long.MIN_VALUE);
+        if (ms < -1 || ms == 0) {
+            throw new ConfigException(Setting.TOPICS_INPUT_RETENTION_MS.key() + " = '" + value + "' must be a positive number of milliseconds, or -1 (forever)");
+        }
+        return Long.toString(ms);
     }
 
     public ValidationPolicy validationPolicy() {
@@ -319,6 +378,7 @@ public final class ServiceConfig {
     public Properties streamsProperties() {
         Properties properties = new Properties();
         properties.putAll(STREAMS_DEFAULTS);
+        properties.put(PRODUCER_TRANSACTION_TIMEOUT, Long.toString(transactionTimeoutMs()));
         if (!values.containsKey(PRODUCER_MAX_REQUEST_SIZE) && !values.containsKey(ProducerConfig.MAX_REQUEST_SIZE_CONFIG)) {
             // Set only when the user has not: Kafka Streams prefers the prefixed key over the plain one.
             properties.put(PRODUCER_MAX_REQUEST_SIZE, Integer.toString(Math.max(1_048_576, maxRecordBytes() + HEADER_ROOM_BYTES)));

@@ -5,6 +5,8 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -21,8 +23,10 @@ public final class ServiceMetrics {
     private final Timer attributionPerEvent;
     private final Timer attributionPerToken;
     private final AtomicLong eventTimeLagMs = new AtomicLong();
-    private final AtomicLong pendingEvents = new AtomicLong();
+    /** Events waiting per task: each task's batcher reports its own store. */
+    private final Map<String, Long> pendingByTask = new ConcurrentHashMap<>();
     private final AtomicLong pendingChecks = new AtomicLong();
+    private final Counter threadReplacements;
 
     public ServiceMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -34,7 +38,9 @@ public final class ServiceMetrics {
         this.attributionPerToken = Timer.builder("explainstream.attribution.per.token").description("engine time per prompt+response token")
                 .register(registry);
         registry.gauge("explainstream.event.time.lag.seconds", eventTimeLagMs, lag -> lag.get() / 1000.0);
-        registry.gauge("explainstream.batch.pending.events", pendingEvents, AtomicLong::get);
+        registry.gauge("explainstream.batch.pending.events", pendingByTask, ServiceMetrics::sum);
+        this.threadReplacements = Counter.builder("explainstream.stream.thread.replacements")
+                .description("stream threads replaced after an uncaught error").register(registry);
     }
 
     public MeterRegistry registry() {
@@ -68,9 +74,17 @@ public final class ServiceMetrics {
         }
     }
 
-    void pending(long events) {
-        pendingEvents.set(events);
+    void pending(String task, long events) {
+        pendingByTask.put(task, events);
         pendingChecks.incrementAndGet();
+    }
+
+    void threadReplaced() {
+        threadReplacements.increment();
+    }
+
+    private static double sum(Map<String, Long> counts) {
+        return counts.values().stream().mapToLong(Long::longValue).sum();
     }
 
     /** How many times the batch store has been looked at (by the punctuator or after an event). */
@@ -78,9 +92,9 @@ public final class ServiceMetrics {
         return pendingChecks.get();
     }
 
-    /** Events waiting in the batch store at the last check. */
+    /** Events waiting in the batch stores of all tasks, as each last saw its own. */
     public long pendingEvents() {
-        return pendingEvents.get();
+        return (long) sum(pendingByTask);
     }
 
     public double count(String name) {

@@ -36,6 +36,9 @@ public enum Setting {
     BATCH_MAX_EVENTS("batch.max.events", "8", "a batch is attributed when it holds this many events"),
     BATCH_MAX_TOKENS("batch.max.tokens", "4096", "... or this many prompt + response tokens"),
     BATCH_MAX_WAIT_MS("batch.max.wait.ms", "2000", "... or its oldest event has waited this long (wall clock)"),
+    BATCH_MAX_SECONDS("batch.max.seconds", "20", "engine seconds per Kafka transaction: batches are cut to fit, from the measured cost per token; the transaction timeout is 3x this (at least 60 s), which bounds how long consumers stall after a hard crash"),
+    HEALTH_REPLACEMENTS_MAX("health.thread.replacements.max", "3", "/health answers 503 when the stream thread was replaced more often than this ..."),
+    HEALTH_REPLACEMENTS_WINDOW_MS("health.thread.replacements.window.ms", "300000", "... within this many milliseconds"),
     REDACT("redact", "false", "publish token ids, offsets and scores but no token text, for PII-sensitive traffic"),
     LOG_FORMAT("log.format", "text", "text or json (one object per line on stderr); logging starts before this file is read, so set EXPLAINSTREAM_LOG_FORMAT"),
     OPS_HOST("ops.host", "127.0.0.1", "address of the metrics and health HTTP endpoint"),
@@ -43,6 +46,7 @@ public enum Setting {
     TOPICS_CREATE("topics.create", "true", "create the input, output and dead-letter topics at start when missing"),
     TOPICS_PARTITIONS("topics.partitions", "3", "partitions of topics the service creates"),
     TOPICS_REPLICATION("topics.replication.factor", "-1", "replication factor of topics the service creates; -1: the broker's default"),
+    TOPICS_INPUT_RETENTION_MS("topics.input.retention.ms", "", "retention.ms of the input topic when the service creates it; empty: the broker's default (7 days); -1: forever, so that old traffic can be replayed (the embedded default)"),
     AUTO_REGISTER("auto.register.schemas", "true", "register the Explanation schema on first write"),
     SUBJECT_STRATEGY("value.subject.name.strategy", "topic_name", "topic_name, record_name or topic_record_name (Confluent class names accepted)");
 

@@ -25,6 +25,7 @@ final class ValidationProcessor implements Processor<byte[], byte[], Object, Obj
     private final ServiceMetrics metrics;
     private final Clock clock;
     private ProcessorContext<Object, Object> context;
+    private Outcomes outcomes;
 
     ValidationProcessor(InputDecoder decoder, EventValidator validator, Replay replay, DeadLetters deadLetters, ServiceMetrics metrics, Clock clock) {
         this.decoder = decoder;
@@ -38,12 +39,13 @@ final class ValidationProcessor implements Processor<byte[], byte[], Object, Obj
     @Override
     public void init(ProcessorContext<Object, Object> context) {
         this.context = context;
+        this.outcomes = Outcomes.of(context, replay);
     }
 
     @Override
     public void process(Record<byte[], byte[]> record) {
         SourcePosition source = source(record);
-        if (replay != null && !replay.includes(record.timestamp())) {
+        if (replay != null && !replay.includes(source.partition(), source.offset(), record.timestamp())) {
             // A replay reads from the first offset at its start time; later records may carry
             // earlier (or later) timestamps: only the range is explained.
             metrics.skipped("out_of_range");
@@ -67,12 +69,14 @@ final class ValidationProcessor implements Processor<byte[], byte[], Object, Obj
                 LOG.warn("unexpected error validating {}-{}@{}", source.topic(), source.partition(), source.offset(), e);
             }
             metrics.deadLetter(DeadLetters.Stage.VALIDATION);
+            outcomes.count(Outcomes.DEAD_LETTERED);
             context.forward(deadLetters.record(record.key(), record.value(), source, DeadLetters.Stage.VALIDATION, e, clock.millis()),
                     ExplainTopology.DLQ_SINK);
             return;
         }
         if (!admission.explain()) {
             metrics.skipped(admission.skipReason());
+            outcomes.count(Outcomes.SKIPPED);
             return;
         }
         // Outside the try: what fails downstream is not this event's fault. The batcher guards its

@@ -104,7 +104,8 @@ class DeploymentFilesTest {
         assertEquals("1", container.path("resources").path("limits").path("nvidia.com/gpu").asText());
         assertEquals(opsPort, container.path("ports").get(0).path("containerPort").asInt());
         String portName = container.path("ports").get(0).path("name").asText();
-        assertEquals("/health", container.path("readinessProbe").path("httpGet").path("path").asText());
+        assertEquals("/ready", container.path("readinessProbe").path("httpGet").path("path").asText());
+        assertEquals("/health", container.path("livenessProbe").path("httpGet").path("path").asText());
         assertEquals(portName, container.path("readinessProbe").path("httpGet").path("port").asText());
         assertEquals("0.0.0.0", config.get(Setting.OPS_HOST));
         assertTrue(container.path("image").asText().contains("cuda"), "the GPU image");

@@ -2,6 +2,7 @@ package io.explainstream.reliability;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.TestData;
 import io.explainstream.avro.ConfluentAvroSerializer;
@@ -15,6 +16,10 @@ import io.explainstream.schema.LlmInteraction;
 import io.explainstream.stream.ExplainService;
 import io.explainstream.stream.ServiceConfig;
 import io.explainstream.testing.InJvmKafka;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -53,8 +58,9 @@ class RegistryOutageTest {
             Map<String, String> settings = new TreeMap<>(kafka.clientSettings());
             settings.putAll(Map.of("schema.registry.url", registry.url().toString(), "schema.registry.max.retries", "1",
                     "schema.registry.retry.backoff.ms", "100", "application.id", "registry-outage", "state.dir", dir.toString(),
-                    "input.topic", "ro-in", "output.topic", "ro-out", "dlq.topic", "ro-dlq", "attribution.steps", "8", "ops.port", "-1"));
+                    "input.topic", "ro-in", "output.topic", "ro-out", "dlq.topic", "ro-dlq", "attribution.steps", "8", "ops.port", "0"));
             settings.put("batch.max.wait.ms", "200");
+            settings.put("health.thread.replacements.max", "2");
             try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), null, Clock.systemUTC())) {
                 registry.close();
                 assertFalse(EmbeddedKafkaBroker.accepts("127.0.0.1:" + port), "the registry is down");
@@ -72,6 +78,11 @@ class RegistryOutageTest {
                 // The service meets the outage: its reads fail, the thread is replaced, the reads are tried again.
                 List<ConsumerRecord<byte[], byte[]>> during = kafka.readCommitted("ro-out", records -> false, Duration.ofSeconds(10));
                 assertEquals(0, during.size(), "nothing can be written or read without the registry");
+                // /health tells the truth: a thread failing over and over is not healthy.
+                HttpResponse<String> health = get(service, "/health");
+                assertEquals(503, health.statusCode(), health.body());
+                assertTrue(health.body().matches(".*stream thread replaced \\d+ times in the last 300 s \\(health.thread.replacements.max = 2\\); "
+                        + "last error: .*"), health.body());
                 assertEquals(0, kafka.readCommitted("ro-dlq", records -> false, Duration.ofSeconds(1)).size(), "and nothing is dead-lettered");
                 registry = EmbeddedSchemaRegistry.start(schemas, EmbeddedSchemaRegistry.Settings.loopback(port));
 
@@ -83,10 +94,16 @@ class RegistryOutageTest {
                 assertEquals(events, out.size(), "none twice: " + counts);
                 assertEquals(0, kafka.readCommitted("ro-dlq", records -> false, Duration.ofSeconds(1)).size(), "no dead letters");
                 assertEquals(KafkaStreams.State.RUNNING, service.state());
+                assertEquals(200, get(service, "/ready").statusCode(), "ready: RUNNING with the model loaded");
             }
         } finally {
             registry.close();
         }
+    }
+
+    static HttpResponse<String> get(ExplainService service, String path) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + service.operationsPort() + path)).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     /** Events framed as Confluent Avro, their schema registered while the registry is up. */

@@ -51,7 +51,7 @@ class BadInputCorpusTest {
             var topology = ExplainTopology.build(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(1, 100_000, 60_000)),
                     new InputDecoder(InputFormat.AUTO, ConfluentAvroDeserializer.specific(client, LlmInteraction.class)), fixture.validator(policy),
                     fixture.explainer(policy), new ConfluentAvroSerializer<>(client, SubjectNameStrategy.TOPIC_NAME, true, false), metrics,
-                    Clock.systemUTC());
+                    StreamFixture.liveness(), Clock.systemUTC());
             Properties props = new Properties();
             props.put(StreamsConfig.APPLICATION_ID_CONFIG, "corpus");
             props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");

@@ -77,7 +77,8 @@ class ExplainTopologyTest {
         metrics = new ServiceMetrics(new SimpleMeterRegistry());
         InputDecoder decoder = new InputDecoder(InputFormat.AUTO, ConfluentAvroDeserializer.specific(client, LlmInteraction.class));
         var topology = ExplainTopology.build(topics, decoder, fixture.validator(policy), explainer,
-                new ConfluentAvroSerializer<>(client, SubjectNameStrategy.TOPIC_NAME, true, false), metrics, Clock.systemUTC());
+                new ConfluentAvroSerializer<>(client, SubjectNameStrategy.TOPIC_NAME, true, false), metrics, StreamFixture.liveness(),
+                Clock.systemUTC());
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -142,7 +143,7 @@ class ExplainTopologyTest {
         assertTrue(output.isEmpty(), "an explanation over the limit is not written");
         TestRecord<byte[], byte[]> tooLarge = deadLetters.readRecord();
         String reason = header(tooLarge, DeadLetters.REASON);
-        assertTrue(reason.matches("the explanation is \\d+ bytes, more than record\\.max\\.bytes = 2048 \\(\\d+ prompt and response tokens\\);.*"), reason);
+        assertTrue(reason.matches("the explanation is \\d+ bytes, more than record\\.max\\.bytes = 2048 \\(\\d+ prompt and response tokens, 1 metadata entries\\);.*"), reason);
         assertEquals("output", header(tooLarge, DeadLetters.STAGE));
         assertArrayEquals(longPrompt, tooLarge.value(), "the event's original bytes");
 
@@ -276,7 +277,7 @@ class ExplainTopologyTest {
 
     @Test
     void redactModePublishesIdsOffsetsAndScoresButNoText() {
-        EngineExplainer redacting = new EngineExplainer(fixture.engine, fixture.validator(StreamFixture.defaultPolicy()), StreamFixture.SETTINGS,
+        EngineExplainer redacting = new EngineExplainer(fixture.engine, StreamFixture.SETTINGS,
                 new EngineExplainer.Identity("stories260K", "sha256:x", null, true), Clock.systemUTC());
         start(new BatchPolicy(1, 100_000, 60_000), StreamFixture.defaultPolicy(), redacting);
         send("secret", json("secret", PROMPT, RESPONSE), T0);

@@ -148,7 +148,7 @@ class ReplayTest {
         Map<Integer, Long> dryRun = ReplayRunner.plan(config, replay).countEvents(replay);
         assertEquals(Map.of(0, 4L, 1, 4L, 2, 4L), dryRun, "--dry-run counts the day's events per partition");
 
-        ReplayRunner.Outcome outcome = ReplayRunner.run(config, TestData.repo(), replay, (d, t, s) -> { }, () -> false, Clock.systemUTC());
+        ReplayRunner.Outcome outcome = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
         assertTrue(outcome.finished(), "stops by itself");
         assertFalse(outcome.resumed());
         List<ConsumerRecord<byte[], byte[]>> out = readAll("replayed-day2", PER_DAY);
@@ -171,13 +171,13 @@ class ReplayTest {
         Replay replay = new Replay("resume", DAY1.toEpochMilli(), DAY3.toEpochMilli());
         ServiceConfig config = ReplayRunner.configure(base("explainstream"), replay, null, "replayed-resume");
         AtomicInteger reports = new AtomicInteger();
-        ReplayRunner.Outcome first = ReplayRunner.run(config, TestData.repo(), replay, (done, total, seconds) -> {
+        ReplayRunner.Outcome first = ReplayRunner.run(config, TestData.repo(), replay, false, (done, total, before, seconds) -> {
             if (done > 0) {
                 reports.incrementAndGet();
             }
         }, () -> reports.get() >= 1, Clock.systemUTC());
         assertFalse(first.finished(), "interrupted once some records were done");
-        ReplayRunner.Outcome second = ReplayRunner.run(config, TestData.repo(), replay, (d, t, s) -> { }, () -> false, Clock.systemUTC());
+        ReplayRunner.Outcome second = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
         assertTrue(second.finished());
         assertTrue(second.resumed(), "the second run continues from the committed offsets");
         List<ConsumerRecord<byte[], byte[]>> out = readAll("replayed-resume", 2 * PER_DAY);
@@ -195,7 +195,7 @@ class ReplayTest {
         Replay replay = new Replay("other-model", DAY3.toEpochMilli(), DAY3.plus(Duration.ofDays(1)).toEpochMilli());
         ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("model.dir", other.toString())), replay, null,
                 "replayed-other");
-        assertTrue(ReplayRunner.run(config, TestData.repo(), replay, (d, t, s) -> { }, () -> false, Clock.systemUTC()).finished());
+        assertTrue(ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()).finished());
         SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
         var deserializer = ConfluentAvroDeserializer.specific(client, Explanation.class);
         List<ConsumerRecord<byte[], byte[]>> out = readAll("replayed-other", PER_DAY);
@@ -207,6 +207,89 @@ class ReplayTest {
             assertEquals("tiny-random", explanation.getModelId());
             assertEquals(fingerprint, explanation.getModelFingerprint());
         }
+    }
+
+    /** 300 events on three partitions within one hour, a day ago; the event ids, by partition. */
+    private static List<String> produceBusyHour(String topic, Instant hour, int partitions) throws Exception {
+        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get(30, TimeUnit.SECONDS);
+        }
+        List<String> ids = new ArrayList<>();
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+            for (int i = 0; i < 300; i++) {
+                long timestamp = hour.toEpochMilli() + i * 10_000L;
+                String id = topic + "-" + i;
+                String value = "{\"event_id\":\"" + id + "\",\"timestamp\":" + timestamp + ",\"model\":\"stories260K\","
+                        + "\"prompt\":\"One day, " + i + "\",\"response\":\"a little girl\"}";
+                producer.send(new ProducerRecord<>(topic, i % partitions, timestamp, id, value));
+                ids.add(id);
+            }
+        }
+        return ids;
+    }
+
+    private static Map<String, Integer> explainedOnce(String topic, int expected) {
+        Map<String, Integer> counts = new HashMap<>();
+        readAll(topic, expected).forEach(record -> counts.merge(new String(record.key(), StandardCharsets.UTF_8), 1, Integer::sum));
+        return counts;
+    }
+
+    @Test
+    void everyReplayOfABusyHourExplainsAllOfItsEventsBeforeItSaysFinished() throws Exception {
+        Instant hour = Instant.now().minus(Duration.ofDays(1)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
+        List<String> ids = produceBusyHour("busy", hour, 3);
+        for (int run = 0; run < 3; run++) {
+            Replay replay = new Replay("busy-" + run, hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
+            ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", "busy")), replay, null, "busy-out-" + run);
+            ReplayRunner.Outcome outcome = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
+            assertTrue(outcome.finished(), "run " + run);
+            assertEquals(300, outcome.explained(), "run " + run + " says it explained every event");
+            assertEquals(300, outcome.eventsInRange());
+            Map<String, Integer> counts = explainedOnce("busy-out-" + run, 300);
+            assertEquals(new HashSet<>(ids), counts.keySet(), "run " + run + ": every event of the hour is on the output when the replay ends");
+            assertTrue(counts.values().stream().allMatch(c -> c == 1), "each once");
+        }
+        Replay replay = new Replay("busy-resumed", hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
+        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", "busy")), replay, null, "busy-resumed");
+        ReplayRunner.Outcome first = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> kafka != null
+                && ReplayTest.committed(config) >= 100, Clock.systemUTC());
+        assertFalse(first.finished(), "interrupted after about a third");
+        ReplayRunner.Outcome second = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
+        assertTrue(second.finished() && second.resumed());
+        assertEquals(300, second.explained(), "the counts carry over the interruption");
+        Map<String, Integer> counts = explainedOnce("busy-resumed", 300);
+        assertEquals(new HashSet<>(ids), counts.keySet());
+        assertTrue(counts.values().stream().allMatch(c -> c == 1), "no duplicates: " + counts);
+    }
+
+    private static long committed(ServiceConfig config) {
+        try {
+            return offsets(ReplayRunner.group(config)).values().stream().mapToLong(OffsetAndMetadata::offset).sum();
+        } catch (Exception e) {
+            return 0;
+        }
+    }
+
+    @Test
+    void aReplayOverARangeThatRetentionDeletedInPartSaysWhatIsGoneAndStartsOnlyWhenAllowed() throws Exception {
+        Instant hour = Instant.now().minus(Duration.ofDays(2)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
+        produceBusyHour("retained", hour, 1);
+        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            // What retention does to old segments: the first 40 records are gone.
+            admin.deleteRecords(Map.of(new TopicPartition("retained", 0), org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(40)))
+                    .all().get(30, TimeUnit.SECONDS);
+        }
+        Replay replay = new Replay("gone", hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
+        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", "retained")), replay, null, "gone-out");
+        ReplayRunner.Outcome refused = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
+        assertFalse(refused.finished(), "does not claim success");
+        assertEquals("[partition 0: up to 40 records of the range (offsets 0..39) deleted by retention]", refused.gaps().toString());
+        ReplayRunner.Outcome allowed = ReplayRunner.run(config, TestData.repo(), replay, true, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
+        assertTrue(allowed.finished());
+        assertEquals(260, allowed.explained(), "what is left is explained");
+        assertEquals(1, allowed.gaps().size(), "and the gap is still reported");
     }
 
     @Test

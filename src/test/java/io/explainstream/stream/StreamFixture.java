@@ -38,13 +38,18 @@ final class StreamFixture {
     }
 
     EngineExplainer explainer(ValidationPolicy policy) {
-        return new EngineExplainer(engine, validator(policy), SETTINGS,
+        return new EngineExplainer(engine, SETTINGS,
                 new EngineExplainer.Identity("stories260K", model.checkpoint().fingerprint(), null, false), Clock.systemUTC());
     }
 
     /** What the attribute command computes for the same prompt and response. */
     Attribution direct(String prompt, String response) {
         return engine.attribute(new AttributionRequest(tokenizer.encodePrompt(prompt), tokenizer.encodeResponse(response)), SETTINGS);
+    }
+
+    /** The default /health rules, on the system clock. */
+    static Liveness liveness() {
+        return ServiceConfig.of(java.util.Map.of()).liveness(Clock.systemUTC());
     }
 
     static ValidationPolicy defaultPolicy() {

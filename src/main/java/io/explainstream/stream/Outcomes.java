@@ -1,0 +1,37 @@
+package io.explainstream.stream;
+
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.state.KeyValueStore;
+
+/**
+ * A replay's count of what became of the events in its range, kept in a changelogged store that
+ * commits with the explanations, so the counts survive an interruption and are exact under
+ * exactly-once. The live service keeps none ({@link #NONE}).
+ */
+final class Outcomes {
+
+    static final String STORE = "replay-outcomes";
+    static final String EXPLAINED = "explained";
+    static final String DEAD_LETTERED = "dead_lettered";
+    static final String SKIPPED = "skipped";
+
+    static final Outcomes NONE = new Outcomes(null);
+
+    private final KeyValueStore<String, Long> store;
+
+    private Outcomes(KeyValueStore<String, Long> store) {
+        this.store = store;
+    }
+
+    /** The context's outcome store in a replay, NONE otherwise. */
+    static Outcomes of(ProcessorContext<?, ?> context, Replay replay) {
+        return replay == null ? NONE : new Outcomes(context.getStateStore(STORE));
+    }
+
+    void count(String outcome) {
+        if (store != null) {
+            Long now = store.get(outcome);
+            store.put(outcome, now == null ? 1 : now + 1);
+        }
+    }
+}

@@ -1,0 +1,186 @@
+package io.explainstream.reliability;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.avro.EmbeddedSchemaRegistry;
+import io.explainstream.avro.InMemorySchemaStore;
+import io.explainstream.testing.InJvmKafka;
+import io.explainstream.testing.ServiceProcess;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * SIGTERM stops the service (the {@code run} command in a JVM of its own) within 10 s in every
+ * state: with a long batch in the engine (the batch is aborted; its events are explained once after
+ * the restart), with its stream thread failing and being replaced over and over (the registry
+ * down), and with its stream thread stuck in a call to a registry that never answers.
+ */
+@Tag("slow")
+class ShutdownTest {
+
+    private static final Duration STOP_LIMIT = Duration.ofSeconds(10);
+    private static InJvmKafka kafka;
+    private static EmbeddedSchemaRegistry registry;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void start() throws Exception {
+        kafka = InJvmKafka.start();
+        registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        registry.close();
+        kafka.close();
+    }
+
+    private Path config(String app, String registryUrl, Map<String, String> extra) throws IOException {
+        Properties config = new Properties();
+        config.putAll(kafka.clientSettings());
+        config.put("schema.registry.url", registryUrl);
+        config.put("schema.registry.max.retries", "1");
+        config.put("application.id", app);
+        config.put("state.dir", dir.resolve("state").toString());
+        config.put("input.topic", app + "-in");
+        config.put("output.topic", app + "-out");
+        config.put("dlq.topic", app + "-dlq");
+        config.put("batch.max.wait.ms", "200");
+        config.put("ops.port", "-1");
+        config.putAll(extra);
+        Path file = dir.resolve(app + ".properties");
+        try (OutputStream out = Files.newOutputStream(file)) {
+            config.store(out, "shutdown test");
+        }
+        return file;
+    }
+
+    private ServiceProcess run(Path config, String name) throws IOException {
+        return ServiceProcess.start(List.of("run", "--config", config.toString()),
+                List.of("-Dorg.slf4j.simpleLogger.log.io.explainstream.stream.BatchingProcessor=debug"), Map.of(), dir.resolve(name + ".log"),
+                Duration.ofMinutes(4));
+    }
+
+    /** Sends SIGTERM and returns how long the process took to end. */
+    private static Duration terminate(ServiceProcess service) throws InterruptedException {
+        long sent = System.nanoTime();
+        service.process().destroy();
+        assertTrue(service.process().waitFor(60, TimeUnit.SECONDS), "ends on SIGTERM");
+        return Duration.ofNanos(System.nanoTime() - sent);
+    }
+
+    private static void send(String topic, int count, String prompt) {
+        try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of())) {
+            for (int i = 0; i < count; i++) {
+                String id = topic + "-" + i;
+                String value = "{\"event_id\":\"" + id + "\",\"timestamp\":" + System.currentTimeMillis() + ",\"model\":\"stories260K\",\"prompt\":\""
+                        + prompt + "\",\"response\":\"a little girl named Lily\"}";
+                producer.send(new ProducerRecord<>(topic, id.getBytes(StandardCharsets.UTF_8), value.getBytes(StandardCharsets.UTF_8)));
+            }
+        }
+    }
+
+    @Test
+    void aLongBatchInTheEngineIsAbortedAndItsEventsAreExplainedOnceAfterTheRestart() throws Exception {
+        // Three events of about 400 prompt tokens at 400 steps: one batch of tens of seconds.
+        Path config = config("midbatch", registry.url().toString(), Map.of("attribution.steps", "400"));
+        String prompt = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(20);
+        try (ServiceProcess service = run(config, "midbatch-1")) {
+            assertTrue(service.awaitOutput("ExplainStream running", Duration.ofSeconds(120)), service.output());
+            send("midbatch-in", 3, prompt);
+            assertTrue(service.awaitOutput("batch started", Duration.ofSeconds(60)), service.output());
+            Thread.sleep(1000);
+            Duration took = terminate(service);
+            System.out.printf("SIGTERM mid-batch: stopped in %d ms%n", took.toMillis());
+            assertTrue(took.compareTo(STOP_LIMIT) < 0, "stopped in " + took.toMillis() + " ms:\n" + service.output());
+            assertTrue(!service.output().contains("batch done"), "the batch did not finish; it was aborted");
+        }
+        try (ServiceProcess service = run(config, "midbatch-2")) {
+            List<ConsumerRecord<byte[], byte[]>> out = kafka.readCommitted("midbatch-out", records -> records.size() >= 3, Duration.ofSeconds(150));
+            Map<String, Integer> counts = new TreeMap<>();
+            out.forEach(record -> counts.merge(new String(record.key(), StandardCharsets.UTF_8), 1, Integer::sum));
+            assertEquals(Map.of("midbatch-in-0", 1, "midbatch-in-1", 1, "midbatch-in-2", 1), counts, "each event explained once after the restart");
+            terminate(service);
+        }
+    }
+
+    @Test
+    void aStreamThreadReplacedOverAndOverStopsWithinTenSeconds() throws Exception {
+        EmbeddedSchemaRegistry outage = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
+        Path config = config("loop", outage.url().toString(), Map.of("attribution.steps", "4"));
+        try (ServiceProcess service = run(config, "loop")) {
+            assertTrue(service.awaitOutput("ExplainStream running", Duration.ofSeconds(120)), service.output());
+            outage.close();
+            send("loop-in", 4, "One day,");
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (service.output().split("stream thread failed; replacing it", -1).length < 3 && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertTrue(service.output().split("stream thread failed; replacing it", -1).length >= 3, "in a replace loop:\n" + service.output());
+            Duration took = terminate(service);
+            System.out.printf("SIGTERM in a replace loop: stopped in %d ms%n", took.toMillis());
+            assertTrue(took.compareTo(STOP_LIMIT) < 0, "stopped in " + took.toMillis() + " ms:\n" + service.output());
+        } finally {
+            outage.close();
+        }
+    }
+
+    @Test
+    void aStreamThreadWaitingForARegistryThatNeverAnswersStopsWithinTenSeconds() throws Exception {
+        EmbeddedSchemaRegistry upAtStart = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
+        int port = upAtStart.url().getPort();
+        Path config = config("hang", upAtStart.url().toString(), Map.of("attribution.steps", "4", "schema.registry.request.timeout.ms", "120000"));
+        List<Socket> accepted = new ArrayList<>();
+        try (ServiceProcess service = run(config, "hang")) {
+            assertTrue(service.awaitOutput("ExplainStream running", Duration.ofSeconds(120)), service.output());
+            upAtStart.close();
+            // The same port now accepts connections and never answers.
+            try (ServerSocket silent = new ServerSocket(port, 50, java.net.InetAddress.getLoopbackAddress())) {
+                Thread acceptor = new Thread(() -> {
+                    try {
+                        while (true) {
+                            accepted.add(silent.accept());
+                        }
+                    } catch (IOException e) {
+                        // closed
+                    }
+                }, "silent-registry");
+                acceptor.start();
+                send("hang-in", 2, "One day,");
+                assertTrue(service.awaitOutput("batch done", Duration.ofSeconds(60)), "the batch is explained, its write waits:\n" + service.output());
+                Thread.sleep(2000);
+                assertTrue(!accepted.isEmpty(), "the service is calling the silent registry");
+                Duration took = terminate(service);
+                System.out.printf("SIGTERM while waiting for the registry: stopped in %d ms%n", took.toMillis());
+                assertTrue(took.compareTo(STOP_LIMIT) < 0, "stopped in " + took.toMillis() + " ms:\n" + service.output());
+            }
+        } finally {
+            for (Socket socket : accepted) {
+                socket.close();
+            }
+        }
+    }
+}
