@@ -216,7 +216,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         int tokens = batch.stream().mapToInt(PendingEvent::tokens).sum();
         if (batch.size() == 1 && budget.exceedsTransaction(tokens)) {
             deadLetter(batch.get(0), DeadLetters.Stage.ATTRIBUTION, new InvalidEventException(String.format(java.util.Locale.ROOT,
-                    "explaining %d tokens is estimated at %.0f s of engine time, more than the transaction timeout allows (%.0f s); lower "
+                    "explaining %d tokens is estimated at %.0f s of engine time, more than the transaction timeout (%.0f s); lower "
                             + "limits.prompt.tokens, or raise batch.max.seconds and producer.transaction.timeout.ms together",
                     tokens, budget.estimate(tokens), budget.hardLimitSeconds())));
             handled.add(batch.get(0));

@@ -9,8 +9,8 @@ package io.explainstream.stream;
  * each commit: the budget starts afresh when the thread's commit count moves.
  *
  * <p>Batch sizes come from the measured cost: seconds per prompt-and-response token, averaged
- * over the last batches. Before the first batch the cost is unknown and only the event and token
- * limits apply.
+ * over the last batches (the first batch, which warms the JVM and libtorch up, is not counted).
+ * Until then the cost is unknown and only the event and token limits apply.
  */
 final class TransactionBudget {
 
@@ -22,15 +22,16 @@ final class TransactionBudget {
     private double secondsPerToken = Double.NaN;
     private double spentSeconds;
     private double commitsSeen = Double.NaN;
+    private boolean warmedUp;
 
     /**
      * @param maxSeconds engine time per transaction ({@code batch.max.seconds})
      * @param transactionTimeoutSeconds the producer's transaction timeout: an event estimated to take
-     *     most of it can never commit
+     *     longer can never commit (the broker aborts its transaction, and the batch is redone forever)
      */
     TransactionBudget(double maxSeconds, double transactionTimeoutSeconds) {
         this.maxSeconds = maxSeconds;
-        this.hardLimitSeconds = 0.8 * transactionTimeoutSeconds;
+        this.hardLimitSeconds = transactionTimeoutSeconds;
     }
 
     /**
@@ -67,6 +68,11 @@ final class TransactionBudget {
 
     synchronized void spent(double seconds, int tokens) {
         spentSeconds += seconds;
+        if (!warmedUp) {
+            // The first batch pays for class loading, JIT and libtorch's first allocations: not a cost to plan by.
+            warmedUp = true;
+            return;
+        }
         if (tokens > 0) {
             double cost = seconds / tokens;
             secondsPerToken = Double.isNaN(secondsPerToken) ? cost : SMOOTHING * cost + (1 - SMOOTHING) * secondsPerToken;

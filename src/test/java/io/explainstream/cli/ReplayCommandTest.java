@@ -49,4 +49,51 @@ class ReplayCommandTest {
             }
         }
     }
+
+    @Test
+    void aReplayEndsWithCountsThatAddUpToTheEventsInRangeAndRefusesARangeRetentionCut(@org.junit.jupiter.api.io.TempDir java.nio.file.Path state)
+            throws Exception {
+        try (InJvmKafka kafka = InJvmKafka.start();
+                io.explainstream.avro.EmbeddedSchemaRegistry registry = io.explainstream.avro.EmbeddedSchemaRegistry.start(
+                        new io.explainstream.avro.InMemorySchemaStore(), io.explainstream.avro.EmbeddedSchemaRegistry.Settings.loopback(0))) {
+            try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+                admin.createTopics(List.of(new NewTopic("history", 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+            }
+            Properties props = new Properties();
+            props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+            long inRange = Instant.parse("2026-11-20T10:00:00Z").toEpochMilli();
+            try (KafkaProducer<String, String> producer = new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+                for (int i = 0; i < 5; i++) {
+                    String model = i == 4 ? "gpt-x" : "stories260K";
+                    String value = i == 3 ? "{}" : "{\"event_id\":\"h" + i + "\",\"timestamp\":" + inRange + ",\"model\":\"" + model
+                            + "\",\"prompt\":\"One day,\",\"response\":\"a little girl\"}";
+                    producer.send(new ProducerRecord<>("history", 0, inRange + i, "h" + i, value)).get();
+                }
+            }
+            List<String> common = List.of("--from", "2026-11-20", "--to", "2026-11-21", "--input-topic", "history",
+                    "--set", "bootstrap.servers=" + kafka.bootstrapServers(), "--set", "schema.registry.url=" + registry.url(),
+                    "--set", "state.dir=" + state, "--set", "ops.port=-1", "--set", "attribution.steps=4", "--set", "batch.max.wait.ms=200",
+                    "--set", "model.accept=stories260K");
+            List<String> args = new java.util.ArrayList<>(List.of("replay", "--replay-id", "counted"));
+            args.addAll(common);
+            CliRun run = CliRun.of(args.toArray(String[]::new));
+            assertEquals(0, run.exitCode(), run.err());
+            assertTrue(run.out().matches("(?s)replay counted finished: 5 events in range: 3 explained, 1 dead-lettered, 1 skipped; .*"), run.out());
+
+            try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+                admin.deleteRecords(Map.of(new org.apache.kafka.common.TopicPartition("history", 0),
+                        org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(2))).all().get(30, TimeUnit.SECONDS);
+            }
+            args = new java.util.ArrayList<>(List.of("replay", "--replay-id", "after-retention"));
+            args.addAll(common);
+            CliRun refused = CliRun.of(args.toArray(String[]::new));
+            assertEquals(4, refused.exitCode(), refused.out() + refused.err());
+            assertTrue(refused.err().contains("partition 0: up to 2 records of the range (offsets 0..1) deleted by retention"), refused.err());
+            assertTrue(refused.err().contains("--allow-gaps replays what is left"), refused.err());
+            args.add("--allow-gaps");
+            CliRun allowed = CliRun.of(args.toArray(String[]::new));
+            assertEquals(4, allowed.exitCode(), "still says something is missing");
+            assertTrue(allowed.out().contains("finished: 3 events in range: 1 explained, 1 dead-lettered, 1 skipped"), allowed.out());
+        }
+    }
 }

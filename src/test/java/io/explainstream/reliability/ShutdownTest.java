@@ -92,22 +92,24 @@ class ShutdownTest {
         return Duration.ofNanos(System.nanoTime() - sent);
     }
 
+    /** Sends {@code count} events, all with the same key: one partition, one batch. */
     private static void send(String topic, int count, String prompt) {
         try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of())) {
             for (int i = 0; i < count; i++) {
                 String id = topic + "-" + i;
                 String value = "{\"event_id\":\"" + id + "\",\"timestamp\":" + System.currentTimeMillis() + ",\"model\":\"stories260K\",\"prompt\":\""
                         + prompt + "\",\"response\":\"a little girl named Lily\"}";
-                producer.send(new ProducerRecord<>(topic, id.getBytes(StandardCharsets.UTF_8), value.getBytes(StandardCharsets.UTF_8)));
+                producer.send(new ProducerRecord<>(topic, topic.getBytes(StandardCharsets.UTF_8), value.getBytes(StandardCharsets.UTF_8)));
             }
         }
     }
 
     @Test
     void aLongBatchInTheEngineIsAbortedAndItsEventsAreExplainedOnceAfterTheRestart() throws Exception {
-        // Three events of about 400 prompt tokens at 400 steps: one batch of tens of seconds.
-        Path config = config("midbatch", registry.url().toString(), Map.of("attribution.steps", "400"));
-        String prompt = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(20);
+        // Three events of about 90 prompt tokens at 64 steps, on one partition: batches of several
+        // seconds on a 2-core machine, whose forward passes take a few seconds each.
+        Path config = config("midbatch", registry.url().toString(), Map.of("attribution.steps", "64"));
+        String prompt = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(5);
         try (ServiceProcess service = run(config, "midbatch-1")) {
             assertTrue(service.awaitOutput("ExplainStream running", Duration.ofSeconds(120)), service.output());
             send("midbatch-in", 3, prompt);
@@ -120,8 +122,11 @@ class ShutdownTest {
         }
         try (ServiceProcess service = run(config, "midbatch-2")) {
             List<ConsumerRecord<byte[], byte[]>> out = kafka.readCommitted("midbatch-out", records -> records.size() >= 3, Duration.ofSeconds(150));
+            var explanations = io.explainstream.avro.ConfluentAvroDeserializer.specific(
+                    new io.explainstream.avro.SchemaRegistryClient(io.explainstream.avro.RegistryConfig.of(registry.url().toString())),
+                    io.explainstream.schema.Explanation.class);
             Map<String, Integer> counts = new TreeMap<>();
-            out.forEach(record -> counts.merge(new String(record.key(), StandardCharsets.UTF_8), 1, Integer::sum));
+            out.forEach(record -> counts.merge(explanations.deserialize("midbatch-out", record.value()).getEventId(), 1, Integer::sum));
             assertEquals(Map.of("midbatch-in-0", 1, "midbatch-in-1", 1, "midbatch-in-2", 1), counts, "each event explained once after the restart");
             terminate(service);
         }

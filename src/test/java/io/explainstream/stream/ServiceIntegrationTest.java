@@ -221,6 +221,16 @@ class ServiceIntegrationTest {
                 "the producer is raised to fit the largest record");
         assertEquals(null, ServiceConfig.of(Map.of("max.request.size", "2000000")).streamsProperties().getProperty("producer.max.request.size"),
                 "a user's own max.request.size is left alone");
+        var budget = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("batch.max.seconds", "-5")));
+        assertEquals("batch.max.seconds = -5 must be positive", budget.getMessage());
+        var replacements = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ServiceConfig.of(Map.of("health.thread.replacements.max", "many")));
+        assertEquals("health.thread.replacements.max = 'many' is not an integer", replacements.getMessage());
+        var retention = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ServiceConfig.of(Map.of("topics.input.retention.ms", "0")));
+        assertEquals("topics.input.retention.ms = '0' must be a positive number of milliseconds, or -1 (forever)", retention.getMessage());
+        assertEquals("60000", ServiceConfig.of(Map.of()).streamsProperties().getProperty("producer.transaction.timeout.ms"),
+                "a hard crash stalls consumers about a minute, not ten");
         ServiceConfig fromEnvironment = ServiceConfig.load(null, Map.of("EXPLAINSTREAM_BATCH_MAX_EVENTS", "16", "PATH", "/bin"));
         assertEquals(new BatchPolicy(16, 4096, 2000), fromEnvironment.batchPolicy());
         assertEquals("exactly_once_v2", ServiceConfig.of(Map.of()).streamsProperties().getProperty("processing.guarantee"));
