@@ -64,6 +64,27 @@ class AttributeCommandTest {
     }
 
     @Test
+    void jsonOffsetsAreUtf16CodeUnitsAsTheContractSays() throws IOException {
+        String prompt = "Lily saw a \uD83D\uDC36 and \u732B, cafe\u0301.";
+        CliRun run = CliRun.of("attribute", "--prompt", prompt, "--response", "The \uD83D\uDC36 ran.", "--format", "json", "--steps", "4");
+        assertEquals(0, run.exitCode(), run.err());
+        JsonNode json = new ObjectMapper().readTree(run.out());
+        int dogPieces = 0;
+        for (JsonNode token : json.get("prompt_tokens")) {
+            if (token.get("text").asText().matches("<0xF0>|<0x9F>|<0x90>|<0xB6>")) {
+                dogPieces++;
+                assertEquals(11, token.get("start").asInt(), token.toString());
+                assertEquals(13, token.get("end").asInt(), token.toString());
+            }
+        }
+        assertEquals(4, dogPieces, json.get("prompt_tokens").toString());
+        JsonNode lastPrompt = json.get("prompt_tokens").get(json.get("prompt_tokens").size() - 1);
+        assertEquals(prompt.length(), lastPrompt.get("end").asInt());
+        JsonNode lastResponse = json.get("response_tokens").get(json.get("response_tokens").size() - 1);
+        assertEquals("The \uD83D\uDC36 ran.".length(), lastResponse.get("end").asInt());
+    }
+
+    @Test
     void chatInputIsRenderedWithTheTemplate(@TempDir Path dir) throws IOException {
         Path chat = dir.resolve("chat.json");
         Files.writeString(chat, "[{\"role\":\"system\",\"content\":\"Tell stories.\"},{\"role\":\"user\",\"content\":\"A dog story.\"}]");
