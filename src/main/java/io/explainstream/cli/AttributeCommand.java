@@ -105,11 +105,12 @@ final class AttributeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (prompt.text != null && prompt.text.isEmpty()) {
-            throw new IllegalArgumentException("--prompt is empty: give the prompt the response answered");
+        // Whitespace alone would be explained as a row of ' ' tokens that say nothing.
+        if (prompt.text != null && prompt.text.isBlank()) {
+            throw new IllegalArgumentException("--prompt is empty" + whitespaceNote(prompt.text) + ": give the prompt the response answered");
         }
-        if (response.isEmpty()) {
-            throw new IllegalArgumentException("--response is empty: give the response to explain");
+        if (response.isBlank()) {
+            throw new IllegalArgumentException("--response is empty" + whitespaceNote(response) + ": give the response to explain");
         }
         AttributionSettings settings = settings();
         try (LlamaModel model = LlamaModel.load(selection.modelDirectory(), selection.options());
@@ -121,6 +122,10 @@ final class AttributeCommand implements Callable<Integer> {
             write(render(attribution, source));
             return 0;
         }
+    }
+
+    private static String whitespaceNote(String text) {
+        return text.isEmpty() ? "" : " (only whitespace)";
     }
 
     private AttributionSettings settings() {
@@ -181,6 +186,10 @@ final class AttributeCommand implements Callable<Integer> {
             JsonNode message = root.get(i);
             if (!message.path("role").isTextual() || !message.path("content").isTextual()) {
                 throw new IllegalArgumentException("--chat message " + i + " needs text fields role and content");
+            }
+            if (message.get("content").asText().isBlank()) {
+                throw new IllegalArgumentException("--chat message " + i + " content is empty" + whitespaceNote(message.get("content").asText())
+                        + " in " + file);
             }
             messages.add(new ChatMessage(ChatMessage.Role.parse("--chat message " + i + " role", message.get("role").asText()),
                     message.get("content").asText()));

@@ -150,6 +150,8 @@ class AttributeCommandTest {
     void badOptionsAreOneLineErrorsNamingTheOption() {
         assertError("error: --prompt is empty: give the prompt the response answered", "--prompt", "", "--response", RESPONSE);
         assertError("error: --response is empty: give the response to explain", "--prompt", PROMPT, "--response", "");
+        assertError("error: --prompt is empty (only whitespace): give the prompt the response answered", "--prompt", " \n\t ", "--response", RESPONSE);
+        assertError("error: --response is empty (only whitespace): give the response to explain", "--prompt", PROMPT, "--response", "   ");
         assertError("error: --steps = 0 must be positive", "--prompt", PROMPT, "--response", RESPONSE, "--steps", "0");
         assertError("error: --baseline = 'nothing' is not a baseline (use unk, pad, zero or a token id ≥ 0)",
                 "--prompt", PROMPT, "--response", RESPONSE, "--baseline", "nothing");
