@@ -162,6 +162,94 @@ class AttributeCommandTest {
         assertTrue(tooLong.err().contains("exceed the model's context of 512 tokens"), tooLong.err());
     }
 
+    @Test
+    void parserErrorsAreTheProblemAndAPointerToHelpNotTheUsage() {
+        List<List<String>> cases = List.of(
+                List.of("--prompt", PROMPT, "--response", RESPONSE, "--colour"),
+                List.of("--prompt", PROMPT),
+                List.of("--prompt", PROMPT, "--response", RESPONSE, "--steps", "abc"),
+                List.of("--prompt", PROMPT, "--response", RESPONSE, "--format", "csv"));
+        List<String> expected = List.of("error: Unknown option: '--colour'", "error: Missing required option: '--response=<response>'",
+                "error: Invalid value for option '--steps': 'abc' is not an int",
+                "error: Invalid value for option '--format': expected one of [json, text, html] (case-sensitive) but was 'csv'");
+        for (int i = 0; i < cases.size(); i++) {
+            List<String> args = new ArrayList<>(List.of("attribute"));
+            args.addAll(cases.get(i));
+            CliRun run = CliRun.of(args.toArray(String[]::new));
+            assertEquals(2, run.exitCode(), run.err());
+            assertEquals(expected.get(i) + "\nRun 'explainstream attribute --help' for the options.", run.err().strip().replace("\r", ""));
+            assertEquals("", run.out());
+        }
+    }
+
+    @Test
+    void stepsAreCappedAtTheDocumentedLimitBeforeAnythingIsComputed() {
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20), () -> {
+            assertError("error: --steps = 100000000 is more than the limit of 10000 path points",
+                    "--prompt", PROMPT, "--response", RESPONSE, "--steps", "100000000");
+            assertError("error: --max-steps = 20000 is more than the limit of 10000 path points",
+                    "--prompt", PROMPT, "--response", RESPONSE, "--max-steps", "20000", "--target-delta", "0.01");
+        });
+    }
+
+    @Test
+    void fileAndCombinationErrorsAreOneLineNamingTheOptionAndValue(@TempDir Path dir) throws IOException {
+        Path missingFolder = dir.resolve("no-such-folder").resolve("out.json");
+        assertError("error: --out = " + missingFolder + " cannot be written: folder " + missingFolder.getParent() + " does not exist",
+                "--prompt", PROMPT, "--response", RESPONSE, "--out", missingFolder.toString());
+        assertError("error: --out = " + dir + " is a directory; give a file name", "--prompt", PROMPT, "--response", RESPONSE, "--out", dir.toString());
+        Path badJson = dir.resolve("bad.json");
+        Files.writeString(badJson, "[{\"role\": \"user\", content: 1}]");
+        CliRun bad = CliRun.of("attribute", "--chat", badJson.toString(), "--response", RESPONSE);
+        assertEquals(2, bad.exitCode());
+        assertTrue(bad.err().startsWith("error: --chat = " + badJson + " is not valid JSON at line 1, column 19: Unexpected character ('c'"), bad.err());
+        assertEquals(1, bad.err().strip().lines().count(), bad.err());
+        assertFalse(bad.err().contains("Source") || bad.err().contains("fasterxml") || bad.err().contains("\tat "), bad.err());
+        Path missing = dir.resolve("missing.json");
+        assertError("error: --chat = " + missing + " does not exist", "--chat", missing.toString(), "--response", RESPONSE);
+        Path blank = dir.resolve("blank.json");
+        Files.writeString(blank, "[{\"role\": \"user\", \"content\": \"  \"}]");
+        assertError("error: --chat message 0 content is empty (only whitespace) in " + blank, "--chat", blank.toString(), "--response", RESPONSE);
+        Path file = TestData.stories260K().resolve("config.json");
+        assertError("error: model directory " + file + " is a file, not a directory: give the checkpoint's directory"
+                + " (with config.json, *.safetensors and tokenizer.json)", "--prompt", PROMPT, "--response", RESPONSE, "--model", file.toString());
+        assertError("error: --max-steps = 100 is below --steps = 200: with --target-delta the steps start at --steps and double up to --max-steps",
+                "--prompt", PROMPT, "--response", RESPONSE, "--steps", "200", "--max-steps", "100", "--target-delta", "0.01");
+        assertError("error: --target-delta = 0.01 adapts the steps of integrated_gradients; --method gradient takes one pass at the input"
+                + " and has no steps to adapt", "--prompt", PROMPT, "--response", RESPONSE, "--method", "gradient", "--target-delta", "0.01");
+        assertError("error: --delta-warn = -1.0 must be a finite number ≥ 0 (a fraction: 0.05 is 5%)",
+                "--prompt", PROMPT, "--response", RESPONSE, "--delta-warn", "-1");
+    }
+
+    @Test
+    void gradientMethodsShowOnlyWhatApplies() {
+        for (String method : List.of("gradient", "input_x_gradient")) {
+            CliRun run = CliRun.of("attribute", "--prompt", PROMPT, "--response", RESPONSE, "--method", method, "--no-color");
+            assertEquals(0, run.exitCode(), run.err());
+            String header = run.out().lines().skip(1).findFirst().orElseThrow();
+            assertEquals(method + " · BOS skipped · normalized l1", header);
+        }
+        String header = CliRun.of("attribute", "--prompt", PROMPT, "--response", RESPONSE, "--no-color", "--steps", "16").out().lines().skip(1)
+                .findFirst().orElseThrow();
+        assertTrue(header.startsWith("integrated_gradients · gausslegendre · 16 steps · baseline unk · BOS skipped · normalized l1 · sequence delta "),
+                header);
+    }
+
+    @Test
+    void theDeltaIsShownRelativeAndWarnedAboutOverTheThreshold(@TempDir Path dir) throws IOException {
+        CliRun good = CliRun.of("attribute", "--prompt", PROMPT, "--response", RESPONSE, "--no-color", "--token-matrix");
+        assertEquals(0, good.exitCode(), good.err());
+        assertTrue(good.out().matches("(?s).*max \\|delta\\| 0\\.0\\d+ \\([0-9.<]+% of Σ\\|f\\(x\\)−f\\(b\\)\\|\\)\n.*"), good.out());
+        assertFalse(good.out().contains("warning"), good.out());
+        // Two left Riemann points leave most of the integral out.
+        CliRun coarse = CliRun.of("attribute", "--prompt", PROMPT, "--response", RESPONSE, "--no-color", "--steps", "2", "--integration", "riemann_left");
+        assertEquals(0, coarse.exitCode(), coarse.err());
+        assertTrue(coarse.out().contains("% of Σ|f(x)−f(b)|) · warning: relative delta over 5%: the scores do not add up"), coarse.out());
+        CliRun tolerant = CliRun.of("attribute", "--prompt", PROMPT, "--response", RESPONSE, "--no-color", "--steps", "2", "--integration",
+                "riemann_left", "--delta-warn", "1000");
+        assertFalse(tolerant.out().contains("warning"), tolerant.out());
+    }
+
     private static void assertError(String expected, String... options) {
         List<String> args = new ArrayList<>(List.of("attribute"));
         args.addAll(List.of(options));
