@@ -55,6 +55,16 @@ public final class RunFacts {
             return absolute + " (" + percent(relative) + " of Σ|f(x)−f(b)|)";
         }
 
+        /**
+         * The same for an HTML page, the warning in bold red: a page's own style sheet need not
+         * know the class, so the style is inline.
+         */
+        public String html() {
+            String text = HtmlReport.escape(text());
+            return warning ? "<span class=\"delta-warning\" style=\"color:#c62828;font-weight:bold\">" + text + " · "
+                    + HtmlReport.escape(warningText()) + "</span>" : text;
+        }
+
         /** The warning's words, or an empty string when there is none. */
         public String warningText() {
             return warning ? "warning: relative delta over " + percent(warnAbove) + ": the scores do not add up to the change; use more steps" : "";

@@ -57,6 +57,14 @@ class TerminalHeatmapTest {
     }
 
     @Test
+    void theHtmlFormOfTheDeltaFlagsItInRedWithTheWord() {
+        RunFacts.Delta flagged = RunFacts.delta(example(), 0.05);
+        assertEquals("<span class=\"delta-warning\" style=\"color:#c62828;font-weight:bold\">max |delta| 1.0000 (50% of Σ|f(x)−f(b)|)"
+                + " · warning: relative delta over 5%: the scores do not add up to the change; use more steps</span>", flagged.html());
+        assertEquals("max |delta| 1.0000 (50% of Σ|f(x)−f(b)|)", RunFacts.delta(example(), 0.6).html());
+    }
+
+    @Test
     void relativeDeltaSumsAbsoluteValuesAndIsUndefinedWithoutABaseline() {
         assertEquals(0.5, io.explainstream.attribution.CompletenessGap.relativeDelta(example()), 1e-12);
         // Two targets whose errors cancel in the sum still count: (0.1 + 0.1) / (1 + 3).
