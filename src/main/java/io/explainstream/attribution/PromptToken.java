@@ -5,7 +5,7 @@ package io.explainstream.attribution;
  *
  * @param id vocabulary id
  * @param text the vocabulary piece, for example {@code "▁Once"}
- * @param start first character it covers in the prompt text
+ * @param start first character (UTF-16 index, as Java's and JavaScript's strings count) it covers in the prompt text
  * @param end one past the last character it covers
  * @param attributed false for positions kept fixed (BOS when skipped); their score is 0
  */

@@ -6,9 +6,11 @@ import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.DatumReader;
+import org.apache.avro.io.Decoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.util.Utf8;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
 
@@ -53,7 +55,7 @@ public final class ConfluentAvroDeserializer<T> implements Deserializer<T> {
             throw new SerializationException("unknown schema id " + id + " on topic " + topic + ": " + e.getMessage(), e);
         }
         Schema reader = readerSchema == null ? writer : readerSchema;
-        DatumReader<T> datumReader = specific ? new SpecificDatumReader<>(writer, reader) : new GenericDatumReader<>(writer, reader);
+        DatumReader<T> datumReader = specific ? new StrictStringReader<>(writer, reader) : new GenericDatumReader<>(writer, reader);
         BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(bytes, WireFormat.HEADER_BYTES, bytes.length - WireFormat.HEADER_BYTES, null);
         try {
             T value = datumReader.read(null, decoder);
@@ -64,6 +66,38 @@ public final class ConfluentAvroDeserializer<T> implements Deserializer<T> {
         } catch (IOException | AvroRuntimeException | IndexOutOfBoundsException e) {
             throw new SerializationException("truncated or corrupt Avro payload for schema id " + id + " (" + writer.getFullName() + ") on topic "
                     + topic + ": " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : " " + e.getMessage()), e);
+        }
+    }
+
+    /**
+     * Reads Java strings of generated classes with {@link Utf8Text}: invalid UTF-8 is an error
+     * instead of U+FFFD, and an encoded lone surrogate stays one, for the validator to name.
+     */
+    private static final class StrictStringReader<T> extends SpecificDatumReader<T> {
+
+        StrictStringReader(Schema writer, Schema reader) {
+            super(writer, reader, withoutCustomCoders());
+        }
+
+        /**
+         * Generated classes decode their own strings (customDecode), and Avro's fast reader builds
+         * its own decoders: both skip readString, so both are off here. Input events are small
+         * beside their attribution, so the slower path costs nothing that shows.
+         */
+        private static SpecificData withoutCustomCoders() {
+            SpecificData data = new SpecificData(StrictStringReader.class.getClassLoader());
+            data.setCustomCoders(false);
+            data.setFastReaderEnabled(false);
+            return data;
+        }
+
+        @Override
+        protected Object readString(Object old, Schema expected, Decoder in) throws IOException {
+            if (findStringClass(expected) != String.class) {
+                return super.readString(old, expected, in);
+            }
+            Utf8 bytes = in.readString(null);
+            return Utf8Text.decode(bytes.getBytes(), bytes.getByteLength());
         }
     }
 }

@@ -22,7 +22,9 @@ import java.security.KeyStore;
 import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import javax.net.ssl.KeyManagerFactory;
@@ -37,12 +39,21 @@ import org.slf4j.LoggerFactory;
  * enforced on new versions. Production points at a real registry by URL instead.
  *
  * <pre>
- * GET  /subjects                          GET  /schemas/ids/{id}
- * GET  /subjects/{s}/versions             POST /subjects/{s}/versions        register
- * GET  /subjects/{s}/versions/{v|latest}  POST /subjects/{s}                 look up
- * GET  /subjects/{s}/versions/{v}/schema  POST /compatibility/subjects/{s}/versions/{v|latest}
- * GET|PUT /config[/{s}]
+ * GET  /subjects[?deleted=true]           GET  /schemas/ids/{id}
+ * GET  /subjects/{s}/versions             GET  /schemas/ids/{id}/versions
+ * GET  /subjects/{s}/versions/{v|latest}  GET  /schemas/types
+ * GET  /subjects/{s}/versions/{v}/schema  POST /subjects/{s}/versions        register
+ * DELETE /subjects/{s}[?permanent=true]   POST /subjects/{s}                 look up
+ * DELETE /subjects/{s}/versions/{v}[?permanent=true]
+ * POST /compatibility/subjects/{s}/versions/{v|latest}[?verbose=true]
+ * GET|PUT /config[/{s}][?defaultToGlobal=true]
  * </pre>
+ *
+ * <p>Answers follow Confluent's REST documentation: a soft delete hides versions but keeps their
+ * ids readable, and a permanent delete needs a soft one first; compatibility {@code messages}
+ * come only with {@code verbose=true}; a subject without its own level answers 40408 unless
+ * {@code defaultToGlobal=true}. Query parameters that are not listed (such as {@code normalize})
+ * are accepted and ignored: stored schemas are already in Avro's own normalized JSON.
  */
 public final class EmbeddedSchemaRegistry implements AutoCloseable {
 
@@ -161,41 +172,63 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
         if (n == 0) {
             return JSON.createObjectNode();
         }
+        Map<String, String> query = query(exchange);
         switch (path.get(0)) {
             case "subjects":
-                return subjects(exchange, method, path);
+                return subjects(exchange, method, path, query);
             case "schemas":
+                if (n == 2 && path.get(1).equals("types") && method.equals("GET")) {
+                    return JSON.createArrayNode().add("AVRO");
+                }
                 if (n == 3 && path.get(1).equals("ids") && method.equals("GET")) {
                     return JSON.createObjectNode().put("schema", book.schemaById(parseId(path.get(2))));
+                }
+                if (n == 4 && path.get(1).equals("ids") && path.get(3).equals("versions") && method.equals("GET")) {
+                    ArrayNode versions = JSON.createArrayNode();
+                    book.versionsOfId(parseId(path.get(2))).forEach(v -> versions.addObject().put("subject", v.subject()).put("version", v.version()));
+                    return versions;
                 }
                 break;
             case "compatibility":
                 if (n == 5 && path.get(1).equals("subjects") && path.get(3).equals("versions") && method.equals("POST")) {
                     List<String> problems = book.compatibilityProblems(path.get(2), path.get(4), schemaOf(exchange));
                     ObjectNode answer = JSON.createObjectNode().put("is_compatible", problems.isEmpty());
-                    ArrayNode messages = answer.putArray("messages");
-                    problems.forEach(messages::add);
+                    if (flag(query, "verbose")) {
+                        ArrayNode messages = answer.putArray("messages");
+                        problems.forEach(messages::add);
+                    }
                     return answer;
                 }
                 break;
             case "config":
-                return config(exchange, method, n == 2 ? path.get(1) : null);
+                if (n <= 2) {
+                    return config(exchange, method, n == 2 ? path.get(1) : null, flag(query, "defaultToGlobal"));
+                }
+                break;
             default:
                 break;
         }
         throw new SchemaBook.Refusal(404, 404, "HTTP 404 Not Found: " + method + " " + exchange.getRequestURI().getPath());
     }
 
-    private JsonNode subjects(HttpExchange exchange, String method, List<String> path) throws IOException {
+    private JsonNode subjects(HttpExchange exchange, String method, List<String> path, Map<String, String> query) throws IOException {
         int n = path.size();
         if (n == 1 && method.equals("GET")) {
             ArrayNode subjects = JSON.createArrayNode();
-            book.subjects().forEach(subjects::add);
+            book.subjects(flag(query, "deleted")).forEach(subjects::add);
             return subjects;
         }
         String subject = path.get(1);
         if (n == 2 && method.equals("POST")) {
             return versionJson(book.lookup(subject, schemaOf(exchange)));
+        }
+        if (n == 2 && method.equals("DELETE")) {
+            ArrayNode versions = JSON.createArrayNode();
+            book.deleteSubject(subject, flag(query, "permanent")).forEach(versions::add);
+            return versions;
+        }
+        if (n == 4 && path.get(2).equals("versions") && method.equals("DELETE")) {
+            return JSON.getNodeFactory().numberNode(book.deleteVersion(subject, path.get(3), flag(query, "permanent")));
         }
         if (n == 3 && path.get(2).equals("versions")) {
             if (method.equals("POST")) {
@@ -214,7 +247,7 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
         throw new SchemaBook.Refusal(404, 404, "HTTP 404 Not Found: " + method + " " + exchange.getRequestURI().getPath());
     }
 
-    private JsonNode config(HttpExchange exchange, String method, String subject) throws IOException {
+    private JsonNode config(HttpExchange exchange, String method, String subject, boolean defaultToGlobal) throws IOException {
         if (method.equals("PUT")) {
             JsonNode body = JSON.readTree(exchange.getRequestBody());
             try {
@@ -224,7 +257,29 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
             }
             return JSON.createObjectNode().put("compatibility", book.level(subject).name());
         }
+        if (subject != null && !defaultToGlobal && book.subjectLevel(subject).isEmpty()) {
+            throw new SchemaBook.Refusal(404, 40408, "Subject '" + subject + "' does not have subject-level compatibility configured");
+        }
         return JSON.createObjectNode().put("compatibilityLevel", book.level(subject).name());
+    }
+
+    /** The query parameters, decoded; the last of a repeated one wins. */
+    private static Map<String, String> query(HttpExchange exchange) {
+        Map<String, String> parameters = new HashMap<>();
+        String raw = exchange.getRequestURI().getRawQuery();
+        if (raw == null || raw.isEmpty()) {
+            return parameters;
+        }
+        for (String pair : raw.split("&")) {
+            int equals = pair.indexOf('=');
+            String name = URLDecoder.decode(equals < 0 ? pair : pair.substring(0, equals), StandardCharsets.UTF_8);
+            parameters.put(name, equals < 0 ? "" : URLDecoder.decode(pair.substring(equals + 1), StandardCharsets.UTF_8));
+        }
+        return parameters;
+    }
+
+    private static boolean flag(Map<String, String> query, String name) {
+        return "true".equalsIgnoreCase(query.get(name));
     }
 
     private static String schemaOf(HttpExchange exchange) throws IOException {

@@ -15,7 +15,22 @@ public final class InMemorySchemaStore implements SchemaStore {
 
     @Override
     public synchronized void append(StoredSchema schema) {
+        for (int i = 0; i < schemas.size(); i++) {
+            if (sameVersion(schemas.get(i), schema)) {
+                schemas.set(i, schema);
+                return;
+            }
+        }
         schemas.add(schema);
+    }
+
+    @Override
+    public synchronized void remove(StoredSchema schema) {
+        schemas.removeIf(stored -> sameVersion(stored, schema));
+    }
+
+    private static boolean sameVersion(StoredSchema a, StoredSchema b) {
+        return a.subject().equals(b.subject()) && a.version() == b.version();
     }
 
     @Override

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -85,7 +86,9 @@ public final class KafkaSchemaStore implements SchemaStore {
         consumerConfig.put(ConsumerConfig.GROUP_ID_CONFIG, "explainstream-registry-" + UUID.randomUUID());
         consumerConfig.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         consumerConfig.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        List<StoredSchema> schemas = new ArrayList<>();
+        // By subject and version, in first-seen order: a later record of the same key is the
+        // version's new state (soft-deleted), a tombstone removes it, as compaction would.
+        Map<String, StoredSchema> schemas = new LinkedHashMap<>();
         try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(consumerConfig, new StringDeserializer(), new StringDeserializer())) {
             consumer.assign(List.of(partition));
             consumer.seekToBeginning(List.of(partition));
@@ -96,23 +99,52 @@ public final class KafkaSchemaStore implements SchemaStore {
                     throw new IllegalStateException("timed out reading the schema topic " + topic);
                 }
                 for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(200))) {
+                    String versionKey = versionKey(record.key());
+                    if (versionKey == null) {
+                        continue; // config, mode or other keys of Confluent's topic
+                    }
                     StoredSchema schema = parse(record.value());
-                    if (schema != null) {
-                        schemas.add(schema);
+                    if (schema == null) {
+                        schemas.remove(versionKey);
+                    } else {
+                        schemas.put(versionKey, schema);
                     }
                 }
             }
         }
-        return schemas;
+        return new ArrayList<>(schemas.values());
+    }
+
+    /** "subject/version" for a SCHEMA key, or null for other keys. */
+    private static String versionKey(String key) {
+        try {
+            JsonNode json = key == null ? null : JSON.readTree(key);
+            if (json == null || !json.path("keytype").asText().equals("SCHEMA")) {
+                return null;
+            }
+            return json.path("subject").asText() + "/" + json.path("version").asInt();
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     @Override
     public void append(StoredSchema schema) {
-        ObjectNode key = JSON.createObjectNode().put("keytype", "SCHEMA").put("subject", schema.subject()).put("version", schema.version()).put("magic", 1);
         ObjectNode value = JSON.createObjectNode().put("subject", schema.subject()).put("version", schema.version()).put("id", schema.id())
-                .put("schema", schema.schema()).put("deleted", false);
+                .put("schema", schema.schema()).put("deleted", schema.deleted());
+        send(schema, value.toString());
+    }
+
+    /** A tombstone for the version's key, as Confluent writes for a permanent delete. */
+    @Override
+    public void remove(StoredSchema schema) {
+        send(schema, null);
+    }
+
+    private void send(StoredSchema schema, String value) {
+        ObjectNode key = JSON.createObjectNode().put("keytype", "SCHEMA").put("subject", schema.subject()).put("version", schema.version()).put("magic", 1);
         try {
-            producer.send(new ProducerRecord<>(topic, 0, key.toString(), value.toString())).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            producer.send(new ProducerRecord<>(topic, 0, key.toString(), value)).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException | TimeoutException e) {
             throw new RegistryException("cannot store schema " + schema.subject() + " v" + schema.version() + " in topic " + topic + ": " + e, e);
         } catch (InterruptedException e) {
@@ -121,17 +153,18 @@ public final class KafkaSchemaStore implements SchemaStore {
         }
     }
 
-    /** A stored version, or null for records that are not schemas (tombstones, config, deleted). */
+    /** A stored version (soft-deleted ones flagged), or null for a tombstone or a value that is not a schema. */
     private static StoredSchema parse(String value) {
         if (value == null) {
             return null;
         }
         try {
             JsonNode json = JSON.readTree(value);
-            if (!json.has("schema") || json.path("deleted").asBoolean(false)) {
+            if (!json.has("schema")) {
                 return null;
             }
-            return new StoredSchema(json.get("subject").asText(), json.get("version").asInt(), json.get("id").asInt(), json.get("schema").asText());
+            return new StoredSchema(json.get("subject").asText(), json.get("version").asInt(), json.get("id").asInt(), json.get("schema").asText(),
+                    json.path("deleted").asBoolean(false));
         } catch (IOException e) {
             return null;
         }

@@ -67,24 +67,55 @@ public final class SchemaRegistryClient {
         return config;
     }
 
-    /** Registers a schema under a subject (idempotent) and returns its id. */
+    /**
+     * Registers a schema under a subject (idempotent) and returns its id. The schema is sent as
+     * published ({@link PublishedSchema}), with {@code normalize=true} so that registries that
+     * support it compare canonical forms.
+     */
     public int register(String subject, Schema schema) {
         return idsBySubjectSchema.computeIfAbsent(new SubjectSchema(subject, schema), key -> {
-            JsonNode answer = send("POST", "/subjects/" + encode(subject) + "/versions", schemaBody(schema));
+            JsonNode answer = send("POST", "/subjects/" + encode(subject) + "/versions?normalize=true", schemaBody(schema));
             int id = answer.path("id").asInt(-1);
             schemasById.putIfAbsent(id, schema);
             return id;
         });
     }
 
-    /** The id of a schema already registered under a subject; a {@link RegistryException} (404) when it is not. */
+    /**
+     * The id of a schema already registered under a subject; a {@link RegistryException} (404)
+     * when it is not. The schema is looked up as published, with {@code normalize=true}; a
+     * registry that still answers 404 (one that compares texts) is asked for the subject's
+     * versions, and the newest with the same Avro canonical form is the one: its id frames bytes
+     * that every reader of the subject decodes exactly.
+     */
     public int lookup(String subject, Schema schema) {
         return idsBySubjectSchema.computeIfAbsent(new SubjectSchema(subject, schema), key -> {
-            JsonNode answer = send("POST", "/subjects/" + encode(subject), schemaBody(schema));
-            int id = answer.path("id").asInt(-1);
+            int id;
+            try {
+                id = send("POST", "/subjects/" + encode(subject) + "?normalize=true", schemaBody(schema)).path("id").asInt(-1);
+            } catch (RegistryException notFound) {
+                if (notFound.status() != 404) {
+                    throw notFound;
+                }
+                id = idByCanonicalForm(subject, schema, notFound);
+            }
             schemasById.putIfAbsent(id, schema);
             return id;
         });
+    }
+
+    private int idByCanonicalForm(String subject, Schema schema, RegistryException notFound) {
+        List<Integer> versions = new ArrayList<>();
+        // A missing subject fails here, with the registry's own message (40401).
+        send("GET", "/subjects/" + encode(subject) + "/versions", null).forEach(version -> versions.add(version.asInt()));
+        for (int i = versions.size() - 1; i >= 0; i--) {
+            JsonNode version = send("GET", "/subjects/" + encode(subject) + "/versions/" + versions.get(i), null);
+            if (PublishedSchema.sameCanonicalForm(schema, parse(version.path("schema").asText()))) {
+                return version.path("id").asInt(-1);
+            }
+        }
+        throw new RegistryException(notFound.status(), notFound.errorCode(), notFound.getMessage() + "; none of versions " + versions
+                + " of subject " + subject + " has the canonical form of " + schema.getFullName());
     }
 
     /** The schema with a given id (cached: ids are immutable). */
@@ -114,7 +145,7 @@ public final class SchemaRegistryClient {
 
     private static String schemaBody(Schema schema) {
         ObjectNode body = JSON.createObjectNode();
-        body.put("schema", schema.toString());
+        body.put("schema", PublishedSchema.of(schema).toString());
         body.put("schemaType", "AVRO");
         return body.toString();
     }
@@ -176,6 +207,10 @@ public final class SchemaRegistryClient {
             message = json.path("message").asText(response.body());
         } catch (IOException e) {
             // not JSON: keep the body as the message
+        }
+        // Apicurio's ccompat API answers "error_code": 0; the HTTP status is then the code.
+        if (errorCode <= 0) {
+            errorCode = response.statusCode();
         }
         return new RegistryException(response.statusCode(), errorCode,
                 "schema registry " + method + " " + uri + " answered " + response.statusCode() + " (error " + errorCode + "): " + message);

@@ -7,5 +7,16 @@ package io.explainstream.avro;
  * @param version 1, 2, … within the subject
  * @param id the global schema id (the same schema under several subjects has one id)
  * @param schema the schema's canonical JSON
+ * @param deleted soft-deleted: no longer listed, looked up or compared against, but its id still
+ *     resolves, so records written with it stay readable (Confluent's soft delete)
  */
-public record StoredSchema(String subject, int version, int id, String schema) {}
+public record StoredSchema(String subject, int version, int id, String schema, boolean deleted) {
+
+    public StoredSchema(String subject, int version, int id, String schema) {
+        this(subject, version, id, schema, false);
+    }
+
+    public StoredSchema asDeleted() {
+        return new StoredSchema(subject, version, id, schema, true);
+    }
+}

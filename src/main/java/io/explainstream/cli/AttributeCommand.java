@@ -61,7 +61,8 @@ final class AttributeCommand implements Callable<Integer> {
             description = "integrated_gradients, gradient or input_x_gradient. Default: ${DEFAULT-VALUE}.")
     private String method;
 
-    @Option(names = "--steps", defaultValue = "50", description = "Path points (integrated gradients). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--steps", defaultValue = "50",
+            description = "Path points (integrated gradients), 1 to " + AttributionSettings.STEPS_LIMIT + ". Default: ${DEFAULT-VALUE}.")
     private int steps;
 
     @Option(names = "--integration", defaultValue = "gausslegendre",
@@ -81,8 +82,13 @@ final class AttributeCommand implements Callable<Integer> {
             description = "Adaptive steps: double the steps until every |delta_t| ≤ X · |f_t(x) − f_t(b)|. 0 (default) keeps --steps.")
     private double targetDelta;
 
-    @Option(names = "--max-steps", defaultValue = "800", description = "Cap for adaptive steps. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--max-steps", defaultValue = "800",
+            description = "Cap for adaptive steps, at least --steps and at most " + AttributionSettings.STEPS_LIMIT + ". Default: ${DEFAULT-VALUE}.")
     private int maxSteps;
+
+    @Option(names = "--delta-warn", defaultValue = "0.05", paramLabel = "X",
+            description = "Flag the convergence delta when it is over X of Σ_t|f_t(x) − f_t(b)| (0.05 = 5%%). Default: ${DEFAULT-VALUE}.")
+    private double deltaWarn;
 
     @Option(names = "--normalize", defaultValue = "l1", description = "l1 or max_abs. Default: ${DEFAULT-VALUE}.")
     private String normalize;
@@ -105,16 +111,24 @@ final class AttributeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (prompt.text != null && prompt.text.isEmpty()) {
-            throw new IllegalArgumentException("--prompt is empty: give the prompt the response answered");
+        // Whitespace alone would be explained as a row of ' ' tokens that say nothing.
+        if (prompt.text != null && prompt.text.isBlank()) {
+            throw new IllegalArgumentException("--prompt is empty" + whitespaceNote(prompt.text) + ": give the prompt the response answered");
         }
-        if (response.isEmpty()) {
-            throw new IllegalArgumentException("--response is empty: give the response to explain");
+        if (response.isBlank()) {
+            throw new IllegalArgumentException("--response is empty" + whitespaceNote(response) + ": give the response to explain");
         }
         AttributionSettings settings = settings();
+        if (!(deltaWarn >= 0) || Double.isInfinite(deltaWarn)) {
+            throw new IllegalArgumentException("--delta-warn = " + deltaWarn + " must be a finite number ≥ 0 (a fraction: 0.05 is 5%)");
+        }
+        if (out != null) {
+            checkWritable(out);
+        }
+        List<ChatMessage> chat = prompt.chatFile == null ? null : readChat(prompt.chatFile);
         try (LlamaModel model = LlamaModel.load(selection.modelDirectory(), selection.options());
                 LlamaTokenizer tokenizer = LlamaTokenizer.load(selection.modelDirectory())) {
-            EncodedText promptTokens = prompt.text != null ? tokenizer.encodePrompt(prompt.text) : tokenizer.encodeChat(readChat(prompt.chatFile));
+            EncodedText promptTokens = chat == null ? tokenizer.encodePrompt(prompt.text) : tokenizer.encodeChat(chat);
             AttributionRequest request = new AttributionRequest(promptTokens, tokenizer.encodeResponse(response));
             Attribution attribution = new AttributionEngine(model, tokenizer).attribute(request, settings);
             Source source = new Source(selection.modelDirectory().toString(), model.checkpoint().fingerprint(), promptTokens.text(), response);
@@ -123,15 +137,34 @@ final class AttributeCommand implements Callable<Integer> {
         }
     }
 
+    private static String whitespaceNote(String text) {
+        return text.isEmpty() ? "" : " (only whitespace)";
+    }
+
     private AttributionSettings settings() {
+        AttributionMethod chosen = AttributionMethod.parse("--method", method);
+        stepCount("--steps", steps);
+        stepCount("--max-steps", maxSteps);
+        if (!(targetDelta >= 0) || Double.isInfinite(targetDelta)) {
+            throw new IllegalArgumentException("--target-delta = " + targetDelta + " must be a finite number ≥ 0 (0 turns adaptive steps off)");
+        }
+        if (targetDelta > 0 && chosen != AttributionMethod.INTEGRATED_GRADIENTS) {
+            throw new IllegalArgumentException("--target-delta = " + targetDelta + " adapts the steps of integrated_gradients; --method "
+                    + chosen.optionName() + " takes one pass at the input and has no steps to adapt");
+        }
+        if (targetDelta > 0 && maxSteps < steps) {
+            throw new IllegalArgumentException("--max-steps = " + maxSteps + " is below --steps = " + steps
+                    + ": with --target-delta the steps start at --steps and double up to --max-steps");
+        }
         return new AttributionSettings(
-                AttributionMethod.parse("--method", method),
+                chosen,
                 IntegrationRule.parse("--integration", integration),
-                positive("--steps", steps),
+                steps,
                 Baseline.parse("--baseline", baseline),
                 includeBos,
                 tokenMatrix,
                 targetDelta,
+                // Without adaptation --max-steps plays no part, so a default below a large --steps is no error.
                 Math.max(maxSteps, steps),
                 Normalization.parse("--normalize", normalize),
                 positive("--max-batch-tokens", maxBatchTokens));
@@ -144,6 +177,29 @@ final class AttributeCommand implements Callable<Integer> {
         return value;
     }
 
+    private static void stepCount(String option, int value) {
+        positive(option, value);
+        if (value > AttributionSettings.STEPS_LIMIT) {
+            throw new IllegalArgumentException(option + " = " + value + " is more than the limit of " + AttributionSettings.STEPS_LIMIT
+                    + " path points");
+        }
+    }
+
+    /** Fails before the model loads, instead of after the whole computation, when the output cannot be written. */
+    private static void checkWritable(Path file) {
+        Path absolute = file.toAbsolutePath();
+        Path folder = absolute.getParent();
+        if (Files.isDirectory(absolute)) {
+            throw new IllegalArgumentException("--out = " + file + " is a directory; give a file name");
+        }
+        if (folder == null || !Files.isDirectory(folder)) {
+            throw new IllegalArgumentException("--out = " + file + " cannot be written: folder " + folder + " does not exist");
+        }
+        if (Files.exists(absolute) ? !Files.isWritable(absolute) : !Files.isWritable(folder)) {
+            throw new IllegalArgumentException("--out = " + file + " cannot be written: permission denied");
+        }
+    }
+
     private String render(Attribution attribution, Source source) {
         switch (format) {
             case json:
@@ -152,7 +208,7 @@ final class AttributeCommand implements Callable<Integer> {
                 return HtmlReport.render("ExplainStream attribution", List.of(new HtmlReport.Entry("prompt → response", attribution, source)));
             default:
                 boolean color = !noColor && out == null && TerminalHeatmap.colorByDefault();
-                return new TerminalHeatmap(color).render(attribution, source);
+                return new TerminalHeatmap(color, deltaWarn).render(attribution, source);
         }
     }
 
@@ -161,17 +217,46 @@ final class AttributeCommand implements Callable<Integer> {
             spec.commandLine().getOut().print(text);
             spec.commandLine().getOut().flush();
         } else {
-            Files.writeString(out, text, StandardCharsets.UTF_8);
+            try {
+                Files.writeString(out, text, StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--out = " + out + " cannot be written: " + ioReason(e), e);
+            }
             spec.commandLine().getErr().println("wrote " + out);
         }
     }
 
-    static List<ChatMessage> readChat(Path file) throws IOException {
+    /** What went wrong with a file, in words: Java's exception names the path, not the cause. */
+    private static String ioReason(IOException e) {
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "its folder does not exist";
+        }
+        if (e instanceof java.nio.file.FileSystemException fileSystem && fileSystem.getReason() != null) {
+            return fileSystem.getReason();
+        }
+        return e.getMessage();
+    }
+
+    static List<ChatMessage> readChat(Path file) {
+        if (!Files.exists(file)) {
+            throw new IllegalArgumentException("--chat = " + file + " does not exist");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("--chat = " + file + " is not a file");
+        }
         JsonNode root;
         try {
             root = new ObjectMapper().readTree(file.toFile());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException("--chat = " + file + " is not valid JSON" + where(e.getLocation()) + ": " + jsonProblem(e), e);
         } catch (IOException e) {
-            throw new IllegalArgumentException("--chat = " + file + " is not readable JSON: " + e.getMessage(), e);
+            throw new IllegalArgumentException("--chat = " + file + " cannot be read: " + ioReason(e), e);
+        }
+        if (root == null || root.isMissingNode()) {
+            throw new IllegalArgumentException("--chat = " + file + " is empty: it must hold a JSON list of {role, content} messages");
         }
         if (!root.isArray()) {
             throw new IllegalArgumentException("--chat = " + file + " must hold a JSON list of {role, content} messages");
@@ -182,9 +267,29 @@ final class AttributeCommand implements Callable<Integer> {
             if (!message.path("role").isTextual() || !message.path("content").isTextual()) {
                 throw new IllegalArgumentException("--chat message " + i + " needs text fields role and content");
             }
+            if (message.get("content").asText().isBlank()) {
+                throw new IllegalArgumentException("--chat message " + i + " content is empty" + whitespaceNote(message.get("content").asText())
+                        + " in " + file);
+            }
             messages.add(new ChatMessage(ChatMessage.Role.parse("--chat message " + i + " role", message.get("role").asText()),
                     message.get("content").asText()));
         }
         return messages;
+    }
+
+    private static String where(com.fasterxml.jackson.core.JsonLocation location) {
+        return location == null || location.getLineNr() < 0 ? "" : " at line " + location.getLineNr() + ", column " + location.getColumnNr();
+    }
+
+    /** Jackson's own words without its parser internals (source descriptions, token classes, nested locations). */
+    static String jsonProblem(com.fasterxml.jackson.core.JsonProcessingException e) {
+        String message = e.getOriginalMessage() == null ? "malformed" : e.getOriginalMessage();
+        for (String internal : List.of("\n", " (for ", " (start marker at", " at [Source")) {
+            int cut = message.indexOf(internal);
+            if (cut > 0) {
+                message = message.substring(0, cut);
+            }
+        }
+        return message.strip();
     }
 }

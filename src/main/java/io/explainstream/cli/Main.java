@@ -59,7 +59,19 @@ public final class Main implements Runnable {
                 .setOut(out)
                 .setErr(err)
                 .setExecutionExceptionHandler(Main::reportError)
+                .setParameterExceptionHandler(Main::reportParameterError)
                 .execute(args);
+    }
+
+    /**
+     * A command line picocli cannot parse (an unknown option, a missing one, a value of the wrong
+     * type or choice): the problem and where to read more, not the whole usage, which would bury it.
+     */
+    private static int reportParameterError(CommandLine.ParameterException e, String[] args) {
+        CommandLine commandLine = e.getCommandLine();
+        commandLine.getErr().println("error: " + e.getMessage());
+        commandLine.getErr().println("Run '" + commandLine.getCommandSpec().qualifiedName() + " --help' for the options.");
+        return 2;
     }
 
     /**

@@ -36,6 +36,10 @@ public final class Checkpoint {
     }
 
     public static Checkpoint open(Path directory) {
+        if (Files.isRegularFile(directory)) {
+            throw new ModelLoadException("model directory " + directory + " is a file, not a directory: give the checkpoint's directory"
+                    + " (with config.json, *.safetensors and tokenizer.json)");
+        }
         if (!Files.isDirectory(directory)) {
             throw new ModelLoadException("model directory " + directory + " does not exist");
         }

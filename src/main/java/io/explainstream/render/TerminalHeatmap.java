@@ -1,7 +1,7 @@
 package io.explainstream.render;
 
 import io.explainstream.attribution.Attribution;
-import io.explainstream.attribution.AttributionSettings;
+import io.explainstream.attribution.CompletenessGap;
 import io.explainstream.attribution.PromptToken;
 import io.explainstream.tokenize.Token;
 import java.util.List;
@@ -18,10 +18,19 @@ public final class TerminalHeatmap {
     private static final String RESET = "\u001b[0m";
     private static final int BAR_WIDTH = 20;
 
+    private static final String WARNING_STYLE = "\u001b[1;31m"; // bold red
+
     private final boolean color;
+    private final double deltaWarnAbove;
 
     public TerminalHeatmap(boolean color) {
+        this(color, CompletenessGap.DEFAULT_WARN_ABOVE);
+    }
+
+    /** With {@code deltaWarnAbove}, the relative delta over which the delta is flagged. */
+    public TerminalHeatmap(boolean color, double deltaWarnAbove) {
         this.color = color;
+        this.deltaWarnAbove = deltaWarnAbove;
     }
 
     /** Color unless NO_COLOR is set or output is not a terminal (https://no-color.org). */
@@ -31,11 +40,9 @@ public final class TerminalHeatmap {
 
     public String render(Attribution attribution, Source source) {
         StringBuilder out = new StringBuilder();
-        AttributionSettings settings = attribution.settings();
         out.append("response: ").append(quote(source.response())).append('\n');
-        out.append(String.format(Locale.ROOT, "%s · %s · %d steps · baseline %s · BOS %s · normalized %s%s%n",
-                settings.method().optionName(), settings.integration().optionName(), attribution.steps(), settings.baseline().optionName(),
-                settings.includeBos() ? "attributed" : "skipped", settings.normalization().optionName(), deltaSummary(attribution)));
+        out.append(RunFacts.method(attribution)).append(" · normalized ").append(attribution.settings().normalization().optionName())
+                .append(deltaSummary(attribution)).append('\n');
         if (color) {
             out.append('\n').append(coloredPrompt(attribution.promptTokens(), attribution.seqAttr())).append("\n");
         }
@@ -70,13 +77,16 @@ public final class TerminalHeatmap {
                 .collect(java.util.stream.Collectors.joining(", "));
     }
 
-    private static String deltaSummary(Attribution attribution) {
-        if (attribution.baselineLogProbs().length == 0) {
+    private String deltaSummary(Attribution attribution) {
+        RunFacts.Delta delta = RunFacts.delta(attribution, deltaWarnAbove);
+        if (delta == null) {
             return "";
         }
-        return attribution.convergenceDelta().length == 0
-                ? String.format(Locale.ROOT, " · sequence delta %+.4f", attribution.sequenceDelta())
-                : String.format(Locale.ROOT, " · max |delta| %.4f", attribution.maxAbsDelta());
+        if (!delta.warning()) {
+            return " · " + delta.text();
+        }
+        String flagged = delta.text() + " · " + delta.warningText();
+        return " · " + (color ? WARNING_STYLE + flagged + RESET : flagged);
     }
 
     private String coloredPrompt(List<PromptToken> tokens, double[] scores) {

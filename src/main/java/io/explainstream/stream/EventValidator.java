@@ -12,7 +12,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Checks an event where it enters: required fields, text without NUL characters, time, size
+ * Checks an event where it enters: required fields, texts that are not blank and hold neither NUL
+ * characters nor lone surrogates, time, size
  * limits in bytes and tokens, the model it came from, the sample. A rejected event is an
  * {@link InvalidEventException} naming the field and value; a skipped one is counted, not routed.
  */
@@ -41,14 +42,15 @@ public final class EventValidator {
         checkTimestamp(event.timestampMs());
         requireNonEmpty("model", event.model());
         checkPromptShape(event);
-        requireNonEmpty("response", event.response());
+        requireText("response", event.response());
         if (event.metadata().size() > policy.metadataEntriesLimit()) {
             throw new InvalidEventException("metadata has " + event.metadata().size() + " entries, more than limits.metadata.entries = "
                     + policy.metadataEntriesLimit());
         }
         for (Map.Entry<String, String> entry : event.metadata().entrySet()) {
-            checkText("metadata key", entry.getKey());
-            checkText("metadata['" + entry.getKey() + "']", entry.getValue());
+            String key = printable(entry.getKey());
+            checkText("metadata key '" + key + "'", entry.getKey());
+            checkText("metadata['" + key + "']", entry.getValue());
         }
         if (!policy.acceptedModels().isEmpty() && !policy.acceptedModels().contains(event.model())) {
             String reason = "model '" + event.model() + "' is not in model.accept " + policy.acceptedModels();
@@ -141,14 +143,14 @@ public final class EventValidator {
             throw new InvalidEventException("field 'prompt' or 'messages' is required");
         }
         if (event.prompt() != null) {
-            requireNonEmpty("prompt", event.prompt());
+            requireText("prompt", event.prompt());
         } else {
             if (event.messages().isEmpty()) {
                 throw new InvalidEventException("field 'messages' is empty");
             }
             for (int i = 0; i < event.messages().size(); i++) {
                 ChatMessage message = event.messages().get(i);
-                checkText("messages[" + i + "].content", message.content());
+                requireText("messages[" + i + "].content", message.content());
             }
         }
     }
@@ -186,11 +188,62 @@ public final class EventValidator {
         checkText(field, value);
     }
 
+    /**
+     * A text the model reads: besides being present, it must hold more than whitespace, which
+     * would be explained as a row of ' ' tokens that say nothing.
+     */
+    private static void requireText(String field, String value) {
+        requireNonEmpty(field, value);
+        if (value.isBlank()) {
+            throw new InvalidEventException("field '" + field + "' is empty: it holds only whitespace (" + value.length() + " characters)");
+        }
+    }
+
     private static void checkText(String field, String value) {
         int nul = value.indexOf('\0');
         if (nul >= 0) {
             throw new InvalidEventException("field '" + field + "' contains a NUL character at index " + nul);
         }
+        // A lone surrogate has no UTF-8 encoding: Kafka's and Avro's encoders write '?' for it, so
+        // the published explanation would carry another event id or text than the one logged.
+        int surrogate = loneSurrogateIndex(value);
+        if (surrogate >= 0) {
+            throw new InvalidEventException(String.format("field '%s' contains a lone surrogate U+%04X at index %d (not a Unicode character;"
+                    + " it cannot be written as UTF-8)", field, (int) value.charAt(surrogate), surrogate));
+        }
+    }
+
+    /** The index of the first surrogate that is not half of a pair, or -1. */
+    static int loneSurrogateIndex(String value) {
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** A text fit for a reason header: lone surrogates (which UTF-8 cannot carry) written as \\uXXXX. */
+    private static String printable(String value) {
+        if (loneSurrogateIndex(value) < 0) {
+            return value;
+        }
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            boolean pair = Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1));
+            if (pair) {
+                out.append(c).append(value.charAt(++i));
+            } else if (Character.isSurrogate(c)) {
+                out.append(String.format("\\u%04X", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
     }
 
     /** Deterministic by event id: the same event is in or out of the sample on every instance and replay. */

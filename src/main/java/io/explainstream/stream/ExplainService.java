@@ -120,10 +120,18 @@ public final class ExplainService implements AutoCloseable {
                         config.bool(Setting.REDACT)), clock);
         ExplainTopology.Topics topics = new ExplainTopology.Topics(config.get(Setting.INPUT_TOPIC), config.get(Setting.OUTPUT_TOPIC),
                 config.get(Setting.DLQ_TOPIC), config.batchPolicy(), replay, config.maxRecordBytes());
+        ConfluentAvroSerializer<Explanation> explanationSerializer =
+                new ConfluentAvroSerializer<>(registry, config.subjectStrategy(), config.bool(Setting.AUTO_REGISTER), false);
+        // A missing output subject, or one that refuses the contract, fails here with the registry's
+        // message; an unreachable registry does not: writes wait for it, as during any outage.
+        try {
+            explanationSerializer.checkSubject(topics.outputTopic(), Explanation.getClassSchema());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage(), e);
+        }
         Topology topology = ExplainTopology.build(topics,
                 new InputDecoder(config.inputFormat(), ConfluentAvroDeserializer.specific(registry, LlmInteraction.class)), validator, explainer,
-                new ConfluentAvroSerializer<Explanation>(registry, config.subjectStrategy(), config.bool(Setting.AUTO_REGISTER), false), metrics,
-                liveness, clock);
+                explanationSerializer, metrics, liveness, clock);
         Properties properties = config.streamsProperties();
         if (config.bool(Setting.TOPICS_CREATE)) {
             createTopics(properties, topics, config.integer(Setting.TOPICS_PARTITIONS), (short) config.integer(Setting.TOPICS_REPLICATION),

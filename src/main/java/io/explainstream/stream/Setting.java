@@ -47,7 +47,7 @@ public enum Setting {
     TOPICS_PARTITIONS("topics.partitions", "3", "partitions of topics the service creates"),
     TOPICS_REPLICATION("topics.replication.factor", "-1", "replication factor of topics the service creates; -1: the broker's default"),
     TOPICS_INPUT_RETENTION_MS("topics.input.retention.ms", "", "retention.ms of the input topic when the service creates it; empty: the broker's default (7 days); -1: forever, so that old traffic can be replayed (the embedded default)"),
-    AUTO_REGISTER("auto.register.schemas", "true", "register the Explanation schema on first write"),
+    AUTO_REGISTER("auto.register.schemas", "true", "register the Explanation schema (as published in schemas/Explanation.avsc) at start; false: it must be registered beforehand, and a missing subject fails start"),
     SUBJECT_STRATEGY("value.subject.name.strategy", "topic_name", "topic_name, record_name or topic_record_name (Confluent class names accepted)");
 
     private final String key;

@@ -148,14 +148,31 @@ public final class LlamaTokenizer implements AutoCloseable {
         long[] ids = encoding.getIds();
         String[] pieces = encoding.getTokens();
         CharSpan[] spans = encoding.getCharTokenSpans();
+        int[] utf16Index = utf16IndexOfCodePoints(text);
         List<Token> tokens = new ArrayList<>(ids.length);
         for (int i = 0; i < ids.length; i++) {
             // Byte-fallback pieces of one character share its span; a missing span is an empty one.
-            int start = spans[i] == null ? 0 : spans[i].getStart();
-            int end = spans[i] == null ? start : spans[i].getEnd();
+            int start = spans[i] == null ? 0 : utf16Index[spans[i].getStart()];
+            int end = spans[i] == null ? start : utf16Index[spans[i].getEnd()];
             tokens.add(new Token(ids[i], pieces[i], start, end));
         }
         return tokens;
+    }
+
+    /**
+     * The Rust tokenizer counts offsets in code points (Rust {@code char}s); the contract
+     * ({@code schemas/Explanation.avsc}), Java's and JavaScript's strings count UTF-16 code units,
+     * which differ after every character outside the Basic Multilingual Plane (an emoji is two).
+     * Entry {@code k} is the UTF-16 index of code point {@code k}; the last entry is the length.
+     */
+    private static int[] utf16IndexOfCodePoints(String text) {
+        int[] index = new int[text.codePointCount(0, text.length()) + 1];
+        int codePoint = 0;
+        for (int unit = 0; unit < text.length(); unit += Character.charCount(text.codePointAt(unit))) {
+            index[codePoint++] = unit;
+        }
+        index[codePoint] = text.length();
+        return index;
     }
 
     public String decode(long[] ids) {

@@ -55,6 +55,35 @@ class IntegrationRuleTest {
     }
 
     @Test
+    void gaussLegendreAtTheStepsLimitIsFastAndExact() {
+        long start = System.nanoTime();
+        Quadrature rule = IntegrationRule.GAUSSLEGENDRE.quadrature(AttributionSettings.STEPS_LIMIT);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        assertTrue(seconds < 5, "10,000 nodes took " + seconds + " s");
+        double[] alphas = rule.alphas();
+        double[] weights = rule.weights();
+        assertEquals(1.0, Arrays.stream(weights).sum(), 1e-12);
+        for (int i = 0; i < alphas.length; i++) {
+            assertTrue(alphas[i] > 0 && alphas[i] < 1 && (i == 0 || alphas[i] > alphas[i - 1]), "ascending nodes inside (0, 1) at " + i);
+            assertEquals(alphas[i], 1 - alphas[alphas.length - 1 - i], 1e-15, "symmetric at " + i);
+        }
+        // Exact for polynomials: ∫₀¹ x^k dx = 1/(k+1).
+        for (int k : new int[] {1, 7, 100, 999}) {
+            double sum = 0;
+            for (int i = 0; i < alphas.length; i++) {
+                sum += weights[i] * Math.pow(alphas[i], k);
+            }
+            assertEquals(1.0 / (k + 1), sum, 1e-13, "x^" + k);
+        }
+    }
+
+    @Test
+    void stepsOverTheLimitAreRefused() {
+        var error = assertThrows(IllegalArgumentException.class, () -> AttributionSettings.DEFAULTS.withSteps(AttributionSettings.STEPS_LIMIT + 1));
+        assertEquals("steps = 10001 is more than the limit of 10000", error.getMessage());
+    }
+
+    @Test
     void tooFewStepsAreRefusedWithTheRule() {
         var error = assertThrows(IllegalArgumentException.class, () -> IntegrationRule.RIEMANN_TRAPEZOID.quadrature(1));
         assertEquals("steps = 1 is too few for riemann_trapezoid (at least 2)", error.getMessage());

@@ -126,6 +126,35 @@ class ConfluentSerdeTest {
     }
 
     @Test
+    void stringsAreStrictUtf8ButAnEncodedLoneSurrogateStaysOneForTheValidator() {
+        LlmInteraction interaction = LlmInteraction.newBuilder().setEventId("avro").setTimestamp(java.time.Instant.ofEpochMilli(1_764_000_000_000L))
+                .setModel("m").setPrompt("p").setResponse("r").setMetadata(java.util.Map.of("tenant", "acme")).build();
+        byte[] bytes = new ConfluentAvroSerializer<LlmInteraction>(client, SubjectNameStrategy.TOPIC_NAME, true, false).serialize("in", interaction);
+        var deserializer = ConfluentAvroDeserializer.specific(client, LlmInteraction.class);
+        // Avro's own decoding would give "a\uFFFD" for both: the surrogate, and a broken sequence, vanish into U+FFFD.
+        byte[] surrogate = patch(bytes, "avro", new byte[] {'a', (byte) 0xED, (byte) 0xA0, (byte) 0x80});
+        assertEquals("a\uD800", deserializer.deserialize("in", surrogate).getEventId());
+        byte[] metadataSurrogate = patch(bytes, "acme", new byte[] {(byte) 0xED, (byte) 0xB0, (byte) 0x80, 'e'});
+        assertEquals("\uDC00e", deserializer.deserialize("in", metadataSurrogate).getMetadata().get("tenant"));
+        byte[] broken = patch(bytes, "avro", new byte[] {'a', (byte) 0xC3, 'r', 'o'});
+        SerializationException error = assertThrows(SerializationException.class, () -> deserializer.deserialize("in", broken));
+        assertTrue(error.getMessage().contains("is not valid UTF-8"), error.getMessage());
+        assertEquals(interaction, deserializer.deserialize("in", bytes));
+    }
+
+    private static byte[] patch(byte[] bytes, String marker, byte[] with) {
+        byte[] copy = bytes.clone();
+        byte[] pattern = marker.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        for (int i = 0; i + pattern.length <= copy.length; i++) {
+            if (Arrays.equals(copy, i, i + pattern.length, pattern, 0, pattern.length)) {
+                System.arraycopy(with, 0, copy, i, with.length);
+                return copy;
+            }
+        }
+        throw new IllegalArgumentException(marker);
+    }
+
+    @Test
     void withoutAutoRegistrationOnlyRegisteredSchemasSerialize() {
         var serializer = new ConfluentAvroSerializer<Explanation>(client, SubjectNameStrategy.TOPIC_NAME, false, false);
         SerializationException error = assertThrows(SerializationException.class, () -> serializer.serialize("explanations", SampleRecords.explanation("a")));

@@ -44,6 +44,24 @@ class RegistryPersistenceTest {
                 assertTrue(refused.getMessage().contains("event_id"), refused.getMessage());
                 int third = client.register("third-value", Schema.create(Schema.Type.STRING));
                 assertTrue(third > Math.max(explanationId, interactionId), "new ids continue after the stored ones: " + third);
+                // Deletes are records of the topic too: a soft delete (deleted=true), then a permanent one (a tombstone).
+                registry.close();
+                try (EmbeddedSchemaRegistry again = EmbeddedSchemaRegistry.start(store, EmbeddedSchemaRegistry.Settings.loopback(0))) {
+                    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+                    for (String path : java.util.List.of("/subjects/third-value", "/subjects/llm-interactions-value",
+                            "/subjects/llm-interactions-value?permanent=true")) {
+                        assertEquals(200, http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(again.url() + path)).DELETE().build(),
+                                java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode(), path);
+                    }
+                }
+            }
+            try (KafkaSchemaStore store = new KafkaSchemaStore(clients, KafkaSchemaStore.DEFAULT_TOPIC, (short) 1);
+                    EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(store, EmbeddedSchemaRegistry.Settings.loopback(0))) {
+                SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
+                assertEquals(java.util.List.of("explanations-value"), client.subjects(), "the deleted subjects stay deleted after a restart");
+                assertEquals(explanationId, client.latest("explanations-value").id());
+                RegistryException gone = assertThrows(RegistryException.class, () -> client.schemaById(interactionId));
+                assertEquals(40403, gone.errorCode(), "a permanently deleted schema's id no longer resolves");
             }
         }
     }

@@ -64,6 +64,27 @@ class AttributeCommandTest {
     }
 
     @Test
+    void jsonOffsetsAreUtf16CodeUnitsAsTheContractSays() throws IOException {
+        String prompt = "Lily saw a \uD83D\uDC36 and \u732B, cafe\u0301.";
+        CliRun run = CliRun.of("attribute", "--prompt", prompt, "--response", "The \uD83D\uDC36 ran.", "--format", "json", "--steps", "4");
+        assertEquals(0, run.exitCode(), run.err());
+        JsonNode json = new ObjectMapper().readTree(run.out());
+        int dogPieces = 0;
+        for (JsonNode token : json.get("prompt_tokens")) {
+            if (token.get("text").asText().matches("<0xF0>|<0x9F>|<0x90>|<0xB6>")) {
+                dogPieces++;
+                assertEquals(11, token.get("start").asInt(), token.toString());
+                assertEquals(13, token.get("end").asInt(), token.toString());
+            }
+        }
+        assertEquals(4, dogPieces, json.get("prompt_tokens").toString());
+        JsonNode lastPrompt = json.get("prompt_tokens").get(json.get("prompt_tokens").size() - 1);
+        assertEquals(prompt.length(), lastPrompt.get("end").asInt());
+        JsonNode lastResponse = json.get("response_tokens").get(json.get("response_tokens").size() - 1);
+        assertEquals("The \uD83D\uDC36 ran.".length(), lastResponse.get("end").asInt());
+    }
+
+    @Test
     void chatInputIsRenderedWithTheTemplate(@TempDir Path dir) throws IOException {
         Path chat = dir.resolve("chat.json");
         Files.writeString(chat, "[{\"role\":\"system\",\"content\":\"Tell stories.\"},{\"role\":\"user\",\"content\":\"A dog story.\"}]");
@@ -129,6 +150,8 @@ class AttributeCommandTest {
     void badOptionsAreOneLineErrorsNamingTheOption() {
         assertError("error: --prompt is empty: give the prompt the response answered", "--prompt", "", "--response", RESPONSE);
         assertError("error: --response is empty: give the response to explain", "--prompt", PROMPT, "--response", "");
+        assertError("error: --prompt is empty (only whitespace): give the prompt the response answered", "--prompt", " \n\t ", "--response", RESPONSE);
+        assertError("error: --response is empty (only whitespace): give the response to explain", "--prompt", PROMPT, "--response", "   ");
         assertError("error: --steps = 0 must be positive", "--prompt", PROMPT, "--response", RESPONSE, "--steps", "0");
         assertError("error: --baseline = 'nothing' is not a baseline (use unk, pad, zero or a token id ≥ 0)",
                 "--prompt", PROMPT, "--response", RESPONSE, "--baseline", "nothing");
@@ -137,6 +160,94 @@ class AttributeCommandTest {
         CliRun tooLong = CliRun.of("attribute", "--prompt", PROMPT, "--response", "the cat sat on the mat. ".repeat(60));
         assertEquals(2, tooLong.exitCode());
         assertTrue(tooLong.err().contains("exceed the model's context of 512 tokens"), tooLong.err());
+    }
+
+    @Test
+    void parserErrorsAreTheProblemAndAPointerToHelpNotTheUsage() {
+        List<List<String>> cases = List.of(
+                List.of("--prompt", PROMPT, "--response", RESPONSE, "--colour"),
+                List.of("--prompt", PROMPT),
+                List.of("--prompt", PROMPT, "--response", RESPONSE, "--steps", "abc"),
+                List.of("--prompt", PROMPT, "--response", RESPONSE, "--format", "csv"));
+        List<String> expected = List.of("error: Unknown option: '--colour'", "error: Missing required option: '--response=<response>'",
+                "error: Invalid value for option '--steps': 'abc' is not an int",
+                "error: Invalid value for option '--format': expected one of [json, text, html] (case-sensitive) but was 'csv'");
+        for (int i = 0; i < cases.size(); i++) {
+            List<String> args = new ArrayList<>(List.of("attribute"));
+            args.addAll(cases.get(i));
+            CliRun run = CliRun.of(args.toArray(String[]::new));
+            assertEquals(2, run.exitCode(), run.err());
+            assertEquals(expected.get(i) + "\nRun 'explainstream attribute --help' for the options.", run.err().strip().replace("\r", ""));
+            assertEquals("", run.out());
+        }
+    }
+
+    @Test
+    void stepsAreCappedAtTheDocumentedLimitBeforeAnythingIsComputed() {
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20), () -> {
+            assertError("error: --steps = 100000000 is more than the limit of 10000 path points",
+                    "--prompt", PROMPT, "--response", RESPONSE, "--steps", "100000000");
+            assertError("error: --max-steps = 20000 is more than the limit of 10000 path points",
+                    "--prompt", PROMPT, "--response", RESPONSE, "--max-steps", "20000", "--target-delta", "0.01");
+        });
+    }
+
+    @Test
+    void fileAndCombinationErrorsAreOneLineNamingTheOptionAndValue(@TempDir Path dir) throws IOException {
+        Path missingFolder = dir.resolve("no-such-folder").resolve("out.json");
+        assertError("error: --out = " + missingFolder + " cannot be written: folder " + missingFolder.getParent() + " does not exist",
+                "--prompt", PROMPT, "--response", RESPONSE, "--out", missingFolder.toString());
+        assertError("error: --out = " + dir + " is a directory; give a file name", "--prompt", PROMPT, "--response", RESPONSE, "--out", dir.toString());
+        Path badJson = dir.resolve("bad.json");
+        Files.writeString(badJson, "[{\"role\": \"user\", content: 1}]");
+        CliRun bad = CliRun.of("attribute", "--chat", badJson.toString(), "--response", RESPONSE);
+        assertEquals(2, bad.exitCode());
+        assertTrue(bad.err().startsWith("error: --chat = " + badJson + " is not valid JSON at line 1, column 19: Unexpected character ('c'"), bad.err());
+        assertEquals(1, bad.err().strip().lines().count(), bad.err());
+        assertFalse(bad.err().contains("Source") || bad.err().contains("fasterxml") || bad.err().contains("\tat "), bad.err());
+        Path missing = dir.resolve("missing.json");
+        assertError("error: --chat = " + missing + " does not exist", "--chat", missing.toString(), "--response", RESPONSE);
+        Path blank = dir.resolve("blank.json");
+        Files.writeString(blank, "[{\"role\": \"user\", \"content\": \"  \"}]");
+        assertError("error: --chat message 0 content is empty (only whitespace) in " + blank, "--chat", blank.toString(), "--response", RESPONSE);
+        Path file = TestData.stories260K().resolve("config.json");
+        assertError("error: model directory " + file + " is a file, not a directory: give the checkpoint's directory"
+                + " (with config.json, *.safetensors and tokenizer.json)", "--prompt", PROMPT, "--response", RESPONSE, "--model", file.toString());
+        assertError("error: --max-steps = 100 is below --steps = 200: with --target-delta the steps start at --steps and double up to --max-steps",
+                "--prompt", PROMPT, "--response", RESPONSE, "--steps", "200", "--max-steps", "100", "--target-delta", "0.01");
+        assertError("error: --target-delta = 0.01 adapts the steps of integrated_gradients; --method gradient takes one pass at the input"
+                + " and has no steps to adapt", "--prompt", PROMPT, "--response", RESPONSE, "--method", "gradient", "--target-delta", "0.01");
+        assertError("error: --delta-warn = -1.0 must be a finite number ≥ 0 (a fraction: 0.05 is 5%)",
+                "--prompt", PROMPT, "--response", RESPONSE, "--delta-warn", "-1");
+    }
+
+    @Test
+    void gradientMethodsShowOnlyWhatApplies() {
+        for (String method : List.of("gradient", "input_x_gradient")) {
+            CliRun run = CliRun.of("attribute", "--prompt", PROMPT, "--response", RESPONSE, "--method", method, "--no-color");
+            assertEquals(0, run.exitCode(), run.err());
+            String header = run.out().lines().skip(1).findFirst().orElseThrow();
+            assertEquals(method + " · BOS skipped · normalized l1", header);
+        }
+        String header = CliRun.of("attribute", "--prompt", PROMPT, "--response", RESPONSE, "--no-color", "--steps", "16").out().lines().skip(1)
+                .findFirst().orElseThrow();
+        assertTrue(header.startsWith("integrated_gradients · gausslegendre · 16 steps · baseline unk · BOS skipped · normalized l1 · sequence delta "),
+                header);
+    }
+
+    @Test
+    void theDeltaIsShownRelativeAndWarnedAboutOverTheThreshold(@TempDir Path dir) throws IOException {
+        CliRun good = CliRun.of("attribute", "--prompt", PROMPT, "--response", RESPONSE, "--no-color", "--token-matrix");
+        assertEquals(0, good.exitCode(), good.err());
+        assertTrue(good.out().matches("(?s).*max \\|delta\\| 0\\.0\\d+ \\([0-9.<]+% of Σ\\|f\\(x\\)−f\\(b\\)\\|\\)\n.*"), good.out());
+        assertFalse(good.out().contains("warning"), good.out());
+        // Two left Riemann points leave most of the integral out.
+        CliRun coarse = CliRun.of("attribute", "--prompt", PROMPT, "--response", RESPONSE, "--no-color", "--steps", "2", "--integration", "riemann_left");
+        assertEquals(0, coarse.exitCode(), coarse.err());
+        assertTrue(coarse.out().contains("% of Σ|f(x)−f(b)|) · warning: relative delta over 5%: the scores do not add up"), coarse.out());
+        CliRun tolerant = CliRun.of("attribute", "--prompt", PROMPT, "--response", RESPONSE, "--no-color", "--steps", "2", "--integration",
+                "riemann_left", "--delta-warn", "1000");
+        assertFalse(tolerant.out().contains("warning"), tolerant.out());
     }
 
     private static void assertError(String expected, String... options) {

@@ -43,4 +43,38 @@ class TerminalHeatmapTest {
         assertTrue(text.contains("-1.0000    -0.3333  ----------"), text);
         assertTrue(text.contains("max |delta| 1.0000"), text);
     }
+
+    @Test
+    void theDeltaIsShownRelativeToTheChangeAndFlaggedOverTheThreshold() {
+        // f(x) − f(b) = 2.0 and delta_t = 1.0: half the change is missing.
+        String plain = new TerminalHeatmap(false).render(example(), new Source("m", "f", "good bad", "yes"));
+        assertTrue(plain.contains("max |delta| 1.0000 (50% of Σ|f(x)−f(b)|) · warning: relative delta over 5%"), plain);
+        String colored = new TerminalHeatmap(true).render(example(), new Source("m", "f", "good bad", "yes"));
+        assertTrue(colored.contains("\u001b[1;31mmax |delta| 1.0000 (50% of Σ|f(x)−f(b)|) · warning:"), colored);
+        String lenient = new TerminalHeatmap(false, 0.6).render(example(), new Source("m", "f", "good bad", "yes"));
+        assertTrue(lenient.contains("max |delta| 1.0000 (50% of Σ|f(x)−f(b)|)\n"), lenient);
+        assertTrue(!lenient.contains("warning"), lenient);
+    }
+
+    @Test
+    void theHtmlFormOfTheDeltaFlagsItInRedWithTheWord() {
+        RunFacts.Delta flagged = RunFacts.delta(example(), 0.05);
+        assertEquals("<span class=\"delta-warning\" style=\"color:#c62828;font-weight:bold\">max |delta| 1.0000 (50% of Σ|f(x)−f(b)|)"
+                + " · warning: relative delta over 5%: the scores do not add up to the change; use more steps</span>", flagged.html());
+        assertEquals("max |delta| 1.0000 (50% of Σ|f(x)−f(b)|)", RunFacts.delta(example(), 0.6).html());
+    }
+
+    @Test
+    void relativeDeltaSumsAbsoluteValuesAndIsUndefinedWithoutABaseline() {
+        assertEquals(0.5, io.explainstream.attribution.CompletenessGap.relativeDelta(example()), 1e-12);
+        // Two targets whose errors cancel in the sum still count: (0.1 + 0.1) / (1 + 3).
+        assertEquals(0.05, io.explainstream.attribution.CompletenessGap.relativeDelta(new double[] {-1, -1}, new double[] {-2, 2},
+                new double[] {0.1, -0.1}, 0), 1e-12);
+        // Without the matrix: |sequence delta| / Σ|f(x) − f(b)|.
+        assertEquals(0.1, io.explainstream.attribution.CompletenessGap.relativeDelta(new double[] {-1, -1}, new double[] {-2, 2},
+                new double[0], -0.4), 1e-12);
+        assertTrue(Double.isNaN(io.explainstream.attribution.CompletenessGap.relativeDelta(new double[] {-1}, new double[0], new double[0], 0)));
+        assertEquals(Double.POSITIVE_INFINITY, io.explainstream.attribution.CompletenessGap.relativeDelta(new double[] {-1}, new double[] {-1},
+                new double[0], 0.2));
+    }
 }

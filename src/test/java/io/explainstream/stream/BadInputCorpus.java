@@ -161,6 +161,47 @@ public final class BadInputCorpus {
                 "messages[0].role = 'wizard' is not a chat role"));
         cases.put("response-over-token-limit", Case.dlq(event("x", ",\"prompt\":\"p\",\"response\":\"" + "the cat sat. ".repeat(200) + "\""),
                 "tokens, more than limits.response.tokens = 256"));
+        cases.put("whitespace-only-prompt", Case.dlq(event("x", ",\"prompt\":\" \\n\\t \",\"response\":\"r\""), "field 'prompt' is empty"));
+        cases.put("whitespace-only-response", Case.dlq(event("x", ",\"prompt\":\"p\",\"response\":\"   \""), "field 'response' is empty"));
+        cases.put("whitespace-only-message", Case.dlq(event("x", ",\"messages\":[{\"role\":\"user\",\"content\":\" \"}],\"response\":\"r\""),
+                "field 'messages[0].content' is empty"));
+        // Lone surrogates: as JSON escapes, as their raw three-byte encoding, and inside Avro strings.
+        cases.put("lone-surrogate-event-id", Case.dlq(event("surr-03\\ud800", ",\"prompt\":\"p\",\"response\":\"r\""),
+                "field 'event_id' contains a lone surrogate U+D800 at index 7"));
+        cases.put("lone-surrogate-model", Case.dlq(good("x").replace("stories260K", "stories\\udfff"),
+                "field 'model' contains a lone surrogate U+DFFF at index 7"));
+        cases.put("lone-surrogate-prompt", Case.dlq(event("x", ",\"prompt\":\"a dog \\ud83d\",\"response\":\"r\""),
+                "field 'prompt' contains a lone surrogate U+D83D at index 6"));
+        cases.put("lone-surrogate-response", Case.dlq(event("x", ",\"prompt\":\"p\",\"response\":\"\\udc36 ran\""),
+                "field 'response' contains a lone surrogate U+DC36 at index 0"));
+        cases.put("lone-surrogate-message", Case.dlq(event("x", ",\"messages\":[{\"role\":\"user\",\"content\":\"hi \\ud800\"}],\"response\":\"r\""),
+                "field 'messages[0].content' contains a lone surrogate U+D800 at index 3"));
+        cases.put("lone-surrogate-metadata-key", Case.dlq(event("x", ",\"prompt\":\"p\",\"response\":\"r\",\"metadata\":{\"t\\ud800\":\"v\"}"),
+                "field 'metadata key 't\\uD800'' contains a lone surrogate U+D800 at index 1"));
+        cases.put("lone-surrogate-metadata-value", Case.dlq(event("x", ",\"prompt\":\"p\",\"response\":\"r\",\"metadata\":{\"tenant\":\"\\ud800\"}"),
+                "field 'metadata['tenant']' contains a lone surrogate U+D800 at index 0"));
+        byte[] rawSurrogate = event("x", ",\"prompt\":\"pXYZ\",\"response\":\"r\"").getBytes(StandardCharsets.UTF_8);
+        replace(rawSurrogate, "XYZ", new byte[] {(byte) 0xED, (byte) 0xA0, (byte) 0x80});
+        cases.put("lone-surrogate-raw-utf8-bytes", new Case(rawSurrogate, "dlq:field 'prompt' contains a lone surrogate U+D800 at index 1"));
+        // The good Avro event's id "avro" becomes "a" + the encoding of U+D800, or "a", a bare lead byte and "ro".
+        byte[] avroSurrogate = framedGood.clone();
+        replace(avroSurrogate, "avro", new byte[] {'a', (byte) 0xED, (byte) 0xA0, (byte) 0x80});
+        cases.put("avro-lone-surrogate", new Case(avroSurrogate, "dlq:field 'event_id' contains a lone surrogate U+D800 at index 1"));
+        byte[] avroInvalidUtf8 = framedGood.clone();
+        replace(avroInvalidUtf8, "avro", new byte[] {'a', (byte) 0xC3, 'r', 'o'});
+        cases.put("avro-invalid-utf8", new Case(avroInvalidUtf8, "dlq:Avro value cannot be read: truncated or corrupt Avro payload"));
         return cases;
+    }
+
+    /** Overwrites the first occurrence of an ASCII marker with bytes of the same length. */
+    private static void replace(byte[] value, String marker, byte[] with) {
+        byte[] pattern = marker.getBytes(StandardCharsets.US_ASCII);
+        for (int i = 0; i + pattern.length <= value.length; i++) {
+            if (Arrays.equals(value, i, i + pattern.length, pattern, 0, pattern.length)) {
+                System.arraycopy(with, 0, value, i, with.length);
+                return;
+            }
+        }
+        throw new IllegalArgumentException("marker " + marker + " not found");
     }
 }

@@ -61,6 +61,59 @@ class LlamaTokenizerTest {
     }
 
     @Test
+    void offsetsAreUtf16CodeUnitsAfterAnEmoji() {
+        // The contract (schemas/Explanation.avsc) and JavaScript's substring count UTF-16 units:
+        // the dog, one code point, is two units, so everything after it moves by one.
+        String text = "Lily saw a \uD83D\uDC36 and ran.";
+        EncodedText prompt = tokenizer.encodePrompt(text);
+        List<Token> dog = prompt.tokens().stream().filter(t -> t.piece().startsWith("<0x")).toList();
+        assertEquals(4, dog.size(), "byte-fallback pieces of the emoji: " + prompt.tokens());
+        for (Token piece : dog) {
+            assertEquals(11, piece.start(), "start of " + piece);
+            assertEquals(13, piece.end(), "end of " + piece);
+        }
+        assertEquals("\uD83D\uDC36", text.substring(11, 13));
+        assertSpansReproduceTheirPieces(text, prompt);
+        Token last = prompt.tokens().get(prompt.size() - 1);
+        assertEquals(text.length(), last.end(), "the last token ends at the text's UTF-16 length: " + last);
+    }
+
+    @Test
+    void offsetsAreUtf16CodeUnitsForCjkCombiningMarksAndAstralCharacters() {
+        // CJK (one unit each), a combining acute accent, and astral letters (two units each).
+        for (String text : List.of("Once \u4E00\u4E8C\u4E09 upon \u732B time",
+                "The cafe\u0301 was nice\u0301 and warm",
+                "Math \uD835\uDC00\uD835\uDC01 then \uD83D\uDE00\uD83D\uDE00 end \uD83D\uDC36x")) {
+            assertSpansReproduceTheirPieces(text, tokenizer.encodePrompt(text));
+            assertSpansReproduceTheirPieces(text, tokenizer.encodeResponse(text));
+        }
+    }
+
+    /**
+     * Each token's span, cut out of the text with Java's substring, holds what the token stands for:
+     * a word piece's letters, or the one character whose UTF-8 bytes a byte-fallback piece carries.
+     */
+    private static void assertSpansReproduceTheirPieces(String text, EncodedText encoded) {
+        for (Token token : encoded.tokens()) {
+            if (token.start() == token.end()) {
+                continue;
+            }
+            assertTrue(0 <= token.start() && token.start() < token.end() && token.end() <= text.length(), "span of " + token);
+            String covered = text.substring(token.start(), token.end());
+            if (token.piece().matches("<0x[0-9A-F]{2}>")) {
+                assertEquals(1, covered.codePointCount(0, covered.length()), "a byte piece covers one character: " + token);
+                String hex = token.piece().substring(3, 5);
+                byte value = (byte) Integer.parseInt(hex, 16);
+                byte[] utf8 = covered.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                assertTrue(new String(utf8, java.nio.charset.StandardCharsets.ISO_8859_1).indexOf((char) (value & 0xff)) >= 0,
+                        token + " is one of the UTF-8 bytes of '" + covered + "'");
+            } else {
+                assertEquals(token.piece().replace('▁', ' ').strip(), covered.strip(), "span of " + token + " in '" + text + "'");
+            }
+        }
+    }
+
+    @Test
     void specialTokenIdsComeFromTheTokenizerConfig() {
         assertEquals(1, tokenizer.bosId());
         assertEquals(0, tokenizer.unkId());
