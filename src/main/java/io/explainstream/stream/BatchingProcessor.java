@@ -46,6 +46,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private final String storeName;
     private final BatchPolicy policy;
     private final Explainer explainer;
+    private final Readmission readmission;
     private final Serializer<Explanation> explanationSerializer;
     private final String outputTopic;
     private final Replay replay;
@@ -61,11 +62,18 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private Metric threadCommits;
     private long nextSequence;
 
-    BatchingProcessor(String storeName, BatchPolicy policy, Explainer explainer, Serializer<Explanation> explanationSerializer, String outputTopic,
-            Replay replay, DeadLetters deadLetters, ServiceMetrics metrics, TransactionBudget budget, Liveness liveness, Clock clock) {
+    /** Admits an event again from its raw value: for entries the previous store format wrote without tokens. */
+    interface Readmission {
+        Admission admit(String topic, byte[] rawValue);
+    }
+
+    BatchingProcessor(String storeName, BatchPolicy policy, Explainer explainer, Readmission readmission, Serializer<Explanation> explanationSerializer,
+            String outputTopic, Replay replay, DeadLetters deadLetters, ServiceMetrics metrics, TransactionBudget budget, Liveness liveness,
+            Clock clock) {
         this.storeName = storeName;
         this.policy = policy;
         this.explainer = explainer;
+        this.readmission = readmission;
         this.explanationSerializer = explanationSerializer;
         this.outputTopic = outputTopic;
         this.replay = replay;
@@ -83,8 +91,9 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         this.outcomes = Outcomes.of(context, replay);
         this.task = context.taskId().toString();
         // Sequence numbers continue after the events restored from the changelog.
-        List<PendingEvent> restored = pending();
-        nextSequence = restored.isEmpty() ? 0 : restored.get(restored.size() - 1).sequence() + 1;
+        try (KeyValueIterator<Long, byte[]> last = store.reverseAll()) {
+            nextSequence = last.hasNext() ? last.next().key + 1 : 0;
+        }
         long tick = Math.max(10, Math.min(250, policy.maxWaitMs() / 4));
         context.schedule(Duration.ofMillis(tick), PunctuationType.WALL_CLOCK_TIME, this::onWallClock);
     }
@@ -312,6 +321,35 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         return event.rawKey() != null ? event.rawKey() : event.eventId().getBytes(StandardCharsets.UTF_8);
     }
 
+    /**
+     * Replaces a legacy entry by its current form, from its raw bytes; an event the validator now
+     * rejects or skips gets that outcome instead.
+     */
+    private void readmit(PendingEventCodec.Legacy old) {
+        Admission admission;
+        try {
+            admission = readmission.admit(old.source().topic(), old.rawValue());
+        } catch (InvalidEventException e) {
+            store.delete(old.sequence());
+            metrics.deadLetter(DeadLetters.Stage.VALIDATION);
+            outcomes.count(Outcomes.DEAD_LETTERED);
+            context.forward(deadLetters.record(old.rawKey(), old.rawValue(), old.source(), DeadLetters.Stage.VALIDATION, e, clock.millis()),
+                    ExplainTopology.DLQ_SINK);
+            return;
+        }
+        if (!admission.explain()) {
+            store.delete(old.sequence());
+            metrics.skipped(admission.skipReason());
+            outcomes.count(Outcomes.SKIPPED);
+            return;
+        }
+        PendingEvent event = PendingEvent.of(old.sequence(), admission, old.source(), old.rawKey(), old.rawValue(), old.enqueuedAtMs());
+        byte[] stored = storedForm(event);
+        // A legacy entry was written, so its raw bytes fit; the current form without them is smaller.
+        store.put(old.sequence(), stored != null ? stored : PendingEventCodec.encode(event.withoutRawValue()));
+        LOG.info("pending event {} restored from the previous store format", event.eventId());
+    }
+
     /** The stream thread's commit count, which ends a transaction; -1 where Kafka Streams does not report it. */
     private double threadCommits() {
         if (threadCommits == null) {
@@ -332,11 +370,22 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
 
     private List<PendingEvent> pending() {
         List<PendingEvent> events = new ArrayList<>();
+        List<PendingEventCodec.Legacy> legacy = new ArrayList<>();
         try (KeyValueIterator<Long, byte[]> all = store.all()) {
             while (all.hasNext()) {
                 KeyValue<Long, byte[]> entry = all.next();
-                events.add(PendingEventCodec.decode(entry.value));
+                PendingEventCodec.Stored stored = PendingEventCodec.decode(entry.value);
+                if (stored instanceof PendingEventCodec.Current current) {
+                    events.add(current.event());
+                } else {
+                    legacy.add((PendingEventCodec.Legacy) stored);
+                }
             }
+        }
+        if (!legacy.isEmpty()) {
+            // Written by a release whose stored form had no tokens: admit them again, once.
+            legacy.forEach(this::readmit);
+            return pending();
         }
         metrics.pending(task, events.size());
         liveness.waiting(!events.isEmpty());

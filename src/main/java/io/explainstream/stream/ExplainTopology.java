@@ -81,8 +81,9 @@ public final class ExplainTopology {
         // One stream thread, one transaction at a time: its processors share the engine-time budget.
         TransactionBudget budget = new TransactionBudget(topics.batch().maxSeconds(), topics.batch().transactionTimeoutMs() / 1000.0);
         topology.addProcessor(VALIDATE, () -> new ValidationProcessor(decoder, validator, topics.replay(), deadLetters, metrics, clock), SOURCE);
-        topology.addProcessor(BATCHER, () -> new BatchingProcessor(STORE, topics.batch(), explainer, explanationSerializer, topics.outputTopic(),
-                topics.replay(), deadLetters, metrics, budget, liveness, clock), VALIDATE);
+        BatchingProcessor.Readmission readmission = (topic, rawValue) -> validator.admit(decoder.decode(topic, rawValue), rawValue.length);
+        topology.addProcessor(BATCHER, () -> new BatchingProcessor(STORE, topics.batch(), explainer, readmission, explanationSerializer,
+                topics.outputTopic(), topics.replay(), deadLetters, metrics, budget, liveness, clock), VALIDATE);
         // The changelog takes any record the batcher checked against record.max.bytes.
         Map<String, String> changelog = Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(topics.maxRecordBytesWithHeaders()));
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.Long(), Serdes.ByteArray())

@@ -102,6 +102,58 @@ class ExplainTopologyTest {
         input.pipeInput(new TestRecord<byte[], byte[]>(key == null ? null : key.getBytes(StandardCharsets.UTF_8), value, new org.apache.kafka.common.header.internals.RecordHeaders(), Long.valueOf(timestamp)));
     }
 
+    /**
+     * A pending event as the release before the versioned store format wrote it (the Jackson image
+     * of its PendingEvent record, parsed event and all, but no tokens), waiting in the store when
+     * the new release starts.
+     */
+    private static byte[] legacyPendingEvent(long sequence, String id, byte[] value) {
+        java.util.Base64.Encoder base64 = java.util.Base64.getEncoder();
+        return ("{\"sequence\":" + sequence + ",\"admission\":{\"event\":{\"eventId\":\"" + id + "\",\"timestampMs\":" + T0
+                + ",\"model\":\"stories260K\",\"prompt\":\"" + PROMPT + "\",\"messages\":null,\"response\":\"" + RESPONSE
+                + "\",\"promptTokenIds\":null,\"responseTokenIds\":null,\"metadata\":{\"tenant\":\"acme\"}},\"explain\":true,\"skipReason\":null,"
+                + "\"promptTokens\":14,\"responseTokens\":7,\"promptTokensDropped\":0,\"responseTokensDropped\":0},"
+                + "\"source\":{\"topic\":\"in\",\"partition\":0,\"offset\":41,\"timestampMs\":" + T0 + "},"
+                + "\"rawKey\":\"" + base64.encodeToString(id.getBytes(StandardCharsets.UTF_8)) + "\",\"rawValue\":\"" + base64.encodeToString(value)
+                + "\",\"enqueuedAtMs\":" + T0 + "}").getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aStoreWrittenInThePreviousFormatIsRestoredAndItsEventsExplained() {
+        start(new BatchPolicy(8, 100_000, 1_000));
+        org.apache.kafka.streams.state.KeyValueStore<Long, byte[]> store = driver.getKeyValueStore(ExplainTopology.STORE);
+        store.put(41L, legacyPendingEvent(41, "old-1", json("old-1", PROMPT, RESPONSE)));
+        store.put(42L, legacyPendingEvent(42, "old-bad", "{\"event_id\":\"old-bad\"}".getBytes(StandardCharsets.UTF_8)));
+        driver.advanceWallClockTime(Duration.ofMillis(1_500));
+        Explanation explanation = output.readValue();
+        assertEquals("old-1", explanation.getEventId());
+        Attribution direct = fixture.direct(PROMPT, RESPONSE);
+        for (int i = 0; i < direct.seqAttr().length; i++) {
+            assertEquals(direct.seqAttr()[i], explanation.getSeqAttr().get(i), 1e-5, "seq_attr " + i);
+        }
+        assertEquals(Map.of("tenant", "acme"), explanation.getMetadata());
+        TestRecord<byte[], byte[]> rejected = deadLetters.readRecord();
+        assertEquals("old-bad", new String(rejected.key(), StandardCharsets.UTF_8), "what the validator now rejects is a dead letter");
+        assertTrue(output.isEmpty());
+        assertEquals(null, store.get(41L), "the batch left the store");
+
+        store.put(7L, "{\"v\":2,\"sequence\":7}".getBytes(StandardCharsets.UTF_8));
+        var future = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class, () -> driver.advanceWallClockTime(Duration.ofMillis(1_500)));
+        String message = String.valueOf(future.getCause() == null ? future.getMessage() : future.getCause().getMessage());
+        assertTrue(message.contains("format version 2, newer than this release's 1"), message);
+    }
+
+    @Test
+    void thePendingEventFormatRoundTripsEveryField() {
+        PendingEvent event = new PendingEvent(3, "ü-1", T0, "stories260K", Map.of("k", "v\u00e9"),
+                List.of(new io.explainstream.tokenize.Token(1, "<s>", 0, 0), new io.explainstream.tokenize.Token(403, "▁Once", 0, 4)),
+                List.of(new io.explainstream.tokenize.Token(317, "▁Lily", 0, 4)), 2, 0, new SourcePosition("in", 1, 99, T0), null, new byte[] {0, 1, 2},
+                3, T0 + 5);
+        PendingEventCodec.Current decoded = (PendingEventCodec.Current) PendingEventCodec.decode(PendingEventCodec.encode(event));
+        assertEquals(event.toString().replaceAll("\\[B@\\w+", "bytes"), decoded.event().toString().replaceAll("\\[B@\\w+", "bytes"));
+        assertArrayEquals(event.rawValue(), decoded.event().rawValue());
+    }
+
     @Test
     void jsonEventsFlushByCountWithKeyTimestampAndTheAttributeCommandsScores() {
         start(new BatchPolicy(2, 100_000, 60_000));
