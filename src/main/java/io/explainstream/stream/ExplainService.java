@@ -53,7 +53,7 @@ public final class ExplainService implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ExplainService.class);
     /** SIGTERM must stop the service within 10 s in every state: the engine is cancelled, Kafka Streams gets the rest. */
-    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(8);
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(6);
     /** Room for a record's headers (the reason is cut to 4,096 characters) when checking a topic's size limit. */
     private static final int HEADER_BYTES = 16_384;
 
