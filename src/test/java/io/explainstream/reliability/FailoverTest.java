@@ -49,14 +49,27 @@ class FailoverTest {
         config.put("output.topic", "failover-out");
         config.put("dlq.topic", "failover-dlq");
         config.put("topics.partitions", "4");
-        // Long enough batches that the kill lands inside one.
-        config.put("attribution.steps", "64");
+        // Batches long enough that the kill lands inside one, short enough that the survivor clears
+        // the backlog quickly once it has the partitions.
+        config.put("attribution.steps", "32");
         config.put("ops.port", "-1");
         Path file = dir.resolve(instance + ".properties");
         try (OutputStream out = Files.newOutputStream(file)) {
             config.store(out, "failover test, instance " + instance);
         }
         return file;
+    }
+
+    /** The survivor's state changes and first batches, with their times: how long the failover took, and where. */
+    private static String survivorLines(String log) {
+        StringBuilder lines = new StringBuilder();
+        int batches = 0;
+        for (String line : log.split("\n")) {
+            if (line.contains("State transition from") && line.contains("stream-client") || line.contains("batch done") && batches++ % 10 == 0) {
+                lines.append("  ").append(line, 0, Math.min(line.length(), 200)).append('\n');
+            }
+        }
+        return lines.toString();
     }
 
     @Test
@@ -92,7 +105,8 @@ class FailoverTest {
                     for (ConsumerRecord<byte[], byte[]> record : out) {
                         perEvent.merge(explanations.deserialize("failover-out", record.value()).getEventId(), 1, Integer::sum);
                     }
-                    System.out.printf("failover: %d explanations committed %.1f s after the kill%n", out.size(), recoveredAfter);
+                    System.out.printf("failover: %d explanations committed %.1f s after the kill; the survivor after it:%n%s%n", out.size(),
+                            recoveredAfter, survivorLines(second.output()));
                     assertEquals(EVENTS, perEvent.size(), "every event explained within " + RECOVERY_LIMIT + " of the kill (" + recoveredAfter + " s)");
                     assertTrue(perEvent.values().stream().allMatch(c -> c == 1), "none twice: " + perEvent);
                     assertEquals(EVENTS, out.size());
