@@ -12,13 +12,10 @@ import io.explainstream.schema.Explanation;
 import io.explainstream.testing.InJvmKafka;
 import io.explainstream.testing.ServiceProcess;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Tag;
@@ -40,8 +37,7 @@ class FailoverTest {
 
     /** Only what a deployment must set: where Kafka and the registry are, the topics, and a state folder per instance. */
     private static Path configFile(Path dir, Map<String, String> kafka, String registryUrl, String instance) throws IOException {
-        Properties config = new Properties();
-        config.putAll(kafka);
+        Map<String, String> config = new TreeMap<>(kafka);
         config.put("schema.registry.url", registryUrl);
         config.put("application.id", "failover");
         config.put("state.dir", dir.resolve("state-" + instance).toString());
@@ -53,11 +49,7 @@ class FailoverTest {
         // the backlog quickly once it has the partitions.
         config.put("attribution.steps", "32");
         config.put("ops.port", "-1");
-        Path file = dir.resolve(instance + ".properties");
-        try (OutputStream out = Files.newOutputStream(file)) {
-            config.store(out, "failover test, instance " + instance);
-        }
-        return file;
+        return ServiceProcess.configFile(dir.resolve(instance + ".properties"), config, "failover test, instance " + instance);
     }
 
     /** The survivor's state changes and first batches, with their times: how long the failover took, and where. */

@@ -8,16 +8,13 @@ import io.explainstream.avro.InMemorySchemaStore;
 import io.explainstream.testing.InJvmKafka;
 import io.explainstream.testing.ServiceProcess;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -58,8 +55,7 @@ class ShutdownTest {
     }
 
     private Path config(String app, String registryUrl, Map<String, String> extra) throws IOException {
-        Properties config = new Properties();
-        config.putAll(kafka.clientSettings());
+        Map<String, String> config = new TreeMap<>(kafka.clientSettings());
         config.put("schema.registry.url", registryUrl);
         config.put("schema.registry.max.retries", "1");
         config.put("application.id", app);
@@ -70,11 +66,7 @@ class ShutdownTest {
         config.put("batch.max.wait.ms", "200");
         config.put("ops.port", "-1");
         config.putAll(extra);
-        Path file = dir.resolve(app + ".properties");
-        try (OutputStream out = Files.newOutputStream(file)) {
-            config.store(out, "shutdown test");
-        }
-        return file;
+        return ServiceProcess.configFile(dir.resolve(app + ".properties"), config, "shutdown test");
     }
 
     private ServiceProcess run(Path config, String name) throws IOException {

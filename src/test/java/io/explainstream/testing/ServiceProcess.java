@@ -55,6 +55,16 @@ public final class ServiceProcess implements AutoCloseable {
         return child;
     }
 
+    /** Writes a service configuration file ({@code run --config}) with these settings. */
+    public static Path configFile(Path file, Map<String, String> settings, String comment) throws IOException {
+        java.util.Properties properties = new java.util.Properties();
+        properties.putAll(settings);
+        try (java.io.OutputStream out = Files.newOutputStream(file)) {
+            properties.store(out, comment);
+        }
+        return file;
+    }
+
     public Process process() {
         return process;
     }
