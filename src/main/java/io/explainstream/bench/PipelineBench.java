@@ -105,7 +105,7 @@ public final class PipelineBench {
                     Setting.STEPS.key(), Integer.toString(steps), Setting.BATCH_MAX_EVENTS.key(), Integer.toString(batch),
                     Setting.BATCH_MAX_WAIT_MS.key(), "200", Setting.OPS_PORT.key(), "-1", Setting.TOPICS_PARTITIONS.key(), "1"))
                     .with(platform.clientSettings());
-            try (ExplainService service = ExplainService.start(config, home, null, Clock.systemUTC())) {
+            try (ExplainService service = ExplainService.start(config, home, Clock.systemUTC())) {
                 // The clock starts once the service has its partitions: joining the group is start-up, not throughput.
                 service.awaitRunning(Duration.ofMinutes(2));
                 return measurePipeline(config, platform, payloads, batch, () -> service.meters().find("explainstream.attribution.per.event").timer()

@@ -95,7 +95,7 @@ final class DemoCommand implements Callable<Integer> {
                     Setting.BATCH_MAX_WAIT_MS.key(), "300",
                     Setting.OPS_PORT.key(), "0",
                     Setting.TOPICS_PARTITIONS.key(), "1")).with(teardown.platform.clientSettings());
-            teardown.service = ExplainService.start(config, RunCommand.home(), null, Clock.systemUTC());
+            teardown.service = ExplainService.start(config, RunCommand.home(), Clock.systemUTC());
             out.printf("broker %s · registry %s · model %s · metrics http://127.0.0.1:%d/metrics%n", teardown.platform.bootstrapServers(),
                     teardown.platform.registryUrl(), teardown.service.model().checkpoint().directory().getFileName(), teardown.service.operationsPort());
             Summary summary = runSample(config, sample, out);

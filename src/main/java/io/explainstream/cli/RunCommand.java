@@ -49,7 +49,7 @@ final class RunCommand implements Callable<Integer> {
         }
         ExplainService service;
         try {
-            service = ExplainService.start(config, home(), null, Clock.systemUTC());
+            service = ExplainService.start(config, home(), Clock.systemUTC());
         } catch (Exception e) {
             if (platform != null) {
                 platform.close();

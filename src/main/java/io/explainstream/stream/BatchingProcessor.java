@@ -49,7 +49,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private final Readmission readmission;
     private final Serializer<Explanation> explanationSerializer;
     private final String outputTopic;
-    private final Replay replay;
+    private final Scope scope;
     private final DeadLetters deadLetters;
     private final ServiceMetrics metrics;
     private final TransactionBudget budget;
@@ -68,7 +68,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     }
 
     BatchingProcessor(String storeName, BatchPolicy policy, Explainer explainer, Readmission readmission, Serializer<Explanation> explanationSerializer,
-            String outputTopic, Replay replay, DeadLetters deadLetters, ServiceMetrics metrics, TransactionBudget budget, Liveness liveness,
+            String outputTopic, Scope scope, DeadLetters deadLetters, ServiceMetrics metrics, TransactionBudget budget, Liveness liveness,
             Clock clock) {
         this.storeName = storeName;
         this.policy = policy;
@@ -76,7 +76,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         this.readmission = readmission;
         this.explanationSerializer = explanationSerializer;
         this.outputTopic = outputTopic;
-        this.replay = replay;
+        this.scope = scope;
         this.deadLetters = deadLetters;
         this.metrics = metrics;
         this.budget = budget;
@@ -88,7 +88,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     public void init(ProcessorContext<Object, Object> context) {
         this.context = context;
         this.store = context.getStateStore(storeName);
-        this.outcomes = Outcomes.of(context, replay);
+        this.outcomes = Outcomes.of(context, scope);
         this.task = context.taskId().toString();
         // Sequence numbers continue after the events restored from the changelog.
         try (KeyValueIterator<Long, byte[]> last = store.reverseAll()) {
@@ -290,9 +290,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             return;
         }
         Record<Object, Object> output = new Record<>(key, value, event.source().timestampMs());
-        if (replay != null) {
-            output.headers().add(Replay.HEADER, replay.id().getBytes(StandardCharsets.UTF_8));
-        }
+        scope.stamp(output.headers());
         context.forward(output, ExplainTopology.OUTPUT_SINK);
         outcomes.count(Outcomes.EXPLAINED);
         metrics.eventOut(event.eventTimeMs(), clock.millis());

@@ -86,9 +86,17 @@ public final class ExplainService implements AutoCloseable {
      * Starts the service. Configuration and model problems fail here, before anything runs.
      *
      * @param home the installation directory (for the bundled model)
-     * @param replay null for the live service; the range and id of a replay otherwise
      */
-    public static ExplainService start(ServiceConfig config, Path home, Replay replay, Clock clock) throws IOException {
+    public static ExplainService start(ServiceConfig config, Path home, Clock clock) throws IOException {
+        return start(config, home, Scope.live(), clock);
+    }
+
+    /**
+     * Starts the service for a scope: the live service, or a replay.
+     *
+     * @param home the installation directory (for the bundled model)
+     */
+    public static ExplainService start(ServiceConfig config, Path home, Scope scope, Clock clock) throws IOException {
         Path modelDir = config.modelDirectory(home);
         LlamaModel model = LlamaModel.load(modelDir, config.modelOptions());
         LlamaTokenizer tokenizer;
@@ -99,7 +107,7 @@ public final class ExplainService implements AutoCloseable {
             throw e;
         }
         try {
-            return start(config, model, tokenizer, modelDir, replay, clock);
+            return start(config, model, tokenizer, modelDir, scope, clock);
         } catch (IOException | RuntimeException e) {
             tokenizer.close();
             model.close();
@@ -107,7 +115,7 @@ public final class ExplainService implements AutoCloseable {
         }
     }
 
-    private static ExplainService start(ServiceConfig config, LlamaModel model, LlamaTokenizer tokenizer, Path modelDir, Replay replay, Clock clock)
+    private static ExplainService start(ServiceConfig config, LlamaModel model, LlamaTokenizer tokenizer, Path modelDir, Scope scope, Clock clock)
             throws IOException {
         SchemaRegistryClient registry = new SchemaRegistryClient(config.registryConfig());
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -116,10 +124,10 @@ public final class ExplainService implements AutoCloseable {
         AttributionEngine engine = new AttributionEngine(model, tokenizer);
         Liveness liveness = config.liveness(clock);
         EngineExplainer explainer = new EngineExplainer(engine, config.attributionSettings(),
-                new EngineExplainer.Identity(config.modelId(modelDir), model.checkpoint().fingerprint(), replay == null ? null : replay.id(),
+                new EngineExplainer.Identity(config.modelId(modelDir), model.checkpoint().fingerprint(), scope.replayId(),
                         config.bool(Setting.REDACT)), clock);
         ExplainTopology.Topics topics = new ExplainTopology.Topics(config.get(Setting.INPUT_TOPIC), config.get(Setting.OUTPUT_TOPIC),
-                config.get(Setting.DLQ_TOPIC), config.batchPolicy(), replay, config.maxRecordBytes());
+                config.get(Setting.DLQ_TOPIC), config.batchPolicy(), scope, config.maxRecordBytes());
         ConfluentAvroSerializer<Explanation> explanationSerializer =
                 new ConfluentAvroSerializer<>(registry, config.subjectStrategy(), config.bool(Setting.AUTO_REGISTER), false);
         // A missing output subject, or one that refuses the contract, fails here with the registry's

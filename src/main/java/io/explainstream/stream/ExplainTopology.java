@@ -41,11 +41,11 @@ public final class ExplainTopology {
      * @param outputTopic explanations
      * @param dlqTopic dead letters
      * @param batch when batches are flushed
-     * @param replay the time range and id of a replay, or null for the live service
+     * @param scope the live service, or a replay's range and id
      * @param maxRecordBytes the most key and value bytes of any record the topology writes
      *     ({@code record.max.bytes}): longer dead letters are cut, larger explanations dead-lettered
      */
-    public record Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch, Replay replay, int maxRecordBytes) {
+    public record Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch, Scope scope, int maxRecordBytes) {
 
         /** Kafka's default limits are 1 MiB (producer) and 1 MiB + 12 bytes (broker): this leaves room for headers. */
         public static final int DEFAULT_MAX_RECORD_BYTES = 1_000_000;
@@ -53,11 +53,11 @@ public final class ExplainTopology {
         public static final int HEADER_ROOM_BYTES = 65_536;
 
         public Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch) {
-            this(inputTopic, outputTopic, dlqTopic, batch, null, DEFAULT_MAX_RECORD_BYTES);
+            this(inputTopic, outputTopic, dlqTopic, batch, Scope.live(), DEFAULT_MAX_RECORD_BYTES);
         }
 
         public Topics withMaxRecordBytes(int bytes) {
-            return new Topics(inputTopic, outputTopic, dlqTopic, batch, replay, bytes);
+            return new Topics(inputTopic, outputTopic, dlqTopic, batch, scope, bytes);
         }
 
         /** The largest record, headers included, that the producer and every topic written must accept. */
@@ -80,15 +80,15 @@ public final class ExplainTopology {
         DeadLetters deadLetters = new DeadLetters(topics.maxRecordBytes());
         // One stream thread, one transaction at a time: its processors share the engine-time budget.
         TransactionBudget budget = new TransactionBudget(topics.batch().maxSeconds(), topics.batch().transactionTimeoutMs() / 1000.0);
-        topology.addProcessor(VALIDATE, () -> new ValidationProcessor(decoder, validator, topics.replay(), deadLetters, metrics, clock), SOURCE);
+        topology.addProcessor(VALIDATE, () -> new ValidationProcessor(decoder, validator, topics.scope(), deadLetters, metrics, clock), SOURCE);
         BatchingProcessor.Readmission readmission = (topic, rawValue) -> validator.admit(decoder.decode(topic, rawValue), rawValue.length);
         topology.addProcessor(BATCHER, () -> new BatchingProcessor(STORE, topics.batch(), explainer, readmission, explanationSerializer,
-                topics.outputTopic(), topics.replay(), deadLetters, metrics, budget, liveness, clock), VALIDATE);
+                topics.outputTopic(), topics.scope(), deadLetters, metrics, budget, liveness, clock), VALIDATE);
         // The changelog takes any record the batcher checked against record.max.bytes.
         Map<String, String> changelog = Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(topics.maxRecordBytesWithHeaders()));
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.Long(), Serdes.ByteArray())
                 .withLoggingEnabled(changelog), BATCHER);
-        if (topics.replay() != null) {
+        if (topics.scope().countsOutcomes()) {
             topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(Outcomes.STORE), Serdes.String(), Serdes.Long())
                     .withLoggingEnabled(changelog), VALIDATE, BATCHER);
         }

@@ -23,9 +23,9 @@ final class Outcomes {
         this.store = store;
     }
 
-    /** The context's outcome store in a replay, NONE otherwise. */
-    static Outcomes of(ProcessorContext<?, ?> context, Replay replay) {
-        return replay == null ? NONE : new Outcomes(context.getStateStore(STORE));
+    /** The context's outcome store when the scope counts outcomes (a replay), NONE otherwise. */
+    static Outcomes of(ProcessorContext<?, ?> context, Scope scope) {
+        return scope.countsOutcomes() ? new Outcomes(context.getStateStore(STORE)) : NONE;
     }
 
     void count(String outcome) {

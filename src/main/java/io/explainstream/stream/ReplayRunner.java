@@ -109,7 +109,7 @@ public final class ReplayRunner {
         long started = System.nanoTime();
         boolean finished = false;
         Map<String, Long> counts = Map.of();
-        try (ExplainService service = ExplainService.start(config, home, replay.withStopOffsets(plan.stopOffsets()), clock)) {
+        try (ExplainService service = ExplainService.start(config, home, Scope.replay(replay.withStopOffsets(plan.stopOffsets())), clock)) {
             while (!stopRequested.getAsBoolean()) {
                 long done = plan.done(group);
                 progress.update(done, plan.recordsInRange(), doneBefore, (System.nanoTime() - started) / 1e9);

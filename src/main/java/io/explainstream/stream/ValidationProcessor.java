@@ -20,17 +20,17 @@ final class ValidationProcessor implements Processor<byte[], byte[], Object, Obj
 
     private final InputDecoder decoder;
     private final EventValidator validator;
-    private final Replay replay;
+    private final Scope scope;
     private final DeadLetters deadLetters;
     private final ServiceMetrics metrics;
     private final Clock clock;
     private ProcessorContext<Object, Object> context;
     private Outcomes outcomes;
 
-    ValidationProcessor(InputDecoder decoder, EventValidator validator, Replay replay, DeadLetters deadLetters, ServiceMetrics metrics, Clock clock) {
+    ValidationProcessor(InputDecoder decoder, EventValidator validator, Scope scope, DeadLetters deadLetters, ServiceMetrics metrics, Clock clock) {
         this.decoder = decoder;
         this.validator = validator;
-        this.replay = replay;
+        this.scope = scope;
         this.deadLetters = deadLetters;
         this.metrics = metrics;
         this.clock = clock;
@@ -39,13 +39,13 @@ final class ValidationProcessor implements Processor<byte[], byte[], Object, Obj
     @Override
     public void init(ProcessorContext<Object, Object> context) {
         this.context = context;
-        this.outcomes = Outcomes.of(context, replay);
+        this.outcomes = Outcomes.of(context, scope);
     }
 
     @Override
     public void process(Record<byte[], byte[]> record) {
         SourcePosition source = source(record);
-        if (replay != null && !replay.includes(source.partition(), source.offset(), record.timestamp())) {
+        if (!scope.includes(source.partition(), source.offset(), record.timestamp())) {
             // A replay reads from the first offset at its start time; later records may carry
             // earlier (or later) timestamps: only the range is explained.
             metrics.skipped("out_of_range");

@@ -66,7 +66,7 @@ class ConfluentImagesContainerTest {
         String registryUrl = "http://" + REGISTRY.getHost() + ":" + REGISTRY.getMappedPort(8081);
         ServiceConfig config = ServiceConfig.of(Map.of("bootstrap.servers", KAFKA.getBootstrapServers(), "schema.registry.url", registryUrl,
                 "state.dir", state.toString(), "attribution.steps", "8", "batch.max.wait.ms", "200", "ops.port", "-1"));
-        try (ExplainService service = ExplainService.start(config, TestData.repo(), null, Clock.systemUTC())) {
+        try (ExplainService service = ExplainService.start(config, TestData.repo(), Clock.systemUTC())) {
             Properties producerProps = new Properties();
             producerProps.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.getBootstrapServers());
             try (KafkaProducer<String, String> producer = new KafkaProducer<>(producerProps, new StringSerializer(), new StringSerializer())) {

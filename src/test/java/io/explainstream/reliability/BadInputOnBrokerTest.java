@@ -60,7 +60,7 @@ class BadInputOnBrokerTest {
                     "input.topic", "corpus-in", "output.topic", "corpus-out", "dlq.topic", "corpus-dlq", "attribution.steps", "8",
                     "model.accept", "stories260K", "ops.port", "-1"));
             Set<KafkaStreams.State> states = new ConcurrentSkipListSet<>();
-            try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), null, Clock.systemUTC())) {
+            try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), Clock.systemUTC())) {
                 assertTrue(service.awaitRunning(Duration.ofSeconds(60)), "started");
                 Thread sampler = StateSampler.start(service, states);
                 List<String> goodIds = produce(kafka, corpus);

@@ -50,7 +50,7 @@ class BrokerOutageTest {
                     Map.entry("attribution.steps", "8"), Map.entry("batch.max.events", "8"), Map.entry("batch.max.wait.ms", "200"),
                     Map.entry("ops.port", "-1")));
             Set<KafkaStreams.State> statesAfterOutage = new ConcurrentSkipListSet<>();
-            try (ExplainService service = ExplainService.start(config, TestData.repo(), null, Clock.systemUTC())) {
+            try (ExplainService service = ExplainService.start(config, TestData.repo(), Clock.systemUTC())) {
                 Thread producer = produceThroughOutage(bootstrap);
                 List<ConsumerRecord<byte[], byte[]>> before = InJvmKafka.readCommitted(Map.of("bootstrap.servers", bootstrap), "outage-out",
                         records -> records.size() >= 8, Duration.ofSeconds(120));

@@ -63,7 +63,7 @@ class KafkaSecurityTest {
             wrongPassword.putAll(Map.of("schema.registry.url", registry.url().toString(), "application.id", "sasl-wrong",
                     "state.dir", dir.resolve("wrong").toString(), "ops.port", "-1"));
             ConfigException refused = assertThrows(ConfigException.class,
-                    () -> ExplainService.start(ServiceConfig.of(wrongPassword), TestData.repo(), null, Clock.systemUTC()).close());
+                    () -> ExplainService.start(ServiceConfig.of(wrongPassword), TestData.repo(), Clock.systemUTC()).close());
             System.out.println("wrong password: " + refused.getMessage());
             assertTrue(refused.getMessage().contains("Authentication failed"), refused.getMessage());
             assertFalse(refused.getMessage().contains("not-the-password"), refused.getMessage());
@@ -79,7 +79,7 @@ class KafkaSecurityTest {
             settings.putAll(Map.of("schema.registry.url", registry.url().toString(), "application.id", "tls", "state.dir", dir.resolve("state").toString(),
                     "input.topic", "tls-in", "output.topic", "tls-out", "dlq.topic", "tls-dlq", "attribution.steps", "8", "batch.max.wait.ms", "200",
                     "ops.port", "-1"));
-            try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), null, Clock.systemUTC())) {
+            try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), Clock.systemUTC())) {
                 List<String[]> events = new ArrayList<>();
                 for (int i = 0; i < 5; i++) {
                     events.add(new String[] {"t-" + i, CrashRecoveryTest.event("t-" + i, i)});
@@ -92,7 +92,7 @@ class KafkaSecurityTest {
             untrusting.keySet().removeIf(key -> key.startsWith("ssl.truststore"));
             untrusting.put("application.id", "tls-untrusting");
             ConfigException refused = assertThrows(ConfigException.class,
-                    () -> ExplainService.start(ServiceConfig.of(untrusting), TestData.repo(), null, Clock.systemUTC()).close());
+                    () -> ExplainService.start(ServiceConfig.of(untrusting), TestData.repo(), Clock.systemUTC()).close());
             System.out.println("untrusted certificate: " + refused.getMessage());
             assertTrue(refused.getMessage().contains("SSL handshake failed"), refused.getMessage());
         }

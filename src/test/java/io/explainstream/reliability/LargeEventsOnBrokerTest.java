@@ -53,7 +53,7 @@ class LargeEventsOnBrokerTest {
             }
             large.put("metadata-64x15k", event("metadata-64x15k", "One day,", many));
             List<String> normal = new ArrayList<>();
-            try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), null, Clock.systemUTC())) {
+            try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), Clock.systemUTC())) {
                 assertTrue(service.awaitRunning(Duration.ofSeconds(60)), "started");
                 try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of("max.request.size", 1_048_000))) {
                     for (int round = 0; round < 4; round++) {

@@ -66,7 +66,7 @@ class RegistryOutageTest {
             // cannot run, the service starts anyway, and the first writes meet the outage.
             registry.close();
             assertFalse(EmbeddedKafkaBroker.accepts("127.0.0.1:" + port), "the registry is down");
-            try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), null, Clock.systemUTC())) {
+            try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), Clock.systemUTC())) {
                 try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of())) {
                     for (int i = 0; i < JSON_EVENTS; i++) {
                         producer.send(new ProducerRecord<>("ro-in", ("rj-" + i).getBytes(StandardCharsets.UTF_8),

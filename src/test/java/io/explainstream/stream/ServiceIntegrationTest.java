@@ -98,7 +98,7 @@ class ServiceIntegrationTest {
             String value = i % 10 == 7 ? malformed(i) : json(id, PROMPTS[i % 4], RESPONSES[i % 4]);
             events.add(new String[] {id, value});
         }
-        try (ExplainService service = ExplainService.start(config, TestData.repo(), null, Clock.systemUTC())) {
+        try (ExplainService service = ExplainService.start(config, TestData.repo(), Clock.systemUTC())) {
             produce("in-fifty", events);
             List<ConsumerRecord<byte[], byte[]>> out = readCommitted("out-fifty", records -> records.size() >= 45, Duration.ofSeconds(120));
             List<ConsumerRecord<byte[], byte[]>> dead = readCommitted("dlq-fifty", records -> records.size() >= 5, Duration.ofSeconds(30));
@@ -166,12 +166,12 @@ class ServiceIntegrationTest {
         for (int i = 0; i < 40; i++) {
             events.add(new String[] {"r-" + i, json("r-" + i, PROMPTS[i % 4], RESPONSES[i % 4])});
         }
-        try (ExplainService first = ExplainService.start(config, TestData.repo(), null, Clock.systemUTC())) {
+        try (ExplainService first = ExplainService.start(config, TestData.repo(), Clock.systemUTC())) {
             produce("in-restart", events);
             readCommitted("out-restart", records -> records.size() >= 8, Duration.ofSeconds(60));
             // close while later batches are waiting or in flight
         }
-        try (ExplainService second = ExplainService.start(config, TestData.repo(), null, Clock.systemUTC())) {
+        try (ExplainService second = ExplainService.start(config, TestData.repo(), Clock.systemUTC())) {
             List<ConsumerRecord<byte[], byte[]>> out = readCommitted("out-restart", records -> records.size() >= 40, Duration.ofSeconds(120));
             Map<String, Integer> counts = new HashMap<>();
             out.forEach(record -> counts.merge(new String(record.key(), StandardCharsets.UTF_8), 1, Integer::sum));
