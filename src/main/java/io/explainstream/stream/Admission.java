@@ -3,24 +3,45 @@ package io.explainstream.stream;
 import io.explainstream.tokenize.EncodedText;
 
 /**
- * A valid event, the tokens it will be explained on, and what the limits did to it.
- *
- * @param event the event
- * @param explain false when the event is skipped (other model, not sampled)
- * @param skipReason why it is skipped, or null
- * @param prompt the prompt tokens explained (after truncation); null when skipped
- * @param response the response tokens explained (after truncation); null when skipped
- * @param promptTokensDropped oldest prompt tokens dropped by truncate_left
- * @param responseTokensDropped last response tokens dropped by truncate_right
+ * What becomes of one input record, decided where it enters ({@link Ingest}): explained on the
+ * tokens validation produced, skipped with a reason (counted), or rejected with a reason (a dead
+ * letter).
  */
-public record Admission(InputEvent event, boolean explain, String skipReason, EncodedText prompt, EncodedText response,
-        int promptTokensDropped, int responseTokensDropped) {
+public sealed interface Admission permits Admission.Explain, Admission.Skip, Admission.Reject {
 
-    static Admission skipped(InputEvent event, String reason) {
-        return new Admission(event, false, reason, null, null, 0, 0);
+    static Skip skipped(InputEvent event, String reason) {
+        return new Skip(event, reason);
     }
 
-    public int tokens() {
-        return prompt == null ? 0 : prompt.size() + response.size();
+    /**
+     * A valid event, the tokens it will be explained on, and what the limits did to it.
+     *
+     * @param event the event
+     * @param prompt the prompt tokens explained (after truncation)
+     * @param response the response tokens explained (after truncation)
+     * @param promptTokensDropped oldest prompt tokens dropped by truncate_left
+     * @param responseTokensDropped last response tokens dropped by truncate_right
+     */
+    record Explain(InputEvent event, EncodedText prompt, EncodedText response, int promptTokensDropped, int responseTokensDropped)
+            implements Admission {
+
+        public int tokens() {
+            return prompt.size() + response.size();
+        }
     }
+
+    /**
+     * A valid event that is not explained, by configuration.
+     *
+     * @param reason the metric label: other_model, not_sampled
+     */
+    record Skip(InputEvent event, String reason) implements Admission {}
+
+    /**
+     * A record that cannot be explained as it is.
+     *
+     * @param error names the field and the value (an {@link InvalidEventException}), or an
+     *     unexpected decoding failure; its message is the dead letter's reason
+     */
+    record Reject(RuntimeException error) implements Admission {}
 }

@@ -46,7 +46,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private final String storeName;
     private final BatchPolicy policy;
     private final Explainer explainer;
-    private final Readmission readmission;
+    private final Ingest ingest;
     private final Serializer<Explanation> explanationSerializer;
     private final String outputTopic;
     private final Scope scope;
@@ -62,18 +62,13 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private Metric threadCommits;
     private long nextSequence;
 
-    /** Admits an event again from its raw value: for entries the previous store format wrote without tokens. */
-    interface Readmission {
-        Admission admit(String topic, byte[] rawValue);
-    }
-
-    BatchingProcessor(String storeName, BatchPolicy policy, Explainer explainer, Readmission readmission, Serializer<Explanation> explanationSerializer,
+    BatchingProcessor(String storeName, BatchPolicy policy, Explainer explainer, Ingest ingest, Serializer<Explanation> explanationSerializer,
             String outputTopic, Scope scope, DeadLetters deadLetters, ServiceMetrics metrics, TransactionBudget budget, Liveness liveness,
             Clock clock) {
         this.storeName = storeName;
         this.policy = policy;
         this.explainer = explainer;
-        this.readmission = readmission;
+        this.ingest = ingest;
         this.explanationSerializer = explanationSerializer;
         this.outputTopic = outputTopic;
         this.scope = scope;
@@ -324,24 +319,23 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
      * rejects or skips gets that outcome instead.
      */
     private void readmit(PendingEventCodec.Legacy old) {
-        Admission admission;
-        try {
-            admission = readmission.admit(old.source().topic(), old.rawValue());
-        } catch (InvalidEventException e) {
+        Admission admission = ingest.admit(old.source().topic(), old.rawValue());
+        if (admission instanceof Admission.Reject reject) {
             store.delete(old.sequence());
             metrics.deadLetter(DeadLetters.Stage.VALIDATION);
             outcomes.count(Outcomes.DEAD_LETTERED);
-            context.forward(deadLetters.record(old.rawKey(), old.rawValue(), old.source(), DeadLetters.Stage.VALIDATION, e, clock.millis()),
+            context.forward(deadLetters.record(old.rawKey(), old.rawValue(), old.source(), DeadLetters.Stage.VALIDATION, reject.error(), clock.millis()),
                     ExplainTopology.DLQ_SINK);
             return;
         }
-        if (!admission.explain()) {
+        if (admission instanceof Admission.Skip skip) {
             store.delete(old.sequence());
-            metrics.skipped(admission.skipReason());
+            metrics.skipped(skip.reason());
             outcomes.count(Outcomes.SKIPPED);
             return;
         }
-        PendingEvent event = PendingEvent.of(old.sequence(), admission, old.source(), old.rawKey(), old.rawValue(), old.enqueuedAtMs());
+        PendingEvent event = PendingEvent.of(old.sequence(), (Admission.Explain) admission, old.source(), old.rawKey(), old.rawValue(),
+                old.enqueuedAtMs());
         byte[] stored = storedForm(event);
         // A legacy entry was written, so its raw bytes fit; the current form without them is smaller.
         store.put(old.sequence(), stored != null ? stored : PendingEventCodec.encode(event.withoutRawValue()));

@@ -34,6 +34,10 @@ public final class EventValidator {
         this.clock = clock;
     }
 
+    /**
+     * Explain or skip; a rejection is an {@link InvalidEventException} naming the field and value
+     * ({@link Ingest} turns it into {@link Admission.Reject}).
+     */
     public Admission admit(InputEvent event, int valueBytes) {
         if (valueBytes > policy.eventBytesLimit()) {
             throw new InvalidEventException("value is " + valueBytes + " bytes, more than limits.event.bytes = " + policy.eventBytesLimit());
@@ -102,7 +106,7 @@ public final class EventValidator {
         if (promptTokens == 1 && prompt.tokens().get(0).id() == tokenizer.bosId()) {
             throw new InvalidEventException("prompt has no tokens besides BOS");
         }
-        return new Admission(event, true, null, Truncation.promptLeft(prompt, promptDropped, tokenizer.bosId()),
+        return new Admission.Explain(event, Truncation.promptLeft(prompt, promptDropped, tokenizer.bosId()),
                 Truncation.responseRight(response, responseDropped), promptDropped, responseDropped);
     }
 

@@ -80,9 +80,9 @@ public final class ExplainTopology {
         DeadLetters deadLetters = new DeadLetters(topics.maxRecordBytes());
         // One stream thread, one transaction at a time: its processors share the engine-time budget.
         TransactionBudget budget = new TransactionBudget(topics.batch().maxSeconds(), topics.batch().transactionTimeoutMs() / 1000.0);
-        topology.addProcessor(VALIDATE, () -> new ValidationProcessor(decoder, validator, topics.scope(), deadLetters, metrics, clock), SOURCE);
-        BatchingProcessor.Readmission readmission = (topic, rawValue) -> validator.admit(decoder.decode(topic, rawValue), rawValue.length);
-        topology.addProcessor(BATCHER, () -> new BatchingProcessor(STORE, topics.batch(), explainer, readmission, explanationSerializer,
+        Ingest ingest = new Ingest(decoder, validator);
+        topology.addProcessor(VALIDATE, () -> new ValidationProcessor(ingest, topics.scope(), deadLetters, metrics, clock), SOURCE);
+        topology.addProcessor(BATCHER, () -> new BatchingProcessor(STORE, topics.batch(), explainer, ingest, explanationSerializer,
                 topics.outputTopic(), topics.scope(), deadLetters, metrics, budget, liveness, clock), VALIDATE);
         // The changelog takes any record the batcher checked against record.max.bytes.
         Map<String, String> changelog = Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(topics.maxRecordBytesWithHeaders()));

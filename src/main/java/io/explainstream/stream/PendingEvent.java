@@ -33,7 +33,7 @@ public record PendingEvent(long sequence, String eventId, long eventTimeMs, Stri
         List<Token> responseTokens, int promptTokensDropped, int responseTokensDropped, SourcePosition source, byte[] rawKey, byte[] rawValue,
         int rawValueBytes, long enqueuedAtMs) {
 
-    static PendingEvent of(long sequence, Admission admission, SourcePosition source, byte[] rawKey, byte[] rawValue, long enqueuedAtMs) {
+    static PendingEvent of(long sequence, Admission.Explain admission, SourcePosition source, byte[] rawKey, byte[] rawValue, long enqueuedAtMs) {
         InputEvent event = admission.event();
         return new PendingEvent(sequence, event.eventId(), event.timestampMs(), event.model(), event.metadata(), admission.prompt().tokens(),
                 admission.response().tokens(), admission.promptTokensDropped(), admission.responseTokensDropped(), source, rawKey, rawValue,

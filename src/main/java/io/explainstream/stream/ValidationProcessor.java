@@ -1,6 +1,5 @@
 package io.explainstream.stream;
 
-import io.explainstream.avro.RegistryException;
 import java.time.Clock;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -18,8 +17,7 @@ final class ValidationProcessor implements Processor<byte[], byte[], Object, Obj
 
     private static final Logger LOG = LoggerFactory.getLogger(ValidationProcessor.class);
 
-    private final InputDecoder decoder;
-    private final EventValidator validator;
+    private final Ingest ingest;
     private final Scope scope;
     private final DeadLetters deadLetters;
     private final ServiceMetrics metrics;
@@ -27,9 +25,8 @@ final class ValidationProcessor implements Processor<byte[], byte[], Object, Obj
     private ProcessorContext<Object, Object> context;
     private Outcomes outcomes;
 
-    ValidationProcessor(InputDecoder decoder, EventValidator validator, Scope scope, DeadLetters deadLetters, ServiceMetrics metrics, Clock clock) {
-        this.decoder = decoder;
-        this.validator = validator;
+    ValidationProcessor(Ingest ingest, Scope scope, DeadLetters deadLetters, ServiceMetrics metrics, Clock clock) {
+        this.ingest = ingest;
         this.scope = scope;
         this.deadLetters = deadLetters;
         this.metrics = metrics;
@@ -52,38 +49,22 @@ final class ValidationProcessor implements Processor<byte[], byte[], Object, Obj
             return;
         }
         metrics.eventIn();
-        Admission admission;
-        try {
-            InputEvent event = decoder.decode(source.topic(), record.value());
-            admission = validator.admit(event, record.value().length);
-        } catch (RegistryException e) {
-            // The registry is down (after the client's retries): the event is not at fault and must
-            // not be dead-lettered. Failing the stream thread makes Kafka Streams replace it and redo
-            // the uncommitted work, this record included, from the last commit.
-            LOG.warn("schema registry unavailable while reading {}-{}@{}; the record will be read again", source.topic(), source.partition(),
-                    source.offset());
-            throw e;
-        } catch (RuntimeException e) {
-            // Invalid events, and anything unexpected in decoding: never let one record stop the stream thread.
-            if (!(e instanceof InvalidEventException)) {
-                LOG.warn("unexpected error validating {}-{}@{}", source.topic(), source.partition(), source.offset(), e);
-            }
+        Admission admission = ingest.admit(source.topic(), record.value());
+        if (admission instanceof Admission.Reject reject) {
             metrics.deadLetter(DeadLetters.Stage.VALIDATION);
             outcomes.count(Outcomes.DEAD_LETTERED);
-            context.forward(deadLetters.record(record.key(), record.value(), source, DeadLetters.Stage.VALIDATION, e, clock.millis()),
+            context.forward(deadLetters.record(record.key(), record.value(), source, DeadLetters.Stage.VALIDATION, reject.error(), clock.millis()),
                     ExplainTopology.DLQ_SINK);
-            return;
-        }
-        if (!admission.explain()) {
-            metrics.skipped(admission.skipReason());
+        } else if (admission instanceof Admission.Skip skip) {
+            metrics.skipped(skip.reason());
             outcomes.count(Outcomes.SKIPPED);
-            return;
+        } else {
+            // What fails downstream is not this event's fault. The batcher guards its engine call
+            // itself; a sink that cannot write (the registry down when an explanation is serialized)
+            // fails the thread, and Kafka Streams redoes the uncommitted work from the last commit.
+            context.forward(record.withValue(new Arrival((Admission.Explain) admission, source, record.key(), record.value())),
+                    ExplainTopology.BATCHER);
         }
-        // Outside the try: what fails downstream is not this event's fault. The batcher guards its
-        // engine call itself; a sink that cannot write (the registry down when an explanation is
-        // serialized) fails the thread, and Kafka Streams redoes the uncommitted work from the last
-        // commit. Dead-lettering this event for it would both lose it and leave it in the batch.
-        context.forward(record.withValue(new Arrival(admission, source, record.key(), record.value())), ExplainTopology.BATCHER);
     }
 
     private SourcePosition source(Record<byte[], byte[]> record) {
@@ -94,5 +75,5 @@ final class ValidationProcessor implements Processor<byte[], byte[], Object, Obj
     }
 
     /** A valid event on its way to the batcher. */
-    record Arrival(Admission admission, SourcePosition source, byte[] rawKey, byte[] rawValue) {}
+    record Arrival(Admission.Explain admission, SourcePosition source, byte[] rawKey, byte[] rawValue) {}
 }

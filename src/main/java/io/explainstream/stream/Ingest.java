@@ -1,0 +1,39 @@
+package io.explainstream.stream;
+
+import io.explainstream.avro.RegistryException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Decoding and validation of one input record, in one place: the record's bytes in, its
+ * {@link Admission} out. Nothing about the record can make this throw; only a schema registry
+ * outage does ({@link RegistryException}), which is not the record's fault: the caller lets it
+ * fail the stream thread, and the record is read again after the registry answers.
+ */
+final class Ingest {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Ingest.class);
+
+    private final InputDecoder decoder;
+    private final EventValidator validator;
+
+    Ingest(InputDecoder decoder, EventValidator validator) {
+        this.decoder = decoder;
+        this.validator = validator;
+    }
+
+    Admission admit(String topic, byte[] value) {
+        try {
+            return validator.admit(decoder.decode(topic, value), value.length);
+        } catch (RegistryException e) {
+            LOG.warn("schema registry unavailable while reading a record of {}; it will be read again once the registry answers", topic);
+            throw e;
+        } catch (InvalidEventException e) {
+            return new Admission.Reject(e);
+        } catch (RuntimeException e) {
+            // Anything unexpected in decoding is still this record's: never let one record stop the stream thread.
+            LOG.warn("unexpected error reading a record of {} ({} bytes)", topic, value == null ? 0 : value.length, e);
+            return new Admission.Reject(e);
+        }
+    }
+}
