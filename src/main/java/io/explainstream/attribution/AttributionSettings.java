@@ -34,10 +34,13 @@ public record AttributionSettings(
      */
     public static final int STEPS_LIMIT = 10_000;
 
-    /** Captum's defaults: 50 Gauss–Legendre steps, {@code <unk>} baseline, BOS skipped. */
+    /** Captum's defaults: 50 Gauss–Legendre steps, {@code <unk>} baseline, BOS skipped ({@link AttributionDefaults}). */
     public static final AttributionSettings DEFAULTS = new AttributionSettings(
-            AttributionMethod.INTEGRATED_GRADIENTS, IntegrationRule.GAUSSLEGENDRE, 50, Baseline.UNK, false, false, 0, 800,
-            Normalization.L1, 4096);
+            AttributionMethod.parse("method", AttributionDefaults.METHOD), IntegrationRule.parse("integration", AttributionDefaults.INTEGRATION),
+            Integer.parseInt(AttributionDefaults.STEPS), Baseline.parse("baseline", AttributionDefaults.BASELINE),
+            Boolean.parseBoolean(AttributionDefaults.INCLUDE_BOS), Boolean.parseBoolean(AttributionDefaults.TOKEN_MATRIX),
+            Double.parseDouble(AttributionDefaults.TARGET_DELTA), Integer.parseInt(AttributionDefaults.MAX_STEPS),
+            Normalization.parse("normalize", AttributionDefaults.NORMALIZE), Integer.parseInt(AttributionDefaults.MAX_BATCH_TOKENS));
 
     public AttributionSettings {
         if (steps <= 0) {

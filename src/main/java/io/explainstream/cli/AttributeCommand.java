@@ -6,6 +6,7 @@ import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.AttributionEngine;
 import io.explainstream.attribution.AttributionMethod;
 import io.explainstream.attribution.AttributionRequest;
+import io.explainstream.attribution.AttributionDefaults;
 import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.attribution.Baseline;
 import io.explainstream.attribution.IntegrationRule;
@@ -57,19 +58,19 @@ final class AttributeCommand implements Callable<Integer> {
     @Option(names = "--response", required = true, description = "The response to explain (encoded without special tokens).")
     private String response;
 
-    @Option(names = "--method", defaultValue = "integrated_gradients",
+    @Option(names = "--method", defaultValue = AttributionDefaults.METHOD,
             description = "integrated_gradients, gradient or input_x_gradient. Default: ${DEFAULT-VALUE}.")
     private String method;
 
-    @Option(names = "--steps", defaultValue = "50",
+    @Option(names = "--steps", defaultValue = AttributionDefaults.STEPS,
             description = "Path points (integrated gradients), 1 to " + AttributionSettings.STEPS_LIMIT + ". Default: ${DEFAULT-VALUE}.")
     private int steps;
 
-    @Option(names = "--integration", defaultValue = "gausslegendre",
+    @Option(names = "--integration", defaultValue = AttributionDefaults.INTEGRATION,
             description = "gausslegendre, riemann_left, riemann_right, riemann_middle or riemann_trapezoid. Default: ${DEFAULT-VALUE}.")
     private String integration;
 
-    @Option(names = "--baseline", defaultValue = "unk", description = "unk, pad, zero or a token id. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--baseline", defaultValue = AttributionDefaults.BASELINE, description = "unk, pad, zero or a token id. Default: ${DEFAULT-VALUE}.")
     private String baseline;
 
     @Option(names = "--include-bos", description = "Attribute BOS too (replaced by the baseline); by default it is kept and skipped, as in Captum's LLaMA tutorial.")
@@ -78,11 +79,11 @@ final class AttributeCommand implements Callable<Integer> {
     @Option(names = "--token-matrix", description = "Also compute the matrix: one row of prompt scores per response token.")
     private boolean tokenMatrix;
 
-    @Option(names = "--target-delta", defaultValue = "0",
+    @Option(names = "--target-delta", defaultValue = AttributionDefaults.TARGET_DELTA,
             description = "Adaptive steps: double the steps until every |delta_t| ≤ X · |f_t(x) − f_t(b)|. 0 (default) keeps --steps.")
     private double targetDelta;
 
-    @Option(names = "--max-steps", defaultValue = "800",
+    @Option(names = "--max-steps", defaultValue = AttributionDefaults.MAX_STEPS,
             description = "Cap for adaptive steps, at least --steps and at most " + AttributionSettings.STEPS_LIMIT + ". Default: ${DEFAULT-VALUE}.")
     private int maxSteps;
 
@@ -90,10 +91,10 @@ final class AttributeCommand implements Callable<Integer> {
             description = "Flag the convergence delta when it is over X of Σ_t|f_t(x) − f_t(b)| (0.05 = 5%%). Default: ${DEFAULT-VALUE}.")
     private double deltaWarn;
 
-    @Option(names = "--normalize", defaultValue = "l1", description = "l1 or max_abs. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--normalize", defaultValue = AttributionDefaults.NORMALIZE, description = "l1 or max_abs. Default: ${DEFAULT-VALUE}.")
     private String normalize;
 
-    @Option(names = "--max-batch-tokens", defaultValue = "4096",
+    @Option(names = "--max-batch-tokens", defaultValue = AttributionDefaults.MAX_BATCH_TOKENS,
             description = "Memory budget: path points × sequence length per forward pass. Default: ${DEFAULT-VALUE}.")
     private int maxBatchTokens;
 
@@ -141,7 +142,7 @@ final class AttributeCommand implements Callable<Integer> {
         return text.isEmpty() ? "" : " (only whitespace)";
     }
 
-    private AttributionSettings settings() {
+    AttributionSettings settings() {
         AttributionMethod chosen = AttributionMethod.parse("--method", method);
         stepCount("--steps", steps);
         stepCount("--max-steps", maxSteps);

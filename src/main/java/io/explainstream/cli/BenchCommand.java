@@ -146,7 +146,7 @@ final class BenchCommand implements Runnable {
                 throw new IllegalArgumentException("--events = " + events + " must be positive");
             }
             List<String> sample = DemoCommand.sample(null).stream().filter(DemoCommand::wellFormed).toList();
-            Path modelDir = model != null ? model : RunCommand.home().resolve("models/stories260K");
+            Path modelDir = model != null ? model : RunCommand.home().resolve(io.explainstream.model.Checkpoint.BUNDLED_DIRECTORY);
             PipelineBench.Result result = new PipelineBench(spec.commandLine().getOut()).run(RunCommand.home(), modelDir, sample, events, steps, batch);
             return result.events() == events ? 0 : 1;
         }

@@ -1,5 +1,6 @@
 package io.explainstream.cli;
 
+import io.explainstream.model.Checkpoint;
 import io.explainstream.model.ComputeDtype;
 import io.explainstream.model.DeviceSpec;
 import io.explainstream.model.ModelOptions;
@@ -31,6 +32,6 @@ final class ModelSelection {
 
     /** The bundled model, found from the installation directory the launcher passes in. */
     static Path bundledModel() {
-        return Path.of(System.getProperty("explainstream.home", ".")).resolve("models/stories260K");
+        return RunCommand.home().resolve(Checkpoint.BUNDLED_DIRECTORY);
     }
 }

@@ -20,6 +20,9 @@ import java.util.Map;
  */
 public final class Checkpoint {
 
+    /** Where the bundled model (stories260K) sits in an installation, relative to its home directory. */
+    public static final String BUNDLED_DIRECTORY = "models/stories260K";
+
     static final String SINGLE_FILE = "model.safetensors";
     static final String INDEX_FILE = "model.safetensors.index.json";
     private static final int FINGERPRINT_SAMPLE_BYTES = 64 * 1024;

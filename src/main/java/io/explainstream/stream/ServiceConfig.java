@@ -235,7 +235,7 @@ public final class ServiceConfig {
     /** The model directory: configured, or the bundled one under {@code home}. */
     public Path modelDirectory(Path home) {
         String dir = get(Setting.MODEL_DIR);
-        return dir.isEmpty() ? home.resolve("models/stories260K") : Path.of(dir);
+        return dir.isEmpty() ? home.resolve(io.explainstream.model.Checkpoint.BUNDLED_DIRECTORY) : Path.of(dir);
     }
 
     public String modelId(Path modelDirectory) {

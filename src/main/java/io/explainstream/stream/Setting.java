@@ -1,5 +1,7 @@
 package io.explainstream.stream;
 
+import io.explainstream.attribution.AttributionDefaults;
+
 /**
  * The service's own configuration keys, with their defaults and meaning. Every other key is passed
  * to Kafka Streams and its clients as it is. The README's configuration reference lists these.
@@ -15,16 +17,16 @@ public enum Setting {
     MODEL_DTYPE("model.dtype", "float32", "float32, float64, float16 or bfloat16 (GPU only)"),
     MODEL_ACCEPT("model.accept", "", "comma-separated model names (the events' model field) to explain; empty: every model"),
     MODEL_OTHER("model.other", "skip", "events for other models: skip (counted), dlq, or explain anyway"),
-    METHOD("attribution.method", "integrated_gradients", "integrated_gradients, gradient or input_x_gradient"),
-    STEPS("attribution.steps", "50", "path points of integrated gradients"),
-    INTEGRATION("attribution.integration", "gausslegendre", "gausslegendre, riemann_left, riemann_right, riemann_middle, riemann_trapezoid"),
-    BASELINE("attribution.baseline", "unk", "unk, pad, zero or a token id"),
-    INCLUDE_BOS("attribution.include.bos", "false", "attribute BOS tokens too"),
-    TOKEN_MATRIX("attribution.token.matrix", "false", "also publish the per-response-token matrix"),
-    TARGET_DELTA("attribution.target.delta", "0", "adaptive steps: relative completeness tolerance; 0 keeps attribution.steps"),
-    MAX_STEPS("attribution.max.steps", "800", "cap for adaptive steps"),
-    NORMALIZE("attribution.normalize", "l1", "l1 or max_abs"),
-    MAX_BATCH_TOKENS("attribution.max.batch.tokens", "4096", "tokens per forward pass (path points x padded length): the memory budget; about 4096 is fastest on CPU, raise it on a GPU"),
+    METHOD("attribution.method", AttributionDefaults.METHOD, "integrated_gradients, gradient or input_x_gradient"),
+    STEPS("attribution.steps", AttributionDefaults.STEPS, "path points of integrated gradients"),
+    INTEGRATION("attribution.integration", AttributionDefaults.INTEGRATION, "gausslegendre, riemann_left, riemann_right, riemann_middle, riemann_trapezoid"),
+    BASELINE("attribution.baseline", AttributionDefaults.BASELINE, "unk, pad, zero or a token id"),
+    INCLUDE_BOS("attribution.include.bos", AttributionDefaults.INCLUDE_BOS, "attribute BOS tokens too"),
+    TOKEN_MATRIX("attribution.token.matrix", AttributionDefaults.TOKEN_MATRIX, "also publish the per-response-token matrix"),
+    TARGET_DELTA("attribution.target.delta", AttributionDefaults.TARGET_DELTA, "adaptive steps: relative completeness tolerance; 0 keeps attribution.steps"),
+    MAX_STEPS("attribution.max.steps", AttributionDefaults.MAX_STEPS, "cap for adaptive steps"),
+    NORMALIZE("attribution.normalize", AttributionDefaults.NORMALIZE, "l1 or max_abs"),
+    MAX_BATCH_TOKENS("attribution.max.batch.tokens", AttributionDefaults.MAX_BATCH_TOKENS, "tokens per forward pass (path points x padded length): the memory budget; about 4096 is fastest on CPU, raise it on a GPU"),
     PROMPT_TOKEN_LIMIT("limits.prompt.tokens", "1024", "longest prompt explained, in tokens"),
     PROMPT_POLICY("limits.prompt.policy", "truncate_left", "longer prompts: truncate_left (keep the last tokens, flagged in the output) or reject"),
     RESPONSE_TOKEN_LIMIT("limits.response.tokens", "256", "longest response explained, in tokens"),
