@@ -19,11 +19,6 @@ public final class WireFormat {
         return ByteBuffer.allocate(HEADER_BYTES + avroPayload.length).put(MAGIC_BYTE).putInt(schemaId).put(avroPayload).array();
     }
 
-    /** Whether bytes start like a Confluent-framed message (used to tell Avro from JSON input). */
-    public static boolean looksFramed(byte[] bytes) {
-        return bytes != null && bytes.length >= HEADER_BYTES && bytes[0] == MAGIC_BYTE;
-    }
-
     /** The schema id of a framed message; refuses empty, short or unframed bytes with the reason. */
     public static int schemaId(String topic, byte[] bytes) {
         if (bytes == null || bytes.length == 0) {

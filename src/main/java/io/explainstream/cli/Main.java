@@ -54,7 +54,6 @@ public final class Main implements Runnable {
 
     /** Runs a command line with the given output and error writers; tests call this. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
-        System.setProperty("ai.djl.offline", "true");
         return new CommandLine(new Main())
                 .setOut(out)
                 .setErr(err)
