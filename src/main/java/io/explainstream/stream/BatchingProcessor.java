@@ -141,11 +141,11 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
 
     private void onWallClock(long nowMs) {
         List<PendingEvent> waiting = pending();
-        if (!waiting.isEmpty() && nowMs - waiting.get(0).enqueuedAtMs() >= policy.maxWaitMs()) {
-            if (flush(nextBatch(waiting, true))) {
-                flushWhileFull();
-            }
+        if (!waiting.isEmpty() && nowMs - waiting.get(0).enqueuedAtMs() >= policy.maxWaitMs() && !flush(nextBatch(waiting, true))) {
+            return;
         }
+        // Also full batches that waited for the next transaction's budget.
+        flushWhileFull();
     }
 
     private void flushWhileFull() {
