@@ -6,7 +6,9 @@ import io.explainstream.stream.ServiceConfig;
 import io.explainstream.stream.Setting;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import org.apache.kafka.streams.StreamsConfig;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -35,6 +37,10 @@ final class RunCommand implements Callable<Integer> {
         if (!config.hasBootstrapServers()) {
             platform = EmbeddedPlatform.start(dataDir, 0);
             config = config.with(platform.clientSettings());
+            if (!config.isSet(StreamsConfig.STATE_DIR_CONFIG)) {
+                // The stream state belongs to the embedded broker's topics: keep them together.
+                config = config.with(Map.of(StreamsConfig.STATE_DIR_CONFIG, dataDir.resolve("streams-state").toString()));
+            }
             spec.commandLine().getErr().printf("no bootstrap.servers configured: using the embedded Kafka broker at %s and schema registry at %s"
                     + " (data in %s)%n", platform.bootstrapServers(), platform.registryUrl(), dataDir.toAbsolutePath());
             spec.commandLine().getErr().flush();

@@ -49,7 +49,10 @@ public final class ServiceConfig {
             StreamsConfig.STATE_DIR_CONFIG, "data/streams-state",
             // A batch is attributed inside one transaction: give it minutes, not Kafka Streams' 10 s.
             StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG), "600000",
-            StreamsConfig.mainConsumerPrefix(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG), "600000");
+            StreamsConfig.mainConsumerPrefix(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG), "600000",
+            // The topology has no global stores, so this changes nothing but the warning Kafka Streams
+            // prints twice per start until it is set (it becomes the default in Kafka 5.0).
+            StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, "true");
 
     private static final String PRODUCER_MAX_REQUEST_SIZE = StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
     /** Room for the headers of a dead letter (reason, source position) on top of its key and value. */
@@ -134,6 +137,11 @@ public final class ServiceConfig {
 
     public String get(Setting setting) {
         return values.getOrDefault(setting.key(), setting.defaultValue());
+    }
+
+    /** Whether {@code key} is configured (in the file or the environment), as opposed to left at its default. */
+    public boolean isSet(String key) {
+        return values.containsKey(key);
     }
 
     /** Whether bootstrap.servers is configured (without it the embedded broker is used). */
