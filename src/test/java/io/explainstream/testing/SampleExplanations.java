@@ -14,11 +14,14 @@ import io.explainstream.schema.IntegrationRule;
 import io.explainstream.schema.Normalization;
 import io.explainstream.schema.PromptToken;
 import io.explainstream.schema.ResponseToken;
+import io.explainstream.tokenize.ChatMessage;
+import io.explainstream.tokenize.EncodedText;
 import io.explainstream.tokenize.LlamaTokenizer;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Explanation records computed by the real engine on the bundled model, for tests of the readers
@@ -33,11 +36,25 @@ public final class SampleExplanations {
 
     private SampleExplanations() {}
 
+    /** The chat prompt of {@link #chat}: the template's markup is spelled piece by piece by the tiny vocabulary. */
+    public static final List<ChatMessage> CHAT = List.of(new ChatMessage(ChatMessage.Role.SYSTEM, "Tell stories."),
+            new ChatMessage(ChatMessage.Role.USER, "A dog story."));
+
+    /** {@link #PROMPT} and {@link #RESPONSE}. */
     public static Explanation emoji(String eventId) {
+        return explain(eventId, tokenizer -> tokenizer.encodePrompt(PROMPT));
+    }
+
+    /** {@link #CHAT} and {@link #RESPONSE}. */
+    public static Explanation chat(String eventId) {
+        return explain(eventId, tokenizer -> tokenizer.encodeChat(CHAT));
+    }
+
+    private static Explanation explain(String eventId, Function<LlamaTokenizer, EncodedText> prompt) {
         try (LlamaModel model = LlamaModel.load(TestData.stories260K(), ModelOptions.CPU_FLOAT32);
                 LlamaTokenizer tokenizer = LlamaTokenizer.load(TestData.stories260K())) {
             Attribution attribution = new AttributionEngine(model, tokenizer)
-                    .attribute(new AttributionRequest(tokenizer.encodePrompt(PROMPT), tokenizer.encodeResponse(RESPONSE)), SETTINGS);
+                    .attribute(new AttributionRequest(prompt.apply(tokenizer), tokenizer.encodeResponse(RESPONSE)), SETTINGS);
             return Explanation.newBuilder()
                     .setEventId(eventId)
                     .setEventTime(Instant.ofEpochMilli(1_764_460_800_000L))
