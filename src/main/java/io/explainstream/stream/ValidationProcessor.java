@@ -49,10 +49,10 @@ final class ValidationProcessor implements Processor<byte[], byte[], Object, Obj
             metrics.skipped("out_of_range");
             return;
         }
-        metrics.eventIn();
+        InputEvent event = null;
         Admission admission;
         try {
-            InputEvent event = decoder.decode(source.topic(), record.value());
+            event = decoder.decode(source.topic(), record.value());
             admission = validator.admit(event, record.value().length);
         } catch (RegistryException e) {
             // The registry is down (after the client's retries): the event is not at fault and must
@@ -66,13 +66,16 @@ final class ValidationProcessor implements Processor<byte[], byte[], Object, Obj
             if (!(e instanceof InvalidEventException)) {
                 LOG.warn("unexpected error validating {}-{}@{}", source.topic(), source.partition(), source.offset(), e);
             }
-            metrics.deadLetter(DeadLetters.Stage.VALIDATION);
+            // Counted once decoded (or not), so that the counters carry the event's model and metadata.
+            metrics.eventIn(event);
+            metrics.deadLetter(DeadLetters.Stage.VALIDATION, event);
             context.forward(deadLetters.record(record.key(), record.value(), source, DeadLetters.Stage.VALIDATION, e, clock.millis()),
                     ExplainTopology.DLQ_SINK);
             return;
         }
+        metrics.eventIn(event);
         if (!admission.explain()) {
-            metrics.skipped(admission.skipReason());
+            metrics.skipped(admission.skipReason(), event);
             return;
         }
         // Outside the try: what fails downstream is not this event's fault. The batcher guards its

@@ -150,11 +150,13 @@ class ServiceIntegrationTest {
         HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(200, metrics.statusCode());
         String text = metrics.body();
-        assertTrue(text.contains("explainstream_events_in_total 50.0"), "events in:\n" + text);
-        assertTrue(text.contains("explainstream_events_out_total 45.0"), "events out");
-        assertTrue(text.contains("explainstream_events_dlq_total{stage=\"validation\"} 5.0"), "dead letters");
+        assertEquals(50.0, service.metrics().count("explainstream.events.in"), "events in:\n" + text);
+        assertEquals(45.0, service.metrics().count("explainstream.events.out"), "events out");
+        assertEquals(5.0, service.metrics().count("explainstream.events.dlq", "stage", "validation"), "dead letters");
+        assertTrue(text.contains("explainstream_events_in_total{model=\"stories260K\"}"), "events in by model:\n" + text);
+        assertTrue(text.contains("explainstream_events_dlq_total{model=\"unknown\",stage=\"validation\"}"), "a record that is not JSON has no model");
         assertTrue(text.contains("explainstream_batch_size_count"), "batch sizes");
-        assertTrue(text.contains("explainstream_attribution_per_event_seconds"), "attribution time");
+        assertTrue(text.contains("explainstream_attribution_per_event_seconds_bucket{le="), "attribution time, as a histogram");
         assertTrue(text.contains("explainstream_event_time_lag_seconds"), "lag");
     }
 
