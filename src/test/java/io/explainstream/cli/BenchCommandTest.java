@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,6 +33,7 @@ class BenchCommandTest {
     }
 
     @Test
+    @Tag("slow") // starts the embedded broker
     void pipelineBenchRunsOnTheSmallestSetting() {
         CliRun run = CliRun.of("bench", "pipeline", "--events", "6", "--steps", "2", "--batch", "3");
         assertEquals(0, run.exitCode(), run.out() + run.err());

@@ -17,6 +17,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -75,6 +76,7 @@ class HtmlReportTest {
     }
 
     @Test
+    @Tag("slow") // starts Chromium, where it is installed
     void thePageRendersInHeadlessChromium(@TempDir Path dir) throws Exception {
         assertFalse(html.contains("<script"), "self-contained page without scripts");
         assertFalse(html.contains("http://") || html.contains("https://"), "nothing loads from the network");

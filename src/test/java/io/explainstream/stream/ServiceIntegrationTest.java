@@ -32,10 +32,12 @@ import org.apache.kafka.common.header.Header;
 import org.apache.kafka.streams.KafkaStreams;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The whole service on a real in-JVM KRaft broker, with the built-in registry and the bundled model. */
+@Tag("slow")
 class ServiceIntegrationTest {
 
     private static final String[] PROMPTS = {"Once upon a time, there was a little girl named", "One day,", "The cat sat on the", "Tom had a big red"};
