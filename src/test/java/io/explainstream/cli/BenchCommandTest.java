@@ -13,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 class BenchCommandTest {
 
     @Test
+    @Tag("slow") // half a minute of profiled engine runs on 2 cores
     void engineBenchRunsOnTheSmallestSetting(@TempDir Path profiles) {
         CliRun run = CliRun.of("bench", "engine", "--shapes", "8/4", "--steps", "2", "--repeat", "1", "--batches", "1,2",
                 "--profile", profiles.toString(), "--profile-samples", "10");
