@@ -45,19 +45,28 @@ import picocli.CommandLine.Spec;
  * The one-command demonstration: a real broker and the built-in registry on 127.0.0.1, the bundled
  * model, the bundled sample of logged interactions (a few malformed on purpose), the service, a
  * live heatmap per explanation, an HTML report and a summary. Everything it starts is stopped and
- * its temporary data deleted when it ends, also on Ctrl-C.
+ * its run data (broker log, stream state) deleted when it ends, also on Ctrl-C; the report stays
+ * in the data folder. The data folder is a folder of its own, not the system temp directory,
+ * which Kafka Streams warns about (the OS may clear it under a running state store).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "See ExplainStream work: embedded broker and registry, sample traffic, live heatmaps, an HTML report, a summary.")
 final class DemoCommand implements Callable<Integer> {
 
     static final String SAMPLE = "/demo/interactions.jsonl";
+    /** The report's name in the data folder. */
+    static final String REPORT_NAME = "report.html";
+    /** The data folder's subfolder for what one run starts: deleted when the run ends. */
+    static final String RUN_FOLDER = "run";
 
     @Option(names = "--events", description = "How many sample events to send (default: all of them).")
     private Integer events;
 
-    @Option(names = "--report", paramLabel = "FILE", defaultValue = "explainstream-demo.html",
-            description = "Where the HTML report goes. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--data", paramLabel = "DIR", defaultValue = "data/demo",
+            description = "Folder of the demo's broker, stream state (deleted at the end) and report (kept). Default: ${DEFAULT-VALUE}.")
+    private Path dataDir;
+
+    @Option(names = "--report", paramLabel = "FILE", description = "Where the HTML report goes. Default: report.html in the --data folder.")
     private Path report;
 
     @Option(names = "--steps", defaultValue = "50", description = "Integrated-gradients steps. Default: ${DEFAULT-VALUE}.")
@@ -79,7 +88,12 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         List<String> sample = sample(events);
-        Path data = Files.createTempDirectory("explainstream-demo-");
+        Path reportFile = report != null ? report : dataDir.resolve(REPORT_NAME);
+        // A fresh run folder each time: a broker log or stream state left by an earlier demo
+        // (killed with SIGKILL) would mix its events into this one's.
+        Path data = dataDir.resolve(RUN_FOLDER);
+        deleteRecursively(data);
+        Files.createDirectories(data);
         Teardown teardown = new Teardown(data);
         Thread hook = new Thread(teardown::run, "explainstream-demo-teardown");
         Runtime.getRuntime().addShutdownHook(hook);
@@ -99,8 +113,8 @@ final class DemoCommand implements Callable<Integer> {
             out.printf("broker %s · registry %s · model %s · metrics http://127.0.0.1:%d/metrics%n", teardown.platform.bootstrapServers(),
                     teardown.platform.registryUrl(), teardown.service.model().checkpoint().directory().getFileName(), teardown.service.operationsPort());
             Summary summary = runSample(config, sample, out);
-            writeReport(summary.explanations);
-            out.println(summary.describe(report));
+            writeReport(reportFile, summary);
+            out.println(summary.describe(reportFile));
             out.flush();
             if (follow) {
                 out.printf("following: produce JSON or Avro events to topic %s at %s (registry %s); read %s; Ctrl-C stops%n",
@@ -158,7 +172,7 @@ final class DemoCommand implements Callable<Integer> {
             produce(config, input, sample, sentAt);
             out.printf("sent %d logged interactions (%d malformed on purpose) to %s%n%n", sample.size(), summary.malformed, input);
             long deadline = System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
-            while (summary.explanations.size() + summary.deadLetters < sample.size() && System.nanoTime() < deadline) {
+            while (summary.explanations.size() + summary.deadLetters.size() < sample.size() && System.nanoTime() < deadline) {
                 feed.poll(Duration.ofMillis(200), output, (record, explanation) -> {
                     long latency = System.currentTimeMillis() - sentAt.getOrDefault(explanation.getEventId(), System.currentTimeMillis());
                     summary.explanations.add(explanation);
@@ -168,10 +182,11 @@ final class DemoCommand implements Callable<Integer> {
                             String.format(Locale.ROOT, "%d ms end to end", latency)));
                     out.flush();
                 }, record -> {
-                    summary.deadLetters++;
-                    var reason = record.headers().lastHeader(DeadLetters.REASON);
-                    out.printf("dead letter %s: %s%n", record.key() == null ? "(no key)" : new String(record.key(), StandardCharsets.UTF_8),
-                            reason == null ? "?" : new String(reason.value(), StandardCharsets.UTF_8));
+                    HtmlReport.DeadLetter letter = new HtmlReport.DeadLetter(
+                            record.key() == null ? "(no key)" : new String(record.key(), StandardCharsets.UTF_8),
+                            header(record, DeadLetters.STAGE), header(record, DeadLetters.REASON));
+                    summary.deadLetters.add(letter);
+                    out.printf("dead letter %s: %s%n", letter.key(), letter.reason());
                     out.flush();
                 });
             }
@@ -240,16 +255,39 @@ final class DemoCommand implements Callable<Integer> {
         return sampleLine.matches("^\\{\"event_id\":\"demo-\\d{3}\".*");
     }
 
-    private void writeReport(List<Explanation> explanations) throws IOException {
-        List<HtmlReport.Entry> entries = explanations.stream()
+    private static String header(org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> record, String name) {
+        var header = record.headers().lastHeader(name);
+        return header == null ? "?" : new String(header.value(), StandardCharsets.UTF_8);
+    }
+
+    private static void writeReport(Path file, Summary summary) throws IOException {
+        List<HtmlReport.Entry> entries = summary.explanations.stream()
                 .sorted(Comparator.comparing(Explanation::getEventId))
-                .map(e -> new HtmlReport.Entry(e.getEventId(), ExplanationViews.toAttribution(e), ExplanationViews.source(e)))
+                .map(e -> new HtmlReport.Entry(e.getEventId(), ExplanationViews.toAttribution(e), ExplanationViews.source(e), details(e)))
                 .toList();
-        Path parent = report.toAbsolutePath().getParent();
+        Path parent = file.toAbsolutePath().getParent();
         if (parent != null) {
             Files.createDirectories(parent);
         }
-        Files.writeString(report, HtmlReport.render("ExplainStream demo: " + entries.size() + " explanations", entries));
+        Files.writeString(file, HtmlReport.render("ExplainStream demo: " + entries.size() + " explanations", summary.forReport(), entries));
+    }
+
+    private static HtmlReport.Details details(Explanation e) {
+        List<String> notes = new ArrayList<>();
+        if (e.getFlags().getPromptTruncated()) {
+            notes.add("prompt truncated: its " + e.getFlags().getPromptTokensDropped() + " oldest tokens were dropped");
+        }
+        if (e.getFlags().getResponseTruncated()) {
+            notes.add("response truncated: its last " + e.getFlags().getResponseTokensDropped() + " tokens were not explained");
+        }
+        if (e.getFlags().getRedacted()) {
+            notes.add("redacted: token texts are not published");
+        }
+        if (e.getReplayId() != null) {
+            notes.add("replay " + e.getReplayId());
+        }
+        return new HtmlReport.Details(e.getEventTime(), e.getProcessingTime(), e.getSourceModel(), e.getMetadata(), e.getBatchSize(),
+                e.getAttributionLatencyMs(), notes);
     }
 
     /** What the demo saw. */
@@ -258,7 +296,7 @@ final class DemoCommand implements Callable<Integer> {
         final int malformed;
         final List<Explanation> explanations = new ArrayList<>();
         final List<Long> latenciesMs = new ArrayList<>();
-        int deadLetters;
+        final List<HtmlReport.DeadLetter> deadLetters = new ArrayList<>();
         double seconds;
 
         Summary(int expected, int malformed) {
@@ -266,13 +304,23 @@ final class DemoCommand implements Callable<Integer> {
             this.malformed = malformed;
         }
 
+        private long percentile(double q) {
+            return PipelineBench.percentile(latenciesMs.stream().sorted().toList(), q);
+        }
+
+        private double engineMsPerEvent() {
+            return explanations.stream().mapToDouble(e -> e.getAttributionLatencyMs() / e.getBatchSize()).average().orElse(0);
+        }
+
+        HtmlReport.Summary forReport() {
+            return new HtmlReport.Summary(expected + malformed, deadLetters, seconds, percentile(0.5), percentile(0.99), engineMsPerEvent());
+        }
+
         String describe(Path report) {
-            List<Long> sorted = latenciesMs.stream().sorted().toList();
-            double attributionMs = explanations.stream().mapToDouble(e -> e.getAttributionLatencyMs() / e.getBatchSize()).average().orElse(0);
             return String.format(Locale.ROOT, "%nsummary: %d events sent, %d explained, %d dead letters (%d malformed on purpose)%n"
                     + "throughput %.1f events/s over %.1f s · end-to-end latency p50 %d ms, p99 %d ms · engine time %.0f ms per event%n"
-                    + "report: %s", expected + malformed, explanations.size(), deadLetters, malformed, explanations.size() / Math.max(seconds, 1e-9),
-                    seconds, PipelineBench.percentile(sorted, 0.5), PipelineBench.percentile(sorted, 0.99), attributionMs, report.toAbsolutePath());
+                    + "report: %s", expected + malformed, explanations.size(), deadLetters.size(), malformed, explanations.size() / Math.max(seconds, 1e-9),
+                    seconds, percentile(0.5), percentile(0.99), engineMsPerEvent(), report.toAbsolutePath());
         }
     }
 

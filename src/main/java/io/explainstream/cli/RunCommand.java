@@ -9,6 +9,7 @@ import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.apache.kafka.streams.StreamsConfig;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -40,6 +41,10 @@ final class RunCommand implements Callable<Integer> {
             if (!config.isSet(Setting.TOPICS_INPUT_RETENTION_MS)) {
                 // Kafka's 7-day default would delete the history a replay re-explains.
                 embedded.put(Setting.TOPICS_INPUT_RETENTION_MS.key(), "-1");
+            }
+            if (!config.isSet(StreamsConfig.STATE_DIR_CONFIG)) {
+                // The stream state belongs to the embedded broker's topics: keep them together.
+                embedded.put(StreamsConfig.STATE_DIR_CONFIG, dataDir.resolve("streams-state").toString());
             }
             config = config.with(embedded);
             spec.commandLine().getErr().printf("no bootstrap.servers configured: using the embedded Kafka broker at %s and schema registry at %s"

@@ -1,6 +1,7 @@
 package io.explainstream.cli;
 
 import io.explainstream.avro.RegistryConfig;
+import io.explainstream.render.ExplanationJson;
 import io.explainstream.render.ExplanationViews;
 import io.explainstream.render.TerminalHeatmap;
 import io.explainstream.stream.ServiceConfig;
@@ -18,10 +19,16 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** A dashboard-style consumer: prints each explanation of any cluster and registry as a heatmap. */
+/**
+ * A dashboard-style consumer: prints each explanation of any cluster and registry, as a heatmap
+ * for people or as one JSON object per line for {@code jq}.
+ */
 @Command(name = "tail", mixinStandardHelpOptions = true,
         description = "Print explanations as they arrive: top tokens, delta, latency (read_committed).")
 final class TailCommand implements Callable<Integer> {
+
+    /** Output formats: lower case, as typed on the command line. */
+    enum Format { text, json }
 
     @Option(names = "--topic", description = "Explanations topic (default: output.topic of --config, else explanations).")
     private String topic;
@@ -43,6 +50,10 @@ final class TailCommand implements Callable<Integer> {
 
     @Option(names = "--timeout", description = "Stop after this many seconds (default: run until Ctrl-C).")
     private Integer timeoutSeconds;
+
+    @Option(names = "--format", defaultValue = "text",
+            description = "text (a heatmap line per explanation) or json (one object per line: the Avro record's fields, for jq). Default: ${DEFAULT-VALUE}.")
+    private Format format;
 
     @Option(names = "--no-color", description = "Plain text.")
     private boolean noColor;
@@ -76,9 +87,14 @@ final class TailCommand implements Callable<Integer> {
                     if (max != null && printed.get() >= max) {
                         return;
                     }
-                    String extra = String.format(Locale.ROOT, "%s · %d steps · batch of %d in %.0f ms", explanation.getModelId(), explanation.getSteps(),
-                            explanation.getBatchSize(), explanation.getAttributionLatencyMs());
-                    out.print(heatmap.compact(explanation.getEventId(), ExplanationViews.toAttribution(explanation), ExplanationViews.source(explanation), extra));
+                    if (format == Format.json) {
+                        out.println(ExplanationJson.line(explanation));
+                    } else {
+                        String extra = String.format(Locale.ROOT, "%s · %d steps · batch of %d in %.0f ms", explanation.getModelId(),
+                                explanation.getSteps(), explanation.getBatchSize(), explanation.getAttributionLatencyMs());
+                        out.print(heatmap.compact(explanation.getEventId(), ExplanationViews.toAttribution(explanation), ExplanationViews.source(explanation),
+                                extra));
+                    }
                     out.flush();
                     printed.incrementAndGet();
                 }, record -> { });

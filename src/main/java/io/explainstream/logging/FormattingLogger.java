@@ -9,7 +9,7 @@ import org.slf4j.simple.SimpleLogger;
 /**
  * slf4j-simple's logger, with its levels and configuration ({@code simplelogger.properties} and
  * the {@code org.slf4j.simpleLogger.*} system properties), that writes JSON lines instead of text
- * when asked to.
+ * when asked to, and writes the messages of {@link QuietMessages} at DEBUG.
  */
 final class FormattingLogger extends SimpleLogger {
 
@@ -24,6 +24,12 @@ final class FormattingLogger extends SimpleLogger {
 
     @Override
     protected void handleNormalizedLoggingCall(Level level, Marker marker, String messagePattern, Object[] arguments, Throwable throwable) {
+        if (level.toInt() > Level.DEBUG.toInt() && QuietMessages.quiet(getName(), messagePattern)) {
+            if (!isDebugEnabled()) {
+                return;
+            }
+            level = Level.DEBUG;
+        }
         if (format == LogFormat.TEXT) {
             super.handleNormalizedLoggingCall(level, marker, messagePattern, arguments, throwable);
             return;

@@ -38,22 +38,14 @@ public final class ExplanationViews {
                 array(record.getConvergenceDelta()), record.getSequenceDelta(), record.getSteps(), settings);
     }
 
-    /** The header facts of a record: the texts are rebuilt from token pieces (the record carries no raw text). */
+    /**
+     * The header facts of a record. The record carries no raw text: it is rebuilt from the token
+     * pieces and offsets ({@link TokenGroups}), byte pieces decoded, so an emoji reads as one.
+     */
     public static Source source(Explanation record) {
-        return new Source(record.getModelId(), record.getModelFingerprint(), text(record.getPromptTokens().stream().map(t -> t.getText()).toList()),
-                text(record.getResponseTokens().stream().map(t -> t.getText()).toList()));
-    }
-
-    private static String text(List<String> pieces) {
-        StringBuilder out = new StringBuilder();
-        for (String piece : pieces) {
-            if (piece == null) {
-                out.append(REDACTED);
-            } else if (!piece.equals("<s>")) {
-                out.append(piece.replace('▁', ' '));
-            }
-        }
-        return out.toString().strip();
+        return new Source(record.getModelId(), record.getModelFingerprint(),
+                TokenGroups.text(record.getPromptTokens().stream().map(t -> new TokenGroups.Piece(t.getText(), t.getStart(), t.getEnd())).toList()),
+                TokenGroups.text(record.getResponseTokens().stream().map(t -> new TokenGroups.Piece(t.getText(), t.getStart(), t.getEnd())).toList()));
     }
 
     private static double[] array(List<Double> values) {

@@ -4,25 +4,78 @@ import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.attribution.PromptToken;
 import io.explainstream.tokenize.Token;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.IntStream;
 
 /**
  * One self-contained HTML page (no scripts, no external files) of one or more explanations: the
  * prompt with tokens colored by score on a diverging scale symmetric around 0, the token matrix
- * as a table heatmap, and every value in a tooltip.
+ * as a table heatmap, and every value in a tooltip. A page of many events (the demo's) starts
+ * with a summary of the run and an index that links to each event.
+ *
+ * <p>The prompt is shown as text, not as vocabulary pieces: byte pieces are decoded into the
+ * characters they spell, newlines break the line, and the chat template's markup is one colored
+ * unit ({@link TokenGroups}); such a unit's color is the sum of its tokens' scores (scores add up
+ * over tokens), and its tooltip lists each token.
  */
 public final class HtmlReport {
 
-    /** One explanation and what it explains. */
-    public record Entry(String title, Attribution attribution, Source source) {}
+    /**
+     * One explanation and what it explains.
+     *
+     * @param details the event's time and metadata, or null (a single explanation of the CLI)
+     */
+    public record Entry(String title, Attribution attribution, Source source, Details details) {
+
+        public Entry(String title, Attribution attribution, Source source) {
+            this(title, attribution, source, null);
+        }
+    }
+
+    /**
+     * What a logged event says about itself.
+     *
+     * @param eventTime when the LLM answered (event time)
+     * @param processingTime when it was explained
+     * @param sourceModel the model that answered, as logged
+     * @param metadata the event's metadata, shown as it is
+     * @param notes what was done to the event (truncation, redaction), empty when nothing
+     */
+    public record Details(Instant eventTime, Instant processingTime, String sourceModel, Map<String, String> metadata, int batchSize,
+            double attributionMs, List<String> notes) {}
+
+    /** An event the run could not explain, and why. */
+    public record DeadLetter(String key, String stage, String reason) {}
+
+    /**
+     * The run a page of explanations comes from.
+     *
+     * @param sent events sent
+     * @param seconds from the first event sent to the last result received
+     */
+    public record Summary(int sent, List<DeadLetter> deadLetters, double seconds, long latencyP50Ms, long latencyP99Ms, double engineMsPerEvent) {}
+
+    /** How many events the summary lists by convergence delta. */
+    static final int WORST_DELTAS = 5;
 
     private static final String STYLE = String.join("\n",
             "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;color:#222;max-width:1200px}",
             "h1{font-size:1.4em}h2{font-size:1.1em;margin-top:2em;border-top:1px solid #ddd;padding-top:1em}",
             ".meta{color:#555;font-size:.9em}.prompt{line-height:2.2;font-family:ui-monospace,Menlo,Consolas,monospace}",
             ".tok{padding:2px 1px;border-radius:3px;white-space:pre}.tok.off{color:#999;border:1px dashed #bbb}",
-            ".response{font-family:ui-monospace,Menlo,Consolas,monospace;background:#f6f6f6;padding:.5em;border-radius:4px}",
+            ".response{font-family:ui-monospace,Menlo,Consolas,monospace;background:#f6f6f6;padding:.5em;border-radius:4px;white-space:pre-wrap}",
+            ".tok.group{outline:1px solid #aaa}.tok.nl{color:#999}",
+            "table.summary,table.index,table.details{border-collapse:collapse;font-size:.9em;margin:.5em 0}",
+            "table.summary th,table.summary td,table.index th,table.index td,table.details th,table.details td{border-bottom:1px solid #eee;"
+                    + "padding:3px 8px;text-align:left;vertical-align:top}",
+            "table.details th{color:#555;font-weight:normal}td.num{text-align:right;font-variant-numeric:tabular-nums}",
+            "nav.index{max-height:24em;overflow:auto;border:1px solid #eee;padding:0 .5em}",
             "table.matrix{border-collapse:collapse;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.8em;margin-top:1em}",
             "table.matrix th,table.matrix td{border:1px solid #eee;padding:3px 5px;text-align:right;white-space:pre}",
             "table.matrix th{background:#fafafa;font-weight:normal}",
@@ -32,36 +85,126 @@ public final class HtmlReport {
     private HtmlReport() {}
 
     public static String render(String pageTitle, List<Entry> entries) {
+        return render(pageTitle, null, entries);
+    }
+
+    /** @param summary the run's facts, or null for a page without a summary and index */
+    public static String render(String pageTitle, Summary summary, List<Entry> entries) {
         StringBuilder html = new StringBuilder("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n");
         html.append("<title>").append(escape(pageTitle)).append("</title>\n<style>\n").append(STYLE).append("\n</style></head>\n<body>\n");
         html.append("<h1>").append(escape(pageTitle)).append("</h1>\n");
+        if (summary != null) {
+            summary(html, summary, entries);
+            index(html, entries);
+        }
         html.append("<p class=\"meta\">negative<span class=\"legend\"></span>positive — a token's color is its score relative to the "
                 + "largest |score| of its row; hover for raw and normalized values.</p>\n");
-        for (Entry entry : entries) {
-            section(html, entry);
+        for (int i = 0; i < entries.size(); i++) {
+            section(html, entries.get(i), summary == null ? null : anchor(i));
         }
         return html.append("</body></html>\n").toString();
     }
 
-    private static void section(StringBuilder html, Entry entry) {
+    /** The id of entry i's section: ids made from event ids could clash or hold spaces. */
+    static String anchor(int i) {
+        return "event-" + (i + 1);
+    }
+
+    private static void summary(StringBuilder html, Summary summary, List<Entry> entries) {
+        html.append("<section class=\"summary\" id=\"summary\">\n<h2>Summary</h2>\n<table class=\"summary\">\n");
+        row(html, "events sent", Integer.toString(summary.sent()));
+        row(html, "explained", Integer.toString(entries.size()));
+        row(html, "dead letters", Integer.toString(summary.deadLetters().size()));
+        row(html, "throughput", String.format(Locale.ROOT, "%.1f events/s over %.1f s", entries.size() / Math.max(summary.seconds(), 1e-9),
+                summary.seconds()));
+        row(html, "end-to-end latency", String.format(Locale.ROOT, "p50 %d ms, p99 %d ms", summary.latencyP50Ms(), summary.latencyP99Ms()));
+        row(html, "engine time", String.format(Locale.ROOT, "%.0f ms per event", summary.engineMsPerEvent()));
+        html.append("</table>\n");
+        if (!summary.deadLetters().isEmpty()) {
+            html.append("<h3>Dead letters</h3>\n<table class=\"summary dead-letters\"><tr><th>key</th><th>stage</th><th>reason</th></tr>\n");
+            for (DeadLetter letter : summary.deadLetters()) {
+                html.append("<tr><td>").append(escape(letter.key())).append("</td><td>").append(escape(letter.stage())).append("</td><td>")
+                        .append(escape(letter.reason())).append("</td></tr>\n");
+            }
+            html.append("</table>\n");
+        }
+        List<Integer> worst = IntStream.range(0, entries.size()).boxed()
+                .filter(i -> entries.get(i).attribution().baselineLogProbs().length > 0)
+                .sorted(Comparator.comparingDouble((Integer i) -> entries.get(i).attribution().maxAbsDelta()).reversed())
+                .limit(WORST_DELTAS).toList();
+        if (!worst.isEmpty()) {
+            html.append("<h3>Largest convergence deltas</h3>\n<table class=\"summary worst-deltas\"><tr><th>event</th><th>max |delta|</th>"
+                    + "<th>Σ|f(x) − f(b)|</th><th>relative</th><th>steps</th></tr>\n");
+            for (int i : worst) {
+                Attribution attribution = entries.get(i).attribution();
+                double change = logProbChange(attribution);
+                html.append(String.format(Locale.ROOT, "<tr><td><a href=\"#%s\">%s</a></td><td class=\"num\">%.4f</td><td class=\"num\">%.4f</td>"
+                        + "<td class=\"num\">%s</td><td class=\"num\">%d</td></tr>%n", anchor(i), escape(entries.get(i).title()), attribution.maxAbsDelta(),
+                        change, change > 0 ? String.format(Locale.ROOT, "%.1f%%", 100 * attribution.maxAbsDelta() / change) : "–", attribution.steps()));
+            }
+            html.append("</table>\n");
+        }
+        html.append("</section>\n");
+    }
+
+    /** Σ_t |f_t(x) − f_t(b)|: how far the log-probabilities moved, the scale a delta is read against. */
+    private static double logProbChange(Attribution attribution) {
+        double sum = 0;
+        for (int t = 0; t < attribution.baselineLogProbs().length; t++) {
+            sum += Math.abs(attribution.responseLogProbs()[t] - attribution.baselineLogProbs()[t]);
+        }
+        return sum;
+    }
+
+    private static void index(StringBuilder html, List<Entry> entries) {
+        html.append("<h2>Events</h2>\n<nav class=\"index\"><table class=\"index\"><tr><th>event</th><th>event time</th><th>response</th>"
+                + "<th>max |delta|</th></tr>\n");
+        for (int i = 0; i < entries.size(); i++) {
+            Entry entry = entries.get(i);
+            String response = entry.source().response();
+            html.append(String.format(Locale.ROOT, "<tr><td><a href=\"#%s\">%s</a></td><td>%s</td><td>%s</td><td class=\"num\">%.4f</td></tr>%n", anchor(i),
+                    escape(entry.title()), entry.details() == null ? "" : escape(entry.details().eventTime().toString()),
+                    escape(response.length() > 60 ? response.substring(0, 59) + "…" : response), entry.attribution().maxAbsDelta()));
+        }
+        html.append("</table></nav>\n");
+    }
+
+    private static void row(StringBuilder html, String name, String value) {
+        html.append("<tr><th>").append(escape(name)).append("</th><td>").append(escape(value)).append("</td></tr>\n");
+    }
+
+    private static void details(StringBuilder html, Details details) {
+        html.append("<table class=\"details\">\n");
+        row(html, "event time", details.eventTime().toString());
+        row(html, "explained at", String.format(Locale.ROOT, "%s (batch of %d, %.0f ms in the engine)", details.processingTime(), details.batchSize(),
+                details.attributionMs()));
+        row(html, "answered by", details.sourceModel());
+        new TreeMap<>(details.metadata()).forEach((key, value) -> row(html, "metadata " + key, value));
+        for (String note : details.notes()) {
+            row(html, "note", note);
+        }
+        html.append("</table>\n");
+    }
+
+    private static void section(StringBuilder html, Entry entry, String anchor) {
         Attribution attribution = entry.attribution();
         AttributionSettings settings = attribution.settings();
-        html.append("<section class=\"explanation\">\n<h2>").append(escape(entry.title())).append("</h2>\n");
+        html.append("<section class=\"explanation\"").append(anchor == null ? "" : " id=\"" + anchor + "\"").append(">\n<h2>")
+                .append(escape(entry.title())).append("</h2>\n");
         html.append(String.format(Locale.ROOT, "<p class=\"meta\">model %s · %s · %s · %d steps · baseline %s · BOS %s%s</p>%n",
                 escape(entry.source().model()), settings.method().optionName(), settings.integration().optionName(), attribution.steps(),
                 escape(settings.baseline().optionName()), settings.includeBos() ? "attributed" : "skipped",
                 attribution.baselineLogProbs().length == 0 ? ""
                         : attribution.convergenceDelta().length == 0 ? String.format(Locale.ROOT, " · sequence delta %+.4f", attribution.sequenceDelta())
                         : String.format(Locale.ROOT, " · max |delta| %.4f", attribution.maxAbsDelta())));
+        if (entry.details() != null) {
+            details(html, entry.details());
+        }
         html.append("<div class=\"prompt\">");
         double extent = DivergingScale.extent(attribution.seqAttr());
         List<PromptToken> tokens = attribution.promptTokens();
-        for (int i = 0; i < tokens.size(); i++) {
-            PromptToken token = tokens.get(i);
-            String tooltip = token.attributed()
-                    ? String.format(Locale.ROOT, "#%d id %d: raw %+.6f, normalized %+.4f", i, token.id(), attribution.seqAttr()[i], attribution.seqAttrNormalized()[i])
-                    : String.format(Locale.ROOT, "#%d id %d: not attributed", i, token.id());
-            html.append(span(TokenText.display(token.text()), token.attributed() ? attribution.seqAttr()[i] : 0, extent, tooltip, !token.attributed()));
+        for (TokenGroups.Group group : TokenGroups.of(tokens.stream().map(t -> new TokenGroups.Piece(t.text(), t.start(), t.end())).toList())) {
+            prompt(html, attribution, group, extent);
         }
         html.append("</div>\n<p class=\"response\">→ ").append(escape(entry.source().response())).append("</p>\n");
         if (attribution.tokenAttr() != null) {
@@ -97,10 +240,52 @@ public final class HtmlReport {
         html.append("</tbody></table>\n");
     }
 
-    private static String span(String text, double score, double extent, String tooltip, boolean off) {
+    /** One unit of the prompt: a token, or the tokens of one character or one piece of markup, colored by their summed score. */
+    private static void prompt(StringBuilder html, Attribution attribution, TokenGroups.Group group, double extent) {
+        List<PromptToken> tokens = attribution.promptTokens();
+        double score = 0;
+        boolean attributed = false;
+        List<String> lines = new ArrayList<>();
+        for (int i = group.first(); i <= group.last(); i++) {
+            PromptToken token = tokens.get(i);
+            attributed |= token.attributed();
+            score += token.attributed() ? attribution.seqAttr()[i] : 0;
+            lines.add(token.attributed()
+                    ? String.format(Locale.ROOT, "#%d id %d: raw %+.6f, normalized %+.4f", i, token.id(), attribution.seqAttr()[i], attribution.seqAttrNormalized()[i])
+                    : String.format(Locale.ROOT, "#%d id %d: not attributed", i, token.id()));
+        }
+        if (group.size() > 1) {
+            double normalized = 0;
+            for (int i = group.first(); i <= group.last(); i++) {
+                normalized += tokens.get(i).attributed() ? attribution.seqAttrNormalized()[i] : 0;
+            }
+            lines.add(0, String.format(Locale.ROOT, "#%d–%d (%d tokens %s): raw %+.6f, normalized %+.4f", group.first(), group.last(), group.size(),
+                    TokenText.display(tokenPieces(tokens, group)), score, normalized));
+        }
+        String text = switch (group.kind()) {
+            case LINE_BREAK -> "↵".repeat(group.text().length());
+            case BOUNDARY -> TokenText.display(group.text());
+            default -> group.text();
+        };
+        String classes = (attributed ? "" : " off") + (group.size() > 1 ? " group" : "") + (group.kind() == TokenGroups.Kind.LINE_BREAK ? " nl" : "");
+        html.append(span(classes, text, score, extent, String.join("\n", lines)));
+        if (group.kind() == TokenGroups.Kind.LINE_BREAK) {
+            html.append("<br>".repeat(group.text().length()));
+        }
+    }
+
+    private static String tokenPieces(List<PromptToken> tokens, TokenGroups.Group group) {
+        StringBuilder pieces = new StringBuilder();
+        for (int i = group.first(); i <= group.last(); i++) {
+            pieces.append(tokens.get(i).text());
+        }
+        return pieces.toString();
+    }
+
+    private static String span(String classes, String text, double score, double extent, String tooltip) {
         int[] rgb = DivergingScale.rgb(score, extent);
         return String.format(Locale.ROOT, "<span class=\"tok%s\" style=\"background:rgb(%d,%d,%d);color:%s\" title=\"%s\">%s</span>",
-                off ? " off" : "", rgb[0], rgb[1], rgb[2], DivergingScale.needsLightText(rgb) ? "#fff" : "#000", escape(tooltip), escape(text));
+                classes, rgb[0], rgb[1], rgb[2], DivergingScale.needsLightText(rgb) ? "#fff" : "#000", escape(tooltip), escape(text));
     }
 
     static String escape(String text) {

@@ -92,8 +92,14 @@ public final class TerminalHeatmap {
     private String coloredPrompt(List<PromptToken> tokens, double[] scores) {
         double extent = DivergingScale.extent(scores);
         StringBuilder out = new StringBuilder("  ");
-        for (int i = 0; i < tokens.size(); i++) {
-            out.append(cell(TokenText.display(tokens.get(i).text()), scores[i], extent));
+        // Byte pieces of one character and the chat template's markup are one cell, colored by
+        // their summed score (scores add up over tokens).
+        for (TokenGroups.Group group : TokenGroups.of(tokens.stream().map(t -> new TokenGroups.Piece(t.text(), t.start(), t.end())).toList())) {
+            double score = 0;
+            for (int i = group.first(); i <= group.last(); i++) {
+                score += tokens.get(i).attributed() ? scores[i] : 0;
+            }
+            out.append(cell(TokenText.display(group.text()), score, extent));
         }
         return out.toString();
     }

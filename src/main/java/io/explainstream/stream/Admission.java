@@ -13,6 +13,9 @@ public sealed interface Admission permits Admission.Explain, Admission.Skip, Adm
         return new Skip(event, reason);
     }
 
+    /** The decoded event; null for a record that could not be decoded. */
+    InputEvent event();
+
     /**
      * A valid event, the tokens it will be explained on, and what the limits did to it.
      *
@@ -40,8 +43,9 @@ public sealed interface Admission permits Admission.Explain, Admission.Skip, Adm
     /**
      * A record that cannot be explained as it is.
      *
+     * @param event the decoded event, or null when the record could not be decoded
      * @param error names the field and the value (an {@link InvalidEventException}), or an
      *     unexpected decoding failure; its message is the dead letter's reason
      */
-    record Reject(RuntimeException error) implements Admission {}
+    record Reject(InputEvent event, RuntimeException error) implements Admission {}
 }

@@ -288,7 +288,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         scope.stamp(output.headers());
         context.forward(output, ExplainTopology.OUTPUT_SINK);
         outcomes.count(Outcomes.EXPLAINED);
-        metrics.eventOut(event.eventTimeMs(), clock.millis());
+        metrics.eventOut(event, clock.millis());
     }
 
     private static boolean causedByRegistry(Throwable error) {
@@ -301,7 +301,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     }
 
     private void deadLetter(PendingEvent event, DeadLetters.Stage stage, RuntimeException reason) {
-        metrics.deadLetter(stage);
+        metrics.deadLetter(stage, event);
         outcomes.count(Outcomes.DEAD_LETTERED);
         Record<byte[], byte[]> record = event.rawValue() != null || event.rawValueBytes() == 0
                 ? deadLetters.record(event.rawKey(), event.rawValue(), event.source(), stage, reason, clock.millis())
@@ -322,7 +322,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         Admission admission = ingest.admit(old.source().topic(), old.rawValue());
         if (admission instanceof Admission.Reject reject) {
             store.delete(old.sequence());
-            metrics.deadLetter(DeadLetters.Stage.VALIDATION);
+            metrics.deadLetter(DeadLetters.Stage.VALIDATION, reject.event());
             outcomes.count(Outcomes.DEAD_LETTERED);
             context.forward(deadLetters.record(old.rawKey(), old.rawValue(), old.source(), DeadLetters.Stage.VALIDATION, reject.error(), clock.millis()),
                     ExplainTopology.DLQ_SINK);
@@ -330,7 +330,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         }
         if (admission instanceof Admission.Skip skip) {
             store.delete(old.sequence());
-            metrics.skipped(skip.reason());
+            metrics.skipped(skip.reason(), skip.event());
             outcomes.count(Outcomes.SKIPPED);
             return;
         }

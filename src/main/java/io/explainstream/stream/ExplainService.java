@@ -119,7 +119,7 @@ public final class ExplainService implements AutoCloseable {
             throws IOException {
         SchemaRegistryClient registry = new SchemaRegistryClient(config.registryConfig());
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        ServiceMetrics metrics = new ServiceMetrics(meters);
+        ServiceMetrics metrics = new ServiceMetrics(meters, config.metricsMetadataLabels());
         EventValidator validator = new EventValidator(config.validationPolicy(), tokenizer, model.config().maxPositions(), clock);
         AttributionEngine engine = new AttributionEngine(model, tokenizer);
         Liveness liveness = config.liveness(clock);

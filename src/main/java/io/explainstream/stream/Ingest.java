@@ -23,17 +23,27 @@ final class Ingest {
     }
 
     Admission admit(String topic, byte[] value) {
+        InputEvent event;
         try {
-            return validator.admit(decoder.decode(topic, value), value.length);
+            event = decoder.decode(topic, value);
         } catch (RegistryException e) {
             LOG.warn("schema registry unavailable while reading a record of {}; it will be read again once the registry answers", topic);
             throw e;
-        } catch (InvalidEventException e) {
-            return new Admission.Reject(e);
         } catch (RuntimeException e) {
-            // Anything unexpected in decoding is still this record's: never let one record stop the stream thread.
-            LOG.warn("unexpected error reading a record of {} ({} bytes)", topic, value == null ? 0 : value.length, e);
-            return new Admission.Reject(e);
+            return reject(null, e, topic, value);
         }
+        try {
+            return validator.admit(event, value.length);
+        } catch (RuntimeException e) {
+            return reject(event, e, topic, value);
+        }
+    }
+
+    private static Admission.Reject reject(InputEvent event, RuntimeException error, String topic, byte[] value) {
+        if (!(error instanceof InvalidEventException)) {
+            // Anything unexpected is still this record's: never let one record stop the stream thread.
+            LOG.warn("unexpected error reading a record of {} ({} bytes)", topic, value == null ? 0 : value.length, error);
+        }
+        return new Admission.Reject(event, error);
     }
 }

@@ -46,7 +46,10 @@ public final class ServiceConfig {
             StreamsConfig.APPLICATION_ID_CONFIG, "explainstream",
             StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2,
             // Kafka's default is a folder under the system temp directory, wiped by reboots.
-            StreamsConfig.STATE_DIR_CONFIG, "data/streams-state");
+            StreamsConfig.STATE_DIR_CONFIG, "data/streams-state",
+            // The topology has no global stores, so this changes nothing but the warning Kafka Streams
+            // prints twice per start until it is set (it becomes the default in Kafka 5.0).
+            StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, "true");
 
     private static final String PRODUCER_MAX_REQUEST_SIZE = StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
     private static final String PRODUCER_TRANSACTION_TIMEOUT = StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG);
@@ -112,6 +115,7 @@ public final class ServiceConfig {
         batchPolicy();
         liveness(java.time.Clock.systemUTC());
         inputRetentionMs();
+        metricsMetadataLabels();
         maxRecordBytes();
         validationPolicy();
         inputFormat();
@@ -139,7 +143,12 @@ public final class ServiceConfig {
 
     /** Whether the setting is configured, rather than at its default. */
     public boolean isSet(Setting setting) {
-        return values.containsKey(setting.key());
+        return isSet(setting.key());
+    }
+
+    /** Whether {@code key} is configured (in the file or the environment), as opposed to left at its default. */
+    public boolean isSet(String key) {
+        return values.containsKey(key);
     }
 
     /** Whether bootstrap.servers is configured (without it the embedded broker is used). */
@@ -302,6 +311,16 @@ public final class ServiceConfig {
 
     public Liveness liveness(java.time.Clock clock) {
         return new Liveness(nonNegative(Setting.HEALTH_REPLACEMENTS_MAX), positive(Setting.HEALTH_REPLACEMENTS_WINDOW_MS), batchPolicy().stallMs(), clock);
+    }
+
+    public List<String> metricsMetadataLabels() {
+        return parse(Setting.METRICS_METADATA_LABELS, (key, value) -> {
+            try {
+                return ServiceMetrics.labels(value);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(key + ": " + e.getMessage(), e);
+            }
+        });
     }
 
     /** retention.ms for the input topic the service creates, or null for the broker's default. */

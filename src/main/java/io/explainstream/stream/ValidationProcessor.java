@@ -45,18 +45,19 @@ final class ValidationProcessor implements Processor<byte[], byte[], Object, Obj
         if (!scope.includes(source.partition(), source.offset(), record.timestamp())) {
             // A replay reads from the first offset at its start time; later records may carry
             // earlier (or later) timestamps: only the range is explained.
-            metrics.skipped("out_of_range");
+            metrics.skipped("out_of_range", null);
             return;
         }
-        metrics.eventIn();
         Admission admission = ingest.admit(source.topic(), record.value());
+        // Counted once decoded (or not), so that the counters carry the event's model and metadata.
+        metrics.eventIn(admission.event());
         if (admission instanceof Admission.Reject reject) {
-            metrics.deadLetter(DeadLetters.Stage.VALIDATION);
+            metrics.deadLetter(DeadLetters.Stage.VALIDATION, reject.event());
             outcomes.count(Outcomes.DEAD_LETTERED);
             context.forward(deadLetters.record(record.key(), record.value(), source, DeadLetters.Stage.VALIDATION, reject.error(), clock.millis()),
                     ExplainTopology.DLQ_SINK);
         } else if (admission instanceof Admission.Skip skip) {
-            metrics.skipped(skip.reason());
+            metrics.skipped(skip.reason(), skip.event());
             outcomes.count(Outcomes.SKIPPED);
         } else {
             // What fails downstream is not this event's fault. The batcher guards its engine call

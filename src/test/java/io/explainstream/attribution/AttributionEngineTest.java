@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 class AttributionEngineTest {
@@ -56,6 +57,7 @@ class AttributionEngineTest {
     }
 
     @Test
+    @Tag("slow") // tens of seconds of engine time on 2 cores
     void batchedAcrossEventsEqualsOneAtATime() {
         AttributionSettings settings = STEPS_16.withTokenMatrix(true);
         List<Attribution> batched = engine.attribute(threeEvents(), settings);
@@ -66,6 +68,7 @@ class AttributionEngineTest {
     }
 
     @Test
+    @Tag("slow") // tens of seconds of engine time on 2 cores
     void chunkedEqualsUnchunked() {
         List<Attribution> whole = engine.attribute(threeEvents(), STEPS_16.withTokenMatrix(true));
         // 40 tokens per forward: one path point per chunk for these lengths
@@ -76,6 +79,7 @@ class AttributionEngineTest {
     }
 
     @Test
+    @Tag("slow") // tens of seconds of engine time on 2 cores
     void sequenceModeEqualsRowSumsOfTheMatrix() {
         List<Attribution> matrix = engine.attribute(threeEvents(), STEPS_16.withTokenMatrix(true));
         List<Attribution> sequence = engine.attribute(threeEvents(), STEPS_16);
@@ -131,6 +135,7 @@ class AttributionEngineTest {
     }
 
     @Test
+    @Tag("slow") // tens of seconds of engine time on 2 cores
     void adaptiveStepsMeetTheTargetDeltaOnTheParityCases() {
         for (var testCase : TestData.captumParity().get("cases")) {
             AttributionRequest request = request(testCase.get("prompt").asText(), testCase.get("response").asText());

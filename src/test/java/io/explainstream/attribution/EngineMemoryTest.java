@@ -9,6 +9,7 @@ import io.explainstream.tokenize.LlamaTokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,6 +28,7 @@ class EngineMemoryTest {
     private static final int EVENTS = 2000;
 
     @Test
+    @Tag("slow") // a soak test: two thousand events
     void twoThousandEventsKeepResidentMemoryFlat() throws Exception {
         try (LlamaModel model = LlamaModel.load(TestData.stories260K(), ModelOptions.CPU_FLOAT32);
                 LlamaTokenizer tokenizer = LlamaTokenizer.load(TestData.stories260K())) {

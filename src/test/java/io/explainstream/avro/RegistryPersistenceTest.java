@@ -10,9 +10,11 @@ import io.explainstream.testing.InJvmKafka;
 import java.util.Map;
 import org.apache.avro.Schema;
 import org.apache.kafka.clients.CommonClientConfigs;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The built-in registry keeps its schemas in the compacted _schemas topic of a real broker. */
+@Tag("slow")
 class RegistryPersistenceTest {
 
     @Test

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 class BenchCommandTest {
 
     @Test
+    @Tag("slow") // half a minute of profiled engine runs on 2 cores
     void engineBenchRunsOnTheSmallestSetting(@TempDir Path profiles) {
         CliRun run = CliRun.of("bench", "engine", "--shapes", "8/4", "--steps", "2", "--repeat", "1", "--batches", "1,2",
                 "--profile", profiles.toString(), "--profile-samples", "10");
@@ -32,6 +34,7 @@ class BenchCommandTest {
     }
 
     @Test
+    @Tag("slow") // starts the embedded broker
     void pipelineBenchRunsOnTheSmallestSetting() {
         CliRun run = CliRun.of("bench", "pipeline", "--events", "6", "--steps", "2", "--batch", "3");
         assertEquals(0, run.exitCode(), run.out() + run.err());

@@ -25,15 +25,18 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+@Tag("slow")
 class DemoCommandTest {
 
     @Test
     void theDemoExplainsEveryValidSampleEventDeadLettersTheMalformedOnesAndWritesTheReport(@TempDir Path dir) throws IOException {
-        Path report = dir.resolve("report.html");
-        CliRun run = CliRun.of("demo", "--events", "25", "--steps", "8", "--no-color", "--report", report.toString(), "--timeout", "240");
+        Path data = dir.resolve("demo");
+        Path report = data.resolve(DemoCommand.REPORT_NAME);
+        CliRun run = CliRun.of("demo", "--events", "25", "--steps", "8", "--no-color", "--data", data.toString(), "--timeout", "240");
         assertEquals(0, run.exitCode(), run.out() + run.err());
         List<String> sample = DemoCommand.sample(25);
         int malformed = DemoCommand.malformedCount(sample);
@@ -47,9 +50,15 @@ class DemoCommandTest {
         assertFalse(EmbeddedKafkaBroker.accepts(addresses.group(1)), "the broker port is free after the demo");
         URI registry = URI.create(addresses.group(2));
         assertFalse(EmbeddedKafkaBroker.accepts(registry.getHost() + ":" + registry.getPort()), "the registry port is free after the demo");
+        assertTrue(run.out().contains("report: " + report.toAbsolutePath()), "the report goes into the data folder by default:\n" + run.out());
+        assertFalse(Files.exists(data.resolve(DemoCommand.RUN_FOLDER)), "the broker's and the streams' data are deleted");
         String html = Files.readString(report);
-        assertEquals(23, html.split("<section class=\"explanation\">", -1).length - 1, "one section per explanation");
-        assertTrue(html.contains("demo-000"));
+        assertEquals(23, html.split("<section class=\"explanation\" id=\"event-", -1).length - 1, "one section per explanation");
+        assertTrue(html.contains("<a href=\"#event-1\">demo-000</a>"), "the index links to each event");
+        assertTrue(html.contains("<th>events sent</th><td>25</td>") && html.contains("<th>dead letters</th><td>2</td>"), "the summary");
+        assertTrue(html.contains("<td>demo-no-prompt</td><td>validation</td><td>field &#39;prompt&#39; or &#39;messages&#39; is required"),
+                "dead letters with their reasons");
+        assertTrue(html.contains("<th>event time</th>"), "each event's time");
     }
 
     @Test
@@ -90,7 +99,8 @@ class DemoCommandTest {
     void followModeServesOtherClientsTailPrintsTheExplanationsAndCtrlCLeavesNothingRunning() throws Exception {
         List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
                 "-Dexplainstream.home=" + TestData.repo(), "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "demo", "--follow", "--events", "6", "--steps", "4", "--no-color", "--report", Files.createTempFile("demo", ".html").toString());
+                "demo", "--follow", "--events", "6", "--steps", "4", "--no-color", "--data", Files.createTempDirectory("demo").toString(),
+                "--report", Files.createTempFile("demo", ".html").toString());
         Process demo = new ProcessBuilder(withDefaultSigint(command)).redirectErrorStream(true).start();
         ServiceProcess.endAfter(demo, Duration.ofSeconds(300));
         try {

@@ -27,6 +27,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.testcontainers.containers.GenericContainer;
@@ -41,6 +42,7 @@ import org.testcontainers.kafka.KafkaContainer;
  * paths are tested there against the in-JVM broker and the built-in registry).
  */
 @Testcontainers(disabledWithoutDocker = true)
+@Tag("slow")
 class ConfluentImagesContainerTest {
 
     private static final Network NETWORK = Network.newNetwork();

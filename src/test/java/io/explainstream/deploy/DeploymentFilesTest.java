@@ -68,6 +68,47 @@ class DeploymentFilesTest {
         assertTrue(Files.isRegularFile(REPO.resolve(mounted)), "the sample exists: " + mounted);
     }
 
+    /**
+     * The shipped configuration lists every service setting with its default and a comment, and
+     * nothing else: a setting added to {@link Setting} (or a default changed) without this file
+     * fails here.
+     */
+    @Test
+    void theShippedPropertiesFileHasEverySettingAtItsDefaultWithAComment() throws IOException {
+        Path file = REPO.resolve("deploy/explainstream.properties");
+        List<String> lines = Files.readAllLines(file);
+        Properties properties = new Properties();
+        properties.load(new StringReader(String.join("\n", lines)));
+        List<String> problems = new java.util.ArrayList<>();
+        Map<String, Setting> settings = new HashMap<>();
+        for (Setting setting : Setting.values()) {
+            settings.put(setting.key(), setting);
+            String value = properties.getProperty(setting.key());
+            if (value == null) {
+                problems.add(setting.key() + " is missing (default '" + setting.defaultValue() + "': " + setting.description() + ")");
+            } else if (!value.equals(setting.defaultValue())) {
+                problems.add(setting.key() + "=" + value + ", but its default is '" + setting.defaultValue() + "'");
+            }
+        }
+        for (String key : properties.stringPropertyNames()) {
+            if (!settings.containsKey(key)) {
+                problems.add(key + " is not a setting of the service (Kafka examples stay commented out)");
+            }
+        }
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i);
+            if (!line.isBlank() && !line.startsWith("#") && (i == 0 || !lines.get(i - 1).startsWith("# "))) {
+                problems.add("line " + (i + 1) + " '" + line + "' has no comment above it");
+            }
+        }
+        assertTrue(problems.isEmpty(), "deploy/explainstream.properties and Setting disagree:\n" + String.join("\n", problems));
+        ServiceConfig config = ServiceConfig.load(file, Map.of());
+        assertTrue(!config.hasBootstrapServers(), "as shipped, run uses the embedded broker");
+        String readme = Files.readString(REPO.resolve("README.md"));
+        assertTrue(readme.contains("./explainstream run --config deploy/explainstream.properties"), "the README's run example uses it");
+        assertTrue(readme.contains("./explainstream replay --config deploy/explainstream.properties"), "the README's replay example uses it");
+    }
+
     @Test
     void dockerfilesBuildTheJarWithLibsAndTheModelAndExposeTheOpsPort() throws IOException {
         for (String file : List.of("deploy/Dockerfile", "deploy/Dockerfile.cuda")) {

@@ -12,6 +12,7 @@ import ai.djl.training.GradientCollector;
 import io.explainstream.TestData;
 import java.nio.file.Files;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 class GradientTest {
@@ -68,6 +69,7 @@ class GradientTest {
     }
 
     @Test
+    @Tag("slow") // a soak test: five hundred passes
     void fiveHundredForwardBackwardPassesAfterWarmUpKeepNativeMemoryFlat() throws Exception {
         try (LlamaModel model = LlamaModel.load(TestData.stories260K(), ModelOptions.CPU_FLOAT32);
                 NDManager root = NDManager.newBaseManager(model.device(), "PyTorch")) {

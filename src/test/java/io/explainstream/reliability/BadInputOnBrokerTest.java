@@ -33,6 +33,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,6 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
  * a real broker: every kind lands where docs/bad-input.md says, every good event is explained, and
  * the service is RUNNING from its start to the end.
  */
+@Tag("slow")
 class BadInputOnBrokerTest {
 
     /** The corpus has a 1 MB prompt: broker and test producer take records up to 4 MB, as a deployment that logs long prompts would. */

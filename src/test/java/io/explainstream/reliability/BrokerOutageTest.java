@@ -26,6 +26,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The broker, a real process (the embedded broker), is stopped for 15 s and started again while
  * events flow. The service is not touched: it must recover by itself and explain every event once.
  */
+@Tag("slow")
 class BrokerOutageTest {
 
     private static final int EVENTS = 120;

@@ -28,6 +28,7 @@ import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,6 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Exactly-once processing must leave exactly one committed explanation per event, and the events
  * of one key (7 conversations) must be explained in the order they were logged.
  */
+@Tag("slow")
 class CrashRecoveryTest {
 
     static final int EVENTS = 300;

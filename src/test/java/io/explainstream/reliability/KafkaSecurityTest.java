@@ -22,6 +22,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * that takes only TLS. The secrets in them never reach the logs, even with the Kafka clients
  * logging at INFO.
  */
+@Tag("slow")
 class KafkaSecurityTest {
 
     @Test

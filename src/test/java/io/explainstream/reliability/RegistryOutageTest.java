@@ -33,6 +33,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -44,6 +45,7 @@ import org.junit.jupiter.api.io.TempDir;
  * service retries, fails the stream thread, replaces it, and redoes the work until the registry is
  * back; then each event is explained once. Meanwhile /health reports the replace loop.
  */
+@Tag("slow")
 class RegistryOutageTest {
 
     private static final int AVRO_EVENTS = 12;

@@ -99,7 +99,7 @@ class BadInputCorpusTest {
             deadLetter = new BadInputCorpus.DeadLetter(record.key(), record.value(), record.headers());
         }
         String skipReason = BadInputCorpus.skipReason(bad);
-        double skips = skipReason == null ? 0 : metrics.registry().counter("explainstream.events.skipped", "reason", skipReason).count();
+        double skips = skipReason == null ? 0 : metrics.count("explainstream.events.skipped", "reason", skipReason);
         return BadInputCorpus.problem(bad, explanation, deadLetter, skips);
     }
 }

@@ -180,6 +180,7 @@ class ExplainTopologyTest {
         }
         assertEquals("▁named", explanation.getPromptTokens().get(13).getText());
         assertEquals(2.0, metrics.count("explainstream.events.out"));
+        assertEquals(2.0, metrics.count("explainstream.events.in", "model", "stories260K"), "events counted by their model");
     }
 
     @Test
@@ -209,7 +210,7 @@ class ExplainTopologyTest {
 
         send("after", json("after", "One day,", "a girl"), T0);
         assertEquals("after", output.readValue().getEventId(), "the stream goes on");
-        assertEquals(1.0, metrics.registry().counter("explainstream.events.dlq", "stage", "output").count());
+        assertEquals(1.0, metrics.count("explainstream.events.dlq", "stage", "output"));
     }
 
     @Test
@@ -308,8 +309,8 @@ class ExplainTopologyTest {
         }
         assertEquals(sampled, output.readValuesToList().size());
         assertTrue(sampled > 3 && sampled < 17, "about half sampled: " + sampled);
-        assertEquals(1.0, metrics.registry().counter("explainstream.events.skipped", "reason", "other_model").count());
-        assertEquals(20.0 - sampled, metrics.registry().counter("explainstream.events.skipped", "reason", "not_sampled").count());
+        assertEquals(1.0, metrics.count("explainstream.events.skipped", "reason", "other_model"));
+        assertEquals(20.0 - sampled, metrics.count("explainstream.events.skipped", "reason", "not_sampled"));
         assertTrue(deadLetters.isEmpty());
     }
 

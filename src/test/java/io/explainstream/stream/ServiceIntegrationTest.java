@@ -32,10 +32,12 @@ import org.apache.kafka.common.header.Header;
 import org.apache.kafka.streams.KafkaStreams;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The whole service on a real in-JVM KRaft broker, with the built-in registry and the bundled model. */
+@Tag("slow")
 class ServiceIntegrationTest {
 
     private static final String[] PROMPTS = {"Once upon a time, there was a little girl named", "One day,", "The cat sat on the", "Tom had a big red"};
@@ -151,11 +153,13 @@ class ServiceIntegrationTest {
         HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(200, metrics.statusCode());
         String text = metrics.body();
-        assertTrue(text.contains("explainstream_events_in_total 50.0"), "events in:\n" + text);
-        assertTrue(text.contains("explainstream_events_out_total 45.0"), "events out");
-        assertTrue(text.contains("explainstream_events_dlq_total{stage=\"validation\"} 5.0"), "dead letters");
+        assertEquals(50.0, service.metrics().count("explainstream.events.in"), "events in:\n" + text);
+        assertEquals(45.0, service.metrics().count("explainstream.events.out"), "events out");
+        assertEquals(5.0, service.metrics().count("explainstream.events.dlq", "stage", "validation"), "dead letters");
+        assertTrue(text.contains("explainstream_events_in_total{model=\"stories260K\"}"), "events in by model:\n" + text);
+        assertTrue(text.contains("explainstream_events_dlq_total{model=\"unknown\",stage=\"validation\"}"), "a record that is not JSON has no model");
         assertTrue(text.contains("explainstream_batch_size_count"), "batch sizes");
-        assertTrue(text.contains("explainstream_attribution_per_event_seconds"), "attribution time");
+        assertTrue(text.contains("explainstream_attribution_per_event_seconds_bucket{le="), "attribution time, as a histogram");
         assertTrue(text.contains("explainstream_event_time_lag_seconds"), "lag");
     }
 

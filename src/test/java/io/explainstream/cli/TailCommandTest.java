@@ -1,0 +1,74 @@
+package io.explainstream.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.explainstream.avro.ConfluentAvroSerializer;
+import io.explainstream.avro.EmbeddedSchemaRegistry;
+import io.explainstream.avro.InMemorySchemaStore;
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.avro.SubjectNameStrategy;
+import io.explainstream.schema.Explanation;
+import io.explainstream.testing.InJvmKafka;
+import io.explainstream.testing.SampleExplanations;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Properties;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** {@code tail} on a real broker and registry, reading explanations computed by the real engine. */
+@Tag("slow")
+class TailCommandTest {
+
+    @Test
+    void tailShowsTheTextOfTheRecordAndWritesOneJsonObjectPerLine() throws Exception {
+        try (InJvmKafka kafka = InJvmKafka.start();
+                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+            SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
+            var serializer = new ConfluentAvroSerializer<Explanation>(client, SubjectNameStrategy.TOPIC_NAME, true, false);
+            Properties props = new Properties();
+            props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+                for (String id : List.of("emoji-1", "emoji-2")) {
+                    producer.send(new ProducerRecord<>("explanations", id.getBytes(StandardCharsets.UTF_8),
+                            serializer.serialize("explanations", SampleExplanations.emoji(id)))).get();
+                }
+            }
+            List<String> connection = List.of("--bootstrap-servers", kafka.bootstrapServers(), "--registry-url", registry.url().toString(),
+                    "--from-beginning", "--max", "2", "--timeout", "60");
+
+            CliRun json = CliRun.of(concat(List.of("tail", "--format", "json"), connection));
+            assertEquals(0, json.exitCode(), json.err());
+            List<String> lines = json.out().lines().toList();
+            assertEquals(2, lines.size(), "one line per explanation:\n" + json.out());
+            ObjectMapper mapper = new ObjectMapper();
+            for (int i = 0; i < 2; i++) {
+                JsonNode record = mapper.readTree(lines.get(i)); // each line is a JSON object on its own, as jq reads them
+                assertEquals("emoji-" + (i + 1), record.get("event_id").asText());
+                assertEquals("storybook", record.get("metadata").get("application").asText());
+                assertTrue(record.get("seq_attr").isArray() && record.get("prompt_tokens").isArray());
+            }
+
+            CliRun text = CliRun.of(concat(List.of("tail", "--no-color"), connection));
+            assertEquals(0, text.exitCode(), text.err());
+            assertTrue(text.out().contains("emoji-1  → 'She loved the dog'"), text.out());
+            assertTrue(text.out().lines().filter(l -> l.startsWith("emoji-")).noneMatch(l -> l.contains("<0x")), "no byte pieces in the text:\n" + text.out());
+
+            CliRun bad = CliRun.of(concat(List.of("tail", "--format", "csv"), connection));
+            assertEquals(2, bad.exitCode(), bad.err());
+        }
+    }
+
+    private static String[] concat(List<String> first, List<String> second) {
+        return java.util.stream.Stream.concat(first.stream(), second.stream()).toArray(String[]::new);
+    }
+}

@@ -1,0 +1,75 @@
+package io.explainstream.render;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.TestData;
+import io.explainstream.tokenize.ChatMessage;
+import io.explainstream.tokenize.EncodedText;
+import io.explainstream.tokenize.LlamaTokenizer;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Text rebuilt from the pieces and offsets of the bundled tokenizer's real encodings. */
+class TokenGroupsTest {
+
+    private static LlamaTokenizer tokenizer;
+
+    @BeforeAll
+    static void load() {
+        tokenizer = LlamaTokenizer.load(TestData.stories260K());
+    }
+
+    @AfterAll
+    static void close() {
+        tokenizer.close();
+    }
+
+    private static List<TokenGroups.Piece> pieces(EncodedText encoded) {
+        return encoded.tokens().stream().map(t -> new TokenGroups.Piece(t.piece(), t.start(), t.end())).toList();
+    }
+
+    @Test
+    void byteFallbackPiecesReadAsTheCharactersTheyEncode() {
+        String prompt = "Lily saw a 🐶 and 猫.\nShe smiled";
+        EncodedText encoded = tokenizer.encodePrompt(prompt);
+        assertTrue(encoded.tokens().stream().anyMatch(t -> t.piece().equals("<0xF0>")), "the tiny vocabulary spells the emoji in bytes");
+        String text = TokenGroups.text(pieces(encoded));
+        assertEquals(prompt, text);
+        assertFalse(text.contains("<0x"), text);
+        List<TokenGroups.Group> groups = TokenGroups.of(pieces(encoded));
+        assertEquals(TokenGroups.Kind.BOUNDARY, groups.get(0).kind(), "the added BOS covers no text");
+        TokenGroups.Group dog = groups.stream().filter(g -> g.text().equals("🐶")).findFirst().orElseThrow();
+        assertEquals(TokenGroups.Kind.CHARACTER, dog.kind());
+        assertEquals(4, dog.size(), "four byte tokens, one character");
+        assertTrue(groups.stream().anyMatch(g -> g.kind() == TokenGroups.Kind.LINE_BREAK && g.text().equals("\n")), groups.toString());
+    }
+
+    @Test
+    void aResponseKeepsItsOwnLeadingCharacterAndSpaces() {
+        for (String response : List.of("Lily. She loved to play", " two spaces  inside", "🐶 first")) {
+            assertEquals(response, TokenGroups.text(pieces(tokenizer.encodeResponse(response))), response);
+        }
+    }
+
+    @Test
+    void chatTemplateMarkupIsOneGroupEach() {
+        List<ChatMessage> chat = List.of(new ChatMessage(ChatMessage.Role.SYSTEM, "Tell stories."), new ChatMessage(ChatMessage.Role.USER, "A dog story."));
+        EncodedText encoded = tokenizer.encodeChat(chat);
+        List<TokenGroups.Group> groups = TokenGroups.of(pieces(encoded));
+        assertEquals(tokenizer.renderChat(chat), TokenGroups.text(pieces(encoded)));
+        List<String> markup = groups.stream().filter(g -> g.kind() == TokenGroups.Kind.MARKUP).map(g -> g.text().strip()).toList();
+        assertTrue(markup.containsAll(List.of("[INST]", "<<SYS>>", "<</SYS>>", "[/INST]")), groups.toString());
+        assertTrue(groups.stream().noneMatch(g -> g.text().equals("I") || g.text().equals("SY")), "no markup spelled letter by letter: " + groups);
+    }
+
+    @Test
+    void redactedAndCutBytesStillReadSafely() {
+        List<TokenGroups.Piece> pieces = List.of(new TokenGroups.Piece("<s>", 0, 0), new TokenGroups.Piece(null, 0, 4),
+                new TokenGroups.Piece("<0xF0>", 4, 5), new TokenGroups.Piece("<0x9F>", 4, 5), new TokenGroups.Piece("▁end", 5, 9));
+        assertEquals("▒\uFFFD end", TokenGroups.text(pieces));
+    }
+}
