@@ -206,7 +206,7 @@ final class AttributeCommand implements Callable<Integer> {
             case json:
                 return JsonReport.render(attribution, source);
             case html:
-                return HtmlReport.render("ExplainStream attribution", List.of(new HtmlReport.Entry("prompt → response", attribution, source)));
+                return HtmlReport.render("ExplainStream attribution", null, List.of(new HtmlReport.Entry("prompt → response", attribution, source)), deltaWarn);
             default:
                 boolean color = !noColor && out == null && TerminalHeatmap.colorByDefault();
                 return new TerminalHeatmap(color, deltaWarn).render(attribution, source);

@@ -1,7 +1,7 @@
 package io.explainstream.render;
 
 import io.explainstream.attribution.Attribution;
-import io.explainstream.attribution.AttributionSettings;
+import io.explainstream.attribution.CompletenessGap;
 import io.explainstream.attribution.PromptToken;
 import io.explainstream.tokenize.Token;
 import java.time.Instant;
@@ -85,11 +85,18 @@ public final class HtmlReport {
     private HtmlReport() {}
 
     public static String render(String pageTitle, List<Entry> entries) {
-        return render(pageTitle, null, entries);
+        return render(pageTitle, null, entries, CompletenessGap.DEFAULT_WARN_ABOVE);
     }
 
-    /** @param summary the run's facts, or null for a page without a summary and index */
     public static String render(String pageTitle, Summary summary, List<Entry> entries) {
+        return render(pageTitle, summary, entries, CompletenessGap.DEFAULT_WARN_ABOVE);
+    }
+
+    /**
+     * @param summary the run's facts, or null for a page without a summary and index
+     * @param deltaWarnAbove the relative delta over which an explanation is flagged
+     */
+    public static String render(String pageTitle, Summary summary, List<Entry> entries, double deltaWarnAbove) {
         StringBuilder html = new StringBuilder("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n");
         html.append("<title>").append(escape(pageTitle)).append("</title>\n<style>\n").append(STYLE).append("\n</style></head>\n<body>\n");
         html.append("<h1>").append(escape(pageTitle)).append("</h1>\n");
@@ -100,7 +107,7 @@ public final class HtmlReport {
         html.append("<p class=\"meta\">negative<span class=\"legend\"></span>positive — a token's color is its score relative to the "
                 + "largest |score| of its row; hover for raw and normalized values.</p>\n");
         for (int i = 0; i < entries.size(); i++) {
-            section(html, entries.get(i), summary == null ? null : anchor(i));
+            section(html, entries.get(i), summary == null ? null : anchor(i), deltaWarnAbove);
         }
         return html.append("</body></html>\n").toString();
     }
@@ -134,26 +141,17 @@ public final class HtmlReport {
                 .limit(WORST_DELTAS).toList();
         if (!worst.isEmpty()) {
             html.append("<h3>Largest convergence deltas</h3>\n<table class=\"summary worst-deltas\"><tr><th>event</th><th>max |delta|</th>"
-                    + "<th>Σ|f(x) − f(b)|</th><th>relative</th><th>steps</th></tr>\n");
+                    + "<th>relative to Σ|f(x) − f(b)|</th><th>steps</th></tr>\n");
             for (int i : worst) {
                 Attribution attribution = entries.get(i).attribution();
-                double change = logProbChange(attribution);
-                html.append(String.format(Locale.ROOT, "<tr><td><a href=\"#%s\">%s</a></td><td class=\"num\">%.4f</td><td class=\"num\">%.4f</td>"
+                double relative = CompletenessGap.relativeDelta(attribution);
+                html.append(String.format(Locale.ROOT, "<tr><td><a href=\"#%s\">%s</a></td><td class=\"num\">%.4f</td>"
                         + "<td class=\"num\">%s</td><td class=\"num\">%d</td></tr>%n", anchor(i), escape(entries.get(i).title()), attribution.maxAbsDelta(),
-                        change, change > 0 ? String.format(Locale.ROOT, "%.1f%%", 100 * attribution.maxAbsDelta() / change) : "–", attribution.steps()));
+                        Double.isNaN(relative) ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * relative), attribution.steps()));
             }
             html.append("</table>\n");
         }
         html.append("</section>\n");
-    }
-
-    /** Σ_t |f_t(x) − f_t(b)|: how far the log-probabilities moved, the scale a delta is read against. */
-    private static double logProbChange(Attribution attribution) {
-        double sum = 0;
-        for (int t = 0; t < attribution.baselineLogProbs().length; t++) {
-            sum += Math.abs(attribution.responseLogProbs()[t] - attribution.baselineLogProbs()[t]);
-        }
-        return sum;
     }
 
     private static void index(StringBuilder html, List<Entry> entries) {
@@ -186,17 +184,14 @@ public final class HtmlReport {
         html.append("</table>\n");
     }
 
-    private static void section(StringBuilder html, Entry entry, String anchor) {
+    private static void section(StringBuilder html, Entry entry, String anchor, double deltaWarnAbove) {
         Attribution attribution = entry.attribution();
-        AttributionSettings settings = attribution.settings();
         html.append("<section class=\"explanation\"").append(anchor == null ? "" : " id=\"" + anchor + "\"").append(">\n<h2>")
                 .append(escape(entry.title())).append("</h2>\n");
-        html.append(String.format(Locale.ROOT, "<p class=\"meta\">model %s · %s · %s · %d steps · baseline %s · BOS %s%s</p>%n",
-                escape(entry.source().model()), settings.method().optionName(), settings.integration().optionName(), attribution.steps(),
-                escape(settings.baseline().optionName()), settings.includeBos() ? "attributed" : "skipped",
-                attribution.baselineLogProbs().length == 0 ? ""
-                        : attribution.convergenceDelta().length == 0 ? String.format(Locale.ROOT, " · sequence delta %+.4f", attribution.sequenceDelta())
-                        : String.format(Locale.ROOT, " · max |delta| %.4f", attribution.maxAbsDelta())));
+        // Only what applies to the method, and the delta relative to the change it should account for, flagged over the threshold.
+        RunFacts.Delta delta = RunFacts.delta(attribution, deltaWarnAbove);
+        html.append("<p class=\"meta\">model ").append(escape(entry.source().model())).append(" · ").append(escape(RunFacts.method(attribution)))
+                .append(delta == null ? "" : " · " + delta.html()).append("</p>\n");
         if (entry.details() != null) {
             details(html, entry.details());
         }

@@ -40,6 +40,18 @@ class HtmlReportTest {
     }
 
     @Test
+    void eachSectionShowsWhatAppliesToItsMethodAndFlagsADeltaOverTheThreshold() {
+        Explanation explanation = SampleExplanations.emoji("emoji-2");
+        HtmlReport.Entry entry = new HtmlReport.Entry("e", ExplanationViews.toAttribution(explanation), ExplanationViews.source(explanation));
+        String strict = HtmlReport.render("t", null, List.of(entry), 1e-9);
+        assertTrue(strict.contains("class=\"delta-warning\"") && strict.contains("warning: relative delta over"), "flagged over a tiny threshold");
+        assertTrue(strict.contains("steps") && strict.contains("baseline"), "integrated gradients shows its rule, steps and baseline");
+        String lenient = HtmlReport.render("t", null, List.of(entry), 10);
+        assertFalse(lenient.contains("delta-warning"), "not flagged under a generous one");
+        assertTrue(lenient.contains("% of Σ|f(x)−f(b)|"), "the relative delta is shown beside the absolute one");
+    }
+
+    @Test
     void theSummaryComesFirstWithDeadLetterReasonsThroughputLatencyAndTheWorstDeltas() {
         int summary = html.indexOf("<section class=\"summary\"");
         assertTrue(summary > 0 && summary < html.indexOf("<section class=\"explanation\""), "the summary is at the top");
