@@ -3,11 +3,17 @@ package io.explainstream.stream;
 import io.explainstream.attribution.AttributionCancelledException;
 import io.explainstream.avro.RegistryException;
 import io.explainstream.schema.Explanation;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.serialization.Serializer;
@@ -23,8 +29,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Collects admitted events in a persistent, changelogged store and hands them to the engine in
- * batches: when {@code maxEvents} wait, when their tokens reach {@code maxTokens}, or when the
- * oldest has waited {@code maxWaitMs} (a wall-clock punctuator). The engine call, the writes of
+ * batches of similar length ({@link #bucket}): when {@code maxEvents} of a bucket wait, when their
+ * tokens reach {@code maxTokens}, or when the oldest event has waited {@code maxWaitMs} (a
+ * wall-clock punctuator). The engine call, the writes of
  * its explanations and the removal of the events from the store happen in one Kafka transaction
  * under exactly-once, so a crash neither loses nor duplicates an explanation.
  *
@@ -110,7 +117,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             LOG.info("event {} is too large to wait in the batch store ({} metadata entries, {} value bytes); explaining it at once",
                     event.eventId(), event.metadata().size(), event.rawValueBytes());
             for (List<PendingEvent> waiting = pending(); !waiting.isEmpty(); waiting = pending()) {
-                if (!flush(nextBatch(waiting, false))) {
+                if (!flush(nextBatch(eligibleByBucket(waiting).get(bucket(waiting.get(0))), false))) {
                     // Shutting down: this event was never stored, so the transaction must not commit
                     // its offset. Failing here aborts it; the event is read again after the restart.
                     throw new AttributionCancelledException();
@@ -140,40 +147,75 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     }
 
     private void onWallClock(long nowMs) {
-        List<PendingEvent> waiting = pending();
-        if (!waiting.isEmpty() && nowMs - waiting.get(0).enqueuedAtMs() >= policy.maxWaitMs() && !flush(nextBatch(waiting, true))) {
-            return;
+        // Every batch whose oldest event has waited long enough, oldest first.
+        for (List<PendingEvent> waiting = pending(); !waiting.isEmpty() && nowMs - waiting.get(0).enqueuedAtMs() >= policy.maxWaitMs();
+                waiting = pending()) {
+            if (!flush(nextBatch(eligibleByBucket(waiting).get(bucket(waiting.get(0))), true))) {
+                return;
+            }
         }
         // Also full batches that waited for the next transaction's budget.
         flushWhileFull();
     }
 
+    /** Flushes every length bucket that holds a full batch, oldest bucket first. */
     private void flushWhileFull() {
         while (true) {
-            List<PendingEvent> waiting = pending();
-            int tokens = waiting.stream().mapToInt(PendingEvent::tokens).sum();
-            if (waiting.size() < policy.maxEvents() && tokens < policy.maxTokens()) {
-                return;
-            }
-            if (!flush(nextBatch(waiting, true))) {
+            List<PendingEvent> full = eligibleByBucket(pending()).values().stream()
+                    .filter(events -> events.size() >= policy.maxEvents() || events.stream().mapToInt(PendingEvent::tokens).sum() >= policy.maxTokens())
+                    .findFirst().orElse(null);
+            if (full == null || !flush(nextBatch(full, true))) {
                 return;
             }
         }
     }
 
     /**
-     * The oldest events up to the event count, the token budget and, when {@code withinTransaction},
-     * what is left of the transaction's engine time. Empty when the transaction has no room left:
-     * the events then wait for the next one.
+     * The length bucket of an event: prompt and response tokens rounded up to a power of two, with
+     * everything up to 64 tokens in one. A batch pads every event to its longest, so events batch
+     * only with events of their bucket, and a long prompt neither pads short ones nor makes them
+     * wait for its engine time.
      */
-    private List<PendingEvent> nextBatch(List<PendingEvent> waiting, boolean withinTransaction) {
+    static int bucket(PendingEvent event) {
+        return Math.max(6, 32 - Integer.numberOfLeadingZeros(Math.max(1, event.tokens()) - 1));
+    }
+
+    /**
+     * The waiting events that may be batched now, by bucket, in arrival order (buckets in the order
+     * of their oldest event). An event whose key has an earlier event waiting in another bucket is
+     * held back, so that the events of a key are explained in the order they were logged.
+     */
+    private static Map<Integer, List<PendingEvent>> eligibleByBucket(List<PendingEvent> waiting) {
+        Map<Integer, List<PendingEvent>> eligible = new LinkedHashMap<>();
+        Map<ByteBuffer, Integer> bucketOfKey = new HashMap<>();
+        Set<ByteBuffer> heldBack = new HashSet<>();
+        for (PendingEvent event : waiting) {
+            ByteBuffer key = ByteBuffer.wrap(outputKey(event));
+            int bucket = bucket(event);
+            Integer earlier = bucketOfKey.putIfAbsent(key, bucket);
+            if (heldBack.contains(key) || earlier != null && earlier != bucket) {
+                heldBack.add(key);
+                continue;
+            }
+            eligible.computeIfAbsent(bucket, b -> new ArrayList<>()).add(event);
+        }
+        return eligible;
+    }
+
+    /**
+     * The first of {@code candidates} (events of one bucket, in arrival order) up to the event
+     * count, the token budget and, when {@code withinTransaction}, what is left of the
+     * transaction's engine time. Empty when the transaction has no room left: the events then wait
+     * for the next one.
+     */
+    private List<PendingEvent> nextBatch(List<PendingEvent> candidates, boolean withinTransaction) {
         budget.commits(threadCommits());
         List<PendingEvent> batch = new ArrayList<>();
-        if (withinTransaction && !budget.fits(waiting.get(0).tokens())) {
+        if (withinTransaction && !budget.fits(candidates.get(0).tokens())) {
             return batch;
         }
         int tokens = 0;
-        for (PendingEvent event : waiting) {
+        for (PendingEvent event : candidates) {
             int next = tokens + event.tokens();
             if (!batch.isEmpty() && (batch.size() >= policy.maxEvents() || next > policy.maxTokens() || !budget.batchFits(next))) {
                 break;

@@ -155,6 +155,31 @@ class ExplainTopologyTest {
     }
 
     @Test
+    void eventsBatchByLengthSoThatALongPromptNeitherPadsNorHoldsUpShortOnesAndKeysKeepTheirOrder() {
+        start(new BatchPolicy(4, 100_000, 60_000));
+        String longPrompt = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(12);
+        send("conversation-1", json("long-1", longPrompt, RESPONSE), T0);
+        send("conversation-1", json("short-1", PROMPT, RESPONSE), T0 + 1);
+        for (int i = 2; i <= 5; i++) {
+            send("conversation-" + i, json("short-" + i, PROMPT, RESPONSE), T0 + i);
+        }
+        List<Explanation> first = output.readValuesToList();
+        assertEquals(List.of("short-2", "short-3", "short-4", "short-5"), first.stream().map(Explanation::getEventId).toList(),
+                "four short events make a full batch of their own; short-1 waits behind its conversation's long event");
+        assertTrue(first.stream().allMatch(e -> e.getBatchSize() == 4));
+        driver.advanceWallClockTime(Duration.ofMillis(61_000));
+        List<Explanation> rest = output.readValuesToList();
+        assertEquals(List.of("long-1", "short-1"), rest.stream().map(Explanation::getEventId).toList(), "then the long one, then its successor");
+        assertEquals(1, rest.get(0).getBatchSize(), "the long prompt is not batched with short ones");
+        Attribution direct = fixture.direct(PROMPT, RESPONSE);
+        for (Explanation explanation : List.of(first.get(0), rest.get(1))) {
+            for (int i = 0; i < direct.seqAttr().length; i++) {
+                assertEquals(direct.seqAttr()[i], explanation.getSeqAttr().get(i), 5e-5, explanation.getEventId() + " seq_attr " + i);
+            }
+        }
+    }
+
+    @Test
     void jsonEventsFlushByCountWithKeyTimestampAndTheAttributeCommandsScores() {
         start(new BatchPolicy(2, 100_000, 60_000));
         send("e-1", json("e-1", PROMPT, RESPONSE), T0 + 1);
