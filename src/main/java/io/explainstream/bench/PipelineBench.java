@@ -28,10 +28,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.function.DoubleSupplier;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -56,8 +58,17 @@ public final class PipelineBench {
     public record Result(int events, double engineSeconds, double pipelineSeconds, double overheadPercent, long p50Ms, long p99Ms,
             double engineSecondsInService) {}
 
-    /** What the pipeline run measured: its time, the explanations' latencies, sorted, and the engine time inside it. */
-    private record PipelineRun(double seconds, List<Long> latenciesMs, double engineSeconds) {}
+    /** What the pipeline run measured: its time, the explanations' latencies (sorted, and by event id), and the engine time inside it. */
+    private record PipelineRun(double seconds, List<Long> latenciesMs, Map<String, Long> latencyById, double engineSeconds) {}
+
+    /**
+     * Latencies of the short events of a mixed stream, each way of batching measured in the same run.
+     *
+     * @param shortOnly p50/p99 ms of the short events in a stream without long ones
+     * @param arrivalOrder p50/p99 ms of the same short events among long ones, batched in arrival order
+     * @param byLength the same, batched by length
+     */
+    public record MixResult(long[] shortOnly, long[] arrivalOrder, long[] byLength) {}
 
     private final PrintWriter out;
 
@@ -97,13 +108,77 @@ public final class PipelineBench {
         out.flush();
     }
 
+    /**
+     * Short events with a share of long ones among them, through the pipeline three times in one
+     * run: the short events alone, the mix batched in arrival order ({@code batch.by.length=false}),
+     * and the mix batched by length. Reports the short events' latency p50/p99 of each.
+     *
+     * @param longShare the share of long events, e.g. 0.05
+     * @param longTokens about how many prompt tokens a long event has
+     */
+    public MixResult mix(Path home, Path modelDir, List<String> sample, int events, int steps, int batch, double longShare, int longTokens)
+            throws Exception {
+        List<String> shorts = payloads(sample, events);
+        ObjectMapper json = new ObjectMapper();
+        List<String> mixed = new ArrayList<>();
+        Set<String> longIds = new HashSet<>();
+        int every = (int) Math.round(1 / longShare);
+        String longPrompt = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(Math.max(1, longTokens / 18));
+        for (int i = 0; i < shorts.size(); i++) {
+            ObjectNode event = (ObjectNode) json.readTree(shorts.get(i));
+            if (i % every == every / 2) {
+                event.remove("messages");
+                event.put("prompt", longPrompt);
+                longIds.add(event.get("event_id").asText());
+            }
+            mixed.add(json.writeValueAsString(event));
+        }
+        List<String> shortOnly = new ArrayList<>();
+        for (int i = 0; i < shorts.size(); i++) {
+            if (!longIds.contains(json.readTree(shorts.get(i)).get("event_id").asText())) {
+                shortOnly.add(shorts.get(i));
+            }
+        }
+        out.printf(Locale.ROOT, "mix: %d events, %d of them long (about %d prompt tokens), %d steps, batches of %d%n", mixed.size(), longIds.size(),
+                longTokens, steps, batch);
+        long[] alone = shortPercentiles(pipeline(home, modelDir, shortOnly, steps, batch, true), longIds);
+        report("short events alone", alone, null);
+        long[] arrival = shortPercentiles(pipeline(home, modelDir, mixed, steps, batch, false), longIds);
+        report("short events among long ones, arrival order (batch.by.length=false)", arrival, alone);
+        long[] byLength = shortPercentiles(pipeline(home, modelDir, mixed, steps, batch, true), longIds);
+        report("short events among long ones, by length (batch.by.length=true)", byLength, alone);
+        return new MixResult(alone, arrival, byLength);
+    }
+
+    private void report(String label, long[] percentiles, long[] baseline) {
+        out.printf(Locale.ROOT, "%s: p50 %d ms, p99 %d ms%s%n", label, percentiles[0], percentiles[1],
+                baseline == null ? "" : String.format(Locale.ROOT, " (p99 %.2fx the short events' alone)", (double) percentiles[1] / Math.max(1, baseline[1])));
+        out.flush();
+    }
+
+    private static long[] shortPercentiles(PipelineRun run, Set<String> longIds) {
+        List<Long> shortLatencies = new ArrayList<>();
+        run.latencyById().forEach((id, latency) -> {
+            if (!longIds.contains(id)) {
+                shortLatencies.add(latency);
+            }
+        });
+        shortLatencies.sort(Long::compare);
+        return new long[] {percentile(shortLatencies, 0.5), percentile(shortLatencies, 0.99)};
+    }
+
     private PipelineRun pipeline(Path home, Path modelDir, List<String> payloads, int steps, int batch) throws Exception {
+        return pipeline(home, modelDir, payloads, steps, batch, true);
+    }
+
+    private PipelineRun pipeline(Path home, Path modelDir, List<String> payloads, int steps, int batch, boolean byLength) throws Exception {
         Path data = Files.createTempDirectory("explainstream-bench-");
         try (EmbeddedPlatform platform = EmbeddedPlatform.start(data, 0)) {
             ServiceConfig config = ServiceConfig.of(Map.of("application.id", "explainstream-bench", "state.dir", data.resolve("streams").toString(),
                     Setting.MODEL_DIR.key(), modelDir.toAbsolutePath().toString(),
                     Setting.STEPS.key(), Integer.toString(steps), Setting.BATCH_MAX_EVENTS.key(), Integer.toString(batch),
-                    Setting.BATCH_MAX_WAIT_MS.key(), "200", Setting.OPS_PORT.key(), "-1", Setting.TOPICS_PARTITIONS.key(), "1"))
+                    Setting.BATCH_MAX_WAIT_MS.key(), "200", Setting.OPS_PORT.key(), "-1", Setting.TOPICS_PARTITIONS.key(), "1",
+                    Setting.BATCH_BY_LENGTH.key(), Boolean.toString(byLength)))
                     .with(platform.clientSettings());
             try (ExplainService service = ExplainService.start(config, home, Clock.systemUTC())) {
                 // The clock starts once the service has its partitions: joining the group is start-up, not throughput.
@@ -166,6 +241,7 @@ public final class PipelineBench {
             DoubleSupplier engineSecondsSoFar) {
         Map<String, Long> sentAt = new HashMap<>();
         List<Long> latencies = new ArrayList<>();
+        Map<String, Long> latencyById = new HashMap<>();
         var deserializer = ConfluentAvroDeserializer.specific(new SchemaRegistryClient(RegistryConfig.of(platform.registryUrl())), Explanation.class);
         Properties producerProps = new Properties();
         producerProps.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, platform.bootstrapServers());
@@ -195,12 +271,14 @@ public final class PipelineBench {
             while (latencies.size() < payloads.size() && System.nanoTime() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100))) {
                     Explanation explanation = deserializer.deserialize(record.topic(), record.value());
-                    latencies.add(System.currentTimeMillis() - sentAt.get(explanation.getEventId()));
+                    long latency = System.currentTimeMillis() - sentAt.get(explanation.getEventId());
+                    latencies.add(latency);
+                    latencyById.put(explanation.getEventId(), latency);
                 }
             }
             double seconds = (System.nanoTime() - started) / 1e9;
             latencies.sort(Long::compare);
-            return new PipelineRun(seconds, latencies, engineSecondsSoFar.getAsDouble() - engineAtStart);
+            return new PipelineRun(seconds, latencies, latencyById, engineSecondsSoFar.getAsDouble() - engineAtStart);
         }
     }
 

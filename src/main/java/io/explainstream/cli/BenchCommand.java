@@ -136,6 +136,16 @@ final class BenchCommand implements Runnable {
         @Option(names = "--threads", description = "libtorch intra-op threads (default: the core count).")
         private Integer threads;
 
+        @Option(names = "--mix", description = "Instead: short events with a share of long ones (--long-share, --long-tokens), batched in arrival "
+                + "order and by length, against the short events alone; reports the short events' latency p50/p99.")
+        private boolean mix;
+
+        @Option(names = "--long-share", defaultValue = "0.05", description = "With --mix: the share of long events. Default: ${DEFAULT-VALUE}.")
+        private double longShare;
+
+        @Option(names = "--long-tokens", defaultValue = "500", description = "With --mix: about how many prompt tokens a long event has. Default: ${DEFAULT-VALUE}.")
+        private int longTokens;
+
         @Spec
         private picocli.CommandLine.Model.CommandSpec spec;
 
@@ -147,6 +157,13 @@ final class BenchCommand implements Runnable {
             }
             List<String> sample = DemoCommand.sample(null).stream().filter(DemoCommand::wellFormed).toList();
             Path modelDir = model != null ? model : RunCommand.home().resolve(io.explainstream.model.Checkpoint.BUNDLED_DIRECTORY);
+            if (mix) {
+                if (!(longShare > 0 && longShare <= 0.5)) {
+                    throw new IllegalArgumentException("--long-share = " + longShare + " must be in (0, 0.5]");
+                }
+                new PipelineBench(spec.commandLine().getOut()).mix(RunCommand.home(), modelDir, sample, events, steps, batch, longShare, longTokens);
+                return 0;
+            }
             PipelineBench.Result result = new PipelineBench(spec.commandLine().getOut()).run(RunCommand.home(), modelDir, sample, events, steps, batch);
             return result.events() == events ? 0 : 1;
         }

@@ -117,7 +117,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             LOG.info("event {} is too large to wait in the batch store ({} metadata entries, {} value bytes); explaining it at once",
                     event.eventId(), event.metadata().size(), event.rawValueBytes());
             for (List<PendingEvent> waiting = pending(); !waiting.isEmpty(); waiting = pending()) {
-                if (!flush(nextBatch(eligibleByBucket(waiting).get(bucket(waiting.get(0))), false))) {
+                if (!flush(nextBatch(eligibleByBucket(waiting).get(bucketOf(waiting.get(0))), false))) {
                     // Shutting down: this event was never stored, so the transaction must not commit
                     // its offset. Failing here aborts it; the event is read again after the restart.
                     throw new AttributionCancelledException();
@@ -150,7 +150,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         // Every batch whose oldest event has waited long enough, oldest first.
         for (List<PendingEvent> waiting = pending(); !waiting.isEmpty() && nowMs - waiting.get(0).enqueuedAtMs() >= policy.maxWaitMs();
                 waiting = pending()) {
-            if (!flush(nextBatch(eligibleByBucket(waiting).get(bucket(waiting.get(0))), true))) {
+            if (!flush(nextBatch(eligibleByBucket(waiting).get(bucketOf(waiting.get(0))), true))) {
                 return;
             }
         }
@@ -180,18 +180,23 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         return Math.max(6, 32 - Integer.numberOfLeadingZeros(Math.max(1, event.tokens()) - 1));
     }
 
+    /** The bucket an event batches in: its length bucket, or one for all with batch.by.length=false. */
+    private int bucketOf(PendingEvent event) {
+        return policy.byLength() ? bucket(event) : 0;
+    }
+
     /**
      * The waiting events that may be batched now, by bucket, in arrival order (buckets in the order
      * of their oldest event). An event whose key has an earlier event waiting in another bucket is
      * held back, so that the events of a key are explained in the order they were logged.
      */
-    private static Map<Integer, List<PendingEvent>> eligibleByBucket(List<PendingEvent> waiting) {
+    private Map<Integer, List<PendingEvent>> eligibleByBucket(List<PendingEvent> waiting) {
         Map<Integer, List<PendingEvent>> eligible = new LinkedHashMap<>();
         Map<ByteBuffer, Integer> bucketOfKey = new HashMap<>();
         Set<ByteBuffer> heldBack = new HashSet<>();
         for (PendingEvent event : waiting) {
             ByteBuffer key = ByteBuffer.wrap(outputKey(event));
-            int bucket = bucket(event);
+            int bucket = bucketOf(event);
             Integer earlier = bucketOfKey.putIfAbsent(key, bucket);
             if (heldBack.contains(key) || earlier != null && earlier != bucket) {
                 heldBack.add(key);

@@ -288,7 +288,7 @@ public final class ServiceConfig {
                     + (long) (2 * maxSeconds * 1000) + " ms; producer.transaction.timeout.ms is " + timeout);
         }
         return new BatchPolicy(positive(Setting.BATCH_MAX_EVENTS), positive(Setting.BATCH_MAX_TOKENS), positive(Setting.BATCH_MAX_WAIT_MS), maxSeconds,
-                timeout);
+                timeout, bool(Setting.BATCH_BY_LENGTH));
     }
 
     /**

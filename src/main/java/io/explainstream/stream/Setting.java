@@ -38,6 +38,7 @@ public enum Setting {
     BATCH_MAX_EVENTS("batch.max.events", "8", "a batch is attributed when it holds this many events"),
     BATCH_MAX_TOKENS("batch.max.tokens", "4096", "... or this many prompt + response tokens"),
     BATCH_MAX_WAIT_MS("batch.max.wait.ms", "2000", "... or its oldest event has waited this long (wall clock)"),
+    BATCH_BY_LENGTH("batch.by.length", "true", "batch events only with events of similar length (prompt + response tokens rounded up to a power of two, up to 64 in one bucket), so a long prompt neither pads nor holds up short ones; false: arrival order"),
     BATCH_MAX_SECONDS("batch.max.seconds", "20", "engine seconds per Kafka transaction: batches are cut to fit, from the measured cost per token; the transaction timeout is 3x this (at least 60 s), which bounds how long consumers stall after a hard crash"),
     HEALTH_REPLACEMENTS_MAX("health.thread.replacements.max", "3", "/health answers 503 when the stream thread was replaced more often than this ..."),
     HEALTH_REPLACEMENTS_WINDOW_MS("health.thread.replacements.window.ms", "300000", "... within this many milliseconds"),
