@@ -44,4 +44,15 @@ class BenchCommandTest {
                 + "end-to-end latency p50 \\d+ ms, p99 \\d+ ms; engine time inside the service \\d+\\.\\d+ s.*"),
                 run.out());
     }
+
+    @Test
+    void pipelineMixRunsOnTheSmallestSetting() {
+        CliRun run = CliRun.of("bench", "pipeline", "--mix", "--events", "8", "--steps", "2", "--batch", "4", "--long-share", "0.25",
+                "--long-tokens", "100");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        assertTrue(run.out().contains("mix: 8 events, 2 of them long"), run.out());
+        assertTrue(run.out().matches("(?s).*short events alone: p50 \\d+ ms, p99 \\d+ ms\n.*"), run.out());
+        assertTrue(run.out().matches("(?s).*arrival order \\(batch.by.length=false\\): p50 \\d+ ms, p99 \\d+ ms \\(p99 \\d+\\.\\d\\dx .*"), run.out());
+        assertTrue(run.out().matches("(?s).*by length \\(batch.by.length=true\\): p50 \\d+ ms, p99 \\d+ ms \\(p99 \\d+\\.\\d\\dx .*"), run.out());
+    }
 }
