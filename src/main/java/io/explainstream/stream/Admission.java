@@ -1,5 +1,6 @@
 package io.explainstream.stream;
 
+import io.explainstream.attribution.summary.PromptLayout;
 import io.explainstream.tokenize.EncodedText;
 
 /**
@@ -12,12 +13,13 @@ import io.explainstream.tokenize.EncodedText;
  * @param response the response tokens explained (after truncation); null when skipped
  * @param promptTokensDropped oldest prompt tokens dropped by truncate_left
  * @param responseTokensDropped last response tokens dropped by truncate_right
+ * @param layout the segments and words of the explained prompt tokens; null when skipped
  */
 public record Admission(InputEvent event, boolean explain, String skipReason, EncodedText prompt, EncodedText response,
-        int promptTokensDropped, int responseTokensDropped) {
+        int promptTokensDropped, int responseTokensDropped, PromptLayout layout) {
 
     static Admission skipped(InputEvent event, String reason) {
-        return new Admission(event, false, reason, null, null, 0, 0);
+        return new Admission(event, false, reason, null, null, 0, 0, null);
     }
 
     public int tokens() {

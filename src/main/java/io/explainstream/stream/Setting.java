@@ -39,6 +39,7 @@ public enum Setting {
     BATCH_MAX_SECONDS("batch.max.seconds", "20", "engine seconds per Kafka transaction: batches are cut to fit, from the measured cost per token; the transaction timeout is 3x this (at least 60 s), which bounds how long consumers stall after a hard crash"),
     HEALTH_REPLACEMENTS_MAX("health.thread.replacements.max", "3", "/health answers 503 when the stream thread was replaced more often than this ..."),
     HEALTH_REPLACEMENTS_WINDOW_MS("health.thread.replacements.window.ms", "300000", "... within this many milliseconds"),
+    SUMMARY_TOP_K("summary.top.k", "5", "how many prompt tokens and words each explanation lists in top_tokens and top_words (1 to 100)"),
     REDACT("redact", "false", "publish token ids, offsets and scores but no token text, for PII-sensitive traffic"),
     LOG_FORMAT("log.format", "text", "text or json (one object per line on stderr); logging starts before this file is read, so set EXPLAINSTREAM_LOG_FORMAT"),
     OPS_HOST("ops.host", "127.0.0.1", "address of the metrics and health HTTP endpoint"),
