@@ -5,6 +5,7 @@ import io.explainstream.attribution.Attribution;
 import io.explainstream.bench.PipelineBench;
 import io.explainstream.embedded.EmbeddedPlatform;
 import io.explainstream.render.ExplanationViews;
+import io.explainstream.render.Aggregate;
 import io.explainstream.render.HtmlReport;
 import io.explainstream.render.Source;
 import io.explainstream.render.TerminalHeatmap;
@@ -164,8 +165,9 @@ final class DemoCommand implements Callable<Integer> {
                     summary.explanations.add(explanation);
                     summary.latenciesMs.add(latency);
                     Attribution attribution = ExplanationViews.toAttribution(explanation);
+                    String shares = ExplanationViews.segmentShares(ExplanationViews.summary(explanation), 4);
                     out.print(heatmap.compact(explanation.getEventId(), attribution, ExplanationViews.source(explanation),
-                            String.format(Locale.ROOT, "%d ms end to end", latency)));
+                            String.format(Locale.ROOT, "%d ms end to end", latency) + (shares.contains(" · ") ? "\n  segments: " + shares : "")));
                     out.flush();
                 }, record -> {
                     summary.deadLetters++;
@@ -243,13 +245,13 @@ final class DemoCommand implements Callable<Integer> {
     private void writeReport(List<Explanation> explanations) throws IOException {
         List<HtmlReport.Entry> entries = explanations.stream()
                 .sorted(Comparator.comparing(Explanation::getEventId))
-                .map(e -> new HtmlReport.Entry(e.getEventId(), ExplanationViews.toAttribution(e), ExplanationViews.source(e)))
+                .map(e -> new HtmlReport.Entry(e.getEventId(), ExplanationViews.toAttribution(e), ExplanationViews.summary(e), ExplanationViews.source(e)))
                 .toList();
         Path parent = report.toAbsolutePath().getParent();
         if (parent != null) {
             Files.createDirectories(parent);
         }
-        Files.writeString(report, HtmlReport.render("ExplainStream demo: " + entries.size() + " explanations", entries));
+        Files.writeString(report, HtmlReport.render("ExplainStream demo: " + entries.size() + " explanations", entries, Aggregate.SEGMENTS));
     }
 
     /** What the demo saw. */
