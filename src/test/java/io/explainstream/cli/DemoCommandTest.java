@@ -50,6 +50,9 @@ class DemoCommandTest {
         String html = Files.readString(report);
         assertEquals(23, html.split("<section class=\"explanation\">", -1).length - 1, "one section per explanation");
         assertTrue(html.contains("demo-000"));
+        // demo-011 is a RAG-style event: two named documents, printed and drawn as segment shares.
+        assertTrue(run.out().matches("(?s).*demo-011 .*\n  segments: .*doc:kb-ball \\d+%.*"), run.out());
+        assertTrue(html.contains("class=\"shares\"") && html.contains("doc:kb-rain"), "the report draws segment shares");
     }
 
     @Test
