@@ -126,18 +126,10 @@ public final class EventValidator {
         }
     }
 
+    /** The chat template rendered and encoded, with each message's span; a bad role order is bad input. */
     private LlamaTokenizer.ChatEncoding encodeChat(List<ChatMessage> messages) {
         try {
             return tokenizer.encodeChatWithSpans(messages);
-        } catch (IllegalArgumentException e) {
-            throw new InvalidEventException(e.getMessage(), e);
-        }
-    }
-
-    /** The prompt's tokens as the model sees them: plain text with BOS, or the chat template. */
-    EncodedText encodePrompt(InputEvent event) {
-        try {
-            return event.messages() != null ? tokenizer.encodeChat(event.messages()) : tokenizer.encodePrompt(event.prompt());
         } catch (IllegalArgumentException e) {
             throw new InvalidEventException(e.getMessage(), e);
         }

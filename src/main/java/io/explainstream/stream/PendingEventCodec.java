@@ -84,7 +84,7 @@ final class PendingEventCodec {
         }
         if (node.has("v")) {
             int version = node.get("v").asInt();
-            if (version < 1 || version > VERSION) {
+            if (version > VERSION) {
                 throw new IllegalStateException("the batch store holds a pending event of format version " + version
                         + ", newer than this release's " + VERSION + ": run the release that wrote it, or delete the application's state");
             }
