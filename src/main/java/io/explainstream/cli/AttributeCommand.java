@@ -11,11 +11,18 @@ import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.attribution.Baseline;
 import io.explainstream.attribution.IntegrationRule;
 import io.explainstream.attribution.Normalization;
+import io.explainstream.attribution.summary.PromptLayout;
+import io.explainstream.attribution.summary.SpanRequest;
+import io.explainstream.attribution.summary.Summary;
 import io.explainstream.model.LlamaModel;
+import io.explainstream.render.Aggregate;
 import io.explainstream.render.HtmlReport;
 import io.explainstream.render.JsonReport;
 import io.explainstream.render.Source;
 import io.explainstream.render.TerminalHeatmap;
+import io.explainstream.stream.InputDecoder;
+import io.explainstream.stream.InvalidEventException;
+import io.explainstream.stream.Setting;
 import io.explainstream.tokenize.ChatMessage;
 import io.explainstream.tokenize.EncodedText;
 import io.explainstream.tokenize.LlamaTokenizer;
@@ -48,7 +55,8 @@ final class AttributeCommand implements Callable<Integer> {
         String text;
 
         @Option(names = "--chat", required = true, paramLabel = "FILE",
-                description = "Chat-form prompt: a JSON file with a list of {\"role\": system|user|assistant, \"content\": …}, rendered with the Llama-2 chat template.")
+                description = "Chat-form prompt: a JSON file with a list of {\"role\": system|user|assistant, \"content\": …}, or an object"
+                        + " {\"messages\": [...], \"segments\": [{\"name\", \"message\", \"start\", \"end\"}]}, rendered with the Llama-2 chat template.")
         Path chatFile;
     }
 
@@ -98,6 +106,16 @@ final class AttributeCommand implements Callable<Integer> {
             description = "Memory budget: path points × sequence length per forward pass. Default: ${DEFAULT-VALUE}.")
     private int maxBatchTokens;
 
+    @Option(names = "--segment", paramLabel = "NAME:START:END",
+            description = "Report characters START to END (UTF-16 offsets into --prompt, end exclusive) as a segment of their own, such as a"
+                    + " retrieved document. Repeatable. For --chat, put segments in the file.")
+    private List<String> segments = new ArrayList<>();
+
+    @Option(names = "--aggregate", defaultValue = "tokens",
+            description = "What the text heatmap and the HTML page show: tokens, words, or segments (a bar of shares above the tokens)."
+                    + " Default: ${DEFAULT-VALUE}.")
+    private String aggregate;
+
     @Option(names = "--format", defaultValue = "text", description = "json, text or html. Default: ${DEFAULT-VALUE}.")
     private Format format;
 
@@ -123,19 +141,65 @@ final class AttributeCommand implements Callable<Integer> {
         if (!(deltaWarn >= 0) || Double.isInfinite(deltaWarn)) {
             throw new IllegalArgumentException("--delta-warn = " + deltaWarn + " must be a finite number ≥ 0 (a fraction: 0.05 is 5%)");
         }
+        Aggregate shown = Aggregate.parse("--aggregate", aggregate);
         if (out != null) {
             checkWritable(out);
         }
-        List<ChatMessage> chat = prompt.chatFile == null ? null : readChat(prompt.chatFile);
+        ChatInput chat = prompt.chatFile == null ? null : readChat(prompt.chatFile);
+        if (chat != null && !segments.isEmpty()) {
+            throw new IllegalArgumentException("--segment " + segments.get(0) + " points into --prompt; with --chat, give segments in the file:"
+                    + " {\"messages\": [...], \"segments\": [{\"name\": …, \"message\": 1, \"start\": …, \"end\": …}]}");
+        }
+        List<SpanRequest> spans = chat == null ? parseSegments(segments) : chat.segments();
         try (LlamaModel model = LlamaModel.load(selection.modelDirectory(), selection.options());
                 LlamaTokenizer tokenizer = LlamaTokenizer.load(selection.modelDirectory())) {
-            EncodedText promptTokens = chat == null ? tokenizer.encodePrompt(prompt.text) : tokenizer.encodeChat(chat);
+            EncodedText promptTokens;
+            PromptLayout layout;
+            if (chat == null) {
+                promptTokens = tokenizer.encodePrompt(prompt.text);
+                layout = layout(() -> PromptLayout.plain(tokenizer.encodePrompt(prompt.text), spans, tokenizer::isSpecial), "--segment");
+            } else {
+                LlamaTokenizer.ChatEncoding encoding = tokenizer.encodeChatWithSpans(chat.messages());
+                promptTokens = encoding.encoded();
+                layout = layout(() -> PromptLayout.chat(encoding, encoding.encoded().tokens(), chat.messages(), spans, tokenizer::isSpecial),
+                        "--chat = " + prompt.chatFile);
+            }
             AttributionRequest request = new AttributionRequest(promptTokens, tokenizer.encodeResponse(response));
             Attribution attribution = new AttributionEngine(model, tokenizer).attribute(request, settings);
+            Summary summary = Summary.of(layout, attribution.promptTokens(), attribution.seqAttr(), attribution.tokenAttr(), settings.normalization(),
+                    Integer.parseInt(Setting.SUMMARY_TOP_K.defaultValue()));
             Source source = new Source(selection.modelDirectory().toString(), model.checkpoint().fingerprint(), promptTokens.text(), response);
-            write(render(attribution, source));
+            write(render(attribution, summary, source, shown));
             return 0;
         }
+    }
+
+    /** A bad span is a user error naming where it came from. */
+    private static PromptLayout layout(java.util.function.Supplier<PromptLayout> partition, String where) {
+        try {
+            return partition.get();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** NAME:START:END, read from the right, so that a name may hold colons (doc:kb-4411:0:120). */
+    static List<SpanRequest> parseSegments(List<String> options) {
+        List<SpanRequest> spans = new ArrayList<>();
+        for (String option : options) {
+            int second = option.lastIndexOf(':');
+            int first = second <= 0 ? -1 : option.lastIndexOf(':', second - 1);
+            if (first <= 0) {
+                throw new IllegalArgumentException("--segment = '" + option + "' must be NAME:START:END, for example doc:a:0:120");
+            }
+            try {
+                spans.add(new SpanRequest(option.substring(0, first), null, Integer.parseInt(option.substring(first + 1, second)),
+                        Integer.parseInt(option.substring(second + 1))));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--segment = '" + option + "': START and END must be integers (character offsets into --prompt)");
+            }
+        }
+        return spans;
     }
 
     private static String whitespaceNote(String text) {
@@ -201,15 +265,16 @@ final class AttributeCommand implements Callable<Integer> {
         }
     }
 
-    private String render(Attribution attribution, Source source) {
+    private String render(Attribution attribution, Summary summary, Source source, Aggregate shown) {
         switch (format) {
             case json:
-                return JsonReport.render(attribution, source);
+                return JsonReport.render(attribution, summary, source);
             case html:
-                return HtmlReport.render("ExplainStream attribution", null, List.of(new HtmlReport.Entry("prompt → response", attribution, source)), deltaWarn);
+                return HtmlReport.render("ExplainStream attribution", null,
+                        List.of(new HtmlReport.Entry("prompt → response", attribution, summary, source)), shown, deltaWarn);
             default:
                 boolean color = !noColor && out == null && TerminalHeatmap.colorByDefault();
-                return new TerminalHeatmap(color, deltaWarn).render(attribution, source);
+                return new TerminalHeatmap(color, deltaWarn).render(attribution, summary, source, shown);
         }
     }
 
@@ -241,7 +306,10 @@ final class AttributeCommand implements Callable<Integer> {
         return e.getMessage();
     }
 
-    static List<ChatMessage> readChat(Path file) {
+    /** A --chat file: the messages, and the spans it names (none in the list form). */
+    record ChatInput(List<ChatMessage> messages, List<SpanRequest> segments) {}
+
+    static ChatInput readChat(Path file) {
         if (!Files.exists(file)) {
             throw new IllegalArgumentException("--chat = " + file + " does not exist");
         }
@@ -259,8 +327,25 @@ final class AttributeCommand implements Callable<Integer> {
         if (root == null || root.isMissingNode()) {
             throw new IllegalArgumentException("--chat = " + file + " is empty: it must hold a JSON list of {role, content} messages");
         }
+        List<SpanRequest> spans = List.of();
+        if (root.isObject()) {
+            java.util.Iterator<String> names = root.fieldNames();
+            while (names.hasNext()) {
+                String name = names.next();
+                if (!name.equals("messages") && !name.equals("segments")) {
+                    throw new IllegalArgumentException("--chat = " + file + " has an unknown field '" + name + "' (known: messages, segments)");
+                }
+            }
+            try {
+                spans = InputDecoder.segments(root.get("segments"));
+            } catch (InvalidEventException e) {
+                throw new IllegalArgumentException("--chat = " + file + ": " + e.getMessage(), e);
+            }
+            root = root.path("messages");
+        }
         if (!root.isArray()) {
-            throw new IllegalArgumentException("--chat = " + file + " must hold a JSON list of {role, content} messages");
+            throw new IllegalArgumentException("--chat = " + file + " must hold a JSON list of {role, content} messages, or an object"
+                    + " {\"messages\": [...], \"segments\": [...]}");
         }
         List<ChatMessage> messages = new ArrayList<>();
         for (int i = 0; i < root.size(); i++) {
@@ -275,7 +360,7 @@ final class AttributeCommand implements Callable<Integer> {
             messages.add(new ChatMessage(ChatMessage.Role.parse("--chat message " + i + " role", message.get("role").asText()),
                     message.get("content").asText()));
         }
-        return messages;
+        return new ChatInput(messages, spans);
     }
 
     private static String where(com.fasterxml.jackson.core.JsonLocation location) {

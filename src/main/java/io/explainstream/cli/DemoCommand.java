@@ -2,8 +2,10 @@ package io.explainstream.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.attribution.Attribution;
+import io.explainstream.attribution.CompletenessGap;
 import io.explainstream.bench.PipelineBench;
 import io.explainstream.embedded.EmbeddedPlatform;
+import io.explainstream.render.Aggregate;
 import io.explainstream.render.ExplanationViews;
 import io.explainstream.render.HtmlReport;
 import io.explainstream.render.Source;
@@ -179,8 +181,9 @@ final class DemoCommand implements Callable<Integer> {
                     summary.explanations.add(explanation);
                     summary.latenciesMs.add(latency);
                     Attribution attribution = ExplanationViews.toAttribution(explanation);
+                    String shares = ExplanationViews.segmentShares(ExplanationViews.summary(explanation), 4);
                     out.print(heatmap.compact(explanation.getEventId(), attribution, ExplanationViews.source(explanation),
-                            String.format(Locale.ROOT, "%d ms end to end", latency)));
+                            String.format(Locale.ROOT, "%d ms end to end", latency) + (shares.contains(" · ") ? "\n  segments: " + shares : "")));
                     out.flush();
                 }, record -> {
                     HtmlReport.DeadLetter letter = new HtmlReport.DeadLetter(
@@ -263,13 +266,15 @@ final class DemoCommand implements Callable<Integer> {
     private static void writeReport(Path file, Summary summary) throws IOException {
         List<HtmlReport.Entry> entries = summary.explanations.stream()
                 .sorted(Comparator.comparing(Explanation::getEventId))
-                .map(e -> new HtmlReport.Entry(e.getEventId(), ExplanationViews.toAttribution(e), ExplanationViews.source(e), details(e)))
+                .map(e -> new HtmlReport.Entry(e.getEventId(), ExplanationViews.toAttribution(e), ExplanationViews.summary(e), ExplanationViews.source(e),
+                        details(e)))
                 .toList();
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null) {
             Files.createDirectories(parent);
         }
-        Files.writeString(file, HtmlReport.render("ExplainStream demo: " + entries.size() + " explanations", summary.forReport(), entries));
+        Files.writeString(file, HtmlReport.render("ExplainStream demo: " + entries.size() + " explanations", summary.forReport(), entries, Aggregate.SEGMENTS,
+                CompletenessGap.DEFAULT_WARN_ABOVE));
     }
 
     private static HtmlReport.Details details(Explanation e) {
@@ -310,8 +315,8 @@ final class DemoCommand implements Callable<Integer> {
             return explanations.stream().mapToDouble(e -> e.getAttributionLatencyMs() / e.getBatchSize()).average().orElse(0);
         }
 
-        HtmlReport.Summary forReport() {
-            return new HtmlReport.Summary(sent, deadLetters, seconds, percentile(0.5), percentile(0.99), engineMsPerEvent());
+        HtmlReport.RunSummary forReport() {
+            return new HtmlReport.RunSummary(sent, deadLetters, seconds, percentile(0.5), percentile(0.99), engineMsPerEvent());
         }
 
         String describe(Path report) {

@@ -92,6 +92,10 @@ final class TailCommand implements Callable<Integer> {
                     } else {
                         String extra = String.format(Locale.ROOT, "%s · %d steps · batch of %d in %.0f ms", explanation.getModelId(),
                                 explanation.getSteps(), explanation.getBatchSize(), explanation.getAttributionLatencyMs());
+                        String shares = ExplanationViews.segmentShares(ExplanationViews.summary(explanation), 4);
+                        if (!shares.isEmpty()) {
+                            extra += "\n  segments: " + shares;
+                        }
                         out.print(heatmap.compact(explanation.getEventId(), ExplanationViews.toAttribution(explanation), ExplanationViews.source(explanation),
                                 extra));
                     }

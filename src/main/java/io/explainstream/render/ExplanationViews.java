@@ -7,6 +7,8 @@ import io.explainstream.attribution.Baseline;
 import io.explainstream.attribution.IntegrationRule;
 import io.explainstream.attribution.Normalization;
 import io.explainstream.attribution.PromptToken;
+import io.explainstream.attribution.summary.SegmentKind;
+import io.explainstream.attribution.summary.Summary;
 import io.explainstream.schema.Explanation;
 import io.explainstream.tokenize.Token;
 import java.util.List;
@@ -36,6 +38,44 @@ public final class ExplanationViews {
         return new Attribution(prompt, response, array(record.getSeqAttr()), array(record.getSeqAttrNormalized()), matrix(record.getTokenAttr()),
                 matrix(record.getTokenAttrNormalized()), array(record.getResponseLogprobs()), array(record.getBaselineLogprobs()),
                 array(record.getConvergenceDelta()), record.getSequenceDelta(), record.getSteps(), settings);
+    }
+
+    /**
+     * The record's segments, words and top lists as a {@link Summary}; a record written with the v1
+     * schema has none, and reads as one with no segments.
+     */
+    public static Summary summary(Explanation record) {
+        List<Summary.Segment> segments = record.getSegments().stream()
+                .map(s -> new Summary.Segment(s.getName(), kind(s.getKind()), s.getStart(), s.getEnd(), s.getTokens(), s.getScore(), s.getShare(),
+                        s.getTokenScores() == null ? null : array(s.getTokenScores())))
+                .toList();
+        int[] tokenSegment = record.getPromptTokens().stream().mapToInt(t -> t.getSegment()).toArray();
+        List<Summary.Word> words = record.getWords().stream()
+                .map(w -> new Summary.Word(w.getText() == null ? REDACTED : w.getText(), w.getStart(), w.getEnd(), w.getTokenStart(), w.getTokenEnd(),
+                        w.getScore(), w.getScoreNormalized()))
+                .toList();
+        return new Summary(segments, tokenSegment, words, top(record.getTopTokens()), top(record.getTopWords()), record.getTopSegment(),
+                record.getAttributionEntropy());
+    }
+
+    /** The segments by share, largest first, as "user[0] 62% · system 30% · template 8%"; empty without segments. */
+    public static String segmentShares(Summary summary, int most) {
+        return summary.segments().stream()
+                .filter(s -> s.tokens() > 0)
+                .sorted((a, b) -> Double.compare(b.share(), a.share()))
+                .limit(most)
+                .map(s -> String.format(java.util.Locale.ROOT, "%s %.0f%%", s.name(), 100 * s.share()))
+                .collect(java.util.stream.Collectors.joining(" · "));
+    }
+
+    private static SegmentKind kind(io.explainstream.schema.SegmentKind kind) {
+        // OTHER stands for kinds a newer writer added; SPAN is the nearest: a part someone named.
+        return kind == io.explainstream.schema.SegmentKind.OTHER ? SegmentKind.SPAN : SegmentKind.valueOf(kind.name());
+    }
+
+    private static List<Summary.Top> top(List<io.explainstream.schema.TopItem> items) {
+        return items.stream().map(t -> new Summary.Top(t.getIndex(), t.getText() == null ? REDACTED : t.getText(), t.getStart(), t.getEnd(),
+                t.getScore())).toList();
     }
 
     /**

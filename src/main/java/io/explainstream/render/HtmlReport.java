@@ -3,6 +3,7 @@ package io.explainstream.render;
 import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.CompletenessGap;
 import io.explainstream.attribution.PromptToken;
+import io.explainstream.attribution.summary.Summary;
 import io.explainstream.tokenize.Token;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -29,12 +30,21 @@ public final class HtmlReport {
     /**
      * One explanation and what it explains.
      *
+     * @param summary its segments and words; null when it has none (the page then shows tokens)
      * @param details the event's time and metadata, or null (a single explanation of the CLI)
      */
-    public record Entry(String title, Attribution attribution, Source source, Details details) {
+    public record Entry(String title, Attribution attribution, Summary summary, Source source, Details details) {
 
         public Entry(String title, Attribution attribution, Source source) {
-            this(title, attribution, source, null);
+            this(title, attribution, null, source, null);
+        }
+
+        public Entry(String title, Attribution attribution, Summary summary, Source source) {
+            this(title, attribution, summary, source, null);
+        }
+
+        public Entry(String title, Attribution attribution, Source source, Details details) {
+            this(title, attribution, null, source, details);
         }
     }
 
@@ -59,10 +69,14 @@ public final class HtmlReport {
      * @param sent events sent
      * @param seconds from the first event sent to the last result received
      */
-    public record Summary(int sent, List<DeadLetter> deadLetters, double seconds, long latencyP50Ms, long latencyP99Ms, double engineMsPerEvent) {}
+    public record RunSummary(int sent, List<DeadLetter> deadLetters, double seconds, long latencyP50Ms, long latencyP99Ms, double engineMsPerEvent) {}
 
     /** How many events the summary lists by convergence delta. */
     static final int WORST_DELTAS = 5;
+
+    /** Segment colors of the share bar, in turn (Tableau 10, light). */
+    private static final String[] SEGMENT_COLORS = {"#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5",
+        "#c7c7c7"};
 
     private static final String STYLE = String.join("\n",
             "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;color:#222;max-width:1200px}",
@@ -79,35 +93,43 @@ public final class HtmlReport {
             "table.matrix{border-collapse:collapse;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.8em;margin-top:1em}",
             "table.matrix th,table.matrix td{border:1px solid #eee;padding:3px 5px;text-align:right;white-space:pre}",
             "table.matrix th{background:#fafafa;font-weight:normal}",
+            ".shares{display:flex;height:1.6em;border:1px solid #ccc;border-radius:4px;overflow:hidden;font-size:.8em;margin:.5em 0}",
+            ".shares div{overflow:hidden;white-space:nowrap;padding:2px 4px;box-sizing:border-box;border-right:1px solid #fff}",
             ".legend{display:inline-block;width:240px;height:12px;background:linear-gradient(to right,rgb(31,119,180),#fff,rgb(214,39,40));"
                     + "vertical-align:middle;border:1px solid #ccc;margin:0 .5em}");
 
     private HtmlReport() {}
 
     public static String render(String pageTitle, List<Entry> entries) {
-        return render(pageTitle, null, entries, CompletenessGap.DEFAULT_WARN_ABOVE);
+        return render(pageTitle, null, entries, Aggregate.TOKENS, CompletenessGap.DEFAULT_WARN_ABOVE);
     }
 
-    public static String render(String pageTitle, Summary summary, List<Entry> entries) {
-        return render(pageTitle, summary, entries, CompletenessGap.DEFAULT_WARN_ABOVE);
+    public static String render(String pageTitle, RunSummary run, List<Entry> entries) {
+        return render(pageTitle, run, entries, Aggregate.TOKENS, CompletenessGap.DEFAULT_WARN_ABOVE);
+    }
+
+    public static String render(String pageTitle, List<Entry> entries, Aggregate aggregate) {
+        return render(pageTitle, null, entries, aggregate, CompletenessGap.DEFAULT_WARN_ABOVE);
     }
 
     /**
-     * @param summary the run's facts, or null for a page without a summary and index
+     * @param run the run's facts, or null for a page without a summary and index
+     * @param aggregate what the prompts show: tokens, words, or segments (a bar of shares above the tokens)
      * @param deltaWarnAbove the relative delta over which an explanation is flagged
      */
-    public static String render(String pageTitle, Summary summary, List<Entry> entries, double deltaWarnAbove) {
+    public static String render(String pageTitle, RunSummary run, List<Entry> entries, Aggregate aggregate, double deltaWarnAbove) {
         StringBuilder html = new StringBuilder("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n");
         html.append("<title>").append(escape(pageTitle)).append("</title>\n<style>\n").append(STYLE).append("\n</style></head>\n<body>\n");
         html.append("<h1>").append(escape(pageTitle)).append("</h1>\n");
-        if (summary != null) {
-            summary(html, summary, entries);
+        if (run != null) {
+            summary(html, run, entries);
             index(html, entries);
         }
         html.append("<p class=\"meta\">negative<span class=\"legend\"></span>positive — a token's color is its score relative to the "
                 + "largest |score| of its row; hover for raw and normalized values.</p>\n");
         for (int i = 0; i < entries.size(); i++) {
-            section(html, entries.get(i), summary == null ? null : anchor(i), deltaWarnAbove);
+            Entry entry = entries.get(i);
+            section(html, entry, run == null ? null : anchor(i), entry.summary() == null ? Aggregate.TOKENS : aggregate, deltaWarnAbove);
         }
         return html.append("</body></html>\n").toString();
     }
@@ -117,7 +139,7 @@ public final class HtmlReport {
         return "event-" + (i + 1);
     }
 
-    private static void summary(StringBuilder html, Summary summary, List<Entry> entries) {
+    private static void summary(StringBuilder html, RunSummary summary, List<Entry> entries) {
         html.append("<section class=\"summary\" id=\"summary\">\n<h2>Summary</h2>\n<table class=\"summary\">\n");
         row(html, "events sent", Integer.toString(summary.sent()));
         row(html, "explained", Integer.toString(entries.size()));
@@ -184,7 +206,7 @@ public final class HtmlReport {
         html.append("</table>\n");
     }
 
-    private static void section(StringBuilder html, Entry entry, String anchor, double deltaWarnAbove) {
+    private static void section(StringBuilder html, Entry entry, String anchor, Aggregate aggregate, double deltaWarnAbove) {
         Attribution attribution = entry.attribution();
         html.append("<section class=\"explanation\"").append(anchor == null ? "" : " id=\"" + anchor + "\"").append(">\n<h2>")
                 .append(escape(entry.title())).append("</h2>\n");
@@ -195,17 +217,56 @@ public final class HtmlReport {
         if (entry.details() != null) {
             details(html, entry.details());
         }
+        if (aggregate == Aggregate.SEGMENTS) {
+            shares(html, entry.summary());
+        }
         html.append("<div class=\"prompt\">");
-        double extent = DivergingScale.extent(attribution.seqAttr());
-        List<PromptToken> tokens = attribution.promptTokens();
-        for (TokenGroups.Group group : TokenGroups.of(tokens.stream().map(t -> new TokenGroups.Piece(t.text(), t.start(), t.end())).toList())) {
-            prompt(html, attribution, group, extent);
+        if (aggregate == Aggregate.WORDS) {
+            words(html, entry.summary());
+        } else {
+            tokens(html, attribution, entry.summary());
         }
         html.append("</div>\n<p class=\"response\">→ ").append(escape(entry.source().response())).append("</p>\n");
         if (attribution.tokenAttr() != null) {
             matrix(html, attribution);
         }
         html.append("</section>\n");
+    }
+
+    /** The segments as one bar, each as wide as its share of the attribution mass. */
+    private static void shares(StringBuilder html, Summary summary) {
+        html.append("<div class=\"shares\" title=\"share of attribution mass (sum of |score|) per segment\">");
+        for (int s = 0; s < summary.segments().size(); s++) {
+            Summary.Segment segment = summary.segments().get(s);
+            if (segment.share() <= 0) {
+                continue;
+            }
+            html.append(String.format(Locale.ROOT, "<div style=\"width:%.2f%%;background:%s\" title=\"%s (%s, %d tokens): share %.1f%%, score %+.6f\">%s %.0f%%</div>",
+                    100 * segment.share(), SEGMENT_COLORS[s % SEGMENT_COLORS.length], escape(segment.name()), segment.kind().jsonName(), segment.tokens(),
+                    100 * segment.share(), segment.score(), escape(segment.name()), 100 * segment.share()));
+        }
+        html.append("</div>\n");
+        html.append(String.format(Locale.ROOT, "<p class=\"meta\">top segment %s · attribution entropy %.3f nats</p>%n",
+                escape(String.valueOf(summary.topSegment())), summary.attributionEntropy()));
+    }
+
+    private static void words(StringBuilder html, Summary summary) {
+        double[] scores = summary.words().stream().mapToDouble(Summary.Word::score).toArray();
+        double extent = DivergingScale.extent(scores);
+        for (int w = 0; w < scores.length; w++) {
+            Summary.Word word = summary.words().get(w);
+            String tooltip = String.format(Locale.ROOT, "word #%d (tokens %d–%d): raw %+.6f, normalized %+.4f", w, word.tokenStart(), word.tokenEnd() - 1,
+                    word.score(), word.scoreNormalized());
+            html.append(w == 0 ? "" : " ").append(span("", TokenText.display(word.text()), word.score(), extent, tooltip));
+        }
+    }
+
+    private static void tokens(StringBuilder html, Attribution attribution, Summary summary) {
+        double extent = DivergingScale.extent(attribution.seqAttr());
+        List<PromptToken> tokens = attribution.promptTokens();
+        for (TokenGroups.Group group : TokenGroups.of(tokens.stream().map(t -> new TokenGroups.Piece(t.text(), t.start(), t.end())).toList())) {
+            prompt(html, attribution, summary, group, extent);
+        }
     }
 
     private static void matrix(StringBuilder html, Attribution attribution) {
@@ -236,7 +297,7 @@ public final class HtmlReport {
     }
 
     /** One unit of the prompt: a token, or the tokens of one character or one piece of markup, colored by their summed score. */
-    private static void prompt(StringBuilder html, Attribution attribution, TokenGroups.Group group, double extent) {
+    private static void prompt(StringBuilder html, Attribution attribution, Summary summary, TokenGroups.Group group, double extent) {
         List<PromptToken> tokens = attribution.promptTokens();
         double score = 0;
         boolean attributed = false;
@@ -256,6 +317,10 @@ public final class HtmlReport {
             }
             lines.add(0, String.format(Locale.ROOT, "#%d–%d (%d tokens %s): raw %+.6f, normalized %+.4f", group.first(), group.last(), group.size(),
                     TokenText.display(tokenPieces(tokens, group)), score, normalized));
+        }
+        int first = group.first();
+        if (summary != null && first < summary.tokenSegment().length && summary.tokenSegment()[first] < summary.segments().size()) {
+            lines.add("segment " + summary.segments().get(summary.tokenSegment()[first]).name());
         }
         String text = switch (group.kind()) {
             case LINE_BREAK -> "↵".repeat(group.text().length());

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.attribution.PromptToken;
+import io.explainstream.attribution.summary.Summary;
 import io.explainstream.tokenize.Token;
 
 /** An explanation as JSON, with snake_case field names (the same names as the Avro schema). */
@@ -19,6 +20,14 @@ public final class JsonReport {
      * @param source where the explanation came from: model directory and fingerprint, texts
      */
     public static ObjectNode toJson(Attribution attribution, Source source) {
+        return toJson(attribution, null, source);
+    }
+
+    /**
+     * @param summary the segments, words and top lists; null leaves those fields out
+     * @param source where the explanation came from: model directory and fingerprint, texts
+     */
+    public static ObjectNode toJson(Attribution attribution, Summary summary, Source source) {
         ObjectNode root = JSON.createObjectNode();
         root.put("model", source.model());
         root.put("model_fingerprint", source.fingerprint());
@@ -32,9 +41,13 @@ public final class JsonReport {
         root.put("include_bos", settings.includeBos());
         root.put("normalization", settings.normalization().optionName());
         ArrayNode promptTokens = root.putArray("prompt_tokens");
-        for (PromptToken token : attribution.promptTokens()) {
-            promptTokens.addObject().put("id", token.id()).put("text", token.text()).put("start", token.start()).put("end", token.end())
-                    .put("attributed", token.attributed());
+        for (int i = 0; i < attribution.promptTokens().size(); i++) {
+            PromptToken token = attribution.promptTokens().get(i);
+            ObjectNode node = promptTokens.addObject().put("id", token.id()).put("text", token.text()).put("start", token.start())
+                    .put("end", token.end()).put("attributed", token.attributed());
+            if (summary != null) {
+                node.put("segment", summary.tokenSegment()[i]);
+            }
         }
         ArrayNode responseTokens = root.putArray("response_tokens");
         for (Token token : attribution.responseTokens()) {
@@ -50,12 +63,46 @@ public final class JsonReport {
         putArray(root, "baseline_logprobs", attribution.baselineLogProbs());
         putArray(root, "convergence_delta", attribution.convergenceDelta());
         root.put("sequence_delta", attribution.sequenceDelta());
+        if (summary != null) {
+            putSummary(root, summary);
+        }
         return root;
     }
 
+    private static void putSummary(ObjectNode root, Summary summary) {
+        ArrayNode segments = root.putArray("segments");
+        for (Summary.Segment segment : summary.segments()) {
+            ObjectNode node = segments.addObject().put("name", segment.name()).put("kind", segment.kind().jsonName()).put("start", segment.start())
+                    .put("end", segment.end()).put("tokens", segment.tokens()).put("score", segment.score()).put("share", segment.share());
+            if (segment.tokenScores() != null) {
+                putArray(node, "token_scores", segment.tokenScores());
+            }
+        }
+        ArrayNode words = root.putArray("words");
+        for (Summary.Word word : summary.words()) {
+            words.addObject().put("text", word.text()).put("start", word.start()).put("end", word.end()).put("token_start", word.tokenStart())
+                    .put("token_end", word.tokenEnd()).put("score", word.score()).put("score_normalized", word.scoreNormalized());
+        }
+        putTop(root.putArray("top_tokens"), summary.topTokens());
+        putTop(root.putArray("top_words"), summary.topWords());
+        root.put("top_segment", summary.topSegment());
+        root.put("attribution_entropy", summary.attributionEntropy());
+    }
+
+    private static void putTop(ArrayNode array, java.util.List<Summary.Top> items) {
+        for (Summary.Top item : items) {
+            array.addObject().put("index", item.index()).put("text", item.text()).put("start", item.start()).put("end", item.end())
+                    .put("score", item.score());
+        }
+    }
+
     public static String render(Attribution attribution, Source source) {
+        return render(attribution, null, source);
+    }
+
+    public static String render(Attribution attribution, Summary summary, Source source) {
         try {
-            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(attribution, source)) + System.lineSeparator();
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(attribution, summary, source)) + System.lineSeparator();
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException("cannot write JSON", e);
         }

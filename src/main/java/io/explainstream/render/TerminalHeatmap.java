@@ -3,6 +3,7 @@ package io.explainstream.render;
 import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.CompletenessGap;
 import io.explainstream.attribution.PromptToken;
+import io.explainstream.attribution.summary.Summary;
 import io.explainstream.tokenize.Token;
 import java.util.List;
 import java.util.Locale;
@@ -39,6 +40,66 @@ public final class TerminalHeatmap {
     }
 
     public String render(Attribution attribution, Source source) {
+        return render(attribution, null, source, Aggregate.TOKENS);
+    }
+
+    /**
+     * With {@code aggregate} words, the heatmap and table show words; with segments, a table of
+     * segment shares comes first, then the tokens. A null {@code summary} shows tokens.
+     */
+    public String render(Attribution attribution, Summary summary, Source source, Aggregate aggregate) {
+        if (summary == null || aggregate == Aggregate.TOKENS) {
+            return renderTokens(attribution, source);
+        }
+        StringBuilder out = new StringBuilder();
+        out.append("response: ").append(quote(source.response())).append('\n');
+        out.append(RunFacts.method(attribution)).append(" · normalized ").append(attribution.settings().normalization().optionName())
+                .append(deltaSummary(attribution)).append('\n');
+        if (aggregate == Aggregate.SEGMENTS) {
+            out.append('\n').append(segmentTable(summary));
+            out.append(String.format(Locale.ROOT, "  top segment: %s · attribution entropy %.3f nats%n", summary.topSegment(), summary.attributionEntropy()));
+            if (color) {
+                out.append('\n').append(coloredPrompt(attribution.promptTokens(), attribution.seqAttr())).append("\n");
+            }
+            out.append('\n').append(table(attribution));
+            return out.toString();
+        }
+        double[] scores = summary.words().stream().mapToDouble(Summary.Word::score).toArray();
+        if (color) {
+            double extent = DivergingScale.extent(scores);
+            StringBuilder line = new StringBuilder("  ");
+            for (int w = 0; w < scores.length; w++) {
+                line.append(w == 0 ? "" : " ").append(cell(TokenText.display(summary.words().get(w).text()), scores[w], extent));
+            }
+            out.append('\n').append(line).append('\n');
+        }
+        out.append('\n').append(String.format(Locale.ROOT, "  %4s  %-16s %10s %10s  %s%n", "#", "word", "raw", "normalized", "share"));
+        double extent = DivergingScale.extent(scores);
+        for (int w = 0; w < scores.length; w++) {
+            Summary.Word word = summary.words().get(w);
+            out.append(String.format(Locale.ROOT, "  %4d  %-16s %+10.4f %+10.4f  %s%n", w, quote(TokenText.display(word.text())), word.score(),
+                    word.scoreNormalized(), bar(word.score(), extent)));
+        }
+        return out.toString();
+    }
+
+    /** One row per segment: its kind, tokens, signed score and share of the attribution mass, with a bar. */
+    private String segmentTable(Summary summary) {
+        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "  %-20s %-9s %6s %10s %7s  %s%n", "segment", "kind", "tokens", "score", "share", ""));
+        for (Summary.Segment segment : summary.segments()) {
+            int length = (int) Math.round(BAR_WIDTH * segment.share());
+            String bar = "█".repeat(length);
+            if (color) {
+                int[] rgb = DivergingScale.rgb(segment.score(), Math.abs(segment.score()));
+                bar = String.format("\u001b[38;2;%d;%d;%dm%s%s", rgb[0], rgb[1], rgb[2], bar, RESET);
+            }
+            out.append(String.format(Locale.ROOT, "  %-20s %-9s %6d %+10.4f %6.1f%%  %s%n", clip(segment.name(), 20), segment.kind().jsonName(),
+                    segment.tokens(), segment.score(), 100 * segment.share(), bar));
+        }
+        return out.toString();
+    }
+
+    private String renderTokens(Attribution attribution, Source source) {
         StringBuilder out = new StringBuilder();
         out.append("response: ").append(quote(source.response())).append('\n');
         out.append(RunFacts.method(attribution)).append(" · normalized ").append(attribution.settings().normalization().optionName())

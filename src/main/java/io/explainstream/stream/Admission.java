@@ -1,5 +1,6 @@
 package io.explainstream.stream;
 
+import io.explainstream.attribution.summary.PromptLayout;
 import io.explainstream.tokenize.EncodedText;
 
 /**
@@ -24,9 +25,10 @@ public sealed interface Admission permits Admission.Explain, Admission.Skip, Adm
      * @param response the response tokens explained (after truncation)
      * @param promptTokensDropped oldest prompt tokens dropped by truncate_left
      * @param responseTokensDropped last response tokens dropped by truncate_right
+     * @param layout the segments and words of the explained prompt tokens
      */
-    record Explain(InputEvent event, EncodedText prompt, EncodedText response, int promptTokensDropped, int responseTokensDropped)
-            implements Admission {
+    record Explain(InputEvent event, EncodedText prompt, EncodedText response, int promptTokensDropped, int responseTokensDropped,
+            PromptLayout layout) implements Admission {
 
         public int tokens() {
             return prompt.size() + response.size();

@@ -5,12 +5,17 @@ import io.explainstream.attribution.AttributionEngine;
 import io.explainstream.attribution.AttributionRequest;
 import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.attribution.PromptToken;
+import io.explainstream.attribution.summary.Summary;
 import io.explainstream.schema.AttributionMethod;
 import io.explainstream.schema.Explanation;
 import io.explainstream.schema.ExplanationFlags;
 import io.explainstream.schema.IntegrationRule;
 import io.explainstream.schema.Normalization;
+import io.explainstream.schema.PromptSegment;
+import io.explainstream.schema.PromptWord;
 import io.explainstream.schema.ResponseToken;
+import io.explainstream.schema.SegmentKind;
+import io.explainstream.schema.TopItem;
 import io.explainstream.tokenize.EncodedText;
 import io.explainstream.tokenize.Token;
 import java.time.Clock;
@@ -32,12 +37,19 @@ public final class EngineExplainer implements Explainer {
 
     private final AttributionEngine engine;
     private final AttributionSettings settings;
+    private final int summaryTopK;
     private final Identity identity;
     private final Clock clock;
 
+    /** With summary.top.k's default. */
     public EngineExplainer(AttributionEngine engine, AttributionSettings settings, Identity identity, Clock clock) {
+        this(engine, settings, Integer.parseInt(Setting.SUMMARY_TOP_K.defaultValue()), identity, clock);
+    }
+
+    public EngineExplainer(AttributionEngine engine, AttributionSettings settings, int summaryTopK, Identity identity, Clock clock) {
         this.engine = engine;
         this.settings = settings;
+        this.summaryTopK = summaryTopK;
         this.identity = identity;
         this.clock = clock;
     }
@@ -60,10 +72,13 @@ public final class EngineExplainer implements Explainer {
 
     private Explanation toRecord(PendingEvent event, Attribution attribution, int batchSize, double latencyMs) {
         boolean redact = identity.redact();
+        Summary summary = Summary.of(event.layout(), attribution.promptTokens(), attribution.seqAttr(), attribution.tokenAttr(),
+                settings.normalization(), summaryTopK);
         List<io.explainstream.schema.PromptToken> promptTokens = new ArrayList<>();
-        for (PromptToken token : attribution.promptTokens()) {
+        for (int i = 0; i < attribution.promptTokens().size(); i++) {
+            PromptToken token = attribution.promptTokens().get(i);
             promptTokens.add(new io.explainstream.schema.PromptToken(token.id(), redact ? null : token.text(), token.start(), token.end(),
-                    token.attributed()));
+                    token.attributed(), summary.tokenSegment()[i]));
         }
         List<ResponseToken> responseTokens = new ArrayList<>();
         for (Token token : attribution.responseTokens()) {
@@ -99,7 +114,39 @@ public final class EngineExplainer implements Explainer {
                 .setBatchSize(batchSize)
                 .setAttributionLatencyMs(latencyMs)
                 .setMetadata(event.metadata())
+                .setSegments(segments(summary))
+                .setWords(words(summary, redact))
+                .setTopTokens(top(summary.topTokens(), redact))
+                .setTopWords(top(summary.topWords(), redact))
+                .setTopSegment(summary.topSegment())
+                .setAttributionEntropy(summary.attributionEntropy())
                 .build();
+    }
+
+    private static List<PromptSegment> segments(Summary summary) {
+        List<PromptSegment> segments = new ArrayList<>();
+        for (Summary.Segment segment : summary.segments()) {
+            segments.add(new PromptSegment(segment.name(), SegmentKind.valueOf(segment.kind().name()), segment.start(), segment.end(), segment.tokens(),
+                    segment.score(), segment.share(), segment.tokenScores() == null ? null : list(segment.tokenScores())));
+        }
+        return segments;
+    }
+
+    private static List<PromptWord> words(Summary summary, boolean redact) {
+        List<PromptWord> words = new ArrayList<>();
+        for (Summary.Word word : summary.words()) {
+            words.add(new PromptWord(redact ? null : word.text(), word.start(), word.end(), word.tokenStart(), word.tokenEnd(), word.score(),
+                    word.scoreNormalized()));
+        }
+        return words;
+    }
+
+    private static List<TopItem> top(List<Summary.Top> items, boolean redact) {
+        List<TopItem> out = new ArrayList<>();
+        for (Summary.Top item : items) {
+            out.add(new TopItem(item.index(), redact ? null : item.text(), item.start(), item.end(), item.score()));
+        }
+        return out;
     }
 
     private static List<Double> list(double[] values) {

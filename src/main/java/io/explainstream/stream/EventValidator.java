@@ -1,5 +1,6 @@
 package io.explainstream.stream;
 
+import io.explainstream.attribution.summary.PromptLayout;
 import io.explainstream.tokenize.ChatMessage;
 import io.explainstream.tokenize.EncodedText;
 import io.explainstream.tokenize.LlamaTokenizer;
@@ -74,7 +75,14 @@ public final class EventValidator {
     }
 
     private Admission countTokens(InputEvent event) {
-        EncodedText prompt = encodePrompt(event);
+        for (int i = 0; i < event.segments().size(); i++) {
+            String name = event.segments().get(i).name();
+            if (name != null) {
+                checkText("segments[" + i + "].name", name);
+            }
+        }
+        LlamaTokenizer.ChatEncoding chat = event.messages() == null ? null : encodeChat(event.messages());
+        EncodedText prompt = chat != null ? chat.encoded() : tokenizer.encodePrompt(event.prompt());
         EncodedText response = tokenizer.encodeResponse(event.response());
         checkLoggedIds("prompt_token_ids", event.promptTokenIds(), prompt);
         checkLoggedIds("response_token_ids", event.responseTokenIds(), response);
@@ -106,14 +114,26 @@ public final class EventValidator {
         if (promptTokens == 1 && prompt.tokens().get(0).id() == tokenizer.bosId()) {
             throw new InvalidEventException("prompt has no tokens besides BOS");
         }
-        return new Admission.Explain(event, Truncation.promptLeft(prompt, promptDropped, tokenizer.bosId()),
-                Truncation.responseRight(response, responseDropped), promptDropped, responseDropped);
+        EncodedText explained = Truncation.promptLeft(prompt, promptDropped, tokenizer.bosId());
+        return new Admission.Explain(event, explained, Truncation.responseRight(response, responseDropped), promptDropped, responseDropped,
+                layout(event, chat, explained));
     }
 
-    /** The prompt's tokens as the model sees them: plain text with BOS, or the chat template. */
-    EncodedText encodePrompt(InputEvent event) {
+    /** Segments and words of the tokens explained; a bad span is bad input that names the span. */
+    private PromptLayout layout(InputEvent event, LlamaTokenizer.ChatEncoding chat, EncodedText explained) {
         try {
-            return event.messages() != null ? tokenizer.encodeChat(event.messages()) : tokenizer.encodePrompt(event.prompt());
+            return chat != null
+                    ? PromptLayout.chat(chat, explained.tokens(), event.messages(), event.segments(), tokenizer::isSpecial)
+                    : PromptLayout.plain(explained, event.segments(), tokenizer::isSpecial);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidEventException(e.getMessage(), e);
+        }
+    }
+
+    /** The chat template rendered and encoded, with each message's span; a bad role order is bad input. */
+    private LlamaTokenizer.ChatEncoding encodeChat(List<ChatMessage> messages) {
+        try {
+            return tokenizer.encodeChatWithSpans(messages);
         } catch (IllegalArgumentException e) {
             throw new InvalidEventException(e.getMessage(), e);
         }

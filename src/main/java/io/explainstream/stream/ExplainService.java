@@ -123,7 +123,7 @@ public final class ExplainService implements AutoCloseable {
         EventValidator validator = new EventValidator(config.validationPolicy(), tokenizer, model.config().maxPositions(), clock);
         AttributionEngine engine = new AttributionEngine(model, tokenizer);
         Liveness liveness = config.liveness(clock);
-        EngineExplainer explainer = new EngineExplainer(engine, config.attributionSettings(),
+        EngineExplainer explainer = new EngineExplainer(engine, config.attributionSettings(), config.summaryTopK(),
                 new EngineExplainer.Identity(config.modelId(modelDir), model.checkpoint().fingerprint(), scope.replayId(),
                         config.bool(Setting.REDACT)), clock);
         ExplainTopology.Topics topics = new ExplainTopology.Topics(config.get(Setting.INPUT_TOPIC), config.get(Setting.OUTPUT_TOPIC),

@@ -5,9 +5,11 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.explainstream.attribution.summary.SpanRequest;
 import io.explainstream.avro.RegistryException;
 import io.explainstream.avro.WireFormat;
 import io.explainstream.schema.LlmInteraction;
+import io.explainstream.schema.NamedSpan;
 import io.explainstream.tokenize.ChatMessage;
 import java.io.IOException;
 import java.time.Instant;
@@ -29,7 +31,7 @@ import org.apache.kafka.common.serialization.Deserializer;
 public final class InputDecoder {
 
     static final Set<String> JSON_FIELDS = Set.of("event_id", "timestamp", "model", "prompt", "messages", "response", "prompt_token_ids",
-            "response_token_ids", "metadata");
+            "response_token_ids", "metadata", "segments");
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
@@ -80,7 +82,7 @@ public final class InputDecoder {
         }
         return new InputEvent(interaction.getEventId(), interaction.getTimestamp().toEpochMilli(), interaction.getModel(), interaction.getPrompt(),
                 messages, interaction.getResponse(), interaction.getPromptTokenIds(), interaction.getResponseTokenIds(),
-                interaction.getMetadata() == null ? Map.of() : Map.copyOf(interaction.getMetadata()));
+                interaction.getMetadata() == null ? Map.of() : Map.copyOf(interaction.getMetadata()), spans(interaction.getSegments()));
     }
 
     private static InputEvent fromJson(byte[] value) {
@@ -110,7 +112,64 @@ public final class InputDecoder {
                 requiredText(root, "response"),
                 ids(root, "prompt_token_ids"),
                 ids(root, "response_token_ids"),
-                metadata(root.get("metadata")));
+                metadata(root.get("metadata")),
+                segments(root.get("segments")));
+    }
+
+    private static List<SpanRequest> spans(List<NamedSpan> segments) {
+        if (segments == null) {
+            return List.of();
+        }
+        List<SpanRequest> spans = new ArrayList<>();
+        for (NamedSpan span : segments) {
+            spans.add(new SpanRequest(span.getName(), span.getMessage(), span.getStart(), span.getEnd()));
+        }
+        return spans;
+    }
+
+    /**
+     * The JSON form of the {@code segments} field: {@code [{"name", "message" (optional), "start", "end"}]}.
+     * The attribute command reads its {@code --chat} file's segments with it too.
+     */
+    public static List<SpanRequest> segments(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return List.of();
+        }
+        if (!node.isArray()) {
+            throw new InvalidEventException("field 'segments' must be a list of {name, message, start, end}, found " + describe(node));
+        }
+        List<SpanRequest> spans = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode span = node.get(i);
+            String field = "segments[" + i + "]";
+            if (!span.isObject()) {
+                throw new InvalidEventException(field + " must be an object {name, message, start, end}, found " + describe(span));
+            }
+            for (Iterator<String> names = span.fieldNames(); names.hasNext(); ) {
+                String name = names.next();
+                if (!Set.of("name", "message", "start", "end").contains(name)) {
+                    throw new InvalidEventException(field + " has an unknown field '" + name + "' (known: end, message, name, start)");
+                }
+            }
+            JsonNode name = span.get("name");
+            if (name == null || !name.isTextual()) {
+                throw new InvalidEventException(field + ".name must be a string, found " + (name == null ? "nothing" : describe(name)));
+            }
+            JsonNode message = span.get("message");
+            Integer messageIndex = message == null || message.isNull() ? null : spanInt(field + ".message", message);
+            spans.add(new SpanRequest(name.asText(), messageIndex, spanInt(field + ".start", span.get("start")), spanInt(field + ".end", span.get("end"))));
+        }
+        return spans;
+    }
+
+    private static int spanInt(String field, JsonNode node) {
+        if (node == null || node.isNull()) {
+            throw new InvalidEventException(field + " is missing");
+        }
+        if (!node.isIntegralNumber() || !node.canConvertToInt()) {
+            throw new InvalidEventException(field + " = " + node + " is not an integer offset");
+        }
+        return node.asInt();
     }
 
     private static String requiredText(JsonNode root, String field) {

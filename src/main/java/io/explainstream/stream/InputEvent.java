@@ -1,5 +1,6 @@
 package io.explainstream.stream;
 
+import io.explainstream.attribution.summary.SpanRequest;
 import io.explainstream.tokenize.ChatMessage;
 import java.util.List;
 import java.util.Map;
@@ -16,6 +17,7 @@ import java.util.Map;
  * @param promptTokenIds the serving system's prompt ids, or null
  * @param responseTokenIds the serving system's response ids, or null
  * @param metadata carried through unchanged
+ * @param segments the spans the producer named, in the order given; empty when none
  */
 public record InputEvent(
         String eventId,
@@ -26,4 +28,10 @@ public record InputEvent(
         String response,
         List<Long> promptTokenIds,
         List<Long> responseTokenIds,
-        Map<String, String> metadata) {}
+        Map<String, String> metadata,
+        List<SpanRequest> segments) {
+
+    public InputEvent {
+        segments = segments == null ? List.of() : List.copyOf(segments);
+    }
+}

@@ -1,6 +1,7 @@
 package io.explainstream.stream;
 
 import io.explainstream.attribution.AttributionRequest;
+import io.explainstream.attribution.summary.PromptLayout;
 import io.explainstream.tokenize.EncodedText;
 import io.explainstream.tokenize.Token;
 import java.util.List;
@@ -28,22 +29,24 @@ import java.util.Map;
  *     source offset, like a cut one)
  * @param rawValueBytes the size of the input record's value
  * @param enqueuedAtMs wall-clock time it entered the store
+ * @param layout the segments and words of {@code promptTokens}, computed from the prompt text at
+ *     admission, so that the text need not be stored
  */
 public record PendingEvent(long sequence, String eventId, long eventTimeMs, String model, Map<String, String> metadata, List<Token> promptTokens,
         List<Token> responseTokens, int promptTokensDropped, int responseTokensDropped, SourcePosition source, byte[] rawKey, byte[] rawValue,
-        int rawValueBytes, long enqueuedAtMs) {
+        int rawValueBytes, long enqueuedAtMs, PromptLayout layout) {
 
     static PendingEvent of(long sequence, Admission.Explain admission, SourcePosition source, byte[] rawKey, byte[] rawValue, long enqueuedAtMs) {
         InputEvent event = admission.event();
         return new PendingEvent(sequence, event.eventId(), event.timestampMs(), event.model(), event.metadata(), admission.prompt().tokens(),
                 admission.response().tokens(), admission.promptTokensDropped(), admission.responseTokensDropped(), source, rawKey, rawValue,
-                rawValue == null ? 0 : rawValue.length, enqueuedAtMs);
+                rawValue == null ? 0 : rawValue.length, enqueuedAtMs, admission.layout());
     }
 
     /** The same event without its raw value bytes. */
     PendingEvent withoutRawValue() {
         return new PendingEvent(sequence, eventId, eventTimeMs, model, metadata, promptTokens, responseTokens, promptTokensDropped,
-                responseTokensDropped, source, rawKey, null, rawValueBytes, enqueuedAtMs);
+                responseTokensDropped, source, rawKey, null, rawValueBytes, enqueuedAtMs, layout);
     }
 
     /** Prompt plus response tokens: what the batch budgets count. */

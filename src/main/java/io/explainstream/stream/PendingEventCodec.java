@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.explainstream.attribution.summary.PromptLayout;
+import io.explainstream.attribution.summary.SegmentDefinition;
+import io.explainstream.attribution.summary.SegmentKind;
+import io.explainstream.attribution.summary.WordSpan;
 import io.explainstream.tokenize.Token;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,7 +22,10 @@ import java.util.Map;
  * release (a store written by one version is restored by the next), so the format is explicit and
  * versioned, never derived from the Java record's component names.
  *
- * <p>Version 1 is a JSON object with {@code "v": 1} and the fields below. The format before it
+ * <p>Version 2 is a JSON object with {@code "v": 2} and the fields below, among them the prompt's
+ * {@code layout} (segments, each token's segment, words). Version 1 is the same without
+ * {@code layout}: its entries, written before segments existed and carrying no input spans, are
+ * explained with the layout a plain prompt without text gets ({@link #layoutWithoutText}). The format before it
  * (no {@code "v"}; the Jackson image of the old record, with the parsed event under
  * {@code "admission"}) carried no tokens: such an entry decodes to a {@link Legacy} value, which the
  * batcher admits again from its raw bytes.
@@ -28,7 +35,7 @@ import java.util.Map;
  */
 final class PendingEventCodec {
 
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** What a stored entry holds. */
@@ -60,6 +67,7 @@ final class PendingEventCodec {
         node.put("raw_value", event.rawValue() == null ? null : Base64.getEncoder().encodeToString(event.rawValue()));
         node.put("raw_value_bytes", event.rawValueBytes());
         node.put("enqueued_at", event.enqueuedAtMs());
+        node.set("layout", layout(event.layout()));
         try {
             return JSON.writeValueAsBytes(node);
         } catch (IOException e) {
@@ -76,7 +84,7 @@ final class PendingEventCodec {
         }
         if (node.has("v")) {
             int version = node.get("v").asInt();
-            if (version != VERSION) {
+            if (version > VERSION) {
                 throw new IllegalStateException("the batch store holds a pending event of format version " + version
                         + ", newer than this release's " + VERSION + ": run the release that wrote it, or delete the application's state");
             }
@@ -92,10 +100,61 @@ final class PendingEventCodec {
     private static PendingEvent current(JsonNode node) {
         Map<String, String> metadata = new LinkedHashMap<>();
         node.get("metadata").fields().forEachRemaining(entry -> metadata.put(entry.getKey(), entry.getValue().asText()));
+        List<Token> promptTokens = tokensOf(node.get("prompt_tokens"));
+        PromptLayout layout = node.has("layout") ? layoutOf(node.get("layout")) : layoutWithoutText(promptTokens);
         return new PendingEvent(node.get("sequence").asLong(), node.get("event_id").asText(), node.get("event_time").asLong(), node.get("model").asText(),
-                metadata, tokensOf(node.get("prompt_tokens")), tokensOf(node.get("response_tokens")), node.get("prompt_tokens_dropped").asInt(),
+                metadata, promptTokens, tokensOf(node.get("response_tokens")), node.get("prompt_tokens_dropped").asInt(),
                 node.get("response_tokens_dropped").asInt(), sourceOf(node.get("source")), binary(node.get("raw_key")), binary(node.get("raw_value")),
-                node.get("raw_value_bytes").asInt(), node.get("enqueued_at").asLong());
+                node.get("raw_value_bytes").asInt(), node.get("enqueued_at").asLong(), layout);
+    }
+
+    /**
+     * The layout of a version-1 entry, whose prompt text is not stored: one segment {@code prompt}
+     * over all tokens, and each token a word of its own, named by its piece.
+     */
+    static PromptLayout layoutWithoutText(List<Token> tokens) {
+        int end = tokens.stream().mapToInt(Token::end).max().orElse(0);
+        List<WordSpan> words = new ArrayList<>();
+        for (int i = 0; i < tokens.size(); i++) {
+            Token token = tokens.get(i);
+            words.add(new WordSpan(token.piece(), token.start(), token.end(), i, i + 1));
+        }
+        return new PromptLayout(List.of(new SegmentDefinition("prompt", SegmentKind.PROMPT, 0, end)), new int[tokens.size()], words);
+    }
+
+    /** Segments as [name, kind, start, end], words as [text, start, end, token_start, token_end]. */
+    private static ObjectNode layout(PromptLayout layout) {
+        ObjectNode node = JSON.createObjectNode();
+        ArrayNode segments = node.putArray("segments");
+        for (SegmentDefinition segment : layout.segments()) {
+            segments.addArray().add(segment.name()).add(segment.kind().name()).add(segment.start()).add(segment.end());
+        }
+        ArrayNode tokenSegment = node.putArray("token_segment");
+        for (int segment : layout.tokenSegment()) {
+            tokenSegment.add(segment);
+        }
+        ArrayNode words = node.putArray("words");
+        for (WordSpan word : layout.words()) {
+            words.addArray().add(word.text()).add(word.start()).add(word.end()).add(word.tokenStart()).add(word.tokenEnd());
+        }
+        return node;
+    }
+
+    private static PromptLayout layoutOf(JsonNode node) {
+        List<SegmentDefinition> segments = new ArrayList<>();
+        for (JsonNode segment : node.get("segments")) {
+            segments.add(new SegmentDefinition(segment.get(0).asText(), SegmentKind.valueOf(segment.get(1).asText()), segment.get(2).asInt(),
+                    segment.get(3).asInt()));
+        }
+        int[] tokenSegment = new int[node.get("token_segment").size()];
+        for (int i = 0; i < tokenSegment.length; i++) {
+            tokenSegment[i] = node.get("token_segment").get(i).asInt();
+        }
+        List<WordSpan> words = new ArrayList<>();
+        for (JsonNode word : node.get("words")) {
+            words.add(new WordSpan(word.get(0).asText(), word.get(1).asInt(), word.get(2).asInt(), word.get(3).asInt(), word.get(4).asInt()));
+        }
+        return new PromptLayout(segments, tokenSegment, words);
     }
 
     /** Tokens as [id, piece, start, end] arrays: a fifth of the size of objects with names. */

@@ -111,6 +111,7 @@ public final class ServiceConfig {
         }
         // Parse every typed setting once, so that a bad value fails at start and not at the first event.
         attributionSettings();
+        summaryTopK();
         modelOptions();
         batchPolicy();
         liveness(java.time.Clock.systemUTC());
@@ -188,6 +189,15 @@ public final class ServiceConfig {
             throw new ConfigException(setting.key() + " = '" + get(setting) + "' must be true or false");
         }
         return Boolean.parseBoolean(value);
+    }
+
+    /** summary.top.k: the length of top_tokens and top_words. */
+    public int summaryTopK() {
+        int value = integer(Setting.SUMMARY_TOP_K);
+        if (value < 1 || value > 100) {
+            throw new ConfigException(Setting.SUMMARY_TOP_K.key() + " = " + value + " must be between 1 and 100");
+        }
+        return value;
     }
 
     private int nonNegative(Setting setting) {

@@ -43,6 +43,7 @@ public enum Setting {
     HEALTH_REPLACEMENTS_MAX("health.thread.replacements.max", "3", "/health answers 503 when the stream thread was replaced more often than this ..."),
     HEALTH_REPLACEMENTS_WINDOW_MS("health.thread.replacements.window.ms", "300000", "... within this many milliseconds"),
     METRICS_METADATA_LABELS("metrics.metadata.labels", "", "comma-separated metadata keys the event counters are labelled by (at most 100 values each, then other); empty: model only"),
+    SUMMARY_TOP_K("summary.top.k", "5", "how many prompt tokens and words each explanation lists in top_tokens and top_words (1 to 100)"),
     REDACT("redact", "false", "publish token ids, offsets and scores but no token text, for PII-sensitive traffic"),
     LOG_FORMAT("log.format", "text", "text or json (one object per line on stderr); logging starts before this file is read, so set EXPLAINSTREAM_LOG_FORMAT"),
     OPS_HOST("ops.host", "127.0.0.1", "address of the metrics and health HTTP endpoint"),

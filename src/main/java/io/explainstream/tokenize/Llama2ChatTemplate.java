@@ -18,6 +18,15 @@ public final class Llama2ChatTemplate {
     private Llama2ChatTemplate() {}
 
     public static String render(List<ChatMessage> messages, String bos, String eos) {
+        return renderWithSpans(messages, bos, eos).text();
+    }
+
+    /**
+     * The rendered text and, for each message, where its content landed in it. The template strips
+     * each content, so a message's span starts {@code leadingTrimmed} characters after its content
+     * does.
+     */
+    public static Rendered renderWithSpans(List<ChatMessage> messages, String bos, String eos) {
         if (messages.isEmpty()) {
             throw new IllegalArgumentException("messages: a chat prompt needs at least one message");
         }
@@ -28,6 +37,7 @@ public final class Llama2ChatTemplate {
             first = 1;
         }
         StringBuilder out = new StringBuilder();
+        MessageSpan[] spans = new MessageSpan[messages.size()];
         for (int i = first; i < messages.size(); i++) {
             ChatMessage message = messages.get(i);
             boolean userTurn = (i - first) % 2 == 0;
@@ -36,18 +46,46 @@ public final class Llama2ChatTemplate {
                         + message.role().jsonName());
             }
             if (userTurn) {
-                String content = message.content().strip();
+                out.append(bos).append("[INST] ");
                 if (system != null && i == first) {
-                    content = "<<SYS>>\n" + system.strip() + "\n<</SYS>>\n\n" + content;
+                    out.append("<<SYS>>\n");
+                    spans[0] = append(out, messages.get(0));
+                    out.append("\n<</SYS>>\n\n");
                 }
-                out.append(bos).append("[INST] ").append(content).append(" [/INST]");
+                spans[i] = append(out, message);
+                out.append(" [/INST]");
             } else {
-                out.append(' ').append(message.content().strip()).append(' ').append(eos);
+                out.append(' ');
+                spans[i] = append(out, message);
+                out.append(' ').append(eos);
             }
         }
         if (messages.get(messages.size() - 1).role() != ChatMessage.Role.USER) {
             throw new IllegalArgumentException("messages: the last message must be the user's turn that the response answers");
         }
-        return out.toString();
+        return new Rendered(out.toString(), List.of(spans));
     }
+
+    private static MessageSpan append(StringBuilder out, ChatMessage message) {
+        String content = message.content();
+        String stripped = content.strip();
+        int leading = content.length() - content.stripLeading().length();
+        int start = out.length();
+        out.append(stripped);
+        return new MessageSpan(message.role(), start, out.length(), leading);
+    }
+
+    /**
+     * Where one message's (stripped) content sits in the rendered text.
+     *
+     * @param role the message's role
+     * @param start first character (UTF-16 index) of the content in the rendered text
+     * @param end one past its last character
+     * @param leadingTrimmed whitespace characters the template dropped from the content's start:
+     *     content offset {@code o} is rendered offset {@code start + o - leadingTrimmed}
+     */
+    public record MessageSpan(ChatMessage.Role role, int start, int end, int leadingTrimmed) {}
+
+    /** A rendered chat prompt and the span of each message, in the order of the messages. */
+    public record Rendered(String text, List<MessageSpan> messages) {}
 }

@@ -27,6 +27,7 @@ public final class LlamaTokenizer implements AutoCloseable {
     private final String bosToken;
     private final String eosToken;
     private final long bosId;
+    private final long eosId;
     private final long unkId;
     private final long padId;
     private final int vocabularySize;
@@ -39,6 +40,7 @@ public final class LlamaTokenizer implements AutoCloseable {
         this.bosToken = bosToken;
         this.eosToken = eosToken;
         this.bosId = idOf(bosToken);
+        this.eosId = idOf(eosToken);
         this.unkId = idOf(unkToken);
         this.padId = padToken == null ? -1 : idOf(padToken);
     }
@@ -135,8 +137,26 @@ public final class LlamaTokenizer implements AutoCloseable {
 
     /** Renders the Llama-2 chat template and encodes it; its literal {@code <s>} become BOS ids. */
     public EncodedText encodeChat(List<ChatMessage> messages) {
-        String rendered = renderChat(messages);
-        return new EncodedText(rendered, encodeRaw(rendered));
+        return encodeChatWithSpans(messages).encoded();
+    }
+
+    /** {@link #encodeChat}, with where each message's content sits in the rendered text. */
+    public ChatEncoding encodeChatWithSpans(List<ChatMessage> messages) {
+        Llama2ChatTemplate.Rendered rendered = Llama2ChatTemplate.renderWithSpans(messages, bosToken, eosToken);
+        return new ChatEncoding(new EncodedText(rendered.text(), encodeRaw(rendered.text())), rendered.messages());
+    }
+
+    /**
+     * A chat prompt's tokens and its messages' spans in the rendered text.
+     *
+     * @param encoded the rendered template and its tokens
+     * @param messages one span per message, in order
+     */
+    public record ChatEncoding(EncodedText encoded, List<Llama2ChatTemplate.MessageSpan> messages) {}
+
+    /** True for the tokens that stand for no text of their own: BOS and EOS. */
+    public boolean isSpecial(long id) {
+        return id == bosId || id == eosId;
     }
 
     public String renderChat(List<ChatMessage> messages) {
@@ -154,6 +174,13 @@ public final class LlamaTokenizer implements AutoCloseable {
             // Byte-fallback pieces of one character share its span; a missing span is an empty one.
             int start = spans[i] == null ? 0 : utf16Index[spans[i].getStart()];
             int end = spans[i] == null ? start : utf16Index[spans[i].getEnd()];
+            // The "▁" the normalizer prepends (at the text's start, and after each special token)
+            // stands for no character, yet the Rust tokenizer gives it the span of the character
+            // after it, which the next token covers too: give it an empty span there.
+            if (i + 1 < ids.length && pieces[i].equals("▁") && spans[i] != null && spans[i + 1] != null
+                    && spans[i + 1].getStart() < spans[i].getEnd() && spans[i + 1].getStart() == spans[i].getStart()) {
+                end = start;
+            }
             tokens.add(new Token(ids[i], pieces[i], start, end));
         }
         return tokens;

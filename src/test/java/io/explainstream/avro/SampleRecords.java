@@ -43,7 +43,7 @@ final class SampleRecords {
                 .setBaseline("unk")
                 .setIncludeBos(false)
                 .setNormalization(Normalization.L1)
-                .setPromptTokens(List.of(new PromptToken(1L, "<s>", 0, 0, false), new PromptToken(403L, "▁Once", 0, 4, true)))
+                .setPromptTokens(List.of(new PromptToken(1L, "<s>", 0, 0, false, 0), new PromptToken(403L, "▁Once", 0, 4, true, 0)))
                 .setResponseTokens(List.of(new ResponseToken(407L, "▁upon", 0, 5)))
                 .setSeqAttr(List.of(0.0, 1.5))
                 .setSeqAttrNormalized(List.of(0.0, 1.0))

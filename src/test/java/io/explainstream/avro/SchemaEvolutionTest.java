@@ -6,6 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.explainstream.TestData;
 import io.explainstream.schema.Explanation;
 import io.explainstream.schema.LlmInteraction;
+import io.explainstream.schema.NamedSpan;
+import io.explainstream.schema.PromptSegment;
+import io.explainstream.schema.PromptWord;
+import io.explainstream.schema.SegmentKind;
+import io.explainstream.schema.TopItem;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -15,6 +21,15 @@ import java.util.List;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaCompatibility;
 import org.apache.avro.SchemaNormalization;
+import org.apache.avro.generic.GenericDatumReader;
+import org.apache.avro.generic.GenericDatumWriter;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.specific.SpecificData;
+import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.specific.SpecificDatumWriter;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -42,6 +57,76 @@ class SchemaEvolutionTest {
         }
         assertTrue(checked >= 2, "released versions checked: " + checked);
         assertTrue(problems.isEmpty(), "backward-incompatible changes: " + problems);
+    }
+
+    /** FORWARD too: a consumer still on a released schema reads what the current one writes. */
+    @Test
+    void everyReleasedVersionReadsDataOfTheCurrentSchemas() throws IOException {
+        Path schemas = TestData.repo().resolve("schemas");
+        List<String> problems = new ArrayList<>();
+        try (DirectoryStream<Path> released = Files.newDirectoryStream(schemas.resolve("released"), "*.avsc")) {
+            for (Path file : released) {
+                String name = file.getFileName().toString().replaceAll("\\.v\\d+\\.avsc$", "");
+                Schema current = new Schema.Parser().parse(schemas.resolve(name + ".avsc").toFile());
+                Schema old = new Schema.Parser().parse(file.toFile());
+                var result = SchemaCompatibility.checkReaderWriterCompatibility(old, current);
+                if (result.getType() != SchemaCompatibility.SchemaCompatibilityType.COMPATIBLE) {
+                    problems.add(file.getFileName() + ": " + result.getResult().getIncompatibilities());
+                }
+            }
+        }
+        assertTrue(problems.isEmpty(), "forward-incompatible changes: " + problems);
+    }
+
+    @Test
+    void aV2ExplanationDecodesWithTheV1Schema() throws IOException {
+        Explanation v2 = Explanation.newBuilder(SampleRecords.explanation("e-v2"))
+                .setSegments(List.of(new PromptSegment("prompt", SegmentKind.PROMPT, 0, 4, 1, 0.5, 0.25, List.of(0.5)),
+                        new PromptSegment("doc:a", SegmentKind.SPAN, 0, 4, 1, 1.0, 0.75, null)))
+                .setWords(List.of(new PromptWord("<s>", 0, 0, 0, 1, 0.0, 0.0), new PromptWord("Once", 0, 4, 1, 2, 1.5, 1.0)))
+                .setTopTokens(List.of(new TopItem(1, "▁Once", 0, 4, 1.5)))
+                .setTopWords(List.of(new TopItem(1, "Once", 0, 4, 1.5)))
+                .setTopSegment("doc:a")
+                .setAttributionEntropy(0.0)
+                .build();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(bytes, null);
+        new SpecificDatumWriter<>(Explanation.class).write(v2, encoder);
+        encoder.flush();
+        Schema v1 = new Schema.Parser().parse(TestData.repo().resolve("schemas/released/Explanation.v1.avsc").toFile());
+        GenericRecord read = new GenericDatumReader<GenericRecord>(Explanation.getClassSchema(), v1)
+                .read(null, DecoderFactory.get().binaryDecoder(bytes.toByteArray(), null));
+        assertEquals("e-v2", read.get("event_id").toString());
+        assertEquals(List.of(0.0, 1.5), read.get("seq_attr"));
+        assertEquals(null, read.getSchema().getField("segments"), "a v1 reader does not see the new fields");
+        GenericRecord token = (GenericRecord) ((List<?>) read.get("prompt_tokens")).get(1);
+        assertEquals("▁Once", token.get("text").toString());
+        assertEquals(null, token.getSchema().getField("segment"));
+        // And a v1 record read with v2 gets the defaults.
+        ByteArrayOutputStream v1Bytes = new ByteArrayOutputStream();
+        BinaryEncoder v1Encoder = EncoderFactory.get().binaryEncoder(v1Bytes, null);
+        new GenericDatumWriter<GenericRecord>(v1).write(read, v1Encoder);
+        v1Encoder.flush();
+        Explanation upgraded = new SpecificDatumReader<Explanation>(v1, Explanation.getClassSchema(), SpecificData.getForClass(Explanation.class))
+                .read(null, DecoderFactory.get().binaryDecoder(v1Bytes.toByteArray(), null));
+        assertEquals(List.of(), upgraded.getSegments());
+        assertEquals(null, upgraded.getTopSegment());
+        assertEquals(0, upgraded.getPromptTokens().get(1).getSegment());
+    }
+
+    @Test
+    void anInteractionWithSegmentsDecodesWithTheV1Schema() throws IOException {
+        LlmInteraction v2 = LlmInteraction.newBuilder().setEventId("i-1").setTimestamp(java.time.Instant.ofEpochMilli(1_764_000_000_000L))
+                .setModel("stories260K").setPrompt("Doc A. Doc B. Question?").setResponse("Answer.")
+                .setSegments(List.of(new NamedSpan("doc:a", null, 0, 6), new NamedSpan("doc:b", null, 7, 13))).build();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(bytes, null);
+        new SpecificDatumWriter<>(LlmInteraction.class).write(v2, encoder);
+        encoder.flush();
+        Schema v1 = new Schema.Parser().parse(TestData.repo().resolve("schemas/released/LlmInteraction.v1.avsc").toFile());
+        GenericRecord read = new GenericDatumReader<GenericRecord>(LlmInteraction.getClassSchema(), v1)
+                .read(null, DecoderFactory.get().binaryDecoder(bytes.toByteArray(), null));
+        assertEquals("Doc A. Doc B. Question?", read.get("prompt").toString());
     }
 
     @Test

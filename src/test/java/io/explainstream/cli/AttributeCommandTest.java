@@ -95,6 +95,97 @@ class AttributeCommandTest {
     }
 
     @Test
+    void jsonHasSegmentsWordsAndTopListsThatSumToTheTokens() throws IOException {
+        String prompt = "Docs: Lily has a red ball. The sun is hot. Q: What does Lily have?";
+        CliRun run = CliRun.of("attribute", "--prompt", prompt, "--response", "Lily has a red ball.", "--steps", "8", "--token-matrix",
+                "--segment", "doc:ball:6:26", "--segment", "doc:sun:27:42", "--format", "json");
+        assertEquals(0, run.exitCode(), run.err());
+        JsonNode json = new ObjectMapper().readTree(run.out());
+        double total = 0;
+        for (JsonNode score : json.get("seq_attr")) {
+            total += score.asDouble();
+        }
+        JsonNode segments = json.get("segments");
+        assertEquals(List.of("prompt", "doc:ball", "doc:sun"), List.of(segments.get(0).get("name").asText(), segments.get(1).get("name").asText(),
+                segments.get(2).get("name").asText()));
+        assertEquals("span", segments.get(1).get("kind").asText());
+        assertEquals(6, segments.get(1).get("start").asInt());
+        double segmentTotal = 0;
+        double shares = 0;
+        for (JsonNode segment : segments) {
+            segmentTotal += segment.get("score").asDouble();
+            shares += segment.get("share").asDouble();
+            assertEquals(json.get("response_tokens").size(), segment.get("token_scores").size(), "one per response token");
+        }
+        assertEquals(total, segmentTotal, 1e-12);
+        assertEquals(1, shares, 1e-12);
+        // Each token names its segment; the words of doc:ball are its tokens'.
+        for (JsonNode token : json.get("prompt_tokens")) {
+            int start = token.get("start").asInt();
+            boolean inBall = token.get("end").asInt() > start && prompt.substring(start, token.get("end").asInt()).strip().length() > 0
+                    && start >= 6 && token.get("end").asInt() <= 26;
+            if (inBall) {
+                assertEquals(1, token.get("segment").asInt(), token.toString());
+            }
+        }
+        double wordTotal = 0;
+        for (JsonNode word : json.get("words")) {
+            wordTotal += word.get("score").asDouble();
+        }
+        assertEquals(total, wordTotal, 1e-12);
+        assertTrue(json.get("words").toString().contains("\"text\":\"Lily\""), json.get("words").toString());
+        assertEquals(5, json.get("top_tokens").size());
+        assertEquals(5, json.get("top_words").size());
+        assertTrue(json.get("top_segment").isTextual());
+        assertTrue(json.get("attribution_entropy").asDouble() > 0);
+    }
+
+    @Test
+    void chatFileWithSegmentsAndTheAggregatedViews(@TempDir Path dir) throws IOException {
+        Path chat = dir.resolve("rag.json");
+        Files.writeString(chat, "{\"messages\": [{\"role\":\"system\",\"content\":\"Answer from the documents.\"},"
+                + "{\"role\":\"user\",\"content\":\"Lily has a red ball. The sun is hot. What does Lily have?\"}],"
+                + " \"segments\": [{\"name\":\"doc:ball\",\"message\":1,\"start\":0,\"end\":20},{\"name\":\"doc:sun\",\"message\":1,\"start\":21,\"end\":36}]}");
+        CliRun json = CliRun.of("attribute", "--chat", chat.toString(), "--response", "Lily has a red ball.", "--steps", "4", "--format", "json");
+        assertEquals(0, json.exitCode(), json.err());
+        JsonNode root = new ObjectMapper().readTree(json.out());
+        List<String> names = new java.util.ArrayList<>();
+        root.get("segments").forEach(segment -> names.add(segment.get("name").asText()));
+        assertEquals(List.of("template", "system", "user[0]", "doc:ball", "doc:sun"), names);
+
+        CliRun segments = CliRun.of("attribute", "--chat", chat.toString(), "--response", "Lily has a red ball.", "--steps", "4", "--no-color",
+                "--aggregate", "segments");
+        assertEquals(0, segments.exitCode(), segments.err());
+        assertTrue(segments.out().contains("doc:ball") && segments.out().contains("top segment:"), segments.out());
+        CliRun words = CliRun.of("attribute", "--chat", chat.toString(), "--response", "Lily has a red ball.", "--steps", "4", "--no-color",
+                "--aggregate", "words");
+        assertEquals(0, words.exitCode(), words.err());
+        assertTrue(words.out().contains("'[INST]'") && words.out().contains("'Lily'"), words.out());
+        Path html = dir.resolve("page.html");
+        CliRun page = CliRun.of("attribute", "--chat", chat.toString(), "--response", "Lily has a red ball.", "--steps", "4", "--format", "html",
+                "--aggregate", "segments", "--out", html.toString());
+        assertEquals(0, page.exitCode(), page.err());
+        String text = Files.readString(html);
+        assertTrue(text.contains("class=\"shares\"") && text.contains("doc:sun"), text);
+    }
+
+    @Test
+    void badSegmentsAreOneLineErrors(@TempDir Path dir) throws IOException {
+        assertError("error: --segment = 'doc' must be NAME:START:END, for example doc:a:0:120", "--prompt", PROMPT, "--response", RESPONSE,
+                "--segment", "doc");
+        assertError("error: --segment: segments[0] 'doc': start = 0, end = 99 is out of range of the prompt's 47 characters (0 <= start < end <= 47)",
+                "--prompt", PROMPT, "--response", RESPONSE, "--segment", "doc:0:99");
+        assertError("error: --segment: segments[1] 'b' [3, 9) overlaps segments[0] 'a' [0, 5)", "--prompt", PROMPT, "--response", RESPONSE,
+                "--segment", "a:0:5", "--segment", "b:3:9");
+        assertError("error: --aggregate = 'lines' is not an aggregation (choose one of tokens, words, segments)", "--prompt", PROMPT, "--response", RESPONSE, "--aggregate", "lines");
+        Path chat = dir.resolve("chat.json");
+        Files.writeString(chat, "{\"messages\": [{\"role\":\"user\",\"content\":\"A dog.\"}], \"segments\": [{\"name\":\"x\",\"start\":0,\"end\":2}]}");
+        assertError("error: --chat = " + chat + ": segments[0] 'x': message is required for a chat prompt"
+                + " (the index of the message whose content the offsets point into)", "--chat", chat.toString(), "--response",
+                RESPONSE);
+    }
+
+    @Test
     void textIsReadableWithoutColor() {
         CliRun run = CliRun.of("attribute", "--prompt", PROMPT, "--response", RESPONSE, "--format", "text", "--no-color", "--token-matrix");
         assertEquals(0, run.exitCode(), run.err());

@@ -58,6 +58,9 @@ class DemoCommandTest {
         assertTrue(html.contains("<td>demo-no-prompt</td><td>validation</td><td>field &#39;prompt&#39; or &#39;messages&#39; is required"),
                 "dead letters with their reasons");
         assertTrue(html.contains("<th>event time</th>"), "each event's time");
+        // demo-011 is a RAG-style event: two named documents, printed and drawn as segment shares.
+        assertTrue(run.out().matches("(?s).*demo-011 .*\n  segments: .*doc:kb-ball \\d+%.*"), run.out());
+        assertTrue(html.contains("class=\"shares\"") && html.contains("doc:kb-rain"), "the report draws segment shares");
     }
 
     @Test

@@ -34,7 +34,7 @@ class HtmlReportTest {
                     new HtmlReport.Details(explanation.getEventTime(), explanation.getProcessingTime(), explanation.getSourceModel(),
                             explanation.getMetadata(), explanation.getBatchSize(), explanation.getAttributionLatencyMs(), List.of("replay r-1"))));
         }
-        HtmlReport.Summary summary = new HtmlReport.Summary(3, List.of(new HtmlReport.DeadLetter("demo-bad-json", "validation",
+        HtmlReport.RunSummary summary = new HtmlReport.RunSummary(3, List.of(new HtmlReport.DeadLetter("demo-bad-json", "validation",
                 "value is not valid JSON <here>")), 2.0, 120, 240, 35.0);
         html = HtmlReport.render("ExplainStream demo: 2 explanations", summary, entries);
     }
@@ -43,10 +43,10 @@ class HtmlReportTest {
     void eachSectionShowsWhatAppliesToItsMethodAndFlagsADeltaOverTheThreshold() {
         Explanation explanation = SampleExplanations.emoji("emoji-2");
         HtmlReport.Entry entry = new HtmlReport.Entry("e", ExplanationViews.toAttribution(explanation), ExplanationViews.source(explanation));
-        String strict = HtmlReport.render("t", null, List.of(entry), 1e-9);
+        String strict = HtmlReport.render("t", null, List.of(entry), Aggregate.TOKENS, 1e-9);
         assertTrue(strict.contains("class=\"delta-warning\"") && strict.contains("warning: relative delta over"), "flagged over a tiny threshold");
         assertTrue(strict.contains("steps") && strict.contains("baseline"), "integrated gradients shows its rule, steps and baseline");
-        String lenient = HtmlReport.render("t", null, List.of(entry), 10);
+        String lenient = HtmlReport.render("t", null, List.of(entry), Aggregate.TOKENS, 10);
         assertFalse(lenient.contains("delta-warning"), "not flagged under a generous one");
         assertTrue(lenient.contains("% of Σ|f(x)−f(b)|"), "the relative delta is shown beside the absolute one");
     }

@@ -122,6 +122,22 @@ public final class BadInputCorpus {
                 .getBytes(StandardCharsets.UTF_8), "explained:truncated"));
         byte[] invalidUtf8 = event("x", ",\"prompt\":\"p\",\"response\":\"r\"").getBytes(StandardCharsets.UTF_8);
         invalidUtf8[invalidUtf8.length - 4] = (byte) 0xC3; // a lead byte followed by a quote
+        String spanned = ",\"prompt\":\"One day, a girl\",\"response\":\"a little girl named Lily\",\"segments\":";
+        cases.put("segments-overlap", Case.dlq(event("x", spanned + "[{\"name\":\"a\",\"start\":0,\"end\":8},{\"name\":\"b\",\"start\":4,\"end\":15}]"),
+                "segments[1] 'b' [4, 15) overlaps segments[0] 'a' [0, 8)"));
+        cases.put("segments-out-of-range", Case.dlq(event("x", spanned + "[{\"name\":\"doc:1\",\"start\":9,\"end\":99}]"),
+                "segments[0] 'doc:1': start = 9, end = 99 is out of range of the prompt's 15 characters"));
+        cases.put("segments-empty-name", Case.dlq(event("x", spanned + "[{\"name\":\"\",\"start\":0,\"end\":3}]"), "segments[0].name is empty"));
+        cases.put("segments-long-name", Case.dlq(event("x", spanned + "[{\"name\":\"" + "n".repeat(129) + "\",\"start\":0,\"end\":3}]"),
+                "segments[0].name is 129 characters, at most 128"));
+        StringBuilder many = new StringBuilder("[");
+        for (int i = 0; i < 65; i++) {
+            many.append(i == 0 ? "" : ",").append("{\"name\":\"s").append(i).append("\",\"start\":0,\"end\":1}");
+        }
+        cases.put("segments-too-many", Case.dlq(event("x", spanned + many + "]"), "segments has 65 spans, at most 64"));
+        cases.put("segments-message-out-of-range", Case.dlq(event("x", ",\"messages\":[{\"role\":\"user\",\"content\":\"One day,\"}],"
+                + "\"response\":\"a girl\",\"segments\":[{\"name\":\"doc\",\"message\":2,\"start\":0,\"end\":3}]"),
+                "segments[0] 'doc': message = 2 is out of range: the prompt has 1 messages"));
         cases.put("invalid-utf8", new Case(invalidUtf8, "dlq:value is not valid JSON (or not UTF-8)"));
         cases.put("nul-byte", Case.dlq(event("x", ",\"prompt\":\"a\\u0000b\",\"response\":\"r\""), "field 'prompt' contains a NUL character at index 1"));
         byte[] unknownId = framedGood.clone();

@@ -6,6 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.attribution.Attribution;
+import io.explainstream.attribution.summary.PromptLayout;
+import io.explainstream.attribution.summary.SegmentDefinition;
+import io.explainstream.attribution.summary.SegmentKind;
+import io.explainstream.attribution.summary.WordSpan;
 import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.ConfluentAvroSerializer;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
@@ -137,10 +141,10 @@ class ExplainTopologyTest {
         assertTrue(output.isEmpty());
         assertEquals(null, store.get(41L), "the batch left the store");
 
-        store.put(7L, "{\"v\":2,\"sequence\":7}".getBytes(StandardCharsets.UTF_8));
+        store.put(7L, "{\"v\":3,\"sequence\":7}".getBytes(StandardCharsets.UTF_8));
         var future = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class, () -> driver.advanceWallClockTime(Duration.ofMillis(1_500)));
         String message = String.valueOf(future.getCause() == null ? future.getMessage() : future.getCause().getMessage());
-        assertTrue(message.contains("format version 2, newer than this release's 1"), message);
+        assertTrue(message.contains("format version 3, newer than this release's 2"), message);
     }
 
     @Test
@@ -148,10 +152,32 @@ class ExplainTopologyTest {
         PendingEvent event = new PendingEvent(3, "ü-1", T0, "stories260K", Map.of("k", "v\u00e9"),
                 List.of(new io.explainstream.tokenize.Token(1, "<s>", 0, 0), new io.explainstream.tokenize.Token(403, "▁Once", 0, 4)),
                 List.of(new io.explainstream.tokenize.Token(317, "▁Lily", 0, 4)), 2, 0, new SourcePosition("in", 1, 99, T0), null, new byte[] {0, 1, 2},
-                3, T0 + 5);
+                3, T0 + 5, new PromptLayout(List.of(new SegmentDefinition("prompt", SegmentKind.PROMPT, 0, 4),
+                        new SegmentDefinition("doc:ü", SegmentKind.SPAN, 0, 4)), new int[] {0, 1}, List.of(new WordSpan("<s>", 0, 0, 0, 1),
+                        new WordSpan("Once", 0, 4, 1, 2))));
         PendingEventCodec.Current decoded = (PendingEventCodec.Current) PendingEventCodec.decode(PendingEventCodec.encode(event));
-        assertEquals(event.toString().replaceAll("\\[B@\\w+", "bytes"), decoded.event().toString().replaceAll("\\[B@\\w+", "bytes"));
+        String arrays = "\\[[BI]@\\w+";
+        assertEquals(event.toString().replaceAll(arrays, "array"), decoded.event().toString().replaceAll(arrays, "array"));
         assertArrayEquals(event.rawValue(), decoded.event().rawValue());
+        assertArrayEquals(event.layout().tokenSegment(), decoded.event().layout().tokenSegment());
+        assertEquals(event.layout().segments(), decoded.event().layout().segments());
+        assertEquals(event.layout().words(), decoded.event().layout().words());
+    }
+
+    @Test
+    void aVersion1PendingEventIsStillReadWithAOneSegmentLayout() throws Exception {
+        // An entry as the release before segments wrote it: "v": 1 and no layout.
+        String v1 = "{\"v\":1,\"sequence\":3,\"event_id\":\"old\",\"event_time\":" + T0 + ",\"model\":\"stories260K\",\"metadata\":{},"
+                + "\"prompt_tokens\":[[1,\"<s>\",0,0],[403,\"▁Once\",0,4]],\"response_tokens\":[[317,\"▁Lily\",0,4]],\"prompt_tokens_dropped\":0,"
+                + "\"response_tokens_dropped\":0,\"source\":{\"topic\":\"in\",\"partition\":0,\"offset\":5,\"timestamp\":" + T0 + "},"
+                + "\"raw_key\":null,\"raw_value\":null,\"raw_value_bytes\":10,\"enqueued_at\":" + T0 + "}";
+        PendingEvent event = ((PendingEventCodec.Current) PendingEventCodec.decode(v1.getBytes(StandardCharsets.UTF_8))).event();
+        assertEquals("old", event.eventId());
+        assertEquals(List.of(new SegmentDefinition("prompt", SegmentKind.PROMPT, 0, 4)), event.layout().segments());
+        assertArrayEquals(new int[] {0, 0}, event.layout().tokenSegment());
+        assertEquals(List.of(new WordSpan("<s>", 0, 0, 0, 1), new WordSpan("▁Once", 0, 4, 1, 2)), event.layout().words());
+        // Re-encoded, it is a version-2 entry.
+        assertTrue(new String(PendingEventCodec.encode(event), StandardCharsets.UTF_8).startsWith("{\"v\":2,"));
     }
 
     @Test

@@ -228,6 +228,9 @@ class ServiceIntegrationTest {
                 "a user's own max.request.size is left alone");
         var budget = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("batch.max.seconds", "-5")));
         assertEquals("batch.max.seconds = -5 must be positive", budget.getMessage());
+        var topK = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("summary.top.k", "0")));
+        assertEquals("summary.top.k = 0 must be between 1 and 100", topK.getMessage());
+        assertEquals(5, ServiceConfig.of(Map.of()).summaryTopK());
         var replacements = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
                 () -> ServiceConfig.of(Map.of("health.thread.replacements.max", "many")));
         assertEquals("health.thread.replacements.max = 'many' is not an integer", replacements.getMessage());

@@ -27,7 +27,7 @@ class ServiceMetricsTest {
     private final PrometheusMeterRegistry prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, new PrometheusRegistry(), clock);
 
     private static InputEvent event(String model, Map<String, String> metadata) {
-        return new InputEvent("e", 0, model, "p", null, "r", null, null, metadata);
+        return new InputEvent("e", 0, model, "p", null, "r", null, null, metadata, null);
     }
 
     @Test
@@ -56,7 +56,7 @@ class ServiceMetricsTest {
         metrics.deadLetter(DeadLetters.Stage.VALIDATION, (InputEvent) null);
         metrics.skipped("other_model", event("gpt-x", Map.of()));
         metrics.eventOut(new PendingEvent(0, "e-1", 0, "llama-2-7b", Map.of("tenant", "acme"), java.util.List.of(), java.util.List.of(), 0, 0,
-                new SourcePosition("in", 0, 0, 0), null, null, 0, 0), 1_000);
+                new SourcePosition("in", 0, 0, 0), null, null, 0, 0, null), 1_000);
         String text = prometheus.scrape();
         assertTrue(text.contains("explainstream_events_in_total{app_name=\"storybook\",model=\"llama-2-7b\",tenant=\"acme\"} 1.0"), text);
         assertTrue(text.contains("explainstream_events_in_total{app_name=\"none\",model=\"llama-2-7b\",tenant=\"acme\"} 1.0"), text);

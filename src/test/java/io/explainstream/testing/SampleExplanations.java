@@ -69,7 +69,7 @@ public final class SampleExplanations {
                     .setIncludeBos(false)
                     .setNormalization(Normalization.L1)
                     .setPromptTokens(attribution.promptTokens().stream()
-                            .map(t -> new PromptToken(t.id(), t.text(), t.start(), t.end(), t.attributed())).toList())
+                            .map(t -> new PromptToken(t.id(), t.text(), t.start(), t.end(), t.attributed(), 0)).toList())
                     .setResponseTokens(attribution.responseTokens().stream().map(t -> new ResponseToken(t.id(), t.piece(), t.start(), t.end())).toList())
                     .setSeqAttr(list(attribution.seqAttr()))
                     .setSeqAttrNormalized(list(attribution.seqAttrNormalized()))

@@ -51,6 +51,23 @@ class LlamaTokenizerTest {
     }
 
     @Test
+    void thePrependedSpacePieceStandsForNoCharacter() {
+        // "A" is not a vocabulary word, so the normalizer's "▁" is a piece of its own: it covers
+        // nothing (the Rust tokenizer says [0, 1), overlapping "A").
+        EncodedText prompt = tokenizer.encodePrompt("A dog ran.");
+        assertEquals(new Token(410, "▁", 0, 0), prompt.tokens().get(1));
+        assertEquals(new Token(447, "A", 0, 1), prompt.tokens().get(2));
+        // A real leading space keeps its span; only the prepended piece is empty.
+        EncodedText spaced = tokenizer.encodePrompt("  lead");
+        assertEquals(new Token(410, "▁", 0, 0), spaced.tokens().get(1));
+        assertEquals(new Token(410, "▁", 0, 1), spaced.tokens().get(2));
+        // After each literal <s> of a chat template, too.
+        EncodedText chat = tokenizer.encodeChat(List.of(new ChatMessage(ChatMessage.Role.USER, "Hi.")));
+        assertEquals(new Token(410, "▁", 3, 3), chat.tokens().get(1));
+        assertEquals(new Token(508, "[", 3, 4), chat.tokens().get(2));
+    }
+
+    @Test
     void responseIsEncodedWithoutSpecialTokens() {
         EncodedText response = tokenizer.encodeResponse(RESPONSE);
         assertArrayEquals(new long[] {317, 426, 338, 401, 396, 267, 337}, response.ids());

@@ -1,0 +1,248 @@
+package io.explainstream.attribution.summary;
+
+import io.explainstream.tokenize.ChatMessage;
+import io.explainstream.tokenize.EncodedText;
+import io.explainstream.tokenize.Llama2ChatTemplate.MessageSpan;
+import io.explainstream.tokenize.LlamaTokenizer.ChatEncoding;
+import io.explainstream.tokenize.Token;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongPredicate;
+
+/**
+ * How a prompt's tokens partition into segments and words, before any score: what the service
+ * computes when it admits an event (it keeps this, not the prompt text) and the CLI when it reads
+ * one.
+ *
+ * <p>The rules, so that every token is in exactly one segment and one word:
+ *
+ * <ul>
+ *   <li>A token's <em>anchor</em> is the first non-whitespace character it covers, or its start
+ *       when it covers none (a {@code ▁} or newline piece, the empty span of a prepended {@code ▁}).
+ *       So a word piece {@code ▁dog}, whose span includes the space before it, goes with its word.
+ *   <li>Segments: BOS and EOS stay in the first segment ({@code prompt} or {@code template}); any
+ *       other token belongs to the caller's span that holds its anchor, else to the message that
+ *       holds it, else to the first segment. A token straddling a span edge therefore belongs to
+ *       the span holding its anchor.
+ *   <li>Words: a word is a maximal run of non-whitespace characters, cut at segment edges. A
+ *       token belongs to the word its anchor falls in; BOS, EOS and tokens of whitespace only are
+ *       words of their own.
+ * </ul>
+ *
+ * @param segments the segments: the first one ({@code prompt}, or {@code template} for chat), the
+ *     messages in order, then the caller's spans in the order given
+ * @param tokenSegment (P) the index in {@code segments} of each prompt token's segment
+ * @param words the words, in prompt order; their token runs cover all prompt tokens
+ */
+public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment, List<WordSpan> words) {
+
+    public PromptLayout {
+        segments = List.copyOf(segments);
+        words = List.copyOf(words);
+    }
+
+    /**
+     * A plain-text prompt: one segment {@code prompt}, then the caller's spans (offsets into the text).
+     *
+     * @throws IllegalArgumentException naming the span, when a span is bad
+     */
+    public static PromptLayout plain(EncodedText prompt, List<SpanRequest> spans, LongPredicate special) {
+        checkCommon(spans);
+        List<SegmentDefinition> named = new ArrayList<>();
+        for (int i = 0; i < spans.size(); i++) {
+            SpanRequest span = spans.get(i);
+            if (span.message() != null) {
+                throw new IllegalArgumentException(label(i, span) + ": message = " + span.message() + ", but the prompt is plain text, not messages");
+            }
+            checkRange(i, span, prompt.text().length(), "the prompt's");
+            named.add(new SegmentDefinition(span.name(), SegmentKind.SPAN, span.start(), span.end()));
+        }
+        checkOverlaps(spans);
+        List<SegmentDefinition> base = List.of(new SegmentDefinition("prompt", SegmentKind.PROMPT, 0, prompt.text().length()));
+        return partition(prompt.text(), prompt.tokens(), base, named, special);
+    }
+
+    /**
+     * A chat prompt: {@code template}, one segment per message named by role and index among that
+     * role ({@code system}, {@code user[0]}, {@code assistant[0]}, {@code user[1]}, ...), then the
+     * caller's spans (offsets into one message's content).
+     *
+     * @param tokens the prompt tokens to partition: the chat encoding's, or fewer after truncation
+     * @throws IllegalArgumentException naming the span, when a span is bad
+     */
+    public static PromptLayout chat(ChatEncoding chat, List<Token> tokens, List<ChatMessage> messages, List<SpanRequest> spans,
+            LongPredicate special) {
+        checkCommon(spans);
+        String text = chat.encoded().text();
+        List<SegmentDefinition> base = new ArrayList<>();
+        base.add(new SegmentDefinition("template", SegmentKind.TEMPLATE, 0, text.length()));
+        Map<ChatMessage.Role, Integer> seen = new HashMap<>();
+        for (MessageSpan message : chat.messages()) {
+            int index = seen.merge(message.role(), 1, Integer::sum) - 1;
+            String name = message.role() == ChatMessage.Role.SYSTEM ? "system" : message.role().jsonName() + "[" + index + "]";
+            base.add(new SegmentDefinition(name, SegmentKind.valueOf(message.role().name()), message.start(), message.end()));
+        }
+        List<SegmentDefinition> named = new ArrayList<>();
+        for (int i = 0; i < spans.size(); i++) {
+            SpanRequest span = spans.get(i);
+            if (span.message() == null) {
+                throw new IllegalArgumentException(label(i, span) + ": message is required for a chat prompt (the index of the message whose content"
+                        + " the offsets point into)");
+            }
+            int m = span.message();
+            if (m < 0 || m >= messages.size()) {
+                throw new IllegalArgumentException(label(i, span) + ": message = " + m + " is out of range: the prompt has " + messages.size() + " messages");
+            }
+            checkRange(i, span, messages.get(m).content().length(), "messages[" + m + "].content's");
+            // The template strips each content: map the caller's offsets into the rendered text.
+            MessageSpan where = chat.messages().get(m);
+            int start = clamp(where.start() + span.start() - where.leadingTrimmed(), where.start(), where.end());
+            int end = clamp(where.start() + span.end() - where.leadingTrimmed(), where.start(), where.end());
+            named.add(new SegmentDefinition(span.name(), SegmentKind.SPAN, start, end));
+        }
+        checkOverlaps(spans);
+        return partition(text, tokens, base, named, special);
+    }
+
+    /** The partition itself; {@code base.get(0)} takes every token no other segment holds. */
+    static PromptLayout partition(String text, List<Token> tokens, List<SegmentDefinition> base, List<SegmentDefinition> named,
+            LongPredicate special) {
+        List<SegmentDefinition> segments = new ArrayList<>(base);
+        segments.addAll(named);
+        int[] tokenSegment = new int[tokens.size()];
+        for (int i = 0; i < tokens.size(); i++) {
+            Token token = tokens.get(i);
+            tokenSegment[i] = special.test(token.id()) ? 0 : segmentOf(anchor(text, token), base, named);
+        }
+        return new PromptLayout(segments, tokenSegment, words(text, tokens, tokenSegment, special));
+    }
+
+    private static int segmentOf(int anchor, List<SegmentDefinition> base, List<SegmentDefinition> named) {
+        for (int s = 0; s < named.size(); s++) {
+            if (named.get(s).start() <= anchor && anchor < named.get(s).end()) {
+                return base.size() + s;
+            }
+        }
+        for (int s = 1; s < base.size(); s++) {
+            if (base.get(s).start() <= anchor && anchor < base.get(s).end()) {
+                return s;
+            }
+        }
+        return 0;
+    }
+
+    /** The first non-whitespace character the token covers, else its start. */
+    static int anchor(String text, Token token) {
+        int end = Math.min(token.end(), text.length());
+        for (int c = token.start(); c < end; c++) {
+            if (!Character.isWhitespace(text.charAt(c))) {
+                return c;
+            }
+        }
+        return token.start();
+    }
+
+    private static List<WordSpan> words(String text, List<Token> tokens, int[] tokenSegment, LongPredicate special) {
+        List<WordSpan> words = new ArrayList<>();
+        int first = 0; // first token of the word being built
+        long runKey = -1; // (segment, run start) of that word; -1: a word of its own
+        int runStart = 0;
+        int runEnd = 0;
+        for (int i = 0; i <= tokens.size(); i++) {
+            long key = -1;
+            int start = 0;
+            int end = 0;
+            if (i < tokens.size()) {
+                Token token = tokens.get(i);
+                int anchor = anchor(text, token);
+                if (!special.test(token.id()) && anchor < text.length() && !Character.isWhitespace(text.charAt(anchor))) {
+                    start = anchor;
+                    while (start > 0 && !Character.isWhitespace(text.charAt(start - 1))) {
+                        start--;
+                    }
+                    end = anchor;
+                    while (end < text.length() && !Character.isWhitespace(text.charAt(end))) {
+                        end++;
+                    }
+                    key = ((long) tokenSegment[i] << 32) | start;
+                }
+                if (i > first && key != -1 && key == runKey) {
+                    continue;
+                }
+            }
+            if (i > first) {
+                words.add(word(text, tokens, first, i, runKey, runStart, runEnd));
+            }
+            first = i;
+            runKey = key;
+            runStart = start;
+            runEnd = end;
+        }
+        return words;
+    }
+
+    private static WordSpan word(String text, List<Token> tokens, int first, int end, long runKey, int runStart, int runEnd) {
+        Token head = tokens.get(first);
+        if (runKey == -1) {
+            // BOS, EOS or whitespace: the token alone, named by its text (or piece when it covers none).
+            String covered = text.substring(Math.min(head.start(), text.length()), Math.min(head.end(), text.length()));
+            return new WordSpan(covered.isEmpty() ? head.piece() : covered, head.start(), head.end(), first, end);
+        }
+        // Cut to the tokens' reach: a truncated prompt may start inside a word, a span may cut one.
+        int from = Math.max(runStart, head.start());
+        int to = Math.min(runEnd, tokens.get(end - 1).end());
+        return new WordSpan(text.substring(from, to), from, to, first, end);
+    }
+
+    private static void checkCommon(List<SpanRequest> spans) {
+        if (spans.size() > SpanRequest.MAX_SPANS) {
+            throw new IllegalArgumentException("segments has " + spans.size() + " spans, at most " + SpanRequest.MAX_SPANS);
+        }
+        Map<String, Integer> names = new HashMap<>();
+        for (int i = 0; i < spans.size(); i++) {
+            SpanRequest span = spans.get(i);
+            if (span.name() == null || span.name().isBlank()) {
+                throw new IllegalArgumentException("segments[" + i + "].name is empty");
+            }
+            if (span.name().length() > SpanRequest.MAX_NAME_CHARS) {
+                throw new IllegalArgumentException("segments[" + i + "].name is " + span.name().length() + " characters, at most "
+                        + SpanRequest.MAX_NAME_CHARS);
+            }
+            Integer earlier = names.putIfAbsent(span.name(), i);
+            if (earlier != null) {
+                throw new IllegalArgumentException(label(i, span) + ": the name is also segments[" + earlier + "]'s");
+            }
+        }
+    }
+
+    private static void checkRange(int i, SpanRequest span, int length, String what) {
+        if (span.start() < 0 || span.end() > length || span.start() >= span.end()) {
+            throw new IllegalArgumentException(label(i, span) + ": start = " + span.start() + ", end = " + span.end() + " is out of range of "
+                    + what + " " + length + " characters (0 <= start < end <= " + length + ")");
+        }
+    }
+
+    /** Spans in the same text (the prompt, or the same message) must not share a character. */
+    private static void checkOverlaps(List<SpanRequest> spans) {
+        for (int i = 0; i < spans.size(); i++) {
+            for (int j = 0; j < i; j++) {
+                SpanRequest a = spans.get(j);
+                SpanRequest b = spans.get(i);
+                if (java.util.Objects.equals(a.message(), b.message()) && a.start() < b.end() && b.start() < a.end()) {
+                    throw new IllegalArgumentException(label(i, b) + " [" + b.start() + ", " + b.end() + ") overlaps " + label(j, a) + " ["
+                            + a.start() + ", " + a.end() + ")");
+                }
+            }
+        }
+    }
+
+    private static String label(int i, SpanRequest span) {
+        return "segments[" + i + "] '" + span.name() + "'";
+    }
+
+    private static int clamp(int value, int low, int high) {
+        return Math.max(low, Math.min(high, value));
+    }
+}

@@ -1,0 +1,194 @@
+package io.explainstream.attribution.summary;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.TestData;
+import io.explainstream.tokenize.ChatMessage;
+import io.explainstream.tokenize.EncodedText;
+import io.explainstream.tokenize.LlamaTokenizer;
+import io.explainstream.tokenize.LlamaTokenizer.ChatEncoding;
+import io.explainstream.tokenize.Token;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The partition rules, on the bundled tokenizer's real pieces and offsets. */
+class PromptLayoutTest {
+
+    private static LlamaTokenizer tokenizer;
+
+    @BeforeAll
+    static void load() {
+        tokenizer = LlamaTokenizer.load(TestData.stories260K());
+    }
+
+    @AfterAll
+    static void close() {
+        tokenizer.close();
+    }
+
+    private static PromptLayout plain(String text, SpanRequest... spans) {
+        return PromptLayout.plain(tokenizer.encodePrompt(text), List.of(spans), tokenizer::isSpecial);
+    }
+
+    /** The segment name of each token, as "piece=name". */
+    private static List<String> segmentOfEachToken(EncodedText prompt, PromptLayout layout) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < prompt.size(); i++) {
+            out.add(prompt.tokens().get(i).piece() + "=" + layout.segments().get(layout.tokenSegment()[i]).name());
+        }
+        return out;
+    }
+
+    private static List<String> wordTexts(PromptLayout layout) {
+        return layout.words().stream().map(WordSpan::text).toList();
+    }
+
+    /** Every token is in exactly one word, in order. */
+    private static void assertWordsCoverTokens(PromptLayout layout, int tokens) {
+        int next = 0;
+        for (WordSpan word : layout.words()) {
+            assertEquals(next, word.tokenStart(), "words must follow each other: " + word);
+            assertTrue(word.tokenEnd() > word.tokenStart(), "a word holds a token: " + word);
+            next = word.tokenEnd();
+        }
+        assertEquals(tokens, next);
+    }
+
+    @Test
+    void plainPromptIsOneSegmentWithBos() {
+        EncodedText prompt = tokenizer.encodePrompt("Once upon a time, there was a dog.");
+        PromptLayout layout = plain(prompt.text());
+        assertEquals(List.of(new SegmentDefinition("prompt", SegmentKind.PROMPT, 0, prompt.text().length())), layout.segments());
+        for (int segment : layout.tokenSegment()) {
+            assertEquals(0, segment);
+        }
+        assertEquals(List.of("<s>", "Once", "upon", "a", "time,", "there", "was", "a", "dog."), wordTexts(layout));
+        assertWordsCoverTokens(layout, prompt.size());
+    }
+
+    @Test
+    void leadingSpacePieceHasAnEmptySpanAndJoinsItsWord() {
+        // "A" is not a word of the vocabulary: the normalizer's "▁" comes as a piece of its own.
+        EncodedText prompt = tokenizer.encodePrompt("A dog ran.");
+        assertEquals(new Token(410, "▁", 0, 0), prompt.tokens().get(1));
+        assertEquals(new Token(447, "A", 0, 1), prompt.tokens().get(2));
+        PromptLayout layout = plain(prompt.text(), new SpanRequest("a", null, 0, 1));
+        assertEquals(List.of("<s>=prompt", "▁=a", "A=a", "▁do=prompt", "g=prompt", "▁r=prompt", "an=prompt", ".=prompt"),
+                segmentOfEachToken(prompt, layout));
+        assertEquals(List.of(new WordSpan("<s>", 0, 0, 0, 1), new WordSpan("A", 0, 1, 1, 3), new WordSpan("dog", 2, 5, 3, 5),
+                new WordSpan("ran.", 6, 10, 5, 8)), layout.words());
+    }
+
+    @Test
+    void straddlingTokenGoesToTheSpanHoldingItsFirstCharacter() {
+        // "▁do" covers " do" (1..4), "g" covers 4..5: a span [3, 10) starts inside "▁do", whose
+        // first (non-space) character 'd' at 2 is outside it.
+        EncodedText prompt = tokenizer.encodePrompt("A dog ran.");
+        PromptLayout layout = plain(prompt.text(), new SpanRequest("tail", null, 3, 10));
+        assertEquals(List.of("<s>=prompt", "▁=prompt", "A=prompt", "▁do=prompt", "g=tail", "▁r=tail", "an=tail", ".=tail"),
+                segmentOfEachToken(prompt, layout));
+        // The span cuts the word "dog": words never cross a segment edge.
+        assertEquals(List.of("<s>", "A", "do", "g", "ran."), wordTexts(layout));
+        // A span starting at the space before a word takes the word piece: its anchor is inside.
+        PromptLayout atSpace = plain(prompt.text(), new SpanRequest("tail", null, 1, 10));
+        assertEquals("▁do=tail", segmentOfEachToken(prompt, atSpace).get(3));
+    }
+
+    @Test
+    void byteFallbackPiecesOfEmojiAndCjkStayTogether() {
+        String text = "Hi 😀 there 猫 x";
+        EncodedText prompt = tokenizer.encodePrompt(text);
+        // The emoji is 2 UTF-16 units (3..5) and 4 byte pieces; 猫 is 1 unit (12..13) and 3 pieces.
+        PromptLayout layout = plain(text, new SpanRequest("emoji", null, 3, 5), new SpanRequest("cat", null, 12, 13));
+        List<String> segments = segmentOfEachToken(prompt, layout);
+        assertEquals(List.of("<s>=prompt", "▁H=prompt", "i=prompt", "▁=prompt", "<0xF0>=emoji", "<0x9F>=emoji", "<0x98>=emoji", "<0x80>=emoji",
+                "▁there=prompt", "▁=prompt", "<0xE7>=cat", "<0x8C>=cat", "<0xAB>=cat", "▁=prompt", "x=prompt"), segments);
+        // A "▁" standing for the space before a byte-fallback character is whitespace: a word of its own.
+        assertEquals(List.of("<s>", "Hi", " ", "😀", "there", " ", "猫", " ", "x"), wordTexts(layout));
+        assertEquals(new WordSpan("😀", 3, 5, 4, 8), layout.words().get(3));
+        assertWordsCoverTokens(layout, prompt.size());
+    }
+
+    @Test
+    void chatTokensGoToTheirMessageAndMarkupToTemplate() {
+        List<ChatMessage> messages = List.of(new ChatMessage(ChatMessage.Role.SYSTEM, "Be kind."),
+                new ChatMessage(ChatMessage.Role.USER, "  Tell a story."), new ChatMessage(ChatMessage.Role.ASSISTANT, "Once upon."),
+                new ChatMessage(ChatMessage.Role.USER, "More."));
+        ChatEncoding chat = tokenizer.encodeChatWithSpans(messages);
+        String text = chat.encoded().text();
+        assertEquals("<s>[INST] <<SYS>>\nBe kind.\n<</SYS>>\n\nTell a story. [/INST] Once upon. </s><s>[INST] More. [/INST]", text);
+        // The spans are of the stripped contents, in the rendered text.
+        assertEquals("Tell a story.", text.substring(chat.messages().get(1).start(), chat.messages().get(1).end()));
+        assertEquals(2, chat.messages().get(1).leadingTrimmed());
+        // "story" (content offsets 9..14 of "  Tell a story.") is a span inside user[0].
+        PromptLayout layout = PromptLayout.chat(chat, chat.encoded().tokens(), messages, List.of(new SpanRequest("story", 1, 9, 14)),
+                tokenizer::isSpecial);
+        assertEquals(List.of("template", "system", "user[0]", "assistant[0]", "user[1]", "story"),
+                layout.segments().stream().map(SegmentDefinition::name).toList());
+        assertEquals(new SegmentDefinition("story", SegmentKind.SPAN, 44, 49), layout.segments().get(5));
+        String joined = String.join(" ", segmentOfEachToken(chat.encoded(), layout));
+        assertTrue(joined.startsWith("<s>=template ▁=template [=template I=template"), joined);
+        assertTrue(joined.contains("<0x0A>=template B=system e=system ▁k=system i=system nd=system .=system <0x0A>=template"), joined);
+        // user[0] holds tokens on both sides of the span inside it.
+        assertTrue(joined.contains("T=user[0] e=user[0] ll=user[0] ▁a=user[0] ▁st=story or=story y=story .=user[0] ▁=template"), joined);
+        assertTrue(joined.contains("▁Once=assistant[0] ▁upon=assistant[0] .=assistant[0] ▁=template </s>=template <s>=template"), joined);
+        assertTrue(joined.contains("▁M=user[1] o=user[1] re=user[1] .=user[1] ▁=template"), joined);
+        // Template markup is words of its own, never merged with a message's words; BOS and EOS alone.
+        List<String> words = wordTexts(layout);
+        assertTrue(words.containsAll(List.of("[INST]", "<<SYS>>", "Be", "kind.", "<</SYS>>", "Tell", "a", "story", ".", "[/INST]", "</s>", "<s>")),
+                words.toString());
+        assertWordsCoverTokens(layout, chat.encoded().size());
+    }
+
+    @Test
+    void truncatedPromptStartingInsideAWord() {
+        EncodedText prompt = tokenizer.encodePrompt("A dog ran.");
+        // Keep BOS and drop "▁ A ▁do" (truncate_left): the first kept token, "g", is inside "dog".
+        List<Token> kept = new ArrayList<>();
+        kept.add(prompt.tokens().get(0));
+        kept.addAll(prompt.tokens().subList(4, prompt.size()));
+        PromptLayout layout = PromptLayout.plain(new EncodedText(prompt.text(), kept), List.of(), tokenizer::isSpecial);
+        assertEquals(kept.size(), layout.tokenSegment().length);
+        assertWordsCoverTokens(layout, kept.size());
+        assertEquals(List.of(new WordSpan("<s>", 0, 0, 0, 1), new WordSpan("g", 4, 5, 1, 2), new WordSpan("ran.", 6, 10, 2, 5)), layout.words());
+    }
+
+    @Test
+    void badSpansAreRejectedNamingTheSpan() {
+        String text = "Once upon a time, there was a dog.";
+        assertMessage("segments[1] 'b' [5, 12) overlaps segments[0] 'a' [0, 10)",
+                () -> plain(text, new SpanRequest("a", null, 0, 10), new SpanRequest("b", null, 5, 12)));
+        assertMessage("segments[0] 'a': start = 30, end = 40 is out of range of the prompt's 34 characters (0 <= start < end <= 34)",
+                () -> plain(text, new SpanRequest("a", null, 30, 40)));
+        assertMessage("segments[0] 'a': start = -1, end = 3", () -> plain(text, new SpanRequest("a", null, -1, 3)));
+        assertMessage("segments[0] 'a': start = 3, end = 3", () -> plain(text, new SpanRequest("a", null, 3, 3)));
+        assertMessage("segments[0].name is empty", () -> plain(text, new SpanRequest(" ", null, 0, 3)));
+        assertMessage("segments[0].name is 129 characters, at most 128", () -> plain(text, new SpanRequest("n".repeat(129), null, 0, 3)));
+        SpanRequest[] many = new SpanRequest[65];
+        for (int i = 0; i < many.length; i++) {
+            many[i] = new SpanRequest("s" + i, null, 0, 1);
+        }
+        assertMessage("segments has 65 spans, at most 64", () -> plain(text, many));
+        assertMessage("segments[1] 'a': the name is also segments[0]'s",
+                () -> plain(text, new SpanRequest("a", null, 0, 3), new SpanRequest("a", null, 5, 7)));
+        assertMessage("segments[0] 'a': message = 0, but the prompt is plain text", () -> plain(text, new SpanRequest("a", 0, 0, 3)));
+        List<ChatMessage> messages = List.of(new ChatMessage(ChatMessage.Role.USER, "Tell a story."));
+        ChatEncoding chat = tokenizer.encodeChatWithSpans(messages);
+        assertMessage("segments[0] 'a': message = 1 is out of range: the prompt has 1 messages",
+                () -> PromptLayout.chat(chat, chat.encoded().tokens(), messages, List.of(new SpanRequest("a", 1, 0, 3)), tokenizer::isSpecial));
+        assertMessage("segments[0] 'a': message is required for a chat prompt",
+                () -> PromptLayout.chat(chat, chat.encoded().tokens(), messages, List.of(new SpanRequest("a", null, 0, 3)), tokenizer::isSpecial));
+        assertMessage("segments[0] 'a': start = 0, end = 14 is out of range of messages[0].content's 13 characters",
+                () -> PromptLayout.chat(chat, chat.encoded().tokens(), messages, List.of(new SpanRequest("a", 0, 0, 14)), tokenizer::isSpecial));
+    }
+
+    private static void assertMessage(String expectedStart, org.junit.jupiter.api.function.Executable call) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+        assertTrue(e.getMessage().startsWith(expectedStart), e.getMessage());
+    }
+}

@@ -1,0 +1,153 @@
+package io.explainstream.attribution.summary;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.TestData;
+import io.explainstream.attribution.Attribution;
+import io.explainstream.attribution.AttributionEngine;
+import io.explainstream.attribution.AttributionRequest;
+import io.explainstream.attribution.AttributionSettings;
+import io.explainstream.attribution.Normalization;
+import io.explainstream.attribution.PromptToken;
+import io.explainstream.model.LlamaModel;
+import io.explainstream.model.ModelOptions;
+import io.explainstream.tokenize.ChatMessage;
+import io.explainstream.tokenize.LlamaTokenizer;
+import io.explainstream.tokenize.LlamaTokenizer.ChatEncoding;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Segment and word scores are exact sums of the token scores the bundled model gives. */
+class SummaryTest {
+
+    private static LlamaModel model;
+    private static LlamaTokenizer tokenizer;
+    private static AttributionEngine engine;
+
+    @BeforeAll
+    static void load() {
+        model = LlamaModel.load(TestData.stories260K(), ModelOptions.CPU_FLOAT32);
+        tokenizer = LlamaTokenizer.load(TestData.stories260K());
+        engine = new AttributionEngine(model, tokenizer);
+    }
+
+    @AfterAll
+    static void close() {
+        tokenizer.close();
+        model.close();
+    }
+
+    @Test
+    void chatWithTwoDocumentsSumsExactly() {
+        String relevant = "Lily has a red ball.";
+        String other = "The sun is hot.";
+        String question = "Documents: " + relevant + " " + other + " What does Lily have?";
+        int relevantStart = question.indexOf(relevant);
+        int otherStart = question.indexOf(other);
+        List<ChatMessage> messages = List.of(new ChatMessage(ChatMessage.Role.SYSTEM, "Answer from the documents."),
+                new ChatMessage(ChatMessage.Role.USER, question));
+        ChatEncoding chat = tokenizer.encodeChatWithSpans(messages);
+        PromptLayout layout = PromptLayout.chat(chat, chat.encoded().tokens(), messages,
+                List.of(new SpanRequest("doc:ball", 1, relevantStart, relevantStart + relevant.length()),
+                        new SpanRequest("doc:sun", 1, otherStart, otherStart + other.length())), tokenizer::isSpecial);
+        Attribution attribution = engine.attribute(new AttributionRequest(chat.encoded(), tokenizer.encodeResponse("Lily has a red ball.")),
+                AttributionSettings.DEFAULTS.withSteps(16).withTokenMatrix(true));
+        Summary summary = Summary.of(layout, attribution.promptTokens(), attribution.seqAttr(), attribution.tokenAttr(), Normalization.L1, 5);
+
+        double[] seqAttr = attribution.seqAttr();
+        double total = 0;
+        double mass = 0;
+        for (double score : seqAttr) {
+            total += score;
+            mass += Math.abs(score);
+        }
+        assertEquals(List.of("template", "system", "user[0]", "doc:ball", "doc:sun"), summary.segments().stream().map(Summary.Segment::name).toList());
+        double segmentTotal = 0;
+        double shares = 0;
+        int tokens = 0;
+        for (int s = 0; s < summary.segments().size(); s++) {
+            Summary.Segment segment = summary.segments().get(s);
+            double expected = 0;
+            double expectedMass = 0;
+            for (int i = 0; i < seqAttr.length; i++) {
+                if (summary.tokenSegment()[i] == s) {
+                    expected += seqAttr[i];
+                    expectedMass += Math.abs(seqAttr[i]);
+                }
+            }
+            assertEquals(expected, segment.score(), 1e-12, segment.name());
+            assertEquals(expectedMass / mass, segment.share(), 1e-12, segment.name());
+            // With the matrix, a segment's per-target scores sum to its score (seq_attr = Σ_t token_attr[t]).
+            double rowTotal = 0;
+            for (double score : segment.tokenScores()) {
+                rowTotal += score;
+            }
+            assertEquals(segment.score(), rowTotal, 1e-5, segment.name());
+            assertTrue(segment.tokens() > 0, segment.name());
+            segmentTotal += segment.score();
+            shares += segment.share();
+            tokens += segment.tokens();
+        }
+        assertEquals(total, segmentTotal, 1e-12);
+        assertEquals(1, shares, 1e-12);
+        assertEquals(seqAttr.length, tokens);
+
+        double wordTotal = 0;
+        for (Summary.Word word : summary.words()) {
+            double expected = 0;
+            for (int i = word.tokenStart(); i < word.tokenEnd(); i++) {
+                expected += seqAttr[i];
+            }
+            assertEquals(expected, word.score(), 1e-12, word.text());
+            wordTotal += word.score();
+        }
+        assertEquals(total, wordTotal, 1e-12);
+
+        assertEquals(5, summary.topTokens().size());
+        for (int k = 1; k < 5; k++) {
+            assertTrue(Math.abs(summary.topTokens().get(k - 1).score()) >= Math.abs(summary.topTokens().get(k).score()));
+            assertTrue(Math.abs(summary.topWords().get(k - 1).score()) >= Math.abs(summary.topWords().get(k).score()));
+        }
+        Summary.Top strongest = summary.topTokens().get(0);
+        assertEquals(seqAttr[strongest.index()], strongest.score());
+        for (double score : seqAttr) {
+            assertTrue(Math.abs(score) <= Math.abs(strongest.score()));
+        }
+        Summary.Segment top = summary.segments().stream().max((a, b) -> Double.compare(a.share(), b.share())).orElseThrow();
+        assertEquals(top.name(), summary.topSegment());
+        assertTrue(summary.attributionEntropy() > 0 && summary.attributionEntropy() <= Math.log(seqAttr.length), "entropy "
+                + summary.attributionEntropy());
+    }
+
+    @Test
+    void allZeroScoresGiveZeroSharesAndNoTopSegment() {
+        PromptLayout layout = PromptLayout.plain(tokenizer.encodePrompt("A dog."), List.of(), tokenizer::isSpecial);
+        int size = layout.tokenSegment().length;
+        List<PromptToken> tokens = java.util.Collections.nCopies(size, new PromptToken(1, "x", 0, 0, true));
+        Summary summary = Summary.of(layout, tokens, new double[size], null, Normalization.MAX_ABS, 3);
+        assertEquals(0, summary.segments().get(0).share());
+        assertNull(summary.segments().get(0).tokenScores());
+        assertNull(summary.topSegment());
+        assertEquals(0, summary.attributionEntropy());
+        assertEquals(List.of(0, 1, 2), summary.topTokens().stream().map(Summary.Top::index).toList());
+    }
+
+    @Test
+    void entropyIsZeroForOneTokenAndLogNForEqualMass() {
+        PromptLayout layout = PromptLayout.plain(tokenizer.encodePrompt("A dog."), List.of(), tokenizer::isSpecial);
+        int size = layout.tokenSegment().length;
+        List<PromptToken> tokens = java.util.Collections.nCopies(size, new PromptToken(1, "x", 0, 0, true));
+        double[] one = new double[size];
+        one[2] = -3;
+        assertEquals(0, Summary.of(layout, tokens, one, null, Normalization.L1, 5).attributionEntropy(), 1e-15);
+        double[] equal = new double[size];
+        for (int i = 0; i < size; i++) {
+            equal[i] = i % 2 == 0 ? 0.5 : -0.5;
+        }
+        assertEquals(Math.log(size), Summary.of(layout, tokens, equal, null, Normalization.L1, 5).attributionEntropy(), 1e-12);
+    }
+}
