@@ -49,7 +49,7 @@ class ExplanationJsonTest {
         assertEquals("acme", json.get("metadata").get("tenant").asText());
         assertFalse(json.get("flags").get("redacted").asBoolean());
         JsonNode first = json.get("prompt_tokens").get(1);
-        assertEquals(List.of("id", "text", "start", "end", "attributed"), iterable(first));
+        assertEquals(List.of("id", "text", "start", "end", "attributed", "segment"), iterable(first));
         assertEquals(explanation.getSeqAttr().get(3), json.get("seq_attr").get(3).asDouble(), 0.0, "scores exactly as published");
         assertEquals(explanation.getPromptTokens().size(), json.get("seq_attr").size());
     }
