@@ -220,13 +220,17 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             return batch;
         }
         int tokens = 0;
+        int longest = 0;
         for (PendingEvent event : candidates) {
             int next = tokens + event.tokens();
-            if (!batch.isEmpty() && (batch.size() >= policy.maxEvents() || next > policy.maxTokens() || !budget.batchFits(next))) {
+            int nextLongest = Math.max(longest, event.tokens());
+            if (!batch.isEmpty() && (batch.size() >= policy.maxEvents() || next > policy.maxTokens()
+                    || !budget.batchFits((batch.size() + 1) * nextLongest))) {
                 break;
             }
             batch.add(event);
             tokens = next;
+            longest = nextLongest;
         }
         return batch;
     }
@@ -265,6 +269,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     /** Explains a batch, splitting it on failure; adds each event that got an outcome to {@code handled}. */
     private void explainSplitting(List<PendingEvent> batch, List<PendingEvent> handled) {
         int tokens = batch.stream().mapToInt(PendingEvent::tokens).sum();
+        int paddedTokens = paddedTokens(batch);
         if (batch.size() == 1 && budget.exceedsTransaction(tokens)) {
             deadLetter(batch.get(0), DeadLetters.Stage.ATTRIBUTION, new InvalidEventException(String.format(java.util.Locale.ROOT,
                     "explaining %d tokens is estimated at %.0f s of engine time, more than the transaction timeout (%.0f s); lower "
@@ -298,12 +303,17 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         }
         liveness.engineLeft();
         Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
-        budget.spent(elapsed.toNanos() / 1e9, tokens);
+        budget.spent(elapsed.toNanos() / 1e9, paddedTokens);
         metrics.batch(batch.size(), tokens, elapsed);
         for (int i = 0; i < batch.size(); i++) {
             publish(batch.get(i), explanations.get(i));
             handled.add(batch.get(i));
         }
+    }
+
+    /** What a batch costs the engine: every event is padded to the longest (events × longest prompt + response). */
+    private static int paddedTokens(List<PendingEvent> batch) {
+        return batch.size() * batch.stream().mapToInt(PendingEvent::tokens).max().orElse(0);
     }
 
     /** Writes one explanation, or dead-letters its event when the explanation cannot be written. */

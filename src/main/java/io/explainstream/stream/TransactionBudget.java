@@ -8,8 +8,9 @@ package io.explainstream.stream;
  * {@link ServiceConfig}). The processors of one stream thread share one transaction, which ends at
  * each commit: the budget starts afresh when the thread's commit count moves.
  *
- * <p>Batch sizes come from the measured cost: seconds per prompt-and-response token, averaged
- * over the last batches (the first batch, which warms the JVM and libtorch up, is not counted).
+ * <p>Batch sizes come from the measured cost: seconds per padded token (a batch pads every event
+ * to its longest, so a batch costs its events × its longest prompt + response), averaged over the
+ * last batches (the first batch, which warms the JVM and libtorch up, is not counted).
  * Until then the cost is unknown and only the event and token limits apply.
  */
 final class TransactionBudget {
