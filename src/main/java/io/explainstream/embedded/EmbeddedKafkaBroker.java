@@ -59,7 +59,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             runToCompletion(List.of("kafka.tools.StorageTool", "format", "--standalone", "-t", Uuid.randomUuid().toString(), "-c",
                     properties.toString()), logFile);
         }
-        Process process = java(List.of("kafka.Kafka", properties.toString()), logFile).start();
+        Process process = java(List.of("-D" + BrokerMain.OWNER_PID + "=" + ProcessHandle.current().pid(), BrokerMain.class.getName(),
+                properties.toString()), logFile).start();
         EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker(process, bootstrap, directory);
         try {
             broker.awaitReady(logFile);
