@@ -32,11 +32,11 @@ class OrphanedBrokerTest {
             assertTrue(broker.find(), run.output());
             String address = broker.group(1);
             assertTrue(EmbeddedKafkaBroker.accepts(address), "the broker is up at " + address);
+            List<ProcessHandle> children = run.process().children().toList();
             run.process().destroyForcibly(); // the owner only: the broker is in another session
             run.process().waitFor();
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (EmbeddedKafkaBroker.accepts(address) && System.nanoTime() < deadline) {
-                Thread.sleep(200);
+            for (ProcessHandle child : children) {
+                child.onExit().get(60, java.util.concurrent.TimeUnit.SECONDS);
             }
             assertFalse(EmbeddedKafkaBroker.accepts(address), "the orphaned broker stopped itself");
         }
