@@ -164,9 +164,9 @@ final class IntegratedGradients {
                 NDArray alphas = chunk.create(toFloats(range.of(rowAlpha))).toType(computeType, false); // (N)
                 NDArray stepWeights = chunk.create(toFloats(range.of(rowWeight))); // (N) float32
                 NDArray differences = rows(path.differences(), eventIndex); // (N, L, H) x − b
-                // 1. the path points b + α_k · (x − b)
+                // path points: b + α_k · (x − b)
                 NDArray points = pathPoints(rows(path.baselines(), eventIndex), differences, alphas); // (N, L, H)
-                // 2.–5. their gradients, × w_k, × (x − b), summed over d into each row's event
+                // gradients at them, × w_k, × (x − b), summed over d; Σ_k is the sum over the rows of each event
                 gradientShares(points, f, chunkEvents, mode, sums,
                         gradients -> weightedShares(gradients, differences, stepWeights, accumulation));
             }
@@ -245,14 +245,14 @@ final class IntegratedGradients {
             points.setRequiresGradient(true);
             NDArray values = f.evaluate(points, rowEvent); // (M)
             if (mode == Mode.SEQUENCE) {
-                backward(values.sum(), false); // Σ_rows Σ_t f_t
+                backward(values.sum(), false); // () Σ_rows Σ_t f_t
                 sums.add(rowEvent, 0, shares.of(points.getGradient()).toType(DataType.FLOAT64, false).toDoubleArray()); // (N·L)
                 return;
             }
             int[] targetOf = targetIndexes(f, rowEvent); // (M)
             int longest = Arrays.stream(rowEvent).map(f::targetCount).max().orElse(0);
             for (int t = 0; t < longest; t++) {
-                NDArray objective = values.mul(points.getManager().create(selector(targetOf, t))).sum(); // Σ_rows f_t
+                NDArray objective = values.mul(points.getManager().create(selector(targetOf, t))).sum(); // () Σ_rows f_t
                 backward(objective, t < longest - 1);
                 // The gradient shares storage with the one the next pass accumulates into: read it, then zero it.
                 double[] rowShares = shares.of(points.getGradient()).toType(DataType.FLOAT64, false).toDoubleArray(); // (N·L)
@@ -304,7 +304,7 @@ final class IntegratedGradients {
 
     /** The rows of a per-event tensor (E, …) for a chunk's events (N), owned by the chunk's manager. */
     static NDArray rows(NDArray perEvent, NDArray eventIndex) {
-        NDArray selected = perEvent.get(new NDIndex("{}", eventIndex));
+        NDArray selected = perEvent.get(new NDIndex("{}", eventIndex)); // (N, …)
         selected.attach(eventIndex.getManager());
         return selected;
     }
@@ -316,7 +316,7 @@ final class IntegratedGradients {
 
     /** (N, L, H): rows [from, to) of the tensors taken one after the other. */
     private static NDArray stackedRows(NDManager chunk, List<NDArray> perEvent, Chunking.Range range, int events) {
-        List<NDArray> parts = new ArrayList<>();
+        List<NDArray> parts = new ArrayList<>(); // (rows of tensor s in the range, L, H) each
         for (int s = 0; s < perEvent.size(); s++) {
             int from = Math.max(range.from(), s * events);
             int to = Math.min(range.to(), (s + 1) * events);
@@ -325,7 +325,7 @@ final class IntegratedGradients {
                 parts.add(rows(perEvent.get(s), index));
             }
         }
-        NDArray stacked = parts.get(0);
+        NDArray stacked = parts.get(0); // (N, L, H)
         for (int p = 1; p < parts.size(); p++) {
             stacked = stacked.concat(parts.get(p), 0);
         }
