@@ -74,32 +74,45 @@ public final class AttributionEngine {
             events.add(prepare(request, settings));
         }
         long baselineId = baselineTokenId(settings.baseline()); // refused for every method, as the option is
-        Mode mode = settings.tokenMatrix() ? Mode.MATRIX : Mode.SEQUENCE;
-        int[] all = IntStream.range(0, events.size()).toArray();
         try (NDManager batchManager = NDManager.newBaseManager(model.device(), "PyTorch")) {
             EventBatch batch = EventBatch.build(batchManager, model, events);
             ResponseLogProbs targets = new ResponseLogProbs(model, batch);
             Chunking chunking = Chunking.of(settings.maxBatchTokens(), batch.length, model.config().numHeads(), () -> cancelled);
-            if (settings.method() != AttributionMethod.INTEGRATED_GRADIENTS) {
-                double[][] inputLogProbs = IntegratedGradients.values(List.of(batch.inputs), targets, chunking)[0]; // f_t(x)
-                List<Scores> scores = IntegratedGradients.atInput(batch.inputs, batch.gradientMultipliers(settings.method()), targets,
-                        all, mode, chunking);
-                List<Attribution> out = new ArrayList<>();
-                for (int e = 0; e < events.size(); e++) {
-                    // no baseline: no completeness to check
-                    out.add(explanation(events.get(e), settings, scores.get(e), 1, inputLogProbs[e], new double[0], new double[0], 0));
-                }
-                return out;
+            if (settings.method() == AttributionMethod.INTEGRATED_GRADIENTS) {
+                Path path = batch.path(baselineEmbedding(batchManager, settings.baseline(), baselineId));
+                return integratedGradients(events, settings, path, targets, chunking);
             }
-            Path path = batch.path(baselineEmbedding(batchManager, settings.baseline(), baselineId));
-            Endpoints endpoints = IntegratedGradients.endpoints(path, targets, chunking);
-            List<Integrated> integrated = integrateAdaptively(path, targets, endpoints, settings, mode, chunking);
-            List<Attribution> out = new ArrayList<>();
-            for (int e = 0; e < events.size(); e++) {
-                out.add(withCompleteness(events.get(e), settings, integrated.get(e), endpoints.input()[e], endpoints.baseline()[e]));
-            }
-            return out;
+            return gradientMethod(events, settings, batch, targets, chunking);
         }
+    }
+
+    /** f_t(x) and f_t(b), then IG of every event (with adaptive steps), then each event's completeness gaps. */
+    private static List<Attribution> integratedGradients(List<PreparedEvent> events, AttributionSettings settings, Path path,
+            ResponseLogProbs targets, Chunking chunking) {
+        Endpoints endpoints = IntegratedGradients.endpoints(path, targets, chunking);
+        List<Integrated> integrated = integrateAdaptively(path, targets, endpoints, settings, chunking);
+        List<Attribution> out = new ArrayList<>();
+        for (int e = 0; e < events.size(); e++) {
+            out.add(withCompleteness(events.get(e), settings, integrated.get(e), endpoints.input()[e], endpoints.baseline()[e]));
+        }
+        return out;
+    }
+
+    /** f_t(x), then the gradient at x times x or ones: no baseline, so no completeness to check. */
+    private static List<Attribution> gradientMethod(List<PreparedEvent> events, AttributionSettings settings, EventBatch batch,
+            ResponseLogProbs targets, Chunking chunking) {
+        double[][] inputLogProbs = IntegratedGradients.values(List.of(batch.inputs), targets, chunking)[0];
+        List<Scores> scores = IntegratedGradients.atInput(batch.inputs, batch.gradientMultipliers(settings.method()), targets,
+                IntStream.range(0, events.size()).toArray(), mode(settings), chunking);
+        List<Attribution> out = new ArrayList<>();
+        for (int e = 0; e < events.size(); e++) {
+            out.add(explanation(events.get(e), settings, scores.get(e), 1, inputLogProbs[e], new double[0], new double[0], 0));
+        }
+        return out;
+    }
+
+    private static Mode mode(AttributionSettings settings) {
+        return settings.tokenMatrix() ? Mode.MATRIX : Mode.SEQUENCE;
     }
 
     /** One event's integrated gradients and the steps they took. */
@@ -110,12 +123,13 @@ public final class AttributionEngine {
      * too large are integrated again with twice the steps, up to the cap.
      */
     private static List<Integrated> integrateAdaptively(Path path, ResponseLogProbs targets, Endpoints endpoints,
-            AttributionSettings settings, Mode mode, Chunking chunking) {
+            AttributionSettings settings, Chunking chunking) {
         Integrated[] result = new Integrated[path.events()];
         int[] pending = IntStream.range(0, result.length).toArray();
         int steps = settings.steps();
         while (pending.length > 0) {
-            List<Scores> scores = IntegratedGradients.attribute(path, targets, pending, settings.integration().quadrature(steps), mode, chunking);
+            List<Scores> scores = IntegratedGradients.attribute(path, targets, pending, settings.integration().quadrature(steps), mode(settings),
+                    chunking);
             List<Integer> unconverged = new ArrayList<>();
             for (int j = 0; j < pending.length; j++) {
                 int e = pending[j];
