@@ -37,7 +37,12 @@ import java.util.stream.IntStream;
  * ({@link Chunking}), each chunk in its own sub-manager. Since (x − b) does not depend on k, each
  * row's w_k · g_k · (x − b) is summed over d in the tensor and the sum over k is the sum over rows,
  * in float64. What f is, is the caller's: the LLaMA model's response log-probabilities
- * ({@link ResponseLogProbs}), or a closed-form function in the tests.
+ * ({@link ResponseLogProbs}), or a closed-form function in the tests. The gradient methods
+ * ({@link #atInput}) are the integrand alone, at the input.
+ *
+ * <p>DJL rules kept here: every operand in a differentiable path is a tensor, never a Number (DJL
+ * frees a Number's temporary tensor while autograd still refers to it); each chunk's points are a
+ * fresh leaf; a gradient is read before it is zeroed, because the zeroing reuses its storage.
  *
  * <p>Per-target sums without the per-target passes would need a Jacobian-vector product; the
  * double-backward form of it leaks in libtorch (the leaf's gradient keeps a graph that refers back
