@@ -42,7 +42,7 @@ import java.util.stream.IntStream;
  *
  * <p>DJL rules kept here: every operand in a differentiable path is a tensor, never a Number (DJL
  * frees a Number's temporary tensor while autograd still refers to it); each chunk's points are a
- * fresh leaf; a gradient is read before it is zeroed, because the zeroing reuses its storage.
+ * fresh leaf; a gradient is read before it is zeroed (the array getGradient returns shares its storage).
  *
  * <p>Per-target sums without the per-target passes would need a Jacobian-vector product; the
  * double-backward form of it leaks in libtorch (the leaf's gradient keeps a graph that refers back
