@@ -3,17 +3,28 @@ package io.explainstream.attribution;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.explainstream.attribution.IntegratedGradients.Endpoints;
+import io.explainstream.attribution.IntegratedGradients.Mode;
+import io.explainstream.attribution.IntegratedGradients.Path;
+import io.explainstream.attribution.IntegratedGradients.Scores;
 import io.explainstream.model.LlamaModel;
 import io.explainstream.tokenize.LlamaTokenizer;
 import io.explainstream.tokenize.Token;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * Explains responses with attribution at the embedding-layer outputs of a LLaMA model: Captum's
  * {@code LLMGradientAttribution(LayerIntegratedGradients(model, model.embed_tokens))} numbers,
  * computed with one teacher-forced forward per path point for all response tokens, several events
  * per call and the path points batched along the batch dimension.
+ *
+ * <p>A call, in order: the events are checked and laid out ({@link PreparedEvent}), batched side by
+ * side ({@link EventBatch}), their rows cut to the memory budget ({@link Chunking}); then
+ * {@link IntegratedGradients} integrates the model's response log-probabilities
+ * ({@link ResponseLogProbs}) along each event's path, again with more steps for the events whose
+ * completeness gap is too large (adaptive steps), and the scores are laid out per prompt token.
  *
  * <p>One thread uses an engine at a time: it owns the model, and DJL allows one open gradient
  * collector per JVM.
@@ -25,14 +36,12 @@ public final class AttributionEngine {
 
     private final LlamaModel model;
     private final LlamaTokenizer tokenizer;
-    private final PathIntegrator integrator;
     /** Set once, from any thread, when the owner shuts down; the engine thread sees it between forward passes. */
     private volatile boolean cancelled;
 
     public AttributionEngine(LlamaModel model, LlamaTokenizer tokenizer) {
         this.model = model;
         this.tokenizer = tokenizer;
-        this.integrator = new PathIntegrator(model, () -> cancelled);
     }
 
     /**
@@ -64,53 +73,68 @@ public final class AttributionEngine {
         for (AttributionRequest request : requests) {
             events.add(prepare(request, settings));
         }
-        long baselineId = baselineTokenId(settings.baseline());
+        long baselineId = baselineTokenId(settings.baseline()); // refused for every method, as the option is
         try (NDManager batchManager = NDManager.newBaseManager(model.device(), "PyTorch")) {
-            NDArray baselineEmbedding = baselineEmbedding(batchManager, settings.baseline(), baselineId); // (H)
-            EventBatch batch = EventBatch.build(batchManager, model, events, settings.method(), baselineEmbedding);
-            int rowsPerChunk = rowsPerChunk(settings.maxBatchTokens(), batch.length, model.config().numHeads());
-            boolean integrated = settings.method() == AttributionMethod.INTEGRATED_GRADIENTS;
-            double[][][] endpoints = integrator.endpoints(batch, integrated, rowsPerChunk); // f(x), and f(b) for IG
-            if (!integrated) {
-                PathIntegrator.Shares shares = integrate(batch, allEvents(events.size()), new Quadrature(new double[] {1}, new double[] {1}),
-                        settings.tokenMatrix(), rowsPerChunk);
-                return assemble(events, settings, shares, endpoints[0], null, new int[events.size()], 1);
+            EventBatch batch = EventBatch.build(batchManager, model, events);
+            ResponseLogProbs targets = new ResponseLogProbs(model, batch);
+            Chunking chunking = Chunking.of(settings.maxBatchTokens(), batch.length, model.config().numHeads(), () -> cancelled);
+            if (settings.method() == AttributionMethod.INTEGRATED_GRADIENTS) {
+                Path path = batch.path(baselineEmbedding(batchManager, settings.baseline(), baselineId));
+                return integratedGradients(events, settings, path, targets, chunking);
             }
-            return integrateAdaptively(events, settings, batch, rowsPerChunk, endpoints[0], endpoints[1]);
+            return gradientMethod(events, settings, batch, targets, chunking);
         }
     }
 
-    /**
-     * Rows (path points) per forward pass: at most {@code maxBatchTokens} tokens, and attention
-     * scores (heads × L² per row) of at most 1024 × {@code maxBatchTokens} elements. On a CPU,
-     * tensors over glibc's 32 MB mmap threshold are mapped and faulted in afresh each time: with
-     * long sequences, scores past that size made passes twice as slow (measured: P401/T48 on the
-     * bundled model, 12.2 s with 9 rows per pass, 6.6 s with 2).
-     */
-    static int rowsPerChunk(int maxBatchTokens, int length, int heads) {
-        long byTokens = maxBatchTokens / length;
-        long byScores = 1024L * maxBatchTokens / ((long) heads * length * length);
-        return (int) Math.max(1, Math.min(byTokens, byScores));
+    /** f_t(x) and f_t(b), then IG of every event (with adaptive steps), then each event's completeness gaps. */
+    private static List<Attribution> integratedGradients(List<PreparedEvent> events, AttributionSettings settings, Path path,
+            ResponseLogProbs targets, Chunking chunking) {
+        Endpoints endpoints = IntegratedGradients.endpoints(path, targets, chunking);
+        List<Integrated> integrated = integrateAdaptively(path, targets, endpoints, settings, chunking);
+        List<Attribution> out = new ArrayList<>();
+        for (int e = 0; e < events.size(); e++) {
+            out.add(withCompleteness(events.get(e), settings, integrated.get(e), endpoints.input()[e], endpoints.baseline()[e]));
+        }
+        return out;
     }
 
+    /** f_t(x), then the gradient at x times x or ones: no baseline, so no completeness to check. */
+    private static List<Attribution> gradientMethod(List<PreparedEvent> events, AttributionSettings settings, EventBatch batch,
+            ResponseLogProbs targets, Chunking chunking) {
+        double[][] inputLogProbs = IntegratedGradients.values(List.of(batch.inputs), targets, chunking)[0];
+        List<Scores> scores = IntegratedGradients.atInput(batch.inputs, batch.gradientMultipliers(settings.method()), targets,
+                IntStream.range(0, events.size()).toArray(), mode(settings), chunking);
+        List<Attribution> out = new ArrayList<>();
+        for (int e = 0; e < events.size(); e++) {
+            out.add(explanation(events.get(e), settings, scores.get(e), 1, inputLogProbs[e], new double[0], new double[0], 0));
+        }
+        return out;
+    }
+
+    private static Mode mode(AttributionSettings settings) {
+        return settings.tokenMatrix() ? Mode.MATRIX : Mode.SEQUENCE;
+    }
+
+    /** One event's integrated gradients and the steps they took. */
+    private record Integrated(Scores scores, int steps) {}
+
     /**
-     * Integrated gradients at the configured steps; with a target delta, events whose delta is
+     * Integrated gradients at the configured steps; with a target delta, the events whose delta is
      * too large are integrated again with twice the steps, up to the cap.
      */
-    private List<Attribution> integrateAdaptively(List<PreparedEvent> events, AttributionSettings settings, EventBatch batch,
-            int rowsPerChunk, double[][] inputLogProbs, double[][] baselineLogProbs) {
-        int count = events.size();
-        PathIntegrator.Shares result = new PathIntegrator.Shares(events, batch.length, settings.tokenMatrix());
-        int[] stepsUsed = new int[count];
-        int[] pending = allEvents(count);
+    private static List<Integrated> integrateAdaptively(Path path, ResponseLogProbs targets, Endpoints endpoints,
+            AttributionSettings settings, Chunking chunking) {
+        Integrated[] result = new Integrated[path.events()];
+        int[] pending = IntStream.range(0, result.length).toArray();
         int steps = settings.steps();
         while (pending.length > 0) {
-            PathIntegrator.Shares shares = integrate(batch, pending, settings.integration().quadrature(steps), settings.tokenMatrix(), rowsPerChunk);
+            List<Scores> scores = IntegratedGradients.attribute(path, targets, pending, settings.integration().quadrature(steps), mode(settings),
+                    chunking);
             List<Integer> unconverged = new ArrayList<>();
-            for (int e : pending) {
-                copyEvent(shares, result, e);
-                stepsUsed[e] = steps;
-                if (settings.adaptive() && !converged(settings.targetDelta(), inputLogProbs[e], baselineLogProbs[e], result, e)) {
+            for (int j = 0; j < pending.length; j++) {
+                int e = pending[j];
+                result[e] = new Integrated(scores.get(j), steps);
+                if (settings.adaptive() && !converged(settings.targetDelta(), endpoints.input()[e], endpoints.baseline()[e], scores.get(j))) {
                     unconverged.add(e);
                 }
             }
@@ -120,7 +144,7 @@ public final class AttributionEngine {
             steps = Math.min(settings.maxSteps(), steps * 2);
             pending = unconverged.stream().mapToInt(Integer::intValue).toArray();
         }
-        return assemble(events, settings, result, inputLogProbs, baselineLogProbs, stepsUsed, 0);
+        return List.of(result);
     }
 
     /**
@@ -128,18 +152,19 @@ public final class AttributionEngine {
      * Without it, the same rule for the whole response: the sequence delta against
      * Σ_t (f_t(x) − f_t(b)).
      */
-    static boolean converged(double tolerance, double[] inputLogProbs, double[] baselineLogProbs, PathIntegrator.Shares shares, int e) {
-        if (shares.targetSums == null) {
-            double change = sum(inputLogProbs) - sum(baselineLogProbs);
-            return withinTolerance(tolerance, change, change - sum(shares.total[e]));
-        }
-        for (int t = 0; t < inputLogProbs.length; t++) {
-            double change = inputLogProbs[t] - baselineLogProbs[t];
-            if (!withinTolerance(tolerance, change, change - shares.targetSums[e][t])) {
-                return false;
+    static boolean converged(double tolerance, double[] inputLogProbs, double[] baselineLogProbs, Scores scores) {
+        if (scores instanceof Scores.Matrix matrix) {
+            double[] targetSums = matrix.targetSums();
+            for (int t = 0; t < inputLogProbs.length; t++) {
+                double change = inputLogProbs[t] - baselineLogProbs[t];
+                if (!withinTolerance(tolerance, change, change - targetSums[t])) {
+                    return false;
+                }
             }
+            return true;
         }
-        return true;
+        double change = sum(inputLogProbs) - sum(baselineLogProbs);
+        return withinTolerance(tolerance, change, change - sum(scores.seqAttr()));
     }
 
     static boolean withinTolerance(double tolerance, double change, double delta) {
@@ -154,67 +179,43 @@ public final class AttributionEngine {
         return total;
     }
 
-    private PathIntegrator.Shares integrate(EventBatch batch, int[] events, Quadrature quadrature, boolean matrix, int rowsPerChunk) {
-        int steps = quadrature.steps();
-        int[] rowEvent = new int[events.length * steps];
-        double[] alphas = new double[rowEvent.length];
-        double[] weights = new double[rowEvent.length];
-        for (int j = 0; j < events.length; j++) {
-            for (int k = 0; k < steps; k++) {
-                rowEvent[j * steps + k] = events[j];
-                alphas[j * steps + k] = quadrature.alphas()[k];
-                weights[j * steps + k] = quadrature.weights()[k];
-            }
-        }
-        return integrator.integrate(batch, rowEvent, alphas, weights, matrix, rowsPerChunk);
-    }
-
-    private static void copyEvent(PathIntegrator.Shares from, PathIntegrator.Shares to, int e) {
-        to.total[e] = from.total[e];
-        if (to.perTarget != null) {
-            to.targetSums[e] = from.targetSums[e];
-            to.perTarget[e] = from.perTarget[e];
-        }
-    }
-
-    private static int[] allEvents(int count) {
-        return java.util.stream.IntStream.range(0, count).toArray();
-    }
-
-    private List<Attribution> assemble(List<PreparedEvent> events, AttributionSettings settings, PathIntegrator.Shares shares,
-            double[][] inputLogProbs, double[][] baselineLogProbs, int[] stepsUsed, int fixedSteps) {
-        List<Attribution> out = new ArrayList<>();
-        for (int e = 0; e < events.size(); e++) {
-            PreparedEvent event = events.get(e);
-            int p = event.promptLength();
-            List<PromptToken> promptTokens = new ArrayList<>();
-            List<Token> tokens = event.request().prompt().tokens();
-            for (int i = 0; i < p; i++) {
-                Token token = tokens.get(i);
-                promptTokens.add(new PromptToken(token.id(), token.piece(), token.start(), token.end(), event.attributed()[i]));
-            }
-            double[] seqAttr = promptScores(shares.total[e], event);
-            double[][] tokenAttr = null;
-            double[][] tokenAttrNormalized = null;
-            if (shares.perTarget != null) {
-                tokenAttr = new double[event.responseLength()][];
-                tokenAttrNormalized = new double[event.responseLength()][];
-                for (int t = 0; t < tokenAttr.length; t++) {
-                    tokenAttr[t] = promptScores(shares.perTarget[e][t], event);
-                    tokenAttrNormalized[t] = settings.normalization().apply(tokenAttr[t]);
-                }
-            }
-            double[] baseline = baselineLogProbs == null ? new double[0] : baselineLogProbs[e];
-            double[] delta = new double[shares.targetSums == null ? 0 : baseline.length];
+    /** The explanation of an integrated-gradients result, with its completeness gaps: per target with the matrix, and for the sequence. */
+    private static Attribution withCompleteness(PreparedEvent event, AttributionSettings settings, Integrated integrated,
+            double[] inputLogProbs, double[] baselineLogProbs) {
+        double[] delta = new double[0];
+        if (integrated.scores() instanceof Scores.Matrix matrix) {
+            double[] targetSums = matrix.targetSums();
+            delta = new double[baselineLogProbs.length];
             for (int t = 0; t < delta.length; t++) {
-                delta[t] = inputLogProbs[e][t] - baseline[t] - shares.targetSums[e][t];
+                delta[t] = inputLogProbs[t] - baselineLogProbs[t] - targetSums[t];
             }
-            double sequenceDelta = baselineLogProbs == null ? 0 : sum(inputLogProbs[e]) - sum(baseline) - sum(seqAttr);
-            out.add(new Attribution(promptTokens, event.request().response().tokens(), seqAttr,
-                    settings.normalization().apply(seqAttr), tokenAttr, tokenAttrNormalized, inputLogProbs[e], baseline, delta,
-                    sequenceDelta, fixedSteps > 0 ? fixedSteps : stepsUsed[e], settings));
         }
-        return out;
+        double sequenceDelta = sum(inputLogProbs) - sum(baselineLogProbs) - sum(promptScores(integrated.scores().seqAttr(), event));
+        return explanation(event, settings, integrated.scores(), integrated.steps(), inputLogProbs, baselineLogProbs, delta, sequenceDelta);
+    }
+
+    /** The scores laid out per prompt token, with their normalized copies. */
+    private static Attribution explanation(PreparedEvent event, AttributionSettings settings, Scores scores, int steps,
+            double[] inputLogProbs, double[] baselineLogProbs, double[] delta, double sequenceDelta) {
+        List<PromptToken> promptTokens = new ArrayList<>();
+        List<Token> tokens = event.request().prompt().tokens();
+        for (int i = 0; i < event.promptLength(); i++) {
+            Token token = tokens.get(i);
+            promptTokens.add(new PromptToken(token.id(), token.piece(), token.start(), token.end(), event.attributed()[i]));
+        }
+        double[] seqAttr = promptScores(scores.seqAttr(), event);
+        double[][] tokenAttr = null;
+        double[][] tokenAttrNormalized = null;
+        if (scores instanceof Scores.Matrix matrix) {
+            tokenAttr = new double[event.responseLength()][];
+            tokenAttrNormalized = new double[event.responseLength()][];
+            for (int t = 0; t < tokenAttr.length; t++) {
+                tokenAttr[t] = promptScores(matrix.tokenAttr()[t], event);
+                tokenAttrNormalized[t] = settings.normalization().apply(tokenAttr[t]);
+            }
+        }
+        return new Attribution(promptTokens, event.request().response().tokens(), seqAttr, settings.normalization().apply(seqAttr),
+                tokenAttr, tokenAttrNormalized, inputLogProbs, baselineLogProbs, delta, sequenceDelta, steps, settings);
     }
 
     /** The prompt part of a per-position row, with 0 where nothing is attributed. */

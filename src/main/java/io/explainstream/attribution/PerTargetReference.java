@@ -59,7 +59,7 @@ public final class PerTargetReference {
             baselineIds[i] = i < prompt.length && attributed[i] ? baselineId : context[i];
         }
         double[] shares = new double[length];
-        int rowsPerPass = AttributionEngine.rowsPerChunk(maxBatchTokens, length, model.config().numHeads());
+        int rowsPerPass = Chunking.rowsPerChunk(maxBatchTokens, length, model.config().numHeads());
         try (NDManager run = NDManager.newBaseManager(model.device(), "PyTorch")) {
             NDArray input = layerEval(run, context, response[t]); // (1, L, H)
             NDArray baseline = layerEval(run, baselineIds, response[t]); // (1, L, H)

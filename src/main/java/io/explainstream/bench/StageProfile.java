@@ -19,7 +19,7 @@ import jdk.jfr.consumer.RecordingFile;
 /**
  * Where one piece of work spends its wall time, by stage of the engine, from JDK Flight Recorder
  * samples of the calling thread. A sample is charged to the innermost method of this project on
- * its stack (for example {@code LlamaModel.mlp} or {@code PathIntegrator.backward}, which is the
+ * its stack (for example {@code LlamaModel.mlp} or {@code IntegratedGradients.backward}, which is the
  * whole backward pass), and counted as libtorch when the thread was in a native call, as Java
  * otherwise (this project's code, DJL's wrappers, the JVM). Sampling does not slow the operators
  * down, unlike libtorch's profiler (see {@link OperatorProfile}), so these shares are the ones

@@ -28,7 +28,7 @@ class BenchCommandTest {
                     + "\\d+% in libtorch, \\d+% in Java\n.*"), run.out());
             assertTrue(Files.isRegularFile(profiles.resolve("stories260K-8-4-" + mode + ".json")), mode);
         }
-        assertTrue(run.out().contains("PathIntegrator.backward"), "the backward pass is a stage of its own: " + run.out());
+        assertTrue(run.out().contains("IntegratedGradients.backward"), "the backward pass is a stage of its own: " + run.out());
         assertTrue(run.out().contains("aten::mm [backward]"), run.out());
         assertTrue(run.out().matches("(?s).*slower there; matrix products that ran: [0-9.]+ GFLOP.*"), run.out());
     }
