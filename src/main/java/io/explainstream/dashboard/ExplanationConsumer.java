@@ -37,7 +37,10 @@ final class ExplanationConsumer implements AutoCloseable {
     private volatile boolean stopping;
 
     ExplanationConsumer(Map<?, ?> clientSettings, RegistryConfig registry, String topic, Instant from, EventStore store) {
-        this.consumer = KafkaClients.readCommittedConsumer(clientSettings, "explainstream-dashboard", "earliest");
+        Map<Object, Object> settings = new HashMap<>(clientSettings);
+        // The dashboard may start before the service has created the topic: look for it every 5 s, not every 5 min.
+        settings.putIfAbsent("metadata.max.age.ms", "5000");
+        this.consumer = KafkaClients.readCommittedConsumer(settings, "explainstream-dashboard", "earliest");
         this.deserializer = ConfluentAvroDeserializer.specific(new SchemaRegistryClient(registry), Explanation.class);
         this.store = store;
         consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
