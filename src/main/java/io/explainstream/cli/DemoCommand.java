@@ -7,6 +7,7 @@ import io.explainstream.bench.PipelineBench;
 import io.explainstream.embedded.EmbeddedPlatform;
 import io.explainstream.render.Aggregate;
 import io.explainstream.render.ExplanationViews;
+import io.explainstream.dashboard.Dashboard;
 import io.explainstream.render.HtmlReport;
 import io.explainstream.render.Source;
 import io.explainstream.render.TerminalHeatmap;
@@ -74,8 +75,12 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "50", description = "Integrated-gradients steps. Default: ${DEFAULT-VALUE}.")
     private int steps;
 
-    @Option(names = "--follow", description = "Keep running after the sample, print the broker and registry addresses for other clients; Ctrl-C stops.")
+    @Option(names = "--follow", description = "Keep running after the sample with the live dashboard; print its URL and the broker and registry addresses for other clients; Ctrl-C stops.")
     private boolean follow;
+
+    @Option(names = "--dashboard-port", defaultValue = "8088",
+            description = "With --follow: port of the live dashboard on 127.0.0.1 (0: any free one). Default: ${DEFAULT-VALUE}.")
+    private int dashboardPort;
 
     @Option(names = "--timeout", defaultValue = "600", description = "Seconds to wait for the sample to be processed. Default: ${DEFAULT-VALUE}.")
     private int timeoutSeconds;
@@ -119,9 +124,12 @@ final class DemoCommand implements Callable<Integer> {
             out.println(summary.describe(reportFile));
             out.flush();
             if (follow) {
-                out.printf("following: produce JSON or Avro events to topic %s at %s (registry %s); read %s; Ctrl-C stops%n",
+                Dashboard.Settings dashboardSettings = new Dashboard.Settings(config.get(Setting.OUTPUT_TOPIC), Dashboard.Settings.DEFAULT_HOST,
+                        dashboardPort, Dashboard.Settings.DEFAULT_KEEP, null, CompletenessGap.DEFAULT_WARN_ABOVE, null);
+                teardown.dashboard = Dashboard.start(dashboardSettings, teardown.platform.clientSettings(), config.registryConfig());
+                out.printf("following: produce JSON or Avro events to topic %s at %s (registry %s); read %s; dashboard %s; Ctrl-C stops%n",
                         config.get(Setting.INPUT_TOPIC), teardown.platform.bootstrapServers(), teardown.platform.registryUrl(),
-                        config.get(Setting.OUTPUT_TOPIC));
+                        config.get(Setting.OUTPUT_TOPIC), teardown.dashboard.url());
                 out.flush();
                 new CountDownLatch(1).await();
             }
@@ -143,6 +151,7 @@ final class DemoCommand implements Callable<Integer> {
         private final AtomicBoolean done = new AtomicBoolean();
         volatile EmbeddedPlatform platform;
         volatile ExplainService service;
+        volatile Dashboard dashboard;
 
         Teardown(Path data) {
             this.data = data;
@@ -151,6 +160,9 @@ final class DemoCommand implements Callable<Integer> {
         void run() {
             if (!done.compareAndSet(false, true)) {
                 return;
+            }
+            if (dashboard != null) {
+                dashboard.close();
             }
             if (service != null) {
                 service.close();

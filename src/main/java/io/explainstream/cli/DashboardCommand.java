@@ -1,0 +1,87 @@
+package io.explainstream.cli;
+
+import io.explainstream.attribution.CompletenessGap;
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.dashboard.Dashboard;
+import io.explainstream.stream.ServiceConfig;
+import io.explainstream.stream.Setting;
+import io.explainstream.stream.TimeSpec;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** The live audit dashboard: a read_committed consumer of the explanations that serves one page and a JSON/SSE API. */
+@Command(name = "dashboard", mixinStandardHelpOptions = true,
+        description = "Serve a live audit page of the explanations: feed, heatmaps, trends, alerts (read_committed, 127.0.0.1 by default).")
+final class DashboardCommand implements Callable<Integer> {
+
+    @Option(names = "--config", paramLabel = "FILE", description = "The service's properties file: bootstrap.servers, security, schema.registry.*, dashboard.auth.")
+    private Path configFile;
+
+    @Option(names = "--bootstrap-servers", description = "Kafka bootstrap servers (overrides --config).")
+    private String bootstrapServers;
+
+    @Option(names = "--registry-url", description = "Schema registry URL (overrides --config).")
+    private String registryUrl;
+
+    @Option(names = "--topic", description = "Explanations topic (default: output.topic of --config, else explanations).")
+    private String topic;
+
+    @Option(names = "--host", defaultValue = Dashboard.Settings.DEFAULT_HOST,
+            description = "Address to bind. Default: ${DEFAULT-VALUE}; 0.0.0.0 exposes the page to the network, so set dashboard.auth.")
+    private String host;
+
+    @Option(names = "--port", defaultValue = "8088", description = "Port (0: any free one). Default: ${DEFAULT-VALUE}.")
+    private int port;
+
+    @Option(names = "--from", defaultValue = "-1h",
+            description = "Read explanations from this time: -1h, -30m, an ISO instant, now, or beginning. Default: ${DEFAULT-VALUE}.")
+    private String from;
+
+    @Option(names = "--keep", defaultValue = "2000", description = "Explanations held in memory. Default: ${DEFAULT-VALUE}.")
+    private int keep;
+
+    @Option(names = "--delta-warn", description = "Relative delta over which an explanation is flagged. Default: " + CompletenessGap.DEFAULT_WARN_ABOVE + ".")
+    private Double deltaWarn;
+
+    @Spec
+    private picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        Map<String, String> overrides = new HashMap<>();
+        if (bootstrapServers != null) {
+            overrides.put("bootstrap.servers", bootstrapServers);
+        }
+        if (registryUrl != null) {
+            overrides.put(RegistryConfig.URL, registryUrl);
+        }
+        ServiceConfig config = ServiceConfig.load(configFile, System.getenv()).with(overrides);
+        if (!config.hasBootstrapServers()) {
+            throw new IllegalArgumentException("--bootstrap-servers is not set (nor bootstrap.servers in --config)");
+        }
+        Map<String, String> clients = new HashMap<>();
+        config.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value.toString()));
+        Dashboard.Settings settings = new Dashboard.Settings(topic != null ? topic : config.get(Setting.OUTPUT_TOPIC), host, port, keep,
+                parseFrom(from), deltaWarn != null ? deltaWarn : CompletenessGap.DEFAULT_WARN_ABOVE, config.get(Setting.DASHBOARD_AUTH).isEmpty() ? null : config.get(Setting.DASHBOARD_AUTH));
+        PrintWriter out = spec.commandLine().getOut();
+        try (Dashboard dashboard = Dashboard.start(settings, clients, config.registryConfig())) {
+            out.printf("dashboard %s · reading %s from %s · Ctrl-C stops%n", dashboard.url(), settings.topic(), from);
+            out.flush();
+            new CountDownLatch(1).await();
+        }
+        return 0;
+    }
+
+    /** --from: "beginning" (null: the oldest record) or a time as {@link TimeSpec} reads it. */
+    static Instant parseFrom(String text) {
+        return text.equals("beginning") ? null : TimeSpec.parse("--from", text, Instant.now());
+    }
+}

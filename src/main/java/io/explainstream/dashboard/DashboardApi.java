@@ -1,0 +1,123 @@
+package io.explainstream.dashboard;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.UncheckedIOException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The JSON API, apart from HTTP so that it can be tested without a server:
+ * {@code GET /api/events}, {@code /api/events/{event_id}}, {@code /api/stats}, {@code /api/alerts},
+ * {@code /api/info}. Unknown ids answer 404, bad parameters 400, each with a reason.
+ */
+final class DashboardApi {
+
+    /** A status and a JSON body. */
+    record Answer(int status, String json) {}
+
+    static final int DEFAULT_LIMIT = 200;
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private final EventStore store;
+    private final TrendSource trends;
+    private final Map<String, Object> info;
+    private final double warnAbove;
+
+    /** @param info what {@code /api/info} reports: topic, threshold, redaction as seen, keep */
+    DashboardApi(EventStore store, TrendSource trends, double warnAbove, Map<String, Object> info) {
+        this.store = store;
+        this.trends = trends;
+        this.warnAbove = warnAbove;
+        this.info = info;
+    }
+
+    /** Answers a GET of {@code path} (decoded) with the raw query string {@code rawQuery} (may be null). */
+    Answer get(String path, String rawQuery) {
+        try {
+            Map<String, String> query = query(rawQuery);
+            if (path.equals("/api/events")) {
+                EventFilter filter = EventFilter.parse(query, DEFAULT_LIMIT);
+                ArrayNode events = JsonNodeFactory.instance.arrayNode();
+                store.newestFirst(filter).forEach(e -> events.add(e.feedJson(warnAbove)));
+                ObjectNode answer = JsonNodeFactory.instance.objectNode();
+                answer.put("held", store.size());
+                answer.set("events", events);
+                return ok(answer);
+            }
+            if (path.startsWith("/api/events/")) {
+                String id = path.substring("/api/events/".length());
+                if (!query.isEmpty()) {
+                    throw new BadRequestException("/api/events/{event_id} takes no parameters");
+                }
+                return store.get(id).map(e -> ok(e.detailJson(warnAbove)))
+                        .orElseGet(() -> error(404, "no explanation with event_id '" + id + "' among the " + store.size() + " held"));
+            }
+            if (path.equals("/api/stats")) {
+                return ok(trends.stats(TrendQuery.parse(query)));
+            }
+            if (path.equals("/api/alerts")) {
+                return ok(trends.alerts(TrendQuery.parse(query)));
+            }
+            if (path.equals("/api/info")) {
+                ObjectNode answer = MAPPER.valueToTree(info);
+                answer.put("held", store.size());
+                return ok(answer);
+            }
+            return error(404, "no such API path: " + path);
+        } catch (BadRequestException e) {
+            return error(400, e.getMessage());
+        }
+    }
+
+    static Map<String, String> query(String rawQuery) {
+        Map<String, String> query = new LinkedHashMap<>();
+        if (rawQuery == null || rawQuery.isEmpty()) {
+            return query;
+        }
+        for (String pair : rawQuery.split("&")) {
+            if (pair.isEmpty()) {
+                continue;
+            }
+            int eq = pair.indexOf('=');
+            String name = decode(eq < 0 ? pair : pair.substring(0, eq));
+            String value = eq < 0 ? "" : decode(pair.substring(eq + 1));
+            if (query.put(name, value) != null) {
+                throw new BadRequestException("parameter '" + name + "' is given twice");
+            }
+        }
+        return query;
+    }
+
+    private static String decode(String text) {
+        try {
+            return URLDecoder.decode(text, StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            throw new BadRequestException("malformed query string: " + e.getMessage());
+        }
+    }
+
+    private static Answer ok(ObjectNode body) {
+        return new Answer(200, write(body));
+    }
+
+    static Answer error(int status, String reason) {
+        ObjectNode body = JsonNodeFactory.instance.objectNode();
+        body.put("status", status);
+        body.put("error", reason);
+        return new Answer(status, write(body));
+    }
+
+    static String write(Object body) {
+        try {
+            return MAPPER.writeValueAsString(body);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,154 @@
+package io.explainstream.dashboard;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Base64;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The dashboard's HTTP side on the JDK's server: the page and its scripts from the jar
+ * ({@code /}, {@code /static/…}, {@code /webjars/…}), the JSON API ({@link DashboardApi}) and the
+ * live feed as server-sent events ({@code GET /api/stream}). With credentials set, every request
+ * needs them (HTTP basic).
+ */
+final class DashboardServer implements AutoCloseable {
+
+    private static final Map<String, String> TYPES = Map.of("html", "text/html; charset=utf-8", "js", "text/javascript; charset=utf-8", "css",
+            "text/css; charset=utf-8", "svg", "image/svg+xml");
+    private static final long HEARTBEAT_SECONDS = 15;
+
+    private final HttpServer server;
+    private final ExecutorService executor;
+    private final DashboardApi api;
+    private final EventStore store;
+    private final double warnAbove;
+    private final byte[] expectedAuthorization;
+    private volatile boolean closing;
+
+    /** @param credentials "user:password" for HTTP basic authentication; null for none */
+    DashboardServer(String host, int port, DashboardApi api, EventStore store, double warnAbove, String credentials) throws IOException {
+        this.api = api;
+        this.store = store;
+        this.warnAbove = warnAbove;
+        this.expectedAuthorization = credentials == null ? null
+                : ("Basic " + Base64.getEncoder().encodeToString(credentials.getBytes(StandardCharsets.UTF_8))).getBytes(StandardCharsets.UTF_8);
+        this.server = HttpServer.create(new InetSocketAddress(host, port), 0);
+        // SSE streams hold a thread each for as long as a page is open.
+        this.executor = Executors.newCachedThreadPool(runnable -> {
+            Thread thread = new Thread(runnable, "dashboard-http");
+            thread.setDaemon(true);
+            return thread;
+        });
+        server.setExecutor(executor);
+        server.createContext("/", this::handle);
+        server.start();
+    }
+
+    int port() {
+        return server.getAddress().getPort();
+    }
+
+    private void handle(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            if (!authorized(exchange)) {
+                exchange.getResponseHeaders().set("WWW-Authenticate", "Basic realm=\"explainstream dashboard\", charset=\"UTF-8\"");
+                send(exchange, 401, "application/json", DashboardApi.error(401, "credentials required (dashboard.auth)").json());
+                return;
+            }
+            if (!exchange.getRequestMethod().equals("GET") && !exchange.getRequestMethod().equals("HEAD")) {
+                exchange.getResponseHeaders().set("Allow", "GET, HEAD");
+                send(exchange, 405, "application/json", DashboardApi.error(405, "only GET is served").json());
+                return;
+            }
+            String path = exchange.getRequestURI().getPath();
+            if (path.equals("/api/stream")) {
+                stream(exchange);
+            } else if (path.startsWith("/api/")) {
+                DashboardApi.Answer answer = api.get(path, exchange.getRequestURI().getRawQuery());
+                send(exchange, answer.status(), "application/json", answer.json());
+            } else if (path.equals("/") || path.equals("/index.html")) {
+                resource(exchange, "dashboard/index.html");
+            } else if (path.startsWith("/static/") && !path.contains("..")) {
+                resource(exchange, "dashboard/" + path.substring("/static/".length()));
+            } else if (path.startsWith("/webjars/") && !path.contains("..")) {
+                resource(exchange, "META-INF/resources" + path);
+            } else {
+                send(exchange, 404, "text/plain; charset=utf-8", "not found: " + path);
+            }
+        }
+    }
+
+    private boolean authorized(HttpExchange exchange) {
+        if (expectedAuthorization == null) {
+            return true;
+        }
+        String given = exchange.getRequestHeaders().getFirst("Authorization");
+        return given != null && MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), expectedAuthorization);
+    }
+
+    /** New explanations as they arrive, one {@code explanation} event each (the feed's line), until the page goes away. */
+    private void stream(HttpExchange exchange) throws IOException {
+        LinkedBlockingQueue<DashboardEvent> arrivals = new LinkedBlockingQueue<>(10_000);
+        Runnable unsubscribe = store.listen(arrivals::offer);
+        exchange.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+        exchange.getResponseHeaders().set("Cache-Control", "no-store");
+        exchange.sendResponseHeaders(200, 0);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(": explainstream dashboard\nretry: 2000\n\n".getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            while (!closing) {
+                DashboardEvent event = arrivals.poll(HEARTBEAT_SECONDS, TimeUnit.SECONDS);
+                String message = event == null ? ": heartbeat\n\n"
+                        : "event: explanation\nid: " + event.sequence() + "\ndata: " + DashboardApi.write(event.feedJson(warnAbove)) + "\n\n";
+                out.write(message.getBytes(StandardCharsets.UTF_8));
+                out.flush();
+            }
+        } catch (IOException e) {
+            // the page went away
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            unsubscribe.run();
+        }
+    }
+
+    private static void resource(HttpExchange exchange, String name) throws IOException {
+        try (InputStream in = DashboardServer.class.getClassLoader().getResourceAsStream(name)) {
+            if (in == null) {
+                send(exchange, 404, "text/plain; charset=utf-8", "not found: " + exchange.getRequestURI().getPath());
+                return;
+            }
+            byte[] bytes = in.readAllBytes();
+            String extension = name.substring(name.lastIndexOf('.') + 1);
+            exchange.getResponseHeaders().set("Content-Type", TYPES.getOrDefault(extension, "application/octet-stream"));
+            exchange.getResponseHeaders().set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'");
+            exchange.sendResponseHeaders(200, bytes.length);
+            exchange.getResponseBody().write(bytes);
+        }
+    }
+
+    private static void send(HttpExchange exchange, int status, String type, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().set("Content-Type", type);
+        exchange.getResponseHeaders().set("Cache-Control", "no-store");
+        exchange.sendResponseHeaders(status, bytes.length);
+        exchange.getResponseBody().write(bytes);
+    }
+
+    @Override
+    public void close() {
+        closing = true;
+        server.stop(0);
+        executor.shutdownNow();
+    }
+}

@@ -1,0 +1,61 @@
+package io.explainstream.dashboard;
+
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What the feed is narrowed to: every part that is set must match. {@code application} and
+ * {@code tenant} match the metadata keys of those names.
+ *
+ * @param limit at most this many events, newest first
+ */
+record EventFilter(int limit, String model, String application, String tenant, String method, String topSegment, String text) {
+
+    static final int MAX_LIMIT = 10_000;
+    private static final Set<String> PARAMETERS = Set.of("limit", "model", "application", "tenant", "method", "segment", "q");
+
+    /**
+     * The filter a query string asks for.
+     *
+     * @throws BadRequestException naming the parameter and value that are wrong
+     */
+    static EventFilter parse(Map<String, String> query, int defaultLimit) {
+        for (String name : query.keySet()) {
+            if (!PARAMETERS.contains(name)) {
+                throw new BadRequestException("unknown parameter '" + name + "'; known: limit, model, application, tenant, method, segment, q");
+            }
+        }
+        int limit = defaultLimit;
+        String text = query.get("limit");
+        if (text != null) {
+            try {
+                limit = Integer.parseInt(text);
+            } catch (NumberFormatException e) {
+                throw new BadRequestException("limit must be a whole number from 1 to " + MAX_LIMIT + ", not '" + text + "'");
+            }
+            if (limit < 1 || limit > MAX_LIMIT) {
+                throw new BadRequestException("limit must be from 1 to " + MAX_LIMIT + ", not " + limit);
+            }
+        }
+        String method = blankToNull(query.get("method"));
+        if (method != null && !Set.of("INTEGRATED_GRADIENTS", "GRADIENT", "INPUT_X_GRADIENT").contains(method)) {
+            throw new BadRequestException("method must be INTEGRATED_GRADIENTS, GRADIENT or INPUT_X_GRADIENT, not '" + method + "'");
+        }
+        return new EventFilter(limit, blankToNull(query.get("model")), blankToNull(query.get("application")), blankToNull(query.get("tenant")), method,
+                blankToNull(query.get("segment")), blankToNull(query.get("q")));
+    }
+
+    boolean matches(DashboardEvent event) {
+        Map<String, String> metadata = event.metadata();
+        return (model == null || model.equals(event.modelId()))
+                && (application == null || application.equals(metadata.get("application")))
+                && (tenant == null || tenant.equals(metadata.get("tenant")))
+                && (method == null || method.equals(event.method()))
+                && (topSegment == null || topSegment.equals(event.topSegment()))
+                && (text == null || event.textContains(text));
+    }
+
+    private static String blankToNull(String value) {
+        return value == null || value.isBlank() ? null : value;
+    }
+}

@@ -1,0 +1,41 @@
+package io.explainstream.dashboard;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The window and model a trends or alerts request is about.
+ *
+ * @param window the tumbling window's length
+ * @param model only this model's events; null for all
+ */
+record TrendQuery(Duration window, String model) {
+
+    private static final Set<String> PARAMETERS = Set.of("window", "model");
+    private static final Duration SHORTEST = Duration.ofSeconds(1);
+    private static final Duration LONGEST = Duration.ofDays(1);
+
+    /** @throws BadRequestException naming the parameter and value that are wrong */
+    static TrendQuery parse(Map<String, String> query) {
+        for (String name : query.keySet()) {
+            if (!PARAMETERS.contains(name)) {
+                throw new BadRequestException("unknown parameter '" + name + "'; known: window, model");
+            }
+        }
+        Duration window = Duration.ofMinutes(1);
+        String text = query.get("window");
+        if (text != null) {
+            try {
+                window = Duration.ofSeconds(Long.parseLong(text));
+            } catch (NumberFormatException e) {
+                throw new BadRequestException("window is in whole seconds (1 to 86400), not '" + text + "'");
+            }
+            if (window.compareTo(SHORTEST) < 0 || window.compareTo(LONGEST) > 0) {
+                throw new BadRequestException("window must be from 1 to 86400 seconds, not " + text);
+            }
+        }
+        String model = query.get("model");
+        return new TrendQuery(window, model == null || model.isBlank() ? null : model);
+    }
+}

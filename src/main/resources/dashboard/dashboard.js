@@ -1,0 +1,300 @@
+// ExplainStream live audit page: the feed over SSE, one event's heatmaps, trends and alerts.
+// Everything it loads comes from the dashboard's own server.
+(function () {
+  "use strict";
+  const $ = (id) => document.getElementById(id);
+  const state = { events: [], selected: null, detail: null, view: "tokens", info: null, known: { models: new Set(), applications: new Set(), tenants: new Set(), segments: new Set() }, charts: {} };
+  const FEED_MAX = 500;
+  const REDACTED = "▒";
+
+  // Diverging blue–red scale: blue for negative, red for positive, neutral at 0; sign also in words.
+  const NEG = [33, 102, 172], POS = [178, 24, 43];
+  function neutral() { return getComputedStyle(document.documentElement).getPropertyValue("--neutral").split(",").map(Number); }
+  function color(t) {
+    const v = Math.max(-1, Math.min(1, Number.isFinite(t) ? t : 0)), end = v < 0 ? NEG : POS, n = neutral(), a = Math.abs(v);
+    return "rgb(" + [0, 1, 2].map((i) => Math.round(n[i] + (end[i] - n[i]) * a)).join(",") + ")";
+  }
+  function sign(x) { return x > 0 ? "positive (raises the response's log-probability)" : x < 0 ? "negative (lowers it)" : "zero"; }
+  function num(x, d) { return x === null || x === undefined ? "n/a" : (typeof x === "string" ? x : x.toFixed(d === undefined ? 4 : d)); }
+  function piece(text) { return text === null || text === undefined ? REDACTED : text.replace(/▁/g, " "); }
+  function el(tag, attrs, text) { const e = document.createElement(tag); for (const k in attrs || {}) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; return e; }
+
+  // ---- feed -------------------------------------------------------------------------------
+  function filters() {
+    const form = new FormData($("filters")), out = {};
+    for (const [k, v] of form.entries()) if (String(v).trim() !== "") out[k] = String(v).trim();
+    return out;
+  }
+  function matches(e, f) {
+    const m = e.metadata || {};
+    if (f.model && e.model_id !== f.model) return false;
+    if (f.application && m.application !== f.application) return false;
+    if (f.tenant && m.tenant !== f.tenant) return false;
+    if (f.method && e.method !== f.method) return false;
+    if (f.segment && e.top_segment !== f.segment) return false;
+    if (f.q) { const q = f.q.toLowerCase(); if (!((e.response_text || "").toLowerCase().includes(q) || (e.prompt_text || "").toLowerCase().includes(q))) return "server"; }
+    return true;
+  }
+  function remember(e) {
+    const k = state.known, m = e.metadata || {};
+    const add = (set, v, list) => { if (v && !set.has(v)) { set.add(v); if (list) $(list).appendChild(el("option", { value: v })); else $("f-model").appendChild(el("option", { value: v }, v)); } };
+    add(k.models, e.model_id, null); add(k.applications, m.application, "applications"); add(k.tenants, m.tenant, "tenants"); add(k.segments, e.top_segment, "segments");
+  }
+  function feedItem(e) {
+    const li = el("li"), b = el("button", { type: "button", "data-event-id": e.event_id, "aria-current": String(state.selected === e.event_id) });
+    const top = el("div", { class: "feed-top" });
+    top.appendChild(el("span", { class: "feed-id" }, e.event_id));
+    if (e.delta_warning) top.appendChild(el("span", { class: "badge", title: "relative delta over the threshold" }, "delta " + num(e.relative_delta, 3)));
+    b.appendChild(top);
+    const m = e.metadata || {};
+    b.appendChild(el("div", { class: "feed-meta" }, [new Date(e.event_time).toLocaleTimeString(), e.model_id, e.method.toLowerCase().replace(/_/g, " "), e.top_segment ? "top: " + e.top_segment : "", m.application || "", m.tenant || ""].filter(Boolean).join(" · ")));
+    b.appendChild(el("div", { class: "feed-text" }, e.response_text || ""));
+    b.addEventListener("click", () => select(e.event_id));
+    li.appendChild(b);
+    return li;
+  }
+  function renderFeed() {
+    const list = $("feed"), f = filters();
+    list.replaceChildren();
+    let shown = 0;
+    for (const e of state.events) {
+      if (matches(e, f) !== true) continue;
+      list.appendChild(feedItem(e)); shown++;
+    }
+    $("feed-count").textContent = shown + " shown";
+  }
+  async function loadFeed() {
+    const f = filters(), params = new URLSearchParams(Object.assign({ limit: String(FEED_MAX) }, f));
+    const answer = await getJson("/api/events?" + params);
+    if (!answer) return;
+    const bySeq = new Map(state.events.map((e) => [e.seq, e]));
+    answer.events.forEach((e) => bySeq.set(e.seq, e));
+    state.events = [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, FEED_MAX * 2);
+    state.events.forEach(remember);
+    if (f.q) { const ids = new Set(answer.events.map((e) => e.seq)); renderFiltered(ids); } else renderFeed();
+  }
+  function renderFiltered(seqs) {
+    const list = $("feed"); list.replaceChildren(); let shown = 0;
+    for (const e of state.events) if (seqs.has(e.seq)) { list.appendChild(feedItem(e)); shown++; }
+    $("feed-count").textContent = shown + " shown";
+  }
+  function listen() {
+    const source = new EventSource("/api/stream");
+    source.addEventListener("open", () => status());
+    source.addEventListener("error", () => { $("status").textContent = "feed disconnected; retrying…"; });
+    source.addEventListener("explanation", (message) => {
+      const e = JSON.parse(message.data);
+      if (state.events.some((x) => x.seq === e.seq)) return;
+      state.events.unshift(e); remember(e);
+      if (state.events.length > FEED_MAX * 2) state.events.length = FEED_MAX * 2;
+      const f = filters();
+      const m = matches(e, f);
+      if (m === true) { $("feed").prepend(feedItem(e)); $("feed-count").textContent = $("feed").children.length + " shown"; }
+      else if (m === "server") loadFeed();
+      scheduleTrends();
+      status();
+    });
+  }
+  function status() {
+    const held = state.events.length;
+    $("status").textContent = "live · " + (state.info ? "topic " + state.info.topic + " · " : "") + held + " explanations received · delta warning above " + (state.info ? state.info.delta_warn_above : "");
+  }
+
+  // ---- one event ------------------------------------------------------------------------------
+  async function select(id) {
+    state.selected = id;
+    document.querySelectorAll("#feed button").forEach((b) => b.setAttribute("aria-current", String(b.dataset.eventId === id)));
+    const d = await getJson("/api/events/" + encodeURIComponent(id));
+    if (!d) return;
+    state.detail = d;
+    renderDetail();
+  }
+  function renderDetail() {
+    const d = state.detail;
+    $("detail").hidden = false;
+    $("d-id").textContent = d.event_id;
+    $("d-facts").textContent = [d.model_id, d.method.toLowerCase().replace(/_/g, " "), d.steps + " steps", d.integration.toLowerCase(), "baseline " + d.baseline, d.normalization + " normalization",
+      "latency " + num(d.attribution_latency_ms, 0) + " ms", "entropy " + num(d.attribution_entropy, 3), d.flags.redacted ? "redacted" : "", d.flags.prompt_truncated ? "prompt truncated (" + d.flags.prompt_tokens_dropped + " tokens dropped)" : ""].filter(Boolean).join(" · ");
+    const box = $("d-delta");
+    const rel = d.relative_delta;
+    if (d.delta_warning) {
+      box.className = "warning";
+      box.textContent = "⚠ Relative convergence delta " + num(rel, 4) + " is over the threshold " + d.delta_warn_above + ": the scores do not add up to the change in log-probability they explain (sequence delta " + num(d.sequence_delta) + "). Use more steps before trusting this heatmap.";
+    } else {
+      box.className = "ok";
+      box.textContent = rel === null ? "No baseline (gradient method): completeness does not apply; sequence delta " + num(d.sequence_delta) + "."
+        : "Relative convergence delta " + num(rel, 4) + " (threshold " + d.delta_warn_above + "); sequence delta " + num(d.sequence_delta) + ".";
+    }
+    renderHeatmap(); renderSegments(); renderResponse(); renderMatrix(); renderMetadata();
+  }
+  function cell(text, raw, normalized, label, fixed) {
+    const span = el("span", { class: "cell" + (Math.abs(normalized) > 0.55 ? " strong" : "") + (fixed ? " fixed" : ""), tabindex: "0" });
+    span.style.background = color(normalized);
+    span.dataset.tip = (label ? label + "\n" : "") + "raw " + num(raw) + " · normalized " + num(normalized, 3) + "\n" + sign(raw) + (fixed ? "\nkept fixed (not attributed)" : "");
+    span.setAttribute("aria-label", text + ": " + span.dataset.tip.replace(/\n/g, ", "));
+    if (typeof text === "string") span.textContent = text; else span.appendChild(text);
+    return span;
+  }
+  function renderHeatmap() {
+    const d = state.detail, map = $("heatmap");
+    map.replaceChildren();
+    map.dataset.view = state.view;
+    if (state.view === "tokens") {
+      d.prompt_tokens.forEach((t, i) => map.appendChild(cell(piece(t.text), d.seq_attr[i], d.seq_attr_normalized[i], "token " + i + (d.segments.length ? " · " + d.segments[t.segment].name : ""), !t.attributed)));
+    } else if (state.view === "words") {
+      d.words.forEach((w, i) => { map.appendChild(cell(w.text === null ? REDACTED : w.text, w.score, w.score_normalized, "word " + i + " (tokens " + w.token_start + "–" + (w.token_end - 1) + ")")); map.appendChild(document.createTextNode(" ")); });
+    } else {
+      const max = Math.max(1e-12, ...d.segments.map((s) => Math.abs(s.score)));
+      d.segments.forEach((s, i) => {
+        const text = d.prompt_tokens.filter((t) => t.segment === i).map((t) => piece(t.text)).join("");
+        const content = el("span"); content.appendChild(el("span", { class: "seg-name" }, s.name)); content.appendChild(document.createTextNode(text));
+        map.appendChild(cell(content, s.score, s.score / max, "segment " + s.name + " (" + s.kind.toLowerCase() + ") · share " + (100 * s.share).toFixed(1) + "%"));
+      });
+    }
+    const legend = $("legend");
+    legend.replaceChildren(el("span", {}, "− negative"), el("span", { class: "bar", role: "img", "aria-label": "blue is negative, red is positive, pale is near zero" }), el("span", {}, "+ positive"),
+      el("span", {}, state.view === "segments" ? "(segment score / largest |score|)" : "(normalized score; hover a cell for raw and sign)"));
+  }
+  const KIND_COLORS = { SYSTEM: "#6f42c1", USER: "#0b5cad", ASSISTANT: "#1a7f37", TEMPLATE: "#6e7781", PROMPT: "#0b5cad", SPAN: "#bc4c00", OTHER: "#bc4c00" };
+  function renderSegments() {
+    const d = state.detail, bar = $("segment-bar");
+    bar.replaceChildren();
+    const parts = d.segments.filter((s) => s.tokens > 0);
+    bar.setAttribute("aria-label", parts.map((s) => s.name + " " + (100 * s.share).toFixed(0) + "%").join(", "));
+    parts.forEach((s) => {
+      const part = el("div", { tabindex: "0" }, s.share > 0.07 ? s.name + " " + (100 * s.share).toFixed(0) + "%" : "");
+      part.style.flex = String(Math.max(s.share, 0.002));
+      part.style.background = KIND_COLORS[s.kind] || "#57606a";
+      part.dataset.tip = s.name + " (" + s.kind.toLowerCase() + "): share " + (100 * s.share).toFixed(1) + "% of attribution mass · score " + num(s.score) + " · " + s.tokens + " tokens\n" + sign(s.score);
+      bar.appendChild(part);
+    });
+  }
+  function renderResponse() {
+    const d = state.detail, body = $("response").tBodies[0];
+    body.replaceChildren();
+    d.response_tokens.forEach((t, i) => {
+      const row = el("tr");
+      row.appendChild(el("td", {}, String(i)));
+      row.appendChild(el("td", { class: "tok" }, piece(t.text)));
+      row.appendChild(el("td", {}, num(d.response_logprobs[i], 3)));
+      row.appendChild(el("td", {}, d.baseline_logprobs.length ? num(d.baseline_logprobs[i], 3) : "n/a"));
+      row.appendChild(el("td", {}, d.convergence_delta.length ? num(d.convergence_delta[i], 4) : "n/a"));
+      body.appendChild(row);
+    });
+  }
+  function renderMatrix() {
+    const d = state.detail, table = $("matrix");
+    table.replaceChildren();
+    $("matrix-block").hidden = !d.token_attr;
+    if (!d.token_attr) return;
+    const head = el("thead"), hr = el("tr");
+    hr.appendChild(el("th", {}, ""));
+    d.prompt_tokens.forEach((t) => hr.appendChild(el("th", { scope: "col" }, piece(t.text))));
+    head.appendChild(hr); table.appendChild(head);
+    const body = el("tbody");
+    d.token_attr.forEach((row, r) => {
+      const tr = el("tr");
+      tr.appendChild(el("th", { scope: "row" }, piece(d.response_tokens[r].text)));
+      row.forEach((raw, p) => {
+        const norm = d.token_attr_normalized[r][p];
+        const td = el("td", { class: "m", tabindex: "-1" });
+        td.style.background = color(norm);
+        td.dataset.tip = "response " + r + " " + piece(d.response_tokens[r].text) + " × prompt " + p + " " + piece(d.prompt_tokens[p].text) + "\nraw " + num(raw) + " · normalized " + num(norm, 3) + "\n" + sign(raw);
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+    table.appendChild(body);
+  }
+  function renderMetadata() {
+    const d = state.detail, list = $("metadata");
+    list.replaceChildren();
+    const rows = Object.assign({ event_time: new Date(d.event_time).toISOString(), processing_time: new Date(d.processing_time).toISOString(), source_model: d.source_model,
+      model_fingerprint: d.model_fingerprint, replay_id: d.replay_id || "", batch_size: d.batch_size }, d.metadata);
+    for (const k of Object.keys(rows)) { list.appendChild(el("dt", {}, k)); list.appendChild(el("dd", {}, String(rows[k]))); }
+  }
+
+  // ---- trends and alerts ---------------------------------------------------------------------
+  let trendTimer = null;
+  function scheduleTrends() { if (!trendTimer) trendTimer = setTimeout(() => { trendTimer = null; loadTrends(); }, 1000); }
+  function chart(id, series, data) {
+    const target = $(id), width = Math.max(280, target.clientWidth || 320);
+    if (state.charts[id]) state.charts[id].destroy();
+    const fg = getComputedStyle(document.body).color;
+    const axis = { stroke: fg, grid: { stroke: "rgba(128,128,128,.2)" } };
+    state.charts[id] = new uPlot({ width: width, height: 170, series: [{}].concat(series), axes: [axis, axis], scales: { x: { time: true } } }, data, target);
+  }
+  const SERIES_COLORS = ["#0b5cad", "#bc4c00", "#1a7f37", "#6f42c1", "#6e7781", "#cf222e"];
+  async function loadTrends() {
+    const stats = await getJson("/api/stats?window=60");
+    if (stats && stats.windows.length) {
+      $("trends").hidden = false;
+      $("trends-note").textContent = "Computed from the events in memory: " + stats.note + "; windows of " + stats.window_ms / 1000 + " s by event time.";
+      const w = stats.windows, x = w.map((r) => r.start / 1000);
+      chart("chart-events", [{ label: "events", stroke: SERIES_COLORS[0], width: 2 }], [x, w.map((r) => r.events)]);
+      const kinds = [...new Set(w.flatMap((r) => Object.keys(r.segment_share_mean)))].sort();
+      chart("chart-shares", kinds.map((k, i) => ({ label: k, stroke: SERIES_COLORS[i % SERIES_COLORS.length], width: 2 })), [x].concat(kinds.map((k) => w.map((r) => r.segment_share_mean[k] ?? null))));
+      chart("chart-delta", [{ label: "mean", stroke: SERIES_COLORS[0], width: 2 }, { label: "max", stroke: SERIES_COLORS[1], width: 2 }], [x, w.map((r) => r.relative_delta_mean), w.map((r) => r.relative_delta_max)]);
+      chart("chart-latency", [{ label: "p50", stroke: SERIES_COLORS[0], width: 2 }, { label: "max", stroke: SERIES_COLORS[1], width: 2 }], [x, w.map((r) => r.latency_ms_p50), w.map((r) => r.latency_ms_max)]);
+    }
+    const alerts = await getJson("/api/alerts?window=60");
+    if (alerts) {
+      $("alerts-panel").hidden = alerts.alerts.length === 0;
+      $("alerts-note").textContent = "Computed from the events in memory: " + alerts.note + ".";
+      const list = $("alerts"); list.replaceChildren();
+      alerts.alerts.forEach((a) => {
+        const li = el("li", { class: a.severity });
+        li.appendChild(el("strong", {}, a.rule.replace(/_/g, " ") + " "));
+        li.appendChild(el("span", {}, new Date(a.window_start).toLocaleTimeString() + "–" + new Date(a.window_end).toLocaleTimeString() + ": " + a.message + ". Examples: "));
+        a.example_event_ids.forEach((id) => { const link = el("a", { href: "#event=" + encodeURIComponent(id) }, id); list.appendChild(li); li.appendChild(link); });
+        list.appendChild(li);
+      });
+    }
+  }
+
+  // ---- plumbing ------------------------------------------------------------------------------
+  async function getJson(url) {
+    const response = await fetch(url, { headers: { Accept: "application/json" } });
+    if (!response.ok) { $("status").textContent = url + ": " + response.status + " " + ((await response.json().catch(() => ({}))).error || ""); return null; }
+    return response.json();
+  }
+  function tip(event) {
+    const target = event.target.closest("[data-tip]"), box = $("tip");
+    if (!target) { box.hidden = true; return; }
+    box.textContent = target.dataset.tip; box.style.whiteSpace = "pre-line"; box.hidden = false;
+    const r = target.getBoundingClientRect();
+    box.style.left = Math.min(window.innerWidth - 330, r.left) + "px"; box.style.top = (r.bottom + 6) + "px";
+  }
+  function fromHash() { const m = /^#event=(.+)$/.exec(location.hash); if (m) select(decodeURIComponent(m[1])); }
+  function keys(event) {
+    if (event.target.closest("#feed") && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
+      const buttons = [...document.querySelectorAll("#feed button")], i = buttons.indexOf(document.activeElement);
+      const next = buttons[Math.max(0, Math.min(buttons.length - 1, i + (event.key === "ArrowDown" ? 1 : -1)))];
+      if (next) { next.focus(); event.preventDefault(); }
+    }
+  }
+  function theme(dark) {
+    document.documentElement.classList.toggle("dark", dark);
+    $("theme").setAttribute("aria-pressed", String(dark)); $("theme").textContent = dark ? "Light mode" : "Dark mode";
+    if (state.detail) renderDetail();
+    loadTrends();
+  }
+
+  document.addEventListener("DOMContentLoaded", async () => {
+    const dark = localStorage.getItem("explainstream.theme") ? localStorage.getItem("explainstream.theme") === "dark" : matchMedia("(prefers-color-scheme: dark)").matches;
+    document.documentElement.classList.toggle("dark", dark);
+    $("theme").setAttribute("aria-pressed", String(dark)); $("theme").textContent = dark ? "Light mode" : "Dark mode";
+    $("theme").addEventListener("click", () => { const now = !document.documentElement.classList.contains("dark"); localStorage.setItem("explainstream.theme", now ? "dark" : "light"); theme(now); });
+    $("filters").addEventListener("input", () => loadFeed());
+    $("filters").addEventListener("submit", (e) => e.preventDefault());
+    document.querySelectorAll("#views input").forEach((r) => r.addEventListener("change", () => { state.view = r.value; if (state.detail) renderHeatmap(); }));
+    document.addEventListener("mouseover", tip); document.addEventListener("focusin", tip); document.addEventListener("keydown", keys);
+    window.addEventListener("hashchange", fromHash);
+    state.info = await getJson("/api/info");
+    listen();
+    await loadFeed();
+    status();
+    loadTrends();
+    fromHash();
+  });
+})();

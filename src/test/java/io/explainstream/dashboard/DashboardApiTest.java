@@ -1,0 +1,163 @@
+package io.explainstream.dashboard;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.explainstream.schema.AttributionMethod;
+import io.explainstream.schema.Explanation;
+import io.explainstream.schema.ExplanationFlags;
+import io.explainstream.schema.IntegrationRule;
+import io.explainstream.schema.Normalization;
+import io.explainstream.schema.PromptSegment;
+import io.explainstream.schema.PromptToken;
+import io.explainstream.schema.ResponseToken;
+import io.explainstream.schema.SegmentKind;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The JSON API and the HTTP server without a broker or a browser: filters, 404 and 400 with reasons, trends, alerts, SSE, basic auth. */
+class DashboardApiTest {
+
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final long T0 = 1_764_000_000_000L;
+
+    private final EventStore store = new EventStore(3);
+    private final DashboardApi api = new DashboardApi(store, new InMemoryTrends(store, 0.05), 0.05, Map.of("topic", "explanations"));
+
+    @Test
+    void eventsAreNewestFirstAndFilterByModelMetadataMethodSegmentAndText() throws Exception {
+        store.add(explanation("a", "m1", "shop", -0.1, 0.0, "▁ball"));
+        store.add(explanation("b", "m2", "bank", -0.1, 0.0, "▁rain"));
+        store.add(explanation("c", "m1", "bank", -0.1, 0.0, "▁ball"));
+
+        assertEquals(List.of("c", "b", "a"), ids(api.get("/api/events", null)));
+        assertEquals(List.of("c", "a"), ids(api.get("/api/events", "model=m1")));
+        assertEquals(List.of("c", "b"), ids(api.get("/api/events", "application=bank")));
+        assertEquals(List.of("c"), ids(api.get("/api/events", "application=bank&model=m1&method=INTEGRATED_GRADIENTS&segment=user%5B0%5D")));
+        assertEquals(List.of("b"), ids(api.get("/api/events", "q=RAIN")), "text search ignores case, over prompt and response");
+        assertEquals(List.of("c"), ids(api.get("/api/events", "limit=1")));
+
+        store.add(explanation("d", "m1", "shop", -0.1, 0.0, "▁sun"));
+        assertEquals(List.of("d", "c", "b"), ids(api.get("/api/events", null)), "keeps the last 3");
+        assertEquals(404, api.get("/api/events/a", null).status(), "dropped from memory");
+    }
+
+    @Test
+    void oneEventCarriesTheRecordAndItsRelativeDelta() throws Exception {
+        // moved |−0.1 − (−1.6)| = 1.5; missing |0.3|: relative delta 0.2, over 0.05
+        store.add(explanation("x", "m1", "shop", -0.1, 0.3, "▁ball"));
+        DashboardApi.Answer answer = api.get("/api/events/x", null);
+        assertEquals(200, answer.status());
+        JsonNode event = MAPPER.readTree(answer.json());
+        assertEquals("x", event.get("event_id").asText());
+        assertEquals(0.2, event.get("relative_delta").asDouble(), 1e-12);
+        assertTrue(event.get("delta_warning").asBoolean());
+        assertEquals(2, event.get("prompt_tokens").size());
+        assertEquals("Once ball", event.get("prompt_text").asText());
+        assertEquals("user[0]", event.get("segments").get(0).get("name").asText());
+    }
+
+    @Test
+    void unknownIdsAnswer404AndBadParameters400WithAReason() throws Exception {
+        assertError(api.get("/api/events/nope", null), 404, "no explanation with event_id 'nope'");
+        assertError(api.get("/api/events", "limit=abc"), 400, "limit must be a whole number from 1 to 10000, not 'abc'");
+        assertError(api.get("/api/events", "limit=0"), 400, "limit must be from 1 to 10000, not 0");
+        assertError(api.get("/api/events", "colour=red"), 400, "unknown parameter 'colour'");
+        assertError(api.get("/api/events", "method=LIME"), 400, "method must be INTEGRATED_GRADIENTS, GRADIENT or INPUT_X_GRADIENT, not 'LIME'");
+        assertError(api.get("/api/events", "model=a&model=b"), 400, "parameter 'model' is given twice");
+        assertError(api.get("/api/stats", "window=0"), 400, "window must be from 1 to 86400 seconds, not 0");
+        assertError(api.get("/api/alerts", "window=soon"), 400, "window is in whole seconds (1 to 86400), not 'soon'");
+        assertError(api.get("/api/nothing", null), 404, "no such API path: /api/nothing");
+    }
+
+    @Test
+    void statsAndAlertsAreComputedFromTheEventsInMemoryAndSaySo() throws Exception {
+        store.add(explanation("ok", "m1", "shop", -0.1, 0.0, "▁ball"));
+        store.add(explanation("bad", "m1", "shop", -0.1, 0.3, "▁ball"));
+        JsonNode stats = MAPPER.readTree(api.get("/api/stats", "window=60").json());
+        assertEquals("memory", stats.get("source").asText());
+        assertTrue(stats.get("note").asText().startsWith("computed from the 2 explanations in this dashboard's memory"), stats.get("note").asText());
+        JsonNode window = stats.get("windows").get(0);
+        assertEquals(2, window.get("events").asInt());
+        assertEquals(0.1, window.get("relative_delta_mean").asDouble(), 1e-12);
+        assertEquals(1.0, window.get("segment_share_mean").get("user").asDouble(), 1e-12);
+        assertEquals(12.5, window.get("latency_ms_p50").asDouble());
+
+        JsonNode alerts = MAPPER.readTree(api.get("/api/alerts", null).json()).get("alerts");
+        assertEquals(1, alerts.size());
+        assertEquals("delta_over_threshold", alerts.get(0).get("rule").asText());
+        assertEquals("bad", alerts.get(0).get("example_event_ids").get(0).asText());
+        assertEquals(0, MAPPER.readTree(api.get("/api/alerts", "model=m2").json()).get("alerts").size());
+    }
+
+    @Test
+    void theServerStreamsNewEventsAndAsksForCredentialsWhenSet() throws Exception {
+        try (DashboardServer server = new DashboardServer("127.0.0.1", 0, api, store, 0.05, "auditor:s3cret")) {
+            HttpClient client = HttpClient.newHttpClient();
+            URI base = URI.create("http://127.0.0.1:" + server.port());
+            assertEquals(401, client.send(HttpRequest.newBuilder(base.resolve("/api/events")).build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+            String auth = "Basic " + Base64.getEncoder().encodeToString("auditor:s3cret".getBytes(StandardCharsets.UTF_8));
+            HttpResponse<String> page = client.send(HttpRequest.newBuilder(base.resolve("/")).header("Authorization", auth).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, page.statusCode());
+            assertTrue(page.body().contains("/webjars/uplot/1.6.30/dist/uPlot.iife.min.js"));
+            assertEquals(200, client.send(HttpRequest.newBuilder(base.resolve("/webjars/uplot/1.6.30/dist/uPlot.iife.min.js")).header("Authorization", auth).build(),
+                    HttpResponse.BodyHandlers.discarding()).statusCode(), "the chart library ships in the jar");
+
+            HttpResponse<java.io.InputStream> stream = client.send(HttpRequest.newBuilder(base.resolve("/api/stream")).header("Authorization", auth).build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+            assertEquals("text/event-stream; charset=utf-8", stream.headers().firstValue("Content-Type").orElseThrow());
+            try (BufferedReader lines = new BufferedReader(new InputStreamReader(stream.body(), StandardCharsets.UTF_8))) {
+                store.add(explanation("live", "m1", "shop", -0.1, 0.0, "▁ball"));
+                String line;
+                while ((line = lines.readLine()) != null && !line.startsWith("data: ")) {
+                    // the greeting and the event's name and id come first
+                }
+                assertTrue(line != null && MAPPER.readTree(line.substring(6)).get("event_id").asText().equals("live"), line);
+            }
+        }
+    }
+
+    private static void assertError(DashboardApi.Answer answer, int status, String reasonStart) throws Exception {
+        assertEquals(status, answer.status(), answer.json());
+        String reason = MAPPER.readTree(answer.json()).get("error").asText();
+        assertTrue(reason.startsWith(reasonStart), reason);
+    }
+
+    private static List<String> ids(DashboardApi.Answer answer) throws Exception {
+        assertEquals(200, answer.status(), answer.json());
+        List<String> ids = new java.util.ArrayList<>();
+        MAPPER.readTree(answer.json()).get("events").forEach(e -> ids.add(e.get("event_id").asText()));
+        return ids;
+    }
+
+    static Explanation explanation(String id, String model, String application, double logProb, double sequenceDelta, String word) {
+        return Explanation.newBuilder()
+                .setEventId(id).setEventTime(Instant.ofEpochMilli(T0)).setProcessingTime(Instant.ofEpochMilli(T0 + 1000))
+                .setSourceModel(model).setModelId(model).setModelFingerprint("sha256:00")
+                .setMethod(AttributionMethod.INTEGRATED_GRADIENTS).setIntegration(IntegrationRule.GAUSSLEGENDRE).setSteps(50).setBaseline("unk")
+                .setIncludeBos(false).setNormalization(Normalization.L1)
+                .setPromptTokens(List.of(new PromptToken(403L, "▁Once", 0, 4, true, 0), new PromptToken(500L, word, 4, 4 + word.length(), true, 0)))
+                .setResponseTokens(List.of(new ResponseToken(407L, "▁upon", 0, 5)))
+                .setSeqAttr(List.of(0.5, 1.0)).setSeqAttrNormalized(List.of(0.33, 0.67))
+                .setResponseLogprobs(List.of(logProb)).setBaselineLogprobs(List.of(-1.6)).setConvergenceDelta(List.of())
+                .setSequenceDelta(sequenceDelta).setMaxAbsDelta(Math.abs(sequenceDelta))
+                .setFlags(new ExplanationFlags(false, 0, false, 0, false)).setBatchSize(1).setAttributionLatencyMs(12.5)
+                .setMetadata(Map.of("application", application, "tenant", "t1"))
+                .setSegments(List.of(new PromptSegment("user[0]", SegmentKind.USER, 0, 4 + word.length(), 2, 1.5, 1.0, null)))
+                .setTopSegment("user[0]").setAttributionEntropy(0.9)
+                .build();
+    }
+}
