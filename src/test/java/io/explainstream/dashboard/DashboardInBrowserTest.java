@@ -55,10 +55,10 @@ class DashboardInBrowserTest {
                 browser.await("document.getElementById('status').textContent.startsWith('live')", Duration.ofSeconds(20));
 
                 try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of())) {
-                    producer.send(new ProducerRecord<>("in", bytes("chat-1"), bytes("{\"event_id\":\"chat-1\",\"model\":\"stories260K\",\"messages\":["
+                    producer.send(new ProducerRecord<>("in", bytes("chat-1"), bytes("{\"event_id\":\"chat-1\",\"timestamp\":" + System.currentTimeMillis() + ",\"model\":\"stories260K\",\"messages\":["
                             + "{\"role\":\"system\",\"content\":\"You tell short stories.\"},{\"role\":\"user\",\"content\":\"Tell me about Lily and her red ball.\"}],"
                             + "\"response\":\"Lily played with her red ball.\",\"metadata\":{\"application\":\"stories\",\"tenant\":\"acme\"}}")));
-                    producer.send(new ProducerRecord<>("in", bytes("plain-2"), bytes("{\"event_id\":\"plain-2\",\"model\":\"stories260K\","
+                    producer.send(new ProducerRecord<>("in", bytes("plain-2"), bytes("{\"event_id\":\"plain-2\",\"timestamp\":" + System.currentTimeMillis() + ",\"model\":\"stories260K\","
                             + "\"prompt\":\"Once upon a time there was a dog.\",\"response\":\"The dog liked to run.\",\"metadata\":{\"application\":\"support\",\"tenant\":\"globex\"}}")));
                 }
                 browser.await("document.querySelectorAll('#feed button').length === 2", Duration.ofSeconds(120));
