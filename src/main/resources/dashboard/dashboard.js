@@ -16,7 +16,8 @@
   }
   function sign(x) { return x > 0 ? "positive (raises the response's log-probability)" : x < 0 ? "negative (lowers it)" : "zero"; }
   function num(x, d) { return x === null || x === undefined ? "n/a" : (typeof x === "string" ? x : x.toFixed(d === undefined ? 4 : d)); }
-  function piece(text) { return text === null || text === undefined ? REDACTED : text.replace(/▁/g, " "); }
+  // A vocabulary piece as shown: ▁ is a space, the newline byte a ↵ (other byte pieces stay as they are).
+  function piece(text) { return text === null || text === undefined ? REDACTED : text.replace(/▁/g, " ").replace(/<0x0A>/g, "↵"); }
   function el(tag, attrs, text) { const e = document.createElement(tag); for (const k in attrs || {}) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; return e; }
 
   // ---- feed -------------------------------------------------------------------------------
@@ -222,7 +223,7 @@
     if (state.charts[id]) state.charts[id].destroy();
     const fg = getComputedStyle(document.body).color;
     const axis = { stroke: fg, grid: { stroke: "rgba(128,128,128,.2)" } };
-    state.charts[id] = new uPlot({ width: width, height: 170, series: [{}].concat(series), axes: [axis, axis], scales: { x: { time: true } } }, data, target);
+    state.charts[id] = new uPlot({ width: width, height: 170, series: [{}].concat(series), axes: [axis, axis], scales: { x: { time: true, range: (u, min, max) => (min === max ? [min - 300, max + 300] : [min, max]) } } }, data, target);
   }
   const SERIES_COLORS = ["#0b5cad", "#bc4c00", "#1a7f37", "#6f42c1", "#6e7781", "#cf222e"];
   async function loadTrends() {
@@ -246,7 +247,7 @@
         const li = el("li", { class: a.severity });
         li.appendChild(el("strong", {}, a.rule.replace(/_/g, " ") + " "));
         li.appendChild(el("span", {}, new Date(a.window_start).toLocaleTimeString() + "–" + new Date(a.window_end).toLocaleTimeString() + ": " + a.message + ". Examples: "));
-        a.example_event_ids.forEach((id) => { const link = el("a", { href: "#event=" + encodeURIComponent(id) }, id); list.appendChild(li); li.appendChild(link); });
+        a.example_event_ids.forEach((id) => { li.appendChild(el("a", { href: "#event=" + encodeURIComponent(id) }, id)); li.appendChild(document.createTextNode(" ")); });
         list.appendChild(li);
       });
     }
