@@ -223,7 +223,11 @@
     if (state.charts[id]) state.charts[id].destroy();
     const fg = getComputedStyle(document.body).color;
     const axis = { stroke: fg, grid: { stroke: "rgba(128,128,128,.2)" } };
-    state.charts[id] = new uPlot({ width: width, height: 170, series: [{}].concat(series), axes: [axis, axis], scales: { x: { time: true, range: (u, min, max) => (min === max ? [min - 300, max + 300] : [min, max]) } } }, data, target);
+    // One window would get a range of years from uPlot's default: give the time axis five minutes around it.
+    const lo = Math.min(...data[0]), hi = Math.max(...data[0]);
+    const xRange = lo === hi ? [lo - 300, hi + 300] : [lo, hi];
+    state.charts[id] = new uPlot({ width: width, height: 170, series: [{}].concat(series), axes: [axis, axis],
+      scales: { x: { time: true, auto: false, range: xRange } } }, data, target);
   }
   const SERIES_COLORS = ["#0b5cad", "#bc4c00", "#1a7f37", "#6f42c1", "#6e7781", "#cf222e"];
   async function loadTrends() {
