@@ -356,7 +356,7 @@ class ExplainTopologyTest {
         for (int i = 0; i < 20; i++) {
             String id = "s-" + i;
             send(id, json(id, "One day,", "a girl"), T0);
-            sampled += EventValidator.sampled(id, 0.5) ? 1 : 0;
+            sampled += AuditPolicy.sampled(id, 0.5) ? 1 : 0;
         }
         assertEquals(sampled, output.readValuesToList().size());
         assertTrue(sampled > 3 && sampled < 17, "about half sampled: " + sampled);
