@@ -58,6 +58,8 @@ class ExplainTopologyTest {
     private TestOutputTopic<byte[], Explanation> output;
     private TestOutputTopic<byte[], byte[]> deadLetters;
     private ServiceMetrics metrics;
+    /** The audit policy and backlog level of the next start; null: the build without one (all in full). */
+    private BacklogController backlog;
 
     @BeforeEach
     void startRegistry() throws Exception {
@@ -80,9 +82,14 @@ class ExplainTopologyTest {
     private void start(ExplainTopology.Topics topics, ValidationPolicy policy, Explainer explainer) {
         metrics = new ServiceMetrics(new SimpleMeterRegistry());
         InputDecoder decoder = new InputDecoder(InputFormat.AUTO, ConfluentAvroDeserializer.specific(client, LlmInteraction.class));
-        var topology = ExplainTopology.build(topics, decoder, fixture.validator(policy), explainer,
-                new ConfluentAvroSerializer<>(client, SubjectNameStrategy.TOPIC_NAME, true, false), metrics, StreamFixture.liveness(),
-                Clock.systemUTC());
+        var serializer = new ConfluentAvroSerializer<Explanation>(client, SubjectNameStrategy.TOPIC_NAME, true, false);
+        var topology = backlog == null
+                ? ExplainTopology.build(topics, decoder, fixture.validator(policy), explainer, serializer, metrics, StreamFixture.liveness(), Clock.systemUTC())
+                : ExplainTopology.build(topics, decoder, fixture.validator(policy), explainer, serializer, metrics, StreamFixture.liveness(), backlog,
+                        Clock.systemUTC());
+        if (backlog != null) {
+            metrics.backlog(backlog);
+        }
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -349,7 +356,9 @@ class ExplainTopologyTest {
 
     @Test
     void otherModelsAndUnsampledEventsAreSkippedAndCounted() {
-        ValidationPolicy policy = ServiceConfig.of(Map.of("model.accept", "stories260K", "sample.rate", "0.5")).validationPolicy();
+        ServiceConfig config = ServiceConfig.of(Map.of("model.accept", "stories260K", "sample.rate", "0.5", "audit.max.lag.ms", "0"));
+        ValidationPolicy policy = config.validationPolicy();
+        backlog = config.backlogController(Scope.live(), Clock.systemUTC());
         start(new BatchPolicy(1, 100_000, 60_000), policy, fixture.explainer(policy));
         send("m", new String(json("m", PROMPT, RESPONSE), StandardCharsets.UTF_8).replace("stories260K", "gpt-x").getBytes(StandardCharsets.UTF_8), T0);
         int sampled = 0;
