@@ -76,6 +76,11 @@ public final class BacklogController {
         return policy.maxLagMs() > 0;
     }
 
+    /** The lag of a batch whose oldest event has this timestamp, on this controller's clock; returns the level after it. */
+    public int observeOldest(long eventTimeMs) {
+        return observe(Math.max(0, clock.millis() - eventTimeMs));
+    }
+
     /** Takes one lag measurement; returns the level after it. */
     public int observe(long lagMs) {
         if (!enabled()) {

@@ -280,8 +280,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         LOG.debug("batch started: {} events, first {}, last {}", batch.size(), batch.get(0).eventId(), batch.get(batch.size() - 1).eventId());
         List<PendingEvent> handled = new ArrayList<>();
         boolean cancelled = false;
-        long oldestEventMs = batch.stream().mapToLong(PendingEvent::eventTimeMs).min().orElse(clock.millis());
-        backlog.observe(Math.max(0, clock.millis() - oldestEventMs));
+        backlog.observeOldest(batch.stream().mapToLong(PendingEvent::eventTimeMs).min().getAsLong());
         try {
             // The level may have just changed: each run of events with the same method and steps is one engine call.
             int from = 0;
