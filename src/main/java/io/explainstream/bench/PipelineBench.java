@@ -282,6 +282,147 @@ public final class PipelineBench {
         }
     }
 
+    /**
+     * What an offered-rate run measured.
+     *
+     * @param offeredPerSecond the rate events were produced at
+     * @param produced events produced
+     * @param byTier explanations by tier/reason
+     * @param skipped events counted as skipped (by reason)
+     * @param forced events flagged metadata.audit=full, and how many of them were explained in full
+     * @param lagAfterFirstMinuteMaxMs the largest end-to-end lag of an explanation consumed after the first minute
+     */
+    public record RateResult(double offeredPerSecond, int produced, Map<String, Integer> byTier, Map<String, Double> skipped, int forced,
+            int forcedFull, long lagAfterFirstMinuteMaxMs, boolean accounted) {}
+
+    /**
+     * Produces events at a fixed rate for a while through the whole service with backlog control,
+     * and reports offered against explained per tier, the lag over time, and whether every event
+     * was accounted for.
+     *
+     * @param rate events per second, or {@code Nx}: N times the engine's measured full-method capacity
+     * @param forcedShare share of events flagged {@code metadata.audit=full}
+     */
+    public RateResult offeredRate(Path home, Path modelDir, List<String> sample, String rate, int durationSeconds, int steps, int batch,
+            long maxLagMs, double sampleRate, double forcedShare) throws Exception {
+        double perSecond;
+        if (rate.endsWith("x")) {
+            // Two probes, the faster one counts: on a shared machine a neighbour's burst can slow one probe several-fold.
+            List<String> probe = payloads(sample, 4 * batch);
+            double seconds = Math.min(engineOnly(modelDir, probe, steps, batch), engineOnly(modelDir, probe, steps, batch));
+            double capacity = probe.size() / seconds;
+            perSecond = Double.parseDouble(rate.substring(0, rate.length() - 1)) * capacity;
+            out.printf(Locale.ROOT, "engine alone, full method (%d steps, batches of %d): %.1f events/s; offering %s = %.1f events/s%n", steps, batch,
+                    capacity, rate, perSecond);
+        } else {
+            perSecond = Double.parseDouble(rate);
+        }
+        if (!(perSecond > 0)) {
+            throw new IllegalArgumentException("--offered-rate = " + rate + " must be positive");
+        }
+        out.flush();
+        Path data = Files.createTempDirectory("explainstream-bench-");
+        ObjectMapper json = new ObjectMapper();
+        try (EmbeddedPlatform platform = EmbeddedPlatform.start(data, 0)) {
+            Map<String, String> settings = new HashMap<>(Map.of("application.id", "explainstream-bench-rate", "state.dir", data.resolve("streams").toString(),
+                    Setting.MODEL_DIR.key(), modelDir.toAbsolutePath().toString(), Setting.STEPS.key(), Integer.toString(steps),
+                    Setting.BATCH_MAX_EVENTS.key(), Integer.toString(batch), Setting.BATCH_MAX_WAIT_MS.key(), "200", Setting.OPS_PORT.key(), "-1",
+                    Setting.TOPICS_PARTITIONS.key(), "1", Setting.AUDIT_MAX_LAG_MS.key(), Long.toString(maxLagMs)));
+            settings.put(Setting.AUDIT_SAMPLE_RATE.key(), Double.toString(sampleRate));
+            ServiceConfig config = ServiceConfig.of(settings).with(platform.clientSettings());
+            try (ExplainService service = ExplainService.start(config, home, Clock.systemUTC())) {
+                service.awaitRunning(Duration.ofMinutes(2));
+                var deserializer = ConfluentAvroDeserializer.specific(new SchemaRegistryClient(RegistryConfig.of(platform.registryUrl())), Explanation.class);
+                Properties producerProps = new Properties();
+                producerProps.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, platform.bootstrapServers());
+                producerProps.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+                Set<String> forcedIds = new HashSet<>();
+                Set<String> forcedFull = new HashSet<>();
+                Map<String, Integer> byTier = new java.util.TreeMap<>();
+                Set<String> explained = new HashSet<>();
+                Map<Long, List<Long>> lagByWindow = new java.util.TreeMap<>();
+                int every = forcedShare > 0 ? (int) Math.round(1 / forcedShare) : Integer.MAX_VALUE;
+                try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(platform.clientSettings(), "bench-rate", "earliest");
+                        KafkaProducer<String, String> producer = new KafkaProducer<>(producerProps, new StringSerializer(), new StringSerializer())) {
+                    consumer.subscribe(List.of(config.get(Setting.OUTPUT_TOPIC)));
+                    consumer.poll(Duration.ofMillis(500));
+                    long started = System.currentTimeMillis();
+                    long produceUntil = started + durationSeconds * 1000L;
+                    int produced = 0;
+                    long deadline = produceUntil + Math.max(120_000, 2L * durationSeconds * 1000);
+                    while (System.currentTimeMillis() < deadline) {
+                        long now = System.currentTimeMillis();
+                        // Catch up to the schedule: event i goes out at started + i / rate.
+                        while (now < produceUntil && produced < (now - started) * perSecond / 1000.0) {
+                            ObjectNode event = (ObjectNode) json.readTree(sample.get(produced % sample.size()));
+                            String id = "rate-" + produced;
+                            event.put("event_id", id);
+                            event.put("timestamp", now);
+                            ObjectNode metadata = event.has("metadata") ? (ObjectNode) event.get("metadata") : event.putObject("metadata");
+                            if (produced % every == 0) {
+                                metadata.put("audit", "full");
+                                forcedIds.add(id);
+                            } else {
+                                metadata.remove("audit");
+                            }
+                            producer.send(new ProducerRecord<>(config.get(Setting.INPUT_TOPIC), id, json.writeValueAsString(event)));
+                            produced++;
+                        }
+                        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(50))) {
+                            Explanation e = deserializer.deserialize(record.topic(), record.value());
+                            long consumedAt = System.currentTimeMillis();
+                            if (!explained.add(e.getEventId())) {
+                                continue;
+                            }
+                            byTier.merge(e.getTier() + "/" + e.getTierReason(), 1, Integer::sum);
+                            if (forcedIds.contains(e.getEventId()) && e.getTier() == io.explainstream.schema.ExplanationTier.FULL) {
+                                forcedFull.add(e.getEventId());
+                            }
+                            lagByWindow.computeIfAbsent((consumedAt - started) / 10_000, w -> new ArrayList<>()).add(consumedAt - e.getEventTime().toEpochMilli());
+                        }
+                        double skipped = service.metrics().count("explainstream.events.skipped");
+                        if (now >= produceUntil && explained.size() + skipped >= produced) {
+                            break;
+                        }
+                    }
+                    Map<String, Double> skipped = new java.util.TreeMap<>();
+                    for (String reason : List.of("not_sampled", "backlog", "other_model")) {
+                        double count = service.metrics().count("explainstream.events.skipped", "reason", reason);
+                        if (count > 0) {
+                            skipped.put(reason, count);
+                        }
+                    }
+                    double skippedTotal = skipped.values().stream().mapToDouble(Double::doubleValue).sum();
+                    long lagAfterMinute = 0;
+                    out.printf(Locale.ROOT, "offered %.1f events/s for %d s: %d events (%d flagged metadata.audit=full); audit.max.lag.ms %d, audit.sample.rate %s%n",
+                            perSecond, durationSeconds, produced, forcedIds.size(), maxLagMs, sampleRate);
+                    out.println("window (s)  explained  lag p50 (s)  lag max (s)");
+                    for (Map.Entry<Long, List<Long>> window : lagByWindow.entrySet()) {
+                        List<Long> lags = window.getValue();
+                        lags.sort(Long::compare);
+                        long max = lags.get(lags.size() - 1);
+                        if (window.getKey() >= 6) {
+                            lagAfterMinute = Math.max(lagAfterMinute, max);
+                        }
+                        out.printf(Locale.ROOT, "%4d-%-4d   %9d  %11.1f  %11.1f%n", window.getKey() * 10, window.getKey() * 10 + 10, lags.size(),
+                                percentile(lags, 0.5) / 1000.0, max / 1000.0);
+                    }
+                    boolean accounted = explained.size() + (int) skippedTotal == produced;
+                    out.printf(Locale.ROOT, "explained %d %s; skipped %s; explained + skipped = %d of %d produced (%s)%n", explained.size(), byTier, skipped,
+                            explained.size() + (int) skippedTotal, produced, accounted ? "all accounted for" : "NOT all accounted for");
+                    out.printf(Locale.ROOT, "forced events explained in full: %d of %d; largest lag after the first minute %.1f s (%s audit.max.lag.ms)%n",
+                            forcedFull.size(), forcedIds.size(), lagAfterMinute / 1000.0, lagAfterMinute <= maxLagMs ? "under" : "OVER");
+                    out.flush();
+                    return new RateResult(perSecond, produced, byTier, skipped, forcedIds.size(), forcedFull.size(), lagAfterMinute, accounted);
+                }
+            }
+        } finally {
+            try (var paths = Files.walk(data)) {
+                paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+            }
+        }
+    }
+
     /** The value at a quantile of a sorted list (nearest rank); 0 for an empty list. */
     public static long percentile(List<Long> sorted, double quantile) {
         if (sorted.isEmpty()) {

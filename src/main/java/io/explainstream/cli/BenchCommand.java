@@ -146,12 +146,39 @@ final class BenchCommand implements Runnable {
         @Option(names = "--long-tokens", defaultValue = "500", description = "With --mix: about how many prompt tokens a long event has. Default: ${DEFAULT-VALUE}.")
         private int longTokens;
 
+        @Option(names = "--offered-rate", paramLabel = "X", description = "Instead: produce events at X per second, or Nx (N times the engine's "
+                + "measured full-method capacity), for --duration seconds, with backlog control; reports offered vs explained per tier, the lag over "
+                + "time, and whether every event was accounted for.")
+        private String offeredRate;
+
+        @Option(names = "--duration", defaultValue = "120", description = "With --offered-rate: seconds of production. Default: ${DEFAULT-VALUE}.")
+        private int duration;
+
+        @Option(names = "--max-lag-ms", defaultValue = "60000", description = "With --offered-rate: audit.max.lag.ms. Default: ${DEFAULT-VALUE}.")
+        private long maxLagMs;
+
+        @Option(names = "--sample-rate", defaultValue = "1.0", description = "With --offered-rate: audit.sample.rate. Default: ${DEFAULT-VALUE}.")
+        private double sampleRate;
+
+        @Option(names = "--forced-share", defaultValue = "0.05", description = "With --offered-rate: share of events flagged metadata.audit=full. Default: ${DEFAULT-VALUE}.")
+        private double forcedShare;
+
         @Spec
         private picocli.CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() throws Exception {
             threads(threads);
+            if (offeredRate != null) {
+                if (duration <= 0) {
+                    throw new IllegalArgumentException("--duration = " + duration + " must be positive");
+                }
+                List<String> sample = DemoCommand.sample(null).stream().filter(DemoCommand::wellFormed).toList();
+                Path modelDir = model != null ? model : RunCommand.home().resolve(io.explainstream.model.Checkpoint.BUNDLED_DIRECTORY);
+                PipelineBench.RateResult result = new PipelineBench(spec.commandLine().getOut()).offeredRate(RunCommand.home(), modelDir, sample, offeredRate,
+                        duration, steps, batch, maxLagMs, sampleRate, forcedShare);
+                return result.accounted() && result.forcedFull() == result.forced() ? 0 : 1;
+            }
             if (events <= 0) {
                 throw new IllegalArgumentException("--events = " + events + " must be positive");
             }

@@ -3,6 +3,8 @@ package io.explainstream.stream;
 import io.explainstream.attribution.AttributionCancelledException;
 import io.explainstream.avro.RegistryException;
 import io.explainstream.schema.Explanation;
+import io.explainstream.schema.ExplanationTier;
+import io.explainstream.schema.TierReason;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -45,6 +47,11 @@ import org.slf4j.LoggerFactory;
  * are cut to what is left of it, and a batch that does not fit waits for the next transaction.
  * A batch the engine cannot explain is split in halves and each half retried; an event that fails
  * alone goes to the dead-letter topic with the reason.
+ *
+ * <p>Each event's audit choice ({@link AuditPolicy}) is made where it enters; its tier (method and
+ * steps) follows from that and the {@link BacklogController}'s level when its batch is formed, and
+ * events batch only with events of the same method and steps, so a cheap event never waits on an
+ * integrated-gradients batch. The budget counts engine work (tokens times steps), not tokens.
  */
 final class BatchingProcessor implements Processor<byte[], ValidationProcessor.Arrival, Object, Object> {
 
@@ -61,6 +68,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private final ServiceMetrics metrics;
     private final TransactionBudget budget;
     private final Liveness liveness;
+    private final BacklogController backlog;
     private final Clock clock;
     private ProcessorContext<Object, Object> context;
     private KeyValueStore<Long, byte[]> store;
@@ -71,7 +79,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
 
     BatchingProcessor(String storeName, BatchPolicy policy, Explainer explainer, Ingest ingest, Serializer<Explanation> explanationSerializer,
             String outputTopic, Scope scope, DeadLetters deadLetters, ServiceMetrics metrics, TransactionBudget budget, Liveness liveness,
-            Clock clock) {
+            BacklogController backlog, Clock clock) {
         this.storeName = storeName;
         this.policy = policy;
         this.explainer = explainer;
@@ -83,6 +91,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         this.metrics = metrics;
         this.budget = budget;
         this.liveness = liveness;
+        this.backlog = backlog;
         this.clock = clock;
     }
 
@@ -108,9 +117,16 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     @Override
     public void process(Record<byte[], ValidationProcessor.Arrival> record) {
         ValidationProcessor.Arrival arrival = record.value();
+        AuditPolicy.Choice choice = backlog.policy().choose(arrival.admission().event());
+        if (backlog.skips(choice)) {
+            // Outside the sample, and either configured to be skipped or shed under backlog: counted, never stored.
+            metrics.skipped(backlog.skipReason(), arrival.admission().event());
+            outcomes.count(Outcomes.SKIPPED);
+            return;
+        }
         // The context's wall clock: the punctuator measures waits on the same clock.
         PendingEvent event = PendingEvent.of(nextSequence++, arrival.admission(), arrival.source(), arrival.rawKey(), arrival.rawValue(),
-                context.currentSystemTimeMs());
+                context.currentSystemTimeMs(), choice);
         byte[] stored = storedForm(event);
         if (stored == null) {
             // Its changelog record could not be written: explain it now, after the events before it.
@@ -147,6 +163,10 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     }
 
     private void onWallClock(long nowMs) {
+        if (pending().isEmpty()) {
+            // Nothing waits: no lag, so a degraded service recovers when traffic stops.
+            backlog.observe(0);
+        }
         // Every batch whose oldest event has waited long enough, oldest first.
         for (List<PendingEvent> waiting = pending(); !waiting.isEmpty() && nowMs - waiting.get(0).enqueuedAtMs() >= policy.maxWaitMs();
                 waiting = pending()) {
@@ -180,9 +200,23 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         return Math.max(6, 32 - Integer.numberOfLeadingZeros(Math.max(1, event.tokens()) - 1));
     }
 
-    /** The bucket an event batches in: its length bucket, or one for all with batch.by.length=false. */
+    /**
+     * The bucket an event batches in: its tier's method and steps, then its length bucket (none
+     * with batch.by.length=false). A cheap event costs about 1/steps of an integrated-gradients one.
+     */
     private int bucketOf(PendingEvent event) {
-        return policy.byLength() ? bucket(event) : 0;
+        return engineKey(backlog.tier(event.audit())) * 64 + (policy.byLength() ? bucket(event) : 0);
+    }
+
+    /** Events of the same key share one engine call: the same method and steps. */
+    private static int engineKey(Tier tier) {
+        return tier.method().ordinal() * 100_000 + tier.steps();
+    }
+
+    /** Engine work in the budget's unit: (padded) tokens times path points (1 for the gradient methods). */
+    private int work(int tokens, PendingEvent anyOfBatch) {
+        Tier tier = backlog.tier(anyOfBatch.audit());
+        return tokens * (tier.method() == io.explainstream.attribution.AttributionMethod.INTEGRATED_GRADIENTS ? tier.steps() : 1);
     }
 
     /**
@@ -216,7 +250,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private List<PendingEvent> nextBatch(List<PendingEvent> candidates, boolean withinTransaction) {
         budget.commits(threadCommits());
         List<PendingEvent> batch = new ArrayList<>();
-        if (withinTransaction && !budget.fits(candidates.get(0).tokens())) {
+        if (withinTransaction && !budget.fits(work(candidates.get(0).tokens(), candidates.get(0)))) {
             return batch;
         }
         int tokens = 0;
@@ -225,7 +259,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             int next = tokens + event.tokens();
             int nextLongest = Math.max(longest, event.tokens());
             if (!batch.isEmpty() && (batch.size() >= policy.maxEvents() || next > policy.maxTokens()
-                    || !budget.batchFits((batch.size() + 1) * nextLongest))) {
+                    || !budget.batchFits(work((batch.size() + 1) * nextLongest, event)))) {
                 break;
             }
             batch.add(event);
@@ -250,8 +284,16 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         LOG.debug("batch started: {} events, first {}, last {}", batch.size(), batch.get(0).eventId(), batch.get(batch.size() - 1).eventId());
         List<PendingEvent> handled = new ArrayList<>();
         boolean cancelled = false;
+        backlog.observeOldest(batch.stream().mapToLong(PendingEvent::eventTimeMs).min().getAsLong());
         try {
-            explainSplitting(batch, handled);
+            // The level may have just changed: each run of events with the same method and steps is one engine call.
+            int from = 0;
+            for (int i = 1; i <= batch.size(); i++) {
+                if (i == batch.size() || engineKey(backlog.tier(batch.get(i).audit())) != engineKey(backlog.tier(batch.get(from).audit()))) {
+                    explainSplitting(batch.subList(from, i), handled);
+                    from = i;
+                }
+            }
             LOG.debug("batch done: {} events", batch.size());
         } catch (AttributionCancelledException e) {
             cancelled = true;
@@ -270,11 +312,13 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private void explainSplitting(List<PendingEvent> batch, List<PendingEvent> handled) {
         int tokens = batch.stream().mapToInt(PendingEvent::tokens).sum();
         int paddedTokens = paddedTokens(batch);
-        if (batch.size() == 1 && budget.exceedsTransaction(tokens)) {
+        int work = work(tokens, batch.get(0));
+        Tier tier = backlog.tier(batch.get(0).audit());
+        if (batch.size() == 1 && budget.exceedsTransaction(work)) {
             deadLetter(batch.get(0), DeadLetters.Stage.ATTRIBUTION, new InvalidEventException(String.format(java.util.Locale.ROOT,
                     "explaining %d tokens is estimated at %.0f s of engine time, more than the transaction timeout (%.0f s); lower "
                             + "limits.prompt.tokens, or raise batch.max.seconds and producer.transaction.timeout.ms together",
-                    tokens, budget.estimate(tokens), budget.hardLimitSeconds())));
+                    tokens, budget.estimate(work), budget.hardLimitSeconds())));
             handled.add(batch.get(0));
             return;
         }
@@ -282,7 +326,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         long started = System.nanoTime();
         liveness.engineEntered();
         try {
-            explanations = explainer.explain(batch);
+            explanations = explainer.explain(batch, tier);
         } catch (AttributionCancelledException e) {
             liveness.engineLeft();
             throw e;
@@ -303,7 +347,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         }
         liveness.engineLeft();
         Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
-        budget.spent(elapsed.toNanos() / 1e9, paddedTokens);
+        budget.spent(elapsed.toNanos() / 1e9, work(paddedTokens, batch.get(0)));
         metrics.batch(batch.size(), tokens, elapsed);
         for (int i = 0; i < batch.size(); i++) {
             publish(batch.get(i), explanations.get(i));
@@ -319,6 +363,9 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     /** Writes one explanation, or dead-letters its event when the explanation cannot be written. */
     private void publish(PendingEvent event, Explanation explanation) {
         byte[] key = outputKey(event);
+        Tier tier = backlog.tier(event.audit());
+        explanation.setTier(ExplanationTier.valueOf(tier.kind().name()));
+        explanation.setTierReason(TierReason.valueOf(tier.reason().name()));
         byte[] value;
         try {
             value = explanationSerializer.serialize(outputTopic, explanation);
@@ -346,6 +393,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         context.forward(output, ExplainTopology.OUTPUT_SINK);
         outcomes.count(Outcomes.EXPLAINED);
         metrics.eventOut(event, clock.millis());
+        metrics.tiered(tier, event);
     }
 
     private static boolean causedByRegistry(Throwable error) {
@@ -392,7 +440,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             return;
         }
         PendingEvent event = PendingEvent.of(old.sequence(), (Admission.Explain) admission, old.source(), old.rawKey(), old.rawValue(),
-                old.enqueuedAtMs());
+                old.enqueuedAtMs(), backlog.policy().choose(admission.event()));
         byte[] stored = storedForm(event);
         // A legacy entry was written, so its raw bytes fit; the current form without them is smaller.
         store.put(old.sequence(), stored != null ? stored : PendingEventCodec.encode(event.withoutRawValue()));

@@ -56,6 +56,22 @@ public final class EngineExplainer implements Explainer {
 
     @Override
     public List<Explanation> explain(List<PendingEvent> batch) {
+        return explain(batch, settings);
+    }
+
+    /**
+     * The full tier runs the configured settings as they are (adaptive steps included); a full tier
+     * degraded by backlog, fewer steps; the cheap tier, the same engine with a gradient method.
+     */
+    @Override
+    public List<Explanation> explain(List<PendingEvent> batch, Tier tier) {
+        if (tier.kind() == Tier.Kind.CHEAP) {
+            return explain(batch, settings.withMethod(tier.method()));
+        }
+        return explain(batch, tier.reason() == Tier.Reason.BACKLOG ? settings.withSteps(tier.steps()) : settings);
+    }
+
+    private List<Explanation> explain(List<PendingEvent> batch, AttributionSettings settings) {
         List<AttributionRequest> requests = new ArrayList<>();
         for (PendingEvent event : batch) {
             requests.add(event.request());
@@ -65,12 +81,12 @@ public final class EngineExplainer implements Explainer {
         double latencyMs = (System.nanoTime() - started) / 1e6;
         List<Explanation> explanations = new ArrayList<>();
         for (int i = 0; i < batch.size(); i++) {
-            explanations.add(toRecord(batch.get(i), attributions.get(i), batch.size(), latencyMs));
+            explanations.add(toRecord(batch.get(i), attributions.get(i), batch.size(), latencyMs, settings));
         }
         return explanations;
     }
 
-    private Explanation toRecord(PendingEvent event, Attribution attribution, int batchSize, double latencyMs) {
+    private Explanation toRecord(PendingEvent event, Attribution attribution, int batchSize, double latencyMs, AttributionSettings settings) {
         boolean redact = identity.redact();
         Summary summary = Summary.of(event.layout(), attribution.promptTokens(), attribution.seqAttr(), attribution.tokenAttr(),
                 settings.normalization(), summaryTopK);

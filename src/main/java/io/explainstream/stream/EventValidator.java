@@ -4,9 +4,6 @@ import io.explainstream.attribution.summary.PromptLayout;
 import io.explainstream.tokenize.ChatMessage;
 import io.explainstream.tokenize.EncodedText;
 import io.explainstream.tokenize.LlamaTokenizer;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -15,7 +12,7 @@ import java.util.Map;
 /**
  * Checks an event where it enters: required fields, texts that are not blank and hold neither NUL
  * characters nor lone surrogates, time, size
- * limits in bytes and tokens, the model it came from, the sample. A rejected event is an
+ * limits in bytes and tokens, the model it came from. The sample is the batcher's ({@link AuditPolicy}). A rejected event is an
  * {@link InvalidEventException} naming the field and value; a skipped one is counted, not routed.
  */
 public final class EventValidator {
@@ -67,9 +64,6 @@ public final class EventValidator {
                 default:
                     break;
             }
-        }
-        if (!sampled(event.eventId(), policy.sampleRate())) {
-            return Admission.skipped(event, "not_sampled");
         }
         return countTokens(event);
     }
@@ -268,23 +262,5 @@ public final class EventValidator {
             }
         }
         return out.toString();
-    }
-
-    /** Deterministic by event id: the same event is in or out of the sample on every instance and replay. */
-    static boolean sampled(String eventId, double rate) {
-        if (rate >= 1) {
-            return true;
-        }
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(eventId.getBytes(StandardCharsets.UTF_8));
-            long bits = 0;
-            for (int i = 0; i < 8; i++) {
-                bits = (bits << 8) | (digest[i] & 0xff);
-            }
-            double uniform = (bits >>> 11) * 0x1.0p-53; // [0, 1)
-            return uniform < rate;
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
     }
 }

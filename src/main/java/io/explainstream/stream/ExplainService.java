@@ -137,9 +137,11 @@ public final class ExplainService implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage(), e);
         }
+        BacklogController backlog = config.backlogController(scope, clock);
+        metrics.backlog(backlog);
         Topology topology = ExplainTopology.build(topics,
                 new InputDecoder(config.inputFormat(), ConfluentAvroDeserializer.specific(registry, LlmInteraction.class)), validator, explainer,
-                explanationSerializer, metrics, liveness, clock);
+                explanationSerializer, metrics, liveness, backlog, clock);
         Properties properties = config.streamsProperties();
         if (config.bool(Setting.TOPICS_CREATE)) {
             createTopics(properties, topics, config.integer(Setting.TOPICS_PARTITIONS), (short) config.integer(Setting.TOPICS_REPLICATION),

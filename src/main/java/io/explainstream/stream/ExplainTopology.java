@@ -75,6 +75,17 @@ public final class ExplainTopology {
      */
     public static Topology build(Topics topics, InputDecoder decoder, EventValidator validator, Explainer explainer,
             Serializer<Explanation> explanationSerializer, ServiceMetrics metrics, Liveness liveness, Clock clock) {
+        return build(topics, decoder, validator, explainer, explanationSerializer, metrics, liveness,
+                new BacklogController(AuditPolicy.DEFAULTS.withMaxLagMs(0), io.explainstream.attribution.AttributionMethod.INTEGRATED_GRADIENTS, 1, 0, clock),
+                clock);
+    }
+
+    /**
+     * @param backlog the instance's audit policy and backlog level (one per instance: one model);
+     *     a replay's topology turns backlog control off, since its events are old by design
+     */
+    public static Topology build(Topics topics, InputDecoder decoder, EventValidator validator, Explainer explainer,
+            Serializer<Explanation> explanationSerializer, ServiceMetrics metrics, Liveness liveness, BacklogController backlog, Clock clock) {
         Topology topology = new Topology();
         topology.addSource(SOURCE, Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer(), topics.inputTopic());
         DeadLetters deadLetters = new DeadLetters(topics.maxRecordBytes());
@@ -83,7 +94,7 @@ public final class ExplainTopology {
         Ingest ingest = new Ingest(decoder, validator);
         topology.addProcessor(VALIDATE, () -> new ValidationProcessor(ingest, topics.scope(), deadLetters, metrics, clock), SOURCE);
         topology.addProcessor(BATCHER, () -> new BatchingProcessor(STORE, topics.batch(), explainer, ingest, explanationSerializer,
-                topics.outputTopic(), topics.scope(), deadLetters, metrics, budget, liveness, clock), VALIDATE);
+                topics.outputTopic(), topics.scope(), deadLetters, metrics, budget, liveness, backlog, clock), VALIDATE);
         // The changelog takes any record the batcher checked against record.max.bytes.
         Map<String, String> changelog = Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(topics.maxRecordBytesWithHeaders()));
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.Long(), Serdes.ByteArray())

@@ -11,4 +11,12 @@ public interface Explainer {
      * @throws RuntimeException when the batch failed as a whole (the caller splits it and retries)
      */
     List<Explanation> explain(List<PendingEvent> batch);
+
+    /**
+     * The batch with the method and steps of its tier (every event of a batch has the same). An
+     * explainer that has one method only ignores the tier; the batcher writes the tier fields.
+     */
+    default List<Explanation> explain(List<PendingEvent> batch, Tier tier) {
+        return explain(batch);
+    }
 }

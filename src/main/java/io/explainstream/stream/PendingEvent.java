@@ -31,22 +31,33 @@ import java.util.Map;
  * @param enqueuedAtMs wall-clock time it entered the store
  * @param layout the segments and words of {@code promptTokens}, computed from the prompt text at
  *     admission, so that the text need not be stored
+ * @param audit whether it is forced, sampled or outside the sample ({@link AuditPolicy}); its tier
+ *     follows from this and the backlog level when its batch is formed
  */
 public record PendingEvent(long sequence, String eventId, long eventTimeMs, String model, Map<String, String> metadata, List<Token> promptTokens,
         List<Token> responseTokens, int promptTokensDropped, int responseTokensDropped, SourcePosition source, byte[] rawKey, byte[] rawValue,
-        int rawValueBytes, long enqueuedAtMs, PromptLayout layout) {
+        int rawValueBytes, long enqueuedAtMs, PromptLayout layout, AuditPolicy.Choice audit) {
 
-    static PendingEvent of(long sequence, Admission.Explain admission, SourcePosition source, byte[] rawKey, byte[] rawValue, long enqueuedAtMs) {
+    /** A sampled event: what every event was before the audit choice existed. */
+    public PendingEvent(long sequence, String eventId, long eventTimeMs, String model, Map<String, String> metadata, List<Token> promptTokens,
+            List<Token> responseTokens, int promptTokensDropped, int responseTokensDropped, SourcePosition source, byte[] rawKey, byte[] rawValue,
+            int rawValueBytes, long enqueuedAtMs, PromptLayout layout) {
+        this(sequence, eventId, eventTimeMs, model, metadata, promptTokens, responseTokens, promptTokensDropped, responseTokensDropped, source, rawKey,
+                rawValue, rawValueBytes, enqueuedAtMs, layout, AuditPolicy.Choice.SAMPLED);
+    }
+
+    static PendingEvent of(long sequence, Admission.Explain admission, SourcePosition source, byte[] rawKey, byte[] rawValue, long enqueuedAtMs,
+            AuditPolicy.Choice audit) {
         InputEvent event = admission.event();
         return new PendingEvent(sequence, event.eventId(), event.timestampMs(), event.model(), event.metadata(), admission.prompt().tokens(),
                 admission.response().tokens(), admission.promptTokensDropped(), admission.responseTokensDropped(), source, rawKey, rawValue,
-                rawValue == null ? 0 : rawValue.length, enqueuedAtMs, admission.layout());
+                rawValue == null ? 0 : rawValue.length, enqueuedAtMs, admission.layout(), audit);
     }
 
     /** The same event without its raw value bytes. */
     PendingEvent withoutRawValue() {
         return new PendingEvent(sequence, eventId, eventTimeMs, model, metadata, promptTokens, responseTokens, promptTokensDropped,
-                responseTokensDropped, source, rawKey, null, rawValueBytes, enqueuedAtMs, layout);
+                responseTokensDropped, source, rawKey, null, rawValueBytes, enqueuedAtMs, layout, audit);
     }
 
     /** Prompt plus response tokens: what the batch budgets count. */

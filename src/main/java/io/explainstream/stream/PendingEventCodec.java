@@ -22,6 +22,10 @@ import java.util.Map;
  * release (a store written by one version is restored by the next), so the format is explicit and
  * versioned, never derived from the Java record's component names.
  *
+ * <p>Version 3 adds {@code "audit"} ({@code sampled}, {@code forced} or {@code not_sampled}, see
+ * {@link AuditPolicy}); entries of versions 1 and 2, written when every event was explained in
+ * full, read as {@code sampled}.
+ *
  * <p>Version 2 is a JSON object with {@code "v": 2} and the fields below, among them the prompt's
  * {@code layout} (segments, each token's segment, words). Version 1 is the same without
  * {@code layout}: its entries, written before segments existed and carrying no input spans, are
@@ -35,7 +39,7 @@ import java.util.Map;
  */
 final class PendingEventCodec {
 
-    static final int VERSION = 2;
+    static final int VERSION = 3;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** What a stored entry holds. */
@@ -68,6 +72,7 @@ final class PendingEventCodec {
         node.put("raw_value_bytes", event.rawValueBytes());
         node.put("enqueued_at", event.enqueuedAtMs());
         node.set("layout", layout(event.layout()));
+        node.put("audit", Tier.label(event.audit()));
         try {
             return JSON.writeValueAsBytes(node);
         } catch (IOException e) {
@@ -105,7 +110,8 @@ final class PendingEventCodec {
         return new PendingEvent(node.get("sequence").asLong(), node.get("event_id").asText(), node.get("event_time").asLong(), node.get("model").asText(),
                 metadata, promptTokens, tokensOf(node.get("response_tokens")), node.get("prompt_tokens_dropped").asInt(),
                 node.get("response_tokens_dropped").asInt(), sourceOf(node.get("source")), binary(node.get("raw_key")), binary(node.get("raw_value")),
-                node.get("raw_value_bytes").asInt(), node.get("enqueued_at").asLong(), layout);
+                node.get("raw_value_bytes").asInt(), node.get("enqueued_at").asLong(), layout,
+                node.has("audit") ? AuditPolicy.Choice.valueOf(node.get("audit").asText().toUpperCase(java.util.Locale.ROOT)) : AuditPolicy.Choice.SAMPLED);
     }
 
     /**

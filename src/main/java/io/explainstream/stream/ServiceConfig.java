@@ -112,6 +112,7 @@ public final class ServiceConfig {
         // Parse every typed setting once, so that a bad value fails at start and not at the first event.
         attributionSettings();
         summaryTopK();
+        auditPolicy();
         modelOptions();
         batchPolicy();
         liveness(java.time.Clock.systemUTC());
@@ -346,11 +347,47 @@ public final class ServiceConfig {
         return Long.toString(ms);
     }
 
-    public ValidationPolicy validationPolicy() {
-        double rate = number(Setting.SAMPLE_RATE);
-        if (!(rate > 0 && rate <= 1)) {
-            throw new ConfigException(Setting.SAMPLE_RATE.key() + " = " + get(Setting.SAMPLE_RATE) + " must be in (0, 1]");
+    /**
+     * The audit policy. {@code sample.rate}, deprecated, is read as {@code audit.sample.rate} with
+     * {@code audit.cheap.method=skip}, which is what it always did; the two rates together are refused.
+     */
+    public AuditPolicy auditPolicy() {
+        double legacy = rate(Setting.SAMPLE_RATE);
+        double rate = rate(Setting.AUDIT_SAMPLE_RATE);
+        AuditPolicy.CheapMethod cheap = parse(Setting.AUDIT_CHEAP_METHOD, AuditPolicy.CheapMethod::parse);
+        if (legacy < 1) {
+            if (rate < 1) {
+                throw new ConfigException(Setting.SAMPLE_RATE.key() + " = " + get(Setting.SAMPLE_RATE) + " is deprecated and cannot be combined with "
+                        + Setting.AUDIT_SAMPLE_RATE.key() + " = " + get(Setting.AUDIT_SAMPLE_RATE) + "; set audit.sample.rate and audit.cheap.method=skip");
+            }
+            rate = legacy;
+            cheap = AuditPolicy.CheapMethod.SKIP;
         }
+        long maxLag = integer(Setting.AUDIT_MAX_LAG_MS);
+        if (maxLag < 0) {
+            throw new ConfigException(Setting.AUDIT_MAX_LAG_MS.key() + " = " + maxLag + " must not be negative (0 turns backlog control off)");
+        }
+        int minSteps = positive(Setting.AUDIT_MIN_STEPS);
+        return new AuditPolicy(rate, parse(Setting.AUDIT_SAMPLE_ALWAYS, AuditPolicy::parseRules), cheap, maxLag, minSteps);
+    }
+
+    /** The instance's backlog controller; off in a replay, whose events are old by design. */
+    public BacklogController backlogController(Scope scope, java.time.Clock clock) {
+        AuditPolicy policy = auditPolicy();
+        AttributionSettings settings = attributionSettings();
+        return new BacklogController(scope.countsOutcomes() ? policy.withMaxLagMs(0) : policy, settings.method(), settings.steps(),
+                BacklogController.dwellFor(policy.maxLagMs()), clock);
+    }
+
+    private double rate(Setting setting) {
+        double rate = number(setting);
+        if (!(rate > 0 && rate <= 1)) {
+            throw new ConfigException(setting.key() + " = " + get(setting) + " must be in (0, 1]");
+        }
+        return rate;
+    }
+
+    public ValidationPolicy validationPolicy() {
         Set<String> accepted = Arrays.stream(get(Setting.MODEL_ACCEPT).split(",")).map(String::trim).filter(s -> !s.isEmpty())
                 .collect(Collectors.toUnmodifiableSet());
         return new ValidationPolicy(
@@ -360,7 +397,6 @@ public final class ServiceConfig {
                 enumValue(Setting.RESPONSE_POLICY, ValidationPolicy.ResponsePolicy.class),
                 positive(Setting.EVENT_BYTES_LIMIT),
                 positive(Setting.METADATA_ENTRIES_LIMIT),
-                rate,
                 accepted,
                 enumValue(Setting.MODEL_OTHER, ValidationPolicy.OtherModels.class));
     }

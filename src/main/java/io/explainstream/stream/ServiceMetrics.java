@@ -46,7 +46,7 @@ public final class ServiceMetrics {
 
     static final String MODEL_LABEL = "model";
     /** Labels the counters use themselves: a metadata label may not take these names. */
-    private static final Set<String> RESERVED = Set.of(MODEL_LABEL, "stage", "reason", "le", "quantile", "instance", "job");
+    private static final Set<String> RESERVED =  Set.of(MODEL_LABEL, "stage", "reason", "tier", "le", "quantile", "instance", "job");
     private static final Pattern LABEL_NAME = Pattern.compile("[a-zA-Z_][a-zA-Z0-9_]*");
 
     /** Buckets of the engine time per explained event: 5 ms to 2 minutes. */
@@ -222,6 +222,20 @@ public final class ServiceMetrics {
     void pending(String task, long events) {
         pendingByTask.put(task, events);
         pendingChecks.incrementAndGet();
+    }
+
+    /** One explanation of this tier, for {@code explainstream_events_tier_total{tier,reason}}. */
+    void tiered(Tier tier, PendingEvent event) {
+        counter("explainstream.events.tier", "explanations written, by audit tier and reason",
+                Tags.of("tier", Tier.label(tier.kind()), "reason", Tier.label(tier.reason())), event.model(), event.metadata()).increment();
+    }
+
+    /** The backlog level ({@code explainstream_audit_tier}: 0 as configured, higher is cheaper) and {@code explainstream_degraded} (0 or 1). */
+    void backlog(BacklogController controller) {
+        io.micrometer.core.instrument.Gauge.builder("explainstream.audit.tier", controller, BacklogController::level)
+                .description("backlog control level: 0 as configured, then fewer steps, the cheap method, skipping unsampled events").register(registry);
+        io.micrometer.core.instrument.Gauge.builder("explainstream.degraded", controller, c -> c.degraded() ? 1 : 0)
+                .description("1 while backlog control has degraded the explanations").register(registry);
     }
 
     void threadReplaced() {

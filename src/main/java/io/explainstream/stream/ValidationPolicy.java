@@ -11,7 +11,6 @@ import java.util.Set;
  * @param responsePolicy what happens to longer responses
  * @param eventBytesLimit largest record value
  * @param metadataEntriesLimit most metadata entries
- * @param sampleRate share of events explained, chosen by event id
  * @param acceptedModels model names explained; empty: all
  * @param otherModels what happens to events for other models
  */
@@ -22,7 +21,6 @@ public record ValidationPolicy(
         ResponsePolicy responsePolicy,
         int eventBytesLimit,
         int metadataEntriesLimit,
-        double sampleRate,
         Set<String> acceptedModels,
         OtherModels otherModels) {
 

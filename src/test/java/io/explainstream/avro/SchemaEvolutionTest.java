@@ -55,7 +55,7 @@ class SchemaEvolutionTest {
                 checked++;
             }
         }
-        assertTrue(checked >= 2, "released versions checked: " + checked);
+        assertTrue(checked >= 3, "released versions checked: " + checked);
         assertTrue(problems.isEmpty(), "backward-incompatible changes: " + problems);
     }
 
@@ -112,6 +112,32 @@ class SchemaEvolutionTest {
         assertEquals(List.of(), upgraded.getSegments());
         assertEquals(null, upgraded.getTopSegment());
         assertEquals(0, upgraded.getPromptTokens().get(1).getSegment());
+    }
+
+    @Test
+    void aV3ExplanationWithItsTierDecodesWithTheV2SchemaAndAV2OneReadsAsFullAndSampled() throws IOException {
+        Explanation v3 = Explanation.newBuilder(SampleRecords.explanation("e-v3"))
+                .setTier(io.explainstream.schema.ExplanationTier.CHEAP)
+                .setTierReason(io.explainstream.schema.TierReason.BACKLOG)
+                .build();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(bytes, null);
+        new SpecificDatumWriter<>(Explanation.class).write(v3, encoder);
+        encoder.flush();
+        Schema v2 = new Schema.Parser().parse(TestData.repo().resolve("schemas/released/Explanation.v2.avsc").toFile());
+        GenericRecord read = new GenericDatumReader<GenericRecord>(Explanation.getClassSchema(), v2)
+                .read(null, DecoderFactory.get().binaryDecoder(bytes.toByteArray(), null));
+        assertEquals("e-v3", read.get("event_id").toString());
+        assertEquals(null, read.getSchema().getField("tier"), "a v2 reader does not see the tier");
+        ByteArrayOutputStream v2Bytes = new ByteArrayOutputStream();
+        BinaryEncoder v2Encoder = EncoderFactory.get().binaryEncoder(v2Bytes, null);
+        new GenericDatumWriter<GenericRecord>(v2).write(read, v2Encoder);
+        v2Encoder.flush();
+        Explanation upgraded = new SpecificDatumReader<Explanation>(v2, Explanation.getClassSchema(), SpecificData.getForClass(Explanation.class))
+                .read(null, DecoderFactory.get().binaryDecoder(v2Bytes.toByteArray(), null));
+        // Every record before v3 was explained in full by the sample (all events, or sample.rate's).
+        assertEquals(io.explainstream.schema.ExplanationTier.FULL, upgraded.getTier());
+        assertEquals(io.explainstream.schema.TierReason.SAMPLED, upgraded.getTierReason());
     }
 
     @Test

@@ -58,4 +58,13 @@ class BenchCommandTest {
         assertTrue(run.out().matches("(?s).*arrival order \\(batch.by.length=false\\): p50 \\d+ ms, p99 \\d+ ms \\(p99 \\d+\\.\\d\\dx .*"), run.out());
         assertTrue(run.out().matches("(?s).*by length \\(batch.by.length=true\\): p50 \\d+ ms, p99 \\d+ ms \\(p99 \\d+\\.\\d\\dx .*"), run.out());
     }
+    @Test
+    void pipelineOfferedRateRunsOnTheSmallestSetting() {
+        CliRun run = CliRun.of("bench", "pipeline", "--offered-rate", "5", "--duration", "3", "--steps", "2", "--batch", "4", "--forced-share", "0.25",
+                "--sample-rate", "0.5");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        assertTrue(run.out().contains("offered 5.0 events/s for 3 s: 15 events (4 flagged metadata.audit=full)"), run.out());
+        assertTrue(run.out().contains("explained + skipped = 15 of 15 produced (all accounted for)"), run.out());
+        assertTrue(run.out().contains("forced events explained in full: 4 of 4"), run.out());
+    }
 }

@@ -58,6 +58,8 @@ class ExplainTopologyTest {
     private TestOutputTopic<byte[], Explanation> output;
     private TestOutputTopic<byte[], byte[]> deadLetters;
     private ServiceMetrics metrics;
+    /** The audit policy and backlog level of the next start; null: the build without one (all in full). */
+    private BacklogController backlog;
 
     @BeforeEach
     void startRegistry() throws Exception {
@@ -80,9 +82,14 @@ class ExplainTopologyTest {
     private void start(ExplainTopology.Topics topics, ValidationPolicy policy, Explainer explainer) {
         metrics = new ServiceMetrics(new SimpleMeterRegistry());
         InputDecoder decoder = new InputDecoder(InputFormat.AUTO, ConfluentAvroDeserializer.specific(client, LlmInteraction.class));
-        var topology = ExplainTopology.build(topics, decoder, fixture.validator(policy), explainer,
-                new ConfluentAvroSerializer<>(client, SubjectNameStrategy.TOPIC_NAME, true, false), metrics, StreamFixture.liveness(),
-                Clock.systemUTC());
+        var serializer = new ConfluentAvroSerializer<Explanation>(client, SubjectNameStrategy.TOPIC_NAME, true, false);
+        var topology = backlog == null
+                ? ExplainTopology.build(topics, decoder, fixture.validator(policy), explainer, serializer, metrics, StreamFixture.liveness(), Clock.systemUTC())
+                : ExplainTopology.build(topics, decoder, fixture.validator(policy), explainer, serializer, metrics, StreamFixture.liveness(), backlog,
+                        Clock.systemUTC());
+        if (backlog != null) {
+            metrics.backlog(backlog);
+        }
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -141,10 +148,10 @@ class ExplainTopologyTest {
         assertTrue(output.isEmpty());
         assertEquals(null, store.get(41L), "the batch left the store");
 
-        store.put(7L, "{\"v\":3,\"sequence\":7}".getBytes(StandardCharsets.UTF_8));
+        store.put(7L, "{\"v\":4,\"sequence\":7}".getBytes(StandardCharsets.UTF_8));
         var future = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class, () -> driver.advanceWallClockTime(Duration.ofMillis(1_500)));
         String message = String.valueOf(future.getCause() == null ? future.getMessage() : future.getCause().getMessage());
-        assertTrue(message.contains("format version 3, newer than this release's 2"), message);
+        assertTrue(message.contains("format version 4, newer than this release's 3"), message);
     }
 
     @Test
@@ -154,7 +161,7 @@ class ExplainTopologyTest {
                 List.of(new io.explainstream.tokenize.Token(317, "▁Lily", 0, 4)), 2, 0, new SourcePosition("in", 1, 99, T0), null, new byte[] {0, 1, 2},
                 3, T0 + 5, new PromptLayout(List.of(new SegmentDefinition("prompt", SegmentKind.PROMPT, 0, 4),
                         new SegmentDefinition("doc:ü", SegmentKind.SPAN, 0, 4)), new int[] {0, 1}, List.of(new WordSpan("<s>", 0, 0, 0, 1),
-                        new WordSpan("Once", 0, 4, 1, 2))));
+                        new WordSpan("Once", 0, 4, 1, 2))), AuditPolicy.Choice.FORCED);
         PendingEventCodec.Current decoded = (PendingEventCodec.Current) PendingEventCodec.decode(PendingEventCodec.encode(event));
         String arrays = "\\[[BI]@\\w+";
         assertEquals(event.toString().replaceAll(arrays, "array"), decoded.event().toString().replaceAll(arrays, "array"));
@@ -176,8 +183,9 @@ class ExplainTopologyTest {
         assertEquals(List.of(new SegmentDefinition("prompt", SegmentKind.PROMPT, 0, 4)), event.layout().segments());
         assertArrayEquals(new int[] {0, 0}, event.layout().tokenSegment());
         assertEquals(List.of(new WordSpan("<s>", 0, 0, 0, 1), new WordSpan("▁Once", 0, 4, 1, 2)), event.layout().words());
-        // Re-encoded, it is a version-2 entry.
-        assertTrue(new String(PendingEventCodec.encode(event), StandardCharsets.UTF_8).startsWith("{\"v\":2,"));
+        assertEquals(AuditPolicy.Choice.SAMPLED, event.audit(), "written when every event was explained in full");
+        // Re-encoded, it is a version-3 entry.
+        assertTrue(new String(PendingEventCodec.encode(event), StandardCharsets.UTF_8).startsWith("{\"v\":3,"));
     }
 
     @Test
@@ -349,14 +357,16 @@ class ExplainTopologyTest {
 
     @Test
     void otherModelsAndUnsampledEventsAreSkippedAndCounted() {
-        ValidationPolicy policy = ServiceConfig.of(Map.of("model.accept", "stories260K", "sample.rate", "0.5")).validationPolicy();
+        ServiceConfig config = ServiceConfig.of(Map.of("model.accept", "stories260K", "sample.rate", "0.5", "audit.max.lag.ms", "0"));
+        ValidationPolicy policy = config.validationPolicy();
+        backlog = config.backlogController(Scope.live(), Clock.systemUTC());
         start(new BatchPolicy(1, 100_000, 60_000), policy, fixture.explainer(policy));
         send("m", new String(json("m", PROMPT, RESPONSE), StandardCharsets.UTF_8).replace("stories260K", "gpt-x").getBytes(StandardCharsets.UTF_8), T0);
         int sampled = 0;
         for (int i = 0; i < 20; i++) {
             String id = "s-" + i;
             send(id, json(id, "One day,", "a girl"), T0);
-            sampled += EventValidator.sampled(id, 0.5) ? 1 : 0;
+            sampled += AuditPolicy.sampled(id, 0.5) ? 1 : 0;
         }
         assertEquals(sampled, output.readValuesToList().size());
         assertTrue(sampled > 3 && sampled < 17, "about half sampled: " + sampled);
@@ -396,6 +406,64 @@ class ExplainTopologyTest {
         String everything = explanation.toString();
         for (String word : List.of("named", "little", "Lily", "loved")) {
             assertTrue(!everything.contains(word), "'" + word + "' leaked into " + everything);
+        }
+    }
+
+    @Test
+    void eachEventGetsItsTierCheapEventsBatchApartAndUnderBacklogOnlyForcedEventsKeepTheFullMethod() {
+        BacklogControllerTest.ManualClock clock = new BacklogControllerTest.ManualClock();
+        clock.advance(Duration.between(clock.instant(), Instant.ofEpochMilli(T0 + 1_000)));
+        // Half sampled, tenant=vip forced, the rest input_x_gradient; 8 steps, at least 4 under backlog.
+        AuditPolicy audit = new AuditPolicy(0.5, AuditPolicy.parseRules("audit.sample.always", "metadata.tenant=vip"),
+                AuditPolicy.CheapMethod.INPUT_X_GRADIENT, 60_000, 4);
+        backlog = new BacklogController(audit, StreamFixture.SETTINGS.method(), StreamFixture.SETTINGS.steps(), 0, clock);
+        start(new BatchPolicy(4, 100_000, 60_000), StreamFixture.defaultPolicy(), fixture.explainer(StreamFixture.defaultPolicy()));
+        java.util.function.IntFunction<byte[]> event = i -> new String(json("t-" + i, "One day,", "a girl"), StandardCharsets.UTF_8)
+                .replace("acme", i % 5 == 0 ? "vip" : "acme").getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i < 40; i++) {
+            send("t-" + i, event.apply(i), T0);
+        }
+        driver.advanceWallClockTime(Duration.ofMinutes(2));
+        Map<String, Explanation> byId = new java.util.HashMap<>();
+        output.readValuesToList().forEach(e -> byId.put(e.getEventId(), e));
+        assertEquals(40, byId.size(), "explained: " + new java.util.TreeSet<>(byId.keySet()) + ", dead letters: " + deadLetters.readValuesToList().size());
+        for (int i = 0; i < 40; i++) {
+            Explanation e = byId.get("t-" + i);
+            String expected = i % 5 == 0 ? "FULL/FORCED" : AuditPolicy.sampled("t-" + i, 0.5) ? "FULL/SAMPLED" : "CHEAP/NOT_SAMPLED";
+            assertEquals(expected, e.getTier() + "/" + e.getTierReason(), e.getEventId());
+            assertEquals(e.getTier() == io.explainstream.schema.ExplanationTier.CHEAP ? "INPUT_X_GRADIENT" : "INTEGRATED_GRADIENTS", e.getMethod().name());
+            assertEquals(e.getTier() == io.explainstream.schema.ExplanationTier.CHEAP ? 1 : 8, e.getSteps(), e.getEventId());
+        }
+        assertEquals(byId.values().stream().filter(e -> e.getTier() == io.explainstream.schema.ExplanationTier.CHEAP).count(),
+                metrics.count("explainstream.events.tier", "tier", "cheap", "reason", "not_sampled"), "the metrics match the records");
+        assertEquals(8.0, metrics.count("explainstream.events.tier", "tier", "full", "reason", "forced"));
+        assertEquals(0.0, metrics.registry().get("explainstream.degraded").gauge().value());
+
+        // Two minutes of lag: one level per batch (no dwell here): fewer steps, the cheap method, then unsampled events skipped.
+        clock.advance(Duration.ofMinutes(2));
+        for (int i = 40; i < 80; i++) {
+            send("t-" + i, event.apply(i), T0);
+        }
+        driver.advanceWallClockTime(Duration.ofMinutes(2));
+        List<Explanation> late = output.readValuesToList();
+        assertEquals(1.0, metrics.registry().get("explainstream.degraded").gauge().value());
+        assertEquals(backlog.maxLevel(), (int) metrics.registry().get("explainstream.audit.tier").gauge().value());
+        for (Explanation e : late) {
+            int i = Integer.parseInt(e.getEventId().substring(2));
+            if (i % 5 == 0) {
+                assertEquals("FULL/FORCED/8", e.getTier() + "/" + e.getTierReason() + "/" + e.getSteps(), "forced events keep the full method");
+            } else if (e.getTierReason() == io.explainstream.schema.TierReason.BACKLOG) {
+                assertTrue(e.getTier() == io.explainstream.schema.ExplanationTier.CHEAP || e.getSteps() == 4, e.getEventId() + " " + e.getSteps());
+            }
+        }
+        assertTrue(late.stream().anyMatch(e -> e.getTierReason() == io.explainstream.schema.TierReason.BACKLOG), "some degraded");
+        double skipped = metrics.count("explainstream.events.skipped", "reason", "backlog");
+        assertTrue(skipped > 0, "unsampled events shed at the top level");
+        assertEquals(40, late.size() + skipped, "every event explained or counted");
+        // Each engine call held one method and steps: a batch size never mixes the cheap with the full.
+        for (Explanation e : late) {
+            long same = late.stream().filter(o -> o.getMethod() == e.getMethod() && o.getSteps() == e.getSteps()).count();
+            assertTrue(e.getBatchSize() <= same, e.getEventId());
         }
     }
 

@@ -1,0 +1,105 @@
+package io.explainstream.endtoend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.TestData;
+import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.avro.EmbeddedSchemaRegistry;
+import io.explainstream.avro.InMemorySchemaStore;
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.schema.Explanation;
+import io.explainstream.stream.AuditPolicy;
+import io.explainstream.stream.ExplainService;
+import io.explainstream.stream.ServiceConfig;
+import io.explainstream.testing.InJvmKafka;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A burst far beyond the engine's capacity on a real broker, with a lag limit of 2 s: the service
+ * degrades, and at the end every event is accounted for (explained in some tier, or counted as
+ * skipped), every explanation carries its tier, forced events all got the full method, and the
+ * tier and skip counters match the records.
+ */
+@Tag("slow")
+class BudgetOnBrokerTest {
+
+    private static final int EVENTS = 240;
+
+    @Test
+    void aBurstLargerThanCapacityEndsWithEveryEventAccountedForAndTheMetricsMatchingTheRecords(@TempDir Path dir) throws Exception {
+        try (InJvmKafka kafka = InJvmKafka.start();
+                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+            Map<String, String> settings = new TreeMap<>(kafka.clientSettings());
+            settings.putAll(Map.of("schema.registry.url", registry.url().toString(), "application.id", "budget", "state.dir", dir.toString(),
+                    "input.topic", "budget-in", "output.topic", "budget-out", "dlq.topic", "budget-dlq", "attribution.steps", "32", "ops.port", "-1"));
+            settings.putAll(Map.of("audit.sample.rate", "0.5", "audit.sample.always", "metadata.tenant=vip", "audit.max.lag.ms", "2000",
+                    "audit.min.steps", "4", "batch.max.wait.ms", "200"));
+            AuditPolicy audit = ServiceConfig.of(settings).auditPolicy();
+            try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), Clock.systemUTC())) {
+                assertTrue(service.awaitRunning(Duration.ofSeconds(60)), "started");
+                try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of())) {
+                    for (int i = 0; i < EVENTS; i++) {
+                        String id = "b-" + i;
+                        String json = "{\"event_id\":\"" + id + "\",\"timestamp\":" + System.currentTimeMillis() + ",\"model\":\"stories260K\","
+                                + "\"prompt\":\"Once upon a time, there was a little girl named\",\"response\":\"Lily. She loved to play\","
+                                + "\"metadata\":{\"tenant\":\"" + (i % 10 == 0 ? "vip" : "acme") + "\"}}";
+                        producer.send(new ProducerRecord<>("budget-in", id.getBytes(StandardCharsets.UTF_8), json.getBytes(StandardCharsets.UTF_8)));
+                    }
+                }
+                var deserializer = ConfluentAvroDeserializer.specific(new SchemaRegistryClient(RegistryConfig.of(registry.url().toString())),
+                        Explanation.class);
+                List<Explanation> out = new ArrayList<>();
+                long deadline = System.nanoTime() + Duration.ofSeconds(150).toNanos();
+                double skipped = 0;
+                while (out.size() + skipped < EVENTS && System.nanoTime() < deadline) {
+                    out.clear();
+                    for (ConsumerRecord<byte[], byte[]> record : kafka.readCommitted("budget-out", records -> false, Duration.ofMillis(1000))) {
+                        out.add(deserializer.deserialize(record.topic(), record.value()));
+                    }
+                    skipped = service.metrics().count("explainstream.events.skipped");
+                }
+                Map<String, Integer> byTier = new TreeMap<>();
+                for (Explanation e : out) {
+                    byTier.merge(e.getTier() + "/" + e.getTierReason(), 1, Integer::sum);
+                    AuditPolicy.Choice choice = audit.choose(new io.explainstream.stream.InputEvent(e.getEventId(), 0, "stories260K", "x", null, "y", null,
+                            null, e.getMetadata(), List.of()));
+                    String tier = e.getTier() + "/" + e.getTierReason();
+                    switch (choice) {
+                        case FORCED -> assertEquals("FULL/FORCED/32", tier + "/" + e.getSteps(), e.getEventId() + ": forced events always in full");
+                        case NOT_SAMPLED -> assertEquals("CHEAP/NOT_SAMPLED/INPUT_X_GRADIENT", tier + "/" + e.getMethod(), e.getEventId());
+                        case SAMPLED -> assertTrue(tier.equals("FULL/SAMPLED") || tier.endsWith("/BACKLOG"), e.getEventId() + " " + tier);
+                    }
+                }
+                System.out.println("BudgetOnBrokerTest: " + out.size() + " explained " + byTier + ", " + skipped + " skipped, dead letters "
+                        + kafka.readCommitted("budget-dlq", records -> false, Duration.ofMillis(200)).size());
+                assertEquals(EVENTS, out.size() + (int) skipped, "every event explained once or counted as skipped: " + byTier);
+                assertEquals(EVENTS, out.stream().map(Explanation::getEventId).distinct().count() + (int) skipped, "no event twice");
+                assertEquals(EVENTS / 10, byTier.getOrDefault("FULL/FORCED", 0), "every forced event in full");
+                assertTrue(byTier.keySet().stream().anyMatch(t -> t.endsWith("BACKLOG"))
+                        || service.metrics().count("explainstream.events.skipped", "reason", "backlog") > 0, "the burst degraded the service: " + byTier);
+                for (Map.Entry<String, Integer> tier : byTier.entrySet()) {
+                    String[] parts = tier.getKey().toLowerCase(java.util.Locale.ROOT).split("/");
+                    assertEquals(tier.getValue(), service.metrics().count("explainstream.events.tier", "tier", parts[0], "reason", parts[1]), 0.0,
+                            "explainstream_events_tier_total{" + tier.getKey() + "} matches the records");
+                }
+                assertEquals(out.size(), service.metrics().count("explainstream.events.tier"), 0.0);
+                assertEquals(out.size(), service.metrics().count("explainstream.events.out"), 0.0);
+            }
+        }
+    }
+}
