@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
             DemoCommand.class,
             TailCommand.class,
             ReplayCommand.class,
+            DiffCommand.class,
             BenchCommand.class,
             AttributeCommand.class,
             GenerateCommand.class,
