@@ -153,6 +153,8 @@ public final class SpillJoin {
     /** Per partition, [first offset at fromMs, end offset now]. */
     private Map<TopicPartition, long[]> offsetRanges(List<TopicPartition> partitions) {
         try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(clientSettings, "explainstream-diff", "earliest")) {
+            // Assigned, so that the consumer keeps the last stable offsets it is sent (else it warns for each partition).
+            consumer.assign(partitions);
             Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions);
             Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
             Map<TopicPartition, OffsetAndTimestamp> atFrom = Map.of();
