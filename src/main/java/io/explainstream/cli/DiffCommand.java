@@ -144,7 +144,7 @@ final class DiffCommand implements Callable<Integer> {
         Side against = choice.againstReplay() != null
                 ? new Side("--against-replay", choice.against() != null ? choice.against() : replays, choice.againstReplay())
                 : new Side("--against", choice.against() != null ? choice.against() : config.get(Setting.OUTPUT_TOPIC), null);
-        if (against.equals(replay)) {
+        if (against.topic().equals(replay.topic()) && java.util.Objects.equals(against.replayId(), replay.replayId())) {
             throw new IllegalArgumentException("--against-replay = '" + choice.againstReplay() + "' is the replay itself");
         }
         long fromMs = choice.from() == null ? Long.MIN_VALUE : TimeSpec.parse("--from", choice.from(), now).toEpochMilli();

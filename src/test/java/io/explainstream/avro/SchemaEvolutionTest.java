@@ -144,6 +144,7 @@ class SchemaEvolutionTest {
         List<String> undocumented = new ArrayList<>();
         collectUndocumented(Explanation.getClassSchema(), undocumented);
         collectUndocumented(LlmInteraction.getClassSchema(), undocumented);
+        collectUndocumented(io.explainstream.schema.ExplanationDiff.getClassSchema(), undocumented);
         assertTrue(undocumented.isEmpty(), "fields without doc: " + undocumented);
     }
 
