@@ -100,8 +100,13 @@ final class DiffCommand implements Callable<Integer> {
             throw new IllegalArgumentException("bootstrap.servers is not set: a diff reads an existing cluster (give --config, --bootstrap-servers or"
                     + " EXPLAINSTREAM_BOOTSTRAP_SERVERS)");
         }
-        return run(config, new Choice(replayId, replayTopic, against, againstReplay, from, to, topK, groupBy, listed, publish, format, outFile),
-                spec.commandLine().getOut(), spec.commandLine().getErr());
+        try {
+            return run(config, new Choice(replayId, replayTopic, against, againstReplay, from, to, topK, groupBy, listed, publish, format, outFile),
+                    spec.commandLine().getOut(), spec.commandLine().getErr());
+        } catch (org.apache.kafka.common.config.ConfigException e) {
+            // A client setting Kafka refuses (an empty or malformed bootstrap.servers): the user's to fix, and Kafka's message names it.
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
     }
 
     /** Runs one diff and writes its report; returns the exit status. */
@@ -166,6 +171,8 @@ final class DiffCommand implements Callable<Integer> {
         private final long started = System.nanoTime();
         private double lastPrinted = -10;
         private boolean drawn;
+        /** The phase whose last line was printed, so that it is printed once. */
+        private String finishedPhase;
 
         DiffProgress(PrintWriter err, boolean console) {
             this.err = err;
@@ -175,14 +182,18 @@ final class DiffCommand implements Callable<Integer> {
         @Override
         public void update(String phase, long done, long total) {
             double seconds = (System.nanoTime() - started) / 1e9;
-            if (!console && seconds - lastPrinted < 5 || console && seconds - lastPrinted < 0.2 && done < total) {
+            boolean phaseDone = done >= total;
+            if (phaseDone ? phase.equals(finishedPhase) : seconds - lastPrinted < (console ? 0.2 : 5)) {
                 return;
+            }
+            if (phaseDone) {
+                finishedPhase = phase;
             }
             lastPrinted = seconds;
             double share = total == 0 ? 1 : Math.min(1, (double) done / total);
             int width = 30;
             int filled = (int) Math.round(share * width);
-            String what = phase.equals("read") ? "records read" : "replay events joined";
+            String what = phase.equals("read") ? "offsets read" : "replay events joined";
             String line = String.format(Locale.ROOT, "[%s%s] %d/%d %s · %.1f s", "#".repeat(filled), ".".repeat(width - filled), done, total, what, seconds);
             err.print(console ? "\r" + line : line + System.lineSeparator());
             err.flush();

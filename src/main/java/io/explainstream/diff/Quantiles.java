@@ -4,10 +4,11 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Quantiles of a stream of values in memory that does not grow with the values: each value is
- * counted in a logarithmic bucket of its magnitude (relative width 2%), so a quantile is known to
- * within 1% relative error; |values| under 1e-12 count as 0. At most a few thousand buckets exist
- * for any data (magnitudes 1e-12 to 1e12).
+ * Quantiles of a stream of values in memory that does not grow with the values: exact while there
+ * are at most {@link #EXACT_UP_TO} values (kept as they are), beyond that each value is counted in
+ * a logarithmic bucket of its magnitude (relative width 2%), so a quantile is known to within 1%
+ * relative error; |values| under 1e-12 count as 0 there. At most a few thousand buckets exist for
+ * any data (magnitudes 1e-12 to 1e12).
  */
 public final class Quantiles {
 
@@ -21,10 +22,15 @@ public final class Quantiles {
     private final TreeMap<Integer, Long> positive = new TreeMap<>();
     private long zeros;
     private long count;
+    static final int EXACT_UP_TO = 1024;
+    private final double[] exact = new double[EXACT_UP_TO];
 
     public void add(double value) {
         if (Double.isNaN(value)) {
             return;
+        }
+        if (count < EXACT_UP_TO) {
+            exact[(int) count] = value;
         }
         count++;
         double magnitude = Math.abs(value);
@@ -40,12 +46,17 @@ public final class Quantiles {
         return count;
     }
 
-    /** The nearest-rank q-quantile (the value at rank ceil(q·n)), within 1% relative error; NaN when empty. */
+    /** The nearest-rank q-quantile (the value at rank ceil(q·n)): exact up to EXACT_UP_TO values, else within 1% relative error; NaN when empty. */
     public double quantile(double q) {
         if (count == 0) {
             return Double.NaN;
         }
         long rank = Math.max(1, (long) Math.ceil(q * count));
+        if (count <= EXACT_UP_TO) {
+            double[] sorted = java.util.Arrays.copyOf(exact, (int) count);
+            java.util.Arrays.sort(sorted);
+            return sorted[(int) rank - 1];
+        }
         long seen = 0;
         for (Map.Entry<Integer, Long> entry : negative.descendingMap().entrySet()) {
             seen += entry.getValue();

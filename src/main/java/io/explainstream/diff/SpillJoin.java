@@ -194,6 +194,7 @@ public final class SpillJoin {
                 spilled.files.add(file);
                 outs.add(new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(file), 8192)));
             }
+            long readBefore = read[0];
             try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(clientSettings, "explainstream-diff", "earliest")) {
                 List<TopicPartition> pending = new ArrayList<>();
                 consumer.assign(List.copyOf(ranges.keySet()));
@@ -212,12 +213,11 @@ public final class SpillJoin {
                         if (record.offset() >= range[1]) {
                             continue;
                         }
-                        read[0]++;
                         take(side, record, spilled, outs, buckets);
                     }
                     if (!records.isEmpty()) {
                         lastProgress = System.nanoTime();
-                        progress.update("read", read[0], total);
+                        progress.update("read", readBefore + consumed(consumer, ranges), total);
                     } else if (System.nanoTime() - lastProgress > STALLED.toNanos()) {
                         throw new IllegalStateException("reading " + side.topic() + ": no record for " + STALLED.toSeconds() + " s, still behind "
                                 + pending);
@@ -230,6 +230,8 @@ public final class SpillJoin {
                         }
                     }
                 }
+                read[0] = readBefore + consumed(consumer, ranges);
+                progress.update("read", read[0], total);
             }
         } finally {
             for (DataOutputStream out : outs) {
@@ -237,6 +239,16 @@ public final class SpillJoin {
             }
         }
         return spilled;
+    }
+
+    /** Offsets of the ranges passed so far: records and the transaction markers between them, so that it reaches the total. */
+    private static long consumed(KafkaConsumer<byte[], byte[]> consumer, Map<TopicPartition, long[]> ranges) {
+        long done = 0;
+        for (Map.Entry<TopicPartition, long[]> range : ranges.entrySet()) {
+            long position = range.getValue()[0] < range.getValue()[1] ? consumer.position(range.getKey()) : range.getValue()[1];
+            done += Math.min(position, range.getValue()[1]) - range.getValue()[0];
+        }
+        return done;
     }
 
     private void take(Side side, ConsumerRecord<byte[], byte[]> record, Spilled spilled, List<DataOutputStream> outs, int buckets) throws IOException {

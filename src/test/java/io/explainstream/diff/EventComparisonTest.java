@@ -77,14 +77,22 @@ class EventComparisonTest {
     }
 
     @Test
-    void quantilesAreWithinOnePercent() {
+    void quantilesAreExactForFewValuesAndWithinOnePercentForMany() {
+        Quantiles few = new Quantiles();
+        for (double v : new double[] {0.5, -1, 0.25, 2, 0}) {
+            few.add(v);
+        }
+        // sorted -1 0 .25 .5 2: ranks ceil(.1*5) = 1, ceil(.5*5) = 3, ceil(.9*5) = 5.
+        assertEquals(-1, few.quantile(0.1), 0);
+        assertEquals(0.25, few.quantile(0.5), 0);
+        assertEquals(2, few.quantile(0.9), 0);
         Quantiles q = new Quantiles();
-        for (int i = 1; i <= 1000; i++) {
-            q.add(i / 1000.0 - 0.2); // -0.199 .. 0.8
+        for (int i = 1; i <= 5000; i++) {
+            q.add(i / 5000.0 - 0.2); // -0.1998 .. 0.8
         }
         q.add(Double.NaN);
-        assertEquals(1000, q.count(), "NaN is not a value");
-        // nearest rank: p10 = the 100th value = -0.1, p50 = the 500th = 0.3, p90 = the 900th = 0.7.
+        assertEquals(5000, q.count(), "NaN is not a value");
+        // nearest rank: p10 = the 500th value = -0.1, p50 = the 2500th = 0.3, p90 = the 4500th = 0.7.
         assertEquals(-0.1, q.quantile(0.1), 0.001);
         assertEquals(0.3, q.quantile(0.5), 0.003);
         assertEquals(0.7, q.quantile(0.9), 0.007);
