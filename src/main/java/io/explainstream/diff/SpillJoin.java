@@ -83,11 +83,13 @@ public final class SpillJoin {
     private final Path spillDir;
     private final long fromMs;
     private final long toMs;
+    private final long bucketBytes;
     private final Map<Integer, String> verdicts = new HashMap<>();
     private long notExplanations;
     private String firstNotExplanation;
     private long duplicates;
     private long recordsRead;
+    private int splits;
 
     /**
      * @param spillDir an empty folder of this run's own; its files are deleted as they are joined
@@ -95,6 +97,12 @@ public final class SpillJoin {
      * @param toMs first record timestamp excluded ({@code Long.MAX_VALUE}: to the end)
      */
     public SpillJoin(Map<String, String> clientSettings, SchemaRegistryClient registry, Path spillDir, long fromMs, long toMs) {
+        this(clientSettings, registry, spillDir, fromMs, toMs, BUCKET_BYTES);
+    }
+
+    /** @param bucketBytes raw bytes of a bucket pair joined in memory; larger ones are split (tests make it small) */
+    SpillJoin(Map<String, String> clientSettings, SchemaRegistryClient registry, Path spillDir, long fromMs, long toMs, long bucketBytes) {
+        this.bucketBytes = bucketBytes;
         this.clientSettings = Map.copyOf(clientSettings);
         this.registry = registry;
         this.deserializer = ConfluentAvroDeserializer.specific(registry, Explanation.class);
@@ -128,6 +136,11 @@ public final class SpillJoin {
         }
         progress.update("join", replaySpill.kept, replaySpill.kept);
         return new Counts(recordsRead, notExplanations, firstNotExplanation, duplicates);
+    }
+
+    /** How many bucket pairs were over the budget and split again. */
+    int splits() {
+        return splits;
     }
 
     private Map<Side, List<TopicPartition>> partitions(Side replay, Side against) {
@@ -333,7 +346,8 @@ public final class SpillJoin {
     }
 
     private void joinBuckets(Path replayFile, Path againstFile, int level, Pairs pairs, Runnable onReplayEvent) throws IOException {
-        if (Files.size(replayFile) + Files.size(againstFile) > BUCKET_BYTES && level < MAX_LEVEL) {
+        if (Files.size(replayFile) + Files.size(againstFile) > bucketBytes && level < MAX_LEVEL) {
+            splits++;
             List<Path> replayParts = split(replayFile, level);
             List<Path> againstParts = split(againstFile, level);
             for (int i = 0; i < SPLIT; i++) {

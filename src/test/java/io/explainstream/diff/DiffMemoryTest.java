@@ -85,6 +85,63 @@ class DiffMemoryTest {
         }
     }
 
+    /**
+     * Buckets over the budget are split again, recursively, and every event still joins with its
+     * own; a record that is not an Explanation and a duplicate are counted, not joined.
+     */
+    @Test
+    void bucketsOverTheBudgetAreSplitAndEveryEventStillJoinsItsOwn(@TempDir Path dir) throws Exception {
+        int events = 3000;
+        try (InJvmKafka kafka = InJvmKafka.start();
+                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+            SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
+            ConfluentAvroSerializer<Explanation> serializer = new ConfluentAvroSerializer<>(client, SubjectNameStrategy.TOPIC_NAME, true, false);
+            try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of("linger.ms", "20"))) {
+                for (int i = 0; i < events; i++) {
+                    String id = "ev-" + i;
+                    ProducerRecord<byte[], byte[]> replayed = new ProducerRecord<>("split-replay", null, bytes(id),
+                            serializer.serialize("split-replay", event(id, i, 0.25)));
+                    replayed.headers().add(new RecordHeader(Replay.HEADER, bytes("r")));
+                    producer.send(replayed);
+                    producer.send(new ProducerRecord<>("split-live", bytes(id), serializer.serialize("split-live", event(id, i, 0))));
+                }
+                producer.send(new ProducerRecord<>("split-live", bytes("ev-7"), serializer.serialize("split-live", event("ev-7", 7, 0))));
+                producer.send(new ProducerRecord<>("split-live", bytes("not-avro"), bytes("{\"event_id\":\"not-avro\"}")));
+            }
+            Files.createDirectories(dir.resolve("spill"));
+            SpillJoin join = new SpillJoin(kafka.clientSettings(), client, dir.resolve("spill"), Long.MIN_VALUE, Long.MAX_VALUE, 16 * 1024);
+            java.util.concurrent.atomic.AtomicInteger joined = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.Set<String> seen = new java.util.HashSet<>();
+            SpillJoin.Counts counts = join.run(new Side("--replay-id", "split-replay", "r"), new Side("--against", "split-live", null),
+                    new SpillJoin.Pairs() {
+                        @Override
+                        public void joined(Explanation replay, Explanation against) {
+                            assertEquals(replay.getEventId(), against.getEventId());
+                            assertTrue(seen.add(replay.getEventId()), "once: " + replay.getEventId());
+                            joined.incrementAndGet();
+                        }
+
+                        @Override
+                        public void replayOnly(String eventId) {
+                            throw new AssertionError("replay only: " + eventId);
+                        }
+
+                        @Override
+                        public void againstOnly(String eventId) {
+                            throw new AssertionError("live only: " + eventId);
+                        }
+                    }, (phase, done, total) -> { });
+            assertEquals(events, joined.get());
+            assertEquals(1, counts.duplicates(), "ev-7 twice on the live side");
+            assertEquals(1, counts.notExplanations());
+            assertTrue(counts.firstNotExplanation().contains("not in Confluent's wire format"), counts.firstNotExplanation());
+            assertTrue(join.splits() > 3, "buckets were split: " + join.splits());
+            try (var left = Files.list(dir.resolve("spill"))) {
+                assertEquals(0, left.count(), "every spill file deleted once joined");
+            }
+        }
+    }
+
     /** A 12-token prompt; {@code shuffle} > 0 reverses the scores of every 4th event, so the replay differs there. */
     private static Explanation event(String id, int i, double shuffle) {
         List<Tok> tokens = new ArrayList<>();
