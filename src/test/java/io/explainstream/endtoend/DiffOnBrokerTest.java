@@ -204,6 +204,23 @@ class DiffOnBrokerTest {
             assertEquals(1, sided.get("against_only").asInt());
             assertEquals("only-live", sided.get("against_only_ids").get(0).asText());
             assertNotEquals(0, sided.get("largest_changes").size());
+
+            // replay --diff: the command line's replay, then its diff against the live topic.
+            StringWriter out = new StringWriter();
+            StringWriter err = new StringWriter();
+            List<String> replayArgs = new ArrayList<>(List.of("replay", "--from", java.time.Instant.ofEpochMilli(from).toString(), "--to", "now",
+                    "--replay-id", "ig8", "--set", "attribution.steps=8", "--diff", "--diff-format", "json"));
+            settings.forEach((key, value) -> replayArgs.addAll(List.of("--set", key + "=" + value)));
+            int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), replayArgs.toArray(String[]::new));
+            assertEquals(0, code, err.toString());
+            String[] lines = out.toString().split("\\R", 2);
+            assertTrue(lines[0].startsWith("replay ig8 finished: " + n + " events in range: " + n + " explained"), lines[0]);
+            JsonNode replayDiff = JSON.readTree(lines[1]);
+            assertEquals("ig8", replayDiff.get("replay_id").asText());
+            assertEquals("diff-out", replayDiff.get("against_topic").asText());
+            assertEquals(n, replayDiff.get("joined").asInt());
+            assertEquals(1, replayDiff.get("against_only").asInt(), "only-live");
+            assertTrue(replayDiff.at("/distributions/*/spearman/p50").asDouble() > 0.5, "8 and 16 steps of the same method agree: " + replayDiff);
         }
     }
 
