@@ -137,6 +137,8 @@ class SchemaEvolutionTest {
                 SchemaNormalization.toParsingForm(Explanation.getClassSchema()));
         assertEquals(SchemaNormalization.toParsingForm(new Schema.Parser().parse(schemas.resolve("LlmInteraction.avsc").toFile())),
                 SchemaNormalization.toParsingForm(LlmInteraction.getClassSchema()));
+        assertEquals(SchemaNormalization.toParsingForm(new Schema.Parser().parse(schemas.resolve("ExplanationDiff.avsc").toFile())),
+                SchemaNormalization.toParsingForm(io.explainstream.schema.ExplanationDiff.getClassSchema()));
     }
 
     @Test
