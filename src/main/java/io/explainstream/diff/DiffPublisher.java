@@ -42,6 +42,8 @@ public final class DiffPublisher implements AutoCloseable {
     private final String topic;
     private final RunFacts facts;
     private long sent;
+    /** The first failed send, reported when the summary is written (sends are asynchronous). */
+    private final java.util.concurrent.atomic.AtomicReference<Exception> failed = new java.util.concurrent.atomic.AtomicReference<>();
 
     /**
      * Creates the topic when missing ({@code partitions} of it, the broker's replication factor when
@@ -84,12 +86,21 @@ public final class DiffPublisher implements AutoCloseable {
                 .setSegmentChanges(changes).setMaxShareChange(diff.maxShareChange()).setSequenceDeltaChange(diff.deltaChange())
                 .setResponseLogprobChange(diff.logProbChange()).setTopSegmentChanged(diff.topSegmentChanged())
                 .setReplayTopSegment(diff.replayTopSegment()).setAgainstTopSegment(diff.againstTopSegment()).setChange(diff.change()).build();
-        producer.send(new ProducerRecord<>(topic, diff.eventId().getBytes(StandardCharsets.UTF_8), serializer.serialize(topic, record)));
+        producer.send(new ProducerRecord<>(topic, diff.eventId().getBytes(StandardCharsets.UTF_8), serializer.serialize(topic, record)),
+                (metadata, e) -> {
+                    if (e != null) {
+                        failed.compareAndSet(null, e);
+                    }
+                });
         sent++;
     }
 
     /** Writes the summary after every event record, and waits until all are acknowledged. */
     public void sendSummary(DiffAggregate aggregate, SpillJoin.Counts counts) throws InterruptedException, ExecutionException {
+        producer.flush();
+        if (failed.get() != null) {
+            throw new IllegalStateException("cannot write to " + topic + ": " + failed.get().getMessage(), failed.get());
+        }
         List<MeasureDistribution> distributions = new ArrayList<>();
         for (String group : aggregate.groups()) {
             for (Measure measure : Measure.values()) {
