@@ -94,6 +94,8 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        // A minute early: the replay hint's range must hold every event this run sends.
+        java.time.Instant started = java.time.Instant.now().minusSeconds(60).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
         List<String> sample = sample(events);
         Path reportFile = report != null ? report : dataDir.resolve(REPORT_NAME);
         // A fresh run folder each time: a broker log or stream state left by an earlier demo
@@ -130,6 +132,7 @@ final class DemoCommand implements Callable<Integer> {
                 out.printf("following: produce JSON or Avro events to topic %s at %s (registry %s); read %s; dashboard %s; Ctrl-C stops%n",
                         config.get(Setting.INPUT_TOPIC), teardown.platform.bootstrapServers(), teardown.platform.registryUrl(),
                         config.get(Setting.OUTPUT_TOPIC), teardown.dashboard.url());
+                out.println(replayHint(teardown.platform.bootstrapServers(), teardown.platform.registryUrl(), started));
                 out.flush();
                 new CountDownLatch(1).await();
             }
@@ -143,6 +146,17 @@ final class DemoCommand implements Callable<Integer> {
                 // already shutting down: the hook is running the same teardown
             }
         }
+    }
+
+    /**
+     * A command line to paste into another terminal while the demo follows: re-explains the demo's
+     * traffic with other settings (input x gradient instead of 50-step integrated gradients) and
+     * compares the two with {@code diff}.
+     */
+    static String replayHint(String bootstrapServers, String registryUrl, java.time.Instant from) {
+        return "compare with other settings: ./explainstream replay --set bootstrap.servers=" + bootstrapServers + " --set schema.registry.url="
+                + registryUrl + " --set application.id=explainstream-demo --from " + from + " --to now --replay-id demo-ixg"
+                + " --set attribution.method=input_x_gradient --set attribution.steps=16 --diff";
     }
 
     /** Stops what the demo started, once, whether it ends normally or by a signal. */

@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
             TailCommand.class,
             DashboardCommand.class,
             ReplayCommand.class,
+            DiffCommand.class,
             BenchCommand.class,
             AttributeCommand.class,
             GenerateCommand.class,

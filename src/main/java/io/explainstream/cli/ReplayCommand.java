@@ -61,6 +61,15 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--allow-gaps", description = "Replay what is left when retention has deleted part of the range (without it, such a replay does not start and exits 4).")
     private boolean allowGaps;
 
+    @Option(names = "--diff", description = "When the replay finishes, compare its explanations with the live ones (as `diff --replay-id ID`).")
+    private boolean diff;
+
+    @Option(names = "--diff-format", defaultValue = "text", description = "The diff's format: text, json or html. Default: ${DEFAULT-VALUE}.")
+    private DiffCommand.Format diffFormat;
+
+    @Option(names = "--diff-out", paramLabel = "FILE", description = "Write the diff's report here instead of standard output.")
+    private Path diffOut;
+
     @Spec
     private picocli.CommandLine.Model.CommandSpec spec;
 
@@ -71,7 +80,8 @@ final class ReplayCommand implements Callable<Integer> {
         Instant end = TimeSpec.parse("--to", to, now);
         String id = replayId != null ? replayId : "replay-" + ID_TIME.format(start) + "-" + ID_TIME.format(end);
         Replay replay = new Replay(id, start.toEpochMilli(), end.toEpochMilli());
-        ServiceConfig config = ReplayRunner.configure(baseConfig(), replay, inputTopic, outputTopic);
+        ServiceConfig base = baseConfig();
+        ServiceConfig config = ReplayRunner.configure(base, replay, inputTopic, outputTopic);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (dryRun) {
@@ -115,6 +125,11 @@ final class ReplayCommand implements Callable<Integer> {
         err.flush();
         if (!outcome.finished()) {
             return 3;
+        }
+        if (diff) {
+            // The replay's own topics are in config; the live explanations are the base configuration's output topic.
+            DiffCommand.run(base, new DiffCommand.Choice(id, config.get(Setting.OUTPUT_TOPIC), null, null, null, null, 5, null, 10, false, diffFormat,
+                    diffOut), out, err);
         }
         return outcome.gaps().isEmpty() ? 0 : 4;
     }

@@ -10,6 +10,7 @@ public enum Setting {
     INPUT_TOPIC("input.topic", "llm-interactions", "topic of logged LLM interactions"),
     OUTPUT_TOPIC("output.topic", "explanations", "topic the Avro explanations are written to"),
     DLQ_TOPIC("dlq.topic", "llm-interactions-dlq", "dead-letter topic: original bytes of rejected events, reason in headers"),
+    DIFF_TOPIC("diff.topic", "explanation-diffs", "topic diff --publish writes its Avro ExplanationDiff records to: one per event, then a summary"),
     INPUT_FORMAT("input.format", "auto", "auto (per record: Confluent-framed Avro if it starts with byte 0, else JSON), json or avro"),
     MODEL_DIR("model.dir", "", "Hugging Face LLaMA checkpoint directory; empty: the bundled models/stories260K"),
     MODEL_ID("model.id", "", "name written to model_id; empty: the model directory's name"),

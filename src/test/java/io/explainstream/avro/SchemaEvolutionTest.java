@@ -163,6 +163,8 @@ class SchemaEvolutionTest {
                 SchemaNormalization.toParsingForm(Explanation.getClassSchema()));
         assertEquals(SchemaNormalization.toParsingForm(new Schema.Parser().parse(schemas.resolve("LlmInteraction.avsc").toFile())),
                 SchemaNormalization.toParsingForm(LlmInteraction.getClassSchema()));
+        assertEquals(SchemaNormalization.toParsingForm(new Schema.Parser().parse(schemas.resolve("ExplanationDiff.avsc").toFile())),
+                SchemaNormalization.toParsingForm(io.explainstream.schema.ExplanationDiff.getClassSchema()));
     }
 
     @Test
@@ -170,6 +172,7 @@ class SchemaEvolutionTest {
         List<String> undocumented = new ArrayList<>();
         collectUndocumented(Explanation.getClassSchema(), undocumented);
         collectUndocumented(LlmInteraction.getClassSchema(), undocumented);
+        collectUndocumented(io.explainstream.schema.ExplanationDiff.getClassSchema(), undocumented);
         assertTrue(undocumented.isEmpty(), "fields without doc: " + undocumented);
     }
 

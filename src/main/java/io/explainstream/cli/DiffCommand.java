@@ -1,0 +1,210 @@
+package io.explainstream.cli;
+
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.diff.DiffRun;
+import io.explainstream.diff.Side;
+import io.explainstream.diff.SpillJoin;
+import io.explainstream.stream.ServiceConfig;
+import io.explainstream.stream.Setting;
+import io.explainstream.stream.TimeSpec;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** Compares a replay's explanations with the live ones (or another replay's), per event and in aggregate. */
+@Command(name = "diff", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Compare a replay's explanations with the live ones (or another replay's), joined by event id: top-k overlap, rank",
+            "correlation, segment share changes, delta and log-prob changes, per event and as distributions. Reads read_committed; its memory",
+            "does not grow with the number of events (both sides are spilled to disk by event id and joined a bucket at a time)."})
+final class DiffCommand implements Callable<Integer> {
+
+    /** Output formats: lower case, as typed on the command line. */
+    enum Format { text, json, html }
+
+    static final String DEFAULT_REPLAY_TOPIC = "explanations-replay";
+
+    @Option(names = "--replay-id", required = true, description = "The replay to compare (its explanations carry this replay id).")
+    private String replayId;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "The service's properties file: cluster, registry, output.topic, diff.topic.")
+    private Path configFile;
+
+    @Option(names = "--replay-topic", description = "Where the replay wrote (default: " + DEFAULT_REPLAY_TOPIC + ").")
+    private String replayTopic;
+
+    @Option(names = "--against", paramLabel = "TOPIC", description = "Topic of the explanations to compare against (default: output.topic, the live one).")
+    private String against;
+
+    @Option(names = "--against-replay", paramLabel = "ID2", description = "Compare against another replay's explanations (on --replay-topic unless --against is given).")
+    private String againstReplay;
+
+    @Option(names = "--from", description = "First record time included: ISO-8601, a date, now, or -3d, -12h (default: the beginning).")
+    private String from;
+
+    @Option(names = "--to", description = "First record time excluded, same forms (default: the end).")
+    private String to;
+
+    @Option(names = "--format", defaultValue = "text", description = "text, json or html. Default: ${DEFAULT-VALUE}.")
+    private Format format;
+
+    @Option(names = "--out", paramLabel = "FILE", description = "Write the report here instead of standard output.")
+    private Path outFile;
+
+    @Option(names = "--publish", description = "Also write one Avro ExplanationDiff per event and a summary record to diff.topic.")
+    private boolean publish;
+
+    @Option(names = "--top-k", defaultValue = "5", description = "k of the top-k token overlap. Default: ${DEFAULT-VALUE}.")
+    private int topK;
+
+    @Option(names = "--group-by", paramLabel = "KEYS", description = "Comma-separated metadata keys to aggregate by (default: stats.group.by of the configuration, else the model).")
+    private String groupBy;
+
+    @Option(names = "--list", defaultValue = "10", description = "How many of the most-changed events to show. Default: ${DEFAULT-VALUE}.")
+    private int listed;
+
+    @Option(names = "--bootstrap-servers", description = "Kafka bootstrap servers (overrides --config).")
+    private String bootstrapServers;
+
+    @Option(names = "--registry-url", description = "Schema registry URL (overrides --config).")
+    private String registryUrl;
+
+    @Spec
+    private picocli.CommandLine.Model.CommandSpec spec;
+
+    /** The choices of one diff, as the options give them; {@code replay --diff} fills them from its own. */
+    record Choice(String replayId, String replayTopic, String against, String againstReplay, String from, String to, int topK, String groupBy, int listed,
+            boolean publish, Format format, Path outFile) {}
+
+    @Override
+    public Integer call() throws Exception {
+        Map<String, String> overrides = new HashMap<>();
+        if (bootstrapServers != null) {
+            overrides.put("bootstrap.servers", bootstrapServers);
+        }
+        if (registryUrl != null) {
+            overrides.put(RegistryConfig.URL, registryUrl);
+        }
+        ServiceConfig config = ServiceConfig.load(configFile, System.getenv()).with(overrides);
+        if (!config.hasBootstrapServers()) {
+            throw new IllegalArgumentException("bootstrap.servers is not set: a diff reads an existing cluster (give --config, --bootstrap-servers or"
+                    + " EXPLAINSTREAM_BOOTSTRAP_SERVERS)");
+        }
+        try {
+            return run(config, new Choice(replayId, replayTopic, against, againstReplay, from, to, topK, groupBy, listed, publish, format, outFile),
+                    spec.commandLine().getOut(), spec.commandLine().getErr());
+        } catch (org.apache.kafka.common.config.ConfigException e) {
+            // A client setting Kafka refuses (an empty or malformed bootstrap.servers): the user's to fix, and Kafka's message names it.
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
+    /** Runs one diff and writes its report; returns the exit status. */
+    static int run(ServiceConfig config, Choice choice, PrintWriter out, PrintWriter err) throws Exception {
+        DiffRun.Request request = request(config, choice, Instant.now());
+        Map<String, String> clients = new HashMap<>();
+        config.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value.toString()));
+        String stateDir = config.streamsProperties().getProperty("state.dir");
+        Path spillRoot = stateDir != null ? Path.of(stateDir) : Path.of(System.getProperty("java.io.tmpdir"), "explainstream-diff");
+        DiffProgress progress = new DiffProgress(err, System.console() != null);
+        DiffRun.Result result = DiffRun.run(request, clients, new SchemaRegistryClient(config.registryConfig()), spillRoot, progress);
+        progress.finish();
+        String report = switch (choice.format()) {
+            case text -> DiffReport.text(result);
+            case json -> DiffReport.json(result);
+            case html -> DiffReport.html(result);
+        };
+        if (choice.outFile() != null) {
+            Files.writeString(choice.outFile(), report);
+            err.printf(Locale.ROOT, "diff %s: %d joined, %d replay only, %d %s only; report in %s%n", request.diffId(), result.aggregate().joined(),
+                    result.aggregate().replayOnly(), result.aggregate().againstOnly(), request.against().isLive() ? "live" : request.against().replayId(),
+                    choice.outFile());
+        } else {
+            out.print(report);
+        }
+        if (request.publish() != null) {
+            err.printf(Locale.ROOT, "diff %s: published %d records to %s%n", request.diffId(), result.published(), request.publish().topic());
+        }
+        out.flush();
+        err.flush();
+        return 0;
+    }
+
+    static DiffRun.Request request(ServiceConfig config, Choice choice, Instant now) {
+        if (choice.topK() < 1) {
+            throw new IllegalArgumentException("--top-k = " + choice.topK() + " must be at least 1");
+        }
+        String replays = choice.replayTopic() != null ? choice.replayTopic() : DEFAULT_REPLAY_TOPIC;
+        Side replay = new Side("--replay-id", replays, choice.replayId());
+        Side against = choice.againstReplay() != null
+                ? new Side("--against-replay", choice.against() != null ? choice.against() : replays, choice.againstReplay())
+                : new Side("--against", choice.against() != null ? choice.against() : config.get(Setting.OUTPUT_TOPIC), null);
+        if (against.topic().equals(replay.topic()) && java.util.Objects.equals(against.replayId(), replay.replayId())) {
+            throw new IllegalArgumentException("--against-replay = '" + choice.againstReplay() + "' is the replay itself");
+        }
+        long fromMs = choice.from() == null ? Long.MIN_VALUE : TimeSpec.parse("--from", choice.from(), now).toEpochMilli();
+        long toMs = choice.to() == null ? Long.MAX_VALUE : TimeSpec.parse("--to", choice.to(), now).toEpochMilli();
+        if (fromMs >= toMs) {
+            throw new IllegalArgumentException("--from must be before --to (got " + choice.from() + " and " + choice.to() + ")");
+        }
+        String keys = choice.groupBy() != null ? choice.groupBy() : config.describe().getOrDefault("stats.group.by", "");
+        List<String> groupBy = Arrays.stream(keys.split(",")).map(String::trim).filter(k -> !k.isEmpty()).toList();
+        DiffRun.Publish publish = choice.publish() ? new DiffRun.Publish(config.get(Setting.DIFF_TOPIC), config.subjectStrategy(),
+                config.bool(Setting.AUTO_REGISTER), config.integer(Setting.TOPICS_PARTITIONS), (short) config.integer(Setting.TOPICS_REPLICATION)) : null;
+        return new DiffRun.Request(replay, against, fromMs, toMs, choice.topK(), groupBy, choice.listed(), publish);
+    }
+
+    /** Progress on the terminal: records read of the range, then events joined of the replay's; redrawn on a console, a line every 5 s otherwise. */
+    static final class DiffProgress implements SpillJoin.Progress {
+        private final PrintWriter err;
+        private final boolean console;
+        private final long started = System.nanoTime();
+        private double lastPrinted = -10;
+        private boolean drawn;
+        /** The phase whose last line was printed, so that it is printed once. */
+        private String finishedPhase;
+
+        DiffProgress(PrintWriter err, boolean console) {
+            this.err = err;
+            this.console = console;
+        }
+
+        @Override
+        public void update(String phase, long done, long total) {
+            double seconds = (System.nanoTime() - started) / 1e9;
+            boolean phaseDone = done >= total;
+            if (phaseDone ? phase.equals(finishedPhase) : seconds - lastPrinted < (console ? 0.2 : 5)) {
+                return;
+            }
+            if (phaseDone) {
+                finishedPhase = phase;
+            }
+            lastPrinted = seconds;
+            double share = total == 0 ? 1 : Math.min(1, (double) done / total);
+            int width = 30;
+            int filled = (int) Math.round(share * width);
+            String what = phase.equals("read") ? "offsets read" : "replay events joined";
+            String line = String.format(Locale.ROOT, "[%s%s] %d/%d %s · %.1f s", "#".repeat(filled), ".".repeat(width - filled), done, total, what, seconds);
+            err.print(console ? "\r" + line : line + System.lineSeparator());
+            err.flush();
+            drawn = true;
+        }
+
+        void finish() {
+            if (console && drawn) {
+                err.println();
+                err.flush();
+            }
+        }
+    }
+}

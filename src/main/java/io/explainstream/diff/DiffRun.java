@@ -1,0 +1,111 @@
+package io.explainstream.diff;
+
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.avro.SubjectNameStrategy;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * One diff: joins the replay's explanations with the other side's by event id, compares each pair,
+ * aggregates, and (when asked) publishes every comparison and the summary.
+ */
+public final class DiffRun {
+
+    /**
+     * What to compare and how.
+     *
+     * @param fromMs first record timestamp included ({@code Long.MIN_VALUE}: all)
+     * @param toMs first record timestamp excluded ({@code Long.MAX_VALUE}: all)
+     * @param groupBy metadata keys naming the aggregation groups; empty: the source model
+     * @param listed how many of the most-changed events the result keeps
+     * @param publish where to publish, or null
+     */
+    public record Request(Side replay, Side against, long fromMs, long toMs, int topK, List<String> groupBy, int listed, Publish publish) {
+        public Request {
+            groupBy = List.copyOf(groupBy);
+            if (listed < 0) {
+                throw new IllegalArgumentException("--list = " + listed + " must not be negative");
+            }
+        }
+
+        /** Names the run: in the published records and their summary's key. */
+        public String diffId() {
+            return replay.replayId() + "-vs-" + (against.isLive() ? against.topic() : against.replayId());
+        }
+    }
+
+    /** Where and how the comparisons are published. */
+    public record Publish(String topic, SubjectNameStrategy strategy, boolean autoRegister, int partitions, short replication) {}
+
+    /** The outcome: the aggregate, what the reader skipped, how long it took, how many records were published. */
+    public record Result(Request request, Instant started, DiffAggregate aggregate, SpillJoin.Counts counts, double seconds, long published) {}
+
+    private DiffRun() {}
+
+    /**
+     * @param clientSettings Kafka client settings (bootstrap servers, security)
+     * @param spillRoot where the run makes its spill folder (deleted at the end)
+     */
+    public static Result run(Request request, Map<String, String> clientSettings, SchemaRegistryClient registry, Path spillRoot,
+            SpillJoin.Progress progress) throws IOException, InterruptedException, java.util.concurrent.ExecutionException {
+        Instant started = Instant.now();
+        long t0 = System.nanoTime();
+        EventComparison comparison = new EventComparison(request.topK(), request.groupBy());
+        DiffAggregate aggregate = new DiffAggregate(request.listed());
+        Files.createDirectories(spillRoot);
+        Path spill = Files.createTempDirectory(spillRoot, "diff-");
+        DiffPublisher publisher = request.publish() == null ? null
+                : new DiffPublisher(clientSettings, registry, request.publish().strategy(), request.publish().autoRegister(), request.publish().topic(),
+                        request.publish().partitions(), request.publish().replication(),
+                        new DiffPublisher.RunFacts(request.diffId(), started, request.replay(), request.against(), request.topK()));
+        try {
+            SpillJoin.Counts counts = new SpillJoin(clientSettings, registry, spill, request.fromMs(), request.toMs()).run(request.replay(),
+                    request.against(), new SpillJoin.Pairs() {
+                        @Override
+                        public void joined(io.explainstream.schema.Explanation replay, io.explainstream.schema.Explanation against) {
+                            EventDiff diff = comparison.compare(replay, against);
+                            aggregate.joined(diff, replay, against);
+                            if (publisher != null) {
+                                publisher.send(diff);
+                            }
+                        }
+
+                        @Override
+                        public void replayOnly(String eventId) {
+                            aggregate.replayOnly(eventId);
+                        }
+
+                        @Override
+                        public void againstOnly(String eventId) {
+                            aggregate.againstOnly(eventId);
+                        }
+                    }, progress);
+            if (publisher != null) {
+                publisher.sendSummary(aggregate, counts);
+            }
+            return new Result(request, started, aggregate, counts, (System.nanoTime() - t0) / 1e9, publisher == null ? 0 : publisher.sent());
+        } finally {
+            if (publisher != null) {
+                publisher.close();
+            }
+            deleteRecursively(spill);
+        }
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(path);
+            }
+        }
+    }
+}

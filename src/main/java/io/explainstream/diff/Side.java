@@ -1,0 +1,21 @@
+package io.explainstream.diff;
+
+/**
+ * One side of a diff: the explanations of one topic, of one replay or of the live service.
+ *
+ * @param option the command-line option that chose it, named in errors
+ * @param topic where its explanations are
+ * @param replayId the replay whose records are taken (by the replay-id header); null: the live
+ *     service's, the records without one (a replay may write to the live topic too)
+ */
+public record Side(String option, String topic, String replayId) {
+
+    public boolean isLive() {
+        return replayId == null;
+    }
+
+    /** "replay X on topic T" or "live explanations on topic T", for messages. */
+    public String describe() {
+        return (isLive() ? "live explanations" : "replay " + replayId) + " on topic " + topic;
+    }
+}

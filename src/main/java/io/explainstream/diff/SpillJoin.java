@@ -1,0 +1,446 @@
+package io.explainstream.diff;
+
+import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.avro.WireFormat;
+import io.explainstream.schema.Explanation;
+import io.explainstream.stream.KafkaClients;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+
+/**
+ * Joins two sides' explanations by event id in memory that does not grow with the events (a grace
+ * hash join): each side is read to the end offsets seen at start (read_committed) and its records
+ * spilled, raw, to bucket files by a hash of the event id; then one bucket pair at a time is
+ * loaded and joined. A bucket pair larger than the budget is split again with another hash.
+ * Records are decoded only when joined, so at most one bucket's explanations are in memory.
+ */
+public final class SpillJoin {
+
+    /** Raw bytes of one bucket pair loaded at once, at most (with headroom for the maps, about twice this in heap). */
+    static final long BUCKET_BYTES = 24L << 20;
+    /** Events per first-level bucket, to choose how many buckets the spill writes. */
+    static final long EVENTS_PER_BUCKET = 1000;
+    static final int MAX_BUCKETS = 256;
+    private static final int SPLIT = 16;
+    private static final int MAX_LEVEL = 4;
+    /** A read that gets no record for this long while behind its end offsets has lost the cluster. */
+    private static final Duration STALLED = Duration.ofSeconds(60);
+
+    /** Receives the joined events and those on one side only. */
+    public interface Pairs {
+        void joined(Explanation replay, Explanation against);
+
+        void replayOnly(String eventId);
+
+        void againstOnly(String eventId);
+    }
+
+    /** Progress: phase ("read" records of the range, "join" events of the replay), done, total. */
+    public interface Progress {
+        void update(String phase, long done, long total);
+    }
+
+    /**
+     * What the reader skipped.
+     *
+     * @param recordsRead records of both topics in range (after the time and replay filters)
+     * @param notExplanations records whose value is not a Confluent-framed Explanation
+     * @param firstNotExplanation where the first of them is and why, or null
+     * @param duplicates records replaced by a later record of the same side and event id
+     */
+    public record Counts(long recordsRead, long notExplanations, String firstNotExplanation, long duplicates) {}
+
+    private final Map<String, String> clientSettings;
+    private final SchemaRegistryClient registry;
+    private final ConfluentAvroDeserializer<Explanation> deserializer;
+    private final Path spillDir;
+    private final long fromMs;
+    private final long toMs;
+    private final long bucketBytes;
+    private final Map<Integer, String> verdicts = new HashMap<>();
+    private long notExplanations;
+    private String firstNotExplanation;
+    private long duplicates;
+    private long recordsRead;
+    private int splits;
+
+    /**
+     * @param spillDir an empty folder of this run's own; its files are deleted as they are joined
+     * @param fromMs first record timestamp included ({@code Long.MIN_VALUE}: from the beginning)
+     * @param toMs first record timestamp excluded ({@code Long.MAX_VALUE}: to the end)
+     */
+    public SpillJoin(Map<String, String> clientSettings, SchemaRegistryClient registry, Path spillDir, long fromMs, long toMs) {
+        this(clientSettings, registry, spillDir, fromMs, toMs, BUCKET_BYTES);
+    }
+
+    /** @param bucketBytes raw bytes of a bucket pair joined in memory; larger ones are split (tests make it small) */
+    SpillJoin(Map<String, String> clientSettings, SchemaRegistryClient registry, Path spillDir, long fromMs, long toMs, long bucketBytes) {
+        this.bucketBytes = bucketBytes;
+        this.clientSettings = Map.copyOf(clientSettings);
+        this.registry = registry;
+        this.deserializer = ConfluentAvroDeserializer.specific(registry, Explanation.class);
+        this.spillDir = spillDir;
+        this.fromMs = fromMs;
+        this.toMs = toMs;
+    }
+
+    /** Reads both sides, joins them, and reports to {@code pairs}; throws {@link DiffInputException} for input it cannot diff. */
+    public Counts run(Side replay, Side against, Pairs pairs, Progress progress) throws IOException, InterruptedException {
+        Map<Side, List<TopicPartition>> partitions = partitions(replay, against);
+        long total = 0;
+        Map<Side, Map<TopicPartition, long[]>> ranges = new LinkedHashMap<>();
+        for (Side side : List.of(replay, against)) {
+            ranges.put(side, offsetRanges(partitions.get(side)));
+            total += ranges.get(side).values().stream().mapToLong(r -> r[1] - r[0]).sum();
+        }
+        int buckets = (int) Math.max(1, Math.min(MAX_BUCKETS, total / 2 / EVENTS_PER_BUCKET));
+        long[] read = {0};
+        Spilled replaySpill = spill(replay, ranges.get(replay), buckets, "replay", read, total, progress);
+        Spilled againstSpill = spill(against, ranges.get(against), buckets, "against", read, total, progress);
+        recordsRead = replaySpill.kept + againstSpill.kept;
+        requireRecords(replay, replaySpill);
+        requireRecords(against, againstSpill);
+        long[] joined = {0};
+        for (int b = 0; b < buckets; b++) {
+            joinBuckets(replaySpill.files.get(b), againstSpill.files.get(b), 1, pairs, () -> {
+                joined[0]++;
+                progress.update("join", joined[0], replaySpill.kept);
+            });
+        }
+        progress.update("join", replaySpill.kept, replaySpill.kept);
+        return new Counts(recordsRead, notExplanations, firstNotExplanation, duplicates);
+    }
+
+    /** How many bucket pairs were over the budget and split again. */
+    int splits() {
+        return splits;
+    }
+
+    private Map<Side, List<TopicPartition>> partitions(Side replay, Side against) {
+        Map<Side, List<TopicPartition>> result = new LinkedHashMap<>();
+        try (Admin admin = KafkaClients.admin(clientSettings)) {
+            Set<String> topics = admin.listTopics().names().get(60, TimeUnit.SECONDS);
+            for (Side side : List.of(replay, against)) {
+                if (!topics.contains(side.topic())) {
+                    throw new DiffInputException(side.option() + ": topic '" + side.topic() + "' does not exist");
+                }
+                result.put(side, admin.describeTopics(List.of(side.topic())).allTopicNames().get(60, TimeUnit.SECONDS).get(side.topic()).partitions()
+                        .stream().map(p -> new TopicPartition(side.topic(), p.partition())).toList());
+            }
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot list the cluster's topics: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+        return result;
+    }
+
+    /** Per partition, [first offset at fromMs, end offset now]. */
+    private Map<TopicPartition, long[]> offsetRanges(List<TopicPartition> partitions) {
+        try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(clientSettings, "explainstream-diff", "earliest")) {
+            // Assigned, so that the consumer keeps the last stable offsets it is sent (else it warns for each partition).
+            consumer.assign(partitions);
+            Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            Map<TopicPartition, OffsetAndTimestamp> atFrom = Map.of();
+            if (fromMs != Long.MIN_VALUE) {
+                Map<TopicPartition, Long> query = new HashMap<>();
+                partitions.forEach(p -> query.put(p, fromMs));
+                atFrom = consumer.offsetsForTimes(query);
+            }
+            Map<TopicPartition, long[]> ranges = new LinkedHashMap<>();
+            for (TopicPartition p : partitions) {
+                long start = begin.get(p);
+                if (fromMs != Long.MIN_VALUE) {
+                    OffsetAndTimestamp found = atFrom.get(p);
+                    start = found == null ? end.get(p) : found.offset();
+                }
+                ranges.put(p, new long[] {start, end.get(p)});
+            }
+            return ranges;
+        }
+    }
+
+    private static final class Spilled {
+        final List<Path> files = new ArrayList<>();
+        long kept;
+        long explanationsElsewhere;
+        final Set<String> otherReplayIds = new LinkedHashSet<>();
+        long bad;
+    }
+
+    private Spilled spill(Side side, Map<TopicPartition, long[]> ranges, int buckets, String name, long[] read, long total, Progress progress)
+            throws IOException {
+        Spilled spilled = new Spilled();
+        List<DataOutputStream> outs = new ArrayList<>();
+        try {
+            for (int b = 0; b < buckets; b++) {
+                Path file = spillDir.resolve(name + "-" + b + ".bin");
+                spilled.files.add(file);
+                outs.add(new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(file), 8192)));
+            }
+            long readBefore = read[0];
+            try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(clientSettings, "explainstream-diff", "earliest")) {
+                List<TopicPartition> pending = new ArrayList<>();
+                consumer.assign(List.copyOf(ranges.keySet()));
+                ranges.forEach((p, range) -> {
+                    consumer.seek(p, range[0]);
+                    if (range[0] < range[1]) {
+                        pending.add(p);
+                    }
+                });
+                consumer.pause(ranges.keySet().stream().filter(p -> !pending.contains(p)).toList());
+                long lastProgress = System.nanoTime();
+                while (!pending.isEmpty()) {
+                    var records = consumer.poll(Duration.ofMillis(500));
+                    for (ConsumerRecord<byte[], byte[]> record : records) {
+                        long[] range = ranges.get(new TopicPartition(record.topic(), record.partition()));
+                        if (record.offset() >= range[1]) {
+                            continue;
+                        }
+                        take(side, record, spilled, outs, buckets);
+                    }
+                    if (!records.isEmpty()) {
+                        lastProgress = System.nanoTime();
+                        progress.update("read", readBefore + consumed(consumer, ranges), total);
+                    } else if (System.nanoTime() - lastProgress > STALLED.toNanos()) {
+                        throw new IllegalStateException("reading " + side.topic() + ": no record for " + STALLED.toSeconds() + " s, still behind "
+                                + pending);
+                    }
+                    for (Iterator<TopicPartition> it = pending.iterator(); it.hasNext();) {
+                        TopicPartition p = it.next();
+                        if (consumer.position(p) >= ranges.get(p)[1]) {
+                            consumer.pause(List.of(p));
+                            it.remove();
+                        }
+                    }
+                }
+                read[0] = readBefore + consumed(consumer, ranges);
+                progress.update("read", read[0], total);
+            }
+        } finally {
+            for (DataOutputStream out : outs) {
+                out.close();
+            }
+        }
+        return spilled;
+    }
+
+    /** Offsets of the ranges passed so far: records and the transaction markers between them, so that it reaches the total. */
+    private static long consumed(KafkaConsumer<byte[], byte[]> consumer, Map<TopicPartition, long[]> ranges) {
+        long done = 0;
+        for (Map.Entry<TopicPartition, long[]> range : ranges.entrySet()) {
+            long position = range.getValue()[0] < range.getValue()[1] ? consumer.position(range.getKey()) : range.getValue()[1];
+            done += Math.min(position, range.getValue()[1]) - range.getValue()[0];
+        }
+        return done;
+    }
+
+    private void take(Side side, ConsumerRecord<byte[], byte[]> record, Spilled spilled, List<DataOutputStream> outs, int buckets) throws IOException {
+        if (record.timestamp() < fromMs || record.timestamp() >= toMs) {
+            return;
+        }
+        Header header = record.headers().lastHeader(io.explainstream.stream.Replay.HEADER);
+        String replayId = header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+        if (!java.util.Objects.equals(replayId, side.replayId())) {
+            spilled.explanationsElsewhere++;
+            if (replayId != null && spilled.otherReplayIds.size() < 10) {
+                spilled.otherReplayIds.add(replayId);
+            }
+            return;
+        }
+        String problem = notAnExplanation(record);
+        if (problem != null) {
+            spilled.bad++;
+            notExplanations++;
+            if (firstNotExplanation == null) {
+                firstNotExplanation = record.topic() + " partition " + record.partition() + " offset " + record.offset() + ": " + problem;
+            }
+            return;
+        }
+        String eventId = new String(record.key(), StandardCharsets.UTF_8);
+        write(outs.get(bucket(eventId, 0, buckets)), eventId, record.value());
+        spilled.kept++;
+    }
+
+    /** Why a record's value is not a Confluent-framed Explanation, or null when it is one; the registry is asked once per schema id. */
+    private String notAnExplanation(ConsumerRecord<byte[], byte[]> record) {
+        byte[] value = record.value();
+        if (value == null) {
+            return "a tombstone (null value)";
+        }
+        if (record.key() == null) {
+            return "no key (explanations are keyed by event_id)";
+        }
+        if (value.length < WireFormat.HEADER_BYTES || value[0] != WireFormat.MAGIC_BYTE) {
+            return "not in Confluent's wire format (first byte " + (value.length == 0 ? "none" : Integer.toString(value[0] & 0xff)) + ", not 0)";
+        }
+        int id = WireFormat.schemaId(record.topic(), value);
+        return verdicts.computeIfAbsent(id, k -> {
+            try {
+                String name = registry.schemaById(k).getFullName();
+                return name.equals(Explanation.getClassSchema().getFullName()) ? "" : "schema id " + k + " is " + name + ", not an Explanation";
+            } catch (RuntimeException e) {
+                return "schema id " + k + " cannot be read from the registry: " + e.getMessage();
+            }
+        }).transform(v -> v.isEmpty() ? null : v);
+    }
+
+    private void requireRecords(Side side, Spilled spilled) {
+        if (spilled.kept > 0) {
+            return;
+        }
+        String range = fromMs == Long.MIN_VALUE && toMs == Long.MAX_VALUE ? "" : " in the time range";
+        if (spilled.bad > 0) {
+            throw new DiffInputException(side.option() + ": " + side.describe() + ": " + spilled.bad + " records" + range
+                    + ", none an Explanation (first: " + firstNotExplanation + ")");
+        }
+        String others = spilled.otherReplayIds.isEmpty() ? "" : "; replay ids there: " + String.join(", ", spilled.otherReplayIds);
+        throw new DiffInputException(side.option() + ": no records of " + side.describe() + range + " (" + spilled.explanationsElsewhere
+                + " records of other " + (side.isLive() ? "replays" : "replays or the live service") + others + ")");
+    }
+
+    private static void write(DataOutputStream out, String eventId, byte[] value) throws IOException {
+        byte[] key = eventId.getBytes(StandardCharsets.UTF_8);
+        out.writeInt(key.length);
+        out.write(key);
+        out.writeInt(value.length);
+        out.write(value);
+    }
+
+    /** Bucket of an event id at a split level: each level mixes the hash with another seed, so a split spreads what the level above gathered. */
+    static int bucket(String eventId, int level, int buckets) {
+        long h = eventId.hashCode() ^ (0x9E3779B97F4A7C15L * (level + 1));
+        h ^= h >>> 33;
+        h *= 0xff51afd7ed558ccdL;
+        h ^= h >>> 33;
+        return (int) Math.floorMod(h, (long) buckets);
+    }
+
+    private void joinBuckets(Path replayFile, Path againstFile, int level, Pairs pairs, Runnable onReplayEvent) throws IOException {
+        if (Files.size(replayFile) + Files.size(againstFile) > bucketBytes && level < MAX_LEVEL) {
+            splits++;
+            List<Path> replayParts = split(replayFile, level);
+            List<Path> againstParts = split(againstFile, level);
+            for (int i = 0; i < SPLIT; i++) {
+                joinBuckets(replayParts.get(i), againstParts.get(i), level + 1, pairs, onReplayEvent);
+            }
+            return;
+        }
+        Map<String, byte[]> newer = load(replayFile);
+        Map<String, byte[]> older = load(againstFile);
+        for (Map.Entry<String, byte[]> entry : newer.entrySet()) {
+            byte[] other = older.remove(entry.getKey());
+            Explanation replay = decode(replayFile, entry.getValue());
+            Explanation against = other == null ? null : decode(againstFile, other);
+            if (replay != null && against != null) {
+                pairs.joined(replay, against);
+            } else if (replay != null) {
+                pairs.replayOnly(entry.getKey());
+            } else if (against != null) {
+                pairs.againstOnly(entry.getKey());
+            }
+            onReplayEvent.run();
+        }
+        for (Map.Entry<String, byte[]> entry : older.entrySet()) {
+            if (decode(againstFile, entry.getValue()) != null) {
+                pairs.againstOnly(entry.getKey());
+            }
+        }
+        Files.delete(replayFile);
+        Files.delete(againstFile);
+    }
+
+    private Explanation decode(Path file, byte[] value) {
+        try {
+            return deserializer.deserialize(file.getFileName().toString(), value);
+        } catch (RuntimeException e) {
+            notExplanations++;
+            if (firstNotExplanation == null) {
+                firstNotExplanation = "a record that does not decode as an Explanation: " + e.getMessage();
+            }
+            return null;
+        }
+    }
+
+    private List<Path> split(Path file, int level) throws IOException {
+        List<Path> parts = new ArrayList<>();
+        List<DataOutputStream> outs = new ArrayList<>();
+        try {
+            for (int i = 0; i < SPLIT; i++) {
+                Path part = file.resolveSibling(file.getFileName() + "." + i);
+                parts.add(part);
+                outs.add(new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(part), 8192)));
+            }
+            forEach(file, (eventId, value) -> write(outs.get(bucket(eventId, level, SPLIT)), eventId, value));
+        } finally {
+            for (DataOutputStream out : outs) {
+                out.close();
+            }
+        }
+        Files.delete(file);
+        return parts;
+    }
+
+    /** A side's bucket as a map; a later record of an event id replaces an earlier one (counted as a duplicate). */
+    private Map<String, byte[]> load(Path file) throws IOException {
+        Map<String, byte[]> records = new LinkedHashMap<>();
+        forEach(file, (eventId, value) -> {
+            if (records.remove(eventId) != null) {
+                duplicates++;
+            }
+            records.put(eventId, value);
+        });
+        return records;
+    }
+
+    private interface RecordConsumer {
+        void accept(String eventId, byte[] value) throws IOException;
+    }
+
+    private static void forEach(Path file, RecordConsumer consumer) throws IOException {
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 65536))) {
+            while (true) {
+                int keyLength;
+                try {
+                    keyLength = in.readInt();
+                } catch (EOFException end) {
+                    return;
+                }
+                byte[] key = in.readNBytes(keyLength);
+                byte[] value = in.readNBytes(in.readInt());
+                consumer.accept(new String(key, StandardCharsets.UTF_8), value);
+            }
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+}

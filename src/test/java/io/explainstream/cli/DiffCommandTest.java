@@ -1,0 +1,48 @@
+package io.explainstream.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Instant;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** The diff command's checks that need no cluster, and the demo's replay hint. */
+class DiffCommandTest {
+
+    @Test
+    void withoutAClusterItSaysWhichSettingIsMissing() {
+        CliRun run = CliRun.of("diff", "--replay-id", "r1");
+        assertEquals(2, run.exitCode());
+        assertTrue(run.err().startsWith("error: bootstrap.servers is not set"), run.err());
+    }
+
+    @Test
+    void badOptionsAreOneLineNamingTheOptionAndValue() {
+        CliRun topK = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--top-k", "0");
+        assertEquals(2, topK.exitCode());
+        assertEquals("error: --top-k = 0 must be at least 1", topK.err().strip());
+        CliRun range = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--from", "now", "--to", "-1d");
+        assertEquals(2, range.exitCode());
+        assertEquals("error: --from must be before --to (got now and -1d)", range.err().strip());
+        CliRun itself = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--against-replay", "r1");
+        assertEquals(2, itself.exitCode());
+        assertEquals("error: --against-replay = 'r1' is the replay itself", itself.err().strip());
+        CliRun format = CliRun.of("diff", "--replay-id", "r1", "--format", "pdf");
+        assertEquals(2, format.exitCode());
+        assertTrue(format.err().contains("--format"), format.err());
+    }
+
+    @Test
+    void theDemosReplayHintIsAValidReplayCommandWithDiff() {
+        String hint = DemoCommand.replayHint("127.0.0.1:9092", "http://127.0.0.1:8081", Instant.parse("2026-12-01T10:00:00Z"));
+        String command = hint.substring(hint.indexOf("./explainstream ") + "./explainstream ".length());
+        CommandLine.ParseResult parsed = new CommandLine(new Main()).parseArgs(command.split(" "));
+        CommandLine.ParseResult replay = parsed.subcommand();
+        assertEquals("replay", replay.commandSpec().name());
+        assertTrue(replay.hasMatchedOption("--diff"));
+        assertEquals("2026-12-01T10:00:00Z", replay.matchedOptionValue("--from", ""));
+        assertTrue(Arrays.asList(command.split(" ")).contains("attribution.method=input_x_gradient"), command);
+    }
+}

@@ -1,0 +1,303 @@
+package io.explainstream.endtoend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.explainstream.TestData;
+import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.avro.ConfluentAvroSerializer;
+import io.explainstream.avro.EmbeddedSchemaRegistry;
+import io.explainstream.avro.InMemorySchemaStore;
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.avro.SubjectNameStrategy;
+import io.explainstream.cli.Main;
+import io.explainstream.schema.DiffRecordKind;
+import io.explainstream.schema.Explanation;
+import io.explainstream.schema.ExplanationDiff;
+import io.explainstream.schema.MeasureDistribution;
+import io.explainstream.schema.PromptSegment;
+import io.explainstream.stream.ExplainService;
+import io.explainstream.stream.Replay;
+import io.explainstream.stream.ReplayRunner;
+import io.explainstream.stream.ServiceConfig;
+import io.explainstream.testing.InJvmKafka;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.IntStream;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The live service explains N events on a real broker; a replay re-explains them with other
+ * settings (input x gradient); {@code diff} joins all N, none one-sided, and its measures match a
+ * recomputation, written here from scratch, from the two topics read independently. The same
+ * broker then serves the bad inputs: an unknown replay id, a missing topic, topics of other
+ * records, and an event explained on one side only.
+ */
+@Tag("slow")
+class DiffOnBrokerTest {
+
+    private static final int K = 5;
+    private static final List<String> PROMPTS = List.of("Once upon a time, there was a little girl named Lily.", "Tom had a red ball. He liked to",
+            "The sun was hot and the dog was", "Sue and her mom went to the park. They saw a big", "One day, a cat found a box. The cat",
+            "Ben wanted to play with his friend. He said");
+    private static final List<String> RESPONSES = List.of(" She loved to play outside.", " play with it every day.", " tired.",
+            " tree with many birds.", " looked inside and smiled.", " hello to Tim.");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void aReplayWithOtherSettingsDiffsAgainstTheLiveExplanations(@TempDir Path dir) throws Exception {
+        int n = PROMPTS.size();
+        try (InJvmKafka kafka = InJvmKafka.start();
+                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+            SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
+            Map<String, String> settings = new TreeMap<>(kafka.clientSettings());
+            settings.putAll(Map.of("schema.registry.url", registry.url().toString(), "application.id", "diff", "state.dir", dir.toString(),
+                    "input.topic", "diff-in", "output.topic", "diff-out", "dlq.topic", "diff-dlq", "attribution.steps", "16",
+                    "batch.max.wait.ms", "200", "topics.partitions", "2", "ops.port", "-1"));
+            ServiceConfig live = ServiceConfig.of(settings);
+            long from = System.currentTimeMillis() - 60_000;
+            try (ExplainService service = ExplainService.start(live, TestData.repo(), Clock.systemUTC())) {
+                assertTrue(service.awaitRunning(Duration.ofSeconds(60)), "started");
+                List<String[]> events = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    events.add(new String[] {"e" + i, "{\"event_id\":\"e" + i + "\",\"timestamp\":" + System.currentTimeMillis()
+                            + ",\"model\":\"stories260K\",\"prompt\":" + JSON.writeValueAsString(PROMPTS.get(i)) + ",\"response\":"
+                            + JSON.writeValueAsString(RESPONSES.get(i)) + ",\"metadata\":{\"tenant\":\"t" + (i % 2) + "\"}}"});
+                }
+                kafka.produce("diff-in", events);
+                assertEquals(n, kafka.readCommitted("diff-out", r -> r.size() >= n, Duration.ofSeconds(120)).size());
+            }
+            Replay replay = new Replay("ixg", from, System.currentTimeMillis() + 60_000);
+            ServiceConfig replayConfig = ReplayRunner.configure(live.with(Map.of("attribution.method", "input_x_gradient", "attribution.steps", "8")),
+                    replay, null, null);
+            ReplayRunner.Outcome outcome = ReplayRunner.run(replayConfig, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false,
+                    Clock.systemUTC());
+            assertTrue(outcome.finished());
+            assertEquals(n, outcome.explained());
+
+            String[] connection = {"--bootstrap-servers", kafka.bootstrapServers(), "--registry-url", registry.url().toString()};
+            Run diff = run(connection, "diff", "--replay-id", "ixg", "--against", "diff-out", "--format", "json", "--publish", "--group-by", "tenant");
+            assertEquals(0, diff.code, diff.err);
+            JsonNode report = JSON.readTree(diff.out);
+            assertEquals(n, report.get("joined").asInt());
+            assertEquals(0, report.get("replay_only").asInt());
+            assertEquals(0, report.get("against_only").asInt());
+            assertEquals(0, report.get("words_basis").asInt(), "one tokenizer: compared token by token");
+
+            // The recomputation: both topics read on their own, the measures written out again.
+            var deserializer = ConfluentAvroDeserializer.specific(client, Explanation.class);
+            Map<String, Explanation> liveRecords = read(kafka, "diff-out", n, deserializer);
+            Map<String, Explanation> replayRecords = read(kafka, "explanations-replay", n, deserializer);
+            assertEquals(liveRecords.keySet(), replayRecords.keySet());
+            Map<String, ExplanationDiff> published = new HashMap<>();
+            ExplanationDiff summary = null;
+            var diffDeserializer = ConfluentAvroDeserializer.specific(client, ExplanationDiff.class);
+            for (ConsumerRecord<byte[], byte[]> record : kafka.readCommitted("explanation-diffs", r -> r.size() >= n + 1, Duration.ofSeconds(30))) {
+                ExplanationDiff value = diffDeserializer.deserialize(record.topic(), record.value());
+                if (value.getKind() == DiffRecordKind.SUMMARY) {
+                    summary = value;
+                } else {
+                    published.put(value.getEventId(), value);
+                }
+            }
+            assertEquals(liveRecords.keySet(), published.keySet(), "one ExplanationDiff per event");
+            List<Double> jaccards = new ArrayList<>();
+            for (String id : liveRecords.keySet()) {
+                Explanation old = liveRecords.get(id);
+                Explanation now = replayRecords.get(id);
+                assertEquals("INTEGRATED_GRADIENTS", old.getMethod().name());
+                assertEquals("INPUT_X_GRADIENT", now.getMethod().name());
+                ExplanationDiff got = published.get(id);
+                double jaccard = jaccard(topK(now), topK(old));
+                jaccards.add(jaccard);
+                assertEquals(jaccard, got.getTopKJaccard(), 1e-12, id);
+                assertEquals(spearman(now.getSeqAttr(), old.getSeqAttr(), now), got.getSpearman(), 1e-9, id);
+                assertEquals(now.getSequenceDelta() - old.getSequenceDelta(), got.getSequenceDeltaChange(), 1e-12, id);
+                assertEquals(sum(now.getResponseLogprobs()) - sum(old.getResponseLogprobs()), got.getResponseLogprobChange(), 1e-9, id);
+                assertEquals(0, got.getResponseLogprobChange(), 1e-4, id + ": the same model finds the response as likely");
+                double maxShare = 0;
+                for (PromptSegment segment : now.getSegments()) {
+                    double before = old.getSegments().stream().filter(s -> s.getName().equals(segment.getName())).mapToDouble(PromptSegment::getShare)
+                            .sum();
+                    maxShare = Math.max(maxShare, Math.abs(segment.getShare() - before));
+                }
+                assertEquals(maxShare, got.getMaxShareChange(), 1e-12, id);
+                assertEquals(!now.getTopSegment().equals(old.getTopSegment()), got.getTopSegmentChanged(), id);
+                assertEquals("t" + id.substring(1).chars().map(c -> (c - '0') % 2).sum(), got.getGroup(), id);
+                System.out.printf("%s: jaccard %.3f spearman %.3f Δdelta %+.4f%n", id, got.getTopKJaccard(), got.getSpearman(), got.getSequenceDeltaChange());
+            }
+            // The largest changes are the events, ordered by change; the median within the sketch's 1%.
+            List<String> byChange = published.values().stream().sorted(Comparator.comparingDouble((ExplanationDiff d) -> -d.getChange())
+                    .thenComparing(d -> d.getEventId().toString())).map(d -> d.getEventId().toString()).toList();
+            List<String> listed = new ArrayList<>();
+            report.get("largest_changes").forEach(e -> listed.add(e.get("event_id").asText()));
+            assertEquals(byChange, listed);
+            double median = jaccards.stream().sorted().toList().get((int) Math.ceil(0.5 * n) - 1);
+            assertEquals(median, report.at("/distributions/*/top_k_jaccard/p50").asDouble(), 0.01 * Math.abs(median) + 1e-9);
+            assertTrue(summary != null, "a summary record after the events");
+            assertEquals(n, summary.getSummary().getJoined());
+            assertEquals(byChange, summary.getSummary().getLargestChanges().stream().map(Object::toString).toList());
+            assertTrue(summary.getSummary().getDistributions().stream().map(MeasureDistribution::getGroup).map(Object::toString).toList()
+                    .containsAll(List.of("*", "t0", "t1")), "per group");
+
+            // Text and HTML of the same diff.
+            Run text = run(connection, "diff", "--replay-id", "ixg", "--against", "diff-out");
+            assertEquals(0, text.code, text.err);
+            assertTrue(text.out.contains("events: " + n + " joined · 0 replay only · 0 live only"), text.out);
+            assertTrue(text.out.contains("most-changed events"), text.out);
+            System.out.println(text.out);
+            Path html = dir.resolve("diff.html");
+            Run page = run(connection, "diff", "--replay-id", "ixg", "--against", "diff-out", "--format", "html", "--out", html.toString());
+            assertEquals(0, page.code, page.err);
+            String htmlText = java.nio.file.Files.readString(html);
+            assertEquals(2 * n, htmlText.split("<section class=\"explanation\"", -1).length - 1, "both heatmaps of each listed event");
+
+            // Bad input: each a one-line error, exit status 2.
+            Run unknown = run(connection, "diff", "--replay-id", "nope", "--against", "diff-out");
+            assertEquals(2, unknown.code);
+            assertEquals("error: --replay-id: no records of replay nope on topic explanations-replay (" + n + " records of other replays or the live"
+                    + " service; replay ids there: ixg)", lastLine(unknown.err));
+            Run missing = run(connection, "diff", "--replay-id", "ixg", "--against", "no-such-topic");
+            assertEquals(2, missing.code);
+            assertEquals("error: --against: topic 'no-such-topic' does not exist", lastLine(missing.err));
+            Run inputs = run(connection, "diff", "--replay-id", "ixg", "--against", "diff-in");
+            assertEquals(2, inputs.code);
+            assertTrue(lastLine(inputs.err).startsWith("error: --against: live explanations on topic diff-in: " + n + " records, none an Explanation"
+                    + " (first: diff-in partition "), inputs.err);
+            assertTrue(inputs.err.contains("not in Confluent's wire format (first byte 123, not 0)"), inputs.err);
+            Run diffs = run(connection, "diff", "--replay-id", "ixg", "--against", "explanation-diffs");
+            assertEquals(2, diffs.code);
+            assertTrue(diffs.err.contains("is io.explainstream.schema.ExplanationDiff, not an Explanation"), diffs.err);
+
+            // One-sided: an event explained live only.
+            Explanation extra = Explanation.newBuilder(liveRecords.get("e0")).setEventId("only-live").build();
+            try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of())) {
+                producer.send(new ProducerRecord<>("diff-out", "only-live".getBytes(StandardCharsets.UTF_8),
+                        new ConfluentAvroSerializer<Explanation>(client, SubjectNameStrategy.TOPIC_NAME, true, false).serialize("diff-out", extra))).get();
+            }
+            Run oneSided = run(connection, "diff", "--replay-id", "ixg", "--against", "diff-out", "--format", "json");
+            assertEquals(0, oneSided.code, oneSided.err);
+            JsonNode sided = JSON.readTree(oneSided.out);
+            assertEquals(n, sided.get("joined").asInt());
+            assertEquals(1, sided.get("against_only").asInt());
+            assertEquals("only-live", sided.get("against_only_ids").get(0).asText());
+            assertNotEquals(0, sided.get("largest_changes").size());
+
+            // replay --diff: the command line's replay, then its diff against the live topic.
+            StringWriter out = new StringWriter();
+            StringWriter err = new StringWriter();
+            List<String> replayArgs = new ArrayList<>(List.of("replay", "--from", java.time.Instant.ofEpochMilli(from).toString(), "--to", "now",
+                    "--replay-id", "ig8", "--set", "attribution.steps=8", "--diff", "--diff-format", "json"));
+            settings.forEach((key, value) -> replayArgs.addAll(List.of("--set", key + "=" + value)));
+            int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), replayArgs.toArray(String[]::new));
+            assertEquals(0, code, err.toString());
+            String[] lines = out.toString().split("\\R", 2);
+            assertTrue(lines[0].startsWith("replay ig8 finished: " + n + " events in range: " + n + " explained"), lines[0]);
+            JsonNode replayDiff = JSON.readTree(lines[1]);
+            assertEquals("ig8", replayDiff.get("replay_id").asText());
+            assertEquals("diff-out", replayDiff.get("against_topic").asText());
+            assertEquals(n, replayDiff.get("joined").asInt());
+            assertEquals(1, replayDiff.get("against_only").asInt(), "only-live");
+            assertTrue(replayDiff.at("/distributions/*/spearman/p50").asDouble() > 0.5, "8 and 16 steps of the same method agree: " + replayDiff);
+        }
+    }
+
+    private record Run(int code, String out, String err) {}
+
+    private static Run run(String[] connection, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        List<String> all = new ArrayList<>(Arrays.asList(args));
+        all.addAll(Arrays.asList(connection));
+        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), all.toArray(String[]::new));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    /** The error line (progress lines come before it). */
+    private static String lastLine(String text) {
+        String[] lines = text.strip().split("\\R");
+        return lines[lines.length - 1];
+    }
+
+    private static Map<String, Explanation> read(InJvmKafka kafka, String topic, int n, ConfluentAvroDeserializer<Explanation> deserializer) {
+        Map<String, Explanation> records = new TreeMap<>();
+        for (ConsumerRecord<byte[], byte[]> record : kafka.readCommitted(topic, r -> r.size() >= n, Duration.ofSeconds(30))) {
+            records.put(new String(record.key(), StandardCharsets.UTF_8), deserializer.deserialize(topic, record.value()));
+        }
+        return records;
+    }
+
+    /** The K attributed positions of largest |score|, by a plain sort (ties to the earlier position). */
+    private static Set<Integer> topK(Explanation e) {
+        List<Integer> positions = IntStream.range(0, e.getSeqAttr().size()).filter(i -> e.getPromptTokens().get(i).getAttributed()).boxed()
+                .sorted((a, b) -> {
+                    int byScore = Double.compare(Math.abs(e.getSeqAttr().get(b)), Math.abs(e.getSeqAttr().get(a)));
+                    return byScore != 0 ? byScore : Integer.compare(a, b);
+                }).toList();
+        return new HashSet<>(positions.subList(0, Math.min(K, positions.size())));
+    }
+
+    private static double jaccard(Set<Integer> a, Set<Integer> b) {
+        Set<Integer> union = new HashSet<>(a);
+        union.addAll(b);
+        return a.stream().filter(b::contains).count() / (double) union.size();
+    }
+
+    /** Spearman over the attributed tokens: ranks with ties averaged, then Pearson. */
+    private static double spearman(List<Double> x, List<Double> y, Explanation e) {
+        List<Integer> kept = IntStream.range(0, x.size()).filter(i -> e.getPromptTokens().get(i).getAttributed()).boxed().toList();
+        double[] rx = ranks(kept.stream().mapToDouble(x::get).toArray());
+        double[] ry = ranks(kept.stream().mapToDouble(y::get).toArray());
+        double mx = Arrays.stream(rx).average().orElseThrow();
+        double my = Arrays.stream(ry).average().orElseThrow();
+        double sxy = 0;
+        double sxx = 0;
+        double syy = 0;
+        for (int i = 0; i < rx.length; i++) {
+            sxy += (rx[i] - mx) * (ry[i] - my);
+            sxx += (rx[i] - mx) * (rx[i] - mx);
+            syy += (ry[i] - my) * (ry[i] - my);
+        }
+        return sxy / Math.sqrt(sxx * syy);
+    }
+
+    private static double[] ranks(double[] values) {
+        double[] ranks = new double[values.length];
+        for (int i = 0; i < values.length; i++) {
+            int below = 0;
+            int equal = 0;
+            for (double v : values) {
+                below += v < values[i] ? 1 : 0;
+                equal += v == values[i] ? 1 : 0;
+            }
+            ranks[i] = below + (equal + 1) / 2.0;
+        }
+        return ranks;
+    }
+
+    private static double sum(List<Double> values) {
+        return values.stream().mapToDouble(Double::doubleValue).sum();
+    }
+}
