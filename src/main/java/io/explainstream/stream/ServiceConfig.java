@@ -471,7 +471,7 @@ public final class ServiceConfig {
 
     static boolean isSecret(String key) {
         String lower = key.toLowerCase(Locale.ROOT);
-        return lower.contains("password") || lower.contains("user.info") || lower.contains("jaas") || lower.contains("secret")
+        return lower.contains("password") || lower.contains("user.info") || lower.contains("jaas") || lower.contains("secret") || lower.endsWith(".auth")
                 || lower.contains("token") && !lower.startsWith("limits.") && !lower.startsWith("batch.") && !lower.startsWith("attribution.");
     }
 }

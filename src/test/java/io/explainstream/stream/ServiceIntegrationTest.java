@@ -243,5 +243,6 @@ class ServiceIntegrationTest {
         assertEquals(new BatchPolicy(16, 4096, 2000), fromEnvironment.batchPolicy());
         assertEquals("exactly_once_v2", ServiceConfig.of(Map.of()).streamsProperties().getProperty("processing.guarantee"));
         assertEquals("[hidden]", ServiceConfig.of(Map.of("sasl.jaas.config", "secret stuff")).describe().get("sasl.jaas.config"));
+        assertEquals("[hidden]", ServiceConfig.of(Map.of("dashboard.auth", "auditor:s3cret")).describe().get("dashboard.auth"), "the dashboard's password");
     }
 }
