@@ -8,6 +8,7 @@ import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.model.LlamaModel;
 import io.explainstream.schema.Explanation;
 import io.explainstream.schema.LlmInteraction;
+import io.explainstream.stats.StatsTopology;
 import io.explainstream.tokenize.LlamaTokenizer;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -140,11 +141,13 @@ public final class ExplainService implements AutoCloseable {
         Topology topology = ExplainTopology.build(topics,
                 new InputDecoder(config.inputFormat(), ConfluentAvroDeserializer.specific(registry, LlmInteraction.class)), validator, explainer,
                 explanationSerializer, metrics, liveness, clock);
+        Optional<StatsTopology> stats = scope instanceof Scope.Live ? StatsTopology.addTo(topology, config, registry, meters) : Optional.empty();
         Properties properties = config.streamsProperties();
         if (config.bool(Setting.TOPICS_CREATE)) {
             createTopics(properties, topics, config.integer(Setting.TOPICS_PARTITIONS), (short) config.integer(Setting.TOPICS_REPLICATION),
                     config.inputRetentionMs());
         }
+        stats.ifPresent(added -> added.createTopics(properties));
         checkTopicLimits(properties, topics);
         KafkaStreams streams = new KafkaStreams(topology, properties);
         // The processors route bad records themselves; what still escapes (a registry outage while
@@ -165,7 +168,8 @@ public final class ExplainService implements AutoCloseable {
         OperationsServer operations = null;
         int port = config.opsPort();
         if (port >= 0) {
-            operations = OperationsServer.start(config.get(Setting.OPS_HOST), port, meters, () -> health(streams, liveness), () -> readiness(streams));
+            operations = OperationsServer.start(config.get(Setting.OPS_HOST), port, meters, () -> health(streams, liveness), () -> readiness(streams),
+                    stats.map(added -> added.handlers(streams)).orElse(Map.of()));
         }
         LOG.info("starting: model {} ({}) on {}, topics {} → {}, dead letters {}, configuration {}", config.modelId(modelDir),
                 model.checkpoint().fingerprint(), model.device(), topics.inputTopic(), topics.outputTopic(), topics.dlqTopic(), config.describe());
