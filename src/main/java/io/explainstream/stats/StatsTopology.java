@@ -13,7 +13,6 @@ import io.explainstream.stream.KafkaClients;
 import io.explainstream.stream.ServiceConfig;
 import io.explainstream.stream.Setting;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.config.MeterFilter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -105,10 +104,6 @@ public final class StatsTopology {
         if (!config.bool(Setting.STATS_ENABLED)) {
             return Optional.empty();
         }
-        // Kafka Streams tags the RocksDB metrics of window stores rocksdb-window-state-id and those of
-        // key-value stores rocksdb-state-id under the same names; Prometheus refuses a name with two
-        // sets of tag keys (and Micrometer warns), so the window stores' tag takes the common key.
-        meters.config().meterFilter(MeterFilter.renameTag("kafka.stream.state", "rocksdb.window.state.id", "rocksdb.state.id"));
         addTo(topology, settings, Codecs.of(registry, config, settings), meters);
         return Optional.of(new StatsTopology(settings, config));
     }

@@ -11,6 +11,7 @@ import io.explainstream.schema.LlmInteraction;
 import io.explainstream.stats.StatsTopology;
 import io.explainstream.tokenize.LlamaTokenizer;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -120,6 +121,9 @@ public final class ExplainService implements AutoCloseable {
             throws IOException {
         SchemaRegistryClient registry = new SchemaRegistryClient(config.registryConfig());
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        // Kafka Streams tags the RocksDB metrics of window stores (the statistics') rocksdb-window-state-id and those
+        // of key-value stores rocksdb-state-id, under the same names; Prometheus takes one set of tag keys per name.
+        meters.config().meterFilter(MeterFilter.renameTag("kafka.stream.state", "rocksdb.window.state.id", "rocksdb.state.id"));
         ServiceMetrics metrics = new ServiceMetrics(meters, config.metricsMetadataLabels());
         EventValidator validator = new EventValidator(config.validationPolicy(), tokenizer, model.config().maxPositions(), clock);
         AttributionEngine engine = new AttributionEngine(model, tokenizer);
