@@ -247,6 +247,10 @@ final class StatsQueries {
         } catch (Unavailable e) {
             status = 503;
             text = error(e.getMessage());
+        } catch (InvalidStateStoreException e) {
+            // The store went away while it was read (a rebalance): ask again.
+            status = 503;
+            text = error("the statistics store is not readable now: " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             status = 503;
