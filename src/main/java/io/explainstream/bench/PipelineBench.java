@@ -54,9 +54,11 @@ public final class PipelineBench {
      *
      * @param engineSeconds the engine alone: the mean of its runs before and after the pipeline
      * @param engineSecondsInService the engine's time inside the service while the clock ran
+     * @param withoutStatsSeconds the same pipeline with stats.enabled=false
+     * @param statsOverheadPercent what the statistics sub-topology adds: pipeline time with it over the time without it
      */
     public record Result(int events, double engineSeconds, double pipelineSeconds, double overheadPercent, long p50Ms, long p99Ms,
-            double engineSecondsInService) {}
+            double engineSecondsInService, double withoutStatsSeconds, double statsOverheadPercent) {}
 
     /** What the pipeline run measured: its time, the explanations' latencies (sorted, and by event id), and the engine time inside it. */
     private record PipelineRun(double seconds, List<Long> latenciesMs, Map<String, Long> latencyById, double engineSeconds) {}
@@ -87,17 +89,28 @@ public final class PipelineBench {
         List<String> payloads = payloads(sample, events);
         double before = engineOnly(modelDir, payloads, steps, batch);
         printEngine("engine alone, before", events, before, batch, steps);
-        PipelineRun pipeline = pipeline(home, modelDir, payloads, steps, batch);
+        // Without the statistics, then with them (the default): the same events, one run after the other.
+        PipelineRun withoutStats = pipeline(home, modelDir, payloads, steps, batch, false);
+        out.printf(Locale.ROOT, "pipeline without statistics (stats.enabled=false): %d events in %.2f s; engine time inside the service %.2f s%n",
+                withoutStats.latenciesMs().size(), withoutStats.seconds(), withoutStats.engineSeconds());
+        out.flush();
+        PipelineRun pipeline = pipeline(home, modelDir, payloads, steps, batch, true);
         double after = engineOnly(modelDir, payloads, steps, batch);
         printEngine("engine alone, after", events, after, batch, steps);
         double engineSeconds = (before + after) / 2;
         Result result = new Result(pipeline.latenciesMs().size(), engineSeconds, pipeline.seconds(),
                 100 * (pipeline.seconds() - engineSeconds) / engineSeconds, percentile(pipeline.latenciesMs(), 0.5),
-                percentile(pipeline.latenciesMs(), 0.99), pipeline.engineSeconds());
+                percentile(pipeline.latenciesMs(), 0.99), pipeline.engineSeconds(), withoutStats.seconds(),
+                100 * (pipeline.seconds() - withoutStats.seconds()) / withoutStats.seconds());
         out.printf(Locale.ROOT, "pipeline: %d events in %.2f s (%.2f events/s); overhead over the engine alone (mean %.2f s) %+.1f%%; "
                 + "end-to-end latency p50 %d ms, p99 %d ms; engine time inside the service %.2f s%n", result.events(), result.pipelineSeconds(),
                 result.events() / result.pipelineSeconds(), engineSeconds, result.overheadPercent(), result.p50Ms(), result.p99Ms(),
                 result.engineSecondsInService());
+        // Engine time inside each run is subtracted too: the engine's speed drifts between runs on a shared machine.
+        double overheadOutsideEngine = 100 * ((pipeline.seconds() - pipeline.engineSeconds()) - (withoutStats.seconds() - withoutStats.engineSeconds()))
+                / withoutStats.seconds();
+        out.printf(Locale.ROOT, "statistics sub-topology overhead: %+.1f%% (%.2f s with it, %.2f s without); outside the engine %+.1f%% of the run%n",
+                result.statsOverheadPercent(), result.pipelineSeconds(), result.withoutStatsSeconds(), overheadOutsideEngine);
         out.flush();
         return result;
     }
@@ -141,11 +154,11 @@ public final class PipelineBench {
         }
         out.printf(Locale.ROOT, "mix: %d events, %d of them long (about %d prompt tokens), %d steps, batches of %d%n", mixed.size(), longIds.size(),
                 longTokens, steps, batch);
-        long[] alone = shortPercentiles(pipeline(home, modelDir, shortOnly, steps, batch, true), longIds);
+        long[] alone = shortPercentiles(pipeline(home, modelDir, shortOnly, steps, batch, false, true), longIds);
         report("short events alone", alone, null);
-        long[] arrival = shortPercentiles(pipeline(home, modelDir, mixed, steps, batch, false), longIds);
+        long[] arrival = shortPercentiles(pipeline(home, modelDir, mixed, steps, batch, false, false), longIds);
         report("short events among long ones, arrival order (batch.by.length=false)", arrival, alone);
-        long[] byLength = shortPercentiles(pipeline(home, modelDir, mixed, steps, batch, true), longIds);
+        long[] byLength = shortPercentiles(pipeline(home, modelDir, mixed, steps, batch, false, true), longIds);
         report("short events among long ones, by length (batch.by.length=true)", byLength, alone);
         return new MixResult(alone, arrival, byLength);
     }
@@ -167,18 +180,20 @@ public final class PipelineBench {
         return new long[] {percentile(shortLatencies, 0.5), percentile(shortLatencies, 0.99)};
     }
 
-    private PipelineRun pipeline(Path home, Path modelDir, List<String> payloads, int steps, int batch) throws Exception {
-        return pipeline(home, modelDir, payloads, steps, batch, true);
+    /** The pipeline with length buckets: the default. */
+    private PipelineRun pipeline(Path home, Path modelDir, List<String> payloads, int steps, int batch, boolean stats) throws Exception {
+        return pipeline(home, modelDir, payloads, steps, batch, stats, true);
     }
 
-    private PipelineRun pipeline(Path home, Path modelDir, List<String> payloads, int steps, int batch, boolean byLength) throws Exception {
+    private PipelineRun pipeline(Path home, Path modelDir, List<String> payloads, int steps, int batch, boolean stats, boolean byLength)
+            throws Exception {
         Path data = Files.createTempDirectory("explainstream-bench-");
         try (EmbeddedPlatform platform = EmbeddedPlatform.start(data, 0)) {
             ServiceConfig config = ServiceConfig.of(Map.of("application.id", "explainstream-bench", "state.dir", data.resolve("streams").toString(),
                     Setting.MODEL_DIR.key(), modelDir.toAbsolutePath().toString(),
                     Setting.STEPS.key(), Integer.toString(steps), Setting.BATCH_MAX_EVENTS.key(), Integer.toString(batch),
                     Setting.BATCH_MAX_WAIT_MS.key(), "200", Setting.OPS_PORT.key(), "-1", Setting.TOPICS_PARTITIONS.key(), "1",
-                    Setting.BATCH_BY_LENGTH.key(), Boolean.toString(byLength)))
+                    Setting.BATCH_BY_LENGTH.key(), Boolean.toString(byLength), Setting.STATS_ENABLED.key(), Boolean.toString(stats)))
                     .with(platform.clientSettings());
             try (ExplainService service = ExplainService.start(config, home, Clock.systemUTC())) {
                 // The clock starts once the service has its partitions: joining the group is start-up, not throughput.

@@ -62,6 +62,22 @@ final class DemoCommand implements Callable<Integer> {
     /** The data folder's subfolder for what one run starts: deleted when the run ends. */
     static final String RUN_FOLDER = "run";
 
+    /**
+     * The statistics of the demo: windows of 20 s over a sample stamped one event per second, so
+     * that a run shows a few windows per tenant; a grace that covers the dead letters, which are
+     * written before the explanations of the events logged just before them; two alert rules.
+     */
+    static final Map<String, String> STATS = Map.of(
+            Setting.STATS_WINDOW.key(), "20s",
+            Setting.STATS_GRACE.key(), "10s",
+            Setting.STATS_EMIT_INTERVAL.key(), "1s",
+            Setting.STATS_GROUP_BY.key(), "source_model,metadata.tenant",
+            "alert.dead-letters.when", "dlq.count >= 1",
+            "alert.unfaithful.when", "delta.rel.max > 0.01");
+    /** The sample is stamped one event per second, ending this long before it is sent, so that every window has ended when it arrives. */
+    static final Duration SAMPLE_ENDS_BEFORE_SEND = Duration.ofSeconds(20);
+    private static final java.util.regex.Pattern TIMESTAMP = java.util.regex.Pattern.compile("\"timestamp\"\\s*:\\s*\\d+");
+
     @Option(names = "--events", description = "How many sample events to send (default: all of them).")
     private Integer events;
 
@@ -117,11 +133,12 @@ final class DemoCommand implements Callable<Integer> {
                     Setting.BATCH_MAX_EVENTS.key(), "8",
                     Setting.BATCH_MAX_WAIT_MS.key(), "300",
                     Setting.OPS_PORT.key(), "0",
-                    Setting.TOPICS_PARTITIONS.key(), "1")).with(teardown.platform.clientSettings());
+                    Setting.TOPICS_PARTITIONS.key(), "1")).with(STATS).with(teardown.platform.clientSettings());
             teardown.service = ExplainService.start(config, RunCommand.home(), Clock.systemUTC());
             out.printf("broker %s · registry %s · model %s · metrics http://127.0.0.1:%d/metrics%n", teardown.platform.bootstrapServers(),
                     teardown.platform.registryUrl(), teardown.service.model().checkpoint().directory().getFileName(), teardown.service.operationsPort());
             Summary summary = runSample(config, sample, out);
+            summary.stats = DemoStats.collect(config, sample.size(), Duration.ofSeconds(Math.min(timeoutSeconds, 90)));
             writeReport(reportFile, summary);
             out.println(summary.describe(reportFile));
             out.flush();
@@ -229,14 +246,26 @@ final class DemoCommand implements Callable<Integer> {
         Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.streamsProperties().getProperty("bootstrap.servers"));
         ObjectMapper json = new ObjectMapper();
+        long first = System.currentTimeMillis() - SAMPLE_ENDS_BEFORE_SEND.toMillis() - 1000L * sample.size();
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
             for (int i = 0; i < sample.size(); i++) {
-                String line = sample.get(i);
+                long loggedAt = first + 1000L * i;
+                String line = restamp(sample.get(i), loggedAt);
                 String key = eventId(json, line, "line-" + (i + 1));
                 sentAt.put(key, System.currentTimeMillis());
-                producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), line.getBytes(StandardCharsets.UTF_8)));
+                producer.send(new ProducerRecord<>(topic, null, loggedAt, key.getBytes(StandardCharsets.UTF_8), line.getBytes(StandardCharsets.UTF_8)));
             }
         }
+    }
+
+    /**
+     * A sample line with its timestamp set to {@code loggedAt}, as if logged one per second just
+     * before the demo (windows by event time then show the run as a short history). The text is
+     * edited in place, so that a malformed line stays malformed in the same way; a timestamp that
+     * is not a number stays as it is, the record timestamp standing for it.
+     */
+    static String restamp(String line, long loggedAt) {
+        return TIMESTAMP.matcher(line).replaceFirst("\"timestamp\":" + loggedAt);
     }
 
     private static String eventId(ObjectMapper json, String line, String fallback) {
@@ -300,7 +329,7 @@ final class DemoCommand implements Callable<Integer> {
             Files.createDirectories(parent);
         }
         Files.writeString(file, HtmlReport.render("ExplainStream demo: " + entries.size() + " explanations", summary.forReport(), entries, Aggregate.SEGMENTS,
-                CompletenessGap.DEFAULT_WARN_ABOVE));
+                CompletenessGap.DEFAULT_WARN_ABOVE, summary.stats.trends()));
     }
 
     private static HtmlReport.Details details(Explanation e) {
@@ -328,6 +357,7 @@ final class DemoCommand implements Callable<Integer> {
         final List<Long> latenciesMs = new ArrayList<>();
         final List<HtmlReport.DeadLetter> deadLetters = new ArrayList<>();
         double seconds;
+        DemoStats stats = DemoStats.NONE;
 
         Summary(int sent) {
             this.sent = sent;
@@ -349,7 +379,7 @@ final class DemoCommand implements Callable<Integer> {
             return String.format(Locale.ROOT, "%nsummary: %d events sent, %d explained, %d dead letters%n"
                     + "throughput %.1f events/s over %.1f s · end-to-end latency p50 %d ms, p99 %d ms · engine time %.0f ms per event%n"
                     + "report: %s", sent, explanations.size(), deadLetters.size(), explanations.size() / Math.max(seconds, 1e-9),
-                    seconds, percentile(0.5), percentile(0.99), engineMsPerEvent(), report.toAbsolutePath());
+                    seconds, percentile(0.5), percentile(0.99), engineMsPerEvent(), report.toAbsolutePath()) + stats.describe();
         }
     }
 

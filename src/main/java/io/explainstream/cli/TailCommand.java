@@ -1,9 +1,16 @@
 package io.explainstream.cli;
 
+import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.render.ExplanationJson;
 import io.explainstream.render.ExplanationViews;
 import io.explainstream.render.TerminalHeatmap;
+import io.explainstream.schema.AuditAlert;
+import io.explainstream.schema.ExplanationStats;
+import io.explainstream.stats.AvroJson;
+import io.explainstream.stats.StatsText;
+import io.explainstream.stream.KafkaClients;
 import io.explainstream.stream.ServiceConfig;
 import io.explainstream.stream.Setting;
 import java.io.PrintWriter;
@@ -15,6 +22,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -24,7 +34,7 @@ import picocli.CommandLine.Spec;
  * for people or as one JSON object per line for {@code jq}.
  */
 @Command(name = "tail", mixinStandardHelpOptions = true,
-        description = "Print explanations as they arrive: top tokens, delta, latency (read_committed).")
+        description = "Print explanations as they arrive: top tokens, delta, latency (read_committed); with --stats or --alerts, the window statistics or alerts.")
 final class TailCommand implements Callable<Integer> {
 
     /** Output formats: lower case, as typed on the command line. */
@@ -58,6 +68,12 @@ final class TailCommand implements Callable<Integer> {
     @Option(names = "--no-color", description = "Plain text.")
     private boolean noColor;
 
+    @Option(names = "--stats", description = "Print the window statistics (stats.topic) instead of explanations: one line per window update.")
+    private boolean stats;
+
+    @Option(names = "--alerts", description = "Print the alerts (alerts.topic) instead of explanations; with --stats, both.")
+    private boolean alerts;
+
     @Spec
     private picocli.CommandLine.Model.CommandSpec spec;
 
@@ -78,6 +94,9 @@ final class TailCommand implements Callable<Integer> {
         Map<String, String> clients = new HashMap<>();
         config.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value.toString()));
         PrintWriter out = spec.commandLine().getOut();
+        if (stats || alerts) {
+            return tailStats(config, clients, out);
+        }
         TerminalHeatmap heatmap = new TerminalHeatmap(!noColor && TerminalHeatmap.colorByDefault());
         AtomicInteger printed = new AtomicInteger();
         long deadline = timeoutSeconds == null ? Long.MAX_VALUE : System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
@@ -102,6 +121,41 @@ final class TailCommand implements Callable<Integer> {
                     out.flush();
                     printed.incrementAndGet();
                 }, record -> { });
+            }
+        }
+        return 0;
+    }
+
+    /** Window records and alerts as they arrive: a line each, or the record as JSON. */
+    private int tailStats(ServiceConfig config, Map<String, String> clients, PrintWriter out) {
+        String statsTopic = config.get(Setting.STATS_TOPIC);
+        String alertsTopic = config.get(Setting.ALERTS_TOPIC);
+        List<String> topics = new java.util.ArrayList<>();
+        if (stats) {
+            topics.add(statsTopic);
+        }
+        if (alerts) {
+            topics.add(alertsTopic);
+        }
+        SchemaRegistryClient registry = new SchemaRegistryClient(config.registryConfig());
+        var statsReader = ConfluentAvroDeserializer.specific(registry, ExplanationStats.class);
+        var alertReader = ConfluentAvroDeserializer.specific(registry, AuditAlert.class);
+        int printed = 0;
+        long deadline = timeoutSeconds == null ? Long.MAX_VALUE : System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
+        try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(clients, "explainstream-tail", fromBeginning ? "earliest" : "latest")) {
+            consumer.subscribe(topics);
+            while ((max == null || printed < max) && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(250))) {
+                    if (max != null && printed >= max) {
+                        break;
+                    }
+                    GenericRecord value = record.topic().equals(statsTopic) ? statsReader.deserialize(record.topic(), record.value())
+                            : alertReader.deserialize(record.topic(), record.value());
+                    out.println(format == Format.json ? AvroJson.of(value).toString()
+                            : value instanceof ExplanationStats window ? StatsText.line(window) : StatsText.line((AuditAlert) value));
+                    out.flush();
+                    printed++;
+                }
             }
         }
         return 0;

@@ -71,6 +71,14 @@ public final class HtmlReport {
      */
     public record RunSummary(int sent, List<DeadLetter> deadLetters, double seconds, long latencyP50Ms, long latencyP99Ms, double engineMsPerEvent) {}
 
+    /**
+     * One closed statistics window of one group, for the trends section.
+     *
+     * @param relativeDeltaMean mean relative delta of its explanations with a baseline; NaN when none has one
+     */
+    public record Trend(String group, Instant windowStart, Instant windowEnd, long events, long deadLetters, double relativeDeltaMean,
+            double relativeDeltaMax, long alerts) {}
+
     /** How many events the summary lists by convergence delta. */
     static final int WORST_DELTAS = 5;
 
@@ -118,11 +126,21 @@ public final class HtmlReport {
      * @param deltaWarnAbove the relative delta over which an explanation is flagged
      */
     public static String render(String pageTitle, RunSummary run, List<Entry> entries, Aggregate aggregate, double deltaWarnAbove) {
+        return render(pageTitle, run, entries, aggregate, deltaWarnAbove, List.of());
+    }
+
+    /**
+     * @param trends closed statistics windows, shown per group over time after the summary; empty: no trends section
+     */
+    public static String render(String pageTitle, RunSummary run, List<Entry> entries, Aggregate aggregate, double deltaWarnAbove, List<Trend> trends) {
         StringBuilder html = new StringBuilder("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n");
         html.append("<title>").append(escape(pageTitle)).append("</title>\n<style>\n").append(STYLE).append("\n</style></head>\n<body>\n");
         html.append("<h1>").append(escape(pageTitle)).append("</h1>\n");
         if (run != null) {
             summary(html, run, entries);
+            if (!trends.isEmpty()) {
+                trends(html, trends);
+            }
             index(html, entries);
         }
         html.append("<p class=\"meta\">negative<span class=\"legend\"></span>positive — a token's color is its score relative to the "
@@ -173,6 +191,32 @@ public final class HtmlReport {
             }
             html.append("</table>\n");
         }
+        html.append("</section>\n");
+    }
+
+    /**
+     * Windows over time, one table per group: events and dead letters as bars to scale, and the
+     * mean and largest relative delta. Bars are plain styled divs: the page has no scripts.
+     */
+    private static void trends(StringBuilder html, List<Trend> trends) {
+        html.append("<section class=\"trends\" id=\"trends\">\n<h2>Trends</h2>\n<p class=\"meta\">Closed statistics windows (event time), per group:"
+                + " explanations and dead letters, and the relative delta (the share of the change from baseline to input the scores do not"
+                + " account for).</p>\n");
+        long most = Math.max(1, trends.stream().mapToLong(t -> t.events() + t.deadLetters()).max().orElse(1));
+        Map<String, List<Trend>> byGroup = new TreeMap<>();
+        trends.forEach(t -> byGroup.computeIfAbsent(t.group(), g -> new ArrayList<>()).add(t));
+        byGroup.forEach((group, windows) -> {
+            html.append("<h3>").append(escape(group)).append("</h3>\n<table class=\"summary trend\"><tr><th>window</th><th>events</th><th></th>"
+                    + "<th>dead letters</th><th>delta mean</th><th>delta max</th><th>alerts</th></tr>\n");
+            windows.stream().sorted(Comparator.comparing(Trend::windowStart)).forEach(t -> html.append(String.format(Locale.ROOT,
+                    "<tr><td>%s – %s</td><td class=\"num\">%d</td><td><div style=\"width:%dpx;height:10px;background:#1f77b4;display:inline-block\"></div>"
+                            + "<div style=\"width:%dpx;height:10px;background:#d62728;display:inline-block\"></div></td><td class=\"num\">%d</td>"
+                            + "<td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num\">%d</td></tr>%n",
+                    escape(t.windowStart().toString()), escape(t.windowEnd().toString()), t.events(), 200 * t.events() / most, 200 * t.deadLetters() / most,
+                    t.deadLetters(), Double.isNaN(t.relativeDeltaMean()) ? "–" : String.format(Locale.ROOT, "%.2f%%", 100 * t.relativeDeltaMean()),
+                    Double.isNaN(t.relativeDeltaMax()) ? "–" : String.format(Locale.ROOT, "%.2f%%", 100 * t.relativeDeltaMax()), t.alerts())));
+            html.append("</table>\n");
+        });
         html.append("</section>\n");
     }
 

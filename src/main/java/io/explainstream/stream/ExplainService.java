@@ -8,8 +8,10 @@ import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.model.LlamaModel;
 import io.explainstream.schema.Explanation;
 import io.explainstream.schema.LlmInteraction;
+import io.explainstream.stats.StatsTopology;
 import io.explainstream.tokenize.LlamaTokenizer;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -119,6 +121,9 @@ public final class ExplainService implements AutoCloseable {
             throws IOException {
         SchemaRegistryClient registry = new SchemaRegistryClient(config.registryConfig());
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        // Kafka Streams tags the RocksDB metrics of window stores (the statistics') rocksdb-window-state-id and those
+        // of key-value stores rocksdb-state-id, under the same names; Prometheus takes one set of tag keys per name.
+        meters.config().meterFilter(MeterFilter.renameTag("kafka.stream.state", "rocksdb.window.state.id", "rocksdb.state.id"));
         ServiceMetrics metrics = new ServiceMetrics(meters, config.metricsMetadataLabels());
         EventValidator validator = new EventValidator(config.validationPolicy(), tokenizer, model.config().maxPositions(), clock);
         AttributionEngine engine = new AttributionEngine(model, tokenizer);
@@ -142,11 +147,13 @@ public final class ExplainService implements AutoCloseable {
         Topology topology = ExplainTopology.build(topics,
                 new InputDecoder(config.inputFormat(), ConfluentAvroDeserializer.specific(registry, LlmInteraction.class)), validator, explainer,
                 explanationSerializer, metrics, liveness, backlog, clock);
+        Optional<StatsTopology> stats = scope instanceof Scope.Live ? StatsTopology.addTo(topology, config, registry, meters) : Optional.empty();
         Properties properties = config.streamsProperties();
         if (config.bool(Setting.TOPICS_CREATE)) {
             createTopics(properties, topics, config.integer(Setting.TOPICS_PARTITIONS), (short) config.integer(Setting.TOPICS_REPLICATION),
                     config.inputRetentionMs());
         }
+        stats.ifPresent(added -> added.createTopics(properties));
         checkTopicLimits(properties, topics);
         KafkaStreams streams = new KafkaStreams(topology, properties);
         // The processors route bad records themselves; what still escapes (a registry outage while
@@ -167,7 +174,8 @@ public final class ExplainService implements AutoCloseable {
         OperationsServer operations = null;
         int port = config.opsPort();
         if (port >= 0) {
-            operations = OperationsServer.start(config.get(Setting.OPS_HOST), port, meters, () -> health(streams, liveness), () -> readiness(streams));
+            operations = OperationsServer.start(config.get(Setting.OPS_HOST), port, meters, () -> health(streams, liveness), () -> readiness(streams),
+                    stats.map(added -> added.handlers(streams)).orElse(Map.of()));
         }
         LOG.info("starting: model {} ({}) on {}, topics {} → {}, dead letters {}, configuration {}", config.modelId(modelDir),
                 model.checkpoint().fingerprint(), model.device(), topics.inputTopic(), topics.outputTopic(), topics.dlqTopic(), config.describe());

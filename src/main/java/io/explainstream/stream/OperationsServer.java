@@ -1,12 +1,14 @@
 package io.explainstream.stream;
 
 import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
@@ -35,6 +37,14 @@ public final class OperationsServer implements AutoCloseable {
      */
     public static OperationsServer start(String host, int port, PrometheusMeterRegistry metrics, Supplier<Health> health, Supplier<Health> readiness)
             throws IOException {
+        return start(host, port, metrics, health, readiness, Map.of());
+    }
+
+    /**
+     * @param extra more endpoints, by path (the statistics' {@code /api/stats} and {@code /api/alerts})
+     */
+    public static OperationsServer start(String host, int port, PrometheusMeterRegistry metrics, Supplier<Health> health, Supplier<Health> readiness,
+            Map<String, HttpHandler> extra) throws IOException {
         HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 0);
         ExecutorService executor = Executors.newSingleThreadExecutor(runnable -> {
             Thread thread = new Thread(runnable, "ops-http");
@@ -45,6 +55,7 @@ public final class OperationsServer implements AutoCloseable {
         server.createContext("/metrics", exchange -> respond(exchange, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape()));
         server.createContext("/health", exchange -> respondWith(exchange, health.get()));
         server.createContext("/ready", exchange -> respondWith(exchange, readiness.get()));
+        extra.forEach(server::createContext);
         server.start();
         return new OperationsServer(server, executor);
     }

@@ -59,6 +59,8 @@ public final class ServiceConfig {
 
     private static final List<String> PASS_THROUGH_PREFIXES = List.of("consumer.", "producer.", "admin.", "main.consumer.", "restore.consumer.",
             "global.consumer.", "topic.", "schema.registry.", "ssl.", "sasl.", "listener.");
+    /** Alert rules (alert.<name>.when, alert.<name>.group): the service's own dynamic keys, checked by the statistics at start. */
+    public static final String ALERT_PREFIX = "alert.";
 
     private final Map<String, String> values;
 
@@ -100,7 +102,7 @@ public final class ServiceConfig {
             known.add(setting.key());
         }
         for (String key : values.keySet()) {
-            if (!known.contains(key) && PASS_THROUGH_PREFIXES.stream().noneMatch(key::startsWith)) {
+            if (!known.contains(key) && !key.startsWith(ALERT_PREFIX) && PASS_THROUGH_PREFIXES.stream().noneMatch(key::startsWith)) {
                 throw new ConfigException("unknown configuration key '" + key + "' (the README lists the service's keys; Kafka keys pass through)");
             }
         }
@@ -164,6 +166,17 @@ public final class ServiceConfig {
         Map<String, String> merged = new LinkedHashMap<>(values);
         merged.putAll(overrides);
         return new ServiceConfig(merged);
+    }
+
+    /** The configured keys that start with {@code prefix}, and their values. */
+    public Map<String, String> prefixed(String prefix) {
+        Map<String, String> matching = new TreeMap<>();
+        values.forEach((key, value) -> {
+            if (key.startsWith(prefix)) {
+                matching.put(key, value);
+            }
+        });
+        return matching;
     }
 
     public int integer(Setting setting) {
@@ -448,9 +461,13 @@ public final class ServiceConfig {
             // Set only when the user has not: Kafka Streams prefers the prefixed key over the plain one.
             properties.put(PRODUCER_MAX_REQUEST_SIZE, Integer.toString(Math.max(1_048_576, maxRecordBytes() + HEADER_ROOM_BYTES)));
         }
+        if (!values.containsKey(StreamsConfig.APPLICATION_SERVER_CONFIG) && opsPort() > 0 && !get(Setting.OPS_HOST).equals("0.0.0.0")) {
+            // Where other instances forward /api/stats questions about groups this instance holds.
+            properties.put(StreamsConfig.APPLICATION_SERVER_CONFIG, get(Setting.OPS_HOST) + ":" + opsPort());
+        }
         Set<String> own = Arrays.stream(Setting.values()).map(Setting::key).collect(Collectors.toSet());
         values.forEach((key, value) -> {
-            if (!own.contains(key) && !key.startsWith("schema.registry.")) {
+            if (!own.contains(key) && !key.startsWith("schema.registry.") && !key.startsWith(ALERT_PREFIX)) {
                 properties.put(key, value);
             }
         });

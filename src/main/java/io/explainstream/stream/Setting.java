@@ -59,6 +59,15 @@ public enum Setting {
     TOPICS_PARTITIONS("topics.partitions", "3", "partitions of topics the service creates"),
     TOPICS_REPLICATION("topics.replication.factor", "-1", "replication factor of topics the service creates; -1: the broker's default"),
     TOPICS_INPUT_RETENTION_MS("topics.input.retention.ms", "", "retention.ms of the input topic when the service creates it; empty: the broker's default (7 days); -1: forever, so that old traffic can be replayed (the embedded default)"),
+    STATS_ENABLED("stats.enabled", "true", "run the statistics sub-topology: windowed audit statistics of the explanations and dead letters, alert rules, /api/stats and /api/alerts (live service only)"),
+    STATS_TOPIC("stats.topic", "explanation-stats", "topic the Avro ExplanationStats window records are written to"),
+    ALERTS_TOPIC("alerts.topic", "explanation-alerts", "topic the Avro AuditAlert records of the alert.<name>.when rules are written to"),
+    STATS_WINDOW("stats.window", "1m", "size of the tumbling event-time windows (500ms, 30s, 1m, 2h, 1d or ISO-8601)"),
+    STATS_GRACE("stats.grace", "30s", "how long after its end a window still takes events; later ones are dropped and counted as late"),
+    STATS_EMIT_INTERVAL("stats.emit.interval", "10s", "least wall-clock time between two updates of an open window on the stats topic"),
+    STATS_RETENTION("stats.retention", "1d", "how long closed windows and fired alerts stay queryable at /api/stats and /api/alerts"),
+    STATS_GROUP_BY("stats.group.by", "source_model,metadata.application", "comma-separated fields a window is grouped by: scalar Explanation fields or metadata.<key>"),
+    STATS_DELTA_WARN("stats.delta.warn", "0.05", "relative delta over which an explanation counts in faithfulness.over_warn"),
     AUTO_REGISTER("auto.register.schemas", "true", "register the Explanation schema (as published in schemas/Explanation.avsc) at start; false: it must be registered beforehand, and a missing subject fails start"),
     SUBJECT_STRATEGY("value.subject.name.strategy", "topic_name", "topic_name, record_name or topic_record_name (Confluent class names accepted)");
 

@@ -44,6 +44,10 @@ class DemoCommandTest {
         assertTrue(run.out().contains("dead letter demo-bad-json: value is not valid JSON"), run.out());
         assertTrue(run.out().contains("dead letter demo-no-prompt: field 'prompt' or 'messages' is required"), run.out());
         assertTrue(run.out().matches("(?s).*end-to-end latency p50 \\d+ ms, p99 \\d+ ms.*"), run.out());
+        // Statistics: every sent event is in a closed window, the dead-letter rule fired, the report shows the trends.
+        assertTrue(run.out().matches("(?s).*\\d+ statistics windows closed, \\d+ alerts fired.*"), run.out());
+        assertTrue(run.out().contains("ALERT dead-letters: dlq.count = 1 >= 1"), run.out());
+        assertTrue(run.out().contains("last closed windows:"), run.out());
         Matcher addresses = Pattern.compile("broker (\\S+) · registry (\\S+) ·").matcher(run.out());
         assertTrue(addresses.find(), run.out());
         assertFalse(EmbeddedKafkaBroker.accepts(addresses.group(1)), "the broker port is free after the demo");
@@ -61,6 +65,7 @@ class DemoCommandTest {
         // demo-011 is a RAG-style event: two named documents, printed and drawn as segment shares.
         assertTrue(run.out().matches("(?s).*demo-011 .*\n  segments: .*doc:kb-ball \\d+%.*"), run.out());
         assertTrue(html.contains("class=\"shares\"") && html.contains("doc:kb-rain"), "the report draws segment shares");
+        assertTrue(html.contains("<section class=\"trends\" id=\"trends\">"), "the trends section");
     }
 
     @Test

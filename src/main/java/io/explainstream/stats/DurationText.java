@@ -1,0 +1,56 @@
+package io.explainstream.stats;
+
+import io.explainstream.stream.ConfigException;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Durations as people write them in a properties file: {@code 500ms}, {@code 30s}, {@code 1m}, {@code 2h}, {@code 1d}, or ISO-8601 {@code PT1M}. */
+final class DurationText {
+
+    private static final Pattern SHORT = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
+
+    private DurationText() {}
+
+    static Duration parse(String key, String text, boolean zeroAllowed) {
+        String value = text.trim().toLowerCase(Locale.ROOT);
+        Duration duration;
+        Matcher matcher = SHORT.matcher(value);
+        if (matcher.matches()) {
+            long amount = Long.parseLong(matcher.group(1));
+            duration = switch (matcher.group(2)) {
+                case "ms" -> Duration.ofMillis(amount);
+                case "s" -> Duration.ofSeconds(amount);
+                case "m" -> Duration.ofMinutes(amount);
+                case "h" -> Duration.ofHours(amount);
+                default -> Duration.ofDays(amount);
+            };
+        } else {
+            try {
+                duration = Duration.parse(text.trim().toUpperCase(Locale.ROOT));
+            } catch (DateTimeParseException e) {
+                throw new ConfigException(key + " = '" + text + "' is not a duration (for example 500ms, 30s, 1m, 2h, 1d or PT1M)");
+            }
+        }
+        if (duration.isNegative() || (!zeroAllowed && duration.isZero())) {
+            throw new ConfigException(key + " = '" + text + "' must be " + (zeroAllowed ? "zero or more" : "positive"));
+        }
+        return duration;
+    }
+
+    static String format(Duration duration) {
+        long ms = duration.toMillis();
+        if (ms % 86_400_000 == 0) {
+            return ms / 86_400_000 + "d";
+        }
+        if (ms % 3_600_000 == 0) {
+            return ms / 3_600_000 + "h";
+        }
+        if (ms % 60_000 == 0) {
+            return ms / 60_000 + "m";
+        }
+        return ms % 1000 == 0 ? ms / 1000 + "s" : ms + "ms";
+    }
+}

@@ -1,0 +1,108 @@
+package io.explainstream.stats;
+
+import io.explainstream.schema.Explanation;
+import io.explainstream.stream.ConfigException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.apache.avro.Schema;
+
+/**
+ * The fields that make a statistics group: top-level scalar fields of {@code Explanation}
+ * ({@code source_model}, {@code model_id}, {@code method}, ...) or {@code metadata.<key>}.
+ *
+ * @param fields in the order of {@code stats.group.by}
+ */
+public record GroupBy(List<String> fields) {
+
+    public static final String METADATA_PREFIX = "metadata.";
+    /** The value of a field the event lacks (a metadata key it does not carry, a null field). */
+    public static final String NONE = "none";
+    /** The value of a field a dead letter cannot tell: its original did not decode, or it is not an input field. */
+    public static final String UNKNOWN = "unknown";
+
+    private static final Set<Schema.Type> SCALARS = Set.of(Schema.Type.STRING, Schema.Type.ENUM, Schema.Type.INT, Schema.Type.LONG,
+            Schema.Type.BOOLEAN);
+
+    public GroupBy {
+        fields = List.copyOf(fields);
+    }
+
+    /** Parses a comma-separated list, checking each field against the Explanation schema. */
+    public static GroupBy parse(String key, String text) {
+        List<String> fields = Arrays.stream(text.split(",")).map(String::trim).filter(f -> !f.isEmpty()).toList();
+        if (fields.isEmpty()) {
+            throw new ConfigException(key + " = '" + text + "' names no field (give explanation fields or metadata.<key>, comma-separated)");
+        }
+        for (String field : fields) {
+            if (field.startsWith(METADATA_PREFIX)) {
+                if (field.length() == METADATA_PREFIX.length()) {
+                    throw new ConfigException(key + " = '" + text + "': 'metadata.' needs a key, as in metadata.application");
+                }
+                continue;
+            }
+            Schema.Field schemaField = Explanation.getClassSchema().getField(field);
+            if (schemaField == null || !isScalar(schemaField.schema())) {
+                throw new ConfigException(key + " = '" + text + "': '" + field + "' is not a scalar field of Explanation (one of "
+                        + scalarFields() + ") nor metadata.<key>");
+            }
+        }
+        if (fields.stream().distinct().count() != fields.size()) {
+            throw new ConfigException(key + " = '" + text + "' names a field twice");
+        }
+        return new GroupBy(fields);
+    }
+
+    private static boolean isScalar(Schema schema) {
+        if (schema.getType() == Schema.Type.UNION) {
+            return schema.getTypes().stream().allMatch(s -> s.getType() == Schema.Type.NULL || SCALARS.contains(s.getType()));
+        }
+        return SCALARS.contains(schema.getType());
+    }
+
+    private static List<String> scalarFields() {
+        return Explanation.getClassSchema().getFields().stream().filter(f -> isScalar(f.schema())).map(Schema.Field::name).toList();
+    }
+
+    /** The group of an explanation. */
+    public GroupKey of(Explanation explanation) {
+        List<String> values = new ArrayList<>(fields.size());
+        for (String field : fields) {
+            Object value = field.startsWith(METADATA_PREFIX)
+                    ? explanation.getMetadata().get(field.substring(METADATA_PREFIX.length()))
+                    : explanation.get(field);
+            values.add(value == null ? NONE : value instanceof Enum<?> e ? e.name().toLowerCase(Locale.ROOT) : value.toString());
+        }
+        return new GroupKey(fields, values);
+    }
+
+    /**
+     * The group of a dead letter whose original decoded: its model stands for source_model, its
+     * metadata for metadata.<key>, its event id for event_id; other fields are not known yet.
+     */
+    public GroupKey ofInput(String eventId, String model, Map<String, String> metadata) {
+        List<String> values = new ArrayList<>(fields.size());
+        for (String field : fields) {
+            String value;
+            if (field.startsWith(METADATA_PREFIX)) {
+                value = metadata == null ? UNKNOWN : metadata.getOrDefault(field.substring(METADATA_PREFIX.length()), NONE);
+            } else if (field.equals("source_model")) {
+                value = model;
+            } else if (field.equals("event_id")) {
+                value = eventId;
+            } else {
+                value = null;
+            }
+            values.add(value == null ? UNKNOWN : value);
+        }
+        return new GroupKey(fields, values);
+    }
+
+    /** The group of a dead letter whose original could not be decoded. */
+    public GroupKey unknown() {
+        return new GroupKey(fields, fields.stream().map(f -> UNKNOWN).toList());
+    }
+}

@@ -1,0 +1,54 @@
+package io.explainstream.stats;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * What the window aggregation needs of one explanation or one dead letter: a few numbers instead
+ * of the token arrays. Written to the observations topic keyed by group, so that each group's
+ * windows are aggregated by one task. JSON, and unknown fields are ignored, so that an instance of
+ * the previous release reads the observations of the next during a rolling upgrade.
+ *
+ * @param kind an explanation or a dead letter
+ * @param eventId the event's id (a dead letter's record key)
+ * @param eventTimeMs the event time the window is chosen by
+ * @param method the attribution method, lower case; null for a dead letter
+ * @param latencyMs the engine call's milliseconds (attribution_latency_ms)
+ * @param lagMs processing_time - event_time
+ * @param relativeDelta |delta| / Σ|f(x) − f(b)|; null without a baseline (the gradient methods);
+ *     {@link Double#MAX_VALUE} stands for an infinite one (JSON has no infinity)
+ * @param stage a dead letter's stage header
+ * @param reason a dead letter's reason header, cut to {@link #REASON_CHARS}
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record Observation(Kind kind, String eventId, long eventTimeMs, String method, boolean promptTruncated, boolean responseTruncated,
+        boolean redacted, boolean replayed, double latencyMs, double lagMs, Double relativeDelta, String stage, String reason) {
+
+    /** Reasons name values of the event (its length, the bad field); the first characters tell the kind. */
+    static final int REASON_CHARS = 120;
+
+    private static final ObjectMapper JSON = new ObjectMapper().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    public enum Kind { EXPLANATION, DEAD_LETTER }
+
+    static Observation deadLetter(String eventId, long eventTimeMs, String stage, String reason) {
+        String cut = reason == null ? "unknown" : reason.length() <= REASON_CHARS ? reason : reason.substring(0, REASON_CHARS);
+        return new Observation(Kind.DEAD_LETTER, eventId, eventTimeMs, null, false, false, false, false, 0, 0, null,
+                stage == null ? "unknown" : stage, cut);
+    }
+
+    byte[] toBytes() {
+        try {
+            return JSON.writeValueAsBytes(this);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static Observation fromBytes(byte[] bytes) throws IOException {
+        return JSON.readValue(bytes, Observation.class);
+    }
+}

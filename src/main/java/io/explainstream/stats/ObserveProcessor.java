@@ -1,0 +1,187 @@
+package io.explainstream.stats;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.explainstream.attribution.CompletenessGap;
+import io.explainstream.avro.RegistryException;
+import io.explainstream.avro.WireFormat;
+import io.explainstream.schema.Explanation;
+import io.explainstream.schema.LlmInteraction;
+import io.explainstream.stream.DeadLetters;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns each explanation and each dead letter into an {@link Observation}, keyed by its group and
+ * stamped with its event time, for the observations topic. A dead letter's group comes from its
+ * original (JSON or Avro) when that decodes, its event time from the original's timestamp, else
+ * from the source-timestamp header.
+ */
+final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ObserveProcessor.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final StatsSettings settings;
+    private final Deserializer<Explanation> explanations;
+    private final Deserializer<LlmInteraction> interactions;
+    private final StatsMetrics metrics;
+    private ProcessorContext<String, byte[]> context;
+
+    ObserveProcessor(StatsSettings settings, Deserializer<Explanation> explanations, Deserializer<LlmInteraction> interactions, StatsMetrics metrics) {
+        this.settings = settings;
+        this.explanations = explanations;
+        this.interactions = interactions;
+        this.metrics = metrics;
+    }
+
+    @Override
+    public void init(ProcessorContext<String, byte[]> context) {
+        this.context = context;
+    }
+
+    @Override
+    public void process(Record<byte[], byte[]> record) {
+        String topic = context.recordMetadata().map(m -> m.topic()).orElse(settings.explanationsTopic());
+        if (topic.equals(settings.deadLetterTopic())) {
+            deadLetter(record);
+            return;
+        }
+        Explanation explanation;
+        try {
+            explanation = explanations.deserialize(topic, record.value());
+        } catch (RegistryException e) {
+            throw e; // an outage: the thread retries from the last commit
+        } catch (SerializationException | IllegalArgumentException | NullPointerException e) {
+            // Not written by this service (another producer on the topic): nothing to aggregate.
+            metrics.unreadable();
+            LOG.warn("stats: skipping a record of {} that is not an Explanation: {}", topic, e.getMessage());
+            return;
+        }
+        forward(settings.groupBy().of(explanation), observe(explanation), explanation.getEventTime().toEpochMilli());
+    }
+
+    static Observation observe(Explanation e) {
+        double relative = CompletenessGap.relativeDelta(doubles(e.getResponseLogprobs()), doubles(e.getBaselineLogprobs()),
+                doubles(e.getConvergenceDelta()), e.getSequenceDelta());
+        Double delta = Double.isNaN(relative) ? null : Double.isInfinite(relative) ? Double.MAX_VALUE : relative;
+        long eventTime = e.getEventTime().toEpochMilli();
+        return new Observation(Observation.Kind.EXPLANATION, e.getEventId(), eventTime, e.getMethod().name().toLowerCase(Locale.ROOT),
+                e.getFlags().getPromptTruncated(), e.getFlags().getResponseTruncated(), e.getFlags().getRedacted(), e.getReplayId() != null,
+                e.getAttributionLatencyMs(), Math.max(0, e.getProcessingTime().toEpochMilli() - eventTime), delta, null, null);
+    }
+
+    private static double[] doubles(List<Double> values) {
+        return values.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    private void deadLetter(Record<byte[], byte[]> record) {
+        String key = record.key() == null ? "(no key)" : new String(record.key(), StandardCharsets.UTF_8);
+        Long headerTime = headerTime(record.headers());
+        Original original = original(record.value());
+        long eventTime = original != null && original.timestampMs() != null ? original.timestampMs()
+                : headerTime != null ? headerTime : record.timestamp();
+        GroupKey group = original == null ? settings.groupBy().unknown()
+                : settings.groupBy().ofInput(original.eventId() != null ? original.eventId() : key, original.model(), original.metadata());
+        Observation observation = Observation.deadLetter(original != null && original.eventId() != null ? original.eventId() : key, eventTime,
+                header(record.headers(), DeadLetters.STAGE), header(record.headers(), DeadLetters.REASON));
+        forward(group, observation, eventTime);
+    }
+
+    private void forward(GroupKey group, Observation observation, long eventTimeMs) {
+        // Fresh headers: a dead letter's would travel on into the observations otherwise.
+        context.forward(new Record<>(group.text(), observation.toBytes(), Math.max(0, eventTimeMs), new RecordHeaders()));
+    }
+
+    /** What a dead letter's original tells of its group: any of the fields may be missing. */
+    private record Original(String eventId, Long timestampMs, String model, Map<String, String> metadata) {}
+
+    /** The original's group fields, or null when it decodes neither as JSON nor as Avro. */
+    private Original original(byte[] value) {
+        if (value == null || value.length == 0) {
+            return null;
+        }
+        if (value[0] == WireFormat.MAGIC_BYTE) {
+            try {
+                LlmInteraction event = interactions.deserialize(settings.deadLetterTopic(), value);
+                return new Original(event.getEventId(), event.getTimestamp().toEpochMilli(), event.getModel(), event.getMetadata());
+            } catch (RegistryException e) {
+                if (e.unavailable()) {
+                    throw e;
+                }
+                return null;
+            } catch (RuntimeException e) {
+                return null; // unknown schema id, truncated, corrupt: its group cannot be known
+            }
+        }
+        try {
+            JsonNode event = JSON.readTree(value);
+            if (event == null || !event.isObject()) {
+                return null;
+            }
+            Map<String, String> metadata = null;
+            if (event.path("metadata").isObject()) {
+                metadata = new HashMap<>();
+                for (var fields = event.get("metadata").fields(); fields.hasNext(); ) {
+                    var field = fields.next();
+                    metadata.put(field.getKey(), field.getValue().isTextual() ? field.getValue().asText() : field.getValue().toString());
+                }
+            }
+            return new Original(text(event, "event_id"), timestamp(event.get("timestamp")), text(event, "model"), metadata);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static String text(JsonNode event, String field) {
+        JsonNode node = event.get(field);
+        return node != null && node.isTextual() ? node.asText() : null;
+    }
+
+    private static Long timestamp(JsonNode node) {
+        if (node == null) {
+            return null;
+        }
+        if (node.isIntegralNumber()) {
+            return node.asLong();
+        }
+        if (node.isTextual()) {
+            try {
+                return Instant.parse(node.asText()).toEpochMilli();
+            } catch (DateTimeParseException e) {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    private static Long headerTime(Headers headers) {
+        String text = header(headers, DeadLetters.SOURCE_TIMESTAMP);
+        try {
+            return text == null ? null : Instant.parse(text).toEpochMilli();
+        } catch (DateTimeParseException e) {
+            return null;
+        }
+    }
+
+    private static String header(Headers headers, String name) {
+        Header header = headers.lastHeader(name);
+        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,74 @@
+package io.explainstream.stats;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.ToDoubleFunction;
+import java.util.stream.Collectors;
+
+/**
+ * The window metrics alert rules can test, by the name a rule uses. A metric with no data in the
+ * window (a mean over no events) is NaN, and a rule on it does not fire.
+ *
+ * <p>Reliance ({@code share.<kind>.mean|p10|p90}, {@code top_segment.<kind>.fraction}) and
+ * concentration ({@code entropy.mean}) join this list with the segment fields of issue 17.
+ */
+public enum StatsMetric {
+    EVENTS("events", Examples.FIRST, a -> a.events),
+    DLQ_COUNT("dlq.count", Examples.DEAD_LETTERS, a -> a.deadLetters),
+    DLQ_RATE("dlq.rate", Examples.DEAD_LETTERS, a -> a.events + a.deadLetters == 0 ? Double.NaN : (double) a.deadLetters / (a.events + a.deadLetters)),
+    LATE_EVENTS("late.events", Examples.FIRST, a -> a.lateEvents),
+    LATENCY_P50("latency.p50", Examples.SLOWEST, a -> a.events == 0 ? Double.NaN : a.latency.quantile(0.5)),
+    LATENCY_P95("latency.p95", Examples.SLOWEST, a -> a.events == 0 ? Double.NaN : a.latency.quantile(0.95)),
+    LATENCY_MAX("latency.max", Examples.SLOWEST, a -> a.events == 0 ? Double.NaN : a.latency.max),
+    LAG_P50("lag.p50", Examples.MOST_LAGGED, a -> a.events == 0 ? Double.NaN : a.lag.quantile(0.5)),
+    LAG_MAX("lag.max", Examples.MOST_LAGGED, a -> a.events == 0 ? Double.NaN : a.lag.max),
+    DELTA_REL_MEAN("delta.rel.mean", Examples.LARGEST_DELTAS, WindowAggregate::relativeDeltaMean),
+    DELTA_REL_MAX("delta.rel.max", Examples.LARGEST_DELTAS,
+            a -> a.unbounded > 0 ? Double.POSITIVE_INFINITY : a.finiteDeltas == 0 ? Double.NaN : a.relativeDeltaMax),
+    DELTA_OVER_WARN("delta.over_warn", Examples.LARGEST_DELTAS, a -> a.overWarn),
+    PROMPT_TRUNCATED("flagged.prompt_truncated", Examples.FIRST, a -> a.promptTruncated),
+    RESPONSE_TRUNCATED("flagged.response_truncated", Examples.FIRST, a -> a.responseTruncated),
+    REDACTED("flagged.redacted", Examples.FIRST, a -> a.redacted),
+    REPLAYED("flagged.replayed", Examples.FIRST, a -> a.replayed);
+
+    /** Which events an alert on the metric names as examples. */
+    enum Examples { FIRST, DEAD_LETTERS, SLOWEST, MOST_LAGGED, LARGEST_DELTAS }
+
+    private final String metricName;
+    private final Examples examples;
+    private final ToDoubleFunction<WindowAggregate> value;
+
+    StatsMetric(String metricName, Examples examples, ToDoubleFunction<WindowAggregate> value) {
+        this.metricName = metricName;
+        this.examples = examples;
+        this.value = value;
+    }
+
+    public String metricName() {
+        return metricName;
+    }
+
+    double value(WindowAggregate aggregate) {
+        return value.applyAsDouble(aggregate);
+    }
+
+    List<String> examples(WindowAggregate aggregate) {
+        List<String> ids = switch (examples) {
+            case FIRST -> aggregate.firstEvents;
+            case DEAD_LETTERS -> aggregate.deadLetterEvents;
+            case SLOWEST -> aggregate.slowest.stream().map(WindowAggregate.Example::eventId).toList();
+            case MOST_LAGGED -> aggregate.mostLagged.stream().map(WindowAggregate.Example::eventId).toList();
+            case LARGEST_DELTAS -> aggregate.largestDeltas.stream().map(WindowAggregate.Example::eventId).toList();
+        };
+        return List.copyOf(ids.subList(0, Math.min(WindowAggregate.EXAMPLES, ids.size())));
+    }
+
+    static Optional<StatsMetric> byName(String name) {
+        return Arrays.stream(values()).filter(m -> m.metricName.equals(name)).findFirst();
+    }
+
+    static String names() {
+        return Arrays.stream(values()).map(StatsMetric::metricName).collect(Collectors.joining(", "));
+    }
+}

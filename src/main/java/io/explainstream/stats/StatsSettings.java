@@ -1,0 +1,51 @@
+package io.explainstream.stats;
+
+import io.explainstream.stream.ConfigException;
+import io.explainstream.stream.ServiceConfig;
+import io.explainstream.stream.Setting;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * What the statistics sub-topology reads, how it windows and groups, and where it writes.
+ *
+ * @param explanationsTopic the explanations it aggregates (output.topic)
+ * @param deadLetterTopic the dead letters it counts (dlq.topic)
+ * @param statsTopic where window records go (stats.topic)
+ * @param alertsTopic where fired alerts go (alerts.topic)
+ * @param observationsTopic the internal topic that regroups explanations by group key; derived from
+ *     the application id so that two services on one cluster never share it
+ * @param window tumbling window size, in event time
+ * @param grace how long after its end a window still takes events
+ * @param emitInterval the least wall-clock time between two updates of one window
+ * @param retention how long closed windows and alerts stay queryable in the stores
+ * @param deltaWarn the relative delta over which an explanation counts in faithfulness.over_warn
+ */
+public record StatsSettings(String explanationsTopic, String deadLetterTopic, String statsTopic, String alertsTopic, String observationsTopic,
+        Duration window, Duration grace, Duration emitInterval, Duration retention, GroupBy groupBy, double deltaWarn, List<AlertRule> rules) {
+
+    public StatsSettings {
+        rules = List.copyOf(rules);
+        if (retention.compareTo(window.plus(grace)) < 0) {
+            throw new ConfigException(Setting.STATS_RETENTION.key() + " = " + DurationText.format(retention) + " must be at least "
+                    + Setting.STATS_WINDOW.key() + " + " + Setting.STATS_GRACE.key() + " = " + DurationText.format(window.plus(grace)));
+        }
+    }
+
+    /** The settings of a service configuration; every bad value fails here, naming its key. */
+    public static StatsSettings from(ServiceConfig config) {
+        Duration window = DurationText.parse(Setting.STATS_WINDOW.key(), config.get(Setting.STATS_WINDOW), false);
+        Duration grace = DurationText.parse(Setting.STATS_GRACE.key(), config.get(Setting.STATS_GRACE), true);
+        Duration emit = DurationText.parse(Setting.STATS_EMIT_INTERVAL.key(), config.get(Setting.STATS_EMIT_INTERVAL), false);
+        Duration retention = DurationText.parse(Setting.STATS_RETENTION.key(), config.get(Setting.STATS_RETENTION), false);
+        GroupBy groupBy = GroupBy.parse(Setting.STATS_GROUP_BY.key(), config.get(Setting.STATS_GROUP_BY));
+        double deltaWarn = config.number(Setting.STATS_DELTA_WARN);
+        if (!(deltaWarn >= 0)) {
+            throw new ConfigException(Setting.STATS_DELTA_WARN.key() + " = " + config.get(Setting.STATS_DELTA_WARN) + " must be a number >= 0");
+        }
+        String applicationId = config.streamsProperties().getProperty("application.id");
+        return new StatsSettings(config.get(Setting.OUTPUT_TOPIC), config.get(Setting.DLQ_TOPIC), config.get(Setting.STATS_TOPIC),
+                config.get(Setting.ALERTS_TOPIC), applicationId + "-stats-observations", window, grace, emit, retention, groupBy, deltaWarn,
+                AlertRule.fromConfig(config.prefixed(AlertRule.PREFIX), groupBy));
+    }
+}

@@ -1,0 +1,50 @@
+package io.explainstream.stats;
+
+import io.explainstream.schema.AuditAlert;
+import io.explainstream.schema.ExplanationStats;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+
+/** One line per window or alert, for {@code tail --stats}, {@code tail --alerts} and the demo's summary. */
+public final class StatsText {
+
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneOffset.UTC);
+
+    private StatsText() {}
+
+    /** For example {@code 2026-11-29 10:00:00–10:01:00 source_model=m,metadata.application=a final: 12 events, 1 dead letter · latency p50 ...}. */
+    public static String line(ExplanationStats stats) {
+        var faithfulness = stats.getFaithfulness();
+        String delta = faithfulness.getEvents() == 0 ? "no delta (gradient methods)"
+                : String.format(Locale.ROOT, "delta mean %s max %s, %d over %s", percent(faithfulness.getRelDeltaMean()), percent(faithfulness.getRelDeltaMax()),
+                        faithfulness.getOverWarn(), percent(faithfulness.getWarnThreshold()));
+        return String.format(Locale.ROOT, "%s %s %s: %d events, %d dead letters%s · latency p50 %.0f ms, p95 %.0f ms, max %.0f ms · lag p50 %.1f s, max %.1f s · %s",
+                window(stats.getWindowStart(), stats.getWindowEnd()), stats.getGroupKey(), stats.getFinal$() ? "final" : "open",
+                stats.getEvents(), stats.getDeadLetters().getCount(), stats.getLateEvents() == 0 ? "" : ", " + stats.getLateEvents() + " late",
+                stats.getLatency().getP50Ms(), stats.getLatency().getP95Ms(), stats.getLatency().getMaxMs(), stats.getLag().getP50Ms() / 1000,
+                stats.getLag().getMaxMs() / 1000, delta);
+    }
+
+    /** For example {@code ALERT unfaithful: delta.rel.max = 0.13 > 0.1 · source_model=... · 2026-11-29 10:00:00–10:01:00 · 12 events · e.g. a, b}. */
+    public static String line(AuditAlert alert) {
+        return String.format(Locale.ROOT, "ALERT %s: %s = %s %s %s · %s · %s · %d events · e.g. %s", alert.getRule(), alert.getMetric(),
+                number(alert.getValue()), alert.getOperator(), number(alert.getThreshold()), alert.getGroupKey(),
+                window(alert.getWindowStart(), alert.getWindowEnd()), alert.getEvents(),
+                alert.getExampleEventIds().isEmpty() ? "-" : String.join(", ", alert.getExampleEventIds()));
+    }
+
+    static String window(Instant start, Instant end) {
+        return TIME.format(start) + "–" + CLOCK.format(end);
+    }
+
+    private static String percent(double fraction) {
+        return String.format(Locale.ROOT, "%.1f%%", 100 * fraction);
+    }
+
+    private static String number(double value) {
+        return value == Math.rint(value) && Math.abs(value) < 1e15 ? Long.toString((long) value) : String.format(Locale.ROOT, "%.4g", value);
+    }
+}

@@ -1,0 +1,172 @@
+package io.explainstream.stats;
+
+import com.sun.net.httpserver.HttpHandler;
+import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.avro.ConfluentAvroSerializer;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.schema.AuditAlert;
+import io.explainstream.schema.Explanation;
+import io.explainstream.schema.ExplanationStats;
+import io.explainstream.schema.LlmInteraction;
+import io.explainstream.stream.ConfigException;
+import io.explainstream.stream.KafkaClients;
+import io.explainstream.stream.ServiceConfig;
+import io.explainstream.stream.Setting;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.state.Stores;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The statistics sub-topology, added to the live service's topology so that it runs in the same
+ * Kafka Streams instance (same application id, exactly once, changelogged state that standbys can
+ * replicate, scaled out with the service):
+ *
+ * <pre>
+ *   explanations ─┐
+ *   dead letters ─┴→ observe → observations topic (keyed by group, event time)
+ *                                   │
+ *                                   ▼
+ *                  windows [stats-windows, stats-open-windows, stats-alerts] → stats topic (ExplanationStats)
+ *                                                                             → alerts topic (AuditAlert)
+ * </pre>
+ *
+ * The explanations are read as committed records (exactly once reads read_committed), so a
+ * replay's output topic or another service's can be aggregated the same way. The observations
+ * topic regroups them by group, so that each window and group is aggregated by exactly one task.
+ */
+public final class StatsTopology {
+
+    static final String SOURCE = "stats-explanations-and-dead-letters";
+    static final String OBSERVE = "stats-observe";
+    static final String OBSERVATIONS_SINK = "stats-observations-out";
+    static final String OBSERVATIONS_SOURCE = "stats-observations-in";
+    static final String WINDOWS = "stats-windows";
+
+    private static final Logger LOG = LoggerFactory.getLogger(StatsTopology.class);
+
+    private final StatsSettings settings;
+    private final ServiceConfig config;
+
+    private StatsTopology(StatsSettings settings, ServiceConfig config) {
+        this.settings = settings;
+        this.config = config;
+    }
+
+    /** The serializers and deserializers the sub-topology uses: production's, from the registry, in tests as well. */
+    public record Codecs(Deserializer<Explanation> explanations, Deserializer<LlmInteraction> interactions, Serializer<ExplanationStats> stats,
+            Serializer<AuditAlert> alerts) {
+
+        /** The registry's codecs; the stats and alerts subjects are registered (or checked) here, before anything runs. */
+        public static Codecs of(SchemaRegistryClient registry, ServiceConfig config, StatsSettings settings) {
+            ConfluentAvroSerializer<ExplanationStats> stats = new ConfluentAvroSerializer<>(registry, config.subjectStrategy(),
+                    config.bool(Setting.AUTO_REGISTER), false);
+            ConfluentAvroSerializer<AuditAlert> alerts = new ConfluentAvroSerializer<>(registry, config.subjectStrategy(),
+                    config.bool(Setting.AUTO_REGISTER), false);
+            try {
+                stats.checkSubject(settings.statsTopic(), ExplanationStats.getClassSchema());
+                alerts.checkSubject(settings.alertsTopic(), AuditAlert.getClassSchema());
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(e.getMessage(), e);
+            }
+            return new Codecs(ConfluentAvroDeserializer.specific(registry, Explanation.class),
+                    ConfluentAvroDeserializer.specific(registry, LlmInteraction.class), stats, alerts);
+        }
+    }
+
+    /**
+     * Adds the statistics to the live service's topology when {@code stats.enabled}; every stats
+     * setting and alert rule is checked here, and a bad one fails start naming its key.
+     *
+     * @return the added sub-topology (its topics and query handlers), empty when disabled
+     */
+    public static Optional<StatsTopology> addTo(Topology topology, ServiceConfig config, SchemaRegistryClient registry, MeterRegistry meters) {
+        StatsSettings settings = StatsSettings.from(config);
+        if (!config.bool(Setting.STATS_ENABLED)) {
+            return Optional.empty();
+        }
+        addTo(topology, settings, Codecs.of(registry, config, settings), meters);
+        return Optional.of(new StatsTopology(settings, config));
+    }
+
+    /** Adds the sub-topology with the given settings and codecs (what tests drive). */
+    public static void addTo(Topology topology, StatsSettings settings, Codecs codecs, MeterRegistry meters) {
+        StatsMetrics metrics = new StatsMetrics(meters);
+        topology.addSource(SOURCE, Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer(), settings.explanationsTopic(),
+                settings.deadLetterTopic());
+        topology.addProcessor(OBSERVE, () -> new ObserveProcessor(settings, codecs.explanations(), codecs.interactions(), metrics), SOURCE);
+        topology.addSink(OBSERVATIONS_SINK, settings.observationsTopic(), Serdes.String().serializer(), Serdes.ByteArray().serializer(), OBSERVE);
+        topology.addSource(OBSERVATIONS_SOURCE, Serdes.String().deserializer(), Serdes.ByteArray().deserializer(), settings.observationsTopic());
+        topology.addProcessor(WINDOWS, () -> new WindowProcessor(settings, codecs.stats(), codecs.alerts(), metrics), OBSERVATIONS_SOURCE);
+        Duration retention = settings.retention();
+        topology.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(WindowProcessor.WINDOWS_STORE, retention, settings.window(), false),
+                Serdes.String(), Serdes.ByteArray()).withLoggingEnabled(Map.of()), WINDOWS);
+        topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(WindowProcessor.OPEN_STORE), Serdes.String(), Serdes.Long())
+                .withLoggingEnabled(Map.of()), WINDOWS);
+        // Alerts are stored by the wall-clock time they fired at, for /api/alerts?since=.
+        topology.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(WindowProcessor.ALERTS_STORE, retention, Duration.ofMillis(1), false),
+                Serdes.String(), Serdes.ByteArray()).withLoggingEnabled(Map.of()), WINDOWS);
+        topology.addSink(WindowProcessor.STATS_SINK, settings.statsTopic(), Serdes.String().serializer(), Serdes.ByteArray().serializer(), WINDOWS);
+        topology.addSink(WindowProcessor.ALERTS_SINK, settings.alertsTopic(), Serdes.String().serializer(), Serdes.ByteArray().serializer(), WINDOWS);
+    }
+
+    public StatsSettings settings() {
+        return settings;
+    }
+
+    /**
+     * Creates the observations topic (always: the sub-topology cannot run without it, like Kafka
+     * Streams' own internal topics) and, with topics.create, the stats and alerts topics, with
+     * the partitions of topics the service creates.
+     */
+    public void createTopics(Properties clientProperties) {
+        List<String> wanted = new ArrayList<>(List.of(settings.observationsTopic()));
+        if (config.bool(Setting.TOPICS_CREATE)) {
+            wanted.addAll(List.of(settings.statsTopic(), settings.alertsTopic()));
+        }
+        int partitions = config.integer(Setting.TOPICS_PARTITIONS);
+        short replication = (short) config.integer(Setting.TOPICS_REPLICATION);
+        try (Admin admin = KafkaClients.admin(clientProperties)) {
+            Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
+            List<NewTopic> missing = wanted.stream().distinct().filter(t -> !existing.contains(t))
+                    .map(t -> new NewTopic(t, Optional.of(partitions), replication < 0 ? Optional.empty() : Optional.of(replication))).toList();
+            if (!missing.isEmpty()) {
+                admin.createTopics(missing).all().get(60, TimeUnit.SECONDS);
+                LOG.info("created topics {}", missing.stream().map(NewTopic::name).toList());
+            }
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw new ConfigException("cannot create the statistics topics on " + clientProperties.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG) + ": "
+                        + e.getCause().getMessage(), e.getCause());
+            }
+        } catch (InterruptedException | TimeoutException e) {
+            throw new ConfigException("cannot reach the Kafka cluster at " + clientProperties.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)
+                    + " to create the statistics topics: " + e, e);
+        }
+    }
+
+    /** {@code /api/stats} and {@code /api/alerts}, answered from the stores of {@code streams} (forwarded to the instance that holds a key). */
+    public Map<String, HttpHandler> handlers(KafkaStreams streams) {
+        StatsQueries queries = new StatsQueries(streams, settings, config.streamsProperties().getProperty(StreamsConfig.APPLICATION_SERVER_CONFIG));
+        return Map.of(StatsQueries.STATS_PATH, queries::stats, StatsQueries.ALERTS_PATH, queries::alerts);
+    }
+}

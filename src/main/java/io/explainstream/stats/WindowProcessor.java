@@ -1,0 +1,217 @@
+package io.explainstream.stats;
+
+import io.explainstream.schema.AuditAlert;
+import io.explainstream.schema.ExplanationStats;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.WindowStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Aggregates the observations of its groups into tumbling event-time windows.
+ *
+ * <ul>
+ *   <li>An observation joins the window of its event time, unless that window is closed or
+ *       stream time (the largest event time this task has seen) is past its end + grace: then it
+ *       is late, dropped, and counted in the group's newest window.
+ *   <li>Every emit interval (wall clock), each window changed since its last record is written to
+ *       the stats topic with final = false.
+ *   <li>A window closes when stream time passes its end + grace; or, when no observation has
+ *       arrived for the grace period, when the wall clock does (otherwise the last windows before
+ *       a quiet spell would wait for the next event to close). It is written once more with
+ *       final = true, and the alert rules are tested on it.
+ * </ul>
+ *
+ * The aggregates live in a changelogged window store (the state queries read), the windows still
+ * open in a small changelogged index, so that a restarted or new owner of the task closes them.
+ */
+final class WindowProcessor implements Processor<String, byte[], String, byte[]> {
+
+    static final String WINDOWS_STORE = "stats-windows";
+    static final String OPEN_STORE = "stats-open-windows";
+    static final String ALERTS_STORE = "stats-alerts";
+    static final String STATS_SINK = "stats-out";
+    static final String ALERTS_SINK = "alerts-out";
+
+    private static final Logger LOG = LoggerFactory.getLogger(WindowProcessor.class);
+
+    private final StatsSettings settings;
+    private final Serializer<ExplanationStats> statsSerializer;
+    private final Serializer<AuditAlert> alertSerializer;
+    private final StatsMetrics metrics;
+    private final long windowMs;
+    private final long graceMs;
+    private ProcessorContext<String, byte[]> context;
+    private WindowStore<String, byte[]> windows;
+    private KeyValueStore<String, Long> open;
+    private WindowStore<String, byte[]> alerts;
+    /** Wall-clock time of the last observation (since this task started here): a quiet input lets the wall clock close windows. */
+    private long lastArrivalMs;
+
+    WindowProcessor(StatsSettings settings, Serializer<ExplanationStats> statsSerializer, Serializer<AuditAlert> alertSerializer, StatsMetrics metrics) {
+        this.settings = settings;
+        this.statsSerializer = statsSerializer;
+        this.alertSerializer = alertSerializer;
+        this.metrics = metrics;
+        this.windowMs = settings.window().toMillis();
+        this.graceMs = settings.grace().toMillis();
+    }
+
+    @Override
+    public void init(ProcessorContext<String, byte[]> context) {
+        this.context = context;
+        this.windows = context.getStateStore(WINDOWS_STORE);
+        this.open = context.getStateStore(OPEN_STORE);
+        this.alerts = context.getStateStore(ALERTS_STORE);
+        this.lastArrivalMs = context.currentSystemTimeMs();
+        context.schedule(settings.emitInterval(), PunctuationType.WALL_CLOCK_TIME, this::emit);
+    }
+
+    /** The index key of a window: its start first, so that the index iterates in time order. */
+    static String openKey(long start, String group) {
+        return String.format("%020d", start) + "|" + group;
+    }
+
+    @Override
+    public void process(Record<String, byte[]> record) {
+        lastArrivalMs = context.currentSystemTimeMs();
+        Observation observation;
+        try {
+            observation = Observation.fromBytes(record.value());
+        } catch (IOException e) {
+            metrics.unreadable();
+            LOG.warn("stats: skipping an unreadable observation: {}", e.getMessage());
+            return;
+        }
+        GroupKey group = GroupKey.parse(record.key());
+        long start = Math.floorDiv(observation.eventTimeMs(), windowMs) * windowMs;
+        long streamTime = context.currentStreamTimeMs();
+        WindowAggregate aggregate = fetch(group.text(), start);
+        if ((aggregate != null && aggregate.closed) || start + windowMs + graceMs <= streamTime) {
+            late(group, streamTime);
+            return;
+        }
+        if (aggregate == null) {
+            aggregate = WindowAggregate.open(group, start, start + windowMs);
+            open.put(openKey(start, group.text()), start);
+        }
+        aggregate.add(observation, settings.deltaWarn());
+        windows.put(group.text(), aggregate.toBytes(), start);
+    }
+
+    /** Counts a late observation in the group's window at stream time, unless that one is closed too (the wall clock closed it). */
+    private void late(GroupKey group, long streamTime) {
+        metrics.late();
+        long start = Math.floorDiv(streamTime, windowMs) * windowMs;
+        WindowAggregate newest = fetch(group.text(), start);
+        if (newest == null) {
+            newest = WindowAggregate.open(group, start, start + windowMs);
+            open.put(openKey(start, group.text()), start);
+        } else if (newest.closed) {
+            return;
+        }
+        newest.lateEvents++;
+        newest.dirty = true;
+        windows.put(group.text(), newest.toBytes(), start);
+    }
+
+    private WindowAggregate fetch(String group, long start) {
+        byte[] bytes = windows.fetch(group, start);
+        return bytes == null ? null : WindowAggregate.fromBytes(bytes);
+    }
+
+    /** The punctuation: updates of changed windows, final records and alerts of closed ones. */
+    private void emit(long nowMs) {
+        long streamTime = context.currentStreamTimeMs();
+        boolean quiet = nowMs - lastArrivalMs >= graceMs;
+        List<KeyValue<String, Long>> entries = new ArrayList<>();
+        try (KeyValueIterator<String, Long> all = open.all()) {
+            all.forEachRemaining(entries::add);
+        }
+        for (KeyValue<String, Long> entry : entries) {
+            String group = entry.key.substring(entry.key.indexOf('|') + 1);
+            WindowAggregate aggregate = fetch(group, entry.value);
+            if (aggregate == null) {
+                open.delete(entry.key); // expired from the store by retention
+                continue;
+            }
+            long closesAt = aggregate.windowEnd + graceMs;
+            if (closesAt <= streamTime || (quiet && closesAt <= nowMs)) {
+                close(entry.key, group, aggregate, nowMs);
+            } else if (aggregate.dirty) {
+                aggregate.dirty = false;
+                windows.put(group, aggregate.toBytes(), aggregate.windowStart);
+                send(group, aggregate, false, nowMs);
+            }
+        }
+    }
+
+    private void close(String openKey, String group, WindowAggregate aggregate, long nowMs) {
+        aggregate.closed = true;
+        aggregate.dirty = false;
+        windows.put(group, aggregate.toBytes(), aggregate.windowStart);
+        open.delete(openKey);
+        send(group, aggregate, true, nowMs);
+        for (AlertRule rule : settings.rules()) {
+            if (rule.firesFor(aggregate)) {
+                AuditAlert alert = alert(rule, aggregate, nowMs);
+                String key = alertKey(rule.name(), group, aggregate.windowStart);
+                byte[] value = alertSerializer.serialize(settings.alertsTopic(), alert);
+                alerts.put(key, value, nowMs);
+                context.forward(new Record<>(key, value, aggregate.windowStart, new RecordHeaders()), ALERTS_SINK);
+                metrics.alertFired(rule.name());
+            }
+        }
+    }
+
+    private void send(String group, WindowAggregate aggregate, boolean isFinal, long nowMs) {
+        ExplanationStats stats = aggregate.toStats(isFinal, nowMs, settings.deltaWarn());
+        context.forward(new Record<>(statsKey(group, aggregate.windowStart), statsSerializer.serialize(settings.statsTopic(), stats),
+                aggregate.windowStart, new RecordHeaders()), STATS_SINK);
+    }
+
+    /** The stats topic's key: group and window start, so that a sink upserts each window (and a compacted topic keeps its last state). */
+    static String statsKey(String group, long windowStart) {
+        return group + "@" + Instant.ofEpochMilli(windowStart);
+    }
+
+    static String alertKey(String rule, String group, long windowStart) {
+        return rule + "|" + statsKey(group, windowStart);
+    }
+
+    static AuditAlert alert(AlertRule rule, WindowAggregate aggregate, long nowMs) {
+        return AuditAlert.newBuilder()
+                .setRule(rule.name())
+                .setCondition(rule.condition())
+                .setMetric(rule.metric().metricName())
+                .setOperator(rule.operator().symbol())
+                .setValue(rule.metric().value(aggregate))
+                .setThreshold(rule.threshold())
+                .setGroupKey(aggregate.group().text())
+                .setGroup(aggregate.group().map())
+                .setWindowStart(Instant.ofEpochMilli(aggregate.windowStart))
+                .setWindowEnd(Instant.ofEpochMilli(aggregate.windowEnd))
+                .setEvents(aggregate.events)
+                .setExampleEventIds(rule.metric().examples(aggregate))
+                .setFiredAt(Instant.ofEpochMilli(nowMs))
+                .build();
+    }
+
+    /** The store's window size, for its builder. */
+    static Duration windowSize(StatsSettings settings) {
+        return settings.window();
+    }
+}

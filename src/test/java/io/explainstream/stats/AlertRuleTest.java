@@ -1,0 +1,93 @@
+package io.explainstream.stats;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.stream.ConfigException;
+import io.explainstream.stream.ServiceConfig;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Alert rules and statistics settings from the configuration: what parses, and bad values that fail start naming the key and value. */
+class AlertRuleTest {
+
+    private static String failure(Map<String, String> entries) {
+        return assertThrows(ConfigException.class, () -> AlertRule.fromConfig(entries, StatsFixture.GROUP_BY)).getMessage();
+    }
+
+    @Test
+    void rulesParseWithEveryOperatorAndAnOptionalGroupFilter() {
+        List<AlertRule> rules = AlertRule.fromConfig(Map.of("alert.unfaithful.when", "delta.rel.max > 0.1", "alert.dlq-burst.when", "dlq.count>=10",
+                "alert.dlq-burst.group", "metadata.application=storybook"), StatsFixture.GROUP_BY);
+        assertEquals(2, rules.size());
+        AlertRule burst = rules.get(0);
+        assertEquals("dlq-burst", burst.name());
+        assertEquals(StatsMetric.DLQ_COUNT, burst.metric());
+        assertEquals(AlertRule.Operator.GE, burst.operator());
+        assertEquals(10, burst.threshold());
+        assertEquals(Map.of("metadata.application", "storybook"), burst.groupFilter());
+        for (String op : List.of("<", "<=", ">", ">=", "==", "!=")) {
+            assertEquals(op, AlertRule.parse("r", "events " + op + " 1", null, StatsFixture.GROUP_BY).operator().symbol());
+        }
+    }
+
+    @Test
+    void badRulesNameTheKeyAndTheValue() {
+        assertEquals("alert.x.when = 'share.system.mean ~ 0.05' is not '<metric> <op> <number>' (op one of <, <=, >, >=, ==, !=), for example"
+                + " 'delta.rel.max > 0.1'", failure(Map.of("alert.x.when", "share.system.mean ~ 0.05")));
+        assertTrue(failure(Map.of("alert.x.when", "delta.relative > 0.1")).startsWith("alert.x.when = 'delta.relative > 0.1': no window metric"
+                + " 'delta.relative' (metrics: events, dlq.count"));
+        assertEquals("alert.x.when = 'events > lots': 'lots' is not a number", failure(Map.of("alert.x.when", "events > lots")));
+        assertEquals("alert.x.when = 'events > NaN': the threshold must be a finite number", failure(Map.of("alert.x.when", "events > NaN")));
+        assertTrue(failure(Map.of("alert.x.if", "events > 1")).startsWith("unknown configuration key 'alert.x.if'"));
+        assertTrue(failure(Map.of("alert.when", "events > 1")).startsWith("unknown configuration key 'alert.when'"));
+        assertEquals("alert.x.group = 'metadata.application=a' has no rule: alert.x.when is not set",
+                failure(Map.of("alert.x.group", "metadata.application=a")));
+        assertEquals("alert.x.group = 'metadata.tenant=acme': 'metadata.tenant=acme' is not field=value with a field of stats.group.by"
+                + " [source_model, metadata.application]", failure(Map.of("alert.x.when", "events > 1", "alert.x.group", "metadata.tenant=acme")));
+    }
+
+    @Test
+    void theServiceConfigurationTakesAlertKeysAndTheStatisticsSettingsFailStartOnABadOne() {
+        ServiceConfig config = ServiceConfig.of(Map.of("alert.unfaithful.when", "delta.rel.max > 0.1", "stats.window", "5m"));
+        StatsSettings settings = StatsSettings.from(config);
+        assertEquals(1, settings.rules().size());
+        assertEquals(java.time.Duration.ofMinutes(5), settings.window());
+        assertTrue(!config.streamsProperties().containsKey("alert.unfaithful.when"), "alert keys are not passed to Kafka");
+        assertEquals("alert.unfaithful.when = 'delta.rel.max >> 0.1' is not '<metric> <op> <number>' (op one of <, <=, >, >=, ==, !=), for example"
+                + " 'delta.rel.max > 0.1'", assertThrows(ConfigException.class,
+                        () -> StatsSettings.from(ServiceConfig.of(Map.of("alert.unfaithful.when", "delta.rel.max >> 0.1")))).getMessage());
+        assertEquals("stats.window = 'soon' is not a duration (for example 500ms, 30s, 1m, 2h, 1d or PT1M)",
+                assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.window", "soon")))).getMessage());
+        assertEquals("stats.grace = '-1s' is not a duration (for example 500ms, 30s, 1m, 2h, 1d or PT1M)",
+                assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.grace", "-1s")))).getMessage());
+        assertTrue(assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.group.by", "prompt_tokens"))))
+                .getMessage().startsWith("stats.group.by = 'prompt_tokens': 'prompt_tokens' is not a scalar field of Explanation"));
+        assertEquals("stats.retention = 1m must be at least stats.window + stats.grace = 90s",
+                assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.retention", "1m")))).getMessage());
+        assertEquals("stats.delta.warn = -1 must be a number >= 0",
+                assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.delta.warn", "-1")))).getMessage());
+    }
+
+    @Test
+    void groupKeysRoundTripThroughTheirText() {
+        GroupKey key = new GroupKey(List.of("source_model", "metadata.application"), List.of("m=1,2%", "app"));
+        assertEquals("source_model=m%3D1%2C2%25,metadata.application=app", key.text());
+        assertEquals(key, GroupKey.parse(key.text()));
+        assertEquals("group 'source_model' is not field=value pairs joined by commas",
+                assertThrows(IllegalArgumentException.class, () -> GroupKey.parse("source_model")).getMessage());
+    }
+
+    @Test
+    void histogramQuantilesAreWithinOnePercent() {
+        LogHistogram histogram = new LogHistogram();
+        for (int i = 1; i <= 1000; i++) {
+            histogram.add(i);
+        }
+        assertEquals(500, histogram.quantile(0.5), 5);
+        assertEquals(950, histogram.quantile(0.95), 9.5);
+        assertEquals(1000, histogram.max);
+    }
+}

@@ -1,0 +1,262 @@
+package io.explainstream.stats;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.avro.ConfluentAvroSerializer;
+import io.explainstream.avro.EmbeddedSchemaRegistry;
+import io.explainstream.avro.InMemorySchemaStore;
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.avro.SubjectNameStrategy;
+import io.explainstream.schema.AuditAlert;
+import io.explainstream.schema.Explanation;
+import io.explainstream.schema.ExplanationStats;
+import io.explainstream.schema.LlmInteraction;
+import io.explainstream.stream.DeadLetters;
+import io.explainstream.stream.SourcePosition;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.stream.Collectors;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The statistics sub-topology on TopologyTestDriver, with real Avro bytes through the built-in
+ * registry: windows by event time and group, grace, late events, updates and final records, dead
+ * letters, and alerts.
+ */
+class StatsTopologyTest {
+
+    private static final long T0 = Instant.parse("2026-11-29T10:00:00Z").toEpochMilli();
+    private static final Duration WINDOW = Duration.ofMinutes(1);
+    private static final Duration GRACE = Duration.ofSeconds(30);
+    private static final Duration EMIT = Duration.ofSeconds(10);
+
+    @TempDir
+    Path stateDir;
+
+    private EmbeddedSchemaRegistry registry;
+    private SchemaRegistryClient client;
+    private TopologyTestDriver driver;
+    private SimpleMeterRegistry meters;
+    private TestInputTopic<String, Explanation> explanations;
+    private TestInputTopic<byte[], byte[]> deadLetters;
+    private TestOutputTopic<String, ExplanationStats> stats;
+    private TestOutputTopic<String, AuditAlert> alerts;
+
+    @BeforeEach
+    void startRegistry() throws Exception {
+        registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
+        client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
+    }
+
+    @AfterEach
+    void stop() {
+        if (driver != null) {
+            driver.close();
+        }
+        registry.close();
+    }
+
+    private void start(List<AlertRule> rules) {
+        StatsSettings settings = StatsFixture.settings(WINDOW, GRACE, EMIT, rules);
+        Topology topology = new Topology();
+        meters = new SimpleMeterRegistry();
+        StatsTopology.addTo(topology, settings, new StatsTopology.Codecs(ConfluentAvroDeserializer.specific(client, Explanation.class),
+                ConfluentAvroDeserializer.specific(client, LlmInteraction.class), serializer(), serializer()), meters);
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "stats-test");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+        driver = new TopologyTestDriver(topology, props, Instant.ofEpochMilli(T0));
+        explanations = driver.createInputTopic("explanations", Serdes.String().serializer(), serializer());
+        deadLetters = driver.createInputTopic("dlq", Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer());
+        stats = driver.createOutputTopic("explanation-stats", Serdes.String().deserializer(), ConfluentAvroDeserializer.specific(client, ExplanationStats.class));
+        alerts = driver.createOutputTopic("explanation-alerts", Serdes.String().deserializer(), ConfluentAvroDeserializer.specific(client, AuditAlert.class));
+    }
+
+    private <T extends org.apache.avro.specific.SpecificRecord> ConfluentAvroSerializer<T> serializer() {
+        return new ConfluentAvroSerializer<>(client, SubjectNameStrategy.TOPIC_NAME, true, false);
+    }
+
+    private void explain(Explanation explanation) {
+        explanations.pipeInput(explanation.getEventId(), explanation, explanation.getProcessingTime());
+    }
+
+    private void deadLetter(String key, String value, long sourceTimestamp, String reason) {
+        Record<byte[], byte[]> letter = new DeadLetters(1_000_000).record(key.getBytes(StandardCharsets.UTF_8), value.getBytes(StandardCharsets.UTF_8),
+                new SourcePosition("in", 0, 7, sourceTimestamp), DeadLetters.Stage.VALIDATION, new IllegalArgumentException(reason), T0);
+        deadLetters.pipeInput(new TestRecord<>(letter.key(), letter.value(), letter.headers(), Instant.ofEpochMilli(sourceTimestamp)));
+    }
+
+    private static List<AlertRule> rules(String... whens) {
+        Map<String, String> entries = new java.util.TreeMap<>();
+        for (int i = 0; i < whens.length; i += 2) {
+            entries.put("alert." + whens[i] + ".when", whens[i + 1]);
+        }
+        return AlertRule.fromConfig(entries, StatsFixture.GROUP_BY);
+    }
+
+    private Map<String, ExplanationStats> latestByKey() {
+        return stats.readKeyValuesToMap();
+    }
+
+    @Test
+    void windowsGroupByEventTimeAndFieldsEmitUpdatesAtTheIntervalAndOneFinalRecordAfterTheGrace() {
+        start(List.of());
+        explain(StatsFixture.explanation("a1", T0 + 1_000, "storybook", 100, 0.02));
+        explain(StatsFixture.explanation("a2", T0 + 2_000, "storybook", 300, 0.2));
+        explain(StatsFixture.gradient("a3", T0 + 3_000, "storybook"));
+        explain(StatsFixture.explanation("b1", T0 + 4_000, "helpdesk", 50, 0));
+        assertTrue(stats.isEmpty(), "nothing before the emit interval");
+
+        driver.advanceWallClockTime(EMIT);
+        List<ExplanationStats> updates = stats.readValuesToList();
+        assertEquals(2, updates.size(), "one update per changed window: " + updates);
+        ExplanationStats storybook = updates.stream().filter(s -> s.getGroup().get("metadata.application").equals("storybook")).findFirst().orElseThrow();
+        assertFalse(storybook.getFinal$());
+        assertEquals(3, storybook.getEvents());
+        assertEquals(Map.of("integrated_gradients", 2L, "gradient", 1L), storybook.getEventsByMethod());
+        assertEquals("source_model=stories260K,metadata.application=storybook", storybook.getGroupKey());
+        assertEquals(Instant.ofEpochMilli(T0), storybook.getWindowStart());
+        assertEquals(Instant.ofEpochMilli(T0 + 60_000), storybook.getWindowEnd());
+        // relative deltas 0.01 and 0.1; the gradient explanation has none
+        assertEquals(2, storybook.getFaithfulness().getEvents());
+        assertEquals(0.055, storybook.getFaithfulness().getRelDeltaMean(), 1e-9);
+        assertEquals(0.1, storybook.getFaithfulness().getRelDeltaMax(), 1e-9);
+        assertEquals(1, storybook.getFaithfulness().getOverWarn());
+        assertEquals(300, storybook.getLatency().getMaxMs(), 0);
+        assertEquals(100, storybook.getLatency().getP50Ms(), 1.0, "p50 of 100, 300, 10 within 1%");
+        assertEquals(1_500, storybook.getLag().getMaxMs(), 0);
+
+        driver.advanceWallClockTime(EMIT);
+        assertTrue(stats.isEmpty(), "no update of an unchanged window");
+
+        // Inside the grace: an event of the first window after stream time moved past its end is still counted.
+        explain(StatsFixture.explanation("c1", T0 + 70_000, "storybook", 100, 0));
+        explain(StatsFixture.explanation("a4", T0 + 59_000, "storybook", 100, 0));
+        driver.advanceWallClockTime(EMIT);
+        Map<String, ExplanationStats> byKey = latestByKey();
+        assertEquals(4, byKey.get("source_model=stories260K,metadata.application=storybook@2026-11-29T10:00:00Z").getEvents());
+        assertFalse(byKey.get("source_model=stories260K,metadata.application=storybook@2026-11-29T10:00:00Z").getFinal$());
+
+        // Stream time past end + grace: the first windows close, each with one final record.
+        explain(StatsFixture.explanation("c2", T0 + 90_000, "storybook", 100, 0));
+        driver.advanceWallClockTime(EMIT);
+        List<ExplanationStats> finals = stats.readValuesToList().stream().filter(ExplanationStats::getFinal$).toList();
+        assertEquals(2, finals.size(), "both groups' first windows: " + finals);
+        assertEquals(Map.of("storybook", 4L, "helpdesk", 1L), finals.stream()
+                .collect(Collectors.toMap(s -> s.getGroup().get("metadata.application"), ExplanationStats::getEvents)));
+
+        driver.advanceWallClockTime(EMIT);
+        assertTrue(stats.readValuesToList().stream().noneMatch(s -> s.getWindowStart().toEpochMilli() == T0), "a closed window is not written again");
+    }
+
+    @Test
+    void lateEventsAreDroppedAndCountedInTheGroupsNewestWindowAndTheMetric() {
+        start(List.of());
+        explain(StatsFixture.explanation("a1", T0 + 1_000, "storybook", 100, 0));
+        explain(StatsFixture.explanation("b1", T0 + 95_000, "storybook", 100, 0));
+        driver.advanceWallClockTime(EMIT);
+        explain(StatsFixture.explanation("late", T0 + 2_000, "storybook", 100, 0));
+        driver.advanceWallClockTime(EMIT);
+        Map<String, ExplanationStats> byKey = latestByKey();
+        ExplanationStats first = byKey.get("source_model=stories260K,metadata.application=storybook@2026-11-29T10:00:00Z");
+        ExplanationStats second = byKey.get("source_model=stories260K,metadata.application=storybook@2026-11-29T10:01:00Z");
+        assertTrue(first.getFinal$());
+        assertEquals(1, first.getEvents(), "the late event is not in its window");
+        assertEquals(1, second.getEvents());
+        assertEquals(1, second.getLateEvents(), "it is counted in the newest window of its group");
+        assertEquals(1.0, meters.get("explainstream.stats.late.events").counter().count());
+    }
+
+    @Test
+    void aQuietInputClosesWindowsByTheWallClockAfterTheGrace() {
+        start(List.of());
+        explain(StatsFixture.explanation("a1", T0 + 1_000, "storybook", 100, 0));
+        driver.advanceWallClockTime(Duration.ofSeconds(60));
+        assertTrue(stats.readValuesToList().stream().noneMatch(ExplanationStats::getFinal$), "the wall clock is not yet past end + grace");
+        driver.advanceWallClockTime(Duration.ofSeconds(40));
+        List<ExplanationStats> finals = stats.readValuesToList().stream().filter(ExplanationStats::getFinal$).toList();
+        assertEquals(1, finals.size());
+        assertEquals(1, finals.get(0).getEvents());
+    }
+
+    @Test
+    void deadLettersCountInTheGroupTheirOriginalNamesOrInTheUnknownGroup() {
+        start(List.of());
+        explain(StatsFixture.explanation("a1", T0 + 1_000, "storybook", 100, 0));
+        deadLetter("bad-1", "{\"event_id\":\"bad-1\",\"timestamp\":" + (T0 + 2_000) + ",\"model\":\"stories260K\",\"metadata\":{\"application\":\"storybook\"}}",
+                T0 + 5_000, "field 'prompt' or 'messages' is required");
+        deadLetter("bad-2", "{\"event_id\":\"bad-2\",\"timestamp\":\"yesterday\",\"model\":\"stories260K\"}", T0 + 6_000, "timestamp is not a time");
+        deadLetter("bad-3", "{not json", T0 + 7_000, "value is not valid JSON");
+        driver.advanceWallClockTime(EMIT);
+        Map<String, ExplanationStats> byGroup = stats.readValuesToList().stream().collect(Collectors.toMap(ExplanationStats::getGroupKey, s -> s));
+        ExplanationStats storybook = byGroup.get("source_model=stories260K,metadata.application=storybook");
+        assertEquals(1, storybook.getEvents());
+        assertEquals(1, storybook.getDeadLetters().getCount());
+        assertEquals(Map.of("validation", 1L), storybook.getDeadLetters().getByStage());
+        assertEquals(Map.of("field 'prompt' or 'messages' is required", 1L), storybook.getDeadLetters().getByReason());
+        assertEquals(1, byGroup.get("source_model=stories260K,metadata.application=unknown").getDeadLetters().getCount(),
+                "no metadata at all: the application cannot be known");
+        assertEquals(1, byGroup.get("source_model=unknown,metadata.application=unknown").getDeadLetters().getCount(), "not JSON");
+        assertEquals(3, byGroup.size());
+    }
+
+    @Test
+    void eachOperatorFiresOnClosedWindowsOnlyOncePerWindowAndGroupWithExamples() {
+        start(rules("lt", "events < 3", "le", "events <= 2", "gt", "delta.rel.max > 0.1", "ge", "dlq.count >= 1", "eq", "events == 2",
+                "ne", "events != 2", "no-data", "delta.rel.mean > 0"));
+        explain(StatsFixture.explanation("a1", T0 + 1_000, "storybook", 100, 0.1));
+        explain(StatsFixture.explanation("a2", T0 + 2_000, "storybook", 100, 0.5));
+        explain(StatsFixture.gradient("g1", T0 + 3_000, "helpdesk"));
+        driver.advanceWallClockTime(EMIT);
+        assertTrue(alerts.isEmpty(), "rules are tested when a window closes");
+        explain(StatsFixture.explanation("later", T0 + 200_000, "other", 100, 0));
+        driver.advanceWallClockTime(EMIT);
+        driver.advanceWallClockTime(EMIT);
+        Map<String, AuditAlert> fired = alerts.readValuesToList().stream().collect(Collectors.toMap(a -> a.getRule() + " " + a.getGroup().get("metadata.application"), a -> a));
+        assertEquals(List.of("eq storybook", "gt storybook", "le helpdesk", "le storybook", "lt helpdesk", "lt storybook", "ne helpdesk",
+                "no-data storybook"), fired.keySet().stream().sorted().toList(),
+                "no dead letters: ge does not fire; helpdesk has gradient explanations only: no delta, so no-data does not fire there");
+        AuditAlert unfaithful = fired.get("gt storybook");
+        assertEquals(0.25, unfaithful.getValue(), 1e-9);
+        assertEquals(0.1, unfaithful.getThreshold(), 0);
+        assertEquals(">", unfaithful.getOperator());
+        assertEquals("delta.rel.max", unfaithful.getMetric());
+        assertEquals(List.of("a2", "a1"), unfaithful.getExampleEventIds(), "largest delta first");
+        assertEquals(Instant.ofEpochMilli(T0), unfaithful.getWindowStart());
+        assertEquals(2.0, meters.get("explainstream.alerts").tag("rule", "lt").counter().count());
+    }
+
+    @Test
+    void aGroupFilterLimitsARuleToItsGroups() {
+        Map<String, String> entries = Map.of("alert.few.when", "events < 10", "alert.few.group", "metadata.application=helpdesk");
+        start(AlertRule.fromConfig(entries, StatsFixture.GROUP_BY));
+        explain(StatsFixture.explanation("a1", T0 + 1_000, "storybook", 100, 0));
+        explain(StatsFixture.explanation("b1", T0 + 1_000, "helpdesk", 100, 0));
+        driver.advanceWallClockTime(Duration.ofSeconds(100));
+        List<AuditAlert> fired = alerts.readValuesToList();
+        assertEquals(1, fired.size());
+        assertEquals("helpdesk", fired.get(0).getGroup().get("metadata.application"));
+    }
+}
