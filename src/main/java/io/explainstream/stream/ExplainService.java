@@ -99,6 +99,7 @@ public final class ExplainService implements AutoCloseable {
      * @param home the installation directory (for the bundled model)
      */
     public static ExplainService start(ServiceConfig config, Path home, Scope scope, Clock clock) throws IOException {
+        java.util.Objects.requireNonNull(scope, "scope: Scope.live() or Scope.replay(...)");
         Path modelDir = config.modelDirectory(home);
         LlamaModel model = LlamaModel.load(modelDir, config.modelOptions());
         LlamaTokenizer tokenizer;

@@ -60,7 +60,7 @@ class SegmentsOnBrokerTest {
             settings.putAll(Map.of("schema.registry.url", registry.url().toString(), "application.id", "segments", "state.dir", dir.toString(),
                     "input.topic", "rag-in", "output.topic", "rag-out", "dlq.topic", "rag-dlq", "attribution.steps", "8",
                     "attribution.token.matrix", "true", "summary.top.k", "3", "ops.port", "-1"));
-            try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), null, Clock.systemUTC())) {
+            try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), Clock.systemUTC())) {
                 assertTrue(service.awaitRunning(Duration.ofSeconds(60)), "started");
                 byte[] avro = new ConfluentAvroSerializer<LlmInteraction>(client, SubjectNameStrategy.TOPIC_NAME, true, false).serialize("rag-in",
                         LlmInteraction.newBuilder().setEventId("rag-avro").setTimestamp(Instant.now()).setModel("stories260K")
