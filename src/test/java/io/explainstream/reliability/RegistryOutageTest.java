@@ -64,6 +64,8 @@ class RegistryOutageTest {
                     "input.topic", "ro-in", "output.topic", "ro-out", "dlq.topic", "ro-dlq", "attribution.steps", "8", "ops.port", "0"));
             settings.put("batch.max.wait.ms", "200");
             settings.put("health.thread.replacements.max", "1");
+            // A replaced thread rejoins once the group drops its predecessor: 6 s (the broker's minimum), not 45.
+            settings.put("session.timeout.ms", "6000");
             // The registry is down before the service starts: the start-time check of the output subject
             // cannot run, the service starts anyway, and the first writes meet the outage.
             registry.close();
@@ -84,7 +86,7 @@ class RegistryOutageTest {
                 List<ConsumerRecord<byte[], byte[]>> during = kafka.readCommitted("ro-out", records -> false, Duration.ofSeconds(10));
                 assertEquals(0, during.size(), "nothing can be written or read without the registry");
                 // /health tells the truth: a thread failing over and over is not healthy.
-                // A replaced thread waits for the group to drop its predecessor (session.timeout.ms, 45 s)
+                // A replaced thread waits for the group to drop its predecessor (session.timeout.ms)
                 // before it fails again: poll rather than expect a count by now.
                 HttpResponse<String> health = get(service, "/health");
                 for (long deadline = System.nanoTime() + Duration.ofSeconds(150).toNanos(); health.statusCode() == 200 && System.nanoTime() < deadline;
