@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Turns each explanation and each dead letter into an {@link Observation}, keyed by its group and
  * stamped with its event time, for the observations topic. A dead letter's group comes from its
- * original (JSON or Avro) when that decodes, its event time from the original's timestamp, else
- * from the source-timestamp header.
+ * original (JSON or Avro) when that decodes, its event time from the source-timestamp header (the
+ * original's own timestamp field may be what was wrong with it).
  */
 final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]> {
 
@@ -74,7 +74,7 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
             LOG.warn("stats: skipping a record of {} that is not an Explanation: {}", topic, e.getMessage());
             return;
         }
-        forward(settings.groupBy().of(explanation), observe(explanation), explanation.getEventTime().toEpochMilli());
+        forward(settings.groupBy().of(explanation), observe(explanation), record.timestamp());
     }
 
     static Observation observe(Explanation e) {
@@ -95,18 +95,25 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
         String key = record.key() == null ? "(no key)" : new String(record.key(), StandardCharsets.UTF_8);
         Long headerTime = headerTime(record.headers());
         Original original = original(record.value());
-        long eventTime = original != null && original.timestampMs() != null ? original.timestampMs()
-                : headerTime != null ? headerTime : record.timestamp();
+        // The source record's timestamp, which the broker accepted: a dead letter's own timestamp field
+        // may be exactly what was wrong with it (years ahead, negative), and would move the windows' time.
+        long eventTime = headerTime != null ? headerTime : record.timestamp();
         GroupKey group = original == null ? settings.groupBy().unknown()
                 : settings.groupBy().ofInput(original.eventId() != null ? original.eventId() : key, original.model(), original.metadata());
         Observation observation = Observation.deadLetter(original != null && original.eventId() != null ? original.eventId() : key, eventTime,
                 header(record.headers(), DeadLetters.STAGE), header(record.headers(), DeadLetters.REASON));
-        forward(group, observation, eventTime);
+        forward(group, observation, record.timestamp());
     }
 
-    private void forward(GroupKey group, Observation observation, long eventTimeMs) {
+    /**
+     * @param recordTimestampMs the consumed record's timestamp: the broker accepted it once, so the
+     *     observation topic does too (an event time from a record's value may lie outside the broker's
+     *     message.timestamp limits and fail the transaction on every try); the window is chosen by the
+     *     event time inside the observation
+     */
+    private void forward(GroupKey group, Observation observation, long recordTimestampMs) {
         // Fresh headers: a dead letter's would travel on into the observations otherwise.
-        context.forward(new Record<>(group.text(), observation.toBytes(), Math.max(0, eventTimeMs), new RecordHeaders()));
+        context.forward(new Record<>(group.text(), observation.toBytes(), Math.max(0, recordTimestampMs), new RecordHeaders()));
     }
 
     /** What a dead letter's original tells of its group: any of the fields may be missing. */
