@@ -38,8 +38,10 @@ class QuietLogsTest {
         // Not under the system temp directory: that is what the demo's data folder replaces.
         Path data = TestData.repo().resolve("target/quiet-logs-test/demo");
         DemoCommand.deleteRecursively(data);
+        // The child's temp directory is this test's own, so that a checkout that itself lies under /tmp
+        // (as some CI clones do) is not taken for one.
         try (ServiceProcess demo = ServiceProcess.start(List.of("demo", "--events", "3", "--steps", "2", "--no-color", "--data", data.toString()),
-                List.of(), Map.of(), log.resolve("demo.log"), Duration.ofSeconds(180))) {
+                List.of("-Djava.io.tmpdir=" + log), Map.of(), log.resolve("demo.log"), Duration.ofSeconds(180))) {
             assertTrue(demo.process().waitFor(170, TimeUnit.SECONDS), "the demo ends");
             String output = demo.output();
             assertEquals(0, demo.process().exitValue(), output);
