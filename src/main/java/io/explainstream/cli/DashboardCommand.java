@@ -1,19 +1,18 @@
 package io.explainstream.cli;
 
 import io.explainstream.attribution.CompletenessGap;
-import io.explainstream.avro.RegistryConfig;
 import io.explainstream.dashboard.Dashboard;
 import io.explainstream.stream.ServiceConfig;
 import io.explainstream.stream.Setting;
 import io.explainstream.stream.TimeSpec;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -22,14 +21,10 @@ import picocli.CommandLine.Spec;
         description = "Serve a live audit page of the explanations: feed, heatmaps, trends, alerts (read_committed, 127.0.0.1 by default).")
 final class DashboardCommand implements Callable<Integer> {
 
-    @Option(names = "--config", paramLabel = "FILE", description = "The service's properties file: bootstrap.servers, security, schema.registry.*, dashboard.auth.")
-    private Path configFile;
+    @Mixin
+    private ClusterOptions cluster;
 
-    @Option(names = "--bootstrap-servers", description = "Kafka bootstrap servers (overrides --config).")
-    private String bootstrapServers;
 
-    @Option(names = "--registry-url", description = "Schema registry URL (overrides --config).")
-    private String registryUrl;
 
     @Option(names = "--topic", description = "Explanations topic (default: output.topic of --config, else explanations).")
     private String topic;
@@ -56,17 +51,7 @@ final class DashboardCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Map<String, String> overrides = new HashMap<>();
-        if (bootstrapServers != null) {
-            overrides.put("bootstrap.servers", bootstrapServers);
-        }
-        if (registryUrl != null) {
-            overrides.put(RegistryConfig.URL, registryUrl);
-        }
-        ServiceConfig config = ServiceConfig.load(configFile, System.getenv()).with(overrides);
-        if (!config.hasBootstrapServers()) {
-            throw new IllegalArgumentException("--bootstrap-servers is not set (nor bootstrap.servers in --config)");
-        }
+        ServiceConfig config = cluster.config("the dashboard reads an existing cluster");
         Map<String, String> clients = new HashMap<>();
         config.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value.toString()));
         Dashboard.Settings settings = new Dashboard.Settings(topic != null ? topic : config.get(Setting.OUTPUT_TOPIC), host, port, keep,

@@ -1,6 +1,5 @@
 package io.explainstream.cli;
 
-import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.diff.DiffRun;
 import io.explainstream.diff.Side;
@@ -19,6 +18,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -37,8 +37,8 @@ final class DiffCommand implements Callable<Integer> {
     @Option(names = "--replay-id", required = true, description = "The replay to compare (its explanations carry this replay id).")
     private String replayId;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "The service's properties file: cluster, registry, output.topic, diff.topic.")
-    private Path configFile;
+    @Mixin
+    private ClusterOptions cluster;
 
     @Option(names = "--replay-topic", description = "Where the replay wrote (default: " + DEFAULT_REPLAY_TOPIC + ").")
     private String replayTopic;
@@ -73,11 +73,7 @@ final class DiffCommand implements Callable<Integer> {
     @Option(names = "--list", defaultValue = "10", description = "How many of the most-changed events to show. Default: ${DEFAULT-VALUE}.")
     private int listed;
 
-    @Option(names = "--bootstrap-servers", description = "Kafka bootstrap servers (overrides --config).")
-    private String bootstrapServers;
 
-    @Option(names = "--registry-url", description = "Schema registry URL (overrides --config).")
-    private String registryUrl;
 
     @Spec
     private picocli.CommandLine.Model.CommandSpec spec;
@@ -88,18 +84,7 @@ final class DiffCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Map<String, String> overrides = new HashMap<>();
-        if (bootstrapServers != null) {
-            overrides.put("bootstrap.servers", bootstrapServers);
-        }
-        if (registryUrl != null) {
-            overrides.put(RegistryConfig.URL, registryUrl);
-        }
-        ServiceConfig config = ServiceConfig.load(configFile, System.getenv()).with(overrides);
-        if (!config.hasBootstrapServers()) {
-            throw new IllegalArgumentException("bootstrap.servers is not set: a diff reads an existing cluster (give --config, --bootstrap-servers or"
-                    + " EXPLAINSTREAM_BOOTSTRAP_SERVERS)");
-        }
+        ServiceConfig config = cluster.config("a diff reads an existing cluster");
         try {
             return run(config, new Choice(replayId, replayTopic, against, againstReplay, from, to, topK, groupBy, listed, publish, format, outFile),
                     spec.commandLine().getOut(), spec.commandLine().getErr());

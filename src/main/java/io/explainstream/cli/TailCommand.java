@@ -1,7 +1,6 @@
 package io.explainstream.cli;
 
 import io.explainstream.avro.ConfluentAvroDeserializer;
-import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.render.ExplanationJson;
 import io.explainstream.render.ExplanationViews;
@@ -14,7 +13,6 @@ import io.explainstream.stream.KafkaClients;
 import io.explainstream.stream.ServiceConfig;
 import io.explainstream.stream.Setting;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -26,6 +24,7 @@ import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -43,14 +42,10 @@ final class TailCommand implements Callable<Integer> {
     @Option(names = "--topic", description = "Explanations topic (default: output.topic of --config, else explanations).")
     private String topic;
 
-    @Option(names = "--config", paramLabel = "FILE", description = "The service's properties file: bootstrap.servers, security, schema.registry.*.")
-    private Path configFile;
+    @Mixin
+    private ClusterOptions cluster;
 
-    @Option(names = "--bootstrap-servers", description = "Kafka bootstrap servers (overrides --config).")
-    private String bootstrapServers;
 
-    @Option(names = "--registry-url", description = "Schema registry URL (overrides --config).")
-    private String registryUrl;
 
     @Option(names = "--from-beginning", description = "Start at the oldest explanation instead of new ones only.")
     private boolean fromBeginning;
@@ -79,17 +74,7 @@ final class TailCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Map<String, String> overrides = new HashMap<>();
-        if (bootstrapServers != null) {
-            overrides.put("bootstrap.servers", bootstrapServers);
-        }
-        if (registryUrl != null) {
-            overrides.put(RegistryConfig.URL, registryUrl);
-        }
-        ServiceConfig config = ServiceConfig.load(configFile, System.getenv()).with(overrides);
-        if (!config.hasBootstrapServers()) {
-            throw new IllegalArgumentException("--bootstrap-servers is not set (nor bootstrap.servers in --config)");
-        }
+        ServiceConfig config = cluster.config("tail reads an existing cluster");
         String explanations = topic != null ? topic : config.get(Setting.OUTPUT_TOPIC);
         Map<String, String> clients = new HashMap<>();
         config.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value.toString()));

@@ -1,0 +1,46 @@
+package io.explainstream.cli;
+
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.stream.ServiceConfig;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import picocli.CommandLine.Option;
+
+/**
+ * Where an existing cluster is, for the commands that read one (tail, dashboard, diff): the
+ * service's properties file and the environment, with the address and the registry overridable on
+ * the command line.
+ */
+final class ClusterOptions {
+
+    @Option(names = "--config", paramLabel = "FILE", description = "The service's properties file: bootstrap.servers, security, schema.registry.*.")
+    private Path configFile;
+
+    @Option(names = "--bootstrap-servers", description = "Kafka bootstrap servers (overrides --config).")
+    private String bootstrapServers;
+
+    @Option(names = "--registry-url", description = "Schema registry URL (overrides --config).")
+    private String registryUrl;
+
+    /**
+     * The configuration with the command line's overrides.
+     *
+     * @param why what the command does with the cluster, for the error when none is configured
+     */
+    ServiceConfig config(String why) {
+        Map<String, String> overrides = new HashMap<>();
+        if (bootstrapServers != null) {
+            overrides.put("bootstrap.servers", bootstrapServers);
+        }
+        if (registryUrl != null) {
+            overrides.put(RegistryConfig.URL, registryUrl);
+        }
+        ServiceConfig config = ServiceConfig.load(configFile, System.getenv()).with(overrides);
+        if (!config.hasBootstrapServers()) {
+            throw new IllegalArgumentException("bootstrap.servers is not set: " + why
+                    + " (give --config, --bootstrap-servers or EXPLAINSTREAM_BOOTSTRAP_SERVERS)");
+        }
+        return config;
+    }
+}
