@@ -154,6 +154,9 @@ public final class PipelineBench {
         }
         out.printf(Locale.ROOT, "mix: %d events, %d of them long (about %d prompt tokens), %d steps, batches of %d%n", mixed.size(), longIds.size(),
                 longTokens, steps, batch);
+        // The first pipeline of a JVM pays for class loading and JIT: one untimed run first, so that
+        // the three that are compared start equal.
+        pipeline(home, modelDir, shortOnly.subList(0, Math.min(shortOnly.size(), 4 * batch)), steps, batch, false, true);
         long[] alone = shortPercentiles(pipeline(home, modelDir, shortOnly, steps, batch, false, true), longIds);
         report("short events alone", alone, null);
         long[] arrival = shortPercentiles(pipeline(home, modelDir, mixed, steps, batch, false, false), longIds);
