@@ -133,7 +133,10 @@ final class DemoCommand implements Callable<Integer> {
                     Setting.BATCH_MAX_EVENTS.key(), "8",
                     Setting.BATCH_MAX_WAIT_MS.key(), "300",
                     Setting.OPS_PORT.key(), "0",
-                    Setting.TOPICS_PARTITIONS.key(), "1")).with(STATS).with(teardown.platform.clientSettings());
+                    Setting.TOPICS_PARTITIONS.key(), "1")).with(STATS)
+                    // The sample is stamped as the last two minutes of history, not a backlog: explain it as configured.
+                    .with(Map.of(Setting.AUDIT_MAX_LAG_MS.key(), "0"))
+                    .with(teardown.platform.clientSettings());
             teardown.service = ExplainService.start(config, RunCommand.home(), Clock.systemUTC());
             out.printf("broker %s · registry %s · model %s · metrics http://127.0.0.1:%d/metrics%n", teardown.platform.bootstrapServers(),
                     teardown.platform.registryUrl(), teardown.service.model().checkpoint().directory().getFileName(), teardown.service.operationsPort());
