@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * through the DevTools protocol: events produced after the page opened appear in the feed; one
  * selected shows a heatmap with one cell per prompt token, a T × P matrix, words and segments
  * views, the segment bar; a filter narrows the feed; trends have points; an alert appears; no
- * console errors. Screenshots go to docs/images/.
+ * console errors. Screenshots go to target/ (docs/images/ holds copies for the README).
  */
 @Tag("slow")
 class DashboardInBrowserTest {
@@ -71,7 +71,7 @@ class DashboardInBrowserTest {
                 assertEquals(responseTokens * promptTokens, browser.eval("document.querySelectorAll('#matrix td.m').length").asInt(), "T × P matrix");
                 assertTrue(browser.eval("document.querySelectorAll('#segment-bar div').length").asInt() >= 3, "system, user, template");
                 assertTrue(browser.eval("document.querySelector('#heatmap .cell').dataset.tip").asText().contains("raw "), "hover shows raw and normalized");
-                browser.screenshot(Path.of("docs/images/dashboard.png"));
+                browser.screenshot(Path.of("target/dashboard.png"));
 
                 browser.eval("document.querySelector('#views input[value=words]').click()");
                 int words = browser.eval("fetch('/api/events/chat-1').then(r => r.json()).then(d => d.words.length)").asInt();
@@ -88,7 +88,7 @@ class DashboardInBrowserTest {
                 assertTrue(browser.eval("fetch('/api/stats').then(r => r.json()).then(s => s.windows[0].events)").asInt() == 2, "trends have points");
                 browser.await("document.querySelectorAll('#alerts li').length > 0", Duration.ofSeconds(15));
                 assertTrue(browser.eval("document.querySelector('#alerts a').getAttribute('href')").asText().startsWith("#event="), "an alert links to its events");
-                browser.screenshot(Path.of("docs/images/dashboard-trends.png"));
+                browser.screenshot(Path.of("target/dashboard-trends.png"));
                 assertEquals(java.util.List.of(), browser.consoleErrors, "console errors");
             }
         }
