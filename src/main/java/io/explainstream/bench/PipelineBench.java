@@ -13,8 +13,10 @@ import io.explainstream.embedded.EmbeddedPlatform;
 import io.explainstream.model.LlamaModel;
 import io.explainstream.model.ModelOptions;
 import io.explainstream.schema.Explanation;
+import io.explainstream.stats.StatsTopology;
 import io.explainstream.stream.ExplainService;
 import io.explainstream.stream.KafkaClients;
+import io.explainstream.stream.Scope;
 import io.explainstream.stream.ServiceConfig;
 import io.explainstream.stream.Setting;
 import io.explainstream.tokenize.ChatMessage;
@@ -198,7 +200,7 @@ public final class PipelineBench {
                     Setting.BATCH_MAX_WAIT_MS.key(), "200", Setting.OPS_PORT.key(), "-1", Setting.TOPICS_PARTITIONS.key(), "1",
                     Setting.BATCH_BY_LENGTH.key(), Boolean.toString(byLength), Setting.STATS_ENABLED.key(), Boolean.toString(stats)))
                     .with(platform.clientSettings());
-            try (ExplainService service = ExplainService.start(config, home, Clock.systemUTC())) {
+            try (ExplainService service = ExplainService.start(config, home, Scope.live(), List.of(StatsTopology.extension()), Clock.systemUTC())) {
                 // The clock starts once the service has its partitions: joining the group is start-up, not throughput.
                 service.awaitRunning(Duration.ofMinutes(2));
                 return measurePipeline(config, platform, payloads, batch, () -> service.meters().find("explainstream.attribution.per.event").timer()
@@ -348,7 +350,7 @@ public final class PipelineBench {
                     Setting.TOPICS_PARTITIONS.key(), "1", Setting.AUDIT_MAX_LAG_MS.key(), Long.toString(maxLagMs)));
             settings.put(Setting.AUDIT_SAMPLE_RATE.key(), Double.toString(sampleRate));
             ServiceConfig config = ServiceConfig.of(settings).with(platform.clientSettings());
-            try (ExplainService service = ExplainService.start(config, home, Clock.systemUTC())) {
+            try (ExplainService service = ExplainService.start(config, home, Scope.live(), List.of(StatsTopology.extension()), Clock.systemUTC())) {
                 service.awaitRunning(Duration.ofMinutes(2));
                 var deserializer = ConfluentAvroDeserializer.specific(new SchemaRegistryClient(RegistryConfig.of(platform.registryUrl())), Explanation.class);
                 Properties producerProps = new Properties();

@@ -4,16 +4,18 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.CompletenessGap;
 import io.explainstream.bench.PipelineBench;
+import io.explainstream.dashboard.Dashboard;
 import io.explainstream.embedded.EmbeddedPlatform;
 import io.explainstream.render.Aggregate;
 import io.explainstream.render.ExplanationViews;
-import io.explainstream.dashboard.Dashboard;
 import io.explainstream.render.HtmlReport;
 import io.explainstream.render.Source;
 import io.explainstream.render.TerminalHeatmap;
 import io.explainstream.schema.Explanation;
+import io.explainstream.stats.StatsTopology;
 import io.explainstream.stream.DeadLetters;
 import io.explainstream.stream.ExplainService;
+import io.explainstream.stream.Scope;
 import io.explainstream.stream.ServiceConfig;
 import io.explainstream.stream.Setting;
 import java.io.BufferedReader;
@@ -137,7 +139,7 @@ final class DemoCommand implements Callable<Integer> {
                     // The sample is stamped as the last two minutes of history, not a backlog: explain it as configured.
                     .with(Map.of(Setting.AUDIT_MAX_LAG_MS.key(), "0"))
                     .with(teardown.platform.clientSettings());
-            teardown.service = ExplainService.start(config, RunCommand.home(), Clock.systemUTC());
+            teardown.service = ExplainService.start(config, RunCommand.home(), Scope.live(), List.of(StatsTopology.extension()), Clock.systemUTC());
             out.printf("broker %s · registry %s · model %s · metrics http://127.0.0.1:%d/metrics%n", teardown.platform.bootstrapServers(),
                     teardown.platform.registryUrl(), teardown.service.model().checkpoint().directory().getFileName(), teardown.service.operationsPort());
             Summary summary = runSample(config, sample, out);

@@ -1,16 +1,19 @@
 package io.explainstream.cli;
 
 import io.explainstream.embedded.EmbeddedPlatform;
+import io.explainstream.stats.StatsTopology;
 import io.explainstream.stream.ExplainService;
+import io.explainstream.stream.Scope;
 import io.explainstream.stream.ServiceConfig;
 import io.explainstream.stream.Setting;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.apache.kafka.streams.StreamsConfig;
 import java.util.concurrent.CountDownLatch;
+import org.apache.kafka.streams.StreamsConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -54,7 +57,7 @@ final class RunCommand implements Callable<Integer> {
         }
         ExplainService service;
         try {
-            service = ExplainService.start(config, home(), Clock.systemUTC());
+            service = ExplainService.start(config, home(), Scope.live(), List.of(StatsTopology.extension()), Clock.systemUTC());
         } catch (Exception e) {
             if (platform != null) {
                 platform.close();

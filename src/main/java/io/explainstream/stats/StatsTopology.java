@@ -11,6 +11,7 @@ import io.explainstream.schema.LlmInteraction;
 import io.explainstream.stream.ConfigException;
 import io.explainstream.stream.KafkaClients;
 import io.explainstream.stream.ServiceConfig;
+import io.explainstream.stream.ServiceExtension;
 import io.explainstream.stream.Setting;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -54,7 +55,7 @@ import org.slf4j.LoggerFactory;
  * replay's output topic or another service's can be aggregated the same way. The observations
  * topic regroups them by group, so that each window and group is aggregated by exactly one task.
  */
-public final class StatsTopology {
+public final class StatsTopology implements ServiceExtension.Part {
 
     static final String SOURCE = "stats-explanations-and-dead-letters";
     static final String OBSERVE = "stats-observe";
@@ -99,6 +100,11 @@ public final class StatsTopology {
      *
      * @return the added sub-topology (its topics and query handlers), empty when disabled
      */
+    /** The statistics as an extension of the live service ({@code ExplainService.start}). */
+    public static ServiceExtension extension() {
+        return (topology, config, registry, meters) -> addTo(topology, config, registry, meters).map(added -> added);
+    }
+
     public static Optional<StatsTopology> addTo(Topology topology, ServiceConfig config, SchemaRegistryClient registry, MeterRegistry meters) {
         StatsSettings settings = StatsSettings.from(config);
         if (!config.bool(Setting.STATS_ENABLED)) {
@@ -138,6 +144,7 @@ public final class StatsTopology {
      * Streams' own internal topics) and, with topics.create, the stats and alerts topics, with
      * the partitions of topics the service creates.
      */
+    @Override
     public void createTopics(Properties clientProperties) {
         List<String> wanted = new ArrayList<>(List.of(settings.observationsTopic()));
         if (config.bool(Setting.TOPICS_CREATE)) {
@@ -165,6 +172,7 @@ public final class StatsTopology {
     }
 
     /** {@code /api/stats} and {@code /api/alerts}, answered from the stores of {@code streams} (forwarded to the instance that holds a key). */
+    @Override
     public Map<String, HttpHandler> handlers(KafkaStreams streams) {
         StatsQueries queries = new StatsQueries(streams, settings, config.streamsProperties().getProperty(StreamsConfig.APPLICATION_SERVER_CONFIG));
         return Map.of(StatsQueries.STATS_PATH, queries::stats, StatsQueries.ALERTS_PATH, queries::alerts);

@@ -8,7 +8,6 @@ import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.model.LlamaModel;
 import io.explainstream.schema.Explanation;
 import io.explainstream.schema.LlmInteraction;
-import io.explainstream.stats.StatsTopology;
 import io.explainstream.tokenize.LlamaTokenizer;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.core.instrument.config.MeterFilter;
@@ -99,6 +98,17 @@ public final class ExplainService implements AutoCloseable {
      * @param home the installation directory (for the bundled model)
      */
     public static ExplainService start(ServiceConfig config, Path home, Scope scope, Clock clock) throws IOException {
+        return start(config, home, scope, List.of(), clock);
+    }
+
+    /**
+     * Starts the service for a scope, with extensions that the live service runs in its Kafka
+     * Streams instance (the statistics: {@code StatsTopology.extension()}).
+     *
+     * @param home the installation directory (for the bundled model)
+     */
+    public static ExplainService start(ServiceConfig config, Path home, Scope scope, List<ServiceExtension> extensions, Clock clock)
+            throws IOException {
         java.util.Objects.requireNonNull(scope, "scope: Scope.live() or Scope.replay(...)");
         Path modelDir = config.modelDirectory(home);
         LlamaModel model = LlamaModel.load(modelDir, config.modelOptions());
@@ -110,7 +120,7 @@ public final class ExplainService implements AutoCloseable {
             throw e;
         }
         try {
-            return start(config, model, tokenizer, modelDir, scope, clock);
+            return start(config, model, tokenizer, modelDir, scope, extensions, clock);
         } catch (IOException | RuntimeException e) {
             tokenizer.close();
             model.close();
@@ -118,7 +128,8 @@ public final class ExplainService implements AutoCloseable {
         }
     }
 
-    private static ExplainService start(ServiceConfig config, LlamaModel model, LlamaTokenizer tokenizer, Path modelDir, Scope scope, Clock clock)
+    private static ExplainService start(ServiceConfig config, LlamaModel model, LlamaTokenizer tokenizer, Path modelDir, Scope scope,
+            List<ServiceExtension> extensions, Clock clock)
             throws IOException {
         SchemaRegistryClient registry = new SchemaRegistryClient(config.registryConfig());
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -148,13 +159,19 @@ public final class ExplainService implements AutoCloseable {
         Topology topology = ExplainTopology.build(topics,
                 new InputDecoder(config.inputFormat(), ConfluentAvroDeserializer.specific(registry, LlmInteraction.class)), validator, explainer,
                 explanationSerializer, metrics, liveness, backlog, clock);
-        Optional<StatsTopology> stats = scope instanceof Scope.Live ? StatsTopology.addTo(topology, config, registry, meters) : Optional.empty();
+        // Extensions join the live service only: a replay explains, it does not keep the audit trends.
+        List<ServiceExtension.Part> parts = new java.util.ArrayList<>();
+        if (scope instanceof Scope.Live) {
+            for (ServiceExtension extension : extensions) {
+                extension.addTo(topology, config, registry, meters).ifPresent(parts::add);
+            }
+        }
         Properties properties = config.streamsProperties();
         if (config.bool(Setting.TOPICS_CREATE)) {
             createTopics(properties, topics, config.integer(Setting.TOPICS_PARTITIONS), (short) config.integer(Setting.TOPICS_REPLICATION),
                     config.inputRetentionMs());
         }
-        stats.ifPresent(added -> added.createTopics(properties));
+        parts.forEach(part -> part.createTopics(properties));
         checkTopicLimits(properties, topics);
         KafkaStreams streams = new KafkaStreams(topology, properties);
         // The processors route bad records themselves; what still escapes (a registry outage while
@@ -176,12 +193,18 @@ public final class ExplainService implements AutoCloseable {
         int port = config.opsPort();
         if (port >= 0) {
             operations = OperationsServer.start(config.get(Setting.OPS_HOST), port, meters, () -> health(streams, liveness), () -> readiness(streams),
-                    stats.map(added -> added.handlers(streams)).orElse(Map.of()));
+                    handlers(parts, streams));
         }
         LOG.info("starting: model {} ({}) on {}, topics {} → {}, dead letters {}, configuration {}", config.modelId(modelDir),
                 model.checkpoint().fingerprint(), model.device(), topics.inputTopic(), topics.outputTopic(), topics.dlqTopic(), config.describe());
         streams.start();
         return new ExplainService(model, tokenizer, streams, operations, meters, streamsMetrics, metrics, engine);
+    }
+
+    private static Map<String, com.sun.net.httpserver.HttpHandler> handlers(List<ServiceExtension.Part> parts, KafkaStreams streams) {
+        Map<String, com.sun.net.httpserver.HttpHandler> handlers = new java.util.LinkedHashMap<>();
+        parts.forEach(part -> handlers.putAll(part.handlers(streams)));
+        return handlers;
     }
 
     /** Alive and making progress: not failed, and not stalled or failing over and over ({@link Liveness}). */
