@@ -76,7 +76,8 @@ record DemoStats(List<ExplanationStats> windows, List<AuditAlert> alerts) {
         return windows.stream().map(w -> new HtmlReport.Trend(w.getGroupKey(), w.getWindowStart(), w.getWindowEnd(), w.getEvents(),
                 w.getDeadLetters().getCount(), w.getFaithfulness().getEvents() == 0 ? Double.NaN : w.getFaithfulness().getRelDeltaMean(),
                 w.getFaithfulness().getEvents() == 0 ? Double.NaN : w.getFaithfulness().getRelDeltaMax(),
-                alerts.stream().filter(a -> a.getGroupKey().equals(w.getGroupKey()) && a.getWindowStart().equals(w.getWindowStart())).count()))
+                alerts.stream().filter(a -> a.getGroupKey().equals(w.getGroupKey()) && a.getWindowStart().equals(w.getWindowStart())).count(),
+                w.getReliance().entrySet().stream().collect(java.util.stream.Collectors.toMap(e -> e.getKey(), e -> e.getValue().getShareMean()))))
                 .toList();
     }
 

@@ -75,9 +75,15 @@ public final class HtmlReport {
      * One closed statistics window of one group, for the trends section.
      *
      * @param relativeDeltaMean mean relative delta of its explanations with a baseline; NaN when none has one
+     * @param shares mean share of the attribution mass per segment kind (lower case); empty for windows without segments
      */
     public record Trend(String group, Instant windowStart, Instant windowEnd, long events, long deadLetters, double relativeDeltaMean,
-            double relativeDeltaMax, long alerts) {}
+            double relativeDeltaMax, long alerts, Map<String, Double> shares) {
+
+        public Trend {
+            shares = Map.copyOf(shares);
+        }
+    }
 
     /** How many events the summary lists by convergence delta. */
     static final int WORST_DELTAS = 5;
@@ -207,17 +213,27 @@ public final class HtmlReport {
         trends.forEach(t -> byGroup.computeIfAbsent(t.group(), g -> new ArrayList<>()).add(t));
         byGroup.forEach((group, windows) -> {
             html.append("<h3>").append(escape(group)).append("</h3>\n<table class=\"summary trend\"><tr><th>window</th><th>events</th><th></th>"
-                    + "<th>dead letters</th><th>delta mean</th><th>delta max</th><th>alerts</th></tr>\n");
+                    + "<th>dead letters</th><th>delta mean</th><th>delta max</th><th>shares</th><th>alerts</th></tr>\n");
             windows.stream().sorted(Comparator.comparing(Trend::windowStart)).forEach(t -> html.append(String.format(Locale.ROOT,
                     "<tr><td>%s – %s</td><td class=\"num\">%d</td><td><div style=\"width:%dpx;height:10px;background:#1f77b4;display:inline-block\"></div>"
                             + "<div style=\"width:%dpx;height:10px;background:#d62728;display:inline-block\"></div></td><td class=\"num\">%d</td>"
-                            + "<td class=\"num\">%s</td><td class=\"num\">%s</td><td class=\"num\">%d</td></tr>%n",
+                            + "<td class=\"num\">%s</td><td class=\"num\">%s</td><td>%s</td><td class=\"num\">%d</td></tr>%n",
                     escape(t.windowStart().toString()), escape(t.windowEnd().toString()), t.events(), 200 * t.events() / most, 200 * t.deadLetters() / most,
                     t.deadLetters(), Double.isNaN(t.relativeDeltaMean()) ? "–" : String.format(Locale.ROOT, "%.2f%%", 100 * t.relativeDeltaMean()),
-                    Double.isNaN(t.relativeDeltaMax()) ? "–" : String.format(Locale.ROOT, "%.2f%%", 100 * t.relativeDeltaMax()), t.alerts())));
+                    Double.isNaN(t.relativeDeltaMax()) ? "–" : String.format(Locale.ROOT, "%.2f%%", 100 * t.relativeDeltaMax()), trendShares(t.shares()), t.alerts())));
             html.append("</table>\n");
         });
         html.append("</section>\n");
+    }
+
+    /** Mean share per segment kind, largest first: which parts of the prompts the window's responses relied on. */
+    private static String trendShares(Map<String, Double> shares) {
+        if (shares.isEmpty()) {
+            return "–";
+        }
+        return shares.entrySet().stream().sorted(Map.Entry.<String, Double>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
+                .map(e -> escape(e.getKey()) + String.format(Locale.ROOT, " %.0f%%", 100 * e.getValue()))
+                .collect(java.util.stream.Collectors.joining(", "));
     }
 
     private static void index(StringBuilder html, List<Entry> entries) {

@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.BiPredicate;
 import java.util.regex.Matcher;
@@ -17,7 +18,7 @@ import java.util.regex.Pattern;
  *
  * @param groupFilter group fields and the values a window's group must have; empty: every group
  */
-public record AlertRule(String name, String condition, StatsMetric metric, Operator operator, double threshold, Map<String, String> groupFilter) {
+public record AlertRule(String name, String condition, WindowMetric metric, Operator operator, double threshold, Map<String, String> groupFilter) {
 
     public static final String PREFIX = "alert.";
     private static final Pattern CONDITION = Pattern.compile("\\s*([A-Za-z0-9_.]+)\\s*(<=|>=|==|!=|<|>)\\s*(\\S+)\\s*");
@@ -94,8 +95,14 @@ public record AlertRule(String name, String condition, StatsMetric metric, Opera
             throw new ConfigException(key + " = '" + condition + "' is not '<metric> <op> <number>' (op one of <, <=, >, >=, ==, !=),"
                     + " for example 'delta.rel.max > 0.1'");
         }
-        StatsMetric metric = StatsMetric.byName(matcher.group(1)).orElseThrow(() -> new ConfigException(key + " = '" + condition
-                + "': no window metric '" + matcher.group(1) + "' (metrics: " + StatsMetric.names() + ")"));
+        Optional<WindowMetric> named;
+        try {
+            named = WindowMetric.byName(matcher.group(1));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(key + " = '" + condition + "': " + e.getMessage()); // a bad segment kind
+        }
+        WindowMetric metric = named.orElseThrow(() -> new ConfigException(key + " = '" + condition
+                + "': no window metric '" + matcher.group(1) + "' (metrics: " + WindowMetric.names() + ")"));
         double threshold;
         try {
             threshold = Double.parseDouble(matcher.group(3));

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Map;
 
 /**
  * What the window aggregation needs of one explanation or one dead letter: a few numbers instead
@@ -22,10 +24,33 @@ import java.io.UncheckedIOException;
  *     {@link Double#MAX_VALUE} stands for an infinite one (JSON has no infinity)
  * @param stage a dead letter's stage header
  * @param reason a dead letter's reason header, cut to {@link #REASON_CHARS}
+ * @param reliance what the prompt's segments tell (issue 17); null for a dead letter and for an
+ *     explanation written before the segments existed (its defaults would read as "relied on nothing")
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Observation(Kind kind, String eventId, long eventTimeMs, String method, boolean promptTruncated, boolean responseTruncated,
-        boolean redacted, boolean replayed, double latencyMs, double lagMs, Double relativeDelta, String stage, String reason) {
+        boolean redacted, boolean replayed, double latencyMs, double lagMs, Double relativeDelta, String stage, String reason, Reliance reliance) {
+
+    /**
+     * The segment and word fields of one explanation, reduced to what the window keeps.
+     *
+     * @param kindShares summed share of the segments of each kind present (lower-case kind name)
+     * @param spanShares share of each named span (kind SPAN), by its name
+     * @param topKind the kind of the top segment, lower case; null when every score is 0
+     * @param topSpan the top segment's name when it is a span, else null
+     * @param entropy attribution_entropy in nats
+     * @param words the event's words by text with summed |score| and occurrences, the
+     *     {@link #WORDS} largest only: the window's counter is approximate past its size anyway,
+     *     and a long prompt must not make the observation large
+     */
+    public record Reliance(Map<String, Double> kindShares, Map<String, Double> spanShares, String topKind, String topSpan, double entropy,
+            List<WordScore> words) {}
+
+    /** A word's summed |score| and occurrences. */
+    public record WordScore(String text, double score, long count) {}
+
+    /** Words one observation carries at most. */
+    static final int WORDS = 50;
 
     /** Reasons name values of the event (its length, the bad field); the first characters tell the kind. */
     static final int REASON_CHARS = 120;
@@ -37,7 +62,7 @@ public record Observation(Kind kind, String eventId, long eventTimeMs, String me
     static Observation deadLetter(String eventId, long eventTimeMs, String stage, String reason) {
         String cut = reason == null ? "unknown" : reason.length() <= REASON_CHARS ? reason : reason.substring(0, REASON_CHARS);
         return new Observation(Kind.DEAD_LETTER, eventId, eventTimeMs, null, false, false, false, false, 0, 0, null,
-                stage == null ? "unknown" : stage, cut);
+                stage == null ? "unknown" : stage, cut, null);
     }
 
     byte[] toBytes() {

@@ -7,15 +7,20 @@ import io.explainstream.avro.RegistryException;
 import io.explainstream.avro.WireFormat;
 import io.explainstream.schema.Explanation;
 import io.explainstream.schema.LlmInteraction;
+import io.explainstream.schema.PromptSegment;
+import io.explainstream.schema.PromptWord;
+import io.explainstream.schema.SegmentKind;
 import io.explainstream.stream.DeadLetters;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
@@ -84,7 +89,42 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
         long eventTime = e.getEventTime().toEpochMilli();
         return new Observation(Observation.Kind.EXPLANATION, e.getEventId(), eventTime, e.getMethod().name().toLowerCase(Locale.ROOT),
                 e.getFlags().getPromptTruncated(), e.getFlags().getResponseTruncated(), e.getFlags().getRedacted(), e.getReplayId() != null,
-                e.getAttributionLatencyMs(), Math.max(0, e.getProcessingTime().toEpochMilli() - eventTime), delta, null, null);
+                e.getAttributionLatencyMs(), Math.max(0, e.getProcessingTime().toEpochMilli() - eventTime), delta, null, null, reliance(e));
+    }
+
+    /** The segment and word fields; null for a record written before they existed (no segments). */
+    static Observation.Reliance reliance(Explanation e) {
+        if (e.getSegments() == null || e.getSegments().isEmpty()) {
+            return null;
+        }
+        Map<String, Double> kinds = new TreeMap<>();
+        Map<String, Double> spans = new TreeMap<>();
+        String topKind = null;
+        String topSpan = null;
+        for (PromptSegment segment : e.getSegments()) {
+            String kind = segment.getKind().name().toLowerCase(Locale.ROOT);
+            kinds.merge(kind, segment.getShare(), Double::sum);
+            if (segment.getKind() == SegmentKind.SPAN) {
+                spans.merge(segment.getName(), segment.getShare(), Double::sum);
+            }
+            if (topKind == null && e.getTopSegment() != null && e.getTopSegment().equals(segment.getName())) {
+                topKind = kind;
+                topSpan = segment.getKind() == SegmentKind.SPAN ? segment.getName() : null;
+            }
+        }
+        Map<String, Observation.WordScore> words = new HashMap<>();
+        for (PromptWord word : e.getWords()) {
+            // Redacted records carry no text, and whitespace and empty (BOS) words name nothing a reader could act on.
+            if (word.getText() == null || word.getText().isBlank()) {
+                continue;
+            }
+            words.merge(word.getText(), new Observation.WordScore(word.getText(), Math.abs(word.getScore()), 1),
+                    (a, b) -> new Observation.WordScore(a.text(), a.score() + b.score(), a.count() + b.count()));
+        }
+        List<Observation.WordScore> largest = words.values().stream()
+                .sorted(Comparator.comparingDouble(Observation.WordScore::score).reversed().thenComparing(Observation.WordScore::text))
+                .limit(Observation.WORDS).toList();
+        return new Observation.Reliance(kinds, spans, topKind, topSpan, e.getAttributionEntropy(), largest);
     }
 
     private static double[] doubles(List<Double> values) {

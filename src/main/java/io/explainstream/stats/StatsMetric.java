@@ -10,8 +10,9 @@ import java.util.stream.Collectors;
  * The window metrics alert rules can test, by the name a rule uses. A metric with no data in the
  * window (a mean over no events) is NaN, and a rule on it does not fire.
  *
- * <p>Reliance ({@code share.<kind>.mean|p10|p90}, {@code top_segment.<kind>.fraction}) and
- * concentration ({@code entropy.mean}) join this list with the segment fields of issue 17.
+ * <p>Reliance ({@code share.<kind>.mean|p10|p90}, {@code top_segment.<kind>.fraction}) is one
+ * metric per segment kind: those entries have {@link #perKind()} and read their value through
+ * {@link #value(WindowAggregate, String)}; a rule names them by {@link WindowMetric}.
  */
 public enum StatsMetric {
     EVENTS("events", Examples.FIRST, a -> a.events),
@@ -30,7 +31,14 @@ public enum StatsMetric {
     PROMPT_TRUNCATED("flagged.prompt_truncated", Examples.FIRST, a -> a.promptTruncated),
     RESPONSE_TRUNCATED("flagged.response_truncated", Examples.FIRST, a -> a.responseTruncated),
     REDACTED("flagged.redacted", Examples.FIRST, a -> a.redacted),
-    REPLAYED("flagged.replayed", Examples.FIRST, a -> a.replayed);
+    REPLAYED("flagged.replayed", Examples.FIRST, a -> a.replayed),
+    ENTROPY_MEAN("entropy.mean", Examples.FIRST, WindowAggregate::entropyMean),
+    SHARE_MEAN("share.<kind>.mean", Examples.FIRST, null),
+    SHARE_P10("share.<kind>.p10", Examples.FIRST, null),
+    SHARE_P90("share.<kind>.p90", Examples.FIRST, null),
+    TOP_SEGMENT_FRACTION("top_segment.<kind>.fraction", Examples.FIRST, null);
+
+    static final String KIND = "<kind>";
 
     /** Which events an alert on the metric names as examples. */
     enum Examples { FIRST, DEAD_LETTERS, SLOWEST, MOST_LAGGED, LARGEST_DELTAS }
@@ -49,8 +57,25 @@ public enum StatsMetric {
         return metricName;
     }
 
+    /** Whether the name holds a segment kind ({@code share.<kind>.mean}). */
+    boolean perKind() {
+        return value == null;
+    }
+
     double value(WindowAggregate aggregate) {
         return value.applyAsDouble(aggregate);
+    }
+
+    /** A per-kind metric's value for a lower-case segment kind; NaN when no explanation of the window has that kind. */
+    double value(WindowAggregate aggregate, String kind) {
+        WindowAggregate.Share share = aggregate.kinds.get(kind);
+        return switch (this) {
+            case SHARE_MEAN -> share == null ? Double.NaN : share.mean();
+            case SHARE_P10 -> share == null || share.events == 0 ? Double.NaN : share.shares.quantile(0.1);
+            case SHARE_P90 -> share == null || share.events == 0 ? Double.NaN : share.shares.quantile(0.9);
+            case TOP_SEGMENT_FRACTION -> aggregate.topFraction(kind);
+            default -> throw new IllegalStateException(metricName + " is not per segment kind");
+        };
     }
 
     List<String> examples(WindowAggregate aggregate) {
@@ -65,7 +90,12 @@ public enum StatsMetric {
     }
 
     static Optional<StatsMetric> byName(String name) {
-        return Arrays.stream(values()).filter(m -> m.metricName.equals(name)).findFirst();
+        return Arrays.stream(values()).filter(m -> !m.perKind() && m.metricName.equals(name)).findFirst();
+    }
+
+    /** The per-kind metric whose name has {@code prefix} before {@link #KIND} and {@code suffix} after it. */
+    static Optional<StatsMetric> perKind(String prefix, String suffix) {
+        return Arrays.stream(values()).filter(m -> m.perKind() && m.metricName.equals(prefix + KIND + suffix)).findFirst();
     }
 
     static String names() {

@@ -25,7 +25,19 @@ public final class StatsText {
                 window(stats.getWindowStart(), stats.getWindowEnd()), stats.getGroupKey(), stats.getFinal$() ? "final" : "open",
                 stats.getEvents(), stats.getDeadLetters().getCount(), stats.getLateEvents() == 0 ? "" : ", " + stats.getLateEvents() + " late",
                 stats.getLatency().getP50Ms(), stats.getLatency().getP95Ms(), stats.getLatency().getMaxMs(), stats.getLag().getP50Ms() / 1000,
-                stats.getLag().getMaxMs() / 1000, delta);
+                stats.getLag().getMaxMs() / 1000, delta) + reliance(stats);
+    }
+
+    /** Mean share per segment kind, mean entropy and the first top words; empty for a window without segments (records before v2). */
+    private static String reliance(ExplanationStats stats) {
+        if (stats.getConcentration() == null || stats.getConcentration().getEvents() == 0) {
+            return "";
+        }
+        String shares = new java.util.TreeMap<>(stats.getReliance()).entrySet().stream()
+                .map(e -> e.getKey() + " " + percent(e.getValue().getShareMean())).collect(java.util.stream.Collectors.joining(", "));
+        String words = stats.getTopWords().stream().limit(5).map(w -> w.getText()).collect(java.util.stream.Collectors.joining(" "));
+        return String.format(Locale.ROOT, " · shares %s · entropy %.2f nats%s", shares, stats.getConcentration().getEntropyMean(),
+                words.isEmpty() ? "" : " · top words " + words);
     }
 
     /** For example {@code ALERT unfaithful: delta.rel.max = 0.13 > 0.1 · source_model=... · 2026-11-29 10:00:00–10:01:00 · 12 events · e.g. a, b}. */

@@ -7,12 +7,16 @@ import io.explainstream.schema.ExplanationStats;
 import io.explainstream.schema.FaithfulnessStats;
 import io.explainstream.schema.FlagCounts;
 import io.explainstream.schema.LatencyStats;
+import io.explainstream.schema.ConcentrationStats;
+import io.explainstream.schema.ShareStats;
+import io.explainstream.schema.WordStats;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeMap;
 
 /**
@@ -21,14 +25,20 @@ import java.util.TreeMap;
  * Everything in it is bounded whatever the traffic: counts, two histograms, at most
  * {@link #MAX_REASONS} reasons and {@link #EXAMPLES} examples of each kind.
  *
- * <p>The metrics that need the segment and word fields of issue 17 (reliance, concentration,
- * top words) belong here as further fields filled in {@link #add} and read in {@link #toStats}.
+ * <p>Reliance, concentration and top words come from the segment and word fields of issue 17:
+ * a share histogram per segment kind and per named span (at most {@link #MAX_SPANS}), and a
+ * space-saving counter of at most {@link #MAX_WORDS} words.
  */
 public final class WindowAggregate {
 
     static final int EXAMPLES = 5;
     static final int MAX_REASONS = 10;
     static final String OTHER_REASON = "other";
+    /** Span names are the input's (document ids, tool names): unbounded, so only the first ones are kept. */
+    static final int MAX_SPANS = 20;
+    /** Words the counter holds; ten times the words published keeps the top ones exact unless the window's words are nearly flat. */
+    static final int MAX_WORDS = 200;
+    static final int TOP_WORDS = 20;
 
     private static final ObjectMapper JSON = new ObjectMapper().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
@@ -60,10 +70,46 @@ public final class WindowAggregate {
     public List<Example> slowest = new ArrayList<>();
     public List<Example> mostLagged = new ArrayList<>();
     public List<String> deadLetterEvents = new ArrayList<>();
+    /** Explanations with segments: the denominator of entropy.mean. */
+    public long segmentEvents;
+    /** Explanations with a top segment: the denominator of top_segment.<kind>.fraction. */
+    public long topEvents;
+    public double entropySum;
+    /** By lower-case segment kind. */
+    public TreeMap<String, Share> kinds = new TreeMap<>();
+    public TreeMap<String, Share> spans = new TreeMap<>();
+    public long spansDropped;
+    public TreeMap<String, Word> words = new TreeMap<>();
     /** Changed since the window was last written to the stats topic. */
     public boolean dirty;
     /** Written with final = true; nothing is added after. */
     public boolean closed;
+
+    /** The shares one segment kind or span had in the window's explanations. Public fields for the codec. */
+    public static final class Share {
+        public long events;
+        public double sum;
+        public LogHistogram shares = new LogHistogram();
+        /** Explanations whose top segment was of this kind (or this span). */
+        public long top;
+
+        void add(double share) {
+            events++;
+            sum += share;
+            shares.add(share);
+        }
+
+        double mean() {
+            return events == 0 ? Double.NaN : sum / events;
+        }
+    }
+
+    /** A word in the space-saving counter: score and count include {@code error}, what it inherited on eviction. */
+    public static final class Word {
+        public double score;
+        public long count;
+        public double error;
+    }
 
     /** An event behind a metric's value. */
     public record Example(String eventId, double value) {}
@@ -117,6 +163,70 @@ public final class WindowAggregate {
             }
             addLargest(largestDeltas, observation.eventId(), delta);
         }
+        if (observation.reliance() != null) {
+            addReliance(observation.reliance());
+        }
+    }
+
+    private void addReliance(Observation.Reliance reliance) {
+        segmentEvents++;
+        entropySum += reliance.entropy();
+        reliance.kindShares().forEach((kind, share) -> kinds.computeIfAbsent(kind, k -> new Share()).add(share));
+        reliance.spanShares().forEach((name, share) -> {
+            Share span = spans.get(name);
+            if (span == null && spans.size() >= MAX_SPANS) {
+                spansDropped++;
+                return;
+            }
+            spans.computeIfAbsent(name, k -> new Share()).add(share);
+        });
+        if (reliance.topKind() != null) {
+            topEvents++;
+            kinds.computeIfAbsent(reliance.topKind(), k -> new Share()).top++;
+            if (reliance.topSpan() != null && spans.containsKey(reliance.topSpan())) {
+                spans.get(reliance.topSpan()).top++;
+            }
+        }
+        for (Observation.WordScore score : reliance.words()) {
+            addWord(score);
+        }
+    }
+
+    /**
+     * Space-saving (Metwally et al.), weighted: a word not held when the counter is full replaces
+     * the one with the smallest score and starts from it, so a word's score is never under its
+     * true sum and over it by at most its error.
+     */
+    private void addWord(Observation.WordScore score) {
+        Word word = words.get(score.text());
+        if (word == null) {
+            word = new Word();
+            if (words.size() >= MAX_WORDS) {
+                Map.Entry<String, Word> weakest = words.entrySet().stream()
+                        .min(Comparator.comparingDouble((Map.Entry<String, Word> e) -> e.getValue().score)).orElseThrow();
+                words.remove(weakest.getKey());
+                word.score = weakest.getValue().score;
+                word.count = weakest.getValue().count;
+                word.error = weakest.getValue().score;
+            }
+            words.put(score.text(), word);
+        }
+        word.score += score.score();
+        word.count += score.count();
+    }
+
+    /** Mean attribution entropy over the explanations with segments; NaN when there are none. */
+    double entropyMean() {
+        return segmentEvents == 0 ? Double.NaN : entropySum / segmentEvents;
+    }
+
+    /** Fraction of the explanations with a top segment whose top segment is of {@code kind}; NaN when there are none. */
+    double topFraction(String kind) {
+        if (topEvents == 0) {
+            return Double.NaN;
+        }
+        Share share = kinds.get(kind);
+        return share == null ? 0 : (double) share.top / topEvents;
     }
 
     private static void addFirst(List<String> ids, String id) {
@@ -155,7 +265,27 @@ public final class WindowAggregate {
                 .setLag(new LatencyStats(lag.quantile(0.5), lag.quantile(0.95), lag.max))
                 .setFaithfulness(new FaithfulnessStats(faithfulnessEvents, finiteDeltas == 0 ? 0 : relativeDeltaMean(), relativeDeltaMax, overWarn,
                         unbounded, deltaWarn))
+                .setReliance(shareStats(kinds))
+                .setSpanReliance(shareStats(spans))
+                .setSpansDropped(spansDropped)
+                .setConcentration(new ConcentrationStats(segmentEvents, segmentEvents == 0 ? 0 : entropyMean()))
+                .setTopWords(topWords())
                 .build();
+    }
+
+    private Map<String, ShareStats> shareStats(TreeMap<String, Share> shares) {
+        Map<String, ShareStats> stats = new TreeMap<>();
+        shares.forEach((name, share) -> stats.put(name, new ShareStats(share.events, share.events == 0 ? 0 : share.mean(),
+                share.shares.quantile(0.1), share.shares.quantile(0.9), topEvents == 0 ? 0 : (double) share.top / topEvents)));
+        return stats;
+    }
+
+    List<WordStats> topWords() {
+        return words.entrySet().stream()
+                .sorted(Comparator.comparingDouble((Map.Entry<String, Word> e) -> e.getValue().score).reversed().thenComparing(Map.Entry::getKey))
+                .limit(TOP_WORDS)
+                .map(e -> new WordStats(e.getKey(), e.getValue().score, e.getValue().count, e.getValue().error))
+                .toList();
     }
 
     byte[] toBytes() {

@@ -196,7 +196,7 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
         return AuditAlert.newBuilder()
                 .setRule(rule.name())
                 .setCondition(rule.condition())
-                .setMetric(rule.metric().metricName())
+                .setMetric(rule.metric().name())
                 .setOperator(rule.operator().symbol())
                 .setValue(rule.metric().value(aggregate))
                 .setThreshold(rule.threshold())

@@ -52,6 +52,20 @@ class HtmlReportTest {
     }
 
     @Test
+    void theTrendsShowEachWindowsMeanSharePerSegmentKindLargestFirst() {
+        Explanation explanation = SampleExplanations.emoji("emoji-3");
+        HtmlReport.Entry entry = new HtmlReport.Entry("e", ExplanationViews.toAttribution(explanation), ExplanationViews.source(explanation));
+        java.time.Instant start = java.time.Instant.parse("2026-11-29T10:00:00Z");
+        HtmlReport.RunSummary run = new HtmlReport.RunSummary(4, List.of(), 1.0, 10, 20, 5.0);
+        String page = HtmlReport.render("t", run, List.of(entry), Aggregate.TOKENS, 0.05, List.of(
+                new HtmlReport.Trend("g", start, start.plusSeconds(60), 3, 0, 0.01, 0.02, 1, java.util.Map.of("system", 0.03, "user", 0.66, "span", 0.43)),
+                new HtmlReport.Trend("g", start.plusSeconds(60), start.plusSeconds(120), 1, 0, Double.NaN, Double.NaN, 0, java.util.Map.of())));
+        assertTrue(page.contains("<th>shares</th>"), page);
+        assertTrue(page.contains("<td>user 66%, span 43%, system 3%</td>"), page);
+        assertTrue(page.contains("<td>–</td>"), "a window without segments shows a dash");
+    }
+
+    @Test
     void theSummaryComesFirstWithDeadLetterReasonsThroughputLatencyAndTheWorstDeltas() {
         int summary = html.indexOf("<section class=\"summary\"");
         assertTrue(summary > 0 && summary < html.indexOf("<section class=\"explanation\""), "the summary is at the top");

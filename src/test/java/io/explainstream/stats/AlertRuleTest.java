@@ -24,13 +24,37 @@ class AlertRuleTest {
         assertEquals(2, rules.size());
         AlertRule burst = rules.get(0);
         assertEquals("dlq-burst", burst.name());
-        assertEquals(StatsMetric.DLQ_COUNT, burst.metric());
+        assertEquals(new WindowMetric(StatsMetric.DLQ_COUNT, null), burst.metric());
         assertEquals(AlertRule.Operator.GE, burst.operator());
         assertEquals(10, burst.threshold());
         assertEquals(Map.of("metadata.application", "storybook"), burst.groupFilter());
         for (String op : List.of("<", "<=", ">", ">=", "==", "!=")) {
             assertEquals(op, AlertRule.parse("r", "events " + op + " 1", null, StatsFixture.GROUP_BY).operator().symbol());
         }
+    }
+
+    @Test
+    void relianceAndConcentrationMetricsParsePerSegmentKind() {
+        for (String kind : List.of("system", "user", "assistant", "template", "prompt", "span", "other")) {
+            assertEquals(new WindowMetric(StatsMetric.SHARE_MEAN, kind), AlertRule.parse("r", "share." + kind + ".mean < 0.05", null,
+                    StatsFixture.GROUP_BY).metric());
+        }
+        assertEquals(new WindowMetric(StatsMetric.SHARE_P10, "user"), AlertRule.parse("r", "share.user.p10 < 0.1", null, StatsFixture.GROUP_BY).metric());
+        assertEquals(new WindowMetric(StatsMetric.SHARE_P90, "system"), AlertRule.parse("r", "share.system.p90>0.9", null, StatsFixture.GROUP_BY).metric());
+        AlertRule top = AlertRule.parse("r", "top_segment.template.fraction > 0.5", null, StatsFixture.GROUP_BY);
+        assertEquals(new WindowMetric(StatsMetric.TOP_SEGMENT_FRACTION, "template"), top.metric());
+        assertEquals("top_segment.template.fraction", top.metric().name());
+        assertEquals(new WindowMetric(StatsMetric.ENTROPY_MEAN, null), AlertRule.parse("r", "entropy.mean < 0.5", null, StatsFixture.GROUP_BY).metric());
+    }
+
+    @Test
+    void aBadSegmentKindOrPerKindMetricFailsNamingTheKeyAndTheValue() {
+        assertEquals("alert.x.when = 'share.tool.mean < 0.05': 'tool' is not a segment kind (kinds: system, user, assistant, template, prompt,"
+                + " span, other)", failure(Map.of("alert.x.when", "share.tool.mean < 0.05")));
+        assertEquals("alert.x.when = 'top_segment.SYSTEM.fraction > 0.5': 'SYSTEM' is not a segment kind (kinds: system, user, assistant,"
+                + " template, prompt, span, other)", failure(Map.of("alert.x.when", "top_segment.SYSTEM.fraction > 0.5")));
+        assertTrue(failure(Map.of("alert.x.when", "share.system.median < 0.05")).startsWith("alert.x.when = 'share.system.median < 0.05':"
+                + " no window metric 'share.system.median' (metrics: "));
     }
 
     @Test

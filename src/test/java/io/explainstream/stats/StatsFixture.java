@@ -5,7 +5,10 @@ import io.explainstream.schema.Explanation;
 import io.explainstream.schema.ExplanationFlags;
 import io.explainstream.schema.IntegrationRule;
 import io.explainstream.schema.Normalization;
+import io.explainstream.schema.PromptSegment;
 import io.explainstream.schema.PromptToken;
+import io.explainstream.schema.PromptWord;
+import io.explainstream.schema.SegmentKind;
 import io.explainstream.schema.ResponseToken;
 import java.time.Duration;
 import java.time.Instant;
@@ -64,6 +67,24 @@ final class StatsFixture {
         e.setMethod(AttributionMethod.GRADIENT);
         e.setBaselineLogprobs(List.of());
         e.setSteps(1);
+        return e;
+    }
+
+    /** A segment of {@code kind} with {@code share}; characters, tokens and score do not matter to the statistics. */
+    static PromptSegment segment(String name, SegmentKind kind, double share) {
+        return new PromptSegment(name, kind, 0, 1, 1, share, share, null);
+    }
+
+    static PromptWord word(String text, double score) {
+        return new PromptWord(text, 0, 1, 0, 1, score, score);
+    }
+
+    /** The explanation with the segment and word fields of Explanation v2 set. */
+    static Explanation withSegments(Explanation e, List<PromptSegment> segments, String topSegment, double entropy, List<PromptWord> words) {
+        e.setSegments(segments);
+        e.setTopSegment(topSegment);
+        e.setAttributionEntropy(entropy);
+        e.setWords(words);
         return e;
     }
 }

@@ -15,6 +15,9 @@ import io.explainstream.schema.AuditAlert;
 import io.explainstream.schema.Explanation;
 import io.explainstream.schema.ExplanationStats;
 import io.explainstream.schema.LlmInteraction;
+import io.explainstream.schema.SegmentKind;
+import io.explainstream.schema.ShareStats;
+import io.explainstream.schema.WordStats;
 import io.explainstream.stream.DeadLetters;
 import io.explainstream.stream.SourcePosition;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -38,6 +41,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import static io.explainstream.stats.StatsFixture.segment;
+import static io.explainstream.stats.StatsFixture.word;
 
 /**
  * The statistics sub-topology on TopologyTestDriver, with real Avro bytes through the built-in
@@ -258,5 +263,111 @@ class StatsTopologyTest {
         List<AuditAlert> fired = alerts.readValuesToList();
         assertEquals(1, fired.size());
         assertEquals("helpdesk", fired.get(0).getGroup().get("metadata.application"));
+    }
+
+    /**
+     * Three explanations with segments and one written before segments existed, in one window:
+     * reliance, concentration and top words against values worked out by hand below, and a rule
+     * on the system prompt's share.
+     */
+    @Test
+    void relianceConcentrationAndTopWordsOfAWindowAndAnAlertOnTheSystemShare() {
+        start(rules("low-system-reliance", "share.system.mean < 0.05", "diffuse", "entropy.mean > 1", "user-led", "top_segment.user.fraction > 0.5",
+                "span-heavy", "share.span.p90 > 0.45"));
+        explain(StatsFixture.withSegments(StatsFixture.explanation("r1", T0 + 1_000, "storybook", 100, 0),
+                List.of(segment("system", SegmentKind.SYSTEM, 0.02), segment("user[0]", SegmentKind.USER, 0.5),
+                        segment("template", SegmentKind.TEMPLATE, 0.08), segment("doc:a", SegmentKind.SPAN, 0.4)),
+                "user[0]", 1.0, List.of(word("Once", 1.5), word("upon", -0.5), word("Once", 0.25), word(" ", 9.0), word(null, 9.0))));
+        explain(StatsFixture.withSegments(StatsFixture.explanation("r2", T0 + 2_000, "storybook", 100, 0),
+                List.of(segment("system", SegmentKind.SYSTEM, 0.04), segment("user[0]", SegmentKind.USER, 0.3),
+                        segment("user[1]", SegmentKind.USER, 0.2), segment("doc:a", SegmentKind.SPAN, 0.46)),
+                "doc:a", 2.0, List.of(word("upon", 2.0), word("time", 0.1))));
+        explain(StatsFixture.withSegments(StatsFixture.explanation("r3", T0 + 3_000, "storybook", 100, 0),
+                List.of(segment("system", SegmentKind.SYSTEM, 0.03), segment("user[0]", SegmentKind.USER, 0.97)),
+                "user[0]", 0.5, List.of(word("Once", -1.0))));
+        explain(StatsFixture.explanation("legacy", T0 + 4_000, "storybook", 100, 0));
+        explain(StatsFixture.explanation("later", T0 + 200_000, "other", 100, 0));
+        driver.advanceWallClockTime(EMIT);
+        driver.advanceWallClockTime(EMIT);
+
+        Map<String, ExplanationStats> byKey = latestByKey();
+        ExplanationStats window = byKey.get("source_model=stories260K,metadata.application=storybook@2026-11-29T10:00:00Z");
+        assertTrue(window.getFinal$());
+        assertEquals(4, window.getEvents());
+        assertEquals(java.util.Set.of("span", "system", "template", "user"), window.getReliance().keySet(),
+                "kinds no explanation has are absent; the legacy record counts in none");
+        // system: 0.02, 0.04, 0.03; never the top segment
+        ShareStats system = window.getReliance().get("system");
+        assertEquals(3, system.getEvents());
+        assertEquals(0.03, system.getShareMean(), 1e-12);
+        assertEquals(0.02, system.getShareP10(), 0.02 * 0.01, "nearest rank 1 of 3");
+        assertEquals(0.04, system.getShareP90(), 0.04 * 0.01, "nearest rank 3 of 3");
+        assertEquals(0, system.getTopFraction(), 0);
+        // user: 0.5, 0.3 + 0.2 (both user messages of r2), 0.97; top segment of r1 and r3
+        ShareStats user = window.getReliance().get("user");
+        assertEquals(3, user.getEvents());
+        assertEquals((0.5 + 0.5 + 0.97) / 3, user.getShareMean(), 1e-12);
+        assertEquals(0.5, user.getShareP10(), 0.5 * 0.01);
+        assertEquals(0.97, user.getShareP90(), 0.97 * 0.01);
+        assertEquals(2.0 / 3, user.getTopFraction(), 1e-12);
+        // template: r1 only
+        assertEquals(1, window.getReliance().get("template").getEvents());
+        assertEquals(0.08, window.getReliance().get("template").getShareMean(), 1e-12);
+        // span doc:a: 0.4, 0.46; top segment of r2
+        ShareStats span = window.getReliance().get("span");
+        assertEquals(0.43, span.getShareMean(), 1e-12);
+        assertEquals(1.0 / 3, span.getTopFraction(), 1e-12);
+        assertEquals(Map.of("doc:a", span), window.getSpanReliance());
+        assertEquals(0, window.getSpansDropped());
+        // entropy: (1 + 2 + 0.5) / 3 over the explanations with segments
+        assertEquals(3, window.getConcentration().getEvents());
+        assertEquals(3.5 / 3, window.getConcentration().getEntropyMean(), 1e-12);
+        // words by summed |score|: Once 1.5 + 0.25 + 1.0, upon 0.5 + 2.0, time 0.1; blank and redacted words left out
+        assertEquals(List.of(new WordStats("Once", 2.75, 3L, 0.0), new WordStats("upon", 2.5, 2L, 0.0), new WordStats("time", 0.1, 1L, 0.0)),
+                window.getTopWords());
+
+        ExplanationStats legacyOnly = byKey.values().stream().filter(s -> s.getGroup().get("metadata.application").equals("other"))
+                .findFirst().orElseThrow();
+        assertEquals(Map.of(), legacyOnly.getReliance());
+        assertEquals(0, legacyOnly.getConcentration().getEvents());
+        assertEquals(List.of(), legacyOnly.getTopWords());
+
+        Map<String, AuditAlert> fired = alerts.readValuesToList().stream().collect(Collectors.toMap(AuditAlert::getRule, a -> a));
+        assertEquals(List.of("diffuse", "low-system-reliance", "span-heavy", "user-led"), fired.keySet().stream().sorted().toList());
+        AuditAlert lowSystem = fired.get("low-system-reliance");
+        assertEquals("share.system.mean", lowSystem.getMetric());
+        assertEquals(0.03, lowSystem.getValue(), 1e-12);
+        assertEquals(0.05, lowSystem.getThreshold(), 0);
+        assertEquals("storybook", lowSystem.getGroup().get("metadata.application"));
+        assertEquals(List.of("r1", "r2", "r3", "legacy"), lowSystem.getExampleEventIds());
+        assertEquals(3.5 / 3, fired.get("diffuse").getValue(), 1e-12);
+        assertEquals(2.0 / 3, fired.get("user-led").getValue(), 1e-12);
+        assertEquals(0.46, fired.get("span-heavy").getValue(), 0.46 * 0.01);
+    }
+
+    @Test
+    void theWordCounterHoldsTwoHundredWordsAndKeepsTheStrongOnesExactPastThat() {
+        WindowAggregate aggregate = WindowAggregate.open(new GroupKey(List.of("source_model"), List.of("m")), T0, T0 + 60_000);
+        for (int i = 0; i < 20; i++) {
+            aggregate.add(observation(List.of(new Observation.WordScore("strong" + i, 1000 + i, 1))), 0.05);
+        }
+        for (int i = 0; i < 280; i++) {
+            aggregate.add(observation(List.of(new Observation.WordScore("weak" + i, 1, 1))), 0.05);
+        }
+        // Arrives after the counter is full: evicts the weakest word and inherits its sum as error.
+        aggregate.add(observation(List.of(new Observation.WordScore("late", 500, 1))), 0.05);
+        assertEquals(WindowAggregate.MAX_WORDS, aggregate.words.size());
+        List<WordStats> top = aggregate.topWords();
+        assertEquals(WindowAggregate.TOP_WORDS, top.size());
+        assertEquals(new WordStats("strong19", 1019.0, 1L, 0.0), top.get(0), "never evicted: exact");
+        assertEquals(new WordStats("strong0", 1000.0, 1L, 0.0), top.get(19));
+        WindowAggregate.Word late = aggregate.words.get("late");
+        assertEquals(500, late.score - late.error, 1e-9, "over its true sum by exactly its error");
+        assertTrue(late.error > 0);
+    }
+
+    private static Observation observation(List<Observation.WordScore> words) {
+        return new Observation(Observation.Kind.EXPLANATION, "e", T0, "gradient", false, false, false, false, 1, 1, null, null, null,
+                new Observation.Reliance(Map.of(), Map.of(), null, null, 0, words));
     }
 }
