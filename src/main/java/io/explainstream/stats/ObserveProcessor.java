@@ -157,7 +157,7 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
     }
 
     /** What a dead letter's original tells of its group: any of the fields may be missing. */
-    private record Original(String eventId, Long timestampMs, String model, Map<String, String> metadata) {}
+    private record Original(String eventId, String model, Map<String, String> metadata) {}
 
     /** The original's group fields, or null when it decodes neither as JSON nor as Avro. */
     private Original original(byte[] value) {
@@ -167,7 +167,7 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
         if (value[0] == WireFormat.MAGIC_BYTE) {
             try {
                 LlmInteraction event = interactions.deserialize(settings.deadLetterTopic(), value);
-                return new Original(event.getEventId(), event.getTimestamp().toEpochMilli(), event.getModel(), event.getMetadata());
+                return new Original(event.getEventId(), event.getModel(), event.getMetadata());
             } catch (RegistryException e) {
                 if (e.unavailable()) {
                     throw e;
@@ -190,7 +190,7 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
                     metadata.put(field.getKey(), field.getValue().isTextual() ? field.getValue().asText() : field.getValue().toString());
                 }
             }
-            return new Original(text(event, "event_id"), timestamp(event.get("timestamp")), text(event, "model"), metadata);
+            return new Original(text(event, "event_id"), text(event, "model"), metadata);
         } catch (IOException e) {
             return null;
         }
@@ -199,23 +199,6 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
     private static String text(JsonNode event, String field) {
         JsonNode node = event.get(field);
         return node != null && node.isTextual() ? node.asText() : null;
-    }
-
-    private static Long timestamp(JsonNode node) {
-        if (node == null) {
-            return null;
-        }
-        if (node.isIntegralNumber()) {
-            return node.asLong();
-        }
-        if (node.isTextual()) {
-            try {
-                return Instant.parse(node.asText()).toEpochMilli();
-            } catch (DateTimeParseException e) {
-                return null;
-            }
-        }
-        return null;
     }
 
     private static Long headerTime(Headers headers) {

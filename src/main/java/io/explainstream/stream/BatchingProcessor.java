@@ -163,12 +163,13 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     }
 
     private void onWallClock(long nowMs) {
-        if (pending().isEmpty()) {
+        List<PendingEvent> first = pending();
+        if (first.isEmpty()) {
             // Nothing waits: no lag, so a degraded service recovers when traffic stops.
             backlog.observe(0);
         }
         // Every batch whose oldest event has waited long enough, oldest first.
-        for (List<PendingEvent> waiting = pending(); !waiting.isEmpty() && nowMs - waiting.get(0).enqueuedAtMs() >= policy.maxWaitMs();
+        for (List<PendingEvent> waiting = first; !waiting.isEmpty() && nowMs - waiting.get(0).enqueuedAtMs() >= policy.maxWaitMs();
                 waiting = pending()) {
             if (!flush(nextBatch(eligibleByBucket(waiting).get(bucketOf(waiting.get(0))), true))) {
                 return;

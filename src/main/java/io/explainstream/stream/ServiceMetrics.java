@@ -66,7 +66,6 @@ public final class ServiceMetrics {
     private final AtomicLong eventTimeLagMs = new AtomicLong();
     /** Events waiting per task: each task's batcher reports its own store. */
     private final Map<String, Long> pendingByTask = new ConcurrentHashMap<>();
-    private final AtomicLong pendingChecks = new AtomicLong();
     private final Counter threadReplacements;
 
     /** Metrics without metadata labels. */
@@ -221,7 +220,6 @@ public final class ServiceMetrics {
 
     void pending(String task, long events) {
         pendingByTask.put(task, events);
-        pendingChecks.incrementAndGet();
     }
 
     /** One explanation of this tier, for {@code explainstream_events_tier_total{tier,reason}}. */
@@ -246,15 +244,6 @@ public final class ServiceMetrics {
         return counts.values().stream().mapToLong(Long::longValue).sum();
     }
 
-    /** How many times the batch store has been looked at (by the punctuator or after an event). */
-    public long pendingChecks() {
-        return pendingChecks.get();
-    }
-
-    /** Events waiting in the batch stores of all tasks, as each last saw its own. */
-    public long pendingEvents() {
-        return (long) sum(pendingByTask);
-    }
 
     /** The sum of a counter over all its series (every model, stage, reason and metadata value). */
     public double count(String name) {
