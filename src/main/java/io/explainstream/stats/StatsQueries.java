@@ -189,8 +189,14 @@ final class StatsQueries {
         String query = exchange.getRequestURI().getRawQuery();
         URI uri = URI.create("http://" + host.host() + ":" + host.port() + exchange.getRequestURI().getPath() + "?"
                 + (query == null || query.isEmpty() ? "" : query + "&") + "local=true");
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).GET().build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response;
+        try {
+            response = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            // An instance that died keeps its place in the metadata until the group notices (the
+            // session timeout): a question for it is answered 503, try again, never a dropped connection.
+            throw new Unavailable("instance " + host.host() + ":" + host.port() + " did not answer (" + e + "); it may have stopped, ask again after the rebalance");
+        }
         if (response.statusCode() != 200) {
             throw new Unavailable("instance " + host.host() + ":" + host.port() + " answered " + response.statusCode() + ": " + response.body());
         }
