@@ -2,7 +2,7 @@ package io.explainstream;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.explainstream.stream.Setting;
+import io.explainstream.stream.config.Setting;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;

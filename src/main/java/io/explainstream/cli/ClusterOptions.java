@@ -1,7 +1,7 @@
 package io.explainstream.cli;
 
 import io.explainstream.avro.RegistryConfig;
-import io.explainstream.stream.ServiceConfig;
+import io.explainstream.stream.config.ServiceConfig;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;

@@ -2,9 +2,9 @@ package io.explainstream.cli;
 
 import io.explainstream.attribution.CompletenessGap;
 import io.explainstream.dashboard.Dashboard;
-import io.explainstream.stream.ServiceConfig;
-import io.explainstream.stream.Setting;
-import io.explainstream.stream.TimeSpec;
+import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.stream.config.Setting;
+import io.explainstream.stream.config.TimeSpec;
 import java.io.PrintWriter;
 import java.time.Instant;
 import java.util.HashMap;

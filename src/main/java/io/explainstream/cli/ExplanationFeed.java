@@ -4,7 +4,7 @@ import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.schema.Explanation;
-import io.explainstream.stream.KafkaClients;
+import io.explainstream.stream.config.KafkaClients;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

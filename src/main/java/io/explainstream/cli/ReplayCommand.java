@@ -1,11 +1,11 @@
 package io.explainstream.cli;
 
-import io.explainstream.stream.Replay;
-import io.explainstream.stream.ReplayPlan;
-import io.explainstream.stream.ReplayRunner;
-import io.explainstream.stream.ServiceConfig;
-import io.explainstream.stream.Setting;
-import io.explainstream.stream.TimeSpec;
+import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.stream.config.Setting;
+import io.explainstream.stream.config.TimeSpec;
+import io.explainstream.stream.replay.Replay;
+import io.explainstream.stream.replay.ReplayPlan;
+import io.explainstream.stream.service.ReplayRunner;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;

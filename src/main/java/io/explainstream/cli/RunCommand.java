@@ -2,10 +2,10 @@ package io.explainstream.cli;
 
 import io.explainstream.embedded.EmbeddedPlatform;
 import io.explainstream.stats.StatsTopology;
-import io.explainstream.stream.ExplainService;
-import io.explainstream.stream.Scope;
-import io.explainstream.stream.ServiceConfig;
-import io.explainstream.stream.Setting;
+import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.stream.config.Setting;
+import io.explainstream.stream.service.ExplainService;
+import io.explainstream.stream.topology.Scope;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.HashMap;

@@ -9,7 +9,7 @@ import io.explainstream.schema.DiffSummary;
 import io.explainstream.schema.ExplanationDiff;
 import io.explainstream.schema.MeasureDistribution;
 import io.explainstream.schema.SegmentShareChange;
-import io.explainstream.stream.KafkaClients;
+import io.explainstream.stream.config.KafkaClients;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;

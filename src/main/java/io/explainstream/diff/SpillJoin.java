@@ -4,7 +4,7 @@ import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.avro.WireFormat;
 import io.explainstream.schema.Explanation;
-import io.explainstream.stream.KafkaClients;
+import io.explainstream.stream.config.KafkaClients;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -268,7 +268,7 @@ public final class SpillJoin {
         if (record.timestamp() < fromMs || record.timestamp() >= toMs) {
             return;
         }
-        Header header = record.headers().lastHeader(io.explainstream.stream.Replay.HEADER);
+        Header header = record.headers().lastHeader(io.explainstream.stream.replay.Replay.HEADER);
         String replayId = header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
         if (!java.util.Objects.equals(replayId, side.replayId())) {
             spilled.explanationsElsewhere++;

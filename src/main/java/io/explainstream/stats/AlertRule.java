@@ -1,6 +1,6 @@
 package io.explainstream.stats;
 
-import io.explainstream.stream.ConfigException;
+import io.explainstream.stream.config.ConfigException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;

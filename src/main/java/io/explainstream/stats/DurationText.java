@@ -1,6 +1,6 @@
 package io.explainstream.stats;
 
-import io.explainstream.stream.ConfigException;
+import io.explainstream.stream.config.ConfigException;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.Locale;

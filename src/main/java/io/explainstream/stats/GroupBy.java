@@ -1,7 +1,7 @@
 package io.explainstream.stats;
 
 import io.explainstream.schema.Explanation;
-import io.explainstream.stream.ConfigException;
+import io.explainstream.stream.config.ConfigException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

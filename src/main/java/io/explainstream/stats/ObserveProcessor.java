@@ -10,7 +10,7 @@ import io.explainstream.schema.LlmInteraction;
 import io.explainstream.schema.PromptSegment;
 import io.explainstream.schema.PromptWord;
 import io.explainstream.schema.SegmentKind;
-import io.explainstream.stream.DeadLetters;
+import io.explainstream.stream.output.DeadLetters;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;

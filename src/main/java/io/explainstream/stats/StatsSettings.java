@@ -1,8 +1,8 @@
 package io.explainstream.stats;
 
-import io.explainstream.stream.ConfigException;
-import io.explainstream.stream.ServiceConfig;
-import io.explainstream.stream.Setting;
+import io.explainstream.stream.config.ConfigException;
+import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.stream.config.Setting;
 import java.time.Duration;
 import java.util.List;
 

@@ -11,7 +11,7 @@ import io.explainstream.schema.PromptSegment;
 import io.explainstream.schema.PromptWord;
 import io.explainstream.schema.SegmentKind;
 import io.explainstream.schema.TopItem;
-import java.io.ByteArrayOutputStream;
+import io.explainstream.testing.SchemaVersions;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -21,15 +21,7 @@ import java.util.List;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaCompatibility;
 import org.apache.avro.SchemaNormalization;
-import org.apache.avro.generic.GenericDatumReader;
-import org.apache.avro.generic.GenericDatumWriter;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.avro.io.BinaryEncoder;
-import org.apache.avro.io.DecoderFactory;
-import org.apache.avro.io.EncoderFactory;
-import org.apache.avro.specific.SpecificData;
-import org.apache.avro.specific.SpecificDatumReader;
-import org.apache.avro.specific.SpecificDatumWriter;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -89,13 +81,8 @@ class SchemaEvolutionTest {
                 .setTopSegment("doc:a")
                 .setAttributionEntropy(0.0)
                 .build();
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(bytes, null);
-        new SpecificDatumWriter<>(Explanation.class).write(v2, encoder);
-        encoder.flush();
-        Schema v1 = new Schema.Parser().parse(TestData.repo().resolve("schemas/released/Explanation.v1.avsc").toFile());
-        GenericRecord read = new GenericDatumReader<GenericRecord>(Explanation.getClassSchema(), v1)
-                .read(null, DecoderFactory.get().binaryDecoder(bytes.toByteArray(), null));
+        Schema v1 = SchemaVersions.released("Explanation.v1.avsc");
+        GenericRecord read = SchemaVersions.readAsOlder(SchemaVersions.encode(v2), Explanation.getClassSchema(), v1);
         assertEquals("e-v2", read.get("event_id").toString());
         assertEquals(List.of(0.0, 1.5), read.get("seq_attr"));
         assertEquals(null, read.getSchema().getField("segments"), "a v1 reader does not see the new fields");
@@ -103,12 +90,7 @@ class SchemaEvolutionTest {
         assertEquals("▁Once", token.get("text").toString());
         assertEquals(null, token.getSchema().getField("segment"));
         // And a v1 record read with v2 gets the defaults.
-        ByteArrayOutputStream v1Bytes = new ByteArrayOutputStream();
-        BinaryEncoder v1Encoder = EncoderFactory.get().binaryEncoder(v1Bytes, null);
-        new GenericDatumWriter<GenericRecord>(v1).write(read, v1Encoder);
-        v1Encoder.flush();
-        Explanation upgraded = new SpecificDatumReader<Explanation>(v1, Explanation.getClassSchema(), SpecificData.getForClass(Explanation.class))
-                .read(null, DecoderFactory.get().binaryDecoder(v1Bytes.toByteArray(), null));
+        Explanation upgraded = SchemaVersions.writtenByOlderReadAsCurrent(read, v1, Explanation.class, Explanation.getClassSchema());
         assertEquals(List.of(), upgraded.getSegments());
         assertEquals(null, upgraded.getTopSegment());
         assertEquals(0, upgraded.getPromptTokens().get(1).getSegment());
@@ -120,21 +102,11 @@ class SchemaEvolutionTest {
                 .setTier(io.explainstream.schema.ExplanationTier.CHEAP)
                 .setTierReason(io.explainstream.schema.TierReason.BACKLOG)
                 .build();
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(bytes, null);
-        new SpecificDatumWriter<>(Explanation.class).write(v3, encoder);
-        encoder.flush();
-        Schema v2 = new Schema.Parser().parse(TestData.repo().resolve("schemas/released/Explanation.v2.avsc").toFile());
-        GenericRecord read = new GenericDatumReader<GenericRecord>(Explanation.getClassSchema(), v2)
-                .read(null, DecoderFactory.get().binaryDecoder(bytes.toByteArray(), null));
+        Schema v2 = SchemaVersions.released("Explanation.v2.avsc");
+        GenericRecord read = SchemaVersions.readAsOlder(SchemaVersions.encode(v3), Explanation.getClassSchema(), v2);
         assertEquals("e-v3", read.get("event_id").toString());
         assertEquals(null, read.getSchema().getField("tier"), "a v2 reader does not see the tier");
-        ByteArrayOutputStream v2Bytes = new ByteArrayOutputStream();
-        BinaryEncoder v2Encoder = EncoderFactory.get().binaryEncoder(v2Bytes, null);
-        new GenericDatumWriter<GenericRecord>(v2).write(read, v2Encoder);
-        v2Encoder.flush();
-        Explanation upgraded = new SpecificDatumReader<Explanation>(v2, Explanation.getClassSchema(), SpecificData.getForClass(Explanation.class))
-                .read(null, DecoderFactory.get().binaryDecoder(v2Bytes.toByteArray(), null));
+        Explanation upgraded = SchemaVersions.writtenByOlderReadAsCurrent(read, v2, Explanation.class, Explanation.getClassSchema());
         // Every record before v3 was explained in full by the sample (all events, or sample.rate's).
         assertEquals(io.explainstream.schema.ExplanationTier.FULL, upgraded.getTier());
         assertEquals(io.explainstream.schema.TierReason.SAMPLED, upgraded.getTierReason());
@@ -145,13 +117,7 @@ class SchemaEvolutionTest {
         LlmInteraction v2 = LlmInteraction.newBuilder().setEventId("i-1").setTimestamp(java.time.Instant.ofEpochMilli(1_764_000_000_000L))
                 .setModel("stories260K").setPrompt("Doc A. Doc B. Question?").setResponse("Answer.")
                 .setSegments(List.of(new NamedSpan("doc:a", null, 0, 6), new NamedSpan("doc:b", null, 7, 13))).build();
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(bytes, null);
-        new SpecificDatumWriter<>(LlmInteraction.class).write(v2, encoder);
-        encoder.flush();
-        Schema v1 = new Schema.Parser().parse(TestData.repo().resolve("schemas/released/LlmInteraction.v1.avsc").toFile());
-        GenericRecord read = new GenericDatumReader<GenericRecord>(LlmInteraction.getClassSchema(), v1)
-                .read(null, DecoderFactory.get().binaryDecoder(bytes.toByteArray(), null));
+        GenericRecord read = SchemaVersions.readAsOlder(SchemaVersions.encode(v2), LlmInteraction.getClassSchema(), SchemaVersions.released("LlmInteraction.v1.avsc"));
         assertEquals("Doc A. Doc B. Question?", read.get("prompt").toString());
     }
 

@@ -3,7 +3,7 @@ package io.explainstream.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.explainstream.attribution.AttributionSettings;
-import io.explainstream.stream.ServiceConfig;
+import io.explainstream.stream.config.ServiceConfig;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;

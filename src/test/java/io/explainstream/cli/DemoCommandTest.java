@@ -95,7 +95,7 @@ class DemoCommandTest {
             for (String line : everything.lines().filter(l -> l.startsWith("{")).toList()) {
                 logLines.add(json.readTree(line)); // every log line is one JSON object
             }
-            assertTrue(logLines.stream().anyMatch(l -> l.get("logger").asText().equals("io.explainstream.stream.ExplainService")
+            assertTrue(logLines.stream().anyMatch(l -> l.get("logger").asText().equals("io.explainstream.stream.service.ExplainService")
                     && l.get("level").asText().equals("INFO") && l.get("message").asText().startsWith("starting: model stories260K")), everything);
             assertFalse(everything.lines().anyMatch(l -> l.contains(" INFO io.explainstream")), "no text log lines");
             assertFalse(everything.contains("SLF4J("), "SLF4J has nothing to report about its provider");

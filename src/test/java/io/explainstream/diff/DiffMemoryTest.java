@@ -14,7 +14,7 @@ import io.explainstream.avro.SubjectNameStrategy;
 import io.explainstream.diff.DiffRecords.Seg;
 import io.explainstream.diff.DiffRecords.Tok;
 import io.explainstream.schema.Explanation;
-import io.explainstream.stream.Replay;
+import io.explainstream.stream.replay.Replay;
 import io.explainstream.testing.InJvmKafka;
 import io.explainstream.testing.ServiceProcess;
 import java.nio.charset.StandardCharsets;

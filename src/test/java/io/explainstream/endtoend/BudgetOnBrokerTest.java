@@ -10,9 +10,9 @@ import io.explainstream.avro.InMemorySchemaStore;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.schema.Explanation;
-import io.explainstream.stream.AuditPolicy;
-import io.explainstream.stream.ExplainService;
-import io.explainstream.stream.ServiceConfig;
+import io.explainstream.stream.audit.AuditPolicy;
+import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.stream.service.ExplainService;
 import io.explainstream.testing.InJvmKafka;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -76,7 +76,7 @@ class BudgetOnBrokerTest {
                 Map<String, Integer> byTier = new TreeMap<>();
                 for (Explanation e : out) {
                     byTier.merge(e.getTier() + "/" + e.getTierReason(), 1, Integer::sum);
-                    AuditPolicy.Choice choice = audit.choose(new io.explainstream.stream.InputEvent(e.getEventId(), 0, "stories260K", "x", null, "y", null,
+                    AuditPolicy.Choice choice = audit.choose(new io.explainstream.stream.ingest.InputEvent(e.getEventId(), 0, "stories260K", "x", null, "y", null,
                             null, e.getMetadata(), List.of()));
                     String tier = e.getTier() + "/" + e.getTierReason();
                     switch (choice) {

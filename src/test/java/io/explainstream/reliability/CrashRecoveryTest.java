@@ -12,15 +12,12 @@ import io.explainstream.schema.Explanation;
 import io.explainstream.testing.InJvmKafka;
 import io.explainstream.testing.ServiceProcess;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -57,30 +54,19 @@ class CrashRecoveryTest {
      * stays in the engine long enough to be killed there.
      */
     static Path configFile(Path dir, Map<String, String> kafka, String registryUrl, String app) throws IOException {
-        Properties config = new Properties();
-        config.putAll(kafka);
-        config.put("schema.registry.url", registryUrl);
-        config.put("application.id", app);
-        config.put("state.dir", dir.resolve("state").toString());
-        config.put("input.topic", app + "-in");
-        config.put("output.topic", app + "-out");
-        config.put("dlq.topic", app + "-dlq");
+        Map<String, String> config = ServiceProcess.instanceSettings(kafka, registryUrl, app, dir.resolve("state"));
         config.put("topics.partitions", "2");
         config.put("attribution.steps", "64");
         config.put("batch.max.events", "8");
         config.put("batch.max.wait.ms", "200");
         config.put("ops.port", "-1");
         config.put("session.timeout.ms", "6000");
-        Path file = dir.resolve(app + ".properties");
-        try (OutputStream out = Files.newOutputStream(file)) {
-            config.store(out, "crash test");
-        }
-        return file;
+        return ServiceProcess.configFile(dir.resolve(app + ".properties"), config, "crash test");
     }
 
     static ServiceProcess run(Path config, Path log) throws IOException {
         return ServiceProcess.start(List.of("run", "--config", config.toString()),
-                List.of("-Dorg.slf4j.simpleLogger.log.io.explainstream.stream.BatchingProcessor=debug"), Map.of(), log, Duration.ofMinutes(5));
+                List.of("-Dorg.slf4j.simpleLogger.log.io.explainstream.stream.topology.BatchingProcessor=debug"), Map.of(), log, Duration.ofMinutes(5));
     }
 
     /**

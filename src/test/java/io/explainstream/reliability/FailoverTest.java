@@ -37,13 +37,7 @@ class FailoverTest {
 
     /** Only what a deployment must set: where Kafka and the registry are, the topics, and a state folder per instance. */
     private static Path configFile(Path dir, Map<String, String> kafka, String registryUrl, String instance) throws IOException {
-        Map<String, String> config = new TreeMap<>(kafka);
-        config.put("schema.registry.url", registryUrl);
-        config.put("application.id", "failover");
-        config.put("state.dir", dir.resolve("state-" + instance).toString());
-        config.put("input.topic", "failover-in");
-        config.put("output.topic", "failover-out");
-        config.put("dlq.topic", "failover-dlq");
+        Map<String, String> config = ServiceProcess.instanceSettings(kafka, registryUrl, "failover", dir.resolve("state-" + instance));
         config.put("topics.partitions", "4");
         // Batches long enough that the kill lands inside one, short enough that the survivor clears
         // the backlog quickly once it has the partitions.
@@ -68,7 +62,7 @@ class FailoverTest {
     void killingOneOfTwoInstancesMidBatchLosesAndDuplicatesNothingAndRecoversWithinTwoMinutes(@TempDir Path dir) throws Exception {
         try (InJvmKafka kafka = InJvmKafka.start();
                 EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
-            List<String> debug = List.of("-Dorg.slf4j.simpleLogger.log.io.explainstream.stream.BatchingProcessor=debug");
+            List<String> debug = List.of("-Dorg.slf4j.simpleLogger.log.io.explainstream.stream.topology.BatchingProcessor=debug");
             try (ServiceProcess first = ServiceProcess.start(List.of("run", "--config", configFile(dir, kafka.clientSettings(),
                     registry.url().toString(), "a").toString()), debug, Map.of(), dir.resolve("a.log"), Duration.ofMinutes(6))) {
                 assertTrue(first.awaitOutput("ExplainStream running", Duration.ofSeconds(120)), first.output());

@@ -55,14 +55,8 @@ class ShutdownTest {
     }
 
     private Path config(String app, String registryUrl, Map<String, String> extra) throws IOException {
-        Map<String, String> config = new TreeMap<>(kafka.clientSettings());
-        config.put("schema.registry.url", registryUrl);
+        Map<String, String> config = ServiceProcess.instanceSettings(kafka.clientSettings(), registryUrl, app, dir.resolve("state"));
         config.put("schema.registry.max.retries", "1");
-        config.put("application.id", app);
-        config.put("state.dir", dir.resolve("state").toString());
-        config.put("input.topic", app + "-in");
-        config.put("output.topic", app + "-out");
-        config.put("dlq.topic", app + "-dlq");
         config.put("batch.max.wait.ms", "200");
         config.put("ops.port", "-1");
         config.putAll(extra);
@@ -71,7 +65,7 @@ class ShutdownTest {
 
     private ServiceProcess run(Path config, String name) throws IOException {
         return ServiceProcess.start(List.of("run", "--config", config.toString()),
-                List.of("-Dorg.slf4j.simpleLogger.log.io.explainstream.stream.BatchingProcessor=debug"), Map.of(), dir.resolve(name + ".log"),
+                List.of("-Dorg.slf4j.simpleLogger.log.io.explainstream.stream.topology.BatchingProcessor=debug"), Map.of(), dir.resolve(name + ".log"),
                 Duration.ofMinutes(4));
     }
 

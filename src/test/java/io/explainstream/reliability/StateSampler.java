@@ -1,6 +1,6 @@
 package io.explainstream.reliability;
 
-import io.explainstream.stream.ExplainService;
+import io.explainstream.stream.service.ExplainService;
 import java.util.Set;
 import org.apache.kafka.streams.KafkaStreams;
 

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.explainstream.stream.ConfigException;
-import io.explainstream.stream.ServiceConfig;
+import io.explainstream.stream.config.ConfigException;
+import io.explainstream.stream.config.ServiceConfig;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

@@ -49,13 +49,7 @@ class StatsScaleTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private static Path configFile(Path dir, Map<String, String> kafka, String registryUrl, String instance, int opsPort) throws Exception {
-        Map<String, String> config = new TreeMap<>(kafka);
-        config.put("schema.registry.url", registryUrl);
-        config.put("application.id", "stats-scale");
-        config.put("state.dir", dir.resolve("state-" + instance).toString());
-        config.put("input.topic", "scale-in");
-        config.put("output.topic", "scale-out");
-        config.put("dlq.topic", "scale-dlq");
+        Map<String, String> config = ServiceProcess.instanceSettings(kafka, registryUrl, "scale", dir.resolve("state-" + instance));
         config.put("topics.partitions", "4");
         config.put("attribution.steps", "16");
         config.put("ops.port", Integer.toString(opsPort));

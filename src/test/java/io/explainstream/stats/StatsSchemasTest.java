@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.explainstream.TestData;
 import io.explainstream.schema.AuditAlert;
 import io.explainstream.schema.ExplanationStats;
-import java.io.ByteArrayOutputStream;
+import io.explainstream.testing.SchemaVersions;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,15 +15,7 @@ import java.util.Map;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaCompatibility;
 import org.apache.avro.SchemaNormalization;
-import org.apache.avro.generic.GenericDatumReader;
-import org.apache.avro.generic.GenericDatumWriter;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.avro.io.BinaryEncoder;
-import org.apache.avro.io.DecoderFactory;
-import org.apache.avro.io.EncoderFactory;
-import org.apache.avro.specific.SpecificData;
-import org.apache.avro.specific.SpecificDatumReader;
-import org.apache.avro.specific.SpecificDatumWriter;
 import org.junit.jupiter.api.Test;
 
 /** The statistics' schemas follow schemas/README.md: built from the schemas folder, every field documented. */
@@ -60,23 +52,13 @@ class StatsSchemasTest {
                         List.of(new Observation.WordScore("Once", 2.0, 1)))), 0.05);
         ExplanationStats v2 = aggregate.toStats(true, 70_000, 0.05);
         assertEquals(0.25, v2.getReliance().get("system").getShareMean(), 0);
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(bytes, null);
-        new SpecificDatumWriter<>(ExplanationStats.class).write(v2, encoder);
-        encoder.flush();
-        Schema v1 = new Schema.Parser().parse(TestData.repo().resolve("schemas/released/ExplanationStats.v1.avsc").toFile());
-        GenericRecord read = new GenericDatumReader<GenericRecord>(ExplanationStats.getClassSchema(), v1)
-                .read(null, DecoderFactory.get().binaryDecoder(bytes.toByteArray(), null));
+        Schema v1 = SchemaVersions.released("ExplanationStats.v1.avsc");
+        GenericRecord read = SchemaVersions.readAsOlder(SchemaVersions.encode(v2), ExplanationStats.getClassSchema(), v1);
         assertEquals(1L, read.get("events"));
         assertEquals("source_model=m", read.get("group_key").toString());
         assertNull(read.getSchema().getField("reliance"), "a v1 reader does not see the new fields");
 
-        ByteArrayOutputStream v1Bytes = new ByteArrayOutputStream();
-        BinaryEncoder v1Encoder = EncoderFactory.get().binaryEncoder(v1Bytes, null);
-        new GenericDatumWriter<GenericRecord>(v1).write(read, v1Encoder);
-        v1Encoder.flush();
-        ExplanationStats upgraded = new SpecificDatumReader<ExplanationStats>(v1, ExplanationStats.getClassSchema(),
-                SpecificData.getForClass(ExplanationStats.class)).read(null, DecoderFactory.get().binaryDecoder(v1Bytes.toByteArray(), null));
+        ExplanationStats upgraded = SchemaVersions.writtenByOlderReadAsCurrent(read, v1, ExplanationStats.class, ExplanationStats.getClassSchema());
         assertEquals(1, upgraded.getEvents());
         assertEquals(Map.of(), upgraded.getReliance());
         assertEquals(Map.of(), upgraded.getSpanReliance());

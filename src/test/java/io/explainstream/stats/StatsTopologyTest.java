@@ -1,5 +1,7 @@
 package io.explainstream.stats;
 
+import static io.explainstream.stats.StatsFixture.segment;
+import static io.explainstream.stats.StatsFixture.word;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,8 +20,8 @@ import io.explainstream.schema.LlmInteraction;
 import io.explainstream.schema.SegmentKind;
 import io.explainstream.schema.ShareStats;
 import io.explainstream.schema.WordStats;
-import io.explainstream.stream.DeadLetters;
-import io.explainstream.stream.SourcePosition;
+import io.explainstream.stream.ingest.SourcePosition;
+import io.explainstream.stream.output.DeadLetters;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -41,8 +43,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import static io.explainstream.stats.StatsFixture.segment;
-import static io.explainstream.stats.StatsFixture.word;
 
 /**
  * The statistics sub-topology on TopologyTestDriver, with real Avro bytes through the built-in

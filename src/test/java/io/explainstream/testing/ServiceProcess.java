@@ -56,6 +56,22 @@ public final class ServiceProcess implements AutoCloseable {
     }
 
     /** Writes a service configuration file ({@code run --config}) with these settings. */
+    /**
+     * What every instance of one application on the in-JVM broker sets: where Kafka and the
+     * registry are, the application id, its topics ({@code APP-in}, {@code APP-out},
+     * {@code APP-dlq}) and the instance's own state folder. A mutable map: the test adds its own.
+     */
+    public static Map<String, String> instanceSettings(Map<String, String> kafka, String registryUrl, String app, Path stateDir) {
+        Map<String, String> settings = new java.util.TreeMap<>(kafka);
+        settings.put("schema.registry.url", registryUrl);
+        settings.put("application.id", app);
+        settings.put("state.dir", stateDir.toString());
+        settings.put("input.topic", app + "-in");
+        settings.put("output.topic", app + "-out");
+        settings.put("dlq.topic", app + "-dlq");
+        return settings;
+    }
+
     public static Path configFile(Path file, Map<String, String> settings, String comment) throws IOException {
         java.util.Properties properties = new java.util.Properties();
         properties.putAll(settings);

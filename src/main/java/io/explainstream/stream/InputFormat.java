@@ -1,9 +1,0 @@
-package io.explainstream.stream;
-
-/** How input record values are read. */
-public enum InputFormat {
-    /** Per record: Confluent-framed Avro when the value starts with byte 0, JSON otherwise. */
-    AUTO,
-    JSON,
-    AVRO
-}

@@ -1,0 +1,161 @@
+package io.explainstream.stream.audit;
+
+import io.explainstream.attribution.AttributionMethod;
+import io.explainstream.attribution.AttributionSettings;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Honest degradation under backlog. Fed the event-time lag of each batch, it steps down one level
+ * when the lag is over {@code audit.max.lag.ms} and back up one level when it is under half of it,
+ * at most one step per {@code dwellMs} (a step needs time to show in the lag). The levels, in order:
+ * the configured steps; halved steps down to {@code audit.min.steps} (integrated gradients only);
+ * the cheap method for every event that is not forced; and then, on top, skipping (counted) the
+ * events outside the sample. Forced events always get the configured method and steps.
+ *
+ * <p>One per instance (one model, one stream thread); the metrics read its level from another
+ * thread, hence the volatile field. Pure apart from the clock it is given.
+ */
+public final class BacklogController {
+
+    private static final Logger LOG = LoggerFactory.getLogger(BacklogController.class);
+
+    /** A level: the steps of sampled events, and whether they get the cheap method, and whether unsampled events are skipped. */
+    record Level(int steps, boolean cheapForSampled, boolean skipNotSampled) {
+
+        String describe(AttributionMethod cheap) {
+            if (skipNotSampled) {
+                return cheap.optionName() + " for events not forced, events outside the sample skipped";
+            }
+            return cheapForSampled ? cheap.optionName() + " for events not forced" : steps + " steps for sampled events";
+        }
+    }
+
+    private final AuditPolicy policy;
+    private final AttributionMethod fullMethod;
+    private final int fullSteps;
+    private final long dwellMs;
+    private final Clock clock;
+    private final List<Level> levels = new ArrayList<>();
+    private volatile int level;
+    private long lastChangeMs = Long.MIN_VALUE / 2;
+
+    /**
+     * @param fullMethod the configured method ({@code attribution.method})
+     * @param fullSteps the configured steps ({@code attribution.steps})
+     * @param dwellMs the least time between two changes of level
+     */
+    public BacklogController(AuditPolicy policy, AttributionMethod fullMethod, int fullSteps, long dwellMs, Clock clock) {
+        this.policy = policy;
+        this.fullMethod = fullMethod;
+        this.fullSteps = fullSteps;
+        this.dwellMs = dwellMs;
+        this.clock = clock;
+        levels.add(new Level(fullSteps, false, false));
+        if (fullMethod == AttributionMethod.INTEGRATED_GRADIENTS) {
+            for (int steps = fullSteps / 2; steps > policy.minSteps(); steps /= 2) {
+                levels.add(new Level(steps, false, false));
+            }
+            if (fullSteps > policy.minSteps()) {
+                levels.add(new Level(policy.minSteps(), false, false));
+            }
+        }
+        levels.add(new Level(1, true, false));
+        levels.add(new Level(1, true, true));
+    }
+
+    /**
+     * The controller for the configured method and steps.
+     *
+     * @param policy the audit policy; with {@code maxLagMs} 0 the controller never degrades
+     */
+    public static BacklogController of(AuditPolicy policy, AttributionSettings full, Clock clock) {
+        return new BacklogController(policy, full.method(), full.steps(), dwellFor(policy.maxLagMs()), clock);
+    }
+
+    /** The dwell time the service uses: a sixth of the limit, between 1 and 10 s. */
+    public static long dwellFor(long maxLagMs) {
+        return Math.max(1_000, Math.min(10_000, maxLagMs / 6));
+    }
+
+    /** Backlog control is off with audit.max.lag.ms = 0, and in replays, whose events are old by design. */
+    public boolean enabled() {
+        return policy.maxLagMs() > 0;
+    }
+
+    /** The lag of a batch whose oldest event has this timestamp, on this controller's clock; returns the level after it. */
+    public int observeOldest(long eventTimeMs) {
+        return observe(Math.max(0, clock.millis() - eventTimeMs));
+    }
+
+    /** Takes one lag measurement; returns the level after it. */
+    public int observe(long lagMs) {
+        if (!enabled()) {
+            return level;
+        }
+        long now = clock.millis();
+        if (now - lastChangeMs < dwellMs) {
+            return level;
+        }
+        int next = level;
+        if (lagMs > policy.maxLagMs() && level < levels.size() - 1) {
+            next = level + 1;
+        } else if (lagMs < policy.maxLagMs() / 2 && level > 0) {
+            next = level - 1;
+        }
+        if (next != level) {
+            // Logged once per change, not per batch.
+            LOG.info("event-time lag {} ms is {} audit.max.lag.ms = {}: audit level {} -> {} ({})", lagMs, next > level ? "over" : "under half of",
+                    policy.maxLagMs(), level, next, next == 0 ? "as configured" : levels.get(next).describe(cheapMethod()));
+            level = next;
+            lastChangeMs = now;
+        }
+        return level;
+    }
+
+    public AuditPolicy policy() {
+        return policy;
+    }
+
+    public int level() {
+        return level;
+    }
+
+    /** The highest level: the cheap method for all but forced events, unsampled ones skipped. */
+    public int maxLevel() {
+        return levels.size() - 1;
+    }
+
+    public boolean degraded() {
+        return level > 0;
+    }
+
+    /** Whether an event of this choice is skipped where it enters, at the current level. */
+    public boolean skips(AuditPolicy.Choice choice) {
+        return choice == AuditPolicy.Choice.NOT_SAMPLED && (policy.cheapMethod() == AuditPolicy.CheapMethod.SKIP || levels.get(level).skipNotSampled());
+    }
+
+    /** The skip reason label: not_sampled when the configuration skips them, backlog when the lag does. */
+    public String skipReason() {
+        return policy.cheapMethod() == AuditPolicy.CheapMethod.SKIP ? "not_sampled" : "backlog";
+    }
+
+    /** What an event of this choice gets at the current level. */
+    public Tier tier(AuditPolicy.Choice choice) {
+        Level current = levels.get(level);
+        return switch (choice) {
+            case FORCED -> new Tier(Tier.Kind.FULL, Tier.Reason.FORCED, fullMethod, fullSteps);
+            case NOT_SAMPLED -> new Tier(Tier.Kind.CHEAP, Tier.Reason.NOT_SAMPLED, cheapMethod(), 1);
+            case SAMPLED -> current.cheapForSampled() ? new Tier(Tier.Kind.CHEAP, Tier.Reason.BACKLOG, cheapMethod(), 1)
+                    : level == 0 ? new Tier(Tier.Kind.FULL, Tier.Reason.SAMPLED, fullMethod, fullSteps)
+                    : new Tier(Tier.Kind.FULL, Tier.Reason.BACKLOG, fullMethod, current.steps());
+        };
+    }
+
+    private AttributionMethod cheapMethod() {
+        return policy.cheapMethod().methodOrDefault();
+    }
+}

@@ -1,0 +1,55 @@
+package io.explainstream.stream.config;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.UUID;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * The service's own Kafka clients (topic checks, replay planning, the tail and demo readers), made
+ * from the same settings as Kafka Streams: bootstrap servers and security pass through, and each
+ * client gets only the keys it knows, so that Streams' and the registry's keys do not make it warn.
+ */
+public final class KafkaClients {
+
+    private KafkaClients() {}
+
+    /** An admin client. */
+    public static Admin admin(Map<?, ?> settings) {
+        return Admin.create(known(AdminClientConfig.configNames(), settings));
+    }
+
+    /**
+     * A consumer that reads committed records only, in a consumer group of its own (the prefix and
+     * a random suffix) that never commits offsets.
+     *
+     * @param offsetReset where a new group starts ("earliest" or "latest"), or null for Kafka's default
+     */
+    public static KafkaConsumer<byte[], byte[]> readCommittedConsumer(Map<?, ?> settings, String groupPrefix, String offsetReset) {
+        Properties props = new Properties();
+        props.putAll(known(ConsumerConfig.configNames(), settings));
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, groupPrefix + "-" + UUID.randomUUID());
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        if (offsetReset != null) {
+            props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, offsetReset);
+        }
+        return new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    private static Map<String, Object> known(Set<String> names, Map<?, ?> settings) {
+        Map<String, Object> config = new HashMap<>();
+        settings.forEach((key, value) -> {
+            if (names.contains(key.toString())) {
+                config.put(key.toString(), value);
+            }
+        });
+        return config;
+    }
+}

@@ -1,0 +1,487 @@
+package io.explainstream.stream.config;
+
+import io.explainstream.attribution.AttributionMethod;
+import io.explainstream.attribution.AttributionSettings;
+import io.explainstream.attribution.Baseline;
+import io.explainstream.attribution.IntegrationRule;
+import io.explainstream.attribution.Normalization;
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SubjectNameStrategy;
+import io.explainstream.logging.LogFormat;
+import io.explainstream.model.ComputeDtype;
+import io.explainstream.model.DeviceSpec;
+import io.explainstream.model.ModelOptions;
+import io.explainstream.stream.audit.AuditPolicy;
+import io.explainstream.stream.ingest.InputFormat;
+import io.explainstream.stream.ingest.ValidationPolicy;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.StreamsConfig;
+
+/**
+ * The service configuration: a properties file, then environment variables
+ * ({@code EXPLAINSTREAM_BATCH_MAX_EVENTS=16} sets {@code batch.max.events}). The service's own keys
+ * are in {@link Setting}; Kafka Streams, consumer, producer and admin keys pass through. Unknown
+ * keys and bad values fail at start with the key and the value (secrets are not echoed).
+ */
+public final class ServiceConfig {
+
+    public static final String ENV_PREFIX = "EXPLAINSTREAM_";
+
+    /** Kafka Streams defaults that differ from Kafka's own, and why. */
+    private static final Map<String, String> STREAMS_DEFAULTS = Map.of(
+            StreamsConfig.APPLICATION_ID_CONFIG, "explainstream",
+            StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2,
+            // Kafka's default is a folder under the system temp directory, wiped by reboots.
+            StreamsConfig.STATE_DIR_CONFIG, "data/streams-state",
+            // The topology has no global stores, so this changes nothing but the warning Kafka Streams
+            // prints twice per start until it is set (it becomes the default in Kafka 5.0).
+            StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, "true");
+
+    private static final String PRODUCER_MAX_REQUEST_SIZE = StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+    private static final String PRODUCER_TRANSACTION_TIMEOUT = StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG);
+    /** The shortest transaction timeout the service sets: recovery after a hard crash takes about this long. */
+    private static final long MIN_TRANSACTION_TIMEOUT_MS = 60_000;
+    /** Room for the headers of a record (a dead letter's reason and source position) on top of its key and value. */
+    public static final int HEADER_ROOM_BYTES = 65_536;
+
+    private static final List<String> PASS_THROUGH_PREFIXES = List.of("consumer.", "producer.", "admin.", "main.consumer.", "restore.consumer.",
+            "global.consumer.", "topic.", "schema.registry.", "ssl.", "sasl.", "listener.");
+    /** Alert rules (alert.<name>.when, alert.<name>.group): the service's own dynamic keys, checked by the statistics at start. */
+    public static final String ALERT_PREFIX = "alert.";
+
+    private final Map<String, String> values;
+
+    private ServiceConfig(Map<String, String> values) {
+        this.values = values;
+        validate();
+    }
+
+    /** Reads a properties file (optional) and applies environment overrides. */
+    public static ServiceConfig load(Path file, Map<String, String> environment) {
+        Map<String, String> values = new LinkedHashMap<>();
+        if (file != null) {
+            if (!Files.isRegularFile(file)) {
+                throw new ConfigException("--config = " + file + ": no such file");
+            }
+            Properties properties = new Properties();
+            try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                properties.load(reader);
+            } catch (IOException | IllegalArgumentException e) {
+                throw new ConfigException("--config = " + file + " cannot be read as a properties file: " + e.getMessage(), e);
+            }
+            properties.stringPropertyNames().forEach(key -> values.put(key.trim(), properties.getProperty(key).trim()));
+        }
+        environment.forEach((name, value) -> {
+            if (name.startsWith(ENV_PREFIX) && name.length() > ENV_PREFIX.length()) {
+                values.put(name.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.'), value.trim());
+            }
+        });
+        return new ServiceConfig(values);
+    }
+
+    public static ServiceConfig of(Map<String, String> values) {
+        return new ServiceConfig(new LinkedHashMap<>(values));
+    }
+
+    private void validate() {
+        Set<String> known = knownKafkaKeys();
+        for (Setting setting : Setting.values()) {
+            known.add(setting.key());
+        }
+        for (String key : values.keySet()) {
+            if (!known.contains(key) && !key.startsWith(ALERT_PREFIX) && PASS_THROUGH_PREFIXES.stream().noneMatch(key::startsWith)) {
+                throw new ConfigException("unknown configuration key '" + key + "' (the README lists the service's keys; Kafka keys pass through)");
+            }
+        }
+        String threads = values.get(StreamsConfig.NUM_STREAM_THREADS_CONFIG);
+        if (threads != null && !threads.equals("1")) {
+            throw new ConfigException(StreamsConfig.NUM_STREAM_THREADS_CONFIG + " = " + threads
+                    + " is not supported: one stream thread owns the model; scale out with more instances");
+        }
+        // Parse every typed setting once, so that a bad value fails at start and not at the first event.
+        attributionSettings();
+        summaryTopK();
+        auditPolicy();
+        modelOptions();
+        batchPolicy();
+        nonNegative(Setting.HEALTH_REPLACEMENTS_MAX);
+        positive(Setting.HEALTH_REPLACEMENTS_WINDOW_MS);
+        inputRetentionMs();
+        metricsMetadataLabels();
+        maxRecordBytes();
+        validationPolicy();
+        inputFormat();
+        opsPort();
+        subjectStrategy();
+        bool(Setting.REDACT);
+        bool(Setting.AUTO_REGISTER);
+        parse(Setting.LOG_FORMAT, LogFormat::parse);
+        if (values.containsKey(RegistryConfig.URL)) {
+            registryConfig();
+        }
+    }
+
+    private static Set<String> knownKafkaKeys() {
+        Set<String> keys = new HashSet<>(StreamsConfig.configDef().names());
+        keys.addAll(ConsumerConfig.configNames());
+        keys.addAll(ProducerConfig.configNames());
+        keys.addAll(AdminClientConfig.configNames());
+        return keys;
+    }
+
+    public String get(Setting setting) {
+        return values.getOrDefault(setting.key(), setting.defaultValue());
+    }
+
+    /** Whether the setting is configured, rather than at its default. */
+    public boolean isSet(Setting setting) {
+        return isSet(setting.key());
+    }
+
+    /** Whether {@code key} is configured (in the file or the environment), as opposed to left at its default. */
+    public boolean isSet(String key) {
+        return values.containsKey(key);
+    }
+
+    /** Whether bootstrap.servers is configured (without it the embedded broker is used). */
+    public boolean hasBootstrapServers() {
+        String servers = values.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG);
+        return servers != null && !servers.isBlank();
+    }
+
+    /** A copy with some keys set, for the embedded default (bootstrap servers, registry URL). */
+    public ServiceConfig with(Map<String, String> overrides) {
+        Map<String, String> merged = new LinkedHashMap<>(values);
+        merged.putAll(overrides);
+        return new ServiceConfig(merged);
+    }
+
+    /** The configured keys that start with {@code prefix}, and their values. */
+    public Map<String, String> prefixed(String prefix) {
+        Map<String, String> matching = new TreeMap<>();
+        values.forEach((key, value) -> {
+            if (key.startsWith(prefix)) {
+                matching.put(key, value);
+            }
+        });
+        return matching;
+    }
+
+    public int integer(Setting setting) {
+        String value = get(setting);
+        try {
+            return Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            throw new ConfigException(setting.key() + " = '" + value + "' is not an integer");
+        }
+    }
+
+    public double number(Setting setting) {
+        String value = get(setting);
+        try {
+            return Double.parseDouble(value);
+        } catch (NumberFormatException e) {
+            throw new ConfigException(setting.key() + " = '" + value + "' is not a number");
+        }
+    }
+
+    public boolean bool(Setting setting) {
+        String value = get(setting).toLowerCase(Locale.ROOT);
+        if (!value.equals("true") && !value.equals("false")) {
+            throw new ConfigException(setting.key() + " = '" + get(setting) + "' must be true or false");
+        }
+        return Boolean.parseBoolean(value);
+    }
+
+    /** summary.top.k: the length of top_tokens and top_words. */
+    public int summaryTopK() {
+        int value = integer(Setting.SUMMARY_TOP_K);
+        if (value < 1 || value > 100) {
+            throw new ConfigException(Setting.SUMMARY_TOP_K.key() + " = " + value + " must be between 1 and 100");
+        }
+        return value;
+    }
+
+    public int nonNegative(Setting setting) {
+        int value = integer(setting);
+        if (value < 0) {
+            throw new ConfigException(setting.key() + " = " + value + " must not be negative");
+        }
+        return value;
+    }
+
+    public int positive(Setting setting) {
+        int value = integer(setting);
+        if (value <= 0) {
+            throw new ConfigException(setting.key() + " = " + value + " must be positive");
+        }
+        return value;
+    }
+
+    /** Wraps an IllegalArgumentException from a parser so that it names the configuration key. */
+    private <T> T parse(Setting setting, java.util.function.BiFunction<String, String, T> parser) {
+        try {
+            return parser.apply(setting.key(), get(setting));
+        } catch (ConfigException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage(), e);
+        }
+    }
+
+    public AttributionSettings attributionSettings() {
+        try {
+            return new AttributionSettings(
+                    parse(Setting.METHOD, AttributionMethod::parse),
+                    parse(Setting.INTEGRATION, IntegrationRule::parse),
+                    positive(Setting.STEPS),
+                    parse(Setting.BASELINE, Baseline::parse),
+                    bool(Setting.INCLUDE_BOS),
+                    bool(Setting.TOKEN_MATRIX),
+                    number(Setting.TARGET_DELTA),
+                    Math.max(positive(Setting.MAX_STEPS), integer(Setting.STEPS)),
+                    parse(Setting.NORMALIZE, Normalization::parse),
+                    positive(Setting.MAX_BATCH_TOKENS));
+        } catch (ConfigException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("attribution." + e.getMessage(), e);
+        }
+    }
+
+    public ModelOptions modelOptions() {
+        return new ModelOptions(parse(Setting.MODEL_DEVICE, DeviceSpec::parse), parse(Setting.MODEL_DTYPE, ComputeDtype::parse));
+    }
+
+    /** The model directory: configured, or the bundled one under {@code home}. */
+    public Path modelDirectory(Path home) {
+        String dir = get(Setting.MODEL_DIR);
+        return dir.isEmpty() ? home.resolve(io.explainstream.model.Checkpoint.BUNDLED_DIRECTORY) : Path.of(dir);
+    }
+
+    public String modelId(Path modelDirectory) {
+        String id = get(Setting.MODEL_ID);
+        return id.isEmpty() ? modelDirectory.getFileName().toString() : id;
+    }
+
+    /**
+     * The most key and value bytes the service writes in one record. The producer must accept a
+     * record that size plus its headers: unless max.request.size is set, it is raised to fit.
+     */
+    public int maxRecordBytes() {
+        int bytes = integer(Setting.RECORD_MAX_BYTES);
+        if (bytes < 1024) {
+            throw new ConfigException(Setting.RECORD_MAX_BYTES.key() + " = " + bytes + " must be at least 1024");
+        }
+        String requestSize = values.getOrDefault(PRODUCER_MAX_REQUEST_SIZE, values.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG));
+        if (requestSize != null && parseLongOr(requestSize, -1) < (long) bytes + HEADER_ROOM_BYTES) {
+            throw new ConfigException(Setting.RECORD_MAX_BYTES.key() + " = " + bytes + " needs max.request.size of at least "
+                    + (bytes + HEADER_ROOM_BYTES) + " (headers need room too); it is " + requestSize.trim());
+        }
+        return bytes;
+    }
+
+    private static long parseLongOr(String text, long fallback) {
+        try {
+            return Long.parseLong(text.trim());
+        } catch (NumberFormatException e) {
+            return fallback;
+        }
+    }
+
+    public BatchPolicy batchPolicy() {
+        double maxSeconds = number(Setting.BATCH_MAX_SECONDS);
+        if (!(maxSeconds > 0)) {
+            throw new ConfigException(Setting.BATCH_MAX_SECONDS.key() + " = " + get(Setting.BATCH_MAX_SECONDS) + " must be positive");
+        }
+        long timeout = transactionTimeoutMs();
+        if (timeout < 2 * maxSeconds * 1000) {
+            throw new ConfigException(Setting.BATCH_MAX_SECONDS.key() + " = " + get(Setting.BATCH_MAX_SECONDS) + " needs a transaction timeout of at least "
+                    + (long) (2 * maxSeconds * 1000) + " ms; producer.transaction.timeout.ms is " + timeout);
+        }
+        return new BatchPolicy(positive(Setting.BATCH_MAX_EVENTS), positive(Setting.BATCH_MAX_TOKENS), positive(Setting.BATCH_MAX_WAIT_MS), maxSeconds,
+                timeout, bool(Setting.BATCH_BY_LENGTH));
+    }
+
+    /**
+     * The producer's transaction timeout: as configured, else 3 × batch.max.seconds and at least
+     * 60 s. After a hard crash, read_committed consumers of the output (and the instance that takes
+     * over the partitions) wait until the dead instance's open transaction times out.
+     */
+    public long transactionTimeoutMs() {
+        String configured = values.getOrDefault(PRODUCER_TRANSACTION_TIMEOUT, values.get(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG));
+        if (configured != null) {
+            long timeout = parseLongOr(configured, -1);
+            if (timeout <= 0) {
+                throw new ConfigException("transaction.timeout.ms = '" + configured.trim() + "' must be a positive number of milliseconds");
+            }
+            return timeout;
+        }
+        double maxSeconds = number(Setting.BATCH_MAX_SECONDS);
+        return Math.max(MIN_TRANSACTION_TIMEOUT_MS, (long) Math.ceil(3 * maxSeconds * 1000));
+    }
+
+    public List<String> metricsMetadataLabels() {
+        return parse(Setting.METRICS_METADATA_LABELS, (key, value) -> {
+            try {
+                return MetricLabels.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(key + ": " + e.getMessage(), e);
+            }
+        });
+    }
+
+    /** retention.ms for the input topic the service creates, or null for the broker's default. */
+    public String inputRetentionMs() {
+        String value = get(Setting.TOPICS_INPUT_RETENTION_MS).trim();
+        if (value.isEmpty()) {
+            return null;
+        }
+        long ms = parseLongOr(value, Long.MIN_VALUE);
+        if (ms < -1 || ms == 0) {
+            throw new ConfigException(Setting.TOPICS_INPUT_RETENTION_MS.key() + " = '" + value + "' must be a positive number of milliseconds, or -1 (forever)");
+        }
+        return Long.toString(ms);
+    }
+
+    /**
+     * The audit policy. {@code sample.rate}, deprecated, is read as {@code audit.sample.rate} with
+     * {@code audit.cheap.method=skip}, which is what it always did; the two rates together are refused.
+     */
+    public AuditPolicy auditPolicy() {
+        double legacy = rate(Setting.SAMPLE_RATE);
+        double rate = rate(Setting.AUDIT_SAMPLE_RATE);
+        AuditPolicy.CheapMethod cheap = parse(Setting.AUDIT_CHEAP_METHOD, AuditPolicy.CheapMethod::parse);
+        if (legacy < 1) {
+            if (rate < 1) {
+                throw new ConfigException(Setting.SAMPLE_RATE.key() + " = " + get(Setting.SAMPLE_RATE) + " is deprecated and cannot be combined with "
+                        + Setting.AUDIT_SAMPLE_RATE.key() + " = " + get(Setting.AUDIT_SAMPLE_RATE) + "; set audit.sample.rate and audit.cheap.method=skip");
+            }
+            rate = legacy;
+            cheap = AuditPolicy.CheapMethod.SKIP;
+        }
+        long maxLag = integer(Setting.AUDIT_MAX_LAG_MS);
+        if (maxLag < 0) {
+            throw new ConfigException(Setting.AUDIT_MAX_LAG_MS.key() + " = " + maxLag + " must not be negative (0 turns backlog control off)");
+        }
+        int minSteps = positive(Setting.AUDIT_MIN_STEPS);
+        return new AuditPolicy(rate, parse(Setting.AUDIT_SAMPLE_ALWAYS, AuditPolicy::parseRules), cheap, maxLag, minSteps);
+    }
+
+    private double rate(Setting setting) {
+        double rate = number(setting);
+        if (!(rate > 0 && rate <= 1)) {
+            throw new ConfigException(setting.key() + " = " + get(setting) + " must be in (0, 1]");
+        }
+        return rate;
+    }
+
+    public ValidationPolicy validationPolicy() {
+        Set<String> accepted = Arrays.stream(get(Setting.MODEL_ACCEPT).split(",")).map(String::trim).filter(s -> !s.isEmpty())
+                .collect(Collectors.toUnmodifiableSet());
+        return new ValidationPolicy(
+                positive(Setting.PROMPT_TOKEN_LIMIT),
+                enumValue(Setting.PROMPT_POLICY, ValidationPolicy.PromptPolicy.class),
+                positive(Setting.RESPONSE_TOKEN_LIMIT),
+                enumValue(Setting.RESPONSE_POLICY, ValidationPolicy.ResponsePolicy.class),
+                positive(Setting.EVENT_BYTES_LIMIT),
+                positive(Setting.METADATA_ENTRIES_LIMIT),
+                accepted,
+                enumValue(Setting.MODEL_OTHER, ValidationPolicy.OtherModels.class));
+    }
+
+    public InputFormat inputFormat() {
+        return enumValue(Setting.INPUT_FORMAT, InputFormat.class);
+    }
+
+    public int opsPort() {
+        int port = integer(Setting.OPS_PORT);
+        if (port < -1 || port > 65535) {
+            throw new ConfigException(Setting.OPS_PORT.key() + " = " + port + " is not a port (0 = any free port, -1 = disabled)");
+        }
+        return port;
+    }
+
+    public SubjectNameStrategy subjectStrategy() {
+        return parse(Setting.SUBJECT_STRATEGY, SubjectNameStrategy::parse);
+    }
+
+    public RegistryConfig registryConfig() {
+        try {
+            return RegistryConfig.fromProperties(values);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage(), e);
+        }
+    }
+
+    private <E extends Enum<E>> E enumValue(Setting setting, Class<E> type) {
+        String value = get(setting);
+        for (E constant : type.getEnumConstants()) {
+            if (constant.name().equalsIgnoreCase(value.trim())) {
+                return constant;
+            }
+        }
+        throw new ConfigException(setting.key() + " = '" + value + "' is not one of "
+                + Arrays.stream(type.getEnumConstants()).map(c -> c.name().toLowerCase(Locale.ROOT)).collect(Collectors.joining(", ")));
+    }
+
+    /**
+     * The Kafka Streams properties: the service's defaults, then every configured key that is not
+     * one of the service's own.
+     */
+    public Properties streamsProperties() {
+        Properties properties = new Properties();
+        properties.putAll(STREAMS_DEFAULTS);
+        properties.put(PRODUCER_TRANSACTION_TIMEOUT, Long.toString(transactionTimeoutMs()));
+        if (!values.containsKey(PRODUCER_MAX_REQUEST_SIZE) && !values.containsKey(ProducerConfig.MAX_REQUEST_SIZE_CONFIG)) {
+            // Set only when the user has not: Kafka Streams prefers the prefixed key over the plain one.
+            properties.put(PRODUCER_MAX_REQUEST_SIZE, Integer.toString(Math.max(1_048_576, maxRecordBytes() + HEADER_ROOM_BYTES)));
+        }
+        if (!values.containsKey(StreamsConfig.APPLICATION_SERVER_CONFIG) && opsPort() > 0 && !get(Setting.OPS_HOST).equals("0.0.0.0")) {
+            // Where other instances forward /api/stats questions about groups this instance holds.
+            properties.put(StreamsConfig.APPLICATION_SERVER_CONFIG, get(Setting.OPS_HOST) + ":" + opsPort());
+        }
+        Set<String> own = Arrays.stream(Setting.values()).map(Setting::key).collect(Collectors.toSet());
+        values.forEach((key, value) -> {
+            if (!own.contains(key) && !key.startsWith("schema.registry.") && !key.startsWith(ALERT_PREFIX)) {
+                properties.put(key, value);
+            }
+        });
+        return properties;
+    }
+
+    /** Every value, secrets hidden: what the service logs at start. */
+    public Map<String, String> describe() {
+        Map<String, String> shown = new TreeMap<>();
+        for (Setting setting : Setting.values()) {
+            shown.put(setting.key(), get(setting));
+        }
+        streamsProperties().forEach((key, value) -> shown.put(key.toString(), value.toString()));
+        values.forEach((key, value) -> shown.putIfAbsent(key, value));
+        shown.replaceAll((key, value) -> isSecret(key) ? "[hidden]" : value);
+        return shown;
+    }
+
+    static boolean isSecret(String key) {
+        String lower = key.toLowerCase(Locale.ROOT);
+        return lower.contains("password") || lower.contains("user.info") || lower.contains("jaas") || lower.contains("secret") || lower.endsWith(".auth")
+                || lower.contains("token") && !lower.startsWith("limits.") && !lower.startsWith("batch.") && !lower.startsWith("attribution.");
+    }
+}

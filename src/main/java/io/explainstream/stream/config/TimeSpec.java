@@ -1,0 +1,46 @@
+package io.explainstream.stream.config;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Instants on the command line: ISO-8601 ({@code 2026-11-28T00:00:00Z}, {@code 2026-11-28}), {@code now}, or relative ({@code -3d}, {@code -12h}, {@code -30m}, {@code -45s}, {@code -2w}). */
+public final class TimeSpec {
+
+    private static final Pattern RELATIVE = Pattern.compile("([+-]?)(\\d+)([smhdw])");
+
+    private TimeSpec() {}
+
+    public static Instant parse(String option, String text, Instant now) {
+        String value = text.trim();
+        if (value.equalsIgnoreCase("now")) {
+            return now;
+        }
+        Matcher relative = RELATIVE.matcher(value);
+        if (relative.matches()) {
+            long amount = Long.parseLong(relative.group(2));
+            Duration duration = switch (relative.group(3)) {
+                case "s" -> Duration.ofSeconds(amount);
+                case "m" -> Duration.ofMinutes(amount);
+                case "h" -> Duration.ofHours(amount);
+                case "d" -> Duration.ofDays(amount);
+                default -> Duration.ofDays(7 * amount);
+            };
+            return relative.group(1).equals("+") ? now.plus(duration) : now.minus(duration);
+        }
+        try {
+            return Instant.parse(value);
+        } catch (DateTimeParseException notInstant) {
+            try {
+                return LocalDate.parse(value).atStartOfDay(ZoneOffset.UTC).toInstant();
+            } catch (DateTimeParseException notDate) {
+                throw new ConfigException(option + " = '" + text + "' is not a time: use an ISO-8601 instant (2026-11-28T00:00:00Z), a date"
+                        + " (2026-11-28, UTC), now, or a duration before now such as -3d, -12h, -30m");
+            }
+        }
+    }
+}

@@ -1,0 +1,280 @@
+package io.explainstream.stream.ingest;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.explainstream.attribution.summary.SpanRequest;
+import io.explainstream.avro.RegistryException;
+import io.explainstream.avro.WireFormat;
+import io.explainstream.schema.LlmInteraction;
+import io.explainstream.schema.NamedSpan;
+import io.explainstream.tokenize.ChatMessage;
+import java.io.IOException;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.common.serialization.Deserializer;
+
+/**
+ * Turns an input record value into an {@link InputEvent}: JSON of the documented shape, or
+ * Confluent-framed Avro of {@code LlmInteraction}, told apart per record (byte 0 starts Avro) or
+ * fixed by configuration. Structural problems are {@link InvalidEventException}s that name the
+ * field.
+ */
+public final class InputDecoder {
+
+    static final Set<String> JSON_FIELDS = Set.of("event_id", "timestamp", "model", "prompt", "messages", "response", "prompt_token_ids",
+            "response_token_ids", "metadata", "segments");
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+    private final InputFormat format;
+    private final Deserializer<LlmInteraction> avro;
+
+    public InputDecoder(InputFormat format, Deserializer<LlmInteraction> avro) {
+        this.format = format;
+        this.avro = avro;
+    }
+
+    public InputEvent decode(String topic, byte[] value) {
+        if (value == null) {
+            throw new InvalidEventException("value is null (a tombstone): there is no event to explain");
+        }
+        if (value.length == 0) {
+            throw new InvalidEventException("value is empty");
+        }
+        boolean framed = value[0] == WireFormat.MAGIC_BYTE;
+        if (format == InputFormat.AVRO || (format == InputFormat.AUTO && framed)) {
+            return fromAvro(topic, value);
+        }
+        int first = value[0] & 0xff;
+        if (first < 0x20 && first != '\t' && first != '\n' && first != '\r') {
+            throw new InvalidEventException(String.format("value starts with byte 0x%02x: neither JSON nor Confluent-framed Avro"
+                    + " (which starts with the magic byte 0x00)", first));
+        }
+        return fromJson(value);
+    }
+
+    private InputEvent fromAvro(String topic, byte[] value) {
+        LlmInteraction interaction;
+        try {
+            interaction = avro.deserialize(topic, value);
+        } catch (RegistryException e) {
+            throw e; // the registry is unavailable: the event may be fine, so it is not rejected
+        } catch (RuntimeException e) {
+            throw new InvalidEventException("Avro value cannot be read: " + e.getMessage(), e);
+        }
+        List<ChatMessage> messages = null;
+        if (interaction.getMessages() != null) {
+            messages = new ArrayList<>();
+            for (int i = 0; i < interaction.getMessages().size(); i++) {
+                var message = interaction.getMessages().get(i);
+                messages.add(new ChatMessage(role("messages[" + i + "].role", message.getRole()), message.getContent()));
+            }
+        }
+        return new InputEvent(interaction.getEventId(), interaction.getTimestamp().toEpochMilli(), interaction.getModel(), interaction.getPrompt(),
+                messages, interaction.getResponse(), interaction.getPromptTokenIds(), interaction.getResponseTokenIds(),
+                interaction.getMetadata() == null ? Map.of() : Map.copyOf(interaction.getMetadata()), spans(interaction.getSegments()));
+    }
+
+    private static InputEvent fromJson(byte[] value) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(value);
+        } catch (JsonProcessingException e) {
+            throw new InvalidEventException("value is not valid JSON (or not UTF-8): " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new InvalidEventException("value is not valid JSON (or not UTF-8): " + e.getMessage(), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new InvalidEventException("value must be a JSON object, found " + (root == null ? "nothing" : root.getNodeType().name().toLowerCase()));
+        }
+        for (Iterator<String> names = root.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!JSON_FIELDS.contains(name)) {
+                throw new InvalidEventException("unknown field '" + name + "' (known: " + String.join(", ", JSON_FIELDS.stream().sorted().toList()) + ")");
+            }
+        }
+        return new InputEvent(
+                requiredText(root, "event_id"),
+                timestamp(root.get("timestamp")),
+                requiredText(root, "model"),
+                optionalText(root, "prompt"),
+                messages(root.get("messages")),
+                requiredText(root, "response"),
+                ids(root, "prompt_token_ids"),
+                ids(root, "response_token_ids"),
+                metadata(root.get("metadata")),
+                segments(root.get("segments")));
+    }
+
+    private static List<SpanRequest> spans(List<NamedSpan> segments) {
+        if (segments == null) {
+            return List.of();
+        }
+        List<SpanRequest> spans = new ArrayList<>();
+        for (NamedSpan span : segments) {
+            spans.add(new SpanRequest(span.getName(), span.getMessage(), span.getStart(), span.getEnd()));
+        }
+        return spans;
+    }
+
+    /**
+     * The JSON form of the {@code segments} field: {@code [{"name", "message" (optional), "start", "end"}]}.
+     * The attribute command reads its {@code --chat} file's segments with it too.
+     */
+    public static List<SpanRequest> segments(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return List.of();
+        }
+        if (!node.isArray()) {
+            throw new InvalidEventException("field 'segments' must be a list of {name, message, start, end}, found " + describe(node));
+        }
+        List<SpanRequest> spans = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode span = node.get(i);
+            String field = "segments[" + i + "]";
+            if (!span.isObject()) {
+                throw new InvalidEventException(field + " must be an object {name, message, start, end}, found " + describe(span));
+            }
+            for (Iterator<String> names = span.fieldNames(); names.hasNext(); ) {
+                String name = names.next();
+                if (!Set.of("name", "message", "start", "end").contains(name)) {
+                    throw new InvalidEventException(field + " has an unknown field '" + name + "' (known: end, message, name, start)");
+                }
+            }
+            JsonNode name = span.get("name");
+            if (name == null || !name.isTextual()) {
+                throw new InvalidEventException(field + ".name must be a string, found " + (name == null ? "nothing" : describe(name)));
+            }
+            JsonNode message = span.get("message");
+            Integer messageIndex = message == null || message.isNull() ? null : spanInt(field + ".message", message);
+            spans.add(new SpanRequest(name.asText(), messageIndex, spanInt(field + ".start", span.get("start")), spanInt(field + ".end", span.get("end"))));
+        }
+        return spans;
+    }
+
+    private static int spanInt(String field, JsonNode node) {
+        if (node == null || node.isNull()) {
+            throw new InvalidEventException(field + " is missing");
+        }
+        if (!node.isIntegralNumber() || !node.canConvertToInt()) {
+            throw new InvalidEventException(field + " = " + node + " is not an integer offset");
+        }
+        return node.asInt();
+    }
+
+    private static String requiredText(JsonNode root, String field) {
+        JsonNode node = root.get(field);
+        if (node == null || node.isNull()) {
+            throw new InvalidEventException("field '" + field + "' is missing");
+        }
+        if (!node.isTextual()) {
+            throw new InvalidEventException("field '" + field + "' must be a string, found " + describe(node));
+        }
+        return node.asText();
+    }
+
+    private static String optionalText(JsonNode root, String field) {
+        JsonNode node = root.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isTextual()) {
+            throw new InvalidEventException("field '" + field + "' must be a string, found " + describe(node));
+        }
+        return node.asText();
+    }
+
+    private static long timestamp(JsonNode node) {
+        if (node == null || node.isNull()) {
+            throw new InvalidEventException("field 'timestamp' is missing");
+        }
+        if (node.isIntegralNumber() && node.canConvertToLong()) {
+            return node.asLong();
+        }
+        if (node.isTextual()) {
+            try {
+                return Instant.parse(node.asText()).toEpochMilli();
+            } catch (DateTimeParseException e) {
+                throw new InvalidEventException("field 'timestamp' = '" + node.asText() + "' is not an ISO-8601 instant such as 2026-11-30T12:00:00Z");
+            }
+        }
+        throw new InvalidEventException("field 'timestamp' must be milliseconds since the epoch or an ISO-8601 string, found " + describe(node));
+    }
+
+    private static List<ChatMessage> messages(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isArray()) {
+            throw new InvalidEventException("field 'messages' must be a list of {role, content}, found " + describe(node));
+        }
+        List<ChatMessage> messages = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            JsonNode message = node.get(i);
+            if (!message.isObject() || !message.path("role").isTextual() || !message.path("content").isTextual()) {
+                throw new InvalidEventException("messages[" + i + "] must be an object with string fields role and content");
+            }
+            messages.add(new ChatMessage(role("messages[" + i + "].role", message.get("role").asText()), message.get("content").asText()));
+        }
+        return messages;
+    }
+
+    private static ChatMessage.Role role(String field, String value) {
+        try {
+            return ChatMessage.Role.parse(field, value);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidEventException(e.getMessage(), e);
+        }
+    }
+
+    private static List<Long> ids(JsonNode root, String field) {
+        JsonNode node = root.get(field);
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isArray()) {
+            throw new InvalidEventException("field '" + field + "' must be a list of integers, found " + describe(node));
+        }
+        List<Long> ids = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            if (!node.get(i).isIntegralNumber() || !node.get(i).canConvertToLong()) {
+                throw new InvalidEventException(field + "[" + i + "] = " + node.get(i) + " is not an integer token id");
+            }
+            ids.add(node.get(i).asLong());
+        }
+        return ids;
+    }
+
+    private static Map<String, String> metadata(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return Map.of();
+        }
+        if (!node.isObject()) {
+            throw new InvalidEventException("field 'metadata' must be an object of strings, found " + describe(node));
+        }
+        Map<String, String> metadata = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> fields = node.fields(); fields.hasNext(); ) {
+            Map.Entry<String, JsonNode> entry = fields.next();
+            if (!entry.getValue().isTextual()) {
+                throw new InvalidEventException("metadata['" + entry.getKey() + "'] must be a string, found " + describe(entry.getValue()));
+            }
+            metadata.put(entry.getKey(), entry.getValue().asText());
+        }
+        return metadata;
+    }
+
+    private static String describe(JsonNode node) {
+        String text = node.toString();
+        return node.getNodeType().name().toLowerCase() + " " + (text.length() > 40 ? text.substring(0, 40) + "…" : text);
+    }
+}

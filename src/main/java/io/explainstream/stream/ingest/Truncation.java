@@ -1,0 +1,39 @@
+package io.explainstream.stream.ingest;
+
+import io.explainstream.tokenize.EncodedText;
+import io.explainstream.tokenize.Token;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The token limits' cuts, one pure function each, so that the validator (which counts) and the
+ * explainer (which re-tokenizes the stored text) cut at the same place.
+ */
+final class Truncation {
+
+    private Truncation() {}
+
+    /** Drops the oldest {@code dropped} prompt tokens after a leading BOS, which the model expects first. */
+    static EncodedText promptLeft(EncodedText prompt, int dropped, long bosId) {
+        if (dropped <= 0) {
+            return prompt;
+        }
+        List<Token> tokens = prompt.tokens();
+        boolean leadingBos = !tokens.isEmpty() && tokens.get(0).id() == bosId;
+        List<Token> kept = new ArrayList<>();
+        if (leadingBos) {
+            kept.add(tokens.get(0));
+        }
+        int first = (leadingBos ? 1 : 0) + dropped;
+        kept.addAll(tokens.subList(first, tokens.size()));
+        return new EncodedText(prompt.text(), kept);
+    }
+
+    /** Keeps the first {@code keep} response tokens. */
+    static EncodedText responseRight(EncodedText response, int dropped) {
+        if (dropped <= 0) {
+            return response;
+        }
+        return new EncodedText(response.text(), response.tokens().subList(0, response.size() - dropped));
+    }
+}

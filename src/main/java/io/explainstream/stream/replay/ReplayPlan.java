@@ -1,0 +1,252 @@
+package io.explainstream.stream.replay;
+
+import io.explainstream.stream.config.ConfigException;
+import io.explainstream.stream.config.KafkaClients;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * Where a replay starts and stops in each partition of its input topic: from the first offset at
+ * or after {@code from} ({@code offsetsForTimes}) to the first offset at or after {@code to}, or
+ * the end offset taken when the plan is made, whichever comes first. The replay's consumer group
+ * (its own application id, never the live service's) gets these start offsets committed before
+ * Kafka Streams starts, unless it already has offsets: then it resumes where it stopped.
+ */
+public final class ReplayPlan {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+
+    private final String topic;
+    private final Map<TopicPartition, Long> start;
+    private final Map<TopicPartition, Long> stop;
+    /** Per partition, the first offset still on the broker (retention deletes what is before it). */
+    private final Map<TopicPartition, Long> logStart;
+    /** Partitions whose range may begin in records retention has deleted: the oldest record left is already in range. */
+    private final Map<TopicPartition, Boolean> startsInDeleted;
+    private final Map<String, Object> clientConfig;
+
+    private ReplayPlan(String topic, Map<TopicPartition, Long> start, Map<TopicPartition, Long> stop, Map<TopicPartition, Long> logStart,
+            Map<TopicPartition, Boolean> startsInDeleted, Map<String, Object> clientConfig) {
+        this.topic = topic;
+        this.start = start;
+        this.stop = stop;
+        this.logStart = logStart;
+        this.startsInDeleted = startsInDeleted;
+        this.clientConfig = clientConfig;
+    }
+
+    /**
+     * Records of a partition's range that retention deleted before the replay read them.
+     *
+     * @param partition the partition
+     * @param firstOffset the first deleted offset that may be in range
+     * @param records how many records from there are gone
+     * @param exact false when the count is an upper bound: the range starts before the oldest record
+     *     left, and the deleted records' timestamps are unknown
+     */
+    public record Gap(int partition, long firstOffset, long records, boolean exact) {
+
+        @Override
+        public String toString() {
+            return "partition " + partition + ": " + (exact ? "" : "up to ") + records + " record" + (records == 1 ? "" : "s") + " of the range (offsets "
+                    + firstOffset + ".." + (firstOffset + records - 1) + ") deleted by retention";
+        }
+    }
+
+    /** @param clientConfig Kafka client settings (bootstrap.servers, security) */
+    public static ReplayPlan make(Map<String, Object> clientConfig, String topic, Replay replay) {
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer(clientConfig)) {
+            List<PartitionInfo> partitions = consumer.partitionsFor(topic, TIMEOUT);
+            if (partitions == null || partitions.isEmpty()) {
+                throw new ConfigException("--input-topic = " + topic + ": no such topic on " + clientConfig.get(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG));
+            }
+            List<TopicPartition> topicPartitions = partitions.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+            Map<TopicPartition, Long> end = consumer.endOffsets(topicPartitions, TIMEOUT);
+            Map<TopicPartition, Long> beginning = new TreeMap<>(ReplayPlan::compare);
+            beginning.putAll(consumer.beginningOffsets(topicPartitions, TIMEOUT));
+            Map<TopicPartition, Boolean> startsInDeleted = new TreeMap<>(ReplayPlan::compare);
+            Map<TopicPartition, OffsetAndTimestamp> fromOffsets = consumer.offsetsForTimes(at(topicPartitions, replay.fromMs()), TIMEOUT);
+            Map<TopicPartition, OffsetAndTimestamp> toOffsets = consumer.offsetsForTimes(at(topicPartitions, replay.toMs()), TIMEOUT);
+            Map<TopicPartition, Long> start = new TreeMap<>(ReplayPlan::compare);
+            Map<TopicPartition, Long> stop = new TreeMap<>(ReplayPlan::compare);
+            for (TopicPartition partition : topicPartitions) {
+                long endOffset = end.get(partition);
+                long first = fromOffsets.get(partition) == null ? endOffset : fromOffsets.get(partition).offset();
+                long last = toOffsets.get(partition) == null ? endOffset : Math.min(endOffset, toOffsets.get(partition).offset());
+                start.put(partition, first);
+                stop.put(partition, Math.max(first, last));
+                // The range reaches into deleted records when the oldest record left is already at or
+                // after --from (or none is left), and records were deleted before it.
+                long oldest = beginning.get(partition);
+                startsInDeleted.put(partition, oldest > 0 && first == oldest);
+            }
+            return new ReplayPlan(topic, start, stop, beginning, startsInDeleted, Map.copyOf(clientConfig));
+        }
+    }
+
+    private static int compare(TopicPartition a, TopicPartition b) {
+        return Integer.compare(a.partition(), b.partition());
+    }
+
+    private static Map<TopicPartition, Long> at(List<TopicPartition> partitions, long timestampMs) {
+        return partitions.stream().collect(Collectors.toMap(p -> p, p -> timestampMs));
+    }
+
+    private static KafkaConsumer<byte[], byte[]> consumer(Map<String, Object> clientConfig) {
+        return KafkaClients.readCommittedConsumer(clientConfig, "explainstream-replay-plan", null);
+    }
+
+    public Map<TopicPartition, Long> start() {
+        return start;
+    }
+
+    public Map<TopicPartition, Long> stop() {
+        return stop;
+    }
+
+    /**
+     * What of the range is gone: for a fresh replay, deleted records before the oldest one left
+     * when the range starts there; for a resumed one, records between its committed offsets and
+     * the oldest ones left, which it has not read.
+     */
+    public List<Gap> gaps(String groupId) {
+        List<Gap> gaps = new java.util.ArrayList<>();
+        Map<TopicPartition, OffsetAndMetadata> committed;
+        try (Admin admin = admin()) {
+            committed = committed(admin, groupId);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot read the offsets of replay group " + groupId + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+        for (TopicPartition partition : start.keySet()) {
+            long oldest = logStart.get(partition);
+            OffsetAndMetadata offset = committed.get(partition);
+            if (offset != null) {
+                if (offset.offset() < oldest && offset.offset() < stop.get(partition)) {
+                    gaps.add(new Gap(partition.partition(), offset.offset(), Math.min(oldest, stop.get(partition)) - offset.offset(), true));
+                }
+            } else if (startsInDeleted.get(partition)) {
+                gaps.add(new Gap(partition.partition(), 0, oldest, false));
+            }
+        }
+        return gaps;
+    }
+
+    /** Per partition, the first offset not replayed: records there or later are outside the replay. */
+    public Map<Integer, Long> stopOffsets() {
+        Map<Integer, Long> offsets = new TreeMap<>();
+        stop.forEach((partition, offset) -> offsets.put(partition.partition(), offset));
+        return offsets;
+    }
+
+    /** Records in the offset ranges: the progress bar's total (records outside [from, to) among them are skipped). */
+    public long recordsInRange() {
+        return start.keySet().stream().mapToLong(p -> stop.get(p) - start.get(p)).sum();
+    }
+
+    /** The exact number of records per partition whose timestamps fall in the range: what --dry-run prints. */
+    public Map<Integer, Long> countEvents(Replay replay) {
+        Map<Integer, Long> counts = new TreeMap<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer(clientConfig)) {
+            for (TopicPartition partition : start.keySet()) {
+                long count = 0;
+                long position = start.get(partition);
+                long last = stop.get(partition);
+                consumer.assign(List.of(partition));
+                consumer.seek(partition, position);
+                long deadline = System.nanoTime() + TIMEOUT.toNanos();
+                while (consumer.position(partition, TIMEOUT) < last && System.nanoTime() < deadline) {
+                    for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                        if (record.offset() < last && replay.includes(record.timestamp())) {
+                            count++;
+                        }
+                    }
+                }
+                counts.put(partition.partition(), count);
+            }
+        }
+        return counts;
+    }
+
+    /**
+     * Commits the start offsets for the replay's group when it has none; a group that has offsets
+     * is resumed as it is.
+     *
+     * @return true when the replay starts fresh, false when it resumes
+     */
+    public boolean prepareGroup(String groupId) {
+        try (Admin admin = admin()) {
+            Map<TopicPartition, OffsetAndMetadata> committed = committed(admin, groupId);
+            if (!committed.isEmpty()) {
+                return false;
+            }
+            Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+            start.forEach((partition, offset) -> offsets.put(partition, new OffsetAndMetadata(offset, "explainstream replay start")));
+            admin.alterConsumerGroupOffsets(groupId, offsets).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot set the start offsets of replay group " + groupId + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    /** Records of the range the group has consumed and committed so far. */
+    public long done(String groupId) {
+        try (Admin admin = admin()) {
+            Map<TopicPartition, OffsetAndMetadata> committed = committed(admin, groupId);
+            long done = 0;
+            for (TopicPartition partition : start.keySet()) {
+                OffsetAndMetadata offset = committed.get(partition);
+                long position = offset == null ? start.get(partition) : offset.offset();
+                done += Math.max(0, Math.min(position, stop.get(partition)) - start.get(partition));
+            }
+            return done;
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot read the offsets of replay group " + groupId + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    /** Whether every partition's committed offset has reached its stop offset. */
+    public boolean finished(String groupId) {
+        return done(groupId) >= recordsInRange();
+    }
+
+    private Admin admin() {
+        return KafkaClients.admin(clientConfig);
+    }
+
+    private Map<TopicPartition, OffsetAndMetadata> committed(Admin admin, String groupId)
+            throws ExecutionException, InterruptedException, TimeoutException {
+        Map<TopicPartition, OffsetAndMetadata> all = admin.listConsumerGroupOffsets(groupId).partitionsToOffsetAndMetadata()
+                .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        Map<TopicPartition, OffsetAndMetadata> ours = new HashMap<>();
+        all.forEach((partition, offset) -> {
+            if (partition.topic().equals(topic) && offset != null) {
+                ours.put(partition, offset);
+            }
+        });
+        return ours;
+    }
+}

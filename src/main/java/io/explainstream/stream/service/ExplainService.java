@@ -1,0 +1,398 @@
+package io.explainstream.stream.service;
+
+import io.explainstream.attribution.AttributionCancelledException;
+import io.explainstream.attribution.AttributionEngine;
+import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.avro.ConfluentAvroSerializer;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.model.LlamaModel;
+import io.explainstream.schema.Explanation;
+import io.explainstream.schema.LlmInteraction;
+import io.explainstream.stream.audit.AuditPolicy;
+import io.explainstream.stream.audit.BacklogController;
+import io.explainstream.stream.config.ConfigException;
+import io.explainstream.stream.config.KafkaClients;
+import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.stream.config.Setting;
+import io.explainstream.stream.ingest.EventValidator;
+import io.explainstream.stream.ingest.InputDecoder;
+import io.explainstream.stream.output.EngineExplainer;
+import io.explainstream.stream.topology.ExplainTopology;
+import io.explainstream.stream.topology.Liveness;
+import io.explainstream.stream.topology.Outcomes;
+import io.explainstream.stream.topology.Scope;
+import io.explainstream.stream.topology.ServiceMetrics;
+import io.explainstream.tokenize.LlamaTokenizer;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.core.instrument.config.MeterFilter;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.InvalidStateStoreException;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.QueryableStoreTypes;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One ExplainStream instance: loads the model, builds the topology, runs Kafka Streams and the
+ * operations endpoint. One instance is one worker with one stream thread that owns the model;
+ * scale out by starting more instances with the same application.id.
+ */
+public final class ExplainService implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ExplainService.class);
+    /** SIGTERM must stop the service within 10 s in every state: the engine is cancelled, Kafka Streams gets the rest. */
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(6);
+    /** Room for a record's headers (the reason is cut to 4,096 characters) when checking a topic's size limit. */
+    private static final int HEADER_BYTES = 16_384;
+
+    private final LlamaModel model;
+    private final LlamaTokenizer tokenizer;
+    private final KafkaStreams streams;
+    private final OperationsServer operations;
+    private final PrometheusMeterRegistry meters;
+    private final KafkaStreamsMetrics streamsMetrics;
+    private final ServiceMetrics metrics;
+    private final AttributionEngine engine;
+
+    private ExplainService(LlamaModel model, LlamaTokenizer tokenizer, KafkaStreams streams, OperationsServer operations,
+            PrometheusMeterRegistry meters, KafkaStreamsMetrics streamsMetrics, ServiceMetrics metrics, AttributionEngine engine) {
+        this.engine = engine;
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.streams = streams;
+        this.operations = operations;
+        this.meters = meters;
+        this.streamsMetrics = streamsMetrics;
+        this.metrics = metrics;
+    }
+
+    public ServiceMetrics metrics() {
+        return metrics;
+    }
+
+    /**
+     * Starts the service. Configuration and model problems fail here, before anything runs.
+     *
+     * @param home the installation directory (for the bundled model)
+     */
+    public static ExplainService start(ServiceConfig config, Path home, Clock clock) throws IOException {
+        return start(config, home, Scope.live(), clock);
+    }
+
+    /**
+     * Starts the service for a scope: the live service, or a replay.
+     *
+     * @param home the installation directory (for the bundled model)
+     */
+    public static ExplainService start(ServiceConfig config, Path home, Scope scope, Clock clock) throws IOException {
+        return start(config, home, scope, List.of(), clock);
+    }
+
+    /**
+     * Starts the service for a scope, with extensions that the live service runs in its Kafka
+     * Streams instance (the statistics: {@code StatsTopology.extension()}).
+     *
+     * @param home the installation directory (for the bundled model)
+     */
+    public static ExplainService start(ServiceConfig config, Path home, Scope scope, List<ServiceExtension> extensions, Clock clock)
+            throws IOException {
+        java.util.Objects.requireNonNull(scope, "scope: Scope.live() or Scope.replay(...)");
+        Path modelDir = config.modelDirectory(home);
+        LlamaModel model = LlamaModel.load(modelDir, config.modelOptions());
+        LlamaTokenizer tokenizer;
+        try {
+            tokenizer = LlamaTokenizer.load(modelDir);
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+        try {
+            return start(config, model, tokenizer, modelDir, scope, extensions, clock);
+        } catch (IOException | RuntimeException e) {
+            tokenizer.close();
+            model.close();
+            throw e;
+        }
+    }
+
+    private static ExplainService start(ServiceConfig config, LlamaModel model, LlamaTokenizer tokenizer, Path modelDir, Scope scope,
+            List<ServiceExtension> extensions, Clock clock)
+            throws IOException {
+        SchemaRegistryClient registry = new SchemaRegistryClient(config.registryConfig());
+        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        // Kafka Streams tags the RocksDB metrics of window stores (the statistics') rocksdb-window-state-id and those
+        // of key-value stores rocksdb-state-id, under the same names; Prometheus takes one set of tag keys per name.
+        meters.config().meterFilter(MeterFilter.renameTag("kafka.stream.state", "rocksdb.window.state.id", "rocksdb.state.id"));
+        ServiceMetrics metrics = new ServiceMetrics(meters, config.metricsMetadataLabels());
+        EventValidator validator = new EventValidator(config.validationPolicy(), tokenizer, model.config().maxPositions(), clock);
+        AttributionEngine engine = new AttributionEngine(model, tokenizer);
+        Liveness liveness = Liveness.from(config, clock);
+        EngineExplainer explainer = new EngineExplainer(engine, config.attributionSettings(), config.summaryTopK(),
+                new EngineExplainer.Identity(config.modelId(modelDir), model.checkpoint().fingerprint(), scope.replayId(),
+                        config.bool(Setting.REDACT)), clock);
+        ExplainTopology.Topics topics = new ExplainTopology.Topics(config.get(Setting.INPUT_TOPIC), config.get(Setting.OUTPUT_TOPIC),
+                config.get(Setting.DLQ_TOPIC), config.batchPolicy(), scope, config.maxRecordBytes());
+        ConfluentAvroSerializer<Explanation> explanationSerializer =
+                new ConfluentAvroSerializer<>(registry, config.subjectStrategy(), config.bool(Setting.AUTO_REGISTER), false);
+        // A missing output subject, or one that refuses the contract, fails here with the registry's
+        // message; an unreachable registry does not: writes wait for it, as during any outage.
+        try {
+            explanationSerializer.checkSubject(topics.outputTopic(), Explanation.getClassSchema());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage(), e);
+        }
+        AuditPolicy audit = config.auditPolicy();
+        // Backlog control is off in a replay, whose events are old by design.
+        BacklogController backlog = BacklogController.of(scope.countsOutcomes() ? audit.withMaxLagMs(0) : audit, config.attributionSettings(), clock);
+        metrics.backlog(backlog);
+        Topology topology = ExplainTopology.build(topics,
+                new InputDecoder(config.inputFormat(), ConfluentAvroDeserializer.specific(registry, LlmInteraction.class)), validator, explainer,
+                explanationSerializer, metrics, liveness, backlog, clock);
+        // Extensions join the live service only: a replay explains, it does not keep the audit trends.
+        List<ServiceExtension.Part> parts = new java.util.ArrayList<>();
+        if (scope instanceof Scope.Live) {
+            for (ServiceExtension extension : extensions) {
+                extension.addTo(topology, config, registry, meters).ifPresent(parts::add);
+            }
+        }
+        Properties properties = config.streamsProperties();
+        if (config.bool(Setting.TOPICS_CREATE)) {
+            createTopics(properties, topics, config.integer(Setting.TOPICS_PARTITIONS), (short) config.integer(Setting.TOPICS_REPLICATION),
+                    config.inputRetentionMs());
+        }
+        parts.forEach(part -> part.createTopics(properties));
+        checkTopicLimits(properties, topics);
+        KafkaStreams streams = new KafkaStreams(topology, properties);
+        // The processors route bad records themselves; what still escapes (a registry outage while
+        // writing, say) replaces the thread, which resumes from the last committed transaction.
+        // /health counts the replacements, so a thread that fails on every try is reported.
+        streams.setUncaughtExceptionHandler(error -> {
+            if (error instanceof AttributionCancelledException || error.getCause() instanceof AttributionCancelledException) {
+                LOG.info("batch in flight aborted for shutdown; its events stay in the store for the next start");
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+            }
+            LOG.error("stream thread failed; replacing it (uncommitted work is redone)", error);
+            liveness.threadReplaced(error);
+            metrics.threadReplaced();
+            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
+        KafkaStreamsMetrics streamsMetrics = new KafkaStreamsMetrics(streams);
+        streamsMetrics.bindTo(meters);
+        OperationsServer operations = null;
+        int port = config.opsPort();
+        if (port >= 0) {
+            operations = OperationsServer.start(config.get(Setting.OPS_HOST), port, meters, () -> health(streams, liveness), () -> readiness(streams),
+                    handlers(parts, streams));
+        }
+        LOG.info("starting: model {} ({}) on {}, topics {} → {}, dead letters {}, configuration {}", config.modelId(modelDir),
+                model.checkpoint().fingerprint(), model.device(), topics.inputTopic(), topics.outputTopic(), topics.dlqTopic(), config.describe());
+        streams.start();
+        return new ExplainService(model, tokenizer, streams, operations, meters, streamsMetrics, metrics, engine);
+    }
+
+    private static Map<String, com.sun.net.httpserver.HttpHandler> handlers(List<ServiceExtension.Part> parts, KafkaStreams streams) {
+        Map<String, com.sun.net.httpserver.HttpHandler> handlers = new java.util.LinkedHashMap<>();
+        parts.forEach(part -> handlers.putAll(part.handlers(streams)));
+        return handlers;
+    }
+
+    /** Alive and making progress: not failed, and not stalled or failing over and over ({@link Liveness}). */
+    private static OperationsServer.Health health(KafkaStreams streams, Liveness liveness) {
+        KafkaStreams.State state = streams.state();
+        if (state == KafkaStreams.State.ERROR || state == KafkaStreams.State.NOT_RUNNING) {
+            return new OperationsServer.Health(false, "stream " + state);
+        }
+        Liveness.Verdict verdict = liveness.verdict();
+        return new OperationsServer.Health(verdict.healthy(), "stream " + state + ", " + verdict.reason());
+    }
+
+    /** Ready to take traffic: the stream RUNNING (joined, partitions assigned and restored), the model loaded. */
+    private static OperationsServer.Health readiness(KafkaStreams streams) {
+        KafkaStreams.State state = streams.state();
+        return new OperationsServer.Health(state == KafkaStreams.State.RUNNING, "stream " + state + ", model loaded");
+    }
+
+    private static void createTopics(Properties properties, ExplainTopology.Topics topics, int partitions, short replication, String inputRetentionMs) {
+        try (Admin admin = KafkaClients.admin(properties)) {
+            Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
+            List<NewTopic> missing = List.of(topics.inputTopic(), topics.outputTopic(), topics.dlqTopic()).stream().distinct()
+                    .filter(topic -> !existing.contains(topic))
+                    .map(topic -> {
+                        NewTopic created = new NewTopic(topic, Optional.of(partitions), replication < 0 ? Optional.empty() : Optional.of(replication));
+                        if (topic.equals(topics.inputTopic()) && inputRetentionMs != null) {
+                            created.configs(Map.of(TopicConfig.RETENTION_MS_CONFIG, inputRetentionMs));
+                        }
+                        return created;
+                    })
+                    .collect(Collectors.toList());
+            if (!missing.isEmpty()) {
+                admin.createTopics(missing).all().get(60, TimeUnit.SECONDS);
+                LOG.info("created topics {}", missing.stream().map(NewTopic::name).toList());
+            }
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) {
+                throw new ConfigException("cannot create topics on " + properties.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG) + ": "
+                        + e.getCause().getMessage(), e.getCause());
+            }
+        } catch (InterruptedException | TimeoutException e) {
+            throw new ConfigException("cannot reach the Kafka cluster at " + properties.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)
+                    + " to check the topics: " + e, e);
+        }
+    }
+
+    /**
+     * Refuses to start when the output or dead-letter topic takes smaller records than
+     * record.max.bytes: every write over the topic's limit would fail its transaction, again on
+     * every retry, and stop the partitions.
+     */
+    private static void checkTopicLimits(Properties properties, ExplainTopology.Topics topics) {
+        try (Admin admin = KafkaClients.admin(properties)) {
+            List<ConfigResource> resources = List.of(topics.outputTopic(), topics.dlqTopic()).stream().distinct()
+                    .map(topic -> new ConfigResource(ConfigResource.Type.TOPIC, topic)).toList();
+            Map<ConfigResource, Config> configs;
+            try {
+                configs = admin.describeConfigs(resources).all().get(60, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                // A topic that does not exist yet is created by Kafka's defaults on first write; a
+                // client without the right to describe configs cannot check: say so, and go on.
+                LOG.warn("cannot check max.message.bytes of {}: {}", resources, e.getCause().getMessage());
+                return;
+            }
+            configs.forEach((resource, config) -> {
+                ConfigEntry limit = config.get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
+                if (limit != null && limit.value() != null && Long.parseLong(limit.value()) < (long) topics.maxRecordBytes() + HEADER_BYTES) {
+                    throw new ConfigException(Setting.RECORD_MAX_BYTES.key() + " = " + topics.maxRecordBytes() + " does not fit topic " + resource.name()
+                            + ", whose max.message.bytes is " + limit.value() + " (records need " + HEADER_BYTES + " bytes more for headers): lower "
+                            + Setting.RECORD_MAX_BYTES.key() + " or raise the topic's max.message.bytes");
+                }
+            });
+        } catch (InterruptedException | TimeoutException e) {
+            throw new ConfigException("cannot reach the Kafka cluster at " + properties.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)
+                    + " to check the topics: " + e, e);
+        }
+    }
+
+    public KafkaStreams.State state() {
+        return streams.state();
+    }
+
+    /** Waits until the stream is RUNNING (it has joined its group and has its partitions); false if the time ran out first. */
+    public boolean awaitRunning(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (streams.state() != KafkaStreams.State.RUNNING) {
+            if (System.nanoTime() >= deadline) {
+                return false;
+            }
+            Thread.sleep(20);
+        }
+        return true;
+    }
+
+    /**
+     * Events waiting in the batch stores of this instance's tasks, read from the stores themselves
+     * (interactive queries); empty while the stores cannot be read (not RUNNING, rebalancing).
+     */
+    public Optional<Long> pendingEvents() {
+        try {
+            ReadOnlyKeyValueStore<Long, byte[]> store = streams.store(
+                    StoreQueryParameters.fromNameAndType(ExplainTopology.STORE, QueryableStoreTypes.<Long, byte[]>keyValueStore()));
+            long count = 0;
+            try (KeyValueIterator<Long, byte[]> all = store.all()) {
+                while (all.hasNext()) {
+                    all.next();
+                    count++;
+                }
+            }
+            return Optional.of(count);
+        } catch (InvalidStateStoreException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** A replay's outcome counts (explained, dead_lettered, skipped) over this instance's tasks; empty while not readable. */
+    public Optional<Map<String, Long>> replayOutcomes() {
+        try {
+            ReadOnlyKeyValueStore<String, Long> store = streams.store(
+                    StoreQueryParameters.fromNameAndType(Outcomes.STORE, QueryableStoreTypes.<String, Long>keyValueStore()));
+            Map<String, Long> counts = new java.util.TreeMap<>();
+            try (KeyValueIterator<String, Long> all = store.all()) {
+                while (all.hasNext()) {
+                    var entry = all.next();
+                    counts.merge(entry.key, entry.value, Long::sum);
+                }
+            }
+            return Optional.of(counts);
+        } catch (InvalidStateStoreException e) {
+            return Optional.empty();
+        }
+    }
+
+    public PrometheusMeterRegistry meters() {
+        return meters;
+    }
+
+    /** The operations endpoint's port, or -1 when disabled. */
+    public int operationsPort() {
+        return operations == null ? -1 : operations.port();
+    }
+
+    public LlamaModel model() {
+        return model;
+    }
+
+    /**
+     * Stops cleanly: the stream thread finishes the batch in flight and commits it, events still
+     * waiting stay in the changelogged store for the next start.
+     */
+    @Override
+    public void close() {
+        LOG.info("stopping");
+        // A batch in the engine stops at its next forward pass; its transaction is aborted and its
+        // events stay in the store, to be explained after the next start.
+        engine.cancel();
+        // Leaving the group lets a restarted or surviving instance take the partitions at once,
+        // instead of after the session timeout.
+        boolean stopped = streams.close(CloseOptions.timeout(CLOSE_TIMEOUT).withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
+        streamsMetrics.close();
+        if (operations != null) {
+            operations.close();
+        }
+        if (!stopped) {
+            // The stream thread is still blocked (in a call to the registry, say): leave the model's
+            // native memory alone, the process is ending. An open transaction is aborted by the
+            // broker, or fenced when the instance starts again; its events are explained then.
+            LOG.warn("Kafka Streams did not stop within {} s; stopping anyway, uncommitted work will be redone", CLOSE_TIMEOUT.toSeconds());
+            return;
+        }
+        tokenizer.close();
+        model.close();
+        LOG.info("stopped");
+    }
+}

@@ -1,0 +1,148 @@
+package io.explainstream.stream.service;
+
+import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.stream.config.Setting;
+import io.explainstream.stream.replay.Replay;
+import io.explainstream.stream.replay.ReplayPlan;
+import io.explainstream.stream.topology.Outcomes;
+import io.explainstream.stream.topology.Scope;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Re-explains a time range of a topic and stops by itself: the service with its own application id
+ * (derived from the replay id, so the live service's offsets and state are never touched), start
+ * offsets committed from {@code offsetsForTimes}, stop offsets taken when the replay is planned.
+ * It is finished only when every partition's committed offset has reached its stop offset and the
+ * batch stores of every task are empty (read from the stores, not from a metric), so the last
+ * partial batch is explained before it stops. Interrupted and run again with the same replay id,
+ * it resumes from its committed offsets and its changelogged outcome counts; exactly-once makes
+ * every event in range explained once.
+ */
+public final class ReplayRunner {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ReplayRunner.class);
+    private static final Duration CHECK_EVERY = Duration.ofMillis(500);
+
+    /** Receives progress: records of the range done, the total, those done before this run, seconds elapsed in this run. */
+    public interface Progress {
+        void update(long done, long total, long doneBefore, double seconds);
+    }
+
+    /**
+     * How a replay ended.
+     *
+     * @param finished every event in range explained, dead-lettered or skipped, and committed
+     * @param recordsInRange records in the replay's offset ranges (some may be outside the time range)
+     * @param explained events explained, over all runs of this replay
+     * @param deadLettered events dead-lettered
+     * @param skipped events skipped (other model, not sampled)
+     * @param resumed this run continued an earlier one
+     * @param seconds this run's duration
+     * @param gaps parts of the range deleted by retention
+     */
+    public record Outcome(boolean finished, long recordsInRange, long explained, long deadLettered, long skipped, boolean resumed, double seconds,
+            List<ReplayPlan.Gap> gaps) {
+
+        /** Events of the time range the replay has accounted for: each explained, dead-lettered or skipped once. */
+        public long eventsInRange() {
+            return explained + deadLettered + skipped;
+        }
+    }
+
+    private ReplayRunner() {}
+
+    /**
+     * The replay's configuration: its own application id, the chosen topics; everything else
+     * (model, attribution settings, security) as in {@code base}.
+     *
+     * @param outputTopic null for the default {@code explanations-replay}
+     */
+    public static ServiceConfig configure(ServiceConfig base, Replay replay, String inputTopic, String outputTopic) {
+        String baseId = base.streamsProperties().getProperty(StreamsConfig.APPLICATION_ID_CONFIG);
+        String output = outputTopic != null ? outputTopic : "explanations-replay";
+        Map<String, String> overrides = new HashMap<>();
+        overrides.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId(baseId, replay));
+        overrides.put(Setting.INPUT_TOPIC.key(), inputTopic != null ? inputTopic : base.get(Setting.INPUT_TOPIC));
+        overrides.put(Setting.OUTPUT_TOPIC.key(), output);
+        overrides.put(Setting.DLQ_TOPIC.key(), output + "-dlq");
+        return base.with(overrides);
+    }
+
+    static String applicationId(String baseId, Replay replay) {
+        return baseId + "-replay-" + replay.id();
+    }
+
+    public static String group(ServiceConfig config) {
+        return config.streamsProperties().getProperty(StreamsConfig.APPLICATION_ID_CONFIG);
+    }
+
+    public static ReplayPlan plan(ServiceConfig config, Replay replay) {
+        return ReplayPlan.make(clientConfig(config), config.get(Setting.INPUT_TOPIC), replay);
+    }
+
+    /**
+     * Runs the replay until it is finished or {@code stopRequested}.
+     *
+     * @param allowGaps replay what is left when retention deleted part of the range; without it, such
+     *     a replay does not start (its outcome lists the gaps, not finished)
+     */
+    public static Outcome run(ServiceConfig config, Path home, Replay replay, boolean allowGaps, Progress progress, BooleanSupplier stopRequested,
+            Clock clock) throws Exception {
+        ReplayPlan plan = plan(config, replay);
+        String group = group(config);
+        List<ReplayPlan.Gap> gaps = plan.gaps(group);
+        if (!gaps.isEmpty()) {
+            LOG.warn("replay {}: part of the range is gone: {}", replay.id(), gaps);
+            if (!allowGaps) {
+                return new Outcome(false, plan.recordsInRange(), 0, 0, 0, false, 0, gaps);
+            }
+        }
+        boolean fresh = plan.prepareGroup(group);
+        long doneBefore = plan.done(group);
+        LOG.info("replay {}: {} records in range on {} partitions, {}", replay.id(), plan.recordsInRange(), plan.start().size(),
+                fresh ? "starting" : "resuming from committed offsets (" + doneBefore + " done)");
+        long started = System.nanoTime();
+        boolean finished = false;
+        Map<String, Long> counts = Map.of();
+        try (ExplainService service = ExplainService.start(config, home, Scope.replay(replay.withStopOffsets(plan.stopOffsets())), clock)) {
+            while (!stopRequested.getAsBoolean()) {
+                long done = plan.done(group);
+                progress.update(done, plan.recordsInRange(), doneBefore, (System.nanoTime() - started) / 1e9);
+                if (done >= plan.recordsInRange() && service.state() == KafkaStreams.State.RUNNING) {
+                    // Every record is read and its offset committed; the last events may still wait
+                    // for their batch. Done when no store holds any.
+                    Optional<Long> pending = service.pendingEvents();
+                    Optional<Map<String, Long>> outcomes = service.replayOutcomes();
+                    if (pending.isPresent() && pending.get() == 0 && outcomes.isPresent()) {
+                        counts = outcomes.get();
+                        finished = true;
+                        break;
+                    }
+                }
+                Thread.sleep(CHECK_EVERY.toMillis());
+            }
+            if (!finished) {
+                counts = service.replayOutcomes().orElse(Map.of());
+            }
+        }
+        return new Outcome(finished, plan.recordsInRange(), counts.getOrDefault(Outcomes.EXPLAINED, 0L), counts.getOrDefault(Outcomes.DEAD_LETTERED, 0L),
+                counts.getOrDefault(Outcomes.SKIPPED, 0L), !fresh, (System.nanoTime() - started) / 1e9, gaps);
+    }
+
+    private static Map<String, Object> clientConfig(ServiceConfig config) {
+        Map<String, Object> clients = new HashMap<>();
+        config.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value));
+        return clients;
+    }
+}

@@ -1,0 +1,34 @@
+package io.explainstream.stream.service;
+
+import com.sun.net.httpserver.HttpHandler;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.stream.config.ServiceConfig;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.Topology;
+
+/**
+ * More that the live service runs in its own Kafka Streams instance (same application id, same
+ * transactions): the statistics sub-topology, for one. The caller that starts the service chooses
+ * its extensions, so this package does not depend on theirs.
+ */
+public interface ServiceExtension {
+
+    /**
+     * Adds the extension's processors to the live topology; empty when the configuration disables
+     * it. A bad setting of its own fails here, naming the key.
+     */
+    Optional<Part> addTo(Topology topology, ServiceConfig config, SchemaRegistryClient registry, MeterRegistry meters);
+
+    /** What an added extension needs from the service. */
+    interface Part {
+        /** Creates the topics it writes, when the service creates its own. */
+        void createTopics(Properties clientProperties);
+
+        /** Extra paths of the operations server, answered from the running streams. */
+        Map<String, HttpHandler> handlers(KafkaStreams streams);
+    }
+}

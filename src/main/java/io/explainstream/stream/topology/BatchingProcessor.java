@@ -1,0 +1,545 @@
+package io.explainstream.stream.topology;
+
+import io.explainstream.attribution.AttributionCancelledException;
+import io.explainstream.avro.RegistryException;
+import io.explainstream.schema.Explanation;
+import io.explainstream.schema.ExplanationTier;
+import io.explainstream.schema.TierReason;
+import io.explainstream.stream.audit.AuditPolicy;
+import io.explainstream.stream.audit.BacklogController;
+import io.explainstream.stream.audit.Tier;
+import io.explainstream.stream.batch.Explainer;
+import io.explainstream.stream.batch.PendingEvent;
+import io.explainstream.stream.batch.PendingEventCodec;
+import io.explainstream.stream.batch.TransactionBudget;
+import io.explainstream.stream.config.BatchPolicy;
+import io.explainstream.stream.config.Setting;
+import io.explainstream.stream.ingest.Admission;
+import io.explainstream.stream.ingest.Ingest;
+import io.explainstream.stream.ingest.InvalidEventException;
+import io.explainstream.stream.output.DeadLetters;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Set;
+import java.util.TreeMap;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Collects admitted events in a persistent, changelogged store and hands them to the engine in
+ * batches of similar length ({@link #bucket}): when {@code maxEvents} of a bucket wait, when their
+ * tokens reach {@code maxTokens}, or when the oldest event has waited {@code maxWaitMs} (a
+ * wall-clock punctuator). The engine call, the writes of
+ * its explanations and the removal of the events from the store happen in one Kafka transaction
+ * under exactly-once, so a crash neither loses nor duplicates an explanation.
+ *
+ * <p>Every record this processor writes has a size known before it is written: a pending event is
+ * stored in its compact form ({@link PendingEvent}) only when that fits {@code record.max.bytes},
+ * and is otherwise explained at once, without waiting in the store; an explanation is serialized
+ * here, and one that cannot be, or is too large, becomes a dead letter. So no single record can
+ * fail a transaction over and over.
+ *
+ * <p>The engine time inside one transaction is bounded by the {@link TransactionBudget}: batches
+ * are cut to what is left of it, and a batch that does not fit waits for the next transaction.
+ * A batch the engine cannot explain is split in halves and each half retried; an event that fails
+ * alone goes to the dead-letter topic with the reason.
+ *
+ * <p>Each event's audit choice ({@link AuditPolicy}) is made where it enters; its tier (method and
+ * steps) follows from that and the {@link BacklogController}'s level when its batch is formed, and
+ * events batch only with events of the same method and steps, so a cheap event never waits on an
+ * integrated-gradients batch. The budget counts engine work (tokens times steps), not tokens.
+ */
+final class BatchingProcessor implements Processor<byte[], ValidationProcessor.Arrival, Object, Object> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(BatchingProcessor.class);
+
+    private final String storeName;
+    private final BatchPolicy policy;
+    private final Explainer explainer;
+    private final Ingest ingest;
+    private final Serializer<Explanation> explanationSerializer;
+    private final String outputTopic;
+    private final Scope scope;
+    private final DeadLetters deadLetters;
+    private final ServiceMetrics metrics;
+    private final TransactionBudget budget;
+    private final Liveness liveness;
+    private final BacklogController backlog;
+    private final Clock clock;
+    private ProcessorContext<Object, Object> context;
+    private KeyValueStore<Long, byte[]> store;
+    private Outcomes outcomes;
+    private String task;
+    private Metric threadCommits;
+    private long nextSequence;
+    /** The store's events, decoded; null until first read after init (see {@link #waiting()}). */
+    private NavigableMap<Long, PendingEvent> waiting;
+
+    BatchingProcessor(String storeName, BatchPolicy policy, Explainer explainer, Ingest ingest, Serializer<Explanation> explanationSerializer,
+            String outputTopic, Scope scope, DeadLetters deadLetters, ServiceMetrics metrics, TransactionBudget budget, Liveness liveness,
+            BacklogController backlog, Clock clock) {
+        this.storeName = storeName;
+        this.policy = policy;
+        this.explainer = explainer;
+        this.ingest = ingest;
+        this.explanationSerializer = explanationSerializer;
+        this.outputTopic = outputTopic;
+        this.scope = scope;
+        this.deadLetters = deadLetters;
+        this.metrics = metrics;
+        this.budget = budget;
+        this.liveness = liveness;
+        this.backlog = backlog;
+        this.clock = clock;
+    }
+
+    @Override
+    public void init(ProcessorContext<Object, Object> context) {
+        this.context = context;
+        this.store = context.getStateStore(storeName);
+        this.outcomes = Outcomes.of(context, scope);
+        this.task = context.taskId().toString();
+        this.waiting = null;
+        // Sequence numbers continue after the events restored from the changelog.
+        try (KeyValueIterator<Long, byte[]> last = store.reverseAll()) {
+            nextSequence = last.hasNext() ? last.next().key + 1 : 0;
+        }
+        long tick = Math.max(10, Math.min(250, policy.maxWaitMs() / 4));
+        context.schedule(Duration.ofMillis(tick), PunctuationType.WALL_CLOCK_TIME, this::onWallClock);
+    }
+
+    @Override
+    public void close() {
+        metrics.pending(task, 0);
+        // A task that is revived after an aborted transaction is initialized again and reloads.
+        waiting = null;
+    }
+
+    @Override
+    public void process(Record<byte[], ValidationProcessor.Arrival> record) {
+        ValidationProcessor.Arrival arrival = record.value();
+        AuditPolicy.Choice choice = backlog.policy().choose(arrival.admission().event());
+        if (backlog.skips(choice)) {
+            // Outside the sample, and either configured to be skipped or shed under backlog: counted, never stored.
+            metrics.skipped(backlog.skipReason(), arrival.admission().event());
+            outcomes.count(Outcomes.SKIPPED);
+            return;
+        }
+        // The context's wall clock: the punctuator measures waits on the same clock.
+        PendingEvent event = PendingEvent.of(nextSequence++, arrival.admission(), arrival.source(), arrival.rawKey(), arrival.rawValue(),
+                context.currentSystemTimeMs(), choice);
+        Storable stored = storable(event);
+        if (stored == null) {
+            // Its changelog record could not be written: explain it now, after the events before it.
+            LOG.info("event {} is too large to wait in the batch store ({} metadata entries, {} value bytes); explaining it at once",
+                    event.eventId(), event.metadata().size(), event.rawValueBytes());
+            for (List<PendingEvent> waiting = pending(); !waiting.isEmpty(); waiting = pending()) {
+                if (!flush(nextBatch(eligibleByBucket(waiting).get(bucketOf(waiting.get(0))), false))) {
+                    // Shutting down: this event was never stored, so the transaction must not commit
+                    // its offset. Failing here aborts it; the event is read again after the restart.
+                    throw new AttributionCancelledException();
+                }
+            }
+            // Cancelled here, the exception aborts the transaction for the same reason.
+            explainSplitting(List.of(event), new ArrayList<>());
+            return;
+        }
+        keep(stored);
+        flushWhileFull();
+    }
+
+    /** An event as it waits in the store, and its stored bytes. */
+    private record Storable(PendingEvent event, byte[] bytes) {}
+
+    /**
+     * The form to store, or null when even the form without the raw value is over the record limit.
+     * The raw value is kept only when it fits beside the rest, so that the common dead letter still
+     * carries the original bytes.
+     */
+    private Storable storable(PendingEvent event) {
+        int limit = deadLetters.maxRecordBytes() - Long.BYTES;
+        byte[] full = PendingEventCodec.encode(event);
+        if (full.length <= limit) {
+            return new Storable(event, full);
+        }
+        PendingEvent compact = event.withoutRawValue();
+        byte[] bytes = PendingEventCodec.encode(compact);
+        return bytes.length <= limit ? new Storable(compact, bytes) : null;
+    }
+
+    /** Stores an event; the decoded copy keeps what the store keeps. */
+    private void keep(Storable stored) {
+        waiting().put(stored.event().sequence(), stored.event());
+        store.put(stored.event().sequence(), stored.bytes());
+    }
+
+    private void release(long sequence) {
+        waiting().remove(sequence);
+        store.delete(sequence);
+    }
+
+    private void onWallClock(long nowMs) {
+        List<PendingEvent> first = pending();
+        if (first.isEmpty()) {
+            // Nothing waits: no lag, so a degraded service recovers when traffic stops.
+            backlog.observe(0);
+        }
+        // Every batch whose oldest event has waited long enough, oldest first.
+        for (List<PendingEvent> waiting = first; !waiting.isEmpty() && nowMs - waiting.get(0).enqueuedAtMs() >= policy.maxWaitMs();
+                waiting = pending()) {
+            if (!flush(nextBatch(eligibleByBucket(waiting).get(bucketOf(waiting.get(0))), true))) {
+                return;
+            }
+        }
+        // Also full batches that waited for the next transaction's budget.
+        flushWhileFull();
+    }
+
+    /** Flushes every length bucket that holds a full batch, oldest bucket first. */
+    private void flushWhileFull() {
+        while (true) {
+            List<PendingEvent> full = eligibleByBucket(pending()).values().stream()
+                    .filter(events -> events.size() >= policy.maxEvents() || events.stream().mapToInt(PendingEvent::tokens).sum() >= policy.maxTokens())
+                    .findFirst().orElse(null);
+            if (full == null || !flush(nextBatch(full, true))) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * The length bucket of an event: prompt and response tokens rounded up to a power of two, with
+     * everything up to 64 tokens in one. A batch pads every event to its longest, so events batch
+     * only with events of their bucket, and a long prompt neither pads short ones nor makes them
+     * wait for its engine time.
+     */
+    static int bucket(PendingEvent event) {
+        return Math.max(6, 32 - Integer.numberOfLeadingZeros(Math.max(1, event.tokens()) - 1));
+    }
+
+    /**
+     * The bucket an event batches in: its tier's method and steps, then its length bucket (none
+     * with batch.by.length=false). A cheap event costs about 1/steps of an integrated-gradients one.
+     */
+    private int bucketOf(PendingEvent event) {
+        return engineKey(backlog.tier(event.audit())) * 64 + (policy.byLength() ? bucket(event) : 0);
+    }
+
+    /** Events of the same key share one engine call: the same method and steps. */
+    private static int engineKey(Tier tier) {
+        return tier.method().ordinal() * 100_000 + tier.steps();
+    }
+
+    /** Engine work in the budget's unit: (padded) tokens times path points (1 for the gradient methods). */
+    private int work(int tokens, PendingEvent anyOfBatch) {
+        Tier tier = backlog.tier(anyOfBatch.audit());
+        return tokens * (tier.method() == io.explainstream.attribution.AttributionMethod.INTEGRATED_GRADIENTS ? tier.steps() : 1);
+    }
+
+    /**
+     * The waiting events that may be batched now, by bucket, in arrival order (buckets in the order
+     * of their oldest event). An event whose key has an earlier event waiting in another bucket is
+     * held back, so that the events of a key are explained in the order they were logged.
+     */
+    private Map<Integer, List<PendingEvent>> eligibleByBucket(List<PendingEvent> waiting) {
+        Map<Integer, List<PendingEvent>> eligible = new LinkedHashMap<>();
+        Map<ByteBuffer, Integer> bucketOfKey = new HashMap<>();
+        Set<ByteBuffer> heldBack = new HashSet<>();
+        for (PendingEvent event : waiting) {
+            ByteBuffer key = ByteBuffer.wrap(outputKey(event));
+            int bucket = bucketOf(event);
+            Integer earlier = bucketOfKey.putIfAbsent(key, bucket);
+            if (heldBack.contains(key) || earlier != null && earlier != bucket) {
+                heldBack.add(key);
+                continue;
+            }
+            eligible.computeIfAbsent(bucket, b -> new ArrayList<>()).add(event);
+        }
+        return eligible;
+    }
+
+    /**
+     * The first of {@code candidates} (events of one bucket, in arrival order) up to the event
+     * count, the token budget and, when {@code withinTransaction}, what is left of the
+     * transaction's engine time. Empty when the transaction has no room left: the events then wait
+     * for the next one.
+     */
+    private List<PendingEvent> nextBatch(List<PendingEvent> candidates, boolean withinTransaction) {
+        budget.commits(threadCommits());
+        List<PendingEvent> batch = new ArrayList<>();
+        if (withinTransaction && !budget.fits(work(candidates.get(0).tokens(), candidates.get(0)))) {
+            return batch;
+        }
+        int tokens = 0;
+        int longest = 0;
+        for (PendingEvent event : candidates) {
+            int next = tokens + event.tokens();
+            int nextLongest = Math.max(longest, event.tokens());
+            if (!batch.isEmpty() && (batch.size() >= policy.maxEvents() || next > policy.maxTokens()
+                    || !budget.batchFits(work((batch.size() + 1) * nextLongest, event)))) {
+                break;
+            }
+            batch.add(event);
+            tokens = next;
+            longest = nextLongest;
+        }
+        return batch;
+    }
+
+    /**
+     * Explains a batch and removes it from the store. False when nothing was done: the batch was
+     * empty (deferred to the next transaction), or the engine was cancelled for a shutdown, in which
+     * case the events it had not explained stay in the store for the next start.
+     */
+    private boolean flush(List<PendingEvent> batch) {
+        if (batch.isEmpty()) {
+            // Ask for the commit that ends this transaction, so the waiting events get a fresh budget soon.
+            context.commit();
+            return false;
+        }
+        // At debug level an operator (and the crash test) sees when a batch is in the engine.
+        LOG.debug("batch started: {} events, first {}, last {}", batch.size(), batch.get(0).eventId(), batch.get(batch.size() - 1).eventId());
+        List<PendingEvent> handled = new ArrayList<>();
+        boolean cancelled = false;
+        backlog.observeOldest(batch.stream().mapToLong(PendingEvent::eventTimeMs).min().getAsLong());
+        try {
+            // The level may have just changed: each run of events with the same method and steps is one engine call.
+            int from = 0;
+            for (int i = 1; i <= batch.size(); i++) {
+                if (i == batch.size() || engineKey(backlog.tier(batch.get(i).audit())) != engineKey(backlog.tier(batch.get(from).audit()))) {
+                    explainSplitting(batch.subList(from, i), handled);
+                    from = i;
+                }
+            }
+            LOG.debug("batch done: {} events", batch.size());
+        } catch (AttributionCancelledException e) {
+            cancelled = true;
+            LOG.info("batch of {} events stopped for shutdown after {} had an outcome; the others stay in the store for the next start",
+                    batch.size(), handled.size());
+        }
+        // Only events whose explanation or dead letter was written leave the store, in the same transaction.
+        for (PendingEvent event : handled) {
+            release(event.sequence());
+        }
+        context.commit();
+        return !cancelled;
+    }
+
+    /** Explains a batch, splitting it on failure; adds each event that got an outcome to {@code handled}. */
+    private void explainSplitting(List<PendingEvent> batch, List<PendingEvent> handled) {
+        int tokens = batch.stream().mapToInt(PendingEvent::tokens).sum();
+        int paddedTokens = paddedTokens(batch);
+        int work = work(tokens, batch.get(0));
+        Tier tier = backlog.tier(batch.get(0).audit());
+        if (batch.size() == 1 && budget.exceedsTransaction(work)) {
+            deadLetter(batch.get(0), DeadLetters.Stage.ATTRIBUTION, new InvalidEventException(String.format(java.util.Locale.ROOT,
+                    "explaining %d tokens is estimated at %.0f s of engine time, more than the transaction timeout (%.0f s); lower "
+                            + "limits.prompt.tokens, or raise batch.max.seconds and producer.transaction.timeout.ms together",
+                    tokens, budget.estimate(work), budget.hardLimitSeconds())));
+            handled.add(batch.get(0));
+            return;
+        }
+        List<Explanation> explanations;
+        long started = System.nanoTime();
+        liveness.engineEntered();
+        try {
+            explanations = explainer.explain(batch, tier);
+        } catch (AttributionCancelledException e) {
+            liveness.engineLeft();
+            throw e;
+        } catch (RuntimeException e) {
+            liveness.engineLeft();
+            if (batch.size() == 1) {
+                PendingEvent event = batch.get(0);
+                LOG.warn("event {} cannot be explained, sending it to the dead-letter topic: {}", event.eventId(), e.toString());
+                deadLetter(event, DeadLetters.Stage.ATTRIBUTION, e);
+                handled.add(event);
+                return;
+            }
+            LOG.warn("batch of {} events failed ({}); retrying its halves", batch.size(), e.toString());
+            int half = batch.size() / 2;
+            explainSplitting(batch.subList(0, half), handled);
+            explainSplitting(batch.subList(half, batch.size()), handled);
+            return;
+        }
+        liveness.engineLeft();
+        Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
+        budget.spent(elapsed.toNanos() / 1e9, work(paddedTokens, batch.get(0)));
+        metrics.batch(batch.size(), tokens, elapsed);
+        for (int i = 0; i < batch.size(); i++) {
+            publish(batch.get(i), explanations.get(i));
+            handled.add(batch.get(i));
+        }
+    }
+
+    /** What a batch costs the engine: every event is padded to the longest (events × longest prompt + response). */
+    private static int paddedTokens(List<PendingEvent> batch) {
+        return batch.size() * batch.stream().mapToInt(PendingEvent::tokens).max().orElse(0);
+    }
+
+    /** Writes one explanation, or dead-letters its event when the explanation cannot be written. */
+    private void publish(PendingEvent event, Explanation explanation) {
+        byte[] key = outputKey(event);
+        Tier tier = backlog.tier(event.audit());
+        explanation.setTier(ExplanationTier.valueOf(tier.kind().name()));
+        explanation.setTierReason(TierReason.valueOf(tier.reason().name()));
+        byte[] value;
+        try {
+            value = explanationSerializer.serialize(outputTopic, explanation);
+        } catch (RuntimeException e) {
+            if (causedByRegistry(e)) {
+                // The registry is down or refuses the contract: not this event's fault. The thread
+                // fails, is replaced and redoes the uncommitted work (and /health counts it).
+                throw e;
+            }
+            deadLetter(event, DeadLetters.Stage.OUTPUT, e);
+            return;
+        }
+        int bytes = key.length + value.length;
+        if (bytes > deadLetters.maxRecordBytes()) {
+            // A record over the producer's or the broker's limit would fail the transaction again
+            // on every retry and stop the partition: the event goes to the dead-letter topic.
+            deadLetter(event, DeadLetters.Stage.OUTPUT, new InvalidEventException("the explanation is " + bytes + " bytes, more than "
+                    + Setting.RECORD_MAX_BYTES.key() + " = " + deadLetters.maxRecordBytes() + " (" + event.tokens()
+                    + " prompt and response tokens, " + event.metadata().size() + " metadata entries); raise it together with the broker's "
+                    + "message.max.bytes, or lower limits.prompt.tokens"));
+            return;
+        }
+        Record<Object, Object> output = new Record<>(key, value, event.source().timestampMs());
+        scope.stamp(output.headers());
+        context.forward(output, ExplainTopology.OUTPUT_SINK);
+        outcomes.count(Outcomes.EXPLAINED);
+        metrics.eventOut(event, clock.millis());
+        metrics.tiered(tier, event);
+    }
+
+    private static boolean causedByRegistry(Throwable error) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (cause instanceof RegistryException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void deadLetter(PendingEvent event, DeadLetters.Stage stage, RuntimeException reason) {
+        metrics.deadLetter(stage, event);
+        outcomes.count(Outcomes.DEAD_LETTERED);
+        Record<byte[], byte[]> record = event.rawValue() != null || event.rawValueBytes() == 0
+                ? deadLetters.record(event.rawKey(), event.rawValue(), event.source(), stage, reason, clock.millis())
+                : deadLetters.withoutValue(event.rawKey(), event.rawValueBytes(), event.source(), stage, reason, clock.millis());
+        context.forward(record, ExplainTopology.DLQ_SINK);
+    }
+
+    /** The input's key; the event id for events produced without one. */
+    private static byte[] outputKey(PendingEvent event) {
+        return event.rawKey() != null ? event.rawKey() : event.eventId().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Replaces a legacy entry by its current form, from its raw bytes; an event the validator now
+     * rejects or skips gets that outcome instead (null then).
+     */
+    private PendingEvent readmit(PendingEventCodec.Legacy old) {
+        Admission admission = ingest.admit(old.source().topic(), old.rawValue());
+        if (admission instanceof Admission.Reject reject) {
+            store.delete(old.sequence());
+            metrics.deadLetter(DeadLetters.Stage.VALIDATION, reject.event());
+            outcomes.count(Outcomes.DEAD_LETTERED);
+            context.forward(deadLetters.record(old.rawKey(), old.rawValue(), old.source(), DeadLetters.Stage.VALIDATION, reject.error(), clock.millis()),
+                    ExplainTopology.DLQ_SINK);
+            return null;
+        }
+        if (admission instanceof Admission.Skip skip) {
+            store.delete(old.sequence());
+            metrics.skipped(skip.reason(), skip.event());
+            outcomes.count(Outcomes.SKIPPED);
+            return null;
+        }
+        PendingEvent event = PendingEvent.of(old.sequence(), (Admission.Explain) admission, old.source(), old.rawKey(), old.rawValue(),
+                old.enqueuedAtMs(), backlog.policy().choose(admission.event()));
+        Storable stored = storable(event);
+        // A legacy entry was written, so its raw bytes fit; the current form without them is smaller.
+        PendingEvent kept = stored != null ? stored.event() : event.withoutRawValue();
+        store.put(old.sequence(), stored != null ? stored.bytes() : PendingEventCodec.encode(kept));
+        LOG.info("pending event {} restored from the previous store format", event.eventId());
+        return kept;
+    }
+
+    /** The stream thread's commit count, which ends a transaction; -1 where Kafka Streams does not report it. */
+    private double threadCommits() {
+        if (threadCommits == null) {
+            String thread = Thread.currentThread().getName();
+            for (var entry : context.metrics().metrics().entrySet()) {
+                MetricName name = entry.getKey();
+                if (name.name().equals("commit-total") && name.group().equals("stream-thread-metrics") && thread.equals(name.tags().get("thread-id"))) {
+                    threadCommits = entry.getValue();
+                }
+            }
+            if (threadCommits == null) {
+                return -1;
+            }
+        }
+        Object value = threadCommits.metricValue();
+        return value instanceof Number number ? number.doubleValue() : -1;
+    }
+
+    /** The waiting events in arrival order; updates the pending-events gauge and liveness. */
+    private List<PendingEvent> pending() {
+        List<PendingEvent> events = new ArrayList<>(waiting().values());
+        metrics.pending(task, events.size());
+        liveness.waiting(!events.isEmpty());
+        return events;
+    }
+
+    /**
+     * The store's events, decoded once: read at the first use after {@code init} (the store is
+     * restored by then, and records may be forwarded, as readmitting a legacy entry needs), then
+     * kept in step with every put and delete, so that a record costs no decoding of the others.
+     */
+    private NavigableMap<Long, PendingEvent> waiting() {
+        if (waiting == null) {
+            NavigableMap<Long, PendingEvent> loaded = new TreeMap<>();
+            List<PendingEventCodec.Legacy> legacy = new ArrayList<>();
+            try (KeyValueIterator<Long, byte[]> all = store.all()) {
+                while (all.hasNext()) {
+                    KeyValue<Long, byte[]> entry = all.next();
+                    PendingEventCodec.Stored stored = PendingEventCodec.decode(entry.value);
+                    if (stored instanceof PendingEventCodec.Current current) {
+                        loaded.put(entry.key, current.event());
+                    } else {
+                        legacy.add((PendingEventCodec.Legacy) stored);
+                    }
+                }
+            }
+            // Written by a release whose stored form had no tokens: admitted again, once.
+            for (PendingEventCodec.Legacy old : legacy) {
+                PendingEvent event = readmit(old);
+                if (event != null) {
+                    loaded.put(old.sequence(), event);
+                }
+            }
+            waiting = loaded;
+        }
+        return waiting;
+    }
+}

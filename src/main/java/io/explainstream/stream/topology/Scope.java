@@ -1,0 +1,79 @@
+package io.explainstream.stream.topology;
+
+import io.explainstream.stream.replay.Replay;
+import java.nio.charset.StandardCharsets;
+import org.apache.kafka.common.header.Headers;
+
+/**
+ * What a running topology explains and how it marks what it writes: the live service (every
+ * record, no marks) or one replay (the records of its range, its id on every explanation, and a
+ * count of outcomes that decides when it is finished). The processors ask the scope and never
+ * test for a replay themselves.
+ */
+public sealed interface Scope permits Scope.Live, Scope.Replaying {
+
+    /** The live service. */
+    static Scope live() {
+        return new Live();
+    }
+
+    static Scope replay(Replay replay) {
+        return new Replaying(replay);
+    }
+
+    /** Whether the record at this partition and offset, with this timestamp, is to be explained. */
+    boolean includes(int partition, long offset, long timestampMs);
+
+    /** Adds the scope's marks to an explanation's headers. */
+    void stamp(Headers headers);
+
+    /** The replay id written into each explanation; null for the live service (the Avro field is optional). */
+    String replayId();
+
+    /** Whether the topology keeps a changelogged count of outcomes ({@link Outcomes}). */
+    boolean countsOutcomes();
+
+    /** The live service: everything, unmarked. */
+    record Live() implements Scope {
+        @Override
+        public boolean includes(int partition, long offset, long timestampMs) {
+            return true;
+        }
+
+        @Override
+        public void stamp(Headers headers) {}
+
+        @Override
+        public String replayId() {
+            return null;
+        }
+
+        @Override
+        public boolean countsOutcomes() {
+            return false;
+        }
+    }
+
+    /** A replay: its range, marked with its id, its outcomes counted. */
+    record Replaying(Replay replay) implements Scope {
+        @Override
+        public boolean includes(int partition, long offset, long timestampMs) {
+            return replay.includes(partition, offset, timestampMs);
+        }
+
+        @Override
+        public void stamp(Headers headers) {
+            headers.add(Replay.HEADER, replay.id().getBytes(StandardCharsets.UTF_8));
+        }
+
+        @Override
+        public String replayId() {
+            return replay.id();
+        }
+
+        @Override
+        public boolean countsOutcomes() {
+            return true;
+        }
+    }
+}

@@ -1,0 +1,239 @@
+package io.explainstream.stream.topology;
+
+import io.explainstream.stream.audit.BacklogController;
+import io.explainstream.stream.audit.Tier;
+import io.explainstream.stream.batch.PendingEvent;
+import io.explainstream.stream.config.MetricLabels;
+import io.explainstream.stream.ingest.InputEvent;
+import io.explainstream.stream.output.DeadLetters;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The service's metrics, in a Micrometer registry (Prometheus in production):
+ * events in/out/dead-lettered/skipped, batch sizes, attribution time per event and per token, and
+ * the event-time lag of the latest explanation.
+ *
+ * <p>Times and batch sizes are histograms with fixed buckets (Prometheus' {@code _bucket{le=…}},
+ * {@code _count}, {@code _sum}), not client-side quantiles: quantiles decay over a two-minute
+ * window and read 0 when the service has been idle that long, while bucket counts only grow, so
+ * {@code histogram_quantile} over any range stays right and aggregates across instances.
+ *
+ * <p>The event counters carry the event's {@code model} and the configured metadata keys as
+ * labels. Label values come from the traffic, so each label keeps at most
+ * {@link #MAX_VALUES_PER_LABEL} distinct values and counts the rest as {@code other}: a tenant id
+ * or a conversation id put in the list by mistake cannot grow the time series without bound.
+ */
+public final class ServiceMetrics {
+
+    /** Distinct values one label keeps before it counts further values as {@link #OTHER}. */
+    public static final int MAX_VALUES_PER_LABEL = 100;
+    /** The value of a label past its limit. */
+    public static final String OTHER = "other";
+    /** The value of a label the event does not have (no such metadata key, or a record that could not be decoded). */
+    public static final String NONE = "none";
+    /** The model label of a record that could not be decoded. */
+    public static final String UNKNOWN_MODEL = "unknown";
+
+    static final String MODEL_LABEL = MetricLabels.MODEL;
+    /** Labels the counters use themselves: a metadata label may not take these names. */
+
+    /** Buckets of the engine time per explained event: 5 ms to 2 minutes. */
+    private static final Duration[] PER_EVENT_BUCKETS = millis(5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 120_000);
+    /** Buckets of the engine time per token: 0.1 ms to 1 s. */
+    private static final Duration[] PER_TOKEN_BUCKETS = micros(100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000);
+    /** Buckets of the batch size: powers of two up to 256 events. */
+    private static final double[] BATCH_BUCKETS = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+
+    private final MeterRegistry registry;
+    private final Map<String, String> metadataLabels;
+    private final Map<String, BoundedValues> values = new ConcurrentHashMap<>();
+    private final int maxValuesPerLabel;
+    private final DistributionSummary batchSize;
+    private final Timer attributionPerEvent;
+    private final Timer attributionPerToken;
+    private final AtomicLong eventTimeLagMs = new AtomicLong();
+    /** Events waiting per task: each task's batcher reports its own store. */
+    private final Map<String, Long> pendingByTask = new ConcurrentHashMap<>();
+    private final Counter threadReplacements;
+
+    /** Metrics without metadata labels. */
+    public ServiceMetrics(MeterRegistry registry) {
+        this(registry, List.of());
+    }
+
+    /**
+     * @param metadataKeys metadata keys to add as labels to the event counters (see
+     *     {@link MetricLabels#parse(String)}); a key that is not a valid label name is written with
+     *     underscores ({@code app.name} becomes the label {@code app_name})
+     */
+    public ServiceMetrics(MeterRegistry registry, List<String> metadataKeys) {
+        this(registry, metadataKeys, MAX_VALUES_PER_LABEL);
+    }
+
+    ServiceMetrics(MeterRegistry registry, List<String> metadataKeys, int maxValuesPerLabel) {
+        this.registry = registry;
+        this.metadataLabels = MetricLabels.names(metadataKeys);
+        this.maxValuesPerLabel = maxValuesPerLabel;
+        this.batchSize = DistributionSummary.builder("explainstream.batch.size").description("events per engine call")
+                .serviceLevelObjectives(BATCH_BUCKETS).register(registry);
+        this.attributionPerEvent = Timer.builder("explainstream.attribution.per.event").description("engine time per explained event")
+                .serviceLevelObjectives(PER_EVENT_BUCKETS).register(registry);
+        this.attributionPerToken = Timer.builder("explainstream.attribution.per.token").description("engine time per prompt+response token")
+                .serviceLevelObjectives(PER_TOKEN_BUCKETS).register(registry);
+        registry.gauge("explainstream.event.time.lag.seconds", eventTimeLagMs, lag -> lag.get() / 1000.0);
+        registry.gauge("explainstream.batch.pending.events", pendingByTask, ServiceMetrics::sum);
+        this.threadReplacements = Counter.builder("explainstream.stream.thread.replacements")
+                .description("stream threads replaced after an uncaught error").register(registry);
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    /** The metadata keys counted as labels, in order. */
+    public List<String> metadataKeys() {
+        return List.copyOf(metadataLabels.keySet());
+    }
+
+    /** @param event the decoded event, or null when the record could not be decoded */
+    void eventIn(InputEvent event) {
+        counter("explainstream.events.in", "input records read", Tags.empty(), event).increment();
+    }
+
+    void eventOut(PendingEvent event, long nowMs) {
+        counter("explainstream.events.out", "explanations written", Tags.empty(), event.model(), event.metadata()).increment();
+        eventTimeLagMs.set(Math.max(0, nowMs - event.eventTimeMs()));
+    }
+
+    /** @param event the decoded event, or null when the record could not be decoded */
+    void deadLetter(DeadLetters.Stage stage, InputEvent event) {
+        deadLetter(stage, event == null ? null : event.model(), event == null ? null : event.metadata());
+    }
+
+    void deadLetter(DeadLetters.Stage stage, PendingEvent event) {
+        deadLetter(stage, event.model(), event.metadata());
+    }
+
+    private void deadLetter(DeadLetters.Stage stage, String model, Map<String, String> metadata) {
+        counter("explainstream.events.dlq", "events sent to the dead-letter topic", Tags.of("stage", stage.name().toLowerCase(Locale.ROOT)), model,
+                metadata).increment();
+    }
+
+    /** @param event the decoded event, or null when it was skipped before decoding (outside a replay's range) */
+    void skipped(String reason, InputEvent event) {
+        counter("explainstream.events.skipped", "events read but not explained", Tags.of("reason", reason), event).increment();
+    }
+
+    private Counter counter(String name, String description, Tags tags, InputEvent event) {
+        return counter(name, description, tags, event == null ? null : event.model(), event == null ? null : event.metadata());
+    }
+
+    /** @param model the event's model, or null when unknown; @param metadata its metadata, or null */
+    private Counter counter(String name, String description, Tags tags, String model, Map<String, String> metadata) {
+        // Every series of one counter has the same label names, as Prometheus requires.
+        List<Tag> labels = new ArrayList<>();
+        labels.add(Tag.of(MODEL_LABEL, bounded(MODEL_LABEL, model == null ? UNKNOWN_MODEL : model)));
+        metadataLabels.forEach((key, label) -> {
+            String value = metadata == null ? null : metadata.get(key);
+            labels.add(Tag.of(label, bounded(label, value == null || value.isEmpty() ? NONE : value)));
+        });
+        return Counter.builder(name).description(description).tags(tags.and(labels)).register(registry);
+    }
+
+    private String bounded(String label, String value) {
+        return values.computeIfAbsent(label, l -> new BoundedValues(maxValuesPerLabel)).admit(value);
+    }
+
+    /** The values one label has taken: the first {@code limit} stay themselves, later ones are {@link #OTHER}. */
+    private static final class BoundedValues {
+        private final Set<String> seen = new java.util.HashSet<>();
+        private final int limit;
+
+        BoundedValues(int limit) {
+            this.limit = limit;
+        }
+
+        synchronized String admit(String value) {
+            if (seen.contains(value) || value.equals(NONE) || value.equals(UNKNOWN_MODEL)) {
+                return value;
+            }
+            if (seen.size() >= limit) {
+                return OTHER;
+            }
+            seen.add(value);
+            return value;
+        }
+    }
+
+    void batch(int events, int tokens, Duration elapsed) {
+        batchSize.record(events);
+        for (int i = 0; i < events; i++) {
+            attributionPerEvent.record(elapsed.dividedBy(events));
+        }
+        if (tokens > 0) {
+            attributionPerToken.record(elapsed.dividedBy(tokens));
+        }
+    }
+
+    void pending(String task, long events) {
+        pendingByTask.put(task, events);
+    }
+
+    /** One explanation of this tier, for {@code explainstream_events_tier_total{tier,reason}}. */
+    void tiered(Tier tier, PendingEvent event) {
+        counter("explainstream.events.tier", "explanations written, by audit tier and reason",
+                Tags.of("tier", Tier.label(tier.kind()), "reason", Tier.label(tier.reason())), event.model(), event.metadata()).increment();
+    }
+
+    /** The backlog level ({@code explainstream_audit_tier}: 0 as configured, higher is cheaper) and {@code explainstream_degraded} (0 or 1). */
+    public void backlog(BacklogController controller) {
+        io.micrometer.core.instrument.Gauge.builder("explainstream.audit.tier", controller, BacklogController::level)
+                .description("backlog control level: 0 as configured, then fewer steps, the cheap method, skipping unsampled events").register(registry);
+        io.micrometer.core.instrument.Gauge.builder("explainstream.degraded", controller, c -> c.degraded() ? 1 : 0)
+                .description("1 while backlog control has degraded the explanations").register(registry);
+    }
+
+    public void threadReplaced() {
+        threadReplacements.increment();
+    }
+
+    private static double sum(Map<String, Long> counts) {
+        return counts.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+
+    /** The sum of a counter over all its series (every model, stage, reason and metadata value). */
+    public double count(String name) {
+        return registry.find(name).counters().stream().mapToDouble(Counter::count).sum();
+    }
+
+    /**
+     * The sum of a counter over the series that have the given labels, whatever their other labels:
+     * {@code count("explainstream.events.skipped", "reason", "other_model")}.
+     */
+    public double count(String name, String... labelsAndValues) {
+        return registry.find(name).tags(labelsAndValues).counters().stream().mapToDouble(Counter::count).sum();
+    }
+
+    private static Duration[] millis(long... values) {
+        return Arrays.stream(values).mapToObj(Duration::ofMillis).toArray(Duration[]::new);
+    }
+
+    private static Duration[] micros(long... values) {
+        return Arrays.stream(values).mapToObj(v -> Duration.ofNanos(v * 1_000)).toArray(Duration[]::new);
+    }
+}

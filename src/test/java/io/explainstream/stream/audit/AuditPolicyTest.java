@@ -1,0 +1,78 @@
+package io.explainstream.stream.audit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.stream.config.ConfigException;
+import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.stream.ingest.InputEvent;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class AuditPolicyTest {
+
+    private static InputEvent event(String id, String model, Map<String, String> metadata) {
+        return new InputEvent(id, 0, model, "Once upon a time", null, "Lily", null, null, metadata, List.of());
+    }
+
+    @Test
+    void theSampleIsTheSameOnEveryInstanceAndReplayAndWithinTwoPercentOfTheRate() {
+        for (double rate : new double[] {0.05, 0.25, 0.5, 0.9}) {
+            // Two instances (two policies built apart) and a replay (the same ids asked again, in reverse).
+            AuditPolicy instanceA = ServiceConfig.of(Map.of("audit.sample.rate", Double.toString(rate))).auditPolicy();
+            AuditPolicy instanceB = ServiceConfig.of(Map.of("audit.sample.rate", Double.toString(rate))).auditPolicy();
+            List<AuditPolicy.Choice> first = new ArrayList<>();
+            int sampled = 0;
+            for (int i = 0; i < 10_000; i++) {
+                AuditPolicy.Choice choice = instanceA.choose(event("evt-" + i, "m", Map.of()));
+                first.add(choice);
+                sampled += choice == AuditPolicy.Choice.SAMPLED ? 1 : 0;
+            }
+            for (int i = 9_999; i >= 0; i--) {
+                assertEquals(first.get(i), instanceB.choose(event("evt-" + i, "m", Map.of())), "evt-" + i + " at rate " + rate);
+            }
+            double share = sampled / 10_000.0;
+            assertTrue(Math.abs(share - rate) <= 0.02, "rate " + rate + ": sampled share " + share);
+        }
+    }
+
+    @Test
+    void theHashIsPinnedSoThatAnUpgradePicksTheSameEvents() {
+        // SHA-256 of the UTF-8 id, first 53 bits as a uniform number: a replay after an upgrade picks the same events.
+        StringBuilder picked = new StringBuilder();
+        for (int i = 0; i < 16; i++) {
+            picked.append(AuditPolicy.sampled("evt-" + i, 0.5) ? '1' : '0');
+        }
+        assertEquals(PINNED, picked.toString());
+    }
+
+    // Computed apart, with Python: hashlib.sha256(id.encode()).digest()[:8] as a big-endian integer, >> 11, times 2^-53, < 0.5.
+    static final String PINNED = "1111100001001010";
+
+    @Test
+    void rulesForceTheFullMethodAndSoDoesTheProducersFlag() {
+        AuditPolicy policy = ServiceConfig.of(Map.of("audit.sample.rate", "0.0001", "audit.sample.always",
+                "model=llama-guard|gpt-x, metadata.tenant=bank")).auditPolicy();
+        assertEquals(AuditPolicy.Choice.FORCED, policy.choose(event("a", "gpt-x", Map.of())));
+        assertEquals(AuditPolicy.Choice.FORCED, policy.choose(event("b", "m", Map.of("tenant", "bank"))));
+        assertEquals(AuditPolicy.Choice.FORCED, policy.choose(event("c", "m", Map.of("audit", "full"))));
+        assertEquals(AuditPolicy.Choice.NOT_SAMPLED, policy.choose(event("d", "m", Map.of("tenant", "shop", "audit", "cheap"))));
+    }
+
+    @Test
+    void badSettingsNameTheKeyAndTheDeprecatedRateMapsToSkip() {
+        var rule = assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("audit.sample.always", "tenant=bank")));
+        assertTrue(rule.getMessage().contains("audit.sample.always") && rule.getMessage().contains("tenant=bank"), rule.getMessage());
+        var method = assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("audit.cheap.method", "lime")));
+        assertTrue(method.getMessage().contains("audit.cheap.method = 'lime'"), method.getMessage());
+        var both = assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("sample.rate", "0.5", "audit.sample.rate", "0.2")));
+        assertTrue(both.getMessage().contains("sample.rate = 0.5"), both.getMessage());
+        AuditPolicy legacy = ServiceConfig.of(Map.of("sample.rate", "0.3")).auditPolicy();
+        assertEquals(0.3, legacy.sampleRate());
+        assertEquals(AuditPolicy.CheapMethod.SKIP, legacy.cheapMethod());
+        assertEquals(AuditPolicy.DEFAULTS, ServiceConfig.of(Map.of()).auditPolicy());
+    }
+}

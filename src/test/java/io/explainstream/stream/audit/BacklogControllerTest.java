@@ -1,0 +1,67 @@
+package io.explainstream.stream.audit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.attribution.AttributionMethod;
+import io.explainstream.testing.ManualClock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class BacklogControllerTest {
+
+    private static final AuditPolicy POLICY = new AuditPolicy(0.5, List.of(), AuditPolicy.CheapMethod.INPUT_X_GRADIENT, 60_000, 8);
+
+    @Test
+    void itDegradesStepByStepOverTheLimitAndRecoversUnderHalfOfIt() {
+        ManualClock clock = new ManualClock();
+        // 32 steps, at least 8: levels 32, 16, 8 steps, then the cheap method, then skipping the unsampled.
+        BacklogController controller = new BacklogController(POLICY, AttributionMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
+        assertEquals(4, controller.maxLevel());
+        // A simulated lag, one measurement every 5 s: rising past 60 s, held there, then drained.
+        long[] lagSeconds = {5, 20, 50, 61, 70, 80, 90, 95, 100, 100, 90, 70, 50, 40, 29, 20, 10, 5, 2, 1, 0, 0, 0, 0, 0, 0};
+        List<Integer> levels = new ArrayList<>();
+        for (long lag : lagSeconds) {
+            levels.add(controller.observe(lag * 1000));
+            clock.advance(Duration.ofSeconds(5));
+        }
+        // Over 60 s: one step at once, then one per 10 s (every other measurement) up to the top;
+        // between 30 and 60 s it holds; under 30 s it climbs back one step per 10 s.
+        assertEquals(List.of(0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 4, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0), levels);
+    }
+
+    @Test
+    void eachLevelSaysWhatEachEventGetsAndForcedEventsAlwaysGetTheFullMethod() {
+        ManualClock clock = new ManualClock();
+        BacklogController controller = new BacklogController(POLICY, AttributionMethod.INTEGRATED_GRADIENTS, 32, 1_000, clock);
+        List<String> seen = new ArrayList<>();
+        for (int level = 0; level <= controller.maxLevel(); level++) {
+            Tier sampled = controller.tier(AuditPolicy.Choice.SAMPLED);
+            Tier forced = controller.tier(AuditPolicy.Choice.FORCED);
+            Tier unsampled = controller.tier(AuditPolicy.Choice.NOT_SAMPLED);
+            assertEquals(new Tier(Tier.Kind.FULL, Tier.Reason.FORCED, AttributionMethod.INTEGRATED_GRADIENTS, 32), forced, "level " + level);
+            assertEquals(new Tier(Tier.Kind.CHEAP, Tier.Reason.NOT_SAMPLED, AttributionMethod.INPUT_X_GRADIENT, 1), unsampled, "level " + level);
+            seen.add(Tier.label(sampled.kind()) + "/" + Tier.label(sampled.reason()) + "/" + sampled.steps() + (controller.skips(AuditPolicy.Choice.NOT_SAMPLED) ? "/skip" : ""));
+            assertFalse(controller.skips(AuditPolicy.Choice.FORCED));
+            assertFalse(controller.skips(AuditPolicy.Choice.SAMPLED));
+            assertEquals(level > 0, controller.degraded());
+            controller.observe(61_000);
+            clock.advance(Duration.ofSeconds(1));
+        }
+        assertEquals(List.of("full/sampled/32", "full/backlog/16", "full/backlog/8", "cheap/backlog/1", "cheap/backlog/1/skip"), seen);
+        assertEquals("backlog", controller.skipReason());
+    }
+
+    @Test
+    void offWithNoLagLimitAndAGradientMethodHasNoStepLevels() {
+        ManualClock clock = new ManualClock();
+        BacklogController off = new BacklogController(POLICY.withMaxLagMs(0), AttributionMethod.INTEGRATED_GRADIENTS, 32, 0, clock);
+        assertEquals(0, off.observe(Long.MAX_VALUE / 4));
+        assertTrue(!off.enabled());
+        BacklogController gradient = new BacklogController(POLICY, AttributionMethod.GRADIENT, 1, 0, clock);
+        assertEquals(2, gradient.maxLevel());
+    }
+}

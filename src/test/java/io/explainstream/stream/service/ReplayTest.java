@@ -1,0 +1,309 @@
+package io.explainstream.stream.service;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.TestData;
+import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.avro.EmbeddedSchemaRegistry;
+import io.explainstream.avro.InMemorySchemaStore;
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.model.Checkpoint;
+import io.explainstream.model.LlamaConfig;
+import io.explainstream.model.RandomCheckpoint;
+import io.explainstream.model.RopeScaling;
+import io.explainstream.model.TensorDtype;
+import io.explainstream.schema.Explanation;
+import io.explainstream.stream.config.ConfigException;
+import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.stream.config.TimeSpec;
+import io.explainstream.stream.replay.Replay;
+import io.explainstream.testing.InJvmKafka;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Replays on a real in-JVM broker: three days of events on three partitions. */
+@Tag("slow")
+class ReplayTest {
+
+    private static final String TOPIC = "history";
+    private static final Instant DAY1 = Instant.now().minus(Duration.ofDays(3)).truncatedTo(java.time.temporal.ChronoUnit.DAYS);
+    private static final Instant DAY2 = DAY1.plus(Duration.ofDays(1));
+    private static final Instant DAY3 = DAY2.plus(Duration.ofDays(1));
+    private static final int PER_DAY = 12;
+    private static InJvmKafka kafka;
+    private static EmbeddedSchemaRegistry registry;
+    /** event id → (partition, timestamp) as produced. */
+    private static final Map<String, long[]> PRODUCED = new HashMap<>();
+
+    @TempDir
+    Path state;
+
+    @BeforeAll
+    static void produceThreeDays() throws Exception {
+        kafka = InJvmKafka.start();
+        registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
+        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(TOPIC, 3, (short) 1))).all().get(30, TimeUnit.SECONDS);
+        }
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+            for (Instant day : List.of(DAY1, DAY2, DAY3)) {
+                for (int i = 0; i < PER_DAY; i++) {
+                    long timestamp = day.plus(Duration.ofHours(2 * i)).toEpochMilli();
+                    String id = "d" + (Duration.between(DAY1, day).toDays() + 1) + "-" + i;
+                    int partition = i % 3;
+                    String value = "{\"event_id\":\"" + id + "\",\"timestamp\":" + timestamp + ",\"model\":\"stories260K\","
+                            + "\"prompt\":\"One day, " + id + "\",\"response\":\"a little girl named Lily\"}";
+                    producer.send(new ProducerRecord<>(TOPIC, partition, timestamp, id, value)).get();
+                    PRODUCED.put(id, new long[] {partition, timestamp});
+                }
+            }
+        }
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        registry.close();
+        kafka.close();
+    }
+
+    private ServiceConfig base(String applicationId) {
+        Map<String, String> values = new HashMap<>();
+        values.put("bootstrap.servers", kafka.bootstrapServers());
+        values.put("application.id", applicationId);
+        values.put("state.dir", state.toString());
+        values.put("schema.registry.url", registry.url().toString());
+        values.put("input.topic", TOPIC);
+        values.put("attribution.steps", "4");
+        values.put("batch.max.events", "4");
+        values.put("batch.max.wait.ms", "200");
+        values.put("ops.port", "-1");
+        return ServiceConfig.of(values);
+    }
+
+    private static Set<String> idsIn(Replay replay) {
+        Set<String> ids = new HashSet<>();
+        PRODUCED.forEach((id, at) -> {
+            if (replay.includes(at[1])) {
+                ids.add(id);
+            }
+        });
+        return ids;
+    }
+
+    private static List<ConsumerRecord<byte[], byte[]>> readAll(String topic, int expected) {
+        return kafka.readCommitted(topic, records -> records.size() >= expected, Duration.ofSeconds(20));
+    }
+
+    private static Map<TopicPartition, OffsetAndMetadata> offsets(String group) throws Exception {
+        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void replayingOneDayExplainsExactlyThatDayAndLeavesTheLiveOffsetsAlone() throws Exception {
+        // the live service's group, as it would have committed
+        Map<TopicPartition, OffsetAndMetadata> live = new HashMap<>();
+        for (int p = 0; p < 3; p++) {
+            live.put(new TopicPartition(TOPIC, p), new OffsetAndMetadata(5));
+        }
+        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.alterConsumerGroupOffsets("live", live).all().get(30, TimeUnit.SECONDS);
+        }
+        Replay replay = new Replay("day2", DAY2.toEpochMilli(), DAY3.toEpochMilli());
+        ServiceConfig config = ReplayRunner.configure(base("live"), replay, null, "replayed-day2");
+        assertEquals("live-replay-day2", config.streamsProperties().getProperty("application.id"));
+
+        Map<Integer, Long> dryRun = ReplayRunner.plan(config, replay).countEvents(replay);
+        assertEquals(Map.of(0, 4L, 1, 4L, 2, 4L), dryRun, "--dry-run counts the day's events per partition");
+
+        ReplayRunner.Outcome outcome = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
+        assertTrue(outcome.finished(), "stops by itself");
+        assertFalse(outcome.resumed());
+        List<ConsumerRecord<byte[], byte[]>> out = readAll("replayed-day2", PER_DAY);
+        SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
+        var deserializer = ConfluentAvroDeserializer.specific(client, Explanation.class);
+        List<String> ids = new ArrayList<>();
+        for (ConsumerRecord<byte[], byte[]> record : out) {
+            Explanation explanation = deserializer.deserialize(record.topic(), record.value());
+            ids.add(explanation.getEventId());
+            assertEquals("day2", explanation.getReplayId());
+            assertEquals("day2", new String(record.headers().lastHeader(Replay.HEADER).value(), StandardCharsets.UTF_8));
+        }
+        assertEquals(idsIn(replay), new HashSet<>(ids), "exactly the events of day 2");
+        assertEquals(ids.size(), new HashSet<>(ids).size(), "each once");
+        assertEquals(live, offsets("live"), "the live application's committed offsets are unchanged");
+    }
+
+    @Test
+    void anInterruptedReplayResumesAndExplainsEachEventOnce() throws Exception {
+        Replay replay = new Replay("resume", DAY1.toEpochMilli(), DAY3.toEpochMilli());
+        ServiceConfig config = ReplayRunner.configure(base("explainstream"), replay, null, "replayed-resume");
+        AtomicInteger reports = new AtomicInteger();
+        ReplayRunner.Outcome first = ReplayRunner.run(config, TestData.repo(), replay, false, (done, total, before, seconds) -> {
+            if (done > 0) {
+                reports.incrementAndGet();
+            }
+        }, () -> reports.get() >= 1, Clock.systemUTC());
+        assertFalse(first.finished(), "interrupted once some records were done");
+        ReplayRunner.Outcome second = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
+        assertTrue(second.finished());
+        assertTrue(second.resumed(), "the second run continues from the committed offsets");
+        List<ConsumerRecord<byte[], byte[]>> out = readAll("replayed-resume", 2 * PER_DAY);
+        Map<String, Integer> counts = new HashMap<>();
+        out.forEach(record -> counts.merge(new String(record.key(), StandardCharsets.UTF_8), 1, Integer::sum));
+        assertEquals(idsIn(replay), counts.keySet());
+        assertTrue(counts.values().stream().allMatch(c -> c == 1), "no duplicates: " + counts);
+    }
+
+    @Test
+    void aReplayWithAnotherModelWritesThatModelsIdAndFingerprint(@TempDir Path models) throws Exception {
+        Path other = models.resolve("tiny-random");
+        RandomCheckpoint.write(new LlamaConfig(32, 64, 4, 2, 8, 1, 512, 256, 1e-5, 10000.0, RopeScaling.NONE, true, 1, 2, -1),
+                TestData.stories260K(), 5, TensorDtype.F32, 1, other);
+        Replay replay = new Replay("other-model", DAY3.toEpochMilli(), DAY3.plus(Duration.ofDays(1)).toEpochMilli());
+        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("model.dir", other.toString())), replay, null,
+                "replayed-other");
+        assertTrue(ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()).finished());
+        SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
+        var deserializer = ConfluentAvroDeserializer.specific(client, Explanation.class);
+        List<ConsumerRecord<byte[], byte[]>> out = readAll("replayed-other", PER_DAY);
+        assertEquals(PER_DAY, out.size());
+        String fingerprint = Checkpoint.open(other).fingerprint();
+        assertNotEquals(Checkpoint.open(TestData.stories260K()).fingerprint(), fingerprint);
+        for (ConsumerRecord<byte[], byte[]> record : out) {
+            Explanation explanation = deserializer.deserialize(record.topic(), record.value());
+            assertEquals("tiny-random", explanation.getModelId());
+            assertEquals(fingerprint, explanation.getModelFingerprint());
+        }
+    }
+
+    /** 300 events on three partitions within one hour, a day ago; the event ids, by partition. */
+    private static List<String> produceBusyHour(String topic, Instant hour, int partitions) throws Exception {
+        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get(30, TimeUnit.SECONDS);
+        }
+        List<String> ids = new ArrayList<>();
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+            for (int i = 0; i < 300; i++) {
+                long timestamp = hour.toEpochMilli() + i * 10_000L;
+                String id = topic + "-" + i;
+                String value = "{\"event_id\":\"" + id + "\",\"timestamp\":" + timestamp + ",\"model\":\"stories260K\","
+                        + "\"prompt\":\"One day, " + i + "\",\"response\":\"a little girl\"}";
+                producer.send(new ProducerRecord<>(topic, i % partitions, timestamp, id, value));
+                ids.add(id);
+            }
+        }
+        return ids;
+    }
+
+    private static Map<String, Integer> explainedOnce(String topic, int expected) {
+        Map<String, Integer> counts = new HashMap<>();
+        readAll(topic, expected).forEach(record -> counts.merge(new String(record.key(), StandardCharsets.UTF_8), 1, Integer::sum));
+        return counts;
+    }
+
+    @Test
+    void everyReplayOfABusyHourExplainsAllOfItsEventsBeforeItSaysFinished() throws Exception {
+        Instant hour = Instant.now().minus(Duration.ofDays(1)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
+        List<String> ids = produceBusyHour("busy", hour, 3);
+        for (int run = 0; run < 3; run++) {
+            Replay replay = new Replay("busy-" + run, hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
+            ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", "busy")), replay, null, "busy-out-" + run);
+            ReplayRunner.Outcome outcome = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
+            assertTrue(outcome.finished(), "run " + run);
+            assertEquals(300, outcome.explained(), "run " + run + " says it explained every event");
+            assertEquals(300, outcome.eventsInRange());
+            Map<String, Integer> counts = explainedOnce("busy-out-" + run, 300);
+            assertEquals(new HashSet<>(ids), counts.keySet(), "run " + run + ": every event of the hour is on the output when the replay ends");
+            assertTrue(counts.values().stream().allMatch(c -> c == 1), "each once");
+        }
+        Replay replay = new Replay("busy-resumed", hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
+        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", "busy")), replay, null, "busy-resumed");
+        ReplayRunner.Outcome first = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> kafka != null
+                && ReplayTest.committed(config) >= 100, Clock.systemUTC());
+        assertFalse(first.finished(), "interrupted after about a third");
+        ReplayRunner.Outcome second = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
+        assertTrue(second.finished() && second.resumed());
+        assertEquals(300, second.explained(), "the counts carry over the interruption");
+        Map<String, Integer> counts = explainedOnce("busy-resumed", 300);
+        assertEquals(new HashSet<>(ids), counts.keySet());
+        assertTrue(counts.values().stream().allMatch(c -> c == 1), "no duplicates: " + counts);
+    }
+
+    private static long committed(ServiceConfig config) {
+        try {
+            return offsets(ReplayRunner.group(config)).values().stream().mapToLong(OffsetAndMetadata::offset).sum();
+        } catch (Exception e) {
+            return 0;
+        }
+    }
+
+    @Test
+    void aReplayOverARangeThatRetentionDeletedInPartSaysWhatIsGoneAndStartsOnlyWhenAllowed() throws Exception {
+        Instant hour = Instant.now().minus(Duration.ofDays(2)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
+        produceBusyHour("retained", hour, 1);
+        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            // What retention does to old segments: the first 40 records are gone.
+            admin.deleteRecords(Map.of(new TopicPartition("retained", 0), org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(40)))
+                    .all().get(30, TimeUnit.SECONDS);
+        }
+        Replay replay = new Replay("gone", hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
+        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", "retained")), replay, null, "gone-out");
+        ReplayRunner.Outcome refused = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
+        assertFalse(refused.finished(), "does not claim success");
+        assertEquals("[partition 0: up to 40 records of the range (offsets 0..39) deleted by retention]", refused.gaps().toString());
+        ReplayRunner.Outcome allowed = ReplayRunner.run(config, TestData.repo(), replay, true, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
+        assertTrue(allowed.finished());
+        assertEquals(260, allowed.explained(), "what is left is explained");
+        assertEquals(1, allowed.gaps().size(), "and the gap is still reported");
+    }
+
+    @Test
+    void timesAreIsoInstantsDatesNowOrDurationsBeforeNow() {
+        Instant now = Instant.parse("2026-11-30T12:00:00Z");
+        assertEquals(Instant.parse("2026-11-27T12:00:00Z"), TimeSpec.parse("--from", "-3d", now));
+        assertEquals(Instant.parse("2026-11-30T00:00:00Z"), TimeSpec.parse("--from", "-12h", now));
+        assertEquals(Instant.parse("2026-11-28T00:00:00Z"), TimeSpec.parse("--from", "2026-11-28", now));
+        assertEquals(now, TimeSpec.parse("--to", "now", now));
+        var error = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> TimeSpec.parse("--to", "yesterday", now));
+        assertTrue(error.getMessage().startsWith("--to = 'yesterday' is not a time"), error.getMessage());
+        var order = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> new Replay("r", 10, 5));
+        assertTrue(order.getMessage().startsWith("--from must be before --to"), order.getMessage());
+    }
+}

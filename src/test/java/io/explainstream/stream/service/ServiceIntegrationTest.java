@@ -1,0 +1,253 @@
+package io.explainstream.stream.service;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.TestData;
+import io.explainstream.attribution.Attribution;
+import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.avro.EmbeddedSchemaRegistry;
+import io.explainstream.avro.InMemorySchemaStore;
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.schema.Explanation;
+import io.explainstream.stream.config.BatchPolicy;
+import io.explainstream.stream.config.ConfigException;
+import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.stream.output.DeadLetters;
+import io.explainstream.stream.topology.StreamFixture;
+import io.explainstream.testing.InJvmKafka;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The whole service on a real in-JVM KRaft broker, with the built-in registry and the bundled model. */
+@Tag("slow")
+class ServiceIntegrationTest {
+
+    private static final String[] PROMPTS = {"Once upon a time, there was a little girl named", "One day,", "The cat sat on the", "Tom had a big red"};
+    private static final String[] RESPONSES = {"Lily. She loved to play", "a little girl named Lily", "mat and slept.", "ball. He liked it."};
+    private static InJvmKafka kafka;
+    private static EmbeddedSchemaRegistry registry;
+
+    @TempDir
+    Path stateDir;
+
+    @BeforeAll
+    static void startCluster() throws Exception {
+        kafka = InJvmKafka.start();
+        registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
+    }
+
+    @AfterAll
+    static void stopCluster() throws Exception {
+        registry.close();
+        kafka.close();
+    }
+
+    private ServiceConfig config(String suffix) {
+        Map<String, String> values = new HashMap<>();
+        values.put("bootstrap.servers", kafka.bootstrapServers());
+        values.put("application.id", "explain-" + suffix);
+        values.put("state.dir", stateDir.resolve(suffix).toString());
+        values.put("schema.registry.url", registry.url().toString());
+        values.put("input.topic", "in-" + suffix);
+        values.put("output.topic", "out-" + suffix);
+        values.put("dlq.topic", "dlq-" + suffix);
+        values.put("attribution.steps", Integer.toString(StreamFixture.SETTINGS.steps()));
+        values.put("batch.max.events", "8");
+        values.put("batch.max.wait.ms", "300");
+        values.put("ops.port", "0");
+        values.put("topics.partitions", "2");
+        return ServiceConfig.of(values);
+    }
+
+    static String json(String id, String prompt, String response) {
+        return "{\"event_id\":\"" + id + "\",\"timestamp\":" + Instant.now().toEpochMilli() + ",\"model\":\"stories260K\",\"prompt\":\""
+                + prompt + "\",\"response\":\"" + response + "\"}";
+    }
+
+    private static void produce(String topic, List<String[]> keyValues) {
+        kafka.produce(topic, keyValues);
+    }
+
+    private static List<ConsumerRecord<byte[], byte[]>> readCommitted(String topic, Predicate<List<ConsumerRecord<byte[], byte[]>>> done,
+            Duration timeout) {
+        return kafka.readCommitted(topic, done, timeout);
+    }
+
+    @Test
+    void fiftyEventsFiveMalformedGiveFortyFiveExplanationsAndFiveDeadLetters() throws Exception {
+        ServiceConfig config = config("fifty");
+        List<String[]> events = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            String id = "ev-" + i;
+            String value = i % 10 == 7 ? malformed(i) : json(id, PROMPTS[i % 4], RESPONSES[i % 4]);
+            events.add(new String[] {id, value});
+        }
+        try (ExplainService service = ExplainService.start(config, TestData.repo(), Clock.systemUTC())) {
+            produce("in-fifty", events);
+            List<ConsumerRecord<byte[], byte[]>> out = readCommitted("out-fifty", records -> records.size() >= 45, Duration.ofSeconds(120));
+            List<ConsumerRecord<byte[], byte[]>> dead = readCommitted("dlq-fifty", records -> records.size() >= 5, Duration.ofSeconds(30));
+            assertEquals(45, out.size());
+            assertEquals(5, dead.size());
+            SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
+            var deserializer = ConfluentAvroDeserializer.specific(client, Explanation.class);
+            StreamFixture fixture = StreamFixture.get();
+            Map<Integer, Attribution> direct = new HashMap<>();
+            for (ConsumerRecord<byte[], byte[]> record : out) {
+                Explanation explanation = deserializer.deserialize("out-fifty", record.value());
+                assertEquals(explanation.getEventId(), new String(record.key(), StandardCharsets.UTF_8), "keyed by event id");
+                int variant = Integer.parseInt(explanation.getEventId().substring(3)) % 4;
+                // Batches pad events to a common length: float32 noise (about 5e-5, as in the Captum parity) separates them from one-event calls.
+                Attribution expected = direct.computeIfAbsent(variant, v -> fixture.direct(PROMPTS[v], RESPONSES[v]));
+                for (int i = 0; i < expected.seqAttr().length; i++) {
+                    assertEquals(expected.seqAttr()[i], explanation.getSeqAttr().get(i), 5e-5, explanation.getEventId() + " seq_attr " + i);
+                }
+            }
+            for (ConsumerRecord<byte[], byte[]> record : dead) {
+                Header reason = record.headers().lastHeader(DeadLetters.REASON);
+                assertTrue(reason != null && reason.value().length > 0, "a reason header");
+                assertTrue(new String(record.key(), StandardCharsets.UTF_8).matches("ev-\\d*7"), "only the malformed ones");
+            }
+            assertOperationsEndpoints(service);
+        }
+    }
+
+    private static String malformed(int i) {
+        switch (i / 10) {
+            case 0:
+                return "{\"event_id\": \"ev-7\", \"timestamp\": ";
+            case 1:
+                return json("ev-17", "", "empty prompt");
+            case 2:
+                return json("ev-27", "a", "b").replace("\"model\"", "\"modle\"");
+            case 3:
+                return "{\"event_id\":\"ev-37\",\"timestamp\":-5,\"model\":\"m\",\"prompt\":\"p\",\"response\":\"r\"}";
+            default:
+                return "[1, 2, 3]";
+        }
+    }
+
+    private static void assertOperationsEndpoints(ExplainService service) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        String base = "http://127.0.0.1:" + service.operationsPort();
+        HttpResponse<String> health = http.send(HttpRequest.newBuilder(URI.create(base + "/health")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, health.statusCode(), health.body());
+        assertTrue(health.body().contains("\"status\":\"UP\""), health.body());
+        HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, metrics.statusCode());
+        String text = metrics.body();
+        assertEquals(50.0, service.metrics().count("explainstream.events.in"), "events in:\n" + text);
+        assertEquals(45.0, service.metrics().count("explainstream.events.out"), "events out");
+        assertEquals(5.0, service.metrics().count("explainstream.events.dlq", "stage", "validation"), "dead letters");
+        assertTrue(text.contains("explainstream_events_in_total{model=\"stories260K\"}"), "events in by model:\n" + text);
+        assertTrue(text.contains("explainstream_events_dlq_total{model=\"unknown\",stage=\"validation\"}"), "a record that is not JSON has no model");
+        assertTrue(text.contains("explainstream_batch_size_count"), "batch sizes");
+        assertTrue(text.contains("explainstream_attribution_per_event_seconds_bucket{le="), "attribution time, as a histogram");
+        assertTrue(text.contains("explainstream_event_time_lag_seconds"), "lag");
+    }
+
+    @Test
+    void stoppedMidBatchAndRestartedEveryValidEventIsExplainedExactlyOnce() throws Exception {
+        ServiceConfig config = config("restart");
+        List<String[]> events = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            events.add(new String[] {"r-" + i, json("r-" + i, PROMPTS[i % 4], RESPONSES[i % 4])});
+        }
+        try (ExplainService first = ExplainService.start(config, TestData.repo(), Clock.systemUTC())) {
+            produce("in-restart", events);
+            readCommitted("out-restart", records -> records.size() >= 8, Duration.ofSeconds(60));
+            // close while later batches are waiting or in flight
+        }
+        try (ExplainService second = ExplainService.start(config, TestData.repo(), Clock.systemUTC())) {
+            List<ConsumerRecord<byte[], byte[]>> out = readCommitted("out-restart", records -> records.size() >= 40, Duration.ofSeconds(120));
+            Map<String, Integer> counts = new HashMap<>();
+            out.forEach(record -> counts.merge(new String(record.key(), StandardCharsets.UTF_8), 1, Integer::sum));
+            assertEquals(40, counts.size(), "every event explained");
+            assertTrue(counts.values().stream().allMatch(c -> c == 1), "no duplicates: " + counts);
+            assertEquals(KafkaStreams.State.RUNNING, second.state());
+        }
+    }
+
+    @Test
+    void tlsAndSaslSettingsPassThroughToKafkaAndTheirSecretsAreMasked() {
+        Map<String, String> security = Map.of("security.protocol", "SASL_SSL", "sasl.mechanism", "SCRAM-SHA-512",
+                "sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"u\" password=\"pw\";",
+                "ssl.truststore.location", "/etc/kafka/truststore.jks", "ssl.truststore.password", "changeit",
+                "ssl.keystore.location", "/etc/kafka/keystore.jks", "ssl.keystore.password", "changeit", "ssl.key.password", "changeit",
+                "producer.ssl.endpoint.identification.algorithm", "https");
+        ServiceConfig config = ServiceConfig.of(security);
+        Properties kafka = config.streamsProperties();
+        security.forEach((key, value) -> assertEquals(value, kafka.getProperty(key), key + " reaches Kafka Streams and its clients"));
+        Map<String, String> logged = config.describe();
+        for (String secret : List.of("sasl.jaas.config", "ssl.truststore.password", "ssl.keystore.password", "ssl.key.password")) {
+            assertEquals("[hidden]", logged.get(secret), secret + " is masked where the configuration is logged");
+        }
+        assertEquals("/etc/kafka/truststore.jks", logged.get("ssl.truststore.location"), "what is not secret is shown");
+    }
+
+    @Test
+    void badConfigurationFailsAtStartWithTheKeyAndValue() {
+        var unknown = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ServiceConfig.of(Map.of("batch.max.event", "3")));
+        assertEquals("unknown configuration key 'batch.max.event' (the README lists the service's keys; Kafka keys pass through)", unknown.getMessage());
+        var steps = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("attribution.steps", "zero")));
+        assertEquals("attribution.steps = 'zero' is not an integer", steps.getMessage());
+        var rate = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("sample.rate", "2")));
+        assertEquals("sample.rate = 2 must be in (0, 1]", rate.getMessage());
+        var threads = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("num.stream.threads", "4")));
+        assertTrue(threads.getMessage().startsWith("num.stream.threads = 4 is not supported"), threads.getMessage());
+        var baseline = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("attribution.baseline", "x")));
+        assertEquals("attribution.baseline = 'x' is not a baseline (use unk, pad, zero or a token id ≥ 0)", baseline.getMessage());
+        var logFormat = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("log.format", "xml")));
+        assertEquals("log.format = 'xml' is not a log format (use text or json)", logFormat.getMessage());
+        var tiny = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("record.max.bytes", "10")));
+        assertEquals("record.max.bytes = 10 must be at least 1024", tiny.getMessage());
+        var request = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ServiceConfig.of(Map.of("record.max.bytes", "4000000", "max.request.size", "1048576")));
+        assertEquals("record.max.bytes = 4000000 needs max.request.size of at least 4065536 (headers need room too); it is 1048576", request.getMessage());
+        assertEquals("4065536", ServiceConfig.of(Map.of("record.max.bytes", "4000000")).streamsProperties().getProperty("producer.max.request.size"),
+                "the producer is raised to fit the largest record");
+        assertEquals(null, ServiceConfig.of(Map.of("max.request.size", "2000000")).streamsProperties().getProperty("producer.max.request.size"),
+                "a user's own max.request.size is left alone");
+        var budget = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("batch.max.seconds", "-5")));
+        assertEquals("batch.max.seconds = -5 must be positive", budget.getMessage());
+        var topK = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("summary.top.k", "0")));
+        assertEquals("summary.top.k = 0 must be between 1 and 100", topK.getMessage());
+        assertEquals(5, ServiceConfig.of(Map.of()).summaryTopK());
+        var replacements = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ServiceConfig.of(Map.of("health.thread.replacements.max", "many")));
+        assertEquals("health.thread.replacements.max = 'many' is not an integer", replacements.getMessage());
+        var retention = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ServiceConfig.of(Map.of("topics.input.retention.ms", "0")));
+        assertEquals("topics.input.retention.ms = '0' must be a positive number of milliseconds, or -1 (forever)", retention.getMessage());
+        assertEquals("60000", ServiceConfig.of(Map.of()).streamsProperties().getProperty("producer.transaction.timeout.ms"),
+                "a hard crash stalls consumers about a minute, not ten");
+        ServiceConfig fromEnvironment = ServiceConfig.load(null, Map.of("EXPLAINSTREAM_BATCH_MAX_EVENTS", "16", "PATH", "/bin"));
+        assertEquals(new BatchPolicy(16, 4096, 2000), fromEnvironment.batchPolicy());
+        assertEquals("exactly_once_v2", ServiceConfig.of(Map.of()).streamsProperties().getProperty("processing.guarantee"));
+        assertEquals("[hidden]", ServiceConfig.of(Map.of("sasl.jaas.config", "secret stuff")).describe().get("sasl.jaas.config"));
+        assertEquals("[hidden]", ServiceConfig.of(Map.of("dashboard.auth", "auditor:s3cret")).describe().get("dashboard.auth"), "the dashboard's password");
+    }
+}

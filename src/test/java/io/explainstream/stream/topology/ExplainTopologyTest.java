@@ -1,0 +1,495 @@
+package io.explainstream.stream.topology;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.attribution.Attribution;
+import io.explainstream.attribution.summary.PromptLayout;
+import io.explainstream.attribution.summary.SegmentDefinition;
+import io.explainstream.attribution.summary.SegmentKind;
+import io.explainstream.attribution.summary.WordSpan;
+import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.avro.ConfluentAvroSerializer;
+import io.explainstream.avro.EmbeddedSchemaRegistry;
+import io.explainstream.avro.InMemorySchemaStore;
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.avro.SubjectNameStrategy;
+import io.explainstream.schema.Explanation;
+import io.explainstream.schema.LlmInteraction;
+import io.explainstream.stream.audit.AuditPolicy;
+import io.explainstream.stream.audit.BacklogController;
+import io.explainstream.stream.batch.Explainer;
+import io.explainstream.stream.batch.PendingEvent;
+import io.explainstream.stream.batch.PendingEventCodec;
+import io.explainstream.stream.config.BatchPolicy;
+import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.stream.ingest.InputDecoder;
+import io.explainstream.stream.ingest.InputFormat;
+import io.explainstream.stream.ingest.InvalidEventException;
+import io.explainstream.stream.ingest.SourcePosition;
+import io.explainstream.stream.ingest.ValidationPolicy;
+import io.explainstream.stream.output.DeadLetters;
+import io.explainstream.stream.output.EngineExplainer;
+import io.explainstream.testing.ManualClock;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ExplainTopologyTest {
+
+    private static final long T0 = Instant.parse("2026-11-29T10:00:00Z").toEpochMilli();
+    private static final String PROMPT = "Once upon a time, there was a little girl named";
+    private static final String RESPONSE = "Lily. She loved to play";
+
+    @TempDir
+    Path stateDir;
+
+    private final StreamFixture fixture = StreamFixture.get();
+    private EmbeddedSchemaRegistry registry;
+    private SchemaRegistryClient client;
+    private TopologyTestDriver driver;
+    private TestInputTopic<byte[], byte[]> input;
+    private TestOutputTopic<byte[], Explanation> output;
+    private TestOutputTopic<byte[], byte[]> deadLetters;
+    private ServiceMetrics metrics;
+    /** The audit policy and backlog level of the next start; null: the build without one (all in full). */
+    private BacklogController backlog;
+
+    @BeforeEach
+    void startRegistry() throws Exception {
+        registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
+        client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
+    }
+
+    @AfterEach
+    void stop() {
+        if (driver != null) {
+            driver.close();
+        }
+        registry.close();
+    }
+
+    private void start(BatchPolicy batch, ValidationPolicy policy, Explainer explainer) {
+        start(new ExplainTopology.Topics("in", "out", "dlq", batch), policy, explainer);
+    }
+
+    private void start(ExplainTopology.Topics topics, ValidationPolicy policy, Explainer explainer) {
+        metrics = new ServiceMetrics(new SimpleMeterRegistry());
+        InputDecoder decoder = new InputDecoder(InputFormat.AUTO, ConfluentAvroDeserializer.specific(client, LlmInteraction.class));
+        var serializer = new ConfluentAvroSerializer<Explanation>(client, SubjectNameStrategy.TOPIC_NAME, true, false);
+        var topology = backlog == null
+                ? ExplainTopology.build(topics, decoder, fixture.validator(policy), explainer, serializer, metrics, StreamFixture.liveness(), Clock.systemUTC())
+                : ExplainTopology.build(topics, decoder, fixture.validator(policy), explainer, serializer, metrics, StreamFixture.liveness(), backlog,
+                        Clock.systemUTC());
+        if (backlog != null) {
+            metrics.backlog(backlog);
+        }
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "topology-test");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+        driver = new TopologyTestDriver(topology, props, Instant.ofEpochMilli(T0));
+        input = driver.createInputTopic("in", Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer());
+        output = driver.createOutputTopic("out", Serdes.ByteArray().deserializer(), ConfluentAvroDeserializer.specific(client, Explanation.class));
+        deadLetters = driver.createOutputTopic("dlq", Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer());
+    }
+
+    private void start(BatchPolicy batch) {
+        start(batch, StreamFixture.defaultPolicy(), fixture.explainer(StreamFixture.defaultPolicy()));
+    }
+
+    static byte[] json(String id, String prompt, String response) {
+        return ("{\"event_id\":\"" + id + "\",\"timestamp\":" + T0 + ",\"model\":\"stories260K\",\"prompt\":\"" + prompt
+                + "\",\"response\":\"" + response + "\",\"metadata\":{\"tenant\":\"acme\"}}").getBytes(StandardCharsets.UTF_8);
+    }
+
+    private void send(String key, byte[] value, long timestamp) {
+        input.pipeInput(new TestRecord<byte[], byte[]>(key == null ? null : key.getBytes(StandardCharsets.UTF_8), value, new org.apache.kafka.common.header.internals.RecordHeaders(), Long.valueOf(timestamp)));
+    }
+
+    /**
+     * A pending event as the release before the versioned store format wrote it (the Jackson image
+     * of its PendingEvent record, parsed event and all, but no tokens), waiting in the store when
+     * the new release starts.
+     */
+    private static byte[] legacyPendingEvent(long sequence, String id, byte[] value) {
+        java.util.Base64.Encoder base64 = java.util.Base64.getEncoder();
+        return ("{\"sequence\":" + sequence + ",\"admission\":{\"event\":{\"eventId\":\"" + id + "\",\"timestampMs\":" + T0
+                + ",\"model\":\"stories260K\",\"prompt\":\"" + PROMPT + "\",\"messages\":null,\"response\":\"" + RESPONSE
+                + "\",\"promptTokenIds\":null,\"responseTokenIds\":null,\"metadata\":{\"tenant\":\"acme\"}},\"explain\":true,\"skipReason\":null,"
+                + "\"promptTokens\":14,\"responseTokens\":7,\"promptTokensDropped\":0,\"responseTokensDropped\":0},"
+                + "\"source\":{\"topic\":\"in\",\"partition\":0,\"offset\":41,\"timestampMs\":" + T0 + "},"
+                + "\"rawKey\":\"" + base64.encodeToString(id.getBytes(StandardCharsets.UTF_8)) + "\",\"rawValue\":\"" + base64.encodeToString(value)
+                + "\",\"enqueuedAtMs\":" + T0 + "}").getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aStoreWrittenInThePreviousFormatIsRestoredAndItsEventsExplained() {
+        start(new BatchPolicy(8, 100_000, 1_000));
+        org.apache.kafka.streams.state.KeyValueStore<Long, byte[]> store = driver.getKeyValueStore(ExplainTopology.STORE);
+        store.put(41L, legacyPendingEvent(41, "old-1", json("old-1", PROMPT, RESPONSE)));
+        store.put(42L, legacyPendingEvent(42, "old-bad", "{\"event_id\":\"old-bad\"}".getBytes(StandardCharsets.UTF_8)));
+        driver.advanceWallClockTime(Duration.ofMillis(1_500));
+        Explanation explanation = output.readValue();
+        assertEquals("old-1", explanation.getEventId());
+        Attribution direct = fixture.direct(PROMPT, RESPONSE);
+        for (int i = 0; i < direct.seqAttr().length; i++) {
+            assertEquals(direct.seqAttr()[i], explanation.getSeqAttr().get(i), 1e-5, "seq_attr " + i);
+        }
+        assertEquals(Map.of("tenant", "acme"), explanation.getMetadata());
+        TestRecord<byte[], byte[]> rejected = deadLetters.readRecord();
+        assertEquals("old-bad", new String(rejected.key(), StandardCharsets.UTF_8), "what the validator now rejects is a dead letter");
+        assertTrue(output.isEmpty());
+        assertEquals(null, store.get(41L), "the batch left the store");
+    }
+
+    /** A store written by a newer release (rolled back to this one) stops the task, naming the versions. */
+    @Test
+    void aStoreEntryOfANewerFormatFailsNamingTheVersions() {
+        start(new BatchPolicy(8, 100_000, 1_000));
+        org.apache.kafka.streams.state.KeyValueStore<Long, byte[]> store = driver.getKeyValueStore(ExplainTopology.STORE);
+        store.put(7L, "{\"v\":4,\"sequence\":7}".getBytes(StandardCharsets.UTF_8));
+        var future = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class, () -> driver.advanceWallClockTime(Duration.ofMillis(1_500)));
+        String message = String.valueOf(future.getCause() == null ? future.getMessage() : future.getCause().getMessage());
+        assertTrue(message.contains("format version 4, newer than this release's 3"), message);
+    }
+
+    @Test
+    void thePendingEventFormatRoundTripsEveryField() {
+        PendingEvent event = new PendingEvent(3, "ü-1", T0, "stories260K", Map.of("k", "v\u00e9"),
+                List.of(new io.explainstream.tokenize.Token(1, "<s>", 0, 0), new io.explainstream.tokenize.Token(403, "▁Once", 0, 4)),
+                List.of(new io.explainstream.tokenize.Token(317, "▁Lily", 0, 4)), 2, 0, new SourcePosition("in", 1, 99, T0), null, new byte[] {0, 1, 2},
+                3, T0 + 5, new PromptLayout(List.of(new SegmentDefinition("prompt", SegmentKind.PROMPT, 0, 4),
+                        new SegmentDefinition("doc:ü", SegmentKind.SPAN, 0, 4)), new int[] {0, 1}, List.of(new WordSpan("<s>", 0, 0, 0, 1),
+                        new WordSpan("Once", 0, 4, 1, 2))), AuditPolicy.Choice.FORCED);
+        PendingEventCodec.Current decoded = (PendingEventCodec.Current) PendingEventCodec.decode(PendingEventCodec.encode(event));
+        String arrays = "\\[[BI]@\\w+";
+        assertEquals(event.toString().replaceAll(arrays, "array"), decoded.event().toString().replaceAll(arrays, "array"));
+        assertArrayEquals(event.rawValue(), decoded.event().rawValue());
+        assertArrayEquals(event.layout().tokenSegment(), decoded.event().layout().tokenSegment());
+        assertEquals(event.layout().segments(), decoded.event().layout().segments());
+        assertEquals(event.layout().words(), decoded.event().layout().words());
+    }
+
+    @Test
+    void aVersion1PendingEventIsStillReadWithAOneSegmentLayout() throws Exception {
+        // An entry as the release before segments wrote it: "v": 1 and no layout.
+        String v1 = "{\"v\":1,\"sequence\":3,\"event_id\":\"old\",\"event_time\":" + T0 + ",\"model\":\"stories260K\",\"metadata\":{},"
+                + "\"prompt_tokens\":[[1,\"<s>\",0,0],[403,\"▁Once\",0,4]],\"response_tokens\":[[317,\"▁Lily\",0,4]],\"prompt_tokens_dropped\":0,"
+                + "\"response_tokens_dropped\":0,\"source\":{\"topic\":\"in\",\"partition\":0,\"offset\":5,\"timestamp\":" + T0 + "},"
+                + "\"raw_key\":null,\"raw_value\":null,\"raw_value_bytes\":10,\"enqueued_at\":" + T0 + "}";
+        PendingEvent event = ((PendingEventCodec.Current) PendingEventCodec.decode(v1.getBytes(StandardCharsets.UTF_8))).event();
+        assertEquals("old", event.eventId());
+        assertEquals(List.of(new SegmentDefinition("prompt", SegmentKind.PROMPT, 0, 4)), event.layout().segments());
+        assertArrayEquals(new int[] {0, 0}, event.layout().tokenSegment());
+        assertEquals(List.of(new WordSpan("<s>", 0, 0, 0, 1), new WordSpan("▁Once", 0, 4, 1, 2)), event.layout().words());
+        assertEquals(AuditPolicy.Choice.SAMPLED, event.audit(), "written when every event was explained in full");
+        // Re-encoded, it is a version-3 entry.
+        assertTrue(new String(PendingEventCodec.encode(event), StandardCharsets.UTF_8).startsWith("{\"v\":3,"));
+    }
+
+    @Test
+    void eventsBatchByLengthSoThatALongPromptNeitherPadsNorHoldsUpShortOnesAndKeysKeepTheirOrder() {
+        start(new BatchPolicy(4, 100_000, 60_000));
+        String longPrompt = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(12);
+        send("conversation-1", json("long-1", longPrompt, RESPONSE), T0);
+        send("conversation-1", json("short-1", PROMPT, RESPONSE), T0 + 1);
+        for (int i = 2; i <= 5; i++) {
+            send("conversation-" + i, json("short-" + i, PROMPT, RESPONSE), T0 + i);
+        }
+        List<Explanation> first = output.readValuesToList();
+        assertEquals(List.of("short-2", "short-3", "short-4", "short-5"), first.stream().map(Explanation::getEventId).toList(),
+                "four short events make a full batch of their own; short-1 waits behind its conversation's long event");
+        assertTrue(first.stream().allMatch(e -> e.getBatchSize() == 4));
+        driver.advanceWallClockTime(Duration.ofMillis(61_000));
+        List<Explanation> rest = output.readValuesToList();
+        assertEquals(List.of("long-1", "short-1"), rest.stream().map(Explanation::getEventId).toList(), "then the long one, then its successor");
+        assertEquals(1, rest.get(0).getBatchSize(), "the long prompt is not batched with short ones");
+        Attribution direct = fixture.direct(PROMPT, RESPONSE);
+        for (Explanation explanation : List.of(first.get(0), rest.get(1))) {
+            for (int i = 0; i < direct.seqAttr().length; i++) {
+                assertEquals(direct.seqAttr()[i], explanation.getSeqAttr().get(i), 5e-5, explanation.getEventId() + " seq_attr " + i);
+            }
+        }
+    }
+
+    @Test
+    void jsonEventsFlushByCountWithKeyTimestampAndTheAttributeCommandsScores() {
+        start(new BatchPolicy(2, 100_000, 60_000));
+        send("e-1", json("e-1", PROMPT, RESPONSE), T0 + 1);
+        assertTrue(output.isEmpty(), "one event waits for the second");
+        send("e-2", json("e-2", "One day,", "a little girl named Lily"), T0 + 2);
+        List<TestRecord<byte[], Explanation>> records = output.readRecordsToList();
+        assertEquals(2, records.size());
+        TestRecord<byte[], Explanation> first = records.get(0);
+        assertArrayEquals("e-1".getBytes(StandardCharsets.UTF_8), first.key());
+        assertEquals(T0 + 1, first.timestamp(), "the input record's timestamp");
+        assertEquals(T0 + 2, records.get(1).timestamp());
+        Explanation explanation = first.value();
+        assertEquals("e-1", explanation.getEventId());
+        assertEquals(2, explanation.getBatchSize(), "both events in one engine call");
+        assertEquals(Map.of("tenant", "acme"), explanation.getMetadata());
+        Attribution direct = fixture.direct(PROMPT, RESPONSE);
+        for (int i = 0; i < direct.seqAttr().length; i++) {
+            assertEquals(direct.seqAttr()[i], explanation.getSeqAttr().get(i), 1e-5, "seq_attr " + i);
+        }
+        assertEquals(direct.sequenceDelta(), explanation.getSequenceDelta(), 1e-5, "sequence delta");
+        for (int t = 0; t < direct.responseLogProbs().length; t++) {
+            assertEquals(direct.responseLogProbs()[t], explanation.getResponseLogprobs().get(t), 1e-5, "log-prob " + t);
+        }
+        assertEquals("▁named", explanation.getPromptTokens().get(13).getText());
+        assertEquals(2.0, metrics.count("explainstream.events.out"));
+        assertEquals(2.0, metrics.count("explainstream.events.in", "model", "stories260K"), "events counted by their model");
+    }
+
+    @Test
+    void recordsOverTheSizeLimitAreDeadLetteredOrCutAndTheStreamGoesOn() {
+        int limit = 2048;
+        start(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(1, 100_000, 60_000)).withMaxRecordBytes(limit),
+                StreamFixture.defaultPolicy(), fixture.explainer(StreamFixture.defaultPolicy()));
+        send("short", json("short", "One day,", "a girl"), T0);
+        assertEquals("short", output.readValue().getEventId(), "a small explanation fits");
+
+        byte[] longPrompt = json("long", "the cat sat on the mat. ".repeat(30), RESPONSE);
+        send("long", longPrompt, T0);
+        assertTrue(output.isEmpty(), "an explanation over the limit is not written");
+        TestRecord<byte[], byte[]> tooLarge = deadLetters.readRecord();
+        String reason = header(tooLarge, DeadLetters.REASON);
+        assertTrue(reason.matches("the explanation is \\d+ bytes, more than record\\.max\\.bytes = 2048 \\(\\d+ prompt and response tokens, 1 metadata entries\\);.*"), reason);
+        assertEquals("output", header(tooLarge, DeadLetters.STAGE));
+        assertArrayEquals(longPrompt, tooLarge.value(), "the event's original bytes");
+
+        byte[] huge = json("huge", "", "x".repeat(5000));
+        send("huge", huge, T0);
+        TestRecord<byte[], byte[]> cut = deadLetters.readRecord();
+        assertEquals("field 'prompt' is empty", header(cut, DeadLetters.REASON));
+        assertEquals("key=4 value=" + huge.length + " bytes", header(cut, DeadLetters.CUT));
+        assertArrayEquals(Arrays.copyOf(huge, limit - 4), cut.value(), "the first bytes, key and value within the limit");
+        assertEquals("2", header(cut, DeadLetters.OFFSET), "the source position finds the whole original (the third input record)");
+
+        send("after", json("after", "One day,", "a girl"), T0);
+        assertEquals("after", output.readValue().getEventId(), "the stream goes on");
+        assertEquals(1.0, metrics.count("explainstream.events.dlq", "stage", "output"));
+    }
+
+    @Test
+    void confluentFramedAvroInputIsRead() {
+        start(new BatchPolicy(1, 100_000, 60_000));
+        LlmInteraction interaction = LlmInteraction.newBuilder().setEventId("avro-1").setTimestamp(Instant.ofEpochMilli(T0)).setModel("stories260K")
+                .setPrompt(PROMPT).setResponse(RESPONSE).build();
+        byte[] value = new ConfluentAvroSerializer<LlmInteraction>(client, SubjectNameStrategy.TOPIC_NAME, true, false).serialize("in", interaction);
+        send("avro-1", value, T0);
+        Explanation explanation = output.readValue();
+        assertEquals("avro-1", explanation.getEventId());
+        assertEquals(Instant.ofEpochMilli(T0), explanation.getEventTime());
+    }
+
+    @Test
+    void invalidEventsGoToTheDeadLetterTopicWithOriginalBytesAndHeaders() {
+        start(new BatchPolicy(1, 100_000, 60_000));
+        byte[] broken = "{\"event_id\": \"x\", ".getBytes(StandardCharsets.UTF_8);
+        send("bad-1", broken, T0 + 5);
+        send("bad-2", "{\"event_id\":\"b2\",\"timestamp\":1,\"model\":\"m\",\"response\":\"r\"}".getBytes(StandardCharsets.UTF_8), T0 + 6);
+        send("good", json("good", PROMPT, RESPONSE), T0 + 7);
+        List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
+        assertEquals(2, dead.size());
+        assertArrayEquals(broken, dead.get(0).value(), "original value bytes");
+        assertArrayEquals("bad-1".getBytes(StandardCharsets.UTF_8), dead.get(0).key(), "original key bytes");
+        assertTrue(header(dead.get(0), DeadLetters.REASON).startsWith("value is not valid JSON"), header(dead.get(0), DeadLetters.REASON));
+        assertEquals(InvalidEventException.class.getName(), header(dead.get(0), DeadLetters.EXCEPTION));
+        assertEquals("in", header(dead.get(0), DeadLetters.TOPIC));
+        assertEquals("0", header(dead.get(0), DeadLetters.PARTITION));
+        assertEquals("0", header(dead.get(0), DeadLetters.OFFSET));
+        assertEquals("1", header(dead.get(1), DeadLetters.OFFSET));
+        assertEquals(Instant.ofEpochMilli(T0 + 5).toString(), header(dead.get(0), DeadLetters.SOURCE_TIMESTAMP));
+        assertTrue(Instant.parse(header(dead.get(0), DeadLetters.FAILED_AT)).toEpochMilli() > 0);
+        assertEquals("validation", header(dead.get(0), DeadLetters.STAGE));
+        assertEquals("field 'prompt' or 'messages' is required", header(dead.get(1), DeadLetters.REASON));
+        assertEquals("good", output.readValue().getEventId(), "the stream goes on after bad records");
+        assertEquals(2.0, metrics.count("explainstream.events.dlq"));
+    }
+
+    @Test
+    void aBatchFlushesWhenItsTokensReachTheBudget() {
+        // Each event is 14 + 7 = 21 tokens: two exceed a budget of 30.
+        start(new BatchPolicy(100, 30, 60_000));
+        send("a", json("a", PROMPT, RESPONSE), T0);
+        assertTrue(output.isEmpty());
+        send("b", json("b", PROMPT, RESPONSE), T0);
+        List<Explanation> values = output.readValuesToList();
+        assertEquals(1, values.size(), "the oldest event alone fits the budget");
+        assertEquals("a", values.get(0).getEventId());
+        assertEquals(1, values.get(0).getBatchSize());
+    }
+
+    @Test
+    void theOldestEventIsFlushedAfterTheMaximumWaitOnTheWallClock() {
+        start(new BatchPolicy(8, 100_000, 2_000));
+        send("w", json("w", PROMPT, RESPONSE), T0);
+        driver.advanceWallClockTime(Duration.ofMillis(1_000));
+        assertTrue(output.isEmpty(), "waited 1 s of 2");
+        driver.advanceWallClockTime(Duration.ofMillis(1_100));
+        assertEquals("w", output.readValue().getEventId());
+    }
+
+    @Test
+    void anEngineFailureSplitsTheBatchAndDeadLettersOnlyThePoisonedEvent() {
+        EngineExplainer real = fixture.explainer(StreamFixture.defaultPolicy());
+        Explainer poisoned = batch -> {
+            if (batch.stream().anyMatch(e -> e.eventId().equals("poison"))) {
+                throw new IllegalStateException("injected engine failure (native out of memory)");
+            }
+            return real.explain(batch);
+        };
+        start(new BatchPolicy(4, 100_000, 60_000), StreamFixture.defaultPolicy(), poisoned);
+        for (String id : List.of("p1", "poison", "p3", "p4")) {
+            send(id, json(id, PROMPT, RESPONSE), T0);
+        }
+        List<String> explained = output.readValuesToList().stream().map(Explanation::getEventId).toList();
+        assertEquals(List.of("p1", "p3", "p4"), explained);
+        TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+        assertArrayEquals(json("poison", PROMPT, RESPONSE), dead.value());
+        assertEquals("injected engine failure (native out of memory)", header(dead, DeadLetters.REASON));
+        assertEquals("attribution", header(dead, DeadLetters.STAGE));
+        assertEquals("1", header(dead, DeadLetters.OFFSET));
+        assertTrue(deadLetters.isEmpty());
+    }
+
+    @Test
+    void otherModelsAndUnsampledEventsAreSkippedAndCounted() {
+        ServiceConfig config = ServiceConfig.of(Map.of("model.accept", "stories260K", "sample.rate", "0.5", "audit.max.lag.ms", "0"));
+        ValidationPolicy policy = config.validationPolicy();
+        backlog = BacklogController.of(config.auditPolicy(), config.attributionSettings(), Clock.systemUTC());
+        start(new BatchPolicy(1, 100_000, 60_000), policy, fixture.explainer(policy));
+        send("m", new String(json("m", PROMPT, RESPONSE), StandardCharsets.UTF_8).replace("stories260K", "gpt-x").getBytes(StandardCharsets.UTF_8), T0);
+        int sampled = 0;
+        for (int i = 0; i < 20; i++) {
+            String id = "s-" + i;
+            send(id, json(id, "One day,", "a girl"), T0);
+            sampled += AuditPolicy.sampled(id, 0.5) ? 1 : 0;
+        }
+        assertEquals(sampled, output.readValuesToList().size());
+        assertTrue(sampled > 3 && sampled < 17, "about half sampled: " + sampled);
+        assertEquals(1.0, metrics.count("explainstream.events.skipped", "reason", "other_model"));
+        assertEquals(20.0 - sampled, metrics.count("explainstream.events.skipped", "reason", "not_sampled"));
+        assertTrue(deadLetters.isEmpty());
+    }
+
+    @Test
+    void longPromptsAreTruncatedLeftAndFlagged() {
+        ValidationPolicy policy = ServiceConfig.of(Map.of("limits.prompt.tokens", "6")).validationPolicy();
+        start(new BatchPolicy(1, 100_000, 60_000), policy, fixture.explainer(policy));
+        send("long", json("long", PROMPT, RESPONSE), T0);
+        Explanation explanation = output.readValue();
+        assertTrue(explanation.getFlags().getPromptTruncated());
+        assertEquals(8, explanation.getFlags().getPromptTokensDropped());
+        assertEquals(6, explanation.getPromptTokens().size());
+        assertEquals(1L, explanation.getPromptTokens().get(0).getId(), "BOS is kept");
+        assertEquals("▁named", explanation.getPromptTokens().get(5).getText(), "the newest tokens are kept");
+        assertNull(explanation.getTokenAttr());
+    }
+
+    @Test
+    void redactModePublishesIdsOffsetsAndScoresButNoText() {
+        EngineExplainer redacting = new EngineExplainer(fixture.engine, StreamFixture.SETTINGS,
+                new EngineExplainer.Identity("stories260K", "sha256:x", null, true), Clock.systemUTC());
+        start(new BatchPolicy(1, 100_000, 60_000), StreamFixture.defaultPolicy(), redacting);
+        send("secret", json("secret", PROMPT, RESPONSE), T0);
+        Explanation explanation = output.readValue();
+        assertTrue(explanation.getFlags().getRedacted());
+        assertTrue(explanation.getPromptTokens().stream().allMatch(t -> t.getText() == null), "no prompt text");
+        assertTrue(explanation.getResponseTokens().stream().allMatch(t -> t.getText() == null), "no response text");
+        assertEquals(395L, explanation.getPromptTokens().get(13).getId(), "ids are kept");
+        assertEquals(41, explanation.getPromptTokens().get(13).getStart(), "offsets are kept");
+        Attribution direct = fixture.direct(PROMPT, RESPONSE);
+        assertEquals(direct.seqAttr()[13], explanation.getSeqAttr().get(13), 1e-5, "scores are kept");
+        String everything = explanation.toString();
+        for (String word : List.of("named", "little", "Lily", "loved")) {
+            assertTrue(!everything.contains(word), "'" + word + "' leaked into " + everything);
+        }
+    }
+
+    @Test
+    void eachEventGetsItsTierCheapEventsBatchApartAndUnderBacklogOnlyForcedEventsKeepTheFullMethod() {
+        ManualClock clock = new ManualClock();
+        clock.advance(Duration.between(clock.instant(), Instant.ofEpochMilli(T0 + 1_000)));
+        // Half sampled, tenant=vip forced, the rest input_x_gradient; 8 steps, at least 4 under backlog.
+        AuditPolicy audit = new AuditPolicy(0.5, AuditPolicy.parseRules("audit.sample.always", "metadata.tenant=vip"),
+                AuditPolicy.CheapMethod.INPUT_X_GRADIENT, 60_000, 4);
+        backlog = new BacklogController(audit, StreamFixture.SETTINGS.method(), StreamFixture.SETTINGS.steps(), 0, clock);
+        start(new BatchPolicy(4, 100_000, 60_000), StreamFixture.defaultPolicy(), fixture.explainer(StreamFixture.defaultPolicy()));
+        java.util.function.IntFunction<byte[]> event = i -> new String(json("t-" + i, "One day,", "a girl"), StandardCharsets.UTF_8)
+                .replace("acme", i % 5 == 0 ? "vip" : "acme").getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i < 40; i++) {
+            send("t-" + i, event.apply(i), T0);
+        }
+        driver.advanceWallClockTime(Duration.ofMinutes(2));
+        Map<String, Explanation> byId = new java.util.HashMap<>();
+        output.readValuesToList().forEach(e -> byId.put(e.getEventId(), e));
+        assertEquals(40, byId.size(), "explained: " + new java.util.TreeSet<>(byId.keySet()) + ", dead letters: " + deadLetters.readValuesToList().size());
+        for (int i = 0; i < 40; i++) {
+            Explanation e = byId.get("t-" + i);
+            String expected = i % 5 == 0 ? "FULL/FORCED" : AuditPolicy.sampled("t-" + i, 0.5) ? "FULL/SAMPLED" : "CHEAP/NOT_SAMPLED";
+            assertEquals(expected, e.getTier() + "/" + e.getTierReason(), e.getEventId());
+            assertEquals(e.getTier() == io.explainstream.schema.ExplanationTier.CHEAP ? "INPUT_X_GRADIENT" : "INTEGRATED_GRADIENTS", e.getMethod().name());
+            assertEquals(e.getTier() == io.explainstream.schema.ExplanationTier.CHEAP ? 1 : 8, e.getSteps(), e.getEventId());
+        }
+        assertEquals(byId.values().stream().filter(e -> e.getTier() == io.explainstream.schema.ExplanationTier.CHEAP).count(),
+                metrics.count("explainstream.events.tier", "tier", "cheap", "reason", "not_sampled"), "the metrics match the records");
+        assertEquals(8.0, metrics.count("explainstream.events.tier", "tier", "full", "reason", "forced"));
+        assertEquals(0.0, metrics.registry().get("explainstream.degraded").gauge().value());
+
+        // Two minutes of lag: one level per batch (no dwell here): fewer steps, the cheap method, then unsampled events skipped.
+        clock.advance(Duration.ofMinutes(2));
+        for (int i = 40; i < 80; i++) {
+            send("t-" + i, event.apply(i), T0);
+        }
+        driver.advanceWallClockTime(Duration.ofMinutes(2));
+        List<Explanation> late = output.readValuesToList();
+        assertEquals(1.0, metrics.registry().get("explainstream.degraded").gauge().value());
+        assertEquals(backlog.maxLevel(), (int) metrics.registry().get("explainstream.audit.tier").gauge().value());
+        for (Explanation e : late) {
+            int i = Integer.parseInt(e.getEventId().substring(2));
+            if (i % 5 == 0) {
+                assertEquals("FULL/FORCED/8", e.getTier() + "/" + e.getTierReason() + "/" + e.getSteps(), "forced events keep the full method");
+            } else if (e.getTierReason() == io.explainstream.schema.TierReason.BACKLOG) {
+                assertTrue(e.getTier() == io.explainstream.schema.ExplanationTier.CHEAP || e.getSteps() == 4, e.getEventId() + " " + e.getSteps());
+            }
+        }
+        assertTrue(late.stream().anyMatch(e -> e.getTierReason() == io.explainstream.schema.TierReason.BACKLOG), "some degraded");
+        double skipped = metrics.count("explainstream.events.skipped", "reason", "backlog");
+        assertTrue(skipped > 0, "unsampled events shed at the top level");
+        assertEquals(40, late.size() + skipped, "every event explained or counted");
+        // Each engine call held one method and steps: a batch size never mixes the cheap with the full.
+        for (Explanation e : late) {
+            long same = late.stream().filter(o -> o.getMethod() == e.getMethod() && o.getSteps() == e.getSteps()).count();
+            assertTrue(e.getBatchSize() <= same, e.getEventId());
+        }
+    }
+
+    private static String header(TestRecord<byte[], byte[]> record, String name) {
+        Header header = record.headers().lastHeader(name);
+        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+    }
+}

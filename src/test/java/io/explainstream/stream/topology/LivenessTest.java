@@ -1,0 +1,68 @@
+package io.explainstream.stream.topology;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.stream.config.ConfigException;
+import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.testing.ManualClock;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** The rules of /health, on a clock the test moves. */
+class LivenessTest {
+
+    private final ManualClock clock = new ManualClock();
+    private final Liveness liveness = new Liveness(3, 300_000, 62_000, clock);
+
+    @Test
+    void moreReplacementsThanAllowedWithinTheWindowAreUnhealthyUntilTheyAge() {
+        for (int i = 0; i < 3; i++) {
+            liveness.threadReplaced(new IllegalStateException("registry down"));
+            clock.advance(Duration.ofSeconds(30));
+        }
+        assertTrue(liveness.verdict().healthy(), "3 replacements are tolerated");
+        liveness.threadReplaced(new IllegalStateException("registry down"));
+        Liveness.Verdict verdict = liveness.verdict();
+        assertFalse(verdict.healthy());
+        assertEquals("stream thread replaced 4 times in the last 300 s (health.thread.replacements.max = 3); last error: "
+                + "java.lang.IllegalStateException: registry down", verdict.reason());
+        clock.advance(Duration.ofSeconds(211));
+        assertTrue(liveness.verdict().healthy(), "the first replacement has left the window");
+    }
+
+    @Test
+    void aBatchLongerThanTheStallLimitInTheEngineIsUnhealthy() {
+        liveness.engineEntered();
+        clock.advance(Duration.ofSeconds(62));
+        assertTrue(liveness.verdict().healthy());
+        clock.advance(Duration.ofSeconds(1));
+        assertEquals("a batch has been in the engine for 63 s, more than 62 s", liveness.verdict().reason());
+        liveness.engineLeft();
+        assertTrue(liveness.verdict().healthy());
+    }
+
+    @Test
+    void eventsWaitingWithNoBatchFinishingAreUnhealthy() {
+        liveness.waiting(true);
+        clock.advance(Duration.ofSeconds(40));
+        liveness.waiting(true);
+        assertTrue(liveness.verdict().healthy());
+        clock.advance(Duration.ofSeconds(30));
+        assertEquals("events have waited 70 s with no batch finishing, more than 62 s", liveness.verdict().reason());
+        liveness.waiting(false);
+        assertTrue(liveness.verdict().healthy(), "an empty store is progress");
+    }
+
+    @Test
+    void theStallLimitFollowsTheBatchSettings() {
+        assertEquals(62_000, ServiceConfig.of(java.util.Map.of()).batchPolicy().stallMs(), "batch.max.wait.ms + 3 x batch.max.seconds");
+        assertEquals(60_000, ServiceConfig.of(java.util.Map.of()).transactionTimeoutMs(), "at least 60 s");
+        assertEquals(90_000, ServiceConfig.of(java.util.Map.of("batch.max.seconds", "30")).transactionTimeoutMs(), "3 x batch.max.seconds");
+        var error = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ServiceConfig.of(java.util.Map.of("batch.max.seconds", "40", "producer.transaction.timeout.ms", "60000")));
+        assertEquals("batch.max.seconds = 40 needs a transaction timeout of at least 80000 ms; producer.transaction.timeout.ms is 60000",
+                error.getMessage());
+    }
+}
