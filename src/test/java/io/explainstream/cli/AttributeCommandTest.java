@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -197,6 +198,7 @@ class AttributeCommandTest {
     }
 
     @Test
+    @Tag("slow") // starts Chromium
     void htmlRendersInHeadlessChromium(@TempDir Path dir) throws Exception {
         Path page = dir.resolve("report.html");
         CliRun run = CliRun.of("attribute", "--prompt", PROMPT, "--response", RESPONSE, "--format", "html", "--token-matrix", "--out", page.toString());

@@ -49,6 +49,7 @@ class BenchCommandTest {
     }
 
     @Test
+    @Tag("slow") // four pipeline runs on the embedded broker
     void pipelineMixRunsOnTheSmallestSetting() {
         CliRun run = CliRun.of("bench", "pipeline", "--mix", "--events", "8", "--steps", "2", "--batch", "4", "--long-share", "0.25",
                 "--long-tokens", "100");
@@ -58,7 +59,9 @@ class BenchCommandTest {
         assertTrue(run.out().matches("(?s).*arrival order \\(batch.by.length=false\\): p50 \\d+ ms, p99 \\d+ ms \\(p99 \\d+\\.\\d\\dx .*"), run.out());
         assertTrue(run.out().matches("(?s).*by length \\(batch.by.length=true\\): p50 \\d+ ms, p99 \\d+ ms \\(p99 \\d+\\.\\d\\dx .*"), run.out());
     }
+
     @Test
+    @Tag("slow") // starts the embedded broker and produces for seconds
     void pipelineOfferedRateRunsOnTheSmallestSetting() {
         CliRun run = CliRun.of("bench", "pipeline", "--offered-rate", "5", "--duration", "3", "--steps", "2", "--batch", "4", "--forced-share", "0.25",
                 "--sample-rate", "0.5");
