@@ -42,7 +42,7 @@ final class InMemoryTrends implements TrendSource {
             List<DashboardEvent> in = window.getValue();
             ObjectNode row = windows.addObject();
             row.put("start", window.getKey());
-            row.put("end", window.getKey() + query.window().toMillis());
+            row.put("end", window.getKey() + query.windowOrDefault().toMillis());
             row.put("events", in.size());
             double[] latencies = in.stream().mapToDouble(e -> e.record().getAttributionLatencyMs()).sorted().toArray();
             row.put("latency_ms_p50", percentile(latencies, 0.5));
@@ -67,6 +67,11 @@ final class InMemoryTrends implements TrendSource {
             shares.forEach(shareNode::put);
         }
         return answer;
+    }
+
+    @Override
+    public ObjectNode describe() {
+        return NODES.objectNode().put("trends_source", SOURCE);
     }
 
     @Override
@@ -103,7 +108,7 @@ final class InMemoryTrends implements TrendSource {
         answer.put("source", SOURCE);
         answer.put("note", "computed from the " + events + " explanations in this dashboard's memory (at most the last " + store.keep()
                 + "), not from the explanation-stats topic");
-        answer.put("window_ms", query.window().toMillis());
+        answer.put("window_ms", query.windowOrDefault().toMillis());
         answer.put("delta_warn_above", warnAbove);
         return answer;
     }
@@ -115,7 +120,7 @@ final class InMemoryTrends implements TrendSource {
         alert.put("severity", severity);
         alert.put("model_id", model);
         alert.put("window_start", start);
-        alert.put("window_end", start + query.window().toMillis());
+        alert.put("window_end", start + query.windowOrDefault().toMillis());
         alert.put("count", hits.size());
         alert.put("of", total);
         alert.put("message", message);
@@ -129,7 +134,7 @@ final class InMemoryTrends implements TrendSource {
     }
 
     private static Map<Long, List<DashboardEvent>> byWindow(List<DashboardEvent> events, TrendQuery query) {
-        long size = query.window().toMillis();
+        long size = query.windowOrDefault().toMillis();
         Map<Long, List<DashboardEvent>> windows = new TreeMap<>();
         for (DashboardEvent event : events) {
             long time = event.eventTime().toEpochMilli();

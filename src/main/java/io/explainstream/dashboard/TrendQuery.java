@@ -7,10 +7,13 @@ import java.util.Set;
 /**
  * The window and model a trends or alerts request is about.
  *
- * @param window the tumbling window's length
+ * @param window the tumbling window's length the request asks for; null when it does not ask
  * @param model only this model's events; null for all
  */
 record TrendQuery(Duration window, String model) {
+
+    /** The window of trends computed by the dashboard itself when the request names none. */
+    static final Duration DEFAULT_WINDOW = Duration.ofMinutes(1);
 
     private static final Set<String> PARAMETERS = Set.of("window", "model");
     private static final Duration SHORTEST = Duration.ofSeconds(1);
@@ -23,7 +26,7 @@ record TrendQuery(Duration window, String model) {
                 throw new BadRequestException("unknown parameter '" + name + "'; known: window, model");
             }
         }
-        Duration window = Duration.ofMinutes(1);
+        Duration window = null;
         String text = query.get("window");
         if (text != null) {
             try {
@@ -37,5 +40,10 @@ record TrendQuery(Duration window, String model) {
         }
         String model = query.get("model");
         return new TrendQuery(window, model == null || model.isBlank() ? null : model);
+    }
+
+    /** The window asked for, else {@link #DEFAULT_WINDOW}. */
+    Duration windowOrDefault() {
+        return window == null ? DEFAULT_WINDOW : window;
     }
 }

@@ -46,7 +46,7 @@ class DashboardInBrowserTest {
                     "input.topic", "in", "output.topic", "explanations", "dlq.topic", "dlq", "attribution.steps", "2",
                     "attribution.token.matrix", "true", "ops.port", "-1", "batch.max.wait.ms", "100"));
             try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), Clock.systemUTC());
-                    Dashboard dashboard = Dashboard.start(new Dashboard.Settings("explanations", "127.0.0.1", 0, 100, null, 0.05, null), kafka.clientSettings(),
+                    Dashboard dashboard = Dashboard.start(new Dashboard.Settings("explanations", "explanation-stats", "explanation-alerts", "127.0.0.1", 0, 100, null, 0.05, null), kafka.clientSettings(),
                             RegistryConfig.of(registry.url().toString()));
                     DevTools browser = DevTools.start(chromium, Files.createDirectories(dir.resolve("profile")), 1280, 1400)) {
                 assertTrue(service.awaitRunning(Duration.ofSeconds(60)), "started");

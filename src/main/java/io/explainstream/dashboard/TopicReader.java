@@ -1,0 +1,150 @@
+package io.explainstream.dashboard;
+
+import io.explainstream.stream.KafkaClients;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads topics on a thread of its own and hands each record to a handler: committed records
+ * only, in a consumer group of its own that commits nothing, each partition starting at the first
+ * record at or after {@code from} (null: the oldest). A record the handler cannot take (it throws)
+ * is logged and skipped, never allowed to stop the reader. Topics it reads are never created by
+ * it: which of them exist is reported to {@code existing} until all of them do.
+ */
+final class TopicReader implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TopicReader.class);
+    // The dashboard may start before the service has created its topics: look for them every 5 s, not every 5 min.
+    private static final String METADATA_MAX_AGE_MS = "5000";
+    private static final long TOPIC_CHECK_MS = 5000;
+
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    private final List<String> topics;
+    private final Consumer<ConsumerRecord<byte[], byte[]>> handler;
+    private final Consumer<Set<String>> existing;
+    private final Thread thread;
+    private volatile boolean stopping;
+
+    /**
+     * @param handler takes each record with a value, on the reader's thread
+     * @param existing told which of {@code topics} exist, on the reader's thread, until all do
+     */
+    TopicReader(String name, Map<?, ?> clientSettings, List<String> topics, Instant from, Consumer<ConsumerRecord<byte[], byte[]>> handler,
+            Consumer<Set<String>> existing) {
+        Map<Object, Object> settings = new HashMap<>(clientSettings);
+        settings.putIfAbsent("metadata.max.age.ms", METADATA_MAX_AGE_MS);
+        // A reader must not create the service's topics (with the broker's defaults) by asking for them.
+        settings.put("allow.auto.create.topics", "false");
+        this.consumer = KafkaClients.readCommittedConsumer(settings, "explainstream-" + name, "earliest");
+        this.topics = List.copyOf(topics);
+        this.handler = handler;
+        this.existing = existing;
+        consumer.subscribe(this.topics, new ConsumerRebalanceListener() {
+            @Override
+            public void onPartitionsRevoked(Collection<TopicPartition> partitions) {}
+
+            @Override
+            public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                seek(partitions, from);
+            }
+        });
+        this.thread = new Thread(this::run, name + "-reader");
+        thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    private void seek(Collection<TopicPartition> partitions, Instant from) {
+        if (from == null) {
+            consumer.seekToBeginning(partitions);
+            return;
+        }
+        Map<TopicPartition, Long> times = new HashMap<>();
+        partitions.forEach(p -> times.put(p, from.toEpochMilli()));
+        Map<TopicPartition, OffsetAndTimestamp> offsets = consumer.offsetsForTimes(times);
+        for (TopicPartition partition : partitions) {
+            OffsetAndTimestamp offset = offsets.get(partition);
+            if (offset != null) {
+                consumer.seek(partition, offset.offset());
+            } else {
+                consumer.seekToEnd(List.of(partition));
+            }
+        }
+    }
+
+    private void run() {
+        try {
+            boolean allExist = false;
+            long nextCheck = 0;
+            while (!stopping) {
+                if (!allExist && System.currentTimeMillis() >= nextCheck) {
+                    allExist = checkTopics();
+                    nextCheck = System.currentTimeMillis() + TOPIC_CHECK_MS;
+                }
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(250))) {
+                    if (record.value() != null) {
+                        take(record);
+                    }
+                }
+            }
+        } catch (WakeupException e) {
+            // close() asked us to stop
+        } finally {
+            consumer.close(Duration.ofSeconds(5));
+        }
+    }
+
+    private boolean checkTopics() {
+        try {
+            Set<String> found = new java.util.TreeSet<>(consumer.listTopics(Duration.ofSeconds(5)).keySet());
+            found.retainAll(topics);
+            existing.accept(Set.copyOf(found));
+            return found.size() == topics.size();
+        } catch (WakeupException e) {
+            throw e;
+        } catch (KafkaException e) {
+            LOG.debug("cannot list topics yet: {}", e.getMessage());
+            return false;
+        }
+    }
+
+    private void take(ConsumerRecord<byte[], byte[]> record) {
+        try {
+            handler.accept(record);
+        } catch (RuntimeException e) {
+            LOG.warn("skipping {}-{}@{}: not a record this dashboard can read: {}", record.topic(), record.partition(), record.offset(), e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!thread.isAlive()) {
+            consumer.close(Duration.ofSeconds(5));
+            return;
+        }
+        stopping = true;
+        consumer.wakeup();
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
