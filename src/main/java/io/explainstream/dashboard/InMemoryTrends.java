@@ -107,7 +107,7 @@ final class InMemoryTrends implements TrendSource {
         ObjectNode answer = NODES.objectNode();
         answer.put("source", SOURCE);
         answer.put("note", "computed from the " + events + " explanations in this dashboard's memory (at most the last " + store.keep()
-                + "), not from the explanation-stats topic");
+                + "), not from the service's statistics topic");
         answer.put("window_ms", query.windowOrDefault().toMillis());
         answer.put("delta_warn_above", warnAbove);
         return answer;
