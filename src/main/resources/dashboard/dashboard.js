@@ -265,8 +265,9 @@
       $("trends-source").className = fromTopic ? "source" : "source fallback";
       $("trends-note").textContent = fromTopic
         ? "Windows the service published on " + stats.topic + ": " + stats.windows.length + " window × group records of " + (stats.window_ms ? stats.window_ms / 1000 + " s" : "its stats.window") + " by event time (" + stats.note + ")."
-        : "Not from the statistics topic: " + (stats.fallback || "the dashboard runs without it") + ". Computed from the events in memory: " + stats.note + "; windows of " + stats.window_ms / 1000 + " s by event time.";
+        : "Not from the statistics topic: " + (stats.fallback || "the dashboard runs without it") + ". Trends " + stats.note + "; windows of " + stats.window_ms / 1000 + " s by event time.";
       $("trends-empty").hidden = w.length > 0;
+      $("trends").querySelector(".charts").hidden = w.length === 0;
       if (w.length) {
         const x = w.map((r) => r.start / 1000);
         chart("chart-events", [{ label: "events", stroke: SERIES_COLORS[0], width: 2 }], [x, w.map((r) => r.events)]);
@@ -282,7 +283,7 @@
       $("alerts-panel").hidden = alerts.alerts.length === 0;
       $("alerts-panel").dataset.source = alerts.source;
       $("alerts-note").textContent = fromTopic ? "From the alerts topic " + alerts.topic + ": " + alerts.note + "."
-        : "Not from the alerts topic: " + (alerts.fallback || "the dashboard runs without it") + ". Computed from the events in memory: " + alerts.note + ".";
+        : "Not from the alerts topic: " + (alerts.fallback || "the dashboard runs without it") + ". Alerts " + alerts.note + ".";
       const list = $("alerts"); list.replaceChildren();
       alerts.alerts.forEach((a) => {
         const li = el("li", { class: a.severity });

@@ -79,6 +79,8 @@ class DashboardInBrowserTest {
                 assertTrue(browser.eval("document.querySelectorAll('#segment-bar div').length").asInt() >= 3, "system, user, template");
                 assertTrue(browser.eval("document.querySelector('#heatmap .cell').dataset.tip").asText().contains("raw "), "hover shows raw and normalized");
                 assertTrue(browser.eval("document.getElementById('d-redacted').hidden").asBoolean(), "not redacted");
+                // Trends from either source, so that the screenshot shows the page as a person sees it a moment later.
+                browser.await("document.querySelectorAll('#chart-events canvas').length === 1", Duration.ofSeconds(20));
                 browser.screenshot(Path.of("target/dashboard.png"));
 
                 browser.eval("document.querySelector('#views input[value=words]').click()");
