@@ -248,8 +248,10 @@
     // One window would get a range of years from uPlot's default: give the time axis five minutes around it.
     const lo = Math.min(...data[0]), hi = Math.max(...data[0]);
     const xRange = lo === hi ? [lo - 300, hi + 300] : [lo, hi];
+    // Every series is a count, share, delta or duration: from 0, so that a lone point does not get a range of its own rounding.
+    const yRange = (u, min, max) => [Math.min(0, min), max > 0 ? max * 1.15 : 1];
     state.charts[id] = new uPlot({ width: width, height: 170, series: [{}].concat(series), axes: [axis, axis],
-      scales: { x: { time: true, auto: false, range: xRange } } }, data, target);
+      scales: { x: { time: true, auto: false, range: xRange }, y: { range: yRange } } }, data, target);
   }
   const SERIES_COLORS = ["#0b5cad", "#bc4c00", "#1a7f37", "#6f42c1", "#6e7781", "#cf222e"];
   // The trends come from the service's statistics topic (source "topic": windows as published, the
