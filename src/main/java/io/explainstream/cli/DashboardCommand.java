@@ -37,7 +37,7 @@ final class DashboardCommand implements Callable<Integer> {
     private int port;
 
     @Option(names = "--from", defaultValue = "-1h",
-            description = "Read explanations from this time: -1h, -30m, an ISO instant, now, or beginning. Default: ${DEFAULT-VALUE}.")
+            description = "Read explanations, statistics and alerts from this time: -1h, -30m, an ISO instant, now, or beginning. Default: ${DEFAULT-VALUE}.")
     private String from;
 
     @Option(names = "--keep", defaultValue = "2000", description = "Explanations held in memory. Default: ${DEFAULT-VALUE}.")

@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -29,7 +30,8 @@ import org.slf4j.LoggerFactory;
 final class TopicReader implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(TopicReader.class);
-    // The dashboard may start before the service has created its topics: look for them every 5 s, not every 5 min.
+    // The dashboard may start before the service has created its topics: look for them every 5 s, and
+    // refresh the metadata of those it reads as often, so that new partitions show up soon too.
     private static final String METADATA_MAX_AGE_MS = "5000";
     private static final long TOPIC_CHECK_MS = 5000;
 
@@ -37,6 +39,7 @@ final class TopicReader implements AutoCloseable {
     private final List<String> topics;
     private final Consumer<ConsumerRecord<byte[], byte[]>> handler;
     private final Consumer<Set<String>> existing;
+    private final ConsumerRebalanceListener rebalanceListener;
     private final Thread thread;
     private volatile boolean stopping;
 
@@ -54,7 +57,7 @@ final class TopicReader implements AutoCloseable {
         this.topics = List.copyOf(topics);
         this.handler = handler;
         this.existing = existing;
-        consumer.subscribe(this.topics, new ConsumerRebalanceListener() {
+        this.rebalanceListener = new ConsumerRebalanceListener() {
             @Override
             public void onPartitionsRevoked(Collection<TopicPartition> partitions) {}
 
@@ -62,7 +65,7 @@ final class TopicReader implements AutoCloseable {
             public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
                 seek(partitions, from);
             }
-        });
+        };
         this.thread = new Thread(this::run, name + "-reader");
         thread.setDaemon(true);
     }
@@ -89,14 +92,29 @@ final class TopicReader implements AutoCloseable {
         }
     }
 
+    /**
+     * Subscribes to the topics that exist (asking for a missing one would make the client warn on
+     * every metadata refresh), looks for the others every few seconds, and polls.
+     */
     private void run() {
         try {
-            boolean allExist = false;
+            Set<String> subscribed = Set.of();
             long nextCheck = 0;
             while (!stopping) {
-                if (!allExist && System.currentTimeMillis() >= nextCheck) {
-                    allExist = checkTopics();
+                if (subscribed.size() < topics.size() && System.currentTimeMillis() >= nextCheck) {
+                    Set<String> found = existingTopics();
+                    existing.accept(found);
+                    if (!found.equals(subscribed) && !found.isEmpty()) {
+                        // A wider subscription reassigns the partitions, and they are sought to --from again: harmless,
+                        // as only the statistics reader reads several topics, and it keeps the latest record per key.
+                        consumer.subscribe(List.copyOf(found), rebalanceListener);
+                        subscribed = found;
+                    }
                     nextCheck = System.currentTimeMillis() + TOPIC_CHECK_MS;
+                }
+                if (subscribed.isEmpty()) {
+                    Thread.sleep(250);
+                    continue;
                 }
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(250))) {
                     if (record.value() != null) {
@@ -106,22 +124,24 @@ final class TopicReader implements AutoCloseable {
             }
         } catch (WakeupException e) {
             // close() asked us to stop
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } finally {
             consumer.close(Duration.ofSeconds(5));
         }
     }
 
-    private boolean checkTopics() {
+    /** Which of the topics the cluster has; none while it cannot be asked. */
+    private Set<String> existingTopics() {
         try {
-            Set<String> found = new java.util.TreeSet<>(consumer.listTopics(Duration.ofSeconds(5)).keySet());
+            Set<String> found = new TreeSet<>(consumer.listTopics(Duration.ofSeconds(5)).keySet());
             found.retainAll(topics);
-            existing.accept(Set.copyOf(found));
-            return found.size() == topics.size();
+            return Set.copyOf(found);
         } catch (WakeupException e) {
             throw e;
         } catch (KafkaException e) {
             LOG.debug("cannot list topics yet: {}", e.getMessage());
-            return false;
+            return Set.of();
         }
     }
 
