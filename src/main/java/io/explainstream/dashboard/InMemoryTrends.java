@@ -38,7 +38,7 @@ final class InMemoryTrends implements TrendSource {
         List<DashboardEvent> events = events(query);
         ObjectNode answer = header(query, events.size());
         ArrayNode windows = answer.putArray("windows");
-        for (Map.Entry<Long, List<DashboardEvent>> window : byWindow(events, query).entrySet()) {
+        for (Map.Entry<Long, List<DashboardEvent>> window : lastWindows(byWindow(events, query), query.limit()).entrySet()) {
             List<DashboardEvent> in = window.getValue();
             ObjectNode row = windows.addObject();
             row.put("start", window.getKey());
@@ -99,7 +99,7 @@ final class InMemoryTrends implements TrendSource {
                     String.format(java.util.Locale.ROOT, "%d of %d prompts to %s were truncated before they were explained", hits.size(), total, model))));
         }
         alerts.sort(Comparator.comparingLong((ObjectNode a) -> a.get("window_start").asLong()).reversed());
-        answer.putArray("alerts").addAll(alerts);
+        answer.putArray("alerts").addAll(alerts.stream().limit(query.limit()).toList());
         return answer;
     }
 
@@ -141,6 +141,14 @@ final class InMemoryTrends implements TrendSource {
             windows.computeIfAbsent(Math.floorDiv(time, size) * size, w -> new ArrayList<>()).add(event);
         }
         return windows;
+    }
+
+    private static Map<Long, List<DashboardEvent>> lastWindows(Map<Long, List<DashboardEvent>> windows, int limit) {
+        TreeMap<Long, List<DashboardEvent>> sorted = new TreeMap<>(windows);
+        while (sorted.size() > limit) {
+            sorted.pollFirstEntry();
+        }
+        return sorted;
     }
 
     private static double percentile(double[] sorted, double p) {

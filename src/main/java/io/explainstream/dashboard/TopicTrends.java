@@ -131,6 +131,7 @@ final class TopicTrends implements TrendSource {
         if (query.window() != null) {
             matching = ofLength(matching, query.window());
         }
+        matching = lastStarts(matching, query.limit());
         ObjectNode answer = NODES.objectNode();
         answer.put("source", SOURCE);
         answer.put("topic", statsTopic);
@@ -154,7 +155,8 @@ final class TopicTrends implements TrendSource {
         answer.put("note", "the alerts on " + alertsTopic + " (" + alerts.size() + " held, at most " + MAX_ALERTS
                 + "): rules alert.<name>.when of the service, tested on each window when it closes");
         ArrayNode rows = answer.putArray("alerts");
-        alerts.descendingMap().values().stream().filter(forModel(query.model(), AuditAlert::getGroup)).forEach(alert -> rows.add(alert(alert)));
+        alerts.descendingMap().values().stream().filter(forModel(query.model(), AuditAlert::getGroup)).limit(query.limit())
+                .forEach(alert -> rows.add(alert(alert)));
         return answer;
     }
 
@@ -168,6 +170,16 @@ final class TopicTrends implements TrendSource {
                     + " s; leave window out or ask for one of those");
         }
         return ofLength;
+    }
+
+    /** The windows of the {@code limit} latest window starts (all their groups), oldest first. */
+    private static List<ExplanationStats> lastStarts(List<ExplanationStats> windows, int limit) {
+        List<Long> starts = windows.stream().map(s -> s.getWindowStart().toEpochMilli()).distinct().sorted().toList();
+        if (starts.size() <= limit) {
+            return windows;
+        }
+        long earliest = starts.get(starts.size() - limit);
+        return windows.stream().filter(s -> s.getWindowStart().toEpochMilli() >= earliest).toList();
     }
 
     /** Keeps a record when no model is asked for, or when its group names the model asked for. */

@@ -133,6 +133,7 @@ class DashboardApiTest {
         assertError(api.get("/api/events", "model=a&model=b"), 400, "parameter 'model' is given twice");
         assertError(api.get("/api/stats", "window=0"), 400, "window must be from 1 to 86400 seconds, not 0");
         assertError(api.get("/api/alerts", "window=soon"), 400, "window is in whole seconds (1 to 86400), not 'soon'");
+        assertError(api.get("/api/stats", "limit=0"), 400, "limit must be from 1 to 10000, not 0");
         assertError(api.get("/api/nothing", null), 404, "no such API path: /api/nothing");
     }
 

@@ -86,9 +86,23 @@ class TopicTrendsTest {
         for (int i = 0; i <= TopicTrends.MAX_WINDOWS; i++) {
             topic.add(stats("source_model=m1", T0 + i * MINUTE, true, 1, 0.1, 10));
         }
-        JsonNode windows = stats(topic, Map.of()).get("windows");
+        JsonNode windows = stats(topic, Map.of("limit", Integer.toString(TrendQuery.MAX_LIMIT))).get("windows");
         assertEquals(TopicTrends.MAX_WINDOWS, windows.size());
         assertEquals(T0 + MINUTE, windows.get(0).get("start").asLong(), "the oldest was dropped");
+        JsonNode answered = stats(topic, Map.of()).get("windows");
+        assertEquals(TrendQuery.DEFAULT_LIMIT, answered.size(), "an answer holds the latest windows only, unless asked for more");
+        assertEquals(T0 + TopicTrends.MAX_WINDOWS * MINUTE, answered.get(answered.size() - 1).get("start").asLong());
+    }
+
+    @Test
+    void aLimitKeepsEveryGroupOfTheLatestWindows() throws Exception {
+        topic.add(stats("source_model=m1", T0, true, 1, 0.1, 10));
+        topic.add(stats("source_model=m1", T0 + MINUTE, true, 2, 0.1, 10));
+        topic.add(stats("source_model=m2", T0 + MINUTE, true, 3, 0.1, 10));
+        JsonNode answer = stats(topic, Map.of("limit", "1"));
+        assertEquals(2, answer.get("windows").size(), "both groups of the latest window");
+        assertEquals(1, answer.get("totals").size());
+        assertEquals(5, answer.get("totals").get(0).get("events").asLong());
     }
 
     @Test
