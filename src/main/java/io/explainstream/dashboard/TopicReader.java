@@ -1,5 +1,6 @@
 package io.explainstream.dashboard;
 
+import io.explainstream.avro.RegistryException;
 import io.explainstream.stream.KafkaClients;
 import java.time.Duration;
 import java.time.Instant;
@@ -12,6 +13,7 @@ import java.util.TreeSet;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.KafkaException;
@@ -24,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * Reads topics on a thread of its own and hands each record to a handler: committed records
  * only, in a consumer group of its own that commits nothing, each partition starting at the first
  * record at or after {@code from} (null: the oldest). A record the handler cannot take (it throws)
- * is logged and skipped, never allowed to stop the reader. Topics it reads are never created by
+ * is logged and skipped, never allowed to stop the reader; one that meets a schema registry
+ * outage is read again when the registry answers. Topics it reads are never created by
  * it: which of them exist is reported to {@code existing} until all of them do.
  */
 final class TopicReader implements AutoCloseable {
@@ -34,6 +37,7 @@ final class TopicReader implements AutoCloseable {
     // refresh the metadata of those it reads as often, so that new partitions show up soon too.
     private static final String METADATA_MAX_AGE_MS = "5000";
     private static final long TOPIC_CHECK_MS = 5000;
+    private static final long OUTAGE_BACKOFF_MS = 2000;
 
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final List<String> topics;
@@ -116,10 +120,8 @@ final class TopicReader implements AutoCloseable {
                     Thread.sleep(250);
                     continue;
                 }
-                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(250))) {
-                    if (record.value() != null) {
-                        take(record);
-                    }
+                if (!takeAll(consumer.poll(Duration.ofMillis(250)))) {
+                    Thread.sleep(OUTAGE_BACKOFF_MS);
                 }
             }
         } catch (WakeupException e) {
@@ -145,12 +147,48 @@ final class TopicReader implements AutoCloseable {
         }
     }
 
-    private void take(ConsumerRecord<byte[], byte[]> record) {
+    /**
+     * Hands each record of a batch to the handler, partition by partition. While the schema
+     * registry is unavailable a record is not unreadable: its partition is sought back to it, to
+     * be read again after a pause, so that an outage loses nothing.
+     *
+     * @return false when some record must be read again
+     */
+    private boolean takeAll(ConsumerRecords<byte[], byte[]> batch) {
+        boolean all = true;
+        for (TopicPartition partition : batch.partitions()) {
+            for (ConsumerRecord<byte[], byte[]> record : batch.records(partition)) {
+                if (record.value() != null && !take(record)) {
+                    consumer.seek(partition, record.offset());
+                    all = false;
+                    break;
+                }
+            }
+        }
+        return all;
+    }
+
+    /** @return false when the record must be read again (the registry is unavailable) */
+    private boolean take(ConsumerRecord<byte[], byte[]> record) {
         try {
             handler.accept(record);
+            return true;
+        } catch (RegistryException e) {
+            if (e.unavailable()) {
+                LOG.warn("{}-{}@{}: the schema registry is unavailable; reading it again in {} ms: {}", record.topic(), record.partition(), record.offset(),
+                        OUTAGE_BACKOFF_MS, e.getMessage());
+                return false;
+            }
+            skip(record, e);
+            return true;
         } catch (RuntimeException e) {
-            LOG.warn("skipping {}-{}@{}: not a record this dashboard can read: {}", record.topic(), record.partition(), record.offset(), e.getMessage());
+            skip(record, e);
+            return true;
         }
+    }
+
+    private static void skip(ConsumerRecord<byte[], byte[]> record, RuntimeException e) {
+        LOG.warn("skipping {}-{}@{}: not a record this dashboard can read: {}", record.topic(), record.partition(), record.offset(), e.getMessage());
     }
 
     @Override
