@@ -151,8 +151,13 @@ class DashboardInBrowserTest {
         browser.await("document.getElementById('trends').dataset.source === 'topic' && document.querySelectorAll('#chart-events canvas').length === 1",
                 Duration.ofSeconds(60));
         assertTrue(browser.eval("document.getElementById('trends-source').textContent").asText().contains("statistics topic explanation-stats"));
-        assertEquals(3, browser.eval("fetch('/api/stats').then(r => r.json()).then(s => s.totals.reduce((n, w) => n + w.events, 0))").asInt(),
-                "the windows count every explanation");
+        // A window is published again as it fills: wait for the version that holds all three.
+        String counted = "fetch('/api/stats').then(r => r.json()).then(s => s.totals.reduce((n, w) => n + w.events, 0))";
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (browser.eval(counted).asInt() != 3 && System.nanoTime() < deadline) {
+            Thread.sleep(300);
+        }
+        assertEquals(3, browser.eval(counted).asInt(), "the windows count every explanation");
         browser.await("document.getElementById('alerts-panel').dataset.source === 'topic' && document.querySelectorAll('#alerts li').length > 0",
                 Duration.ofSeconds(60));
         String href = browser.eval("document.querySelector('#alerts a').getAttribute('href')").asText();
