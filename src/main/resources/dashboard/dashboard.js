@@ -5,6 +5,7 @@
   const $ = (id) => document.getElementById(id);
   const state = { events: [], selected: null, detail: null, view: "tokens", info: null, known: { models: new Set(), applications: new Set(), tenants: new Set(), segments: new Set() }, charts: {} };
   const FEED_MAX = 500;
+  const TRENDS_REFRESH_MS = 5000;
   const REDACTED = "▒";
 
   // Diverging blue–red scale: blue for negative, red for positive, neutral at 0; sign also in words.
@@ -16,8 +17,22 @@
   }
   function sign(x) { return x > 0 ? "positive (raises the response's log-probability)" : x < 0 ? "negative (lowers it)" : "zero"; }
   function num(x, d) { return x === null || x === undefined ? "n/a" : (typeof x === "string" ? x : x.toFixed(d === undefined ? 4 : d)); }
-  // A vocabulary piece as shown: ▁ is a space, the newline byte a ↵ (other byte pieces stay as they are).
+  // A vocabulary piece as shown: ▁ is a space, the newline byte a ↵ (other byte pieces are read through their group, below).
   function piece(text) { return text === null || text === undefined ? REDACTED : text.replace(/▁/g, " ").replace(/<0x0A>/g, "↵"); }
+  const BYTE_PIECE = /^<0x[0-9A-Fa-f]{2}>$/;
+  // A group's text as shown (the server groups tokens as the CLI does: the byte pieces of one character are one group).
+  function groupText(g, tokens) {
+    if (g.text === null || g.text === undefined) return REDACTED;
+    if (g.kind === "LINE_BREAK") return "↵".repeat(Math.max(1, g.text.length));
+    if (g.first === g.last && !BYTE_PIECE.test(tokens[g.first].text || "")) return piece(tokens[g.first].text);
+    return g.text;
+  }
+  // One token's label in per-token views (response table, matrix): a byte piece shows the character it helps spell.
+  function tokenLabel(groups, tokens, i) {
+    const g = groups.find((x) => x.first <= i && i <= x.last);
+    if (!g || (g.first === g.last && !BYTE_PIECE.test(tokens[i].text || ""))) return piece(tokens[i].text);
+    return g.first === g.last ? groupText(g, tokens) : groupText(g, tokens) + " (" + piece(tokens[i].text) + ", byte " + (i - g.first + 1) + "/" + (g.last - g.first + 1) + ")";
+  }
   function el(tag, attrs, text) { const e = document.createElement(tag); for (const k in attrs || {}) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; return e; }
 
   // ---- feed -------------------------------------------------------------------------------
@@ -49,7 +64,7 @@
     b.appendChild(top);
     const m = e.metadata || {};
     b.appendChild(el("div", { class: "feed-meta" }, [new Date(e.event_time).toLocaleTimeString(), e.model_id, e.method.toLowerCase().replace(/_/g, " "), e.top_segment ? "top: " + e.top_segment : "", m.application || "", m.tenant || ""].filter(Boolean).join(" · ")));
-    b.appendChild(el("div", { class: "feed-text" }, e.response_text || ""));
+    b.appendChild(el("div", { class: "feed-text" }, e.flags && e.flags.redacted ? "redacted: no text published" : (e.response_text || "")));
     b.addEventListener("click", () => select(e.event_id));
     li.appendChild(b);
     return li;
@@ -126,6 +141,7 @@
       box.textContent = rel === null ? "No baseline (gradient method): completeness does not apply; sequence delta " + num(d.sequence_delta) + "."
         : "Relative convergence delta " + num(rel, 4) + " (threshold " + d.delta_warn_above + "); sequence delta " + num(d.sequence_delta) + ".";
     }
+    $("d-redacted").hidden = !d.flags.redacted;
     renderHeatmap(); renderSegments(); renderResponse(); renderMatrix(); renderMetadata();
   }
   function cell(text, raw, normalized, label, fixed) {
@@ -141,13 +157,19 @@
     map.replaceChildren();
     map.dataset.view = state.view;
     if (state.view === "tokens") {
-      d.prompt_tokens.forEach((t, i) => map.appendChild(cell(piece(t.text), d.seq_attr[i], d.seq_attr_normalized[i], "token " + i + (d.segments.length ? " · " + d.segments[t.segment].name : ""), !t.attributed)));
+      // One cell per group: a token, or the byte pieces of one character, scored by their sum (as the CLI's heatmap).
+      d.prompt_groups.forEach((g) => {
+        const t = d.prompt_tokens[g.first], span = g.first === g.last ? "token " + g.first : "tokens " + g.first + "–" + g.last + " (" + d.prompt_tokens.slice(g.first, g.last + 1).map((x) => x.text).join("") + ")";
+        const c = cell(groupText(g, d.prompt_tokens), g.score, g.score_normalized, span + (d.segments.length ? " · " + d.segments[t.segment].name : ""), !g.attributed);
+        c.dataset.first = g.first; c.dataset.last = g.last;
+        map.appendChild(c);
+      });
     } else if (state.view === "words") {
       d.words.forEach((w, i) => { map.appendChild(cell(w.text === null ? REDACTED : w.text, w.score, w.score_normalized, "word " + i + " (tokens " + w.token_start + "–" + (w.token_end - 1) + ")")); map.appendChild(document.createTextNode(" ")); });
     } else {
       const max = Math.max(1e-12, ...d.segments.map((s) => Math.abs(s.score)));
       d.segments.forEach((s, i) => {
-        const text = d.prompt_tokens.filter((t) => t.segment === i).map((t) => piece(t.text)).join("");
+        const text = d.prompt_groups.filter((g) => d.prompt_tokens[g.first].segment === i).map((g) => groupText(g, d.prompt_tokens)).join("");
         const content = el("span"); content.appendChild(el("span", { class: "seg-name" }, s.name)); content.appendChild(document.createTextNode(text));
         map.appendChild(cell(content, s.score, s.score / max, "segment " + s.name + " (" + s.kind.toLowerCase() + ") · share " + (100 * s.share).toFixed(1) + "%"));
       });
@@ -176,7 +198,7 @@
     d.response_tokens.forEach((t, i) => {
       const row = el("tr");
       row.appendChild(el("td", {}, String(i)));
-      row.appendChild(el("td", { class: "tok" }, piece(t.text)));
+      row.appendChild(el("td", { class: "tok" }, tokenLabel(d.response_groups, d.response_tokens, i)));
       row.appendChild(el("td", {}, num(d.response_logprobs[i], 3)));
       row.appendChild(el("td", {}, d.baseline_logprobs.length ? num(d.baseline_logprobs[i], 3) : "n/a"));
       row.appendChild(el("td", {}, d.convergence_delta.length ? num(d.convergence_delta[i], 4) : "n/a"));
@@ -190,17 +212,17 @@
     if (!d.token_attr) return;
     const head = el("thead"), hr = el("tr");
     hr.appendChild(el("th", {}, ""));
-    d.prompt_tokens.forEach((t) => hr.appendChild(el("th", { scope: "col" }, piece(t.text))));
+    d.prompt_tokens.forEach((t, p) => hr.appendChild(el("th", { scope: "col" }, tokenLabel(d.prompt_groups, d.prompt_tokens, p))));
     head.appendChild(hr); table.appendChild(head);
     const body = el("tbody");
     d.token_attr.forEach((row, r) => {
       const tr = el("tr");
-      tr.appendChild(el("th", { scope: "row" }, piece(d.response_tokens[r].text)));
+      tr.appendChild(el("th", { scope: "row" }, tokenLabel(d.response_groups, d.response_tokens, r)));
       row.forEach((raw, p) => {
         const norm = d.token_attr_normalized[r][p];
         const td = el("td", { class: "m", tabindex: "-1" });
         td.style.background = color(norm);
-        td.dataset.tip = "response " + r + " " + piece(d.response_tokens[r].text) + " × prompt " + p + " " + piece(d.prompt_tokens[p].text) + "\nraw " + num(raw) + " · normalized " + num(norm, 3) + "\n" + sign(raw);
+        td.dataset.tip = "response " + r + " " + tokenLabel(d.response_groups, d.response_tokens, r) + " × prompt " + p + " " + tokenLabel(d.prompt_groups, d.prompt_tokens, p) + "\nraw " + num(raw) + " · normalized " + num(norm, 3) + "\n" + sign(raw);
         tr.appendChild(td);
       });
       body.appendChild(tr);
@@ -226,26 +248,44 @@
     // One window would get a range of years from uPlot's default: give the time axis five minutes around it.
     const lo = Math.min(...data[0]), hi = Math.max(...data[0]);
     const xRange = lo === hi ? [lo - 300, hi + 300] : [lo, hi];
+    // Every series is a count, share, delta or duration: from 0, so that a lone point does not get a range of its own rounding.
+    const yRange = (u, min, max) => [Math.min(0, min), max > 0 ? max * 1.15 : 1];
     state.charts[id] = new uPlot({ width: width, height: 170, series: [{}].concat(series), axes: [axis, axis],
-      scales: { x: { time: true, auto: false, range: xRange } } }, data, target);
+      scales: { x: { time: true, auto: false, range: xRange }, y: { range: yRange } } }, data, target);
   }
   const SERIES_COLORS = ["#0b5cad", "#bc4c00", "#1a7f37", "#6f42c1", "#6e7781", "#cf222e"];
+  // The trends come from the service's statistics topic (source "topic": windows as published, the
+  // groups of each window added up in "totals"); until it has a window, from the events in memory,
+  // labelled as a fallback with the reason.
   async function loadTrends() {
-    const stats = await getJson("/api/stats?window=60");
-    if (stats && stats.windows.length) {
+    const stats = await getJson("/api/stats");
+    if (stats) {
+      const fromTopic = stats.source === "topic", w = fromTopic ? stats.totals : stats.windows;
       $("trends").hidden = false;
-      $("trends-note").textContent = "Computed from the events in memory: " + stats.note + "; windows of " + stats.window_ms / 1000 + " s by event time.";
-      const w = stats.windows, x = w.map((r) => r.start / 1000);
-      chart("chart-events", [{ label: "events", stroke: SERIES_COLORS[0], width: 2 }], [x, w.map((r) => r.events)]);
-      const kinds = [...new Set(w.flatMap((r) => Object.keys(r.segment_share_mean)))].sort();
-      chart("chart-shares", kinds.map((k, i) => ({ label: k, stroke: SERIES_COLORS[i % SERIES_COLORS.length], width: 2 })), [x].concat(kinds.map((k) => w.map((r) => r.segment_share_mean[k] ?? null))));
-      chart("chart-delta", [{ label: "mean", stroke: SERIES_COLORS[0], width: 2 }, { label: "max", stroke: SERIES_COLORS[1], width: 2 }], [x, w.map((r) => r.relative_delta_mean), w.map((r) => r.relative_delta_max)]);
-      chart("chart-latency", [{ label: "p50", stroke: SERIES_COLORS[0], width: 2 }, { label: "max", stroke: SERIES_COLORS[1], width: 2 }], [x, w.map((r) => r.latency_ms_p50), w.map((r) => r.latency_ms_max)]);
+      $("trends").dataset.source = stats.source;
+      $("trends-source").textContent = fromTopic ? "from the statistics topic " + stats.topic : "fallback: computed in this dashboard";
+      $("trends-source").className = fromTopic ? "source" : "source fallback";
+      $("trends-note").textContent = fromTopic
+        ? "Windows the service published on " + stats.topic + ": " + stats.windows.length + " window × group records of " + (stats.window_ms ? stats.window_ms / 1000 + " s" : "its stats.window") + " by event time (" + stats.note + ")."
+        : "Not from the statistics topic: " + (stats.fallback || "the dashboard runs without it") + ". Trends " + stats.note + "; windows of " + stats.window_ms / 1000 + " s by event time.";
+      $("trends-empty").hidden = w.length > 0;
+      $("trends").querySelector(".charts").hidden = w.length === 0;
+      if (w.length) {
+        const x = w.map((r) => r.start / 1000);
+        chart("chart-events", [{ label: "events", stroke: SERIES_COLORS[0], width: 2 }], [x, w.map((r) => r.events)]);
+        const kinds = [...new Set(w.flatMap((r) => Object.keys(r.segment_share_mean)))].sort();
+        chart("chart-shares", kinds.map((k, i) => ({ label: k, stroke: SERIES_COLORS[i % SERIES_COLORS.length], width: 2 })), [x].concat(kinds.map((k) => w.map((r) => r.segment_share_mean[k] ?? null))));
+        chart("chart-delta", [{ label: "mean", stroke: SERIES_COLORS[0], width: 2 }, { label: "max", stroke: SERIES_COLORS[1], width: 2 }], [x, w.map((r) => r.relative_delta_mean), w.map((r) => r.relative_delta_max)]);
+        chart("chart-latency", [{ label: fromTopic ? "p50 (largest group)" : "p50", stroke: SERIES_COLORS[0], width: 2 }, { label: "max", stroke: SERIES_COLORS[1], width: 2 }], [x, w.map((r) => r.latency_ms_p50), w.map((r) => r.latency_ms_max)]);
+      }
     }
-    const alerts = await getJson("/api/alerts?window=60");
+    const alerts = await getJson("/api/alerts");
     if (alerts) {
+      const fromTopic = alerts.source === "topic";
       $("alerts-panel").hidden = alerts.alerts.length === 0;
-      $("alerts-note").textContent = "Computed from the events in memory: " + alerts.note + ".";
+      $("alerts-panel").dataset.source = alerts.source;
+      $("alerts-note").textContent = fromTopic ? "From the alerts topic " + alerts.topic + ": " + alerts.note + "."
+        : "Not from the alerts topic: " + (alerts.fallback || "the dashboard runs without it") + ". Alerts " + alerts.note + ".";
       const list = $("alerts"); list.replaceChildren();
       alerts.alerts.forEach((a) => {
         const li = el("li", { class: a.severity });
@@ -300,6 +340,8 @@
     await loadFeed();
     status();
     loadTrends();
+    // Windows on the statistics topic change without an explanation arriving (updates, the final record, alerts at close).
+    setInterval(loadTrends, TRENDS_REFRESH_MS);
     fromHash();
   });
 })();

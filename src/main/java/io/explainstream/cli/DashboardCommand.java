@@ -16,7 +16,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** The live audit dashboard: a read_committed consumer of the explanations that serves one page and a JSON/SSE API. */
+/** The live audit dashboard: a read_committed consumer of the explanations, statistics and alerts topics that serves one page and a JSON/SSE API. */
 @Command(name = "dashboard", mixinStandardHelpOptions = true,
         description = "Serve a live audit page of the explanations: feed, heatmaps, trends, alerts (read_committed, 127.0.0.1 by default).")
 final class DashboardCommand implements Callable<Integer> {
@@ -37,7 +37,7 @@ final class DashboardCommand implements Callable<Integer> {
     private int port;
 
     @Option(names = "--from", defaultValue = "-1h",
-            description = "Read explanations from this time: -1h, -30m, an ISO instant, now, or beginning. Default: ${DEFAULT-VALUE}.")
+            description = "Read explanations, statistics and alerts from this time: -1h, -30m, an ISO instant, now, or beginning. Default: ${DEFAULT-VALUE}.")
     private String from;
 
     @Option(names = "--keep", defaultValue = "2000", description = "Explanations held in memory. Default: ${DEFAULT-VALUE}.")
@@ -54,11 +54,13 @@ final class DashboardCommand implements Callable<Integer> {
         ServiceConfig config = cluster.config("the dashboard reads an existing cluster");
         Map<String, String> clients = new HashMap<>();
         config.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value.toString()));
-        Dashboard.Settings settings = new Dashboard.Settings(topic != null ? topic : config.get(Setting.OUTPUT_TOPIC), host, port, keep,
+        Dashboard.Settings settings = new Dashboard.Settings(topic != null ? topic : config.get(Setting.OUTPUT_TOPIC), config.get(Setting.STATS_TOPIC),
+                config.get(Setting.ALERTS_TOPIC), host, port, keep,
                 parseFrom(from), deltaWarn != null ? deltaWarn : CompletenessGap.DEFAULT_WARN_ABOVE, config.get(Setting.DASHBOARD_AUTH).isEmpty() ? null : config.get(Setting.DASHBOARD_AUTH));
         PrintWriter out = spec.commandLine().getOut();
         try (Dashboard dashboard = Dashboard.start(settings, clients, config.registryConfig())) {
-            out.printf("dashboard %s · reading %s from %s · Ctrl-C stops%n", dashboard.url(), settings.topic(), from);
+            out.printf("dashboard %s · reading %s, %s and %s from %s · Ctrl-C stops%n", dashboard.url(), settings.topic(), settings.statsTopic(),
+                    settings.alertsTopic(), from);
             out.flush();
             new CountDownLatch(1).await();
         }

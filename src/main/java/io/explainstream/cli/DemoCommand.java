@@ -147,7 +147,8 @@ final class DemoCommand implements Callable<Integer> {
             out.println(summary.describe(reportFile));
             out.flush();
             if (follow) {
-                Dashboard.Settings dashboardSettings = new Dashboard.Settings(config.get(Setting.OUTPUT_TOPIC), Dashboard.Settings.DEFAULT_HOST,
+                Dashboard.Settings dashboardSettings = new Dashboard.Settings(config.get(Setting.OUTPUT_TOPIC), config.get(Setting.STATS_TOPIC),
+                        config.get(Setting.ALERTS_TOPIC), Dashboard.Settings.DEFAULT_HOST,
                         dashboardPort, Dashboard.Settings.DEFAULT_KEEP, null, CompletenessGap.DEFAULT_WARN_ABOVE, null);
                 teardown.dashboard = Dashboard.start(dashboardSettings, teardown.platform.clientSettings(), config.registryConfig());
                 out.printf("following: produce JSON or Avro events to topic %s at %s (registry %s); read %s; dashboard %s; Ctrl-C stops%n",

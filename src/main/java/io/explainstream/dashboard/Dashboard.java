@@ -1,16 +1,24 @@
 package io.explainstream.dashboard;
 
 import io.explainstream.attribution.CompletenessGap;
+import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.schema.AuditAlert;
+import io.explainstream.schema.Explanation;
+import io.explainstream.schema.ExplanationStats;
 import java.io.IOException;
 import java.net.URI;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * The live audit dashboard: a consumer of the explanations topic that keeps the last
- * {@code keep} explanations and serves one page and a JSON/SSE API about them. Start it, read its
+ * {@code keep} explanations, and of the statistics and alerts topics that keeps their latest
+ * windows and alerts, and serves one page and a JSON/SSE API about them. Start it, read its
  * {@link #url()}, close it.
  */
 public final class Dashboard implements AutoCloseable {
@@ -18,6 +26,9 @@ public final class Dashboard implements AutoCloseable {
     /**
      * How to run it.
      *
+     * @param topic the explanations topic
+     * @param statsTopic the statistics topic (stats.topic) the trends come from; null: trends from memory only
+     * @param alertsTopic the alerts topic (alerts.topic) read with it
      * @param host the address to bind; 127.0.0.1 unless asked otherwise
      * @param port 0 for any free port
      * @param keep how many explanations to hold
@@ -25,7 +36,7 @@ public final class Dashboard implements AutoCloseable {
      * @param deltaWarnAbove the relative delta over which an explanation is flagged
      * @param credentials "user:password" for HTTP basic authentication (dashboard.auth); null for none
      */
-    public record Settings(String topic, String host, int port, int keep, Instant from, double deltaWarnAbove, String credentials) {
+    public record Settings(String topic, String statsTopic, String alertsTopic, String host, int port, int keep, Instant from, double deltaWarnAbove, String credentials) {
         public static final String DEFAULT_HOST = "127.0.0.1";
         public static final int DEFAULT_PORT = 8088;
         public static final int DEFAULT_KEEP = 2000;
@@ -40,22 +51,26 @@ public final class Dashboard implements AutoCloseable {
             if (!(deltaWarnAbove >= 0)) {
                 throw new IllegalArgumentException("--delta-warn must be 0 or more, not " + deltaWarnAbove);
             }
+            if ((statsTopic == null) != (alertsTopic == null)) {
+                throw new IllegalArgumentException("the statistics and alerts topics go together: " + statsTopic + ", " + alertsTopic);
+            }
             if (credentials != null && !credentials.contains(":")) {
                 throw new IllegalArgumentException("dashboard.auth must be user:password");
             }
         }
 
-        public static Settings defaults(String topic) {
-            return new Settings(topic, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_KEEP, null, CompletenessGap.DEFAULT_WARN_ABOVE, null);
+        /** The defaults for the service's topics, with trends from its statistics topic. */
+        public static Settings defaults(String topic, String statsTopic, String alertsTopic) {
+            return new Settings(topic, statsTopic, alertsTopic, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_KEEP, null, CompletenessGap.DEFAULT_WARN_ABOVE, null);
         }
     }
 
-    private final ExplanationConsumer consumer;
+    private final List<TopicReader> readers;
     private final DashboardServer server;
     private final String host;
 
-    private Dashboard(ExplanationConsumer consumer, DashboardServer server, String host) {
-        this.consumer = consumer;
+    private Dashboard(List<TopicReader> readers, DashboardServer server, String host) {
+        this.readers = readers;
         this.server = server;
         this.host = host;
     }
@@ -68,18 +83,45 @@ public final class Dashboard implements AutoCloseable {
         info.put("keep", settings.keep());
         info.put("from", settings.from() == null ? null : settings.from().toString());
         info.put("delta_warn_above", settings.deltaWarnAbove());
-        info.put("trends_source", InMemoryTrends.SOURCE);
-        DashboardApi api = new DashboardApi(store, new InMemoryTrends(store, settings.deltaWarnAbove()), settings.deltaWarnAbove(), info);
-        ExplanationConsumer consumer = new ExplanationConsumer(clientSettings, registry, settings.topic(), settings.from(), store);
+        SchemaRegistryClient schemas = new SchemaRegistryClient(registry);
+        List<TopicReader> readers = new ArrayList<>();
+        readers.add(explanationReader(settings, clientSettings, schemas, store));
+        InMemoryTrends memory = new InMemoryTrends(store, settings.deltaWarnAbove());
+        TrendSource trends = memory;
+        if (settings.statsTopic() != null) {
+            TopicTrends topic = new TopicTrends(settings.statsTopic(), settings.alertsTopic());
+            readers.add(statsReader(settings, clientSettings, schemas, topic));
+            trends = new FallbackTrends(topic, memory);
+        }
+        DashboardApi api = new DashboardApi(store, trends, settings.deltaWarnAbove(), info);
         DashboardServer server;
         try {
             server = new DashboardServer(settings.host(), settings.port(), api, store, settings.deltaWarnAbove(), settings.credentials());
         } catch (IOException | RuntimeException e) {
-            consumer.close();
+            readers.forEach(TopicReader::close);
             throw e;
         }
-        consumer.start();
-        return new Dashboard(consumer, server, settings.host());
+        readers.forEach(TopicReader::start);
+        return new Dashboard(List.copyOf(readers), server, settings.host());
+    }
+
+    private static TopicReader explanationReader(Settings settings, Map<?, ?> clientSettings, SchemaRegistryClient schemas, EventStore store) {
+        ConfluentAvroDeserializer<Explanation> explanations = ConfluentAvroDeserializer.specific(schemas, Explanation.class);
+        return new TopicReader("dashboard", clientSettings, List.of(settings.topic()), settings.from(),
+                record -> store.add(explanations.deserialize(record.topic(), record.value())), existing -> {});
+    }
+
+    /** One reader for both topics: the same settings and --from, each record decoded by the topic it came from. */
+    private static TopicReader statsReader(Settings settings, Map<?, ?> clientSettings, SchemaRegistryClient schemas, TopicTrends trends) {
+        ConfluentAvroDeserializer<ExplanationStats> stats = ConfluentAvroDeserializer.specific(schemas, ExplanationStats.class);
+        ConfluentAvroDeserializer<AuditAlert> alerts = ConfluentAvroDeserializer.specific(schemas, AuditAlert.class);
+        return new TopicReader("dashboard-stats", clientSettings, List.of(settings.statsTopic(), settings.alertsTopic()), settings.from(), record -> {
+            if (record.topic().equals(settings.statsTopic())) {
+                trends.add(stats.deserialize(record.topic(), record.value()));
+            } else {
+                trends.add(alerts.deserialize(record.topic(), record.value()));
+            }
+        }, trends::topicsExisting);
     }
 
     public int port() {
@@ -94,6 +136,6 @@ public final class Dashboard implements AutoCloseable {
     @Override
     public void close() {
         server.close();
-        consumer.close();
+        readers.forEach(TopicReader::close);
     }
 }

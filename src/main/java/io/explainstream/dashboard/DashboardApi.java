@@ -67,6 +67,7 @@ final class DashboardApi {
             if (path.equals("/api/info")) {
                 ObjectNode answer = MAPPER.valueToTree(info);
                 answer.put("held", store.size());
+                answer.setAll(trends.describe());
                 return ok(answer);
             }
             return error(404, "no such API path: " + path);

@@ -1,19 +1,22 @@
 package io.explainstream.dashboard;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.explainstream.attribution.CompletenessGap;
 import io.explainstream.render.ExplanationJson;
 import io.explainstream.render.ExplanationViews;
 import io.explainstream.render.Source;
+import io.explainstream.render.TokenGroups;
 import io.explainstream.schema.Explanation;
 import java.time.Instant;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
  * One explanation as the dashboard holds it: the record, the text rebuilt from its token pieces
- * (null pieces of a redacted record stay out of it), and the relative delta, computed once.
+ * (null for a redacted record, which carries no text), and the relative delta, computed once.
  *
  * @param sequence the order the dashboard received it in, for the feed and SSE resumption
  */
@@ -23,7 +26,9 @@ record DashboardEvent(long sequence, Explanation record, String promptText, Stri
         Source source = ExplanationViews.source(record);
         double relative = CompletenessGap.relativeDelta(doubles(record.getResponseLogprobs()), doubles(record.getBaselineLogprobs()),
                 doubles(record.getConvergenceDelta()), record.getSequenceDelta());
-        return new DashboardEvent(sequence, record, source.prompt(), source.response(), relative);
+        // A redacted record's pieces are null: its "text" would be placeholders, which a search could match.
+        boolean redacted = record.getFlags().getRedacted();
+        return new DashboardEvent(sequence, record, redacted ? null : source.prompt(), redacted ? null : source.response(), relative);
     }
 
     String eventId() {
@@ -95,7 +100,56 @@ record DashboardEvent(long sequence, Explanation record, String promptText, Stri
         node.put("delta_warning", deltaOverThreshold(warnAbove));
         node.put("prompt_text", promptText);
         node.put("response_text", responseText);
+        node.set("prompt_groups", promptGroups(node));
+        node.set("response_groups", groups(node, pieces(record.getResponseTokens().stream().map(t -> new TokenGroups.Piece(t.getText(), t.getStart(),
+                t.getEnd())).toList())));
         return node;
+    }
+
+    /**
+     * The prompt's cells as the CLI draws them ({@link TokenGroups#characters}: the byte pieces of
+     * one character are one cell), each with its score as the HTML report defines a group's: the
+     * sum over its attributed tokens of the raw and of the normalized scores.
+     */
+    private ArrayNode promptGroups(ObjectNode factory) {
+        List<io.explainstream.schema.PromptToken> tokens = record.getPromptTokens();
+        List<TokenGroups.Group> groups = pieces(tokens.stream().map(t -> new TokenGroups.Piece(t.getText(), t.getStart(), t.getEnd())).toList());
+        ArrayNode cells = groups(factory, groups);
+        for (int g = 0; g < groups.size(); g++) {
+            double raw = 0;
+            double normalized = 0;
+            boolean attributed = false;
+            for (int i = groups.get(g).first(); i <= groups.get(g).last(); i++) {
+                if (tokens.get(i).getAttributed()) {
+                    attributed = true;
+                    raw += record.getSeqAttr().get(i);
+                    normalized += record.getSeqAttrNormalized().get(i);
+                }
+            }
+            ObjectNode cell = (ObjectNode) cells.get(g);
+            cell.put("attributed", attributed);
+            putNumber(cell, "score", raw);
+            putNumber(cell, "score_normalized", normalized);
+        }
+        return cells;
+    }
+
+    private static List<TokenGroups.Group> pieces(List<TokenGroups.Piece> pieces) {
+        return TokenGroups.characters(pieces);
+    }
+
+    /** Each group's tokens, kind and text; no text when the record carries none (redacted). */
+    private ArrayNode groups(ObjectNode factory, List<TokenGroups.Group> groups) {
+        ArrayNode cells = factory.arrayNode();
+        boolean redacted = record.getFlags().getRedacted();
+        for (TokenGroups.Group group : groups) {
+            ObjectNode cell = cells.addObject();
+            cell.put("first", group.first());
+            cell.put("last", group.last());
+            cell.put("kind", group.kind().name());
+            cell.put("text", redacted ? null : group.text());
+        }
+        return cells;
     }
 
     private static void putNumber(ObjectNode node, String field, double value) {
@@ -108,7 +162,7 @@ record DashboardEvent(long sequence, Explanation record, String promptText, Stri
         }
     }
 
-    private static double[] doubles(java.util.List<Double> values) {
+    private static double[] doubles(List<Double> values) {
         return values.stream().mapToDouble(Double::doubleValue).toArray();
     }
 }

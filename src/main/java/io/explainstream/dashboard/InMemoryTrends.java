@@ -38,11 +38,11 @@ final class InMemoryTrends implements TrendSource {
         List<DashboardEvent> events = events(query);
         ObjectNode answer = header(query, events.size());
         ArrayNode windows = answer.putArray("windows");
-        for (Map.Entry<Long, List<DashboardEvent>> window : byWindow(events, query).entrySet()) {
+        for (Map.Entry<Long, List<DashboardEvent>> window : lastWindows(byWindow(events, query), query.limit()).entrySet()) {
             List<DashboardEvent> in = window.getValue();
             ObjectNode row = windows.addObject();
             row.put("start", window.getKey());
-            row.put("end", window.getKey() + query.window().toMillis());
+            row.put("end", window.getKey() + query.windowOrDefault().toMillis());
             row.put("events", in.size());
             double[] latencies = in.stream().mapToDouble(e -> e.record().getAttributionLatencyMs()).sorted().toArray();
             row.put("latency_ms_p50", percentile(latencies, 0.5));
@@ -70,6 +70,11 @@ final class InMemoryTrends implements TrendSource {
     }
 
     @Override
+    public ObjectNode describe() {
+        return NODES.objectNode().put("trends_source", SOURCE);
+    }
+
+    @Override
     public ObjectNode alerts(TrendQuery query) {
         List<DashboardEvent> events = events(query);
         ObjectNode answer = header(query, events.size());
@@ -94,7 +99,7 @@ final class InMemoryTrends implements TrendSource {
                     String.format(java.util.Locale.ROOT, "%d of %d prompts to %s were truncated before they were explained", hits.size(), total, model))));
         }
         alerts.sort(Comparator.comparingLong((ObjectNode a) -> a.get("window_start").asLong()).reversed());
-        answer.putArray("alerts").addAll(alerts);
+        answer.putArray("alerts").addAll(alerts.stream().limit(query.limit()).toList());
         return answer;
     }
 
@@ -102,8 +107,8 @@ final class InMemoryTrends implements TrendSource {
         ObjectNode answer = NODES.objectNode();
         answer.put("source", SOURCE);
         answer.put("note", "computed from the " + events + " explanations in this dashboard's memory (at most the last " + store.keep()
-                + "), not from the explanation-stats topic");
-        answer.put("window_ms", query.window().toMillis());
+                + "), not from the service's statistics topic");
+        answer.put("window_ms", query.windowOrDefault().toMillis());
         answer.put("delta_warn_above", warnAbove);
         return answer;
     }
@@ -115,7 +120,7 @@ final class InMemoryTrends implements TrendSource {
         alert.put("severity", severity);
         alert.put("model_id", model);
         alert.put("window_start", start);
-        alert.put("window_end", start + query.window().toMillis());
+        alert.put("window_end", start + query.windowOrDefault().toMillis());
         alert.put("count", hits.size());
         alert.put("of", total);
         alert.put("message", message);
@@ -129,13 +134,21 @@ final class InMemoryTrends implements TrendSource {
     }
 
     private static Map<Long, List<DashboardEvent>> byWindow(List<DashboardEvent> events, TrendQuery query) {
-        long size = query.window().toMillis();
+        long size = query.windowOrDefault().toMillis();
         Map<Long, List<DashboardEvent>> windows = new TreeMap<>();
         for (DashboardEvent event : events) {
             long time = event.eventTime().toEpochMilli();
             windows.computeIfAbsent(Math.floorDiv(time, size) * size, w -> new ArrayList<>()).add(event);
         }
         return windows;
+    }
+
+    private static Map<Long, List<DashboardEvent>> lastWindows(Map<Long, List<DashboardEvent>> windows, int limit) {
+        TreeMap<Long, List<DashboardEvent>> sorted = new TreeMap<>(windows);
+        while (sorted.size() > limit) {
+            sorted.pollFirstEntry();
+        }
+        return sorted;
     }
 
     private static double percentile(double[] sorted, double p) {

@@ -7,12 +7,20 @@ import java.util.Set;
 /**
  * The window and model a trends or alerts request is about.
  *
- * @param window the tumbling window's length
+ * @param window the tumbling window's length the request asks for; null when it does not ask
  * @param model only this model's events; null for all
+ * @param limit the most recent windows (window starts) or alerts to answer with: the page asks
+ *     every few seconds, and the held windows can be many
  */
-record TrendQuery(Duration window, String model) {
+record TrendQuery(Duration window, String model, int limit) {
 
-    private static final Set<String> PARAMETERS = Set.of("window", "model");
+    static final int DEFAULT_LIMIT = 120;
+    static final int MAX_LIMIT = 10_000;
+
+    /** The window of trends computed by the dashboard itself when the request names none. */
+    static final Duration DEFAULT_WINDOW = Duration.ofMinutes(1);
+
+    private static final Set<String> PARAMETERS = Set.of("window", "model", "limit");
     private static final Duration SHORTEST = Duration.ofSeconds(1);
     private static final Duration LONGEST = Duration.ofDays(1);
 
@@ -20,10 +28,10 @@ record TrendQuery(Duration window, String model) {
     static TrendQuery parse(Map<String, String> query) {
         for (String name : query.keySet()) {
             if (!PARAMETERS.contains(name)) {
-                throw new BadRequestException("unknown parameter '" + name + "'; known: window, model");
+                throw new BadRequestException("unknown parameter '" + name + "'; known: window, model, limit");
             }
         }
-        Duration window = Duration.ofMinutes(1);
+        Duration window = null;
         String text = query.get("window");
         if (text != null) {
             try {
@@ -36,6 +44,27 @@ record TrendQuery(Duration window, String model) {
             }
         }
         String model = query.get("model");
-        return new TrendQuery(window, model == null || model.isBlank() ? null : model);
+        return new TrendQuery(window, model == null || model.isBlank() ? null : model, limit(query.get("limit")));
+    }
+
+    private static int limit(String text) {
+        if (text == null) {
+            return DEFAULT_LIMIT;
+        }
+        int limit;
+        try {
+            limit = Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            throw new BadRequestException("limit must be a whole number from 1 to " + MAX_LIMIT + ", not '" + text + "'");
+        }
+        if (limit < 1 || limit > MAX_LIMIT) {
+            throw new BadRequestException("limit must be from 1 to " + MAX_LIMIT + ", not " + limit);
+        }
+        return limit;
+    }
+
+    /** The window asked for, else {@link #DEFAULT_WINDOW}. */
+    Duration windowOrDefault() {
+        return window == null ? DEFAULT_WINDOW : window;
     }
 }

@@ -80,6 +80,15 @@ public final class TokenGroups {
         return markup(units(pieces));
     }
 
+    /**
+     * The groups of {@link #of} without merging markup: one group per token, except the byte
+     * pieces of one character, which are one group. For views that keep a cell per token wherever
+     * a token means something alone (the dashboard's token heatmap).
+     */
+    public static List<Group> characters(List<Piece> pieces) {
+        return units(pieces);
+    }
+
     /** One group per token, except byte runs, which become one group per character they encode. */
     private static List<Group> units(List<Piece> pieces) {
         List<Group> units = new ArrayList<>();

@@ -70,6 +70,60 @@ class DashboardApiTest {
     }
 
     @Test
+    void theBytePiecesOfOneCharacterAreOneCellScoredByTheirSum() throws Exception {
+        // "I love 🐶": the emoji is four byte-fallback pieces; the response is the emoji alone.
+        List<PromptToken> prompt = List.of(new PromptToken(1L, "<s>", 0, 0, false, 0), new PromptToken(306L, "▁I", 0, 1, true, 0),
+                new PromptToken(5360L, "▁love", 1, 6, true, 0), new PromptToken(29871L, "▁", 6, 7, true, 0), new PromptToken(243L, "<0xF0>", 7, 9, true, 0),
+                new PromptToken(162L, "<0x9F>", 7, 9, true, 0), new PromptToken(147L, "<0x90>", 7, 9, true, 0), new PromptToken(185L, "<0xB6>", 7, 9, true, 0));
+        store.add(Explanation.newBuilder(explanation("dog", "m1", "shop", -0.1, 0.0, "▁ball"))
+                .setPromptTokens(prompt)
+                .setSeqAttr(List.of(9.0, 0.1, 0.2, 0.0, 0.1, 0.2, 0.3, 0.4)).setSeqAttrNormalized(List.of(9.0, 0.05, 0.1, 0.0, 0.05, 0.1, 0.15, 0.2))
+                .setResponseTokens(List.of(new ResponseToken(243L, "<0xF0>", 0, 2), new ResponseToken(162L, "<0x9F>", 0, 2),
+                        new ResponseToken(147L, "<0x90>", 0, 2), new ResponseToken(185L, "<0xB6>", 0, 2)))
+                .setResponseLogprobs(List.of(-0.1, -0.1, -0.1, -0.1)).setBaselineLogprobs(List.of(-1.6, -1.6, -1.6, -1.6))
+                .setSegments(List.of(new PromptSegment("user[0]", SegmentKind.USER, 0, 9, 8, 1.3, 1.0, null)))
+                .build());
+        JsonNode event = MAPPER.readTree(api.get("/api/events/dog", null).json());
+        assertEquals("I love 🐶", event.get("prompt_text").asText());
+        JsonNode groups = event.get("prompt_groups");
+        assertEquals(5, groups.size(), "<s>, I, love, the space, 🐶: " + groups);
+        JsonNode dog = groups.get(4);
+        assertEquals("🐶", dog.get("text").asText());
+        assertEquals("CHARACTER", dog.get("kind").asText());
+        assertEquals(4, dog.get("first").asInt());
+        assertEquals(7, dog.get("last").asInt());
+        assertEquals(1.0, dog.get("score").asDouble(), 1e-12, "the sum of its tokens' raw scores");
+        assertEquals(0.5, dog.get("score_normalized").asDouble(), 1e-12);
+        assertEquals(0.0, groups.get(0).get("score").asDouble(), "BOS is not attributed: its score does not count");
+        assertTrue(!groups.get(0).get("attributed").asBoolean());
+        JsonNode response = event.get("response_groups");
+        assertEquals(1, response.size());
+        assertEquals("🐶", response.get(0).get("text").asText());
+    }
+
+    @Test
+    void aRedactedRecordShowsNoTextAndMatchesNoSearch() throws Exception {
+        Explanation plain = explanation("secret", "m1", "shop", -0.1, 0.0, "▁ball");
+        store.add(Explanation.newBuilder(plain)
+                .setPromptTokens(plain.getPromptTokens().stream().map(t -> new PromptToken(t.getId(), null, t.getStart(), t.getEnd(), t.getAttributed(), t.getSegment())).toList())
+                .setResponseTokens(plain.getResponseTokens().stream().map(t -> new ResponseToken(t.getId(), null, t.getStart(), t.getEnd())).toList())
+                .setFlags(new ExplanationFlags(false, 0, false, 0, true))
+                .build());
+        JsonNode event = MAPPER.readTree(api.get("/api/events/secret", null).json());
+        assertTrue(event.get("prompt_text").isNull(), "a redacted record carries no text: " + event.get("prompt_text"));
+        assertTrue(event.get("response_text").isNull());
+        event.get("prompt_groups").forEach(g -> assertTrue(g.get("text").isNull(), g.toString()));
+        event.get("prompt_tokens").forEach(t -> assertTrue(t.get("text").isNull(), t.toString()));
+        assertEquals(2, event.get("prompt_groups").size(), "one cell per token position");
+        assertEquals(0.5, event.get("prompt_groups").get(0).get("score").asDouble(), "the scores are published");
+        JsonNode line = MAPPER.readTree(api.get("/api/events", null).json()).get("events").get(0);
+        assertTrue(line.get("response_text").isNull());
+        assertTrue(line.get("flags").get("redacted").asBoolean());
+        assertEquals(List.of(), ids(api.get("/api/events", "q=%E2%96%92")), "no placeholder text to search in");
+        assertEquals(List.of(), ids(api.get("/api/events", "q=ball")));
+    }
+
+    @Test
     void unknownIdsAnswer404AndBadParameters400WithAReason() throws Exception {
         assertError(api.get("/api/events/nope", null), 404, "no explanation with event_id 'nope'");
         assertError(api.get("/api/events", "limit=abc"), 400, "limit must be a whole number from 1 to 10000, not 'abc'");
@@ -79,6 +133,7 @@ class DashboardApiTest {
         assertError(api.get("/api/events", "model=a&model=b"), 400, "parameter 'model' is given twice");
         assertError(api.get("/api/stats", "window=0"), 400, "window must be from 1 to 86400 seconds, not 0");
         assertError(api.get("/api/alerts", "window=soon"), 400, "window is in whole seconds (1 to 86400), not 'soon'");
+        assertError(api.get("/api/stats", "limit=0"), 400, "limit must be from 1 to 10000, not 0");
         assertError(api.get("/api/nothing", null), 404, "no such API path: /api/nothing");
     }
 

@@ -1,20 +1,25 @@
 package io.explainstream.dashboard;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.explainstream.TestData;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
 import io.explainstream.avro.InMemorySchemaStore;
 import io.explainstream.avro.RegistryConfig;
+import io.explainstream.stats.StatsTopology;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.service.ExplainService;
+import io.explainstream.stream.topology.Scope;
 import io.explainstream.testing.InJvmKafka;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -25,43 +30,45 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The dashboard against the live service on an in-JVM broker, in real headless Chromium driven
- * through the DevTools protocol: events produced after the page opened appear in the feed; one
- * selected shows a heatmap with one cell per prompt token, a T × P matrix, words and segments
- * views, the segment bar; a filter narrows the feed; trends have points; an alert appears; no
- * console errors. Screenshots go to target/ (docs/images/ holds copies for the README).
+ * The dashboard against the live service (with its statistics) on an in-JVM broker, in real
+ * headless Chromium driven through the DevTools protocol: events produced after the page opened
+ * appear in the feed; one selected shows a heatmap with one cell per prompt token (the byte pieces
+ * of an emoji as one cell), a T × P matrix, words and segments views, the segment bar; a filter
+ * narrows the feed; the keyboard opens an event; trends from the statistics topic have points; an
+ * alert from the alerts topic appears and opens its example; at a phone's width nothing overflows;
+ * a redacted service's records show no text; no console errors. Screenshots go to target/
+ * (docs/images/ holds copies for the README).
  */
 @Tag("slow")
 class DashboardInBrowserTest {
 
+    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+
     @Test
     void theLivePageShowsFiltersAndExplainsEvents(@TempDir Path dir) throws Exception {
-        Path chromium = Path.of("/usr/bin/chromium");
-        Assumptions.assumeTrue(Files.isExecutable(chromium) || "true".equals(System.getenv("CI")), "Debian's chromium is not installed");
+        Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) || "true".equals(System.getenv("CI")), "Debian's chromium is not installed");
         try (InJvmKafka kafka = InJvmKafka.start();
                 EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
-            Map<String, String> settings = new TreeMap<>(kafka.clientSettings());
-            // 2 steps: a coarse integral, so the completeness gap is large and the delta alert fires.
-            settings.putAll(Map.of("schema.registry.url", registry.url().toString(), "application.id", "dashboard", "state.dir", dir.resolve("state").toString(),
-                    "input.topic", "in", "output.topic", "explanations", "dlq.topic", "dlq", "attribution.steps", "2",
-                    "attribution.token.matrix", "true", "ops.port", "-1", "batch.max.wait.ms", "100"));
-            try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), Clock.systemUTC());
-                    Dashboard dashboard = Dashboard.start(new Dashboard.Settings("explanations", "127.0.0.1", 0, 100, null, 0.05, null), kafka.clientSettings(),
-                            RegistryConfig.of(registry.url().toString()));
-                    DevTools browser = DevTools.start(chromium, Files.createDirectories(dir.resolve("profile")), 1280, 1400)) {
+            Map<String, String> settings = serviceSettings(kafka, registry, dir, false);
+            try (ExplainService service = start(settings);
+                    Dashboard dashboard = Dashboard.start(new Dashboard.Settings("explanations", "explanation-stats", "explanation-alerts", "127.0.0.1", 0, 100, null,
+                            0.05, null), kafka.clientSettings(), RegistryConfig.of(registry.url().toString()));
+                    DevTools browser = DevTools.start(CHROMIUM, Files.createDirectories(dir.resolve("profile")), 1280, 1400)) {
                 assertTrue(service.awaitRunning(Duration.ofSeconds(60)), "started");
                 assertEquals("127.0.0.1", dashboard.url().getHost());
                 browser.navigate(dashboard.url().toString());
                 browser.await("document.getElementById('status').textContent.startsWith('live')", Duration.ofSeconds(20));
 
                 try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of())) {
-                    producer.send(new ProducerRecord<>("in", bytes("chat-1"), bytes("{\"event_id\":\"chat-1\",\"timestamp\":" + System.currentTimeMillis() + ",\"model\":\"stories260K\",\"messages\":["
-                            + "{\"role\":\"system\",\"content\":\"You tell short stories.\"},{\"role\":\"user\",\"content\":\"Tell me about Lily and her red ball.\"}],"
-                            + "\"response\":\"Lily played with her red ball.\",\"metadata\":{\"application\":\"stories\",\"tenant\":\"acme\"}}")));
-                    producer.send(new ProducerRecord<>("in", bytes("plain-2"), bytes("{\"event_id\":\"plain-2\",\"timestamp\":" + System.currentTimeMillis() + ",\"model\":\"stories260K\","
-                            + "\"prompt\":\"Once upon a time there was a dog.\",\"response\":\"The dog liked to run.\",\"metadata\":{\"application\":\"support\",\"tenant\":\"globex\"}}")));
+                    send(producer, "chat-1", "\"messages\":[{\"role\":\"system\",\"content\":\"You tell short stories.\"},"
+                            + "{\"role\":\"user\",\"content\":\"Tell me about Lily and her red ball.\"}],\"response\":\"Lily played with her red ball.\","
+                            + "\"metadata\":{\"application\":\"stories\",\"tenant\":\"acme\"}");
+                    send(producer, "plain-2", "\"prompt\":\"Once upon a time there was a dog.\",\"response\":\"The dog liked to run.\","
+                            + "\"metadata\":{\"application\":\"support\",\"tenant\":\"globex\"}");
+                    send(producer, "emoji-3", "\"prompt\":\"My dog 🐶 likes the sun.\",\"response\":\"The dog 🐶 ran.\","
+                            + "\"metadata\":{\"application\":\"stories\",\"tenant\":\"acme\"}");
                 }
-                browser.await("document.querySelectorAll('#feed button').length === 2", Duration.ofSeconds(120));
+                browser.await("document.querySelectorAll('#feed button').length === 3", Duration.ofSeconds(120));
 
                 browser.eval("document.querySelector('#feed button[data-event-id=\"chat-1\"]').click()");
                 browser.await("document.getElementById('d-id').textContent === 'chat-1' && document.querySelectorAll('#heatmap .cell').length > 0", Duration.ofSeconds(10));
@@ -71,6 +78,9 @@ class DashboardInBrowserTest {
                 assertEquals(responseTokens * promptTokens, browser.eval("document.querySelectorAll('#matrix td.m').length").asInt(), "T × P matrix");
                 assertTrue(browser.eval("document.querySelectorAll('#segment-bar div').length").asInt() >= 3, "system, user, template");
                 assertTrue(browser.eval("document.querySelector('#heatmap .cell').dataset.tip").asText().contains("raw "), "hover shows raw and normalized");
+                assertTrue(browser.eval("document.getElementById('d-redacted').hidden").asBoolean(), "not redacted");
+                // Trends from either source, so that the screenshot shows the page as a person sees it a moment later.
+                browser.await("document.querySelectorAll('#chart-events canvas').length === 1", Duration.ofSeconds(20));
                 browser.screenshot(Path.of("target/dashboard.png"));
 
                 browser.eval("document.querySelector('#views input[value=words]').click()");
@@ -79,19 +89,167 @@ class DashboardInBrowserTest {
                 browser.eval("document.querySelector('#views input[value=segments]').click()");
                 int segments = browser.eval("fetch('/api/events/chat-1').then(r => r.json()).then(d => d.segments.length)").asInt();
                 assertEquals(segments, browser.eval("document.querySelectorAll('#heatmap .cell').length").asInt(), "one cell per segment");
+                browser.eval("document.querySelector('#views input[value=tokens]').click()");
+
+                emojiIsOneCell(browser);
+                keyboardOpensAnEvent(browser);
 
                 browser.eval("const f = document.getElementById('f-application'); f.value = 'support'; f.dispatchEvent(new Event('input', {bubbles: true}))");
                 browser.await("document.querySelectorAll('#feed button').length === 1 && document.querySelector('#feed button').dataset.eventId === 'plain-2'",
                         Duration.ofSeconds(10));
+                browser.eval("const g = document.getElementById('f-application'); g.value = ''; g.dispatchEvent(new Event('input', {bubbles: true}))");
 
-                browser.await("!document.getElementById('trends').hidden && document.querySelectorAll('#chart-events canvas').length === 1", Duration.ofSeconds(15));
-                assertTrue(browser.eval("fetch('/api/stats').then(r => r.json()).then(s => s.windows[0].events)").asInt() == 2, "trends have points");
-                browser.await("document.querySelectorAll('#alerts li').length > 0", Duration.ofSeconds(15));
-                assertTrue(browser.eval("document.querySelector('#alerts a').getAttribute('href')").asText().startsWith("#event="), "an alert links to its events");
+                trendsAndAlertsComeFromTheTopics(browser);
                 browser.screenshot(Path.of("target/dashboard-trends.png"));
-                assertEquals(java.util.List.of(), browser.consoleErrors, "console errors");
+                phoneWidth(browser, dashboard);
+                assertEquals(List.of(), browser.consoleErrors, "console errors");
             }
         }
+    }
+
+    /** "🐶" is four byte pieces: one cell, scored by their sum, and no raw byte piece on the page. */
+    private static void emojiIsOneCell(DevTools browser) throws Exception {
+        browser.eval("document.querySelector('#feed button[data-event-id=\"emoji-3\"]').click()");
+        browser.await("document.getElementById('d-id').textContent === 'emoji-3'", Duration.ofSeconds(10));
+        JsonNode detail = browser.eval("fetch('/api/events/emoji-3').then(r => r.json())");
+        int first = -1;
+        double raw = 0;
+        for (int i = 0; i < detail.get("prompt_tokens").size(); i++) {
+            JsonNode token = detail.get("prompt_tokens").get(i);
+            if (token.get("text").asText().equals("<0xF0>")) {
+                first = i;
+            }
+        }
+        assertTrue(first >= 0, "the tokenizer spells the emoji in byte pieces: " + detail.get("prompt_tokens"));
+        for (int i = first; i < first + 4; i++) {
+            raw += detail.get("seq_attr").get(i).asDouble();
+        }
+        JsonNode dog = browser.eval("(() => { const c = [...document.querySelectorAll('#heatmap .cell')].find(c => c.textContent === '🐶');"
+                + " return c ? {first: +c.dataset.first, last: +c.dataset.last, tip: c.dataset.tip} : null; })()");
+        assertFalse(dog.isNull(), "a cell reading 🐶");
+        assertEquals(first, dog.get("first").asInt());
+        assertEquals(first + 3, dog.get("last").asInt());
+        assertTrue(dog.get("tip").asText().contains(String.format(java.util.Locale.ROOT, "raw %.4f", raw)), "the sum of its tokens' raw scores: " + dog);
+        int covered = browser.eval("[...document.querySelectorAll('#heatmap .cell')].reduce((n, c) => n + (+c.dataset.last) - (+c.dataset.first) + 1, 0)").asInt();
+        assertEquals(detail.get("prompt_tokens").size(), covered, "every prompt token in one cell");
+        assertFalse(browser.eval("document.getElementById('heatmap').textContent").asText().contains("<0x"), "no raw byte piece in the heatmap");
+        assertTrue(browser.eval("document.getElementById('response').textContent").asText().contains("🐶"), "the response table reads the emoji too");
+    }
+
+    /** Tab to the feed, arrow down, Enter: the focused event opens. */
+    private static void keyboardOpensAnEvent(DevTools browser) throws Exception {
+        browser.eval("document.querySelector('#feed button').focus()");
+        String second = browser.eval("document.querySelectorAll('#feed button')[1].dataset.eventId").asText();
+        browser.press("ArrowDown", 40);
+        assertEquals(second, browser.eval("document.activeElement.dataset.eventId").asText(), "arrow keys move along the feed");
+        browser.press("Enter", 13);
+        browser.await("document.getElementById('d-id').textContent === '" + second + "'", Duration.ofSeconds(10));
+    }
+
+    /** The trends are the statistics topic's windows (labelled so) and the alert the alerts topic's, linking to its example events. */
+    private static void trendsAndAlertsComeFromTheTopics(DevTools browser) throws Exception {
+        browser.await("document.getElementById('trends').dataset.source === 'topic' && document.querySelectorAll('#chart-events canvas').length === 1",
+                Duration.ofSeconds(60));
+        assertTrue(browser.eval("document.getElementById('trends-source').textContent").asText().contains("statistics topic explanation-stats"));
+        // A window is published again as it fills: wait for the version that holds all three.
+        String counted = "fetch('/api/stats').then(r => r.json()).then(s => s.totals.reduce((n, w) => n + w.events, 0))";
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (browser.eval(counted).asInt() != 3 && System.nanoTime() < deadline) {
+            Thread.sleep(300);
+        }
+        assertEquals(3, browser.eval(counted).asInt(), "the windows count every explanation");
+        browser.await("document.getElementById('alerts-panel').dataset.source === 'topic' && document.querySelectorAll('#alerts li').length > 0",
+                Duration.ofSeconds(60));
+        String href = browser.eval("document.querySelector('#alerts a').getAttribute('href')").asText();
+        assertTrue(href.startsWith("#event="), "an alert links to its events: " + href);
+        browser.eval("document.querySelector('#alerts a').click()");
+        browser.await("document.getElementById('d-id').textContent === decodeURIComponent('" + href.substring("#event=".length()) + "')", Duration.ofSeconds(10));
+    }
+
+    /** At 390 px: the body does not scroll sideways, the feed and the selected event are on the page and as wide as the screen at most. */
+    private static void phoneWidth(DevTools browser, Dashboard dashboard) throws Exception {
+        browser.viewport(390, 844, true);
+        browser.navigate("about:blank"); // a fresh load at this width, as a phone would get, not a jump within the page
+        browser.await("location.href === 'about:blank'", Duration.ofSeconds(10));
+        browser.navigate(dashboard.url() + "#event=plain-2");
+        browser.await("document.getElementById('d-id').textContent === 'plain-2' && document.querySelectorAll('#feed button').length === 3"
+                + " && document.querySelectorAll('#chart-events canvas').length === 1", Duration.ofSeconds(20));
+        assertEquals(390, browser.eval("window.innerWidth").asInt());
+        assertTrue(browser.eval("document.documentElement.scrollWidth <= window.innerWidth && document.body.scrollWidth <= window.innerWidth").asBoolean(),
+                "no horizontal overflow: " + browser.eval("[document.documentElement.scrollWidth, document.body.scrollWidth]"));
+        for (String id : List.of("feed", "detail", "heatmap", "trends")) {
+            JsonNode box = browser.eval("(() => { const r = document.getElementById('" + id + "').getBoundingClientRect(); return {left: r.left, right: r.right, width: r.width}; })()");
+            assertTrue(box.get("left").asDouble() >= 0 && box.get("right").asDouble() <= 390 && box.get("width").asDouble() > 200, id + " on the screen: " + box);
+        }
+        browser.eval("document.querySelector('#feed button[data-event-id=\"chat-1\"]').click()");
+        browser.await("document.getElementById('d-id').textContent === 'chat-1'", Duration.ofSeconds(10));
+        browser.eval("document.getElementById('detail').scrollIntoView()");
+        browser.screenshot(Path.of("target/dashboard-phone.png"));
+    }
+
+    @Test
+    void aRedactedServicesRecordsShowNoText(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) || "true".equals(System.getenv("CI")), "Debian's chromium is not installed");
+        try (InJvmKafka kafka = InJvmKafka.start();
+                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+            try (ExplainService service = start(serviceSettings(kafka, registry, dir, true));
+                    Dashboard dashboard = Dashboard.start(new Dashboard.Settings("explanations", "explanation-stats", "explanation-alerts", "127.0.0.1", 0, 100, null,
+                            0.05, null), kafka.clientSettings(), RegistryConfig.of(registry.url().toString()));
+                    DevTools browser = DevTools.start(CHROMIUM, Files.createDirectories(dir.resolve("profile")), 1280, 1400)) {
+                assertTrue(service.awaitRunning(Duration.ofSeconds(60)), "started");
+                browser.navigate(dashboard.url().toString());
+                browser.await("document.getElementById('status').textContent.startsWith('live')", Duration.ofSeconds(20));
+                try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of())) {
+                    send(producer, "secret-1", "\"prompt\":\"Lily told Ben her secret.\",\"response\":\"Ben kept the secret.\",\"metadata\":{\"application\":\"support\"}");
+                }
+                browser.await("document.querySelectorAll('#feed button').length === 1", Duration.ofSeconds(120));
+                JsonNode record = browser.eval("fetch('/api/events/secret-1').then(r => r.json())");
+                assertTrue(record.get("flags").get("redacted").asBoolean());
+                assertTrue(record.get("prompt_text").isNull() && record.get("response_text").isNull(), "the API has no text to give: " + record);
+                String carried = record.toString().replace("secret-1", "");
+                for (String word : List.of("Lily", "Ben", "secret")) {
+                    assertFalse(carried.contains(word), "'" + word + "' is nowhere in the record: " + carried);
+                }
+
+                browser.eval("document.querySelector('#feed button').click()");
+                browser.await("document.getElementById('d-id').textContent === 'secret-1' && document.querySelectorAll('#heatmap .cell').length > 0", Duration.ofSeconds(10));
+                assertFalse(browser.eval("document.getElementById('d-redacted').hidden").asBoolean(), "the page says the records carry no text");
+                assertEquals(record.get("prompt_tokens").size(), browser.eval("document.querySelectorAll('#heatmap .cell').length").asInt(), "a cell per token position");
+                assertTrue(browser.eval("[...document.querySelectorAll('#heatmap .cell')].every(c => c.textContent === '▒')").asBoolean(), "placeholders only");
+                browser.eval("document.querySelector('#views input[value=words]').click()");
+                assertEquals(record.get("words").size(), browser.eval("document.querySelectorAll('#heatmap .cell').length").asInt());
+                browser.eval("document.querySelector('#views input[value=segments]').click()");
+                assertEquals(record.get("segments").size(), browser.eval("document.querySelectorAll('#heatmap .cell').length").asInt());
+                String page = browser.eval("document.body.innerText").asText();
+                for (String word : List.of("Lily", "Ben", "kept")) {
+                    assertFalse(page.contains(word), "'" + word + "' is nowhere on the page");
+                }
+                assertTrue(page.contains("redacted: no text published"), "the feed says why it shows no text");
+                browser.screenshot(Path.of("target/dashboard-redacted.png"));
+                assertEquals(List.of(), browser.consoleErrors, "console errors");
+            }
+        }
+    }
+
+    private static Map<String, String> serviceSettings(InJvmKafka kafka, EmbeddedSchemaRegistry registry, Path dir, boolean redact) {
+        Map<String, String> settings = new TreeMap<>(kafka.clientSettings());
+        // 2 steps: a coarse integral, so the completeness gap is large and the delta alert fires.
+        settings.putAll(Map.of("schema.registry.url", registry.url().toString(), "application.id", "dashboard", "state.dir", dir.resolve("state").toString(),
+                "input.topic", "in", "output.topic", "explanations", "dlq.topic", "dlq", "attribution.steps", "2",
+                "attribution.token.matrix", "true", "ops.port", "-1", "batch.max.wait.ms", "100"));
+        // Statistics windows that are published every second and close 2 s after the traffic stops, with a rule that fires on the gap.
+        settings.putAll(Map.of("stats.window", "10s", "stats.grace", "2s", "stats.emit.interval", "1s", "alert.unfaithful.when", "delta.rel.max > 0.05",
+                "redact", Boolean.toString(redact)));
+        return settings;
+    }
+
+    private static ExplainService start(Map<String, String> settings) throws Exception {
+        return ExplainService.start(ServiceConfig.of(settings), TestData.repo(), Scope.live(), List.of(StatsTopology.extension()), Clock.systemUTC());
+    }
+
+    private static void send(KafkaProducer<byte[], byte[]> producer, String id, String fields) {
+        producer.send(new ProducerRecord<>("in", bytes(id), bytes("{\"event_id\":\"" + id + "\",\"timestamp\":" + System.currentTimeMillis()
+                + ",\"model\":\"stories260K\"," + fields + "}")));
     }
 
     private static byte[] bytes(String text) {

@@ -137,6 +137,22 @@ final class DevTools implements AutoCloseable {
         }
     }
 
+    /** Presses a key as a person would (a trusted event: Enter on a focused button clicks it). */
+    void press(String key, int keyCode) throws Exception {
+        for (String type : List.of("keyDown", "keyUp")) {
+            Map<String, Object> event = new java.util.HashMap<>(Map.of("type", type, "key", key, "code", key, "windowsVirtualKeyCode", keyCode));
+            if (type.equals("keyDown") && key.equals("Enter")) {
+                event.put("text", "\r");
+            }
+            call("Input.dispatchKeyEvent", event);
+        }
+    }
+
+    /** Lays the page out as on a screen this wide and high (a phone: mobile, with touch). */
+    void viewport(int width, int height, boolean mobile) throws Exception {
+        call("Emulation.setDeviceMetricsOverride", Map.of("width", width, "height", height, "deviceScaleFactor", 1, "mobile", mobile));
+    }
+
     void screenshot(Path file) throws Exception {
         JsonNode shot = call("Page.captureScreenshot", Map.of("format", "png", "captureBeyondViewport", true));
         Files.createDirectories(file.getParent());

@@ -67,6 +67,19 @@ class TokenGroupsTest {
     }
 
     @Test
+    void charactersMergeBytePiecesButKeepMarkupTokenByToken() {
+        List<ChatMessage> chat = List.of(new ChatMessage(ChatMessage.Role.SYSTEM, "Tell stories."), new ChatMessage(ChatMessage.Role.USER, "A 🐶 story."));
+        EncodedText encoded = tokenizer.encodeChat(chat);
+        List<TokenGroups.Group> groups = TokenGroups.characters(pieces(encoded));
+        assertEquals(encoded.tokens().size() - 3, groups.size(), "one group per token, the emoji's four bytes one: " + groups);
+        assertTrue(groups.stream().anyMatch(g -> g.kind() == TokenGroups.Kind.CHARACTER && g.text().equals("🐶") && g.size() == 4), groups.toString());
+        assertTrue(groups.stream().noneMatch(g -> g.kind() == TokenGroups.Kind.MARKUP), "markup stays a token per cell: " + groups);
+        for (int g = 1; g < groups.size(); g++) {
+            assertEquals(groups.get(g - 1).last() + 1, groups.get(g).first(), "the groups cover every token once, in order");
+        }
+    }
+
+    @Test
     void redactedAndCutBytesStillReadSafely() {
         List<TokenGroups.Piece> pieces = List.of(new TokenGroups.Piece("<s>", 0, 0), new TokenGroups.Piece(null, 0, 4),
                 new TokenGroups.Piece("<0xF0>", 4, 5), new TokenGroups.Piece("<0x9F>", 4, 5), new TokenGroups.Piece("▁end", 5, 9));

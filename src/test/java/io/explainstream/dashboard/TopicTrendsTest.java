@@ -1,0 +1,192 @@
+package io.explainstream.dashboard;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.explainstream.schema.AuditAlert;
+import io.explainstream.schema.ConcentrationStats;
+import io.explainstream.schema.DeadLetterCounts;
+import io.explainstream.schema.ExplanationStats;
+import io.explainstream.schema.FaithfulnessStats;
+import io.explainstream.schema.FlagCounts;
+import io.explainstream.schema.LatencyStats;
+import io.explainstream.schema.ShareStats;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Trends from the statistics and alerts topics without a broker: the latest version of a window
+ * replaces the earlier ones, the groups of a window add up, the held windows are bounded, and
+ * until the topic has a window the trends come from memory, labelled with the reason.
+ */
+class TopicTrendsTest {
+
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final long T0 = 1_764_000_000_000L;
+    private static final long MINUTE = 60_000;
+
+    private final TopicTrends topic = new TopicTrends("explanation-stats", "explanation-alerts");
+
+    @Test
+    void theLatestVersionOfAWindowReplacesTheEarlierOnes() throws Exception {
+        topic.add(stats("source_model=m1", T0, false, 2, 0.10, 20));
+        topic.add(stats("source_model=m1", T0, false, 5, 0.20, 30));
+        topic.add(stats("source_model=m1", T0, true, 6, 0.25, 40));
+        JsonNode answer = stats(topic, Map.of());
+        assertEquals("topic", answer.get("source").asText());
+        assertEquals(1, answer.get("windows").size(), "one window, however often it was published");
+        JsonNode window = answer.get("windows").get(0);
+        assertEquals(6, window.get("events").asLong());
+        assertTrue(window.get("final").asBoolean());
+        assertEquals(0.25, window.get("faithfulness").get("rel_delta_max").asDouble());
+        assertEquals(T0, window.get("start").asLong());
+        assertEquals(Instant.ofEpochMilli(T0).toString(), window.get("window_start").asText(), "the record's own fields as published");
+        assertTrue(answer.get("note").asText().contains("3 versions read"), answer.get("note").asText());
+    }
+
+    @Test
+    void theGroupsOfAWindowAddUpAndAModelNarrowsThem() throws Exception {
+        topic.add(stats("source_model=m1", T0, true, 3, 0.10, 20));
+        topic.add(stats("source_model=m2", T0, true, 1, 0.50, 90));
+        topic.add(stats("source_model=m1", T0 + MINUTE, false, 4, 0.00, 10));
+        JsonNode totals = stats(topic, Map.of()).get("totals");
+        assertEquals(2, totals.size());
+        JsonNode first = totals.get(0);
+        assertEquals(4, first.get("events").asLong());
+        assertEquals(2, first.get("groups").asInt());
+        // means weighted by the events each is over: (3 × 0.05 + 1 × 0.25) / 4 with rel_delta_mean = max / 2
+        assertEquals((3 * 0.05 + 1 * 0.25) / 4, first.get("relative_delta_mean").asDouble(), 1e-12);
+        assertEquals(0.5, first.get("relative_delta_max").asDouble());
+        assertEquals(90, first.get("latency_ms_p50").asDouble(), "the largest group's");
+        assertEquals(0.6, first.get("segment_share_mean").get("user").asDouble(), 1e-12);
+        assertFalse(totals.get(1).get("final").asBoolean());
+
+        JsonNode m2 = stats(topic, Map.of("model", "m2"));
+        assertEquals(1, m2.get("windows").size());
+        assertEquals("source_model=m2", m2.get("windows").get(0).get("group_key").asText());
+    }
+
+    @Test
+    void aWindowLengthOtherThanTheServicesIsABadRequest() {
+        topic.add(stats("source_model=m1", T0, true, 3, 0.10, 20));
+        BadRequestException wrong = org.junit.jupiter.api.Assertions.assertThrows(BadRequestException.class,
+                () -> topic.stats(TrendQuery.parse(Map.of("window", "30"))));
+        assertTrue(wrong.getMessage().startsWith("the stats topic's windows are [60] s long"), wrong.getMessage());
+        assertEquals(1, topic.stats(TrendQuery.parse(Map.of("window", "60"))).get("windows").size());
+    }
+
+    @Test
+    void theOldestWindowsGoFirstBeyondTheBound() throws Exception {
+        for (int i = 0; i <= TopicTrends.MAX_WINDOWS; i++) {
+            topic.add(stats("source_model=m1", T0 + i * MINUTE, true, 1, 0.1, 10));
+        }
+        JsonNode windows = stats(topic, Map.of("limit", Integer.toString(TrendQuery.MAX_LIMIT))).get("windows");
+        assertEquals(TopicTrends.MAX_WINDOWS, windows.size());
+        assertEquals(T0 + MINUTE, windows.get(0).get("start").asLong(), "the oldest was dropped");
+        JsonNode answered = stats(topic, Map.of()).get("windows");
+        assertEquals(TrendQuery.DEFAULT_LIMIT, answered.size(), "an answer holds the latest windows only, unless asked for more");
+        assertEquals(T0 + TopicTrends.MAX_WINDOWS * MINUTE, answered.get(answered.size() - 1).get("start").asLong());
+    }
+
+    @Test
+    void aLimitKeepsEveryGroupOfTheLatestWindows() throws Exception {
+        topic.add(stats("source_model=m1", T0, true, 1, 0.1, 10));
+        topic.add(stats("source_model=m1", T0 + MINUTE, true, 2, 0.1, 10));
+        topic.add(stats("source_model=m2", T0 + MINUTE, true, 3, 0.1, 10));
+        JsonNode answer = stats(topic, Map.of("limit", "1"));
+        assertEquals(2, answer.get("windows").size(), "both groups of the latest window");
+        assertEquals(1, answer.get("totals").size());
+        assertEquals(5, answer.get("totals").get(0).get("events").asLong());
+    }
+
+    @Test
+    void alertsAreAsPublishedNewestFirstWithTheirExamples() throws Exception {
+        topic.add(alert("unfaithful", "source_model=m1", T0, List.of("a", "b")));
+        topic.add(alert("unfaithful", "source_model=m1", T0 + MINUTE, List.of("c")));
+        topic.add(alert("unfaithful", "source_model=m1", T0 + MINUTE, List.of("c", "d")));
+        JsonNode answer = MAPPER.readTree(DashboardApi.write(topic.alerts(TrendQuery.parse(Map.of()))));
+        assertEquals("topic", answer.get("source").asText());
+        JsonNode alerts = answer.get("alerts");
+        assertEquals(2, alerts.size(), "one per rule, window and group");
+        assertEquals(List.of("c", "d"), ids(alerts.get(0).get("example_event_ids")));
+        assertEquals("m1", alerts.get(0).get("model_id").asText());
+        assertEquals("delta.rel.max", alerts.get(0).get("metric").asText());
+        assertTrue(alerts.get(0).get("message").asText().startsWith("delta.rel.max = 0.3000 > 0.1 in source_model=m1"), alerts.get(0).get("message").asText());
+        assertEquals(0, topic.alerts(TrendQuery.parse(Map.of("model", "m2"))).get("alerts").size());
+    }
+
+    @Test
+    void untilTheTopicHasAWindowTheTrendsComeFromMemoryAndSayWhy() throws Exception {
+        EventStore store = new EventStore(10);
+        store.add(DashboardApiTest.explanation("e1", "m1", "shop", -0.1, 0.3, "▁ball"));
+        FallbackTrends trends = new FallbackTrends(topic, new InMemoryTrends(store, 0.05));
+        DashboardApi api = new DashboardApi(store, trends, 0.05, Map.of("topic", "explanations"));
+
+        topic.topicsExisting(Set.of());
+        JsonNode stats = MAPPER.readTree(api.get("/api/stats", null).json());
+        assertEquals("memory", stats.get("source").asText());
+        assertTrue(stats.get("fallback").asText().contains("explanation-stats does not exist"), stats.get("fallback").asText());
+        assertEquals(1, stats.get("windows").size());
+        JsonNode info = MAPPER.readTree(api.get("/api/info", null).json());
+        assertEquals("memory", info.get("trends_source").asText());
+        assertEquals("missing", info.get("stats_topic_state").asText());
+        assertEquals("memory", MAPPER.readTree(api.get("/api/alerts", null).json()).get("source").asText());
+
+        topic.topicsExisting(Set.of("explanation-stats", "explanation-alerts"));
+        assertTrue(MAPPER.readTree(api.get("/api/stats", null).json()).get("fallback").asText().contains("has no window since"));
+        assertEquals("empty", MAPPER.readTree(api.get("/api/info", null).json()).get("stats_topic_state").asText());
+
+        topic.add(stats("source_model=m1", T0, false, 2, 0.1, 20));
+        stats = MAPPER.readTree(api.get("/api/stats", null).json());
+        assertEquals("topic", stats.get("source").asText());
+        assertFalse(stats.has("fallback"));
+        assertEquals(2, stats.get("windows").get(0).get("events").asLong());
+        info = MAPPER.readTree(api.get("/api/info", null).json());
+        assertEquals("topic", info.get("trends_source").asText());
+        assertEquals("reading", info.get("stats_topic_state").asText());
+        assertEquals("topic", MAPPER.readTree(api.get("/api/alerts", null).json()).get("source").asText(), "alerts follow the trends");
+    }
+
+    private static JsonNode stats(TopicTrends topic, Map<String, String> query) throws Exception {
+        return MAPPER.readTree(DashboardApi.write(topic.stats(TrendQuery.parse(query))));
+    }
+
+    private static List<String> ids(JsonNode array) {
+        List<String> ids = new java.util.ArrayList<>();
+        array.forEach(id -> ids.add(id.asText()));
+        return ids;
+    }
+
+    /** A window of one model whose explanations had relative deltas up to {@code deltaMax} (mean half of it), a user share of 0.6. */
+    static ExplanationStats stats(String group, long start, boolean isFinal, long events, double deltaMax, double p50) {
+        String model = group.substring(group.indexOf('=') + 1);
+        LatencyStats latency = new LatencyStats(p50, p50 * 2, p50 * 3);
+        return ExplanationStats.newBuilder()
+                .setGroupKey(group).setGroup(Map.of("source_model", model))
+                .setWindowStart(Instant.ofEpochMilli(start)).setWindowEnd(Instant.ofEpochMilli(start + MINUTE))
+                .setFinal$(isFinal).setEmittedAt(Instant.ofEpochMilli(start + 1000))
+                .setEvents(events).setEventsByMethod(Map.of("integrated_gradients", events))
+                .setFlagged(new FlagCounts(0L, 0L, 0L, 0L)).setDeadLetters(new DeadLetterCounts(0L, Map.of(), Map.of())).setLateEvents(0)
+                .setLatency(latency).setLag(latency)
+                .setFaithfulness(new FaithfulnessStats(events, deltaMax / 2, deltaMax, 0L, 0L, 0.05))
+                .setReliance(Map.of("user", new ShareStats(events, 0.6, 0.5, 0.7, 1.0)))
+                .setConcentration(new ConcentrationStats(events, 1.0))
+                .build();
+    }
+
+    static AuditAlert alert(String rule, String group, long start, List<String> examples) {
+        String model = group.substring(group.indexOf('=') + 1);
+        return AuditAlert.newBuilder()
+                .setRule(rule).setCondition("delta.rel.max > 0.1").setMetric("delta.rel.max").setOperator(">").setValue(0.3).setThreshold(0.1)
+                .setGroupKey(group).setGroup(Map.of("source_model", model))
+                .setWindowStart(Instant.ofEpochMilli(start)).setWindowEnd(Instant.ofEpochMilli(start + MINUTE))
+                .setEvents(4).setExampleEventIds(examples).setFiredAt(Instant.ofEpochMilli(start + 2 * MINUTE))
+                .build();
+    }
+}
