@@ -23,8 +23,12 @@ final class StatsFixture {
     private StatsFixture() {}
 
     static StatsSettings settings(Duration window, Duration grace, Duration emit, List<AlertRule> rules) {
+        return settings(window, grace, emit, 1000, rules);
+    }
+
+    static StatsSettings settings(Duration window, Duration grace, Duration emit, int maxGroups, List<AlertRule> rules) {
         return new StatsSettings("explanations", "dlq", "explanation-stats", "explanation-alerts", "app-stats-observations", window, grace, emit,
-                Duration.ofDays(1), GROUP_BY, 0.05, rules);
+                Duration.ofDays(1), GROUP_BY, 0.05, maxGroups, rules);
     }
 
     /**
