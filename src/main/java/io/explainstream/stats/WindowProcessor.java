@@ -99,6 +99,9 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
         this.alerts = context.getStateStore(ALERTS_STORE);
         this.lastArrivalMs = context.currentSystemTimeMs();
         // The index is restored before init: a new owner of the task counts the groups its windows already hold.
+        // A task revived after an aborted transaction inits the same processor again, on restored stores: count afresh.
+        groupsByWindow.clear();
+        warned.clear();
         try (KeyValueIterator<String, Long> all = open.all()) {
             all.forEachRemaining(entry -> {
                 if (!isOverflow(groupOf(entry.key))) {
