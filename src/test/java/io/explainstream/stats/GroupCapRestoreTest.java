@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 class GroupCapRestoreTest {
 
     private static final long T0 = Instant.parse("2026-11-29T10:00:00Z").toEpochMilli();
-    private static final StatsSettings SETTINGS = StatsFixture.settings(Duration.ofMinutes(1), Duration.ofSeconds(30), Duration.ofSeconds(10), 2,
+    private static final StatsSettings SETTINGS = StatsFixture.settings(Duration.ofMinutes(1), Duration.ofSeconds(30), Duration.ofSeconds(10), 3,
             List.of());
 
     @Test
@@ -48,7 +48,7 @@ class GroupCapRestoreTest {
         first.init(context);
         first.process(observation("a", T0 + 1_000));
         first.process(observation("b", T0 + 2_000));
-        assertEquals(List.of(), context.forwarded(WindowProcessor.OVERFLOW_SINK), "two groups: the cap, not past it");
+        assertEquals(List.of(), context.forwarded(WindowProcessor.OVERFLOW_SINK), "two groups of three");
 
         // The new owner, then the same one inited again: neither starts from an empty window nor counts a and b twice.
         WindowProcessor next = processor(metrics);
@@ -57,10 +57,13 @@ class GroupCapRestoreTest {
         next.process(observation("a", T0 + 3_000));
         assertEquals(List.of(), context.forwarded(WindowProcessor.OVERFLOW_SINK), "a already has the window");
         next.process(observation("c", T0 + 4_000));
+        assertEquals(List.of(), context.forwarded(WindowProcessor.OVERFLOW_SINK), "c is the third group of three (a and b counted once)");
+        next.process(observation("d", T0 + 4_500));
         List<MockProcessorContext.CapturedForward<? extends String, ? extends byte[]>> overflow = context.forwarded(WindowProcessor.OVERFLOW_SINK);
-        assertEquals(1, overflow.size(), "c is the third group of the window");
+        assertEquals(1, overflow.size(), "d is the fourth group (a and b counted at all)");
         assertEquals("source_model=_other,metadata.application=_other", overflow.get(0).record().key());
         assertEquals(2, WindowAggregate.fromBytes(windows.fetch(group("a"), T0)).events);
+        assertEquals(1, WindowAggregate.fromBytes(windows.fetch(group("c"), T0)).events);
     }
 
     private static WindowProcessor processor(StatsMetrics metrics) {
