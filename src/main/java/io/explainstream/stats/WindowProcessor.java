@@ -2,7 +2,7 @@ package io.explainstream.stats;
 
 import io.explainstream.schema.AuditAlert;
 import io.explainstream.schema.ExplanationStats;
-import io.explainstream.stream.Setting;
+import io.explainstream.stream.config.Setting;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
