@@ -28,8 +28,7 @@ import java.util.TreeMap;
  *
  * <p>Reliance, concentration and top words come from the segment and word fields of issue 17:
  * a share histogram per segment kind and per named span (at most {@link #MAX_SPANS}, and the spans
- * alert rules name), and a
- * space-saving counter of at most {@link #MAX_WORDS} words.
+ * alert rules name), and a space-saving counter of at most {@link #MAX_WORDS} words.
  */
 public final class WindowAggregate {
 
