@@ -54,16 +54,51 @@ public final class PipelineBench {
     /**
      * The measured figures.
      *
-     * @param engineSeconds the engine alone: the mean of its runs before and after the pipeline
-     * @param engineSecondsInService the engine's time inside the service while the clock ran
-     * @param withoutStatsSeconds the same pipeline with stats.enabled=false
-     * @param statsOverheadPercent what the statistics sub-topology adds: pipeline time with it over the time without it
+     * @param engineSeconds the engine alone: the mean of its runs before and after the pipelines
+     * @param pipelineSeconds the pipeline with the statistics: the median of its runs
+     * @param engineSecondsInService the engine's time inside that run of the service while the clock ran
+     * @param withoutStatsSeconds the pipeline with stats.enabled=false: the median of its runs
+     * @param rounds each round's pair of runs without and with the statistics
+     * @param statsOverheadPercent what the statistics sub-topology adds: the median over the rounds
+     *     of (with − without) / without
+     * @param statsOverheadOutsideEnginePercent the same with each run's engine time taken out: the
+     *     median over the rounds of the difference in the service's own work, in percent of the run without
      */
     public record Result(int events, double engineSeconds, double pipelineSeconds, double overheadPercent, long p50Ms, long p99Ms,
-            double engineSecondsInService, double withoutStatsSeconds, double statsOverheadPercent) {}
+            double engineSecondsInService, double withoutStatsSeconds, List<Round> rounds, double statsOverheadPercent,
+            double statsOverheadOutsideEnginePercent) {
 
-    /** What the pipeline run measured: its time, the explanations' latencies (sorted, and by event id), and the engine time inside it. */
-    private record PipelineRun(double seconds, List<Long> latenciesMs, Map<String, Long> latencyById, double engineSeconds) {}
+        public Result {
+            rounds = List.copyOf(rounds);
+        }
+    }
+
+    /**
+     * One round of the statistics' overhead: the same events through the pipeline without and with
+     * the statistics, one right after the other.
+     *
+     * @param statsFirst whether the run with the statistics went first (rounds alternate the order)
+     */
+    public record Round(int number, boolean statsFirst, PipelineRun without, PipelineRun with) {
+
+        /** (with − without) / without, in percent. */
+        public double overheadPercent() {
+            return 100 * (with.seconds() - without.seconds()) / without.seconds();
+        }
+
+        /** The difference in the service's own work (run time − engine time inside it), in percent of the run without. */
+        public double outsideEnginePercent() {
+            return 100 * (with.outsideEngineSeconds() - without.outsideEngineSeconds()) / without.seconds();
+        }
+    }
+
+    /** What one pipeline run measured: its time, the explanations' latencies (sorted, and by event id), and the engine time inside it. */
+    public record PipelineRun(double seconds, List<Long> latenciesMs, Map<String, Long> latencyById, double engineSeconds) {
+
+        double outsideEngineSeconds() {
+            return seconds - engineSeconds;
+        }
+    }
 
     /**
      * Latencies of the short events of a mixed stream, each way of batching measured in the same run.
@@ -81,40 +116,81 @@ public final class PipelineBench {
     }
 
     /**
-     * Times the engine alone, the pipeline, and the engine alone again: on a shared machine the
-     * speed drifts by tens of percent between runs minutes apart, so the pipeline is compared with
-     * the mean of the runs on either side of it.
+     * Times the engine alone, the pipeline without and with the statistics in {@code rounds}
+     * rounds, and the engine alone again. On a shared machine the speed drifts by tens of percent
+     * between runs minutes apart: the pipeline is compared with the mean of the engine runs on
+     * either side, and the statistics' overhead is taken in each round from two runs back to back,
+     * the order alternating from round to round (without-with, with-without, ...) so that a drift
+     * during the run favours neither side, and reported as the median over the rounds.
      *
      * @param sample JSON events (one per line, all valid), cycled with fresh ids up to {@code events}
      */
-    public Result run(Path home, Path modelDir, List<String> sample, int events, int steps, int batch) throws Exception {
+    public Result run(Path home, Path modelDir, List<String> sample, int events, int steps, int batch, int rounds) throws Exception {
         List<String> payloads = payloads(sample, events);
         double before = engineOnly(modelDir, payloads, steps, batch);
         printEngine("engine alone, before", events, before, batch, steps);
-        // Without the statistics, then with them (the default): the same events, one run after the other.
-        PipelineRun withoutStats = pipeline(home, modelDir, payloads, steps, batch, false);
-        out.printf(Locale.ROOT, "pipeline without statistics (stats.enabled=false): %d events in %.2f s; engine time inside the service %.2f s%n",
-                withoutStats.latenciesMs().size(), withoutStats.seconds(), withoutStats.engineSeconds());
-        out.flush();
-        PipelineRun pipeline = pipeline(home, modelDir, payloads, steps, batch, true);
+        // The first pipeline of a JVM pays for class loading and JIT: an untimed one first, so that the rounds start equal.
+        pipeline(home, modelDir, payloads.subList(0, Math.min(payloads.size(), 4 * batch)), steps, batch, true);
+        List<Round> measured = new ArrayList<>();
+        for (int number = 1; number <= rounds; number++) {
+            boolean statsFirst = number % 2 == 0;
+            PipelineRun first = pipeline(home, modelDir, payloads, steps, batch, statsFirst);
+            printRun(number, statsFirst, first);
+            PipelineRun second = pipeline(home, modelDir, payloads, steps, batch, !statsFirst);
+            printRun(number, !statsFirst, second);
+            Round round = statsFirst ? new Round(number, true, second, first) : new Round(number, false, first, second);
+            measured.add(round);
+            out.printf(Locale.ROOT, "round %d (%s): statistics overhead %+.1f%%; outside the engine %+.1f%% of the run%n", number,
+                    statsFirst ? "with, then without" : "without, then with", round.overheadPercent(), round.outsideEnginePercent());
+            out.flush();
+        }
         double after = engineOnly(modelDir, payloads, steps, batch);
         printEngine("engine alone, after", events, after, batch, steps);
         double engineSeconds = (before + after) / 2;
+        PipelineRun pipeline = medianRun(measured.stream().map(Round::with).toList());
+        PipelineRun withoutStats = medianRun(measured.stream().map(Round::without).toList());
         Result result = new Result(pipeline.latenciesMs().size(), engineSeconds, pipeline.seconds(),
                 100 * (pipeline.seconds() - engineSeconds) / engineSeconds, percentile(pipeline.latenciesMs(), 0.5),
-                percentile(pipeline.latenciesMs(), 0.99), pipeline.engineSeconds(), withoutStats.seconds(),
-                100 * (pipeline.seconds() - withoutStats.seconds()) / withoutStats.seconds());
+                percentile(pipeline.latenciesMs(), 0.99), pipeline.engineSeconds(), withoutStats.seconds(), measured,
+                median(measured.stream().map(Round::overheadPercent).toList()), median(measured.stream().map(Round::outsideEnginePercent).toList()));
         out.printf(Locale.ROOT, "pipeline: %d events in %.2f s (%.2f events/s); overhead over the engine alone (mean %.2f s) %+.1f%%; "
                 + "end-to-end latency p50 %d ms, p99 %d ms; engine time inside the service %.2f s%n", result.events(), result.pipelineSeconds(),
                 result.events() / result.pipelineSeconds(), engineSeconds, result.overheadPercent(), result.p50Ms(), result.p99Ms(),
                 result.engineSecondsInService());
-        // Engine time inside each run is subtracted too: the engine's speed drifts between runs on a shared machine.
-        double overheadOutsideEngine = 100 * ((pipeline.seconds() - pipeline.engineSeconds()) - (withoutStats.seconds() - withoutStats.engineSeconds()))
-                / withoutStats.seconds();
-        out.printf(Locale.ROOT, "statistics sub-topology overhead: %+.1f%% (%.2f s with it, %.2f s without); outside the engine %+.1f%% of the run%n",
-                result.statsOverheadPercent(), result.pipelineSeconds(), result.withoutStatsSeconds(), overheadOutsideEngine);
-        out.flush();
+        printRounds(result);
         return result;
+    }
+
+    private void printRun(int round, boolean stats, PipelineRun run) {
+        out.printf(Locale.ROOT, "round %d, pipeline %s: %d events in %.2f s; engine time inside the service %.2f s%n", round,
+                stats ? "with statistics" : "without statistics (stats.enabled=false)", run.latenciesMs().size(), run.seconds(), run.engineSeconds());
+        out.flush();
+    }
+
+    /** The rounds as a table, then the medians. */
+    private void printRounds(Result result) {
+        out.println("round  order          without (s)  with (s)  overhead  engine without (s)  engine with (s)  outside the engine");
+        for (Round round : result.rounds()) {
+            out.printf(Locale.ROOT, "%5d  %-13s  %11.2f  %8.2f  %+7.1f%%  %18.2f  %15.2f  %+17.1f%%%n", round.number(),
+                    round.statsFirst() ? "with-without" : "without-with", round.without().seconds(), round.with().seconds(), round.overheadPercent(),
+                    round.without().engineSeconds(), round.with().engineSeconds(), round.outsideEnginePercent());
+        }
+        out.printf(Locale.ROOT, "statistics sub-topology overhead: median %+.1f%% over %d rounds (%.2f s with it, %.2f s without, medians);"
+                + " outside the engine median %+.1f%% of the run%n", result.statsOverheadPercent(), result.rounds().size(), result.pipelineSeconds(),
+                result.withoutStatsSeconds(), result.statsOverheadOutsideEnginePercent());
+        out.flush();
+    }
+
+    /** The run of median time (the lower middle one of an even number). */
+    private static PipelineRun medianRun(List<PipelineRun> runs) {
+        List<PipelineRun> sorted = runs.stream().sorted(Comparator.comparingDouble(PipelineRun::seconds)).toList();
+        return sorted.get((sorted.size() - 1) / 2);
+    }
+
+    static double median(List<Double> values) {
+        List<Double> sorted = values.stream().sorted().toList();
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
     }
 
     private void printEngine(String label, int events, double seconds, int batch, int steps) {
@@ -203,7 +279,7 @@ public final class PipelineBench {
             try (ExplainService service = ExplainService.start(config, home, Scope.live(), List.of(StatsTopology.extension()), Clock.systemUTC())) {
                 // The clock starts once the service has its partitions: joining the group is start-up, not throughput.
                 service.awaitRunning(Duration.ofMinutes(2));
-                return measurePipeline(config, platform, payloads, batch, () -> service.meters().find("explainstream.attribution.per.event").timer()
+                return measurePipeline(config, platform, stampedNow(payloads), batch, () -> service.meters().find("explainstream.attribution.per.event").timer()
                         .totalTime(java.util.concurrent.TimeUnit.SECONDS));
             }
         } finally {
@@ -211,6 +287,22 @@ public final class PipelineBench {
                 paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
             }
         }
+    }
+
+    /**
+     * The events with their timestamp set to now: a later run of the same events would otherwise
+     * start minutes behind in event time, and backlog control (audit.max.lag.ms) would degrade it.
+     */
+    private static List<String> stampedNow(List<String> payloads) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        long now = System.currentTimeMillis();
+        List<String> stamped = new ArrayList<>(payloads.size());
+        for (String payload : payloads) {
+            ObjectNode event = (ObjectNode) json.readTree(payload);
+            event.put("timestamp", now);
+            stamped.add(json.writeValueAsString(event));
+        }
+        return stamped;
     }
 
     private static List<String> payloads(List<String> sample, int events) throws IOException {

@@ -136,6 +136,10 @@ final class BenchCommand implements Runnable {
         @Option(names = "--threads", description = "libtorch intra-op threads (default: the core count).")
         private Integer threads;
 
+        @Option(names = "--rounds", defaultValue = "3", description = "Rounds of the statistics' overhead: the pipeline without and with "
+                + "stats.enabled, back to back, the order alternating; the median of the rounds is reported. Default: ${DEFAULT-VALUE}.")
+        private int rounds;
+
         @Option(names = "--mix", description = "Instead: short events with a share of long ones (--long-share, --long-tokens), batched in arrival "
                 + "order and by length, against the short events alone; reports the short events' latency p50/p99.")
         private boolean mix;
@@ -191,7 +195,11 @@ final class BenchCommand implements Runnable {
                 new PipelineBench(spec.commandLine().getOut()).mix(RunCommand.home(), modelDir, sample, events, steps, batch, longShare, longTokens);
                 return 0;
             }
-            PipelineBench.Result result = new PipelineBench(spec.commandLine().getOut()).run(RunCommand.home(), modelDir, sample, events, steps, batch);
+            if (rounds <= 0) {
+                throw new IllegalArgumentException("--rounds = " + rounds + " must be positive");
+            }
+            PipelineBench.Result result = new PipelineBench(spec.commandLine().getOut()).run(RunCommand.home(), modelDir, sample, events, steps, batch,
+                    rounds);
             return result.events() == events ? 0 : 1;
         }
     }

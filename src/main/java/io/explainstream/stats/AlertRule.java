@@ -21,7 +21,8 @@ import java.util.regex.Pattern;
 public record AlertRule(String name, String condition, WindowMetric metric, Operator operator, double threshold, Map<String, String> groupFilter) {
 
     public static final String PREFIX = "alert.";
-    private static final Pattern CONDITION = Pattern.compile("\\s*([A-Za-z0-9_.]+)\\s*(<=|>=|==|!=|<|>)\\s*(\\S+)\\s*");
+    /** The metric is anything up to the operator: a named span's name may hold ':', '-', '/' and the like. */
+    private static final Pattern CONDITION = Pattern.compile("\\s*([^\\s<>=!]+)\\s*(<=|>=|==|!=|<|>)\\s*(\\S+)\\s*");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]+");
 
     public AlertRule {

@@ -23,6 +23,8 @@ public record GroupBy(List<String> fields) {
     public static final String NONE = "none";
     /** The value of a field a dead letter cannot tell: its original did not decode, or it is not an input field. */
     public static final String UNKNOWN = "unknown";
+    /** Every value of the overflow group: the events of groups past stats.max.groups in a window. */
+    public static final String OVERFLOW = "_other";
 
     private static final Set<Schema.Type> SCALARS = Set.of(Schema.Type.STRING, Schema.Type.ENUM, Schema.Type.INT, Schema.Type.LONG,
             Schema.Type.BOOLEAN);
@@ -99,6 +101,11 @@ public record GroupBy(List<String> fields) {
             values.add(value == null ? UNKNOWN : value);
         }
         return new GroupKey(fields, values);
+    }
+
+    /** The group the events of a full window's further groups count in (stats.max.groups): every field {@link #OVERFLOW}. */
+    public GroupKey overflow() {
+        return new GroupKey(fields, fields.stream().map(f -> OVERFLOW).toList());
     }
 
     /** The group of a dead letter whose original could not be decoded. */

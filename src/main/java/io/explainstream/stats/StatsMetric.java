@@ -12,7 +12,8 @@ import java.util.stream.Collectors;
  *
  * <p>Reliance ({@code share.<kind>.mean|p10|p90}, {@code top_segment.<kind>.fraction}) is one
  * metric per segment kind: those entries have {@link #perKind()} and read their value through
- * {@link #value(WindowAggregate, String)}; a rule names them by {@link WindowMetric}.
+ * {@link #value(WindowAggregate, String)}, or for one named span {@link #valueOfSpan}; a rule
+ * names them by {@link WindowMetric}.
  */
 public enum StatsMetric {
     EVENTS("events", Examples.FIRST, a -> a.events),
@@ -68,12 +69,24 @@ public enum StatsMetric {
 
     /** A per-kind metric's value for a lower-case segment kind; NaN when no explanation of the window has that kind. */
     double value(WindowAggregate aggregate, String kind) {
-        WindowAggregate.Share share = aggregate.kinds.get(kind);
+        return reliance(aggregate.kinds.get(kind), aggregate.topEvents);
+    }
+
+    /** The same for one named span, by its name as {@code span_reliance} keys it. */
+    double valueOfSpan(WindowAggregate aggregate, String span) {
+        return reliance(aggregate.spans.get(span), aggregate.topEvents);
+    }
+
+    /**
+     * @param share the kind's or span's shares in the window; null when no explanation has it
+     * @param topEvents explanations of the window with a top segment
+     */
+    private double reliance(WindowAggregate.Share share, long topEvents) {
         return switch (this) {
             case SHARE_MEAN -> share == null ? Double.NaN : share.mean();
             case SHARE_P10 -> share == null || share.events == 0 ? Double.NaN : share.shares.quantile(0.1);
             case SHARE_P90 -> share == null || share.events == 0 ? Double.NaN : share.shares.quantile(0.9);
-            case TOP_SEGMENT_FRACTION -> aggregate.topFraction(kind);
+            case TOP_SEGMENT_FRACTION -> topEvents == 0 ? Double.NaN : share == null ? 0 : (double) share.top / topEvents;
             default -> throw new IllegalStateException(metricName + " is not per segment kind");
         };
     }

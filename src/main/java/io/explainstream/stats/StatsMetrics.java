@@ -5,7 +5,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 
 /**
  * The statistics' own counters: {@code explainstream_alerts_total{rule}},
- * {@code explainstream_stats_late_events_total} and {@code explainstream_stats_unreadable_total}.
+ * {@code explainstream_stats_late_events_total}, {@code explainstream_stats_overflow_events_total}
+ * and {@code explainstream_stats_unreadable_total}.
  * Rule names come from the configuration, so the rule label is bounded.
  */
 final class StatsMetrics {
@@ -13,6 +14,7 @@ final class StatsMetrics {
     private final MeterRegistry registry;
     private final Counter late;
     private final Counter unreadable;
+    private final Counter overflow;
 
     StatsMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -20,6 +22,9 @@ final class StatsMetrics {
                 .description("Explanations and dead letters that arrived after their window closed: dropped from the statistics").register(registry);
         this.unreadable = Counter.builder("explainstream.stats.unreadable")
                 .description("Records of the explanations topic that are not Explanations: not aggregated").register(registry);
+        this.overflow = Counter.builder("explainstream.stats.overflow.events")
+                .description("Explanations and dead letters counted in the overflow group (_other): their window already held stats.max.groups groups")
+                .register(registry);
     }
 
     void alertFired(String rule) {
@@ -28,6 +33,10 @@ final class StatsMetrics {
 
     void late() {
         late.increment();
+    }
+
+    void overflow() {
+        overflow.increment();
     }
 
     void unreadable() {

@@ -5,6 +5,9 @@ import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * What the statistics sub-topology reads, how it windows and groups, and where it writes.
@@ -20,16 +23,27 @@ import java.util.List;
  * @param emitInterval the least wall-clock time between two updates of one window
  * @param retention how long closed windows and alerts stay queryable in the stores
  * @param deltaWarn the relative delta over which an explanation counts in faithfulness.over_warn
+ * @param maxGroups the most groups one window holds in one task; the events of further groups
+ *     count in {@link GroupBy#overflow()}
  */
 public record StatsSettings(String explanationsTopic, String deadLetterTopic, String statsTopic, String alertsTopic, String observationsTopic,
-        Duration window, Duration grace, Duration emitInterval, Duration retention, GroupBy groupBy, double deltaWarn, List<AlertRule> rules) {
+        Duration window, Duration grace, Duration emitInterval, Duration retention, GroupBy groupBy, double deltaWarn, int maxGroups,
+        List<AlertRule> rules) {
 
     public StatsSettings {
         rules = List.copyOf(rules);
+        if (maxGroups < 1) {
+            throw new ConfigException(Setting.STATS_MAX_GROUPS.key() + " = " + maxGroups + " must be at least 1");
+        }
         if (retention.compareTo(window.plus(grace)) < 0) {
             throw new ConfigException(Setting.STATS_RETENTION.key() + " = " + DurationText.format(retention) + " must be at least "
                     + Setting.STATS_WINDOW.key() + " + " + Setting.STATS_GRACE.key() + " = " + DurationText.format(window.plus(grace)));
         }
+    }
+
+    /** The span names alert rules read ({@code share.span:<name>.mean}): a window aggregates them whatever the number of spans. */
+    public Set<String> watchedSpans() {
+        return rules.stream().map(r -> r.metric().span()).filter(Objects::nonNull).collect(Collectors.toUnmodifiableSet());
     }
 
     /** The settings of a service configuration; every bad value fails here, naming its key. */
@@ -43,9 +57,10 @@ public record StatsSettings(String explanationsTopic, String deadLetterTopic, St
         if (!(deltaWarn >= 0)) {
             throw new ConfigException(Setting.STATS_DELTA_WARN.key() + " = " + config.get(Setting.STATS_DELTA_WARN) + " must be a number >= 0");
         }
+        int maxGroups = config.integer(Setting.STATS_MAX_GROUPS);
         String applicationId = config.streamsProperties().getProperty("application.id");
         return new StatsSettings(config.get(Setting.OUTPUT_TOPIC), config.get(Setting.DLQ_TOPIC), config.get(Setting.STATS_TOPIC),
                 config.get(Setting.ALERTS_TOPIC), applicationId + "-stats-observations", window, grace, emit, retention, groupBy, deltaWarn,
-                AlertRule.fromConfig(config.prefixed(AlertRule.PREFIX), groupBy));
+                maxGroups, AlertRule.fromConfig(config.prefixed(AlertRule.PREFIX), groupBy));
     }
 }

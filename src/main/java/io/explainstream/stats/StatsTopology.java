@@ -133,6 +133,9 @@ public final class StatsTopology implements ServiceExtension.Part {
                 Serdes.String(), Serdes.ByteArray()).withLoggingEnabled(Map.of()), WINDOWS);
         topology.addSink(WindowProcessor.STATS_SINK, settings.statsTopic(), Serdes.String().serializer(), Serdes.ByteArray().serializer(), WINDOWS);
         topology.addSink(WindowProcessor.ALERTS_SINK, settings.alertsTopic(), Serdes.String().serializer(), Serdes.ByteArray().serializer(), WINDOWS);
+        // Past stats.max.groups, observations go back to the observations topic under the overflow group's key.
+        topology.addSink(WindowProcessor.OVERFLOW_SINK, settings.observationsTopic(), Serdes.String().serializer(), Serdes.ByteArray().serializer(),
+                WINDOWS);
     }
 
     public StatsSettings settings() {

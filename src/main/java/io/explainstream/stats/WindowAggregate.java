@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -26,8 +27,8 @@ import java.util.TreeMap;
  * {@link #MAX_REASONS} reasons and {@link #EXAMPLES} examples of each kind.
  *
  * <p>Reliance, concentration and top words come from the segment and word fields of issue 17:
- * a share histogram per segment kind and per named span (at most {@link #MAX_SPANS}), and a
- * space-saving counter of at most {@link #MAX_WORDS} words.
+ * a share histogram per segment kind and per named span (at most {@link #MAX_SPANS}, and the spans
+ * alert rules name), and a space-saving counter of at most {@link #MAX_WORDS} words.
  */
 public final class WindowAggregate {
 
@@ -128,6 +129,14 @@ public final class WindowAggregate {
     }
 
     void add(Observation observation, double deltaWarn) {
+        add(observation, deltaWarn, Set.of());
+    }
+
+    /**
+     * @param watchedSpans span names that alert rules read: aggregated even past the first
+     *     {@link #MAX_SPANS}, so that a rule on a span never misses it in a window of many spans
+     */
+    void add(Observation observation, double deltaWarn, Set<String> watchedSpans) {
         dirty = true;
         if (observation.kind() == Observation.Kind.DEAD_LETTER) {
             deadLetters++;
@@ -164,17 +173,17 @@ public final class WindowAggregate {
             addLargest(largestDeltas, observation.eventId(), delta);
         }
         if (observation.reliance() != null) {
-            addReliance(observation.reliance());
+            addReliance(observation.reliance(), watchedSpans);
         }
     }
 
-    private void addReliance(Observation.Reliance reliance) {
+    private void addReliance(Observation.Reliance reliance, Set<String> watchedSpans) {
         segmentEvents++;
         entropySum += reliance.entropy();
         reliance.kindShares().forEach((kind, share) -> kinds.computeIfAbsent(kind, k -> new Share()).add(share));
         reliance.spanShares().forEach((name, share) -> {
             Share span = spans.get(name);
-            if (span == null && spans.size() >= MAX_SPANS) {
+            if (span == null && spans.size() >= MAX_SPANS && !watchedSpans.contains(name)) {
                 spansDropped++;
                 return;
             }
@@ -218,15 +227,6 @@ public final class WindowAggregate {
     /** Mean attribution entropy over the explanations with segments; NaN when there are none. */
     double entropyMean() {
         return segmentEvents == 0 ? Double.NaN : entropySum / segmentEvents;
-    }
-
-    /** Fraction of the explanations with a top segment whose top segment is of {@code kind}; NaN when there are none. */
-    double topFraction(String kind) {
-        if (topEvents == 0) {
-            return Double.NaN;
-        }
-        Share share = kinds.get(kind);
-        return share == null ? 0 : (double) share.top / topEvents;
     }
 
     private static void addFirst(List<String> ids, String id) {

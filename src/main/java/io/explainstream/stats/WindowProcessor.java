@@ -2,11 +2,16 @@ package io.explainstream.stats;
 
 import io.explainstream.schema.AuditAlert;
 import io.explainstream.schema.ExplanationStats;
+import io.explainstream.stream.config.Setting;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.KeyValue;
@@ -33,6 +38,10 @@ import org.slf4j.LoggerFactory;
  *       arrived for the grace period, when the wall clock does (otherwise the last windows before
  *       a quiet spell would wait for the next event to close). It is written once more with
  *       final = true, and the alert rules are tested on it.
+ *   <li>A window holds at most stats.max.groups groups in this task: the observations of a
+ *       further group are written back to the observations topic keyed by the overflow group
+ *       ({@code _other} in every field), so that the task that owns that group counts them, and
+ *       the group's windows live where its key says (queries and the stats topic's key agree).
  * </ul>
  *
  * The aggregates live in a changelogged window store (the state queries read), the windows still
@@ -45,6 +54,7 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
     static final String ALERTS_STORE = "stats-alerts";
     static final String STATS_SINK = "stats-out";
     static final String ALERTS_SINK = "alerts-out";
+    static final String OVERFLOW_SINK = "stats-overflow-out";
 
     private static final Logger LOG = LoggerFactory.getLogger(WindowProcessor.class);
 
@@ -54,12 +64,21 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
     private final StatsMetrics metrics;
     private final long windowMs;
     private final long graceMs;
+    private final Set<String> watchedSpans;
+    private final GroupKey overflowGroup;
     private ProcessorContext<String, byte[]> context;
     private WindowStore<String, byte[]> windows;
     private KeyValueStore<String, Long> open;
     private WindowStore<String, byte[]> alerts;
     /** Wall-clock time of the last observation (since this task started here): a quiet input lets the wall clock close windows. */
     private long lastArrivalMs;
+    /**
+     * Groups (the overflow group aside) of each open window start in this task: the open-windows
+     * index counted, kept in memory because a group past the cap asks on each of its events.
+     */
+    private final Map<Long, Integer> groupsByWindow = new HashMap<>();
+    /** Window starts whose overflow was logged: one warning per window (and task). */
+    private final Set<Long> warned = new HashSet<>();
 
     WindowProcessor(StatsSettings settings, Serializer<ExplanationStats> statsSerializer, Serializer<AuditAlert> alertSerializer, StatsMetrics metrics) {
         this.settings = settings;
@@ -68,6 +87,8 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
         this.metrics = metrics;
         this.windowMs = settings.window().toMillis();
         this.graceMs = settings.grace().toMillis();
+        this.watchedSpans = settings.watchedSpans();
+        this.overflowGroup = settings.groupBy().overflow();
     }
 
     @Override
@@ -77,12 +98,31 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
         this.open = context.getStateStore(OPEN_STORE);
         this.alerts = context.getStateStore(ALERTS_STORE);
         this.lastArrivalMs = context.currentSystemTimeMs();
+        // The index is restored before init: a new owner of the task counts the groups its windows already hold.
+        // A task revived after an aborted transaction inits the same processor again, on restored stores: count afresh.
+        groupsByWindow.clear();
+        warned.clear();
+        try (KeyValueIterator<String, Long> all = open.all()) {
+            all.forEachRemaining(entry -> {
+                if (!isOverflow(groupOf(entry.key))) {
+                    groupsByWindow.merge(entry.value, 1, Integer::sum);
+                }
+            });
+        }
         context.schedule(settings.emitInterval(), PunctuationType.WALL_CLOCK_TIME, this::emit);
     }
 
     /** The index key of a window: its start first, so that the index iterates in time order. */
     static String openKey(long start, String group) {
         return String.format("%020d", start) + "|" + group;
+    }
+
+    private static String groupOf(String openKey) {
+        return openKey.substring(openKey.indexOf('|') + 1);
+    }
+
+    private boolean isOverflow(String group) {
+        return group.equals(overflowGroup.text());
     }
 
     @Override
@@ -101,31 +141,75 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
         long streamTime = context.currentStreamTimeMs();
         WindowAggregate aggregate = fetch(group.text(), start);
         if ((aggregate != null && aggregate.closed) || start + windowMs + graceMs <= streamTime) {
-            late(group, streamTime);
+            late(record, group, streamTime);
             return;
         }
         if (aggregate == null) {
-            aggregate = WindowAggregate.open(group, start, start + windowMs);
-            open.put(openKey(start, group.text()), start);
+            if (full(group, start)) {
+                overflow(record, start);
+                return;
+            }
+            aggregate = openWindow(group, start);
         }
-        aggregate.add(observation, settings.deltaWarn());
+        aggregate.add(observation, settings.deltaWarn(), watchedSpans);
         windows.put(group.text(), aggregate.toBytes(), start);
     }
 
     /** Counts a late observation in the group's window at stream time, unless that one is closed too (the wall clock closed it). */
-    private void late(GroupKey group, long streamTime) {
-        metrics.late();
+    private void late(Record<String, byte[]> record, GroupKey group, long streamTime) {
         long start = Math.floorDiv(streamTime, windowMs) * windowMs;
         WindowAggregate newest = fetch(group.text(), start);
+        if (newest == null && full(group, start)) {
+            overflow(record, start); // counted as late, if it is, by the overflow group's task
+            return;
+        }
+        metrics.late();
         if (newest == null) {
-            newest = WindowAggregate.open(group, start, start + windowMs);
-            open.put(openKey(start, group.text()), start);
+            newest = openWindow(group, start);
         } else if (newest.closed) {
             return;
         }
         newest.lateEvents++;
         newest.dirty = true;
         windows.put(group.text(), newest.toBytes(), start);
+    }
+
+    private WindowAggregate openWindow(GroupKey group, long start) {
+        open.put(openKey(start, group.text()), start);
+        if (!isOverflow(group.text())) {
+            groupsByWindow.merge(start, 1, Integer::sum);
+        }
+        return WindowAggregate.open(group, start, start + windowMs);
+    }
+
+    private void closeWindow(String openKey, long start) {
+        open.delete(openKey);
+        if (!isOverflow(groupOf(openKey)) && groupsByWindow.merge(start, -1, Integer::sum) <= 0) {
+            groupsByWindow.remove(start);
+            warned.remove(start);
+        }
+    }
+
+    /** Whether a group new to the window would take it past stats.max.groups in this task (the overflow group never does). */
+    private boolean full(GroupKey group, long start) {
+        return !isOverflow(group.text()) && groupsByWindow.getOrDefault(start, 0) >= settings.maxGroups();
+    }
+
+    /**
+     * Sends the observation on to the overflow group's task, through the observations topic: the
+     * stats topic's key and the queries find a group's windows by its key's partition, so the
+     * overflow group must be aggregated where its own key lands, not in every task that overflows.
+     */
+    private void overflow(Record<String, byte[]> record, long start) {
+        metrics.overflow();
+        if (warned.add(start)) {
+            // The group's values stay out of the log: a high-cardinality field is often a user id.
+            LOG.warn("stats: the window from {} already holds {} = {} groups in this task; the events of further groups count in group {}"
+                    + " until it closes (raise {}, or group by coarser fields than stats.group.by = {})", Instant.ofEpochMilli(start),
+                    Setting.STATS_MAX_GROUPS.key(), settings.maxGroups(), overflowGroup.text(), Setting.STATS_MAX_GROUPS.key(),
+                    String.join(",", settings.groupBy().fields()));
+        }
+        context.forward(new Record<>(overflowGroup.text(), record.value(), record.timestamp(), new RecordHeaders()), OVERFLOW_SINK);
     }
 
     private WindowAggregate fetch(String group, long start) {
@@ -142,10 +226,10 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
             all.forEachRemaining(entries::add);
         }
         for (KeyValue<String, Long> entry : entries) {
-            String group = entry.key.substring(entry.key.indexOf('|') + 1);
+            String group = groupOf(entry.key);
             WindowAggregate aggregate = fetch(group, entry.value);
             if (aggregate == null) {
-                open.delete(entry.key); // expired from the store by retention
+                closeWindow(entry.key, entry.value); // expired from the store by retention
                 continue;
             }
             long closesAt = aggregate.windowEnd + graceMs;
@@ -163,7 +247,7 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
         aggregate.closed = true;
         aggregate.dirty = false;
         windows.put(group, aggregate.toBytes(), aggregate.windowStart);
-        open.delete(openKey);
+        closeWindow(openKey, aggregate.windowStart);
         send(group, aggregate, true, nowMs);
         for (AlertRule rule : settings.rules()) {
             if (rule.firesFor(aggregate)) {

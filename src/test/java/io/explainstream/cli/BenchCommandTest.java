@@ -39,8 +39,16 @@ class BenchCommandTest {
     @Test
     @Tag("slow") // starts the embedded broker
     void pipelineBenchRunsOnTheSmallestSetting() {
-        CliRun run = CliRun.of("bench", "pipeline", "--events", "6", "--steps", "2", "--batch", "3");
+        CliRun run = CliRun.of("bench", "pipeline", "--events", "6", "--steps", "2", "--batch", "3", "--rounds", "2");
         assertEquals(0, run.exitCode(), run.out() + run.err());
+        // Two rounds, the order alternating, each with both runs and its overhead, then a table and the medians.
+        assertTrue(run.out().matches("(?s).*round 1, pipeline without statistics \\(stats.enabled=false\\): 6 events in .*"
+                + "round 1, pipeline with statistics: 6 events in .*round 1 \\(without, then with\\): statistics overhead [-+]\\d+\\.\\d%.*"
+                + "round 2, pipeline with statistics: 6 events in .*round 2, pipeline without statistics .*"
+                + "round 2 \\(with, then without\\): .*"), run.out());
+        assertTrue(run.out().matches("(?s).*\n +1  without-with  +\\d+\\.\\d\\d +\\d+\\.\\d\\d +[-+]\\d+\\.\\d% .*\n +2  with-without .*"), run.out());
+        assertTrue(run.out().matches("(?s).*statistics sub-topology overhead: median [-+]\\d+\\.\\d% over 2 rounds .*; outside the engine median"
+                + " [-+]\\d+\\.\\d% of the run.*"), run.out());
         assertTrue(run.out().contains("engine alone, before: 6 events"), run.out());
         assertTrue(run.out().contains("engine alone, after: 6 events"), run.out());
         assertTrue(run.out().matches("(?s).*pipeline: 6 events in .* overhead over the engine alone \\(mean .* s\\) [-+]\\d+\\.\\d%; "

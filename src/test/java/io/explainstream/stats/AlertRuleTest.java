@@ -50,11 +50,42 @@ class AlertRuleTest {
     @Test
     void aBadSegmentKindOrPerKindMetricFailsNamingTheKeyAndTheValue() {
         assertEquals("alert.x.when = 'share.tool.mean < 0.05': 'tool' is not a segment kind (kinds: system, user, assistant, template, prompt,"
-                + " span, other)", failure(Map.of("alert.x.when", "share.tool.mean < 0.05")));
+                + " span, other; one named span: span:<name>)", failure(Map.of("alert.x.when", "share.tool.mean < 0.05")));
         assertEquals("alert.x.when = 'top_segment.SYSTEM.fraction > 0.5': 'SYSTEM' is not a segment kind (kinds: system, user, assistant,"
-                + " template, prompt, span, other)", failure(Map.of("alert.x.when", "top_segment.SYSTEM.fraction > 0.5")));
+                + " template, prompt, span, other; one named span: span:<name>)", failure(Map.of("alert.x.when", "top_segment.SYSTEM.fraction > 0.5")));
         assertTrue(failure(Map.of("alert.x.when", "share.system.median < 0.05")).startsWith("alert.x.when = 'share.system.median < 0.05':"
                 + " no window metric 'share.system.median' (metrics: "));
+    }
+
+    @Test
+    void aNamedSpanIsSpanColonItsNameAsSpanRelianceKeysItDotsAndColonsIncluded() {
+        AlertRule mean = AlertRule.parse("r", "share.span:doc:kb-4411.mean < 0.05", null, StatsFixture.GROUP_BY);
+        assertEquals(new WindowMetric(StatsMetric.SHARE_MEAN, "span", "doc:kb-4411"), mean.metric());
+        assertEquals("share.span:doc:kb-4411.mean", mean.metric().name());
+        assertEquals(new WindowMetric(StatsMetric.SHARE_P90, "span", "tool.search/v2"),
+                AlertRule.parse("r", "share.span:tool.search/v2.p90>0.9", null, StatsFixture.GROUP_BY).metric(), "the last dotted part is the statistic");
+        assertEquals(new WindowMetric(StatsMetric.TOP_SEGMENT_FRACTION, "span", "doc:kb-4411"),
+                AlertRule.parse("r", "top_segment.span:doc:kb-4411.fraction >= 0.5", null, StatsFixture.GROUP_BY).metric());
+        assertEquals(new WindowMetric(StatsMetric.SHARE_MEAN, "span"), AlertRule.parse("r", "share.span.mean < 0.05", null, StatsFixture.GROUP_BY).metric(),
+                "share.span.mean is still every named span together");
+        assertEquals(java.util.Set.of("doc:kb-4411", "tool.search/v2"), StatsFixture.settings(java.time.Duration.ofMinutes(1), java.time.Duration.ZERO,
+                java.time.Duration.ofSeconds(10), AlertRule.fromConfig(Map.of("alert.a.when", "share.span:doc:kb-4411.mean < 0.05", "alert.b.when",
+                        "top_segment.span:tool.search/v2.fraction > 0.5", "alert.c.when", "share.user.mean < 0.5"), StatsFixture.GROUP_BY)).watchedSpans());
+    }
+
+    @Test
+    void aBadNamedSpanRuleFailsNamingTheKeyAndTheValue() {
+        assertEquals("alert.x.when = 'share.span:.mean < 0.05': 'span:' names no span; write the span's name after it, for example"
+                + " 'share.span:doc:kb-4411.mean'", failure(Map.of("alert.x.when", "share.span:.mean < 0.05")));
+        String longName = "d".repeat(129);
+        assertEquals("alert.x.when = 'top_segment.span:" + longName + ".fraction > 0.5': span name '" + longName + "' is 129 characters;"
+                + " span names have at most 128", failure(Map.of("alert.x.when", "top_segment.span:" + longName + ".fraction > 0.5")));
+        assertTrue(failure(Map.of("alert.x.when", "share.span:doc:kb-4411.median < 0.05")).startsWith("alert.x.when = 'share.span:doc:kb-4411.median"
+                + " < 0.05': no window metric 'share.span:doc:kb-4411.median' (metrics: "));
+        assertTrue(failure(Map.of("alert.x.when", "share.span:doc:kb-4411.median < 0.05")).endsWith("(<kind>: system, user, assistant, template,"
+                + " prompt, span, other, or span:<name> for one named span))"));
+        assertEquals("alert.x.when = 'share.span:doc kb.mean < 0.05' is not '<metric> <op> <number>' (op one of <, <=, >, >=, ==, !=), for example"
+                + " 'delta.rel.max > 0.1'", failure(Map.of("alert.x.when", "share.span:doc kb.mean < 0.05")), "a name with a space cannot be written");
     }
 
     @Test
@@ -91,6 +122,11 @@ class AlertRuleTest {
                 .getMessage().startsWith("stats.group.by = 'prompt_tokens': 'prompt_tokens' is not a scalar field of Explanation"));
         assertEquals("stats.retention = 1m must be at least stats.window + stats.grace = 90s",
                 assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.retention", "1m")))).getMessage());
+        assertEquals("stats.max.groups = 0 must be at least 1",
+                assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.max.groups", "0")))).getMessage());
+        assertEquals("stats.max.groups = 'many' is not an integer",
+                assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.max.groups", "many")))).getMessage());
+        assertEquals(1000, StatsSettings.from(ServiceConfig.of(Map.of())).maxGroups());
         assertEquals("stats.delta.warn = -1 must be a number >= 0",
                 assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.delta.warn", "-1")))).getMessage());
     }

@@ -15,23 +15,27 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
-/** Explanation records with chosen times, latencies and deltas, and statistics settings, for the statistics tests. */
-final class StatsFixture {
+/** Explanation records with chosen times, latencies and deltas, and statistics settings, for the statistics tests (and tail's). */
+public final class StatsFixture {
 
-    static final GroupBy GROUP_BY = new GroupBy(List.of("source_model", "metadata.application"));
+    public static final GroupBy GROUP_BY = new GroupBy(List.of("source_model", "metadata.application"));
 
     private StatsFixture() {}
 
-    static StatsSettings settings(Duration window, Duration grace, Duration emit, List<AlertRule> rules) {
+    public static StatsSettings settings(Duration window, Duration grace, Duration emit, List<AlertRule> rules) {
+        return settings(window, grace, emit, 1000, rules);
+    }
+
+    public static StatsSettings settings(Duration window, Duration grace, Duration emit, int maxGroups, List<AlertRule> rules) {
         return new StatsSettings("explanations", "dlq", "explanation-stats", "explanation-alerts", "app-stats-observations", window, grace, emit,
-                Duration.ofDays(1), GROUP_BY, 0.05, rules);
+                Duration.ofDays(1), GROUP_BY, 0.05, maxGroups, rules);
     }
 
     /**
      * An integrated-gradients explanation whose response moved by 2 nats from baseline over two
      * targets, with {@code sequenceDelta} unaccounted for: relative delta = |sequenceDelta| / 2.
      */
-    static Explanation explanation(String id, long eventTimeMs, String application, double latencyMs, double sequenceDelta) {
+    public static Explanation explanation(String id, long eventTimeMs, String application, double latencyMs, double sequenceDelta) {
         return Explanation.newBuilder()
                 .setEventId(id)
                 .setEventTime(Instant.ofEpochMilli(eventTimeMs))
@@ -62,7 +66,7 @@ final class StatsFixture {
     }
 
     /** The same as a gradient explanation: no baseline, no delta. */
-    static Explanation gradient(String id, long eventTimeMs, String application) {
+    public static Explanation gradient(String id, long eventTimeMs, String application) {
         Explanation e = explanation(id, eventTimeMs, application, 10, 0);
         e.setMethod(AttributionMethod.GRADIENT);
         e.setBaselineLogprobs(List.of());
@@ -71,16 +75,16 @@ final class StatsFixture {
     }
 
     /** A segment of {@code kind} with {@code share}; characters, tokens and score do not matter to the statistics. */
-    static PromptSegment segment(String name, SegmentKind kind, double share) {
+    public static PromptSegment segment(String name, SegmentKind kind, double share) {
         return new PromptSegment(name, kind, 0, 1, 1, share, share, null);
     }
 
-    static PromptWord word(String text, double score) {
+    public static PromptWord word(String text, double score) {
         return new PromptWord(text, 0, 1, 0, 1, score, score);
     }
 
     /** The explanation with the segment and word fields of Explanation v2 set. */
-    static Explanation withSegments(Explanation e, List<PromptSegment> segments, String topSegment, double entropy, List<PromptWord> words) {
+    public static Explanation withSegments(Explanation e, List<PromptSegment> segments, String topSegment, double entropy, List<PromptWord> words) {
         e.setSegments(segments);
         e.setTopSegment(topSegment);
         e.setAttributionEntropy(entropy);

@@ -83,7 +83,11 @@ class StatsTopologyTest {
     }
 
     private void start(List<AlertRule> rules) {
-        StatsSettings settings = StatsFixture.settings(WINDOW, GRACE, EMIT, rules);
+        start(1000, rules);
+    }
+
+    private void start(int maxGroups, List<AlertRule> rules) {
+        StatsSettings settings = StatsFixture.settings(WINDOW, GRACE, EMIT, maxGroups, rules);
         Topology topology = new Topology();
         meters = new SimpleMeterRegistry();
         StatsTopology.addTo(topology, settings, new StatsTopology.Codecs(ConfluentAvroDeserializer.specific(client, Explanation.class),
@@ -343,6 +347,118 @@ class StatsTopologyTest {
         assertEquals(3.5 / 3, fired.get("diffuse").getValue(), 1e-12);
         assertEquals(2.0 / 3, fired.get("user-led").getValue(), 1e-12);
         assertEquals(0.46, fired.get("span-heavy").getValue(), 0.46 * 0.01);
+    }
+
+    /**
+     * Rules on one named span ({@code share.span:<name>.*}, {@code top_segment.span:<name>.fraction})
+     * against values worked out by hand, and a span a rule names aggregated past the first 20
+     * span names of a window.
+     */
+    @Test
+    void rulesOnNamedSpansReadThatSpansSharesAndTopFractionEvenPastTheFirstTwentySpans() {
+        start(rules("kb-low", "share.span:doc:kb-4411.mean < 0.5", "kb-high", "share.span:doc:kb-4411.mean > 0.5", "kb-p10",
+                "share.span:doc:kb-4411.p10 < 0.2", "kb-p90", "share.span:doc:kb-4411.p90 > 0.7", "kb-top", "top_segment.span:doc:kb-4411.fraction >= 0.3",
+                "tool-mean", "share.span:tool.search/v2.mean > 0.05", "tool-top", "top_segment.span:tool.search/v2.fraction == 0",
+                "never", "share.span:doc:never.mean < 1"));
+        explain(StatsFixture.withSegments(StatsFixture.explanation("s1", T0 + 1_000, "storybook", 100, 0),
+                List.of(segment("user[0]", SegmentKind.USER, 0.5), segment("doc:kb-4411", SegmentKind.SPAN, 0.1), segment("doc:kb-9", SegmentKind.SPAN, 0.4)),
+                "doc:kb-9", 1.0, List.of()));
+        explain(StatsFixture.withSegments(StatsFixture.explanation("s2", T0 + 2_000, "storybook", 100, 0),
+                List.of(segment("user[0]", SegmentKind.USER, 0.6), segment("doc:kb-4411", SegmentKind.SPAN, 0.3),
+                        segment("tool.search/v2", SegmentKind.SPAN, 0.1)), "user[0]", 1.0, List.of()));
+        explain(StatsFixture.withSegments(StatsFixture.explanation("s3", T0 + 3_000, "storybook", 100, 0),
+                List.of(segment("user[0]", SegmentKind.USER, 0.2), segment("doc:kb-4411", SegmentKind.SPAN, 0.8)), "doc:kb-4411", 1.0, List.of()));
+        // Another group: 25 spans whose names sort before doc:kb-4411 fill the window's 20 places first.
+        List<io.explainstream.schema.PromptSegment> many = new java.util.ArrayList<>();
+        for (int i = 0; i < 25; i++) {
+            many.add(segment(String.format("doc:f%02d", i), SegmentKind.SPAN, 0.02));
+        }
+        many.add(segment("doc:kb-4411", SegmentKind.SPAN, 0.25));
+        many.add(segment("user[0]", SegmentKind.USER, 0.25));
+        explain(StatsFixture.withSegments(StatsFixture.explanation("m1", T0 + 4_000, "rag", 100, 0), many, "user[0]", 1.0, List.of()));
+        explain(StatsFixture.explanation("later", T0 + 200_000, "other", 100, 0));
+        driver.advanceWallClockTime(EMIT);
+        driver.advanceWallClockTime(EMIT);
+
+        Map<String, ExplanationStats> byKey = latestByKey();
+        ExplanationStats storybook = byKey.get("source_model=stories260K,metadata.application=storybook@2026-11-29T10:00:00Z");
+        // doc:kb-4411: shares 0.1, 0.3, 0.8 (mean 0.4, nearest-rank p10 = 0.1, p90 = 0.8); the top segment of s3 of 3
+        ShareStats kb = storybook.getSpanReliance().get("doc:kb-4411");
+        assertEquals(3, kb.getEvents());
+        assertEquals(0.4, kb.getShareMean(), 1e-12);
+        assertEquals(1.0 / 3, kb.getTopFraction(), 1e-12);
+        ExplanationStats rag = byKey.get("source_model=stories260K,metadata.application=rag@2026-11-29T10:00:00Z");
+        assertEquals(5, rag.getSpansDropped(), "doc:f20..doc:f24 past the 20 places");
+        assertEquals(21, rag.getSpanReliance().size(), "20 places and the span a rule names");
+        assertEquals(0.25, rag.getSpanReliance().get("doc:kb-4411").getShareMean(), 1e-12);
+
+        Map<String, AuditAlert> fired = alerts.readValuesToList().stream()
+                .collect(Collectors.toMap(a -> a.getRule() + " " + a.getGroup().get("metadata.application"), a -> a));
+        assertEquals(List.of("kb-low rag", "kb-low storybook", "kb-p10 storybook", "kb-p90 storybook", "kb-top storybook", "tool-mean storybook",
+                "tool-top rag", "tool-top storybook"), fired.keySet().stream().sorted().toList(),
+                "kb-high: 0.4 and 0.25 are not > 0.5; rag's kb-4411 was never the top segment (0 < 0.3) and its p10/p90 are 0.25;"
+                        + " doc:never is in no window: no share, no alert; tool.search/v2 is in no rag explanation: top fraction 0 of 1");
+        AuditAlert low = fired.get("kb-low storybook");
+        assertEquals("share.span:doc:kb-4411.mean", low.getMetric());
+        assertEquals(0.4, low.getValue(), 1e-12);
+        assertEquals(0.5, low.getThreshold(), 0);
+        assertEquals(0.25, fired.get("kb-low rag").getValue(), 1e-12);
+        assertEquals(0.1, fired.get("kb-p10 storybook").getValue(), 0.1 * 0.01);
+        assertEquals(0.8, fired.get("kb-p90 storybook").getValue(), 0.8 * 0.01);
+        assertEquals(1.0 / 3, fired.get("kb-top storybook").getValue(), 1e-12);
+        assertEquals(0.1, fired.get("tool-mean storybook").getValue(), 1e-12);
+        assertEquals(0.0, fired.get("tool-top storybook").getValue(), 0);
+    }
+
+    /**
+     * stats.max.groups = 2: the third and fourth application of a window count in the overflow
+     * group, a dead letter of a new group too; the next window starts empty; one warning per
+     * window and the overflow counted in the metric.
+     */
+    @Test
+    void groupsPastTheCapOfAWindowFoldIntoTheOverflowGroupWithOneWarningAndTheMetric() {
+        start(2, rules("busy", "events >= 3"));
+        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream stderr = System.err;
+        System.setErr(new java.io.PrintStream(log, true, StandardCharsets.UTF_8));
+        try {
+            explain(StatsFixture.explanation("a1", T0 + 1_000, "a", 100, 0));
+            explain(StatsFixture.explanation("b1", T0 + 2_000, "b", 100, 0));
+            explain(StatsFixture.explanation("c1", T0 + 3_000, "c", 100, 0));
+            explain(StatsFixture.explanation("a2", T0 + 4_000, "a", 100, 0));
+            explain(StatsFixture.explanation("d1", T0 + 5_000, "d", 100, 0));
+            explain(StatsFixture.explanation("c2", T0 + 6_000, "c", 100, 0));
+            deadLetter("bad-1", "{\"event_id\":\"bad-1\",\"model\":\"stories260K\",\"metadata\":{\"application\":\"e\"}}", T0 + 7_000, "no prompt");
+            explain(StatsFixture.explanation("b2", T0 + 8_000, "b", 100, 0));
+            // The next window: its own two groups, c first this time.
+            explain(StatsFixture.explanation("c3", T0 + 61_000, "c", 100, 0));
+            explain(StatsFixture.explanation("d2", T0 + 62_000, "d", 100, 0));
+            explain(StatsFixture.explanation("a3", T0 + 63_000, "a", 100, 0));
+            explain(StatsFixture.explanation("later", T0 + 300_000, "z", 100, 0));
+            driver.advanceWallClockTime(EMIT);
+            driver.advanceWallClockTime(EMIT);
+        } finally {
+            System.setErr(stderr);
+        }
+        Map<String, ExplanationStats> finals = stats.readValuesToList().stream().filter(ExplanationStats::getFinal$)
+                .collect(Collectors.toMap(s -> s.getGroup().get("metadata.application") + "@" + s.getWindowStart().toEpochMilli() / 60_000 % 60, s -> s));
+        String other = GroupBy.OVERFLOW;
+        assertEquals(java.util.Set.of("a@0", "b@0", other + "@0", "c@1", "d@1", other + "@1"), finals.keySet());
+        assertEquals(2, finals.get("a@0").getEvents());
+        assertEquals(2, finals.get("b@0").getEvents());
+        ExplanationStats overflow = finals.get(other + "@0");
+        assertEquals("source_model=_other,metadata.application=_other", overflow.getGroupKey());
+        assertEquals(3, overflow.getEvents(), "c1, d1, c2");
+        assertEquals(1, overflow.getDeadLetters().getCount(), "the dead letter of group e");
+        assertEquals(1, finals.get("c@1").getEvents());
+        assertEquals(1, finals.get(other + "@1").getEvents(), "a3: a is new to the second window, which is full");
+        assertEquals(5.0, meters.get("explainstream.stats.overflow.events").counter().count());
+        List<String> warnings = log.toString(StandardCharsets.UTF_8).lines().filter(l -> l.contains("stats.max.groups = 2")).toList();
+        assertEquals(2, warnings.size(), "one warning per window:\n" + log);
+        assertTrue(warnings.get(0).contains("the window from 2026-11-29T10:00:00Z already holds stats.max.groups = 2 groups in this task; the events of"
+                + " further groups count in group source_model=_other,metadata.application=_other"), warnings.get(0));
+        List<String> busy = alerts.readValuesToList().stream().map(a -> a.getGroupKey() + "@" + a.getWindowStart()).toList();
+        assertEquals(List.of("source_model=_other,metadata.application=_other@2026-11-29T10:00:00Z"), busy, "rules see the overflow group as any other");
     }
 
     @Test

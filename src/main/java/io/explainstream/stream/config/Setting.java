@@ -68,6 +68,7 @@ public enum Setting {
     STATS_RETENTION("stats.retention", "1d", "how long closed windows and fired alerts stay queryable at /api/stats and /api/alerts"),
     STATS_GROUP_BY("stats.group.by", "source_model,metadata.application", "comma-separated fields a window is grouped by: scalar Explanation fields or metadata.<key>"),
     STATS_DELTA_WARN("stats.delta.warn", "0.05", "relative delta over which an explanation counts in faithfulness.over_warn"),
+    STATS_MAX_GROUPS("stats.max.groups", "1000", "most groups one window holds in each statistics task (partition of the observations topic); the events of further groups count in the group whose values are all _other"),
     AUTO_REGISTER("auto.register.schemas", "true", "register the Explanation schema (as published in schemas/Explanation.avsc) at start; false: it must be registered beforehand, and a missing subject fails start"),
     SUBJECT_STRATEGY("value.subject.name.strategy", "topic_name", "topic_name, record_name or topic_record_name (Confluent class names accepted)");
 
