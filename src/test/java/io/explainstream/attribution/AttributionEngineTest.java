@@ -1,5 +1,6 @@
 package io.explainstream.attribution;
 
+import static io.explainstream.testing.Approx.assertArrayClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -13,35 +14,19 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import io.explainstream.TestData;
 import io.explainstream.model.LlamaModel;
-import io.explainstream.model.ModelOptions;
+import io.explainstream.testing.BundledModel;
 import io.explainstream.tokenize.ChatMessage;
 import io.explainstream.tokenize.LlamaTokenizer;
-import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 class AttributionEngineTest {
 
-    private static LlamaModel model;
-    private static LlamaTokenizer tokenizer;
-    private static AttributionEngine engine;
+    private static final LlamaModel model = BundledModel.get().model();
+    private static final LlamaTokenizer tokenizer = BundledModel.get().tokenizer();
+    private static final AttributionEngine engine = BundledModel.get().engine();
     private static final AttributionSettings STEPS_16 = AttributionSettings.DEFAULTS.withSteps(16);
-
-    @BeforeAll
-    static void load() {
-        model = LlamaModel.load(TestData.stories260K(), ModelOptions.CPU_FLOAT32);
-        tokenizer = LlamaTokenizer.load(TestData.stories260K());
-        engine = new AttributionEngine(model, tokenizer);
-    }
-
-    @AfterAll
-    static void close() {
-        tokenizer.close();
-        model.close();
-    }
 
     private static AttributionRequest request(String prompt, String response) {
         return new AttributionRequest(tokenizer.encodePrompt(prompt), tokenizer.encodeResponse(response));
@@ -252,16 +237,5 @@ class AttributionEngineTest {
                 assertArrayClose(what + " token_attr[" + t + "]", expected.tokenAttr()[t], actual.tokenAttr()[t], tolerance);
             }
         }
-    }
-
-    static void assertArrayClose(String what, double[] expected, double[] actual, double tolerance) {
-        assertEquals(expected.length, actual.length, what + " length");
-        List<String> differences = new ArrayList<>();
-        for (int i = 0; i < expected.length; i++) {
-            if (Math.abs(expected[i] - actual[i]) > tolerance) {
-                differences.add(i + ": " + expected[i] + " vs " + actual[i]);
-            }
-        }
-        assertTrue(differences.isEmpty(), what + " differs at " + differences);
     }
 }

@@ -6,33 +6,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.explainstream.TestData;
 import io.explainstream.model.LlamaModel;
-import io.explainstream.model.ModelOptions;
+import io.explainstream.testing.Approx;
+import io.explainstream.testing.BundledModel;
 import io.explainstream.tokenize.LlamaTokenizer;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Captum 0.8.0's own numbers on the bundled model (src/test/resources/reference/captum-parity.json). */
 class CaptumParityTest {
 
-    private static LlamaModel model;
-    private static LlamaTokenizer tokenizer;
-    private static AttributionEngine engine;
-
-    @BeforeAll
-    static void load() {
-        model = LlamaModel.load(TestData.stories260K(), ModelOptions.CPU_FLOAT32);
-        tokenizer = LlamaTokenizer.load(TestData.stories260K());
-        engine = new AttributionEngine(model, tokenizer);
-    }
-
-    @AfterAll
-    static void close() {
-        tokenizer.close();
-        model.close();
-    }
+    private static final LlamaModel model = BundledModel.get().model();
+    private static final LlamaTokenizer tokenizer = BundledModel.get().tokenizer();
+    private static final AttributionEngine engine = BundledModel.get().engine();
 
     @Test
     void gaussLegendreNodesAndWeightsAreCaptums() {
@@ -109,8 +95,6 @@ class CaptumParityTest {
 
     /** 5e-5 absolute + 1e-4 relative: float32 noise between two implementations of the same sums. */
     static void assertClose(String what, double expected, double actual) {
-        double tolerance = 5e-5 + 1e-4 * Math.abs(expected);
-        assertTrue(Math.abs(expected - actual) <= tolerance, what + ": expected " + expected + ", got " + actual
-                + " (difference " + Math.abs(expected - actual) + ")");
+        Approx.assertClose(what, expected, actual, 5e-5, 1e-4);
     }
 }

@@ -1,5 +1,6 @@
 package io.explainstream.attribution;
 
+import static io.explainstream.testing.Approx.assertArrayClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -78,7 +79,7 @@ class IntegratedGradientsTest {
                                 expected[i] += w[t][i][d] * (x[e][i][d] - b[e][i][d]);
                             }
                         }
-                        assertClose(rule + " " + steps + " steps, event " + e + " target " + t, expected,
+                        assertArrayClose(rule + " " + steps + " steps, event " + e + " target " + t, expected,
                                 ((Scores.Matrix) scores.get(e)).tokenAttr()[t], EXACT);
                     }
                 }
@@ -129,13 +130,13 @@ class IntegratedGradientsTest {
             List<Scores> chunkedMatrix = IntegratedGradients.attribute(path, quadratic, new int[] {0, 1}, quadrature, Mode.MATRIX, chunking);
             for (int e = 0; e < EVENTS; e++) {
                 assertInstanceOf(Scores.Sequence.class, sequence.get(e));
-                assertClose(rowsPerChunk + " rows per chunk, event " + e, matrix.get(e).seqAttr(), sequence.get(e).seqAttr(), 1e-12);
-                assertClose(rowsPerChunk + " rows per chunk, event " + e + " matrix", matrix.get(e).seqAttr(), chunkedMatrix.get(e).seqAttr(), 1e-12);
+                assertArrayClose(rowsPerChunk + " rows per chunk, event " + e, matrix.get(e).seqAttr(), sequence.get(e).seqAttr(), 1e-12);
+                assertArrayClose(rowsPerChunk + " rows per chunk, event " + e + " matrix", matrix.get(e).seqAttr(), chunkedMatrix.get(e).seqAttr(), 1e-12);
             }
         }
         // One event alone: the same as in the batch of two.
         List<Scores> second = IntegratedGradients.attribute(path, quadratic, new int[] {1}, quadrature, Mode.MATRIX, ONE_PASS);
-        assertClose("event 1 alone", matrix.get(1).seqAttr(), second.get(0).seqAttr(), 1e-12);
+        assertArrayClose("event 1 alone", matrix.get(1).seqAttr(), second.get(0).seqAttr(), 1e-12);
     }
 
     @Test
@@ -154,9 +155,9 @@ class IntegratedGradientsTest {
                         expectedSequence[i] += 2 * w[t][i][d] * x[e][i][d] * x[e][i][d];
                     }
                 }
-                assertClose("gradient, event " + e + " target " + t, expected, ((Scores.Matrix) gradient.get(e)).tokenAttr()[t], 1e-12);
+                assertArrayClose("gradient, event " + e + " target " + t, expected, ((Scores.Matrix) gradient.get(e)).tokenAttr()[t], 1e-12);
             }
-            assertClose("input × gradient, event " + e, expectedSequence, inputTimesGradient.get(e).seqAttr(), 1e-12);
+            assertArrayClose("input × gradient, event " + e, expectedSequence, inputTimesGradient.get(e).seqAttr(), 1e-12);
         }
     }
 
@@ -186,7 +187,7 @@ class IntegratedGradientsTest {
                         expected[i] += w[t][i][d] * (x[e][i][d] * x[e][i][d] - b[e][i][d] * b[e][i][d] + slopeError * difference * difference);
                     }
                 }
-                assertClose(what + ", event " + e + " target " + t, expected, tokenAttr[t], tolerance);
+                assertArrayClose(what + ", event " + e + " target " + t, expected, tokenAttr[t], tolerance);
             }
         }
     }
@@ -249,12 +250,5 @@ class IntegratedGradientsTest {
             }
         }
         return values;
-    }
-
-    private static void assertClose(String what, double[] expected, double[] actual, double tolerance) {
-        assertEquals(expected.length, actual.length, what + " length");
-        for (int i = 0; i < expected.length; i++) {
-            assertEquals(expected[i], actual[i], tolerance, what + " position " + i);
-        }
     }
 }

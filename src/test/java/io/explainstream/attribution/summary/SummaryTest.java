@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.explainstream.TestData;
 import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.AttributionEngine;
 import io.explainstream.attribution.AttributionRequest;
@@ -12,34 +11,19 @@ import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.attribution.Normalization;
 import io.explainstream.attribution.PromptToken;
 import io.explainstream.model.LlamaModel;
-import io.explainstream.model.ModelOptions;
+import io.explainstream.testing.BundledModel;
 import io.explainstream.tokenize.ChatMessage;
-import io.explainstream.tokenize.LlamaTokenizer;
 import io.explainstream.tokenize.LlamaTokenizer.ChatEncoding;
+import io.explainstream.tokenize.LlamaTokenizer;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Segment and word scores are exact sums of the token scores the bundled model gives. */
 class SummaryTest {
 
-    private static LlamaModel model;
-    private static LlamaTokenizer tokenizer;
-    private static AttributionEngine engine;
-
-    @BeforeAll
-    static void load() {
-        model = LlamaModel.load(TestData.stories260K(), ModelOptions.CPU_FLOAT32);
-        tokenizer = LlamaTokenizer.load(TestData.stories260K());
-        engine = new AttributionEngine(model, tokenizer);
-    }
-
-    @AfterAll
-    static void close() {
-        tokenizer.close();
-        model.close();
-    }
+    private static final LlamaModel model = BundledModel.get().model();
+    private static final LlamaTokenizer tokenizer = BundledModel.get().tokenizer();
+    private static final AttributionEngine engine = BundledModel.get().engine();
 
     @Test
     void chatWithTwoDocumentsSumsExactly() {

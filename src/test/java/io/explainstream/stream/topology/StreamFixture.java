@@ -1,16 +1,15 @@
 package io.explainstream.stream.topology;
 
-import io.explainstream.TestData;
 import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.AttributionEngine;
 import io.explainstream.attribution.AttributionRequest;
 import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.model.LlamaModel;
-import io.explainstream.model.ModelOptions;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.ingest.EventValidator;
 import io.explainstream.stream.ingest.ValidationPolicy;
 import io.explainstream.stream.output.EngineExplainer;
+import io.explainstream.testing.BundledModel;
 import io.explainstream.tokenize.LlamaTokenizer;
 import java.time.Clock;
 
@@ -25,9 +24,10 @@ public final class StreamFixture {
     final AttributionEngine engine;
 
     private StreamFixture() {
-        model = LlamaModel.load(TestData.stories260K(), ModelOptions.CPU_FLOAT32);
-        tokenizer = LlamaTokenizer.load(TestData.stories260K());
-        engine = new AttributionEngine(model, tokenizer);
+        BundledModel bundled = BundledModel.get();
+        model = bundled.model();
+        tokenizer = bundled.tokenizer();
+        engine = bundled.engine();
     }
 
     public static synchronized StreamFixture get() {
