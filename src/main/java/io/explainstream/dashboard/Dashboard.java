@@ -1,6 +1,5 @@
 package io.explainstream.dashboard;
 
-import io.explainstream.attribution.CompletenessGap;
 import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
@@ -57,11 +56,6 @@ public final class Dashboard implements AutoCloseable {
             if (credentials != null && !credentials.contains(":")) {
                 throw new IllegalArgumentException("dashboard.auth must be user:password");
             }
-        }
-
-        /** The defaults for the service's topics, with trends from its statistics topic. */
-        public static Settings defaults(String topic, String statsTopic, String alertsTopic) {
-            return new Settings(topic, statsTopic, alertsTopic, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_KEEP, null, CompletenessGap.DEFAULT_WARN_ABOVE, null);
         }
     }
 
