@@ -23,8 +23,9 @@ import java.util.stream.IntStream;
  * <p>A call, in order: the events are checked and laid out ({@link PreparedEvent}), batched side by
  * side ({@link EventBatch}), their rows cut to the memory budget ({@link Chunking}); then
  * {@link IntegratedGradients} integrates the model's response log-probabilities
- * ({@link ResponseLogProbs}) along each event's path, again with more steps for the events whose
- * completeness gap is too large (adaptive steps), and the scores are laid out per prompt token.
+ * ({@link ResponseLogProbs}) along each event's path, with the configured rule and steps or, with a
+ * target delta, with a nested rule refined while a completeness gap is too large ({@link AdaptiveSteps}),
+ * and the scores are laid out per prompt token.
  *
  * <p>One thread uses an engine at a time: it owns the model, and DJL allows one open gradient
  * collector per JVM.
@@ -32,7 +33,7 @@ import java.util.stream.IntStream;
 public final class AttributionEngine {
 
     /** Below this |f_t(x) − f_t(b)|, the adaptive-steps tolerance is taken relative to it instead. */
-    static final double ABSOLUTE_DELTA_FLOOR = 1e-2;
+    static final double ABSOLUTE_DELTA_FLOOR = AdaptiveSteps.ABSOLUTE_DELTA_FLOOR;
 
     private final LlamaModel model;
     private final LlamaTokenizer tokenizer;
@@ -86,6 +87,24 @@ public final class AttributionEngine {
         }
     }
 
+    /**
+     * Adaptive steps alone, with a given plan, and what they cost: for the tests that count passes
+     * and compare nested rules, on the same batches, paths and targets as {@link #attribute}.
+     */
+    AdaptiveSteps.Result adaptiveSteps(List<AttributionRequest> requests, AttributionSettings settings, AdaptiveSteps.Plan plan) {
+        List<PreparedEvent> events = new ArrayList<>();
+        for (AttributionRequest request : requests) {
+            events.add(prepare(request, settings));
+        }
+        try (NDManager batchManager = NDManager.newBaseManager(model.device(), "PyTorch")) {
+            EventBatch batch = EventBatch.build(batchManager, model, events);
+            ResponseLogProbs targets = new ResponseLogProbs(model, batch);
+            Chunking chunking = Chunking.of(settings.maxBatchTokens(), batch.length, model.config().numHeads(), () -> cancelled);
+            Path path = batch.path(baselineEmbedding(batchManager, settings.baseline(), baselineTokenId(settings.baseline())));
+            return AdaptiveSteps.integrate(path, targets, IntegratedGradients.endpoints(path, targets, chunking), plan, mode(settings), chunking);
+        }
+    }
+
     /** f_t(x) and f_t(b), then IG of every event (with adaptive steps), then each event's completeness gaps. */
     private static List<Attribution> integratedGradients(List<PreparedEvent> events, AttributionSettings settings, Path path,
             ResponseLogProbs targets, Chunking chunking) {
@@ -119,56 +138,29 @@ public final class AttributionEngine {
     private record Integrated(Scores scores, int steps) {}
 
     /**
-     * Integrated gradients at the configured steps; with a target delta, the events whose delta is
-     * too large are integrated again with twice the steps, up to the cap.
+     * Integrated gradients at the configured rule and steps; with a target delta, adaptive steps
+     * ({@link AdaptiveSteps}) with the rule's nested counterpart instead, from the configured steps
+     * up to the cap.
      */
     private static List<Integrated> integrateAdaptively(Path path, ResponseLogProbs targets, Endpoints endpoints,
             AttributionSettings settings, Chunking chunking) {
-        Integrated[] result = new Integrated[path.events()];
-        int[] pending = IntStream.range(0, result.length).toArray();
-        int steps = settings.steps();
-        while (pending.length > 0) {
-            List<Scores> scores = IntegratedGradients.attribute(path, targets, pending, settings.integration().quadrature(steps), mode(settings),
-                    chunking);
-            List<Integer> unconverged = new ArrayList<>();
-            for (int j = 0; j < pending.length; j++) {
-                int e = pending[j];
-                result[e] = new Integrated(scores.get(j), steps);
-                if (settings.adaptive() && !converged(settings.targetDelta(), endpoints.input()[e], endpoints.baseline()[e], scores.get(j))) {
-                    unconverged.add(e);
-                }
-            }
-            if (steps >= settings.maxSteps()) {
-                break;
-            }
-            steps = Math.min(settings.maxSteps(), steps * 2);
-            pending = unconverged.stream().mapToInt(Integer::intValue).toArray();
+        int[] events = IntStream.range(0, path.events()).toArray();
+        List<Integrated> result = new ArrayList<>();
+        if (!settings.adaptive()) {
+            List<Scores> scores = IntegratedGradients.attribute(path, targets, events, settings.integration().quadrature(settings.steps()),
+                    mode(settings), chunking);
+            scores.forEach(s -> result.add(new Integrated(s, settings.steps())));
+            return result;
         }
-        return List.of(result);
+        AdaptiveSteps.Result adaptive = AdaptiveSteps.integrate(path, targets, endpoints, plan(settings), mode(settings), chunking);
+        for (int e = 0; e < events.length; e++) {
+            result.add(new Integrated(adaptive.scores().get(e), adaptive.steps()[e]));
+        }
+        return result;
     }
 
-    /**
-     * With the matrix: |delta_t| ≤ tolerance · max(|f_t(x) − f_t(b)|, floor) for every target.
-     * Without it, the same rule for the whole response: the sequence delta against
-     * Σ_t (f_t(x) − f_t(b)).
-     */
-    static boolean converged(double tolerance, double[] inputLogProbs, double[] baselineLogProbs, Scores scores) {
-        if (scores instanceof Scores.Matrix matrix) {
-            double[] targetSums = matrix.targetSums();
-            for (int t = 0; t < inputLogProbs.length; t++) {
-                double change = inputLogProbs[t] - baselineLogProbs[t];
-                if (!withinTolerance(tolerance, change, change - targetSums[t])) {
-                    return false;
-                }
-            }
-            return true;
-        }
-        double change = sum(inputLogProbs) - sum(baselineLogProbs);
-        return withinTolerance(tolerance, change, change - sum(scores.seqAttr()));
-    }
-
-    static boolean withinTolerance(double tolerance, double change, double delta) {
-        return Math.abs(delta) <= tolerance * Math.max(Math.abs(change), ABSOLUTE_DELTA_FLOOR);
+    static AdaptiveSteps.Plan plan(AttributionSettings settings) {
+        return new AdaptiveSteps.Plan(NestedRule.refining(settings.integration()), settings.steps(), settings.maxSteps(), settings.targetDelta());
     }
 
     private static double sum(double[] values) {
@@ -191,7 +183,9 @@ public final class AttributionEngine {
             }
         }
         double sequenceDelta = sum(inputLogProbs) - sum(baselineLogProbs) - sum(promptScores(integrated.scores().seqAttr(), event));
-        return explanation(event, settings, integrated.scores(), integrated.steps(), inputLogProbs, baselineLogProbs, delta, sequenceDelta);
+        // Adaptive steps integrate with a nested rule: the explanation names the one that was used.
+        AttributionSettings used = settings.adaptive() ? settings.withIntegration(plan(settings).rule().reportedAs()) : settings;
+        return explanation(event, used, integrated.scores(), integrated.steps(), inputLogProbs, baselineLogProbs, delta, sequenceDelta);
     }
 
     /** The scores laid out per prompt token, with their normalized copies. */

@@ -5,11 +5,12 @@ package io.explainstream.attribution;
  *
  * @param method the attribution method
  * @param integration the quadrature rule (integrated gradients only)
- * @param steps the number of path points; with {@code targetDelta}, the first try
+ * @param steps the number of path points; with {@code targetDelta}, the points of the first level of the nested rule
  * @param baseline what replaces attributed tokens at α = 0
  * @param includeBos whether BOS tokens are attributed (replaced by the baseline) or kept as they are
  * @param tokenMatrix whether to compute the per-response-token matrix besides {@code seq_attr}
- * @param targetDelta relative completeness tolerance that triggers more steps; 0 turns adaptation off
+ * @param targetDelta relative completeness tolerance that triggers more steps; 0 turns adaptation off. Adaptive steps
+ *     integrate with a nested rule instead of {@code integration} ({@link NestedRule#refining}): the trapezoid
  * @param maxSteps the cap for adaptive steps
  * @param normalization how normalized scores are derived from raw ones
  * @param maxBatchTokens memory budget: path points × padded sequence length per forward pass
@@ -57,6 +58,10 @@ public record AttributionSettings(
         }
         if (!(targetDelta >= 0) || Double.isInfinite(targetDelta)) {
             throw new IllegalArgumentException("target-delta = " + targetDelta + " must be a finite number ≥ 0");
+        }
+        if (targetDelta > 0 && method == AttributionMethod.INTEGRATED_GRADIENTS) {
+            // refuses a rule whose points do not nest, then too few steps for the nested one, with their names
+            NestedRule.refining(integration).reportedAs().quadrature(steps);
         }
         if (maxSteps < steps) {
             throw new IllegalArgumentException("max-steps = " + maxSteps + " must be at least steps = " + steps);

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
@@ -172,12 +173,69 @@ final class IntegratedGradients {
                 // path points: b + α_k · (x − b)
                 NDArray points = pathPoints(rows(path.baselines(), eventIndex), differences, alphas); // (N, L, H)
                 // gradients at them, × w_k, × (x − b), summed over d; Σ_k is the sum over the rows of each event
-                gradientShares(points, f, chunkEvents, mode, sums,
+                gradientShares(points, f, chunkEvents, mode, EVERY_TARGET, (target, rowShares) -> sums.add(chunkEvents, target, rowShares),
                         gradients -> weightedShares(gradients, differences, stepWeights, accumulation));
             }
         }
         return sums.scores();
     }
+
+    /**
+     * The integrand alone, at given points, for adaptive steps to weigh with a rule of its own:
+     * row r's g[i] = Σ_d (x − b)[i, d] · ∂f_o/∂e[i, d] at e = b + α_r · (x − b), unweighted and
+     * unsummed, for the objectives {@code asked} names (Σ_t f_t in sequence mode, each asked f_t
+     * in matrix mode; a target no row of a chunk asks for costs no backward pass there).
+     *
+     * @param rowEvent (N) the event of each row, indexes into the path's events
+     * @param rowAlpha (N) each row's position on its event's path
+     * @return [r][o] → (L) g of row r for objective o (the target, or 0 in sequence mode); null where not asked
+     */
+    static Integrand integrand(Path path, TargetFunction f, int[] rowEvent, double[] rowAlpha, Mode mode, TargetFilter asked, Chunking chunking) {
+        DataType computeType = path.differences().getDataType();
+        DataType accumulation = accumulationType(computeType);
+        int length = path.length();
+        double[][][] values = new double[rowEvent.length][][];
+        for (int r = 0; r < rowEvent.length; r++) {
+            values[r] = new double[mode == Mode.SEQUENCE ? 1 : f.targetCount(rowEvent[r])][];
+        }
+        int backwardPasses = 0;
+        for (Chunking.Range range : chunking.split(rowEvent.length)) {
+            chunking.checkCancelled();
+            try (NDManager chunk = path.inputs().getManager().newSubManager()) {
+                int[] chunkEvents = range.of(rowEvent);
+                NDArray eventIndex = eventIndex(chunk, chunkEvents); // (N)
+                NDArray alphas = chunk.create(toFloats(range.of(rowAlpha))).toType(computeType, false); // (N)
+                NDArray unitWeights = chunk.ones(new Shape(chunkEvents.length)); // (N) float32: the rule weighs later
+                NDArray differences = rows(path.differences(), eventIndex); // (N, L, H) x − b
+                NDArray points = pathPoints(rows(path.baselines(), eventIndex), differences, alphas); // (N, L, H)
+                int from = range.from();
+                backwardPasses += gradientShares(points, f, chunkEvents, mode, asked, (target, rowShares) -> {
+                    for (int r = 0; r < chunkEvents.length; r++) {
+                        if (target < values[from + r].length && (mode == Mode.SEQUENCE || asked.test(chunkEvents[r], target))) {
+                            values[from + r][target] = Arrays.copyOfRange(rowShares, r * length, (r + 1) * length);
+                        }
+                    }
+                }, gradients -> weightedShares(gradients, differences, unitWeights, accumulation));
+            }
+        }
+        return new Integrand(values, backwardPasses);
+    }
+
+    /** Which targets of which events a matrix-mode pass differentiates. */
+    @FunctionalInterface
+    interface TargetFilter {
+        boolean test(int event, int target);
+    }
+
+    private static final TargetFilter EVERY_TARGET = (event, target) -> true;
+
+    /**
+     * The integrand at a set of rows, and what it cost.
+     *
+     * @param values [r][o] → (L), null where objective o was not asked for row r
+     * @param backwardPasses backward passes run, over all chunks
+     */
+    record Integrand(double[][][] values, int backwardPasses) {}
 
     /**
      * The gradient methods: IG's integrand evaluated once, at the input itself (no path, no
@@ -197,7 +255,7 @@ final class IntegratedGradients {
                 NDArray eventIndex = eventIndex(chunk, chunkEvents); // (N)
                 NDArray rowMultipliers = rows(multipliers, eventIndex); // (N, L, H)
                 NDArray points = rows(inputs, eventIndex); // (N, L, H) x, a fresh leaf
-                gradientShares(points, f, chunkEvents, mode, sums,
+                gradientShares(points, f, chunkEvents, mode, EVERY_TARGET, (target, rowShares) -> sums.add(chunkEvents, target, rowShares),
                         gradients -> gradients.toType(accumulation, false).mul(rowMultipliers.toType(accumulation, false))
                                 .sum(new int[] {2})); // (N, L)
             }
@@ -240,31 +298,45 @@ final class IntegratedGradients {
 
     /**
      * One forward of f at the chunk's points, then the backward pass of each objective (Σ_rows
-     * Σ_t f_t in sequence mode; Σ_rows f_t for each t in matrix mode), each gradient turned into
-     * per-row shares (N, L) by {@code shares} and added to the rows' events.
+     * Σ_t f_t in sequence mode; Σ_rows f_t for each asked t in matrix mode), each gradient turned
+     * into per-row shares (N, L) by {@code shares} and handed to {@code sink}.
      *
      * @param points (N, L, H) a fresh tensor, made the leaf of this chunk's graph here
+     * @param asked in matrix mode, which (event, target) pairs to differentiate; a row's entry for
+     *     a target it does not ask for is 0
+     * @return the backward passes run
      */
-    private static void gradientShares(NDArray points, TargetFunction f, int[] rowEvent, Mode mode, Sums sums, Shares shares) {
+    private static int gradientShares(NDArray points, TargetFunction f, int[] rowEvent, Mode mode, TargetFilter asked, ShareSink sink,
+            Shares shares) {
         try (GradientCollector collector = Engine.getEngine("PyTorch").newGradientCollector()) {
             points.setRequiresGradient(true);
             NDArray values = f.evaluate(points, rowEvent); // (M)
             if (mode == Mode.SEQUENCE) {
                 backward(values.sum(), false); // () Σ_rows Σ_t f_t
-                sums.add(rowEvent, 0, shares.of(points.getGradient()).toType(DataType.FLOAT64, false).toDoubleArray()); // (N·L)
-                return;
+                sink.add(0, shares.of(points.getGradient()).toType(DataType.FLOAT64, false).toDoubleArray()); // (N·L)
+                return 1;
             }
             int[] targetOf = targetIndexes(f, rowEvent); // (M)
+            int[] entryEvent = entryEvents(f, rowEvent); // (M)
             int longest = Arrays.stream(rowEvent).map(f::targetCount).max().orElse(0);
-            for (int t = 0; t < longest; t++) {
-                NDArray objective = values.mul(points.getManager().create(selector(targetOf, t))).sum(); // () Σ_rows f_t
-                backward(objective, t < longest - 1);
+            int[] differentiated = IntStream.range(0, longest)
+                    .filter(t -> IntStream.range(0, targetOf.length).anyMatch(m -> targetOf[m] == t && asked.test(entryEvent[m], t))).toArray();
+            for (int p = 0; p < differentiated.length; p++) {
+                int t = differentiated[p];
+                NDArray objective = values.mul(points.getManager().create(selector(targetOf, entryEvent, t, asked))).sum(); // () Σ_rows f_t
+                backward(objective, p < differentiated.length - 1);
                 // The gradient shares storage with the one the next pass accumulates into: read it, then zero it.
                 double[] rowShares = shares.of(points.getGradient()).toType(DataType.FLOAT64, false).toDoubleArray(); // (N·L)
                 JniUtils.zeroGrad((PtNDArray) points);
-                sums.add(rowEvent, t, rowShares);
+                sink.add(t, rowShares);
             }
+            return differentiated.length;
         }
+    }
+
+    /** Where a chunk's per-row shares (N·L) of one objective go. */
+    private interface ShareSink {
+        void add(int objective, double[] rowShares);
     }
 
     /** What turns the gradients at a chunk's points (N, L, H) into each row's share per position (N, L). */
@@ -342,11 +414,16 @@ final class IntegratedGradients {
         return Arrays.stream(rowEvent).flatMap(e -> IntStream.range(0, f.targetCount(e))).toArray();
     }
 
-    /** (M) 1 where the entry is target t, else 0: selects f_t of every row for one backward pass. */
-    private static float[] selector(int[] targetOf, int t) {
+    /** (M) the event of each entry of {@link TargetFunction#evaluate}'s result. */
+    private static int[] entryEvents(TargetFunction f, int[] rowEvent) {
+        return Arrays.stream(rowEvent).flatMap(e -> IntStream.range(0, f.targetCount(e)).map(t -> e)).toArray();
+    }
+
+    /** (M) 1 where the entry is target t of an event that asks for it, else 0: selects f_t of those rows for one backward pass. */
+    private static float[] selector(int[] targetOf, int[] entryEvent, int t, TargetFilter asked) {
         float[] selector = new float[targetOf.length];
         for (int m = 0; m < selector.length; m++) {
-            selector[m] = targetOf[m] == t ? 1 : 0;
+            selector[m] = targetOf[m] == t && asked.test(entryEvent[m], t) ? 1 : 0;
         }
         return selector;
     }
