@@ -136,10 +136,11 @@ class AttributionEngineTest {
                 assertTrue(result.steps() >= 50, "steps used " + result.steps());
             }
         }
-        // 50 Gauss–Legendre steps leave a relative gap of 1.7% on the first case (Captum's own numbers), so adaptation must step up.
+        // The trapezoid's 50 points leave more than 0.1% on a target of the first case, so adaptation must step up, along its nested points.
         Attribution first = engine.attribute(request("Once upon a time, there was a little girl named", "Lily. She loved to play"),
-                AttributionSettings.DEFAULTS.withTargetDelta(0.01).withTokenMatrix(true));
-        assertTrue(first.steps() > 50, "steps used " + first.steps());
+                AttributionSettings.DEFAULTS.withTargetDelta(0.001).withTokenMatrix(true));
+        assertEquals(99, first.steps(), "steps used");
+        assertEquals(IntegrationRule.RIEMANN_TRAPEZOID, first.settings().integration());
         // Without the matrix the rule applies to the whole response: the sequence delta.
         Attribution sequence = engine.attribute(request("Once upon a time, there was a little girl named", "Lily. She loved to play"),
                 AttributionSettings.DEFAULTS.withTargetDelta(0.001));
