@@ -103,6 +103,10 @@ public record AttributionSettings(
         return new AttributionSettings(method, integration, steps, baseline, includeBos, tokenMatrix, value, maxSteps, normalization, maxBatchTokens);
     }
 
+    public AttributionSettings withMaxSteps(int value) {
+        return new AttributionSettings(method, integration, steps, baseline, includeBos, tokenMatrix, targetDelta, value, normalization, maxBatchTokens);
+    }
+
     public AttributionSettings withNormalization(Normalization value) {
         return new AttributionSettings(method, integration, steps, baseline, includeBos, tokenMatrix, targetDelta, maxSteps, value, maxBatchTokens);
     }

@@ -48,8 +48,12 @@ public final class PerTargetReference {
         return rows;
     }
 
-    /** IG of f_t over c_t; returns the scores of the prompt positions. */
-    private double[] oneTarget(long[] prompt, long[] response, int t, boolean[] attributed, long baselineId, Quadrature quadrature) {
+    /**
+     * IG of f_t over c_t alone: one target's run, as Captum makes it for each response token.
+     *
+     * @return (P) token_attr[t]
+     */
+    public double[] oneTarget(long[] prompt, long[] response, int t, boolean[] attributed, long baselineId, Quadrature quadrature) {
         int length = prompt.length + t;
         long[] context = new long[length];
         long[] baselineIds = new long[length];

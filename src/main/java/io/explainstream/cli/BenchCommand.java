@@ -1,6 +1,7 @@
 package io.explainstream.cli;
 
 import io.explainstream.bench.EngineBench;
+import io.explainstream.bench.FaithfulBench;
 import io.explainstream.bench.PipelineBench;
 import io.explainstream.model.LlamaConfig;
 import io.explainstream.model.RandomCheckpoint;
@@ -66,6 +67,15 @@ final class BenchCommand implements Runnable {
         @Option(names = "--threads", description = "libtorch intra-op threads (default: the core count).")
         private Integer threads;
 
+        @Option(names = "--target-delta", paramLabel = "X", defaultValue = "0",
+                description = "Instead: time to a faithful answer. Per shape, the steps and time the engine (adaptive token matrix, and seq_attr at "
+                        + "the points it needed) and the per-target algorithm need to bring every target's |delta_t| within X of |f_t(x) - f_t(b)|; "
+                        + "--steps is where both start. 0 (default) measures fixed steps.")
+        private double targetDelta;
+
+        @Option(names = "--max-steps", defaultValue = "800", description = "With --target-delta: the cap for both sides. Default: ${DEFAULT-VALUE}.")
+        private int maxSteps;
+
         @Option(names = "--no-reference", description = "Skip the per-target algorithm.")
         private boolean noReference;
 
@@ -91,6 +101,13 @@ final class BenchCommand implements Runnable {
                 dirs.add(generate(generated.resolve("h256-l4"), 256, 4, 8, 688));
                 dirs.add(generate(generated.resolve("h1024-l8"), 1024, 8, 16, 2752));
             }
+            if (!(targetDelta >= 0 && targetDelta < 1)) {
+                throw new IllegalArgumentException("--target-delta = " + targetDelta + " must be in [0, 1)");
+            }
+            if (targetDelta > 0 && (maxSteps < steps || maxSteps > io.explainstream.attribution.AttributionSettings.STEPS_LIMIT)) {
+                throw new IllegalArgumentException("--max-steps = " + maxSteps + " must be at least --steps = " + steps + " and at most "
+                        + io.explainstream.attribution.AttributionSettings.STEPS_LIMIT);
+            }
             if (profileSamples <= 0) {
                 throw new IllegalArgumentException("--profile-samples = " + profileSamples + " must be positive");
             }
@@ -99,6 +116,10 @@ final class BenchCommand implements Runnable {
             }
             try {
                 List<EngineBench.Case> cases = Arrays.stream(shapes.split(",")).map(EngineBench.Case::parse).toList();
+                if (targetDelta > 0) {
+                    new FaithfulBench(spec.commandLine().getOut()).run(dirs, cases, steps, maxSteps, repeat, targetDelta);
+                    return 0;
+                }
                 List<Integer> batchSizes = Arrays.stream(batches.split(",")).map(String::trim).map(Integer::parseInt).toList();
                 new EngineBench(spec.commandLine().getOut()).run(new EngineBench.Options(dirs, cases, steps, repeat, batchSizes, !noReference, profileDir,
                         profileSamples));

@@ -1,0 +1,154 @@
+package io.explainstream.bench;
+
+import io.explainstream.attribution.Attribution;
+import io.explainstream.attribution.AttributionEngine;
+import io.explainstream.attribution.AttributionRequest;
+import io.explainstream.attribution.AttributionSettings;
+import io.explainstream.attribution.IntegrationRule;
+import io.explainstream.attribution.PerTargetReference;
+import io.explainstream.model.LlamaModel;
+import io.explainstream.model.ModelOptions;
+import io.explainstream.tokenize.LlamaTokenizer;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Time to a faithful answer: per shape, the steps and time each side needs to bring every target's
+ * delta within the tolerance, |delta_t| ≤ tolerance · max(|f_t(x) − f_t(b)|, 0.01).
+ *
+ * <ul>
+ *   <li>token matrix, adaptive: the engine with {@code target-delta}, the trapezoid refined on its
+ *       nested points, each target to its own level; it checks every target itself.
+ *   <li>seq_attr: the engine's sequence mode at the points the adaptive matrix needed (its finest
+ *       level), fixed, and an untimed matrix run at those points that checks every target there.
+ *       Sequence mode cannot see a single target's delta, so this is what sequence attribution
+ *       costs once the steps are known.
+ *   <li>per-target (Captum's algorithm, {@link PerTargetReference}) with Gauss–Legendre, each
+ *       target on its own: steps doubled from {@code --steps} until its delta meets the tolerance.
+ *       Its time is the final run of each target only, as if the steps had been known: a lower
+ *       bound on what Captum costs, which runs all targets of a call at one step count. What the
+ *       doubling itself cost is printed beside it.
+ * </ul>
+ *
+ * The three take turns on each event, so that the machine's drift falls on all of them alike.
+ */
+public final class FaithfulBench {
+
+    /** One side's figures for one shape: steps and ms per event. */
+    private record Side(String name, int[] steps, double[] ms) {}
+
+    private final PrintWriter out;
+
+    public FaithfulBench(PrintWriter out) {
+        this.out = out;
+    }
+
+    public void run(List<Path> models, List<EngineBench.Case> cases, int firstSteps, int maxSteps, int repeat, double tolerance) {
+        out.printf(Locale.ROOT, "time to every target's |delta_t| <= %s * max(|f_t(x) - f_t(b)|, 0.01); engine from %d points, per-target from %d "
+                + "Gauss-Legendre steps, both capped at %d%n", tolerance, firstSteps, firstSteps, maxSteps);
+        out.printf(Locale.ROOT, "%-14s %-9s %-34s %-16s %9s %9s %12s  %s%n", "model", "shape", "side", "steps p50 (range)", "p50 ms", "p99 ms",
+                "worst rel.", "per-target time over this side's");
+        out.flush();
+        for (Path modelDir : models) {
+            try (LlamaModel model = LlamaModel.load(modelDir, ModelOptions.CPU_FLOAT32);
+                    LlamaTokenizer tokenizer = LlamaTokenizer.load(modelDir)) {
+                AttributionEngine engine = new AttributionEngine(model, tokenizer);
+                for (EngineBench.Case shape : cases) {
+                    benchCase(engine, model, tokenizer, modelDir.getFileName().toString(), shape, firstSteps, maxSteps, repeat, tolerance);
+                }
+            }
+        }
+    }
+
+    private void benchCase(AttributionEngine engine, LlamaModel model, LlamaTokenizer tokenizer, String name, EngineBench.Case shape, int firstSteps,
+            int maxSteps, int repeat, double tolerance) {
+        AttributionSettings adaptive = AttributionSettings.DEFAULTS.withSteps(firstSteps).withMaxSteps(maxSteps).withTokenMatrix(true)
+                .withTargetDelta(tolerance);
+        List<AttributionRequest> events = EngineBench.randomEvents(tokenizer, model.config(), shape, repeat, 7);
+        PerTargetReference reference = new PerTargetReference(model, adaptive.maxBatchTokens());
+        engine.attribute(events.get(0), adaptive.withTargetDelta(0).withTokenMatrix(false)); // warm-up
+        Side matrix = new Side("token matrix, adaptive", new int[repeat], new double[repeat]);
+        Side sequence = new Side("seq_attr at those points", new int[repeat], new double[repeat]);
+        Side perTarget = new Side("per-target GL, known steps", new int[repeat], new double[repeat]);
+        double[] doublingMs = new double[repeat];
+        double worstMatrix = 0;
+        double worstSequence = 0;
+        double worstPerTarget = 0;
+        int[] perTargetFewest = new int[repeat];
+        for (int e = 0; e < repeat; e++) {
+            AttributionRequest event = events.get(e);
+            long started = System.nanoTime();
+            Attribution explained = engine.attribute(event, adaptive);
+            matrix.ms()[e] = (System.nanoTime() - started) / 1e6;
+            matrix.steps()[e] = explained.steps();
+            worstMatrix = Math.max(worstMatrix, worstRelativeDelta(explained, explained.convergenceDelta()));
+
+            AttributionSettings fixed = AttributionSettings.DEFAULTS.withIntegration(IntegrationRule.RIEMANN_TRAPEZOID).withSteps(explained.steps());
+            started = System.nanoTime();
+            engine.attribute(event, fixed);
+            sequence.ms()[e] = (System.nanoTime() - started) / 1e6;
+            sequence.steps()[e] = explained.steps();
+            Attribution check = engine.attribute(event, fixed.withTokenMatrix(true)); // untimed: every target at those points
+            worstSequence = Math.max(worstSequence, worstRelativeDelta(check, check.convergenceDelta()));
+
+            boolean[] attributed = new boolean[explained.promptTokens().size()];
+            for (int i = 0; i < attributed.length; i++) {
+                attributed[i] = explained.promptTokens().get(i).attributed();
+            }
+            int most = 0;
+            int least = Integer.MAX_VALUE;
+            for (int t = 0; t < explained.responseLogProbs().length; t++) {
+                double change = explained.responseLogProbs()[t] - explained.baselineLogProbs()[t];
+                for (int steps = firstSteps; ; steps *= 2) {
+                    started = System.nanoTime();
+                    double[] row = reference.oneTarget(event.prompt().ids(), event.response().ids(), t, attributed, tokenizer.unkId(),
+                            IntegrationRule.GAUSSLEGENDRE.quadrature(steps));
+                    double ms = (System.nanoTime() - started) / 1e6;
+                    doublingMs[e] += ms;
+                    double relative = Math.abs(change - Arrays.stream(row).sum()) / Math.max(Math.abs(change), 0.01);
+                    if (relative <= tolerance || 2 * steps > maxSteps) {
+                        perTarget.ms()[e] += ms; // the final run alone: the steps known beforehand
+                        most = Math.max(most, steps);
+                        least = Math.min(least, steps);
+                        worstPerTarget = Math.max(worstPerTarget, relative);
+                        break;
+                    }
+                }
+            }
+            perTarget.steps()[e] = most;
+            perTargetFewest[e] = least;
+        }
+        double referenceMs = EngineBench.median(perTarget.ms());
+        print(name, shape, matrix, worstMatrix, referenceMs);
+        print(name, shape, sequence, worstSequence, referenceMs);
+        print(name, shape, perTarget, worstPerTarget, referenceMs);
+        out.printf(Locale.ROOT, "%-14s %-9s %-34s per target %d..%d steps; with the doubling runs that fell short: p50 %.1f ms%n", name, shape,
+                "  (per-target, detail)", Arrays.stream(perTargetFewest).min().orElse(0), Arrays.stream(perTarget.steps()).max().orElse(0),
+                EngineBench.median(doublingMs));
+        out.flush();
+    }
+
+    /** The largest |delta_t| / max(|f_t(x) − f_t(b)|, 0.01) of an explanation. */
+    private static double worstRelativeDelta(Attribution attribution, double[] delta) {
+        double worst = 0;
+        for (int t = 0; t < delta.length; t++) {
+            double change = attribution.responseLogProbs()[t] - attribution.baselineLogProbs()[t];
+            worst = Math.max(worst, Math.abs(delta[t]) / Math.max(Math.abs(change), 0.01));
+        }
+        return worst;
+    }
+
+    private void print(String model, EngineBench.Case shape, Side side, double worst, double referenceMs) {
+        int[] sorted = side.steps().clone();
+        Arrays.sort(sorted);
+        double p50 = EngineBench.median(side.ms());
+        out.printf(Locale.ROOT, "%-14s %-9s %-34s %-16s %9.1f %9.1f %11.2f%%  %s%n", model, shape, side.name(),
+                sorted[sorted.length / 2] + " (" + sorted[0] + "-" + sorted[sorted.length - 1] + ")", p50, EngineBench.percentile(side.ms(), 0.99),
+                100 * worst, String.format(Locale.ROOT, "%.1fx", referenceMs / p50));
+        out.flush();
+    }
+}
