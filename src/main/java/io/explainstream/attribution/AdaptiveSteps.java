@@ -7,6 +7,7 @@ import io.explainstream.attribution.IntegratedGradients.Path;
 import io.explainstream.attribution.IntegratedGradients.Scores;
 import io.explainstream.attribution.IntegratedGradients.TargetFunction;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -71,7 +72,7 @@ final class AdaptiveSteps {
             this.values = new double[intervals + 1][][];
             this.objectiveIntervals = new int[change.length];
             this.open = new boolean[change.length];
-            java.util.Arrays.fill(open, true);
+            Arrays.fill(open, true);
         }
 
         boolean anyOpen() {

@@ -39,7 +39,9 @@ import java.util.stream.IntStream;
  * row's w_k · g_k · (x − b) is summed over d in the tensor and the sum over k is the sum over rows,
  * in float64. What f is, is the caller's: the LLaMA model's response log-probabilities
  * ({@link ResponseLogProbs}), or a closed-form function in the tests. The gradient methods
- * ({@link #atInput}) are the integrand alone, at the input.
+ * ({@link #atInput}) are the integrand alone, at the input; {@link #integrand} is the integrand
+ * alone at given points, unweighted, which adaptive steps ({@link AdaptiveSteps}) weigh with a
+ * nested rule and keep across refinements.
  *
  * <p>DJL rules kept here: every operand in a differentiable path is a tensor, never a Number (DJL
  * frees a Number's temporary tensor while autograd still refers to it); each chunk's points are a

@@ -112,7 +112,7 @@ public final class EngineExplainer implements Explainer {
                 .setModelId(identity.modelId())
                 .setModelFingerprint(identity.modelFingerprint())
                 .setMethod(AttributionMethod.valueOf(settings.method().name()))
-                .setIntegration(IntegrationRule.valueOf(settings.integration().name()))
+                .setIntegration(IntegrationRule.valueOf(attribution.settings().integration().name())) // the rule used: adaptive steps use their own
                 .setSteps(attribution.steps())
                 .setBaseline(settings.baseline().optionName())
                 .setIncludeBos(settings.includeBos())
