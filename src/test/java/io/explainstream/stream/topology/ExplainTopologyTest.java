@@ -264,6 +264,21 @@ class ExplainTopologyTest {
     }
 
     @Test
+    void anAdaptiveExplanationNamesTheRuleItWasIntegratedWith() {
+        var adaptive = StreamFixture.SETTINGS.withTargetDelta(0.05);
+        start(new BatchPolicy(1, 100_000, 60_000), StreamFixture.defaultPolicy(), new EngineExplainer(fixture.engine, adaptive,
+                new EngineExplainer.Identity("stories260K", fixture.model.checkpoint().fingerprint(), null, false), Clock.systemUTC()));
+        send("e-1", json("e-1", PROMPT, RESPONSE), T0 + 1);
+        Explanation explanation = output.readValue();
+        Attribution direct = fixture.engine.attribute(new io.explainstream.attribution.AttributionRequest(fixture.tokenizer.encodePrompt(PROMPT),
+                fixture.tokenizer.encodeResponse(RESPONSE)), adaptive);
+        // adaptive steps refine the trapezoid, whatever the configured gausslegendre: the record says so, with the points used
+        assertEquals(io.explainstream.schema.IntegrationRule.RIEMANN_TRAPEZOID, explanation.getIntegration());
+        assertEquals(direct.steps(), explanation.getSteps());
+        assertEquals(direct.sequenceDelta(), explanation.getSequenceDelta(), 1e-5);
+    }
+
+    @Test
     void recordsOverTheSizeLimitAreDeadLetteredOrCutAndTheStreamGoesOn() {
         int limit = 2048;
         start(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(1, 100_000, 60_000)).withMaxRecordBytes(limit),
