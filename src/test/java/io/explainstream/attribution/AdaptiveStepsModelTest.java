@@ -5,13 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.explainstream.TestData;
-import io.explainstream.model.LlamaModel;
-import io.explainstream.model.ModelOptions;
+import io.explainstream.testing.BundledModel;
 import io.explainstream.tokenize.LlamaTokenizer;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -20,22 +17,8 @@ class AdaptiveStepsModelTest {
 
     private static final double TOLERANCE = 0.01;
 
-    private static LlamaModel model;
-    private static LlamaTokenizer tokenizer;
-    private static AttributionEngine engine;
-
-    @BeforeAll
-    static void load() {
-        model = LlamaModel.load(TestData.stories260K(), ModelOptions.CPU_FLOAT32);
-        tokenizer = LlamaTokenizer.load(TestData.stories260K());
-        engine = new AttributionEngine(model, tokenizer);
-    }
-
-    @AfterAll
-    static void close() {
-        tokenizer.close();
-        model.close();
-    }
+    private static final LlamaTokenizer tokenizer = BundledModel.get().tokenizer();
+    private static final AttributionEngine engine = BundledModel.get().engine();
 
     private static AttributionRequest parityCase(String name) {
         for (JsonNode testCase : TestData.captumParity().get("cases")) {
