@@ -24,7 +24,7 @@ import java.util.List;
  * @param settings the settings that produced it
  */
 public record Attribution(
-        List<PromptToken> promptTokens,
+        List<AttributionToken> promptTokens,
         List<Token> responseTokens,
         double[] seqAttr,
         double[] seqAttrNormalized,

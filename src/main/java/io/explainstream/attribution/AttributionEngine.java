@@ -79,7 +79,7 @@ public final class AttributionEngine {
             EventBatch batch = EventBatch.build(batchManager, model, events);
             ResponseLogProbs targets = new ResponseLogProbs(model, batch);
             Chunking chunking = Chunking.of(settings.maxBatchTokens(), batch.length, model.config().numHeads(), () -> cancelled);
-            if (settings.method() == AttributionMethod.INTEGRATED_GRADIENTS) {
+            if (settings.method() == GradientMethod.INTEGRATED_GRADIENTS) {
                 Path path = batch.path(baselineEmbedding(batchManager, settings.baseline(), baselineId));
                 return integratedGradients(events, settings, path, targets, chunking);
             }
@@ -191,11 +191,11 @@ public final class AttributionEngine {
     /** The scores laid out per prompt token, with their normalized copies. */
     private static Attribution explanation(PreparedEvent event, AttributionSettings settings, Scores scores, int steps,
             double[] inputLogProbs, double[] baselineLogProbs, double[] delta, double sequenceDelta) {
-        List<PromptToken> promptTokens = new ArrayList<>();
+        List<AttributionToken> promptTokens = new ArrayList<>();
         List<Token> tokens = event.request().prompt().tokens();
         for (int i = 0; i < event.promptLength(); i++) {
             Token token = tokens.get(i);
-            promptTokens.add(new PromptToken(token.id(), token.piece(), token.start(), token.end(), event.attributed()[i]));
+            promptTokens.add(new AttributionToken(token.id(), token.piece(), token.start(), token.end(), event.attributed()[i]));
         }
         double[] seqAttr = promptScores(scores.seqAttr(), event);
         double[][] tokenAttr = null;

@@ -16,15 +16,15 @@ package io.explainstream.attribution;
  * @param maxBatchTokens memory budget: path points × padded sequence length per forward pass
  */
 public record AttributionSettings(
-        AttributionMethod method,
-        IntegrationRule integration,
+        GradientMethod method,
+        QuadratureRule integration,
         int steps,
         Baseline baseline,
         boolean includeBos,
         boolean tokenMatrix,
         double targetDelta,
         int maxSteps,
-        Normalization normalization,
+        ScoreNormalization normalization,
         int maxBatchTokens) {
 
     /**
@@ -37,11 +37,11 @@ public record AttributionSettings(
 
     /** Captum's defaults: 50 Gauss–Legendre steps, {@code <unk>} baseline, BOS skipped ({@link AttributionDefaults}). */
     public static final AttributionSettings DEFAULTS = new AttributionSettings(
-            AttributionMethod.parse("method", AttributionDefaults.METHOD), IntegrationRule.parse("integration", AttributionDefaults.INTEGRATION),
+            GradientMethod.parse("method", AttributionDefaults.METHOD), QuadratureRule.parse("integration", AttributionDefaults.INTEGRATION),
             Integer.parseInt(AttributionDefaults.STEPS), Baseline.parse("baseline", AttributionDefaults.BASELINE),
             Boolean.parseBoolean(AttributionDefaults.INCLUDE_BOS), Boolean.parseBoolean(AttributionDefaults.TOKEN_MATRIX),
             Double.parseDouble(AttributionDefaults.TARGET_DELTA), Integer.parseInt(AttributionDefaults.MAX_STEPS),
-            Normalization.parse("normalize", AttributionDefaults.NORMALIZE), Integer.parseInt(AttributionDefaults.MAX_BATCH_TOKENS));
+            ScoreNormalization.parse("normalize", AttributionDefaults.NORMALIZE), Integer.parseInt(AttributionDefaults.MAX_BATCH_TOKENS));
 
     public AttributionSettings {
         if (steps <= 0) {
@@ -53,13 +53,13 @@ public record AttributionSettings(
         if (maxSteps > STEPS_LIMIT) {
             throw new IllegalArgumentException("max-steps = " + maxSteps + " is more than the limit of " + STEPS_LIMIT);
         }
-        if (method == AttributionMethod.INTEGRATED_GRADIENTS) {
+        if (method == GradientMethod.INTEGRATED_GRADIENTS) {
             integration.quadrature(steps); // refuses too few steps for the rule, with its name
         }
         if (!(targetDelta >= 0) || Double.isInfinite(targetDelta)) {
             throw new IllegalArgumentException("target-delta = " + targetDelta + " must be a finite number ≥ 0");
         }
-        if (targetDelta > 0 && method == AttributionMethod.INTEGRATED_GRADIENTS) {
+        if (targetDelta > 0 && method == GradientMethod.INTEGRATED_GRADIENTS) {
             // refuses a rule whose points do not nest, then too few steps for the nested one, with their names
             NestedRule.refining(integration).reportedAs().quadrature(steps);
         }
@@ -72,14 +72,14 @@ public record AttributionSettings(
     }
 
     public boolean adaptive() {
-        return targetDelta > 0 && method == AttributionMethod.INTEGRATED_GRADIENTS;
+        return targetDelta > 0 && method == GradientMethod.INTEGRATED_GRADIENTS;
     }
 
-    public AttributionSettings withMethod(AttributionMethod value) {
+    public AttributionSettings withMethod(GradientMethod value) {
         return new AttributionSettings(value, integration, steps, baseline, includeBos, tokenMatrix, targetDelta, maxSteps, normalization, maxBatchTokens);
     }
 
-    public AttributionSettings withIntegration(IntegrationRule value) {
+    public AttributionSettings withIntegration(QuadratureRule value) {
         return new AttributionSettings(method, value, steps, baseline, includeBos, tokenMatrix, targetDelta, maxSteps, normalization, maxBatchTokens);
     }
 
@@ -107,7 +107,7 @@ public record AttributionSettings(
         return new AttributionSettings(method, integration, steps, baseline, includeBos, tokenMatrix, targetDelta, value, normalization, maxBatchTokens);
     }
 
-    public AttributionSettings withNormalization(Normalization value) {
+    public AttributionSettings withNormalization(ScoreNormalization value) {
         return new AttributionSettings(method, integration, steps, baseline, includeBos, tokenMatrix, targetDelta, maxSteps, value, maxBatchTokens);
     }
 

@@ -69,7 +69,7 @@ final class EventBatch {
      *
      * @return (E, L, H)
      */
-    NDArray gradientMultipliers(AttributionMethod method) {
+    NDArray gradientMultipliers(GradientMethod method) {
         switch (method) {
             case INPUT_X_GRADIENT:
                 return inputs.mul(isAttributed);

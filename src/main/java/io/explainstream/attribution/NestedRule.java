@@ -26,11 +26,11 @@ enum NestedRule {
      * The nested rule adaptive steps use in place of {@code rule}: the trapezoid, for Gauss–Legendre
      * and for itself. On the Captum parity cases it reached every tolerance tried with fewer
      * gradient passes than Clenshaw–Curtis (docs/benchmarks.md, "Adaptive steps: which nested
-     * rule"), and its n + 1 points are exactly {@link IntegrationRule#RIEMANN_TRAPEZOID} with
+     * rule"), and its n + 1 points are exactly {@link QuadratureRule#RIEMANN_TRAPEZOID} with
      * n + 1 steps, so an explanation can say which rule it used and be reproduced with fixed steps.
      * The other Riemann sums are refused: their points do not nest under doubling here.
      */
-    static NestedRule refining(IntegrationRule rule) {
+    static NestedRule refining(QuadratureRule rule) {
         switch (rule) {
             case GAUSSLEGENDRE:
             case RIEMANN_TRAPEZOID:
@@ -42,11 +42,11 @@ enum NestedRule {
     }
 
     /** The fixed-steps rule with the same points and weights, which an explanation reports. */
-    IntegrationRule reportedAs() {
+    QuadratureRule reportedAs() {
         if (this != TRAPEZOID) {
-            throw new IllegalStateException(this + " has no IntegrationRule of its own; it is measured in the tests only");
+            throw new IllegalStateException(this + " has no QuadratureRule of its own; it is measured in the tests only");
         }
-        return IntegrationRule.RIEMANN_TRAPEZOID;
+        return QuadratureRule.RIEMANN_TRAPEZOID;
     }
 
     /** The n + 1 points of n intervals, ascending from α = 0 to α = 1, and their weights (summing to 1). */

@@ -4,7 +4,7 @@ import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.AttributionEngine;
 import io.explainstream.attribution.AttributionRequest;
 import io.explainstream.attribution.AttributionSettings;
-import io.explainstream.attribution.IntegrationRule;
+import io.explainstream.attribution.QuadratureRule;
 import io.explainstream.attribution.PerTargetReference;
 import io.explainstream.model.LlamaModel;
 import io.explainstream.model.ModelOptions;
@@ -87,7 +87,7 @@ public final class FaithfulBench {
             matrix.steps()[e] = explained.steps();
             worstMatrix = Math.max(worstMatrix, worstRelativeDelta(explained, explained.convergenceDelta()));
 
-            AttributionSettings fixed = AttributionSettings.DEFAULTS.withIntegration(IntegrationRule.RIEMANN_TRAPEZOID).withSteps(explained.steps());
+            AttributionSettings fixed = AttributionSettings.DEFAULTS.withIntegration(QuadratureRule.RIEMANN_TRAPEZOID).withSteps(explained.steps());
             started = System.nanoTime();
             engine.attribute(event, fixed);
             sequence.ms()[e] = (System.nanoTime() - started) / 1e6;
@@ -106,7 +106,7 @@ public final class FaithfulBench {
                 for (int steps = firstSteps; ; steps *= 2) {
                     started = System.nanoTime();
                     double[] row = reference.oneTarget(event.prompt().ids(), event.response().ids(), t, attributed, tokenizer.unkId(),
-                            IntegrationRule.GAUSSLEGENDRE.quadrature(steps));
+                            QuadratureRule.GAUSSLEGENDRE.quadrature(steps));
                     double ms = (System.nanoTime() - started) / 1e6;
                     doublingMs[e] += ms;
                     double relative = Math.abs(change - Arrays.stream(row).sum()) / Math.max(Math.abs(change), 0.01);

@@ -19,7 +19,7 @@ import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
 import io.explainstream.stream.service.ExplainService;
 import io.explainstream.stream.topology.Scope;
-import io.explainstream.tokenize.ChatMessage;
+import io.explainstream.tokenize.ChatTurn;
 import io.explainstream.tokenize.LlamaTokenizer;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -343,9 +343,9 @@ public final class PipelineBench {
         }
     }
 
-    private static List<ChatMessage> messages(JsonNode messages) {
-        List<ChatMessage> out = new ArrayList<>();
-        messages.forEach(m -> out.add(new ChatMessage(ChatMessage.Role.parse("role", m.get("role").asText()), m.get("content").asText())));
+    private static List<ChatTurn> messages(JsonNode messages) {
+        List<ChatTurn> out = new ArrayList<>();
+        messages.forEach(m -> out.add(new ChatTurn(ChatTurn.Role.parse("role", m.get("role").asText()), m.get("content").asText())));
         return out;
     }
 

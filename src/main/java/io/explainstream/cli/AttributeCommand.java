@@ -5,12 +5,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.AttributionDefaults;
 import io.explainstream.attribution.AttributionEngine;
-import io.explainstream.attribution.AttributionMethod;
+import io.explainstream.attribution.GradientMethod;
 import io.explainstream.attribution.AttributionRequest;
 import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.attribution.Baseline;
-import io.explainstream.attribution.IntegrationRule;
-import io.explainstream.attribution.Normalization;
+import io.explainstream.attribution.QuadratureRule;
+import io.explainstream.attribution.ScoreNormalization;
 import io.explainstream.attribution.summary.PromptLayout;
 import io.explainstream.attribution.summary.SpanRequest;
 import io.explainstream.attribution.summary.Summary;
@@ -23,7 +23,7 @@ import io.explainstream.render.TerminalHeatmap;
 import io.explainstream.stream.config.Setting;
 import io.explainstream.stream.ingest.InputDecoder;
 import io.explainstream.stream.ingest.InvalidEventException;
-import io.explainstream.tokenize.ChatMessage;
+import io.explainstream.tokenize.ChatTurn;
 import io.explainstream.tokenize.EncodedText;
 import io.explainstream.tokenize.LlamaTokenizer;
 import java.io.IOException;
@@ -208,13 +208,13 @@ final class AttributeCommand implements Callable<Integer> {
     }
 
     AttributionSettings settings() {
-        AttributionMethod chosen = AttributionMethod.parse("--method", method);
+        GradientMethod chosen = GradientMethod.parse("--method", method);
         stepCount("--steps", steps);
         stepCount("--max-steps", maxSteps);
         if (!(targetDelta >= 0) || Double.isInfinite(targetDelta)) {
             throw new IllegalArgumentException("--target-delta = " + targetDelta + " must be a finite number ≥ 0 (0 turns adaptive steps off)");
         }
-        if (targetDelta > 0 && chosen != AttributionMethod.INTEGRATED_GRADIENTS) {
+        if (targetDelta > 0 && chosen != GradientMethod.INTEGRATED_GRADIENTS) {
             throw new IllegalArgumentException("--target-delta = " + targetDelta + " adapts the steps of integrated_gradients; --method "
                     + chosen.optionName() + " takes one pass at the input and has no steps to adapt");
         }
@@ -224,7 +224,7 @@ final class AttributeCommand implements Callable<Integer> {
         }
         return new AttributionSettings(
                 chosen,
-                IntegrationRule.parse("--integration", integration),
+                QuadratureRule.parse("--integration", integration),
                 steps,
                 Baseline.parse("--baseline", baseline),
                 includeBos,
@@ -232,7 +232,7 @@ final class AttributeCommand implements Callable<Integer> {
                 targetDelta,
                 // Without adaptation --max-steps plays no part, so a default below a large --steps is no error.
                 Math.max(maxSteps, steps),
-                Normalization.parse("--normalize", normalize),
+                ScoreNormalization.parse("--normalize", normalize),
                 positive("--max-batch-tokens", maxBatchTokens));
     }
 
@@ -308,7 +308,7 @@ final class AttributeCommand implements Callable<Integer> {
     }
 
     /** A --chat file: the messages, and the spans it names (none in the list form). */
-    record ChatInput(List<ChatMessage> messages, List<SpanRequest> segments) {}
+    record ChatInput(List<ChatTurn> messages, List<SpanRequest> segments) {}
 
     static ChatInput readChat(Path file) {
         if (!Files.exists(file)) {
@@ -348,7 +348,7 @@ final class AttributeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--chat = " + file + " must hold a JSON list of {role, content} messages, or an object"
                     + " {\"messages\": [...], \"segments\": [...]}");
         }
-        List<ChatMessage> messages = new ArrayList<>();
+        List<ChatTurn> messages = new ArrayList<>();
         for (int i = 0; i < root.size(); i++) {
             JsonNode message = root.get(i);
             if (!message.path("role").isTextual() || !message.path("content").isTextual()) {
@@ -358,7 +358,7 @@ final class AttributeCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--chat message " + i + " content is empty" + whitespaceNote(message.get("content").asText())
                         + " in " + file);
             }
-            messages.add(new ChatMessage(ChatMessage.Role.parse("--chat message " + i + " role", message.get("role").asText()),
+            messages.add(new ChatTurn(ChatTurn.Role.parse("--chat message " + i + " role", message.get("role").asText()),
                     message.get("content").asText()));
         }
         return new ChatInput(messages, spans);

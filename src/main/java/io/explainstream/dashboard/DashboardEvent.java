@@ -8,6 +8,7 @@ import io.explainstream.render.ExplanationViews;
 import io.explainstream.render.Source;
 import io.explainstream.render.TokenGroups;
 import io.explainstream.schema.Explanation;
+import io.explainstream.schema.PromptToken;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
@@ -112,7 +113,7 @@ record DashboardEvent(long sequence, Explanation record, String promptText, Stri
      * sum over its attributed tokens of the raw and of the normalized scores.
      */
     private ArrayNode promptGroups(ObjectNode factory) {
-        List<io.explainstream.schema.PromptToken> tokens = record.getPromptTokens();
+        List<PromptToken> tokens = record.getPromptTokens();
         List<TokenGroups.Group> groups = pieces(tokens.stream().map(t -> new TokenGroups.Piece(t.getText(), t.getStart(), t.getEnd())).toList());
         ArrayNode cells = groups(factory, groups);
         for (int g = 0; g < groups.size(); g++) {

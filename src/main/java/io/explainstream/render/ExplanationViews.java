@@ -1,12 +1,12 @@
 package io.explainstream.render;
 
 import io.explainstream.attribution.Attribution;
-import io.explainstream.attribution.AttributionMethod;
+import io.explainstream.attribution.GradientMethod;
 import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.attribution.Baseline;
-import io.explainstream.attribution.IntegrationRule;
-import io.explainstream.attribution.Normalization;
-import io.explainstream.attribution.PromptToken;
+import io.explainstream.attribution.QuadratureRule;
+import io.explainstream.attribution.ScoreNormalization;
+import io.explainstream.attribution.AttributionToken;
 import io.explainstream.attribution.summary.SegmentKind;
 import io.explainstream.attribution.summary.Summary;
 import io.explainstream.schema.Explanation;
@@ -21,20 +21,20 @@ public final class ExplanationViews {
     private ExplanationViews() {}
 
     public static Attribution toAttribution(Explanation record) {
-        List<PromptToken> prompt = record.getPromptTokens().stream()
-                .map(t -> new PromptToken(t.getId(), t.getText() == null ? REDACTED : t.getText(), t.getStart(), t.getEnd(), t.getAttributed()))
+        List<AttributionToken> prompt = record.getPromptTokens().stream()
+                .map(t -> new AttributionToken(t.getId(), t.getText() == null ? REDACTED : t.getText(), t.getStart(), t.getEnd(), t.getAttributed()))
                 .toList();
         List<Token> response = record.getResponseTokens().stream()
                 .map(t -> new Token(t.getId(), t.getText() == null ? REDACTED : t.getText(), t.getStart(), t.getEnd()))
                 .toList();
         AttributionSettings settings = AttributionSettings.DEFAULTS
-                .withMethod(AttributionMethod.valueOf(record.getMethod().name()))
-                .withIntegration(IntegrationRule.valueOf(record.getIntegration().name()))
+                .withMethod(GradientMethod.valueOf(record.getMethod().name()))
+                .withIntegration(QuadratureRule.valueOf(record.getIntegration().name()))
                 .withSteps(Math.max(1, record.getSteps()))
                 .withBaseline(Baseline.parse("baseline", record.getBaseline()))
                 .withIncludeBos(record.getIncludeBos())
                 .withTokenMatrix(record.getTokenAttr() != null)
-                .withNormalization(Normalization.valueOf(record.getNormalization().name()));
+                .withNormalization(ScoreNormalization.valueOf(record.getNormalization().name()));
         return new Attribution(prompt, response, array(record.getSeqAttr()), array(record.getSeqAttrNormalized()), matrix(record.getTokenAttr()),
                 matrix(record.getTokenAttrNormalized()), array(record.getResponseLogprobs()), array(record.getBaselineLogprobs()),
                 array(record.getConvergenceDelta()), record.getSequenceDelta(), record.getSteps(), settings);

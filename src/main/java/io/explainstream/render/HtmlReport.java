@@ -2,7 +2,7 @@ package io.explainstream.render;
 
 import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.CompletenessGap;
-import io.explainstream.attribution.PromptToken;
+import io.explainstream.attribution.AttributionToken;
 import io.explainstream.attribution.summary.Summary;
 import io.explainstream.tokenize.Token;
 import java.time.Instant;
@@ -323,7 +323,7 @@ public final class HtmlReport {
 
     private static void tokens(StringBuilder html, Attribution attribution, Summary summary) {
         double extent = DivergingScale.extent(attribution.seqAttr());
-        List<PromptToken> tokens = attribution.promptTokens();
+        List<AttributionToken> tokens = attribution.promptTokens();
         for (TokenGroups.Group group : TokenGroups.of(tokens.stream().map(t -> new TokenGroups.Piece(t.text(), t.start(), t.end())).toList())) {
             prompt(html, attribution, summary, group, extent);
         }
@@ -337,7 +337,7 @@ public final class HtmlReport {
         }
         html.append("</tr></thead><tbody>\n");
         for (int i = 0; i < attribution.promptTokens().size(); i++) {
-            PromptToken token = attribution.promptTokens().get(i);
+            AttributionToken token = attribution.promptTokens().get(i);
             html.append("<tr><th>").append(escape(TokenText.display(token.text()))).append("</th>");
             for (int t = 0; t < response.size(); t++) {
                 if (!token.attributed()) {
@@ -358,12 +358,12 @@ public final class HtmlReport {
 
     /** One unit of the prompt: a token, or the tokens of one character or one piece of markup, colored by their summed score. */
     private static void prompt(StringBuilder html, Attribution attribution, Summary summary, TokenGroups.Group group, double extent) {
-        List<PromptToken> tokens = attribution.promptTokens();
+        List<AttributionToken> tokens = attribution.promptTokens();
         double score = 0;
         boolean attributed = false;
         List<String> lines = new ArrayList<>();
         for (int i = group.first(); i <= group.last(); i++) {
-            PromptToken token = tokens.get(i);
+            AttributionToken token = tokens.get(i);
             attributed |= token.attributed();
             score += token.attributed() ? attribution.seqAttr()[i] : 0;
             lines.add(token.attributed()
@@ -394,7 +394,7 @@ public final class HtmlReport {
         }
     }
 
-    private static String tokenPieces(List<PromptToken> tokens, TokenGroups.Group group) {
+    private static String tokenPieces(List<AttributionToken> tokens, TokenGroups.Group group) {
         StringBuilder pieces = new StringBuilder();
         for (int i = group.first(); i <= group.last(); i++) {
             pieces.append(tokens.get(i).text());

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.AttributionSettings;
-import io.explainstream.attribution.PromptToken;
+import io.explainstream.attribution.AttributionToken;
 import io.explainstream.attribution.summary.Summary;
 import io.explainstream.tokenize.Token;
 
@@ -42,7 +42,7 @@ public final class JsonReport {
         root.put("normalization", settings.normalization().optionName());
         ArrayNode promptTokens = root.putArray("prompt_tokens");
         for (int i = 0; i < attribution.promptTokens().size(); i++) {
-            PromptToken token = attribution.promptTokens().get(i);
+            AttributionToken token = attribution.promptTokens().get(i);
             ObjectNode node = promptTokens.addObject().put("id", token.id()).put("text", token.text()).put("start", token.start())
                     .put("end", token.end()).put("attributed", token.attributed());
             if (summary != null) {

@@ -1,7 +1,7 @@
 package io.explainstream.render;
 
 import io.explainstream.attribution.Attribution;
-import io.explainstream.attribution.AttributionMethod;
+import io.explainstream.attribution.GradientMethod;
 import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.attribution.CompletenessGap;
 import java.util.Locale;
@@ -21,7 +21,7 @@ public final class RunFacts {
     public static String method(Attribution attribution) {
         AttributionSettings settings = attribution.settings();
         String bos = "BOS " + (settings.includeBos() ? "attributed" : "skipped");
-        if (settings.method() != AttributionMethod.INTEGRATED_GRADIENTS) {
+        if (settings.method() != GradientMethod.INTEGRATED_GRADIENTS) {
             return settings.method().optionName() + " · " + bos;
         }
         return String.format(Locale.ROOT, "%s · %s · %d steps · baseline %s · %s", settings.method().optionName(),

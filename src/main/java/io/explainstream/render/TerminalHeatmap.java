@@ -2,7 +2,7 @@ package io.explainstream.render;
 
 import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.CompletenessGap;
-import io.explainstream.attribution.PromptToken;
+import io.explainstream.attribution.AttributionToken;
 import io.explainstream.attribution.summary.Summary;
 import io.explainstream.tokenize.Token;
 import java.util.List;
@@ -150,7 +150,7 @@ public final class TerminalHeatmap {
         return " · " + (color ? WARNING_STYLE + flagged + RESET : flagged);
     }
 
-    private String coloredPrompt(List<PromptToken> tokens, double[] scores) {
+    private String coloredPrompt(List<AttributionToken> tokens, double[] scores) {
         double extent = DivergingScale.extent(scores);
         StringBuilder out = new StringBuilder("  ");
         // Byte pieces of one character and the chat template's markup are one cell, colored by
@@ -169,7 +169,7 @@ public final class TerminalHeatmap {
         StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "  %4s  %-16s %10s %10s  %s%n", "#", "prompt token", "raw", "normalized", "share"));
         double extent = DivergingScale.extent(attribution.seqAttr());
         for (int i = 0; i < attribution.promptTokens().size(); i++) {
-            PromptToken token = attribution.promptTokens().get(i);
+            AttributionToken token = attribution.promptTokens().get(i);
             double raw = attribution.seqAttr()[i];
             String name = quote(TokenText.display(token.text()));
             if (!token.attributed()) {
@@ -200,7 +200,7 @@ public final class TerminalHeatmap {
         out.append('\n');
         double[][] normalized = attribution.tokenAttrNormalized();
         for (int i = 0; i < attribution.promptTokens().size(); i++) {
-            PromptToken token = attribution.promptTokens().get(i);
+            AttributionToken token = attribution.promptTokens().get(i);
             out.append(String.format("  %-16s", quote(TokenText.display(token.text()))));
             for (int t = 0; t < response.size(); t++) {
                 double[] row = normalized[t];

@@ -17,7 +17,7 @@ public final class Llama2ChatTemplate {
 
     private Llama2ChatTemplate() {}
 
-    public static String render(List<ChatMessage> messages, String bos, String eos) {
+    public static String render(List<ChatTurn> messages, String bos, String eos) {
         return renderWithSpans(messages, bos, eos).text();
     }
 
@@ -26,22 +26,22 @@ public final class Llama2ChatTemplate {
      * each content, so a message's span starts {@code leadingTrimmed} characters after its content
      * does.
      */
-    public static Rendered renderWithSpans(List<ChatMessage> messages, String bos, String eos) {
+    public static Rendered renderWithSpans(List<ChatTurn> messages, String bos, String eos) {
         if (messages.isEmpty()) {
             throw new IllegalArgumentException("messages: a chat prompt needs at least one message");
         }
         String system = null;
         int first = 0;
-        if (messages.get(0).role() == ChatMessage.Role.SYSTEM) {
+        if (messages.get(0).role() == ChatTurn.Role.SYSTEM) {
             system = messages.get(0).content();
             first = 1;
         }
         StringBuilder out = new StringBuilder();
         MessageSpan[] spans = new MessageSpan[messages.size()];
         for (int i = first; i < messages.size(); i++) {
-            ChatMessage message = messages.get(i);
+            ChatTurn message = messages.get(i);
             boolean userTurn = (i - first) % 2 == 0;
-            if (userTurn != (message.role() == ChatMessage.Role.USER)) {
+            if (userTurn != (message.role() == ChatTurn.Role.USER)) {
                 throw new IllegalArgumentException("messages[" + i + "]: roles must alternate user/assistant after an optional system message, found "
                         + message.role().jsonName());
             }
@@ -60,13 +60,13 @@ public final class Llama2ChatTemplate {
                 out.append(' ').append(eos);
             }
         }
-        if (messages.get(messages.size() - 1).role() != ChatMessage.Role.USER) {
+        if (messages.get(messages.size() - 1).role() != ChatTurn.Role.USER) {
             throw new IllegalArgumentException("messages: the last message must be the user's turn that the response answers");
         }
         return new Rendered(out.toString(), List.of(spans));
     }
 
-    private static MessageSpan append(StringBuilder out, ChatMessage message) {
+    private static MessageSpan append(StringBuilder out, ChatTurn message) {
         String content = message.content();
         String stripped = content.strip();
         int leading = content.length() - content.stripLeading().length();
@@ -84,7 +84,7 @@ public final class Llama2ChatTemplate {
      * @param leadingTrimmed whitespace characters the template dropped from the content's start:
      *     content offset {@code o} is rendered offset {@code start + o - leadingTrimmed}
      */
-    public record MessageSpan(ChatMessage.Role role, int start, int end, int leadingTrimmed) {}
+    public record MessageSpan(ChatTurn.Role role, int start, int end, int leadingTrimmed) {}
 
     /** A rendered chat prompt and the span of each message, in the order of the messages. */
     public record Rendered(String text, List<MessageSpan> messages) {}

@@ -136,12 +136,12 @@ public final class LlamaTokenizer implements AutoCloseable {
     }
 
     /** Renders the Llama-2 chat template and encodes it; its literal {@code <s>} become BOS ids. */
-    public EncodedText encodeChat(List<ChatMessage> messages) {
+    public EncodedText encodeChat(List<ChatTurn> messages) {
         return encodeChatWithSpans(messages).encoded();
     }
 
     /** {@link #encodeChat}, with where each message's content sits in the rendered text. */
-    public ChatEncoding encodeChatWithSpans(List<ChatMessage> messages) {
+    public ChatEncoding encodeChatWithSpans(List<ChatTurn> messages) {
         Llama2ChatTemplate.Rendered rendered = Llama2ChatTemplate.renderWithSpans(messages, bosToken, eosToken);
         return new ChatEncoding(new EncodedText(rendered.text(), encodeRaw(rendered.text())), rendered.messages());
     }
@@ -159,7 +159,7 @@ public final class LlamaTokenizer implements AutoCloseable {
         return id == bosId || id == eosId;
     }
 
-    public String renderChat(List<ChatMessage> messages) {
+    public String renderChat(List<ChatTurn> messages) {
         return Llama2ChatTemplate.render(messages, bosToken, eosToken);
     }
 

@@ -41,14 +41,14 @@ class AdaptiveStepsModelTest {
         AttributionRequest request = parityCase("short_prompt");
         AttributionSettings settings = AttributionSettings.DEFAULTS.withIncludeBos(true).withTokenMatrix(true);
         Attribution adaptive = engine.attribute(request, settings.withTargetDelta(TOLERANCE));
-        assertEquals(IntegrationRule.RIEMANN_TRAPEZOID, adaptive.settings().integration(), "the explanation names the rule used");
+        assertEquals(QuadratureRule.RIEMANN_TRAPEZOID, adaptive.settings().integration(), "the explanation names the rule used");
 
         int targets = adaptive.responseLogProbs().length;
         int[] level = new int[targets]; // points at which each target's fixed-steps row first meets the tolerance
         List<Attribution> fixedLevels = new ArrayList<>();
         int expectedRefinements = 0;
         for (int points = 50, open = targets; open > 0; points = 2 * points - 1) {
-            Attribution fixed = engine.attribute(request, settings.withIntegration(IntegrationRule.RIEMANN_TRAPEZOID).withSteps(points));
+            Attribution fixed = engine.attribute(request, settings.withIntegration(QuadratureRule.RIEMANN_TRAPEZOID).withSteps(points));
             fixedLevels.add(fixed);
             if (points > 50) {
                 expectedRefinements += open;

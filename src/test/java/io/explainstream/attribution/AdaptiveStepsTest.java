@@ -129,7 +129,7 @@ class AdaptiveStepsTest {
         for (int e = 0; e < 2; e++) {
             int points = adaptive.steps()[e];
             assertTrue(points > 5 * 2, "event " + e + " refined more than once: " + points + " points");
-            List<Scores> scratch = IntegratedGradients.attribute(path, f, new int[] {e}, IntegrationRule.RIEMANN_TRAPEZOID.quadrature(points), Mode.SEQUENCE,
+            List<Scores> scratch = IntegratedGradients.attribute(path, f, new int[] {e}, QuadratureRule.RIEMANN_TRAPEZOID.quadrature(points), Mode.SEQUENCE,
                     new Chunking(7, () -> false));
             assertArrayEquals(scratch.get(0).seqAttr(), adaptive.scores().get(e).seqAttr(), 1e-6, "event " + e + " at " + points + " points");
             double change = 0;

@@ -15,7 +15,7 @@ import ai.djl.training.GradientCollector;
 import io.explainstream.TestData;
 import io.explainstream.model.LlamaModel;
 import io.explainstream.testing.BundledModel;
-import io.explainstream.tokenize.ChatMessage;
+import io.explainstream.tokenize.ChatTurn;
 import io.explainstream.tokenize.LlamaTokenizer;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
@@ -37,8 +37,8 @@ class AttributionEngineTest {
                 request("Once upon a time, there was a little girl named", "Lily. She loved to play"),
                 request("One day,", "a little girl named Lily"),
                 new AttributionRequest(tokenizer.encodeChat(List.of(
-                        new ChatMessage(ChatMessage.Role.SYSTEM, "Tell short stories."),
-                        new ChatMessage(ChatMessage.Role.USER, "A story about a dog."))), tokenizer.encodeResponse("The dog was happy and ran to the park.")));
+                        new ChatTurn(ChatTurn.Role.SYSTEM, "Tell short stories."),
+                        new ChatTurn(ChatTurn.Role.USER, "A story about a dog."))), tokenizer.encodeResponse("The dog was happy and ran to the park.")));
     }
 
     @Test
@@ -140,7 +140,7 @@ class AttributionEngineTest {
         Attribution first = engine.attribute(request("Once upon a time, there was a little girl named", "Lily. She loved to play"),
                 AttributionSettings.DEFAULTS.withTargetDelta(0.001).withTokenMatrix(true));
         assertEquals(99, first.steps(), "steps used");
-        assertEquals(IntegrationRule.RIEMANN_TRAPEZOID, first.settings().integration());
+        assertEquals(QuadratureRule.RIEMANN_TRAPEZOID, first.settings().integration());
         // Without the matrix the rule applies to the whole response: the sequence delta.
         Attribution sequence = engine.attribute(request("Once upon a time, there was a little girl named", "Lily. She loved to play"),
                 AttributionSettings.DEFAULTS.withTargetDelta(0.001));
@@ -152,8 +152,8 @@ class AttributionEngineTest {
     @Test
     void inputTimesGradientIsOneStepIntegratedGradientsFromZero() {
         AttributionRequest request = threeEvents().get(1);
-        Attribution inputTimesGradient = engine.attribute(request, AttributionSettings.DEFAULTS.withMethod(AttributionMethod.INPUT_X_GRADIENT).withTokenMatrix(true));
-        Attribution oneStep = engine.attribute(request, AttributionSettings.DEFAULTS.withIntegration(IntegrationRule.RIEMANN_RIGHT).withSteps(1)
+        Attribution inputTimesGradient = engine.attribute(request, AttributionSettings.DEFAULTS.withMethod(GradientMethod.INPUT_X_GRADIENT).withTokenMatrix(true));
+        Attribution oneStep = engine.attribute(request, AttributionSettings.DEFAULTS.withIntegration(QuadratureRule.RIEMANN_RIGHT).withSteps(1)
                 .withBaseline(Baseline.parse("--baseline", "zero")).withTokenMatrix(true));
         assertArrayClose("seq_attr", oneStep.seqAttr(), inputTimesGradient.seqAttr(), 1e-5);
         for (int t = 0; t < oneStep.tokenAttr().length; t++) {
@@ -167,7 +167,7 @@ class AttributionEngineTest {
     @Test
     void gradientMethodSumsTheGradientOverTheEmbedding() {
         AttributionRequest request = threeEvents().get(1);
-        Attribution result = engine.attribute(request, AttributionSettings.DEFAULTS.withMethod(AttributionMethod.GRADIENT));
+        Attribution result = engine.attribute(request, AttributionSettings.DEFAULTS.withMethod(GradientMethod.GRADIENT));
         long[] ids = new long[request.prompt().size() + request.response().size()];
         System.arraycopy(request.prompt().ids(), 0, ids, 0, request.prompt().size());
         System.arraycopy(request.response().ids(), 0, ids, request.prompt().size(), request.response().size());
@@ -197,13 +197,13 @@ class AttributionEngineTest {
         assertEquals(1.0, java.util.Arrays.stream(result.seqAttrNormalized()).map(Math::abs).sum(), 1e-9);
         double l1 = java.util.Arrays.stream(result.seqAttr()).map(Math::abs).sum();
         assertEquals(result.seqAttr()[3] / l1, result.seqAttrNormalized()[3], 1e-12);
-        Attribution maxAbs = engine.attribute(threeEvents().get(0), STEPS_16.withTokenMatrix(true).withNormalization(Normalization.MAX_ABS));
+        Attribution maxAbs = engine.attribute(threeEvents().get(0), STEPS_16.withTokenMatrix(true).withNormalization(ScoreNormalization.MAX_ABS));
         assertEquals(1.0, java.util.Arrays.stream(maxAbs.seqAttrNormalized()).map(Math::abs).max().orElseThrow(), 1e-12);
         assertEquals(0.0, result.seqAttr()[0], 0.0, "BOS is skipped and scores 0");
         for (double[] row : maxAbs.tokenAttrNormalized()) {
             assertEquals(1.0, java.util.Arrays.stream(row).map(Math::abs).max().orElseThrow(), 1e-12);
         }
-        assertArrayClose("all-zero row", new double[3], Normalization.L1.apply(new double[3]), 0);
+        assertArrayClose("all-zero row", new double[3], ScoreNormalization.L1.apply(new double[3]), 0);
     }
 
     @Test

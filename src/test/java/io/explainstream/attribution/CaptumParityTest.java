@@ -24,7 +24,7 @@ class CaptumParityTest {
     void gaussLegendreNodesAndWeightsAreCaptums() {
         JsonNode reference = TestData.captumParity().get("gauss_legendre");
         for (String steps : List.of("16", "50")) {
-            Quadrature quadrature = IntegrationRule.GAUSSLEGENDRE.quadrature(Integer.parseInt(steps));
+            Quadrature quadrature = QuadratureRule.GAUSSLEGENDRE.quadrature(Integer.parseInt(steps));
             double[] alphas = TestData.doubles(reference.get(steps).get("alphas"));
             double[] weights = TestData.doubles(reference.get(steps).get("weights"));
             for (int k = 0; k < alphas.length; k++) {

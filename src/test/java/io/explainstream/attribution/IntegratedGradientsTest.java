@@ -68,7 +68,7 @@ class IntegratedGradientsTest {
     @Test
     void linearFunctionGetsWeightTimesDifferenceWithEveryRuleAndStepCount() {
         Polynomial linear = new Polynomial(tensor(w), 1);
-        for (IntegrationRule rule : IntegrationRule.values()) {
+        for (QuadratureRule rule : QuadratureRule.values()) {
             for (int steps : new int[] {2, 3, 16}) {
                 List<Scores> scores = IntegratedGradients.attribute(path, linear, new int[] {0, 1}, rule.quadrature(steps), Mode.MATRIX, ONE_PASS);
                 for (int e = 0; e < EVENTS; e++) {
@@ -93,20 +93,20 @@ class IntegratedGradientsTest {
         // The integrand α ↦ (x − b)·2W·(b + α(x − b)) is linear in α: Gauss–Legendre with any
         // number of points, the midpoint and the trapezoid rules integrate it exactly.
         for (int steps : new int[] {1, 2, 5, 50}) {
-            assertMatrix("gausslegendre " + steps, quadratic, IntegrationRule.GAUSSLEGENDRE.quadrature(steps), 0, EXACT);
+            assertMatrix("gausslegendre " + steps, quadratic, QuadratureRule.GAUSSLEGENDRE.quadrature(steps), 0, EXACT);
         }
-        assertMatrix("riemann_middle 7", quadratic, IntegrationRule.RIEMANN_MIDDLE.quadrature(7), 0, EXACT);
-        assertMatrix("riemann_trapezoid 7", quadratic, IntegrationRule.RIEMANN_TRAPEZOID.quadrature(7), 0, EXACT);
+        assertMatrix("riemann_middle 7", quadratic, QuadratureRule.RIEMANN_MIDDLE.quadrature(7), 0, EXACT);
+        assertMatrix("riemann_trapezoid 7", quadratic, QuadratureRule.RIEMANN_TRAPEZOID.quadrature(7), 0, EXACT);
         // The left (right) sum misses half a step of its slope 2W(x − b)²: exactly ∓W(x − b)²/n.
-        assertMatrix("riemann_left 8", quadratic, IntegrationRule.RIEMANN_LEFT.quadrature(8), -1 / 8.0, EXACT);
-        assertMatrix("riemann_right 8", quadratic, IntegrationRule.RIEMANN_RIGHT.quadrature(8), 1 / 8.0, EXACT);
+        assertMatrix("riemann_left 8", quadratic, QuadratureRule.RIEMANN_LEFT.quadrature(8), -1 / 8.0, EXACT);
+        assertMatrix("riemann_right 8", quadratic, QuadratureRule.RIEMANN_RIGHT.quadrature(8), 1 / 8.0, EXACT);
     }
 
     @Test
     void completenessHoldsAgainstTheEndpoints() {
         Polynomial quadratic = new Polynomial(tensor(w), 2);
         Endpoints endpoints = IntegratedGradients.endpoints(path, quadratic, new Chunking(3, () -> false)); // 4 rows: 2 passes
-        List<Scores> matrix = IntegratedGradients.attribute(path, quadratic, new int[] {0, 1}, IntegrationRule.GAUSSLEGENDRE.quadrature(4),
+        List<Scores> matrix = IntegratedGradients.attribute(path, quadratic, new int[] {0, 1}, QuadratureRule.GAUSSLEGENDRE.quadrature(4),
                 Mode.MATRIX, ONE_PASS);
         for (int e = 0; e < EVENTS; e++) {
             assertEquals(TARGETS[e], endpoints.input()[e].length);
@@ -122,7 +122,7 @@ class IntegratedGradientsTest {
     @Test
     void sequenceModeIsTheSumOfTheMatrixRowsWhateverTheChunks() {
         Polynomial quadratic = new Polynomial(tensor(w), 2);
-        Quadrature quadrature = IntegrationRule.GAUSSLEGENDRE.quadrature(5);
+        Quadrature quadrature = QuadratureRule.GAUSSLEGENDRE.quadrature(5);
         List<Scores> matrix = IntegratedGradients.attribute(path, quadratic, new int[] {0, 1}, quadrature, Mode.MATRIX, ONE_PASS);
         for (int rowsPerChunk : new int[] {1, 3, 1000}) {
             Chunking chunking = new Chunking(rowsPerChunk, () -> false);
@@ -166,7 +166,7 @@ class IntegratedGradientsTest {
         Polynomial linear = new Polynomial(tensor(w), 1);
         Chunking cancelled = new Chunking(1000, () -> true);
         assertThrows(AttributionCancelledException.class, () -> IntegratedGradients.attribute(path, linear, new int[] {0, 1},
-                IntegrationRule.GAUSSLEGENDRE.quadrature(4), Mode.SEQUENCE, cancelled));
+                QuadratureRule.GAUSSLEGENDRE.quadrature(4), Mode.SEQUENCE, cancelled));
         assertThrows(AttributionCancelledException.class, () -> IntegratedGradients.endpoints(path, linear, cancelled));
     }
 

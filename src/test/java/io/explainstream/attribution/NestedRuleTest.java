@@ -32,7 +32,7 @@ class NestedRuleTest {
     void trapezoidIsTheFixedStepsTrapezoidWithOneMorePoint() {
         for (int n : new int[] {1, 16, 49, 196}) {
             Quadrature nested = NestedRule.TRAPEZOID.withIntervals(n);
-            Quadrature fixed = IntegrationRule.RIEMANN_TRAPEZOID.quadrature(n + 1);
+            Quadrature fixed = QuadratureRule.RIEMANN_TRAPEZOID.quadrature(n + 1);
             assertArrayEquals(fixed.alphas(), nested.alphas(), 1e-15, "points of " + n);
             assertArrayEquals(fixed.weights(), nested.weights(), 1e-15, "weights of " + n);
         }
@@ -75,14 +75,14 @@ class NestedRuleTest {
 
     @Test
     void adaptiveStepsRefuseRulesThatDoNotNest() {
-        assertEquals(NestedRule.TRAPEZOID, NestedRule.refining(IntegrationRule.GAUSSLEGENDRE));
-        assertEquals(NestedRule.TRAPEZOID, NestedRule.refining(IntegrationRule.RIEMANN_TRAPEZOID));
+        assertEquals(NestedRule.TRAPEZOID, NestedRule.refining(QuadratureRule.GAUSSLEGENDRE));
+        assertEquals(NestedRule.TRAPEZOID, NestedRule.refining(QuadratureRule.RIEMANN_TRAPEZOID));
         IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
-                () -> AttributionSettings.DEFAULTS.withIntegration(IntegrationRule.RIEMANN_MIDDLE).withTargetDelta(0.01));
+                () -> AttributionSettings.DEFAULTS.withIntegration(QuadratureRule.RIEMANN_MIDDLE).withTargetDelta(0.01));
         assertEquals("target-delta refines with the trapezoid rule, for integration = gausslegendre or riemann_trapezoid; "
                 + "integration = riemann_middle asks for another rule", refused.getMessage());
         // without a target delta, every rule keeps its fixed steps
-        assertEquals(IntegrationRule.RIEMANN_MIDDLE, AttributionSettings.DEFAULTS.withIntegration(IntegrationRule.RIEMANN_MIDDLE).integration());
+        assertEquals(QuadratureRule.RIEMANN_MIDDLE, AttributionSettings.DEFAULTS.withIntegration(QuadratureRule.RIEMANN_MIDDLE).integration());
         IllegalArgumentException oneStep = assertThrows(IllegalArgumentException.class,
                 () -> AttributionSettings.DEFAULTS.withSteps(1).withTargetDelta(0.01));
         assertEquals("steps = 1 is too few for riemann_trapezoid (at least 2)", oneStep.getMessage());

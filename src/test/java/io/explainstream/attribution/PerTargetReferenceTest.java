@@ -22,7 +22,7 @@ class PerTargetReferenceTest {
             attributed[i] = fast.promptTokens().get(i).attributed();
         }
         double[][] reference = new PerTargetReference(model, 64).tokenAttr(request.prompt().ids(), request.response().ids(), attributed,
-                tokenizer.unkId(), IntegrationRule.GAUSSLEGENDRE.quadrature(16));
+                tokenizer.unkId(), QuadratureRule.GAUSSLEGENDRE.quadrature(16));
         // a budget of 64 tokens splits each run into passes of three or four points
         for (int t = 0; t < reference.length; t++) {
             Approx.assertArrayClose("token_attr[" + t + "]", reference[t], fast.tokenAttr()[t], 1e-5);

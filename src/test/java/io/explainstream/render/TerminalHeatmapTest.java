@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.AttributionSettings;
-import io.explainstream.attribution.PromptToken;
+import io.explainstream.attribution.AttributionToken;
 import io.explainstream.tokenize.Token;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -14,8 +14,8 @@ import org.junit.jupiter.api.Test;
 class TerminalHeatmapTest {
 
     private static Attribution example() {
-        List<PromptToken> prompt = List.of(new PromptToken(1, "<s>", 0, 0, false), new PromptToken(10, "▁good", 0, 4, true),
-                new PromptToken(11, "▁bad", 4, 8, true));
+        List<AttributionToken> prompt = List.of(new AttributionToken(1, "<s>", 0, 0, false), new AttributionToken(10, "▁good", 0, 4, true),
+                new AttributionToken(11, "▁bad", 4, 8, true));
         double[] seq = {0, 2.0, -1.0};
         return new Attribution(prompt, List.of(new Token(20, "▁yes", 0, 3)), seq, AttributionSettings.DEFAULTS.normalization().apply(seq),
                 null, null, new double[] {-0.5}, new double[] {-2.5}, new double[] {1.0}, 1.0, 50, AttributionSettings.DEFAULTS);

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.TestData;
-import io.explainstream.tokenize.ChatMessage;
+import io.explainstream.tokenize.ChatTurn;
 import io.explainstream.tokenize.EncodedText;
 import io.explainstream.tokenize.LlamaTokenizer;
 import java.util.List;
@@ -57,7 +57,7 @@ class TokenGroupsTest {
 
     @Test
     void chatTemplateMarkupIsOneGroupEach() {
-        List<ChatMessage> chat = List.of(new ChatMessage(ChatMessage.Role.SYSTEM, "Tell stories."), new ChatMessage(ChatMessage.Role.USER, "A dog story."));
+        List<ChatTurn> chat = List.of(new ChatTurn(ChatTurn.Role.SYSTEM, "Tell stories."), new ChatTurn(ChatTurn.Role.USER, "A dog story."));
         EncodedText encoded = tokenizer.encodeChat(chat);
         List<TokenGroups.Group> groups = TokenGroups.of(pieces(encoded));
         assertEquals(tokenizer.renderChat(chat), TokenGroups.text(pieces(encoded)));
@@ -68,7 +68,7 @@ class TokenGroupsTest {
 
     @Test
     void charactersMergeBytePiecesButKeepMarkupTokenByToken() {
-        List<ChatMessage> chat = List.of(new ChatMessage(ChatMessage.Role.SYSTEM, "Tell stories."), new ChatMessage(ChatMessage.Role.USER, "A 🐶 story."));
+        List<ChatTurn> chat = List.of(new ChatTurn(ChatTurn.Role.SYSTEM, "Tell stories."), new ChatTurn(ChatTurn.Role.USER, "A 🐶 story."));
         EncodedText encoded = tokenizer.encodeChat(chat);
         List<TokenGroups.Group> groups = TokenGroups.characters(pieces(encoded));
         assertEquals(encoded.tokens().size() - 3, groups.size(), "one group per token, the emoji's four bytes one: " + groups);

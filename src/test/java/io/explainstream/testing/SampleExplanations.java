@@ -14,7 +14,7 @@ import io.explainstream.schema.IntegrationRule;
 import io.explainstream.schema.Normalization;
 import io.explainstream.schema.PromptToken;
 import io.explainstream.schema.ResponseToken;
-import io.explainstream.tokenize.ChatMessage;
+import io.explainstream.tokenize.ChatTurn;
 import io.explainstream.tokenize.EncodedText;
 import io.explainstream.tokenize.LlamaTokenizer;
 import java.time.Instant;
@@ -37,8 +37,8 @@ public final class SampleExplanations {
     private SampleExplanations() {}
 
     /** The chat prompt of {@link #chat}: the template's markup is spelled piece by piece by the tiny vocabulary. */
-    public static final List<ChatMessage> CHAT = List.of(new ChatMessage(ChatMessage.Role.SYSTEM, "Tell stories."),
-            new ChatMessage(ChatMessage.Role.USER, "A dog story."));
+    public static final List<ChatTurn> CHAT = List.of(new ChatTurn(ChatTurn.Role.SYSTEM, "Tell stories."),
+            new ChatTurn(ChatTurn.Role.USER, "A dog story."));
 
     /** {@link #PROMPT} and {@link #RESPONSE}. */
     public static Explanation emoji(String eventId) {

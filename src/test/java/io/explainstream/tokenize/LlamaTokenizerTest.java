@@ -62,7 +62,7 @@ class LlamaTokenizerTest {
         assertEquals(new Token(410, "▁", 0, 0), spaced.tokens().get(1));
         assertEquals(new Token(410, "▁", 0, 1), spaced.tokens().get(2));
         // After each literal <s> of a chat template, too.
-        EncodedText chat = tokenizer.encodeChat(List.of(new ChatMessage(ChatMessage.Role.USER, "Hi.")));
+        EncodedText chat = tokenizer.encodeChat(List.of(new ChatTurn(ChatTurn.Role.USER, "Hi.")));
         assertEquals(new Token(410, "▁", 3, 3), chat.tokens().get(1));
         assertEquals(new Token(508, "[", 3, 4), chat.tokens().get(2));
     }
@@ -140,11 +140,11 @@ class LlamaTokenizerTest {
 
     @Test
     void chatTemplateRendersLlama2FormatAndEncodesBosFromText() {
-        List<ChatMessage> messages = List.of(
-                new ChatMessage(ChatMessage.Role.SYSTEM, "Be kind."),
-                new ChatMessage(ChatMessage.Role.USER, "Tell a story."),
-                new ChatMessage(ChatMessage.Role.ASSISTANT, "Once upon a time."),
-                new ChatMessage(ChatMessage.Role.USER, "Another one."));
+        List<ChatTurn> messages = List.of(
+                new ChatTurn(ChatTurn.Role.SYSTEM, "Be kind."),
+                new ChatTurn(ChatTurn.Role.USER, "Tell a story."),
+                new ChatTurn(ChatTurn.Role.ASSISTANT, "Once upon a time."),
+                new ChatTurn(ChatTurn.Role.USER, "Another one."));
         String rendered = tokenizer.renderChat(messages);
         assertEquals("<s>[INST] <<SYS>>\nBe kind.\n<</SYS>>\n\nTell a story. [/INST] Once upon a time. </s>"
                 + "<s>[INST] Another one. [/INST]", rendered);
@@ -158,10 +158,10 @@ class LlamaTokenizerTest {
     @Test
     void chatRolesMustAlternateAndEndWithTheUser() {
         var error = assertThrows(IllegalArgumentException.class, () -> tokenizer.renderChat(List.of(
-                new ChatMessage(ChatMessage.Role.USER, "a"), new ChatMessage(ChatMessage.Role.USER, "b"))));
+                new ChatTurn(ChatTurn.Role.USER, "a"), new ChatTurn(ChatTurn.Role.USER, "b"))));
         assertTrue(error.getMessage().contains("messages[1]"), error.getMessage());
         error = assertThrows(IllegalArgumentException.class, () -> tokenizer.renderChat(List.of(
-                new ChatMessage(ChatMessage.Role.USER, "a"), new ChatMessage(ChatMessage.Role.ASSISTANT, "b"))));
+                new ChatTurn(ChatTurn.Role.USER, "a"), new ChatTurn(ChatTurn.Role.ASSISTANT, "b"))));
         assertTrue(error.getMessage().contains("last message"), error.getMessage());
     }
 

@@ -1,6 +1,6 @@
 package io.explainstream.attribution.summary;
 
-import io.explainstream.tokenize.ChatMessage;
+import io.explainstream.tokenize.ChatTurn;
 import io.explainstream.tokenize.EncodedText;
 import io.explainstream.tokenize.Llama2ChatTemplate.MessageSpan;
 import io.explainstream.tokenize.LlamaTokenizer.ChatEncoding;
@@ -72,16 +72,16 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
      * @param tokens the prompt tokens to partition: the chat encoding's, or fewer after truncation
      * @throws IllegalArgumentException naming the span, when a span is bad
      */
-    public static PromptLayout chat(ChatEncoding chat, List<Token> tokens, List<ChatMessage> messages, List<SpanRequest> spans,
+    public static PromptLayout chat(ChatEncoding chat, List<Token> tokens, List<ChatTurn> messages, List<SpanRequest> spans,
             LongPredicate special) {
         checkCommon(spans);
         String text = chat.encoded().text();
         List<SegmentDefinition> base = new ArrayList<>();
         base.add(new SegmentDefinition("template", SegmentKind.TEMPLATE, 0, text.length()));
-        Map<ChatMessage.Role, Integer> seen = new HashMap<>();
+        Map<ChatTurn.Role, Integer> seen = new HashMap<>();
         for (MessageSpan message : chat.messages()) {
             int index = seen.merge(message.role(), 1, Integer::sum) - 1;
-            String name = message.role() == ChatMessage.Role.SYSTEM ? "system" : message.role().jsonName() + "[" + index + "]";
+            String name = message.role() == ChatTurn.Role.SYSTEM ? "system" : message.role().jsonName() + "[" + index + "]";
             base.add(new SegmentDefinition(name, SegmentKind.valueOf(message.role().name()), message.start(), message.end()));
         }
         List<SegmentDefinition> named = new ArrayList<>();

@@ -1,7 +1,7 @@
 package io.explainstream.attribution.summary;
 
-import io.explainstream.attribution.Normalization;
-import io.explainstream.attribution.PromptToken;
+import io.explainstream.attribution.ScoreNormalization;
+import io.explainstream.attribution.AttributionToken;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -76,7 +76,7 @@ public record Summary(List<Segment> segments, int[] tokenSegment, List<Word> wor
      * @param normalization the tokens' normalization, applied to the word scores too
      * @param topK how many top tokens and words
      */
-    public static Summary of(PromptLayout layout, List<PromptToken> tokens, double[] seqAttr, double[][] tokenAttr, Normalization normalization,
+    public static Summary of(PromptLayout layout, List<AttributionToken> tokens, double[] seqAttr, double[][] tokenAttr, ScoreNormalization normalization,
             int topK) {
         int promptLength = seqAttr.length;
         if (layout.tokenSegment().length != promptLength || tokens.size() != promptLength) {
@@ -131,7 +131,7 @@ public record Summary(List<Segment> segments, int[] tokenSegment, List<Word> wor
         return segments;
     }
 
-    private static List<Word> words(PromptLayout layout, double[] seqAttr, Normalization normalization) {
+    private static List<Word> words(PromptLayout layout, double[] seqAttr, ScoreNormalization normalization) {
         double[] scores = new double[layout.words().size()];
         for (int w = 0; w < scores.length; w++) {
             WordSpan word = layout.words().get(w);

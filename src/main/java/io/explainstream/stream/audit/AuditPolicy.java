@@ -1,6 +1,6 @@
 package io.explainstream.stream.audit;
 
-import io.explainstream.attribution.AttributionMethod;
+import io.explainstream.attribution.GradientMethod;
 import io.explainstream.stream.ingest.InputEvent;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -38,20 +38,20 @@ public record AuditPolicy(double sampleRate, List<Rule> always, CheapMethod chea
 
     /** The method of the events outside the sample. */
     public enum CheapMethod {
-        INPUT_X_GRADIENT(AttributionMethod.INPUT_X_GRADIENT),
-        GRADIENT(AttributionMethod.GRADIENT),
+        INPUT_X_GRADIENT(GradientMethod.INPUT_X_GRADIENT),
+        GRADIENT(GradientMethod.GRADIENT),
         /** Not explained: counted in explainstream_events_skipped_total{reason="not_sampled"}. */
         SKIP(null);
 
-        private final AttributionMethod method;
+        private final GradientMethod method;
 
-        CheapMethod(AttributionMethod method) {
+        CheapMethod(GradientMethod method) {
             this.method = method;
         }
 
         /** The method, or input_x_gradient for skip: under backlog, sampled events still get a cheap explanation. */
-        AttributionMethod methodOrDefault() {
-            return method != null ? method : AttributionMethod.INPUT_X_GRADIENT;
+        GradientMethod methodOrDefault() {
+            return method != null ? method : GradientMethod.INPUT_X_GRADIENT;
         }
 
         public static CheapMethod parse(String key, String value) {

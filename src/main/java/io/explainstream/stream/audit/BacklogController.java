@@ -1,6 +1,6 @@
 package io.explainstream.stream.audit;
 
-import io.explainstream.attribution.AttributionMethod;
+import io.explainstream.attribution.GradientMethod;
 import io.explainstream.attribution.AttributionSettings;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -26,7 +26,7 @@ public final class BacklogController {
     /** A level: the steps of sampled events, and whether they get the cheap method, and whether unsampled events are skipped. */
     record Level(int steps, boolean cheapForSampled, boolean skipNotSampled) {
 
-        String describe(AttributionMethod cheap) {
+        String describe(GradientMethod cheap) {
             if (skipNotSampled) {
                 return cheap.optionName() + " for events not forced, events outside the sample skipped";
             }
@@ -35,7 +35,7 @@ public final class BacklogController {
     }
 
     private final AuditPolicy policy;
-    private final AttributionMethod fullMethod;
+    private final GradientMethod fullMethod;
     private final int fullSteps;
     private final long dwellMs;
     private final Clock clock;
@@ -48,14 +48,14 @@ public final class BacklogController {
      * @param fullSteps the configured steps ({@code attribution.steps})
      * @param dwellMs the least time between two changes of level
      */
-    public BacklogController(AuditPolicy policy, AttributionMethod fullMethod, int fullSteps, long dwellMs, Clock clock) {
+    public BacklogController(AuditPolicy policy, GradientMethod fullMethod, int fullSteps, long dwellMs, Clock clock) {
         this.policy = policy;
         this.fullMethod = fullMethod;
         this.fullSteps = fullSteps;
         this.dwellMs = dwellMs;
         this.clock = clock;
         levels.add(new Level(fullSteps, false, false));
-        if (fullMethod == AttributionMethod.INTEGRATED_GRADIENTS) {
+        if (fullMethod == GradientMethod.INTEGRATED_GRADIENTS) {
             for (int steps = fullSteps / 2; steps > policy.minSteps(); steps /= 2) {
                 levels.add(new Level(steps, false, false));
             }
@@ -155,7 +155,7 @@ public final class BacklogController {
         };
     }
 
-    private AttributionMethod cheapMethod() {
+    private GradientMethod cheapMethod() {
         return policy.cheapMethod().methodOrDefault();
     }
 }

@@ -1,6 +1,6 @@
 package io.explainstream.stream.audit;
 
-import io.explainstream.attribution.AttributionMethod;
+import io.explainstream.attribution.GradientMethod;
 
 /**
  * What one event gets from the engine, and why: written to its explanation's {@code tier} and
@@ -11,7 +11,7 @@ import io.explainstream.attribution.AttributionMethod;
  * @param method the engine's method for it
  * @param steps the integrated-gradients steps for it (fewer under backlog)
  */
-public record Tier(Kind kind, Reason reason, AttributionMethod method, int steps) {
+public record Tier(Kind kind, Reason reason, GradientMethod method, int steps) {
 
     public enum Kind {
         FULL,

@@ -1,10 +1,10 @@
 package io.explainstream.stream.config;
 
-import io.explainstream.attribution.AttributionMethod;
+import io.explainstream.attribution.GradientMethod;
 import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.attribution.Baseline;
-import io.explainstream.attribution.IntegrationRule;
-import io.explainstream.attribution.Normalization;
+import io.explainstream.attribution.QuadratureRule;
+import io.explainstream.attribution.ScoreNormalization;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SubjectNameStrategy;
 import io.explainstream.logging.LogFormat;
@@ -249,15 +249,15 @@ public final class ServiceConfig {
     public AttributionSettings attributionSettings() {
         try {
             return new AttributionSettings(
-                    parse(Setting.METHOD, AttributionMethod::parse),
-                    parse(Setting.INTEGRATION, IntegrationRule::parse),
+                    parse(Setting.METHOD, GradientMethod::parse),
+                    parse(Setting.INTEGRATION, QuadratureRule::parse),
                     positive(Setting.STEPS),
                     parse(Setting.BASELINE, Baseline::parse),
                     bool(Setting.INCLUDE_BOS),
                     bool(Setting.TOKEN_MATRIX),
                     number(Setting.TARGET_DELTA),
                     Math.max(positive(Setting.MAX_STEPS), integer(Setting.STEPS)),
-                    parse(Setting.NORMALIZE, Normalization::parse),
+                    parse(Setting.NORMALIZE, ScoreNormalization::parse),
                     positive(Setting.MAX_BATCH_TOKENS));
         } catch (ConfigException e) {
             throw e;

@@ -1,7 +1,7 @@
 package io.explainstream.stream.ingest;
 
 import io.explainstream.attribution.summary.PromptLayout;
-import io.explainstream.tokenize.ChatMessage;
+import io.explainstream.tokenize.ChatTurn;
 import io.explainstream.tokenize.EncodedText;
 import io.explainstream.tokenize.LlamaTokenizer;
 import java.time.Clock;
@@ -125,7 +125,7 @@ public final class EventValidator {
     }
 
     /** The chat template rendered and encoded, with each message's span; a bad role order is bad input. */
-    private LlamaTokenizer.ChatEncoding encodeChat(List<ChatMessage> messages) {
+    private LlamaTokenizer.ChatEncoding encodeChat(List<ChatTurn> messages) {
         try {
             return tokenizer.encodeChatWithSpans(messages);
         } catch (IllegalArgumentException e) {
@@ -167,7 +167,7 @@ public final class EventValidator {
                 throw new InvalidEventException("field 'messages' is empty");
             }
             for (int i = 0; i < event.messages().size(); i++) {
-                ChatMessage message = event.messages().get(i);
+                ChatTurn message = event.messages().get(i);
                 requireText("messages[" + i + "].content", message.content());
             }
         }

@@ -10,7 +10,7 @@ import io.explainstream.avro.RegistryException;
 import io.explainstream.avro.WireFormat;
 import io.explainstream.schema.LlmInteraction;
 import io.explainstream.schema.NamedSpan;
-import io.explainstream.tokenize.ChatMessage;
+import io.explainstream.tokenize.ChatTurn;
 import java.io.IOException;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -72,12 +72,12 @@ public final class InputDecoder {
         } catch (RuntimeException e) {
             throw new InvalidEventException("Avro value cannot be read: " + e.getMessage(), e);
         }
-        List<ChatMessage> messages = null;
+        List<ChatTurn> messages = null;
         if (interaction.getMessages() != null) {
             messages = new ArrayList<>();
             for (int i = 0; i < interaction.getMessages().size(); i++) {
                 var message = interaction.getMessages().get(i);
-                messages.add(new ChatMessage(role("messages[" + i + "].role", message.getRole()), message.getContent()));
+                messages.add(new ChatTurn(role("messages[" + i + "].role", message.getRole()), message.getContent()));
             }
         }
         return new InputEvent(interaction.getEventId(), interaction.getTimestamp().toEpochMilli(), interaction.getModel(), interaction.getPrompt(),
@@ -211,27 +211,27 @@ public final class InputDecoder {
         throw new InvalidEventException("field 'timestamp' must be milliseconds since the epoch or an ISO-8601 string, found " + describe(node));
     }
 
-    private static List<ChatMessage> messages(JsonNode node) {
+    private static List<ChatTurn> messages(JsonNode node) {
         if (node == null || node.isNull()) {
             return null;
         }
         if (!node.isArray()) {
             throw new InvalidEventException("field 'messages' must be a list of {role, content}, found " + describe(node));
         }
-        List<ChatMessage> messages = new ArrayList<>();
+        List<ChatTurn> messages = new ArrayList<>();
         for (int i = 0; i < node.size(); i++) {
             JsonNode message = node.get(i);
             if (!message.isObject() || !message.path("role").isTextual() || !message.path("content").isTextual()) {
                 throw new InvalidEventException("messages[" + i + "] must be an object with string fields role and content");
             }
-            messages.add(new ChatMessage(role("messages[" + i + "].role", message.get("role").asText()), message.get("content").asText()));
+            messages.add(new ChatTurn(role("messages[" + i + "].role", message.get("role").asText()), message.get("content").asText()));
         }
         return messages;
     }
 
-    private static ChatMessage.Role role(String field, String value) {
+    private static ChatTurn.Role role(String field, String value) {
         try {
-            return ChatMessage.Role.parse(field, value);
+            return ChatTurn.Role.parse(field, value);
         } catch (IllegalArgumentException e) {
             throw new InvalidEventException(e.getMessage(), e);
         }

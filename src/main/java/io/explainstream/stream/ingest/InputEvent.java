@@ -1,7 +1,7 @@
 package io.explainstream.stream.ingest;
 
 import io.explainstream.attribution.summary.SpanRequest;
-import io.explainstream.tokenize.ChatMessage;
+import io.explainstream.tokenize.ChatTurn;
 import java.util.List;
 import java.util.Map;
 
@@ -24,7 +24,7 @@ public record InputEvent(
         long timestampMs,
         String model,
         String prompt,
-        List<ChatMessage> messages,
+        List<ChatTurn> messages,
         String response,
         List<Long> promptTokenIds,
         List<Long> responseTokenIds,

@@ -4,7 +4,7 @@ import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.AttributionEngine;
 import io.explainstream.attribution.AttributionRequest;
 import io.explainstream.attribution.AttributionSettings;
-import io.explainstream.attribution.PromptToken;
+import io.explainstream.attribution.AttributionToken;
 import io.explainstream.attribution.summary.Summary;
 import io.explainstream.schema.AttributionMethod;
 import io.explainstream.schema.Explanation;
@@ -12,6 +12,7 @@ import io.explainstream.schema.ExplanationFlags;
 import io.explainstream.schema.IntegrationRule;
 import io.explainstream.schema.Normalization;
 import io.explainstream.schema.PromptSegment;
+import io.explainstream.schema.PromptToken;
 import io.explainstream.schema.PromptWord;
 import io.explainstream.schema.ResponseToken;
 import io.explainstream.schema.SegmentKind;
@@ -93,10 +94,10 @@ public final class EngineExplainer implements Explainer {
         boolean redact = identity.redact();
         Summary summary = Summary.of(event.layout(), attribution.promptTokens(), attribution.seqAttr(), attribution.tokenAttr(),
                 settings.normalization(), summaryTopK);
-        List<io.explainstream.schema.PromptToken> promptTokens = new ArrayList<>();
+        List<PromptToken> promptTokens = new ArrayList<>();
         for (int i = 0; i < attribution.promptTokens().size(); i++) {
-            PromptToken token = attribution.promptTokens().get(i);
-            promptTokens.add(new io.explainstream.schema.PromptToken(token.id(), redact ? null : token.text(), token.start(), token.end(),
+            AttributionToken token = attribution.promptTokens().get(i);
+            promptTokens.add(new PromptToken(token.id(), redact ? null : token.text(), token.start(), token.end(),
                     token.attributed(), summary.tokenSegment()[i]));
         }
         List<ResponseToken> responseTokens = new ArrayList<>();

@@ -1,6 +1,7 @@
 package io.explainstream.stream.topology;
 
 import io.explainstream.attribution.AttributionCancelledException;
+import io.explainstream.attribution.GradientMethod;
 import io.explainstream.avro.RegistryException;
 import io.explainstream.schema.Explanation;
 import io.explainstream.schema.ExplanationTier;
@@ -252,7 +253,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     /** Engine work in the budget's unit: (padded) tokens times path points (1 for the gradient methods). */
     private int work(int tokens, PendingEvent anyOfBatch) {
         Tier tier = backlog.tier(anyOfBatch.audit());
-        return tokens * (tier.method() == io.explainstream.attribution.AttributionMethod.INTEGRATED_GRADIENTS ? tier.steps() : 1);
+        return tokens * (tier.method() == GradientMethod.INTEGRATED_GRADIENTS ? tier.steps() : 1);
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.explainstream.stream.topology;
 
+import io.explainstream.attribution.GradientMethod;
 import io.explainstream.schema.Explanation;
 import io.explainstream.stream.audit.AuditPolicy;
 import io.explainstream.stream.audit.BacklogController;
@@ -84,7 +85,7 @@ public final class ExplainTopology {
     public static Topology build(Topics topics, InputDecoder decoder, EventValidator validator, Explainer explainer,
             Serializer<Explanation> explanationSerializer, ServiceMetrics metrics, Liveness liveness, Clock clock) {
         return build(topics, decoder, validator, explainer, explanationSerializer, metrics, liveness,
-                new BacklogController(AuditPolicy.DEFAULTS.withMaxLagMs(0), io.explainstream.attribution.AttributionMethod.INTEGRATED_GRADIENTS, 1, 0, clock),
+                new BacklogController(AuditPolicy.DEFAULTS.withMaxLagMs(0), GradientMethod.INTEGRATED_GRADIENTS, 1, 0, clock),
                 clock);
     }
 

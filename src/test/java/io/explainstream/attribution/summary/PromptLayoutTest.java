@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.TestData;
-import io.explainstream.tokenize.ChatMessage;
+import io.explainstream.tokenize.ChatTurn;
 import io.explainstream.tokenize.EncodedText;
 import io.explainstream.tokenize.LlamaTokenizer;
 import io.explainstream.tokenize.LlamaTokenizer.ChatEncoding;
@@ -116,9 +116,9 @@ class PromptLayoutTest {
 
     @Test
     void chatTokensGoToTheirMessageAndMarkupToTemplate() {
-        List<ChatMessage> messages = List.of(new ChatMessage(ChatMessage.Role.SYSTEM, "Be kind."),
-                new ChatMessage(ChatMessage.Role.USER, "  Tell a story."), new ChatMessage(ChatMessage.Role.ASSISTANT, "Once upon."),
-                new ChatMessage(ChatMessage.Role.USER, "More."));
+        List<ChatTurn> messages = List.of(new ChatTurn(ChatTurn.Role.SYSTEM, "Be kind."),
+                new ChatTurn(ChatTurn.Role.USER, "  Tell a story."), new ChatTurn(ChatTurn.Role.ASSISTANT, "Once upon."),
+                new ChatTurn(ChatTurn.Role.USER, "More."));
         ChatEncoding chat = tokenizer.encodeChatWithSpans(messages);
         String text = chat.encoded().text();
         assertEquals("<s>[INST] <<SYS>>\nBe kind.\n<</SYS>>\n\nTell a story. [/INST] Once upon. </s><s>[INST] More. [/INST]", text);
@@ -177,7 +177,7 @@ class PromptLayoutTest {
         assertMessage("segments[1] 'a': the name is also segments[0]'s",
                 () -> plain(text, new SpanRequest("a", null, 0, 3), new SpanRequest("a", null, 5, 7)));
         assertMessage("segments[0] 'a': message = 0, but the prompt is plain text", () -> plain(text, new SpanRequest("a", 0, 0, 3)));
-        List<ChatMessage> messages = List.of(new ChatMessage(ChatMessage.Role.USER, "Tell a story."));
+        List<ChatTurn> messages = List.of(new ChatTurn(ChatTurn.Role.USER, "Tell a story."));
         ChatEncoding chat = tokenizer.encodeChatWithSpans(messages);
         assertMessage("segments[0] 'a': message = 1 is out of range: the prompt has 1 messages",
                 () -> PromptLayout.chat(chat, chat.encoded().tokens(), messages, List.of(new SpanRequest("a", 1, 0, 3)), tokenizer::isSpecial));

@@ -8,11 +8,11 @@ import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.AttributionEngine;
 import io.explainstream.attribution.AttributionRequest;
 import io.explainstream.attribution.AttributionSettings;
-import io.explainstream.attribution.Normalization;
-import io.explainstream.attribution.PromptToken;
+import io.explainstream.attribution.ScoreNormalization;
+import io.explainstream.attribution.AttributionToken;
 import io.explainstream.model.LlamaModel;
 import io.explainstream.testing.BundledModel;
-import io.explainstream.tokenize.ChatMessage;
+import io.explainstream.tokenize.ChatTurn;
 import io.explainstream.tokenize.LlamaTokenizer.ChatEncoding;
 import io.explainstream.tokenize.LlamaTokenizer;
 import java.util.List;
@@ -32,15 +32,15 @@ class SummaryTest {
         String question = "Documents: " + relevant + " " + other + " What does Lily have?";
         int relevantStart = question.indexOf(relevant);
         int otherStart = question.indexOf(other);
-        List<ChatMessage> messages = List.of(new ChatMessage(ChatMessage.Role.SYSTEM, "Answer from the documents."),
-                new ChatMessage(ChatMessage.Role.USER, question));
+        List<ChatTurn> messages = List.of(new ChatTurn(ChatTurn.Role.SYSTEM, "Answer from the documents."),
+                new ChatTurn(ChatTurn.Role.USER, question));
         ChatEncoding chat = tokenizer.encodeChatWithSpans(messages);
         PromptLayout layout = PromptLayout.chat(chat, chat.encoded().tokens(), messages,
                 List.of(new SpanRequest("doc:ball", 1, relevantStart, relevantStart + relevant.length()),
                         new SpanRequest("doc:sun", 1, otherStart, otherStart + other.length())), tokenizer::isSpecial);
         Attribution attribution = engine.attribute(new AttributionRequest(chat.encoded(), tokenizer.encodeResponse("Lily has a red ball.")),
                 AttributionSettings.DEFAULTS.withSteps(4).withTokenMatrix(true)); // sums are exact at any step count
-        Summary summary = Summary.of(layout, attribution.promptTokens(), attribution.seqAttr(), attribution.tokenAttr(), Normalization.L1, 5);
+        Summary summary = Summary.of(layout, attribution.promptTokens(), attribution.seqAttr(), attribution.tokenAttr(), ScoreNormalization.L1, 5);
 
         double[] seqAttr = attribution.seqAttr();
         double total = 0;
@@ -111,8 +111,8 @@ class SummaryTest {
     void allZeroScoresGiveZeroSharesAndNoTopSegment() {
         PromptLayout layout = PromptLayout.plain(tokenizer.encodePrompt("A dog."), List.of(), tokenizer::isSpecial);
         int size = layout.tokenSegment().length;
-        List<PromptToken> tokens = java.util.Collections.nCopies(size, new PromptToken(1, "x", 0, 0, true));
-        Summary summary = Summary.of(layout, tokens, new double[size], null, Normalization.MAX_ABS, 3);
+        List<AttributionToken> tokens = java.util.Collections.nCopies(size, new AttributionToken(1, "x", 0, 0, true));
+        Summary summary = Summary.of(layout, tokens, new double[size], null, ScoreNormalization.MAX_ABS, 3);
         assertEquals(0, summary.segments().get(0).share());
         assertNull(summary.segments().get(0).tokenScores());
         assertNull(summary.topSegment());
@@ -124,14 +124,14 @@ class SummaryTest {
     void entropyIsZeroForOneTokenAndLogNForEqualMass() {
         PromptLayout layout = PromptLayout.plain(tokenizer.encodePrompt("A dog."), List.of(), tokenizer::isSpecial);
         int size = layout.tokenSegment().length;
-        List<PromptToken> tokens = java.util.Collections.nCopies(size, new PromptToken(1, "x", 0, 0, true));
+        List<AttributionToken> tokens = java.util.Collections.nCopies(size, new AttributionToken(1, "x", 0, 0, true));
         double[] one = new double[size];
         one[2] = -3;
-        assertEquals(0, Summary.of(layout, tokens, one, null, Normalization.L1, 5).attributionEntropy(), 1e-15);
+        assertEquals(0, Summary.of(layout, tokens, one, null, ScoreNormalization.L1, 5).attributionEntropy(), 1e-15);
         double[] equal = new double[size];
         for (int i = 0; i < size; i++) {
             equal[i] = i % 2 == 0 ? 0.5 : -0.5;
         }
-        assertEquals(Math.log(size), Summary.of(layout, tokens, equal, null, Normalization.L1, 5).attributionEntropy(), 1e-12);
+        assertEquals(Math.log(size), Summary.of(layout, tokens, equal, null, ScoreNormalization.L1, 5).attributionEntropy(), 1e-12);
     }
 }

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.explainstream.attribution.AttributionMethod;
+import io.explainstream.attribution.GradientMethod;
 import io.explainstream.testing.ManualClock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,7 +19,7 @@ class BacklogControllerTest {
     void itDegradesStepByStepOverTheLimitAndRecoversUnderHalfOfIt() {
         ManualClock clock = new ManualClock();
         // 32 steps, at least 8: levels 32, 16, 8 steps, then the cheap method, then skipping the unsampled.
-        BacklogController controller = new BacklogController(POLICY, AttributionMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
         assertEquals(4, controller.maxLevel());
         // A simulated lag, one measurement every 5 s: rising past 60 s, held there, then drained.
         long[] lagSeconds = {5, 20, 50, 61, 70, 80, 90, 95, 100, 100, 90, 70, 50, 40, 29, 20, 10, 5, 2, 1, 0, 0, 0, 0, 0, 0};
@@ -36,14 +36,14 @@ class BacklogControllerTest {
     @Test
     void eachLevelSaysWhatEachEventGetsAndForcedEventsAlwaysGetTheFullMethod() {
         ManualClock clock = new ManualClock();
-        BacklogController controller = new BacklogController(POLICY, AttributionMethod.INTEGRATED_GRADIENTS, 32, 1_000, clock);
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 1_000, clock);
         List<String> seen = new ArrayList<>();
         for (int level = 0; level <= controller.maxLevel(); level++) {
             Tier sampled = controller.tier(AuditPolicy.Choice.SAMPLED);
             Tier forced = controller.tier(AuditPolicy.Choice.FORCED);
             Tier unsampled = controller.tier(AuditPolicy.Choice.NOT_SAMPLED);
-            assertEquals(new Tier(Tier.Kind.FULL, Tier.Reason.FORCED, AttributionMethod.INTEGRATED_GRADIENTS, 32), forced, "level " + level);
-            assertEquals(new Tier(Tier.Kind.CHEAP, Tier.Reason.NOT_SAMPLED, AttributionMethod.INPUT_X_GRADIENT, 1), unsampled, "level " + level);
+            assertEquals(new Tier(Tier.Kind.FULL, Tier.Reason.FORCED, GradientMethod.INTEGRATED_GRADIENTS, 32), forced, "level " + level);
+            assertEquals(new Tier(Tier.Kind.CHEAP, Tier.Reason.NOT_SAMPLED, GradientMethod.INPUT_X_GRADIENT, 1), unsampled, "level " + level);
             seen.add(Tier.label(sampled.kind()) + "/" + Tier.label(sampled.reason()) + "/" + sampled.steps() + (controller.skips(AuditPolicy.Choice.NOT_SAMPLED) ? "/skip" : ""));
             assertFalse(controller.skips(AuditPolicy.Choice.FORCED));
             assertFalse(controller.skips(AuditPolicy.Choice.SAMPLED));
@@ -58,10 +58,10 @@ class BacklogControllerTest {
     @Test
     void offWithNoLagLimitAndAGradientMethodHasNoStepLevels() {
         ManualClock clock = new ManualClock();
-        BacklogController off = new BacklogController(POLICY.withMaxLagMs(0), AttributionMethod.INTEGRATED_GRADIENTS, 32, 0, clock);
+        BacklogController off = new BacklogController(POLICY.withMaxLagMs(0), GradientMethod.INTEGRATED_GRADIENTS, 32, 0, clock);
         assertEquals(0, off.observe(Long.MAX_VALUE / 4));
         assertTrue(!off.enabled());
-        BacklogController gradient = new BacklogController(POLICY, AttributionMethod.GRADIENT, 1, 0, clock);
+        BacklogController gradient = new BacklogController(POLICY, GradientMethod.GRADIENT, 1, 0, clock);
         assertEquals(2, gradient.maxLevel());
     }
 }

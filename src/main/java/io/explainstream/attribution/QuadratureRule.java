@@ -10,7 +10,7 @@ import java.util.Locale;
  * textbook ones, h = 1/(n−1) with halved ends, which sum to 1; Captum uses 1/n with halved ends,
  * which sum to (n−1)/n and so miss part of the integral.
  */
-public enum IntegrationRule {
+public enum QuadratureRule {
     GAUSSLEGENDRE,
     RIEMANN_LEFT,
     RIEMANN_RIGHT,
@@ -68,7 +68,7 @@ public enum IntegrationRule {
     }
 
     /** Parses an option value; {@code key} names the option in the error. */
-    public static IntegrationRule parse(String key, String value) {
-        return Choices.parse(IntegrationRule.class, IntegrationRule::optionName, key, value, "an integration rule");
+    public static QuadratureRule parse(String key, String value) {
+        return Choices.parse(QuadratureRule.class, QuadratureRule::optionName, key, value, "an integration rule");
     }
 }

@@ -9,4 +9,4 @@ package io.explainstream.attribution;
  * @param end one past the last character it covers
  * @param attributed false for positions kept fixed (BOS when skipped); their score is 0
  */
-public record PromptToken(long id, String text, int start, int end, boolean attributed) {}
+public record AttributionToken(long id, String text, int start, int end, boolean attributed) {}

@@ -18,18 +18,18 @@ import org.junit.jupiter.api.Test;
  * f(e) = Σ c·e³, so ∂f/∂e = 3c·e² and the exact attribution is attr[i] = Σ_d c·(x³ − b³)[i, d]
  * (the fundamental theorem of calculus, coordinate by coordinate along the straight path).
  */
-class IntegrationRuleTest {
+class QuadratureRuleTest {
 
     private static final Shape SHAPE = new Shape(1, 3, 4); // (N=1, L=3, H=4)
 
     @Test
     void riemannPointsAreCaptumsAndWeightsSumToOne() {
-        assertArrayClose(new double[] {0, 0.25, 0.5, 0.75}, IntegrationRule.RIEMANN_LEFT.quadrature(4).alphas());
-        assertArrayClose(new double[] {0.25, 0.5, 0.75, 1}, IntegrationRule.RIEMANN_RIGHT.quadrature(4).alphas());
-        assertArrayClose(new double[] {0.125, 0.375, 0.625, 0.875}, IntegrationRule.RIEMANN_MIDDLE.quadrature(4).alphas());
-        assertArrayClose(new double[] {0, 1 / 3.0, 2 / 3.0, 1}, IntegrationRule.RIEMANN_TRAPEZOID.quadrature(4).alphas());
-        assertArrayClose(new double[] {1 / 6.0, 1 / 3.0, 1 / 3.0, 1 / 6.0}, IntegrationRule.RIEMANN_TRAPEZOID.quadrature(4).weights());
-        for (IntegrationRule rule : IntegrationRule.values()) {
+        assertArrayClose(new double[] {0, 0.25, 0.5, 0.75}, QuadratureRule.RIEMANN_LEFT.quadrature(4).alphas());
+        assertArrayClose(new double[] {0.25, 0.5, 0.75, 1}, QuadratureRule.RIEMANN_RIGHT.quadrature(4).alphas());
+        assertArrayClose(new double[] {0.125, 0.375, 0.625, 0.875}, QuadratureRule.RIEMANN_MIDDLE.quadrature(4).alphas());
+        assertArrayClose(new double[] {0, 1 / 3.0, 2 / 3.0, 1}, QuadratureRule.RIEMANN_TRAPEZOID.quadrature(4).alphas());
+        assertArrayClose(new double[] {1 / 6.0, 1 / 3.0, 1 / 3.0, 1 / 6.0}, QuadratureRule.RIEMANN_TRAPEZOID.quadrature(4).weights());
+        for (QuadratureRule rule : QuadratureRule.values()) {
             assertEquals(1.0, Arrays.stream(rule.quadrature(7).weights()).sum(), 1e-12, rule + " weights");
         }
     }
@@ -38,15 +38,15 @@ class IntegrationRuleTest {
     void everyRuleConvergesToTheExactIntegralAtItsOrder() {
         // Gauss–Legendre with n points is exact for polynomials of degree 2n−1 (the integrand is
         // degree 2), up to the float32 of the step weights.
-        assertTrue(error(IntegrationRule.GAUSSLEGENDRE, 2) < 1e-6, "gauss-legendre, 2 steps: " + error(IntegrationRule.GAUSSLEGENDRE, 2));
+        assertTrue(error(QuadratureRule.GAUSSLEGENDRE, 2) < 1e-6, "gauss-legendre, 2 steps: " + error(QuadratureRule.GAUSSLEGENDRE, 2));
         // Left and right sums: first order, error halves when the steps double.
-        for (IntegrationRule rule : new IntegrationRule[] {IntegrationRule.RIEMANN_LEFT, IntegrationRule.RIEMANN_RIGHT}) {
+        for (QuadratureRule rule : new QuadratureRule[] {QuadratureRule.RIEMANN_LEFT, QuadratureRule.RIEMANN_RIGHT}) {
             double coarse = error(rule, 32);
             double fine = error(rule, 64);
             assertEquals(2.0, coarse / fine, 0.1, rule + " error ratio " + coarse + " / " + fine);
         }
         // Midpoint and trapezoid: second order, error quarters when the steps double.
-        for (IntegrationRule rule : new IntegrationRule[] {IntegrationRule.RIEMANN_MIDDLE, IntegrationRule.RIEMANN_TRAPEZOID}) {
+        for (QuadratureRule rule : new QuadratureRule[] {QuadratureRule.RIEMANN_MIDDLE, QuadratureRule.RIEMANN_TRAPEZOID}) {
             double coarse = error(rule, 32);
             double fine = error(rule, 64);
             assertEquals(4.0, coarse / fine, 0.2, rule + " error ratio " + coarse + " / " + fine);
@@ -57,7 +57,7 @@ class IntegrationRuleTest {
     @Test
     void gaussLegendreAtTheStepsLimitIsFastAndExact() {
         long start = System.nanoTime();
-        Quadrature rule = IntegrationRule.GAUSSLEGENDRE.quadrature(AttributionSettings.STEPS_LIMIT);
+        Quadrature rule = QuadratureRule.GAUSSLEGENDRE.quadrature(AttributionSettings.STEPS_LIMIT);
         double seconds = (System.nanoTime() - start) / 1e9;
         assertTrue(seconds < 5, "10,000 nodes took " + seconds + " s");
         double[] alphas = rule.alphas();
@@ -85,14 +85,14 @@ class IntegrationRuleTest {
 
     @Test
     void tooFewStepsAreRefusedWithTheRule() {
-        var error = assertThrows(IllegalArgumentException.class, () -> IntegrationRule.RIEMANN_TRAPEZOID.quadrature(1));
+        var error = assertThrows(IllegalArgumentException.class, () -> QuadratureRule.RIEMANN_TRAPEZOID.quadrature(1));
         assertEquals("steps = 1 is too few for riemann_trapezoid (at least 2)", error.getMessage());
-        var parse = assertThrows(IllegalArgumentException.class, () -> IntegrationRule.parse("--integration", "simpson"));
+        var parse = assertThrows(IllegalArgumentException.class, () -> QuadratureRule.parse("--integration", "simpson"));
         assertTrue(parse.getMessage().startsWith("--integration = 'simpson' is not an integration rule"), parse.getMessage());
     }
 
     /** The largest |attr[i] − exact[i]| over positions, in float64. */
-    private static double error(IntegrationRule rule, int steps) {
+    private static double error(QuadratureRule rule, int steps) {
         Quadrature quadrature = rule.quadrature(steps);
         try (NDManager manager = NDManager.newBaseManager("PyTorch")) {
             // The same function for every rule and step count: a fixed seed.

@@ -4,7 +4,7 @@ import io.explainstream.model.Choices;
 import java.util.Locale;
 
 /** The attribution methods; all score prompt tokens at the embedding-layer outputs. */
-public enum AttributionMethod {
+public enum GradientMethod {
     /** Integrated Gradients along the straight path from the baseline (Captum's LayerIntegratedGradients). */
     INTEGRATED_GRADIENTS,
     /** Σ_d ∂f/∂e at the input: one forward and backward, no baseline. */
@@ -16,7 +16,7 @@ public enum AttributionMethod {
         return name().toLowerCase(Locale.ROOT);
     }
 
-    public static AttributionMethod parse(String key, String value) {
-        return Choices.parse(AttributionMethod.class, AttributionMethod::optionName, key, value, "an attribution method");
+    public static GradientMethod parse(String key, String value) {
+        return Choices.parse(GradientMethod.class, GradientMethod::optionName, key, value, "an attribution method");
     }
 }

@@ -8,7 +8,7 @@ import java.util.Locale;
  * @param role {@code system}, {@code user} or {@code assistant}
  * @param content the message text
  */
-public record ChatMessage(Role role, String content) {
+public record ChatTurn(Role role, String content) {
 
     /** The roles the Llama-2 chat template knows. */
     public enum Role {
@@ -30,7 +30,7 @@ public record ChatMessage(Role role, String content) {
         }
     }
 
-    public ChatMessage {
+    public ChatTurn {
         if (role == null || content == null) {
             throw new IllegalArgumentException("a chat message needs a role and content");
         }

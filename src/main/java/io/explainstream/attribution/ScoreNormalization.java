@@ -4,7 +4,7 @@ import io.explainstream.model.Choices;
 import java.util.Locale;
 
 /** How raw scores are scaled for display; raw scores are always kept beside them. */
-public enum Normalization {
+public enum ScoreNormalization {
     /** score / Σ|scores|: the absolute values sum to 1, so scores read as shares. */
     L1,
     /** score / max|score|: the strongest token is ±1. */
@@ -29,7 +29,7 @@ public enum Normalization {
         return name().toLowerCase(Locale.ROOT);
     }
 
-    public static Normalization parse(String key, String value) {
-        return Choices.parse(Normalization.class, Normalization::optionName, key, value, "a normalization");
+    public static ScoreNormalization parse(String key, String value) {
+        return Choices.parse(ScoreNormalization.class, ScoreNormalization::optionName, key, value, "a normalization");
     }
 }
