@@ -42,6 +42,8 @@ public final class BacklogController {
     private final List<Level> levels = new ArrayList<>();
     private volatile int level;
     private long lastChangeMs = Long.MIN_VALUE / 2;
+    /** The engine time of the last batch (stream thread only). */
+    private long lastBatchMs;
 
     /**
      * @param fullMethod the configured method ({@code attribution.method})
@@ -86,9 +88,20 @@ public final class BacklogController {
         return policy.maxLagMs() > 0;
     }
 
-    /** The lag of a batch whose oldest event has this timestamp, on this controller's clock; returns the level after it. */
+    /**
+     * Takes the lag of a batch about to be explained, whose oldest event has this timestamp, as it
+     * will be when the batch is published: its lag now on this controller's clock plus the engine
+     * time of the batch before, the best estimate of this one's. Measured when the batch starts,
+     * the lag alone let the published lag run over the limit by a batch's time before the service
+     * degraded. Returns the level after it.
+     */
     public int observeOldest(long eventTimeMs) {
-        return observe(Math.max(0, clock.millis() - eventTimeMs));
+        return observe(Math.max(0, clock.millis() - eventTimeMs) + lastBatchMs);
+    }
+
+    /** The engine time of the batch just explained, for the next projection. */
+    public void batchTook(long engineMs) {
+        lastBatchMs = Math.max(0, engineMs);
     }
 
     /** Takes one lag measurement; returns the level after it. */

@@ -322,6 +322,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         List<PendingEvent> handled = new ArrayList<>();
         boolean cancelled = false;
         backlog.observeOldest(batch.stream().mapToLong(PendingEvent::eventTimeMs).min().getAsLong());
+        long engineStartedMs = clock.millis();
         try {
             // The level may have just changed: each run of events with the same method and steps is one engine call.
             int from = 0;
@@ -332,6 +333,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
                 }
             }
             LOG.debug("batch done: {} events", batch.size());
+            backlog.batchTook(clock.millis() - engineStartedMs);
         } catch (AttributionCancelledException e) {
             cancelled = true;
             LOG.info("batch of {} events stopped for shutdown after {} had an outcome; the others stay in the store for the next start",

@@ -55,6 +55,20 @@ class BacklogControllerTest {
         assertEquals("backlog", controller.skipReason());
     }
 
+    /** The lag is projected to publication: a batch that will be published over the limit degrades before it runs. */
+    @Test
+    void theLastBatchsEngineTimeCountsInTheLag() {
+        ManualClock clock = new ManualClock();
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 0, clock);
+        long now = clock.millis();
+        assertEquals(0, controller.observeOldest(now - 56_000), "56 s: under the 60 s limit");
+        controller.batchTook(5_000);
+        assertEquals(1, controller.observeOldest(now - 56_000), "56 s now and a batch of 5 s: 61 s when published");
+        controller.batchTook(1_000);
+        assertEquals(1, controller.observeOldest(now - 56_000), "57 s: neither over the limit nor under half");
+        assertEquals(0, controller.observeOldest(now - 20_000), "21 s: under half, back to the configured level");
+    }
+
     @Test
     void offWithNoLagLimitAndAGradientMethodHasNoStepLevels() {
         ManualClock clock = new ManualClock();
