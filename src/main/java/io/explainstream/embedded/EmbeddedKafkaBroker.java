@@ -192,7 +192,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             process.destroyForcibly();
             Thread.currentThread().interrupt();
         }
-        LOG.info("embedded Kafka broker stopped (data kept in {})", directory);
+        LOG.info("embedded Kafka broker stopped (data folder {})", directory);
     }
 
 }
