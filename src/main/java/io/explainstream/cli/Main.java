@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             RunCommand.class,
             DemoCommand.class,
             TailCommand.class,
+            SendCommand.class,
             DashboardCommand.class,
             ReplayCommand.class,
             DiffCommand.class,

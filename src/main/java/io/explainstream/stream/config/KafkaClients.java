@@ -9,7 +9,10 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * The service's own Kafka clients (topic checks, replay planning, the tail and demo readers), made
@@ -41,6 +44,22 @@ public final class KafkaClients {
             props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, offsetReset);
         }
         return new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /**
+     * An idempotent producer of byte keys and values (acks=all), failing within {@code timeoutMs}
+     * when the cluster cannot be reached instead of retrying for Kafka's two minutes.
+     */
+    public static KafkaProducer<byte[], byte[]> producer(Map<?, ?> settings, int timeoutMs) {
+        Properties props = new Properties();
+        props.putAll(known(ProducerConfig.configNames(), settings));
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, Integer.toString(timeoutMs));
+        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Integer.toString(Math.min(timeoutMs, 30_000)));
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Integer.toString(timeoutMs + 1_000));
+        props.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        return new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
     }
 
     private static Map<String, Object> known(Set<String> names, Map<?, ?> settings) {

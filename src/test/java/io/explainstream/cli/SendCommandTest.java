@@ -1,0 +1,70 @@
+package io.explainstream.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.testing.InJvmKafka;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code send} puts each line of a file on the input topic as it is, keyed by event_id. */
+class SendCommandTest {
+
+    private static final String EMOJI = "{\"event_id\":\"ü-🐶\",\"timestamp\":1764633600000,\"model\":\"stories260K\",\"prompt\":\"Lily saw a 🐶\",\"response\":\"It ran.\"}";
+
+    @Test
+    @Tag("slow") // starts a broker
+    void everyLineIsSentAsItIsKeyedByItsEventId(@TempDir Path dir) throws Exception {
+        ByteArrayOutputStream file = new ByteArrayOutputStream();
+        file.writeBytes((EMOJI + "\r\n\n   \n").getBytes(StandardCharsets.UTF_8));
+        file.writeBytes("not json at all\n".getBytes(StandardCharsets.UTF_8));
+        byte[] notUtf8 = {'{', '"', 'e', 'v', 'e', 'n', 't', '_', 'i', 'd', '"', ':', '"', (byte) 0xC3, '"', '}'};
+        file.writeBytes(notUtf8);
+        Path events = Files.write(dir.resolve("events.jsonl"), file.toByteArray());
+        try (InJvmKafka kafka = InJvmKafka.start()) {
+            CliRun run = CliRun.of("send", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "in", events.toString());
+            assertEquals(0, run.exitCode(), run.err());
+            assertEquals("sent 3 events to in (2 without an event_id, sent without a key)", run.out().strip());
+            List<ConsumerRecord<byte[], byte[]>> records = kafka.readCommitted("in", r -> r.size() >= 3, Duration.ofSeconds(60));
+            assertEquals(3, records.size());
+            assertEquals("ü-🐶", new String(records.get(0).key(), StandardCharsets.UTF_8));
+            assertEquals(EMOJI, new String(records.get(0).value(), StandardCharsets.UTF_8), "the line without its \\r\\n");
+            assertNull(records.get(1).key());
+            assertEquals("not json at all", new String(records.get(1).value(), StandardCharsets.UTF_8));
+            assertArrayEquals(notUtf8, records.get(2).value(), "bytes that are not UTF-8 are sent as they are, for the service to dead-letter");
+        }
+    }
+
+    @Test
+    void aMissingFileAndAnUnreachableClusterAreOneLineErrors(@TempDir Path dir) throws Exception {
+        CliRun missing = CliRun.of("send", "--bootstrap-servers", "127.0.0.1:1", dir.resolve("nope.jsonl").toString());
+        assertEquals(2, missing.exitCode());
+        assertEquals("error: FILE = " + dir.resolve("nope.jsonl") + " does not exist", missing.err().strip());
+
+        Path events = Files.writeString(dir.resolve("one.jsonl"), EMOJI + "\n");
+        CliRun unreachable = CliRun.of("send", "--bootstrap-servers", "127.0.0.1:1", "--timeout", "2", events.toString());
+        assertEquals(2, unreachable.exitCode(), unreachable.err());
+        assertTrue(unreachable.err().startsWith("error: could not "), unreachable.err());
+        assertEquals(1, unreachable.err().strip().lines().filter(l -> l.startsWith("error:")).count(), unreachable.err());
+
+        CliRun badTimeout = CliRun.of("send", "--bootstrap-servers", "127.0.0.1:1", "--timeout", "0", events.toString());
+        assertEquals(2, badTimeout.exitCode());
+        assertEquals("error: --timeout = 0 must be a positive number of seconds", badTimeout.err().strip());
+    }
+
+    @Test
+    void linesEndWithNewlineOrCarriageReturnNewlineAndBlankOnesAreSkipped() {
+        List<byte[]> lines = SendCommand.lines("a\r\n\n  \nb\nc".getBytes(StandardCharsets.UTF_8));
+        assertEquals(List.of("a", "b", "c"), lines.stream().map(l -> new String(l, StandardCharsets.UTF_8)).toList());
+    }
+}
