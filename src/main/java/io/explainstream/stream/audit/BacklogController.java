@@ -10,8 +10,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Honest degradation under backlog. Fed the event-time lag of each batch, it steps down one level
- * when the lag is over {@code audit.max.lag.ms} and back up one level when it is under half of it,
- * at most one step per {@code dwellMs} (a step needs time to show in the lag). The levels, in order:
+ * when the lag is over {@code audit.max.lag.ms}, or over half of it and growing fast enough to pass
+ * it within the dwell time, and back up one level when it is under half of it, at most one step
+ * per {@code dwellMs} (a step needs time to show in the lag). The levels, in order:
  * the configured steps; halved steps down to {@code audit.min.steps} (integrated gradients only);
  * the cheap method for every event that is not forced; and then, on top, skipping (counted) the
  * events outside the sample. Forced events always get the configured method and steps.
@@ -44,6 +45,10 @@ public final class BacklogController {
     private long lastChangeMs = Long.MIN_VALUE / 2;
     /** The engine time of the last batch (stream thread only). */
     private long lastBatchMs;
+    /** The lag's growth in ms per ms, and the measurement it is taken from (stream thread only). */
+    private double growth;
+    private long growthFromMs = Long.MIN_VALUE;
+    private long growthFromLagMs;
 
     /**
      * @param fullMethod the configured method ({@code attribution.method})
@@ -104,29 +109,55 @@ public final class BacklogController {
         lastBatchMs = Math.max(0, engineMs);
     }
 
-    /** Takes one lag measurement; returns the level after it. */
+    /**
+     * Takes one lag measurement; returns the level after it. It steps down when the lag is over
+     * the limit, and also when, over half the limit, the lag grows fast enough to pass the limit
+     * before the dwell time allows the next step: with one step per dwell, waiting for the limit
+     * itself let the lag run past it whenever the capacity fell faster than one step makes up.
+     */
     public int observe(long lagMs) {
         if (!enabled()) {
             return level;
         }
         long now = clock.millis();
+        updateGrowth(lagMs, now);
         if (now - lastChangeMs < dwellMs) {
             return level;
         }
+        long limit = policy.maxLagMs();
+        long expectedMs = lagMs + Math.round(Math.max(0, growth) * dwellMs);
         int next = level;
-        if (lagMs > policy.maxLagMs() && level < levels.size() - 1) {
+        String why = null;
+        if (lagMs > limit && level < levels.size() - 1) {
             next = level + 1;
-        } else if (lagMs < policy.maxLagMs() / 2 && level > 0) {
+            why = "over";
+        } else if (lagMs > limit / 2 && expectedMs > limit && level < levels.size() - 1) {
+            next = level + 1;
+            why = "growing by " + String.format(java.util.Locale.ROOT, "%.1f", growth) + " s per s, " + expectedMs + " ms in " + dwellMs + " ms, over";
+        } else if (lagMs < limit / 2 && level > 0) {
             next = level - 1;
+            why = "under half of";
         }
         if (next != level) {
             // Logged once per change, not per batch.
-            LOG.info("event-time lag {} ms is {} audit.max.lag.ms = {}: audit level {} -> {} ({})", lagMs, next > level ? "over" : "under half of",
-                    policy.maxLagMs(), level, next, next == 0 ? "as configured" : levels.get(next).describe(cheapMethod()));
+            LOG.info("event-time lag {} ms is {} audit.max.lag.ms = {}: audit level {} -> {} ({})", lagMs, why, limit, level, next,
+                    next == 0 ? "as configured" : levels.get(next).describe(cheapMethod()));
             level = next;
             lastChangeMs = now;
         }
         return level;
+    }
+
+    /** The lag's growth (ms of lag per ms), from measurements at least a second apart: batch to batch it is noise. */
+    private void updateGrowth(long lagMs, long now) {
+        if (growthFromMs == Long.MIN_VALUE) {
+            growthFromMs = now;
+            growthFromLagMs = lagMs;
+        } else if (now - growthFromMs >= 1_000) {
+            growth = (double) (lagMs - growthFromLagMs) / (now - growthFromMs);
+            growthFromMs = now;
+            growthFromLagMs = lagMs;
+        }
     }
 
     public AuditPolicy policy() {

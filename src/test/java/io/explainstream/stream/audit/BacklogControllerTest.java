@@ -28,9 +28,10 @@ class BacklogControllerTest {
             levels.add(controller.observe(lag * 1000));
             clock.advance(Duration.ofSeconds(5));
         }
-        // Over 60 s: one step at once, then one per 10 s (every other measurement) up to the top;
-        // between 30 and 60 s it holds; under 30 s it climbs back one step per 10 s.
-        assertEquals(List.of(0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 4, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0), levels);
+        // At 50 s, growing 6 s per s, the lag will be over 60 s before the next step is allowed:
+        // one step at once. Then one per 10 s (every other measurement) up to the top while over
+        // 60 s; between 30 and 60 s and falling it holds; under 30 s it climbs back one step per 10 s.
+        assertEquals(List.of(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 4, 4, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0), levels);
     }
 
     @Test
@@ -53,6 +54,24 @@ class BacklogControllerTest {
         }
         assertEquals(List.of("full/sampled/32", "full/backlog/16", "full/backlog/8", "cheap/backlog/1", "cheap/backlog/1/skip"), seen);
         assertEquals("backlog", controller.skipReason());
+    }
+
+    /** A lag over half the limit steps down early only when it grows fast enough to pass the limit within the dwell time. */
+    @Test
+    void aLagGrowingFastEnoughToPassTheLimitBeforeTheNextStepStepsDownEarly() {
+        ManualClock clock = new ManualClock();
+        BacklogController slow = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
+        assertEquals(0, slow.observe(40_000));
+        clock.advance(Duration.ofSeconds(2));
+        assertEquals(0, slow.observe(41_000), "41 s, growing 0.5 s per s: 46 s in 10 s, under 60 s");
+        BacklogController fast = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
+        assertEquals(0, fast.observe(40_000));
+        clock.advance(Duration.ofSeconds(2));
+        assertEquals(1, fast.observe(44_000), "44 s, growing 2 s per s: 64 s in 10 s, over 60 s");
+        BacklogController low = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
+        assertEquals(0, low.observe(10_000));
+        clock.advance(Duration.ofSeconds(2));
+        assertEquals(0, low.observe(29_000), "under half the limit it never steps down, however fast it grows");
     }
 
     /** The lag is projected to publication: a batch that will be published over the limit degrades before it runs. */
