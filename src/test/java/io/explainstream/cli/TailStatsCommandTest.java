@@ -145,6 +145,45 @@ class TailStatsCommandTest {
         }
     }
 
+    /** What a hostile user typed: each fails with one line naming the option, the value or the address, never a stack trace. */
+    @Test
+    void badOptionsAndUnreachableAddressesFailWithOneLineEach() throws Exception {
+        Map<List<String>, String> refused = Map.of(
+                List.of("tail", "--stats", "--max", "-1"), "error: --max = -1 must be at least 1",
+                List.of("tail", "--max", "0"), "error: --max = 0 must be at least 1",
+                List.of("tail", "--timeout", "-5"), "error: --timeout = -5 must be at least 1 second",
+                List.of("tail", "--alerts", "--topic", "x"), "error: --topic = x names the explanations topic; --stats and --alerts read",
+                List.of("tail", "--bootstrap-servers", "127.0.0.1:1", "--registry-url", "http://127.0.0.1:1", "--timeout", "5"),
+                "error: the Kafka broker at bootstrap.servers = 127.0.0.1:1 could not be reached",
+                List.of("tail", "--stats", "--bootstrap-servers", "127.0.0.1:1", "--registry-url", "http://127.0.0.1:1", "--timeout", "5"),
+                "error: the Kafka broker at bootstrap.servers = 127.0.0.1:1 could not be reached");
+        refused.forEach((args, start) -> {
+            CliRun run = CliRun.of(args.toArray(String[]::new));
+            assertEquals(2, run.exitCode(), args + ": " + run.err());
+            assertEquals(1, run.err().lines().count(), args + ": " + run.err());
+            assertTrue(run.err().startsWith(start), args + ": " + run.err());
+            assertEquals("", run.out(), args.toString());
+        });
+
+        try (InJvmKafka kafka = InJvmKafka.start();
+                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+            createTopics(kafka);
+            CliRun noRegistry = CliRun.of("tail", "--stats", "--bootstrap-servers", kafka.bootstrapServers(), "--registry-url", "http://127.0.0.1:1",
+                    "--timeout", "5");
+            assertEquals(2, noRegistry.exitCode(), noRegistry.err());
+            assertEquals(1, noRegistry.err().lines().count(), noRegistry.err());
+            assertTrue(noRegistry.err().startsWith("error: the schema registry at schema.registry.url = http://127.0.0.1:1 could not be reached"),
+                    noRegistry.err());
+
+            CliRun waiting = CliRun.of("tail", "--stats", "--alerts", "--bootstrap-servers", kafka.bootstrapServers(), "--registry-url",
+                    registry.url().toString(), "--timeout", "1");
+            assertEquals(0, waiting.exitCode(), waiting.err());
+            assertEquals("", waiting.out());
+            assertEquals(List.of("tail: waiting for new window records and alerts on explanation-stats, explanation-alerts; --from-beginning prints"
+                    + " the earlier ones"), waiting.err().lines().toList());
+        }
+    }
+
     private static boolean lastIsFinal(SchemaRegistryClient client, List<ConsumerRecord<byte[], byte[]>> records) {
         var reader = ConfluentAvroDeserializer.specific(client, io.explainstream.schema.ExplanationStats.class);
         return reader.deserialize("explanation-stats", records.get(records.size() - 1).value()).getFinal$();
