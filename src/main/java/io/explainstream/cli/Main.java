@@ -81,7 +81,8 @@ public final class Main implements Runnable {
      * that names the problem; anything else keeps its stack trace.
      */
     private static int reportError(Exception e, CommandLine commandLine, CommandLine.ParseResult parseResult) {
-        if (e instanceof ModelLoadException || e instanceof TokenizerLoadException || e instanceof IllegalArgumentException) {
+        if (e instanceof ModelLoadException || e instanceof TokenizerLoadException || e instanceof IllegalArgumentException
+                || e instanceof UnreachableException) {
             commandLine.getErr().println("error: " + e.getMessage());
             return 2;
         }

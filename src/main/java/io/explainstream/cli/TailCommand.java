@@ -1,6 +1,7 @@
 package io.explainstream.cli;
 
 import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.avro.RegistryException;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.render.ExplanationJson;
 import io.explainstream.render.ExplanationViews;
@@ -39,7 +40,8 @@ final class TailCommand implements Callable<Integer> {
     /** Output formats: lower case, as typed on the command line. */
     enum Format { text, json }
 
-    @Option(names = "--topic", description = "Explanations topic (default: output.topic of --config, else explanations).")
+    @Option(names = "--topic", description = "Explanations topic (default: output.topic of --config, else explanations); not with --stats or --alerts,"
+            + " which read stats.topic and alerts.topic of --config.")
     private String topic;
 
     @Mixin
@@ -50,10 +52,10 @@ final class TailCommand implements Callable<Integer> {
     @Option(names = "--from-beginning", description = "Start at the oldest explanation instead of new ones only.")
     private boolean fromBeginning;
 
-    @Option(names = "--max", description = "Stop after this many explanations.")
+    @Option(names = "--max", description = "Stop after this many explanations (at least 1).")
     private Integer max;
 
-    @Option(names = "--timeout", description = "Stop after this many seconds (default: run until Ctrl-C).")
+    @Option(names = "--timeout", description = "Stop after this many seconds, at least 1 (default: run until Ctrl-C).")
     private Integer timeoutSeconds;
 
     @Option(names = "--format", defaultValue = "text",
@@ -74,14 +76,50 @@ final class TailCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        checkOptions();
         ServiceConfig config = cluster.config("tail reads an existing cluster");
         String explanations = topic != null ? topic : config.get(Setting.OUTPUT_TOPIC);
         Map<String, String> clients = new HashMap<>();
         config.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value.toString()));
         PrintWriter out = spec.commandLine().getOut();
-        if (stats || alerts) {
-            return tailStats(config, clients, out);
+        // A consumer retries an unreachable broker for ever, logging as it goes, and a record the
+        // registry cannot decode would end in a stack trace: both are checked before the first poll.
+        ClusterCheck.broker(clients, checkTimeout());
+        ClusterCheck.registry(config.registryConfig(), checkTimeout());
+        SchemaRegistryClient registry = new SchemaRegistryClient(config.registryConfig());
+        try {
+            if (stats || alerts) {
+                return tailStats(config, registry, clients, out);
+            }
+            return tailExplanations(config, explanations, clients, out);
+        } catch (RegistryException e) {
+            throw ClusterCheck.registryFailure(registry, e);
         }
+    }
+
+    /** Values picocli's types let through but tail cannot honour: each fails naming the option and value. */
+    private void checkOptions() {
+        if (max != null && max < 1) {
+            throw new IllegalArgumentException("--max = " + max + " must be at least 1 (leave it out to print until --timeout or Ctrl-C)");
+        }
+        if (timeoutSeconds != null && timeoutSeconds < 1) {
+            throw new IllegalArgumentException("--timeout = " + timeoutSeconds + " must be at least 1 second (leave it out to run until Ctrl-C)");
+        }
+        if (topic != null && (stats || alerts)) {
+            // The statistics and alerts topics are the service's own (stats.topic, alerts.topic): a
+            // --topic here would be ignored, and the user left reading something else than asked.
+            throw new IllegalArgumentException("--topic = " + topic + " names the explanations topic; --stats and --alerts read stats.topic and"
+                    + " alerts.topic of --config (set those there)");
+        }
+    }
+
+    /** How long the broker may take to answer before tail gives up: at most 10 s, and never past --timeout. */
+    private Duration checkTimeout() {
+        Duration limit = Duration.ofSeconds(10);
+        return timeoutSeconds == null || timeoutSeconds >= limit.toSeconds() ? limit : Duration.ofSeconds(timeoutSeconds);
+    }
+
+    private int tailExplanations(ServiceConfig config, String explanations, Map<String, String> clients, PrintWriter out) {
         TerminalHeatmap heatmap = new TerminalHeatmap(!noColor && TerminalHeatmap.colorByDefault());
         AtomicInteger printed = new AtomicInteger();
         long deadline = timeoutSeconds == null ? Long.MAX_VALUE : System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
@@ -112,7 +150,7 @@ final class TailCommand implements Callable<Integer> {
     }
 
     /** Window records and alerts as they arrive: a line each, or the record as JSON. */
-    private int tailStats(ServiceConfig config, Map<String, String> clients, PrintWriter out) {
+    private int tailStats(ServiceConfig config, SchemaRegistryClient registry, Map<String, String> clients, PrintWriter out) {
         String statsTopic = config.get(Setting.STATS_TOPIC);
         String alertsTopic = config.get(Setting.ALERTS_TOPIC);
         List<String> topics = new java.util.ArrayList<>();
@@ -122,13 +160,18 @@ final class TailCommand implements Callable<Integer> {
         if (alerts) {
             topics.add(alertsTopic);
         }
-        SchemaRegistryClient registry = new SchemaRegistryClient(config.registryConfig());
         var statsReader = ConfluentAvroDeserializer.specific(registry, ExplanationStats.class);
         var alertReader = ConfluentAvroDeserializer.specific(registry, AuditAlert.class);
         int printed = 0;
         long deadline = timeoutSeconds == null ? Long.MAX_VALUE : System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
         try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(clients, "explainstream-tail", fromBeginning ? "earliest" : "latest")) {
             consumer.subscribe(topics);
+            if (!fromBeginning) {
+                // A window is written when it changes and when it closes: the first line may be a while coming.
+                spec.commandLine().getErr().println("tail: waiting for new window records and alerts on " + String.join(", ", topics)
+                        + "; --from-beginning prints the earlier ones");
+                spec.commandLine().getErr().flush();
+            }
             while ((max == null || printed < max) && System.nanoTime() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(250))) {
                     if (max != null && printed >= max) {

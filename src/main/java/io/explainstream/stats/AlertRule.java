@@ -126,7 +126,11 @@ public record AlertRule(String name, String condition, WindowMetric metric, Oper
                 throw new ConfigException(key + " = '" + text + "': '" + pair.trim() + "' is not field=value with a field of stats.group.by "
                         + groupBy.fields());
             }
-            filter.put(field, pair.substring(eq + 1).trim());
+            // A window's group has one value per field: a second value would either repeat the first or never match.
+            if (filter.putIfAbsent(field, pair.substring(eq + 1).trim()) != null) {
+                throw new ConfigException(key + " = '" + text + "' names the field '" + field + "' twice (a group has one value per field;"
+                        + " give one rule per value)");
+            }
         }
         return filter;
     }

@@ -21,7 +21,11 @@ public record GroupBy(List<String> fields) {
     public static final String METADATA_PREFIX = "metadata.";
     /** The value of a field the event lacks (a metadata key it does not carry, a null field). */
     public static final String NONE = "none";
-    /** The value of a field a dead letter cannot tell: its original did not decode, or it is not an input field. */
+    /**
+     * The value of a field a dead letter cannot tell: its original did not decode, or it is not an
+     * input field. A field the original could carry but lacks (a metadata key, the whole metadata
+     * object) is {@link #NONE}, as for an explanation.
+     */
     public static final String UNKNOWN = "unknown";
     /** Every value of the overflow group: the events of groups past stats.max.groups in a window. */
     public static final String OVERFLOW = "_other";
@@ -90,7 +94,8 @@ public record GroupBy(List<String> fields) {
         for (String field : fields) {
             String value;
             if (field.startsWith(METADATA_PREFIX)) {
-                value = metadata == null ? UNKNOWN : metadata.getOrDefault(field.substring(METADATA_PREFIX.length()), NONE);
+                // No metadata object is the same absence as an empty one, and as an explanation without metadata: none.
+                value = metadata == null ? NONE : metadata.getOrDefault(field.substring(METADATA_PREFIX.length()), NONE);
             } else if (field.equals("source_model")) {
                 value = model;
             } else if (field.equals("event_id")) {

@@ -8,8 +8,10 @@ import io.explainstream.avro.WireFormat;
 import io.explainstream.schema.Explanation;
 import io.explainstream.schema.LlmInteraction;
 import io.explainstream.schema.PromptSegment;
+import io.explainstream.schema.PromptToken;
 import io.explainstream.schema.PromptWord;
 import io.explainstream.schema.SegmentKind;
+import io.explainstream.stream.ingest.EventValidator;
 import io.explainstream.stream.output.DeadLetters;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -34,9 +36,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Turns each explanation and each dead letter into an {@link Observation}, keyed by its group and
- * stamped with its event time, for the observations topic. A dead letter's group comes from its
- * original (JSON or Avro) when that decodes, its event time from the source-timestamp header (the
- * original's own timestamp field may be what was wrong with it).
+ * stamped with its event time, for the observations topic. A dead letter's group and event time
+ * come from its original (JSON or Avro) when that decodes, so that it falls in the same window as
+ * the explanations of its twins; when the original's timestamp is missing, unreadable or outside
+ * what validation accepts (it may be exactly what was wrong with it), the source-timestamp header
+ * stands in, and the record timestamp when that is missing too.
  */
 final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]> {
 
@@ -115,7 +119,7 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
         Map<String, Observation.WordScore> words = new HashMap<>();
         for (PromptWord word : e.getWords()) {
             // Redacted records carry no text, and whitespace and empty (BOS) words name nothing a reader could act on.
-            if (word.getText() == null || word.getText().isBlank()) {
+            if (word.getText() == null || word.getText().isBlank() || !aboutTheContent(e, word)) {
                 continue;
             }
             words.merge(word.getText(), new Observation.WordScore(word.getText(), Math.abs(word.getScore()), 1),
@@ -127,17 +131,36 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
         return new Observation.Reliance(kinds, spans, topKind, topSpan, e.getAttributionEntropy(), largest);
     }
 
+    /**
+     * Whether a word is worth a place in a window's top words. The chat template's markup
+     * ({@code [INST]}, {@code <<SYS>>}) is in every chat event, so summed over a window it would
+     * crowd out the words of the messages while saying nothing about them (its reliance is in
+     * {@code reliance.template}); a BOS the tokenizer added and the engine kept fixed scores 0 by
+     * construction.
+     */
+    static boolean aboutTheContent(Explanation e, PromptWord word) {
+        List<PromptToken> tokens = e.getPromptTokens();
+        if (word.getTokenStart() < 0 || word.getTokenEnd() > tokens.size() || word.getTokenStart() >= word.getTokenEnd()) {
+            return true; // a record that does not say which tokens: keep the word as it is
+        }
+        PromptToken first = tokens.get(word.getTokenStart());
+        if (first.getSegment() >= 0 && first.getSegment() < e.getSegments().size()
+                && e.getSegments().get(first.getSegment()).getKind() == SegmentKind.TEMPLATE) {
+            return false;
+        }
+        boolean added = tokens.subList(word.getTokenStart(), word.getTokenEnd()).stream()
+                .allMatch(t -> t.getStart() == t.getEnd() || !t.getAttributed());
+        return !(added && word.getScore() == 0);
+    }
+
     private static double[] doubles(List<Double> values) {
         return values.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
     private void deadLetter(Record<byte[], byte[]> record) {
         String key = record.key() == null ? "(no key)" : new String(record.key(), StandardCharsets.UTF_8);
-        Long headerTime = headerTime(record.headers());
         Original original = original(record.value());
-        // The source record's timestamp, which the broker accepted: a dead letter's own timestamp field
-        // may be exactly what was wrong with it (years ahead, negative), and would move the windows' time.
-        long eventTime = headerTime != null ? headerTime : record.timestamp();
+        long eventTime = eventTime(original, record);
         GroupKey group = original == null ? settings.groupBy().unknown()
                 : settings.groupBy().ofInput(original.eventId() != null ? original.eventId() : key, original.model(), original.metadata());
         Observation observation = Observation.deadLetter(original != null && original.eventId() != null ? original.eventId() : key, eventTime,
@@ -156,8 +179,31 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
         context.forward(new Record<>(group.text(), observation.toBytes(), Math.max(0, recordTimestampMs), new RecordHeaders()));
     }
 
-    /** What a dead letter's original tells of its group: any of the fields may be missing. */
-    private record Original(String eventId, String model, Map<String, String> metadata) {}
+    /**
+     * The time a dead letter is windowed by: its original's timestamp, as an explanation of the same
+     * event would be. A timestamp validation would reject (before 1970, more than
+     * {@link EventValidator#MAX_CLOCK_SKEW} past the time the letter was written) is not used: it
+     * would move the task's stream time and close every open window. Then the source record's
+     * timestamp (header), which the broker accepted, else the dead letter's record timestamp.
+     */
+    static long eventTime(Original original, Record<byte[], byte[]> record) {
+        Long sourceTime = headerTime(record.headers(), DeadLetters.SOURCE_TIMESTAMP);
+        long fallback = sourceTime != null ? sourceTime : record.timestamp();
+        if (original == null || original.timestampMs() == null) {
+            return fallback;
+        }
+        Long failedAt = headerTime(record.headers(), DeadLetters.FAILED_AT);
+        long latest = Math.max(fallback, failedAt == null ? fallback : failedAt) + EventValidator.MAX_CLOCK_SKEW.toMillis();
+        long timestamp = original.timestampMs();
+        return timestamp >= 0 && timestamp <= latest ? timestamp : fallback;
+    }
+
+    /**
+     * What a dead letter's original tells of its group and time: any of the fields may be missing.
+     *
+     * @param metadata null when the original carries none (grouped as {@link GroupBy#NONE}, as an explanation without metadata)
+     */
+    record Original(String eventId, Long timestampMs, String model, Map<String, String> metadata) {}
 
     /** The original's group fields, or null when it decodes neither as JSON nor as Avro. */
     private Original original(byte[] value) {
@@ -167,7 +213,8 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
         if (value[0] == WireFormat.MAGIC_BYTE) {
             try {
                 LlmInteraction event = interactions.deserialize(settings.deadLetterTopic(), value);
-                return new Original(event.getEventId(), event.getModel(), event.getMetadata());
+                return new Original(event.getEventId(), event.getTimestamp() == null ? null : event.getTimestamp().toEpochMilli(),
+                        event.getModel(), event.getMetadata());
             } catch (RegistryException e) {
                 if (e.unavailable()) {
                     throw e;
@@ -190,7 +237,7 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
                     metadata.put(field.getKey(), field.getValue().isTextual() ? field.getValue().asText() : field.getValue().toString());
                 }
             }
-            return new Original(text(event, "event_id"), text(event, "model"), metadata);
+            return new Original(text(event, "event_id"), timestamp(event.get("timestamp")), text(event, "model"), metadata);
         } catch (IOException e) {
             return null;
         }
@@ -201,8 +248,26 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
         return node != null && node.isTextual() ? node.asText() : null;
     }
 
-    private static Long headerTime(Headers headers) {
-        String text = header(headers, DeadLetters.SOURCE_TIMESTAMP);
+    /** The original's timestamp as the input decoder reads it (epoch milliseconds or ISO-8601), or null when it is not one. */
+    private static Long timestamp(JsonNode node) {
+        if (node == null) {
+            return null;
+        }
+        if (node.isIntegralNumber() && node.canConvertToLong()) {
+            return node.asLong();
+        }
+        if (node.isTextual()) {
+            try {
+                return Instant.parse(node.asText()).toEpochMilli();
+            } catch (DateTimeParseException | ArithmeticException e) {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    private static Long headerTime(Headers headers, String name) {
+        String text = header(headers, name);
         try {
             return text == null ? null : Instant.parse(text).toEpochMilli();
         } catch (DateTimeParseException e) {

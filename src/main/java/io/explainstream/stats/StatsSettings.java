@@ -57,7 +57,7 @@ public record StatsSettings(String explanationsTopic, String deadLetterTopic, St
         if (!(deltaWarn >= 0)) {
             throw new ConfigException(Setting.STATS_DELTA_WARN.key() + " = " + config.get(Setting.STATS_DELTA_WARN) + " must be a number >= 0");
         }
-        int maxGroups = config.integer(Setting.STATS_MAX_GROUPS);
+        int maxGroups = config.integer(Setting.STATS_MAX_GROUPS, 1);
         String applicationId = config.streamsProperties().getProperty("application.id");
         return new StatsSettings(config.get(Setting.OUTPUT_TOPIC), config.get(Setting.DLQ_TOPIC), config.get(Setting.STATS_TOPIC),
                 config.get(Setting.ALERTS_TOPIC), applicationId + "-stats-observations", window, grace, emit, retention, groupBy, deltaWarn,

@@ -18,12 +18,13 @@ public final class StatsText {
     /** For example {@code 2026-11-29 10:00:00–10:01:00 source_model=m,metadata.application=a final: 12 events, 1 dead letter · latency p50 ...}. */
     public static String line(ExplanationStats stats) {
         var faithfulness = stats.getFaithfulness();
-        String delta = faithfulness.getEvents() == 0 ? "no delta (gradient methods)"
+        // A window of dead letters only has no explanation to take a delta of: not the gradient methods' doing.
+        String delta = stats.getEvents() == 0 ? "no delta (no events)" : faithfulness.getEvents() == 0 ? "no delta (gradient methods)"
                 : String.format(Locale.ROOT, "delta mean %s max %s, %d over %s", percent(faithfulness.getRelDeltaMean()), percent(faithfulness.getRelDeltaMax()),
                         faithfulness.getOverWarn(), percent(faithfulness.getWarnThreshold()));
-        return String.format(Locale.ROOT, "%s %s %s: %d events, %d dead letters%s · latency p50 %.0f ms, p95 %.0f ms, max %.0f ms · lag p50 %.1f s, max %.1f s · %s",
+        return String.format(Locale.ROOT, "%s %s %s: %s, %s%s · latency p50 %.0f ms, p95 %.0f ms, max %.0f ms · lag p50 %.1f s, max %.1f s · %s",
                 window(stats.getWindowStart(), stats.getWindowEnd()), stats.getGroupKey(), stats.getFinal$() ? "final" : "open",
-                stats.getEvents(), stats.getDeadLetters().getCount(), stats.getLateEvents() == 0 ? "" : ", " + stats.getLateEvents() + " late",
+                count(stats.getEvents(), "event"), count(stats.getDeadLetters().getCount(), "dead letter"), stats.getLateEvents() == 0 ? "" : ", " + stats.getLateEvents() + " late",
                 stats.getLatency().getP50Ms(), stats.getLatency().getP95Ms(), stats.getLatency().getMaxMs(), stats.getLag().getP50Ms() / 1000,
                 stats.getLag().getMaxMs() / 1000, delta) + reliance(stats);
     }
@@ -46,6 +47,11 @@ public final class StatsText {
                 number(alert.getValue()), alert.getOperator(), number(alert.getThreshold()), alert.getGroupKey(),
                 window(alert.getWindowStart(), alert.getWindowEnd()), alert.getEvents(),
                 alert.getExampleEventIds().isEmpty() ? "-" : String.join(", ", alert.getExampleEventIds()));
+    }
+
+    /** {@code 1 event}, {@code 2 events}, {@code 0 events}. */
+    static String count(long n, String noun) {
+        return n + " " + noun + (n == 1 ? "" : "s");
     }
 
     static String window(Instant start, Instant end) {

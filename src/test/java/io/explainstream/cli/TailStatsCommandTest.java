@@ -111,7 +111,7 @@ class TailStatsCommandTest {
                 // 3 events, 1 dead letter; latency p50 of 10, 100, 300 is 100 (its 2%-bucket's middle, 99.9), p95 and max 300;
                 // lag 1.5 s each; delta mean (0.01 + 0.15) / 2 = 8.0%, max 15.0%, one over 5%; shares system (0.02 + 0.04) / 2,
                 // user (0.98 + 0.66) / 2, span 0.3; entropy (1 + 2) / 2; words by summed |score|: Once 2, upon 1.5.
-                assertEquals("2026-11-29 10:00:00–10:01:00 " + GROUP + " final: 3 events, 1 dead letters · latency p50 100 ms, p95 300 ms, max 300 ms"
+                assertEquals("2026-11-29 10:00:00–10:01:00 " + GROUP + " final: 3 events, 1 dead letter · latency p50 100 ms, p95 300 ms, max 300 ms"
                         + " · lag p50 1.5 s, max 1.5 s · delta mean 8.0% max 15.0%, 1 over 5.0% · shares span 30.0%, system 3.0%, user 82.0%"
                         + " · entropy 1.50 nats · top words Once upon", lines.get(lines.size() - 1));
                 for (String open : lines.subList(0, lines.size() - 1)) {
@@ -142,6 +142,45 @@ class TailStatsCommandTest {
                 assertEquals(0.15, unfaithful.get("value").asDouble(), 1e-12);
                 assertEquals(List.of("a2", "a1"), mapper.convertValue(unfaithful.get("example_event_ids"), List.class));
             }
+        }
+    }
+
+    /** What a hostile user typed: each fails with one line naming the option, the value or the address, never a stack trace. */
+    @Test
+    void badOptionsAndUnreachableAddressesFailWithOneLineEach() throws Exception {
+        Map<List<String>, String> refused = Map.of(
+                List.of("tail", "--stats", "--max", "-1"), "error: --max = -1 must be at least 1",
+                List.of("tail", "--max", "0"), "error: --max = 0 must be at least 1",
+                List.of("tail", "--timeout", "-5"), "error: --timeout = -5 must be at least 1 second",
+                List.of("tail", "--alerts", "--topic", "x"), "error: --topic = x names the explanations topic; --stats and --alerts read",
+                List.of("tail", "--bootstrap-servers", "127.0.0.1:1", "--registry-url", "http://127.0.0.1:1", "--timeout", "5"),
+                "error: the Kafka broker at bootstrap.servers = 127.0.0.1:1 could not be reached",
+                List.of("tail", "--stats", "--bootstrap-servers", "127.0.0.1:1", "--registry-url", "http://127.0.0.1:1", "--timeout", "5"),
+                "error: the Kafka broker at bootstrap.servers = 127.0.0.1:1 could not be reached");
+        refused.forEach((args, start) -> {
+            CliRun run = CliRun.of(args.toArray(String[]::new));
+            assertEquals(2, run.exitCode(), args + ": " + run.err());
+            assertEquals(1, run.err().lines().count(), args + ": " + run.err());
+            assertTrue(run.err().startsWith(start), args + ": " + run.err());
+            assertEquals("", run.out(), args.toString());
+        });
+
+        try (InJvmKafka kafka = InJvmKafka.start();
+                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+            createTopics(kafka);
+            CliRun noRegistry = CliRun.of("tail", "--stats", "--bootstrap-servers", kafka.bootstrapServers(), "--registry-url", "http://127.0.0.1:1",
+                    "--timeout", "5");
+            assertEquals(2, noRegistry.exitCode(), noRegistry.err());
+            assertEquals(1, noRegistry.err().lines().count(), noRegistry.err());
+            assertTrue(noRegistry.err().startsWith("error: the schema registry at schema.registry.url = http://127.0.0.1:1 could not be reached"),
+                    noRegistry.err());
+
+            CliRun waiting = CliRun.of("tail", "--stats", "--alerts", "--bootstrap-servers", kafka.bootstrapServers(), "--registry-url",
+                    registry.url().toString(), "--timeout", "1");
+            assertEquals(0, waiting.exitCode(), waiting.err());
+            assertEquals("", waiting.out());
+            assertEquals(List.of("tail: waiting for new window records and alerts on explanation-stats, explanation-alerts; --from-beginning prints"
+                    + " the earlier ones"), waiting.err().lines().toList());
         }
     }
 

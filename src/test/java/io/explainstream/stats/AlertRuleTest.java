@@ -122,13 +122,22 @@ class AlertRuleTest {
                 .getMessage().startsWith("stats.group.by = 'prompt_tokens': 'prompt_tokens' is not a scalar field of Explanation"));
         assertEquals("stats.retention = 1m must be at least stats.window + stats.grace = 90s",
                 assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.retention", "1m")))).getMessage());
-        assertEquals("stats.max.groups = 0 must be at least 1",
+        assertEquals("stats.max.groups = 99999999999 is out of range (1..2147483647)",
+                assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.max.groups", "99999999999")))).getMessage());
+        assertEquals("stats.max.groups = 0 is out of range (1..2147483647)",
                 assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.max.groups", "0")))).getMessage());
         assertEquals("stats.max.groups = 'many' is not an integer",
                 assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.max.groups", "many")))).getMessage());
         assertEquals(1000, StatsSettings.from(ServiceConfig.of(Map.of())).maxGroups());
         assertEquals("stats.delta.warn = -1 must be a number >= 0",
                 assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.delta.warn", "-1")))).getMessage());
+    }
+
+    @Test
+    void aGroupFilterNamingAFieldTwiceFailsNamingTheKeyAndTheValue() {
+        assertEquals("alert.x.group = 'metadata.application=a,metadata.application=b' names the field 'metadata.application' twice"
+                + " (a group has one value per field; give one rule per value)", failure(Map.of("alert.x.when", "events > 1",
+                        "alert.x.group", "metadata.application=a,metadata.application=b")));
     }
 
     @Test

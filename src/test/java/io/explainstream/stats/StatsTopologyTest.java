@@ -112,7 +112,11 @@ class StatsTopologyTest {
     }
 
     private void deadLetter(String key, String value, long sourceTimestamp, String reason) {
-        Record<byte[], byte[]> letter = new DeadLetters(1_000_000).record(key.getBytes(StandardCharsets.UTF_8), value.getBytes(StandardCharsets.UTF_8),
+        deadLetter(key, value.getBytes(StandardCharsets.UTF_8), sourceTimestamp, reason);
+    }
+
+    private void deadLetter(String key, byte[] value, long sourceTimestamp, String reason) {
+        Record<byte[], byte[]> letter = new DeadLetters(1_000_000).record(key.getBytes(StandardCharsets.UTF_8), value,
                 new SourcePosition("in", 0, 7, sourceTimestamp), DeadLetters.Stage.VALIDATION, new IllegalArgumentException(reason), T0);
         deadLetters.pipeInput(new TestRecord<>(letter.key(), letter.value(), letter.headers(), Instant.ofEpochMilli(sourceTimestamp)));
     }
@@ -225,10 +229,80 @@ class StatsTopologyTest {
         assertEquals(1, storybook.getDeadLetters().getCount());
         assertEquals(Map.of("validation", 1L), storybook.getDeadLetters().getByStage());
         assertEquals(Map.of("field 'prompt' or 'messages' is required", 1L), storybook.getDeadLetters().getByReason());
-        assertEquals(1, byGroup.get("source_model=stories260K,metadata.application=unknown").getDeadLetters().getCount(),
-                "no metadata at all: the application cannot be known");
+        assertEquals(1, byGroup.get("source_model=stories260K,metadata.application=none").getDeadLetters().getCount(),
+                "no metadata at all is the same absence as an explanation without metadata: none");
         assertEquals(1, byGroup.get("source_model=unknown,metadata.application=unknown").getDeadLetters().getCount(), "not JSON");
         assertEquals(3, byGroup.size());
+    }
+
+    @Test
+    void aDeadLetterIsWindowedByItsOriginalsTimestampLikeTheExplanationOfItsTwin() {
+        start(List.of());
+        long eventTime = T0 + 59_000; // logged at the end of the first window, consumed in the next
+        long recordTime = T0 + 62_000;
+        explain(StatsFixture.explanation("good", eventTime, "storybook", 100, 0));
+        deadLetter("bad-json", "{\"event_id\":\"bad-json\",\"timestamp\":\"" + Instant.ofEpochMilli(eventTime)
+                + "\",\"model\":\"stories260K\",\"metadata\":{\"application\":\"storybook\"}}", recordTime, "no prompt");
+        deadLetter("bad-avro", serializer().serialize("dlq", LlmInteraction.newBuilder().setEventId("bad-avro").setTimestamp(Instant.ofEpochMilli(eventTime))
+                .setModel("stories260K").setPrompt("").setResponse("x").setMetadata(Map.of("application", "storybook")).build()), recordTime, "empty prompt");
+        // A timestamp validation rejects (years ahead) would move stream time and close every window: the record's time stands in.
+        deadLetter("bad-future", "{\"event_id\":\"bad-future\",\"timestamp\":\"2031-01-01T00:00:00Z\",\"model\":\"stories260K\","
+                + "\"metadata\":{\"application\":\"storybook\"}}", recordTime, "more than a day in the future");
+        driver.advanceWallClockTime(EMIT);
+        Map<String, ExplanationStats> byKey = latestByKey();
+        ExplanationStats first = byKey.get("source_model=stories260K,metadata.application=storybook@2026-11-29T10:00:00Z");
+        assertEquals(1, first.getEvents());
+        assertEquals(2, first.getDeadLetters().getCount(), "the JSON and the Avro twin, by their timestamp field: " + byKey.keySet());
+        ExplanationStats second = byKey.get("source_model=stories260K,metadata.application=storybook@2026-11-29T10:01:00Z");
+        assertEquals(1, second.getDeadLetters().getCount(), "the one from the future, by its source record's time");
+        assertEquals(2, byKey.size(), "nothing in 2031: " + byKey.keySet());
+    }
+
+    @Test
+    void aMissingMetadataObjectAnEmptyOneAndAnExplanationWithoutMetadataShareTheNoneGroup() {
+        start(List.of());
+        Explanation bare = StatsFixture.explanation("bare", T0 + 1_000, "x", 100, 0);
+        bare.setMetadata(Map.of());
+        explain(bare);
+        deadLetter("no-metadata", "{\"event_id\":\"no-metadata\",\"timestamp\":" + (T0 + 2_000) + ",\"model\":\"stories260K\"}", T0 + 2_000, "no prompt");
+        deadLetter("empty-metadata", "{\"event_id\":\"empty-metadata\",\"timestamp\":" + (T0 + 3_000) + ",\"model\":\"stories260K\",\"metadata\":{}}",
+                T0 + 3_000, "no prompt");
+        driver.advanceWallClockTime(EMIT);
+        Map<String, ExplanationStats> byGroup = stats.readValuesToList().stream().collect(Collectors.toMap(ExplanationStats::getGroupKey, s -> s));
+        assertEquals(java.util.Set.of("source_model=stories260K,metadata.application=none"), byGroup.keySet());
+        ExplanationStats none = byGroup.get("source_model=stories260K,metadata.application=none");
+        assertEquals(1, none.getEvents());
+        assertEquals(2, none.getDeadLetters().getCount());
+    }
+
+    @Test
+    void theTextLineOfAWindowOfDeadLettersOnlySaysThereAreNoEventsInTheSingular() {
+        start(List.of());
+        deadLetter("bad-1", "{\"event_id\":\"bad-1\",\"timestamp\":" + (T0 + 1_000) + ",\"model\":\"stories260K\",\"metadata\":{\"application\":\"a\"}}",
+                T0 + 1_000, "no prompt");
+        explain(StatsFixture.gradient("g1", T0 + 2_000, "b"));
+        driver.advanceWallClockTime(EMIT);
+        Map<String, String> lines = stats.readValuesToList().stream().collect(Collectors.toMap(s -> s.getGroup().get("metadata.application"), StatsText::line));
+        assertTrue(lines.get("a").contains(" open: 0 events, 1 dead letter · ") && lines.get("a").contains(" · no delta (no events)"), lines.get("a"));
+        assertTrue(lines.get("b").contains(" open: 1 event, 0 dead letters · ") && lines.get("b").contains(" · no delta (gradient methods)"), lines.get("b"));
+    }
+
+    /** A chat prompt: BOS (added, kept fixed), the template's [INST], the user's words; the template's markup outscores them. */
+    @Test
+    void theTopWordsOfAWindowLeaveOutTheTemplatesMarkupAndAFixedBos() {
+        start(List.of());
+        Explanation chat = StatsFixture.withSegments(StatsFixture.explanation("chat", T0 + 1_000, "storybook", 100, 0),
+                List.of(segment("template", SegmentKind.TEMPLATE, 0.7), segment("user[0]", SegmentKind.USER, 0.3)), "template", 1.0,
+                List.of(new io.explainstream.schema.PromptWord("<s>", 0, 0, 0, 1, 0.0, 0.0), new io.explainstream.schema.PromptWord("[INST]", 0, 6, 1, 2, 5.0, 5.0),
+                        new io.explainstream.schema.PromptWord("Once", 7, 11, 2, 3, 1.0, 1.0), new io.explainstream.schema.PromptWord("upon", 12, 16, 3, 4, 0.0, 0.0)));
+        chat.setPromptTokens(List.of(new io.explainstream.schema.PromptToken(1L, "<s>", 0, 0, false, 0),
+                new io.explainstream.schema.PromptToken(2L, "[INST]", 0, 6, true, 0), new io.explainstream.schema.PromptToken(3L, "▁Once", 6, 11, true, 1),
+                new io.explainstream.schema.PromptToken(4L, "▁upon", 11, 16, true, 1)));
+        explain(chat);
+        driver.advanceWallClockTime(EMIT);
+        ExplanationStats window = stats.readValuesToList().get(0);
+        assertEquals(List.of(new WordStats("Once", 1.0, 1L, 0.0), new WordStats("upon", 0.0, 1L, 0.0)), window.getTopWords(),
+                "a user's word that scored 0 stays; the template's markup and the fixed BOS do not");
     }
 
     @Test

@@ -185,12 +185,25 @@ public final class ServiceConfig {
     }
 
     public int integer(Setting setting) {
+        return integer(setting, Integer.MIN_VALUE);
+    }
+
+    /**
+     * The setting as an int of at least {@code min}. A whole number outside {@code min..2147483647}
+     * says so: "is not an integer" would send the reader looking for a typo in 99999999999.
+     */
+    public int integer(Setting setting, int min) {
         String value = get(setting);
+        java.math.BigInteger whole;
         try {
-            return Integer.parseInt(value);
+            whole = new java.math.BigInteger(value.trim());
         } catch (NumberFormatException e) {
             throw new ConfigException(setting.key() + " = '" + value + "' is not an integer");
         }
+        if (whole.compareTo(java.math.BigInteger.valueOf(min)) < 0 || whole.compareTo(java.math.BigInteger.valueOf(Integer.MAX_VALUE)) > 0) {
+            throw new ConfigException(setting.key() + " = " + value.trim() + " is out of range (" + min + ".." + Integer.MAX_VALUE + ")");
+        }
+        return whole.intValueExact();
     }
 
     public double number(Setting setting) {

@@ -18,7 +18,8 @@ import java.util.Map;
 public final class EventValidator {
 
     static final int MAX_EVENT_ID_CHARS = 256;
-    static final Duration MAX_CLOCK_SKEW = Duration.ofDays(1);
+    /** How far ahead of the validating clock an event's timestamp may be; the statistics bound a dead letter's event time by it too. */
+    public static final Duration MAX_CLOCK_SKEW = Duration.ofDays(1);
 
     private final ValidationPolicy policy;
     private final LlamaTokenizer tokenizer;
