@@ -63,6 +63,8 @@ final class SendCommand implements Callable<Integer> {
         Map<String, String> clients = new HashMap<>();
         config.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value.toString()));
         List<byte[]> events = lines(read(file));
+        // Checked first, as tail does: an unreachable broker is one line, not a minute of client warnings.
+        ClusterCheck.broker(clients, java.time.Duration.ofSeconds(Math.min(timeoutSeconds, 10)));
         int sent = 0;
         int keyless = 0;
         Future<RecordMetadata> last = null;

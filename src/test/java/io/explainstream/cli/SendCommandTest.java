@@ -54,7 +54,7 @@ class SendCommandTest {
         Path events = Files.writeString(dir.resolve("one.jsonl"), EMOJI + "\n");
         CliRun unreachable = CliRun.of("send", "--bootstrap-servers", "127.0.0.1:1", "--timeout", "2", events.toString());
         assertEquals(2, unreachable.exitCode(), unreachable.err());
-        assertTrue(unreachable.err().startsWith("error: could not "), unreachable.err());
+        assertTrue(unreachable.err().startsWith("error: the Kafka broker at bootstrap.servers = 127.0.0.1:1 could not be reached"), unreachable.err());
         assertEquals(1, unreachable.err().strip().lines().filter(l -> l.startsWith("error:")).count(), unreachable.err());
 
         CliRun badTimeout = CliRun.of("send", "--bootstrap-servers", "127.0.0.1:1", "--timeout", "0", events.toString());
