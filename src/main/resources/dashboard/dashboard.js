@@ -65,7 +65,7 @@
     const m = e.metadata || {};
     b.appendChild(el("div", { class: "feed-meta" }, [new Date(e.event_time).toLocaleTimeString(), e.model_id, e.method.toLowerCase().replace(/_/g, " "), e.top_segment ? "top: " + e.top_segment : "", m.application || "", m.tenant || ""].filter(Boolean).join(" · ")));
     b.appendChild(el("div", { class: "feed-text" }, e.flags && e.flags.redacted ? "redacted: no text published" : (e.response_text || "")));
-    b.addEventListener("click", () => select(e.event_id));
+    b.addEventListener("click", () => select(e.event_id, true));
     li.appendChild(b);
     return li;
   }
@@ -117,13 +117,21 @@
   }
 
   // ---- one event ------------------------------------------------------------------------------
-  async function select(id) {
+  async function select(id, reveal) {
     state.selected = id;
     document.querySelectorAll("#feed button").forEach((b) => b.setAttribute("aria-current", String(b.dataset.eventId === id)));
     const d = await getJson("/api/events/" + encodeURIComponent(id));
     if (!d) return;
     state.detail = d;
     renderDetail();
+    if (reveal) revealDetail();
+  }
+  // At a phone's width the detail is below the whole feed: a tap would seem to do nothing, its title
+  // at most peeking in at the bottom. Bring it up when it starts in the lower half of the screen or
+  // further down (or is above the top); beside the feed, on a wide screen, the page stays put.
+  function revealDetail() {
+    const r = $("detail").getBoundingClientRect();
+    if (r.top > window.innerHeight / 2 || r.bottom < 0) $("detail").scrollIntoView({ block: "start" });
   }
   function renderDetail() {
     const d = state.detail;
@@ -185,12 +193,24 @@
     const parts = d.segments.filter((s) => s.tokens > 0);
     bar.setAttribute("aria-label", parts.map((s) => s.name + " " + (100 * s.share).toFixed(0) + "%").join(", "));
     parts.forEach((s) => {
-      const part = el("div", { tabindex: "0" }, s.share > 0.07 ? s.name + " " + (100 * s.share).toFixed(0) + "%" : "");
+      const part = el("div", { tabindex: "0", title: s.name + " " + (100 * s.share).toFixed(1) + "%" });
+      part.appendChild(el("span", {}, s.name + " " + (100 * s.share).toFixed(0) + "%"));
       part.style.flex = String(Math.max(s.share, 0.002));
       part.style.background = KIND_COLORS[s.kind] || "#57606a";
       part.dataset.tip = s.name + " (" + s.kind.toLowerCase() + "): share " + (100 * s.share).toFixed(1) + "% of attribution mass · score " + num(s.score) + " · " + s.tokens + " tokens\n" + sign(s.score);
       bar.appendChild(part);
     });
+    fitLabels(bar);
+  }
+  // A label cut to "emplate 18" misreads: one that does not fit its part is hidden; the part's
+  // title, its tip and the bar's aria-label still name it.
+  function fitLabels(bar) {
+    for (const part of bar.children) {
+      const label = part.firstElementChild;
+      if (!label) continue;
+      label.hidden = false;
+      label.hidden = label.offsetWidth > part.clientWidth;
+    }
   }
   function renderResponse() {
     const d = state.detail, body = $("response").tBodies[0];
@@ -310,7 +330,7 @@
     const r = target.getBoundingClientRect();
     box.style.left = Math.min(window.innerWidth - 330, r.left) + "px"; box.style.top = (r.bottom + 6) + "px";
   }
-  function fromHash() { const m = /^#event=(.+)$/.exec(location.hash); if (m) select(decodeURIComponent(m[1])); }
+  function fromHash(reveal) { const m = /^#event=(.+)$/.exec(location.hash); if (m) select(decodeURIComponent(m[1]), reveal === true); }
   function keys(event) {
     if (event.target.closest("#feed") && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
       const buttons = [...document.querySelectorAll("#feed button")], i = buttons.indexOf(document.activeElement);
@@ -334,7 +354,8 @@
     $("filters").addEventListener("submit", (e) => e.preventDefault());
     document.querySelectorAll("#views input").forEach((r) => r.addEventListener("change", () => { state.view = r.value; if (state.detail) renderHeatmap(); }));
     document.addEventListener("mouseover", tip); document.addEventListener("focusin", tip); document.addEventListener("keydown", keys);
-    window.addEventListener("hashchange", fromHash);
+    window.addEventListener("hashchange", () => fromHash(true)); // an alert's link, below the detail
+    window.addEventListener("resize", () => fitLabels($("segment-bar")));
     state.info = await getJson("/api/info");
     listen();
     await loadFeed();

@@ -7,12 +7,16 @@ import io.explainstream.schema.AuditAlert;
 import io.explainstream.schema.Explanation;
 import io.explainstream.schema.ExplanationStats;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The live audit dashboard: a consumer of the explanations topic that keeps the last
@@ -59,6 +63,10 @@ public final class Dashboard implements AutoCloseable {
         }
     }
 
+    /** {@code from} in {@code /api/info} when the readers start at the oldest record. */
+    static final String FROM_BEGINNING = "beginning";
+    private static final Logger LOG = LoggerFactory.getLogger(Dashboard.class);
+
     private final List<TopicReader> readers;
     private final DashboardServer server;
     private final String host;
@@ -72,11 +80,7 @@ public final class Dashboard implements AutoCloseable {
     /** @param clientSettings Kafka client settings (bootstrap.servers, security), passed through */
     public static Dashboard start(Settings settings, Map<?, ?> clientSettings, RegistryConfig registry) throws IOException {
         EventStore store = new EventStore(settings.keep());
-        Map<String, Object> info = new LinkedHashMap<>();
-        info.put("topic", settings.topic());
-        info.put("keep", settings.keep());
-        info.put("from", settings.from() == null ? null : settings.from().toString());
-        info.put("delta_warn_above", settings.deltaWarnAbove());
+        Map<String, Object> info = info(settings);
         SchemaRegistryClient schemas = new SchemaRegistryClient(registry);
         List<TopicReader> readers = new ArrayList<>();
         readers.add(explanationReader(settings, clientSettings, schemas, store));
@@ -95,8 +99,34 @@ public final class Dashboard implements AutoCloseable {
             readers.forEach(TopicReader::close);
             throw e;
         }
+        exposureWarning(server.address(), settings.credentials()).ifPresent(LOG::warn);
         readers.forEach(TopicReader::start);
         return new Dashboard(List.copyOf(readers), server, settings.host());
+    }
+
+    /**
+     * What {@code /api/info} says of the settings. {@code from} is the start the readers use: an
+     * instant ({@code -1h} as resolved when the dashboard started), or {@code beginning}.
+     */
+    static Map<String, Object> info(Settings settings) {
+        Map<String, Object> info = new LinkedHashMap<>();
+        info.put("topic", settings.topic());
+        info.put("keep", settings.keep());
+        info.put("from", settings.from() == null ? FROM_BEGINNING : settings.from().toString());
+        info.put("delta_warn_above", settings.deltaWarnAbove());
+        return info;
+    }
+
+    /**
+     * A warning when the page is served beyond this machine (not on a loopback address: 0.0.0.0, a
+     * network interface) without credentials: anyone who can reach the port reads the prompts.
+     */
+    static Optional<String> exposureWarning(InetSocketAddress bound, String credentials) {
+        if (credentials != null || bound.getAddress().isLoopbackAddress()) {
+            return Optional.empty();
+        }
+        return Optional.of("the dashboard listens on " + bound.getAddress().getHostAddress() + ":" + bound.getPort()
+                + ", open to the network without credentials: anyone who reaches it reads the explanations; set dashboard.auth=user:password");
     }
 
     private static TopicReader explanationReader(Settings settings, Map<?, ?> clientSettings, SchemaRegistryClient schemas, EventStore store) {

@@ -9,7 +9,9 @@ import java.io.UncheckedIOException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The JSON API, apart from HTTP so that it can be tested without a server:
@@ -62,9 +64,10 @@ final class DashboardApi {
                 return ok(trends.stats(TrendQuery.parse(query)));
             }
             if (path.equals("/api/alerts")) {
-                return ok(trends.alerts(TrendQuery.parse(query)));
+                return ok(trends.alerts(TrendQuery.parseAlerts(query)));
             }
             if (path.equals("/api/info")) {
+                TrendQuery.requireKnown(query, List.of());
                 ObjectNode answer = MAPPER.valueToTree(info);
                 answer.put("held", store.size());
                 answer.setAll(trends.describe());
@@ -73,6 +76,16 @@ final class DashboardApi {
             return error(404, "no such API path: " + path);
         } catch (BadRequestException e) {
             return error(400, e.getMessage());
+        }
+    }
+
+    /** Why a {@code /api/stream} request is refused (400: it takes no parameters), if it is. */
+    static Optional<Answer> refuseStream(String rawQuery) {
+        try {
+            TrendQuery.requireKnown(query(rawQuery), List.of());
+            return Optional.empty();
+        } catch (BadRequestException e) {
+            return Optional.of(error(400, e.getMessage()));
         }
     }
 

@@ -37,9 +37,11 @@ record EventFilter(int limit, String model, String application, String tenant, S
                 throw new BadRequestException("limit must be from 1 to " + MAX_LIMIT + ", not " + limit);
             }
         }
-        String method = blankToNull(query.get("method"));
+        // Any case: the configuration spells the methods in lower case (method=gradient), the records in upper.
+        String asked = blankToNull(query.get("method"));
+        String method = asked == null ? null : asked.toUpperCase(java.util.Locale.ROOT);
         if (method != null && !Set.of("INTEGRATED_GRADIENTS", "GRADIENT", "INPUT_X_GRADIENT").contains(method)) {
-            throw new BadRequestException("method must be INTEGRATED_GRADIENTS, GRADIENT or INPUT_X_GRADIENT, not '" + method + "'");
+            throw new BadRequestException("method must be integrated_gradients, gradient or input_x_gradient (any case), not '" + asked + "'");
         }
         return new EventFilter(limit, blankToNull(query.get("model")), blankToNull(query.get("application")), blankToNull(query.get("tenant")), method,
                 blankToNull(query.get("segment")), blankToNull(query.get("q")));

@@ -56,17 +56,35 @@ final class InMemoryTrends implements TrendSource {
                 row.putNull("relative_delta_max");
             }
             row.put("delta_warnings", in.stream().filter(e -> e.deltaOverThreshold(warnAbove)).count());
-            // Shares by segment kind: names (user[0], doc:ball) differ between events, kinds do not.
-            Map<String, Double> shares = new TreeMap<>();
-            for (DashboardEvent event : in) {
-                for (PromptSegment segment : event.record().getSegments()) {
-                    shares.merge(segment.getKind().name().toLowerCase(java.util.Locale.ROOT), segment.getShare() / in.size(), Double::sum);
-                }
-            }
             ObjectNode shareNode = row.putObject("segment_share_mean");
-            shares.forEach(shareNode::put);
+            shareMeans(in).forEach(shareNode::put);
         }
         return answer;
+    }
+
+    /**
+     * The mean share per segment kind, as the statistics topic defines it (reliance.<kind>.share_mean,
+     * docs/auditing.md): an event's share of a kind is the sum over its segments of that kind, and the
+     * mean is over the events that have the kind only; a 0 for a prompt without a system message
+     * would read as "ignored the system prompt". Kinds, not names: user[0] and doc:ball differ
+     * between events, kinds do not.
+     */
+    static Map<String, Double> shareMeans(List<DashboardEvent> events) {
+        Map<String, double[]> sums = new TreeMap<>(); // kind → {sum of the events' shares, events with the kind}
+        for (DashboardEvent event : events) {
+            Map<String, Double> perEvent = new TreeMap<>();
+            for (PromptSegment segment : event.record().getSegments()) {
+                perEvent.merge(segment.getKind().name().toLowerCase(java.util.Locale.ROOT), segment.getShare(), Double::sum);
+            }
+            perEvent.forEach((kind, share) -> {
+                double[] sum = sums.computeIfAbsent(kind, k -> new double[2]);
+                sum[0] += share;
+                sum[1]++;
+            });
+        }
+        Map<String, Double> means = new TreeMap<>();
+        sums.forEach((kind, sum) -> means.put(kind, sum[0] / sum[1]));
+        return means;
     }
 
     @Override

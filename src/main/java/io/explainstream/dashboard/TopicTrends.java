@@ -47,9 +47,14 @@ final class TopicTrends implements TrendSource {
         READING
     }
 
-    /** One window of one group; ordered by start, so that the oldest go first. */
-    private record WindowKey(long start, String group) implements Comparable<WindowKey> {
-        private static final Comparator<WindowKey> ORDER = Comparator.comparingLong(WindowKey::start).thenComparing(WindowKey::group);
+    /**
+     * One window of one group; ordered by start, so that the oldest go first. The length is part of
+     * the key: a 20 s and a 60 s window that start together (stats.window changed, or two services
+     * write the topic) are different windows, not versions of one.
+     */
+    private record WindowKey(long start, long length, String group) implements Comparable<WindowKey> {
+        private static final Comparator<WindowKey> ORDER = Comparator.comparingLong(WindowKey::start).thenComparingLong(WindowKey::length)
+                .thenComparing(WindowKey::group);
 
         @Override
         public int compareTo(WindowKey other) {
@@ -91,14 +96,15 @@ final class TopicTrends implements TrendSource {
     synchronized void add(ExplanationStats stats) {
         versionsRead++;
         statsTopicState = TopicState.READING;
-        windows.put(new WindowKey(stats.getWindowStart().toEpochMilli(), stats.getGroupKey()), stats);
+        windows.put(new WindowKey(stats.getWindowStart().toEpochMilli(), length(stats), stats.getGroupKey()), stats);
         while (windows.size() > MAX_WINDOWS) {
             windows.pollFirstEntry();
         }
     }
 
     synchronized void add(AuditAlert alert) {
-        alerts.put(new AlertKey(new WindowKey(alert.getWindowStart().toEpochMilli(), alert.getGroupKey()), alert.getRule()), alert);
+        long length = alert.getWindowEnd().toEpochMilli() - alert.getWindowStart().toEpochMilli();
+        alerts.put(new AlertKey(new WindowKey(alert.getWindowStart().toEpochMilli(), length, alert.getGroupKey()), alert.getRule()), alert);
         while (alerts.size() > MAX_ALERTS) {
             alerts.pollFirstEntry();
         }
@@ -125,21 +131,34 @@ final class TopicTrends implements TrendSource {
                 .put("stats_topic_state", statsTopicState().name().toLowerCase(Locale.ROOT));
     }
 
+    /**
+     * The windows of one length only: totals of windows of different lengths would add a minute's
+     * events to twenty seconds' and draw false spikes. The length is the one asked for, else that
+     * of the most recent window (the latest start; among windows starting together, the one
+     * published last), which is the service's stats.window as it runs now. The lengths left out
+     * are named in {@code left_out_window_ms}.
+     */
     @Override
     public synchronized ObjectNode stats(TrendQuery query) {
-        List<ExplanationStats> matching = windows.values().stream().filter(forModel(query.model(), ExplanationStats::getGroup)).toList();
-        if (query.window() != null) {
-            matching = ofLength(matching, query.window());
+        List<ExplanationStats> forModel = windows.values().stream().filter(forModel(query.model(), ExplanationStats::getGroup)).toList();
+        List<ExplanationStats> matching = List.of();
+        Set<Long> leftOut = new TreeSet<>();
+        if (!forModel.isEmpty()) {
+            long chosen = query.window() != null ? lengthAsked(forModel, query.window()) : latestLength(forModel);
+            matching = lastStarts(forModel.stream().filter(s -> length(s) == chosen).toList(), query.limit());
+            forModel.stream().map(TopicTrends::length).filter(l -> l != chosen).forEach(leftOut::add);
         }
-        matching = lastStarts(matching, query.limit());
         ObjectNode answer = NODES.objectNode();
         answer.put("source", SOURCE);
         answer.put("topic", statsTopic);
         answer.put("note", "the latest version of each window and group on " + statsTopic + " (" + windows.size() + " held, at most " + MAX_WINDOWS
-                + "; " + versionsRead + " versions read); totals add the groups up, latency p50 is the largest of the groups'");
+                + "; " + versionsRead + " versions read); totals add the groups up, latency p50 is the largest of the groups'"
+                + (leftOut.isEmpty() ? "" : "; windows of other lengths " + leftOut + " ms are left out (ask for one with window=<seconds>)"));
         if (!matching.isEmpty()) {
             answer.put("window_ms", length(matching.get(matching.size() - 1)));
         }
+        ArrayNode leftOutNode = answer.putArray("left_out_window_ms");
+        leftOut.forEach(leftOutNode::add);
         ArrayNode rows = answer.putArray("windows");
         matching.forEach(stats -> rows.add(window(stats)));
         ArrayNode totals = answer.putArray("totals");
@@ -160,16 +179,20 @@ final class TopicTrends implements TrendSource {
         return answer;
     }
 
-    /** The windows of the asked length; none held of it is a question the topic cannot answer. */
-    private static List<ExplanationStats> ofLength(List<ExplanationStats> all, Duration window) {
-        List<ExplanationStats> ofLength = all.stream().filter(s -> length(s) == window.toMillis()).toList();
-        if (ofLength.isEmpty() && !all.isEmpty()) {
+    /** The asked length in milliseconds; none held of it is a question the topic cannot answer. */
+    private static long lengthAsked(List<ExplanationStats> all, Duration window) {
+        if (all.stream().noneMatch(s -> length(s) == window.toMillis())) {
             Set<Long> lengths = new TreeSet<>();
             all.forEach(s -> lengths.add(length(s) / 1000));
             throw new BadRequestException("the stats topic's windows are " + lengths + " s long (the service's stats.window), not " + window.toSeconds()
                     + " s; leave window out or ask for one of those");
         }
-        return ofLength;
+        return window.toMillis();
+    }
+
+    /** The length of the most recent window: the latest start, and of those the one published last. */
+    private static long latestLength(List<ExplanationStats> all) {
+        return length(all.stream().max(Comparator.comparing(ExplanationStats::getWindowStart).thenComparing(ExplanationStats::getEmittedAt)).orElseThrow());
     }
 
     /** The windows of the {@code limit} latest window starts (all their groups), oldest first. */

@@ -1,8 +1,8 @@
 package io.explainstream.dashboard;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The window and model a trends or alerts request is about.
@@ -20,17 +20,45 @@ record TrendQuery(Duration window, String model, int limit) {
     /** The window of trends computed by the dashboard itself when the request names none. */
     static final Duration DEFAULT_WINDOW = Duration.ofMinutes(1);
 
-    private static final Set<String> PARAMETERS = Set.of("window", "model", "limit");
+    private static final List<String> STATS_PARAMETERS = List.of("window", "model", "limit");
+    /**
+     * Alerts take no window: the topic's alerts are of the service's windows, and a window asked of
+     * them would be ignored without a word; the memory's alerts use {@link #DEFAULT_WINDOW}.
+     */
+    private static final List<String> ALERTS_PARAMETERS = List.of("model", "limit");
     private static final Duration SHORTEST = Duration.ofSeconds(1);
     private static final Duration LONGEST = Duration.ofDays(1);
 
-    /** @throws BadRequestException naming the parameter and value that are wrong */
+    /**
+     * A {@code /api/stats} request.
+     *
+     * @throws BadRequestException naming the parameter and value that are wrong
+     */
     static TrendQuery parse(Map<String, String> query) {
+        requireKnown(query, STATS_PARAMETERS);
+        return parseKnown(query);
+    }
+
+    /**
+     * An {@code /api/alerts} request: no window.
+     *
+     * @throws BadRequestException naming the parameter and value that are wrong
+     */
+    static TrendQuery parseAlerts(Map<String, String> query) {
+        requireKnown(query, ALERTS_PARAMETERS);
+        return parseKnown(query);
+    }
+
+    /** @throws BadRequestException for the first parameter not in {@code known}, listing those that are */
+    static void requireKnown(Map<String, String> query, List<String> known) {
         for (String name : query.keySet()) {
-            if (!PARAMETERS.contains(name)) {
-                throw new BadRequestException("unknown parameter '" + name + "'; known: window, model, limit");
+            if (!known.contains(name)) {
+                throw new BadRequestException("unknown parameter '" + name + "'; " + (known.isEmpty() ? "this takes none" : "known: " + String.join(", ", known)));
             }
         }
+    }
+
+    private static TrendQuery parseKnown(Map<String, String> query) {
         Duration window = null;
         String text = query.get("window");
         if (text != null) {

@@ -129,12 +129,97 @@ class DashboardApiTest {
         assertError(api.get("/api/events", "limit=abc"), 400, "limit must be a whole number from 1 to 10000, not 'abc'");
         assertError(api.get("/api/events", "limit=0"), 400, "limit must be from 1 to 10000, not 0");
         assertError(api.get("/api/events", "colour=red"), 400, "unknown parameter 'colour'");
-        assertError(api.get("/api/events", "method=LIME"), 400, "method must be INTEGRATED_GRADIENTS, GRADIENT or INPUT_X_GRADIENT, not 'LIME'");
+        assertError(api.get("/api/events", "method=LIME"), 400, "method must be integrated_gradients, gradient or input_x_gradient (any case), not 'LIME'");
         assertError(api.get("/api/events", "model=a&model=b"), 400, "parameter 'model' is given twice");
         assertError(api.get("/api/stats", "window=0"), 400, "window must be from 1 to 86400 seconds, not 0");
-        assertError(api.get("/api/alerts", "window=soon"), 400, "window is in whole seconds (1 to 86400), not 'soon'");
+        assertError(api.get("/api/stats", "window=soon"), 400, "window is in whole seconds (1 to 86400), not 'soon'");
         assertError(api.get("/api/stats", "limit=0"), 400, "limit must be from 1 to 10000, not 0");
         assertError(api.get("/api/nothing", null), 404, "no such API path: /api/nothing");
+    }
+
+    @Test
+    void aRequestTheServerCannotReadIsAJson400WithAReason() throws Exception {
+        store.add(explanation("ok", "m1", "shop", -0.1, 0.0, "▁ball"));
+        try (DashboardServer server = new DashboardServer("127.0.0.1", 0, api, store, 0.05, null)) {
+            for (String target : List.of("/api/events?q=%", "/api/events?q=%zz", "/api/events?q={")) {
+                String response = raw(server.port(), "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+                assertTrue(response.startsWith("HTTP/1.1 400 "), response);
+                assertTrue(response.contains("Content-Type: application/json"), response);
+                JsonNode body = MAPPER.readTree(response.substring(response.indexOf("\r\n\r\n") + 4));
+                assertEquals(400, body.get("status").asInt());
+                assertTrue(body.get("error").asText().startsWith("malformed request (percent-encode it): "), body.toString());
+            }
+            String good = raw(server.port(), "GET /api/events?q=%25 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+            assertTrue(good.startsWith("HTTP/1.1 200 "), "a well-formed request passes through: " + good);
+        }
+    }
+
+    /** One request written as is (HttpClient would not send a malformed one), and what comes back until the server closes. */
+    private static String raw(int port, String request) throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
+    void eachEndpointKnowsOnlyItsOwnParameters() throws Exception {
+        assertError(api.get("/api/info", "foo=1"), 400, "unknown parameter 'foo'; this takes none");
+        assertError(api.get("/api/alerts", "window=20"), 400, "unknown parameter 'window'; known: model, limit");
+        assertError(api.get("/api/stats", "foo=1"), 400, "unknown parameter 'foo'; known: window, model, limit");
+        assertEquals(200, api.get("/api/alerts", "model=m1&limit=5").status());
+        assertEquals(200, api.get("/api/info", null).status());
+        assertError(DashboardApi.refuseStream("foo=1").orElseThrow(), 400, "unknown parameter 'foo'; this takes none");
+        assertTrue(DashboardApi.refuseStream(null).isEmpty());
+    }
+
+    @Test
+    void theMethodFilterTakesTheConfigurationsLowerCase() throws Exception {
+        store.add(explanation("ig", "m1", "shop", -0.1, 0.0, "▁ball"));
+        assertEquals(List.of(), ids(api.get("/api/events", "method=gradient")));
+        assertEquals(List.of("ig"), ids(api.get("/api/events", "method=integrated_gradients")));
+        assertEquals(List.of("ig"), ids(api.get("/api/events", "method=Integrated_Gradients")));
+        assertError(api.get("/api/events", "method=lime"), 400, "method must be integrated_gradients, gradient or input_x_gradient (any case), not 'lime'");
+    }
+
+    @Test
+    void infoSaysTheStartTheReadersUse() {
+        Instant hourAgo = Instant.parse("2026-12-02T02:00:00Z");
+        assertEquals("2026-12-02T02:00:00Z", Dashboard.info(settings(hourAgo, null)).get("from"), "-1h as resolved at the start");
+        assertEquals("beginning", Dashboard.info(settings(null, null)).get("from"));
+    }
+
+    @Test
+    void aPageOpenToTheNetworkWithoutCredentialsIsWarnedOf() throws Exception {
+        java.net.InetSocketAddress any = new java.net.InetSocketAddress(java.net.InetAddress.getByName("0.0.0.0"), 8088);
+        String warning = Dashboard.exposureWarning(any, null).orElseThrow();
+        assertTrue(warning.contains("open to the network without credentials") && warning.contains("dashboard.auth"), warning);
+        assertTrue(Dashboard.exposureWarning(any, "auditor:s3cret").isEmpty());
+        assertTrue(Dashboard.exposureWarning(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 8088), null).isEmpty());
+    }
+
+    @Test
+    void aPortInUseAndAnUnknownHostAreOneLineNamingTheOption() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            IllegalArgumentException inUse = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> DashboardServer.bind("127.0.0.1", taken.getLocalPort()));
+            assertTrue(inUse.getMessage().startsWith("--port " + taken.getLocalPort() + ": the port is in use on 127.0.0.1"), inUse.getMessage());
+        }
+        IllegalArgumentException unknown = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> DashboardServer.bind("nosuchhost.invalid", 0));
+        assertEquals("--host nosuchhost.invalid: no such host (it does not resolve to an address)", unknown.getMessage());
+    }
+
+    @Test
+    void theMemorysMeanShareOfAKindIsOverTheEventsThatHaveIt() throws Exception {
+        // As on the statistics topic (docs/auditing.md): a prompt without a system message does not count as a 0 for "system".
+        store.add(withSegments(explanation("plain", "m1", "shop", -0.1, 0.0, "▁ball"), segment("user[0]", SegmentKind.USER, 1.0)));
+        store.add(withSegments(explanation("chat", "m1", "shop", -0.1, 0.0, "▁ball"), segment("system", SegmentKind.SYSTEM, 0.2),
+                segment("user[0]", SegmentKind.USER, 0.5), segment("user[1]", SegmentKind.USER, 0.3)));
+        JsonNode shares = MAPPER.readTree(api.get("/api/stats", null).json()).get("windows").get(0).get("segment_share_mean");
+        assertEquals(0.2, shares.get("system").asDouble(), 1e-12, "over the one event with a system message, not (0.2 + 0) / 2");
+        assertEquals((1.0 + (0.5 + 0.3)) / 2, shares.get("user").asDouble(), 1e-12, "user[0] and user[1] of one event together");
     }
 
     @Test
@@ -185,6 +270,10 @@ class DashboardApiTest {
         }
     }
 
+    private static Dashboard.Settings settings(Instant from, String credentials) {
+        return new Dashboard.Settings("explanations", null, null, "127.0.0.1", 0, 10, from, 0.05, credentials);
+    }
+
     private static void assertError(DashboardApi.Answer answer, int status, String reasonStart) throws Exception {
         assertEquals(status, answer.status(), answer.json());
         String reason = MAPPER.readTree(answer.json()).get("error").asText();
@@ -196,6 +285,14 @@ class DashboardApiTest {
         List<String> ids = new java.util.ArrayList<>();
         MAPPER.readTree(answer.json()).get("events").forEach(e -> ids.add(e.get("event_id").asText()));
         return ids;
+    }
+
+    private static Explanation withSegments(Explanation explanation, PromptSegment... segments) {
+        return Explanation.newBuilder(explanation).setSegments(List.of(segments)).build();
+    }
+
+    private static PromptSegment segment(String name, SegmentKind kind, double share) {
+        return new PromptSegment(name, kind, 0, 4, 1, share, share, null);
     }
 
     static Explanation explanation(String id, String model, String application, double logProb, double sequenceDelta, String word) {

@@ -181,9 +181,19 @@ class DashboardInBrowserTest {
             JsonNode box = browser.eval("(() => { const r = document.getElementById('" + id + "').getBoundingClientRect(); return {left: r.left, right: r.right, width: r.width}; })()");
             assertTrue(box.get("left").asDouble() >= 0 && box.get("right").asDouble() <= 390 && box.get("width").asDouble() > 200, id + " on the screen: " + box);
         }
+        // A tap in the feed brings the detail, which is below the whole feed at this width, into view.
+        browser.eval("window.scrollTo(0, 0)");
+        assertTrue(browser.eval("document.getElementById('detail').getBoundingClientRect().top > window.innerHeight / 2").asBoolean(), "below the feed");
         browser.eval("document.querySelector('#feed button[data-event-id=\"chat-1\"]').click()");
         browser.await("document.getElementById('d-id').textContent === 'chat-1'", Duration.ofSeconds(10));
-        browser.eval("document.getElementById('detail').scrollIntoView()");
+        browser.await("(() => { const r = document.getElementById('detail').getBoundingClientRect(); return r.top > -1 && r.top < window.innerHeight / 2; })()" /* -1: subpixel layout */,
+                Duration.ofSeconds(5));
+        // No segment label cut off ("emplate 18"): each shown one fits its part, and every part is named in its title.
+        JsonNode labels = browser.eval("[...document.querySelectorAll('#segment-bar div')].map(p => ({title: p.title, shown: !p.firstElementChild.hidden,"
+                + " fits: p.firstElementChild.offsetWidth <= p.clientWidth}))");
+        assertTrue(labels.size() >= 3, labels.toString());
+        labels.forEach(label -> assertTrue(!label.get("shown").asBoolean() || label.get("fits").asBoolean(), "a label cut off: " + labels));
+        labels.forEach(label -> assertFalse(label.get("title").asText().isEmpty(), labels.toString()));
         browser.screenshot(Path.of("target/dashboard-phone.png"));
     }
 

@@ -82,6 +82,29 @@ class TopicTrendsTest {
     }
 
     @Test
+    void windowsOfAnotherLengthAreLeftOutAndNamed() throws Exception {
+        // stats.window was 60 s, then 20 s: the latest window's length is the one answered, alone.
+        topic.add(stats("source_model=m1", T0, true, 30, 0.1, 10));
+        topic.add(stats("source_model=m1", T0 + MINUTE, true, 40, 0.1, 10));
+        topic.add(ofLength(stats("source_model=m1", T0 + MINUTE, false, 7, 0.1, 10), 20_000));
+        topic.add(ofLength(stats("source_model=m1", T0 + MINUTE + 20_000, false, 5, 0.1, 10), 20_000));
+        JsonNode answer = stats(topic, Map.of());
+        assertEquals(20_000, answer.get("window_ms").asLong());
+        assertEquals(List.of("60000"), ids(answer.get("left_out_window_ms")));
+        assertEquals(2, answer.get("windows").size(), "the 20 s windows only");
+        answer.get("windows").forEach(w -> assertEquals(20_000, w.get("end").asLong() - w.get("start").asLong()));
+        assertEquals(List.of(7L, 5L), List.of(answer.get("totals").get(0).get("events").asLong(), answer.get("totals").get(1).get("events").asLong()),
+                "the 60 s window of the same start is not added to the 20 s one");
+        assertTrue(answer.get("note").asText().contains("windows of other lengths [60000] ms are left out"), answer.get("note").asText());
+
+        JsonNode minute = stats(topic, Map.of("window", "60"));
+        assertEquals(60_000, minute.get("window_ms").asLong());
+        assertEquals(2, minute.get("totals").size());
+        assertEquals(40, minute.get("totals").get(1).get("events").asLong());
+        assertEquals(List.of("20000"), ids(minute.get("left_out_window_ms")));
+    }
+
+    @Test
     void theOldestWindowsGoFirstBeyondTheBound() throws Exception {
         for (int i = 0; i <= TopicTrends.MAX_WINDOWS; i++) {
             topic.add(stats("source_model=m1", T0 + i * MINUTE, true, 1, 0.1, 10));
@@ -178,6 +201,10 @@ class TopicTrendsTest {
                 .setReliance(Map.of("user", new ShareStats(events, 0.6, 0.5, 0.7, 1.0)))
                 .setConcentration(new ConcentrationStats(events, 1.0))
                 .build();
+    }
+
+    private static ExplanationStats ofLength(ExplanationStats stats, long lengthMs) {
+        return ExplanationStats.newBuilder(stats).setWindowEnd(stats.getWindowStart().plusMillis(lengthMs)).build();
     }
 
     static AuditAlert alert(String rule, String group, long start, List<String> examples) {
