@@ -6,9 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.BindException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Base64;
@@ -31,7 +29,6 @@ final class DashboardServer implements AutoCloseable {
     private static final long HEARTBEAT_SECONDS = 15;
 
     private final HttpServer server;
-    private final RequestLineGuard guard;
     private final InetSocketAddress address;
     private final ExecutorService executor;
     private final DashboardApi api;
@@ -47,26 +44,17 @@ final class DashboardServer implements AutoCloseable {
         this.warnAbove = warnAbove;
         this.expectedAuthorization = credentials == null ? null
                 : ("Basic " + Base64.getEncoder().encodeToString(credentials.getBytes(StandardCharsets.UTF_8))).getBytes(StandardCharsets.UTF_8);
-        ServerSocket listener = bind(host, port);
-        // SSE streams hold a thread each for as long as a page is open (and two more in the guard).
+        this.server = create(host, port);
+        // SSE streams hold a thread each for as long as a page is open.
         this.executor = Executors.newCachedThreadPool(runnable -> {
             Thread thread = new Thread(runnable, "dashboard-http");
             thread.setDaemon(true);
             return thread;
         });
-        try {
-            // The JDK server only behind the guard, on loopback: it would answer a malformed request with HTML.
-            this.server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        } catch (IOException | RuntimeException e) {
-            listener.close();
-            executor.shutdownNow();
-            throw e;
-        }
         server.setExecutor(executor);
         server.createContext("/", this::handle);
         server.start();
-        this.guard = new RequestLineGuard(listener, server.getAddress(), executor);
-        this.address = (InetSocketAddress) listener.getLocalSocketAddress();
+        this.address = server.getAddress();
     }
 
     /**
@@ -75,27 +63,20 @@ final class DashboardServer implements AutoCloseable {
      * option and value ({@link IllegalArgumentException}, which the command line reports without a
      * stack trace), not as a BindException's trace.
      */
-    static ServerSocket bind(String host, int port) throws IOException {
+    static HttpServer create(String host, int port) throws IOException {
         InetSocketAddress address = new InetSocketAddress(host, port);
         if (address.isUnresolved()) {
             throw new IllegalArgumentException("--host " + host + ": no such host (it does not resolve to an address)");
         }
-        ServerSocket listener = new ServerSocket();
         try {
-            listener.setReuseAddress(true);
-            listener.bind(address, 0);
-            return listener;
+            return HttpServer.create(address, 0);
         } catch (BindException e) {
-            listener.close();
             String reason = e.getMessage() == null ? "cannot bind" : e.getMessage();
             if (reason.toLowerCase(java.util.Locale.ROOT).contains("in use")) {
                 throw new IllegalArgumentException("--port " + port + ": the port is in use on " + host + " (" + reason
                         + "); choose another, or 0 for any free one");
             }
             throw new IllegalArgumentException("--host " + host + ": cannot listen there (" + reason + "); give an address of this machine");
-        } catch (IOException | RuntimeException e) {
-            listener.close();
-            throw e;
         }
     }
 
@@ -203,7 +184,6 @@ final class DashboardServer implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
-        guard.close();
         server.stop(0);
         executor.shutdownNow();
     }

@@ -138,32 +138,6 @@ class DashboardApiTest {
     }
 
     @Test
-    void aRequestTheServerCannotReadIsAJson400WithAReason() throws Exception {
-        store.add(explanation("ok", "m1", "shop", -0.1, 0.0, "▁ball"));
-        try (DashboardServer server = new DashboardServer("127.0.0.1", 0, api, store, 0.05, null)) {
-            for (String target : List.of("/api/events?q=%", "/api/events?q=%zz", "/api/events?q={")) {
-                String response = raw(server.port(), "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-                assertTrue(response.startsWith("HTTP/1.1 400 "), response);
-                assertTrue(response.contains("Content-Type: application/json"), response);
-                JsonNode body = MAPPER.readTree(response.substring(response.indexOf("\r\n\r\n") + 4));
-                assertEquals(400, body.get("status").asInt());
-                assertTrue(body.get("error").asText().startsWith("malformed request (percent-encode it): "), body.toString());
-            }
-            String good = raw(server.port(), "GET /api/events?q=%25 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-            assertTrue(good.startsWith("HTTP/1.1 200 "), "a well-formed request passes through: " + good);
-        }
-    }
-
-    /** One request written as is (HttpClient would not send a malformed one), and what comes back until the server closes. */
-    private static String raw(int port, String request) throws Exception {
-        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
-            socket.setSoTimeout(10_000);
-            socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
-            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        }
-    }
-
-    @Test
     void eachEndpointKnowsOnlyItsOwnParameters() throws Exception {
         assertError(api.get("/api/info", "foo=1"), 400, "unknown parameter 'foo'; this takes none");
         assertError(api.get("/api/alerts", "window=20"), 400, "unknown parameter 'window'; known: model, limit");
@@ -203,11 +177,11 @@ class DashboardApiTest {
     void aPortInUseAndAnUnknownHostAreOneLineNamingTheOption() throws Exception {
         try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             IllegalArgumentException inUse = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                    () -> DashboardServer.bind("127.0.0.1", taken.getLocalPort()));
+                    () -> DashboardServer.create("127.0.0.1", taken.getLocalPort()));
             assertTrue(inUse.getMessage().startsWith("--port " + taken.getLocalPort() + ": the port is in use on 127.0.0.1"), inUse.getMessage());
         }
         IllegalArgumentException unknown = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                () -> DashboardServer.bind("nosuchhost.invalid", 0));
+                () -> DashboardServer.create("nosuchhost.invalid", 0));
         assertEquals("--host nosuchhost.invalid: no such host (it does not resolve to an address)", unknown.getMessage());
     }
 
