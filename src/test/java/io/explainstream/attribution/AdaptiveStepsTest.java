@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.Shape;
 import io.explainstream.attribution.IntegratedGradients.Endpoints;
 import io.explainstream.attribution.IntegratedGradients.Mode;
 import io.explainstream.attribution.IntegratedGradients.Path;
@@ -53,9 +52,9 @@ class AdaptiveStepsTest {
     void randomPath() {
         manager = NDManager.newBaseManager("PyTorch");
         Random random = new Random(11);
-        x = uniform(random, 2, -1, 1);
-        b = uniform(random, 2, -1, 1);
-        w = new double[][][][] {uniform(random, 2, 0.5, 2), uniform(random, 3, 0.5, 2)};
+        x = ToyTensors.uniform(random, 2, LENGTH, HIDDEN, -1, 1);
+        b = ToyTensors.uniform(random, 2, LENGTH, HIDDEN, -1, 1);
+        w = new double[][][][] {ToyTensors.uniform(random, 2, LENGTH, HIDDEN, 0.5, 2), ToyTensors.uniform(random, 3, LENGTH, HIDDEN, 0.5, 2)};
         path = Path.between(tensor(b), tensor(x));
         f = new Powers(manager, w);
     }
@@ -221,7 +220,7 @@ class AdaptiveStepsTest {
     private record Powers(List<NDArray> weights) implements TargetFunction {
 
         Powers(NDManager manager, double[][][][] w) {
-            this(IntStream.range(0, w.length).mapToObj(e -> tensor(manager, w[e])).toList());
+            this(IntStream.range(0, w.length).mapToObj(e -> ToyTensors.tensor(manager, w[e])).toList());
         }
 
         @Override
@@ -259,28 +258,6 @@ class AdaptiveStepsTest {
 
     /** @return (count, L, H) float64 */
     private NDArray tensor(double[][][] values) {
-        return tensor(manager, values);
-    }
-
-    private static NDArray tensor(NDManager manager, double[][][] values) {
-        double[] flat = new double[values.length * LENGTH * HIDDEN];
-        for (int a = 0; a < values.length; a++) {
-            for (int i = 0; i < LENGTH; i++) {
-                System.arraycopy(values[a][i], 0, flat, (a * LENGTH + i) * HIDDEN, HIDDEN);
-            }
-        }
-        return manager.create(flat, new Shape(values.length, LENGTH, HIDDEN)); // float64
-    }
-
-    private static double[][][] uniform(Random random, int count, double low, double high) {
-        double[][][] values = new double[count][LENGTH][HIDDEN];
-        for (double[][] matrix : values) {
-            for (double[] row : matrix) {
-                for (int d = 0; d < HIDDEN; d++) {
-                    row[d] = low + (high - low) * random.nextDouble();
-                }
-            }
-        }
-        return values;
+        return ToyTensors.tensor(manager, values);
     }
 }

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.Shape;
 import io.explainstream.attribution.IntegratedGradients.Endpoints;
 import io.explainstream.attribution.IntegratedGradients.Mode;
 import io.explainstream.attribution.IntegratedGradients.Path;
@@ -54,9 +53,9 @@ class IntegratedGradientsTest {
     void randomPath() {
         manager = NDManager.newBaseManager("PyTorch");
         Random random = new Random(7);
-        x = uniform(random, EVENTS, -1, 1);
-        b = uniform(random, EVENTS, -1, 1);
-        w = uniform(random, 3, 0.5, 2);
+        x = ToyTensors.uniform(random, EVENTS, LENGTH, HIDDEN, -1, 1);
+        b = ToyTensors.uniform(random, EVENTS, LENGTH, HIDDEN, -1, 1);
+        w = ToyTensors.uniform(random, 3, LENGTH, HIDDEN, 0.5, 2);
         path = Path.between(tensor(b), tensor(x));
     }
 
@@ -231,24 +230,6 @@ class IntegratedGradientsTest {
 
     /** @return (count, L, H) float64 */
     private NDArray tensor(double[][][] values) {
-        double[] flat = new double[values.length * LENGTH * HIDDEN];
-        for (int a = 0; a < values.length; a++) {
-            for (int i = 0; i < LENGTH; i++) {
-                System.arraycopy(values[a][i], 0, flat, (a * LENGTH + i) * HIDDEN, HIDDEN);
-            }
-        }
-        return manager.create(flat, new Shape(values.length, LENGTH, HIDDEN)); // float64
-    }
-
-    private static double[][][] uniform(Random random, int count, double low, double high) {
-        double[][][] values = new double[count][LENGTH][HIDDEN];
-        for (double[][] matrix : values) {
-            for (double[] row : matrix) {
-                for (int d = 0; d < HIDDEN; d++) {
-                    row[d] = low + (high - low) * random.nextDouble();
-                }
-            }
-        }
-        return values;
+        return ToyTensors.tensor(manager, values);
     }
 }
