@@ -45,10 +45,9 @@ public final class BacklogController {
     private long lastChangeMs = Long.MIN_VALUE / 2;
     /** The engine time of the last batch (stream thread only). */
     private long lastBatchMs;
-    /** The lag's growth in ms per ms, and the measurement it is taken from (stream thread only). */
+    /** The lag's growth in ms per ms over the last dwell time, and the measurements (time, lag) it is taken from (stream thread only). */
     private double growth;
-    private long growthFromMs = Long.MIN_VALUE;
-    private long growthFromLagMs;
+    private final java.util.LinkedList<long[]> samples = new java.util.LinkedList<>();
 
     /**
      * @param fullMethod the configured method ({@code attribution.method})
@@ -111,9 +110,11 @@ public final class BacklogController {
 
     /**
      * Takes one lag measurement; returns the level after it. It steps down when the lag is over
-     * the limit, and also when, over half the limit, the lag grows fast enough to pass the limit
-     * before the dwell time allows the next step: with one step per dwell, waiting for the limit
-     * itself let the lag run past it whenever the capacity fell faster than one step makes up.
+     * the limit, and also when, over half the limit, the lag (growing as it has over the last
+     * dwell time) would pass the limit before the dwell time allows the next step: with one step
+     * per dwell, waiting for the limit itself let the lag run past it whenever the capacity fell
+     * faster than one step makes up. It steps back up under half the limit once the lag no longer
+     * grows.
      */
     public int observe(long lagMs) {
         if (!enabled()) {
@@ -134,7 +135,7 @@ public final class BacklogController {
         } else if (lagMs > limit / 2 && expectedMs > limit && level < levels.size() - 1) {
             next = level + 1;
             why = "growing by " + String.format(java.util.Locale.ROOT, "%.1f", growth) + " s per s, " + expectedMs + " ms in " + dwellMs + " ms, over";
-        } else if (lagMs < limit / 2 && level > 0) {
+        } else if (lagMs < limit / 2 && growth <= 0 && level > 0) {
             next = level - 1;
             why = "under half of";
         }
@@ -148,16 +149,18 @@ public final class BacklogController {
         return level;
     }
 
-    /** The lag's growth (ms of lag per ms), from measurements at least a second apart: batch to batch it is noise. */
+    /**
+     * The lag's growth (ms of lag per ms) over the last dwell time: from batch to batch the lag
+     * jumps (a batch of another length bucket has older events), so a slope over one second read
+     * noise as tens of seconds per second. Zero until a dwell time of measurements is there.
+     */
     private void updateGrowth(long lagMs, long now) {
-        if (growthFromMs == Long.MIN_VALUE) {
-            growthFromMs = now;
-            growthFromLagMs = lagMs;
-        } else if (now - growthFromMs >= 1_000) {
-            growth = (double) (lagMs - growthFromLagMs) / (now - growthFromMs);
-            growthFromMs = now;
-            growthFromLagMs = lagMs;
+        samples.addLast(new long[] {now, lagMs});
+        while (samples.size() > 2 && now - samples.get(1)[0] >= dwellMs) {
+            samples.removeFirst();
         }
+        long[] oldest = samples.getFirst();
+        growth = now - oldest[0] >= dwellMs && now > oldest[0] ? (double) (lagMs - oldest[1]) / (now - oldest[0]) : 0;
     }
 
     public AuditPolicy policy() {

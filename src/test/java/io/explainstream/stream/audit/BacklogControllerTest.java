@@ -56,21 +56,28 @@ class BacklogControllerTest {
         assertEquals("backlog", controller.skipReason());
     }
 
-    /** A lag over half the limit steps down early only when it grows fast enough to pass the limit within the dwell time. */
+    /**
+     * A lag over half the limit steps down early only when, growing as it has over the last dwell
+     * time, it would pass the limit before the next step is allowed; a jump between two batches is
+     * not growth.
+     */
     @Test
     void aLagGrowingFastEnoughToPassTheLimitBeforeTheNextStepStepsDownEarly() {
         ManualClock clock = new ManualClock();
         BacklogController slow = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
-        assertEquals(0, slow.observe(40_000));
-        clock.advance(Duration.ofSeconds(2));
-        assertEquals(0, slow.observe(41_000), "41 s, growing 0.5 s per s: 46 s in 10 s, under 60 s");
         BacklogController fast = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
-        assertEquals(0, fast.observe(40_000));
-        clock.advance(Duration.ofSeconds(2));
-        assertEquals(1, fast.observe(44_000), "44 s, growing 2 s per s: 64 s in 10 s, over 60 s");
+        BacklogController jump = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
         BacklogController low = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
+        assertEquals(0, slow.observe(40_000));
+        assertEquals(0, fast.observe(30_000));
+        assertEquals(0, jump.observe(31_000));
         assertEquals(0, low.observe(10_000));
         clock.advance(Duration.ofSeconds(2));
+        assertEquals(0, jump.observe(50_000), "19 s more within 2 s, less than a dwell time of measurements: not growth yet");
+        clock.advance(Duration.ofSeconds(8));
+        assertEquals(0, slow.observe(45_000), "45 s, growing 0.5 s per s: 50 s in 10 s, under 60 s");
+        assertEquals(1, fast.observe(50_000), "50 s, growing 2 s per s: 70 s in 10 s, over 60 s");
+        assertEquals(0, jump.observe(32_000), "32 s, 0.1 s per s over the dwell time: the jump was noise");
         assertEquals(0, low.observe(29_000), "under half the limit it never steps down, however fast it grows");
     }
 
