@@ -48,6 +48,8 @@ public final class BacklogController {
     /** The lag's growth in ms per ms over the last dwell time, and the measurements (time, lag) it is taken from (stream thread only). */
     private double growth;
     private final java.util.LinkedList<long[]> samples = new java.util.LinkedList<>();
+    /** Since when the batch store has been empty, or MIN_VALUE while events wait (stream thread only). */
+    private long idleSinceMs = Long.MIN_VALUE;
 
     /**
      * @param fullMethod the configured method ({@code attribution.method})
@@ -100,7 +102,21 @@ public final class BacklogController {
      * degraded. Returns the level after it.
      */
     public int observeOldest(long eventTimeMs) {
+        idleSinceMs = Long.MIN_VALUE;
         return observe(Math.max(0, clock.millis() - eventTimeMs) + lastBatchMs);
+    }
+
+    /**
+     * Nothing waits in the batch store. That is a lag of 0 only once nothing has waited for a dwell
+     * time: between two polls of a backlogged input the store is empty for a moment, and taking
+     * that as no lag sent the service back to full steps within seconds of each step down.
+     */
+    public int idle() {
+        long now = clock.millis();
+        if (idleSinceMs == Long.MIN_VALUE) {
+            idleSinceMs = now;
+        }
+        return now - idleSinceMs >= dwellMs ? observe(0) : level;
     }
 
     /** The engine time of the batch just explained, for the next projection. */

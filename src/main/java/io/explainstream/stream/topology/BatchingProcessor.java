@@ -201,8 +201,8 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private void onWallClock(long nowMs) {
         List<PendingEvent> first = pending();
         if (first.isEmpty()) {
-            // Nothing waits: no lag, so a degraded service recovers when traffic stops.
-            backlog.observe(0);
+            // Nothing waits: no lag once that lasts, so a degraded service recovers when traffic stops.
+            backlog.idle();
         }
         // Every batch whose oldest event has waited long enough, oldest first.
         for (List<PendingEvent> waiting = first; !waiting.isEmpty() && nowMs - waiting.get(0).enqueuedAtMs() >= policy.maxWaitMs();

@@ -81,6 +81,23 @@ class BacklogControllerTest {
         assertEquals(0, low.observe(29_000), "under half the limit it never steps down, however fast it grows");
     }
 
+    /** An empty store between two polls is not recovery: only a dwell time of nothing waiting is. */
+    @Test
+    void anEmptyStoreCountsAsNoLagOnlyAfterADwellTime() {
+        ManualClock clock = new ManualClock();
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
+        assertEquals(1, controller.observe(61_000));
+        clock.advance(Duration.ofSeconds(10));
+        assertEquals(1, controller.idle(), "empty for a moment");
+        clock.advance(Duration.ofSeconds(6));
+        assertEquals(1, controller.observeOldest(clock.millis() - 40_000), "a batch again: 40 s, neither over nor under half");
+        assertEquals(1, controller.idle());
+        clock.advance(Duration.ofSeconds(9));
+        assertEquals(1, controller.idle(), "empty for 9 s since the last batch");
+        clock.advance(Duration.ofSeconds(1));
+        assertEquals(0, controller.idle(), "empty for a dwell time: back to the configured level");
+    }
+
     /** The lag is projected to publication: a batch that will be published over the limit degrades before it runs. */
     @Test
     void theLastBatchsEngineTimeCountsInTheLag() {
