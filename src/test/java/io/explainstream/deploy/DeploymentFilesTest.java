@@ -106,7 +106,11 @@ class DeploymentFilesTest {
         assertTrue(!config.hasBootstrapServers(), "as shipped, run uses the embedded broker");
         String readme = Files.readString(REPO.resolve("README.md"));
         assertTrue(readme.contains("./explainstream run --config deploy/explainstream.properties"), "the README's run example uses it");
-        assertTrue(readme.contains("./explainstream replay --config deploy/explainstream.properties"), "the README's replay example uses it");
+        // replay, diff, tail and dashboard read an existing cluster: their examples take a copy with bootstrap.servers set.
+        assertTrue(readme.contains("./explainstream replay --config my.properties"), "the README's replay example uses a copy");
+        assertTrue(readme.contains("need a copy with `bootstrap.servers`"), "the README says why the copy");
+        assertTrue(!readme.matches("(?s).*explainstream (replay|diff|tail|dashboard) --config deploy/explainstream\\.properties.*"),
+                "no example of a command that reads a cluster uses the shipped file, which has no bootstrap.servers");
     }
 
     @Test
