@@ -19,24 +19,30 @@ record EventFilter(int limit, String model, String application, String tenant, S
      *
      * @throws BadRequestException naming the parameter and value that are wrong
      */
+    /** The {@code limit} parameter: a whole number from 1 to {@link #MAX_LIMIT}, or {@code fallback} when absent. */
+    static int limit(String text, int fallback) {
+        if (text == null) {
+            return fallback;
+        }
+        int limit;
+        try {
+            limit = Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            throw new BadRequestException("limit must be a whole number from 1 to " + MAX_LIMIT + ", not '" + text + "'");
+        }
+        if (limit < 1 || limit > MAX_LIMIT) {
+            throw new BadRequestException("limit must be from 1 to " + MAX_LIMIT + ", not " + limit);
+        }
+        return limit;
+    }
+
     static EventFilter parse(Map<String, String> query, int defaultLimit) {
         for (String name : query.keySet()) {
             if (!PARAMETERS.contains(name)) {
                 throw new BadRequestException("unknown parameter '" + name + "'; known: limit, model, application, tenant, method, segment, q");
             }
         }
-        int limit = defaultLimit;
-        String text = query.get("limit");
-        if (text != null) {
-            try {
-                limit = Integer.parseInt(text);
-            } catch (NumberFormatException e) {
-                throw new BadRequestException("limit must be a whole number from 1 to " + MAX_LIMIT + ", not '" + text + "'");
-            }
-            if (limit < 1 || limit > MAX_LIMIT) {
-                throw new BadRequestException("limit must be from 1 to " + MAX_LIMIT + ", not " + limit);
-            }
-        }
+        int limit = limit(query.get("limit"), defaultLimit);
         // Any case: the configuration spells the methods in lower case (method=gradient), the records in upper.
         String asked = blankToNull(query.get("method"));
         String method = asked == null ? null : asked.toUpperCase(java.util.Locale.ROOT);

@@ -15,7 +15,7 @@ import java.util.Map;
 record TrendQuery(Duration window, String model, int limit) {
 
     static final int DEFAULT_LIMIT = 120;
-    static final int MAX_LIMIT = 10_000;
+    static final int MAX_LIMIT = EventFilter.MAX_LIMIT;
 
     /** The window of trends computed by the dashboard itself when the request names none. */
     static final Duration DEFAULT_WINDOW = Duration.ofMinutes(1);
@@ -72,23 +72,7 @@ record TrendQuery(Duration window, String model, int limit) {
             }
         }
         String model = query.get("model");
-        return new TrendQuery(window, model == null || model.isBlank() ? null : model, limit(query.get("limit")));
-    }
-
-    private static int limit(String text) {
-        if (text == null) {
-            return DEFAULT_LIMIT;
-        }
-        int limit;
-        try {
-            limit = Integer.parseInt(text);
-        } catch (NumberFormatException e) {
-            throw new BadRequestException("limit must be a whole number from 1 to " + MAX_LIMIT + ", not '" + text + "'");
-        }
-        if (limit < 1 || limit > MAX_LIMIT) {
-            throw new BadRequestException("limit must be from 1 to " + MAX_LIMIT + ", not " + limit);
-        }
-        return limit;
+        return new TrendQuery(window, model == null || model.isBlank() ? null : model, EventFilter.limit(query.get("limit"), DEFAULT_LIMIT));
     }
 
     /** The window asked for, else {@link #DEFAULT_WINDOW}. */
