@@ -20,18 +20,19 @@
   // A vocabulary piece as shown: ▁ is a space, the newline byte a ↵ (other byte pieces are read through their group, below).
   function piece(text) { return text === null || text === undefined ? REDACTED : text.replace(/▁/g, " ").replace(/<0x0A>/g, "↵"); }
   const BYTE_PIECE = /^<0x[0-9A-Fa-f]{2}>$/;
-  // A group's text as shown (the server groups tokens as the CLI does: the byte pieces of one character are one group).
+  // A group's text as shown (the server groups tokens as the CLI does: the tokens of one character, byte pieces or
+  // the code points of one grapheme such as 👩‍💻, are one group).
   function groupText(g, tokens) {
     if (g.text === null || g.text === undefined) return REDACTED;
     if (g.kind === "LINE_BREAK") return "↵".repeat(Math.max(1, g.text.length));
     if (g.first === g.last && !BYTE_PIECE.test(tokens[g.first].text || "")) return piece(tokens[g.first].text);
     return g.text;
   }
-  // One token's label in per-token views (response table, matrix): a byte piece shows the character it helps spell.
+  // One token's label in per-token views (response table, matrix): a token of a character shows the character it helps spell.
   function tokenLabel(groups, tokens, i) {
     const g = groups.find((x) => x.first <= i && i <= x.last);
     if (!g || (g.first === g.last && !BYTE_PIECE.test(tokens[i].text || ""))) return piece(tokens[i].text);
-    return g.first === g.last ? groupText(g, tokens) : groupText(g, tokens) + " (" + piece(tokens[i].text) + ", byte " + (i - g.first + 1) + "/" + (g.last - g.first + 1) + ")";
+    return g.first === g.last ? groupText(g, tokens) : groupText(g, tokens) + " (" + piece(tokens[i].text) + ", token " + (i - g.first + 1) + "/" + (g.last - g.first + 1) + ")";
   }
   function el(tag, attrs, text) { const e = document.createElement(tag); for (const k in attrs || {}) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; return e; }
 
@@ -165,7 +166,7 @@
     map.replaceChildren();
     map.dataset.view = state.view;
     if (state.view === "tokens") {
-      // One cell per group: a token, or the byte pieces of one character, scored by their sum (as the CLI's heatmap).
+      // One cell per group: a token, or the tokens of one character, scored by their sum (as the CLI's heatmap).
       d.prompt_groups.forEach((g) => {
         const t = d.prompt_tokens[g.first], span = g.first === g.last ? "token " + g.first : "tokens " + g.first + "–" + g.last + " (" + d.prompt_tokens.slice(g.first, g.last + 1).map((x) => x.text).join("") + ")";
         const c = cell(groupText(g, d.prompt_tokens), g.score, g.score_normalized, span + (d.segments.length ? " · " + d.segments[t.segment].name : ""), !g.attributed);

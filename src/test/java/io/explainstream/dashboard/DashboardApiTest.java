@@ -102,6 +102,43 @@ class DashboardApiTest {
     }
 
     @Test
+    void theTokensOfOneGraphemeAreOneCellScoredByTheirSum() throws Exception {
+        // "cafe\u0301 🇫🇷" as the bundled tokenizer spells it: the accent (U+0301) and each regional
+        // indicator are byte runs of their own; "e" + accent and the two indicators are one character each.
+        List<PromptToken> prompt = List.of(new PromptToken(1L, "<s>", 0, 0, false, 0), new PromptToken(700L, "▁cafe", 0, 4, true, 0),
+                new PromptToken(207L, "<0xCC>", 4, 5, true, 0), new PromptToken(132L, "<0x81>", 4, 5, true, 0), new PromptToken(29871L, "▁", 5, 6, true, 0),
+                new PromptToken(243L, "<0xF0>", 6, 8, true, 0), new PromptToken(162L, "<0x9F>", 6, 8, true, 0), new PromptToken(138L, "<0x87>", 6, 8, true, 0),
+                new PromptToken(174L, "<0xAB>", 6, 8, true, 0), new PromptToken(243L, "<0xF0>", 8, 10, true, 0), new PromptToken(162L, "<0x9F>", 8, 10, true, 0),
+                new PromptToken(138L, "<0x87>", 8, 10, true, 0), new PromptToken(186L, "<0xB7>", 8, 10, true, 0));
+        List<Double> raw = List.of(9.0, 0.5, 0.25, 0.25, 0.0, 0.1, 0.1, 0.1, 0.1, 0.2, 0.2, 0.2, 0.2);
+        store.add(Explanation.newBuilder(explanation("flag", "m1", "shop", -0.1, 0.0, "▁ball"))
+                .setPromptTokens(prompt).setSeqAttr(raw).setSeqAttrNormalized(raw.stream().map(x -> x / 2).toList())
+                .setSegments(List.of(new PromptSegment("user[0]", SegmentKind.USER, 0, 10, 13, 2.4, 1.0, null)))
+                .build());
+        JsonNode event = MAPPER.readTree(api.get("/api/events/flag", null).json());
+        assertEquals("cafe\u0301 🇫🇷", event.get("prompt_text").asText());
+        JsonNode groups = event.get("prompt_groups");
+        assertEquals(4, groups.size(), "<s>, cafe + accent, the space, the flag: " + groups);
+        assertCell(groups.get(1), "cafe\u0301", 1, 3, 1.0);
+        assertCell(groups.get(3), "🇫🇷", 5, 12, 1.2);
+        assertEquals(0.6, groups.get(3).get("score_normalized").asDouble(), 1e-12);
+        int covered = 0;
+        for (JsonNode group : groups) {
+            assertEquals(covered, group.get("first").asInt(), "the cells cover every token once, in order: " + groups);
+            covered = group.get("last").asInt() + 1;
+        }
+        assertEquals(prompt.size(), covered);
+    }
+
+    private static void assertCell(JsonNode cell, String text, int first, int last, double score) {
+        assertEquals(text, cell.get("text").asText(), cell.toString());
+        assertEquals("CHARACTER", cell.get("kind").asText(), cell.toString());
+        assertEquals(first, cell.get("first").asInt(), cell.toString());
+        assertEquals(last, cell.get("last").asInt(), cell.toString());
+        assertEquals(score, cell.get("score").asDouble(), 1e-12, "the sum of its tokens' raw scores: " + cell);
+    }
+
+    @Test
     void aRedactedRecordShowsNoTextAndMatchesNoSearch() throws Exception {
         Explanation plain = explanation("secret", "m1", "shop", -0.1, 0.0, "▁ball");
         store.add(Explanation.newBuilder(plain)
