@@ -84,9 +84,10 @@
     const f = filters(), params = new URLSearchParams(Object.assign({ limit: String(FEED_MAX) }, f));
     const answer = await getJson("/api/events?" + params);
     if (!answer) return;
-    const bySeq = new Map(state.events.map((e) => [e.seq, e]));
-    answer.events.forEach((e) => bySeq.set(e.seq, e));
-    state.events = [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, FEED_MAX * 2);
+    // One entry per event id, its newest explanation: a replay re-explains an event under the same id.
+    const byId = new Map(state.events.map((e) => [e.event_id, e]));
+    answer.events.forEach((e) => { const held = byId.get(e.event_id); if (!held || held.seq <= e.seq) byId.set(e.event_id, e); });
+    state.events = [...byId.values()].sort((a, b) => b.seq - a.seq).slice(0, FEED_MAX * 2);
     state.events.forEach(remember);
     if (f.q) { const ids = new Set(answer.events.map((e) => e.seq)); renderFiltered(ids); } else renderFeed();
   }
@@ -101,13 +102,18 @@
     source.addEventListener("error", () => { $("status").textContent = "feed disconnected; retrying…"; });
     source.addEventListener("explanation", (message) => {
       const e = JSON.parse(message.data);
-      if (state.events.some((x) => x.seq === e.seq)) return;
+      if (state.events.some((x) => x.seq >= e.seq && x.event_id === e.event_id)) return;
+      // Explained again (a replay): the newer explanation takes the older one's place at the top.
+      const again = state.events.some((x) => x.event_id === e.event_id);
+      state.events = state.events.filter((x) => x.event_id !== e.event_id);
       state.events.unshift(e); remember(e);
       if (state.events.length > FEED_MAX * 2) state.events.length = FEED_MAX * 2;
       const f = filters();
       const m = matches(e, f);
-      if (m === true) { $("feed").prepend(feedItem(e)); $("feed-count").textContent = $("feed").children.length + " shown"; }
-      else if (m === "server") loadFeed();
+      if (m === "server") loadFeed();
+      else if (again) renderFeed();
+      else if (m === true) { $("feed").prepend(feedItem(e)); $("feed-count").textContent = $("feed").children.length + " shown"; }
+      if (again && state.selected === e.event_id) select(e.event_id, false);
       scheduleTrends();
       status();
     });
@@ -139,7 +145,8 @@
     $("detail").hidden = false;
     $("d-id").textContent = d.event_id;
     $("d-facts").textContent = [d.model_id, d.method.toLowerCase().replace(/_/g, " "), d.steps + " steps", d.integration.toLowerCase(), "baseline " + d.baseline, d.normalization + " normalization",
-      "latency " + num(d.attribution_latency_ms, 0) + " ms", "entropy " + num(d.attribution_entropy, 3), d.flags.redacted ? "redacted" : "", d.flags.prompt_truncated ? "prompt truncated (" + d.flags.prompt_tokens_dropped + " tokens dropped)" : ""].filter(Boolean).join(" · ");
+      "latency " + num(d.attribution_latency_ms, 0) + " ms", "entropy " + num(d.attribution_entropy, 3), d.flags.redacted ? "redacted" : "",
+      d.replay_id ? "replay " + d.replay_id : "", d.explanations_held > 1 ? "explained " + d.explanations_held + " times (the newest shown)" : "", d.flags.prompt_truncated ? "prompt truncated (" + d.flags.prompt_tokens_dropped + " tokens dropped)" : ""].filter(Boolean).join(" · ");
     const box = $("d-delta");
     const rel = d.relative_delta;
     if (d.delta_warning) {

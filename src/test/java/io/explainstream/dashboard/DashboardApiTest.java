@@ -55,6 +55,23 @@ class DashboardApiTest {
     }
 
     @Test
+    void aReExplainedEventIsOneFeedEntryTheNewestAndItsDetailSaysSo() throws Exception {
+        store.add(explanation("twice", "m1", "shop", -0.1, 0.0, "▁ball"));
+        store.add(explanation("other", "m1", "shop", -0.1, 0.0, "▁ball"));
+        store.add(Explanation.newBuilder(explanation("twice", "m1", "shop", -0.1, 0.0, "▁ball")).setReplayId("replay-7").build());
+
+        JsonNode feed = MAPPER.readTree(api.get("/api/events", null).json()).get("events");
+        assertEquals(List.of("twice", "other"), ids(api.get("/api/events", null)), "one entry per event id: " + feed);
+        assertEquals(3, feed.get(0).get("seq").asInt(), "the newest explanation of it");
+        assertEquals(2, feed.get(0).get("explanations_held").asInt());
+        assertEquals(1, feed.get(1).get("explanations_held").asInt());
+        assertEquals(List.of("twice"), ids(api.get("/api/events", "limit=1")), "the limit counts events, not explanations");
+        JsonNode detail = MAPPER.readTree(api.get("/api/events/twice", null).json());
+        assertEquals("replay-7", detail.get("replay_id").asText());
+        assertEquals(2, detail.get("explanations_held").asInt(), "the detail says it was explained again");
+    }
+
+    @Test
     void oneEventCarriesTheRecordAndItsRelativeDelta() throws Exception {
         // moved |−0.1 − (−1.6)| = 1.5; missing |0.3|: relative delta 0.2, over 0.05
         store.add(explanation("x", "m1", "shop", -0.1, 0.3, "▁ball"));
