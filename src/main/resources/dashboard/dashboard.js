@@ -120,7 +120,7 @@
   }
   function status() {
     const held = state.events.length;
-    $("status").textContent = "live · " + (state.info ? "topic " + state.info.topic + " · " : "") + held + " explanations received · delta warning above " + (state.info ? state.info.delta_warn_above : "");
+    $("status").textContent = "live · " + (state.info ? "topic " + state.info.topic + " · " : "") + held + " events received · delta warning above " + (state.info ? state.info.delta_warn_above : "");
   }
 
   // ---- one event ------------------------------------------------------------------------------
@@ -268,6 +268,16 @@
   // ---- trends and alerts ---------------------------------------------------------------------
   let trendTimer = null;
   function scheduleTrends() { if (!trendTimer) trendTimer = setTimeout(() => { trendTimer = null; loadTrends(); }, 1000); }
+  // uPlot gives a y axis a fixed 50 px, which cuts the left of "12,000" (ms): the room is the
+  // widest label's width in the axis font, the tick and the gap. The labels depend on the room, so
+  // uPlot asks again; the first fit stands.
+  function axisRoom(u, values, axisIndex, cycle) {
+    const axis = u.axes[axisIndex];
+    if (cycle > 1) return axis._size;
+    u.ctx.font = axis.font[0];
+    const widest = Math.max(0, ...(values || []).map((v) => u.ctx.measureText(String(v)).width)) / devicePixelRatio;
+    return Math.max(50, Math.ceil(axis.ticks.size + axis.gap + widest + 2));
+  }
   function chart(id, series, data) {
     const target = $(id), width = Math.max(280, target.clientWidth || 320);
     if (state.charts[id]) state.charts[id].destroy();
@@ -278,8 +288,22 @@
     const xRange = lo === hi ? [lo - 300, hi + 300] : [lo, hi];
     // Every series is a count, share, delta or duration: from 0, so that a lone point does not get a range of its own rounding.
     const yRange = (u, min, max) => [Math.min(0, min), max > 0 ? max * 1.15 : 1];
-    state.charts[id] = new uPlot({ width: width, height: 170, series: [{}].concat(series), axes: [axis, axis],
+    state.charts[id] = new uPlot({ width: width, height: 170, series: [{}].concat(series), axes: [axis, Object.assign({ size: axisRoom }, axis)],
       scales: { x: { time: true, auto: false, range: xRange }, y: { range: yRange } } }, data, target);
+  }
+  // A window without traffic is not published (nor counted in memory): drawn straight from its
+  // neighbours, the line would invent values for the time in between. One row of nulls at the
+  // first missing window's start (where the next start is more than a window length on) makes
+  // uPlot end the line there and start a new one after. Returns uPlot's columns: x, then one per
+  // value function.
+  function columnsWithGaps(windows, valueFunctions) {
+    const rows = [];
+    windows.forEach((r, i) => {
+      const previous = windows[i - 1];
+      if (previous && r.start - previous.start > previous.end - previous.start) rows.push([previous.end / 1000].concat(valueFunctions.map(() => null)));
+      rows.push([r.start / 1000].concat(valueFunctions.map((f) => f(r))));
+    });
+    return rows.length ? rows[0].map((_, c) => rows.map((row) => row[c])) : [[]].concat(valueFunctions.map(() => []));
   }
   const SERIES_COLORS = ["#0b5cad", "#bc4c00", "#1a7f37", "#6f42c1", "#6e7781", "#cf222e"];
   // The trends come from the service's statistics topic (source "topic": windows as published, the
@@ -299,12 +323,11 @@
       $("trends-empty").hidden = w.length > 0;
       $("trends").querySelector(".charts").hidden = w.length === 0;
       if (w.length) {
-        const x = w.map((r) => r.start / 1000);
-        chart("chart-events", [{ label: "events", stroke: SERIES_COLORS[0], width: 2 }], [x, w.map((r) => r.events)]);
+        chart("chart-events", [{ label: "events", stroke: SERIES_COLORS[0], width: 2 }], columnsWithGaps(w, [(r) => r.events]));
         const kinds = [...new Set(w.flatMap((r) => Object.keys(r.segment_share_mean)))].sort();
-        chart("chart-shares", kinds.map((k, i) => ({ label: k, stroke: SERIES_COLORS[i % SERIES_COLORS.length], width: 2 })), [x].concat(kinds.map((k) => w.map((r) => r.segment_share_mean[k] ?? null))));
-        chart("chart-delta", [{ label: "mean", stroke: SERIES_COLORS[0], width: 2 }, { label: "max", stroke: SERIES_COLORS[1], width: 2 }], [x, w.map((r) => r.relative_delta_mean), w.map((r) => r.relative_delta_max)]);
-        chart("chart-latency", [{ label: fromTopic ? "p50 (largest group)" : "p50", stroke: SERIES_COLORS[0], width: 2 }, { label: "max", stroke: SERIES_COLORS[1], width: 2 }], [x, w.map((r) => r.latency_ms_p50), w.map((r) => r.latency_ms_max)]);
+        chart("chart-shares", kinds.map((k, i) => ({ label: k, stroke: SERIES_COLORS[i % SERIES_COLORS.length], width: 2 })), columnsWithGaps(w, kinds.map((k) => (r) => r.segment_share_mean[k] ?? null)));
+        chart("chart-delta", [{ label: "mean", stroke: SERIES_COLORS[0], width: 2 }, { label: "max", stroke: SERIES_COLORS[1], width: 2 }], columnsWithGaps(w, [(r) => r.relative_delta_mean, (r) => r.relative_delta_max]));
+        chart("chart-latency", [{ label: fromTopic ? "p50 (largest group)" : "p50", stroke: SERIES_COLORS[0], width: 2 }, { label: "max", stroke: SERIES_COLORS[1], width: 2 }], columnsWithGaps(w, [(r) => r.latency_ms_p50, (r) => r.latency_ms_max]));
       }
     }
     const alerts = await getJson("/api/alerts");
