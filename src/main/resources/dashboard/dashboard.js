@@ -20,18 +20,19 @@
   // A vocabulary piece as shown: ▁ is a space, the newline byte a ↵ (other byte pieces are read through their group, below).
   function piece(text) { return text === null || text === undefined ? REDACTED : text.replace(/▁/g, " ").replace(/<0x0A>/g, "↵"); }
   const BYTE_PIECE = /^<0x[0-9A-Fa-f]{2}>$/;
-  // A group's text as shown (the server groups tokens as the CLI does: the byte pieces of one character are one group).
+  // A group's text as shown (the server groups tokens as the CLI does: the tokens of one character, byte pieces or
+  // the code points of one grapheme such as 👩‍💻, are one group).
   function groupText(g, tokens) {
     if (g.text === null || g.text === undefined) return REDACTED;
     if (g.kind === "LINE_BREAK") return "↵".repeat(Math.max(1, g.text.length));
     if (g.first === g.last && !BYTE_PIECE.test(tokens[g.first].text || "")) return piece(tokens[g.first].text);
     return g.text;
   }
-  // One token's label in per-token views (response table, matrix): a byte piece shows the character it helps spell.
+  // One token's label in per-token views (response table, matrix): a token of a character shows the character it helps spell.
   function tokenLabel(groups, tokens, i) {
     const g = groups.find((x) => x.first <= i && i <= x.last);
     if (!g || (g.first === g.last && !BYTE_PIECE.test(tokens[i].text || ""))) return piece(tokens[i].text);
-    return g.first === g.last ? groupText(g, tokens) : groupText(g, tokens) + " (" + piece(tokens[i].text) + ", byte " + (i - g.first + 1) + "/" + (g.last - g.first + 1) + ")";
+    return g.first === g.last ? groupText(g, tokens) : groupText(g, tokens) + " (" + piece(tokens[i].text) + ", token " + (i - g.first + 1) + "/" + (g.last - g.first + 1) + ")";
   }
   function el(tag, attrs, text) { const e = document.createElement(tag); for (const k in attrs || {}) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; return e; }
 
@@ -83,9 +84,10 @@
     const f = filters(), params = new URLSearchParams(Object.assign({ limit: String(FEED_MAX) }, f));
     const answer = await getJson("/api/events?" + params);
     if (!answer) return;
-    const bySeq = new Map(state.events.map((e) => [e.seq, e]));
-    answer.events.forEach((e) => bySeq.set(e.seq, e));
-    state.events = [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, FEED_MAX * 2);
+    // One entry per event id, its newest explanation: a replay re-explains an event under the same id.
+    const byId = new Map(state.events.map((e) => [e.event_id, e]));
+    answer.events.forEach((e) => { const held = byId.get(e.event_id); if (!held || held.seq <= e.seq) byId.set(e.event_id, e); });
+    state.events = [...byId.values()].sort((a, b) => b.seq - a.seq).slice(0, FEED_MAX * 2);
     state.events.forEach(remember);
     if (f.q) { const ids = new Set(answer.events.map((e) => e.seq)); renderFiltered(ids); } else renderFeed();
   }
@@ -100,20 +102,25 @@
     source.addEventListener("error", () => { $("status").textContent = "feed disconnected; retrying…"; });
     source.addEventListener("explanation", (message) => {
       const e = JSON.parse(message.data);
-      if (state.events.some((x) => x.seq === e.seq)) return;
+      if (state.events.some((x) => x.seq >= e.seq && x.event_id === e.event_id)) return;
+      // Explained again (a replay): the newer explanation takes the older one's place at the top.
+      const again = state.events.some((x) => x.event_id === e.event_id);
+      state.events = state.events.filter((x) => x.event_id !== e.event_id);
       state.events.unshift(e); remember(e);
       if (state.events.length > FEED_MAX * 2) state.events.length = FEED_MAX * 2;
       const f = filters();
       const m = matches(e, f);
-      if (m === true) { $("feed").prepend(feedItem(e)); $("feed-count").textContent = $("feed").children.length + " shown"; }
-      else if (m === "server") loadFeed();
+      if (m === "server") loadFeed();
+      else if (again) renderFeed();
+      else if (m === true) { $("feed").prepend(feedItem(e)); $("feed-count").textContent = $("feed").children.length + " shown"; }
+      if (again && state.selected === e.event_id) select(e.event_id, false);
       scheduleTrends();
       status();
     });
   }
   function status() {
     const held = state.events.length;
-    $("status").textContent = "live · " + (state.info ? "topic " + state.info.topic + " · " : "") + held + " explanations received · delta warning above " + (state.info ? state.info.delta_warn_above : "");
+    $("status").textContent = "live · " + (state.info ? "topic " + state.info.topic + " · " : "") + held + " events received · delta warning above " + (state.info ? state.info.delta_warn_above : "");
   }
 
   // ---- one event ------------------------------------------------------------------------------
@@ -138,7 +145,8 @@
     $("detail").hidden = false;
     $("d-id").textContent = d.event_id;
     $("d-facts").textContent = [d.model_id, d.method.toLowerCase().replace(/_/g, " "), d.steps + " steps", d.integration.toLowerCase(), "baseline " + d.baseline, d.normalization + " normalization",
-      "latency " + num(d.attribution_latency_ms, 0) + " ms", "entropy " + num(d.attribution_entropy, 3), d.flags.redacted ? "redacted" : "", d.flags.prompt_truncated ? "prompt truncated (" + d.flags.prompt_tokens_dropped + " tokens dropped)" : ""].filter(Boolean).join(" · ");
+      "latency " + num(d.attribution_latency_ms, 0) + " ms", "entropy " + num(d.attribution_entropy, 3), d.flags.redacted ? "redacted" : "",
+      d.replay_id ? "replay " + d.replay_id : "", d.explanations_held > 1 ? "explained " + d.explanations_held + " times (the newest shown)" : "", d.flags.prompt_truncated ? "prompt truncated (" + d.flags.prompt_tokens_dropped + " tokens dropped)" : ""].filter(Boolean).join(" · ");
     const box = $("d-delta");
     const rel = d.relative_delta;
     if (d.delta_warning) {
@@ -165,7 +173,7 @@
     map.replaceChildren();
     map.dataset.view = state.view;
     if (state.view === "tokens") {
-      // One cell per group: a token, or the byte pieces of one character, scored by their sum (as the CLI's heatmap).
+      // One cell per group: a token, or the tokens of one character, scored by their sum (as the CLI's heatmap).
       d.prompt_groups.forEach((g) => {
         const t = d.prompt_tokens[g.first], span = g.first === g.last ? "token " + g.first : "tokens " + g.first + "–" + g.last + " (" + d.prompt_tokens.slice(g.first, g.last + 1).map((x) => x.text).join("") + ")";
         const c = cell(groupText(g, d.prompt_tokens), g.score, g.score_normalized, span + (d.segments.length ? " · " + d.segments[t.segment].name : ""), !g.attributed);
@@ -260,6 +268,16 @@
   // ---- trends and alerts ---------------------------------------------------------------------
   let trendTimer = null;
   function scheduleTrends() { if (!trendTimer) trendTimer = setTimeout(() => { trendTimer = null; loadTrends(); }, 1000); }
+  // uPlot gives a y axis a fixed 50 px, which cuts the left of "12,000" (ms): the room is the
+  // widest label's width in the axis font, the tick and the gap. The labels depend on the room, so
+  // uPlot asks again; the first fit stands.
+  function axisRoom(u, values, axisIndex, cycle) {
+    const axis = u.axes[axisIndex];
+    if (cycle > 1) return axis._size;
+    u.ctx.font = axis.font[0];
+    const widest = Math.max(0, ...(values || []).map((v) => u.ctx.measureText(String(v)).width)) / devicePixelRatio;
+    return Math.max(50, Math.ceil(axis.ticks.size + axis.gap + widest + 2));
+  }
   function chart(id, series, data) {
     const target = $(id), width = Math.max(280, target.clientWidth || 320);
     if (state.charts[id]) state.charts[id].destroy();
@@ -270,8 +288,22 @@
     const xRange = lo === hi ? [lo - 300, hi + 300] : [lo, hi];
     // Every series is a count, share, delta or duration: from 0, so that a lone point does not get a range of its own rounding.
     const yRange = (u, min, max) => [Math.min(0, min), max > 0 ? max * 1.15 : 1];
-    state.charts[id] = new uPlot({ width: width, height: 170, series: [{}].concat(series), axes: [axis, axis],
+    state.charts[id] = new uPlot({ width: width, height: 170, series: [{}].concat(series), axes: [axis, Object.assign({ size: axisRoom }, axis)],
       scales: { x: { time: true, auto: false, range: xRange }, y: { range: yRange } } }, data, target);
+  }
+  // A window without traffic is not published (nor counted in memory): drawn straight from its
+  // neighbours, the line would invent values for the time in between. One row of nulls at the
+  // first missing window's start (where the next start is more than a window length on) makes
+  // uPlot end the line there and start a new one after. Returns uPlot's columns: x, then one per
+  // value function.
+  function columnsWithGaps(windows, valueFunctions) {
+    const rows = [];
+    windows.forEach((r, i) => {
+      const previous = windows[i - 1];
+      if (previous && r.start - previous.start > previous.end - previous.start) rows.push([previous.end / 1000].concat(valueFunctions.map(() => null)));
+      rows.push([r.start / 1000].concat(valueFunctions.map((f) => f(r))));
+    });
+    return rows.length ? rows[0].map((_, c) => rows.map((row) => row[c])) : [[]].concat(valueFunctions.map(() => []));
   }
   const SERIES_COLORS = ["#0b5cad", "#bc4c00", "#1a7f37", "#6f42c1", "#6e7781", "#cf222e"];
   // The trends come from the service's statistics topic (source "topic": windows as published, the
@@ -291,12 +323,11 @@
       $("trends-empty").hidden = w.length > 0;
       $("trends").querySelector(".charts").hidden = w.length === 0;
       if (w.length) {
-        const x = w.map((r) => r.start / 1000);
-        chart("chart-events", [{ label: "events", stroke: SERIES_COLORS[0], width: 2 }], [x, w.map((r) => r.events)]);
+        chart("chart-events", [{ label: "events", stroke: SERIES_COLORS[0], width: 2 }], columnsWithGaps(w, [(r) => r.events]));
         const kinds = [...new Set(w.flatMap((r) => Object.keys(r.segment_share_mean)))].sort();
-        chart("chart-shares", kinds.map((k, i) => ({ label: k, stroke: SERIES_COLORS[i % SERIES_COLORS.length], width: 2 })), [x].concat(kinds.map((k) => w.map((r) => r.segment_share_mean[k] ?? null))));
-        chart("chart-delta", [{ label: "mean", stroke: SERIES_COLORS[0], width: 2 }, { label: "max", stroke: SERIES_COLORS[1], width: 2 }], [x, w.map((r) => r.relative_delta_mean), w.map((r) => r.relative_delta_max)]);
-        chart("chart-latency", [{ label: fromTopic ? "p50 (largest group)" : "p50", stroke: SERIES_COLORS[0], width: 2 }, { label: "max", stroke: SERIES_COLORS[1], width: 2 }], [x, w.map((r) => r.latency_ms_p50), w.map((r) => r.latency_ms_max)]);
+        chart("chart-shares", kinds.map((k, i) => ({ label: k, stroke: SERIES_COLORS[i % SERIES_COLORS.length], width: 2 })), columnsWithGaps(w, kinds.map((k) => (r) => r.segment_share_mean[k] ?? null)));
+        chart("chart-delta", [{ label: "mean", stroke: SERIES_COLORS[0], width: 2 }, { label: "max", stroke: SERIES_COLORS[1], width: 2 }], columnsWithGaps(w, [(r) => r.relative_delta_mean, (r) => r.relative_delta_max]));
+        chart("chart-latency", [{ label: fromTopic ? "p50 (largest group)" : "p50", stroke: SERIES_COLORS[0], width: 2 }, { label: "max", stroke: SERIES_COLORS[1], width: 2 }], columnsWithGaps(w, [(r) => r.latency_ms_p50, (r) => r.latency_ms_max]));
       }
     }
     const alerts = await getJson("/api/alerts");

@@ -46,7 +46,7 @@ final class DashboardApi {
             if (path.equals("/api/events")) {
                 EventFilter filter = EventFilter.parse(query, DEFAULT_LIMIT);
                 ArrayNode events = JsonNodeFactory.instance.arrayNode();
-                store.newestFirst(filter).forEach(e -> events.add(e.feedJson(warnAbove)));
+                store.newestFirst(filter).forEach(e -> events.add(e.feedJson(warnAbove, store.explanationsHeld(e.eventId()))));
                 ObjectNode answer = JsonNodeFactory.instance.objectNode();
                 answer.put("held", store.size());
                 answer.set("events", events);
@@ -57,7 +57,7 @@ final class DashboardApi {
                 if (!query.isEmpty()) {
                     throw new BadRequestException("/api/events/{event_id} takes no parameters");
                 }
-                return store.get(id).map(e -> ok(e.detailJson(warnAbove)))
+                return store.get(id).map(e -> ok(e.detailJson(warnAbove, store.explanationsHeld(id))))
                         .orElseGet(() -> error(404, "no explanation with event_id '" + id + "' among the " + store.size() + " held"));
             }
             if (path.equals("/api/stats")) {

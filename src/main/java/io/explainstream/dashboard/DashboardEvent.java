@@ -69,8 +69,12 @@ record DashboardEvent(long sequence, Explanation record, String promptText, Stri
                 || (responseText != null && responseText.toLowerCase(Locale.ROOT).contains(lower));
     }
 
-    /** The feed's line: what the list shows and filters on, without the score arrays. */
-    ObjectNode feedJson(double warnAbove) {
+    /**
+     * The feed's line: what the list shows and filters on, without the score arrays.
+     *
+     * @param explanationsHeld how many explanations of this event id the dashboard holds, this one the newest
+     */
+    ObjectNode feedJson(double warnAbove, int explanationsHeld) {
         ObjectNode node = ExplanationJson.tree(record.getFlags());
         ObjectNode line = node.objectNode();
         line.put("seq", sequence);
@@ -86,19 +90,25 @@ record DashboardEvent(long sequence, Explanation record, String promptText, Stri
         putNumber(line, "relative_delta", relativeDelta);
         line.put("delta_warning", deltaOverThreshold(warnAbove));
         line.put("response_text", responseText);
+        line.put("explanations_held", explanationsHeld);
         line.set("flags", node);
         ObjectNode meta = line.putObject("metadata");
         metadata().forEach(meta::put);
         return line;
     }
 
-    /** The whole record (the Avro fields, as {@code tail --format json} writes them) and what the dashboard adds. */
-    ObjectNode detailJson(double warnAbove) {
+    /**
+     * The whole record (the Avro fields, as {@code tail --format json} writes them) and what the dashboard adds.
+     *
+     * @param explanationsHeld how many explanations of this event id the dashboard holds, this one the newest
+     */
+    ObjectNode detailJson(double warnAbove, int explanationsHeld) {
         ObjectNode node = ExplanationJson.tree(record);
         node.put("seq", sequence);
         putNumber(node, "relative_delta", relativeDelta);
         node.put("delta_warn_above", warnAbove);
         node.put("delta_warning", deltaOverThreshold(warnAbove));
+        node.put("explanations_held", explanationsHeld);
         node.put("prompt_text", promptText);
         node.put("response_text", responseText);
         node.set("prompt_groups", promptGroups(node));

@@ -145,7 +145,7 @@ final class DashboardServer implements AutoCloseable {
             while (!closing) {
                 DashboardEvent event = arrivals.poll(HEARTBEAT_SECONDS, TimeUnit.SECONDS);
                 String message = event == null ? ": heartbeat\n\n"
-                        : "event: explanation\nid: " + event.sequence() + "\ndata: " + DashboardApi.write(event.feedJson(warnAbove)) + "\n\n";
+                        : "event: explanation\nid: " + event.sequence() + "\ndata: " + DashboardApi.write(event.feedJson(warnAbove, store.explanationsHeld(event.eventId()))) + "\n\n";
                 out.write(message.getBytes(StandardCharsets.UTF_8));
                 out.flush();
             }

@@ -140,6 +140,7 @@ final class TopicTrends implements TrendSource {
      */
     @Override
     public synchronized ObjectNode stats(TrendQuery query) {
+        requireModelField(query.model());
         List<ExplanationStats> forModel = windows.values().stream().filter(forModel(query.model(), ExplanationStats::getGroup)).toList();
         List<ExplanationStats> matching = List.of();
         Set<Long> leftOut = new TreeSet<>();
@@ -168,6 +169,7 @@ final class TopicTrends implements TrendSource {
 
     @Override
     public synchronized ObjectNode alerts(TrendQuery query) {
+        requireModelField(query.model());
         ObjectNode answer = NODES.objectNode();
         answer.put("source", SOURCE);
         answer.put("topic", alertsTopic);
@@ -177,6 +179,25 @@ final class TopicTrends implements TrendSource {
         alerts.descendingMap().values().stream().filter(forModel(query.model(), AuditAlert::getGroup)).limit(query.limit())
                 .forEach(alert -> rows.add(alert(alert)));
         return answer;
+    }
+
+    /**
+     * A model asked of windows whose groups do not name one (stats.group.by without source_model
+     * or model_id) would match nothing and look like a model without traffic: refuse it, naming
+     * the fields the windows are grouped by. Windows of an earlier stats.group.by that did name
+     * the model still answer.
+     */
+    private void requireModelField(String model) {
+        if (model == null || windows.isEmpty()) {
+            return;
+        }
+        Set<String> fields = new TreeSet<>();
+        windows.values().forEach(stats -> fields.addAll(stats.getGroup().keySet()));
+        if (MODEL_FIELDS.stream().noneMatch(fields::contains)) {
+            throw new BadRequestException("model = " + model + ": the statistics topic's windows are grouped by the fields " + fields
+                    + " (stats.group.by), none of which names the model (" + String.join(" or ", MODEL_FIELDS)
+                    + "); leave model out, or run the service with source_model in stats.group.by");
+        }
     }
 
     /** The asked length in milliseconds; none held of it is a question the topic cannot answer. */

@@ -17,6 +17,8 @@ import java.util.regex.Pattern;
  * <ul>
  *   <li>byte-fallback pieces ({@code <0xF0><0x9F><0x90><0xB6>}) are decoded as UTF-8, one group
  *       per character (🐶), and the newline byte becomes a line break;
+ *   <li>the tokens of one user-perceived character (an extended grapheme cluster of several code
+ *       points: 👩‍💻, 🇫🇷, 👍🏽, e + U+0301) are one group, so that no cell holds half of one;
  *   <li>{@code ▁} is a space, except the leading one that SentencePiece adds to the first word
  *       (the dummy prefix): the token's offsets say it covers no character of the text;
  *   <li>a token of no width (the BOS the tokenizer adds), or a lone dummy-prefix {@code ▁}, is a
@@ -34,7 +36,11 @@ public final class TokenGroups {
     public enum Kind {
         /** One ordinary token. */
         TEXT,
-        /** Byte-fallback tokens that together encode one character. */
+        /**
+         * Tokens that together spell one character: the byte-fallback pieces of one code point, or
+         * the tokens of one grapheme of several code points (the first may carry text before it,
+         * as {@code ▁cafe} does before a combining accent).
+         */
         CHARACTER,
         /** A newline (the byte token {@code <0x0A>}, or a piece that is only line breaks). */
         LINE_BREAK,
@@ -60,6 +66,11 @@ public final class TokenGroups {
     /** The Llama-2 chat template's markup, longest first so that {@code <</SYS>>} wins over {@code <<SYS>>}'s prefix. */
     static final List<String> CHAT_MARKUP = List.of("<</SYS>>", "<<SYS>>", "[/INST]", "[INST]", "</s>", "<s>");
 
+    /**
+     * One user-perceived character. JDK 17's {@code BreakIterator.getCharacterInstance} splits ZWJ
+     * sequences, flags and skin tones into their code points; the regex {@code \X} keeps them whole.
+     */
+    private static final Pattern GRAPHEME = Pattern.compile("\\X");
     private static final Pattern BYTE_PIECE = Pattern.compile("<0x([0-9A-Fa-f]{2})>");
     private static final String REDACTED = "▒";
 
@@ -77,16 +88,17 @@ public final class TokenGroups {
     }
 
     public static List<Group> of(List<Piece> pieces) {
-        return markup(units(pieces));
+        return markup(graphemes(units(pieces)));
     }
 
     /**
-     * The groups of {@link #of} without merging markup: one group per token, except the byte
-     * pieces of one character, which are one group. For views that keep a cell per token wherever
-     * a token means something alone (the dashboard's token heatmap).
+     * The groups of {@link #of} without merging markup: one group per token, except the tokens of
+     * one character (byte pieces, or the code points of one grapheme), which are one group. For
+     * views that keep a cell per token wherever a token means something alone (the dashboard's
+     * token heatmap).
      */
     public static List<Group> characters(List<Piece> pieces) {
-        return units(pieces);
+        return graphemes(units(pieces));
     }
 
     /** One group per token, except byte runs, which become one group per character they encode. */
@@ -110,6 +122,42 @@ public final class TokenGroups {
             i++;
         }
         return units;
+    }
+
+    /**
+     * Merges neighbouring units whose texts meet inside one grapheme into one {@link Kind#CHARACTER}
+     * group: the byte runs of 👩, ZWJ and 💻 are three units and one character.
+     */
+    private static List<Group> graphemes(List<Group> units) {
+        List<Group> merged = new ArrayList<>();
+        for (Group unit : units) {
+            Group previous = merged.isEmpty() ? null : merged.get(merged.size() - 1);
+            if (previous != null && oneGrapheme(previous, unit)) {
+                merged.set(merged.size() - 1, new Group(Kind.CHARACTER, previous.text() + unit.text(), previous.first(), unit.last()));
+            } else {
+                merged.add(unit);
+            }
+        }
+        return merged;
+    }
+
+    /**
+     * Whether the last grapheme of {@code before} goes on into {@code after}. The whole of
+     * {@code before} is the context, because some rules count back (a flag is a pair of regional
+     * indicators, so the third starts a new one).
+     */
+    private static boolean oneGrapheme(Group before, Group after) {
+        if (before.kind() == Kind.BOUNDARY || after.kind() == Kind.BOUNDARY || before.text().isEmpty() || after.text().isEmpty()) {
+            return false;
+        }
+        int seam = before.text().length();
+        Matcher grapheme = GRAPHEME.matcher(before.text() + after.text());
+        while (grapheme.find()) {
+            if (grapheme.end() >= seam) {
+                return grapheme.end() > seam;
+            }
+        }
+        return false;
     }
 
     /** Decodes the UTF-8 character that starts at byte token {@code i}; returns the index after it. */

@@ -55,6 +55,23 @@ class DashboardApiTest {
     }
 
     @Test
+    void aReExplainedEventIsOneFeedEntryTheNewestAndItsDetailSaysSo() throws Exception {
+        store.add(explanation("twice", "m1", "shop", -0.1, 0.0, "▁ball"));
+        store.add(explanation("other", "m1", "shop", -0.1, 0.0, "▁ball"));
+        store.add(Explanation.newBuilder(explanation("twice", "m1", "shop", -0.1, 0.0, "▁ball")).setReplayId("replay-7").build());
+
+        JsonNode feed = MAPPER.readTree(api.get("/api/events", null).json()).get("events");
+        assertEquals(List.of("twice", "other"), ids(api.get("/api/events", null)), "one entry per event id: " + feed);
+        assertEquals(3, feed.get(0).get("seq").asInt(), "the newest explanation of it");
+        assertEquals(2, feed.get(0).get("explanations_held").asInt());
+        assertEquals(1, feed.get(1).get("explanations_held").asInt());
+        assertEquals(List.of("twice"), ids(api.get("/api/events", "limit=1")), "the limit counts events, not explanations");
+        JsonNode detail = MAPPER.readTree(api.get("/api/events/twice", null).json());
+        assertEquals("replay-7", detail.get("replay_id").asText());
+        assertEquals(2, detail.get("explanations_held").asInt(), "the detail says it was explained again");
+    }
+
+    @Test
     void oneEventCarriesTheRecordAndItsRelativeDelta() throws Exception {
         // moved |−0.1 − (−1.6)| = 1.5; missing |0.3|: relative delta 0.2, over 0.05
         store.add(explanation("x", "m1", "shop", -0.1, 0.3, "▁ball"));
@@ -99,6 +116,43 @@ class DashboardApiTest {
         JsonNode response = event.get("response_groups");
         assertEquals(1, response.size());
         assertEquals("🐶", response.get(0).get("text").asText());
+    }
+
+    @Test
+    void theTokensOfOneGraphemeAreOneCellScoredByTheirSum() throws Exception {
+        // "cafe\u0301 🇫🇷" as the bundled tokenizer spells it: the accent (U+0301) and each regional
+        // indicator are byte runs of their own; "e" + accent and the two indicators are one character each.
+        List<PromptToken> prompt = List.of(new PromptToken(1L, "<s>", 0, 0, false, 0), new PromptToken(700L, "▁cafe", 0, 4, true, 0),
+                new PromptToken(207L, "<0xCC>", 4, 5, true, 0), new PromptToken(132L, "<0x81>", 4, 5, true, 0), new PromptToken(29871L, "▁", 5, 6, true, 0),
+                new PromptToken(243L, "<0xF0>", 6, 8, true, 0), new PromptToken(162L, "<0x9F>", 6, 8, true, 0), new PromptToken(138L, "<0x87>", 6, 8, true, 0),
+                new PromptToken(174L, "<0xAB>", 6, 8, true, 0), new PromptToken(243L, "<0xF0>", 8, 10, true, 0), new PromptToken(162L, "<0x9F>", 8, 10, true, 0),
+                new PromptToken(138L, "<0x87>", 8, 10, true, 0), new PromptToken(186L, "<0xB7>", 8, 10, true, 0));
+        List<Double> raw = List.of(9.0, 0.5, 0.25, 0.25, 0.0, 0.1, 0.1, 0.1, 0.1, 0.2, 0.2, 0.2, 0.2);
+        store.add(Explanation.newBuilder(explanation("flag", "m1", "shop", -0.1, 0.0, "▁ball"))
+                .setPromptTokens(prompt).setSeqAttr(raw).setSeqAttrNormalized(raw.stream().map(x -> x / 2).toList())
+                .setSegments(List.of(new PromptSegment("user[0]", SegmentKind.USER, 0, 10, 13, 2.4, 1.0, null)))
+                .build());
+        JsonNode event = MAPPER.readTree(api.get("/api/events/flag", null).json());
+        assertEquals("cafe\u0301 🇫🇷", event.get("prompt_text").asText());
+        JsonNode groups = event.get("prompt_groups");
+        assertEquals(4, groups.size(), "<s>, cafe + accent, the space, the flag: " + groups);
+        assertCell(groups.get(1), "cafe\u0301", 1, 3, 1.0);
+        assertCell(groups.get(3), "🇫🇷", 5, 12, 1.2);
+        assertEquals(0.6, groups.get(3).get("score_normalized").asDouble(), 1e-12);
+        int covered = 0;
+        for (JsonNode group : groups) {
+            assertEquals(covered, group.get("first").asInt(), "the cells cover every token once, in order: " + groups);
+            covered = group.get("last").asInt() + 1;
+        }
+        assertEquals(prompt.size(), covered);
+    }
+
+    private static void assertCell(JsonNode cell, String text, int first, int last, double score) {
+        assertEquals(text, cell.get("text").asText(), cell.toString());
+        assertEquals("CHARACTER", cell.get("kind").asText(), cell.toString());
+        assertEquals(first, cell.get("first").asInt(), cell.toString());
+        assertEquals(last, cell.get("last").asInt(), cell.toString());
+        assertEquals(score, cell.get("score").asDouble(), 1e-12, "the sum of its tokens' raw scores: " + cell);
     }
 
     @Test

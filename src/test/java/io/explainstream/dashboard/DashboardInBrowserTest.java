@@ -32,8 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The dashboard against the live service (with its statistics) on an in-JVM broker, in real
  * headless Chromium driven through the DevTools protocol: events produced after the page opened
- * appear in the feed; one selected shows a heatmap with one cell per prompt token (the byte pieces
- * of an emoji as one cell), a T × P matrix, words and segments views, the segment bar; a filter
+ * appear in the feed; one selected shows a heatmap with one cell per prompt token (the tokens of
+ * one character, such as 🐶's byte pieces or 👩‍💻's three code points, as one cell), a T × P matrix, words and segments views, the segment bar; a filter
  * narrows the feed; the keyboard opens an event; trends from the statistics topic have points; an
  * alert from the alerts topic appears and opens its example; at a phone's width nothing overflows;
  * a redacted service's records show no text; no console errors. Screenshots go to target/
@@ -65,7 +65,7 @@ class DashboardInBrowserTest {
                             + "\"metadata\":{\"application\":\"stories\",\"tenant\":\"acme\"}");
                     send(producer, "plain-2", "\"prompt\":\"Once upon a time there was a dog.\",\"response\":\"The dog liked to run.\","
                             + "\"metadata\":{\"application\":\"support\",\"tenant\":\"globex\"}");
-                    send(producer, "emoji-3", "\"prompt\":\"My dog 🐶 likes the sun.\",\"response\":\"The dog 🐶 ran.\","
+                    send(producer, "emoji-3", "\"prompt\":\"My dog 🐶 and 👩\u200D💻 like the sun.\",\"response\":\"The dog 🐶 ran.\","
                             + "\"metadata\":{\"application\":\"stories\",\"tenant\":\"acme\"}");
                 }
                 browser.await("document.querySelectorAll('#feed button').length === 3", Duration.ofSeconds(120));
@@ -116,8 +116,8 @@ class DashboardInBrowserTest {
         double raw = 0;
         for (int i = 0; i < detail.get("prompt_tokens").size(); i++) {
             JsonNode token = detail.get("prompt_tokens").get(i);
-            if (token.get("text").asText().equals("<0xF0>")) {
-                first = i;
+            if (token.get("text").asText().equals("<0xF0>") && first < 0) {
+                first = i; // 🐶's first byte; 👩‍💻's come later
             }
         }
         assertTrue(first >= 0, "the tokenizer spells the emoji in byte pieces: " + detail.get("prompt_tokens"));
@@ -133,6 +133,9 @@ class DashboardInBrowserTest {
         int covered = browser.eval("[...document.querySelectorAll('#heatmap .cell')].reduce((n, c) => n + (+c.dataset.last) - (+c.dataset.first) + 1, 0)").asInt();
         assertEquals(detail.get("prompt_tokens").size(), covered, "every prompt token in one cell");
         assertFalse(browser.eval("document.getElementById('heatmap').textContent").asText().contains("<0x"), "no raw byte piece in the heatmap");
+        // 👩‍💻 is three code points (woman, zero-width joiner, laptop), each spelled in byte pieces: one character, one cell.
+        assertTrue(browser.eval("[...document.querySelectorAll('#heatmap .cell')].some((c) => c.textContent === '👩\u200D💻')").asBoolean(),
+                "a cell reading 👩‍💻, not three");
         assertTrue(browser.eval("document.getElementById('response').textContent").asText().contains("🐶"), "the response table reads the emoji too");
     }
 

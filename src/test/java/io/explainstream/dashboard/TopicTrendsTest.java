@@ -176,6 +176,26 @@ class TopicTrendsTest {
         assertEquals("topic", MAPPER.readTree(api.get("/api/alerts", null).json()).get("source").asText(), "alerts follow the trends");
     }
 
+    @Test
+    void aModelAskedOfWindowsNotGroupedByModelIs400NamingTheGroupFields() throws Exception {
+        // stats.group.by=metadata.application: the windows cannot say which model their events came from.
+        topic.add(ExplanationStats.newBuilder(stats("metadata.application=shop", T0, true, 3, 0.10, 20))
+                .setGroup(Map.of("metadata.application", "shop")).build());
+        topic.add(AuditAlert.newBuilder(alert("unfaithful", "metadata.application=shop", T0, List.of("e1")))
+                .setGroup(Map.of("metadata.application", "shop")).build());
+        DashboardApi api = new DashboardApi(new EventStore(10), new FallbackTrends(topic, new InMemoryTrends(new EventStore(10), 0.05)), 0.05, Map.of());
+        String expected = "model = m1: the statistics topic's windows are grouped by the fields [metadata.application] (stats.group.by),"
+                + " none of which names the model (source_model or model_id); leave model out, or run the service with source_model in stats.group.by";
+        for (String path : List.of("/api/stats", "/api/alerts")) {
+            DashboardApi.Answer answer = api.get(path, "model=m1");
+            assertEquals(400, answer.status(), path + ": " + answer.json());
+            assertEquals(expected, MAPPER.readTree(answer.json()).get("error").asText(), path);
+            assertEquals(200, api.get(path, null).status(), path + " without a model");
+        }
+        topic.add(stats("source_model=m1", T0 + MINUTE, true, 1, 0.10, 20));
+        assertEquals(1, stats(topic, Map.of("model", "m1")).get("totals").size(), "once a window names the model, model= narrows to it");
+    }
+
     private static JsonNode stats(TopicTrends topic, Map<String, String> query) throws Exception {
         return MAPPER.readTree(DashboardApi.write(topic.stats(TrendQuery.parse(query))));
     }

@@ -79,6 +79,51 @@ class TokenGroupsTest {
         }
     }
 
+    /**
+     * A user-perceived character (an extended grapheme cluster) of several code points is one
+     * group: the tiny vocabulary spells each code point in bytes, and the tokens of one grapheme
+     * must not be split across cells.
+     */
+    @Test
+    void theTokensOfOneGraphemeAreOneGroup() {
+        String prompt = "Ada 👩\u200D💻 in 🇫🇷 said cafe\u0301 👍🏽 ok";
+        List<TokenGroups.Group> groups = TokenGroups.characters(pieces(tokenizer.encodePrompt(prompt)));
+        for (String grapheme : List.of("👩\u200D💻", "🇫🇷", "👍🏽")) {
+            assertTrue(groups.stream().anyMatch(g -> g.kind() == TokenGroups.Kind.CHARACTER && g.text().equals(grapheme)), grapheme + " is one group: " + groups);
+        }
+        assertTrue(groups.stream().anyMatch(g -> g.text().endsWith("e\u0301")), "e and its combining accent are in one group: " + groups);
+        assertEquals(List.of(), splitGraphemes(groups), "no group ends inside a grapheme");
+        for (int g = 1; g < groups.size(); g++) {
+            assertEquals(groups.get(g - 1).last() + 1, groups.get(g).first(), "the groups cover every token once, in order");
+        }
+        assertEquals(prompt, TokenGroups.text(pieces(tokenizer.encodePrompt(prompt))));
+        assertEquals(List.of(), splitGraphemes(TokenGroups.of(pieces(tokenizer.encodePrompt(prompt)))), "the CLI's groups too");
+    }
+
+    /** The groups whose text ends inside a grapheme of the whole text (\X: JDK 17's BreakIterator splits emoji sequences). */
+    private static List<TokenGroups.Group> splitGraphemes(List<TokenGroups.Group> groups) {
+        StringBuilder text = new StringBuilder();
+        List<Integer> ends = new java.util.ArrayList<>();
+        for (TokenGroups.Group group : groups) {
+            if (group.kind() != TokenGroups.Kind.BOUNDARY) {
+                text.append(group.text());
+            }
+            ends.add(text.length());
+        }
+        java.util.Set<Integer> boundaries = new java.util.HashSet<>(List.of(0));
+        java.util.regex.Matcher grapheme = java.util.regex.Pattern.compile("\\X").matcher(text);
+        while (grapheme.find()) {
+            boundaries.add(grapheme.end());
+        }
+        List<TokenGroups.Group> split = new java.util.ArrayList<>();
+        for (int g = 0; g < groups.size(); g++) {
+            if (!boundaries.contains(ends.get(g))) {
+                split.add(groups.get(g));
+            }
+        }
+        return split;
+    }
+
     @Test
     void redactedAndCutBytesStillReadSafely() {
         List<TokenGroups.Piece> pieces = List.of(new TokenGroups.Piece("<s>", 0, 0), new TokenGroups.Piece(null, 0, 4),
