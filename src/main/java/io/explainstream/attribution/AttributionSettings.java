@@ -1,5 +1,7 @@
 package io.explainstream.attribution;
 
+import java.util.function.Function;
+
 /**
  * How to attribute: one value per run, shared by every event of a batch.
  *
@@ -43,31 +45,88 @@ public record AttributionSettings(
             Double.parseDouble(AttributionDefaults.TARGET_DELTA), Integer.parseInt(AttributionDefaults.MAX_STEPS),
             ScoreNormalization.parse("normalize", AttributionDefaults.NORMALIZE), Integer.parseInt(AttributionDefaults.MAX_BATCH_TOKENS));
 
+    /**
+     * The options a refusal can name. The engine, the CLI and the service's configuration spell
+     * them differently ({@code target-delta}, {@code --target-delta}, {@code attribution.target.delta}),
+     * so a refusal is kept as a function of the spelling ({@link Refused#message}).
+     */
+    public enum Option {
+        INTEGRATION("integration"),
+        STEPS("steps"),
+        TARGET_DELTA("target-delta"),
+        MAX_STEPS("max-steps"),
+        MAX_BATCH_TOKENS("max-batch-tokens");
+
+        private final String optionName;
+
+        Option(String optionName) {
+            this.optionName = optionName;
+        }
+
+        public String optionName() {
+            return optionName;
+        }
+    }
+
+    /** Settings the engine refuses; {@link #getMessage} names the options as the engine does, {@link #message} as a caller does. */
+    public static final class Refused extends IllegalArgumentException {
+        private final transient Function<Function<Option, String>, String> text;
+
+        Refused(Function<Function<Option, String>, String> text) {
+            super(text.apply(Option::optionName));
+            this.text = text;
+        }
+
+        /** The refusal with each option spelled by {@code names}. */
+        public String message(Function<Option, String> names) {
+            return text.apply(names);
+        }
+    }
+
     public AttributionSettings {
+        int points = steps;
+        int cap = maxSteps;
+        QuadratureRule rule = integration;
         if (steps <= 0) {
-            throw new IllegalArgumentException("steps = " + steps + " must be positive");
+            throw new Refused(n -> n.apply(Option.STEPS) + " = " + points + " must be positive");
         }
         if (steps > STEPS_LIMIT) {
-            throw new IllegalArgumentException("steps = " + steps + " is more than the limit of " + STEPS_LIMIT);
+            throw new Refused(n -> n.apply(Option.STEPS) + " = " + points + " is more than the limit of " + STEPS_LIMIT);
         }
         if (maxSteps > STEPS_LIMIT) {
-            throw new IllegalArgumentException("max-steps = " + maxSteps + " is more than the limit of " + STEPS_LIMIT);
+            throw new Refused(n -> n.apply(Option.MAX_STEPS) + " = " + cap + " is more than the limit of " + STEPS_LIMIT);
         }
-        if (method == GradientMethod.INTEGRATED_GRADIENTS) {
-            integration.quadrature(steps); // refuses too few steps for the rule, with its name
+        if (method == GradientMethod.INTEGRATED_GRADIENTS && steps < integration.minimumSteps()) {
+            throw new Refused(n -> n.apply(Option.STEPS) + " = " + points + " is too few for " + n.apply(Option.INTEGRATION) + " = "
+                    + rule.optionName() + " (at least " + rule.minimumSteps() + ")");
         }
         if (!(targetDelta >= 0) || Double.isInfinite(targetDelta)) {
-            throw new IllegalArgumentException("target-delta = " + targetDelta + " must be a finite number ≥ 0");
+            double tolerance = targetDelta;
+            throw new Refused(n -> n.apply(Option.TARGET_DELTA) + " = " + tolerance + " must be a finite number ≥ 0");
         }
         if (targetDelta > 0 && method == GradientMethod.INTEGRATED_GRADIENTS) {
-            // refuses a rule whose points do not nest, then too few steps for the nested one, with their names
-            NestedRule.refining(integration).reportedAs().quadrature(steps);
+            refuseWhatAdaptiveStepsCannotRefine(integration, steps);
         }
         if (maxSteps < steps) {
-            throw new IllegalArgumentException("max-steps = " + maxSteps + " must be at least steps = " + steps);
+            throw new Refused(n -> n.apply(Option.MAX_STEPS) + " = " + cap + " must be at least " + n.apply(Option.STEPS) + " = " + points);
         }
         if (maxBatchTokens <= 0) {
-            throw new IllegalArgumentException("max-batch-tokens = " + maxBatchTokens + " must be positive");
+            int budget = maxBatchTokens;
+            throw new Refused(n -> n.apply(Option.MAX_BATCH_TOKENS) + " = " + budget + " must be positive");
+        }
+    }
+
+    /** Adaptive steps refine with the trapezoid ({@link NestedRule#refining}): a rule it does not stand in for, or one point, is refused. */
+    private static void refuseWhatAdaptiveStepsCannotRefine(QuadratureRule integration, int steps) {
+        if (!NestedRule.refines(integration)) {
+            throw new Refused(n -> n.apply(Option.TARGET_DELTA) + " refines with the trapezoid rule, for " + n.apply(Option.INTEGRATION)
+                    + " = gausslegendre or riemann_trapezoid; " + n.apply(Option.INTEGRATION) + " = " + integration.optionName()
+                    + " has points that do not nest under doubling");
+        }
+        QuadratureRule nested = NestedRule.refining(integration).reportedAs();
+        if (steps < nested.minimumSteps()) {
+            throw new Refused(n -> n.apply(Option.STEPS) + " = " + steps + " is too few for " + n.apply(Option.TARGET_DELTA) + ": adaptive steps start from "
+                    + nested.optionName() + " with at least " + nested.minimumSteps() + " points");
         }
     }
 

@@ -31,14 +31,16 @@ enum NestedRule {
      * The other Riemann sums are refused: their points do not nest under doubling here.
      */
     static NestedRule refining(QuadratureRule rule) {
-        switch (rule) {
-            case GAUSSLEGENDRE:
-            case RIEMANN_TRAPEZOID:
-                return TRAPEZOID;
-            default:
-                throw new IllegalArgumentException("target-delta refines with the trapezoid rule, for integration = gausslegendre or riemann_trapezoid; "
-                        + "integration = " + rule.optionName() + " asks for another rule");
+        if (!refines(rule)) {
+            throw new IllegalArgumentException("target-delta refines with the trapezoid rule, for integration = gausslegendre or riemann_trapezoid; "
+                    + "integration = " + rule.optionName() + " has points that do not nest under doubling");
         }
+        return TRAPEZOID;
+    }
+
+    /** Whether adaptive steps can stand in for {@code rule} ({@link #refining}). */
+    static boolean refines(QuadratureRule rule) {
+        return rule == QuadratureRule.GAUSSLEGENDRE || rule == QuadratureRule.RIEMANN_TRAPEZOID;
     }
 
     /** The fixed-steps rule with the same points and weights, which an explanation reports. */

@@ -59,7 +59,8 @@ public enum QuadratureRule {
         return new Quadrature(alphas, weights);
     }
 
-    private int minimumSteps() {
+    /** The fewest points the rule is defined for: the trapezoid needs both ends. */
+    int minimumSteps() {
         return this == RIEMANN_TRAPEZOID ? 2 : 1;
     }
 

@@ -222,6 +222,14 @@ final class AttributeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--max-steps = " + maxSteps + " is below --steps = " + steps
                     + ": with --target-delta the steps start at --steps and double up to --max-steps");
         }
+        try {
+            return settings(chosen);
+        } catch (AttributionSettings.Refused e) {
+            throw new IllegalArgumentException(e.message(option -> "--" + option.optionName()), e);
+        }
+    }
+
+    private AttributionSettings settings(GradientMethod chosen) {
         return new AttributionSettings(
                 chosen,
                 QuadratureRule.parse("--integration", integration),

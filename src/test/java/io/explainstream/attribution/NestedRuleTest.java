@@ -80,11 +80,11 @@ class NestedRuleTest {
         IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
                 () -> AttributionSettings.DEFAULTS.withIntegration(QuadratureRule.RIEMANN_MIDDLE).withTargetDelta(0.01));
         assertEquals("target-delta refines with the trapezoid rule, for integration = gausslegendre or riemann_trapezoid; "
-                + "integration = riemann_middle asks for another rule", refused.getMessage());
+                + "integration = riemann_middle has points that do not nest under doubling", refused.getMessage());
         // without a target delta, every rule keeps its fixed steps
         assertEquals(QuadratureRule.RIEMANN_MIDDLE, AttributionSettings.DEFAULTS.withIntegration(QuadratureRule.RIEMANN_MIDDLE).integration());
         IllegalArgumentException oneStep = assertThrows(IllegalArgumentException.class,
                 () -> AttributionSettings.DEFAULTS.withSteps(1).withTargetDelta(0.01));
-        assertEquals("steps = 1 is too few for riemann_trapezoid (at least 2)", oneStep.getMessage());
+        assertEquals("steps = 1 is too few for target-delta: adaptive steps start from riemann_trapezoid with at least 2 points", oneStep.getMessage());
     }
 }

@@ -306,6 +306,9 @@ class AttributeCommandTest {
         Path file = TestData.stories260K().resolve("config.json");
         assertError("error: model directory " + file + " is a file, not a directory: give the checkpoint's directory"
                 + " (with config.json, *.safetensors and tokenizer.json)", "--prompt", PROMPT, "--response", RESPONSE, "--model", file.toString());
+        assertError("error: --target-delta refines with the trapezoid rule, for --integration = gausslegendre or riemann_trapezoid; "
+                + "--integration = riemann_left has points that do not nest under doubling",
+                "--prompt", PROMPT, "--response", RESPONSE, "--integration", "riemann_left", "--target-delta", "0.01");
         assertError("error: --max-steps = 100 is below --steps = 200: with --target-delta the steps start at --steps and double up to --max-steps",
                 "--prompt", PROMPT, "--response", RESPONSE, "--steps", "200", "--max-steps", "100", "--target-delta", "0.01");
         assertError("error: --target-delta = 0.01 adapts the steps of integrated_gradients; --method gradient takes one pass at the input"

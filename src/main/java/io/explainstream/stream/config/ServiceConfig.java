@@ -272,11 +272,20 @@ public final class ServiceConfig {
                     Math.max(positive(Setting.MAX_STEPS), integer(Setting.STEPS)),
                     parse(Setting.NORMALIZE, ScoreNormalization::parse),
                     positive(Setting.MAX_BATCH_TOKENS));
-        } catch (ConfigException e) {
-            throw e;
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException("attribution." + e.getMessage(), e);
+        } catch (AttributionSettings.Refused e) {
+            throw new ConfigException(e.message(ServiceConfig::key), e);
         }
+    }
+
+    /** The configuration key of an attribution option: {@code target-delta} is {@code attribution.target.delta}. */
+    private static String key(AttributionSettings.Option option) {
+        return switch (option) {
+            case INTEGRATION -> Setting.INTEGRATION.key();
+            case STEPS -> Setting.STEPS.key();
+            case TARGET_DELTA -> Setting.TARGET_DELTA.key();
+            case MAX_STEPS -> Setting.MAX_STEPS.key();
+            case MAX_BATCH_TOKENS -> Setting.MAX_BATCH_TOKENS.key();
+        };
     }
 
     public ModelOptions modelOptions() {

@@ -1,0 +1,28 @@
+package io.explainstream.stream.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The engine's refusals of attribution settings, as the service's configuration names them. */
+class AttributionConfigTest {
+
+    private static String refusal(Map<String, String> values) {
+        return assertThrows(ConfigException.class, () -> ServiceConfig.of(values).attributionSettings()).getMessage();
+    }
+
+    @Test
+    void refusedAttributionSettingsNameTheConfigurationKeysNotTheEnginesOptions() {
+        assertEquals("attribution.target.delta refines with the trapezoid rule, for attribution.integration = gausslegendre or riemann_trapezoid; "
+                + "attribution.integration = riemann_left has points that do not nest under doubling",
+                refusal(Map.of("attribution.integration", "riemann_left", "attribution.target.delta", "0.01")));
+        assertEquals("attribution.steps = 1 is too few for attribution.target.delta: adaptive steps start from riemann_trapezoid with at least 2 points",
+                refusal(Map.of("attribution.steps", "1", "attribution.target.delta", "0.01")));
+        assertEquals("attribution.steps = 1 is too few for attribution.integration = riemann_trapezoid (at least 2)",
+                refusal(Map.of("attribution.steps", "1", "attribution.integration", "riemann_trapezoid")));
+        assertEquals("attribution.max.steps = 20000 is more than the limit of 10000",
+                refusal(Map.of("attribution.max.steps", "20000")));
+    }
+}
