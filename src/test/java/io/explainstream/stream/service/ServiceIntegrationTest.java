@@ -166,6 +166,7 @@ class ServiceIntegrationTest {
         assertTrue(text.contains("explainstream_batch_size_count"), "batch sizes");
         assertTrue(text.contains("explainstream_attribution_per_event_seconds_bucket{le="), "attribution time, as a histogram");
         assertTrue(text.contains("explainstream_event_time_lag_seconds"), "lag");
+        assertTrue(text.contains("kafka_stream_alive_stream_threads"), "Kafka Streams' own metrics, through StreamsMeters");
     }
 
     @Test
