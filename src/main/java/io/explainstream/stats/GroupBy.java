@@ -30,6 +30,15 @@ public record GroupBy(List<String> fields) {
     /** Every value of the overflow group: the events of groups past stats.max.groups in a window. */
     public static final String OVERFLOW = "_other";
 
+    /** Explanation fields with a value per event: its id, and its timestamps in milliseconds. */
+    private static final Set<String> PER_EVENT_FIELDS = Set.of("event_id", "event_time", "processing_time");
+    /**
+     * Metadata keys that name an event, a request or a user, as serving systems and tracing
+     * spell them, compared in lower case without '_', '-' and '.' (user_id, userId, User-ID).
+     */
+    private static final Set<String> PER_EVENT_METADATA_KEYS = Set.of("id", "uuid", "eventid", "requestid", "traceid", "spanid", "correlationid",
+            "messageid", "conversationid", "sessionid", "user", "userid", "username", "email");
+
     private static final Set<Schema.Type> SCALARS = Set.of(Schema.Type.STRING, Schema.Type.ENUM, Schema.Type.INT, Schema.Type.LONG,
             Schema.Type.BOOLEAN);
 
@@ -71,6 +80,22 @@ public record GroupBy(List<String> fields) {
 
     private static List<String> scalarFields() {
         return Explanation.getClassSchema().getFields().stream().filter(f -> isScalar(f.schema())).map(Schema.Field::name).toList();
+    }
+
+    /**
+     * The fields with a value per event or per user: grouping by one makes a group per event, and
+     * every window holds up to stats.max.groups of them (docs/auditing.md).
+     */
+    public List<String> perEventFields() {
+        return fields.stream().filter(GroupBy::isPerEvent).toList();
+    }
+
+    private static boolean isPerEvent(String field) {
+        if (!field.startsWith(METADATA_PREFIX)) {
+            return PER_EVENT_FIELDS.contains(field);
+        }
+        String key = field.substring(METADATA_PREFIX.length()).toLowerCase(Locale.ROOT).replaceAll("[_.-]", "");
+        return PER_EVENT_METADATA_KEYS.contains(key);
     }
 
     /** The group of an explanation. */

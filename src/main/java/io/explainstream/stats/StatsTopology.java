@@ -116,6 +116,7 @@ public final class StatsTopology implements ServiceExtension.Part {
 
     /** Adds the sub-topology with the given settings and codecs (what tests drive). */
     public static void addTo(Topology topology, StatsSettings settings, Codecs codecs, MeterRegistry meters) {
+        warnOfPerEventGroups(settings);
         StatsMetrics metrics = new StatsMetrics(meters);
         topology.addSource(SOURCE, Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer(), settings.explanationsTopic(),
                 settings.deadLetterTopic());
@@ -136,6 +137,22 @@ public final class StatsTopology implements ServiceExtension.Part {
         // Past stats.max.groups, observations go back to the observations topic under the overflow group's key.
         topology.addSink(WindowProcessor.OVERFLOW_SINK, settings.observationsTopic(), Serdes.String().serializer(), Serdes.ByteArray().serializer(),
                 WINDOWS);
+    }
+
+    /**
+     * Allowed, since a short investigation may want it, but said once at start: the overflow
+     * warning comes only when a window fills, long after the setting was chosen.
+     */
+    private static void warnOfPerEventGroups(StatsSettings settings) {
+        List<String> perEvent = settings.groupBy().perEventFields();
+        if (perEvent.isEmpty()) {
+            return;
+        }
+        LOG.warn("stats: {} = {} groups by {}, which {} a value per event or per user: each window keeps up to {} = {} groups per task for {} = {}"
+                + " (state, changelog and standbys), and the events of further groups count in the overflow group {}; group by what a dashboard"
+                + " plots (model, application, tenant), see docs/auditing.md", Setting.STATS_GROUP_BY.key(), String.join(",", settings.groupBy().fields()),
+                String.join(" and ", perEvent), perEvent.size() == 1 ? "has" : "have", Setting.STATS_MAX_GROUPS.key(), settings.maxGroups(),
+                Setting.STATS_RETENTION.key(), DurationText.format(settings.retention()), settings.groupBy().overflow().text());
     }
 
     public StatsSettings settings() {

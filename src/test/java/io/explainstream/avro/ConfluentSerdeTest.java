@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.schema.Explanation;
 import io.explainstream.schema.LlmInteraction;
+import io.explainstream.testing.BuiltInRegistry;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -25,44 +26,33 @@ import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.kafka.common.errors.SerializationException;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** The serde and the registry client over real HTTP against the built-in registry. */
 class ConfluentSerdeTest {
 
-    private EmbeddedSchemaRegistry registry;
-    private SchemaRegistryClient client;
-
-    @BeforeEach
-    void start() throws Exception {
-        registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
-        client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
-    }
-
-    @AfterEach
-    void stop() {
-        registry.close();
-    }
+    /** A registry per test: the tests assert on versions and ids, and register incompatible schemas. */
+    @RegisterExtension
+    final BuiltInRegistry registry = new BuiltInRegistry();
 
     @ParameterizedTest
     @EnumSource(SubjectNameStrategy.class)
     void specificAndGenericRecordsRoundTripUnderEachNamingStrategy(SubjectNameStrategy strategy) {
         Explanation explanation = SampleRecords.explanation("e-1");
-        byte[] bytes = new ConfluentAvroSerializer<Explanation>(client, strategy, true, false).serialize("explanations", explanation);
-        Explanation back = ConfluentAvroDeserializer.specific(client, Explanation.class).deserialize("explanations", bytes);
+        byte[] bytes = new ConfluentAvroSerializer<Explanation>(registry.client(), strategy, true, false).serialize("explanations", explanation);
+        Explanation back = ConfluentAvroDeserializer.specific(registry.client(), Explanation.class).deserialize("explanations", bytes);
         assertEquals(explanation, back);
 
         GenericRecord interaction = new GenericRecordBuilder(LlmInteraction.getClassSchema())
                 .set("event_id", "g-1").set("timestamp", 1_764_000_000_000L).set("model", "m").set("prompt", "Once")
                 .set("response", "upon").build();
-        byte[] genericBytes = new ConfluentAvroSerializer<GenericRecord>(client, strategy, true, false).serialize("llm-interactions", interaction);
-        GenericRecord genericBack = ConfluentAvroDeserializer.generic(client, null).deserialize("llm-interactions", genericBytes);
+        byte[] genericBytes = new ConfluentAvroSerializer<GenericRecord>(registry.client(), strategy, true, false).serialize("llm-interactions", interaction);
+        GenericRecord genericBack = ConfluentAvroDeserializer.generic(registry.client(), null).deserialize("llm-interactions", genericBytes);
         assertEquals(interaction, genericBack);
-        LlmInteraction asSpecific = ConfluentAvroDeserializer.specific(client, LlmInteraction.class).deserialize("llm-interactions", genericBytes);
+        LlmInteraction asSpecific = ConfluentAvroDeserializer.specific(registry.client(), LlmInteraction.class).deserialize("llm-interactions", genericBytes);
         assertEquals("g-1", asSpecific.getEventId());
 
         String expectedSubject = switch (strategy) {
@@ -70,12 +60,12 @@ class ConfluentSerdeTest {
             case RECORD_NAME -> "io.explainstream.schema.Explanation";
             case TOPIC_RECORD_NAME -> "explanations-io.explainstream.schema.Explanation";
         };
-        assertTrue(client.subjects().contains(expectedSubject), client.subjects() + " lacks " + expectedSubject);
+        assertTrue(registry.client().subjects().contains(expectedSubject), registry.client().subjects() + " lacks " + expectedSubject);
     }
 
     @Test
     void aMessageFramedByHandFromTheFormatDefinitionIsRead() throws Exception {
-        int id = client.register("llm-interactions-value", LlmInteraction.getClassSchema());
+        int id = registry.client().register("llm-interactions-value", LlmInteraction.getClassSchema());
         LlmInteraction interaction = SampleRecords.interaction("hand-1");
         ByteArrayOutputStream avro = new ByteArrayOutputStream();
         BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(avro, null);
@@ -88,13 +78,13 @@ class ConfluentSerdeTest {
         framed.write((id >>> 8) & 0xff);
         framed.write(id & 0xff);
         framed.write(avro.toByteArray());
-        assertEquals(interaction, ConfluentAvroDeserializer.specific(client, LlmInteraction.class).deserialize("llm-interactions", framed.toByteArray()));
+        assertEquals(interaction, ConfluentAvroDeserializer.specific(registry.client(), LlmInteraction.class).deserialize("llm-interactions", framed.toByteArray()));
     }
 
     @Test
     void ourBytesMinusTheHeaderDecodeWithPlainAvroAndTheSchemaFromRest() throws Exception {
         Explanation explanation = SampleRecords.explanation("plain-1");
-        byte[] bytes = new ConfluentAvroSerializer<Explanation>(client, SubjectNameStrategy.TOPIC_NAME, true, false).serialize("explanations", explanation);
+        byte[] bytes = new ConfluentAvroSerializer<Explanation>(registry.client(), SubjectNameStrategy.TOPIC_NAME, true, false).serialize("explanations", explanation);
         assertEquals(0, bytes[0]);
         int id = ByteBuffer.wrap(bytes, 1, 4).getInt();
         HttpResponse<String> response = HttpClient.newHttpClient().send(
@@ -109,8 +99,8 @@ class ConfluentSerdeTest {
 
     @Test
     void malformedBytesAreRefusedWithTheReason() {
-        var deserializer = ConfluentAvroDeserializer.specific(client, LlmInteraction.class);
-        byte[] good = new ConfluentAvroSerializer<LlmInteraction>(client, SubjectNameStrategy.TOPIC_NAME, true, false)
+        var deserializer = ConfluentAvroDeserializer.specific(registry.client(), LlmInteraction.class);
+        byte[] good = new ConfluentAvroSerializer<LlmInteraction>(registry.client(), SubjectNameStrategy.TOPIC_NAME, true, false)
                 .serialize("t", SampleRecords.interaction("x"));
         assertMessage("wrong magic byte 0x7b on topic t: expected 0x00, the value is not Confluent-framed Avro",
                 () -> deserializer.deserialize("t", "{\"event_id\":1}".getBytes()));
@@ -129,8 +119,8 @@ class ConfluentSerdeTest {
     void stringsAreStrictUtf8ButAnEncodedLoneSurrogateStaysOneForTheValidator() {
         LlmInteraction interaction = LlmInteraction.newBuilder().setEventId("avro").setTimestamp(java.time.Instant.ofEpochMilli(1_764_000_000_000L))
                 .setModel("m").setPrompt("p").setResponse("r").setMetadata(java.util.Map.of("tenant", "acme")).build();
-        byte[] bytes = new ConfluentAvroSerializer<LlmInteraction>(client, SubjectNameStrategy.TOPIC_NAME, true, false).serialize("in", interaction);
-        var deserializer = ConfluentAvroDeserializer.specific(client, LlmInteraction.class);
+        byte[] bytes = new ConfluentAvroSerializer<LlmInteraction>(registry.client(), SubjectNameStrategy.TOPIC_NAME, true, false).serialize("in", interaction);
+        var deserializer = ConfluentAvroDeserializer.specific(registry.client(), LlmInteraction.class);
         // Avro's own decoding would give "a\uFFFD" for both: the surrogate, and a broken sequence, vanish into U+FFFD.
         byte[] surrogate = patch(bytes, "avro", new byte[] {'a', (byte) 0xED, (byte) 0xA0, (byte) 0x80});
         assertEquals("a\uD800", deserializer.deserialize("in", surrogate).getEventId());
@@ -156,10 +146,10 @@ class ConfluentSerdeTest {
 
     @Test
     void withoutAutoRegistrationOnlyRegisteredSchemasSerialize() {
-        var serializer = new ConfluentAvroSerializer<Explanation>(client, SubjectNameStrategy.TOPIC_NAME, false, false);
+        var serializer = new ConfluentAvroSerializer<Explanation>(registry.client(), SubjectNameStrategy.TOPIC_NAME, false, false);
         SerializationException error = assertThrows(SerializationException.class, () -> serializer.serialize("explanations", SampleRecords.explanation("a")));
         assertTrue(error.getMessage().contains("Subject 'explanations-value' not found"), error.getMessage());
-        int id = client.register("explanations-value", Explanation.getClassSchema());
+        int id = registry.client().register("explanations-value", Explanation.getClassSchema());
         byte[] bytes = serializer.serialize("explanations", SampleRecords.explanation("a"));
         assertEquals(id, ByteBuffer.wrap(bytes, 1, 4).getInt());
     }
@@ -173,8 +163,8 @@ class ConfluentSerdeTest {
                 + "{\"name\":\"response\",\"type\":\"string\"}]}");
         GenericRecord old = new GenericRecordBuilder(older).set("event_id", "old-1").set("timestamp", 5L).set("model", "m").set("prompt", "p")
                 .set("response", "r").build();
-        byte[] bytes = new ConfluentAvroSerializer<GenericRecord>(client, SubjectNameStrategy.TOPIC_NAME, true, false).serialize("in", old);
-        LlmInteraction read = ConfluentAvroDeserializer.specific(client, LlmInteraction.class).deserialize("in", bytes);
+        byte[] bytes = new ConfluentAvroSerializer<GenericRecord>(registry.client(), SubjectNameStrategy.TOPIC_NAME, true, false).serialize("in", old);
+        LlmInteraction read = ConfluentAvroDeserializer.specific(registry.client(), LlmInteraction.class).deserialize("in", bytes);
         assertEquals("old-1", read.getEventId());
         assertEquals(java.util.Map.of(), read.getMetadata(), "missing field takes its default");
         assertEquals(null, read.getMessages());
@@ -182,25 +172,25 @@ class ConfluentSerdeTest {
 
     @Test
     void anIncompatibleVersionIsRefusedWith409AndTheReason() {
-        client.register("explanations-value", Explanation.getClassSchema());
+        registry.client().register("explanations-value", Explanation.getClassSchema());
         // Removing a field's default and adding a required field breaks BACKWARD compatibility.
         Schema incompatible = new Schema.Parser().parse("{\"type\":\"record\",\"name\":\"Explanation\",\"namespace\":\"io.explainstream.schema\","
                 + "\"fields\":[{\"name\":\"event_id\",\"type\":\"string\"},{\"name\":\"new_required\",\"type\":\"string\"}]}");
-        RegistryException error = assertThrows(RegistryException.class, () -> client.register("explanations-value", incompatible));
+        RegistryException error = assertThrows(RegistryException.class, () -> registry.client().register("explanations-value", incompatible));
         assertEquals(409, error.status());
         assertTrue(error.getMessage().contains("incompatible with an earlier schema"), error.getMessage());
         assertTrue(error.getMessage().contains("new_required"), error.getMessage());
-        assertEquals(false, client.testCompatibility("explanations-value", incompatible).compatible());
-        assertEquals(true, client.testCompatibility("explanations-value", Explanation.getClassSchema()).compatible());
-        assertEquals(1, client.latest("explanations-value").version());
+        assertEquals(false, registry.client().testCompatibility("explanations-value", incompatible).compatible());
+        assertEquals(true, registry.client().testCompatibility("explanations-value", Explanation.getClassSchema()).compatible());
+        assertEquals(1, registry.client().latest("explanations-value").version());
     }
 
     @Test
     void theSameSchemaUnderTwoSubjectsHasOneId() {
-        int first = client.register("a-value", Explanation.getClassSchema());
-        int second = client.register("b-value", Explanation.getClassSchema());
+        int first = registry.client().register("a-value", Explanation.getClassSchema());
+        int second = registry.client().register("b-value", Explanation.getClassSchema());
         assertEquals(first, second);
-        assertEquals(Explanation.getClassSchema(), client.schemaById(first));
+        assertEquals(Explanation.getClassSchema(), registry.client().schemaById(first));
     }
 
     private static void assertMessage(String expected, org.junit.jupiter.api.function.Executable action) {

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpServer;
 import io.explainstream.TestData;
 import io.explainstream.schema.Explanation;
+import io.explainstream.testing.BuiltInRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -23,9 +24,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
 import org.apache.avro.Schema;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The Explanation schema is registered and looked up as published in schemas/Explanation.avsc, and
@@ -34,22 +34,12 @@ import org.junit.jupiter.api.Test;
 class OutputSubjectCheckTest {
 
     private static final String SUBJECT = "explanations-value";
-    private EmbeddedSchemaRegistry registry;
-    private SchemaRegistryClient client;
-
-    @BeforeEach
-    void start() throws Exception {
-        registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
-        client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
-    }
-
-    @AfterEach
-    void stop() {
-        registry.close();
-    }
+    /** A registry per test: the tests expect an empty subject, register incompatible schemas, and one stops the registry. */
+    @RegisterExtension
+    final BuiltInRegistry registry = new BuiltInRegistry();
 
     private ConfluentAvroSerializer<Explanation> serializer(boolean autoRegister) {
-        return new ConfluentAvroSerializer<>(client, SubjectNameStrategy.TOPIC_NAME, autoRegister, false);
+        return new ConfluentAvroSerializer<>(registry.client(), SubjectNameStrategy.TOPIC_NAME, autoRegister, false);
     }
 
     @Test
@@ -63,7 +53,7 @@ class OutputSubjectCheckTest {
         byte[] bytes = serializer(false).serialize("explanations", SampleRecords.explanation("e-1"));
         assertEquals(id, ByteBuffer.wrap(bytes, 1, 4).getInt());
         // Auto-registration of the same contract finds the same version instead of adding one.
-        assertEquals(id, new SchemaRegistryClient(client.config()).register(SUBJECT, Explanation.getClassSchema()));
+        assertEquals(id, new SchemaRegistryClient(registry.client().config()).register(SUBJECT, Explanation.getClassSchema()));
         assertEquals(1, post("/subjects/" + SUBJECT, published).get("version").asInt());
     }
 
@@ -108,7 +98,7 @@ class OutputSubjectCheckTest {
     @Test
     void anOutageDoesNotFailTheCheck() {
         SchemaRegistryClient impatient = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()).withRetries(0, Duration.ofMillis(10)));
-        registry.close();
+        registry.stop();
         var serializer = new ConfluentAvroSerializer<Explanation>(impatient, SubjectNameStrategy.TOPIC_NAME, false, false);
         assertEquals(-1, serializer.checkSubject("explanations", Explanation.getClassSchema()), "an outage: the service starts and waits");
     }

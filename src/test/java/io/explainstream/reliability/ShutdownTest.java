@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.avro.EmbeddedSchemaRegistry;
 import io.explainstream.avro.InMemorySchemaStore;
+import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.testing.InJvmKafka;
 import io.explainstream.testing.ServiceProcess;
 import java.io.IOException;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -36,8 +38,9 @@ import org.junit.jupiter.api.io.TempDir;
 class ShutdownTest {
 
     private static final Duration STOP_LIMIT = Duration.ofSeconds(10);
+    @RegisterExtension
+    static final BuiltInRegistry REGISTRY = new BuiltInRegistry();
     private static InJvmKafka kafka;
-    private static EmbeddedSchemaRegistry registry;
 
     @TempDir
     Path dir;
@@ -45,12 +48,10 @@ class ShutdownTest {
     @BeforeAll
     static void start() throws Exception {
         kafka = InJvmKafka.start();
-        registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
     }
 
     @AfterAll
     static void stop() throws Exception {
-        registry.close();
         kafka.close();
     }
 
@@ -93,7 +94,7 @@ class ShutdownTest {
     void aLongBatchInTheEngineIsAbortedAndItsEventsAreExplainedOnceAfterTheRestart() throws Exception {
         // Three events of about 90 prompt tokens at 64 steps, on one partition: batches of several
         // seconds on a 2-core machine, whose forward passes take a few seconds each.
-        Path config = config("midbatch", registry.url().toString(), Map.of("attribution.steps", "64"));
+        Path config = config("midbatch", REGISTRY.url().toString(), Map.of("attribution.steps", "64"));
         String prompt = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(5);
         try (ServiceProcess service = run(config, "midbatch-1")) {
             assertTrue(service.awaitOutput("ExplainStream running", Duration.ofSeconds(120)), service.output());
@@ -107,9 +108,7 @@ class ShutdownTest {
         }
         try (ServiceProcess service = run(config, "midbatch-2")) {
             List<ConsumerRecord<byte[], byte[]>> out = kafka.readCommitted("midbatch-out", records -> records.size() >= 3, Duration.ofSeconds(150));
-            var explanations = io.explainstream.avro.ConfluentAvroDeserializer.specific(
-                    new io.explainstream.avro.SchemaRegistryClient(io.explainstream.avro.RegistryConfig.of(registry.url().toString())),
-                    io.explainstream.schema.Explanation.class);
+            var explanations = io.explainstream.avro.ConfluentAvroDeserializer.specific(REGISTRY.client(), io.explainstream.schema.Explanation.class);
             Map<String, Integer> counts = new TreeMap<>();
             out.forEach(record -> counts.merge(explanations.deserialize("midbatch-out", record.value()).getEventId(), 1, Integer::sum));
             assertEquals(Map.of("midbatch-in-0", 1, "midbatch-in-1", 1, "midbatch-in-2", 1), counts, "each event explained once after the restart");

@@ -8,10 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.ConfluentAvroSerializer;
-import io.explainstream.avro.EmbeddedSchemaRegistry;
-import io.explainstream.avro.InMemorySchemaStore;
-import io.explainstream.avro.RegistryConfig;
-import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.avro.SubjectNameStrategy;
 import io.explainstream.schema.AuditAlert;
 import io.explainstream.schema.Explanation;
@@ -22,6 +18,7 @@ import io.explainstream.schema.ShareStats;
 import io.explainstream.schema.WordStats;
 import io.explainstream.stream.ingest.SourcePosition;
 import io.explainstream.stream.output.DeadLetters;
+import io.explainstream.testing.BuiltInRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -40,8 +37,8 @@ import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -56,11 +53,13 @@ class StatsTopologyTest {
     private static final Duration GRACE = Duration.ofSeconds(30);
     private static final Duration EMIT = Duration.ofSeconds(10);
 
+    /** One registry for the class: its tests register only the project's own schemas. */
+    @RegisterExtension
+    static final BuiltInRegistry REGISTRY = new BuiltInRegistry();
+
     @TempDir
     Path stateDir;
 
-    private EmbeddedSchemaRegistry registry;
-    private SchemaRegistryClient client;
     private TopologyTestDriver driver;
     private SimpleMeterRegistry meters;
     private TestInputTopic<String, Explanation> explanations;
@@ -68,18 +67,11 @@ class StatsTopologyTest {
     private TestOutputTopic<String, ExplanationStats> stats;
     private TestOutputTopic<String, AuditAlert> alerts;
 
-    @BeforeEach
-    void startRegistry() throws Exception {
-        registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
-        client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
-    }
-
     @AfterEach
     void stop() {
         if (driver != null) {
             driver.close();
         }
-        registry.close();
     }
 
     private void start(List<AlertRule> rules) {
@@ -90,8 +82,7 @@ class StatsTopologyTest {
         StatsSettings settings = StatsFixture.settings(WINDOW, GRACE, EMIT, maxGroups, rules);
         Topology topology = new Topology();
         meters = new SimpleMeterRegistry();
-        StatsTopology.addTo(topology, settings, new StatsTopology.Codecs(ConfluentAvroDeserializer.specific(client, Explanation.class),
-                ConfluentAvroDeserializer.specific(client, LlmInteraction.class), serializer(), serializer()), meters);
+        StatsTopology.addTo(topology, settings, codecs(), meters);
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "stats-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -99,12 +90,17 @@ class StatsTopologyTest {
         driver = new TopologyTestDriver(topology, props, Instant.ofEpochMilli(T0));
         explanations = driver.createInputTopic("explanations", Serdes.String().serializer(), serializer());
         deadLetters = driver.createInputTopic("dlq", Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer());
-        stats = driver.createOutputTopic("explanation-stats", Serdes.String().deserializer(), ConfluentAvroDeserializer.specific(client, ExplanationStats.class));
-        alerts = driver.createOutputTopic("explanation-alerts", Serdes.String().deserializer(), ConfluentAvroDeserializer.specific(client, AuditAlert.class));
+        stats = driver.createOutputTopic("explanation-stats", Serdes.String().deserializer(), ConfluentAvroDeserializer.specific(REGISTRY.client(), ExplanationStats.class));
+        alerts = driver.createOutputTopic("explanation-alerts", Serdes.String().deserializer(), ConfluentAvroDeserializer.specific(REGISTRY.client(), AuditAlert.class));
+    }
+
+    private StatsTopology.Codecs codecs() {
+        return new StatsTopology.Codecs(ConfluentAvroDeserializer.specific(REGISTRY.client(), Explanation.class),
+                ConfluentAvroDeserializer.specific(REGISTRY.client(), LlmInteraction.class), serializer(), serializer());
     }
 
     private <T extends org.apache.avro.specific.SpecificRecord> ConfluentAvroSerializer<T> serializer() {
-        return new ConfluentAvroSerializer<>(client, SubjectNameStrategy.TOPIC_NAME, true, false);
+        return new ConfluentAvroSerializer<>(REGISTRY.client(), SubjectNameStrategy.TOPIC_NAME, true, false);
     }
 
     private void explain(Explanation explanation) {
@@ -533,6 +529,46 @@ class StatsTopologyTest {
                 + " further groups count in group source_model=_other,metadata.application=_other"), warnings.get(0));
         List<String> busy = alerts.readValuesToList().stream().map(a -> a.getGroupKey() + "@" + a.getWindowStart()).toList();
         assertEquals(List.of("source_model=_other,metadata.application=_other@2026-11-29T10:00:00Z"), busy, "rules see the overflow group as any other");
+    }
+
+    /**
+     * Grouping by a field with a value per event or per user is allowed (a short investigation may
+     * want it), but the start says once what it costs, naming the setting, its value, the fields
+     * and stats.max.groups; the default grouping says nothing.
+     */
+    @Test
+    void groupingByAPerEventFieldLogsOneWarningAtStartNamingTheSettingTheFieldsAndTheCap() {
+        String warnings = stderrWhile(() -> {
+            StatsTopology.addTo(new Topology(), settingsGroupedBy("source_model,event_id,metadata.user_id"), codecs(), new SimpleMeterRegistry());
+            StatsTopology.addTo(new Topology(), settingsGroupedBy("source_model,metadata.application"), codecs(), new SimpleMeterRegistry());
+        });
+        List<String> lines = warnings.lines().filter(l -> l.contains("stats.group.by")).toList();
+        assertEquals(1, lines.size(), "one warning, for the per-event grouping only:\n" + warnings);
+        String line = lines.get(0);
+        assertTrue(line.contains(" WARN "), line);
+        assertTrue(line.contains("stats.group.by = source_model,event_id,metadata.user_id groups by event_id and metadata.user_id, which have a value"
+                + " per event or per user"), line);
+        assertTrue(line.contains("stats.max.groups = 1000"), line);
+    }
+
+    private static StatsSettings settingsGroupedBy(String fields) {
+        StatsSettings base = StatsFixture.settings(WINDOW, GRACE, EMIT, List.of());
+        return new StatsSettings(base.explanationsTopic(), base.deadLetterTopic(), base.statsTopic(), base.alertsTopic(), base.observationsTopic(),
+                base.window(), base.grace(), base.emitInterval(), base.retention(), GroupBy.parse("stats.group.by", fields), base.deltaWarn(),
+                base.maxGroups(), base.rules());
+    }
+
+    /** What the loggers write to standard error (slf4j-simple's target) while {@code action} runs. */
+    private static String stderrWhile(Runnable action) {
+        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream stderr = System.err;
+        System.setErr(new java.io.PrintStream(log, true, StandardCharsets.UTF_8));
+        try {
+            action.run();
+        } finally {
+            System.setErr(stderr);
+        }
+        return log.toString(StandardCharsets.UTF_8);
     }
 
     @Test

@@ -23,9 +23,6 @@ import io.explainstream.stream.topology.Outcomes;
 import io.explainstream.stream.topology.Scope;
 import io.explainstream.stream.topology.ServiceMetrics;
 import io.explainstream.tokenize.LlamaTokenizer;
-import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
-import io.micrometer.core.instrument.config.MeterFilter;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -77,12 +74,12 @@ public final class ExplainService implements AutoCloseable {
     private final KafkaStreams streams;
     private final OperationsServer operations;
     private final PrometheusMeterRegistry meters;
-    private final KafkaStreamsMetrics streamsMetrics;
+    private final StreamsMeters streamsMetrics;
     private final ServiceMetrics metrics;
     private final AttributionEngine engine;
 
     private ExplainService(LlamaModel model, LlamaTokenizer tokenizer, KafkaStreams streams, OperationsServer operations,
-            PrometheusMeterRegistry meters, KafkaStreamsMetrics streamsMetrics, ServiceMetrics metrics, AttributionEngine engine) {
+            PrometheusMeterRegistry meters, StreamsMeters streamsMetrics, ServiceMetrics metrics, AttributionEngine engine) {
         this.engine = engine;
         this.model = model;
         this.tokenizer = tokenizer;
@@ -146,10 +143,7 @@ public final class ExplainService implements AutoCloseable {
             List<ServiceExtension> extensions, Clock clock)
             throws IOException {
         SchemaRegistryClient registry = new SchemaRegistryClient(config.registryConfig());
-        PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        // Kafka Streams tags the RocksDB metrics of window stores (the statistics') rocksdb-window-state-id and those
-        // of key-value stores rocksdb-state-id, under the same names; Prometheus takes one set of tag keys per name.
-        meters.config().meterFilter(MeterFilter.renameTag("kafka.stream.state", "rocksdb.window.state.id", "rocksdb.state.id"));
+        PrometheusMeterRegistry meters = StreamsMeters.prometheusRegistry();
         ServiceMetrics metrics = new ServiceMetrics(meters, config.metricsMetadataLabels());
         EventValidator validator = new EventValidator(config.validationPolicy(), tokenizer, model.config().maxPositions(), clock);
         AttributionEngine engine = new AttributionEngine(model, tokenizer);
@@ -203,8 +197,7 @@ public final class ExplainService implements AutoCloseable {
             metrics.threadReplaced();
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
         });
-        KafkaStreamsMetrics streamsMetrics = new KafkaStreamsMetrics(streams);
-        streamsMetrics.bindTo(meters);
+        StreamsMeters streamsMetrics = StreamsMeters.bind(streams, meters, StreamsMeters.REFRESH);
         OperationsServer operations = null;
         int port = config.opsPort();
         if (port >= 0) {

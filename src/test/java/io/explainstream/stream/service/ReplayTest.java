@@ -7,9 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.TestData;
 import io.explainstream.avro.ConfluentAvroDeserializer;
-import io.explainstream.avro.EmbeddedSchemaRegistry;
-import io.explainstream.avro.InMemorySchemaStore;
-import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.model.Checkpoint;
 import io.explainstream.model.LlamaConfig;
@@ -21,6 +18,7 @@ import io.explainstream.stream.config.ConfigException;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.TimeSpec;
 import io.explainstream.stream.replay.Replay;
+import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.testing.InJvmKafka;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -50,6 +48,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Replays on a real in-JVM broker: three days of events on three partitions. */
@@ -61,8 +60,9 @@ class ReplayTest {
     private static final Instant DAY2 = DAY1.plus(Duration.ofDays(1));
     private static final Instant DAY3 = DAY2.plus(Duration.ofDays(1));
     private static final int PER_DAY = 12;
+    @RegisterExtension
+    static final BuiltInRegistry REGISTRY = new BuiltInRegistry();
     private static InJvmKafka kafka;
-    private static EmbeddedSchemaRegistry registry;
     /** event id → (partition, timestamp) as produced. */
     private static final Map<String, long[]> PRODUCED = new HashMap<>();
 
@@ -72,7 +72,6 @@ class ReplayTest {
     @BeforeAll
     static void produceThreeDays() throws Exception {
         kafka = InJvmKafka.start();
-        registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
         try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
             admin.createTopics(List.of(new NewTopic(TOPIC, 3, (short) 1))).all().get(30, TimeUnit.SECONDS);
         }
@@ -95,7 +94,6 @@ class ReplayTest {
 
     @AfterAll
     static void stop() throws Exception {
-        registry.close();
         kafka.close();
     }
 
@@ -104,7 +102,7 @@ class ReplayTest {
         values.put("bootstrap.servers", kafka.bootstrapServers());
         values.put("application.id", applicationId);
         values.put("state.dir", state.toString());
-        values.put("schema.registry.url", registry.url().toString());
+        values.put("schema.registry.url", REGISTRY.url().toString());
         values.put("input.topic", TOPIC);
         values.put("attribution.steps", "4");
         values.put("batch.max.events", "4");
@@ -154,7 +152,7 @@ class ReplayTest {
         assertTrue(outcome.finished(), "stops by itself");
         assertFalse(outcome.resumed());
         List<ConsumerRecord<byte[], byte[]>> out = readAll("replayed-day2", PER_DAY);
-        SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
+        SchemaRegistryClient client = REGISTRY.client();
         var deserializer = ConfluentAvroDeserializer.specific(client, Explanation.class);
         List<String> ids = new ArrayList<>();
         for (ConsumerRecord<byte[], byte[]> record : out) {
@@ -198,7 +196,7 @@ class ReplayTest {
         ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("model.dir", other.toString())), replay, null,
                 "replayed-other");
         assertTrue(ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()).finished());
-        SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
+        SchemaRegistryClient client = REGISTRY.client();
         var deserializer = ConfluentAvroDeserializer.specific(client, Explanation.class);
         List<ConsumerRecord<byte[], byte[]>> out = readAll("replayed-other", PER_DAY);
         assertEquals(PER_DAY, out.size());

@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.explainstream.TestData;
 import io.explainstream.attribution.Attribution;
 import io.explainstream.avro.ConfluentAvroDeserializer;
-import io.explainstream.avro.EmbeddedSchemaRegistry;
-import io.explainstream.avro.InMemorySchemaStore;
-import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.schema.Explanation;
 import io.explainstream.stream.config.BatchPolicy;
@@ -16,6 +13,7 @@ import io.explainstream.stream.config.ConfigException;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.stream.topology.StreamFixture;
+import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.testing.InJvmKafka;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -39,6 +37,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The whole service on a real in-JVM KRaft broker, with the built-in registry and the bundled model. */
@@ -47,8 +46,9 @@ class ServiceIntegrationTest {
 
     private static final String[] PROMPTS = {"Once upon a time, there was a little girl named", "One day,", "The cat sat on the", "Tom had a big red"};
     private static final String[] RESPONSES = {"Lily. She loved to play", "a little girl named Lily", "mat and slept.", "ball. He liked it."};
+    @RegisterExtension
+    static final BuiltInRegistry REGISTRY = new BuiltInRegistry();
     private static InJvmKafka kafka;
-    private static EmbeddedSchemaRegistry registry;
 
     @TempDir
     Path stateDir;
@@ -56,12 +56,10 @@ class ServiceIntegrationTest {
     @BeforeAll
     static void startCluster() throws Exception {
         kafka = InJvmKafka.start();
-        registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
     }
 
     @AfterAll
     static void stopCluster() throws Exception {
-        registry.close();
         kafka.close();
     }
 
@@ -70,7 +68,7 @@ class ServiceIntegrationTest {
         values.put("bootstrap.servers", kafka.bootstrapServers());
         values.put("application.id", "explain-" + suffix);
         values.put("state.dir", stateDir.resolve(suffix).toString());
-        values.put("schema.registry.url", registry.url().toString());
+        values.put("schema.registry.url", REGISTRY.url().toString());
         values.put("input.topic", "in-" + suffix);
         values.put("output.topic", "out-" + suffix);
         values.put("dlq.topic", "dlq-" + suffix);
@@ -111,7 +109,7 @@ class ServiceIntegrationTest {
             List<ConsumerRecord<byte[], byte[]>> dead = readCommitted("dlq-fifty", records -> records.size() >= 5, Duration.ofSeconds(30));
             assertEquals(45, out.size());
             assertEquals(5, dead.size());
-            SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
+            SchemaRegistryClient client = REGISTRY.client();
             var deserializer = ConfluentAvroDeserializer.specific(client, Explanation.class);
             StreamFixture fixture = StreamFixture.get();
             Map<Integer, Attribution> direct = new HashMap<>();
@@ -166,6 +164,7 @@ class ServiceIntegrationTest {
         assertTrue(text.contains("explainstream_batch_size_count"), "batch sizes");
         assertTrue(text.contains("explainstream_attribution_per_event_seconds_bucket{le="), "attribution time, as a histogram");
         assertTrue(text.contains("explainstream_event_time_lag_seconds"), "lag");
+        assertTrue(text.contains("kafka_stream_alive_stream_threads"), "Kafka Streams' own metrics, through StreamsMeters");
     }
 
     @Test

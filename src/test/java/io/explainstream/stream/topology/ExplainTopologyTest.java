@@ -12,10 +12,6 @@ import io.explainstream.attribution.summary.SegmentKind;
 import io.explainstream.attribution.summary.WordSpan;
 import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.ConfluentAvroSerializer;
-import io.explainstream.avro.EmbeddedSchemaRegistry;
-import io.explainstream.avro.InMemorySchemaStore;
-import io.explainstream.avro.RegistryConfig;
-import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.avro.SubjectNameStrategy;
 import io.explainstream.schema.Explanation;
 import io.explainstream.schema.LlmInteraction;
@@ -34,6 +30,7 @@ import io.explainstream.stream.ingest.ValidationPolicy;
 import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.stream.output.EngineExplainer;
 import io.explainstream.testing.ManualClock;
+import io.explainstream.testing.BuiltInRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -52,8 +49,8 @@ import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 class ExplainTopologyTest {
@@ -62,12 +59,14 @@ class ExplainTopologyTest {
     private static final String PROMPT = "Once upon a time, there was a little girl named";
     private static final String RESPONSE = "Lily. She loved to play";
 
+    /** One registry for the class: its tests register only the project's own schemas. */
+    @RegisterExtension
+    static final BuiltInRegistry REGISTRY = new BuiltInRegistry();
+
     @TempDir
     Path stateDir;
 
     private final StreamFixture fixture = StreamFixture.get();
-    private EmbeddedSchemaRegistry registry;
-    private SchemaRegistryClient client;
     private TopologyTestDriver driver;
     private TestInputTopic<byte[], byte[]> input;
     private TestOutputTopic<byte[], Explanation> output;
@@ -76,18 +75,11 @@ class ExplainTopologyTest {
     /** The audit policy and backlog level of the next start; null: the build without one (all in full). */
     private BacklogController backlog;
 
-    @BeforeEach
-    void startRegistry() throws Exception {
-        registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
-        client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
-    }
-
     @AfterEach
     void stop() {
         if (driver != null) {
             driver.close();
         }
-        registry.close();
     }
 
     private void start(BatchPolicy batch, ValidationPolicy policy, Explainer explainer) {
@@ -96,8 +88,8 @@ class ExplainTopologyTest {
 
     private void start(ExplainTopology.Topics topics, ValidationPolicy policy, Explainer explainer) {
         metrics = new ServiceMetrics(new SimpleMeterRegistry());
-        InputDecoder decoder = new InputDecoder(InputFormat.AUTO, ConfluentAvroDeserializer.specific(client, LlmInteraction.class));
-        var serializer = new ConfluentAvroSerializer<Explanation>(client, SubjectNameStrategy.TOPIC_NAME, true, false);
+        InputDecoder decoder = new InputDecoder(InputFormat.AUTO, ConfluentAvroDeserializer.specific(REGISTRY.client(), LlmInteraction.class));
+        var serializer = new ConfluentAvroSerializer<Explanation>(REGISTRY.client(), SubjectNameStrategy.TOPIC_NAME, true, false);
         var topology = backlog == null
                 ? ExplainTopology.build(topics, decoder, fixture.validator(policy), explainer, serializer, metrics, StreamFixture.liveness(), Clock.systemUTC())
                 : ExplainTopology.build(topics, decoder, fixture.validator(policy), explainer, serializer, metrics, StreamFixture.liveness(), backlog,
@@ -111,7 +103,7 @@ class ExplainTopologyTest {
         props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
         driver = new TopologyTestDriver(topology, props, Instant.ofEpochMilli(T0));
         input = driver.createInputTopic("in", Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer());
-        output = driver.createOutputTopic("out", Serdes.ByteArray().deserializer(), ConfluentAvroDeserializer.specific(client, Explanation.class));
+        output = driver.createOutputTopic("out", Serdes.ByteArray().deserializer(), ConfluentAvroDeserializer.specific(REGISTRY.client(), Explanation.class));
         deadLetters = driver.createOutputTopic("dlq", Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer());
     }
 
@@ -313,7 +305,7 @@ class ExplainTopologyTest {
         start(new BatchPolicy(1, 100_000, 60_000));
         LlmInteraction interaction = LlmInteraction.newBuilder().setEventId("avro-1").setTimestamp(Instant.ofEpochMilli(T0)).setModel("stories260K")
                 .setPrompt(PROMPT).setResponse(RESPONSE).build();
-        byte[] value = new ConfluentAvroSerializer<LlmInteraction>(client, SubjectNameStrategy.TOPIC_NAME, true, false).serialize("in", interaction);
+        byte[] value = new ConfluentAvroSerializer<LlmInteraction>(REGISTRY.client(), SubjectNameStrategy.TOPIC_NAME, true, false).serialize("in", interaction);
         send("avro-1", value, T0);
         Explanation explanation = output.readValue();
         assertEquals("avro-1", explanation.getEventId());
