@@ -35,6 +35,18 @@ import java.util.Locale;
  * </ul>
  *
  * The three take turns on each event, so that the machine's drift falls on all of them alike.
+ *
+ * <p>Then, per shape, time to the sequence's own delta, what sequence attribution reports and what
+ * the service's {@code attribution.target.delta} checks without the matrix: |Σ_i seq_attr_i −
+ * (F(x) − F(b))| ≤ tolerance · max(|F(x) − F(b)|, 0.01) with F = Σ_t f_t.
+ *
+ * <ul>
+ *   <li>seq_attr, adaptive: the engine's sequence mode with {@code target-delta}, from {@code --steps}
+ *       points; it checks itself, and its time includes every level.
+ *   <li>per-target, one step count: Captum's algorithm with Gauss–Legendre, every target at one
+ *       step count as Captum's {@code n_steps} gives them, doubled from {@code --steps} until the
+ *       sum of the targets' rows meets the tolerance; again only the final run is timed.
+ * </ul>
  */
 public final class FaithfulBench {
 
@@ -95,10 +107,7 @@ public final class FaithfulBench {
             Attribution check = engine.attribute(event, fixed.withTokenMatrix(true)); // untimed: every target at those points
             worstSequence = Math.max(worstSequence, worstRelativeDelta(check, check.convergenceDelta()));
 
-            boolean[] attributed = new boolean[explained.promptTokens().size()];
-            for (int i = 0; i < attributed.length; i++) {
-                attributed[i] = explained.promptTokens().get(i).attributed();
-            }
+            boolean[] attributed = attributed(explained);
             int most = 0;
             int least = Integer.MAX_VALUE;
             for (int t = 0; t < explained.responseLogProbs().length; t++) {
@@ -130,6 +139,67 @@ public final class FaithfulBench {
                 "  (per-target, detail)", Arrays.stream(perTargetFewest).min().orElse(0), Arrays.stream(perTarget.steps()).max().orElse(0),
                 EngineBench.median(doublingMs));
         out.flush();
+        sequenceDelta(engine, tokenizer, reference, events, name, shape, adaptive.withTokenMatrix(false), tolerance);
+    }
+
+    /** Time to the sequence's own delta within the tolerance: the engine's adaptive sequence mode against the per-target algorithm at one step count. */
+    private void sequenceDelta(AttributionEngine engine, LlamaTokenizer tokenizer, PerTargetReference reference, List<AttributionRequest> events,
+            String name, EngineBench.Case shape, AttributionSettings adaptive, double tolerance) {
+        int repeat = events.size();
+        Side sequence = new Side("seq_attr, adaptive (sequence delta)", new int[repeat], new double[repeat]);
+        Side perTarget = new Side("per-target GL, one step count", new int[repeat], new double[repeat]);
+        double[] doublingMs = new double[repeat];
+        double worstSequence = 0;
+        double worstPerTarget = 0;
+        for (int e = 0; e < repeat; e++) {
+            AttributionRequest event = events.get(e);
+            long started = System.nanoTime();
+            Attribution explained = engine.attribute(event, adaptive);
+            sequence.ms()[e] = (System.nanoTime() - started) / 1e6;
+            sequence.steps()[e] = explained.steps();
+            double change = sequenceChange(explained);
+            worstSequence = Math.max(worstSequence, Math.abs(explained.sequenceDelta()) / Math.max(Math.abs(change), 0.01));
+
+            boolean[] attributed = attributed(explained);
+            for (int steps = adaptive.steps(); ; steps *= 2) {
+                started = System.nanoTime();
+                double[][] rows = reference.tokenAttr(event.prompt().ids(), event.response().ids(), attributed, tokenizer.unkId(),
+                        QuadratureRule.GAUSSLEGENDRE.quadrature(steps));
+                double ms = (System.nanoTime() - started) / 1e6;
+                doublingMs[e] += ms;
+                double total = Arrays.stream(rows).flatMapToDouble(Arrays::stream).sum();
+                double relative = Math.abs(change - total) / Math.max(Math.abs(change), 0.01);
+                if (relative <= tolerance || 2 * steps > adaptive.maxSteps()) {
+                    perTarget.ms()[e] = ms; // the final run alone: the steps known beforehand
+                    perTarget.steps()[e] = steps;
+                    worstPerTarget = Math.max(worstPerTarget, relative);
+                    break;
+                }
+            }
+        }
+        double referenceMs = EngineBench.median(perTarget.ms());
+        print(name, shape, sequence, worstSequence, referenceMs);
+        print(name, shape, perTarget, worstPerTarget, referenceMs);
+        out.printf(Locale.ROOT, "%-14s %-9s %-34s with the doubling runs that fell short: p50 %.1f ms%n", name, shape, "  (per-target, one step count)",
+                EngineBench.median(doublingMs));
+        out.flush();
+    }
+
+    /** F(x) − F(b) with F = Σ_t f_t. */
+    private static double sequenceChange(Attribution attribution) {
+        double change = 0;
+        for (int t = 0; t < attribution.responseLogProbs().length; t++) {
+            change += attribution.responseLogProbs()[t] - attribution.baselineLogProbs()[t];
+        }
+        return change;
+    }
+
+    private static boolean[] attributed(Attribution explained) {
+        boolean[] attributed = new boolean[explained.promptTokens().size()];
+        for (int i = 0; i < attributed.length; i++) {
+            attributed[i] = explained.promptTokens().get(i).attributed();
+        }
+        return attributed;
     }
 
     /** The largest |delta_t| / max(|f_t(x) − f_t(b)|, 0.01) of an explanation. */

@@ -32,6 +32,7 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.Stores;
 import org.apache.kafka.streams.state.WindowStore;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,6 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the window store's RocksDB metrics are exported under the key-value stores' tag key, are
  * registered once however often the set of Kafka metrics changes, and leave with the store.
  */
+@Tag("slow") // starts the in-JVM broker
 class StreamsMetersTest {
 
     private static final String WINDOW_STORE = "stats-windows";
