@@ -9,10 +9,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Honest degradation under backlog. Fed the event-time lag of each batch, it steps down one level
- * when the lag is over {@code audit.max.lag.ms}, or over half of it and growing fast enough to pass
- * it within the dwell time, and back up one level when it is under half of it, at most one step
- * per {@code dwellMs} (a step needs time to show in the lag). The levels, in order:
+ * Honest degradation under backlog. Fed the event-time lag of each batch, it steps down when the
+ * lag is over {@code audit.max.lag.ms}, or over half of it and growing fast enough to pass it
+ * within two dwell times, as far as the lag's growth says the service falls short; it steps back
+ * up one level when the lag is under half the limit, at most one change per {@code dwellMs} (a
+ * step needs time to show in the lag). The levels, in order:
  * the configured steps; halved steps down to {@code audit.min.steps} (integrated gradients only);
  * the cheap method for every event that is not forced; and then, on top, skipping (counted) the
  * events outside the sample. Forced events always get the configured method and steps.
@@ -24,8 +25,25 @@ public final class BacklogController {
 
     private static final Logger LOG = LoggerFactory.getLogger(BacklogController.class);
 
+    /** How much faster than it keeps up a step aims for: a quarter more, so that the backlog drains and does not only stop growing. */
+    private static final double DRAIN_MARGIN = 1.25;
+    /** The growth taken at most: at 1 s per s nothing is explained, and no level could be cheap enough. */
+    private static final double MAX_GROWTH = 0.95;
+
     /** A level: the steps of sampled events, and whether they get the cheap method, and whether unsampled events are skipped. */
     record Level(int steps, boolean cheapForSampled, boolean skipNotSampled) {
+
+        /**
+         * The engine work per event, in passes of the configured method: sampled events at these
+         * steps or the cheap method's one pass, unsampled ones at the cheap method's pass or none.
+         * Forced events, always in full, are left out: they are few, and the margin covers them.
+         */
+        double cost(int fullSteps, AuditPolicy policy) {
+            double sampled = cheapForSampled ? 1.0 / fullSteps : (double) steps / fullSteps;
+            boolean unsampledSkipped = skipNotSampled || policy.cheapMethod() == AuditPolicy.CheapMethod.SKIP;
+            double unsampled = unsampledSkipped ? 0 : 1.0 / fullSteps;
+            return policy.sampleRate() * sampled + (1 - policy.sampleRate()) * unsampled;
+        }
 
         String describe(GradientMethod cheap) {
             if (skipNotSampled) {
@@ -127,10 +145,11 @@ public final class BacklogController {
     /**
      * Takes one lag measurement; returns the level after it. It steps down when the lag is over
      * the limit, and also when, over half the limit, the lag (growing as it has over the last
-     * dwell time) would pass the limit before the dwell time allows the next step: with one step
-     * per dwell, waiting for the limit itself let the lag run past it whenever the capacity fell
-     * faster than one step makes up. It steps back up under half the limit once the lag no longer
-     * grows.
+     * dwell time) would pass the limit within two dwell times: one for this step to show, one for
+     * a further step if this one is not enough. It steps down as far as {@link #levelFor} says the
+     * growth needs: one level per dwell let the lag run past the limit whenever the capacity fell
+     * faster than one level makes up (a loaded machine halving the engine's rate). It steps back
+     * up one level under half the limit once the lag no longer grows.
      */
     public int observe(long lagMs) {
         if (!enabled()) {
@@ -142,15 +161,16 @@ public final class BacklogController {
             return level;
         }
         long limit = policy.maxLagMs();
-        long expectedMs = lagMs + Math.round(Math.max(0, growth) * dwellMs);
+        long horizonMs = 2 * dwellMs;
+        long expectedMs = lagMs + Math.round(Math.max(0, growth) * horizonMs);
         int next = level;
         String why = null;
         if (lagMs > limit && level < levels.size() - 1) {
-            next = level + 1;
+            next = levelFor(growth);
             why = "over";
         } else if (lagMs > limit / 2 && expectedMs > limit && level < levels.size() - 1) {
-            next = level + 1;
-            why = "growing by " + String.format(java.util.Locale.ROOT, "%.1f", growth) + " s per s, " + expectedMs + " ms in " + dwellMs + " ms, over";
+            next = levelFor(growth);
+            why = "growing by " + String.format(java.util.Locale.ROOT, "%.1f", growth) + " s per s, " + expectedMs + " ms in " + horizonMs + " ms, over";
         } else if (lagMs < limit / 2 && growth <= 0 && level > 0) {
             next = level - 1;
             why = "under half of";
@@ -163,6 +183,23 @@ public final class BacklogController {
             lastChangeMs = now;
         }
         return level;
+    }
+
+    /**
+     * The first level below the current one cheap enough for the lag to fall. A lag growing g s
+     * per s means the service explains 1 − g of what arrives, so it must explain 1 / (1 − g)
+     * times faster to keep up, and {@link #DRAIN_MARGIN} more to drain what waits; without
+     * growth (over the limit but steady) that is one level. The top when none is cheap enough.
+     */
+    private int levelFor(double growth) {
+        double speedup = DRAIN_MARGIN / (1 - Math.min(MAX_GROWTH, Math.max(0, growth)));
+        double budget = levels.get(level).cost(fullSteps, policy) / speedup;
+        for (int candidate = level + 1; candidate < levels.size(); candidate++) {
+            if (levels.get(candidate).cost(fullSteps, policy) <= budget) {
+                return candidate;
+            }
+        }
+        return levels.size() - 1;
     }
 
     /**

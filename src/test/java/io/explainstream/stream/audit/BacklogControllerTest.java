@@ -28,10 +28,49 @@ class BacklogControllerTest {
             levels.add(controller.observe(lag * 1000));
             clock.advance(Duration.ofSeconds(5));
         }
-        // At 50 s, growing 6 s per s, the lag will be over 60 s before the next step is allowed:
-        // one step at once. Then one per 10 s (every other measurement) up to the top while over
-        // 60 s; between 30 and 60 s and falling it holds; under 30 s it climbs back one step per 10 s.
-        assertEquals(List.of(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 4, 4, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0), levels);
+        // At 50 s, grown by 45 s in 10 s, the lag will be over 60 s before a second step could show,
+        // and the service would have to explain 25 times faster: it steps at once to the top. Between
+        // 30 and 60 s and falling it holds; under 30 s it climbs back one step per 10 s.
+        assertEquals(List.of(0, 0, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0), levels);
+    }
+
+    @Test
+    void overTheLimitWithoutGrowthItStepsOneLevelPerDwellTime() {
+        ManualClock clock = new ManualClock();
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
+        List<Integer> levels = new ArrayList<>();
+        for (int i = 0; i < 9; i++) {
+            levels.add(controller.observe(61_000)); // held just over the limit: each step is enough until shown otherwise
+            clock.advance(Duration.ofSeconds(5));
+        }
+        assertEquals(List.of(1, 1, 2, 2, 3, 3, 4, 4, 4), levels);
+    }
+
+    /**
+     * The lag's growth over a dwell time says how far the service falls short: growing g s per s,
+     * it explains 1 − g of what arrives. It steps down to the first level cheap enough to explain
+     * 1.25 / (1 − g) times faster, so that the lag stops growing and the backlog drains, instead of
+     * one level per dwell time while the lag runs past the limit (a machine whose load halved the
+     * engine's rate: 64.2 s of lag against a 60 s limit, docs/benchmarks.md run H).
+     */
+    @Test
+    void aGrowingLagStepsDownAsFarAsTheShortfallNeeds() {
+        ManualClock clock = new ManualClock();
+        // Levels 32, 16 and 8 steps for the sampled half (the other half gets the cheap method, a 32nd of 32 steps),
+        // the cheap method for all, then the unsampled skipped: per event 0.52, 0.27, 0.14, 0.031 and 0.016 of 32 steps.
+        BacklogController modest = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
+        BacklogController steep = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
+        BacklogController stalled = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
+        BacklogController mild = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
+        assertEquals(0, modest.observe(50_000));
+        assertEquals(0, steep.observe(40_000));
+        assertEquals(0, stalled.observe(30_000));
+        assertEquals(0, mild.observe(40_000));
+        clock.advance(Duration.ofSeconds(10));
+        assertEquals(2, modest.observe(54_000), "0.4 s per s: 1.25 / 0.6 = 2.1 times faster: 8 steps (0.14 / 0.52), not 16 (0.27 / 0.52)");
+        assertEquals(3, steep.observe(48_000), "0.8 s per s: 6.25 times faster: the cheap method (0.031 / 0.52), not 8 steps");
+        assertEquals(4, stalled.observe(42_000), "1.2 s per s, taken as 0.95: 25 times faster: only the top (0.016 / 0.52) is enough");
+        assertEquals(0, mild.observe(45_000), "0.5 s per s: 55 s in two dwell times, under the limit: no step");
     }
 
     @Test
@@ -75,8 +114,8 @@ class BacklogControllerTest {
         clock.advance(Duration.ofSeconds(2));
         assertEquals(0, jump.observe(50_000), "19 s more within 2 s, less than a dwell time of measurements: not growth yet");
         clock.advance(Duration.ofSeconds(8));
-        assertEquals(0, slow.observe(45_000), "45 s, growing 0.5 s per s: 50 s in 10 s, under 60 s");
-        assertEquals(1, fast.observe(50_000), "50 s, growing 2 s per s: 70 s in 10 s, over 60 s");
+        assertEquals(0, slow.observe(45_000), "45 s, growing 0.5 s per s: 55 s in two dwell times, under 60 s");
+        assertEquals(4, fast.observe(50_000), "50 s, growing 2 s per s: 90 s in two dwell times, over 60 s, and no level is cheap enough but the top");
         assertEquals(0, jump.observe(32_000), "32 s, 0.1 s per s over the dwell time: the jump was noise");
         assertEquals(0, low.observe(29_000), "under half the limit it never steps down, however fast it grows");
     }
