@@ -25,8 +25,13 @@ public final class BacklogController {
 
     private static final Logger LOG = LoggerFactory.getLogger(BacklogController.class);
 
-    /** How much faster than it keeps up a step aims for: a quarter more, so that the backlog drains and does not only stop growing. */
-    private static final double DRAIN_MARGIN = 1.25;
+    /**
+     * How much faster than keeping up a step aims for: a tenth, for a growth measured a little low.
+     * Not more: the levels are coarse (halved steps, then the cheap method at a 16th or less), and a
+     * larger margin sends a service that is twice too slow past halved steps to the cheap method.
+     * Whether it also drains the backlog shows in the next dwell time's growth.
+     */
+    private static final double MARGIN = 1.1;
     /** The growth taken at most: at 1 s per s nothing is explained, and no level could be cheap enough. */
     private static final double MAX_GROWTH = 0.95;
 
@@ -188,11 +193,11 @@ public final class BacklogController {
     /**
      * The first level below the current one cheap enough for the lag to fall. A lag growing g s
      * per s means the service explains 1 − g of what arrives, so it must explain 1 / (1 − g)
-     * times faster to keep up, and {@link #DRAIN_MARGIN} more to drain what waits; without
+     * times faster to keep up, and {@link #MARGIN} more; without
      * growth (over the limit but steady) that is one level. The top when none is cheap enough.
      */
     private int levelFor(double growth) {
-        double speedup = DRAIN_MARGIN / (1 - Math.min(MAX_GROWTH, Math.max(0, growth)));
+        double speedup = MARGIN / (1 - Math.min(MAX_GROWTH, Math.max(0, growth)));
         double budget = levels.get(level).cost(fullSteps, policy) / speedup;
         for (int candidate = level + 1; candidate < levels.size(); candidate++) {
             if (levels.get(candidate).cost(fullSteps, policy) <= budget) {
