@@ -14,11 +14,6 @@ record EventFilter(int limit, String model, String application, String tenant, S
     static final int MAX_LIMIT = 10_000;
     private static final Set<String> PARAMETERS = Set.of("limit", "model", "application", "tenant", "method", "segment", "q");
 
-    /**
-     * The filter a query string asks for.
-     *
-     * @throws BadRequestException naming the parameter and value that are wrong
-     */
     /** The {@code limit} parameter: a whole number from 1 to {@link #MAX_LIMIT}, or {@code fallback} when absent. */
     static int limit(String text, int fallback) {
         if (text == null) {
@@ -36,6 +31,11 @@ record EventFilter(int limit, String model, String application, String tenant, S
         return limit;
     }
 
+    /**
+     * The filter a query string asks for.
+     *
+     * @throws BadRequestException naming the parameter and value that are wrong
+     */
     static EventFilter parse(Map<String, String> query, int defaultLimit) {
         for (String name : query.keySet()) {
             if (!PARAMETERS.contains(name)) {
