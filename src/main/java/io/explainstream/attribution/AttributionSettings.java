@@ -66,6 +66,11 @@ public record AttributionSettings(
         public String optionName() {
             return optionName;
         }
+
+        /** The command line's spelling: {@code --target-delta}. */
+        public String cliOption() {
+            return "--" + optionName;
+        }
     }
 
     /** Settings the engine refuses; {@link #getMessage} names the options as the engine does, {@link #message} as a caller does. */
@@ -100,9 +105,10 @@ public record AttributionSettings(
             throw new Refused(n -> n.apply(Option.STEPS) + " = " + points + " is too few for " + n.apply(Option.INTEGRATION) + " = "
                     + rule.optionName() + " (at least " + rule.minimumSteps() + ")");
         }
-        if (!(targetDelta >= 0) || Double.isInfinite(targetDelta)) {
+        if (!(targetDelta >= 0 && targetDelta < 1)) {
             double tolerance = targetDelta;
-            throw new Refused(n -> n.apply(Option.TARGET_DELTA) + " = " + tolerance + " must be a finite number ≥ 0");
+            // A fraction of |f(x) − f(b)|: 1 or more would accept attributions that sum to nothing like the change.
+            throw new Refused(n -> n.apply(Option.TARGET_DELTA) + " = " + tolerance + " must be a fraction in [0, 1) (0.01 is 1%; 0 turns adaptive steps off)");
         }
         if (targetDelta > 0 && method == GradientMethod.INTEGRATED_GRADIENTS) {
             refuseWhatAdaptiveStepsCannotRefine(integration, steps);

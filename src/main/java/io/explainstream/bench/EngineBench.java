@@ -36,7 +36,17 @@ public final class EngineBench {
             if (parts.length != 2) {
                 throw new IllegalArgumentException("--shapes item '" + text + "' must be PROMPT/RESPONSE, for example 64/16");
             }
-            return new Case(Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim()));
+            try {
+                Case shape = new Case(Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim()));
+                // The prompt holds BOS and at least one attributed token; the response at least one target.
+                if (shape.prompt() >= 2 && shape.response() >= 1) {
+                    return shape;
+                }
+            } catch (NumberFormatException e) {
+                // refused below, with the form
+            }
+            throw new IllegalArgumentException("--shapes item '" + text + "' must be PROMPT/RESPONSE in tokens, PROMPT at least 2 (BOS and one more) "
+                    + "and RESPONSE at least 1, for example 64/16");
         }
 
         @Override

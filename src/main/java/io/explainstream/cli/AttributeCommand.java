@@ -211,9 +211,6 @@ final class AttributeCommand implements Callable<Integer> {
         GradientMethod chosen = GradientMethod.parse("--method", method);
         stepCount("--steps", steps);
         stepCount("--max-steps", maxSteps);
-        if (!(targetDelta >= 0) || Double.isInfinite(targetDelta)) {
-            throw new IllegalArgumentException("--target-delta = " + targetDelta + " must be a finite number ≥ 0 (0 turns adaptive steps off)");
-        }
         if (targetDelta > 0 && chosen != GradientMethod.INTEGRATED_GRADIENTS) {
             throw new IllegalArgumentException("--target-delta = " + targetDelta + " adapts the steps of integrated_gradients; --method "
                     + chosen.optionName() + " takes one pass at the input and has no steps to adapt");
@@ -225,7 +222,7 @@ final class AttributeCommand implements Callable<Integer> {
         try {
             return settings(chosen);
         } catch (AttributionSettings.Refused e) {
-            throw new IllegalArgumentException(e.message(option -> "--" + option.optionName()), e);
+            throw new IllegalArgumentException(e.message(AttributionSettings.Option::cliOption), e);
         }
     }
 

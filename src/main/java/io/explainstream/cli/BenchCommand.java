@@ -1,5 +1,6 @@
 package io.explainstream.cli;
 
+import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.bench.EngineBench;
 import io.explainstream.bench.FaithfulBench;
 import io.explainstream.bench.PipelineBench;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -91,6 +93,15 @@ final class BenchCommand implements Runnable {
         @Spec
         private picocli.CommandLine.Model.CommandSpec spec;
 
+        /** Settings the engine refuses, named as this command's options. */
+        private static AttributionSettings checked(Supplier<AttributionSettings> settings) {
+            try {
+                return settings.get();
+            } catch (AttributionSettings.Refused e) {
+                throw new IllegalArgumentException(e.message(AttributionSettings.Option::cliOption), e);
+            }
+        }
+
         @Override
         public Integer call() throws Exception {
             threads(threads);
@@ -102,7 +113,10 @@ final class BenchCommand implements Runnable {
                 dirs.add(generate(generated.resolve("h1024-l8"), 1024, 8, 16, 2752));
             }
             if (!(targetDelta >= 0 && targetDelta < 1)) {
-                throw new IllegalArgumentException("--target-delta = " + targetDelta + " must be in [0, 1)");
+                throw new IllegalArgumentException("--target-delta = " + targetDelta + " must be a fraction in [0, 1) (0.01 is 1%; 0 turns adaptive steps off)");
+            }
+            if (repeat < 1) {
+                throw new IllegalArgumentException("--repeat = " + repeat + " must be at least 1");
             }
             if (targetDelta > 0 && (maxSteps < steps || maxSteps > io.explainstream.attribution.AttributionSettings.STEPS_LIMIT)) {
                 throw new IllegalArgumentException("--max-steps = " + maxSteps + " must be at least --steps = " + steps + " and at most "
@@ -117,7 +131,8 @@ final class BenchCommand implements Runnable {
             try {
                 List<EngineBench.Case> cases = Arrays.stream(shapes.split(",")).map(EngineBench.Case::parse).toList();
                 if (targetDelta > 0) {
-                    new FaithfulBench(spec.commandLine().getOut()).run(dirs, cases, steps, maxSteps, repeat, targetDelta);
+                    AttributionSettings adaptive = checked(() -> AttributionSettings.DEFAULTS.withSteps(steps).withMaxSteps(maxSteps).withTargetDelta(targetDelta));
+                    new FaithfulBench(spec.commandLine().getOut()).run(dirs, cases, adaptive, repeat);
                     return 0;
                 }
                 List<Integer> batchSizes = Arrays.stream(batches.split(",")).map(String::trim).map(Integer::parseInt).toList();

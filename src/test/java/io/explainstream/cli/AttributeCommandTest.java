@@ -311,6 +311,8 @@ class AttributeCommandTest {
                 "--prompt", PROMPT, "--response", RESPONSE, "--integration", "riemann_left", "--target-delta", "0.01");
         assertError("error: --max-steps = 100 is below --steps = 200: with --target-delta the steps start at --steps and double up to --max-steps",
                 "--prompt", PROMPT, "--response", RESPONSE, "--steps", "200", "--max-steps", "100", "--target-delta", "0.01");
+        assertError("error: --target-delta = 1.5 must be a fraction in [0, 1) (0.01 is 1%; 0 turns adaptive steps off)",
+                "--prompt", PROMPT, "--response", RESPONSE, "--target-delta", "1.5");
         assertError("error: --target-delta = 0.01 adapts the steps of integrated_gradients; --method gradient takes one pass at the input"
                 + " and has no steps to adapt", "--prompt", PROMPT, "--response", RESPONSE, "--method", "gradient", "--target-delta", "0.01");
         assertError("error: --delta-warn = -1.0 must be a finite number ≥ 0 (a fraction: 0.05 is 5%)",

@@ -49,9 +49,32 @@ class BenchCommandTest {
             // it themselves, and the bench checks the others
             assertTrue(Double.parseDouble(row.group(4)) <= 5.0, side + " worst relative delta " + row.group(4) + "%");
         }
+        assertTrue(run.out().contains("time to the sequence's own |delta| <= 0.05"), "each table says what it measures: " + run.out());
         CliRun refused = CliRun.of("bench", "engine", "--target-delta", "0.01", "--steps", "50", "--max-steps", "40");
         assertEquals(2, refused.exitCode(), "a cap under the first steps is refused");
         assertTrue(refused.err().contains("error: --max-steps = 40 must be at least --steps = 50 and at most 10000"), refused.err());
+    }
+
+    @Test
+    void engineBenchRefusesBadOptionsInOneLineNamingTheOption() {
+        String[][] cases = {
+            {"error: --repeat = 0 must be at least 1", "--repeat", "0"},
+            {"error: --repeat = -1 must be at least 1", "--repeat", "-1", "--target-delta", "0.01"},
+            {"error: --shapes item '8/0' must be PROMPT/RESPONSE in tokens", "--shapes", "8/0"},
+            {"error: --steps = 1 is too few for --target-delta: adaptive steps start from riemann_trapezoid with at least 2 points",
+                "--shapes", "8/3", "--steps", "1", "--target-delta", "0.01"},
+            {"error: --target-delta = 1.5 must be a fraction in [0, 1)", "--target-delta", "1.5"},
+        };
+        for (String[] c : cases) {
+            String[] args = new String[c.length + 1];
+            args[0] = "bench";
+            args[1] = "engine";
+            System.arraycopy(c, 1, args, 2, c.length - 1);
+            CliRun run = CliRun.of(args);
+            assertEquals(2, run.exitCode(), String.join(" ", args) + ": " + run.err());
+            assertTrue(run.err().startsWith(c[0]), String.join(" ", args) + ": " + run.err());
+            assertTrue(run.out().isEmpty(), "nothing printed before the error: " + run.out());
+        }
     }
 
     @Test

@@ -260,16 +260,23 @@ public final class ServiceConfig {
     }
 
     public AttributionSettings attributionSettings() {
+        GradientMethod method = parse(Setting.METHOD, GradientMethod::parse);
+        double targetDelta = number(Setting.TARGET_DELTA);
+        if (targetDelta > 0 && method != GradientMethod.INTEGRATED_GRADIENTS) {
+            throw new ConfigException(Setting.TARGET_DELTA.key() + " = " + get(Setting.TARGET_DELTA) + " adapts the steps of integrated_gradients; "
+                    + Setting.METHOD.key() + " = " + method.optionName() + " takes one pass at the input and has no steps to adapt");
+        }
         try {
             return new AttributionSettings(
-                    parse(Setting.METHOD, GradientMethod::parse),
+                    method,
                     parse(Setting.INTEGRATION, QuadratureRule::parse),
                     positive(Setting.STEPS),
                     parse(Setting.BASELINE, Baseline::parse),
                     bool(Setting.INCLUDE_BOS),
                     bool(Setting.TOKEN_MATRIX),
-                    number(Setting.TARGET_DELTA),
-                    Math.max(positive(Setting.MAX_STEPS), integer(Setting.STEPS)),
+                    targetDelta,
+                    // Without adaptive steps the cap plays no part, so a default below a large attribution.steps is no error.
+                    targetDelta > 0 ? positive(Setting.MAX_STEPS) : Math.max(positive(Setting.MAX_STEPS), integer(Setting.STEPS)),
                     parse(Setting.NORMALIZE, ScoreNormalization::parse),
                     positive(Setting.MAX_BATCH_TOKENS));
         } catch (AttributionSettings.Refused e) {
