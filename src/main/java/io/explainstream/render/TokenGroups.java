@@ -6,6 +6,7 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -154,10 +155,39 @@ public final class TokenGroups {
         Matcher grapheme = GRAPHEME.matcher(before.text() + after.text());
         while (grapheme.find()) {
             if (grapheme.end() >= seam) {
-                return grapheme.end() > seam;
+                return grapheme.end() > seam || conjunctGoesOn(before.text(), after.text());
             }
         }
         return false;
+    }
+
+    /** The viramas that join consonants into one conjunct (Unicode 15.1, Indic_Conjunct_Break = Linker): Devanagari, Bengali, Gujarati, Oriya, Telugu, Malayalam. */
+    private static final Set<Integer> CONJUNCT_LINKERS = Set.of(0x094D, 0x09CD, 0x0ACD, 0x0B4D, 0x0C4D, 0x0D4D);
+
+    /**
+     * Unicode 15.1's rule GB9c, which JDK 17's {@code \X} (Unicode 13) lacks: a consonant, a
+     * virama and the next consonant are one grapheme, so स् + ते in नमस्ते is one character, as
+     * a browser draws it. True when {@code before} ends with a virama (marks may follow it) and
+     * {@code after} starts with a consonant of the same script block.
+     */
+    private static boolean conjunctGoesOn(String before, String after) {
+        int linker = -1;
+        for (int i = before.length(); i > 0; ) {
+            int cp = before.codePointBefore(i);
+            i -= Character.charCount(cp);
+            if (CONJUNCT_LINKERS.contains(cp)) {
+                linker = cp;
+            } else if (Character.getType(cp) != Character.NON_SPACING_MARK && cp != 0x200D) {
+                break;
+            }
+        }
+        return linker >= 0 && isConsonantOfBlock(after.codePointAt(0), linker & ~0x7F);
+    }
+
+    /** These six scripts keep the ISCII layout: consonants at offsets 0x15–0x39 of their 128-code-point block (and Devanagari's nukta forms at 0x58–0x5F). */
+    private static boolean isConsonantOfBlock(int cp, int block) {
+        int offset = cp - block;
+        return offset >= 0x15 && offset <= 0x39 || block == 0x0900 && offset >= 0x58 && offset <= 0x5F;
     }
 
     /** Decodes the UTF-8 character that starts at byte token {@code i}; returns the index after it. */

@@ -101,6 +101,17 @@ class TokenGroupsTest {
     }
 
     /** The groups whose text ends inside a grapheme of the whole text (\X: JDK 17's BreakIterator splits emoji sequences). */
+    /** Unicode 15.1's conjuncts (GB9c), which JDK 17's \\X splits: स्ते in नमस्ते is one character, as a browser draws it. */
+    @Test
+    void aConsonantAViramaAndTheNextConsonantAreOneGroup() {
+        List<String> texts = TokenGroups.characters(pieces(tokenizer.encodePrompt("नमस्ते क्षत्रिय"))).stream()
+                .filter(g -> g.kind() != TokenGroups.Kind.BOUNDARY).map(TokenGroups.Group::text).map(String::strip).filter(t -> !t.isEmpty()).toList();
+        assertEquals(List.of("न", "म", "स्ते", "क्ष", "त्रि", "य"), texts);
+        List<String> apart = TokenGroups.characters(pieces(tokenizer.encodePrompt("स्अ"))).stream()
+                .filter(g -> g.kind() != TokenGroups.Kind.BOUNDARY).map(TokenGroups.Group::text).map(String::strip).filter(t -> !t.isEmpty()).toList();
+        assertEquals(List.of("स्", "अ"), apart, "an independent vowel after a virama starts a character of its own");
+    }
+
     private static List<TokenGroups.Group> splitGraphemes(List<TokenGroups.Group> groups) {
         StringBuilder text = new StringBuilder();
         List<Integer> ends = new java.util.ArrayList<>();
