@@ -149,12 +149,16 @@ final class TopicTrends implements TrendSource {
             matching = lastStarts(forModel.stream().filter(s -> length(s) == chosen).toList(), query.limit());
             forModel.stream().map(TopicTrends::length).filter(l -> l != chosen).forEach(leftOut::add);
         }
+        long withoutModel = query.model() == null ? 0 : windows.values().stream().filter(stats -> !namesModel(stats.getGroup())).count();
         ObjectNode answer = NODES.objectNode();
         answer.put("source", SOURCE);
         answer.put("topic", statsTopic);
         answer.put("note", "the latest version of each window and group on " + statsTopic + " (" + windows.size() + " held, at most " + MAX_WINDOWS
                 + "; " + versionsRead + " versions read); totals add the groups up, latency p50 is the largest of the groups'"
-                + (leftOut.isEmpty() ? "" : "; windows of other lengths " + leftOut + " ms are left out (ask for one with window=<seconds>)"));
+                + (leftOut.isEmpty() ? "" : "; windows of other lengths " + leftOut + " ms are left out (ask for one with window=<seconds>)")
+                + (withoutModel == 0 ? "" : "; " + withoutModel + " windows whose groups name no model (an earlier stats.group.by without "
+                        + String.join(" or ", MODEL_FIELDS) + ") are left out of model=" + query.model() + ", though they may hold its traffic"));
+        answer.put("left_out_without_model", withoutModel);
         if (!matching.isEmpty()) {
             answer.put("window_ms", length(matching.get(matching.size() - 1)));
         }
@@ -227,6 +231,10 @@ final class TopicTrends implements TrendSource {
     }
 
     /** Keeps a record when no model is asked for, or when its group names the model asked for. */
+    private static boolean namesModel(Map<String, String> group) {
+        return MODEL_FIELDS.stream().anyMatch(group::containsKey);
+    }
+
     private static <T> Predicate<T> forModel(String model, java.util.function.Function<T, Map<String, String>> group) {
         return record -> model == null || MODEL_FIELDS.stream().anyMatch(field -> model.equals(group.apply(record).get(field)));
     }

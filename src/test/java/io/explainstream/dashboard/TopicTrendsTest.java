@@ -193,7 +193,12 @@ class TopicTrendsTest {
             assertEquals(200, api.get(path, null).status(), path + " without a model");
         }
         topic.add(stats("source_model=m1", T0 + MINUTE, true, 1, 0.10, 20));
-        assertEquals(1, stats(topic, Map.of("model", "m1")).get("totals").size(), "once a window names the model, model= narrows to it");
+        JsonNode mixed = stats(topic, Map.of("model", "m1"));
+        assertEquals(1, mixed.get("totals").size(), "once a window names the model, model= narrows to it");
+        // The window grouped without a model may hold m1's traffic too: the answer says it left it out.
+        assertEquals(1, mixed.get("left_out_without_model").asLong(), mixed.toString());
+        assertTrue(mixed.get("note").asText().contains("1 windows whose groups name no model"), mixed.get("note").asText());
+        assertEquals(0, stats(topic, Map.of()).get("left_out_without_model").asLong(), "nothing is left out without model=");
     }
 
     private static JsonNode stats(TopicTrends topic, Map<String, String> query) throws Exception {
