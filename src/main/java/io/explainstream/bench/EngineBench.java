@@ -208,7 +208,7 @@ public final class EngineBench {
     }
 
     /** (P) which prompt positions the engine attributed (the others keep their embedding). */
-    private static boolean[] attributedPositions(Attribution attribution) {
+    static boolean[] attributedPositions(Attribution attribution) {
         boolean[] attributed = new boolean[attribution.promptTokens().size()];
         for (int i = 0; i < attributed.length; i++) {
             attributed[i] = attribution.promptTokens().get(i).attributed();

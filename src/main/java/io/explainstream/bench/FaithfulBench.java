@@ -110,7 +110,7 @@ public final class FaithfulBench {
             Attribution check = engine.attribute(event, fixed.withTokenMatrix(true)); // untimed: every target at those points
             worstSequence = Math.max(worstSequence, worstRelativeDelta(check, check.convergenceDelta()));
 
-            boolean[] attributed = attributed(explained);
+            boolean[] attributed = EngineBench.attributedPositions(explained);
             int most = 0;
             int least = Integer.MAX_VALUE;
             for (int t = 0; t < explained.responseLogProbs().length; t++) {
@@ -165,7 +165,7 @@ public final class FaithfulBench {
             double change = sequenceChange(explained);
             worstSequence = Math.max(worstSequence, Math.abs(explained.sequenceDelta()) / Math.max(Math.abs(change), 0.01));
 
-            boolean[] attributed = attributed(explained);
+            boolean[] attributed = EngineBench.attributedPositions(explained);
             for (int steps = adaptive.steps(); ; steps *= 2) {
                 started = System.nanoTime();
                 double[][] rows = reference.tokenAttr(event.prompt().ids(), event.response().ids(), attributed, tokenizer.unkId(),
@@ -199,14 +199,6 @@ public final class FaithfulBench {
             change += attribution.responseLogProbs()[t] - attribution.baselineLogProbs()[t];
         }
         return change;
-    }
-
-    private static boolean[] attributed(Attribution explained) {
-        boolean[] attributed = new boolean[explained.promptTokens().size()];
-        for (int i = 0; i < attributed.length; i++) {
-            attributed[i] = explained.promptTokens().get(i).attributed();
-        }
-        return attributed;
     }
 
     /** The largest |delta_t| / max(|f_t(x) − f_t(b)|, 0.01) of an explanation. */

@@ -15,11 +15,16 @@ class BacklogControllerTest {
 
     private static final AuditPolicy POLICY = new AuditPolicy(0.5, List.of(), AuditPolicy.CheapMethod.INPUT_X_GRADIENT, 60_000, 8);
 
+    /** 32 steps, at least 8, a 60 s limit and a 10 s dwell time: levels 32, 16, 8 steps, the cheap method, then the unsampled skipped. */
+    private static BacklogController controller(ManualClock clock) {
+        return new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
+    }
+
     @Test
     void itDegradesStepByStepOverTheLimitAndRecoversUnderHalfOfIt() {
         ManualClock clock = new ManualClock();
         // 32 steps, at least 8: levels 32, 16, 8 steps, then the cheap method, then skipping the unsampled.
-        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
+        BacklogController controller = controller(clock);
         assertEquals(4, controller.maxLevel());
         // A simulated lag, one measurement every 5 s: rising past 60 s, held there, then drained.
         long[] lagSeconds = {5, 20, 50, 61, 70, 80, 90, 95, 100, 100, 90, 70, 50, 40, 29, 20, 10, 5, 2, 1, 0, 0, 0, 0, 0, 0};
@@ -37,7 +42,7 @@ class BacklogControllerTest {
     @Test
     void overTheLimitWithoutGrowthItStepsOneLevelPerDwellTime() {
         ManualClock clock = new ManualClock();
-        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
+        BacklogController controller = controller(clock);
         List<Integer> levels = new ArrayList<>();
         for (int i = 0; i < 9; i++) {
             levels.add(controller.observe(61_000)); // held just over the limit: each step is enough until shown otherwise
@@ -58,10 +63,10 @@ class BacklogControllerTest {
         ManualClock clock = new ManualClock();
         // Levels 32, 16 and 8 steps for the sampled half (the other half gets the cheap method, a 32nd of 32 steps),
         // the cheap method for all, then the unsampled skipped: per event 0.52, 0.27, 0.14, 0.031 and 0.016 of 32 steps.
-        BacklogController modest = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
-        BacklogController steep = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
-        BacklogController stalled = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
-        BacklogController mild = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
+        BacklogController modest = controller(clock);
+        BacklogController steep = controller(clock);
+        BacklogController stalled = controller(clock);
+        BacklogController mild = controller(clock);
         assertEquals(0, modest.observe(50_000));
         assertEquals(0, steep.observe(40_000));
         assertEquals(0, stalled.observe(30_000));
@@ -103,10 +108,10 @@ class BacklogControllerTest {
     @Test
     void aLagGrowingFastEnoughToPassTheLimitBeforeTheNextStepStepsDownEarly() {
         ManualClock clock = new ManualClock();
-        BacklogController slow = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
-        BacklogController fast = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
-        BacklogController jump = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
-        BacklogController low = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
+        BacklogController slow = controller(clock);
+        BacklogController fast = controller(clock);
+        BacklogController jump = controller(clock);
+        BacklogController low = controller(clock);
         assertEquals(0, slow.observe(40_000));
         assertEquals(0, fast.observe(30_000));
         assertEquals(0, jump.observe(31_000));
@@ -124,7 +129,7 @@ class BacklogControllerTest {
     @Test
     void anEmptyStoreCountsAsNoLagOnlyAfterADwellTime() {
         ManualClock clock = new ManualClock();
-        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
+        BacklogController controller = controller(clock);
         assertEquals(1, controller.observe(61_000));
         clock.advance(Duration.ofSeconds(10));
         assertEquals(1, controller.idle(), "empty for a moment");
