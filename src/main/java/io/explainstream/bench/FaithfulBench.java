@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.IntToDoubleFunction;
 
 /**
  * Time to a faithful answer: per shape, the steps and time each side needs to bring every target's
@@ -80,9 +81,6 @@ public final class FaithfulBench {
 
     private void benchCase(AttributionEngine engine, LlamaModel model, LlamaTokenizer tokenizer, String name, EngineBench.Case shape,
             AttributionSettings adaptive, int repeat) {
-        int firstSteps = adaptive.steps();
-        int maxSteps = adaptive.maxSteps();
-        double tolerance = adaptive.targetDelta();
         List<AttributionRequest> events = EngineBench.randomEvents(tokenizer, model.config(), shape, repeat, 7);
         PerTargetReference reference = new PerTargetReference(model, adaptive.maxBatchTokens());
         engine.attribute(events.get(0), adaptive.withTargetDelta(0).withTokenMatrix(false)); // warm-up
@@ -114,29 +112,22 @@ public final class FaithfulBench {
             int most = 0;
             int least = Integer.MAX_VALUE;
             for (int t = 0; t < explained.responseLogProbs().length; t++) {
-                double change = explained.responseLogProbs()[t] - explained.baselineLogProbs()[t];
-                for (int steps = firstSteps; ; steps *= 2) {
-                    started = System.nanoTime();
-                    double[] row = reference.oneTarget(event.prompt().ids(), event.response().ids(), t, attributed, tokenizer.unkId(),
-                            QuadratureRule.GAUSSLEGENDRE.quadrature(steps));
-                    double ms = (System.nanoTime() - started) / 1e6;
-                    doublingMs[e] += ms;
-                    double relative = Math.abs(change - Arrays.stream(row).sum()) / Math.max(Math.abs(change), 0.01);
-                    if (relative <= tolerance || 2 * steps > maxSteps) {
-                        perTarget.ms()[e] += ms; // the final run alone: the steps known beforehand
-                        most = Math.max(most, steps);
-                        least = Math.min(least, steps);
-                        worstPerTarget = Math.max(worstPerTarget, relative);
-                        break;
-                    }
-                }
+                int target = t;
+                Doubling found = doubleUntilWithin(adaptive, explained.responseLogProbs()[t] - explained.baselineLogProbs()[t],
+                        steps -> Arrays.stream(reference.oneTarget(event.prompt().ids(), event.response().ids(), target, attributed, tokenizer.unkId(),
+                                QuadratureRule.GAUSSLEGENDRE.quadrature(steps))).sum());
+                doublingMs[e] += found.allRunsMs();
+                perTarget.ms()[e] += found.finalRunMs();
+                most = Math.max(most, found.steps());
+                least = Math.min(least, found.steps());
+                worstPerTarget = Math.max(worstPerTarget, found.relative());
             }
             perTarget.steps()[e] = most;
             perTargetFewest[e] = least;
         }
         double referenceMs = EngineBench.median(perTarget.ms());
         header(String.format(Locale.ROOT, "time to every target's |delta_t| <= %s * max(|f_t(x) - f_t(b)|, 0.01); engine from %d points, per-target from %d "
-                + "Gauss-Legendre steps, both capped at %d", tolerance, firstSteps, firstSteps, maxSteps));
+                + "Gauss-Legendre steps, both capped at %d", adaptive.targetDelta(), adaptive.steps(), adaptive.steps(), adaptive.maxSteps()));
         print(name, shape, matrix, worstMatrix, referenceMs, false);
         print(name, shape, sequence, worstSequence, referenceMs, false);
         print(name, shape, perTarget, worstPerTarget, referenceMs, true);
@@ -144,12 +135,12 @@ public final class FaithfulBench {
                 "  (per-target, detail)", Arrays.stream(perTargetFewest).min().orElse(0), Arrays.stream(perTarget.steps()).max().orElse(0),
                 EngineBench.median(doublingMs));
         out.flush();
-        sequenceDelta(engine, tokenizer, reference, events, name, shape, adaptive.withTokenMatrix(false), tolerance);
+        sequenceDelta(engine, tokenizer, reference, events, name, shape, adaptive.withTokenMatrix(false));
     }
 
     /** Time to the sequence's own delta within the tolerance: the engine's adaptive sequence mode against the per-target algorithm at one step count. */
     private void sequenceDelta(AttributionEngine engine, LlamaTokenizer tokenizer, PerTargetReference reference, List<AttributionRequest> events,
-            String name, EngineBench.Case shape, AttributionSettings adaptive, double tolerance) {
+            String name, EngineBench.Case shape, AttributionSettings adaptive) {
         int repeat = events.size();
         Side sequence = new Side("seq_attr, adaptive (sequence delta)", new int[repeat], new double[repeat]);
         Side perTarget = new Side("per-target GL, one step count", new int[repeat], new double[repeat]);
@@ -163,33 +154,55 @@ public final class FaithfulBench {
             sequence.ms()[e] = (System.nanoTime() - started) / 1e6;
             sequence.steps()[e] = explained.steps();
             double change = sequenceChange(explained);
-            worstSequence = Math.max(worstSequence, Math.abs(explained.sequenceDelta()) / Math.max(Math.abs(change), 0.01));
+            worstSequence = Math.max(worstSequence, relative(change, explained.sequenceDelta()));
 
             boolean[] attributed = EngineBench.attributedPositions(explained);
-            for (int steps = adaptive.steps(); ; steps *= 2) {
-                started = System.nanoTime();
-                double[][] rows = reference.tokenAttr(event.prompt().ids(), event.response().ids(), attributed, tokenizer.unkId(),
-                        QuadratureRule.GAUSSLEGENDRE.quadrature(steps));
-                double ms = (System.nanoTime() - started) / 1e6;
-                doublingMs[e] += ms;
-                double total = Arrays.stream(rows).flatMapToDouble(Arrays::stream).sum();
-                double relative = Math.abs(change - total) / Math.max(Math.abs(change), 0.01);
-                if (relative <= tolerance || 2 * steps > adaptive.maxSteps()) {
-                    perTarget.ms()[e] = ms; // the final run alone: the steps known beforehand
-                    perTarget.steps()[e] = steps;
-                    worstPerTarget = Math.max(worstPerTarget, relative);
-                    break;
-                }
-            }
+            Doubling found = doubleUntilWithin(adaptive, change, steps -> Arrays.stream(reference.tokenAttr(event.prompt().ids(), event.response().ids(),
+                    attributed, tokenizer.unkId(), QuadratureRule.GAUSSLEGENDRE.quadrature(steps))).flatMapToDouble(Arrays::stream).sum());
+            doublingMs[e] = found.allRunsMs();
+            perTarget.ms()[e] = found.finalRunMs();
+            perTarget.steps()[e] = found.steps();
+            worstPerTarget = Math.max(worstPerTarget, found.relative());
         }
         double referenceMs = EngineBench.median(perTarget.ms());
         header(String.format(Locale.ROOT, "time to the sequence's own |delta| <= %s * max(|F(x) - F(b)|, 0.01), F = sum of f_t; engine from %d points, "
-                + "per-target from %d Gauss-Legendre steps for all targets, both capped at %d", tolerance, adaptive.steps(), adaptive.steps(), adaptive.maxSteps()));
+                + "per-target from %d Gauss-Legendre steps for all targets, both capped at %d", adaptive.targetDelta(), adaptive.steps(), adaptive.steps(), adaptive.maxSteps()));
         print(name, shape, sequence, worstSequence, referenceMs, false);
         print(name, shape, perTarget, worstPerTarget, referenceMs, true);
         out.printf(Locale.ROOT, "%-14s %-9s %-" + SIDE_WIDTH + "s with the doubling runs that fell short: p50 %.1f ms%n", name, shape, "  (per-target, one step count)",
                 EngineBench.median(doublingMs));
         out.flush();
+    }
+
+    /**
+     * Where the per-target algorithm's doubling stopped: its steps, the relative delta there, the
+     * time of that run alone (as if the steps had been known) and of every run.
+     */
+    private record Doubling(int steps, double relative, double finalRunMs, double allRunsMs) {}
+
+    /**
+     * Doubles Gauss–Legendre steps from the first steps of {@code adaptive} until the attribution's
+     * sum is within its tolerance of {@code change}, or the next doubling would pass its cap.
+     *
+     * @param sumAt runs the per-target algorithm at the given steps and sums the attribution
+     */
+    private static Doubling doubleUntilWithin(AttributionSettings adaptive, double change, IntToDoubleFunction sumAt) {
+        double allRunsMs = 0;
+        for (int steps = adaptive.steps(); ; steps *= 2) {
+            long started = System.nanoTime();
+            double sum = sumAt.applyAsDouble(steps);
+            double ms = (System.nanoTime() - started) / 1e6;
+            allRunsMs += ms;
+            double relative = relative(change, change - sum);
+            if (relative <= adaptive.targetDelta() || 2 * steps > adaptive.maxSteps()) {
+                return new Doubling(steps, relative, ms, allRunsMs);
+            }
+        }
+    }
+
+    /** |delta| / max(|change|, 0.01): the tolerance's measure, as the engine's adaptive steps take it. */
+    private static double relative(double change, double delta) {
+        return Math.abs(delta) / Math.max(Math.abs(change), 0.01);
     }
 
     /** F(x) − F(b) with F = Σ_t f_t. */
@@ -206,7 +219,7 @@ public final class FaithfulBench {
         double worst = 0;
         for (int t = 0; t < delta.length; t++) {
             double change = attribution.responseLogProbs()[t] - attribution.baselineLogProbs()[t];
-            worst = Math.max(worst, Math.abs(delta[t]) / Math.max(Math.abs(change), 0.01));
+            worst = Math.max(worst, relative(change, delta[t]));
         }
         return worst;
     }
