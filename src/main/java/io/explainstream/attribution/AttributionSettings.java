@@ -89,36 +89,31 @@ public record AttributionSettings(
     }
 
     public AttributionSettings {
-        int points = steps;
-        int cap = maxSteps;
-        QuadratureRule rule = integration;
         if (steps <= 0) {
-            throw new Refused(n -> n.apply(Option.STEPS) + " = " + points + " must be positive");
+            throw new Refused(n -> n.apply(Option.STEPS) + " = " + steps + " must be positive");
         }
         if (steps > STEPS_LIMIT) {
-            throw new Refused(n -> n.apply(Option.STEPS) + " = " + points + " is more than the limit of " + STEPS_LIMIT);
+            throw new Refused(n -> n.apply(Option.STEPS) + " = " + steps + " is more than the limit of " + STEPS_LIMIT);
         }
         if (maxSteps > STEPS_LIMIT) {
-            throw new Refused(n -> n.apply(Option.MAX_STEPS) + " = " + cap + " is more than the limit of " + STEPS_LIMIT);
+            throw new Refused(n -> n.apply(Option.MAX_STEPS) + " = " + maxSteps + " is more than the limit of " + STEPS_LIMIT);
         }
         if (method == GradientMethod.INTEGRATED_GRADIENTS && steps < integration.minimumSteps()) {
-            throw new Refused(n -> n.apply(Option.STEPS) + " = " + points + " is too few for " + n.apply(Option.INTEGRATION) + " = "
-                    + rule.optionName() + " (at least " + rule.minimumSteps() + ")");
+            throw new Refused(n -> n.apply(Option.STEPS) + " = " + steps + " is too few for " + n.apply(Option.INTEGRATION) + " = "
+                    + integration.optionName() + " (at least " + integration.minimumSteps() + ")");
         }
         if (!(targetDelta >= 0 && targetDelta < 1)) {
-            double tolerance = targetDelta;
             // A fraction of |f(x) − f(b)|: 1 or more would accept attributions that sum to nothing like the change.
-            throw new Refused(n -> n.apply(Option.TARGET_DELTA) + " = " + tolerance + " must be a fraction in [0, 1) (0.01 is 1%; 0 turns adaptive steps off)");
+            throw new Refused(n -> n.apply(Option.TARGET_DELTA) + " = " + targetDelta + " must be a fraction in [0, 1) (0.01 is 1%; 0 turns adaptive steps off)");
         }
         if (targetDelta > 0 && method == GradientMethod.INTEGRATED_GRADIENTS) {
             refuseWhatAdaptiveStepsCannotRefine(integration, steps);
         }
         if (maxSteps < steps) {
-            throw new Refused(n -> n.apply(Option.MAX_STEPS) + " = " + cap + " must be at least " + n.apply(Option.STEPS) + " = " + points);
+            throw new Refused(n -> n.apply(Option.MAX_STEPS) + " = " + maxSteps + " must be at least " + n.apply(Option.STEPS) + " = " + steps);
         }
         if (maxBatchTokens <= 0) {
-            int budget = maxBatchTokens;
-            throw new Refused(n -> n.apply(Option.MAX_BATCH_TOKENS) + " = " + budget + " must be positive");
+            throw new Refused(n -> n.apply(Option.MAX_BATCH_TOKENS) + " = " + maxBatchTokens + " must be positive");
         }
     }
 

@@ -32,8 +32,8 @@ enum NestedRule {
      */
     static NestedRule refining(QuadratureRule rule) {
         if (!refines(rule)) {
-            throw new IllegalArgumentException("target-delta refines with the trapezoid rule, for integration = gausslegendre or riemann_trapezoid; "
-                    + "integration = " + rule.optionName() + " has points that do not nest under doubling");
+            // AttributionSettings refuses such a rule with a target delta, in the caller's words; no plan gets here with one.
+            throw new IllegalArgumentException(rule.optionName() + " has no nested counterpart");
         }
         return TRAPEZOID;
     }
