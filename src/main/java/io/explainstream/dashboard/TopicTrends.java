@@ -192,16 +192,14 @@ final class TopicTrends implements TrendSource {
      * the model still answer.
      */
     private void requireModelField(String model) {
-        if (model == null || windows.isEmpty()) {
+        if (model == null || windows.isEmpty() || windows.values().stream().anyMatch(stats -> namesModel(stats.getGroup()))) {
             return;
         }
         Set<String> fields = new TreeSet<>();
         windows.values().forEach(stats -> fields.addAll(stats.getGroup().keySet()));
-        if (MODEL_FIELDS.stream().noneMatch(fields::contains)) {
-            throw new BadRequestException("model = " + model + ": the statistics topic's windows are grouped by the fields " + fields
-                    + " (stats.group.by), none of which names the model (" + String.join(" or ", MODEL_FIELDS)
-                    + "); leave model out, or run the service with source_model in stats.group.by");
-        }
+        throw new BadRequestException("model = " + model + ": the statistics topic's windows are grouped by the fields " + fields
+                + " (stats.group.by), none of which names the model (" + String.join(" or ", MODEL_FIELDS)
+                + "); leave model out, or run the service with source_model in stats.group.by");
     }
 
     /** The asked length in milliseconds; none held of it is a question the topic cannot answer. */
