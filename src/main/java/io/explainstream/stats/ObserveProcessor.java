@@ -12,6 +12,8 @@ import io.explainstream.schema.PromptToken;
 import io.explainstream.schema.PromptWord;
 import io.explainstream.schema.SegmentKind;
 import io.explainstream.stream.ingest.EventValidator;
+import io.explainstream.stream.ingest.InputDecoder;
+import io.explainstream.stream.ingest.InvalidEventException;
 import io.explainstream.stream.output.DeadLetters;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -250,20 +252,11 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
 
     /** The original's timestamp as the input decoder reads it (epoch milliseconds or ISO-8601), or null when it is not one. */
     private static Long timestamp(JsonNode node) {
-        if (node == null) {
+        try {
+            return InputDecoder.timestamp(node);
+        } catch (InvalidEventException e) {
             return null;
         }
-        if (node.isIntegralNumber() && node.canConvertToLong()) {
-            return node.asLong();
-        }
-        if (node.isTextual()) {
-            try {
-                return Instant.parse(node.asText()).toEpochMilli();
-            } catch (DateTimeParseException | ArithmeticException e) {
-                return null;
-            }
-        }
-        return null;
     }
 
     private static Long headerTime(Headers headers, String name) {

@@ -194,7 +194,11 @@ public final class InputDecoder {
         return node.asText();
     }
 
-    private static long timestamp(JsonNode node) {
+    /**
+     * The JSON field {@code timestamp} in epoch milliseconds: a whole number, or an ISO-8601 string.
+     * Also what the statistics read from a dead letter's original, so that both agree on its time.
+     */
+    public static long timestamp(JsonNode node) {
         if (node == null || node.isNull()) {
             throw new InvalidEventException("field 'timestamp' is missing");
         }
@@ -206,6 +210,8 @@ public final class InputDecoder {
                 return Instant.parse(node.asText()).toEpochMilli();
             } catch (DateTimeParseException e) {
                 throw new InvalidEventException("field 'timestamp' = '" + node.asText() + "' is not an ISO-8601 instant such as 2026-11-30T12:00:00Z");
+            } catch (ArithmeticException e) {
+                throw new InvalidEventException("field 'timestamp' = '" + node.asText() + "' is beyond what epoch milliseconds can hold");
             }
         }
         throw new InvalidEventException("field 'timestamp' must be milliseconds since the epoch or an ISO-8601 string, found " + describe(node));

@@ -159,6 +159,8 @@ public final class BadInputCorpus {
                 + ",\"model\":\"m\",\"prompt\":\"p\",\"response\":\"r\"}", "is more than a day in the future"));
         cases.put("timestamp-not-a-time", Case.dlq("{\"event_id\":\"x\",\"timestamp\":\"yesterday\",\"model\":\"m\",\"prompt\":\"p\",\"response\":\"r\"}",
                 "field 'timestamp' = 'yesterday' is not an ISO-8601 instant"));
+        cases.put("timestamp-beyond-epoch-millis", Case.dlq("{\"event_id\":\"x\",\"timestamp\":\"+1000000000-01-01T00:00:00Z\",\"model\":\"m\","
+                + "\"prompt\":\"p\",\"response\":\"r\"}", "field 'timestamp' = '+1000000000-01-01T00:00:00Z' is beyond what epoch milliseconds can hold"));
         cases.put("unknown-model", new Case(good("other").replace("stories260K", "gpt-x").getBytes(StandardCharsets.UTF_8), "skipped:other_model"));
         StringBuilder metadata = new StringBuilder();
         for (int i = 0; i < 100; i++) {
