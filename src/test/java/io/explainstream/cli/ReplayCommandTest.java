@@ -56,8 +56,7 @@ class ReplayCommandTest {
     void aReplayEndsWithCountsThatAddUpToTheEventsInRangeAndRefusesARangeRetentionCut(@org.junit.jupiter.api.io.TempDir java.nio.file.Path state)
             throws Exception {
         try (InJvmKafka kafka = InJvmKafka.start();
-                io.explainstream.avro.EmbeddedSchemaRegistry registry = io.explainstream.avro.EmbeddedSchemaRegistry.start(
-                        new io.explainstream.avro.InMemorySchemaStore(), io.explainstream.avro.EmbeddedSchemaRegistry.Settings.loopback(0))) {
+                io.explainstream.avro.EmbeddedSchemaRegistry registry = io.explainstream.testing.BuiltInRegistry.startInMemory()) {
             try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
                 admin.createTopics(List.of(new NewTopic("history", 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
             }

@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.avro.ConfluentAvroSerializer;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
-import io.explainstream.avro.InMemorySchemaStore;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.avro.SubjectNameStrategy;
@@ -83,7 +83,7 @@ class TailStatsCommandTest {
     @Test
     void tailPrintsTheWindowsAndAlertsTheStatisticsTopologyWroteWithTheirNumbers() throws Exception {
         try (InJvmKafka kafka = InJvmKafka.start();
-                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
             createTopics(kafka);
             List<AlertRule> rules = AlertRule.fromConfig(Map.of("alert.unfaithful.when", "delta.rel.max > 0.1", "alert.kb.when",
@@ -166,7 +166,7 @@ class TailStatsCommandTest {
         });
 
         try (InJvmKafka kafka = InJvmKafka.start();
-                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             createTopics(kafka);
             CliRun noRegistry = CliRun.of("tail", "--stats", "--bootstrap-servers", kafka.bootstrapServers(), "--registry-url", "http://127.0.0.1:1",
                     "--timeout", "5");

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.explainstream.TestData;
+import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
-import io.explainstream.avro.InMemorySchemaStore;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.stats.StatsTopology;
 import io.explainstream.stream.config.ServiceConfig;
@@ -48,7 +48,7 @@ class DashboardInBrowserTest {
     void theLivePageShowsFiltersAndExplainsEvents(@TempDir Path dir) throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) || "true".equals(System.getenv("CI")), "Debian's chromium is not installed");
         try (InJvmKafka kafka = InJvmKafka.start();
-                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             Map<String, String> settings = serviceSettings(kafka, registry, dir, false);
             try (ExplainService service = start(settings);
                     Dashboard dashboard = Dashboard.start(new Dashboard.Settings("explanations", "explanation-stats", "explanation-alerts", "127.0.0.1", 0, 100, null,
@@ -204,7 +204,7 @@ class DashboardInBrowserTest {
     void aRedactedServicesRecordsShowNoText(@TempDir Path dir) throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) || "true".equals(System.getenv("CI")), "Debian's chromium is not installed");
         try (InJvmKafka kafka = InJvmKafka.start();
-                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             try (ExplainService service = start(serviceSettings(kafka, registry, dir, true));
                     Dashboard dashboard = Dashboard.start(new Dashboard.Settings("explanations", "explanation-stats", "explanation-alerts", "127.0.0.1", 0, 100, null,
                             0.05, null), kafka.clientSettings(), RegistryConfig.of(registry.url().toString()));

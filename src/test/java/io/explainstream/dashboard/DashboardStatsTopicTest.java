@@ -8,9 +8,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.explainstream.TestData;
+import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
-import io.explainstream.avro.InMemorySchemaStore;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.schema.AuditAlert;
@@ -58,7 +58,7 @@ class DashboardStatsTopicTest {
     @Test
     void windowsAndAlertsPublishedByTheServiceAppearThroughTheApiAsOnTheTopic(@TempDir Path dir) throws Exception {
         try (InJvmKafka kafka = InJvmKafka.start();
-                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory();
                 Dashboard dashboard = Dashboard.start(new Dashboard.Settings("explanations", "stats", "alerts", "127.0.0.1", 0, 100, null, 0.05, null),
                         kafka.clientSettings(), RegistryConfig.of(registry.url().toString()))) {
             awaitJson(dashboard, "/api/info", info -> info.path("stats_topic_state").asText().equals("missing"));

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.avro.ConfluentAvroSerializer;
+import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
-import io.explainstream.avro.InMemorySchemaStore;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.avro.SubjectNameStrategy;
@@ -48,7 +48,7 @@ class DiffMemoryTest {
     @Test
     void twentyThousandEventsDiffInA256MbHeap(@TempDir Path dir) throws Exception {
         try (InJvmKafka kafka = InJvmKafka.start();
-                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
             ConfluentAvroSerializer<Explanation> serializer = new ConfluentAvroSerializer<>(client, SubjectNameStrategy.TOPIC_NAME, true, false);
             try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of("linger.ms", "20", "batch.size", "262144"))) {
@@ -93,7 +93,7 @@ class DiffMemoryTest {
     void bucketsOverTheBudgetAreSplitAndEveryEventStillJoinsItsOwn(@TempDir Path dir) throws Exception {
         int events = 3000;
         try (InJvmKafka kafka = InJvmKafka.start();
-                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
             ConfluentAvroSerializer<Explanation> serializer = new ConfluentAvroSerializer<>(client, SubjectNameStrategy.TOPIC_NAME, true, false);
             try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of("linger.ms", "20"))) {

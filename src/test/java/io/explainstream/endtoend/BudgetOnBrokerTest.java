@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.TestData;
+import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
-import io.explainstream.avro.InMemorySchemaStore;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.schema.Explanation;
@@ -43,7 +43,7 @@ class BudgetOnBrokerTest {
     @Test
     void aBurstLargerThanCapacityEndsWithEveryEventAccountedForAndTheMetricsMatchingTheRecords(@TempDir Path dir) throws Exception {
         try (InJvmKafka kafka = InJvmKafka.start();
-                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             Map<String, String> settings = new TreeMap<>(kafka.clientSettings());
             settings.putAll(Map.of("schema.registry.url", registry.url().toString(), "application.id", "budget", "state.dir", dir.toString(),
                     "input.topic", "budget-in", "output.topic", "budget-out", "dlq.topic", "budget-dlq", "attribution.steps", "32", "ops.port", "-1"));

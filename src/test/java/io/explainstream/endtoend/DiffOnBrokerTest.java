@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.TestData;
+import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.ConfluentAvroSerializer;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
-import io.explainstream.avro.InMemorySchemaStore;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.avro.SubjectNameStrategy;
@@ -70,7 +70,7 @@ class DiffOnBrokerTest {
     void aReplayWithOtherSettingsDiffsAgainstTheLiveExplanations(@TempDir Path dir) throws Exception {
         int n = PROMPTS.size();
         try (InJvmKafka kafka = InJvmKafka.start();
-                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
             Map<String, String> settings = new TreeMap<>(kafka.clientSettings());
             settings.putAll(Map.of("schema.registry.url", registry.url().toString(), "application.id", "diff", "state.dir", dir.toString(),

@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.TestData;
+import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.ConfluentAvroSerializer;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
-import io.explainstream.avro.InMemorySchemaStore;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.avro.SubjectNameStrategy;
@@ -51,7 +51,7 @@ class BadInputOnBrokerTest {
     @Test
     void everyKindLandsWhereTheDocsSayAndTheServiceStaysRunning(@TempDir Path dir) throws Exception {
         try (InJvmKafka kafka = InJvmKafka.start(Map.of("message.max.bytes", Integer.toString(MAX_RECORD_BYTES)));
-                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
             byte[] framedGood = new ConfluentAvroSerializer<LlmInteraction>(client, SubjectNameStrategy.TOPIC_NAME, true, false).serialize("corpus-in",
                     LlmInteraction.newBuilder().setEventId("avro").setTimestamp(Instant.ofEpochMilli(BadInputCorpus.NOW)).setModel("stories260K")

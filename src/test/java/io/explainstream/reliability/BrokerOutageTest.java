@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.TestData;
+import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
-import io.explainstream.avro.InMemorySchemaStore;
 import io.explainstream.embedded.EmbeddedKafkaBroker;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.service.ExplainService;
@@ -44,7 +44,7 @@ class BrokerOutageTest {
         Path brokerDir = dir.resolve("broker");
         EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(brokerDir);
         String bootstrap = broker.bootstrapServers();
-        try (EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+        try (EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             ServiceConfig config = ServiceConfig.of(Map.ofEntries(Map.entry("bootstrap.servers", bootstrap),
                     Map.entry("schema.registry.url", registry.url().toString()), Map.entry("application.id", "outage"),
                     Map.entry("state.dir", dir.resolve("state").toString()), Map.entry("input.topic", "outage-in"),

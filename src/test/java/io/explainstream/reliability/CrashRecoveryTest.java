@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
-import io.explainstream.avro.InMemorySchemaStore;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.schema.Explanation;
@@ -96,7 +96,7 @@ class CrashRecoveryTest {
     @Test
     void killedThreeTimesMidBatchEveryEventIsExplainedExactlyOnce(@TempDir Path dir) throws Exception {
         try (InJvmKafka kafka = InJvmKafka.start();
-                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             Path config = configFile(dir, kafka.clientSettings(), registry.url().toString(), "crash");
             Thread producer = null;
             for (int kill = 1; kill <= 3; kill++) {

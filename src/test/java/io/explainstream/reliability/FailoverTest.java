@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
-import io.explainstream.avro.InMemorySchemaStore;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.schema.Explanation;
@@ -61,7 +61,7 @@ class FailoverTest {
     @Test
     void killingOneOfTwoInstancesMidBatchLosesAndDuplicatesNothingAndRecoversWithinTwoMinutes(@TempDir Path dir) throws Exception {
         try (InJvmKafka kafka = InJvmKafka.start();
-                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             List<String> debug = List.of("-Dorg.slf4j.simpleLogger.log.io.explainstream.stream.topology.BatchingProcessor=debug");
             try (ServiceProcess first = ServiceProcess.start(List.of("run", "--config", configFile(dir, kafka.clientSettings(),
                     registry.url().toString(), "a").toString()), debug, Map.of(), dir.resolve("a.log"), Duration.ofMinutes(6))) {

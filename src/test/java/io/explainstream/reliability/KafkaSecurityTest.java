@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.TestData;
+import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
-import io.explainstream.avro.InMemorySchemaStore;
 import io.explainstream.stream.config.ConfigException;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.service.ExplainService;
@@ -38,7 +38,7 @@ class KafkaSecurityTest {
     @Test
     void theServiceAuthenticatesWithSaslPlainAndNeverLogsTheSecret(@TempDir Path dir) throws Exception {
         try (InJvmKafka kafka = InJvmKafka.startWithSaslPlain();
-                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             Path config = CrashRecoveryTest.configFile(dir, kafka.clientSettings(), registry.url().toString(), "sasl");
             try (ServiceProcess run = ServiceProcess.start(List.of("run", "--config", config.toString()),
                     // The Kafka clients print their whole configuration at INFO: the grep covers it too.
@@ -76,7 +76,7 @@ class KafkaSecurityTest {
     void theServiceTalksToABrokerThatTakesOnlyTls(@TempDir Path dir) throws Exception {
         SelfSignedTls tls = SelfSignedTls.create(dir);
         try (InJvmKafka kafka = InJvmKafka.startWithTls(tls);
-                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             Map<String, String> settings = new HashMap<>(kafka.clientSettings());
             settings.putAll(Map.of("schema.registry.url", registry.url().toString(), "application.id", "tls", "state.dir", dir.resolve("state").toString(),
                     "input.topic", "tls-in", "output.topic", "tls-out", "dlq.topic", "tls-dlq", "attribution.steps", "8", "batch.max.wait.ms", "200",

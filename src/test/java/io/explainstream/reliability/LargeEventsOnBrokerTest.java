@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.TestData;
+import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
-import io.explainstream.avro.InMemorySchemaStore;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.stream.service.ExplainService;
@@ -40,7 +40,7 @@ class LargeEventsOnBrokerTest {
     @Test
     void largeValidEventsAreExplainedOrDeadLetteredAndNothingStalls(@TempDir Path dir) throws Exception {
         try (InJvmKafka kafka = InJvmKafka.start();
-                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             Map<String, String> settings = new TreeMap<>(kafka.clientSettings());
             settings.putAll(Map.of("schema.registry.url", registry.url().toString(), "application.id", "large", "state.dir", dir.toString(),
                     "input.topic", "large-in", "output.topic", "large-out", "dlq.topic", "large-dlq", "attribution.steps", "8", "ops.port", "-1"));

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.avro.EmbeddedSchemaRegistry;
-import io.explainstream.avro.InMemorySchemaStore;
 import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.testing.InJvmKafka;
 import io.explainstream.testing.ServiceProcess;
@@ -141,7 +140,7 @@ class ShutdownTest {
 
     @Test
     void aStreamThreadWaitingForARegistryThatNeverAnswersStopsWithinTenSeconds() throws Exception {
-        EmbeddedSchemaRegistry upAtStart = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
+        EmbeddedSchemaRegistry upAtStart = BuiltInRegistry.startInMemory();
         int port = upAtStart.url().getPort();
         // An Avro event whose schema id the service has never seen: reading it needs the registry.
         byte[] framed = new io.explainstream.avro.ConfluentAvroSerializer<io.explainstream.schema.LlmInteraction>(

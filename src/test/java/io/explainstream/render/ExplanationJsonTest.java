@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.avro.ConfluentAvroSerializer;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
-import io.explainstream.avro.InMemorySchemaStore;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.avro.SubjectNameStrategy;
@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 class ExplanationJsonTest {
 
     private static Explanation roundTrip(Explanation explanation) throws Exception {
-        try (EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+        try (EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
             byte[] bytes = new ConfluentAvroSerializer<Explanation>(client, SubjectNameStrategy.TOPIC_NAME, true, false).serialize("explanations", explanation);
             assertEquals(0, bytes[0], "Confluent wire format");

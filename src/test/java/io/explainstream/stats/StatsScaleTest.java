@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
-import io.explainstream.avro.InMemorySchemaStore;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.schema.Explanation;
@@ -110,7 +110,7 @@ class StatsScaleTest {
     @Test
     void twoInstancesShareTheWindowsAndAfterOneIsKilledEveryWindowCountsItsExplanationsOnce(@TempDir Path dir) throws Exception {
         try (InJvmKafka kafka = InJvmKafka.start();
-                EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
             int portA = freePort();
             int portB = freePort();

@@ -56,8 +56,16 @@ public final class BuiltInRegistry implements BeforeAllCallback, AfterAllCallbac
         stop();
     }
 
+    /**
+     * A registry of its own, in memory on a free loopback port, for a test that starts it beside a
+     * broker in one try-with-resources; the caller closes it.
+     */
+    public static EmbeddedSchemaRegistry startInMemory() throws java.io.IOException {
+        return EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
+    }
+
     private void start() throws Exception {
-        registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0));
+        registry = startInMemory();
         client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
     }
 

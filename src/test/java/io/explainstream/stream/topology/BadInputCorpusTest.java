@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.avro.ConfluentAvroSerializer;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
-import io.explainstream.avro.InMemorySchemaStore;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.avro.SubjectNameStrategy;
@@ -46,7 +46,7 @@ class BadInputCorpusTest {
     @Test
     void everyKindIsRoutedWithItsReasonOrHandledAsDocumentedAndTheStreamGoesOn(@TempDir Path state) throws Exception {
         StreamFixture fixture = StreamFixture.get();
-        try (EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(new InMemorySchemaStore(), EmbeddedSchemaRegistry.Settings.loopback(0))) {
+        try (EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
             byte[] framedGood = new ConfluentAvroSerializer<LlmInteraction>(client, SubjectNameStrategy.TOPIC_NAME, true, false).serialize("in",
                     LlmInteraction.newBuilder().setEventId("avro").setTimestamp(Instant.ofEpochMilli(BadInputCorpus.NOW)).setModel("stories260K")
