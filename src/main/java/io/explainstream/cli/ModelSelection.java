@@ -2,6 +2,7 @@ package io.explainstream.cli;
 
 import io.explainstream.model.Checkpoint;
 import io.explainstream.model.ComputeDtype;
+import io.explainstream.model.CpuThreads;
 import io.explainstream.model.DeviceSpec;
 import io.explainstream.model.ModelOptions;
 import java.nio.file.Path;
@@ -22,12 +23,16 @@ final class ModelSelection {
             description = "Compute dtype: float32, float64, float16 or bfloat16 (GPU only). Default: ${DEFAULT-VALUE}.")
     String dtype;
 
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "auto",
+            description = "libtorch's CPU threads: a positive number, or auto (the processors the JVM may use). Default: ${DEFAULT-VALUE}.")
+    String threads;
+
     Path modelDirectory() {
         return model != null ? model : bundledModel();
     }
 
     ModelOptions options() {
-        return new ModelOptions(DeviceSpec.parse("--device", device), ComputeDtype.parse("--dtype", dtype));
+        return new ModelOptions(DeviceSpec.parse("--device", device), ComputeDtype.parse("--dtype", dtype), CpuThreads.parse("--threads", threads));
     }
 
     /** The bundled model, found from the installation directory the launcher passes in. */

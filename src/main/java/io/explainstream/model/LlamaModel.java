@@ -66,6 +66,7 @@ public final class LlamaModel implements AutoCloseable {
             throw new ModelLoadException("dtype bfloat16 needs a GPU device (libtorch's CPU build aborts on it); use float32 on cpu");
         }
         NDManager manager = NDManager.newBaseManager(device, "PyTorch");
+        options.threads().apply(); // the engine is loaded now; the threads that compute have not started
         try {
             LlamaWeights weights = new WeightLoader(checkpoint, manager, device, options.dtype().dataType()).load();
             return new LlamaModel(checkpoint, options.dtype(), device, manager, weights);

@@ -9,6 +9,7 @@ import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SubjectNameStrategy;
 import io.explainstream.logging.LogFormat;
 import io.explainstream.model.ComputeDtype;
+import io.explainstream.model.CpuThreads;
 import io.explainstream.model.DeviceSpec;
 import io.explainstream.model.ModelOptions;
 import io.explainstream.stream.audit.AuditPolicy;
@@ -296,7 +297,8 @@ public final class ServiceConfig {
     }
 
     public ModelOptions modelOptions() {
-        return new ModelOptions(parse(Setting.MODEL_DEVICE, DeviceSpec::parse), parse(Setting.MODEL_DTYPE, ComputeDtype::parse));
+        return new ModelOptions(parse(Setting.MODEL_DEVICE, DeviceSpec::parse), parse(Setting.MODEL_DTYPE, ComputeDtype::parse),
+                parse(Setting.MODEL_THREADS, CpuThreads::parse));
     }
 
     /** The model directory: configured, or the bundled one under {@code home}. */

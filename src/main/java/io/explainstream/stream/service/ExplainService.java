@@ -5,6 +5,7 @@ import io.explainstream.attribution.AttributionEngine;
 import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.ConfluentAvroSerializer;
 import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.model.CpuThreads;
 import io.explainstream.model.LlamaModel;
 import io.explainstream.schema.Explanation;
 import io.explainstream.schema.LlmInteraction;
@@ -204,8 +205,8 @@ public final class ExplainService implements AutoCloseable {
             operations = OperationsServer.start(config.get(Setting.OPS_HOST), port, meters, () -> health(streams, liveness), () -> readiness(streams),
                     handlers(parts, streams));
         }
-        LOG.info("starting: model {} ({}) on {}, topics {} → {}, dead letters {}, configuration {}", config.modelId(modelDir),
-                model.checkpoint().fingerprint(), model.device(), topics.inputTopic(), topics.outputTopic(), topics.dlqTopic(), config.describe());
+        LOG.info("starting: model {} ({}) on {} with {} CPU threads, topics {} → {}, dead letters {}, configuration {}", config.modelId(modelDir),
+                model.checkpoint().fingerprint(), model.device(), CpuThreads.inEffect(), topics.inputTopic(), topics.outputTopic(), topics.dlqTopic(), config.describe());
         streams.start();
         return new ExplainService(model, tokenizer, streams, operations, meters, streamsMetrics, metrics, engine);
     }

@@ -1,0 +1,77 @@
+package io.explainstream.model;
+
+import ai.djl.engine.Engine;
+import ai.djl.pytorch.jni.JniUtils;
+import java.util.Locale;
+
+/**
+ * How many threads libtorch's CPU operators use (its intra-op pool): a number, or {@link #AUTO}.
+ *
+ * <p>libtorch's own default is every core the process may be scheduled on, which ignores a
+ * container's CPU limit (a quota, not a core set): a service limited to 2 CPUs on a 64-core node
+ * would run 64 threads that the quota then stalls. And when other processes take the cores, its
+ * threads wait for each other at the end of every operator, so a thread count equal to the cores
+ * is slowest exactly when the service is short of CPU (docs/benchmarks.md, "Under a load spike").
+ *
+ * @param requested the count asked for, or 0 for {@link #AUTO}
+ */
+public record CpuThreads(int requested) {
+
+    /** DJL's own system property; the benchmarks' {@code --threads} sets it. */
+    static final String DJL_PROPERTY = "ai.djl.pytorch.num_threads";
+
+    /** DJL's property when it is set, else the processors the JVM may use, which follow a container's CPU limit. */
+    public static final CpuThreads AUTO = new CpuThreads(0);
+
+    public CpuThreads {
+        if (requested < 0) {
+            throw new IllegalArgumentException("requested = " + requested + " must be 0 (auto) or positive");
+        }
+    }
+
+    /** Parses a configuration value, {@code auto} or a positive whole number; {@code key} names the option in the error. */
+    public static CpuThreads parse(String key, String value) {
+        String text = value.trim().toLowerCase(Locale.ROOT);
+        if (text.equals("auto")) {
+            return AUTO;
+        }
+        try {
+            int count = Integer.parseInt(text);
+            if (count > 0) {
+                return new CpuThreads(count);
+            }
+        } catch (NumberFormatException e) {
+            // refused below, in the caller's words
+        }
+        throw new IllegalArgumentException(key + " = '" + value + "' is not a thread count (use a positive whole number or auto)");
+    }
+
+    /** The count this stands for in this JVM. */
+    public int resolve() {
+        if (requested > 0) {
+            return requested;
+        }
+        Integer property = Integer.getInteger(DJL_PROPERTY);
+        return property != null && property > 0 ? property : Runtime.getRuntime().availableProcessors();
+    }
+
+    /**
+     * Sets libtorch's intra-op thread count for the whole process. libtorch hands the count to each
+     * thread at its first operator, so this must run before the threads that compute start
+     * (the model loads before the stream thread does).
+     */
+    void apply() {
+        JniUtils.setNumThreads(resolve());
+    }
+
+    /** libtorch's intra-op thread count as the calling thread sees it (loading libtorch first, if no model has). */
+    public static int inEffect() {
+        Engine.getEngine("PyTorch");
+        return JniUtils.getNumThreads();
+    }
+
+    @Override
+    public String toString() {
+        return requested > 0 ? Integer.toString(requested) : "auto";
+    }
+}
