@@ -66,7 +66,7 @@ final class BenchCommand implements Runnable {
         @Option(names = "--batches", defaultValue = "1,4,16", description = "Events per engine call. Default: ${DEFAULT-VALUE}.")
         private String batches;
 
-        @Option(names = "--threads", description = "libtorch intra-op threads (default: the core count).")
+        @Option(names = "--threads", description = "libtorch intra-op threads (default: as model.threads=auto, one less than the cores, at least 1).")
         private Integer threads;
 
         @Option(names = "--target-delta", paramLabel = "X", defaultValue = "0",
@@ -169,7 +169,7 @@ final class BenchCommand implements Runnable {
         @Option(names = "--model", paramLabel = "DIR", description = "Model directory (default: the bundled model).")
         private Path model;
 
-        @Option(names = "--threads", description = "libtorch intra-op threads (default: the core count).")
+        @Option(names = "--threads", description = "libtorch intra-op threads (default: as model.threads=auto, one less than the cores, at least 1).")
         private Integer threads;
 
         @Option(names = "--rounds", defaultValue = "3", description = "Rounds of the statistics' overhead: the pipeline without and with "

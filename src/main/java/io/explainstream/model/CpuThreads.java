@@ -7,11 +7,13 @@ import java.util.Locale;
 /**
  * How many threads libtorch's CPU operators use (its intra-op pool): a number, or {@link #AUTO}.
  *
- * <p>libtorch's own default is every core the process may be scheduled on, which ignores a
+ * <p>libtorch's own default is every core the process may be scheduled on. That ignores a
  * container's CPU limit (a quota, not a core set): a service limited to 2 CPUs on a 64-core node
- * would run 64 threads that the quota then stalls. And when other processes take the cores, its
- * threads wait for each other at the end of every operator, so a thread count equal to the cores
- * is slowest exactly when the service is short of CPU (docs/benchmarks.md, "Under a load spike").
+ * would run 64 threads that the quota then stalls. And it leaves no core for the rest of the
+ * service: each operator ends when its slowest thread does, so when the Kafka clients, the
+ * collector or another process take a core, every operator waits for the thread that lost it
+ * (docs/benchmarks.md, "libtorch's threads when the cores are shared": 1.8–8x slower than one
+ * thread while two other processes ran, and a 2-core pipeline as fast with one thread as with two).
  *
  * @param requested the count asked for, or 0 for {@link #AUTO}
  */
@@ -20,7 +22,10 @@ public record CpuThreads(int requested) {
     /** DJL's own system property; the benchmarks' {@code --threads} sets it. */
     static final String DJL_PROPERTY = "ai.djl.pytorch.num_threads";
 
-    /** DJL's property when it is set, else the processors the JVM may use, which follow a container's CPU limit. */
+    /**
+     * DJL's property when it is set; else one less than the processors the JVM may use (which
+     * follow a container's CPU limit), leaving one for the service's other threads, and at least 1.
+     */
     public static final CpuThreads AUTO = new CpuThreads(0);
 
     public CpuThreads {
@@ -52,7 +57,7 @@ public record CpuThreads(int requested) {
             return requested;
         }
         Integer property = Integer.getInteger(DJL_PROPERTY);
-        return property != null && property > 0 ? property : Runtime.getRuntime().availableProcessors();
+        return property != null && property > 0 ? property : Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
     }
 
     /**

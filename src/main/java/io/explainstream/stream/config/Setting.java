@@ -16,7 +16,7 @@ public enum Setting {
     MODEL_ID("model.id", "", "name written to model_id; empty: the model directory's name"),
     MODEL_DEVICE("model.device", "auto", "cpu, gpu, gpu:N or auto"),
     MODEL_DTYPE("model.dtype", "float32", "float32, float64, float16 or bfloat16 (GPU only)"),
-    MODEL_THREADS("model.threads", "auto", "libtorch's CPU threads: a positive number, or auto: the processors the JVM may use (a container's CPU limit)"),
+    MODEL_THREADS("model.threads", "auto", "libtorch's CPU threads: a positive number, or auto: one less than the processors the JVM may use (which follow a container's CPU limit), at least 1"),
     MODEL_ACCEPT("model.accept", "", "comma-separated model names (the events' model field) to explain; empty: every model"),
     MODEL_OTHER("model.other", "skip", "events for other models: skip (counted), dlq, or explain anyway"),
     METHOD("attribution.method", AttributionDefaults.METHOD, "integrated_gradients, gradient or input_x_gradient"),
