@@ -14,6 +14,7 @@ import io.explainstream.attribution.ScoreNormalization;
 import io.explainstream.attribution.summary.PromptLayout;
 import io.explainstream.attribution.summary.SpanRequest;
 import io.explainstream.attribution.summary.Summary;
+import io.explainstream.json.JsonProblem;
 import io.explainstream.model.LlamaModel;
 import io.explainstream.render.Aggregate;
 import io.explainstream.render.HtmlReport;
@@ -21,6 +22,7 @@ import io.explainstream.render.JsonReport;
 import io.explainstream.render.Source;
 import io.explainstream.render.TerminalHeatmap;
 import io.explainstream.stream.config.Setting;
+import io.explainstream.stream.ingest.EventValidator;
 import io.explainstream.stream.ingest.InputDecoder;
 import io.explainstream.stream.ingest.InvalidEventException;
 import io.explainstream.tokenize.ChatTurn;
@@ -138,13 +140,17 @@ final class AttributeCommand implements Callable<Integer> {
         if (response.isBlank()) {
             throw new IllegalArgumentException("--response is empty" + whitespaceNote(response) + ": give the response to explain");
         }
+        if (prompt.text != null) {
+            refuseUnfitText("--prompt", prompt.text);
+        }
+        refuseUnfitText("--response", response);
         AttributionSettings settings = settings();
         if (!(deltaWarn >= 0) || Double.isInfinite(deltaWarn)) {
             throw new IllegalArgumentException("--delta-warn = " + deltaWarn + " must be a finite number ≥ 0 (a fraction: 0.05 is 5%)");
         }
         Aggregate shown = Aggregate.parse("--aggregate", aggregate);
         if (out != null) {
-            checkWritable(out);
+            OutputFile.requireWritable("--out", out);
         }
         ChatInput chat = prompt.chatFile == null ? null : readChat(prompt.chatFile);
         if (chat != null && !segments.isEmpty()) {
@@ -257,20 +263,6 @@ final class AttributeCommand implements Callable<Integer> {
     }
 
     /** Fails before the model loads, instead of after the whole computation, when the output cannot be written. */
-    private static void checkWritable(Path file) {
-        Path absolute = file.toAbsolutePath();
-        Path folder = absolute.getParent();
-        if (Files.isDirectory(absolute)) {
-            throw new IllegalArgumentException("--out = " + file + " is a directory; give a file name");
-        }
-        if (folder == null || !Files.isDirectory(folder)) {
-            throw new IllegalArgumentException("--out = " + file + " cannot be written: folder " + folder + " does not exist");
-        }
-        if (Files.exists(absolute) ? !Files.isWritable(absolute) : !Files.isWritable(folder)) {
-            throw new IllegalArgumentException("--out = " + file + " cannot be written: permission denied");
-        }
-    }
-
     private String render(Attribution attribution, Summary summary, Source source, Aggregate shown) {
         switch (format) {
             case json:
@@ -299,7 +291,7 @@ final class AttributeCommand implements Callable<Integer> {
     }
 
     /** What went wrong with a file, in words: Java's exception names the path, not the cause. */
-    private static String ioReason(IOException e) {
+    static String ioReason(IOException e) {
         if (e instanceof java.nio.file.AccessDeniedException) {
             return "permission denied";
         }
@@ -315,6 +307,13 @@ final class AttributeCommand implements Callable<Integer> {
     /** A --chat file: the messages, and the spans it names (none in the list form). */
     record ChatInput(List<ChatTurn> messages, List<SpanRequest> segments) {}
 
+    /** A NUL or a lone surrogate, refused as the stream refuses them in an event. */
+    private static void refuseUnfitText(String what, String text) {
+        EventValidator.textProblem(text).ifPresent(problem -> {
+            throw new IllegalArgumentException(what + " " + problem);
+        });
+    }
+
     static ChatInput readChat(Path file) {
         if (!Files.exists(file)) {
             throw new IllegalArgumentException("--chat = " + file + " does not exist");
@@ -324,9 +323,11 @@ final class AttributeCommand implements Callable<Integer> {
         }
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(file.toFile());
+            // As strict as the stream's decoder: a second "role" or text after the list is a mistake to name, not to guess at.
+            root = new ObjectMapper().enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+                    .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readTree(file.toFile());
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalArgumentException("--chat = " + file + " is not valid JSON" + where(e.getLocation()) + ": " + jsonProblem(e), e);
+            throw new IllegalArgumentException("--chat = " + file + " is not valid JSON" + JsonProblem.describe(e), e);
         } catch (IOException e) {
             throw new IllegalArgumentException("--chat = " + file + " cannot be read: " + ioReason(e), e);
         }
@@ -363,25 +364,18 @@ final class AttributeCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--chat message " + i + " content is empty" + whitespaceNote(message.get("content").asText())
                         + " in " + file);
             }
+            java.util.Iterator<String> fields = message.fieldNames();
+            while (fields.hasNext()) {
+                String field = fields.next();
+                if (!field.equals("role") && !field.equals("content")) {
+                    throw new IllegalArgumentException("--chat message " + i + " has an unknown field '" + field + "' (known: role, content) in " + file);
+                }
+            }
+            refuseUnfitText("--chat message " + i + " content", message.get("content").asText());
             messages.add(new ChatTurn(ChatTurn.Role.parse("--chat message " + i + " role", message.get("role").asText()),
                     message.get("content").asText()));
         }
         return new ChatInput(messages, spans);
     }
 
-    private static String where(com.fasterxml.jackson.core.JsonLocation location) {
-        return location == null || location.getLineNr() < 0 ? "" : " at line " + location.getLineNr() + ", column " + location.getColumnNr();
-    }
-
-    /** Jackson's own words without its parser internals (source descriptions, token classes, nested locations). */
-    static String jsonProblem(com.fasterxml.jackson.core.JsonProcessingException e) {
-        String message = e.getOriginalMessage() == null ? "malformed" : e.getOriginalMessage();
-        for (String internal : List.of("\n", " (for ", " (start marker at", " at [Source")) {
-            int cut = message.indexOf(internal);
-            if (cut > 0) {
-                message = message.substring(0, cut);
-            }
-        }
-        return message.strip();
-    }
 }

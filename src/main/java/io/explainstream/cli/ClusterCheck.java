@@ -56,6 +56,25 @@ final class ClusterCheck {
         }
     }
 
+    /** Whether {@code topic} exists on the cluster; the broker was checked first ({@link #broker}). */
+    static boolean topicExists(Map<String, String> clients, String topic, Duration timeout) {
+        Map<String, Object> settings = new HashMap<>(clients);
+        int ms = (int) Math.max(1, timeout.toMillis());
+        settings.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, ms);
+        settings.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, ms);
+        try (Admin admin = KafkaClients.admin(settings)) {
+            return admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS).contains(topic);
+        } catch (ExecutionException | TimeoutException e) {
+            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+            throw new UnreachableException("the Kafka broker at bootstrap.servers = " + clients.get(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG)
+                    + " did not list its topics within " + timeout.toSeconds() + " s: " + (cause.getMessage() == null ? cause.getClass().getSimpleName()
+                    : cause.getMessage()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UnreachableException("interrupted while listing the topics at bootstrap.servers = " + clients.get(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG));
+        }
+    }
+
     /**
      * Fails with one line naming the registry URL when it cannot be reached. A registry that
      * answers with an error (a subjects listing the credentials may not read) passes: reading

@@ -2,6 +2,7 @@ package io.explainstream.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.attribution.Attribution;
+import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.attribution.CompletenessGap;
 import io.explainstream.bench.PipelineBench;
 import io.explainstream.dashboard.Dashboard;
@@ -108,9 +109,25 @@ final class DemoCommand implements Callable<Integer> {
     @Spec
     private picocli.CommandLine.Model.CommandSpec spec;
 
+    /** Every option checked before the broker starts, in the user's words: a typo must not cost a demo's run. */
+    private void checkOptions() {
+        if (timeoutSeconds < 1) {
+            throw new IllegalArgumentException("--timeout = " + timeoutSeconds + " must be at least 1 (seconds to wait for the sample)");
+        }
+        if (dashboardPort < 0 || dashboardPort > 65535) {
+            throw new IllegalArgumentException("--dashboard-port = " + dashboardPort + " must be from 0 to 65535 (0: any free port)");
+        }
+        try {
+            AttributionSettings.DEFAULTS.withSteps(steps);
+        } catch (AttributionSettings.Refused e) {
+            throw new IllegalArgumentException(e.message(AttributionSettings.Option::cliOption), e);
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        checkOptions();
         // A minute early: the replay hint's range must hold every event this run sends.
         java.time.Instant started = java.time.Instant.now().minusSeconds(60).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
         List<String> sample = sample(events);
@@ -119,7 +136,12 @@ final class DemoCommand implements Callable<Integer> {
         // (killed with SIGKILL) would mix its events into this one's.
         Path data = dataDir.resolve(RUN_FOLDER);
         deleteRecursively(data);
-        Files.createDirectories(data);
+        try {
+            Files.createDirectories(data);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--data = " + dataDir + " cannot be used: " + AttributeCommand.ioReason(e), e);
+        }
+        OutputFile.requireWritable(report != null ? "--report" : "--data", reportFile);
         Teardown teardown = new Teardown(data);
         Thread hook = new Thread(teardown::run, "explainstream-demo-teardown");
         Runtime.getRuntime().addShutdownHook(hook);
@@ -159,7 +181,14 @@ final class DemoCommand implements Callable<Integer> {
                 new CountDownLatch(1).await();
             }
             // Every event sent has an outcome: an explanation or a dead letter with its reason.
-            return summary.explanations.size() + summary.deadLetters.size() == summary.sent ? 0 : 1;
+            int outcomes = summary.explanations.size() + summary.deadLetters.size();
+            if (outcomes < summary.sent) {
+                spec.commandLine().getErr().printf("demo: --timeout = %d s passed with %d of %d events without an outcome%n", timeoutSeconds,
+                        summary.sent - outcomes, summary.sent);
+                spec.commandLine().getErr().flush();
+                return 1;
+            }
+            return 0;
         } finally {
             teardown.run();
             try {
@@ -224,7 +253,9 @@ final class DemoCommand implements Callable<Integer> {
             out.printf("sent %d logged interactions to %s%n%n", sample.size(), input);
             long deadline = System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
             while (summary.explanations.size() + summary.deadLetters.size() < sample.size() && System.nanoTime() < deadline) {
-                feed.poll(Duration.ofMillis(200), output, (record, explanation) -> {
+                feed.poll(Duration.ofMillis(200), output, (record, problem) -> {
+                    throw new IllegalStateException("the demo's own " + output + " holds a record that is not an explanation: " + problem);
+                }, (record, explanation) -> {
                     long latency = System.currentTimeMillis() - sentAt.getOrDefault(explanation.getEventId(), System.currentTimeMillis());
                     summary.explanations.add(explanation);
                     summary.latenciesMs.add(latency);

@@ -85,6 +85,9 @@ final class DiffCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ServiceConfig config = cluster.config("a diff reads an existing cluster");
+        if (outFile != null) {
+            OutputFile.requireWritable("--out", outFile);
+        }
         try {
             return run(config, new Choice(replayId, replayTopic, against, againstReplay, from, to, topK, groupBy, listed, publish, format, outFile),
                     spec.commandLine().getOut(), spec.commandLine().getErr());

@@ -30,12 +30,23 @@ final class ExplanationFeed implements AutoCloseable {
         consumer.subscribe(topics);
     }
 
-    /** Polls once; explanations go to {@code onExplanation}, records of other topics (dead letters) to {@code onOther}. */
-    void poll(Duration timeout, String explanationTopic, BiConsumer<ConsumerRecord<byte[], byte[]>, Explanation> onExplanation,
-            java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> onOther) {
+    /**
+     * Polls once; explanations go to {@code onExplanation}, a record of the explanations topic that
+     * is not one to {@code onUndecodable} with the reason, records of other topics (dead letters) to
+     * {@code onOther}.
+     */
+    void poll(Duration timeout, String explanationTopic, BiConsumer<ConsumerRecord<byte[], byte[]>, String> onUndecodable,
+            BiConsumer<ConsumerRecord<byte[], byte[]>, Explanation> onExplanation, java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> onOther) {
         for (ConsumerRecord<byte[], byte[]> record : consumer.poll(timeout)) {
             if (record.topic().equals(explanationTopic)) {
-                onExplanation.accept(record, deserializer.deserialize(record.topic(), record.value()));
+                Explanation explanation;
+                try {
+                    explanation = deserializer.deserialize(record.topic(), record.value());
+                } catch (org.apache.kafka.common.errors.SerializationException e) {
+                    onUndecodable.accept(record, e.getMessage());
+                    continue;
+                }
+                onExplanation.accept(record, explanation);
             } else {
                 onOther.accept(record);
             }

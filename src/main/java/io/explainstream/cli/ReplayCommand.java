@@ -17,7 +17,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -29,6 +32,8 @@ import picocli.CommandLine.Spec;
             "--replay-id (and range) to resume after an interruption, without duplicates."})
 final class ReplayCommand implements Callable<Integer> {
 
+    /** How long a stop signal waits for the replay to close: its service's close timeout, with room to say the outcome. */
+    private static final java.time.Duration STOP_WAIT = java.time.Duration.ofSeconds(60);
     private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
 
     @Option(names = "--from", required = true, description = "First instant included: ISO-8601 (2026-11-28T00:00:00Z or 2026-11-28), now, or -3d, -12h, -30m.")
@@ -78,9 +83,14 @@ final class ReplayCommand implements Callable<Integer> {
         Instant now = Instant.now();
         Instant start = TimeSpec.parse("--from", from, now);
         Instant end = TimeSpec.parse("--to", to, now);
-        String id = replayId != null ? replayId : "replay-" + ID_TIME.format(start) + "-" + ID_TIME.format(end);
+        requireKafkaTime("--from", from, start);
+        requireKafkaTime("--to", to, end);
+        String id = replayId != null ? replayId : defaultId(start, end);
         Replay replay = new Replay(id, start.toEpochMilli(), end.toEpochMilli());
         ServiceConfig base = baseConfig();
+        if (diffOut != null) {
+            OutputFile.requireWritable("--diff-out", diffOut);
+        }
         ServiceConfig config = ReplayRunner.configure(base, replay, inputTopic, outputTopic);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -100,16 +110,58 @@ final class ReplayCommand implements Callable<Integer> {
                 start, end, config.get(Setting.OUTPUT_TOPIC), id, start, end);
         err.flush();
         AtomicBoolean interrupted = new AtomicBoolean();
-        Thread hook = new Thread(() -> interrupted.set(true));
+        AtomicInteger status = new AtomicInteger(3);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            interrupted.set(true);
+            // The JVM must not exit while the replay's batch is in the engine: libtorch's exit
+            // handlers under a backward pass in flight crash it (SIGSEGV) and corrupt the task.
+            // So wait until the service is closed and the outcome said, then exit with the status
+            // the command chose (the signal's own, 130 or 143, would hide it).
+            try {
+                stopped.await(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            Runtime.getRuntime().halt(status.get());
+        }, "explainstream-replay-stop");
         Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            int code = replay(config, base, replay, id, interrupted, out, err);
+            status.set(code);
+            return code;
+        } finally {
+            stopped.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // shutting down already: the hook exits with the status set above
+            }
+        }
+    }
+
+    /** Kafka's record timestamps are epoch milliseconds from 1970 on: an earlier instant matches no record's time. */
+    private static void requireKafkaTime(String option, String value, Instant instant) {
+        if (instant.isBefore(Instant.EPOCH)) {
+            throw new IllegalArgumentException(option + " = '" + value + "' is before 1970-01-01T00:00:00Z, where Kafka's record timestamps start");
+        }
+    }
+
+    /** The range's own id; past the year 9999 (which the basic ISO form cannot write) in epoch milliseconds. */
+    private static String defaultId(Instant start, Instant end) {
+        Instant lastBasic = Instant.parse("9999-12-31T23:59:59Z");
+        if (start.isAfter(lastBasic) || end.isAfter(lastBasic)) {
+            return "replay-" + start.toEpochMilli() + "-" + end.toEpochMilli();
+        }
+        return "replay-" + ID_TIME.format(start) + "-" + ID_TIME.format(end);
+    }
+
+    /** Runs the replay until it finishes or {@code interrupted}, says how it ended, and returns the exit status. */
+    private int replay(ServiceConfig config, ServiceConfig base, Replay replay, String id, AtomicBoolean interrupted, PrintWriter out, PrintWriter err)
+            throws Exception {
         ProgressBar bar = new ProgressBar(err, System.console() != null);
         ReplayRunner.Outcome outcome = ReplayRunner.run(config, RunCommand.home(), replay, allowGaps, bar::update, interrupted::get, Clock.systemUTC());
         bar.finish();
-        try {
-            Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException e) {
-            // shutting down already
-        }
         if (!outcome.gaps().isEmpty()) {
             outcome.gaps().forEach(gap -> err.printf("replay %s: %s%n", id, gap));
             if (!allowGaps) {
@@ -118,8 +170,11 @@ final class ReplayCommand implements Callable<Integer> {
                 return 4;
             }
         }
-        out.printf(Locale.ROOT, "replay %s %s: %d events in range: %d explained, %d dead-lettered, %d skipped; %.1f s%s%s%n", id,
-                outcome.finished() ? "finished" : "interrupted", outcome.eventsInRange(), outcome.explained(), outcome.deadLettered(), outcome.skipped(),
+        // Finished, every event of the range is accounted for; interrupted, only some are, of the records the range holds.
+        String counted = outcome.finished() ? outcome.eventsInRange() + " events in range"
+                : outcome.eventsInRange() + " of " + outcome.recordsInRange() + " records in range done";
+        out.printf(Locale.ROOT, "replay %s %s: %s: %d explained, %d dead-lettered, %d skipped; %.1f s%s%s%n", id,
+                outcome.finished() ? "finished" : "interrupted", counted, outcome.explained(), outcome.deadLettered(), outcome.skipped(),
                 outcome.seconds(), outcome.resumed() ? " (resumed)" : "", outcome.gaps().isEmpty() ? "" : "; records deleted by retention are missing");
         out.flush();
         err.flush();

@@ -91,6 +91,15 @@ final class TailCommand implements Callable<Integer> {
             if (stats || alerts) {
                 return tailStats(config, registry, clients, out);
             }
+            if (!ClusterCheck.topicExists(clients, explanations, checkTimeout())) {
+                if (topic != null) {
+                    throw new IllegalArgumentException("--topic = " + topic + ": no such topic on " + clients.get("bootstrap.servers"));
+                }
+                // The service creates its output topic when it starts: tail may well be started first.
+                spec.commandLine().getErr().println("tail: " + Setting.OUTPUT_TOPIC.key() + " = " + explanations + " does not exist yet on "
+                        + clients.get("bootstrap.servers") + "; waiting for the service to create it");
+                spec.commandLine().getErr().flush();
+            }
             return tailExplanations(config, explanations, clients, out);
         } catch (RegistryException e) {
             throw ClusterCheck.registryFailure(registry, e);
@@ -125,7 +134,11 @@ final class TailCommand implements Callable<Integer> {
         long deadline = timeoutSeconds == null ? Long.MAX_VALUE : System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
         try (ExplanationFeed feed = new ExplanationFeed(clients, config.registryConfig(), List.of(explanations), fromBeginning)) {
             while ((max == null || printed.get() < max) && System.nanoTime() < deadline) {
-                feed.poll(Duration.ofMillis(250), explanations, (record, explanation) -> {
+                feed.poll(Duration.ofMillis(250), explanations, (record, problem) -> {
+                    throw new IllegalArgumentException((topic != null ? "--topic = " + topic : Setting.OUTPUT_TOPIC.key() + " = " + explanations)
+                            + ": the record at partition " + record.partition() + ", offset " + record.offset() + " is not an explanation (" + problem
+                            + "); tail reads the explanations topic");
+                }, (record, explanation) -> {
                     if (max != null && printed.get() >= max) {
                         return;
                     }

@@ -2,6 +2,7 @@ package io.explainstream.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.explainstream.json.JsonProblem;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -84,7 +85,7 @@ public final class Checkpoint {
             }
             return weightMap;
         } catch (IOException e) {
-            throw new ModelLoadException(index + " is not valid JSON: " + e.getMessage(), e);
+            throw new ModelLoadException(index + " is not valid JSON" + JsonProblem.describe(e), e);
         }
     }
 

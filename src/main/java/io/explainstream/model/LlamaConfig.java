@@ -3,6 +3,7 @@ package io.explainstream.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.explainstream.json.JsonProblem;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -81,7 +82,7 @@ public record LlamaConfig(
         try {
             root = JSON.readTree(file.toFile());
         } catch (IOException e) {
-            throw new ModelLoadException(file + " is not valid JSON: " + e.getMessage(), e);
+            throw new ModelLoadException(file + " is not valid JSON" + JsonProblem.describe(e), e);
         }
         return fromJson(root);
     }
@@ -107,11 +108,11 @@ public record LlamaConfig(
                 hidden,
                 requiredInt(root, "intermediate_size"),
                 heads,
-                root.path("num_key_value_heads").asInt(heads),
-                root.hasNonNull("head_dim") ? root.get("head_dim").asInt() : hidden / heads,
+                optionalInt(root, "num_key_value_heads", heads),
+                optionalInt(root, "head_dim", hidden / heads),
                 requiredInt(root, "num_hidden_layers"),
                 requiredInt(root, "vocab_size"),
-                root.path("max_position_embeddings").asInt(2048),
+                optionalInt(root, "max_position_embeddings", 2048),
                 root.path("rms_norm_eps").asDouble(1e-6),
                 root.path("rope_theta").asDouble(10000.0),
                 RopeScaling.fromConfig(root.get("rope_scaling")),
@@ -119,6 +120,18 @@ public record LlamaConfig(
                 optionalId(root, "bos_token_id"),
                 optionalId(root, "eos_token_id"),
                 optionalId(root, "pad_token_id"));
+    }
+
+    /** An integer that may be left out; one beyond int's range is refused as written, not wrapped to another number. */
+    private static int optionalInt(JsonNode root, String key, int absent) {
+        JsonNode node = root.get(key);
+        if (node == null || node.isNull()) {
+            return absent;
+        }
+        if (!node.canConvertToInt() || !node.isIntegralNumber()) {
+            throw new ModelLoadException("config.json: " + key + " = " + node + " is not an integer this loader can use (at most " + Integer.MAX_VALUE + ")");
+        }
+        return node.asInt();
     }
 
     private static int requiredInt(JsonNode root, String key) {

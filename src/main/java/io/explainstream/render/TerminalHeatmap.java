@@ -57,7 +57,7 @@ public final class TerminalHeatmap {
                 .append(deltaSummary(attribution)).append('\n');
         if (aggregate == Aggregate.SEGMENTS) {
             out.append('\n').append(segmentTable(summary));
-            out.append(String.format(Locale.ROOT, "  top segment: %s · attribution entropy %.3f nats%n", summary.topSegment(), summary.attributionEntropy()));
+            out.append(String.format(Locale.ROOT, "  top segment: %s · attribution entropy %.3f nats%n", TokenText.visible(String.valueOf(summary.topSegment())), summary.attributionEntropy()));
             if (color) {
                 out.append('\n').append(coloredPrompt(attribution.promptTokens(), attribution.seqAttr())).append("\n");
             }
@@ -93,7 +93,7 @@ public final class TerminalHeatmap {
                 int[] rgb = DivergingScale.rgb(segment.score(), Math.abs(segment.score()));
                 bar = String.format("\u001b[38;2;%d;%d;%dm%s%s", rgb[0], rgb[1], rgb[2], bar, RESET);
             }
-            out.append(String.format(Locale.ROOT, "  %-20s %-9s %6d %+10.4f %6.1f%%  %s%n", clip(segment.name(), 20), segment.kind().jsonName(),
+            out.append(String.format(Locale.ROOT, "  %-20s %-9s %6d %+10.4f %6.1f%%  %s%n", clip(TokenText.visible(segment.name()), 20), segment.kind().jsonName(),
                     segment.tokens(), segment.score(), 100 * segment.share(), bar));
         }
         return out.toString();
@@ -119,7 +119,7 @@ public final class TerminalHeatmap {
      * three strongest tokens with signs), then the strongest tokens, the delta and {@code extra}.
      */
     public String compact(String title, Attribution attribution, Source source, String extra) {
-        StringBuilder out = new StringBuilder(title).append("  → ").append(quote(clip(source.response(), 60))).append('\n');
+        StringBuilder out = new StringBuilder(TokenText.visible(title)).append("  → ").append(quote(clip(source.response(), 60))).append('\n');
         if (color) {
             out.append(coloredPrompt(attribution.promptTokens(), attribution.seqAttr())).append('\n');
         }
@@ -221,8 +221,9 @@ public final class TerminalHeatmap {
         return String.format("\u001b[48;2;%d;%d;%dm%s%s%s", rgb[0], rgb[1], rgb[2], foreground, text, RESET);
     }
 
+    /** Text from the traffic in quotes, with what would act on the terminal escaped ({@link TokenText#visible}). */
     private static String quote(String text) {
-        return "'" + text + "'";
+        return "'" + TokenText.visible(text) + "'";
     }
 
     private static String clip(String text, int width) {

@@ -1,13 +1,22 @@
 package io.explainstream.render;
 
-/** How a vocabulary piece is shown to people: "▁" as a space, byte pieces and controls escaped. */
-final class TokenText {
+/**
+ * How text from the traffic is shown on a terminal: "▁" as a space in a vocabulary piece, and
+ * every character that would act on the terminal instead of being shown escaped. Prompts and
+ * responses are untrusted: an ESC sequence in a logged response would clear the screen, recolor
+ * it or set the window's title, and a bidirectional override would reorder what is shown.
+ */
+public final class TokenText {
 
     private TokenText() {}
 
     static String display(String piece) {
+        return visible(piece.replace('▁', ' '));
+    }
+
+    /** {@code text} with newlines and tabs as \n and \t, other controls as \xNN, bidirectional controls as a backslash, u and four hex digits. */
+    public static String visible(String text) {
         StringBuilder out = new StringBuilder();
-        String text = piece.replace('▁', ' ');
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
             if (c == '\n') {
@@ -16,10 +25,17 @@ final class TokenText {
                 out.append("\\t");
             } else if (Character.isISOControl(c)) {
                 out.append(String.format("\\x%02x", (int) c));
+            } else if (isBidiControl(c)) {
+                out.append(String.format("\\u%04x", (int) c));
             } else {
                 out.append(c);
             }
         }
         return out.toString();
+    }
+
+    /** The embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): they reorder the text around them. */
+    private static boolean isBidiControl(char c) {
+        return (c >= '\u202A' && c <= '\u202E') || (c >= '\u2066' && c <= '\u2069');
     }
 }

@@ -5,6 +5,7 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.huggingface.tokenizers.jni.CharSpan;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.explainstream.json.JsonProblem;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -97,7 +98,7 @@ public final class LlamaTokenizer implements AutoCloseable {
         try {
             return new ObjectMapper().readTree(file.toFile());
         } catch (IOException e) {
-            throw new TokenizerLoadException(file + " is not valid JSON: " + e.getMessage(), e);
+            throw new TokenizerLoadException(file + " is not valid JSON" + JsonProblem.describe(e), e);
         }
     }
 

@@ -319,6 +319,48 @@ class AttributeCommandTest {
                 "--prompt", PROMPT, "--response", RESPONSE, "--delta-warn", "-1");
     }
 
+    /** What the stream dead-letters in an event is refused here too, naming where it is; a chat file is read as strictly as an event. */
+    @Test
+    void textsTheStreamRefusesAndLooseChatFilesAreOneLineErrors(@TempDir Path dir) throws IOException {
+        Path lone = dir.resolve("lone.json");
+        Files.writeString(lone, "[{\"role\":\"user\",\"content\":\"a\\ud800b\"}]");
+        assertError("error: --chat message 0 content contains a lone surrogate U+D800 at index 1 (not a Unicode character; it cannot be written as UTF-8)",
+                "--chat", lone.toString(), "--response", RESPONSE);
+        Path nul = dir.resolve("nul.json");
+        Files.writeString(nul, "[{\"role\":\"user\",\"content\":\"a\\u0000b\"}]");
+        assertError("error: --chat message 0 content contains a NUL character at index 1", "--chat", nul.toString(), "--response", RESPONSE);
+        assertError("error: --prompt contains a lone surrogate U+DC00 at index 3 (not a Unicode character; it cannot be written as UTF-8)",
+                "--prompt", "abc\udc00", "--response", RESPONSE);
+        assertError("error: --response contains a NUL character at index 2", "--prompt", PROMPT, "--response", "ab\u0000");
+        Path extra = dir.resolve("extra.json");
+        Files.writeString(extra, "[{\"role\":\"user\",\"content\":\"A dog story.\",\"extra\":1}]");
+        assertError("error: --chat message 0 has an unknown field 'extra' (known: role, content) in " + extra, "--chat", extra.toString(),
+                "--response", RESPONSE);
+        Path twice = dir.resolve("twice.json");
+        Files.writeString(twice, "[{\"role\":\"user\",\"role\":\"assistant\",\"content\":\"A dog story.\"}]");
+        CliRun duplicate = CliRun.of("attribute", "--chat", twice.toString(), "--response", RESPONSE);
+        assertEquals(2, duplicate.exitCode());
+        assertTrue(duplicate.err().startsWith("error: --chat = " + twice + " is not valid JSON at line 1, column "), duplicate.err());
+        assertTrue(duplicate.err().contains("Duplicate field 'role'"), duplicate.err());
+        Path trailing = dir.resolve("trailing.json");
+        Files.writeString(trailing, "[{\"role\":\"user\",\"content\":\"A dog story.\"}] trailing");
+        CliRun after = CliRun.of("attribute", "--chat", trailing.toString(), "--response", RESPONSE);
+        assertEquals(2, after.exitCode());
+        assertTrue(after.err().startsWith("error: --chat = " + trailing + " is not valid JSON at line 1, column "), after.err());
+        assertEquals(1, after.err().strip().lines().count(), after.err());
+    }
+
+    /** Logged text is untrusted: an ESC sequence must not clear or recolor the terminal, a bidi override must not reorder it. */
+    @Test
+    void charactersThatWouldActOnTheTerminalAreShownEscaped() {
+        CliRun run = CliRun.of("attribute", "--prompt", "Once upon a time \u001b]0;PWNED\u0007 there", "--response", "a girl \u001b[2J\u202e named\nLily",
+                "--no-color", "--steps", "4");
+        assertEquals(0, run.exitCode(), run.err());
+        assertFalse(run.out().chars().anyMatch(c -> c == 0x1b || c == 0x07 || c == 0x202e), run.out());
+        assertTrue(run.out().contains("response: 'a girl \\x1b[2J\\u202e named\\nLily'"), run.out());
+        assertTrue(run.out().contains("\\x1b"), "the prompt's tokens too: " + run.out());
+    }
+
     @Test
     void gradientMethodsShowOnlyWhatApplies() {
         for (String method : List.of("gradient", "input_x_gradient")) {

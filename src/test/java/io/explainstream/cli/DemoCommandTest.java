@@ -32,6 +32,25 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("slow")
 class DemoCommandTest {
 
+    /** Every option is checked before the broker starts, naming the demo's own option; nothing is started or left behind. */
+    @Test
+    void badOptionsAreOneLineErrorsBeforeAnythingStarts(@TempDir Path dir) {
+        Path data = dir.resolve("data");
+        for (String[] bad : new String[][] {
+                {"--timeout", "0", "error: --timeout = 0 must be at least 1 (seconds to wait for the sample)"},
+                {"--dashboard-port", "70000", "error: --dashboard-port = 70000 must be from 0 to 65535 (0: any free port)"},
+                {"--steps", "0", "error: --steps = 0 must be positive"}}) {
+            CliRun run = CliRun.of("demo", "--data", data.toString(), bad[0], bad[1]);
+            assertEquals(2, run.exitCode(), run.out() + run.err());
+            assertEquals(bad[2], run.err().strip());
+            assertTrue(!run.out().contains("starting a Kafka broker"), run.out());
+        }
+        CliRun proc = CliRun.of("demo", "--data", "/proc/explainstream-demo");
+        assertEquals(2, proc.exitCode(), proc.out() + proc.err());
+        assertTrue(proc.err().startsWith("error: --data = /proc/explainstream-demo cannot be used: "), proc.err());
+        assertEquals(1, proc.err().strip().lines().count(), proc.err());
+    }
+
     @Test
     void theDemoExplainsEveryValidSampleEventDeadLettersTheMalformedOnesAndWritesTheReport(@TempDir Path dir) throws IOException {
         Path data = dir.resolve("demo");

@@ -29,6 +29,10 @@ class DiffCommandTest {
         CliRun itself = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--against-replay", "r1");
         assertEquals(2, itself.exitCode());
         assertEquals("error: --against-replay = 'r1' is the replay itself", itself.err().strip());
+        CliRun out = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--out", "/no/such/folder/x.json");
+        assertEquals(2, out.exitCode());
+        assertEquals("error: --out = /no/such/folder/x.json cannot be written: folder /no/such/folder does not exist", out.err().strip(),
+                "checked before anything is read");
         CliRun format = CliRun.of("diff", "--replay-id", "r1", "--format", "pdf");
         assertEquals(2, format.exitCode());
         assertTrue(format.err().contains("--format"), format.err());

@@ -22,6 +22,14 @@ import org.junit.jupiter.api.Test;
 @Tag("slow")
 class ReplayCommandTest {
 
+    /** Kafka's timestamps start in 1970: an earlier --from names itself, instead of a default replay id the user never gave. */
+    @Test
+    void aRangeBeforeKafkasTimestampsStartIsRefusedNamingTheOption() {
+        CliRun run = CliRun.of("replay", "--from", "-99999999d", "--to", "now", "--set", "bootstrap.servers=127.0.0.1:1");
+        assertEquals(2, run.exitCode(), run.err());
+        assertEquals("error: --from = '-99999999d' is before 1970-01-01T00:00:00Z, where Kafka's record timestamps start", run.err().strip());
+    }
+
     @Test
     void dryRunPrintsTheEventsInRangePerPartitionAndChangesNothing() throws Exception {
         try (InJvmKafka kafka = InJvmKafka.start()) {

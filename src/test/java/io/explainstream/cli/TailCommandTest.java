@@ -65,6 +65,19 @@ class TailCommandTest {
 
             CliRun bad = CliRun.of(concat(List.of("tail", "--format", "csv"), connection));
             assertEquals(2, bad.exitCode(), bad.err());
+
+            // A topic that does not exist, or holds no explanations (the logged events, as JSON): one line each, exit 2.
+            CliRun missing = CliRun.of(concat(List.of("tail", "--topic", "no-such-topic"), connection));
+            assertEquals(2, missing.exitCode(), missing.out() + missing.err());
+            assertEquals("error: --topic = no-such-topic: no such topic on " + kafka.bootstrapServers(), missing.err().strip());
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+                producer.send(new ProducerRecord<>("logged", "{\"event_id\":\"e1\"}".getBytes(StandardCharsets.UTF_8))).get();
+            }
+            CliRun notExplanations = CliRun.of(concat(List.of("tail", "--topic", "logged"), connection));
+            assertEquals(2, notExplanations.exitCode(), notExplanations.out() + notExplanations.err());
+            assertTrue(notExplanations.err().startsWith("error: --topic = logged: the record at partition 0, offset 0 is not an explanation ("),
+                    notExplanations.err());
+            assertEquals(1, notExplanations.err().strip().lines().count(), notExplanations.err());
         }
     }
 

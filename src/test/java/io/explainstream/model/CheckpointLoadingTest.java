@@ -1,6 +1,7 @@
 package io.explainstream.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -105,6 +106,23 @@ class CheckpointLoadingTest {
         copyWithConfig(dir, config -> config.putObject("rope_scaling").put("type", "yarn").put("factor", 4.0));
         var error = assertThrows(ModelLoadException.class, () -> LlamaModel.load(dir, ModelOptions.CPU_FLOAT32));
         assertEquals("config.json: rope_scaling type 'yarn' is not supported (supported: null, default, linear, llama3)", error.getMessage());
+    }
+
+    /** A number beyond int's range is reported as written, not wrapped; a truncated file is one line with its place, without Jackson's internals. */
+    @Test
+    void aHugeNumberAndATruncatedConfigAreNamedAsWritten(@TempDir Path dir) throws IOException {
+        Path huge = Files.createDirectory(dir.resolve("huge"));
+        copyWithConfig(huge, config -> config.put("max_position_embeddings", 1_000_000_000_000L));
+        var overflow = assertThrows(ModelLoadException.class, () -> LlamaConfig.read(huge));
+        assertEquals("config.json: max_position_embeddings = 1000000000000 is not an integer this loader can use (at most 2147483647)",
+                overflow.getMessage());
+        Path truncated = Files.createDirectory(dir.resolve("truncated"));
+        String text = Files.readString(TestData.stories260K().resolve("config.json"));
+        Files.writeString(truncated.resolve("config.json"), text.substring(0, text.length() / 2));
+        var broken = assertThrows(ModelLoadException.class, () -> LlamaConfig.read(truncated));
+        assertTrue(broken.getMessage().startsWith(truncated.resolve("config.json") + " is not valid JSON at line "), broken.getMessage());
+        assertEquals(1, broken.getMessage().lines().count(), broken.getMessage());
+        assertFalse(broken.getMessage().contains("Source") || broken.getMessage().contains("REDACTED"), broken.getMessage());
     }
 
     @Test

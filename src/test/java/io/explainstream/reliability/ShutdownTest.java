@@ -115,6 +115,44 @@ class ShutdownTest {
         }
     }
 
+    /**
+     * A replay stopped mid-batch (SIGTERM, as Ctrl-C's SIGINT does) waits for its service to close
+     * before the JVM exits: libtorch's exit handlers must not run under a backward pass still in
+     * flight, which crashed the JVM (SIGSEGV, exit 134) and left the replay's task corrupted.
+     */
+    @Test
+    void aReplayStoppedMidBatchSaysSoExitsThreeAndResumesToEveryEventOnce() throws Exception {
+        String prompt = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(5);
+        send("rpl-in", 3, prompt);
+        List<String> args = List.of("replay", "--replay-id", "stopped", "--from", "-1h", "--to", "now", "--input-topic", "rpl-in", "--output-topic",
+                "rpl-out", "--set", "bootstrap.servers=" + kafka.bootstrapServers(), "--set", "schema.registry.url=" + REGISTRY.url(), "--set",
+                "state.dir=" + dir.resolve("state"), "--set", "ops.port=-1", "--set", "attribution.steps=64", "--set", "batch.max.wait.ms=200");
+        List<String> debug = List.of("-Dorg.slf4j.simpleLogger.log.io.explainstream.stream.topology.BatchingProcessor=debug");
+        try (ServiceProcess replay = ServiceProcess.start(args, debug, Map.of(), dir.resolve("replay-1.log"), Duration.ofMinutes(4))) {
+            assertTrue(replay.awaitOutput("batch started", Duration.ofSeconds(120)), replay.output());
+            Thread.sleep(1000);
+            Duration took = terminate(replay);
+            System.out.printf("SIGTERM mid-batch in a replay: stopped in %d ms%n", took.toMillis());
+            String output = replay.output();
+            assertTrue(!output.contains("A fatal error has been detected"), output);
+            assertEquals(3, replay.process().exitValue(), "interrupted:\n" + output);
+            assertTrue(output.matches("(?s).*replay stopped interrupted: [0-3] of 3 records in range done: .*"), output);
+            assertTrue(took.compareTo(STOP_LIMIT) < 0, "stopped in " + took.toMillis() + " ms:\n" + output);
+        }
+        try (ServiceProcess replay = ServiceProcess.start(args, List.of(), Map.of(), dir.resolve("replay-2.log"), Duration.ofMinutes(4))) {
+            assertTrue(replay.process().waitFor(180, TimeUnit.SECONDS), "the resumed replay finishes");
+            String output = replay.output();
+            assertEquals(0, replay.process().exitValue(), output);
+            assertTrue(output.contains("replay stopped finished: 3 events in range: 3 explained, 0 dead-lettered, 0 skipped"), output);
+            assertTrue(!output.contains("TaskCorruptedException"), output);
+        }
+        List<ConsumerRecord<byte[], byte[]>> out = kafka.readCommitted("rpl-out", records -> records.size() >= 3, Duration.ofSeconds(30));
+        var explanations = io.explainstream.avro.ConfluentAvroDeserializer.specific(REGISTRY.client(), io.explainstream.schema.Explanation.class);
+        Map<String, Integer> counts = new TreeMap<>();
+        out.forEach(record -> counts.merge(explanations.deserialize("rpl-out", record.value()).getEventId(), 1, Integer::sum));
+        assertEquals(Map.of("rpl-in-0", 1, "rpl-in-1", 1, "rpl-in-2", 1), counts, "each event explained once over the two runs");
+    }
+
     @Test
     void aStreamThreadReplacedOverAndOverStopsWithinTenSeconds() throws Exception {
         // No registry at all: the service starts (an outage is not a configuration error), and every

@@ -78,14 +78,34 @@ public final class ServiceConfig {
     public static ServiceConfig load(Path file, Map<String, String> environment) {
         Map<String, String> values = new LinkedHashMap<>();
         if (file != null) {
+            if (Files.isDirectory(file)) {
+                throw new ConfigException("--config = " + file + " is a directory; give the properties file");
+            }
             if (!Files.isRegularFile(file)) {
                 throw new ConfigException("--config = " + file + ": no such file");
             }
-            Properties properties = new Properties();
+            Map<String, String> twice = new LinkedHashMap<>();
+            // A key given twice is a mistake to name, not to settle silently by the last line.
+            Properties properties = new Properties() {
+                @Override
+                public synchronized Object put(Object key, Object value) {
+                    Object earlier = super.put(key, value);
+                    if (earlier != null) {
+                        twice.putIfAbsent(key.toString(), earlier + "', then '" + value);
+                    }
+                    return earlier;
+                }
+            };
             try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
                 properties.load(reader);
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new ConfigException("--config = " + file + " is not UTF-8 text: " + e.getClass().getSimpleName(), e);
             } catch (IOException | IllegalArgumentException e) {
                 throw new ConfigException("--config = " + file + " cannot be read as a properties file: " + e.getMessage(), e);
+            }
+            if (!twice.isEmpty()) {
+                Map.Entry<String, String> first = twice.entrySet().iterator().next();
+                throw new ConfigException("--config = " + file + " sets " + first.getKey() + " twice ('" + first.getValue() + "'); keep one");
             }
             properties.stringPropertyNames().forEach(key -> values.put(key.trim(), properties.getProperty(key).trim()));
         }
@@ -124,6 +144,12 @@ public final class ServiceConfig {
         batchPolicy();
         nonNegative(Setting.HEALTH_REPLACEMENTS_MAX);
         positive(Setting.HEALTH_REPLACEMENTS_WINDOW_MS);
+        positive(Setting.TOPICS_PARTITIONS);
+        replicationFactor();
+        for (Setting topic : List.of(Setting.INPUT_TOPIC, Setting.OUTPUT_TOPIC, Setting.DLQ_TOPIC, Setting.DIFF_TOPIC, Setting.STATS_TOPIC,
+                Setting.ALERTS_TOPIC)) {
+            topicName(topic);
+        }
         inputRetentionMs();
         metricsMetadataLabels();
         maxRecordBytes();
@@ -231,6 +257,23 @@ public final class ServiceConfig {
             throw new ConfigException(Setting.SUMMARY_TOP_K.key() + " = " + value + " must be between 1 and 100");
         }
         return value;
+    }
+
+    /** topics.replication.factor: -1 for the broker's default, else 1 to 32767 (Kafka's short). */
+    private void replicationFactor() {
+        int value = integer(Setting.TOPICS_REPLICATION);
+        if (value != -1 && (value < 1 || value > Short.MAX_VALUE)) {
+            throw new ConfigException(Setting.TOPICS_REPLICATION.key() + " = " + value + " must be -1 (the broker's default) or from 1 to " + Short.MAX_VALUE);
+        }
+    }
+
+    /** A topic setting holds a name Kafka accepts: a topic the service would create or read fails at start, not at the first event. */
+    private void topicName(Setting setting) {
+        try {
+            org.apache.kafka.common.internals.Topic.validate(get(setting));
+        } catch (org.apache.kafka.common.errors.InvalidTopicException e) {
+            throw new ConfigException(setting.key() + " = '" + get(setting) + "' is not a Kafka topic name: " + e.getMessage(), e);
+        }
     }
 
     public int nonNegative(Setting setting) {

@@ -219,17 +219,28 @@ public final class EventValidator {
     }
 
     private static void checkText(String field, String value) {
+        textProblem(value).ifPresent(problem -> {
+            throw new InvalidEventException("field '" + field + "' " + problem);
+        });
+    }
+
+    /**
+     * What makes a text unfit to explain and publish, in words that follow its name ("contains a
+     * NUL character at index 3"), or empty: the one check for events and for the CLI's texts.
+     */
+    public static java.util.Optional<String> textProblem(String value) {
         int nul = value.indexOf('\0');
         if (nul >= 0) {
-            throw new InvalidEventException("field '" + field + "' contains a NUL character at index " + nul);
+            return java.util.Optional.of("contains a NUL character at index " + nul);
         }
         // A lone surrogate has no UTF-8 encoding: Kafka's and Avro's encoders write '?' for it, so
         // the published explanation would carry another event id or text than the one logged.
         int surrogate = loneSurrogateIndex(value);
         if (surrogate >= 0) {
-            throw new InvalidEventException(String.format("field '%s' contains a lone surrogate U+%04X at index %d (not a Unicode character;"
-                    + " it cannot be written as UTF-8)", field, (int) value.charAt(surrogate), surrogate));
+            return java.util.Optional.of(String.format("contains a lone surrogate U+%04X at index %d (not a Unicode character;"
+                    + " it cannot be written as UTF-8)", (int) value.charAt(surrogate), surrogate));
         }
+        return java.util.Optional.empty();
     }
 
     /** The index of the first surrogate that is not half of a pair, or -1. */

@@ -248,5 +248,33 @@ class ServiceIntegrationTest {
         assertEquals("exactly_once_v2", ServiceConfig.of(Map.of()).streamsProperties().getProperty("processing.guarantee"));
         assertEquals("[hidden]", ServiceConfig.of(Map.of("sasl.jaas.config", "secret stuff")).describe().get("sasl.jaas.config"));
         assertEquals("[hidden]", ServiceConfig.of(Map.of("dashboard.auth", "auditor:s3cret")).describe().get("dashboard.auth"), "the dashboard's password");
+        var partitions = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("topics.partitions", "0")));
+        assertEquals("topics.partitions = 0 must be positive", partitions.getMessage());
+        var replication = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ServiceConfig.of(Map.of("topics.replication.factor", "0")));
+        assertEquals("topics.replication.factor = 0 must be -1 (the broker's default) or from 1 to 32767", replication.getMessage());
+        var topic = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("input.topic", "")));
+        assertTrue(topic.getMessage().startsWith("input.topic = '' is not a Kafka topic name: "), topic.getMessage());
+        var slash = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("dlq.topic", "a/b")));
+        assertTrue(slash.getMessage().startsWith("dlq.topic = 'a/b' is not a Kafka topic name: "), slash.getMessage());
+    }
+
+    /** A key given twice in a file is named, not settled by its last line; a directory or a file that is not UTF-8 is named as such. */
+    @Test
+    void aConfigurationFileWithAKeyTwiceOrNotTextIsRefusedNamingIt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path twice = dir.resolve("twice.properties");
+        java.nio.file.Files.writeString(twice, "attribution.steps=50\nbatch.max.events=4\nattribution.steps = 60\n");
+        var duplicate = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.load(twice, Map.of()));
+        assertEquals("--config = " + twice + " sets attribution.steps twice ('50', then '60'); keep one", duplicate.getMessage());
+        var folder = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.load(dir, Map.of()));
+        assertEquals("--config = " + dir + " is a directory; give the properties file", folder.getMessage());
+        java.nio.file.Path latin1 = dir.resolve("latin1.properties");
+        java.nio.file.Files.write(latin1, new byte[] {'i', 'd', '=', (byte) 0xE9, '\n'});
+        var notText = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.load(latin1, Map.of()));
+        assertEquals("--config = " + latin1 + " is not UTF-8 text: MalformedInputException", notText.getMessage());
+        java.nio.file.Path once = dir.resolve("once.properties");
+        java.nio.file.Files.writeString(once, "attribution.steps=60\n");
+        assertEquals(60, ServiceConfig.load(once, Map.of("EXPLAINSTREAM_BATCH_MAX_EVENTS", "4")).attributionSettings().steps(),
+                "an environment override beside the file is not a duplicate");
     }
 }
