@@ -12,8 +12,9 @@ import java.util.Locale;
  * would run 64 threads that the quota then stalls. And it leaves no core for the rest of the
  * service: each operator ends when its slowest thread does, so when the Kafka clients, the
  * collector or another process take a core, every operator waits for the thread that lost it
- * (docs/benchmarks.md, "libtorch's threads when the cores are shared": 1.8–8x slower than one
- * thread while two other processes ran, and a 2-core pipeline as fast with one thread as with two).
+ * (docs/benchmarks.md, "libtorch's threads when the cores are shared": with two other busy
+ * processes on 2 cores, 2 threads were 1.8x slower than one at the median and up to 5x at p99;
+ * alone, 2 threads were 1.3–1.4x faster).
  *
  * @param requested the count asked for, or 0 for {@link #AUTO}
  */
