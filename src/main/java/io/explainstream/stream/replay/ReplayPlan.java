@@ -198,7 +198,8 @@ public final class ReplayPlan {
                 return false;
             }
             Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-            start.forEach((partition, offset) -> offsets.put(partition, new OffsetAndMetadata(offset, "explainstream replay start")));
+            // No metadata: Kafka Streams reads a committed offset's metadata as its own encoding and warns about any other text.
+            start.forEach((partition, offset) -> offsets.put(partition, new OffsetAndMetadata(offset)));
             admin.alterConsumerGroupOffsets(groupId, offsets).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             return true;
         } catch (ExecutionException | TimeoutException e) {
