@@ -262,7 +262,6 @@ final class AttributeCommand implements Callable<Integer> {
         }
     }
 
-    /** Fails before the model loads, instead of after the whole computation, when the output cannot be written. */
     private String render(Attribution attribution, Summary summary, Source source, Aggregate shown) {
         switch (format) {
             case json:

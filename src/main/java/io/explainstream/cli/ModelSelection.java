@@ -24,7 +24,7 @@ final class ModelSelection {
     String dtype;
 
     @Option(names = "--threads", paramLabel = "N", defaultValue = "auto",
-            description = "libtorch's CPU threads: a positive number, or auto (the processors the JVM may use). Default: ${DEFAULT-VALUE}.")
+            description = "libtorch's CPU threads: a positive number, or auto (one less than the processors the JVM may use, at least 1). Default: ${DEFAULT-VALUE}.")
     String threads;
 
     Path modelDirectory() {

@@ -91,7 +91,7 @@ public final class ServiceConfig {
                 public synchronized Object put(Object key, Object value) {
                     Object earlier = super.put(key, value);
                     if (earlier != null) {
-                        twice.putIfAbsent(key.toString(), earlier + "', then '" + value);
+                        twice.putIfAbsent(key.toString(), "'" + earlier + "', then '" + value + "'");
                     }
                     return earlier;
                 }
@@ -105,7 +105,7 @@ public final class ServiceConfig {
             }
             if (!twice.isEmpty()) {
                 Map.Entry<String, String> first = twice.entrySet().iterator().next();
-                throw new ConfigException("--config = " + file + " sets " + first.getKey() + " twice ('" + first.getValue() + "'); keep one");
+                throw new ConfigException("--config = " + file + " sets " + first.getKey() + " twice (" + first.getValue() + "); keep one");
             }
             properties.stringPropertyNames().forEach(key -> values.put(key.trim(), properties.getProperty(key).trim()));
         }
