@@ -61,6 +61,17 @@ public final class AttributionEngine {
         return tokenizer;
     }
 
+    /**
+     * Refuses settings this model and tokenizer cannot honour (a baseline token outside the
+     * vocabulary, a pad baseline without a pad token), so that a service fails at start instead of
+     * at every batch.
+     *
+     * @throws AttributionSettings.Refused naming the option
+     */
+    public void check(AttributionSettings settings) {
+        baselineTokenId(settings.baseline());
+    }
+
     public Attribution attribute(AttributionRequest request, AttributionSettings settings) {
         return attribute(List.of(request), settings).get(0);
     }
@@ -263,13 +274,14 @@ public final class AttributionEngine {
                 return tokenizer.unkId();
             case PAD:
                 if (tokenizer.padId() < 0) {
-                    throw new IllegalArgumentException("baseline = pad, but the tokenizer defines no pad token; use unk, zero or a token id");
+                    throw new AttributionSettings.Refused(n -> n.apply(AttributionSettings.Option.BASELINE)
+                            + " = pad, but the tokenizer defines no pad token; use unk, zero or a token id");
                 }
                 return tokenizer.padId();
             case TOKEN:
                 if (baseline.tokenId() >= model.config().vocabSize()) {
-                    throw new IllegalArgumentException("baseline = " + baseline.tokenId() + " is outside the model's vocabulary of "
-                            + model.config().vocabSize());
+                    throw new AttributionSettings.Refused(n -> n.apply(AttributionSettings.Option.BASELINE) + " = " + baseline.tokenId()
+                            + " is outside the model's vocabulary of " + model.config().vocabSize());
                 }
                 return baseline.tokenId();
             default:

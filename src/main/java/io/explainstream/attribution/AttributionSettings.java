@@ -55,7 +55,8 @@ public record AttributionSettings(
         STEPS("steps"),
         TARGET_DELTA("target-delta"),
         MAX_STEPS("max-steps"),
-        MAX_BATCH_TOKENS("max-batch-tokens");
+        MAX_BATCH_TOKENS("max-batch-tokens"),
+        BASELINE("baseline");
 
         private final String optionName;
 

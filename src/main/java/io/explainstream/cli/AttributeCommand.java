@@ -172,7 +172,13 @@ final class AttributeCommand implements Callable<Integer> {
                         "--chat = " + prompt.chatFile);
             }
             AttributionRequest request = new AttributionRequest(promptTokens, tokenizer.encodeResponse(response));
-            Attribution attribution = new AttributionEngine(model, tokenizer).attribute(request, settings);
+            AttributionEngine engine = new AttributionEngine(model, tokenizer);
+            try {
+                engine.check(settings);
+            } catch (AttributionSettings.Refused e) {
+                throw new IllegalArgumentException(e.message(AttributionSettings.Option::cliOption), e);
+            }
+            Attribution attribution = engine.attribute(request, settings);
             Summary summary = Summary.of(layout, attribution.promptTokens(), attribution.seqAttr(), attribution.tokenAttr(), settings.normalization(),
                     Integer.parseInt(Setting.SUMMARY_TOP_K.defaultValue()));
             Source source = new Source(selection.modelDirectory().toString(), model.checkpoint().fingerprint(), promptTokens.text(), response);

@@ -24,9 +24,10 @@ import picocli.CommandLine.Spec;
 
 /** Compares a replay's explanations with the live ones (or another replay's), per event and in aggregate. */
 @Command(name = "diff", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Compare a replay's explanations with the live ones (or another replay's), joined by event id: top-k overlap, rank",
-            "correlation, segment share changes, delta and log-prob changes, per event and as distributions. Reads read_committed; its memory",
-            "does not grow with the number of events (both sides are spilled to disk by event id and joined a bucket at a time)."})
+        description = {"Compare a replay's explanations with the live ones (or another replay's), per event and in aggregate.",
+            "Joined by event id: top-k overlap, rank correlation, segment share changes, delta and log-prob changes, per event and as",
+            "distributions. Reads read_committed; its memory does not grow with the number of events (both sides are spilled to disk by",
+            "event id and joined a bucket at a time)."})
 final class DiffCommand implements Callable<Integer> {
 
     /** Output formats: lower case, as typed on the command line. */

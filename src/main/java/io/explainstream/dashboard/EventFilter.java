@@ -14,9 +14,12 @@ record EventFilter(int limit, String model, String application, String tenant, S
     static final int MAX_LIMIT = 10_000;
     private static final Set<String> PARAMETERS = Set.of("limit", "model", "application", "tenant", "method", "segment", "q");
 
-    /** The {@code limit} parameter: a whole number from 1 to {@link #MAX_LIMIT}, or {@code fallback} when absent. */
+    /**
+     * The {@code limit} parameter: a whole number from 1 to {@link #MAX_LIMIT}, or {@code fallback}
+     * when absent or empty (as every filter here reads an empty value: a form's untouched field).
+     */
     static int limit(String text, int fallback) {
-        if (text == null) {
+        if (text == null || text.isBlank()) {
             return fallback;
         }
         int limit;

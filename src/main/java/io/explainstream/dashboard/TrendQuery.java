@@ -61,7 +61,7 @@ record TrendQuery(Duration window, String model, int limit) {
     private static TrendQuery parseKnown(Map<String, String> query) {
         Duration window = null;
         String text = query.get("window");
-        if (text != null) {
+        if (text != null && !text.isBlank()) { // empty, as every parameter here: not given
             try {
                 window = Duration.ofSeconds(Long.parseLong(text));
             } catch (NumberFormatException e) {

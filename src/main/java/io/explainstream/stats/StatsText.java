@@ -43,9 +43,9 @@ public final class StatsText {
 
     /** For example {@code ALERT unfaithful: delta.rel.max = 0.13 > 0.1 · source_model=... · 2026-11-29 10:00:00–10:01:00 · 12 events · e.g. a, b}. */
     public static String line(AuditAlert alert) {
-        return String.format(Locale.ROOT, "ALERT %s: %s = %s %s %s · %s · %s · %d events · e.g. %s", alert.getRule(), alert.getMetric(),
+        return String.format(Locale.ROOT, "ALERT %s: %s = %s %s %s · %s · %s · %s · e.g. %s", alert.getRule(), alert.getMetric(),
                 number(alert.getValue()), alert.getOperator(), number(alert.getThreshold()), alert.getGroupKey(),
-                window(alert.getWindowStart(), alert.getWindowEnd()), alert.getEvents(),
+                window(alert.getWindowStart(), alert.getWindowEnd()), count(alert.getEvents(), "event"),
                 alert.getExampleEventIds().isEmpty() ? "-" : String.join(", ", alert.getExampleEventIds()));
     }
 

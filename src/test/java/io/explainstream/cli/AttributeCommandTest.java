@@ -317,6 +317,8 @@ class AttributeCommandTest {
                 + " and has no steps to adapt", "--prompt", PROMPT, "--response", RESPONSE, "--method", "gradient", "--target-delta", "0.01");
         assertError("error: --delta-warn = -1.0 must be a finite number ≥ 0 (a fraction: 0.05 is 5%)",
                 "--prompt", PROMPT, "--response", RESPONSE, "--delta-warn", "-1");
+        assertError("error: --baseline = 999999 is outside the model's vocabulary of 512", "--prompt", PROMPT, "--response", RESPONSE, "--baseline",
+                "999999");
     }
 
     /** What the stream dead-letters in an event is refused here too, naming where it is; a chat file is read as strictly as an event. */

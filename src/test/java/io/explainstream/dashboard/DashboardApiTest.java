@@ -189,6 +189,9 @@ class DashboardApiTest {
         assertError(api.get("/api/stats", "window=soon"), 400, "window is in whole seconds (1 to 86400), not 'soon'");
         assertError(api.get("/api/stats", "limit=0"), 400, "limit must be from 1 to 10000, not 0");
         assertError(api.get("/api/nothing", null), 404, "no such API path: /api/nothing");
+        // An empty value is a parameter not given, for every parameter alike (a form's untouched field).
+        assertEquals(200, api.get("/api/events", "limit=&method=&model=").status());
+        assertEquals(200, api.get("/api/stats", "window=&limit=").status());
     }
 
     @Test

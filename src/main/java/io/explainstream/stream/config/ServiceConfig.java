@@ -336,7 +336,13 @@ public final class ServiceConfig {
             case TARGET_DELTA -> Setting.TARGET_DELTA.key();
             case MAX_STEPS -> Setting.MAX_STEPS.key();
             case MAX_BATCH_TOKENS -> Setting.MAX_BATCH_TOKENS.key();
+            case BASELINE -> Setting.BASELINE.key();
         };
+    }
+
+    /** A refusal of the engine's, for settings only the loaded model can judge, in this configuration's keys. */
+    public static ConfigException refused(AttributionSettings.Refused refusal) {
+        return new ConfigException(refusal.message(ServiceConfig::key), refusal);
     }
 
     public ModelOptions modelOptions() {

@@ -2,6 +2,7 @@ package io.explainstream.stream.service;
 
 import io.explainstream.attribution.AttributionCancelledException;
 import io.explainstream.attribution.AttributionEngine;
+import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.ConfluentAvroSerializer;
 import io.explainstream.avro.SchemaRegistryClient;
@@ -148,6 +149,11 @@ public final class ExplainService implements AutoCloseable {
         ServiceMetrics metrics = new ServiceMetrics(meters, config.metricsMetadataLabels());
         EventValidator validator = new EventValidator(config.validationPolicy(), tokenizer, model.config().maxPositions(), clock);
         AttributionEngine engine = new AttributionEngine(model, tokenizer);
+        try {
+            engine.check(config.attributionSettings());
+        } catch (AttributionSettings.Refused e) {
+            throw ServiceConfig.refused(e);
+        }
         Liveness liveness = Liveness.from(config, clock);
         EngineExplainer explainer = new EngineExplainer(engine, config.attributionSettings(), config.summaryTopK(),
                 new EngineExplainer.Identity(config.modelId(modelDir), model.checkpoint().fingerprint(), scope.replayId(),

@@ -259,6 +259,16 @@ class ServiceIntegrationTest {
         assertTrue(slash.getMessage().startsWith("dlq.topic = 'a/b' is not a Kafka topic name: "), slash.getMessage());
     }
 
+    /** What only the loaded model can judge (a baseline token outside its vocabulary) fails at start naming the key, not at every batch. */
+    @Test
+    void aBaselineOutsideTheVocabularyFailsAtStartNamingTheKey() {
+        ServiceConfig config = ServiceConfig.of(Map.of("bootstrap.servers", "127.0.0.1:1", "schema.registry.url", "http://127.0.0.1:1",
+                "attribution.baseline", "999999"));
+        var refused = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ExplainService.start(config, TestData.repo(), Clock.systemUTC()).close());
+        assertEquals("attribution.baseline = 999999 is outside the model's vocabulary of 512", refused.getMessage());
+    }
+
     /** A key given twice in a file is named, not settled by its last line; a directory or a file that is not UTF-8 is named as such. */
     @Test
     void aConfigurationFileWithAKeyTwiceOrNotTextIsRefusedNamingIt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
