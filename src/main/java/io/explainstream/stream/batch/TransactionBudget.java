@@ -10,8 +10,11 @@ package io.explainstream.stream.batch;
  *
  * <p>Batch sizes come from the measured cost: seconds per padded token (a batch pads every event
  * to its longest, so a batch costs its events × its longest prompt + response), averaged over the
- * last batches (the first batch, which warms the JVM and libtorch up, is not counted).
- * Until then the cost is unknown and only the event and token limits apply.
+ * last batches. The first batch warms the JVM and libtorch up and overstates the cost: it stands
+ * only until the second batch's measurement replaces it, an upper bound that keeps the second
+ * batch from being cut by nothing (at a large step count an unmeasured batch can outlast the
+ * transaction timeout, and be aborted and redone). Before the first batch the cost is unknown and
+ * only the event and token limits apply.
  */
 public final class TransactionBudget {
 
@@ -24,6 +27,8 @@ public final class TransactionBudget {
     private double spentSeconds;
     private double commitsSeen = Double.NaN;
     private boolean warmedUp;
+    /** Whether {@link #secondsPerToken} is the warm-up batch's, an upper bound the next measurement replaces. */
+    private boolean provisional;
 
     /**
      * @param maxSeconds engine time per transaction ({@code batch.max.seconds})
@@ -69,15 +74,19 @@ public final class TransactionBudget {
 
     public synchronized void spent(double seconds, int tokens) {
         spentSeconds += seconds;
-        if (!warmedUp) {
-            // The first batch pays for class loading, JIT and libtorch's first allocations: not a cost to plan by.
-            warmedUp = true;
+        if (tokens <= 0) {
             return;
         }
-        if (tokens > 0) {
-            double cost = seconds / tokens;
-            secondsPerToken = Double.isNaN(secondsPerToken) ? cost : SMOOTHING * cost + (1 - SMOOTHING) * secondsPerToken;
+        double cost = seconds / tokens;
+        if (!warmedUp) {
+            // The first batch pays for class loading, JIT and libtorch's first allocations: an upper bound, not a cost to average.
+            warmedUp = true;
+            provisional = true;
+            secondsPerToken = cost;
+            return;
         }
+        secondsPerToken = provisional ? cost : SMOOTHING * cost + (1 - SMOOTHING) * secondsPerToken;
+        provisional = false;
     }
 
     double maxSeconds() {
