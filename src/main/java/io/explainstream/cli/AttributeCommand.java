@@ -300,11 +300,13 @@ final class AttributeCommand implements Callable<Integer> {
         if (e instanceof java.nio.file.AccessDeniedException) {
             return "permission denied";
         }
-        if (e instanceof java.nio.file.NoSuchFileException) {
-            return "its folder does not exist";
+        if (e instanceof java.nio.file.NoSuchFileException missing) {
+            // A folder that exists but takes no new files (/proc) answers "no such file" too.
+            java.nio.file.Path parent = missing.getFile() == null ? null : java.nio.file.Path.of(missing.getFile()).toAbsolutePath().getParent();
+            return parent != null && Files.isDirectory(parent) ? "folder " + parent + " takes no new files" : "its folder does not exist";
         }
         if (e instanceof java.nio.file.FileSystemException fileSystem && fileSystem.getReason() != null) {
-            return fileSystem.getReason();
+            return fileSystem.getReason().toLowerCase(java.util.Locale.ROOT);
         }
         return e.getMessage();
     }
@@ -358,6 +360,9 @@ final class AttributeCommand implements Callable<Integer> {
         if (!root.isArray()) {
             throw new IllegalArgumentException("--chat = " + file + " must hold a JSON list of {role, content} messages, or an object"
                     + " {\"messages\": [...], \"segments\": [...]}");
+        }
+        if (root.isEmpty()) {
+            throw new IllegalArgumentException("--chat = " + file + " holds no message: give at least one {\"role\": \"user\", \"content\": …}");
         }
         List<ChatTurn> messages = new ArrayList<>();
         for (int i = 0; i < root.size(); i++) {

@@ -128,9 +128,8 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         checkOptions();
-        // A minute early: the replay hint's range must hold every event this run sends.
-        java.time.Instant started = java.time.Instant.now().minusSeconds(60).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
         List<String> sample = sample(events);
+        java.time.Instant started = replayFrom(java.time.Instant.now(), sample.size());
         Path reportFile = report != null ? report : dataDir.resolve(REPORT_NAME);
         // A fresh run folder each time: a broker log or stream state left by an earlier demo
         // (killed with SIGKILL) would mix its events into this one's.
@@ -278,11 +277,24 @@ final class DemoCommand implements Callable<Integer> {
         return summary;
     }
 
+    /** The first sample event's timestamp when {@code size} events are sent at {@code sendMillis}: one per second, ending before the send. */
+    static long firstStamp(long sendMillis, int size) {
+        return sendMillis - SAMPLE_ENDS_BEFORE_SEND.toMillis() - 1000L * size;
+    }
+
+    /**
+     * Where the replay hint's range starts, for a run that began at {@code now}: at or before the
+     * first sample event's timestamp (the events are sent later than now), with a minute's margin.
+     */
+    static java.time.Instant replayFrom(java.time.Instant now, int size) {
+        return java.time.Instant.ofEpochMilli(firstStamp(now.toEpochMilli(), size)).minusSeconds(60).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+    }
+
     private static void produce(ServiceConfig config, String topic, List<String> sample, Map<String, Long> sentAt) {
         Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.streamsProperties().getProperty("bootstrap.servers"));
         ObjectMapper json = new ObjectMapper();
-        long first = System.currentTimeMillis() - SAMPLE_ENDS_BEFORE_SEND.toMillis() - 1000L * sample.size();
+        long first = firstStamp(System.currentTimeMillis(), sample.size());
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
             for (int i = 0; i < sample.size(); i++) {
                 long loggedAt = first + 1000L * i;

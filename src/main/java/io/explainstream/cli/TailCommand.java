@@ -114,6 +114,9 @@ final class TailCommand implements Callable<Integer> {
         if (timeoutSeconds != null && timeoutSeconds < 1) {
             throw new IllegalArgumentException("--timeout = " + timeoutSeconds + " must be at least 1 second (leave it out to run until Ctrl-C)");
         }
+        if (topic != null && topic.isBlank()) {
+            throw new IllegalArgumentException("--topic is empty: give the explanations topic, or leave it out for output.topic of --config");
+        }
         if (topic != null && (stats || alerts)) {
             // The statistics and alerts topics are the service's own (stats.topic, alerts.topic): a
             // --topic here would be ignored, and the user left reading something else than asked.

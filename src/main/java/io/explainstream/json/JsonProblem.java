@@ -26,7 +26,7 @@ public final class JsonProblem {
     /** Jackson's message cut before its source descriptions, token classes and nested locations. */
     public static String words(JsonProcessingException e) {
         String message = e.getOriginalMessage() == null ? "malformed" : e.getOriginalMessage();
-        for (String internal : List.of("\n", " (for ", " (start marker at", " at [Source")) {
+        for (String internal : List.of("\n", " (for ", " (start marker at", " at [Source", " (of type ", " (bound as ")) {
             int cut = message.indexOf(internal);
             if (cut > 0) {
                 message = message.substring(0, cut);

@@ -41,15 +41,30 @@ public record CpuThreads(int requested) {
         if (text.equals("auto")) {
             return AUTO;
         }
+        int count;
         try {
-            int count = Integer.parseInt(text);
-            if (count > 0) {
-                return new CpuThreads(count);
-            }
+            count = Integer.parseInt(text);
         } catch (NumberFormatException e) {
-            // refused below, in the caller's words
+            count = 0; // refused below, in the caller's words
         }
-        throw new IllegalArgumentException(key + " = '" + value + "' is not a thread count (use a positive whole number or auto)");
+        if (count <= 0) {
+            throw new IllegalArgumentException(key + " = '" + value + "' is not a thread count (use a positive whole number or auto)");
+        }
+        if (count > limit()) {
+            // More threads than this only wait for cores; a typo of 100000 would start threads until the host stalls.
+            throw new IllegalArgumentException(key + " = " + count + " is more than " + limit() + ", four times the " + processors()
+                    + " processors this JVM may use");
+        }
+        return new CpuThreads(count);
+    }
+
+    /** The most threads a count may ask for: four per processor the JVM may use. */
+    static int limit() {
+        return 4 * processors();
+    }
+
+    private static int processors() {
+        return Runtime.getRuntime().availableProcessors();
     }
 
     /** The count this stands for in this JVM. */
@@ -58,7 +73,7 @@ public record CpuThreads(int requested) {
             return requested;
         }
         Integer property = Integer.getInteger(DJL_PROPERTY);
-        return property != null && property > 0 ? property : Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
+        return property != null && property > 0 ? property : Math.max(1, processors() - 1);
     }
 
     /**

@@ -34,8 +34,14 @@ public final class TokenText {
         return out.toString();
     }
 
-    /** The embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): they reorder the text around them. */
+    /**
+     * The bidirectional embeddings, overrides, isolates and marks (U+202A–U+202E, U+2066–U+2069,
+     * U+200E, U+200F, U+061C), which reorder the text around them, and the line and paragraph
+     * separators (U+2028, U+2029), which break a line where none is shown. Zero-width joiners stay:
+     * emoji sequences are made of them.
+     */
     private static boolean isBidiControl(char c) {
-        return (c >= '\u202A' && c <= '\u202E') || (c >= '\u2066' && c <= '\u2069');
+        return (c >= '\u202A' && c <= '\u202E') || (c >= '\u2066' && c <= '\u2069') || c == '\u200E' || c == '\u200F' || c == '\u061C'
+                || c == '\u2028' || c == '\u2029';
     }
 }

@@ -344,6 +344,15 @@ class AttributeCommandTest {
         assertEquals(2, duplicate.exitCode());
         assertTrue(duplicate.err().startsWith("error: --chat = " + twice + " is not valid JSON at line 1, column "), duplicate.err());
         assertTrue(duplicate.err().contains("Duplicate field 'role'"), duplicate.err());
+        Path none = dir.resolve("none.json");
+        Files.writeString(none, "[]");
+        assertError("error: --chat = " + none + " holds no message: give at least one {\"role\": \"user\", \"content\": …}", "--chat", none.toString(),
+                "--response", RESPONSE);
+        Path trailingObject = dir.resolve("trailing-object.json");
+        Files.writeString(trailingObject, "[{\"role\":\"user\",\"content\":\"A dog story.\"}] {}");
+        CliRun object = CliRun.of("attribute", "--chat", trailingObject.toString(), "--response", RESPONSE);
+        assertEquals(2, object.exitCode());
+        assertFalse(object.err().contains("bound as") || object.err().contains("DeserializationFeature"), object.err());
         Path trailing = dir.resolve("trailing.json");
         Files.writeString(trailing, "[{\"role\":\"user\",\"content\":\"A dog story.\"}] trailing");
         CliRun after = CliRun.of("attribute", "--chat", trailing.toString(), "--response", RESPONSE);
@@ -355,11 +364,11 @@ class AttributeCommandTest {
     /** Logged text is untrusted: an ESC sequence must not clear or recolor the terminal, a bidi override must not reorder it. */
     @Test
     void charactersThatWouldActOnTheTerminalAreShownEscaped() {
-        CliRun run = CliRun.of("attribute", "--prompt", "Once upon a time \u001b]0;PWNED\u0007 there", "--response", "a girl \u001b[2J\u202e named\nLily",
-                "--no-color", "--steps", "4");
+        CliRun run = CliRun.of("attribute", "--prompt", "Once upon a time \u001b]0;PWNED\u0007 there", "--response",
+                "a girl \u001b[2J\u202e named\nLily\u200f\u2028👩\u200d💻", "--no-color", "--steps", "4");
         assertEquals(0, run.exitCode(), run.err());
-        assertFalse(run.out().chars().anyMatch(c -> c == 0x1b || c == 0x07 || c == 0x202e), run.out());
-        assertTrue(run.out().contains("response: 'a girl \\x1b[2J\\u202e named\\nLily'"), run.out());
+        assertFalse(run.out().chars().anyMatch(c -> c == 0x1b || c == 0x07 || c == 0x202e || c == 0x200f || c == 0x2028), run.out());
+        assertTrue(run.out().contains("response: 'a girl \\x1b[2J\\u202e named\\nLily\\u200f\\u2028👩\u200d💻'"), "the emoji's joiner stays: " + run.out());
         assertTrue(run.out().contains("\\x1b"), "the prompt's tokens too: " + run.out());
     }
 

@@ -38,6 +38,18 @@ class DiffCommandTest {
         assertTrue(format.err().contains("--format"), format.err());
     }
 
+    /** The hint's range starts at or before the first sample event, however long the broker takes to start: it re-explains all the demo's traffic. */
+    @Test
+    void theDemosReplayHintStartsBeforeItsFirstEvent() throws Exception {
+        Instant started = Instant.parse("2026-12-02T09:30:00.500Z");
+        int size = DemoCommand.sample(null).size();
+        for (long sentAfterMs : new long[] {0, 30_000, 600_000}) {
+            long first = DemoCommand.firstStamp(started.toEpochMilli() + sentAfterMs, size);
+            assertTrue(!DemoCommand.replayFrom(started, size).isAfter(Instant.ofEpochMilli(first)),
+                    "sent " + sentAfterMs + " ms after the start: " + DemoCommand.replayFrom(started, size) + " vs first " + Instant.ofEpochMilli(first));
+        }
+    }
+
     @Test
     void theDemosReplayHintIsAValidReplayCommandWithDiff() {
         String hint = DemoCommand.replayHint("127.0.0.1:9092", "http://127.0.0.1:8081", Instant.parse("2026-12-01T10:00:00Z"));

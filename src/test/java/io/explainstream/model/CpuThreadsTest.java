@@ -20,6 +20,11 @@ class CpuThreadsTest {
             var refused = assertThrows(IllegalArgumentException.class, () -> CpuThreads.parse("model.threads", bad));
             assertEquals("model.threads = '" + bad + "' is not a thread count (use a positive whole number or auto)", refused.getMessage());
         }
+        int processors = Runtime.getRuntime().availableProcessors();
+        var flood = assertThrows(IllegalArgumentException.class, () -> CpuThreads.parse("--threads", "100000"));
+        assertEquals("--threads = 100000 is more than " + 4 * processors + ", four times the " + processors + " processors this JVM may use",
+                flood.getMessage());
+        assertEquals(new CpuThreads(4 * processors), CpuThreads.parse("--threads", Integer.toString(4 * processors)));
         var service = assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("model.threads", "0")));
         assertEquals("model.threads = '0' is not a thread count (use a positive whole number or auto)", service.getMessage());
         assertEquals(new CpuThreads(2), ServiceConfig.of(Map.of("model.threads", "2")).modelOptions().threads());

@@ -99,7 +99,8 @@ public final class ServiceConfig {
             try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
                 properties.load(reader);
             } catch (java.nio.charset.CharacterCodingException e) {
-                throw new ConfigException("--config = " + file + " is not UTF-8 text: " + e.getClass().getSimpleName(), e);
+                throw new ConfigException("--config = " + file + " is not UTF-8 text: line " + firstLineNotUtf8(file)
+                        + " holds bytes that are not UTF-8 (save the file as UTF-8, or write the character as a \\uXXXX escape)", e);
             } catch (IOException | IllegalArgumentException e) {
                 throw new ConfigException("--config = " + file + " cannot be read as a properties file: " + e.getMessage(), e);
             }
@@ -115,6 +116,29 @@ public final class ServiceConfig {
             }
         });
         return new ServiceConfig(values);
+    }
+
+    /** The 1-based number of the first line of {@code file} that does not decode as UTF-8, or "?" when it cannot be read again. */
+    private static String firstLineNotUtf8(Path file) {
+        try {
+            byte[] bytes = Files.readAllBytes(file);
+            int line = 1;
+            int start = 0;
+            for (int i = 0; i <= bytes.length; i++) {
+                if (i == bytes.length || bytes[i] == '\n') {
+                    try {
+                        StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes, start, i - start));
+                    } catch (java.nio.charset.CharacterCodingException notUtf8) {
+                        return Integer.toString(line);
+                    }
+                    line++;
+                    start = i + 1;
+                }
+            }
+        } catch (IOException e) {
+            // reported as unknown below
+        }
+        return "?";
     }
 
     public static ServiceConfig of(Map<String, String> values) {

@@ -22,15 +22,20 @@ public final class TimeSpec {
         }
         Matcher relative = RELATIVE.matcher(value);
         if (relative.matches()) {
-            long amount = Long.parseLong(relative.group(2));
-            Duration duration = switch (relative.group(3)) {
-                case "s" -> Duration.ofSeconds(amount);
-                case "m" -> Duration.ofMinutes(amount);
-                case "h" -> Duration.ofHours(amount);
-                case "d" -> Duration.ofDays(amount);
-                default -> Duration.ofDays(7 * amount);
-            };
-            return relative.group(1).equals("+") ? now.plus(duration) : now.minus(duration);
+            try {
+                long amount = Long.parseLong(relative.group(2));
+                Duration duration = switch (relative.group(3)) {
+                    case "s" -> Duration.ofSeconds(amount);
+                    case "m" -> Duration.ofMinutes(amount);
+                    case "h" -> Duration.ofHours(amount);
+                    case "d" -> Duration.ofDays(amount);
+                    default -> Duration.ofDays(Math.multiplyExact(7, amount));
+                };
+                return relative.group(1).equals("+") ? now.plus(duration) : now.minus(duration);
+            } catch (NumberFormatException | ArithmeticException | java.time.DateTimeException e) {
+                // More than a long holds, or an instant beyond the year ±1,000,000,000.
+                throw new ConfigException(option + " = '" + text + "' is further from now than a time can be; give a date instead (2026-11-28)");
+            }
         }
         try {
             return Instant.parse(value);

@@ -211,8 +211,9 @@ public final class ExplainService implements AutoCloseable {
             operations = OperationsServer.start(config.get(Setting.OPS_HOST), port, meters, () -> health(streams, liveness), () -> readiness(streams),
                     handlers(parts, streams));
         }
-        LOG.info("starting: model {} ({}) on {} with {} CPU threads, topics {} → {}, dead letters {}, configuration {}", config.modelId(modelDir),
-                model.checkpoint().fingerprint(), model.device(), CpuThreads.inEffect(), topics.inputTopic(), topics.outputTopic(), topics.dlqTopic(), config.describe());
+        int threads = CpuThreads.inEffect();
+        LOG.info("starting: model {} ({}) on {} with {} CPU thread{}, topics {} → {}, dead letters {}, configuration {}", config.modelId(modelDir),
+                model.checkpoint().fingerprint(), model.device(), threads, threads == 1 ? "" : "s", topics.inputTopic(), topics.outputTopic(), topics.dlqTopic(), config.describe());
         streams.start();
         return new ExplainService(model, tokenizer, streams, operations, meters, streamsMetrics, metrics, engine);
     }

@@ -116,9 +116,16 @@ public final class ReplayRunner {
         boolean finished = false;
         Map<String, Long> counts = Map.of();
         try (ExplainService service = ExplainService.start(config, home, Scope.replay(replay.withStopOffsets(plan.stopOffsets())), clock)) {
+            long accountedBefore = -1;
             while (!stopRequested.getAsBoolean()) {
                 long done = plan.done(group);
-                progress.update(done, plan.recordsInRange(), doneBefore, (System.nanoTime() - started) / 1e9);
+                // Progress counts events with an outcome, as the last line does: committed offsets
+                // run ahead of them (events wait in the batch store), all the way on a resume.
+                Optional<Long> accounted = service.replayOutcomes().map(ReplayRunner::total);
+                if (accounted.isPresent()) {
+                    accountedBefore = accountedBefore < 0 ? accounted.get() : accountedBefore;
+                    progress.update(accounted.get(), plan.recordsInRange(), accountedBefore, (System.nanoTime() - started) / 1e9);
+                }
                 if (done >= plan.recordsInRange() && service.state() == KafkaStreams.State.RUNNING) {
                     // Every record is read and its offset committed; the last events may still wait
                     // for their batch. Done when no store holds any.
@@ -138,6 +145,10 @@ public final class ReplayRunner {
         }
         return new Outcome(finished, plan.recordsInRange(), counts.getOrDefault(Outcomes.EXPLAINED, 0L), counts.getOrDefault(Outcomes.DEAD_LETTERED, 0L),
                 counts.getOrDefault(Outcomes.SKIPPED, 0L), !fresh, (System.nanoTime() - started) / 1e9, gaps);
+    }
+
+    private static long total(Map<String, Long> counts) {
+        return counts.values().stream().mapToLong(Long::longValue).sum();
     }
 
     private static Map<String, Object> clientConfig(ServiceConfig config) {

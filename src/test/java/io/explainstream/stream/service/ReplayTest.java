@@ -301,6 +301,10 @@ class ReplayTest {
         assertEquals(now, TimeSpec.parse("--to", "now", now));
         var error = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> TimeSpec.parse("--to", "yesterday", now));
         assertTrue(error.getMessage().startsWith("--to = 'yesterday' is not a time"), error.getMessage());
+        for (String far : new String[] {"-1000000000000000000d", "-9999999999999h", "-99999999999999999999d", "+9999999999999999w"}) {
+            var tooFar = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> TimeSpec.parse("--from", far, now));
+            assertEquals("--from = '" + far + "' is further from now than a time can be; give a date instead (2026-11-28)", tooFar.getMessage());
+        }
         var order = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> new Replay("r", 10, 5));
         assertTrue(order.getMessage().startsWith("--from must be before --to"), order.getMessage());
     }

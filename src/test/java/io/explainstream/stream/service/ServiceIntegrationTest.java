@@ -279,9 +279,10 @@ class ServiceIntegrationTest {
         var folder = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.load(dir, Map.of()));
         assertEquals("--config = " + dir + " is a directory; give the properties file", folder.getMessage());
         java.nio.file.Path latin1 = dir.resolve("latin1.properties");
-        java.nio.file.Files.write(latin1, new byte[] {'i', 'd', '=', (byte) 0xE9, '\n'});
+        java.nio.file.Files.write(latin1, new byte[] {'#', ' ', 'o', 'k', '\n', 'i', 'd', '=', (byte) 0xE9, '\n'});
         var notText = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.load(latin1, Map.of()));
-        assertEquals("--config = " + latin1 + " is not UTF-8 text: MalformedInputException", notText.getMessage());
+        assertEquals("--config = " + latin1 + " is not UTF-8 text: line 2 holds bytes that are not UTF-8 (save the file as UTF-8, or write the"
+                + " character as a \\uXXXX escape)", notText.getMessage());
         java.nio.file.Path once = dir.resolve("once.properties");
         java.nio.file.Files.writeString(once, "attribution.steps=60\n");
         assertEquals(60, ServiceConfig.load(once, Map.of("EXPLAINSTREAM_BATCH_MAX_EVENTS", "4")).attributionSettings().steps(),
