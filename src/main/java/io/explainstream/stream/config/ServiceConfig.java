@@ -110,12 +110,25 @@ public final class ServiceConfig {
             }
             properties.stringPropertyNames().forEach(key -> values.put(key.trim(), properties.getProperty(key).trim()));
         }
+        Map<String, String> fromEnvironment = new LinkedHashMap<>(); // key → the variable that set it
         environment.forEach((name, value) -> {
             if (name.startsWith(ENV_PREFIX) && name.length() > ENV_PREFIX.length()) {
-                values.put(name.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.'), value.trim());
+                String key = name.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.');
+                values.put(key, value.trim());
+                fromEnvironment.put(key, name);
             }
         });
-        return new ServiceConfig(values);
+        try {
+            return new ServiceConfig(values);
+        } catch (ConfigException e) {
+            // A variable overrides the file: when its value is the one refused, say where it came from.
+            for (Map.Entry<String, String> variable : fromEnvironment.entrySet()) {
+                if (e.getMessage().startsWith(variable.getKey() + " ")) {
+                    throw new ConfigException(e.getMessage() + " (set by the environment variable " + variable.getValue() + ")", e);
+                }
+            }
+            throw e;
+        }
     }
 
     /** The 1-based number of the first line of {@code file} that does not decode as UTF-8, or "?" when it cannot be read again. */

@@ -283,6 +283,10 @@ class ServiceIntegrationTest {
         var notText = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.load(latin1, Map.of()));
         assertEquals("--config = " + latin1 + " is not UTF-8 text: line 2 holds bytes that are not UTF-8 (save the file as UTF-8, or write the"
                 + " character as a \\uXXXX escape)", notText.getMessage());
+        var variable = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ServiceConfig.load(null, Map.of("EXPLAINSTREAM_MODEL_THREADS", "0")));
+        assertEquals("model.threads = '0' is not a thread count (use a positive whole number or auto) (set by the environment variable"
+                + " EXPLAINSTREAM_MODEL_THREADS)", variable.getMessage());
         java.nio.file.Path once = dir.resolve("once.properties");
         java.nio.file.Files.writeString(once, "attribution.steps=60\n");
         assertEquals(60, ServiceConfig.load(once, Map.of("EXPLAINSTREAM_BATCH_MAX_EVENTS", "4")).attributionSettings().steps(),
