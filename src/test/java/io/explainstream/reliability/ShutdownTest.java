@@ -77,6 +77,15 @@ class ShutdownTest {
         return Duration.ofNanos(System.nanoTime() - sent);
     }
 
+    /** How many committed explanations each event id has on {@code topic}, once at least {@code expected} records are there. */
+    private static Map<String, Integer> explanationsPerEvent(String topic, int expected, Duration timeout) {
+        List<ConsumerRecord<byte[], byte[]>> out = kafka.readCommitted(topic, records -> records.size() >= expected, timeout);
+        var explanations = io.explainstream.avro.ConfluentAvroDeserializer.specific(REGISTRY.client(), io.explainstream.schema.Explanation.class);
+        Map<String, Integer> counts = new TreeMap<>();
+        out.forEach(record -> counts.merge(explanations.deserialize(topic, record.value()).getEventId(), 1, Integer::sum));
+        return counts;
+    }
+
     /** Sends {@code count} events, all with the same key: one partition, one batch. */
     private static void send(String topic, int count, String prompt) {
         try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of())) {
@@ -106,10 +115,7 @@ class ShutdownTest {
             assertTrue(!service.output().contains("batch done"), "the batch did not finish; it was aborted");
         }
         try (ServiceProcess service = run(config, "midbatch-2")) {
-            List<ConsumerRecord<byte[], byte[]>> out = kafka.readCommitted("midbatch-out", records -> records.size() >= 3, Duration.ofSeconds(150));
-            var explanations = io.explainstream.avro.ConfluentAvroDeserializer.specific(REGISTRY.client(), io.explainstream.schema.Explanation.class);
-            Map<String, Integer> counts = new TreeMap<>();
-            out.forEach(record -> counts.merge(explanations.deserialize("midbatch-out", record.value()).getEventId(), 1, Integer::sum));
+            Map<String, Integer> counts = explanationsPerEvent("midbatch-out", 3, Duration.ofSeconds(150));
             assertEquals(Map.of("midbatch-in-0", 1, "midbatch-in-1", 1, "midbatch-in-2", 1), counts, "each event explained once after the restart");
             terminate(service);
         }
@@ -147,10 +153,7 @@ class ShutdownTest {
             assertTrue(output.contains("replay stopped finished: 3 events in range: 3 explained, 0 dead-lettered, 0 skipped"), output);
             assertTrue(!output.contains("TaskCorruptedException"), output);
         }
-        List<ConsumerRecord<byte[], byte[]>> out = kafka.readCommitted("rpl-out", records -> records.size() >= 3, Duration.ofSeconds(30));
-        var explanations = io.explainstream.avro.ConfluentAvroDeserializer.specific(REGISTRY.client(), io.explainstream.schema.Explanation.class);
-        Map<String, Integer> counts = new TreeMap<>();
-        out.forEach(record -> counts.merge(explanations.deserialize("rpl-out", record.value()).getEventId(), 1, Integer::sum));
+        Map<String, Integer> counts = explanationsPerEvent("rpl-out", 3, Duration.ofSeconds(30));
         assertEquals(Map.of("rpl-in-0", 1, "rpl-in-1", 1, "rpl-in-2", 1), counts, "each event explained once over the two runs");
     }
 
