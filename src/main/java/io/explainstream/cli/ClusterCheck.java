@@ -39,36 +39,40 @@ final class ClusterCheck {
             throw new UnreachableException("the Kafka broker at bootstrap.servers = " + servers + " could not be reached (no connection within "
                     + timeout.toSeconds() + " s)");
         }
-        Map<String, Object> settings = new HashMap<>(clients);
-        int ms = (int) Math.max(1, timeout.toMillis());
-        settings.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, ms);
-        settings.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, ms);
-        try (Admin admin = KafkaClients.admin(settings)) {
+        try (Admin admin = admin(clients, timeout)) {
             admin.describeCluster().nodes().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException | TimeoutException e) {
             // Something listens but does not answer as a broker (TLS or SASL settings, another service on the port).
-            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
             throw new UnreachableException("the Kafka broker at bootstrap.servers = " + servers + " did not answer within " + timeout.toSeconds()
-                    + " s: " + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage()));
+                    + " s: " + causeText(e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new UnreachableException("interrupted while checking the Kafka broker at bootstrap.servers = " + servers);
         }
     }
 
-    /** Whether {@code topic} exists on the cluster; the broker was checked first ({@link #broker}). */
-    static boolean topicExists(Map<String, String> clients, String topic, Duration timeout) {
+    /** An admin client of {@code clients} whose requests give up after {@code timeout}. */
+    private static Admin admin(Map<String, String> clients, Duration timeout) {
         Map<String, Object> settings = new HashMap<>(clients);
         int ms = (int) Math.max(1, timeout.toMillis());
         settings.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, ms);
         settings.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, ms);
-        try (Admin admin = KafkaClients.admin(settings)) {
+        return KafkaClients.admin(settings);
+    }
+
+    /** The broker's own words for a failed admin call: the cause's message, or its class when it has none. */
+    private static String causeText(Exception e) {
+        Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+        return cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+    }
+
+    /** Whether {@code topic} exists on the cluster; the broker was checked first ({@link #broker}). */
+    static boolean topicExists(Map<String, String> clients, String topic, Duration timeout) {
+        try (Admin admin = admin(clients, timeout)) {
             return admin.listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS).contains(topic);
         } catch (ExecutionException | TimeoutException e) {
-            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
             throw new UnreachableException("the Kafka broker at bootstrap.servers = " + clients.get(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG)
-                    + " did not list its topics within " + timeout.toSeconds() + " s: " + (cause.getMessage() == null ? cause.getClass().getSimpleName()
-                    : cause.getMessage()));
+                    + " did not list its topics within " + timeout.toSeconds() + " s: " + causeText(e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new UnreachableException("interrupted while listing the topics at bootstrap.servers = " + clients.get(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG));
