@@ -289,26 +289,10 @@ final class AttributeCommand implements Callable<Integer> {
             try {
                 Files.writeString(out, text, StandardCharsets.UTF_8);
             } catch (IOException e) {
-                throw new IllegalArgumentException("--out = " + out + " cannot be written: " + ioReason(e), e);
+                throw new IllegalArgumentException("--out = " + out + " cannot be written: " + OutputFile.reason(e), e);
             }
             spec.commandLine().getErr().println("wrote " + out);
         }
-    }
-
-    /** What went wrong with a file, in words: Java's exception names the path, not the cause. */
-    static String ioReason(IOException e) {
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied";
-        }
-        if (e instanceof java.nio.file.NoSuchFileException missing) {
-            // A folder that exists but takes no new files (/proc) answers "no such file" too.
-            java.nio.file.Path parent = missing.getFile() == null ? null : java.nio.file.Path.of(missing.getFile()).toAbsolutePath().getParent();
-            return parent != null && Files.isDirectory(parent) ? "folder " + parent + " takes no new files" : "its folder does not exist";
-        }
-        if (e instanceof java.nio.file.FileSystemException fileSystem && fileSystem.getReason() != null) {
-            return fileSystem.getReason().toLowerCase(java.util.Locale.ROOT);
-        }
-        return e.getMessage();
     }
 
     /** A --chat file: the messages, and the spans it names (none in the list form). */
@@ -336,7 +320,7 @@ final class AttributeCommand implements Callable<Integer> {
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalArgumentException("--chat = " + file + " is not valid JSON" + JsonProblem.describe(e), e);
         } catch (IOException e) {
-            throw new IllegalArgumentException("--chat = " + file + " cannot be read: " + ioReason(e), e);
+            throw new IllegalArgumentException("--chat = " + file + " cannot be read: " + OutputFile.reason(e), e);
         }
         if (root == null || root.isMissingNode()) {
             throw new IllegalArgumentException("--chat = " + file + " is empty: it must hold a JSON list of {role, content} messages");

@@ -138,7 +138,7 @@ final class DemoCommand implements Callable<Integer> {
         try {
             Files.createDirectories(data);
         } catch (IOException e) {
-            throw new IllegalArgumentException("--data = " + dataDir + " cannot be used: " + AttributeCommand.ioReason(e), e);
+            throw new IllegalArgumentException("--data = " + dataDir + " cannot be used: " + OutputFile.reason(e), e);
         }
         OutputFile.requireWritable(report != null ? "--report" : "--data", reportFile);
         Teardown teardown = new Teardown(data);

@@ -1,9 +1,13 @@
 package io.explainstream.cli;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** A report file option, checked before any work is done, so that a run does not end in a stack trace over a typo. */
+/**
+ * A report file option, checked before any work is done, so that a run does not end in a stack
+ * trace over a typo; and what went wrong with a file, in words.
+ */
 final class OutputFile {
 
     private OutputFile() {}
@@ -24,5 +28,21 @@ final class OutputFile {
         if (Files.exists(absolute) ? !Files.isWritable(absolute) : !Files.isWritable(folder)) {
             throw new IllegalArgumentException(option + " = " + file + " cannot be written: permission denied");
         }
+    }
+
+    /** What went wrong with a file, in words: Java's exception names the path, not the cause. */
+    static String reason(IOException e) {
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof java.nio.file.NoSuchFileException missing) {
+            // A folder that exists but takes no new files (/proc) answers "no such file" too.
+            Path parent = missing.getFile() == null ? null : Path.of(missing.getFile()).toAbsolutePath().getParent();
+            return parent != null && Files.isDirectory(parent) ? "folder " + parent + " takes no new files" : "its folder does not exist";
+        }
+        if (e instanceof java.nio.file.FileSystemException fileSystem && fileSystem.getReason() != null) {
+            return fileSystem.getReason().toLowerCase(java.util.Locale.ROOT);
+        }
+        return e.getMessage();
     }
 }
