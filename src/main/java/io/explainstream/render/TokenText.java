@@ -25,7 +25,7 @@ public final class TokenText {
                 out.append("\\t");
             } else if (Character.isISOControl(c)) {
                 out.append(String.format("\\x%02x", (int) c));
-            } else if (isBidiControl(c)) {
+            } else if (actsOnLayout(c)) {
                 out.append(String.format("\\u%04x", (int) c));
             } else {
                 out.append(c);
@@ -40,7 +40,7 @@ public final class TokenText {
      * separators (U+2028, U+2029), which break a line where none is shown. Zero-width joiners stay:
      * emoji sequences are made of them.
      */
-    private static boolean isBidiControl(char c) {
+    private static boolean actsOnLayout(char c) {
         return (c >= '\u202A' && c <= '\u202E') || (c >= '\u2066' && c <= '\u2069') || c == '\u200E' || c == '\u200F' || c == '\u061C'
                 || c == '\u2028' || c == '\u2029';
     }

@@ -130,6 +130,8 @@ public final class ReplayRunner {
                     // Every record is read and its offset committed; the last events may still wait
                     // for their batch. Done when no store holds any.
                     Optional<Long> pending = service.pendingEvents();
+                    // Read again, after the store is seen empty: the progress reading above may
+                    // predate the last batch's outcomes.
                     Optional<Map<String, Long>> outcomes = service.replayOutcomes();
                     if (pending.isPresent() && pending.get() == 0 && outcomes.isPresent()) {
                         counts = outcomes.get();
