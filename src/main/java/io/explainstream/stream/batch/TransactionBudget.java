@@ -10,11 +10,12 @@ package io.explainstream.stream.batch;
  *
  * <p>Batch sizes come from the measured cost: seconds per padded token (a batch pads every event
  * to its longest, so a batch costs its events × its longest prompt + response), averaged over the
- * last batches. The first batch warms the JVM and libtorch up and overstates the cost: it stands
- * only until the second batch's measurement replaces it, an upper bound that keeps the second
- * batch from being cut by nothing (at a large step count an unmeasured batch can outlast the
- * transaction timeout, and be aborted and redone). Before the first batch the cost is unknown and
- * only the event and token limits apply.
+ * last batches. Before the first batch the cost is unknown: the batching processor then sends one
+ * event alone, so that no batch of many events is cut by nothing (at a large step count such a
+ * batch can outlast the transaction timeout, and be aborted and redone). That first batch warms
+ * the JVM and libtorch up and overstates the cost: it cuts the next batches, as an upper bound,
+ * until the second batch's measurement replaces it, but it never dead-letters an event as too
+ * large to commit: that verdict is final, so it waits for a measured cost.
  */
 public final class TransactionBudget {
 
@@ -67,9 +68,18 @@ public final class TransactionBudget {
         return spentSeconds + estimate(batchTokens) <= maxSeconds;
     }
 
-    /** Whether one event of this many tokens is expected to outlast the transaction timeout, so that it could never commit. */
+    /** Whether a cost has been measured; before the first batch nothing is known of the engine's speed. */
+    public synchronized boolean measured() {
+        return !Double.isNaN(secondsPerToken);
+    }
+
+    /**
+     * Whether one event of this many tokens is expected to outlast the transaction timeout, so that
+     * it could never commit. Only a measured cost says so: the warm-up batch's can be many times the
+     * engine's, and would send explainable events to the dead-letter topic.
+     */
     public synchronized boolean exceedsTransaction(int tokens) {
-        return estimate(tokens) > hardLimitSeconds;
+        return !provisional && estimate(tokens) > hardLimitSeconds;
     }
 
     public synchronized void spent(double seconds, int tokens) {

@@ -61,6 +61,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The engine time inside one transaction is bounded by the {@link TransactionBudget}: batches
  * are cut to what is left of it, and a batch that does not fit waits for the next transaction.
+ * Until the engine's first batch has been measured, a batch is one event ({@link #flushNext}).
  * A batch the engine cannot explain is split in halves and each half retried; an event that fails
  * alone goes to the dead-letter topic with the reason.
  *
@@ -154,7 +155,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             LOG.info("event {} is too large to wait in the batch store ({} metadata entries, {} value bytes); explaining it at once",
                     event.eventId(), event.metadata().size(), event.rawValueBytes());
             for (List<PendingEvent> waiting = pending(); !waiting.isEmpty(); waiting = pending()) {
-                if (!flush(nextBatch(eligibleByBucket(waiting).get(bucketOf(waiting.get(0))), false))) {
+                if (!flushNext(eligibleByBucket(waiting).get(bucketOf(waiting.get(0))), false)) {
                     // Shutting down: this event was never stored, so the transaction must not commit
                     // its offset. Failing here aborts it; the event is read again after the restart.
                     throw new AttributionCancelledException();
@@ -207,7 +208,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         // Every batch whose oldest event has waited long enough, oldest first.
         for (List<PendingEvent> waiting = first; !waiting.isEmpty() && nowMs - waiting.get(0).enqueuedAtMs() >= policy.maxWaitMs();
                 waiting = pending()) {
-            if (!flush(nextBatch(eligibleByBucket(waiting).get(bucketOf(waiting.get(0))), true))) {
+            if (!flushNext(eligibleByBucket(waiting).get(bucketOf(waiting.get(0))), true)) {
                 return;
             }
         }
@@ -221,7 +222,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             List<PendingEvent> full = eligibleByBucket(pending()).values().stream()
                     .filter(events -> events.size() >= policy.maxEvents() || events.stream().mapToInt(PendingEvent::tokens).sum() >= policy.maxTokens())
                     .findFirst().orElse(null);
-            if (full == null || !flush(nextBatch(full, true))) {
+            if (full == null || !flushNext(full, true)) {
                 return;
             }
         }
@@ -276,6 +277,20 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             eligible.computeIfAbsent(bucket, b -> new ArrayList<>()).add(event);
         }
         return eligible;
+    }
+
+    /**
+     * Explains the next batch of {@code candidates} (see {@link #nextBatch}). Before the engine's
+     * first measurement the cost of a batch is unknown, and a batch of many events at a large step
+     * count could outlast the transaction timeout: its first event goes alone, and the cost it
+     * measures cuts the rest, which follow at once. False as for {@link #flush}.
+     */
+    private boolean flushNext(List<PendingEvent> candidates, boolean withinTransaction) {
+        List<PendingEvent> batch = nextBatch(candidates, withinTransaction);
+        if (batch.size() > 1 && !budget.measured()) {
+            return flush(batch.subList(0, 1)) && flushNext(batch.subList(1, batch.size()), withinTransaction);
+        }
+        return flush(batch);
     }
 
     /**

@@ -14,21 +14,28 @@ class TransactionBudgetTest {
     @Test
     void untilACostIsMeasuredOnlyTheEventAndTokenLimitsApply() {
         budget.commits(0);
+        assertFalse(budget.measured());
         assertEquals(0, budget.estimate(100_000));
-        assertTrue(budget.batchFits(100_000));
+        assertTrue(budget.batchFits(100_000), "so the batching processor sends the first event alone");
         assertFalse(budget.exceedsTransaction(100_000));
     }
 
-    /** The warm-up batch overstates the cost, but it bounds the second batch until that one's own measurement replaces it. */
+    /**
+     * The warm-up batch overstates the cost, but it bounds the second batch until that one's own
+     * measurement replaces it. It does not condemn an event as too large to commit.
+     */
     @Test
     void theWarmUpBatchBoundsTheNextBatchUntilAMeasurementReplacesIt() {
         budget.commits(0);
         budget.spent(30, 1000); // the warm-up batch: 30 ms per token, slower than the engine will be
         budget.commits(1);
+        assertTrue(budget.measured());
         assertEquals(30.0, budget.estimate(1000), 1e-9, "an upper bound, where nothing was known before");
         assertFalse(budget.batchFits(1000), "30 s would pass the 20 s budget: the next batch is cut");
-        assertTrue(budget.exceedsTransaction(2001), "and an event of 60 s or more is flagged");
+        assertFalse(budget.exceedsTransaction(20_000), "600 s at the warm-up's cost, but that cost may be tenfold the engine's");
         budget.spent(5, 1000); // measured: 5 ms per token
+        assertTrue(budget.exceedsTransaction(12_001), "a measured cost: over 60 s is flagged");
+        assertFalse(budget.exceedsTransaction(12_000));
         assertEquals(5.0, budget.estimate(1000), 1e-9, "replaced, not averaged with the warm-up");
         budget.spent(8, 1000); // 8 ms per token
         assertEquals(0.3 * 8 + 0.7 * 5, budget.estimate(1000), 1e-9, "from now on, a running mean");

@@ -116,6 +116,17 @@ class ExplainTopologyTest {
                 + "\",\"response\":\"" + response + "\",\"metadata\":{\"tenant\":\"acme\"}}").getBytes(StandardCharsets.UTF_8);
     }
 
+    /**
+     * Explains one event alone, as the service does first after a start, so that the engine's cost
+     * is measured and later batches are formed as in a service that has run a while.
+     */
+    private void warmUp() {
+        send("warm-up", json("warm-up", PROMPT, RESPONSE), T0);
+        driver.advanceWallClockTime(Duration.ofHours(1));
+        assertEquals("warm-up", output.readValue().getEventId());
+        assertTrue(output.isEmpty());
+    }
+
     private void send(String key, byte[] value, long timestamp) {
         input.pipeInput(new TestRecord<byte[], byte[]>(key == null ? null : key.getBytes(StandardCharsets.UTF_8), value, new org.apache.kafka.common.header.internals.RecordHeaders(), Long.valueOf(timestamp)));
     }
@@ -204,6 +215,7 @@ class ExplainTopologyTest {
     @Test
     void eventsBatchByLengthSoThatALongPromptNeitherPadsNorHoldsUpShortOnesAndKeysKeepTheirOrder() {
         start(new BatchPolicy(4, 100_000, 60_000));
+        warmUp();
         String longPrompt = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(12);
         send("conversation-1", json("long-1", longPrompt, RESPONSE), T0);
         send("conversation-1", json("short-1", PROMPT, RESPONSE), T0 + 1);
@@ -229,6 +241,7 @@ class ExplainTopologyTest {
     @Test
     void jsonEventsFlushByCountWithKeyTimestampAndTheAttributeCommandsScores() {
         start(new BatchPolicy(2, 100_000, 60_000));
+        warmUp();
         send("e-1", json("e-1", PROMPT, RESPONSE), T0 + 1);
         assertTrue(output.isEmpty(), "one event waits for the second");
         send("e-2", json("e-2", "One day,", "a little girl named Lily"), T0 + 2);
@@ -251,8 +264,8 @@ class ExplainTopologyTest {
             assertEquals(direct.responseLogProbs()[t], explanation.getResponseLogprobs().get(t), 1e-5, "log-prob " + t);
         }
         assertEquals("▁named", explanation.getPromptTokens().get(13).getText());
-        assertEquals(2.0, metrics.count("explainstream.events.out"));
-        assertEquals(2.0, metrics.count("explainstream.events.in", "model", "stories260K"), "events counted by their model");
+        assertEquals(3.0, metrics.count("explainstream.events.out"), "the warm-up event and these two");
+        assertEquals(3.0, metrics.count("explainstream.events.in", "model", "stories260K"), "events counted by their model");
     }
 
     @Test
@@ -335,6 +348,59 @@ class ExplainTopologyTest {
         assertEquals("field 'prompt' or 'messages' is required", header(dead.get(1), DeadLetters.REASON));
         assertEquals("good", output.readValue().getEventId(), "the stream goes on after bad records");
         assertEquals(2.0, metrics.count("explainstream.events.dlq"));
+    }
+
+    /**
+     * Before the engine has been measured the cost of a batch is unknown: at a large step count a
+     * full batch could outlast the transaction timeout, be aborted and redone forever. The first
+     * event goes alone, and the rest of the full batch follows at once, cut by its cost.
+     */
+    @Test
+    void theFirstBatchAfterAStartIsOneEventAndTheRestFollowAtOnce() {
+        start(new BatchPolicy(4, 100_000, 60_000));
+        for (String id : List.of("f1", "f2", "f3", "f4")) {
+            send(id, json(id, PROMPT, RESPONSE), T0);
+        }
+        List<Explanation> explained = output.readValuesToList();
+        assertEquals(List.of("f1", "f2", "f3", "f4"), explained.stream().map(Explanation::getEventId).toList(), "no wait for the wall clock");
+        assertEquals(List.of(1, 3, 3, 3), explained.stream().map(Explanation::getBatchSize).toList());
+        for (String id : List.of("g1", "g2", "g3", "g4")) {
+            send(id, json(id, PROMPT, RESPONSE), T0);
+        }
+        assertTrue(output.readValuesToList().stream().allMatch(e -> e.getBatchSize() == 4), "measured: full batches again");
+    }
+
+    /**
+     * The first batch also pays for the JIT and libtorch's first allocations, so its cost per token
+     * is many times the engine's: it may cut batches, but an event is dead-lettered as too large to
+     * commit only on a measured cost. Here the first engine call is made 1.5 s slower, which puts a
+     * 100-token event at more than the 3 s transaction timeout of this policy.
+     */
+    @Test
+    void theWarmUpBatchsCostNeverDeadLettersAnEventAsTooLargeToCommit() {
+        EngineExplainer real = fixture.explainer(StreamFixture.defaultPolicy());
+        java.util.concurrent.atomic.AtomicBoolean warm = new java.util.concurrent.atomic.AtomicBoolean();
+        Explainer slowFirstCall = batch -> {
+            if (!warm.getAndSet(true)) {
+                sleep(1_500);
+            }
+            return real.explain(batch);
+        };
+        start(new BatchPolicy(1, 100_000, 60_000, 1, 3_000, true), StreamFixture.defaultPolicy(), slowFirstCall);
+        send("first", json("first", PROMPT, RESPONSE), T0);
+        String longer = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(5);
+        send("longer", json("longer", longer, RESPONSE), T0);
+        assertEquals(List.of("first", "longer"), output.readValuesToList().stream().map(Explanation::getEventId).toList());
+        assertTrue(deadLetters.isEmpty(), "explained, not condemned by the warm-up's cost");
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     @Test
