@@ -56,7 +56,7 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
             if (span.message() != null) {
                 throw new IllegalArgumentException(label(i, span) + ": message = " + span.message() + ", but the prompt is plain text, not messages");
             }
-            checkRange(i, span, prompt.text().length(), "the prompt's");
+            checkRange(i, span, prompt.text(), "the prompt's");
             named.add(new SegmentDefinition(span.name(), SegmentKind.SPAN, span.start(), span.end()));
         }
         checkOverlaps(spans);
@@ -95,7 +95,7 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
             if (m < 0 || m >= messages.size()) {
                 throw new IllegalArgumentException(label(i, span) + ": message = " + m + " is out of range: the prompt has " + messages.size() + " messages");
             }
-            checkRange(i, span, messages.get(m).content().length(), "messages[" + m + "].content's");
+            checkRange(i, span, messages.get(m).content(), "messages[" + m + "].content's");
             // The template strips each content: map the caller's offsets into the rendered text.
             MessageSpan where = chat.messages().get(m);
             int start = clamp(where.start() + span.start() - where.leadingTrimmed(), where.start(), where.end());
@@ -217,10 +217,27 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
         }
     }
 
-    private static void checkRange(int i, SpanRequest span, int length, String what) {
+    private static void checkRange(int i, SpanRequest span, String text, String what) {
+        int length = text.length();
         if (span.start() < 0 || span.end() > length || span.start() >= span.end()) {
             throw new IllegalArgumentException(label(i, span) + ": start = " + span.start() + ", end = " + span.end() + " is out of range of "
                     + what + " " + length + " characters (0 <= start < end <= " + length + ")");
+        }
+        checkEdge(i, span, "start", span.start(), text);
+        checkEdge(i, span, "end", span.end(), text);
+    }
+
+    /**
+     * An offset between the two halves of a surrogate pair cuts a character in two. It is what a
+     * producer that counts code points (Python's len and slices) sends for a text with an emoji
+     * before the span, so the error says how offsets are counted.
+     */
+    private static void checkEdge(int i, SpanRequest span, String field, int offset, String text) {
+        if (offset > 0 && offset < text.length() && Character.isSurrogatePair(text.charAt(offset - 1), text.charAt(offset))) {
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+                    "%s: %s = %d falls inside the character U+%04X, between its two UTF-16 code units; offsets count UTF-16 code units"
+                            + " (a character beyond U+FFFF, such as most emoji, counts 2), not code points",
+                    label(i, span), field, offset, text.codePointAt(offset - 1)));
         }
     }
 

@@ -167,6 +167,12 @@ class PromptLayoutTest {
                 () -> plain(text, new SpanRequest("a", null, 30, 40)));
         assertMessage("segments[0] 'a': start = -1, end = 3", () -> plain(text, new SpanRequest("a", null, -1, 3)));
         assertMessage("segments[0] 'a': start = 3, end = 3", () -> plain(text, new SpanRequest("a", null, 3, 3)));
+        String emoji = "I \uD83D\uDE00 this dog.";
+        assertMessage("segments[0] 'a': start = 3 falls inside the character U+1F600, between its two UTF-16 code units; offsets count UTF-16"
+                + " code units (a character beyond U+FFFF, such as most emoji, counts 2), not code points",
+                () -> plain(emoji, new SpanRequest("a", null, 3, 8)));
+        assertMessage("segments[0] 'a': end = 3 falls inside the character U+1F600", () -> plain(emoji, new SpanRequest("a", null, 0, 3)));
+        assertEquals(2, plain(emoji, new SpanRequest("a", null, 2, 4)).segments().size(), "around the whole emoji: fine");
         assertMessage("segments[0].name is empty", () -> plain(text, new SpanRequest(" ", null, 0, 3)));
         assertMessage("segments[0].name is 129 characters, at most 128", () -> plain(text, new SpanRequest("n".repeat(129), null, 0, 3)));
         SpanRequest[] many = new SpanRequest[65];

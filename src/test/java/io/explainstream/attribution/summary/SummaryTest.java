@@ -120,6 +120,23 @@ class SummaryTest {
         assertEquals(List.of(0, 1, 2), summary.topTokens().stream().map(Summary.Top::index).toList());
     }
 
+    /** A span that holds no token's first character is listed, with nothing in it: the scores of the others are unchanged. */
+    @Test
+    void aSpanHoldingNoTokenIsListedWithZeroTokensScoreAndShare() {
+        String text = "Lily ran.  The dog sat.";
+        int gap = text.indexOf("  ") + 1; // the second of two spaces: no token starts its non-space text there
+        io.explainstream.tokenize.EncodedText prompt = tokenizer.encodePrompt(text);
+        PromptLayout layout = PromptLayout.plain(prompt, List.of(new SpanRequest("gap", null, gap, gap + 1)), tokenizer::isSpecial);
+        Attribution attribution = engine.attribute(new AttributionRequest(prompt, tokenizer.encodeResponse("The dog")),
+                AttributionSettings.DEFAULTS.withSteps(4));
+        Summary summary = Summary.of(layout, attribution.promptTokens(), attribution.seqAttr(), null, ScoreNormalization.L1, 5);
+        assertEquals(List.of("prompt", "gap"), summary.segments().stream().map(Summary.Segment::name).toList());
+        Summary.Segment empty = summary.segments().get(1);
+        assertEquals(List.of(0, 0.0, 0.0), List.of(empty.tokens(), empty.score(), empty.share()));
+        assertEquals(attribution.seqAttr().length, summary.segments().get(0).tokens(), "every token stays in the prompt");
+        assertEquals(1.0, summary.segments().get(0).share(), 1e-12);
+    }
+
     @Test
     void entropyIsZeroForOneTokenAndLogNForEqualMass() {
         PromptLayout layout = PromptLayout.plain(tokenizer.encodePrompt("A dog."), List.of(), tokenizer::isSpecial);
