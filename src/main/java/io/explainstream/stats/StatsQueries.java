@@ -249,21 +249,21 @@ final class StatsQueries {
             status = 200;
         } catch (BadRequest e) {
             status = 400;
-            text = error(e.getMessage());
+            text = error(status, e.getMessage());
         } catch (Unavailable e) {
             status = 503;
-            text = error(e.getMessage());
+            text = error(status, e.getMessage());
         } catch (InvalidStateStoreException e) {
             // The store went away while it was read (a rebalance): ask again.
             status = 503;
-            text = error("the statistics store is not readable now: " + e.getMessage());
+            text = error(status, "the statistics store is not readable now: " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             status = 503;
-            text = error("interrupted");
+            text = error(status, "interrupted");
         } catch (RuntimeException e) {
             status = 500;
-            text = error(e.toString());
+            text = error(status, e.toString());
         }
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().set("Content-Type", "application/json");
@@ -274,8 +274,9 @@ final class StatsQueries {
         exchange.close();
     }
 
-    private static String error(String reason) {
-        return JSON.createObjectNode().put("error", reason).toString();
+    /** The dashboard's error body too: the status and the reason. */
+    private static String error(int status, String reason) {
+        return JSON.createObjectNode().put("status", status).put("error", reason).toString();
     }
 
     static String encode(String value) {

@@ -138,8 +138,12 @@ class StatsScaleTest {
                 assertTrue(viaA.path("windows").size() > 0, viaA.toString());
                 assertEquals(viaA.path("windows").get(0).path("window_start"), viaB.path("windows").get(0).path("window_start"),
                         "the instance that does not hold the group forwards to the one that does");
-                assertEquals(400, HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + portA + "/api/stats?from=soon"))
-                        .build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+                HttpResponse<String> refused = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + portA
+                        + "/api/stats?from=soon")).build(), HttpResponse.BodyHandlers.ofString());
+                assertEquals(400, refused.statusCode());
+                JsonNode reason = new com.fasterxml.jackson.databind.ObjectMapper().readTree(refused.body());
+                assertEquals(400, reason.path("status").asInt(), "the dashboard's error body: " + reason);
+                assertTrue(reason.path("error").asText().contains("soon"), reason.toString());
 
                 a.kill();
                 // Asked at once, the survivor still sees the dead instance as the owner of half the
