@@ -74,9 +74,13 @@ final class TailCommand implements Callable<Integer> {
     @Spec
     private picocli.CommandLine.Model.CommandSpec spec;
 
+    /** When --timeout ends the command ({@link System#nanoTime()}); set at the start of {@link #call}. */
+    private long deadline;
+
     @Override
     public Integer call() {
         checkOptions();
+        deadline = timeoutSeconds == null ? Long.MAX_VALUE : System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
         ServiceConfig config = cluster.config("tail reads an existing cluster");
         String explanations = topic != null ? topic : config.get(Setting.OUTPUT_TOPIC);
         Map<String, String> clients = new HashMap<>();
@@ -99,6 +103,9 @@ final class TailCommand implements Callable<Integer> {
                 spec.commandLine().getErr().println("tail: " + Setting.OUTPUT_TOPIC.key() + " = " + explanations + " does not exist yet on "
                         + clients.get("bootstrap.servers") + "; waiting for the service to create it");
                 spec.commandLine().getErr().flush();
+                if (!awaitTopic(clients, explanations)) {
+                    return 0; // --timeout passed first: nothing to print, as when no explanation arrives
+                }
             }
             return tailExplanations(config, explanations, clients, out);
         } catch (RegistryException e) {
@@ -131,10 +138,28 @@ final class TailCommand implements Callable<Integer> {
         return timeoutSeconds == null || timeoutSeconds >= limit.toSeconds() ? limit : Duration.ofSeconds(timeoutSeconds);
     }
 
+    /**
+     * Asks the broker once a second until the topic exists; false when --timeout passes first. A
+     * consumer subscribed to a missing topic would log a warning at every metadata refresh.
+     */
+    private boolean awaitTopic(Map<String, String> clients, String name) {
+        while (!ClusterCheck.topicExists(clients, name, checkTimeout())) {
+            if (System.nanoTime() + Duration.ofSeconds(1).toNanos() >= deadline) {
+                return false;
+            }
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
+    }
+
     private int tailExplanations(ServiceConfig config, String explanations, Map<String, String> clients, PrintWriter out) {
         TerminalHeatmap heatmap = new TerminalHeatmap(!noColor && TerminalHeatmap.colorByDefault());
         AtomicInteger printed = new AtomicInteger();
-        long deadline = timeoutSeconds == null ? Long.MAX_VALUE : System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
         try (ExplanationFeed feed = new ExplanationFeed(clients, config.registryConfig(), List.of(explanations), fromBeginning)) {
             while ((max == null || printed.get() < max) && System.nanoTime() < deadline) {
                 feed.poll(Duration.ofMillis(250), explanations, (record, problem) -> {
@@ -179,7 +204,6 @@ final class TailCommand implements Callable<Integer> {
         var statsReader = ConfluentAvroDeserializer.specific(registry, ExplanationStats.class);
         var alertReader = ConfluentAvroDeserializer.specific(registry, AuditAlert.class);
         int printed = 0;
-        long deadline = timeoutSeconds == null ? Long.MAX_VALUE : System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
         try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(clients, "explainstream-tail", fromBeginning ? "earliest" : "latest")) {
             consumer.subscribe(topics);
             if (!fromBeginning) {

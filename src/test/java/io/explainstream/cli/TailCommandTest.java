@@ -81,6 +81,49 @@ class TailCommandTest {
         }
     }
 
+    /**
+     * Started before the service has created its output topic, tail says so and waits for it (by
+     * asking the broker, not by a consumer subscribed to a missing topic, which warns at every
+     * metadata refresh), then prints what arrives; with --timeout and no topic it ends with 0.
+     */
+    @Test
+    void tailStartedBeforeTheOutputTopicExistsWaitsForIt() throws Exception {
+        try (InJvmKafka kafka = InJvmKafka.start();
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
+            List<String> connection = List.of("--bootstrap-servers", kafka.bootstrapServers(), "--registry-url", registry.url().toString(),
+                    "--from-beginning", "--max", "1", "--format", "json");
+            java.io.ByteArrayOutputStream logged = new java.io.ByteArrayOutputStream();
+            java.io.PrintStream stderr = System.err;
+            CliRun none;
+            System.setErr(new java.io.PrintStream(logged, true, StandardCharsets.UTF_8)); // where the log lines go (simplelogger.properties)
+            try {
+                none = CliRun.of(concat(List.of("tail", "--timeout", "4"), connection));
+            } finally {
+                System.setErr(stderr);
+            }
+            assertFalse(logged.toString(StandardCharsets.UTF_8).contains("UNKNOWN_TOPIC_OR_PARTITION"), "no client warning:\n" + logged);
+            assertEquals(0, none.exitCode(), none.err());
+            assertEquals("tail: output.topic = explanations does not exist yet on " + kafka.bootstrapServers() + "; waiting for the service to create it",
+                    none.err().strip());
+            assertEquals("", none.out());
+
+            var waiting = java.util.concurrent.CompletableFuture.supplyAsync(() -> CliRun.of(concat(List.of("tail", "--timeout", "60"), connection)));
+            Thread.sleep(2_500); // tail has found no topic and waits
+            assertFalse(waiting.isDone(), "still waiting");
+            SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
+            var serializer = new ConfluentAvroSerializer<Explanation>(client, SubjectNameStrategy.TOPIC_NAME, true, false);
+            Properties props = new Properties();
+            props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+                producer.send(new ProducerRecord<>("explanations", "late".getBytes(StandardCharsets.UTF_8),
+                        serializer.serialize("explanations", SampleExplanations.emoji("late")))).get();
+            }
+            CliRun late = waiting.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(0, late.exitCode(), late.err());
+            assertEquals("late", new ObjectMapper().readTree(late.out().strip()).get("event_id").asText());
+        }
+    }
+
     private static String[] concat(List<String> first, List<String> second) {
         return java.util.stream.Stream.concat(first.stream(), second.stream()).toArray(String[]::new);
     }
