@@ -6,6 +6,7 @@ import io.explainstream.stream.config.KafkaClients;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -16,11 +17,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -60,37 +63,80 @@ final class SendCommand implements Callable<Integer> {
         }
         ServiceConfig config = cluster.config("send writes to an existing cluster");
         String target = topic != null ? topic : config.get(Setting.INPUT_TOPIC);
+        refuseServiceOutput(config, target);
         Map<String, String> clients = new HashMap<>();
         config.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value.toString()));
-        List<byte[]> events = lines(read(file));
+        List<Line> events = lines(read(file));
         // Checked first, as tail does: an unreachable broker is one line, not a minute of client warnings.
-        ClusterCheck.broker(clients, java.time.Duration.ofSeconds(Math.min(timeoutSeconds, 10)));
-        int sent = 0;
+        java.time.Duration check = java.time.Duration.ofSeconds(Math.min(timeoutSeconds, 10));
+        ClusterCheck.broker(clients, check);
+        if (!ClusterCheck.topicExists(clients, target, check)) {
+            // A topic the broker auto-creates gets its defaults (often one partition), not the
+            // service's topics.partitions, and the service would then keep it: one instance forever.
+            throw new IllegalArgumentException((topic != null ? "--topic = " : Setting.INPUT_TOPIC.key() + " = ") + target + ": no such topic on "
+                    + clients.get("bootstrap.servers") + "; start the service first (it creates " + Setting.INPUT_TOPIC.key() + " with "
+                    + Setting.TOPICS_PARTITIONS.key() + " partitions), or create the topic");
+        }
         int keyless = 0;
-        Future<RecordMetadata> last = null;
+        List<Future<RecordMetadata>> acks = new ArrayList<>();
         try (KafkaProducer<byte[], byte[]> producer = KafkaClients.producer(clients, timeoutSeconds * 1000)) {
-            for (byte[] line : events) {
-                byte[] key = eventId(line);
+            for (Line line : events) {
+                byte[] key = eventId(line.bytes());
                 keyless += key == null ? 1 : 0;
-                last = producer.send(new ProducerRecord<>(target, key, line));
-                sent++;
+                acks.add(send(producer, new ProducerRecord<>(target, key, line.bytes())));
             }
             producer.flush();
-            if (last != null) {
-                last.get();
-            }
-        } catch (ExecutionException e) {
-            throw new IllegalArgumentException("could not send to " + target + " at " + clients.get("bootstrap.servers") + ": " + e.getCause().getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return 1;
-        } catch (org.apache.kafka.common.errors.TimeoutException e) {
-            throw new IllegalArgumentException("could not reach the cluster at " + clients.get("bootstrap.servers") + " within " + timeoutSeconds
-                    + " s: " + e.getMessage());
         }
-        spec.commandLine().getOut().println("sent " + sent + " event" + (sent == 1 ? "" : "s") + " to " + target
-                + (keyless > 0 ? " (" + keyless + " without an event_id, sent without a key)" : ""));
-        return 0;
+        List<String> failures = failures(events, acks);
+        int sent = events.size() - failures.size();
+        spec.commandLine().getOut().println("sent " + (failures.isEmpty() ? "" : sent + " of ") + events.size() + " event"
+                + (events.size() == 1 ? "" : "s") + " to " + target + (keyless > 0 ? " (" + keyless + " without an event_id, sent without a key)" : ""));
+        if (failures.isEmpty()) {
+            return 0;
+        }
+        // Every line that did not reach the topic is named: a count alone would hide which events are missing.
+        PrintWriter err = spec.commandLine().getErr();
+        failures.forEach(failure -> err.println("error: " + failure));
+        err.flush();
+        return 2;
+    }
+
+    /**
+     * The service's own topics take its records, not logged events: a line sent there would sit
+     * among the explanations, where every consumer has to step over it.
+     */
+    private void refuseServiceOutput(ServiceConfig config, String target) {
+        for (Setting setting : List.of(Setting.OUTPUT_TOPIC, Setting.DLQ_TOPIC, Setting.STATS_TOPIC, Setting.ALERTS_TOPIC)) {
+            if (config.get(setting).equals(target)) {
+                throw new IllegalArgumentException("--topic = " + target + " is the service's " + setting.key() + "; send writes logged events,"
+                        + " which go to " + Setting.INPUT_TOPIC.key() + " (" + config.get(Setting.INPUT_TOPIC) + ")");
+            }
+        }
+    }
+
+    /** A record the producer refuses at once (too large, say) fails like one the broker refuses. */
+    private static Future<RecordMetadata> send(KafkaProducer<byte[], byte[]> producer, ProducerRecord<byte[], byte[]> record) {
+        try {
+            return producer.send(record);
+        } catch (KafkaException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** One line per event that was not written, with its line number and the producer's reason. */
+    private static List<String> failures(List<Line> events, List<Future<RecordMetadata>> acks) {
+        List<String> failures = new ArrayList<>();
+        for (int i = 0; i < acks.size(); i++) {
+            try {
+                acks.get(i).get();
+            } catch (ExecutionException e) {
+                failures.add("line " + events.get(i).number() + " was not sent: " + e.getCause().getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                failures.add("line " + events.get(i).number() + ": interrupted before the broker acknowledged it");
+            }
+        }
+        return failures;
     }
 
     /** The file's bytes as they are: a line that is not UTF-8 is sent as it is, to be dead-lettered with its reason. */
@@ -107,18 +153,23 @@ final class SendCommand implements Callable<Integer> {
         }
     }
 
+    /** A line of the file: its number (from 1, blank lines counted) and its bytes without the line end. */
+    record Line(int number, byte[] bytes) {}
+
     /** The non-blank lines, without their line ends (\n or \r\n). */
-    static List<byte[]> lines(byte[] bytes) {
-        List<byte[]> lines = new ArrayList<>();
+    static List<Line> lines(byte[] bytes) {
+        List<Line> lines = new ArrayList<>();
         int start = 0;
+        int number = 1;
         for (int i = 0; i <= bytes.length; i++) {
             if (i == bytes.length || bytes[i] == '\n') {
                 int end = i > start && bytes[i - 1] == '\r' ? i - 1 : i;
                 byte[] line = Arrays.copyOfRange(bytes, start, end);
                 if (!new String(line, StandardCharsets.UTF_8).isBlank()) {
-                    lines.add(line);
+                    lines.add(new Line(number, line));
                 }
                 start = i + 1;
+                number++;
             }
         }
         return lines;

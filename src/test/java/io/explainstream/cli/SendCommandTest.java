@@ -32,6 +32,7 @@ class SendCommandTest {
         file.writeBytes(notUtf8);
         Path events = Files.write(dir.resolve("events.jsonl"), file.toByteArray());
         try (InJvmKafka kafka = InJvmKafka.start()) {
+            kafka.createTopic("in", 1);
             CliRun run = CliRun.of("send", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "in", events.toString());
             assertEquals(0, run.exitCode(), run.err());
             assertEquals("sent 3 events to in (2 without an event_id, sent without a key)", run.out().strip());
@@ -42,6 +43,37 @@ class SendCommandTest {
             assertNull(records.get(1).key());
             assertEquals("not json at all", new String(records.get(1).value(), StandardCharsets.UTF_8));
             assertArrayEquals(notUtf8, records.get(2).value(), "bytes that are not UTF-8 are sent as they are, for the service to dead-letter");
+        }
+    }
+
+    /**
+     * A line the producer refuses (over max.request.size) is named on standard error with the
+     * reason, the count says how many of the lines were sent, and the exit code is 2: it said
+     * "sent 3 events" with one of them lost. The service's own topics and a missing topic are refused.
+     */
+    @Test
+    @Tag("slow") // starts a broker
+    void aLineThatIsNotSentIsNamedAndTheExitCodeSaysSo(@TempDir Path dir) throws Exception {
+        String huge = "{\"event_id\":\"huge\",\"prompt\":\"" + "a ".repeat(1_000_000) + "\",\"response\":\"r\"}";
+        Path events = Files.writeString(dir.resolve("events.jsonl"), EMOJI + "\n" + huge + "\n\n" + EMOJI.replace("ü-🐶", "last") + "\n");
+        try (InJvmKafka kafka = InJvmKafka.start()) {
+            kafka.createTopic("in", 1);
+            CliRun run = CliRun.of("send", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "in", events.toString());
+            assertEquals(2, run.exitCode(), run.out() + run.err());
+            assertEquals("sent 2 of 3 events to in", run.out().strip());
+            assertTrue(run.err().startsWith("error: line 2 was not sent: The message is 2000"), run.err());
+            assertEquals(1, run.err().strip().lines().count(), run.err());
+            List<ConsumerRecord<byte[], byte[]>> records = kafka.readCommitted("in", r -> r.size() >= 2, Duration.ofSeconds(60));
+            assertEquals(List.of("ü-🐶", "last"), records.stream().map(r -> new String(r.key(), StandardCharsets.UTF_8)).toList());
+
+            CliRun output = CliRun.of("send", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "explanations", events.toString());
+            assertEquals(2, output.exitCode());
+            assertEquals("error: --topic = explanations is the service's output.topic; send writes logged events, which go to input.topic"
+                    + " (llm-interactions)", output.err().strip());
+            CliRun missing = CliRun.of("send", "--bootstrap-servers", kafka.bootstrapServers(), events.toString());
+            assertEquals(2, missing.exitCode());
+            assertEquals("error: input.topic = llm-interactions: no such topic on " + kafka.bootstrapServers() + "; start the service first (it"
+                    + " creates input.topic with topics.partitions partitions), or create the topic", missing.err().strip());
         }
     }
 
@@ -64,7 +96,8 @@ class SendCommandTest {
 
     @Test
     void linesEndWithNewlineOrCarriageReturnNewlineAndBlankOnesAreSkipped() {
-        List<byte[]> lines = SendCommand.lines("a\r\n\n  \nb\nc".getBytes(StandardCharsets.UTF_8));
-        assertEquals(List.of("a", "b", "c"), lines.stream().map(l -> new String(l, StandardCharsets.UTF_8)).toList());
+        List<SendCommand.Line> lines = SendCommand.lines("a\r\n\n  \nb\nc".getBytes(StandardCharsets.UTF_8));
+        assertEquals(List.of("a", "b", "c"), lines.stream().map(l -> new String(l.bytes(), StandardCharsets.UTF_8)).toList());
+        assertEquals(List.of(1, 4, 5), lines.stream().map(SendCommand.Line::number).toList(), "numbered as an editor numbers them");
     }
 }

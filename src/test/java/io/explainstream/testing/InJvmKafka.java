@@ -118,6 +118,15 @@ public final class InJvmKafka implements AutoCloseable {
         return props;
     }
 
+    /** Creates a topic, as the service or an operator would before anything is produced to it. */
+    public void createTopic(String name, int partitions) {
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(clientProperties())) {
+            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(name, partitions, (short) 1))).all().get(60, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot create topic " + name, e);
+        }
+    }
+
     /** Sends UTF-8 key/value pairs and waits until the broker has them all. */
     public void produce(String topic, List<String[]> keyValues) {
         try (KafkaProducer<byte[], byte[]> producer = producer(Map.of())) {
