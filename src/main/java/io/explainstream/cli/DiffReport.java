@@ -12,6 +12,7 @@ import io.explainstream.diff.Measure;
 import io.explainstream.render.Aggregate;
 import io.explainstream.render.ExplanationViews;
 import io.explainstream.render.HtmlReport;
+import io.explainstream.render.TokenText;
 import io.explainstream.schema.Explanation;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,22 +38,22 @@ final class DiffReport {
                 aggregate.wordsBasis(), aggregate.topSegmentChanged()));
         if (result.counts().notExplanations() > 0 || result.counts().duplicates() > 0) {
             text.append(String.format(Locale.ROOT, "skipped: %d records not Explanations%s · %d duplicates (latest kept)%n",
-                    result.counts().notExplanations(), result.counts().firstNotExplanation() == null ? "" : " (first: " + result.counts().firstNotExplanation() + ")",
+                    result.counts().notExplanations(), result.counts().firstNotExplanation() == null ? "" : " (first: " + TokenText.visible(result.counts().firstNotExplanation()) + ")",
                     result.counts().duplicates()));
         }
         if (!aggregate.replayOnlyIds().isEmpty()) {
-            text.append("replay only: ").append(String.join(", ", aggregate.replayOnlyIds())).append(aggregate.replayOnly() > aggregate.replayOnlyIds().size()
+            text.append("replay only: ").append(TokenText.visible(String.join(", ", aggregate.replayOnlyIds()))).append(aggregate.replayOnly() > aggregate.replayOnlyIds().size()
                     ? ", …" : "").append('\n');
         }
         if (!aggregate.againstOnlyIds().isEmpty()) {
-            text.append(againstName).append(" only: ").append(String.join(", ", aggregate.againstOnlyIds()))
+            text.append(againstName).append(" only: ").append(TokenText.visible(String.join(", ", aggregate.againstOnlyIds())))
                     .append(aggregate.againstOnly() > aggregate.againstOnlyIds().size() ? ", …" : "").append('\n');
         }
         for (String group : aggregate.groups()) {
             if (aggregate.groups().size() == 2 && !group.equals(DiffAggregate.ALL)) {
                 continue; // one group only: the same numbers as all events
             }
-            text.append(String.format(Locale.ROOT, "%n%-26s %9s %9s %9s %7s%n", group.equals(DiffAggregate.ALL) ? "all events" : "group " + group, "p10", "p50",
+            text.append(String.format(Locale.ROOT, "%n%-26s %9s %9s %9s %7s%n", group.equals(DiffAggregate.ALL) ? "all events" : "group " + TokenText.visible(group), "p10", "p50",
                     "p90", "events"));
             for (Measure measure : Measure.values()) {
                 aggregate.distribution(group, measure).ifPresent(d -> text.append(String.format(Locale.ROOT, "  %-24s %+9.4f %+9.4f %+9.4f %7d%n",
@@ -60,7 +61,7 @@ final class DiffReport {
             }
             if (group.equals(DiffAggregate.ALL)) {
                 aggregate.shareChanges().forEach((name, d) -> text.append(String.format(Locale.ROOT, "  %-24s %+9.4f %+9.4f %+9.4f %7d%n",
-                        "share " + name, d.p10(), d.p50(), d.p90(), d.count())));
+                        "share " + TokenText.visible(name), d.p10(), d.p50(), d.p90(), d.count())));
             }
         }
         List<DiffAggregate.Listed> largest = aggregate.largest();
@@ -70,11 +71,11 @@ final class DiffReport {
             for (DiffAggregate.Listed listed : largest) {
                 EventDiff diff = listed.diff();
                 text.append(String.format(Locale.ROOT, "  %s  change %.3f · jaccard %s · spearman %s · max share change %.3f · top segment %s · Δdelta %+.4f"
-                        + " · Δlogp %+.4f%s%n", diff.eventId(), diff.change(), number(diff.jaccard()), number(diff.spearman()), diff.maxShareChange(),
-                        diff.topSegmentChanged() ? diff.againstTopSegment() + " → " + diff.replayTopSegment() : "=" + diff.replayTopSegment(),
+                        + " · Δlogp %+.4f%s%n", TokenText.visible(diff.eventId()), diff.change(), number(diff.jaccard()), number(diff.spearman()), diff.maxShareChange(),
+                        TokenText.visible(diff.topSegmentChanged() ? diff.againstTopSegment() + " → " + diff.replayTopSegment() : "=" + diff.replayTopSegment()),
                         diff.deltaChange(), diff.logProbChange(), diff.basis() == EventDiff.Basis.WORDS ? " [words: tokenizations differ]" : ""));
-                text.append(String.format(Locale.ROOT, "    %-9s %s%n", "replay", String.join(" · ", diff.replayTop())));
-                text.append(String.format(Locale.ROOT, "    %-9s %s%n", againstName, String.join(" · ", diff.againstTop())));
+                text.append(String.format(Locale.ROOT, "    %-9s %s%n", "replay", TokenText.visible(String.join(" · ", diff.replayTop()))));
+                text.append(String.format(Locale.ROOT, "    %-9s %s%n", againstName, TokenText.visible(String.join(" · ", diff.againstTop()))));
             }
         }
         return text.toString();

@@ -6,6 +6,7 @@ import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.render.ExplanationJson;
 import io.explainstream.render.ExplanationViews;
 import io.explainstream.render.TerminalHeatmap;
+import io.explainstream.render.TokenText;
 import io.explainstream.schema.AuditAlert;
 import io.explainstream.schema.ExplanationStats;
 import io.explainstream.stats.AvroJson;
@@ -73,6 +74,9 @@ final class TailCommand implements Callable<Integer> {
 
     @Spec
     private picocli.CommandLine.Model.CommandSpec spec;
+
+    /** How many skipped records are named on stderr one by one; the rest are only counted. */
+    private static final int SKIP_NOTES = 5;
 
     /** When --timeout ends the command ({@link System#nanoTime()}); set at the start of {@link #call}. */
     private long deadline;
@@ -160,12 +164,19 @@ final class TailCommand implements Callable<Integer> {
     private int tailExplanations(ServiceConfig config, String explanations, Map<String, String> clients, PrintWriter out) {
         TerminalHeatmap heatmap = new TerminalHeatmap(!noColor && TerminalHeatmap.colorByDefault());
         AtomicInteger printed = new AtomicInteger();
+        AtomicInteger skipped = new AtomicInteger();
+        PrintWriter err = spec.commandLine().getErr();
         try (ExplanationFeed feed = new ExplanationFeed(clients, config.registryConfig(), List.of(explanations), fromBeginning)) {
             while ((max == null || printed.get() < max) && System.nanoTime() < deadline) {
                 feed.poll(Duration.ofMillis(250), explanations, (record, problem) -> {
-                    throw new IllegalArgumentException((topic != null ? "--topic = " + topic : Setting.OUTPUT_TOPIC.key() + " = " + explanations)
-                            + ": the record at partition " + record.partition() + ", offset " + record.offset() + " is not an explanation (" + problem
-                            + "); tail reads the explanations topic");
+                    // Stepped over, as the dashboard and diff do: stopping here would hide every explanation after it.
+                    int count = skipped.incrementAndGet();
+                    if (count <= SKIP_NOTES) {
+                        err.println("tail: skipped the record at partition " + record.partition() + ", offset " + record.offset() + " of " + explanations
+                                + ": not an explanation (" + TokenText.visible(problem) + ")"
+                                + (count == SKIP_NOTES ? "; further ones are skipped without a note" : ""));
+                        err.flush();
+                    }
                 }, (record, explanation) -> {
                     if (max != null && printed.get() >= max) {
                         return;
@@ -186,6 +197,10 @@ final class TailCommand implements Callable<Integer> {
                     printed.incrementAndGet();
                 }, record -> { });
             }
+        }
+        if (skipped.get() > 0) {
+            err.println("tail: skipped " + skipped.get() + " record" + (skipped.get() == 1 ? "" : "s") + " of " + explanations
+                    + " that " + (skipped.get() == 1 ? "is not an explanation" : "are not explanations"));
         }
         return 0;
     }

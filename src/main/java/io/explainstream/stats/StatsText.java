@@ -1,5 +1,6 @@
 package io.explainstream.stats;
 
+import io.explainstream.render.TokenText;
 import io.explainstream.schema.AuditAlert;
 import io.explainstream.schema.ExplanationStats;
 import java.time.Instant;
@@ -7,7 +8,11 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Locale;
 
-/** One line per window or alert, for {@code tail --stats}, {@code tail --alerts} and the demo's summary. */
+/**
+ * One line per window or alert, for {@code tail --stats}, {@code tail --alerts} and the demo's
+ * summary. Group keys, segment names, words and event ids come from the traffic and are shown
+ * with {@link TokenText#visible}, so that none acts on the terminal.
+ */
 public final class StatsText {
 
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneOffset.UTC);
@@ -23,7 +28,7 @@ public final class StatsText {
                 : String.format(Locale.ROOT, "delta mean %s max %s, %d over %s", percent(faithfulness.getRelDeltaMean()), percent(faithfulness.getRelDeltaMax()),
                         faithfulness.getOverWarn(), percent(faithfulness.getWarnThreshold()));
         return String.format(Locale.ROOT, "%s %s %s: %s, %s%s · latency p50 %.0f ms, p95 %.0f ms, max %.0f ms · lag p50 %.1f s, max %.1f s · %s",
-                window(stats.getWindowStart(), stats.getWindowEnd()), stats.getGroupKey(), stats.getFinal$() ? "final" : "open",
+                window(stats.getWindowStart(), stats.getWindowEnd()), TokenText.visible(stats.getGroupKey()), stats.getFinal$() ? "final" : "open",
                 count(stats.getEvents(), "event"), count(stats.getDeadLetters().getCount(), "dead letter"), stats.getLateEvents() == 0 ? "" : ", " + stats.getLateEvents() + " late",
                 stats.getLatency().getP50Ms(), stats.getLatency().getP95Ms(), stats.getLatency().getMaxMs(), stats.getLag().getP50Ms() / 1000,
                 stats.getLag().getMaxMs() / 1000, delta) + reliance(stats);
@@ -35,8 +40,8 @@ public final class StatsText {
             return "";
         }
         String shares = new java.util.TreeMap<>(stats.getReliance()).entrySet().stream()
-                .map(e -> e.getKey() + " " + percent(e.getValue().getShareMean())).collect(java.util.stream.Collectors.joining(", "));
-        String words = stats.getTopWords().stream().limit(5).map(w -> w.getText()).collect(java.util.stream.Collectors.joining(" "));
+                .map(e -> TokenText.visible(e.getKey()) + " " + percent(e.getValue().getShareMean())).collect(java.util.stream.Collectors.joining(", "));
+        String words = stats.getTopWords().stream().limit(5).map(w -> TokenText.visible(w.getText())).collect(java.util.stream.Collectors.joining(" "));
         return String.format(Locale.ROOT, " · shares %s · entropy %.2f nats%s", shares, stats.getConcentration().getEntropyMean(),
                 words.isEmpty() ? "" : " · top words " + words);
     }
@@ -44,9 +49,9 @@ public final class StatsText {
     /** For example {@code ALERT unfaithful: delta.rel.max = 0.13 > 0.1 · source_model=... · 2026-11-29 10:00:00–10:01:00 · 12 events · e.g. a, b}. */
     public static String line(AuditAlert alert) {
         return String.format(Locale.ROOT, "ALERT %s: %s = %s %s %s · %s · %s · %s · e.g. %s", alert.getRule(), alert.getMetric(),
-                number(alert.getValue()), alert.getOperator(), number(alert.getThreshold()), alert.getGroupKey(),
+                number(alert.getValue()), alert.getOperator(), number(alert.getThreshold()), TokenText.visible(alert.getGroupKey()),
                 window(alert.getWindowStart(), alert.getWindowEnd()), count(alert.getEvents(), "event"),
-                alert.getExampleEventIds().isEmpty() ? "-" : String.join(", ", alert.getExampleEventIds()));
+                alert.getExampleEventIds().isEmpty() ? "-" : TokenText.visible(String.join(", ", alert.getExampleEventIds())));
     }
 
     /** {@code 1 event}, {@code 2 events}, {@code 0 events}. */

@@ -301,6 +301,21 @@ class StatsTopologyTest {
                 "a user's word that scored 0 stays; the template's markup and the fixed BOS do not");
     }
 
+    /** A group key (a metadata value), a segment name and a word come from the traffic: tail --stats shows them escaped. */
+    @Test
+    void theTextLineShowsTrafficTextEscaped() {
+        start(List.of());
+        Explanation hostile = StatsFixture.withSegments(StatsFixture.explanation("h", T0 + 1_000, "app\u001b[2J", 100, 0),
+                List.of(segment("doc\u202e", SegmentKind.SPAN, 1.0)), "doc\u202e", 1.0,
+                List.of(new io.explainstream.schema.PromptWord("\u001b[31mred", 0, 8, 0, 1, 1.0, 1.0)));
+        hostile.setPromptTokens(List.of(new io.explainstream.schema.PromptToken(3L, "\u001b[31mred", 0, 8, true, 0)));
+        explain(hostile);
+        driver.advanceWallClockTime(EMIT);
+        String line = StatsText.line(stats.readValuesToList().get(0));
+        assertTrue(line.chars().noneMatch(c -> c == 0x1b || c == 0x202e), line);
+        assertTrue(line.contains("metadata.application=app\\x1b[2J open") && line.contains("top words \\x1b[31mred"), line);
+    }
+
     @Test
     void eachOperatorFiresOnClosedWindowsOnlyOncePerWindowAndGroupWithExamples() {
         start(rules("lt", "events < 3", "le", "events <= 2", "gt", "delta.rel.max > 0.1", "ge", "dlq.count >= 1", "eq", "events == 2",

@@ -210,6 +210,13 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
                 throw new IllegalArgumentException("segments[" + i + "].name is " + span.name().length() + " characters, at most "
                         + SpanRequest.MAX_NAME_CHARS);
             }
+            // A name is an identifier that dashboards show and group by: a control character in it is garbage, as in event_id.
+            for (int c = 0; c < span.name().length(); c++) {
+                if (Character.isISOControl(span.name().charAt(c))) {
+                    throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "segments[%d].name contains the control character U+%04X at index %d",
+                            i, (int) span.name().charAt(c), c));
+                }
+            }
             Integer earlier = names.putIfAbsent(span.name(), i);
             if (earlier != null) {
                 throw new IllegalArgumentException(label(i, span) + ": the name is also segments[" + earlier + "]'s");

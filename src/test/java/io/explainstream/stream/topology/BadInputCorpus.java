@@ -130,6 +130,8 @@ public final class BadInputCorpus {
                 "segments[0] 'doc:1': start = 9, end = 99 is out of range of the prompt's 15 characters"));
         cases.put("segments-split-surrogate-pair", Case.dlq(event("x", ",\"prompt\":\"\\uD83D\\uDE00 One day\",\"response\":\"a girl\",\"segments\":"
                 + "[{\"name\":\"doc\",\"start\":1,\"end\":5}]"), "segments[0] 'doc': start = 1 falls inside the character U+1F600"));
+        cases.put("segments-name-with-escape", Case.dlq(event("x", spanned + "[{\"name\":\"\\u001b[2Jdoc\",\"start\":0,\"end\":3}]"),
+                "segments[0].name contains the control character U+001B at index 0"));
         cases.put("segments-empty-name", Case.dlq(event("x", spanned + "[{\"name\":\"\",\"start\":0,\"end\":3}]"), "segments[0].name is empty"));
         cases.put("segments-long-name", Case.dlq(event("x", spanned + "[{\"name\":\"" + "n".repeat(129) + "\",\"start\":0,\"end\":3}]"),
                 "segments[0].name is 129 characters, at most 128"));
