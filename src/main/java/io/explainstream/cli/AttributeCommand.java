@@ -160,6 +160,7 @@ final class AttributeCommand implements Callable<Integer> {
         List<SpanRequest> spans = chat == null ? parseSegments(segments) : chat.segments();
         try (LlamaModel model = LlamaModel.load(selection.modelDirectory(), selection.options());
                 LlamaTokenizer tokenizer = LlamaTokenizer.load(selection.modelDirectory())) {
+            tokenizer.requireEmbeddingsFor(model.config().vocabSize(), selection.modelDirectory());
             EncodedText promptTokens;
             PromptLayout layout;
             if (chat == null) {

@@ -35,6 +35,7 @@ final class GenerateCommand implements Callable<Integer> {
         }
         try (LlamaModel model = LlamaModel.load(selection.modelDirectory(), selection.options());
                 LlamaTokenizer tokenizer = LlamaTokenizer.load(selection.modelDirectory())) {
+            tokenizer.requireEmbeddingsFor(model.config().vocabSize(), selection.modelDirectory());
             long[] promptIds = tokenizer.encodePrompt(prompt).ids();
             long started = System.nanoTime();
             long[] ids = new GreedyDecoder(model).generate(promptIds, tokens);

@@ -32,11 +32,14 @@ public final class LlamaTokenizer implements AutoCloseable {
     private final long unkId;
     private final long padId;
     private final int vocabularySize;
+    /** One more than the largest id of the vocabulary's pieces, added tokens left out. */
+    private final int pieceCount;
 
-    private LlamaTokenizer(HuggingFaceTokenizer tokenizer, int vocabularySize, boolean addBos, String bosToken, String eosToken,
+    private LlamaTokenizer(HuggingFaceTokenizer tokenizer, int vocabularySize, int pieceCount, boolean addBos, String bosToken, String eosToken,
             String padToken, String unkToken) {
         this.tokenizer = tokenizer;
         this.vocabularySize = vocabularySize;
+        this.pieceCount = pieceCount;
         this.addBos = addBos;
         this.bosToken = bosToken;
         this.eosToken = eosToken;
@@ -64,9 +67,11 @@ public final class LlamaTokenizer implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             throw new TokenizerLoadException("tokenizer.json in " + modelDir + " cannot be read: " + e.getMessage(), e);
         }
+        JsonNode json = readJson(file);
         return new LlamaTokenizer(
                 tokenizer,
-                vocabularySize(file),
+                largestId(json, true) + 1,
+                largestId(json, false) + 1,
                 config.path("add_bos_token").asBoolean(true),
                 tokenText(config, "bos_token", "<s>"),
                 tokenText(config, "eos_token", "</s>"),
@@ -74,21 +79,26 @@ public final class LlamaTokenizer implements AutoCloseable {
                 tokenText(config, "unk_token", "<unk>"));
     }
 
-    /** One more than the largest id in the vocabulary and the added tokens. */
-    private static int vocabularySize(Path tokenizerJson) {
+    private static JsonNode readJson(Path tokenizerJson) {
         try {
-            JsonNode root = new ObjectMapper().readTree(tokenizerJson.toFile());
-            int largest = -1;
-            for (JsonNode id : root.path("model").path("vocab")) {
-                largest = Math.max(largest, id.asInt());
-            }
-            for (JsonNode added : root.path("added_tokens")) {
-                largest = Math.max(largest, added.path("id").asInt());
-            }
-            return largest + 1;
+            return new ObjectMapper().readTree(tokenizerJson.toFile());
         } catch (IOException e) {
             throw new TokenizerLoadException(tokenizerJson + " cannot be read: " + e.getMessage(), e);
         }
+    }
+
+    /** The largest id of the vocabulary's pieces, and of the added tokens too when {@code withAdded}; -1 for none. */
+    private static int largestId(JsonNode tokenizerJson, boolean withAdded) {
+        int largest = -1;
+        for (JsonNode id : tokenizerJson.path("model").path("vocab")) {
+            largest = Math.max(largest, id.asInt());
+        }
+        if (withAdded) {
+            for (JsonNode added : tokenizerJson.path("added_tokens")) {
+                largest = Math.max(largest, added.path("id").asInt());
+            }
+        }
+        return largest;
     }
 
     private static JsonNode readConfig(Path file) {
@@ -210,6 +220,23 @@ public final class LlamaTokenizer implements AutoCloseable {
     /** The number of ids the tokenizer can produce. */
     public int vocabularySize() {
         return vocabularySize;
+    }
+
+    /**
+     * Refuses a model with fewer embeddings than this tokenizer has pieces: text would encode to
+     * ids the model has none for, and every event would fail. Added tokens past the model's
+     * vocabulary (a pad token added for fine-tuning, say) are let through: text rarely spells them,
+     * and an event that does is refused alone, naming the id.
+     *
+     * @param modelVocabSize the model's {@code vocab_size}
+     * @param modelDir where both files are, for the message
+     */
+    public void requireEmbeddingsFor(int modelVocabSize, Path modelDir) {
+        if (modelVocabSize < pieceCount) {
+            throw new TokenizerLoadException("config.json: vocab_size = " + modelVocabSize + " is smaller than the vocabulary of tokenizer.json ("
+                    + pieceCount + " pieces) in " + modelDir + ": text would encode to token ids the model has no embedding for; the tokenizer"
+                    + " and the checkpoint do not belong together", null);
+        }
     }
 
     public long bosId() {

@@ -255,6 +255,26 @@ class AttributeCommandTest {
         assertTrue(tooLong.err().contains("exceed the model's context of 512 tokens"), tooLong.err());
     }
 
+    /**
+     * A checkpoint with fewer embeddings than its tokenizer has pieces fails every event (and
+     * crashed generate in libtorch): attribute, generate and the service refuse it when it loads.
+     */
+    @Test
+    void aModelWithFewerEmbeddingsThanTheTokenizersPiecesIsRefusedWhenItLoads(@TempDir Path dir) throws IOException {
+        io.explainstream.model.RandomCheckpoint.write(new io.explainstream.model.LlamaConfig(32, 64, 4, 2, 8, 1, 300, 256, 1e-5, 10000.0,
+                io.explainstream.model.RopeScaling.NONE, true, 1, 2, -1), TestData.stories260K(), 7, io.explainstream.model.TensorDtype.F32, 1, dir);
+        String expected = "error: config.json: vocab_size = 300 is smaller than the vocabulary of tokenizer.json (512 pieces) in " + dir
+                + ": text would encode to token ids the model has no embedding for; the tokenizer and the checkpoint do not belong together";
+        assertError(expected, "--prompt", PROMPT, "--response", RESPONSE, "--model", dir.toString());
+        CliRun generate = CliRun.of("generate", "--prompt", "Once", "--model", dir.toString());
+        assertEquals(2, generate.exitCode(), generate.out() + generate.err());
+        assertEquals(expected, generate.err().strip());
+        var service = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class, () -> io.explainstream.stream.service.ExplainService.start(
+                io.explainstream.stream.config.ServiceConfig.of(java.util.Map.of("model.dir", dir.toString())), TestData.repo(),
+                java.time.Clock.systemUTC()));
+        assertEquals(expected.substring("error: ".length()), service.getMessage());
+    }
+
     @Test
     void parserErrorsAreTheProblemAndAPointerToHelpNotTheUsage() {
         List<List<String>> cases = List.of(

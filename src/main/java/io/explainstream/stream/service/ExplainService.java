@@ -133,6 +133,13 @@ public final class ExplainService implements AutoCloseable {
             throw e;
         }
         try {
+            tokenizer.requireEmbeddingsFor(model.config().vocabSize(), modelDir);
+        } catch (RuntimeException e) {
+            tokenizer.close();
+            model.close();
+            throw e;
+        }
+        try {
             return start(config, model, tokenizer, modelDir, scope, extensions, clock);
         } catch (IOException | RuntimeException e) {
             tokenizer.close();
