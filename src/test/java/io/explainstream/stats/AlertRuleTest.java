@@ -133,6 +133,19 @@ class AlertRuleTest {
                 assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.delta.warn", "-1")))).getMessage());
     }
 
+    /** Rules are tested on the statistics windows: with the statistics off they would never fire, so the live service refuses to start. */
+    @Test
+    void alertRulesWithTheStatisticsDisabledFailStart() {
+        ServiceConfig config = ServiceConfig.of(Map.of("stats.enabled", "false", "alert.unfaithful.when", "delta.rel.max > 0.1",
+                "alert.busy.when", "events > 100"));
+        assertEquals("stats.enabled = false, but alert rules are set (alert.busy.when, alert.unfaithful.when): alerts are computed from the"
+                + " statistics windows; enable the statistics or remove the rules", assertThrows(ConfigException.class,
+                        () -> StatsTopology.addTo(new org.apache.kafka.streams.Topology(), config, null, new io.micrometer.core.instrument.simple.SimpleMeterRegistry()))
+                .getMessage());
+        assertTrue(StatsTopology.addTo(new org.apache.kafka.streams.Topology(), ServiceConfig.of(Map.of("stats.enabled", "false")), null,
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry()).isEmpty(), "no rules: nothing to refuse");
+    }
+
     @Test
     void aGroupFilterNamingAFieldTwiceFailsNamingTheKeyAndTheValue() {
         assertEquals("alert.x.group = 'metadata.application=a,metadata.application=b' names the field 'metadata.application' twice"
