@@ -85,7 +85,24 @@ public final class InputDecoder {
                 interaction.getMetadata() == null ? Map.of() : Map.copyOf(interaction.getMetadata()), spans(interaction.getSegments()));
     }
 
+    /**
+     * Jackson reads a value that starts like UTF-16 or UTF-32 (a byte order mark 0xfe 0xff or
+     * 0xff 0xfe, or a zero byte among the first four) in that encoding, and its errors then quote
+     * characters the producer never wrote. Events are UTF-8, and 0xfe, 0xff and a raw zero byte
+     * never occur in UTF-8 JSON: such a value is refused for what it is.
+     */
+    private static void requireUtf8Start(byte[] value) {
+        for (int i = 0; i < Math.min(4, value.length); i++) {
+            int b = value[i] & 0xff;
+            if (b == 0x00 || b == 0xfe || b == 0xff) {
+                throw new InvalidEventException(String.format("value is not UTF-8: byte %d is 0x%02x, as in UTF-16 or UTF-32 text (events are UTF-8 JSON)",
+                        i, b));
+            }
+        }
+    }
+
     private static InputEvent fromJson(byte[] value) {
+        requireUtf8Start(value);
         JsonNode root;
         try {
             root = JSON.readTree(value);

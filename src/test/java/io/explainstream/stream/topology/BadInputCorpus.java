@@ -132,6 +132,13 @@ public final class BadInputCorpus {
                 + "[{\"name\":\"doc\",\"start\":1,\"end\":5}]"), "segments[0] 'doc': start = 1 falls inside the character U+1F600"));
         cases.put("segments-name-with-escape", Case.dlq(event("x", spanned + "[{\"name\":\"\\u001b[2Jdoc\",\"start\":0,\"end\":3}]"),
                 "segments[0].name contains the control character U+001B at index 0"));
+        byte[] utf16 = event("x", ",\"prompt\":\"p\",\"response\":\"r\"").getBytes(StandardCharsets.UTF_16LE);
+        byte[] withBom = new byte[utf16.length + 2];
+        withBom[0] = (byte) 0xff;
+        withBom[1] = (byte) 0xfe;
+        System.arraycopy(utf16, 0, withBom, 2, utf16.length);
+        cases.put("utf16-with-byte-order-mark", new Case(withBom, "dlq:value is not UTF-8: byte 0 is 0xff, as in UTF-16 or UTF-32 text"));
+        cases.put("utf16-without-byte-order-mark", new Case(utf16, "dlq:value is not UTF-8: byte 1 is 0x00, as in UTF-16 or UTF-32 text"));
         cases.put("segments-empty-name", Case.dlq(event("x", spanned + "[{\"name\":\"\",\"start\":0,\"end\":3}]"), "segments[0].name is empty"));
         cases.put("segments-long-name", Case.dlq(event("x", spanned + "[{\"name\":\"" + "n".repeat(129) + "\",\"start\":0,\"end\":3}]"),
                 "segments[0].name is 129 characters, at most 128"));
