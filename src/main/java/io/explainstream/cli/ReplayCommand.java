@@ -106,8 +106,7 @@ final class ReplayCommand implements Callable<Integer> {
             out.flush();
             return 0;
         }
-        err.printf("replay %s: %s [%s, %s) → %s; re-run with --replay-id %s --from %s --to %s to resume%n", id, config.get(Setting.INPUT_TOPIC),
-                start, end, config.get(Setting.OUTPUT_TOPIC), id, start, end);
+        err.printf("replay %s: %s [%s, %s) → %s%n", id, config.get(Setting.INPUT_TOPIC), start, end, config.get(Setting.OUTPUT_TOPIC));
         err.flush();
         AtomicBoolean interrupted = new AtomicBoolean();
         AtomicInteger status = new AtomicInteger(3);
@@ -177,10 +176,14 @@ final class ReplayCommand implements Callable<Integer> {
                 outcome.finished() ? "finished" : "interrupted", counted, outcome.explained(), outcome.deadLettered(), outcome.skipped(),
                 outcome.seconds(), outcome.resumed() ? " (resumed)" : "", outcome.gaps().isEmpty() ? "" : "; records deleted by retention are missing");
         out.flush();
-        err.flush();
         if (!outcome.finished()) {
+            // Said once there is something to resume: a replay that never started (a broken model directory) has nothing.
+            err.printf("replay %s: re-run with --replay-id %s --from %s --to %s to resume%n", id, id, Instant.ofEpochMilli(replay.fromMs()),
+                    Instant.ofEpochMilli(replay.toMs()));
+            err.flush();
             return 3;
         }
+        err.flush();
         if (diff) {
             // The replay's own topics are in config; the live explanations are the base configuration's output topic.
             DiffCommand.run(base, new DiffCommand.Choice(id, config.get(Setting.OUTPUT_TOPIC), null, null, null, null, 5, null, 10, false, diffFormat,

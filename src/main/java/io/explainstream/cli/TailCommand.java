@@ -131,8 +131,8 @@ final class TailCommand implements Callable<Integer> {
         if (topic != null && (stats || alerts)) {
             // The statistics and alerts topics are the service's own (stats.topic, alerts.topic): a
             // --topic here would be ignored, and the user left reading something else than asked.
-            throw new IllegalArgumentException("--topic = " + topic + " names the explanations topic; --stats and --alerts read stats.topic and"
-                    + " alerts.topic of --config (set those there)");
+            throw new IllegalArgumentException("--topic = " + topic + ": --topic chooses the explanations topic, which --stats and --alerts do not read;"
+                    + " they read stats.topic and alerts.topic of --config (set those there)");
         }
     }
 

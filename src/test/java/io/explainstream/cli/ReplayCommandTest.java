@@ -1,6 +1,7 @@
 package io.explainstream.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.testing.InJvmKafka;
@@ -88,6 +89,15 @@ class ReplayCommandTest {
             CliRun run = CliRun.of(args.toArray(String[]::new));
             assertEquals(0, run.exitCode(), run.err());
             assertTrue(run.out().matches("(?s)replay counted finished: 5 events in range: 3 explained, 1 dead-lettered, 1 skipped; .*"), run.out());
+            assertFalse(run.err().contains("to resume"), "a finished replay has nothing to resume: " + run.err());
+
+            // A model directory that cannot load: one error, and no word of resuming what never started.
+            args = new java.util.ArrayList<>(List.of("replay", "--replay-id", "no-model", "--set", "model.dir=" + state.resolve("no-model")));
+            args.addAll(common);
+            CliRun noModel = CliRun.of(args.toArray(String[]::new));
+            assertEquals(2, noModel.exitCode(), noModel.out() + noModel.err());
+            assertFalse(noModel.err().contains("to resume"), noModel.err());
+            assertTrue(noModel.err().strip().endsWith("error: model directory " + state.resolve("no-model") + " does not exist"), noModel.err());
 
             try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
                 admin.deleteRecords(Map.of(new org.apache.kafka.common.TopicPartition("history", 0),

@@ -152,7 +152,7 @@ class TailStatsCommandTest {
                 List.of("tail", "--stats", "--max", "-1"), "error: --max = -1 must be at least 1",
                 List.of("tail", "--max", "0"), "error: --max = 0 must be at least 1",
                 List.of("tail", "--timeout", "-5"), "error: --timeout = -5 must be at least 1 second",
-                List.of("tail", "--alerts", "--topic", "x"), "error: --topic = x names the explanations topic; --stats and --alerts read",
+                List.of("tail", "--alerts", "--topic", "x"), "error: --topic = x: --topic chooses the explanations topic, which --stats and --alerts do not read; they read",
                 List.of("tail", "--bootstrap-servers", "127.0.0.1:1", "--registry-url", "http://127.0.0.1:1", "--timeout", "5"),
                 "error: the Kafka broker at bootstrap.servers = 127.0.0.1:1 could not be reached",
                 List.of("tail", "--stats", "--bootstrap-servers", "127.0.0.1:1", "--registry-url", "http://127.0.0.1:1", "--timeout", "5"),
