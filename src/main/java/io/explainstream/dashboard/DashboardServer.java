@@ -134,10 +134,14 @@ final class DashboardServer implements AutoCloseable {
 
     /** New explanations as they arrive, one {@code explanation} event each (the feed's line), until the page goes away. */
     private void stream(HttpExchange exchange) throws IOException {
-        LinkedBlockingQueue<DashboardEvent> arrivals = new LinkedBlockingQueue<>(10_000);
-        Runnable unsubscribe = store.listen(arrivals::offer);
         exchange.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
         exchange.getResponseHeaders().set("Cache-Control", "no-store");
+        if (exchange.getRequestMethod().equals("HEAD")) {
+            exchange.sendResponseHeaders(200, -1);
+            return;
+        }
+        LinkedBlockingQueue<DashboardEvent> arrivals = new LinkedBlockingQueue<>(10_000);
+        Runnable unsubscribe = store.listen(arrivals::offer);
         exchange.sendResponseHeaders(200, 0);
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(": explainstream dashboard\nretry: 2000\n\n".getBytes(StandardCharsets.UTF_8));
@@ -168,17 +172,28 @@ final class DashboardServer implements AutoCloseable {
             String extension = name.substring(name.lastIndexOf('.') + 1);
             exchange.getResponseHeaders().set("Content-Type", TYPES.getOrDefault(extension, "application/octet-stream"));
             exchange.getResponseHeaders().set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'");
-            exchange.sendResponseHeaders(200, bytes.length);
-            exchange.getResponseBody().write(bytes);
+            respond(exchange, 200, bytes);
         }
+    }
+
+    /**
+     * The status and the body; for HEAD the headers only, without a length (the JDK's server
+     * warns on stderr at every HEAD answered with one, and sends no body anyway).
+     */
+    private static void respond(HttpExchange exchange, int status, byte[] body) throws IOException {
+        if (exchange.getRequestMethod().equals("HEAD")) {
+            exchange.sendResponseHeaders(status, -1);
+            return;
+        }
+        exchange.sendResponseHeaders(status, body.length);
+        exchange.getResponseBody().write(body);
     }
 
     private static void send(HttpExchange exchange, int status, String type, String body) throws IOException {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().set("Content-Type", type);
         exchange.getResponseHeaders().set("Cache-Control", "no-store");
-        exchange.sendResponseHeaders(status, bytes.length);
-        exchange.getResponseBody().write(bytes);
+        respond(exchange, status, bytes);
     }
 
     @Override

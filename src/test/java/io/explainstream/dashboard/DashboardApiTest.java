@@ -287,6 +287,35 @@ class DashboardApiTest {
             assertEquals(200, client.send(HttpRequest.newBuilder(base.resolve("/webjars/uplot/1.6.30/dist/uPlot.iife.min.js")).header("Authorization", auth).build(),
                     HttpResponse.BodyHandlers.discarding()).statusCode(), "the chart library ships in the jar");
 
+            // HEAD, as monitors and curl -I send it: GET's status and headers, no body, and no warning from the JDK's server.
+            List<java.util.logging.LogRecord> serverLog = new java.util.concurrent.CopyOnWriteArrayList<>();
+            java.util.logging.Logger jdkServer = java.util.logging.Logger.getLogger("com.sun.net.httpserver");
+            java.util.logging.Handler capture = new java.util.logging.Handler() {
+                @Override
+                public void publish(java.util.logging.LogRecord record) {
+                    serverLog.add(record);
+                }
+
+                @Override
+                public void flush() {}
+
+                @Override
+                public void close() {}
+            };
+            jdkServer.addHandler(capture);
+            try {
+                for (String path : List.of("/", "/api/events", "/api/stream", "/nowhere")) {
+                    HttpResponse<String> head = client.send(HttpRequest.newBuilder(base.resolve(path)).header("Authorization", auth)
+                            .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+                    assertEquals(path.equals("/nowhere") ? 404 : 200, head.statusCode(), path);
+                    assertEquals("", head.body(), path);
+                }
+            } finally {
+                jdkServer.removeHandler(capture);
+            }
+            assertTrue(serverLog.stream().noneMatch(r -> r.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue()),
+                    serverLog.stream().map(java.util.logging.LogRecord::getMessage).toList().toString());
+
             HttpResponse<java.io.InputStream> stream = client.send(HttpRequest.newBuilder(base.resolve("/api/stream")).header("Authorization", auth).build(),
                     HttpResponse.BodyHandlers.ofInputStream());
             assertEquals("text/event-stream; charset=utf-8", stream.headers().firstValue("Content-Type").orElseThrow());
