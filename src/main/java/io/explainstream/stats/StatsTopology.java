@@ -131,12 +131,14 @@ public final class StatsTopology implements ServiceExtension.Part {
         topology.addSource(OBSERVATIONS_SOURCE, Serdes.String().deserializer(), Serdes.ByteArray().deserializer(), settings.observationsTopic());
         topology.addProcessor(WINDOWS, () -> new WindowProcessor(settings, codecs.stats(), codecs.alerts(), metrics), OBSERVATIONS_SOURCE);
         Duration retention = settings.retention();
-        topology.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(WindowProcessor.WINDOWS_STORE, retention, settings.window(), false),
+        // The window stores keep their changelog offsets in checkpoint files (CheckpointedWindowStore says why): an empty one
+        // cannot keep it in RocksDB, and every clean restart then wiped the task under exactly once.
+        topology.addStateStore(Stores.windowStoreBuilder(CheckpointedWindowStore.persistent(WindowProcessor.WINDOWS_STORE, retention, settings.window()),
                 Serdes.String(), Serdes.ByteArray()).withLoggingEnabled(Map.of()), WINDOWS);
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(WindowProcessor.OPEN_STORE), Serdes.String(), Serdes.Long())
                 .withLoggingEnabled(Map.of()), WINDOWS);
         // Alerts are stored by the wall-clock time they fired at, for /api/alerts?since=.
-        topology.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(WindowProcessor.ALERTS_STORE, retention, Duration.ofMillis(1), false),
+        topology.addStateStore(Stores.windowStoreBuilder(CheckpointedWindowStore.persistent(WindowProcessor.ALERTS_STORE, retention, Duration.ofMillis(1)),
                 Serdes.String(), Serdes.ByteArray()).withLoggingEnabled(Map.of()), WINDOWS);
         topology.addSink(WindowProcessor.STATS_SINK, settings.statsTopic(), Serdes.String().serializer(), Serdes.ByteArray().serializer(), WINDOWS);
         topology.addSink(WindowProcessor.ALERTS_SINK, settings.alertsTopic(), Serdes.String().serializer(), Serdes.ByteArray().serializer(), WINDOWS);
