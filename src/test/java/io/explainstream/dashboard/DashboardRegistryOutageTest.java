@@ -9,8 +9,8 @@ import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.avro.SubjectNameStrategy;
 import io.explainstream.schema.Explanation;
+import io.explainstream.testing.FreePort;
 import io.explainstream.testing.InJvmKafka;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -32,10 +32,7 @@ class DashboardRegistryOutageTest {
 
     @Test
     void aRecordReadDuringARegistryOutageShowsOnceTheRegistryIsBack() throws Exception {
-        int port;
-        try (ServerSocket socket = new ServerSocket(0)) {
-            port = socket.getLocalPort();
-        }
+        int port = FreePort.onLoopback();
         InMemorySchemaStore schemas = new InMemorySchemaStore();
         try (InJvmKafka kafka = InJvmKafka.start()) {
             try (EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.start(schemas, EmbeddedSchemaRegistry.Settings.loopback(port));

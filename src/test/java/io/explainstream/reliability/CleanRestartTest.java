@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.testing.BuiltInRegistry;
+import io.explainstream.testing.FreePort;
 import io.explainstream.testing.InJvmKafka;
 import io.explainstream.testing.ServiceProcess;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -48,11 +48,6 @@ class CleanRestartTest {
     @TempDir
     Path dir;
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-    }
 
     private static HttpResponse<String> get(int port, String path) throws IOException, InterruptedException {
         return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(20))
@@ -113,7 +108,7 @@ class CleanRestartTest {
     void aCleanStopCheckpointsTheStatisticsSoTheRestartKeepsThemWhileACrashStillRebuildsThem() throws Exception {
         InJvmKafka kafka = InJvmKafka.start();
         try {
-            int port = freePort();
+            int port = FreePort.onLoopback();
             Path state = dir.resolve("state");
             Map<String, String> settings = ServiceProcess.instanceSettings(kafka.clientSettings(), REGISTRY.url().toString(), "restart", state);
             settings.put("attribution.steps", "4");

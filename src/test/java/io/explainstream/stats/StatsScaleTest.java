@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.testing.BuiltInRegistry;
+import io.explainstream.testing.FreePort;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
@@ -14,7 +15,6 @@ import io.explainstream.schema.Explanation;
 import io.explainstream.schema.ExplanationStats;
 import io.explainstream.testing.InJvmKafka;
 import io.explainstream.testing.ServiceProcess;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -62,11 +62,6 @@ class StatsScaleTest {
         return ServiceProcess.configFile(dir.resolve(instance + ".properties"), config, "stats scale test, instance " + instance);
     }
 
-    private static int freePort() throws Exception {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-    }
 
     private static Thread produce(InJvmKafka kafka) {
         Thread producer = new Thread(() -> {
@@ -112,8 +107,8 @@ class StatsScaleTest {
         try (InJvmKafka kafka = InJvmKafka.start();
                 EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
-            int portA = freePort();
-            int portB = freePort();
+            int portA = FreePort.onLoopback();
+            int portB = FreePort.onLoopback();
             try (ServiceProcess a = ServiceProcess.start(List.of("run", "--config", configFile(dir, kafka.clientSettings(), registry.url().toString(), "a",
                     portA).toString()), List.of(), Map.of(), dir.resolve("a.log"), Duration.ofMinutes(7));
                     ServiceProcess b = ServiceProcess.start(List.of("run", "--config", configFile(dir, kafka.clientSettings(), registry.url().toString(), "b",
