@@ -7,6 +7,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Moves a checkpoint's tensors onto the compute device in the compute dtype, one tensor at a time:
@@ -14,6 +16,8 @@ import java.util.List;
  * second copy of the whole checkpoint.
  */
 final class WeightLoader {
+
+    private static final Pattern LAYER_TENSOR = Pattern.compile("model\\.layers\\.(\\d+)\\..*");
 
     private final Checkpoint checkpoint;
     private final NDManager manager;
@@ -29,6 +33,7 @@ final class WeightLoader {
 
     LlamaWeights load() {
         LlamaConfig c = checkpoint.config();
+        requireNoLayerBeyond(c.numLayers());
         long h = c.hiddenSize();
         long qWidth = (long) c.numHeads() * c.headDim();
         long kvWidth = (long) c.numKeyValueHeads() * c.headDim();
@@ -52,6 +57,21 @@ final class WeightLoader {
         // A tied head reads the embedding table even when a copy of it is stored as lm_head.weight.
         NDArray lmHeadT = c.tieWordEmbeddings() ? embed.transpose() : transposed("lm_head.weight", c.vocabSize(), h);
         return new LlamaWeights(embed, List.copyOf(layers), norm, lmHeadT);
+    }
+
+    /**
+     * Weights of a layer past {@code num_hidden_layers} mean that config.json describes another
+     * model than the weights (a config edited, or copied from a smaller variant): loading the first
+     * layers only would explain a model nobody trained, without a word.
+     */
+    private void requireNoLayerBeyond(int layers) {
+        checkpoint.entries().keySet().stream().sorted().forEach(name -> {
+            Matcher m = LAYER_TENSOR.matcher(name);
+            if (m.matches() && (m.group(1).length() > 9 || Integer.parseInt(m.group(1)) >= layers)) {
+                throw new ModelLoadException("tensor " + name + " belongs to layer " + m.group(1) + ", but config.json's num_hidden_layers = " + layers
+                        + " in " + checkpoint.directory() + ": config.json and the weights do not belong together");
+            }
+        });
     }
 
     private NDArray transposed(String name, long... shape) {

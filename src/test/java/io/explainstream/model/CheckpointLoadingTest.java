@@ -55,6 +55,18 @@ class CheckpointLoadingTest {
         }
     }
 
+    /** Weights of a layer past num_hidden_layers: config.json describes another model than the weights, and loading the first layers would explain a model nobody trained. */
+    @Test
+    void weightsOfALayerPastTheConfigsLayerCountAreRefused(@TempDir Path dir) throws IOException {
+        LlamaConfig shape = new LlamaConfig(32, 64, 4, 2, 8, 2, 512, 128, 1e-5, 10000.0, RopeScaling.NONE, true, 1, 2, -1);
+        RandomCheckpoint.write(shape, TestData.stories260K(), 3, TensorDtype.F32, 1, dir);
+        Path config = dir.resolve("config.json");
+        Files.writeString(config, Files.readString(config).replaceAll("\"num_hidden_layers\"\\s*:\\s*2", "\"num_hidden_layers\": 1"));
+        ModelLoadException error = assertThrows(ModelLoadException.class, () -> LlamaModel.load(dir, ModelOptions.CPU_FLOAT32).close());
+        assertEquals("tensor model.layers.1.input_layernorm.weight belongs to layer 1, but config.json's num_hidden_layers = 1 in " + dir
+                + ": config.json and the weights do not belong together", error.getMessage());
+    }
+
     @Test
     void fingerprintChangesWithTheWeights(@TempDir Path dir) throws IOException {
         LlamaConfig shape = new LlamaConfig(32, 64, 4, 2, 8, 1, 512, 128, 1e-5, 10000.0, RopeScaling.NONE, true, 1, 2, -1);
