@@ -29,7 +29,6 @@ import io.explainstream.tokenize.ChatTurn;
 import io.explainstream.tokenize.EncodedText;
 import io.explainstream.tokenize.LlamaTokenizer;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -286,11 +285,7 @@ final class AttributeCommand implements Callable<Integer> {
             spec.commandLine().getOut().print(text);
             spec.commandLine().getOut().flush();
         } else {
-            try {
-                Files.writeString(out, text, StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                throw new IllegalArgumentException("--out = " + out + " cannot be written: " + OutputFile.reason(e), e);
-            }
+            OutputFile.write("--out", out, text);
             spec.commandLine().getErr().println("wrote " + out);
         }
     }

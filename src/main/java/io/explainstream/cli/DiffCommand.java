@@ -8,7 +8,6 @@ import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
 import io.explainstream.stream.config.TimeSpec;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
@@ -81,7 +80,7 @@ final class DiffCommand implements Callable<Integer> {
 
     /** The choices of one diff, as the options give them; {@code replay --diff} fills them from its own. */
     record Choice(String replayId, String replayTopic, String against, String againstReplay, String from, String to, int topK, String groupBy, int listed,
-            boolean publish, Format format, Path outFile) {}
+            boolean publish, Format format, Path outFile, String outOption) {}
 
     @Override
     public Integer call() throws Exception {
@@ -90,7 +89,7 @@ final class DiffCommand implements Callable<Integer> {
             OutputFile.requireWritable("--out", outFile);
         }
         try {
-            return run(config, new Choice(replayId, replayTopic, against, againstReplay, from, to, topK, groupBy, listed, publish, format, outFile),
+            return run(config, new Choice(replayId, replayTopic, against, againstReplay, from, to, topK, groupBy, listed, publish, format, outFile, "--out"),
                     spec.commandLine().getOut(), spec.commandLine().getErr());
         } catch (org.apache.kafka.common.config.ConfigException e) {
             // A client setting Kafka refuses (an empty or malformed bootstrap.servers): the user's to fix, and Kafka's message names it.
@@ -113,13 +112,11 @@ final class DiffCommand implements Callable<Integer> {
             case json -> DiffReport.json(result);
             case html -> DiffReport.html(result);
         };
+        writeReport(choice, report, out);
         if (choice.outFile() != null) {
-            Files.writeString(choice.outFile(), report);
             err.printf(Locale.ROOT, "diff %s: %d joined, %d replay only, %d %s only; report in %s%n", request.diffId(), result.aggregate().joined(),
                     result.aggregate().replayOnly(), result.aggregate().againstOnly(), request.against().isLive() ? "live" : request.against().replayId(),
                     choice.outFile());
-        } else {
-            out.print(report);
         }
         if (request.publish() != null) {
             err.printf(Locale.ROOT, "diff %s: published %d records to %s%n", request.diffId(), result.published(), request.publish().topic());
@@ -127,6 +124,15 @@ final class DiffCommand implements Callable<Integer> {
         out.flush();
         err.flush();
         return 0;
+    }
+
+    /** The report to the file the choice names, else to {@code out}. */
+    static void writeReport(Choice choice, String report, PrintWriter out) {
+        if (choice.outFile() != null) {
+            OutputFile.write(choice.outOption(), choice.outFile(), report);
+        } else {
+            out.print(report);
+        }
     }
 
     static DiffRun.Request request(ServiceConfig config, Choice choice, Instant now) {

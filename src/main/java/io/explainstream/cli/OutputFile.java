@@ -1,6 +1,7 @@
 package io.explainstream.cli;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -27,6 +28,18 @@ final class OutputFile {
         }
         if (Files.exists(absolute) ? !Files.isWritable(absolute) : !Files.isWritable(folder)) {
             throw new IllegalArgumentException(option + " = " + file + " cannot be written: permission denied");
+        }
+    }
+
+    /**
+     * Writes {@code text} to {@code file} in UTF-8. What the checks before the work cannot see (a
+     * full disk, a quota) is one line naming {@code option} and the path, as theirs are.
+     */
+    static void write(String option, Path file, String text) {
+        try {
+            Files.writeString(file, text, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(option + " = " + file + " cannot be written: " + reason(e), e);
         }
     }
 

@@ -184,7 +184,7 @@ final class ReplayCommand implements Callable<Integer> {
         if (diff) {
             // The replay's own topics are in config; the live explanations are the base configuration's output topic.
             DiffCommand.run(base, new DiffCommand.Choice(id, config.get(Setting.OUTPUT_TOPIC), null, null, null, null, 5, null, 10, false, diffFormat,
-                    diffOut), out, err);
+                    diffOut, "--diff-out"), out, err);
         }
         return outcome.gaps().isEmpty() ? 0 : 4;
     }

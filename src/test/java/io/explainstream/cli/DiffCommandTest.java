@@ -1,7 +1,14 @@
 package io.explainstream.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import java.time.Instant;
 import java.util.Arrays;
@@ -36,6 +43,19 @@ class DiffCommandTest {
         CliRun format = CliRun.of("diff", "--replay-id", "r1", "--format", "pdf");
         assertEquals(2, format.exitCode());
         assertTrue(format.err().contains("--format"), format.err());
+    }
+
+    /** A write that fails after the checks (a full disk) is one line naming the option and the path, not a stack trace. */
+    @Test
+    void aReportThatCannotBeWrittenNamesTheOptionAndPath() {
+        assumeTrue(Files.isWritable(Path.of("/dev/full")), "needs /dev/full");
+        for (String option : new String[] {"--out", "--diff-out"}) {
+            DiffCommand.Choice choice = new DiffCommand.Choice("r1", null, null, null, null, null, 5, null, 10, false, DiffCommand.Format.json,
+                    Path.of("/dev/full"), option);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> DiffCommand.writeReport(choice, "{}", new PrintWriter(new StringWriter())));
+            assertEquals(option + " = /dev/full cannot be written: No space left on device", e.getMessage());
+        }
     }
 
     /** The hint's range starts at or before the first sample event, however long the broker takes to start: it re-explains all the demo's traffic. */
