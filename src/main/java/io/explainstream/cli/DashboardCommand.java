@@ -67,8 +67,20 @@ final class DashboardCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** --from: "beginning" (null: the oldest record) or a time as {@link TimeSpec} reads it. */
+    /**
+     * --from: "beginning" (null: the oldest record) or a time as {@link TimeSpec} reads it. A time in
+     * the future is refused: the page would stay empty until then, which looks like a broken feed.
+     */
     static Instant parseFrom(String text) {
-        return text.equals("beginning") ? null : TimeSpec.parse("--from", text, Instant.now());
+        if (text.equals("beginning")) {
+            return null;
+        }
+        Instant now = Instant.now();
+        Instant from = TimeSpec.parseRecordTime("--from", text, now);
+        if (from.isAfter(now)) {
+            throw new IllegalArgumentException("--from = '" + text + "' is in the future (now is " + now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                    + "): the page would stay empty until then; give a time before now, or now");
+        }
+        return from;
     }
 }

@@ -147,8 +147,8 @@ final class DiffCommand implements Callable<Integer> {
         if (against.topic().equals(replay.topic()) && java.util.Objects.equals(against.replayId(), replay.replayId())) {
             throw new IllegalArgumentException("--against-replay = '" + choice.againstReplay() + "' is the replay itself");
         }
-        long fromMs = choice.from() == null ? Long.MIN_VALUE : TimeSpec.parse("--from", choice.from(), now).toEpochMilli();
-        long toMs = choice.to() == null ? Long.MAX_VALUE : TimeSpec.parse("--to", choice.to(), now).toEpochMilli();
+        long fromMs = choice.from() == null ? Long.MIN_VALUE : TimeSpec.parseRecordTime("--from", choice.from(), now).toEpochMilli();
+        long toMs = choice.to() == null ? Long.MAX_VALUE : TimeSpec.parseRecordTime("--to", choice.to(), now).toEpochMilli();
         if (fromMs >= toMs) {
             throw new IllegalArgumentException("--from must be before --to (got " + choice.from() + " and " + choice.to() + ")");
         }

@@ -81,10 +81,8 @@ final class ReplayCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Instant now = Instant.now();
-        Instant start = TimeSpec.parse("--from", from, now);
-        Instant end = TimeSpec.parse("--to", to, now);
-        requireKafkaTime("--from", from, start);
-        requireKafkaTime("--to", to, end);
+        Instant start = TimeSpec.parseRecordTime("--from", from, now);
+        Instant end = TimeSpec.parseRecordTime("--to", to, now);
         String id = replayId != null ? replayId : defaultId(start, end);
         Replay replay = new Replay(id, start.toEpochMilli(), end.toEpochMilli());
         ServiceConfig base = baseConfig();
@@ -137,13 +135,6 @@ final class ReplayCommand implements Callable<Integer> {
             } catch (IllegalStateException e) {
                 // shutting down already: the hook exits with the status set above
             }
-        }
-    }
-
-    /** Kafka's record timestamps are epoch milliseconds from 1970 on: an earlier instant matches no record's time. */
-    private static void requireKafkaTime(String option, String value, Instant instant) {
-        if (instant.isBefore(Instant.EPOCH)) {
-            throw new IllegalArgumentException(option + " = '" + value + "' is before 1970-01-01T00:00:00Z, where Kafka's record timestamps start");
         }
     }
 

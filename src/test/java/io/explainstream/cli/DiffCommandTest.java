@@ -45,6 +45,20 @@ class DiffCommandTest {
         assertTrue(format.err().contains("--format"), format.err());
     }
 
+    /** Kafka's record times are epoch milliseconds from 1970 to Long.MAX_VALUE: a time outside says so, as replay does, before any broker is asked. */
+    @Test
+    void aTimeKafkaCannotStampIsOneLineNamingTheOption() {
+        CliRun before = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--from", "1969-12-31");
+        assertEquals(2, before.exitCode(), before.err());
+        assertEquals("error: --from = '1969-12-31' is before 1970-01-01T00:00:00Z, where Kafka's record timestamps start", before.err().strip());
+        CliRun farBefore = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--from", "-99999999999d");
+        assertEquals(2, farBefore.exitCode(), farBefore.err());
+        assertEquals("error: --from = '-99999999999d' is before 1970-01-01T00:00:00Z, where Kafka's record timestamps start", farBefore.err().strip());
+        CliRun after = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--to", "+200000000000d");
+        assertEquals(2, after.exitCode(), after.err());
+        assertEquals("error: --to = '+200000000000d' is after +292278994-08-17T07:12:55.807Z, the last time a Kafka record can carry", after.err().strip());
+    }
+
     /** A write that fails after the checks (a full disk) is one line naming the option and the path, not a stack trace. */
     @Test
     void aReportThatCannotBeWrittenNamesTheOptionAndPath() {
