@@ -121,7 +121,7 @@ final class AttributeCommand implements Callable<Integer> {
     @Option(names = "--format", defaultValue = "text", description = "json, text or html. Default: ${DEFAULT-VALUE}.")
     private Format format;
 
-    @Option(names = "--out", paramLabel = "FILE", description = "Write here instead of standard output.")
+    @Option(names = "--out", paramLabel = "FILE", description = "Write here instead of standard output; - is standard output.")
     private Path out;
 
     @Option(names = "--no-color", description = "Plain text output (also when NO_COLOR is set or output is not a terminal).")
@@ -148,7 +148,7 @@ final class AttributeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--delta-warn = " + deltaWarn + " must be a finite number ≥ 0 (a fraction: 0.05 is 5%)");
         }
         Aggregate shown = Aggregate.parse("--aggregate", aggregate);
-        if (out != null) {
+        if (OutputFile.isFile(out)) {
             OutputFile.requireWritable("--out", out);
         }
         ChatInput chat = prompt.chatFile == null ? null : readChat(prompt.chatFile);
@@ -275,13 +275,13 @@ final class AttributeCommand implements Callable<Integer> {
                 return HtmlReport.render("ExplainStream attribution", null,
                         List.of(new HtmlReport.Entry("prompt → response", attribution, summary, source)), shown, deltaWarn);
             default:
-                boolean color = !noColor && out == null && TerminalHeatmap.colorByDefault();
+                boolean color = !noColor && !OutputFile.isFile(out) && TerminalHeatmap.colorByDefault();
                 return new TerminalHeatmap(color, deltaWarn).render(attribution, summary, source, shown);
         }
     }
 
     private void write(String text) throws IOException {
-        if (out == null) {
+        if (!OutputFile.isFile(out)) {
             spec.commandLine().getOut().print(text);
             spec.commandLine().getOut().flush();
         } else {

@@ -58,7 +58,7 @@ final class DiffCommand implements Callable<Integer> {
     @Option(names = "--format", defaultValue = "text", description = "text, json or html. Default: ${DEFAULT-VALUE}.")
     private Format format;
 
-    @Option(names = "--out", paramLabel = "FILE", description = "Write the report here instead of standard output.")
+    @Option(names = "--out", paramLabel = "FILE", description = "Write the report here instead of standard output; - is standard output.")
     private Path outFile;
 
     @Option(names = "--publish", description = "Also write one Avro ExplanationDiff per event and a summary record to diff.topic.")
@@ -85,7 +85,7 @@ final class DiffCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ServiceConfig config = cluster.config("a diff reads an existing cluster");
-        if (outFile != null) {
+        if (OutputFile.isFile(outFile)) {
             OutputFile.requireWritable("--out", outFile);
         }
         try {
@@ -113,7 +113,7 @@ final class DiffCommand implements Callable<Integer> {
             case html -> DiffReport.html(result);
         };
         writeReport(choice, report, out);
-        if (choice.outFile() != null) {
+        if (OutputFile.isFile(choice.outFile())) {
             err.printf(Locale.ROOT, "diff %s: %d joined, %d replay only, %d %s only; report in %s%n", request.diffId(), result.aggregate().joined(),
                     result.aggregate().replayOnly(), result.aggregate().againstOnly(), request.against().isLive() ? "live" : request.against().replayId(),
                     choice.outFile());
@@ -126,9 +126,9 @@ final class DiffCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The report to the file the choice names, else to {@code out}. */
+    /** The report to the file the choice names, else (none, or {@code -}) to {@code out}. */
     static void writeReport(Choice choice, String report, PrintWriter out) {
-        if (choice.outFile() != null) {
+        if (OutputFile.isFile(choice.outFile())) {
             OutputFile.write(choice.outOption(), choice.outFile(), report);
         } else {
             out.print(report);

@@ -11,7 +11,15 @@ import java.nio.file.Path;
  */
 final class OutputFile {
 
+    /** The value of a report option that means standard output, as {@code send} reads standard input from {@code -}. */
+    static final String STANDARD_OUTPUT = "-";
+
     private OutputFile() {}
+
+    /** Whether a report option names a file: given, and not {@link #STANDARD_OUTPUT}. */
+    static boolean isFile(Path option) {
+        return option != null && !option.toString().equals(STANDARD_OUTPUT);
+    }
 
     /** Refuses, naming {@code option} and the value, a path that is a directory, in no existing folder, or not writable. */
     static void requireWritable(String option, Path file) {

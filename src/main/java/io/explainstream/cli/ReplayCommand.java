@@ -72,7 +72,7 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--diff-format", defaultValue = "text", description = "The diff's format: text, json or html. Default: ${DEFAULT-VALUE}.")
     private DiffCommand.Format diffFormat;
 
-    @Option(names = "--diff-out", paramLabel = "FILE", description = "Write the diff's report here instead of standard output.")
+    @Option(names = "--diff-out", paramLabel = "FILE", description = "Write the diff's report here instead of standard output; - is standard output.")
     private Path diffOut;
 
     @Spec
@@ -86,7 +86,7 @@ final class ReplayCommand implements Callable<Integer> {
         String id = replayId != null ? replayId : defaultId(start, end);
         Replay replay = new Replay(id, start.toEpochMilli(), end.toEpochMilli());
         ServiceConfig base = baseConfig();
-        if (diffOut != null) {
+        if (OutputFile.isFile(diffOut)) {
             OutputFile.requireWritable("--diff-out", diffOut);
         }
         ServiceConfig config = ReplayRunner.configure(base, replay, inputTopic, outputTopic);

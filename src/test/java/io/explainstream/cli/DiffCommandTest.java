@@ -72,6 +72,23 @@ class DiffCommandTest {
         }
     }
 
+    /** {@code --out -} is standard output, as {@code send} reads standard input from {@code -}; no file named "-" is written. */
+    @Test
+    void aDashOutIsStandardOutput() throws Exception {
+        Path dash = Path.of("-").toAbsolutePath();
+        assumeTrue(Files.notExists(dash), "a file named - is here already");
+        DiffCommand.Choice choice = new DiffCommand.Choice("r1", null, null, null, null, null, 5, null, 10, false, DiffCommand.Format.json,
+                Path.of("-"), "--out");
+        StringWriter out = new StringWriter();
+        try {
+            DiffCommand.writeReport(choice, "{}", new PrintWriter(out, true));
+            assertEquals("{}", out.toString());
+            assertTrue(Files.notExists(dash), "no file named -");
+        } finally {
+            Files.deleteIfExists(dash);
+        }
+    }
+
     /** The hint's range starts at or before the first sample event, however long the broker takes to start: it re-explains all the demo's traffic. */
     @Test
     void theDemosReplayHintStartsBeforeItsFirstEvent() throws Exception {
