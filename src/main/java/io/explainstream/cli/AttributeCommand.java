@@ -1,5 +1,6 @@
 package io.explainstream.cli;
 
+import io.explainstream.input.PlainNumber;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.attribution.Attribution;
@@ -205,8 +206,8 @@ final class AttributeCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--segment = '" + option + "' must be NAME:START:END, for example doc:a:0:120");
             }
             try {
-                spans.add(new SpanRequest(option.substring(0, first), null, Integer.parseInt(option.substring(first + 1, second)),
-                        Integer.parseInt(option.substring(second + 1))));
+                spans.add(new SpanRequest(option.substring(0, first), null, PlainNumber.parseInt(option.substring(first + 1, second)),
+                        PlainNumber.parseInt(option.substring(second + 1))));
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("--segment = '" + option + "': START and END must be integers (character offsets into --prompt)");
             }

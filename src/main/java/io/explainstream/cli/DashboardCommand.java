@@ -52,6 +52,9 @@ final class DashboardCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ServiceConfig config = cluster.config("the dashboard reads an existing cluster");
+        if (deltaWarn != null && !(deltaWarn >= 0)) {
+            throw new IllegalArgumentException("--delta-warn = " + deltaWarn + " must be a number ≥ 0 (a fraction: 0.05 is 5%)");
+        }
         Map<String, String> clients = new HashMap<>();
         config.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value.toString()));
         Dashboard.Settings settings = new Dashboard.Settings(topic != null ? topic : config.get(Setting.OUTPUT_TOPIC), config.get(Setting.STATS_TOPIC),

@@ -152,11 +152,29 @@ final class DiffCommand implements Callable<Integer> {
         if (fromMs >= toMs) {
             throw new IllegalArgumentException("--from must be before --to (got " + choice.from() + " and " + choice.to() + ")");
         }
-        String keys = choice.groupBy() != null ? choice.groupBy() : config.describe().getOrDefault("stats.group.by", "");
-        List<String> groupBy = Arrays.stream(keys.split(",")).map(String::trim).filter(k -> !k.isEmpty()).toList();
+        List<String> groupBy = choice.groupBy() != null ? groupKeys("--group-by", choice.groupBy())
+                : groupKeys(Setting.STATS_GROUP_BY.key(), config.describe().getOrDefault(Setting.STATS_GROUP_BY.key(), ""));
         DiffRun.Publish publish = choice.publish() ? new DiffRun.Publish(config.get(Setting.DIFF_TOPIC), config.subjectStrategy(),
                 config.bool(Setting.AUTO_REGISTER), config.integer(Setting.TOPICS_PARTITIONS), (short) config.integer(Setting.TOPICS_REPLICATION)) : null;
         return new DiffRun.Request(replay, against, fromMs, toMs, choice.topK(), groupBy, choice.listed(), publish);
+    }
+
+    /** Comma-separated metadata keys; none (an empty value) groups by nothing, but an empty key or one named twice is a typo. */
+    static List<String> groupKeys(String option, String text) {
+        if (text.isBlank()) {
+            return List.of();
+        }
+        List<String> keys = Arrays.stream(text.split(",", -1)).map(String::trim).toList();
+        if (keys.contains("")) {
+            throw new IllegalArgumentException(option + " = '" + text + "' has an empty key: give comma-separated metadata keys, such as tenant,app");
+        }
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (String key : keys) {
+            if (!seen.add(key)) {
+                throw new IllegalArgumentException(option + " = '" + text + "' names the key '" + key + "' twice");
+            }
+        }
+        return keys;
     }
 
     /** Progress on the terminal: records read of the range, then events joined of the replay's; redrawn on a console, a line every 5 s otherwise. */

@@ -3,10 +3,12 @@ package io.explainstream.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -51,6 +53,17 @@ class DashboardCommandTest {
         assertEquals(null, DashboardCommand.parseFrom("beginning"));
         DashboardCommand.parseFrom("now");
         DashboardCommand.parseFrom("-1h");
+    }
+
+    /** /api/info would report "Infinity" where a number is documented; refused before the dashboard starts (an accepted one runs until stopped). */
+    @Test
+    void aNonFiniteDeltaWarnIsRefusedNamingIt() {
+        for (String notFinite : new String[] {"Infinity", "NaN", "-1", "1e999"}) {
+            CliRun run = assertTimeoutPreemptively(Duration.ofSeconds(20), () -> dashboard("--delta-warn", notFinite, "--port", "0"), notFinite);
+            assertEquals(2, run.exitCode(), run.err());
+            assertTrue(run.err().startsWith("error: "), run.err());
+            assertTrue(run.err().contains("--delta-warn") && run.err().contains(notFinite), run.err());
+        }
     }
 
     private static CliRun dashboard(String... options) {

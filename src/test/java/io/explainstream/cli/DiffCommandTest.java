@@ -59,6 +59,27 @@ class DiffCommandTest {
         assertEquals("error: --to = '+200000000000d' is after +292278994-08-17T07:12:55.807Z, the last time a Kafka record can carry", after.err().strip());
     }
 
+    /** picocli's own int reads any Unicode digit; an option takes ASCII digits only, as everything else a user types. */
+    @Test
+    void aNumberOptionTakesAsciiDigitsOnly() {
+        CliRun run = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--top-k", "\uff15");
+        assertEquals(2, run.exitCode(), run.err());
+        assertTrue(run.err().startsWith("error: Invalid value for option '--top-k': '\uff15' is not an int"), run.err());
+    }
+
+    @Test
+    void aGroupByNamingAKeyTwiceOrNoneIsRefused() {
+        CliRun twice = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--group-by", "tenant,tenant");
+        assertEquals(2, twice.exitCode(), twice.err());
+        assertEquals("error: --group-by = 'tenant,tenant' names the key 'tenant' twice", twice.err().strip());
+        CliRun empty = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--group-by", ",,,");
+        assertEquals(2, empty.exitCode(), empty.err());
+        assertEquals("error: --group-by = ',,,' has an empty key: give comma-separated metadata keys, such as tenant,app", empty.err().strip());
+        CliRun gap = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--group-by", "tenant,,app");
+        assertEquals(2, gap.exitCode(), gap.err());
+        assertEquals("error: --group-by = 'tenant,,app' has an empty key: give comma-separated metadata keys, such as tenant,app", gap.err().strip());
+    }
+
     /** A write that fails after the checks (a full disk) is one line naming the option and the path, not a stack trace. */
     @Test
     void aReportThatCannotBeWrittenNamesTheOptionAndPath() {
