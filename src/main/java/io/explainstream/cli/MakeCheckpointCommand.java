@@ -43,7 +43,11 @@ final class MakeCheckpointCommand implements Callable<Integer> {
     @Option(names = "--ffn", description = "intermediate_size (default: the LLaMA rule, 8/3 · hidden rounded up to 32).")
     private Integer ffn;
 
-    @Option(names = "--vocab", defaultValue = "512", description = "vocab_size, at most the tokenizer's. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--vocab", description = "vocab_size, at least the tokenizer's vocabulary, whose every id needs an embedding row"
+            + " (default: the tokenizer's; more rows are padding, as in many released models).")
+    private Integer vocabOption;
+
+    /** The vocabulary size written: --vocab, or the tokenizer's. */
     private int vocab;
 
     @Option(names = "--max-positions", defaultValue = "2048", description = "max_position_embeddings. Default: ${DEFAULT-VALUE}.")
@@ -71,8 +75,10 @@ final class MakeCheckpointCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         Path tokenizerSource = tokenizerDir != null ? tokenizerDir : ModelSelection.bundledModel();
         int tokenizerVocab = tokenizerVocabSize(tokenizerSource);
-        if (vocab <= 0 || vocab > tokenizerVocab) {
-            throw new IllegalArgumentException("--vocab = " + vocab + " must be between 1 and the tokenizer's vocabulary size " + tokenizerVocab);
+        vocab = vocabOption != null ? vocabOption : tokenizerVocab;
+        if (vocab < tokenizerVocab) {
+            throw new IllegalArgumentException("--vocab = " + vocab + " is smaller than the tokenizer's vocabulary of " + tokenizerVocab
+                    + " tokens: every token id needs an embedding row");
         }
         LlamaConfig config = shape();
         Map<String, long[]> tensors = RandomCheckpoint.shapes(config);

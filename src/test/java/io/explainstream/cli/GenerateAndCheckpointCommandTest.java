@@ -34,11 +34,21 @@ class GenerateAndCheckpointCommandTest {
         assertTrue(generated.out().contains("ids: [1, "), generated.out());
     }
 
+    /** A model with fewer embedding rows than the tokenizer has ids fails on any text that uses the others; more rows (padding) are fine. */
     @Test
-    void makeCheckpointRefusesAVocabularyLargerThanTheTokenizers(@TempDir Path dir) {
-        CliRun run = CliRun.of("make-checkpoint", "--out", dir.resolve("x").toString(), "--vocab", "600");
+    void makeCheckpointRefusesAVocabularySmallerThanTheTokenizers(@TempDir Path dir) {
+        CliRun run = CliRun.of("make-checkpoint", "--out", dir.resolve("x").toString(), "--vocab", "100");
         assertEquals(2, run.exitCode());
-        assertEquals("error: --vocab = 600 must be between 1 and the tokenizer's vocabulary size 512", run.err().strip());
+        assertEquals("error: --vocab = 100 is smaller than the tokenizer's vocabulary of 512 tokens: every token id needs an embedding row",
+                run.err().strip());
+        Path padded = dir.resolve("padded");
+        CliRun larger = CliRun.of("make-checkpoint", "--out", padded.toString(), "--vocab", "600", "--hidden", "32", "--heads", "4", "--layers", "1");
+        assertEquals(0, larger.exitCode(), larger.err());
+        assertEquals(600, Checkpoint.open(padded).config().vocabSize());
+        Path byDefault = dir.resolve("default");
+        CliRun fromTokenizer = CliRun.of("make-checkpoint", "--out", byDefault.toString(), "--hidden", "32", "--heads", "4", "--layers", "1");
+        assertEquals(0, fromTokenizer.exitCode(), fromTokenizer.err());
+        assertEquals(512, Checkpoint.open(byDefault).config().vocabSize(), "the tokenizer's, by default");
     }
 
     /** Where the folder cannot be made, before any tensor is generated: one line naming --out. */
