@@ -1,5 +1,6 @@
 package io.explainstream.attribution;
 
+import io.explainstream.input.PlainNumber;
 import java.util.Locale;
 
 /**
@@ -36,7 +37,7 @@ public record Baseline(Kind kind, long tokenId) {
                 return new Baseline(Kind.ZERO, -1);
             default:
                 try {
-                    long id = Long.parseLong(text);
+                    long id = PlainNumber.parseLong(text);
                     if (id >= 0) {
                         return new Baseline(Kind.TOKEN, id);
                     }

@@ -1,5 +1,6 @@
 package io.explainstream.avro;
 
+import io.explainstream.input.PlainNumber;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -301,7 +302,7 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
 
     private static int parseId(String text) {
         try {
-            return Integer.parseInt(text);
+            return PlainNumber.parseInt(text);
         } catch (NumberFormatException e) {
             throw new SchemaBook.Refusal(404, 40403, "Schema " + text + " not found");
         }

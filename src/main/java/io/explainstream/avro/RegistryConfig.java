@@ -1,5 +1,6 @@
 package io.explainstream.avro;
 
+import io.explainstream.input.PlainNumber;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -107,7 +108,7 @@ public record RegistryConfig(
             return fallback;
         }
         try {
-            return Integer.parseInt(value.trim());
+            return PlainNumber.parseInt(value.trim());
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(key + " = '" + value + "' is not an integer");
         }

@@ -1,5 +1,6 @@
 package io.explainstream.avro;
 
+import io.explainstream.input.PlainNumber;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -235,7 +236,7 @@ final class SchemaBook {
 
     private static int versionNumber(String version) {
         try {
-            int number = Integer.parseInt(version);
+            int number = PlainNumber.parseInt(version);
             if (number <= 0) {
                 throw new NumberFormatException(version);
             }

@@ -1,5 +1,6 @@
 package io.explainstream.bench;
 
+import io.explainstream.input.PlainNumber;
 import ai.djl.engine.Engine;
 import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.AttributionEngine;
@@ -37,7 +38,7 @@ public final class EngineBench {
                 throw new IllegalArgumentException("--shapes item '" + text + "' must be PROMPT/RESPONSE, for example 64/16");
             }
             try {
-                Case shape = new Case(Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim()));
+                Case shape = new Case(PlainNumber.parseInt(parts[0].trim()), PlainNumber.parseInt(parts[1].trim()));
                 // The prompt holds BOS and at least one attributed token; the response at least one target.
                 if (shape.prompt() >= 2 && shape.response() >= 1) {
                     return shape;

@@ -1,5 +1,6 @@
 package io.explainstream.bench;
 
+import io.explainstream.input.PlainNumber;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -411,6 +412,15 @@ public final class PipelineBench {
     public record RateResult(double offeredPerSecond, int produced, Map<String, Integer> byTier, Map<String, Double> skipped, int forced,
             int forcedFull, long lagAfterFirstMinuteMaxMs, boolean accounted) {}
 
+    /** The number in --offered-rate X or Nx, a plain decimal. */
+    private static double rateNumber(String rate, String number) {
+        try {
+            return PlainNumber.parseDouble(number);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--offered-rate = " + rate + " is not events per second (X) or a multiple of the engine's capacity (Nx)");
+        }
+    }
+
     /**
      * Produces events at a fixed rate for a while through the whole service with backlog control,
      * and reports offered against explained per tier, the lag over time, and whether every event
@@ -427,11 +437,11 @@ public final class PipelineBench {
             List<String> probe = payloads(sample, 4 * batch);
             double seconds = Math.min(engineOnly(modelDir, probe, steps, batch), engineOnly(modelDir, probe, steps, batch));
             double capacity = probe.size() / seconds;
-            perSecond = Double.parseDouble(rate.substring(0, rate.length() - 1)) * capacity;
+            perSecond = rateNumber(rate, rate.substring(0, rate.length() - 1)) * capacity;
             out.printf(Locale.ROOT, "engine alone, full method (%d steps, batches of %d): %.1f events/s; offering %s = %.1f events/s%n", steps, batch,
                     capacity, rate, perSecond);
         } else {
-            perSecond = Double.parseDouble(rate);
+            perSecond = rateNumber(rate, rate);
         }
         if (!(perSecond > 0)) {
             throw new IllegalArgumentException("--offered-rate = " + rate + " must be positive");

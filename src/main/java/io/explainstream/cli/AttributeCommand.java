@@ -1,5 +1,6 @@
 package io.explainstream.cli;
 
+import io.explainstream.input.PlainNumber;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.attribution.Attribution;
@@ -29,7 +30,6 @@ import io.explainstream.tokenize.ChatTurn;
 import io.explainstream.tokenize.EncodedText;
 import io.explainstream.tokenize.LlamaTokenizer;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -122,7 +122,7 @@ final class AttributeCommand implements Callable<Integer> {
     @Option(names = "--format", defaultValue = "text", description = "json, text or html. Default: ${DEFAULT-VALUE}.")
     private Format format;
 
-    @Option(names = "--out", paramLabel = "FILE", description = "Write here instead of standard output.")
+    @Option(names = "--out", paramLabel = "FILE", description = "Write here instead of standard output; - is standard output.")
     private Path out;
 
     @Option(names = "--no-color", description = "Plain text output (also when NO_COLOR is set or output is not a terminal).")
@@ -149,7 +149,7 @@ final class AttributeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--delta-warn = " + deltaWarn + " must be a finite number ≥ 0 (a fraction: 0.05 is 5%)");
         }
         Aggregate shown = Aggregate.parse("--aggregate", aggregate);
-        if (out != null) {
+        if (OutputFile.isFile(out)) {
             OutputFile.requireWritable("--out", out);
         }
         ChatInput chat = prompt.chatFile == null ? null : readChat(prompt.chatFile);
@@ -207,8 +207,8 @@ final class AttributeCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--segment = '" + option + "' must be NAME:START:END, for example doc:a:0:120");
             }
             try {
-                spans.add(new SpanRequest(option.substring(0, first), null, Integer.parseInt(option.substring(first + 1, second)),
-                        Integer.parseInt(option.substring(second + 1))));
+                spans.add(new SpanRequest(option.substring(0, first), null, PlainNumber.parseInt(option.substring(first + 1, second)),
+                        PlainNumber.parseInt(option.substring(second + 1))));
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("--segment = '" + option + "': START and END must be integers (character offsets into --prompt)");
             }
@@ -277,21 +277,17 @@ final class AttributeCommand implements Callable<Integer> {
                 return HtmlReport.render("ExplainStream attribution", null,
                         List.of(new HtmlReport.Entry("prompt → response", attribution, summary, source)), shown, deltaWarn);
             default:
-                boolean color = !noColor && out == null && TerminalHeatmap.colorByDefault();
+                boolean color = !noColor && !OutputFile.isFile(out) && TerminalHeatmap.colorByDefault();
                 return new TerminalHeatmap(color, deltaWarn).render(attribution, summary, source, shown);
         }
     }
 
     private void write(String text) throws IOException {
-        if (out == null) {
+        if (!OutputFile.isFile(out)) {
             spec.commandLine().getOut().print(text);
             spec.commandLine().getOut().flush();
         } else {
-            try {
-                Files.writeString(out, text, StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                throw new IllegalArgumentException("--out = " + out + " cannot be written: " + OutputFile.reason(e), e);
-            }
+            OutputFile.write("--out", out, text);
             spec.commandLine().getErr().println("wrote " + out);
         }
     }

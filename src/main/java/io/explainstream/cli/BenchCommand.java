@@ -1,5 +1,6 @@
 package io.explainstream.cli;
 
+import io.explainstream.input.PlainNumber;
 import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.bench.EngineBench;
 import io.explainstream.bench.FaithfulBench;
@@ -135,7 +136,7 @@ final class BenchCommand implements Runnable {
                     new FaithfulBench(spec.commandLine().getOut()).run(dirs, cases, adaptive, repeat);
                     return 0;
                 }
-                List<Integer> batchSizes = Arrays.stream(batches.split(",")).map(String::trim).map(Integer::parseInt).toList();
+                List<Integer> batchSizes = batchSizes(batches);
                 new EngineBench(spec.commandLine().getOut()).run(new EngineBench.Options(dirs, cases, steps, repeat, batchSizes, !noReference, profileDir,
                         profileSamples));
                 return 0;
@@ -237,6 +238,15 @@ final class BenchCommand implements Runnable {
             PipelineBench.Result result = new PipelineBench(spec.commandLine().getOut()).run(RunCommand.home(), modelDir, sample, events, steps, batch,
                     rounds);
             return result.events() == events ? 0 : 1;
+        }
+    }
+
+    /** --batches: comma-separated whole numbers of events per engine call. */
+    static List<Integer> batchSizes(String text) {
+        try {
+            return Arrays.stream(text.split(",")).map(String::trim).map(PlainNumber::parseInt).toList();
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--batches = '" + text + "' is not comma-separated whole numbers, for example 1,4,16");
         }
     }
 }

@@ -52,6 +52,9 @@ final class DashboardCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ServiceConfig config = cluster.config("the dashboard reads an existing cluster");
+        if (deltaWarn != null && !(deltaWarn >= 0)) {
+            throw new IllegalArgumentException("--delta-warn = " + deltaWarn + " must be a number ≥ 0 (a fraction: 0.05 is 5%)");
+        }
         Map<String, String> clients = new HashMap<>();
         config.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value.toString()));
         Dashboard.Settings settings = new Dashboard.Settings(topic != null ? topic : config.get(Setting.OUTPUT_TOPIC), config.get(Setting.STATS_TOPIC),
@@ -67,8 +70,20 @@ final class DashboardCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** --from: "beginning" (null: the oldest record) or a time as {@link TimeSpec} reads it. */
+    /**
+     * --from: "beginning" (null: the oldest record) or a time as {@link TimeSpec} reads it. A time in
+     * the future is refused: the page would stay empty until then, which looks like a broken feed.
+     */
     static Instant parseFrom(String text) {
-        return text.equals("beginning") ? null : TimeSpec.parse("--from", text, Instant.now());
+        if (text.equals("beginning")) {
+            return null;
+        }
+        Instant now = Instant.now();
+        Instant from = TimeSpec.parseRecordTime("--from", text, now);
+        if (from.isAfter(now)) {
+            throw new IllegalArgumentException("--from = '" + text + "' is in the future (now is " + now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                    + "): the page would stay empty until then; give a time before now, or now");
+        }
+        return from;
     }
 }

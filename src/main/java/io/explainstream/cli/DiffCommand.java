@@ -8,7 +8,6 @@ import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
 import io.explainstream.stream.config.TimeSpec;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
@@ -59,7 +58,7 @@ final class DiffCommand implements Callable<Integer> {
     @Option(names = "--format", defaultValue = "text", description = "text, json or html. Default: ${DEFAULT-VALUE}.")
     private Format format;
 
-    @Option(names = "--out", paramLabel = "FILE", description = "Write the report here instead of standard output.")
+    @Option(names = "--out", paramLabel = "FILE", description = "Write the report here instead of standard output; - is standard output.")
     private Path outFile;
 
     @Option(names = "--publish", description = "Also write one Avro ExplanationDiff per event and a summary record to diff.topic.")
@@ -81,16 +80,16 @@ final class DiffCommand implements Callable<Integer> {
 
     /** The choices of one diff, as the options give them; {@code replay --diff} fills them from its own. */
     record Choice(String replayId, String replayTopic, String against, String againstReplay, String from, String to, int topK, String groupBy, int listed,
-            boolean publish, Format format, Path outFile) {}
+            boolean publish, Format format, Path outFile, String outOption) {}
 
     @Override
     public Integer call() throws Exception {
         ServiceConfig config = cluster.config("a diff reads an existing cluster");
-        if (outFile != null) {
+        if (OutputFile.isFile(outFile)) {
             OutputFile.requireWritable("--out", outFile);
         }
         try {
-            return run(config, new Choice(replayId, replayTopic, against, againstReplay, from, to, topK, groupBy, listed, publish, format, outFile),
+            return run(config, new Choice(replayId, replayTopic, against, againstReplay, from, to, topK, groupBy, listed, publish, format, outFile, "--out"),
                     spec.commandLine().getOut(), spec.commandLine().getErr());
         } catch (org.apache.kafka.common.config.ConfigException e) {
             // A client setting Kafka refuses (an empty or malformed bootstrap.servers): the user's to fix, and Kafka's message names it.
@@ -113,13 +112,11 @@ final class DiffCommand implements Callable<Integer> {
             case json -> DiffReport.json(result);
             case html -> DiffReport.html(result);
         };
-        if (choice.outFile() != null) {
-            Files.writeString(choice.outFile(), report);
+        writeReport(choice, report, out);
+        if (OutputFile.isFile(choice.outFile())) {
             err.printf(Locale.ROOT, "diff %s: %d joined, %d replay only, %d %s only; report in %s%n", request.diffId(), result.aggregate().joined(),
                     result.aggregate().replayOnly(), result.aggregate().againstOnly(), request.against().isLive() ? "live" : request.against().replayId(),
                     choice.outFile());
-        } else {
-            out.print(report);
         }
         if (request.publish() != null) {
             err.printf(Locale.ROOT, "diff %s: published %d records to %s%n", request.diffId(), result.published(), request.publish().topic());
@@ -127,6 +124,15 @@ final class DiffCommand implements Callable<Integer> {
         out.flush();
         err.flush();
         return 0;
+    }
+
+    /** The report to the file the choice names, else (none, or {@code -}) to {@code out}. */
+    static void writeReport(Choice choice, String report, PrintWriter out) {
+        if (OutputFile.isFile(choice.outFile())) {
+            OutputFile.write(choice.outOption(), choice.outFile(), report);
+        } else {
+            out.print(report);
+        }
     }
 
     static DiffRun.Request request(ServiceConfig config, Choice choice, Instant now) {
@@ -141,16 +147,34 @@ final class DiffCommand implements Callable<Integer> {
         if (against.topic().equals(replay.topic()) && java.util.Objects.equals(against.replayId(), replay.replayId())) {
             throw new IllegalArgumentException("--against-replay = '" + choice.againstReplay() + "' is the replay itself");
         }
-        long fromMs = choice.from() == null ? Long.MIN_VALUE : TimeSpec.parse("--from", choice.from(), now).toEpochMilli();
-        long toMs = choice.to() == null ? Long.MAX_VALUE : TimeSpec.parse("--to", choice.to(), now).toEpochMilli();
+        long fromMs = choice.from() == null ? Long.MIN_VALUE : TimeSpec.parseRecordTime("--from", choice.from(), now).toEpochMilli();
+        long toMs = choice.to() == null ? Long.MAX_VALUE : TimeSpec.parseRecordTime("--to", choice.to(), now).toEpochMilli();
         if (fromMs >= toMs) {
             throw new IllegalArgumentException("--from must be before --to (got " + choice.from() + " and " + choice.to() + ")");
         }
-        String keys = choice.groupBy() != null ? choice.groupBy() : config.describe().getOrDefault("stats.group.by", "");
-        List<String> groupBy = Arrays.stream(keys.split(",")).map(String::trim).filter(k -> !k.isEmpty()).toList();
+        List<String> groupBy = choice.groupBy() != null ? groupKeys("--group-by", choice.groupBy())
+                : groupKeys(Setting.STATS_GROUP_BY.key(), config.describe().getOrDefault(Setting.STATS_GROUP_BY.key(), ""));
         DiffRun.Publish publish = choice.publish() ? new DiffRun.Publish(config.get(Setting.DIFF_TOPIC), config.subjectStrategy(),
                 config.bool(Setting.AUTO_REGISTER), config.integer(Setting.TOPICS_PARTITIONS), (short) config.integer(Setting.TOPICS_REPLICATION)) : null;
         return new DiffRun.Request(replay, against, fromMs, toMs, choice.topK(), groupBy, choice.listed(), publish);
+    }
+
+    /** Comma-separated metadata keys; none (an empty value) groups by nothing, but an empty key or one named twice is a typo. */
+    static List<String> groupKeys(String option, String text) {
+        if (text.isBlank()) {
+            return List.of();
+        }
+        List<String> keys = Arrays.stream(text.split(",", -1)).map(String::trim).toList();
+        if (keys.contains("")) {
+            throw new IllegalArgumentException(option + " = '" + text + "' has an empty key: give comma-separated metadata keys, such as tenant,app");
+        }
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (String key : keys) {
+            if (!seen.add(key)) {
+                throw new IllegalArgumentException(option + " = '" + text + "' names the key '" + key + "' twice");
+            }
+        }
+        return keys;
     }
 
     /** Progress on the terminal: records read of the range, then events joined of the replay's; redrawn on a console, a line every 5 s otherwise. */

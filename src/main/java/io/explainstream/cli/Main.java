@@ -57,7 +57,7 @@ public final class Main implements Runnable {
 
     /** Runs a command line with the given output and error writers; tests call this. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
-        return new CommandLine(new Main())
+        return NumberOptions.register(new CommandLine(new Main()))
                 .setOut(out)
                 .setErr(err)
                 .setExecutionExceptionHandler(Main::reportError)

@@ -3,11 +3,13 @@ package io.explainstream.cli;
 import io.explainstream.model.LlamaConfig;
 import io.explainstream.model.RandomCheckpoint;
 import io.explainstream.model.RopeScaling;
+import io.explainstream.model.SafetensorsWriter;
 import io.explainstream.model.TensorDtype;
 import io.explainstream.tokenize.LlamaTokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -17,6 +19,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "make-checkpoint", mixinStandardHelpOptions = true,
         description = "Write a random-weight LLaMA checkpoint of any shape in the Hugging Face layout, with the bundled tokenizer.")
 final class MakeCheckpointCommand implements Callable<Integer> {
+
+    private static final double GIB = 1024.0 * 1024 * 1024;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory to write (created).")
     private Path out;
@@ -39,7 +43,11 @@ final class MakeCheckpointCommand implements Callable<Integer> {
     @Option(names = "--ffn", description = "intermediate_size (default: the LLaMA rule, 8/3 · hidden rounded up to 32).")
     private Integer ffn;
 
-    @Option(names = "--vocab", defaultValue = "512", description = "vocab_size, at most the tokenizer's. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--vocab", description = "vocab_size, at least the tokenizer's vocabulary, whose every id needs an embedding row"
+            + " (default: the tokenizer's; more rows are padding, as in many released models).")
+    private Integer vocabOption;
+
+    /** The vocabulary size written: --vocab, or the tokenizer's. */
     private int vocab;
 
     @Option(names = "--max-positions", defaultValue = "2048", description = "max_position_embeddings. Default: ${DEFAULT-VALUE}.")
@@ -67,25 +75,151 @@ final class MakeCheckpointCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         Path tokenizerSource = tokenizerDir != null ? tokenizerDir : ModelSelection.bundledModel();
         int tokenizerVocab = tokenizerVocabSize(tokenizerSource);
-        if (vocab <= 0 || vocab > tokenizerVocab) {
-            throw new IllegalArgumentException("--vocab = " + vocab + " must be between 1 and the tokenizer's vocabulary size " + tokenizerVocab);
+        vocab = vocabOption != null ? vocabOption : tokenizerVocab;
+        if (vocab < tokenizerVocab) {
+            throw new IllegalArgumentException("--vocab = " + vocab + " is smaller than the tokenizer's vocabulary of " + tokenizerVocab
+                    + " tokens: every token id needs an embedding row");
         }
-        if (heads <= 0 || hidden <= 0) {
-            throw new IllegalArgumentException("--hidden and --heads must be positive (got " + hidden + ", " + heads + ")");
+        LlamaConfig config = shape();
+        Map<String, long[]> tensors = RandomCheckpoint.shapes(config);
+        if (shards < 1 || shards > tensors.size()) {
+            throw new IllegalArgumentException("--shards = " + shards + " must be between 1 and the tensor count " + tensors.size());
+        }
+        tensors.forEach(this::requireWritableSize);
+        requireMemory(tensors);
+        prepareFolder();
+        try {
+            RandomCheckpoint.write(config, tokenizerSource, seed, storageDtype, shards, out);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--out = " + out + " cannot be written: " + OutputFile.reason(e), e);
+        }
+        long parameters = tensors.values().stream().mapToLong(MakeCheckpointCommand::values).sum();
+        spec.commandLine().getOut().printf("wrote %s: hidden %d, %d layers, %d/%d heads, ffn %d, vocab %d, about %.1fM parameters%n",
+                out, hidden, layers, heads, config.numKeyValueHeads(), config.intermediateSize(), vocab, parameters / 1e6);
+        return 0;
+    }
+
+    /** The options as a model configuration; each wrong one is named here, where config.json's own checks would name a key the user never typed. */
+    private LlamaConfig shape() {
+        requirePositive("--hidden", hidden);
+        requirePositive("--heads", heads);
+        requirePositive("--layers", layers);
+        requirePositive("--max-positions", maxPositions);
+        int keyValueHeads = kvHeads != null ? kvHeads : heads;
+        if (keyValueHeads <= 0 || heads % keyValueHeads != 0) {
+            throw new IllegalArgumentException("--kv-heads = " + keyValueHeads + " must divide --heads = " + heads
+                    + ": each key/value head serves the same number of query heads");
+        }
+        int dimensions = headDim != null ? headDim : headDimFromHidden();
+        if (dimensions <= 0 || dimensions % 2 != 0) {
+            String given = headDim != null ? "--head-dim = " + dimensions : "--head-dim = --hidden / --heads = " + hidden + " / " + heads + " = " + dimensions;
+            throw new IllegalArgumentException(given + " must be even and positive: rotary embeddings turn pairs of dimensions");
         }
         int intermediate = ffn != null ? ffn : ((8 * hidden / 3) + 31) / 32 * 32;
-        LlamaConfig config = new LlamaConfig(hidden, intermediate, heads, kvHeads != null ? kvHeads : heads,
-                headDim != null ? headDim : hidden / heads, layers, vocab, maxPositions, 1e-5, 10000.0, RopeScaling.NONE,
-                !untied, 1, 2, -1);
-        if (Files.exists(out) && Files.list(out).findAny().isPresent()) {
-            throw new IllegalArgumentException("--out = " + out + " exists and is not empty");
+        if (ffn != null) {
+            requirePositive("--ffn", ffn);
         }
-        RandomCheckpoint.write(config, tokenizerSource, seed, storageDtype, shards, out);
-        long parameters = Files.walk(out).filter(p -> p.toString().endsWith(".safetensors")).mapToLong(p -> p.toFile().length()).sum()
-                / storageDtype.bytes();
-        spec.commandLine().getOut().printf("wrote %s: hidden %d, %d layers, %d/%d heads, ffn %d, vocab %d, about %.1fM parameters%n",
-                out, hidden, layers, heads, config.numKeyValueHeads(), intermediate, vocab, parameters / 1e6);
-        return 0;
+        return new LlamaConfig(hidden, intermediate, heads, keyValueHeads, dimensions, layers, vocab, maxPositions, 1e-5, 10000.0, RopeScaling.NONE,
+                !untied, 1, 2, -1);
+    }
+
+    /** The default head size; a --hidden that --heads does not divide would leave dimensions out silently. */
+    private int headDimFromHidden() {
+        int dimensions = hidden / heads;
+        if (hidden % heads != 0) {
+            throw new IllegalArgumentException("--head-dim = --hidden / --heads = " + hidden + " / " + heads + " = " + dimensions + " leaves "
+                    + (hidden - dimensions * heads) + " dimensions of --hidden unused; give --head-dim");
+        }
+        return dimensions;
+    }
+
+    private static void requirePositive(String option, int value) {
+        if (value < 1) {
+            throw new IllegalArgumentException(option + " = " + value + " must be at least 1");
+        }
+    }
+
+    /** One tensor must fit one Java array in the storage dtype, or the writer cannot hold it. */
+    private void requireWritableSize(String name, long[] shape) {
+        long limit = SafetensorsWriter.MAX_TENSOR_BYTES / storageDtype.bytes();
+        long count = values(shape);
+        if (count > limit) {
+            throw new IllegalArgumentException("tensor " + name + " of " + optionsOf(name) + " = " + dimensionsOf(name, shape) + " holds "
+                    + (count == Long.MAX_VALUE ? "more than " + Long.MAX_VALUE : count) + " values; one tensor holds at most " + limit + " in "
+                    + storageDtype + " (2 GiB, the largest Java array): make them smaller");
+        }
+    }
+
+    /** Every tensor is held in memory, as floats, until it is written. */
+    private static void requireMemory(Map<String, long[]> tensors) {
+        long bytes = tensors.values().stream().mapToLong(shape -> values(shape) * Float.BYTES).sum();
+        long heap = Runtime.getRuntime().maxMemory();
+        if (bytes > heap) {
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+                    "the checkpoint's tensors need %.1f GiB of memory while they are written, more than the %.1f GiB this JVM may use"
+                    + " (-Xmx): fewer --layers or a smaller shape", bytes / GIB, heap / GIB));
+        }
+    }
+
+    /** The options whose product is the tensor's shape, as the user gives them. */
+    private static String optionsOf(String tensor) {
+        if (tensor.endsWith("embed_tokens.weight") || tensor.equals("lm_head.weight")) {
+            return "--vocab × --hidden";
+        }
+        if (tensor.endsWith("q_proj.weight") || tensor.endsWith("o_proj.weight")) {
+            return "--heads × --head-dim × --hidden";
+        }
+        if (tensor.endsWith("k_proj.weight") || tensor.endsWith("v_proj.weight")) {
+            return "--kv-heads × --head-dim × --hidden";
+        }
+        return tensor.contains(".mlp.") ? "--ffn × --hidden" : "--hidden";
+    }
+
+    private String dimensionsOf(String tensor, long[] shape) {
+        int keyValueHeads = kvHeads != null ? kvHeads : heads;
+        int dimensions = headDim != null ? headDim : hidden / heads;
+        if (tensor.endsWith("q_proj.weight") || tensor.endsWith("o_proj.weight")) {
+            return heads + " × " + dimensions + " × " + hidden;
+        }
+        if (tensor.endsWith("k_proj.weight") || tensor.endsWith("v_proj.weight")) {
+            return keyValueHeads + " × " + dimensions + " × " + hidden;
+        }
+        return java.util.Arrays.stream(shape).mapToObj(Long::toString).collect(java.util.stream.Collectors.joining(" × "));
+    }
+
+    /** Values in a tensor of this shape; Long.MAX_VALUE where the product is larger. */
+    private static long values(long[] shape) {
+        long count = 1;
+        for (long size : shape) {
+            try {
+                count = Math.multiplyExact(count, size);
+            } catch (ArithmeticException e) {
+                return Long.MAX_VALUE;
+            }
+        }
+        return count;
+    }
+
+    /** An empty or new folder, made now, so that a path that cannot be written is said before minutes of generation. */
+    private void prepareFolder() {
+        if (Files.exists(out) && !Files.isDirectory(out)) {
+            throw new IllegalArgumentException("--out = " + out + " is a file; give a folder");
+        }
+        try {
+            if (Files.isDirectory(out)) {
+                try (var entries = Files.list(out)) {
+                    if (entries.findAny().isPresent()) {
+                        throw new IllegalArgumentException("--out = " + out + " exists and is not empty");
+                    }
+                }
+            }
+            Files.createDirectories(out);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--out = " + out + " cannot be written: " + OutputFile.reason(e), e);
+        }
+        if (!Files.isWritable(out)) {
+            throw new IllegalArgumentException("--out = " + out + " cannot be written: permission denied");
+        }
     }
 
     private static int tokenizerVocabSize(Path dir) {

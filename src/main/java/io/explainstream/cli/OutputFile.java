@@ -1,6 +1,7 @@
 package io.explainstream.cli;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -10,7 +11,15 @@ import java.nio.file.Path;
  */
 final class OutputFile {
 
+    /** The value of a report option that means standard output, as {@code send} reads standard input from {@code -}. */
+    static final String STANDARD_OUTPUT = "-";
+
     private OutputFile() {}
+
+    /** Whether a report option names a file: given, and not {@link #STANDARD_OUTPUT}. */
+    static boolean isFile(Path option) {
+        return option != null && !option.toString().equals(STANDARD_OUTPUT);
+    }
 
     /** Refuses, naming {@code option} and the value, a path that is a directory, in no existing folder, or not writable. */
     static void requireWritable(String option, Path file) {
@@ -27,6 +36,18 @@ final class OutputFile {
         }
         if (Files.exists(absolute) ? !Files.isWritable(absolute) : !Files.isWritable(folder)) {
             throw new IllegalArgumentException(option + " = " + file + " cannot be written: permission denied");
+        }
+    }
+
+    /**
+     * Writes {@code text} to {@code file} in UTF-8. What the checks before the work cannot see (a
+     * full disk, a quota) is one line naming {@code option} and the path, as theirs are.
+     */
+    static void write(String option, Path file, String text) {
+        try {
+            Files.writeString(file, text, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(option + " = " + file + " cannot be written: " + reason(e), e);
         }
     }
 

@@ -72,7 +72,7 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--diff-format", defaultValue = "text", description = "The diff's format: text, json or html. Default: ${DEFAULT-VALUE}.")
     private DiffCommand.Format diffFormat;
 
-    @Option(names = "--diff-out", paramLabel = "FILE", description = "Write the diff's report here instead of standard output.")
+    @Option(names = "--diff-out", paramLabel = "FILE", description = "Write the diff's report here instead of standard output; - is standard output.")
     private Path diffOut;
 
     @Spec
@@ -81,14 +81,12 @@ final class ReplayCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Instant now = Instant.now();
-        Instant start = TimeSpec.parse("--from", from, now);
-        Instant end = TimeSpec.parse("--to", to, now);
-        requireKafkaTime("--from", from, start);
-        requireKafkaTime("--to", to, end);
+        Instant start = TimeSpec.parseRecordTime("--from", from, now);
+        Instant end = TimeSpec.parseRecordTime("--to", to, now);
         String id = replayId != null ? replayId : defaultId(start, end);
         Replay replay = new Replay(id, start.toEpochMilli(), end.toEpochMilli());
         ServiceConfig base = baseConfig();
-        if (diffOut != null) {
+        if (OutputFile.isFile(diffOut)) {
             OutputFile.requireWritable("--diff-out", diffOut);
         }
         ServiceConfig config = ReplayRunner.configure(base, replay, inputTopic, outputTopic);
@@ -139,13 +137,6 @@ final class ReplayCommand implements Callable<Integer> {
         }
     }
 
-    /** Kafka's record timestamps are epoch milliseconds from 1970 on: an earlier instant matches no record's time. */
-    private static void requireKafkaTime(String option, String value, Instant instant) {
-        if (instant.isBefore(Instant.EPOCH)) {
-            throw new IllegalArgumentException(option + " = '" + value + "' is before 1970-01-01T00:00:00Z, where Kafka's record timestamps start");
-        }
-    }
-
     /** The range's own id; past the year 9999 (which the basic ISO form cannot write) in epoch milliseconds. */
     private static String defaultId(Instant start, Instant end) {
         Instant lastBasic = Instant.parse("9999-12-31T23:59:59Z");
@@ -187,7 +178,7 @@ final class ReplayCommand implements Callable<Integer> {
         if (diff) {
             // The replay's own topics are in config; the live explanations are the base configuration's output topic.
             DiffCommand.run(base, new DiffCommand.Choice(id, config.get(Setting.OUTPUT_TOPIC), null, null, null, null, 5, null, 10, false, diffFormat,
-                    diffOut), out, err);
+                    diffOut, "--diff-out"), out, err);
         }
         return outcome.gaps().isEmpty() ? 0 : 4;
     }

@@ -1,5 +1,6 @@
 package io.explainstream.dashboard;
 
+import io.explainstream.input.PlainNumber;
 import java.util.Map;
 import java.util.Set;
 
@@ -24,7 +25,7 @@ record EventFilter(int limit, String model, String application, String tenant, S
         }
         int limit;
         try {
-            limit = Integer.parseInt(text);
+            limit = PlainNumber.parseInt(text);
         } catch (NumberFormatException e) {
             throw new BadRequestException("limit must be a whole number from 1 to " + MAX_LIMIT + ", not '" + text + "'");
         }

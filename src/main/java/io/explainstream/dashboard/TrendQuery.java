@@ -1,5 +1,6 @@
 package io.explainstream.dashboard;
 
+import io.explainstream.input.PlainNumber;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -63,7 +64,7 @@ record TrendQuery(Duration window, String model, int limit) {
         String text = query.get("window");
         if (text != null && !text.isBlank()) { // empty, as every parameter here: not given
             try {
-                window = Duration.ofSeconds(Long.parseLong(text));
+                window = Duration.ofSeconds(PlainNumber.parseLong(text));
             } catch (NumberFormatException e) {
                 throw new BadRequestException("window is in whole seconds (1 to 86400), not '" + text + "'");
             }

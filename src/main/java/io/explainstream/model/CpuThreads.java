@@ -1,5 +1,6 @@
 package io.explainstream.model;
 
+import io.explainstream.input.PlainNumber;
 import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.Locale;
@@ -43,7 +44,7 @@ public record CpuThreads(int requested) {
         }
         int count;
         try {
-            count = Integer.parseInt(text);
+            count = PlainNumber.parseInt(text);
         } catch (NumberFormatException e) {
             count = 0; // refused below, in the caller's words
         }

@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 /**
@@ -27,27 +29,8 @@ public final class RandomCheckpoint {
     public static void write(LlamaConfig config, Path tokenizerDir, long seed, TensorDtype dtype, int shards, Path out) throws IOException {
         Random random = new Random(seed);
         CheckpointWriter writer = new CheckpointWriter(config);
-        long h = config.hiddenSize();
-        long q = (long) config.numHeads() * config.headDim();
-        long kv = (long) config.numKeyValueHeads() * config.headDim();
-        long f = config.intermediateSize();
-        writer.add("model.embed_tokens.weight", new long[] {config.vocabSize(), h}, normal(random, config.vocabSize() * h));
-        for (int i = 0; i < config.numLayers(); i++) {
-            String p = "model.layers." + i + ".";
-            writer.add(p + "input_layernorm.weight", new long[] {h}, ones(h));
-            writer.add(p + "self_attn.q_proj.weight", new long[] {q, h}, normal(random, q * h));
-            writer.add(p + "self_attn.k_proj.weight", new long[] {kv, h}, normal(random, kv * h));
-            writer.add(p + "self_attn.v_proj.weight", new long[] {kv, h}, normal(random, kv * h));
-            writer.add(p + "self_attn.o_proj.weight", new long[] {h, q}, normal(random, h * q));
-            writer.add(p + "post_attention_layernorm.weight", new long[] {h}, ones(h));
-            writer.add(p + "mlp.gate_proj.weight", new long[] {f, h}, normal(random, f * h));
-            writer.add(p + "mlp.up_proj.weight", new long[] {f, h}, normal(random, f * h));
-            writer.add(p + "mlp.down_proj.weight", new long[] {h, f}, normal(random, h * f));
-        }
-        writer.add("model.norm.weight", new long[] {h}, ones(h));
-        if (!config.tieWordEmbeddings()) {
-            writer.add("lm_head.weight", new long[] {config.vocabSize(), h}, normal(random, config.vocabSize() * h));
-        }
+        // The 1-D tensors are the RMSNorm weights.
+        shapes(config).forEach((name, shape) -> writer.add(name, shape, shape.length == 1 ? ones(shape[0]) : normal(random, shape[0] * shape[1])));
         writer.write(out, dtype, shards);
         for (String file : TOKENIZER_FILES) {
             Path source = tokenizerDir.resolve(file);
@@ -55,6 +38,33 @@ public final class RandomCheckpoint {
                 Files.copy(source, out.resolve(file), StandardCopyOption.REPLACE_EXISTING);
             }
         }
+    }
+
+    /** Every tensor of the checkpoint and its shape, in the order written; a caller can check their sizes before anything is generated. */
+    public static Map<String, long[]> shapes(LlamaConfig config) {
+        long h = config.hiddenSize();
+        long q = (long) config.numHeads() * config.headDim();
+        long kv = (long) config.numKeyValueHeads() * config.headDim();
+        long f = config.intermediateSize();
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        shapes.put("model.embed_tokens.weight", new long[] {config.vocabSize(), h});
+        for (int i = 0; i < config.numLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            shapes.put(p + "input_layernorm.weight", new long[] {h});
+            shapes.put(p + "self_attn.q_proj.weight", new long[] {q, h});
+            shapes.put(p + "self_attn.k_proj.weight", new long[] {kv, h});
+            shapes.put(p + "self_attn.v_proj.weight", new long[] {kv, h});
+            shapes.put(p + "self_attn.o_proj.weight", new long[] {h, q});
+            shapes.put(p + "post_attention_layernorm.weight", new long[] {h});
+            shapes.put(p + "mlp.gate_proj.weight", new long[] {f, h});
+            shapes.put(p + "mlp.up_proj.weight", new long[] {f, h});
+            shapes.put(p + "mlp.down_proj.weight", new long[] {h, f});
+        }
+        shapes.put("model.norm.weight", new long[] {h});
+        if (!config.tieWordEmbeddings()) {
+            shapes.put("lm_head.weight", new long[] {config.vocabSize(), h});
+        }
+        return shapes;
     }
 
     private static float[] normal(Random random, long count) {

@@ -18,6 +18,9 @@ public final class SafetensorsWriter {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** The bytes of one tensor: each is one Java array and one buffer, whose length is an int a little under 2^31. */
+    public static final long MAX_TENSOR_BYTES = Integer.MAX_VALUE - 8;
+
     /** One tensor to write: row-major float values and their shape. */
     public record Tensor(long[] shape, float[] values) {
         public Tensor {

@@ -1,5 +1,6 @@
 package io.explainstream.stats;
 
+import io.explainstream.input.PlainNumber;
 import io.explainstream.stream.config.ConfigException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -106,7 +107,7 @@ public record AlertRule(String name, String condition, WindowMetric metric, Oper
                 + "': no window metric '" + matcher.group(1) + "' (metrics: " + WindowMetric.names() + ")"));
         double threshold;
         try {
-            threshold = Double.parseDouble(matcher.group(3));
+            threshold = PlainNumber.parseDouble(matcher.group(3));
         } catch (NumberFormatException e) {
             throw new ConfigException(key + " = '" + condition + "': '" + matcher.group(3) + "' is not a number");
         }

@@ -35,6 +35,21 @@ class AttributeCommandTest {
         assertTrue(CliRun.of("attribute", "--help").out().contains("--target-delta"));
     }
 
+    /** {@code --out -} is standard output, as for diff; no file named "-" is written. */
+    @Test
+    void aDashOutIsStandardOutput() throws IOException {
+        Path dash = Path.of("-").toAbsolutePath();
+        Assumptions.assumeTrue(Files.notExists(dash), "a file named - is here already");
+        try {
+            CliRun run = CliRun.of("attribute", "--prompt", PROMPT, "--response", RESPONSE, "--format", "json", "--steps", "4", "--out", "-");
+            assertEquals(0, run.exitCode(), run.err());
+            assertTrue(run.out().startsWith("{"), run.out());
+            assertTrue(Files.notExists(dash), "no file named -");
+        } finally {
+            Files.deleteIfExists(dash);
+        }
+    }
+
     @Test
     void jsonHasTheDocumentedFieldsAndCaptumsNumbers() throws IOException {
         CliRun run = CliRun.of("attribute", "--prompt", PROMPT, "--response", RESPONSE, "--token-matrix", "--format", "json");

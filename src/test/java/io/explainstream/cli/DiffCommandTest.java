@@ -1,7 +1,14 @@
 package io.explainstream.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import java.time.Instant;
 import java.util.Arrays;
@@ -36,6 +43,71 @@ class DiffCommandTest {
         CliRun format = CliRun.of("diff", "--replay-id", "r1", "--format", "pdf");
         assertEquals(2, format.exitCode());
         assertTrue(format.err().contains("--format"), format.err());
+    }
+
+    /** Kafka's record times are epoch milliseconds from 1970 to Long.MAX_VALUE: a time outside says so, as replay does, before any broker is asked. */
+    @Test
+    void aTimeKafkaCannotStampIsOneLineNamingTheOption() {
+        CliRun before = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--from", "1969-12-31");
+        assertEquals(2, before.exitCode(), before.err());
+        assertEquals("error: --from = '1969-12-31' is before 1970-01-01T00:00:00Z, where Kafka's record timestamps start", before.err().strip());
+        CliRun farBefore = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--from", "-99999999999d");
+        assertEquals(2, farBefore.exitCode(), farBefore.err());
+        assertEquals("error: --from = '-99999999999d' is before 1970-01-01T00:00:00Z, where Kafka's record timestamps start", farBefore.err().strip());
+        CliRun after = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--to", "+200000000000d");
+        assertEquals(2, after.exitCode(), after.err());
+        assertEquals("error: --to = '+200000000000d' is after +292278994-08-17T07:12:55.807Z, the last time a Kafka record can carry", after.err().strip());
+    }
+
+    /** picocli's own int reads any Unicode digit; an option takes ASCII digits only, as everything else a user types. */
+    @Test
+    void aNumberOptionTakesAsciiDigitsOnly() {
+        CliRun run = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--top-k", "\uff15");
+        assertEquals(2, run.exitCode(), run.err());
+        assertTrue(run.err().startsWith("error: Invalid value for option '--top-k': '\uff15' is not an int"), run.err());
+    }
+
+    @Test
+    void aGroupByNamingAKeyTwiceOrNoneIsRefused() {
+        CliRun twice = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--group-by", "tenant,tenant");
+        assertEquals(2, twice.exitCode(), twice.err());
+        assertEquals("error: --group-by = 'tenant,tenant' names the key 'tenant' twice", twice.err().strip());
+        CliRun empty = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--group-by", ",,,");
+        assertEquals(2, empty.exitCode(), empty.err());
+        assertEquals("error: --group-by = ',,,' has an empty key: give comma-separated metadata keys, such as tenant,app", empty.err().strip());
+        CliRun gap = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--group-by", "tenant,,app");
+        assertEquals(2, gap.exitCode(), gap.err());
+        assertEquals("error: --group-by = 'tenant,,app' has an empty key: give comma-separated metadata keys, such as tenant,app", gap.err().strip());
+    }
+
+    /** A write that fails after the checks (a full disk) is one line naming the option and the path, not a stack trace. */
+    @Test
+    void aReportThatCannotBeWrittenNamesTheOptionAndPath() {
+        assumeTrue(Files.isWritable(Path.of("/dev/full")), "needs /dev/full");
+        for (String option : new String[] {"--out", "--diff-out"}) {
+            DiffCommand.Choice choice = new DiffCommand.Choice("r1", null, null, null, null, null, 5, null, 10, false, DiffCommand.Format.json,
+                    Path.of("/dev/full"), option);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> DiffCommand.writeReport(choice, "{}", new PrintWriter(new StringWriter())));
+            assertEquals(option + " = /dev/full cannot be written: No space left on device", e.getMessage());
+        }
+    }
+
+    /** {@code --out -} is standard output, as {@code send} reads standard input from {@code -}; no file named "-" is written. */
+    @Test
+    void aDashOutIsStandardOutput() throws Exception {
+        Path dash = Path.of("-").toAbsolutePath();
+        assumeTrue(Files.notExists(dash), "a file named - is here already");
+        DiffCommand.Choice choice = new DiffCommand.Choice("r1", null, null, null, null, null, 5, null, 10, false, DiffCommand.Format.json,
+                Path.of("-"), "--out");
+        StringWriter out = new StringWriter();
+        try {
+            DiffCommand.writeReport(choice, "{}", new PrintWriter(out, true));
+            assertEquals("{}", out.toString());
+            assertTrue(Files.notExists(dash), "no file named -");
+        } finally {
+            Files.deleteIfExists(dash);
+        }
     }
 
     /** The hint's range starts at or before the first sample event, however long the broker takes to start: it re-explains all the demo's traffic. */

@@ -2,6 +2,7 @@ package io.explainstream.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.explainstream.model.Checkpoint;
 import java.nio.file.Files;
@@ -33,10 +34,68 @@ class GenerateAndCheckpointCommandTest {
         assertTrue(generated.out().contains("ids: [1, "), generated.out());
     }
 
+    /** A model with fewer embedding rows than the tokenizer has ids fails on any text that uses the others; more rows (padding) are fine. */
     @Test
-    void makeCheckpointRefusesAVocabularyLargerThanTheTokenizers(@TempDir Path dir) {
-        CliRun run = CliRun.of("make-checkpoint", "--out", dir.resolve("x").toString(), "--vocab", "600");
+    void makeCheckpointRefusesAVocabularySmallerThanTheTokenizers(@TempDir Path dir) {
+        CliRun run = CliRun.of("make-checkpoint", "--out", dir.resolve("x").toString(), "--vocab", "100");
         assertEquals(2, run.exitCode());
-        assertEquals("error: --vocab = 600 must be between 1 and the tokenizer's vocabulary size 512", run.err().strip());
+        assertEquals("error: --vocab = 100 is smaller than the tokenizer's vocabulary of 512 tokens: every token id needs an embedding row",
+                run.err().strip());
+        Path padded = dir.resolve("padded");
+        CliRun larger = CliRun.of("make-checkpoint", "--out", padded.toString(), "--vocab", "600", "--hidden", "32", "--heads", "4", "--layers", "1");
+        assertEquals(0, larger.exitCode(), larger.err());
+        assertEquals(600, Checkpoint.open(padded).config().vocabSize());
+        Path byDefault = dir.resolve("default");
+        CliRun fromTokenizer = CliRun.of("make-checkpoint", "--out", byDefault.toString(), "--hidden", "32", "--heads", "4", "--layers", "1");
+        assertEquals(0, fromTokenizer.exitCode(), fromTokenizer.err());
+        assertEquals(512, Checkpoint.open(byDefault).config().vocabSize(), "the tokenizer's, by default");
+    }
+
+    /** Where the folder cannot be made, before any tensor is generated: one line naming --out. */
+    @Test
+    void makeCheckpointRefusesAnOutputFolderThatCannotBeMade(@TempDir Path dir) throws Exception {
+        assumeTrue(Files.isDirectory(Path.of("/proc")), "needs /proc");
+        CliRun proc = CliRun.of("make-checkpoint", "--out", "/proc/x");
+        assertEquals(2, proc.exitCode(), proc.err());
+        assertEquals("error: --out = /proc/x cannot be written: folder /proc takes no new files", proc.err().strip());
+        Path file = Files.writeString(dir.resolve("file"), "");
+        CliRun notFolder = CliRun.of("make-checkpoint", "--out", file.toString());
+        assertEquals(2, notFolder.exitCode(), notFolder.err());
+        assertEquals("error: --out = " + file + " is a file; give a folder", notFolder.err().strip());
+    }
+
+    /** A tensor larger than one Java array can hold is refused, naming the options that shape it and the limit, before anything is written. */
+    @Test
+    void makeCheckpointRefusesATensorTooLargeToWrite(@TempDir Path dir) {
+        Path out = dir.resolve("m").resolve("x");
+        CliRun run = CliRun.of("make-checkpoint", "--out", out.toString(), "--hidden", "100000000");
+        assertEquals(2, run.exitCode(), run.err());
+        assertEquals("error: tensor model.embed_tokens.weight of --vocab × --hidden = 512 × 100000000 holds 51200000000 values;"
+                + " one tensor holds at most 536870909 in F32 (2 GiB, the largest Java array): make them smaller", run.err().strip());
+        assertTrue(Files.notExists(out), "nothing written");
+    }
+
+    @Test
+    void makeCheckpointNamesTheOptionOfABadShape(@TempDir Path dir) {
+        String out = dir.resolve("x").toString();
+        assertRefused("error: --kv-heads = 3 must divide --heads = 8: each key/value head serves the same number of query heads",
+                "make-checkpoint", "--out", out, "--kv-heads", "3");
+        assertRefused("error: --kv-heads = 0 must divide --heads = 8: each key/value head serves the same number of query heads",
+                "make-checkpoint", "--out", out, "--kv-heads", "0");
+        assertRefused("error: --head-dim = 7 must be even and positive: rotary embeddings turn pairs of dimensions",
+                "make-checkpoint", "--out", out, "--head-dim", "7");
+        assertRefused("error: --head-dim = --hidden / --heads = 100 / 8 = 12 leaves 4 dimensions of --hidden unused; give --head-dim",
+                "make-checkpoint", "--out", out, "--hidden", "100");
+        assertRefused("error: --layers = 0 must be at least 1", "make-checkpoint", "--out", out, "--layers", "0");
+        assertRefused("error: --ffn = -5 must be at least 1", "make-checkpoint", "--out", out, "--ffn", "-5");
+        assertRefused("error: --max-positions = 0 must be at least 1", "make-checkpoint", "--out", out, "--max-positions", "0");
+        assertRefused("error: --shards = 100 must be between 1 and the tensor count 38", "make-checkpoint", "--out", out, "--shards", "100");
+        assertTrue(Files.notExists(Path.of(out)), "nothing written");
+    }
+
+    private static void assertRefused(String error, String... args) {
+        CliRun run = CliRun.of(args);
+        assertEquals(2, run.exitCode(), run.err());
+        assertEquals(error, run.err().strip());
     }
 }

@@ -182,6 +182,9 @@ class DashboardApiTest {
         assertError(api.get("/api/events/nope", null), 404, "no explanation with event_id 'nope'");
         assertError(api.get("/api/events", "limit=abc"), 400, "limit must be a whole number from 1 to 10000, not 'abc'");
         assertError(api.get("/api/events", "limit=0"), 400, "limit must be from 1 to 10000, not 0");
+        // Integer.parseInt reads any Unicode digit: a fullwidth 1 is not a number a user typed as one.
+        assertError(api.get("/api/events", "limit=%EF%BC%91"), 400, "limit must be a whole number from 1 to 10000, not '\uff11'");
+        assertError(api.get("/api/stats", "window=%EF%BC%96%EF%BC%90"), 400, "window is in whole seconds (1 to 86400), not '\uff16\uff10'");
         assertError(api.get("/api/events", "colour=red"), 400, "unknown parameter 'colour'");
         assertError(api.get("/api/events", "method=LIME"), 400, "method must be integrated_gradients, gradient or input_x_gradient (any case), not 'LIME'");
         assertError(api.get("/api/events", "model=a&model=b"), 400, "parameter 'model' is given twice");

@@ -95,7 +95,20 @@ class AlertRuleTest {
         assertTrue(failure(Map.of("alert.x.when", "delta.relative > 0.1")).startsWith("alert.x.when = 'delta.relative > 0.1': no window metric"
                 + " 'delta.relative' (metrics: events, dlq.count"));
         assertEquals("alert.x.when = 'events > lots': 'lots' is not a number", failure(Map.of("alert.x.when", "events > lots")));
-        assertEquals("alert.x.when = 'events > NaN': the threshold must be a finite number", failure(Map.of("alert.x.when", "events > NaN")));
+        assertEquals("alert.x.when = 'events > NaN': 'NaN' is not a number", failure(Map.of("alert.x.when", "events > NaN")));
+        assertEquals("alert.x.when = 'events > 1e999': the threshold must be a finite number", failure(Map.of("alert.x.when", "events > 1e999")));
+    }
+
+    /** Only plain decimal numbers: Java's float suffix, hexadecimal, underscores and non-ASCII digits are not what a reader sees. */
+    @Test
+    void aThresholdIsAPlainDecimalNumber() {
+        for (String threshold : new String[] {"10f", "10d", "0x10", "0x1p3", "1_000", "Infinity", "\uff11"}) {
+            assertEquals("alert.x.when = 'events > " + threshold + "': '" + threshold + "' is not a number",
+                    failure(Map.of("alert.x.when", "events > " + threshold)), threshold);
+        }
+        for (String threshold : new String[] {"10", "-1", "+2", "0.5", ".5", "5.", "1e3", "1.5E-3"}) {
+            assertEquals(1, AlertRule.fromConfig(Map.of("alert.x.when", "events > " + threshold), StatsFixture.GROUP_BY).size(), threshold);
+        }
         assertTrue(failure(Map.of("alert.x.if", "events > 1")).startsWith("unknown configuration key 'alert.x.if'"));
         assertTrue(failure(Map.of("alert.when", "events > 1")).startsWith("unknown configuration key 'alert.when'"));
         assertEquals("alert.x.group = 'metadata.application=a' has no rule: alert.x.when is not set",
@@ -129,6 +142,14 @@ class AlertRuleTest {
         assertEquals("stats.max.groups = 'many' is not an integer",
                 assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.max.groups", "many")))).getMessage());
         assertEquals(1000, StatsSettings.from(ServiceConfig.of(Map.of())).maxGroups());
+        assertEquals("stats.max.groups = '\uff11\uff10' is not an integer", assertThrows(ConfigException.class,
+                () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.max.groups", "\uff11\uff10")))).getMessage(), "ASCII digits only");
+        assertEquals("stats.max.groups = '1_000' is not an integer",
+                assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.max.groups", "1_000")))).getMessage());
+        for (String notFinite : new String[] {"Infinity", "NaN", "1e999", "5f"}) {
+            assertTrue(assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.delta.warn", notFinite))))
+                    .getMessage().startsWith("stats.delta.warn = '" + notFinite + "' is not a"), notFinite);
+        }
         assertEquals("stats.delta.warn = -1 must be a number >= 0",
                 assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.delta.warn", "-1")))).getMessage());
     }

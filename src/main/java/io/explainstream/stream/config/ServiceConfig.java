@@ -1,5 +1,6 @@
 package io.explainstream.stream.config;
 
+import io.explainstream.input.PlainNumber;
 import io.explainstream.attribution.GradientMethod;
 import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.attribution.Baseline;
@@ -258,25 +259,29 @@ public final class ServiceConfig {
      */
     public int integer(Setting setting, int min) {
         String value = get(setting);
-        java.math.BigInteger whole;
-        try {
-            whole = new java.math.BigInteger(value.trim());
-        } catch (NumberFormatException e) {
+        if (!PlainNumber.isWhole(value.trim())) {
             throw new ConfigException(setting.key() + " = '" + value + "' is not an integer");
         }
+        java.math.BigInteger whole = new java.math.BigInteger(value.trim());
         if (whole.compareTo(java.math.BigInteger.valueOf(min)) < 0 || whole.compareTo(java.math.BigInteger.valueOf(Integer.MAX_VALUE)) > 0) {
             throw new ConfigException(setting.key() + " = " + value.trim() + " is out of range (" + min + ".." + Integer.MAX_VALUE + ")");
         }
         return whole.intValueExact();
     }
 
+    /** The setting as a finite double: a plain decimal number, so not NaN, Infinity, 0x1p3 or 10f. */
     public double number(Setting setting) {
         String value = get(setting);
+        double number;
         try {
-            return Double.parseDouble(value);
+            number = PlainNumber.parseDouble(value.trim());
         } catch (NumberFormatException e) {
             throw new ConfigException(setting.key() + " = '" + value + "' is not a number");
         }
+        if (!Double.isFinite(number)) {
+            throw new ConfigException(setting.key() + " = '" + value + "' is not a finite number");
+        }
+        return number;
     }
 
     public boolean bool(Setting setting) {

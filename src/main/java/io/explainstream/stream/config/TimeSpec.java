@@ -15,6 +15,24 @@ public final class TimeSpec {
 
     private TimeSpec() {}
 
+    /** The last instant a Kafka record's timestamp (epoch milliseconds in a long) can hold. */
+    private static final Instant LAST_RECORD_TIME = Instant.ofEpochMilli(Long.MAX_VALUE);
+
+    /**
+     * A time to compare with Kafka's record timestamps, which are epoch milliseconds from 1970 on: a
+     * time outside them would match no record, or reach the broker as a wrapped number.
+     */
+    public static Instant parseRecordTime(String option, String text, Instant now) {
+        Instant instant = parse(option, text, now);
+        if (instant.isBefore(Instant.EPOCH)) {
+            throw new ConfigException(option + " = '" + text + "' is before 1970-01-01T00:00:00Z, where Kafka's record timestamps start");
+        }
+        if (instant.isAfter(LAST_RECORD_TIME)) {
+            throw new ConfigException(option + " = '" + text + "' is after " + LAST_RECORD_TIME + ", the last time a Kafka record can carry");
+        }
+        return instant;
+    }
+
     public static Instant parse(String option, String text, Instant now) {
         String value = text.trim();
         if (value.equalsIgnoreCase("now")) {
