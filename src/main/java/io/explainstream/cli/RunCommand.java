@@ -64,8 +64,10 @@ final class RunCommand implements Callable<Integer> {
             }
             throw e;
         }
-        spec.commandLine().getErr().printf("ExplainStream running: %s → %s (dead letters: %s); metrics and health on port %d; Ctrl-C stops%n",
-                config.get(Setting.INPUT_TOPIC), config.get(Setting.OUTPUT_TOPIC), config.get(Setting.DLQ_TOPIC), service.operationsPort());
+        String operations = service.operationsPort() < 0 ? "no metrics or health endpoint (ops.port = -1)"
+                : "metrics and health on port " + service.operationsPort();
+        spec.commandLine().getErr().printf("ExplainStream running: %s → %s (dead letters: %s); %s; Ctrl-C stops%n",
+                config.get(Setting.INPUT_TOPIC), config.get(Setting.OUTPUT_TOPIC), config.get(Setting.DLQ_TOPIC), operations);
         spec.commandLine().getErr().flush();
         CountDownLatch stopped = new CountDownLatch(1);
         EmbeddedPlatform embedded = platform;

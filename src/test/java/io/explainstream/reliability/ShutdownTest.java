@@ -106,6 +106,7 @@ class ShutdownTest {
         String prompt = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(5);
         try (ServiceProcess service = run(config, "midbatch-1")) {
             assertTrue(service.awaitOutput("ExplainStream running", Duration.ofSeconds(120)), service.output());
+            assertTrue(service.output().contains("; no metrics or health endpoint (ops.port = -1); Ctrl-C stops"), service.output());
             send("midbatch-in", 3, prompt);
             // The first event goes alone (the engine's cost is not measured yet), the other two together.
             assertTrue(service.awaitOutput("batch started: 2 events", Duration.ofSeconds(60)), service.output());
