@@ -164,7 +164,7 @@ final class DemoCommand implements Callable<Integer> {
                     teardown.platform.registryUrl(), teardown.service.model().checkpoint().directory().getFileName(), teardown.service.operationsPort());
             Summary summary = runSample(config, sample, out);
             summary.stats = DemoStats.collect(config, sample.size(), Duration.ofSeconds(Math.min(timeoutSeconds, 90)));
-            writeReport(reportFile, summary);
+            writeReport(report != null ? "--report" : "--data", reportFile, summary);
             out.println(summary.describe(reportFile));
             out.flush();
             if (follow) {
@@ -366,7 +366,8 @@ final class DemoCommand implements Callable<Integer> {
         return header == null ? "?" : new String(header.value(), StandardCharsets.UTF_8);
     }
 
-    private static void writeReport(Path file, Summary summary) throws IOException {
+    /** The HTML report; a disk that fills up meanwhile is one line naming the option, as the checks before the demo are. */
+    private static void writeReport(String option, Path file, Summary summary) throws IOException {
         List<HtmlReport.Entry> entries = summary.explanations.stream()
                 .sorted(Comparator.comparing(Explanation::getEventId))
                 .map(e -> new HtmlReport.Entry(e.getEventId(), ExplanationViews.toAttribution(e), ExplanationViews.summary(e), ExplanationViews.source(e),
@@ -376,8 +377,8 @@ final class DemoCommand implements Callable<Integer> {
         if (parent != null) {
             Files.createDirectories(parent);
         }
-        Files.writeString(file, HtmlReport.render("ExplainStream demo: " + entries.size() + " explanations", summary.forReport(), entries, Aggregate.SEGMENTS,
-                CompletenessGap.DEFAULT_WARN_ABOVE, summary.stats.trends()));
+        OutputFile.write(option, file, HtmlReport.render("ExplainStream demo: " + entries.size() + " explanations", summary.forReport(), entries,
+                Aggregate.SEGMENTS, CompletenessGap.DEFAULT_WARN_ABOVE, summary.stats.trends()));
     }
 
     private static HtmlReport.Details details(Explanation e) {

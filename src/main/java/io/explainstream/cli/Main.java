@@ -57,12 +57,27 @@ public final class Main implements Runnable {
 
     /** Runs a command line with the given output and error writers; tests call this. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
-        return NumberOptions.register(new CommandLine(new Main()))
+        int code = NumberOptions.register(new CommandLine(new Main()))
                 .setOut(out)
                 .setErr(err)
                 .setExecutionExceptionHandler(Main::reportError)
                 .setParameterExceptionHandler(Main::reportParameterError)
                 .execute(args);
+        return code == 0 ? outputWritten(out, err) : code;
+    }
+
+    /**
+     * A PrintWriter keeps its write errors to itself: standard output on a full disk, or a closed
+     * pipe, would lose a report while the command said it succeeded. Said, and exit 2, as any
+     * file that cannot be written is.
+     */
+    static int outputWritten(PrintWriter out, PrintWriter err) {
+        if (!out.checkError()) {
+            return 0;
+        }
+        err.println("error: standard output could not be written (a full disk, or a reader that went away): output was lost");
+        err.flush();
+        return 2;
     }
 
     /**

@@ -167,7 +167,8 @@ final class TailCommand implements Callable<Integer> {
         AtomicInteger skipped = new AtomicInteger();
         PrintWriter err = spec.commandLine().getErr();
         try (ExplanationFeed feed = new ExplanationFeed(clients, config.registryConfig(), List.of(explanations), fromBeginning)) {
-            while ((max == null || printed.get() < max) && System.nanoTime() < deadline) {
+            // A reader that went away (tail | head) ends the command: Main says the output was lost.
+            while ((max == null || printed.get() < max) && System.nanoTime() < deadline && !out.checkError()) {
                 feed.poll(Duration.ofMillis(250), explanations, (record, problem) -> {
                     // Stepped over, as the dashboard and diff do: stopping here would hide every explanation after it.
                     int count = skipped.incrementAndGet();
@@ -227,7 +228,7 @@ final class TailCommand implements Callable<Integer> {
                         + "; --from-beginning prints the earlier ones");
                 spec.commandLine().getErr().flush();
             }
-            while ((max == null || printed < max) && System.nanoTime() < deadline) {
+            while ((max == null || printed < max) && System.nanoTime() < deadline && !out.checkError()) {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(250))) {
                     if (max != null && printed >= max) {
                         break;
