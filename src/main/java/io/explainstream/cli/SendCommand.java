@@ -106,11 +106,20 @@ final class SendCommand implements Callable<Integer> {
      * among the explanations, where every consumer has to step over it.
      */
     private void refuseServiceOutput(ServiceConfig config, String target) {
+        String instead = "; send writes logged events, which go to " + Setting.INPUT_TOPIC.key() + " (" + config.get(Setting.INPUT_TOPIC) + ")";
         for (Setting setting : List.of(Setting.OUTPUT_TOPIC, Setting.DLQ_TOPIC, Setting.STATS_TOPIC, Setting.ALERTS_TOPIC)) {
             if (config.get(setting).equals(target)) {
-                throw new IllegalArgumentException("--topic = " + target + " is the service's " + setting.key() + "; send writes logged events,"
-                        + " which go to " + Setting.INPUT_TOPIC.key() + " (" + config.get(Setting.INPUT_TOPIC) + ")");
+                throw new IllegalArgumentException("--topic = " + target + " is the service's " + setting.key() + instead);
             }
+        }
+        // Kafka Streams names its internal topics (changelogs, the statistics' observations) after the application id.
+        String applicationId = config.streamsProperties().getProperty("application.id");
+        if (target.startsWith(applicationId + "-")) {
+            throw new IllegalArgumentException("--topic = " + target + " is an internal topic of the service (application.id = " + applicationId + ")"
+                    + instead);
+        }
+        if (target.startsWith("_")) {
+            throw new IllegalArgumentException("--topic = " + target + " is an internal topic of Kafka or of the schema registry" + instead);
         }
     }
 

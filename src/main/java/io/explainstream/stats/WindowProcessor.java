@@ -129,14 +129,17 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
     public void process(Record<String, byte[]> record) {
         lastArrivalMs = context.currentSystemTimeMs();
         Observation observation;
+        GroupKey group;
         try {
             observation = Observation.fromBytes(record.value());
-        } catch (IOException e) {
+            group = GroupKey.parse(record.key());
+        } catch (IOException | RuntimeException e) {
+            // The observations topic is ours, but anything can be produced to it: one record that is
+            // not an observation must not fail the task over and over (it stays in the topic).
             metrics.unreadable();
-            LOG.warn("stats: skipping an unreadable observation: {}", e.getMessage());
+            LOG.warn("stats: skipping a record of the observations topic that is not an observation (key {}): {}", record.key(), e.toString());
             return;
         }
-        GroupKey group = GroupKey.parse(record.key());
         long start = Math.floorDiv(observation.eventTimeMs(), windowMs) * windowMs;
         long streamTime = context.currentStreamTimeMs();
         WindowAggregate aggregate = fetch(group.text(), start);

@@ -70,6 +70,13 @@ class SendCommandTest {
             assertEquals(2, output.exitCode());
             assertEquals("error: --topic = explanations is the service's output.topic; send writes logged events, which go to input.topic"
                     + " (llm-interactions)", output.err().strip());
+            CliRun internal = CliRun.of("send", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "explainstream-stats-observations",
+                    events.toString());
+            assertEquals("error: --topic = explainstream-stats-observations is an internal topic of the service (application.id = explainstream);"
+                    + " send writes logged events, which go to input.topic (llm-interactions)", internal.err().strip());
+            CliRun schemas = CliRun.of("send", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "_schemas", events.toString());
+            assertEquals(2, schemas.exitCode());
+            assertTrue(schemas.err().startsWith("error: --topic = _schemas is an internal topic of Kafka or of the schema registry;"), schemas.err());
             CliRun missing = CliRun.of("send", "--bootstrap-servers", kafka.bootstrapServers(), events.toString());
             assertEquals(2, missing.exitCode());
             assertEquals("error: input.topic = llm-interactions: no such topic on " + kafka.bootstrapServers() + "; start the service first (it"

@@ -301,6 +301,24 @@ class StatsTopologyTest {
                 "a user's word that scored 0 stays; the template's markup and the fixed BOS do not");
     }
 
+    /**
+     * Anything can be produced to the observations topic (a tester sent a logged event there): a
+     * record that is not an observation is skipped and counted, where it failed the statistics
+     * task at every try, for good, since it stays in the topic.
+     */
+    @Test
+    void aRecordOfTheObservationsTopicThatIsNotAnObservationIsSkipped() {
+        start(List.of());
+        var observations = driver.createInputTopic("app-stats-observations", Serdes.String().serializer(), Serdes.ByteArray().serializer());
+        observations.pipeInput("s-1", "{\"event_id\":\"s-1\",\"prompt\":\"p\",\"response\":\"r\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        observations.pipeInput(null, new byte[] {1, 2, 3});
+        explain(StatsFixture.explanation("after", T0 + 1_000, "storybook", 100, 0));
+        driver.advanceWallClockTime(EMIT);
+        List<ExplanationStats> windows = stats.readValuesToList();
+        assertEquals(1, windows.size(), "the statistics go on");
+        assertEquals(1, windows.get(0).getEvents());
+    }
+
     /** A group key (a metadata value), a segment name and a word come from the traffic: tail --stats shows them escaped. */
     @Test
     void theTextLineShowsTrafficTextEscaped() {
