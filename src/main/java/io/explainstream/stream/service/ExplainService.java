@@ -215,8 +215,17 @@ public final class ExplainService implements AutoCloseable {
         OperationsServer operations = null;
         int port = config.opsPort();
         if (port >= 0) {
-            operations = OperationsServer.start(config.get(Setting.OPS_HOST), port, meters, () -> health(streams, liveness), () -> readiness(streams),
-                    handlers(parts, streams));
+            try {
+                operations = OperationsServer.start(config.get(Setting.OPS_HOST), port, meters, () -> health(streams, liveness), () -> readiness(streams),
+                        handlers(parts, streams));
+            } catch (java.net.BindException e) {
+                streamsMetrics.close();
+                streams.close();
+                // A replay started with the service's own configuration on the service's host meets its port.
+                throw new ConfigException(Setting.OPS_PORT.key() + " = " + port + " cannot be used on " + Setting.OPS_HOST.key() + " = "
+                        + config.get(Setting.OPS_HOST) + ": " + e.getMessage() + " (another explainstream run or replay?); give another port,"
+                        + " 0 for a free one, or -1 for none (replay: --set ops.port=0)");
+            }
         }
         int threads = CpuThreads.inEffect();
         LOG.info("starting: model {} ({}) on {} with {} CPU thread{}, topics {} → {}, dead letters {}, configuration {}", config.modelId(modelDir),

@@ -269,6 +269,20 @@ class ServiceIntegrationTest {
         assertEquals("attribution.baseline = 999999 is outside the model's vocabulary of 512", refused.getMessage());
     }
 
+    /** An ops.port another process holds (a replay started with the service's configuration on its host) is one line naming the key. */
+    @Test
+    void anOpsPortInUseFailsAtStartNamingTheKey() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            ServiceConfig config = config("ops-taken").with(Map.of("ops.port", Integer.toString(taken.getLocalPort())));
+            var refused = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                    () -> ExplainService.start(config, TestData.repo(), Clock.systemUTC()).close());
+            assertTrue(refused.getMessage().startsWith("ops.port = " + taken.getLocalPort() + " cannot be used on ops.host = 127.0.0.1: "),
+                    refused.getMessage());
+            assertTrue(refused.getMessage().endsWith("; give another port, 0 for a free one, or -1 for none (replay: --set ops.port=0)"),
+                    refused.getMessage());
+        }
+    }
+
     /** A key given twice in a file is named, not settled by its last line; a directory or a file that is not UTF-8 is named as such. */
     @Test
     void aConfigurationFileWithAKeyTwiceOrNotTextIsRefusedNamingIt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
