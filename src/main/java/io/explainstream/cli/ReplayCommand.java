@@ -137,6 +137,33 @@ final class ReplayCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * The command line that resumes this replay: the one given, with the same settings (--config,
+     * --model, --set: a resume with others would mix two kinds of explanation in one replay), and
+     * the range as resolved instants under its id ("-1h" and "now" would name another range later).
+     * Each argument is quoted for a POSIX shell when it needs to be.
+     */
+    static List<String> resumeCommand(List<String> given, String id, Instant from, Instant to) {
+        List<String> command = new java.util.ArrayList<>(List.of("replay"));
+        java.util.Set<String> replaced = java.util.Set.of("--replay-id", "--from", "--to");
+        // picocli gives a subcommand the whole command line, its own name first.
+        for (int i = given.isEmpty() || !given.get(0).equals("replay") ? 0 : 1; i < given.size(); i++) {
+            String arg = given.get(i);
+            String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
+            if (replaced.contains(name)) {
+                i += arg.contains("=") ? 0 : 1; // skip its value too
+            } else {
+                command.add(arg);
+            }
+        }
+        command.addAll(List.of("--replay-id", id, "--from", from.toString(), "--to", to.toString()));
+        return command.stream().map(ReplayCommand::shellQuoted).toList();
+    }
+
+    private static String shellQuoted(String arg) {
+        return arg.matches("[A-Za-z0-9_./:=,+@%-]+") ? arg : "'" + arg.replace("'", "'\\''") + "'";
+    }
+
     /** The range's own id; past the year 9999 (which the basic ISO form cannot write) in epoch milliseconds. */
     private static String defaultId(Instant start, Instant end) {
         Instant lastBasic = Instant.parse("9999-12-31T23:59:59Z");
@@ -169,8 +196,8 @@ final class ReplayCommand implements Callable<Integer> {
         out.flush();
         if (!outcome.finished()) {
             // Said once there is something to resume: a replay that never started (a broken model directory) has nothing.
-            err.printf("replay %s: re-run with --replay-id %s --from %s --to %s to resume%n", id, id, Instant.ofEpochMilli(replay.fromMs()),
-                    Instant.ofEpochMilli(replay.toMs()));
+            err.printf("replay %s: to resume, run: explainstream %s%n", id, String.join(" ", resumeCommand(spec.commandLine().getParseResult().originalArgs(),
+                    id, Instant.ofEpochMilli(replay.fromMs()), Instant.ofEpochMilli(replay.toMs()))));
             err.flush();
             return 3;
         }

@@ -31,6 +31,20 @@ class ReplayCommandTest {
         assertEquals("error: --from = '-99999999d' is before 1970-01-01T00:00:00Z, where Kafka's record timestamps start", run.err().strip());
     }
 
+    /**
+     * The resume line repeats the settings given (a resume with other ones would mix two kinds of
+     * explanation in one replay) and names the range by the instants it resolved to: "-1h" and
+     * "now" would name another range later.
+     */
+    @Test
+    void theResumeCommandKeepsTheSettingsAndFixesTheRange() {
+        List<String> given = List.of("replay", "--from", "-1h", "--to=now", "--set", "attribution.steps=3000", "--model", "/models/my model",
+                "--config", "it's.properties");
+        assertEquals(List.of("replay", "--set", "attribution.steps=3000", "--model", "'/models/my model'", "--config", "'it'\\''s.properties'",
+                "--replay-id", "replay-1", "--from", "2026-12-02T09:00:00Z", "--to", "2026-12-02T10:00:00Z"),
+                ReplayCommand.resumeCommand(given, "replay-1", Instant.parse("2026-12-02T09:00:00Z"), Instant.parse("2026-12-02T10:00:00Z")));
+    }
+
     @Test
     void dryRunPrintsTheEventsInRangePerPartitionAndChangesNothing() throws Exception {
         try (InJvmKafka kafka = InJvmKafka.start()) {
