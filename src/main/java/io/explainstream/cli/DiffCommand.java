@@ -152,11 +152,21 @@ final class DiffCommand implements Callable<Integer> {
         if (fromMs >= toMs) {
             throw new IllegalArgumentException("--from must be before --to (got " + choice.from() + " and " + choice.to() + ")");
         }
-        List<String> groupBy = choice.groupBy() != null ? groupKeys("--group-by", choice.groupBy())
-                : groupKeys(Setting.STATS_GROUP_BY.key(), config.describe().getOrDefault(Setting.STATS_GROUP_BY.key(), ""));
+        List<String> groupBy = choice.groupBy() != null ? groupKeys("--group-by", choice.groupBy()) : metadataKeysOfStatsGroupBy(config);
         DiffRun.Publish publish = choice.publish() ? new DiffRun.Publish(config.get(Setting.DIFF_TOPIC), config.subjectStrategy(),
                 config.bool(Setting.AUTO_REGISTER), config.integer(Setting.TOPICS_PARTITIONS), (short) config.integer(Setting.TOPICS_REPLICATION)) : null;
         return new DiffRun.Request(replay, against, fromMs, toMs, choice.topK(), groupBy, choice.listed(), publish);
+    }
+
+    /**
+     * The metadata keys among stats.group.by's fields ({@code metadata.application} is the key
+     * {@code application}): a diff groups events by metadata, and its fields name the metadata
+     * keys with their prefix, where taking them whole matched no key and put every event in "-".
+     */
+    static List<String> metadataKeysOfStatsGroupBy(ServiceConfig config) {
+        String prefix = "metadata.";
+        return io.explainstream.stats.GroupBy.parse(Setting.STATS_GROUP_BY.key(), config.get(Setting.STATS_GROUP_BY)).fields().stream()
+                .filter(field -> field.startsWith(prefix)).map(field -> field.substring(prefix.length())).toList();
     }
 
     /** Comma-separated metadata keys; none (an empty value) groups by nothing, but an empty key or one named twice is a typo. */

@@ -5,13 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.explainstream.stream.config.ServiceConfig;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -78,6 +80,20 @@ class DiffCommandTest {
         CliRun gap = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--group-by", "tenant,,app");
         assertEquals(2, gap.exitCode(), gap.err());
         assertEquals("error: --group-by = 'tenant,,app' has an empty key: give comma-separated metadata keys, such as tenant,app", gap.err().strip());
+    }
+
+    /**
+     * Without --group-by a diff groups by the metadata keys of stats.group.by: its fields carry the
+     * prefix (metadata.application), and taken whole they matched no key, so every event fell in "-".
+     */
+    @Test
+    void withoutGroupByTheMetadataKeysOfStatsGroupByAreUsed() {
+        assertEquals(List.of("application"), DiffCommand.metadataKeysOfStatsGroupBy(ServiceConfig.of(Map.of())), "the default, source_model and"
+                + " metadata.application: the model is one side's for every event");
+        assertEquals(List.of("tenant", "app"), DiffCommand.metadataKeysOfStatsGroupBy(ServiceConfig.of(Map.of("stats.group.by",
+                "metadata.tenant,source_model,metadata.app"))));
+        assertEquals(List.of(), DiffCommand.metadataKeysOfStatsGroupBy(ServiceConfig.of(Map.of("stats.group.by", "source_model"))),
+                "no metadata key: the source model");
     }
 
     /** A write that fails after the checks (a full disk) is one line naming the option and the path, not a stack trace. */
