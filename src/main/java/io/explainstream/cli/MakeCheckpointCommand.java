@@ -115,7 +115,13 @@ final class MakeCheckpointCommand implements Callable<Integer> {
             String given = headDim != null ? "--head-dim = " + dimensions : "--head-dim = --hidden / --heads = " + hidden + " / " + heads + " = " + dimensions;
             throw new IllegalArgumentException(given + " must be even and positive: rotary embeddings turn pairs of dimensions");
         }
-        int intermediate = ffn != null ? ffn : ((8 * hidden / 3) + 31) / 32 * 32;
+        // In long: 8 · hidden overflows an int from hidden = 268,435,456, which the size checks that follow refuse by name.
+        long rule = (8L * hidden / 3 + 31) / 32 * 32;
+        if (ffn == null && rule > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("--hidden = " + hidden + " gives an intermediate size (8/3 · --hidden) of " + rule
+                    + ", more than a tensor dimension can be (" + Integer.MAX_VALUE + "): make --hidden smaller");
+        }
+        int intermediate = ffn != null ? ffn : (int) rule;
         if (ffn != null) {
             requirePositive("--ffn", ffn);
         }

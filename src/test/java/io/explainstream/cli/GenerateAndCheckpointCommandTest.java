@@ -73,6 +73,10 @@ class GenerateAndCheckpointCommandTest {
         assertEquals("error: tensor model.embed_tokens.weight of --vocab × --hidden = 512 × 100000000 holds 51200000000 values;"
                 + " one tensor holds at most 536870909 in F32 (2 GiB, the largest Java array): make them smaller", run.err().strip());
         assertTrue(Files.notExists(out), "nothing written");
+        CliRun overflow = CliRun.of("make-checkpoint", "--out", out.toString(), "--hidden", "1000000000");
+        assertEquals(2, overflow.exitCode(), overflow.err());
+        assertEquals("error: --hidden = 1000000000 gives an intermediate size (8/3 · --hidden) of 2666666688, more than a tensor dimension can be"
+                + " (2147483647): make --hidden smaller", overflow.err().strip(), "it was a wrapped negative intermediate_size of config.json");
     }
 
     @Test
