@@ -246,7 +246,8 @@ final class ReplayCommand implements Callable<Integer> {
                 return;
             }
             lastPrinted = seconds;
-            double share = total == 0 ? 1 : (double) done / total;
+            // Outcomes of an earlier run under the same id over a wider range can outnumber this range's records.
+            double share = total == 0 ? 1 : Math.min(1, (double) done / total);
             int width = 30;
             int filled = (int) Math.round(share * width);
             double rate = seconds > 0 ? (done - doneBefore) / seconds : 0;
