@@ -37,6 +37,8 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ServiceConfig config = ServiceConfig.load(configFile, System.getenv());
+        // Checked before any broker or registry is waited for, as the other settings are when loaded.
+        StatsTopology.check(config);
         EmbeddedPlatform platform = null;
         if (!config.hasBootstrapServers()) {
             platform = EmbeddedPlatform.start(dataDir, 0);

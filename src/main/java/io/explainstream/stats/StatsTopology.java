@@ -106,7 +106,25 @@ public final class StatsTopology implements ServiceExtension.Part {
     }
 
     public static Optional<StatsTopology> addTo(Topology topology, ServiceConfig config, SchemaRegistryClient registry, MeterRegistry meters) {
-        StatsSettings settings = StatsSettings.from(config);
+        StatsSettings settings = check(config);
+        if (!config.bool(Setting.STATS_ENABLED)) {
+            return Optional.empty();
+        }
+        addTo(topology, settings, Codecs.of(registry, config, settings), meters);
+        return Optional.of(new StatsTopology(settings, config));
+    }
+
+    /**
+     * The statistics' settings and alert rules, each bad one refused naming its key (and the
+     * environment variable that set it); {@code run} calls this before it waits for a broker.
+     */
+    public static StatsSettings check(ServiceConfig config) {
+        StatsSettings settings;
+        try {
+            settings = StatsSettings.from(config);
+        } catch (ConfigException e) {
+            throw config.withSource(e);
+        }
         if (!config.bool(Setting.STATS_ENABLED)) {
             if (!settings.rules().isEmpty()) {
                 // Alert rules are tested on the statistics windows: without them a rule would never fire, and nobody would know.
@@ -114,10 +132,8 @@ public final class StatsTopology implements ServiceExtension.Part {
                         .map(rule -> ServiceConfig.ALERT_PREFIX + rule.name() + ".when").sorted().collect(java.util.stream.Collectors.joining(", "))
                         + "): alerts are computed from the statistics windows; enable the statistics or remove the rules");
             }
-            return Optional.empty();
         }
-        addTo(topology, settings, Codecs.of(registry, config, settings), meters);
-        return Optional.of(new StatsTopology(settings, config));
+        return settings;
     }
 
     /** Adds the sub-topology with the given settings and codecs (what tests drive). */

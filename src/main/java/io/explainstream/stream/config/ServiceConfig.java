@@ -69,10 +69,34 @@ public final class ServiceConfig {
     public static final String ALERT_PREFIX = "alert.";
 
     private final Map<String, String> values;
+    /** The keys an environment variable set, and the variable, for errors found after the load (the statistics' settings at start). */
+    private final Map<String, String> fromEnvironment;
 
     private ServiceConfig(Map<String, String> values) {
+        this(values, Map.of());
+    }
+
+    private ServiceConfig(Map<String, String> values, Map<String, String> fromEnvironment) {
         this.values = values;
+        this.fromEnvironment = Map.copyOf(fromEnvironment);
         validate();
+    }
+
+    /**
+     * {@code error}, with the environment variable named when the value it refuses came from one:
+     * a variable overrides the file, and the user would look for the value in the wrong place.
+     */
+    public ConfigException withSource(ConfigException error) {
+        return withSource(error, fromEnvironment);
+    }
+
+    private static ConfigException withSource(ConfigException error, Map<String, String> fromEnvironment) {
+        for (Map.Entry<String, String> variable : fromEnvironment.entrySet()) {
+            if (error.getMessage().startsWith(variable.getKey() + " ")) {
+                return new ConfigException(error.getMessage() + " (set by the environment variable " + variable.getValue() + ")", error);
+            }
+        }
+        return error;
     }
 
     /** Reads a properties file (optional) and applies environment overrides. */
@@ -120,15 +144,9 @@ public final class ServiceConfig {
             }
         });
         try {
-            return new ServiceConfig(values);
+            return new ServiceConfig(values, fromEnvironment);
         } catch (ConfigException e) {
-            // A variable overrides the file: when its value is the one refused, say where it came from.
-            for (Map.Entry<String, String> variable : fromEnvironment.entrySet()) {
-                if (e.getMessage().startsWith(variable.getKey() + " ")) {
-                    throw new ConfigException(e.getMessage() + " (set by the environment variable " + variable.getValue() + ")", e);
-                }
-            }
-            throw e;
+            throw withSource(e, fromEnvironment);
         }
     }
 
@@ -235,7 +253,9 @@ public final class ServiceConfig {
     public ServiceConfig with(Map<String, String> overrides) {
         Map<String, String> merged = new LinkedHashMap<>(values);
         merged.putAll(overrides);
-        return new ServiceConfig(merged);
+        Map<String, String> stillFromEnvironment = new LinkedHashMap<>(fromEnvironment);
+        stillFromEnvironment.keySet().removeAll(overrides.keySet());
+        return new ServiceConfig(merged, stillFromEnvironment);
     }
 
     /** The configured keys that start with {@code prefix}, and their values. */
