@@ -49,21 +49,22 @@ public record LlamaConfig(
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public LlamaConfig {
-        require(hiddenSize > 0, "hidden_size", hiddenSize);
-        require(intermediateSize > 0, "intermediate_size", intermediateSize);
-        require(numHeads > 0, "num_attention_heads", numHeads);
-        require(numKeyValueHeads > 0 && numHeads % numKeyValueHeads == 0, "num_key_value_heads", numKeyValueHeads);
-        require(headDim > 0 && headDim % 2 == 0, "head_dim", headDim);
-        require(numLayers > 0, "num_hidden_layers", numLayers);
-        require(vocabSize > 0, "vocab_size", vocabSize);
-        require(maxPositions > 0, "max_position_embeddings", maxPositions);
-        require(rmsNormEps > 0, "rms_norm_eps", rmsNormEps);
-        require(ropeTheta > 0, "rope_theta", ropeTheta);
+        require(hiddenSize > 0, "hidden_size", hiddenSize, "must be positive");
+        require(intermediateSize > 0, "intermediate_size", intermediateSize, "must be positive");
+        require(numHeads > 0, "num_attention_heads", numHeads, "must be positive");
+        require(numKeyValueHeads > 0 && numHeads % numKeyValueHeads == 0, "num_key_value_heads", numKeyValueHeads,
+                "must be positive and divide num_attention_heads = " + numHeads + " (each key/value head serves the same number of query heads)");
+        require(headDim > 0 && headDim % 2 == 0, "head_dim", headDim, "must be even and positive (rotary embeddings turn pairs of dimensions)");
+        require(numLayers > 0, "num_hidden_layers", numLayers, "must be positive");
+        require(vocabSize > 0, "vocab_size", vocabSize, "must be positive");
+        require(maxPositions > 0, "max_position_embeddings", maxPositions, "must be positive");
+        require(rmsNormEps > 0, "rms_norm_eps", rmsNormEps, "must be positive");
+        require(ropeTheta > 0, "rope_theta", ropeTheta, "must be positive");
     }
 
-    private static void require(boolean ok, String key, Object value) {
+    private static void require(boolean ok, String key, Object value, String rule) {
         if (!ok) {
-            throw new ModelLoadException("config.json: " + key + " = " + value + " is not valid");
+            throw new ModelLoadException("config.json: " + key + " = " + value + " is not valid: it " + rule);
         }
     }
 
@@ -136,7 +137,8 @@ public record LlamaConfig(
 
     private static int requiredInt(JsonNode root, String key) {
         JsonNode node = root.get(key);
-        if (node == null || !node.canConvertToInt()) {
+        // canConvertToInt also passes 5.5 (read as 5): a layer count or width must be a whole number as written.
+        if (node == null || !node.canConvertToInt() || !node.isIntegralNumber()) {
             throw new ModelLoadException("config.json: " + key + " is missing or not an integer (found " + node + ")");
         }
         return node.asInt();

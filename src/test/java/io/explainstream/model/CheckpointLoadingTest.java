@@ -120,6 +120,19 @@ class CheckpointLoadingTest {
         assertEquals("config.json: rope_scaling type 'yarn' is not supported (supported: null, default, linear, llama3)", error.getMessage());
     }
 
+    /** A fractional layer count is not read as its whole part; a refused value says what it must be. */
+    @Test
+    void aFractionalCountIsRefusedAndARefusedValueSaysWhy(@TempDir Path dir) throws IOException {
+        Path fractional = Files.createDirectory(dir.resolve("fractional"));
+        copyWithConfig(fractional, config -> config.put("num_hidden_layers", 5.5));
+        assertEquals("config.json: num_hidden_layers is missing or not an integer (found 5.5)",
+                assertThrows(ModelLoadException.class, () -> LlamaConfig.read(fractional)).getMessage());
+        Path heads = Files.createDirectory(dir.resolve("heads"));
+        copyWithConfig(heads, config -> config.put("num_key_value_heads", 3));
+        assertEquals("config.json: num_key_value_heads = 3 is not valid: it must be positive and divide num_attention_heads = 8 (each key/value"
+                + " head serves the same number of query heads)", assertThrows(ModelLoadException.class, () -> LlamaConfig.read(heads)).getMessage());
+    }
+
     /** A number beyond int's range is reported as written, not wrapped; a truncated file is one line with its place, without Jackson's internals. */
     @Test
     void aHugeNumberAndATruncatedConfigAreNamedAsWritten(@TempDir Path dir) throws IOException {
