@@ -1,6 +1,5 @@
 package io.explainstream.avro;
 
-import io.explainstream.input.PlainNumber;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -9,6 +8,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
+import io.explainstream.input.PlainNumber;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

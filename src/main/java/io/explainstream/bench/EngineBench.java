@@ -1,12 +1,12 @@
 package io.explainstream.bench;
 
-import io.explainstream.input.PlainNumber;
 import ai.djl.engine.Engine;
 import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.AttributionEngine;
 import io.explainstream.attribution.AttributionRequest;
 import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.attribution.PerTargetReference;
+import io.explainstream.input.PlainNumber;
 import io.explainstream.model.LlamaConfig;
 import io.explainstream.model.LlamaModel;
 import io.explainstream.model.ModelOptions;

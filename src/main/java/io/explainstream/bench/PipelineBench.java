@@ -1,6 +1,5 @@
 package io.explainstream.bench;
 
-import io.explainstream.input.PlainNumber;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -11,6 +10,7 @@ import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.embedded.EmbeddedPlatform;
+import io.explainstream.input.PlainNumber;
 import io.explainstream.model.LlamaModel;
 import io.explainstream.model.ModelOptions;
 import io.explainstream.schema.Explanation;

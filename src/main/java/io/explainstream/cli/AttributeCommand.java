@@ -1,20 +1,20 @@
 package io.explainstream.cli;
 
-import io.explainstream.input.PlainNumber;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.AttributionDefaults;
 import io.explainstream.attribution.AttributionEngine;
-import io.explainstream.attribution.GradientMethod;
 import io.explainstream.attribution.AttributionRequest;
 import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.attribution.Baseline;
+import io.explainstream.attribution.GradientMethod;
 import io.explainstream.attribution.QuadratureRule;
 import io.explainstream.attribution.ScoreNormalization;
 import io.explainstream.attribution.summary.PromptLayout;
 import io.explainstream.attribution.summary.SpanRequest;
 import io.explainstream.attribution.summary.Summary;
+import io.explainstream.input.PlainNumber;
 import io.explainstream.json.JsonProblem;
 import io.explainstream.model.LlamaModel;
 import io.explainstream.render.Aggregate;

@@ -1,10 +1,10 @@
 package io.explainstream.cli;
 
-import io.explainstream.input.PlainNumber;
 import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.bench.EngineBench;
 import io.explainstream.bench.FaithfulBench;
 import io.explainstream.bench.PipelineBench;
+import io.explainstream.input.PlainNumber;
 import io.explainstream.model.LlamaConfig;
 import io.explainstream.model.RandomCheckpoint;
 import io.explainstream.model.RopeScaling;

@@ -1,8 +1,8 @@
 package io.explainstream.model;
 
-import io.explainstream.input.PlainNumber;
 import ai.djl.engine.Engine;
 import ai.djl.pytorch.jni.JniUtils;
+import io.explainstream.input.PlainNumber;
 import java.util.Locale;
 
 /**

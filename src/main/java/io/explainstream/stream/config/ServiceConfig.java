@@ -1,13 +1,13 @@
 package io.explainstream.stream.config;
 
-import io.explainstream.input.PlainNumber;
-import io.explainstream.attribution.GradientMethod;
 import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.attribution.Baseline;
+import io.explainstream.attribution.GradientMethod;
 import io.explainstream.attribution.QuadratureRule;
 import io.explainstream.attribution.ScoreNormalization;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SubjectNameStrategy;
+import io.explainstream.input.PlainNumber;
 import io.explainstream.logging.LogFormat;
 import io.explainstream.model.ComputeDtype;
 import io.explainstream.model.CpuThreads;
