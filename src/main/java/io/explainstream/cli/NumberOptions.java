@@ -49,6 +49,9 @@ final class NumberOptions {
         if (!Double.isFinite(value)) {
             throw new CommandLine.TypeConversionException("'" + text + "' is not a finite number");
         }
-        return value;
+        if (PlainNumber.underflowed(text, value)) {
+            throw new CommandLine.TypeConversionException("'" + text + "' is too small to tell from 0");
+        }
+        return value + 0.0; // -0.0 is 0: a sign on nothing printed as -0%
     }
 }

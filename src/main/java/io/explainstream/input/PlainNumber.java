@@ -43,6 +43,14 @@ public final class PlainNumber {
         return Double.parseDouble(text);
     }
 
+    /**
+     * Whether {@code value}, parsed from {@code text}, lost the number: a non-zero decimal too
+     * small for a double (1e-999) reads as 0, which would turn a tolerance or a threshold off.
+     */
+    public static boolean underflowed(String text, double value) {
+        return value == 0 && text.replaceAll("[eE].*", "").chars().anyMatch(c -> c >= '1' && c <= '9');
+    }
+
     private static void requireWhole(String text) {
         if (!isWhole(text)) {
             throw new NumberFormatException("not a plain whole number: " + text);

@@ -114,6 +114,9 @@ public record AlertRule(String name, String condition, WindowMetric metric, Oper
         if (!Double.isFinite(threshold)) {
             throw new ConfigException(key + " = '" + condition + "': the threshold must be a finite number");
         }
+        if (PlainNumber.underflowed(matcher.group(3), threshold)) {
+            throw new ConfigException(key + " = '" + condition + "': the threshold '" + matcher.group(3) + "' is too small to tell from 0");
+        }
         return new AlertRule(name, condition.trim(), metric, Operator.of(matcher.group(2)), threshold,
                 groupText == null ? Map.of() : groupFilter(PREFIX + name + ".group", groupText, groupBy));
     }

@@ -69,6 +69,20 @@ class DiffCommandTest {
         assertTrue(run.err().startsWith("error: Invalid value for option '--top-k': '\uff15' is not an int"), run.err());
     }
 
+    /** A non-zero decimal too small for a double read as 0, which turned --target-delta off; -0 printed as "-0%". */
+    @Test
+    void aNumberTooSmallToTellFromZeroIsRefusedAndMinusZeroIsZero() {
+        CliRun tiny = CliRun.of("attribute", "--prompt", "Once", "--response", "upon", "--target-delta", "1e-999");
+        assertEquals(2, tiny.exitCode(), tiny.err());
+        assertTrue(tiny.err().startsWith("error: Invalid value for option '--target-delta': '1e-999' is too small to tell from 0"), tiny.err());
+        assertEquals("stats.delta.warn = '1e-999' is too small to tell from 0", org.junit.jupiter.api.Assertions.assertThrows(
+                io.explainstream.stream.config.ConfigException.class,
+                () -> ServiceConfig.of(Map.of("stats.delta.warn", "1e-999")).number(io.explainstream.stream.config.Setting.STATS_DELTA_WARN)).getMessage());
+        assertEquals(0, Double.compare(0.0, ServiceConfig.of(Map.of("stats.delta.warn", "-0.0")).number(io.explainstream.stream.config.Setting.STATS_DELTA_WARN)));
+        assertEquals(0.0, ServiceConfig.of(Map.of("stats.delta.warn", "0e-999")).number(io.explainstream.stream.config.Setting.STATS_DELTA_WARN),
+                "zero written small is zero");
+    }
+
     @Test
     void aGroupByNamingAKeyTwiceOrNoneIsRefused() {
         CliRun twice = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--group-by", "tenant,tenant");

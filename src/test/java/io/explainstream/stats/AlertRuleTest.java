@@ -154,6 +154,12 @@ class AlertRuleTest {
                 assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.delta.warn", "-1")))).getMessage());
     }
 
+    @Test
+    void aThresholdTooSmallToTellFromZeroIsRefused() {
+        assertEquals("alert.tiny.when = 'delta.rel.max > 1e-999': the threshold '1e-999' is too small to tell from 0", assertThrows(ConfigException.class,
+                () -> StatsSettings.from(ServiceConfig.of(Map.of("alert.tiny.when", "delta.rel.max > 1e-999")))).getMessage());
+    }
+
     /** Rules are tested on the statistics windows: with the statistics off they would never fire, so the live service refuses to start. */
     @Test
     void alertRulesWithTheStatisticsDisabledFailStart() {

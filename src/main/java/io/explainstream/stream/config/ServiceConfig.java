@@ -301,7 +301,10 @@ public final class ServiceConfig {
         if (!Double.isFinite(number)) {
             throw new ConfigException(setting.key() + " = '" + value + "' is not a finite number");
         }
-        return number;
+        if (PlainNumber.underflowed(value.trim(), number)) {
+            throw new ConfigException(setting.key() + " = '" + value + "' is too small to tell from 0");
+        }
+        return number + 0.0; // -0.0 is 0
     }
 
     public boolean bool(Setting setting) {
