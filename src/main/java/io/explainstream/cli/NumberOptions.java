@@ -40,18 +40,10 @@ final class NumberOptions {
     }
 
     private static Double finite(String text) {
-        double value;
         try {
-            value = PlainNumber.parseDouble(text);
-        } catch (NumberFormatException e) {
-            throw new CommandLine.TypeConversionException("'" + text + "' is not a number");
+            return PlainNumber.parseFinite(text);
+        } catch (PlainNumber.Refused e) {
+            throw new CommandLine.TypeConversionException("'" + text + "' " + e.getMessage());
         }
-        if (!Double.isFinite(value)) {
-            throw new CommandLine.TypeConversionException("'" + text + "' is not a finite number");
-        }
-        if (PlainNumber.underflowed(text, value)) {
-            throw new CommandLine.TypeConversionException("'" + text + "' is too small to tell from 0");
-        }
-        return value + 0.0; // -0.0 is 0: a sign on nothing printed as -0%
     }
 }

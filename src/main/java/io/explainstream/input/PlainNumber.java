@@ -43,12 +43,56 @@ public final class PlainNumber {
         return Double.parseDouble(text);
     }
 
+    /** Why a text is not a number a double holds as written; {@link #words()} completes "'text' ...". */
+    public enum Problem {
+        NOT_A_NUMBER("is not a number"),
+        NOT_FINITE("is not a finite number"),
+        TOO_SMALL("is too small to tell from 0");
+
+        private final String words;
+
+        Problem(String words) {
+            this.words = words;
+        }
+
+        public String words() {
+            return words;
+        }
+    }
+
+    /** A text {@link #parseFinite} refuses, and why; the message is the problem's words. */
+    public static final class Refused extends NumberFormatException {
+        private final Problem problem;
+
+        Refused(Problem problem) {
+            super(problem.words());
+            this.problem = problem;
+        }
+
+        public Problem problem() {
+            return problem;
+        }
+    }
+
     /**
-     * Whether {@code value}, parsed from {@code text}, lost the number: a non-zero decimal too
-     * small for a double (1e-999) reads as 0, which would turn a tolerance or a threshold off.
+     * A plain decimal number that a double holds as written: not one too large (infinite), nor a
+     * non-zero one too small (1e-999 reads as 0, which would turn a tolerance or a threshold
+     * off). -0 is 0: a sign on nothing printed as "-0%".
+     *
+     * @throws Refused naming the problem
      */
-    public static boolean underflowed(String text, double value) {
-        return value == 0 && text.replaceAll("[eE].*", "").chars().anyMatch(c -> c >= '1' && c <= '9');
+    public static double parseFinite(String text) {
+        if (!isDecimal(text)) {
+            throw new Refused(Problem.NOT_A_NUMBER);
+        }
+        double value = Double.parseDouble(text);
+        if (!Double.isFinite(value)) {
+            throw new Refused(Problem.NOT_FINITE);
+        }
+        if (value == 0 && text.replaceAll("[eE].*", "").chars().anyMatch(c -> c >= '1' && c <= '9')) {
+            throw new Refused(Problem.TOO_SMALL);
+        }
+        return value + 0.0;
     }
 
     private static void requireWhole(String text) {

@@ -105,17 +105,16 @@ public record AlertRule(String name, String condition, WindowMetric metric, Oper
         }
         WindowMetric metric = named.orElseThrow(() -> new ConfigException(key + " = '" + condition
                 + "': no window metric '" + matcher.group(1) + "' (metrics: " + WindowMetric.names() + ")"));
+        String number = matcher.group(3);
         double threshold;
         try {
-            threshold = PlainNumber.parseDouble(matcher.group(3));
-        } catch (NumberFormatException e) {
-            throw new ConfigException(key + " = '" + condition + "': '" + matcher.group(3) + "' is not a number");
-        }
-        if (!Double.isFinite(threshold)) {
-            throw new ConfigException(key + " = '" + condition + "': the threshold must be a finite number");
-        }
-        if (PlainNumber.underflowed(matcher.group(3), threshold)) {
-            throw new ConfigException(key + " = '" + condition + "': the threshold '" + matcher.group(3) + "' is too small to tell from 0");
+            threshold = PlainNumber.parseFinite(number);
+        } catch (PlainNumber.Refused e) {
+            throw new ConfigException(key + " = '" + condition + "': " + switch (e.problem()) {
+                case NOT_A_NUMBER -> "'" + number + "' is not a number";
+                case NOT_FINITE -> "the threshold must be a finite number";
+                case TOO_SMALL -> "the threshold '" + number + "' is too small to tell from 0";
+            });
         }
         return new AlertRule(name, condition.trim(), metric, Operator.of(matcher.group(2)), threshold,
                 groupText == null ? Map.of() : groupFilter(PREFIX + name + ".group", groupText, groupBy));

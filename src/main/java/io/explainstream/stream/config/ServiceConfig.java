@@ -292,19 +292,11 @@ public final class ServiceConfig {
     /** The setting as a finite double: a plain decimal number, so not NaN, Infinity, 0x1p3 or 10f. */
     public double number(Setting setting) {
         String value = get(setting);
-        double number;
         try {
-            number = PlainNumber.parseDouble(value.trim());
-        } catch (NumberFormatException e) {
-            throw new ConfigException(setting.key() + " = '" + value + "' is not a number");
+            return PlainNumber.parseFinite(value.trim());
+        } catch (PlainNumber.Refused e) {
+            throw new ConfigException(setting.key() + " = '" + value + "' " + e.getMessage());
         }
-        if (!Double.isFinite(number)) {
-            throw new ConfigException(setting.key() + " = '" + value + "' is not a finite number");
-        }
-        if (PlainNumber.underflowed(value.trim(), number)) {
-            throw new ConfigException(setting.key() + " = '" + value + "' is too small to tell from 0");
-        }
-        return number + 0.0; // -0.0 is 0
     }
 
     public boolean bool(Setting setting) {
