@@ -45,10 +45,7 @@ final class MakeCheckpointCommand implements Callable<Integer> {
 
     @Option(names = "--vocab", description = "vocab_size, at least the tokenizer's vocabulary, whose every id needs an embedding row"
             + " (default: the tokenizer's; more rows are padding, as in many released models).")
-    private Integer vocabOption;
-
-    /** The vocabulary size written: --vocab, or the tokenizer's. */
-    private int vocab;
+    private Integer vocab;
 
     @Option(names = "--max-positions", defaultValue = "2048", description = "max_position_embeddings. Default: ${DEFAULT-VALUE}.")
     private int maxPositions;
@@ -75,17 +72,17 @@ final class MakeCheckpointCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         Path tokenizerSource = tokenizerDir != null ? tokenizerDir : ModelSelection.bundledModel();
         int tokenizerVocab = tokenizerVocabSize(tokenizerSource);
-        vocab = vocabOption != null ? vocabOption : tokenizerVocab;
-        if (vocab < tokenizerVocab) {
-            throw new IllegalArgumentException("--vocab = " + vocab + " is smaller than the tokenizer's vocabulary of " + tokenizerVocab
+        int vocabSize = vocab != null ? vocab : tokenizerVocab;
+        if (vocabSize < tokenizerVocab) {
+            throw new IllegalArgumentException("--vocab = " + vocabSize + " is smaller than the tokenizer's vocabulary of " + tokenizerVocab
                     + " tokens: every token id needs an embedding row");
         }
-        LlamaConfig config = shape();
+        LlamaConfig config = shape(vocabSize);
         Map<String, long[]> tensors = RandomCheckpoint.shapes(config);
         if (shards < 1 || shards > tensors.size()) {
             throw new IllegalArgumentException("--shards = " + shards + " must be between 1 and the tensor count " + tensors.size());
         }
-        tensors.forEach(this::requireWritableSize);
+        tensors.forEach((name, shape) -> requireWritableSize(config, name, shape));
         requireMemory(tensors);
         prepareFolder();
         try {
@@ -95,12 +92,12 @@ final class MakeCheckpointCommand implements Callable<Integer> {
         }
         long parameters = tensors.values().stream().mapToLong(MakeCheckpointCommand::values).sum();
         spec.commandLine().getOut().printf("wrote %s: hidden %d, %d layers, %d/%d heads, ffn %d, vocab %d, about %.1fM parameters%n",
-                out, hidden, layers, heads, config.numKeyValueHeads(), config.intermediateSize(), vocab, parameters / 1e6);
+                out, hidden, layers, heads, config.numKeyValueHeads(), config.intermediateSize(), vocabSize, parameters / 1e6);
         return 0;
     }
 
     /** The options as a model configuration; each wrong one is named here, where config.json's own checks would name a key the user never typed. */
-    private LlamaConfig shape() {
+    private LlamaConfig shape(int vocabSize) {
         requirePositive("--hidden", hidden);
         requirePositive("--heads", heads);
         requirePositive("--layers", layers);
@@ -125,7 +122,7 @@ final class MakeCheckpointCommand implements Callable<Integer> {
         if (ffn != null) {
             requirePositive("--ffn", ffn);
         }
-        return new LlamaConfig(hidden, intermediate, heads, keyValueHeads, dimensions, layers, vocab, maxPositions, 1e-5, 10000.0, RopeScaling.NONE,
+        return new LlamaConfig(hidden, intermediate, heads, keyValueHeads, dimensions, layers, vocabSize, maxPositions, 1e-5, 10000.0, RopeScaling.NONE,
                 !untied, 1, 2, -1);
     }
 
@@ -146,11 +143,11 @@ final class MakeCheckpointCommand implements Callable<Integer> {
     }
 
     /** One tensor must fit one Java array in the storage dtype, or the writer cannot hold it. */
-    private void requireWritableSize(String name, long[] shape) {
+    private void requireWritableSize(LlamaConfig config, String name, long[] shape) {
         long limit = SafetensorsWriter.MAX_TENSOR_BYTES / storageDtype.bytes();
         long count = values(shape);
         if (count > limit) {
-            throw new IllegalArgumentException("tensor " + name + " of " + optionsOf(name) + " = " + dimensionsOf(name, shape) + " holds "
+            throw new IllegalArgumentException("tensor " + name + " of " + optionsOf(name) + " = " + dimensionsOf(config, name, shape) + " holds "
                     + (count == Long.MAX_VALUE ? "more than " + Long.MAX_VALUE : count) + " values; one tensor holds at most " + limit + " in "
                     + storageDtype + " (2 GiB, the largest Java array): make them smaller");
         }
@@ -181,14 +178,13 @@ final class MakeCheckpointCommand implements Callable<Integer> {
         return tensor.contains(".mlp.") ? "--ffn × --hidden" : "--hidden";
     }
 
-    private String dimensionsOf(String tensor, long[] shape) {
-        int keyValueHeads = kvHeads != null ? kvHeads : heads;
-        int dimensions = headDim != null ? headDim : hidden / heads;
+    /** The tensor's shape as the options give it: the attention projections as heads × head size × hidden. */
+    private static String dimensionsOf(LlamaConfig config, String tensor, long[] shape) {
         if (tensor.endsWith("q_proj.weight") || tensor.endsWith("o_proj.weight")) {
-            return heads + " × " + dimensions + " × " + hidden;
+            return config.numHeads() + " × " + config.headDim() + " × " + config.hiddenSize();
         }
         if (tensor.endsWith("k_proj.weight") || tensor.endsWith("v_proj.weight")) {
-            return keyValueHeads + " × " + dimensions + " × " + hidden;
+            return config.numKeyValueHeads() + " × " + config.headDim() + " × " + config.hiddenSize();
         }
         return java.util.Arrays.stream(shape).mapToObj(Long::toString).collect(java.util.stream.Collectors.joining(" × "));
     }

@@ -125,13 +125,11 @@ public final class StatsTopology implements ServiceExtension.Part {
         } catch (ConfigException e) {
             throw config.withSource(e);
         }
-        if (!config.bool(Setting.STATS_ENABLED)) {
-            if (!settings.rules().isEmpty()) {
-                // Alert rules are tested on the statistics windows: without them a rule would never fire, and nobody would know.
-                throw new ConfigException(Setting.STATS_ENABLED.key() + " = false, but alert rules are set (" + settings.rules().stream()
-                        .map(rule -> ServiceConfig.ALERT_PREFIX + rule.name() + ".when").sorted().collect(java.util.stream.Collectors.joining(", "))
-                        + "): alerts are computed from the statistics windows; enable the statistics or remove the rules");
-            }
+        if (!config.bool(Setting.STATS_ENABLED) && !settings.rules().isEmpty()) {
+            // Alert rules are tested on the statistics windows: without them a rule would never fire, and nobody would know.
+            throw new ConfigException(Setting.STATS_ENABLED.key() + " = false, but alert rules are set (" + settings.rules().stream()
+                    .map(rule -> ServiceConfig.ALERT_PREFIX + rule.name() + ".when").sorted().collect(java.util.stream.Collectors.joining(", "))
+                    + "): alerts are computed from the statistics windows; enable the statistics or remove the rules");
         }
         return settings;
     }
