@@ -104,12 +104,26 @@ class ReplayCommandTest {
             assertEquals(0, run.exitCode(), run.err());
             assertTrue(run.out().matches("(?s)replay counted finished: 5 events in range: 3 explained, 1 dead-lettered, 1 skipped; .*"), run.out());
             assertFalse(run.err().contains("to resume"), "a finished replay has nothing to resume: " + run.err());
-            // The same id over a narrower range: its outcomes outnumber the range's records, which broke the progress bar.
+            // Run again as it was: resumed, nothing explained twice, the same counts.
+            CliRun same = CliRun.of(args.toArray(String[]::new));
+            assertEquals(0, same.exitCode(), same.err());
+            assertTrue(same.out().contains("finished: 5 events in range: 3 explained, 1 dead-lettered, 1 skipped") && same.out().contains("(resumed)"),
+                    same.out());
+            // The same id over a narrower range would resume with the first range's offsets and counts
+            // ("5 events in range" of a range of 3 records): refused, naming both ranges.
             List<String> narrower = new java.util.ArrayList<>(args);
             narrower.set(narrower.indexOf("2026-11-20"), "2026-11-20T10:00:00.002Z");
             CliRun again = CliRun.of(narrower.toArray(String[]::new));
-            assertFalse(again.err().contains("count is negative"), again.err());
-            assertEquals(0, again.exitCode(), again.err());
+            assertEquals(2, again.exitCode(), again.out() + again.err());
+            assertEquals("error: --replay-id = counted has explained events with other terms: range [2026-11-20T00:00:00Z, 2026-11-21T00:00:00Z); "
+                    + "this run: [2026-11-20T10:00:00.002Z, 2026-11-21T00:00:00Z). Resume it with its own range and settings, or give another --replay-id",
+                    again.err().strip().lines().reduce((first, last) -> last).orElseThrow());
+            // ... and so are other steps: two kinds of explanation under one id.
+            List<String> moreSteps = new java.util.ArrayList<>(args);
+            moreSteps.set(moreSteps.indexOf("attribution.steps=4"), "attribution.steps=8");
+            CliRun steps = CliRun.of(moreSteps.toArray(String[]::new));
+            assertEquals(2, steps.exitCode(), steps.out() + steps.err());
+            assertTrue(steps.err().contains("other terms: attribution.steps = '4'; this run: '8'."), steps.err());
 
             // A model directory that cannot load: one error, and no word of resuming what never started.
             args = new java.util.ArrayList<>(List.of("replay", "--replay-id", "no-model", "--set", "model.dir=" + state.resolve("no-model")));
@@ -118,6 +132,13 @@ class ReplayCommandTest {
             assertEquals(2, noModel.exitCode(), noModel.out() + noModel.err());
             assertFalse(noModel.err().contains("to resume"), noModel.err());
             assertTrue(noModel.err().strip().endsWith("error: model directory " + state.resolve("no-model") + " does not exist"), noModel.err());
+            // It explained nothing, so the same id takes the mended model directory and starts afresh.
+            args = new java.util.ArrayList<>(List.of("replay", "--replay-id", "no-model"));
+            args.addAll(common);
+            CliRun mended = CliRun.of(args.toArray(String[]::new));
+            assertEquals(0, mended.exitCode(), mended.err());
+            assertTrue(mended.out().contains("replay no-model finished: 5 events in range: 3 explained") && !mended.out().contains("(resumed)"),
+                    mended.out());
 
             try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
                 admin.deleteRecords(Map.of(new org.apache.kafka.common.TopicPartition("history", 0),

@@ -6,6 +6,8 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -125,10 +127,15 @@ public final class ReplayPlan {
      * the oldest ones left, which it has not read.
      */
     public List<Gap> gaps(String groupId) {
+        return gaps(groupId, false);
+    }
+
+    /** @param fresh the replay starts from its start offsets, whatever the group committed before */
+    public List<Gap> gaps(String groupId, boolean fresh) {
         List<Gap> gaps = new java.util.ArrayList<>();
         Map<TopicPartition, OffsetAndMetadata> committed;
         try (Admin admin = admin()) {
-            committed = committed(admin, groupId);
+            committed = fresh ? Map.of() : committed(admin, groupId);
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot read the offsets of replay group " + groupId + ": " + e, e);
         } catch (InterruptedException e) {
@@ -147,6 +154,13 @@ public final class ReplayPlan {
             }
         }
         return gaps;
+    }
+
+    /** Per partition, the first offset replayed. */
+    public Map<Integer, Long> startOffsets() {
+        Map<Integer, Long> offsets = new TreeMap<>();
+        start.forEach((partition, offset) -> offsets.put(partition.partition(), offset));
+        return offsets;
     }
 
     /** Per partition, the first offset not replayed: records there or later are outside the replay. */
@@ -186,28 +200,86 @@ public final class ReplayPlan {
     }
 
     /**
-     * Commits the start offsets for the replay's group when it has none; a group that has offsets
-     * is resumed as it is.
+     * Checks this run's terms against those the replay id was run with. A replay id keeps its
+     * terms once it has explained anything (its committed offsets moved from its start offsets):
+     * other terms are refused, naming each difference. A replay id that explained nothing (a
+     * start that failed, say) takes the new terms and starts afresh.
      *
-     * @return true when the replay starts fresh, false when it resumes
+     * @return true when the replay starts from this plan's start offsets, false when it resumes
+     *     from its committed offsets
+     * @throws ConfigException when the replay id has explained events under other terms
      */
-    public boolean prepareGroup(String groupId) {
+    public boolean admit(String groupId, String replayId, ReplayTerms terms) {
         try (Admin admin = admin()) {
             Map<TopicPartition, OffsetAndMetadata> committed = committed(admin, groupId);
-            if (!committed.isEmpty()) {
+            if (committed.isEmpty()) {
+                return true;
+            }
+            Optional<ReplayTerms> recorded = recordedTerms(admin, groupId);
+            if (recorded.isEmpty()) {
+                return false; // started before replays recorded their terms: resumed as it is
+            }
+            List<String> differences = terms.differencesFrom(recorded.get());
+            if (differences.isEmpty()) {
                 return false;
             }
-            Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-            // No metadata: Kafka Streams reads a committed offset's metadata as its own encoding and warns about any other text.
-            start.forEach((partition, offset) -> offsets.put(partition, new OffsetAndMetadata(offset)));
-            admin.alterConsumerGroupOffsets(groupId, offsets).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            return true;
+            Map<Integer, Long> positions = new TreeMap<>();
+            committed.forEach((partition, offset) -> positions.put(partition.partition(), offset.offset()));
+            if (positions.equals(recorded.get().startOffsets())) {
+                return true;
+            }
+            throw new ConfigException("--replay-id = " + replayId + " has explained events with other terms: " + String.join("; ", differences)
+                    + ". Resume it with its own range and settings, or give another --replay-id");
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot read the offsets of replay group " + groupId + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    /**
+     * Makes the replay group ready to start: a fresh replay gets its start offsets committed and
+     * its terms recorded; a resumed one keeps its offsets (and gets its terms recorded if it
+     * started before replays recorded them).
+     *
+     * @param fresh what {@link #admit} returned
+     */
+    public void prepareGroup(String groupId, ReplayTerms terms, boolean fresh) {
+        try (Admin admin = admin()) {
+            if (fresh || recordedTerms(admin, groupId).isEmpty()) {
+                // Kept as the metadata of an offset of a group of its own: Kafka Streams reads its own
+                // group's offset metadata as its encoding, and the group shares the replay's ACL prefix.
+                TopicPartition first = start.keySet().iterator().next();
+                admin.alterConsumerGroupOffsets(termsGroup(groupId), Map.of(first, new OffsetAndMetadata(start.get(first), terms.encode())))
+                        .all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            }
+            if (fresh) {
+                Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+                // No metadata: Kafka Streams reads a committed offset's metadata as its own encoding and warns about any other text.
+                start.forEach((partition, offset) -> offsets.put(partition, new OffsetAndMetadata(offset)));
+                admin.alterConsumerGroupOffsets(groupId, offsets).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            }
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot set the start offsets of replay group " + groupId + ": " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
         }
+    }
+
+    /** The group whose one committed offset carries the replay's terms. */
+    static String termsGroup(String groupId) {
+        return groupId + "-terms";
+    }
+
+    /** The terms recorded for the replay, on whatever topic they were recorded (the input topic is one of them). */
+    private static Optional<ReplayTerms> recordedTerms(Admin admin, String groupId)
+            throws ExecutionException, InterruptedException, TimeoutException {
+        Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(termsGroup(groupId)).partitionsToOffsetAndMetadata()
+                .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        return offsets.values().stream().filter(Objects::nonNull).map(OffsetAndMetadata::metadata).filter(text -> !text.isEmpty())
+                .findFirst().map(ReplayTerms::decode);
     }
 
     /** Records of the range the group has consumed and committed so far. */

@@ -4,6 +4,7 @@ import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
 import io.explainstream.stream.replay.Replay;
 import io.explainstream.stream.replay.ReplayPlan;
+import io.explainstream.stream.replay.ReplayTerms;
 import io.explainstream.stream.topology.Outcomes;
 import io.explainstream.stream.topology.Scope;
 import java.nio.file.Path;
@@ -13,6 +14,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
@@ -33,6 +36,15 @@ public final class ReplayRunner {
 
     private static final Logger LOG = LoggerFactory.getLogger(ReplayRunner.class);
     private static final Duration CHECK_EVERY = Duration.ofMillis(500);
+    /**
+     * Settings that decide which events are explained and with what numbers: a replay id keeps
+     * them once it has explained anything. Batching, threads and the like change only the speed.
+     */
+    private static final List<Setting> EXPLANATION_SETTINGS = List.of(Setting.MODEL_DIR, Setting.MODEL_ID, Setting.MODEL_DTYPE,
+            Setting.MODEL_ACCEPT, Setting.MODEL_OTHER, Setting.METHOD, Setting.STEPS, Setting.INTEGRATION, Setting.BASELINE, Setting.INCLUDE_BOS,
+            Setting.TOKEN_MATRIX, Setting.TARGET_DELTA, Setting.MAX_STEPS, Setting.NORMALIZE, Setting.PROMPT_TOKEN_LIMIT, Setting.PROMPT_POLICY,
+            Setting.RESPONSE_TOKEN_LIMIT, Setting.RESPONSE_POLICY, Setting.SAMPLE_RATE, Setting.AUDIT_SAMPLE_RATE, Setting.AUDIT_SAMPLE_ALWAYS,
+            Setting.AUDIT_CHEAP_METHOD, Setting.SUMMARY_TOP_K, Setting.REDACT);
 
     /** Receives progress: records of the range done, the total, those done before this run, seconds elapsed in this run. */
     public interface Progress {
@@ -101,14 +113,16 @@ public final class ReplayRunner {
             Clock clock) throws Exception {
         ReplayPlan plan = plan(config, replay);
         String group = group(config);
-        List<ReplayPlan.Gap> gaps = plan.gaps(group);
+        ReplayTerms terms = terms(config, replay).startingAt(plan.startOffsets());
+        boolean fresh = plan.admit(group, replay.id(), terms);
+        List<ReplayPlan.Gap> gaps = plan.gaps(group, fresh);
         if (!gaps.isEmpty()) {
             LOG.warn("replay {}: part of the range is gone: {}", replay.id(), gaps);
             if (!allowGaps) {
                 return new Outcome(false, plan.recordsInRange(), 0, 0, 0, false, 0, gaps);
             }
         }
-        boolean fresh = plan.prepareGroup(group);
+        plan.prepareGroup(group, terms, fresh);
         long doneBefore = plan.done(group);
         LOG.info("replay {}: {} records in range on {} partitions, {}", replay.id(), plan.recordsInRange(), plan.start().size(),
                 fresh ? "starting" : "resuming from committed offsets (" + doneBefore + " done)");
@@ -147,6 +161,14 @@ public final class ReplayRunner {
         }
         return new Outcome(finished, plan.recordsInRange(), counts.getOrDefault(Outcomes.EXPLAINED, 0L), counts.getOrDefault(Outcomes.DEAD_LETTERED, 0L),
                 counts.getOrDefault(Outcomes.SKIPPED, 0L), !fresh, (System.nanoTime() - started) / 1e9, gaps);
+    }
+
+    /** The replay's terms under {@code config}: its records, its output, and the settings that decide an explanation's numbers. */
+    static ReplayTerms terms(ServiceConfig config, Replay replay) {
+        SortedMap<String, String> settings = new TreeMap<>();
+        EXPLANATION_SETTINGS.forEach(setting -> settings.put(setting.key(), config.get(setting)));
+        return new ReplayTerms(config.get(Setting.INPUT_TOPIC), config.get(Setting.OUTPUT_TOPIC), replay.fromMs(), replay.toMs(), settings,
+                new TreeMap<>());
     }
 
     private static long total(Map<String, Long> counts) {

@@ -1,0 +1,42 @@
+package io.explainstream.stream.replay;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+
+class ReplayTermsTest {
+
+    private static ReplayTerms terms(long fromMs, String modelDir, String steps) {
+        return new ReplayTerms("llm-interactions", "explanations-replay", fromMs, 2_000, new TreeMap<>(Map.of("model.dir", modelDir,
+                "attribution.steps", steps)), new TreeMap<>(Map.of(0, 5L, 1, 7L)));
+    }
+
+    /** Model paths may hold any character: '=', ':', '#', a line break, emoji; the text reads back to the same terms. */
+    @Test
+    void theTextReadsBackToTheSameTerms() {
+        ReplayTerms terms = terms(1_000, "/models/a=b: #c\nd \uD83D\uDE00 \u00e9", "50");
+        String text = terms.encode();
+        assertEquals(terms, ReplayTerms.decode(text));
+        assertEquals(text, ReplayTerms.decode(text).encode(), "equal terms are equal text (no date comment)");
+    }
+
+    @Test
+    void eachDifferenceIsOneLineWithTheEarlierValueFirst() {
+        ReplayTerms earlier = terms(1_000, "/models/a", "50");
+        ReplayTerms now = terms(1_500, "/models/b", "50").startingAt(Map.of(0, 9L));
+        assertEquals(List.of("range [1970-01-01T00:00:01Z, 1970-01-01T00:00:02Z); this run: [1970-01-01T00:00:01.500Z, 1970-01-01T00:00:02Z)",
+                "model.dir = '/models/a'; this run: '/models/b'"), now.differencesFrom(earlier));
+        assertTrue(earlier.startingAt(Map.of(0, 9L)).differencesFrom(earlier).isEmpty(), "start offsets move with retention and are not compared");
+    }
+
+    @Test
+    void textOfAnotherFormatIsRefusedSayingWhatItFound() {
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> ReplayTerms.decode("format=something else\n"));
+        assertEquals("the replay's recorded terms have format 'something else', not 'explainstream replay terms 1'", e.getMessage());
+    }
+}
