@@ -1,5 +1,6 @@
 package io.explainstream.stream.topology;
 
+import io.explainstream.render.TokenText;
 import io.explainstream.stream.audit.BacklogController;
 import io.explainstream.stream.audit.Tier;
 import io.explainstream.stream.batch.PendingEvent;
@@ -41,6 +42,8 @@ public final class ServiceMetrics {
 
     /** Distinct values one label keeps before it counts further values as {@link #OTHER}. */
     public static final int MAX_VALUES_PER_LABEL = 100;
+    /** The longest label value kept whole, in UTF-16 chars. */
+    static final int MAX_LABEL_CHARS = 120;
     /** The value of a label past its limit. */
     public static final String OTHER = "other";
     /** The value of a label the event does not have (no such metadata key, or a record that could not be decoded). */
@@ -154,8 +157,19 @@ public final class ServiceMetrics {
         return Counter.builder(name).description(description).tags(tags.and(labels)).register(registry);
     }
 
+    /**
+     * The label value a traffic value is counted under. Control characters and bidirectional
+     * overrides are written escaped, as on the terminal: /metrics is read with curl too, and an
+     * ESC sequence in a model name would act on that terminal. A value longer than
+     * {@link #MAX_LABEL_CHARS} is cut (marked with an ellipsis): every scrape repeats it.
+     */
     private String bounded(String label, String value) {
-        return values.computeIfAbsent(label, l -> new BoundedValues(maxValuesPerLabel)).admit(value);
+        String shown = TokenText.visible(value);
+        if (shown.length() > MAX_LABEL_CHARS) {
+            int end = Character.isHighSurrogate(shown.charAt(MAX_LABEL_CHARS - 1)) ? MAX_LABEL_CHARS - 1 : MAX_LABEL_CHARS;
+            shown = shown.substring(0, end) + "\u2026";
+        }
+        return values.computeIfAbsent(label, l -> new BoundedValues(maxValuesPerLabel)).admit(shown);
     }
 
     /** The values one label has taken: the first {@code limit} stay themselves, later ones are {@link #OTHER}. */

@@ -90,6 +90,19 @@ class ServiceMetricsTest {
         assertEquals(150.0, metrics.count("explainstream.events.in", "tenant", ServiceMetrics.OTHER));
     }
 
+    /** A model name or metadata value from the traffic must not act on the terminal of whoever curls /metrics, nor fill every scrape. */
+    @Test
+    void labelValuesFromTheTrafficAreShownEscapedAndCut() {
+        ServiceMetrics metrics = new ServiceMetrics(prometheus, List.of("tenant"));
+        metrics.eventIn(event("evil\u001b[2J\u202emodel\nx", Map.of("tenant", "\uD83D\uDE00".repeat(100))));
+        String text = prometheus.scrape();
+        assertFalse(text.chars().anyMatch(c -> c == 0x1b || c == 0x202e), text);
+        // The exposition format escapes the backslash of \x1b once more.
+        assertTrue(text.contains("model=\"evil\\\\x1b[2J\\\\u202emodel\\\\nx\""), text);
+        String tenant = prometheus.find("explainstream.events.in").counter().getId().getTag("tenant");
+        assertEquals("\uD83D\uDE00".repeat(ServiceMetrics.MAX_LABEL_CHARS / 2) + "\u2026", tenant, "cut between characters, marked");
+    }
+
     @Test
     void metadataKeysThatCannotBeLabelsAreRefusedByName() {
         assertEquals(List.of("tenant", "app.name"), MetricLabels.parse(" tenant ,app.name,"));
