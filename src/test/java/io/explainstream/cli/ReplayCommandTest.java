@@ -81,7 +81,8 @@ class ReplayCommandTest {
         try (InJvmKafka kafka = InJvmKafka.start();
                 io.explainstream.avro.EmbeddedSchemaRegistry registry = io.explainstream.testing.BuiltInRegistry.startInMemory()) {
             try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-                admin.createTopics(List.of(new NewTopic("history", 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
+                admin.createTopics(List.of(new NewTopic("history", 1, (short) 1), new NewTopic("other-history", 1, (short) 1)))
+                        .all().get(30, TimeUnit.SECONDS);
             }
             Properties props = new Properties();
             props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
@@ -124,6 +125,12 @@ class ReplayCommandTest {
             CliRun steps = CliRun.of(moreSteps.toArray(String[]::new));
             assertEquals(2, steps.exitCode(), steps.out() + steps.err());
             assertTrue(steps.err().contains("other terms: attribution.steps = '4'; this run: '8'."), steps.err());
+            // ... and another input topic, where the replay group has no offsets yet.
+            List<String> otherTopic = new java.util.ArrayList<>(args);
+            otherTopic.set(otherTopic.indexOf("history"), "other-history");
+            CliRun topic = CliRun.of(otherTopic.toArray(String[]::new));
+            assertEquals(2, topic.exitCode(), topic.out() + topic.err());
+            assertTrue(topic.err().contains("other terms: --input-topic history; this run: other-history."), topic.err());
 
             // A model directory that cannot load: one error, and no word of resuming what never started.
             args = new java.util.ArrayList<>(List.of("replay", "--replay-id", "no-model", "--set", "model.dir=" + state.resolve("no-model")));

@@ -211,20 +211,26 @@ public final class ReplayPlan {
      */
     public boolean admit(String groupId, String replayId, ReplayTerms terms) {
         try (Admin admin = admin()) {
-            Map<TopicPartition, OffsetAndMetadata> committed = committed(admin, groupId);
+            // Offsets on any topic: a replay id run on another input topic has explained events too.
+            Map<TopicPartition, OffsetAndMetadata> committed = allCommitted(admin, groupId);
             if (committed.isEmpty()) {
                 return true;
             }
             Optional<ReplayTerms> recorded = recordedTerms(admin, groupId);
             if (recorded.isEmpty()) {
-                return false; // started before replays recorded their terms: resumed as it is
+                // Started before replays recorded their terms: resumed as it is.
+                return committed.keySet().stream().noneMatch(partition -> partition.topic().equals(topic));
             }
             List<String> differences = terms.differencesFrom(recorded.get());
             if (differences.isEmpty()) {
                 return false;
             }
             Map<Integer, Long> positions = new TreeMap<>();
-            committed.forEach((partition, offset) -> positions.put(partition.partition(), offset.offset()));
+            committed.forEach((partition, offset) -> {
+                if (partition.topic().equals(recorded.get().inputTopic())) {
+                    positions.put(partition.partition(), offset.offset());
+                }
+            });
             if (positions.equals(recorded.get().startOffsets())) {
                 return true;
             }
@@ -310,16 +316,27 @@ public final class ReplayPlan {
         return KafkaClients.admin(clientConfig);
     }
 
+    /** The group's committed offsets on the plan's topic. */
     private Map<TopicPartition, OffsetAndMetadata> committed(Admin admin, String groupId)
             throws ExecutionException, InterruptedException, TimeoutException {
-        Map<TopicPartition, OffsetAndMetadata> all = admin.listConsumerGroupOffsets(groupId).partitionsToOffsetAndMetadata()
-                .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         Map<TopicPartition, OffsetAndMetadata> ours = new HashMap<>();
-        all.forEach((partition, offset) -> {
-            if (partition.topic().equals(topic) && offset != null) {
+        allCommitted(admin, groupId).forEach((partition, offset) -> {
+            if (partition.topic().equals(topic)) {
                 ours.put(partition, offset);
             }
         });
         return ours;
+    }
+
+    private static Map<TopicPartition, OffsetAndMetadata> allCommitted(Admin admin, String groupId)
+            throws ExecutionException, InterruptedException, TimeoutException {
+        Map<TopicPartition, OffsetAndMetadata> all = new HashMap<>();
+        admin.listConsumerGroupOffsets(groupId).partitionsToOffsetAndMetadata().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+                .forEach((partition, offset) -> {
+                    if (offset != null) {
+                        all.put(partition, offset);
+                    }
+                });
+        return all;
     }
 }
