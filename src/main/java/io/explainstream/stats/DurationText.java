@@ -19,14 +19,18 @@ final class DurationText {
         Duration duration;
         Matcher matcher = SHORT.matcher(value);
         if (matcher.matches()) {
-            long amount = Long.parseLong(matcher.group(1));
-            duration = switch (matcher.group(2)) {
-                case "ms" -> Duration.ofMillis(amount);
-                case "s" -> Duration.ofSeconds(amount);
-                case "m" -> Duration.ofMinutes(amount);
-                case "h" -> Duration.ofHours(amount);
-                default -> Duration.ofDays(amount);
-            };
+            try {
+                long amount = Long.parseLong(matcher.group(1));
+                duration = switch (matcher.group(2)) {
+                    case "ms" -> Duration.ofMillis(amount);
+                    case "s" -> Duration.ofSeconds(amount);
+                    case "m" -> Duration.ofMinutes(amount);
+                    case "h" -> Duration.ofHours(amount);
+                    default -> Duration.ofDays(amount);
+                };
+            } catch (NumberFormatException | ArithmeticException e) {
+                throw tooLong(key, text);
+            }
         } else {
             try {
                 duration = Duration.parse(text.trim().toUpperCase(Locale.ROOT));
@@ -37,7 +41,22 @@ final class DurationText {
         if (duration.isNegative() || (!zeroAllowed && duration.isZero())) {
             throw new ConfigException(key + " = '" + text + "' must be " + (zeroAllowed ? "zero or more" : "positive"));
         }
+        // Kafka Streams counts windows, grace and punctuation in whole milliseconds: PT0.0001S
+        // would be a window of 0 ms (a division by zero in the windows' processor at the first
+        // event) and an emit interval Kafka refuses, each failing the stream thread again and again.
+        if (duration.getNano() % 1_000_000 != 0) {
+            throw new ConfigException(key + " = '" + text + "' must be a whole number of milliseconds");
+        }
+        try {
+            duration.toMillis();
+        } catch (ArithmeticException e) {
+            throw tooLong(key, text);
+        }
         return duration;
+    }
+
+    private static ConfigException tooLong(String key, String text) {
+        return new ConfigException(key + " = '" + text + "' is too long (at most " + Long.MAX_VALUE + " ms)");
     }
 
     static String format(Duration duration) {

@@ -131,6 +131,16 @@ class AlertRuleTest {
                 assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.window", "soon")))).getMessage());
         assertEquals("stats.grace = '-1s' is not a duration (for example 500ms, 30s, 1m, 2h, 1d or PT1M)",
                 assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.grace", "-1s")))).getMessage());
+        // Under a millisecond passed this check, then failed the stream thread at every event (a window of 0 ms) or at start.
+        assertEquals("stats.window = 'PT0.0001S' must be a whole number of milliseconds",
+                assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.window", "PT0.0001S")))).getMessage());
+        assertEquals("stats.emit.interval = 'PT1.0005S' must be a whole number of milliseconds", assertThrows(ConfigException.class,
+                () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.emit.interval", "PT1.0005S")))).getMessage());
+        assertEquals(java.time.Duration.ofMillis(1500), StatsSettings.from(ServiceConfig.of(Map.of("stats.emit.interval", "PT1.5S"))).emitInterval());
+        for (String tooLong : List.of("PT9223372036854776S", "99999999999999999999d", "106751991167301d")) {
+            assertEquals("stats.retention = '" + tooLong + "' is too long (at most 9223372036854775807 ms)", assertThrows(ConfigException.class,
+                    () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.retention", tooLong)))).getMessage());
+        }
         assertTrue(assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.group.by", "prompt_tokens"))))
                 .getMessage().startsWith("stats.group.by = 'prompt_tokens': 'prompt_tokens' is not a scalar field of Explanation"));
         assertEquals("stats.retention = 1m must be at least stats.window + stats.grace = 90s",
