@@ -112,9 +112,14 @@ final class SendCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--topic = " + target + " is the service's " + setting.key() + instead);
             }
         }
-        // Kafka Streams names its internal topics (changelogs, the statistics' observations) after the application id.
+        if (target.equals(config.get(Setting.INPUT_TOPIC))) {
+            return; // whatever its name: "explainstream-events" starts like an internal topic and is not one
+        }
+        // Kafka Streams names its internal topics after the application id and ends them in
+        // -changelog or -repartition; the statistics' observations topic is the service's own.
         String applicationId = config.streamsProperties().getProperty("application.id");
-        if (target.startsWith(applicationId + "-")) {
+        if (target.startsWith(applicationId + "-") && (target.endsWith("-changelog") || target.endsWith("-repartition")
+                || target.equals(applicationId + "-stats-observations"))) {
             throw new IllegalArgumentException("--topic = " + target + " is an internal topic of the service (application.id = " + applicationId + ")"
                     + instead);
         }

@@ -74,6 +74,15 @@ class SendCommandTest {
                     events.toString());
             assertEquals("error: --topic = explainstream-stats-observations is an internal topic of the service (application.id = explainstream);"
                     + " send writes logged events, which go to input.topic (llm-interactions)", internal.err().strip());
+            CliRun changelog = CliRun.of("send", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "explainstream-pending-changelog",
+                    events.toString());
+            assertTrue(changelog.err().startsWith("error: --topic = explainstream-pending-changelog is an internal topic"), changelog.err());
+            // A topic of the users' own that only starts like the application id is theirs to send to.
+            kafka.createTopic("explainstream-events", 1);
+            Path one = Files.writeString(dir.resolve("one.jsonl"), EMOJI + "\n");
+            CliRun prefixed = CliRun.of("send", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "explainstream-events", one.toString());
+            assertEquals(0, prefixed.exitCode(), prefixed.err());
+            assertEquals("sent 1 event to explainstream-events", prefixed.out().strip());
             CliRun schemas = CliRun.of("send", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "_schemas", events.toString());
             assertEquals(2, schemas.exitCode());
             assertTrue(schemas.err().startsWith("error: --topic = _schemas is an internal topic of Kafka or of the schema registry;"), schemas.err());
