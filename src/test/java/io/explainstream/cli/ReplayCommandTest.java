@@ -116,7 +116,7 @@ class ReplayCommandTest {
             narrower.set(narrower.indexOf("2026-11-20"), "2026-11-20T10:00:00.002Z");
             CliRun again = CliRun.of(narrower.toArray(String[]::new));
             assertEquals(2, again.exitCode(), again.out() + again.err());
-            assertEquals("error: --replay-id = counted has explained events with other terms: range [2026-11-20T00:00:00Z, 2026-11-21T00:00:00Z); "
+            assertEquals("error: --replay-id = counted was run with other terms: range [2026-11-20T00:00:00Z, 2026-11-21T00:00:00Z); "
                     + "this run: [2026-11-20T10:00:00.002Z, 2026-11-21T00:00:00Z). Resume it with its own range and settings, or give another --replay-id",
                     again.err().strip().lines().reduce((first, last) -> last).orElseThrow());
             // ... and so are other steps: two kinds of explanation under one id.
@@ -161,6 +161,78 @@ class ReplayCommandTest {
             CliRun allowed = CliRun.of(args.toArray(String[]::new));
             assertEquals(4, allowed.exitCode(), "still says something is missing");
             assertTrue(allowed.out().contains("finished: 3 events in range: 1 explained, 1 dead-lettered, 1 skipped"), allowed.out());
+        }
+    }
+
+    /**
+     * The model is part of a replay id's terms by its fingerprint: the same folder with other
+     * weights is refused, the bundled model by its full path is the same model, and 050 steps are
+     * 50. A replay that finished with no event in its range (a wrong date) frees its id.
+     */
+    @Test
+    void aReplayIdKeepsItsModelByFingerprintAndARangeWithNoEventsFreesIt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path folder = dir.resolve("model");
+        java.nio.file.Path other = dir.resolve("other");
+        assertEquals(0, CliRun.of("make-checkpoint", "--out", folder.toString(), "--hidden", "32", "--heads", "4", "--layers", "1", "--seed", "1")
+                .exitCode());
+        assertEquals(0, CliRun.of("make-checkpoint", "--out", other.toString(), "--hidden", "32", "--heads", "4", "--layers", "1", "--seed", "2")
+                .exitCode());
+        try (InJvmKafka kafka = InJvmKafka.start();
+                io.explainstream.avro.EmbeddedSchemaRegistry registry = io.explainstream.testing.BuiltInRegistry.startInMemory()) {
+            kafka.createTopic("history", 1);
+            Properties props = new Properties();
+            props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+            long inRange = Instant.parse("2026-11-20T10:00:00Z").toEpochMilli();
+            try (KafkaProducer<String, String> producer = new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+                for (int i = 0; i < 2; i++) {
+                    producer.send(new ProducerRecord<>("history", 0, inRange + i, "h" + i, "{\"event_id\":\"h" + i + "\",\"timestamp\":" + inRange
+                            + ",\"model\":\"stories260K\",\"prompt\":\"One day,\",\"response\":\"a little girl\"}")).get();
+                }
+            }
+            List<String> common = List.of("--from", "2026-11-20", "--to", "2026-11-21", "--input-topic", "history",
+                    "--set", "bootstrap.servers=" + kafka.bootstrapServers(), "--set", "schema.registry.url=" + registry.url(),
+                    "--set", "state.dir=" + dir.resolve("state"), "--set", "ops.port=-1", "--set", "attribution.steps=4",
+                    "--set", "batch.max.wait.ms=200");
+            List<String> byFolder = new java.util.ArrayList<>(List.of("replay", "--replay-id", "by-folder", "--model", folder.toString()));
+            byFolder.addAll(common);
+            assertEquals(0, CliRun.of(byFolder.toArray(String[]::new)).exitCode());
+            // Other weights in the same folder: another model under the same text.
+            java.nio.file.Files.copy(other.resolve("model.safetensors"), folder.resolve("model.safetensors"),
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            CliRun swapped = CliRun.of(byFolder.toArray(String[]::new));
+            assertEquals(2, swapped.exitCode(), swapped.out() + swapped.err());
+            assertTrue(swapped.err().contains("was run with other terms: model.fingerprint = 'sha256:"), swapped.err());
+
+            // The bundled model by its full path is the bundled model, and 004 steps are 4.
+            List<String> bundled = new java.util.ArrayList<>(List.of("replay", "--replay-id", "bundled"));
+            bundled.addAll(common);
+            assertEquals(0, CliRun.of(bundled.toArray(String[]::new)).exitCode());
+            List<String> byPath = new java.util.ArrayList<>(bundled);
+            byPath.addAll(List.of("--model", RunCommand.home().resolve("models/stories260K").toString()));
+            byPath.set(byPath.indexOf("attribution.steps=4"), "attribution.steps=004");
+            CliRun samePath = CliRun.of(byPath.toArray(String[]::new));
+            assertEquals(0, samePath.exitCode(), samePath.err());
+            assertTrue(samePath.out().contains("finished: 2 events in range") && samePath.out().contains("(resumed)"), samePath.out());
+
+            // A wrong date: finished with nothing in range, and the id is free to take the right one.
+            List<String> wrongDate = new java.util.ArrayList<>(List.of("replay", "--replay-id", "dated"));
+            wrongDate.addAll(common);
+            wrongDate.set(wrongDate.indexOf("2026-11-20"), "2025-11-20");
+            wrongDate.set(wrongDate.indexOf("2026-11-21"), "2025-11-21");
+            CliRun empty = CliRun.of(wrongDate.toArray(String[]::new));
+            assertEquals(0, empty.exitCode(), empty.err());
+            assertTrue(empty.out().contains("finished: 0 events in range"), empty.out());
+            try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+                assertTrue(admin.listConsumerGroups().all().get(30, TimeUnit.SECONDS).stream().noneMatch(group -> group.groupId().contains("replay-dated")),
+                        "the offsets and terms of a replay with nothing to show are deleted");
+            }
+            List<String> rightDate = new java.util.ArrayList<>(List.of("replay", "--replay-id", "dated"));
+            rightDate.addAll(common);
+            CliRun right = CliRun.of(rightDate.toArray(String[]::new));
+            assertEquals(0, right.exitCode(), right.out() + right.err());
+            assertTrue(right.out().contains("replay dated finished: 2 events in range: 2 explained") && !right.out().contains("(resumed)"),
+                    right.out());
         }
     }
 }

@@ -234,7 +234,7 @@ public final class ReplayPlan {
             if (positions.equals(recorded.get().startOffsets())) {
                 return true;
             }
-            throw new ConfigException("--replay-id = " + replayId + " has explained events with other terms: " + String.join("; ", differences)
+            throw new ConfigException("--replay-id = " + replayId + " was run with other terms: " + String.join("; ", differences)
                     + ". Resume it with its own range and settings, or give another --replay-id");
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot read the offsets of replay group " + groupId + ": " + e, e);
@@ -268,6 +268,29 @@ public final class ReplayPlan {
             }
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot set the start offsets of replay group " + groupId + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    /**
+     * Deletes the replay's offsets and terms, for a replay that finished with nothing to show:
+     * its id then starts afresh with any terms. Its stream must be closed (the group empty).
+     */
+    public void forget(String groupId) {
+        try (Admin admin = admin()) {
+            for (var deleted : admin.deleteConsumerGroups(List.of(groupId, termsGroup(groupId))).deletedGroups().entrySet()) {
+                try {
+                    deleted.getValue().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof org.apache.kafka.common.errors.GroupIdNotFoundException)) {
+                        throw new IllegalStateException("cannot delete replay group " + deleted.getKey() + ": " + e.getCause(), e);
+                    }
+                }
+            }
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("cannot delete the offsets of replay group " + groupId + ": " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);

@@ -1,5 +1,9 @@
 package io.explainstream.stream.service;
 
+import io.explainstream.attribution.AttributionSettings;
+import io.explainstream.attribution.GradientMethod;
+import io.explainstream.input.PlainNumber;
+import io.explainstream.model.Checkpoint;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
 import io.explainstream.stream.replay.Replay;
@@ -7,13 +11,16 @@ import io.explainstream.stream.replay.ReplayPlan;
 import io.explainstream.stream.replay.ReplayTerms;
 import io.explainstream.stream.topology.Outcomes;
 import io.explainstream.stream.topology.Scope;
+import java.math.BigDecimal;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
@@ -37,14 +44,15 @@ public final class ReplayRunner {
     private static final Logger LOG = LoggerFactory.getLogger(ReplayRunner.class);
     private static final Duration CHECK_EVERY = Duration.ofMillis(500);
     /**
-     * Settings that decide which events are explained and with what numbers: a replay id keeps
-     * them once it has explained anything. Batching, threads and the like change only the speed.
+     * Settings besides the model and the attribution's that decide which events are explained and
+     * how: a replay id keeps them once it has explained anything. Batching, threads and the like
+     * change only the speed.
      */
-    private static final List<Setting> EXPLANATION_SETTINGS = List.of(Setting.MODEL_DIR, Setting.MODEL_ID, Setting.MODEL_DTYPE,
-            Setting.MODEL_ACCEPT, Setting.MODEL_OTHER, Setting.METHOD, Setting.STEPS, Setting.INTEGRATION, Setting.BASELINE, Setting.INCLUDE_BOS,
-            Setting.TOKEN_MATRIX, Setting.TARGET_DELTA, Setting.MAX_STEPS, Setting.NORMALIZE, Setting.PROMPT_TOKEN_LIMIT, Setting.PROMPT_POLICY,
-            Setting.RESPONSE_TOKEN_LIMIT, Setting.RESPONSE_POLICY, Setting.SAMPLE_RATE, Setting.AUDIT_SAMPLE_RATE, Setting.AUDIT_SAMPLE_ALWAYS,
-            Setting.AUDIT_CHEAP_METHOD, Setting.SUMMARY_TOP_K, Setting.REDACT);
+    private static final List<Setting> EXPLANATION_SETTINGS = List.of(Setting.MODEL_DTYPE, Setting.MODEL_ACCEPT, Setting.MODEL_OTHER,
+            Setting.PROMPT_TOKEN_LIMIT, Setting.PROMPT_POLICY, Setting.RESPONSE_TOKEN_LIMIT, Setting.RESPONSE_POLICY, Setting.SAMPLE_RATE,
+            Setting.AUDIT_SAMPLE_RATE, Setting.AUDIT_SAMPLE_ALWAYS, Setting.AUDIT_CHEAP_METHOD, Setting.SUMMARY_TOP_K, Setting.REDACT);
+    /** Of those, the ones whose values hold model names or metadata values, where case counts. */
+    private static final Set<Setting> CASE_SENSITIVE = Set.of(Setting.MODEL_ACCEPT, Setting.AUDIT_SAMPLE_ALWAYS);
 
     /** Receives progress: records of the range done, the total, those done before this run, seconds elapsed in this run. */
     public interface Progress {
@@ -113,7 +121,7 @@ public final class ReplayRunner {
             Clock clock) throws Exception {
         ReplayPlan plan = plan(config, replay);
         String group = group(config);
-        ReplayTerms terms = terms(config, replay).startingAt(plan.startOffsets());
+        ReplayTerms terms = terms(config, home, replay).startingAt(plan.startOffsets());
         boolean fresh = plan.admit(group, replay.id(), terms);
         List<ReplayPlan.Gap> gaps = plan.gaps(group, fresh);
         if (!gaps.isEmpty()) {
@@ -159,16 +167,60 @@ public final class ReplayRunner {
                 counts = service.replayOutcomes().orElse(Map.of());
             }
         }
+        if (finished && total(counts) == 0) {
+            // Nothing explained, dead-lettered or skipped (a range with no events, a wrong date):
+            // the id holds nothing, so it is freed to take other terms.
+            try {
+                plan.forget(group);
+            } catch (IllegalStateException e) {
+                LOG.warn("replay {} finished with no events; it keeps its terms, as its groups could not be deleted: {}", replay.id(), e.getMessage());
+            }
+        }
         return new Outcome(finished, plan.recordsInRange(), counts.getOrDefault(Outcomes.EXPLAINED, 0L), counts.getOrDefault(Outcomes.DEAD_LETTERED, 0L),
                 counts.getOrDefault(Outcomes.SKIPPED, 0L), !fresh, (System.nanoTime() - started) / 1e9, gaps);
     }
 
-    /** The replay's terms under {@code config}: its records, its output, and the settings that decide an explanation's numbers. */
-    static ReplayTerms terms(ServiceConfig config, Replay replay) {
+    /**
+     * The replay's terms under {@code config}: its records, its output, and what decides an
+     * explanation's numbers, as the service will read it. The model is named by its fingerprint
+     * (the same folder with other weights is another model; the bundled model is the same by any
+     * path), and values by what they mean ({@code 050} steps are 50).
+     */
+    static ReplayTerms terms(ServiceConfig config, Path home, Replay replay) {
         SortedMap<String, String> settings = new TreeMap<>();
-        EXPLANATION_SETTINGS.forEach(setting -> settings.put(setting.key(), config.get(setting)));
+        Path modelDir = config.modelDirectory(home);
+        settings.put("model.fingerprint", Checkpoint.open(modelDir).fingerprint());
+        settings.put(Setting.MODEL_ID.key(), config.modelId(modelDir));
+        AttributionSettings attribution = config.attributionSettings();
+        settings.put(Setting.METHOD.key(), attribution.method().optionName());
+        if (attribution.method() == GradientMethod.INTEGRATED_GRADIENTS) {
+            settings.put(Setting.INTEGRATION.key(), attribution.integration().optionName());
+            settings.put(Setting.STEPS.key(), Integer.toString(attribution.steps()));
+            settings.put(Setting.BASELINE.key(), attribution.baseline().optionName());
+            settings.put(Setting.TARGET_DELTA.key(), Double.toString(attribution.targetDelta()));
+            if (attribution.targetDelta() > 0) {
+                settings.put(Setting.MAX_STEPS.key(), Integer.toString(attribution.maxSteps()));
+            }
+        }
+        settings.put(Setting.INCLUDE_BOS.key(), Boolean.toString(attribution.includeBos()));
+        settings.put(Setting.TOKEN_MATRIX.key(), Boolean.toString(attribution.tokenMatrix()));
+        settings.put(Setting.NORMALIZE.key(), attribution.normalization().optionName());
+        EXPLANATION_SETTINGS.forEach(setting -> settings.put(setting.key(), meaning(config.get(setting), CASE_SENSITIVE.contains(setting))));
         return new ReplayTerms(config.get(Setting.INPUT_TOPIC), config.get(Setting.OUTPUT_TOPIC), replay.fromMs(), replay.toMs(), settings,
                 new TreeMap<>());
+    }
+
+    /** A setting's value as it is read: numbers by value (050 is 50, 0.50 is 0.5), choices in any case. */
+    private static String meaning(String value, boolean caseSensitive) {
+        String text = value.strip();
+        if (PlainNumber.isDecimal(text)) {
+            try {
+                return new BigDecimal(text).stripTrailingZeros().toString();
+            } catch (NumberFormatException | ArithmeticException e) {
+                return text; // an exponent past an int's range: refused where the setting is read
+            }
+        }
+        return caseSensitive ? text : text.toLowerCase(Locale.ROOT);
     }
 
     private static long total(Map<String, Long> counts) {
