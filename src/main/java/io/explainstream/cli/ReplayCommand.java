@@ -80,6 +80,10 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (!diff && (diffOut != null || spec.commandLine().getParseResult().hasMatchedOption("--diff-format"))) {
+            throw new IllegalArgumentException((diffOut != null ? "--diff-out" : "--diff-format") + " shapes the report of --diff, which is not given;"
+                    + " add --diff, or run diff --replay-id later");
+        }
         Instant now = Instant.now();
         Instant start = TimeSpec.parseRecordTime("--from", from, now);
         Instant end = TimeSpec.parseRecordTime("--to", to, now);
@@ -196,16 +200,20 @@ final class ReplayCommand implements Callable<Integer> {
         out.flush();
         if (!outcome.finished()) {
             // Said once there is something to resume: a replay that never started (a broken model directory) has nothing.
-            err.printf("replay %s: to resume, run: explainstream %s%n", id, String.join(" ", resumeCommand(spec.commandLine().getParseResult().originalArgs(),
+            // As the user started it: the launcher passes its own path ("./explainstream").
+            String launcher = shellQuoted(System.getProperty("explainstream.command", "explainstream"));
+            err.printf("replay %s: to resume, run: %s %s%n", id, launcher, String.join(" ", resumeCommand(spec.commandLine().getParseResult().originalArgs(),
                     id, Instant.ofEpochMilli(replay.fromMs()), Instant.ofEpochMilli(replay.toMs()))));
             err.flush();
             return 3;
         }
         err.flush();
         if (diff) {
-            // The replay's own topics are in config; the live explanations are the base configuration's output topic.
-            DiffCommand.run(base, new DiffCommand.Choice(id, config.get(Setting.OUTPUT_TOPIC), null, null, null, null, 5, null, 10, false, diffFormat,
-                    diffOut, "--diff-out"), out, err);
+            // The replay's own topics are in config; the live explanations are the base configuration's
+            // output topic, of which only the replay's range is compared: explanations carry their
+            // event's record time, and the rest of the live topic would all be "live only".
+            DiffCommand.run(base, new DiffCommand.Choice(id, config.get(Setting.OUTPUT_TOPIC), null, null, Instant.ofEpochMilli(replay.fromMs()).toString(),
+                    Instant.ofEpochMilli(replay.toMs()).toString(), 5, null, 10, false, diffFormat, diffOut, "--diff-out"), out, err);
         }
         return outcome.gaps().isEmpty() ? 0 : 4;
     }
@@ -217,7 +225,13 @@ final class ReplayCommand implements Callable<Integer> {
             if (equals <= 0) {
                 throw new IllegalArgumentException("--set = '" + override + "' must be KEY=VALUE");
             }
-            set.put(override.substring(0, equals).trim(), override.substring(equals + 1).trim());
+            String key = override.substring(0, equals).trim();
+            if (key.equals(Setting.OUTPUT_TOPIC.key()) || key.equals(Setting.DLQ_TOPIC.key())) {
+                // A replay writes to topics of its own (the live service's configuration may be given whole): said, not silently overridden.
+                spec.commandLine().getErr().printf("replay: --set %s is the live service's; the replay writes to --output-topic (default"
+                        + " explanations-replay) and dead letters to <output topic>-dlq%n", key);
+            }
+            set.put(key, override.substring(equals + 1).trim());
         }
         if (model != null) {
             set.put(Setting.MODEL_DIR.key(), model.toString());

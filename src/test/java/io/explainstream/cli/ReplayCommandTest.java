@@ -31,6 +31,21 @@ class ReplayCommandTest {
         assertEquals("error: --from = '-99999999d' is before 1970-01-01T00:00:00Z, where Kafka's record timestamps start", run.err().strip());
     }
 
+    /** Options that would be ignored without a word are refused before anything is read, or said. */
+    @Test
+    void optionsAReplayWouldIgnoreAreRefused() {
+        CliRun diffOut = CliRun.of("replay", "--from", "-1h", "--to", "now", "--diff-out", "/tmp/x.html", "--set", "bootstrap.servers=127.0.0.1:1");
+        assertEquals(2, diffOut.exitCode(), diffOut.err());
+        assertEquals("error: --diff-out shapes the report of --diff, which is not given; add --diff, or run diff --replay-id later",
+                diffOut.err().strip());
+        CliRun diffFormat = CliRun.of("replay", "--from", "-1h", "--to", "now", "--diff-format", "json", "--set", "bootstrap.servers=127.0.0.1:1");
+        assertEquals(2, diffFormat.exitCode(), diffFormat.err());
+        assertTrue(diffFormat.err().startsWith("error: --diff-format shapes the report of --diff"), diffFormat.err());
+        CliRun output = CliRun.of("replay", "--from", "-1h", "--to", "now", "--set", "output.topic=mine");
+        assertTrue(output.err().startsWith("replay: --set output.topic is the live service's; the replay writes to --output-topic (default"
+                + " explanations-replay)"), output.err());
+    }
+
     /**
      * The resume line repeats the settings given (a resume with other ones would mix two kinds of
      * explanation in one replay) and names the range by the instants it resolved to: "-1h" and

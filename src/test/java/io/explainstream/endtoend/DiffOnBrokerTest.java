@@ -205,6 +205,14 @@ class DiffOnBrokerTest {
             assertEquals("only-live", sided.get("against_only_ids").get(0).asText());
             assertNotEquals(0, sided.get("largest_changes").size());
 
+            // A live explanation from before the replay's range: replay --diff compares the range only,
+            // where it was counted "live only" with the whole live topic.
+            Explanation older = Explanation.newBuilder(liveRecords.get("e0")).setEventId("before-range").build();
+            try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of())) {
+                producer.send(new ProducerRecord<>("diff-out", null, from - 60_000, "before-range".getBytes(StandardCharsets.UTF_8),
+                        new ConfluentAvroSerializer<Explanation>(client, SubjectNameStrategy.TOPIC_NAME, true, false).serialize("diff-out", older))).get();
+            }
+
             // replay --diff: the command line's replay, then its diff against the live topic.
             StringWriter out = new StringWriter();
             StringWriter err = new StringWriter();
@@ -219,7 +227,7 @@ class DiffOnBrokerTest {
             assertEquals("ig8", replayDiff.get("replay_id").asText());
             assertEquals("diff-out", replayDiff.get("against_topic").asText());
             assertEquals(n, replayDiff.get("joined").asInt());
-            assertEquals(1, replayDiff.get("against_only").asInt(), "only-live");
+            assertEquals(1, replayDiff.get("against_only").asInt(), "only-live, not before-range: " + replayDiff.get("against_only_ids"));
             assertTrue(replayDiff.at("/distributions/*/spearman/p50").asDouble() > 0.5, "8 and 16 steps of the same method agree: " + replayDiff);
         }
     }

@@ -93,6 +93,8 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private String task;
     private Metric threadCommits;
     private long nextSequence;
+    /** The engine was cancelled for a shutdown: no batch starts again in this processor. */
+    private boolean stopping;
     /** The store's events, decoded; null until first read after init (see {@link #waiting()}). */
     private NavigableMap<Long, PendingEvent> waiting;
 
@@ -327,6 +329,11 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
      * case the events it had not explained stay in the store for the next start.
      */
     private boolean flush(List<PendingEvent> batch) {
+        if (stopping) {
+            // The engine is cancelled for good: the events wait in the store for the next start. Kafka
+            // Streams still hands over the records it has polled, and each asked for a batch.
+            return false;
+        }
         if (batch.isEmpty()) {
             // Ask for the commit that ends this transaction, so the waiting events get a fresh budget soon.
             context.commit();
@@ -351,6 +358,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             backlog.batchTook(clock.millis() - engineStartedMs);
         } catch (AttributionCancelledException e) {
             cancelled = true;
+            stopping = true;
             LOG.info("batch of {} events stopped for shutdown after {} had an outcome; the others stay in the store for the next start",
                     batch.size(), handled.size());
         }

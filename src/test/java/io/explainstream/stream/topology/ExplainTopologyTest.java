@@ -394,6 +394,26 @@ class ExplainTopologyTest {
         assertTrue(deadLetters.isEmpty(), "explained, not condemned by the warm-up's cost");
     }
 
+    /**
+     * Once the engine is cancelled for a shutdown, Kafka Streams still hands the processor the
+     * records it had polled: each started a batch that the engine stopped at once, and logged it
+     * (30 lines in 330 ms on a replay's SIGTERM). One try; the events wait in the store.
+     */
+    @Test
+    void afterTheEngineIsCancelledNoFurtherBatchStarts() {
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        Explainer cancelled = batch -> {
+            calls.incrementAndGet();
+            throw new io.explainstream.attribution.AttributionCancelledException();
+        };
+        start(new BatchPolicy(1, 100_000, 60_000), StreamFixture.defaultPolicy(), cancelled);
+        for (int i = 0; i < 5; i++) {
+            send("c" + i, json("c" + i, PROMPT, RESPONSE), T0);
+        }
+        assertEquals(1, calls.get(), "one batch met the cancelled engine; the other events were not handed to it");
+        assertTrue(output.isEmpty() && deadLetters.isEmpty(), "nothing explained or dead-lettered: the events wait for the next start");
+    }
+
     private static void sleep(long ms) {
         try {
             Thread.sleep(ms);
