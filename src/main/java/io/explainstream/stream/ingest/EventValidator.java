@@ -103,7 +103,7 @@ public final class EventValidator {
                         + " (limits.prompt.tokens = " + policy.promptTokenLimit() + ", model context " + contextTokens + " minus the response's "
                         + responseTokens + ")");
             }
-            promptDropped = prompt.size() - promptRoom;
+            promptDropped = Truncation.promptDroppedWhole(prompt, prompt.size() - promptRoom, tokenizer.bosId());
         }
         int promptTokens = prompt.size() - promptDropped;
         if (promptTokens == 1 && prompt.tokens().get(0).id() == tokenizer.bosId()) {

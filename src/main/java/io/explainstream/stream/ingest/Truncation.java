@@ -29,6 +29,30 @@ final class Truncation {
         return new EncodedText(prompt.text(), kept);
     }
 
+    /**
+     * How many of the oldest prompt tokens (after a leading BOS) to drop, at least {@code dropped},
+     * so that the cut does not fall inside a character: the byte-fallback pieces of one character
+     * (an emoji is four) share its span, and keeping the last of them would feed the model bytes
+     * that are not UTF-8 and list the whole character among the words. The rest of a split
+     * character is dropped too.
+     */
+    static int promptDroppedWhole(EncodedText prompt, int dropped, long bosId) {
+        if (dropped <= 0) {
+            return dropped;
+        }
+        List<Token> tokens = prompt.tokens();
+        int offset = !tokens.isEmpty() && tokens.get(0).id() == bosId ? 1 : 0;
+        int first = offset + dropped;
+        while (first < tokens.size() && sameCharacter(tokens.get(first - 1), tokens.get(first))) {
+            first++;
+        }
+        return first - offset;
+    }
+
+    private static boolean sameCharacter(Token before, Token after) {
+        return before.start() < before.end() && before.start() == after.start() && before.end() == after.end();
+    }
+
     /** Keeps the first {@code keep} response tokens. */
     static EncodedText responseRight(EncodedText response, int dropped) {
         if (dropped <= 0) {

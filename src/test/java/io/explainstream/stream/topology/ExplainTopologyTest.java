@@ -469,6 +469,22 @@ class ExplainTopologyTest {
         assertTrue(deadLetters.isEmpty());
     }
 
+    /**
+     * "Look 💻 named" is BOS, ▁L, oo, k, ▁, the emoji's four byte pieces and ▁named. Keeping the
+     * last four tokens would keep three bytes of the emoji: not UTF-8 for the model, and a word
+     * "💻" the prompt no longer holds. The cut moves past the whole character.
+     */
+    @Test
+    void aTruncationDoesNotKeepPartOfACharacter() {
+        ValidationPolicy policy = ServiceConfig.of(Map.of("limits.prompt.tokens", "5")).validationPolicy();
+        start(new BatchPolicy(1, 100_000, 60_000), policy, fixture.explainer(policy));
+        send("emoji", json("emoji", "Look \uD83D\uDCBB named", RESPONSE), T0);
+        Explanation explanation = output.readValue();
+        assertEquals(List.of("<s>", "▁named"), explanation.getPromptTokens().stream().map(t -> t.getText().toString()).toList());
+        assertEquals(8, explanation.getFlags().getPromptTokensDropped(), "five to fit, and the three left of the emoji");
+        assertTrue(explanation.getWords().stream().noneMatch(w -> w.getText().toString().contains("\uD83D\uDCBB")), explanation.getWords().toString());
+    }
+
     @Test
     void otherModelsAndUnsampledEventsAreSkippedAndCounted() {
         ServiceConfig config = ServiceConfig.of(Map.of("model.accept", "stories260K", "sample.rate", "0.5", "audit.max.lag.ms", "0"));
