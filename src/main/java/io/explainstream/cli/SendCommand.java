@@ -21,6 +21,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
@@ -66,6 +67,8 @@ final class SendCommand implements Callable<Integer> {
         refuseServiceOutput(config, target);
         Map<String, String> clients = new HashMap<>();
         config.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value.toString()));
+        // The producer's default (1 MiB with the record's framing) is smaller than an event at limits.event.bytes.
+        clients.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(config.inputRecordBytes()));
         List<Line> events = lines(read(file));
         // Checked first, as tail does: an unreachable broker is one line, not a minute of client warnings.
         java.time.Duration check = java.time.Duration.ofSeconds(Math.min(timeoutSeconds, 10));

@@ -67,6 +67,18 @@ class LargeEventsOnBrokerTest {
                         }
                     }
                 }
+                // An event of exactly limits.event.bytes, sent with `send` to the input topic the service
+                // created: with Kafka's default limits (1 MiB with the record's framing) it could never arrive.
+                String base = event("at-limit", "", Map.of());
+                String atLimit = event("at-limit", "Once upon a time, there was a cat. ".repeat(40_000).substring(0, 1_048_576 - base.length()), Map.of());
+                assertEquals(1_048_576, atLimit.getBytes(StandardCharsets.UTF_8).length);
+                Path lines = java.nio.file.Files.writeString(dir.resolve("at-limit.jsonl"), atLimit + "\n");
+                java.io.StringWriter sendOut = new java.io.StringWriter();
+                java.io.StringWriter sendErr = new java.io.StringWriter();
+                int sent = io.explainstream.cli.Main.run(new java.io.PrintWriter(sendOut, true), new java.io.PrintWriter(sendErr, true), "send",
+                        "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "large-in", lines.toString());
+                assertEquals(0, sent, sendOut + "" + sendErr);
+                large.put("at-limit", atLimit);
                 int expected = normal.size() + large.size();
                 List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
                 List<ConsumerRecord<byte[], byte[]>> dead = new ArrayList<>();

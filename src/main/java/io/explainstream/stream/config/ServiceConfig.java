@@ -530,6 +530,16 @@ public final class ServiceConfig {
         return rate;
     }
 
+    /**
+     * The largest input record the service takes: a value of {@code limits.event.bytes} with room
+     * for its key and headers, and at least Kafka's default 1 MiB. The input topic the service
+     * creates accepts records this large, and {@code send} produces them; with Kafka's defaults
+     * an event at the limit could never reach the service.
+     */
+    public int inputRecordBytes() {
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(1_048_576L, (long) validationPolicy().eventBytesLimit() + HEADER_ROOM_BYTES));
+    }
+
     public ValidationPolicy validationPolicy() {
         Set<String> accepted = Arrays.stream(get(Setting.MODEL_ACCEPT).split(",")).map(String::trim).filter(s -> !s.isEmpty())
                 .collect(Collectors.toUnmodifiableSet());

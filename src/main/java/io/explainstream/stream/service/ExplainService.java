@@ -30,6 +30,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -193,7 +194,7 @@ public final class ExplainService implements AutoCloseable {
         Properties properties = config.streamsProperties();
         if (config.bool(Setting.TOPICS_CREATE)) {
             createTopics(properties, topics, config.integer(Setting.TOPICS_PARTITIONS), (short) config.integer(Setting.TOPICS_REPLICATION),
-                    config.inputRetentionMs());
+                    config.inputRetentionMs(), config.inputRecordBytes());
         }
         parts.forEach(part -> part.createTopics(properties));
         checkTopicLimits(properties, topics);
@@ -256,15 +257,21 @@ public final class ExplainService implements AutoCloseable {
         return new OperationsServer.Health(state == KafkaStreams.State.RUNNING, "stream " + state + ", model loaded");
     }
 
-    private static void createTopics(Properties properties, ExplainTopology.Topics topics, int partitions, short replication, String inputRetentionMs) {
+    /** @param inputRecordBytes the input topic's max.message.bytes: an event at limits.event.bytes must fit */
+    private static void createTopics(Properties properties, ExplainTopology.Topics topics, int partitions, short replication, String inputRetentionMs,
+            int inputRecordBytes) {
         try (Admin admin = KafkaClients.admin(properties)) {
             Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
             List<NewTopic> missing = List.of(topics.inputTopic(), topics.outputTopic(), topics.dlqTopic()).stream().distinct()
                     .filter(topic -> !existing.contains(topic))
                     .map(topic -> {
                         NewTopic created = new NewTopic(topic, Optional.of(partitions), replication < 0 ? Optional.empty() : Optional.of(replication));
-                        if (topic.equals(topics.inputTopic()) && inputRetentionMs != null) {
-                            created.configs(Map.of(TopicConfig.RETENTION_MS_CONFIG, inputRetentionMs));
+                        if (topic.equals(topics.inputTopic())) {
+                            Map<String, String> configs = new HashMap<>(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(inputRecordBytes)));
+                            if (inputRetentionMs != null) {
+                                configs.put(TopicConfig.RETENTION_MS_CONFIG, inputRetentionMs);
+                            }
+                            created.configs(configs);
                         }
                         return created;
                     })
