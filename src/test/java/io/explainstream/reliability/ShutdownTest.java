@@ -136,6 +136,7 @@ class ShutdownTest {
                 "rpl-out", "--set", "bootstrap.servers=" + kafka.bootstrapServers(), "--set", "schema.registry.url=" + REGISTRY.url(), "--set",
                 "state.dir=" + dir.resolve("state"), "--set", "ops.port=-1", "--set", "attribution.steps=64", "--set", "batch.max.wait.ms=200");
         List<String> debug = List.of("-Dorg.slf4j.simpleLogger.log.io.explainstream.stream.topology.BatchingProcessor=debug");
+        List<String> resume;
         try (ServiceProcess replay = ServiceProcess.start(args, debug, Map.of(), dir.resolve("replay-1.log"), Duration.ofMinutes(4))) {
             assertTrue(replay.awaitOutput("batch started", Duration.ofSeconds(120)), replay.output());
             Thread.sleep(1000);
@@ -149,8 +150,12 @@ class ShutdownTest {
             assertTrue(output.contains("replay stopped: to resume, run: explainstream replay --input-topic rpl-in --output-topic rpl-out --set"),
                     "how to resume, with the settings given: " + output);
             assertTrue(took.compareTo(STOP_LIMIT) < 0, "stopped in " + took.toMillis() + " ms:\n" + output);
+            // The resume line is what a user runs next; "-1h" and "now" given again would name another
+            // range, which the replay id refuses. (Every argument here is plain: no shell quoting.)
+            String line = output.lines().filter(l -> l.contains("to resume, run: explainstream ")).findFirst().orElseThrow();
+            resume = List.of(line.substring(line.indexOf("to resume, run: explainstream ") + "to resume, run: explainstream ".length()).strip().split(" "));
         }
-        try (ServiceProcess replay = ServiceProcess.start(args, List.of(), Map.of(), dir.resolve("replay-2.log"), Duration.ofMinutes(4))) {
+        try (ServiceProcess replay = ServiceProcess.start(resume, List.of(), Map.of(), dir.resolve("replay-2.log"), Duration.ofMinutes(4))) {
             assertTrue(replay.process().waitFor(180, TimeUnit.SECONDS), "the resumed replay finishes");
             String output = replay.output();
             assertEquals(0, replay.process().exitValue(), output);
