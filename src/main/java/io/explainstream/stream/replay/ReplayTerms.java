@@ -1,5 +1,6 @@
 package io.explainstream.stream.replay;
 
+import io.explainstream.stream.config.ConfigException;
 import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
@@ -91,28 +92,32 @@ public record ReplayTerms(String inputTopic, String outputTopic, long fromMs, lo
         return text.toString().lines().filter(line -> !line.startsWith("#")).reduce("", (all, line) -> all + line + "\n");
     }
 
-    /** Reads {@link #encode()}'s text; refuses any other, naming what it found. */
+    /** Reads {@link #encode()}'s text; refuses any other (a ConfigException: the user can give another replay id), naming what it found. */
     public static ReplayTerms decode(String text) {
         Properties properties = new Properties();
         try {
             properties.load(new StringReader(text));
         } catch (IOException | IllegalArgumentException e) {
-            throw new IllegalStateException("the replay's recorded terms are not readable: " + e.getMessage(), e);
+            throw new ConfigException("the replay's recorded terms are not readable: " + e.getMessage(), e);
         }
         if (!FORMAT.equals(properties.getProperty("format"))) {
-            throw new IllegalStateException("the replay's recorded terms have format '" + properties.getProperty("format") + "', not '" + FORMAT + "'");
+            throw new ConfigException("the replay's recorded terms have format '" + properties.getProperty("format") + "', not '" + FORMAT + "'");
         }
         SortedMap<String, String> settings = new TreeMap<>();
         SortedMap<Integer, Long> starts = new TreeMap<>();
-        for (String key : properties.stringPropertyNames()) {
-            if (key.startsWith(SETTING)) {
-                settings.put(key.substring(SETTING.length()), properties.getProperty(key));
-            } else if (key.startsWith(START)) {
-                starts.put(Integer.parseInt(key.substring(START.length())), Long.parseLong(properties.getProperty(key)));
+        try {
+            for (String key : properties.stringPropertyNames()) {
+                if (key.startsWith(SETTING)) {
+                    settings.put(key.substring(SETTING.length()), properties.getProperty(key));
+                } else if (key.startsWith(START)) {
+                    starts.put(Integer.parseInt(key.substring(START.length())), Long.parseLong(properties.getProperty(key)));
+                }
             }
+            return new ReplayTerms(properties.getProperty("input.topic", ""), properties.getProperty("output.topic", ""),
+                    Long.parseLong(properties.getProperty("from.ms")), Long.parseLong(properties.getProperty("to.ms")), settings, starts);
+        } catch (NumberFormatException e) {
+            throw new ConfigException("the replay's recorded terms are not readable: " + e.getMessage(), e);
         }
-        return new ReplayTerms(properties.getProperty("input.topic", ""), properties.getProperty("output.topic", ""),
-                Long.parseLong(properties.getProperty("from.ms")), Long.parseLong(properties.getProperty("to.ms")), settings, starts);
     }
 
     /** The same terms with the start offsets of a plan. */

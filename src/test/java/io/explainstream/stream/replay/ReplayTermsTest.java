@@ -36,7 +36,9 @@ class ReplayTermsTest {
 
     @Test
     void textOfAnotherFormatIsRefusedSayingWhatItFound() {
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> ReplayTerms.decode("format=something else\n"));
+        io.explainstream.stream.config.ConfigException e = assertThrows(io.explainstream.stream.config.ConfigException.class, () -> ReplayTerms.decode("format=something else\n"));
         assertEquals("the replay's recorded terms have format 'something else', not 'explainstream replay terms 1'", e.getMessage());
+        io.explainstream.stream.config.ConfigException cut = assertThrows(io.explainstream.stream.config.ConfigException.class, () -> ReplayTerms.decode("format=explainstream replay terms 1\n"));
+        assertTrue(cut.getMessage().startsWith("the replay's recorded terms are not readable: "), cut.getMessage());
     }
 }
