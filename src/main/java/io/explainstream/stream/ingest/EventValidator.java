@@ -106,8 +106,11 @@ public final class EventValidator {
             promptDropped = Truncation.promptDroppedWhole(prompt, prompt.size() - promptRoom, tokenizer.bosId());
         }
         int promptTokens = prompt.size() - promptDropped;
-        if (promptTokens == 1 && prompt.tokens().get(0).id() == tokenizer.bosId()) {
-            throw new InvalidEventException("prompt has no tokens besides BOS");
+        if (promptTokens == 0 || (promptTokens == 1 && prompt.tokens().get(0).id() == tokenizer.bosId())) {
+            // With a cut, only when the room held nothing but pieces of the last character, which a cut never keeps.
+            throw new InvalidEventException(promptDropped == 0 ? "prompt has no tokens besides BOS"
+                    : "prompt keeps no whole character in its room of " + promptRoom + " tokens (limits.prompt.tokens = " + policy.promptTokenLimit()
+                            + "): the last tokens are the byte pieces of one character");
         }
         EncodedText explained = Truncation.promptLeft(prompt, promptDropped, tokenizer.bosId());
         return new Admission.Explain(event, explained, Truncation.responseRight(response, responseDropped), promptDropped, responseDropped,

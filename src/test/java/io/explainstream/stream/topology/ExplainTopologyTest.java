@@ -485,6 +485,19 @@ class ExplainTopologyTest {
         assertTrue(explanation.getWords().stream().noneMatch(w -> w.getText().toString().contains("\uD83D\uDCBB")), explanation.getWords().toString());
     }
 
+    /** A room that holds only pieces of the last character keeps nothing: a dead letter that says so, not an empty prompt. */
+    @Test
+    void aRoomHoldingOnlyPartOfTheLastCharacterIsADeadLetter() {
+        ValidationPolicy policy = ServiceConfig.of(Map.of("limits.prompt.tokens", "3")).validationPolicy();
+        start(new BatchPolicy(1, 100_000, 60_000), policy, fixture.explainer(policy));
+        send("tail-emoji", json("tail-emoji", "Look \uD83D\uDCBB", RESPONSE), T0);
+        assertTrue(output.isEmpty());
+        String reason = new String(deadLetters.readRecord().headers().lastHeader(io.explainstream.stream.output.DeadLetters.REASON).value(),
+                StandardCharsets.UTF_8);
+        assertEquals("prompt keeps no whole character in its room of 3 tokens (limits.prompt.tokens = 3): the last tokens are the byte pieces of"
+                + " one character", reason);
+    }
+
     @Test
     void otherModelsAndUnsampledEventsAreSkippedAndCounted() {
         ServiceConfig config = ServiceConfig.of(Map.of("model.accept", "stories260K", "sample.rate", "0.5", "audit.max.lag.ms", "0"));
