@@ -32,7 +32,7 @@ final class DiffCommand implements Callable<Integer> {
     /** Output formats: lower case, as typed on the command line. */
     enum Format { text, json, html }
 
-    static final String DEFAULT_REPLAY_TOPIC = "explanations-replay";
+    static final String DEFAULT_REPLAY_TOPIC = io.explainstream.stream.service.ReplayRunner.DEFAULT_OUTPUT_TOPIC;
 
     @Option(names = "--replay-id", required = true, description = "The replay to compare (its explanations carry this replay id).")
     private String replayId;

@@ -94,6 +94,9 @@ final class ReplayCommand implements Callable<Integer> {
             OutputFile.requireWritable("--diff-out", diffOut);
         }
         ServiceConfig config = ReplayRunner.configure(base, replay, inputTopic, outputTopic);
+        if (diff && !dryRun) {
+            requireLiveTopic(base);
+        }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (dryRun) {
@@ -208,7 +211,10 @@ final class ReplayCommand implements Callable<Integer> {
             return 3;
         }
         err.flush();
-        if (diff) {
+        if (diff && outcome.explained() == 0) {
+            err.printf("replay %s: no explanation in range, so nothing to diff%n", id);
+            err.flush();
+        } else if (diff) {
             // The replay's own topics are in config; the live explanations are the base configuration's
             // output topic, of which only the replay's range is compared: explanations carry their
             // event's record time, and the rest of the live topic would all be "live only".
@@ -216,6 +222,17 @@ final class ReplayCommand implements Callable<Integer> {
                     Instant.ofEpochMilli(replay.toMs()).toString(), 5, null, 10, false, diffFormat, diffOut, "--diff-out"), out, err);
         }
         return outcome.gaps().isEmpty() ? 0 : 4;
+    }
+
+    /** --diff compares with the live explanations on output.topic: a missing topic is said before the replay, not after it. */
+    private static void requireLiveTopic(ServiceConfig base) {
+        Map<String, String> clients = new HashMap<>();
+        base.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value.toString()));
+        String live = base.get(Setting.OUTPUT_TOPIC);
+        if (!ClusterCheck.topicExists(clients, live, java.time.Duration.ofSeconds(10))) {
+            throw new IllegalArgumentException("--diff compares with the live explanations on " + Setting.OUTPUT_TOPIC.key() + " = " + live
+                    + ", which does not exist on " + clients.get("bootstrap.servers"));
+        }
     }
 
     private ServiceConfig baseConfig() {
@@ -228,8 +245,8 @@ final class ReplayCommand implements Callable<Integer> {
             String key = override.substring(0, equals).trim();
             if (key.equals(Setting.OUTPUT_TOPIC.key()) || key.equals(Setting.DLQ_TOPIC.key())) {
                 // A replay writes to topics of its own (the live service's configuration may be given whole): said, not silently overridden.
-                spec.commandLine().getErr().printf("replay: --set %s is the live service's; the replay writes to --output-topic (default"
-                        + " explanations-replay) and dead letters to <output topic>-dlq%n", key);
+                spec.commandLine().getErr().printf("replay: --set %s is the live service's (--diff compares with its output.topic); the replay"
+                        + " writes to --output-topic (default %s) and dead letters to <output topic>-dlq%n", key, ReplayRunner.DEFAULT_OUTPUT_TOPIC);
             }
             set.put(key, override.substring(equals + 1).trim());
         }

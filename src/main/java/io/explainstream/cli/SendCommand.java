@@ -115,6 +115,10 @@ final class SendCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--topic = " + target + " is the service's " + setting.key() + instead);
             }
         }
+        String replays = io.explainstream.stream.service.ReplayRunner.DEFAULT_OUTPUT_TOPIC;
+        if (target.equals(replays) || target.equals(replays + "-dlq")) {
+            throw new IllegalArgumentException("--topic = " + target + " is where replays write" + instead);
+        }
         if (target.equals(config.get(Setting.INPUT_TOPIC))) {
             return; // whatever its name: "explainstream-events" starts like an internal topic and is not one
         }

@@ -47,16 +47,21 @@ final class DurationText {
         if (duration.getNano() % 1_000_000 != 0) {
             throw new ConfigException(key + " = '" + text + "' must be a whole number of milliseconds");
         }
-        try {
-            duration.toMillis();
-        } catch (ArithmeticException e) {
+        if (duration.compareTo(LONGEST) > 0) {
             throw tooLong(key, text);
         }
         return duration;
     }
 
+    /**
+     * Longer is refused: Kafka Streams adds durations to the clock (a punctuation's next time, a
+     * window's end plus grace), and one near Long.MAX_VALUE ms overflowed there (a punctuation due
+     * at every poll, a clean stop that timed out) or in the check of window + grace.
+     */
+    private static final Duration LONGEST = Duration.ofDays(36_500);
+
     private static ConfigException tooLong(String key, String text) {
-        return new ConfigException(key + " = '" + text + "' is too long (at most " + Long.MAX_VALUE + " ms)");
+        return new ConfigException(key + " = '" + text + "' is too long (at most 36500d, 100 years)");
     }
 
     static String format(Duration duration) {

@@ -42,8 +42,8 @@ class ReplayCommandTest {
         assertEquals(2, diffFormat.exitCode(), diffFormat.err());
         assertTrue(diffFormat.err().startsWith("error: --diff-format shapes the report of --diff"), diffFormat.err());
         CliRun output = CliRun.of("replay", "--from", "-1h", "--to", "now", "--set", "output.topic=mine");
-        assertTrue(output.err().startsWith("replay: --set output.topic is the live service's; the replay writes to --output-topic (default"
-                + " explanations-replay)"), output.err());
+        assertTrue(output.err().startsWith("replay: --set output.topic is the live service's (--diff compares with its output.topic); the replay"
+                + " writes to --output-topic (default explanations-replay)"), output.err());
     }
 
     /**
@@ -229,15 +229,31 @@ class ReplayCommandTest {
             CliRun samePath = CliRun.of(byPath.toArray(String[]::new));
             assertEquals(0, samePath.exitCode(), samePath.err());
             assertTrue(samePath.out().contains("finished: 2 events in range") && samePath.out().contains("(resumed)"), samePath.out());
+            List<String> shorter = new java.util.ArrayList<>(bundled);
+            shorter.addAll(List.of("--set", "limits.prompt.tokens=500"));
+            CliRun limit = CliRun.of(shorter.toArray(String[]::new));
+            assertEquals(2, limit.exitCode(), limit.out() + limit.err());
+            assertTrue(limit.err().contains("other terms: limits.prompt.tokens = '1024'; this run: '500'."), "numbers as written: " + limit.err());
+
+            // --diff needs the live explanations' topic: said before the replay runs, not after it.
+            List<String> diffing = new java.util.ArrayList<>(List.of("replay", "--replay-id", "diffing", "--diff"));
+            diffing.addAll(common);
+            CliRun noLive = CliRun.of(diffing.toArray(String[]::new));
+            assertEquals(2, noLive.exitCode(), noLive.out() + noLive.err());
+            assertEquals("error: --diff compares with the live explanations on output.topic = explanations, which does not exist on "
+                    + kafka.bootstrapServers(), noLive.err().strip().lines().reduce((first, last) -> last).orElseThrow());
+            assertTrue(noLive.out().isEmpty(), "no replay ran: " + noLive.out());
+            kafka.createTopic("explanations", 1);
 
             // A wrong date: finished with nothing in range, and the id is free to take the right one.
-            List<String> wrongDate = new java.util.ArrayList<>(List.of("replay", "--replay-id", "dated"));
+            List<String> wrongDate = new java.util.ArrayList<>(List.of("replay", "--replay-id", "dated", "--diff"));
             wrongDate.addAll(common);
             wrongDate.set(wrongDate.indexOf("2026-11-20"), "2025-11-20");
             wrongDate.set(wrongDate.indexOf("2026-11-21"), "2025-11-21");
             CliRun empty = CliRun.of(wrongDate.toArray(String[]::new));
             assertEquals(0, empty.exitCode(), empty.err());
             assertTrue(empty.out().contains("finished: 0 events in range"), empty.out());
+            assertTrue(empty.err().contains("replay dated: no explanation in range, so nothing to diff"), empty.err());
             try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
                 assertTrue(admin.listConsumerGroups().all().get(30, TimeUnit.SECONDS).stream().noneMatch(group -> group.groupId().contains("replay-dated")),
                         "the offsets and terms of a replay with nothing to show are deleted");

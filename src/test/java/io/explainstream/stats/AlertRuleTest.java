@@ -137,10 +137,14 @@ class AlertRuleTest {
         assertEquals("stats.emit.interval = 'PT1.0005S' must be a whole number of milliseconds", assertThrows(ConfigException.class,
                 () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.emit.interval", "PT1.0005S")))).getMessage());
         assertEquals(java.time.Duration.ofMillis(1500), StatsSettings.from(ServiceConfig.of(Map.of("stats.emit.interval", "PT1.5S"))).emitInterval());
-        for (String tooLong : List.of("PT9223372036854776S", "99999999999999999999d", "106751991167301d")) {
-            assertEquals("stats.retention = '" + tooLong + "' is too long (at most 9223372036854775807 ms)", assertThrows(ConfigException.class,
+        // Near Long.MAX_VALUE ms, Kafka's clock arithmetic (and the check of window + grace) overflowed.
+        for (String tooLong : List.of("PT9223372036854776S", "99999999999999999999d", "106751991167301d", "PT9223372036854775S", "36501d")) {
+            assertEquals("stats.retention = '" + tooLong + "' is too long (at most 36500d, 100 years)", assertThrows(ConfigException.class,
                     () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.retention", tooLong)))).getMessage());
         }
+        assertEquals("stats.window = 'PT9223372036854775S' is too long (at most 36500d, 100 years)", assertThrows(ConfigException.class,
+                () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.window", "PT9223372036854775S")))).getMessage());
+        assertEquals(java.time.Duration.ofDays(36_500), StatsSettings.from(ServiceConfig.of(Map.of("stats.emit.interval", "36500d"))).emitInterval());
         assertTrue(assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.group.by", "prompt_tokens"))))
                 .getMessage().startsWith("stats.group.by = 'prompt_tokens': 'prompt_tokens' is not a scalar field of Explanation"));
         assertEquals("stats.retention = 1m must be at least stats.window + stats.grace = 90s",

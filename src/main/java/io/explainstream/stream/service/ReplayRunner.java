@@ -41,6 +41,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ReplayRunner {
 
+    /** Where a replay writes unless told otherwise; its dead letters go to this name with -dlq. */
+    public static final String DEFAULT_OUTPUT_TOPIC = "explanations-replay";
     private static final Logger LOG = LoggerFactory.getLogger(ReplayRunner.class);
     private static final Duration CHECK_EVERY = Duration.ofMillis(500);
     /**
@@ -49,7 +51,8 @@ public final class ReplayRunner {
      * change only the speed.
      */
     private static final List<Setting> EXPLANATION_SETTINGS = List.of(Setting.MODEL_DTYPE, Setting.MODEL_ACCEPT, Setting.MODEL_OTHER,
-            Setting.PROMPT_TOKEN_LIMIT, Setting.PROMPT_POLICY, Setting.RESPONSE_TOKEN_LIMIT, Setting.RESPONSE_POLICY, Setting.SAMPLE_RATE,
+            Setting.PROMPT_TOKEN_LIMIT, Setting.PROMPT_POLICY, Setting.RESPONSE_TOKEN_LIMIT, Setting.RESPONSE_POLICY, Setting.EVENT_BYTES_LIMIT,
+            Setting.METADATA_ENTRIES_LIMIT, Setting.SAMPLE_RATE,
             Setting.AUDIT_SAMPLE_RATE, Setting.AUDIT_SAMPLE_ALWAYS, Setting.AUDIT_CHEAP_METHOD, Setting.SUMMARY_TOP_K, Setting.REDACT);
     /** Of those, the ones whose values hold model names or metadata values, where case counts. */
     private static final Set<Setting> CASE_SENSITIVE = Set.of(Setting.MODEL_ACCEPT, Setting.AUDIT_SAMPLE_ALWAYS);
@@ -90,7 +93,7 @@ public final class ReplayRunner {
      */
     public static ServiceConfig configure(ServiceConfig base, Replay replay, String inputTopic, String outputTopic) {
         String baseId = base.streamsProperties().getProperty(StreamsConfig.APPLICATION_ID_CONFIG);
-        String output = outputTopic != null ? outputTopic : "explanations-replay";
+        String output = outputTopic != null ? outputTopic : DEFAULT_OUTPUT_TOPIC;
         Map<String, String> overrides = new HashMap<>();
         overrides.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId(baseId, replay));
         overrides.put(Setting.INPUT_TOPIC.key(), inputTopic != null ? inputTopic : base.get(Setting.INPUT_TOPIC));
@@ -133,7 +136,7 @@ public final class ReplayRunner {
         plan.prepareGroup(group, terms, fresh);
         long doneBefore = plan.done(group);
         LOG.info("replay {}: {} records in range on {} partitions, {}", replay.id(), plan.recordsInRange(), plan.start().size(),
-                fresh ? "starting" : "resuming from committed offsets (" + doneBefore + " done)");
+                fresh ? "starting" : "resuming from committed offsets (" + doneBefore + " records read before; those still waiting in the batch store are explained first)");
         long started = System.nanoTime();
         boolean finished = false;
         Map<String, Long> counts = Map.of();
@@ -215,7 +218,9 @@ public final class ReplayRunner {
         String text = value.strip();
         if (PlainNumber.isDecimal(text)) {
             try {
-                return new BigDecimal(text).stripTrailingZeros().toString();
+                BigDecimal number = new BigDecimal(text).stripTrailingZeros();
+                // As written for people (500, not 5E+2), unless its exponent would write a long run of zeros.
+                return Math.abs(number.scale()) <= 30 ? number.toPlainString() : number.toString();
             } catch (NumberFormatException | ArithmeticException e) {
                 return text; // an exponent past an int's range: refused where the setting is read
             }
