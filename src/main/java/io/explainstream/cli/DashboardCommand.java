@@ -7,7 +7,6 @@ import io.explainstream.stream.config.Setting;
 import io.explainstream.stream.config.TimeSpec;
 import java.io.PrintWriter;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -55,8 +54,7 @@ final class DashboardCommand implements Callable<Integer> {
         if (deltaWarn != null && !(deltaWarn >= 0)) {
             throw new IllegalArgumentException("--delta-warn = " + deltaWarn + " must be a number ≥ 0 (a fraction: 0.05 is 5%)");
         }
-        Map<String, String> clients = new HashMap<>();
-        config.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value.toString()));
+        Map<String, String> clients = config.clientSettings();
         Dashboard.Settings settings = new Dashboard.Settings(topic != null ? topic : config.get(Setting.OUTPUT_TOPIC), config.get(Setting.STATS_TOPIC),
                 config.get(Setting.ALERTS_TOPIC), host, port, keep,
                 parseFrom(from), deltaWarn != null ? deltaWarn : CompletenessGap.DEFAULT_WARN_ABOVE, config.get(Setting.DASHBOARD_AUTH).isEmpty() ? null : config.get(Setting.DASHBOARD_AUTH));

@@ -11,7 +11,6 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -100,8 +99,7 @@ final class DiffCommand implements Callable<Integer> {
     /** Runs one diff and writes its report; returns the exit status. */
     static int run(ServiceConfig config, Choice choice, PrintWriter out, PrintWriter err) throws Exception {
         DiffRun.Request request = request(config, choice, Instant.now());
-        Map<String, String> clients = new HashMap<>();
-        config.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value.toString()));
+        Map<String, String> clients = config.clientSettings();
         String stateDir = config.streamsProperties().getProperty("state.dir");
         Path spillRoot = stateDir != null ? Path.of(stateDir) : Path.of(System.getProperty("java.io.tmpdir"), "explainstream-diff");
         DiffProgress progress = new DiffProgress(err, System.console() != null);

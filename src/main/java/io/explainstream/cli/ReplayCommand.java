@@ -226,8 +226,7 @@ final class ReplayCommand implements Callable<Integer> {
 
     /** --diff compares with the live explanations on output.topic: a missing topic is said before the replay, not after it. */
     private static void requireLiveTopic(ServiceConfig base) {
-        Map<String, String> clients = new HashMap<>();
-        base.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value.toString()));
+        Map<String, String> clients = base.clientSettings();
         String live = base.get(Setting.OUTPUT_TOPIC);
         if (!ClusterCheck.topicExists(clients, live, java.time.Duration.ofSeconds(10))) {
             throw new IllegalArgumentException("--diff compares with the live explanations on " + Setting.OUTPUT_TOPIC.key() + " = " + live

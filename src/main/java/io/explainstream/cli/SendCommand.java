@@ -13,7 +13,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -65,8 +64,7 @@ final class SendCommand implements Callable<Integer> {
         ServiceConfig config = cluster.config("send writes to an existing cluster");
         String target = topic != null ? topic : config.get(Setting.INPUT_TOPIC);
         refuseServiceOutput(config, target);
-        Map<String, String> clients = new HashMap<>();
-        config.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value.toString()));
+        Map<String, String> clients = config.clientSettings();
         // The producer's default (1 MiB with the record's framing) is smaller than an event at limits.event.bytes.
         clients.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(config.inputRecordBytes()));
         List<Line> events = lines(read(file));

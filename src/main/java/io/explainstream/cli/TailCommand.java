@@ -16,7 +16,6 @@ import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
 import java.io.PrintWriter;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -87,8 +86,7 @@ final class TailCommand implements Callable<Integer> {
         deadline = timeoutSeconds == null ? Long.MAX_VALUE : System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
         ServiceConfig config = cluster.config("tail reads an existing cluster");
         String explanations = topic != null ? topic : config.get(Setting.OUTPUT_TOPIC);
-        Map<String, String> clients = new HashMap<>();
-        config.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value.toString()));
+        Map<String, String> clients = config.clientSettings();
         PrintWriter out = spec.commandLine().getOut();
         // A consumer retries an unreachable broker for ever, logging as it goes, and a record the
         // registry cannot decode would end in a stack trace: both are checked before the first poll.

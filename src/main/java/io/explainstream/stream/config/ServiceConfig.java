@@ -26,6 +26,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
@@ -612,6 +613,17 @@ public final class ServiceConfig {
             }
         });
         return properties;
+    }
+
+    /**
+     * The Kafka client settings (bootstrap, security, and the rest of {@link #streamsProperties()})
+     * as strings, in a new map the caller may change: what the commands that read or write a
+     * cluster themselves hand to Kafka's clients.
+     */
+    public Map<String, String> clientSettings() {
+        Map<String, String> clients = new HashMap<>();
+        streamsProperties().forEach((key, value) -> clients.put(key.toString(), value.toString()));
+        return clients;
     }
 
     /** Every value, secrets hidden: what the service logs at start. */

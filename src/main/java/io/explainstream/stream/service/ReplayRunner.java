@@ -233,8 +233,6 @@ public final class ReplayRunner {
     }
 
     private static Map<String, Object> clientConfig(ServiceConfig config) {
-        Map<String, Object> clients = new HashMap<>();
-        config.streamsProperties().forEach((key, value) -> clients.put(key.toString(), value));
-        return clients;
+        return new HashMap<>(config.clientSettings());
     }
 }
