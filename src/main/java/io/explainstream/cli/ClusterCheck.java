@@ -27,6 +27,15 @@ final class ClusterCheck {
 
     private ClusterCheck() {}
 
+    /** How long the commands that read a cluster wait for it to answer before they say it did not. */
+    static final Duration TIMEOUT = Duration.ofSeconds(10);
+
+    /** The broker, then the registry, of {@code config}, each given {@link #TIMEOUT}: what diff, replay and the dashboard check first. */
+    static void cluster(io.explainstream.stream.config.ServiceConfig config) {
+        broker(config.clientSettings(), TIMEOUT);
+        registry(config.registryConfig(), TIMEOUT);
+    }
+
     /**
      * Fails with one line naming bootstrap.servers when no bootstrap server accepts a connection, or
      * the cluster does not answer a metadata request within {@code timeout}.

@@ -59,7 +59,9 @@ final class DashboardCommand implements Callable<Integer> {
                 config.get(Setting.ALERTS_TOPIC), host, port, keep,
                 parseFrom(from), deltaWarn != null ? deltaWarn : CompletenessGap.DEFAULT_WARN_ABOVE, config.get(Setting.DASHBOARD_AUTH).isEmpty() ? null : config.get(Setting.DASHBOARD_AUTH));
         PrintWriter out = spec.commandLine().getOut();
-        try (Dashboard dashboard = Dashboard.start(settings, clients, config.registryConfig())) {
+        // The options first, then the cluster: a port in use is said without waiting for a broker, and
+        // a broker or registry that cannot be reached is said at once, where the page stayed empty.
+        try (Dashboard dashboard = Dashboard.start(settings, clients, config.registryConfig(), () -> ClusterCheck.cluster(config))) {
             out.printf("dashboard %s · reading %s, %s and %s from %s · Ctrl-C stops%n", dashboard.url(), settings.topic(), settings.statsTopic(),
                     settings.alertsTopic(), from);
             out.flush();

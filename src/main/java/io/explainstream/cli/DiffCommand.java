@@ -99,6 +99,8 @@ final class DiffCommand implements Callable<Integer> {
     /** Runs one diff and writes its report; returns the exit status. */
     static int run(ServiceConfig config, Choice choice, PrintWriter out, PrintWriter err) throws Exception {
         DiffRun.Request request = request(config, choice, Instant.now());
+        // The options first (a typo is said without waiting for a broker), then the cluster.
+        ClusterCheck.cluster(config);
         Map<String, String> clients = config.clientSettings();
         String stateDir = config.streamsProperties().getProperty("state.dir");
         Path spillRoot = stateDir != null ? Path.of(stateDir) : Path.of(System.getProperty("java.io.tmpdir"), "explainstream-diff");

@@ -94,6 +94,11 @@ final class ReplayCommand implements Callable<Integer> {
             OutputFile.requireWritable("--diff-out", diffOut);
         }
         ServiceConfig config = ReplayRunner.configure(base, replay, inputTopic, outputTopic);
+        // A dry run only counts records: it needs the broker, not the registry.
+        ClusterCheck.broker(base.clientSettings(), ClusterCheck.TIMEOUT);
+        if (!dryRun) {
+            ClusterCheck.registry(base.registryConfig(), ClusterCheck.TIMEOUT);
+        }
         if (diff && !dryRun) {
             requireLiveTopic(base);
         }
@@ -228,7 +233,7 @@ final class ReplayCommand implements Callable<Integer> {
     private static void requireLiveTopic(ServiceConfig base) {
         Map<String, String> clients = base.clientSettings();
         String live = base.get(Setting.OUTPUT_TOPIC);
-        if (!ClusterCheck.topicExists(clients, live, java.time.Duration.ofSeconds(10))) {
+        if (!ClusterCheck.topicExists(clients, live, ClusterCheck.TIMEOUT)) {
             throw new IllegalArgumentException("--diff compares with the live explanations on " + Setting.OUTPUT_TOPIC.key() + " = " + live
                     + ", which does not exist on " + clients.get("bootstrap.servers"));
         }

@@ -79,6 +79,16 @@ public final class Dashboard implements AutoCloseable {
 
     /** @param clientSettings Kafka client settings (bootstrap.servers, security), passed through */
     public static Dashboard start(Settings settings, Map<?, ?> clientSettings, RegistryConfig registry) throws IOException {
+        return start(settings, clientSettings, registry, () -> { });
+    }
+
+    /**
+     * @param clientSettings Kafka client settings (bootstrap.servers, security), passed through
+     * @param whenBound runs once the page's address is bound and before the readers connect: the
+     *     command line checks the cluster there, so that a port in use is said before a broker that
+     *     cannot be reached; when it throws, the dashboard is closed and the exception passed on
+     */
+    public static Dashboard start(Settings settings, Map<?, ?> clientSettings, RegistryConfig registry, Runnable whenBound) throws IOException {
         EventStore store = new EventStore(settings.keep());
         Map<String, Object> info = info(settings);
         SchemaRegistryClient schemas = new SchemaRegistryClient(registry);
@@ -96,6 +106,13 @@ public final class Dashboard implements AutoCloseable {
         try {
             server = new DashboardServer(settings.host(), settings.port(), api, store, settings.deltaWarnAbove(), settings.credentials());
         } catch (IOException | RuntimeException e) {
+            readers.forEach(TopicReader::close);
+            throw e;
+        }
+        try {
+            whenBound.run();
+        } catch (RuntimeException e) {
+            server.close();
             readers.forEach(TopicReader::close);
             throw e;
         }

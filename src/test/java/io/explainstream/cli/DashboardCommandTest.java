@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Where the dashboard cannot listen (a port in use, a host that does not resolve): one line that
- * names the option and its value, exit 2, as for any bad option; no stack trace. No broker is
- * needed: the dashboard binds before its readers connect.
+ * names the option and its value, exit 2, as for any bad option; no stack trace. Said before the
+ * broker (here one that cannot be reached): the dashboard binds before it checks the cluster.
  */
 class DashboardCommandTest {
 

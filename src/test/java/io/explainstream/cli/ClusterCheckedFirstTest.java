@@ -1,0 +1,74 @@
+package io.explainstream.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.testing.InJvmKafka;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * diff, replay and dashboard read an existing cluster, and check it before anything else, as send
+ * and tail do: an unreachable broker or registry is one line naming the setting, exit status 2, at
+ * once. Without the check, diff and replay printed a connection warning a second for 60 s and then
+ * a stack trace, and the dashboard served an empty page for ever.
+ */
+class ClusterCheckedFirstTest {
+
+    private static final String NOWHERE_BROKER = "127.0.0.1:1";
+    private static final String NOWHERE_REGISTRY = "http://127.0.0.1:1";
+
+    @Test
+    void anUnreachableBrokerIsOneLineAtOnce() {
+        for (List<String> args : commands(NOWHERE_BROKER, NOWHERE_REGISTRY)) {
+            CliRun run = runWithin(args);
+            assertEquals(2, run.exitCode(), args + ": " + run.err());
+            assertEquals("error: the Kafka broker at bootstrap.servers = 127.0.0.1:1 could not be reached (no connection within 10 s)",
+                    run.err().strip(), args.toString());
+        }
+    }
+
+    @Test
+    @Tag("slow") // starts a broker
+    void anUnreachableRegistryIsOneLineAtOnce() throws Exception {
+        try (InJvmKafka kafka = InJvmKafka.start()) {
+            for (List<String> args : commands(kafka.bootstrapServers(), NOWHERE_REGISTRY)) {
+                if (args.contains("--dry-run")) {
+                    continue; // counts records only: no registry needed (ReplayCommandTest runs one without)
+                }
+                CliRun run = runWithin(args);
+                assertEquals(2, run.exitCode(), args + ": " + run.err());
+                assertEquals(1, run.err().strip().lines().count(), args + ": " + run.err());
+                assertTrue(run.err().startsWith("error: the schema registry at schema.registry.url = http://127.0.0.1:1 could not be reached"),
+                        args + ": " + run.err());
+            }
+        }
+    }
+
+    /** Each command that reads a cluster, pointed at {@code broker} and {@code registry}. */
+    private static List<List<String>> commands(String broker, String registry) {
+        List<String> connection = List.of("--bootstrap-servers", broker, "--registry-url", registry);
+        List<String> set = List.of("--set", "bootstrap.servers=" + broker, "--set", "schema.registry.url=" + registry, "--set", "ops.port=-1");
+        List<List<String>> commands = new ArrayList<>();
+        commands.add(concat(List.of("diff", "--replay-id", "x"), connection));
+        commands.add(concat(List.of("dashboard", "--port", "0"), connection));
+        commands.add(concat(List.of("replay", "--replay-id", "x", "--from", "-1h", "--to", "now"), set));
+        commands.add(concat(List.of("replay", "--dry-run", "--from", "-1h", "--to", "now"), set));
+        return commands;
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    /** The command, given 30 s: the check answers within its 10 s, where a command without it waited 60 s or for ever. */
+    private static CliRun runWithin(List<String> args) {
+        return assertTimeoutPreemptively(Duration.ofSeconds(30), () -> CliRun.of(args.toArray(String[]::new)), args.toString());
+    }
+}
