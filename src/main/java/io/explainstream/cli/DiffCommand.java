@@ -4,9 +4,12 @@ import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.diff.DiffRun;
 import io.explainstream.diff.Side;
 import io.explainstream.diff.SpillJoin;
+import io.explainstream.render.TokenText;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
 import io.explainstream.stream.config.TimeSpec;
+import io.explainstream.stream.replay.ReplayTerms;
+import io.explainstream.stream.service.ReplayRunner;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -14,6 +17,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -97,10 +101,12 @@ final class DiffCommand implements Callable<Integer> {
     }
 
     /** Runs one diff and writes its report; returns the exit status. */
-    static int run(ServiceConfig config, Choice choice, PrintWriter out, PrintWriter err) throws Exception {
-        DiffRun.Request request = request(config, choice, Instant.now());
+    static int run(ServiceConfig config, Choice given, PrintWriter out, PrintWriter err) throws Exception {
         // The options first (a typo is said without waiting for a broker), then the cluster.
+        request(config, given, Instant.now());
         ClusterCheck.cluster(config);
+        Choice choice = withRecordedRange(config, given, err);
+        DiffRun.Request request = request(config, choice, Instant.now());
         Map<String, String> clients = config.clientSettings();
         String stateDir = config.streamsProperties().getProperty("state.dir");
         Path spillRoot = stateDir != null ? Path.of(stateDir) : Path.of(System.getProperty("java.io.tmpdir"), "explainstream-diff");
@@ -124,6 +130,35 @@ final class DiffCommand implements Callable<Integer> {
         out.flush();
         err.flush();
         return 0;
+    }
+
+    /**
+     * The replay's own range and output topic where the options leave them out, as the replay
+     * recorded them with its id (under this configuration's application.id): the live topic holds
+     * explanations of every time, and those outside the replay's range would all be "live only".
+     * Said on {@code err}, as is comparing every record time when nothing is recorded.
+     */
+    static Choice withRecordedRange(ServiceConfig config, Choice choice, PrintWriter err) {
+        if (choice.from() != null && choice.to() != null && choice.replayTopic() != null) {
+            return choice;
+        }
+        Optional<ReplayTerms> recorded = ReplayRunner.recordedTerms(config, choice.replayId());
+        if (recorded.isEmpty()) {
+            if (choice.from() == null && choice.to() == null) {
+                err.printf("diff: replay %s has no recorded range under %s = %s; comparing every record time (--from and --to narrow it)%n",
+                        TokenText.visible(choice.replayId()), "application.id", TokenText.visible(ReplayRunner.group(config)));
+            }
+            return choice;
+        }
+        ReplayTerms terms = recorded.get();
+        String from = choice.from() != null ? choice.from() : Instant.ofEpochMilli(terms.fromMs()).toString();
+        String to = choice.to() != null ? choice.to() : Instant.ofEpochMilli(terms.toMs()).toString();
+        String replayTopic = choice.replayTopic() != null ? choice.replayTopic() : terms.outputTopic();
+        err.printf("diff: replay %s explained [%s, %s) of %s into %s; comparing [%s, %s) of %s%n", TokenText.visible(choice.replayId()),
+                Instant.ofEpochMilli(terms.fromMs()), Instant.ofEpochMilli(terms.toMs()), TokenText.visible(terms.inputTopic()),
+                TokenText.visible(terms.outputTopic()), from, to, TokenText.visible(replayTopic));
+        return new Choice(choice.replayId(), replayTopic, choice.against(), choice.againstReplay(), from, to, choice.topK(), choice.groupBy(),
+                choice.listed(), choice.publish(), choice.format(), choice.outFile(), choice.outOption());
     }
 
     /** The report to the file the choice names, else (none, or {@code -}) to {@code out}. */

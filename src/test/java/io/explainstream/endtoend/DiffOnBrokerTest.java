@@ -229,6 +229,28 @@ class DiffOnBrokerTest {
             assertEquals(n, replayDiff.get("joined").asInt());
             assertEquals(1, replayDiff.get("against_only").asInt(), "only-live, not before-range: " + replayDiff.get("against_only_ids"));
             assertTrue(replayDiff.at("/distributions/*/spearman/p50").asDouble() > 0.5, "8 and 16 steps of the same method agree: " + replayDiff);
+
+            // diff on its own compares the range the replay recorded with its id (under the replay's
+            // application.id), where the live explanation from before it was "live only" too.
+            Path clusterConfig = java.nio.file.Files.writeString(dir.resolve("cluster.properties"), "application.id=diff\n");
+            Run ranged = run(connection, "diff", "--replay-id", "ig8", "--against", "diff-out", "--format", "json", "--config", clusterConfig.toString());
+            assertEquals(0, ranged.code, ranged.err);
+            JsonNode rangedReport = JSON.readTree(ranged.out);
+            assertEquals(n, rangedReport.get("joined").asInt());
+            assertEquals(1, rangedReport.get("against_only").asInt(), "only-live, not before-range: " + rangedReport.get("against_only_ids"));
+            assertTrue(ranged.err.contains("diff: replay ig8 explained [" + java.time.Instant.ofEpochMilli(from) + ", "), ranged.err);
+            assertTrue(ranged.err.contains(") of diff-in into explanations-replay; comparing [" + java.time.Instant.ofEpochMilli(from) + ", "), ranged.err);
+            // Under another application.id nothing is recorded: every record time, and said so.
+            Run whole = run(connection, "diff", "--replay-id", "ig8", "--against", "diff-out", "--format", "json");
+            assertEquals(0, whole.code, whole.err);
+            assertEquals(2, JSON.readTree(whole.out).get("against_only").asInt(), whole.out);
+            assertTrue(whole.err.contains("diff: replay ig8 has no recorded range under application.id = explainstream; comparing every record time"
+                    + " (--from and --to narrow it)"), whole.err);
+            // --from given: the replay's end still bounds the range.
+            Run fromGiven = run(connection, "diff", "--replay-id", "ig8", "--against", "diff-out", "--format", "json", "--config", clusterConfig.toString(),
+                    "--from", java.time.Instant.ofEpochMilli(from - 120_000).toString());
+            assertEquals(0, fromGiven.code, fromGiven.err);
+            assertEquals(2, JSON.readTree(fromGiven.out).get("against_only").asInt(), fromGiven.out);
         }
     }
 

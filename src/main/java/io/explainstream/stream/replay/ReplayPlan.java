@@ -302,6 +302,18 @@ public final class ReplayPlan {
         return groupId + "-terms";
     }
 
+    /** The terms recorded for the replay group {@code groupId}, if any. */
+    public static Optional<ReplayTerms> recordedTerms(Map<String, Object> clientConfig, String groupId) {
+        try (Admin admin = KafkaClients.admin(clientConfig)) {
+            return recordedTerms(admin, groupId);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot read the recorded terms of replay group " + groupId + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
     /** The terms recorded for the replay, on whatever topic they were recorded (the input topic is one of them). */
     private static Optional<ReplayTerms> recordedTerms(Admin admin, String groupId)
             throws ExecutionException, InterruptedException, TimeoutException {

@@ -103,7 +103,21 @@ public final class ReplayRunner {
     }
 
     static String applicationId(String baseId, Replay replay) {
-        return baseId + "-replay-" + replay.id();
+        return applicationId(baseId, replay.id());
+    }
+
+    private static String applicationId(String baseId, String replayId) {
+        return baseId + "-replay-" + replayId;
+    }
+
+    /**
+     * The terms replay {@code replayId} was run with under {@code base}'s application.id (its range
+     * and output topic among them); empty when it recorded none there: never run under that
+     * application.id, started before replays recorded their terms, or finished with nothing in range.
+     */
+    public static java.util.Optional<ReplayTerms> recordedTerms(ServiceConfig base, String replayId) {
+        String group = applicationId(base.streamsProperties().getProperty(StreamsConfig.APPLICATION_ID_CONFIG), replayId);
+        return ReplayPlan.recordedTerms(clientConfig(base), group);
     }
 
     public static String group(ServiceConfig config) {
