@@ -195,7 +195,7 @@ public final class AttributionEngine {
         }
         double sequenceDelta = sum(inputLogProbs) - sum(baselineLogProbs) - sum(promptScores(integrated.scores().seqAttr(), event));
         // Adaptive steps integrate with a nested rule: the explanation names the one that was used.
-        AttributionSettings used = settings.adaptive() ? settings.withIntegration(plan(settings).rule().reportedAs()) : settings;
+        AttributionSettings used = settings.adaptive() ? settings.withIntegration(settings.adaptiveIntegration()) : settings;
         return explanation(event, used, integrated.scores(), integrated.steps(), inputLogProbs, baselineLogProbs, delta, sequenceDelta);
     }
 

@@ -12,7 +12,8 @@ import java.util.function.Function;
  * @param includeBos whether BOS tokens are attributed (replaced by the baseline) or kept as they are
  * @param tokenMatrix whether to compute the per-response-token matrix besides {@code seq_attr}
  * @param targetDelta relative completeness tolerance that triggers more steps; 0 turns adaptation off. Adaptive steps
- *     integrate with a nested rule instead of {@code integration} ({@link NestedRule#refining}): the trapezoid
+ *     integrate with a nested rule instead of {@code integration} ({@link NestedRule#refining}): Clenshaw–Curtis for
+ *     itself, the trapezoid for Gauss–Legendre and for the trapezoid
  * @param maxSteps the cap for adaptive steps
  * @param normalization how normalized scores are derived from raw ones
  * @param maxBatchTokens memory budget: path points × padded sequence length per forward pass
@@ -118,12 +119,12 @@ public record AttributionSettings(
         }
     }
 
-    /** Adaptive steps refine with the trapezoid ({@link NestedRule#refining}): a rule it does not stand in for, or one point, is refused. */
+    /** Adaptive steps refine a nested rule ({@link NestedRule#refining}): a rule none stands in for, or one point, is refused. */
     private static void refuseWhatAdaptiveStepsCannotRefine(QuadratureRule integration, int steps) {
         if (!NestedRule.refines(integration)) {
-            throw new Refused(n -> n.apply(Option.TARGET_DELTA) + " refines with the trapezoid rule, for " + n.apply(Option.INTEGRATION)
-                    + " = gausslegendre or riemann_trapezoid; " + n.apply(Option.INTEGRATION) + " = " + integration.optionName()
-                    + " has points that do not nest under doubling");
+            throw new Refused(n -> n.apply(Option.TARGET_DELTA) + " refines a rule whose points nest: " + n.apply(Option.INTEGRATION)
+                    + " = gausslegendre or riemann_trapezoid (refined as the trapezoid) or clenshaw_curtis; " + n.apply(Option.INTEGRATION) + " = "
+                    + integration.optionName() + " has points that do not nest under doubling");
         }
         QuadratureRule nested = NestedRule.refining(integration).reportedAs();
         if (steps < nested.minimumSteps()) {
@@ -134,6 +135,11 @@ public record AttributionSettings(
 
     public boolean adaptive() {
         return targetDelta > 0 && method == GradientMethod.INTEGRATED_GRADIENTS;
+    }
+
+    /** The rule adaptive steps refine in place of {@code integration}, as an explanation reports it: riemann_trapezoid or clenshaw_curtis. */
+    public QuadratureRule adaptiveIntegration() {
+        return NestedRule.refining(integration).reportedAs();
     }
 
     public AttributionSettings withMethod(GradientMethod value) {

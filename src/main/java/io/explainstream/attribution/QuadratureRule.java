@@ -9,13 +9,19 @@ import java.util.Locale;
  * Gauss–Legendre mapped to [0, 1], and the four Riemann sums. The trapezoid weights are the
  * textbook ones, h = 1/(n−1) with halved ends, which sum to 1; Captum uses 1/n with halved ends,
  * which sum to (n−1)/n and so miss part of the integral.
+ *
+ * <p>And one rule Captum does not have: Clenshaw–Curtis ({@link NestedRule#CLENSHAW_CURTIS} with
+ * n − 1 intervals), which converges like Gauss–Legendre on smooth integrands and whose points
+ * nest, so that adaptive steps can refine it; an adaptive explanation that used it reports it,
+ * and a fixed-steps run with its steps reproduces the numbers.
  */
 public enum QuadratureRule {
     GAUSSLEGENDRE,
     RIEMANN_LEFT,
     RIEMANN_RIGHT,
     RIEMANN_MIDDLE,
-    RIEMANN_TRAPEZOID;
+    RIEMANN_TRAPEZOID,
+    CLENSHAW_CURTIS;
 
     /** The points and weights for {@code steps} evaluations of the integrand. */
     public Quadrature quadrature(int steps) {
@@ -27,6 +33,8 @@ public enum QuadratureRule {
         switch (this) {
             case GAUSSLEGENDRE:
                 return GaussLegendre.onUnitInterval(steps);
+            case CLENSHAW_CURTIS:
+                return NestedRule.CLENSHAW_CURTIS.withIntervals(steps - 1);
             case RIEMANN_LEFT:
                 for (int k = 0; k < steps; k++) {
                     alphas[k] = (double) k / steps;
@@ -59,9 +67,9 @@ public enum QuadratureRule {
         return new Quadrature(alphas, weights);
     }
 
-    /** The fewest points the rule is defined for: the trapezoid needs both ends. */
+    /** The fewest points the rule is defined for: the trapezoid and Clenshaw–Curtis need both ends. */
     int minimumSteps() {
-        return this == RIEMANN_TRAPEZOID ? 2 : 1;
+        return this == RIEMANN_TRAPEZOID || this == CLENSHAW_CURTIS ? 2 : 1;
     }
 
     public String optionName() {

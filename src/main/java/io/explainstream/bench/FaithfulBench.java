@@ -100,7 +100,8 @@ public final class FaithfulBench {
             matrix.steps()[e] = explained.steps();
             worstMatrix = Math.max(worstMatrix, worstRelativeDelta(explained, explained.convergenceDelta()));
 
-            AttributionSettings fixed = AttributionSettings.DEFAULTS.withIntegration(QuadratureRule.RIEMANN_TRAPEZOID).withSteps(explained.steps());
+            // The rule the adaptive run reports (the trapezoid, or Clenshaw–Curtis), at its finest level's points.
+            AttributionSettings fixed = AttributionSettings.DEFAULTS.withIntegration(explained.settings().integration()).withSteps(explained.steps());
             started = System.nanoTime();
             engine.attribute(event, fixed);
             sequence.ms()[e] = (System.nanoTime() - started) / 1e6;
@@ -126,8 +127,9 @@ public final class FaithfulBench {
             perTargetFewest[e] = least;
         }
         double referenceMs = EngineBench.median(perTarget.ms());
-        header(String.format(Locale.ROOT, "time to every target's |delta_t| <= %s * max(|f_t(x) - f_t(b)|, 0.01); engine from %d points, per-target from %d "
-                + "Gauss-Legendre steps, both capped at %d", adaptive.targetDelta(), adaptive.steps(), adaptive.steps(), adaptive.maxSteps()));
+        header(String.format(Locale.ROOT, "time to every target's |delta_t| <= %s * max(|f_t(x) - f_t(b)|, 0.01); engine refines %s from %d points, "
+                + "per-target from %d Gauss-Legendre steps, both capped at %d", adaptive.targetDelta(), adaptive.adaptiveIntegration().optionName(),
+                adaptive.steps(), adaptive.steps(), adaptive.maxSteps()));
         print(name, shape, matrix, worstMatrix, referenceMs, false);
         print(name, shape, sequence, worstSequence, referenceMs, false);
         print(name, shape, perTarget, worstPerTarget, referenceMs, true);
@@ -165,8 +167,9 @@ public final class FaithfulBench {
             worstPerTarget = Math.max(worstPerTarget, found.relative());
         }
         double referenceMs = EngineBench.median(perTarget.ms());
-        header(String.format(Locale.ROOT, "time to the sequence's own |delta| <= %s * max(|F(x) - F(b)|, 0.01), F = sum of f_t; engine from %d points, "
-                + "per-target from %d Gauss-Legendre steps for all targets, both capped at %d", adaptive.targetDelta(), adaptive.steps(), adaptive.steps(), adaptive.maxSteps()));
+        header(String.format(Locale.ROOT, "time to the sequence's own |delta| <= %s * max(|F(x) - F(b)|, 0.01), F = sum of f_t; engine refines %s from %d "
+                + "points, per-target from %d Gauss-Legendre steps for all targets, both capped at %d", adaptive.targetDelta(),
+                adaptive.adaptiveIntegration().optionName(), adaptive.steps(), adaptive.steps(), adaptive.maxSteps()));
         print(name, shape, sequence, worstSequence, referenceMs, false);
         print(name, shape, perTarget, worstPerTarget, referenceMs, true);
         out.printf(Locale.ROOT, "%-14s %-9s %-" + SIDE_WIDTH + "s with the doubling runs that fell short: p50 %.1f ms%n", name, shape, "  (per-target, one step count)",

@@ -77,7 +77,7 @@ final class AttributeCommand implements Callable<Integer> {
     private int steps;
 
     @Option(names = "--integration", defaultValue = AttributionDefaults.INTEGRATION,
-            description = "gausslegendre, riemann_left, riemann_right, riemann_middle or riemann_trapezoid. Default: ${DEFAULT-VALUE}.")
+            description = "gausslegendre, riemann_left, riemann_right, riemann_middle, riemann_trapezoid or clenshaw_curtis. Default: ${DEFAULT-VALUE}.")
     private String integration;
 
     @Option(names = "--baseline", defaultValue = AttributionDefaults.BASELINE, description = "unk, pad, zero or a token id. Default: ${DEFAULT-VALUE}.")

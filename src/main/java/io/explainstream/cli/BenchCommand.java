@@ -1,6 +1,7 @@
 package io.explainstream.cli;
 
 import io.explainstream.attribution.AttributionSettings;
+import io.explainstream.attribution.QuadratureRule;
 import io.explainstream.bench.EngineBench;
 import io.explainstream.bench.FaithfulBench;
 import io.explainstream.bench.PipelineBench;
@@ -79,6 +80,10 @@ final class BenchCommand implements Runnable {
         @Option(names = "--max-steps", defaultValue = "800", description = "With --target-delta: the cap for both sides. Default: ${DEFAULT-VALUE}.")
         private int maxSteps;
 
+        @Option(names = "--integration", paramLabel = "RULE", description = "With --target-delta: the engine's rule, as attribution.integration: "
+                + "gausslegendre or riemann_trapezoid (refined as the trapezoid), or clenshaw_curtis. Default: gausslegendre.")
+        private String integration;
+
         @Option(names = "--no-reference", description = "Skip the per-target algorithm.")
         private boolean noReference;
 
@@ -126,13 +131,18 @@ final class BenchCommand implements Runnable {
             if (profileSamples <= 0) {
                 throw new IllegalArgumentException("--profile-samples = " + profileSamples + " must be positive");
             }
+            if (integration != null && targetDelta == 0) {
+                throw new IllegalArgumentException("--integration = " + integration + " chooses the rule adaptive steps refine; it needs --target-delta");
+            }
+            QuadratureRule rule = integration == null ? QuadratureRule.GAUSSLEGENDRE : QuadratureRule.parse("--integration", integration);
             if (profileDir != null) {
                 Files.createDirectories(profileDir);
             }
             try {
                 List<EngineBench.Case> cases = Arrays.stream(shapes.split(",")).map(EngineBench.Case::parse).toList();
                 if (targetDelta > 0) {
-                    AttributionSettings adaptive = checked(() -> AttributionSettings.DEFAULTS.withSteps(steps).withMaxSteps(maxSteps).withTargetDelta(targetDelta));
+                    AttributionSettings adaptive = checked(() -> AttributionSettings.DEFAULTS.withIntegration(rule).withSteps(steps).withMaxSteps(maxSteps)
+                            .withTargetDelta(targetDelta));
                     new FaithfulBench(spec.commandLine().getOut()).run(dirs, cases, adaptive, repeat);
                     return 0;
                 }

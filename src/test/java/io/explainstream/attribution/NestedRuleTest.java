@@ -38,6 +38,21 @@ class NestedRuleTest {
         }
     }
 
+    /** What a fixed-steps clenshaw_curtis run uses, and an adaptive explanation reports, are the nested rule's points and weights. */
+    @Test
+    void clenshawCurtisIsTheFixedStepsRuleWithOneMorePoint() {
+        for (int n : new int[] {1, 16, 49, 196}) {
+            Quadrature nested = NestedRule.CLENSHAW_CURTIS.withIntervals(n);
+            Quadrature fixed = QuadratureRule.CLENSHAW_CURTIS.quadrature(n + 1);
+            assertArrayEquals(nested.alphas(), fixed.alphas(), 0.0, "points of " + n);
+            assertArrayEquals(nested.weights(), fixed.weights(), 0.0, "weights of " + n);
+        }
+        assertEquals(QuadratureRule.CLENSHAW_CURTIS, NestedRule.CLENSHAW_CURTIS.reportedAs());
+        assertEquals(QuadratureRule.RIEMANN_TRAPEZOID, NestedRule.TRAPEZOID.reportedAs());
+        IllegalArgumentException onePoint = assertThrows(IllegalArgumentException.class, () -> QuadratureRule.CLENSHAW_CURTIS.quadrature(1));
+        assertEquals("steps = 1 is too few for clenshaw_curtis (at least 2)", onePoint.getMessage());
+    }
+
     @Test
     void clenshawCurtisIsExactForPolynomialsThroughItsPoints() {
         // n + 1 points integrate degree n exactly (degree n + 1 too for even n, by symmetry): ∫₀¹ α^k dα = 1/(k+1).
@@ -77,9 +92,10 @@ class NestedRuleTest {
     void adaptiveStepsRefuseRulesThatDoNotNest() {
         assertEquals(NestedRule.TRAPEZOID, NestedRule.refining(QuadratureRule.GAUSSLEGENDRE));
         assertEquals(NestedRule.TRAPEZOID, NestedRule.refining(QuadratureRule.RIEMANN_TRAPEZOID));
+        assertEquals(NestedRule.CLENSHAW_CURTIS, NestedRule.refining(QuadratureRule.CLENSHAW_CURTIS));
         IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
                 () -> AttributionSettings.DEFAULTS.withIntegration(QuadratureRule.RIEMANN_MIDDLE).withTargetDelta(0.01));
-        assertEquals("target-delta refines with the trapezoid rule, for integration = gausslegendre or riemann_trapezoid; "
+        assertEquals("target-delta refines a rule whose points nest: integration = gausslegendre or riemann_trapezoid (refined as the trapezoid) or clenshaw_curtis; "
                 + "integration = riemann_middle has points that do not nest under doubling", refused.getMessage());
         // without a target delta, every rule keeps its fixed steps
         assertEquals(QuadratureRule.RIEMANN_MIDDLE, AttributionSettings.DEFAULTS.withIntegration(QuadratureRule.RIEMANN_MIDDLE).integration());

@@ -112,6 +112,17 @@ class SchemaEvolutionTest {
         assertEquals(io.explainstream.schema.TierReason.SAMPLED, upgraded.getTierReason());
     }
 
+    /** v4 appended CLENSHAW_CURTIS to the integration rules: a v3 reader takes it as the enum's default, and reads the rest. */
+    @Test
+    void aV4ExplanationIntegratedByClenshawCurtisDecodesWithTheV3Schema() throws IOException {
+        Explanation v4 = Explanation.newBuilder(SampleRecords.explanation("e-v4")).setIntegration(io.explainstream.schema.IntegrationRule.CLENSHAW_CURTIS)
+                .setSteps(17).build();
+        GenericRecord read = SchemaVersions.readAsOlder(SchemaVersions.encode(v4), Explanation.getClassSchema(), SchemaVersions.released("Explanation.v3.avsc"));
+        assertEquals("GAUSSLEGENDRE", read.get("integration").toString());
+        assertEquals(17, read.get("steps"));
+        assertEquals("e-v4", read.get("event_id").toString());
+    }
+
     @Test
     void anInteractionWithSegmentsDecodesWithTheV1Schema() throws IOException {
         LlmInteraction v2 = LlmInteraction.newBuilder().setEventId("i-1").setTimestamp(java.time.Instant.ofEpochMilli(1_764_000_000_000L))

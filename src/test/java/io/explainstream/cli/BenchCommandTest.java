@@ -50,6 +50,11 @@ class BenchCommandTest {
             assertTrue(Double.parseDouble(row.group(4)) <= 5.0, side + " worst relative delta " + row.group(4) + "%");
         }
         assertTrue(run.out().contains("time to the sequence's own |delta| <= 0.05"), "each table says what it measures: " + run.out());
+        // The engine's rule is a choice: Clenshaw–Curtis, reported on the adaptive sides.
+        CliRun clenshawCurtis = CliRun.of("bench", "engine", "--shapes", "8/3", "--steps", "4", "--repeat", "1", "--target-delta", "0.05", "--max-steps",
+                "200", "--integration", "clenshaw_curtis");
+        assertEquals(0, clenshawCurtis.exitCode(), clenshawCurtis.err());
+        assertTrue(clenshawCurtis.out().contains("engine refines clenshaw_curtis from 4 points"), clenshawCurtis.out());
         CliRun refused = CliRun.of("bench", "engine", "--target-delta", "0.01", "--steps", "50", "--max-steps", "40");
         assertEquals(2, refused.exitCode(), "a cap under the first steps is refused");
         assertTrue(refused.err().contains("error: --max-steps = 40 must be at least --steps = 50 and at most 10000"), refused.err());
@@ -64,6 +69,9 @@ class BenchCommandTest {
             {"error: --steps = 1 is too few for --target-delta: adaptive steps start from riemann_trapezoid with at least 2 points",
                 "--shapes", "8/3", "--steps", "1", "--target-delta", "0.01"},
             {"error: --target-delta = 1.5 must be a fraction in [0, 1)", "--target-delta", "1.5"},
+            {"error: --integration = clenshaw_curtis chooses the rule adaptive steps refine; it needs --target-delta", "--integration", "clenshaw_curtis"},
+            {"error: --target-delta refines a rule whose points nest: --integration = gausslegendre or riemann_trapezoid (refined as the trapezoid) or "
+                + "clenshaw_curtis; --integration = riemann_left has points", "--integration", "riemann_left", "--target-delta", "0.01"},
         };
         for (String[] c : cases) {
             String[] args = new String[c.length + 1];

@@ -21,7 +21,7 @@ public enum Setting {
     MODEL_OTHER("model.other", "skip", "events for other models: skip (counted), dlq, or explain anyway"),
     METHOD("attribution.method", AttributionDefaults.METHOD, "integrated_gradients, gradient or input_x_gradient"),
     STEPS("attribution.steps", AttributionDefaults.STEPS, "path points of integrated gradients"),
-    INTEGRATION("attribution.integration", AttributionDefaults.INTEGRATION, "gausslegendre, riemann_left, riemann_right, riemann_middle, riemann_trapezoid"),
+    INTEGRATION("attribution.integration", AttributionDefaults.INTEGRATION, "gausslegendre, riemann_left, riemann_right, riemann_middle, riemann_trapezoid, clenshaw_curtis"),
     BASELINE("attribution.baseline", AttributionDefaults.BASELINE, "unk, pad, zero or a token id"),
     INCLUDE_BOS("attribution.include.bos", AttributionDefaults.INCLUDE_BOS, "attribute BOS tokens too"),
     TOKEN_MATRIX("attribution.token.matrix", AttributionDefaults.TOKEN_MATRIX, "also publish the per-response-token matrix"),

@@ -15,7 +15,7 @@ class AttributionConfigTest {
 
     @Test
     void refusedAttributionSettingsNameTheConfigurationKeysNotTheEnginesOptions() {
-        assertEquals("attribution.target.delta refines with the trapezoid rule, for attribution.integration = gausslegendre or riemann_trapezoid; "
+        assertEquals("attribution.target.delta refines a rule whose points nest: attribution.integration = gausslegendre or riemann_trapezoid (refined as the trapezoid) or clenshaw_curtis; "
                 + "attribution.integration = riemann_left has points that do not nest under doubling",
                 refusal(Map.of("attribution.integration", "riemann_left", "attribution.target.delta", "0.01")));
         assertEquals("attribution.steps = 1 is too few for attribution.target.delta: adaptive steps start from riemann_trapezoid with at least 2 points",
