@@ -6,6 +6,7 @@ import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.attribution.CompletenessGap;
 import io.explainstream.bench.PipelineBench;
 import io.explainstream.dashboard.Dashboard;
+import io.explainstream.embedded.DataFolderLock;
 import io.explainstream.embedded.EmbeddedPlatform;
 import io.explainstream.render.Aggregate;
 import io.explainstream.render.ExplanationViews;
@@ -63,6 +64,8 @@ final class DemoCommand implements Callable<Integer> {
     static final String REPORT_NAME = "report.html";
     /** The data folder's subfolder for what one run starts: deleted when the run ends. */
     static final String RUN_FOLDER = "run";
+    /** Marks a run folder as the demo's: see {@link #requireDemosOwn}. */
+    static final String RUN_MARKER = ".explainstream-demo";
 
     /**
      * The statistics of the demo: windows of 20 s over a sample stamped one event per second, so
@@ -134,14 +137,26 @@ final class DemoCommand implements Callable<Integer> {
         // A fresh run folder each time: a broker log or stream state left by an earlier demo
         // (killed with SIGKILL) would mix its events into this one's.
         Path data = dataDir.resolve(RUN_FOLDER);
-        deleteRecursively(data);
+        DataFolderLock lock;
         try {
-            Files.createDirectories(data);
+            lock = DataFolderLock.acquire("--data", dataDir);
         } catch (IOException e) {
             throw new IllegalArgumentException("--data = " + dataDir + " cannot be used: " + OutputFile.reason(e), e);
         }
-        OutputFile.requireWritable(report != null ? "--report" : "--data", reportFile);
-        Teardown teardown = new Teardown(data);
+        try {
+            requireDemosOwn(data);
+            deleteRecursively(data);
+            Files.createDirectories(data);
+            Files.createFile(data.resolve(RUN_MARKER));
+            OutputFile.requireWritable(report != null ? "--report" : "--data", reportFile);
+        } catch (IOException | RuntimeException e) {
+            lock.close();
+            if (e instanceof IOException io) {
+                throw new IllegalArgumentException("--data = " + dataDir + " cannot be used: " + OutputFile.reason(io), e);
+            }
+            throw e;
+        }
+        Teardown teardown = new Teardown(data, lock);
         Thread hook = new Thread(teardown::run, "explainstream-demo-teardown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
@@ -212,13 +227,15 @@ final class DemoCommand implements Callable<Integer> {
     /** Stops what the demo started, once, whether it ends normally or by a signal. */
     private static final class Teardown {
         private final Path data;
+        private final DataFolderLock lock;
         private final AtomicBoolean done = new AtomicBoolean();
         volatile EmbeddedPlatform platform;
         volatile ExplainService service;
         volatile Dashboard dashboard;
 
-        Teardown(Path data) {
+        Teardown(Path data, DataFolderLock lock) {
             this.data = data;
+            this.lock = lock;
         }
 
         void run() {
@@ -235,6 +252,29 @@ final class DemoCommand implements Callable<Integer> {
                 platform.close();
             }
             deleteRecursively(data);
+            lock.close();
+        }
+    }
+
+    /**
+     * The run folder is deleted before and after each demo: only one a demo made (its marker, or
+     * only what a demo keeps there, from before the marker) may be. A folder of the user's that
+     * happens to be called {@code run} in --data was deleted with everything in it.
+     */
+    static void requireDemosOwn(Path data) throws IOException {
+        if (!Files.exists(data)) {
+            return;
+        }
+        if (!Files.isDirectory(data)) {
+            throw new IllegalArgumentException("--data: " + data + " is a file; the demo keeps its broker there: give another --data");
+        }
+        try (var entries = Files.list(data)) {
+            List<String> names = entries.map(entry -> entry.getFileName().toString()).toList();
+            if (!names.contains(RUN_MARKER) && !java.util.Set.of("kafka", "streams-state").containsAll(names)) {
+                throw new IllegalArgumentException("--data: " + data + " was not made by the demo (it holds " + String.join(", ", names.stream().sorted()
+                        .limit(5).toList()) + (names.size() > 5 ? ", …" : "") + "), and the demo deletes that folder when it starts and ends:"
+                        + " give another --data");
+            }
         }
     }
 

@@ -1,11 +1,13 @@
 package io.explainstream.cli;
 
+import io.explainstream.embedded.DataFolderLock;
 import io.explainstream.embedded.EmbeddedPlatform;
 import io.explainstream.stats.StatsTopology;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
 import io.explainstream.stream.service.ExplainService;
 import io.explainstream.stream.topology.Scope;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.HashMap;
@@ -40,8 +42,15 @@ final class RunCommand implements Callable<Integer> {
         // Checked before any broker or registry is waited for, as the other settings are when loaded.
         StatsTopology.check(config);
         EmbeddedPlatform platform = null;
+        DataFolderLock lock = null;
         if (!config.hasBootstrapServers()) {
-            platform = EmbeddedPlatform.start(dataDir, 0);
+            lock = DataFolderLock.acquire("--data", dataDir);
+            try {
+                platform = EmbeddedPlatform.start(dataDir, 0);
+            } catch (IOException | RuntimeException e) {
+                lock.close();
+                throw e;
+            }
             Map<String, String> embedded = new HashMap<>(platform.clientSettings());
             if (!config.isSet(Setting.TOPICS_INPUT_RETENTION_MS)) {
                 // Kafka's 7-day default would delete the history a replay re-explains.
@@ -63,6 +72,7 @@ final class RunCommand implements Callable<Integer> {
         } catch (Exception e) {
             if (platform != null) {
                 platform.close();
+                lock.close();
             }
             throw e;
         }
@@ -73,10 +83,12 @@ final class RunCommand implements Callable<Integer> {
         spec.commandLine().getErr().flush();
         CountDownLatch stopped = new CountDownLatch(1);
         EmbeddedPlatform embedded = platform;
+        DataFolderLock embeddedLock = lock;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             service.close();
             if (embedded != null) {
                 embedded.close();
+                embeddedLock.close();
             }
             stopped.countDown();
         }, "explainstream-shutdown"));

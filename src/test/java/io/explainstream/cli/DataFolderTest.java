@@ -1,0 +1,56 @@
+package io.explainstream.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.embedded.DataFolderLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What the embedded broker's data folder may hold and who may use it, checked before anything
+ * starts: a folder of the user's named {@code run} in the demo's --data was deleted, and a second
+ * demo or run on one folder corrupted the first one's broker.
+ */
+class DataFolderTest {
+
+    @Test
+    void theDemoLeavesAFolderItDidNotMakeAlone(@TempDir Path dir) throws Exception {
+        Path notes = Files.createDirectories(dir.resolve("run")).resolve("notes.txt");
+        Files.writeString(notes, "precious");
+        CliRun run = CliRun.of("demo", "--data", dir.toString(), "--events", "2");
+        assertEquals(2, run.exitCode(), run.out() + run.err());
+        assertEquals("error: --data: " + dir.resolve("run") + " was not made by the demo (it holds notes.txt), and the demo deletes that folder when it"
+                + " starts and ends: give another --data", run.err().strip());
+        assertEquals("precious", Files.readString(notes));
+        assertTrue(!run.out().contains("starting a Kafka broker"), run.out());
+    }
+
+    @Test
+    void aLeftoverOfAnEarlierDemoIsTakenAsItsOwn(@TempDir Path dir) throws Exception {
+        Files.createDirectories(dir.resolve("run").resolve("kafka"));
+        Files.createDirectories(dir.resolve("run").resolve("streams-state"));
+        DemoCommand.requireDemosOwn(dir.resolve("run")); // a demo killed before the marker existed
+        Files.writeString(dir.resolve("run").resolve(DemoCommand.RUN_MARKER), "");
+        Files.writeString(dir.resolve("run").resolve("anything"), "");
+        DemoCommand.requireDemosOwn(dir.resolve("run")); // a demo killed with SIGKILL
+    }
+
+    @Test
+    void aFolderInUseIsRefusedByDemoAndRunNamingTheHolder(@TempDir Path dir) throws Exception {
+        try (DataFolderLock held = DataFolderLock.acquire("--data", dir)) {
+            String expected = "error: --data = " + dir + " is in use by another ExplainStream process (pid " + ProcessHandle.current().pid()
+                    + "): two embedded brokers on one folder corrupt its data; stop that one, or give another --data";
+            CliRun demo = CliRun.of("demo", "--data", dir.toString(), "--events", "2");
+            assertEquals(2, demo.exitCode(), demo.out() + demo.err());
+            assertEquals(expected, demo.err().strip());
+            CliRun run = CliRun.of("run", "--data", dir.toString());
+            assertEquals(2, run.exitCode(), run.out() + run.err());
+            assertEquals(expected, run.err().strip());
+        }
+        // Released: the next one takes it.
+        DataFolderLock.acquire("--data", dir).close();
+    }
+}
