@@ -137,6 +137,7 @@ final class DemoCommand implements Callable<Integer> {
         // A fresh run folder each time: a broker log or stream state left by an earlier demo
         // (killed with SIGKILL) would mix its events into this one's.
         Path data = dataDir.resolve(RUN_FOLDER);
+        ExplainService.requireStateDirRocksDbCanOpen(data.resolve("streams").toString());
         DataFolderLock lock;
         try {
             lock = DataFolderLock.acquire("--data", dataDir);
@@ -270,7 +271,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         try (var entries = Files.list(data)) {
             List<String> names = entries.map(entry -> entry.getFileName().toString()).toList();
-            if (!names.contains(RUN_MARKER) && !java.util.Set.of("kafka", "streams-state").containsAll(names)) {
+            if (!names.contains(RUN_MARKER) && !java.util.Set.of("kafka", "streams", "streams-state").containsAll(names)) {
                 throw new IllegalArgumentException("--data: " + data + " was not made by the demo (it holds " + String.join(", ", names.stream().sorted()
                         .limit(5).toList()) + (names.size() > 5 ? ", …" : "") + "), and the demo deletes that folder when it starts and ends:"
                         + " give another --data");

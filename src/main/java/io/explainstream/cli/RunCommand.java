@@ -44,6 +44,9 @@ final class RunCommand implements Callable<Integer> {
         EmbeddedPlatform platform = null;
         DataFolderLock lock = null;
         if (!config.hasBootstrapServers()) {
+            // Before the broker starts: the stream state goes under --data unless state.dir is set.
+            ExplainService.requireStateDirRocksDbCanOpen(config.isSet(StreamsConfig.STATE_DIR_CONFIG)
+                    ? config.streamsProperties().getProperty(StreamsConfig.STATE_DIR_CONFIG) : dataDir.resolve("streams-state").toString());
             lock = DataFolderLock.acquire("--data", dataDir);
             try {
                 platform = EmbeddedPlatform.start(dataDir, 0);

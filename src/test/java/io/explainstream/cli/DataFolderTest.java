@@ -28,6 +28,22 @@ class DataFolderTest {
         assertTrue(!run.out().contains("starting a Kafka broker"), run.out());
     }
 
+    /** Found with --data "dä ta 🐶": the stream thread was replaced for ever (RocksDB could not make its folder) while /health said UP. */
+    @Test
+    void aFolderWithACharacterBeyondUffffIsRefusedForTheStreamState(@TempDir Path dir) {
+        Path data = dir.resolve("d\u00e4 ta \ud83d\udc36");
+        CliRun run = CliRun.of("run", "--data", data.toString());
+        assertEquals(2, run.exitCode(), run.out() + run.err());
+        assertTrue(run.err().strip().startsWith("error: state.dir = " + data.toAbsolutePath().resolve("streams-state") + " has the character \ud83d\udc36"
+                + " (U+1F436), beyond U+FFFF"), run.err());
+        CliRun demo = CliRun.of("demo", "--data", data.toString());
+        assertEquals(2, demo.exitCode(), demo.out() + demo.err());
+        assertTrue(demo.err().strip().startsWith("error: state.dir = " + data.toAbsolutePath().resolve("run").resolve("streams") + " has the character"),
+                demo.err());
+        // A folder with other non-ASCII characters is fine.
+        io.explainstream.stream.service.ExplainService.requireStateDirRocksDbCanOpen(dir.resolve("d\u00e4 ta \u202e").toString());
+    }
+
     @Test
     void aLeftoverOfAnEarlierDemoIsTakenAsItsOwn(@TempDir Path dir) throws Exception {
         Files.createDirectories(dir.resolve("run").resolve("kafka"));

@@ -121,9 +121,27 @@ public final class ExplainService implements AutoCloseable {
      *
      * @param home the installation directory (for the bundled model)
      */
+    /**
+     * RocksDB's Java binding passes a path to the file system in JNI's modified UTF-8, which writes
+     * a character above U+FFFF (an emoji) as two surrogates, so its stores never open in such a
+     * folder and the stream thread is replaced for ever while /health says UP. Refused at start.
+     */
+    public static void requireStateDirRocksDbCanOpen(String stateDir) {
+        if (stateDir == null) {
+            return;
+        }
+        String path = Path.of(stateDir).toAbsolutePath().toString();
+        path.codePoints().filter(Character::isSupplementaryCodePoint).findFirst().ifPresent(character -> {
+            throw new IllegalArgumentException("state.dir = " + path + " has the character " + new String(Character.toChars(character)) + " (U+"
+                    + Integer.toHexString(character).toUpperCase(java.util.Locale.ROOT) + "), beyond U+FFFF, which the stream state's RocksDB"
+                    + " stores cannot open a folder under: choose a folder without one (for the embedded broker, --data)");
+        });
+    }
+
     public static ExplainService start(ServiceConfig config, Path home, Scope scope, List<ServiceExtension> extensions, Clock clock)
             throws IOException {
         java.util.Objects.requireNonNull(scope, "scope: Scope.live() or Scope.replay(...)");
+        requireStateDirRocksDbCanOpen(config.streamsProperties().getProperty(org.apache.kafka.streams.StreamsConfig.STATE_DIR_CONFIG));
         Path modelDir = config.modelDirectory(home);
         LlamaModel model = LlamaModel.load(modelDir, config.modelOptions());
         LlamaTokenizer tokenizer;
