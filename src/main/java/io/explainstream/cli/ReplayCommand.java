@@ -169,11 +169,7 @@ final class ReplayCommand implements Callable<Integer> {
             }
         }
         command.addAll(List.of("--replay-id", id, "--from", from.toString(), "--to", to.toString()));
-        return command.stream().map(ReplayCommand::shellQuoted).toList();
-    }
-
-    private static String shellQuoted(String arg) {
-        return arg.matches("[A-Za-z0-9_./:=,+@%-]+") ? arg : "'" + arg.replace("'", "'\\''") + "'";
+        return command.stream().map(ShellWords::quoted).toList();
     }
 
     /** The range's own id; past the year 9999 (which the basic ISO form cannot write) in epoch milliseconds. */
@@ -209,7 +205,7 @@ final class ReplayCommand implements Callable<Integer> {
         if (!outcome.finished()) {
             // Said once there is something to resume: a replay that never started (a broken model directory) has nothing.
             // As the user started it: the launcher passes its own path ("./explainstream").
-            String launcher = shellQuoted(System.getProperty("explainstream.command", "explainstream"));
+            String launcher = ShellWords.quoted(System.getProperty("explainstream.command", "explainstream"));
             err.printf("replay %s: to resume, run: %s %s%n", id, launcher, String.join(" ", resumeCommand(spec.commandLine().getParseResult().originalArgs(),
                     id, Instant.ofEpochMilli(replay.fromMs()), Instant.ofEpochMilli(replay.toMs()))));
             err.flush();

@@ -5,7 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.stream.config.KafkaClients;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -15,14 +18,15 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -57,7 +61,7 @@ final class SendCommand implements Callable<Integer> {
     private picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws IOException, InterruptedException {
         if (timeoutSeconds <= 0) {
             throw new IllegalArgumentException("--timeout = " + timeoutSeconds + " must be a positive number of seconds");
         }
@@ -67,39 +71,122 @@ final class SendCommand implements Callable<Integer> {
         Map<String, String> clients = config.clientSettings();
         // The producer's default (1 MiB with the record's framing) is smaller than an event at limits.event.bytes.
         clients.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(config.inputRecordBytes()));
-        List<Line> events = lines(read(file));
-        // Checked first, as tail does: an unreachable broker is one line, not a minute of client warnings.
-        java.time.Duration check = java.time.Duration.ofSeconds(Math.min(timeoutSeconds, 10));
-        ClusterCheck.broker(clients, check);
-        if (!ClusterCheck.topicExists(clients, target, check)) {
-            // A topic the broker auto-creates gets its defaults (often one partition), not the
-            // service's topics.partitions, and the service would then keep it: one instance forever.
-            throw new IllegalArgumentException((topic != null ? "--topic = " : Setting.INPUT_TOPIC.key() + " = ") + target + ": no such topic on "
-                    + clients.get("bootstrap.servers") + "; start the service first (it creates " + Setting.INPUT_TOPIC.key() + " with "
-                    + Setting.TOPICS_PARTITIONS.key() + " partitions), or create the topic");
+        try (InputStream input = open(file)) {
+            // Checked first, as tail does: an unreachable broker is one line, not a minute of client warnings.
+            java.time.Duration check = java.time.Duration.ofSeconds(Math.min(timeoutSeconds, 10));
+            ClusterCheck.broker(clients, check);
+            if (!ClusterCheck.topicExists(clients, target, check)) {
+                // A topic the broker auto-creates gets its defaults (often one partition), not the
+                // service's topics.partitions, and the service would then keep it: one instance forever.
+                throw new IllegalArgumentException((topic != null ? "--topic = " : Setting.INPUT_TOPIC.key() + " = ") + target + ": no such topic on "
+                        + clients.get("bootstrap.servers") + "; start the service first (it creates " + Setting.INPUT_TOPIC.key() + " with "
+                        + Setting.TOPICS_PARTITIONS.key() + " partitions), or create the topic");
+            }
+            int maxRequestBytes = Integer.parseInt(clients.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG));
+            try (KafkaProducer<byte[], byte[]> producer = KafkaClients.producer(clients, timeoutSeconds * 1000)) {
+                return stream(new LineReader(input, maxRequestBytes), producer, target, maxRequestBytes);
+            }
         }
-        int keyless = 0;
-        List<Future<RecordMetadata>> acks = new ArrayList<>();
-        try (KafkaProducer<byte[], byte[]> producer = KafkaClients.producer(clients, timeoutSeconds * 1000)) {
-            for (Line line : events) {
-                byte[] key = eventId(line.bytes());
-                keyless += key == null ? 1 : 0;
-                acks.add(send(producer, new ProducerRecord<>(target, key, line.bytes())));
+    }
+
+    /**
+     * Sends each line as it is read, so that a producer piping events in sees them on the topic at
+     * once and a file of any size takes no more memory than one line. An interrupt (Ctrl-C,
+     * SIGTERM) stops the reading, waits for the broker to acknowledge what was sent, and says up to
+     * which line the input went out; a count alone, or nothing, would leave the user guessing which
+     * events to send again.
+     */
+    private int stream(LineReader lines, KafkaProducer<byte[], byte[]> producer, String target, int maxRequestBytes)
+            throws IOException, InterruptedException {
+        Progress progress = new Progress();
+        // An interrupt ends the JVM once its shutdown hooks return, so the hook either reports
+        // itself or, when the input ended first (a pipe's writer interrupted by the same Ctrl-C),
+        // waits for the report of the reading thread and exits with its status (not 130 or 143).
+        CountDownLatch reported = new CountDownLatch(1);
+        AtomicInteger status = new AtomicInteger(3);
+        Thread hook = new Thread(() -> {
+            if (progress.stop()) {
+                producer.flush();
+                Runtime.getRuntime().halt(report(progress, target, true));
+            }
+            try {
+                reported.await(timeoutSeconds + 5L, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            Runtime.getRuntime().halt(status.get());
+        }, "explainstream-send-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            for (Line line = lines.next(); line != null; line = lines.next()) {
+                if (line.isBlank()) {
+                    progress.skipped(line.number());
+                } else if (line.bytes().length < line.length()) {
+                    progress.refused(line.number(), "it is " + line.length() + " bytes, over the producer's " + ProducerConfig.MAX_REQUEST_SIZE_CONFIG
+                            + " = " + maxRequestBytes + " bytes");
+                } else {
+                    byte[] key = eventId(line.bytes());
+                    if (!progress.handOver(line.number(), key == null)) {
+                        break; // interrupted: the hook reports
+                    }
+                    send(producer, new ProducerRecord<>(target, key, line.bytes()), line.number(), progress);
+                }
             }
             producer.flush();
+            if (!progress.finish()) {
+                new CountDownLatch(1).await(); // interrupted meanwhile: the hook reports and ends the JVM
+            }
+            status.set(report(progress, target, false));
+            reported.countDown();
+            return status.get();
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // shutting down already: the hook exits with the status reported
+            }
         }
-        List<String> failures = failures(events, acks);
-        int sent = events.size() - failures.size();
-        spec.commandLine().getOut().println("sent " + (failures.isEmpty() ? "" : sent + " of ") + events.size() + " event"
-                + (events.size() == 1 ? "" : "s") + " to " + target + (keyless > 0 ? " (" + keyless + " without an event_id, sent without a key)" : ""));
-        if (failures.isEmpty()) {
-            return 0;
-        }
+    }
+
+    /** Says what was sent (and, interrupted, up to which line); returns the exit status. */
+    private int report(Progress progress, String target, boolean interrupted) {
+        Progress.Outcome outcome = progress.outcome();
+        PrintWriter out = spec.commandLine().getOut();
+        out.println("sent " + (outcome.failures().isEmpty() ? "" : outcome.sent() + " of ") + outcome.tried() + " event" + (outcome.tried() == 1 ? "" : "s")
+                + " to " + target + (outcome.keyless() > 0 ? " (" + outcome.keyless() + " without an event_id, sent without a key)" : ""));
+        out.flush();
         // Every line that did not reach the topic is named: a count alone would hide which events are missing.
         PrintWriter err = spec.commandLine().getErr();
-        failures.forEach(failure -> err.println("error: " + failure));
+        outcome.failures().forEach((number, reason) -> err.println("error: line " + number + " was not sent: " + reason));
+        if (interrupted) {
+            err.println(interruption(outcome));
+        }
         err.flush();
-        return 2;
+        return interrupted ? 3 : outcome.failures().isEmpty() ? 0 : 2;
+    }
+
+    /** Where the input stopped, and for a file the command that sends the rest. */
+    private String interruption(Progress.Outcome outcome) {
+        boolean stdin = file.equals("-");
+        String said = "send interrupted after line " + outcome.lastLine() + " of " + (stdin ? "standard input" : file) + ": ";
+        int next = outcome.unacknowledged() > 0 ? outcome.unacknowledged() : outcome.lastLine() + 1;
+        String done = outcome.unacknowledged() > 0
+                ? "line " + next + " and some after it were sent but not acknowledged by the broker (they may or may not be on the topic, so"
+                        + " sending them again may send some twice)"
+                : "every line up to it was sent (or named above)";
+        String rest = stdin ? "; the rest, from line " + next + ", was not sent"
+                : "; to send the rest, run: tail -n +" + next + " " + ShellWords.quoted(file) + " | " + ShellWords.commandLine(resumeArgs());
+        return said + done + rest;
+    }
+
+    /** The arguments given, with standard input in place of the file. */
+    private List<String> resumeArgs() {
+        List<String> given = new ArrayList<>(spec.commandLine().getParseResult().originalArgs());
+        if (given.isEmpty() || !given.get(0).equals("send")) {
+            given.add(0, "send");
+        }
+        given.set(given.lastIndexOf(file), "-");
+        return given;
     }
 
     /**
@@ -134,37 +221,33 @@ final class SendCommand implements Callable<Integer> {
     }
 
     /** A record the producer refuses at once (too large, say) fails like one the broker refuses. */
-    private static Future<RecordMetadata> send(KafkaProducer<byte[], byte[]> producer, ProducerRecord<byte[], byte[]> record) {
+    private static void send(KafkaProducer<byte[], byte[]> producer, ProducerRecord<byte[], byte[]> record, int number, Progress progress) {
         try {
-            return producer.send(record);
+            producer.send(record, (metadata, error) -> progress.acknowledged(number, error));
         } catch (KafkaException e) {
-            return CompletableFuture.failedFuture(e);
+            progress.acknowledged(number, e);
         }
     }
 
-    /** One line per event that was not written, with its line number and the producer's reason. */
-    private static List<String> failures(List<Line> events, List<Future<RecordMetadata>> acks) {
-        List<String> failures = new ArrayList<>();
-        for (int i = 0; i < acks.size(); i++) {
-            try {
-                acks.get(i).get();
-            } catch (ExecutionException e) {
-                failures.add("line " + events.get(i).number() + " was not sent: " + e.getCause().getMessage());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                failures.add("line " + events.get(i).number() + ": interrupted before the broker acknowledged it");
-            }
-        }
-        return failures;
-    }
-
-    /** The file's bytes as they are: a line that is not UTF-8 is sent as it is, to be dead-lettered with its reason. */
-    private static byte[] read(String file) throws IOException {
+    /** The file, or standard input for -; a line that is not UTF-8 is sent as it is, to be dead-lettered with its reason. */
+    private static InputStream open(String file) {
         if (file.equals("-")) {
-            return System.in.readAllBytes();
+            return new java.io.FilterInputStream(System.in) {
+                @Override
+                public void close() {
+                    // standard input is the JVM's, not ours to close
+                }
+            };
+        }
+        if (file.isEmpty()) {
+            throw new IllegalArgumentException("FILE is empty; give a file of JSON lines, or - for standard input");
+        }
+        Path path = Path.of(file);
+        if (Files.isDirectory(path)) {
+            throw new IllegalArgumentException("FILE = " + file + " is a folder, not a file of JSON lines");
         }
         try {
-            return Files.readAllBytes(Path.of(file));
+            return Files.newInputStream(path);
         } catch (NoSuchFileException e) {
             throw new IllegalArgumentException("FILE = " + file + " does not exist");
         } catch (IOException e) {
@@ -172,26 +255,125 @@ final class SendCommand implements Callable<Integer> {
         }
     }
 
-    /** A line of the file: its number (from 1, blank lines counted) and its bytes without the line end. */
-    record Line(int number, byte[] bytes) {}
+    /**
+     * A line of the input: its number (from 1, blank lines counted, as an editor numbers them), its
+     * bytes without the line end, and its length; a line longer than the reader's limit keeps only
+     * the limit's bytes, as no producer would take it.
+     */
+    record Line(int number, byte[] bytes, long length) {
 
-    /** The non-blank lines, without their line ends (\n or \r\n). */
-    static List<Line> lines(byte[] bytes) {
-        List<Line> lines = new ArrayList<>();
-        int start = 0;
-        int number = 1;
-        for (int i = 0; i <= bytes.length; i++) {
-            if (i == bytes.length || bytes[i] == '\n') {
-                int end = i > start && bytes[i - 1] == '\r' ? i - 1 : i;
-                byte[] line = Arrays.copyOfRange(bytes, start, end);
-                if (!new String(line, StandardCharsets.UTF_8).isBlank()) {
-                    lines.add(new Line(number, line));
+        boolean isBlank() {
+            return bytes.length == length && new String(bytes, StandardCharsets.UTF_8).isBlank();
+        }
+    }
+
+    /** Reads lines as they arrive (\n or \r\n ends them), without waiting for the end of the input. */
+    static final class LineReader {
+
+        private final InputStream in;
+        private final int maxBytes;
+        private int number;
+
+        LineReader(InputStream in, int maxBytes) {
+            this.in = in.markSupported() ? in : new BufferedInputStream(in, 1 << 16);
+            this.maxBytes = maxBytes;
+        }
+
+        /** The next line, or null at the end of the input. */
+        Line next() throws IOException {
+            ByteArrayOutputStream line = new ByteArrayOutputStream();
+            long length = 0;
+            int b = in.read();
+            if (b < 0) {
+                return null;
+            }
+            int last = -1;
+            for (; b >= 0 && b != '\n'; b = in.read()) {
+                if (length++ < maxBytes + 1L) {
+                    line.write(b); // one byte past the limit, so that a \r at the limit is still taken off
                 }
-                start = i + 1;
-                number++;
+                last = b;
+            }
+            byte[] bytes = line.toByteArray();
+            if (last == '\r') {
+                length--;
+                bytes = bytes.length > length ? Arrays.copyOf(bytes, (int) length) : bytes;
+            }
+            if (bytes.length > maxBytes) {
+                bytes = Arrays.copyOf(bytes, maxBytes);
+            }
+            return new Line(++number, bytes, length);
+        }
+    }
+
+    /**
+     * What has become of the lines read so far. The reading thread, the producer's callbacks and an
+     * interrupt update it from their own threads; only lines handed over and not yet answered by the
+     * broker are remembered, so an endless input takes no more memory than its failures.
+     */
+    static final class Progress {
+
+        private enum State { RUNNING, STOPPED, FINISHED }
+
+        private State state = State.RUNNING;
+        private int lastLine;
+        private int tried;
+        private int sent;
+        private int keyless;
+        private final java.util.TreeSet<Integer> pending = new java.util.TreeSet<>();
+        private final SortedMap<Integer, String> failures = new TreeMap<>();
+
+        /** What happened, at one moment: the last line read and the first line the broker has not answered (0: none). */
+        record Outcome(int lastLine, int tried, int sent, int keyless, int unacknowledged, SortedMap<Integer, String> failures) {}
+
+        synchronized void skipped(int number) {
+            lastLine = number;
+        }
+
+        synchronized void refused(int number, String reason) {
+            lastLine = number;
+            tried++;
+            failures.put(number, reason);
+        }
+
+        /** False once interrupted: the line must not be sent, as the report is being written. */
+        synchronized boolean handOver(int number, boolean withoutKey) {
+            if (state == State.STOPPED) {
+                return false;
+            }
+            lastLine = number;
+            tried++;
+            keyless += withoutKey ? 1 : 0;
+            pending.add(number);
+            return true;
+        }
+
+        synchronized void acknowledged(int number, Exception error) {
+            pending.remove(number);
+            if (error == null) {
+                sent++;
+            } else {
+                failures.put(number, error.getMessage());
             }
         }
-        return lines;
+
+        /** True when the interrupt is the first to end the sending, and so reports it. */
+        synchronized boolean stop() {
+            boolean first = state == State.RUNNING;
+            state = first ? State.STOPPED : state;
+            return first;
+        }
+
+        /** True when the input ended before any interrupt. */
+        synchronized boolean finish() {
+            boolean first = state == State.RUNNING;
+            state = first ? State.FINISHED : state;
+            return first;
+        }
+
+        synchronized Outcome outcome() {
+            return new Outcome(lastLine, tried, sent, keyless, pending.isEmpty() ? 0 : pending.first(), new TreeMap<>(failures));
+        }
     }
 
     /** The record key: the event's event_id when the line is a JSON object with one, as the service keys its output. */

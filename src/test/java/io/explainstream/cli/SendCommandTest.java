@@ -6,12 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.testing.InJvmKafka;
+import io.explainstream.testing.ServiceProcess;
+import java.io.OutputStream;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -61,7 +65,8 @@ class SendCommandTest {
             CliRun run = CliRun.of("send", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "in", events.toString());
             assertEquals(2, run.exitCode(), run.out() + run.err());
             assertEquals("sent 2 of 3 events to in", run.out().strip());
-            assertTrue(run.err().startsWith("error: line 2 was not sent: The message is 2000"), run.err());
+            assertTrue(run.err().startsWith("error: line 2 was not sent: it is 2000046 bytes, over the producer's max.request.size = 1114112 bytes"),
+                    run.err());
             assertEquals(1, run.err().strip().lines().count(), run.err());
             List<ConsumerRecord<byte[], byte[]>> records = kafka.readCommitted("in", r -> r.size() >= 2, Duration.ofSeconds(60));
             assertEquals(List.of("ü-🐶", "last"), records.stream().map(r -> new String(r.key(), StandardCharsets.UTF_8)).toList());
@@ -95,11 +100,71 @@ class SendCommandTest {
         }
     }
 
+    /**
+     * {@code send -} puts each line on the topic as it arrives, not when the input ends, and an
+     * interrupt (SIGTERM here; Ctrl-C's SIGINT runs the same shutdown) says up to which line the
+     * input went out, exits 3, and for a file prints the command that sends the rest. It used to
+     * read the whole input first, and on Ctrl-C say nothing and drop what it had not yet sent.
+     */
+    @Test
+    @Tag("slow") // starts a broker and two JVMs
+    void linesAreSentAsTheyArriveAndAnInterruptSaysWhereTheInputStopped(@TempDir Path dir) throws Exception {
+        try (InJvmKafka kafka = InJvmKafka.start()) {
+            kafka.createTopic("in", 1);
+            String second = EMOJI.replace("ü-🐶", "second");
+            List<String> args = List.of("send", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "in");
+            try (ServiceProcess send = ServiceProcess.start(concat(args, "-"), List.of(), Map.of(), dir.resolve("stdin.log"), Duration.ofMinutes(2))) {
+                OutputStream stdin = send.process().getOutputStream();
+                stdin.write((EMOJI + "\n\n" + second + "\n").getBytes(StandardCharsets.UTF_8));
+                stdin.flush();
+                List<ConsumerRecord<byte[], byte[]>> records = kafka.readCommitted("in", r -> r.size() >= 2, Duration.ofSeconds(60));
+                assertEquals(List.of("ü-🐶", "second"), records.stream().map(r -> new String(r.key(), StandardCharsets.UTF_8)).toList(),
+                        "on the topic while the input is still open");
+                assertEquals(3, interrupt(send), send.output());
+                assertTrue(send.output().contains("sent 2 events to in\n"), send.output());
+                assertTrue(send.output().contains("send interrupted after line 3 of standard input: every line up to it was sent (or named above);"
+                        + " the rest, from line 4, was not sent"), send.output());
+            }
+            // A file that arrives slowly (a named pipe) gets the command that sends the rest.
+            Path fifo = dir.resolve("events.jsonl");
+            assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+            try (ServiceProcess send = ServiceProcess.start(concat(args, fifo.toString()), List.of(), Map.of(), dir.resolve("file.log"),
+                    Duration.ofMinutes(2)); OutputStream writer = Files.newOutputStream(fifo)) {
+                writer.write((EMOJI.replace("ü-🐶", "third") + "\n").getBytes(StandardCharsets.UTF_8));
+                writer.flush();
+                kafka.readCommitted("in", r -> r.size() >= 3, Duration.ofSeconds(60));
+                assertEquals(3, interrupt(send), send.output());
+                assertTrue(send.output().contains("send interrupted after line 1 of " + fifo + ": every line up to it was sent (or named above);"
+                        + " to send the rest, run: tail -n +2 " + fifo + " | explainstream send --bootstrap-servers " + kafka.bootstrapServers()
+                        + " --topic in -\n"), send.output());
+            }
+        }
+    }
+
+    private static List<String> concat(List<String> args, String last) {
+        List<String> all = new java.util.ArrayList<>(args);
+        all.add(last);
+        return all;
+    }
+
+    /** Sends SIGTERM, the input still open, and returns the exit code. */
+    private static int interrupt(ServiceProcess process) throws InterruptedException {
+        // Process.destroy would also close the child's standard input, which then ends before or
+        // after the signal lands; the process handle only signals.
+        process.process().toHandle().destroy();
+        assertTrue(process.process().waitFor(60, TimeUnit.SECONDS), "ends on SIGTERM");
+        return process.process().exitValue();
+    }
+
     @Test
     void aMissingFileAndAnUnreachableClusterAreOneLineErrors(@TempDir Path dir) throws Exception {
         CliRun missing = CliRun.of("send", "--bootstrap-servers", "127.0.0.1:1", dir.resolve("nope.jsonl").toString());
         assertEquals(2, missing.exitCode());
         assertEquals("error: FILE = " + dir.resolve("nope.jsonl") + " does not exist", missing.err().strip());
+        CliRun empty = CliRun.of("send", "--bootstrap-servers", "127.0.0.1:1", "");
+        assertEquals("error: FILE is empty; give a file of JSON lines, or - for standard input", empty.err().strip());
+        CliRun folder = CliRun.of("send", "--bootstrap-servers", "127.0.0.1:1", dir.toString());
+        assertEquals("error: FILE = " + dir + " is a folder, not a file of JSON lines", folder.err().strip());
 
         Path events = Files.writeString(dir.resolve("one.jsonl"), EMOJI + "\n");
         CliRun unreachable = CliRun.of("send", "--bootstrap-servers", "127.0.0.1:1", "--timeout", "2", events.toString());
@@ -113,9 +178,30 @@ class SendCommandTest {
     }
 
     @Test
-    void linesEndWithNewlineOrCarriageReturnNewlineAndBlankOnesAreSkipped() {
-        List<SendCommand.Line> lines = SendCommand.lines("a\r\n\n  \nb\nc".getBytes(StandardCharsets.UTF_8));
+    void linesEndWithNewlineOrCarriageReturnNewlineAndBlankOnesAreSkipped() throws Exception {
+        List<SendCommand.Line> lines = lines("a\r\n\n  \nb\nc", 100).stream().filter(l -> !l.isBlank()).toList();
         assertEquals(List.of("a", "b", "c"), lines.stream().map(l -> new String(l.bytes(), StandardCharsets.UTF_8)).toList());
         assertEquals(List.of(1, 4, 5), lines.stream().map(SendCommand.Line::number).toList(), "numbered as an editor numbers them");
+        assertEquals(List.of(), lines("", 100), "no line in an empty input");
+        assertEquals(1, lines("a\n", 100).size(), "the last line end starts no line");
+    }
+
+    /** A line over the producer's limit keeps only the limit's bytes in memory, and its whole length is known. */
+    @Test
+    void aLineOverTheLimitIsCutButMeasured() throws Exception {
+        List<SendCommand.Line> lines = lines("abcdefgh\r\nabcd\r\nabcde\n", 4);
+        assertEquals(List.of(8L, 4L, 5L), lines.stream().map(SendCommand.Line::length).toList());
+        assertEquals(List.of("abcd", "abcd", "abcd"), lines.stream().map(l -> new String(l.bytes(), StandardCharsets.US_ASCII)).toList());
+        assertTrue(lines.get(0).bytes().length < lines.get(0).length() && lines.get(1).bytes().length == lines.get(1).length());
+        assertTrue(!lines.get(0).isBlank() && !lines("        \n", 4).get(0).isBlank(), "a cut line is not taken for blank");
+    }
+
+    private static List<SendCommand.Line> lines(String text, int maxBytes) throws java.io.IOException {
+        SendCommand.LineReader reader = new SendCommand.LineReader(new java.io.ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)), maxBytes);
+        List<SendCommand.Line> lines = new java.util.ArrayList<>();
+        for (SendCommand.Line line = reader.next(); line != null; line = reader.next()) {
+            lines.add(line);
+        }
+        return lines;
     }
 }
