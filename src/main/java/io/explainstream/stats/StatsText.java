@@ -46,7 +46,7 @@ public final class StatsText {
                 words.isEmpty() ? "" : " · top words " + words);
     }
 
-    /** For example {@code ALERT unfaithful: delta.rel.max = 0.13 > 0.1 · source_model=... · 2026-11-29 10:00:00–10:01:00 · 12 events · e.g. a, b}. */
+    /** For example {@code ALERT unfaithful: delta.rel.max = 0.13 > 0.1 · source_model=... · 2026-11-29 10:00:00–10:01:00 UTC · 12 events · e.g. a, b}. */
     public static String line(AuditAlert alert) {
         return String.format(Locale.ROOT, "ALERT %s: %s = %s %s %s · %s · %s · %s · e.g. %s", alert.getRule(), alert.getMetric(),
                 number(alert.getValue()), alert.getOperator(), number(alert.getThreshold()), TokenText.visible(alert.getGroupKey()),
@@ -60,7 +60,7 @@ public final class StatsText {
     }
 
     static String window(Instant start, Instant end) {
-        return TIME.format(start) + "–" + CLOCK.format(end);
+        return TIME.format(start) + "–" + CLOCK.format(end) + " UTC";
     }
 
     private static String percent(double fraction) {

@@ -229,13 +229,24 @@ public final class WindowAggregate {
         return segmentEvents == 0 ? Double.NaN : entropySum / segmentEvents;
     }
 
+    /** An event counted twice (sent twice, or replayed into the live topic) is named once. */
     private static void addFirst(List<String> ids, String id) {
-        if (ids.size() < EXAMPLES) {
+        if (ids.size() < EXAMPLES && !ids.contains(id)) {
             ids.add(id);
         }
     }
 
+    /** An event counted twice is named once, with its larger value. */
     private static void addLargest(List<Example> examples, String id, double value) {
+        for (Example seen : examples) {
+            if (seen.eventId().equals(id)) {
+                if (seen.value() >= value) {
+                    return;
+                }
+                examples.remove(seen);
+                break;
+            }
+        }
         examples.add(new Example(id, value));
         examples.sort(Comparator.comparingDouble(Example::value).reversed());
         if (examples.size() > EXAMPLES) {

@@ -111,18 +111,18 @@ class TailStatsCommandTest {
                 // 3 events, 1 dead letter; latency p50 of 10, 100, 300 is 100 (its 2%-bucket's middle, 99.9), p95 and max 300;
                 // lag 1.5 s each; delta mean (0.01 + 0.15) / 2 = 8.0%, max 15.0%, one over 5%; shares system (0.02 + 0.04) / 2,
                 // user (0.98 + 0.66) / 2, span 0.3; entropy (1 + 2) / 2; words by summed |score|: Once 2, upon 1.5.
-                assertEquals("2026-11-29 10:00:00–10:01:00 " + GROUP + " final: 3 events, 1 dead letter · latency p50 100 ms, p95 300 ms, max 300 ms"
+                assertEquals("2026-11-29 10:00:00–10:01:00 UTC " + GROUP + " final: 3 events, 1 dead letter · latency p50 100 ms, p95 300 ms, max 300 ms"
                         + " · lag p50 1.5 s, max 1.5 s · delta mean 8.0% max 15.0%, 1 over 5.0% · shares span 30.0%, system 3.0%, user 82.0%"
                         + " · entropy 1.50 nats · top words Once upon", lines.get(lines.size() - 1));
                 for (String open : lines.subList(0, lines.size() - 1)) {
-                    assertTrue(open.startsWith("2026-11-29 10:00:00–10:01:00 " + GROUP + " open: "), open);
+                    assertTrue(open.startsWith("2026-11-29 10:00:00–10:01:00 UTC " + GROUP + " open: "), open);
                 }
 
                 CliRun fired = CliRun.of(concat(List.of("tail", "--alerts", "--max", "2"), connection));
                 assertEquals(0, fired.exitCode(), fired.err());
                 assertEquals(List.of(
-                        "ALERT kb: share.span:doc:kb-4411.mean = 0.3000 < 0.5000 · " + GROUP + " · 2026-11-29 10:00:00–10:01:00 · 3 events · e.g. a1, a2, g1",
-                        "ALERT unfaithful: delta.rel.max = 0.1500 > 0.1000 · " + GROUP + " · 2026-11-29 10:00:00–10:01:00 · 3 events · e.g. a2, a1"),
+                        "ALERT kb: share.span:doc:kb-4411.mean = 0.3000 < 0.5000 · " + GROUP + " · 2026-11-29 10:00:00–10:01:00 UTC · 3 events · e.g. a1, a2, g1",
+                        "ALERT unfaithful: delta.rel.max = 0.1500 > 0.1000 · " + GROUP + " · 2026-11-29 10:00:00–10:01:00 UTC · 3 events · e.g. a2, a1"),
                         fired.out().lines().sorted().toList(), fired.out());
 
                 CliRun json = CliRun.of(concat(List.of("tail", "--stats", "--alerts", "--format", "json", "--max", Integer.toString(windows.size() + 2)),

@@ -334,6 +334,28 @@ class StatsTopologyTest {
         assertTrue(line.contains("metadata.application=app\\x1b[2J open") && line.contains("top words \\x1b[31mred"), line);
     }
 
+    /**
+     * An event sent twice (a file given to send again, a replay into the live topic) is counted
+     * twice but named once among an alert's examples, with its largest value: "e.g. a2, a2, a1"
+     * named fewer events than it seemed to.
+     */
+    @Test
+    void anEventExplainedTwiceIsOneExample() {
+        start(rules("gt", "delta.rel.max > 0.1", "few", "events < 9"));
+        explain(StatsFixture.explanation("a1", T0 + 1_000, "storybook", 100, 0.2));
+        explain(StatsFixture.explanation("a2", T0 + 2_000, "storybook", 100, 0.3));
+        explain(StatsFixture.explanation("a2", T0 + 2_500, "storybook", 100, 0.5));
+        explain(StatsFixture.explanation("a1", T0 + 3_000, "storybook", 100, 0.15));
+        explain(StatsFixture.explanation("later", T0 + 200_000, "other", 100, 0));
+        driver.advanceWallClockTime(EMIT);
+        driver.advanceWallClockTime(EMIT);
+        Map<String, AuditAlert> fired = alerts.readValuesToList().stream().filter(a -> "storybook".equals(a.getGroup().get("metadata.application")))
+                .collect(Collectors.toMap(AuditAlert::getRule, a -> a));
+        assertEquals(List.of("a2", "a1"), fired.get("gt").getExampleEventIds(), "largest delta first, each once");
+        assertEquals(4, fired.get("few").getEvents());
+        assertEquals(List.of("a1", "a2"), fired.get("few").getExampleEventIds(), "the first events, each once");
+    }
+
     @Test
     void eachOperatorFiresOnClosedWindowsOnlyOncePerWindowAndGroupWithExamples() {
         start(rules("lt", "events < 3", "le", "events <= 2", "gt", "delta.rel.max > 0.1", "ge", "dlq.count >= 1", "eq", "events == 2",
