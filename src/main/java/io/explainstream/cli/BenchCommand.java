@@ -111,7 +111,7 @@ final class BenchCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             threads(threads);
-            List<Path> dirs = new ArrayList<>(models.isEmpty() ? List.of(ModelSelection.bundledModel()) : models);
+            List<Path> dirs = new ArrayList<>(models.isEmpty() ? List.of(ModelSelection.bundledModel()) : models.stream().map(m -> ModelSelection.given("--model", m)).toList());
             Path generated = null;
             if (standardModels) {
                 generated = Files.createTempDirectory("explainstream-bench-models-");
@@ -225,7 +225,7 @@ final class BenchCommand implements Runnable {
                     throw new IllegalArgumentException("--duration = " + duration + " must be positive");
                 }
                 List<String> sample = DemoCommand.sample(null).stream().filter(DemoCommand::wellFormed).toList();
-                Path modelDir = model != null ? model : RunCommand.home().resolve(io.explainstream.model.Checkpoint.BUNDLED_DIRECTORY);
+                Path modelDir = model != null ? ModelSelection.given("--model", model) : RunCommand.home().resolve(io.explainstream.model.Checkpoint.BUNDLED_DIRECTORY);
                 PipelineBench.RateResult result = new PipelineBench(spec.commandLine().getOut()).offeredRate(RunCommand.home(), modelDir, sample, offeredRate,
                         duration, steps, batch, maxLagMs, sampleRate, forcedShare);
                 return result.accounted() && result.forcedFull() == result.forced() ? 0 : 1;
@@ -234,7 +234,7 @@ final class BenchCommand implements Runnable {
                 throw new IllegalArgumentException("--events = " + events + " must be positive");
             }
             List<String> sample = DemoCommand.sample(null).stream().filter(DemoCommand::wellFormed).toList();
-            Path modelDir = model != null ? model : RunCommand.home().resolve(io.explainstream.model.Checkpoint.BUNDLED_DIRECTORY);
+            Path modelDir = model != null ? ModelSelection.given("--model", model) : RunCommand.home().resolve(io.explainstream.model.Checkpoint.BUNDLED_DIRECTORY);
             if (mix) {
                 if (!(longShare > 0 && longShare <= 0.5)) {
                     throw new IllegalArgumentException("--long-share = " + longShare + " must be in (0, 0.5]");

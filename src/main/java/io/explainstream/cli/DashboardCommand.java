@@ -51,6 +51,9 @@ final class DashboardCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ServiceConfig config = cluster.config("the dashboard reads an existing cluster");
+        if (host.isBlank()) {
+            throw new IllegalArgumentException("--host = '" + host + "' is empty; give the address to listen on, such as 127.0.0.1 (the default)");
+        }
         if (deltaWarn != null && !(deltaWarn >= 0)) {
             throw new IllegalArgumentException("--delta-warn = " + deltaWarn + " must be a number ≥ 0 (a fraction: 0.05 is 5%)");
         }

@@ -88,6 +88,10 @@ final class DiffCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ServiceConfig config = cluster.config("a diff reads an existing cluster");
+        io.explainstream.stream.replay.Replay.requireId("--replay-id", replayId);
+        if (againstReplay != null) {
+            io.explainstream.stream.replay.Replay.requireId("--against-replay", againstReplay);
+        }
         if (OutputFile.isFile(outFile)) {
             OutputFile.requireWritable("--out", outFile);
         }

@@ -28,7 +28,18 @@ final class ModelSelection {
     String threads;
 
     Path modelDirectory() {
-        return model != null ? model : bundledModel();
+        return model != null ? given("--model", model) : bundledModel();
+    }
+
+    /**
+     * A model directory given on the command line; an empty one (an unset shell variable) is
+     * refused, where it would name the working directory, or in a configuration the bundled model.
+     */
+    static Path given(String option, Path directory) {
+        if (directory.toString().isBlank()) {
+            throw new IllegalArgumentException(option + " = '" + directory + "' is empty; give a model directory");
+        }
+        return directory;
     }
 
     ModelOptions options() {

@@ -84,6 +84,9 @@ final class ReplayCommand implements Callable<Integer> {
             throw new IllegalArgumentException((diffOut != null ? "--diff-out" : "--diff-format") + " shapes the report of --diff, which is not given;"
                     + " add --diff, or run diff --replay-id later");
         }
+        if (model != null) {
+            ModelSelection.given("--model", model);
+        }
         Instant now = Instant.now();
         Instant start = TimeSpec.parseRecordTime("--from", from, now);
         Instant end = TimeSpec.parseRecordTime("--to", to, now);

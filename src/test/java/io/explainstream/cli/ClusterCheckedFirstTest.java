@@ -49,6 +49,27 @@ class ClusterCheckedFirstTest {
         }
     }
 
+    /**
+     * An empty value (an unset shell variable: --host "$HOST") is said before the cluster is
+     * tried: it used to wait 10 s for an unreachable broker first, or name another thing (an empty
+     * --model named the bundled model).
+     */
+    @Test
+    void anEmptyOptionIsSaidBeforeTheClusterIsTried() {
+        List<String> connection = List.of("--bootstrap-servers", NOWHERE_BROKER, "--registry-url", NOWHERE_REGISTRY);
+        List<String> set = List.of("--set", "bootstrap.servers=" + NOWHERE_BROKER, "--set", "schema.registry.url=" + NOWHERE_REGISTRY);
+        assertEquals("error: --replay-id = '' must be 1-100 letters, digits, '.', '_' or '-'",
+                runWithin(concat(List.of("diff", "--replay-id", ""), connection)).err().strip());
+        assertEquals("error: --against-replay = 'a b' must be 1-100 letters, digits, '.', '_' or '-'",
+                runWithin(concat(List.of("diff", "--replay-id", "x", "--against-replay", "a b"), connection)).err().strip());
+        assertEquals("error: --host = '' is empty; give the address to listen on, such as 127.0.0.1 (the default)",
+                runWithin(concat(List.of("dashboard", "--host", ""), connection)).err().strip());
+        assertEquals("error: --model = '' is empty; give a model directory",
+                runWithin(concat(List.of("replay", "--model", "", "--from", "-1h", "--to", "now"), set)).err().strip());
+        assertEquals("error: --model = '' is empty; give a model directory", runWithin(List.of("attribute", "--model", "", "--prompt", "a",
+                "--response", "b")).err().strip());
+    }
+
     /** Each command that reads a cluster, pointed at {@code broker} and {@code registry}. */
     private static List<List<String>> commands(String broker, String registry) {
         List<String> connection = List.of("--bootstrap-servers", broker, "--registry-url", registry);

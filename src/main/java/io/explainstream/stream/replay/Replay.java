@@ -19,14 +19,19 @@ public record Replay(String id, long fromMs, long toMs, Map<Integer, Long> stopO
     public static final String HEADER = "explainstream.replay.id";
 
     public Replay {
-        if (id == null || !id.matches("[A-Za-z0-9._-]{1,100}")) {
-            throw new ConfigException("--replay-id = '" + id + "' must be 1-100 letters, digits, '.', '_' or '-'");
-        }
+        requireId("--replay-id", id);
         if (fromMs >= toMs) {
             throw new ConfigException("--from must be before --to (got " + java.time.Instant.ofEpochMilli(fromMs) + " and "
                     + java.time.Instant.ofEpochMilli(toMs) + ")");
         }
         stopOffsets = Map.copyOf(stopOffsets);
+    }
+
+    /** A replay id as replay takes it; diff checks its ids the same way before it reads any topic. */
+    public static void requireId(String option, String id) {
+        if (id == null || !id.matches("[A-Za-z0-9._-]{1,100}")) {
+            throw new ConfigException(option + " = '" + id + "' must be 1-100 letters, digits, '.', '_' or '-'");
+        }
     }
 
     public Replay(String id, long fromMs, long toMs) {
