@@ -130,20 +130,22 @@ public final class PipelineBench {
         List<String> payloads = payloads(sample, events);
         double before = engineOnly(modelDir, payloads, steps, batch);
         printEngine("engine alone, before", events, before, batch, steps);
-        // The first pipeline of a JVM pays for class loading and JIT: an untimed one first, so that the rounds start equal.
-        pipeline(home, modelDir, payloads.subList(0, Math.min(payloads.size(), 4 * batch)), steps, batch, true);
         List<Round> measured = new ArrayList<>();
-        for (int number = 1; number <= rounds; number++) {
-            boolean statsFirst = number % 2 == 0;
-            PipelineRun first = pipeline(home, modelDir, payloads, steps, batch, statsFirst);
-            printRun(number, statsFirst, first);
-            PipelineRun second = pipeline(home, modelDir, payloads, steps, batch, !statsFirst);
-            printRun(number, !statsFirst, second);
-            Round round = statsFirst ? new Round(number, true, second, first) : new Round(number, false, first, second);
-            measured.add(round);
-            out.printf(Locale.ROOT, "round %d (%s): statistics overhead %+.1f%%; outside the engine %+.1f%% of the run%n", number,
-                    statsFirst ? "with, then without" : "without, then with", round.overheadPercent(), round.outsideEnginePercent());
-            out.flush();
+        try (Cluster cluster = new Cluster()) {
+            // The first pipeline of a JVM pays for class loading and JIT: an untimed one first, so that the rounds start equal.
+            pipeline(cluster, home, modelDir, payloads.subList(0, Math.min(payloads.size(), 4 * batch)), steps, batch, true);
+            for (int number = 1; number <= rounds; number++) {
+                boolean statsFirst = number % 2 == 0;
+                PipelineRun first = pipeline(cluster, home, modelDir, payloads, steps, batch, statsFirst);
+                printRun(number, statsFirst, first);
+                PipelineRun second = pipeline(cluster, home, modelDir, payloads, steps, batch, !statsFirst);
+                printRun(number, !statsFirst, second);
+                Round round = statsFirst ? new Round(number, true, second, first) : new Round(number, false, first, second);
+                measured.add(round);
+                out.printf(Locale.ROOT, "round %d (%s): statistics overhead %+.1f%%; outside the engine %+.1f%% of the run%n", number,
+                        statsFirst ? "with, then without" : "without, then with", round.overheadPercent(), round.outsideEnginePercent());
+                out.flush();
+            }
         }
         double after = engineOnly(modelDir, payloads, steps, batch);
         printEngine("engine alone, after", events, after, batch, steps);
@@ -235,14 +237,16 @@ public final class PipelineBench {
                 longTokens, steps, batch);
         // The first pipeline of a JVM pays for class loading and JIT: one untimed run first, so that
         // the three that are compared start equal.
-        pipeline(home, modelDir, shortOnly.subList(0, Math.min(shortOnly.size(), 4 * batch)), steps, batch, false, true);
-        long[] alone = shortPercentiles(pipeline(home, modelDir, shortOnly, steps, batch, false, true), longIds);
-        report("short events alone", alone, null);
-        long[] arrival = shortPercentiles(pipeline(home, modelDir, mixed, steps, batch, false, false), longIds);
-        report("short events among long ones, arrival order (batch.by.length=false)", arrival, alone);
-        long[] byLength = shortPercentiles(pipeline(home, modelDir, mixed, steps, batch, false, true), longIds);
-        report("short events among long ones, by length (batch.by.length=true)", byLength, alone);
-        return new MixResult(alone, arrival, byLength);
+        try (Cluster cluster = new Cluster()) {
+            pipeline(cluster, home, modelDir, shortOnly.subList(0, Math.min(shortOnly.size(), 4 * batch)), steps, batch, false, true);
+            long[] alone = shortPercentiles(pipeline(cluster, home, modelDir, shortOnly, steps, batch, false, true), longIds);
+            report("short events alone", alone, null);
+            long[] arrival = shortPercentiles(pipeline(cluster, home, modelDir, mixed, steps, batch, false, false), longIds);
+            report("short events among long ones, arrival order (batch.by.length=false)", arrival, alone);
+            long[] byLength = shortPercentiles(pipeline(cluster, home, modelDir, mixed, steps, batch, false, true), longIds);
+            report("short events among long ones, by length (batch.by.length=true)", byLength, alone);
+            return new MixResult(alone, arrival, byLength);
+        }
     }
 
     private void report(String label, long[] percentiles, long[] baseline) {
@@ -262,31 +266,62 @@ public final class PipelineBench {
         return new long[] {percentile(shortLatencies, 0.5), percentile(shortLatencies, 0.99)};
     }
 
-    /** The pipeline with length buckets: the default. */
-    private PipelineRun pipeline(Path home, Path modelDir, List<String> payloads, int steps, int batch, boolean stats) throws Exception {
-        return pipeline(home, modelDir, payloads, steps, batch, stats, true);
+    /**
+     * One embedded broker and registry for all the pipeline runs of a bench: each run has its own
+     * application id and topics, so that runs share nothing but the broker, whose start-up (4 s
+     * on 2 cores) is then paid once instead of once per run.
+     */
+    private static final class Cluster implements AutoCloseable {
+
+        private final Path data;
+        private final EmbeddedPlatform platform;
+        private int runs;
+
+        Cluster() throws IOException, InterruptedException {
+            data = Files.createTempDirectory("explainstream-bench-");
+            platform = EmbeddedPlatform.start(data, 0);
+        }
+
+        /** The settings of the next run: its own application id, topics and state folder. */
+        Map<String, String> nextRun() {
+            String name = "bench-" + ++runs;
+            Map<String, String> settings = new HashMap<>(Map.of("application.id", "explainstream-" + name, "state.dir",
+                    data.resolve("streams-" + runs).toString(), Setting.INPUT_TOPIC.key(), name + "-in", Setting.OUTPUT_TOPIC.key(), name + "-out",
+                    Setting.DLQ_TOPIC.key(), name + "-dlq", Setting.STATS_TOPIC.key(), name + "-stats", Setting.ALERTS_TOPIC.key(), name + "-alerts"));
+            settings.putAll(platform.clientSettings());
+            return settings;
+        }
+
+        @Override
+        public void close() throws IOException {
+            try {
+                platform.close();
+            } finally {
+                try (var paths = Files.walk(data)) {
+                    paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+                }
+            }
+        }
     }
 
-    private PipelineRun pipeline(Path home, Path modelDir, List<String> payloads, int steps, int batch, boolean stats, boolean byLength)
+    /** The pipeline with length buckets: the default. */
+    private PipelineRun pipeline(Cluster cluster, Path home, Path modelDir, List<String> payloads, int steps, int batch, boolean stats) throws Exception {
+        return pipeline(cluster, home, modelDir, payloads, steps, batch, stats, true);
+    }
+
+    private PipelineRun pipeline(Cluster cluster, Path home, Path modelDir, List<String> payloads, int steps, int batch, boolean stats, boolean byLength)
             throws Exception {
-        Path data = Files.createTempDirectory("explainstream-bench-");
-        try (EmbeddedPlatform platform = EmbeddedPlatform.start(data, 0)) {
-            ServiceConfig config = ServiceConfig.of(Map.of("application.id", "explainstream-bench", "state.dir", data.resolve("streams").toString(),
-                    Setting.MODEL_DIR.key(), modelDir.toAbsolutePath().toString(),
-                    Setting.STEPS.key(), Integer.toString(steps), Setting.BATCH_MAX_EVENTS.key(), Integer.toString(batch),
-                    Setting.BATCH_MAX_WAIT_MS.key(), "200", Setting.OPS_PORT.key(), "-1", Setting.TOPICS_PARTITIONS.key(), "1",
-                    Setting.BATCH_BY_LENGTH.key(), Boolean.toString(byLength), Setting.STATS_ENABLED.key(), Boolean.toString(stats)))
-                    .with(platform.clientSettings());
-            try (ExplainService service = ExplainService.start(config, home, Scope.live(), List.of(StatsTopology.extension()), Clock.systemUTC())) {
-                // The clock starts once the service has its partitions: joining the group is start-up, not throughput.
-                service.awaitRunning(Duration.ofMinutes(2));
-                return measurePipeline(config, platform, stampedNow(payloads), batch, () -> service.meters().find("explainstream.attribution.per.event").timer()
-                        .totalTime(java.util.concurrent.TimeUnit.SECONDS));
-            }
-        } finally {
-            try (var paths = Files.walk(data)) {
-                paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-            }
+        Map<String, String> settings = cluster.nextRun();
+        settings.putAll(Map.of(Setting.MODEL_DIR.key(), modelDir.toAbsolutePath().toString(),
+                Setting.STEPS.key(), Integer.toString(steps), Setting.BATCH_MAX_EVENTS.key(), Integer.toString(batch),
+                Setting.BATCH_MAX_WAIT_MS.key(), "200", Setting.OPS_PORT.key(), "-1", Setting.TOPICS_PARTITIONS.key(), "1",
+                Setting.BATCH_BY_LENGTH.key(), Boolean.toString(byLength), Setting.STATS_ENABLED.key(), Boolean.toString(stats)));
+        ServiceConfig config = ServiceConfig.of(settings);
+        try (ExplainService service = ExplainService.start(config, home, Scope.live(), List.of(StatsTopology.extension()), Clock.systemUTC())) {
+            // The clock starts once the service has its partitions: joining the group is start-up, not throughput.
+            service.awaitRunning(Duration.ofMinutes(2));
+            return measurePipeline(config, cluster.platform, stampedNow(payloads), batch, () -> service.meters().find("explainstream.attribution.per.event").timer()
+                    .totalTime(java.util.concurrent.TimeUnit.SECONDS));
         }
     }
 
@@ -363,7 +398,7 @@ public final class PipelineBench {
         Properties producerProps = new Properties();
         producerProps.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, platform.bootstrapServers());
         producerProps.put(ProducerConfig.LINGER_MS_CONFIG, "0");
-        try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(platform.clientSettings(), "bench", "earliest");
+        try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(platform.clientSettings(), "bench-" + config.get(Setting.OUTPUT_TOPIC), "earliest");
                 KafkaProducer<String, String> producer = new KafkaProducer<>(producerProps, new StringSerializer(), new StringSerializer())) {
             consumer.subscribe(List.of(config.get(Setting.OUTPUT_TOPIC)));
             consumer.poll(Duration.ofMillis(500)); // join before producing

@@ -174,7 +174,7 @@ final class SendCommand implements Callable<Integer> {
                 ? "line " + next + " and some after it were sent but not acknowledged by the broker (they may or may not be on the topic, so"
                         + " sending them again may send some twice)"
                 : "every line up to it was sent (or named above)";
-        String rest = stdin ? "; the rest, from line " + next + ", was not sent"
+        String rest = stdin ? "; the lines after it were not sent"
                 : "; to send the rest, run: tail -n +" + next + " " + ShellWords.quoted(file) + " | " + ShellWords.commandLine(resumeArgs());
         return said + done + rest;
     }
@@ -185,7 +185,12 @@ final class SendCommand implements Callable<Integer> {
         if (given.isEmpty() || !given.get(0).equals("send")) {
             given.add(0, "send");
         }
-        given.set(given.lastIndexOf(file), "-");
+        int at = given.lastIndexOf(file);
+        if (at >= 0) {
+            given.set(at, "-");
+        } else {
+            given.add("-");
+        }
         return given;
     }
 

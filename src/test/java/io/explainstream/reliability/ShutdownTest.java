@@ -178,7 +178,8 @@ class ShutdownTest {
         try (ServerSocket probe = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             closedPort = probe.getLocalPort();
         }
-        Path config = config("loop", "http://127.0.0.1:" + closedPort, Map.of("attribution.steps", "4"));
+        // A replaced thread rejoins once the group drops its predecessor: after 6 s here, 45 s by default.
+        Path config = config("loop", "http://127.0.0.1:" + closedPort, Map.of("attribution.steps", "4", "session.timeout.ms", "6000"));
         try (ServiceProcess service = run(config, "loop")) {
             assertTrue(service.awaitOutput("ExplainStream running", Duration.ofSeconds(120)), service.output());
             send("loop-in", 4, "One day,");
