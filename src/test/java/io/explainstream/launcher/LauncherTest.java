@@ -15,6 +15,7 @@ import java.util.jar.Attributes;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 class LauncherTest {
 
     @Test
+    @Tag("slow") // starts a child process
     void aNonAsciiPathOpensUnderTheCLocale(@TempDir Path dir) throws Exception {
         Path project = Files.createDirectories(dir.resolve("project"));
         Path launcher = Files.copy(TestData.repo().resolve("explainstream"), project.resolve("explainstream"), StandardCopyOption.COPY_ATTRIBUTES);
