@@ -71,6 +71,13 @@ final class SendCommand implements Callable<Integer> {
         Map<String, String> clients = config.clientSettings();
         // The producer's default (1 MiB with the record's framing) is smaller than an event at limits.event.bytes.
         clients.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(config.inputRecordBytes()));
+        // Until the sending starts, an interrupt has nothing to wait for, but says so.
+        Thread beforeSending = new Thread(() -> {
+            spec.commandLine().getErr().println("send interrupted before any line was sent");
+            spec.commandLine().getErr().flush();
+            Runtime.getRuntime().halt(3);
+        }, "explainstream-send-stop");
+        Runtime.getRuntime().addShutdownHook(beforeSending);
         try (InputStream input = open(file)) {
             // Checked first, as tail does: an unreachable broker is one line, not a minute of client warnings.
             java.time.Duration check = java.time.Duration.ofSeconds(Math.min(timeoutSeconds, 10));
@@ -84,8 +91,19 @@ final class SendCommand implements Callable<Integer> {
             }
             int maxRequestBytes = Integer.parseInt(clients.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG));
             try (KafkaProducer<byte[], byte[]> producer = KafkaClients.producer(clients, timeoutSeconds * 1000)) {
+                removeHook(beforeSending);
                 return stream(new LineReader(input, maxRequestBytes), producer, target, maxRequestBytes);
             }
+        } finally {
+            removeHook(beforeSending);
+        }
+    }
+
+    private static void removeHook(Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // shutting down already: the hook reports and sets the exit status
         }
     }
 
@@ -106,6 +124,10 @@ final class SendCommand implements Callable<Integer> {
         AtomicInteger status = new AtomicInteger(3);
         Thread hook = new Thread(() -> {
             if (progress.stop()) {
+                // The line being handed to the producer is in its buffer before the flush, so that
+                // the flush waits for it too (unless the producer blocks, its buffer full of
+                // records for a broker gone: such a line is reported as maybe sent).
+                progress.awaitHandOver(timeoutSeconds * 1000L);
                 producer.flush();
                 Runtime.getRuntime().halt(report(progress, target, true));
             }
@@ -129,7 +151,11 @@ final class SendCommand implements Callable<Integer> {
                     if (!progress.handOver(line.number(), key == null)) {
                         break; // interrupted: the hook reports
                     }
-                    send(producer, new ProducerRecord<>(target, key, line.bytes()), line.number(), progress);
+                    try {
+                        send(producer, new ProducerRecord<>(target, key, line.bytes()), line.number(), progress);
+                    } finally {
+                        progress.handedOver();
+                    }
                 }
             }
             producer.flush();
@@ -140,11 +166,7 @@ final class SendCommand implements Callable<Integer> {
             reported.countDown();
             return status.get();
         } finally {
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // shutting down already: the hook exits with the status reported
-            }
+            removeHook(hook);
         }
     }
 
@@ -152,7 +174,8 @@ final class SendCommand implements Callable<Integer> {
     private int report(Progress progress, String target, boolean interrupted) {
         Progress.Outcome outcome = progress.outcome();
         PrintWriter out = spec.commandLine().getOut();
-        out.println("sent " + (outcome.failures().isEmpty() ? "" : outcome.sent() + " of ") + outcome.tried() + " event" + (outcome.tried() == 1 ? "" : "s")
+        boolean all = outcome.failures().isEmpty() && outcome.unacknowledged() == 0;
+        out.println("sent " + (all ? "" : outcome.sent() + " of ") + outcome.tried() + " event" + (outcome.tried() == 1 ? "" : "s")
                 + " to " + target + (outcome.keyless() > 0 ? " (" + outcome.keyless() + " without an event_id, sent without a key)" : ""));
         out.flush();
         // Every line that did not reach the topic is named: a count alone would hide which events are missing.
@@ -325,6 +348,7 @@ final class SendCommand implements Callable<Integer> {
         private int tried;
         private int sent;
         private int keyless;
+        private boolean handingOver;
         private final java.util.TreeSet<Integer> pending = new java.util.TreeSet<>();
         private final SortedMap<Integer, String> failures = new TreeMap<>();
 
@@ -350,7 +374,26 @@ final class SendCommand implements Callable<Integer> {
             tried++;
             keyless += withoutKey ? 1 : 0;
             pending.add(number);
+            handingOver = true;
             return true;
+        }
+
+        /** The line handed over is with the producer (or failed). */
+        synchronized void handedOver() {
+            handingOver = false;
+            notifyAll();
+        }
+
+        /** Waits until no line is half handed over, at most {@code timeoutMs}. */
+        synchronized void awaitHandOver(long timeoutMs) {
+            long deadline = System.currentTimeMillis() + timeoutMs;
+            try {
+                for (long left = timeoutMs; handingOver && left > 0; left = deadline - System.currentTimeMillis()) {
+                    wait(left);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
 
         synchronized void acknowledged(int number, Exception error) {
