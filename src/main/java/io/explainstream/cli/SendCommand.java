@@ -43,7 +43,8 @@ import picocli.CommandLine.Spec;
         description = "Send events to the input topic, one JSON object per line of FILE (or standard input with -), keyed by event_id.")
 final class SendCommand implements Callable<Integer> {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Duplicate fields make a line no event (the service dead-letters it): such a line has no key, as any malformed one. */
+    private static final ObjectMapper JSON = new ObjectMapper().enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     @Parameters(index = "0", paramLabel = "FILE", description = "JSON lines, one event each; - reads standard input. Blank lines are skipped.")
     private String file;
@@ -51,7 +52,8 @@ final class SendCommand implements Callable<Integer> {
     @Option(names = "--topic", description = "The topic (default: input.topic of --config, else llm-interactions).")
     private String topic;
 
-    @Option(names = "--timeout", defaultValue = "30", description = "Seconds to wait for the cluster before giving up. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--timeout", defaultValue = "30", description = "Seconds to wait for the broker's acknowledgement of each event (the check of"
+            + " the cluster at the start waits at most 10 s of it). Default: ${DEFAULT-VALUE}.")
     private int timeoutSeconds;
 
     @Mixin
@@ -66,6 +68,9 @@ final class SendCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--timeout = " + timeoutSeconds + " must be a positive number of seconds");
         }
         ServiceConfig config = cluster.config("send writes to an existing cluster");
+        if (topic != null && topic.isBlank()) {
+            throw new IllegalArgumentException("--topic = '" + topic + "' is empty; give the topic, or leave --topic out for " + Setting.INPUT_TOPIC.key());
+        }
         String target = topic != null ? topic : config.get(Setting.INPUT_TOPIC);
         refuseServiceOutput(config, target);
         Map<String, String> clients = config.clientSettings();
@@ -158,6 +163,7 @@ final class SendCommand implements Callable<Integer> {
                     }
                 }
             }
+            progress.ended();
             producer.flush();
             if (!progress.finish()) {
                 new CountDownLatch(1).await(); // interrupted meanwhile: the hook reports and ends the JVM
@@ -174,28 +180,35 @@ final class SendCommand implements Callable<Integer> {
     private int report(Progress progress, String target, boolean interrupted) {
         Progress.Outcome outcome = progress.outcome();
         PrintWriter out = spec.commandLine().getOut();
-        boolean all = outcome.failures().isEmpty() && outcome.unacknowledged() == 0;
-        out.println("sent " + (all ? "" : outcome.sent() + " of ") + outcome.tried() + " event" + (outcome.tried() == 1 ? "" : "s")
+        out.println("sent " + (outcome.allSent() ? "" : outcome.sent() + " of ") + outcome.tried() + " event" + (outcome.tried() == 1 ? "" : "s")
                 + " to " + target + (outcome.keyless() > 0 ? " (" + outcome.keyless() + " without an event_id, sent without a key)" : ""));
         out.flush();
         // Every line that did not reach the topic is named: a count alone would hide which events are missing.
         PrintWriter err = spec.commandLine().getErr();
         outcome.failures().forEach((number, reason) -> err.println("error: line " + number + " was not sent: " + reason));
+        outcome.uncertain().forEach((number, reason) -> err.println("error: line " + number + " may or may not be on the topic (the broker's"
+                + " answer did not come: " + reason + "); sending it again may send it twice"));
         if (interrupted) {
             err.println(interruption(outcome));
         }
         err.flush();
-        return interrupted ? 3 : outcome.failures().isEmpty() ? 0 : 2;
+        return interrupted ? 3 : outcome.allSent() ? 0 : 2;
     }
 
     /** Where the input stopped, and for a file the command that sends the rest. */
     private String interruption(Progress.Outcome outcome) {
         boolean stdin = file.equals("-");
-        String said = "send interrupted after line " + outcome.lastLine() + " of " + (stdin ? "standard input" : file) + ": ";
+        String input = stdin ? "standard input" : file;
+        if (outcome.ended() && outcome.unacknowledged() == 0) {
+            return "send interrupted after the end of " + input + ": every line was sent (or named above)";
+        }
+        if (outcome.lastLine() == 0) {
+            return "send interrupted before any line of " + input + " was read";
+        }
+        String said = "send interrupted after line " + outcome.lastLine() + " of " + input + ": ";
         int next = outcome.unacknowledged() > 0 ? outcome.unacknowledged() : outcome.lastLine() + 1;
         String done = outcome.unacknowledged() > 0
-                ? "line " + next + " and some after it were sent but not acknowledged by the broker (they may or may not be on the topic, so"
-                        + " sending them again may send some twice)"
+                ? "line " + next + " and perhaps some after it may or may not be on the topic (sending them again may send some twice)"
                 : "every line up to it was sent (or named above)";
         String rest = stdin ? "; the lines after it were not sent"
                 : "; to send the rest, run: tail -n +" + next + " " + ShellWords.quoted(file) + " | " + ShellWords.commandLine(resumeArgs());
@@ -253,7 +266,7 @@ final class SendCommand implements Callable<Integer> {
         try {
             producer.send(record, (metadata, error) -> progress.acknowledged(number, error));
         } catch (KafkaException e) {
-            progress.acknowledged(number, e);
+            progress.notSent(number, e.getMessage()); // refused before it left this process
         }
     }
 
@@ -351,9 +364,21 @@ final class SendCommand implements Callable<Integer> {
         private boolean handingOver;
         private final java.util.TreeSet<Integer> pending = new java.util.TreeSet<>();
         private final SortedMap<Integer, String> failures = new TreeMap<>();
+        private final SortedMap<Integer, String> uncertain = new TreeMap<>();
+        private boolean ended;
 
-        /** What happened, at one moment: the last line read and the first line the broker has not answered (0: none). */
-        record Outcome(int lastLine, int tried, int sent, int keyless, int unacknowledged, SortedMap<Integer, String> failures) {}
+        /**
+         * What happened, at one moment: the last line read, whether the input ended, the first
+         * line whose fate is not known (0: none), the lines refused, and those whose send timed
+         * out, which the broker may have written all the same.
+         */
+        record Outcome(int lastLine, boolean ended, int tried, int sent, int keyless, int unacknowledged, SortedMap<Integer, String> failures,
+                SortedMap<Integer, String> uncertain) {
+
+            boolean allSent() {
+                return failures.isEmpty() && uncertain.isEmpty() && unacknowledged == 0;
+            }
+        }
 
         synchronized void skipped(int number) {
             lastLine = number;
@@ -396,13 +421,30 @@ final class SendCommand implements Callable<Integer> {
             }
         }
 
+        /**
+         * The producer's answer for a line. A timeout or a lost connection leaves the line's fate
+         * unknown (the broker may have written it before the answer was lost): such a line is
+         * named as maybe sent, not as not sent, which would invite a duplicate.
+         */
         synchronized void acknowledged(int number, Exception error) {
             pending.remove(number);
             if (error == null) {
                 sent++;
+            } else if (error instanceof org.apache.kafka.common.errors.RetriableException) {
+                uncertain.put(number, error.getMessage());
             } else {
                 failures.put(number, error.getMessage());
             }
+        }
+
+        synchronized void notSent(int number, String reason) {
+            pending.remove(number);
+            failures.put(number, reason);
+        }
+
+        /** The reading reached the end of the input. */
+        synchronized void ended() {
+            ended = true;
         }
 
         /** True when the interrupt is the first to end the sending, and so reports it. */
@@ -420,7 +462,9 @@ final class SendCommand implements Callable<Integer> {
         }
 
         synchronized Outcome outcome() {
-            return new Outcome(lastLine, tried, sent, keyless, pending.isEmpty() ? 0 : pending.first(), new TreeMap<>(failures));
+            int unknown = Math.min(pending.isEmpty() ? Integer.MAX_VALUE : pending.first(), uncertain.isEmpty() ? Integer.MAX_VALUE : uncertain.firstKey());
+            return new Outcome(lastLine, ended, tried, sent, keyless, unknown == Integer.MAX_VALUE ? 0 : unknown, new TreeMap<>(failures),
+                    new TreeMap<>(uncertain));
         }
     }
 

@@ -34,14 +34,17 @@ class SendCommandTest {
         file.writeBytes("not json at all\n".getBytes(StandardCharsets.UTF_8));
         byte[] notUtf8 = {'{', '"', 'e', 'v', 'e', 'n', 't', '_', 'i', 'd', '"', ':', '"', (byte) 0xC3, '"', '}'};
         file.writeBytes(notUtf8);
+        // The service dead-letters an event with a field twice: it is no event, so it has no key either.
+        file.writeBytes("\n{\"event_id\":\"first\",\"event_id\":\"second\"}".getBytes(StandardCharsets.UTF_8));
         Path events = Files.write(dir.resolve("events.jsonl"), file.toByteArray());
         try (InJvmKafka kafka = InJvmKafka.start()) {
             kafka.createTopic("in", 1);
             CliRun run = CliRun.of("send", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "in", events.toString());
             assertEquals(0, run.exitCode(), run.err());
-            assertEquals("sent 3 events to in (2 without an event_id, sent without a key)", run.out().strip());
-            List<ConsumerRecord<byte[], byte[]>> records = kafka.readCommitted("in", r -> r.size() >= 3, Duration.ofSeconds(60));
-            assertEquals(3, records.size());
+            assertEquals("sent 4 events to in (3 without an event_id, sent without a key)", run.out().strip());
+            List<ConsumerRecord<byte[], byte[]>> records = kafka.readCommitted("in", r -> r.size() >= 4, Duration.ofSeconds(60));
+            assertEquals(4, records.size());
+            assertNull(records.get(3).key(), "a duplicated event_id gives no key");
             assertEquals("ü-🐶", new String(records.get(0).key(), StandardCharsets.UTF_8));
             assertEquals(EMOJI, new String(records.get(0).value(), StandardCharsets.UTF_8), "the line without its \\r\\n");
             assertNull(records.get(1).key());
@@ -161,6 +164,8 @@ class SendCommandTest {
         CliRun missing = CliRun.of("send", "--bootstrap-servers", "127.0.0.1:1", dir.resolve("nope.jsonl").toString());
         assertEquals(2, missing.exitCode());
         assertEquals("error: FILE = " + dir.resolve("nope.jsonl") + " does not exist", missing.err().strip());
+        CliRun emptyTopic = CliRun.of("send", "--bootstrap-servers", "127.0.0.1:1", "--topic", "", dir.resolve("nope.jsonl").toString());
+        assertEquals("error: --topic = '' is empty; give the topic, or leave --topic out for input.topic", emptyTopic.err().strip());
         CliRun empty = CliRun.of("send", "--bootstrap-servers", "127.0.0.1:1", "");
         assertEquals("error: FILE is empty; give a file of JSON lines, or - for standard input", empty.err().strip());
         CliRun folder = CliRun.of("send", "--bootstrap-servers", "127.0.0.1:1", dir.toString());
@@ -194,6 +199,34 @@ class SendCommandTest {
         assertEquals(List.of("abcd", "abcd", "abcd"), lines.stream().map(l -> new String(l.bytes(), StandardCharsets.US_ASCII)).toList());
         assertTrue(lines.get(0).bytes().length < lines.get(0).length() && lines.get(1).bytes().length == lines.get(1).length());
         assertTrue(!lines.get(0).isBlank() && !lines("        \n", 4).get(0).isBlank(), "a cut line is not taken for blank");
+    }
+
+    /**
+     * A line whose send timed out may be on the topic all the same (the broker wrote it and its
+     * answer was lost, as when the broker stalls): it is named as maybe sent, not as not sent,
+     * and the interrupt's resume starts at it. One refused by the producer before it left is not sent.
+     */
+    @Test
+    void aTimedOutLineIsMaybeSentAndARefusedOneIsNotSent() {
+        SendCommand.Progress progress = new SendCommand.Progress();
+        for (int line = 1; line <= 4; line++) {
+            assertTrue(progress.handOver(line, false));
+            progress.handedOver();
+        }
+        progress.acknowledged(1, null);
+        progress.acknowledged(2, new org.apache.kafka.common.errors.TimeoutException("Disconnected from node 1 due to timeout"));
+        progress.notSent(3, "buffer full");
+        SendCommand.Progress.Outcome outcome = progress.outcome();
+        assertEquals(java.util.Map.of(2, "Disconnected from node 1 due to timeout"), outcome.uncertain());
+        assertEquals(java.util.Map.of(3, "buffer full"), outcome.failures());
+        assertEquals(2, outcome.unacknowledged(), "line 4 is unanswered too; the first of the two is where a resume starts");
+        assertEquals(1, outcome.sent());
+        assertTrue(!outcome.allSent() && !outcome.ended());
+        progress.acknowledged(4, null);
+        progress.ended();
+        assertTrue(progress.outcome().ended() && progress.outcome().unacknowledged() == 2);
+        assertTrue(progress.stop(), "the first to stop the sending reports it");
+        assertTrue(!progress.handOver(5, false), "no line is handed over once interrupted");
     }
 
     private static List<SendCommand.Line> lines(String text, int maxBytes) throws java.io.IOException {
