@@ -356,6 +356,17 @@ class StatsTopologyTest {
         assertEquals(List.of("a1", "a2"), fired.get("few").getExampleEventIds(), "the first events, each once");
     }
 
+    /** A dead letter's empty event id is said among an alert's examples, not left as a blank between two commas. */
+    @Test
+    void anEmptyEventIdAmongTheExamplesIsSaid() {
+        io.explainstream.schema.AuditAlert alert = io.explainstream.schema.AuditAlert.newBuilder().setRule("dlqb").setCondition("dlq.count > 0")
+                .setMetric("dlq.count").setOperator(">").setValue(3).setThreshold(0).setGroupKey("metadata.application=none")
+                .setGroup(Map.of("metadata.application", "none")).setWindowStart(Instant.ofEpochMilli(T0)).setWindowEnd(Instant.ofEpochMilli(T0 + 60_000))
+                .setEvents(3).setExampleEventIds(List.of("bad-ts", "", "bad\u001b[2J")).setFiredAt(Instant.ofEpochMilli(T0 + 90_000)).build();
+        String line = StatsText.line(alert);
+        assertTrue(line.endsWith(" · 3 events · e.g. bad-ts, (empty id), bad\\x1b[2J"), line);
+    }
+
     @Test
     void eachOperatorFiresOnClosedWindowsOnlyOncePerWindowAndGroupWithExamples() {
         start(rules("lt", "events < 3", "le", "events <= 2", "gt", "delta.rel.max > 0.1", "ge", "dlq.count >= 1", "eq", "events == 2",

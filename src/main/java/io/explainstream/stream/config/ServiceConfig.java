@@ -66,6 +66,9 @@ public final class ServiceConfig {
 
     private static final List<String> PASS_THROUGH_PREFIXES = List.of("consumer.", "producer.", "admin.", "main.consumer.", "restore.consumer.",
             "global.consumer.", "topic.", "schema.registry.", "ssl.", "sasl.", "listener.");
+    /** The prefixes Kafka Streams reads client settings under, longest first. */
+    private static final List<String> KAFKA_CLIENT_PREFIXES = List.of("main.consumer.", "restore.consumer.", "global.consumer.", "consumer.",
+            "producer.", "admin.");
     /** Alert rules (alert.<name>.when, alert.<name>.group): the service's own dynamic keys, checked by the statistics at start. */
     public static final String ALERT_PREFIX = "alert.";
 
@@ -220,6 +223,39 @@ public final class ServiceConfig {
         if (values.containsKey(RegistryConfig.URL)) {
             registryConfig();
         }
+        kafkaValues();
+    }
+
+    /**
+     * Each Kafka setting given, parsed and checked as Kafka's clients will: a bad value
+     * ({@code processing.guarantee=foo}, {@code session.timeout.ms=abc}) fails at start with its
+     * key and value, before an embedded broker is started, and not later as a stack trace.
+     */
+    private void kafkaValues() {
+        Set<String> own = Arrays.stream(Setting.values()).map(Setting::key).collect(Collectors.toSet());
+        List<org.apache.kafka.common.config.ConfigDef> definitions = List.of(StreamsConfig.configDef(), ConsumerConfig.configDef(),
+                ProducerConfig.configDef(), AdminClientConfig.configDef());
+        values.forEach((key, value) -> {
+            if (own.contains(key) || key.startsWith("topic.")) {
+                return; // topic.* are topic configs, which the broker checks when the service creates its topics
+            }
+            String name = KAFKA_CLIENT_PREFIXES.stream().filter(key::startsWith).findFirst().map(prefix -> key.substring(prefix.length())).orElse(key);
+            for (org.apache.kafka.common.config.ConfigDef definition : definitions) {
+                org.apache.kafka.common.config.ConfigDef.ConfigKey configKey = definition.configKeys().get(name);
+                if (configKey == null) {
+                    continue;
+                }
+                try {
+                    Object parsed = org.apache.kafka.common.config.ConfigDef.parseType(name, value, configKey.type);
+                    if (configKey.validator != null) {
+                        configKey.validator.ensureValid(name, parsed);
+                    }
+                } catch (org.apache.kafka.common.config.ConfigException e) {
+                    boolean secret = configKey.type == org.apache.kafka.common.config.ConfigDef.Type.PASSWORD;
+                    throw new ConfigException(key + " = '" + (secret ? "[hidden]" : value) + "' is not a value Kafka takes: " + e.getMessage());
+                }
+            }
+        });
     }
 
     private static Set<String> knownKafkaKeys() {
