@@ -267,7 +267,8 @@ public final class PipelineBench {
     }
 
     /**
-     * One embedded broker and registry for all the pipeline runs of a bench: each run has its own
+     * One embedded broker and registry for all the pipeline runs of a bench (the offered-rate bench
+     * has one run): each run has its own
      * application id and topics, so that runs share nothing but the broker, whose start-up (4 s
      * on 2 cores) is then paid once instead of once per run.
      */
@@ -482,15 +483,15 @@ public final class PipelineBench {
             throw new IllegalArgumentException("--offered-rate = " + rate + " must be positive");
         }
         out.flush();
-        Path data = Files.createTempDirectory("explainstream-bench-");
         ObjectMapper json = new ObjectMapper();
-        try (EmbeddedPlatform platform = EmbeddedPlatform.start(data, 0)) {
-            Map<String, String> settings = new HashMap<>(Map.of("application.id", "explainstream-bench-rate", "state.dir", data.resolve("streams").toString(),
-                    Setting.MODEL_DIR.key(), modelDir.toAbsolutePath().toString(), Setting.STEPS.key(), Integer.toString(steps),
+        try (Cluster cluster = new Cluster()) {
+            EmbeddedPlatform platform = cluster.platform;
+            Map<String, String> settings = cluster.nextRun();
+            settings.putAll(Map.of(Setting.MODEL_DIR.key(), modelDir.toAbsolutePath().toString(), Setting.STEPS.key(), Integer.toString(steps),
                     Setting.BATCH_MAX_EVENTS.key(), Integer.toString(batch), Setting.BATCH_MAX_WAIT_MS.key(), "200", Setting.OPS_PORT.key(), "-1",
                     Setting.TOPICS_PARTITIONS.key(), "1", Setting.AUDIT_MAX_LAG_MS.key(), Long.toString(maxLagMs)));
             settings.put(Setting.AUDIT_SAMPLE_RATE.key(), Double.toString(sampleRate));
-            ServiceConfig config = ServiceConfig.of(settings).with(platform.clientSettings());
+            ServiceConfig config = ServiceConfig.of(settings);
             try (ExplainService service = ExplainService.start(config, home, Scope.live(), List.of(StatsTopology.extension()), Clock.systemUTC())) {
                 service.awaitRunning(Duration.ofMinutes(2));
                 var deserializer = ConfluentAvroDeserializer.specific(new SchemaRegistryClient(RegistryConfig.of(platform.registryUrl())), Explanation.class);
@@ -576,10 +577,6 @@ public final class PipelineBench {
                     out.flush();
                     return new RateResult(perSecond, produced, byTier, skipped, forcedIds.size(), forcedFull.size(), lagAfterMinute, accounted);
                 }
-            }
-        } finally {
-            try (var paths = Files.walk(data)) {
-                paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
             }
         }
     }

@@ -261,7 +261,7 @@ final class SendCommand implements Callable<Integer> {
         }
     }
 
-    /** A record the producer refuses at once (too large, say) fails like one the broker refuses. */
+    /** A record the producer refuses at once never left this process; the broker's answer, or its absence, comes to the callback. */
     private static void send(KafkaProducer<byte[], byte[]> producer, ProducerRecord<byte[], byte[]> record, int number, Progress progress) {
         try {
             producer.send(record, (metadata, error) -> progress.acknowledged(number, error));

@@ -64,11 +64,13 @@ public final class ServiceConfig {
     /** Room for the headers of a record (a dead letter's reason and source position) on top of its key and value. */
     public static final int HEADER_ROOM_BYTES = 65_536;
 
-    private static final List<String> PASS_THROUGH_PREFIXES = List.of("consumer.", "producer.", "admin.", "main.consumer.", "restore.consumer.",
-            "global.consumer.", "topic.", "schema.registry.", "ssl.", "sasl.", "listener.");
     /** The prefixes Kafka Streams reads client settings under, longest first. */
     private static final List<String> KAFKA_CLIENT_PREFIXES = List.of("main.consumer.", "restore.consumer.", "global.consumer.", "consumer.",
             "producer.", "admin.");
+    private static final List<String> PASS_THROUGH_PREFIXES = java.util.stream.Stream.concat(KAFKA_CLIENT_PREFIXES.stream(),
+            java.util.stream.Stream.of("topic.", "schema.registry.", "ssl.", "sasl.", "listener.")).toList();
+    /** The service's own keys, which are not handed to Kafka. */
+    private static final Set<String> OWN_KEYS = Arrays.stream(Setting.values()).map(Setting::key).collect(Collectors.toUnmodifiableSet());
     /** Alert rules (alert.<name>.when, alert.<name>.group): the service's own dynamic keys, checked by the statistics at start. */
     public static final String ALERT_PREFIX = "alert.";
 
@@ -183,9 +185,7 @@ public final class ServiceConfig {
 
     private void validate() {
         Set<String> known = knownKafkaKeys();
-        for (Setting setting : Setting.values()) {
-            known.add(setting.key());
-        }
+        known.addAll(OWN_KEYS);
         for (String key : values.keySet()) {
             if (!known.contains(key) && !key.startsWith(ALERT_PREFIX) && PASS_THROUGH_PREFIXES.stream().noneMatch(key::startsWith)) {
                 throw new ConfigException("unknown configuration key '" + key + "' (the README lists the service's keys; Kafka keys pass through)");
@@ -232,11 +232,10 @@ public final class ServiceConfig {
      * key and value, before an embedded broker is started, and not later as a stack trace.
      */
     private void kafkaValues() {
-        Set<String> own = Arrays.stream(Setting.values()).map(Setting::key).collect(Collectors.toSet());
         List<org.apache.kafka.common.config.ConfigDef> definitions = List.of(StreamsConfig.configDef(), ConsumerConfig.configDef(),
                 ProducerConfig.configDef(), AdminClientConfig.configDef());
         values.forEach((key, value) -> {
-            if (own.contains(key) || key.startsWith("topic.")) {
+            if (OWN_KEYS.contains(key) || key.startsWith("topic.")) {
                 return; // topic.* are topic configs, which the broker checks when the service creates its topics
             }
             String name = KAFKA_CLIENT_PREFIXES.stream().filter(key::startsWith).findFirst().map(prefix -> key.substring(prefix.length())).orElse(key);
@@ -642,9 +641,8 @@ public final class ServiceConfig {
             // Where other instances forward /api/stats questions about groups this instance holds.
             properties.put(StreamsConfig.APPLICATION_SERVER_CONFIG, get(Setting.OPS_HOST) + ":" + opsPort());
         }
-        Set<String> own = Arrays.stream(Setting.values()).map(Setting::key).collect(Collectors.toSet());
         values.forEach((key, value) -> {
-            if (!own.contains(key) && !key.startsWith("schema.registry.") && !key.startsWith(ALERT_PREFIX)) {
+            if (!OWN_KEYS.contains(key) && !key.startsWith("schema.registry.") && !key.startsWith(ALERT_PREFIX)) {
                 properties.put(key, value);
             }
         });
