@@ -24,7 +24,7 @@ final class FormattingLogger extends SimpleLogger {
 
     @Override
     protected void handleNormalizedLoggingCall(Level level, Marker marker, String messagePattern, Object[] arguments, Throwable throwable) {
-        if (level.toInt() > Level.DEBUG.toInt() && QuietMessages.quiet(getName(), messagePattern)) {
+        if (level.toInt() > Level.DEBUG.toInt() && QuietMessages.quiet(getName(), messagePattern, arguments)) {
             if (!isDebugEnabled()) {
                 return;
             }
