@@ -29,6 +29,14 @@ final class ClusterOptions {
      * @param why what the command does with the cluster, for the error when none is configured
      */
     ServiceConfig config(String why) {
+        if (bootstrapServers != null && bootstrapServers.isBlank()) {
+            throw new IllegalArgumentException("--bootstrap-servers = '" + bootstrapServers + "' is empty; give the Kafka addresses (host:port,…), "
+                    + "or leave it out for bootstrap.servers of --config");
+        }
+        if (registryUrl != null && registryUrl.isBlank()) {
+            throw new IllegalArgumentException("--registry-url = '" + registryUrl + "' is empty; give the schema registry's URL, "
+                    + "or leave it out for " + RegistryConfig.URL + " of --config");
+        }
         Map<String, String> overrides = new HashMap<>();
         if (bootstrapServers != null) {
             overrides.put("bootstrap.servers", bootstrapServers);

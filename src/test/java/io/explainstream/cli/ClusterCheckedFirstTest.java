@@ -68,6 +68,18 @@ class ClusterCheckedFirstTest {
                 runWithin(concat(List.of("replay", "--model", "", "--from", "-1h", "--to", "now"), set)).err().strip());
         assertEquals("error: --model = '' is empty; give a model directory", runWithin(List.of("attribute", "--model", "", "--prompt", "a",
                 "--response", "b")).err().strip());
+        // the cluster's own options: named, where an empty registry URL was called "not set" and an empty broker list went to Kafka's check
+        for (String command : List.of("tail", "diff", "dashboard", "send")) {
+            List<String> head = switch (command) {
+                case "diff" -> List.of("diff", "--replay-id", "x");
+                case "send" -> List.of("send", "-");
+                default -> List.of(command);
+            };
+            assertEquals("error: --bootstrap-servers = '' is empty; give the Kafka addresses (host:port,…), or leave it out for bootstrap.servers of --config",
+                    runWithin(concat(head, List.of("--bootstrap-servers", "", "--registry-url", ""))).err().strip(), command);
+            assertEquals("error: --registry-url = ' ' is empty; give the schema registry's URL, or leave it out for schema.registry.url of --config",
+                    runWithin(concat(head, List.of("--bootstrap-servers", NOWHERE_BROKER, "--registry-url", " "))).err().strip(), command);
+        }
     }
 
     /** Each command that reads a cluster, pointed at {@code broker} and {@code registry}. */
