@@ -51,28 +51,43 @@ class DemoCommandTest {
         assertEquals(1, proc.err().strip().lines().count(), proc.err());
     }
 
+    /**
+     * The demo as a user runs it, in a JVM of its own: every valid event explained, the malformed
+     * ones dead-lettered, the report written, and no warning in its whole output (Kafka's default
+     * warnings included, which only the command line's logging quiets).
+     */
     @Test
-    void theDemoExplainsEveryValidSampleEventDeadLettersTheMalformedOnesAndWritesTheReport(@TempDir Path dir) throws IOException {
+    void theDemoExplainsEveryValidSampleEventDeadLettersTheMalformedOnesAndWritesTheReport(@TempDir Path dir) throws Exception {
         Path data = dir.resolve("demo");
         Path report = data.resolve(DemoCommand.REPORT_NAME);
-        CliRun run = CliRun.of("demo", "--events", "25", "--steps", "8", "--no-color", "--data", data.toString(), "--timeout", "240");
-        assertEquals(0, run.exitCode(), run.out() + run.err());
+        // The child's temp directory is its own, so that a data folder (or a checkout) under /tmp is not taken for one.
+        String out;
+        try (ServiceProcess demo = ServiceProcess.start(List.of("demo", "--events", "25", "--steps", "8", "--no-color", "--data", data.toString(),
+                "--timeout", "240"), List.of("-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve("tmp"))), Map.of(), dir.resolve("demo.log"),
+                Duration.ofSeconds(300))) {
+            assertTrue(demo.process().waitFor(280, TimeUnit.SECONDS), "the demo ends");
+            out = Files.readString(dir.resolve("demo.log"), StandardCharsets.UTF_8); // the child has ended: whole UTF-8 characters
+            assertEquals(0, demo.process().exitValue(), out);
+        }
+        assertFalse(out.contains("Processing exception handler is not enabled for the GlobalThread"), out);
+        assertFalse(out.contains("Using an OS temp directory"), out);
+        assertFalse(out.contains(" WARN "), "no warnings at all in a demo run:\n" + out);
         List<String> sample = DemoCommand.sample(25);
         assertEquals(2, sample.stream().filter(line -> !DemoCommand.wellFormed(line)).count(), "the first 25 sample lines hold two malformed events");
-        assertTrue(run.out().contains("summary: 25 events sent, 23 explained, 2 dead letters"), run.out());
-        assertTrue(run.out().contains("dead letter demo-bad-json: value is not valid JSON"), run.out());
-        assertTrue(run.out().contains("dead letter demo-no-prompt: field 'prompt' or 'messages' is required"), run.out());
-        assertTrue(run.out().matches("(?s).*end-to-end latency p50 \\d+ ms, p99 \\d+ ms.*"), run.out());
+        assertTrue(out.contains("summary: 25 events sent, 23 explained, 2 dead letters"), out);
+        assertTrue(out.contains("dead letter demo-bad-json: value is not valid JSON"), out);
+        assertTrue(out.contains("dead letter demo-no-prompt: field 'prompt' or 'messages' is required"), out);
+        assertTrue(out.matches("(?s).*end-to-end latency p50 \\d+ ms, p99 \\d+ ms.*"), out);
         // Statistics: every sent event is in a closed window, the dead-letter rule fired, the report shows the trends.
-        assertTrue(run.out().matches("(?s).*\\d+ statistics windows closed, \\d+ alerts fired.*"), run.out());
-        assertTrue(run.out().contains("ALERT dead-letters: dlq.count = 1 >= 1"), run.out());
-        assertTrue(run.out().contains("last closed windows:"), run.out());
-        Matcher addresses = Pattern.compile("broker (\\S+) · registry (\\S+) ·").matcher(run.out());
-        assertTrue(addresses.find(), run.out());
+        assertTrue(out.matches("(?s).*\\d+ statistics windows closed, \\d+ alerts fired.*"), out);
+        assertTrue(out.contains("ALERT dead-letters: dlq.count = 1 >= 1"), out);
+        assertTrue(out.contains("last closed windows:"), out);
+        Matcher addresses = Pattern.compile("broker (\\S+) · registry (\\S+) ·").matcher(out);
+        assertTrue(addresses.find(), out);
         assertFalse(EmbeddedKafkaBroker.accepts(addresses.group(1)), "the broker port is free after the demo");
         URI registry = URI.create(addresses.group(2));
         assertFalse(EmbeddedKafkaBroker.accepts(registry.getHost() + ":" + registry.getPort()), "the registry port is free after the demo");
-        assertTrue(run.out().contains("report: " + report.toAbsolutePath()), "the report goes into the data folder by default:\n" + run.out());
+        assertTrue(out.contains("report: " + report.toAbsolutePath()), "the report goes into the data folder by default:\n" + out);
         assertFalse(Files.exists(data.resolve(DemoCommand.RUN_FOLDER)), "the broker's and the streams' data are deleted");
         String html = Files.readString(report);
         assertEquals(23, html.split("<section class=\"explanation\" id=\"event-", -1).length - 1, "one section per explanation");
@@ -82,7 +97,7 @@ class DemoCommandTest {
                 "dead letters with their reasons");
         assertTrue(html.contains("<th>event time</th>"), "each event's time");
         // demo-011 is a RAG-style event: two named documents, printed and drawn as segment shares.
-        assertTrue(run.out().matches("(?s).*demo-011 .*\n  segments: .*doc:kb-ball \\d+%.*"), run.out());
+        assertTrue(out.matches("(?s).*demo-011 .*\n  segments: .*doc:kb-ball \\d+%.*"), out);
         assertTrue(html.contains("class=\"shares\"") && html.contains("doc:kb-rain"), "the report draws segment shares");
         assertTrue(html.contains("<section class=\"trends\" id=\"trends\">"), "the trends section");
     }

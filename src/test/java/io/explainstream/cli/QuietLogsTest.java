@@ -4,10 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.explainstream.TestData;
 import io.explainstream.testing.InJvmKafka;
 import io.explainstream.testing.ServiceProcess;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -28,32 +26,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A start prints nothing a user cannot act on: real command lines in JVMs of their own, their
- * whole output grepped for the warnings Kafka prints by default.
+ * whole output grepped for the warnings Kafka prints by default. (The demo's run is checked the
+ * same way in {@code DemoCommandTest}.)
  */
 @Tag("slow")
 class QuietLogsTest {
-
-    @Test
-    void theDemoStartsWithoutTheGlobalThreadOrTempStateDirWarningsAndKeepsItsReportInItsDataFolder(@TempDir Path log) throws Exception {
-        // Not under the system temp directory: that is what the demo's data folder replaces.
-        Path data = TestData.repo().resolve("target/quiet-logs-test/demo");
-        DemoCommand.deleteRecursively(data);
-        // The child's temp directory is this test's own, so that a checkout that itself lies under /tmp
-        // (as some CI clones do) is not taken for one.
-        try (ServiceProcess demo = ServiceProcess.start(List.of("demo", "--events", "3", "--steps", "2", "--no-color", "--data", data.toString()),
-                List.of("-Djava.io.tmpdir=" + log), Map.of(), log.resolve("demo.log"), Duration.ofSeconds(180))) {
-            assertTrue(demo.process().waitFor(170, TimeUnit.SECONDS), "the demo ends");
-            String output = demo.output();
-            assertEquals(0, demo.process().exitValue(), output);
-            assertTrue(output.contains("summary: 3 events sent, 3 explained"), output);
-            assertFalse(output.contains("Processing exception handler is not enabled for the GlobalThread"), output);
-            assertFalse(output.contains("Using an OS temp directory"), output);
-            assertFalse(output.contains(" WARN "), "no warnings at all in a demo run:\n" + output);
-            assertTrue(output.contains("report: " + data.resolve("report.html").toAbsolutePath()), output);
-            assertTrue(Files.isRegularFile(data.resolve("report.html")), "the report stays");
-            assertFalse(Files.exists(data.resolve(DemoCommand.RUN_FOLDER)), "the broker's and the streams' data are deleted");
-        }
-    }
 
     @Test
     void aReplayDryRunPrintsItsCountsWithoutOffsetWarnings(@TempDir Path log) throws Exception {
