@@ -2,10 +2,15 @@ package io.explainstream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.explainstream.model.Checkpoint;
+import io.explainstream.model.CheckpointWriter;
+import io.explainstream.model.TensorDtype;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.Consumer;
 
 /** Where the tests find the bundled model and the Captum reference numbers. */
 public final class TestData {
@@ -19,6 +24,26 @@ public final class TestData {
     /** The bundled stories260K checkpoint (a copy of ../shared/models/stories260K). */
     public static Path stories260K() {
         return repo().resolve("models/stories260K");
+    }
+
+    /**
+     * Writes a copy of stories260K (float32, one file, with its tokenizer) into {@code dir}, with
+     * one tensor's values changed by {@code edit}: a damaged or extreme checkpoint, made on the spot.
+     */
+    public static void stories260KWith(Path dir, String tensor, Consumer<float[]> edit) throws IOException {
+        Checkpoint source = Checkpoint.open(stories260K());
+        CheckpointWriter writer = new CheckpointWriter(source.config());
+        source.entries().forEach((name, entry) -> {
+            float[] values = source.readArray(name);
+            if (name.equals(tensor)) {
+                edit.accept(values);
+            }
+            writer.add(name, entry.shape(), values);
+        });
+        writer.write(dir, TensorDtype.F32, 1);
+        for (String file : new String[] {"tokenizer.json", "tokenizer_config.json"}) {
+            Files.copy(stories260K().resolve(file), dir.resolve(file));
+        }
     }
 
     /** Captum 0.8.0's own numbers on stories260K (a copy of ../shared/reference/captum-parity.json). */

@@ -9,6 +9,7 @@ import io.explainstream.attribution.AttributionRequest;
 import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.attribution.Baseline;
 import io.explainstream.attribution.GradientMethod;
+import io.explainstream.attribution.NonFiniteAttributionException;
 import io.explainstream.attribution.QuadratureRule;
 import io.explainstream.attribution.ScoreNormalization;
 import io.explainstream.attribution.summary.PromptLayout;
@@ -180,6 +181,9 @@ final class AttributeCommand implements Callable<Integer> {
                 throw new IllegalArgumentException(e.message(AttributionSettings.Option::cliOption), e);
             }
             Attribution attribution = engine.attribute(request, settings);
+            NonFiniteAttributionException.of(attribution).ifPresent(e -> {
+                throw e;
+            });
             Summary summary = Summary.of(layout, attribution.promptTokens(), attribution.seqAttr(), attribution.tokenAttr(), settings.normalization(),
                     Integer.parseInt(Setting.SUMMARY_TOP_K.defaultValue()));
             Source source = new Source(selection.modelDirectory().toString(), model.checkpoint().fingerprint(), promptTokens.text(), response);

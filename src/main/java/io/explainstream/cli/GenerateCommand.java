@@ -37,6 +37,13 @@ final class GenerateCommand implements Callable<Integer> {
                 LlamaTokenizer tokenizer = LlamaTokenizer.load(selection.modelDirectory())) {
             tokenizer.requireEmbeddingsFor(model.config().vocabSize(), selection.modelDirectory());
             long[] promptIds = tokenizer.encodePrompt(prompt).ids();
+            int context = model.config().maxPositions();
+            if ((long) promptIds.length + tokens > context) {
+                // Positions past the context have rotary angles the model never saw: its output there means nothing.
+                throw new IllegalArgumentException("--tokens = " + tokens + " with a prompt of " + promptIds.length + " tokens exceeds the model's context of "
+                        + context + " tokens (max_position_embeddings in config.json): at most " + Math.max(0, context - promptIds.length)
+                        + " new tokens fit");
+            }
             long started = System.nanoTime();
             long[] ids = new GreedyDecoder(model).generate(promptIds, tokens);
             double seconds = (System.nanoTime() - started) / 1e9;

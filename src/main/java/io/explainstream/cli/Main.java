@@ -1,5 +1,6 @@
 package io.explainstream.cli;
 
+import io.explainstream.attribution.NonFiniteAttributionException;
 import io.explainstream.logging.LogFormat;
 import io.explainstream.logging.LogProvider;
 import io.explainstream.model.ModelLoadException;
@@ -100,6 +101,11 @@ public final class Main implements Runnable {
                 || e instanceof UnreachableException) {
             commandLine.getErr().println("error: " + e.getMessage());
             return 2;
+        }
+        if (e instanceof NonFiniteAttributionException) {
+            // Not the command line's fault but the model's (or its dtype's): said in one line, exit 1.
+            commandLine.getErr().println("error: " + e.getMessage());
+            return 1;
         }
         e.printStackTrace(commandLine.getErr());
         return 1;

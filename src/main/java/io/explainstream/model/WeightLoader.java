@@ -74,6 +74,18 @@ final class WeightLoader {
         });
     }
 
+    /**
+     * A NaN or an infinity in one weight turns every activation downstream into NaN: refused at
+     * load, naming the tensor, rather than found later as NaN scores that look like numbers.
+     */
+    private void requireFinite(String name, NDArray values, java.util.function.Supplier<String> where) {
+        long bad = values.isNaN().logicalOr(values.isInfinite()).countNonzero().getLong(); // () count
+        if (bad > 0) {
+            throw new ModelLoadException("tensor " + name + " in " + checkpoint.directory() + " holds " + bad + " NaN or infinite values (of "
+                    + values.size() + ") " + where.get());
+        }
+    }
+
     private NDArray transposed(String name, long... shape) {
         return tensor(name, shape).transpose();
     }
@@ -82,8 +94,12 @@ final class WeightLoader {
         SafetensorsFile.Entry entry = checkpoint.entry(name, shape);
         try (NDManager staging = manager.newSubManager(Device.cpu())) {
             NDArray onCpu = staging.create(checkpoint.readFloat32(entry), new Shape(shape), DataType.FLOAT32);
+            requireFinite(name, onCpu, () -> "in the checkpoint: the weights are damaged (explanations and generated text from them would be"
+                    + " NaN or <unk>); convert or download the checkpoint again");
             // Device first, then dtype: bfloat16 conversions must happen on the GPU.
             NDArray converted = onCpu.toDevice(device, false).toType(dtype, false);
+            requireFinite(name, converted, () -> "once converted to " + dtype.name().toLowerCase(java.util.Locale.ROOT) + " (its largest |value| is "
+                    + onCpu.abs().max().getFloat() + ", beyond that type's range): run the model in float32, or bfloat16 on a GPU");
             converted.setName(name);
             converted.attach(manager);
             return converted;

@@ -50,6 +50,20 @@ class AttributeCommandTest {
         }
     }
 
+    /**
+     * A model whose forward pass overflows (an embedding row of 3e38, finite, read by the tied head)
+     * gives NaN scores: attribute says so and exits 1; it printed "sequence delta NaN" and exited 0.
+     */
+    @Test
+    void aScoreThatIsNotFiniteIsAnErrorNotAReport(@TempDir Path dir) throws IOException {
+        TestData.stories260KWith(dir, "model.embed_tokens.weight", values -> java.util.Arrays.fill(values, 403 * 64, 404 * 64, 3e38f));
+        CliRun run = CliRun.of("attribute", "--model", dir.toString(), "--prompt", PROMPT, "--response", RESPONSE, "--steps", "4", "--format", "json");
+        assertEquals(1, run.exitCode(), run.err());
+        assertEquals("", run.out());
+        assertTrue(run.err().startsWith("error: the attribution is not finite (sequence_delta = NaN, seq_attr has "), run.err());
+        assertEquals(1, run.err().strip().lines().count(), run.err());
+    }
+
     @Test
     void jsonHasTheDocumentedFieldsAndCaptumsNumbers() throws IOException {
         CliRun run = CliRun.of("attribute", "--prompt", PROMPT, "--response", RESPONSE, "--token-matrix", "--format", "json");

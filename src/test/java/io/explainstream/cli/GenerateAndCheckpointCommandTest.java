@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.explainstream.TestData;
 import io.explainstream.model.Checkpoint;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +18,24 @@ class GenerateAndCheckpointCommandTest {
         CliRun run = CliRun.of("generate", "--tokens", "20", "--device", "cpu");
         assertEquals(0, run.exitCode(), run.err());
         assertTrue(run.out().startsWith("Once upon a time, there was a little girl named Lily. She loved to play"), run.out());
+    }
+
+    /** Positions past max_position_embeddings have rotary angles the model never saw: generate ran on there without a word. */
+    @Test
+    void generateRefusesTokensPastTheModelsContextAndDamagedWeights(@TempDir Path dir) throws java.io.IOException {
+        CliRun tooMany = CliRun.of("generate", "--prompt", "Once upon a time", "--tokens", "1000000");
+        assertEquals(2, tooMany.exitCode(), tooMany.err());
+        assertEquals("error: --tokens = 1000000 with a prompt of 5 tokens exceeds the model's context of 512 tokens (max_position_embeddings in"
+                + " config.json): at most 507 new tokens fit", tooMany.err().strip());
+        CliRun oneTooMany = CliRun.of("generate", "--tokens", "512");
+        assertEquals(2, oneTooMany.exitCode(), oneTooMany.err());
+        assertTrue(oneTooMany.err().contains("at most 511 new tokens fit"), oneTooMany.err());
+        TestData.stories260KWith(dir, "model.norm.weight", values -> values[3] = Float.NaN);
+        CliRun damaged = CliRun.of("generate", "--model", dir.toString(), "--tokens", "5");
+        assertEquals(2, damaged.exitCode(), damaged.err());
+        assertEquals("error: tensor model.norm.weight in " + dir + " holds 1 NaN or infinite values (of 64) in the checkpoint: the weights are damaged"
+                + " (explanations and generated text from them would be NaN or <unk>); convert or download the checkpoint again", damaged.err().strip());
+        assertEquals("", damaged.out(), "it printed <unk> tokens");
     }
 
     @Test

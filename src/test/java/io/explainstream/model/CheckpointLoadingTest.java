@@ -67,6 +67,32 @@ class CheckpointLoadingTest {
                 + ": config.json and the weights do not belong together", error.getMessage());
     }
 
+    /** A NaN in one weight makes every score NaN, which prints like a number: refused at load, naming the tensor. */
+    @Test
+    void aNanOrInfiniteWeightIsRefusedNamingTheTensor(@TempDir Path dir) throws IOException {
+        TestData.stories260KWith(dir, "model.embed_tokens.weight", values -> {
+            values[5] = Float.NaN;
+            values[700] = Float.POSITIVE_INFINITY;
+        });
+        var error = assertThrows(ModelLoadException.class, () -> LlamaModel.load(dir, ModelOptions.CPU_FLOAT32).close());
+        assertEquals("tensor model.embed_tokens.weight in " + dir + " holds 2 NaN or infinite values (of 32768) in the checkpoint: the weights are"
+                + " damaged (explanations and generated text from them would be NaN or <unk>); convert or download the checkpoint again",
+                error.getMessage());
+    }
+
+    /** A float32 weight beyond float16's range becomes infinity when the model runs in float16. */
+    @Test
+    void aWeightBeyondTheComputeDtypesRangeIsRefusedNamingTheDtype(@TempDir Path dir) throws IOException {
+        TestData.stories260KWith(dir, "model.layers.2.mlp.down_proj.weight", values -> values[9] = -1e6f);
+        var error = assertThrows(ModelLoadException.class,
+                () -> LlamaModel.load(dir, new ModelOptions(new DeviceSpec("cpu"), ComputeDtype.FLOAT16)).close());
+        assertEquals("tensor model.layers.2.mlp.down_proj.weight in " + dir + " holds 1 NaN or infinite values (of 11008) once converted to float16"
+                + " (its largest |value| is 1000000.0, beyond that type's range): run the model in float32, or bfloat16 on a GPU", error.getMessage());
+        try (LlamaModel model = LlamaModel.load(dir, ModelOptions.CPU_FLOAT32)) {
+            assertEquals(512, LlamaModelTest.lastLogits(model, PROMPT).length, "the same weights load in float32");
+        }
+    }
+
     @Test
     void fingerprintChangesWithTheWeights(@TempDir Path dir) throws IOException {
         LlamaConfig shape = new LlamaConfig(32, 64, 4, 2, 8, 1, 512, 128, 1e-5, 10000.0, RopeScaling.NONE, true, 1, 2, -1);

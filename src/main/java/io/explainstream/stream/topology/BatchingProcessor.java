@@ -2,6 +2,7 @@ package io.explainstream.stream.topology;
 
 import io.explainstream.attribution.AttributionCancelledException;
 import io.explainstream.attribution.GradientMethod;
+import io.explainstream.attribution.NonFiniteAttributionException;
 import io.explainstream.avro.RegistryException;
 import io.explainstream.schema.Explanation;
 import io.explainstream.schema.ExplanationTier;
@@ -19,6 +20,7 @@ import io.explainstream.stream.ingest.Admission;
 import io.explainstream.stream.ingest.Ingest;
 import io.explainstream.stream.ingest.InvalidEventException;
 import io.explainstream.stream.output.DeadLetters;
+import io.explainstream.stream.output.FiniteNumbers;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -30,6 +32,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import org.apache.kafka.common.Metric;
@@ -424,6 +427,14 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
 
     /** Writes one explanation, or dead-letters its event when the explanation cannot be written. */
     private void publish(PendingEvent event, Explanation explanation) {
+        Optional<NonFiniteAttributionException> notFinite = FiniteNumbers.problem(explanation);
+        if (notFinite.isPresent()) {
+            // NaN serializes like a number: published, it would read as a score and pass every
+            // faithfulness threshold. The event waits in the dead-letter topic for a mended model.
+            LOG.warn("event {} cannot be explained, sending it to the dead-letter topic: {}", event.eventId(), notFinite.get().getMessage());
+            deadLetter(event, DeadLetters.Stage.ATTRIBUTION, notFinite.get());
+            return;
+        }
         byte[] key = outputKey(event);
         Tier tier = backlog.tier(event.audit());
         explanation.setTier(ExplanationTier.valueOf(tier.kind().name()));

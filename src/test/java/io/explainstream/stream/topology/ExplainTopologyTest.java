@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.explainstream.TestData;
 import io.explainstream.attribution.Attribution;
+import io.explainstream.attribution.AttributionEngine;
 import io.explainstream.attribution.summary.PromptLayout;
 import io.explainstream.attribution.summary.SegmentDefinition;
 import io.explainstream.attribution.summary.SegmentKind;
@@ -13,6 +15,8 @@ import io.explainstream.attribution.summary.WordSpan;
 import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.ConfluentAvroSerializer;
 import io.explainstream.avro.SubjectNameStrategy;
+import io.explainstream.model.LlamaModel;
+import io.explainstream.model.ModelOptions;
 import io.explainstream.schema.Explanation;
 import io.explainstream.schema.LlmInteraction;
 import io.explainstream.stream.audit.AuditPolicy;
@@ -31,6 +35,7 @@ import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.stream.output.EngineExplainer;
 import io.explainstream.testing.ManualClock;
 import io.explainstream.testing.BuiltInRegistry;
+import io.explainstream.tokenize.LlamaTokenizer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -467,6 +472,35 @@ class ExplainTopologyTest {
         assertEquals("attribution", header(dead, DeadLetters.STAGE));
         assertEquals("1", header(dead, DeadLetters.OFFSET));
         assertTrue(deadLetters.isEmpty());
+    }
+
+    /**
+     * A finite weight can still overflow in the forward pass: an embedding row of 3e38, read by the
+     * tied head, makes every log-probability NaN. NaN serializes like a number, so the events are
+     * dead letters that say why, and nothing reaches the explanations topic.
+     */
+    @Test
+    void anExplanationThatIsNotFiniteIsADeadLetterNotAScore(@TempDir Path modelDir) throws Exception {
+        TestData.stories260KWith(modelDir, "model.embed_tokens.weight", values -> Arrays.fill(values, 403 * 64, 404 * 64, 3e38f));
+        try (LlamaModel model = LlamaModel.load(modelDir, ModelOptions.CPU_FLOAT32);
+                LlamaTokenizer tokenizer = LlamaTokenizer.load(modelDir)) {
+            EngineExplainer overflowing = new EngineExplainer(new AttributionEngine(model, tokenizer), StreamFixture.SETTINGS,
+                    new EngineExplainer.Identity("overflowing", model.checkpoint().fingerprint(), null, false), Clock.systemUTC());
+            start(new BatchPolicy(2, 100_000, 60_000), StreamFixture.defaultPolicy(), overflowing);
+            send("n1", json("n1", PROMPT, RESPONSE), T0);
+            send("n2", json("n2", "A cat sat", "on the mat"), T0);
+            assertTrue(output.isEmpty(), "no NaN explanation is published");
+            for (String id : List.of("n1", "n2")) {
+                TestRecord<byte[], byte[]> dead = deadLetters.readRecord();
+                assertEquals(id, new String(dead.key(), StandardCharsets.UTF_8));
+                assertEquals("attribution", header(dead, DeadLetters.STAGE));
+                String reason = header(dead, DeadLetters.REASON);
+                assertTrue(reason.startsWith("the attribution is not finite (sequence_delta = NaN, seq_attr has "), reason);
+                assertTrue(reason.endsWith("float16 overflows on large activations (run in float32, or bfloat16 on a GPU), and damaged weights do it"
+                        + " on every input"), reason);
+            }
+            assertTrue(deadLetters.isEmpty());
+        }
     }
 
     /**
