@@ -48,6 +48,13 @@ public record RegistryConfig(
         if (maxRetries < 0) {
             throw new IllegalArgumentException(MAX_RETRIES + " = " + maxRetries + " must be ≥ 0");
         }
+        // Checked here: the HTTP client refuses them only at the first request, without the key.
+        if (requestTimeout.isNegative() || requestTimeout.isZero()) {
+            throw new IllegalArgumentException(REQUEST_TIMEOUT_MS + " = " + requestTimeout.toMillis() + " must be a positive number of milliseconds");
+        }
+        if (retryBackoff.isNegative()) {
+            throw new IllegalArgumentException(RETRY_BACKOFF_MS + " = " + retryBackoff.toMillis() + " must be ≥ 0 milliseconds");
+        }
     }
 
     public static RegistryConfig of(String url) {

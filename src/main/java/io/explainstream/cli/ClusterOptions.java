@@ -1,6 +1,7 @@
 package io.explainstream.cli;
 
 import io.explainstream.avro.RegistryConfig;
+import io.explainstream.stream.config.KafkaAddresses;
 import io.explainstream.stream.config.ServiceConfig;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -36,6 +37,9 @@ final class ClusterOptions {
         if (registryUrl != null && registryUrl.isBlank()) {
             throw new IllegalArgumentException("--registry-url = '" + registryUrl + "' is empty; give the schema registry's URL, "
                     + "or leave it out for " + RegistryConfig.URL + " of --config");
+        }
+        if (bootstrapServers != null) {
+            KafkaAddresses.check("--bootstrap-servers", bootstrapServers);
         }
         Map<String, String> overrides = new HashMap<>();
         if (bootstrapServers != null) {

@@ -47,7 +47,11 @@ final class RunCommand implements Callable<Integer> {
             // Before the broker starts: the stream state goes under --data unless state.dir is set.
             ExplainService.requireStateDirRocksDbCanOpen(config.isSet(StreamsConfig.STATE_DIR_CONFIG)
                     ? config.streamsProperties().getProperty(StreamsConfig.STATE_DIR_CONFIG) : dataDir.resolve("streams-state").toString());
-            lock = DataFolderLock.acquire("--data", dataDir);
+            try {
+                lock = DataFolderLock.acquire("--data", dataDir);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("--data = " + dataDir + " cannot be used: " + OutputFile.reason(e), e);
+            }
             try {
                 platform = EmbeddedPlatform.start(dataDir, 0);
             } catch (IOException | RuntimeException e) {

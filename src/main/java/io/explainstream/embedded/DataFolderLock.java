@@ -35,6 +35,15 @@ public final class DataFolderLock implements AutoCloseable {
      * @throws IllegalArgumentException naming the option, the folder and the holder's process id when another process holds it
      */
     public static DataFolderLock acquire(String option, Path folder) throws IOException {
+        for (Path existing = folder.toAbsolutePath(); existing != null; existing = existing.getParent()) {
+            if (Files.exists(existing)) {
+                if (!Files.isDirectory(existing)) {
+                    // Files.createDirectories would say only the path, as a FileAlreadyExistsException.
+                    throw new IllegalArgumentException(option + " = " + folder + ": " + existing + " is a file; give a folder for the embedded broker's data");
+                }
+                break;
+            }
+        }
         Files.createDirectories(folder);
         Path file = folder.resolve(FILE);
         FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);

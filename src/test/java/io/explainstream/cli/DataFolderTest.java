@@ -69,4 +69,17 @@ class DataFolderTest {
         // Released: the next one takes it.
         DataFolderLock.acquire("--data", dir).close();
     }
+
+    /** run printed a FileAlreadyExistsException stack trace; the demo said "cannot be used: <the path>", without a reason. */
+    @Test
+    void aFileGivenAsTheDataFolderIsSaidByRunAndDemo(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("events.jsonl"), "");
+        for (String command : new String[] {"run", "demo"}) {
+            CliRun run = CliRun.of(command, "--data", file.toString());
+            assertEquals(2, run.exitCode(), command + ": " + run.out() + run.err());
+            assertEquals("error: --data = " + file + ": " + file + " is a file; give a folder for the embedded broker's data", run.err().strip(), command);
+        }
+        CliRun below = CliRun.of("run", "--data", file.resolve("data").toString());
+        assertEquals("error: --data = " + file.resolve("data") + ": " + file + " is a file; give a folder for the embedded broker's data", below.err().strip());
+    }
 }

@@ -16,17 +16,17 @@ import io.explainstream.model.ModelOptions;
 import io.explainstream.stream.audit.AuditPolicy;
 import io.explainstream.stream.ingest.InputFormat;
 import io.explainstream.stream.ingest.ValidationPolicy;
+import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
@@ -98,7 +98,7 @@ public final class ServiceConfig {
 
     private static ConfigException withSource(ConfigException error, Map<String, String> fromEnvironment) {
         for (Map.Entry<String, String> variable : fromEnvironment.entrySet()) {
-            if (error.getMessage().startsWith(variable.getKey() + " ")) {
+            if (error.getMessage().startsWith(variable.getKey() + " ") || error.getMessage().startsWith("unknown configuration key '" + variable.getKey() + "'")) {
                 return new ConfigException(error.getMessage() + " (set by the environment variable " + variable.getValue() + ")", error);
             }
         }
@@ -127,7 +127,12 @@ public final class ServiceConfig {
                     return earlier;
                 }
             };
-            try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                // Editors on Windows start UTF-8 files with a byte order mark; it is not part of the first key.
+                reader.mark(1);
+                if (reader.read() != '\uFEFF') {
+                    reader.reset();
+                }
                 properties.load(reader);
             } catch (java.nio.charset.CharacterCodingException e) {
                 throw new ConfigException("--config = " + file + " is not UTF-8 text: line " + firstLineNotUtf8(file)
@@ -188,9 +193,12 @@ public final class ServiceConfig {
         known.addAll(OWN_KEYS);
         for (String key : values.keySet()) {
             if (!known.contains(key) && !key.startsWith(ALERT_PREFIX) && PASS_THROUGH_PREFIXES.stream().noneMatch(key::startsWith)) {
-                throw new ConfigException("unknown configuration key '" + key + "' (the README lists the service's keys; Kafka keys pass through)");
+                throw new ConfigException("unknown configuration key '" + key + "'" + Nearest.suggestion(key, known, "")
+                        + " (the README lists the service's keys; Kafka keys pass through)");
             }
+            clientKey(key);
         }
+        kafkaValues();
         String threads = values.get(StreamsConfig.NUM_STREAM_THREADS_CONFIG);
         if (threads != null && !threads.equals("1")) {
             throw new ConfigException(StreamsConfig.NUM_STREAM_THREADS_CONFIG + " = " + threads
@@ -223,7 +231,79 @@ public final class ServiceConfig {
         if (values.containsKey(RegistryConfig.URL)) {
             registryConfig();
         }
-        kafkaValues();
+        applicationId();
+        stateDir();
+        opsHost();
+    }
+
+    /**
+     * A key under a client prefix ({@code consumer.max.poll.records}) names a setting of that
+     * client: a misspelt one ({@code consumer.max.pol.records}) was passed on, and Kafka ignores
+     * what it does not know, so the setting silently did nothing.
+     */
+    private static void clientKey(String key) {
+        String prefix = KAFKA_CLIENT_PREFIXES.stream().filter(key::startsWith).findFirst().orElse(null);
+        if (prefix == null) {
+            return;
+        }
+        String name = key.substring(prefix.length());
+        Set<String> names = prefix.equals("producer.") ? ProducerConfig.configNames()
+                : prefix.equals("admin.") ? AdminClientConfig.configNames() : ConsumerConfig.configNames();
+        if (!names.contains(name)) {
+            String client = prefix.equals("producer.") ? "producer" : prefix.equals("admin.") ? "admin client" : "consumer";
+            if (!client.equals("producer") && ProducerConfig.configNames().contains(name)) {
+                throw new ConfigException("unknown configuration key '" + key + "': " + name + " is a Kafka producer setting, not a " + client
+                        + " one; give it as producer." + name);
+            }
+            if (!client.equals("consumer") && ConsumerConfig.configNames().contains(name)) {
+                throw new ConfigException("unknown configuration key '" + key + "': " + name + " is a Kafka consumer setting, not a " + client
+                        + " one; give it as consumer." + name);
+            }
+            throw new ConfigException("unknown configuration key '" + key + "': " + name + " is not a Kafka " + client + " setting"
+                    + Nearest.suggestion(name, names, prefix));
+        }
+    }
+
+    /** The prefix of the service's consumer group, internal topics and transactional ids: Kafka takes these characters only. */
+    private void applicationId() {
+        String id = values.getOrDefault(StreamsConfig.APPLICATION_ID_CONFIG, STREAMS_DEFAULTS.get(StreamsConfig.APPLICATION_ID_CONFIG));
+        if (id.isEmpty() || !id.matches("[a-zA-Z0-9._-]{1,100}")) {
+            throw new ConfigException(StreamsConfig.APPLICATION_ID_CONFIG + " = '" + id + "' must be 1 to 100 characters of ASCII letters, digits, '.', '_'"
+                    + " and '-': it names the consumer group and begins the name of every internal topic");
+        }
+    }
+
+    /** A state.dir that is a file, or under one, failed when Kafka Streams started, as a stack trace. */
+    private void stateDir() {
+        String configured = values.getOrDefault(StreamsConfig.STATE_DIR_CONFIG, STREAMS_DEFAULTS.get(StreamsConfig.STATE_DIR_CONFIG));
+        Path dir;
+        try {
+            dir = Path.of(configured).toAbsolutePath();
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new ConfigException(StreamsConfig.STATE_DIR_CONFIG + " = '" + configured + "' is not a path: " + e.getMessage(), e);
+        }
+        for (Path existing = dir; existing != null; existing = existing.getParent()) {
+            if (Files.exists(existing)) {
+                if (!Files.isDirectory(existing)) {
+                    throw new ConfigException(StreamsConfig.STATE_DIR_CONFIG + " = '" + configured + "': " + existing
+                            + " is a file; give a folder for the service's local state");
+                }
+                return;
+            }
+        }
+    }
+
+    /** The metrics and health endpoint binds here after the embedded broker and the model start: an unknown host is said first. */
+    private void opsHost() {
+        if (opsPort() < 0) {
+            return;
+        }
+        String host = get(Setting.OPS_HOST).trim();
+        try {
+            java.net.InetAddress.getByName(host);
+        } catch (java.net.UnknownHostException e) {
+            throw new ConfigException(Setting.OPS_HOST.key() + " = '" + host + "' does not resolve to an address (no DNS or hosts entry for it)", e);
+        }
     }
 
     /**
@@ -239,6 +319,9 @@ public final class ServiceConfig {
                 return; // topic.* are topic configs, which the broker checks when the service creates its topics
             }
             String name = KAFKA_CLIENT_PREFIXES.stream().filter(key::startsWith).findFirst().map(prefix -> key.substring(prefix.length())).orElse(key);
+            if (name.equals(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG) && !value.isBlank()) {
+                KafkaAddresses.check(key, value);
+            }
             for (org.apache.kafka.common.config.ConfigDef definition : definitions) {
                 org.apache.kafka.common.config.ConfigDef.ConfigKey configKey = definition.configKeys().get(name);
                 if (configKey == null) {
@@ -463,9 +546,10 @@ public final class ServiceConfig {
         if (bytes < 1024) {
             throw new ConfigException(Setting.RECORD_MAX_BYTES.key() + " = " + bytes + " must be at least 1024");
         }
-        String requestSize = values.getOrDefault(PRODUCER_MAX_REQUEST_SIZE, values.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG));
+        String requestKey = values.containsKey(PRODUCER_MAX_REQUEST_SIZE) ? PRODUCER_MAX_REQUEST_SIZE : ProducerConfig.MAX_REQUEST_SIZE_CONFIG;
+        String requestSize = values.get(requestKey);
         if (requestSize != null && parseLongOr(requestSize, -1) < (long) bytes + HEADER_ROOM_BYTES) {
-            throw new ConfigException(Setting.RECORD_MAX_BYTES.key() + " = " + bytes + " needs max.request.size of at least "
+            throw new ConfigException(Setting.RECORD_MAX_BYTES.key() + " = " + bytes + " needs " + requestKey + " of at least "
                     + (bytes + HEADER_ROOM_BYTES) + " (headers need room too); it is " + requestSize.trim());
         }
         return bytes;
@@ -499,11 +583,12 @@ public final class ServiceConfig {
      * over the partitions) wait until the dead instance's open transaction times out.
      */
     public long transactionTimeoutMs() {
-        String configured = values.getOrDefault(PRODUCER_TRANSACTION_TIMEOUT, values.get(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG));
+        String key = values.containsKey(PRODUCER_TRANSACTION_TIMEOUT) ? PRODUCER_TRANSACTION_TIMEOUT : ProducerConfig.TRANSACTION_TIMEOUT_CONFIG;
+        String configured = values.get(key);
         if (configured != null) {
             long timeout = parseLongOr(configured, -1);
             if (timeout <= 0) {
-                throw new ConfigException("transaction.timeout.ms = '" + configured.trim() + "' must be a positive number of milliseconds");
+                throw new ConfigException(key + " = '" + configured.trim() + "' must be a positive number of milliseconds");
             }
             return timeout;
         }

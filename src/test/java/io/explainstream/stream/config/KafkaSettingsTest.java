@@ -3,8 +3,13 @@ package io.explainstream.stream.config;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Kafka settings pass through the service's configuration to Kafka's clients; a bad value fails
@@ -23,6 +28,74 @@ class KafkaSettingsTest {
                 message(Map.of("producer.linger.ms", "-5")));
         assertEquals("main.consumer.max.poll.records = '0' is not a value Kafka takes: Invalid value 0 for configuration max.poll.records:"
                 + " Value must be at least 1", message(Map.of("main.consumer.max.poll.records", "0")));
+    }
+
+    /** Kafka ignores a setting it does not know: a misspelt client key did nothing, without a word. */
+    @Test
+    void aMisspeltKeyUnderAClientPrefixIsRefusedWithTheNearestSetting() {
+        assertEquals("unknown configuration key 'consumer.max.pol.records': max.pol.records is not a Kafka consumer setting; did you mean"
+                + " consumer.max.poll.records?", message(Map.of("consumer.max.pol.records", "5")));
+        assertEquals("unknown configuration key 'producer.lingerms': lingerms is not a Kafka producer setting; did you mean producer.linger.ms?",
+                message(Map.of("producer.lingerms", "5")));
+        assertEquals("unknown configuration key 'main.consumer.acks': acks is a Kafka producer setting, not a consumer one; give it as producer.acks",
+                message(Map.of("main.consumer.acks", "all")), "a producer key under a consumer prefix");
+        assertEquals("unknown configuration key 'admin.zzzz': zzzz is not a Kafka admin client setting", message(Map.of("admin.zzzz", "1")));
+        assertEquals("unknown configuration key 'max.pol.records'; did you mean max.poll.records? (the README lists the service's keys; Kafka keys"
+                + " pass through)", message(Map.of("max.pol.records", "5")));
+    }
+
+    /** Each was a KafkaException stack trace with exit 1 when the first client was built, after the embedded broker had started. */
+    @Test
+    void aBootstrapAddressWithoutAPortIsRefusedNamingTheAddress() {
+        String hint = " (give host:port, for example localhost:9092; several are separated by commas)";
+        assertEquals("bootstrap.servers = 'localhost': 'localhost' is not host:port" + hint, message(Map.of("bootstrap.servers", "localhost")));
+        assertEquals("bootstrap.servers = 'a:b:c': 'a:b:c' is not host:port" + hint, message(Map.of("bootstrap.servers", "a:b:c")));
+        assertEquals("bootstrap.servers = 'h:9092,127.0.0.1:99999': '127.0.0.1:99999' has port 99999, outside 1 to 65535" + hint,
+                message(Map.of("bootstrap.servers", "h:9092,127.0.0.1:99999")));
+        assertEquals("bootstrap.servers = 'h:1,': an address is empty" + hint, message(Map.of("bootstrap.servers", "h:1,")));
+        assertEquals("bootstrap.servers = 'h:99999999999': 'h:99999999999' has port 99999999999, outside 1 to 65535" + hint,
+                message(Map.of("bootstrap.servers", "h:99999999999")));
+        ServiceConfig.of(Map.of("bootstrap.servers", "broker-1.example.com:9092, [::1]:9093,10.0.0.7:19092"));
+    }
+
+    /** Each was a stack trace from Kafka Streams, the HTTP client or the ops server, some after the embedded broker had started. */
+    @Test
+    void serviceLevelKafkaValuesAreCheckedWhenTheConfigurationIsRead(@TempDir Path dir) throws IOException {
+        String idRule = "' must be 1 to 100 characters of ASCII letters, digits, '.', '_' and '-': it names the consumer group and begins the name of"
+                + " every internal topic";
+        assertEquals("application.id = '" + idRule, message(Map.of("application.id", "")));
+        assertEquals("application.id = 'a b" + idRule, message(Map.of("application.id", "a b")));
+        Path file = Files.writeString(dir.resolve("file"), "");
+        assertEquals("state.dir = '" + file + "': " + file + " is a file; give a folder for the service's local state",
+                message(Map.of("state.dir", file.toString())));
+        assertEquals("state.dir = '" + file + "/state': " + file + " is a file; give a folder for the service's local state",
+                message(Map.of("state.dir", file + "/state")));
+        assertEquals("ops.host = 'nonexist.invalid' does not resolve to an address (no DNS or hosts entry for it)",
+                message(Map.of("ops.host", "nonexist.invalid")));
+        ServiceConfig.of(Map.of("ops.host", "nonexist.invalid", "ops.port", "-1"));
+        assertEquals("schema.registry.request.timeout.ms = 0 must be a positive number of milliseconds",
+                message(Map.of("schema.registry.url", "http://r:8081", "schema.registry.request.timeout.ms", "0")));
+        assertEquals("schema.registry.retry.backoff.ms = -1 must be ≥ 0 milliseconds",
+                message(Map.of("schema.registry.url", "http://r:8081", "schema.registry.retry.backoff.ms", "-1")));
+        assertEquals("producer.transaction.timeout.ms = 'abc' is not a value Kafka takes: Invalid value abc for configuration transaction.timeout.ms:"
+                + " Not a number of type INT", message(Map.of("producer.transaction.timeout.ms", "abc")), "it named transaction.timeout.ms alone");
+        assertEquals("producer.transaction.timeout.ms = '-5' must be a positive number of milliseconds",
+                message(Map.of("producer.transaction.timeout.ms", "-5")));
+        assertEquals("max.request.size = 'abc' is not a value Kafka takes: Invalid value abc for configuration max.request.size: Not a number of"
+                + " type INT", message(Map.of("max.request.size", "abc")), "it said max.request.size must be at least 1065536");
+    }
+
+    /** A variable's key is named with the variable, and a byte order mark does not become part of the first key. */
+    @Test
+    void anUnknownKeyFromTheEnvironmentNamesTheVariableAndAByteOrderMarkIsSkipped(@TempDir Path dir) throws IOException {
+        ConfigException fromVariable = assertThrows(ConfigException.class, () -> ServiceConfig.load(null, Map.of("EXPLAINSTREAM_BOGUS_KEY", "1")));
+        assertEquals("unknown configuration key 'bogus.key' (the README lists the service's keys; Kafka keys pass through) (set by the environment"
+                + " variable EXPLAINSTREAM_BOGUS_KEY)", fromVariable.getMessage());
+        Path bom = dir.resolve("bom.properties");
+        Files.write(bom, "\uFEFFbootstrap.servers=h:9092\nbatch.max.events=3\n".getBytes(StandardCharsets.UTF_8));
+        ServiceConfig config = ServiceConfig.load(bom, Map.of());
+        assertEquals("h:9092", config.prefixed("bootstrap.").get("bootstrap.servers"));
+        assertEquals("3", config.get(Setting.BATCH_MAX_EVENTS));
     }
 
     @Test
