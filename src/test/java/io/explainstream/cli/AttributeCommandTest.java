@@ -207,6 +207,8 @@ class AttributeCommandTest {
                 "--prompt", PROMPT, "--response", RESPONSE, "--segment", "doc:0:99");
         assertError("error: --segment: segments[1] 'b' [3, 9) overlaps segments[0] 'a' [0, 5)", "--prompt", PROMPT, "--response", RESPONSE,
                 "--segment", "a:0:5", "--segment", "b:3:9");
+        assertError("error: --segment: segments[0] 'prompt': the name is reserved for the built-in segments (prompt, template, system, user[N],"
+                + " assistant[N]); give the span another name", "--prompt", PROMPT, "--response", RESPONSE, "--segment", "prompt:0:11");
         assertError("error: --aggregate = 'lines' is not an aggregation (choose one of tokens, words, segments)", "--prompt", PROMPT, "--response", RESPONSE, "--aggregate", "lines");
         Path chat = dir.resolve("chat.json");
         Files.writeString(chat, "{\"messages\": [{\"role\":\"user\",\"content\":\"A dog.\"}], \"segments\": [{\"name\":\"x\",\"start\":0,\"end\":2}]}");

@@ -38,6 +38,9 @@ import java.util.function.LongPredicate;
  */
 public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment, List<WordSpan> words) {
 
+    /** The names of the segments every prompt has: its whole text, the chat template and each message. */
+    private static final java.util.regex.Pattern BUILT_IN_NAME = java.util.regex.Pattern.compile("prompt|template|system|(user|assistant)\\[\\d+]");
+
     public PromptLayout {
         segments = List.copyOf(segments);
         words = List.copyOf(words);
@@ -216,6 +219,11 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
                     throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "segments[%d].name contains the control character U+%04X at index %d",
                             i, (int) span.name().charAt(c), c));
                 }
+            }
+            if (BUILT_IN_NAME.matcher(span.name()).matches()) {
+                // Two segments of one name would merge in every dashboard that groups by name.
+                throw new IllegalArgumentException(label(i, span) + ": the name is reserved for the built-in segments (prompt, template, system,"
+                        + " user[N], assistant[N]); give the span another name");
             }
             Integer earlier = names.putIfAbsent(span.name(), i);
             if (earlier != null) {

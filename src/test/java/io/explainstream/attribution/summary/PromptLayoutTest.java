@@ -183,6 +183,13 @@ class PromptLayoutTest {
         assertMessage("segments has 65 spans, at most 64", () -> plain(text, many));
         assertMessage("segments[1] 'a': the name is also segments[0]'s",
                 () -> plain(text, new SpanRequest("a", null, 0, 3), new SpanRequest("a", null, 5, 7)));
+        String reserved = ": the name is reserved for the built-in segments (prompt, template, system, user[N], assistant[N]); give the span"
+                + " another name";
+        for (String builtIn : List.of("prompt", "template", "system", "user[0]", "assistant[12]")) {
+            assertMessage("segments[0] '" + builtIn + "'" + reserved, () -> plain(text, new SpanRequest(builtIn, null, 0, 3)));
+        }
+        assertEquals(2, plain(text, new SpanRequest("user[x]", null, 0, 3)).segments().size(), "not a built-in name");
+        assertEquals(2, plain(text, new SpanRequest("prompt:doc", null, 0, 3)).segments().size(), "not a built-in name");
         assertMessage("segments[0] 'a': message = 0, but the prompt is plain text", () -> plain(text, new SpanRequest("a", 0, 0, 3)));
         List<ChatTurn> messages = List.of(new ChatTurn(ChatTurn.Role.USER, "Tell a story."));
         ChatEncoding chat = tokenizer.encodeChatWithSpans(messages);

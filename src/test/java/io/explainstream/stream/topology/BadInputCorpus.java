@@ -139,6 +139,8 @@ public final class BadInputCorpus {
         System.arraycopy(utf16, 0, withBom, 2, utf16.length);
         cases.put("utf16-with-byte-order-mark", new Case(withBom, "dlq:value is not UTF-8: byte 0 is 0xff, as in UTF-16 or UTF-32 text"));
         cases.put("utf16-without-byte-order-mark", new Case(utf16, "dlq:value is not UTF-8: byte 1 is 0x00, as in UTF-16 or UTF-32 text"));
+        cases.put("segments-built-in-name", Case.dlq(event("x", spanned + "[{\"name\":\"prompt\",\"start\":0,\"end\":3}]"),
+                "segments[0] 'prompt': the name is reserved for the built-in segments (prompt, template, system, user[N], assistant[N])"));
         cases.put("segments-empty-name", Case.dlq(event("x", spanned + "[{\"name\":\"\",\"start\":0,\"end\":3}]"), "segments[0].name is empty"));
         cases.put("segments-long-name", Case.dlq(event("x", spanned + "[{\"name\":\"" + "n".repeat(129) + "\",\"start\":0,\"end\":3}]"),
                 "segments[0].name is 129 characters, at most 128"));
