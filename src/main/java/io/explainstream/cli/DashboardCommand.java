@@ -64,7 +64,20 @@ final class DashboardCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         // The options first, then the cluster: a port in use is said without waiting for a broker, and
         // a broker or registry that cannot be reached is said at once, where the page stayed empty.
-        try (Dashboard dashboard = Dashboard.start(settings, clients, config.registryConfig(), () -> ClusterCheck.cluster(config))) {
+        Runnable clusterCheck = () -> {
+            ClusterCheck.cluster(config);
+            if (!ClusterCheck.topicExists(clients, settings.topic(), ClusterCheck.TIMEOUT)) {
+                if (topic != null) {
+                    // A misspelt --topic served an empty page for ever; tail says the same.
+                    throw new IllegalArgumentException("--topic = " + topic + ": no such topic on " + clients.get("bootstrap.servers"));
+                }
+                // The service creates its output topic when it starts: the dashboard may well be started first.
+                spec.commandLine().getErr().println("dashboard: " + Setting.OUTPUT_TOPIC.key() + " = " + settings.topic() + " does not exist yet on "
+                        + clients.get("bootstrap.servers") + "; the page fills once the service creates it");
+                spec.commandLine().getErr().flush();
+            }
+        };
+        try (Dashboard dashboard = Dashboard.start(settings, clients, config.registryConfig(), clusterCheck)) {
             out.printf("dashboard %s · reading %s, %s and %s from %s · Ctrl-C stops%n", dashboard.url(), settings.topic(), settings.statsTopic(),
                     settings.alertsTopic(), from);
             out.flush();

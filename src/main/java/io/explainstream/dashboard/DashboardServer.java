@@ -163,14 +163,17 @@ final class DashboardServer implements AutoCloseable {
     }
 
     private static void resource(HttpExchange exchange, String name) throws IOException {
-        try (InputStream in = DashboardServer.class.getClassLoader().getResourceAsStream(name)) {
+        String extension = name.substring(name.lastIndexOf('.') + 1);
+        // Only files of the types the page uses: a folder (/webjars/, /static/) opens as an empty
+        // or listing stream, which was answered 200 with no content.
+        boolean servable = name.lastIndexOf('.') > name.lastIndexOf('/') && TYPES.containsKey(extension);
+        try (InputStream in = servable ? DashboardServer.class.getClassLoader().getResourceAsStream(name) : null) {
             if (in == null) {
                 send(exchange, 404, "text/plain; charset=utf-8", "not found: " + exchange.getRequestURI().getPath());
                 return;
             }
             byte[] bytes = in.readAllBytes();
-            String extension = name.substring(name.lastIndexOf('.') + 1);
-            exchange.getResponseHeaders().set("Content-Type", TYPES.getOrDefault(extension, "application/octet-stream"));
+            exchange.getResponseHeaders().set("Content-Type", TYPES.get(extension));
             exchange.getResponseHeaders().set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'");
             respond(exchange, 200, bytes);
         }

@@ -70,6 +70,11 @@ class TailCommandTest {
             CliRun missing = CliRun.of(concat(List.of("tail", "--topic", "no-such-topic"), connection));
             assertEquals(2, missing.exitCode(), missing.out() + missing.err());
             assertEquals("error: --topic = no-such-topic: no such topic on " + kafka.bootstrapServers(), missing.err().strip());
+            // The dashboard served a misspelt topic as an empty page for ever.
+            CliRun missingOnDashboard = CliRun.of("dashboard", "--port", "0", "--topic", "no-such-topic", "--bootstrap-servers", kafka.bootstrapServers(),
+                    "--registry-url", registry.url().toString());
+            assertEquals(2, missingOnDashboard.exitCode(), missingOnDashboard.out() + missingOnDashboard.err());
+            assertEquals("error: --topic = no-such-topic: no such topic on " + kafka.bootstrapServers(), missingOnDashboard.err().strip());
             try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
                 producer.send(new ProducerRecord<>("logged", "{\"event_id\":\"e1\"}".getBytes(StandardCharsets.UTF_8))).get();
             }

@@ -289,6 +289,16 @@ class DashboardApiTest {
             assertTrue(page.body().contains("/webjars/uplot/1.6.30/dist/uPlot.iife.min.js"));
             assertEquals(200, client.send(HttpRequest.newBuilder(base.resolve("/webjars/uplot/1.6.30/dist/uPlot.iife.min.js")).header("Authorization", auth).build(),
                     HttpResponse.BodyHandlers.discarding()).statusCode(), "the chart library ships in the jar");
+            // Folders of the jar were answered 200 with no content.
+            for (String folder : List.of("/static/", "/static", "/webjars/", "/webjars/uplot/1.6.30/", "/webjars/uplot/1.6.30/dist", "/static/.css",
+                    "/webjars/uplot/1.6.30/package.json")) {
+                HttpResponse<String> answer = client.send(HttpRequest.newBuilder(base.resolve(folder)).header("Authorization", auth).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertEquals(404, answer.statusCode(), folder);
+                assertEquals("not found: " + folder, answer.body(), folder);
+            }
+            assertEquals("text/css; charset=utf-8", client.send(HttpRequest.newBuilder(base.resolve("/static/dashboard.css")).header("Authorization", auth)
+                    .build(), HttpResponse.BodyHandlers.discarding()).headers().firstValue("Content-Type").orElseThrow());
 
             // HEAD, as monitors and curl -I send it: GET's status and headers, no body, and no warning from the JDK's server.
             List<java.util.logging.LogRecord> serverLog = new java.util.concurrent.CopyOnWriteArrayList<>();
