@@ -51,29 +51,39 @@ public final class Checkpoint {
         return new Checkpoint(directory, config, indexShards(directory));
     }
 
+    /**
+     * The tensors and the file of each. model.safetensors comes first when both it and an index are
+     * there, as Hugging Face's transformers loads them: the same directory is the same model in both.
+     */
     private static Map<String, SafetensorsFile> indexShards(Path directory) {
         Map<String, SafetensorsFile> shardOf = new LinkedHashMap<>();
+        Path single = directory.resolve(SINGLE_FILE);
         Path index = directory.resolve(INDEX_FILE);
-        if (Files.isRegularFile(index)) {
-            JsonNode weightMap = readIndex(index);
-            Map<String, SafetensorsFile> opened = new LinkedHashMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = weightMap.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> mapping = it.next();
-                String shardName = mapping.getValue().asText();
-                Path shardPath = directory.resolve(shardName);
-                if (!Files.isRegularFile(shardPath)) {
-                    throw new ModelLoadException(INDEX_FILE + " maps tensor " + mapping.getKey() + " to " + shardName + ", which does not exist in " + directory);
-                }
-                shardOf.put(mapping.getKey(), opened.computeIfAbsent(shardName, name -> SafetensorsFile.open(shardPath)));
-            }
+        if (Files.isRegularFile(single)) {
+            SafetensorsFile file = SafetensorsFile.open(single);
+            file.entries().keySet().forEach(name -> shardOf.put(name, file));
             return shardOf;
         }
-        Path single = directory.resolve(SINGLE_FILE);
-        if (!Files.isRegularFile(single)) {
+        if (!Files.isRegularFile(index)) {
             throw new ModelLoadException("no " + SINGLE_FILE + " or " + INDEX_FILE + " in model directory " + directory);
         }
-        SafetensorsFile file = SafetensorsFile.open(single);
-        file.entries().keySet().forEach(name -> shardOf.put(name, file));
+        JsonNode weightMap = readIndex(index);
+        Map<String, SafetensorsFile> opened = new LinkedHashMap<>();
+        Path inside = directory.toAbsolutePath().normalize();
+        for (Iterator<Map.Entry<String, JsonNode>> it = weightMap.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> mapping = it.next();
+            String shardName = mapping.getValue().asText();
+            Path shardPath = inside.resolve(shardName).normalize();
+            if (!shardPath.getParent().equals(inside)) {
+                // An index is data from the checkpoint's publisher: it names files of the directory, never a path out of it.
+                throw new ModelLoadException(INDEX_FILE + " maps tensor " + mapping.getKey() + " to '" + shardName + "', which is not a file of the model"
+                        + " directory " + directory + " (shards are named by their file name alone)");
+            }
+            if (!Files.isRegularFile(shardPath)) {
+                throw new ModelLoadException(INDEX_FILE + " maps tensor " + mapping.getKey() + " to " + shardName + ", which does not exist in " + directory);
+            }
+            shardOf.put(mapping.getKey(), opened.computeIfAbsent(shardName, name -> SafetensorsFile.open(shardPath)));
+        }
         return shardOf;
     }
 

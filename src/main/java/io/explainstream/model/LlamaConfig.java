@@ -19,7 +19,7 @@ import java.util.Set;
  * @param headDim width of one head, D ({@code head_dim}, or H / heads when absent)
  * @param numLayers decoder layers
  * @param vocabSize rows of the embedding table, V
- * @param maxPositions {@code max_position_embeddings}
+ * @param maxPositions {@code max_position_embeddings}, or a smaller {@code sliding_window} (Mistral): the longest input explained
  * @param rmsNormEps epsilon of every RMSNorm
  * @param ropeTheta base of the rotary frequencies
  * @param ropeScaling stretch of the rotary frequencies
@@ -113,7 +113,7 @@ public record LlamaConfig(
                 optionalInt(root, "head_dim", hidden / heads),
                 requiredInt(root, "num_hidden_layers"),
                 requiredInt(root, "vocab_size"),
-                optionalInt(root, "max_position_embeddings", 2048),
+                contextLength(root),
                 root.path("rms_norm_eps").asDouble(1e-6),
                 root.path("rope_theta").asDouble(10000.0),
                 RopeScaling.fromConfig(root.get("rope_scaling")),
@@ -121,6 +121,21 @@ public record LlamaConfig(
                 optionalId(root, "bos_token_id"),
                 optionalId(root, "eos_token_id"),
                 optionalId(root, "pad_token_id"));
+    }
+
+    /**
+     * The tokens the model attends over in full. Mistral attends to the last {@code sliding_window}
+     * tokens only, which is the same as full attention up to that length: this engine attends in
+     * full, so a longer input would get another model's numbers, and is refused as one past the
+     * context.
+     */
+    private static int contextLength(JsonNode root) {
+        int maxPositions = optionalInt(root, "max_position_embeddings", 2048);
+        int window = optionalInt(root, "sliding_window", maxPositions);
+        if (window <= 0) {
+            throw new ModelLoadException("config.json: sliding_window = " + window + " is not valid: it must be positive, or null");
+        }
+        return Math.min(maxPositions, window);
     }
 
     /** An integer that may be left out; one beyond int's range is refused as written, not wrapped to another number. */

@@ -24,6 +24,23 @@ public record RopeScaling(
 
     public static final RopeScaling NONE = new RopeScaling(Type.NONE, 1, 0, 0, 0);
 
+    /** The checks of Hugging Face's rope validation: a factor under 1 compresses positions instead of stretching them. */
+    public RopeScaling {
+        if (type != Type.NONE && !(factor >= 1)) {
+            throw new ModelLoadException("config.json: rope_scaling.factor = " + factor + " is not valid: it must be at least 1");
+        }
+        if (type == Type.LLAMA3) {
+            if (!(lowFreqFactor > 0) || !(highFreqFactor > lowFreqFactor)) {
+                throw new ModelLoadException("config.json: rope_scaling.low_freq_factor = " + lowFreqFactor + " and high_freq_factor = " + highFreqFactor
+                        + " are not valid: they must be positive, with high_freq_factor above low_freq_factor");
+            }
+            if (originalMaxPositions <= 0) {
+                throw new ModelLoadException("config.json: rope_scaling.original_max_position_embeddings = " + originalMaxPositions
+                        + " is not valid: it must be positive");
+            }
+        }
+    }
+
     static RopeScaling fromConfig(JsonNode node) {
         if (node == null || node.isNull()) {
             return NONE;

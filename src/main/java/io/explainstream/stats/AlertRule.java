@@ -129,8 +129,14 @@ public record AlertRule(String name, String condition, WindowMetric metric, Oper
                 throw new ConfigException(key + " = '" + text + "': '" + pair.trim() + "' is not field=value with a field of stats.group.by "
                         + groupBy.fields());
             }
+            String value = pair.substring(eq + 1).trim();
+            if (value.isEmpty() && !field.startsWith(GroupBy.METADATA_PREFIX)) {
+                // Only a metadata value can be empty: with any other field the rule would never fire.
+                throw new ConfigException(key + " = '" + text + "': '" + pair.trim() + "' has no value, and " + field + " is never empty"
+                        + " (an explanation without it is grouped as none)");
+            }
             // A window's group has one value per field: a second value would either repeat the first or never match.
-            if (filter.putIfAbsent(field, pair.substring(eq + 1).trim()) != null) {
+            if (filter.putIfAbsent(field, value) != null) {
                 throw new ConfigException(key + " = '" + text + "' names the field '" + field + "' twice (a group has one value per field;"
                         + " give one rule per value)");
             }

@@ -93,6 +93,40 @@ class CheckpointLoadingTest {
         }
     }
 
+    /** Each was accepted: a negative stretch, a window the engine does not apply, shard paths out of the folder, and the index chosen over the single file. */
+    @Test
+    void configAndIndexValuesThatWouldChangeTheModelAreRefusedOrFollowTransformers(@TempDir Path dir) throws IOException {
+        Path negative = dir.resolve("negative");
+        Files.createDirectories(negative);
+        copyWithConfig(negative, config -> config.putObject("rope_scaling").put("type", "linear").put("factor", -2.0));
+        assertEquals("config.json: rope_scaling.factor = -2.0 is not valid: it must be at least 1",
+                assertThrows(ModelLoadException.class, () -> Checkpoint.open(negative)).getMessage());
+
+        Path mistral = dir.resolve("mistral");
+        Files.createDirectories(mistral);
+        copyWithConfig(mistral, config -> config.put("model_type", "mistral").put("sliding_window", 64));
+        assertEquals(64, Checkpoint.open(mistral).config().maxPositions(), "attention beyond the window is not full attention");
+        Path noWindow = dir.resolve("no-window");
+        Files.createDirectories(noWindow);
+        copyWithConfig(noWindow, config -> config.put("model_type", "mistral").putNull("sliding_window"));
+        assertEquals(512, Checkpoint.open(noWindow).config().maxPositions());
+
+        Path sharded = dir.resolve("sharded");
+        CheckpointWriter.copyOf(Checkpoint.open(TestData.stories260K())).write(sharded, TensorDtype.F32, 2);
+        Path index = sharded.resolve("model.safetensors.index.json");
+        String mapped = Files.readString(index);
+        Files.copy(sharded.resolve("model-00001-of-00002.safetensors"), dir.resolve("outside.safetensors"));
+        Files.writeString(index, mapped.replaceFirst("\"model-00001-of-00002.safetensors\"", "\"../outside.safetensors\""));
+        ModelLoadException outside = assertThrows(ModelLoadException.class, () -> Checkpoint.open(sharded));
+        assertTrue(outside.getMessage().contains("to '../outside.safetensors', which is not a file of the model directory "
+                + sharded + " (shards are named by their file name alone)"), outside.getMessage());
+        Files.writeString(index, mapped.replaceFirst("\"model-00001-of-00002.safetensors\"", "\"/etc/passwd\""));
+        assertTrue(assertThrows(ModelLoadException.class, () -> Checkpoint.open(sharded)).getMessage().contains("to '/etc/passwd', which is not a file"));
+        // Both a single file and an index: transformers loads model.safetensors, and so does this loader (the broken index is not read).
+        Files.copy(TestData.stories260K().resolve("model.safetensors"), sharded.resolve("model.safetensors"));
+        assertEquals(Checkpoint.open(TestData.stories260K()).entries().keySet(), Checkpoint.open(sharded).entries().keySet());
+    }
+
     @Test
     void fingerprintChangesWithTheWeights(@TempDir Path dir) throws IOException {
         LlamaConfig shape = new LlamaConfig(32, 64, 4, 2, 8, 1, 512, 128, 1e-5, 10000.0, RopeScaling.NONE, true, 1, 2, -1);

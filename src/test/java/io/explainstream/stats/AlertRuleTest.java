@@ -194,6 +194,16 @@ class AlertRuleTest {
                         "alert.x.group", "metadata.application=a,metadata.application=b")));
     }
 
+    /** An empty source_model never matches a window, so the rule never fired; an empty metadata value is a value an event can have. */
+    @Test
+    void aGroupFilterWithAnEmptyValueIsRefusedButForMetadata() {
+        assertEquals("alert.x.group = 'source_model=': 'source_model=' has no value, and source_model is never empty (an explanation without it is"
+                + " grouped as none)", failure(Map.of("alert.x.when", "events > 1", "alert.x.group", "source_model=")));
+        GroupBy byApplication = GroupBy.parse("stats.group.by", "source_model,metadata.application");
+        assertEquals(Map.of("metadata.application", ""), AlertRule.fromConfig(Map.of("alert.x.when", "events > 1", "alert.x.group",
+                "metadata.application="), byApplication).get(0).groupFilter());
+    }
+
     @Test
     void groupKeysRoundTripThroughTheirText() {
         GroupKey key = new GroupKey(List.of("source_model", "metadata.application"), List.of("m=1,2%", "app"));

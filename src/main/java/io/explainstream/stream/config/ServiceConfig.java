@@ -628,7 +628,8 @@ public final class ServiceConfig {
         double rate = rate(Setting.AUDIT_SAMPLE_RATE);
         AuditPolicy.CheapMethod cheap = parse(Setting.AUDIT_CHEAP_METHOD, AuditPolicy.CheapMethod::parse);
         if (legacy < 1) {
-            if (rate < 1) {
+            if (isSet(Setting.AUDIT_SAMPLE_RATE)) {
+                // Even at 1.0: a file that sets audit.sample.rate (the deployment's does) would have it silently replaced.
                 throw new ConfigException(Setting.SAMPLE_RATE.key() + " = " + get(Setting.SAMPLE_RATE) + " is deprecated and cannot be combined with "
                         + Setting.AUDIT_SAMPLE_RATE.key() + " = " + get(Setting.AUDIT_SAMPLE_RATE) + "; set audit.sample.rate and audit.cheap.method=skip");
             }

@@ -70,6 +70,10 @@ class AuditPolicyTest {
         assertTrue(method.getMessage().contains("audit.cheap.method = 'lime'"), method.getMessage());
         var both = assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("sample.rate", "0.5", "audit.sample.rate", "0.2")));
         assertTrue(both.getMessage().contains("sample.rate = 0.5"), both.getMessage());
+        // audit.sample.rate = 1.0 is set in the deployment's file: a sample.rate added there replaced it silently.
+        var withDeployed = assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("sample.rate", "0.5", "audit.sample.rate", "1.0")));
+        assertEquals("sample.rate = 0.5 is deprecated and cannot be combined with audit.sample.rate = 1.0; set audit.sample.rate and"
+                + " audit.cheap.method=skip", withDeployed.getMessage());
         AuditPolicy legacy = ServiceConfig.of(Map.of("sample.rate", "0.3")).auditPolicy();
         assertEquals(0.3, legacy.sampleRate());
         assertEquals(AuditPolicy.CheapMethod.SKIP, legacy.cheapMethod());
