@@ -307,6 +307,10 @@ final class AttributeCommand implements Callable<Integer> {
     }
 
     static ChatInput readChat(Path file) {
+        if (file.toString().isEmpty()) {
+            // Path.of("") is the working directory: "is not a file" would point at the wrong thing.
+            throw new IllegalArgumentException("--chat = '' is empty; give the chat's JSON file");
+        }
         if (!Files.exists(file)) {
             throw new IllegalArgumentException("--chat = " + file + " does not exist");
         }

@@ -87,7 +87,9 @@ public final class Main implements Runnable {
      */
     private static int reportParameterError(CommandLine.ParameterException e, String[] args) {
         CommandLine commandLine = e.getCommandLine();
-        commandLine.getErr().println("error: " + e.getMessage());
+        // Some of picocli's messages begin with "Error: " themselves.
+        String message = e.getMessage().startsWith("Error: ") ? e.getMessage().substring("Error: ".length()) : e.getMessage();
+        commandLine.getErr().println("error: " + message);
         commandLine.getErr().println("Run '" + commandLine.getCommandSpec().qualifiedName() + " --help' for the options.");
         return 2;
     }

@@ -52,7 +52,7 @@ public final class RunFacts {
 
         /** For example {@code max |delta| 0.0213 (1.2% of Σ|f(x)−f(b)|)}. */
         public String text() {
-            return absolute + " (" + percent(relative) + " of Σ|f(x)−f(b)|)";
+            return absolute + " (" + (warning ? percentAbove(relative, warnAbove) : percent(relative)) + " of Σ|f(x)−f(b)|)";
         }
 
         /**
@@ -69,6 +69,19 @@ public final class RunFacts {
         public String warningText() {
             return warning ? "warning: relative delta over " + percent(warnAbove) + ": the scores do not add up to the change; use more steps" : "";
         }
+    }
+
+    /**
+     * A percentage over {@code threshold}, with as many decimals as it takes to read as over it: a
+     * delta of 5.04% flagged as over 5% read "5.0%".
+     */
+    static String percentAbove(double fraction, double threshold) {
+        String shown = percent(fraction);
+        for (int decimals = 2; decimals <= 6 && Double.isFinite(fraction) && 100 * fraction >= 0.1
+                && Double.parseDouble(shown.substring(0, shown.length() - 1)) <= 100 * threshold; decimals++) {
+            shown = String.format(Locale.ROOT, "%." + decimals + "f%%", 100 * fraction);
+        }
+        return shown;
     }
 
     static String percent(double fraction) {

@@ -207,6 +207,10 @@ class AttributeCommandTest {
                 "--prompt", PROMPT, "--response", RESPONSE, "--segment", "doc:0:99");
         assertError("error: --segment: segments[1] 'b' [3, 9) overlaps segments[0] 'a' [0, 5)", "--prompt", PROMPT, "--response", RESPONSE,
                 "--segment", "a:0:5", "--segment", "b:3:9");
+        assertError("error: --chat = '' is empty; give the chat's JSON file", "--chat", "", "--response", RESPONSE);
+        CliRun both = CliRun.of("attribute", "--prompt", PROMPT, "--chat", "chat.json", "--response", RESPONSE);
+        assertEquals(2, both.exitCode());
+        assertTrue(both.err().startsWith("error: --prompt=<text>, --chat=FILE are mutually exclusive"), "it read 'error: Error: …': " + both.err());
         assertError("error: --segment: segments[0] 'prompt': the name is reserved for the built-in segments (prompt, template, system, user[N],"
                 + " assistant[N]); give the span another name", "--prompt", PROMPT, "--response", RESPONSE, "--segment", "prompt:0:11");
         assertError("error: --aggregate = 'lines' is not an aggregation (choose one of tokens, words, segments)", "--prompt", PROMPT, "--response", RESPONSE, "--aggregate", "lines");

@@ -64,6 +64,17 @@ class TerminalHeatmapTest {
         assertEquals("max |delta| 1.0000 (50% of Σ|f(x)−f(b)|)", RunFacts.delta(example(), 0.6).html());
     }
 
+    /** A delta flagged as over 5% read "5.0%": it shows as many decimals as it takes to read as over the threshold. */
+    @Test
+    void aFlaggedDeltaReadsAsOverItsThreshold() {
+        assertEquals("5.04%", RunFacts.percentAbove(0.0504, 0.05));
+        assertEquals("5.0004%", RunFacts.percentAbove(0.050004, 0.05));
+        assertEquals("5.1%", RunFacts.percentAbove(0.051, 0.05));
+        assertEquals("50%", RunFacts.percentAbove(0.5, 0.05));
+        assertEquals("∞%", RunFacts.percentAbove(Double.POSITIVE_INFINITY, 0.05));
+        assertEquals("5.0%", RunFacts.percent(0.0504), "unflagged numbers keep one decimal");
+    }
+
     @Test
     void relativeDeltaSumsAbsoluteValuesAndIsUndefinedWithoutABaseline() {
         assertEquals(0.5, io.explainstream.attribution.CompletenessGap.relativeDelta(example()), 1e-12);

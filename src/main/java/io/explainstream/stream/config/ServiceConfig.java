@@ -109,6 +109,10 @@ public final class ServiceConfig {
     public static ServiceConfig load(Path file, Map<String, String> environment) {
         Map<String, String> values = new LinkedHashMap<>();
         if (file != null) {
+            if (file.toString().isEmpty()) {
+                // Path.of("") is the working directory: "is a directory" would point at the wrong thing.
+                throw new ConfigException("--config = '' is empty; give the properties file, or leave --config out");
+            }
             if (Files.isDirectory(file)) {
                 throw new ConfigException("--config = " + file + " is a directory; give the properties file");
             }

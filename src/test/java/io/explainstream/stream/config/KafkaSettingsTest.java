@@ -91,6 +91,8 @@ class KafkaSettingsTest {
         ConfigException fromVariable = assertThrows(ConfigException.class, () -> ServiceConfig.load(null, Map.of("EXPLAINSTREAM_BOGUS_KEY", "1")));
         assertEquals("unknown configuration key 'bogus.key' (the README lists the service's keys; Kafka keys pass through) (set by the environment"
                 + " variable EXPLAINSTREAM_BOGUS_KEY)", fromVariable.getMessage());
+        assertEquals("--config = '' is empty; give the properties file, or leave --config out",
+                assertThrows(ConfigException.class, () -> ServiceConfig.load(Path.of(""), Map.of())).getMessage(), "it said: is a directory");
         Path bom = dir.resolve("bom.properties");
         Files.write(bom, "\uFEFFbootstrap.servers=h:9092\nbatch.max.events=3\n".getBytes(StandardCharsets.UTF_8));
         ServiceConfig config = ServiceConfig.load(bom, Map.of());
