@@ -143,8 +143,10 @@ final class AttributeCommand implements Callable<Integer> {
         }
         if (prompt.text != null) {
             refuseUnfitText("--prompt", prompt.text);
+            noteReplacementCharacter("--prompt", prompt.text);
         }
         refuseUnfitText("--response", response);
+        noteReplacementCharacter("--response", response);
         AttributionSettings settings = settings();
         if (!(deltaWarn >= 0) || Double.isInfinite(deltaWarn)) {
             throw new IllegalArgumentException("--delta-warn = " + deltaWarn + " must be a finite number ≥ 0 (a fraction: 0.05 is 5%)");
@@ -304,6 +306,19 @@ final class AttributeCommand implements Callable<Integer> {
         EventValidator.textProblem(text).ifPresent(problem -> {
             throw new IllegalArgumentException(what + " " + problem);
         });
+    }
+
+    /**
+     * Java decodes the command line as UTF-8 and puts U+FFFD where the bytes are not: a shell script
+     * in Latin-1 would be explained as other text without a word. Said, not refused: U+FFFD can
+     * be the text's own.
+     */
+    private void noteReplacementCharacter(String what, String text) {
+        int at = text.indexOf('\uFFFD');
+        if (at >= 0) {
+            spec.commandLine().getErr().println("note: " + what + " holds U+FFFD (the replacement character) at index " + at
+                    + ": bytes of the command line that are not UTF-8 become it; the text is explained as it reads now");
+        }
     }
 
     static ChatInput readChat(Path file) {

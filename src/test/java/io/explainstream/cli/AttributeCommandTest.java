@@ -64,6 +64,15 @@ class AttributeCommandTest {
         assertEquals(1, run.err().strip().lines().count(), run.err());
     }
 
+    /** Bytes of the command line that are not UTF-8 reach Java as U+FFFD: explained, with a note, where they were replaced without a word. */
+    @Test
+    void aReplacementCharacterInTheTextIsNoted() {
+        CliRun run = CliRun.of("attribute", "--prompt", "Lily went to the caf\uFFFD", "--response", RESPONSE, "--steps", "2", "--format", "json");
+        assertEquals(0, run.exitCode(), run.err());
+        assertEquals("note: --prompt holds U+FFFD (the replacement character) at index 20: bytes of the command line that are not UTF-8 become it;"
+                + " the text is explained as it reads now", run.err().strip());
+    }
+
     @Test
     void jsonHasTheDocumentedFieldsAndCaptumsNumbers() throws IOException {
         CliRun run = CliRun.of("attribute", "--prompt", PROMPT, "--response", RESPONSE, "--token-matrix", "--format", "json");

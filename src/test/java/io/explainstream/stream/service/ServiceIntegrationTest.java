@@ -210,7 +210,8 @@ class ServiceIntegrationTest {
     void badConfigurationFailsAtStartWithTheKeyAndValue() {
         var unknown = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
                 () -> ServiceConfig.of(Map.of("batch.max.event", "3")));
-        assertEquals("unknown configuration key 'batch.max.event' (the README lists the service's keys; Kafka keys pass through)", unknown.getMessage());
+        assertEquals("unknown configuration key 'batch.max.event'; did you mean batch.max.events? (the README lists the service's keys; Kafka keys"
+                + " pass through)", unknown.getMessage());
         var steps = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("attribution.steps", "zero")));
         assertEquals("attribution.steps = 'zero' is not an integer", steps.getMessage());
         var rate = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("sample.rate", "2")));
