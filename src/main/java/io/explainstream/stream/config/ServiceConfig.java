@@ -32,6 +32,8 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -61,14 +63,24 @@ public final class ServiceConfig {
     private static final String PRODUCER_TRANSACTION_TIMEOUT = StreamsConfig.producerPrefix(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG);
     /** The shortest transaction timeout the service sets: recovery after a hard crash takes about this long. */
     private static final long MIN_TRANSACTION_TIMEOUT_MS = 60_000;
+    private static final String MAIN_CONSUMER_SESSION_TIMEOUT = StreamsConfig.mainConsumerPrefix(CommonClientConfigs.SESSION_TIMEOUT_MS_CONFIG);
+    /**
+     * The group's session timeout the service sets (Kafka's default is 45 s). A stream thread that
+     * fails is replaced without leaving the group (Kafka Streams closes it with REMAIN_IN_GROUP), so
+     * its successor gets the partitions only when the group drops it: the stream stalls this long on
+     * every replacement, and a killed instance's partitions wait this long too. The heartbeat runs on
+     * its own thread, not the one in the engine, so a long batch does not miss it; 10 s was Kafka's
+     * default before 3.0 and is well above the broker's minimum (6 s).
+     */
+    static final int SESSION_TIMEOUT_MS = 10_000;
     /** Room for the headers of a record (a dead letter's reason and source position) on top of its key and value. */
     public static final int HEADER_ROOM_BYTES = 65_536;
 
     /** The prefixes Kafka Streams reads client settings under, longest first. */
     private static final List<String> KAFKA_CLIENT_PREFIXES = List.of("main.consumer.", "restore.consumer.", "global.consumer.", "consumer.",
             "producer.", "admin.");
-    private static final List<String> PASS_THROUGH_PREFIXES = java.util.stream.Stream.concat(KAFKA_CLIENT_PREFIXES.stream(),
-            java.util.stream.Stream.of("topic.", "schema.registry.", "ssl.", "sasl.", "listener.")).toList();
+    private static final List<String> PASS_THROUGH_PREFIXES = Stream.concat(KAFKA_CLIENT_PREFIXES.stream(),
+            Stream.of("topic.", "schema.registry.", "ssl.", "sasl.", "listener.")).toList();
     /** The service's own keys, which are not handed to Kafka. */
     private static final Set<String> OWN_KEYS = Arrays.stream(Setting.values()).map(Setting::key).collect(Collectors.toUnmodifiableSet());
     /** Alert rules (alert.<name>.when, alert.<name>.group): the service's own dynamic keys, checked by the statistics at start. */
@@ -726,6 +738,10 @@ public final class ServiceConfig {
         if (!values.containsKey(PRODUCER_MAX_REQUEST_SIZE) && !values.containsKey(ProducerConfig.MAX_REQUEST_SIZE_CONFIG)) {
             // Set only when the user has not: Kafka Streams prefers the prefixed key over the plain one.
             properties.put(PRODUCER_MAX_REQUEST_SIZE, Integer.toString(Math.max(1_048_576, maxRecordBytes() + HEADER_ROOM_BYTES)));
+        }
+        if (Stream.of(MAIN_CONSUMER_SESSION_TIMEOUT, StreamsConfig.consumerPrefix(CommonClientConfigs.SESSION_TIMEOUT_MS_CONFIG),
+                CommonClientConfigs.SESSION_TIMEOUT_MS_CONFIG).noneMatch(values::containsKey)) {
+            properties.put(MAIN_CONSUMER_SESSION_TIMEOUT, Integer.toString(SESSION_TIMEOUT_MS));
         }
         if (!values.containsKey(StreamsConfig.APPLICATION_SERVER_CONFIG) && opsPort() > 0 && !get(Setting.OPS_HOST).equals("0.0.0.0")) {
             // Where other instances forward /api/stats questions about groups this instance holds.

@@ -106,6 +106,22 @@ class KafkaSettingsTest {
                 "topic.retention.ms", "whatever the broker says", "sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required;"));
     }
 
+    /**
+     * A replaced stream thread does not leave the group, so its successor waits for the session
+     * timeout: the service shortens Kafka's 45 s to 10 s for its main consumer, unless told otherwise
+     * under any of the three keys Kafka Streams reads it from.
+     */
+    @Test
+    void theSessionTimeoutIsTenSecondsUnlessGiven() {
+        String key = "main.consumer.session.timeout.ms";
+        assertEquals("10000", ServiceConfig.of(Map.of()).streamsProperties().get(key));
+        for (String given : java.util.List.of("session.timeout.ms", "consumer.session.timeout.ms", key)) {
+            java.util.Properties properties = ServiceConfig.of(Map.of(given, "30000")).streamsProperties();
+            assertEquals("30000", properties.get(given), given);
+            assertEquals(given.equals(key) ? "30000" : null, properties.get(key), given + " is not overridden by the service's default");
+        }
+    }
+
     private static String message(Map<String, String> settings) {
         return assertThrows(ConfigException.class, () -> ServiceConfig.of(settings)).getMessage();
     }
