@@ -258,7 +258,7 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
                 String key = alertKey(rule.name(), group, aggregate.windowStart);
                 byte[] value = alertSerializer.serialize(settings.alertsTopic(), alert);
                 alerts.put(key, value, nowMs);
-                context.forward(new Record<>(key, value, aggregate.windowStart, new RecordHeaders()), ALERTS_SINK);
+                context.forward(new Record<>(key, value, recordTimestamp(aggregate, nowMs), new RecordHeaders()), ALERTS_SINK);
                 metrics.alertFired(rule.name());
             }
         }
@@ -267,7 +267,19 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
     private void send(String group, WindowAggregate aggregate, boolean isFinal, long nowMs) {
         ExplanationStats stats = aggregate.toStats(isFinal, nowMs, settings.deltaWarn());
         context.forward(new Record<>(statsKey(group, aggregate.windowStart), statsSerializer.serialize(settings.statsTopic(), stats),
-                aggregate.windowStart, new RecordHeaders()), STATS_SINK);
+                recordTimestamp(aggregate, nowMs), new RecordHeaders()), STATS_SINK);
+    }
+
+    /**
+     * The timestamp of a window's stats or alert record: the window's start, or the time it is
+     * written when the window starts later. Event times may run up to a day ahead of this clock
+     * (EventValidator's skew), but a broker refuses a record more than
+     * message.timestamp.after.max.ms ahead of its own clock (1 hour by default since Kafka 4.0):
+     * the write failed on every try and stopped the stream thread. Readers take the window from
+     * the value (window_start, window_end), never from the record's timestamp.
+     */
+    static long recordTimestamp(WindowAggregate aggregate, long nowMs) {
+        return Math.min(aggregate.windowStart, nowMs);
     }
 
     /** The stats topic's key: group and window start, so that a sink upserts each window (and a compacted topic keeps its last state). */
