@@ -30,12 +30,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Properties;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -58,7 +54,6 @@ class TailStatsCommandTest {
 
     private static final long T0 = Instant.parse("2026-11-29T10:00:00Z").toEpochMilli();
     private static final String GROUP = "source_model=stories260K,metadata.application=storybook";
-    private static final List<String> TOPICS = List.of("explanations", "dlq", "app-stats-observations", "explanation-stats", "explanation-alerts");
 
     @TempDir
     Path stateDir;
@@ -209,12 +204,7 @@ class TailStatsCommandTest {
 
     /** The records carry event times days ago: the topics keep them whatever the broker's retention. */
     private static void createTopics(InJvmKafka kafka) throws Exception {
-        Properties props = new Properties();
-        props.putAll(kafka.clientSettings());
-        try (Admin admin = Admin.create(props)) {
-            admin.createTopics(TOPICS.stream().map(t -> new NewTopic(t, Optional.of(1), Optional.empty()).configs(Map.of("retention.ms", "-1"))).toList())
-                    .all().get(60, TimeUnit.SECONDS);
-        }
+        StatsFixture.createTopics(kafka, Map.of("retention.ms", "-1"));
     }
 
     private Properties streamsProperties(InJvmKafka kafka) {

@@ -21,15 +21,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -60,7 +55,7 @@ class FutureEventTimeOnBrokerTest {
         try (InJvmKafka kafka = InJvmKafka.start();
                 EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
-            createTopics(kafka);
+            StatsFixture.createTopics(kafka, Map.of());
             StatsSettings settings = StatsFixture.settings(Duration.ofMinutes(1), Duration.ofSeconds(2), Duration.ofMillis(300), List.of());
             Topology topology = new Topology();
             StatsTopology.addTo(topology, settings, new StatsTopology.Codecs(ConfluentAvroDeserializer.specific(client, Explanation.class),
@@ -108,15 +103,6 @@ class FutureEventTimeOnBrokerTest {
 
     private static <T extends org.apache.avro.specific.SpecificRecord> ConfluentAvroSerializer<T> serializer(SchemaRegistryClient client) {
         return new ConfluentAvroSerializer<>(client, SubjectNameStrategy.TOPIC_NAME, true, false);
-    }
-
-    private static void createTopics(InJvmKafka kafka) throws Exception {
-        Properties props = new Properties();
-        props.putAll(kafka.clientSettings());
-        try (Admin admin = Admin.create(props)) {
-            admin.createTopics(Stream.of("explanations", "dlq", "app-stats-observations", "explanation-stats", "explanation-alerts")
-                    .map(topic -> new NewTopic(topic, Optional.of(1), Optional.empty())).toList()).all().get(60, TimeUnit.SECONDS);
-        }
     }
 
     private Properties streamsProperties(InJvmKafka kafka) {

@@ -20,7 +20,20 @@ public final class StatsFixture {
 
     public static final GroupBy GROUP_BY = new GroupBy(List.of("source_model", "metadata.application"));
 
+    /** The topics of {@link #settings}: input, dead letters, observations, stats, alerts. */
+    public static final List<String> TOPICS = List.of("explanations", "dlq", "app-stats-observations", "explanation-stats", "explanation-alerts");
+
     private StatsFixture() {}
+
+    /** Creates {@link #TOPICS} on the broker, one partition each, with {@code configs}. */
+    public static void createTopics(io.explainstream.testing.InJvmKafka kafka, Map<String, String> configs) throws Exception {
+        java.util.Properties props = new java.util.Properties();
+        props.putAll(kafka.clientSettings());
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(props)) {
+            admin.createTopics(TOPICS.stream().map(topic -> new org.apache.kafka.clients.admin.NewTopic(topic, java.util.Optional.of(1), java.util.Optional.empty())
+                    .configs(configs)).toList()).all().get(60, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
 
     public static StatsSettings settings(Duration window, Duration grace, Duration emit, List<AlertRule> rules) {
         return settings(window, grace, emit, 1000, rules);
