@@ -1,5 +1,6 @@
 package io.explainstream.cli;
 
+import io.explainstream.stream.config.ConfigException;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
 import io.explainstream.stream.config.TimeSpec;
@@ -116,6 +117,11 @@ final class ReplayCommand implements Callable<Integer> {
                     plan.start().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition)),
                     plan.stop().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition))));
             plan.gaps(ReplayRunner.group(config)).forEach(gap -> out.printf("  gone: %s%n", gap));
+            try {
+                ReplayRunner.checkOutputs(config, plan, java.time.Clock.systemUTC());
+            } catch (ConfigException e) {
+                out.printf("  would not start: %s%n", e.getMessage());
+            }
             out.flush();
             return 0;
         }

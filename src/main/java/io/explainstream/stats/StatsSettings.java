@@ -1,6 +1,7 @@
 package io.explainstream.stats;
 
 import io.explainstream.stream.config.ConfigException;
+import io.explainstream.stream.config.DurationText;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
 import java.time.Duration;

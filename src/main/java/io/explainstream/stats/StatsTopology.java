@@ -9,6 +9,7 @@ import io.explainstream.schema.Explanation;
 import io.explainstream.schema.ExplanationStats;
 import io.explainstream.schema.LlmInteraction;
 import io.explainstream.stream.config.ConfigException;
+import io.explainstream.stream.config.DurationText;
 import io.explainstream.stream.config.KafkaClients;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;

@@ -64,7 +64,9 @@ class ReplayCommandTest {
     void dryRunPrintsTheEventsInRangePerPartitionAndChangesNothing() throws Exception {
         try (InJvmKafka kafka = InJvmKafka.start()) {
             try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-                admin.createTopics(List.of(new NewTopic("logged", 2, (short) 1))).all().get(30, TimeUnit.SECONDS);
+                // The replay's default output topic, kept for a week: the range is older.
+                admin.createTopics(List.of(new NewTopic("logged", 2, (short) 1),
+                        new NewTopic("explanations-replay", 1, (short) 1).configs(Map.of("retention.ms", "604800000")))).all().get(30, TimeUnit.SECONDS);
             }
             Properties props = new Properties();
             props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
@@ -83,6 +85,8 @@ class ReplayCommandTest {
             assertTrue(run.out().contains("5 events in range"), run.out());
             assertTrue(run.out().contains("partition 0: 3 events"), run.out());
             assertTrue(run.out().contains("partition 1: 2 events"), run.out());
+            assertTrue(run.out().contains("  would not start: --output-topic = explanations-replay keeps records for retention.ms = 604800000 (7d)"
+                    + " after their timestamp; the replay's first event, of 2026-11-20T10:00:00Z, would be deleted"), run.out());
             try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
                 assertTrue(admin.listConsumerGroups().all().get(30, TimeUnit.SECONDS).stream()
                         .noneMatch(group -> group.groupId().contains("replay-2026")), "a dry run commits nothing");
@@ -176,6 +180,20 @@ class ReplayCommandTest {
             CliRun allowed = CliRun.of(args.toArray(String[]::new));
             assertEquals(4, allowed.exitCode(), "still says something is missing");
             assertTrue(allowed.out().contains("finished: 3 events in range: 1 explained, 1 dead-lettered, 1 skipped"), allowed.out());
+
+            // An output topic whose retention would delete the range's explanations: one line, exit 2.
+            try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+                admin.createTopics(List.of(new NewTopic("kept-a-week", 1, (short) 1).configs(Map.of("retention.ms", "604800000"))))
+                        .all().get(30, TimeUnit.SECONDS);
+            }
+            args = new java.util.ArrayList<>(List.of("replay", "--replay-id", "into-a-week", "--output-topic", "kept-a-week"));
+            args.addAll(common);
+            CliRun week = CliRun.of(args.toArray(String[]::new));
+            assertEquals(2, week.exitCode(), week.out() + week.err());
+            assertTrue(week.err().strip().lines().reduce((first, last) -> last).orElseThrow().startsWith("error: --output-topic = kept-a-week"
+                    + " keeps records for retention.ms = 604800000 (7d) after their timestamp; the replay's first event, of 2026-11-20T10:00:00.002Z,"
+                    + " would be deleted as soon as it is written"), week.err());
+            assertFalse(week.err().contains("to resume"), "nothing to resume: " + week.err());
         }
     }
 

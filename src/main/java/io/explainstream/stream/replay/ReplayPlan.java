@@ -40,15 +40,18 @@ public final class ReplayPlan {
     private final Map<TopicPartition, Long> logStart;
     /** Partitions whose range may begin in records retention has deleted: the oldest record left is already in range. */
     private final Map<TopicPartition, Boolean> startsInDeleted;
+    /** The oldest timestamp among the first records of the partitions' ranges; empty when no range holds a record. */
+    private final Optional<Long> firstRecordMs;
     private final Map<String, Object> clientConfig;
 
     private ReplayPlan(String topic, Map<TopicPartition, Long> start, Map<TopicPartition, Long> stop, Map<TopicPartition, Long> logStart,
-            Map<TopicPartition, Boolean> startsInDeleted, Map<String, Object> clientConfig) {
+            Map<TopicPartition, Boolean> startsInDeleted, Optional<Long> firstRecordMs, Map<String, Object> clientConfig) {
         this.topic = topic;
         this.start = start;
         this.stop = stop;
         this.logStart = logStart;
         this.startsInDeleted = startsInDeleted;
+        this.firstRecordMs = firstRecordMs;
         this.clientConfig = clientConfig;
     }
 
@@ -86,18 +89,23 @@ public final class ReplayPlan {
             Map<TopicPartition, OffsetAndTimestamp> toOffsets = consumer.offsetsForTimes(at(topicPartitions, replay.toMs()), TIMEOUT);
             Map<TopicPartition, Long> start = new TreeMap<>(ReplayPlan::compare);
             Map<TopicPartition, Long> stop = new TreeMap<>(ReplayPlan::compare);
+            Optional<Long> firstRecordMs = Optional.empty();
             for (TopicPartition partition : topicPartitions) {
                 long endOffset = end.get(partition);
                 long first = fromOffsets.get(partition) == null ? endOffset : fromOffsets.get(partition).offset();
                 long last = toOffsets.get(partition) == null ? endOffset : Math.min(endOffset, toOffsets.get(partition).offset());
                 start.put(partition, first);
                 stop.put(partition, Math.max(first, last));
+                if (last > first) {
+                    long timestamp = fromOffsets.get(partition).timestamp();
+                    firstRecordMs = Optional.of(firstRecordMs.map(t -> Math.min(t, timestamp)).orElse(timestamp));
+                }
                 // The range reaches into deleted records when the oldest record left is already at or
                 // after --from (or none is left), and records were deleted before it.
                 long oldest = beginning.get(partition);
                 startsInDeleted.put(partition, oldest > 0 && first == oldest);
             }
-            return new ReplayPlan(topic, start, stop, beginning, startsInDeleted, Map.copyOf(clientConfig));
+            return new ReplayPlan(topic, start, stop, beginning, startsInDeleted, firstRecordMs, Map.copyOf(clientConfig));
         }
     }
 
@@ -115,6 +123,14 @@ public final class ReplayPlan {
 
     public Map<TopicPartition, Long> start() {
         return start;
+    }
+
+    /**
+     * The oldest timestamp among the first records of the partitions' ranges (a later record of a
+     * range may be older still, where its producer's clock went back); empty when the range is empty.
+     */
+    public Optional<Long> firstRecordMs() {
+        return firstRecordMs;
     }
 
     public Map<TopicPartition, Long> stop() {

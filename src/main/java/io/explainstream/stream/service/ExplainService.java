@@ -212,7 +212,7 @@ public final class ExplainService implements AutoCloseable {
         Properties properties = config.streamsProperties();
         if (config.bool(Setting.TOPICS_CREATE)) {
             createTopics(properties, topics, config.integer(Setting.TOPICS_PARTITIONS), (short) config.integer(Setting.TOPICS_REPLICATION),
-                    config.inputRetentionMs(), config.inputRecordBytes());
+                    config.inputRetentionMs(), config.inputRecordBytes(), scope instanceof Scope.Replaying);
         }
         parts.forEach(part -> part.createTopics(properties));
         checkTopicLimits(properties, topics);
@@ -275,9 +275,13 @@ public final class ExplainService implements AutoCloseable {
         return new OperationsServer.Health(state == KafkaStreams.State.RUNNING, "stream " + state + ", model loaded");
     }
 
-    /** @param inputRecordBytes the input topic's max.message.bytes: an event at limits.event.bytes must fit */
+    /**
+     * @param inputRecordBytes the input topic's max.message.bytes: an event at limits.event.bytes must fit
+     * @param replaying the output and dead-letter topics keep their records: a replay's records carry
+     *     their events' timestamps, which may be older than any time-based retention ({@code OutputRetention})
+     */
     private static void createTopics(Properties properties, ExplainTopology.Topics topics, int partitions, short replication, String inputRetentionMs,
-            int inputRecordBytes) {
+            int inputRecordBytes, boolean replaying) {
         try (Admin admin = KafkaClients.admin(properties)) {
             Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
             List<NewTopic> missing = List.of(topics.inputTopic(), topics.outputTopic(), topics.dlqTopic()).stream().distinct()
@@ -290,6 +294,8 @@ public final class ExplainService implements AutoCloseable {
                                 configs.put(TopicConfig.RETENTION_MS_CONFIG, inputRetentionMs);
                             }
                             created.configs(configs);
+                        } else if (replaying) {
+                            created.configs(Map.of(TopicConfig.RETENTION_MS_CONFIG, "-1"));
                         }
                         return created;
                     })

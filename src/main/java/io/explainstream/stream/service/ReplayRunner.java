@@ -6,6 +6,7 @@ import io.explainstream.input.PlainNumber;
 import io.explainstream.model.Checkpoint;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
+import io.explainstream.stream.replay.OutputRetention;
 import io.explainstream.stream.replay.Replay;
 import io.explainstream.stream.replay.ReplayPlan;
 import io.explainstream.stream.replay.ReplayTerms;
@@ -139,6 +140,7 @@ public final class ReplayRunner {
         ReplayPlan plan = plan(config, replay);
         String group = group(config);
         ReplayTerms terms = terms(config, home, replay).startingAt(plan.startOffsets());
+        checkOutputs(config, plan, clock);
         boolean fresh = plan.admit(group, replay.id(), terms);
         List<ReplayPlan.Gap> gaps = plan.gaps(group, fresh);
         if (!gaps.isEmpty()) {
@@ -195,6 +197,23 @@ public final class ReplayRunner {
         }
         return new Outcome(finished, plan.recordsInRange(), counts.getOrDefault(Outcomes.EXPLAINED, 0L), counts.getOrDefault(Outcomes.DEAD_LETTERED, 0L),
                 counts.getOrDefault(Outcomes.SKIPPED, 0L), !fresh, (System.nanoTime() - started) / 1e9, gaps);
+    }
+
+    /**
+     * Refuses a replay whose output topics would delete its oldest event's records by retention
+     * ({@link OutputRetention}): before it reads anything or records its terms.
+     */
+    public static void checkOutputs(ServiceConfig config, ReplayPlan plan, Clock clock) {
+        plan.firstRecordMs().ifPresent(first -> OutputRetention.check(clientConfig(config), outputs(config), first, clock.instant()));
+    }
+
+    /** The topics a replay writes: its explanations' and its dead letters'. */
+    private static List<OutputRetention.Target> outputs(ServiceConfig config) {
+        String output = config.get(Setting.OUTPUT_TOPIC);
+        String deadLetters = config.get(Setting.DLQ_TOPIC);
+        String fresh = "give --output-topic a topic that does not exist yet (a replay creates its topics keeping their records)";
+        return List.of(new OutputRetention.Target(output, "--output-topic = " + output, fresh),
+                new OutputRetention.Target(deadLetters, "dead letters' topic " + deadLetters + " (of --output-topic = " + output + ")", fresh));
     }
 
     /**

@@ -71,7 +71,8 @@ class ReplayTest {
 
     @BeforeAll
     static void produceThreeDays() throws Exception {
-        kafka = InJvmKafka.start();
+        // Retention runs from the start and every half second, so that a test sees within seconds what it deletes.
+        kafka = InJvmKafka.start(Map.of("log.initial.task.delay.ms", "0", "log.retention.check.interval.ms", "500"));
         try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
             admin.createTopics(List.of(new NewTopic(TOPIC, 3, (short) 1))).all().get(30, TimeUnit.SECONDS);
         }
@@ -290,6 +291,95 @@ class ReplayTest {
         assertTrue(allowed.finished());
         assertEquals(260, allowed.explained(), "what is left is explained");
         assertEquals(1, allowed.gaps().size(), "and the gap is still reported");
+    }
+
+    /** Three valid events and one malformed, ten days ago (past the broker's default retention of 7 days), on a topic that keeps them. */
+    private static Instant produceTenDaysAgo(String topic) throws Exception {
+        Instant at = Instant.now().minus(Duration.ofDays(10)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
+        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1).configs(Map.of("retention.ms", "-1")))).all().get(30, TimeUnit.SECONDS);
+        }
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+            for (int i = 0; i < 4; i++) {
+                long timestamp = at.toEpochMilli() + i * 60_000L;
+                String id = topic + "-" + i;
+                String value = i == 3 ? "{not json" : "{\"event_id\":\"" + id + "\",\"timestamp\":" + timestamp + ",\"model\":\"stories260K\","
+                        + "\"prompt\":\"One day, " + i + "\",\"response\":\"a little girl\"}";
+                producer.send(new ProducerRecord<>(topic, 0, timestamp, id, value)).get();
+            }
+        }
+        return at;
+    }
+
+    private static long logStartOffset(String topic) throws Exception {
+        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            TopicPartition partition = new TopicPartition(topic, 0);
+            return admin.listOffsets(Map.of(partition, org.apache.kafka.clients.admin.OffsetSpec.earliest())).partitionResult(partition)
+                    .get(30, TimeUnit.SECONDS).offset();
+        }
+    }
+
+    @Test
+    void aReplayOfTrafficOlderThanTheBrokersRetentionKeepsItsExplanationsAndDeadLetters() throws Exception {
+        Instant at = produceTenDaysAgo("ten-days-ago");
+        // The control: the broker's retention (7 days by default) deletes a record this old within seconds.
+        String control = "ten-days-ago-control";
+        kafka.createTopic(control, 1);
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+            producer.send(new ProducerRecord<>(control, 0, at.toEpochMilli(), "k", "v")).get();
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (logStartOffset(control) == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        assertEquals(1, logStartOffset(control), "the broker's retention deletes a ten-day-old record");
+
+        Replay replay = new Replay("ten-days", at.minus(Duration.ofHours(1)).toEpochMilli(), at.plus(Duration.ofHours(1)).toEpochMilli());
+        ServiceConfig config = ReplayRunner.configure(base("explainstream"), replay, "ten-days-ago", "replayed-ten-days");
+        ReplayRunner.Outcome outcome = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
+        assertTrue(outcome.finished());
+        assertEquals(3, outcome.explained());
+        assertEquals(1, outcome.deadLettered());
+        // Retention runs (the control shows it): four of its checks.
+        Thread.sleep(2_000);
+        assertEquals(0, logStartOffset("replayed-ten-days"), "the replay's explanations are not deleted by retention");
+        assertEquals(0, logStartOffset("replayed-ten-days-dlq"), "nor its dead letters");
+        assertEquals(3, readAll("replayed-ten-days", 3).size());
+        assertEquals(1, readAll("replayed-ten-days-dlq", 1).size());
+    }
+
+    @Test
+    void aReplayIntoATopicWhoseRetentionWouldDeleteItsOutputIsRefusedBeforeItReadsAnything() throws Exception {
+        Instant at = produceTenDaysAgo("ten-days-refused");
+        Replay replay = new Replay("short-retention", at.minus(Duration.ofHours(1)).toEpochMilli(), at.plus(Duration.ofHours(1)).toEpochMilli());
+        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic("week-kept", 1, (short) 1).configs(Map.of("retention.ms", "604800000")),
+                    new NewTopic("kept-dlq", 1, (short) 1), new NewTopic("kept", 1, (short) 1).configs(Map.of("retention.ms", "-1")),
+                    new NewTopic("appended", 1, (short) 1).configs(Map.of("message.timestamp.type", "LogAppendTime"))))
+                    .all().get(30, TimeUnit.SECONDS);
+        }
+        ServiceConfig config = ReplayRunner.configure(base("explainstream"), replay, "ten-days-refused", "week-kept");
+        ConfigException refused = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()));
+        assertTrue(refused.getMessage().startsWith("--output-topic = week-kept keeps records for retention.ms = 604800000 (7d) after their timestamp;"
+                + " the replay's first event, of " + at + ", would be deleted"), refused.getMessage());
+        assertEquals(0, ReplayTest.committed(config), "nothing read");
+        assertTrue(ReplayRunner.recordedTerms(base("explainstream"), "short-retention").isEmpty(), "the id keeps no terms");
+
+        // The dead letters' topic is checked as well; its message names the setting that moves it.
+        ServiceConfig keptOutput = ReplayRunner.configure(base("explainstream"), replay, "ten-days-refused", "kept");
+        ConfigException deadLetters = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ReplayRunner.run(keptOutput, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()));
+        assertTrue(deadLetters.getMessage().startsWith("dead letters' topic kept-dlq (of --output-topic = kept) keeps records for retention.ms = 604800000 (7d)"), deadLetters.getMessage());
+
+        // A topic that stamps records with the time they are appended counts retention from then.
+        ServiceConfig appended = ReplayRunner.configure(base("explainstream"), replay, "ten-days-refused", "appended");
+        assertTrue(ReplayRunner.run(appended, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()).finished());
+        assertEquals(3, readAll("appended", 3).size());
     }
 
     @Test

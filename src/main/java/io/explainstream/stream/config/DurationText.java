@@ -1,6 +1,5 @@
-package io.explainstream.stats;
+package io.explainstream.stream.config;
 
-import io.explainstream.stream.config.ConfigException;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.Locale;
@@ -8,13 +7,13 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** Durations as people write them in a properties file: {@code 500ms}, {@code 30s}, {@code 1m}, {@code 2h}, {@code 1d}, or ISO-8601 {@code PT1M}. */
-final class DurationText {
+public final class DurationText {
 
     private static final Pattern SHORT = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
 
     private DurationText() {}
 
-    static Duration parse(String key, String text, boolean zeroAllowed) {
+    public static Duration parse(String key, String text, boolean zeroAllowed) {
         String value = text.trim().toLowerCase(Locale.ROOT);
         Duration duration;
         Matcher matcher = SHORT.matcher(value);
@@ -64,7 +63,7 @@ final class DurationText {
         return new ConfigException(key + " = '" + text + "' is too long (at most 36500d, 100 years)");
     }
 
-    static String format(Duration duration) {
+    public static String format(Duration duration) {
         long ms = duration.toMillis();
         if (ms % 86_400_000 == 0) {
             return ms / 86_400_000 + "d";
