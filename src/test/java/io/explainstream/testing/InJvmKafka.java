@@ -118,6 +118,37 @@ public final class InJvmKafka implements AutoCloseable {
         return props;
     }
 
+    /** Broker settings under which time-based retention runs from the start and every half second, so a test sees within seconds what it deletes. */
+    public static final Map<String, String> RETENTION_RUNS = Map.of("log.initial.task.delay.ms", "0", "log.retention.check.interval.ms", "500");
+
+    /** Partition 0's first offset still on the broker: above 0 once retention (or deleteRecords) has removed records. */
+    public long logStartOffset(String topic) {
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(clientProperties())) {
+            org.apache.kafka.common.TopicPartition partition = new org.apache.kafka.common.TopicPartition(topic, 0);
+            return admin.listOffsets(Map.of(partition, org.apache.kafka.clients.admin.OffsetSpec.earliest())).partitionResult(partition)
+                    .get(30, java.util.concurrent.TimeUnit.SECONDS).offset();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot read the log start offset of " + topic, e);
+        }
+    }
+
+    /**
+     * Whether this broker's retention deletes a record of {@code timestampMs} from a topic of the
+     * broker's default retention within 30 s: the control that lets a test of what retention keeps
+     * fail (on a broker started with {@link #RETENTION_RUNS}).
+     */
+    public boolean retentionDeletes(String controlTopic, long timestampMs) throws Exception {
+        createTopic(controlTopic, 1);
+        try (KafkaProducer<byte[], byte[]> producer = producer(Map.of())) {
+            producer.send(new ProducerRecord<>(controlTopic, 0, timestampMs, new byte[0], new byte[0])).get();
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (logStartOffset(controlTopic) == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        return logStartOffset(controlTopic) == 1;
+    }
+
     /** Creates a topic, as the service or an operator would before anything is produced to it. */
     public void createTopic(String name, int partitions) {
         try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(clientProperties())) {

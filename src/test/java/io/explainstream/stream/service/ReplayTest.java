@@ -71,8 +71,7 @@ class ReplayTest {
 
     @BeforeAll
     static void produceThreeDays() throws Exception {
-        // Retention runs from the start and every half second, so that a test sees within seconds what it deletes.
-        kafka = InJvmKafka.start(Map.of("log.initial.task.delay.ms", "0", "log.retention.check.interval.ms", "500"));
+        kafka = InJvmKafka.start(InJvmKafka.RETENTION_RUNS);
         try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
             admin.createTopics(List.of(new NewTopic(TOPIC, 3, (short) 1))).all().get(30, TimeUnit.SECONDS);
         }
@@ -313,30 +312,10 @@ class ReplayTest {
         return at;
     }
 
-    private static long logStartOffset(String topic) throws Exception {
-        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-            TopicPartition partition = new TopicPartition(topic, 0);
-            return admin.listOffsets(Map.of(partition, org.apache.kafka.clients.admin.OffsetSpec.earliest())).partitionResult(partition)
-                    .get(30, TimeUnit.SECONDS).offset();
-        }
-    }
-
     @Test
     void aReplayOfTrafficOlderThanTheBrokersRetentionKeepsItsExplanationsAndDeadLetters() throws Exception {
         Instant at = produceTenDaysAgo("ten-days-ago");
-        // The control: the broker's retention (7 days by default) deletes a record this old within seconds.
-        String control = "ten-days-ago-control";
-        kafka.createTopic(control, 1);
-        Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        try (KafkaProducer<String, String> producer = new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
-            producer.send(new ProducerRecord<>(control, 0, at.toEpochMilli(), "k", "v")).get();
-        }
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (logStartOffset(control) == 0 && System.nanoTime() < deadline) {
-            Thread.sleep(200);
-        }
-        assertEquals(1, logStartOffset(control), "the broker's retention deletes a ten-day-old record");
+        assertTrue(kafka.retentionDeletes("ten-days-ago-control", at.toEpochMilli()), "the broker's retention deletes a ten-day-old record");
 
         Replay replay = new Replay("ten-days", at.minus(Duration.ofHours(1)).toEpochMilli(), at.plus(Duration.ofHours(1)).toEpochMilli());
         ServiceConfig config = ReplayRunner.configure(base("explainstream"), replay, "ten-days-ago", "replayed-ten-days");
@@ -344,10 +323,9 @@ class ReplayTest {
         assertTrue(outcome.finished());
         assertEquals(3, outcome.explained());
         assertEquals(1, outcome.deadLettered());
-        // Retention runs (the control shows it): four of its checks.
-        Thread.sleep(2_000);
-        assertEquals(0, logStartOffset("replayed-ten-days"), "the replay's explanations are not deleted by retention");
-        assertEquals(0, logStartOffset("replayed-ten-days-dlq"), "nor its dead letters");
+        Thread.sleep(2_000); // four retention checks
+        assertEquals(0, kafka.logStartOffset("replayed-ten-days"), "the replay's explanations are not deleted by retention");
+        assertEquals(0, kafka.logStartOffset("replayed-ten-days-dlq"), "nor its dead letters");
         assertEquals(3, readAll("replayed-ten-days", 3).size());
         assertEquals(1, readAll("replayed-ten-days-dlq", 1).size());
     }
