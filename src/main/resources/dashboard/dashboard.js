@@ -34,7 +34,21 @@
     if (!g || (g.first === g.last && !BYTE_PIECE.test(tokens[i].text || ""))) return piece(tokens[i].text);
     return g.first === g.last ? groupText(g, tokens) : groupText(g, tokens) + " (" + piece(tokens[i].text) + ", token " + (i - g.first + 1) + "/" + (g.last - g.first + 1) + ")";
   }
-  function el(tag, attrs, text) { const e = document.createElement(tag); for (const k in attrs || {}) e.setAttribute(k, attrs[k]); if (text !== undefined) e.textContent = text; return e; }
+  // Text as shown: the bidirectional embeddings, overrides, isolates and marks, which would reorder
+  // what follows them (a U+202E in a segment's name made its "23%" read "%32"), and the line and
+  // paragraph separators, spelled as \u202e (as the CLI does); other controls but newline and tab as \xNN.
+  const LAYOUT = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C\u2028\u2029]|[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
+  function shown(text) {
+    return String(text).replace(LAYOUT, (c) => { const code = c.charCodeAt(0); return code < 0x100 ? "\\x" + code.toString(16).padStart(2, "0") : "\\u" + code.toString(16).padStart(4, "0"); });
+  }
+  // Attributes people read are shown; those the page reads back (values, ids, links) keep the text as it is.
+  const READ = new Set(["title", "aria-label", "label"]);
+  function el(tag, attrs, text) {
+    const e = document.createElement(tag);
+    for (const k in attrs || {}) e.setAttribute(k, READ.has(k) ? shown(attrs[k]) : attrs[k]);
+    if (text !== undefined) e.textContent = shown(text);
+    return e;
+  }
 
   // ---- feed -------------------------------------------------------------------------------
   function filters() {
@@ -54,7 +68,7 @@
   }
   function remember(e) {
     const k = state.known, m = e.metadata || {};
-    const add = (set, v, list) => { if (v && !set.has(v)) { set.add(v); if (list) $(list).appendChild(el("option", { value: v })); else $("f-model").appendChild(el("option", { value: v }, v)); } };
+    const add = (set, v, list) => { if (v && !set.has(v)) { set.add(v); if (list) $(list).appendChild(el("option", { value: v, label: v })); else $("f-model").appendChild(el("option", { value: v }, v)); } };
     add(k.models, e.model_id, null); add(k.applications, m.application, "applications"); add(k.tenants, m.tenant, "tenants"); add(k.segments, e.top_segment, "segments");
   }
   function feedItem(e) {
@@ -143,10 +157,10 @@
   function renderDetail() {
     const d = state.detail;
     $("detail").hidden = false;
-    $("d-id").textContent = d.event_id;
-    $("d-facts").textContent = [d.model_id, d.method.toLowerCase().replace(/_/g, " "), d.steps + " steps", d.integration.toLowerCase(), "baseline " + d.baseline, d.normalization + " normalization",
+    $("d-id").textContent = shown(d.event_id);
+    $("d-facts").textContent = shown([d.model_id, d.method.toLowerCase().replace(/_/g, " "), d.steps + " steps", d.integration.toLowerCase(), "baseline " + d.baseline, d.normalization + " normalization",
       "latency " + num(d.attribution_latency_ms, 0) + " ms", "entropy " + num(d.attribution_entropy, 3), d.flags.redacted ? "redacted" : "",
-      d.replay_id ? "replay " + d.replay_id : "", d.explanations_held > 1 ? "explained " + d.explanations_held + " times (the newest shown)" : "", d.flags.prompt_truncated ? "prompt truncated (" + d.flags.prompt_tokens_dropped + " tokens dropped)" : ""].filter(Boolean).join(" · ");
+      d.replay_id ? "replay " + d.replay_id : "", d.explanations_held > 1 ? "explained " + d.explanations_held + " times (the newest shown)" : "", d.flags.prompt_truncated ? "prompt truncated (" + d.flags.prompt_tokens_dropped + " tokens dropped)" : ""].filter(Boolean).join(" · "));
     const box = $("d-delta");
     const rel = d.relative_delta;
     if (d.delta_warning) {
@@ -163,9 +177,9 @@
   function cell(text, raw, normalized, label, fixed) {
     const span = el("span", { class: "cell" + (Math.abs(normalized) > 0.55 ? " strong" : "") + (fixed ? " fixed" : ""), tabindex: "0" });
     span.style.background = color(normalized);
-    span.dataset.tip = (label ? label + "\n" : "") + "raw " + num(raw) + " · normalized " + num(normalized, 3) + "\n" + sign(raw) + (fixed ? "\nkept fixed (not attributed)" : "");
-    span.setAttribute("aria-label", text + ": " + span.dataset.tip.replace(/\n/g, ", "));
-    if (typeof text === "string") span.textContent = text; else span.appendChild(text);
+    span.dataset.tip = (label ? shown(label) + "\n" : "") + "raw " + num(raw) + " · normalized " + num(normalized, 3) + "\n" + sign(raw) + (fixed ? "\nkept fixed (not attributed)" : "");
+    span.setAttribute("aria-label", shown(typeof text === "string" ? text : text.textContent) + ": " + span.dataset.tip.replace(/\n/g, ", "));
+    if (typeof text === "string") span.textContent = shown(text); else span.appendChild(text);
     return span;
   }
   function renderHeatmap() {
@@ -186,7 +200,7 @@
       const max = Math.max(1e-12, ...d.segments.map((s) => Math.abs(s.score)));
       d.segments.forEach((s, i) => {
         const text = d.prompt_groups.filter((g) => d.prompt_tokens[g.first].segment === i).map((g) => groupText(g, d.prompt_tokens)).join("");
-        const content = el("span"); content.appendChild(el("span", { class: "seg-name" }, s.name)); content.appendChild(document.createTextNode(text));
+        const content = el("span"); content.appendChild(el("span", { class: "seg-name" }, s.name)); content.appendChild(document.createTextNode(shown(text)));
         map.appendChild(cell(content, s.score, s.score / max, "segment " + s.name + " (" + s.kind.toLowerCase() + ") · share " + (100 * s.share).toFixed(1) + "%"));
       });
     }
@@ -199,13 +213,13 @@
     const d = state.detail, bar = $("segment-bar");
     bar.replaceChildren();
     const parts = d.segments.filter((s) => s.tokens > 0);
-    bar.setAttribute("aria-label", parts.map((s) => s.name + " " + (100 * s.share).toFixed(0) + "%").join(", "));
+    bar.setAttribute("aria-label", shown(parts.map((s) => s.name + " " + (100 * s.share).toFixed(0) + "%").join(", ")));
     parts.forEach((s) => {
       const part = el("div", { tabindex: "0", title: s.name + " " + (100 * s.share).toFixed(1) + "%" });
       part.appendChild(el("span", {}, s.name + " " + (100 * s.share).toFixed(0) + "%"));
       part.style.flex = String(Math.max(s.share, 0.002));
       part.style.background = KIND_COLORS[s.kind] || "#57606a";
-      part.dataset.tip = s.name + " (" + s.kind.toLowerCase() + "): share " + (100 * s.share).toFixed(1) + "% of attribution mass · score " + num(s.score) + " · " + s.tokens + " tokens\n" + sign(s.score);
+      part.dataset.tip = shown(s.name) + " (" + s.kind.toLowerCase() + "): share " + (100 * s.share).toFixed(1) + "% of attribution mass · score " + num(s.score) + " · " + s.tokens + " tokens\n" + sign(s.score);
       bar.appendChild(part);
     });
     fitLabels(bar);
@@ -250,7 +264,7 @@
         const norm = d.token_attr_normalized[r][p];
         const td = el("td", { class: "m", tabindex: "-1" });
         td.style.background = color(norm);
-        td.dataset.tip = "response " + r + " " + tokenLabel(d.response_groups, d.response_tokens, r) + " × prompt " + p + " " + tokenLabel(d.prompt_groups, d.prompt_tokens, p) + "\nraw " + num(raw) + " · normalized " + num(norm, 3) + "\n" + sign(raw);
+        td.dataset.tip = "response " + r + " " + shown(tokenLabel(d.response_groups, d.response_tokens, r)) + " × prompt " + p + " " + shown(tokenLabel(d.prompt_groups, d.prompt_tokens, p)) + "\nraw " + num(raw) + " · normalized " + num(norm, 3) + "\n" + sign(raw);
         tr.appendChild(td);
       });
       body.appendChild(tr);

@@ -96,7 +96,7 @@ public final class HtmlReport {
             "body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em;color:#222;max-width:1200px}",
             "h1{font-size:1.4em}h2{font-size:1.1em;margin-top:2em;border-top:1px solid #ddd;padding-top:1em}",
             ".meta{color:#555;font-size:.9em}.prompt{line-height:2.2;font-family:ui-monospace,Menlo,Consolas,monospace}",
-            ".tok{padding:2px 1px;border-radius:3px;white-space:pre}.tok.off{color:#999;border:1px dashed #bbb}",
+            ".tok{padding:2px 1px;border-radius:3px;white-space:pre;unicode-bidi:isolate}.tok.off{color:#999;border:1px dashed #bbb}",
             ".response{font-family:ui-monospace,Menlo,Consolas,monospace;background:#f6f6f6;padding:.5em;border-radius:4px;white-space:pre-wrap}",
             ".tok.group{outline:1px solid #aaa}.tok.nl{color:#999}",
             "table.summary,table.index,table.details{border-collapse:collapse;font-size:.9em;margin:.5em 0}",
@@ -428,7 +428,13 @@ public final class HtmlReport {
                     out.append("&#39;");
                     break;
                 default:
-                    out.append(c);
+                    // A bidirectional override in an event id or a segment's name would reorder the
+                    // rest of its line (its share "23%" read "%32"): spelled out, as on the terminal.
+                    if (TokenText.actsOnLayout(c)) {
+                        out.append(TokenText.spelled(c));
+                    } else {
+                        out.append(c);
+                    }
             }
         }
         return out.toString();

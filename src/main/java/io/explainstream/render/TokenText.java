@@ -26,7 +26,7 @@ public final class TokenText {
             } else if (Character.isISOControl(c)) {
                 out.append(String.format("\\x%02x", (int) c));
             } else if (actsOnLayout(c)) {
-                out.append(String.format("\\u%04x", (int) c));
+                out.append(spelled(c));
             } else {
                 out.append(c);
             }
@@ -40,7 +40,12 @@ public final class TokenText {
      * separators (U+2028, U+2029), which break a line where none is shown. Zero-width joiners stay:
      * emoji sequences are made of them.
      */
-    private static boolean actsOnLayout(char c) {
+    /** A character that acts on layout as people would type it: a backslash, u and four hex digits. */
+    static String spelled(char c) {
+        return String.format(java.util.Locale.ROOT, "\\u%04x", (int) c);
+    }
+
+    static boolean actsOnLayout(char c) {
         return (c >= '\u202A' && c <= '\u202E') || (c >= '\u2066' && c <= '\u2069') || c == '\u200E' || c == '\u200F' || c == '\u061C'
                 || c == '\u2028' || c == '\u2029';
     }

@@ -67,8 +67,12 @@ class DashboardInBrowserTest {
                             + "\"metadata\":{\"application\":\"support\",\"tenant\":\"globex\"}");
                     send(producer, "emoji-3", "\"prompt\":\"My dog 🐶 and 👩\u200D💻 like the sun.\",\"response\":\"The dog 🐶 ran.\","
                             + "\"metadata\":{\"application\":\"stories\",\"tenant\":\"acme\"}");
+                    // A right-to-left override (U+202E) in the id, the prompt, a segment's name and a metadata value, and Hebrew.
+                    send(producer, BIDI_ID, "\"prompt\":\"\u202Eabc \u05E9\u05DC\u05D5\u05DD and the sun.\",\"response\":\"Lily\","
+                            + "\"segments\":[{\"name\":\"doc:\u202E<i>x</i>\",\"start\":0,\"end\":9}],"
+                            + "\"metadata\":{\"application\":\"stories\",\"tenant\":\"\u202Eacme\"}");
                 }
-                browser.await("document.querySelectorAll('#feed button').length === 3", Duration.ofSeconds(120));
+                browser.await("document.querySelectorAll('#feed button').length === 4", Duration.ofSeconds(120));
 
                 browser.eval("document.querySelector('#feed button[data-event-id=\"chat-1\"]').click()");
                 browser.await("document.getElementById('d-id').textContent === 'chat-1' && document.querySelectorAll('#heatmap .cell').length > 0", Duration.ofSeconds(10));
@@ -92,6 +96,7 @@ class DashboardInBrowserTest {
                 browser.eval("document.querySelector('#views input[value=tokens]').click()");
 
                 emojiIsOneCell(browser);
+                bidirectionalControlsAreShownNotObeyed(browser);
                 keyboardOpensAnEvent(browser);
 
                 browser.eval("const f = document.getElementById('f-application'); f.value = 'support'; f.dispatchEvent(new Event('input', {bubbles: true}))");
@@ -139,6 +144,31 @@ class DashboardInBrowserTest {
         assertTrue(browser.eval("document.getElementById('response').textContent").asText().contains("🐶"), "the response table reads the emoji too");
     }
 
+    private static final String BIDI_ID = "bidi-\u202E-4";
+    /** The characters that reorder text around them (as the CLI's TokenText), as a JavaScript regular expression. */
+    private static final String LAYOUT = "/[\\u202A-\\u202E\\u2066-\\u2069\\u200E\\u200F\\u061C\\u2028\\u2029]/";
+
+    /**
+     * A U+202E in an id, a prompt or a segment's name reordered the rest of its line: the heatmap's
+     * cells read right to left and a segment's "23%" read "%32". Now it is spelled out (as the
+     * CLI does), nothing on the page obeys one, and the cells stay in prompt order, Hebrew included.
+     */
+    private static void bidirectionalControlsAreShownNotObeyed(DevTools browser) throws Exception {
+        browser.eval("document.querySelector('#feed button[data-event-id=\"" + BIDI_ID + "\"]').click()");
+        browser.await("document.getElementById('d-id').textContent === 'bidi-\\\\u202e-4' && document.querySelectorAll('#heatmap .cell').length > 0",
+                Duration.ofSeconds(10));
+        assertFalse(browser.eval(LAYOUT + ".test(document.body.innerText)").asBoolean(), "no reordering character in the page's text");
+        assertFalse(browser.eval("[...document.querySelectorAll('[title],[aria-label],[data-tip]')].some((e) => " + LAYOUT + ".test((e.title || '')"
+                + " + (e.getAttribute('aria-label') || '') + (e.dataset.tip || '')))").asBoolean(), "nor in a tooltip or label");
+        JsonNode backwards = browser.eval("(() => { const cs = [...document.querySelectorAll('#heatmap .cell')]; for (let i = 1; i < cs.length; i++) {"
+                + " const a = cs[i - 1].getBoundingClientRect(), b = cs[i].getBoundingClientRect();"
+                + " if (Math.abs(a.top - b.top) < 2 && b.left < a.left) return [i, cs[i - 1].textContent, cs[i].textContent]; } return null; })()");
+        assertTrue(backwards.isNull(), "each cell right of the one before it on its line: " + backwards);
+        String label = browser.eval("[...document.querySelectorAll('#segment-bar span')].map((s) => s.textContent).find((t) => t.startsWith('doc:'))").asText();
+        assertTrue(label.matches("doc:\\\\u202e<i>x</i> \\d+%"), "the segment's name spelled out, then its share: " + label);
+        assertTrue(browser.eval("document.getElementById('metadata').textContent").asText().contains("\\u202eacme"), "the metadata value too");
+    }
+
     /** Tab to the feed, arrow down, Enter: the focused event opens. */
     private static void keyboardOpensAnEvent(DevTools browser) throws Exception {
         browser.eval("document.querySelector('#feed button').focus()");
@@ -146,7 +176,9 @@ class DashboardInBrowserTest {
         browser.press("ArrowDown", 40);
         assertEquals(second, browser.eval("document.activeElement.dataset.eventId").asText(), "arrow keys move along the feed");
         browser.press("Enter", 13);
-        browser.await("document.getElementById('d-id').textContent === '" + second + "'", Duration.ofSeconds(10));
+        // The title shows the id as the feed does (a U+202E spelled out).
+        browser.await("document.getElementById('d-id').textContent === document.querySelectorAll('#feed button')[1].querySelector('.feed-id').textContent",
+                Duration.ofSeconds(10));
     }
 
     /** The trends are the statistics topic's windows (labelled so) and the alert the alerts topic's, linking to its example events. */
@@ -154,13 +186,13 @@ class DashboardInBrowserTest {
         browser.await("document.getElementById('trends').dataset.source === 'topic' && document.querySelectorAll('#chart-events canvas').length === 1",
                 Duration.ofSeconds(60));
         assertTrue(browser.eval("document.getElementById('trends-source').textContent").asText().contains("statistics topic explanation-stats"));
-        // A window is published again as it fills: wait for the version that holds all three.
+        // A window is published again as it fills: wait for the version that holds all four.
         String counted = "fetch('/api/stats').then(r => r.json()).then(s => s.totals.reduce((n, w) => n + w.events, 0))";
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (browser.eval(counted).asInt() != 3 && System.nanoTime() < deadline) {
+        while (browser.eval(counted).asInt() != 4 && System.nanoTime() < deadline) {
             Thread.sleep(300);
         }
-        assertEquals(3, browser.eval(counted).asInt(), "the windows count every explanation");
+        assertEquals(4, browser.eval(counted).asInt(), "the windows count every explanation");
         browser.await("document.getElementById('alerts-panel').dataset.source === 'topic' && document.querySelectorAll('#alerts li').length > 0",
                 Duration.ofSeconds(60));
         String href = browser.eval("document.querySelector('#alerts a').getAttribute('href')").asText();
@@ -175,7 +207,7 @@ class DashboardInBrowserTest {
         browser.navigate("about:blank"); // a fresh load at this width, as a phone would get, not a jump within the page
         browser.await("location.href === 'about:blank'", Duration.ofSeconds(10));
         browser.navigate(dashboard.url() + "#event=plain-2");
-        browser.await("document.getElementById('d-id').textContent === 'plain-2' && document.querySelectorAll('#feed button').length === 3"
+        browser.await("document.getElementById('d-id').textContent === 'plain-2' && document.querySelectorAll('#feed button').length === 4"
                 + " && document.querySelectorAll('#chart-events canvas').length === 1", Duration.ofSeconds(20));
         assertEquals(390, browser.eval("window.innerWidth").asInt());
         assertTrue(browser.eval("document.documentElement.scrollWidth <= window.innerWidth && document.body.scrollWidth <= window.innerWidth").asBoolean(),

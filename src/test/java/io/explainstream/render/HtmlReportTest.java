@@ -51,6 +51,18 @@ class HtmlReportTest {
         assertTrue(lenient.contains("% of Σ|f(x)−f(b)|"), "the relative delta is shown beside the absolute one");
     }
 
+    /** A right-to-left override in an id or a prompt reorders the rest of its line: spelled out, and each token cell laid out on its own. */
+    @Test
+    void bidirectionalControlsAreSpelledOutAndTokenCellsAreIsolated() {
+        Explanation explanation = SampleExplanations.plain("bidi-\u202E-1", "\u202Eabc \u05E9\u05DC\u05D5\u05DD");
+        HtmlReport.Entry entry = new HtmlReport.Entry(explanation.getEventId(), ExplanationViews.toAttribution(explanation), ExplanationViews.source(explanation));
+        String page = HtmlReport.render("t", null, List.of(entry));
+        assertFalse(page.chars().anyMatch(c -> TokenText.actsOnLayout((char) c)), "no character on the page that reorders it");
+        assertTrue(page.contains("bidi-\\u202e-1"), "the id as one would type it");
+        assertTrue(page.contains("\u05E9"), "right-to-left letters are shown as they are");
+        assertTrue(page.contains(".tok{padding:2px 1px;border-radius:3px;white-space:pre;unicode-bidi:isolate}"), "each cell is laid out on its own");
+    }
+
     @Test
     void theTrendsShowEachWindowsMeanSharePerSegmentKindLargestFirst() {
         Explanation explanation = SampleExplanations.emoji("emoji-3");

@@ -45,6 +45,11 @@ public final class SampleExplanations {
         return explain(eventId, tokenizer -> tokenizer.encodePrompt(PROMPT));
     }
 
+    /** {@code prompt} and {@link #RESPONSE}. */
+    public static Explanation plain(String eventId, String prompt) {
+        return explain(eventId, tokenizer -> tokenizer.encodePrompt(prompt));
+    }
+
     /** {@link #CHAT} and {@link #RESPONSE}. */
     public static Explanation chat(String eventId) {
         return explain(eventId, tokenizer -> tokenizer.encodeChat(CHAT));
