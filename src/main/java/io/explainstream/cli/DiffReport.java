@@ -160,7 +160,7 @@ final class DiffReport {
             entries.add(entry(listed.diff().eventId() + " · " + againstName, listed.against()));
         }
         String page = HtmlReport.render("ExplainStream diff " + result.request().diffId(), entries, Aggregate.SEGMENTS);
-        String summary = "<section class=\"summary\" id=\"summary\"><pre>" + escape(text(result)) + "</pre></section>\n";
+        String summary = "<section class=\"summary\" id=\"summary\"><pre>" + HtmlReport.escape(text(result)) + "</pre></section>\n";
         int heading = page.indexOf("</h1>");
         return page.substring(0, heading + 6) + summary + page.substring(heading + 6);
     }
@@ -192,9 +192,5 @@ final class DiffReport {
 
     private static String number(OptionalDouble value) {
         return value.isPresent() ? String.format(Locale.ROOT, "%.3f", value.getAsDouble()) : "—";
-    }
-
-    private static String escape(String text) {
-        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
     }
 }

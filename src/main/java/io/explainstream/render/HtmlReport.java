@@ -408,7 +408,8 @@ public final class HtmlReport {
                 classes, rgb[0], rgb[1], rgb[2], DivergingScale.needsLightText(rgb) ? "#fff" : "#000", escape(tooltip), escape(text));
     }
 
-    static String escape(String text) {
+    /** {@code text} for HTML text or a quoted attribute, with the characters that reorder a line spelled out. */
+    public static String escape(String text) {
         StringBuilder out = new StringBuilder(text.length());
         for (char c : text.toCharArray()) {
             switch (c) {
