@@ -40,13 +40,13 @@ public final class TokenText {
      * separators (U+2028, U+2029), which break a line where none is shown. Zero-width joiners stay:
      * emoji sequences are made of them.
      */
-    /** A character that acts on layout as people would type it: a backslash, u and four hex digits. */
-    static String spelled(char c) {
-        return String.format(java.util.Locale.ROOT, "\\u%04x", (int) c);
-    }
-
     static boolean actsOnLayout(char c) {
         return (c >= '\u202A' && c <= '\u202E') || (c >= '\u2066' && c <= '\u2069') || c == '\u200E' || c == '\u200F' || c == '\u061C'
                 || c == '\u2028' || c == '\u2029';
+    }
+
+    /** A character that acts on layout as people would type it: a backslash, u and four hex digits. */
+    static String spelled(char c) {
+        return String.format(java.util.Locale.ROOT, "\\u%04x", (int) c);
     }
 }

@@ -22,10 +22,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Whether a replay's output outlives its writing. Explanations and dead letters keep the timestamp
- * of the event they come from, and a topic whose cleanup policy deletes removes a record once its
- * timestamp is older than the topic's {@code retention.ms}: last month's traffic replayed into a
- * topic kept for a week would be deleted by the broker minutes after it is written, before anyone
- * reads or diffs it. A topic that stamps records with the time they are appended
+ * of the event they come from, and a topic whose cleanup policy deletes removes a log segment once
+ * its newest timestamp is older than the topic's {@code retention.ms}: records of last month's
+ * traffic replayed into a topic kept for a week can be deleted by the broker minutes after they are
+ * written (which ones depends on how the segments roll), before anyone reads or diffs them. A topic that stamps records with the time they are appended
  * ({@code LogAppendTime}) counts retention from the write, and one that only compacts deletes by
  * key, not by time: neither is refused.
  */
