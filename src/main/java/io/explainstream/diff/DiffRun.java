@@ -3,13 +3,10 @@ package io.explainstream.diff;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.avro.SubjectNameStrategy;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * One diff: joins the replay's explanations with the other side's by event id, compares each pair,
@@ -50,7 +47,7 @@ public final class DiffRun {
 
     /**
      * @param clientSettings Kafka client settings (bootstrap servers, security)
-     * @param spillRoot where the run makes its spill folder (deleted at the end)
+     * @param spillRoot where the run makes its spill folder ({@link SpillFolder}: deleted at the end, also when the JVM is stopped)
      */
     public static Result run(Request request, Map<String, String> clientSettings, SchemaRegistryClient registry, Path spillRoot,
             SpillJoin.Progress progress) throws IOException, InterruptedException, java.util.concurrent.ExecutionException {
@@ -58,14 +55,13 @@ public final class DiffRun {
         long t0 = System.nanoTime();
         EventComparison comparison = new EventComparison(request.topK(), request.groupBy());
         DiffAggregate aggregate = new DiffAggregate(request.listed());
-        Files.createDirectories(spillRoot);
-        Path spill = Files.createTempDirectory(spillRoot, "diff-");
+        SpillFolder spill = SpillFolder.create(spillRoot);
         DiffPublisher publisher = request.publish() == null ? null
                 : new DiffPublisher(clientSettings, registry, request.publish().strategy(), request.publish().autoRegister(), request.publish().topic(),
                         request.publish().partitions(), request.publish().replication(),
                         new DiffPublisher.RunFacts(request.diffId(), started, request.replay(), request.against(), request.topK()));
         try {
-            SpillJoin.Counts counts = new SpillJoin(clientSettings, registry, spill, request.fromMs(), request.toMs()).run(request.replay(),
+            SpillJoin.Counts counts = new SpillJoin(clientSettings, registry, spill.path(), request.fromMs(), request.toMs()).run(request.replay(),
                     request.against(), new SpillJoin.Pairs() {
                         @Override
                         public void joined(io.explainstream.schema.Explanation replay, io.explainstream.schema.Explanation against) {
@@ -94,18 +90,7 @@ public final class DiffRun {
             if (publisher != null) {
                 publisher.close();
             }
-            deleteRecursively(spill);
-        }
-    }
-
-    private static void deleteRecursively(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(path);
-            }
+            spill.close();
         }
     }
 }

@@ -82,7 +82,49 @@ class DiffMemoryTest {
             assertEquals(1.0, json.at("/distributions/*/top_k_jaccard/p50").asDouble(), 0.01);
             assertTrue(json.at("/distributions/*/top_k_jaccard/p10").asDouble() < 1, json.toString());
             System.out.printf("20,000 events per side diffed in %.1f s (child JVM, -Xmx256m); heap before / after GC at most %s MB%n", seconds, peakHeapMb(gc));
+
+            // Interrupted while it spills (SIGTERM, as Ctrl-C): its spill folder goes with it. It spills under state.dir.
+            Path spillRoot = dir.resolve("state");
+            Map<String, String> environment = Map.of("EXPLAINSTREAM_STATE_DIR", spillRoot.toString());
+            List<String> args = List.of("diff", "--bootstrap-servers", kafka.bootstrapServers(), "--registry-url", registry.url().toString(),
+                    "--replay-id", "r-mem", "--replay-topic", "mem-replay", "--against", "mem-live", "--format", "json", "--out",
+                    dir.resolve("again.json").toString());
+            try (ServiceProcess child = ServiceProcess.start(args, List.of("-Xmx256m"), environment, dir.resolve("stopped.log"),
+                    Duration.ofMinutes(3))) {
+                awaitSpilling(spillRoot, child);
+                child.process().destroy();
+                assertTrue(child.process().waitFor(60, TimeUnit.SECONDS), "stopped");
+                assertEquals(List.of(), spillFolders(spillRoot), "an interrupted diff leaves no spilled records: " + child.output());
+            }
+            // Killed outright (SIGKILL), a diff leaves its folder to the next one: SpillFolderTest.
         }
+    }
+
+    private static List<Path> spillFolders(Path root) throws java.io.IOException {
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        try (var folders = Files.list(root)) {
+            return folders.toList();
+        }
+    }
+
+    /** Until a spill file of the child holds records. */
+    private static void awaitSpilling(Path root, ServiceProcess child) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            for (Path folder : spillFolders(root)) {
+                try (var files = Files.list(folder)) {
+                    if (files.anyMatch(f -> f.toFile().length() > 0 && !f.getFileName().toString().startsWith("."))) {
+                        return;
+                    }
+                } catch (java.nio.file.NoSuchFileException e) {
+                    // deleted between the listing and the look inside
+                }
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("the diff never spilled: " + child.output());
     }
 
     /**

@@ -1,0 +1,103 @@
+package io.explainstream.diff;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A diff's spill folder in another JVM, as two diffs on one machine meet: kept while that JVM
+ * holds its lock, deleted by that JVM's shutdown hook when it is stopped, and deleted by the next
+ * diff when it was killed outright.
+ */
+class SpillFolderTest {
+
+    /** Makes a spill folder under args[0], prints its path and waits to be stopped. */
+    public static void main(String[] args) throws Exception {
+        SpillFolder folder = SpillFolder.create(Path.of(args[0]));
+        Files.writeString(folder.path().resolve("bucket-0"), "spilled records");
+        System.out.println(folder.path());
+        System.out.flush();
+        Thread.sleep(Long.MAX_VALUE);
+    }
+
+    private static Process holder(Path root) throws Exception {
+        return new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
+                SpillFolderTest.class.getName(), root.toString()).redirectErrorStream(true).start();
+    }
+
+    private static Path folderOf(Process holder) throws Exception {
+        BufferedReader out = new BufferedReader(new InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8));
+        return Path.of(out.readLine());
+    }
+
+    /** As if the folder had been made long ago: only its lock can keep it. */
+    private static void age(Path folder) throws Exception {
+        Files.setLastModifiedTime(folder, FileTime.from(Instant.now().minusSeconds(3600)));
+    }
+
+    @Test
+    void aFolderIsKeptWhileItsDiffLivesAndDeletedByTheNextOnceItIsKilled(@TempDir Path root) throws Exception {
+        Process holder = holder(root);
+        try {
+            Path folder = folderOf(holder);
+            age(folder);
+            assertEquals(List.of(), SpillFolder.orphans(root), "a live diff's folder is its own");
+            try (SpillFolder next = SpillFolder.create(root)) {
+                assertTrue(Files.exists(folder.resolve("bucket-0")), "another diff leaves it alone");
+                assertTrue(Files.isDirectory(next.path()));
+            }
+            holder.destroyForcibly();
+            assertTrue(holder.waitFor(30, TimeUnit.SECONDS));
+            assertTrue(Files.exists(folder), "nothing of a killed JVM runs");
+            assertEquals(List.of(folder), SpillFolder.orphans(root), "its lock is free: an orphan");
+            try (SpillFolder next = SpillFolder.create(root)) {
+                assertFalse(Files.exists(folder), "the next diff deletes it");
+                assertEquals(List.of(next.path()), list(root));
+            }
+            assertEquals(List.of(), list(root), "and its own when it ends");
+        } finally {
+            holder.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aStoppedJvmDeletesItsFolder(@TempDir Path root) throws Exception {
+        Process holder = holder(root);
+        try {
+            Path folder = folderOf(holder);
+            assertTrue(Files.exists(folder.resolve("bucket-0")));
+            holder.destroy(); // SIGTERM, as Ctrl-C stops a command
+            assertTrue(holder.waitFor(30, TimeUnit.SECONDS));
+            assertFalse(Files.exists(folder), "the shutdown hook deleted it");
+        } finally {
+            holder.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aYoungFolderWithoutItsLockYetIsLeftAlone(@TempDir Path root) throws Exception {
+        // Another diff between making its folder and locking it.
+        Path making = Files.createDirectory(root.resolve("diff-123"));
+        assertEquals(List.of(), SpillFolder.orphans(root));
+        age(making);
+        assertEquals(List.of(making), SpillFolder.orphans(root), "an old one without a lock was killed in between");
+    }
+
+    private static List<Path> list(Path root) throws Exception {
+        try (var paths = Files.list(root)) {
+            return paths.toList();
+        }
+    }
+}
