@@ -14,6 +14,7 @@ import io.explainstream.input.PlainNumber;
 import io.explainstream.model.LlamaModel;
 import io.explainstream.model.ModelOptions;
 import io.explainstream.schema.Explanation;
+import io.explainstream.scratch.ScratchFolder;
 import io.explainstream.stats.StatsTopology;
 import io.explainstream.stream.config.KafkaClients;
 import io.explainstream.stream.config.ServiceConfig;
@@ -24,7 +25,6 @@ import io.explainstream.tokenize.ChatTurn;
 import io.explainstream.tokenize.LlamaTokenizer;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -274,12 +274,18 @@ public final class PipelineBench {
      */
     private static final class Cluster implements AutoCloseable {
 
+        /** Its folder under the temp folder, explainstream-bench-cluster-*: broker data and stream state, gigabytes after a long run. */
+        static final String PREFIX = "explainstream-bench-cluster-";
+
+        private final ScratchFolder folder;
         private final Path data;
         private final EmbeddedPlatform platform;
         private int runs;
 
         Cluster() throws IOException, InterruptedException {
-            data = Files.createTempDirectory("explainstream-bench-");
+            // Deleted however the bench ends (ScratchFolder): a bench stopped with Ctrl-C had left 1.3 GB in /tmp.
+            folder = ScratchFolder.create(Path.of(System.getProperty("java.io.tmpdir")), PREFIX);
+            data = folder.path();
             platform = EmbeddedPlatform.start(data, 0);
         }
 
@@ -298,9 +304,7 @@ public final class PipelineBench {
             try {
                 platform.close();
             } finally {
-                try (var paths = Files.walk(data)) {
-                    paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-                }
+                folder.close();
             }
         }
     }

@@ -10,6 +10,7 @@ import io.explainstream.model.LlamaConfig;
 import io.explainstream.model.RandomCheckpoint;
 import io.explainstream.model.RopeScaling;
 import io.explainstream.model.TensorDtype;
+import io.explainstream.scratch.ScratchFolder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -49,6 +50,9 @@ final class BenchCommand implements Runnable {
         "events/s, prompt tokens/s, ms per event p50/p99, counted GFLOP and achieved GFLOP/s against the measured matrix-product rate,",
         "speedup and largest |difference| of the scores; seq_attr only, the token matrix, and batches of events."})
     static final class Engine implements Callable<Integer> {
+
+        /** The generated models' folder under the temp folder: explainstream-bench-models-*. */
+        static final String MODELS_PREFIX = "explainstream-bench-models-";
 
         @Option(names = "--model", paramLabel = "DIR", description = "Model directory; repeat for several (default: the bundled model).")
         private List<Path> models = new ArrayList<>();
@@ -112,12 +116,6 @@ final class BenchCommand implements Runnable {
         public Integer call() throws Exception {
             threads(threads);
             List<Path> dirs = new ArrayList<>(models.isEmpty() ? List.of(ModelSelection.bundledModel()) : models.stream().map(m -> ModelSelection.given("--model", m)).toList());
-            Path generated = null;
-            if (standardModels) {
-                generated = Files.createTempDirectory("explainstream-bench-models-");
-                dirs.add(generate(generated.resolve("h256-l4"), 256, 4, 8, 688));
-                dirs.add(generate(generated.resolve("h1024-l8"), 1024, 8, 16, 2752));
-            }
             if (!(targetDelta >= 0 && targetDelta < 1)) {
                 throw new IllegalArgumentException("--target-delta = " + targetDelta + " must be a fraction in [0, 1) (0.01 is 1%; 0 turns adaptive steps off)");
             }
@@ -138,7 +136,12 @@ final class BenchCommand implements Runnable {
             if (profileDir != null) {
                 Files.createDirectories(profileDir);
             }
-            try {
+            // The generated models (hundreds of MB) go with the bench however it ends: ScratchFolder.
+            try (ScratchFolder generated = standardModels ? ScratchFolder.create(Path.of(System.getProperty("java.io.tmpdir")), MODELS_PREFIX) : null) {
+                if (generated != null) {
+                    dirs.add(generate(generated.path().resolve("h256-l4"), 256, 4, 8, 688));
+                    dirs.add(generate(generated.path().resolve("h1024-l8"), 1024, 8, 16, 2752));
+                }
                 List<EngineBench.Case> cases = Arrays.stream(shapes.split(",")).map(EngineBench.Case::parse).toList();
                 if (targetDelta > 0) {
                     AttributionSettings adaptive = checked(() -> AttributionSettings.DEFAULTS.withIntegration(rule).withSteps(steps).withMaxSteps(maxSteps)
@@ -150,10 +153,6 @@ final class BenchCommand implements Runnable {
                 new EngineBench(spec.commandLine().getOut()).run(new EngineBench.Options(dirs, cases, steps, repeat, batchSizes, !noReference, profileDir,
                         profileSamples));
                 return 0;
-            } finally {
-                if (generated != null) {
-                    DemoCommand.deleteRecursively(generated);
-                }
             }
         }
 

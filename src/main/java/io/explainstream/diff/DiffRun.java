@@ -2,6 +2,7 @@ package io.explainstream.diff;
 
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.avro.SubjectNameStrategy;
+import io.explainstream.scratch.ScratchFolder;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -43,11 +44,14 @@ public final class DiffRun {
     /** The outcome: the aggregate, what the reader skipped, how long it took, how many records were published. */
     public record Result(Request request, Instant started, DiffAggregate aggregate, SpillJoin.Counts counts, double seconds, long published) {}
 
+    /** The spill folders' names under the spill root: diff-*. */
+    static final String SPILL_PREFIX = "diff-";
+
     private DiffRun() {}
 
     /**
      * @param clientSettings Kafka client settings (bootstrap servers, security)
-     * @param spillRoot where the run makes its spill folder ({@link SpillFolder}: deleted at the end, also when the JVM is stopped)
+     * @param spillRoot where the run makes its spill folder ({@link ScratchFolder}: deleted at the end, also when the JVM is stopped)
      */
     public static Result run(Request request, Map<String, String> clientSettings, SchemaRegistryClient registry, Path spillRoot,
             SpillJoin.Progress progress) throws IOException, InterruptedException, java.util.concurrent.ExecutionException {
@@ -55,7 +59,7 @@ public final class DiffRun {
         long t0 = System.nanoTime();
         EventComparison comparison = new EventComparison(request.topK(), request.groupBy());
         DiffAggregate aggregate = new DiffAggregate(request.listed());
-        SpillFolder spill = SpillFolder.create(spillRoot);
+        ScratchFolder spill = ScratchFolder.create(spillRoot, SPILL_PREFIX);
         DiffPublisher publisher = request.publish() == null ? null
                 : new DiffPublisher(clientSettings, registry, request.publish().strategy(), request.publish().autoRegister(), request.publish().topic(),
                         request.publish().partitions(), request.publish().replication(),

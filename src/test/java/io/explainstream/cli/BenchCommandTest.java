@@ -1,10 +1,14 @@
 package io.explainstream.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,7 +65,7 @@ class BenchCommandTest {
     }
 
     @Test
-    void engineBenchRefusesBadOptionsInOneLineNamingTheOption() {
+    void engineBenchRefusesBadOptionsInOneLineNamingTheOption() throws Exception {
         String[][] cases = {
             {"error: --repeat = 0 must be at least 1", "--repeat", "0"},
             {"error: --repeat = -1 must be at least 1", "--repeat", "-1", "--target-delta", "0.01"},
@@ -82,6 +86,52 @@ class BenchCommandTest {
             assertEquals(2, run.exitCode(), String.join(" ", args) + ": " + run.err());
             assertTrue(run.err().startsWith(c[0]), String.join(" ", args) + ": " + run.err());
             assertTrue(run.out().isEmpty(), "nothing printed before the error: " + run.out());
+        }
+        // The options are checked before the standard models (hundreds of MB) are written: none is left behind.
+        java.util.Set<Path> before = scratch(BenchCommand.Engine.MODELS_PREFIX);
+        CliRun run = CliRun.of("bench", "engine", "--standard-models", "--repeat", "0");
+        assertEquals(2, run.exitCode(), run.err());
+        assertEquals(before, scratch(BenchCommand.Engine.MODELS_PREFIX), "no generated models left in the temp folder");
+    }
+
+    private static java.util.Set<Path> scratch(String prefix) throws java.io.IOException {
+        try (var paths = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return paths.filter(p -> p.getFileName().toString().startsWith(prefix)).collect(java.util.stream.Collectors.toSet());
+        }
+    }
+
+    /** A pipeline bench stopped mid-run (SIGTERM, as Ctrl-C) takes its broker and its folder of broker data and stream state with it. */
+    @Test
+    @Tag("slow") // starts the embedded broker in a JVM of its own
+    void aPipelineBenchStoppedMidRunLeavesNothingBehind(@TempDir Path tmp) throws Exception {
+        try (io.explainstream.testing.ServiceProcess bench = io.explainstream.testing.ServiceProcess.start(List.of("bench", "pipeline", "--events", "40",
+                "--steps", "8", "--rounds", "3"), List.of("-Djava.io.tmpdir=" + tmp), Map.of(), tmp.resolve("bench.log"), Duration.ofMinutes(3))) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+            List<Path> folders = List.of();
+            while (System.nanoTime() < deadline) {
+                folders = folders(tmp);
+                if (folders.size() == 1 && Files.isDirectory(folders.get(0).resolve("streams-1"))) {
+                    break; // the broker is up and the first pipeline run has started
+                }
+                Thread.sleep(100);
+            }
+            assertTrue(folders.size() == 1 && Files.isDirectory(folders.get(0).resolve("streams-1")), "a run started: " + bench.output());
+            List<ProcessHandle> children = bench.process().descendants().toList();
+            assertFalse(children.isEmpty(), "the broker runs in a process of its own");
+            bench.process().destroy();
+            assertTrue(bench.process().waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "stopped");
+            long gone = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (children.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() < gone) {
+                Thread.sleep(100);
+            }
+            assertTrue(children.stream().noneMatch(ProcessHandle::isAlive), "the broker went with it");
+            assertEquals(List.of(), folders(tmp), "no broker data or stream state left: " + bench.output());
+        }
+    }
+
+    private static List<Path> folders(Path tmp) throws java.io.IOException {
+        try (var paths = Files.list(tmp)) {
+            return paths.filter(p -> p.getFileName().toString().startsWith("explainstream-bench-cluster-")).toList();
         }
     }
 

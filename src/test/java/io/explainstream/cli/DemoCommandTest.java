@@ -137,11 +137,11 @@ class DemoCommandTest {
     }
 
     @Test
-    void followModeServesOtherClientsTailPrintsTheExplanationsAndCtrlCLeavesNothingRunning() throws Exception {
+    void followModeServesOtherClientsTailPrintsTheExplanationsAndCtrlCLeavesNothingRunning(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
                 "-Dexplainstream.home=" + TestData.repo(), "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "demo", "--follow", "--events", "6", "--steps", "4", "--no-color", "--data", Files.createTempDirectory("demo").toString(),
-                "--report", Files.createTempFile("demo", ".html").toString());
+                "demo", "--follow", "--events", "6", "--steps", "4", "--no-color", "--data", dir.resolve("data").toString(),
+                "--report", dir.resolve("report.html").toString());
         Process demo = new ProcessBuilder(withDefaultSigint(command)).redirectErrorStream(true).start();
         ServiceProcess.endAfter(demo, Duration.ofSeconds(300));
         try {

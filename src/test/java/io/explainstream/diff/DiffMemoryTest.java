@@ -96,7 +96,7 @@ class DiffMemoryTest {
                 assertTrue(child.process().waitFor(60, TimeUnit.SECONDS), "stopped");
                 assertEquals(List.of(), spillFolders(spillRoot), "an interrupted diff leaves no spilled records: " + child.output());
             }
-            // Killed outright (SIGKILL), a diff leaves its folder to the next one: SpillFolderTest.
+            // Killed outright (SIGKILL), a diff leaves its folder to the next one: ScratchFolderTest.
         }
     }
 

@@ -1,4 +1,4 @@
-package io.explainstream.diff;
+package io.explainstream.scratch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -17,15 +17,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A diff's spill folder in another JVM, as two diffs on one machine meet: kept while that JVM
- * holds its lock, deleted by that JVM's shutdown hook when it is stopped, and deleted by the next
- * diff when it was killed outright.
+ * A command's scratch folder in another JVM, as two diffs or benches on one machine meet: kept
+ * while that JVM holds its lock, deleted by that JVM's shutdown hook when it is stopped, and deleted
+ * by the next command of its kind when it was killed outright.
  */
-class SpillFolderTest {
+class ScratchFolderTest {
 
-    /** Makes a spill folder under args[0], prints its path and waits to be stopped. */
+    private static final String PREFIX = "diff-";
+
+    /** Makes a scratch folder under args[0], prints its path and waits to be stopped. */
     public static void main(String[] args) throws Exception {
-        SpillFolder folder = SpillFolder.create(Path.of(args[0]));
+        ScratchFolder folder = ScratchFolder.create(Path.of(args[0]), PREFIX);
         Files.writeString(folder.path().resolve("bucket-0"), "spilled records");
         System.out.println(folder.path());
         System.out.flush();
@@ -34,7 +36,7 @@ class SpillFolderTest {
 
     private static Process holder(Path root) throws Exception {
         return new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
-                SpillFolderTest.class.getName(), root.toString()).redirectErrorStream(true).start();
+                ScratchFolderTest.class.getName(), root.toString()).redirectErrorStream(true).start();
     }
 
     private static Path folderOf(Process holder) throws Exception {
@@ -53,16 +55,16 @@ class SpillFolderTest {
         try {
             Path folder = folderOf(holder);
             age(folder);
-            assertEquals(List.of(), SpillFolder.orphans(root), "a live diff's folder is its own");
-            try (SpillFolder next = SpillFolder.create(root)) {
+            assertEquals(List.of(), ScratchFolder.orphans(root, PREFIX), "a live diff's folder is its own");
+            try (ScratchFolder next = ScratchFolder.create(root, PREFIX)) {
                 assertTrue(Files.exists(folder.resolve("bucket-0")), "another diff leaves it alone");
                 assertTrue(Files.isDirectory(next.path()));
             }
             holder.destroyForcibly();
             assertTrue(holder.waitFor(30, TimeUnit.SECONDS));
             assertTrue(Files.exists(folder), "nothing of a killed JVM runs");
-            assertEquals(List.of(folder), SpillFolder.orphans(root), "its lock is free: an orphan");
-            try (SpillFolder next = SpillFolder.create(root)) {
+            assertEquals(List.of(folder), ScratchFolder.orphans(root, PREFIX), "its lock is free: an orphan");
+            try (ScratchFolder next = ScratchFolder.create(root, PREFIX)) {
                 assertFalse(Files.exists(folder), "the next diff deletes it");
                 assertEquals(List.of(next.path()), list(root));
             }
@@ -88,11 +90,13 @@ class SpillFolderTest {
 
     @Test
     void aYoungFolderWithoutItsLockYetIsLeftAlone(@TempDir Path root) throws Exception {
-        // Another diff between making its folder and locking it.
+        // Another command between making its folder and locking it; and another kind of folder, never touched.
+        Path other = Files.createDirectory(root.resolve("explainstream-bench-1"));
+        age(other);
         Path making = Files.createDirectory(root.resolve("diff-123"));
-        assertEquals(List.of(), SpillFolder.orphans(root));
+        assertEquals(List.of(), ScratchFolder.orphans(root, PREFIX));
         age(making);
-        assertEquals(List.of(making), SpillFolder.orphans(root), "an old one without a lock was killed in between");
+        assertEquals(List.of(making), ScratchFolder.orphans(root, PREFIX), "an old one without a lock was killed in between");
     }
 
     private static List<Path> list(Path root) throws Exception {

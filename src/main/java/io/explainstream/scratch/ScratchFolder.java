@@ -1,4 +1,4 @@
-package io.explainstream.diff;
+package io.explainstream.scratch;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,47 +18,50 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The folder one diff spills both sides to (raw explanations, prompts and responses included),
- * under a root several diffs may share. It goes when the diff ends; when its JVM is stopped
- * (Ctrl-C, SIGTERM), by a shutdown hook, as the diff's own clean-up never runs then; and when its
- * JVM was killed outright, by the next diff under the same root. While its diff runs, the folder
- * holds a lock on its own lock file: a folder whose lock anyone can take belongs to a diff that is
- * gone.
+ * A folder of one command's scratch data (a diff's spilled explanations, prompts included; a
+ * bench's broker and stream state, gigabytes of it), under a root other commands may share. It
+ * goes when the command closes it; when its JVM is stopped (Ctrl-C, SIGTERM), by a shutdown hook,
+ * as the command's own clean-up never runs then; and when its JVM was killed outright, by the next
+ * command that makes a folder of the same kind under the same root. While its command runs, the
+ * folder holds a lock on its own lock file: a folder whose lock anyone can take belongs to a
+ * command that is gone.
  */
-final class SpillFolder implements AutoCloseable {
+public final class ScratchFolder implements AutoCloseable {
 
-    private static final Logger LOG = LoggerFactory.getLogger(SpillFolder.class);
-    private static final String PREFIX = "diff-";
-    private static final String LOCK = ".lock";
+    private static final Logger LOG = LoggerFactory.getLogger(ScratchFolder.class);
+    private static final String LOCK = ".scratch.lock";
     /**
-     * A folder younger than this is left alone even when its lock is free: another diff may have
+     * A folder younger than this is left alone even when its lock is free: another command may have
      * made it and not yet taken its lock.
      */
-    static final Duration ORPHAN_AGE = Duration.ofSeconds(2);
+    public static final Duration ORPHAN_AGE = Duration.ofSeconds(2);
 
     private final Path path;
     private final FileChannel channel;
     private final Thread onExit;
 
-    private SpillFolder(Path path, FileChannel channel) {
+    private ScratchFolder(Path path, FileChannel channel) {
         this.path = path;
         this.channel = channel;
-        this.onExit = new Thread(() -> delete(path), "explainstream-diff-spill-cleanup");
+        this.onExit = new Thread(() -> delete(path), "explainstream-scratch-cleanup");
     }
 
-    /** Deletes what killed diffs left under {@code root}, then makes and locks this diff's folder. */
-    static SpillFolder create(Path root) throws IOException {
+    /**
+     * Deletes the folders named {@code prefix}* that killed commands left under {@code root}, then
+     * makes and locks this command's own.
+     */
+    public static ScratchFolder create(Path root, String prefix) throws IOException {
         Files.createDirectories(root);
-        sweep(root);
-        Path path = Files.createTempDirectory(root, PREFIX);
+        sweep(root, prefix);
+        Path path = Files.createTempDirectory(root, prefix);
         FileChannel channel = FileChannel.open(path.resolve(LOCK), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         channel.lock(); // released when the channel closes, or when the JVM is gone
-        SpillFolder folder = new SpillFolder(path, channel);
+        ScratchFolder folder = new ScratchFolder(path, channel);
         Runtime.getRuntime().addShutdownHook(folder.onExit);
         return folder;
     }
 
-    Path path() {
+    public Path path() {
         return path;
     }
 
@@ -73,20 +76,20 @@ final class SpillFolder implements AutoCloseable {
         delete(path);
     }
 
-    /** The folders under {@code root} that killed diffs left: older than {@link #ORPHAN_AGE}, their lock free. */
-    static List<Path> orphans(Path root) throws IOException {
+    /** The folders named {@code prefix}* under {@code root} that killed commands left: older than {@link #ORPHAN_AGE}, their lock free. */
+    public static List<Path> orphans(Path root, String prefix) throws IOException {
         if (!Files.isDirectory(root)) {
             return List.of();
         }
         try (Stream<Path> folders = Files.list(root)) {
-            return folders.filter(folder -> folder.getFileName().toString().startsWith(PREFIX) && Files.isDirectory(folder))
-                    .filter(SpillFolder::abandoned).toList();
+            return folders.filter(folder -> folder.getFileName().toString().startsWith(prefix) && Files.isDirectory(folder))
+                    .filter(ScratchFolder::abandoned).toList();
         }
     }
 
-    private static void sweep(Path root) throws IOException {
-        for (Path orphan : orphans(root)) {
-            LOG.info("deleting {}, the spill folder of a diff that was killed", orphan);
+    private static void sweep(Path root, String prefix) throws IOException {
+        for (Path orphan : orphans(root, prefix)) {
+            LOG.info("deleting {}, left by a command that was killed", orphan);
             delete(orphan);
         }
     }
@@ -105,9 +108,9 @@ final class SpillFolder implements AutoCloseable {
                 return lock != null; // closing the channel releases it
             }
         } catch (OverlappingFileLockException e) {
-            return false; // a diff of this JVM holds it
+            return false; // a command of this JVM holds it
         } catch (NoSuchFileException e) {
-            return false; // its diff ended meanwhile
+            return false; // its command ended meanwhile
         } catch (IOException e) {
             LOG.warn("cannot tell whether {} is in use, leaving it: {}", folder, e.toString());
             return false;
@@ -125,7 +128,7 @@ final class SpillFolder implements AutoCloseable {
         } catch (NoSuchFileException e) {
             // deleted by the other of close() and the shutdown hook
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot delete the spill folder " + folder, e);
+            throw new UncheckedIOException("cannot delete the scratch folder " + folder, e);
         }
     }
 }
