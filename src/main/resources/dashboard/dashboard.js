@@ -132,9 +132,26 @@
       status();
     });
   }
+  // "live" only while the broker and the schema registry answer the dashboard (/api/info, read every
+  // few seconds): a reader whose broker is gone polls nothing, without an error, and the page would
+  // otherwise go on saying "live" over a feed that cannot move.
+  function trouble(info) {
+    if (!info) return null;
+    const at = (iso) => new Date(iso).toLocaleTimeString();
+    if (info.broker === "unreachable") return { state: "broker-unreachable", text: "broker unreachable (last reached " + at(info.broker_last_reached) + "): nothing new arrives until it answers" };
+    if (info.broker === "not reached yet") return { state: "connecting", text: "connecting to the broker…" };
+    if (info.registry === "unavailable") return { state: "registry-unavailable", text: "schema registry unavailable since " + at(info.registry_unavailable_since) + ": new explanations wait until it answers" };
+    return null;
+  }
   function status() {
-    const held = state.events.length;
-    $("status").textContent = "live · " + (state.info ? "topic " + state.info.topic + " · " : "") + held + " events received · delta warning above " + (state.info ? state.info.delta_warn_above : "");
+    const held = state.events.length, t = trouble(state.info), line = $("status");
+    line.dataset.state = t ? t.state : "live";
+    line.classList.toggle("trouble", t !== null);
+    line.textContent = (t ? t.text : "live") + " · " + (state.info ? "topic " + shown(state.info.topic) + " · " : "") + held + " events received · delta warning above " + (state.info ? state.info.delta_warn_above : "");
+  }
+  async function loadInfo() {
+    const info = await getJson("/api/info");
+    if (info) { state.info = info; status(); }
   }
 
   // ---- one event ------------------------------------------------------------------------------
@@ -364,7 +381,15 @@
 
   // ---- plumbing ------------------------------------------------------------------------------
   async function getJson(url) {
-    const response = await fetch(url, { headers: { Accept: "application/json" } });
+    let response;
+    try {
+      response = await fetch(url, { headers: { Accept: "application/json" } });
+    } catch (e) {
+      // The dashboard's own server is gone (stopped, restarting): say so, and try again on the next refresh.
+      const line = $("status"); line.dataset.state = "dashboard-unreachable"; line.classList.add("trouble");
+      line.textContent = "the dashboard server does not answer; retrying…";
+      return null;
+    }
     if (!response.ok) { $("status").textContent = url + ": " + response.status + " " + ((await response.json().catch(() => ({}))).error || ""); return null; }
     return response.json();
   }
@@ -408,6 +433,7 @@
     loadTrends();
     // Windows on the statistics topic change without an explanation arriving (updates, the final record, alerts at close).
     setInterval(loadTrends, TRENDS_REFRESH_MS);
+    setInterval(loadInfo, TRENDS_REFRESH_MS);
     fromHash();
   });
 })();

@@ -101,7 +101,9 @@ public final class Dashboard implements AutoCloseable {
             readers.add(statsReader(settings, clientSettings, schemas, topic));
             trends = new FallbackTrends(topic, memory);
         }
-        DashboardApi api = new DashboardApi(store, trends, settings.deltaWarnAbove(), info);
+        List<TopicReader> all = List.copyOf(readers);
+        DashboardApi api = new DashboardApi(store, trends, settings.deltaWarnAbove(), info,
+                () -> sources(all.stream().map(TopicReader::contact).toList()));
         DashboardServer server;
         try {
             server = new DashboardServer(settings.host(), settings.port(), api, store, settings.deltaWarnAbove(), settings.credentials());
@@ -132,6 +134,27 @@ public final class Dashboard implements AutoCloseable {
         info.put("from", settings.from() == null ? FROM_BEGINNING : settings.from().toString());
         info.put("delta_warn_above", settings.deltaWarnAbove());
         return info;
+    }
+
+    /**
+     * What {@code /api/info} says of the broker and the schema registry, from what every reader
+     * saw: {@code broker} is {@code reachable} when each reader's latest look at the cluster got an
+     * answer, else {@code unreachable} (with {@code broker_last_reached}, the oldest last answer of
+     * those that got none) or {@code not reached yet}; {@code registry} is {@code unavailable}
+     * while records wait for it ({@code registry_unavailable_since}), else {@code answering}.
+     */
+    static Map<String, Object> sources(List<TopicReader.Contact> contacts) {
+        Map<String, Object> sources = new LinkedHashMap<>();
+        List<TopicReader.Contact> failing = contacts.stream().filter(c -> !c.reached()).toList();
+        boolean neverReached = failing.stream().anyMatch(c -> c.lastReached() == null);
+        sources.put("broker", failing.isEmpty() ? "reachable" : neverReached ? "not reached yet" : "unreachable");
+        sources.put("broker_last_reached", failing.isEmpty() || neverReached ? null
+                : failing.stream().map(TopicReader.Contact::lastReached).min(Instant::compareTo).orElseThrow().toString());
+        Optional<Instant> registryDown = contacts.stream().map(TopicReader.Contact::registryUnavailableSince).filter(java.util.Objects::nonNull)
+                .min(Instant::compareTo);
+        sources.put("registry", registryDown.isPresent() ? "unavailable" : "answering");
+        sources.put("registry_unavailable_since", registryDown.map(Instant::toString).orElse(null));
+        return sources;
     }
 
     /**

@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * The JSON API, apart from HTTP so that it can be tested without a server:
@@ -29,14 +30,19 @@ final class DashboardApi {
     private final EventStore store;
     private final TrendSource trends;
     private final Map<String, Object> info;
+    private final Supplier<Map<String, Object>> sources;
     private final double warnAbove;
 
-    /** @param info what {@code /api/info} reports: topic, threshold, redaction as seen, keep */
-    DashboardApi(EventStore store, TrendSource trends, double warnAbove, Map<String, Object> info) {
+    /**
+     * @param info what {@code /api/info} reports: topic, threshold, redaction as seen, keep
+     * @param sources what it says of the broker and the registry now ({@link Dashboard#sources})
+     */
+    DashboardApi(EventStore store, TrendSource trends, double warnAbove, Map<String, Object> info, Supplier<Map<String, Object>> sources) {
         this.store = store;
         this.trends = trends;
         this.warnAbove = warnAbove;
         this.info = info;
+        this.sources = sources;
     }
 
     /** Answers a GET of {@code path} (decoded) with the raw query string {@code rawQuery} (may be null). */
@@ -71,6 +77,7 @@ final class DashboardApi {
                 ObjectNode answer = MAPPER.valueToTree(info);
                 answer.put("held", store.size());
                 answer.setAll(trends.describe());
+                answer.setAll((ObjectNode) MAPPER.valueToTree(sources.get()));
                 return ok(answer);
             }
             return error(404, "no such API path: " + path);

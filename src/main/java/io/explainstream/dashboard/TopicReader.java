@@ -8,6 +8,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
@@ -46,6 +47,22 @@ final class TopicReader implements AutoCloseable {
     private final ConsumerRebalanceListener rebalanceListener;
     private final Thread thread;
     private volatile boolean stopping;
+    /** When a metadata request last reached the cluster; null before the first answer. */
+    private volatile Instant lastReached;
+    /** Whether the latest look at the cluster got an answer. */
+    private volatile boolean reached;
+    /** Since when records wait for the schema registry; null while it answers. */
+    private volatile Instant registryUnavailableSince;
+
+    /**
+     * What the reader knows of its sources, for a page that must not say "live" while nothing can
+     * arrive: a consumer whose broker is gone polls nothing, without an error.
+     *
+     * @param reached the latest look at the cluster (every 5 s) got an answer
+     * @param lastReached when one last did; null before the first
+     * @param registryUnavailableSince since when a record waits for the schema registry; null while it answers
+     */
+    record Contact(boolean reached, Instant lastReached, Instant registryUnavailableSince) {}
 
     /**
      * @param handler takes each record with a value, on the reader's thread
@@ -78,6 +95,10 @@ final class TopicReader implements AutoCloseable {
         thread.start();
     }
 
+    Contact contact() {
+        return new Contact(reached, lastReached, registryUnavailableSince);
+    }
+
     private void seek(Collection<TopicPartition> partitions, Instant from) {
         if (from == null) {
             consumer.seekToBeginning(partitions);
@@ -98,21 +119,28 @@ final class TopicReader implements AutoCloseable {
 
     /**
      * Subscribes to the topics that exist (asking for a missing one would make the client warn on
-     * every metadata refresh), looks for the others every few seconds, and polls.
+     * every metadata refresh), looks at the cluster every few seconds (for the others, and to know
+     * that it answers), and polls.
      */
     private void run() {
         try {
             Set<String> subscribed = Set.of();
             long nextCheck = 0;
             while (!stopping) {
-                if (subscribed.size() < topics.size() && System.currentTimeMillis() >= nextCheck) {
-                    Set<String> found = existingTopics();
-                    existing.accept(found);
-                    if (!found.equals(subscribed) && !found.isEmpty()) {
-                        // A wider subscription reassigns the partitions, and they are sought to --from again: harmless,
-                        // as only the statistics reader reads several topics, and it keeps the latest record per key.
-                        consumer.subscribe(List.copyOf(found), rebalanceListener);
-                        subscribed = found;
+                if (System.currentTimeMillis() >= nextCheck) {
+                    Optional<Set<String>> found = existingTopics();
+                    reached = found.isPresent();
+                    if (found.isPresent()) {
+                        lastReached = Instant.now();
+                    }
+                    if (found.isPresent() && subscribed.size() < topics.size()) {
+                        existing.accept(found.get());
+                        if (!found.get().equals(subscribed) && !found.get().isEmpty()) {
+                            // A wider subscription reassigns the partitions, and they are sought to --from again: harmless,
+                            // as only the statistics reader reads several topics, and it keeps the latest record per key.
+                            consumer.subscribe(List.copyOf(found.get()), rebalanceListener);
+                            subscribed = found.get();
+                        }
                     }
                     nextCheck = System.currentTimeMillis() + TOPIC_CHECK_MS;
                 }
@@ -133,17 +161,17 @@ final class TopicReader implements AutoCloseable {
         }
     }
 
-    /** Which of the topics the cluster has; none while it cannot be asked. */
-    private Set<String> existingTopics() {
+    /** Which of the topics the cluster has; empty while it cannot be asked. */
+    private Optional<Set<String>> existingTopics() {
         try {
             Set<String> found = new TreeSet<>(consumer.listTopics(Duration.ofSeconds(5)).keySet());
             found.retainAll(topics);
-            return Set.copyOf(found);
+            return Optional.of(Set.copyOf(found));
         } catch (WakeupException e) {
             throw e;
         } catch (KafkaException e) {
-            LOG.debug("cannot list topics yet: {}", e.getMessage());
-            return Set.of();
+            LOG.debug("cannot list topics: {}", e.getMessage());
+            return Optional.empty();
         }
     }
 
@@ -172,9 +200,13 @@ final class TopicReader implements AutoCloseable {
     private boolean take(ConsumerRecord<byte[], byte[]> record) {
         try {
             handler.accept(record);
+            registryUnavailableSince = null;
             return true;
         } catch (RegistryException e) {
             if (e.unavailable()) {
+                if (registryUnavailableSince == null) {
+                    registryUnavailableSince = Instant.now();
+                }
                 LOG.warn("{}-{}@{}: the schema registry is unavailable; reading it again in {} ms: {}", record.topic(), record.partition(), record.offset(),
                         OUTAGE_BACKOFF_MS, e.getMessage());
                 return false;

@@ -34,7 +34,7 @@ class DashboardApiTest {
     private static final long T0 = 1_764_000_000_000L;
 
     private final EventStore store = new EventStore(3);
-    private final DashboardApi api = new DashboardApi(store, new InMemoryTrends(store, 0.05), 0.05, Map.of("topic", "explanations"));
+    private final DashboardApi api = new DashboardApi(store, new InMemoryTrends(store, 0.05), 0.05, Map.of("topic", "explanations"), () -> Dashboard.sources(List.of()));
 
     @Test
     void eventsAreNewestFirstAndFilterByModelMetadataMethodSegmentAndText() throws Exception {

@@ -1,6 +1,7 @@
 package io.explainstream.dashboard;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.avro.ConfluentAvroSerializer;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
@@ -49,15 +50,24 @@ class DashboardRegistryOutageTest {
                     kafka.clientSettings(), down)) {
                 Thread.sleep(5000);
                 assertEquals(404, status(dashboard, "/api/events/during-outage"), "not decodable while the registry is down");
+                com.fasterxml.jackson.databind.JsonNode info = info(dashboard);
+                assertEquals("unavailable", info.get("registry").asText(), "/api/info says so, and the page with it: " + info);
+                assertTrue(info.get("registry_unavailable_since").isTextual(), info.toString());
                 try (EmbeddedSchemaRegistry back = EmbeddedSchemaRegistry.start(schemas, EmbeddedSchemaRegistry.Settings.loopback(port))) {
                     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
                     while (status(dashboard, "/api/events/during-outage") != 200 && System.nanoTime() < deadline) {
                         Thread.sleep(200);
                     }
                     assertEquals(200, status(dashboard, "/api/events/during-outage"), "read again once the registry answers");
+                    assertEquals("answering", info(dashboard).get("registry").asText());
                 }
             }
         }
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode info(Dashboard dashboard) throws Exception {
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create(dashboard.url() + "api/info")).build(), HttpResponse.BodyHandlers.ofString()).body());
     }
 
     private static int status(Dashboard dashboard, String path) throws Exception {

@@ -48,7 +48,8 @@ class DashboardTrendsInBrowserTest {
         store.add(DashboardApiTest.explanation("twice", "m1", "shop", -0.1, 0.0, "▁ball"));
         store.add(DashboardApiTest.explanation("other", "m1", "shop", -0.1, 0.0, "▁rain"));
         store.add(Explanation.newBuilder(DashboardApiTest.explanation("twice", "m1", "shop", -0.1, 0.0, "▁ball")).setReplayId("replay-1").build());
-        DashboardApi api = new DashboardApi(store, new FallbackTrends(topic, new InMemoryTrends(store, 0.05)), 0.05, Map.of("topic", "explanations", "delta_warn_above", 0.05));
+        DashboardApi api = new DashboardApi(store, new FallbackTrends(topic, new InMemoryTrends(store, 0.05)), 0.05, Map.of("topic", "explanations", "delta_warn_above", 0.05),
+                () -> Dashboard.sources(List.of()));
         try (DashboardServer server = new DashboardServer("127.0.0.1", 0, api, store, 0.05, null);
                 DevTools browser = DevTools.start(CHROMIUM, Files.createDirectories(dir.resolve("profile")), 1280, 1400)) {
             browser.navigate("http://127.0.0.1:" + server.port() + "/");

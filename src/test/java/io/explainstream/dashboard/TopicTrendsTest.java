@@ -149,7 +149,7 @@ class TopicTrendsTest {
         EventStore store = new EventStore(10);
         store.add(DashboardApiTest.explanation("e1", "m1", "shop", -0.1, 0.3, "▁ball"));
         FallbackTrends trends = new FallbackTrends(topic, new InMemoryTrends(store, 0.05));
-        DashboardApi api = new DashboardApi(store, trends, 0.05, Map.of("topic", "explanations"));
+        DashboardApi api = new DashboardApi(store, trends, 0.05, Map.of("topic", "explanations"), () -> Dashboard.sources(List.of()));
 
         topic.topicsExisting(Set.of());
         JsonNode stats = MAPPER.readTree(api.get("/api/stats", null).json());
@@ -183,7 +183,7 @@ class TopicTrendsTest {
                 .setGroup(Map.of("metadata.application", "shop")).build());
         topic.add(AuditAlert.newBuilder(alert("unfaithful", "metadata.application=shop", T0, List.of("e1")))
                 .setGroup(Map.of("metadata.application", "shop")).build());
-        DashboardApi api = new DashboardApi(new EventStore(10), new FallbackTrends(topic, new InMemoryTrends(new EventStore(10), 0.05)), 0.05, Map.of());
+        DashboardApi api = new DashboardApi(new EventStore(10), new FallbackTrends(topic, new InMemoryTrends(new EventStore(10), 0.05)), 0.05, Map.of(), () -> Dashboard.sources(List.of()));
         String expected = "model = m1: the statistics topic's windows are grouped by the fields [metadata.application] (stats.group.by),"
                 + " none of which names the model (source_model or model_id); leave model out, or run the service with source_model in stats.group.by";
         for (String path : List.of("/api/stats", "/api/alerts")) {
