@@ -31,13 +31,17 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>An observation joins the window of its event time, unless that window is closed or
  *       stream time (the largest event time this task has seen) is past its end + grace: then it
- *       is late, dropped, and counted in the group's newest window.
+ *       is late, dropped, and counted in the group's window at stream time, or, when that one is
+ *       closed too, in the group's window at the wall clock's time, so that it is always seen.
  *   <li>Every emit interval (wall clock), each window changed since its last record is written to
  *       the stats topic with final = false.
  *   <li>A window closes when stream time passes its end + grace; or, when no observation has
  *       arrived for the grace period, when the wall clock does (otherwise the last windows before
- *       a quiet spell would wait for the next event to close). It is written once more with
- *       final = true, and the alert rules are tested on it.
+ *       a quiet spell would wait for the next event to close). Time the task could not listen does
+ *       not count as quiet: a punctuation late by more than an emit interval means the stream
+ *       thread was busy (an engine call of the explaining task on the same thread, whose
+ *       explanations commit only after it), so the quiet spell starts again then. It is written
+ *       once more with final = true, and the alert rules are tested on it.
  *   <li>A window holds at most stats.max.groups groups in this task: the observations of a
  *       further group are written back to the observations topic keyed by the overflow group
  *       ({@code _other} in every field), so that the task that owns that group counts them, and
@@ -72,6 +76,9 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
     private WindowStore<String, byte[]> alerts;
     /** Wall-clock time of the last observation (since this task started here): a quiet input lets the wall clock close windows. */
     private long lastArrivalMs;
+    /** Wall-clock time of the last punctuation; one that comes much later shows the thread was busy. */
+    private long lastEmitMs;
+    private final long emitMs;
     /**
      * Groups (the overflow group aside) of each open window start in this task: the open-windows
      * index counted, kept in memory because a group past the cap asks on each of its events.
@@ -87,6 +94,7 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
         this.metrics = metrics;
         this.windowMs = settings.window().toMillis();
         this.graceMs = settings.grace().toMillis();
+        this.emitMs = settings.emitInterval().toMillis();
         this.watchedSpans = settings.watchedSpans();
         this.overflowGroup = settings.groupBy().overflow();
     }
@@ -98,6 +106,7 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
         this.open = context.getStateStore(OPEN_STORE);
         this.alerts = context.getStateStore(ALERTS_STORE);
         this.lastArrivalMs = context.currentSystemTimeMs();
+        this.lastEmitMs = lastArrivalMs;
         // The index is restored before init: a new owner of the task counts the groups its windows already hold.
         // A task revived after an aborted transaction inits the same processor again, on restored stores: count afresh.
         groupsByWindow.clear();
@@ -158,10 +167,24 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
         windows.put(group.text(), aggregate.toBytes(), start);
     }
 
-    /** Counts a late observation in the group's window at stream time, unless that one is closed too (the wall clock closed it). */
+    /**
+     * Counts a late observation in the group's window at stream time; when the wall clock has
+     * closed that one too, in the first window of the group from the wall clock's time on that is
+     * not closed, so that the late event shows in a window the stats topic still gets (it was
+     * dropped unseen but for the metric: a window published "0 events" while 8 of its events had
+     * been explained).
+     */
     private void late(Record<String, byte[]> record, GroupKey group, long streamTime) {
         long start = Math.floorDiv(streamTime, windowMs) * windowMs;
         WindowAggregate newest = fetch(group.text(), start);
+        if (newest != null && newest.closed) {
+            start = Math.max(start, Math.floorDiv(context.currentSystemTimeMs(), windowMs) * windowMs);
+            newest = fetch(group.text(), start);
+            while (newest != null && newest.closed) {
+                start += windowMs;
+                newest = fetch(group.text(), start);
+            }
+        }
         if (newest == null && full(group, start)) {
             overflow(record, start); // counted as late, if it is, by the overflow group's task
             return;
@@ -169,8 +192,6 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
         metrics.late();
         if (newest == null) {
             newest = openWindow(group, start);
-        } else if (newest.closed) {
-            return;
         }
         newest.lateEvents++;
         newest.dirty = true;
@@ -223,6 +244,13 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
     /** The punctuation: updates of changed windows, final records and alerts of closed ones. */
     private void emit(long nowMs) {
         long streamTime = context.currentStreamTimeMs();
+        if (nowMs - lastEmitMs > 2 * emitMs) {
+            // The thread was busy since the last punctuation (22 s in one engine call, say): the
+            // explanations it made meanwhile are committed and read only now, so that was not a
+            // quiet input. Closing by the wall clock here dropped them all as late.
+            lastArrivalMs = Math.max(lastArrivalMs, nowMs);
+        }
+        lastEmitMs = nowMs;
         boolean quiet = nowMs - lastArrivalMs >= graceMs;
         List<KeyValue<String, Long>> entries = new ArrayList<>();
         try (KeyValueIterator<String, Long> all = open.all()) {

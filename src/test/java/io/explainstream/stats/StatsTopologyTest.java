@@ -3,6 +3,7 @@ package io.explainstream.stats;
 import static io.explainstream.stats.StatsFixture.segment;
 import static io.explainstream.stats.StatsFixture.word;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -198,16 +199,67 @@ class StatsTopologyTest {
         assertEquals(1.0, meters.get("explainstream.stats.late.events").counter().count());
     }
 
+    /** The wall clock moves on while the stream thread is free: a punctuation every emit interval. */
+    private void idle(Duration time) {
+        for (long waited = 0; waited < time.toMillis(); waited += EMIT.toMillis()) {
+            driver.advanceWallClockTime(EMIT);
+        }
+    }
+
     @Test
     void aQuietInputClosesWindowsByTheWallClockAfterTheGrace() {
         start(List.of());
         explain(StatsFixture.explanation("a1", T0 + 1_000, "storybook", 100, 0));
-        driver.advanceWallClockTime(Duration.ofSeconds(60));
+        idle(Duration.ofSeconds(60));
         assertTrue(stats.readValuesToList().stream().noneMatch(ExplanationStats::getFinal$), "the wall clock is not yet past end + grace");
-        driver.advanceWallClockTime(Duration.ofSeconds(40));
+        idle(Duration.ofSeconds(40));
         List<ExplanationStats> finals = stats.readValuesToList().stream().filter(ExplanationStats::getFinal$).toList();
         assertEquals(1, finals.size());
         assertEquals(1, finals.get(0).getEvents());
+    }
+
+    /**
+     * The stream thread held for 100 s by one engine call (one punctuation after a gap): the
+     * explanations it made before and during it arrive only now, and are not late. Before, the
+     * wall clock took those 100 s for a quiet input and closed the window they belong to.
+     */
+    @Test
+    void timeTheThreadWasBusyIsNotAQuietInput() {
+        start(List.of());
+        explain(StatsFixture.explanation("a1", T0 + 1_000, "storybook", 100, 0));
+        driver.advanceWallClockTime(EMIT);
+        driver.advanceWallClockTime(Duration.ofSeconds(100));
+        explain(StatsFixture.explanation("a2", T0 + 2_000, "storybook", 100, 0));
+        idle(Duration.ofSeconds(40));
+        List<ExplanationStats> finals = stats.readValuesToList().stream().filter(ExplanationStats::getFinal$).toList();
+        assertEquals(1, finals.size(), "closed once the input was quiet for the grace while the thread was free");
+        assertEquals(2, finals.get(0).getEvents(), "both explanations in their window");
+        assertEquals(0, finals.get(0).getLateEvents());
+        assertEquals(0.0, meters.get("explainstream.stats.late.events").counter().count());
+    }
+
+    /**
+     * A late event whose window the wall clock closed, while stream time is still in that window:
+     * counted in the group's window at the wall clock's time, which is then written. Before, it was
+     * dropped with no trace but the metric.
+     */
+    @Test
+    void anEventLateForAWindowTheWallClockClosedIsCountedInTheNextWindowWritten() {
+        start(List.of());
+        explain(StatsFixture.explanation("a1", T0 + 1_000, "storybook", 100, 0));
+        idle(Duration.ofSeconds(100));
+        String first = "source_model=stories260K,metadata.application=storybook@2026-11-29T10:00:00Z";
+        ExplanationStats closed = latestByKey().get(first);
+        assertTrue(closed.getFinal$(), "closed by the wall clock");
+        assertEquals(1, closed.getEvents());
+        explain(StatsFixture.explanation("late", T0 + 2_000, "storybook", 100, 0));
+        driver.advanceWallClockTime(EMIT);
+        Map<String, ExplanationStats> byKey = latestByKey();
+        assertFalse(byKey.containsKey(first), "a closed window is not written again");
+        ExplanationStats now = byKey.get("source_model=stories260K,metadata.application=storybook@2026-11-29T10:01:00Z");
+        assertNotNull(now, "the window at the wall clock's time is written: " + byKey.keySet());
+        assertEquals(1, now.getLateEvents(), "with the late event counted");
+        assertEquals(1.0, meters.get("explainstream.stats.late.events").counter().count());
     }
 
     @Test
@@ -399,7 +451,7 @@ class StatsTopologyTest {
         start(AlertRule.fromConfig(entries, StatsFixture.GROUP_BY));
         explain(StatsFixture.explanation("a1", T0 + 1_000, "storybook", 100, 0));
         explain(StatsFixture.explanation("b1", T0 + 1_000, "helpdesk", 100, 0));
-        driver.advanceWallClockTime(Duration.ofSeconds(100));
+        idle(Duration.ofSeconds(100));
         List<AuditAlert> fired = alerts.readValuesToList();
         assertEquals(1, fired.size());
         assertEquals("helpdesk", fired.get(0).getGroup().get("metadata.application"));
