@@ -124,7 +124,7 @@ record DashboardEvent(long sequence, Explanation record, String promptText, Stri
      */
     private ArrayNode promptGroups(ObjectNode factory) {
         List<PromptToken> tokens = record.getPromptTokens();
-        List<TokenGroups.Group> groups = pieces(tokens.stream().map(t -> new TokenGroups.Piece(t.getText(), t.getStart(), t.getEnd())).toList());
+        List<TokenGroups.Group> groups = pieces(tokens.stream().map(t -> new TokenGroups.Piece(t.getText(), t.getStart(), t.getEnd(), t.getSegment())).toList());
         ArrayNode cells = groups(factory, groups);
         for (int g = 0; g < groups.size(); g++) {
             double raw = 0;

@@ -324,7 +324,13 @@ public final class HtmlReport {
     private static void tokens(StringBuilder html, Attribution attribution, Summary summary) {
         double extent = DivergingScale.extent(attribution.seqAttr());
         List<AttributionToken> tokens = attribution.promptTokens();
-        for (TokenGroups.Group group : TokenGroups.of(tokens.stream().map(t -> new TokenGroups.Piece(t.text(), t.start(), t.end())).toList())) {
+        List<TokenGroups.Piece> pieces = new java.util.ArrayList<>();
+        for (int i = 0; i < tokens.size(); i++) {
+            AttributionToken t = tokens.get(i);
+            pieces.add(new TokenGroups.Piece(t.text(), t.start(), t.end(), summary != null && i < summary.tokenSegment().length ? summary.tokenSegment()[i]
+                    : TokenGroups.NO_SEGMENT));
+        }
+        for (TokenGroups.Group group : TokenGroups.of(pieces)) {
             prompt(html, attribution, summary, group, extent);
         }
     }

@@ -30,8 +30,19 @@ import java.util.regex.Pattern;
  */
 public final class TokenGroups {
 
-    /** A token as a record stores it: its piece ({@code null} when redacted) and its offsets. */
-    public record Piece(String piece, int start, int end) {}
+    /**
+     * A token as a record stores it: its piece ({@code null} when redacted), its offsets, and the
+     * index of its prompt segment ({@link #NO_SEGMENT} when none is known). A group never holds
+     * tokens of two segments: a span may end inside a grapheme (🇫 of 🇫🇷), and one cell for both
+     * would show the whole score under one segment's name.
+     */
+    public record Piece(String piece, int start, int end, int segment) {
+        public Piece(String piece, int start, int end) {
+            this(piece, start, end, NO_SEGMENT);
+        }
+    }
+
+    public static final int NO_SEGMENT = -1;
 
     /** What a group is, for renderers that show kinds differently. */
     public enum Kind {
@@ -89,7 +100,7 @@ public final class TokenGroups {
     }
 
     public static List<Group> of(List<Piece> pieces) {
-        return markup(graphemes(units(pieces)));
+        return markup(graphemes(units(pieces), pieces));
     }
 
     /**
@@ -99,7 +110,7 @@ public final class TokenGroups {
      * token heatmap).
      */
     public static List<Group> characters(List<Piece> pieces) {
-        return graphemes(units(pieces));
+        return graphemes(units(pieces), pieces);
     }
 
     /** One group per token, except byte runs, which become one group per character they encode. */
@@ -127,13 +138,14 @@ public final class TokenGroups {
 
     /**
      * Merges neighbouring units whose texts meet inside one grapheme into one {@link Kind#CHARACTER}
-     * group: the byte runs of 👩, ZWJ and 💻 are three units and one character.
+     * group: the byte runs of 👩, ZWJ and 💻 are three units and one character; unless they are in
+     * two segments.
      */
-    private static List<Group> graphemes(List<Group> units) {
+    private static List<Group> graphemes(List<Group> units, List<Piece> pieces) {
         List<Group> merged = new ArrayList<>();
         for (Group unit : units) {
             Group previous = merged.isEmpty() ? null : merged.get(merged.size() - 1);
-            if (previous != null && oneGrapheme(previous, unit)) {
+            if (previous != null && pieces.get(previous.last()).segment() == pieces.get(unit.first()).segment() && oneGrapheme(previous, unit)) {
                 merged.set(merged.size() - 1, new Group(Kind.CHARACTER, previous.text() + unit.text(), previous.first(), unit.last()));
             } else {
                 merged.add(unit);

@@ -100,6 +100,30 @@ class TokenGroupsTest {
         assertEquals(List.of(), splitGraphemes(TokenGroups.of(pieces(tokenizer.encodePrompt(prompt)))), "the CLI's groups too");
     }
 
+    /**
+     * A span may end inside a grapheme (🇫 of 🇫🇷, at a code point's edge): the tokens of each
+     * segment are then groups of their own, so no cell shows one segment's score under another's
+     * name. Found by a hostile pass: the cell 🇫🇷 read "tokens 8–15 · flag" while 12–15 were prompt's.
+     */
+    @Test
+    void aGraphemeCutByASegmentIsOneGroupPerSegment() {
+        String prompt = "Je suis 🇫🇷 en France.";
+        List<TokenGroups.Piece> plain = pieces(tokenizer.encodePrompt(prompt));
+        // The span [8, 10) holds 🇫 (U+1F1EB, two UTF-16 units) and not 🇷.
+        List<TokenGroups.Piece> cut = plain.stream().map(p -> new TokenGroups.Piece(p.piece(), p.start(), p.end(), p.start() >= 8 && p.start() < 10 ? 1 : 0))
+                .toList();
+        assertTrue(TokenGroups.characters(plain).stream().anyMatch(g -> g.text().equals("🇫🇷")), "one character without segments");
+        for (List<TokenGroups.Group> groups : List.of(TokenGroups.characters(cut), TokenGroups.of(cut))) {
+            assertTrue(groups.stream().noneMatch(g -> g.text().equals("🇫🇷")), "not across the span's edge: " + groups);
+            assertTrue(groups.stream().anyMatch(g -> g.text().equals("🇫")) && groups.stream().anyMatch(g -> g.text().equals("🇷")), groups.toString());
+            for (TokenGroups.Group group : groups) {
+                assertEquals(1, cut.subList(group.first(), group.last() + 1).stream().mapToInt(TokenGroups.Piece::segment).distinct().count(),
+                        "one segment per group: " + group);
+            }
+        }
+        assertEquals(prompt, TokenGroups.text(cut), "the text reads the same");
+    }
+
     /** The groups whose text ends inside a grapheme of the whole text (\X: JDK 17's BreakIterator splits emoji sequences). */
     /** Unicode 15.1's conjuncts (GB9c), which JDK 17's \\X splits: स्ते in नमस्ते is one character, as a browser draws it. */
     @Test
