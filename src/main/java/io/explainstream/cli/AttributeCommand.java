@@ -216,7 +216,8 @@ final class AttributeCommand implements Callable<Integer> {
                 spans.add(new SpanRequest(option.substring(0, first), null, PlainNumber.parseInt(option.substring(first + 1, second)),
                         PlainNumber.parseInt(option.substring(second + 1))));
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("--segment = '" + option + "': START and END must be integers (character offsets into --prompt)");
+                throw new IllegalArgumentException("--segment = '" + option + "': START and END must be integers from 0 to " + Integer.MAX_VALUE
+                        + " (UTF-16 offsets into --prompt)");
             }
         }
         return spans;

@@ -220,7 +220,11 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
                             i, (int) span.name().charAt(c), c));
                 }
             }
-            if (BUILT_IN_NAME.matcher(span.name()).matches()) {
+            if (!span.name().equals(span.name().strip())) {
+                // "prompt " would read as the built-in prompt segment in every table, and " a" as "a".
+                throw new IllegalArgumentException(label(i, span) + ": the name begins or ends with white space");
+            }
+            if (BUILT_IN_NAME.matcher(span.name().toLowerCase(java.util.Locale.ROOT)).matches()) {
                 // Two segments of one name would merge in every dashboard that groups by name.
                 throw new IllegalArgumentException(label(i, span) + ": the name is reserved for the built-in segments (prompt, template, system,"
                         + " user[N], assistant[N]); give the span another name");
@@ -234,7 +238,11 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
 
     private static void checkRange(int i, SpanRequest span, String text, String what) {
         int length = text.length();
-        if (span.start() < 0 || span.end() > length || span.start() >= span.end()) {
+        if (span.start() >= 0 && span.end() <= length && span.start() >= span.end()) {
+            throw new IllegalArgumentException(label(i, span) + ": start = " + span.start() + ", end = " + span.end() + " holds no character: a span"
+                    + " needs start < end");
+        }
+        if (span.start() < 0 || span.end() > length) {
             throw new IllegalArgumentException(label(i, span) + ": start = " + span.start() + ", end = " + span.end() + " is out of range of "
                     + what + " " + length + " characters (0 <= start < end <= " + length + ")");
         }

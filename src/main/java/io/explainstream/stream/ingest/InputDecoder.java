@@ -183,8 +183,11 @@ public final class InputDecoder {
         if (node == null || node.isNull()) {
             throw new InvalidEventException(field + " is missing");
         }
-        if (!node.isIntegralNumber() || !node.canConvertToInt()) {
+        if (!node.isIntegralNumber()) {
             throw new InvalidEventException(field + " = " + node + " is not an integer offset");
+        }
+        if (!node.canConvertToInt()) {
+            throw new InvalidEventException(field + " = " + node + " is out of range: offsets are at most " + Integer.MAX_VALUE);
         }
         return node.asInt();
     }

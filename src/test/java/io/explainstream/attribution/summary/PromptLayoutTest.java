@@ -185,9 +185,15 @@ class PromptLayoutTest {
                 () -> plain(text, new SpanRequest("a", null, 0, 3), new SpanRequest("a", null, 5, 7)));
         String reserved = ": the name is reserved for the built-in segments (prompt, template, system, user[N], assistant[N]); give the span"
                 + " another name";
-        for (String builtIn : List.of("prompt", "template", "system", "user[0]", "assistant[12]")) {
+        for (String builtIn : List.of("prompt", "template", "system", "user[0]", "assistant[12]", "Prompt", "USER[0]")) {
             assertMessage("segments[0] '" + builtIn + "'" + reserved, () -> plain(text, new SpanRequest(builtIn, null, 0, 3)));
         }
+        // Found by a hostile pass: "prompt " was taken, and the table then had two rows named prompt.
+        for (String padded : List.of("prompt ", " doc", "doc\u2003")) {
+            assertMessage("segments[0] '" + padded + "': the name begins or ends with white space", () -> plain(text, new SpanRequest(padded, null, 0, 3)));
+        }
+        assertMessage("segments[0] 'a': start = 3, end = 3 holds no character: a span needs start < end", () -> plain(text, new SpanRequest("a", null, 3, 3)));
+        assertMessage("segments[0] 'a': start = 5, end = 4 holds no character: a span needs start < end", () -> plain(text, new SpanRequest("a", null, 5, 4)));
         assertEquals(2, plain(text, new SpanRequest("user[x]", null, 0, 3)).segments().size(), "not a built-in name");
         assertEquals(2, plain(text, new SpanRequest("prompt:doc", null, 0, 3)).segments().size(), "not a built-in name");
         assertMessage("segments[0] 'a': message = 0, but the prompt is plain text", () -> plain(text, new SpanRequest("a", 0, 0, 3)));

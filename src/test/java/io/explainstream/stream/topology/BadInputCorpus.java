@@ -128,6 +128,12 @@ public final class BadInputCorpus {
                 "segments[1] 'b' [4, 15) overlaps segments[0] 'a' [0, 8)"));
         cases.put("segments-out-of-range", Case.dlq(event("x", spanned + "[{\"name\":\"doc:1\",\"start\":9,\"end\":99}]"),
                 "segments[0] 'doc:1': start = 9, end = 99 is out of range of the prompt's 15 characters"));
+        cases.put("segments-offset-past-int", Case.dlq(event("x", spanned + "[{\"name\":\"doc\",\"start\":0,\"end\":1099511627776}]"),
+                "segments[0].end = 1099511627776 is out of range: offsets are at most 2147483647"));
+        cases.put("segments-empty-span", Case.dlq(event("x", spanned + "[{\"name\":\"doc\",\"start\":3,\"end\":3}]"),
+                "segments[0] 'doc': start = 3, end = 3 holds no character: a span needs start < end"));
+        cases.put("segments-name-padded", Case.dlq(event("x", spanned + "[{\"name\":\"prompt \",\"start\":0,\"end\":3}]"),
+                "segments[0] 'prompt ': the name begins or ends with white space"));
         cases.put("segments-split-surrogate-pair", Case.dlq(event("x", ",\"prompt\":\"\\uD83D\\uDE00 One day\",\"response\":\"a girl\",\"segments\":"
                 + "[{\"name\":\"doc\",\"start\":1,\"end\":5}]"), "segments[0] 'doc': start = 1 falls inside the character U+1F600"));
         cases.put("segments-name-with-escape", Case.dlq(event("x", spanned + "[{\"name\":\"\\u001b[2Jdoc\",\"start\":0,\"end\":3}]"),
