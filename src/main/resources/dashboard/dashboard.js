@@ -158,11 +158,25 @@
   async function select(id, reveal) {
     state.selected = id;
     document.querySelectorAll("#feed button").forEach((b) => b.setAttribute("aria-current", String(b.dataset.eventId === id)));
-    const d = await getJson("/api/events/" + encodeURIComponent(id));
-    if (!d) return;
+    const d = await getJson("/api/events/" + encodeURIComponent(id), () => renderMissing(id));
+    if (!d) { if (reveal && state.detail === null) revealDetail(); return; }
     state.detail = d;
     renderDetail();
     if (reveal) revealDetail();
+  }
+  // An id the dashboard holds no explanation of (a dead-letter alert's example, an event past --keep):
+  // said in the detail, which is emptied, not in the status line, which says whether the page is live.
+  function renderMissing(id) {
+    state.detail = null;
+    $("detail").hidden = false;
+    $("d-id").textContent = shown(id);
+    $("d-facts").textContent = "No explanation of this event is held here: it may be a dead letter (its reason is on the dead-letter topic),"
+      + " or older than the newest explanations this dashboard keeps (--keep).";
+    $("d-delta").className = ""; $("d-delta").textContent = "";
+    $("d-redacted").hidden = true;
+    ["heatmap", "segment-bar", "legend", "metadata"].forEach((name) => $(name).replaceChildren());
+    $("response").tBodies[0].replaceChildren();
+    $("matrix-block").hidden = true;
   }
   // At a phone's width the detail is below the whole feed: a tap would seem to do nothing, its title
   // at most peeking in at the bottom. Bring it up when it starts in the lower half of the screen or
@@ -380,7 +394,7 @@
   }
 
   // ---- plumbing ------------------------------------------------------------------------------
-  async function getJson(url) {
+  async function getJson(url, notFound) {
     let response;
     try {
       response = await fetch(url, { headers: { Accept: "application/json" } });
@@ -390,6 +404,7 @@
       line.textContent = "the dashboard server does not answer; retrying…";
       return null;
     }
+    if (response.status === 404 && notFound) { notFound(); return null; }
     if (!response.ok) { $("status").textContent = url + ": " + response.status + " " + ((await response.json().catch(() => ({}))).error || ""); return null; }
     return response.json();
   }

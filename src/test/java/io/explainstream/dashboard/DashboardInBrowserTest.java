@@ -106,6 +106,7 @@ class DashboardInBrowserTest {
 
                 trendsAndAlertsComeFromTheTopics(browser);
                 browser.screenshot(Path.of("target/dashboard-trends.png"));
+                anEventNotHeldIsSaidInTheDetail(browser);
                 phoneWidth(browser, dashboard);
                 assertEquals(List.of(), browser.consoleErrors, "console errors");
             }
@@ -167,6 +168,20 @@ class DashboardInBrowserTest {
         String label = browser.eval("[...document.querySelectorAll('#segment-bar span')].map((s) => s.textContent).find((t) => t.startsWith('doc:'))").asText();
         assertTrue(label.matches("doc:\\\\u202e<i>x</i> \\d+%"), "the segment's name spelled out, then its share: " + label);
         assertTrue(browser.eval("document.getElementById('metadata').textContent").asText().contains("\\u202eacme"), "the metadata value too");
+    }
+
+    /**
+     * A dead-letter alert links to events the dashboard holds no explanation of: the detail says so
+     * and shows nothing of the event before; the status line still says live (it showed the 404).
+     */
+    private static void anEventNotHeldIsSaidInTheDetail(DevTools browser) throws Exception {
+        browser.eval("location.hash = '#event=gone-1'");
+        browser.await("document.getElementById('d-id').textContent === 'gone-1'", Duration.ofSeconds(10));
+        assertTrue(browser.eval("document.getElementById('d-facts').textContent").asText().startsWith("No explanation of this event is held here"));
+        assertEquals(0, browser.eval("document.querySelectorAll('#heatmap .cell, #segment-bar div, #response tbody tr').length").asInt(),
+                "nothing of the event shown before");
+        assertEquals("live", browser.eval("document.getElementById('status').dataset.state").asText());
+        assertTrue(browser.eval("document.getElementById('status').textContent").asText().startsWith("live"));
     }
 
     /** Tab to the feed, arrow down, Enter: the focused event opens. */
