@@ -34,7 +34,7 @@ public final class ScratchFolder implements AutoCloseable {
      * A folder younger than this is left alone even when its lock is free: another command may have
      * made it and not yet taken its lock.
      */
-    public static final Duration ORPHAN_AGE = Duration.ofSeconds(2);
+    static final Duration ORPHAN_AGE = Duration.ofSeconds(2);
 
     private final Path path;
     private final FileChannel channel;
@@ -76,7 +76,10 @@ public final class ScratchFolder implements AutoCloseable {
         delete(path);
     }
 
-    /** The folders named {@code prefix}* under {@code root} that killed commands left: older than {@link #ORPHAN_AGE}, their lock free. */
+    /**
+     * The folders named {@code prefix}* under {@code root} that killed commands left: with a lock
+     * file whose lock is free, older than {@link #ORPHAN_AGE}.
+     */
     public static List<Path> orphans(Path root, String prefix) throws IOException {
         if (!Files.isDirectory(root)) {
             return List.of();
@@ -101,7 +104,10 @@ public final class ScratchFolder implements AutoCloseable {
             }
             Path lockFile = folder.resolve(LOCK);
             if (!Files.exists(lockFile)) {
-                return true; // killed between making the folder and locking it
+                // Not one of ours, whatever its name: a Kafka Streams state folder of an application
+                // named diff-something sits in state.dir too. (One killed between its making and its
+                // lock stays, empty.)
+                return false;
             }
             try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
                 FileLock lock = channel.tryLock();
