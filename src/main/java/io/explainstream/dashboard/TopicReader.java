@@ -72,6 +72,9 @@ final class TopicReader implements AutoCloseable {
             Consumer<Set<String>> existing) {
         Map<Object, Object> settings = new HashMap<>(clientSettings);
         settings.putIfAbsent("metadata.max.age.ms", METADATA_MAX_AGE_MS);
+        // While the broker is gone the client logs a warning per attempt to connect: backing off to
+        // 10 s keeps that to a line every 10 s instead of six a second; the reader says it once itself.
+        settings.putIfAbsent("reconnect.backoff.max.ms", "10000");
         // A reader must not create the service's topics (with the broker's defaults) by asking for them.
         settings.put("allow.auto.create.topics", "false");
         this.consumer = KafkaClients.readCommittedConsumer(settings, "explainstream-" + name, "earliest");
@@ -129,6 +132,11 @@ final class TopicReader implements AutoCloseable {
             while (!stopping) {
                 if (System.currentTimeMillis() >= nextCheck) {
                     Optional<Set<String>> found = existingTopics();
+                    if (reached && found.isEmpty()) {
+                        LOG.warn("{}: the Kafka cluster does not answer; the page says so, and reading goes on when it answers", thread.getName());
+                    } else if (!reached && found.isPresent() && lastReached != null) {
+                        LOG.info("{}: the Kafka cluster answers again", thread.getName());
+                    }
                     reached = found.isPresent();
                     if (found.isPresent()) {
                         lastReached = Instant.now();
