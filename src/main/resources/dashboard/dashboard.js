@@ -113,7 +113,7 @@
   function listen() {
     const source = new EventSource("/api/stream");
     source.addEventListener("open", () => status());
-    source.addEventListener("error", () => { $("status").textContent = "feed disconnected; retrying…"; });
+    source.addEventListener("error", () => { const line = $("status"); line.dataset.state = "feed-disconnected"; line.classList.add("trouble"); line.textContent = "feed disconnected; retrying…"; });
     source.addEventListener("explanation", (message) => {
       const e = JSON.parse(message.data);
       if (state.events.some((x) => x.seq >= e.seq && x.event_id === e.event_id)) return;
