@@ -151,8 +151,14 @@ public final class InJvmKafka implements AutoCloseable {
 
     /** Creates a topic, as the service or an operator would before anything is produced to it. */
     public void createTopic(String name, int partitions) {
+        createTopic(name, partitions, Map.of());
+    }
+
+    /** Creates a topic with these topic configs (retention.ms, message.timestamp.type, ...). */
+    public void createTopic(String name, int partitions, Map<String, String> configs) {
         try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(clientProperties())) {
-            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(name, partitions, (short) 1))).all().get(60, java.util.concurrent.TimeUnit.SECONDS);
+            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(name, partitions, (short) 1).configs(configs)))
+                    .all().get(60, java.util.concurrent.TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new IllegalStateException("cannot create topic " + name, e);
         }

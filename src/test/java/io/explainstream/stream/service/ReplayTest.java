@@ -36,7 +36,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -72,24 +71,31 @@ class ReplayTest {
     @BeforeAll
     static void produceThreeDays() throws Exception {
         kafka = InJvmKafka.start(InJvmKafka.RETENTION_RUNS);
-        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-            admin.createTopics(List.of(new NewTopic(TOPIC, 3, (short) 1))).all().get(30, TimeUnit.SECONDS);
-        }
-        Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        try (KafkaProducer<String, String> producer = new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+        kafka.createTopic(TOPIC, 3);
+        try (KafkaProducer<String, String> producer = producer()) {
             for (Instant day : List.of(DAY1, DAY2, DAY3)) {
                 for (int i = 0; i < PER_DAY; i++) {
                     long timestamp = day.plus(Duration.ofHours(2 * i)).toEpochMilli();
                     String id = "d" + (Duration.between(DAY1, day).toDays() + 1) + "-" + i;
                     int partition = i % 3;
-                    String value = "{\"event_id\":\"" + id + "\",\"timestamp\":" + timestamp + ",\"model\":\"stories260K\","
-                            + "\"prompt\":\"One day, " + id + "\",\"response\":\"a little girl named Lily\"}";
+                    String value = event(id, timestamp, "One day, " + id, "a little girl named Lily");
                     producer.send(new ProducerRecord<>(TOPIC, partition, timestamp, id, value)).get();
                     PRODUCED.put(id, new long[] {partition, timestamp});
                 }
             }
         }
+    }
+
+    private static KafkaProducer<String, String> producer() {
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        return new KafkaProducer<>(props, new StringSerializer(), new StringSerializer());
+    }
+
+    /** A logged interaction of the bundled model as JSON. */
+    private static String event(String id, long timestamp, String prompt, String response) {
+        return "{\"event_id\":\"" + id + "\",\"timestamp\":" + timestamp + ",\"model\":\"stories260K\",\"prompt\":\"" + prompt
+                + "\",\"response\":\"" + response + "\"}";
     }
 
     @AfterAll
@@ -211,18 +217,13 @@ class ReplayTest {
 
     /** 300 events on three partitions within one hour, a day ago; the event ids, by partition. */
     private static List<String> produceBusyHour(String topic, Instant hour, int partitions) throws Exception {
-        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-            admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get(30, TimeUnit.SECONDS);
-        }
+        kafka.createTopic(topic, partitions);
         List<String> ids = new ArrayList<>();
-        Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        try (KafkaProducer<String, String> producer = new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+        try (KafkaProducer<String, String> producer = producer()) {
             for (int i = 0; i < 300; i++) {
                 long timestamp = hour.toEpochMilli() + i * 10_000L;
                 String id = topic + "-" + i;
-                String value = "{\"event_id\":\"" + id + "\",\"timestamp\":" + timestamp + ",\"model\":\"stories260K\","
-                        + "\"prompt\":\"One day, " + i + "\",\"response\":\"a little girl\"}";
+                String value = event(id, timestamp, "One day, " + i, "a little girl");
                 producer.send(new ProducerRecord<>(topic, i % partitions, timestamp, id, value));
                 ids.add(id);
             }
@@ -295,17 +296,12 @@ class ReplayTest {
     /** Three valid events and one malformed, ten days ago (past the broker's default retention of 7 days), on a topic that keeps them. */
     private static Instant produceTenDaysAgo(String topic) throws Exception {
         Instant at = Instant.now().minus(Duration.ofDays(10)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
-        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1).configs(Map.of("retention.ms", "-1")))).all().get(30, TimeUnit.SECONDS);
-        }
-        Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        try (KafkaProducer<String, String> producer = new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+        kafka.createTopic(topic, 1, Map.of("retention.ms", "-1"));
+        try (KafkaProducer<String, String> producer = producer()) {
             for (int i = 0; i < 4; i++) {
                 long timestamp = at.toEpochMilli() + i * 60_000L;
                 String id = topic + "-" + i;
-                String value = i == 3 ? "{not json" : "{\"event_id\":\"" + id + "\",\"timestamp\":" + timestamp + ",\"model\":\"stories260K\","
-                        + "\"prompt\":\"One day, " + i + "\",\"response\":\"a little girl\"}";
+                String value = i == 3 ? "{not json" : event(id, timestamp, "One day, " + i, "a little girl");
                 producer.send(new ProducerRecord<>(topic, 0, timestamp, id, value)).get();
             }
         }
@@ -334,12 +330,10 @@ class ReplayTest {
     void aReplayIntoATopicWhoseRetentionWouldDeleteItsOutputIsRefusedBeforeItReadsAnything() throws Exception {
         Instant at = produceTenDaysAgo("ten-days-refused");
         Replay replay = new Replay("short-retention", at.minus(Duration.ofHours(1)).toEpochMilli(), at.plus(Duration.ofHours(1)).toEpochMilli());
-        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-            admin.createTopics(List.of(new NewTopic("week-kept", 1, (short) 1).configs(Map.of("retention.ms", "604800000")),
-                    new NewTopic("kept-dlq", 1, (short) 1), new NewTopic("kept", 1, (short) 1).configs(Map.of("retention.ms", "-1")),
-                    new NewTopic("appended", 1, (short) 1).configs(Map.of("message.timestamp.type", "LogAppendTime"))))
-                    .all().get(30, TimeUnit.SECONDS);
-        }
+        kafka.createTopic("week-kept", 1, Map.of("retention.ms", "604800000"));
+        kafka.createTopic("kept-dlq", 1);
+        kafka.createTopic("kept", 1, Map.of("retention.ms", "-1"));
+        kafka.createTopic("appended", 1, Map.of("message.timestamp.type", "LogAppendTime"));
         ServiceConfig config = ReplayRunner.configure(base("explainstream"), replay, "ten-days-refused", "week-kept");
         ConfigException refused = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
                 () -> ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()));
