@@ -56,7 +56,7 @@ public enum Setting {
     OPS_HOST("ops.host", "127.0.0.1", "address of the metrics and health HTTP endpoint"),
     OPS_PORT("ops.port", "9464", "port of /metrics (Prometheus) and /health; 0 picks a free port, -1 disables"),
     DASHBOARD_AUTH("dashboard.auth", "", "user:password that the dashboard command asks of every request (HTTP basic); empty: none, so bind it to 127.0.0.1"),
-    TOPICS_CREATE("topics.create", "true", "create the input, output and dead-letter topics at start when missing"),
+    TOPICS_CREATE("topics.create", "true", "create the input, output and dead-letter topics at start when missing (the output and dead-letter topics with the input's retention.ms)"),
     TOPICS_PARTITIONS("topics.partitions", "3", "partitions of topics the service creates"),
     TOPICS_REPLICATION("topics.replication.factor", "-1", "replication factor of topics the service creates; -1: the broker's default"),
     TOPICS_INPUT_RETENTION_MS("topics.input.retention.ms", "", "retention.ms of the input topic when the service creates it; empty: the broker's default (7 days); -1: forever, so that old traffic can be replayed (the embedded default)"),

@@ -1,8 +1,8 @@
 package io.explainstream.stream.replay;
 
 import io.explainstream.stream.config.ConfigException;
-import io.explainstream.stream.config.DurationText;
 import io.explainstream.stream.config.KafkaClients;
+import io.explainstream.stream.config.TopicRetention;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -13,21 +13,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
-import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.common.config.ConfigResource;
-import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Whether a replay's output outlives its writing. Explanations and dead letters keep the timestamp
- * of the event they come from, and a topic whose cleanup policy deletes removes a log segment once
- * its newest timestamp is older than the topic's {@code retention.ms}: records of last month's
- * traffic replayed into a topic kept for a week can be deleted by the broker minutes after they are
- * written (which ones depends on how the segments roll), before anyone reads or diffs them. A topic that stamps records with the time they are appended
- * ({@code LogAppendTime}) counts retention from the write, and one that only compacts deletes by
- * key, not by time: neither is refused.
+ * Whether a replay's output outlives its writing. A replay's explanations and dead letters keep
+ * the timestamps of last month's events, so a topic kept for a week ({@link TopicRetention}) can
+ * lose them minutes after they are written, before anyone reads or diffs them: such a replay is
+ * refused before it starts.
  */
 public final class OutputRetention {
 
@@ -65,16 +60,13 @@ public final class OutputRetention {
     }
 
     private static void check(Target target, Config config, long firstRecordMs, Instant now) {
-        String policy = value(config, TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE);
-        String stamp = value(config, TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, "CreateTime");
-        long retentionMs = Long.parseLong(value(config, TopicConfig.RETENTION_MS_CONFIG, "-1"));
-        if (retentionMs < 0 || !policy.contains(TopicConfig.CLEANUP_POLICY_DELETE) || stamp.equalsIgnoreCase("LogAppendTime")) {
+        TopicRetention retention = TopicRetention.of(config);
+        if (retention.keeps()) {
             return;
         }
-        Instant deletedFrom = Instant.ofEpochMilli(firstRecordMs).plusMillis(retentionMs);
+        Instant deletedFrom = Instant.ofEpochMilli(firstRecordMs).plusMillis(retention.keepsMs());
         if (deletedFrom.isBefore(now.plus(MARGIN))) {
-            throw new ConfigException(target.described() + " keeps records for retention.ms = " + retentionMs + " ("
-                    + DurationText.format(Duration.ofMillis(retentionMs)) + ") after their timestamp; the replay's first event, of "
+            throw new ConfigException(target.described() + " keeps records for " + retention.described() + " after their timestamp; the replay's first event, of "
                     + Instant.ofEpochMilli(firstRecordMs) + ", would be deleted " + (deletedFrom.isAfter(now) ? "by " + deletedFrom : "as soon as it is written")
                     + " (a replay's records keep their events' timestamps). Raise the topic's retention.ms (-1 keeps records forever), or "
                     + target.remedy());
@@ -97,10 +89,5 @@ public final class OutputRetention {
             Thread.currentThread().interrupt();
             return Optional.empty();
         }
-    }
-
-    private static String value(Config config, String key, String otherwise) {
-        ConfigEntry entry = config.get(key);
-        return entry == null || entry.value() == null ? otherwise : entry.value();
     }
 }

@@ -16,6 +16,7 @@ import io.explainstream.stream.config.ConfigException;
 import io.explainstream.stream.config.KafkaClients;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
+import io.explainstream.stream.config.TopicRetention;
 import io.explainstream.stream.ingest.EventValidator;
 import io.explainstream.stream.ingest.InputDecoder;
 import io.explainstream.stream.output.EngineExplainer;
@@ -184,14 +185,14 @@ public final class ExplainService implements AutoCloseable {
         EngineExplainer explainer = new EngineExplainer(engine, config.attributionSettings(), config.summaryTopK(),
                 new EngineExplainer.Identity(config.modelId(modelDir), model.checkpoint().fingerprint(), scope.replayId(),
                         config.bool(Setting.REDACT)), clock);
-        ExplainTopology.Topics topics = new ExplainTopology.Topics(config.get(Setting.INPUT_TOPIC), config.get(Setting.OUTPUT_TOPIC),
-                config.get(Setting.DLQ_TOPIC), config.batchPolicy(), scope, config.maxRecordBytes());
+        ExplainTopology.Topics declared = new ExplainTopology.Topics(config.get(Setting.INPUT_TOPIC), config.get(Setting.OUTPUT_TOPIC),
+                config.get(Setting.DLQ_TOPIC), config.batchPolicy(), scope, config.maxRecordBytes(), TopicRetention.KEEPS, TopicRetention.KEEPS);
         ConfluentAvroSerializer<Explanation> explanationSerializer =
                 new ConfluentAvroSerializer<>(registry, config.subjectStrategy(), config.bool(Setting.AUTO_REGISTER), false);
         // A missing output subject, or one that refuses the contract, fails here with the registry's
         // message; an unreachable registry does not: writes wait for it, as during any outage.
         try {
-            explanationSerializer.checkSubject(topics.outputTopic(), Explanation.getClassSchema());
+            explanationSerializer.checkSubject(declared.outputTopic(), Explanation.getClassSchema());
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage(), e);
         }
@@ -199,6 +200,12 @@ public final class ExplainService implements AutoCloseable {
         // Backlog control is off in a replay, whose events are old by design.
         BacklogController backlog = BacklogController.of(scope.countsOutcomes() ? audit.withMaxLagMs(0) : audit, config.attributionSettings(), clock);
         metrics.backlog(backlog);
+        Properties properties = config.streamsProperties();
+        if (config.bool(Setting.TOPICS_CREATE)) {
+            createTopics(properties, declared, config.integer(Setting.TOPICS_PARTITIONS), (short) config.integer(Setting.TOPICS_REPLICATION),
+                    config.inputRetentionMs(), config.inputRecordBytes(), scope instanceof Scope.Replaying);
+        }
+        ExplainTopology.Topics topics = checkTopics(properties, declared, scope);
         Topology topology = ExplainTopology.build(topics,
                 new InputDecoder(config.inputFormat(), ConfluentAvroDeserializer.specific(registry, LlmInteraction.class)), validator, explainer,
                 explanationSerializer, metrics, liveness, backlog, clock);
@@ -209,13 +216,7 @@ public final class ExplainService implements AutoCloseable {
                 extension.addTo(topology, config, registry, meters).ifPresent(parts::add);
             }
         }
-        Properties properties = config.streamsProperties();
-        if (config.bool(Setting.TOPICS_CREATE)) {
-            createTopics(properties, topics, config.integer(Setting.TOPICS_PARTITIONS), (short) config.integer(Setting.TOPICS_REPLICATION),
-                    config.inputRetentionMs(), config.inputRecordBytes(), scope instanceof Scope.Replaying);
-        }
         parts.forEach(part -> part.createTopics(properties));
-        checkTopicLimits(properties, topics);
         KafkaStreams streams = new KafkaStreams(topology, properties);
         // The processors route bad records themselves; what still escapes (a registry outage while
         // writing, say) replaces the thread, which resumes from the last committed transaction.
@@ -276,33 +277,42 @@ public final class ExplainService implements AutoCloseable {
     }
 
     /**
+     * Creates the topics that do not exist. The input topic takes events of up to
+     * limits.event.bytes and, when set, topics.input.retention.ms. The output and dead-letter topics
+     * keep a record as long after its timestamp as the input keeps the event it comes from (an
+     * explanation keeps its event's timestamp, so with the broker's default of 7 days the
+     * explanations of a topic kept forever would be deleted a week after their events); a replay's
+     * keep their records, whatever its events' age ({@code OutputRetention}).
+     *
      * @param inputRecordBytes the input topic's max.message.bytes: an event at limits.event.bytes must fit
-     * @param replaying the output and dead-letter topics keep their records: a replay's records carry
-     *     their events' timestamps, which may be older than any time-based retention ({@code OutputRetention})
      */
     private static void createTopics(Properties properties, ExplainTopology.Topics topics, int partitions, short replication, String inputRetentionMs,
             int inputRecordBytes, boolean replaying) {
         try (Admin admin = KafkaClients.admin(properties)) {
             Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
+            String outputRetentionMs = replaying ? "-1"
+                    : existing.contains(topics.inputTopic()) ? Optional.ofNullable(describe(admin, List.of(topics.inputTopic())).get(topics.inputTopic()))
+                            .map(input -> TopicRetention.of(input).retentionMsValue()).orElse(null)
+                    : inputRetentionMs;
             List<NewTopic> missing = List.of(topics.inputTopic(), topics.outputTopic(), topics.dlqTopic()).stream().distinct()
                     .filter(topic -> !existing.contains(topic))
                     .map(topic -> {
                         NewTopic created = new NewTopic(topic, Optional.of(partitions), replication < 0 ? Optional.empty() : Optional.of(replication));
+                        Map<String, String> configs = new HashMap<>();
                         if (topic.equals(topics.inputTopic())) {
-                            Map<String, String> configs = new HashMap<>(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(inputRecordBytes)));
+                            configs.put(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(inputRecordBytes));
                             if (inputRetentionMs != null) {
                                 configs.put(TopicConfig.RETENTION_MS_CONFIG, inputRetentionMs);
                             }
-                            created.configs(configs);
-                        } else if (replaying) {
-                            created.configs(Map.of(TopicConfig.RETENTION_MS_CONFIG, "-1"));
+                        } else if (outputRetentionMs != null) {
+                            configs.put(TopicConfig.RETENTION_MS_CONFIG, outputRetentionMs);
                         }
-                        return created;
+                        return created.configs(configs);
                     })
                     .collect(Collectors.toList());
             if (!missing.isEmpty()) {
                 admin.createTopics(missing).all().get(60, TimeUnit.SECONDS);
-                LOG.info("created topics {}", missing.stream().map(NewTopic::name).toList());
+                LOG.info("created topics {}", missing.stream().map(created -> created.name() + created.configs()).toList());
             }
         } catch (ExecutionException e) {
             if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicExistsException)) {
@@ -316,35 +326,78 @@ public final class ExplainService implements AutoCloseable {
     }
 
     /**
-     * Refuses to start when the output or dead-letter topic takes smaller records than
+     * Reads the configurations of the topics the service reads and writes, and returns {@code topics}
+     * with the output and dead-letter topics' retention, which every record written is checked
+     * against. Refuses to start when the output or dead-letter topic takes smaller records than
      * record.max.bytes: every write over the topic's limit would fail its transaction, again on
-     * every retry, and stop the partitions.
+     * every retry, and stop the partitions. Warns when the live service's output or dead-letter
+     * topic deletes records by their timestamp sooner than its input does: the explanations of the
+     * oldest events the input still holds would be deleted once written.
      */
-    private static void checkTopicLimits(Properties properties, ExplainTopology.Topics topics) {
+    private static ExplainTopology.Topics checkTopics(Properties properties, ExplainTopology.Topics topics, Scope scope) {
+        List<String> names = List.of(topics.inputTopic(), topics.outputTopic(), topics.dlqTopic()).stream().distinct().toList();
+        Map<String, Config> configs;
         try (Admin admin = KafkaClients.admin(properties)) {
-            List<ConfigResource> resources = List.of(topics.outputTopic(), topics.dlqTopic()).stream().distinct()
-                    .map(topic -> new ConfigResource(ConfigResource.Type.TOPIC, topic)).toList();
-            Map<ConfigResource, Config> configs;
-            try {
-                configs = admin.describeConfigs(resources).all().get(60, TimeUnit.SECONDS);
-            } catch (ExecutionException e) {
-                // A topic that does not exist yet is created by Kafka's defaults on first write; a
-                // client without the right to describe configs cannot check: say so, and go on.
-                LOG.warn("cannot check max.message.bytes of {}: {}", resources, e.getCause().getMessage());
-                return;
-            }
-            configs.forEach((resource, config) -> {
-                ConfigEntry limit = config.get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
-                if (limit != null && limit.value() != null && Long.parseLong(limit.value()) < (long) topics.maxRecordBytes() + HEADER_BYTES) {
-                    throw new ConfigException(Setting.RECORD_MAX_BYTES.key() + " = " + topics.maxRecordBytes() + " does not fit topic " + resource.name()
-                            + ", whose max.message.bytes is " + limit.value() + " (records need " + HEADER_BYTES + " bytes more for headers): lower "
-                            + Setting.RECORD_MAX_BYTES.key() + " or raise the topic's max.message.bytes");
-                }
-            });
+            configs = describe(admin, names);
         } catch (InterruptedException | TimeoutException e) {
             throw new ConfigException("cannot reach the Kafka cluster at " + properties.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)
                     + " to check the topics: " + e, e);
         }
+        for (String written : List.of(topics.outputTopic(), topics.dlqTopic())) {
+            ConfigEntry limit = configs.containsKey(written) ? configs.get(written).get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG) : null;
+            if (limit != null && limit.value() != null && Long.parseLong(limit.value()) < (long) topics.maxRecordBytes() + HEADER_BYTES) {
+                throw new ConfigException(Setting.RECORD_MAX_BYTES.key() + " = " + topics.maxRecordBytes() + " does not fit topic " + written
+                        + ", whose max.message.bytes is " + limit.value() + " (records need " + HEADER_BYTES + " bytes more for headers): lower "
+                        + Setting.RECORD_MAX_BYTES.key() + " or raise the topic's max.message.bytes");
+            }
+        }
+        // A topic not described is taken as keeping its records: nothing is counted or warned of that is not known.
+        TopicRetention input = retention(configs, topics.inputTopic());
+        TopicRetention output = retention(configs, topics.outputTopic());
+        TopicRetention deadLetters = retention(configs, topics.dlqTopic());
+        if (scope instanceof Scope.Live && configs.containsKey(topics.inputTopic())) {
+            warnIfShorter(topics.outputTopic(), output, topics.inputTopic(), input);
+            warnIfShorter(topics.dlqTopic(), deadLetters, topics.inputTopic(), input);
+        }
+        return topics.withRetention(output, deadLetters);
+    }
+
+    private static void warnIfShorter(String written, TopicRetention retention, String inputTopic, TopicRetention input) {
+        if (retention.shorterThan(input)) {
+            LOG.warn("topic {} keeps records for {} after their timestamp, less than the input topic {} ({}): explanations and dead letters keep their"
+                    + " events' timestamps, so those of events older than that when they are written may be deleted by the broker at once"
+                    + " (counted in explainstream_records_past_retention_total); raise {}'s retention.ms to the input's", written, retention.described(),
+                    inputTopic, input.described(), written);
+        }
+    }
+
+    private static TopicRetention retention(Map<String, Config> configs, String topic) {
+        return configs.containsKey(topic) ? TopicRetention.of(configs.get(topic)) : TopicRetention.KEEPS;
+    }
+
+    private static ConfigResource topic(String name) {
+        return new ConfigResource(ConfigResource.Type.TOPIC, name);
+    }
+
+    /**
+     * The configurations, defaults included, of those of the topics that exist and may be
+     * described: a topic that does not exist yet is created with the broker's defaults on first
+     * write, and a client without the right to describe configs cannot check; it says so, and the
+     * service goes on.
+     */
+    private static Map<String, Config> describe(Admin admin, List<String> names) throws InterruptedException, TimeoutException {
+        Map<ConfigResource, org.apache.kafka.common.KafkaFuture<Config>> futures = admin.describeConfigs(names.stream().map(ExplainService::topic).toList()).values();
+        Map<String, Config> configs = new HashMap<>();
+        for (var future : futures.entrySet()) {
+            try {
+                configs.put(future.getKey().name(), future.getValue().get(60, TimeUnit.SECONDS));
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
+                    LOG.warn("cannot check max.message.bytes and retention of topic {}: {}", future.getKey().name(), e.getCause().getMessage());
+                }
+            }
+        }
+        return configs;
     }
 
     public KafkaStreams.State state() {

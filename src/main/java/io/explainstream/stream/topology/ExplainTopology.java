@@ -8,6 +8,7 @@ import io.explainstream.stream.batch.Explainer;
 import io.explainstream.stream.batch.TransactionBudget;
 import io.explainstream.stream.config.BatchPolicy;
 import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.stream.config.TopicRetention;
 import io.explainstream.stream.ingest.EventValidator;
 import io.explainstream.stream.ingest.Ingest;
 import io.explainstream.stream.ingest.InputDecoder;
@@ -31,6 +32,7 @@ import org.apache.kafka.streams.state.Stores;
  *                      └─ failed alone after splitting, or not writable → dlq
  *
  *   a replay also counts each event's outcome [replay-outcomes store]
+ *   every record written passes a retention watch on its way to its topic
  * </pre>
  *
  * The topology does no I/O of its own: decoding, validation, the engine and the output serializer
@@ -41,7 +43,9 @@ public final class ExplainTopology {
     static final String SOURCE = "input";
     static final String VALIDATE = "validate";
     static final String BATCHER = "batcher";
+    /** Where processors send explanations: the output topic's retention watch, in front of its sink. */
     static final String OUTPUT_SINK = "explanations";
+    /** Where processors send dead letters: the dead-letter topic's retention watch, in front of its sink. */
     static final String DLQ_SINK = "dead-letters";
     public static final String STORE = "pending-events";
 
@@ -55,18 +59,25 @@ public final class ExplainTopology {
      * @param scope the live service, or a replay's range and id
      * @param maxRecordBytes the most key and value bytes of any record the topology writes
      *     ({@code record.max.bytes}): longer dead letters are cut, larger explanations dead-lettered
+     * @param outputRetention how long the output topic keeps a record after its timestamp, read at start
+     * @param dlqRetention the same for the dead-letter topic
      */
-    public record Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch, Scope scope, int maxRecordBytes) {
+    public record Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch, Scope scope, int maxRecordBytes,
+            TopicRetention outputRetention, TopicRetention dlqRetention) {
 
         /** Kafka's default limits are 1 MiB (producer) and 1 MiB + 12 bytes (broker): this leaves room for headers. */
         public static final int DEFAULT_MAX_RECORD_BYTES = 1_000_000;
 
         public Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch) {
-            this(inputTopic, outputTopic, dlqTopic, batch, Scope.live(), DEFAULT_MAX_RECORD_BYTES);
+            this(inputTopic, outputTopic, dlqTopic, batch, Scope.live(), DEFAULT_MAX_RECORD_BYTES, TopicRetention.KEEPS, TopicRetention.KEEPS);
         }
 
         public Topics withMaxRecordBytes(int bytes) {
-            return new Topics(inputTopic, outputTopic, dlqTopic, batch, scope, bytes);
+            return new Topics(inputTopic, outputTopic, dlqTopic, batch, scope, bytes, outputRetention, dlqRetention);
+        }
+
+        public Topics withRetention(TopicRetention output, TopicRetention deadLetters) {
+            return new Topics(inputTopic, outputTopic, dlqTopic, batch, scope, maxRecordBytes, output, deadLetters);
         }
 
         /** The largest record, headers included, that the producer and every topic written must accept. */
@@ -112,8 +123,10 @@ public final class ExplainTopology {
             topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(Outcomes.STORE), Serdes.String(), Serdes.Long())
                     .withLoggingEnabled(changelog), VALIDATE, BATCHER);
         }
-        topology.addSink(OUTPUT_SINK, topics.outputTopic(), Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer(), BATCHER);
-        topology.addSink(DLQ_SINK, topics.dlqTopic(), Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer(), VALIDATE, BATCHER);
+        topology.addProcessor(OUTPUT_SINK, () -> new RetentionWatch(topics.outputTopic(), topics.outputRetention(), metrics, clock), BATCHER);
+        topology.addProcessor(DLQ_SINK, () -> new RetentionWatch(topics.dlqTopic(), topics.dlqRetention(), metrics, clock), VALIDATE, BATCHER);
+        topology.addSink(OUTPUT_SINK + "-topic", topics.outputTopic(), Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer(), OUTPUT_SINK);
+        topology.addSink(DLQ_SINK + "-topic", topics.dlqTopic(), Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer(), DLQ_SINK);
         return topology;
     }
 }

@@ -5,6 +5,7 @@ import io.explainstream.stream.audit.BacklogController;
 import io.explainstream.stream.audit.Tier;
 import io.explainstream.stream.batch.PendingEvent;
 import io.explainstream.stream.config.MetricLabels;
+import io.explainstream.stream.config.TopicRetention;
 import io.explainstream.stream.ingest.InputEvent;
 import io.explainstream.stream.output.DeadLetters;
 import io.micrometer.core.instrument.Counter;
@@ -42,6 +43,8 @@ public final class ServiceMetrics {
 
     /** Distinct values one label keeps before it counts further values as {@link #OTHER}. */
     public static final int MAX_VALUES_PER_LABEL = 100;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ServiceMetrics.class);
+    private static final long RETENTION_WARNING_INTERVAL_MS = 60_000;
     /** The longest label value kept whole, in UTF-16 chars. */
     static final int MAX_LABEL_CHARS = 120;
     /** The value of a label past its limit. */
@@ -72,6 +75,9 @@ public final class ServiceMetrics {
     /** Events waiting per task: each task's batcher reports its own store. */
     private final Map<String, Long> pendingByTask = new ConcurrentHashMap<>();
     private final Counter threadReplacements;
+    /** When the next warning of records written past their topic's retention may be logged, and how many were not warned of since the last. */
+    private final AtomicLong nextRetentionWarningMs = new AtomicLong(Long.MIN_VALUE);
+    private final AtomicLong unwarnedPastRetention = new AtomicLong();
 
     /** Metrics without metadata labels. */
     public ServiceMetrics(MeterRegistry registry) {
@@ -219,6 +225,27 @@ public final class ServiceMetrics {
                 .description("backlog control level: 0 as configured, then fewer steps, the cheap method, skipping unsampled events").register(registry);
         io.micrometer.core.instrument.Gauge.builder("explainstream.degraded", controller, c -> c.degraded() ? 1 : 0)
                 .description("1 while backlog control has degraded the explanations").register(registry);
+    }
+
+    /**
+     * A record written with a timestamp its topic's retention has already passed
+     * ({@code explainstream_records_past_retention_total{topic}}), and a warning at most once a
+     * minute: the broker may delete it at its next retention check.
+     */
+    void pastRetention(String topic, TopicRetention retention, long timestampMs, long nowMs) {
+        Counter.builder("explainstream.records.past.retention")
+                .description("records written with a timestamp older than their topic's retention.ms: the broker may delete them at its next retention check")
+                .tags("topic", topic).register(registry).increment();
+        long unwarned = unwarnedPastRetention.incrementAndGet();
+        long next = nextRetentionWarningMs.get();
+        if (nowMs >= next && nextRetentionWarningMs.compareAndSet(next, nowMs + RETENTION_WARNING_INTERVAL_MS)) {
+            unwarnedPastRetention.addAndGet(-unwarned);
+            LOG.warn("{} record{} written with a timestamp older than {} topic's retention (the last to topic {}, of an event of {}, with {}): the broker"
+                    + " may delete {} at its next retention check, as explanations and dead letters keep their events' timestamps; raise the"
+                    + " topic's retention.ms (-1 keeps records forever). Counted in explainstream_records_past_retention_total; warned at most once a minute",
+                    unwarned, unwarned == 1 ? "" : "s", unwarned == 1 ? "its" : "their", topic, java.time.Instant.ofEpochMilli(timestampMs),
+                    retention.described(), unwarned == 1 ? "it" : "them");
+        }
     }
 
     public void threadReplaced() {

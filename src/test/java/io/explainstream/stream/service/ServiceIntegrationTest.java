@@ -55,7 +55,7 @@ class ServiceIntegrationTest {
 
     @BeforeAll
     static void startCluster() throws Exception {
-        kafka = InJvmKafka.start();
+        kafka = InJvmKafka.start(InJvmKafka.RETENTION_RUNS);
     }
 
     @AfterAll
@@ -186,6 +186,42 @@ class ServiceIntegrationTest {
             assertEquals(40, counts.size(), "every event explained");
             assertTrue(counts.values().stream().allMatch(c -> c == 1), "no duplicates: " + counts);
             assertEquals(KafkaStreams.State.RUNNING, second.state());
+        }
+    }
+
+    /**
+     * A topic with history, kept forever, read by a service deployed today: its events' explanations
+     * keep their ten-day-old timestamps. The output topic the service creates keeps them as long as
+     * the input keeps the events; a dead-letter topic an operator made with the broker's default
+     * retention (7 days) loses its record, and the service counts that write.
+     */
+    @Test
+    void explanationsOfOldEventsAreKeptAsLongAsTheInputKeepsThemAndWritesPastRetentionAreCounted() throws Exception {
+        long tenDaysAgo = Instant.now().minus(Duration.ofDays(10)).toEpochMilli();
+        assertTrue(kafka.retentionDeletes("old-control", tenDaysAgo), "the broker's default retention deletes a ten-day-old record");
+        kafka.createTopic("in-old", 2, Map.of("retention.ms", "-1"));
+        kafka.createTopic("dlq-old", 1);
+        try (var producer = kafka.producer(Map.of())) {
+            for (int i = 0; i < 3; i++) {
+                String value = i == 2 ? "{not json" : json("old-" + i, PROMPTS[i], RESPONSES[i]).replaceFirst("\"timestamp\":\\d+", "\"timestamp\":" + tenDaysAgo);
+                producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("in-old", null, tenDaysAgo, ("old-" + i).getBytes(StandardCharsets.UTF_8),
+                        value.getBytes(StandardCharsets.UTF_8))).get();
+            }
+        }
+        ServiceConfig config = config("old").with(Map.of("audit.max.lag.ms", "0")); // explain in full, however old
+        try (ExplainService service = ExplainService.start(config, TestData.repo(), Clock.systemUTC())) {
+            assertEquals(2, readCommitted("out-old", records -> records.size() >= 2, Duration.ofSeconds(120)).size());
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (kafka.logStartOffset("dlq-old") == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+            // (Without the output topic's retention copied from the input, the explanations went the same way within a second.)
+            assertTrue(kafka.logStartOffset("dlq-old") >= 1, "the broker deleted the dead letter, past its topic's retention when written");
+            var counted = service.meters().find("explainstream.records.past.retention").counters();
+            assertEquals(1, counted.size(), "one topic: " + counted);
+            assertEquals("dlq-old", counted.iterator().next().getId().getTag("topic"));
+            assertEquals(1.0, counted.iterator().next().count());
+            assertEquals(2, readCommitted("out-old", records -> records.size() >= 2, Duration.ofSeconds(5)).size(), "the explanations are kept");
         }
     }
 

@@ -26,6 +26,7 @@ import io.explainstream.stream.batch.PendingEvent;
 import io.explainstream.stream.batch.PendingEventCodec;
 import io.explainstream.stream.config.BatchPolicy;
 import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.stream.config.TopicRetention;
 import io.explainstream.stream.ingest.InputDecoder;
 import io.explainstream.stream.ingest.InputFormat;
 import io.explainstream.stream.ingest.InvalidEventException;
@@ -33,8 +34,8 @@ import io.explainstream.stream.ingest.SourcePosition;
 import io.explainstream.stream.ingest.ValidationPolicy;
 import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.stream.output.EngineExplainer;
-import io.explainstream.testing.ManualClock;
 import io.explainstream.testing.BuiltInRegistry;
+import io.explainstream.testing.ManualClock;
 import io.explainstream.tokenize.LlamaTokenizer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
@@ -316,6 +317,29 @@ class ExplainTopologyTest {
         send("after", json("after", "One day,", "a girl"), T0);
         assertEquals("after", output.readValue().getEventId(), "the stream goes on");
         assertEquals(1.0, metrics.count("explainstream.events.dlq", "stage", "output"));
+    }
+
+    @Test
+    void recordsWrittenPastTheirTopicsRetentionAreWrittenAndCountedPerTopic() {
+        long now = Clock.systemUTC().millis();
+        long age = now - T0; // days: T0 is a fixed date before today
+        TopicRetention shorter = new TopicRetention(age / 2);
+        TopicRetention longer = new TopicRetention(age * 2);
+        start(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(1, 100_000, 60_000)).withRetention(shorter, longer),
+                StreamFixture.defaultPolicy(), fixture.explainer(StreamFixture.defaultPolicy()));
+        send("old", json("old", "One day,", "a girl"), T0);
+        assertEquals("old", output.readValue().getEventId(), "written all the same");
+        assertEquals(1.0, metrics.count("explainstream.records.past.retention", "topic", "out"), "an event older than the output topic keeps records");
+
+        send("old-malformed", "{not json".getBytes(StandardCharsets.UTF_8), T0);
+        assertEquals(1, deadLetters.readRecordsToList().size());
+        assertEquals(0.0, metrics.count("explainstream.records.past.retention", "topic", "dlq"), "the dead letters' topic keeps it");
+
+        send("new", json("new", "One day,", "a girl"), now);
+        send("new-malformed", "{not json".getBytes(StandardCharsets.UTF_8), now);
+        assertEquals("new", output.readValue().getEventId());
+        assertEquals(1, deadLetters.readRecordsToList().size());
+        assertEquals(1.0, metrics.count("explainstream.records.past.retention"), "records within retention are not counted");
     }
 
     @Test
