@@ -69,7 +69,7 @@ final class RunCommand implements Callable<Integer> {
             }
             config = config.with(embedded);
             spec.commandLine().getErr().printf("no bootstrap.servers configured: using the embedded Kafka broker at %s and schema registry at %s"
-                    + " (data in %s; the input topic it creates keeps its records forever, topics.input.retention.ms changes that)%n",
+                    + " (data in %s; the topics it creates keep their records forever; topics.input.retention.ms changes that, and the output topics follow the input)%n",
                     platform.bootstrapServers(), platform.registryUrl(), dataDir.toAbsolutePath());
             spec.commandLine().getErr().flush();
         }
