@@ -21,7 +21,7 @@ import java.util.Set;
  * @param always rules that force the full method ({@code audit.sample.always}); an event with
  *     {@code metadata.audit=full} is always forced as well
  * @param cheapMethod what the events outside the sample get ({@code audit.cheap.method})
- * @param maxLagMs event-time lag past which the service degrades ({@code audit.max.lag})
+ * @param maxLagMs input-record lag past which the service degrades ({@code audit.max.lag.ms})
  * @param minSteps fewest integrated-gradients steps backlog control goes down to ({@code audit.min.steps})
  */
 public record AuditPolicy(double sampleRate, List<Rule> always, CheapMethod cheapMethod, long maxLagMs, int minSteps) {

@@ -9,7 +9,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Honest degradation under backlog. Fed the event-time lag of each batch, it steps down when the
+ * Honest degradation under backlog. Fed the lag of each batch (how long its oldest input record has
+ * waited since it reached Kafka), it steps down when the
  * lag is over {@code audit.max.lag.ms}, or over half of it and growing fast enough to pass it
  * within two dwell times, as far as the lag's growth says the service falls short; it steps back
  * up one level when the lag is under half the limit, at most one change per {@code dwellMs} (a
@@ -118,15 +119,17 @@ public final class BacklogController {
     }
 
     /**
-     * Takes the lag of a batch about to be explained, whose oldest event has this timestamp, as it
+     * Takes the lag of a batch about to be explained, whose oldest input record has this timestamp
+     * (when the record reached Kafka: its producer's send time, or the broker's append time), as it
      * will be when the batch is published: its lag now on this controller's clock plus the engine
      * time of the batch before, the best estimate of this one's. Measured when the batch starts,
      * the lag alone let the published lag run over the limit by a batch's time before the service
-     * degraded. Returns the level after it.
+     * degraded. The records' timestamps, not the events' own: an event logged a month ago and sent
+     * now has not waited for the engine. Returns the level after it.
      */
-    public int observeOldest(long eventTimeMs) {
+    public int observeOldest(long recordTimeMs) {
         idleSinceMs = Long.MIN_VALUE;
-        return observe(Math.max(0, clock.millis() - eventTimeMs) + lastBatchMs);
+        return observe(Math.max(0, clock.millis() - recordTimeMs) + lastBatchMs);
     }
 
     /**
@@ -182,7 +185,7 @@ public final class BacklogController {
         }
         if (next != level) {
             // Logged once per change, not per batch.
-            LOG.info("event-time lag {} ms is {} audit.max.lag.ms = {}: audit level {} -> {} ({})", lagMs, why, limit, level, next,
+            LOG.info("input lag {} ms is {} audit.max.lag.ms = {}: audit level {} -> {} ({})", lagMs, why, limit, level, next,
                     next == 0 ? "as configured" : levels.get(next).describe(cheapMethod()));
             level = next;
             lastChangeMs = now;

@@ -40,7 +40,7 @@ public enum Setting {
     AUDIT_SAMPLE_RATE("audit.sample.rate", "1.0", "share of events explained with the full method, chosen by a hash of event_id (the same on every instance and replay; 0 < rate ≤ 1)"),
     AUDIT_SAMPLE_ALWAYS("audit.sample.always", "", "rules forcing the full method: comma-separated model=A|B or metadata.KEY=V1|V2; metadata.audit=full always forces"),
     AUDIT_CHEAP_METHOD("audit.cheap.method", "input_x_gradient", "what events outside the sample get: input_x_gradient, gradient (one forward and backward) or skip (counted)"),
-    AUDIT_MAX_LAG_MS("audit.max.lag.ms", "60000", "event-time lag over which the service degrades step by step (fewer steps to audit.min.steps, the cheap method, skipping unsampled events) and under half of which it recovers; 0: off"),
+    AUDIT_MAX_LAG_MS("audit.max.lag.ms", "60000", "lag of the input records (now minus their Kafka timestamps) over which the service degrades step by step (fewer steps to audit.min.steps, the cheap method, skipping unsampled events) and under half of which it recovers; 0: off"),
     AUDIT_MIN_STEPS("audit.min.steps", "8", "fewest integrated-gradients steps under backlog"),
     BATCH_MAX_EVENTS("batch.max.events", "8", "a batch is attributed when it holds this many events"),
     BATCH_MAX_TOKENS("batch.max.tokens", "4096", "... or this many prompt + response tokens"),

@@ -346,7 +346,9 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         LOG.debug("batch started: {} events, first {}, last {}", batch.size(), batch.get(0).eventId(), batch.get(batch.size() - 1).eventId());
         List<PendingEvent> handled = new ArrayList<>();
         boolean cancelled = false;
-        backlog.observeOldest(batch.stream().mapToLong(PendingEvent::eventTimeMs).min().getAsLong());
+        // How long the batch's records have waited since they reached Kafka, not how old their events
+        // are: a backfill of last month's logs, sent now, has no backlog.
+        backlog.observeOldest(batch.stream().mapToLong(event -> event.source().timestampMs()).min().getAsLong());
         long engineStartedMs = clock.millis();
         try {
             // The level may have just changed: each run of events with the same method and steps is one engine call.

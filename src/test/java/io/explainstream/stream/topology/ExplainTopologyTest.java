@@ -610,6 +610,42 @@ class ExplainTopologyTest {
         }
     }
 
+    /**
+     * A backfill: events logged a month ago, sent now. Their own timestamps are a month old, but none
+     * has waited for the engine, and backlog control is about waiting: the input records' timestamps
+     * (when they reached Kafka) measure it. Measured by the events' timestamps, the service
+     * switched every sampled event to the cheap method.
+     */
+    @Test
+    void oldEventTimestampsInFreshRecordsAreNoBacklog() {
+        ManualClock clock = new ManualClock();
+        clock.advance(Duration.between(clock.instant(), Instant.ofEpochMilli(T0 + 1_000)));
+        AuditPolicy audit = new AuditPolicy(0.5, List.of(), AuditPolicy.CheapMethod.INPUT_X_GRADIENT, 60_000, 4);
+        backlog = new BacklogController(audit, StreamFixture.SETTINGS.method(), StreamFixture.SETTINGS.steps(), 0, clock);
+        start(new BatchPolicy(4, 100_000, 60_000), StreamFixture.defaultPolicy(), fixture.explainer(StreamFixture.defaultPolicy()));
+        long monthAgo = T0 - Duration.ofDays(33).toMillis();
+        for (int i = 0; i < 12; i++) {
+            String value = new String(json("b-" + i, "One day,", "a girl"), StandardCharsets.UTF_8).replace("\"timestamp\":" + T0, "\"timestamp\":" + monthAgo);
+            send("b-" + i, value.getBytes(StandardCharsets.UTF_8), T0);
+        }
+        driver.advanceWallClockTime(Duration.ofMinutes(2));
+        List<Explanation> explained = output.readValuesToList();
+        assertEquals(12, explained.size());
+        assertEquals(Instant.ofEpochMilli(monthAgo), explained.get(0).getEventTime(), "the events' own time is kept");
+        assertTrue(explained.stream().noneMatch(e -> e.getTierReason() == io.explainstream.schema.TierReason.BACKLOG),
+                explained.stream().map(e -> e.getEventId() + " " + e.getTier() + "/" + e.getTierReason()).toList().toString());
+        assertEquals(0, backlog.level());
+        assertEquals(0.0, metrics.registry().get("explainstream.degraded").gauge().value());
+
+        // Records that did wait are backlog, whatever their events' timestamps say.
+        clock.advance(Duration.ofMinutes(2));
+        for (int i = 12; i < 24; i++) {
+            send("b-" + i, json("b-" + i, "One day,", "a girl"), T0);
+        }
+        driver.advanceWallClockTime(Duration.ofMinutes(2));
+        assertTrue(output.readValuesToList().stream().anyMatch(e -> e.getTierReason() == io.explainstream.schema.TierReason.BACKLOG), "degraded");
+    }
+
     @Test
     void eachEventGetsItsTierCheapEventsBatchApartAndUnderBacklogOnlyForcedEventsKeepTheFullMethod() {
         ManualClock clock = new ManualClock();
