@@ -3,8 +3,11 @@ package io.explainstream.avro;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 
 /**
  * Decodes the bytes of an Avro string without hiding what is wrong with them. Avro's own decoding
@@ -14,9 +17,37 @@ import java.nio.charset.StandardCharsets;
  * surrogate), which becomes that surrogate: the event validator then rejects it naming the field,
  * as it does for the same text arriving as JSON (whose parser keeps lone surrogates too).
  */
-final class Utf8Text {
+public final class Utf8Text {
 
     private Utf8Text() {}
+
+    /**
+     * Where the first byte sequence that is not UTF-8 starts, and how many bytes it spans (at
+     * least 1), or empty when all of {@code bytes} is UTF-8. Overlong forms (C0 AF for '/'), code
+     * points past U+10FFFF and cut-off sequences are not UTF-8, though lenient decoders (Jackson's
+     * among them) read the first two as characters the writer never wrote. The three-byte encoding
+     * of a surrogate is let through, as {@link #decode} does: it decodes to a lone surrogate,
+     * which the event validator rejects naming the field.
+     */
+    public static Optional<int[]> firstInvalid(byte[] bytes) {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate(Math.max(16, Math.min(bytes.length, 8192)));
+        while (true) {
+            CoderResult result = decoder.decode(in, out, true);
+            if (result.isOverflow()) {
+                out.clear();
+            } else if (result.isUnderflow()) {
+                return Optional.empty();
+            } else if (isEncodedSurrogate(bytes, in.position(), bytes.length)) {
+                in.position(in.position() + 3);
+            } else {
+                return Optional.of(new int[] {in.position(), result.length()});
+            }
+        }
+    }
 
     static String decode(byte[] bytes, int length) {
         try {

@@ -2,11 +2,14 @@ package io.explainstream.stream.ingest;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.attribution.summary.SpanRequest;
 import io.explainstream.avro.RegistryException;
+import io.explainstream.avro.Utf8Text;
 import io.explainstream.avro.WireFormat;
 import io.explainstream.schema.LlmInteraction;
 import io.explainstream.schema.NamedSpan;
@@ -101,8 +104,77 @@ public final class InputDecoder {
         }
     }
 
+    /**
+     * Refuses a value with a byte sequence that is not UTF-8, naming the field whose text holds it:
+     * Jackson reads an overlong form (C0 AF) as the character it spells ('/'), so the service would
+     * explain, and key by, text the producer never logged.
+     */
+    private static void requireUtf8(byte[] value) {
+        Utf8Text.firstInvalid(value).ifPresent(invalid -> {
+            int at = invalid[0];
+            int end = at + Math.max(1, invalid[1]);
+            while (end < value.length && end - at < 4 && (value[end] & 0xc0) == 0x80) {
+                end++; // the continuation bytes that belong to the bad sequence
+            }
+            StringBuilder bytes = new StringBuilder();
+            for (int i = at; i < end; i++) {
+                bytes.append(bytes.length() == 0 ? "" : " ").append(String.format("%02x", value[i] & 0xff));
+            }
+            boolean one = end - at == 1;
+            throw new InvalidEventException(holder(value, at) + " is not valid UTF-8: the byte" + (one ? " " : "s ") + bytes + " at byte " + at
+                    + " of the value " + (one ? "is" : "are") + " no UTF-8 character (an overlong form, a code point past U+10FFFF, or a cut-off sequence)");
+        });
+    }
+
+    /**
+     * What holds byte {@code offset} of a JSON value: {@code field 'prompt'}, {@code field
+     * 'messages[1].content'}, {@code a key of field 'metadata'}, or {@code the value} when no string
+     * of the parsed text holds it (or the text cannot be parsed that far).
+     */
+    private static String holder(byte[] value, long offset) {
+        try (JsonParser parser = JSON.getFactory().createParser(value)) {
+            for (JsonToken token = parser.nextToken(); token != null; token = parser.nextToken()) {
+                if (token != JsonToken.FIELD_NAME && token != JsonToken.VALUE_STRING) {
+                    continue;
+                }
+                long start = parser.currentTokenLocation().getByteOffset();
+                parser.getText(); // reads the whole string, so that the location is past it
+                if (offset >= start && offset < parser.currentLocation().getByteOffset()) {
+                    JsonStreamContext context = parser.getParsingContext();
+                    if (token == JsonToken.FIELD_NAME) {
+                        String parent = path(context.getParent());
+                        return parent.isEmpty() ? "a field name" : "a key of field '" + parent + "'";
+                    }
+                    return "field '" + path(context) + "'";
+                }
+            }
+        } catch (IOException e) {
+            // malformed further on, or the bad bytes themselves stop the parser
+        }
+        return "the value";
+    }
+
+    /** {@code messages[1].content}: the path of a parsing context from the root object. */
+    private static String path(JsonStreamContext context) {
+        StringBuilder path = new StringBuilder();
+        for (JsonStreamContext at = context; at != null && !at.inRoot(); at = at.getParent()) {
+            if (at.inArray()) {
+                path.insert(0, "[" + at.getCurrentIndex() + "]");
+            } else if (at.getCurrentName() != null) {
+                JsonStreamContext parent = at.getParent();
+                boolean topLevel = parent == null || parent.inRoot();
+                // metadata['tenant'], as the event validator names a metadata value
+                boolean metadata = !topLevel && parent.inObject() && "metadata".equals(parent.getCurrentName()) && parent.getParent() != null
+                        && parent.getParent().inRoot();
+                path.insert(0, topLevel ? at.getCurrentName() : metadata ? "['" + at.getCurrentName() + "']" : "." + at.getCurrentName());
+            }
+        }
+        return path.toString();
+    }
+
     private static InputEvent fromJson(byte[] value) {
         requireUtf8Start(value);
+        requireUtf8(value);
         JsonNode root;
         try {
             root = JSON.readTree(value);

@@ -158,7 +158,20 @@ public final class BadInputCorpus {
         cases.put("segments-message-out-of-range", Case.dlq(event("x", ",\"messages\":[{\"role\":\"user\",\"content\":\"One day,\"}],"
                 + "\"response\":\"a girl\",\"segments\":[{\"name\":\"doc\",\"message\":2,\"start\":0,\"end\":3}]"),
                 "segments[0] 'doc': message = 2 is out of range: the prompt has 1 messages"));
-        cases.put("invalid-utf8", new Case(invalidUtf8, "dlq:value is not valid JSON (or not UTF-8)"));
+        cases.put("invalid-utf8", new Case(invalidUtf8, "dlq:the value is not valid UTF-8: the byte c3 at byte "));
+        // Overlong forms and code points past U+10FFFF are not UTF-8, though Jackson reads the first as the character they spell.
+        cases.put("overlong-utf8-prompt", new Case(withBytes(event("x", ",\"prompt\":\"Once XY upon\",\"response\":\"r\""), (byte) 0xC0, (byte) 0xAF),
+                "dlq:field 'prompt' is not valid UTF-8: the bytes c0 af at byte "));
+        cases.put("overlong-utf8-nul", new Case(withBytes(event("x", ",\"prompt\":\"pXY\",\"response\":\"r\""), (byte) 0xC0, (byte) 0x80),
+                "dlq:field 'prompt' is not valid UTF-8: the bytes c0 80"));
+        cases.put("overlong-utf8-event-id", new Case(withBytes(event("iXYZ", ",\"prompt\":\"p\",\"response\":\"r\""), (byte) 0xE0, (byte) 0x80, (byte) 0xAF),
+                "dlq:field 'event_id' is not valid UTF-8: the bytes e0 80 af"));
+        cases.put("utf8-past-u10ffff", new Case(withBytes(event("x", ",\"prompt\":\"p\",\"response\":\"rXYZW\""), (byte) 0xF4, (byte) 0x90, (byte) 0x80, (byte) 0x80),
+                "dlq:field 'response' is not valid UTF-8: the bytes f4 90 80 80"));
+        cases.put("overlong-utf8-metadata-value", new Case(withBytes(event("x", ",\"prompt\":\"p\",\"response\":\"r\",\"metadata\":{\"tenant\":\"aXY\"}"),
+                (byte) 0xC1, (byte) 0xBF), "dlq:field 'metadata['tenant']' is not valid UTF-8: the bytes c1 bf"));
+        cases.put("overlong-utf8-metadata-key", new Case(withBytes(event("x", ",\"prompt\":\"p\",\"response\":\"r\",\"metadata\":{\"tXY\":\"v\"}"),
+                (byte) 0xC0, (byte) 0xAF), "dlq:a key of field 'metadata' is not valid UTF-8: the bytes c0 af"));
         cases.put("nul-byte", Case.dlq(event("x", ",\"prompt\":\"a\\u0000b\",\"response\":\"r\""), "field 'prompt' contains a NUL character at index 1"));
         byte[] unknownId = framedGood.clone();
         ByteBuffer.wrap(unknownId).putInt(1, 9999);
@@ -229,6 +242,13 @@ public final class BadInputCorpus {
         replace(avroInvalidUtf8, "avro", new byte[] {'a', (byte) 0xC3, 'r', 'o'});
         cases.put("avro-invalid-utf8", new Case(avroInvalidUtf8, "dlq:Avro value cannot be read: truncated or corrupt Avro payload"));
         return cases;
+    }
+
+    /** The UTF-8 of {@code json} with its first "X", "XY", "XYZ" or "XYZW" (as many letters as bytes given) overwritten by {@code bytes}. */
+    private static byte[] withBytes(String json, byte... bytes) {
+        byte[] value = json.getBytes(StandardCharsets.UTF_8);
+        replace(value, "XYZW".substring(0, bytes.length), bytes);
+        return value;
     }
 
     /** Overwrites the first occurrence of an ASCII marker with bytes of the same length. */
