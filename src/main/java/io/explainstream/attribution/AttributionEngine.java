@@ -10,8 +10,10 @@ import io.explainstream.attribution.IntegratedGradients.Scores;
 import io.explainstream.model.LlamaModel;
 import io.explainstream.tokenize.LlamaTokenizer;
 import io.explainstream.tokenize.Token;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import java.util.stream.IntStream;
 
 /**
@@ -78,6 +80,19 @@ public final class AttributionEngine {
 
     /** Explains several events in one call; the results are in request order. */
     public List<Attribution> attribute(List<AttributionRequest> requests, AttributionSettings settings) {
+        return attribute(requests, settings, null);
+    }
+
+    /**
+     * Explains several events in one call within a time limit: past it, the call stops at its next
+     * forward pass with {@link AttributionTimeLimitException} (a Kafka transaction that holds the
+     * call would otherwise be aborted by the broker, and the call redone for ever).
+     *
+     * @param timeLimit the longest the call may take; null: no limit
+     */
+    public List<Attribution> attribute(List<AttributionRequest> requests, AttributionSettings settings, Duration timeLimit) {
+        long deadline = System.nanoTime() + (timeLimit == null ? 0 : timeLimit.toNanos());
+        BooleanSupplier overdue = timeLimit == null ? () -> false : () -> System.nanoTime() - deadline > 0;
         if (requests.isEmpty()) {
             return List.of();
         }
@@ -89,7 +104,7 @@ public final class AttributionEngine {
         try (NDManager batchManager = NDManager.newBaseManager(model.device(), "PyTorch")) {
             EventBatch batch = EventBatch.build(batchManager, model, events);
             ResponseLogProbs targets = new ResponseLogProbs(model, batch);
-            Chunking chunking = Chunking.of(settings.maxBatchTokens(), batch.length, model.config().numHeads(), () -> cancelled);
+            Chunking chunking = Chunking.of(settings.maxBatchTokens(), batch.length, model.config().numHeads(), () -> cancelled, overdue);
             if (settings.method() == GradientMethod.INTEGRATED_GRADIENTS) {
                 Path path = batch.path(baselineEmbedding(batchManager, settings.baseline(), baselineId));
                 return integratedGradients(events, settings, path, targets, chunking);
@@ -110,7 +125,7 @@ public final class AttributionEngine {
         try (NDManager batchManager = NDManager.newBaseManager(model.device(), "PyTorch")) {
             EventBatch batch = EventBatch.build(batchManager, model, events);
             ResponseLogProbs targets = new ResponseLogProbs(model, batch);
-            Chunking chunking = Chunking.of(settings.maxBatchTokens(), batch.length, model.config().numHeads(), () -> cancelled);
+            Chunking chunking = Chunking.of(settings.maxBatchTokens(), batch.length, model.config().numHeads(), () -> cancelled, () -> false);
             Path path = batch.path(baselineEmbedding(batchManager, settings.baseline(), baselineTokenId(settings.baseline())));
             return AdaptiveSteps.integrate(path, targets, IntegratedGradients.endpoints(path, targets, chunking), plan, mode(settings), chunking);
         }

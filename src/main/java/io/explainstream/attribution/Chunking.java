@@ -11,8 +11,14 @@ import java.util.function.BooleanSupplier;
  *
  * @param rowsPerChunk rows per forward pass, at least 1
  * @param cancelled checked before each forward pass; true stops the call with {@link AttributionCancelledException}
+ * @param overdue checked before each forward pass; true stops the call with {@link AttributionTimeLimitException}
  */
-record Chunking(int rowsPerChunk, BooleanSupplier cancelled) {
+record Chunking(int rowsPerChunk, BooleanSupplier cancelled, BooleanSupplier overdue) {
+
+    /** Without a time limit. */
+    Chunking(int rowsPerChunk, BooleanSupplier cancelled) {
+        this(rowsPerChunk, cancelled, () -> false);
+    }
 
     /** Rows [from, to) of one forward pass. */
     record Range(int from, int to) {
@@ -33,8 +39,8 @@ record Chunking(int rowsPerChunk, BooleanSupplier cancelled) {
     }
 
     /** The memory budget for sequences of {@code length} tokens on a model with {@code heads} attention heads. */
-    static Chunking of(int maxBatchTokens, int length, int heads, BooleanSupplier cancelled) {
-        return new Chunking(rowsPerChunk(maxBatchTokens, length, heads), cancelled);
+    static Chunking of(int maxBatchTokens, int length, int heads, BooleanSupplier cancelled, BooleanSupplier overdue) {
+        return new Chunking(rowsPerChunk(maxBatchTokens, length, heads), cancelled, overdue);
     }
 
     /**
@@ -59,10 +65,16 @@ record Chunking(int rowsPerChunk, BooleanSupplier cancelled) {
         return ranges;
     }
 
-    /** Throws {@link AttributionCancelledException} once the engine is cancelled: called before each forward pass. */
+    /**
+     * Throws {@link AttributionCancelledException} once the engine is cancelled, and
+     * {@link AttributionTimeLimitException} once the call is overdue: called before each forward pass.
+     */
     void checkCancelled() {
         if (cancelled.getAsBoolean()) {
             throw new AttributionCancelledException();
+        }
+        if (overdue.getAsBoolean()) {
+            throw new AttributionTimeLimitException();
         }
     }
 }

@@ -83,6 +83,18 @@ class AttributionEngineTest {
         }
     }
 
+    /** A call past its time limit stops at its next forward pass, whatever the method; without a limit, or within it, it runs. */
+    @Test
+    void aCallPastItsTimeLimitStopsAtTheNextForwardPass() {
+        List<AttributionRequest> events = threeEvents();
+        for (AttributionSettings settings : List.of(STEPS_16, STEPS_16.withTokenMatrix(true), STEPS_16.withMethod(GradientMethod.INPUT_X_GRADIENT))) {
+            assertThrows(AttributionTimeLimitException.class,
+                    () -> engine.attribute(events, settings, java.time.Duration.ZERO), settings.toString());
+        }
+        assertEquals(engine.attribute(events, STEPS_16).get(0).seqAttr()[1],
+                engine.attribute(events, STEPS_16, java.time.Duration.ofHours(1)).get(0).seqAttr()[1], 0.0, "within the limit: the same numbers");
+    }
+
     @Test
     void reportedDeltaEqualsAnIndependentCompletenessCheck() {
         AttributionRequest request = threeEvents().get(0);

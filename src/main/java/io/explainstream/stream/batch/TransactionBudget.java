@@ -8,9 +8,10 @@ package io.explainstream.stream.batch;
  * {@link ServiceConfig}). The processors of one stream thread share one transaction, which ends at
  * each commit: the budget starts afresh when the thread's commit count moves.
  *
- * <p>Batch sizes come from the measured cost: seconds per padded token (a batch pads every event
- * to its longest, so a batch costs its events × its longest prompt + response), averaged over the
- * last batches. Before the first batch the cost is unknown: the batching processor then sends one
+ * <p>Batch sizes come from the measured cost: seconds per unit of the explainer's work estimate
+ * ({@link Explainer#work}: padded tokens times path points, as a batch pads every event to its
+ * longest), averaged over the last batches. An estimate can be far off; {@link #engineTimeLeft}
+ * bounds what an engine call may take whatever it says. Before the first batch the cost is unknown: the batching processor then sends one
  * event alone, so that no batch of many events is cut by nothing (at a large step count such a
  * batch can outlast the transaction timeout, and be aborted and redone). That first batch warms
  * the JVM and libtorch up and overstates the cost: it cuts the next batches, as an upper bound,
@@ -19,16 +20,23 @@ package io.explainstream.stream.batch;
  */
 public final class TransactionBudget {
 
-    /** Weight of the newest batch in the running mean of the cost per token. */
+    /**
+     * The share of the transaction timeout the engine may take in one transaction, whatever the
+     * estimates say: the rest is for the events' other writes and the commit, and a call past it is
+     * stopped ({@link #engineTimeLeft}).
+     */
+    public static final double ENGINE_SHARE = 0.75;
+
+    /** Weight of the newest batch in the running mean of the cost per unit of work. */
     private static final double SMOOTHING = 0.3;
 
     private final double maxSeconds;
     private final double hardLimitSeconds;
-    private double secondsPerToken = Double.NaN;
+    private double secondsPerWork = Double.NaN;
     private double spentSeconds;
     private double commitsSeen = Double.NaN;
     private boolean warmedUp;
-    /** Whether {@link #secondsPerToken} is the warm-up batch's, an upper bound the next measurement replaces. */
+    /** Whether {@link #secondsPerWork} is the warm-up batch's, an upper bound the next measurement replaces. */
     private boolean provisional;
 
     /**
@@ -53,49 +61,63 @@ public final class TransactionBudget {
         }
     }
 
-    /** Estimated engine seconds for this many tokens; 0 while nothing has been measured. */
-    public synchronized double estimate(int tokens) {
-        return Double.isNaN(secondsPerToken) ? 0 : tokens * secondsPerToken;
+    /** Estimated engine seconds for this much work; 0 while nothing has been measured. */
+    public synchronized double estimate(double work) {
+        return Double.isNaN(secondsPerWork) ? 0 : work * secondsPerWork;
     }
 
-    /** Whether a batch of this many tokens still fits in the open transaction; the first batch of a transaction always does. */
-    public synchronized boolean fits(int tokens) {
-        return spentSeconds == 0 || spentSeconds + estimate(tokens) <= maxSeconds;
+    /** Whether a batch of this much work still fits in the open transaction; the first batch of a transaction always does. */
+    public synchronized boolean fits(double work) {
+        return spentSeconds == 0 || spentSeconds + estimate(work) <= maxSeconds;
     }
 
-    /** Whether adding tokens to a batch of {@code batchTokens} keeps it within what is left of the transaction's budget. */
-    public synchronized boolean batchFits(int batchTokens) {
-        return spentSeconds + estimate(batchTokens) <= maxSeconds;
+    /** Whether a batch of {@code batchWork} (the events taken so far and one more) fits in what is left of the transaction's budget. */
+    public synchronized boolean batchFits(double batchWork) {
+        return spentSeconds + estimate(batchWork) <= maxSeconds;
+    }
+
+    /** Whether no engine time has been spent in the open transaction. */
+    public synchronized boolean fresh() {
+        return spentSeconds == 0;
+    }
+
+    /**
+     * The engine time the open transaction has left: {@link #ENGINE_SHARE} of the transaction
+     * timeout less what it has spent (at least 0). A call that runs past it must stop, or the broker
+     * aborts the transaction and its work is redone, again and again.
+     */
+    public synchronized java.time.Duration engineTimeLeft() {
+        return java.time.Duration.ofNanos((long) (Math.max(0, ENGINE_SHARE * hardLimitSeconds - spentSeconds) * 1e9));
     }
 
     /** Whether a cost has been measured; before the first batch nothing is known of the engine's speed. */
     public synchronized boolean measured() {
-        return !Double.isNaN(secondsPerToken);
+        return !Double.isNaN(secondsPerWork);
     }
 
     /**
-     * Whether one event of this many tokens is expected to outlast the transaction timeout, so that
+     * Whether one event of this much work is expected to outlast the transaction timeout, so that
      * it could never commit. Only a measured cost says so: the warm-up batch's can be many times the
      * engine's, and would send explainable events to the dead-letter topic.
      */
-    public synchronized boolean exceedsTransaction(int tokens) {
-        return !provisional && estimate(tokens) > hardLimitSeconds;
+    public synchronized boolean exceedsTransaction(double work) {
+        return !provisional && estimate(work) > hardLimitSeconds;
     }
 
-    public synchronized void spent(double seconds, int tokens) {
+    public synchronized void spent(double seconds, double work) {
         spentSeconds += seconds;
-        if (tokens <= 0) {
+        if (work <= 0) {
             return;
         }
-        double cost = seconds / tokens;
+        double cost = seconds / work;
         if (!warmedUp) {
             // The first batch pays for class loading, JIT and libtorch's first allocations: an upper bound, not a cost to average.
             warmedUp = true;
             provisional = true;
-            secondsPerToken = cost;
+            secondsPerWork = cost;
             return;
         }
-        secondsPerToken = provisional ? cost : SMOOTHING * cost + (1 - SMOOTHING) * secondsPerToken;
+        secondsPerWork = provisional ? cost : SMOOTHING * cost + (1 - SMOOTHING) * secondsPerWork;
         provisional = false;
     }
 

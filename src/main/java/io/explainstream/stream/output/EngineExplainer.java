@@ -23,6 +23,7 @@ import io.explainstream.stream.batch.PendingEvent;
 import io.explainstream.stream.config.Setting;
 import io.explainstream.tokenize.Token;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -60,28 +61,34 @@ public final class EngineExplainer implements Explainer {
 
     @Override
     public List<Explanation> explain(List<PendingEvent> batch) {
-        return explain(batch, settings);
+        return explain(batch, settings, null);
+    }
+
+    @Override
+    public List<Explanation> explain(List<PendingEvent> batch, Tier tier) {
+        return explain(batch, tier, null);
     }
 
     /**
      * The full tier runs the configured settings as they are (adaptive steps included); a full tier
-     * degraded by backlog, fewer steps; the cheap tier, the same engine with a gradient method.
+     * degraded by backlog, fewer steps; the cheap tier, the same engine with a gradient method. The
+     * engine stops at its next forward pass once {@code timeLimit} has passed (null: no limit).
      */
     @Override
-    public List<Explanation> explain(List<PendingEvent> batch, Tier tier) {
+    public List<Explanation> explain(List<PendingEvent> batch, Tier tier, Duration timeLimit) {
         if (tier.kind() == Tier.Kind.CHEAP) {
-            return explain(batch, settings.withMethod(tier.method()));
+            return explain(batch, settings.withMethod(tier.method()), timeLimit);
         }
-        return explain(batch, tier.reason() == Tier.Reason.BACKLOG ? settings.withSteps(tier.steps()) : settings);
+        return explain(batch, tier.reason() == Tier.Reason.BACKLOG ? settings.withSteps(tier.steps()) : settings, timeLimit);
     }
 
-    private List<Explanation> explain(List<PendingEvent> batch, AttributionSettings settings) {
+    private List<Explanation> explain(List<PendingEvent> batch, AttributionSettings settings, Duration timeLimit) {
         List<AttributionRequest> requests = new ArrayList<>();
         for (PendingEvent event : batch) {
             requests.add(event.request());
         }
         long started = System.nanoTime();
-        List<Attribution> attributions = engine.attribute(requests, settings);
+        List<Attribution> attributions = engine.attribute(requests, settings, timeLimit);
         double latencyMs = (System.nanoTime() - started) / 1e6;
         List<Explanation> explanations = new ArrayList<>();
         for (int i = 0; i < batch.size(); i++) {

@@ -1,7 +1,7 @@
 package io.explainstream.stream.topology;
 
 import io.explainstream.attribution.AttributionCancelledException;
-import io.explainstream.attribution.GradientMethod;
+import io.explainstream.attribution.AttributionTimeLimitException;
 import io.explainstream.attribution.NonFiniteAttributionException;
 import io.explainstream.avro.RegistryException;
 import io.explainstream.schema.Explanation;
@@ -98,6 +98,12 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private long nextSequence;
     /** The engine was cancelled for a shutdown: no batch starts again in this processor. */
     private boolean stopping;
+    /**
+     * The most events of the next batch after a batch was stopped at the transaction's engine time:
+     * half the stopped one, down to one, so that a batch whose estimate was far off is retried
+     * smaller until it fits or its lone event is known to take more than a transaction allows.
+     */
+    private int eventsAfterStop = Integer.MAX_VALUE;
     /** The store's events, decoded; null until first read after init (see {@link #waiting()}). */
     private NavigableMap<Long, PendingEvent> waiting;
 
@@ -166,8 +172,9 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
                     throw new AttributionCancelledException();
                 }
             }
-            // Cancelled here, the exception aborts the transaction for the same reason.
-            explainSplitting(List.of(event), new ArrayList<>());
+            // Cancelled here, the exception aborts the transaction for the same reason. This event
+            // cannot wait for a fresh transaction: past its time limit, it is a dead letter.
+            explainSplitting(List.of(event), new ArrayList<>(), true);
             return;
         }
         keep(stored);
@@ -256,10 +263,11 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         return tier.method().ordinal() * 100_000 + tier.steps();
     }
 
-    /** Engine work in the budget's unit: (padded) tokens times path points (1 for the gradient methods). */
-    private int work(int tokens, PendingEvent anyOfBatch) {
-        Tier tier = backlog.tier(anyOfBatch.audit());
-        return tokens * (tier.method() == GradientMethod.INTEGRATED_GRADIENTS ? tier.steps() : 1);
+    /** Engine work, in the budget's unit, of these events in one call: each is padded to the longest ({@link Explainer#work}). */
+    private double work(List<PendingEvent> events) {
+        int length = events.stream().mapToInt(PendingEvent::tokens).max().orElse(0);
+        int targets = events.stream().mapToInt(event -> event.responseTokens().size()).max().orElse(0);
+        return explainer.work(events.size(), length, targets, backlog.tier(events.get(0).audit()));
     }
 
     /**
@@ -307,21 +315,18 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private List<PendingEvent> nextBatch(List<PendingEvent> candidates, boolean withinTransaction) {
         budget.commits(threadCommits());
         List<PendingEvent> batch = new ArrayList<>();
-        if (withinTransaction && !budget.fits(work(candidates.get(0).tokens(), candidates.get(0)))) {
+        if (withinTransaction && !budget.fits(work(candidates.subList(0, 1)))) {
             return batch;
         }
         int tokens = 0;
-        int longest = 0;
         for (PendingEvent event : candidates) {
             int next = tokens + event.tokens();
-            int nextLongest = Math.max(longest, event.tokens());
-            if (!batch.isEmpty() && (batch.size() >= policy.maxEvents() || next > policy.maxTokens()
-                    || !budget.batchFits(work((batch.size() + 1) * nextLongest, event)))) {
+            if (!batch.isEmpty() && (batch.size() >= Math.min(policy.maxEvents(), eventsAfterStop) || next > policy.maxTokens()
+                    || !budget.batchFits(work(candidates.subList(0, batch.size() + 1))))) {
                 break;
             }
             batch.add(event);
             tokens = next;
-            longest = nextLongest;
         }
         return batch;
     }
@@ -355,16 +360,23 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             int from = 0;
             for (int i = 1; i <= batch.size(); i++) {
                 if (i == batch.size() || engineKey(backlog.tier(batch.get(i).audit())) != engineKey(backlog.tier(batch.get(from).audit()))) {
-                    explainSplitting(batch.subList(from, i), handled);
+                    explainSplitting(batch.subList(from, i), handled, false);
                     from = i;
                 }
             }
             LOG.debug("batch done: {} events", batch.size());
+            eventsAfterStop = Integer.MAX_VALUE;
             backlog.batchTook(clock.millis() - engineStartedMs);
         } catch (AttributionCancelledException e) {
             cancelled = true;
             stopping = true;
             LOG.info("batch of {} events stopped for shutdown after {} had an outcome; the others stay in the store for the next start",
+                    batch.size(), handled.size());
+        } catch (AttributionTimeLimitException e) {
+            // The estimate was far off (a long prompt costs more per token than the short ones it was
+            // measured on): what is done commits, the rest waits for the next transaction, cut smaller.
+            eventsAfterStop = Math.max(1, batch.size() / 2);
+            LOG.warn("batch of {} events ran past the engine time left in its transaction after {} had an outcome; the others wait for the next one",
                     batch.size(), handled.size());
         }
         // Only events whose explanation or dead letter was written leave the store, in the same transaction.
@@ -375,11 +387,18 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         return !cancelled;
     }
 
-    /** Explains a batch, splitting it on failure; adds each event that got an outcome to {@code handled}. */
-    private void explainSplitting(List<PendingEvent> batch, List<PendingEvent> handled) {
+    /**
+     * Explains a batch, splitting it on failure; adds each event that got an outcome to
+     * {@code handled}. The engine gets what is left of the transaction's time
+     * ({@link TransactionBudget#engineTimeLeft}): past it, the broker would abort the transaction
+     * and the batch be redone for ever. A lone event that ran out of a whole transaction's time
+     * after the warm-up (or of what was left, when it is the {@code lastChance}) can never commit
+     * and is a dead letter; otherwise the exception leaves the batch's events for the next
+     * transaction.
+     */
+    private void explainSplitting(List<PendingEvent> batch, List<PendingEvent> handled, boolean lastChance) {
         int tokens = batch.stream().mapToInt(PendingEvent::tokens).sum();
-        int paddedTokens = paddedTokens(batch);
-        int work = work(tokens, batch.get(0));
+        double work = work(batch);
         Tier tier = backlog.tier(batch.get(0).audit());
         if (batch.size() == 1 && budget.exceedsTransaction(work)) {
             deadLetter(batch.get(0), DeadLetters.Stage.ATTRIBUTION, new InvalidEventException(String.format(java.util.Locale.ROOT,
@@ -390,12 +409,33 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             return;
         }
         List<Explanation> explanations;
+        boolean freshTransaction = budget.fresh();
+        // The warm-up call pays for class loading and the first allocations: stopped, it is retried, never final.
+        boolean warm = budget.measured();
+        Duration timeLimit = budget.engineTimeLeft();
         long started = System.nanoTime();
         liveness.engineEntered();
         try {
-            explanations = explainer.explain(batch, tier);
+            explanations = explainer.explain(batch, tier, timeLimit);
         } catch (AttributionCancelledException e) {
             liveness.engineLeft();
+            throw e;
+        } catch (AttributionTimeLimitException e) {
+            liveness.engineLeft();
+            double seconds = (System.nanoTime() - started) / 1e9;
+            budget.spent(seconds, work); // the estimate learns how far it was off
+            if (batch.size() == 1 && (freshTransaction && warm || lastChance)) {
+                PendingEvent event = batch.get(0);
+                LOG.warn("event {} ran past the engine time a transaction allows ({} s) and was stopped; sending it to the dead-letter topic",
+                        event.eventId(), String.format(java.util.Locale.ROOT, "%.1f", seconds));
+                deadLetter(event, DeadLetters.Stage.ATTRIBUTION, new InvalidEventException(String.format(java.util.Locale.ROOT,
+                        "explaining %d tokens was stopped after %.0f s of engine time, what a transaction allows (%.0f%% of the transaction timeout,"
+                                + " %.0f s, past which it could never commit); lower limits.prompt.tokens or attribution.steps, or raise"
+                                + " batch.max.seconds and producer.transaction.timeout.ms together",
+                        tokens, seconds, TransactionBudget.ENGINE_SHARE * 100, budget.hardLimitSeconds())));
+                handled.add(event);
+                return;
+            }
             throw e;
         } catch (RuntimeException e) {
             liveness.engineLeft();
@@ -408,23 +448,18 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             }
             LOG.warn("batch of {} events failed ({}); retrying its halves", batch.size(), e.toString());
             int half = batch.size() / 2;
-            explainSplitting(batch.subList(0, half), handled);
-            explainSplitting(batch.subList(half, batch.size()), handled);
+            explainSplitting(batch.subList(0, half), handled, lastChance);
+            explainSplitting(batch.subList(half, batch.size()), handled, lastChance);
             return;
         }
         liveness.engineLeft();
         Duration elapsed = Duration.ofNanos(System.nanoTime() - started);
-        budget.spent(elapsed.toNanos() / 1e9, work(paddedTokens, batch.get(0)));
+        budget.spent(elapsed.toNanos() / 1e9, work);
         metrics.batch(batch.size(), tokens, elapsed);
         for (int i = 0; i < batch.size(); i++) {
             publish(batch.get(i), explanations.get(i));
             handled.add(batch.get(i));
         }
-    }
-
-    /** What a batch costs the engine: every event is padded to the longest (events × longest prompt + response). */
-    private static int paddedTokens(List<PendingEvent> batch) {
-        return batch.size() * batch.stream().mapToInt(PendingEvent::tokens).max().orElse(0);
     }
 
     /** Writes one explanation, or dead-letters its event when the explanation cannot be written. */

@@ -20,6 +20,22 @@ class TransactionBudgetTest {
         assertFalse(budget.exceedsTransaction(100_000));
     }
 
+    /** Whatever the estimates, an engine call may take 3/4 of the transaction timeout less what the transaction has spent. */
+    @Test
+    void theEngineTimeLeftIsThreeQuartersOfTheTransactionTimeoutLessWhatWasSpent() {
+        budget.commits(0);
+        assertTrue(budget.fresh());
+        assertEquals(java.time.Duration.ofSeconds(45), budget.engineTimeLeft());
+        budget.spent(30, 1000);
+        assertFalse(budget.fresh());
+        assertEquals(java.time.Duration.ofSeconds(15), budget.engineTimeLeft());
+        budget.spent(20, 1000);
+        assertEquals(java.time.Duration.ZERO, budget.engineTimeLeft(), "never negative");
+        budget.commits(1);
+        assertTrue(budget.fresh(), "a new transaction");
+        assertEquals(java.time.Duration.ofSeconds(45), budget.engineTimeLeft());
+    }
+
     /**
      * The warm-up batch overstates the cost, but it bounds the second batch until that one's own
      * measurement replaces it. It does not condemn an event as too large to commit.

@@ -21,6 +21,7 @@ import io.explainstream.schema.Explanation;
 import io.explainstream.schema.LlmInteraction;
 import io.explainstream.stream.audit.AuditPolicy;
 import io.explainstream.stream.audit.BacklogController;
+import io.explainstream.stream.audit.Tier;
 import io.explainstream.stream.batch.Explainer;
 import io.explainstream.stream.batch.PendingEvent;
 import io.explainstream.stream.batch.PendingEventCodec;
@@ -317,6 +318,62 @@ class ExplainTopologyTest {
         send("after", json("after", "One day,", "a girl"), T0);
         assertEquals("after", output.readValue().getEventId(), "the stream goes on");
         assertEquals(1.0, metrics.count("explainstream.events.dlq", "stage", "output"));
+    }
+
+    /**
+     * Batch sizes come from an estimate, and an estimate can be far off (a long prompt costs more per
+     * token than the short ones it was measured on). A batch in the engine past 3/4 of the
+     * transaction timeout would have its transaction aborted by the broker and be redone for ever:
+     * the engine is stopped there. A batch stopped so waits for the next transaction, cut smaller;
+     * a lone event that ran out of a whole transaction's time is a dead letter; nothing stalls. The
+     * real engine, with an explainer whose estimate is blind to the length of a prompt.
+     */
+    @Test
+    void aBatchPastTheTransactionsEngineTimeIsStoppedAndNothingStalls() {
+        // 32 steps: a long event takes several times the engine time the transaction allows
+        EngineExplainer engine = new EngineExplainer(fixture.engine, StreamFixture.SETTINGS.withSteps(32),
+                new EngineExplainer.Identity("stories260K", fixture.model.checkpoint().fingerprint(), null, false), Clock.systemUTC());
+        Explainer lengthBlind = new Explainer() {
+            @Override
+            public List<Explanation> explain(List<PendingEvent> batch) {
+                return engine.explain(batch);
+            }
+
+            @Override
+            public List<Explanation> explain(List<PendingEvent> batch, Tier tier, Duration timeLimit) {
+                return engine.explain(batch, tier, timeLimit);
+            }
+
+            @Override
+            public double work(int events, int length, int targets, Tier tier) {
+                return engine.work(events, 1, targets, tier); // blind to the length: a long prompt costs what a short one does
+            }
+        };
+        // A transaction timeout of 1 s: the engine may take 0.75 s of a transaction; a long event takes several seconds.
+        start(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(2, 100_000, 60_000, 0.5, 1_000, false)), StreamFixture.defaultPolicy(),
+                lengthBlind);
+        send("short-1", json("short-1", "One day,", "a girl"), T0);
+        send("short-2", json("short-2", "One day,", "a girl"), T0);
+        driver.advanceWallClockTime(Duration.ofSeconds(1));
+        assertEquals(2, output.readValuesToList().size(), "short events are explained (and measure the cost)");
+
+        String longPrompt = "the cat sat on the mat. ".repeat(60);
+        send("long-1", json("long-1", longPrompt, "a girl"), T0);
+        send("long-2", json("long-2", longPrompt, "a girl"), T0);
+        for (int i = 0; i < 6; i++) {
+            driver.advanceWallClockTime(Duration.ofSeconds(1));
+        }
+        send("short-3", json("short-3", "One day,", "a girl"), T0);
+        driver.advanceWallClockTime(Duration.ofMinutes(2)); // batch.max.wait.ms
+        List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
+        assertEquals(List.of("long-1", "long-2"), dead.stream().map(r -> new String(r.key(), StandardCharsets.UTF_8)).toList());
+        for (TestRecord<byte[], byte[]> letter : dead) {
+            String reason = header(letter, DeadLetters.REASON);
+            assertTrue(reason.matches("explaining \\d+ tokens was stopped after \\d+ s of engine time, what a transaction allows \\(75% of the transaction"
+                    + " timeout, 1 s, past which it could never commit\\);.*"), reason);
+            assertEquals("attribution", header(letter, DeadLetters.STAGE));
+        }
+        assertEquals(List.of("short-3"), output.readValuesToList().stream().map(Explanation::getEventId).toList(), "the stream goes on");
     }
 
     @Test
