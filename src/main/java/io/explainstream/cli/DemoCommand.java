@@ -174,6 +174,8 @@ final class DemoCommand implements Callable<Integer> {
                     Setting.TOPICS_PARTITIONS.key(), "1")).with(STATS)
                     // The sample is stamped as the last two minutes of history, not a backlog: explain it as configured.
                     .with(Map.of(Setting.AUDIT_MAX_LAG_MS.key(), "0"))
+                    // As the embedded default's: the demo's traffic stays on its topics, to be replayed (with --follow).
+                    .with(Map.of(Setting.TOPICS_INPUT_RETENTION_MS.key(), "-1"))
                     .with(teardown.platform.clientSettings());
             teardown.service = ExplainService.start(config, RunCommand.home(), Scope.live(), List.of(StatsTopology.extension()), Clock.systemUTC());
             out.printf("broker %s · registry %s · model %s · metrics http://127.0.0.1:%d/metrics%n", teardown.platform.bootstrapServers(),

@@ -521,6 +521,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         Record<byte[], byte[]> record = event.rawValue() != null || event.rawValueBytes() == 0
                 ? deadLetters.record(event.rawKey(), event.rawValue(), event.source(), stage, reason, clock.millis())
                 : deadLetters.withoutValue(event.rawKey(), event.rawValueBytes(), event.source(), stage, reason, clock.millis());
+        scope.stamp(record.headers()); // a replay's dead letters say which replay, as its explanations do
         context.forward(record, ExplainTopology.DLQ_SINK);
     }
 
@@ -539,8 +540,10 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             store.delete(old.sequence());
             metrics.deadLetter(DeadLetters.Stage.VALIDATION, reject.event());
             outcomes.count(Outcomes.DEAD_LETTERED);
-            context.forward(deadLetters.record(old.rawKey(), old.rawValue(), old.source(), DeadLetters.Stage.VALIDATION, reject.error(), clock.millis()),
-                    ExplainTopology.DLQ_SINK);
+            Record<byte[], byte[]> deadLetter = deadLetters.record(old.rawKey(), old.rawValue(), old.source(), DeadLetters.Stage.VALIDATION,
+                    reject.error(), clock.millis());
+            scope.stamp(deadLetter.headers());
+            context.forward(deadLetter, ExplainTopology.DLQ_SINK);
             return null;
         }
         if (admission instanceof Admission.Skip skip) {

@@ -58,8 +58,10 @@ final class ValidationProcessor implements Processor<byte[], byte[], Object, Obj
         if (admission instanceof Admission.Reject reject) {
             metrics.deadLetter(DeadLetters.Stage.VALIDATION, reject.event());
             outcomes.count(Outcomes.DEAD_LETTERED);
-            context.forward(deadLetters.record(record.key(), record.value(), source, DeadLetters.Stage.VALIDATION, reject.error(), clock.millis()),
-                    ExplainTopology.DLQ_SINK);
+            Record<byte[], byte[]> deadLetter = deadLetters.record(record.key(), record.value(), source, DeadLetters.Stage.VALIDATION, reject.error(),
+                    clock.millis());
+            scope.stamp(deadLetter.headers()); // a replay's dead letters say which replay, as its explanations do
+            context.forward(deadLetter, ExplainTopology.DLQ_SINK);
         } else if (admission instanceof Admission.Skip skip) {
             metrics.skipped(skip.reason(), skip.event());
             outcomes.count(Outcomes.SKIPPED);

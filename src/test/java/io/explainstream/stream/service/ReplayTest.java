@@ -323,7 +323,10 @@ class ReplayTest {
         assertEquals(0, kafka.logStartOffset("replayed-ten-days"), "the replay's explanations are not deleted by retention");
         assertEquals(0, kafka.logStartOffset("replayed-ten-days-dlq"), "nor its dead letters");
         assertEquals(3, readAll("replayed-ten-days", 3).size());
-        assertEquals(1, readAll("replayed-ten-days-dlq", 1).size());
+        List<ConsumerRecord<byte[], byte[]>> deadLetters = readAll("replayed-ten-days-dlq", 1);
+        assertEquals(1, deadLetters.size());
+        assertEquals("ten-days", new String(deadLetters.get(0).headers().lastHeader(Replay.HEADER).value(), StandardCharsets.UTF_8),
+                "a replay's dead letter names its replay, as its explanations do");
     }
 
     @Test
