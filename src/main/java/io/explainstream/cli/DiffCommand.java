@@ -149,7 +149,9 @@ final class DiffCommand implements Callable<Integer> {
         Optional<ReplayTerms> recorded = ReplayRunner.recordedTerms(config, choice.replayId());
         if (recorded.isEmpty()) {
             if (choice.from() == null && choice.to() == null) {
-                err.printf("diff: replay %s has no recorded range under %s = %s; comparing every record time (--from and --to narrow it)%n",
+                // A replay run with --set application.id=... (the demo's) records its range under that id.
+                err.printf("diff: replay %s has no recorded range under %s = %s; comparing every record time (--from and --to narrow it;"
+                        + " a replay run under another application.id: give it with --config or EXPLAINSTREAM_APPLICATION_ID)%n",
                         TokenText.visible(choice.replayId()), "application.id", TokenText.visible(ReplayRunner.group(config)));
             }
             return choice;
