@@ -468,12 +468,18 @@ final class SendCommand implements Callable<Integer> {
         }
     }
 
-    /** The record key: the event's event_id when the line is a JSON object with one, as the service keys its output. */
+    /**
+     * The record key: the event's event_id when the line is a JSON object with one, as the service
+     * keys its output. An id with a lone surrogate (a {@code \\ud800} escape) has no UTF-8 form:
+     * encoded, it became another id ({@code ?} in its place), so it is sent without a key (the
+     * service dead-letters it).
+     */
     private static byte[] eventId(byte[] line) {
         try {
             JsonNode event = JSON.readTree(line);
             JsonNode id = event == null ? null : event.get("event_id");
-            return id != null && id.isTextual() ? id.asText().getBytes(StandardCharsets.UTF_8) : null;
+            return id != null && id.isTextual() && StandardCharsets.UTF_8.newEncoder().canEncode(id.asText())
+                    ? id.asText().getBytes(StandardCharsets.UTF_8) : null;
         } catch (IOException e) {
             return null;
         }

@@ -36,15 +36,18 @@ class SendCommandTest {
         file.writeBytes(notUtf8);
         // The service dead-letters an event with a field twice: it is no event, so it has no key either.
         file.writeBytes("\n{\"event_id\":\"first\",\"event_id\":\"second\"}".getBytes(StandardCharsets.UTF_8));
+        // A lone surrogate has no UTF-8 form: encoded, the key was "id-?", another event's id.
+        file.writeBytes("\n{\"event_id\":\"id-\\ud800\"}".getBytes(StandardCharsets.UTF_8));
         Path events = Files.write(dir.resolve("events.jsonl"), file.toByteArray());
         try (InJvmKafka kafka = InJvmKafka.start()) {
             kafka.createTopic("in", 1);
             CliRun run = CliRun.of("send", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "in", events.toString());
             assertEquals(0, run.exitCode(), run.err());
-            assertEquals("sent 4 events to in (3 without an event_id, sent without a key)", run.out().strip());
-            List<ConsumerRecord<byte[], byte[]>> records = kafka.readCommitted("in", r -> r.size() >= 4, Duration.ofSeconds(60));
-            assertEquals(4, records.size());
+            assertEquals("sent 5 events to in (4 without an event_id, sent without a key)", run.out().strip());
+            List<ConsumerRecord<byte[], byte[]>> records = kafka.readCommitted("in", r -> r.size() >= 5, Duration.ofSeconds(60));
+            assertEquals(5, records.size());
             assertNull(records.get(3).key(), "a duplicated event_id gives no key");
+            assertNull(records.get(4).key(), "nor an event_id with a lone surrogate");
             assertEquals("ü-🐶", new String(records.get(0).key(), StandardCharsets.UTF_8));
             assertEquals(EMOJI, new String(records.get(0).value(), StandardCharsets.UTF_8), "the line without its \\r\\n");
             assertNull(records.get(1).key());
