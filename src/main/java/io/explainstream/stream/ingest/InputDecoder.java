@@ -133,25 +133,55 @@ public final class InputDecoder {
      */
     private static String holder(byte[] value, long offset) {
         try (JsonParser parser = JSON.getFactory().createParser(value)) {
-            for (JsonToken token = parser.nextToken(); token != null; token = parser.nextToken()) {
-                if (token != JsonToken.FIELD_NAME && token != JsonToken.VALUE_STRING) {
-                    continue;
-                }
-                long start = parser.currentTokenLocation().getByteOffset();
-                parser.getText(); // reads the whole string, so that the location is past it
-                if (offset >= start && offset < parser.currentLocation().getByteOffset()) {
-                    JsonStreamContext context = parser.getParsingContext();
-                    if (token == JsonToken.FIELD_NAME) {
-                        String parent = path(context.getParent());
-                        return parent.isEmpty() ? "a field name" : "a key of field '" + parent + "'";
+            JsonToken last = null;
+            try {
+                for (JsonToken token = parser.nextToken(); token != null; last = token, token = parser.nextToken()) {
+                    if (token != JsonToken.FIELD_NAME && token != JsonToken.VALUE_STRING) {
+                        continue;
                     }
-                    return "field '" + path(context) + "'";
+                    long start = parser.currentTokenLocation().getByteOffset();
+                    parser.getText(); // reads the whole string, so that the location is past it
+                    if (offset >= start && offset < parser.currentLocation().getByteOffset()) {
+                        return token == JsonToken.FIELD_NAME ? keyOf(parser.getParsingContext()) : "field '" + path(parser.getParsingContext()) + "'";
+                    }
+                }
+            } catch (IOException e) {
+                // Jackson stops at bytes it cannot decode (a cut-off sequence, a stray continuation
+                // byte): then what it was reading when it stopped there holds them, if they are
+                // inside a string (between quotes, not where a value or a key should start).
+                if (parser.currentLocation().getByteOffset() >= offset && insideString(value, (int) offset)) {
+                    JsonStreamContext context = parser.getParsingContext();
+                    if (last == JsonToken.FIELD_NAME) {
+                        return "field '" + path(context) + "'";
+                    }
+                    if (context.inObject()) {
+                        return keyOf(context);
+                    }
                 }
             }
         } catch (IOException e) {
-            // malformed further on, or the bad bytes themselves stop the parser
+            // not even the start could be read
         }
         return "the value";
+    }
+
+    /** Whether byte {@code offset} of a JSON text lies between the quotes of a string, reading the text up to it. */
+    private static boolean insideString(byte[] value, int offset) {
+        boolean inside = false;
+        for (int i = 0; i < offset && i < value.length; i++) {
+            if (inside && value[i] == '\\') {
+                i++; // the escaped byte
+            } else if (value[i] == '"') {
+                inside = !inside;
+            }
+        }
+        return inside;
+    }
+
+    /** What a key of the object of {@code context} is called: a field name at the top, else a key of its field. */
+    private static String keyOf(JsonStreamContext context) {
+        String parent = path(context.getParent());
+        return parent.isEmpty() ? "a field name" : "a key of field '" + parent + "'";
     }
 
     /** {@code messages[1].content}: the path of a parsing context from the root object. */

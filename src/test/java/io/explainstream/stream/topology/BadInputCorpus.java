@@ -170,6 +170,15 @@ public final class BadInputCorpus {
                 "dlq:field 'response' is not valid UTF-8: the bytes f4 90 80 80"));
         cases.put("overlong-utf8-metadata-value", new Case(withBytes(event("x", ",\"prompt\":\"p\",\"response\":\"r\",\"metadata\":{\"tenant\":\"aXY\"}"),
                 (byte) 0xC1, (byte) 0xBF), "dlq:field 'metadata['tenant']' is not valid UTF-8: the bytes c1 bf"));
+        // Bytes Jackson cannot decode stop its parser there: the field it was reading is named all the same.
+        cases.put("cut-off-utf8-prompt", new Case(withBytes(event("x", ",\"prompt\":\"pXY q\",\"response\":\"r\""), (byte) 0xE2, (byte) 0x82),
+                "dlq:field 'prompt' is not valid UTF-8: the bytes e2 82 at byte "));
+        cases.put("stray-continuation-byte-event-id", new Case(withBytes(event("iX", ",\"prompt\":\"p\",\"response\":\"r\""), (byte) 0x80),
+                "dlq:field 'event_id' is not valid UTF-8: the byte 80 at byte "));
+        cases.put("cut-off-utf8-message", new Case(withBytes(event("x", ",\"messages\":[{\"role\":\"user\",\"content\":\"cXY d\"}],\"response\":\"r\""),
+                (byte) 0xF0, (byte) 0x9F), "dlq:field 'messages[0].content' is not valid UTF-8: the bytes f0 9f"));
+        cases.put("cut-off-utf8-metadata-key", new Case(withBytes(event("x", ",\"prompt\":\"p\",\"response\":\"r\",\"metadata\":{\"tXY\":\"v\"}"),
+                (byte) 0xE2, (byte) 0x82), "dlq:a key of field 'metadata' is not valid UTF-8: the bytes e2 82"));
         cases.put("overlong-utf8-metadata-key", new Case(withBytes(event("x", ",\"prompt\":\"p\",\"response\":\"r\",\"metadata\":{\"tXY\":\"v\"}"),
                 (byte) 0xC0, (byte) 0xAF), "dlq:a key of field 'metadata' is not valid UTF-8: the bytes c0 af"));
         cases.put("nul-byte", Case.dlq(event("x", ",\"prompt\":\"a\\u0000b\",\"response\":\"r\""), "field 'prompt' contains a NUL character at index 1"));

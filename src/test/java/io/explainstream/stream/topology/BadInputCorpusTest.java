@@ -53,7 +53,9 @@ class BadInputCorpusTest {
                             .setPrompt("One day,").setResponse("a little girl").build());
             ValidationPolicy policy = ServiceConfig.of(Map.of("model.accept", "stories260K")).validationPolicy();
             ServiceMetrics metrics = new ServiceMetrics(new SimpleMeterRegistry());
-            var topology = ExplainTopology.build(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(1, 100_000, 60_000)),
+            // An engine-time budget no batch meets, however loaded the machine: the test driver's commits do not renew it, and
+            // on a busy machine the long prompt's estimate did not fit what the short events had spent, so it waited to the end.
+            var topology = ExplainTopology.build(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(1, 100_000, 60_000, 3_600, 7_200_000, true)),
                     new InputDecoder(InputFormat.AUTO, ConfluentAvroDeserializer.specific(client, LlmInteraction.class)), fixture.validator(policy),
                     fixture.explainer(policy), new ConfluentAvroSerializer<>(client, SubjectNameStrategy.TOPIC_NAME, true, false), metrics,
                     StreamFixture.liveness(), Clock.systemUTC());
