@@ -274,6 +274,7 @@ final class ReplayCommand implements Callable<Integer> {
         private final PrintWriter err;
         private final boolean console;
         private double lastPrinted = -10;
+        private boolean printedFull;
 
         ProgressBar(PrintWriter err, boolean console) {
             this.err = err;
@@ -282,9 +283,12 @@ final class ReplayCommand implements Callable<Integer> {
 
         /** The rate and time left count only this run's progress, so that a resumed replay does not claim the earlier run's. */
         void update(long done, long total, long doneBefore, double seconds) {
-            if (!console && seconds - lastPrinted < 5) {
+            // A full bar is printed once however soon it comes: the last line before the summary.
+            boolean full = done >= total && !printedFull;
+            if (!console && seconds - lastPrinted < 5 && !full) {
                 return;
             }
+            printedFull |= done >= total;
             lastPrinted = seconds;
             // Outcomes of an earlier run under the same id over a wider range can outnumber this range's records.
             double share = total == 0 ? 1 : Math.min(1, (double) done / total);

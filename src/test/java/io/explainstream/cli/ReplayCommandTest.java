@@ -124,6 +124,7 @@ class ReplayCommandTest {
             assertEquals(0, run.exitCode(), run.err());
             assertTrue(run.out().matches("(?s)replay counted finished: 5 events in range: 3 explained, 1 dead-lettered, 1 skipped; .*"), run.out());
             assertFalse(run.err().contains("to resume"), "a finished replay has nothing to resume: " + run.err());
+            assertTrue(run.err().contains("[" + "#".repeat(30) + "] 5/5 records"), "the bar ends full: " + run.err());
             // Run again as it was: resumed, nothing explained twice, the same counts.
             CliRun same = CliRun.of(args.toArray(String[]::new));
             assertEquals(0, same.exitCode(), same.err());

@@ -177,6 +177,10 @@ public final class ReplayRunner {
                     if (pending.isPresent() && pending.get() == 0 && outcomes.isPresent()) {
                         counts = outcomes.get();
                         finished = true;
+                        // The bar ends full: every event in range has its outcome. Its total was
+                        // the records between the start and stop offsets, which can hold records
+                        // whose timestamps are outside the range.
+                        progress.update(total(counts), total(counts), Math.max(0, accountedBefore), (System.nanoTime() - started) / 1e9);
                         break;
                     }
                 }

@@ -1,5 +1,6 @@
 package io.explainstream.stream.service;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -154,9 +155,12 @@ class ReplayTest {
         Map<Integer, Long> dryRun = ReplayRunner.plan(config, replay).countEvents(replay);
         assertEquals(Map.of(0, 4L, 1, 4L, 2, 4L), dryRun, "--dry-run counts the day's events per partition");
 
-        ReplayRunner.Outcome outcome = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
+        List<long[]> progress = new ArrayList<>();
+        ReplayRunner.Outcome outcome = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> progress.add(new long[] {d, t}),
+                () -> false, Clock.systemUTC());
         assertTrue(outcome.finished(), "stops by itself");
         assertFalse(outcome.resumed());
+        assertArrayEquals(new long[] {PER_DAY, PER_DAY}, progress.get(progress.size() - 1), "the bar ends full");
         List<ConsumerRecord<byte[], byte[]>> out = readAll("replayed-day2", PER_DAY);
         SchemaRegistryClient client = REGISTRY.client();
         var deserializer = ConfluentAvroDeserializer.specific(client, Explanation.class);
