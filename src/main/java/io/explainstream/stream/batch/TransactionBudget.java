@@ -87,7 +87,7 @@ public final class TransactionBudget {
      * aborts the transaction and its work is redone, again and again.
      */
     public synchronized java.time.Duration engineTimeLeft() {
-        return java.time.Duration.ofNanos((long) (Math.max(0, ENGINE_SHARE * hardLimitSeconds - spentSeconds) * 1e9));
+        return java.time.Duration.ofNanos((long) (Math.max(0, allowedSeconds() - spentSeconds) * 1e9));
     }
 
     /** Whether a cost has been measured; before the first batch nothing is known of the engine's speed. */
@@ -96,12 +96,34 @@ public final class TransactionBudget {
     }
 
     /**
-     * Whether one event of this much work is expected to outlast the transaction timeout, so that
-     * it could never commit. Only a measured cost says so: the warm-up batch's can be many times the
+     * Whether one event of this much work is expected to take more engine time than a transaction
+     * allows ({@link #ENGINE_SHARE} of its timeout), so that it would be stopped there and could
+     * never commit. Only a measured cost says so: the warm-up batch's can be many times the
      * engine's, and would send explainable events to the dead-letter topic.
      */
     public synchronized boolean exceedsTransaction(double work) {
-        return !provisional && estimate(work) > hardLimitSeconds;
+        return !provisional && estimate(work) > allowedSeconds();
+    }
+
+    /** The engine time one transaction allows, whatever the estimates: {@link #ENGINE_SHARE} of the transaction timeout. */
+    public double allowedSeconds() {
+        return ENGINE_SHARE * hardLimitSeconds;
+    }
+
+    /**
+     * A call of this much work was stopped after {@code seconds} ({@link #engineTimeLeft}): it
+     * needed more. The cost per unit becomes at least what that says, so that an event at least as
+     * large is dead-lettered at once instead of taking a whole transaction's time again; later
+     * batches' measurements bring the cost back down.
+     */
+    public synchronized void stopped(double seconds, double work) {
+        spentSeconds += seconds;
+        if (work > 0) {
+            double atLeast = seconds / work;
+            secondsPerWork = Double.isNaN(secondsPerWork) ? atLeast : Math.max(secondsPerWork, atLeast);
+            warmedUp = true;
+            provisional = false;
+        }
     }
 
     public synchronized void spent(double seconds, double work) {

@@ -402,9 +402,10 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         Tier tier = backlog.tier(batch.get(0).audit());
         if (batch.size() == 1 && budget.exceedsTransaction(work)) {
             deadLetter(batch.get(0), DeadLetters.Stage.ATTRIBUTION, new InvalidEventException(String.format(java.util.Locale.ROOT,
-                    "explaining %d tokens is estimated at %.0f s of engine time, more than the transaction timeout (%.0f s); lower "
-                            + "limits.prompt.tokens, or raise batch.max.seconds and producer.transaction.timeout.ms together",
-                    tokens, budget.estimate(work), budget.hardLimitSeconds())));
+                    "explaining %d tokens is estimated at %.0f s of engine time, more than a transaction allows (%.0f s, %.0f%% of the"
+                            + " transaction timeout, %.0f s); lower limits.prompt.tokens or attribution.steps, or raise batch.max.seconds and"
+                            + " producer.transaction.timeout.ms together",
+                    tokens, budget.estimate(work), budget.allowedSeconds(), TransactionBudget.ENGINE_SHARE * 100, budget.hardLimitSeconds())));
             handled.add(batch.get(0));
             return;
         }
@@ -423,7 +424,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         } catch (AttributionTimeLimitException e) {
             liveness.engineLeft();
             double seconds = (System.nanoTime() - started) / 1e9;
-            budget.spent(seconds, work); // the estimate learns how far it was off
+            budget.stopped(seconds, work); // the estimate learns that this work takes longer
             if (batch.size() == 1 && (freshTransaction && warm || lastChance)) {
                 PendingEvent event = batch.get(0);
                 LOG.warn("event {} ran past the engine time a transaction allows ({} s) and was stopped; sending it to the dead-letter topic",

@@ -50,8 +50,8 @@ class TransactionBudgetTest {
         assertFalse(budget.batchFits(1000), "30 s would pass the 20 s budget: the next batch is cut");
         assertFalse(budget.exceedsTransaction(20_000), "600 s at the warm-up's cost, but that cost may be tenfold the engine's");
         budget.spent(5, 1000); // measured: 5 ms per token
-        assertTrue(budget.exceedsTransaction(12_001), "a measured cost: over 60 s is flagged");
-        assertFalse(budget.exceedsTransaction(12_000));
+        assertTrue(budget.exceedsTransaction(9_001), "a measured cost: over 45 s, what a transaction allows, is flagged");
+        assertFalse(budget.exceedsTransaction(9_000));
         assertEquals(5.0, budget.estimate(1000), 1e-9, "replaced, not averaged with the warm-up");
         budget.spent(8, 1000); // 8 ms per token
         assertEquals(0.3 * 8 + 0.7 * 5, budget.estimate(1000), 1e-9, "from now on, a running mean");
@@ -77,11 +77,29 @@ class TransactionBudgetTest {
     }
 
     @Test
-    void anEventThatWouldOutlastTheTransactionTimeoutIsFlagged() {
+    void anEventThatWouldOutlastWhatATransactionAllowsIsFlagged() {
         budget.spent(1, 100);
         budget.spent(10, 1000);
-        assertFalse(budget.exceedsTransaction(6000), "60 s: at the timeout");
-        assertTrue(budget.exceedsTransaction(6001));
+        assertFalse(budget.exceedsTransaction(4500), "45 s: 3/4 of the 60 s timeout, where the engine would be stopped");
+        assertTrue(budget.exceedsTransaction(4501));
+    }
+
+    /**
+     * A call stopped at the limit needed more than it got: the cost is raised to at least that, so
+     * that an event as large is flagged at once instead of taking a whole transaction's time again.
+     */
+    @Test
+    void aStoppedCallTeachesTheCostALowerBound() {
+        budget.spent(1, 100);
+        budget.spent(1, 100); // 10 ms per unit
+        budget.commits(1);
+        budget.stopped(45, 1000); // stopped after 45 s: at least 45 ms per unit
+        assertEquals(45, budget.estimate(1000), 1e-9);
+        assertTrue(budget.exceedsTransaction(1001), "an event larger than the stopped one is flagged");
+        assertFalse(budget.exceedsTransaction(999), "a smaller one may still fit");
+        budget.commits(2);
+        budget.spent(1, 100); // short batches bring the cost back down
+        assertTrue(budget.estimate(1000) < 45);
     }
 
     @Test

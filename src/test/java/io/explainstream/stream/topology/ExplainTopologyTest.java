@@ -325,8 +325,10 @@ class ExplainTopologyTest {
      * token than the short ones it was measured on). A batch in the engine past 3/4 of the
      * transaction timeout would have its transaction aborted by the broker and be redone for ever:
      * the engine is stopped there. A batch stopped so waits for the next transaction, cut smaller;
-     * a lone event that ran out of a whole transaction's time is a dead letter; nothing stalls. The
-     * real engine, with an explainer whose estimate is blind to the length of a prompt.
+     * a lone event that ran out of a whole transaction's time is a dead letter, and the estimate
+     * learns from it: the next event as large is dead-lettered at once, not after another
+     * transaction's time; short events still go. Nothing stalls. The real engine, with an
+     * explainer whose estimate grows far too slowly with the length of a prompt.
      */
     @Test
     void aBatchPastTheTransactionsEngineTimeIsStoppedAndNothingStalls() {
@@ -346,11 +348,12 @@ class ExplainTopologyTest {
 
             @Override
             public double work(int events, int length, int targets, Tier tier) {
-                return engine.work(events, 1, targets, tier); // blind to the length: a long prompt costs what a short one does
+                // far too low for a long prompt: a 500-token prompt estimated at 5 times a 10-token one
+                return engine.work(events, length > 100 ? 5 : 1, targets, tier);
             }
         };
-        // A transaction timeout of 1 s: the engine may take 0.75 s of a transaction; a long event takes several seconds.
-        start(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(2, 100_000, 60_000, 0.5, 1_000, false)), StreamFixture.defaultPolicy(),
+        // A transaction timeout of 2 s: the engine may take 1.5 s of a transaction; a long event takes several seconds.
+        start(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(2, 100_000, 60_000, 0.5, 2_000, false)), StreamFixture.defaultPolicy(),
                 lengthBlind);
         send("short-1", json("short-1", "One day,", "a girl"), T0);
         send("short-2", json("short-2", "One day,", "a girl"), T0);
@@ -367,12 +370,13 @@ class ExplainTopologyTest {
         driver.advanceWallClockTime(Duration.ofMinutes(2)); // batch.max.wait.ms
         List<TestRecord<byte[], byte[]>> dead = deadLetters.readRecordsToList();
         assertEquals(List.of("long-1", "long-2"), dead.stream().map(r -> new String(r.key(), StandardCharsets.UTF_8)).toList());
-        for (TestRecord<byte[], byte[]> letter : dead) {
-            String reason = header(letter, DeadLetters.REASON);
-            assertTrue(reason.matches("explaining \\d+ tokens was stopped after \\d+ s of engine time, what a transaction allows \\(75% of the transaction"
-                    + " timeout, 1 s, past which it could never commit\\);.*"), reason);
-            assertEquals("attribution", header(letter, DeadLetters.STAGE));
-        }
+        String stopped = header(dead.get(0), DeadLetters.REASON);
+        assertTrue(stopped.matches("explaining \\d+ tokens was stopped after \\d+ s of engine time, what a transaction allows \\(75% of the transaction"
+                + " timeout, 2 s, past which it could never commit\\);.*"), stopped);
+        String known = header(dead.get(1), DeadLetters.REASON);
+        assertTrue(known.matches("explaining \\d+ tokens is estimated at \\d+ s of engine time, more than a transaction allows \\(\\d+ s, 75% of the"
+                + " transaction timeout, 2 s\\);.*"), known);
+        dead.forEach(letter -> assertEquals("attribution", header(letter, DeadLetters.STAGE)));
         assertEquals(List.of("short-3"), output.readValuesToList().stream().map(Explanation::getEventId).toList(), "the stream goes on");
     }
 
