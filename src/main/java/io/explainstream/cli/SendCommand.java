@@ -472,9 +472,13 @@ final class SendCommand implements Callable<Integer> {
      * The record key: the event's event_id when the line is a JSON object with one, as the service
      * keys its output. An id with a lone surrogate (a {@code \\ud800} escape) has no UTF-8 form:
      * encoded, it became another id ({@code ?} in its place), so it is sent without a key (the
-     * service dead-letters it).
+     * service dead-letters it). So is a line that is not all UTF-8: Jackson reads an overlong form
+     * ({@code C0 AF}) as the character it spells, which made another, valid-looking id.
      */
     private static byte[] eventId(byte[] line) {
+        if (io.explainstream.avro.Utf8Text.firstInvalid(line).isPresent()) {
+            return null;
+        }
         try {
             JsonNode event = JSON.readTree(line);
             JsonNode id = event == null ? null : event.get("event_id");

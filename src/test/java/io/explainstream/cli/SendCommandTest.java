@@ -38,16 +38,19 @@ class SendCommandTest {
         file.writeBytes("\n{\"event_id\":\"first\",\"event_id\":\"second\"}".getBytes(StandardCharsets.UTF_8));
         // A lone surrogate has no UTF-8 form: encoded, the key was "id-?", another event's id.
         file.writeBytes("\n{\"event_id\":\"id-\\ud800\"}".getBytes(StandardCharsets.UTF_8));
+        // Nor has an overlong form: read leniently, C0 AF made the key "id-/".
+        file.writeBytes(new byte[] {'\n', '{', '"', 'e', 'v', 'e', 'n', 't', '_', 'i', 'd', '"', ':', '"', 'i', 'd', '-', (byte) 0xC0, (byte) 0xAF, '"', '}'});
         Path events = Files.write(dir.resolve("events.jsonl"), file.toByteArray());
         try (InJvmKafka kafka = InJvmKafka.start()) {
             kafka.createTopic("in", 1);
             CliRun run = CliRun.of("send", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "in", events.toString());
             assertEquals(0, run.exitCode(), run.err());
-            assertEquals("sent 5 events to in (4 without an event_id, sent without a key)", run.out().strip());
-            List<ConsumerRecord<byte[], byte[]>> records = kafka.readCommitted("in", r -> r.size() >= 5, Duration.ofSeconds(60));
-            assertEquals(5, records.size());
+            assertEquals("sent 6 events to in (5 without an event_id, sent without a key)", run.out().strip());
+            List<ConsumerRecord<byte[], byte[]>> records = kafka.readCommitted("in", r -> r.size() >= 6, Duration.ofSeconds(60));
+            assertEquals(6, records.size());
             assertNull(records.get(3).key(), "a duplicated event_id gives no key");
             assertNull(records.get(4).key(), "nor an event_id with a lone surrogate");
+            assertNull(records.get(5).key(), "nor one with bytes that are not UTF-8");
             assertEquals("ü-🐶", new String(records.get(0).key(), StandardCharsets.UTF_8));
             assertEquals(EMOJI, new String(records.get(0).value(), StandardCharsets.UTF_8), "the line without its \\r\\n");
             assertNull(records.get(1).key());
