@@ -121,8 +121,11 @@ public final class TransactionBudget {
         if (work > 0) {
             double atLeast = seconds / work;
             secondsPerWork = Double.isNaN(secondsPerWork) ? atLeast : Math.max(secondsPerWork, atLeast);
-            warmedUp = true;
-            provisional = false;
+            if (!warmedUp) {
+                // The warm-up call's stop is no verdict either: an upper bound until a measurement.
+                warmedUp = true;
+                provisional = true;
+            }
         }
     }
 

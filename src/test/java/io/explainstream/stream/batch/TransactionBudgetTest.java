@@ -100,6 +100,12 @@ class TransactionBudgetTest {
         budget.commits(2);
         budget.spent(1, 100); // short batches bring the cost back down
         assertTrue(budget.estimate(1000) < 45);
+
+        TransactionBudget warmingUp = new TransactionBudget(20, 60);
+        warmingUp.commits(0);
+        warmingUp.stopped(45, 1000); // the warm-up call itself stopped
+        assertFalse(warmingUp.exceedsTransaction(2000), "the warm-up's stop condemns nothing");
+        assertEquals(90, warmingUp.estimate(2000), 1e-9, "but it bounds the batches");
     }
 
     @Test
