@@ -425,6 +425,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             liveness.engineLeft();
             double seconds = (System.nanoTime() - started) / 1e9;
             budget.stopped(seconds, work); // the estimate learns that this work takes longer
+            metrics.engineStopped();
             if (batch.size() == 1 && (freshTransaction && warm || lastChance)) {
                 PendingEvent event = batch.get(0);
                 LOG.warn("event {} ran past the engine time a transaction allows ({} s) and was stopped; sending it to the dead-letter topic",

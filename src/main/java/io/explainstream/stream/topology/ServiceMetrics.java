@@ -75,6 +75,7 @@ public final class ServiceMetrics {
     /** Events waiting per task: each task's batcher reports its own store. */
     private final Map<String, Long> pendingByTask = new ConcurrentHashMap<>();
     private final Counter threadReplacements;
+    private final Counter engineStops;
     /** When the next warning of records written past their topic's retention may be logged, and how many were not warned of since the last. */
     private final AtomicLong nextRetentionWarningMs = new AtomicLong(Long.MIN_VALUE);
     private final AtomicLong unwarnedPastRetention = new AtomicLong();
@@ -107,6 +108,8 @@ public final class ServiceMetrics {
         registry.gauge("explainstream.batch.pending.events", pendingByTask, ServiceMetrics::sum);
         this.threadReplacements = Counter.builder("explainstream.stream.thread.replacements")
                 .description("stream threads replaced after an uncaught error").register(registry);
+        this.engineStops = Counter.builder("explainstream.engine.stops")
+                .description("engine calls stopped at the engine time a transaction allows (3/4 of its timeout)").register(registry);
     }
 
     public MeterRegistry registry() {
@@ -246,6 +249,11 @@ public final class ServiceMetrics {
                     unwarned, unwarned == 1 ? "" : "s", unwarned == 1 ? "its" : "their", topic, java.time.Instant.ofEpochMilli(timestampMs),
                     retention.described(), unwarned == 1 ? "it" : "them");
         }
+    }
+
+    /** An engine call stopped at the engine time a transaction allows ({@code explainstream_engine_stops_total}). */
+    void engineStopped() {
+        engineStops.increment();
     }
 
     public void threadReplaced() {
