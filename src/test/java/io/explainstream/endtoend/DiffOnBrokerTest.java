@@ -245,7 +245,8 @@ class DiffOnBrokerTest {
             assertEquals(0, whole.code, whole.err);
             assertEquals(2, JSON.readTree(whole.out).get("against_only").asInt(), whole.out);
             assertTrue(whole.err.contains("diff: replay ig8 has no recorded range under application.id = explainstream; comparing every record time"
-                    + " (--from and --to narrow it)"), whole.err);
+                    + " (--from and --to narrow it; a replay run under another application.id: give it with --config or EXPLAINSTREAM_APPLICATION_ID)"),
+                    whole.err);
             // --from given: the replay's end still bounds the range.
             Run fromGiven = run(connection, "diff", "--replay-id", "ig8", "--against", "diff-out", "--format", "json", "--config", clusterConfig.toString(),
                     "--from", java.time.Instant.ofEpochMilli(from - 120_000).toString());
