@@ -2,6 +2,7 @@ package io.explainstream.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.explainstream.avro.Utf8Text;
 import io.explainstream.stream.config.KafkaClients;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
@@ -476,7 +477,7 @@ final class SendCommand implements Callable<Integer> {
      * ({@code C0 AF}) as the character it spells, which made another, valid-looking id.
      */
     private static byte[] eventId(byte[] line) {
-        if (io.explainstream.avro.Utf8Text.firstInvalid(line).isPresent()) {
+        if (Utf8Text.firstInvalid(line).isPresent()) {
             return null;
         }
         try {

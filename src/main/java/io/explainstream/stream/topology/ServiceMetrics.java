@@ -15,6 +15,7 @@ import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -23,6 +24,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The service's metrics, in a Micrometer registry (Prometheus in production):
@@ -43,7 +46,7 @@ public final class ServiceMetrics {
 
     /** Distinct values one label keeps before it counts further values as {@link #OTHER}. */
     public static final int MAX_VALUES_PER_LABEL = 100;
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ServiceMetrics.class);
+    private static final Logger LOG = LoggerFactory.getLogger(ServiceMetrics.class);
     private static final long RETENTION_WARNING_INTERVAL_MS = 60_000;
     /** The longest label value kept whole, in UTF-16 chars. */
     static final int MAX_LABEL_CHARS = 120;
@@ -246,7 +249,7 @@ public final class ServiceMetrics {
             LOG.warn("{} record{} written with a timestamp older than {} topic's retention (the last to topic {}, of an event of {}, with {}): the broker"
                     + " may delete {} at its next retention check, as explanations and dead letters keep their events' timestamps; raise the"
                     + " topic's retention.ms (-1 keeps records forever). Counted in explainstream_records_past_retention_total; warned at most once a minute",
-                    unwarned, unwarned == 1 ? "" : "s", unwarned == 1 ? "its" : "their", topic, java.time.Instant.ofEpochMilli(timestampMs),
+                    unwarned, unwarned == 1 ? "" : "s", unwarned == 1 ? "its" : "their", topic, Instant.ofEpochMilli(timestampMs),
                     retention.described(), unwarned == 1 ? "it" : "them");
         }
     }
