@@ -1,12 +1,12 @@
 package io.explainstream.render;
 
+import io.explainstream.tokenize.Graphemes;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -78,11 +78,6 @@ public final class TokenGroups {
     /** The Llama-2 chat template's markup, longest first so that {@code <</SYS>>} wins over {@code <<SYS>>}'s prefix. */
     static final List<String> CHAT_MARKUP = List.of("<</SYS>>", "<<SYS>>", "[/INST]", "[INST]", "</s>", "<s>");
 
-    /**
-     * One user-perceived character. JDK 17's {@code BreakIterator.getCharacterInstance} splits ZWJ
-     * sequences, flags and skin tones into their code points; the regex {@code \X} keeps them whole.
-     */
-    private static final Pattern GRAPHEME = Pattern.compile("\\X");
     private static final Pattern BYTE_PIECE = Pattern.compile("<0x([0-9A-Fa-f]{2})>");
     private static final String REDACTED = "▒";
 
@@ -154,52 +149,9 @@ public final class TokenGroups {
         return merged;
     }
 
-    /**
-     * Whether the last grapheme of {@code before} goes on into {@code after}. The whole of
-     * {@code before} is the context, because some rules count back (a flag is a pair of regional
-     * indicators, so the third starts a new one).
-     */
+    /** Whether the last character of {@code before} goes on into {@code after}'s first ({@link Graphemes}). */
     private static boolean oneGrapheme(Group before, Group after) {
-        if (before.kind() == Kind.BOUNDARY || after.kind() == Kind.BOUNDARY || before.text().isEmpty() || after.text().isEmpty()) {
-            return false;
-        }
-        int seam = before.text().length();
-        Matcher grapheme = GRAPHEME.matcher(before.text() + after.text());
-        while (grapheme.find()) {
-            if (grapheme.end() >= seam) {
-                return grapheme.end() > seam || conjunctGoesOn(before.text(), after.text());
-            }
-        }
-        return false;
-    }
-
-    /** The viramas that join consonants into one conjunct (Unicode 15.1, Indic_Conjunct_Break = Linker): Devanagari, Bengali, Gujarati, Oriya, Telugu, Malayalam. */
-    private static final Set<Integer> CONJUNCT_LINKERS = Set.of(0x094D, 0x09CD, 0x0ACD, 0x0B4D, 0x0C4D, 0x0D4D);
-
-    /**
-     * Unicode 15.1's rule GB9c, which JDK 17's {@code \X} (Unicode 13) lacks: a consonant, a
-     * virama and the next consonant are one grapheme, so स् + ते in नमस्ते is one character, as
-     * a browser draws it. True when {@code before} ends with a virama (marks may follow it) and
-     * {@code after} starts with a consonant of the same script block.
-     */
-    private static boolean conjunctGoesOn(String before, String after) {
-        int linker = -1;
-        for (int i = before.length(); i > 0; ) {
-            int cp = before.codePointBefore(i);
-            i -= Character.charCount(cp);
-            if (CONJUNCT_LINKERS.contains(cp)) {
-                linker = cp;
-            } else if (Character.getType(cp) != Character.NON_SPACING_MARK && cp != 0x200D) {
-                break;
-            }
-        }
-        return linker >= 0 && isConsonantOfBlock(after.codePointAt(0), linker & ~0x7F);
-    }
-
-    /** These six scripts keep the ISCII layout: consonants at offsets 0x15–0x39 of their 128-code-point block (and Devanagari's nukta forms at 0x58–0x5F). */
-    private static boolean isConsonantOfBlock(int cp, int block) {
-        int offset = cp - block;
-        return offset >= 0x15 && offset <= 0x39 || block == 0x0900 && offset >= 0x58 && offset <= 0x5F;
+        return before.kind() != Kind.BOUNDARY && after.kind() != Kind.BOUNDARY && Graphemes.continues(before.text(), after.text());
     }
 
     /** Decodes the UTF-8 character that starts at byte token {@code i}; returns the index after it. */

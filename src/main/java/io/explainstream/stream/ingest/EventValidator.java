@@ -110,7 +110,7 @@ public final class EventValidator {
             // With a cut, only when the room held nothing but pieces of the last character, which a cut never keeps.
             throw new InvalidEventException(promptDropped == 0 ? "prompt has no tokens besides BOS"
                     : "prompt keeps no whole character in its room of " + promptRoom + " tokens (limits.prompt.tokens = " + policy.promptTokenLimit()
-                            + "): the last tokens are the byte pieces of one character");
+                            + "): the last tokens are the pieces of one character");
         }
         EncodedText explained = Truncation.promptLeft(prompt, promptDropped, tokenizer.bosId());
         return new Admission.Explain(event, explained, Truncation.responseRight(response, responseDropped), promptDropped, responseDropped,

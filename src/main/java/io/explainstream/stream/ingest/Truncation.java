@@ -1,8 +1,10 @@
 package io.explainstream.stream.ingest;
 
 import io.explainstream.tokenize.EncodedText;
+import io.explainstream.tokenize.Graphemes;
 import io.explainstream.tokenize.Token;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.List;
 
 /**
@@ -31,10 +33,12 @@ final class Truncation {
 
     /**
      * How many of the oldest prompt tokens (after a leading BOS) to drop, at least {@code dropped},
-     * so that the cut does not fall inside a character: the byte-fallback pieces of one character
-     * (an emoji is four) share its span, and keeping the last of them would feed the model bytes
-     * that are not UTF-8 and list the whole character among the words. The rest of a split
-     * character is dropped too.
+     * so that the cut does not fall inside a character a reader sees. Two cases: the byte-fallback
+     * pieces of one code point (an emoji is four) share its span, and keeping the last of them
+     * would feed the model bytes that are not UTF-8 and list the whole character among the words;
+     * and a grapheme cluster of several code points (👩‍💻 is woman, zero-width joiner, laptop; a
+     * flag is two regional indicators; e + a combining accent) cut after its first would keep a
+     * character the prompt never showed. The rest of a split character is dropped too.
      */
     static int promptDroppedWhole(EncodedText prompt, int dropped, long bosId) {
         if (dropped <= 0) {
@@ -43,7 +47,22 @@ final class Truncation {
         List<Token> tokens = prompt.tokens();
         int offset = !tokens.isEmpty() && tokens.get(0).id() == bosId ? 1 : 0;
         int first = offset + dropped;
-        while (first < tokens.size() && sameCharacter(tokens.get(first - 1), tokens.get(first))) {
+        BitSet clusterStarts = null;
+        while (first < tokens.size()) {
+            Token kept = tokens.get(first);
+            if (sameCharacter(tokens.get(first - 1), kept)) {
+                first++;
+                continue;
+            }
+            if (kept.start() >= kept.end() || kept.start() >= prompt.text().length()) {
+                break; // a special token: no character to split
+            }
+            if (clusterStarts == null) {
+                clusterStarts = Graphemes.starts(prompt.text());
+            }
+            if (clusterStarts.get(kept.start())) {
+                break;
+            }
             first++;
         }
         return first - offset;

@@ -610,6 +610,22 @@ class ExplainTopologyTest {
         assertTrue(explanation.getWords().stream().noneMatch(w -> w.getText().toString().contains("\uD83D\uDCBB")), explanation.getWords().toString());
     }
 
+    /**
+     * "Look 👩‍💻 named": the emoji is one character a reader sees, three code points (woman, zero-width
+     * joiner, laptop) of 4, 3 and 4 byte pieces. A cut after the woman would keep the joiner and the
+     * laptop, a character the prompt never showed; the cut moves past the whole grapheme cluster.
+     */
+    @Test
+    void aTruncationDoesNotKeepPartOfAnEmojiSequence() {
+        ValidationPolicy policy = ServiceConfig.of(Map.of("limits.prompt.tokens", "9")).validationPolicy();
+        start(new BatchPolicy(1, 100_000, 60_000), policy, fixture.explainer(policy));
+        send("zwj", json("zwj", "Look \uD83D\uDC69\u200D\uD83D\uDCBB named", RESPONSE), T0);
+        Explanation explanation = output.readValue();
+        assertEquals(List.of("<s>", "▁named"), explanation.getPromptTokens().stream().map(t -> t.getText().toString()).toList());
+        assertEquals(15, explanation.getFlags().getPromptTokensDropped(), "eight to fit, and the joiner's and the laptop's seven");
+        assertTrue(explanation.getWords().stream().noneMatch(w -> w.getText().toString().contains("\u200D")), explanation.getWords().toString());
+    }
+
     /** A room that holds only pieces of the last character keeps nothing: a dead letter that says so, not an empty prompt. */
     @Test
     void aRoomHoldingOnlyPartOfTheLastCharacterIsADeadLetter() {
@@ -619,8 +635,8 @@ class ExplainTopologyTest {
         assertTrue(output.isEmpty());
         String reason = new String(deadLetters.readRecord().headers().lastHeader(io.explainstream.stream.output.DeadLetters.REASON).value(),
                 StandardCharsets.UTF_8);
-        assertEquals("prompt keeps no whole character in its room of 3 tokens (limits.prompt.tokens = 3): the last tokens are the byte pieces of"
-                + " one character", reason);
+        assertEquals("prompt keeps no whole character in its room of 3 tokens (limits.prompt.tokens = 3): the last tokens are the pieces of one"
+                + " character", reason);
     }
 
     @Test
