@@ -49,6 +49,43 @@ public final class Utf8Text {
         }
     }
 
+    /** The index of the first surrogate that is not half of a pair, or -1: text that has no UTF-8 form. */
+    public static int loneSurrogateIndex(String value) {
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * {@code value} with each lone surrogate written as its escape (backslash, u, four hex digits):
+     * a text that quotes an input (a reason header, which is UTF-8) would otherwise carry '?' where
+     * the input had one.
+     */
+    public static String printable(String value) {
+        if (loneSurrogateIndex(value) < 0) {
+            return value;
+        }
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            boolean pair = Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1));
+            if (pair) {
+                out.append(c).append(value.charAt(++i));
+            } else if (Character.isSurrogate(c)) {
+                out.append(String.format("\\u%04X", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
     static String decode(byte[] bytes, int length) {
         try {
             return StandardCharsets.UTF_8.newDecoder()

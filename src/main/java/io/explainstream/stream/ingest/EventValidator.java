@@ -1,6 +1,7 @@
 package io.explainstream.stream.ingest;
 
 import io.explainstream.attribution.summary.PromptLayout;
+import io.explainstream.avro.Utf8Text;
 import io.explainstream.tokenize.ChatTurn;
 import io.explainstream.tokenize.EncodedText;
 import io.explainstream.tokenize.LlamaTokenizer;
@@ -51,7 +52,7 @@ public final class EventValidator {
                     + policy.metadataEntriesLimit());
         }
         for (Map.Entry<String, String> entry : event.metadata().entrySet()) {
-            String key = printable(entry.getKey());
+            String key = Utf8Text.printable(entry.getKey());
             checkText("metadata key '" + key + "'", entry.getKey());
             checkText("metadata['" + key + "']", entry.getValue());
         }
@@ -238,44 +239,11 @@ public final class EventValidator {
         }
         // A lone surrogate has no UTF-8 encoding: Kafka's and Avro's encoders write '?' for it, so
         // the published explanation would carry another event id or text than the one logged.
-        int surrogate = loneSurrogateIndex(value);
+        int surrogate = Utf8Text.loneSurrogateIndex(value);
         if (surrogate >= 0) {
             return java.util.Optional.of(String.format("contains a lone surrogate U+%04X at index %d (not a Unicode character;"
                     + " it cannot be written as UTF-8)", (int) value.charAt(surrogate), surrogate));
         }
         return java.util.Optional.empty();
-    }
-
-    /** The index of the first surrogate that is not half of a pair, or -1. */
-    static int loneSurrogateIndex(String value) {
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
-                i++;
-            } else if (Character.isSurrogate(c)) {
-                return i;
-            }
-        }
-        return -1;
-    }
-
-    /** A text fit for a reason header: lone surrogates (which UTF-8 cannot carry) written as \\uXXXX. */
-    private static String printable(String value) {
-        if (loneSurrogateIndex(value) < 0) {
-            return value;
-        }
-        StringBuilder out = new StringBuilder();
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            boolean pair = Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1));
-            if (pair) {
-                out.append(c).append(value.charAt(++i));
-            } else if (Character.isSurrogate(c)) {
-                out.append(String.format("\\u%04X", (int) c));
-            } else {
-                out.append(c);
-            }
-        }
-        return out.toString();
     }
 }

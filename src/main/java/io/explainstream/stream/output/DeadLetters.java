@@ -1,5 +1,6 @@
 package io.explainstream.stream.output;
 
+import io.explainstream.avro.Utf8Text;
 import io.explainstream.stream.ingest.SourcePosition;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -77,8 +78,13 @@ public record DeadLetters(int maxRecordBytes) {
     }
 
     private static String reason(Throwable error) {
-        String message = error.getMessage() == null ? error.getClass().getSimpleName() : error.getMessage();
-        return message.length() <= MAX_REASON_CHARS ? message : message.substring(0, MAX_REASON_CHARS) + "…";
+        // A reason quotes its input, which may hold lone surrogates: the UTF-8 header would show '?'.
+        String message = Utf8Text.printable(error.getMessage() == null ? error.getClass().getSimpleName() : error.getMessage());
+        if (message.length() <= MAX_REASON_CHARS) {
+            return message;
+        }
+        int cut = Character.isHighSurrogate(message.charAt(MAX_REASON_CHARS - 1)) ? MAX_REASON_CHARS - 1 : MAX_REASON_CHARS;
+        return message.substring(0, cut) + "…";
     }
 
     private static void add(Headers headers, String name, String value) {

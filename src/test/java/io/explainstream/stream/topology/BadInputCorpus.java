@@ -240,6 +240,14 @@ public final class BadInputCorpus {
                 "field 'metadata key 't\\uD800'' contains a lone surrogate U+D800 at index 1"));
         cases.put("lone-surrogate-metadata-value", Case.dlq(event("x", ",\"prompt\":\"p\",\"response\":\"r\",\"metadata\":{\"tenant\":\"\\ud800\"}"),
                 "field 'metadata['tenant']' contains a lone surrogate U+D800 at index 0"));
+        // Quoted in a reason, a lone surrogate is written as its escape: the UTF-8 header would carry '?' for it.
+        cases.put("lone-surrogate-chat-role", Case.dlq(event("x", ",\"messages\":[{\"role\":\"user\\ud800\",\"content\":\"a\"}],\"response\":\"r\""),
+                "messages[0].role = 'user\\uD800' is not a chat role"));
+        byte[] rawSurrogateRole = event("x", ",\"messages\":[{\"role\":\"userXYZ\",\"content\":\"a\"}],\"response\":\"r\"").getBytes(StandardCharsets.UTF_8);
+        replace(rawSurrogateRole, "XYZ", new byte[] {(byte) 0xED, (byte) 0xA0, (byte) 0x80});
+        cases.put("lone-surrogate-raw-chat-role", new Case(rawSurrogateRole, "dlq:messages[0].role = 'user\\uD800' is not a chat role"));
+        cases.put("lone-surrogate-unknown-field", Case.dlq(event("x", ",\"prompt\":\"p\",\"response\":\"r\",\"t\\udfff\":1"),
+                "unknown field 't\\uDFFF'"));
         byte[] rawSurrogate = event("x", ",\"prompt\":\"pXYZ\",\"response\":\"r\"").getBytes(StandardCharsets.UTF_8);
         replace(rawSurrogate, "XYZ", new byte[] {(byte) 0xED, (byte) 0xA0, (byte) 0x80});
         cases.put("lone-surrogate-raw-utf8-bytes", new Case(rawSurrogate, "dlq:field 'prompt' contains a lone surrogate U+D800 at index 1"));

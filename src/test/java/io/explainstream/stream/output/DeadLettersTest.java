@@ -1,0 +1,31 @@
+package io.explainstream.stream.output;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.explainstream.stream.ingest.SourcePosition;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class DeadLettersTest {
+
+    private static final SourcePosition SOURCE = new SourcePosition("in", 0, 7, 0);
+
+    private static String reasonHeader(String message) {
+        var record = new DeadLetters(1 << 20).record(new byte[0], new byte[0], SOURCE, DeadLetters.Stage.VALIDATION,
+                new IllegalArgumentException(message), 0);
+        return new String(record.headers().lastHeader(DeadLetters.REASON).value(), StandardCharsets.UTF_8);
+    }
+
+    /** UTF-8 has no form for a lone surrogate: written as is, the header would say '?' where the input had it. */
+    @Test
+    void aLoneSurrogateInTheReasonIsWrittenAsItsEscape() {
+        assertEquals("role = 'user\\uD800' is not a chat role, 👩‍💻 stays", reasonHeader("role = 'user\uD800' is not a chat role, 👩‍💻 stays"));
+    }
+
+    @Test
+    void aLongReasonIsCutBetweenCharactersNotInsideASurrogatePair() {
+        String message = "x".repeat(DeadLetters.MAX_REASON_CHARS - 1) + "\uD83D\uDCBB and more";
+        assertEquals("x".repeat(DeadLetters.MAX_REASON_CHARS - 1) + "…", reasonHeader(message));
+        assertEquals("x".repeat(DeadLetters.MAX_REASON_CHARS) + "…", reasonHeader("x".repeat(DeadLetters.MAX_REASON_CHARS + 5)));
+    }
+}
