@@ -70,10 +70,10 @@ final class DiffReport {
                     largest.size()));
             for (DiffAggregate.Listed listed : largest) {
                 EventDiff diff = listed.diff();
-                text.append(String.format(Locale.ROOT, "  %s  change %.3f · jaccard %s · spearman %s · max share change %.3f · top segment %s · Δdelta %+.4f"
+                text.append(String.format(Locale.ROOT, "  %s  change %.3f · jaccard %s · spearman %s · max share change %.3f · top segment %s · Δdelta %s"
                         + " · Δlogp %+.4f%s%n", TokenText.visible(diff.eventId()), diff.change(), number(diff.jaccard()), number(diff.spearman()), diff.maxShareChange(),
                         TokenText.visible(diff.topSegmentChanged() ? diff.againstTopSegment() + " → " + diff.replayTopSegment() : "=" + diff.replayTopSegment()),
-                        diff.deltaChange(), diff.logProbChange(), diff.basis() == EventDiff.Basis.WORDS ? " [words: tokenizations differ]" : ""));
+                        signed(diff.deltaChange()), diff.logProbChange(), diff.basis() == EventDiff.Basis.WORDS ? " [words: tokenizations differ]" : ""));
                 text.append(String.format(Locale.ROOT, "    %-9s %s%n", "replay", TokenText.visible(String.join(" · ", diff.replayTop()))));
                 text.append(String.format(Locale.ROOT, "    %-9s %s%n", againstName, TokenText.visible(String.join(" · ", diff.againstTop()))));
             }
@@ -139,7 +139,7 @@ final class DiffReport {
                     .put("change", change.change());
         }
         node.put("max_share_change", diff.maxShareChange());
-        node.put("sequence_delta_change", diff.deltaChange());
+        put(node, "sequence_delta_change", diff.deltaChange());
         node.put("response_logprob_change", diff.logProbChange());
         node.put("top_segment_changed", diff.topSegmentChanged());
         node.put("replay_top_segment", diff.replayTopSegment());
@@ -188,6 +188,11 @@ final class DiffReport {
 
     private static void strings(ArrayNode array, List<String> values) {
         values.forEach(array::add);
+    }
+
+    /** A change with its sign, or "—" where a side has none (a gradient method's completeness gap). */
+    private static String signed(OptionalDouble value) {
+        return value.isPresent() ? String.format(Locale.ROOT, "%+.4f", value.getAsDouble()) : "—";
     }
 
     private static String number(OptionalDouble value) {

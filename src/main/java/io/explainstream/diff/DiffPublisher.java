@@ -83,7 +83,8 @@ public final class DiffPublisher implements AutoCloseable {
         ExplanationDiff record = base(DiffRecordKind.EVENT).setEventId(diff.eventId()).setGroup(diff.group())
                 .setBasis(diff.basis() == EventDiff.Basis.TOKENS ? ComparisonBasis.TOKENS : ComparisonBasis.WORDS)
                 .setTopKJaccard(value(diff.jaccard())).setSpearman(value(diff.spearman())).setComparedItems(diff.comparedItems())
-                .setSegmentChanges(changes).setMaxShareChange(diff.maxShareChange()).setSequenceDeltaChange(diff.deltaChange())
+                .setSegmentChanges(changes).setMaxShareChange(diff.maxShareChange()).setSequenceDeltaChange(diff.deltaChange().orElse(0))
+                .setSequenceDeltaCompared(diff.deltaChange().isPresent())
                 .setResponseLogprobChange(diff.logProbChange()).setTopSegmentChanged(diff.topSegmentChanged())
                 .setReplayTopSegment(diff.replayTopSegment()).setAgainstTopSegment(diff.againstTopSegment()).setChange(diff.change()).build();
         producer.send(new ProducerRecord<>(topic, diff.eventId().getBytes(StandardCharsets.UTF_8), serializer.serialize(topic, record)),

@@ -1,5 +1,6 @@
 package io.explainstream.diff;
 
+import io.explainstream.schema.AttributionMethod;
 import io.explainstream.schema.Explanation;
 import io.explainstream.schema.PromptSegment;
 import io.explainstream.schema.PromptToken;
@@ -74,9 +75,20 @@ public final class EventComparison {
         OptionalDouble spearman = DiffMeasures.spearman(java.util.Arrays.copyOf(pairedNew, pairs), java.util.Arrays.copyOf(pairedOld, pairs));
 
         return new EventDiff(replay.getEventId(), group(against), basis, jaccard, spearman, pairs,
-                DiffMeasures.shareChanges(shares(replay), shares(against)), replay.getSequenceDelta() - against.getSequenceDelta(),
+                DiffMeasures.shareChanges(shares(replay), shares(against)), deltaChange(replay, against),
                 DiffMeasures.sumChange(replay.getResponseLogprobs(), against.getResponseLogprobs()), replay.getTopSegment(), against.getTopSegment(),
                 labels(newer, newerTop), labels(older, olderTop));
+    }
+
+    /**
+     * How the completeness gap moved. Only integrated gradients has one: the gradient methods
+     * write sequence_delta as 0, and a change against that 0 would be the other side's gap.
+     */
+    private static OptionalDouble deltaChange(Explanation replay, Explanation against) {
+        if (replay.getMethod() != AttributionMethod.INTEGRATED_GRADIENTS || against.getMethod() != AttributionMethod.INTEGRATED_GRADIENTS) {
+            return OptionalDouble.empty();
+        }
+        return OptionalDouble.of(replay.getSequenceDelta() - against.getSequenceDelta());
     }
 
     /** The event's group: the values of the group-by keys, or its source model. */

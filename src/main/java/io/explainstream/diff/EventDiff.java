@@ -11,13 +11,14 @@ import java.util.OptionalDouble;
  * @param jaccard top-k overlap; empty when neither side has an attributed item
  * @param spearman rank correlation over the items both attribute; empty with fewer than 2 or no spread
  * @param comparedItems items the rank correlation compares
- * @param deltaChange replay's sequence_delta minus the other's, nats
+ * @param deltaChange replay's sequence_delta minus the other's, nats; empty when a side was
+ *     explained by a gradient method, which has no completeness gap
  * @param logProbChange replay's Σ response_logprobs minus the other's, nats
  * @param replayTop the replay's top-k items as "text score", for people
  * @param againstTop the other side's
  */
 public record EventDiff(String eventId, String group, Basis basis, OptionalDouble jaccard, OptionalDouble spearman, int comparedItems,
-        List<DiffMeasures.ShareChange> segmentChanges, double deltaChange, double logProbChange, String replayTopSegment,
+        List<DiffMeasures.ShareChange> segmentChanges, OptionalDouble deltaChange, double logProbChange, String replayTopSegment,
         String againstTopSegment, List<String> replayTop, List<String> againstTop) {
 
     /** What the overlap and rank correlation compare. */

@@ -8,7 +8,7 @@ public enum Measure {
     TOP_K_JACCARD("top_k_jaccard", EventDiff::jaccard),
     SPEARMAN("spearman", EventDiff::spearman),
     MAX_SHARE_CHANGE("max_share_change", d -> OptionalDouble.of(d.maxShareChange())),
-    SEQUENCE_DELTA_CHANGE("sequence_delta_change", d -> OptionalDouble.of(d.deltaChange())),
+    SEQUENCE_DELTA_CHANGE("sequence_delta_change", EventDiff::deltaChange),
     RESPONSE_LOGPROB_CHANGE("response_logprob_change", d -> OptionalDouble.of(d.logProbChange())),
     CHANGE("change", d -> OptionalDouble.of(d.change()));
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.diff.DiffRecords.Seg;
 import io.explainstream.diff.DiffRecords.Tok;
+import io.explainstream.schema.AttributionMethod;
 import io.explainstream.schema.Explanation;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -42,7 +43,7 @@ class EventComparisonTest {
         assertEquals(-0.4, diff.segmentChanges().get(0).change(), 1e-12);
         assertEquals(0.4, diff.maxShareChange(), 1e-12);
         assertTrue(diff.topSegmentChanged());
-        assertEquals(0, diff.deltaChange(), 1e-12);
+        assertEquals(0, diff.deltaChange().getAsDouble(), 1e-12);
         assertEquals(0, diff.logProbChange(), 1e-12);
         assertEquals(List.of("▁has +0.900", "▁ball -0.500"), diff.replayTop());
         assertEquals(List.of("▁Lily +0.900", "▁ball +0.500"), diff.againstTop());
@@ -64,9 +65,24 @@ class EventComparisonTest {
         assertEquals(Math.sqrt(0.9), diff.spearman().getAsDouble(), 1e-12);
         assertEquals(0.3, diff.maxShareChange(), 1e-12);
         assertFalse(diff.topSegmentChanged());
-        assertEquals(-0.07, diff.deltaChange(), 1e-12);
+        assertEquals(-0.07, diff.deltaChange().getAsDouble(), 1e-12);
         assertEquals(0.25, diff.logProbChange(), 1e-12);
         assertEquals(List.of("Lily +0.750", "has -0.625"), diff.replayTop());
+    }
+
+    /**
+     * The gradient methods have no completeness gap (their sequence_delta is written as 0): against
+     * one, a replay's delta minus 0 would read as the gap's change, so there is none to report.
+     */
+    @Test
+    void aSideExplainedByAGradientMethodHasNoDeltaChange() {
+        Explanation cheap = Explanation.newBuilder(OLD).setMethod(AttributionMethod.INPUT_X_GRADIENT).setSequenceDelta(0).build();
+        Explanation replay = Explanation.newBuilder(OLD).setSequenceDelta(0.3).build();
+        EventComparison comparison = new EventComparison(2, List.of());
+        assertTrue(comparison.compare(replay, cheap).deltaChange().isEmpty(), "integrated gradients against input x gradient");
+        assertTrue(comparison.compare(cheap, replay).deltaChange().isEmpty(), "and the other way");
+        assertEquals(0.25, comparison.compare(replay, OLD).deltaChange().getAsDouble(), 1e-12, "both integrated gradients");
+        assertTrue(Measure.SEQUENCE_DELTA_CHANGE.of(comparison.compare(replay, cheap)).isEmpty(), "left out of the distribution");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.explainstream.endtoend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -134,7 +135,9 @@ class DiffOnBrokerTest {
                 jaccards.add(jaccard);
                 assertEquals(jaccard, got.getTopKJaccard(), 1e-12, id);
                 assertEquals(spearman(now.getSeqAttr(), old.getSeqAttr(), now), got.getSpearman(), 1e-9, id);
-                assertEquals(now.getSequenceDelta() - old.getSequenceDelta(), got.getSequenceDeltaChange(), 1e-12, id);
+                // input x gradient has no completeness gap: no change of it to report.
+                assertFalse(got.getSequenceDeltaCompared(), id);
+                assertEquals(0, got.getSequenceDeltaChange(), 0, id);
                 assertEquals(sum(now.getResponseLogprobs()) - sum(old.getResponseLogprobs()), got.getResponseLogprobChange(), 1e-9, id);
                 assertEquals(0, got.getResponseLogprobChange(), 1e-4, id + ": the same model finds the response as likely");
                 double maxShare = 0;
@@ -156,6 +159,7 @@ class DiffOnBrokerTest {
             assertEquals(byChange, listed);
             double median = jaccards.stream().sorted().toList().get((int) Math.ceil(0.5 * n) - 1);
             assertEquals(median, report.at("/distributions/*/top_k_jaccard/p50").asDouble(), 0.01 * Math.abs(median) + 1e-9);
+            assertTrue(report.at("/distributions/*/sequence_delta_change").isMissingNode(), "no completeness gap on one side: no distribution of its change");
             assertTrue(summary != null, "a summary record after the events");
             assertEquals(n, summary.getSummary().getJoined());
             assertEquals(byChange, summary.getSummary().getLargestChanges().stream().map(Object::toString).toList());
@@ -167,6 +171,7 @@ class DiffOnBrokerTest {
             assertEquals(0, text.code, text.err);
             assertTrue(text.out.contains("events: " + n + " joined · 0 replay only · 0 live only"), text.out);
             assertTrue(text.out.contains("most-changed events"), text.out);
+            assertTrue(text.out.contains(" · Δdelta — · "), text.out);
             System.out.println(text.out);
             Path html = dir.resolve("diff.html");
             Run page = run(connection, "diff", "--replay-id", "ixg", "--against", "diff-out", "--format", "html", "--out", html.toString());
