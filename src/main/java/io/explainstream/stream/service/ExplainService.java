@@ -482,6 +482,8 @@ public final class ExplainService implements AutoCloseable {
         // instead of after the session timeout.
         boolean stopped = streams.close(CloseOptions.timeout(CLOSE_TIMEOUT).withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
         streamsMetrics.close();
+        // The once-a-minute warning may still owe the last records written past retention.
+        metrics.unwarnedPastRetention().ifPresent(LOG::warn);
         if (operations != null) {
             operations.close();
         }

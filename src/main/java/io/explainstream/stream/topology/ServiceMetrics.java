@@ -21,6 +21,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -252,6 +253,21 @@ public final class ServiceMetrics {
                     unwarned, unwarned == 1 ? "" : "s", unwarned == 1 ? "its" : "their", topic, Instant.ofEpochMilli(timestampMs),
                     retention.described(), unwarned == 1 ? "it" : "them");
         }
+    }
+
+    /**
+     * At a stop: the records written past their topic's retention since the last once-a-minute
+     * warning, in words, which would otherwise go unlogged; empty when there are none. Resets the count.
+     */
+    public Optional<String> unwarnedPastRetention() {
+        long unwarned = unwarnedPastRetention.getAndSet(0);
+        if (unwarned == 0) {
+            return Optional.empty();
+        }
+        return Optional.of(String.format(Locale.ROOT, "%d more record%s written with a timestamp older than %s topic's retention since the last"
+                + " warning: the broker may delete %s at its next retention check; raise the topic's retention.ms (-1 keeps records forever)."
+                + " Counted by topic in explainstream_records_past_retention_total", unwarned, unwarned == 1 ? "" : "s",
+                unwarned == 1 ? "its" : "their", unwarned == 1 ? "it" : "them"));
     }
 
     /** An engine call stopped at the engine time a transaction allows ({@code explainstream_engine_stops_total}). */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.stream.batch.PendingEvent;
 import io.explainstream.stream.config.MetricLabels;
+import io.explainstream.stream.config.TopicRetention;
 import io.explainstream.stream.ingest.InputEvent;
 import io.explainstream.stream.ingest.SourcePosition;
 import io.explainstream.stream.output.DeadLetters;
@@ -50,6 +51,24 @@ class ServiceMetricsTest {
         assertEquals(20.0, bucket(text, "explainstream_attribution_per_event_seconds", "+Inf"));
         assertEquals(20.0, bucket(text, "explainstream_attribution_per_token_seconds", "0.0025"), "80 ms / 40 tokens = 2 ms per token");
         assertEquals(20.0, bucket(text, "explainstream_batch_size", "1.0"));
+    }
+
+    /** The warning comes at most once a minute; what came after the last one is said at the stop, once. */
+    @Test
+    void recordsPastRetentionAfterTheLastWarningAreOwedAtTheStop() {
+        ServiceMetrics metrics = new ServiceMetrics(prometheus);
+        TopicRetention week = new TopicRetention(Duration.ofDays(7).toMillis());
+        long now = Duration.ofDays(30).toMillis();
+        assertTrue(metrics.unwarnedPastRetention().isEmpty(), "nothing written yet");
+        metrics.pastRetention("out", week, 0, now); // warned at once
+        assertTrue(metrics.unwarnedPastRetention().isEmpty(), "the first record was warned of");
+        metrics.pastRetention("out", week, 0, now + 1_000);
+        metrics.pastRetention("dlq", week, 0, now + 2_000);
+        assertEquals("2 more records written with a timestamp older than their topic's retention since the last warning: the broker may delete"
+                + " them at its next retention check; raise the topic's retention.ms (-1 keeps records forever). Counted by topic in"
+                + " explainstream_records_past_retention_total", metrics.unwarnedPastRetention().orElseThrow());
+        assertTrue(metrics.unwarnedPastRetention().isEmpty(), "said once");
+        assertEquals(3.0, metrics.count("explainstream.records.past.retention"));
     }
 
     @Test
