@@ -16,9 +16,12 @@ import io.explainstream.stream.config.ConfigException;
 import io.explainstream.stream.config.KafkaClients;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
+import io.explainstream.stream.config.TimestampWindow;
 import io.explainstream.stream.config.TopicRetention;
+import io.explainstream.stream.config.TopicTimes;
 import io.explainstream.stream.ingest.EventValidator;
 import io.explainstream.stream.ingest.InputDecoder;
+import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.stream.output.EngineExplainer;
 import io.explainstream.stream.topology.ExplainTopology;
 import io.explainstream.stream.topology.Liveness;
@@ -186,7 +189,7 @@ public final class ExplainService implements AutoCloseable {
                 new EngineExplainer.Identity(config.modelId(modelDir), model.checkpoint().fingerprint(), scope.replayId(),
                         config.bool(Setting.REDACT)), clock);
         ExplainTopology.Topics declared = new ExplainTopology.Topics(config.get(Setting.INPUT_TOPIC), config.get(Setting.OUTPUT_TOPIC),
-                config.get(Setting.DLQ_TOPIC), config.batchPolicy(), scope, config.maxRecordBytes(), TopicRetention.KEEPS, TopicRetention.KEEPS);
+                config.get(Setting.DLQ_TOPIC), config.batchPolicy(), scope, config.maxRecordBytes(), TopicTimes.ANY, TopicTimes.ANY);
         ConfluentAvroSerializer<Explanation> explanationSerializer =
                 new ConfluentAvroSerializer<>(registry, config.subjectStrategy(), config.bool(Setting.AUTO_REGISTER), false);
         // A missing output subject, or one that refuses the contract, fails here with the registry's
@@ -327,8 +330,8 @@ public final class ExplainService implements AutoCloseable {
 
     /**
      * Reads the configurations of the topics the service reads and writes, and returns {@code topics}
-     * with the output and dead-letter topics' retention, which every record written is checked
-     * against. Refuses to start when the output or dead-letter topic takes smaller records than
+     * with the output and dead-letter topics' retention and accepted timestamps, which every record
+     * written is checked against. Refuses to start when the output or dead-letter topic takes smaller records than
      * record.max.bytes: every write over the topic's limit would fail its transaction, again on
      * every retry, and stop the partitions. Warns when the live service's output or dead-letter
      * topic deletes records by their timestamp sooner than its input does: the explanations of the
@@ -351,15 +354,31 @@ public final class ExplainService implements AutoCloseable {
                         + Setting.RECORD_MAX_BYTES.key() + " or raise the topic's max.message.bytes");
             }
         }
-        // A topic not described is taken as keeping its records: nothing is counted or warned of that is not known.
-        TopicRetention input = retention(configs, topics.inputTopic());
-        TopicRetention output = retention(configs, topics.outputTopic());
-        TopicRetention deadLetters = retention(configs, topics.dlqTopic());
+        // A topic not described is taken as keeping its records and accepting any timestamp: nothing is counted or warned of that is not known.
+        TopicTimes input = times(configs, topics.inputTopic());
+        TopicTimes output = times(configs, topics.outputTopic());
+        TopicTimes deadLetters = times(configs, topics.dlqTopic());
         if (scope instanceof Scope.Live && configs.containsKey(topics.inputTopic())) {
-            warnIfShorter(topics.outputTopic(), output, topics.inputTopic(), input);
-            warnIfShorter(topics.dlqTopic(), deadLetters, topics.inputTopic(), input);
+            warnIfShorter(topics.outputTopic(), output.retention(), topics.inputTopic(), input.retention());
+            warnIfShorter(topics.dlqTopic(), deadLetters.retention(), topics.inputTopic(), input.retention());
         }
-        return topics.withRetention(output, deadLetters);
+        sayIfNarrower(topics.outputTopic(), output.accepted(), input.accepted());
+        sayIfNarrower(topics.dlqTopic(), deadLetters.accepted(), input.accepted());
+        return topics.withTimes(output, deadLetters);
+    }
+
+    /**
+     * Says so at start when a written topic may refuse timestamps its input took: any bound on the
+     * past (the input took its records when they were new), or a tighter one on the future (Kafka's
+     * default of an hour on both topics changes nothing).
+     */
+    private static void sayIfNarrower(String written, TimestampWindow accepted, TimestampWindow input) {
+        if (accepted.beforeMaxMs() != Long.MAX_VALUE || accepted.afterMaxMs() < input.afterMaxMs()) {
+            LOG.info("topic {} refuses record timestamps outside {} of the broker's clock: explanations and dead letters of events outside that (a"
+                    + " backlog, a replay of old traffic) are written with the time they are written, their events' time kept in the value's"
+                    + " event_time and the dead letter's {} header, and counted in explainstream_records_timestamp_moved_total", written,
+                    accepted.described(), DeadLetters.SOURCE_TIMESTAMP);
+        }
     }
 
     private static void warnIfShorter(String written, TopicRetention retention, String inputTopic, TopicRetention input) {
@@ -371,8 +390,8 @@ public final class ExplainService implements AutoCloseable {
         }
     }
 
-    private static TopicRetention retention(Map<String, Config> configs, String topic) {
-        return configs.containsKey(topic) ? TopicRetention.of(configs.get(topic)) : TopicRetention.KEEPS;
+    private static TopicTimes times(Map<String, Config> configs, String topic) {
+        return configs.containsKey(topic) ? TopicTimes.of(configs.get(topic)) : TopicTimes.ANY;
     }
 
     private static ConfigResource topic(String name) {
@@ -393,7 +412,7 @@ public final class ExplainService implements AutoCloseable {
                 configs.put(future.getKey().name(), future.getValue().get(60, TimeUnit.SECONDS));
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
-                    LOG.warn("cannot check max.message.bytes and retention of topic {}: {}", future.getKey().name(), e.getCause().getMessage());
+                    LOG.warn("cannot check max.message.bytes, retention and timestamp bounds of topic {}: {}", future.getKey().name(), e.getCause().getMessage());
                 }
             }
         }
@@ -482,8 +501,8 @@ public final class ExplainService implements AutoCloseable {
         // instead of after the session timeout.
         boolean stopped = streams.close(CloseOptions.timeout(CLOSE_TIMEOUT).withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
         streamsMetrics.close();
-        // The once-a-minute warning may still owe the last records written past retention.
-        metrics.unwarnedPastRetention().ifPresent(LOG::warn);
+        // The once-a-minute warnings may still owe the last records written past retention or with a moved timestamp.
+        metrics.owedWarnings().forEach(LOG::warn);
         if (operations != null) {
             operations.close();
         }

@@ -8,7 +8,7 @@ import io.explainstream.stream.batch.Explainer;
 import io.explainstream.stream.batch.TransactionBudget;
 import io.explainstream.stream.config.BatchPolicy;
 import io.explainstream.stream.config.ServiceConfig;
-import io.explainstream.stream.config.TopicRetention;
+import io.explainstream.stream.config.TopicTimes;
 import io.explainstream.stream.ingest.EventValidator;
 import io.explainstream.stream.ingest.Ingest;
 import io.explainstream.stream.ingest.InputDecoder;
@@ -32,7 +32,7 @@ import org.apache.kafka.streams.state.Stores;
  *                      └─ failed alone after splitting, or not writable → dlq
  *
  *   a replay also counts each event's outcome [replay-outcomes store]
- *   every record written passes a retention watch on its way to its topic
+ *   every record written passes a timestamp watch on its way to its topic (refused timestamps moved, past retention counted)
  * </pre>
  *
  * The topology does no I/O of its own: decoding, validation, the engine and the output serializer
@@ -43,9 +43,9 @@ public final class ExplainTopology {
     static final String SOURCE = "input";
     static final String VALIDATE = "validate";
     static final String BATCHER = "batcher";
-    /** Where processors send explanations: the output topic's retention watch, in front of its sink. */
+    /** Where processors send explanations: the output topic's timestamp watch, in front of its sink. */
     static final String OUTPUT_SINK = "explanations";
-    /** Where processors send dead letters: the dead-letter topic's retention watch, in front of its sink. */
+    /** Where processors send dead letters: the dead-letter topic's timestamp watch, in front of its sink. */
     static final String DLQ_SINK = "dead-letters";
     public static final String STORE = "pending-events";
 
@@ -59,24 +59,25 @@ public final class ExplainTopology {
      * @param scope the live service, or a replay's range and id
      * @param maxRecordBytes the most key and value bytes of any record the topology writes
      *     ({@code record.max.bytes}): longer dead letters are cut, larger explanations dead-lettered
-     * @param outputRetention how long the output topic keeps a record after its timestamp, read at start
-     * @param dlqRetention the same for the dead-letter topic
+     * @param outputTimes how long the output topic keeps a record after its timestamp, and which
+     *     timestamps it accepts, read at start
+     * @param dlqTimes the same for the dead-letter topic
      */
     public record Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch, Scope scope, int maxRecordBytes,
-            TopicRetention outputRetention, TopicRetention dlqRetention) {
+            TopicTimes outputTimes, TopicTimes dlqTimes) {
 
         /** Kafka's default limits are 1 MiB (producer) and 1 MiB + 12 bytes (broker): this leaves room for headers. */
         public static final int DEFAULT_MAX_RECORD_BYTES = 1_000_000;
 
         public Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch) {
-            this(inputTopic, outputTopic, dlqTopic, batch, Scope.live(), DEFAULT_MAX_RECORD_BYTES, TopicRetention.KEEPS, TopicRetention.KEEPS);
+            this(inputTopic, outputTopic, dlqTopic, batch, Scope.live(), DEFAULT_MAX_RECORD_BYTES, TopicTimes.ANY, TopicTimes.ANY);
         }
 
         public Topics withMaxRecordBytes(int bytes) {
-            return new Topics(inputTopic, outputTopic, dlqTopic, batch, scope, bytes, outputRetention, dlqRetention);
+            return new Topics(inputTopic, outputTopic, dlqTopic, batch, scope, bytes, outputTimes, dlqTimes);
         }
 
-        public Topics withRetention(TopicRetention output, TopicRetention deadLetters) {
+        public Topics withTimes(TopicTimes output, TopicTimes deadLetters) {
             return new Topics(inputTopic, outputTopic, dlqTopic, batch, scope, maxRecordBytes, output, deadLetters);
         }
 
@@ -123,8 +124,8 @@ public final class ExplainTopology {
             topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(Outcomes.STORE), Serdes.String(), Serdes.Long())
                     .withLoggingEnabled(changelog), VALIDATE, BATCHER);
         }
-        topology.addProcessor(OUTPUT_SINK, () -> new RetentionWatch(topics.outputTopic(), topics.outputRetention(), metrics, clock), BATCHER);
-        topology.addProcessor(DLQ_SINK, () -> new RetentionWatch(topics.dlqTopic(), topics.dlqRetention(), metrics, clock), VALIDATE, BATCHER);
+        topology.addProcessor(OUTPUT_SINK, () -> new TimestampWatch(topics.outputTopic(), topics.outputTimes(), metrics, clock), BATCHER);
+        topology.addProcessor(DLQ_SINK, () -> new TimestampWatch(topics.dlqTopic(), topics.dlqTimes(), metrics, clock), VALIDATE, BATCHER);
         topology.addSink(OUTPUT_SINK + "-topic", topics.outputTopic(), Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer(), OUTPUT_SINK);
         topology.addSink(DLQ_SINK + "-topic", topics.dlqTopic(), Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer(), DLQ_SINK);
         return topology;

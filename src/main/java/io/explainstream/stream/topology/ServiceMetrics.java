@@ -5,6 +5,7 @@ import io.explainstream.stream.audit.BacklogController;
 import io.explainstream.stream.audit.Tier;
 import io.explainstream.stream.batch.PendingEvent;
 import io.explainstream.stream.config.MetricLabels;
+import io.explainstream.stream.config.TimestampWindow;
 import io.explainstream.stream.config.TopicRetention;
 import io.explainstream.stream.ingest.InputEvent;
 import io.explainstream.stream.output.DeadLetters;
@@ -21,7 +22,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -48,7 +48,7 @@ public final class ServiceMetrics {
     /** Distinct values one label keeps before it counts further values as {@link #OTHER}. */
     public static final int MAX_VALUES_PER_LABEL = 100;
     private static final Logger LOG = LoggerFactory.getLogger(ServiceMetrics.class);
-    private static final long RETENTION_WARNING_INTERVAL_MS = 60_000;
+    private static final long WARNING_INTERVAL_MS = 60_000;
     /** The longest label value kept whole, in UTF-16 chars. */
     static final int MAX_LABEL_CHARS = 120;
     /** The value of a label past its limit. */
@@ -80,9 +80,10 @@ public final class ServiceMetrics {
     private final Map<String, Long> pendingByTask = new ConcurrentHashMap<>();
     private final Counter threadReplacements;
     private final Counter engineStops;
-    /** When the next warning of records written past their topic's retention may be logged, and how many were not warned of since the last. */
-    private final AtomicLong nextRetentionWarningMs = new AtomicLong(Long.MIN_VALUE);
-    private final AtomicLong unwarnedPastRetention = new AtomicLong();
+    /** Records written past their topic's retention, warned of at most once a minute. */
+    private final ThrottledWarning pastRetentionWarning = new ThrottledWarning(WARNING_INTERVAL_MS);
+    /** Records whose timestamp their topic would refuse, written with the write time instead. */
+    private final ThrottledWarning timestampMovedWarning = new ThrottledWarning(WARNING_INTERVAL_MS);
 
     /** Metrics without metadata labels. */
     public ServiceMetrics(MeterRegistry registry) {
@@ -243,10 +244,8 @@ public final class ServiceMetrics {
         Counter.builder("explainstream.records.past.retention")
                 .description("records written with a timestamp older than their topic's retention.ms: the broker may delete them at its next retention check")
                 .tags("topic", topic).register(registry).increment();
-        long unwarned = unwarnedPastRetention.incrementAndGet();
-        long next = nextRetentionWarningMs.get();
-        if (nowMs >= next && nextRetentionWarningMs.compareAndSet(next, nowMs + RETENTION_WARNING_INTERVAL_MS)) {
-            unwarnedPastRetention.addAndGet(-unwarned);
+        long unwarned = pastRetentionWarning.occurred(nowMs);
+        if (unwarned > 0) {
             LOG.warn("{} record{} written with a timestamp older than {} topic's retention (the last to topic {}, of an event of {}, with {}): the broker"
                     + " may delete {} at its next retention check, as explanations and dead letters keep their events' timestamps; raise the"
                     + " topic's retention.ms (-1 keeps records forever). Counted in explainstream_records_past_retention_total; warned at most once a minute",
@@ -256,18 +255,43 @@ public final class ServiceMetrics {
     }
 
     /**
-     * At a stop: the records written past their topic's retention since the last once-a-minute
-     * warning, in words, which would otherwise go unlogged; empty when there are none. Resets the count.
+     * A record its topic would refuse for its timestamp, written with the write time instead
+     * ({@code explainstream_records_timestamp_moved_total{topic}}), warned of at most once a minute.
      */
-    public Optional<String> unwarnedPastRetention() {
-        long unwarned = unwarnedPastRetention.getAndSet(0);
-        if (unwarned == 0) {
-            return Optional.empty();
+    void timestampMoved(String topic, TimestampWindow accepted, long timestampMs, long nowMs) {
+        Counter.builder("explainstream.records.timestamp.moved")
+                .description("records whose event timestamp their topic refuses (message.timestamp.before/after.max.ms), written with the time they were written")
+                .tags("topic", topic).register(registry).increment();
+        long unwarned = timestampMovedWarning.occurred(nowMs);
+        if (unwarned > 0) {
+            LOG.warn("{} record{} written with the time {} written instead of {} event's timestamp (the last to topic {}, of an event of {}), which the"
+                    + " topic refuses ({}); the event's time is in the explanation's event_time and the dead letter's {} header. Counted in"
+                    + " explainstream_records_timestamp_moved_total; warned at most once a minute", unwarned, unwarned == 1 ? "" : "s",
+                    unwarned == 1 ? "it was" : "they were", unwarned == 1 ? "its" : "their", topic, Instant.ofEpochMilli(timestampMs),
+                    accepted.described(), DeadLetters.SOURCE_TIMESTAMP);
         }
-        return Optional.of(String.format(Locale.ROOT, "%d more record%s written with a timestamp older than %s topic's retention since the last"
-                + " warning: the broker may delete %s at its next retention check; raise the topic's retention.ms (-1 keeps records forever)."
-                + " Counted by topic in explainstream_records_past_retention_total", unwarned, unwarned == 1 ? "" : "s",
-                unwarned == 1 ? "its" : "their", unwarned == 1 ? "it" : "them"));
+    }
+
+    /**
+     * At a stop: what the once-a-minute warnings still owe (records written past retention, or with
+     * a moved timestamp, since the last warning), in words; each is said once.
+     */
+    public List<String> owedWarnings() {
+        List<String> owed = new ArrayList<>();
+        long pastRetention = pastRetentionWarning.owed();
+        if (pastRetention > 0) {
+            owed.add(String.format(Locale.ROOT, "%d more record%s written with a timestamp older than %s topic's retention since the last"
+                    + " warning: the broker may delete %s at its next retention check; raise the topic's retention.ms (-1 keeps records forever)."
+                    + " Counted by topic in explainstream_records_past_retention_total", pastRetention, pastRetention == 1 ? "" : "s",
+                    pastRetention == 1 ? "its" : "their", pastRetention == 1 ? "it" : "them"));
+        }
+        long moved = timestampMovedWarning.owed();
+        if (moved > 0) {
+            owed.add(String.format(Locale.ROOT, "%d more record%s written with the time %s written, as %s topic refuses %s event's timestamp, since"
+                    + " the last warning. Counted by topic in explainstream_records_timestamp_moved_total", moved, moved == 1 ? "" : "s",
+                    moved == 1 ? "it was" : "they were", moved == 1 ? "its" : "their", moved == 1 ? "its" : "their"));
+        }
+        return owed;
     }
 
     /** An engine call stopped at the engine time a transaction allows ({@code explainstream_engine_stops_total}). */

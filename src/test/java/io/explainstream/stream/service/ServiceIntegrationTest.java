@@ -225,6 +225,46 @@ class ServiceIntegrationTest {
         }
     }
 
+    /**
+     * A broker that refuses records older than a day (message.timestamp.before.max.ms, KIP-937, set
+     * against producers with wrong clocks) on the output topics: an explanation of a ten-day-old
+     * event, keeping the event's timestamp, would be refused on every retry and stall its partition.
+     * The record is written with the time it is written instead (the event's time stays in the
+     * value's event_time), counted per topic; the partition goes on.
+     */
+    @Test
+    void outputTopicsThatRefuseOldTimestampsGetTheWriteTimeAndNothingStalls() throws Exception {
+        long tenDaysAgo = Instant.now().minus(Duration.ofDays(10)).toEpochMilli();
+        Map<String, String> refusesOld = Map.of("message.timestamp.before.max.ms", Long.toString(Duration.ofDays(1).toMillis()));
+        kafka.createTopic("in-skew", 2, Map.of("retention.ms", "-1"));
+        kafka.createTopic("out-skew", 2, refusesOld);
+        kafka.createTopic("dlq-skew", 1, refusesOld);
+        try (var producer = kafka.producer(Map.of())) {
+            for (int i = 0; i < 3; i++) {
+                String value = i == 2 ? "{not json" : json("skew-" + i, PROMPTS[i], RESPONSES[i]).replaceFirst("\"timestamp\":\\d+", "\"timestamp\":" + tenDaysAgo);
+                producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("in-skew", i % 2, tenDaysAgo, ("skew-" + i).getBytes(StandardCharsets.UTF_8),
+                        value.getBytes(StandardCharsets.UTF_8))).get();
+            }
+        }
+        long started = System.currentTimeMillis();
+        ServiceConfig config = config("skew").with(Map.of("audit.max.lag.ms", "0"));
+        try (ExplainService service = ExplainService.start(config, TestData.repo(), Clock.systemUTC())) {
+            var explanations = readCommitted("out-skew", records -> records.size() >= 2, Duration.ofSeconds(90));
+            assertEquals(2, explanations.size());
+            var deadLetters = readCommitted("dlq-skew", records -> records.size() >= 1, Duration.ofSeconds(30));
+            assertEquals(1, deadLetters.size());
+            for (var record : explanations) {
+                assertTrue(record.timestamp() >= started, "written with the write time: " + Instant.ofEpochMilli(record.timestamp()));
+                Explanation explanation = ConfluentAvroDeserializer.specific(REGISTRY.client(), Explanation.class).deserialize("out-skew", record.value());
+                assertEquals(Instant.ofEpochMilli(tenDaysAgo), explanation.getEventTime(), "the event's own time is in the value");
+            }
+            assertTrue(deadLetters.get(0).timestamp() >= started);
+            var moved = service.meters().find("explainstream.records.timestamp.moved").counters();
+            assertEquals(2.0, service.meters().find("explainstream.records.timestamp.moved").tag("topic", "out-skew").counter().count());
+            assertEquals(1.0, service.meters().find("explainstream.records.timestamp.moved").tag("topic", "dlq-skew").counter().count(), moved.toString());
+        }
+    }
+
     @Test
     void tlsAndSaslSettingsPassThroughToKafkaAndTheirSecretsAreMasked() {
         Map<String, String> security = Map.of("security.protocol", "SASL_SSL", "sasl.mechanism", "SCRAM-SHA-512",

@@ -27,7 +27,9 @@ import io.explainstream.stream.batch.PendingEvent;
 import io.explainstream.stream.batch.PendingEventCodec;
 import io.explainstream.stream.config.BatchPolicy;
 import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.stream.config.TimestampWindow;
 import io.explainstream.stream.config.TopicRetention;
+import io.explainstream.stream.config.TopicTimes;
 import io.explainstream.stream.ingest.InputDecoder;
 import io.explainstream.stream.ingest.InputFormat;
 import io.explainstream.stream.ingest.InvalidEventException;
@@ -392,7 +394,7 @@ class ExplainTopologyTest {
         long age = now - T0; // days: T0 is a fixed date before today
         TopicRetention shorter = new TopicRetention(age / 2);
         TopicRetention longer = new TopicRetention(age * 2);
-        start(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(1, 100_000, 60_000)).withRetention(shorter, longer),
+        start(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(1, 100_000, 60_000)).withTimes(new TopicTimes(shorter, TimestampWindow.ANY), new TopicTimes(longer, TimestampWindow.ANY)),
                 StreamFixture.defaultPolicy(), fixture.explainer(StreamFixture.defaultPolicy()));
         send("old", json("old", "One day,", "a girl"), T0);
         assertEquals("old", output.readValue().getEventId(), "written all the same");
@@ -407,6 +409,34 @@ class ExplainTopologyTest {
         assertEquals("new", output.readValue().getEventId());
         assertEquals(1, deadLetters.readRecordsToList().size());
         assertEquals(1.0, metrics.count("explainstream.records.past.retention"), "records within retention are not counted");
+    }
+
+    /**
+     * Topics that refuse timestamps more than a day old: the explanation and the dead letter of a
+     * month-old event are written with the write time, their event's time in the value and the
+     * source timestamp header; a fresh event keeps its own.
+     */
+    @Test
+    void recordsWhoseTimestampTheirTopicRefusesAreWrittenWithTheWriteTime() {
+        TopicTimes refusesOld = new TopicTimes(TopicRetention.KEEPS, new TimestampWindow(Duration.ofDays(1).toMillis(), Long.MAX_VALUE));
+        start(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(1, 100_000, 60_000)).withTimes(refusesOld, refusesOld),
+                StreamFixture.defaultPolicy(), fixture.explainer(StreamFixture.defaultPolicy()));
+        long before = Clock.systemUTC().millis();
+        send("old", json("old", "One day,", "a girl"), T0);
+        send("old-malformed", "{not json".getBytes(StandardCharsets.UTF_8), T0);
+        var explanation = output.readRecord();
+        var deadLetter = deadLetters.readRecord();
+        assertTrue(explanation.timestamp() >= before, "the write time: " + Instant.ofEpochMilli(explanation.timestamp()));
+        assertEquals(Instant.ofEpochMilli(T0), explanation.value().getEventTime());
+        assertTrue(deadLetter.timestamp() >= before);
+        assertEquals(Instant.ofEpochMilli(T0).toString(), header(deadLetter, DeadLetters.SOURCE_TIMESTAMP));
+        assertEquals(1.0, metrics.count("explainstream.records.timestamp.moved", "topic", "out"));
+        assertEquals(1.0, metrics.count("explainstream.records.timestamp.moved", "topic", "dlq"));
+
+        long now = Clock.systemUTC().millis() - 1_000;
+        send("new", json("new", "One day,", "a girl"), now);
+        assertEquals(now, output.readRecord().timestamp(), "a timestamp the topic accepts is kept");
+        assertEquals(2.0, metrics.count("explainstream.records.timestamp.moved"));
     }
 
     @Test

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.stream.batch.PendingEvent;
 import io.explainstream.stream.config.MetricLabels;
+import io.explainstream.stream.config.TimestampWindow;
 import io.explainstream.stream.config.TopicRetention;
 import io.explainstream.stream.ingest.InputEvent;
 import io.explainstream.stream.ingest.SourcePosition;
@@ -59,16 +60,20 @@ class ServiceMetricsTest {
         ServiceMetrics metrics = new ServiceMetrics(prometheus);
         TopicRetention week = new TopicRetention(Duration.ofDays(7).toMillis());
         long now = Duration.ofDays(30).toMillis();
-        assertTrue(metrics.unwarnedPastRetention().isEmpty(), "nothing written yet");
+        assertEquals(List.of(), metrics.owedWarnings(), "nothing written yet");
         metrics.pastRetention("out", week, 0, now); // warned at once
-        assertTrue(metrics.unwarnedPastRetention().isEmpty(), "the first record was warned of");
+        metrics.timestampMoved("out", TimestampWindow.ANY, 0, now);
+        assertEquals(List.of(), metrics.owedWarnings(), "the first records were warned of");
         metrics.pastRetention("out", week, 0, now + 1_000);
         metrics.pastRetention("dlq", week, 0, now + 2_000);
-        assertEquals("2 more records written with a timestamp older than their topic's retention since the last warning: the broker may delete"
-                + " them at its next retention check; raise the topic's retention.ms (-1 keeps records forever). Counted by topic in"
-                + " explainstream_records_past_retention_total", metrics.unwarnedPastRetention().orElseThrow());
-        assertTrue(metrics.unwarnedPastRetention().isEmpty(), "said once");
+        metrics.timestampMoved("out", TimestampWindow.ANY, 0, now + 3_000);
+        assertEquals(List.of("2 more records written with a timestamp older than their topic's retention since the last warning: the broker may"
+                + " delete them at its next retention check; raise the topic's retention.ms (-1 keeps records forever). Counted by topic in"
+                + " explainstream_records_past_retention_total", "1 more record written with the time it was written, as its topic refuses its event's"
+                + " timestamp, since the last warning. Counted by topic in explainstream_records_timestamp_moved_total"), metrics.owedWarnings());
+        assertEquals(List.of(), metrics.owedWarnings(), "said once");
         assertEquals(3.0, metrics.count("explainstream.records.past.retention"));
+        assertEquals(2.0, metrics.count("explainstream.records.timestamp.moved"));
     }
 
     @Test

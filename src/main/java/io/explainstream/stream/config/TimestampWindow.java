@@ -1,0 +1,88 @@
+package io.explainstream.stream.config;
+
+import java.time.Duration;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.common.config.TopicConfig;
+
+/**
+ * The record timestamps a topic accepts. A broker refuses a record whose timestamp is more than
+ * {@code message.timestamp.before.max.ms} behind its clock or {@code message.timestamp.after.max.ms}
+ * ahead of it (KIP-937; the first is unlimited by default, the second one hour since Kafka 4.0),
+ * and a transaction holding such a record fails on every retry. Explanations and dead letters keep
+ * their events' timestamps, so a replay of last month, or a backlog older than the bound, would
+ * stop its partition for good. A topic that stamps records with the time they are appended
+ * ({@code LogAppendTime}) accepts any.
+ *
+ * @param beforeMaxMs how far behind the broker's clock a timestamp may be; {@link Long#MAX_VALUE}: any
+ * @param afterMaxMs how far ahead; {@link Long#MAX_VALUE}: any
+ */
+public record TimestampWindow(long beforeMaxMs, long afterMaxMs) {
+
+    /** A topic that accepts every timestamp. */
+    public static final TimestampWindow ANY = new TimestampWindow(Long.MAX_VALUE, Long.MAX_VALUE);
+
+    /** The most a record is kept inside a bound by, for the broker's clock and the time until the write reaches it. */
+    static final long MAX_MARGIN_MS = Duration.ofMinutes(5).toMillis();
+
+    /** Brokers before Kafka 3.6 bound both sides with this one setting (removed in 4.0). */
+    private static final String DIFFERENCE_MAX_MS = "message.timestamp.difference.max.ms";
+
+    /** The window a topic's configuration (as {@code describeConfigs} gives it, defaults included) means. */
+    public static TimestampWindow of(Config config) {
+        ConfigEntry type = config.get(TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG);
+        if (type != null && "LogAppendTime".equalsIgnoreCase(type.value())) {
+            return ANY;
+        }
+        long difference = bound(config, DIFFERENCE_MAX_MS);
+        return new TimestampWindow(Math.min(difference, bound(config, TopicConfig.MESSAGE_TIMESTAMP_BEFORE_MAX_MS_CONFIG)),
+                Math.min(difference, bound(config, TopicConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS_CONFIG)));
+    }
+
+    public boolean acceptsAny() {
+        return beforeMaxMs == Long.MAX_VALUE && afterMaxMs == Long.MAX_VALUE;
+    }
+
+    /**
+     * Whether the broker may refuse a record of {@code timestampMs} written at {@code nowMs}: it is
+     * past a bound, or within a margin of it (half the bound, at most five minutes).
+     */
+    public boolean refuses(long timestampMs, long nowMs) {
+        return beyond(nowMs - timestampMs, beforeMaxMs) || beyond(timestampMs - nowMs, afterMaxMs);
+    }
+
+    private static boolean beyond(long distanceMs, long boundMs) {
+        return boundMs != Long.MAX_VALUE && distanceMs > boundMs - Math.min(boundMs / 2, MAX_MARGIN_MS);
+    }
+
+    /** {@code message.timestamp.before.max.ms = 86400000 (1d)}, the bounds that are set, or {@code any timestamp}. */
+    public String described() {
+        if (acceptsAny()) {
+            return "any timestamp";
+        }
+        StringBuilder text = new StringBuilder();
+        if (beforeMaxMs != Long.MAX_VALUE) {
+            text.append(TopicConfig.MESSAGE_TIMESTAMP_BEFORE_MAX_MS_CONFIG).append(" = ").append(beforeMaxMs).append(" (")
+                    .append(DurationText.format(Duration.ofMillis(beforeMaxMs))).append(')');
+        }
+        if (afterMaxMs != Long.MAX_VALUE) {
+            text.append(text.length() > 0 ? ", " : "").append(TopicConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS_CONFIG).append(" = ").append(afterMaxMs)
+                    .append(" (").append(DurationText.format(Duration.ofMillis(afterMaxMs))).append(')');
+        }
+        return text.toString();
+    }
+
+    /** A bound's value; unset, unparsable or negative: no bound. */
+    private static long bound(Config config, String key) {
+        ConfigEntry entry = config.get(key);
+        if (entry == null || entry.value() == null) {
+            return Long.MAX_VALUE;
+        }
+        try {
+            long value = Long.parseLong(entry.value().trim());
+            return value < 0 ? Long.MAX_VALUE : value;
+        } catch (NumberFormatException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package io.explainstream.stream.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.junit.jupiter.api.Test;
+
+class TimestampWindowTest {
+
+    private static final long DAY = Duration.ofDays(1).toMillis();
+    private static final long HOUR = Duration.ofHours(1).toMillis();
+    private static final long MINUTE = Duration.ofMinutes(1).toMillis();
+    private static final long NOW = Duration.ofDays(20_000).toMillis();
+
+    private static Config config(Map<String, String> entries) {
+        return new Config(entries.entrySet().stream().map(e -> new ConfigEntry(e.getKey(), e.getValue())).toList());
+    }
+
+    @Test
+    void kafkasDefaultsBoundOnlyTheFuture() {
+        // Kafka 4: before unlimited (Long.MAX_VALUE), after one hour.
+        TimestampWindow window = TimestampWindow.of(config(Map.of("message.timestamp.before.max.ms", Long.toString(Long.MAX_VALUE),
+                "message.timestamp.after.max.ms", Long.toString(HOUR), "message.timestamp.type", "CreateTime")));
+        assertEquals(new TimestampWindow(Long.MAX_VALUE, HOUR), window);
+        assertFalse(window.refuses(0, NOW), "any age");
+        assertFalse(window.refuses(NOW + 54 * MINUTE, NOW), "55 minutes ahead is inside the hour less its 5-minute margin");
+        assertTrue(window.refuses(NOW + 56 * MINUTE, NOW), "within the margin of the bound: the broker's clock may differ");
+        assertEquals("message.timestamp.after.max.ms = 3600000 (1h)", window.described());
+    }
+
+    @Test
+    void aBoundOnThePastRefusesOldRecordsWithAMarginOfHalfTheBoundAtMostFiveMinutes() {
+        TimestampWindow day = TimestampWindow.of(config(Map.of("message.timestamp.before.max.ms", Long.toString(DAY))));
+        assertFalse(day.refuses(NOW - DAY + 6 * MINUTE, NOW));
+        assertTrue(day.refuses(NOW - DAY + 4 * MINUTE, NOW));
+        assertTrue(day.refuses(NOW - 10 * DAY, NOW));
+        assertFalse(day.refuses(NOW + 10 * DAY, NOW), "the future is not bounded");
+        TimestampWindow minute = new TimestampWindow(MINUTE, Long.MAX_VALUE);
+        assertFalse(minute.refuses(NOW - 29_000, NOW));
+        assertTrue(minute.refuses(NOW - 31_000, NOW), "half of a short bound");
+    }
+
+    @Test
+    void logAppendTimeAcceptsAnyAndTheOldDifferenceSettingBoundsBothSides() {
+        assertEquals(TimestampWindow.ANY, TimestampWindow.of(config(Map.of("message.timestamp.type", "LogAppendTime",
+                "message.timestamp.before.max.ms", "1000"))));
+        assertTrue(TimestampWindow.ANY.acceptsAny());
+        assertEquals("any timestamp", TimestampWindow.ANY.described());
+        assertEquals(new TimestampWindow(DAY, HOUR), TimestampWindow.of(config(Map.of("message.timestamp.difference.max.ms", Long.toString(DAY),
+                "message.timestamp.after.max.ms", Long.toString(HOUR)))));
+        assertEquals(TimestampWindow.ANY, TimestampWindow.of(config(Map.of("message.timestamp.before.max.ms", "-1",
+                "message.timestamp.after.max.ms", "x"))), "unparsable or negative: no bound");
+        assertEquals(TimestampWindow.ANY, TimestampWindow.of(new Config(List.of())));
+    }
+}
