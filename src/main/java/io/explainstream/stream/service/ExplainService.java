@@ -16,6 +16,7 @@ import io.explainstream.stream.config.ConfigException;
 import io.explainstream.stream.config.KafkaClients;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
+import io.explainstream.stream.config.SinkTimes;
 import io.explainstream.stream.config.TimestampWindow;
 import io.explainstream.stream.config.TopicRetention;
 import io.explainstream.stream.config.TopicTimes;
@@ -189,7 +190,7 @@ public final class ExplainService implements AutoCloseable {
                 new EngineExplainer.Identity(config.modelId(modelDir), model.checkpoint().fingerprint(), scope.replayId(),
                         config.bool(Setting.REDACT)), clock);
         ExplainTopology.Topics declared = new ExplainTopology.Topics(config.get(Setting.INPUT_TOPIC), config.get(Setting.OUTPUT_TOPIC),
-                config.get(Setting.DLQ_TOPIC), config.batchPolicy(), scope, config.maxRecordBytes(), TopicTimes.ANY, TopicTimes.ANY);
+                config.get(Setting.DLQ_TOPIC), config.batchPolicy(), scope, config.maxRecordBytes(), SinkTimes.ANY);
         ConfluentAvroSerializer<Explanation> explanationSerializer =
                 new ConfluentAvroSerializer<>(registry, config.subjectStrategy(), config.bool(Setting.AUTO_REGISTER), false);
         // A missing output subject, or one that refuses the contract, fails here with the registry's
@@ -364,7 +365,36 @@ public final class ExplainService implements AutoCloseable {
         }
         sayIfNarrower(topics.outputTopic(), output.accepted(), input.accepted());
         sayIfNarrower(topics.dlqTopic(), deadLetters.accepted(), input.accepted());
-        return topics.withTimes(output, deadLetters);
+        return topics.withTimes(new SinkTimes(output, deadLetters, changelogs(properties)));
+    }
+
+    /**
+     * The timestamps the store changelogs accept: Kafka Streams creates them with the broker's
+     * defaults, overridden by the {@code topic.}-prefixed settings. A client without the right to
+     * describe the broker's configuration cannot check; it says so, and the service goes on.
+     */
+    private static TimestampWindow changelogs(Properties properties) {
+        Map<String, String> overrides = new HashMap<>();
+        properties.stringPropertyNames().stream().filter(key -> key.startsWith(StreamsConfig.TOPIC_PREFIX + "message.timestamp."))
+                .forEach(key -> overrides.put(key.substring(StreamsConfig.TOPIC_PREFIX.length()), properties.getProperty(key)));
+        Map<String, String> merged = new HashMap<>();
+        try (Admin admin = KafkaClients.admin(properties)) {
+            var nodes = admin.describeCluster().nodes().get(60, TimeUnit.SECONDS);
+            if (!nodes.isEmpty()) {
+                ConfigResource broker = new ConfigResource(ConfigResource.Type.BROKER, Integer.toString(nodes.iterator().next().id()));
+                Config config = admin.describeConfigs(List.of(broker)).values().get(broker).get(60, TimeUnit.SECONDS);
+                config.entries().stream().filter(entry -> entry.name().startsWith("log.message.timestamp.") && entry.value() != null)
+                        .forEach(entry -> merged.put(entry.name().substring("log.".length()), entry.value()));
+            }
+        } catch (ExecutionException e) {
+            LOG.warn("cannot check the broker's timestamp bounds (log.message.timestamp.*), which the store changelogs inherit: {}",
+                    e.getCause().getMessage());
+        } catch (InterruptedException | TimeoutException e) {
+            throw new ConfigException("cannot reach the Kafka cluster at " + properties.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)
+                    + " to check the topics: " + e, e);
+        }
+        merged.putAll(overrides);
+        return TimestampWindow.of(new Config(merged.entrySet().stream().map(e -> new ConfigEntry(e.getKey(), e.getValue())).toList()));
     }
 
     /**

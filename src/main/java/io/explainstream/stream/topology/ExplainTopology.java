@@ -8,7 +8,7 @@ import io.explainstream.stream.batch.Explainer;
 import io.explainstream.stream.batch.TransactionBudget;
 import io.explainstream.stream.config.BatchPolicy;
 import io.explainstream.stream.config.ServiceConfig;
-import io.explainstream.stream.config.TopicTimes;
+import io.explainstream.stream.config.SinkTimes;
 import io.explainstream.stream.ingest.EventValidator;
 import io.explainstream.stream.ingest.Ingest;
 import io.explainstream.stream.ingest.InputDecoder;
@@ -25,12 +25,13 @@ import org.apache.kafka.streams.state.Stores;
  * The processing graph:
  *
  * <pre>
- *   input (bytes) → validate ─invalid→ dlq (original bytes + reason headers)
- *                      │
- *                      ▼
- *                   batcher [pending-events store] → output (Avro Explanation, input's key and timestamp)
- *                      └─ failed alone after splitting, or not writable → dlq
+ *   input (bytes) → intake → validate ─invalid→ dlq (original bytes + reason headers)
+ *                               │
+ *                               ▼
+ *                            batcher [pending-events store] → output (Avro Explanation, input's key and timestamp)
+ *                               └─ failed alone after splitting, or not writable → dlq
  *
+ *   the intake stamps a record the changelogs would refuse with its arrival time, keeping its own in the value
  *   a replay also counts each event's outcome [replay-outcomes store]
  *   every record written passes a timestamp watch on its way to its topic (refused timestamps moved, past retention counted)
  * </pre>
@@ -41,6 +42,7 @@ import org.apache.kafka.streams.state.Stores;
 public final class ExplainTopology {
 
     static final String SOURCE = "input";
+    static final String INTAKE = "intake";
     static final String VALIDATE = "validate";
     static final String BATCHER = "batcher";
     /** Where processors send explanations: the output topic's timestamp watch, in front of its sink. */
@@ -59,26 +61,25 @@ public final class ExplainTopology {
      * @param scope the live service, or a replay's range and id
      * @param maxRecordBytes the most key and value bytes of any record the topology writes
      *     ({@code record.max.bytes}): longer dead letters are cut, larger explanations dead-lettered
-     * @param outputTimes how long the output topic keeps a record after its timestamp, and which
-     *     timestamps it accepts, read at start
-     * @param dlqTimes the same for the dead-letter topic
+     * @param times what the output and dead-letter topics and the store changelogs do with record
+     *     timestamps, read at start
      */
     public record Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch, Scope scope, int maxRecordBytes,
-            TopicTimes outputTimes, TopicTimes dlqTimes) {
+            SinkTimes times) {
 
         /** Kafka's default limits are 1 MiB (producer) and 1 MiB + 12 bytes (broker): this leaves room for headers. */
         public static final int DEFAULT_MAX_RECORD_BYTES = 1_000_000;
 
         public Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch) {
-            this(inputTopic, outputTopic, dlqTopic, batch, Scope.live(), DEFAULT_MAX_RECORD_BYTES, TopicTimes.ANY, TopicTimes.ANY);
+            this(inputTopic, outputTopic, dlqTopic, batch, Scope.live(), DEFAULT_MAX_RECORD_BYTES, SinkTimes.ANY);
         }
 
         public Topics withMaxRecordBytes(int bytes) {
-            return new Topics(inputTopic, outputTopic, dlqTopic, batch, scope, bytes, outputTimes, dlqTimes);
+            return new Topics(inputTopic, outputTopic, dlqTopic, batch, scope, bytes, times);
         }
 
-        public Topics withTimes(TopicTimes output, TopicTimes deadLetters) {
-            return new Topics(inputTopic, outputTopic, dlqTopic, batch, scope, maxRecordBytes, output, deadLetters);
+        public Topics withTimes(SinkTimes times) {
+            return new Topics(inputTopic, outputTopic, dlqTopic, batch, scope, maxRecordBytes, times);
         }
 
         /** The largest record, headers included, that the producer and every topic written must accept. */
@@ -113,7 +114,8 @@ public final class ExplainTopology {
         // One stream thread, one transaction at a time: its processors share the engine-time budget.
         TransactionBudget budget = new TransactionBudget(topics.batch().maxSeconds(), topics.batch().transactionTimeoutMs() / 1000.0);
         Ingest ingest = new Ingest(decoder, validator);
-        topology.addProcessor(VALIDATE, () -> new ValidationProcessor(ingest, topics.scope(), deadLetters, metrics, clock), SOURCE);
+        topology.addProcessor(INTAKE, () -> new TimestampIntake(topics.times().changelogs(), clock), SOURCE);
+        topology.addProcessor(VALIDATE, () -> new ValidationProcessor(ingest, topics.scope(), deadLetters, metrics, clock), INTAKE);
         topology.addProcessor(BATCHER, () -> new BatchingProcessor(STORE, topics.batch(), explainer, ingest, explanationSerializer,
                 topics.outputTopic(), topics.scope(), deadLetters, metrics, budget, liveness, backlog, clock), VALIDATE);
         // The changelog takes any record the batcher checked against record.max.bytes.
@@ -124,8 +126,8 @@ public final class ExplainTopology {
             topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(Outcomes.STORE), Serdes.String(), Serdes.Long())
                     .withLoggingEnabled(changelog), VALIDATE, BATCHER);
         }
-        topology.addProcessor(OUTPUT_SINK, () -> new TimestampWatch(topics.outputTopic(), topics.outputTimes(), metrics, clock), BATCHER);
-        topology.addProcessor(DLQ_SINK, () -> new TimestampWatch(topics.dlqTopic(), topics.dlqTimes(), metrics, clock), VALIDATE, BATCHER);
+        topology.addProcessor(OUTPUT_SINK, () -> new TimestampWatch(topics.outputTopic(), topics.times().output(), metrics, clock), BATCHER);
+        topology.addProcessor(DLQ_SINK, () -> new TimestampWatch(topics.dlqTopic(), topics.times().deadLetters(), metrics, clock), VALIDATE, BATCHER);
         topology.addSink(OUTPUT_SINK + "-topic", topics.outputTopic(), Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer(), OUTPUT_SINK);
         topology.addSink(DLQ_SINK + "-topic", topics.dlqTopic(), Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer(), DLQ_SINK);
         return topology;

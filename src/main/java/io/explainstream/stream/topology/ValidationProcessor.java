@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
  * the dead-letter topic with their original bytes; skipped ones are counted. Nothing thrown here
  * reaches the stream thread.
  */
-final class ValidationProcessor implements Processor<byte[], byte[], Object, Object> {
+final class ValidationProcessor implements Processor<byte[], TimestampIntake.Received, Object, Object> {
 
     private static final Logger LOG = LoggerFactory.getLogger(ValidationProcessor.class);
 
@@ -44,21 +44,23 @@ final class ValidationProcessor implements Processor<byte[], byte[], Object, Obj
     }
 
     @Override
-    public void process(Record<byte[], byte[]> record) {
-        SourcePosition source = source(record);
-        if (!scope.includes(source.partition(), source.offset(), record.timestamp())) {
+    public void process(Record<byte[], TimestampIntake.Received> record) {
+        // The event's own timestamp: the record's may have been moved for the changelogs (TimestampIntake).
+        SourcePosition source = source(record.value().timestampMs());
+        byte[] value = record.value().value();
+        if (!scope.includes(source.partition(), source.offset(), source.timestampMs())) {
             // A replay reads from the first offset at its start time; later records may carry
             // earlier (or later) timestamps: only the range is explained.
             metrics.skipped("out_of_range", null);
             return;
         }
-        Admission admission = ingest.admit(source.topic(), record.value());
+        Admission admission = ingest.admit(source.topic(), value);
         // Counted once decoded (or not), so that the counters carry the event's model and metadata.
         metrics.eventIn(admission.event());
         if (admission instanceof Admission.Reject reject) {
             metrics.deadLetter(DeadLetters.Stage.VALIDATION, reject.event());
             outcomes.count(Outcomes.DEAD_LETTERED);
-            Record<byte[], byte[]> deadLetter = deadLetters.record(record.key(), record.value(), source, DeadLetters.Stage.VALIDATION, reject.error(),
+            Record<byte[], byte[]> deadLetter = deadLetters.record(record.key(), value, source, DeadLetters.Stage.VALIDATION, reject.error(),
                     clock.millis());
             scope.stamp(deadLetter.headers()); // a replay's dead letters say which replay, as its explanations do
             context.forward(deadLetter, ExplainTopology.DLQ_SINK);
@@ -69,16 +71,16 @@ final class ValidationProcessor implements Processor<byte[], byte[], Object, Obj
             // What fails downstream is not this event's fault. The batcher guards its engine call
             // itself; a sink that cannot write (the registry down when an explanation is serialized)
             // fails the thread, and Kafka Streams redoes the uncommitted work from the last commit.
-            context.forward(record.withValue(new Arrival((Admission.Explain) admission, source, record.key(), record.value())),
+            context.forward(record.withValue(new Arrival((Admission.Explain) admission, source, record.key(), value)),
                     ExplainTopology.BATCHER);
         }
     }
 
-    private SourcePosition source(Record<byte[], byte[]> record) {
+    private SourcePosition source(long timestampMs) {
         RecordMetadata metadata = context.recordMetadata().orElse(null);
         return metadata == null
-                ? new SourcePosition("unknown", -1, -1, record.timestamp())
-                : new SourcePosition(metadata.topic(), metadata.partition(), metadata.offset(), record.timestamp());
+                ? new SourcePosition("unknown", -1, -1, timestampMs)
+                : new SourcePosition(metadata.topic(), metadata.partition(), metadata.offset(), timestampMs);
     }
 
     /** A valid event on its way to the batcher. */

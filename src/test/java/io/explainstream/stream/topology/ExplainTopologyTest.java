@@ -27,6 +27,7 @@ import io.explainstream.stream.batch.PendingEvent;
 import io.explainstream.stream.batch.PendingEventCodec;
 import io.explainstream.stream.config.BatchPolicy;
 import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.stream.config.SinkTimes;
 import io.explainstream.stream.config.TimestampWindow;
 import io.explainstream.stream.config.TopicRetention;
 import io.explainstream.stream.config.TopicTimes;
@@ -394,7 +395,7 @@ class ExplainTopologyTest {
         long age = now - T0; // days: T0 is a fixed date before today
         TopicRetention shorter = new TopicRetention(age / 2);
         TopicRetention longer = new TopicRetention(age * 2);
-        start(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(1, 100_000, 60_000)).withTimes(new TopicTimes(shorter, TimestampWindow.ANY), new TopicTimes(longer, TimestampWindow.ANY)),
+        start(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(1, 100_000, 60_000)).withTimes(new SinkTimes(new TopicTimes(shorter, TimestampWindow.ANY), new TopicTimes(longer, TimestampWindow.ANY), TimestampWindow.ANY)),
                 StreamFixture.defaultPolicy(), fixture.explainer(StreamFixture.defaultPolicy()));
         send("old", json("old", "One day,", "a girl"), T0);
         assertEquals("old", output.readValue().getEventId(), "written all the same");
@@ -414,13 +415,16 @@ class ExplainTopologyTest {
     /**
      * Topics that refuse timestamps more than a day old: the explanation and the dead letter of a
      * month-old event are written with the write time, their event's time in the value and the
-     * source timestamp header; a fresh event keeps its own.
+     * source timestamp header, and so is the batch store's changelog record; a fresh event keeps its own.
      */
     @Test
     void recordsWhoseTimestampTheirTopicRefusesAreWrittenWithTheWriteTime() {
-        TopicTimes refusesOld = new TopicTimes(TopicRetention.KEEPS, new TimestampWindow(Duration.ofDays(1).toMillis(), Long.MAX_VALUE));
-        start(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(1, 100_000, 60_000)).withTimes(refusesOld, refusesOld),
+        TimestampWindow day = new TimestampWindow(Duration.ofDays(1).toMillis(), Long.MAX_VALUE);
+        TopicTimes refusesOld = new TopicTimes(TopicRetention.KEEPS, day);
+        start(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(1, 100_000, 60_000)).withTimes(new SinkTimes(refusesOld, refusesOld, day)),
                 StreamFixture.defaultPolicy(), fixture.explainer(StreamFixture.defaultPolicy()));
+        var changelog = driver.createOutputTopic("topology-test-" + ExplainTopology.STORE + "-changelog", Serdes.ByteArray().deserializer(),
+                Serdes.ByteArray().deserializer());
         long before = Clock.systemUTC().millis();
         send("old", json("old", "One day,", "a girl"), T0);
         send("old-malformed", "{not json".getBytes(StandardCharsets.UTF_8), T0);
@@ -432,6 +436,8 @@ class ExplainTopologyTest {
         assertEquals(Instant.ofEpochMilli(T0).toString(), header(deadLetter, DeadLetters.SOURCE_TIMESTAMP));
         assertEquals(1.0, metrics.count("explainstream.records.timestamp.moved", "topic", "out"));
         assertEquals(1.0, metrics.count("explainstream.records.timestamp.moved", "topic", "dlq"));
+        var stored = changelog.readRecordsToList();
+        assertTrue(!stored.isEmpty() && stored.stream().allMatch(r -> r.timestamp() >= before), "the changelog took the event with its arrival time");
 
         long now = Clock.systemUTC().millis() - 1_000;
         send("new", json("new", "One day,", "a girl"), now);

@@ -1,0 +1,84 @@
+package io.explainstream.reliability;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.TestData;
+import io.explainstream.avro.ConfluentAvroDeserializer;
+import io.explainstream.avro.EmbeddedSchemaRegistry;
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.schema.Explanation;
+import io.explainstream.stats.StatsTopology;
+import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.stream.service.ExplainService;
+import io.explainstream.stream.topology.Scope;
+import io.explainstream.testing.BuiltInRegistry;
+import io.explainstream.testing.InJvmKafka;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A broker that refuses every record more than a day behind its clock
+ * (log.message.timestamp.before.max.ms, KIP-937, set broker-wide against producers with wrong
+ * clocks), and a backlog of events ten days old in an input topic that took them when they were
+ * new. Every topic the service writes inherits the bound: the output and dead-letter topics, the
+ * batch store's changelog, the statistics' topics. A record that keeps a ten-day-old timestamp
+ * fails its transaction on every retry; none may.
+ */
+@Tag("slow")
+class OldTimestampsOnBrokerTest {
+
+    private static final long DAY_MS = Duration.ofDays(1).toMillis();
+
+    @Test
+    void aBacklogOlderThanTheBrokersTimestampBoundIsExplainedAndNothingStalls(@TempDir Path dir) throws Exception {
+        try (InJvmKafka kafka = InJvmKafka.start(Map.of("log.message.timestamp.before.max.ms", Long.toString(DAY_MS)));
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
+            // The input took these records when they were new; here a topic-level override stands in for that.
+            kafka.createTopic("old-in", 2, Map.of("message.timestamp.before.max.ms", Long.toString(Long.MAX_VALUE), "retention.ms", "-1"));
+            long tenDaysAgo = Instant.now().minus(Duration.ofDays(10)).toEpochMilli();
+            try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of())) {
+                for (int i = 0; i < 4; i++) {
+                    String value = i == 3 ? "{not json"
+                            : "{\"event_id\":\"old-" + i + "\",\"timestamp\":" + tenDaysAgo + ",\"model\":\"stories260K\",\"prompt\":\"One day,\",\"response\":\"a girl\"}";
+                    producer.send(new ProducerRecord<>("old-in", i % 2, tenDaysAgo, ("old-" + i).getBytes(StandardCharsets.UTF_8),
+                            value.getBytes(StandardCharsets.UTF_8))).get();
+                }
+            }
+            Map<String, String> settings = new TreeMap<>(kafka.clientSettings());
+            settings.putAll(Map.of("schema.registry.url", registry.url().toString(), "application.id", "old-stamps", "state.dir", dir.toString(),
+                    "input.topic", "old-in", "output.topic", "old-out", "dlq.topic", "old-dlq", "attribution.steps", "8", "ops.port", "-1",
+                    "audit.max.lag.ms", "0", "stats.window", "1m"));
+            settings.put("stats.grace", "1s");
+            long started = System.currentTimeMillis();
+            try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), Scope.live(), List.of(StatsTopology.extension()),
+                    Clock.systemUTC())) {
+                List<ConsumerRecord<byte[], byte[]>> out = kafka.readCommitted("old-out", records -> records.size() >= 3, Duration.ofSeconds(120));
+                assertEquals(3, out.size(), "every event explained; stream thread replacements: " + service.metrics().count("explainstream.stream.thread.replacements"));
+                assertEquals(1, kafka.readCommitted("old-dlq", records -> !records.isEmpty(), Duration.ofSeconds(30)).size());
+                SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
+                for (ConsumerRecord<byte[], byte[]> record : out) {
+                    assertTrue(record.timestamp() >= started, "written with the write time");
+                    Explanation explanation = ConfluentAvroDeserializer.specific(client, Explanation.class).deserialize("old-out", record.value());
+                    assertEquals(Instant.ofEpochMilli(tenDaysAgo), explanation.getEventTime(), "the event's time in the value");
+                }
+                List<ConsumerRecord<byte[], byte[]>> stats = kafka.readCommitted("explanation-stats", records -> !records.isEmpty(), Duration.ofSeconds(60));
+                assertTrue(!stats.isEmpty(), "the statistics are written too");
+                assertEquals(0.0, service.metrics().count("explainstream.stream.thread.replacements"), "no write was refused");
+            }
+        }
+    }
+}
