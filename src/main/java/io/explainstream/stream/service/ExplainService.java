@@ -341,8 +341,10 @@ public final class ExplainService implements AutoCloseable {
     private static ExplainTopology.Topics checkTopics(Properties properties, ExplainTopology.Topics topics, Scope scope) {
         List<String> names = List.of(topics.inputTopic(), topics.outputTopic(), topics.dlqTopic()).stream().distinct().toList();
         Map<String, Config> configs;
+        TimestampWindow changelogs;
         try (Admin admin = KafkaClients.admin(properties)) {
             configs = describe(admin, names);
+            changelogs = changelogs(admin, properties);
         } catch (InterruptedException | TimeoutException e) {
             throw new ConfigException("cannot reach the Kafka cluster at " + properties.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)
                     + " to check the topics: " + e, e);
@@ -365,7 +367,7 @@ public final class ExplainService implements AutoCloseable {
         }
         sayIfNarrower(topics.outputTopic(), output.accepted(), input.accepted());
         sayIfNarrower(topics.dlqTopic(), deadLetters.accepted(), input.accepted());
-        return topics.withTimes(new SinkTimes(output, deadLetters, changelogs(properties)));
+        return topics.withTimes(new SinkTimes(output, deadLetters, changelogs));
     }
 
     /**
@@ -373,12 +375,9 @@ public final class ExplainService implements AutoCloseable {
      * defaults, overridden by the {@code topic.}-prefixed settings. A client without the right to
      * describe the broker's configuration cannot check; it says so, and the service goes on.
      */
-    private static TimestampWindow changelogs(Properties properties) {
-        Map<String, String> overrides = new HashMap<>();
-        properties.stringPropertyNames().stream().filter(key -> key.startsWith(StreamsConfig.TOPIC_PREFIX + "message.timestamp."))
-                .forEach(key -> overrides.put(key.substring(StreamsConfig.TOPIC_PREFIX.length()), properties.getProperty(key)));
+    private static TimestampWindow changelogs(Admin admin, Properties properties) throws InterruptedException, TimeoutException {
         Map<String, String> merged = new HashMap<>();
-        try (Admin admin = KafkaClients.admin(properties)) {
+        try {
             var nodes = admin.describeCluster().nodes().get(60, TimeUnit.SECONDS);
             if (!nodes.isEmpty()) {
                 ConfigResource broker = new ConfigResource(ConfigResource.Type.BROKER, Integer.toString(nodes.iterator().next().id()));
@@ -389,19 +388,13 @@ public final class ExplainService implements AutoCloseable {
         } catch (ExecutionException e) {
             LOG.warn("cannot check the broker's timestamp bounds (log.message.timestamp.*), which the store changelogs inherit: {}",
                     e.getCause().getMessage());
-        } catch (InterruptedException | TimeoutException e) {
-            throw new ConfigException("cannot reach the Kafka cluster at " + properties.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)
-                    + " to check the topics: " + e, e);
         }
-        merged.putAll(overrides);
+        // Kafka Streams gives its internal topics the topic.-prefixed settings over the broker's defaults.
+        properties.stringPropertyNames().stream().filter(key -> key.startsWith(StreamsConfig.TOPIC_PREFIX + "message.timestamp."))
+                .forEach(key -> merged.put(key.substring(StreamsConfig.TOPIC_PREFIX.length()), properties.getProperty(key)));
         return TimestampWindow.of(new Config(merged.entrySet().stream().map(e -> new ConfigEntry(e.getKey(), e.getValue())).toList()));
     }
 
-    /**
-     * Says so at start when a written topic may refuse timestamps its input took: any bound on the
-     * past (the input took its records when they were new), or a tighter one on the future (Kafka's
-     * default of an hour on both topics changes nothing).
-     */
     private static void sayIfNarrower(String written, TimestampWindow accepted, TimestampWindow input) {
         if (accepted.beforeMaxMs() != Long.MAX_VALUE || accepted.afterMaxMs() < input.afterMaxMs()) {
             LOG.info("topic {} refuses record timestamps outside {} of the broker's clock: explanations and dead letters of events outside that (a"
