@@ -33,6 +33,7 @@ import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
+import io.explainstream.stream.config.TimestampWindow;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,9 +54,16 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
     private final Deserializer<Explanation> explanations;
     private final Deserializer<LlmInteraction> interactions;
     private final StatsMetrics metrics;
+    private final TimestampWindow accepted;
     private ProcessorContext<String, byte[]> context;
 
-    ObserveProcessor(StatsSettings settings, Deserializer<Explanation> explanations, Deserializer<LlmInteraction> interactions, StatsMetrics metrics) {
+    /**
+     * @param accepted the record timestamps the broker accepts on the observations topic (its
+     *     defaults, read at start)
+     */
+    ObserveProcessor(StatsSettings settings, Deserializer<Explanation> explanations, Deserializer<LlmInteraction> interactions, StatsMetrics metrics,
+            TimestampWindow accepted) {
+        this.accepted = accepted;
         this.settings = settings;
         this.explanations = explanations;
         this.interactions = interactions;
@@ -173,12 +181,15 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
     /**
      * @param recordTimestampMs the consumed record's timestamp: the broker accepted it once, so the
      *     observation topic does too (an event time from a record's value may lie outside the broker's
-     *     message.timestamp limits and fail the transaction on every try); the window is chosen by the
-     *     event time inside the observation
+     *     message.timestamp limits and fail the transaction on every try), unless it has since aged
+     *     past a bound on the past (an explanations topic read long after it was written): then the
+     *     time it is written. The window is chosen by the event time inside the observation
      */
     private void forward(GroupKey group, Observation observation, long recordTimestampMs) {
+        long nowMs = context.currentSystemTimeMs();
+        long timestamp = accepted.refuses(Math.max(0, recordTimestampMs), nowMs) ? nowMs : Math.max(0, recordTimestampMs);
         // Fresh headers: a dead letter's would travel on into the observations otherwise.
-        context.forward(new Record<>(group.text(), observation.toBytes(), Math.max(0, recordTimestampMs), new RecordHeaders()));
+        context.forward(new Record<>(group.text(), observation.toBytes(), timestamp, new RecordHeaders()));
     }
 
     /**

@@ -13,6 +13,7 @@ import io.explainstream.stream.config.DurationText;
 import io.explainstream.stream.config.KafkaClients;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
+import io.explainstream.stream.config.TimestampWindow;
 import io.explainstream.stream.service.ServiceExtension;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -103,15 +104,17 @@ public final class StatsTopology implements ServiceExtension.Part {
      */
     /** The statistics as an extension of the live service ({@code ExplainService.start}). */
     public static ServiceExtension extension() {
-        return (topology, config, registry, meters) -> addTo(topology, config, registry, meters).map(added -> added);
+        return (topology, config, registry, meters, accepted) -> addTo(topology, config, registry, meters, accepted).map(added -> added);
     }
 
-    public static Optional<StatsTopology> addTo(Topology topology, ServiceConfig config, SchemaRegistryClient registry, MeterRegistry meters) {
+    /** @param accepted the record timestamps the broker accepts on the topics it creates (read at start) */
+    public static Optional<StatsTopology> addTo(Topology topology, ServiceConfig config, SchemaRegistryClient registry, MeterRegistry meters,
+            TimestampWindow accepted) {
         StatsSettings settings = check(config);
         if (!config.bool(Setting.STATS_ENABLED)) {
             return Optional.empty();
         }
-        addTo(topology, settings, Codecs.of(registry, config, settings), meters);
+        addTo(topology, settings, Codecs.of(registry, config, settings), meters, accepted);
         return Optional.of(new StatsTopology(settings, config));
     }
 
@@ -135,16 +138,21 @@ public final class StatsTopology implements ServiceExtension.Part {
         return settings;
     }
 
-    /** Adds the sub-topology with the given settings and codecs (what tests drive). */
+    /** Adds the sub-topology with the given settings and codecs, on a broker that accepts any timestamp (what tests drive). */
     public static void addTo(Topology topology, StatsSettings settings, Codecs codecs, MeterRegistry meters) {
+        addTo(topology, settings, codecs, meters, TimestampWindow.ANY);
+    }
+
+    /** @param accepted the record timestamps the broker accepts on the topics the statistics write */
+    public static void addTo(Topology topology, StatsSettings settings, Codecs codecs, MeterRegistry meters, TimestampWindow accepted) {
         warnOfPerEventGroups(settings);
         StatsMetrics metrics = new StatsMetrics(meters);
         topology.addSource(SOURCE, Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer(), settings.explanationsTopic(),
                 settings.deadLetterTopic());
-        topology.addProcessor(OBSERVE, () -> new ObserveProcessor(settings, codecs.explanations(), codecs.interactions(), metrics), SOURCE);
+        topology.addProcessor(OBSERVE, () -> new ObserveProcessor(settings, codecs.explanations(), codecs.interactions(), metrics, accepted), SOURCE);
         topology.addSink(OBSERVATIONS_SINK, settings.observationsTopic(), Serdes.String().serializer(), Serdes.ByteArray().serializer(), OBSERVE);
         topology.addSource(OBSERVATIONS_SOURCE, Serdes.String().deserializer(), Serdes.ByteArray().deserializer(), settings.observationsTopic());
-        topology.addProcessor(WINDOWS, () -> new WindowProcessor(settings, codecs.stats(), codecs.alerts(), metrics), OBSERVATIONS_SOURCE);
+        topology.addProcessor(WINDOWS, () -> new WindowProcessor(settings, codecs.stats(), codecs.alerts(), metrics, accepted), OBSERVATIONS_SOURCE);
         Duration retention = settings.retention();
         // The window stores keep their changelog offsets in checkpoint files (CheckpointedWindowStore says why): an empty one
         // cannot keep it in RocksDB, and every clean restart then wiped the task under exactly once.

@@ -22,6 +22,7 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.WindowStore;
+import io.explainstream.stream.config.TimestampWindow;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,6 +69,7 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
     private final StatsMetrics metrics;
     private final long windowMs;
     private final long graceMs;
+    private final TimestampWindow accepted;
     private final Set<String> watchedSpans;
     private final GroupKey overflowGroup;
     private ProcessorContext<String, byte[]> context;
@@ -87,7 +89,13 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
     /** Window starts whose overflow was logged: one warning per window (and task). */
     private final Set<Long> warned = new HashSet<>();
 
-    WindowProcessor(StatsSettings settings, Serializer<ExplanationStats> statsSerializer, Serializer<AuditAlert> alertSerializer, StatsMetrics metrics) {
+    /**
+     * @param accepted the record timestamps the broker accepts on the topics written (its defaults,
+     *     read at start): the stats and alerts topics and the stores' changelogs
+     */
+    WindowProcessor(StatsSettings settings, Serializer<ExplanationStats> statsSerializer, Serializer<AuditAlert> alertSerializer, StatsMetrics metrics,
+            TimestampWindow accepted) {
+        this.accepted = accepted;
         this.settings = settings;
         this.statsSerializer = statsSerializer;
         this.alertSerializer = alertSerializer;
@@ -286,7 +294,7 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
                 String key = alertKey(rule.name(), group, aggregate.windowStart);
                 byte[] value = alertSerializer.serialize(settings.alertsTopic(), alert);
                 alerts.put(key, value, nowMs);
-                context.forward(new Record<>(key, value, recordTimestamp(aggregate, nowMs), new RecordHeaders()), ALERTS_SINK);
+                context.forward(new Record<>(key, value, recordTimestamp(aggregate, nowMs, accepted), new RecordHeaders()), ALERTS_SINK);
                 metrics.alertFired(rule.name());
             }
         }
@@ -295,7 +303,7 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
     private void send(String group, WindowAggregate aggregate, boolean isFinal, long nowMs) {
         ExplanationStats stats = aggregate.toStats(isFinal, nowMs, settings.deltaWarn());
         context.forward(new Record<>(statsKey(group, aggregate.windowStart), statsSerializer.serialize(settings.statsTopic(), stats),
-                recordTimestamp(aggregate, nowMs), new RecordHeaders()), STATS_SINK);
+                recordTimestamp(aggregate, nowMs, accepted), new RecordHeaders()), STATS_SINK);
     }
 
     /**
@@ -303,11 +311,14 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
      * written when the window starts later. Event times may run up to a day ahead of this clock
      * (EventValidator's skew), but a broker refuses a record more than
      * message.timestamp.after.max.ms ahead of its own clock (1 hour by default since Kafka 4.0):
-     * the write failed on every try and stopped the stream thread. Readers take the window from
-     * the value (window_start, window_end), never from the record's timestamp.
+     * the write failed on every try and stopped the stream thread. Likewise a start further back
+     * than a bound on the past (message.timestamp.before.max.ms; a day-long window's start is a
+     * day old before it closes) is replaced by the write time. Readers take the window from the
+     * value (window_start, window_end), never from the record's timestamp.
      */
-    static long recordTimestamp(WindowAggregate aggregate, long nowMs) {
-        return Math.min(aggregate.windowStart, nowMs);
+    static long recordTimestamp(WindowAggregate aggregate, long nowMs, TimestampWindow accepted) {
+        long start = Math.min(aggregate.windowStart, nowMs);
+        return accepted.refuses(start, nowMs) ? nowMs : start;
     }
 
     /** The stats topic's key: group and window start, so that a sink upserts each window (and a compacted topic keeps its last state). */

@@ -181,10 +181,12 @@ class AlertRuleTest {
                 "alert.busy.when", "events > 100"));
         assertEquals("stats.enabled = false, but alert rules are set (alert.busy.when, alert.unfaithful.when): alerts are computed from the"
                 + " statistics windows; enable the statistics or remove the rules", assertThrows(ConfigException.class,
-                        () -> StatsTopology.addTo(new org.apache.kafka.streams.Topology(), config, null, new io.micrometer.core.instrument.simple.SimpleMeterRegistry()))
+                        () -> StatsTopology.addTo(new org.apache.kafka.streams.Topology(), config, null, new io.micrometer.core.instrument.simple.SimpleMeterRegistry(),
+                                io.explainstream.stream.config.TimestampWindow.ANY))
                 .getMessage());
         assertTrue(StatsTopology.addTo(new org.apache.kafka.streams.Topology(), ServiceConfig.of(Map.of("stats.enabled", "false")), null,
-                new io.micrometer.core.instrument.simple.SimpleMeterRegistry()).isEmpty(), "no rules: nothing to refuse");
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), io.explainstream.stream.config.TimestampWindow.ANY).isEmpty(),
+                "no rules: nothing to refuse");
     }
 
     @Test

@@ -67,7 +67,7 @@ class GroupCapRestoreTest {
     }
 
     private static WindowProcessor processor(StatsMetrics metrics) {
-        return new WindowProcessor(SETTINGS, (topic, stats) -> new byte[0], (topic, alert) -> new byte[0], metrics);
+        return new WindowProcessor(SETTINGS, (topic, stats) -> new byte[0], (topic, alert) -> new byte[0], metrics, io.explainstream.stream.config.TimestampWindow.ANY);
     }
 
     private static String group(String application) {

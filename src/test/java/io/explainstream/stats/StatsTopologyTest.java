@@ -17,6 +17,7 @@ import io.explainstream.schema.LlmInteraction;
 import io.explainstream.schema.SegmentKind;
 import io.explainstream.schema.ShareStats;
 import io.explainstream.schema.WordStats;
+import io.explainstream.stream.config.TimestampWindow;
 import io.explainstream.stream.ingest.SourcePosition;
 import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.testing.BuiltInRegistry;
@@ -80,10 +81,14 @@ class StatsTopologyTest {
     }
 
     private void start(int maxGroups, List<AlertRule> rules) {
+        start(maxGroups, rules, TimestampWindow.ANY);
+    }
+
+    private void start(int maxGroups, List<AlertRule> rules, TimestampWindow accepted) {
         StatsSettings settings = StatsFixture.settings(WINDOW, GRACE, EMIT, maxGroups, rules);
         Topology topology = new Topology();
         meters = new SimpleMeterRegistry();
-        StatsTopology.addTo(topology, settings, codecs(), meters);
+        StatsTopology.addTo(topology, settings, codecs(), meters, accepted);
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "stats-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -128,6 +133,28 @@ class StatsTopologyTest {
 
     private Map<String, ExplanationStats> latestByKey() {
         return stats.readKeyValuesToMap();
+    }
+
+    /**
+     * A broker that refuses timestamps more than 30 s old (message.timestamp.before.max.ms): an
+     * explanation read two hours after it was written gives an observation stamped with the time it
+     * is written, and a window's record, stamped with the window's start, takes the write time once
+     * that start is too old (a day-long window against a day's bound is the case in practice).
+     */
+    @Test
+    void recordsTheBrokerWouldRefuseForTheirAgeAreStampedWithTheWriteTime() {
+        start(1000, List.of(), new TimestampWindow(30_000, Long.MAX_VALUE));
+        var observations = driver.createOutputTopic("app-stats-observations", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
+        explain(StatsFixture.explanation("old", T0 - Duration.ofHours(2).toMillis(), "storybook", 100, 0.02));
+        assertEquals(T0, observations.readRecord().timestamp(), "the observation of a two-hour-old record: the write time");
+        explain(StatsFixture.explanation("a1", T0 + 1_000, "storybook", 100, 0.02));
+        assertEquals(T0 + 2_500, observations.readRecord().timestamp(), "a timestamp the broker takes is kept");
+        driver.advanceWallClockTime(EMIT);
+        assertTrue(stats.readRecordsToList().stream().allMatch(r -> r.timestamp() == T0), "a window start 10 s old is kept");
+        explain(StatsFixture.explanation("a2", T0 + 2_000, "storybook", 100, 0.02));
+        driver.advanceWallClockTime(EMIT);
+        List<Long> stamps = stats.readRecordsToList().stream().map(r -> r.timestamp()).toList();
+        assertEquals(List.of(T0 + 20_000), stamps, "the window's start, 20 s old, is within the bound's margin: the write time");
     }
 
     @Test

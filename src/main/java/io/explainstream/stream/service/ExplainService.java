@@ -217,7 +217,7 @@ public final class ExplainService implements AutoCloseable {
         List<ServiceExtension.Part> parts = new java.util.ArrayList<>();
         if (scope instanceof Scope.Live) {
             for (ServiceExtension extension : extensions) {
-                extension.addTo(topology, config, registry, meters).ifPresent(parts::add);
+                extension.addTo(topology, config, registry, meters, topics.times().changelogs()).ifPresent(parts::add);
             }
         }
         parts.forEach(part -> part.createTopics(properties));

@@ -3,6 +3,7 @@ package io.explainstream.stream.service;
 import com.sun.net.httpserver.HttpHandler;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.stream.config.TimestampWindow;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Map;
 import java.util.Optional;
@@ -20,8 +21,11 @@ public interface ServiceExtension {
     /**
      * Adds the extension's processors to the live topology; empty when the configuration disables
      * it. A bad setting of its own fails here, naming the key.
+     *
+     * @param accepted the record timestamps the broker accepts on the topics it creates (its
+     *     defaults, read at start): a record outside them fails its transaction on every retry
      */
-    Optional<Part> addTo(Topology topology, ServiceConfig config, SchemaRegistryClient registry, MeterRegistry meters);
+    Optional<Part> addTo(Topology topology, ServiceConfig config, SchemaRegistryClient registry, MeterRegistry meters, TimestampWindow accepted);
 
     /** What an added extension needs from the service. */
     interface Part {
