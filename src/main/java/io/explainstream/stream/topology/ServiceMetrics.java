@@ -241,10 +241,8 @@ public final class ServiceMetrics {
      * minute: the broker may delete it at its next retention check.
      */
     void pastRetention(String topic, TopicRetention retention, long timestampMs, long nowMs) {
-        Counter.builder("explainstream.records.past.retention")
-                .description("records written with a timestamp older than their topic's retention.ms: the broker may delete them at its next retention check")
-                .tags("topic", topic).register(registry).increment();
-        long unwarned = pastRetentionWarning.occurred(nowMs);
+        long unwarned = countPerTopic("explainstream.records.past.retention", "records written with a timestamp older than their topic's"
+                + " retention.ms: the broker may delete them at its next retention check", topic, pastRetentionWarning, nowMs);
         if (unwarned > 0) {
             LOG.warn("{} record{} written with a timestamp older than {} topic's retention (the last to topic {}, of an event of {}, with {}): the broker"
                     + " may delete {} at its next retention check, as explanations and dead letters keep their events' timestamps; raise the"
@@ -259,10 +257,8 @@ public final class ServiceMetrics {
      * ({@code explainstream_records_timestamp_moved_total{topic}}), warned of at most once a minute.
      */
     void timestampMoved(String topic, TimestampWindow accepted, long timestampMs, long nowMs) {
-        Counter.builder("explainstream.records.timestamp.moved")
-                .description("records whose event timestamp their topic refuses (message.timestamp.before/after.max.ms), written with the time they were written")
-                .tags("topic", topic).register(registry).increment();
-        long unwarned = timestampMovedWarning.occurred(nowMs);
+        long unwarned = countPerTopic("explainstream.records.timestamp.moved", "records whose event timestamp their topic refuses"
+                + " (message.timestamp.before/after.max.ms), written with the time they were written", topic, timestampMovedWarning, nowMs);
         if (unwarned > 0) {
             LOG.warn("{} record{} written with the time {} written instead of {} event's timestamp (the last to topic {}, of an event of {}), which the"
                     + " topic refuses ({}); the event's time is in the explanation's event_time and the dead letter's {} header. Counted in"
@@ -270,6 +266,12 @@ public final class ServiceMetrics {
                     unwarned == 1 ? "it was" : "they were", unwarned == 1 ? "its" : "their", topic, Instant.ofEpochMilli(timestampMs),
                     accepted.described(), DeadLetters.SOURCE_TIMESTAMP);
         }
+    }
+
+    /** Counts a record written to {@code topic}; returns how many such records to warn of now ({@link ThrottledWarning}). */
+    private long countPerTopic(String counter, String description, String topic, ThrottledWarning warning, long nowMs) {
+        Counter.builder(counter).description(description).tags("topic", topic).register(registry).increment();
+        return warning.occurred(nowMs);
     }
 
     /**
