@@ -1,6 +1,8 @@
 package io.explainstream.stream.config;
 
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.common.config.TopicConfig;
@@ -37,6 +39,26 @@ public record TimestampWindow(long beforeMaxMs, long afterMaxMs) {
         long difference = bound(config, DIFFERENCE_MAX_MS);
         return new TimestampWindow(Math.min(difference, bound(config, TopicConfig.MESSAGE_TIMESTAMP_BEFORE_MAX_MS_CONFIG)),
                 Math.min(difference, bound(config, TopicConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS_CONFIG)));
+    }
+
+    /**
+     * The window of the topics Kafka Streams creates (changelogs): the broker's defaults (its
+     * {@code log.message.timestamp.*} keys), under the {@code topic.}-prefixed settings of the
+     * streams configuration, which Kafka Streams gives its internal topics.
+     */
+    public static TimestampWindow ofInternalTopics(Map<String, String> brokerConfig, Map<String, String> streamsConfig) {
+        Map<String, String> merged = new HashMap<>();
+        brokerConfig.forEach((key, value) -> {
+            if (key.startsWith("log.message.timestamp.") && value != null) {
+                merged.put(key.substring("log.".length()), value);
+            }
+        });
+        streamsConfig.forEach((key, value) -> {
+            if (key.startsWith("topic.message.timestamp.") && value != null) {
+                merged.put(key.substring("topic.".length()), value);
+            }
+        });
+        return of(new Config(merged.entrySet().stream().map(e -> new ConfigEntry(e.getKey(), e.getValue())).toList()));
     }
 
     public boolean acceptsAny() {

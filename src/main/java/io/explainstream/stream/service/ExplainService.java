@@ -376,23 +376,21 @@ public final class ExplainService implements AutoCloseable {
      * describe the broker's configuration cannot check; it says so, and the service goes on.
      */
     private static TimestampWindow changelogs(Admin admin, Properties properties) throws InterruptedException, TimeoutException {
-        Map<String, String> merged = new HashMap<>();
+        Map<String, String> broker = new HashMap<>();
         try {
             var nodes = admin.describeCluster().nodes().get(60, TimeUnit.SECONDS);
             if (!nodes.isEmpty()) {
-                ConfigResource broker = new ConfigResource(ConfigResource.Type.BROKER, Integer.toString(nodes.iterator().next().id()));
-                Config config = admin.describeConfigs(List.of(broker)).values().get(broker).get(60, TimeUnit.SECONDS);
-                config.entries().stream().filter(entry -> entry.name().startsWith("log.message.timestamp.") && entry.value() != null)
-                        .forEach(entry -> merged.put(entry.name().substring("log.".length()), entry.value()));
+                ConfigResource resource = new ConfigResource(ConfigResource.Type.BROKER, Integer.toString(nodes.iterator().next().id()));
+                admin.describeConfigs(List.of(resource)).values().get(resource).get(60, TimeUnit.SECONDS).entries()
+                        .forEach(entry -> broker.put(entry.name(), entry.value()));
             }
         } catch (ExecutionException e) {
             LOG.warn("cannot check the broker's timestamp bounds (log.message.timestamp.*), which the store changelogs inherit: {}",
                     e.getCause().getMessage());
         }
-        // Kafka Streams gives its internal topics the topic.-prefixed settings over the broker's defaults.
-        properties.stringPropertyNames().stream().filter(key -> key.startsWith(StreamsConfig.TOPIC_PREFIX + "message.timestamp."))
-                .forEach(key -> merged.put(key.substring(StreamsConfig.TOPIC_PREFIX.length()), properties.getProperty(key)));
-        return TimestampWindow.of(new Config(merged.entrySet().stream().map(e -> new ConfigEntry(e.getKey(), e.getValue())).toList()));
+        Map<String, String> streams = new HashMap<>();
+        properties.stringPropertyNames().forEach(key -> streams.put(key, properties.getProperty(key)));
+        return TimestampWindow.ofInternalTopics(broker, streams);
     }
 
     private static void sayIfNarrower(String written, TimestampWindow accepted, TimestampWindow input) {

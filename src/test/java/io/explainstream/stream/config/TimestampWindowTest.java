@@ -58,4 +58,16 @@ class TimestampWindowTest {
                 "message.timestamp.after.max.ms", "x"))), "unparsable or negative: no bound");
         assertEquals(TimestampWindow.ANY, TimestampWindow.of(new Config(List.of())));
     }
+
+    @Test
+    void changelogsTakeTheBrokersDefaultsUnderTheTopicPrefixedSettings() {
+        Map<String, String> broker = Map.of("log.message.timestamp.before.max.ms", Long.toString(DAY), "log.message.timestamp.after.max.ms",
+                Long.toString(HOUR), "log.retention.ms", "1");
+        assertEquals(new TimestampWindow(DAY, HOUR), TimestampWindow.ofInternalTopics(broker, Map.of("application.id", "a")));
+        assertEquals(new TimestampWindow(Long.MAX_VALUE, HOUR), TimestampWindow.ofInternalTopics(broker,
+                Map.of("topic.message.timestamp.before.max.ms", Long.toString(Long.MAX_VALUE))), "the streams setting wins");
+        assertEquals(TimestampWindow.ANY, TimestampWindow.ofInternalTopics(Map.of("log.message.timestamp.type", "LogAppendTime",
+                "log.message.timestamp.before.max.ms", "1000"), Map.of()));
+        assertEquals(TimestampWindow.ANY, TimestampWindow.ofInternalTopics(Map.of(), Map.of()), "not described: no bound known");
+    }
 }
