@@ -7,6 +7,7 @@ import io.explainstream.schema.AuditAlert;
 import io.explainstream.schema.ExplanationStats;
 import io.explainstream.stats.StatsText;
 import io.explainstream.stream.config.KafkaClients;
+import io.explainstream.stream.config.KeptPositions;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
 import java.time.Duration;
@@ -45,7 +46,7 @@ record DemoStats(List<ExplanationStats> windows, List<AuditAlert> alerts) {
         List<AuditAlert> alerts = new ArrayList<>();
         long deadline = System.nanoTime() + timeout.toNanos();
         try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(clients, "explainstream-demo-stats", "earliest")) {
-            consumer.subscribe(List.of(statsTopic, config.get(Setting.ALERTS_TOPIC)));
+            KeptPositions positions = KeptPositions.subscribe(consumer, List.of(statsTopic, config.get(Setting.ALERTS_TOPIC)));
             long counted = 0;
             while (counted < sent && System.nanoTime() < deadline) {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(250))) {
@@ -58,6 +59,7 @@ record DemoStats(List<ExplanationStats> windows, List<AuditAlert> alerts) {
                         alerts.add(alertReader.deserialize(record.topic(), record.value()));
                     }
                 }
+                positions.polled();
                 counted = finals.values().stream().mapToLong(w -> w.getEvents() + w.getDeadLetters().getCount()).sum();
             }
             // Alerts are written with the final record that fires them: one more poll picks up the last.

@@ -5,6 +5,7 @@ import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.schema.Explanation;
 import io.explainstream.stream.config.KafkaClients;
+import io.explainstream.stream.config.KeptPositions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +21,7 @@ final class ExplanationFeed implements AutoCloseable {
 
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final ConfluentAvroDeserializer<Explanation> deserializer;
+    private final KeptPositions positions;
 
     /**
      * @param clientSettings Kafka client settings (bootstrap.servers, security), passed through
@@ -27,7 +29,7 @@ final class ExplanationFeed implements AutoCloseable {
     ExplanationFeed(Map<String, String> clientSettings, RegistryConfig registry, List<String> topics, boolean fromBeginning) {
         this.consumer = KafkaClients.readCommittedConsumer(clientSettings, "explainstream-tail", fromBeginning ? "earliest" : "latest");
         this.deserializer = ConfluentAvroDeserializer.specific(new SchemaRegistryClient(registry), Explanation.class);
-        consumer.subscribe(topics);
+        this.positions = KeptPositions.subscribe(consumer, topics);
     }
 
     /**
@@ -51,6 +53,7 @@ final class ExplanationFeed implements AutoCloseable {
                 onOther.accept(record);
             }
         }
+        positions.polled();
     }
 
     @Override

@@ -12,6 +12,7 @@ import io.explainstream.schema.ExplanationStats;
 import io.explainstream.stats.AvroJson;
 import io.explainstream.stats.StatsText;
 import io.explainstream.stream.config.KafkaClients;
+import io.explainstream.stream.config.KeptPositions;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
 import java.io.PrintWriter;
@@ -219,7 +220,7 @@ final class TailCommand implements Callable<Integer> {
         var alertReader = ConfluentAvroDeserializer.specific(registry, AuditAlert.class);
         int printed = 0;
         try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(clients, "explainstream-tail", fromBeginning ? "earliest" : "latest")) {
-            consumer.subscribe(topics);
+            KeptPositions positions = KeptPositions.subscribe(consumer, topics);
             if (!fromBeginning) {
                 // A window is written when it changes and when it closes: the first line may be a while coming.
                 spec.commandLine().getErr().println("tail: waiting for new window records and alerts on " + String.join(", ", topics)
@@ -238,6 +239,7 @@ final class TailCommand implements Callable<Integer> {
                     out.flush();
                     printed++;
                 }
+                positions.polled();
             }
         }
         return 0;
