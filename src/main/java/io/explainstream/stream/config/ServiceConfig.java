@@ -64,6 +64,7 @@ public final class ServiceConfig {
     /** The shortest transaction timeout the service sets: recovery after a hard crash takes about this long. */
     private static final long MIN_TRANSACTION_TIMEOUT_MS = 60_000;
     private static final String MAIN_CONSUMER_SESSION_TIMEOUT = StreamsConfig.mainConsumerPrefix(CommonClientConfigs.SESSION_TIMEOUT_MS_CONFIG);
+    private static final String MAIN_CONSUMER_HEARTBEAT = StreamsConfig.mainConsumerPrefix(CommonClientConfigs.HEARTBEAT_INTERVAL_MS_CONFIG);
     /**
      * The group's session timeout the service sets (Kafka's default is 45 s). A stream thread that
      * fails is replaced without leaving the group (Kafka Streams closes it with REMAIN_IN_GROUP), so
@@ -250,6 +251,55 @@ public final class ServiceConfig {
         applicationId();
         stateDir();
         opsHost();
+        heartbeatWithinSession();
+        dashboardAuth();
+    }
+
+    /**
+     * A session timeout given at or below the heartbeat interval (3 s by Kafka's default) fails in
+     * the consumer's constructor, as a stack trace: said here with both keys.
+     */
+    private void heartbeatWithinSession() {
+        long session = clientValue(CommonClientConfigs.SESSION_TIMEOUT_MS_CONFIG, SESSION_TIMEOUT_MS);
+        long heartbeat = clientValue(CommonClientConfigs.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000);
+        if (heartbeat >= session) {
+            throw new ConfigException(CommonClientConfigs.SESSION_TIMEOUT_MS_CONFIG + " = " + session + " must be greater than "
+                    + CommonClientConfigs.HEARTBEAT_INTERVAL_MS_CONFIG + " = " + heartbeat + (isSet(CommonClientConfigs.HEARTBEAT_INTERVAL_MS_CONFIG)
+                            || isSet(MAIN_CONSUMER_HEARTBEAT) || isSet(StreamsConfig.consumerPrefix(CommonClientConfigs.HEARTBEAT_INTERVAL_MS_CONFIG))
+                                    ? "" : " (Kafka's default)")
+                    + ": set " + CommonClientConfigs.HEARTBEAT_INTERVAL_MS_CONFIG + " to a third of the session timeout or less");
+        }
+    }
+
+    /** A main-consumer setting as the stream thread's consumer gets it: the most specific key given wins. */
+    private long clientValue(String name, long fallback) {
+        for (String key : List.of(StreamsConfig.mainConsumerPrefix(name), StreamsConfig.consumerPrefix(name), name)) {
+            if (values.containsKey(key)) {
+                return parseLongOr(values.get(key), fallback);
+            }
+        }
+        return fallback;
+    }
+
+    /**
+     * What the start should warn of when processing.guarantee is not exactly_once_v2 (allowed: the
+     * README's exactly-once promise and the transaction budget assume it), or empty.
+     */
+    public java.util.Optional<String> guaranteeWarning() {
+        String guarantee = values.get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG);
+        if (guarantee == null || guarantee.trim().equals(StreamsConfig.EXACTLY_ONCE_V2)) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(StreamsConfig.PROCESSING_GUARANTEE_CONFIG + " = " + guarantee.trim() + ": explanations and dead letters may be"
+                + " written twice after a crash or a broker outage; the default, " + StreamsConfig.EXACTLY_ONCE_V2 + ", writes each once");
+    }
+
+    /** The dashboard command reads dashboard.auth from the same file: a value it would refuse is refused by every command. */
+    private void dashboardAuth() {
+        String auth = get(Setting.DASHBOARD_AUTH);
+        if (!auth.isEmpty() && !auth.contains(":")) {
+            throw new ConfigException(Setting.DASHBOARD_AUTH.key() + " must be user:password (the value is not shown)");
+        }
     }
 
     /**
@@ -609,7 +659,13 @@ public final class ServiceConfig {
             return timeout;
         }
         double maxSeconds = number(Setting.BATCH_MAX_SECONDS);
-        return Math.max(MIN_TRANSACTION_TIMEOUT_MS, (long) Math.ceil(3 * maxSeconds * 1000));
+        long derived = Math.max(MIN_TRANSACTION_TIMEOUT_MS, (long) Math.ceil(3 * maxSeconds * 1000));
+        if (derived > Integer.MAX_VALUE) {
+            // The producer takes an int: Kafka would fail with a stack trace naming a key the user never set.
+            throw new ConfigException(Setting.BATCH_MAX_SECONDS.key() + " = " + get(Setting.BATCH_MAX_SECONDS) + " is too large: the transaction timeout,"
+                    + " 3 times it, must fit in " + Integer.MAX_VALUE + " ms, and brokers allow 900000 ms (transaction.max.timeout.ms) by default");
+        }
+        return derived;
     }
 
     public List<String> metricsMetadataLabels() {

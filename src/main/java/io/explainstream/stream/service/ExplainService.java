@@ -254,6 +254,7 @@ public final class ExplainService implements AutoCloseable {
         int threads = CpuThreads.inEffect();
         LOG.info("starting: model {} ({}) on {} with {} CPU thread{}, topics {} → {}, dead letters {}, configuration {}", config.modelId(modelDir),
                 model.checkpoint().fingerprint(), model.device(), threads, threads == 1 ? "" : "s", topics.inputTopic(), topics.outputTopic(), topics.dlqTopic(), config.describe());
+        config.guaranteeWarning().ifPresent(LOG::warn);
         streams.start();
         return new ExplainService(model, tokenizer, streams, operations, meters, streamsMetrics, metrics, engine);
     }
@@ -341,10 +342,10 @@ public final class ExplainService implements AutoCloseable {
     private static ExplainTopology.Topics checkTopics(Properties properties, ExplainTopology.Topics topics, Scope scope) {
         List<String> names = List.of(topics.inputTopic(), topics.outputTopic(), topics.dlqTopic()).stream().distinct().toList();
         Map<String, Config> configs;
-        TimestampWindow changelogs;
+        Map<String, String> broker;
         try (Admin admin = KafkaClients.admin(properties)) {
             configs = describe(admin, names);
-            changelogs = changelogs(admin, properties);
+            broker = brokerConfig(admin);
         } catch (InterruptedException | TimeoutException e) {
             throw new ConfigException("cannot reach the Kafka cluster at " + properties.get(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG)
                     + " to check the topics: " + e, e);
@@ -367,15 +368,18 @@ public final class ExplainService implements AutoCloseable {
         }
         sayIfNarrower(topics.outputTopic(), output.accepted(), input.accepted());
         sayIfNarrower(topics.dlqTopic(), deadLetters.accepted(), input.accepted());
-        return topics.withTimes(new SinkTimes(output, deadLetters, changelogs));
+        checkTransactionTimeout(broker, properties);
+        Map<String, String> streams = new HashMap<>();
+        properties.stringPropertyNames().forEach(key -> streams.put(key, properties.getProperty(key)));
+        return topics.withTimes(new SinkTimes(output, deadLetters, TimestampWindow.ofInternalTopics(broker, streams)));
     }
 
     /**
-     * The timestamps the store changelogs accept: Kafka Streams creates them with the broker's
-     * defaults, overridden by the {@code topic.}-prefixed settings. A client without the right to
-     * describe the broker's configuration cannot check; it says so, and the service goes on.
+     * The configuration of one broker, defaults included: the store changelogs inherit its
+     * timestamp bounds, and it caps the transaction timeout. A client without the right to describe
+     * it cannot check; it says so, and the service goes on.
      */
-    private static TimestampWindow changelogs(Admin admin, Properties properties) throws InterruptedException, TimeoutException {
+    private static Map<String, String> brokerConfig(Admin admin) throws InterruptedException, TimeoutException {
         Map<String, String> broker = new HashMap<>();
         try {
             var nodes = admin.describeCluster().nodes().get(60, TimeUnit.SECONDS);
@@ -385,14 +389,40 @@ public final class ExplainService implements AutoCloseable {
                         .forEach(entry -> broker.put(entry.name(), entry.value()));
             }
         } catch (ExecutionException e) {
-            LOG.warn("cannot check the broker's timestamp bounds (log.message.timestamp.*), which the store changelogs inherit: {}",
-                    e.getCause().getMessage());
+            LOG.warn("cannot check the broker's timestamp bounds (log.message.timestamp.*), which the store changelogs inherit, and its"
+                    + " transaction.max.timeout.ms: {}", e.getCause().getMessage());
         }
-        Map<String, String> streams = new HashMap<>();
-        properties.stringPropertyNames().forEach(key -> streams.put(key, properties.getProperty(key)));
-        return TimestampWindow.ofInternalTopics(broker, streams);
+        return broker;
     }
 
+    /**
+     * A transaction timeout over the broker's transaction.max.timeout.ms fails the producer's
+     * initialization, on every thread replacement for ever, with the reason deep in a stack trace:
+     * refused here, naming the settings.
+     */
+    private static void checkTransactionTimeout(Map<String, String> broker, Properties properties) {
+        String limit = broker.get("transaction.max.timeout.ms");
+        String timeout = properties.getProperty(StreamsConfig.producerPrefix(org.apache.kafka.clients.producer.ProducerConfig.TRANSACTION_TIMEOUT_CONFIG));
+        if (limit == null || timeout == null) {
+            return;
+        }
+        try {
+            if (Long.parseLong(timeout.trim()) > Long.parseLong(limit.trim())) {
+                throw new ConfigException("the transaction timeout of " + timeout.trim() + " ms (producer.transaction.timeout.ms; unless set, 3 x "
+                        + Setting.BATCH_MAX_SECONDS.key() + ", at least 60 s) is over the broker's transaction.max.timeout.ms = " + limit.trim()
+                        + ": lower " + Setting.BATCH_MAX_SECONDS.key() + " to at most " + Long.parseLong(limit.trim()) / 3000
+                        + ", or raise the broker's transaction.max.timeout.ms");
+            }
+        } catch (NumberFormatException e) {
+            // Not numbers: Kafka's own checks name them.
+        }
+    }
+
+    /**
+     * Says so at start when a written topic may refuse timestamps its input took: any bound on the
+     * past (the input took its records when they were new), or a tighter one on the future (Kafka's
+     * default of an hour on both topics changes nothing).
+     */
     private static void sayIfNarrower(String written, TimestampWindow accepted, TimestampWindow input) {
         if (accepted.beforeMaxMs() != Long.MAX_VALUE || accepted.afterMaxMs() < input.afterMaxMs()) {
             LOG.info("topic {} refuses record timestamps outside {} of the broker's clock: explanations and dead letters of events outside that (a"

@@ -125,4 +125,34 @@ class KafkaSettingsTest {
     private static String message(Map<String, String> settings) {
         return assertThrows(ConfigException.class, () -> ServiceConfig.of(settings)).getMessage();
     }
+
+    /** The consumer refuses a session timeout at or below its heartbeat in its constructor, as a stack trace: said first, with both keys. */
+    @Test
+    void aSessionTimeoutAtOrBelowTheHeartbeatIsRefusedNamingBoth() {
+        assertEquals("session.timeout.ms = 2000 must be greater than heartbeat.interval.ms = 3000 (Kafka's default): set heartbeat.interval.ms to"
+                + " a third of the session timeout or less", assertThrows(ConfigException.class,
+                        () -> ServiceConfig.of(Map.of("session.timeout.ms", "2000"))).getMessage());
+        assertEquals("session.timeout.ms = 6000 must be greater than heartbeat.interval.ms = 6000: set heartbeat.interval.ms to a third of the"
+                + " session timeout or less", assertThrows(ConfigException.class,
+                        () -> ServiceConfig.of(Map.of("main.consumer.session.timeout.ms", "6000", "consumer.heartbeat.interval.ms", "6000"))).getMessage());
+        ServiceConfig.of(Map.of("session.timeout.ms", "2000", "heartbeat.interval.ms", "600"));
+    }
+
+    @Test
+    void aBatchTimeWhoseTransactionTimeoutOverflowsIsRefusedNamingIt() {
+        assertEquals("batch.max.seconds = 1e9 is too large: the transaction timeout, 3 times it, must fit in 2147483647 ms, and brokers allow 900000"
+                + " ms (transaction.max.timeout.ms) by default", assertThrows(ConfigException.class,
+                        () -> ServiceConfig.of(Map.of("batch.max.seconds", "1e9"))).getMessage());
+    }
+
+    /** The dashboard command refused what run took from the same file. */
+    @Test
+    void aDashboardAuthWithoutAColonIsRefusedByEveryCommandAndAnotherGuaranteeIsWarnedOf() {
+        assertEquals("dashboard.auth must be user:password (the value is not shown)", assertThrows(ConfigException.class,
+                () -> ServiceConfig.of(Map.of("dashboard.auth", "nopassword"))).getMessage());
+        assertEquals("processing.guarantee = at_least_once: explanations and dead letters may be written twice after a crash or a broker outage;"
+                + " the default, exactly_once_v2, writes each once", ServiceConfig.of(Map.of("processing.guarantee", "at_least_once"))
+                        .guaranteeWarning().orElseThrow());
+        assertEquals(java.util.Optional.empty(), ServiceConfig.of(Map.of()).guaranteeWarning());
+    }
 }

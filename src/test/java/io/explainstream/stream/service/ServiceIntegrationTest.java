@@ -265,6 +265,21 @@ class ServiceIntegrationTest {
         }
     }
 
+    /**
+     * 3 x batch.max.seconds = 301 is over the broker's transaction.max.timeout.ms (15 minutes by
+     * default): the producer could not start, on every thread replacement for ever, while the
+     * service said it was running. Refused at start, naming the setting and the limit.
+     */
+    @Test
+    void aTransactionTimeoutOverTheBrokersLimitIsRefusedAtStart() {
+        ServiceConfig config = config("txn-limit").with(Map.of("batch.max.seconds", "301"));
+        ConfigException refused = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ExplainService.start(config, TestData.repo(), Clock.systemUTC()).close());
+        assertEquals("the transaction timeout of 903000 ms (producer.transaction.timeout.ms; unless set, 3 x batch.max.seconds, at least 60 s) is"
+                + " over the broker's transaction.max.timeout.ms = 900000: lower batch.max.seconds to at most 300, or raise the broker's"
+                + " transaction.max.timeout.ms", refused.getMessage());
+    }
+
     @Test
     void tlsAndSaslSettingsPassThroughToKafkaAndTheirSecretsAreMasked() {
         Map<String, String> security = Map.of("security.protocol", "SASL_SSL", "sasl.mechanism", "SCRAM-SHA-512",
