@@ -10,6 +10,7 @@ import io.explainstream.stream.topology.Scope;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,12 +30,45 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "Properties file (the README lists the keys); EXPLAINSTREAM_* environment variables override it.")
     private Path configFile;
 
+    @Option(names = "--broker-wait", paramLabel = "S", defaultValue = "60",
+            description = "Seconds to wait for a configured Kafka broker that does not answer yet before failing. Default: ${DEFAULT-VALUE}.")
+    private int brokerWaitSeconds;
+
     @Option(names = "--data", paramLabel = "DIR", defaultValue = "data/embedded",
             description = "Data folder of the embedded broker, when one is used. Default: ${DEFAULT-VALUE}.")
     private Path dataDir;
 
     @Spec
     private picocli.CommandLine.Model.CommandSpec spec;
+
+    /**
+     * Waits up to --broker-wait seconds for the configured broker to answer (one starting beside it), saying so once, then
+     * fails with one line naming bootstrap.servers: the admin client would otherwise log a warning
+     * per reconnect for a minute and end with an error that names no setting.
+     */
+    private void awaitBroker(ServiceConfig config) throws InterruptedException {
+        if (brokerWaitSeconds < 0) {
+            throw new IllegalArgumentException("--broker-wait = " + brokerWaitSeconds + " must be 0 or more seconds");
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(brokerWaitSeconds).toNanos();
+        boolean said = false;
+        while (true) {
+            try {
+                ClusterCheck.broker(config.clientSettings(), ClusterCheck.TIMEOUT);
+                return;
+            } catch (UnreachableException e) {
+                if (System.nanoTime() >= deadline) {
+                    throw new UnreachableException(e.getMessage() + (brokerWaitSeconds > 0 ? "; waited " + brokerWaitSeconds + " s (--broker-wait)" : ""));
+                }
+                if (!said) {
+                    spec.commandLine().getErr().println("waiting up to " + brokerWaitSeconds + " s for the Kafka broker: " + e.getMessage());
+                    spec.commandLine().getErr().flush();
+                    said = true;
+                }
+                Thread.sleep(2_000);
+            }
+        }
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -72,6 +106,9 @@ final class RunCommand implements Callable<Integer> {
                     + " (data in %s; the topics it creates keep their records forever; topics.input.retention.ms changes that, and the output topics follow the input)%n",
                     platform.bootstrapServers(), platform.registryUrl(), dataDir.toAbsolutePath());
             spec.commandLine().getErr().flush();
+        }
+        if (platform == null) {
+            awaitBroker(config);
         }
         ExplainService service;
         try {

@@ -131,6 +131,9 @@ public record LlamaConfig(
      */
     private static int contextLength(JsonNode root) {
         int maxPositions = optionalInt(root, "max_position_embeddings", 2048);
+        if (maxPositions <= 0) {
+            throw new ModelLoadException("config.json: max_position_embeddings = " + maxPositions + " is not valid: it must be positive");
+        }
         int window = optionalInt(root, "sliding_window", maxPositions);
         if (window <= 0) {
             throw new ModelLoadException("config.json: sliding_window = " + window + " is not valid: it must be positive, or null");

@@ -72,11 +72,23 @@ public final class LlamaTokenizer implements AutoCloseable {
                 tokenizer,
                 largestId(json, true) + 1,
                 largestId(json, false) + 1,
-                config.path("add_bos_token").asBoolean(true),
+                addBosToken(config, modelDir),
                 tokenText(config, "bos_token", "<s>"),
                 tokenText(config, "eos_token", "</s>"),
                 tokenText(config, "pad_token", null),
                 tokenText(config, "unk_token", "<unk>"));
+    }
+
+    /** tokenizer_config.json's add_bos_token: true when absent; a value that is not a boolean is refused (Jackson read "maybe" as true). */
+    private static boolean addBosToken(JsonNode config, Path modelDir) {
+        JsonNode value = config.get("add_bos_token");
+        if (value == null || value.isNull()) {
+            return true;
+        }
+        if (!value.isBoolean()) {
+            throw new TokenizerLoadException("tokenizer_config.json in " + modelDir + ": add_bos_token = " + value + " is not valid: it must be true or false");
+        }
+        return value.booleanValue();
     }
 
     private static JsonNode readJson(Path tokenizerJson) {

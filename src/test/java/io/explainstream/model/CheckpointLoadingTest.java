@@ -201,6 +201,10 @@ class CheckpointLoadingTest {
         var overflow = assertThrows(ModelLoadException.class, () -> LlamaConfig.read(huge));
         assertEquals("config.json: max_position_embeddings = 1000000000000 is not an integer this loader can use (at most 2147483647)",
                 overflow.getMessage());
+        Path zero = Files.createDirectory(dir.resolve("zero"));
+        copyWithConfig(zero, config -> config.put("max_position_embeddings", 0));
+        assertEquals("config.json: max_position_embeddings = 0 is not valid: it must be positive", assertThrows(ModelLoadException.class,
+                () -> LlamaConfig.read(zero)).getMessage(), "named as written, not as the sliding_window the file does not have");
         Path truncated = Files.createDirectory(dir.resolve("truncated"));
         String text = Files.readString(TestData.stories260K().resolve("config.json"));
         Files.writeString(truncated.resolve("config.json"), text.substring(0, text.length() / 2));

@@ -183,4 +183,16 @@ class LlamaTokenizerTest {
     private static List<String> textList(JsonNode array) {
         return java.util.stream.StreamSupport.stream(array.spliterator(), false).map(JsonNode::asText).toList();
     }
+
+    /** Jackson's asBoolean read "maybe" as true: a value that is not a boolean is refused, naming the file and the key. */
+    @Test
+    void anAddBosTokenThatIsNotABooleanIsRefused(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws java.io.IOException {
+        for (String file : java.util.List.of("tokenizer.json", "config.json", "special_tokens_map.json")) {
+            java.nio.file.Files.copy(TestData.stories260K().resolve(file), dir.resolve(file));
+        }
+        String config = java.nio.file.Files.readString(TestData.stories260K().resolve("tokenizer_config.json"));
+        java.nio.file.Files.writeString(dir.resolve("tokenizer_config.json"), config.replaceFirst("\"add_bos_token\"\\s*:\\s*(true|false)", "\"add_bos_token\": \"maybe\""));
+        TokenizerLoadException refused = org.junit.jupiter.api.Assertions.assertThrows(TokenizerLoadException.class, () -> LlamaTokenizer.load(dir));
+        assertEquals("tokenizer_config.json in " + dir + ": add_bos_token = \"maybe\" is not valid: it must be true or false", refused.getMessage());
+    }
 }

@@ -735,8 +735,14 @@ public final class ServiceConfig {
     }
 
     public ValidationPolicy validationPolicy() {
-        Set<String> accepted = Arrays.stream(get(Setting.MODEL_ACCEPT).split(",")).map(String::trim).filter(s -> !s.isEmpty())
-                .collect(Collectors.toUnmodifiableSet());
+        String accept = get(Setting.MODEL_ACCEPT);
+        List<String> names = Arrays.stream(accept.split(",", -1)).map(String::trim).toList();
+        if (!accept.isBlank() && names.contains("")) {
+            // ",,," read as "every model" (empty after the blanks): a list with a gap is a typo, not that.
+            throw new ConfigException(Setting.MODEL_ACCEPT.key() + " = '" + accept + "' has an empty name at position " + (names.indexOf("") + 1)
+                    + "; leave it empty to explain every model");
+        }
+        Set<String> accepted = names.stream().filter(s -> !s.isEmpty()).collect(Collectors.toUnmodifiableSet());
         return new ValidationPolicy(
                 positive(Setting.PROMPT_TOKEN_LIMIT),
                 enumValue(Setting.PROMPT_POLICY, ValidationPolicy.PromptPolicy.class),

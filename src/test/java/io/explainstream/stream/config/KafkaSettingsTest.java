@@ -155,4 +155,13 @@ class KafkaSettingsTest {
                         .guaranteeWarning().orElseThrow());
         assertEquals(java.util.Optional.empty(), ServiceConfig.of(Map.of()).guaranteeWarning());
     }
+
+    @Test
+    void aModelListWithAGapIsRefused() {
+        assertEquals("model.accept = ',,,' has an empty name at position 1; leave it empty to explain every model", assertThrows(ConfigException.class,
+                () -> ServiceConfig.of(Map.of("model.accept", ",,,"))).getMessage());
+        assertEquals("model.accept = 'a,,b' has an empty name at position 2; leave it empty to explain every model", assertThrows(ConfigException.class,
+                () -> ServiceConfig.of(Map.of("model.accept", "a,,b"))).getMessage());
+        assertEquals(java.util.Set.of("a", "b"), ServiceConfig.of(Map.of("model.accept", " a , b ")).validationPolicy().acceptedModels());
+    }
 }
