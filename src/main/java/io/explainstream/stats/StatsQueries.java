@@ -68,7 +68,7 @@ final class StatsQueries {
     }
 
     /** A question the caller got wrong: answered 400 with the reason. */
-    private static final class BadRequest extends RuntimeException {
+    static final class BadRequest extends RuntimeException {
         BadRequest(String message) {
             super(message);
         }
@@ -207,8 +207,15 @@ final class StatsQueries {
         if (!exchange.getRequestMethod().equals("GET")) {
             throw new BadRequest("only GET is answered here, not " + exchange.getRequestMethod());
         }
+        return params(exchange.getRequestURI().getRawQuery(), allowed);
+    }
+
+    /**
+     * The parameters of a raw query, as the dashboard's API reads them: an unknown name or one given
+     * twice is a bad request (one of two values was silently used), an empty value is one not given.
+     */
+    static Map<String, String> params(String query, Set<String> allowed) {
         Map<String, String> params = new LinkedHashMap<>();
-        String query = exchange.getRequestURI().getRawQuery();
         if (query == null || query.isEmpty()) {
             return params;
         }
@@ -219,12 +226,17 @@ final class StatsQueries {
             if (!allowed.contains(name)) {
                 throw new BadRequest("unknown parameter '" + name + "' (this endpoint takes " + allowed.stream().sorted().collect(Collectors.joining(", ")) + ")");
             }
+            if (params.containsKey(name)) {
+                throw new BadRequest("parameter '" + name + "' is given twice");
+            }
             params.put(name, value);
         }
+        params.values().removeIf(String::isEmpty);
         return params;
     }
 
-    private static long time(Map<String, String> params, String name, Instant now, long fallback) {
+    /** A time parameter as epoch milliseconds; one beyond what they hold (year +999999999) is a bad request, not a 500. */
+    static long time(Map<String, String> params, String name, Instant now, long fallback) {
         String text = params.get(name);
         if (text == null) {
             return fallback;
@@ -233,6 +245,8 @@ final class StatsQueries {
             return TimeSpec.parse(name, text, now).toEpochMilli();
         } catch (ConfigException e) {
             throw new BadRequest(e.getMessage());
+        } catch (ArithmeticException e) {
+            throw new BadRequest(name + " = '" + text + "' is beyond what epoch milliseconds can hold");
         }
     }
 
