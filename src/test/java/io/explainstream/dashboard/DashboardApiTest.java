@@ -299,6 +299,11 @@ class DashboardApiTest {
             }
             assertEquals("text/css; charset=utf-8", client.send(HttpRequest.newBuilder(base.resolve("/static/dashboard.css")).header("Authorization", auth)
                     .build(), HttpResponse.BodyHandlers.discarding()).headers().firstValue("Content-Type").orElseThrow());
+            // The page's icon comes from the server itself: a data: URL broke the page's Content-Security-Policy (default-src 'self').
+            assertEquals("image/svg+xml", client.send(HttpRequest.newBuilder(base.resolve("/static/favicon.svg")).header("Authorization", auth)
+                    .build(), HttpResponse.BodyHandlers.discarding()).headers().firstValue("Content-Type").orElseThrow());
+            String index = client.send(HttpRequest.newBuilder(base.resolve("/")).header("Authorization", auth).build(), HttpResponse.BodyHandlers.ofString()).body();
+            assertTrue(index.contains("<link rel=\"icon\" href=\"/static/favicon.svg\"") && !index.contains("data:"), "the icon is served, not inlined");
 
             // HEAD, as monitors and curl -I send it: GET's status and headers, no body, and no warning from the JDK's server.
             List<java.util.logging.LogRecord> serverLog = new java.util.concurrent.CopyOnWriteArrayList<>();
