@@ -245,10 +245,13 @@ public final class ExplainService implements AutoCloseable {
             } catch (java.net.BindException e) {
                 streamsMetrics.close();
                 streams.close();
-                // A replay started with the service's own configuration on the service's host meets its port.
+                // A replay started with the service's own configuration on the service's host meets its port; an
+                // address not of this machine cannot be bound on any port.
+                boolean inUse = e.getMessage() != null && e.getMessage().contains("in use");
                 throw new ConfigException(Setting.OPS_PORT.key() + " = " + port + " cannot be used on " + Setting.OPS_HOST.key() + " = "
-                        + config.get(Setting.OPS_HOST) + ": " + e.getMessage() + " (another explainstream run or replay?); give another port,"
-                        + " 0 for a free one, or -1 for none (replay: --set ops.port=0)");
+                        + config.get(Setting.OPS_HOST) + ": " + e.getMessage() + (inUse
+                                ? " (another explainstream run or replay?); give another port, 0 for a free one, or -1 for none (replay: --set ops.port=0)"
+                                : "; give an address of this machine as ops.host (127.0.0.1, or 0.0.0.0 for all), or ops.port = -1 for no endpoint"));
             }
         }
         int threads = CpuThreads.inEffect();

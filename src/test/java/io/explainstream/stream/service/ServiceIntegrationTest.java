@@ -370,9 +370,16 @@ class ServiceIntegrationTest {
                     () -> ExplainService.start(config, TestData.repo(), Clock.systemUTC()).close());
             assertTrue(refused.getMessage().startsWith("ops.port = " + taken.getLocalPort() + " cannot be used on ops.host = 127.0.0.1: "),
                     refused.getMessage());
-            assertTrue(refused.getMessage().endsWith("; give another port, 0 for a free one, or -1 for none (replay: --set ops.port=0)"),
-                    refused.getMessage());
+            assertTrue(refused.getMessage().endsWith(" (another explainstream run or replay?); give another port, 0 for a free one, or -1 for none"
+                    + " (replay: --set ops.port=0)"), refused.getMessage());
         }
+        // An address that is not this machine's: no port would do, and no other run is to blame.
+        ServiceConfig foreign = config("ops-foreign").with(Map.of("ops.port", "0", "ops.host", "192.0.2.1"));
+        var refused = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ExplainService.start(foreign, TestData.repo(), Clock.systemUTC()).close());
+        assertTrue(refused.getMessage().startsWith("ops.port = 0 cannot be used on ops.host = 192.0.2.1: "), refused.getMessage());
+        assertTrue(refused.getMessage().endsWith("; give an address of this machine as ops.host (127.0.0.1, or 0.0.0.0 for all), or ops.port = -1 for"
+                + " no endpoint"), refused.getMessage());
     }
 
     /** A key given twice in a file is named, not settled by its last line; a directory or a file that is not UTF-8 is named as such. */
