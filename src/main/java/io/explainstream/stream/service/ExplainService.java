@@ -336,9 +336,10 @@ public final class ExplainService implements AutoCloseable {
     /**
      * Reads the configurations of the topics the service reads and writes, and returns {@code topics}
      * with the output and dead-letter topics' retention and accepted timestamps, which every record
-     * written is checked against. Refuses to start when the output or dead-letter topic takes smaller records than
-     * record.max.bytes: every write over the topic's limit would fail its transaction, again on
-     * every retry, and stop the partitions. Warns when the live service's output or dead-letter
+     * written is checked against, and the changelogs' accepted timestamps. Refuses to start when the
+     * output or dead-letter topic takes smaller records than record.max.bytes: every write over the
+     * topic's limit would fail its transaction, again on every retry, and stop the partitions; and
+     * when the transaction timeout is over the broker's limit. Warns when the live service's output or dead-letter
      * topic deletes records by their timestamp sooner than its input does: the explanations of the
      * oldest events the input still holds would be deleted once written.
      */
