@@ -34,14 +34,19 @@ class KeptPositionsTest {
         kafka.close();
     }
 
-    private static List<String> poll(KafkaConsumer<byte[], byte[]> consumer, KeptPositions positions, Duration during) {
+    /** Polls until {@code expected} values came, or the time ran out, and half a second more to catch any that should not come. */
+    private static List<String> poll(KafkaConsumer<byte[], byte[]> consumer, KeptPositions positions, int expected, Duration timeout) {
         List<String> values = new ArrayList<>();
-        long deadline = System.nanoTime() + during.toNanos();
-        while (System.nanoTime() < deadline) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long settled = Long.MAX_VALUE;
+        while (System.nanoTime() < Math.min(deadline, settled)) {
             for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100))) {
                 values.add(new String(record.value(), StandardCharsets.UTF_8));
             }
             positions.polled();
+            if (values.size() >= expected && settled == Long.MAX_VALUE) {
+                settled = System.nanoTime() + Duration.ofMillis(500).toNanos();
+            }
         }
         return values;
     }
@@ -52,10 +57,10 @@ class KeptPositionsTest {
         kafka.produce("explanations", List.of(new String[] {"a", "e-0"}, new String[] {"b", "e-1"}));
         try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(kafka.clientSettings(), "kept-positions-test", "earliest")) {
             KeptPositions positions = KeptPositions.subscribe(consumer, List.of("explanations"));
-            assertEquals(List.of("e-0", "e-1"), poll(consumer, positions, Duration.ofSeconds(5)).stream().sorted().toList());
+            assertEquals(List.of("e-0", "e-1"), poll(consumer, positions, 2, Duration.ofSeconds(15)).stream().sorted().toList());
             consumer.enforceRebalance(); // the partitions are revoked and assigned again, with no committed offset
             kafka.produce("explanations", List.<String[]>of(new String[] {"a", "e-2"}));
-            assertEquals(List.of("e-2"), poll(consumer, positions, Duration.ofSeconds(5)), "what is new, not the topic again");
+            assertEquals(List.of("e-2"), poll(consumer, positions, 1, Duration.ofSeconds(15)), "what is new, not the topic again");
         }
     }
 
@@ -64,9 +69,9 @@ class KeptPositionsTest {
         kafka.createTopic("empty", 1);
         try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(kafka.clientSettings(), "kept-positions-test", "earliest")) {
             KeptPositions positions = KeptPositions.subscribe(consumer, List.of("empty"));
-            assertEquals(List.of(), poll(consumer, positions, Duration.ofSeconds(2)));
+            assertEquals(List.of(), poll(consumer, positions, 0, Duration.ofSeconds(2)));
             kafka.produce("empty", List.<String[]>of(new String[] {"k", "first"}));
-            assertEquals(List.of("first"), poll(consumer, positions, Duration.ofSeconds(5)));
+            assertEquals(List.of("first"), poll(consumer, positions, 1, Duration.ofSeconds(15)));
         }
     }
 }
