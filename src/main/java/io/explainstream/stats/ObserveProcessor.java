@@ -187,7 +187,12 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
      */
     private void forward(GroupKey group, Observation observation, long recordTimestampMs) {
         long nowMs = context.currentSystemTimeMs();
-        long timestamp = accepted.refuses(Math.max(0, recordTimestampMs), nowMs) ? nowMs : Math.max(0, recordTimestampMs);
+        // Never ahead of the wall clock: the observations' timestamps are the windows' stream time,
+        // which closes windows and makes events late, and one producer whose clock runs half an hour
+        // ahead (a broker takes up to message.timestamp.after.max.ms, an hour by default) made every
+        // current event late for that half hour.
+        long timestamp = Math.min(Math.max(0, recordTimestampMs), nowMs);
+        timestamp = accepted.refuses(timestamp, nowMs) ? nowMs : timestamp;
         // Fresh headers: a dead letter's would travel on into the observations otherwise.
         context.forward(new Record<>(group.text(), observation.toBytes(), timestamp, new RecordHeaders()));
     }

@@ -69,7 +69,13 @@ class FutureEventTimeOnBrokerTest {
                 streams.start();
                 ConfluentAvroSerializer<Explanation> explanations = serializer(client);
                 try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of())) {
-                    // Record timestamps are now, as the service writes them; the event times differ.
+                    // Record timestamps are now, as the service writes them; the event times differ. One record is stamped
+                    // 30 minutes ahead (a producer's fast clock, which the broker takes up to an hour ahead): before the
+                    // observations were held to the wall clock, it moved the windows' stream time and "present" was late.
+                    long skewed = now + Duration.ofMinutes(30).toMillis();
+                    Explanation fast = StatsFixture.explanation("fast-clock", skewed, "skewed", 100, 0.02);
+                    producer.send(new ProducerRecord<>("explanations", null, skewed, fast.getEventId().getBytes(StandardCharsets.UTF_8),
+                            explanations.serialize("explanations", fast))).get();
                     for (Explanation explanation : List.of(StatsFixture.explanation("ahead", now + Duration.ofHours(2).toMillis(), "future", 100, 0.02),
                             StatsFixture.explanation("present", now, "present", 100, 0.02))) {
                         producer.send(new ProducerRecord<>("explanations", null, now, explanation.getEventId().getBytes(StandardCharsets.UTF_8),
@@ -78,8 +84,8 @@ class FutureEventTimeOnBrokerTest {
                 }
                 var reader = ConfluentAvroDeserializer.specific(client, ExplanationStats.class);
                 List<ConsumerRecord<byte[], byte[]>> windows = kafka.readCommitted("explanation-stats",
-                        records -> applications(reader, records).containsAll(Set.of("future", "present")), Duration.ofSeconds(60));
-                assertEquals(Set.of("future", "present"), applications(reader, windows), "both windows written; stream thread failures: " + failures);
+                        records -> applications(reader, records).containsAll(Set.of("future", "present", "skewed")), Duration.ofSeconds(60));
+                assertEquals(Set.of("future", "present", "skewed"), applications(reader, windows), "every window written; stream thread failures: " + failures);
                 assertTrue(failures.isEmpty(), "no stream thread failed: " + failures);
                 for (ConsumerRecord<byte[], byte[]> window : windows) {
                     ExplanationStats stats = reader.deserialize("explanation-stats", window.value());
@@ -87,6 +93,10 @@ class FutureEventTimeOnBrokerTest {
                             "the record's timestamp is the window's start, or the time it was written when the window is ahead: " + window.timestamp()
                                     + " for a window starting at " + stats.getWindowStart());
                 }
+                ExplanationStats present = windows.stream().map(r -> reader.deserialize("explanation-stats", r.value()))
+                        .filter(s -> s.getGroupKey().toString().endsWith("=present")).reduce((a, b) -> b).orElseThrow();
+                assertEquals(1, present.getEvents(), "the current event in its own window, not late behind the fast clock: " + present);
+                assertEquals(0, present.getLateEvents());
                 ExplanationStats ahead = windows.stream().map(r -> reader.deserialize("explanation-stats", r.value()))
                         .filter(s -> s.getGroupKey().toString().contains("future")).findFirst().orElseThrow();
                 assertEquals(Instant.ofEpochMilli(now + Duration.ofHours(2).toMillis()).truncatedTo(java.time.temporal.ChronoUnit.MINUTES),
