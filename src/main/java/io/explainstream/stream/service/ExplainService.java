@@ -373,6 +373,7 @@ public final class ExplainService implements AutoCloseable {
         sayIfNarrower(topics.outputTopic(), output.accepted(), input.accepted());
         sayIfNarrower(topics.dlqTopic(), deadLetters.accepted(), input.accepted());
         checkTransactionTimeout(broker, properties);
+        checkSessionTimeout(broker, properties);
         Map<String, String> streams = new HashMap<>();
         properties.stringPropertyNames().forEach(key -> streams.put(key, properties.getProperty(key)));
         return topics.withTimes(new SinkTimes(output, deadLetters, TimestampWindow.ofInternalTopics(broker, streams)));
@@ -416,6 +417,30 @@ public final class ExplainService implements AutoCloseable {
                         + Setting.BATCH_MAX_SECONDS.key() + ", at least 60 s) is over the broker's transaction.max.timeout.ms = " + limit.trim()
                         + ": lower " + Setting.BATCH_MAX_SECONDS.key() + " to at most " + Long.parseLong(limit.trim()) / 3000
                         + ", or raise the broker's transaction.max.timeout.ms");
+            }
+        } catch (NumberFormatException e) {
+            // Not numbers: Kafka's own checks name them.
+        }
+    }
+
+    /**
+     * A session timeout outside the broker's group.min/max.session.timeout.ms fails every join of
+     * the group: the stream thread was replaced several times a second for ever. Refused here.
+     */
+    private static void checkSessionTimeout(Map<String, String> broker, Properties properties) {
+        String name = org.apache.kafka.clients.CommonClientConfigs.SESSION_TIMEOUT_MS_CONFIG;
+        String timeout = java.util.stream.Stream.of(StreamsConfig.mainConsumerPrefix(name), StreamsConfig.consumerPrefix(name), name)
+                .map(properties::getProperty).filter(java.util.Objects::nonNull).findFirst().orElse(null);
+        String min = broker.get("group.min.session.timeout.ms");
+        String max = broker.get("group.max.session.timeout.ms");
+        if (timeout == null || min == null || max == null) {
+            return;
+        }
+        try {
+            long ms = Long.parseLong(timeout.trim());
+            if (ms < Long.parseLong(min.trim()) || ms > Long.parseLong(max.trim())) {
+                throw new ConfigException(name + " = " + ms + " is outside what the broker allows (group.min.session.timeout.ms = " + min.trim()
+                        + ", group.max.session.timeout.ms = " + max.trim() + "): the consumer could never join its group");
             }
         } catch (NumberFormatException e) {
             // Not numbers: Kafka's own checks name them.

@@ -268,16 +268,23 @@ class ServiceIntegrationTest {
     /**
      * 3 x batch.max.seconds = 301 is over the broker's transaction.max.timeout.ms (15 minutes by
      * default): the producer could not start, on every thread replacement for ever, while the
-     * service said it was running. Refused at start, naming the setting and the limit.
+     * service said it was running. Refused at start, naming the setting and the limit; so is a
+     * session timeout the broker would refuse at every join.
      */
     @Test
-    void aTransactionTimeoutOverTheBrokersLimitIsRefusedAtStart() {
+    void aTransactionOrSessionTimeoutOutsideTheBrokersLimitsIsRefusedAtStart() {
         ServiceConfig config = config("txn-limit").with(Map.of("batch.max.seconds", "301"));
         ConfigException refused = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
                 () -> ExplainService.start(config, TestData.repo(), Clock.systemUTC()).close());
         assertEquals("the transaction timeout of 903000 ms (producer.transaction.timeout.ms; unless set, 3 x batch.max.seconds, at least 60 s) is"
                 + " over the broker's transaction.max.timeout.ms = 900000: lower batch.max.seconds to at most 300, or raise the broker's"
                 + " transaction.max.timeout.ms", refused.getMessage());
+        // Under the broker's group.min.session.timeout.ms (6 s by default) the consumer could never join: threads replaced for ever.
+        ServiceConfig shortSession = config("session-limit").with(Map.of("session.timeout.ms", "5000", "heartbeat.interval.ms", "1000"));
+        ConfigException session = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ExplainService.start(shortSession, TestData.repo(), Clock.systemUTC()).close());
+        assertEquals("session.timeout.ms = 5000 is outside what the broker allows (group.min.session.timeout.ms = 6000, group.max.session.timeout.ms"
+                + " = 1800000): the consumer could never join its group", session.getMessage());
     }
 
     @Test
