@@ -63,12 +63,14 @@ public final class Utf8Text {
     }
 
     /**
-     * {@code value} with each lone surrogate written as its escape (backslash, u, four hex digits):
-     * a text that quotes an input (a reason header, which is UTF-8) would otherwise carry '?' where
-     * the input had one.
+     * {@code value} with each lone surrogate, control character (NUL, a line end) and bidirectional
+     * control (U+202E turns the rest of a line around) written as its escape (backslash, u, four hex
+     * digits): a text that quotes an input (a reason header, which is UTF-8 and read in terminals
+     * and logs) would otherwise carry '?' where the input had a lone surrogate, or hide or reorder
+     * the text around the others.
      */
     public static String printable(String value) {
-        if (loneSurrogateIndex(value) < 0) {
+        if (value.chars().noneMatch(c -> Character.isSurrogate((char) c) || Character.isISOControl(c) || isBidiControl(c))) {
             return value;
         }
         StringBuilder out = new StringBuilder();
@@ -77,13 +79,18 @@ public final class Utf8Text {
             boolean pair = Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1));
             if (pair) {
                 out.append(c).append(value.charAt(++i));
-            } else if (Character.isSurrogate(c)) {
+            } else if (Character.isSurrogate(c) || Character.isISOControl(c) || isBidiControl(c)) {
                 out.append(String.format("\\u%04X", (int) c));
             } else {
                 out.append(c);
             }
         }
         return out.toString();
+    }
+
+    /** The characters that change the direction of the text around them (embeddings, overrides, isolates, marks). */
+    private static boolean isBidiControl(int c) {
+        return c >= 0x202A && c <= 0x202E || c >= 0x2066 && c <= 0x2069 || c == 0x200E || c == 0x200F || c == 0x061C;
     }
 
     static String decode(byte[] bytes, int length) {

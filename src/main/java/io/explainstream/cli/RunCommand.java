@@ -54,7 +54,8 @@ final class RunCommand implements Callable<Integer> {
         boolean said = false;
         while (true) {
             try {
-                ClusterCheck.broker(config.clientSettings(), ClusterCheck.TIMEOUT);
+                ClusterCheck.broker(config.clientSettings(), brokerWaitSeconds > 0 && brokerWaitSeconds < ClusterCheck.TIMEOUT.toSeconds()
+                        ? Duration.ofSeconds(brokerWaitSeconds) : ClusterCheck.TIMEOUT);
                 return;
             } catch (UnreachableException e) {
                 if (System.nanoTime() >= deadline) {

@@ -38,8 +38,8 @@ class RunCommandTest {
         assertEquals(2, run.exitCode(), run.err());
         List<String> lines = run.err().strip().lines().toList();
         assertEquals(List.of("waiting up to 3 s for the Kafka broker: the Kafka broker at bootstrap.servers = 127.0.0.1:1 could not be reached (no"
-                + " connection within 10 s)", "error: the Kafka broker at bootstrap.servers = 127.0.0.1:1 could not be reached (no connection within"
-                + " 10 s); waited 3 s (--broker-wait)"), lines);
+                + " connection within 3 s)", "error: the Kafka broker at bootstrap.servers = 127.0.0.1:1 could not be reached (no connection within"
+                + " 3 s); waited 3 s (--broker-wait)"), lines);
     }
 
     /** The environment variable that set a refused statistics value is named, as it is for the other settings. */

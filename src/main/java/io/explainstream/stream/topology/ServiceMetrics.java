@@ -80,10 +80,10 @@ public final class ServiceMetrics {
     private final Map<String, Long> pendingByTask = new ConcurrentHashMap<>();
     private final Counter threadReplacements;
     private final Counter engineStops;
-    /** Records written past their topic's retention, warned of at most once a minute. */
-    private final ThrottledWarning pastRetentionWarning = new ThrottledWarning(WARNING_INTERVAL_MS);
-    /** Records whose timestamp their topic would refuse, written with the write time instead. */
-    private final ThrottledWarning timestampMovedWarning = new ThrottledWarning(WARNING_INTERVAL_MS);
+    /** Records written past their topic's retention, warned of at most once a minute per topic. */
+    private final Map<String, ThrottledWarning> pastRetentionWarnings = new ConcurrentHashMap<>();
+    /** Records whose timestamp their topic would refuse, written with the write time instead; per topic. */
+    private final Map<String, ThrottledWarning> timestampMovedWarnings = new ConcurrentHashMap<>();
 
     /** Metrics without metadata labels. */
     public ServiceMetrics(MeterRegistry registry) {
@@ -242,7 +242,7 @@ public final class ServiceMetrics {
      */
     void pastRetention(String topic, TopicRetention retention, long timestampMs, long nowMs) {
         long unwarned = countPerTopic("explainstream.records.past.retention", "records written with a timestamp older than their topic's"
-                + " retention.ms: the broker may delete them at its next retention check", topic, pastRetentionWarning, nowMs);
+                + " retention.ms: the broker may delete them at its next retention check", topic, pastRetentionWarnings, nowMs);
         if (unwarned > 0) {
             LOG.warn("{} record{} written with a timestamp older than {} topic's retention (the last to topic {}, of an event of {}, with {}): the broker"
                     + " may delete {} at its next retention check, as explanations and dead letters keep their events' timestamps; raise the"
@@ -258,7 +258,7 @@ public final class ServiceMetrics {
      */
     void timestampMoved(String topic, TimestampWindow accepted, long timestampMs, long nowMs) {
         long unwarned = countPerTopic("explainstream.records.timestamp.moved", "records whose event timestamp their topic refuses"
-                + " (message.timestamp.before/after.max.ms), written with the time they were written", topic, timestampMovedWarning, nowMs);
+                + " (message.timestamp.before/after.max.ms), written with the time they were written", topic, timestampMovedWarnings, nowMs);
         if (unwarned > 0) {
             LOG.warn("{} record{} written with the time {} written instead of {} event's timestamp (the last to topic {}, of an event of {}), which the"
                     + " topic refuses ({}); the event's time is in the explanation's event_time and the dead letter's {} header. Counted in"
@@ -268,10 +268,18 @@ public final class ServiceMetrics {
         }
     }
 
-    /** Counts a record written to {@code topic}; returns how many such records to warn of now ({@link ThrottledWarning}). */
-    private long countPerTopic(String counter, String description, String topic, ThrottledWarning warning, long nowMs) {
+    /**
+     * Counts a record written to {@code topic}; returns how many such records to warn of now
+     * ({@link ThrottledWarning}, one per topic: a dead letter's warning kept the output topic's
+     * first moved record unsaid for a minute).
+     */
+    private long countPerTopic(String counter, String description, String topic, Map<String, ThrottledWarning> warnings, long nowMs) {
         Counter.builder(counter).description(description).tags("topic", topic).register(registry).increment();
-        return warning.occurred(nowMs);
+        return warnings.computeIfAbsent(topic, t -> new ThrottledWarning(WARNING_INTERVAL_MS)).occurred(nowMs);
+    }
+
+    private static long owed(Map<String, ThrottledWarning> warnings) {
+        return warnings.values().stream().mapToLong(ThrottledWarning::owed).sum();
     }
 
     /**
@@ -280,14 +288,14 @@ public final class ServiceMetrics {
      */
     public List<String> owedWarnings() {
         List<String> owed = new ArrayList<>();
-        long pastRetention = pastRetentionWarning.owed();
+        long pastRetention = owed(pastRetentionWarnings);
         if (pastRetention > 0) {
             owed.add(String.format(Locale.ROOT, "%d more record%s written with a timestamp older than %s topic's retention since the last"
                     + " warning: the broker may delete %s at its next retention check; raise the topic's retention.ms (-1 keeps records forever)."
                     + " Counted by topic in explainstream_records_past_retention_total", pastRetention, pastRetention == 1 ? "" : "s",
                     pastRetention == 1 ? "its" : "their", pastRetention == 1 ? "it" : "them"));
         }
-        long moved = timestampMovedWarning.owed();
+        long moved = owed(timestampMovedWarnings);
         if (moved > 0) {
             owed.add(String.format(Locale.ROOT, "%d more record%s written with the time %s written, as %s topic refuses %s event's timestamp, since"
                     + " the last warning. Counted by topic in explainstream_records_timestamp_moved_total", moved, moved == 1 ? "" : "s",

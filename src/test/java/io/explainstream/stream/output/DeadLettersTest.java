@@ -22,6 +22,13 @@ class DeadLettersTest {
         assertEquals("role = 'user\\uD800' is not a chat role, 👩‍💻 stays", reasonHeader("role = 'user\uD800' is not a chat role, 👩‍💻 stays"));
     }
 
+    /** A NUL hides the rest of the reason in a terminal, U+202E turns it around: both are written as escapes; a joiner in an emoji stays. */
+    @Test
+    void controlAndBidiCharactersInTheReasonAreWrittenAsEscapes() {
+        assertEquals("messages[0].role = '\\u202E\\u0000x\\u000A' is not a chat role, 👩‍💻 stays",
+                reasonHeader("messages[0].role = '\u202E\u0000x\n' is not a chat role, 👩‍💻 stays"));
+    }
+
     @Test
     void aLongReasonIsCutBetweenCharactersNotInsideASurrogatePair() {
         String message = "x".repeat(DeadLetters.MAX_REASON_CHARS - 1) + "\uD83D\uDCBB and more";

@@ -65,14 +65,15 @@ class ServiceMetricsTest {
         metrics.timestampMoved("out", TimestampWindow.ANY, 0, now);
         assertEquals(List.of(), metrics.owedWarnings(), "the first records were warned of");
         metrics.pastRetention("out", week, 0, now + 1_000);
-        metrics.pastRetention("dlq", week, 0, now + 2_000);
+        metrics.pastRetention("out", week, 0, now + 1_500);
+        metrics.pastRetention("dlq", week, 0, now + 2_000); // another topic: warned at once, its own minute
         metrics.timestampMoved("out", TimestampWindow.ANY, 0, now + 3_000);
         assertEquals(List.of("2 more records written with a timestamp older than their topic's retention since the last warning: the broker may"
                 + " delete them at its next retention check; raise the topic's retention.ms (-1 keeps records forever). Counted by topic in"
                 + " explainstream_records_past_retention_total", "1 more record written with the time it was written, as its topic refuses its event's"
                 + " timestamp, since the last warning. Counted by topic in explainstream_records_timestamp_moved_total"), metrics.owedWarnings());
         assertEquals(List.of(), metrics.owedWarnings(), "said once");
-        assertEquals(3.0, metrics.count("explainstream.records.past.retention"));
+        assertEquals(4.0, metrics.count("explainstream.records.past.retention"));
         assertEquals(2.0, metrics.count("explainstream.records.timestamp.moved"));
     }
 
