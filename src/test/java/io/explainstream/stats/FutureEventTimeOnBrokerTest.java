@@ -56,7 +56,9 @@ class FutureEventTimeOnBrokerTest {
                 EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
             StatsFixture.createTopics(kafka, Map.of());
-            StatsSettings settings = StatsFixture.settings(Duration.ofMinutes(1), Duration.ofSeconds(2), Duration.ofMillis(300), List.of());
+            // A grace of a minute: the stream starts seconds after "present" is stamped, and with a short one a minute's end
+            // falling between them made it late whatever the fast clock did (30 minutes ahead, it makes it late under any grace).
+            StatsSettings settings = StatsFixture.settings(Duration.ofMinutes(1), Duration.ofMinutes(1), Duration.ofMillis(300), List.of());
             Topology topology = new Topology();
             StatsTopology.addTo(topology, settings, new StatsTopology.Codecs(ConfluentAvroDeserializer.specific(client, Explanation.class),
                     ConfluentAvroDeserializer.specific(client, LlmInteraction.class), serializer(client), serializer(client)), new SimpleMeterRegistry());
