@@ -42,9 +42,10 @@ final class RunCommand implements Callable<Integer> {
     private picocli.CommandLine.Model.CommandSpec spec;
 
     /**
-     * Waits up to --broker-wait seconds for the configured broker to answer (one starting beside it), saying so once, then
-     * fails with one line naming bootstrap.servers: the admin client would otherwise log a warning
-     * per reconnect for a minute and end with an error that names no setting.
+     * Waits up to --broker-wait seconds for the configured broker to answer (one starting beside
+     * it), saying so once, then fails with one line naming bootstrap.servers: the admin client
+     * would otherwise log a warning per reconnect for a minute and end with an error that names no
+     * setting.
      */
     private void awaitBroker(ServiceConfig config) throws InterruptedException {
         if (brokerWaitSeconds < 0) {

@@ -483,7 +483,7 @@ final class SendCommand implements Callable<Integer> {
         try {
             JsonNode event = JSON.readTree(line);
             JsonNode id = event == null ? null : event.get("event_id");
-            return id != null && id.isTextual() && StandardCharsets.UTF_8.newEncoder().canEncode(id.asText())
+            return id != null && id.isTextual() && Utf8Text.loneSurrogateIndex(id.asText()) < 0
                     ? id.asText().getBytes(StandardCharsets.UTF_8) : null;
         } catch (IOException e) {
             return null;

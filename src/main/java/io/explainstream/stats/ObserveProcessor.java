@@ -11,6 +11,7 @@ import io.explainstream.schema.PromptSegment;
 import io.explainstream.schema.PromptToken;
 import io.explainstream.schema.PromptWord;
 import io.explainstream.schema.SegmentKind;
+import io.explainstream.stream.config.TimestampWindow;
 import io.explainstream.stream.ingest.EventValidator;
 import io.explainstream.stream.ingest.InputDecoder;
 import io.explainstream.stream.ingest.InvalidEventException;
@@ -33,7 +34,6 @@ import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
-import io.explainstream.stream.config.TimestampWindow;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,11 +63,11 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
      */
     ObserveProcessor(StatsSettings settings, Deserializer<Explanation> explanations, Deserializer<LlmInteraction> interactions, StatsMetrics metrics,
             TimestampWindow accepted) {
-        this.accepted = accepted;
         this.settings = settings;
         this.explanations = explanations;
         this.interactions = interactions;
         this.metrics = metrics;
+        this.accepted = accepted;
     }
 
     @Override
@@ -191,8 +191,7 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
         // which closes windows and makes events late, and one producer whose clock runs half an hour
         // ahead (a broker takes up to message.timestamp.after.max.ms, an hour by default) made every
         // current event late for that half hour.
-        long timestamp = Math.min(Math.max(0, recordTimestampMs), nowMs);
-        timestamp = accepted.refuses(timestamp, nowMs) ? nowMs : timestamp;
+        long timestamp = accepted.acceptable(Math.min(Math.max(0, recordTimestampMs), nowMs), nowMs);
         // Fresh headers: a dead letter's would travel on into the observations otherwise.
         context.forward(new Record<>(group.text(), observation.toBytes(), timestamp, new RecordHeaders()));
     }

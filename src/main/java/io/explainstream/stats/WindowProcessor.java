@@ -3,6 +3,7 @@ package io.explainstream.stats;
 import io.explainstream.schema.AuditAlert;
 import io.explainstream.schema.ExplanationStats;
 import io.explainstream.stream.config.Setting;
+import io.explainstream.stream.config.TimestampWindow;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,7 +23,6 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.WindowStore;
-import io.explainstream.stream.config.TimestampWindow;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -95,7 +95,6 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
      */
     WindowProcessor(StatsSettings settings, Serializer<ExplanationStats> statsSerializer, Serializer<AuditAlert> alertSerializer, StatsMetrics metrics,
             TimestampWindow accepted) {
-        this.accepted = accepted;
         this.settings = settings;
         this.statsSerializer = statsSerializer;
         this.alertSerializer = alertSerializer;
@@ -105,6 +104,7 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
         this.emitMs = settings.emitInterval().toMillis();
         this.watchedSpans = settings.watchedSpans();
         this.overflowGroup = settings.groupBy().overflow();
+        this.accepted = accepted;
     }
 
     @Override
@@ -317,8 +317,7 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
      * value (window_start, window_end), never from the record's timestamp.
      */
     static long recordTimestamp(WindowAggregate aggregate, long nowMs, TimestampWindow accepted) {
-        long start = Math.min(aggregate.windowStart, nowMs);
-        return accepted.refuses(start, nowMs) ? nowMs : start;
+        return accepted.acceptable(Math.min(aggregate.windowStart, nowMs), nowMs);
     }
 
     /** The stats topic's key: group and window start, so that a sink upserts each window (and a compacted topic keeps its last state). */

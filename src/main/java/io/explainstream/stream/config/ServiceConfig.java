@@ -64,7 +64,6 @@ public final class ServiceConfig {
     /** The shortest transaction timeout the service sets: recovery after a hard crash takes about this long. */
     private static final long MIN_TRANSACTION_TIMEOUT_MS = 60_000;
     private static final String MAIN_CONSUMER_SESSION_TIMEOUT = StreamsConfig.mainConsumerPrefix(CommonClientConfigs.SESSION_TIMEOUT_MS_CONFIG);
-    private static final String MAIN_CONSUMER_HEARTBEAT = StreamsConfig.mainConsumerPrefix(CommonClientConfigs.HEARTBEAT_INTERVAL_MS_CONFIG);
     /**
      * The group's session timeout the service sets (Kafka's default is 45 s). A stream thread that
      * fails is replaced without leaving the group (Kafka Streams closes it with REMAIN_IN_GROUP), so
@@ -264,21 +263,31 @@ public final class ServiceConfig {
         long heartbeat = clientValue(CommonClientConfigs.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000);
         if (heartbeat >= session) {
             throw new ConfigException(CommonClientConfigs.SESSION_TIMEOUT_MS_CONFIG + " = " + session + " must be greater than "
-                    + CommonClientConfigs.HEARTBEAT_INTERVAL_MS_CONFIG + " = " + heartbeat + (isSet(CommonClientConfigs.HEARTBEAT_INTERVAL_MS_CONFIG)
-                            || isSet(MAIN_CONSUMER_HEARTBEAT) || isSet(StreamsConfig.consumerPrefix(CommonClientConfigs.HEARTBEAT_INTERVAL_MS_CONFIG))
-                                    ? "" : " (Kafka's default)")
+                    + CommonClientConfigs.HEARTBEAT_INTERVAL_MS_CONFIG + " = " + heartbeat
+                    + (mainConsumerSetting(values, CommonClientConfigs.HEARTBEAT_INTERVAL_MS_CONFIG) != null ? "" : " (Kafka's default)")
                     + ": set " + CommonClientConfigs.HEARTBEAT_INTERVAL_MS_CONFIG + " to a third of the session timeout or less");
         }
     }
 
-    /** A main-consumer setting as the stream thread's consumer gets it: the most specific key given wins. */
+    /** A main-consumer setting as a number, or {@code fallback} when none of its keys is given. */
     private long clientValue(String name, long fallback) {
+        String value = mainConsumerSetting(values, name);
+        return value == null ? fallback : parseLongOr(value, fallback);
+    }
+
+    /**
+     * A consumer setting as the stream thread's consumer gets it from {@code settings} (this
+     * configuration's values, or the Kafka Streams properties): {@code main.consumer.}, then
+     * {@code consumer.}, then the plain key; null when none is given.
+     */
+    public static String mainConsumerSetting(Map<?, ?> settings, String name) {
         for (String key : List.of(StreamsConfig.mainConsumerPrefix(name), StreamsConfig.consumerPrefix(name), name)) {
-            if (values.containsKey(key)) {
-                return parseLongOr(values.get(key), fallback);
+            Object value = settings.get(key);
+            if (value != null) {
+                return value.toString();
             }
         }
-        return fallback;
+        return null;
     }
 
     /**
@@ -801,8 +810,7 @@ public final class ServiceConfig {
             // Set only when the user has not: Kafka Streams prefers the prefixed key over the plain one.
             properties.put(PRODUCER_MAX_REQUEST_SIZE, Integer.toString(Math.max(1_048_576, maxRecordBytes() + HEADER_ROOM_BYTES)));
         }
-        if (Stream.of(MAIN_CONSUMER_SESSION_TIMEOUT, StreamsConfig.consumerPrefix(CommonClientConfigs.SESSION_TIMEOUT_MS_CONFIG),
-                CommonClientConfigs.SESSION_TIMEOUT_MS_CONFIG).noneMatch(values::containsKey)) {
+        if (mainConsumerSetting(values, CommonClientConfigs.SESSION_TIMEOUT_MS_CONFIG) == null) {
             properties.put(MAIN_CONSUMER_SESSION_TIMEOUT, Integer.toString(SESSION_TIMEOUT_MS));
         }
         if (!values.containsKey(StreamsConfig.APPLICATION_SERVER_CONFIG) && opsPort() > 0 && !get(Setting.OPS_HOST).equals("0.0.0.0")) {

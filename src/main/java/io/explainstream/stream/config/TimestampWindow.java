@@ -73,6 +73,11 @@ public record TimestampWindow(long beforeMaxMs, long afterMaxMs) {
         return beyond(nowMs - timestampMs, beforeMaxMs) || beyond(timestampMs - nowMs, afterMaxMs);
     }
 
+    /** {@code timestampMs}, or {@code nowMs} (the write time) where the broker may refuse it ({@link #refuses}). */
+    public long acceptable(long timestampMs, long nowMs) {
+        return refuses(timestampMs, nowMs) ? nowMs : timestampMs;
+    }
+
     private static boolean beyond(long distanceMs, long boundMs) {
         return boundMs != Long.MAX_VALUE && distanceMs > boundMs - Math.min(boundMs / 2, MAX_MARGIN_MS);
     }

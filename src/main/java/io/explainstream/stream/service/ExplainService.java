@@ -429,8 +429,7 @@ public final class ExplainService implements AutoCloseable {
      */
     private static void checkSessionTimeout(Map<String, String> broker, Properties properties) {
         String name = org.apache.kafka.clients.CommonClientConfigs.SESSION_TIMEOUT_MS_CONFIG;
-        String timeout = java.util.stream.Stream.of(StreamsConfig.mainConsumerPrefix(name), StreamsConfig.consumerPrefix(name), name)
-                .map(properties::getProperty).filter(java.util.Objects::nonNull).findFirst().orElse(null);
+        String timeout = ServiceConfig.mainConsumerSetting(properties, name);
         String min = broker.get("group.min.session.timeout.ms");
         String max = broker.get("group.max.session.timeout.ms");
         if (timeout == null || min == null || max == null) {

@@ -37,7 +37,7 @@ final class TimestampIntake implements Processor<byte[], byte[], byte[], Timesta
     @Override
     public void process(Record<byte[], byte[]> record) {
         long nowMs = clock.millis();
-        long stamped = changelogs.refuses(record.timestamp(), nowMs) ? nowMs : record.timestamp();
-        context.forward(new Record<>(record.key(), new Received(record.value(), record.timestamp()), stamped, record.headers()));
+        context.forward(new Record<>(record.key(), new Received(record.value(), record.timestamp()), changelogs.acceptable(record.timestamp(), nowMs),
+                record.headers()));
     }
 }

@@ -43,9 +43,10 @@ final class TimestampWatch implements Processor<Object, Object, Object, Object> 
     @Override
     public void process(Record<Object, Object> record) {
         long nowMs = clock.millis();
-        if (times.accepted().refuses(record.timestamp(), nowMs)) {
+        long acceptable = times.accepted().acceptable(record.timestamp(), nowMs);
+        if (acceptable != record.timestamp()) {
             metrics.timestampMoved(topic, times.accepted(), record.timestamp(), nowMs);
-            context.forward(record.withTimestamp(nowMs));
+            context.forward(record.withTimestamp(acceptable));
             return;
         }
         if (times.retention().passedBy(record.timestamp(), nowMs)) {
