@@ -50,13 +50,14 @@ class CrashRecoveryTest {
 
     /**
      * The service's configuration file: a short session timeout so that a killed member leaves the
-     * group in seconds (the broker's minimum is 6 s), and 64 integration steps so that a batch
-     * stays in the engine long enough to be killed there.
+     * group in seconds (the broker's minimum is 6 s), and 32 integration steps so that a batch
+     * stays in the engine long enough to be killed there (half a second for 8 events; the test
+     * sees a batch start within milliseconds).
      */
     static Path configFile(Path dir, Map<String, String> kafka, String registryUrl, String app) throws IOException {
         Map<String, String> config = ServiceProcess.instanceSettings(kafka, registryUrl, app, dir.resolve("state"));
         config.put("topics.partitions", "2");
-        config.put("attribution.steps", "64");
+        config.put("attribution.steps", "32");
         config.put("batch.max.events", "8");
         config.put("batch.max.wait.ms", "200");
         config.put("ops.port", "-1");
@@ -70,8 +71,9 @@ class CrashRecoveryTest {
     }
 
     /**
-     * Sends the events in bursts of 10, 2 s apart, so that they keep arriving across the kills for
-     * about a minute; event e-i is keyed by its conversation, conv-(i mod 7).
+     * Sends the events in bursts of 10, 1 s apart, so that they keep arriving across the kills (300
+     * events: about 30 s; the three lives end within about 20 s of the first one's start); event e-i
+     * is keyed by its conversation, conv-(i mod 7).
      */
     static Thread produceSlowly(InJvmKafka kafka, String topic, int count) {
         Thread producer = new Thread(() -> {
@@ -82,7 +84,7 @@ class CrashRecoveryTest {
                     out.send(new ProducerRecord<>(topic, conversation, event(id, i).getBytes(StandardCharsets.UTF_8)));
                     if (i % 10 == 9) {
                         out.flush();
-                        Thread.sleep(2000);
+                        Thread.sleep(1000);
                     }
                 }
             } catch (InterruptedException e) {

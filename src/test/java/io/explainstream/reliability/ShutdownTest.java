@@ -90,13 +90,18 @@ class ShutdownTest {
         return counts;
     }
 
-    /** Sends {@code count} events, all with the same key: one partition, one batch. */
+    /** Sends {@code count} events with this prompt, all with the same key: one partition, one batch. */
     private static void send(String topic, int count, String prompt) {
+        send(topic, java.util.Collections.nCopies(count, prompt));
+    }
+
+    /** Sends one event per prompt, {@code TOPIC-i} with the i-th, all with the same key. */
+    private static void send(String topic, List<String> prompts) {
         try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of())) {
-            for (int i = 0; i < count; i++) {
+            for (int i = 0; i < prompts.size(); i++) {
                 String id = topic + "-" + i;
                 String value = "{\"event_id\":\"" + id + "\",\"timestamp\":" + System.currentTimeMillis() + ",\"model\":\"stories260K\",\"prompt\":\""
-                        + prompt + "\",\"response\":\"a little girl named Lily\"}";
+                        + prompts.get(i) + "\",\"response\":\"a little girl named Lily\"}";
                 producer.send(new ProducerRecord<>(topic, topic.getBytes(StandardCharsets.UTF_8), value.getBytes(StandardCharsets.UTF_8)));
             }
         }
@@ -104,19 +109,19 @@ class ShutdownTest {
 
     @Test
     void aLongBatchInTheEngineIsAbortedAndItsEventsAreExplainedOnceAfterTheRestart() throws Exception {
-        // Three events of about 90 prompt tokens at 256 steps, on one partition: each event takes
-        // seconds in the engine on a 2-core machine (at 64 steps one took 1 s in CI, too short to
-        // be sure a SIGTERM sent after its batch started lands before the batch ends).
+        // A short event, then two of about 90 prompt tokens at 256 steps, on one partition: each long
+        // event takes seconds in the engine on a 2-core machine (at 64 steps one took 1 s in CI, too
+        // short to be sure a SIGTERM sent after its batch started lands before the batch ends).
         Path config = config("midbatch", REGISTRY.url().toString(), Map.of("attribution.steps", "256"));
         String prompt = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(5);
         try (ServiceProcess service = run(config, "midbatch-1")) {
             assertTrue(service.awaitOutput("ExplainStream running", Duration.ofSeconds(120)), service.output());
             assertTrue(service.output().contains("; no metrics or health endpoint (ops.port = -1); Ctrl-C stops"), service.output());
-            send("midbatch-in", 3, prompt);
+            send("midbatch-in", List.of("One day,", prompt, prompt));
             // The first event goes alone (the engine's cost is not measured yet); the next batch holds the
             // second event, with the third or (when the first one's cost leaves no room in the batch's
-            // time budget, as on a loaded machine) without it. Either is a batch of seconds, and
-            // SIGTERM goes as soon as the batch is seen to start.
+            // time budget) without it. Either is a batch of seconds, and SIGTERM goes as soon as the
+            // batch is seen to start.
             assertTrue(service.awaitOutput("first midbatch-in-1", Duration.ofSeconds(90)), service.output());
             Duration took = terminate(service);
             System.out.printf("SIGTERM mid-batch: stopped in %d ms%n", took.toMillis());
@@ -124,7 +129,9 @@ class ShutdownTest {
             assertTrue(took.compareTo(STOP_LIMIT) < 0, "stopped in " + took.toMillis() + " ms:\n" + output);
             assertTrue(output.lastIndexOf("batch started") > output.lastIndexOf("batch done"), "a batch was in the engine and did not finish: " + output);
         }
-        try (ServiceProcess service = run(config, "midbatch-2")) {
+        // The restart explains the aborted events at fewer steps: what it shows is that each is explained once.
+        Path restart = config("midbatch", REGISTRY.url().toString(), Map.of("attribution.steps", "16"));
+        try (ServiceProcess service = run(restart, "midbatch-2")) {
             Map<String, Integer> counts = explanationsPerEvent("midbatch-out", 3, Duration.ofSeconds(150));
             assertEquals(Map.of("midbatch-in-0", 1, "midbatch-in-1", 1, "midbatch-in-2", 1), counts, "each event explained once after the restart");
             terminate(service);
@@ -182,10 +189,10 @@ class ShutdownTest {
         try (ServerSocket probe = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             closedPort = probe.getLocalPort();
         }
-        // A replaced thread rejoins once the group drops its predecessor (session.timeout.ms). With the
-        // service's default, 10 s, the third failure comes about 20 s after the first; with Kafka's
-        // 45 s it could not come within the 60 s allowed.
-        Path config = config("loop", "http://127.0.0.1:" + closedPort, Map.of("attribution.steps", "4"));
+        // A replaced thread rejoins once the group drops its predecessor (session.timeout.ms). At the
+        // broker's minimum, 6 s, the third failure comes about 12 s after the first (at the service's
+        // default, 10 s, about 20 s); with Kafka's 45 s it could not come within the 60 s allowed.
+        Path config = config("loop", "http://127.0.0.1:" + closedPort, Map.of("attribution.steps", "4", "session.timeout.ms", "6000"));
         try (ServiceProcess service = run(config, "loop")) {
             assertTrue(service.awaitOutput("ExplainStream running", Duration.ofSeconds(120)), service.output());
             send("loop-in", 4, "One day,");
