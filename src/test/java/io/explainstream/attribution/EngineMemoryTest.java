@@ -9,14 +9,18 @@ import io.explainstream.tokenize.LlamaTokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * 1,000 events through the engine in one process, after a warm-up: native memory stays flat. The
  * tolerance (5%, about 36 MB, so 36 kB per event) is generous for noise; the leak it guards against
  * (a batch's graph kept alive, megabytes per event) grows RSS by gigabytes.
  */
+@Isolated("measures the test JVM's resident memory")
+@Order(Integer.MAX_VALUE) // after every other class: see junit-platform.properties
 class EngineMemoryTest {
 
     /**

@@ -53,7 +53,12 @@ class QuietMessagesTest {
         assertTrue(lines.get(0).contains(" WARN "), lines.get(0));
     }
 
+    /**
+     * The lines this thread wrote to standard error while {@code logging} ran: a class that runs
+     * beside this one (see RunsInChildProcesses) may log from its own threads meanwhile.
+     */
     private static List<String> stderrOf(Consumer<FormattingLogger> logging, FormattingLogger logger) {
+        String thread = Thread.currentThread().getName();
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         PrintStream original = System.err;
         System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
@@ -62,6 +67,7 @@ class QuietMessagesTest {
         } finally {
             System.setErr(original);
         }
-        return captured.toString(StandardCharsets.UTF_8).lines().toList();
+        return captured.toString(StandardCharsets.UTF_8).lines()
+                .filter(line -> line.contains("[" + thread + "]") || line.contains("\"thread\":\"" + thread + "\"")).toList();
     }
 }

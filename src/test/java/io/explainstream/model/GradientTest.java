@@ -12,9 +12,13 @@ import ai.djl.training.GradientCollector;
 import io.explainstream.TestData;
 import java.nio.file.Files;
 import java.util.List;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Isolated;
 
+@Isolated("measures the test JVM's resident memory")
+@Order(Integer.MAX_VALUE) // after every other class: see junit-platform.properties
 class GradientTest {
 
     private static final long[] CONTEXT = {1, 403, 407, 261, 378, 432, 383};

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.testing.FreePort;
 import io.explainstream.testing.InJvmKafka;
+import io.explainstream.testing.RunsInChildProcesses;
 import io.explainstream.testing.ServiceProcess;
 import java.io.IOException;
 import java.net.URI;
@@ -38,6 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and no corruption; then it is killed (SIGKILL), and the next start still rebuilds the windows.
  */
 @Tag("slow")
+@RunsInChildProcesses
 class CleanRestartTest {
 
     @RegisterExtension

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
 import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.testing.InJvmKafka;
+import io.explainstream.testing.RunsInChildProcesses;
 import io.explainstream.testing.ServiceProcess;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -34,6 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * down), and with its stream thread stuck in a call to a registry that never answers.
  */
 @Tag("slow")
+@RunsInChildProcesses
 class ShutdownTest {
 
     private static final Duration STOP_LIMIT = Duration.ofSeconds(10);
