@@ -6,6 +6,7 @@ import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.schema.AuditAlert;
 import io.explainstream.schema.Explanation;
 import io.explainstream.schema.ExplanationStats;
+import io.explainstream.stream.config.ServiceConfig;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -57,8 +58,8 @@ public final class Dashboard implements AutoCloseable {
             if ((statsTopic == null) != (alertsTopic == null)) {
                 throw new IllegalArgumentException("the statistics and alerts topics go together: " + statsTopic + ", " + alertsTopic);
             }
-            if (credentials != null && !credentials.contains(":")) {
-                throw new IllegalArgumentException("dashboard.auth must be user:password");
+            if (credentials != null && !ServiceConfig.isUserAndPassword(credentials)) {
+                throw new IllegalArgumentException("dashboard.auth must be user:password, neither of them empty");
             }
         }
     }

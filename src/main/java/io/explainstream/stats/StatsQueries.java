@@ -226,27 +226,30 @@ final class StatsQueries {
             if (!allowed.contains(name)) {
                 throw new BadRequest("unknown parameter '" + name + "' (this endpoint takes " + allowed.stream().sorted().collect(Collectors.joining(", ")) + ")");
             }
+            if (value.isEmpty()) {
+                continue;
+            }
             if (params.containsKey(name)) {
                 throw new BadRequest("parameter '" + name + "' is given twice");
             }
             params.put(name, value);
         }
-        params.values().removeIf(String::isEmpty);
         return params;
     }
 
-    /** A time parameter as epoch milliseconds; one beyond what they hold (year +999999999) is a bad request, not a 500. */
+    /**
+     * A time parameter as epoch milliseconds; one outside what a record's timestamp holds (before
+     * 1970, or past the year 292278994) is a bad request, not a 500 nor a range no window is in.
+     */
     static long time(Map<String, String> params, String name, Instant now, long fallback) {
         String text = params.get(name);
         if (text == null) {
             return fallback;
         }
         try {
-            return TimeSpec.parse(name, text, now).toEpochMilli();
+            return TimeSpec.parseRecordTime(name, text, now).toEpochMilli();
         } catch (ConfigException e) {
             throw new BadRequest(e.getMessage());
-        } catch (ArithmeticException e) {
-            throw new BadRequest(name + " = '" + text + "' is beyond what epoch milliseconds can hold");
         }
     }
 

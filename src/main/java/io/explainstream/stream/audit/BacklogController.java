@@ -4,17 +4,28 @@ import io.explainstream.attribution.GradientMethod;
 import io.explainstream.attribution.AttributionSettings;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedList;
 import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Honest degradation under backlog. Fed the lag of each batch (how long its oldest input record has
- * waited since it reached Kafka), it steps down when the
- * lag is over {@code audit.max.lag.ms}, or over half of it and growing fast enough to pass it
- * within two dwell times, as far as the lag's growth says the service falls short; it steps back
- * up one level when the lag is under half the limit, at most one change per {@code dwellMs} (a
- * step needs time to show in the lag). The levels, in order:
+ * waited since it reached Kafka), by source (a task: its input partition), it steps down when a
+ * source's lag is over half of {@code audit.max.lag.ms} and, moving as it has over the last dwell
+ * time, will be over the limit within two dwell times, as far as the lag's growth says the service
+ * falls short; it steps back up one level when every source's lag is under half the limit, at most
+ * one change per {@code dwellMs} (a step needs time to show in the lag).
+ *
+ * <p>A lag over the limit that falls fast enough is a backlog the service is draining, not one it
+ * cannot keep up with: the partition of a crashed instance reaches the survivor with records that
+ * waited for the session and transaction timeouts (a minute and more), and the survivor explains
+ * them in seconds at the configured steps. So the lag's movement decides, measured per source
+ * (the new partition's first lag, next to another's lag of a second, was read as growth of
+ * seconds per second and sent every event to the cheap method) and only once a source has a
+ * dwell time of measurements. The levels, in order:
  * the configured steps; halved steps down to {@code audit.min.steps} (integrated gradients only);
  * the cheap method for every event that is not forced; and then, on top, skipping (counted) the
  * events outside the sample. Forced events always get the configured method and steps.
@@ -69,11 +80,44 @@ public final class BacklogController {
     private long lastChangeMs = Long.MIN_VALUE / 2;
     /** The engine time of the last batch (stream thread only). */
     private long lastBatchMs;
-    /** The lag's growth in ms per ms over the last dwell time, and the measurements (time, lag) it is taken from (stream thread only). */
-    private double growth;
-    private final java.util.LinkedList<long[]> samples = new java.util.LinkedList<>();
-    /** Since when the batch store has been empty, or MIN_VALUE while events wait (stream thread only). */
-    private long idleSinceMs = Long.MIN_VALUE;
+    /** The lag measurements of each source of batches (stream thread only). */
+    private final Map<String, LagSeries> sources = new HashMap<>();
+
+    /**
+     * The lag measurements (time, lag) of one source over its last dwell time, and since when its
+     * batch store has been empty (MIN_VALUE while events wait).
+     */
+    private static final class LagSeries {
+        private final LinkedList<long[]> samples = new LinkedList<>();
+        private long idleSinceMs = Long.MIN_VALUE;
+
+        void add(long now, long lagMs, long dwellMs) {
+            samples.addLast(new long[] {now, lagMs});
+            while (samples.size() > 2 && now - samples.get(1)[0] >= dwellMs) {
+                samples.removeFirst();
+            }
+        }
+
+        long lag() {
+            return samples.getLast()[1];
+        }
+
+        /** Whether a dwell time of measurements is there: before, a jump between two batches would read as growth. */
+        boolean known(long dwellMs) {
+            return samples.getLast()[0] - samples.getFirst()[0] >= dwellMs;
+        }
+
+        /**
+         * The lag's growth in ms per ms over the last dwell time (negative while a backlog drains):
+         * from batch to batch the lag jumps (a batch of another length bucket has older events), so
+         * a slope over one second read noise as tens of seconds per second. Zero until known.
+         */
+        double growth(long dwellMs) {
+            long[] oldest = samples.getFirst();
+            long[] newest = samples.getLast();
+            return known(dwellMs) && newest[0] > oldest[0] ? (double) (newest[1] - oldest[1]) / (newest[0] - oldest[0]) : 0;
+        }
+    }
 
     /**
      * @param fullMethod the configured method ({@code attribution.method})
@@ -127,22 +171,34 @@ public final class BacklogController {
      * degraded. The records' timestamps, not the events' own: an event logged a month ago and sent
      * now has not waited for the engine. Returns the level after it.
      */
-    public int observeOldest(long recordTimeMs) {
-        idleSinceMs = Long.MIN_VALUE;
-        return observe(Math.max(0, clock.millis() - recordTimeMs) + lastBatchMs);
+    public int observeOldest(String source, long recordTimeMs) {
+        LagSeries series = sources.get(source);
+        if (series != null) {
+            series.idleSinceMs = Long.MIN_VALUE;
+        }
+        return observe(source, Math.max(0, clock.millis() - recordTimeMs) + lastBatchMs);
     }
 
     /**
-     * Nothing waits in the batch store. That is a lag of 0 only once nothing has waited for a dwell
-     * time: between two polls of a backlogged input the store is empty for a moment, and taking
-     * that as no lag sent the service back to full steps within seconds of each step down.
+     * Nothing waits in the source's batch store. That is a lag of 0 only once nothing has waited for
+     * a dwell time: between two polls of a backlogged input the store is empty for a moment, and
+     * taking that as no lag sent the service back to full steps within seconds of each step down.
      */
-    public int idle() {
-        long now = clock.millis();
-        if (idleSinceMs == Long.MIN_VALUE) {
-            idleSinceMs = now;
+    public int idle(String source) {
+        LagSeries series = sources.get(source);
+        if (series == null) {
+            return level;
         }
-        return now - idleSinceMs >= dwellMs ? observe(0) : level;
+        long now = clock.millis();
+        if (series.idleSinceMs == Long.MIN_VALUE) {
+            series.idleSinceMs = now;
+        }
+        return now - series.idleSinceMs >= dwellMs ? observe(source, 0) : level;
+    }
+
+    /** The source is gone from this instance (its task moved or closed): its lag no longer counts. */
+    public void forget(String source) {
+        sources.remove(source);
     }
 
     /** The engine time of the batch just explained, for the next projection. */
@@ -150,42 +206,59 @@ public final class BacklogController {
         lastBatchMs = Math.max(0, engineMs);
     }
 
+    /** Takes one lag measurement of a single source (the service has one per task); returns the level after it. */
+    public int observe(long lagMs) {
+        return observe("", lagMs);
+    }
+
     /**
-     * Takes one lag measurement; returns the level after it. It steps down when the lag is over
-     * the limit, and also when, over half the limit, the lag (growing as it has over the last
-     * dwell time) would pass the limit within two dwell times: one for this step to show, one for
-     * a further step if this one is not enough. It steps down as far as {@link #levelFor} says the
+     * Takes one lag measurement of a source; returns the level after it. It steps down when some
+     * source's lag, over half the limit and moving as it has over the last dwell time, will be
+     * over the limit two dwell times from now: one for this step to show, one for a further step
+     * if this one is not enough. It steps down as far as {@link #levelFor} says that source's
      * growth needs: one level per dwell let the lag run past the limit whenever the capacity fell
      * faster than one level makes up (a loaded machine halving the engine's rate). It steps back
-     * up one level under half the limit once the lag no longer grows.
+     * up one level when every source's lag is under half the limit and none grows.
      */
-    public int observe(long lagMs) {
+    public int observe(String source, long lagMs) {
         if (!enabled()) {
             return level;
         }
         long now = clock.millis();
-        updateGrowth(lagMs, now);
+        sources.computeIfAbsent(source, s -> new LagSeries()).add(now, lagMs, dwellMs);
         if (now - lastChangeMs < dwellMs) {
             return level;
         }
         long limit = policy.maxLagMs();
         long horizonMs = 2 * dwellMs;
-        long expectedMs = lagMs + Math.round(Math.max(0, growth) * horizonMs);
+        LagSeries worst = null;
+        long worstExpectedMs = Long.MIN_VALUE;
+        boolean allUnderHalf = true;
+        for (LagSeries series : sources.values()) {
+            double growth = series.growth(dwellMs);
+            long expectedMs = series.lag() + Math.round(growth * horizonMs);
+            if (series.known(dwellMs) && series.lag() > limit / 2 && expectedMs > limit && expectedMs > worstExpectedMs) {
+                worst = series;
+                worstExpectedMs = expectedMs;
+            }
+            allUnderHalf &= series.lag() < limit / 2 && growth <= 0;
+        }
         int next = level;
         String why = null;
-        if (lagMs > limit && level < levels.size() - 1) {
+        long shownLagMs = lagMs;
+        if (worst != null && level < levels.size() - 1) {
+            double growth = worst.growth(dwellMs);
             next = levelFor(growth);
-            why = "over";
-        } else if (lagMs > limit / 2 && expectedMs > limit && level < levels.size() - 1) {
-            next = levelFor(growth);
-            why = "growing by " + String.format(java.util.Locale.ROOT, "%.1f", growth) + " s per s, " + expectedMs + " ms in " + horizonMs + " ms, over";
-        } else if (lagMs < limit / 2 && growth <= 0 && level > 0) {
+            shownLagMs = worst.lag();
+            why = String.format(java.util.Locale.ROOT, "%s by %.1f s per s, %d ms in %d ms, over", growth >= 0 ? "growing" : "falling only",
+                    Math.abs(growth), worstExpectedMs, horizonMs);
+        } else if (allUnderHalf && level > 0) {
             next = level - 1;
             why = "under half of";
         }
         if (next != level) {
             // Logged once per change, not per batch.
-            LOG.info("input lag {} ms is {} audit.max.lag.ms = {}: audit level {} -> {} ({})", lagMs, why, limit, level, next,
+            LOG.info("input lag {} ms is {} audit.max.lag.ms = {}: audit level {} -> {} ({})", shownLagMs, why, limit, level, next,
                     next == 0 ? "as configured" : levels.get(next).describe(cheapMethod()));
             level = next;
             lastChangeMs = now;
@@ -208,20 +281,6 @@ public final class BacklogController {
             }
         }
         return levels.size() - 1;
-    }
-
-    /**
-     * The lag's growth (ms of lag per ms) over the last dwell time: from batch to batch the lag
-     * jumps (a batch of another length bucket has older events), so a slope over one second read
-     * noise as tens of seconds per second. Zero until a dwell time of measurements is there.
-     */
-    private void updateGrowth(long lagMs, long now) {
-        samples.addLast(new long[] {now, lagMs});
-        while (samples.size() > 2 && now - samples.get(1)[0] >= dwellMs) {
-            samples.removeFirst();
-        }
-        long[] oldest = samples.getFirst();
-        growth = now - oldest[0] >= dwellMs && now > oldest[0] ? (double) (lagMs - oldest[1]) / (now - oldest[0]) : 0;
     }
 
     public AuditPolicy policy() {

@@ -306,9 +306,18 @@ public final class ServiceConfig {
     /** The dashboard command reads dashboard.auth from the same file: a value it would refuse is refused by every command. */
     private void dashboardAuth() {
         String auth = get(Setting.DASHBOARD_AUTH);
-        if (!auth.isEmpty() && !auth.contains(":")) {
-            throw new ConfigException(Setting.DASHBOARD_AUTH.key() + " must be user:password (the value is not shown)");
+        if (!auth.isEmpty() && !isUserAndPassword(auth)) {
+            throw new ConfigException(Setting.DASHBOARD_AUTH.key() + " must be user:password, neither of them empty (the value is not shown)");
         }
+    }
+
+    /**
+     * Whether {@code credentials} is {@code user:password} with neither part empty: an empty user or
+     * password is a value half written, and one anybody could guess.
+     */
+    public static boolean isUserAndPassword(String credentials) {
+        int colon = credentials.indexOf(':');
+        return colon > 0 && colon < credentials.length() - 1;
     }
 
     /**

@@ -143,6 +143,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     @Override
     public void close() {
         metrics.pending(task, 0);
+        backlog.forget(task);
         // A task that is revived after an aborted transaction is initialized again and reloads.
         waiting = null;
     }
@@ -215,7 +216,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         List<PendingEvent> first = pending();
         if (first.isEmpty()) {
             // Nothing waits: no lag once that lasts, so a degraded service recovers when traffic stops.
-            backlog.idle();
+            backlog.idle(task);
         }
         // Every batch whose oldest event has waited long enough, oldest first.
         for (List<PendingEvent> waiting = first; !waiting.isEmpty() && nowMs - waiting.get(0).enqueuedAtMs() >= policy.maxWaitMs();
@@ -353,7 +354,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         boolean cancelled = false;
         // How long the batch's records have waited since they reached Kafka, not how old their events
         // are: a backfill of last month's logs, sent now, has no backlog.
-        backlog.observeOldest(batch.stream().mapToLong(event -> event.source().timestampMs()).min().getAsLong());
+        backlog.observeOldest(task, batch.stream().mapToLong(event -> event.source().timestampMs()).min().getAsLong());
         long engineStartedMs = clock.millis();
         try {
             // The level may have just changed: each run of events with the same method and steps is one engine call.

@@ -39,16 +39,74 @@ class BacklogControllerTest {
         assertEquals(List.of(0, 0, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, 0, 0), levels);
     }
 
+    /**
+     * Held just over the limit, the lag does not fall: each step is taken as enough until shown
+     * otherwise, one per dwell time, the first once a dwell time of measurements says the lag is not
+     * falling.
+     */
     @Test
     void overTheLimitWithoutGrowthItStepsOneLevelPerDwellTime() {
         ManualClock clock = new ManualClock();
         BacklogController controller = controller(clock);
         List<Integer> levels = new ArrayList<>();
-        for (int i = 0; i < 9; i++) {
-            levels.add(controller.observe(61_000)); // held just over the limit: each step is enough until shown otherwise
+        for (int i = 0; i < 10; i++) {
+            levels.add(controller.observe(61_000));
             clock.advance(Duration.ofSeconds(5));
         }
-        assertEquals(List.of(1, 1, 2, 2, 3, 3, 4, 4, 4), levels);
+        assertEquals(List.of(0, 0, 1, 1, 2, 2, 3, 3, 4, 4), levels);
+    }
+
+    /**
+     * A crashed instance's partition reaches the survivor with records that waited for the session
+     * and transaction timeouts: 70 s, over the 60 s limit, next to the survivor's own partition at
+     * 0.2 s. The survivor drains it at 4 s of lag per second at the configured steps, so nothing
+     * steps down; measured as one series, the jump from 0.2 s to 70 s read as growth of 7 s per s
+     * and sent every event to the top level.
+     */
+    @Test
+    void aBacklogThatANewSourceDrainsFastIsNotDegraded() {
+        ManualClock clock = new ManualClock();
+        BacklogController survivor = controller(clock);
+        List<Integer> levels = new ArrayList<>();
+        for (int second = 0; second < 60; second++) {
+            levels.add(survivor.observe("0_0", 200));
+            if (second >= 20) {
+                levels.add(survivor.observe("0_1", Math.max(200, 70_000 - 4_000L * (second - 20))));
+            }
+            clock.advance(Duration.ofSeconds(1));
+        }
+        assertTrue(levels.stream().allMatch(level -> level == 0), levels.toString());
+        // Drained slowly, at 0.1 s per s, the same backlog keeps its events over the limit for minutes: a step.
+        BacklogController slow = controller(clock);
+        int level = 0;
+        for (int second = 0; second <= 10; second++) {
+            slow.observe("0_0", 200);
+            level = slow.observe("0_1", 70_000 - 100L * second);
+            clock.advance(Duration.ofSeconds(1));
+        }
+        assertEquals(1, level, "69 s falling 0.1 s per s: 67 s in two dwell times, over 60 s: one level");
+    }
+
+    /**
+     * An overload shows on every source: growing 0.8 s per s on two partitions, it steps down as one
+     * partition would; it steps back up once every partition it still holds is under half the limit.
+     */
+    @Test
+    void aLagGrowingOnEverySourceStepsDownAsFarAsOne() {
+        ManualClock clock = new ManualClock();
+        BacklogController controller = controller(clock);
+        List<Integer> levels = new ArrayList<>();
+        for (int second = 0; second <= 30; second++) {
+            // Both grow 0.8 s per s for 10 s; then one falls 1.5 s per s, the other 0.5 s per s, over half the limit.
+            levels.add(controller.observe("0_0", second <= 10 ? 40_000 + 800 * second : 48_000 - 1_500 * (second - 10)));
+            levels.add(controller.observe("0_1", second <= 10 ? 38_000 + 800 * second : 46_000 - 500 * (second - 10)));
+            clock.advance(Duration.ofSeconds(1));
+        }
+        assertEquals(List.of(0), levels.subList(0, 20).stream().distinct().toList(), "no step before a dwell time of measurements");
+        assertEquals(List.of(3), levels.subList(20, levels.size()).stream().distinct().toList(),
+                "48 s, 0.8 s per s: 5.5 times faster: the cheap method, as for one source; then one partition still over half holds it");
+        controller.forget("0_1"); // its task moved to another instance
+        assertEquals(2, controller.observe("0_0", 17_000), "every partition it holds under half: one level back up");
     }
 
     /**
@@ -82,6 +140,8 @@ class BacklogControllerTest {
     void eachLevelSaysWhatEachEventGetsAndForcedEventsAlwaysGetTheFullMethod() {
         ManualClock clock = new ManualClock();
         BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 1_000, clock);
+        controller.observe(61_000); // a dwell time of measurements before the first step
+        clock.advance(Duration.ofSeconds(1));
         List<String> seen = new ArrayList<>();
         for (int level = 0; level <= controller.maxLevel(); level++) {
             Tier sampled = controller.tier(AuditPolicy.Choice.SAMPLED);
@@ -130,16 +190,18 @@ class BacklogControllerTest {
     void anEmptyStoreCountsAsNoLagOnlyAfterADwellTime() {
         ManualClock clock = new ManualClock();
         BacklogController controller = controller(clock);
-        assertEquals(1, controller.observe(61_000));
+        assertEquals(0, controller.observe("0_0", 61_000));
         clock.advance(Duration.ofSeconds(10));
-        assertEquals(1, controller.idle(), "empty for a moment");
+        assertEquals(1, controller.observe("0_0", 61_000));
+        clock.advance(Duration.ofSeconds(10));
+        assertEquals(1, controller.idle("0_0"), "empty for a moment");
         clock.advance(Duration.ofSeconds(6));
-        assertEquals(1, controller.observeOldest(clock.millis() - 40_000), "a batch again: 40 s, neither over nor under half");
-        assertEquals(1, controller.idle());
+        assertEquals(1, controller.observeOldest("0_0", clock.millis() - 40_000), "a batch again: 40 s, neither over nor under half");
+        assertEquals(1, controller.idle("0_0"));
         clock.advance(Duration.ofSeconds(9));
-        assertEquals(1, controller.idle(), "empty for 9 s since the last batch");
+        assertEquals(1, controller.idle("0_0"), "empty for 9 s since the last batch");
         clock.advance(Duration.ofSeconds(1));
-        assertEquals(0, controller.idle(), "empty for a dwell time: back to the configured level");
+        assertEquals(0, controller.idle("0_0"), "empty for a dwell time: back to the configured level");
     }
 
     /** The lag is projected to publication: a batch that will be published over the limit degrades before it runs. */
@@ -148,12 +210,12 @@ class BacklogControllerTest {
         ManualClock clock = new ManualClock();
         BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 0, clock);
         long now = clock.millis();
-        assertEquals(0, controller.observeOldest(now - 56_000), "56 s: under the 60 s limit");
+        assertEquals(0, controller.observeOldest("0_0", now - 56_000), "56 s: under the 60 s limit");
         controller.batchTook(5_000);
-        assertEquals(1, controller.observeOldest(now - 56_000), "56 s now and a batch of 5 s: 61 s when published");
+        assertEquals(1, controller.observeOldest("0_0", now - 56_000), "56 s now and a batch of 5 s: 61 s when published");
         controller.batchTook(1_000);
-        assertEquals(1, controller.observeOldest(now - 56_000), "57 s: neither over the limit nor under half");
-        assertEquals(0, controller.observeOldest(now - 20_000), "21 s: under half, back to the configured level");
+        assertEquals(1, controller.observeOldest("0_0", now - 56_000), "57 s: neither over the limit nor under half");
+        assertEquals(0, controller.observeOldest("0_0", now - 20_000), "21 s: under half, back to the configured level");
     }
 
     @Test

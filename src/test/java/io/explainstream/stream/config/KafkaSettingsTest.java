@@ -148,8 +148,11 @@ class KafkaSettingsTest {
     /** The dashboard command refused what run took from the same file. */
     @Test
     void aDashboardAuthWithoutAColonIsRefusedByEveryCommandAndAnotherGuaranteeIsWarnedOf() {
-        assertEquals("dashboard.auth must be user:password (the value is not shown)", assertThrows(ConfigException.class,
-                () -> ServiceConfig.of(Map.of("dashboard.auth", "nopassword"))).getMessage());
+        for (String half : new String[] {"nopassword", ":", "auditor:", ":s3cret"}) {
+            assertEquals("dashboard.auth must be user:password, neither of them empty (the value is not shown)", assertThrows(ConfigException.class,
+                    () -> ServiceConfig.of(Map.of("dashboard.auth", half))).getMessage(), half);
+        }
+        assertEquals("[hidden]", ServiceConfig.of(Map.of("dashboard.auth", "auditor:s3:cret")).describe().get("dashboard.auth"), "a colon in the password");
         assertEquals("processing.guarantee = at_least_once: explanations and dead letters may be written twice after a crash or a broker outage;"
                 + " the default, exactly_once_v2, writes each once", ServiceConfig.of(Map.of("processing.guarantee", "at_least_once"))
                         .guaranteeWarning().orElseThrow());
