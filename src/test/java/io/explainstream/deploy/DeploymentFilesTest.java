@@ -84,6 +84,15 @@ class DeploymentFilesTest {
         for (Setting setting : Setting.values()) {
             settings.put(setting.key(), setting);
             String value = properties.getProperty(setting.key());
+            if (setting.description().startsWith("deprecated")) {
+                // Set in the file, a deprecated key is refused beside its successor in every copy that changes it.
+                if (value != null) {
+                    problems.add(setting.key() + " is deprecated: the file names it in a comment only");
+                } else if (lines.stream().noneMatch(line -> line.startsWith("#") && line.contains(setting.key()))) {
+                    problems.add(setting.key() + " is deprecated and not named in a comment");
+                }
+                continue;
+            }
             if (value == null) {
                 problems.add(setting.key() + " is missing (default '" + setting.defaultValue() + "': " + setting.description() + ")");
             } else if (!value.equals(setting.defaultValue())) {
