@@ -358,32 +358,35 @@ public final class PipelineBench {
         return payloads;
     }
 
-    /** The same events, tokenized as the service does, through the engine in the same batches, after one warm-up batch. */
+    /** Seconds for the same events, tokenized as the service does, through the engine in the same batches, after one warm-up batch. */
     private static double engineOnly(Path modelDir, List<String> payloads, int steps, int batch) throws IOException {
-        try (LlamaModel model = LlamaModel.load(modelDir, ModelOptions.CPU_FLOAT32);
-                LlamaTokenizer tokenizer = LlamaTokenizer.load(modelDir)) {
-            AttributionEngine engine = new AttributionEngine(model, tokenizer);
-            List<AttributionRequest> requests = requests(tokenizer, payloads);
-            AttributionSettings settings = AttributionSettings.DEFAULTS.withSteps(steps);
-            engine.attribute(requests.subList(0, Math.min(batch, requests.size())), settings); // warm-up
-            return pass(engine, requests, settings, batch);
-        }
+        return afterWarmUp(modelDir, payloads, steps, batch, (engine, requests, settings) -> pass(engine, requests, settings, batch));
     }
 
     /**
-     * The engine's full-method rate on these events, in events per second: one warm-up batch, then
-     * the faster of two timed passes (on a shared machine a neighbour's burst can slow one pass
+     * The engine's full-method rate on these events, in events per second: the faster of two timed
+     * passes after a warm-up batch (on a shared machine a neighbour's burst can slow one pass
      * several-fold).
      */
     private static double capacity(Path modelDir, List<String> payloads, int steps, int batch) throws IOException {
+        return afterWarmUp(modelDir, payloads, steps, batch, (engine, requests, settings) ->
+                requests.size() / Math.min(pass(engine, requests, settings, batch), pass(engine, requests, settings, batch)));
+    }
+
+    /** A measurement of the engine on prepared requests. */
+    private interface EngineMeasurement {
+        double on(AttributionEngine engine, List<AttributionRequest> requests, AttributionSettings settings);
+    }
+
+    /** Loads the model, prepares the events, runs one warm-up batch, then {@code measurement}. */
+    private static double afterWarmUp(Path modelDir, List<String> payloads, int steps, int batch, EngineMeasurement measurement) throws IOException {
         try (LlamaModel model = LlamaModel.load(modelDir, ModelOptions.CPU_FLOAT32);
                 LlamaTokenizer tokenizer = LlamaTokenizer.load(modelDir)) {
             AttributionEngine engine = new AttributionEngine(model, tokenizer);
             List<AttributionRequest> requests = requests(tokenizer, payloads);
             AttributionSettings settings = AttributionSettings.DEFAULTS.withSteps(steps);
-            engine.attribute(requests.subList(0, Math.min(batch, requests.size())), settings); // warm-up
-            double seconds = Math.min(pass(engine, requests, settings, batch), pass(engine, requests, settings, batch));
-            return requests.size() / seconds;
+            engine.attribute(requests.subList(0, Math.min(batch, requests.size())), settings);
+            return measurement.on(engine, requests, settings);
         }
     }
 
