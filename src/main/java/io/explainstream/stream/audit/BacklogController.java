@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A lag over the limit that falls fast enough is a backlog the service is draining, not one it
  * cannot keep up with: the partition of a crashed instance reaches the survivor with records that
- * waited for the session and transaction timeouts (a minute and more), and the survivor explains
+ * waited for the session timeout (and up to the transaction timeout), and the survivor explains
  * them in seconds at the configured steps. So the lag's movement decides, measured per source
  * (the new partition's first lag, next to another's lag of a second, was read as growth of
  * seconds per second and sent every event to the cheap method) and only once a source has a

@@ -58,8 +58,8 @@ class BacklogControllerTest {
 
     /**
      * A crashed instance's partition reaches the survivor with records that waited for the session
-     * and transaction timeouts: 70 s, over the 60 s limit, next to the survivor's own partition at
-     * 0.2 s. The survivor drains it at 4 s of lag per second at the configured steps, so nothing
+     * timeout, and up to the transaction timeout: here 70 s, over the 60 s limit, next to the
+     * survivor's own partition at 0.2 s. The survivor drains it at 4 s of lag per second at the configured steps, so nothing
      * steps down; measured as one series, the jump from 0.2 s to 70 s read as growth of 7 s per s
      * and sent every event to the top level.
      */
