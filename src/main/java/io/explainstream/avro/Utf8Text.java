@@ -70,7 +70,7 @@ public final class Utf8Text {
      * the text around the others.
      */
     public static String printable(String value) {
-        if (value.chars().noneMatch(c -> Character.isSurrogate((char) c) || Character.isISOControl(c) || isBidiControl(c))) {
+        if (value.chars().noneMatch(Utf8Text::escaped)) {
             return value;
         }
         StringBuilder out = new StringBuilder();
@@ -79,13 +79,18 @@ public final class Utf8Text {
             boolean pair = Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1));
             if (pair) {
                 out.append(c).append(value.charAt(++i));
-            } else if (Character.isSurrogate(c) || Character.isISOControl(c) || isBidiControl(c)) {
+            } else if (escaped(c)) {
                 out.append(String.format("\\u%04X", (int) c));
             } else {
                 out.append(c);
             }
         }
         return out.toString();
+    }
+
+    /** Whether {@link #printable} writes this UTF-16 unit as its escape, when it is not half of a surrogate pair. */
+    private static boolean escaped(int c) {
+        return Character.isSurrogate((char) c) || Character.isISOControl(c) || isBidiControl(c);
     }
 
     /** The characters that change the direction of the text around them (embeddings, overrides, isolates, marks). */
