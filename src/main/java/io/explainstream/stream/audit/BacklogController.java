@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.LinkedList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,6 +19,16 @@ import org.slf4j.LoggerFactory;
  * time, will be over the limit within two dwell times, as far as the lag's growth says the service
  * falls short; it steps back up one level when every source's lag is under half the limit, at most
  * one change per {@code dwellMs} (a step needs time to show in the lag).
+ *
+ * <p>It is also fed the work that waits: how many input records of each source are not yet
+ * explained (in its batch store, and produced but not yet read), and the engine time of each batch.
+ * The last of those records will be published once all of them are explained, so when the engine,
+ * at the rate measured over the last dwell time, needs longer than the limit for them, it steps down
+ * at once, to the first level that drains them within the limit. The lag shows such a backlog only
+ * later: with batches of 20 s a lag series has its dwell time of measurements after three batches,
+ * and a burst of long prompts was first stepped down 50 s after it began, its lag already over the
+ * limit. A step back up also needs the waiting records to drain within half the limit at the level
+ * above.
  *
  * <p>A lag over the limit that falls fast enough is a backlog the service is draining, not one it
  * cannot keep up with: the partition of a crashed instance reaches the survivor with records that
@@ -55,10 +66,10 @@ public final class BacklogController {
          * steps or the cheap method's one pass, unsampled ones at the cheap method's pass or none.
          * Forced events, always in full, are left out: they are few, and the margin covers them.
          */
-        double cost(int fullSteps, AuditPolicy policy) {
-            double sampled = cheapForSampled ? 1.0 / fullSteps : (double) steps / fullSteps;
+        double cost(int fullSteps, int fullPasses, AuditPolicy policy) {
+            double sampled = cheapForSampled ? 1.0 / fullPasses : (double) steps / fullSteps;
             boolean unsampledSkipped = skipNotSampled || policy.cheapMethod() == AuditPolicy.CheapMethod.SKIP;
-            double unsampled = unsampledSkipped ? 0 : 1.0 / fullSteps;
+            double unsampled = unsampledSkipped ? 0 : 1.0 / fullPasses;
             return policy.sampleRate() * sampled + (1 - policy.sampleRate()) * unsampled;
         }
 
@@ -73,15 +84,28 @@ public final class BacklogController {
     private final AuditPolicy policy;
     private final GradientMethod fullMethod;
     private final int fullSteps;
+    /** The engine passes of an event at the configured method: its steps, or one for a gradient method, as the cheap method. */
+    private final int fullPasses;
     private final long dwellMs;
     private final Clock clock;
     private final List<Level> levels = new ArrayList<>();
     private volatile int level;
+    /** What the latest decision counted, for the metrics (read from another thread). */
+    private volatile long countedWaiting;
+    private volatile long projectedDrainMs = -1;
     private long lastChangeMs = Long.MIN_VALUE / 2;
     /** The engine time of the last batch (stream thread only). */
     private long lastBatchMs;
     /** The lag measurements of each source of batches (stream thread only). */
     private final Map<String, LagSeries> sources = new HashMap<>();
+    /** The batches through the engine over the last dwell time, the latest at least (stream thread only). */
+    private final LinkedList<EngineTime> engineTimes = new LinkedList<>();
+
+    /**
+     * One batch through the engine: when it ended, its engine time, and its work in events at the
+     * configured method and steps (an event at half the steps is half an event, a cheap one 1/steps).
+     */
+    private record EngineTime(long endedMs, long engineMs, double fullEvents) {}
 
     /**
      * The lag measurements (time, lag) of one source over its last dwell time, and since when its
@@ -90,6 +114,10 @@ public final class BacklogController {
     private static final class LagSeries {
         private final LinkedList<long[]> samples = new LinkedList<>();
         private long idleSinceMs = Long.MIN_VALUE;
+        /** The source's input records not yet explained, at its latest batch, as far as counted. */
+        private long waitingRecords;
+        /** Whether that count includes the records not yet read (the partition's end was known). */
+        private boolean allCounted;
 
         void add(long now, long lagMs, long dwellMs) {
             samples.addLast(new long[] {now, lagMs});
@@ -128,6 +156,7 @@ public final class BacklogController {
         this.policy = policy;
         this.fullMethod = fullMethod;
         this.fullSteps = fullSteps;
+        this.fullPasses = fullMethod == GradientMethod.INTEGRATED_GRADIENTS ? fullSteps : 1;
         this.dwellMs = dwellMs;
         this.clock = clock;
         levels.add(new Level(fullSteps, false, false));
@@ -172,10 +201,19 @@ public final class BacklogController {
      * now has not waited for the engine. Returns the level after it.
      */
     public int observeOldest(String source, long recordTimeMs) {
-        LagSeries series = sources.get(source);
-        if (series != null) {
-            series.idleSinceMs = Long.MIN_VALUE;
-        }
+        return observeOldest(source, recordTimeMs, 0, OptionalLong.empty());
+    }
+
+    /**
+     * As {@link #observeOldest(String, long)}, with the source's input records not yet explained:
+     * those in its batch store, this batch's included, and those produced to its partition and not
+     * yet read, where the partition's end is known.
+     */
+    public int observeOldest(String source, long recordTimeMs, long storedRecords, OptionalLong unreadRecords) {
+        LagSeries series = sources.computeIfAbsent(source, s -> new LagSeries());
+        series.idleSinceMs = Long.MIN_VALUE;
+        series.waitingRecords = Math.max(0, storedRecords) + Math.max(0, unreadRecords.orElse(0));
+        series.allCounted = unreadRecords.isPresent();
         return observe(source, Math.max(0, clock.millis() - recordTimeMs) + lastBatchMs);
     }
 
@@ -193,7 +231,12 @@ public final class BacklogController {
         if (series.idleSinceMs == Long.MIN_VALUE) {
             series.idleSinceMs = now;
         }
-        return now - series.idleSinceMs >= dwellMs ? observe(source, 0) : level;
+        if (now - series.idleSinceMs < dwellMs) {
+            return level;
+        }
+        series.waitingRecords = 0;
+        series.allCounted = false;
+        return observe(source, 0);
     }
 
     /** The source is gone from this instance (its task moved or closed): its lag no longer counts. */
@@ -204,6 +247,35 @@ public final class BacklogController {
     /** The engine time of the batch just explained, for the next projection. */
     public void batchTook(long engineMs) {
         lastBatchMs = Math.max(0, engineMs);
+    }
+
+    /**
+     * The engine time of the batch just explained and what its events got, for the next projection
+     * and the engine's measured rate.
+     */
+    public void batchTook(List<Tier> tiers, long engineMs) {
+        batchTook(engineMs);
+        double fullEvents = tiers.stream().mapToDouble(tier -> tier.kind() == Tier.Kind.CHEAP ? 1.0 / fullPasses : (double) tier.steps() / fullSteps).sum();
+        long now = clock.millis();
+        engineTimes.addLast(new EngineTime(now, lastBatchMs, fullEvents));
+        while (engineTimes.size() > 1 && now - engineTimes.getFirst().endedMs() > dwellMs) {
+            engineTimes.removeFirst();
+        }
+    }
+
+    /**
+     * How long the engine needs, at this level, for every source's waiting records: the engine time
+     * per event at the configured method over the last dwell time's batches, times the level's work
+     * per input record. Lengths vary, and records not yet read have none known, so the measured mean
+     * stands for them. -1 before the first batch.
+     */
+    long drainMs(int atLevel) {
+        double fullEvents = engineTimes.stream().mapToDouble(EngineTime::fullEvents).sum();
+        if (fullEvents <= 0) {
+            return -1;
+        }
+        double msPerFullEvent = engineTimes.stream().mapToLong(EngineTime::engineMs).sum() / fullEvents;
+        return Math.round(waitingRecords() * msPerFullEvent * levels.get(atLevel).cost(fullSteps, fullPasses, policy));
     }
 
     /** Takes one lag measurement of a single source (the service has one per task); returns the level after it. */
@@ -217,8 +289,11 @@ public final class BacklogController {
      * over the limit two dwell times from now: one for this step to show, one for a further step
      * if this one is not enough. It steps down as far as {@link #levelFor} says that source's
      * growth needs: one level per dwell let the lag run past the limit whenever the capacity fell
-     * faster than one level makes up (a loaded machine halving the engine's rate). It steps back
-     * up one level when every source's lag is under half the limit and none grows.
+     * faster than one level makes up (a loaded machine halving the engine's rate). It also steps
+     * down, at once, when the waiting records need more engine time than the limit, to the first
+     * level that explains them within it. It steps back up one level when every source's lag is
+     * under half the limit, none grows, and the level above would explain the waiting records
+     * within half the limit.
      */
     public int observe(String source, long lagMs) {
         if (!enabled()) {
@@ -226,17 +301,24 @@ public final class BacklogController {
         }
         long now = clock.millis();
         sources.computeIfAbsent(source, s -> new LagSeries()).add(now, lagMs, dwellMs);
+        long drainMs = drainMs(level);
+        countedWaiting = waitingRecords();
+        projectedDrainMs = drainMs;
         if (now - lastChangeMs < dwellMs) {
             return level;
         }
         long limit = policy.maxLagMs();
         long horizonMs = 2 * dwellMs;
+        // With every waiting record counted, no lag grows for longer than the engine needs for them
+        // all: a burst's oldest record waits 1 s more each second, but only until the burst is explained.
+        boolean allCounted = drainMs >= 0 && sources.values().stream().allMatch(series -> series.allCounted);
         LagSeries worst = null;
         long worstExpectedMs = Long.MIN_VALUE;
         boolean allUnderHalf = true;
         for (LagSeries series : sources.values()) {
             double growth = series.growth(dwellMs);
-            long expectedMs = series.lag() + Math.round(growth * horizonMs);
+            long growthMs = Math.round(growth * horizonMs);
+            long expectedMs = series.lag() + (allCounted ? Math.min(growthMs, drainMs) : growthMs);
             if (series.known(dwellMs) && series.lag() > limit / 2 && expectedMs > limit && expectedMs > worstExpectedMs) {
                 worst = series;
                 worstExpectedMs = expectedMs;
@@ -245,25 +327,45 @@ public final class BacklogController {
         }
         int next = level;
         String why = null;
-        long shownLagMs = lagMs;
         if (worst != null && level < levels.size() - 1) {
             double growth = worst.growth(dwellMs);
             next = levelFor(growth);
-            shownLagMs = worst.lag();
-            why = String.format(java.util.Locale.ROOT, "%s by %.1f s per s, %d ms in %d ms, over", growth >= 0 ? "growing" : "falling only",
-                    Math.abs(growth), worstExpectedMs, horizonMs);
-        } else if (allUnderHalf && level > 0) {
+            why = String.format(java.util.Locale.ROOT, "input lag %d ms is %s by %.1f s per s, %d ms in %d ms, over", worst.lag(),
+                    growth >= 0 ? "growing" : "falling only", Math.abs(growth), worstExpectedMs, horizonMs);
+        }
+        if (drainMs > limit && level < levels.size() - 1 && levelToDrain() > next) {
+            next = levelToDrain();
+            why = String.format(java.util.Locale.ROOT, "%d input records wait, %d ms of engine time at this level, over", waitingRecords(), drainMs);
+        }
+        if (why == null && allUnderHalf && level > 0 && drainMs(level - 1) < limit / 2) {
             next = level - 1;
-            why = "under half of";
+            why = String.format(java.util.Locale.ROOT, "input lag %d ms is under half of", lagMs);
         }
         if (next != level) {
             // Logged once per change, not per batch.
-            LOG.info("input lag {} ms is {} audit.max.lag.ms = {}: audit level {} -> {} ({})", shownLagMs, why, limit, level, next,
+            LOG.info("{} audit.max.lag.ms = {}: audit level {} -> {} ({})", why, limit, level, next,
                     next == 0 ? "as configured" : levels.get(next).describe(cheapMethod()));
             level = next;
             lastChangeMs = now;
         }
         return level;
+    }
+
+    private long waitingRecords() {
+        return sources.values().stream().mapToLong(series -> series.waitingRecords).sum();
+    }
+
+    /**
+     * The first level below the current one at which the waiting records drain within the limit,
+     * with {@link #MARGIN} to spare; the top when none does.
+     */
+    private int levelToDrain() {
+        for (int candidate = level + 1; candidate < levels.size(); candidate++) {
+            if (drainMs(candidate) * MARGIN <= policy.maxLagMs()) {
+                return candidate;
+            }
+        }
+        return levels.size() - 1;
     }
 
     /**
@@ -274,13 +376,23 @@ public final class BacklogController {
      */
     private int levelFor(double growth) {
         double speedup = MARGIN / (1 - Math.min(MAX_GROWTH, Math.max(0, growth)));
-        double budget = levels.get(level).cost(fullSteps, policy) / speedup;
+        double budget = levels.get(level).cost(fullSteps, fullPasses, policy) / speedup;
         for (int candidate = level + 1; candidate < levels.size(); candidate++) {
-            if (levels.get(candidate).cost(fullSteps, policy) <= budget) {
+            if (levels.get(candidate).cost(fullSteps, fullPasses, policy) <= budget) {
                 return candidate;
             }
         }
         return levels.size() - 1;
+    }
+
+    /** The input records not yet explained, as the latest decision counted them (in batch stores, and unread where the end is known). */
+    public long countedWaiting() {
+        return countedWaiting;
+    }
+
+    /** The engine time those records need at the level then, at the measured rate; -1 before the first batch. */
+    public long projectedDrainMs() {
+        return projectedDrainMs;
     }
 
     public AuditPolicy policy() {

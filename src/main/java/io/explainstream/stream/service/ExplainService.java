@@ -12,6 +12,7 @@ import io.explainstream.schema.Explanation;
 import io.explainstream.schema.LlmInteraction;
 import io.explainstream.stream.audit.AuditPolicy;
 import io.explainstream.stream.audit.BacklogController;
+import io.explainstream.stream.audit.InputEnds;
 import io.explainstream.stream.config.ConfigException;
 import io.explainstream.stream.config.KafkaClients;
 import io.explainstream.stream.config.ServiceConfig;
@@ -74,6 +75,8 @@ public final class ExplainService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ExplainService.class);
     /** SIGTERM must stop the service within 10 s in every state: the engine is cancelled, Kafka Streams gets the rest. */
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(6);
+    /** How often the input's ends are read for backlog control: a fraction of its shortest dwell time (1 s). */
+    private static final Duration INPUT_ENDS_PERIOD = Duration.ofMillis(500);
     /** Room for a record's headers (the reason is cut to 4,096 characters) when checking a topic's size limit. */
     private static final int HEADER_BYTES = 16_384;
 
@@ -85,10 +88,13 @@ public final class ExplainService implements AutoCloseable {
     private final StreamsMeters streamsMetrics;
     private final ServiceMetrics metrics;
     private final AttributionEngine engine;
+    /** The input's ends for backlog control; null where it is off. */
+    private final InputEndOffsets inputEnds;
 
     private ExplainService(LlamaModel model, LlamaTokenizer tokenizer, KafkaStreams streams, OperationsServer operations,
-            PrometheusMeterRegistry meters, StreamsMeters streamsMetrics, ServiceMetrics metrics, AttributionEngine engine) {
+            PrometheusMeterRegistry meters, StreamsMeters streamsMetrics, ServiceMetrics metrics, AttributionEngine engine, InputEndOffsets inputEnds) {
         this.engine = engine;
+        this.inputEnds = inputEnds;
         this.model = model;
         this.tokenizer = tokenizer;
         this.streams = streams;
@@ -210,9 +216,11 @@ public final class ExplainService implements AutoCloseable {
                     config.inputRetentionMs(), config.inputRecordBytes(), scope instanceof Scope.Replaying);
         }
         ExplainTopology.Topics topics = checkTopics(properties, declared, scope);
+        // Backlog control counts the records that wait from the input's ends, read in the background.
+        InputEndOffsets inputEnds = backlog.enabled() ? new InputEndOffsets(properties, topics.inputTopic(), INPUT_ENDS_PERIOD) : null;
         Topology topology = ExplainTopology.build(topics,
                 new InputDecoder(config.inputFormat(), ConfluentAvroDeserializer.specific(registry, LlmInteraction.class)), validator, explainer,
-                explanationSerializer, metrics, liveness, backlog, clock);
+                explanationSerializer, metrics, liveness, backlog, inputEnds != null ? inputEnds : InputEnds.UNKNOWN, clock);
         // Extensions join the live service only: a replay explains, it does not keep the audit trends.
         List<ServiceExtension.Part> parts = new java.util.ArrayList<>();
         if (scope instanceof Scope.Live) {
@@ -258,8 +266,11 @@ public final class ExplainService implements AutoCloseable {
         LOG.info("starting: model {} ({}) on {} with {} CPU thread{}, topics {} → {}, dead letters {}, configuration {}", config.modelId(modelDir),
                 model.checkpoint().fingerprint(), model.device(), threads, threads == 1 ? "" : "s", topics.inputTopic(), topics.outputTopic(), topics.dlqTopic(), config.describe());
         config.guaranteeWarning().ifPresent(LOG::warn);
+        if (inputEnds != null) {
+            inputEnds.begin();
+        }
         streams.start();
-        return new ExplainService(model, tokenizer, streams, operations, meters, streamsMetrics, metrics, engine);
+        return new ExplainService(model, tokenizer, streams, operations, meters, streamsMetrics, metrics, engine, inputEnds);
     }
 
     private static Map<String, com.sun.net.httpserver.HttpHandler> handlers(List<ServiceExtension.Part> parts, KafkaStreams streams) {
@@ -580,6 +591,9 @@ public final class ExplainService implements AutoCloseable {
         // instead of after the session timeout.
         boolean stopped = streams.close(CloseOptions.timeout(CLOSE_TIMEOUT).withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
         streamsMetrics.close();
+        if (inputEnds != null) {
+            inputEnds.close();
+        }
         // The once-a-minute warnings may still owe the last records written past retention or with a moved timestamp.
         metrics.owedWarnings().forEach(LOG::warn);
         if (operations != null) {

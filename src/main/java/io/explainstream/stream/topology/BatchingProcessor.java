@@ -9,6 +9,7 @@ import io.explainstream.schema.ExplanationTier;
 import io.explainstream.schema.TierReason;
 import io.explainstream.stream.audit.AuditPolicy;
 import io.explainstream.stream.audit.BacklogController;
+import io.explainstream.stream.audit.InputEnds;
 import io.explainstream.stream.audit.Tier;
 import io.explainstream.stream.batch.Explainer;
 import io.explainstream.stream.batch.PendingEvent;
@@ -19,6 +20,7 @@ import io.explainstream.stream.config.Setting;
 import io.explainstream.stream.ingest.Admission;
 import io.explainstream.stream.ingest.Ingest;
 import io.explainstream.stream.ingest.InvalidEventException;
+import io.explainstream.stream.ingest.SourcePosition;
 import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.stream.output.FiniteNumbers;
 import java.nio.ByteBuffer;
@@ -33,6 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
 import org.apache.kafka.common.Metric;
@@ -89,6 +92,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private final TransactionBudget budget;
     private final Liveness liveness;
     private final BacklogController backlog;
+    private final InputEnds inputEnds;
     private final Clock clock;
     private ProcessorContext<Object, Object> context;
     private KeyValueStore<Long, byte[]> store;
@@ -104,12 +108,14 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
      * smaller until it fits or its lone event is known to take more than a transaction allows.
      */
     private int eventsAfterStop = Integer.MAX_VALUE;
+    /** Where the latest input record this processor took came from; null until the first. */
+    private SourcePosition lastRead;
     /** The store's events, decoded; null until first read after init (see {@link #waiting()}). */
     private NavigableMap<Long, PendingEvent> waiting;
 
     BatchingProcessor(String storeName, BatchPolicy policy, Explainer explainer, Ingest ingest, Serializer<Explanation> explanationSerializer,
             String outputTopic, Scope scope, DeadLetters deadLetters, ServiceMetrics metrics, TransactionBudget budget, Liveness liveness,
-            BacklogController backlog, Clock clock) {
+            BacklogController backlog, InputEnds inputEnds, Clock clock) {
         this.storeName = storeName;
         this.policy = policy;
         this.explainer = explainer;
@@ -122,6 +128,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         this.budget = budget;
         this.liveness = liveness;
         this.backlog = backlog;
+        this.inputEnds = inputEnds;
         this.clock = clock;
     }
 
@@ -132,6 +139,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         this.outcomes = Outcomes.of(context, scope);
         this.task = context.taskId().toString();
         this.waiting = null;
+        this.lastRead = null;
         // Sequence numbers continue after the events restored from the changelog.
         try (KeyValueIterator<Long, byte[]> last = store.reverseAll()) {
             nextSequence = last.hasNext() ? last.next().key + 1 : 0;
@@ -151,6 +159,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     @Override
     public void process(Record<byte[], ValidationProcessor.Arrival> record) {
         ValidationProcessor.Arrival arrival = record.value();
+        lastRead = arrival.source();
         AuditPolicy.Choice choice = backlog.policy().choose(arrival.admission().event());
         if (backlog.skips(choice)) {
             // Outside the sample, and either configured to be skipped or shed under backlog: counted, never stored.
@@ -354,20 +363,22 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         boolean cancelled = false;
         // How long the batch's records have waited since they reached Kafka, not how old their events
         // are: a backfill of last month's logs, sent now, has no backlog.
-        backlog.observeOldest(task, batch.stream().mapToLong(event -> event.source().timestampMs()).min().getAsLong());
+        backlog.observeOldest(task, batch.stream().mapToLong(event -> event.source().timestampMs()).min().getAsLong(), waiting().size(),
+                unreadRecords());
+        List<Tier> tiers = batch.stream().map(event -> backlog.tier(event.audit())).toList();
         long engineStartedMs = clock.millis();
         try {
             // The level may have just changed: each run of events with the same method and steps is one engine call.
             int from = 0;
             for (int i = 1; i <= batch.size(); i++) {
-                if (i == batch.size() || engineKey(backlog.tier(batch.get(i).audit())) != engineKey(backlog.tier(batch.get(from).audit()))) {
+                if (i == batch.size() || engineKey(tiers.get(i)) != engineKey(tiers.get(from))) {
                     explainSplitting(batch.subList(from, i), handled, false);
                     from = i;
                 }
             }
             LOG.debug("batch done: {} events", batch.size());
             eventsAfterStop = Integer.MAX_VALUE;
-            backlog.batchTook(clock.millis() - engineStartedMs);
+            backlog.batchTook(tiers, clock.millis() - engineStartedMs);
         } catch (AttributionCancelledException e) {
             cancelled = true;
             stopping = true;
@@ -563,6 +574,17 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         store.put(old.sequence(), stored != null ? stored.bytes() : PendingEventCodec.encode(kept));
         LOG.info("pending event {} restored from the previous store format", event.eventId());
         return kept;
+    }
+
+    /**
+     * The input records of this task after the latest one read here, up to the partition's end;
+     * empty when the end is not known, or nothing was read since the task started. Records that
+     * became dead letters after the latest event taken here count too: a few more, never fewer.
+     */
+    private OptionalLong unreadRecords() {
+        SourcePosition read = lastRead;
+        return read == null ? OptionalLong.empty()
+                : inputEnds.endOffset(read.topic(), read.partition()).stream().map(end -> Math.max(0, end - read.offset() - 1)).findFirst();
     }
 
     /** The stream thread's commit count, which ends a transaction; -1 where Kafka Streams does not report it. */

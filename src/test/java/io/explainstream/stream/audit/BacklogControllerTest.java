@@ -9,6 +9,7 @@ import io.explainstream.testing.ManualClock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 
 class BacklogControllerTest {
@@ -216,6 +217,58 @@ class BacklogControllerTest {
         controller.batchTook(1_000);
         assertEquals(1, controller.observeOldest("0_0", now - 56_000), "57 s: neither over the limit nor under half");
         assertEquals(0, controller.observeOldest("0_0", now - 20_000), "21 s: under half, back to the configured level");
+    }
+
+    /**
+     * A burst of 300 long events produced at once, 0.5 s each at the configured 32 steps, behind a
+     * service that had kept up: the last of them can be published within the 60 s limit only if
+     * the engine needs less for them. Counting the records that wait, the controller sees that at
+     * the second batch (the first measures the engine) and steps to the first level that drains
+     * them in time: 16 steps, no event skipped, none published over the limit. Going by the lag
+     * alone it stepped only once the oldest record's lag was over half the limit, the backlog then
+     * partly explained at full steps, and went straight to the top level, skipping the unsampled.
+     */
+    @Test
+    void aBurstTheEngineCannotDrainWithinTheLimitStepsDownAtTheSecondBatch() {
+        Burst counted = Burst.run(new ManualClock(), true);
+        assertEquals(1, counted.levels().get(1), "the second batch: " + counted.levels());
+        assertEquals(0, counted.skipped(), counted.levels().toString());
+        assertTrue(counted.maxLagMs() <= 60_000, "lag " + counted.maxLagMs() + " ms, levels " + counted.levels());
+        Burst lagOnly = Burst.run(new ManualClock(), false);
+        assertTrue(lagOnly.levels().indexOf(lagOnly.levels().stream().filter(level -> level > 0).findFirst().orElseThrow()) > 1, lagOnly.levels().toString());
+        assertTrue(lagOnly.skipped() > 0, "the lag alone went to the top: " + lagOnly.levels());
+    }
+
+    /** What a burst of 300 events produced at once got: the level of each batch, the events skipped, the longest lag published. */
+    private record Burst(List<Integer> levels, int skipped, long maxLagMs) {
+
+        /** One source, batches of 8 alternately sampled events, 500 ms per event at 32 steps and 500/32 ms at the cheap method. */
+        static Burst run(ManualClock clock, boolean countWaiting) {
+            BacklogController controller = controller(clock);
+            long producedMs = clock.millis();
+            List<Integer> levels = new ArrayList<>();
+            int skipped = 0;
+            long maxLagMs = 0;
+            for (int next = 0; next < 300; next += 8) {
+                int waiting = 300 - next;
+                levels.add(countWaiting ? controller.observeOldest("0_0", producedMs, Math.min(8, waiting), OptionalLong.of(waiting - Math.min(8, waiting)))
+                        : controller.observeOldest("0_0", producedMs));
+                List<Tier> tiers = new ArrayList<>();
+                for (int i = next; i < Math.min(300, next + 8); i++) {
+                    AuditPolicy.Choice choice = i % 2 == 0 ? AuditPolicy.Choice.SAMPLED : AuditPolicy.Choice.NOT_SAMPLED;
+                    if (controller.skips(choice)) {
+                        skipped++;
+                    } else {
+                        tiers.add(controller.tier(choice));
+                    }
+                }
+                long engineMs = tiers.stream().mapToLong(tier -> tier.kind() == Tier.Kind.CHEAP ? 500 / 32 : 500L * tier.steps() / 32).sum();
+                clock.advance(Duration.ofMillis(engineMs));
+                controller.batchTook(tiers, engineMs);
+                maxLagMs = Math.max(maxLagMs, clock.millis() - producedMs);
+            }
+            return new Burst(levels, skipped, maxLagMs);
+        }
     }
 
     @Test

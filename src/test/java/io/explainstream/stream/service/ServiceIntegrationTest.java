@@ -94,6 +94,49 @@ class ServiceIntegrationTest {
         return kafka.readCommitted(topic, done, timeout);
     }
 
+    /**
+     * Backlog control's count of unread records comes from the input's ends as the broker reports
+     * them to a read-committed reader: records of a committed transaction count, those of one still
+     * open do not (the service could not read them yet), and each partition has its own end.
+     */
+    @Test
+    void theInputsEndsAreReadFromTheBrokerAsARead_committedConsumerSeesThem() throws Exception {
+        kafka.createTopic("ends-in", 2);
+        Properties properties = new Properties();
+        properties.putAll(kafka.clientSettings());
+        try (InputEndOffsets ends = new InputEndOffsets(properties, "ends-in", Duration.ofMillis(100));
+                var producer = kafka.producer(Map.of("transactional.id", "ends-test"))) {
+            assertTrue(ends.endOffset("ends-in", 0).isEmpty(), "nothing read before begin()");
+            ends.begin();
+            producer.initTransactions();
+            producer.beginTransaction();
+            for (int i = 0; i < 5; i++) {
+                producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("ends-in", 0, null, new byte[] {(byte) i}));
+            }
+            producer.commitTransaction();
+            producer.beginTransaction();
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("ends-in", 0, null, new byte[] {9}));
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("ends-in", 1, null, new byte[] {9}));
+            producer.flush();
+            // Five records and the commit marker: the sixth offset is the open transaction's first.
+            awaitEnd(ends, 0, 6);
+            Thread.sleep(500);
+            assertEquals(6, ends.endOffset("ends-in", 0).getAsLong(), "the open transaction's record is not counted");
+            assertEquals(0, ends.endOffset("ends-in", 1).getAsLong());
+            assertTrue(ends.endOffset("other-topic", 0).isEmpty());
+            producer.commitTransaction();
+            awaitEnd(ends, 1, 2);
+        }
+    }
+
+    private static void awaitEnd(InputEndOffsets ends, int partition, long expected) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (ends.endOffset("ends-in", partition).orElse(-1) != expected && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertEquals(expected, ends.endOffset("ends-in", partition).orElse(-1), "partition " + partition);
+    }
+
     @Test
     void fiftyEventsFiveMalformedGiveFortyFiveExplanationsAndFiveDeadLetters() throws Exception {
         ServiceConfig config = config("fifty");

@@ -21,6 +21,7 @@ import io.explainstream.schema.Explanation;
 import io.explainstream.schema.LlmInteraction;
 import io.explainstream.stream.audit.AuditPolicy;
 import io.explainstream.stream.audit.BacklogController;
+import io.explainstream.stream.audit.InputEnds;
 import io.explainstream.stream.audit.Tier;
 import io.explainstream.stream.batch.Explainer;
 import io.explainstream.stream.batch.PendingEvent;
@@ -84,6 +85,8 @@ class ExplainTopologyTest {
     private ServiceMetrics metrics;
     /** The audit policy and backlog level of the next start; null: the build without one (all in full). */
     private BacklogController backlog;
+    /** Where the input partitions end, for the next start's backlog control. */
+    private InputEnds inputEnds = InputEnds.UNKNOWN;
 
     @AfterEach
     void stop() {
@@ -103,7 +106,7 @@ class ExplainTopologyTest {
         var topology = backlog == null
                 ? ExplainTopology.build(topics, decoder, fixture.validator(policy), explainer, serializer, metrics, StreamFixture.liveness(), Clock.systemUTC())
                 : ExplainTopology.build(topics, decoder, fixture.validator(policy), explainer, serializer, metrics, StreamFixture.liveness(), backlog,
-                        Clock.systemUTC());
+                        inputEnds, Clock.systemUTC());
         if (backlog != null) {
             metrics.backlog(backlog);
         }
@@ -763,6 +766,33 @@ class ExplainTopologyTest {
         }
         driver.advanceWallClockTime(Duration.ofMinutes(2));
         assertTrue(output.readValuesToList().stream().anyMatch(e -> e.getTierReason() == io.explainstream.schema.TierReason.BACKLOG), "degraded");
+    }
+
+    /**
+     * Fresh records, but a million more produced behind them: the input's end, as backlog control
+     * reads it, says that the engine cannot explain them within the limit at the configured steps,
+     * so the batch after the first (which measures the engine) is already degraded, though no
+     * record has waited yet. Without the end (a task's partition not known to it) nothing is.
+     */
+    @Test
+    void recordsProducedBehindTheBatchDegradeItBeforeTheyHaveWaited() {
+        ManualClock clock = new ManualClock();
+        clock.advance(Duration.between(clock.instant(), Instant.ofEpochMilli(T0 + 1_000)));
+        AuditPolicy audit = new AuditPolicy(0.5, List.of(), AuditPolicy.CheapMethod.INPUT_X_GRADIENT, 60_000, 4);
+        backlog = new BacklogController(audit, StreamFixture.SETTINGS.method(), StreamFixture.SETTINGS.steps(), 1_000, clock);
+        inputEnds = (topic, partition) -> topic.equals("in") && partition == 0 ? java.util.OptionalLong.of(1_000_000) : java.util.OptionalLong.empty();
+        start(new BatchPolicy(4, 100_000, 60_000), StreamFixture.defaultPolicy(), fixture.explainer(StreamFixture.defaultPolicy()));
+        for (int i = 0; i < 12; i++) {
+            send("w-" + i, json("w-" + i, "One day,", "a girl"), T0);
+        }
+        driver.advanceWallClockTime(Duration.ofMinutes(2));
+        List<Explanation> explained = output.readValuesToList();
+        double skipped = metrics.count("explainstream.events.skipped", "reason", "backlog");
+        assertEquals(12, explained.size() + skipped, "every event explained or counted");
+        String tiers = explained.stream().map(e -> e.getEventId() + " " + e.getTier() + "/" + e.getTierReason()).toList().toString();
+        assertTrue(explained.stream().limit(2).noneMatch(e -> e.getTierReason() == io.explainstream.schema.TierReason.BACKLOG), tiers);
+        assertTrue(skipped > 0 || explained.stream().anyMatch(e -> e.getTierReason() == io.explainstream.schema.TierReason.BACKLOG), tiers);
+        assertTrue(backlog.degraded());
     }
 
     @Test

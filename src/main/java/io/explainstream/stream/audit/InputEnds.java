@@ -1,0 +1,20 @@
+package io.explainstream.stream.audit;
+
+import java.util.OptionalLong;
+
+/**
+ * Where each input partition ends, as last read from the broker: the records between what a task
+ * has read and the end are work that waits, which backlog control weighs before their lag shows it.
+ */
+@FunctionalInterface
+public interface InputEnds {
+
+    /** Nothing known: backlog control goes by the batch store and the lag alone (replays, tests). */
+    InputEnds UNKNOWN = (topic, partition) -> OptionalLong.empty();
+
+    /**
+     * The offset the next record appended to the partition will get (its last stable offset: the
+     * end of what a read-committed consumer may read), or empty when not known.
+     */
+    OptionalLong endOffset(String topic, int partition);
+}

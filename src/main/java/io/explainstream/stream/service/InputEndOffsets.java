@@ -1,0 +1,110 @@
+package io.explainstream.stream.service;
+
+import io.explainstream.stream.audit.InputEnds;
+import io.explainstream.stream.config.KafkaClients;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The input topic's partition ends, read from the broker in the background every {@code period},
+ * for backlog control's count of the records that wait. The stream thread cannot ask: it may be in
+ * a 20 s engine call, and the count is wanted when the call ends. A read that fails keeps the ends
+ * read before (an end only grows, so an old one counts fewer records, never more) and is logged at
+ * debug level: an outage of the broker shows in the service's own warnings.
+ */
+final class InputEndOffsets implements InputEnds, AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(InputEndOffsets.class);
+    /** How often the partitions are listed again, for partitions added to the topic. */
+    private static final Duration DESCRIBE_EVERY = Duration.ofMinutes(1);
+
+    private final Properties properties;
+    private final String topic;
+    private final Duration period;
+    /** Null until {@link #begin()}. */
+    private ScheduledExecutorService reader;
+    /** Null until {@link #begin()}. */
+    private Admin admin;
+    /** The ends last read, by partition (written by the reader thread, read by the stream thread). */
+    private volatile Map<Integer, Long> ends = Map.of();
+    /** The partitions listed last, and when (reader thread only). */
+    private Map<TopicPartition, OffsetSpec> partitions = Map.of();
+    private long describedAtNanos;
+
+    /** The ends of {@code topic}'s partitions, to be read every {@code period} from {@link #begin()} on. */
+    InputEndOffsets(Properties properties, String topic, Duration period) {
+        this.properties = properties;
+        this.topic = topic;
+        this.period = period;
+    }
+
+    /**
+     * Starts reading, the first read at once. Apart from the constructor, so that nothing runs
+     * until the service starts: a start that fails before has nothing of this to stop.
+     */
+    synchronized void begin() {
+        admin = KafkaClients.admin(properties);
+        reader = Executors.newSingleThreadScheduledExecutor(task -> {
+            Thread thread = new Thread(task, "explainstream-input-ends");
+            thread.setDaemon(true);
+            return thread;
+        });
+        reader.scheduleWithFixedDelay(this::readQuietly, 0, period.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public OptionalLong endOffset(String topic, int partition) {
+        Long end = this.topic.equals(topic) ? ends.get(partition) : null;
+        return end == null ? OptionalLong.empty() : OptionalLong.of(end);
+    }
+
+    private void readQuietly() {
+        try {
+            read();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            LOG.debug("could not read the ends of {}'s partitions; keeping those read before", topic, e);
+        }
+    }
+
+    /** One read: the partitions (once a minute), then their last stable offsets. */
+    void read() throws InterruptedException, ExecutionException, TimeoutException {
+        long wait = Math.max(1_000, period.toMillis());
+        if (partitions.isEmpty() || System.nanoTime() - describedAtNanos > DESCRIBE_EVERY.toNanos()) {
+            Map<TopicPartition, OffsetSpec> listed = new HashMap<>();
+            admin.describeTopics(java.util.List.of(topic)).allTopicNames().get(wait, TimeUnit.MILLISECONDS).get(topic).partitions()
+                    .forEach(info -> listed.put(new TopicPartition(topic, info.partition()), OffsetSpec.latest()));
+            partitions = listed;
+            describedAtNanos = System.nanoTime();
+        }
+        // Read committed: the end of what the service may read, so an open transaction's records are not counted.
+        Map<Integer, Long> read = new HashMap<>();
+        admin.listOffsets(partitions, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all().get(wait, TimeUnit.MILLISECONDS)
+                .forEach((partition, info) -> read.put(partition.partition(), info.offset()));
+        ends = Map.copyOf(read);
+    }
+
+    @Override
+    public synchronized void close() {
+        if (reader != null) {
+            reader.shutdownNow();
+            admin.close(Duration.ofSeconds(5));
+        }
+    }
+}
