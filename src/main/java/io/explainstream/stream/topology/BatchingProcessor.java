@@ -150,7 +150,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
 
     @Override
     public void close() {
-        metrics.pending(task, 0);
+        metrics.pending(task, 0, clock.millis());
         backlog.forget(task);
         // A task that is revived after an aborted transaction is initialized again and reloads.
         waiting = null;
@@ -608,7 +608,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     /** The waiting events in arrival order; updates the pending-events gauge and liveness. */
     private List<PendingEvent> pending() {
         List<PendingEvent> events = new ArrayList<>(waiting().values());
-        metrics.pending(task, events.size());
+        metrics.pending(task, events.size(), clock.millis());
         liveness.waiting(!events.isEmpty());
         return events;
     }

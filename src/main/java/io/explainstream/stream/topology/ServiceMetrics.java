@@ -68,6 +68,13 @@ public final class ServiceMetrics {
     /** Buckets of the batch size: powers of two up to 256 events. */
     private static final double[] BATCH_BUCKETS = {1, 2, 4, 8, 16, 32, 64, 128, 256};
 
+    /**
+     * How long nothing must have waited before the event-time lag reads 0: longer than the wait
+     * between two polls of a busy input (when a store is empty for a moment), and than two scrapes
+     * at the usual 15 s interval, so that a scrape sees the lag of a service that is explaining.
+     */
+    static final long LAG_IDLE_MS = 30_000;
+
     private final MeterRegistry registry;
     private final Map<String, String> metadataLabels;
     private final Map<String, BoundedValues> values = new ConcurrentHashMap<>();
@@ -76,6 +83,8 @@ public final class ServiceMetrics {
     private final Timer attributionPerEvent;
     private final Timer attributionPerToken;
     private final AtomicLong eventTimeLagMs = new AtomicLong();
+    /** Since when no task has had an event waiting (MIN_VALUE while one has, or since the last explanation). */
+    private final AtomicLong nothingWaitingSinceMs = new AtomicLong(Long.MIN_VALUE);
     /** Events waiting per task: each task's batcher reports its own store. */
     private final Map<String, Long> pendingByTask = new ConcurrentHashMap<>();
     private final Counter threadReplacements;
@@ -134,6 +143,7 @@ public final class ServiceMetrics {
     void eventOut(PendingEvent event, long nowMs) {
         counter("explainstream.events.out", "explanations written", Tags.empty(), event.model(), event.metadata()).increment();
         eventTimeLagMs.set(Math.max(0, nowMs - event.eventTimeMs()));
+        nothingWaitingSinceMs.set(Long.MIN_VALUE);
     }
 
     /** @param event the decoded event, or null when the record could not be decoded */
@@ -217,8 +227,22 @@ public final class ServiceMetrics {
         }
     }
 
-    void pending(String task, long events) {
+    /**
+     * The events waiting in a task's store, at {@code nowMs} on the batcher's clock. Once no task
+     * has had one for {@link #LAG_IDLE_MS}, the event-time lag reads 0: it is the lag of the latest
+     * explanation, and an idle service kept reporting one published minutes ago (44.5 s, seen by a
+     * hostile test, long after everything was explained).
+     */
+    void pending(String task, long events, long nowMs) {
         pendingByTask.put(task, events);
+        if (sum(pendingByTask) > 0) {
+            nothingWaitingSinceMs.set(Long.MIN_VALUE);
+            return;
+        }
+        nothingWaitingSinceMs.compareAndSet(Long.MIN_VALUE, nowMs);
+        if (nowMs - nothingWaitingSinceMs.get() >= LAG_IDLE_MS) {
+            eventTimeLagMs.set(0);
+        }
     }
 
     /** One explanation of this tier, for {@code explainstream_events_tier_total{tier,reason}}. */

@@ -54,6 +54,32 @@ class ServiceMetricsTest {
         assertEquals(20.0, bucket(text, "explainstream_batch_size", "1.0"));
     }
 
+    /** The event-time lag is that of the latest explanation while events wait, and 0 once nothing has waited for 30 s. */
+    @Test
+    void theEventTimeLagReadsZeroOnceNothingHasWaitedForThirtySeconds() {
+        ServiceMetrics metrics = new ServiceMetrics(prometheus);
+        var lag = prometheus.get("explainstream.event.time.lag.seconds").gauge();
+        long now = 1_000_000;
+        metrics.pending("0_0", 3, now);
+        metrics.pending("0_1", 0, now);
+        metrics.eventOut(new PendingEvent(0, "e-1", now - 44_500, "m", Map.of(), List.of(), List.of(), 0, 0, new SourcePosition("in", 0, 0, 0), null,
+                null, 0, 0, null), now);
+        assertEquals(44.5, lag.value());
+        metrics.pending("0_0", 1, now + 40_000);
+        assertEquals(44.5, lag.value(), "an event still waits on one task");
+        metrics.pending("0_0", 0, now + 40_000);
+        metrics.pending("0_1", 0, now + 69_999);
+        assertEquals(44.5, lag.value(), "nothing has waited for 29.999 s");
+        metrics.pending("0_1", 0, now + 70_000);
+        assertEquals(0.0, lag.value(), "nothing has waited for 30 s");
+        metrics.pending("0_1", 2, now + 80_000);
+        metrics.eventOut(new PendingEvent(0, "e-2", now + 78_000, "m", Map.of(), List.of(), List.of(), 0, 0, new SourcePosition("in", 0, 1, 0), null,
+                null, 0, 0, null), now + 81_000);
+        metrics.pending("0_1", 0, now + 81_000);
+        metrics.pending("0_1", 0, now + 110_000);
+        assertEquals(3.0, lag.value(), "29 s since the last explanation");
+    }
+
     /** The warning comes at most once a minute; what came after the last one is said at the stop, once. */
     @Test
     void recordsPastRetentionAfterTheLastWarningAreOwedAtTheStop() {
