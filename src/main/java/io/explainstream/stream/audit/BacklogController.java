@@ -198,16 +198,9 @@ public final class BacklogController {
      * time of the batch before, the best estimate of this one's. Measured when the batch starts,
      * the lag alone let the published lag run over the limit by a batch's time before the service
      * degraded. The records' timestamps, not the events' own: an event logged a month ago and sent
-     * now has not waited for the engine. Returns the level after it.
-     */
-    public int observeOldest(String source, long recordTimeMs) {
-        return observeOldest(source, recordTimeMs, 0, OptionalLong.empty());
-    }
-
-    /**
-     * As {@link #observeOldest(String, long)}, with the source's input records not yet explained:
+     * now has not waited for the engine. With it come the source's input records not yet explained:
      * those in its batch store, this batch's included, and those produced to its partition and not
-     * yet read, where the partition's end is known.
+     * yet read, where the partition's end is known. Returns the level after it.
      */
     public int observeOldest(String source, long recordTimeMs, long storedRecords, OptionalLong unreadRecords) {
         LagSeries series = sources.computeIfAbsent(source, s -> new LagSeries());
@@ -244,17 +237,12 @@ public final class BacklogController {
         sources.remove(source);
     }
 
-    /** The engine time of the batch just explained, for the next projection. */
-    public void batchTook(long engineMs) {
-        lastBatchMs = Math.max(0, engineMs);
-    }
-
     /**
      * The engine time of the batch just explained and what its events got, for the next projection
      * and the engine's measured rate.
      */
     public void batchTook(List<Tier> tiers, long engineMs) {
-        batchTook(engineMs);
+        lastBatchMs = Math.max(0, engineMs);
         double fullEvents = tiers.stream().mapToDouble(tier -> tier.kind() == Tier.Kind.CHEAP ? 1.0 / fullPasses : (double) tier.steps() / fullSteps).sum();
         long now = clock.millis();
         engineTimes.addLast(new EngineTime(now, lastBatchMs, fullEvents));

@@ -197,7 +197,7 @@ class BacklogControllerTest {
         clock.advance(Duration.ofSeconds(10));
         assertEquals(1, controller.idle("0_0"), "empty for a moment");
         clock.advance(Duration.ofSeconds(6));
-        assertEquals(1, controller.observeOldest("0_0", clock.millis() - 40_000), "a batch again: 40 s, neither over nor under half");
+        assertEquals(1, controller.observeOldest("0_0", clock.millis() - 40_000, 0, OptionalLong.empty()), "a batch again: 40 s, neither over nor under half");
         assertEquals(1, controller.idle("0_0"));
         clock.advance(Duration.ofSeconds(9));
         assertEquals(1, controller.idle("0_0"), "empty for 9 s since the last batch");
@@ -211,12 +211,12 @@ class BacklogControllerTest {
         ManualClock clock = new ManualClock();
         BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 0, clock);
         long now = clock.millis();
-        assertEquals(0, controller.observeOldest("0_0", now - 56_000), "56 s: under the 60 s limit");
-        controller.batchTook(5_000);
-        assertEquals(1, controller.observeOldest("0_0", now - 56_000), "56 s now and a batch of 5 s: 61 s when published");
-        controller.batchTook(1_000);
-        assertEquals(1, controller.observeOldest("0_0", now - 56_000), "57 s: neither over the limit nor under half");
-        assertEquals(0, controller.observeOldest("0_0", now - 20_000), "21 s: under half, back to the configured level");
+        assertEquals(0, controller.observeOldest("0_0", now - 56_000, 0, OptionalLong.empty()), "56 s: under the 60 s limit");
+        controller.batchTook(List.of(), 5_000);
+        assertEquals(1, controller.observeOldest("0_0", now - 56_000, 0, OptionalLong.empty()), "56 s now and a batch of 5 s: 61 s when published");
+        controller.batchTook(List.of(), 1_000);
+        assertEquals(1, controller.observeOldest("0_0", now - 56_000, 0, OptionalLong.empty()), "57 s: neither over the limit nor under half");
+        assertEquals(0, controller.observeOldest("0_0", now - 20_000, 0, OptionalLong.empty()), "21 s: under half, back to the configured level");
     }
 
     /**
@@ -252,7 +252,7 @@ class BacklogControllerTest {
             for (int next = 0; next < 300; next += 8) {
                 int waiting = 300 - next;
                 levels.add(countWaiting ? controller.observeOldest("0_0", producedMs, Math.min(8, waiting), OptionalLong.of(waiting - Math.min(8, waiting)))
-                        : controller.observeOldest("0_0", producedMs));
+                        : controller.observeOldest("0_0", producedMs, 0, OptionalLong.empty()));
                 List<Tier> tiers = new ArrayList<>();
                 for (int i = next; i < Math.min(300, next + 8); i++) {
                     AuditPolicy.Choice choice = i % 2 == 0 ? AuditPolicy.Choice.SAMPLED : AuditPolicy.Choice.NOT_SAMPLED;
