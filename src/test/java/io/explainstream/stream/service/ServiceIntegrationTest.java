@@ -100,7 +100,7 @@ class ServiceIntegrationTest {
      * open do not (the service could not read them yet), and each partition has its own end.
      */
     @Test
-    void theInputsEndsAreReadFromTheBrokerAsARead_committedConsumerSeesThem() throws Exception {
+    void theInputsEndsAreReadFromTheBrokerAsAReadCommittedConsumerSeesThem() throws Exception {
         kafka.createTopic("ends-in", 2);
         Properties properties = new Properties();
         properties.putAll(kafka.clientSettings());
