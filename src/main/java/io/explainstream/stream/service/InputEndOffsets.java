@@ -4,6 +4,7 @@ import io.explainstream.stream.audit.InputEnds;
 import io.explainstream.stream.config.KafkaClients;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Properties;
@@ -13,6 +14,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.DescribeTopicsOptions;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.IsolationLevel;
@@ -84,18 +86,20 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
     }
 
     /** One read: the partitions (once a minute), then their last stable offsets. */
-    void read() throws InterruptedException, ExecutionException, TimeoutException {
+    private void read() throws InterruptedException, ExecutionException, TimeoutException {
+        // The admin client gives up when this read does, so that a slow broker does not pile up requests.
         long wait = Math.max(1_000, period.toMillis());
         if (partitions.isEmpty() || System.nanoTime() - describedAtNanos > DESCRIBE_EVERY.toNanos()) {
             Map<TopicPartition, OffsetSpec> listed = new HashMap<>();
-            admin.describeTopics(java.util.List.of(topic)).allTopicNames().get(wait, TimeUnit.MILLISECONDS).get(topic).partitions()
+            admin.describeTopics(List.of(topic), new DescribeTopicsOptions().timeoutMs((int) wait)).allTopicNames().get(2 * wait, TimeUnit.MILLISECONDS)
+                    .get(topic).partitions()
                     .forEach(info -> listed.put(new TopicPartition(topic, info.partition()), OffsetSpec.latest()));
             partitions = listed;
             describedAtNanos = System.nanoTime();
         }
         // Read committed: the end of what the service may read, so an open transaction's records are not counted.
         Map<Integer, Long> read = new HashMap<>();
-        admin.listOffsets(partitions, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).all().get(wait, TimeUnit.MILLISECONDS)
+        admin.listOffsets(partitions, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED).timeoutMs((int) wait)).all().get(2 * wait, TimeUnit.MILLISECONDS)
                 .forEach((partition, info) -> read.put(partition.partition(), info.offset()));
         ends = Map.copyOf(read);
     }
