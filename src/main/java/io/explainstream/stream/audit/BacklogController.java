@@ -9,6 +9,7 @@ import java.util.LinkedList;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -90,8 +91,7 @@ public final class BacklogController {
     private final Clock clock;
     private final List<Level> levels = new ArrayList<>();
     private volatile int level;
-    /** What the latest decision counted, for the metrics (read from another thread). */
-    private volatile long countedWaiting;
+    /** The engine time the waiting records need at the current level, as last estimated on the stream thread (for the metrics). */
     private volatile long projectedDrainMs = -1;
     private long lastChangeMs = Long.MIN_VALUE / 2;
     /** The engine time of the last batch (stream thread only). */
@@ -100,12 +100,36 @@ public final class BacklogController {
     private final Map<String, LagSeries> sources = new HashMap<>();
     /** The batches through the engine over the last dwell time, the latest at least (stream thread only). */
     private final LinkedList<EngineTime> engineTimes = new LinkedList<>();
+    /** Where the input partitions end, for the records produced and not yet read. */
+    private final InputEnds inputEnds;
+    /** What waits at each source, as its batcher last said (written by the stream thread, read by the metrics too). */
+    private final Map<String, Waiting> waiting = new ConcurrentHashMap<>();
 
     /**
-     * One batch through the engine: when it ended, its engine time, and its work in events at the
-     * configured method and steps (an event at half the steps is half an event, a cheap one 1/steps).
+     * One batch through the engine: when it ended, its engine time, its events and their tokens,
+     * and its work in tokens at the configured method and steps (a token of an event at half the
+     * steps is half a token, of a cheap one 1/steps).
      */
-    private record EngineTime(long endedMs, long engineMs, double fullEvents) {}
+    private record EngineTime(long endedMs, long engineMs, int events, long tokens, double fullTokens) {}
+
+    /** An event a batch explained: its tier and its prompt and response tokens. */
+    public record Explained(Tier tier, int tokens) {}
+
+    /**
+     * What waits at one source: the events in its batch store and their tokens, and the input
+     * partition it reads with the offset after the last record it read (-1 before the first).
+     */
+    private record Waiting(long storedEvents, long storedTokens, String topic, int partition, long nextOffset) {
+
+        /** The records produced to the partition and not yet read, where its end is known. */
+        OptionalLong unread(InputEnds ends) {
+            if (nextOffset < 0) {
+                return OptionalLong.empty();
+            }
+            OptionalLong end = ends.endOffset(topic, partition);
+            return end.isPresent() ? OptionalLong.of(Math.max(0, end.getAsLong() - nextOffset)) : OptionalLong.empty();
+        }
+    }
 
     /**
      * The lag measurements (time, lag) of one source over its last dwell time, and since when its
@@ -114,10 +138,6 @@ public final class BacklogController {
     private static final class LagSeries {
         private final LinkedList<long[]> samples = new LinkedList<>();
         private long idleSinceMs = Long.MIN_VALUE;
-        /** The source's input records not yet explained, at its latest batch, as far as counted. */
-        private long waitingRecords;
-        /** Whether that count includes the records not yet read (the partition's end was known). */
-        private boolean allCounted;
 
         void add(long now, long lagMs, long dwellMs) {
             samples.addLast(new long[] {now, lagMs});
@@ -153,7 +173,16 @@ public final class BacklogController {
      * @param dwellMs the least time between two changes of level
      */
     public BacklogController(AuditPolicy policy, GradientMethod fullMethod, int fullSteps, long dwellMs, Clock clock) {
+        this(policy, fullMethod, fullSteps, dwellMs, InputEnds.UNKNOWN, clock);
+    }
+
+    /**
+     * @param inputEnds where the input partitions end, for the records produced and not yet read
+     *     ({@link InputEnds#UNKNOWN}: only the batch stores are counted)
+     */
+    public BacklogController(AuditPolicy policy, GradientMethod fullMethod, int fullSteps, long dwellMs, InputEnds inputEnds, Clock clock) {
         this.policy = policy;
+        this.inputEnds = inputEnds;
         this.fullMethod = fullMethod;
         this.fullSteps = fullSteps;
         this.fullPasses = fullMethod == GradientMethod.INTEGRATED_GRADIENTS ? fullSteps : 1;
@@ -177,8 +206,8 @@ public final class BacklogController {
      *
      * @param policy the audit policy; with {@code maxLagMs} 0 the controller never degrades
      */
-    public static BacklogController of(AuditPolicy policy, AttributionSettings full, Clock clock) {
-        return new BacklogController(policy, full.method(), full.steps(), dwellFor(policy.maxLagMs()), clock);
+    public static BacklogController of(AuditPolicy policy, AttributionSettings full, InputEnds inputEnds, Clock clock) {
+        return new BacklogController(policy, full.method(), full.steps(), dwellFor(policy.maxLagMs()), inputEnds, clock);
     }
 
     /** The dwell time the service uses: a sixth of the limit, between 1 and 10 s. */
@@ -198,16 +227,25 @@ public final class BacklogController {
      * time of the batch before, the best estimate of this one's. Measured when the batch starts,
      * the lag alone let the published lag run over the limit by a batch's time before the service
      * degraded. The records' timestamps, not the events' own: an event logged a month ago and sent
-     * now has not waited for the engine. With it come the source's input records not yet explained:
-     * those in its batch store, this batch's included, and those produced to its partition and not
-     * yet read, where the partition's end is known. Returns the level after it.
+     * now has not waited for the engine. Returns the level after it.
      */
-    public int observeOldest(String source, long recordTimeMs, long storedRecords, OptionalLong unreadRecords) {
+    public int observeOldest(String source, long recordTimeMs) {
         LagSeries series = sources.computeIfAbsent(source, s -> new LagSeries());
         series.idleSinceMs = Long.MIN_VALUE;
-        series.waitingRecords = Math.max(0, storedRecords) + Math.max(0, unreadRecords.orElse(0));
-        series.allCounted = unreadRecords.isPresent();
         return observe(source, Math.max(0, clock.millis() - recordTimeMs) + lastBatchMs);
+    }
+
+    /**
+     * What waits at a source now: the events in its batch store and their tokens, and the offset of
+     * the last input record it read from its partition (-1 before the first), after which the
+     * partition's records are unread. Told whenever the store changes, so that the count is current
+     * when a batch starts.
+     */
+    public void waiting(String source, long storedEvents, long storedTokens, String topic, int partition, long lastReadOffset) {
+        if (enabled()) {
+            waiting.put(source, new Waiting(storedEvents, storedTokens, topic, partition, lastReadOffset < 0 ? -1 : lastReadOffset + 1));
+            projectedDrainMs = drainMs(level);
+        }
     }
 
     /**
@@ -224,46 +262,58 @@ public final class BacklogController {
         if (series.idleSinceMs == Long.MIN_VALUE) {
             series.idleSinceMs = now;
         }
-        if (now - series.idleSinceMs < dwellMs) {
-            return level;
-        }
-        series.waitingRecords = 0;
-        series.allCounted = false;
-        return observe(source, 0);
+        return now - series.idleSinceMs >= dwellMs ? observe(source, 0) : level;
     }
 
     /** The source is gone from this instance (its task moved or closed): its lag no longer counts. */
     public void forget(String source) {
         sources.remove(source);
+        waiting.remove(source);
     }
 
     /**
      * The engine time of the batch just explained and what its events got, for the next projection
      * and the engine's measured rate.
      */
-    public void batchTook(List<Tier> tiers, long engineMs) {
+    public void batchTook(List<Explained> batch, long engineMs) {
         lastBatchMs = Math.max(0, engineMs);
-        double fullEvents = tiers.stream().mapToDouble(tier -> tier.kind() == Tier.Kind.CHEAP ? 1.0 / fullPasses : (double) tier.steps() / fullSteps).sum();
+        double fullTokens = batch.stream().mapToDouble(event -> event.tokens() * passShare(event.tier())).sum();
+        long tokens = batch.stream().mapToLong(Explained::tokens).sum();
         long now = clock.millis();
-        engineTimes.addLast(new EngineTime(now, lastBatchMs, fullEvents));
+        engineTimes.addLast(new EngineTime(now, lastBatchMs, batch.size(), tokens, fullTokens));
         while (engineTimes.size() > 1 && now - engineTimes.getFirst().endedMs() > dwellMs) {
             engineTimes.removeFirst();
         }
     }
 
+    /** An event's engine passes at this tier, as a share of the configured method's. */
+    private double passShare(Tier tier) {
+        return tier.kind() == Tier.Kind.CHEAP ? 1.0 / fullPasses : (double) tier.steps() / fullSteps;
+    }
+
     /**
-     * How long the engine needs, at this level, for every source's waiting records: the engine time
-     * per event at the configured method over the last dwell time's batches, times the level's work
-     * per input record. Lengths vary, and records not yet read have none known, so the measured mean
-     * stands for them. -1 before the first batch.
+     * How long the engine needs, at this level, for every source's waiting records: their tokens,
+     * times the engine time per token at the configured method over the last dwell time's batches,
+     * times the level's share of the configured work. The events in a batch store have their
+     * tokens counted; records not yet read have none known, and are taken to be as long as the
+     * events in their source's store, or as those of the last batches when it is empty (pricing them
+     * all at the last batches' mean sent 100 short events behind 4 long ones to fewer steps). -1
+     * before the first batch.
      */
     long drainMs(int atLevel) {
-        double fullEvents = engineTimes.stream().mapToDouble(EngineTime::fullEvents).sum();
-        if (fullEvents <= 0) {
+        double fullTokens = engineTimes.stream().mapToDouble(EngineTime::fullTokens).sum();
+        if (fullTokens <= 0) {
             return -1;
         }
-        double msPerFullEvent = engineTimes.stream().mapToLong(EngineTime::engineMs).sum() / fullEvents;
-        return Math.round(waitingRecords() * msPerFullEvent * levels.get(atLevel).cost(fullSteps, fullPasses, policy));
+        double msPerFullToken = engineTimes.stream().mapToLong(EngineTime::engineMs).sum() / fullTokens;
+        double recentTokensPerEvent = (double) engineTimes.stream().mapToLong(EngineTime::tokens).sum()
+                / Math.max(1, engineTimes.stream().mapToInt(EngineTime::events).sum());
+        double tokens = 0;
+        for (Waiting at : waiting.values()) {
+            double perUnread = at.storedEvents() > 0 ? (double) at.storedTokens() / at.storedEvents() : recentTokensPerEvent;
+            tokens += at.storedTokens() + at.unread(inputEnds).orElse(0) * perUnread;
+        }
+        return Math.round(tokens * msPerFullToken * levels.get(atLevel).cost(fullSteps, fullPasses, policy));
     }
 
     /** Takes one lag measurement of a single source (the service has one per task); returns the level after it. */
@@ -290,7 +340,6 @@ public final class BacklogController {
         long now = clock.millis();
         sources.computeIfAbsent(source, s -> new LagSeries()).add(now, lagMs, dwellMs);
         long drainMs = drainMs(level);
-        countedWaiting = waitingRecords();
         projectedDrainMs = drainMs;
         if (now - lastChangeMs < dwellMs) {
             return level;
@@ -299,7 +348,8 @@ public final class BacklogController {
         long horizonMs = 2 * dwellMs;
         // With every waiting record counted, no lag grows for longer than the engine needs for them
         // all: a burst's oldest record waits 1 s more each second, but only until the burst is explained.
-        boolean allCounted = drainMs >= 0 && sources.values().stream().allMatch(series -> series.allCounted);
+        boolean allCounted = drainMs >= 0 && sources.keySet().stream().allMatch(name -> waiting.containsKey(name)
+                && waiting.get(name).unread(inputEnds).isPresent());
         LagSeries worst = null;
         long worstExpectedMs = Long.MIN_VALUE;
         boolean allUnderHalf = true;
@@ -339,8 +389,13 @@ public final class BacklogController {
         return level;
     }
 
-    private long waitingRecords() {
-        return sources.values().stream().mapToLong(series -> series.waitingRecords).sum();
+    /**
+     * The input records not yet explained, now: in the batch stores, and produced and not yet read
+     * where the partition's end is known. Safe from any thread (the metrics read it while the stream
+     * thread is in the engine, when the records that arrive are the ones to watch).
+     */
+    public long waitingRecords() {
+        return waiting.values().stream().mapToLong(at -> at.storedEvents() + at.unread(inputEnds).orElse(0)).sum();
     }
 
     /**
@@ -373,12 +428,7 @@ public final class BacklogController {
         return levels.size() - 1;
     }
 
-    /** The input records not yet explained, as the latest decision counted them (in batch stores, and unread where the end is known). */
-    public long countedWaiting() {
-        return countedWaiting;
-    }
-
-    /** The engine time those records need at the level then, at the measured rate; -1 before the first batch. */
+    /** The engine time the waiting records need at the current level, as estimated at the latest batch; -1 before the first. */
     public long projectedDrainMs() {
         return projectedDrainMs;
     }

@@ -207,20 +207,21 @@ public final class ExplainService implements AutoCloseable {
             throw new ConfigException(e.getMessage(), e);
         }
         AuditPolicy audit = config.auditPolicy();
-        // Backlog control is off in a replay, whose events are old by design.
-        BacklogController backlog = BacklogController.of(scope.countsOutcomes() ? audit.withMaxLagMs(0) : audit, config.attributionSettings(), clock);
-        metrics.backlog(backlog);
+        // Backlog control is off in a replay, whose events are old by design. Where it is on, it
+        // counts the records that wait from the input's ends, read in the background.
+        AuditPolicy inEffect = scope.countsOutcomes() ? audit.withMaxLagMs(0) : audit;
         Properties properties = config.streamsProperties();
+        InputEndOffsets inputEnds = inEffect.maxLagMs() > 0 ? new InputEndOffsets(properties, config.get(Setting.INPUT_TOPIC), INPUT_ENDS_PERIOD) : null;
+        BacklogController backlog = BacklogController.of(inEffect, config.attributionSettings(), inputEnds != null ? inputEnds : InputEnds.UNKNOWN, clock);
+        metrics.backlog(backlog);
         if (config.bool(Setting.TOPICS_CREATE)) {
             createTopics(properties, declared, config.integer(Setting.TOPICS_PARTITIONS), (short) config.integer(Setting.TOPICS_REPLICATION),
                     config.inputRetentionMs(), config.inputRecordBytes(), scope instanceof Scope.Replaying);
         }
         ExplainTopology.Topics topics = checkTopics(properties, declared, scope);
-        // Backlog control counts the records that wait from the input's ends, read in the background.
-        InputEndOffsets inputEnds = backlog.enabled() ? new InputEndOffsets(properties, topics.inputTopic(), INPUT_ENDS_PERIOD) : null;
         Topology topology = ExplainTopology.build(topics,
                 new InputDecoder(config.inputFormat(), ConfluentAvroDeserializer.specific(registry, LlmInteraction.class)), validator, explainer,
-                explanationSerializer, metrics, liveness, backlog, inputEnds != null ? inputEnds : InputEnds.UNKNOWN, clock);
+                explanationSerializer, metrics, liveness, backlog, clock);
         // Extensions join the live service only: a replay explains, it does not keep the audit trends.
         List<ServiceExtension.Part> parts = new java.util.ArrayList<>();
         if (scope instanceof Scope.Live) {

@@ -9,7 +9,6 @@ import io.explainstream.schema.ExplanationTier;
 import io.explainstream.schema.TierReason;
 import io.explainstream.stream.audit.AuditPolicy;
 import io.explainstream.stream.audit.BacklogController;
-import io.explainstream.stream.audit.InputEnds;
 import io.explainstream.stream.audit.Tier;
 import io.explainstream.stream.batch.Explainer;
 import io.explainstream.stream.batch.PendingEvent;
@@ -35,7 +34,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
 import org.apache.kafka.common.Metric;
@@ -92,7 +90,6 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private final TransactionBudget budget;
     private final Liveness liveness;
     private final BacklogController backlog;
-    private final InputEnds inputEnds;
     private final Clock clock;
     private ProcessorContext<Object, Object> context;
     private KeyValueStore<Long, byte[]> store;
@@ -115,7 +112,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
 
     BatchingProcessor(String storeName, BatchPolicy policy, Explainer explainer, Ingest ingest, Serializer<Explanation> explanationSerializer,
             String outputTopic, Scope scope, DeadLetters deadLetters, ServiceMetrics metrics, TransactionBudget budget, Liveness liveness,
-            BacklogController backlog, InputEnds inputEnds, Clock clock) {
+            BacklogController backlog, Clock clock) {
         this.storeName = storeName;
         this.policy = policy;
         this.explainer = explainer;
@@ -128,7 +125,6 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         this.budget = budget;
         this.liveness = liveness;
         this.backlog = backlog;
-        this.inputEnds = inputEnds;
         this.clock = clock;
     }
 
@@ -363,8 +359,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         boolean cancelled = false;
         // How long the batch's records have waited since they reached Kafka, not how old their events
         // are: a backfill of last month's logs, sent now, has no backlog.
-        backlog.observeOldest(task, batch.stream().mapToLong(event -> event.source().timestampMs()).min().getAsLong(), waiting().size(),
-                unreadRecords());
+        backlog.observeOldest(task, batch.stream().mapToLong(event -> event.source().timestampMs()).min().getAsLong());
         List<Tier> tiers = batch.stream().map(event -> backlog.tier(event.audit())).toList();
         long engineStartedMs = clock.millis();
         try {
@@ -378,7 +373,11 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             }
             LOG.debug("batch done: {} events", batch.size());
             eventsAfterStop = Integer.MAX_VALUE;
-            backlog.batchTook(tiers, clock.millis() - engineStartedMs);
+            List<BacklogController.Explained> explained = new ArrayList<>();
+            for (int i = 0; i < batch.size(); i++) {
+                explained.add(new BacklogController.Explained(tiers.get(i), batch.get(i).tokens()));
+            }
+            backlog.batchTook(explained, clock.millis() - engineStartedMs);
         } catch (AttributionCancelledException e) {
             cancelled = true;
             stopping = true;
@@ -576,17 +575,6 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         return kept;
     }
 
-    /**
-     * The input records of this task after the latest one read here, up to the partition's end;
-     * empty when the end is not known, or nothing was read since the task started. Records that
-     * became dead letters after the latest event taken here count too: a few more, never fewer.
-     */
-    private OptionalLong unreadRecords() {
-        SourcePosition read = lastRead;
-        return read == null ? OptionalLong.empty()
-                : inputEnds.endOffset(read.topic(), read.partition()).stream().map(end -> Math.max(0, end - read.offset() - 1)).findFirst();
-    }
-
     /** The stream thread's commit count, which ends a transaction; -1 where Kafka Streams does not report it. */
     private double threadCommits() {
         if (threadCommits == null) {
@@ -609,6 +597,10 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private List<PendingEvent> pending() {
         List<PendingEvent> events = new ArrayList<>(waiting().values());
         metrics.pending(task, events.size(), clock.millis());
+        // Backlog control counts the input records after the last one read here as waiting too:
+        // records that became dead letters since the last event taken here count, a few more, never fewer.
+        backlog.waiting(task, events.size(), events.stream().mapToLong(PendingEvent::tokens).sum(), lastRead == null ? null : lastRead.topic(),
+                lastRead == null ? -1 : lastRead.partition(), lastRead == null ? -1 : lastRead.offset());
         liveness.waiting(!events.isEmpty());
         return events;
     }

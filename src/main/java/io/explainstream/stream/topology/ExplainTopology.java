@@ -4,7 +4,6 @@ import io.explainstream.attribution.GradientMethod;
 import io.explainstream.schema.Explanation;
 import io.explainstream.stream.audit.AuditPolicy;
 import io.explainstream.stream.audit.BacklogController;
-import io.explainstream.stream.audit.InputEnds;
 import io.explainstream.stream.batch.Explainer;
 import io.explainstream.stream.batch.TransactionBudget;
 import io.explainstream.stream.config.BatchPolicy;
@@ -100,18 +99,15 @@ public final class ExplainTopology {
             Serializer<Explanation> explanationSerializer, ServiceMetrics metrics, Liveness liveness, Clock clock) {
         return build(topics, decoder, validator, explainer, explanationSerializer, metrics, liveness,
                 new BacklogController(AuditPolicy.DEFAULTS.withMaxLagMs(0), GradientMethod.INTEGRATED_GRADIENTS, 1, 0, clock),
-                InputEnds.UNKNOWN, clock);
+                clock);
     }
 
     /**
      * @param backlog the instance's audit policy and backlog level (one per instance: one model);
      *     a replay's topology turns backlog control off, since its events are old by design
-     * @param inputEnds where the input partitions end, for backlog control's count of the records
-     *     that wait ({@link InputEnds#UNKNOWN} where it is off)
      */
     public static Topology build(Topics topics, InputDecoder decoder, EventValidator validator, Explainer explainer,
-            Serializer<Explanation> explanationSerializer, ServiceMetrics metrics, Liveness liveness, BacklogController backlog,
-            InputEnds inputEnds, Clock clock) {
+            Serializer<Explanation> explanationSerializer, ServiceMetrics metrics, Liveness liveness, BacklogController backlog, Clock clock) {
         Topology topology = new Topology();
         topology.addSource(SOURCE, Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer(), topics.inputTopic());
         DeadLetters deadLetters = new DeadLetters(topics.maxRecordBytes());
@@ -121,7 +117,7 @@ public final class ExplainTopology {
         topology.addProcessor(INTAKE, () -> new TimestampIntake(topics.times().changelogs(), clock), SOURCE);
         topology.addProcessor(VALIDATE, () -> new ValidationProcessor(ingest, topics.scope(), deadLetters, metrics, clock), INTAKE);
         topology.addProcessor(BATCHER, () -> new BatchingProcessor(STORE, topics.batch(), explainer, ingest, explanationSerializer,
-                topics.outputTopic(), topics.scope(), deadLetters, metrics, budget, liveness, backlog, inputEnds, clock), VALIDATE);
+                topics.outputTopic(), topics.scope(), deadLetters, metrics, budget, liveness, backlog, clock), VALIDATE);
         // The changelog takes any record the batcher checked against record.max.bytes.
         Map<String, String> changelog = Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(topics.maxRecordBytesWithHeaders()));
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.Long(), Serdes.ByteArray())

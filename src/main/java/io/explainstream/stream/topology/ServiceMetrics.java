@@ -257,10 +257,10 @@ public final class ServiceMetrics {
                 .description("backlog control level: 0 as configured, then fewer steps, the cheap method, skipping unsampled events").register(registry);
         io.micrometer.core.instrument.Gauge.builder("explainstream.degraded", controller, c -> c.degraded() ? 1 : 0)
                 .description("1 while backlog control has degraded the explanations").register(registry);
-        io.micrometer.core.instrument.Gauge.builder("explainstream.input.waiting.records", controller, BacklogController::countedWaiting)
-                .description("input records not yet explained at the latest batch: in the batch stores, and produced but not yet read")
-                .register(registry);
-        io.micrometer.core.instrument.Gauge.builder("explainstream.backlog.drain.seconds", controller, c -> c.projectedDrainMs() / 1000.0)
+        io.micrometer.core.instrument.Gauge.builder("explainstream.input.waiting.records", controller, BacklogController::waitingRecords)
+                .description("input records not yet explained: in the batch stores, and produced but not yet read").register(registry);
+        io.micrometer.core.instrument.Gauge.builder("explainstream.backlog.drain.seconds", controller,
+                c -> c.projectedDrainMs() < 0 ? -1 : c.projectedDrainMs() / 1000.0)
                 .description("engine time the waiting input records need at the current audit level, at the rate measured; -1 before a batch")
                 .register(registry);
     }

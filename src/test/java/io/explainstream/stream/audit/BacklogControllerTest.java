@@ -197,7 +197,7 @@ class BacklogControllerTest {
         clock.advance(Duration.ofSeconds(10));
         assertEquals(1, controller.idle("0_0"), "empty for a moment");
         clock.advance(Duration.ofSeconds(6));
-        assertEquals(1, controller.observeOldest("0_0", clock.millis() - 40_000, 0, OptionalLong.empty()), "a batch again: 40 s, neither over nor under half");
+        assertEquals(1, controller.observeOldest("0_0", clock.millis() - 40_000), "a batch again: 40 s, neither over nor under half");
         assertEquals(1, controller.idle("0_0"));
         clock.advance(Duration.ofSeconds(9));
         assertEquals(1, controller.idle("0_0"), "empty for 9 s since the last batch");
@@ -211,12 +211,12 @@ class BacklogControllerTest {
         ManualClock clock = new ManualClock();
         BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 0, clock);
         long now = clock.millis();
-        assertEquals(0, controller.observeOldest("0_0", now - 56_000, 0, OptionalLong.empty()), "56 s: under the 60 s limit");
+        assertEquals(0, controller.observeOldest("0_0", now - 56_000), "56 s: under the 60 s limit");
         controller.batchTook(List.of(), 5_000);
-        assertEquals(1, controller.observeOldest("0_0", now - 56_000, 0, OptionalLong.empty()), "56 s now and a batch of 5 s: 61 s when published");
+        assertEquals(1, controller.observeOldest("0_0", now - 56_000), "56 s now and a batch of 5 s: 61 s when published");
         controller.batchTook(List.of(), 1_000);
-        assertEquals(1, controller.observeOldest("0_0", now - 56_000, 0, OptionalLong.empty()), "57 s: neither over the limit nor under half");
-        assertEquals(0, controller.observeOldest("0_0", now - 20_000, 0, OptionalLong.empty()), "21 s: under half, back to the configured level");
+        assertEquals(1, controller.observeOldest("0_0", now - 56_000), "57 s: neither over the limit nor under half");
+        assertEquals(0, controller.observeOldest("0_0", now - 20_000), "21 s: under half, back to the configured level");
     }
 
     /**
@@ -242,33 +242,66 @@ class BacklogControllerTest {
     /** What a burst of 300 events produced at once got: the level of each batch, the events skipped, the longest lag published. */
     private record Burst(List<Integer> levels, int skipped, long maxLagMs) {
 
-        /** One source, batches of 8 alternately sampled events, 500 ms per event at 32 steps and 500/32 ms at the cheap method. */
-        static Burst run(ManualClock clock, boolean countWaiting) {
-            BacklogController controller = controller(clock);
+        /**
+         * One source, batches of 8 alternately sampled events of 100 tokens, 500 ms per event at 32
+         * steps and 500/32 ms at the cheap method; the partition's end known, or not.
+         */
+        static Burst run(ManualClock clock, boolean endKnown) {
+            BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000,
+                    endKnown ? (topic, partition) -> OptionalLong.of(300) : InputEnds.UNKNOWN, clock);
             long producedMs = clock.millis();
             List<Integer> levels = new ArrayList<>();
             int skipped = 0;
             long maxLagMs = 0;
             for (int next = 0; next < 300; next += 8) {
-                int waiting = 300 - next;
-                levels.add(countWaiting ? controller.observeOldest("0_0", producedMs, Math.min(8, waiting), OptionalLong.of(waiting - Math.min(8, waiting)))
-                        : controller.observeOldest("0_0", producedMs, 0, OptionalLong.empty()));
-                List<Tier> tiers = new ArrayList<>();
-                for (int i = next; i < Math.min(300, next + 8); i++) {
+                int stored = Math.min(8, 300 - next);
+                controller.waiting("0_0", stored, stored * 100L, "in", 0, next + stored - 1);
+                levels.add(controller.observeOldest("0_0", producedMs));
+                List<BacklogController.Explained> batch = new ArrayList<>();
+                for (int i = next; i < next + stored; i++) {
                     AuditPolicy.Choice choice = i % 2 == 0 ? AuditPolicy.Choice.SAMPLED : AuditPolicy.Choice.NOT_SAMPLED;
                     if (controller.skips(choice)) {
                         skipped++;
                     } else {
-                        tiers.add(controller.tier(choice));
+                        batch.add(new BacklogController.Explained(controller.tier(choice), 100));
                     }
                 }
-                long engineMs = tiers.stream().mapToLong(tier -> tier.kind() == Tier.Kind.CHEAP ? 500 / 32 : 500L * tier.steps() / 32).sum();
+                long engineMs = batch.stream().mapToLong(event -> event.tier().kind() == Tier.Kind.CHEAP ? 500 / 32 : 500L * event.tier().steps() / 32).sum();
                 clock.advance(Duration.ofMillis(engineMs));
-                controller.batchTook(tiers, engineMs);
+                controller.batchTook(batch, engineMs);
                 maxLagMs = Math.max(maxLagMs, clock.millis() - producedMs);
             }
             return new Burst(levels, skipped, maxLagMs);
         }
+    }
+
+    /**
+     * Four long events (500 tokens, 5 s each at the configured steps), then 100 short ones (20
+     * tokens) in the store and 200 more produced: 10 ms per token, so about 30 s for all of them at
+     * the configured level, under the 60 s limit, and nothing steps down. Priced at the last batch's
+     * mean per event, they were 300 of 5 s and sent the short events to fewer steps (a hostile test:
+     * 75 of 100 short events at 25 steps, their longest wait 20.6 s).
+     */
+    @Test
+    void waitingRecordsArePricedByTheirOwnTokensNotByTheLastBatchs() {
+        ManualClock clock = new ManualClock();
+        java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong(4);
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000,
+                (topic, partition) -> topic.equals("in") && partition == 0 ? OptionalLong.of(end.get()) : OptionalLong.empty(), clock);
+        controller.waiting("0_0", 4, 2_000, "in", 0, 3);
+        assertEquals(0, controller.observeOldest("0_0", clock.millis()));
+        Tier full = controller.tier(AuditPolicy.Choice.SAMPLED);
+        // While the long batch is in the engine, 300 short records are produced: the count (a gauge, read from another thread) shows them.
+        end.set(304);
+        assertEquals(304, controller.waitingRecords());
+        clock.advance(Duration.ofSeconds(20));
+        controller.batchTook(List.of(new BacklogController.Explained(full, 500), new BacklogController.Explained(full, 500),
+                new BacklogController.Explained(full, 500), new BacklogController.Explained(full, 500)), 20_000);
+        controller.waiting("0_0", 100, 2_000, "in", 0, 103);
+        assertEquals(0, controller.observeOldest("0_0", clock.millis() - 1_000), "the short events' waited 1 s");
+        assertEquals(300, controller.waitingRecords(), "100 in the store, 200 unread");
+        // 6,000 tokens at 10 ms each, times the configured level's work per record (half in full, half cheap: 33/64).
+        assertEquals(Math.round(6_000 * 10 * 33 / 64.0), controller.projectedDrainMs());
     }
 
     @Test

@@ -85,8 +85,6 @@ class ExplainTopologyTest {
     private ServiceMetrics metrics;
     /** The audit policy and backlog level of the next start; null: the build without one (all in full). */
     private BacklogController backlog;
-    /** Where the input partitions end, for the next start's backlog control. */
-    private InputEnds inputEnds = InputEnds.UNKNOWN;
 
     @AfterEach
     void stop() {
@@ -106,7 +104,7 @@ class ExplainTopologyTest {
         var topology = backlog == null
                 ? ExplainTopology.build(topics, decoder, fixture.validator(policy), explainer, serializer, metrics, StreamFixture.liveness(), Clock.systemUTC())
                 : ExplainTopology.build(topics, decoder, fixture.validator(policy), explainer, serializer, metrics, StreamFixture.liveness(), backlog,
-                        inputEnds, Clock.systemUTC());
+                        Clock.systemUTC());
         if (backlog != null) {
             metrics.backlog(backlog);
         }
@@ -682,7 +680,7 @@ class ExplainTopologyTest {
     void otherModelsAndUnsampledEventsAreSkippedAndCounted() {
         ServiceConfig config = ServiceConfig.of(Map.of("model.accept", "stories260K", "sample.rate", "0.5", "audit.max.lag.ms", "0"));
         ValidationPolicy policy = config.validationPolicy();
-        backlog = BacklogController.of(config.auditPolicy(), config.attributionSettings(), Clock.systemUTC());
+        backlog = BacklogController.of(config.auditPolicy(), config.attributionSettings(), InputEnds.UNKNOWN, Clock.systemUTC());
         start(new BatchPolicy(1, 100_000, 60_000), policy, fixture.explainer(policy));
         send("m", new String(json("m", PROMPT, RESPONSE), StandardCharsets.UTF_8).replace("stories260K", "gpt-x").getBytes(StandardCharsets.UTF_8), T0);
         int sampled = 0;
@@ -779,8 +777,8 @@ class ExplainTopologyTest {
         ManualClock clock = new ManualClock();
         clock.advance(Duration.between(clock.instant(), Instant.ofEpochMilli(T0 + 1_000)));
         AuditPolicy audit = new AuditPolicy(0.5, List.of(), AuditPolicy.CheapMethod.INPUT_X_GRADIENT, 60_000, 4);
-        backlog = new BacklogController(audit, StreamFixture.SETTINGS.method(), StreamFixture.SETTINGS.steps(), 1_000, clock);
-        inputEnds = (topic, partition) -> topic.equals("in") && partition == 0 ? java.util.OptionalLong.of(1_000_000) : java.util.OptionalLong.empty();
+        InputEnds inputEnds = (topic, partition) -> topic.equals("in") && partition == 0 ? java.util.OptionalLong.of(1_000_000) : java.util.OptionalLong.empty();
+        backlog = new BacklogController(audit, StreamFixture.SETTINGS.method(), StreamFixture.SETTINGS.steps(), 1_000, inputEnds, clock);
         start(new BatchPolicy(4, 100_000, 60_000), StreamFixture.defaultPolicy(), fixture.explainer(StreamFixture.defaultPolicy()));
         for (int i = 0; i < 12; i++) {
             send("w-" + i, json("w-" + i, "One day,", "a girl"), T0);
@@ -793,6 +791,7 @@ class ExplainTopologyTest {
         assertTrue(explained.stream().limit(2).noneMatch(e -> e.getTierReason() == io.explainstream.schema.TierReason.BACKLOG), tiers);
         assertTrue(skipped > 0 || explained.stream().anyMatch(e -> e.getTierReason() == io.explainstream.schema.TierReason.BACKLOG), tiers);
         assertTrue(backlog.degraded());
+        assertEquals(1_000_000 - 12, backlog.waitingRecords(), "the store empty, every record after the twelfth unread");
     }
 
     @Test
