@@ -593,7 +593,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         return value instanceof Number number ? number.doubleValue() : -1;
     }
 
-    /** The waiting events in arrival order; updates the pending-events gauge and liveness. */
+    /** The waiting events in arrival order; updates the pending-events gauge, liveness and backlog control's count. */
     private List<PendingEvent> pending() {
         List<PendingEvent> events = new ArrayList<>(waiting().values());
         metrics.pending(task, events.size(), clock.millis());
