@@ -58,6 +58,8 @@ public final class BacklogController {
     private static final double MARGIN = 1.1;
     /** The growth taken at most: at 1 s per s nothing is explained, and no level could be cheap enough. */
     private static final double MAX_GROWTH = 0.95;
+    /** How many of the last events taken stand for the records not yet read. */
+    private static final int RECENTLY_TAKEN = 64;
 
     /** A level: the steps of sampled events, and whether they get the cheap method, and whether unsampled events are skipped. */
     record Level(int steps, boolean cheapForSampled, boolean skipNotSampled) {
@@ -102,6 +104,11 @@ public final class BacklogController {
     private final LinkedList<EngineTime> engineTimes = new LinkedList<>();
     /** Where the input partitions end, for the records produced and not yet read. */
     private final InputEnds inputEnds;
+    /** Whether the engine's first batch, its warm-up, has been seen (stream thread only). */
+    private boolean warmedUp;
+    /** The tokens of the last events taken into batch stores, and their median (-1 before the first; stream thread only). */
+    private final LinkedList<Integer> recentlyTaken = new LinkedList<>();
+    private int medianTakenTokens = -1;
     /** What waits at each source, as its batcher last said (written by the stream thread, read by the metrics too). */
     private final Map<String, Waiting> waiting = new ConcurrentHashMap<>();
 
@@ -277,6 +284,12 @@ public final class BacklogController {
      */
     public void batchTook(List<Explained> batch, long engineMs) {
         lastBatchMs = Math.max(0, engineMs);
+        if (!warmedUp) {
+            // The first batch pays for class loading and the first allocations (ten times the real
+            // cost per event was seen): priced by it, the first burst after every start stepped down.
+            warmedUp = true;
+            return;
+        }
         double fullTokens = batch.stream().mapToDouble(event -> event.tokens() * passShare(event.tier())).sum();
         long tokens = batch.stream().mapToLong(Explained::tokens).sum();
         long now = clock.millis();
@@ -292,13 +305,30 @@ public final class BacklogController {
     }
 
     /**
+     * An event taken into a batch store, with its tokens: the recent ones stand for the records not
+     * yet read.
+     */
+    public void taken(int tokens) {
+        if (!enabled()) {
+            return;
+        }
+        recentlyTaken.addLast(tokens);
+        if (recentlyTaken.size() > RECENTLY_TAKEN) {
+            recentlyTaken.removeFirst();
+        }
+        int[] sorted = recentlyTaken.stream().mapToInt(Integer::intValue).sorted().toArray();
+        medianTakenTokens = sorted[sorted.length / 2];
+    }
+
+    /**
      * How long the engine needs, at this level, for every source's waiting records: their tokens,
      * times the engine time per token at the configured method over the last dwell time's batches,
      * times the level's share of the configured work. The events in a batch store have their
-     * tokens counted; records not yet read have none known, and are taken to be as long as the
-     * events in their source's store, or as those of the last batches when it is empty (pricing them
-     * all at the last batches' mean sent 100 short events behind 4 long ones to fewer steps). -1
-     * before the first batch.
+     * tokens counted. Records not yet read have none known: each is taken to be as long as the
+     * median of the last events taken, a guess that a few long events do not move (priced as the
+     * last batches' events, or as their store's, 100 short events behind 4 long ones were sent to
+     * fewer steps, then to the cheap method); a burst of long ones moves it within a few batches.
+     * -1 before the first batch after the warm-up.
      */
     long drainMs(int atLevel) {
         double fullTokens = engineTimes.stream().mapToDouble(EngineTime::fullTokens).sum();
@@ -306,11 +336,10 @@ public final class BacklogController {
             return -1;
         }
         double msPerFullToken = engineTimes.stream().mapToLong(EngineTime::engineMs).sum() / fullTokens;
-        double recentTokensPerEvent = (double) engineTimes.stream().mapToLong(EngineTime::tokens).sum()
-                / Math.max(1, engineTimes.stream().mapToInt(EngineTime::events).sum());
+        double perUnread = medianTakenTokens >= 0 ? medianTakenTokens
+                : (double) engineTimes.stream().mapToLong(EngineTime::tokens).sum() / Math.max(1, engineTimes.stream().mapToInt(EngineTime::events).sum());
         double tokens = 0;
         for (Waiting at : waiting.values()) {
-            double perUnread = at.storedEvents() > 0 ? (double) at.storedTokens() / at.storedEvents() : recentTokensPerEvent;
             tokens += at.storedTokens() + at.unread(inputEnds).orElse(0) * perUnread;
         }
         return Math.round(tokens * msPerFullToken * levels.get(atLevel).cost(fullSteps, fullPasses, policy));

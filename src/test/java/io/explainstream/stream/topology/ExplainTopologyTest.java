@@ -769,8 +769,9 @@ class ExplainTopologyTest {
     /**
      * Fresh records, but a million more produced behind them: the input's end, as backlog control
      * reads it, says that the engine cannot explain them within the limit at the configured steps,
-     * so the batch after the first (which measures the engine) is already degraded, though no
-     * record has waited yet. Without the end (a task's partition not known to it) nothing is.
+     * so the batch after the first two (the engine's warm-up, then one that measures it) is already
+     * degraded, though no record has waited yet. Without the end (a task's partition not known to
+     * it) nothing is.
      */
     @Test
     void recordsProducedBehindTheBatchDegradeItBeforeTheyHaveWaited() {
