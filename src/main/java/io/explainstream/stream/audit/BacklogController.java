@@ -58,6 +58,12 @@ public final class BacklogController {
     private static final double MARGIN = 1.1;
     /** The growth taken at most: at 1 s per s nothing is explained, and no level could be cheap enough. */
     private static final double MAX_GROWTH = 0.95;
+    /**
+     * The batches whose engine time per token bounds the drain: those of the last five minutes, at
+     * most 64, so that a length seen a while ago (short events before a burst of long ones) still counts.
+     */
+    private static final long RATE_WINDOW_MS = 300_000;
+    private static final int RATE_BATCHES = 64;
     /** How many of the last events taken stand for the records not yet read. */
     private static final int RECENTLY_TAKEN = 64;
 
@@ -100,7 +106,7 @@ public final class BacklogController {
     private long lastBatchMs;
     /** The lag measurements of each source of batches (stream thread only). */
     private final Map<String, LagSeries> sources = new HashMap<>();
-    /** The batches through the engine over the last dwell time, the latest at least (stream thread only). */
+    /** The batches through the engine over the last {@link #RATE_WINDOW_MS}, at most {@link #RATE_BATCHES} (stream thread only). */
     private final LinkedList<EngineTime> engineTimes = new LinkedList<>();
     /** Where the input partitions end, for the records produced and not yet read. */
     private final InputEnds inputEnds;
@@ -117,7 +123,12 @@ public final class BacklogController {
      * and its work in tokens at the configured method and steps (a token of an event at half the
      * steps is half a token, of a cheap one 1/steps).
      */
-    private record EngineTime(long endedMs, long engineMs, int events, long tokens, double fullTokens) {}
+    private record EngineTime(long endedMs, long engineMs, int events, long tokens, double fullTokens) {
+
+        double msPerFullToken() {
+            return engineMs / fullTokens;
+        }
+    }
 
     /** An event a batch explained: its tier and its prompt and response tokens. */
     public record Explained(Tier tier, int tokens) {}
@@ -293,8 +304,10 @@ public final class BacklogController {
         double fullTokens = batch.stream().mapToDouble(event -> event.tokens() * passShare(event.tier())).sum();
         long tokens = batch.stream().mapToLong(Explained::tokens).sum();
         long now = clock.millis();
-        engineTimes.addLast(new EngineTime(now, lastBatchMs, batch.size(), tokens, fullTokens));
-        while (engineTimes.size() > 1 && now - engineTimes.getFirst().endedMs() > dwellMs) {
+        if (fullTokens > 0) {
+            engineTimes.addLast(new EngineTime(now, lastBatchMs, batch.size(), tokens, fullTokens));
+        }
+        while (engineTimes.size() > RATE_BATCHES || !engineTimes.isEmpty() && now - engineTimes.getFirst().endedMs() > RATE_WINDOW_MS) {
             engineTimes.removeFirst();
         }
     }
@@ -320,29 +333,41 @@ public final class BacklogController {
         medianTakenTokens = sorted[sorted.length / 2];
     }
 
+    /** The fastest engine time per token of the recent batches, for the least time the waiting records can take. */
+    long drainMs(int atLevel) {
+        return drainMs(atLevel, engineTimes.stream().mapToDouble(EngineTime::msPerFullToken).min());
+    }
+
+    /** The slowest engine time per token of the recent batches, for the most time the waiting records can take. */
+    long slowestDrainMs(int atLevel) {
+        return drainMs(atLevel, engineTimes.stream().mapToDouble(EngineTime::msPerFullToken).max());
+    }
+
     /**
      * How long the engine needs, at this level, for every source's waiting records: their tokens,
-     * times the engine time per token at the configured method over the last dwell time's batches,
-     * times the level's share of the configured work. The events in a batch store have their
-     * tokens counted. Records not yet read have none known: each is taken to be as long as the
+     * times an engine time per token at the configured method, times the level's share of the
+     * configured work. The time per token grows with the length (attention): a long prompt's
+     * token cost three times a short one's on the bundled model, so the fastest recent batch's time
+     * bounds the drain from below and the slowest from above. A step down needs the least time to
+     * be over the limit (priced at a batch of long prompts, 100 short events behind 4 long ones were
+     * sent to fewer steps); a growing lag is capped by the most, and a step up needs the most to be
+     * under half the limit at the level above. The events in a batch store have
+     * their tokens counted. Records not yet read have none known: each is taken to be as long as the
      * median of the last events taken, a guess that a few long events do not move (priced as the
-     * last batches' events, or as their store's, 100 short events behind 4 long ones were sent to
-     * fewer steps, then to the cheap method); a burst of long ones moves it within a few batches.
-     * -1 before the first batch after the warm-up.
+     * events in their store, the same 100 short events went to the cheap method); a burst of long
+     * ones moves it within a few batches. -1 before the first batch after the warm-up.
      */
-    long drainMs(int atLevel) {
-        double fullTokens = engineTimes.stream().mapToDouble(EngineTime::fullTokens).sum();
-        if (fullTokens <= 0) {
+    private long drainMs(int atLevel, java.util.OptionalDouble msPerFullToken) {
+        if (msPerFullToken.isEmpty()) {
             return -1;
         }
-        double msPerFullToken = engineTimes.stream().mapToLong(EngineTime::engineMs).sum() / fullTokens;
         double perUnread = medianTakenTokens >= 0 ? medianTakenTokens
                 : (double) engineTimes.stream().mapToLong(EngineTime::tokens).sum() / Math.max(1, engineTimes.stream().mapToInt(EngineTime::events).sum());
         double tokens = 0;
         for (Waiting at : waiting.values()) {
             tokens += at.storedTokens() + at.unread(inputEnds).orElse(0) * perUnread;
         }
-        return Math.round(tokens * msPerFullToken * levels.get(atLevel).cost(fullSteps, fullPasses, policy));
+        return Math.round(tokens * msPerFullToken.getAsDouble() * levels.get(atLevel).cost(fullSteps, fullPasses, policy));
     }
 
     /** Takes one lag measurement of a single source (the service has one per task); returns the level after it. */
@@ -370,6 +395,7 @@ public final class BacklogController {
         sources.computeIfAbsent(source, s -> new LagSeries()).add(now, lagMs, dwellMs);
         long drainMs = drainMs(level);
         projectedDrainMs = drainMs;
+        long slowestDrainMs = slowestDrainMs(level);
         if (now - lastChangeMs < dwellMs) {
             return level;
         }
@@ -377,7 +403,7 @@ public final class BacklogController {
         long horizonMs = 2 * dwellMs;
         // With every waiting record counted, no lag grows for longer than the engine needs for them
         // all: a burst's oldest record waits 1 s more each second, but only until the burst is explained.
-        boolean allCounted = drainMs >= 0 && sources.keySet().stream().allMatch(name -> waiting.containsKey(name)
+        boolean allCounted = slowestDrainMs >= 0 && sources.keySet().stream().allMatch(name -> waiting.containsKey(name)
                 && waiting.get(name).unread(inputEnds).isPresent());
         LagSeries worst = null;
         long worstExpectedMs = Long.MIN_VALUE;
@@ -385,7 +411,7 @@ public final class BacklogController {
         for (LagSeries series : sources.values()) {
             double growth = series.growth(dwellMs);
             long growthMs = Math.round(growth * horizonMs);
-            long expectedMs = series.lag() + (allCounted ? Math.min(growthMs, drainMs) : growthMs);
+            long expectedMs = series.lag() + (allCounted ? Math.min(growthMs, slowestDrainMs) : growthMs);
             if (series.known(dwellMs) && series.lag() > limit / 2 && expectedMs > limit && expectedMs > worstExpectedMs) {
                 worst = series;
                 worstExpectedMs = expectedMs;
@@ -404,7 +430,7 @@ public final class BacklogController {
             next = levelToDrain();
             why = String.format(java.util.Locale.ROOT, "%d input records wait, %d ms of engine time at this level, over", waitingRecords(), drainMs);
         }
-        if (why == null && allUnderHalf && level > 0 && drainMs(level - 1) < limit / 2) {
+        if (why == null && allUnderHalf && level > 0 && slowestDrainMs(level - 1) < limit / 2) {
             next = level - 1;
             why = String.format(java.util.Locale.ROOT, "input lag %d ms is under half of", lagMs);
         }
@@ -457,7 +483,7 @@ public final class BacklogController {
         return levels.size() - 1;
     }
 
-    /** The engine time the waiting records need at the current level, as estimated at the latest batch; -1 before the first. */
+    /** The least engine time the waiting records need at the current level, as estimated when a batch store last changed; -1 before the first measure. */
     public long projectedDrainMs() {
         return projectedDrainMs;
     }

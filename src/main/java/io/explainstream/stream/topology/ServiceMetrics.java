@@ -261,7 +261,7 @@ public final class ServiceMetrics {
                 .description("input records not yet explained: in the batch stores, and produced but not yet read").register(registry);
         io.micrometer.core.instrument.Gauge.builder("explainstream.backlog.drain.seconds", controller,
                 c -> c.projectedDrainMs() < 0 ? -1 : c.projectedDrainMs() / 1000.0)
-                .description("engine time the waiting input records need at the current audit level, at the rate measured; -1 before a batch")
+                .description("least engine time the waiting input records need at the current audit level, at the fastest recent rate; -1 before a batch")
                 .register(registry);
     }
 

@@ -322,12 +322,14 @@ class BacklogControllerTest {
     }
 
     /**
-     * Records not yet read are priced as the median of the last events taken. 60 short events (20
-     * tokens) and then 4 long ones (500 tokens, 5 s each at the configured steps): 10 ms per token.
-     * With the 4 long ones in the store and 100 short ones unread, the median is short: about 21 s
-     * at the configured level, under the 60 s limit, and nothing steps down (a hostile test: priced
-     * as the store's events, the short ones all went to the cheap method; priced as the last batch's,
-     * 75 of 100 went to 25 steps, their longest wait 20.6 s).
+     * Records not yet read are priced as the median of the last events taken, and the least drain
+     * time by the fastest recent batch per token. 60 short events (20 tokens, 4.25 ms per token in
+     * a batch of 8) and then 4 long ones (500 tokens, 5 s each at the configured steps: 10 ms per
+     * token). With the 4 long ones in the store and 100 short ones unread, the median is short:
+     * about 9 s at the configured level, under the 60 s limit, and nothing steps down (hostile
+     * tests: priced as the store's events, the short ones all went to the cheap method; priced by
+     * the long batch, to 12 steps; priced as the last batch's mean event, 75 of 100 went to 25 steps,
+     * their longest wait 20.6 s).
      */
     @Test
     void waitingRecordsArePricedByTheirOwnTokensNotByTheLastBatchs() {
@@ -336,16 +338,18 @@ class BacklogControllerTest {
         BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000,
                 (topic, partition) -> topic.equals("in") && partition == 0 ? OptionalLong.of(end.get()) : OptionalLong.empty(), clock);
         warmUp(controller, clock);
+        Tier full = controller.tier(AuditPolicy.Choice.SAMPLED);
         for (int i = 0; i < 60; i++) {
             controller.taken(20);
         }
+        clock.advance(Duration.ofMillis(680));
+        controller.batchTook(java.util.Collections.nCopies(8, new BacklogController.Explained(full, 20)), 680);
         for (int i = 0; i < 4; i++) {
             controller.taken(500);
         }
         end.set(65);
         controller.waiting("0_0", 4, 2_000, "in", 0, 64);
         assertEquals(0, controller.observeOldest("0_0", clock.millis()));
-        Tier full = controller.tier(AuditPolicy.Choice.SAMPLED);
         // While the long batch is in the engine, 100 short records are produced: the count (a gauge, read from another thread) shows them.
         end.set(165);
         assertEquals(104, controller.waitingRecords());
@@ -359,8 +363,8 @@ class BacklogControllerTest {
         end.set(169);
         controller.waiting("0_0", 4, 2_000, "in", 0, 68);
         assertEquals(0, controller.observeOldest("0_0", clock.millis() - 1_000));
-        // 2,000 stored tokens and 100 unread records of 20, at 10 ms per token, times the configured level's work per record (33/64).
-        assertEquals(Math.round(4_000 * 10 * 33 / 64.0), controller.projectedDrainMs());
+        // 2,000 stored tokens and 100 unread records of 20, at 4.25 ms per token, times the configured level's work per record (33/64).
+        assertEquals(Math.round(4_000 * 4.25 * 33 / 64.0), controller.projectedDrainMs());
     }
 
     @Test
