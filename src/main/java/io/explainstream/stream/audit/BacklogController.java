@@ -22,14 +22,14 @@ import org.slf4j.LoggerFactory;
  * one change per {@code dwellMs} (a step needs time to show in the lag).
  *
  * <p>It is also fed the work that waits: how many input records of each source are not yet
- * explained (in its batch store, and produced but not yet read), and the engine time of each batch.
- * The last of those records will be published once all of them are explained, so when the engine,
- * at the rate measured over the last dwell time, needs longer than the limit for them, it steps down
- * at once, to the first level that drains them within the limit. The lag shows such a backlog only
- * later: with batches of 20 s a lag series has its dwell time of measurements after three batches,
- * and a burst of long prompts was first stepped down 50 s after it began, its lag already over the
- * limit. A step back up also needs the waiting records to drain within half the limit at the level
- * above.
+ * explained (in its batch store, and produced but not yet read), their tokens where known, and the
+ * engine time of each batch. The last of those records will be published once all of them are
+ * explained, so when the engine needs longer than the limit for them even at its fastest recent
+ * time per token, it steps down at once, to the first level that drains them within the limit. The
+ * lag shows such a backlog only later: a lag series has its dwell time of measurements after a
+ * few batches, and the lag of a burst produced at once is over half the limit only once half the
+ * limit has passed. A step back up also needs the waiting records to drain within half the limit
+ * at the level above, at the slowest recent time per token.
  *
  * <p>A lag over the limit that falls fast enough is a backlog the service is draining, not one it
  * cannot keep up with: the partition of a crashed instance reaches the survivor with records that
