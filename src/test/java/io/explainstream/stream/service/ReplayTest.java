@@ -179,7 +179,11 @@ class ReplayTest {
     @Test
     void anInterruptedReplayResumesAndExplainsEachEventOnce() throws Exception {
         Replay replay = new Replay("resume", DAY1.toEpochMilli(), DAY3.toEpochMilli());
-        ServiceConfig config = ReplayRunner.configure(base("explainstream"), replay, null, "replayed-resume");
+        // One event per transaction, at more steps: the replay takes seconds, so that the runner's
+        // checks (every 0.5 s) see it part done. At 4 events and 4 steps a batch, it was once all
+        // done by the first check that saw an outcome, and the interruption came too late.
+        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("batch.max.events", "1", "attribution.steps", "16")), replay,
+                null, "replayed-resume");
         AtomicInteger reports = new AtomicInteger();
         ReplayRunner.Outcome first = ReplayRunner.run(config, TestData.repo(), replay, false, (done, total, before, seconds) -> {
             if (done > 0) {
