@@ -115,8 +115,6 @@ public final class BacklogController {
     /** The tokens of the last events taken into batch stores, and their median (-1 before the first; stream thread only). */
     private final LinkedList<Integer> recentlyTaken = new LinkedList<>();
     private int medianTakenTokens = -1;
-    /** The sum of the sources' partition ends over the last two dwell times: (time, sum) (stream thread only). */
-    private final LinkedList<long[]> arrivals = new LinkedList<>();
     /** What waits at each source, as its batcher last said (written by the stream thread, read by the metrics too). */
     private final Map<String, Waiting> waiting = new ConcurrentHashMap<>();
 
@@ -263,10 +261,7 @@ public final class BacklogController {
      */
     public void waiting(String source, long storedEvents, long storedTokens, String topic, int partition, long lastReadOffset) {
         if (enabled()) {
-            if (waiting.put(source, new Waiting(storedEvents, storedTokens, topic, partition, lastReadOffset < 0 ? -1 : lastReadOffset + 1)) == null) {
-                // Another partition: the ends' sum jumps, which is no arrival.
-                arrivals.clear();
-            }
+            waiting.put(source, new Waiting(storedEvents, storedTokens, topic, partition, lastReadOffset < 0 ? -1 : lastReadOffset + 1));
             projectedDrainMs = drainMs(level);
         }
     }
@@ -292,7 +287,6 @@ public final class BacklogController {
     public void forget(String source) {
         sources.remove(source);
         waiting.remove(source);
-        arrivals.clear();
     }
 
     /**
@@ -337,51 +331,6 @@ public final class BacklogController {
         }
         int[] sorted = recentlyTaken.stream().mapToInt(Integer::intValue).sorted().toArray();
         medianTakenTokens = sorted[sorted.length / 2];
-    }
-
-    /** The sum of the ends of the sources' partitions now, where every one is known (stream thread only). */
-    private void sampleArrivals(long now) {
-        long total = 0;
-        for (Waiting at : waiting.values()) {
-            OptionalLong end = at.topic() == null ? OptionalLong.empty() : inputEnds.endOffset(at.topic(), at.partition());
-            if (end.isEmpty()) {
-                arrivals.clear();
-                return;
-            }
-            total += end.getAsLong();
-        }
-        if (waiting.isEmpty()) {
-            return;
-        }
-        arrivals.addLast(new long[] {now, total});
-        while (arrivals.size() > 2 && now - arrivals.get(1)[0] >= 2 * dwellMs) {
-            arrivals.removeFirst();
-        }
-    }
-
-    /**
-     * Whether the engine, at that level, explains records at least as fast as they arrive (the
-     * partitions' ends over the last two dwell times, with {@link #MARGIN} to spare), at the fastest
-     * engine time per token of the recent batches and the median length of the events taken. True
-     * where either is not known. Without it, a service that the cheap method had caught up stepped
-     * back up while the same overload still arrived, and down again a minute later (run S in
-     * docs/benchmarks.md: 0, 2, 1, 0, 2 at 40 events/s).
-     */
-    boolean keepsUp(int atLevel) {
-        if (arrivals.size() < 2 || engineTimes.isEmpty() || medianTakenTokens < 0) {
-            return true;
-        }
-        long[] first = arrivals.getFirst();
-        long[] last = arrivals.getLast();
-        if (last[0] - first[0] < dwellMs) {
-            return true;
-        }
-        double arrivingPerMs = (double) (last[1] - first[1]) / (last[0] - first[0]);
-        // The fastest recent time per token: a batch of cheap events is mostly overhead per token, and a
-        // service degraded for minutes has only those; a step up is refused only on clear evidence.
-        double msPerFullToken = engineTimes.stream().mapToDouble(EngineTime::msPerFullToken).min().getAsDouble();
-        double msPerRecord = msPerFullToken * medianTakenTokens * levels.get(atLevel).cost(fullSteps, fullPasses, policy);
-        return arrivingPerMs * msPerRecord * MARGIN <= 1;
     }
 
     /** The fastest engine time per token of the recent batches, for the least time the waiting records can take. */
@@ -444,7 +393,6 @@ public final class BacklogController {
         }
         long now = clock.millis();
         sources.computeIfAbsent(source, s -> new LagSeries()).add(now, lagMs, dwellMs);
-        sampleArrivals(now);
         long drainMs = drainMs(level);
         projectedDrainMs = drainMs;
         long slowestDrainMs = slowestDrainMs(level);
@@ -482,7 +430,7 @@ public final class BacklogController {
             next = levelToDrain();
             why = String.format(java.util.Locale.ROOT, "%d input records wait, %d ms of engine time at this level, over", waitingRecords(), drainMs);
         }
-        if (why == null && allUnderHalf && level > 0 && slowestDrainMs(level - 1) < limit / 2 && keepsUp(level - 1)) {
+        if (why == null && allUnderHalf && level > 0 && slowestDrainMs(level - 1) < limit / 2) {
             next = level - 1;
             why = String.format(java.util.Locale.ROOT, "input lag %d ms is under half of", lagMs);
         }

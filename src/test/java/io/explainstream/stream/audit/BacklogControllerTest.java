@@ -367,44 +367,6 @@ class BacklogControllerTest {
         assertEquals(Math.round(4_000 * 4.25 * 33 / 64.0), controller.projectedDrainMs());
     }
 
-    /**
-     * After an overload drove the service to the top level, 40 records a second still arrive: 100
-     * tokens each at 1 ms per token at the configured method, so the configured level explains
-     * 19 a second, 16 steps 38, 8 steps 71. Once the lag is small it steps back up to 8 steps and no
-     * further; going by the lag and the waiting records alone it climbed to the configured level,
-     * where the lag grew again (run S in docs/benchmarks.md).
-     */
-    @Test
-    void itStepsUpOnlyToALevelThatKeepsUpWithWhatArrives() {
-        ManualClock clock = new ManualClock();
-        long[] end = {0};
-        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000,
-                (topic, partition) -> OptionalLong.of(end[0]), clock);
-        warmUp(controller, clock);
-        controller.observe("0_0", 0);
-        clock.advance(Duration.ofSeconds(10));
-        assertEquals(controller.maxLevel(), controller.observe("0_0", 200_000), "the overload");
-        List<Integer> levels = new ArrayList<>();
-        for (int second = 0; second < 120; second++) {
-            end[0] += 40;
-            List<BacklogController.Explained> batch = new ArrayList<>();
-            for (int i = 0; i < 40; i++) {
-                controller.taken(100);
-                AuditPolicy.Choice choice = i % 2 == 0 ? AuditPolicy.Choice.SAMPLED : AuditPolicy.Choice.NOT_SAMPLED;
-                if (!controller.skips(choice)) {
-                    batch.add(new BacklogController.Explained(controller.tier(choice), 100));
-                }
-            }
-            controller.waiting("0_0", batch.size(), batch.size() * 100L, "in", 0, end[0] - 1);
-            levels.add(controller.observeOldest("0_0", clock.millis() - 1_000));
-            long engineMs = Math.round(batch.stream().mapToDouble(e -> 100 * (e.tier().kind() == Tier.Kind.CHEAP ? 1 / 32.0 : e.tier().steps() / 32.0)).sum());
-            clock.advance(Duration.ofSeconds(1));
-            controller.batchTook(batch, engineMs);
-        }
-        assertEquals(2, levels.get(levels.size() - 1), levels.toString());
-        assertTrue(levels.subList(levels.indexOf(2), levels.size()).stream().allMatch(level -> level == 2), levels.toString());
-    }
-
     @Test
     void offWithNoLagLimitAndAGradientMethodHasNoStepLevels() {
         ManualClock clock = new ManualClock();
