@@ -76,9 +76,9 @@ public final class BacklogController {
          * Forced events, always in full, are left out: they are few, and the margin covers them.
          */
         double cost(int fullSteps, int fullPasses, AuditPolicy policy) {
-            double sampled = cheapForSampled ? 1.0 / fullPasses : (double) steps / fullSteps;
+            double sampled = passShare(cheapForSampled, steps, fullSteps, fullPasses);
             boolean unsampledSkipped = skipNotSampled || policy.cheapMethod() == AuditPolicy.CheapMethod.SKIP;
-            double unsampled = unsampledSkipped ? 0 : 1.0 / fullPasses;
+            double unsampled = unsampledSkipped ? 0 : passShare(true, 1, fullSteps, fullPasses);
             return policy.sampleRate() * sampled + (1 - policy.sampleRate()) * unsampled;
         }
 
@@ -99,7 +99,7 @@ public final class BacklogController {
     private final Clock clock;
     private final List<Level> levels = new ArrayList<>();
     private volatile int level;
-    /** The engine time the waiting records need at the current level, as last estimated on the stream thread (for the metrics). */
+    /** The least engine time the waiting records need at the current level, as last estimated on the stream thread (for the metrics). */
     private volatile long projectedDrainMs = -1;
     private long lastChangeMs = Long.MIN_VALUE / 2;
     /** The engine time of the last batch (stream thread only). */
@@ -314,7 +314,15 @@ public final class BacklogController {
 
     /** An event's engine passes at this tier, as a share of the configured method's. */
     private double passShare(Tier tier) {
-        return tier.kind() == Tier.Kind.CHEAP ? 1.0 / fullPasses : (double) tier.steps() / fullSteps;
+        return passShare(tier.kind() == Tier.Kind.CHEAP, tier.steps(), fullSteps, fullPasses);
+    }
+
+    /**
+     * An event's engine passes, as a share of the configured method's: the cheap method's one pass,
+     * or these steps of the configured method. One rule for the levels' costs and the batches' work.
+     */
+    private static double passShare(boolean cheap, int steps, int fullSteps, int fullPasses) {
+        return cheap ? 1.0 / fullPasses : (double) steps / fullSteps;
     }
 
     /**
@@ -395,10 +403,10 @@ public final class BacklogController {
         sources.computeIfAbsent(source, s -> new LagSeries()).add(now, lagMs, dwellMs);
         long drainMs = drainMs(level);
         projectedDrainMs = drainMs;
-        long slowestDrainMs = slowestDrainMs(level);
         if (now - lastChangeMs < dwellMs) {
             return level;
         }
+        long slowestDrainMs = slowestDrainMs(level);
         long limit = policy.maxLagMs();
         long horizonMs = 2 * dwellMs;
         // With every waiting record counted, no lag grows for longer than the engine needs for them
