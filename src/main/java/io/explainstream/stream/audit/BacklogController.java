@@ -7,7 +7,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -29,7 +32,10 @@ import org.slf4j.LoggerFactory;
  * lag shows such a backlog only later: a lag series has its dwell time of measurements after a
  * few batches, and the lag of a burst produced at once is over half the limit only once half the
  * limit has passed. A step back up also needs the waiting records to drain within half the limit
- * at the level above, at the slowest recent time per token.
+ * at the level above, at the slowest recent time per token, and, where the level above ran in the
+ * last five minutes, its batches there to have explained more records per second than now arrive:
+ * a level's rate is measured where it ran, since pricing one level's batches from another's by
+ * their shares of the configured passes was off by a factor of four.
  *
  * <p>A lag over the limit that falls fast enough is a backlog the service is draining, not one it
  * cannot keep up with: the partition of a crashed instance reaches the survivor with records that
@@ -66,6 +72,8 @@ public final class BacklogController {
     private static final int RATE_BATCHES = 64;
     /** How many of the last events taken stand for the records not yet read. */
     private static final int RECENTLY_TAKEN = 64;
+    /** The batches of each level whose engine time per event says whether that level keeps up: at most 64 of the last five minutes. */
+    private static final int LEVEL_BATCHES = 64;
 
     /** A level: the steps of sampled events, and whether they get the cheap method, and whether unsampled events are skipped. */
     record Level(int steps, boolean cheapForSampled, boolean skipNotSampled) {
@@ -117,6 +125,12 @@ public final class BacklogController {
     private int medianTakenTokens = -1;
     /** What waits at each source, as its batcher last said (written by the stream thread, read by the metrics too). */
     private final Map<String, Waiting> waiting = new ConcurrentHashMap<>();
+    /** The batches explained at each level over the last {@link #RATE_WINDOW_MS}, at most {@link #LEVEL_BATCHES} each (stream thread only). */
+    private final Map<Integer, LinkedList<EngineTime>> byLevel = new HashMap<>();
+    /** The end of each source's input partition over the last two dwell times: (time, end) (stream thread only). */
+    private final Map<String, LinkedList<long[]>> ends = new HashMap<>();
+    /** Whether a step up is being held back because the level above would not keep up (logged once per hold). */
+    private boolean holding;
 
     /**
      * One batch through the engine: when it ended, its engine time, its events and their tokens,
@@ -127,6 +141,14 @@ public final class BacklogController {
 
         double msPerFullToken() {
             return engineMs / fullTokens;
+        }
+    }
+
+    /** What a level's recent batches took: engine time and events, for the records per second it explains. */
+    private record LevelRate(long engineMs, long events, int batches) {
+
+        double perSecond() {
+            return engineMs > 0 ? 1000.0 * events / engineMs : Double.POSITIVE_INFINITY;
         }
     }
 
@@ -287,6 +309,7 @@ public final class BacklogController {
     public void forget(String source) {
         sources.remove(source);
         waiting.remove(source);
+        ends.remove(source);
     }
 
     /**
@@ -304,12 +327,99 @@ public final class BacklogController {
         double fullTokens = batch.stream().mapToDouble(event -> event.tokens() * passShare(event.tier())).sum();
         long tokens = batch.stream().mapToLong(Explained::tokens).sum();
         long now = clock.millis();
+        EngineTime took = new EngineTime(now, lastBatchMs, batch.size(), tokens, fullTokens);
         if (fullTokens > 0) {
-            engineTimes.addLast(new EngineTime(now, lastBatchMs, batch.size(), tokens, fullTokens));
+            engineTimes.addLast(took);
         }
-        while (engineTimes.size() > RATE_BATCHES || !engineTimes.isEmpty() && now - engineTimes.getFirst().endedMs() > RATE_WINDOW_MS) {
-            engineTimes.removeFirst();
+        trim(engineTimes, RATE_BATCHES, now);
+        if (!batch.isEmpty()) {
+            // The tiers were chosen at this level when the batch started (nothing changes it meanwhile).
+            LinkedList<EngineTime> atLevel = byLevel.computeIfAbsent(level, l -> new LinkedList<>());
+            atLevel.addLast(took);
+            trim(atLevel, LEVEL_BATCHES, now);
         }
+    }
+
+    /** Drops the batches beyond the last {@code most} and those older than {@link #RATE_WINDOW_MS}. */
+    private static void trim(LinkedList<EngineTime> batches, int most, long now) {
+        while (batches.size() > most || !batches.isEmpty() && now - batches.getFirst().endedMs() > RATE_WINDOW_MS) {
+            batches.removeFirst();
+        }
+    }
+
+    /**
+     * What the level's batches of the last five minutes took, where it ran then: measured, not
+     * priced from another level's batches. Priced from the configured method's time per token by
+     * the levels' shares of its passes, the cheap method's batches put the configured method at a
+     * quarter of its real time (run T in docs/benchmarks.md): a pass of a batch of a few events is
+     * mostly work outside the passes' arithmetic.
+     */
+    private Optional<LevelRate> measuredRate(int atLevel, long now) {
+        LinkedList<EngineTime> batches = byLevel.get(atLevel);
+        if (batches == null) {
+            return Optional.empty();
+        }
+        trim(batches, LEVEL_BATCHES, now);
+        if (batches.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new LevelRate(batches.stream().mapToLong(EngineTime::engineMs).sum(),
+                batches.stream().mapToLong(EngineTime::events).sum(), batches.size()));
+    }
+
+    /** Takes each source's partition end now, where known (stream thread only). */
+    private void sampleEnds(long now) {
+        for (Map.Entry<String, Waiting> at : waiting.entrySet()) {
+            Waiting source = at.getValue();
+            OptionalLong end = source.topic() == null ? OptionalLong.empty() : inputEnds.endOffset(source.topic(), source.partition());
+            if (end.isPresent()) {
+                LinkedList<long[]> series = ends.computeIfAbsent(at.getKey(), s -> new LinkedList<>());
+                series.addLast(new long[] {now, end.getAsLong()});
+                while (series.size() > 2 && now - series.get(1)[0] >= 2 * dwellMs) {
+                    series.removeFirst();
+                }
+            }
+        }
+    }
+
+    /**
+     * The records per second produced to this instance's input partitions, over the last two dwell
+     * times: the growth of their ends. Empty unless every source has its end measured over at least
+     * a dwell time (a partition just taken over has none, and its records' count is no arrival).
+     */
+    OptionalDouble arrivingPerSecond() {
+        if (waiting.isEmpty()) {
+            return OptionalDouble.empty();
+        }
+        double perSecond = 0;
+        for (String source : waiting.keySet()) {
+            LinkedList<long[]> series = ends.get(source);
+            if (series == null || series.getLast()[0] - series.getFirst()[0] < dwellMs) {
+                return OptionalDouble.empty();
+            }
+            perSecond += 1000.0 * (series.getLast()[1] - series.getFirst()[1]) / (series.getLast()[0] - series.getFirst()[0]);
+        }
+        return OptionalDouble.of(perSecond);
+    }
+
+    /**
+     * Why the level above should not be stepped up to, or empty: its batches of the last five minutes
+     * explained fewer records per second of engine time than arrive, with {@link #MARGIN} to spare.
+     * Without it, a service that the cheap method had caught up stepped back to the configured level
+     * while the same overload still arrived, and down again a minute later (run S in
+     * docs/benchmarks.md: 0, 2, 1, 0, 2 at 40 events/s). A level not run in the last five minutes,
+     * or an arrival rate not known, holds nothing back: the step is tried, and the lag shows whether
+     * it keeps up.
+     */
+    private Optional<String> fallsShort(int atLevel, long now) {
+        OptionalDouble arriving = arrivingPerSecond();
+        Optional<LevelRate> rate = measuredRate(atLevel, now);
+        if (arriving.isEmpty() || rate.isEmpty() || arriving.getAsDouble() * MARGIN <= rate.get().perSecond()) {
+            return Optional.empty();
+        }
+        return Optional.of(String.format(Locale.ROOT,
+                "%.1f input records per second arrive, and level %d explained %.1f per second of engine time in its last %d batches",
+                arriving.getAsDouble(), atLevel, rate.get().perSecond(), rate.get().batches()));
     }
 
     /** An event's engine passes at this tier, as a share of the configured method's. */
@@ -365,7 +475,7 @@ public final class BacklogController {
      * events in their store, the same 100 short events went to the cheap method); a burst of long
      * ones moves it within a few batches. -1 before the first batch after the warm-up.
      */
-    private long drainMs(int atLevel, java.util.OptionalDouble msPerFullToken) {
+    private long drainMs(int atLevel, OptionalDouble msPerFullToken) {
         if (msPerFullToken.isEmpty()) {
             return -1;
         }
@@ -401,6 +511,7 @@ public final class BacklogController {
         }
         long now = clock.millis();
         sources.computeIfAbsent(source, s -> new LagSeries()).add(now, lagMs, dwellMs);
+        sampleEnds(now);
         long drainMs = drainMs(level);
         projectedDrainMs = drainMs;
         if (now - lastChangeMs < dwellMs) {
@@ -431,16 +542,22 @@ public final class BacklogController {
         if (worst != null && level < levels.size() - 1) {
             double growth = worst.growth(dwellMs);
             next = levelFor(growth);
-            why = String.format(java.util.Locale.ROOT, "input lag %d ms is %s by %.1f s per s, %d ms in %d ms, over", worst.lag(),
+            why = String.format(Locale.ROOT, "input lag %d ms is %s by %.1f s per s, %d ms in %d ms, over", worst.lag(),
                     growth >= 0 ? "growing" : "falling only", Math.abs(growth), worstExpectedMs, horizonMs);
         }
         if (drainMs > limit && level < levels.size() - 1 && levelToDrain() > next) {
             next = levelToDrain();
-            why = String.format(java.util.Locale.ROOT, "%d input records wait, %d ms of engine time at this level, over", waitingRecords(), drainMs);
+            why = String.format(Locale.ROOT, "%d input records wait, %d ms of engine time at this level, over", waitingRecords(), drainMs);
         }
         if (why == null && allUnderHalf && level > 0 && slowestDrainMs(level - 1) < limit / 2) {
-            next = level - 1;
-            why = String.format(java.util.Locale.ROOT, "input lag %d ms is under half of", lagMs);
+            Optional<String> shortfall = fallsShort(level - 1, now);
+            if (shortfall.isEmpty()) {
+                next = level - 1;
+                why = String.format(Locale.ROOT, "input lag %d ms is under half of", lagMs);
+            } else if (!holding) {
+                LOG.info("Audit level {} held: input lag {} ms is under half of audit.max.lag.ms = {}, but {}", level, lagMs, limit, shortfall.get());
+                holding = true;
+            }
         }
         if (next != level) {
             // Logged once per change, not per batch.
@@ -448,6 +565,7 @@ public final class BacklogController {
                     next == 0 ? "as configured" : levels.get(next).describe(cheapMethod()));
             level = next;
             lastChangeMs = now;
+            holding = false;
         }
         return level;
     }

@@ -239,6 +239,114 @@ class BacklogControllerTest {
         assertTrue(lagOnly.skipped() > 0, "the lag alone went to the top: " + lagOnly.levels());
     }
 
+    /**
+     * A sustained overload: 40 records per second for four minutes, which the configured level
+     * explains at about 21 per second and the level below at about 47, the cheap method's pass
+     * costing three times what the levels' shares of the configured passes say (run T in
+     * docs/benchmarks.md). Once the level below had drained the backlog, the service stepped back
+     * up to the configured level, and down again a minute later (0, 1, 0, 1, 0 here; 0, 2, 1, 0, 2
+     * in run S); with each level's rate measured where it ran, it is not tried again while the
+     * overload lasts. When the input falls to 4 records per second, it steps back up.
+     */
+    @Test
+    void underASustainedOverloadItDoesNotStepBackUpToALevelMeasuredTooSlow() {
+        Overload run = Overload.run(new ManualClock());
+        List<Integer> overload = run.levelsBetween(0, 240_000);
+        int firstStep = overload.indexOf(overload.stream().filter(level -> level > 0).findFirst().orElseThrow());
+        assertFalse(overload.subList(firstStep, overload.size()).contains(0), "back to the configured level during the overload: " + run.changes());
+        assertEquals(3, run.changes().size(), "one step down and one back up: " + run.changes());
+        assertTrue(run.maxLagMs() <= 60_000, "lag " + run.maxLagMs() + " ms, changes " + run.changes());
+        List<Integer> after = run.levelsBetween(400_000, 440_000);
+        assertTrue(after.stream().allMatch(level -> level == 0), "after the overload: " + run.changes());
+    }
+
+    /** Each batch's start (ms after the first record) and level, and the longest lag published, in a simulated stream. */
+    private record Overload(List<long[]> batches, long maxLagMs) {
+
+        List<Integer> levelsBetween(long fromMs, long toMs) {
+            return batches.stream().filter(batch -> batch[0] >= fromMs && batch[0] < toMs).map(batch -> (int) batch[1]).toList();
+        }
+
+        /** The changes of level: "time ms: level". */
+        List<String> changes() {
+            List<String> changes = new ArrayList<>();
+            for (int i = 0; i < batches.size(); i++) {
+                if (i == 0 || batches.get(i)[1] != batches.get(i - 1)[1]) {
+                    changes.add(batches.get(i)[0] + " ms: " + batches.get(i)[1]);
+                }
+            }
+            return changes;
+        }
+
+        /**
+         * One partition: 40 records per second for 240 s, then 4 per second for 200 s, each of 30
+         * tokens, every other one sampled and every 20th forced; batches of at most 8 read as they
+         * arrive. Engine time per event: 85 ms at 32 steps, 28 ms at 16, 15 ms at 8, 8 ms at the
+         * cheap method (not 85 / 32: the pass of a few events is mostly work outside its arithmetic).
+         * The partition's end is read from the simulated arrivals.
+         */
+        static Overload run(ManualClock clock) {
+            long startMs = clock.millis();
+            List<Long> arrivals = new ArrayList<>();
+            for (long at = 0; at < 240_000; at += 25) {
+                arrivals.add(at);
+            }
+            for (long at = 240_000; at < 440_000; at += 250) {
+                arrivals.add(at);
+            }
+            InputEnds ends = (topic, partition) -> OptionalLong.of(arrivedBy(arrivals, clock.millis() - startMs));
+            BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, ends, clock);
+            List<long[]> batches = new ArrayList<>();
+            long maxLagMs = 0;
+            int next = 0;
+            while (next < arrivals.size()) {
+                long now = clock.millis() - startMs;
+                int available = arrivedBy(arrivals, now);
+                if (available == next) {
+                    controller.waiting("0_0", 0, 0, "in", 0, next - 1);
+                    controller.idle("0_0");
+                    clock.advance(Duration.ofMillis(Math.max(1, arrivals.get(next) - now)));
+                    continue;
+                }
+                int count = Math.min(8, available - next);
+                for (int i = 0; i < count; i++) {
+                    controller.taken(30);
+                }
+                controller.waiting("0_0", count, count * 30L, "in", 0, next + count - 1);
+                int level = controller.observeOldest("0_0", startMs + arrivals.get(next));
+                batches.add(new long[] {now, level});
+                List<BacklogController.Explained> batch = new ArrayList<>();
+                long engineMs = 0;
+                for (int offset = next; offset < next + count; offset++) {
+                    AuditPolicy.Choice choice = offset % 20 == 0 ? AuditPolicy.Choice.FORCED
+                            : offset % 2 == 0 ? AuditPolicy.Choice.SAMPLED : AuditPolicy.Choice.NOT_SAMPLED;
+                    if (controller.skips(choice)) {
+                        continue;
+                    }
+                    Tier tier = controller.tier(choice);
+                    batch.add(new BacklogController.Explained(tier, 30));
+                    engineMs += tier.kind() == Tier.Kind.CHEAP ? 8 : switch (tier.steps()) {
+                        case 32 -> 85;
+                        case 16 -> 28;
+                        default -> 15;
+                    };
+                }
+                clock.advance(Duration.ofMillis(engineMs));
+                controller.batchTook(batch, engineMs);
+                maxLagMs = Math.max(maxLagMs, clock.millis() - startMs - arrivals.get(next));
+                next += count;
+                controller.waiting("0_0", 0, 0, "in", 0, next - 1);
+            }
+            return new Overload(batches, maxLagMs);
+        }
+
+        /** How many records arrived by this time (ms after the first). */
+        private static int arrivedBy(List<Long> arrivals, long ms) {
+            int index = java.util.Collections.binarySearch(arrivals, ms);
+            return index >= 0 ? index + 1 : -index - 1;
+        }
+    }
+
     /** What a burst of 300 events produced at once got: the level of each batch, the events skipped, the longest lag published. */
     private record Burst(List<Integer> levels, int skipped, long maxLagMs) {
 
