@@ -1,5 +1,8 @@
 package io.explainstream.stream.batch;
 
+import java.util.Map;
+import java.util.TreeMap;
+
 /**
  * The engine time allowed inside one Kafka transaction, shared by all the tasks of the stream
  * thread. Under exactly-once a batch is attributed inside the open transaction, and after a hard
@@ -10,8 +13,17 @@ package io.explainstream.stream.batch;
  *
  * <p>Batch sizes come from the measured cost: seconds per unit of the explainer's work estimate
  * ({@link Explainer#work}: padded tokens times path points, as a batch pads every event to its
- * longest), averaged over the last batches. An estimate can be far off; {@link #engineTimeLeft}
- * bounds what an engine call may take whatever it says. Before the first batch the cost is unknown: the batching processor then sends one
+ * longest), averaged over the last batches of each length class (a power of two of the padded
+ * length, as the batcher buckets events). A token's cost grows with the length (attention: a token
+ * of a 504-token prompt cost 8.5 times one of a 24-token prompt on the bundled model), so one cost
+ * for all lengths, learnt on short traffic, ran the first batch of long prompts at 29 s against a
+ * 20 s target. A length not measured yet is bounded from the lengths that are, on the model of a
+ * token's cost as a + b L with a, b at least 0: over a measured length M, at most L / M times its
+ * cost (all attention) and at least its cost (no attention); under a measured length, at most its
+ * cost. Batches are cut by the upper bound, so a new length's first batch is planned as if
+ * attention were all its work, and measured; an event is judged too large to commit only by the
+ * lower bound. An estimate can still be off; {@link #engineTimeLeft} bounds what an engine call
+ * may take whatever it says. Before the first batch the cost is unknown: the batching processor then sends one
  * event alone, so that no batch of many events is cut by nothing (at a large step count such a
  * batch can outlast the transaction timeout, and be aborted and redone). That first batch warms
  * the JVM and libtorch up and overstates the cost: it cuts the next batches, as an upper bound,
@@ -30,13 +42,29 @@ public final class TransactionBudget {
     /** Weight of the newest batch in the running mean of the cost per unit of work. */
     private static final double SMOOTHING = 0.3;
 
+    /**
+     * A batch's engine work in the explainer's unit ({@link Explainer#work}) and the length its
+     * events are padded to, which sets the cost of a unit.
+     */
+    public record Work(double units, int length) {}
+
+    /** The measured cost of a length class: seconds per unit, and the mean padded length it was measured at. */
+    private record Cost(double secondsPerUnit, double length) {
+
+        Cost add(double seconds, Work work) {
+            return new Cost(SMOOTHING * seconds / work.units() + (1 - SMOOTHING) * secondsPerUnit,
+                    SMOOTHING * work.length() + (1 - SMOOTHING) * length);
+        }
+    }
+
     private final double maxSeconds;
     private final double hardLimitSeconds;
-    private double secondsPerWork = Double.NaN;
+    /** The measured cost of each length class ({@link #lengthClass}). */
+    private final TreeMap<Integer, Cost> costs = new TreeMap<>();
     private double spentSeconds;
     private double commitsSeen = Double.NaN;
     private boolean warmedUp;
-    /** Whether {@link #secondsPerWork} is the warm-up batch's, an upper bound the next measurement replaces. */
+    /** Whether the only cost known is the warm-up batch's, an upper bound the next measurement replaces. */
     private boolean provisional;
 
     /**
@@ -47,6 +75,11 @@ public final class TransactionBudget {
     public TransactionBudget(double maxSeconds, double transactionTimeoutSeconds) {
         this.maxSeconds = maxSeconds;
         this.hardLimitSeconds = transactionTimeoutSeconds;
+    }
+
+    /** The length class of a padded length: the power of two at or above it, at least 64 (the batcher's length buckets). */
+    public static int lengthClass(int length) {
+        return Math.max(6, 32 - Integer.numberOfLeadingZeros(Math.max(1, length) - 1));
     }
 
     /**
@@ -61,18 +94,57 @@ public final class TransactionBudget {
         }
     }
 
-    /** Estimated engine seconds for this much work; 0 while nothing has been measured. */
-    public synchronized double estimate(double work) {
-        return Double.isNaN(secondsPerWork) ? 0 : work * secondsPerWork;
+    /**
+     * Estimated engine seconds for this much work, at most what it can take by the measured
+     * lengths (its own class's cost where measured); 0 while nothing has been measured.
+     */
+    public synchronized double estimate(Work work) {
+        Cost own = costs.get(lengthClass(work.length()));
+        if (own != null) {
+            return work.units() * own.secondsPerUnit();
+        }
+        Map.Entry<Integer, Cost> shorter = costs.lowerEntry(lengthClass(work.length()));
+        Map.Entry<Integer, Cost> longer = costs.higherEntry(lengthClass(work.length()));
+        double perUnit = Double.POSITIVE_INFINITY;
+        if (shorter != null) {
+            // All attention: a token's cost grows in proportion to the length.
+            perUnit = shorter.getValue().secondsPerUnit() * Math.max(1, work.length() / shorter.getValue().length());
+        }
+        if (longer != null) {
+            perUnit = Math.min(perUnit, longer.getValue().secondsPerUnit());
+        }
+        return Double.isInfinite(perUnit) ? 0 : work.units() * perUnit;
+    }
+
+    /**
+     * The least engine seconds this much work can take by the measured lengths (its own class's
+     * cost where measured): what condemns an event as too large to commit. 0 while nothing has been measured.
+     */
+    public synchronized double leastEstimate(Work work) {
+        Cost own = costs.get(lengthClass(work.length()));
+        if (own != null) {
+            return work.units() * own.secondsPerUnit();
+        }
+        Map.Entry<Integer, Cost> shorter = costs.lowerEntry(lengthClass(work.length()));
+        Map.Entry<Integer, Cost> longer = costs.higherEntry(lengthClass(work.length()));
+        double perUnit = 0;
+        if (shorter != null) {
+            // No attention: a token costs what it costs at the shorter length.
+            perUnit = shorter.getValue().secondsPerUnit();
+        }
+        if (longer != null) {
+            perUnit = Math.max(perUnit, longer.getValue().secondsPerUnit() * Math.min(1, work.length() / longer.getValue().length()));
+        }
+        return work.units() * perUnit;
     }
 
     /** Whether a batch of this much work still fits in the open transaction; the first batch of a transaction always does. */
-    public synchronized boolean fits(double work) {
+    public synchronized boolean fits(Work work) {
         return spentSeconds == 0 || spentSeconds + estimate(work) <= maxSeconds;
     }
 
     /** Whether a batch of {@code batchWork} (the events taken so far and one more) fits in what is left of the transaction's budget. */
-    public synchronized boolean batchFits(double batchWork) {
+    public synchronized boolean batchFits(Work batchWork) {
         return spentSeconds + estimate(batchWork) <= maxSeconds;
     }
 
@@ -92,17 +164,18 @@ public final class TransactionBudget {
 
     /** Whether a cost has been measured; before the first batch nothing is known of the engine's speed. */
     public synchronized boolean measured() {
-        return !Double.isNaN(secondsPerWork);
+        return !costs.isEmpty();
     }
 
     /**
      * Whether one event of this much work is expected to take more engine time than a transaction
      * allows ({@link #ENGINE_SHARE} of its timeout), so that it would be stopped there and could
-     * never commit. Only a measured cost says so: the warm-up batch's can be many times the
-     * engine's, and would send explainable events to the dead-letter topic.
+     * never commit: by the least it can take ({@link #leastEstimate}), since the verdict is final.
+     * Only a measured cost says so: the warm-up batch's can be many times the engine's, and would
+     * send explainable events to the dead-letter topic.
      */
-    public synchronized boolean exceedsTransaction(double work) {
-        return !provisional && estimate(work) > allowedSeconds();
+    public synchronized boolean exceedsTransaction(Work work) {
+        return !provisional && leastEstimate(work) > allowedSeconds();
     }
 
     /** The engine time one transaction allows, whatever the estimates: {@link #ENGINE_SHARE} of the transaction timeout. */
@@ -112,15 +185,16 @@ public final class TransactionBudget {
 
     /**
      * A call of this much work was stopped after {@code seconds} ({@link #engineTimeLeft}): it
-     * needed more. The cost per unit becomes at least what that says, so that an event at least as
-     * large is dead-lettered at once instead of taking a whole transaction's time again; later
-     * batches' measurements bring the cost back down.
+     * needed more. The cost of its length class becomes at least what that says, so that an event
+     * at least as large is dead-lettered at once instead of taking a whole transaction's time again;
+     * later batches' measurements bring the cost back down.
      */
-    public synchronized void stopped(double seconds, double work) {
+    public synchronized void stopped(double seconds, Work work) {
         spentSeconds += seconds;
-        if (work > 0) {
-            double atLeast = seconds / work;
-            secondsPerWork = Double.isNaN(secondsPerWork) ? atLeast : Math.max(secondsPerWork, atLeast);
+        if (work.units() > 0) {
+            double atLeast = seconds / work.units();
+            costs.merge(lengthClass(work.length()), new Cost(atLeast, work.length()),
+                    (known, stop) -> known.secondsPerUnit() >= atLeast ? known : new Cost(atLeast, known.length()));
             if (!warmedUp) {
                 // The warm-up call's stop is no verdict either: an upper bound until a measurement.
                 warmedUp = true;
@@ -129,21 +203,25 @@ public final class TransactionBudget {
         }
     }
 
-    public synchronized void spent(double seconds, double work) {
+    public synchronized void spent(double seconds, Work work) {
         spentSeconds += seconds;
-        if (work <= 0) {
+        if (work.units() <= 0) {
             return;
         }
-        double cost = seconds / work;
+        Cost measured = new Cost(seconds / work.units(), work.length());
         if (!warmedUp) {
             // The first batch pays for class loading, JIT and libtorch's first allocations: an upper bound, not a cost to average.
             warmedUp = true;
             provisional = true;
-            secondsPerWork = cost;
+            costs.put(lengthClass(work.length()), measured);
             return;
         }
-        secondsPerWork = provisional ? cost : SMOOTHING * cost + (1 - SMOOTHING) * secondsPerWork;
-        provisional = false;
+        if (provisional) {
+            // The first measurement replaces the warm-up's bound, whatever its length.
+            costs.clear();
+            provisional = false;
+        }
+        costs.merge(lengthClass(work.length()), measured, (known, latest) -> known.add(seconds, work));
     }
 
     double maxSeconds() {

@@ -254,7 +254,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
      * wait for its engine time.
      */
     static int bucket(PendingEvent event) {
-        return Math.max(6, 32 - Integer.numberOfLeadingZeros(Math.max(1, event.tokens()) - 1));
+        return TransactionBudget.lengthClass(event.tokens());
     }
 
     /**
@@ -271,10 +271,10 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     }
 
     /** Engine work, in the budget's unit, of these events in one call: each is padded to the longest ({@link Explainer#work}). */
-    private double work(List<PendingEvent> events) {
+    private TransactionBudget.Work work(List<PendingEvent> events) {
         int length = events.stream().mapToInt(PendingEvent::tokens).max().orElse(0);
         int targets = events.stream().mapToInt(event -> event.responseTokens().size()).max().orElse(0);
-        return explainer.work(events.size(), length, targets, backlog.tier(events.get(0).audit()));
+        return new TransactionBudget.Work(explainer.work(events.size(), length, targets, backlog.tier(events.get(0).audit())), length);
     }
 
     /**
@@ -410,14 +410,14 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
      */
     private void explainSplitting(List<PendingEvent> batch, List<PendingEvent> handled, boolean lastChance) {
         int tokens = batch.stream().mapToInt(PendingEvent::tokens).sum();
-        double work = work(batch);
+        TransactionBudget.Work work = work(batch);
         Tier tier = backlog.tier(batch.get(0).audit());
         if (batch.size() == 1 && budget.exceedsTransaction(work)) {
             deadLetter(batch.get(0), DeadLetters.Stage.ATTRIBUTION, new InvalidEventException(String.format(java.util.Locale.ROOT,
-                    "explaining %d tokens is estimated at %.0f s of engine time, more than a transaction allows (%.0f s, %.0f%% of the"
+                    "explaining %d tokens is estimated at %.0f s of engine time or more, more than a transaction allows (%.0f s, %.0f%% of the"
                             + " transaction timeout, %.0f s); lower limits.prompt.tokens or attribution.steps, or raise batch.max.seconds and"
                             + " producer.transaction.timeout.ms together",
-                    tokens, budget.estimate(work), budget.allowedSeconds(), TransactionBudget.ENGINE_SHARE * 100, budget.hardLimitSeconds())));
+                    tokens, budget.leastEstimate(work), budget.allowedSeconds(), TransactionBudget.ENGINE_SHARE * 100, budget.hardLimitSeconds())));
             handled.add(batch.get(0));
             return;
         }

@@ -11,13 +11,18 @@ class TransactionBudgetTest {
 
     private final TransactionBudget budget = new TransactionBudget(20, 60);
 
+    /** Work of events padded to 24 tokens: one length class. */
+    private static TransactionBudget.Work w(double units) {
+        return new TransactionBudget.Work(units, 24);
+    }
+
     @Test
     void untilACostIsMeasuredOnlyTheEventAndTokenLimitsApply() {
         budget.commits(0);
         assertFalse(budget.measured());
-        assertEquals(0, budget.estimate(100_000));
-        assertTrue(budget.batchFits(100_000), "so the batching processor sends the first event alone");
-        assertFalse(budget.exceedsTransaction(100_000));
+        assertEquals(0, budget.estimate(w(100_000)));
+        assertTrue(budget.batchFits(w(100_000)), "so the batching processor sends the first event alone");
+        assertFalse(budget.exceedsTransaction(w(100_000)));
     }
 
     /** Whatever the estimates, an engine call may take 3/4 of the transaction timeout less what the transaction has spent. */
@@ -26,10 +31,10 @@ class TransactionBudgetTest {
         budget.commits(0);
         assertTrue(budget.fresh());
         assertEquals(java.time.Duration.ofSeconds(45), budget.engineTimeLeft());
-        budget.spent(30, 1000);
+        budget.spent(30, w(1000));
         assertFalse(budget.fresh());
         assertEquals(java.time.Duration.ofSeconds(15), budget.engineTimeLeft());
-        budget.spent(20, 1000);
+        budget.spent(20, w(1000));
         assertEquals(java.time.Duration.ZERO, budget.engineTimeLeft(), "never negative");
         budget.commits(1);
         assertTrue(budget.fresh(), "a new transaction");
@@ -43,45 +48,45 @@ class TransactionBudgetTest {
     @Test
     void theWarmUpBatchBoundsTheNextBatchUntilAMeasurementReplacesIt() {
         budget.commits(0);
-        budget.spent(30, 1000); // the warm-up batch: 30 ms per token, slower than the engine will be
+        budget.spent(30, w(1000)); // the warm-up batch: 30 ms per token, slower than the engine will be
         budget.commits(1);
         assertTrue(budget.measured());
-        assertEquals(30.0, budget.estimate(1000), 1e-9, "an upper bound, where nothing was known before");
-        assertFalse(budget.batchFits(1000), "30 s would pass the 20 s budget: the next batch is cut");
-        assertFalse(budget.exceedsTransaction(20_000), "600 s at the warm-up's cost, but that cost may be tenfold the engine's");
-        budget.spent(5, 1000); // measured: 5 ms per token
-        assertTrue(budget.exceedsTransaction(9_001), "a measured cost: over 45 s, what a transaction allows, is flagged");
-        assertFalse(budget.exceedsTransaction(9_000));
-        assertEquals(5.0, budget.estimate(1000), 1e-9, "replaced, not averaged with the warm-up");
-        budget.spent(8, 1000); // 8 ms per token
-        assertEquals(0.3 * 8 + 0.7 * 5, budget.estimate(1000), 1e-9, "from now on, a running mean");
+        assertEquals(30.0, budget.estimate(w(1000)), 1e-9, "an upper bound, where nothing was known before");
+        assertFalse(budget.batchFits(w(1000)), "30 s would pass the 20 s budget: the next batch is cut");
+        assertFalse(budget.exceedsTransaction(w(20_000)), "600 s at the warm-up's cost, but that cost may be tenfold the engine's");
+        budget.spent(5, w(1000)); // measured: 5 ms per token
+        assertTrue(budget.exceedsTransaction(w(9_001)), "a measured cost: over 45 s, what a transaction allows, is flagged");
+        assertFalse(budget.exceedsTransaction(w(9_000)));
+        assertEquals(5.0, budget.estimate(w(1000)), 1e-9, "replaced, not averaged with the warm-up");
+        budget.spent(8, w(1000)); // 8 ms per token
+        assertEquals(0.3 * 8 + 0.7 * 5, budget.estimate(w(1000)), 1e-9, "from now on, a running mean");
     }
 
     @Test
     void batchesAreCutToWhatIsLeftOfTheTransactionAndAFreshOneStartsAtTheNextCommit() {
         budget.commits(0);
-        budget.spent(1, 100); // warm-up
-        budget.spent(10, 1000); // 10 ms per token
+        budget.spent(1, w(100)); // warm-up
+        budget.spent(10, w(1000)); // 10 ms per token
         budget.commits(1);
-        assertEquals(5.0, budget.estimate(500), 1e-9);
-        assertTrue(budget.batchFits(2000), "20 s of the 20 s budget");
-        assertFalse(budget.batchFits(2001));
-        budget.spent(15, 1500);
-        assertFalse(budget.fits(600), "15 s spent, 6 s more would pass 20 s: wait for the next transaction");
-        assertTrue(budget.fits(400));
+        assertEquals(5.0, budget.estimate(w(500)), 1e-9);
+        assertTrue(budget.batchFits(w(2000)), "20 s of the 20 s budget");
+        assertFalse(budget.batchFits(w(2001)));
+        budget.spent(15, w(1500));
+        assertFalse(budget.fits(w(600)), "15 s spent, 6 s more would pass 20 s: wait for the next transaction");
+        assertTrue(budget.fits(w(400)));
         budget.commits(1);
-        assertFalse(budget.fits(600), "no commit yet: the same transaction");
+        assertFalse(budget.fits(w(600)), "no commit yet: the same transaction");
         budget.commits(2);
-        assertTrue(budget.fits(600), "committed: a fresh budget");
-        assertTrue(budget.fits(1_000_000), "the first batch of a transaction always goes, however large");
+        assertTrue(budget.fits(w(600)), "committed: a fresh budget");
+        assertTrue(budget.fits(w(1_000_000)), "the first batch of a transaction always goes, however large");
     }
 
     @Test
     void anEventThatWouldOutlastWhatATransactionAllowsIsFlagged() {
-        budget.spent(1, 100);
-        budget.spent(10, 1000);
-        assertFalse(budget.exceedsTransaction(4500), "45 s: 3/4 of the 60 s timeout, where the engine would be stopped");
-        assertTrue(budget.exceedsTransaction(4501));
+        budget.spent(1, w(100));
+        budget.spent(10, w(1000));
+        assertFalse(budget.exceedsTransaction(w(4500)), "45 s: 3/4 of the 60 s timeout, where the engine would be stopped");
+        assertTrue(budget.exceedsTransaction(w(4501)));
     }
 
     /**
@@ -90,30 +95,84 @@ class TransactionBudgetTest {
      */
     @Test
     void aStoppedCallTeachesTheCostALowerBound() {
-        budget.spent(1, 100);
-        budget.spent(1, 100); // 10 ms per unit
+        budget.spent(1, w(100));
+        budget.spent(1, w(100)); // 10 ms per unit
         budget.commits(1);
-        budget.stopped(45, 1000); // stopped after 45 s: at least 45 ms per unit
-        assertEquals(45, budget.estimate(1000), 1e-9);
-        assertTrue(budget.exceedsTransaction(1001), "an event larger than the stopped one is flagged");
-        assertFalse(budget.exceedsTransaction(999), "a smaller one may still fit");
+        budget.stopped(45, w(1000)); // stopped after 45 s: at least 45 ms per unit
+        assertEquals(45, budget.estimate(w(1000)), 1e-9);
+        assertTrue(budget.exceedsTransaction(w(1001)), "an event larger than the stopped one is flagged");
+        assertFalse(budget.exceedsTransaction(w(999)), "a smaller one may still fit");
         budget.commits(2);
-        budget.spent(1, 100); // short batches bring the cost back down
-        assertTrue(budget.estimate(1000) < 45);
+        budget.spent(1, w(100)); // short batches bring the cost back down
+        assertTrue(budget.estimate(w(1000)) < 45);
 
         TransactionBudget warmingUp = new TransactionBudget(20, 60);
         warmingUp.commits(0);
-        warmingUp.stopped(45, 1000); // the warm-up call itself stopped
-        assertFalse(warmingUp.exceedsTransaction(2000), "the warm-up's stop condemns nothing");
-        assertEquals(90, warmingUp.estimate(2000), 1e-9, "but it bounds the batches");
+        warmingUp.stopped(45, w(1000)); // the warm-up call itself stopped
+        assertFalse(warmingUp.exceedsTransaction(w(2000)), "the warm-up's stop condemns nothing");
+        assertEquals(90, warmingUp.estimate(w(2000)), 1e-9, "but it bounds the batches");
+    }
+
+    /**
+     * On the bundled model a 24-token event at 16 steps took 50.2 ms and a 504-token one 6,786.9 ms
+     * (`bench engine --shapes 24/8,504/8`): a token of the long prompt costs 6.4 times one of the
+     * short. Learnt on short traffic alone, one cost for all lengths planned three long events at 3.1
+     * s, and they took 20.4 s. A length not measured is bounded by the lengths that are: from above
+     * as if attention were all its work (a token's cost in proportion to the length), from below as
+     * if there were none; batches are cut by the first, events condemned only by the second.
+     */
+    @Test
+    void aLengthNotMeasuredIsBoundedByTheLengthsThatAre() {
+        TransactionBudget.Work shortEvent = new TransactionBudget.Work(24 * 16, 24);
+        TransactionBudget.Work longEvent = new TransactionBudget.Work(504 * 16, 504);
+        TransactionBudget.Work threeLong = new TransactionBudget.Work(3 * 504 * 16, 504);
+        budget.commits(0);
+        budget.spent(1, shortEvent); // warm-up
+        for (int i = 0; i < 5; i++) {
+            budget.spent(0.0502, shortEvent);
+        }
+        budget.commits(1);
+        double perUnit = 0.0502 / (24 * 16);
+        assertEquals(0.0502, budget.estimate(shortEvent), 1e-9, "its own class: as measured");
+        assertEquals(3 * 504 * 16 * perUnit * 504 / 24, budget.estimate(threeLong), 1e-6, "at most: a token's cost times 504 / 24");
+        assertFalse(budget.batchFits(threeLong), "66 s planned: cut (one cost for all lengths planned 3.1 s)");
+        assertEquals(504 * 16 * perUnit, budget.leastEstimate(longEvent), 1e-9, "at least: a token's cost at 24 tokens");
+        assertFalse(budget.exceedsTransaction(new TransactionBudget.Work(40 * 504 * 16, 504)),
+                "880 s at most, 42 s at least: not condemned by a bound");
+
+        budget.spent(6.7869, longEvent); // the first long event, alone
+        budget.commits(2);
+        assertEquals(6.7869, budget.estimate(longEvent), 1e-9, "measured: its own class's cost");
+        assertTrue(budget.batchFits(new TransactionBudget.Work(2 * 504 * 16, 504)), "13.6 s");
+        assertFalse(budget.batchFits(threeLong), "20.4 s is over 20 s");
+        assertEquals(0.0502, budget.estimate(shortEvent), 1e-9, "the short class keeps its own cost");
+
+        TransactionBudget.Work middle = new TransactionBudget.Work(200 * 16, 200);
+        double longPerUnit = 6.7869 / (504 * 16);
+        assertEquals(200 * 16 * Math.min(perUnit * 200 / 24, longPerUnit), budget.estimate(middle), 1e-9,
+                "between two measured lengths: at most the longer one's cost per unit");
+        assertEquals(200 * 16 * Math.max(perUnit, longPerUnit * 200 / 504), budget.leastEstimate(middle), 1e-9,
+                "and at least the longer one's scaled down to its length");
+    }
+
+    /** The warm-up's cost bounds every length until the first measurement, at any length, replaces it. */
+    @Test
+    void theFirstMeasurementReplacesTheWarmUpsBoundAtEveryLength() {
+        budget.commits(0);
+        budget.spent(30, new TransactionBudget.Work(1000, 24)); // warm-up: 30 ms per unit
+        assertEquals(30 * 21.0, budget.estimate(new TransactionBudget.Work(1000, 504)), 1e-9, "scaled up from the warm-up's length");
+        budget.spent(5, new TransactionBudget.Work(1000, 504)); // measured: 5 ms per unit at 504 tokens
+        assertEquals(5.0, budget.estimate(new TransactionBudget.Work(1000, 24)), 1e-9, "the warm-up's class is forgotten: at most the longer cost");
+        assertEquals(5.0 * 24 / 504, budget.leastEstimate(new TransactionBudget.Work(1000, 24)), 1e-9);
+        assertTrue(budget.exceedsTransaction(new TransactionBudget.Work(9_001, 504)), "measured, so a verdict");
     }
 
     @Test
     void anUnknownCommitCountStartsAFreshBudgetEachTime() {
-        budget.spent(1, 100);
-        budget.spent(10, 1000);
-        budget.spent(19, 1900);
+        budget.spent(1, w(100));
+        budget.spent(10, w(1000));
+        budget.spent(19, w(1900));
         budget.commits(-1);
-        assertTrue(budget.fits(1000), "TopologyTestDriver commits after each record and reports no count");
+        assertTrue(budget.fits(w(1000)), "TopologyTestDriver commits after each record and reports no count");
     }
 }
