@@ -15,7 +15,7 @@ import java.util.TreeMap;
  * ({@link Explainer#work}: padded tokens times path points, as a batch pads every event to its
  * longest), averaged over the last batches of each length class (a power of two of the padded
  * length, as the batcher buckets events). A token's cost grows with the length (attention: a token
- * of a 504-token prompt cost 8.5 times one of a 24-token prompt on the bundled model), so one cost
+ * of a 504-token prompt cost 8.5 times one of a 24-token prompt on the bundled model, 8 response tokens each), so one cost
  * for all lengths, learnt on short traffic, ran the first batch of long prompts at 29 s against a
  * 20 s target. A length not measured yet is bounded from the lengths that are, on the model of a
  * token's cost as a + b L with a, b at least 0: over a measured length M, at most L / M times its
@@ -99,21 +99,7 @@ public final class TransactionBudget {
      * lengths (its own class's cost where measured); 0 while nothing has been measured.
      */
     public synchronized double estimate(Work work) {
-        Cost own = costs.get(lengthClass(work.length()));
-        if (own != null) {
-            return work.units() * own.secondsPerUnit();
-        }
-        Map.Entry<Integer, Cost> shorter = costs.lowerEntry(lengthClass(work.length()));
-        Map.Entry<Integer, Cost> longer = costs.higherEntry(lengthClass(work.length()));
-        double perUnit = Double.POSITIVE_INFINITY;
-        if (shorter != null) {
-            // All attention: a token's cost grows in proportion to the length.
-            perUnit = shorter.getValue().secondsPerUnit() * Math.max(1, work.length() / shorter.getValue().length());
-        }
-        if (longer != null) {
-            perUnit = Math.min(perUnit, longer.getValue().secondsPerUnit());
-        }
-        return Double.isInfinite(perUnit) ? 0 : work.units() * perUnit;
+        return work.units() * perUnit(work.length()).most();
     }
 
     /**
@@ -121,21 +107,38 @@ public final class TransactionBudget {
      * cost where measured): what condemns an event as too large to commit. 0 while nothing has been measured.
      */
     public synchronized double leastEstimate(Work work) {
-        Cost own = costs.get(lengthClass(work.length()));
+        return work.units() * perUnit(work.length()).least();
+    }
+
+    /** Bounds on the seconds per unit of work at one length. */
+    private record PerUnit(double least, double most) {}
+
+    /**
+     * The seconds per unit at this length: its class's measured cost, or bounds from the nearest
+     * measured classes on either side, on the model of a token's cost as a + b L (a, b at least 0).
+     * From a shorter class measured at M tokens: at least its cost (no attention) and at most L / M
+     * times it (all attention); from a longer one at N tokens: at most its cost and at least L / N
+     * times it. Zero while nothing has been measured.
+     */
+    private PerUnit perUnit(int length) {
+        int lengthClass = lengthClass(length);
+        Cost own = costs.get(lengthClass);
         if (own != null) {
-            return work.units() * own.secondsPerUnit();
+            return new PerUnit(own.secondsPerUnit(), own.secondsPerUnit());
         }
-        Map.Entry<Integer, Cost> shorter = costs.lowerEntry(lengthClass(work.length()));
-        Map.Entry<Integer, Cost> longer = costs.higherEntry(lengthClass(work.length()));
-        double perUnit = 0;
+        Map.Entry<Integer, Cost> shorter = costs.lowerEntry(lengthClass);
+        Map.Entry<Integer, Cost> longer = costs.higherEntry(lengthClass);
+        double least = 0;
+        double most = Double.POSITIVE_INFINITY;
         if (shorter != null) {
-            // No attention: a token costs what it costs at the shorter length.
-            perUnit = shorter.getValue().secondsPerUnit();
+            least = shorter.getValue().secondsPerUnit();
+            most = shorter.getValue().secondsPerUnit() * Math.max(1, length / shorter.getValue().length());
         }
         if (longer != null) {
-            perUnit = Math.max(perUnit, longer.getValue().secondsPerUnit() * Math.min(1, work.length() / longer.getValue().length()));
+            least = Math.max(least, longer.getValue().secondsPerUnit() * Math.min(1, length / longer.getValue().length()));
+            most = Math.min(most, longer.getValue().secondsPerUnit());
         }
-        return work.units() * perUnit;
+        return new PerUnit(least, Double.isInfinite(most) ? 0 : most);
     }
 
     /** Whether a batch of this much work still fits in the open transaction; the first batch of a transaction always does. */

@@ -114,44 +114,45 @@ class TransactionBudgetTest {
     }
 
     /**
-     * On the bundled model a 24-token event at 16 steps took 50.2 ms and a 504-token one 6,786.9 ms
-     * (`bench engine --shapes 24/8,504/8`): a token of the long prompt costs 6.4 times one of the
-     * short. Learnt on short traffic alone, one cost for all lengths planned three long events at 3.1
-     * s, and they took 20.4 s. A length not measured is bounded by the lengths that are: from above
-     * as if attention were all its work (a token's cost in proportion to the length), from below as
-     * if there were none; batches are cut by the first, events condemned only by the second.
+     * On the bundled model an event of a 24-token prompt and 8 response tokens took 50.2 ms at 16
+     * steps and one of a 504-token prompt 6,786.9 ms (`bench engine --shapes 24/8,504/8`): a token
+     * of the long event costs 8.5 times one of the short. Learnt on short traffic alone, one cost for
+     * all lengths planned three long events at 2.4 s, and they took 20.4 s. A length not measured is
+     * bounded by the lengths that are: from above as if attention were all its work (a token's cost
+     * in proportion to the length), from below as if there were none; batches are cut by the first,
+     * events condemned only by the second.
      */
     @Test
     void aLengthNotMeasuredIsBoundedByTheLengthsThatAre() {
-        TransactionBudget.Work shortEvent = new TransactionBudget.Work(24 * 16, 24);
-        TransactionBudget.Work longEvent = new TransactionBudget.Work(504 * 16, 504);
-        TransactionBudget.Work threeLong = new TransactionBudget.Work(3 * 504 * 16, 504);
+        TransactionBudget.Work shortEvent = new TransactionBudget.Work(32 * 16, 32);
+        TransactionBudget.Work longEvent = new TransactionBudget.Work(512 * 16, 512);
+        TransactionBudget.Work threeLong = new TransactionBudget.Work(3 * 512 * 16, 512);
         budget.commits(0);
         budget.spent(1, shortEvent); // warm-up
         for (int i = 0; i < 5; i++) {
             budget.spent(0.0502, shortEvent);
         }
         budget.commits(1);
-        double perUnit = 0.0502 / (24 * 16);
+        double perUnit = 0.0502 / (32 * 16);
         assertEquals(0.0502, budget.estimate(shortEvent), 1e-9, "its own class: as measured");
-        assertEquals(3 * 504 * 16 * perUnit * 504 / 24, budget.estimate(threeLong), 1e-6, "at most: a token's cost times 504 / 24");
-        assertFalse(budget.batchFits(threeLong), "66 s planned: cut (one cost for all lengths planned 3.1 s)");
-        assertEquals(504 * 16 * perUnit, budget.leastEstimate(longEvent), 1e-9, "at least: a token's cost at 24 tokens");
-        assertFalse(budget.exceedsTransaction(new TransactionBudget.Work(40 * 504 * 16, 504)),
-                "880 s at most, 42 s at least: not condemned by a bound");
+        assertEquals(3 * 512 * 16 * perUnit * 512 / 32, budget.estimate(threeLong), 1e-6, "at most: a token's cost times 512 / 32");
+        assertFalse(budget.batchFits(threeLong), "38.6 s planned: cut (one cost for all lengths planned 2.4 s)");
+        assertEquals(512 * 16 * perUnit, budget.leastEstimate(longEvent), 1e-9, "at least: a token's cost at 32 tokens");
+        assertFalse(budget.exceedsTransaction(new TransactionBudget.Work(40 * 512 * 16, 512)),
+                "514 s at most, 32 s at least: not condemned by a bound");
 
         budget.spent(6.7869, longEvent); // the first long event, alone
         budget.commits(2);
         assertEquals(6.7869, budget.estimate(longEvent), 1e-9, "measured: its own class's cost");
-        assertTrue(budget.batchFits(new TransactionBudget.Work(2 * 504 * 16, 504)), "13.6 s");
+        assertTrue(budget.batchFits(new TransactionBudget.Work(2 * 512 * 16, 512)), "13.6 s");
         assertFalse(budget.batchFits(threeLong), "20.4 s is over 20 s");
         assertEquals(0.0502, budget.estimate(shortEvent), 1e-9, "the short class keeps its own cost");
 
         TransactionBudget.Work middle = new TransactionBudget.Work(200 * 16, 200);
-        double longPerUnit = 6.7869 / (504 * 16);
-        assertEquals(200 * 16 * Math.min(perUnit * 200 / 24, longPerUnit), budget.estimate(middle), 1e-9,
+        double longPerUnit = 6.7869 / (512 * 16);
+        assertEquals(200 * 16 * Math.min(perUnit * 200 / 32, longPerUnit), budget.estimate(middle), 1e-9,
                 "between two measured lengths: at most the longer one's cost per unit");
-        assertEquals(200 * 16 * Math.max(perUnit, longPerUnit * 200 / 504), budget.leastEstimate(middle), 1e-9,
+        assertEquals(200 * 16 * Math.max(perUnit, longPerUnit * 200 / 512), budget.leastEstimate(middle), 1e-9,
                 "and at least the longer one's scaled down to its length");
     }
 
