@@ -166,7 +166,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         // The context's wall clock: the punctuator measures waits on the same clock.
         PendingEvent event = PendingEvent.of(nextSequence++, arrival.admission(), arrival.source(), arrival.rawKey(), arrival.rawValue(),
                 context.currentSystemTimeMs(), choice);
-        backlog.taken(event.tokens());
+        backlog.taken(event.tokens(), choice == AuditPolicy.Choice.FORCED);
         Storable stored = storable(event);
         if (stored == null) {
             // Its changelog record could not be written: explain it now, after the events before it.

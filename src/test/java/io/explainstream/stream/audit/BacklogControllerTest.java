@@ -9,6 +9,7 @@ import io.explainstream.testing.ManualClock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 
@@ -220,6 +221,30 @@ class BacklogControllerTest {
     }
 
     /**
+     * Four partitions served in turn, their records' lag steady at 12 s against a 20 s limit, and
+     * every fourth batch a slow one (forced events of long prompts at the configured steps, 4 s
+     * against 50 ms). The lag a batch will be published at is its records' lag plus the last
+     * batch's engine time; measured on that sum, the lag's growth read the slow batches as 1.2 s of
+     * lag per second and sent the service to the top level (a hostile test saw 0.7 to 2.1 s per s
+     * while the published lag grew at most 0.2). The growth is now measured on the records' own lag.
+     */
+    @Test
+    void slowBatchesAmongFastOnesAreNoGrowthOfTheLag() {
+        ManualClock clock = new ManualClock();
+        BacklogController controller = new BacklogController(new AuditPolicy(0.5, List.of(), AuditPolicy.CheapMethod.INPUT_X_GRADIENT, 20_000, 8),
+                GradientMethod.INTEGRATED_GRADIENTS, 32, BacklogController.dwellFor(20_000), clock);
+        List<Integer> levels = new ArrayList<>();
+        for (int batch = 0; batch < 120; batch++) {
+            String source = "0_" + batch % 4;
+            levels.add(controller.observeOldest(source, clock.millis() - 12_000));
+            long engineMs = batch % 4 == 3 ? 4_000 : 50;
+            clock.advance(Duration.ofMillis(engineMs));
+            controller.batchTook(List.of(), engineMs);
+        }
+        assertTrue(levels.stream().allMatch(level -> level == 0), levels.toString());
+    }
+
+    /**
      * A burst of 300 long events produced at once, 0.5 s each at the configured 32 steps, behind a
      * service that had kept up: the last of them can be published within the 60 s limit only if
      * the engine needs less for them. Counting the records that wait, the controller sees that at
@@ -258,6 +283,78 @@ class BacklogControllerTest {
         assertTrue(run.maxLagMs() <= 60_000, "lag " + run.maxLagMs() + " ms, changes " + run.changes());
         List<Integer> after = run.levelsBetween(400_000, 440_000);
         assertTrue(after.stream().allMatch(level -> level == 0), "after the overload: " + run.changes());
+    }
+
+    /**
+     * Forced events get the configured method at every level, and a few of them can be slow (long
+     * prompts): two of 4 s among a cheap level's first 20 batches of 40 ms. Measured on all its
+     * batches, that level explained 18 events per second of engine time, under the 33 it needed for
+     * 30 arriving, and the service was held a level lower (a hostile test saw the cheap method put
+     * at 15 per second and the top level held for two minutes). A level's own rate is now measured
+     * on its batches without forced events, and forced events at the configured method's time
+     * measured on all its batches, in their share of the events taken.
+     */
+    @Test
+    void aFewSlowForcedEventsDoNotMakeALevelLookTooSlowToStepUpTo() {
+        ManualClock clock = new ManualClock();
+        long startMs = clock.millis();
+        InputEnds ends = (topic, partition) -> OptionalLong.of(30 * (clock.millis() - startMs) / 1000);
+        // 8 steps, at least 8: levels 8 steps, the cheap method for events not forced, and the unsampled skipped.
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 8, 10_000, ends, clock);
+        warmUp(controller, clock);
+        controller.forget("0_0"); // its lag of 0 at the warm-up is no part of what follows
+        int offset = 1;
+        // The configured level: batches of 8 sampled events at 85 ms each; one event in 20 taken is forced.
+        for (int batch = 0; batch < 40; batch++) {
+            offset = take(controller, offset, 8);
+            controller.observeOldest("0_0", clock.millis() - 55_000);
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 85);
+        }
+        assertEquals(0, controller.level(), "55 s, not growing");
+        controller.observe("0_0", 61_000);
+        assertEquals(1, controller.level(), "61 s, growing 0.6 s per s: the cheap method for events not forced");
+        for (int batch = 0; batch < 20; batch++) {
+            offset = take(controller, offset, 8);
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 5);
+            if (batch % 10 == 9) {
+                explain(controller, clock, AuditPolicy.Choice.FORCED, 1, 4_000);
+            }
+        }
+        for (long lag : new long[] {61_000, 61_000, 61_000}) {
+            controller.observe("0_0", lag);
+            clock.advance(Duration.ofSeconds(5));
+        }
+        assertEquals(2, controller.level(), "over the limit, not growing: one level more");
+        // The backlog drained: every 5 s the records that arrived are read and explained at once.
+        for (int round = 0; round < 4; round++) {
+            int arrived = (int) ends.endOffset("in", 0).getAsLong();
+            offset = take(controller, offset, arrived - offset);
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 5);
+            controller.waiting("0_0", 0, 0, "in", 0, offset - 1);
+            controller.observe("0_0", 5_000);
+            clock.advance(Duration.ofSeconds(5));
+        }
+        assertEquals(1, controller.level(), "30 events per second arrive, and the cheap level explains about 98");
+        assertEquals(0.05, controller.forcedShare(), 0.01);
+    }
+
+    /** Takes {@code count} events of 30 tokens from offset on, one in 20 forced; returns the next offset. */
+    private static int take(BacklogController controller, int offset, int count) {
+        for (int i = offset; i < offset + count; i++) {
+            controller.taken(30, i % 20 == 0);
+        }
+        controller.waiting("0_0", count, count * 30L, "in", 0, offset + count - 1);
+        return offset + count;
+    }
+
+    /** A batch of {@code count} events of this choice at the current level, each taking {@code msPerEvent}. */
+    private static void explain(BacklogController controller, ManualClock clock, AuditPolicy.Choice choice, int count, long msPerEvent) {
+        List<BacklogController.Explained> batch = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            batch.add(new BacklogController.Explained(controller.tier(choice), 30));
+        }
+        clock.advance(Duration.ofMillis(count * msPerEvent));
+        controller.batchTook(batch, count * msPerEvent);
     }
 
     /** Each batch's start (ms after the first record) and level, and the longest lag published, in a simulated stream. */
@@ -309,35 +406,47 @@ class BacklogControllerTest {
                     continue;
                 }
                 int count = Math.min(8, available - next);
-                for (int i = 0; i < count; i++) {
-                    controller.taken(30);
+                for (int offset = next; offset < next + count; offset++) {
+                    controller.taken(30, choice(offset) == AuditPolicy.Choice.FORCED);
                 }
                 controller.waiting("0_0", count, count * 30L, "in", 0, next + count - 1);
-                int level = controller.observeOldest("0_0", startMs + arrivals.get(next));
-                batches.add(new long[] {now, level});
-                List<BacklogController.Explained> batch = new ArrayList<>();
-                long engineMs = 0;
+                // As the batcher does: the events of one method and steps share a batch (forced ones,
+                // the configured method at every level, apart at every level but the configured one).
+                Map<String, List<Integer>> byKind = new java.util.TreeMap<>();
                 for (int offset = next; offset < next + count; offset++) {
-                    AuditPolicy.Choice choice = offset % 20 == 0 ? AuditPolicy.Choice.FORCED
-                            : offset % 2 == 0 ? AuditPolicy.Choice.SAMPLED : AuditPolicy.Choice.NOT_SAMPLED;
-                    if (controller.skips(choice)) {
-                        continue;
-                    }
-                    Tier tier = controller.tier(choice);
-                    batch.add(new BacklogController.Explained(tier, 30));
-                    engineMs += tier.kind() == Tier.Kind.CHEAP ? 8 : switch (tier.steps()) {
-                        case 32 -> 85;
-                        case 16 -> 28;
-                        default -> 15;
-                    };
+                    Tier tier = controller.tier(choice(offset));
+                    byKind.computeIfAbsent(tier.kind() + ":" + tier.steps(), k -> new ArrayList<>()).add(offset);
                 }
-                clock.advance(Duration.ofMillis(engineMs));
-                controller.batchTook(batch, engineMs);
-                maxLagMs = Math.max(maxLagMs, clock.millis() - startMs - arrivals.get(next));
+                for (List<Integer> offsets : byKind.values()) {
+                    int level = controller.observeOldest("0_0", startMs + arrivals.get(offsets.get(0)));
+                    batches.add(new long[] {clock.millis() - startMs, level});
+                    List<BacklogController.Explained> batch = new ArrayList<>();
+                    long engineMs = 0;
+                    for (int offset : offsets) {
+                        if (controller.skips(choice(offset))) {
+                            continue;
+                        }
+                        Tier tier = controller.tier(choice(offset));
+                        batch.add(new BacklogController.Explained(tier, 30));
+                        engineMs += tier.kind() == Tier.Kind.CHEAP ? 8 : switch (tier.steps()) {
+                            case 32 -> 85;
+                            case 16 -> 28;
+                            default -> 15;
+                        };
+                    }
+                    clock.advance(Duration.ofMillis(engineMs));
+                    controller.batchTook(batch, engineMs);
+                    maxLagMs = Math.max(maxLagMs, clock.millis() - startMs - arrivals.get(offsets.get(0)));
+                }
                 next += count;
                 controller.waiting("0_0", 0, 0, "in", 0, next - 1);
             }
             return new Overload(batches, maxLagMs);
+        }
+
+        /** Every 20th record is forced, every other one sampled. */
+        private static AuditPolicy.Choice choice(int offset) {
+            return offset % 20 == 0 ? AuditPolicy.Choice.FORCED : offset % 2 == 0 ? AuditPolicy.Choice.SAMPLED : AuditPolicy.Choice.NOT_SAMPLED;
         }
 
         /** How many records arrived by this time (ms after the first). */
