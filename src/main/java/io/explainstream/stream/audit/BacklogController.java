@@ -375,11 +375,11 @@ public final class BacklogController {
     }
 
     /**
-     * What the level's batches of the last five minutes took, where it ran then: measured, not
-     * priced from another level's batches. Priced from the configured method's time per token by
-     * the levels' shares of its passes, the cheap method's batches put the configured method at a
-     * quarter of its real time (run T in docs/benchmarks.md): a pass of a batch of a few events is
-     * mostly work outside the passes' arithmetic.
+     * What these batches (a level's, or those at the configured method) took over the last five
+     * minutes: measured where they ran, not priced from another level's batches. Priced from the
+     * configured method's time per token by the levels' shares of its passes, the cheap method's
+     * batches put the configured method at a quarter of its real time (run T in docs/benchmarks.md):
+     * a pass of a batch of a few events is mostly work outside the passes' arithmetic.
      */
     private static Optional<Measured> measured(LinkedList<EngineTime> batches, long now) {
         if (batches == null) {
@@ -434,8 +434,9 @@ public final class BacklogController {
     }
 
     /**
-     * Why the level above should not be stepped up to, or empty: its batches of the last five minutes
-     * explained fewer records per second of engine time than arrive, with {@link #MARGIN} to spare.
+     * Why the level above should not be stepped up to, or empty: it would explain fewer records per
+     * second of engine time than arrive, with {@link #MARGIN} to spare. Its events not forced at
+     * its own batches' time per event, forced ones at the configured method's, in their share.
      * Without it, a service that the cheap method had caught up stepped back to the configured level
      * while the same overload still arrived, and down again a minute later (run S in
      * docs/benchmarks.md: 0, 2, 1, 0, 2 at 40 events/s). A level not run in the last five minutes,
