@@ -324,6 +324,36 @@ class ExplainTopologyTest {
         assertEquals(1.0, metrics.count("explainstream.events.dlq", "stage", "output"));
     }
 
+    /** Hands every call to the real engine; a test overrides the call it watches or changes. */
+    private static class Delegating implements Explainer {
+        private final EngineExplainer engine;
+
+        Delegating(EngineExplainer engine) {
+            this.engine = engine;
+        }
+
+        @Override
+        public List<Explanation> explain(List<PendingEvent> batch) {
+            return engine.explain(batch);
+        }
+
+        @Override
+        public List<Explanation> explain(List<PendingEvent> batch, Tier tier, Duration timeLimit) {
+            return engine.explain(batch, tier, timeLimit);
+        }
+
+        @Override
+        public double work(int events, int length, int targets, Tier tier) {
+            return engine.work(events, length, targets, tier);
+        }
+    }
+
+    /** The real engine at these steps, as the service wires it. */
+    private EngineExplainer engineExplainer(int steps) {
+        return new EngineExplainer(fixture.engine, StreamFixture.SETTINGS.withSteps(steps),
+                new EngineExplainer.Identity("stories260K", fixture.model.checkpoint().fingerprint(), null, false), Clock.systemUTC());
+    }
+
     /**
      * Batch sizes come from an estimate, and an estimate can be far off (a long prompt costs more per
      * token than the short ones it was measured on). A batch in the engine past 3/4 of the
@@ -337,19 +367,8 @@ class ExplainTopologyTest {
     @Test
     void aBatchPastTheTransactionsEngineTimeIsStoppedAndNothingStalls() {
         // 64 steps: a long event takes several times the engine time the transaction allows
-        EngineExplainer engine = new EngineExplainer(fixture.engine, StreamFixture.SETTINGS.withSteps(64),
-                new EngineExplainer.Identity("stories260K", fixture.model.checkpoint().fingerprint(), null, false), Clock.systemUTC());
-        Explainer underestimating = new Explainer() {
-            @Override
-            public List<Explanation> explain(List<PendingEvent> batch) {
-                return engine.explain(batch);
-            }
-
-            @Override
-            public List<Explanation> explain(List<PendingEvent> batch, Tier tier, Duration timeLimit) {
-                return engine.explain(batch, tier, timeLimit);
-            }
-
+        EngineExplainer engine = engineExplainer(64);
+        Explainer underestimating = new Delegating(engine) {
             @Override
             public double work(int events, int length, int targets, Tier tier) {
                 // far too low for a long prompt: a 500-token prompt estimated at 3 times a 10-token one
@@ -400,27 +419,16 @@ class ExplainTopologyTest {
      */
     @Test
     void theFirstLongPromptsAfterShortTrafficArePlannedAsIfAttentionWereAllTheirWork() {
-        EngineExplainer engine = new EngineExplainer(fixture.engine, StreamFixture.SETTINGS.withSteps(2),
-                new EngineExplainer.Identity("stories260K", fixture.model.checkpoint().fingerprint(), null, false), Clock.systemUTC());
+        EngineExplainer engine = engineExplainer(2);
         List<int[]> batches = new java.util.concurrent.CopyOnWriteArrayList<>();
-        Explainer recording = new Explainer() {
-            @Override
-            public List<Explanation> explain(List<PendingEvent> batch) {
-                return engine.explain(batch);
-            }
-
+        Explainer recording = new Delegating(engine) {
             @Override
             public List<Explanation> explain(List<PendingEvent> batch, Tier tier, Duration timeLimit) {
                 long started = System.nanoTime();
-                List<Explanation> explained = engine.explain(batch, tier, timeLimit);
+                List<Explanation> explained = super.explain(batch, tier, timeLimit);
                 batches.add(new int[] {batch.size(), batch.stream().mapToInt(PendingEvent::tokens).max().orElse(0),
                         (int) ((System.nanoTime() - started) / 1_000_000)});
                 return explained;
-            }
-
-            @Override
-            public double work(int events, int length, int targets, Tier tier) {
-                return engine.work(events, length, targets, tier);
             }
         };
         start(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(8, 100_000, 1_000, 2.5, 60_000, true)), StreamFixture.defaultPolicy(),
