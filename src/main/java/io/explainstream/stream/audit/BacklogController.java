@@ -146,6 +146,13 @@ public final class BacklogController {
     private final Map<String, LinkedList<long[]>> ends = new HashMap<>();
     /** Whether a step up is being held back because the level above would not keep up (logged once per hold). */
     private boolean holding;
+    /**
+     * The engine seconds per second the forced events need (their arrival rate times the configured
+     * method's time per event), as last estimated on the stream thread; -1 while not known (for the metrics).
+     */
+    private volatile double forcedLoad = -1;
+    /** Whether the lag's passing the limit at the top level has been warned of, since the service last reached it. */
+    private boolean warnedAtTop;
 
     /**
      * One batch through the engine: when it ended, its engine time, its events and their tokens,
@@ -398,6 +405,42 @@ public final class BacklogController {
         return recentlyForced.isEmpty() ? 0 : (double) forcedTaken / recentlyForced.size();
     }
 
+    /**
+     * The engine seconds per second the forced events need: their arrival rate (their share of the
+     * events taken, of the records arriving) times the configured method's measured time per event.
+     * Over 1, no level keeps up, since forced events get the configured method at every level.
+     */
+    private OptionalDouble forcedEngineLoad(long now) {
+        OptionalDouble arriving = arrivingPerSecond();
+        Optional<Measured> configured = measured(configuredBatches, now);
+        if (arriving.isEmpty() || configured.isEmpty()) {
+            return OptionalDouble.empty();
+        }
+        return OptionalDouble.of(arriving.getAsDouble() * forcedShare() * configured.get().msPerEvent() / 1000);
+    }
+
+    /**
+     * The lag will pass the limit at the top level, where only forced events get the configured
+     * method: says so once (until the service leaves the top level), with what the forced events
+     * need. A steady share of forced long prompts (8 s each at 50 steps) held the lag at four times
+     * the limit, and nothing said why (a hostile test).
+     */
+    private void warnAtTop(long lagMs, long expectedMs) {
+        warnedAtTop = true;
+        double load = forcedLoad;
+        String forced = load < 0 ? "the forced events' engine time is not measured yet"
+                : String.format(Locale.ROOT, "forced events (%.0f%% of the events taken) need %.2f s of engine time per second at the"
+                        + " configured method%s", 100 * forcedShare(), load, load >= 1 / MARGIN ? ", more than the engine has" : "");
+        LOG.warn("Input lag {} ms will be {} ms at the top audit level, over audit.max.lag.ms = {}: every event but the forced ones already gets"
+                + " the cheap method, and {}. Lower attribution.steps, or the share of forced events (audit.sample.always, metadata.audit=full),"
+                + " or add instances", lagMs, expectedMs, policy.maxLagMs(), forced);
+    }
+
+    /** The engine seconds per second the forced events need at the configured method, as last estimated; -1 while not known. */
+    public double forcedEngineLoad() {
+        return forcedLoad;
+    }
+
     /** Takes each source's partition end now, where known (stream thread only). */
     private void sampleEnds(long now) {
         for (Map.Entry<String, Waiting> at : waiting.entrySet()) {
@@ -576,6 +619,7 @@ public final class BacklogController {
         long now = clock.millis();
         sources.computeIfAbsent(source, s -> new LagSeries()).add(now, lagMs, dwellMs);
         sampleEnds(now);
+        forcedLoad = forcedEngineLoad(now).orElse(-1);
         long drainMs = drainMs(level);
         projectedDrainMs = drainMs;
         if (now - lastChangeMs < dwellMs) {
@@ -601,6 +645,9 @@ public final class BacklogController {
                 worstExpectedMs = expectedMs;
             }
             allUnderHalf &= publishedMs < limit / 2 && growth <= 0;
+        }
+        if (worst != null && level == levels.size() - 1 && !warnedAtTop) {
+            warnAtTop(worst.lag() + batchMs, worstExpectedMs);
         }
         int next = level;
         String why = null;
@@ -632,6 +679,7 @@ public final class BacklogController {
             level = next;
             lastChangeMs = now;
             holding = false;
+            warnedAtTop &= level == levels.size() - 1;
         }
         return level;
     }

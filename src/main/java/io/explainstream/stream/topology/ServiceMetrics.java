@@ -263,6 +263,9 @@ public final class ServiceMetrics {
                 c -> c.projectedDrainMs() < 0 ? -1 : c.projectedDrainMs() / 1000.0)
                 .description("least engine time the waiting input records need at the current audit level, at the fastest recent rate; -1 before a batch")
                 .register(registry);
+        io.micrometer.core.instrument.Gauge.builder("explainstream.forced.engine.load", controller, BacklogController::forcedEngineLoad)
+                .description("engine seconds per second the forced events need at the configured method (over 1: no audit level keeps up); -1 while not known")
+                .register(registry);
     }
 
     /**

@@ -338,6 +338,42 @@ class BacklogControllerTest {
         assertEquals(0.05, controller.forcedShare(), 0.01);
     }
 
+    /**
+     * Forced events get the configured method at every level: when they alone need more engine time
+     * than there is, no level keeps up, and the top level's lag grows past the limit (a hostile test:
+     * a steady share of forced long prompts at 8 s each held the lag at four times the limit, and
+     * nothing said why). Their need is measured (10 records per second, half of them forced, 300 ms
+     * each at the configured method: 1.5 s of engine time per second), shown as a gauge and in the
+     * warning logged once the top level's lag will pass the limit.
+     */
+    @Test
+    void whatTheForcedEventsAloneNeedIsMeasured() {
+        ManualClock clock = new ManualClock();
+        long startMs = clock.millis();
+        InputEnds ends = (topic, partition) -> OptionalLong.of(10 * (clock.millis() - startMs) / 1000);
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, ends, clock);
+        warmUp(controller, clock);
+        controller.forget("0_0"); // its lag of 0 at the warm-up is no part of what follows
+        assertEquals(-1, controller.forcedEngineLoad(), "not known before a measure");
+        int read = 1;
+        int explained = 1;
+        for (int round = 0; round < 40; round++) {
+            // Read what arrived, explain 8 of the waiting events (4 forced): the rest waits.
+            int arrived = (int) ends.endOffset("in", 0).getAsLong();
+            for (; read < arrived; read++) {
+                controller.taken(30, read % 2 == 0);
+            }
+            controller.waiting("0_0", read - explained, (read - explained) * 30L, "in", 0, read - 1);
+            controller.observe("0_0", 31_000 + 2_000L * round);
+            explain(controller, clock, AuditPolicy.Choice.FORCED, 4, 300);
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 4, controller.tier(AuditPolicy.Choice.SAMPLED).kind() == Tier.Kind.FULL ? 300 : 5);
+            explained += 8;
+        }
+        assertEquals(controller.maxLevel(), controller.level(), "the lag grows 2 s per s");
+        assertEquals(0.5, controller.forcedShare(), 0.01);
+        assertEquals(1.5, controller.forcedEngineLoad(), 0.1, "10 per second, half of them forced, 300 ms each");
+    }
+
     /** Takes {@code count} events of 30 tokens from offset on, one in 20 forced; returns the next offset. */
     private static int take(BacklogController controller, int offset, int count) {
         for (int i = offset; i < offset + count; i++) {
