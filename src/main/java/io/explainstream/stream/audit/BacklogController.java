@@ -430,7 +430,7 @@ public final class BacklogController {
         double load = forcedLoad;
         String forced = load < 0 ? "the forced events' engine time is not measured yet"
                 : String.format(Locale.ROOT, "forced events (%.0f%% of the events taken) need %.2f s of engine time per second at the"
-                        + " configured method%s", 100 * forcedShare(), load, load >= 1 / MARGIN ? ", more than the engine has" : "");
+                        + " configured method%s", 100 * forcedShare(), load, load >= 1 ? ", more than the engine has" : "");
         LOG.warn("Input lag {} ms will be {} ms at the top audit level, over audit.max.lag.ms = {}: every event but the forced ones already gets"
                 + " the cheap method, and {}. Lower attribution.steps, or the share of forced events (audit.sample.always, metadata.audit=full),"
                 + " or add instances", lagMs, expectedMs, policy.maxLagMs(), forced);
