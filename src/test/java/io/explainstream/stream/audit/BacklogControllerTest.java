@@ -297,12 +297,9 @@ class BacklogControllerTest {
     @Test
     void aFewSlowForcedEventsDoNotMakeALevelLookTooSlowToStepUpTo() {
         ManualClock clock = new ManualClock();
-        long startMs = clock.millis();
-        InputEnds ends = (topic, partition) -> OptionalLong.of(30 * (clock.millis() - startMs) / 1000);
+        InputEnds ends = arriving(clock, 30);
         // 8 steps, at least 8: levels 8 steps, the cheap method for events not forced, and the unsampled skipped.
-        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 8, 10_000, ends, clock);
-        warmUp(controller, clock);
-        controller.forget("0_0"); // its lag of 0 at the warm-up is no part of what follows
+        BacklogController controller = warmedUp(clock, 8, ends);
         int offset = 1;
         // The configured level: batches of 8 sampled events at 85 ms each; one event in 20 taken is forced.
         for (int batch = 0; batch < 40; batch++) {
@@ -349,11 +346,8 @@ class BacklogControllerTest {
     @Test
     void whatTheForcedEventsAloneNeedIsMeasured() {
         ManualClock clock = new ManualClock();
-        long startMs = clock.millis();
-        InputEnds ends = (topic, partition) -> OptionalLong.of(10 * (clock.millis() - startMs) / 1000);
-        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, ends, clock);
-        warmUp(controller, clock);
-        controller.forget("0_0"); // its lag of 0 at the warm-up is no part of what follows
+        InputEnds ends = arriving(clock, 10);
+        BacklogController controller = warmedUp(clock, 32, ends);
         assertEquals(-1, controller.forcedEngineLoad(), "not known before a measure");
         int read = 1;
         int explained = 1;
@@ -372,6 +366,20 @@ class BacklogControllerTest {
         assertEquals(controller.maxLevel(), controller.level(), "the lag grows 2 s per s");
         assertEquals(0.5, controller.forcedShare(), 0.01);
         assertEquals(1.5, controller.forcedEngineLoad(), 0.1, "10 per second, half of them forced, 300 ms each");
+    }
+
+    /** An input partition whose end grows by {@code perSecond} records a second on this clock, from now. */
+    private static InputEnds arriving(ManualClock clock, int perSecond) {
+        long startMs = clock.millis();
+        return (topic, partition) -> OptionalLong.of(perSecond * (clock.millis() - startMs) / 1000);
+    }
+
+    /** A controller at these steps (a 60 s limit, a 10 s dwell) after the engine's warm-up, whose lag of 0 is forgotten. */
+    private static BacklogController warmedUp(ManualClock clock, int steps, InputEnds ends) {
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, steps, 10_000, ends, clock);
+        warmUp(controller, clock);
+        controller.forget("0_0");
+        return controller;
     }
 
     /** Takes {@code count} events of 30 tokens from offset on, one in 20 forced; returns the next offset. */
