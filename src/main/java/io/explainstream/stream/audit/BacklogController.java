@@ -143,7 +143,7 @@ public final class BacklogController {
     private final ArrayDeque<Boolean> recentlyForced = new ArrayDeque<>();
     private int forcedTaken;
     /** The end of each source's input partition over the last two dwell times: (time, end) (stream thread only). */
-    private final Map<String, LinkedList<long[]>> ends = new HashMap<>();
+    private final Map<String, Samples> ends = new HashMap<>();
     /** Whether a step up is being held back because the level above would not keep up (logged once per hold). */
     private boolean holding;
     /**
@@ -194,39 +194,47 @@ public final class BacklogController {
     }
 
     /**
-     * The lag measurements (time, lag) of one source over its last dwell time, and since when its
-     * batch store has been empty (MIN_VALUE while events wait).
+     * Measurements (time, value) over a window: the oldest is dropped once the next is a window
+     * old, so at least two are kept and they span at least the window once it has passed.
      */
-    private static final class LagSeries {
+    private static class Samples {
         private final LinkedList<long[]> samples = new LinkedList<>();
-        private long idleSinceMs = Long.MIN_VALUE;
 
-        void add(long now, long lagMs, long dwellMs) {
-            samples.addLast(new long[] {now, lagMs});
-            while (samples.size() > 2 && now - samples.get(1)[0] >= dwellMs) {
+        void add(long now, long value, long windowMs) {
+            samples.addLast(new long[] {now, value});
+            while (samples.size() > 2 && now - samples.get(1)[0] >= windowMs) {
                 samples.removeFirst();
             }
         }
 
-        long lag() {
+        long last() {
             return samples.getLast()[1];
         }
 
-        /** Whether a dwell time of measurements is there: before, a jump between two batches would read as growth. */
-        boolean known(long dwellMs) {
-            return samples.getLast()[0] - samples.getFirst()[0] >= dwellMs;
+        /** Whether the measurements span {@code spanMs}: before, a jump between two of them would read as a slope. */
+        boolean known(long spanMs) {
+            return samples.getLast()[0] - samples.getFirst()[0] >= spanMs;
         }
 
         /**
-         * The lag's growth in ms per ms over the last dwell time (negative while a backlog drains):
-         * from batch to batch the lag jumps (a batch of another length bucket has older events), so
-         * a slope over one second read noise as tens of seconds per second. Zero until known.
+         * The value's change in units per ms over the measurements, once they span {@code spanMs};
+         * zero until then. For a lag (negative while a backlog drains): from batch to batch the lag
+         * jumps (a batch of another length bucket has older events), so a slope over one second
+         * read noise as tens of seconds per second.
          */
-        double growth(long dwellMs) {
+        double slope(long spanMs) {
             long[] oldest = samples.getFirst();
             long[] newest = samples.getLast();
-            return known(dwellMs) && newest[0] > oldest[0] ? (double) (newest[1] - oldest[1]) / (newest[0] - oldest[0]) : 0;
+            return known(spanMs) && newest[0] > oldest[0] ? (double) (newest[1] - oldest[1]) / (newest[0] - oldest[0]) : 0;
         }
+    }
+
+    /**
+     * The lag measurements of one source over its last dwell time, and since when its batch store
+     * has been empty (MIN_VALUE while events wait).
+     */
+    private static final class LagSeries extends Samples {
+        private long idleSinceMs = Long.MIN_VALUE;
     }
 
     /**
@@ -447,11 +455,7 @@ public final class BacklogController {
             Waiting source = at.getValue();
             OptionalLong end = source.topic() == null ? OptionalLong.empty() : inputEnds.endOffset(source.topic(), source.partition());
             if (end.isPresent()) {
-                LinkedList<long[]> series = ends.computeIfAbsent(at.getKey(), s -> new LinkedList<>());
-                series.addLast(new long[] {now, end.getAsLong()});
-                while (series.size() > 2 && now - series.get(1)[0] >= 2 * dwellMs) {
-                    series.removeFirst();
-                }
+                ends.computeIfAbsent(at.getKey(), s -> new Samples()).add(now, end.getAsLong(), 2 * dwellMs);
             }
         }
     }
@@ -467,11 +471,11 @@ public final class BacklogController {
         }
         double perSecond = 0;
         for (String source : waiting.keySet()) {
-            LinkedList<long[]> series = ends.get(source);
-            if (series == null || series.getLast()[0] - series.getFirst()[0] < dwellMs) {
+            Samples series = ends.get(source);
+            if (series == null || !series.known(dwellMs)) {
                 return OptionalDouble.empty();
             }
-            perSecond += 1000.0 * (series.getLast()[1] - series.getFirst()[1]) / (series.getLast()[0] - series.getFirst()[0]);
+            perSecond += 1000 * series.slope(dwellMs);
         }
         return OptionalDouble.of(perSecond);
     }
@@ -636,9 +640,9 @@ public final class BacklogController {
         long worstExpectedMs = Long.MIN_VALUE;
         boolean allUnderHalf = true;
         for (LagSeries series : sources.values()) {
-            double growth = series.growth(dwellMs);
+            double growth = series.slope(dwellMs);
             long growthMs = Math.round(growth * horizonMs);
-            long publishedMs = series.lag() + batchMs;
+            long publishedMs = series.last() + batchMs;
             long expectedMs = publishedMs + (allCounted ? Math.min(growthMs, slowestDrainMs) : growthMs);
             if (series.known(dwellMs) && publishedMs > limit / 2 && expectedMs > limit && expectedMs > worstExpectedMs) {
                 worst = series;
@@ -647,14 +651,14 @@ public final class BacklogController {
             allUnderHalf &= publishedMs < limit / 2 && growth <= 0;
         }
         if (worst != null && level == levels.size() - 1 && !warnedAtTop) {
-            warnAtTop(worst.lag() + batchMs, worstExpectedMs);
+            warnAtTop(worst.last() + batchMs, worstExpectedMs);
         }
         int next = level;
         String why = null;
         if (worst != null && level < levels.size() - 1) {
-            double growth = worst.growth(dwellMs);
+            double growth = worst.slope(dwellMs);
             next = levelFor(growth);
-            why = String.format(Locale.ROOT, "input lag %d ms is %s by %.1f s per s, %d ms in %d ms, over", worst.lag() + batchMs,
+            why = String.format(Locale.ROOT, "input lag %d ms is %s by %.1f s per s, %d ms in %d ms, over", worst.last() + batchMs,
                     growth >= 0 ? "growing" : "falling only", Math.abs(growth), worstExpectedMs, horizonMs);
         }
         if (drainMs > limit && level < levels.size() - 1 && levelToDrain() > next) {

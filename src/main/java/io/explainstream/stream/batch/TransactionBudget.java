@@ -77,7 +77,7 @@ public final class TransactionBudget {
         this.hardLimitSeconds = transactionTimeoutSeconds;
     }
 
-    /** The length class of a padded length: the power of two at or above it, at least 64 (the batcher's length buckets). */
+    /** The length class of a padded length: the exponent of the power of two at or above it, at least 6 (64 tokens; the batcher's length buckets). */
     public static int lengthClass(int length) {
         return Math.max(6, 32 - Integer.numberOfLeadingZeros(Math.max(1, length) - 1));
     }
