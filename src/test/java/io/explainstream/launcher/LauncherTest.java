@@ -1,6 +1,7 @@
 package io.explainstream.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.TestData;
@@ -22,7 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The {@code explainstream} script, run as a user runs it, in a copy of the project whose jar is a
  * probe: under LANG=C the JVM decoded file names as ASCII, and {@code send}, {@code replay
- * --diff-out} or {@code --config} with a non-ASCII path failed with a garbled name.
+ * --diff-out} or {@code --config} with a non-ASCII path failed with a garbled name; a command run
+ * after a source change rebuilt target/explainstream.jar in place under a service running from it,
+ * whose next class load then failed.
  */
 class LauncherTest {
 
@@ -45,17 +48,75 @@ class LauncherTest {
         assertTrue(output.contains(file + ": Lily saw a 🐶"), output);
     }
 
+    @Test
+    @Tag("slow") // starts child processes
+    void aRebuildDoesNotChangeTheJarUnderARunningCommand(@TempDir Path dir) throws Exception {
+        Path project = Files.createDirectories(dir.resolve("project [1]")); // brackets: the launcher matches its copies' paths as patterns
+        Path launcher = Files.copy(TestData.repo().resolve("explainstream"), project.resolve("explainstream"), StandardCopyOption.COPY_ATTRIBUTES);
+        Path jar = Files.createDirectories(project.resolve("target")).resolve("explainstream.jar");
+        writeJar(jar, HeldJarProbe.class, new byte[0], HeldJarProbe.class, HeldJarProbe.Late.class);
+        Path signal = dir.resolve("go");
+
+        Process service = new ProcessBuilder(launcher.toString(), signal.toString()).redirectErrorStream(true).start();
+        try {
+            var output = new java.io.BufferedReader(new java.io.InputStreamReader(service.getInputStream(), StandardCharsets.UTF_8));
+            String first = output.readLine();
+            assertTrue(first != null && first.startsWith("running "), String.valueOf(first));
+            Path held = Path.of(first.substring("running ".length()));
+
+            // What Maven does to the jar on `package`: the same path, written again with other contents.
+            writeJar(jar, HeldJarProbe.class, new byte[256 * 1024], HeldJarProbe.class);
+            String second = run(launcher);
+            Path rebuilt = Path.of(second.strip().substring("running ".length()));
+            boolean heldKept = Files.exists(held);
+
+            Files.writeString(signal, "go");
+            String rest = new String(service.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(service.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(0, service.exitValue(), rest);
+            assertTrue(rest.contains("late class loaded"), rest);
+            assertNotEquals(held, rebuilt, "a new build runs from its own copy");
+            assertTrue(heldKept, "the copy a running command uses is kept");
+        } finally {
+            service.destroyForcibly();
+        }
+        run(launcher);
+        try (var copies = Files.list(project.resolve("target"))) {
+            assertEquals(1, copies.filter(p -> p.getFileName().toString().startsWith("explainstream-run-")).count(),
+                    "a copy no process holds open is removed at the next start");
+        }
+    }
+
+    private static String run(Path launcher) throws Exception {
+        Process process = new ProcessBuilder(launcher.toString()).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(process.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, process.exitValue(), output);
+        return output;
+    }
+
     /** A jar that runs {@link LocaleProbe}, as the launcher runs target/explainstream.jar. */
     private static void probeJar(Path jar) throws IOException {
+        writeJar(jar, LocaleProbe.class, new byte[0], LocaleProbe.class);
+    }
+
+    /** A jar whose entries are a padding entry of the given size first, then the classes. */
+    private static void writeJar(Path jar, Class<?> main, byte[] padding, Class<?>... classes) throws IOException {
         Manifest manifest = new Manifest();
         manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
-        manifest.getMainAttributes().put(Attributes.Name.MAIN_CLASS, LocaleProbe.class.getName());
-        String entry = LocaleProbe.class.getName().replace('.', '/') + ".class";
-        try (OutputStream file = Files.newOutputStream(jar); JarOutputStream out = new JarOutputStream(file, manifest);
-                var classFile = LocaleProbe.class.getClassLoader().getResourceAsStream(entry)) {
-            out.putNextEntry(new JarEntry(entry));
-            classFile.transferTo(out);
+        manifest.getMainAttributes().put(Attributes.Name.MAIN_CLASS, main.getName());
+        try (OutputStream file = Files.newOutputStream(jar); JarOutputStream out = new JarOutputStream(file, manifest)) {
+            out.putNextEntry(new JarEntry("padding.bin"));
+            out.write(padding);
             out.closeEntry();
+            for (Class<?> type : classes) {
+                String entry = type.getName().replace('.', '/') + ".class";
+                try (var classFile = type.getClassLoader().getResourceAsStream(entry)) {
+                    out.putNextEntry(new JarEntry(entry));
+                    classFile.transferTo(out);
+                    out.closeEntry();
+                }
+            }
         }
     }
 }
