@@ -76,6 +76,13 @@ public final class BacklogController {
     private static final int RECENTLY_TAKEN = 64;
     /** The batches of each level whose engine time per event says whether that level keeps up: at most 64 of the last five minutes. */
     private static final int LEVEL_BATCHES = 64;
+    /**
+     * How long after the engine's first batch a level's batches are not yet a measure of its rate:
+     * the JIT compiles the service's code over its first minute, and a hostile test saw forced
+     * events take 3.5 times their later time in the first seconds; judged by those, a drained service
+     * was held a level too low for five minutes.
+     */
+    private static final long WARM_UP_MS = 60_000;
     /** How many of the last events taken give the share of forced ones (a few percent: 64 would hold two or three). */
     private static final int FORCED_SHARE_EVENTS = 1024;
 
@@ -124,6 +131,8 @@ public final class BacklogController {
     private final InputEnds inputEnds;
     /** Whether the engine's first batch, its warm-up, has been seen (stream thread only). */
     private boolean warmedUp;
+    /** From when batches measure the levels' rates: {@link #WARM_UP_MS} after the first batch (stream thread only). */
+    private long levelsMeasuredFromMs = Long.MAX_VALUE;
     /** The tokens of the last events taken into batch stores, and their median (-1 before the first; stream thread only). */
     private final LinkedList<Integer> recentlyTaken = new LinkedList<>();
     private int medianTakenTokens = -1;
@@ -352,6 +361,7 @@ public final class BacklogController {
             // The first batch pays for class loading and the first allocations (ten times the real
             // cost per event was seen): priced by it, the first burst after every start stepped down.
             warmedUp = true;
+            levelsMeasuredFromMs = clock.millis() + WARM_UP_MS;
             return;
         }
         double fullTokens = batch.stream().mapToDouble(event -> event.tokens() * passShare(event.tier())).sum();
@@ -362,7 +372,7 @@ public final class BacklogController {
             engineTimes.addLast(took);
         }
         trim(engineTimes, RATE_BATCHES, now);
-        if (batch.isEmpty()) {
+        if (batch.isEmpty() || now < levelsMeasuredFromMs) {
             return;
         }
         // Forced events get the configured method at every level, so a level's own rate is measured on
