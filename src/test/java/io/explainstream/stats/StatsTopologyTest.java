@@ -21,6 +21,7 @@ import io.explainstream.stream.config.TimestampWindow;
 import io.explainstream.stream.ingest.SourcePosition;
 import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.testing.BuiltInRegistry;
+import io.explainstream.testing.StandardError;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -651,10 +652,7 @@ class StatsTopologyTest {
     @Test
     void groupsPastTheCapOfAWindowFoldIntoTheOverflowGroupWithOneWarningAndTheMetric() {
         start(2, rules("busy", "events >= 3"));
-        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
-        java.io.PrintStream stderr = System.err;
-        System.setErr(new java.io.PrintStream(log, true, StandardCharsets.UTF_8));
-        try {
+        String warnings = StandardError.during(() -> {
             explain(StatsFixture.explanation("a1", T0 + 1_000, "a", 100, 0));
             explain(StatsFixture.explanation("b1", T0 + 2_000, "b", 100, 0));
             explain(StatsFixture.explanation("c1", T0 + 3_000, "c", 100, 0));
@@ -670,9 +668,7 @@ class StatsTopologyTest {
             explain(StatsFixture.explanation("later", T0 + 300_000, "z", 100, 0));
             driver.advanceWallClockTime(EMIT);
             driver.advanceWallClockTime(EMIT);
-        } finally {
-            System.setErr(stderr);
-        }
+        });
         Map<String, ExplanationStats> finals = stats.readValuesToList().stream().filter(ExplanationStats::getFinal$)
                 .collect(Collectors.toMap(s -> s.getGroup().get("metadata.application") + "@" + s.getWindowStart().toEpochMilli() / 60_000 % 60, s -> s));
         String other = GroupBy.OVERFLOW;
@@ -686,10 +682,10 @@ class StatsTopologyTest {
         assertEquals(1, finals.get("c@1").getEvents());
         assertEquals(1, finals.get(other + "@1").getEvents(), "a3: a is new to the second window, which is full");
         assertEquals(5.0, meters.get("explainstream.stats.overflow.events").counter().count());
-        List<String> warnings = log.toString(StandardCharsets.UTF_8).lines().filter(l -> l.contains("stats.max.groups = 2")).toList();
-        assertEquals(2, warnings.size(), "one warning per window:\n" + log);
-        assertTrue(warnings.get(0).contains("the window from 2026-11-29T10:00:00Z already holds stats.max.groups = 2 groups in this task; the events of"
-                + " further groups count in group source_model=_other,metadata.application=_other"), warnings.get(0));
+        List<String> capWarnings = warnings.lines().filter(l -> l.contains("stats.max.groups = 2")).toList();
+        assertEquals(2, capWarnings.size(), "one warning per window:\n" + warnings);
+        assertTrue(capWarnings.get(0).contains("the window from 2026-11-29T10:00:00Z already holds stats.max.groups = 2 groups in this task; the events of"
+                + " further groups count in group source_model=_other,metadata.application=_other"), capWarnings.get(0));
         List<String> busy = alerts.readValuesToList().stream().map(a -> a.getGroupKey() + "@" + a.getWindowStart()).toList();
         assertEquals(List.of("source_model=_other,metadata.application=_other@2026-11-29T10:00:00Z"), busy, "rules see the overflow group as any other");
     }
@@ -701,7 +697,7 @@ class StatsTopologyTest {
      */
     @Test
     void groupingByAPerEventFieldLogsOneWarningAtStartNamingTheSettingTheFieldsAndTheCap() {
-        String warnings = stderrWhile(() -> {
+        String warnings = StandardError.during(() -> {
             StatsTopology.addTo(new Topology(), settingsGroupedBy("source_model,event_id,metadata.user_id"), codecs(), new SimpleMeterRegistry());
             StatsTopology.addTo(new Topology(), settingsGroupedBy("source_model,metadata.application"), codecs(), new SimpleMeterRegistry());
         });
@@ -719,19 +715,6 @@ class StatsTopologyTest {
         return new StatsSettings(base.explanationsTopic(), base.deadLetterTopic(), base.statsTopic(), base.alertsTopic(), base.observationsTopic(),
                 base.window(), base.grace(), base.emitInterval(), base.retention(), GroupBy.parse("stats.group.by", fields), base.deltaWarn(),
                 base.maxGroups(), base.rules());
-    }
-
-    /** What the loggers write to standard error (slf4j-simple's target) while {@code action} runs. */
-    private static String stderrWhile(Runnable action) {
-        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
-        java.io.PrintStream stderr = System.err;
-        System.setErr(new java.io.PrintStream(log, true, StandardCharsets.UTF_8));
-        try {
-            action.run();
-        } finally {
-            System.setErr(stderr);
-        }
-        return log.toString(StandardCharsets.UTF_8);
     }
 
     @Test

@@ -160,8 +160,16 @@ public final class BacklogController {
      * method's time per event), as last estimated on the stream thread; -1 while not known (for the metrics).
      */
     private volatile double forcedLoad = -1;
-    /** Whether the lag's passing the limit at the top level has been warned of, since the service last reached it. */
-    private boolean warnedAtTop;
+    /** What has been said of the lag's passing the limit at the top level, since the service last reached it. */
+    private TopWarning warnedAtTop = TopWarning.NONE;
+
+    /** What the warning at the top level has said. */
+    private enum TopWarning {
+        NONE,
+        /** Said before the forced events' need was measured (the first minute after a start measures nothing): said again once it is. */
+        WITHOUT_THE_FORCED_LOAD,
+        WITH_THE_FORCED_LOAD
+    }
 
     /**
      * One batch through the engine: when it ended, its engine time, its events and their tokens,
@@ -440,12 +448,12 @@ public final class BacklogController {
     /**
      * The lag will pass the limit at the top level, where only forced events get the configured
      * method: says so once (until the service leaves the top level), with what the forced events
-     * need. A steady share of forced long prompts (8 s each at 50 steps) held the lag at four times
+     * need, and once more if that was not measured yet when it was first said. A steady share of forced long prompts (8 s each at 50 steps) held the lag at four times
      * the limit, and nothing said why (a hostile test).
      */
     private void warnAtTop(long lagMs, long expectedMs) {
-        warnedAtTop = true;
         double load = forcedLoad;
+        warnedAtTop = load < 0 ? TopWarning.WITHOUT_THE_FORCED_LOAD : TopWarning.WITH_THE_FORCED_LOAD;
         String forced = load < 0 ? "the forced events' engine time is not measured yet"
                 : String.format(Locale.ROOT, "forced events (%.0f%% of the events taken) need %.2f s of engine time per second at the"
                         + " configured method%s", 100 * forcedShare(), load, load >= 1 ? ", more than the engine has" : "");
@@ -660,7 +668,8 @@ public final class BacklogController {
             }
             allUnderHalf &= publishedMs < limit / 2 && growth <= 0;
         }
-        if (worst != null && level == levels.size() - 1 && !warnedAtTop) {
+        if (worst != null && level == levels.size() - 1
+                && (warnedAtTop == TopWarning.NONE || warnedAtTop == TopWarning.WITHOUT_THE_FORCED_LOAD && forcedLoad >= 0)) {
             warnAtTop(worst.last() + batchMs, worstExpectedMs);
         }
         int next = level;
@@ -693,7 +702,9 @@ public final class BacklogController {
             level = next;
             lastChangeMs = now;
             holding = false;
-            warnedAtTop &= level == levels.size() - 1;
+            if (level < levels.size() - 1) {
+                warnedAtTop = TopWarning.NONE;
+            }
         }
         return level;
     }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.attribution.GradientMethod;
 import io.explainstream.testing.ManualClock;
+import io.explainstream.testing.StandardError;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -397,10 +398,45 @@ class BacklogControllerTest {
         Arrivals ends = arriving(clock, 10);
         BacklogController controller = warmedUp(clock, 32, ends);
         assertEquals(-1, controller.forcedEngineLoad(), "not known before a measure");
+        String log = StandardError.during(() -> forcedOverload(controller, clock, ends, 40));
+        assertEquals(controller.maxLevel(), controller.level(), "the lag grows 2 s per s");
+        assertEquals(0.5, controller.forcedShare(), 0.01);
+        assertEquals(1.5, controller.forcedEngineLoad(), 0.1, "10 per second, half of them forced, 300 ms each");
+        List<String> warnings = log.lines().filter(line -> line.contains("at the top audit level")).toList();
+        assertEquals(1, warnings.size(), log);
+        assertTrue(warnings.get(0).matches(".*forced events \\(50% of the events taken\\) need 1\\.[45]\\d s of engine time per second at the configured"
+                + " method, more than the engine has\\. Lower attribution.steps.*"), warnings.get(0));
+    }
+
+    /**
+     * The same overload from the start: the top level is reached within the first minute, when
+     * nothing measures the forced events' need yet (the warning said "not measured yet", and nothing
+     * more while the lag grew to three times the limit, on a running service); once measured, it
+     * is said again with the need, and then no more.
+     */
+    @Test
+    void theWarningAtTheTopLevelSaysWhatTheForcedEventsNeedOnceItIsMeasured() {
+        ManualClock clock = new ManualClock();
+        Arrivals ends = arriving(clock, 10);
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, ends, clock);
+        warmUp(controller, clock);
+        controller.forget("0_0");
+        ends.startNow();
+        String log = StandardError.during(() -> forcedOverload(controller, clock, ends, 80));
+        List<String> warnings = log.lines().filter(line -> line.contains("at the top audit level")).toList();
+        assertEquals(2, warnings.size(), log);
+        assertTrue(warnings.get(0).contains("the forced events' engine time is not measured yet"), warnings.get(0));
+        assertTrue(warnings.get(1).contains("forced events (50% of the events taken) need 1."), warnings.get(1));
+    }
+
+    /**
+     * 10 records arrive per second, half of them forced; each round reads what arrived and explains
+     * 8 of the waiting events (4 forced, 300 ms each at the configured method), and the lag grows.
+     */
+    private static void forcedOverload(BacklogController controller, ManualClock clock, Arrivals ends, int rounds) {
         int read = 1;
         int explained = 1;
-        for (int round = 0; round < 40; round++) {
-            // Read what arrived, explain 8 of the waiting events (4 forced): the rest waits.
+        for (int round = 0; round < rounds; round++) {
             int arrived = (int) ends.endOffset("in", 0).getAsLong();
             for (; read < arrived; read++) {
                 controller.taken(30, read % 2 == 0);
@@ -411,9 +447,6 @@ class BacklogControllerTest {
             explain(controller, clock, AuditPolicy.Choice.SAMPLED, 4, controller.tier(AuditPolicy.Choice.SAMPLED).kind() == Tier.Kind.FULL ? 300 : 5);
             explained += 8;
         }
-        assertEquals(controller.maxLevel(), controller.level(), "the lag grows 2 s per s");
-        assertEquals(0.5, controller.forcedShare(), 0.01);
-        assertEquals(1.5, controller.forcedEngineLoad(), 0.1, "10 per second, half of them forced, 300 ms each");
     }
 
     /** An input partition whose end grows by {@code perSecond} records a second on this clock, from now. */
