@@ -181,10 +181,16 @@ final class DiffCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--top-k = " + choice.topK() + " must be at least 1");
         }
         String replays = choice.replayTopic() != null ? choice.replayTopic() : DEFAULT_REPLAY_TOPIC;
-        Side replay = new Side("--replay-id", replays, choice.replayId());
-        Side against = choice.againstReplay() != null
-                ? new Side("--against-replay", choice.against() != null ? choice.against() : replays, choice.againstReplay())
-                : new Side("--against", choice.against() != null ? choice.against() : config.get(Setting.OUTPUT_TOPIC), null);
+        Side replay = new Side("--replay-id", replays, choice.replayId(), ReplayRunner.deadLetterTopic(replays));
+        Side against;
+        if (choice.againstReplay() != null) {
+            String topic = choice.against() != null ? choice.against() : replays;
+            against = new Side("--against-replay", topic, choice.againstReplay(), ReplayRunner.deadLetterTopic(topic));
+        } else {
+            // The live service's dead letters are on dlq.topic when the topic compared is its output.topic.
+            String topic = choice.against() != null ? choice.against() : config.get(Setting.OUTPUT_TOPIC);
+            against = new Side("--against", topic, null, topic.equals(config.get(Setting.OUTPUT_TOPIC)) ? config.get(Setting.DLQ_TOPIC) : null);
+        }
         if (against.topic().equals(replay.topic()) && java.util.Objects.equals(against.replayId(), replay.replayId())) {
             throw new IllegalArgumentException("--against-replay = '" + choice.againstReplay() + "' is the replay itself");
         }

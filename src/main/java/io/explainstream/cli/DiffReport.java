@@ -9,6 +9,7 @@ import io.explainstream.diff.DiffMeasures;
 import io.explainstream.diff.DiffRun;
 import io.explainstream.diff.EventDiff;
 import io.explainstream.diff.Measure;
+import io.explainstream.diff.SpillJoin;
 import io.explainstream.render.Aggregate;
 import io.explainstream.render.ExplanationViews;
 import io.explainstream.render.HtmlReport;
@@ -41,13 +42,22 @@ final class DiffReport {
                     result.counts().notExplanations(), result.counts().firstNotExplanation() == null ? "" : " (first: " + TokenText.visible(result.counts().firstNotExplanation()) + ")",
                     result.counts().duplicates()));
         }
-        if (!aggregate.replayOnlyIds().isEmpty()) {
-            text.append("replay only: ").append(TokenText.visible(String.join(", ", aggregate.replayOnlyIds()))).append(aggregate.replayOnly() > aggregate.replayOnlyIds().size()
-                    ? ", …" : "").append('\n');
+        text.append(deadLetterLine(result, againstName));
+        if (!aggregate.replayOnlyEvents().isEmpty()) {
+            text.append("replay only: ").append(oneSided(aggregate.replayOnlyEvents(), "dead-lettered " + (request.against().isLive() ? "live" : "by " + againstName)))
+                    .append(aggregate.replayOnly() > aggregate.replayOnlyEvents().size() ? ", …" : "").append('\n');
         }
-        if (!aggregate.againstOnlyIds().isEmpty()) {
-            text.append(againstName).append(" only: ").append(TokenText.visible(String.join(", ", aggregate.againstOnlyIds())))
-                    .append(aggregate.againstOnly() > aggregate.againstOnlyIds().size() ? ", …" : "").append('\n');
+        if (!aggregate.againstOnlyEvents().isEmpty()) {
+            text.append(againstName).append(" only: ").append(oneSided(aggregate.againstOnlyEvents(), "dead-lettered by the replay"))
+                    .append(aggregate.againstOnly() > aggregate.againstOnlyEvents().size() ? ", …" : "").append('\n');
+        }
+        if (!aggregate.unexplainedEvents().isEmpty()) {
+            long unexplained = aggregate.deadLetteredOnBoth() + aggregate.deadLetteredInReplayOnly() + aggregate.deadLetteredAgainstOnly();
+            text.append("explained on neither side: ").append(aggregate.unexplainedEvents().stream().map(event -> TokenText.visible(event.eventId()) + " ["
+                    + (event.replayDeadLetter() == null ? "" : "replay: " + TokenText.visible(event.replayDeadLetter()))
+                    + (event.replayDeadLetter() != null && event.againstDeadLetter() != null ? "; " : "")
+                    + (event.againstDeadLetter() == null ? "" : againstName + ": " + TokenText.visible(event.againstDeadLetter())) + "]")
+                    .collect(java.util.stream.Collectors.joining(", "))).append(unexplained > aggregate.unexplainedEvents().size() ? ", …" : "").append('\n');
         }
         for (String group : aggregate.groups()) {
             if (aggregate.groups().size() == 2 && !group.equals(DiffAggregate.ALL)) {
@@ -56,12 +66,10 @@ final class DiffReport {
             text.append(String.format(Locale.ROOT, "%n%-26s %9s %9s %9s %7s%n", group.equals(DiffAggregate.ALL) ? "all events" : "group " + TokenText.visible(group), "p10", "p50",
                     "p90", "events"));
             for (Measure measure : Measure.values()) {
-                aggregate.distribution(group, measure).ifPresent(d -> text.append(String.format(Locale.ROOT, "  %-24s %+9.4f %+9.4f %+9.4f %7d%n",
-                        measure.key(), d.p10(), d.p50(), d.p90(), d.count())));
+                aggregate.distribution(group, measure).ifPresent(d -> text.append(row(measure.key(), d)));
             }
             if (group.equals(DiffAggregate.ALL)) {
-                aggregate.shareChanges().forEach((name, d) -> text.append(String.format(Locale.ROOT, "  %-24s %+9.4f %+9.4f %+9.4f %7d%n",
-                        "share " + TokenText.visible(name), d.p10(), d.p50(), d.p90(), d.count())));
+                aggregate.shareChanges().forEach((name, d) -> text.append(row("share " + TokenText.visible(name), d)));
             }
         }
         List<DiffAggregate.Listed> largest = aggregate.largest();
@@ -79,6 +87,38 @@ final class DiffReport {
             }
         }
         return text.toString();
+    }
+
+    /**
+     * Each side's dead letters in the range, and what they tell of the events on one side only: an
+     * event the replay refused (a lower prompt limit) is not an event it missed.
+     */
+    private static String deadLetterLine(DiffRun.Result result, String againstName) {
+        DiffAggregate aggregate = result.aggregate();
+        SpillJoin.DeadLetters replay = result.counts().replayDeadLetters();
+        SpillJoin.DeadLetters against = result.counts().againstDeadLetters();
+        StringBuilder line = new StringBuilder("dead letters in range: replay ").append(deadLetters(replay)).append(" · ").append(againstName).append(' ')
+                .append(deadLetters(against));
+        line.append(String.format(Locale.ROOT, " · %d on both sides · of the %d replay only, %d dead-lettered %s · of the %d %s only, %d dead-lettered"
+                + " by the replay%n", aggregate.deadLetteredOnBoth(), aggregate.replayOnly(), aggregate.replayOnlyDeadLetteredAgainst(),
+                result.request().against().isLive() ? "live" : "by " + againstName, aggregate.againstOnly(), againstName,
+                aggregate.againstOnlyDeadLetteredInReplay()));
+        return line.toString();
+    }
+
+    private static String deadLetters(SpillJoin.DeadLetters deadLetters) {
+        if (deadLetters.unread() != null) {
+            return "not read (" + TokenText.visible(deadLetters.unread()) + ")";
+        }
+        return deadLetters.total() + " (" + TokenText.visible(deadLetters.topic())
+                + (deadLetters.withoutEventId() > 0 ? "; " + deadLetters.withoutEventId() + " without an event id" : "") + ")";
+    }
+
+    /** Event ids, each with the other side's dead letter where there is one. */
+    private static String oneSided(List<DiffAggregate.OneSided> events, String deadLettered) {
+        return events.stream().map(event -> TokenText.visible(event.eventId())
+                + (event.otherSideDeadLetter() == null ? "" : " [" + deadLettered + ": " + TokenText.visible(event.otherSideDeadLetter()) + "]"))
+                .collect(java.util.stream.Collectors.joining(", "));
     }
 
     static String json(DiffRun.Result result) {
@@ -104,6 +144,21 @@ final class DiffReport {
         root.put("published", result.published());
         strings(root.putArray("replay_only_ids"), aggregate.replayOnlyIds());
         strings(root.putArray("against_only_ids"), aggregate.againstOnlyIds());
+        deadLetters(root.putObject("replay_dead_letters"), result.counts().replayDeadLetters());
+        deadLetters(root.putObject("against_dead_letters"), result.counts().againstDeadLetters());
+        root.put("replay_only_dead_lettered_against", aggregate.replayOnlyDeadLetteredAgainst());
+        root.put("against_only_dead_lettered_in_replay", aggregate.againstOnlyDeadLetteredInReplay());
+        root.put("dead_lettered_on_both", aggregate.deadLetteredOnBoth());
+        root.put("dead_lettered_in_replay_only", aggregate.deadLetteredInReplayOnly());
+        root.put("dead_lettered_against_only", aggregate.deadLetteredAgainstOnly());
+        ObjectNode reasons = root.putObject("one_sided_dead_letters");
+        aggregate.replayOnlyEvents().stream().filter(e -> e.otherSideDeadLetter() != null).forEach(e -> reasons.put(e.eventId(), e.otherSideDeadLetter()));
+        aggregate.againstOnlyEvents().stream().filter(e -> e.otherSideDeadLetter() != null).forEach(e -> reasons.put(e.eventId(), e.otherSideDeadLetter()));
+        ArrayNode unexplained = root.putArray("explained_on_neither_side");
+        for (DiffAggregate.Unexplained event : aggregate.unexplainedEvents()) {
+            unexplained.addObject().put("event_id", event.eventId()).put("replay_dead_letter", event.replayDeadLetter())
+                    .put("against_dead_letter", event.againstDeadLetter());
+        }
         ObjectNode groups = root.putObject("distributions");
         for (String group : aggregate.groups()) {
             ObjectNode measures = groups.putObject(group);
@@ -174,6 +229,14 @@ final class DiffReport {
         return request.against().isLive() ? "live" : request.against().replayId();
     }
 
+    private static void deadLetters(ObjectNode node, SpillJoin.DeadLetters deadLetters) {
+        node.put("topic", deadLetters.topic());
+        node.put("unread", deadLetters.unread());
+        if (deadLetters.unread() == null) {
+            node.put("total", deadLetters.total()).put("without_event_id", deadLetters.withoutEventId());
+        }
+    }
+
     private static void distribution(ObjectNode node, DiffAggregate.Distribution d) {
         node.put("count", d.count()).put("p10", d.p10()).put("p50", d.p50()).put("p90", d.p90());
     }
@@ -188,6 +251,16 @@ final class DiffReport {
 
     private static void strings(ArrayNode array, List<String> values) {
         values.forEach(array::add);
+    }
+
+    /** A measure's row of the table. */
+    private static String row(String name, DiffAggregate.Distribution d) {
+        return String.format(Locale.ROOT, "  %-24s %+9.4f %+9.4f %+9.4f %7d%n", name, shown(d.p10()), shown(d.p50()), shown(d.p90()), d.count());
+    }
+
+    /** A value as the table's four decimals show it: one that rounds to zero reads +0.0000, not -0.0000 (float noise of an unchanged event). */
+    private static double shown(double value) {
+        return Math.abs(value) < 0.00005 ? 0.0 : value;
     }
 
     /** A change with its sign, or "—" where a side has none (a gradient method's completeness gap). */

@@ -12,7 +12,8 @@ import java.util.PriorityQueue;
 /**
  * The aggregate of a diff run, built one event at a time in memory that does not grow with the
  * events: counts, quantile sketches per group and measure, the few most-changed events (with both
- * explanations, for the heatmaps), and the first few event ids present on one side only.
+ * explanations, for the heatmaps), the first few event ids present on one side only (with why the
+ * other side dead-lettered them, where it did), and the events explained on neither side.
  */
 public final class DiffAggregate {
 
@@ -27,17 +28,29 @@ public final class DiffAggregate {
     /** One of the most-changed events, with both explanations. */
     public record Listed(EventDiff diff, Explanation replay, Explanation against) {}
 
+    /** An event explained on one side only, and why the other side dead-lettered it ("stage: reason"; null: it did not). */
+    public record OneSided(String eventId, String otherSideDeadLetter) {}
+
+    /** An event explained on neither side: why each side dead-lettered it (null: that side did not). */
+    public record Unexplained(String eventId, String replayDeadLetter, String againstDeadLetter) {}
+
     private final int largestKept;
     private final Map<String, EnumMap<Measure, Quantiles>> byGroup = new LinkedHashMap<>();
     private final Map<String, Quantiles> shareChangeBySegment = new LinkedHashMap<>();
     // Smallest change on top, so the heap keeps the largest ones; ties by event id for a stable order.
     private final PriorityQueue<Listed> largest = new PriorityQueue<>(Comparator.comparingDouble((Listed l) -> l.diff().change())
             .thenComparing(l -> l.diff().eventId(), Comparator.reverseOrder()));
-    private final List<String> replayOnlyIds = new ArrayList<>();
-    private final List<String> againstOnlyIds = new ArrayList<>();
+    private final List<OneSided> replayOnlyEvents = new ArrayList<>();
+    private final List<OneSided> againstOnlyEvents = new ArrayList<>();
+    private final List<Unexplained> unexplainedEvents = new ArrayList<>();
     private long joined;
     private long replayOnly;
     private long againstOnly;
+    private long replayOnlyDeadLetteredAgainst;
+    private long againstOnlyDeadLetteredInReplay;
+    private long deadLetteredOnBoth;
+    private long deadLetteredInReplayOnly;
+    private long deadLetteredAgainstOnly;
     private long wordsBasis;
     private long topSegmentChanged;
 
@@ -78,17 +91,35 @@ public final class DiffAggregate {
         }
     }
 
-    public void replayOnly(String eventId) {
+    /** An event explained by the replay only; {@code againstDeadLetter}: why the other side dead-lettered it, or null. */
+    public void replayOnly(String eventId, String againstDeadLetter) {
         replayOnly++;
-        if (replayOnlyIds.size() < MAX_ONE_SIDED_IDS) {
-            replayOnlyIds.add(eventId);
+        replayOnlyDeadLetteredAgainst += againstDeadLetter == null ? 0 : 1;
+        if (replayOnlyEvents.size() < MAX_ONE_SIDED_IDS) {
+            replayOnlyEvents.add(new OneSided(eventId, againstDeadLetter));
         }
     }
 
-    public void againstOnly(String eventId) {
+    /** An event explained on the other side only; {@code replayDeadLetter}: why the replay dead-lettered it, or null. */
+    public void againstOnly(String eventId, String replayDeadLetter) {
         againstOnly++;
-        if (againstOnlyIds.size() < MAX_ONE_SIDED_IDS) {
-            againstOnlyIds.add(eventId);
+        againstOnlyDeadLetteredInReplay += replayDeadLetter == null ? 0 : 1;
+        if (againstOnlyEvents.size() < MAX_ONE_SIDED_IDS) {
+            againstOnlyEvents.add(new OneSided(eventId, replayDeadLetter));
+        }
+    }
+
+    /** An event explained on neither side, dead-lettered on one or both. */
+    public void deadLetteredOnly(String eventId, String replayDeadLetter, String againstDeadLetter) {
+        if (replayDeadLetter != null && againstDeadLetter != null) {
+            deadLetteredOnBoth++;
+        } else if (replayDeadLetter != null) {
+            deadLetteredInReplayOnly++;
+        } else {
+            deadLetteredAgainstOnly++;
+        }
+        if (unexplainedEvents.size() < MAX_ONE_SIDED_IDS) {
+            unexplainedEvents.add(new Unexplained(eventId, replayDeadLetter, againstDeadLetter));
         }
     }
 
@@ -104,6 +135,31 @@ public final class DiffAggregate {
         return againstOnly;
     }
 
+    /** Of the events explained by the replay only, those the other side dead-lettered. */
+    public long replayOnlyDeadLetteredAgainst() {
+        return replayOnlyDeadLetteredAgainst;
+    }
+
+    /** Of the events explained on the other side only, those the replay dead-lettered. */
+    public long againstOnlyDeadLetteredInReplay() {
+        return againstOnlyDeadLetteredInReplay;
+    }
+
+    /** Events explained on neither side and dead-lettered on both. */
+    public long deadLetteredOnBoth() {
+        return deadLetteredOnBoth;
+    }
+
+    /** Events explained on neither side, dead-lettered by the replay, absent from the other side. */
+    public long deadLetteredInReplayOnly() {
+        return deadLetteredInReplayOnly;
+    }
+
+    /** Events explained on neither side, dead-lettered by the other side, absent from the replay. */
+    public long deadLetteredAgainstOnly() {
+        return deadLetteredAgainstOnly;
+    }
+
     public long wordsBasis() {
         return wordsBasis;
     }
@@ -114,11 +170,25 @@ public final class DiffAggregate {
 
     /** The first few event ids present in the replay only, in the order found. */
     public List<String> replayOnlyIds() {
-        return List.copyOf(replayOnlyIds);
+        return replayOnlyEvents.stream().map(OneSided::eventId).toList();
     }
 
     public List<String> againstOnlyIds() {
-        return List.copyOf(againstOnlyIds);
+        return againstOnlyEvents.stream().map(OneSided::eventId).toList();
+    }
+
+    /** The first few events present in the replay only, with the other side's dead letter where there is one. */
+    public List<OneSided> replayOnlyEvents() {
+        return List.copyOf(replayOnlyEvents);
+    }
+
+    public List<OneSided> againstOnlyEvents() {
+        return List.copyOf(againstOnlyEvents);
+    }
+
+    /** The first few events explained on neither side. */
+    public List<Unexplained> unexplainedEvents() {
+        return List.copyOf(unexplainedEvents);
     }
 
     /** The groups, {@link #ALL} first. */

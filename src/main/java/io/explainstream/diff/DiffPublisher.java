@@ -96,6 +96,11 @@ public final class DiffPublisher implements AutoCloseable {
         sent++;
     }
 
+    /** A side's dead letters in range, or null when they were not read. */
+    private static Long readTotal(SpillJoin.DeadLetters deadLetters) {
+        return deadLetters.unread() == null ? deadLetters.total() : null;
+    }
+
     /** Writes the summary after every event record, and waits until all are acknowledged. */
     public void sendSummary(DiffAggregate aggregate, SpillJoin.Counts counts) throws InterruptedException, ExecutionException {
         producer.flush();
@@ -113,7 +118,9 @@ public final class DiffPublisher implements AutoCloseable {
                 d.p10(), d.p50(), d.p90())));
         DiffSummary summary = new DiffSummary(aggregate.joined(), aggregate.replayOnly(), aggregate.againstOnly(), aggregate.wordsBasis(),
                 counts.notExplanations(), counts.duplicates(), distributions, aggregate.topSegmentChanged(),
-                aggregate.largest().stream().map(l -> l.diff().eventId()).toList());
+                aggregate.largest().stream().map(l -> l.diff().eventId()).toList(), readTotal(counts.replayDeadLetters()),
+                readTotal(counts.againstDeadLetters()), aggregate.replayOnlyDeadLetteredAgainst(), aggregate.againstOnlyDeadLetteredInReplay(),
+                aggregate.deadLetteredOnBoth(), aggregate.deadLetteredInReplayOnly(), aggregate.deadLetteredAgainstOnly());
         ExplanationDiff record = base(DiffRecordKind.SUMMARY).setSummary(summary).build();
         producer.send(new ProducerRecord<>(topic, ("summary:" + facts.diffId()).getBytes(StandardCharsets.UTF_8), serializer.serialize(topic, record)))
                 .get();

@@ -77,13 +77,18 @@ public final class DiffRun {
                         }
 
                         @Override
-                        public void replayOnly(String eventId) {
-                            aggregate.replayOnly(eventId);
+                        public void replayOnly(String eventId, String againstDeadLetter) {
+                            aggregate.replayOnly(eventId, againstDeadLetter);
                         }
 
                         @Override
-                        public void againstOnly(String eventId) {
-                            aggregate.againstOnly(eventId);
+                        public void againstOnly(String eventId, String replayDeadLetter) {
+                            aggregate.againstOnly(eventId, replayDeadLetter);
+                        }
+
+                        @Override
+                        public void deadLetteredOnly(String eventId, String replayDeadLetter, String againstDeadLetter) {
+                            aggregate.deadLetteredOnly(eventId, replayDeadLetter, againstDeadLetter);
                         }
                     }, progress);
             if (publisher != null) {

@@ -1,14 +1,18 @@
 package io.explainstream.diff;
 
 /**
- * One side of a diff: the explanations of one topic, of one replay or of the live service.
+ * One side of a diff: the explanations of one topic, of one replay or of the live service, and
+ * where that side's dead letters are.
  *
  * @param option the command-line option that chose it, named in errors
  * @param topic where its explanations are
  * @param replayId the replay whose records are taken (by the replay-id header); null: the live
  *     service's, the records without one (a replay may write to the live topic too)
+ * @param deadLetterTopic where the same run put the events it could not explain (a replay: its
+ *     output topic with -dlq; the live service: dlq.topic); null when not known, and then an event
+ *     on the other side only is not told apart from one this side never read
  */
-public record Side(String option, String topic, String replayId) {
+public record Side(String option, String topic, String replayId, String deadLetterTopic) {
 
     public boolean isLive() {
         return replayId == null;

@@ -40,6 +40,11 @@ import org.apache.kafka.common.header.Header;
  * spilled, raw, to bucket files by a hash of the event id; then one bucket pair at a time is
  * loaded and joined. A bucket pair larger than the budget is split again with another hash.
  * Records are decoded only when joined, so at most one bucket's explanations are in memory.
+ *
+ * <p>Each side's dead letters in the range (keyed, as the input was, by event id) are spilled
+ * beside its explanations, their reasons only, so that an event explained on one side only is told
+ * apart from one the other side dead-lettered: without them, 20 events a replay refused (a lower
+ * prompt limit) read as 20 events it missed.
  */
 public final class SpillJoin {
 
@@ -53,13 +58,18 @@ public final class SpillJoin {
     /** A read that gets no record for this long while behind its end offsets has lost the cluster. */
     private static final Duration STALLED = Duration.ofSeconds(60);
 
-    /** Receives the joined events and those on one side only. */
+    /** Receives the joined events, those explained on one side only, and those explained on neither (dead-lettered). */
     public interface Pairs {
         void joined(Explanation replay, Explanation against);
 
-        void replayOnly(String eventId);
+        /** @param againstDeadLetter why the other side dead-lettered the event ("stage: reason"), or null when it did not */
+        void replayOnly(String eventId, String againstDeadLetter);
 
-        void againstOnly(String eventId);
+        /** @param replayDeadLetter why the replay dead-lettered the event ("stage: reason"), or null when it did not */
+        void againstOnly(String eventId, String replayDeadLetter);
+
+        /** Explained on neither side, dead-lettered on one or both (the reason of a side that did not is null). */
+        void deadLetteredOnly(String eventId, String replayDeadLetter, String againstDeadLetter);
     }
 
     /** Progress: phase ("read" records of the range, "join" events of the replay), done, total. */
@@ -68,14 +78,30 @@ public final class SpillJoin {
     }
 
     /**
-     * What the reader skipped.
+     * What the reader skipped, and each side's dead letters.
      *
      * @param recordsRead records of both topics in range (after the time and replay filters)
      * @param notExplanations records whose value is not a Confluent-framed Explanation
      * @param firstNotExplanation where the first of them is and why, or null
      * @param duplicates records replaced by a later record of the same side and event id
      */
-    public record Counts(long recordsRead, long notExplanations, String firstNotExplanation, long duplicates) {}
+    public record Counts(long recordsRead, long notExplanations, String firstNotExplanation, long duplicates, DeadLetters replayDeadLetters,
+            DeadLetters againstDeadLetters) {}
+
+    /**
+     * One side's dead letters in the range (after the time and replay filters).
+     *
+     * @param topic where they were looked for; null when the side's dead-letter topic is not known
+     * @param unread why they were not read (no such topic, or not known), or null when they were
+     * @param withEventId those keyed by an event id, joined with the other side by it
+     * @param withoutEventId those without a key (an input record without one), which no event id finds
+     */
+    public record DeadLetters(String topic, String unread, long withEventId, long withoutEventId) {
+
+        public long total() {
+            return withEventId + withoutEventId;
+        }
+    }
 
     private final Map<String, String> clientSettings;
     private final SchemaRegistryClient registry;
@@ -113,29 +139,46 @@ public final class SpillJoin {
 
     /** Reads both sides, joins them, and reports to {@code pairs}; throws {@link DiffInputException} for input it cannot diff. */
     public Counts run(Side replay, Side against, Pairs pairs, Progress progress) throws IOException, InterruptedException {
-        Map<Side, List<TopicPartition>> partitions = partitions(replay, against);
+        Map<String, List<TopicPartition>> partitions = partitions(replay, against);
         long total = 0;
-        Map<Side, Map<TopicPartition, long[]>> ranges = new LinkedHashMap<>();
+        Map<String, Map<TopicPartition, long[]>> ranges = new LinkedHashMap<>();
+        for (String topic : partitions.keySet()) {
+            ranges.put(topic, offsetRanges(partitions.get(topic)));
+        }
+        List<String> sides = new ArrayList<>(List.of(replay.topic(), against.topic()));
         for (Side side : List.of(replay, against)) {
-            ranges.put(side, offsetRanges(partitions.get(side)));
-            total += ranges.get(side).values().stream().mapToLong(r -> r[1] - r[0]).sum();
+            if (unreadDeadLetters(side, partitions) == null) {
+                sides.add(side.deadLetterTopic());
+            }
+        }
+        for (String topic : sides) {
+            total += ranges.get(topic).values().stream().mapToLong(r -> r[1] - r[0]).sum();
         }
         int buckets = (int) Math.max(1, Math.min(MAX_BUCKETS, total / 2 / EVENTS_PER_BUCKET));
         long[] read = {0};
-        Spilled replaySpill = spill(replay, ranges.get(replay), buckets, "replay", read, total, progress);
-        Spilled againstSpill = spill(against, ranges.get(against), buckets, "against", read, total, progress);
+        Spilled replaySpill = spill(replay, ranges, partitions, buckets, "replay", read, total, progress);
+        Spilled againstSpill = spill(against, ranges, partitions, buckets, "against", read, total, progress);
         recordsRead = replaySpill.kept + againstSpill.kept;
         requireRecords(replay, replaySpill);
         requireRecords(against, againstSpill);
         long[] joined = {0};
         for (int b = 0; b < buckets; b++) {
-            joinBuckets(replaySpill.files.get(b), againstSpill.files.get(b), 1, pairs, () -> {
+            joinBuckets(replaySpill.bucket(b), againstSpill.bucket(b), 1, pairs, () -> {
                 joined[0]++;
                 progress.update("join", joined[0], replaySpill.kept);
             });
         }
         progress.update("join", replaySpill.kept, replaySpill.kept);
-        return new Counts(recordsRead, notExplanations, firstNotExplanation, duplicates);
+        return new Counts(recordsRead, notExplanations, firstNotExplanation, duplicates, replaySpill.deadLetters(replay, partitions),
+                againstSpill.deadLetters(against, partitions));
+    }
+
+    /** Why a side's dead letters cannot be read (its topic is not known, or does not exist), or null when they can. */
+    private static String unreadDeadLetters(Side side, Map<String, List<TopicPartition>> partitions) {
+        if (side.deadLetterTopic() == null) {
+            return "the dead-letter topic of " + side.describe() + " is not known";
+        }
+        return partitions.containsKey(side.deadLetterTopic()) ? null : "topic '" + side.deadLetterTopic() + "' does not exist";
     }
 
     /** How many bucket pairs were over the budget and split again. */
@@ -143,16 +186,25 @@ public final class SpillJoin {
         return splits;
     }
 
-    private Map<Side, List<TopicPartition>> partitions(Side replay, Side against) {
-        Map<Side, List<TopicPartition>> result = new LinkedHashMap<>();
+    /** The partitions of both sides' topics, and of their dead-letter topics where those exist, by topic. */
+    private Map<String, List<TopicPartition>> partitions(Side replay, Side against) {
+        Map<String, List<TopicPartition>> result = new LinkedHashMap<>();
         try (Admin admin = KafkaClients.admin(clientSettings)) {
             Set<String> topics = admin.listTopics().names().get(60, TimeUnit.SECONDS);
             for (Side side : List.of(replay, against)) {
                 if (!topics.contains(side.topic())) {
                     throw new DiffInputException(side.option() + ": topic '" + side.topic() + "' does not exist");
                 }
-                result.put(side, admin.describeTopics(List.of(side.topic())).allTopicNames().get(60, TimeUnit.SECONDS).get(side.topic()).partitions()
-                        .stream().map(p -> new TopicPartition(side.topic(), p.partition())).toList());
+            }
+            List<String> wanted = new ArrayList<>(List.of(replay.topic(), against.topic()));
+            for (Side side : List.of(replay, against)) {
+                if (side.deadLetterTopic() != null && topics.contains(side.deadLetterTopic())) {
+                    wanted.add(side.deadLetterTopic());
+                }
+            }
+            for (String topic : new LinkedHashSet<>(wanted)) {
+                result.put(topic, admin.describeTopics(List.of(topic)).allTopicNames().get(60, TimeUnit.SECONDS).get(topic).partitions()
+                        .stream().map(p -> new TopicPartition(topic, p.partition())).toList());
             }
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot list the cluster's topics: " + e.getMessage(), e);
@@ -189,69 +241,111 @@ public final class SpillJoin {
         }
     }
 
+    /** One bucket of one side: its explanations and its dead letters' reasons, each a file of (event id, bytes). */
+    private record Bucket(Path explanations, Path deadLetters) {}
+
     private static final class Spilled {
         final List<Path> files = new ArrayList<>();
+        final List<Path> deadLetterFiles = new ArrayList<>();
         long kept;
         long explanationsElsewhere;
         final Set<String> otherReplayIds = new LinkedHashSet<>();
         long bad;
+        long deadLettersWithEventId;
+        long deadLettersWithoutEventId;
+
+        Bucket bucket(int b) {
+            return new Bucket(files.get(b), deadLetterFiles.get(b));
+        }
+
+        DeadLetters deadLetters(Side side, Map<String, List<TopicPartition>> partitions) {
+            return new DeadLetters(side.deadLetterTopic(), unreadDeadLetters(side, partitions), deadLettersWithEventId, deadLettersWithoutEventId);
+        }
     }
 
-    private Spilled spill(Side side, Map<TopicPartition, long[]> ranges, int buckets, String name, long[] read, long total, Progress progress)
-            throws IOException {
+    /** Spills a side's explanations, then its dead letters where their topic exists. */
+    private Spilled spill(Side side, Map<String, Map<TopicPartition, long[]>> ranges, Map<String, List<TopicPartition>> partitions, int buckets,
+            String name, long[] read, long total, Progress progress) throws IOException {
         Spilled spilled = new Spilled();
-        List<DataOutputStream> outs = new ArrayList<>();
+        List<DataOutputStream> outs = open(spilled.files, name, buckets);
         try {
-            for (int b = 0; b < buckets; b++) {
-                Path file = spillDir.resolve(name + "-" + b + ".bin");
-                spilled.files.add(file);
-                outs.add(new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(file), 8192)));
-            }
-            long readBefore = read[0];
-            try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(clientSettings, "explainstream-diff", "earliest")) {
-                List<TopicPartition> pending = new ArrayList<>();
-                consumer.assign(List.copyOf(ranges.keySet()));
-                ranges.forEach((p, range) -> {
-                    consumer.seek(p, range[0]);
-                    if (range[0] < range[1]) {
-                        pending.add(p);
-                    }
-                });
-                consumer.pause(ranges.keySet().stream().filter(p -> !pending.contains(p)).toList());
-                long lastProgress = System.nanoTime();
-                while (!pending.isEmpty()) {
-                    var records = consumer.poll(Duration.ofMillis(500));
-                    for (ConsumerRecord<byte[], byte[]> record : records) {
-                        long[] range = ranges.get(new TopicPartition(record.topic(), record.partition()));
-                        if (record.offset() >= range[1]) {
-                            continue;
-                        }
-                        take(side, record, spilled, outs, buckets);
-                    }
-                    if (!records.isEmpty()) {
-                        lastProgress = System.nanoTime();
-                        progress.update("read", readBefore + consumed(consumer, ranges), total);
-                    } else if (System.nanoTime() - lastProgress > STALLED.toNanos()) {
-                        throw new IllegalStateException("reading " + side.topic() + ": no record for " + STALLED.toSeconds() + " s, still behind "
-                                + pending);
-                    }
-                    for (Iterator<TopicPartition> it = pending.iterator(); it.hasNext();) {
-                        TopicPartition p = it.next();
-                        if (consumer.position(p) >= ranges.get(p)[1]) {
-                            consumer.pause(List.of(p));
-                            it.remove();
-                        }
-                    }
-                }
-                read[0] = readBefore + consumed(consumer, ranges);
-                progress.update("read", read[0], total);
+            read(side, ranges.get(side.topic()), read, total, progress, record -> take(side, record, spilled, outs, buckets));
+        } finally {
+            close(outs);
+        }
+        List<DataOutputStream> deadLetterOuts = open(spilled.deadLetterFiles, name + "-dlq", buckets);
+        try {
+            if (unreadDeadLetters(side, partitions) == null) {
+                read(side, ranges.get(side.deadLetterTopic()), read, total, progress, record -> takeDeadLetter(side, record, spilled, deadLetterOuts, buckets));
             }
         } finally {
-            for (DataOutputStream out : outs) {
-                out.close();
-            }
+            close(deadLetterOuts);
         }
         return spilled;
+    }
+
+    private List<DataOutputStream> open(List<Path> files, String name, int buckets) throws IOException {
+        List<DataOutputStream> outs = new ArrayList<>();
+        for (int b = 0; b < buckets; b++) {
+            Path file = spillDir.resolve(name + "-" + b + ".bin");
+            files.add(file);
+            outs.add(new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(file), 8192)));
+        }
+        return outs;
+    }
+
+    private static void close(List<DataOutputStream> outs) throws IOException {
+        for (DataOutputStream out : outs) {
+            out.close();
+        }
+    }
+
+    /** What is done with each record read. */
+    private interface RecordTaker {
+        void take(ConsumerRecord<byte[], byte[]> record) throws IOException;
+    }
+
+    /** Reads one topic's ranges to their ends (read_committed), handing each record in range to {@code taker}. */
+    private void read(Side side, Map<TopicPartition, long[]> ranges, long[] read, long total, Progress progress, RecordTaker taker) throws IOException {
+        long readBefore = read[0];
+        try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(clientSettings, "explainstream-diff", "earliest")) {
+            List<TopicPartition> pending = new ArrayList<>();
+            consumer.assign(List.copyOf(ranges.keySet()));
+            ranges.forEach((p, range) -> {
+                consumer.seek(p, range[0]);
+                if (range[0] < range[1]) {
+                    pending.add(p);
+                }
+            });
+            consumer.pause(ranges.keySet().stream().filter(p -> !pending.contains(p)).toList());
+            long lastProgress = System.nanoTime();
+            while (!pending.isEmpty()) {
+                var records = consumer.poll(Duration.ofMillis(500));
+                for (ConsumerRecord<byte[], byte[]> record : records) {
+                    long[] range = ranges.get(new TopicPartition(record.topic(), record.partition()));
+                    if (record.offset() >= range[1]) {
+                        continue;
+                    }
+                    taker.take(record);
+                }
+                if (!records.isEmpty()) {
+                    lastProgress = System.nanoTime();
+                    progress.update("read", readBefore + consumed(consumer, ranges), total);
+                } else if (System.nanoTime() - lastProgress > STALLED.toNanos()) {
+                    throw new IllegalStateException("reading " + pending.get(0).topic() + " (" + side.describe() + "): no record for "
+                            + STALLED.toSeconds() + " s, still behind " + pending);
+                }
+                for (Iterator<TopicPartition> it = pending.iterator(); it.hasNext();) {
+                    TopicPartition p = it.next();
+                    if (consumer.position(p) >= ranges.get(p)[1]) {
+                        consumer.pause(List.of(p));
+                        it.remove();
+                    }
+                }
+            }
+            read[0] = readBefore + consumed(consumer, ranges);
+            progress.update("read", read[0], total);
+        }
     }
 
     /** Offsets of the ranges passed so far: records and the transaction markers between them, so that it reaches the total. */
@@ -268,8 +362,7 @@ public final class SpillJoin {
         if (record.timestamp() < fromMs || record.timestamp() >= toMs) {
             return;
         }
-        Header header = record.headers().lastHeader(io.explainstream.stream.replay.Replay.HEADER);
-        String replayId = header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+        String replayId = replayId(record);
         if (!java.util.Objects.equals(replayId, side.replayId())) {
             spilled.explanationsElsewhere++;
             if (replayId != null && spilled.otherReplayIds.size() < 10) {
@@ -289,6 +382,36 @@ public final class SpillJoin {
         String eventId = new String(record.key(), StandardCharsets.UTF_8);
         write(outs.get(bucket(eventId, 0, buckets)), eventId, record.value());
         spilled.kept++;
+    }
+
+    /** The replay a record belongs to (its header), or null for the live service's. */
+    private static String replayId(ConsumerRecord<byte[], byte[]> record) {
+        Header header = record.headers().lastHeader(io.explainstream.stream.replay.Replay.HEADER);
+        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A dead letter of the side's run in range: its reason ("stage: reason") spilled under its key,
+     * the input record's, which is the event id where the producer keyed by it (send does).
+     */
+    private void takeDeadLetter(Side side, ConsumerRecord<byte[], byte[]> record, Spilled spilled, List<DataOutputStream> outs, int buckets)
+            throws IOException {
+        if (record.timestamp() < fromMs || record.timestamp() >= toMs || !java.util.Objects.equals(replayId(record), side.replayId())) {
+            return;
+        }
+        if (record.key() == null) {
+            spilled.deadLettersWithoutEventId++;
+            return;
+        }
+        String eventId = new String(record.key(), StandardCharsets.UTF_8);
+        write(outs.get(bucket(eventId, 0, buckets)), eventId, (header(record, io.explainstream.stream.output.DeadLetters.STAGE, "unknown stage") + ": "
+                + header(record, io.explainstream.stream.output.DeadLetters.REASON, "no reason given")).getBytes(StandardCharsets.UTF_8));
+        spilled.deadLettersWithEventId++;
+    }
+
+    private static String header(ConsumerRecord<byte[], byte[]> record, String name, String otherwise) {
+        Header header = record.headers().lastHeader(name);
+        return header == null ? otherwise : new String(header.value(), StandardCharsets.UTF_8);
     }
 
     /** Why a record's value is not a Confluent-framed Explanation, or null when it is one; the registry is asked once per schema id. */
@@ -345,38 +468,69 @@ public final class SpillJoin {
         return (int) Math.floorMod(h, (long) buckets);
     }
 
-    private void joinBuckets(Path replayFile, Path againstFile, int level, Pairs pairs, Runnable onReplayEvent) throws IOException {
-        if (Files.size(replayFile) + Files.size(againstFile) > bucketBytes && level < MAX_LEVEL) {
+    private void joinBuckets(Bucket replayBucket, Bucket againstBucket, int level, Pairs pairs, Runnable onReplayEvent) throws IOException {
+        if (size(replayBucket) + size(againstBucket) > bucketBytes && level < MAX_LEVEL) {
             splits++;
-            List<Path> replayParts = split(replayFile, level);
-            List<Path> againstParts = split(againstFile, level);
+            List<Bucket> replayParts = split(replayBucket, level);
+            List<Bucket> againstParts = split(againstBucket, level);
             for (int i = 0; i < SPLIT; i++) {
                 joinBuckets(replayParts.get(i), againstParts.get(i), level + 1, pairs, onReplayEvent);
             }
             return;
         }
+        Path replayFile = replayBucket.explanations();
+        Path againstFile = againstBucket.explanations();
         Map<String, byte[]> newer = load(replayFile);
         Map<String, byte[]> older = load(againstFile);
+        Map<String, String> replayDeadLetters = reasons(replayBucket.deadLetters());
+        Map<String, String> againstDeadLetters = reasons(againstBucket.deadLetters());
         for (Map.Entry<String, byte[]> entry : newer.entrySet()) {
             byte[] other = older.remove(entry.getKey());
             Explanation replay = decode(replayFile, entry.getValue());
             Explanation against = other == null ? null : decode(againstFile, other);
+            String eventId = entry.getKey();
+            // An event explained on a side is not dead-lettered there, whatever an earlier attempt wrote.
+            if (replay != null) {
+                replayDeadLetters.remove(eventId);
+            }
             if (replay != null && against != null) {
+                againstDeadLetters.remove(eventId);
                 pairs.joined(replay, against);
             } else if (replay != null) {
-                pairs.replayOnly(entry.getKey());
+                pairs.replayOnly(eventId, againstDeadLetters.remove(eventId));
             } else if (against != null) {
-                pairs.againstOnly(entry.getKey());
+                pairs.againstOnly(eventId, replayDeadLetters.remove(eventId));
+                againstDeadLetters.remove(eventId);
             }
             onReplayEvent.run();
         }
         for (Map.Entry<String, byte[]> entry : older.entrySet()) {
             if (decode(againstFile, entry.getValue()) != null) {
-                pairs.againstOnly(entry.getKey());
+                againstDeadLetters.remove(entry.getKey());
+                pairs.againstOnly(entry.getKey(), replayDeadLetters.remove(entry.getKey()));
             }
         }
-        Files.delete(replayFile);
-        Files.delete(againstFile);
+        // What is left was explained on neither side.
+        for (Map.Entry<String, String> entry : replayDeadLetters.entrySet()) {
+            pairs.deadLetteredOnly(entry.getKey(), entry.getValue(), againstDeadLetters.remove(entry.getKey()));
+        }
+        for (Map.Entry<String, String> entry : againstDeadLetters.entrySet()) {
+            pairs.deadLetteredOnly(entry.getKey(), null, entry.getValue());
+        }
+        for (Path file : List.of(replayFile, againstFile, replayBucket.deadLetters(), againstBucket.deadLetters())) {
+            Files.delete(file);
+        }
+    }
+
+    private static long size(Bucket bucket) throws IOException {
+        return Files.size(bucket.explanations()) + Files.size(bucket.deadLetters());
+    }
+
+    /** A bucket's dead-letter reasons by event id (the last one of an event kept). */
+    private static Map<String, String> reasons(Path file) throws IOException {
+        Map<String, String> reasons = new LinkedHashMap<>();
+        forEach(file, (eventId, value) -> reasons.put(eventId, new String(value, StandardCharsets.UTF_8)));
+        return reasons;
     }
 
     private Explanation decode(Path file, byte[] value) {
@@ -389,6 +543,16 @@ public final class SpillJoin {
             }
             return null;
         }
+    }
+
+    private List<Bucket> split(Bucket bucket, int level) throws IOException {
+        List<Path> explanations = split(bucket.explanations(), level);
+        List<Path> deadLetters = split(bucket.deadLetters(), level);
+        List<Bucket> parts = new ArrayList<>();
+        for (int i = 0; i < SPLIT; i++) {
+            parts.add(new Bucket(explanations.get(i), deadLetters.get(i)));
+        }
+        return parts;
     }
 
     private List<Path> split(Path file, int level) throws IOException {

@@ -129,7 +129,11 @@ class DiffMemoryTest {
 
     /**
      * Buckets over the budget are split again, recursively, and every event still joins with its
-     * own; a record that is not an Explanation and a duplicate are counted, not joined.
+     * own; a record that is not an Explanation and a duplicate are counted, not joined. Dead letters
+     * are split with them: every 10th event the replay dead-lettered instead of explaining it is on
+     * the live side only with the replay's reason, 200 more dead-lettered on both sides are explained
+     * on neither, a live dead letter of an event the live service also explained is no dead letter
+     * of it, and one without a key is counted.
      */
     @Test
     void bucketsOverTheBudgetAreSplitAndEveryEventStillJoinsItsOwn(@TempDir Path dir) throws Exception {
@@ -144,9 +148,15 @@ class DiffMemoryTest {
                     ProducerRecord<byte[], byte[]> replayed = new ProducerRecord<>("split-replay", null, bytes(id),
                             serializer.serialize("split-replay", event(id, i, 0.25)));
                     replayed.headers().add(new RecordHeader(Replay.HEADER, bytes("r")));
-                    producer.send(replayed);
+                    producer.send(i % 10 == 9 ? deadLetter("split-replay-dlq", id, "r", "prompt too long " + i) : replayed);
                     producer.send(new ProducerRecord<>("split-live", bytes(id), serializer.serialize("split-live", event(id, i, 0))));
                 }
+                for (int k = 0; k < 200; k++) {
+                    producer.send(deadLetter("split-replay-dlq", "both-" + k, "r", "no prompt"));
+                    producer.send(deadLetter("split-live-dlq", "both-" + k, null, "no prompt"));
+                }
+                producer.send(deadLetter("split-live-dlq", "ev-3", null, "an attempt before the one that explained it"));
+                producer.send(deadLetter("split-live-dlq", null, null, "no event id"));
                 producer.send(new ProducerRecord<>("split-live", bytes("ev-7"), serializer.serialize("split-live", event("ev-7", 7, 0))));
                 producer.send(new ProducerRecord<>("split-live", bytes("not-avro"), bytes("{\"event_id\":\"not-avro\"}")));
             }
@@ -154,8 +164,10 @@ class DiffMemoryTest {
             SpillJoin join = new SpillJoin(kafka.clientSettings(), client, dir.resolve("spill"), Long.MIN_VALUE, Long.MAX_VALUE, 16 * 1024);
             java.util.concurrent.atomic.AtomicInteger joined = new java.util.concurrent.atomic.AtomicInteger();
             java.util.Set<String> seen = new java.util.HashSet<>();
-            SpillJoin.Counts counts = join.run(new Side("--replay-id", "split-replay", "r"), new Side("--against", "split-live", null),
-                    new SpillJoin.Pairs() {
+            java.util.Map<String, String> refusedByReplay = new java.util.HashMap<>();
+            java.util.Set<String> neither = new java.util.HashSet<>();
+            SpillJoin.Counts counts = join.run(new Side("--replay-id", "split-replay", "r", "split-replay-dlq"),
+                    new Side("--against", "split-live", null, "split-live-dlq"), new SpillJoin.Pairs() {
                         @Override
                         public void joined(Explanation replay, Explanation against) {
                             assertEquals(replay.getEventId(), against.getEventId());
@@ -164,16 +176,28 @@ class DiffMemoryTest {
                         }
 
                         @Override
-                        public void replayOnly(String eventId) {
+                        public void replayOnly(String eventId, String againstDeadLetter) {
                             throw new AssertionError("replay only: " + eventId);
                         }
 
                         @Override
-                        public void againstOnly(String eventId) {
-                            throw new AssertionError("live only: " + eventId);
+                        public void againstOnly(String eventId, String replayDeadLetter) {
+                            assertTrue(refusedByReplay.put(eventId, String.valueOf(replayDeadLetter)) == null, "once: " + eventId);
+                        }
+
+                        @Override
+                        public void deadLetteredOnly(String eventId, String replayDeadLetter, String againstDeadLetter) {
+                            assertEquals("validation: no prompt", replayDeadLetter, eventId);
+                            assertEquals("validation: no prompt", againstDeadLetter, eventId);
+                            assertTrue(neither.add(eventId), "once: " + eventId);
                         }
                     }, (phase, done, total) -> { });
-            assertEquals(events, joined.get());
+            assertEquals(events - events / 10, joined.get());
+            assertEquals(events / 10, refusedByReplay.size());
+            refusedByReplay.forEach((id, reason) -> assertEquals("validation: prompt too long " + id.substring(3), reason, id));
+            assertEquals(200, neither.size());
+            assertEquals(new SpillJoin.DeadLetters("split-replay-dlq", null, events / 10 + 200, 0), counts.replayDeadLetters());
+            assertEquals(new SpillJoin.DeadLetters("split-live-dlq", null, 201, 1), counts.againstDeadLetters());
             assertEquals(1, counts.duplicates(), "ev-7 twice on the live side");
             assertEquals(1, counts.notExplanations());
             assertTrue(counts.firstNotExplanation().contains("not in Confluent's wire format"), counts.firstNotExplanation());
@@ -182,6 +206,17 @@ class DiffMemoryTest {
                 assertEquals(0, left.count(), "every spill file deleted once joined");
             }
         }
+    }
+
+    /** A dead letter as the service writes it: the input's key, its stage and reason, a replay's id. */
+    private static ProducerRecord<byte[], byte[]> deadLetter(String topic, String key, String replayId, String reason) {
+        ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, key == null ? null : bytes(key), bytes("{}"));
+        record.headers().add(new RecordHeader(io.explainstream.stream.output.DeadLetters.REASON, bytes(reason)));
+        record.headers().add(new RecordHeader(io.explainstream.stream.output.DeadLetters.STAGE, bytes("validation")));
+        if (replayId != null) {
+            record.headers().add(new RecordHeader(Replay.HEADER, bytes(replayId)));
+        }
+        return record;
     }
 
     /** A 12-token prompt; {@code shuffle} > 0 reverses the scores of every 4th event, so the replay differs there. */

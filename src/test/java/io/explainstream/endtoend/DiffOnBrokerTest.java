@@ -54,7 +54,8 @@ import org.junit.jupiter.api.io.TempDir;
  * settings (input x gradient); {@code diff} joins all N, none one-sided, and its measures match a
  * recomputation, written here from scratch, from the two topics read independently. The same
  * broker then serves the bad inputs: an unknown replay id, a missing topic, topics of other
- * records, and an event explained on one side only.
+ * records, and an event explained on one side only; then a stricter replay whose dead letters
+ * tell the events it refused from events it missed.
  */
 @Tag("slow")
 class DiffOnBrokerTest {
@@ -87,8 +88,12 @@ class DiffOnBrokerTest {
                             + ",\"model\":\"stories260K\",\"prompt\":" + JSON.writeValueAsString(PROMPTS.get(i)) + ",\"response\":"
                             + JSON.writeValueAsString(RESPONSES.get(i)) + ",\"metadata\":{\"tenant\":\"t" + (i % 2) + "\"}}"});
                 }
+                // One event no run can explain (an empty response): a dead letter on every side.
+                events.add(new String[] {"bad-both", "{\"event_id\":\"bad-both\",\"timestamp\":" + System.currentTimeMillis()
+                        + ",\"model\":\"stories260K\",\"prompt\":\"Tom ran.\",\"response\":\"\"}"});
                 kafka.produce("diff-in", events);
                 assertEquals(n, kafka.readCommitted("diff-out", r -> r.size() >= n, Duration.ofSeconds(120)).size());
+                assertEquals(1, kafka.readCommitted("diff-dlq", r -> r.size() >= 1, Duration.ofSeconds(30)).size());
             }
             Replay replay = new Replay("ixg", from, System.currentTimeMillis() + 60_000);
             ServiceConfig replayConfig = ReplayRunner.configure(live.with(Map.of("attribution.method", "input_x_gradient", "attribution.steps", "8")),
@@ -189,7 +194,7 @@ class DiffOnBrokerTest {
             assertEquals("error: --against: topic 'no-such-topic' does not exist", lastLine(missing.err));
             Run inputs = run(connection, "diff", "--replay-id", "ixg", "--against", "diff-in");
             assertEquals(2, inputs.code);
-            assertTrue(lastLine(inputs.err).startsWith("error: --against: live explanations on topic diff-in: " + n + " records, none an Explanation"
+            assertTrue(lastLine(inputs.err).startsWith("error: --against: live explanations on topic diff-in: " + (n + 1) + " records, none an Explanation"
                     + " (first: diff-in partition "), inputs.err);
             assertTrue(inputs.err.contains("not in Confluent's wire format (first byte 123, not 0)"), inputs.err);
             Run diffs = run(connection, "diff", "--replay-id", "ixg", "--against", "explanation-diffs");
@@ -227,7 +232,7 @@ class DiffOnBrokerTest {
             int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), replayArgs.toArray(String[]::new));
             assertEquals(0, code, err.toString());
             String[] lines = out.toString().split("\\R", 2);
-            assertTrue(lines[0].startsWith("replay ig8 finished: " + n + " events in range: " + n + " explained"), lines[0]);
+            assertTrue(lines[0].startsWith("replay ig8 finished: " + (n + 1) + " events in range: " + n + " explained, 1 dead-lettered"), lines[0]);
             JsonNode replayDiff = JSON.readTree(lines[1]);
             assertEquals("ig8", replayDiff.get("replay_id").asText());
             assertEquals("diff-out", replayDiff.get("against_topic").asText());
@@ -257,7 +262,75 @@ class DiffOnBrokerTest {
                     "--from", java.time.Instant.ofEpochMilli(from - 120_000).toString());
             assertEquals(0, fromGiven.code, fromGiven.err);
             assertEquals(2, JSON.readTree(fromGiven.out).get("against_only").asInt(), fromGiven.out);
+
+            stricterReplayDeadLettersAreToldApartFromMissedEvents(kafka, live, connection, dir, from, n);
         }
+    }
+
+    /**
+     * A replay with a lower prompt limit (reject) dead-letters the longer prompts: they are "live
+     * only", but not missed, and the diff says why the replay refused each one (a hostile test: 20
+     * events a replay refused read as 20 it missed, and the events dead-lettered on both sides were
+     * not mentioned at all).
+     */
+    private static void stricterReplayDeadLettersAreToldApartFromMissedEvents(InJvmKafka kafka, ServiceConfig live, String[] connection, Path dir,
+            long from, int n) throws Exception {
+        Replay replay = new Replay("strict", from, System.currentTimeMillis() + 60_000);
+        ServiceConfig strict = ReplayRunner.configure(live.with(Map.of("limits.prompt.tokens", "12", "limits.prompt.policy", "reject")), replay, null,
+                null);
+        ReplayRunner.Outcome outcome = ReplayRunner.run(strict, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
+        assertTrue(outcome.finished());
+        long refused = outcome.deadLettered() - 1; // bad-both aside
+        assertTrue(refused > 0 && refused < n, "some prompts over 12 tokens, some not: " + outcome.explained() + " explained, " + refused + " refused");
+
+        // The configuration the live service ran with: its output.topic and dlq.topic.
+        Path liveConfig = java.nio.file.Files.writeString(dir.resolve("live.properties"), "application.id=diff\noutput.topic=diff-out\ndlq.topic=diff-dlq\n");
+        Run json = run(connection, "diff", "--replay-id", "strict", "--format", "json", "--config", liveConfig.toString());
+        assertEquals(0, json.code, json.err);
+        JsonNode report = JSON.readTree(json.out);
+        assertEquals(outcome.explained(), report.get("joined").asLong());
+        assertEquals(refused + 1, report.get("against_only").asLong(), "the refused, and only-live: " + report);
+        assertEquals(refused, report.get("against_only_dead_lettered_in_replay").asLong());
+        assertEquals(1, report.get("dead_lettered_on_both").asLong(), "bad-both");
+        assertEquals(outcome.deadLettered(), report.at("/replay_dead_letters/total").asLong());
+        assertEquals("explanations-replay-dlq", report.at("/replay_dead_letters/topic").asText());
+        assertEquals(1, report.at("/against_dead_letters/total").asLong());
+        assertEquals("diff-dlq", report.at("/against_dead_letters/topic").asText());
+        assertEquals(refused, report.get("one_sided_dead_letters").size());
+        report.get("one_sided_dead_letters").forEach(reason -> assertTrue(reason.asText().startsWith("validation: ")
+                && reason.asText().contains("limits.prompt.tokens"), reason.asText()));
+        JsonNode neither = report.get("explained_on_neither_side").get(0);
+        assertEquals("bad-both", neither.get("event_id").asText());
+        assertTrue(neither.get("replay_dead_letter").asText().contains("response"), neither.toString());
+        assertTrue(neither.get("against_dead_letter").asText().contains("response"), neither.toString());
+
+        Run text = run(connection, "diff", "--replay-id", "strict", "--config", liveConfig.toString());
+        assertEquals(0, text.code, text.err);
+        assertTrue(text.out.contains("dead letters in range: replay " + outcome.deadLettered() + " (explanations-replay-dlq) · live 1 (diff-dlq) · 1 on"
+                + " both sides · of the 0 replay only, 0 dead-lettered live · of the " + (refused + 1) + " live only, " + refused
+                + " dead-lettered by the replay"), text.out);
+        assertTrue(text.out.matches("(?s).*\\nlive only: .*\\be\\d \\[dead-lettered by the replay: validation: [^]]*limits\\.prompt\\.tokens.*"), text.out);
+        assertTrue(text.out.matches("(?s).*\\nlive only: .*\\bonly-live(, |\\n).*"), "missed, so no reason: " + text.out);
+        assertTrue(text.out.contains("explained on neither side: bad-both [replay: validation: "), text.out);
+        System.out.println(text.out);
+
+        // The summary record carries the same counts.
+        Run published = run(connection, "diff", "--replay-id", "strict", "--format", "json", "--config", liveConfig.toString(), "--publish");
+        assertEquals(0, published.code, published.err);
+        SchemaRegistryClient client = new SchemaRegistryClient(RegistryConfig.of(connection[3]));
+        var diffDeserializer = ConfluentAvroDeserializer.specific(client, ExplanationDiff.class);
+        io.explainstream.schema.DiffSummary summary = null;
+        for (ConsumerRecord<byte[], byte[]> record : kafka.readCommitted("explanation-diffs", r -> r.stream().anyMatch(x -> new String(x.key(),
+                StandardCharsets.UTF_8).startsWith("summary:strict")), Duration.ofSeconds(30))) {
+            if (new String(record.key(), StandardCharsets.UTF_8).startsWith("summary:strict")) {
+                summary = diffDeserializer.deserialize(record.topic(), record.value()).getSummary();
+            }
+        }
+        assertTrue(summary != null, "a summary of the strict diff");
+        assertEquals(refused, summary.getAgainstOnlyDeadLetteredInReplay());
+        assertEquals(1, summary.getDeadLetteredOnBoth());
+        assertEquals(outcome.deadLettered(), summary.getReplayDeadLetters());
+        assertEquals(1L, summary.getAgainstDeadLetters());
     }
 
     private record Run(int code, String out, String err) {}

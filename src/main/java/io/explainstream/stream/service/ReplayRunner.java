@@ -99,8 +99,13 @@ public final class ReplayRunner {
         overrides.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId(baseId, replay));
         overrides.put(Setting.INPUT_TOPIC.key(), inputTopic != null ? inputTopic : base.get(Setting.INPUT_TOPIC));
         overrides.put(Setting.OUTPUT_TOPIC.key(), output);
-        overrides.put(Setting.DLQ_TOPIC.key(), output + "-dlq");
+        overrides.put(Setting.DLQ_TOPIC.key(), deadLetterTopic(output));
         return base.with(overrides);
+    }
+
+    /** Where a replay writing its explanations to {@code outputTopic} writes its dead letters. */
+    public static String deadLetterTopic(String outputTopic) {
+        return outputTopic + "-dlq";
     }
 
     static String applicationId(String baseId, Replay replay) {
