@@ -1,7 +1,8 @@
 package io.explainstream.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import io.explainstream.avro.Utf8Text;
 import io.explainstream.stream.config.KafkaClients;
 import io.explainstream.stream.config.ServiceConfig;
@@ -44,8 +45,8 @@ import picocli.CommandLine.Spec;
         description = "Send events to the input topic, one JSON object per line of FILE (or standard input with -), keyed by event_id.")
 final class SendCommand implements Callable<Integer> {
 
-    /** Duplicate fields make a line no event (the service dead-letters it): such a line has no key, as any malformed one. */
-    private static final ObjectMapper JSON = new ObjectMapper().enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+    /** Reads a line's top-level fields one by one, each event_id counted (a duplicate other field is the service's to refuse). */
+    private static final JsonFactory JSON = new JsonFactory();
 
     @Parameters(index = "0", paramLabel = "FILE", description = "JSON lines, one event each; - reads standard input. Blank lines are skipped.")
     private String file;
@@ -182,7 +183,7 @@ final class SendCommand implements Callable<Integer> {
         Progress.Outcome outcome = progress.outcome();
         PrintWriter out = spec.commandLine().getOut();
         out.println("sent " + (outcome.allSent() ? "" : outcome.sent() + " of ") + outcome.tried() + " event" + (outcome.tried() == 1 ? "" : "s")
-                + " to " + target + (outcome.keyless() > 0 ? " (" + outcome.keyless() + " without an event_id, sent without a key)" : ""));
+                + " to " + target + (outcome.keyless() > 0 ? " (" + outcome.keyless() + " without a key: not a JSON object with one event_id)" : ""));
         out.flush();
         // Every line that did not reach the topic is named: a count alone would hide which events are missing.
         PrintWriter err = spec.commandLine().getErr();
@@ -470,21 +471,37 @@ final class SendCommand implements Callable<Integer> {
     }
 
     /**
-     * The record key: the event's event_id when the line is a JSON object with one, as the service
-     * keys its output. An id with a lone surrogate (a {@code \\ud800} escape) has no UTF-8 form:
-     * encoded, it became another id ({@code ?} in its place), so it is sent without a key (the
-     * service dead-letters it). So is a line that is not all UTF-8: Jackson reads an overlong form
-     * ({@code C0 AF}) as the character it spells, which made another, valid-looking id.
+     * The record key: the event's event_id when the line is a JSON object with exactly one, as the
+     * service keys its output. With event_id twice the event has no one id, so the line goes without
+     * a key; another field twice (the service dead-letters the event) keeps its key, so that its dead
+     * letter finds the event (a hostile test: such lines were sent keyless). An id with a lone
+     * surrogate (a {@code \\ud800} escape) has no UTF-8 form: encoded, it became another id ({@code ?}
+     * in its place), so it is sent without a key (the service dead-letters it). So is a line that is
+     * not all UTF-8: Jackson reads an overlong form ({@code C0 AF}) as the character it spells, which
+     * made another, valid-looking id.
      */
     private static byte[] eventId(byte[] line) {
         if (Utf8Text.firstInvalid(line).isPresent()) {
             return null;
         }
-        try {
-            JsonNode event = JSON.readTree(line);
-            JsonNode id = event == null ? null : event.get("event_id");
-            return id != null && id.isTextual() && Utf8Text.loneSurrogateIndex(id.asText()) < 0
-                    ? id.asText().getBytes(StandardCharsets.UTF_8) : null;
+        try (JsonParser parser = JSON.createParser(line)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                return null;
+            }
+            String id = null;
+            int ids = 0;
+            JsonToken token;
+            while ((token = parser.nextToken()) == JsonToken.FIELD_NAME) {
+                boolean isId = "event_id".equals(parser.currentName());
+                JsonToken value = parser.nextToken();
+                if (isId) {
+                    ids++;
+                    id = value == JsonToken.VALUE_STRING ? parser.getText() : null;
+                }
+                parser.skipChildren();
+            }
+            boolean oneId = token == JsonToken.END_OBJECT && ids == 1 && id != null;
+            return oneId && Utf8Text.loneSurrogateIndex(id) < 0 ? id.getBytes(StandardCharsets.UTF_8) : null;
         } catch (IOException e) {
             return null;
         }
