@@ -275,21 +275,31 @@ public final class InputDecoder {
                 throw new InvalidEventException(field + ".name must be a string, found " + (name == null ? "nothing" : describe(name)));
             }
             JsonNode message = span.get("message");
-            Integer messageIndex = message == null || message.isNull() ? null : spanInt(field + ".message", message);
-            spans.add(new SpanRequest(name.asText(), messageIndex, spanInt(field + ".start", span.get("start")), spanInt(field + ".end", span.get("end"))));
+            Integer messageIndex = message == null || message.isNull() ? null : spanInt(field + ".message", message, "message indexes");
+            spans.add(new SpanRequest(name.asText(), messageIndex, spanInt(field + ".start", span.get("start"), "offsets"),
+                    spanInt(field + ".end", span.get("end"), "offsets")));
         }
         return spans;
     }
 
-    private static int spanInt(String field, JsonNode node) {
+    /**
+     * A span's integer field. The value is quoted as the JSON reader holds it (4e0 reads 4.0), so the
+     * reason says how an integer is written.
+     *
+     * @param what what the field's values are, for the reason ("offsets", "message indexes")
+     */
+    private static int spanInt(String field, JsonNode node, String what) {
         if (node == null || node.isNull()) {
             throw new InvalidEventException(field + " is missing");
         }
+        if (node.isNumber() && !node.isIntegralNumber()) {
+            throw new InvalidEventException(field + " = " + node + " is not an integer: " + what + " are written without a fraction or an exponent");
+        }
         if (!node.isIntegralNumber()) {
-            throw new InvalidEventException(field + " = " + node + " is not an integer offset");
+            throw new InvalidEventException(field + " must be an integer, found " + describe(node));
         }
         if (!node.canConvertToInt()) {
-            throw new InvalidEventException(field + " = " + node + " is out of range: offsets are at most " + Integer.MAX_VALUE);
+            throw new InvalidEventException(field + " = " + node + " is out of range: " + what + " are at most " + Integer.MAX_VALUE);
         }
         return node.asInt();
     }
@@ -401,7 +411,11 @@ public final class InputDecoder {
         return metadata;
     }
 
+    /** A JSON value for a reason: its type and the start of its text ({@code null} alone: "found null null" said it twice). */
     private static String describe(JsonNode node) {
+        if (node.isNull()) {
+            return "null";
+        }
         String text = node.toString();
         return node.getNodeType().name().toLowerCase() + " " + (text.length() > 40 ? text.substring(0, 40) + "…" : text);
     }

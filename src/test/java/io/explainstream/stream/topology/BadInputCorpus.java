@@ -130,6 +130,14 @@ public final class BadInputCorpus {
                 "segments[0] 'doc:1': start = 9, end = 99 is out of range of the prompt's 15 characters"));
         cases.put("segments-offset-past-int", Case.dlq(event("x", spanned + "[{\"name\":\"doc\",\"start\":0,\"end\":1099511627776}]"),
                 "segments[0].end = 1099511627776 is out of range: offsets are at most 2147483647"));
+        // A hostile test read "found null null", "4.0" for its 4e0, and a message index called an offset.
+        cases.put("segments-null-name", Case.dlq(event("x", spanned + "[{\"name\":null,\"start\":0,\"end\":3}]"),
+                "segments[0].name must be a string, found null"));
+        cases.put("segments-null-span", Case.dlq(event("x", spanned + "[null]"), "segments[0] must be an object {name, message, start, end}, found null"));
+        cases.put("segments-exponent-offset", Case.dlq(event("x", spanned + "[{\"name\":\"doc\",\"start\":0,\"end\":4e0}]"),
+                "segments[0].end = 4.0 is not an integer: offsets are written without a fraction or an exponent"));
+        cases.put("segments-fractional-message", Case.dlq(event("x", spanned + "[{\"name\":\"doc\",\"message\":1.0,\"start\":0,\"end\":3}]"),
+                "segments[0].message = 1.0 is not an integer: message indexes are written without a fraction or an exponent"));
         cases.put("segments-empty-span", Case.dlq(event("x", spanned + "[{\"name\":\"doc\",\"start\":3,\"end\":3}]"),
                 "segments[0] 'doc': start = 3, end = 3 holds no character: a span needs start < end"));
         cases.put("segments-name-padded", Case.dlq(event("x", spanned + "[{\"name\":\"prompt \",\"start\":0,\"end\":3}]"),
