@@ -140,17 +140,18 @@ public final class Dashboard implements AutoCloseable {
     /**
      * What {@code /api/info} says of the broker and the schema registry, from what every reader
      * saw: {@code broker} is {@code reachable} when each reader's latest look at the cluster got an
-     * answer, else {@code unreachable} (with {@code broker_last_reached}, the oldest last answer of
-     * those that got none) or {@code not reached yet}; {@code registry} is {@code unavailable}
-     * while records wait for it ({@code registry_unavailable_since}), else {@code answering}.
+     * answer, else {@code unreachable} or {@code not reached yet}; {@code broker_last_reached} is
+     * the oldest of the readers' last answers (null until every reader has had one: null beside
+     * {@code reachable} read as "never reached"); {@code registry} is {@code unavailable} while
+     * records wait for it ({@code registry_unavailable_since}), else {@code answering}.
      */
     static Map<String, Object> sources(List<TopicReader.Contact> contacts) {
         Map<String, Object> sources = new LinkedHashMap<>();
         List<TopicReader.Contact> failing = contacts.stream().filter(c -> !c.reached()).toList();
         boolean neverReached = failing.stream().anyMatch(c -> c.lastReached() == null);
         sources.put("broker", failing.isEmpty() ? "reachable" : neverReached ? "not reached yet" : "unreachable");
-        sources.put("broker_last_reached", failing.isEmpty() || neverReached ? null
-                : failing.stream().map(TopicReader.Contact::lastReached).min(Instant::compareTo).orElseThrow().toString());
+        sources.put("broker_last_reached", contacts.isEmpty() || contacts.stream().anyMatch(c -> c.lastReached() == null) ? null
+                : contacts.stream().map(TopicReader.Contact::lastReached).min(Instant::compareTo).orElseThrow().toString());
         Optional<Instant> registryDown = contacts.stream().map(TopicReader.Contact::registryUnavailableSince).filter(java.util.Objects::nonNull)
                 .min(Instant::compareTo);
         sources.put("registry", registryDown.isPresent() ? "unavailable" : "answering");

@@ -233,6 +233,25 @@ class DashboardApiTest {
         assertTrue(Dashboard.exposureWarning(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 8088), null).isEmpty());
     }
 
+    /**
+     * broker_last_reached is the oldest of the readers' latest answers, also while every reader is
+     * answered (a hostile test read null beside "reachable" as "never reached").
+     */
+    @Test
+    void theBrokersLastAnswerIsGivenWhetherItAnswersNowOrNot() {
+        java.time.Instant early = java.time.Instant.parse("2026-12-04T10:00:00Z");
+        java.time.Instant late = java.time.Instant.parse("2026-12-04T10:00:05Z");
+        Map<String, Object> reachable = Dashboard.sources(List.of(new TopicReader.Contact(true, late, null), new TopicReader.Contact(true, early, null)));
+        assertEquals("reachable", reachable.get("broker"));
+        assertEquals(early.toString(), reachable.get("broker_last_reached"));
+        Map<String, Object> down = Dashboard.sources(List.of(new TopicReader.Contact(true, late, null), new TopicReader.Contact(false, early, null)));
+        assertEquals("unreachable", down.get("broker"));
+        assertEquals(early.toString(), down.get("broker_last_reached"));
+        Map<String, Object> never = Dashboard.sources(List.of(new TopicReader.Contact(false, null, null)));
+        assertEquals("not reached yet", never.get("broker"));
+        assertEquals(null, never.get("broker_last_reached"));
+    }
+
     @Test
     void aPortInUseAndAnUnknownHostAreOneLineNamingTheOption() throws Exception {
         try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
