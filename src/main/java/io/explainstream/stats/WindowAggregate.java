@@ -86,18 +86,34 @@ public final class WindowAggregate {
     /** Written with final = true; nothing is added after. */
     public boolean closed;
 
-    /** The shares one segment kind or span had in the window's explanations. Public fields for the codec. */
+    /**
+     * The shares one segment kind or span had in the window's explanations, and the events behind
+     * them: an alert on the kind names events that have it. Public fields for the codec (a window
+     * stored before the examples were kept reads them empty).
+     */
     public static final class Share {
         public long events;
         public double sum;
         public LogHistogram shares = new LogHistogram();
         /** Explanations whose top segment was of this kind (or this span). */
         public long top;
+        /** The events with the lowest shares, kept by −share so that the lowest leads. */
+        public List<Example> lowest = new ArrayList<>();
+        public List<Example> highest = new ArrayList<>();
+        /** The first events whose top segment was of this kind (or this span). */
+        public List<String> topEvents = new ArrayList<>();
 
-        void add(double share) {
+        void add(String eventId, double share) {
             events++;
             sum += share;
             shares.add(share);
+            addLargest(highest, eventId, share);
+            addLargest(lowest, eventId, -share);
+        }
+
+        void topOf(String eventId) {
+            top++;
+            addFirst(topEvents, eventId);
         }
 
         double mean() {
@@ -173,27 +189,27 @@ public final class WindowAggregate {
             addLargest(largestDeltas, observation.eventId(), delta);
         }
         if (observation.reliance() != null) {
-            addReliance(observation.reliance(), watchedSpans);
+            addReliance(observation.eventId(), observation.reliance(), watchedSpans);
         }
     }
 
-    private void addReliance(Observation.Reliance reliance, Set<String> watchedSpans) {
+    private void addReliance(String eventId, Observation.Reliance reliance, Set<String> watchedSpans) {
         segmentEvents++;
         entropySum += reliance.entropy();
-        reliance.kindShares().forEach((kind, share) -> kinds.computeIfAbsent(kind, k -> new Share()).add(share));
+        reliance.kindShares().forEach((kind, share) -> kinds.computeIfAbsent(kind, k -> new Share()).add(eventId, share));
         reliance.spanShares().forEach((name, share) -> {
             Share span = spans.get(name);
             if (span == null && spans.size() >= MAX_SPANS && !watchedSpans.contains(name)) {
                 spansDropped++;
                 return;
             }
-            spans.computeIfAbsent(name, k -> new Share()).add(share);
+            spans.computeIfAbsent(name, k -> new Share()).add(eventId, share);
         });
         if (reliance.topKind() != null) {
             topEvents++;
-            kinds.computeIfAbsent(reliance.topKind(), k -> new Share()).top++;
+            kinds.computeIfAbsent(reliance.topKind(), k -> new Share()).topOf(eventId);
             if (reliance.topSpan() != null && spans.containsKey(reliance.topSpan())) {
-                spans.get(reliance.topSpan()).top++;
+                spans.get(reliance.topSpan()).topOf(eventId);
             }
         }
         for (Observation.WordScore score : reliance.words()) {

@@ -54,8 +54,24 @@ public record WindowMetric(StatsMetric metric, String kind, String span) {
         return kind == null ? metric.value(aggregate) : span == null ? metric.value(aggregate, kind) : metric.valueOfSpan(aggregate, span);
     }
 
-    List<String> examples(WindowAggregate aggregate) {
-        return metric.examples(aggregate);
+    /**
+     * The events an alert on this metric names. For a segment kind or span, events that have it: the
+     * lowest shares first when the rule fires below its threshold, the highest first above it, and
+     * for a top-segment fraction above its threshold the events whose top segment it is (the
+     * window's first events were plain prompts for a rule on the system prompt's share, a hostile
+     * test). Where no event has the kind, the window's first events.
+     */
+    List<String> examples(WindowAggregate aggregate, AlertRule.Operator operator) {
+        WindowAggregate.Share share = kind == null ? null : span == null ? aggregate.kinds.get(kind) : aggregate.spans.get(span);
+        if (share == null || share.events == 0) {
+            return metric.examples(aggregate);
+        }
+        boolean below = operator == AlertRule.Operator.LT || operator == AlertRule.Operator.LE;
+        if (metric == StatsMetric.TOP_SEGMENT_FRACTION && (operator == AlertRule.Operator.GT || operator == AlertRule.Operator.GE)) {
+            return List.copyOf(share.topEvents);
+        }
+        List<WindowAggregate.Example> ranked = below || metric == StatsMetric.TOP_SEGMENT_FRACTION ? share.lowest : share.highest;
+        return ranked.stream().map(WindowAggregate.Example::eventId).toList();
     }
 
     /**

@@ -342,7 +342,7 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
                 .setWindowStart(Instant.ofEpochMilli(aggregate.windowStart))
                 .setWindowEnd(Instant.ofEpochMilli(aggregate.windowEnd))
                 .setEvents(aggregate.events)
-                .setExampleEventIds(rule.metric().examples(aggregate))
+                .setExampleEventIds(rule.metric().examples(aggregate, rule.operator()))
                 .setFiredAt(Instant.ofEpochMilli(nowMs))
                 .build();
     }

@@ -577,7 +577,11 @@ class StatsTopologyTest {
         assertEquals(0.03, lowSystem.getValue(), 1e-12);
         assertEquals(0.05, lowSystem.getThreshold(), 0);
         assertEquals("storybook", lowSystem.getGroup().get("metadata.application"));
-        assertEquals(List.of("r1", "r2", "r3", "legacy"), lowSystem.getExampleEventIds());
+        // The examples of a rule on a kind are events with that kind, the lowest shares first for "<" (a hostile test: the
+        // window's first events, plain prompts without a system message among them).
+        assertEquals(List.of("r1", "r3", "r2"), lowSystem.getExampleEventIds());
+        assertEquals(List.of("r1", "r3"), fired.get("user-led").getExampleEventIds(), "top_segment > : the events whose top segment is of the kind");
+        assertEquals(List.of("r2", "r1"), fired.get("span-heavy").getExampleEventIds(), "share > : the highest shares first");
         assertEquals(3.5 / 3, fired.get("diffuse").getValue(), 1e-12);
         assertEquals(2.0 / 3, fired.get("user-led").getValue(), 1e-12);
         assertEquals(0.46, fired.get("span-heavy").getValue(), 0.46 * 0.01);
@@ -642,6 +646,12 @@ class StatsTopologyTest {
         assertEquals(1.0 / 3, fired.get("kb-top storybook").getValue(), 1e-12);
         assertEquals(0.1, fired.get("tool-mean storybook").getValue(), 1e-12);
         assertEquals(0.0, fired.get("tool-top storybook").getValue(), 0);
+        // Examples: the events with the span, by their share in the rule's direction, or whose top segment it is.
+        assertEquals(List.of("s1", "s2", "s3"), low.getExampleEventIds());
+        assertEquals(List.of("s3", "s2", "s1"), fired.get("kb-p90 storybook").getExampleEventIds());
+        assertEquals(List.of("s3"), fired.get("kb-top storybook").getExampleEventIds());
+        assertEquals(List.of("s2"), fired.get("tool-top storybook").getExampleEventIds(), "== 0: the events with the span, least reliance first");
+        assertEquals(List.of("m1"), fired.get("tool-top rag").getExampleEventIds(), "no event has the span: the window's first events");
     }
 
     /**
