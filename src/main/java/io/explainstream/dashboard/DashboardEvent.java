@@ -62,11 +62,18 @@ record DashboardEvent(long sequence, Explanation record, String promptText, Stri
         return CompletenessGap.overThreshold(relativeDelta, warnAbove);
     }
 
-    /** Whether the prompt or response text contains {@code needle}, ignoring case; a redacted record matches on nothing it does not carry. */
+    /**
+     * Whether the prompt or response text contains {@code needle}, ignoring case and how accents are
+     * spelt (é as one character or as e + U+0301: both are compared in NFC); a redacted record
+     * matches on nothing it does not carry.
+     */
     boolean textContains(String needle) {
-        String lower = needle.toLowerCase(Locale.ROOT);
-        return (promptText != null && promptText.toLowerCase(Locale.ROOT).contains(lower))
-                || (responseText != null && responseText.toLowerCase(Locale.ROOT).contains(lower));
+        String wanted = searchForm(needle);
+        return (promptText != null && searchForm(promptText).contains(wanted)) || (responseText != null && searchForm(responseText).contains(wanted));
+    }
+
+    private static String searchForm(String text) {
+        return java.text.Normalizer.normalize(text, java.text.Normalizer.Form.NFC).toLowerCase(Locale.ROOT);
     }
 
     /**

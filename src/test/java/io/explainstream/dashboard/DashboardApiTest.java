@@ -54,6 +54,17 @@ class DashboardApiTest {
         assertEquals(404, api.get("/api/events/a", null).status(), "dropped from memory");
     }
 
+    /** é spelt as one character or as e + U+0301 is one word to a reader: the search compares NFC forms (a hostile test found neither from the other). */
+    @Test
+    void theTextSearchFindsAWordWhicheverWayItsAccentsAreSpelt() throws Exception {
+        store.add(explanation("nfd", "m1", "shop", -0.1, 0.0, "▁cafe\u0301"));
+        store.add(explanation("nfc", "m1", "shop", -0.1, 0.0, "▁caf\u00e9"));
+        store.add(explanation("plain", "m1", "shop", -0.1, 0.0, "▁cafe"));
+        assertEquals(List.of("nfc", "nfd"), ids(api.get("/api/events", "q=CAF%C3%89")));
+        assertEquals(List.of("nfc", "nfd"), ids(api.get("/api/events", "q=cafe%CC%81")));
+        assertEquals(List.of("plain", "nfc", "nfd"), ids(api.get("/api/events", "q=caf")));
+    }
+
     @Test
     void aReExplainedEventIsOneFeedEntryTheNewestAndItsDetailSaysSo() throws Exception {
         store.add(explanation("twice", "m1", "shop", -0.1, 0.0, "▁ball"));

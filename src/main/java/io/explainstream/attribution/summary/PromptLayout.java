@@ -229,7 +229,12 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
                 throw new IllegalArgumentException(label(i, span) + ": the name is reserved for the built-in segments (prompt, template, system,"
                         + " user[N], assistant[N]); give the span another name");
             }
-            Integer earlier = names.putIfAbsent(span.name(), i);
+            // By their NFC form: café spelt with é and with e + U+0301 reads as one name on every page.
+            Integer earlier = names.putIfAbsent(java.text.Normalizer.normalize(span.name(), java.text.Normalizer.Form.NFC), i);
+            if (earlier != null && !spans.get(earlier).name().equals(span.name())) {
+                throw new IllegalArgumentException(label(i, span) + ": the name is also segments[" + earlier + "]'s in another Unicode form (the same"
+                        + " in NFC); give names that read alike one spelling");
+            }
             if (earlier != null) {
                 throw new IllegalArgumentException(label(i, span) + ": the name is also segments[" + earlier + "]'s");
             }

@@ -138,6 +138,11 @@ public final class BadInputCorpus {
                 "segments[0].end = 4.0 is not an integer: offsets are written without a fraction or an exponent"));
         cases.put("segments-fractional-message", Case.dlq(event("x", spanned + "[{\"name\":\"doc\",\"message\":1.0,\"start\":0,\"end\":3}]"),
                 "segments[0].message = 1.0 is not an integer: message indexes are written without a fraction or an exponent"));
+        // café as é and as e + U+0301: one name on every page that shows it (a hostile test).
+        cases.put("segments-names-equal-in-nfc", Case.dlq(event("x", ",\"prompt\":\"caf\u00e9 and cafe\u0301\",\"response\":\"r\",\"segments\":"
+                + "[{\"name\":\"caf\u00e9\",\"start\":0,\"end\":4},{\"name\":\"cafe\u0301\",\"start\":9,\"end\":14}]"),
+                "segments[1] 'cafe\u0301': the name is also segments[0]'s in another Unicode form (the same in NFC); give names that read alike"
+                        + " one spelling"));
         cases.put("segments-empty-span", Case.dlq(event("x", spanned + "[{\"name\":\"doc\",\"start\":3,\"end\":3}]"),
                 "segments[0] 'doc': start = 3, end = 3 holds no character: a span needs start < end"));
         cases.put("segments-name-padded", Case.dlq(event("x", spanned + "[{\"name\":\"prompt \",\"start\":0,\"end\":3}]"),
