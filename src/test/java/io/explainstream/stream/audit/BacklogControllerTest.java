@@ -348,9 +348,7 @@ class BacklogControllerTest {
     void aLevelIsNotJudgedByItsBatchesOfTheFirstMinuteAfterAStart() {
         ManualClock clock = new ManualClock();
         Arrivals ends = arriving(clock, 10);
-        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 8, 10_000, ends, clock);
-        warmUp(controller, clock);
-        controller.forget("0_0");
+        BacklogController controller = started(clock, 8, ends, Duration.ZERO);
         long startedMs = clock.millis();
         int[] offset = {1};
         assertEquals(0, overloadThenDrain(controller, clock, ends, offset), "the configured level is slow only in the first minute");
@@ -418,10 +416,7 @@ class BacklogControllerTest {
     void theWarningAtTheTopLevelSaysWhatTheForcedEventsNeedOnceItIsMeasured() {
         ManualClock clock = new ManualClock();
         Arrivals ends = arriving(clock, 10);
-        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, ends, clock);
-        warmUp(controller, clock);
-        controller.forget("0_0");
-        ends.startNow();
+        BacklogController controller = started(clock, 32, ends, Duration.ZERO);
         String log = StandardError.during(() -> forcedOverload(controller, clock, ends, 80));
         List<String> warnings = log.lines().filter(line -> line.contains("at the top audit level")).toList();
         assertEquals(2, warnings.size(), log);
@@ -483,9 +478,14 @@ class BacklogControllerTest {
      * end is measured from now on.
      */
     private static BacklogController warmedUp(ManualClock clock, int steps, Arrivals ends) {
+        return started(clock, steps, ends, Duration.ofSeconds(60));
+    }
+
+    /** The same, {@code after} the engine's warm-up: {@link Duration#ZERO} for a controller in its first minute. */
+    private static BacklogController started(ManualClock clock, int steps, Arrivals ends, Duration after) {
         BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, steps, 10_000, ends, clock);
         warmUp(controller, clock);
-        clock.advance(Duration.ofSeconds(60));
+        clock.advance(after);
         controller.forget("0_0");
         ends.startNow();
         return controller;
