@@ -188,8 +188,11 @@ final class DiffCommand implements Callable<Integer> {
             against = new Side("--against-replay", topic, choice.againstReplay(), ReplayRunner.deadLetterTopic(topic));
         } else {
             // The live service's dead letters are on dlq.topic when the topic compared is its output.topic.
-            String topic = choice.against() != null ? choice.against() : config.get(Setting.OUTPUT_TOPIC);
-            against = new Side("--against", topic, null, topic.equals(config.get(Setting.OUTPUT_TOPIC)) ? config.get(Setting.DLQ_TOPIC) : null);
+            String output = config.get(Setting.OUTPUT_TOPIC);
+            String topic = choice.against() != null ? choice.against() : output;
+            against = topic.equals(output) ? new Side("--against", topic, null, config.get(Setting.DLQ_TOPIC))
+                    : new Side("--against", topic, null, null, "the configuration's dlq.topic goes with its output.topic, " + output
+                            + ", not this topic (give the configuration the live service ran with)");
         }
         if (against.topic().equals(replay.topic()) && java.util.Objects.equals(against.replayId(), replay.replayId())) {
             throw new IllegalArgumentException("--against-replay = '" + choice.againstReplay() + "' is the replay itself");

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.explainstream.diff.DeadLetterFindings;
 import io.explainstream.diff.DiffAggregate;
 import io.explainstream.diff.DiffMeasures;
 import io.explainstream.diff.DiffRun;
@@ -24,6 +25,8 @@ import java.util.OptionalDouble;
 final class DiffReport {
 
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+    /** The most characters of a dead letter's reason in the text report (JSON has them whole). */
+    private static final int REASON_CHARS = 200;
 
     private DiffReport() {}
 
@@ -53,10 +56,12 @@ final class DiffReport {
         }
         if (!aggregate.unexplainedEvents().isEmpty()) {
             long unexplained = aggregate.deadLetteredOnBoth() + aggregate.deadLetteredInReplayOnly() + aggregate.deadLetteredAgainstOnly();
-            text.append("explained on neither side: ").append(aggregate.unexplainedEvents().stream().map(event -> TokenText.visible(event.eventId()) + " ["
-                    + (event.replayDeadLetter() == null ? "" : "replay: " + TokenText.visible(event.replayDeadLetter()))
+            text.append("explained on neither side (").append(unexplained).append(unexplained > aggregate.unexplainedEvents().size()
+                    ? "; the first " + aggregate.unexplainedEvents().size() : "").append("): ")
+                    .append(aggregate.unexplainedEvents().stream().map(event -> TokenText.visible(event.eventId()) + " ["
+                    + (event.replayDeadLetter() == null ? "" : "replay: " + shortReason(event.replayDeadLetter()))
                     + (event.replayDeadLetter() != null && event.againstDeadLetter() != null ? "; " : "")
-                    + (event.againstDeadLetter() == null ? "" : againstName + ": " + TokenText.visible(event.againstDeadLetter())) + "]")
+                    + (event.againstDeadLetter() == null ? "" : againstName + ": " + shortReason(event.againstDeadLetter())) + "]")
                     .collect(java.util.stream.Collectors.joining(", "))).append(unexplained > aggregate.unexplainedEvents().size() ? ", …" : "").append('\n');
         }
         for (String group : aggregate.groups()) {
@@ -95,15 +100,32 @@ final class DiffReport {
      */
     private static String deadLetterLine(DiffRun.Result result, String againstName) {
         DiffAggregate aggregate = result.aggregate();
-        SpillJoin.DeadLetters replay = result.counts().replayDeadLetters();
-        SpillJoin.DeadLetters against = result.counts().againstDeadLetters();
-        StringBuilder line = new StringBuilder("dead letters in range: replay ").append(deadLetters(replay)).append(" · ").append(againstName).append(' ')
-                .append(deadLetters(against));
-        line.append(String.format(Locale.ROOT, " · %d on both sides · of the %d replay only, %d dead-lettered %s · of the %d %s only, %d dead-lettered"
-                + " by the replay%n", aggregate.deadLetteredOnBoth(), aggregate.replayOnly(), aggregate.replayOnlyDeadLetteredAgainst(),
+        DeadLetterFindings findings = DeadLetterFindings.of(aggregate, result.counts());
+        StringBuilder line = new StringBuilder("dead letters in range: replay ").append(deadLetters(result.counts().replayDeadLetters())).append(" · ")
+                .append(againstName).append(' ').append(deadLetters(result.counts().againstDeadLetters()));
+        line.append(String.format(Locale.ROOT, " · %s on both sides · of the %d replay only, %s dead-lettered %s · of the %d %s only, %s dead-lettered"
+                + " by the replay%n", count(findings.onBoth()), aggregate.replayOnly(), count(findings.replayOnlyDeadLetteredAgainst()),
                 result.request().against().isLive() ? "live" : "by " + againstName, aggregate.againstOnly(), againstName,
-                aggregate.againstOnlyDeadLetteredInReplay()));
+                count(findings.againstOnlyDeadLetteredInReplay())));
         return line.toString();
+    }
+
+    /** A count, or "—" where it needs dead letters that were not read. */
+    private static String count(Long value) {
+        return value == null ? "—" : value.toString();
+    }
+
+    /**
+     * A dead letter's reason for the text report: at most {@link #REASON_CHARS} characters, control
+     * characters escaped (1,500 reasons of 3,000 characters made one line of 127,716).
+     */
+    private static String shortReason(String reason) {
+        String visible = TokenText.visible(reason);
+        if (visible.length() <= REASON_CHARS) {
+            return visible;
+        }
+        int cut = Character.isHighSurrogate(visible.charAt(REASON_CHARS - 1)) ? REASON_CHARS - 1 : REASON_CHARS;
+        return visible.substring(0, cut) + "…";
     }
 
     private static String deadLetters(SpillJoin.DeadLetters deadLetters) {
@@ -117,7 +139,7 @@ final class DiffReport {
     /** Event ids, each with the other side's dead letter where there is one. */
     private static String oneSided(List<DiffAggregate.OneSided> events, String deadLettered) {
         return events.stream().map(event -> TokenText.visible(event.eventId())
-                + (event.otherSideDeadLetter() == null ? "" : " [" + deadLettered + ": " + TokenText.visible(event.otherSideDeadLetter()) + "]"))
+                + (event.otherSideDeadLetter() == null ? "" : " [" + deadLettered + ": " + shortReason(event.otherSideDeadLetter()) + "]"))
                 .collect(java.util.stream.Collectors.joining(", "));
     }
 
@@ -146,11 +168,12 @@ final class DiffReport {
         strings(root.putArray("against_only_ids"), aggregate.againstOnlyIds());
         deadLetters(root.putObject("replay_dead_letters"), result.counts().replayDeadLetters());
         deadLetters(root.putObject("against_dead_letters"), result.counts().againstDeadLetters());
-        root.put("replay_only_dead_lettered_against", aggregate.replayOnlyDeadLetteredAgainst());
-        root.put("against_only_dead_lettered_in_replay", aggregate.againstOnlyDeadLetteredInReplay());
-        root.put("dead_lettered_on_both", aggregate.deadLetteredOnBoth());
-        root.put("dead_lettered_in_replay_only", aggregate.deadLetteredInReplayOnly());
-        root.put("dead_lettered_against_only", aggregate.deadLetteredAgainstOnly());
+        DeadLetterFindings findings = DeadLetterFindings.of(aggregate, result.counts());
+        root.put("replay_only_dead_lettered_against", findings.replayOnlyDeadLetteredAgainst());
+        root.put("against_only_dead_lettered_in_replay", findings.againstOnlyDeadLetteredInReplay());
+        root.put("dead_lettered_on_both", findings.onBoth());
+        root.put("dead_lettered_in_replay_only", findings.inReplayOnly());
+        root.put("dead_lettered_against_only", findings.againstOnly());
         ObjectNode reasons = root.putObject("one_sided_dead_letters");
         aggregate.replayOnlyEvents().stream().filter(e -> e.otherSideDeadLetter() != null).forEach(e -> reasons.put(e.eventId(), e.otherSideDeadLetter()));
         aggregate.againstOnlyEvents().stream().filter(e -> e.otherSideDeadLetter() != null).forEach(e -> reasons.put(e.eventId(), e.otherSideDeadLetter()));

@@ -221,8 +221,9 @@ final class ReplayCommand implements Callable<Integer> {
             return 3;
         }
         err.flush();
-        if (diff && outcome.explained() == 0) {
-            err.printf("replay %s: no explanation in range, so nothing to diff%n", id);
+        // A replay that refused every event is diffed: its dead letters say why each live event is on one side only.
+        if (diff && outcome.explained() + outcome.deadLettered() == 0) {
+            err.printf("replay %s: no event explained or dead-lettered in range, so nothing to diff%n", id);
             err.flush();
         } else if (diff) {
             // The replay's own topics are in config; the live explanations are the base configuration's

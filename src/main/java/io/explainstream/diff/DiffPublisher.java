@@ -96,11 +96,6 @@ public final class DiffPublisher implements AutoCloseable {
         sent++;
     }
 
-    /** A side's dead letters in range, or null when they were not read. */
-    private static Long readTotal(SpillJoin.DeadLetters deadLetters) {
-        return deadLetters.unread() == null ? deadLetters.total() : null;
-    }
-
     /** Writes the summary after every event record, and waits until all are acknowledged. */
     public void sendSummary(DiffAggregate aggregate, SpillJoin.Counts counts) throws InterruptedException, ExecutionException {
         producer.flush();
@@ -116,11 +111,12 @@ public final class DiffPublisher implements AutoCloseable {
         }
         aggregate.shareChanges().forEach((name, d) -> distributions.add(new MeasureDistribution(DiffAggregate.ALL, "share_change:" + name, d.count(),
                 d.p10(), d.p50(), d.p90())));
+        DeadLetterFindings findings = DeadLetterFindings.of(aggregate, counts);
         DiffSummary summary = new DiffSummary(aggregate.joined(), aggregate.replayOnly(), aggregate.againstOnly(), aggregate.wordsBasis(),
                 counts.notExplanations(), counts.duplicates(), distributions, aggregate.topSegmentChanged(),
-                aggregate.largest().stream().map(l -> l.diff().eventId()).toList(), readTotal(counts.replayDeadLetters()),
-                readTotal(counts.againstDeadLetters()), aggregate.replayOnlyDeadLetteredAgainst(), aggregate.againstOnlyDeadLetteredInReplay(),
-                aggregate.deadLetteredOnBoth(), aggregate.deadLetteredInReplayOnly(), aggregate.deadLetteredAgainstOnly());
+                aggregate.largest().stream().map(l -> l.diff().eventId()).toList(), findings.replayDeadLetters(), findings.againstDeadLetters(),
+                findings.replayOnlyDeadLetteredAgainst(), findings.againstOnlyDeadLetteredInReplay(), findings.onBoth(), findings.inReplayOnly(),
+                findings.againstOnly());
         ExplanationDiff record = base(DiffRecordKind.SUMMARY).setSummary(summary).build();
         producer.send(new ProducerRecord<>(topic, ("summary:" + facts.diffId()).getBytes(StandardCharsets.UTF_8), serializer.serialize(topic, record)))
                 .get();

@@ -11,8 +11,14 @@ package io.explainstream.diff;
  * @param deadLetterTopic where the same run put the events it could not explain (a replay: its
  *     output topic with -dlq; the live service: dlq.topic); null when not known, and then an event
  *     on the other side only is not told apart from one this side never read
+ * @param unknownBecause why the dead-letter topic is not known, said in the report; null when it is
  */
-public record Side(String option, String topic, String replayId, String deadLetterTopic) {
+public record Side(String option, String topic, String replayId, String deadLetterTopic, String unknownBecause) {
+
+    /** A side whose dead-letter topic is known (or, null, not known for no reason worth saying). */
+    public Side(String option, String topic, String replayId, String deadLetterTopic) {
+        this(option, topic, replayId, deadLetterTopic, null);
+    }
 
     public boolean isLive() {
         return replayId == null;

@@ -176,7 +176,7 @@ public final class SpillJoin {
     /** Why a side's dead letters cannot be read (its topic is not known, or does not exist), or null when they can. */
     private static String unreadDeadLetters(Side side, Map<String, List<TopicPartition>> partitions) {
         if (side.deadLetterTopic() == null) {
-            return "the dead-letter topic of " + side.describe() + " is not known";
+            return "the dead-letter topic of " + side.describe() + " is not known" + (side.unknownBecause() == null ? "" : ": " + side.unknownBecause());
         }
         return partitions.containsKey(side.deadLetterTopic()) ? null : "topic '" + side.deadLetterTopic() + "' does not exist";
     }
@@ -396,7 +396,14 @@ public final class SpillJoin {
      */
     private void takeDeadLetter(Side side, ConsumerRecord<byte[], byte[]> record, Spilled spilled, List<DataOutputStream> outs, int buckets)
             throws IOException {
-        if (record.timestamp() < fromMs || record.timestamp() >= toMs || !java.util.Objects.equals(replayId(record), side.replayId())) {
+        if (record.timestamp() < fromMs || record.timestamp() >= toMs) {
+            return;
+        }
+        String replayId = replayId(record);
+        if (!java.util.Objects.equals(replayId, side.replayId())) {
+            if (replayId != null && spilled.otherReplayIds.size() < 10) {
+                spilled.otherReplayIds.add(replayId);
+            }
             return;
         }
         if (record.key() == null) {
@@ -437,8 +444,9 @@ public final class SpillJoin {
         }).transform(v -> v.isEmpty() ? null : v);
     }
 
+    /** A side with nothing in range, neither explanations nor dead letters, is a mistake (a replay id mistyped, another range). */
     private void requireRecords(Side side, Spilled spilled) {
-        if (spilled.kept > 0) {
+        if (spilled.kept > 0 || spilled.deadLettersWithEventId + spilled.deadLettersWithoutEventId > 0) {
             return;
         }
         String range = fromMs == Long.MIN_VALUE && toMs == Long.MAX_VALUE ? "" : " in the time range";

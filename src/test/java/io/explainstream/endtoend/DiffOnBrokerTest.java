@@ -263,7 +263,7 @@ class DiffOnBrokerTest {
             assertEquals(0, fromGiven.code, fromGiven.err);
             assertEquals(2, JSON.readTree(fromGiven.out).get("against_only").asInt(), fromGiven.out);
 
-            stricterReplayDeadLettersAreToldApartFromMissedEvents(kafka, live, connection, dir, from, n);
+            stricterReplayDeadLettersAreToldApartFromMissedEvents(kafka, live, settings, connection, dir, from, n);
         }
     }
 
@@ -273,8 +273,8 @@ class DiffOnBrokerTest {
      * events a replay refused read as 20 it missed, and the events dead-lettered on both sides were
      * not mentioned at all).
      */
-    private static void stricterReplayDeadLettersAreToldApartFromMissedEvents(InJvmKafka kafka, ServiceConfig live, String[] connection, Path dir,
-            long from, int n) throws Exception {
+    private static void stricterReplayDeadLettersAreToldApartFromMissedEvents(InJvmKafka kafka, ServiceConfig live, Map<String, String> settings,
+            String[] connection, Path dir, long from, int n) throws Exception {
         Replay replay = new Replay("strict", from, System.currentTimeMillis() + 60_000);
         ServiceConfig strict = ReplayRunner.configure(live.with(Map.of("limits.prompt.tokens", "12", "limits.prompt.policy", "reject")), replay, null,
                 null);
@@ -311,8 +311,22 @@ class DiffOnBrokerTest {
                 + " dead-lettered by the replay"), text.out);
         assertTrue(text.out.matches("(?s).*\\nlive only: .*\\be\\d \\[dead-lettered by the replay: validation: [^]]*limits\\.prompt\\.tokens.*"), text.out);
         assertTrue(text.out.matches("(?s).*\\nlive only: .*\\bonly-live(, |\\n).*"), "missed, so no reason: " + text.out);
-        assertTrue(text.out.contains("explained on neither side: bad-both [replay: validation: "), text.out);
+        assertTrue(text.out.contains("explained on neither side (1): bad-both [replay: validation: "), text.out);
         System.out.println(text.out);
+
+        // Without the live service's configuration its dead letters are not read: the counts that need them are unknown, not 0
+        // (a hostile test read "0 dead-lettered live" beside "live not read" for an event the live service had refused).
+        Run unread = run(connection, "diff", "--replay-id", "strict", "--against", "diff-out", "--format", "json", "--from",
+                java.time.Instant.ofEpochMilli(from).toString());
+        assertEquals(0, unread.code, unread.err);
+        JsonNode unreadReport = JSON.readTree(unread.out);
+        assertTrue(unreadReport.get("replay_only_dead_lettered_against").isNull(), unread.out);
+        assertTrue(unreadReport.get("dead_lettered_on_both").isNull(), unread.out);
+        assertEquals(refused, unreadReport.get("against_only_dead_lettered_in_replay").asLong(), "the replay's dead letters are read");
+        assertTrue(unreadReport.at("/against_dead_letters/unread").asText().contains("dlq.topic goes with its output.topic, explanations, not this"
+                + " topic"), unread.out);
+        Run unreadText = run(connection, "diff", "--replay-id", "strict", "--against", "diff-out", "--from", java.time.Instant.ofEpochMilli(from).toString());
+        assertTrue(unreadText.out.contains(" · — on both sides · of the 0 replay only, — dead-lettered live · "), unreadText.out);
 
         // The summary record carries the same counts.
         Run published = run(connection, "diff", "--replay-id", "strict", "--format", "json", "--config", liveConfig.toString(), "--publish");
@@ -328,9 +342,26 @@ class DiffOnBrokerTest {
         }
         assertTrue(summary != null, "a summary of the strict diff");
         assertEquals(refused, summary.getAgainstOnlyDeadLetteredInReplay());
-        assertEquals(1, summary.getDeadLetteredOnBoth());
+        assertEquals(1L, summary.getDeadLetteredOnBoth());
         assertEquals(outcome.deadLettered(), summary.getReplayDeadLetters());
         assertEquals(1L, summary.getAgainstDeadLetters());
+
+        // A replay that refuses every event (another model.accept) is diffed all the same: every live event is refused, none
+        // missed (a hostile test: "no explanation in range, so nothing to diff", and diff itself found no such replay).
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        List<String> replayArgs = new ArrayList<>(List.of("replay", "--from", java.time.Instant.ofEpochMilli(from).toString(), "--to", "now",
+                "--replay-id", "refuse-all", "--set", "model.accept=another-model", "--set", "model.other=dlq", "--diff", "--diff-format", "json"));
+        settings.forEach((key, value) -> replayArgs.addAll(List.of("--set", key + "=" + value)));
+        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), replayArgs.toArray(String[]::new));
+        assertEquals(0, code, err.toString());
+        String[] lines = out.toString().split("\\R", 2);
+        assertTrue(lines[0].startsWith("replay refuse-all finished: " + (n + 1) + " events in range: 0 explained, " + (n + 1) + " dead-lettered"), lines[0]);
+        JsonNode refusedAll = JSON.readTree(lines[1]);
+        assertEquals(0, refusedAll.get("joined").asInt());
+        assertEquals(n + 1, refusedAll.get("against_only").asInt(), "every live event, and only-live");
+        assertEquals(n, refusedAll.get("against_only_dead_lettered_in_replay").asInt());
+        assertEquals(1, refusedAll.get("dead_lettered_on_both").asInt());
     }
 
     private record Run(int code, String out, String err) {}
