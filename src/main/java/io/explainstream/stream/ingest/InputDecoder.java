@@ -289,7 +289,7 @@ public final class InputDecoder {
      * @param what what the field's values are, for the reason ("offsets", "message indexes")
      */
     private static int spanInt(String field, JsonNode node, String what) {
-        if (node == null || node.isNull()) {
+        if (node == null) {
             throw new InvalidEventException(field + " is missing");
         }
         if (node.isNumber() && !node.isIntegralNumber()) {
@@ -304,9 +304,10 @@ public final class InputDecoder {
         return node.asInt();
     }
 
+    /** A required string field: absent is "missing", null is said as found (a producer that sent null is told so). */
     private static String requiredText(JsonNode root, String field) {
         JsonNode node = root.get(field);
-        if (node == null || node.isNull()) {
+        if (node == null) {
             throw new InvalidEventException("field '" + field + "' is missing");
         }
         if (!node.isTextual()) {
@@ -331,11 +332,16 @@ public final class InputDecoder {
      * Also what the statistics read from a dead letter's original, so that both agree on its time.
      */
     public static long timestamp(JsonNode node) {
-        if (node == null || node.isNull()) {
+        if (node == null) {
             throw new InvalidEventException("field 'timestamp' is missing");
         }
         if (node.isIntegralNumber() && node.canConvertToLong()) {
             return node.asLong();
+        }
+        if (node.isNumber() && !node.isIntegralNumber()) {
+            // Quoted as the JSON reader holds it (1796424943737e0 reads 1.796424943737E12), so the reason says how to write it.
+            throw new InvalidEventException("field 'timestamp' = " + node + " is not a whole number: milliseconds are written without a fraction or an"
+                    + " exponent");
         }
         if (node.isTextual()) {
             try {
@@ -359,8 +365,17 @@ public final class InputDecoder {
         List<ChatTurn> messages = new ArrayList<>();
         for (int i = 0; i < node.size(); i++) {
             JsonNode message = node.get(i);
-            if (!message.isObject() || !message.path("role").isTextual() || !message.path("content").isTextual()) {
-                throw new InvalidEventException("messages[" + i + "] must be an object with string fields role and content");
+            if (!message.isObject()) {
+                throw new InvalidEventException("messages[" + i + "] must be an object {role, content}, found " + describe(message));
+            }
+            for (String part : List.of("role", "content")) {
+                JsonNode value = message.get(part);
+                if (value == null) {
+                    throw new InvalidEventException("messages[" + i + "]." + part + " is missing");
+                }
+                if (!value.isTextual()) {
+                    throw new InvalidEventException("messages[" + i + "]." + part + " must be a string, found " + describe(value));
+                }
             }
             messages.add(new ChatTurn(role("messages[" + i + "].role", message.get("role").asText()), message.get("content").asText()));
         }

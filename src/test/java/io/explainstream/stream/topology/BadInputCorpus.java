@@ -143,6 +143,14 @@ public final class BadInputCorpus {
                 + "[{\"name\":\"caf\u00e9\",\"start\":0,\"end\":4},{\"name\":\"cafe\u0301\",\"start\":9,\"end\":14}]"),
                 "segments[1] 'cafe\u0301': the name is also segments[0]'s in another Unicode form (the same in NFC); give names that read alike"
                         + " one spelling"));
+        // A null where a value is required is said as such, not as a missing field (a hostile test).
+        cases.put("null-response", Case.dlq(event("x", ",\"prompt\":\"p\",\"response\":null"), "field 'response' must be a string, found null"));
+        cases.put("null-message-content", Case.dlq(event("x", ",\"messages\":[{\"role\":\"user\",\"content\":null}],\"response\":\"r\""),
+                "messages[0].content must be a string, found null"));
+        cases.put("null-span-start", Case.dlq(event("x", spanned + "[{\"name\":\"doc\",\"start\":null,\"end\":3}]"),
+                "segments[0].start must be an integer, found null"));
+        cases.put("timestamp-with-exponent", Case.dlq("{\"event_id\":\"x\",\"timestamp\":1796424943737e0,\"model\":\"m\",\"prompt\":\"p\",\"response\":\"r\"}",
+                "field 'timestamp' = 1.796424943737E12 is not a whole number: milliseconds are written without a fraction or an exponent"));
         cases.put("segments-empty-span", Case.dlq(event("x", spanned + "[{\"name\":\"doc\",\"start\":3,\"end\":3}]"),
                 "segments[0] 'doc': start = 3, end = 3 holds no character: a span needs start < end"));
         cases.put("segments-name-padded", Case.dlq(event("x", spanned + "[{\"name\":\"prompt \",\"start\":0,\"end\":3}]"),
