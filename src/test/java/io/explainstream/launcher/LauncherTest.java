@@ -1,6 +1,7 @@
 package io.explainstream.launcher;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -85,6 +86,46 @@ class LauncherTest {
             assertEquals(1, copies.filter(p -> p.getFileName().toString().startsWith("explainstream-run-")).count(),
                     "a copy no process holds open is removed at the next start");
         }
+    }
+
+    /**
+     * The launcher's build, with a stand-in for Maven on the PATH: its colour resets (ESC[0m, which
+     * Maven writes even with style.color=never) do not reach the terminal, and a failed build stops
+     * the command with Maven's exit status.
+     */
+    @Test
+    @Tag("slow") // starts child processes
+    void theBuildsOutputIsPlainTextAndAFailedBuildStopsTheCommand(@TempDir Path dir) throws Exception {
+        Path project = Files.createDirectories(dir.resolve("project"));
+        Path launcher = Files.copy(TestData.repo().resolve("explainstream"), project.resolve("explainstream"), StandardCopyOption.COPY_ATTRIBUTES);
+        Files.writeString(project.resolve("pom.xml"), "<project/>");
+        Path probe = dir.resolve("probe.jar");
+        writeJar(probe, HeldJarProbe.class, new byte[0], HeldJarProbe.class, HeldJarProbe.Late.class);
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        Path maven = bin.resolve("mvn");
+        Files.writeString(maven, "#!/bin/sh\nprintf '\\033[0m\\033[1;31mbuilt\\033[0m\\n' >&2\nmkdir -p target && cp '" + probe + "' target/explainstream.jar\n"
+                + "exit \"${FAKE_MAVEN_STATUS:-0}\"\n");
+        maven.toFile().setExecutable(true);
+
+        ProcessBuilder built = new ProcessBuilder(launcher.toString()).redirectErrorStream(true);
+        built.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+        Process process = built.start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(process.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, process.exitValue(), output);
+        assertTrue(output.contains("built\nrunning "), output);
+        assertFalse(output.contains("\u001b"), "no escape codes: " + output);
+
+        Files.writeString(project.resolve("pom.xml"), "<project></project>"); // newer than the jar: built again
+        Files.setLastModifiedTime(project.resolve("pom.xml"), java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 60_000));
+        ProcessBuilder failing = new ProcessBuilder(launcher.toString()).redirectErrorStream(true);
+        failing.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+        failing.environment().put("FAKE_MAVEN_STATUS", "3");
+        Process failed = failing.start();
+        String failedOutput = new String(failed.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(failed.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(3, failed.exitValue(), failedOutput);
+        assertFalse(failedOutput.contains("running "), "the command does not run after a failed build: " + failedOutput);
     }
 
     private static String run(Path launcher) throws Exception {
