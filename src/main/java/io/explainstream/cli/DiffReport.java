@@ -56,13 +56,10 @@ final class DiffReport {
         }
         if (!aggregate.unexplainedEvents().isEmpty()) {
             long unexplained = aggregate.deadLetteredOnBoth() + aggregate.deadLetteredInReplayOnly() + aggregate.deadLetteredAgainstOnly();
-            text.append("explained on neither side (").append(unexplained).append(unexplained > aggregate.unexplainedEvents().size()
-                    ? "; the first " + aggregate.unexplainedEvents().size() : "").append("): ")
-                    .append(aggregate.unexplainedEvents().stream().map(event -> TokenText.visible(event.eventId()) + " ["
-                    + (event.replayDeadLetter() == null ? "" : "replay: " + shortReason(event.replayDeadLetter()))
-                    + (event.replayDeadLetter() != null && event.againstDeadLetter() != null ? "; " : "")
-                    + (event.againstDeadLetter() == null ? "" : againstName + ": " + shortReason(event.againstDeadLetter())) + "]")
-                    .collect(java.util.stream.Collectors.joining(", "))).append(unexplained > aggregate.unexplainedEvents().size() ? ", …" : "").append('\n');
+            boolean more = unexplained > aggregate.unexplainedEvents().size();
+            text.append("explained on neither side (").append(unexplained).append(more ? "; the first " + aggregate.unexplainedEvents().size() : "")
+                    .append("): ").append(aggregate.unexplainedEvents().stream().map(event -> unexplained(event, againstName))
+                    .collect(java.util.stream.Collectors.joining(", "))).append(more ? ", …" : "").append('\n');
         }
         for (String group : aggregate.groups()) {
             if (aggregate.groups().size() == 2 && !group.equals(DiffAggregate.ALL)) {
@@ -134,6 +131,18 @@ final class DiffReport {
         }
         return deadLetters.total() + " (" + TokenText.visible(deadLetters.topic())
                 + (deadLetters.withoutEventId() > 0 ? "; " + deadLetters.withoutEventId() + " without an event id" : "") + ")";
+    }
+
+    /** An event explained on neither side, with each side's reason where it dead-lettered the event. */
+    private static String unexplained(DiffAggregate.Unexplained event, String againstName) {
+        List<String> reasons = new ArrayList<>();
+        if (event.replayDeadLetter() != null) {
+            reasons.add("replay: " + shortReason(event.replayDeadLetter()));
+        }
+        if (event.againstDeadLetter() != null) {
+            reasons.add(againstName + ": " + shortReason(event.againstDeadLetter()));
+        }
+        return TokenText.visible(event.eventId()) + " [" + String.join("; ", reasons) + "]";
     }
 
     /** Event ids, each with the other side's dead letter where there is one. */
