@@ -272,7 +272,7 @@ class ReplayCommandTest {
             CliRun empty = CliRun.of(wrongDate.toArray(String[]::new));
             assertEquals(0, empty.exitCode(), empty.err());
             assertTrue(empty.out().contains("finished: 0 events in range"), empty.out());
-            assertTrue(empty.err().contains("replay dated: no explanation in range, so nothing to diff"), empty.err());
+            assertTrue(empty.err().contains("replay dated: no event explained or dead-lettered in range, so nothing to diff"), empty.err());
             try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
                 assertTrue(admin.listConsumerGroups().all().get(30, TimeUnit.SECONDS).stream().noneMatch(group -> group.groupId().contains("replay-dated")),
                         "the offsets and terms of a replay with nothing to show are deleted");
