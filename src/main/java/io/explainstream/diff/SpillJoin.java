@@ -145,13 +145,14 @@ public final class SpillJoin {
         for (String topic : partitions.keySet()) {
             ranges.put(topic, offsetRanges(partitions.get(topic)));
         }
-        List<String> sides = new ArrayList<>(List.of(replay.topic(), against.topic()));
+        // Every topic each side reads, once per side (two sides on one topic read it twice).
+        List<String> readBySides = new ArrayList<>(List.of(replay.topic(), against.topic()));
         for (Side side : List.of(replay, against)) {
             if (unreadDeadLetters(side, partitions) == null) {
-                sides.add(side.deadLetterTopic());
+                readBySides.add(side.deadLetterTopic());
             }
         }
-        for (String topic : sides) {
+        for (String topic : readBySides) {
             total += ranges.get(topic).values().stream().mapToLong(r -> r[1] - r[0]).sum();
         }
         int buckets = (int) Math.max(1, Math.min(MAX_BUCKETS, total / 2 / EVENTS_PER_BUCKET));
@@ -359,15 +360,11 @@ public final class SpillJoin {
     }
 
     private void take(Side side, ConsumerRecord<byte[], byte[]> record, Spilled spilled, List<DataOutputStream> outs, int buckets) throws IOException {
-        if (record.timestamp() < fromMs || record.timestamp() >= toMs) {
+        if (!inRange(record)) {
             return;
         }
-        String replayId = replayId(record);
-        if (!java.util.Objects.equals(replayId, side.replayId())) {
+        if (!ofSide(side, record, spilled)) {
             spilled.explanationsElsewhere++;
-            if (replayId != null && spilled.otherReplayIds.size() < 10) {
-                spilled.otherReplayIds.add(replayId);
-            }
             return;
         }
         String problem = notAnExplanation(record);
@@ -384,10 +381,24 @@ public final class SpillJoin {
         spilled.kept++;
     }
 
-    /** The replay a record belongs to (its header), or null for the live service's. */
-    private static String replayId(ConsumerRecord<byte[], byte[]> record) {
+    private boolean inRange(ConsumerRecord<byte[], byte[]> record) {
+        return record.timestamp() >= fromMs && record.timestamp() < toMs;
+    }
+
+    /**
+     * Whether a record is the side's run's (its replay-id header, none for the live service's); the
+     * first few other replay ids seen are kept, for the error that names the ones there.
+     */
+    private static boolean ofSide(Side side, ConsumerRecord<byte[], byte[]> record, Spilled spilled) {
         Header header = record.headers().lastHeader(io.explainstream.stream.replay.Replay.HEADER);
-        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+        String replayId = header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+        if (java.util.Objects.equals(replayId, side.replayId())) {
+            return true;
+        }
+        if (replayId != null && spilled.otherReplayIds.size() < 10) {
+            spilled.otherReplayIds.add(replayId);
+        }
+        return false;
     }
 
     /**
@@ -396,14 +407,7 @@ public final class SpillJoin {
      */
     private void takeDeadLetter(Side side, ConsumerRecord<byte[], byte[]> record, Spilled spilled, List<DataOutputStream> outs, int buckets)
             throws IOException {
-        if (record.timestamp() < fromMs || record.timestamp() >= toMs) {
-            return;
-        }
-        String replayId = replayId(record);
-        if (!java.util.Objects.equals(replayId, side.replayId())) {
-            if (replayId != null && spilled.otherReplayIds.size() < 10) {
-                spilled.otherReplayIds.add(replayId);
-            }
+        if (!inRange(record) || !ofSide(side, record, spilled)) {
             return;
         }
         if (record.key() == null) {
@@ -494,39 +498,42 @@ public final class SpillJoin {
         Map<String, String> againstDeadLetters = reasons(againstBucket.deadLetters());
         for (Map.Entry<String, byte[]> entry : newer.entrySet()) {
             byte[] other = older.remove(entry.getKey());
-            Explanation replay = decode(replayFile, entry.getValue());
-            Explanation against = other == null ? null : decode(againstFile, other);
-            String eventId = entry.getKey();
-            // An event explained on a side is not dead-lettered there, whatever an earlier attempt wrote.
-            if (replay != null) {
-                replayDeadLetters.remove(eventId);
-            }
-            if (replay != null && against != null) {
-                againstDeadLetters.remove(eventId);
-                pairs.joined(replay, against);
-            } else if (replay != null) {
-                pairs.replayOnly(eventId, againstDeadLetters.remove(eventId));
-            } else if (against != null) {
-                pairs.againstOnly(eventId, replayDeadLetters.remove(eventId));
-                againstDeadLetters.remove(eventId);
-            }
+            report(entry.getKey(), decode(replayFile, entry.getValue()), other == null ? null : decode(againstFile, other),
+                    replayDeadLetters.remove(entry.getKey()), againstDeadLetters.remove(entry.getKey()), pairs);
             onReplayEvent.run();
         }
         for (Map.Entry<String, byte[]> entry : older.entrySet()) {
-            if (decode(againstFile, entry.getValue()) != null) {
-                againstDeadLetters.remove(entry.getKey());
-                pairs.againstOnly(entry.getKey(), replayDeadLetters.remove(entry.getKey()));
-            }
+            report(entry.getKey(), null, decode(againstFile, entry.getValue()), replayDeadLetters.remove(entry.getKey()),
+                    againstDeadLetters.remove(entry.getKey()), pairs);
         }
         // What is left was explained on neither side.
         for (Map.Entry<String, String> entry : replayDeadLetters.entrySet()) {
-            pairs.deadLetteredOnly(entry.getKey(), entry.getValue(), againstDeadLetters.remove(entry.getKey()));
+            report(entry.getKey(), null, null, entry.getValue(), againstDeadLetters.remove(entry.getKey()), pairs);
         }
         for (Map.Entry<String, String> entry : againstDeadLetters.entrySet()) {
-            pairs.deadLetteredOnly(entry.getKey(), null, entry.getValue());
+            report(entry.getKey(), null, null, null, entry.getValue(), pairs);
         }
         for (Path file : List.of(replayFile, againstFile, replayBucket.deadLetters(), againstBucket.deadLetters())) {
             Files.delete(file);
+        }
+    }
+
+    /**
+     * One event's outcome: its explanation on each side (null: none, or one that does not decode)
+     * and each side's dead-letter reason (null: none). An event explained on a side is not
+     * dead-lettered there, whatever an earlier attempt wrote, so a reason counts only on a side
+     * without an explanation.
+     */
+    private static void report(String eventId, Explanation replay, Explanation against, String replayDeadLetter, String againstDeadLetter,
+            Pairs pairs) {
+        if (replay != null && against != null) {
+            pairs.joined(replay, against);
+        } else if (replay != null) {
+            pairs.replayOnly(eventId, againstDeadLetter);
+        } else if (against != null) {
+            pairs.againstOnly(eventId, replayDeadLetter);
+        } else if (replayDeadLetter != null || againstDeadLetter != null) {
+            pairs.deadLetteredOnly(eventId, replayDeadLetter, againstDeadLetter);
         }
     }
 

@@ -448,8 +448,9 @@ public final class BacklogController {
     /**
      * The lag will pass the limit at the top level, where only forced events get the configured
      * method: says so once (until the service leaves the top level), with what the forced events
-     * need, and once more if that was not measured yet when it was first said. A steady share of forced long prompts (8 s each at 50 steps) held the lag at four times
-     * the limit, and nothing said why (a hostile test).
+     * need, and once more if that was not measured yet when it was first said. A steady share of
+     * forced long prompts (8 s each at 50 steps) held the lag at four times the limit, and nothing
+     * said why (a hostile test).
      */
     private void warnAtTop(long lagMs, long expectedMs) {
         double load = forcedLoad;
