@@ -101,7 +101,7 @@ public final class WindowAggregate {
         public List<Example> lowest = new ArrayList<>();
         public List<Example> highest = new ArrayList<>();
         /** The first events whose top segment was of this kind (or this span). */
-        public List<String> topEvents = new ArrayList<>();
+        public List<String> topEventIds = new ArrayList<>();
 
         void add(String eventId, double share) {
             events++;
@@ -113,7 +113,7 @@ public final class WindowAggregate {
 
         void topOf(String eventId) {
             top++;
-            addFirst(topEvents, eventId);
+            addFirst(topEventIds, eventId);
         }
 
         double mean() {

@@ -68,7 +68,7 @@ public record WindowMetric(StatsMetric metric, String kind, String span) {
         }
         boolean below = operator == AlertRule.Operator.LT || operator == AlertRule.Operator.LE;
         if (metric == StatsMetric.TOP_SEGMENT_FRACTION && (operator == AlertRule.Operator.GT || operator == AlertRule.Operator.GE)) {
-            return List.copyOf(share.topEvents);
+            return List.copyOf(share.topEventIds);
         }
         List<WindowAggregate.Example> ranked = below || metric == StatsMetric.TOP_SEGMENT_FRACTION ? share.lowest : share.highest;
         return ranked.stream().map(WindowAggregate.Example::eventId).toList();
