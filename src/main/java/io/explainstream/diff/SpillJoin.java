@@ -5,6 +5,7 @@ import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.avro.WireFormat;
 import io.explainstream.schema.Explanation;
 import io.explainstream.stream.config.KafkaClients;
+import io.explainstream.stream.output.SourceTimestamp;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -381,8 +382,13 @@ public final class SpillJoin {
         spilled.kept++;
     }
 
+    /**
+     * Whether the record's input was in the time range: the input record's timestamp, which the
+     * record keeps unless its topic refused it (then the header has it).
+     */
     private boolean inRange(ConsumerRecord<byte[], byte[]> record) {
-        return record.timestamp() >= fromMs && record.timestamp() < toMs;
+        long time = SourceTimestamp.of(record.headers(), record.timestamp());
+        return time >= fromMs && time < toMs;
     }
 
     /**

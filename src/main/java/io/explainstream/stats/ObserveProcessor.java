@@ -16,6 +16,7 @@ import io.explainstream.stream.ingest.EventValidator;
 import io.explainstream.stream.ingest.InputDecoder;
 import io.explainstream.stream.ingest.InvalidEventException;
 import io.explainstream.stream.output.DeadLetters;
+import io.explainstream.stream.output.SourceTimestamp;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -204,7 +205,7 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
      * timestamp (header), which the broker accepted, else the dead letter's record timestamp.
      */
     static long eventTime(Original original, Record<byte[], byte[]> record) {
-        Long sourceTime = headerTime(record.headers(), DeadLetters.SOURCE_TIMESTAMP);
+        Long sourceTime = SourceTimestamp.read(record.headers());
         long fallback = sourceTime != null ? sourceTime : record.timestamp();
         if (original == null || original.timestampMs() == null) {
             return fallback;

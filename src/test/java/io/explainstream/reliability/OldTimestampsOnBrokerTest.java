@@ -4,22 +4,29 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.TestData;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.cli.Main;
 import io.explainstream.schema.Explanation;
 import io.explainstream.stats.StatsTopology;
 import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.stream.output.SourceTimestamp;
 import io.explainstream.stream.service.ExplainService;
 import io.explainstream.stream.topology.Scope;
 import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.testing.InJvmKafka;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -42,6 +49,7 @@ import org.junit.jupiter.api.io.TempDir;
 class OldTimestampsOnBrokerTest {
 
     private static final long DAY_MS = Duration.ofDays(1).toMillis();
+    private static final long HOUR_MS = Duration.ofHours(1).toMillis();
 
     @Test
     void aBacklogOlderThanTheBrokersTimestampBoundIsExplainedAndNothingStalls(@TempDir Path dir) throws Exception {
@@ -74,11 +82,34 @@ class OldTimestampsOnBrokerTest {
                     assertTrue(record.timestamp() >= started, "written with the write time");
                     Explanation explanation = ConfluentAvroDeserializer.specific(client, Explanation.class).deserialize("old-out", record.value());
                     assertEquals(Instant.ofEpochMilli(tenDaysAgo), explanation.getEventTime(), "the event's time in the value");
+                    assertEquals(tenDaysAgo, SourceTimestamp.read(record.headers()), "the input record's time in a header");
                 }
                 List<ConsumerRecord<byte[], byte[]>> stats = kafka.readCommitted("explanation-stats", records -> !records.isEmpty(), Duration.ofSeconds(60));
                 assertTrue(!stats.isEmpty(), "the statistics are written too");
                 assertEquals(0.0, service.metrics().count("explainstream.stream.thread.replacements"), "no write was refused");
             }
+            // Re-explaining that day after a model change: the replay's explanations are written with the
+            // write time as well, and diff must still find both sides' records of the replay's range
+            // (it selected by record time, found none on either side, and said there was nothing to diff).
+            StringWriter out = new StringWriter();
+            StringWriter err = new StringWriter();
+            List<String> replay = new ArrayList<>(List.of("replay", "--from", Instant.ofEpochMilli(tenDaysAgo - HOUR_MS).toString(), "--to",
+                    Instant.ofEpochMilli(tenDaysAgo + HOUR_MS).toString(), "--replay-id", "after-upgrade", "--set", "attribution.method=input_x_gradient",
+                    "--set", "state.dir=" + dir.resolve("replay"), "--diff", "--diff-format", "json"));
+            settings.forEach((key, value) -> {
+                if (!key.equals("state.dir")) {
+                    replay.addAll(List.of("--set", key + "=" + value));
+                }
+            });
+            int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), replay.toArray(String[]::new));
+            assertEquals(0, code, err.toString());
+            String[] lines = out.toString().split("\\R", 2);
+            assertTrue(lines[0].startsWith("replay after-upgrade finished: 4 events in range: 3 explained, 1 dead-lettered"), lines[0]);
+            JsonNode diff = new ObjectMapper().readTree(lines[1]);
+            assertEquals(3, diff.get("joined").asInt(), lines[1]);
+            assertEquals(0, diff.get("replay_only").asInt());
+            assertEquals(0, diff.get("against_only").asInt());
+            assertEquals(1, diff.get("dead_lettered_on_both").asInt(), "the malformed event, refused on both sides");
         }
     }
 }

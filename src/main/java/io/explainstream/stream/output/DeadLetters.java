@@ -26,7 +26,7 @@ public record DeadLetters(int maxRecordBytes) {
     public static final String TOPIC = "explainstream.source.topic";
     public static final String PARTITION = "explainstream.source.partition";
     public static final String OFFSET = "explainstream.source.offset";
-    public static final String SOURCE_TIMESTAMP = "explainstream.source.timestamp";
+    public static final String SOURCE_TIMESTAMP = SourceTimestamp.HEADER;
     public static final String FAILED_AT = "explainstream.error.time";
     /** Present on a cut dead letter: the original key and value sizes, as {@code key=K value=V bytes}. */
     public static final String CUT = "explainstream.error.cut";

@@ -23,8 +23,8 @@ import io.explainstream.stream.config.TopicRetention;
 import io.explainstream.stream.config.TopicTimes;
 import io.explainstream.stream.ingest.EventValidator;
 import io.explainstream.stream.ingest.InputDecoder;
-import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.stream.output.EngineExplainer;
+import io.explainstream.stream.output.SourceTimestamp;
 import io.explainstream.stream.topology.ExplainTopology;
 import io.explainstream.stream.topology.Liveness;
 import io.explainstream.stream.topology.Outcomes;
@@ -467,8 +467,8 @@ public final class ExplainService implements AutoCloseable {
         if (accepted.beforeMaxMs() != Long.MAX_VALUE || accepted.afterMaxMs() < input.afterMaxMs()) {
             LOG.info("topic {} refuses record timestamps outside {} of the broker's clock: explanations and dead letters of events outside that (a"
                     + " backlog, a replay of old traffic) are written with the time they are written, their events' time kept in the value's"
-                    + " event_time and the dead letter's {} header, and counted in explainstream_records_timestamp_moved_total", written,
-                    accepted.described(), DeadLetters.SOURCE_TIMESTAMP);
+                    + " event_time and the input record's in the {} header, and counted in explainstream_records_timestamp_moved_total", written,
+                    accepted.described(), SourceTimestamp.HEADER);
         }
     }
 

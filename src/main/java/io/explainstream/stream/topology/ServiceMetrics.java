@@ -9,6 +9,7 @@ import io.explainstream.stream.config.TimestampWindow;
 import io.explainstream.stream.config.TopicRetention;
 import io.explainstream.stream.ingest.InputEvent;
 import io.explainstream.stream.output.DeadLetters;
+import io.explainstream.stream.output.SourceTimestamp;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -294,10 +295,10 @@ public final class ServiceMetrics {
                 + " (message.timestamp.before/after.max.ms), written with the time they were written", topic, timestampMovedWarnings, nowMs);
         if (unwarned > 0) {
             LOG.warn("{} record{} written with the time {} written instead of {} event's timestamp (the last to topic {}, of an event of {}), which the"
-                    + " topic refuses ({}); the event's time is in the explanation's event_time and the dead letter's {} header. Counted in"
+                    + " topic refuses ({}); the event's time is in the explanation's event_time, the input record's in the {} header. Counted in"
                     + " explainstream_records_timestamp_moved_total; warned at most once a minute", unwarned, unwarned == 1 ? "" : "s",
                     unwarned == 1 ? "it was" : "they were", unwarned == 1 ? "its" : "their", topic, Instant.ofEpochMilli(timestampMs),
-                    accepted.described(), DeadLetters.SOURCE_TIMESTAMP);
+                    accepted.described(), SourceTimestamp.HEADER);
         }
     }
 

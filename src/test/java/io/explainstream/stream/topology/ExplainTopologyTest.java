@@ -39,6 +39,7 @@ import io.explainstream.stream.ingest.SourcePosition;
 import io.explainstream.stream.ingest.ValidationPolicy;
 import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.stream.output.EngineExplainer;
+import io.explainstream.stream.output.SourceTimestamp;
 import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.testing.ManualClock;
 import io.explainstream.tokenize.LlamaTokenizer;
@@ -495,6 +496,9 @@ class ExplainTopologyTest {
         assertEquals(Instant.ofEpochMilli(T0), explanation.value().getEventTime());
         assertTrue(deadLetter.timestamp() >= before);
         assertEquals(Instant.ofEpochMilli(T0).toString(), header(deadLetter, DeadLetters.SOURCE_TIMESTAMP));
+        assertEquals(Instant.ofEpochMilli(T0).toString(), header(explanation, SourceTimestamp.HEADER), "the input's time, which diff selects by");
+        assertEquals(1, java.util.stream.StreamSupport.stream(deadLetter.headers().headers(SourceTimestamp.HEADER).spliterator(), false).count(),
+                "the dead letter's own header, not a second one");
         assertEquals(1.0, metrics.count("explainstream.records.timestamp.moved", "topic", "out"));
         assertEquals(1.0, metrics.count("explainstream.records.timestamp.moved", "topic", "dlq"));
         var stored = changelog.readRecordsToList();
@@ -502,7 +506,9 @@ class ExplainTopologyTest {
 
         long now = Clock.systemUTC().millis() - 1_000;
         send("new", json("new", "One day,", "a girl"), now);
-        assertEquals(now, output.readRecord().timestamp(), "a timestamp the topic accepts is kept");
+        var fresh = output.readRecord();
+        assertEquals(now, fresh.timestamp(), "a timestamp the topic accepts is kept");
+        assertEquals(null, fresh.headers().lastHeader(SourceTimestamp.HEADER), "and needs no header");
         assertEquals(2.0, metrics.count("explainstream.records.timestamp.moved"));
     }
 
@@ -913,7 +919,7 @@ class ExplainTopologyTest {
         }
     }
 
-    private static String header(TestRecord<byte[], byte[]> record, String name) {
+    private static String header(TestRecord<?, ?> record, String name) {
         Header header = record.headers().lastHeader(name);
         return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
     }
