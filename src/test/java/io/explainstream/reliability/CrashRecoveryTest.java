@@ -150,7 +150,7 @@ class CrashRecoveryTest {
     }
 
     /** Waits until the last batch line of the log is a start: a batch is in the engine. */
-    private static void awaitBatchInEngine(ServiceProcess service) throws IOException, InterruptedException {
+    static void awaitBatchInEngine(ServiceProcess service) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (System.nanoTime() < deadline && service.process().isAlive()) {
             if ("started".equals(lastBatchLine(service.output()))) {
