@@ -67,6 +67,8 @@ class OlderBrokerTest {
             Thread producer;
             try (ServiceProcess service = CrashRecoveryTest.run(config, dir.resolve("run-1.log"))) {
                 assertTrue(service.awaitOutput("ExplainStream running", Duration.ofSeconds(120)), service.output() + kafka.log());
+                assertTrue(service.output().contains("topic older-out refuses record timestamps outside message.timestamp.difference.max.ms = 86400000"
+                        + " (1d) of the broker's clock"), "the bound is named as this broker knows it:\n" + service.output());
                 producer = produce(kafka, tenDaysAgo);
                 assertTrue(service.awaitOutput("batch done", Duration.ofSeconds(120)), service.output());
                 CrashRecoveryTest.awaitBatchInEngine(service);

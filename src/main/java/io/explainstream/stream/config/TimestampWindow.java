@@ -1,7 +1,9 @@
 package io.explainstream.stream.config;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
@@ -18,8 +20,16 @@ import org.apache.kafka.common.config.TopicConfig;
  *
  * @param beforeMaxMs how far behind the broker's clock a timestamp may be; {@link Long#MAX_VALUE}: any
  * @param afterMaxMs how far ahead; {@link Long#MAX_VALUE}: any
+ * @param beforeSetting the topic setting that bounds it, named in messages: {@code message.timestamp.before.max.ms},
+ *     or on brokers before Kafka 3.6 {@code message.timestamp.difference.max.ms}
+ * @param afterSetting the same for the bound ahead
  */
-public record TimestampWindow(long beforeMaxMs, long afterMaxMs) {
+public record TimestampWindow(long beforeMaxMs, long afterMaxMs, String beforeSetting, String afterSetting) {
+
+    /** Bounds set by the settings of KIP-937 (Kafka 3.6 and later). */
+    public TimestampWindow(long beforeMaxMs, long afterMaxMs) {
+        this(beforeMaxMs, afterMaxMs, TopicConfig.MESSAGE_TIMESTAMP_BEFORE_MAX_MS_CONFIG, TopicConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS_CONFIG);
+    }
 
     /** A topic that accepts every timestamp. */
     public static final TimestampWindow ANY = new TimestampWindow(Long.MAX_VALUE, Long.MAX_VALUE);
@@ -28,7 +38,7 @@ public record TimestampWindow(long beforeMaxMs, long afterMaxMs) {
     static final long MAX_MARGIN_MS = Duration.ofMinutes(5).toMillis();
 
     /** Brokers before Kafka 3.6 bound both sides with this one setting (removed in 4.0). */
-    private static final String DIFFERENCE_MAX_MS = "message.timestamp.difference.max.ms";
+    static final String DIFFERENCE_MAX_MS = "message.timestamp.difference.max.ms";
 
     /** The window a topic's configuration (as {@code describeConfigs} gives it, defaults included) means. */
     public static TimestampWindow of(Config config) {
@@ -37,8 +47,11 @@ public record TimestampWindow(long beforeMaxMs, long afterMaxMs) {
             return ANY;
         }
         long difference = bound(config, DIFFERENCE_MAX_MS);
-        return new TimestampWindow(Math.min(difference, bound(config, TopicConfig.MESSAGE_TIMESTAMP_BEFORE_MAX_MS_CONFIG)),
-                Math.min(difference, bound(config, TopicConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS_CONFIG)));
+        long before = bound(config, TopicConfig.MESSAGE_TIMESTAMP_BEFORE_MAX_MS_CONFIG);
+        long after = bound(config, TopicConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS_CONFIG);
+        return new TimestampWindow(Math.min(difference, before), Math.min(difference, after),
+                difference < before ? DIFFERENCE_MAX_MS : TopicConfig.MESSAGE_TIMESTAMP_BEFORE_MAX_MS_CONFIG,
+                difference < after ? DIFFERENCE_MAX_MS : TopicConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS_CONFIG);
     }
 
     /**
@@ -82,21 +95,29 @@ public record TimestampWindow(long beforeMaxMs, long afterMaxMs) {
         return boundMs != Long.MAX_VALUE && distanceMs > boundMs - Math.min(boundMs / 2, MAX_MARGIN_MS);
     }
 
-    /** {@code message.timestamp.before.max.ms = 86400000 (1d)}, the bounds that are set, or {@code any timestamp}. */
+    /**
+     * {@code message.timestamp.before.max.ms = 86400000 (1d)}: the bounds that are set, each by the
+     * setting that sets it (one older setting bounding both sides is named once), or {@code any timestamp}.
+     */
     public String described() {
         if (acceptsAny()) {
             return "any timestamp";
         }
-        StringBuilder text = new StringBuilder();
+        if (beforeMaxMs == afterMaxMs && beforeSetting.equals(afterSetting)) {
+            return setTo(beforeSetting, beforeMaxMs);
+        }
+        List<String> bounds = new ArrayList<>();
         if (beforeMaxMs != Long.MAX_VALUE) {
-            text.append(TopicConfig.MESSAGE_TIMESTAMP_BEFORE_MAX_MS_CONFIG).append(" = ").append(beforeMaxMs).append(" (")
-                    .append(DurationText.format(Duration.ofMillis(beforeMaxMs))).append(')');
+            bounds.add(setTo(beforeSetting, beforeMaxMs));
         }
         if (afterMaxMs != Long.MAX_VALUE) {
-            text.append(text.length() > 0 ? ", " : "").append(TopicConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS_CONFIG).append(" = ").append(afterMaxMs)
-                    .append(" (").append(DurationText.format(Duration.ofMillis(afterMaxMs))).append(')');
+            bounds.add(setTo(afterSetting, afterMaxMs));
         }
-        return text.toString();
+        return String.join(", ", bounds);
+    }
+
+    private static String setTo(String setting, long ms) {
+        return setting + " = " + ms + " (" + DurationText.format(Duration.ofMillis(ms)) + ")";
     }
 
     /** A bound's value; unset, unparsable or negative: no bound. */

@@ -52,8 +52,14 @@ class TimestampWindowTest {
                 "message.timestamp.before.max.ms", "1000"))));
         assertTrue(TimestampWindow.ANY.acceptsAny());
         assertEquals("any timestamp", TimestampWindow.ANY.described());
-        assertEquals(new TimestampWindow(DAY, HOUR), TimestampWindow.of(config(Map.of("message.timestamp.difference.max.ms", Long.toString(DAY),
-                "message.timestamp.after.max.ms", Long.toString(HOUR)))));
+        TimestampWindow older = TimestampWindow.of(config(Map.of("message.timestamp.difference.max.ms", Long.toString(DAY),
+                "message.timestamp.after.max.ms", Long.toString(HOUR))));
+        assertEquals(new TimestampWindow(DAY, HOUR, "message.timestamp.difference.max.ms", "message.timestamp.after.max.ms"), older);
+        assertEquals("message.timestamp.difference.max.ms = 86400000 (1d), message.timestamp.after.max.ms = 3600000 (1h)", older.described(),
+                "each bound named by the setting that sets it");
+        // A broker before Kafka 3.6 knows only the one setting for both sides: named once, as its operator knows it.
+        assertEquals("message.timestamp.difference.max.ms = 86400000 (1d)",
+                TimestampWindow.of(config(Map.of("message.timestamp.difference.max.ms", Long.toString(DAY)))).described());
         assertEquals(TimestampWindow.ANY, TimestampWindow.of(config(Map.of("message.timestamp.before.max.ms", "-1",
                 "message.timestamp.after.max.ms", "x"))), "unparsable or negative: no bound");
         assertEquals(TimestampWindow.ANY, TimestampWindow.of(new Config(List.of())));
