@@ -235,6 +235,7 @@ public final class ServiceConfig {
             topicName(topic);
         }
         inputRetentionMs();
+        nonNegative(Setting.REPLAY_OUT_OF_ORDER_MS);
         metricsMetadataLabels();
         maxRecordBytes();
         validationPolicy();

@@ -24,8 +24,12 @@ import org.apache.kafka.common.TopicPartition;
 
 /**
  * Where a replay starts and stops in each partition of its input topic: from the first offset at
- * or after {@code from} ({@code offsetsForTimes}) to the first offset at or after {@code to}, or
- * the end offset taken when the plan is made, whichever comes first. The replay's consumer group
+ * or after {@code from} ({@code offsetsForTimes}: no record before it is stamped {@code from} or
+ * later) to the first offset at or after {@code to} plus the out-of-order bound, or the end offset
+ * taken when the plan is made, whichever comes first. Producers' clocks and retries leave records
+ * out of timestamp order in a partition, so a record of the range may sit after one stamped
+ * {@code to} or later; reading on past it finds such records, and the replay skips those stamped
+ * outside the range. The replay's consumer group
  * (its own application id, never the live service's) gets these start offsets committed before
  * Kafka Streams starts, unless it already has offsets: then it resumes where it stopped.
  */
@@ -73,8 +77,11 @@ public final class ReplayPlan {
         }
     }
 
-    /** @param clientConfig Kafka client settings (bootstrap.servers, security) */
-    public static ReplayPlan make(Map<String, Object> clientConfig, String topic, Replay replay) {
+    /**
+     * @param clientConfig Kafka client settings (bootstrap.servers, security)
+     * @param outOfOrderMs how long after {@code to} the first record stamped then ends the range's offsets
+     */
+    public static ReplayPlan make(Map<String, Object> clientConfig, String topic, Replay replay, long outOfOrderMs) {
         try (KafkaConsumer<byte[], byte[]> consumer = consumer(clientConfig)) {
             List<PartitionInfo> partitions = consumer.partitionsFor(topic, TIMEOUT);
             if (partitions == null || partitions.isEmpty()) {
@@ -86,7 +93,8 @@ public final class ReplayPlan {
             beginning.putAll(consumer.beginningOffsets(topicPartitions, TIMEOUT));
             Map<TopicPartition, Boolean> startsInDeleted = new TreeMap<>(ReplayPlan::compare);
             Map<TopicPartition, OffsetAndTimestamp> fromOffsets = consumer.offsetsForTimes(at(topicPartitions, replay.fromMs()), TIMEOUT);
-            Map<TopicPartition, OffsetAndTimestamp> toOffsets = consumer.offsetsForTimes(at(topicPartitions, replay.toMs()), TIMEOUT);
+            long readTo = replay.toMs() > Long.MAX_VALUE - outOfOrderMs ? Long.MAX_VALUE : replay.toMs() + outOfOrderMs;
+            Map<TopicPartition, OffsetAndTimestamp> toOffsets = consumer.offsetsForTimes(at(topicPartitions, readTo), TIMEOUT);
             Map<TopicPartition, Long> start = new TreeMap<>(ReplayPlan::compare);
             Map<TopicPartition, Long> stop = new TreeMap<>(ReplayPlan::compare);
             Optional<Long> firstRecordMs = Optional.empty();

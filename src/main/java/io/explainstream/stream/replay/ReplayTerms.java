@@ -34,6 +34,11 @@ public record ReplayTerms(String inputTopic, String outputTopic, long fromMs, lo
         SortedMap<Integer, Long> startOffsets) {
 
     private static final String FORMAT = "explainstream replay terms 1";
+    /**
+     * Settings added to the terms after replays had recorded theirs, with what those replays did:
+     * before replay.out.of.order.ms, a replay stopped at the first record stamped --to or later.
+     */
+    private static final Map<String, String> BEFORE_RECORDED = Map.of("replay.out.of.order.ms", "0");
     private static final String SETTING = "setting.";
     private static final String START = "start.";
 
@@ -63,8 +68,8 @@ public record ReplayTerms(String inputTopic, String outputTopic, long fromMs, lo
         TreeSet<String> keys = new TreeSet<>(settings.keySet());
         keys.addAll(earlier.settings.keySet());
         for (String key : keys) {
-            String before = earlier.settings.getOrDefault(key, "");
-            String now = settings.getOrDefault(key, "");
+            String before = earlier.settings.getOrDefault(key, BEFORE_RECORDED.getOrDefault(key, ""));
+            String now = settings.getOrDefault(key, BEFORE_RECORDED.getOrDefault(key, ""));
             if (!before.equals(now)) {
                 differences.add(key + " = '" + before + "'; this run: '" + now + "'");
             }

@@ -53,7 +53,7 @@ public final class ReplayRunner {
      */
     private static final List<Setting> EXPLANATION_SETTINGS = List.of(Setting.MODEL_DTYPE, Setting.MODEL_ACCEPT, Setting.MODEL_OTHER,
             Setting.PROMPT_TOKEN_LIMIT, Setting.PROMPT_POLICY, Setting.RESPONSE_TOKEN_LIMIT, Setting.RESPONSE_POLICY, Setting.EVENT_BYTES_LIMIT,
-            Setting.METADATA_ENTRIES_LIMIT, Setting.SAMPLE_RATE,
+            Setting.METADATA_ENTRIES_LIMIT, Setting.SAMPLE_RATE, Setting.REPLAY_OUT_OF_ORDER_MS,
             Setting.AUDIT_SAMPLE_RATE, Setting.AUDIT_SAMPLE_ALWAYS, Setting.AUDIT_CHEAP_METHOD, Setting.SUMMARY_TOP_K, Setting.REDACT);
     /** Of those, the ones whose values hold model names or metadata values, where case counts. */
     private static final Set<Setting> CASE_SENSITIVE = Set.of(Setting.MODEL_ACCEPT, Setting.AUDIT_SAMPLE_ALWAYS);
@@ -131,7 +131,7 @@ public final class ReplayRunner {
     }
 
     public static ReplayPlan plan(ServiceConfig config, Replay replay) {
-        return ReplayPlan.make(clientConfig(config), config.get(Setting.INPUT_TOPIC), replay);
+        return ReplayPlan.make(clientConfig(config), config.get(Setting.INPUT_TOPIC), replay, config.nonNegative(Setting.REPLAY_OUT_OF_ORDER_MS));
     }
 
     /**

@@ -2,6 +2,7 @@ package io.explainstream.stream.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -120,6 +121,12 @@ class KafkaSettingsTest {
             assertEquals("30000", properties.get(given), given);
             assertEquals(given.equals(key) ? "30000" : null, properties.get(key), given + " is not overridden by the service's default");
         }
+    }
+
+    @Test
+    void aReplaysOutOfOrderBoundIsANonNegativeNumberOfMilliseconds() {
+        assertEquals("replay.out.of.order.ms = -1 must not be negative", message(Map.of("replay.out.of.order.ms", "-1")));
+        assertTrue(message(Map.of("replay.out.of.order.ms", "5m")).startsWith("replay.out.of.order.ms = '5m'"), message(Map.of("replay.out.of.order.ms", "5m")));
     }
 
     private static String message(Map<String, String> settings) {

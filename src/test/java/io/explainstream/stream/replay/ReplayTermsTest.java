@@ -34,6 +34,19 @@ class ReplayTermsTest {
         assertTrue(earlier.startingAt(Map.of(0, 9L)).differencesFrom(earlier).isEmpty(), "start offsets move with retention and are not compared");
     }
 
+    /** A replay recorded before the out-of-order bound existed stopped at the first record stamped --to or later: 0. */
+    @Test
+    void termsRecordedBeforeTheOutOfOrderBoundReadAsZero() {
+        ReplayTerms earlier = terms(1_000, "/models/a", "50");
+        TreeMap<String, String> settings = new TreeMap<>(earlier.settings());
+        settings.put("replay.out.of.order.ms", "300000");
+        ReplayTerms now = new ReplayTerms(earlier.inputTopic(), earlier.outputTopic(), earlier.fromMs(), earlier.toMs(), settings, earlier.startOffsets());
+        assertEquals(List.of("replay.out.of.order.ms = '0'; this run: '300000'"), now.differencesFrom(earlier));
+        settings.put("replay.out.of.order.ms", "0");
+        ReplayTerms same = new ReplayTerms(earlier.inputTopic(), earlier.outputTopic(), earlier.fromMs(), earlier.toMs(), settings, earlier.startOffsets());
+        assertEquals(List.of(), same.differencesFrom(earlier), "resumed with its bound, it goes on");
+    }
+
     @Test
     void textOfAnotherFormatIsRefusedSayingWhatItFound() {
         io.explainstream.stream.config.ConfigException e = assertThrows(io.explainstream.stream.config.ConfigException.class, () -> ReplayTerms.decode("format=something else\n"));

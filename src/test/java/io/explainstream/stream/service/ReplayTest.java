@@ -365,6 +365,49 @@ class ReplayTest {
         assertEquals(3, readAll("appended", 3).size());
     }
 
+    /**
+     * Producers' clocks and retries leave records out of timestamp order in a partition: an event of
+     * the range logged after one stamped past --to. Reading on until the first record stamped
+     * replay.out.of.order.ms (5 minutes) after --to finds it; one that sits after a record stamped
+     * later than that is outside the replay, as the README says. With the bound at 0 the replay
+     * stopped at the first record stamped --to or later and missed the late event.
+     */
+    @Test
+    void anEventOfTheRangeLoggedAfterANewerOneIsReplayedWithinTheOutOfOrderBound() throws Exception {
+        String topic = "disorder";
+        kafka.createTopic(topic, 1);
+        long from = DAY1.minus(Duration.ofDays(1)).toEpochMilli();
+        long to = from + Duration.ofHours(1).toMillis();
+        // In the order logged: in range; a second past --to; in range, after it; ten minutes past --to; in range, after that.
+        String[][] log = {{"early", Long.toString(from + 60_000)}, {"newer", Long.toString(to + 1_000)}, {"late", Long.toString(to - 1_000)},
+                {"much-newer", Long.toString(to + 600_000)}, {"too-late", Long.toString(to - 2_000)}};
+        try (KafkaProducer<String, String> producer = producer()) {
+            for (String[] record : log) {
+                long timestamp = Long.parseLong(record[1]);
+                producer.send(new ProducerRecord<>(topic, 0, timestamp, record[0], event(record[0], timestamp, "One day,", "a girl"))).get();
+            }
+        }
+        Replay replay = new Replay("disorder", from, to);
+        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", topic)), replay, null, "replayed-disorder");
+        assertEquals(Map.of(0, 2L), ReplayRunner.plan(config, replay).countEvents(replay), "--dry-run counts what the replay explains");
+        ReplayRunner.Outcome outcome = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
+        assertTrue(outcome.finished());
+        assertEquals(2, outcome.eventsInRange(), "the events of the range read, not the newer records between them");
+        assertEquals(Set.of("early", "late"), keys(readAll("replayed-disorder", 2)));
+
+        Replay strict = new Replay("disorder-strict", from, to);
+        ServiceConfig strictConfig = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", topic, "replay.out.of.order.ms", "0")),
+                strict, null, "replayed-disorder-strict");
+        assertTrue(ReplayRunner.run(strictConfig, TestData.repo(), strict, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()).finished());
+        assertEquals(Set.of("early"), keys(readAll("replayed-disorder-strict", 1)), "0: stops at the first record stamped --to or later");
+    }
+
+    private static Set<String> keys(List<ConsumerRecord<byte[], byte[]>> records) {
+        Set<String> keys = new HashSet<>();
+        records.forEach(record -> keys.add(new String(record.key(), StandardCharsets.UTF_8)));
+        return keys;
+    }
+
     @Test
     void timesAreIsoInstantsDatesNowOrDurationsBeforeNow() {
         Instant now = Instant.parse("2026-11-30T12:00:00Z");
