@@ -113,7 +113,7 @@ final class ReplayCommand implements Callable<Integer> {
             Map<Integer, Long> counts = plan.countEvents(replay);
             out.printf("replay %s of %s, [%s, %s): %d events in range%n", id, config.get(Setting.INPUT_TOPIC), start, end,
                     counts.values().stream().mapToLong(Long::longValue).sum());
-            counts.forEach((partition, count) -> out.printf("  partition %d: %d events (offsets %d..%d)%n", partition, count,
+            counts.forEach((partition, count) -> out.printf("  partition %d: %d events (offsets [%d, %d) read)%n", partition, count,
                     plan.start().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition)),
                     plan.stop().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition))));
             plan.gaps(ReplayRunner.group(config)).forEach(gap -> out.printf("  gone: %s%n", gap));

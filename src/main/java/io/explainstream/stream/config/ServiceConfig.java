@@ -235,7 +235,7 @@ public final class ServiceConfig {
             topicName(topic);
         }
         inputRetentionMs();
-        nonNegative(Setting.REPLAY_OUT_OF_ORDER_MS);
+        replayOutOfOrderMs();
         metricsMetadataLabels();
         maxRecordBytes();
         validationPolicy();
@@ -535,6 +535,15 @@ public final class ServiceConfig {
         } catch (org.apache.kafka.common.errors.InvalidTopicException e) {
             throw new ConfigException(setting.key() + " = '" + get(setting) + "' is not a Kafka topic name: " + e.getMessage(), e);
         }
+    }
+
+    /** replay.out.of.order.ms: milliseconds, or -1 for no bound (a replay reads to the end offset it starts with). */
+    public int replayOutOfOrderMs() {
+        int value = integer(Setting.REPLAY_OUT_OF_ORDER_MS);
+        if (value < -1) {
+            throw new ConfigException(Setting.REPLAY_OUT_OF_ORDER_MS.key() + " = " + value + " must be -1 (no bound) or at least 0");
+        }
+        return value;
     }
 
     public int nonNegative(Setting setting) {

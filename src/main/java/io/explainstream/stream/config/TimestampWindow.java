@@ -38,7 +38,7 @@ public record TimestampWindow(long beforeMaxMs, long afterMaxMs, String beforeSe
     static final long MAX_MARGIN_MS = Duration.ofMinutes(5).toMillis();
 
     /** Brokers before Kafka 3.6 bound both sides with this one setting (removed in 4.0). */
-    static final String DIFFERENCE_MAX_MS = "message.timestamp.difference.max.ms";
+    private static final String DIFFERENCE_MAX_MS = "message.timestamp.difference.max.ms";
 
     /** The window a topic's configuration (as {@code describeConfigs} gives it, defaults included) means. */
     public static TimestampWindow of(Config config) {

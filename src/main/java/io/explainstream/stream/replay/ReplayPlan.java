@@ -79,7 +79,8 @@ public final class ReplayPlan {
 
     /**
      * @param clientConfig Kafka client settings (bootstrap.servers, security)
-     * @param outOfOrderMs how long after {@code to} the first record stamped then ends the range's offsets
+     * @param outOfOrderMs how long after {@code to} the first record stamped then ends the range's
+     *     offsets; negative: no bound, the range's offsets end at the end offsets
      */
     public static ReplayPlan make(Map<String, Object> clientConfig, String topic, Replay replay, long outOfOrderMs) {
         try (KafkaConsumer<byte[], byte[]> consumer = consumer(clientConfig)) {
@@ -93,8 +94,9 @@ public final class ReplayPlan {
             beginning.putAll(consumer.beginningOffsets(topicPartitions, TIMEOUT));
             Map<TopicPartition, Boolean> startsInDeleted = new TreeMap<>(ReplayPlan::compare);
             Map<TopicPartition, OffsetAndTimestamp> fromOffsets = consumer.offsetsForTimes(at(topicPartitions, replay.fromMs()), TIMEOUT);
-            long readTo = replay.toMs() > Long.MAX_VALUE - outOfOrderMs ? Long.MAX_VALUE : replay.toMs() + outOfOrderMs;
-            Map<TopicPartition, OffsetAndTimestamp> toOffsets = consumer.offsetsForTimes(at(topicPartitions, readTo), TIMEOUT);
+            Map<TopicPartition, OffsetAndTimestamp> toOffsets = outOfOrderMs < 0 ? Map.of()
+                    : consumer.offsetsForTimes(at(topicPartitions, replay.toMs() > Long.MAX_VALUE - outOfOrderMs ? Long.MAX_VALUE
+                            : replay.toMs() + outOfOrderMs), TIMEOUT);
             Map<TopicPartition, Long> start = new TreeMap<>(ReplayPlan::compare);
             Map<TopicPartition, Long> stop = new TreeMap<>(ReplayPlan::compare);
             Optional<Long> firstRecordMs = Optional.empty();

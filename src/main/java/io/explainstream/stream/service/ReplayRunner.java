@@ -131,7 +131,7 @@ public final class ReplayRunner {
     }
 
     public static ReplayPlan plan(ServiceConfig config, Replay replay) {
-        return ReplayPlan.make(clientConfig(config), config.get(Setting.INPUT_TOPIC), replay, config.nonNegative(Setting.REPLAY_OUT_OF_ORDER_MS));
+        return ReplayPlan.make(clientConfig(config), config.get(Setting.INPUT_TOPIC), replay, config.replayOutOfOrderMs());
     }
 
     /**

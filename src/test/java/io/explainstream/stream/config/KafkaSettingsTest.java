@@ -125,7 +125,8 @@ class KafkaSettingsTest {
 
     @Test
     void aReplaysOutOfOrderBoundIsANonNegativeNumberOfMilliseconds() {
-        assertEquals("replay.out.of.order.ms = -1 must not be negative", message(Map.of("replay.out.of.order.ms", "-1")));
+        assertEquals("replay.out.of.order.ms = -2 must be -1 (no bound) or at least 0", message(Map.of("replay.out.of.order.ms", "-2")));
+        assertEquals(-1, ServiceConfig.of(Map.of("replay.out.of.order.ms", "-1")).replayOutOfOrderMs());
         assertTrue(message(Map.of("replay.out.of.order.ms", "5m")).startsWith("replay.out.of.order.ms = '5m'"), message(Map.of("replay.out.of.order.ms", "5m")));
     }
 

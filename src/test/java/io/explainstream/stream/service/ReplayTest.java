@@ -370,7 +370,8 @@ class ReplayTest {
      * the range logged after one stamped past --to. Reading on until the first record stamped
      * replay.out.of.order.ms (5 minutes) after --to finds it; one that sits after a record stamped
      * later than that is outside the replay, as the README says. With the bound at 0 the replay
-     * stopped at the first record stamped --to or later and missed the late event.
+     * stopped at the first record stamped --to or later and missed the late event; at -1 (no bound) it
+     * reads to the end and finds every event of the range.
      */
     @Test
     void anEventOfTheRangeLoggedAfterANewerOneIsReplayedWithinTheOutOfOrderBound() throws Exception {
@@ -400,6 +401,13 @@ class ReplayTest {
                 strict, null, "replayed-disorder-strict");
         assertTrue(ReplayRunner.run(strictConfig, TestData.repo(), strict, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()).finished());
         assertEquals(Set.of("early"), keys(readAll("replayed-disorder-strict", 1)), "0: stops at the first record stamped --to or later");
+
+        Replay unbounded = new Replay("disorder-unbounded", from, to);
+        ServiceConfig unboundedConfig = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", topic, "replay.out.of.order.ms", "-1")),
+                unbounded, null, "replayed-disorder-unbounded");
+        assertEquals(Map.of(0, 3L), ReplayRunner.plan(unboundedConfig, unbounded).countEvents(unbounded));
+        assertTrue(ReplayRunner.run(unboundedConfig, TestData.repo(), unbounded, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()).finished());
+        assertEquals(Set.of("early", "late", "too-late"), keys(readAll("replayed-disorder-unbounded", 3)), "-1: every event of the range");
     }
 
     private static Set<String> keys(List<ConsumerRecord<byte[], byte[]>> records) {
