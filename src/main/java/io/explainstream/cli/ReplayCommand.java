@@ -111,9 +111,9 @@ final class ReplayCommand implements Callable<Integer> {
         if (dryRun) {
             ReplayPlan plan = ReplayRunner.plan(config, replay);
             Map<Integer, Long> counts = plan.countEvents(replay);
-            out.printf("replay %s of %s, [%s, %s): %d events in range%n", id, config.get(Setting.INPUT_TOPIC), start, end,
-                    counts.values().stream().mapToLong(Long::longValue).sum());
-            counts.forEach((partition, count) -> out.printf("  partition %d: %d events (offsets [%d, %d) read)%n", partition, count,
+            long events = counts.values().stream().mapToLong(Long::longValue).sum();
+            out.printf("replay %s of %s, [%s, %s): %d event%s in range%n", id, config.get(Setting.INPUT_TOPIC), start, end, events, events == 1 ? "" : "s");
+            counts.forEach((partition, count) -> out.printf("  partition %d: %d event%s (offsets [%d, %d) read)%n", partition, count, count == 1 ? "" : "s",
                     plan.start().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition)),
                     plan.stop().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition))));
             plan.gaps(ReplayRunner.group(config)).forEach(gap -> out.printf("  gone: %s%n", gap));
@@ -205,7 +205,7 @@ final class ReplayCommand implements Callable<Integer> {
             }
         }
         // Finished, every event of the range is accounted for; interrupted, only some are, of the records the range holds.
-        String counted = outcome.finished() ? outcome.eventsInRange() + " events in range"
+        String counted = outcome.finished() ? outcome.eventsInRange() + (outcome.eventsInRange() == 1 ? " event" : " events") + " in range"
                 : outcome.eventsInRange() + " of " + outcome.recordsInRange() + " records in range done";
         out.printf(Locale.ROOT, "replay %s %s: %s: %d explained, %d dead-lettered, %d skipped; %.1f s%s%s%n", id,
                 outcome.finished() ? "finished" : "interrupted", counted, outcome.explained(), outcome.deadLettered(), outcome.skipped(),
