@@ -1,5 +1,8 @@
 package io.explainstream.diff;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.avro.WireFormat;
@@ -94,8 +97,8 @@ public final class SpillJoin {
      *
      * @param topic where they were looked for; null when the side's dead-letter topic is not known
      * @param unread why they were not read (no such topic, or not known), or null when they were
-     * @param withEventId those keyed by an event id, joined with the other side by it
-     * @param withoutEventId those without a key (an input record without one), which no event id finds
+     * @param withEventId those with an event id (their original's event_id, else their key), joined with the other side by it
+     * @param withoutEventId those with neither (a keyless input record that is not a JSON event), which no event id finds
      */
     public record DeadLetters(String topic, String unread, long withEventId, long withoutEventId) {
 
@@ -103,6 +106,8 @@ public final class SpillJoin {
             return withEventId + withoutEventId;
         }
     }
+
+    private static final JsonFactory JSON = new JsonFactory();
 
     private final Map<String, String> clientSettings;
     private final SchemaRegistryClient registry;
@@ -377,7 +382,9 @@ public final class SpillJoin {
             }
             return;
         }
-        String eventId = new String(record.key(), StandardCharsets.UTF_8);
+        // The value's event_id, not the record key: a producer may key by conversation or user (for
+        // their order), and the service keys its explanations like the input.
+        String eventId = eventIdOf(record.value());
         write(outs.get(bucket(eventId, 0, buckets)), eventId, record.value());
         spilled.kept++;
     }
@@ -408,22 +415,72 @@ public final class SpillJoin {
     }
 
     /**
-     * A dead letter of the side's run in range: its reason ("stage: reason") spilled under its key,
-     * the input record's, which is the event id where the producer keyed by it (send does).
+     * A dead letter of the side's run in range: its reason ("stage: reason") spilled under its
+     * event id ({@link #deadLetterEventId}).
      */
     private void takeDeadLetter(Side side, ConsumerRecord<byte[], byte[]> record, Spilled spilled, List<DataOutputStream> outs, int buckets)
             throws IOException {
         if (!inRange(record) || !ofSide(side, record, spilled)) {
             return;
         }
-        if (record.key() == null) {
+        String eventId = deadLetterEventId(record);
+        if (eventId == null) {
             spilled.deadLettersWithoutEventId++;
             return;
         }
-        String eventId = new String(record.key(), StandardCharsets.UTF_8);
         write(outs.get(bucket(eventId, 0, buckets)), eventId, (header(record, io.explainstream.stream.output.DeadLetters.STAGE, "unknown stage") + ": "
                 + header(record, io.explainstream.stream.output.DeadLetters.REASON, "no reason given")).getBytes(StandardCharsets.UTF_8));
         spilled.deadLettersWithEventId++;
+    }
+
+    /**
+     * An Avro Explanation's event_id, its first field in every version of the schema: a length
+     * (zig-zag varint) and UTF-8 bytes after the wire format's header. Null when the bytes end first.
+     */
+    static String eventIdOf(byte[] value) {
+        int position = WireFormat.HEADER_BYTES;
+        long zigzag = 0;
+        for (int shift = 0; ; shift += 7) {
+            if (position >= value.length || shift > 63) {
+                return null;
+            }
+            int b = value[position++] & 0xff;
+            zigzag |= (long) (b & 0x7f) << shift;
+            if (b < 0x80) {
+                break;
+            }
+        }
+        long length = (zigzag >>> 1) ^ -(zigzag & 1);
+        if (length < 0 || length > value.length - position) {
+            return null;
+        }
+        return new String(value, position, (int) length, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A dead letter's event id: the event_id of its original when that is a JSON object with one
+     * (the key is the input's, which a producer may set to a conversation or a user), else the key;
+     * null when it has neither.
+     */
+    static String deadLetterEventId(ConsumerRecord<byte[], byte[]> record) {
+        byte[] original = record.value();
+        if (original != null && original.length > 0 && original[0] != WireFormat.MAGIC_BYTE) {
+            try (JsonParser parser = JSON.createParser(original)) {
+                if (parser.nextToken() == JsonToken.START_OBJECT) {
+                    while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                        String field = parser.currentName();
+                        JsonToken token = parser.nextToken();
+                        if (field.equals("event_id") && token == JsonToken.VALUE_STRING) {
+                            return parser.getText();
+                        }
+                        parser.skipChildren();
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // not JSON, or cut before its event_id: the key is all there is
+            }
+        }
+        return record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
     }
 
     private static String header(ConsumerRecord<byte[], byte[]> record, String name, String otherwise) {
@@ -437,13 +494,13 @@ public final class SpillJoin {
         if (value == null) {
             return "a tombstone (null value)";
         }
-        if (record.key() == null) {
-            return "no key (explanations are keyed by event_id)";
-        }
         if (value.length < WireFormat.HEADER_BYTES || value[0] != WireFormat.MAGIC_BYTE) {
             return "not in Confluent's wire format (first byte " + (value.length == 0 ? "none" : Integer.toString(value[0] & 0xff)) + ", not 0)";
         }
         int id = WireFormat.schemaId(record.topic(), value);
+        if (eventIdOf(value) == null) {
+            return "its event_id cannot be read";
+        }
         return verdicts.computeIfAbsent(id, k -> {
             try {
                 String name = registry.schemaById(k).getFullName();

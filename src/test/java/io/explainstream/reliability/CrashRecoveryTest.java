@@ -26,6 +26,7 @@ import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -77,9 +78,10 @@ class CrashRecoveryTest {
      * events: about 30 s; the three lives end within about 20 s of the first one's start); event e-i
      * is keyed by its conversation, conv-(i mod 7).
      */
-    static Thread produceSlowly(InJvmKafka kafka, String topic, int count) {
+    static Thread produceSlowly(Map<String, String> clientSettings, String topic, int count) {
         Thread producer = new Thread(() -> {
-            try (KafkaProducer<byte[], byte[]> out = kafka.producer(Map.of())) {
+            try (KafkaProducer<byte[], byte[]> out = new KafkaProducer<>(Map.<String, Object>copyOf(clientSettings), new ByteArraySerializer(),
+                    new ByteArraySerializer())) {
                 for (int i = 0; i < count; i++) {
                     String id = "e-" + i;
                     byte[] conversation = ("conv-" + i % 7).getBytes(StandardCharsets.UTF_8);
@@ -107,7 +109,7 @@ class CrashRecoveryTest {
                 try (ServiceProcess service = run(config, dir.resolve("run-" + kill + ".log"))) {
                     if (producer == null) {
                         assertTrue(service.awaitOutput("ExplainStream running", Duration.ofSeconds(120)), service.output());
-                        producer = produceSlowly(kafka, "crash-in", EVENTS);
+                        producer = produceSlowly(kafka.clientSettings(), "crash-in", EVENTS);
                     }
                     // Let this life finish a batch, so that every life makes progress, then kill it
                     // as soon as the next batch enters the engine.

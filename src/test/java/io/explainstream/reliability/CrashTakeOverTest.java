@@ -52,7 +52,7 @@ class CrashTakeOverTest {
                     ServiceProcess killed = run(configs.get(1), dir.resolve("b.log"))) {
                 assertTrue(survivor.awaitOutput("ExplainStream running", Duration.ofSeconds(120)), survivor.output());
                 assertTrue(killed.awaitOutput("ExplainStream running", Duration.ofSeconds(120)), killed.output());
-                Thread producer = CrashRecoveryTest.produceSlowly(kafka, "takeover-in", EVENTS);
+                Thread producer = CrashRecoveryTest.produceSlowly(kafka.clientSettings(), "takeover-in", EVENTS);
                 assertTrue(survivor.awaitOutput("batch done", Duration.ofSeconds(60)), "both explain:\n" + survivor.output());
                 assertTrue(killed.awaitOutput("batch done", Duration.ofSeconds(60)), "both explain:\n" + killed.output());
                 Thread.sleep(3000);

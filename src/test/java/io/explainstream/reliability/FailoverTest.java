@@ -71,7 +71,7 @@ class FailoverTest {
                 try (ServiceProcess second = ServiceProcess.start(List.of("run", "--config", configFile(dir, kafka.clientSettings(),
                         registry.url().toString(), "b").toString()), debug, Map.of(), dir.resolve("b.log"), Duration.ofMinutes(6))) {
                     assertTrue(second.awaitOutput("ExplainStream running", Duration.ofSeconds(120)), second.output());
-                    Thread producer = CrashRecoveryTest.produceSlowly(kafka, "failover-in", EVENTS);
+                    Thread producer = CrashRecoveryTest.produceSlowly(kafka.clientSettings(), "failover-in", EVENTS);
                     // Both instances work (the partitions are spread), then the first dies mid-batch.
                     assertTrue(second.awaitOutput("batch done", Duration.ofSeconds(120)), "the second instance explains:\n" + second.output());
                     assertTrue(first.awaitOutput("batch done", Duration.ofSeconds(120)), "the first instance explains:\n" + first.output());

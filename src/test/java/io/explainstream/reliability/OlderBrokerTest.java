@@ -120,33 +120,21 @@ class OlderBrokerTest {
     }
 
     /**
-     * Two events stamped ten days ago (a backlog the input took when it was new), one malformed, then
-     * {@link #FRESH} current ones in bursts of 10, 1 s apart, so that they keep arriving across the kill.
+     * Two events stamped ten days ago (a backlog the input took when it was new) and a malformed one,
+     * then {@link #FRESH} current ones arriving over a few seconds, so that they keep arriving across the kill.
      */
-    private static Thread produce(OlderKafkaBroker kafka, long tenDaysAgo) {
-        Thread producer = new Thread(() -> {
-            try (KafkaProducer<byte[], byte[]> out = new KafkaProducer<>(Map.<String, Object>of("bootstrap.servers", kafka.bootstrapServers()),
-                    new ByteArraySerializer(), new ByteArraySerializer())) {
-                for (int i = 0; i < 2; i++) {
-                    String id = "old-" + i;
-                    String event = "{\"event_id\":\"" + id + "\",\"timestamp\":" + tenDaysAgo
-                            + ",\"model\":\"stories260K\",\"prompt\":\"One day,\",\"response\":\"a girl\"}";
-                    out.send(new ProducerRecord<>("older-in", null, tenDaysAgo, bytes(id), bytes(event)));
-                }
-                out.send(new ProducerRecord<>("older-in", bytes("malformed"), bytes("{not json")));
-                for (int i = 0; i < FRESH; i++) {
-                    out.send(new ProducerRecord<>("older-in", bytes("e-" + i), bytes(CrashRecoveryTest.event("e-" + i, i))));
-                    if (i % 10 == 9) {
-                        out.flush();
-                        Thread.sleep(1000);
-                    }
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+    private static Thread produce(OlderKafkaBroker kafka, long tenDaysAgo) throws Exception {
+        try (KafkaProducer<byte[], byte[]> out = new KafkaProducer<>(Map.<String, Object>copyOf(kafka.clientSettings()), new ByteArraySerializer(),
+                new ByteArraySerializer())) {
+            for (int i = 0; i < 2; i++) {
+                String id = "old-" + i;
+                String event = "{\"event_id\":\"" + id + "\",\"timestamp\":" + tenDaysAgo
+                        + ",\"model\":\"stories260K\",\"prompt\":\"One day,\",\"response\":\"a girl\"}";
+                out.send(new ProducerRecord<>("older-in", null, tenDaysAgo, bytes(id), bytes(event))).get();
             }
-        }, "test-producer");
-        producer.start();
-        return producer;
+            out.send(new ProducerRecord<>("older-in", bytes("malformed"), bytes("{not json"))).get();
+        }
+        return CrashRecoveryTest.produceSlowly(kafka.clientSettings(), "older-in", FRESH);
     }
 
     private static byte[] bytes(String text) {

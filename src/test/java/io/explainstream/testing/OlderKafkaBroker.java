@@ -1,10 +1,9 @@
 package io.explainstream.testing;
 
 import io.explainstream.TestData;
+import io.explainstream.embedded.EmbeddedKafkaBroker;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -113,7 +112,7 @@ public final class OlderKafkaBroker implements AutoCloseable {
             if (!process.isAlive()) {
                 throw new IOException("Kafka " + version + " exited with code " + process.exitValue() + ":\n" + log());
             }
-            if (accepts(bootstrapServers)) {
+            if (EmbeddedKafkaBroker.accepts(bootstrapServers)) {
                 try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", bootstrapServers))) {
                     admin.describeCluster().nodes().get(10, TimeUnit.SECONDS);
                     return;
@@ -124,16 +123,6 @@ public final class OlderKafkaBroker implements AutoCloseable {
             Thread.sleep(200);
         }
         throw new IOException("Kafka " + version + " did not become ready within " + START_TIMEOUT.toSeconds() + " s:\n" + log());
-    }
-
-    private static boolean accepts(String hostPort) {
-        String[] parts = hostPort.split(":");
-        try (Socket socket = new Socket()) {
-            socket.connect(new InetSocketAddress(parts[0], Integer.parseInt(parts[1])), 500);
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     /**
