@@ -10,6 +10,7 @@ import io.explainstream.avro.EmbeddedSchemaRegistry;
 import io.explainstream.avro.KafkaSchemaStore;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.cli.Main;
 import io.explainstream.schema.Explanation;
 import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.stream.output.SourceTimestamp;
@@ -17,6 +18,8 @@ import io.explainstream.testing.InJvmKafka;
 import io.explainstream.testing.OlderKafkaBroker;
 import io.explainstream.testing.RunsInChildProcesses;
 import io.explainstream.testing.ServiceProcess;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -89,6 +92,8 @@ class OlderBrokerTest {
                     if (eventId.startsWith("old-")) {
                         assertTrue(record.timestamp() >= started, eventId + " written with the write time, which the topic takes");
                         assertEquals(tenDaysAgo, SourceTimestamp.read(record.headers()), eventId + ": the input's time in the header");
+                    } else {
+                        assertEquals(null, SourceTimestamp.read(record.headers()), eventId + " keeps its own timestamp, and needs no header");
                     }
                 }
                 assertEquals(FRESH + 2, counts.size(), "every event explained: " + counts.keySet() + "\n" + service.output());
@@ -117,6 +122,19 @@ class OlderBrokerTest {
             assertEquals(0, report.get("replay_only").asInt());
             assertEquals(0, report.get("against_only").asInt());
             assertEquals(1, report.get("dead_lettered_on_both").asInt());
+
+            // The old range alone: the live side's old explanations carry the write time and are found by
+            // their header; the replay's, on a topic without the bound, kept the old time.
+            StringWriter out = new StringWriter();
+            StringWriter err = new StringWriter();
+            int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), "diff", "--bootstrap-servers", kafka.bootstrapServers(),
+                    "--registry-url", registry.url().toString(), "--replay-id", "after-upgrade", "--against", "older-out", "--from",
+                    Instant.ofEpochMilli(tenDaysAgo - 3_600_000).toString(), "--to", Instant.ofEpochMilli(tenDaysAgo + 3_600_000).toString(), "--format", "json");
+            assertEquals(0, code, err.toString());
+            JsonNode old = new ObjectMapper().readTree(out.toString());
+            assertEquals(2, old.get("joined").asInt(), old.toString());
+            assertEquals(0, old.get("replay_only").asInt(), "none of the live side's old explanations is missed");
+            assertEquals(0, old.get("against_only").asInt());
         }
     }
 
