@@ -374,17 +374,18 @@ public final class SpillJoin {
             return;
         }
         String problem = notAnExplanation(record);
-        if (problem != null) {
+        // The value's event_id, not the record key: a producer may key by conversation or user (for
+        // their order), and the service keys its explanations like the input.
+        String eventId = problem == null ? eventIdOf(record.value()) : null;
+        if (eventId == null) {
             spilled.bad++;
             notExplanations++;
             if (firstNotExplanation == null) {
-                firstNotExplanation = record.topic() + " partition " + record.partition() + " offset " + record.offset() + ": " + problem;
+                firstNotExplanation = record.topic() + " partition " + record.partition() + " offset " + record.offset() + ": "
+                        + (problem != null ? problem : "its event_id cannot be read");
             }
             return;
         }
-        // The value's event_id, not the record key: a producer may key by conversation or user (for
-        // their order), and the service keys its explanations like the input.
-        String eventId = eventIdOf(record.value());
         write(outs.get(bucket(eventId, 0, buckets)), eventId, record.value());
         spilled.kept++;
     }
@@ -498,9 +499,6 @@ public final class SpillJoin {
             return "not in Confluent's wire format (first byte " + (value.length == 0 ? "none" : Integer.toString(value[0] & 0xff)) + ", not 0)";
         }
         int id = WireFormat.schemaId(record.topic(), value);
-        if (eventIdOf(value) == null) {
-            return "its event_id cannot be read";
-        }
         return verdicts.computeIfAbsent(id, k -> {
             try {
                 String name = registry.schemaById(k).getFullName();
