@@ -14,10 +14,12 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -107,10 +109,10 @@ final class DiffCommand implements Callable<Integer> {
     /** Runs one diff and writes its report; returns the exit status. */
     static int run(ServiceConfig config, Choice given, PrintWriter out, PrintWriter err) throws Exception {
         // The options first (a typo is said without waiting for a broker), then the cluster.
-        request(config, given, Instant.now());
+        request(config, given, Instant.now(), Set.of());
         ClusterCheck.cluster(config);
         Choice choice = withRecordedRange(config, given, err);
-        DiffRun.Request request = request(config, choice, Instant.now());
+        DiffRun.Request request = request(config, choice, Instant.now(), inputTopics(config, choice));
         Map<String, String> clients = config.clientSettings();
         String stateDir = config.streamsProperties().getProperty("state.dir");
         Path spillRoot = stateDir != null ? Path.of(stateDir) : Path.of(System.getProperty("java.io.tmpdir"), "explainstream-diff");
@@ -176,7 +178,21 @@ final class DiffCommand implements Callable<Integer> {
         }
     }
 
-    static DiffRun.Request request(ServiceConfig config, Choice choice, Instant now) {
+    /**
+     * The topics whose events the sides explained: the configuration's input.topic (the live
+     * service's), and the one each replay recorded (a replay may have read another).
+     */
+    static Set<String> inputTopics(ServiceConfig config, Choice choice) {
+        Set<String> topics = new LinkedHashSet<>(List.of(config.get(Setting.INPUT_TOPIC)));
+        for (String replayId : new String[] {choice.replayId(), choice.againstReplay()}) {
+            if (replayId != null) {
+                ReplayRunner.recordedTerms(config, replayId).ifPresent(terms -> topics.add(terms.inputTopic()));
+            }
+        }
+        return topics;
+    }
+
+    static DiffRun.Request request(ServiceConfig config, Choice choice, Instant now, Set<String> inputTopics) {
         if (choice.topK() < 1) {
             throw new IllegalArgumentException("--top-k = " + choice.topK() + " must be at least 1");
         }
@@ -205,7 +221,7 @@ final class DiffCommand implements Callable<Integer> {
         List<String> groupBy = choice.groupBy() != null ? groupKeys("--group-by", choice.groupBy()) : metadataKeysOfStatsGroupBy(config);
         DiffRun.Publish publish = choice.publish() ? new DiffRun.Publish(config.get(Setting.DIFF_TOPIC), config.subjectStrategy(),
                 config.bool(Setting.AUTO_REGISTER), config.integer(Setting.TOPICS_PARTITIONS), (short) config.integer(Setting.TOPICS_REPLICATION)) : null;
-        return new DiffRun.Request(replay, against, fromMs, toMs, choice.topK(), groupBy, choice.listed(), publish);
+        return new DiffRun.Request(replay, against, fromMs, toMs, choice.topK(), groupBy, choice.listed(), publish, inputTopics);
     }
 
     /**

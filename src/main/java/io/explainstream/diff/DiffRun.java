@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * One diff: joins the replay's explanations with the other side's by event id, compares each pair,
@@ -23,10 +24,14 @@ public final class DiffRun {
      * @param groupBy metadata keys naming the aggregation groups; empty: the source model
      * @param listed how many of the most-changed events the result keeps
      * @param publish where to publish, or null
+     * @param inputTopics the topics whose events the sides explained (their bounds on timestamps
+     *     ahead of the clock say how far before {@code fromMs} the range's records may sit)
      */
-    public record Request(Side replay, Side against, long fromMs, long toMs, int topK, List<String> groupBy, int listed, Publish publish) {
+    public record Request(Side replay, Side against, long fromMs, long toMs, int topK, List<String> groupBy, int listed, Publish publish,
+            Set<String> inputTopics) {
         public Request {
             groupBy = List.copyOf(groupBy);
+            inputTopics = Set.copyOf(inputTopics);
             if (listed < 0) {
                 throw new IllegalArgumentException("--list = " + listed + " must not be negative");
             }
@@ -65,7 +70,7 @@ public final class DiffRun {
                         request.publish().partitions(), request.publish().replication(),
                         new DiffPublisher.RunFacts(request.diffId(), started, request.replay(), request.against(), request.topK()));
         try {
-            SpillJoin.Counts counts = new SpillJoin(clientSettings, registry, spill.path(), request.fromMs(), request.toMs()).run(request.replay(),
+            SpillJoin.Counts counts = new SpillJoin(clientSettings, registry, spill.path(), request.fromMs(), request.toMs(), request.inputTopics()).run(request.replay(),
                     request.against(), new SpillJoin.Pairs() {
                         @Override
                         public void joined(io.explainstream.schema.Explanation replay, io.explainstream.schema.Explanation against) {

@@ -21,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -122,18 +123,25 @@ public final class SpillJoin {
     private long duplicates;
     private long recordsRead;
     private int splits;
+    private final List<String> inputTopics;
 
     /**
      * @param spillDir an empty folder of this run's own; its files are deleted as they are joined
      * @param fromMs first record timestamp included ({@code Long.MIN_VALUE}: from the beginning)
      * @param toMs first record timestamp excluded ({@code Long.MAX_VALUE}: to the end)
+     * @param inputTopics the topics whose events the sides explained: how far ahead they let events
+     *     be stamped says how long before {@code fromMs} a record of the range may have been written
+     *     ({@link WriteTimeLead})
      */
-    public SpillJoin(Map<String, String> clientSettings, SchemaRegistryClient registry, Path spillDir, long fromMs, long toMs) {
-        this(clientSettings, registry, spillDir, fromMs, toMs, BUCKET_BYTES);
+    public SpillJoin(Map<String, String> clientSettings, SchemaRegistryClient registry, Path spillDir, long fromMs, long toMs,
+            Collection<String> inputTopics) {
+        this(clientSettings, registry, spillDir, fromMs, toMs, inputTopics, BUCKET_BYTES);
     }
 
     /** @param bucketBytes raw bytes of a bucket pair joined in memory; larger ones are split (tests make it small) */
-    SpillJoin(Map<String, String> clientSettings, SchemaRegistryClient registry, Path spillDir, long fromMs, long toMs, long bucketBytes) {
+    SpillJoin(Map<String, String> clientSettings, SchemaRegistryClient registry, Path spillDir, long fromMs, long toMs,
+            Collection<String> inputTopics, long bucketBytes) {
+        this.inputTopics = List.copyOf(inputTopics);
         this.bucketBytes = bucketBytes;
         this.clientSettings = Map.copyOf(clientSettings);
         this.registry = registry;
@@ -148,8 +156,9 @@ public final class SpillJoin {
         Map<String, List<TopicPartition>> partitions = partitions(replay, against);
         long total = 0;
         Map<String, Map<TopicPartition, long[]>> ranges = new LinkedHashMap<>();
+        Map<String, Long> leads = leads(partitions.keySet());
         for (String topic : partitions.keySet()) {
-            ranges.put(topic, offsetRanges(partitions.get(topic)));
+            ranges.put(topic, offsetRanges(partitions.get(topic), WriteTimeLead.readFrom(fromMs, leads.get(topic))));
         }
         // Every topic each side reads, once per side (two sides on one topic read it twice).
         List<String> readBySides = new ArrayList<>(List.of(replay.topic(), against.topic()));
@@ -222,23 +231,38 @@ public final class SpillJoin {
         return result;
     }
 
-    /** Per partition, [first offset at fromMs, end offset now]. */
-    private Map<TopicPartition, long[]> offsetRanges(List<TopicPartition> partitions) {
+    /** Per topic read, how long before fromMs its records of the range may have been written. */
+    private Map<String, Long> leads(Set<String> topics) {
+        if (fromMs == Long.MIN_VALUE) {
+            Map<String, Long> none = new HashMap<>();
+            topics.forEach(t -> none.put(t, 0L));
+            return none;
+        }
+        try (Admin admin = KafkaClients.admin(clientSettings)) {
+            return WriteTimeLead.ofTopics(admin, topics, inputTopics);
+        }
+    }
+
+    /**
+     * Per partition, [first offset at startMs, end offset now]; {@code Long.MIN_VALUE}: from the
+     * first offset. Records read before fromMs are dropped by their source time ({@link #inRange}).
+     */
+    private Map<TopicPartition, long[]> offsetRanges(List<TopicPartition> partitions, long startMs) {
         try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(clientSettings, "explainstream-diff", "earliest")) {
             // Assigned, so that the consumer keeps the last stable offsets it is sent (else it warns for each partition).
             consumer.assign(partitions);
             Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions);
             Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
             Map<TopicPartition, OffsetAndTimestamp> atFrom = Map.of();
-            if (fromMs != Long.MIN_VALUE) {
+            if (startMs != Long.MIN_VALUE) {
                 Map<TopicPartition, Long> query = new HashMap<>();
-                partitions.forEach(p -> query.put(p, fromMs));
+                partitions.forEach(p -> query.put(p, startMs));
                 atFrom = consumer.offsetsForTimes(query);
             }
             Map<TopicPartition, long[]> ranges = new LinkedHashMap<>();
             for (TopicPartition p : partitions) {
                 long start = begin.get(p);
-                if (fromMs != Long.MIN_VALUE) {
+                if (startMs != Long.MIN_VALUE) {
                     OffsetAndTimestamp found = atFrom.get(p);
                     start = found == null ? end.get(p) : found.offset();
                 }

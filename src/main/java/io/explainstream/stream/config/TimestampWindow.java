@@ -55,6 +55,19 @@ public record TimestampWindow(long beforeMaxMs, long afterMaxMs, String beforeSe
     }
 
     /**
+     * How far ahead of the broker's clock the records of a topic can be stamped: its bound ahead,
+     * {@link Long#MAX_VALUE} for none, 0 for a topic that stamps records with the time they are
+     * appended (which {@link #of} reads as accepting any).
+     */
+    public static long aheadOfClock(Config config) {
+        ConfigEntry type = config.get(TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG);
+        if (type != null && "LogAppendTime".equalsIgnoreCase(type.value())) {
+            return 0;
+        }
+        return of(config).afterMaxMs();
+    }
+
+    /**
      * The window of the topics Kafka Streams creates (changelogs): the broker's defaults (its
      * {@code log.message.timestamp.*} keys), under the {@code topic.}-prefixed settings of the
      * streams configuration, which Kafka Streams gives its internal topics.

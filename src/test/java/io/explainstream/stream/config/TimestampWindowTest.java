@@ -66,6 +66,17 @@ class TimestampWindowTest {
     }
 
     @Test
+    void howFarAheadATopicsRecordsCanBeStampedIsNoneWhereTheBrokerStampsThem() {
+        assertEquals(HOUR, TimestampWindow.aheadOfClock(config(Map.of("message.timestamp.after.max.ms", Long.toString(HOUR)))));
+        assertEquals(DAY, TimestampWindow.aheadOfClock(config(Map.of("message.timestamp.difference.max.ms", Long.toString(DAY)))),
+                "the older setting bounds the future too");
+        assertEquals(Long.MAX_VALUE, TimestampWindow.aheadOfClock(new Config(List.of())));
+        // TimestampWindow.of reads such a topic as accepting any timestamp; none of its records is ahead of the clock.
+        assertEquals(0, TimestampWindow.aheadOfClock(config(Map.of("message.timestamp.type", "LogAppendTime",
+                "message.timestamp.after.max.ms", Long.toString(HOUR)))));
+    }
+
+    @Test
     void changelogsTakeTheBrokersDefaultsUnderTheTopicPrefixedSettings() {
         Map<String, String> broker = Map.of("log.message.timestamp.before.max.ms", Long.toString(DAY), "log.message.timestamp.after.max.ms",
                 Long.toString(HOUR), "log.retention.ms", "1");
