@@ -118,7 +118,7 @@ final class ReplayCommand implements Callable<Integer> {
                     plan.stop().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition))));
             plan.gaps(ReplayRunner.group(config)).forEach(gap -> out.printf("  gone: %s%n", gap));
             try {
-                ReplayRunner.checkOutputs(config, plan, java.time.Clock.systemUTC());
+                ReplayRunner.checkOutputs(config, replay, plan, java.time.Clock.systemUTC());
             } catch (ConfigException e) {
                 out.printf("  would not start: %s%n", e.getMessage());
             }

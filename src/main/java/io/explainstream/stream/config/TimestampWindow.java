@@ -104,6 +104,24 @@ public record TimestampWindow(long beforeMaxMs, long afterMaxMs, String beforeSe
         return refuses(timestampMs, nowMs) ? nowMs : timestampMs;
     }
 
+    /**
+     * The earliest timestamp records stamped in [{@code oldestMs}, {@code endMs}) have when written
+     * from {@code nowMs} on: the oldest's, unless it is moved to the write time ({@link #acceptable});
+     * then the oldest the bound lets through, or, where every one is moved, now.
+     */
+    public long earliestWritten(long oldestMs, long endMs, long nowMs) {
+        if (!refuses(oldestMs, nowMs)) {
+            return oldestMs;
+        }
+        long oldestKept = beforeMaxMs == Long.MAX_VALUE ? oldestMs : nowMs - (beforeMaxMs - Math.min(beforeMaxMs / 2, MAX_MARGIN_MS));
+        return endMs <= oldestKept ? nowMs : Math.min(nowMs, Math.max(oldestMs, oldestKept));
+    }
+
+    /** The bound on the past, as {@link #described} names it. */
+    public String beforeDescribed() {
+        return beforeMaxMs == Long.MAX_VALUE ? "no bound on the past" : setTo(beforeSetting, beforeMaxMs);
+    }
+
     private static boolean beyond(long distanceMs, long boundMs) {
         return boundMs != Long.MAX_VALUE && distanceMs > boundMs - Math.min(boundMs / 2, MAX_MARGIN_MS);
     }

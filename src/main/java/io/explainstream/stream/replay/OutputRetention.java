@@ -2,6 +2,7 @@ package io.explainstream.stream.replay;
 
 import io.explainstream.stream.config.ConfigException;
 import io.explainstream.stream.config.KafkaClients;
+import io.explainstream.stream.config.TimestampWindow;
 import io.explainstream.stream.config.TopicRetention;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * Whether a replay's output outlives its writing. A replay's explanations and dead letters keep
  * the timestamps of last month's events, so a topic kept for a week ({@link TopicRetention}) can
  * lose them minutes after they are written, before anyone reads or diffs them: such a replay is
- * refused before it starts.
+ * refused before it starts. A topic that refuses old timestamps ({@link TimestampWindow}) gets the
+ * oldest records with the time they are written, and keeps them for its retention from then.
  */
 public final class OutputRetention {
 
@@ -49,27 +51,36 @@ public final class OutputRetention {
      * logs that and goes on.
      *
      * @param firstRecordMs the timestamp of the replay's oldest event
+     * @param endMs the end of the replay's range (excluded)
      * @throws ConfigException naming the topic, its retention, the event's time and what to do
      */
-    public static void check(Map<String, Object> clientConfig, List<Target> targets, long firstRecordMs, Instant now) {
+    public static void check(Map<String, Object> clientConfig, List<Target> targets, long firstRecordMs, long endMs, Instant now) {
         try (Admin admin = KafkaClients.admin(clientConfig)) {
             for (Target target : targets) {
-                describe(admin, target.name()).ifPresent(config -> check(target, config, firstRecordMs, now));
+                describe(admin, target.name()).ifPresent(config -> check(target, config, firstRecordMs, endMs, now));
             }
         }
     }
 
-    private static void check(Target target, Config config, long firstRecordMs, Instant now) {
+    private static void check(Target target, Config config, long firstRecordMs, long endMs, Instant now) {
         TopicRetention retention = TopicRetention.of(config);
         if (retention.keeps()) {
             return;
         }
-        Instant deletedFrom = Instant.ofEpochMilli(firstRecordMs).plusMillis(retention.keepsMs());
+        // A topic that refuses the oldest event's time gets it, and the others as old, with the write time.
+        TimestampWindow accepted = TimestampWindow.of(config);
+        long earliest = accepted.earliestWritten(firstRecordMs, endMs, now.toEpochMilli());
+        Instant deletedFrom = Instant.ofEpochMilli(earliest).plusMillis(retention.keepsMs());
         if (deletedFrom.isBefore(now.plus(MARGIN))) {
-            throw new ConfigException(target.described() + " keeps records for " + retention.described() + " after their timestamp; the replay's first event, of "
-                    + Instant.ofEpochMilli(firstRecordMs) + ", would be deleted " + (deletedFrom.isAfter(now) ? "by " + deletedFrom : "as soon as it is written")
-                    + " (a replay's records keep their events' timestamps). Raise the topic's retention.ms (-1 keeps records forever), or "
-                    + target.remedy());
+            boolean kept = earliest == firstRecordMs;
+            String when = deletedFrom.isAfter(now) ? "by " + deletedFrom : kept ? "as soon as it is written" : "as soon as they are written";
+            String what = kept
+                    ? "the replay's first event, of " + Instant.ofEpochMilli(firstRecordMs) + ", would be deleted " + when
+                            + " (a replay's records keep their events' timestamps)"
+                    : "the replay's records of events older than " + accepted.beforeDescribed() + " are written with the time they are written, and would be deleted "
+                            + when;
+            throw new ConfigException(target.described() + " keeps records for " + retention.described() + " after their timestamp; " + what
+                    + ". Raise the topic's retention.ms (-1 keeps records forever), or " + target.remedy());
         }
     }
 

@@ -145,7 +145,7 @@ public final class ReplayRunner {
         ReplayPlan plan = plan(config, replay);
         String group = group(config);
         ReplayTerms terms = terms(config, home, replay).startingAt(plan.startOffsets());
-        checkOutputs(config, plan, clock);
+        checkOutputs(config, replay, plan, clock);
         boolean fresh = plan.admit(group, replay.id(), terms);
         List<ReplayPlan.Gap> gaps = plan.gaps(group, fresh);
         if (!gaps.isEmpty()) {
@@ -212,8 +212,8 @@ public final class ReplayRunner {
      * Refuses a replay whose output topics would delete its oldest event's records by retention
      * ({@link OutputRetention}): before it reads anything or records its terms.
      */
-    public static void checkOutputs(ServiceConfig config, ReplayPlan plan, Clock clock) {
-        plan.firstRecordMs().ifPresent(first -> OutputRetention.check(clientConfig(config), outputs(config), first, clock.instant()));
+    public static void checkOutputs(ServiceConfig config, Replay replay, ReplayPlan plan, Clock clock) {
+        plan.firstRecordMs().ifPresent(first -> OutputRetention.check(clientConfig(config), outputs(config), first, replay.toMs(), clock.instant()));
     }
 
     /** The topics a replay writes: its explanations' and its dead letters'. */

@@ -77,6 +77,16 @@ class TimestampWindowTest {
     }
 
     @Test
+    void theEarliestTimeARangesRecordsAreWrittenWithIsTheOldestsUnlessTheBoundMovesIt() {
+        TimestampWindow day = TimestampWindow.of(config(Map.of("message.timestamp.before.max.ms", Long.toString(DAY))));
+        assertEquals(NOW - HOUR, day.earliestWritten(NOW - HOUR, NOW, NOW), "within the bound: kept");
+        assertEquals(NOW, day.earliestWritten(NOW - 10 * DAY, NOW - 9 * DAY, NOW), "all moved: the write time");
+        assertEquals(NOW - DAY + 5 * MINUTE, day.earliestWritten(NOW - 10 * DAY, NOW, NOW), "the oldest the bound lets through");
+        assertEquals(NOW - 10 * DAY, TimestampWindow.ANY.earliestWritten(NOW - 10 * DAY, NOW, NOW));
+        assertEquals("message.timestamp.before.max.ms = 86400000 (1d)", day.beforeDescribed());
+    }
+
+    @Test
     void changelogsTakeTheBrokersDefaultsUnderTheTopicPrefixedSettings() {
         Map<String, String> broker = Map.of("log.message.timestamp.before.max.ms", Long.toString(DAY), "log.message.timestamp.after.max.ms",
                 Long.toString(HOUR), "log.retention.ms", "1");

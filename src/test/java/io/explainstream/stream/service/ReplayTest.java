@@ -363,6 +363,25 @@ class ReplayTest {
         ServiceConfig appended = ReplayRunner.configure(base("explainstream"), replay, "ten-days-refused", "appended");
         assertTrue(ReplayRunner.run(appended, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()).finished());
         assertEquals(3, readAll("appended", 3).size());
+
+        // So does a topic that refuses timestamps a day old: the replay writes such records with the
+        // write time (it was refused as if they kept their events' time). Kept for an hour only, they are lost.
+        Map<String, String> dayBound = Map.of("retention.ms", "604800000", "message.timestamp.before.max.ms", "86400000");
+        kafka.createTopic("day-bound", 1, dayBound);
+        kafka.createTopic("day-bound-dlq", 1, dayBound);
+        Replay movedReplay = new Replay("moved-by-bound", replay.fromMs(), replay.toMs());
+        ServiceConfig moved = ReplayRunner.configure(base("explainstream"), movedReplay, "ten-days-refused", "day-bound");
+        assertTrue(ReplayRunner.run(moved, TestData.repo(), movedReplay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()).finished());
+        assertEquals(3, readAll("day-bound", 3).size());
+        Map<String, String> hourKept = Map.of("retention.ms", "1800000", "message.timestamp.before.max.ms", "86400000");
+        kafka.createTopic("day-bound-half-hour", 1, hourKept);
+        Replay lostReplay = new Replay("lost-by-retention", replay.fromMs(), replay.toMs());
+        ServiceConfig lost = ReplayRunner.configure(base("explainstream"), lostReplay, "ten-days-refused", "day-bound-half-hour");
+        ConfigException halfHour = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ReplayRunner.run(lost, TestData.repo(), lostReplay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()));
+        assertTrue(halfHour.getMessage().startsWith("--output-topic = day-bound-half-hour keeps records for retention.ms = 1800000 (30m) after their"
+                + " timestamp; the replay's records of events older than message.timestamp.before.max.ms = 86400000 (1d) are written with the time they are"
+                + " written, and would be deleted by "), halfHour.getMessage());
     }
 
     /**
