@@ -109,7 +109,7 @@ final class ReplayCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (dryRun) {
-            ReplayPlan plan = ReplayRunner.plan(config, replay);
+            ReplayPlan plan = ReplayRunner.planAsRun(config, replay);
             Map<Integer, Long> counts = plan.countEvents(replay);
             long events = counts.values().stream().mapToLong(Long::longValue).sum();
             out.printf("replay %s of %s, [%s, %s): %d event%s in range%n", id, config.get(Setting.INPUT_TOPIC), start, end, events, events == 1 ? "" : "s");

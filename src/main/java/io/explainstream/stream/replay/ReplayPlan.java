@@ -272,8 +272,8 @@ public final class ReplayPlan {
 
     /**
      * Makes the replay group ready to start: a fresh replay gets its start offsets committed and
-     * its terms recorded; a resumed one keeps its offsets (and gets its terms recorded if it
-     * started before replays recorded them).
+     * its terms and stop offsets recorded; a resumed one keeps its offsets (and gets its terms and
+     * stop offsets recorded if it started before replays recorded them).
      *
      * @param fresh what {@link #admit} returned
      */
@@ -285,6 +285,13 @@ public final class ReplayPlan {
                 TopicPartition first = start.keySet().iterator().next();
                 admin.alterConsumerGroupOffsets(termsGroup(groupId), Map.of(first, new OffsetAndMetadata(start.get(first), terms.encode())))
                         .all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            }
+            if (fresh || allCommitted(admin, stopsGroup(groupId)).isEmpty()) {
+                // As offsets of a group of their own, not in the terms' text: an offset's metadata is
+                // bounded (offset.metadata.max.bytes, 4096 by default), a topic's partitions are not.
+                Map<TopicPartition, OffsetAndMetadata> stops = new HashMap<>();
+                stop.forEach((partition, offset) -> stops.put(partition, new OffsetAndMetadata(offset)));
+                admin.alterConsumerGroupOffsets(stopsGroup(groupId), stops).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             }
             if (fresh) {
                 Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
@@ -306,7 +313,7 @@ public final class ReplayPlan {
      */
     public void forget(String groupId) {
         try (Admin admin = admin()) {
-            for (var deleted : admin.deleteConsumerGroups(List.of(groupId, termsGroup(groupId))).deletedGroups().entrySet()) {
+            for (var deleted : admin.deleteConsumerGroups(List.of(groupId, termsGroup(groupId), stopsGroup(groupId))).deletedGroups().entrySet()) {
                 try {
                     deleted.getValue().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
                 } catch (ExecutionException e) {
@@ -326,6 +333,39 @@ public final class ReplayPlan {
     /** The group whose one committed offset carries the replay's terms. */
     static String termsGroup(String groupId) {
         return groupId + "-terms";
+    }
+
+    /** The group whose committed offsets are the replay's stop offsets, as first planned. */
+    static String stopsGroup(String groupId) {
+        return groupId + "-stops";
+    }
+
+    /**
+     * This plan with the stop offsets recorded when the replay was first planned, for a replay that
+     * resumes: it reads what an uninterrupted run would have read, not records appended while it
+     * was stopped (an event stamped in the range and logged since would be explained by the resumed
+     * run only). A partition added since has nothing to read; a replay that recorded no stop
+     * offsets (run before they were kept) keeps this plan's.
+     */
+    public ReplayPlan withRecordedStops(String groupId) {
+        Map<TopicPartition, OffsetAndMetadata> recorded;
+        try (Admin admin = admin()) {
+            recorded = allCommitted(admin, stopsGroup(groupId));
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot read the stop offsets of replay group " + groupId + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+        if (recorded.isEmpty()) {
+            return this;
+        }
+        Map<TopicPartition, Long> stops = new TreeMap<>(ReplayPlan::compare);
+        start.forEach((partition, first) -> {
+            OffsetAndMetadata offset = recorded.get(partition);
+            stops.put(partition, offset == null ? first : Math.max(first, offset.offset()));
+        });
+        return new ReplayPlan(topic, start, stops, logStart, startsInDeleted, firstRecordMs, clientConfig);
     }
 
     /** The terms recorded for the replay group {@code groupId}, if any. */

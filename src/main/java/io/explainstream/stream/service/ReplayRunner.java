@@ -135,6 +135,18 @@ public final class ReplayRunner {
     }
 
     /**
+     * The plan a run of {@code replay} would follow, for --dry-run: a replay id that has run over
+     * the same input and range resumes with the stop offsets it recorded ({@link ReplayPlan#withRecordedStops}).
+     */
+    public static ReplayPlan planAsRun(ServiceConfig config, Replay replay) {
+        ReplayPlan plan = plan(config, replay);
+        Optional<ReplayTerms> recorded = ReplayPlan.recordedTerms(clientConfig(config), group(config));
+        boolean same = recorded.filter(terms -> terms.inputTopic().equals(config.get(Setting.INPUT_TOPIC)) && terms.fromMs() == replay.fromMs()
+                && terms.toMs() == replay.toMs()).isPresent();
+        return same ? plan.withRecordedStops(group(config)) : plan;
+    }
+
+    /**
      * Runs the replay until it is finished or {@code stopRequested}.
      *
      * @param allowGaps replay what is left when retention deleted part of the range; without it, such
@@ -142,11 +154,12 @@ public final class ReplayRunner {
      */
     public static Outcome run(ServiceConfig config, Path home, Replay replay, boolean allowGaps, Progress progress, BooleanSupplier stopRequested,
             Clock clock) throws Exception {
-        ReplayPlan plan = plan(config, replay);
+        ReplayPlan planned = plan(config, replay);
         String group = group(config);
-        ReplayTerms terms = terms(config, home, replay).startingAt(plan.startOffsets());
-        checkOutputs(config, replay, plan, clock);
-        boolean fresh = plan.admit(group, replay.id(), terms);
+        ReplayTerms terms = terms(config, home, replay).startingAt(planned.startOffsets());
+        checkOutputs(config, replay, planned, clock);
+        boolean fresh = planned.admit(group, replay.id(), terms);
+        ReplayPlan plan = fresh ? planned : planned.withRecordedStops(group);
         List<ReplayPlan.Gap> gaps = plan.gaps(group, fresh);
         if (!gaps.isEmpty()) {
             LOG.warn("replay {}: part of the range is gone: {}", replay.id(), gaps);

@@ -265,9 +265,21 @@ class ReplayTest {
         ReplayRunner.Outcome first = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> kafka != null
                 && ReplayTest.committed(config) >= 100, Clock.systemUTC());
         assertFalse(first.finished(), "interrupted after about a third");
+        // Events of the hour logged while the replay is stopped are not part of it: it reads what its
+        // first plan read, as an uninterrupted twin does (it re-planned to the end offsets and explained them).
+        try (KafkaProducer<String, String> producer = producer()) {
+            for (int p = 0; p < 3; p++) {
+                long timestamp = hour.toEpochMilli() + Duration.ofMinutes(30).toMillis();
+                producer.send(new ProducerRecord<>("busy", p, timestamp, "late-" + p, event("late-" + p, timestamp, "One day,", "a girl"))).get();
+            }
+        }
         ReplayRunner.Outcome second = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
         assertTrue(second.finished() && second.resumed());
         assertEquals(300, second.explained(), "the counts carry over the interruption");
+        assertEquals(300, ReplayRunner.planAsRun(config, replay).countEvents(replay).values().stream().mapToLong(Long::longValue).sum(),
+                "--dry-run of the replay id counts what it replays");
+        assertEquals(303, ReplayRunner.plan(config, replay).countEvents(replay).values().stream().mapToLong(Long::longValue).sum(),
+                "a new plan of the hour has the late events");
         Map<String, Integer> counts = explainedOnce("busy-resumed", 300);
         assertEquals(new HashSet<>(ids), counts.keySet());
         assertTrue(counts.values().stream().allMatch(c -> c == 1), "no duplicates: " + counts);
