@@ -6,7 +6,6 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
@@ -280,11 +279,13 @@ public final class ReplayPlan {
     public void prepareGroup(String groupId, ReplayTerms terms, boolean fresh) {
         try (Admin admin = admin()) {
             if (fresh || recordedTerms(admin, groupId).isEmpty()) {
-                // Kept as the metadata of an offset of a group of its own: Kafka Streams reads its own
-                // group's offset metadata as its encoding, and the group shares the replay's ACL prefix.
+                // Kept in a group of its own (Kafka Streams reads its own group's offset metadata as its
+                // encoding; the group shares the replay's ACL prefix): the start offsets as its offsets,
+                // the rest of the terms as the first one's metadata.
                 TopicPartition first = start.keySet().iterator().next();
-                admin.alterConsumerGroupOffsets(termsGroup(groupId), Map.of(first, new OffsetAndMetadata(start.get(first), terms.encode())))
-                        .all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+                start.forEach((partition, offset) -> offsets.put(partition, new OffsetAndMetadata(offset, partition.equals(first) ? terms.encode() : "")));
+                admin.alterConsumerGroupOffsets(termsGroup(groupId), offsets).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             }
             if (fresh || allCommitted(admin, stopsGroup(groupId)).isEmpty()) {
                 // As offsets of a group of their own, not in the terms' text: an offset's metadata is
@@ -380,13 +381,25 @@ public final class ReplayPlan {
         }
     }
 
-    /** The terms recorded for the replay, on whatever topic they were recorded (the input topic is one of them). */
+    /**
+     * The terms recorded for the replay, on whatever topic they were recorded (the input topic is
+     * one of them), with the start offsets the group's offsets on that topic keep.
+     */
     private static Optional<ReplayTerms> recordedTerms(Admin admin, String groupId)
             throws ExecutionException, InterruptedException, TimeoutException {
-        Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(termsGroup(groupId)).partitionsToOffsetAndMetadata()
-                .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        return offsets.values().stream().filter(Objects::nonNull).map(OffsetAndMetadata::metadata).filter(text -> !text.isEmpty())
+        Map<TopicPartition, OffsetAndMetadata> offsets = allCommitted(admin, termsGroup(groupId));
+        Optional<ReplayTerms> terms = offsets.values().stream().map(OffsetAndMetadata::metadata).filter(text -> text != null && !text.isEmpty())
                 .findFirst().map(ReplayTerms::decode);
+        if (terms.isEmpty() || !terms.get().startOffsets().isEmpty()) {
+            return terms;
+        }
+        Map<Integer, Long> starts = new TreeMap<>();
+        offsets.forEach((partition, offset) -> {
+            if (partition.topic().equals(terms.get().inputTopic())) {
+                starts.put(partition.partition(), offset.offset());
+            }
+        });
+        return Optional.of(terms.get().startingAt(starts));
     }
 
     /** Records of the range the group has consumed and committed so far. */

@@ -77,7 +77,10 @@ public record ReplayTerms(String inputTopic, String outputTopic, long fromMs, lo
         return differences;
     }
 
-    /** The terms as text, to keep where the replay's offsets are kept (an offset's metadata). */
+    /**
+     * The terms as text, to keep where the replay's offsets are kept (an offset's metadata): all
+     * but the start offsets, which are kept as the offsets themselves.
+     */
     public String encode() {
         Properties properties = new Properties();
         properties.setProperty("format", FORMAT);
@@ -86,7 +89,8 @@ public record ReplayTerms(String inputTopic, String outputTopic, long fromMs, lo
         properties.setProperty("from.ms", Long.toString(fromMs));
         properties.setProperty("to.ms", Long.toString(toMs));
         settings.forEach((key, value) -> properties.setProperty(SETTING + key, value));
-        startOffsets.forEach((partition, offset) -> properties.setProperty(START + partition, Long.toString(offset)));
+        // Not the start offsets: the text is an offset's metadata, which brokers bound
+        // (offset.metadata.max.bytes, 4096 bytes by default), and a topic may have hundreds of partitions.
         StringWriter text = new StringWriter();
         try {
             properties.store(text, null);
@@ -97,7 +101,11 @@ public record ReplayTerms(String inputTopic, String outputTopic, long fromMs, lo
         return text.toString().lines().filter(line -> !line.startsWith("#")).reduce("", (all, line) -> all + line + "\n");
     }
 
-    /** Reads {@link #encode()}'s text; refuses any other (a ConfigException: the user can give another replay id), naming what it found. */
+    /**
+     * Reads {@link #encode()}'s text, with no start offsets (those of terms recorded before they
+     * were kept apart); refuses any other text (a ConfigException: the user can give another replay
+     * id), naming what it found.
+     */
     public static ReplayTerms decode(String text) {
         Properties properties = new Properties();
         try {

@@ -19,6 +19,8 @@ import io.explainstream.stream.config.ConfigException;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.TimeSpec;
 import io.explainstream.stream.replay.Replay;
+import io.explainstream.stream.replay.ReplayPlan;
+import io.explainstream.stream.replay.ReplayTerms;
 import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.testing.InJvmKafka;
 import java.nio.charset.StandardCharsets;
@@ -283,6 +285,29 @@ class ReplayTest {
         Map<String, Integer> counts = explainedOnce("busy-resumed", 300);
         assertEquals(new HashSet<>(ids), counts.keySet());
         assertTrue(counts.values().stream().allMatch(c -> c == 1), "no duplicates: " + counts);
+    }
+
+    /**
+     * The terms are kept as an offset's metadata, which a broker bounds (offset.metadata.max.bytes,
+     * 4096 bytes by default); with every partition's start offset in that text, a replay of a topic
+     * with a few hundred partitions could not record them and did not start.
+     */
+    @Test
+    void aReplayOfATopicWithHundredsOfPartitionsRecordsItsTerms() throws Exception {
+        kafka.createTopic("wide", 600);
+        Instant hour = Instant.now().minus(Duration.ofDays(2)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
+        try (KafkaProducer<String, String> producer = producer()) {
+            producer.send(new ProducerRecord<>("wide", 599, hour.toEpochMilli(), "wide-0", event("wide-0", hour.toEpochMilli(), "One day,", "a girl"))).get();
+        }
+        Replay replay = new Replay("wide", hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
+        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", "wide")), replay, null, "wide-out");
+        ReplayPlan plan = ReplayRunner.plan(config, replay);
+        ReplayTerms terms = ReplayRunner.terms(config, TestData.repo(), replay).startingAt(plan.startOffsets());
+        String group = ReplayRunner.group(config);
+        assertTrue(plan.admit(group, replay.id(), terms));
+        plan.prepareGroup(group, terms, true);
+        assertEquals(java.util.Optional.of(terms), ReplayRunner.recordedTerms(base("explainstream"), "wide"), "recorded, start offsets and all");
+        assertFalse(plan.admit(group, replay.id(), terms), "and resumed with them");
     }
 
     private static long committed(ServiceConfig config) {
