@@ -204,9 +204,10 @@ final class ReplayCommand implements Callable<Integer> {
                 return 4;
             }
         }
-        // Finished, every event of the range is accounted for; interrupted, only some are, of the records the range holds.
+        // Finished, every event of the range is accounted for; interrupted, only some are, of at most
+        // the records between its start and stop offsets (some may be stamped outside the range).
         String counted = outcome.finished() ? outcome.eventsInRange() + (outcome.eventsInRange() == 1 ? " event" : " events") + " in range"
-                : outcome.eventsInRange() + " of " + outcome.recordsInRange() + " records in range done";
+                : outcome.eventsInRange() + (outcome.eventsInRange() == 1 ? " event" : " events") + " done of at most " + outcome.recordsInRange();
         out.printf(Locale.ROOT, "replay %s %s: %s: %d explained, %d dead-lettered, %d skipped; %.1f s%s%s%n", id,
                 outcome.finished() ? "finished" : "interrupted", counted, outcome.explained(), outcome.deadLettered(), outcome.skipped(),
                 outcome.seconds(), outcome.resumed() ? " (resumed)" : "", outcome.gaps().isEmpty() ? "" : "; records deleted by retention are missing");
