@@ -51,7 +51,7 @@ final class DiffCommand implements Callable<Integer> {
     @Option(names = "--against", paramLabel = "TOPIC", description = "Topic of the explanations to compare against (default: output.topic, the live one).")
     private String against;
 
-    @Option(names = "--against-replay", paramLabel = "ID2", description = "Compare against another replay's explanations (on --replay-topic unless --against is given).")
+    @Option(names = "--against-replay", paramLabel = "ID2", description = "Compare against another replay's explanations (on the topic it recorded it wrote into, else --replay-topic, unless --against is given).")
     private String againstReplay;
 
     @Option(names = "--from", description = "First record time included: ISO-8601, a date, now, or -3d, -12h (default: the beginning).")
@@ -111,7 +111,7 @@ final class DiffCommand implements Callable<Integer> {
         // The options first (a typo is said without waiting for a broker), then the cluster.
         request(config, given, Instant.now(), Set.of());
         ClusterCheck.cluster(config);
-        Choice choice = withRecordedRange(config, given, err);
+        Choice choice = withAgainstReplayTopic(config, withRecordedRange(config, given, err), err);
         DiffRun.Request request = request(config, choice, Instant.now(), inputTopics(config, choice));
         Map<String, String> clients = config.clientSettings();
         String stateDir = config.streamsProperties().getProperty("state.dir");
@@ -167,6 +167,24 @@ final class DiffCommand implements Callable<Integer> {
                 TokenText.visible(terms.outputTopic()), from, to, TokenText.visible(replayTopic));
         return new Choice(choice.replayId(), replayTopic, choice.against(), choice.againstReplay(), from, to, choice.topK(), choice.groupBy(),
                 choice.listed(), choice.publish(), choice.format(), choice.outFile(), choice.outOption());
+    }
+
+    /**
+     * The topic the other replay recorded it wrote into, where --against-replay is given without
+     * --against: two replays may have written to different topics. Said on {@code err}.
+     */
+    static Choice withAgainstReplayTopic(ServiceConfig config, Choice choice, PrintWriter err) {
+        if (choice.againstReplay() == null || choice.against() != null) {
+            return choice;
+        }
+        Optional<ReplayTerms> recorded = ReplayRunner.recordedTerms(config, choice.againstReplay());
+        if (recorded.isEmpty()) {
+            return choice;
+        }
+        String topic = recorded.get().outputTopic();
+        err.printf("diff: replay %s wrote into %s%n", TokenText.visible(choice.againstReplay()), TokenText.visible(topic));
+        return new Choice(choice.replayId(), choice.replayTopic(), topic, choice.againstReplay(), choice.from(), choice.to(), choice.topK(),
+                choice.groupBy(), choice.listed(), choice.publish(), choice.format(), choice.outFile(), choice.outOption());
     }
 
     /** The report to the file the choice names, else (none, or {@code -}) to {@code out}. */

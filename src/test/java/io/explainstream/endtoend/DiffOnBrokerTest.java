@@ -184,6 +184,21 @@ class DiffOnBrokerTest {
             String htmlText = java.nio.file.Files.readString(html);
             assertEquals(2 * n, htmlText.split("<section class=\"explanation\"", -1).length - 1, "both heatmaps of each listed event");
 
+            // Against another replay that wrote into another topic: diff reads it where that replay
+            // recorded it wrote (it looked on the first replay's topic and found none of its records).
+            Replay elsewhere = new Replay("ixg-elsewhere", replay.fromMs(), replay.toMs());
+            assertTrue(ReplayRunner.run(ReplayRunner.configure(live.with(Map.of("attribution.method", "input_x_gradient", "attribution.steps", "8")),
+                    elsewhere, null, "diff-elsewhere"), TestData.repo(), elsewhere, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()).finished());
+            Path withAppId = java.nio.file.Files.writeString(dir.resolve("diff.properties"), "application.id=diff\n");
+            Run twoReplays = run(connection, "diff", "--replay-id", "ixg", "--against-replay", "ixg-elsewhere", "--config", withAppId.toString(),
+                    "--format", "json");
+            assertEquals(0, twoReplays.code, twoReplays.err);
+            assertTrue(twoReplays.err.contains("diff: replay ixg-elsewhere wrote into diff-elsewhere"), twoReplays.err);
+            JsonNode replays = JSON.readTree(twoReplays.out);
+            assertEquals(n, replays.get("joined").asInt(), twoReplays.out);
+            assertEquals(0, replays.get("replay_only").asInt() + replays.get("against_only").asInt());
+            assertEquals(1, replays.get("dead_lettered_on_both").asInt(), "each replay's dead letters on its own -dlq");
+
             // Bad input: each a one-line error, exit status 2.
             Run unknown = run(connection, "diff", "--replay-id", "nope", "--against", "diff-out");
             assertEquals(2, unknown.code);
