@@ -116,6 +116,7 @@ public final class SpillJoin {
     private final Path spillDir;
     private final long fromMs;
     private final long toMs;
+    private final List<String> inputTopics;
     private final long bucketBytes;
     private final Map<Integer, String> verdicts = new HashMap<>();
     private long notExplanations;
@@ -123,7 +124,6 @@ public final class SpillJoin {
     private long duplicates;
     private long recordsRead;
     private int splits;
-    private final List<String> inputTopics;
 
     /**
      * @param spillDir an empty folder of this run's own; its files are deleted as they are joined
