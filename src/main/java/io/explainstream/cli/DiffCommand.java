@@ -111,8 +111,11 @@ final class DiffCommand implements Callable<Integer> {
         // The options first (a typo is said without waiting for a broker), then the cluster.
         request(config, given, Instant.now(), Set.of());
         ClusterCheck.cluster(config);
-        Choice choice = withAgainstReplayTopic(config, withRecordedRange(config, given, err), err);
-        DiffRun.Request request = request(config, choice, Instant.now(), inputTopics(config, choice));
+        Optional<ReplayTerms> recorded = ReplayRunner.recordedTerms(config, given.replayId());
+        Optional<ReplayTerms> againstRecorded = given.againstReplay() == null ? Optional.empty() : ReplayRunner.recordedTerms(config, given.againstReplay());
+        Choice choice = withAgainstReplayTopic(withRecordedRange(config, given, recorded, err), againstRecorded, err);
+        DiffRun.Request request = request(config, choice, Instant.now(), inputTopics(config, recorded, againstRecorded));
+        recorded.ifPresent(terms -> requireOverlap(choice.replayId(), request, terms));
         Map<String, String> clients = config.clientSettings();
         String stateDir = config.streamsProperties().getProperty("state.dir");
         Path spillRoot = stateDir != null ? Path.of(stateDir) : Path.of(System.getProperty("java.io.tmpdir"), "explainstream-diff");
@@ -144,11 +147,10 @@ final class DiffCommand implements Callable<Integer> {
      * explanations of every time, and those outside the replay's range would all be "live only".
      * Said on {@code err}, as is comparing every record time when nothing is recorded.
      */
-    static Choice withRecordedRange(ServiceConfig config, Choice choice, PrintWriter err) {
+    static Choice withRecordedRange(ServiceConfig config, Choice choice, Optional<ReplayTerms> recorded, PrintWriter err) {
         if (choice.from() != null && choice.to() != null && choice.replayTopic() != null) {
             return choice;
         }
-        Optional<ReplayTerms> recorded = ReplayRunner.recordedTerms(config, choice.replayId());
         if (recorded.isEmpty()) {
             if (choice.from() == null && choice.to() == null) {
                 // A replay run with --set application.id=... (the demo's) records its range under that id.
@@ -173,12 +175,8 @@ final class DiffCommand implements Callable<Integer> {
      * The topic the other replay recorded it wrote into, where --against-replay is given without
      * --against: two replays may have written to different topics. Said on {@code err}.
      */
-    static Choice withAgainstReplayTopic(ServiceConfig config, Choice choice, PrintWriter err) {
-        if (choice.againstReplay() == null || choice.against() != null) {
-            return choice;
-        }
-        Optional<ReplayTerms> recorded = ReplayRunner.recordedTerms(config, choice.againstReplay());
-        if (recorded.isEmpty()) {
+    static Choice withAgainstReplayTopic(Choice choice, Optional<ReplayTerms> recorded, PrintWriter err) {
+        if (choice.againstReplay() == null || choice.against() != null || recorded.isEmpty()) {
             return choice;
         }
         String topic = recorded.get().outputTopic();
@@ -200,14 +198,27 @@ final class DiffCommand implements Callable<Integer> {
      * The topics whose events the sides explained: the configuration's input.topic (the live
      * service's), and the one each replay recorded (a replay may have read another).
      */
-    static Set<String> inputTopics(ServiceConfig config, Choice choice) {
+    static Set<String> inputTopics(ServiceConfig config, Optional<ReplayTerms> replay, Optional<ReplayTerms> against) {
         Set<String> topics = new LinkedHashSet<>(List.of(config.get(Setting.INPUT_TOPIC)));
-        for (String replayId : new String[] {choice.replayId(), choice.againstReplay()}) {
-            if (replayId != null) {
-                ReplayRunner.recordedTerms(config, replayId).ifPresent(terms -> topics.add(terms.inputTopic()));
-            }
-        }
+        replay.ifPresent(terms -> topics.add(terms.inputTopic()));
+        against.ifPresent(terms -> topics.add(terms.inputTopic()));
         return topics;
+    }
+
+    /**
+     * A time range that misses the replay's own holds none of its explanations (each keeps its
+     * event's time, and diff selects by it): said as such, rather than as a replay with no records.
+     */
+    static void requireOverlap(String replayId, DiffRun.Request request, ReplayTerms terms) {
+        if (request.toMs() <= terms.fromMs() || request.fromMs() >= terms.toMs()) {
+            throw new IllegalArgumentException("--from/--to: [" + bound(request.fromMs()) + ", " + bound(request.toMs()) + ") is outside replay "
+                    + TokenText.visible(replayId) + "'s range [" + Instant.ofEpochMilli(terms.fromMs()) + ", " + Instant.ofEpochMilli(terms.toMs())
+                    + "), so it holds none of its explanations");
+        }
+    }
+
+    private static String bound(long ms) {
+        return ms == Long.MIN_VALUE || ms == Long.MAX_VALUE ? "…" : Instant.ofEpochMilli(ms).toString();
     }
 
     static DiffRun.Request request(ServiceConfig config, Choice choice, Instant now, Set<String> inputTopics) {

@@ -198,6 +198,14 @@ class DiffOnBrokerTest {
             assertEquals(n, replays.get("joined").asInt(), twoReplays.out);
             assertEquals(0, replays.get("replay_only").asInt() + replays.get("against_only").asInt());
             assertEquals(1, replays.get("dead_lettered_on_both").asInt(), "each replay's dead letters on its own -dlq");
+            // A time range outside the replay's holds none of its explanations, and is said to be.
+            java.time.Instant before = java.time.Instant.ofEpochMilli(from).minus(Duration.ofHours(2));
+            Run outside = run(connection, "diff", "--replay-id", "ixg", "--config", withAppId.toString(), "--from", before.toString(), "--to",
+                    before.plus(Duration.ofHours(1)).toString());
+            assertEquals(2, outside.code, outside.err);
+            assertEquals("error: --from/--to: [" + before + ", " + before.plus(Duration.ofHours(1)) + ") is outside replay ixg's range ["
+                    + java.time.Instant.ofEpochMilli(from) + ", " + java.time.Instant.ofEpochMilli(replay.toMs()) + "), so it holds none of its explanations",
+                    lastLine(outside.err));
 
             // Bad input: each a one-line error, exit status 2.
             Run unknown = run(connection, "diff", "--replay-id", "nope", "--against", "diff-out");
