@@ -77,6 +77,10 @@ public final class ExplainService implements AutoCloseable {
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(6);
     /** How often the input's ends are read for backlog control: a fraction of its shortest dwell time (1 s). */
     private static final Duration INPUT_ENDS_PERIOD = Duration.ofMillis(500);
+    /** How often the cluster is asked whether it answers ({@link BrokerContact}). */
+    private static final Duration BROKER_ASKED_EVERY = Duration.ofSeconds(2);
+    /** How long without an answer before the service warns: the session timeout it sets. */
+    private static final Duration BROKER_SILENCE_WARNED = Duration.ofSeconds(10);
     /** Room for a record's headers (the reason is cut to 4,096 characters) when checking a topic's size limit. */
     private static final int HEADER_BYTES = 16_384;
 
@@ -90,9 +94,12 @@ public final class ExplainService implements AutoCloseable {
     private final AttributionEngine engine;
     /** The input's ends for backlog control; null where it is off. */
     private final InputEndOffsets inputEnds;
+    private final BrokerContact contact;
 
     private ExplainService(LlamaModel model, LlamaTokenizer tokenizer, KafkaStreams streams, OperationsServer operations,
-            PrometheusMeterRegistry meters, StreamsMeters streamsMetrics, ServiceMetrics metrics, AttributionEngine engine, InputEndOffsets inputEnds) {
+            PrometheusMeterRegistry meters, StreamsMeters streamsMetrics, ServiceMetrics metrics, AttributionEngine engine, InputEndOffsets inputEnds,
+            BrokerContact contact) {
+        this.contact = contact;
         this.engine = engine;
         this.inputEnds = inputEnds;
         this.model = model;
@@ -270,8 +277,11 @@ public final class ExplainService implements AutoCloseable {
         if (inputEnds != null) {
             inputEnds.begin();
         }
+        BrokerContact contact = new BrokerContact(properties, BROKER_ASKED_EVERY, BROKER_SILENCE_WARNED, clock);
+        metrics.brokerUnanswered(contact::unansweredSeconds);
+        contact.begin();
         streams.start();
-        return new ExplainService(model, tokenizer, streams, operations, meters, streamsMetrics, metrics, engine, inputEnds);
+        return new ExplainService(model, tokenizer, streams, operations, meters, streamsMetrics, metrics, engine, inputEnds, contact);
     }
 
     private static Map<String, com.sun.net.httpserver.HttpHandler> handlers(List<ServiceExtension.Part> parts, KafkaStreams streams) {
@@ -595,6 +605,7 @@ public final class ExplainService implements AutoCloseable {
         if (inputEnds != null) {
             inputEnds.close();
         }
+        contact.close();
         // The once-a-minute warnings may still owe the last records written past retention or with a moved timestamp.
         metrics.owedWarnings().forEach(LOG::warn);
         if (operations != null) {

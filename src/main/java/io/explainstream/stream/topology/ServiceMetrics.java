@@ -353,6 +353,20 @@ public final class ServiceMetrics {
 
 
     /** The sum of a counter over all its series (every model, stage, reason and metadata value). */
+    /** The Kafka cluster's silence: seconds since it last answered, while it does not; 0 while it does. */
+    public void brokerUnanswered(java.util.function.DoubleSupplier seconds) {
+        // Held strongly: a gauge keeps a weak reference to its object, and nothing else holds this lambda.
+        io.micrometer.core.instrument.Gauge.builder("explainstream.broker.unanswered.seconds", seconds, java.util.function.DoubleSupplier::getAsDouble)
+                .strongReference(true)
+                .description("seconds since the Kafka cluster last answered, while it does not (asked every 2 s); 0 while it answers").register(registry);
+    }
+
+    /** A gauge's value (summed over its labels), NaN when there is none. */
+    public double gauge(String name) {
+        var gauges = registry.find(name).gauges();
+        return gauges.isEmpty() ? Double.NaN : gauges.stream().mapToDouble(io.micrometer.core.instrument.Gauge::value).sum();
+    }
+
     public double count(String name) {
         return registry.find(name).counters().stream().mapToDouble(Counter::count).sum();
     }
