@@ -25,7 +25,8 @@ import org.apache.kafka.common.TopicPartition;
  * Where a replay starts and stops in each partition of its input topic: from the first offset at
  * or after {@code from} ({@code offsetsForTimes}: no record before it is stamped {@code from} or
  * later) to the first offset at or after {@code to} plus the out-of-order bound, or the end offset
- * taken when the plan is made, whichever comes first. Producers' clocks and retries leave records
+ * taken when the plan is made, whichever comes first (a resumed replay keeps the stop offsets of its
+ * first plan: {@link #withRecordedStops}). Producers' clocks and retries leave records
  * out of timestamp order in a partition, so a record of the range may sit after one stamped
  * {@code to} or later; reading on past it finds such records, and the replay skips those stamped
  * outside the range. The replay's consumer group
