@@ -114,8 +114,9 @@ final class DiffCommand implements Callable<Integer> {
         Optional<ReplayTerms> recorded = ReplayRunner.recordedTerms(config, given.replayId());
         Optional<ReplayTerms> againstRecorded = given.againstReplay() == null ? Optional.empty() : ReplayRunner.recordedTerms(config, given.againstReplay());
         Choice choice = withAgainstReplayTopic(withRecordedRange(config, given, recorded, err), againstRecorded, err);
-        DiffRun.Request request = request(config, choice, Instant.now(), inputTopics(config, recorded, againstRecorded));
-        recorded.ifPresent(terms -> requireOverlap(choice.replayId(), request, terms));
+        DiffRun.Request asked = request(config, choice, Instant.now(), inputTopics(config, recorded, againstRecorded));
+        recorded.ifPresent(terms -> requireOverlap(choice.replayId(), asked, terms));
+        DiffRun.Request request = recorded.isPresent() ? withinReplayRange(asked, recorded.get(), err) : asked;
         Map<String, String> clients = config.clientSettings();
         String stateDir = config.streamsProperties().getProperty("state.dir");
         Path spillRoot = stateDir != null ? Path.of(stateDir) : Path.of(System.getProperty("java.io.tmpdir"), "explainstream-diff");
@@ -215,6 +216,22 @@ final class DiffCommand implements Callable<Integer> {
                     + TokenText.visible(replayId) + "'s range [" + Instant.ofEpochMilli(terms.fromMs()) + ", " + Instant.ofEpochMilli(terms.toMs())
                     + "), so it holds none of its explanations");
         }
+    }
+
+    /**
+     * The part of the range inside the replay's own: outside it every live event would count as
+     * "live only" (missed or refused), though the replay never covered it. Said on {@code err}.
+     */
+    static DiffRun.Request withinReplayRange(DiffRun.Request request, ReplayTerms terms, PrintWriter err) {
+        if (request.fromMs() >= terms.fromMs() && request.toMs() <= terms.toMs()) {
+            return request;
+        }
+        long fromMs = Math.max(request.fromMs(), terms.fromMs());
+        long toMs = Math.min(request.toMs(), terms.toMs());
+        err.printf("diff: [%s, %s) reaches outside replay %s's range; comparing [%s, %s)%n", bound(request.fromMs()), bound(request.toMs()),
+                TokenText.visible(request.replay().replayId()), Instant.ofEpochMilli(fromMs), Instant.ofEpochMilli(toMs));
+        return new DiffRun.Request(request.replay(), request.against(), fromMs, toMs, request.topK(), request.groupBy(), request.listed(),
+                request.publish(), request.inputTopics());
     }
 
     private static String bound(long ms) {

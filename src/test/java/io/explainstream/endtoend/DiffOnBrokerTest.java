@@ -246,6 +246,13 @@ class DiffOnBrokerTest {
                         new ConfluentAvroSerializer<Explanation>(client, SubjectNameStrategy.TOPIC_NAME, true, false).serialize("diff-out", older))).get();
             }
 
+            // A time range reaching outside the replay's is cut to it: the live events there are not "live only".
+            Run wider = run(connection, "diff", "--replay-id", "ixg", "--against", "diff-out", "--config", withAppId.toString(), "--from",
+                    java.time.Instant.ofEpochMilli(from).minus(Duration.ofHours(2)).toString(), "--format", "json");
+            assertEquals(0, wider.code, wider.err);
+            assertTrue(wider.err.contains("reaches outside replay ixg's range; comparing [" + java.time.Instant.ofEpochMilli(from) + ", "
+                    + java.time.Instant.ofEpochMilli(replay.toMs()) + ")"), wider.err);
+            assertEquals(1, JSON.readTree(wider.out).get("against_only").asInt(), "only-live, not before-range: " + wider.out);
             // replay --diff: the command line's replay, then its diff against the live topic.
             StringWriter out = new StringWriter();
             StringWriter err = new StringWriter();
@@ -280,11 +287,12 @@ class DiffOnBrokerTest {
             assertTrue(whole.err.contains("diff: replay ig8 has no recorded range under application.id = explainstream; comparing every record time"
                     + " (--from and --to narrow it; a replay run under another application.id: give it with --config or EXPLAINSTREAM_APPLICATION_ID)"),
                     whole.err);
-            // --from given: the replay's end still bounds the range.
+            // --from given before the replay's range: cut to it (before-range was counted "live only", though the replay never covered it).
             Run fromGiven = run(connection, "diff", "--replay-id", "ig8", "--against", "diff-out", "--format", "json", "--config", clusterConfig.toString(),
                     "--from", java.time.Instant.ofEpochMilli(from - 120_000).toString());
             assertEquals(0, fromGiven.code, fromGiven.err);
-            assertEquals(2, JSON.readTree(fromGiven.out).get("against_only").asInt(), fromGiven.out);
+            assertEquals(1, JSON.readTree(fromGiven.out).get("against_only").asInt(), fromGiven.out);
+            assertTrue(fromGiven.err.contains("reaches outside replay ig8's range; comparing [" + java.time.Instant.ofEpochMilli(from) + ", "), fromGiven.err);
 
             stricterReplayDeadLettersAreToldApartFromMissedEvents(kafka, live, settings, connection, dir, from, n);
         }
