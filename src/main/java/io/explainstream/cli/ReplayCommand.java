@@ -118,8 +118,9 @@ final class ReplayCommand implements Callable<Integer> {
                     plan.stop().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition))));
             plan.gaps(ReplayRunner.group(config)).forEach(gap -> out.printf("  gone: %s%n", gap));
             try {
+                ReplayRunner.checkTerms(config, RunCommand.home(), replay, plan);
                 ReplayRunner.checkOutputs(config, replay, plan, java.time.Clock.systemUTC());
-            } catch (ConfigException e) {
+            } catch (ConfigException | io.explainstream.model.ModelLoadException e) {
                 out.printf("  would not start: %s%n", e.getMessage());
             }
             out.flush();

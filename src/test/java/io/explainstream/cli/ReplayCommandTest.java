@@ -145,6 +145,12 @@ class ReplayCommandTest {
             CliRun steps = CliRun.of(moreSteps.toArray(String[]::new));
             assertEquals(2, steps.exitCode(), steps.out() + steps.err());
             assertTrue(steps.err().contains("other terms: attribution.steps = '4'; this run: '8'."), steps.err());
+            // --dry-run says so too (it counted the events as if the run would start).
+            moreSteps.add("--dry-run");
+            CliRun stepsDry = CliRun.of(moreSteps.toArray(String[]::new));
+            assertEquals(0, stepsDry.exitCode(), stepsDry.out() + stepsDry.err());
+            assertTrue(stepsDry.out().contains("  would not start: --replay-id = counted was run with other terms: attribution.steps = '4'; this run: '8'."),
+                    stepsDry.out());
             // ... and another input topic, where the replay group has no offsets yet.
             List<String> otherTopic = new java.util.ArrayList<>(args);
             otherTopic.set(otherTopic.indexOf("history"), "other-history");

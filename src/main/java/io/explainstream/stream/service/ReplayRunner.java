@@ -147,6 +147,15 @@ public final class ReplayRunner {
     }
 
     /**
+     * Refuses, as a run would ({@link ReplayPlan#admit}, which only reads), a replay id that has
+     * explained events under other terms: for --dry-run, which would otherwise count a range the
+     * run refuses.
+     */
+    public static void checkTerms(ServiceConfig config, Path home, Replay replay, ReplayPlan plan) {
+        plan.admit(group(config), replay.id(), terms(config, home, replay).startingAt(plan.startOffsets()));
+    }
+
+    /**
      * Runs the replay until it is finished or {@code stopRequested}.
      *
      * @param allowGaps replay what is left when retention deleted part of the range; without it, such
