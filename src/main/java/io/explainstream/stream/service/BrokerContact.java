@@ -54,7 +54,6 @@ final class BrokerContact implements AutoCloseable {
         this.every = every;
         this.warnAfter = warnAfter;
         this.clock = clock;
-        this.lastAnsweredMs = clock.millis();
     }
 
     /** Starts asking. Apart from the constructor, so that a start that fails before has nothing of this to stop. */

@@ -135,24 +135,24 @@ public final class ReplayRunner {
     }
 
     /**
-     * The plan a run of {@code replay} would follow, for --dry-run: a replay id that has run over
-     * the same input and range resumes with the stop offsets it recorded ({@link ReplayPlan#withRecordedStops}).
+     * A replay admitted under its terms.
+     *
+     * @param plan what it reads: a fresh replay's plan, or a resumed one's with the stop offsets of its first
+     * @param fresh it starts from the plan's start offsets; false: it resumes from its committed offsets
      */
-    public static ReplayPlan planAsRun(ServiceConfig config, Replay replay) {
-        ReplayPlan plan = plan(config, replay);
-        Optional<ReplayTerms> recorded = ReplayPlan.recordedTerms(clientConfig(config), group(config));
-        boolean same = recorded.filter(terms -> terms.inputTopic().equals(config.get(Setting.INPUT_TOPIC)) && terms.fromMs() == replay.fromMs()
-                && terms.toMs() == replay.toMs()).isPresent();
-        return same ? plan.withRecordedStops(group(config)) : plan;
-    }
+    public record Admitted(ReplayPlan plan, ReplayTerms terms, boolean fresh) {}
 
     /**
-     * Refuses, as a run would ({@link ReplayPlan#admit}, which only reads), a replay id that has
-     * explained events under other terms: for --dry-run, which would otherwise count a range the
-     * run refuses.
+     * Admits {@code planned} under the replay's terms ({@link ReplayPlan#admit}, which only reads):
+     * what a run reads, and what --dry-run counts.
+     *
+     * @throws ConfigException when the replay id has explained events under other terms
      */
-    public static void checkTerms(ServiceConfig config, Path home, Replay replay, ReplayPlan plan) {
-        plan.admit(group(config), replay.id(), terms(config, home, replay).startingAt(plan.startOffsets()));
+    public static Admitted admit(ServiceConfig config, Path home, Replay replay, ReplayPlan planned) {
+        String group = group(config);
+        ReplayTerms terms = terms(config, home, replay).startingAt(planned.startOffsets());
+        boolean fresh = planned.admit(group, replay.id(), terms);
+        return new Admitted(fresh ? planned : planned.withRecordedStops(group), terms, fresh);
     }
 
     /**
@@ -165,10 +165,11 @@ public final class ReplayRunner {
             Clock clock) throws Exception {
         ReplayPlan planned = plan(config, replay);
         String group = group(config);
-        ReplayTerms terms = terms(config, home, replay).startingAt(planned.startOffsets());
         checkOutputs(config, replay, planned, clock);
-        boolean fresh = planned.admit(group, replay.id(), terms);
-        ReplayPlan plan = fresh ? planned : planned.withRecordedStops(group);
+        Admitted admitted = admit(config, home, replay, planned);
+        ReplayPlan plan = admitted.plan();
+        ReplayTerms terms = admitted.terms();
+        boolean fresh = admitted.fresh();
         List<ReplayPlan.Gap> gaps = plan.gaps(group, fresh);
         if (!gaps.isEmpty()) {
             LOG.warn("replay {}: part of the range is gone: {}", replay.id(), gaps);
