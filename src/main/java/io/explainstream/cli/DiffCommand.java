@@ -8,12 +8,14 @@ import io.explainstream.render.TokenText;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
 import io.explainstream.stream.config.TimeSpec;
+import io.explainstream.stream.replay.ReplayRecord;
 import io.explainstream.stream.replay.ReplayTerms;
 import io.explainstream.stream.service.ReplayRunner;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -109,12 +111,13 @@ final class DiffCommand implements Callable<Integer> {
     /** Runs one diff and writes its report; returns the exit status. */
     static int run(ServiceConfig config, Choice given, PrintWriter out, PrintWriter err) throws Exception {
         // The options first (a typo is said without waiting for a broker), then the cluster.
-        request(config, given, Instant.now(), Set.of());
+        request(config, given, Instant.now(), Map.of());
         ClusterCheck.cluster(config);
-        Optional<ReplayTerms> recorded = ReplayRunner.recordedTerms(config, given.replayId());
-        Optional<ReplayTerms> againstRecorded = given.againstReplay() == null ? Optional.empty() : ReplayRunner.recordedTerms(config, given.againstReplay());
-        Choice choice = withAgainstReplayTopic(withRecordedRange(config, given, recorded, err), againstRecorded, err);
-        DiffRun.Request asked = request(config, choice, Instant.now(), inputTopics(config, recorded, againstRecorded));
+        Optional<ReplayRecord> replayRecord = ReplayRunner.recorded(config, given.replayId());
+        Optional<ReplayRecord> againstRecord = given.againstReplay() == null ? Optional.empty() : ReplayRunner.recorded(config, given.againstReplay());
+        Optional<ReplayTerms> recorded = replayRecord.map(ReplayRecord::terms);
+        Choice choice = withAgainstReplayTopic(withRecordedRange(config, given, recorded, err), againstRecord.map(ReplayRecord::terms), err);
+        DiffRun.Request asked = request(config, choice, Instant.now(), inputTopics(config, replayRecord, againstRecord));
         recorded.ifPresent(terms -> requireOverlap(choice.replayId(), asked, terms));
         DiffRun.Request request = recorded.isPresent() ? withinReplayRange(asked, recorded.get(), err) : asked;
         Map<String, String> clients = config.clientSettings();
@@ -197,12 +200,14 @@ final class DiffCommand implements Callable<Integer> {
 
     /**
      * The topics whose events the sides explained: the configuration's input.topic (the live
-     * service's), and the one each replay recorded (a replay may have read another).
+     * service's), and the one each replay recorded (a replay may have read another), with the bound
+     * ahead the replay recorded for it (0 where none is recorded).
      */
-    static Set<String> inputTopics(ServiceConfig config, Optional<ReplayTerms> replay, Optional<ReplayTerms> against) {
-        Set<String> topics = new LinkedHashSet<>(List.of(config.get(Setting.INPUT_TOPIC)));
-        replay.ifPresent(terms -> topics.add(terms.inputTopic()));
-        against.ifPresent(terms -> topics.add(terms.inputTopic()));
+    static Map<String, Long> inputTopics(ServiceConfig config, Optional<ReplayRecord> replay, Optional<ReplayRecord> against) {
+        Map<String, Long> topics = new LinkedHashMap<>(Map.of(config.get(Setting.INPUT_TOPIC), 0L));
+        for (Optional<ReplayRecord> side : List.of(replay, against)) {
+            side.ifPresent(record -> topics.merge(record.terms().inputTopic(), record.inputAheadMs().orElse(0L), Math::max));
+        }
         return topics;
     }
 
@@ -238,7 +243,7 @@ final class DiffCommand implements Callable<Integer> {
         return ms == Long.MIN_VALUE || ms == Long.MAX_VALUE ? "…" : Instant.ofEpochMilli(ms).toString();
     }
 
-    static DiffRun.Request request(ServiceConfig config, Choice choice, Instant now, Set<String> inputTopics) {
+    static DiffRun.Request request(ServiceConfig config, Choice choice, Instant now, Map<String, Long> inputTopics) {
         if (choice.topK() < 1) {
             throw new IllegalArgumentException("--top-k = " + choice.topK() + " must be at least 1");
         }

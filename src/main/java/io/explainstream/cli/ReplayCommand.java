@@ -111,22 +111,22 @@ final class ReplayCommand implements Callable<Integer> {
         if (dryRun) {
             // What the run would read (a resumed replay id: to its first plan's stop offsets), or why it would not start.
             ReplayPlan planned = ReplayRunner.plan(config, replay);
-            ReplayPlan asRun = planned;
+            ReplayPlan.Admission admitted = null;
             String refusal = null;
             try {
                 ReplayRunner.checkOutputs(config, replay, planned, java.time.Clock.systemUTC());
-                asRun = ReplayRunner.admit(config, RunCommand.home(), replay, planned).plan();
+                admitted = ReplayRunner.admit(config, RunCommand.home(), replay, planned);
             } catch (ConfigException | io.explainstream.model.ModelLoadException e) {
                 refusal = e.getMessage();
             }
-            ReplayPlan plan = asRun;
+            ReplayPlan plan = admitted == null ? planned : admitted.plan();
             Map<Integer, Long> counts = plan.countEvents(replay);
             long events = counts.values().stream().mapToLong(Long::longValue).sum();
             out.printf("replay %s of %s, [%s, %s): %d event%s in range%n", id, config.get(Setting.INPUT_TOPIC), start, end, events, events == 1 ? "" : "s");
             counts.forEach((partition, count) -> out.printf("  partition %d: %d event%s (offsets [%d, %d) read)%n", partition, count, count == 1 ? "" : "s",
                     plan.start().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition)),
                     plan.stop().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition))));
-            plan.gaps(ReplayRunner.group(config)).forEach(gap -> out.printf("  gone: %s%n", gap));
+            (admitted == null ? plan.gaps(ReplayRunner.group(config)) : plan.gaps(ReplayRunner.group(config), admitted)).forEach(gap -> out.printf("  gone: %s%n", gap));
             if (refusal != null) {
                 out.printf("  would not start: %s%n", refusal);
             }

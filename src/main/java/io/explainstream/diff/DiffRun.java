@@ -25,13 +25,14 @@ public final class DiffRun {
      * @param listed how many of the most-changed events the result keeps
      * @param publish where to publish, or null
      * @param inputTopics the topics whose events the sides explained (their bounds on timestamps
-     *     ahead of the clock say how far before {@code fromMs} the range's records may sit)
+     *     ahead of the clock say how far before {@code fromMs} the range's records may sit), each
+     *     with the bound a replay recorded when it read it (0: none recorded), for a bound since narrowed
      */
     public record Request(Side replay, Side against, long fromMs, long toMs, int topK, List<String> groupBy, int listed, Publish publish,
-            Set<String> inputTopics) {
+            Map<String, Long> inputTopics) {
         public Request {
             groupBy = List.copyOf(groupBy);
-            inputTopics = Set.copyOf(inputTopics);
+            inputTopics = Map.copyOf(inputTopics);
             if (listed < 0) {
                 throw new IllegalArgumentException("--list = " + listed + " must not be negative");
             }

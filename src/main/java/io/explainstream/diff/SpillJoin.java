@@ -116,7 +116,7 @@ public final class SpillJoin {
     private final Path spillDir;
     private final long fromMs;
     private final long toMs;
-    private final List<String> inputTopics;
+    private final Map<String, Long> inputTopics;
     private final long bucketBytes;
     private final Map<Integer, String> verdicts = new HashMap<>();
     private long notExplanations;
@@ -131,17 +131,17 @@ public final class SpillJoin {
      * @param toMs first record timestamp excluded ({@code Long.MAX_VALUE}: to the end)
      * @param inputTopics the topics whose events the sides explained: how far ahead they let events
      *     be stamped says how long before {@code fromMs} a record of the range may have been written
-     *     ({@link WriteTimeLead})
+     *     ({@link WriteTimeLead}), each with the bound a replay recorded for it (0: none)
      */
     public SpillJoin(Map<String, String> clientSettings, SchemaRegistryClient registry, Path spillDir, long fromMs, long toMs,
-            Collection<String> inputTopics) {
+            Map<String, Long> inputTopics) {
         this(clientSettings, registry, spillDir, fromMs, toMs, inputTopics, BUCKET_BYTES);
     }
 
     /** @param bucketBytes raw bytes of a bucket pair joined in memory; larger ones are split (tests make it small) */
     SpillJoin(Map<String, String> clientSettings, SchemaRegistryClient registry, Path spillDir, long fromMs, long toMs,
-            Collection<String> inputTopics, long bucketBytes) {
-        this.inputTopics = List.copyOf(inputTopics);
+            Map<String, Long> inputTopics, long bucketBytes) {
+        this.inputTopics = Map.copyOf(inputTopics);
         this.bucketBytes = bucketBytes;
         this.clientSettings = Map.copyOf(clientSettings);
         this.registry = registry;

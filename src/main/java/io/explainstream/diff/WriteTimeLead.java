@@ -22,9 +22,10 @@ import org.apache.kafka.common.config.ConfigResource;
  * clock than the topic's {@code message.timestamp.after.max.ms} is written with the time it is
  * written, earlier than its event (whose time is then in its {@link SourceTimestamp} header). So a
  * range's records can sit before the first record stamped {@code --from}. How much earlier is
- * bounded by how far ahead the input topic let its records be stamped (its own bound ahead), plus a
- * margin for a service clock behind the broker's. A topic that accepts any timestamp ahead has no
- * such record.
+ * bounded by how far ahead the input topic let its records be stamped (its own bound ahead, or the
+ * one a replay recorded when it read the topic, if wider: an operator may have narrowed it since),
+ * plus a margin for a service clock behind the broker's. A topic that accepts any timestamp ahead
+ * has no such record.
  */
 final class WriteTimeLead {
 
@@ -38,16 +39,18 @@ final class WriteTimeLead {
      * {@link Long#MAX_VALUE} (from the beginning: an input topic that bounds nothing ahead, or one
      * that no longer exists, bounds nothing).
      *
-     * @param inputTopics the topics whose events the sides explained
+     * @param inputTopics the topics whose events the sides explained, each with the bound ahead a
+     *     replay recorded when it read it (0: none recorded)
      */
-    static Map<String, Long> ofTopics(Admin admin, Collection<String> topicsRead, Collection<String> inputTopics) {
+    static Map<String, Long> ofTopics(Admin admin, Collection<String> topicsRead, Map<String, Long> inputTopics) {
         Set<String> all = new LinkedHashSet<>(topicsRead);
-        all.addAll(inputTopics);
+        all.addAll(inputTopics.keySet());
         Map<String, Config> configs = configs(admin, all);
         long inputAhead = inputTopics.isEmpty() ? Long.MAX_VALUE : 0;
-        for (String input : inputTopics) {
-            Config config = configs.get(input);
-            inputAhead = Math.max(inputAhead, config == null ? Long.MAX_VALUE : TimestampWindow.aheadOfClock(config));
+        for (Map.Entry<String, Long> input : inputTopics.entrySet()) {
+            Config config = configs.get(input.getKey());
+            long now = config == null ? Long.MAX_VALUE : TimestampWindow.aheadOfClock(config);
+            inputAhead = Math.max(inputAhead, Math.max(now, input.getValue()));
         }
         long lead = inputAhead > Long.MAX_VALUE - CLOCK_MARGIN_MS ? Long.MAX_VALUE : inputAhead + CLOCK_MARGIN_MS;
         Map<String, Long> result = new HashMap<>();

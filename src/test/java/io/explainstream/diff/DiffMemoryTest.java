@@ -161,7 +161,7 @@ class DiffMemoryTest {
                 producer.send(new ProducerRecord<>("split-live", bytes("not-avro"), bytes("{\"event_id\":\"not-avro\"}")));
             }
             Files.createDirectories(dir.resolve("spill"));
-            SpillJoin join = new SpillJoin(kafka.clientSettings(), client, dir.resolve("spill"), Long.MIN_VALUE, Long.MAX_VALUE, List.of(), 16 * 1024);
+            SpillJoin join = new SpillJoin(kafka.clientSettings(), client, dir.resolve("spill"), Long.MIN_VALUE, Long.MAX_VALUE, Map.of(), 16 * 1024);
             java.util.concurrent.atomic.AtomicInteger joined = new java.util.concurrent.atomic.AtomicInteger();
             java.util.Set<String> seen = new java.util.HashSet<>();
             java.util.Map<String, String> refusedByReplay = new java.util.HashMap<>();

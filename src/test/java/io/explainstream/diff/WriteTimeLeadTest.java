@@ -40,16 +40,20 @@ class WriteTimeLeadTest {
             kafka.createTopic("lead-out-any", 1, Map.of("message.timestamp.after.max.ms", Long.toString(Long.MAX_VALUE)));
             try (Admin admin = KafkaClients.admin(kafka.clientSettings())) {
                 List<String> read = List.of("lead-out", "lead-out-any");
-                assertEquals(Map.of("lead-out", 3 * HOUR + MARGIN, "lead-out-any", 0L), WriteTimeLead.ofTopics(admin, read, List.of("lead-in")),
+                assertEquals(Map.of("lead-out", 3 * HOUR + MARGIN, "lead-out-any", 0L), WriteTimeLead.ofTopics(admin, read, Map.of("lead-in", 0L)),
                         "a topic that accepts any time ahead moved nothing back");
                 assertEquals(Map.of("lead-out", 3 * HOUR + MARGIN, "lead-out-any", 0L),
-                        WriteTimeLead.ofTopics(admin, read, List.of("lead-in-append", "lead-in")), "the largest of the inputs'");
-                assertEquals(MARGIN, WriteTimeLead.ofTopics(admin, read, List.of("lead-in-append")).get("lead-out"),
+                        WriteTimeLead.ofTopics(admin, read, Map.of("lead-in-append", 0L, "lead-in", 0L)), "the largest of the inputs'");
+                assertEquals(5 * HOUR + MARGIN, WriteTimeLead.ofTopics(admin, read, Map.of("lead-in", 5 * HOUR)).get("lead-out"),
+                        "the wider bound a replay recorded for its input, which has been narrowed since");
+                assertEquals(3 * HOUR + MARGIN, WriteTimeLead.ofTopics(admin, read, Map.of("lead-in", HOUR)).get("lead-out"),
+                        "the input's own bound where it is wider than the recorded one");
+                assertEquals(MARGIN, WriteTimeLead.ofTopics(admin, read, Map.of("lead-in-append", 0L)).get("lead-out"),
                         "an input the broker stamps is never ahead");
-                assertEquals(Long.MAX_VALUE, WriteTimeLead.ofTopics(admin, read, List.of("lead-in-unbounded")).get("lead-out"));
-                assertEquals(Long.MAX_VALUE, WriteTimeLead.ofTopics(admin, read, List.of("deleted-input")).get("lead-out"),
+                assertEquals(Long.MAX_VALUE, WriteTimeLead.ofTopics(admin, read, Map.of("lead-in-unbounded", 0L)).get("lead-out"));
+                assertEquals(Long.MAX_VALUE, WriteTimeLead.ofTopics(admin, read, Map.of("deleted-input", 0L)).get("lead-out"),
                         "an input that is gone bounds nothing");
-                assertEquals(3 * HOUR + MARGIN, WriteTimeLead.ofTopics(admin, List.of("not-read-yet"), List.of("lead-in")).get("not-read-yet"),
+                assertEquals(3 * HOUR + MARGIN, WriteTimeLead.ofTopics(admin, List.of("not-read-yet"), Map.of("lead-in", 0L)).get("not-read-yet"),
                         "a configuration not read bounds nothing");
             }
         }

@@ -2,17 +2,20 @@ package io.explainstream.stream.replay;
 
 import io.explainstream.stream.config.ConfigException;
 import io.explainstream.stream.config.KafkaClients;
+import io.explainstream.stream.config.TimestampWindow;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -20,6 +23,7 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 
 /**
  * Where a replay starts and stops in each partition of its input topic: from the first offset at
@@ -46,16 +50,19 @@ public final class ReplayPlan {
     private final Map<TopicPartition, Boolean> startsInDeleted;
     /** The oldest timestamp among the first records of the partitions' ranges; empty when no range holds a record. */
     private final Optional<Long> firstRecordMs;
+    /** How far ahead of the clock the topic lets records be stamped; empty when its configuration cannot be read. */
+    private final OptionalLong inputAheadMs;
     private final Map<String, Object> clientConfig;
 
     private ReplayPlan(String topic, Map<TopicPartition, Long> start, Map<TopicPartition, Long> stop, Map<TopicPartition, Long> logStart,
-            Map<TopicPartition, Boolean> startsInDeleted, Optional<Long> firstRecordMs, Map<String, Object> clientConfig) {
+            Map<TopicPartition, Boolean> startsInDeleted, Optional<Long> firstRecordMs, OptionalLong inputAheadMs, Map<String, Object> clientConfig) {
         this.topic = topic;
         this.start = start;
         this.stop = stop;
         this.logStart = logStart;
         this.startsInDeleted = startsInDeleted;
         this.firstRecordMs = firstRecordMs;
+        this.inputAheadMs = inputAheadMs;
         this.clientConfig = clientConfig;
     }
 
@@ -115,7 +122,24 @@ public final class ReplayPlan {
                 long oldest = beginning.get(partition);
                 startsInDeleted.put(partition, oldest > 0 && first == oldest);
             }
-            return new ReplayPlan(topic, start, stop, beginning, startsInDeleted, firstRecordMs, Map.copyOf(clientConfig));
+            return new ReplayPlan(topic, start, stop, beginning, startsInDeleted, firstRecordMs, aheadOfClock(clientConfig, topic), Map.copyOf(clientConfig));
+        }
+    }
+
+    /**
+     * How far ahead of the clock the topic lets records be stamped (its message.timestamp.after.max.ms,
+     * 0 for LogAppendTime); empty when this client may not read the topic's configuration.
+     */
+    private static OptionalLong aheadOfClock(Map<String, Object> clientConfig, String topic) {
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        try (Admin admin = KafkaClients.admin(clientConfig)) {
+            Config config = admin.describeConfigs(List.of(resource)).values().get(resource).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            return OptionalLong.of(TimestampWindow.aheadOfClock(config));
+        } catch (ExecutionException | TimeoutException e) {
+            return OptionalLong.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
         }
     }
 
@@ -153,27 +177,23 @@ public final class ReplayPlan {
      * the oldest ones left, which it has not read.
      */
     public List<Gap> gaps(String groupId) {
-        return gaps(groupId, false);
+        return gapsFrom(positions(groupId));
     }
 
-    /** @param fresh the replay starts from its start offsets, whatever the group committed before */
-    public List<Gap> gaps(String groupId, boolean fresh) {
+    /** @param admission where the replay starts: its start offsets, its record's, or its group's committed offsets */
+    public List<Gap> gaps(String groupId, Admission admission) {
+        return gapsFrom(admission.fresh() ? Map.of() : admission.restore().orElseGet(() -> positions(groupId)));
+    }
+
+    /** @param committed per partition, the offset the replay resumes from; none: it starts at its start offset */
+    private List<Gap> gapsFrom(Map<Integer, Long> committed) {
         List<Gap> gaps = new java.util.ArrayList<>();
-        Map<TopicPartition, OffsetAndMetadata> committed;
-        try (Admin admin = admin()) {
-            committed = fresh ? Map.of() : committed(admin, groupId);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("cannot read the offsets of replay group " + groupId + ": " + e, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        }
         for (TopicPartition partition : start.keySet()) {
             long oldest = logStart.get(partition);
-            OffsetAndMetadata offset = committed.get(partition);
+            Long offset = committed.get(partition.partition());
             if (offset != null) {
-                if (offset.offset() < oldest && offset.offset() < stop.get(partition)) {
-                    gaps.add(new Gap(partition.partition(), offset.offset(), Math.min(oldest, stop.get(partition)) - offset.offset(), true));
+                if (offset < oldest && offset < stop.get(partition)) {
+                    gaps.add(new Gap(partition.partition(), offset, Math.min(oldest, stop.get(partition)) - offset, true));
                 }
             } else if (startsInDeleted.get(partition)) {
                 gaps.add(new Gap(partition.partition(), 0, oldest, false));
@@ -226,42 +246,61 @@ public final class ReplayPlan {
     }
 
     /**
-     * Checks this run's terms against those the replay id was run with. A replay id keeps its
-     * terms once it has explained anything (its committed offsets moved from its start offsets):
-     * other terms are refused, naming each difference. A replay id that explained nothing (a
-     * start that failed, say) takes the new terms and starts afresh.
+     * A replay admitted under its terms: what it reads, what is saved of it, and where it starts.
      *
-     * @return true when the replay starts from this plan's start offsets, false when it resumes
-     *     from its committed offsets
-     * @throws ConfigException when the replay id has explained events under other terms
+     * @param plan what it reads: this plan, or for a resumed replay this plan with its first stop offsets
+     * @param record what the replays topic keeps of it once it starts
+     * @param fresh it starts from the plan's start offsets; false: it resumes where it stopped
+     * @param restore for a resumed replay whose consumer group lost its offsets (Kafka deletes an
+     *     idle group's offsets after offsets.retention.minutes), the offsets its record kept
      */
-    public boolean admit(String groupId, String replayId, ReplayTerms terms) {
+    public record Admission(ReplayPlan plan, ReplayRecord record, boolean fresh, Optional<Map<Integer, Long>> restore) {}
+
+    /**
+     * Checks this run's terms against those the replay id was run with, as its record keeps them
+     * (or, for a replay started before records were kept, its groups' offsets). A replay id keeps
+     * its terms once it has read anything of its range: other terms are refused, naming each
+     * difference. A replay id that read nothing (a start that failed, say), or finished with no
+     * event in range, takes the new terms and starts afresh. Only reads.
+     *
+     * @param terms this run's terms, with this plan's start offsets
+     * @param recorded the replay id's record in the replays topic
+     * @param ranBefore the replay's application has run (its outcome counts' changelog exists): with
+     *     no record and no offsets, its progress is lost, and it is refused rather than run again
+     * @throws ConfigException when the replay id has read events under other terms, or its progress is lost
+     */
+    public Admission admit(String groupId, String replayId, ReplayTerms terms, Optional<ReplayRecord> recorded, boolean ranBefore) {
+        ReplayRecord starting = ReplayRecord.starting(terms, stopOffsets(), inputAheadMs);
+        Admission fresh = new Admission(this, starting, true, Optional.empty());
         try (Admin admin = admin()) {
             // Offsets on any topic: a replay id run on another input topic has explained events too.
             Map<TopicPartition, OffsetAndMetadata> committed = allCommitted(admin, groupId);
-            if (committed.isEmpty()) {
-                return true;
-            }
-            Optional<ReplayTerms> recorded = recordedTerms(admin, groupId);
-            if (recorded.isEmpty()) {
-                // Started before replays recorded their terms: resumed as it is.
-                return committed.keySet().stream().noneMatch(partition -> partition.topic().equals(topic));
-            }
-            List<String> differences = terms.differencesFrom(recorded.get());
-            if (differences.isEmpty()) {
-                return false;
-            }
-            Map<Integer, Long> positions = new TreeMap<>();
-            committed.forEach((partition, offset) -> {
-                if (partition.topic().equals(recorded.get().inputTopic())) {
-                    positions.put(partition.partition(), offset.offset());
+            if (recorded.isPresent() && !recorded.get().released()) {
+                ReplayRecord record = recorded.get();
+                Map<Integer, Long> positions = positionsOn(committed, record.terms().inputTopic());
+                boolean lost = positions.isEmpty();
+                Map<Integer, Long> progress = lost ? record.doneOffsets() : positions;
+                List<String> differences = terms.differencesFrom(record.terms());
+                if (!differences.isEmpty()) {
+                    if (record.nothingReadAt(progress)) {
+                        return fresh;
+                    }
+                    throw otherTerms(replayId, differences);
                 }
-            });
-            if (positions.equals(recorded.get().startOffsets())) {
-                return true;
+                return new Admission(withStops(record.stopOffsets()), record, false, lost ? Optional.of(progress) : Optional.empty());
             }
-            throw new ConfigException("--replay-id = " + replayId + " was run with other terms: " + String.join("; ", differences)
-                    + ". Resume it with its own range and settings, or give another --replay-id");
+            if (recorded.isPresent()) {
+                return fresh;
+            }
+            if (committed.isEmpty()) {
+                if (ranBefore) {
+                    throw new ConfigException("--replay-id = " + replayId + " has run before (its outcome counts are kept in topic " + groupId
+                            + "-replay-outcomes-changelog), but its record and its consumer group's offsets are gone, so what it read is unknown:"
+                            + " run again, it would explain events twice. Give another --replay-id");
+                }
+                return fresh;
+            }
+            return admitLegacy(admin, groupId, replayId, terms, committed, fresh);
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot read the offsets of replay group " + groupId + ": " + e, e);
         } catch (InterruptedException e) {
@@ -270,35 +309,44 @@ public final class ReplayPlan {
         }
     }
 
+    /** A replay started before replays had records: its terms and stop offsets as its groups' offsets keep them. */
+    private Admission admitLegacy(Admin admin, String groupId, String replayId, ReplayTerms terms, Map<TopicPartition, OffsetAndMetadata> committed,
+            Admission fresh) throws ExecutionException, InterruptedException, TimeoutException {
+        Optional<ReplayTerms> recorded = legacyTerms(admin, groupId);
+        Map<TopicPartition, OffsetAndMetadata> stops = allCommitted(admin, stopsGroup(groupId));
+        ReplayPlan resumed = stops.isEmpty() ? this : withStops(positionsOn(stops, topic));
+        if (recorded.isEmpty()) {
+            // Started before replays recorded their terms: resumed as it is, with this run's terms.
+            return committed.keySet().stream().noneMatch(partition -> partition.topic().equals(topic)) ? fresh
+                    : new Admission(resumed, ReplayRecord.starting(terms, resumed.stopOffsets(), OptionalLong.empty()), false, Optional.empty());
+        }
+        List<String> differences = terms.differencesFrom(recorded.get());
+        if (differences.isEmpty()) {
+            return new Admission(resumed, ReplayRecord.starting(recorded.get(), resumed.stopOffsets(), OptionalLong.empty()), false, Optional.empty());
+        }
+        if (positionsOn(committed, recorded.get().inputTopic()).equals(recorded.get().startOffsets())) {
+            return fresh;
+        }
+        throw otherTerms(replayId, differences);
+    }
+
+    private static ConfigException otherTerms(String replayId, List<String> differences) {
+        return new ConfigException("--replay-id = " + replayId + " was run with other terms: " + String.join("; ", differences)
+                + ". Resume it with its own range and settings, or give another --replay-id");
+    }
+
     /**
-     * Makes the replay group ready to start: a fresh replay gets its start offsets committed and
-     * its terms and stop offsets recorded; a resumed one keeps its offsets (and gets its terms and
-     * stop offsets recorded if it started before replays recorded them).
-     *
-     * @param fresh what {@link #admit} returned
+     * Makes the replay ready to start: a fresh replay gets its start offsets committed; a resumed
+     * one whose group lost its offsets gets back those its record kept; and the replays topic gets
+     * its record, with the offsets it starts from.
      */
-    public void prepareGroup(String groupId, ReplayTerms terms, boolean fresh) {
+    public void prepare(String groupId, String replayId, Admission admission, ReplayLedger ledger) {
+        Optional<Map<Integer, Long>> committing = admission.fresh() ? Optional.of(startOffsets()) : admission.restore();
         try (Admin admin = admin()) {
-            if (fresh || recordedTerms(admin, groupId).isEmpty()) {
-                // Kept in a group of its own (Kafka Streams reads its own group's offset metadata as its
-                // encoding; the group shares the replay's ACL prefix): the start offsets as its offsets,
-                // the rest of the terms as the first one's metadata.
-                TopicPartition first = start.keySet().iterator().next();
-                Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-                start.forEach((partition, offset) -> offsets.put(partition, new OffsetAndMetadata(offset, partition.equals(first) ? terms.encode() : "")));
-                admin.alterConsumerGroupOffsets(termsGroup(groupId), offsets).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            }
-            if (fresh || allCommitted(admin, stopsGroup(groupId)).isEmpty()) {
-                // As offsets of a group of their own, not in the terms' text: an offset's metadata is
-                // bounded (offset.metadata.max.bytes, 4096 by default), a topic's partitions are not.
-                Map<TopicPartition, OffsetAndMetadata> stops = new HashMap<>();
-                stop.forEach((partition, offset) -> stops.put(partition, new OffsetAndMetadata(offset)));
-                admin.alterConsumerGroupOffsets(stopsGroup(groupId), stops).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            }
-            if (fresh) {
+            if (committing.isPresent()) {
                 Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
                 // No metadata: Kafka Streams reads a committed offset's metadata as its own encoding and warns about any other text.
-                start.forEach((partition, offset) -> offsets.put(partition, new OffsetAndMetadata(offset)));
+                committing.get().forEach((partition, offset) -> offsets.put(new TopicPartition(topic, partition), new OffsetAndMetadata(offset)));
                 admin.alterConsumerGroupOffsets(groupId, offsets).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             }
         } catch (ExecutionException | TimeoutException e) {
@@ -307,14 +355,18 @@ public final class ReplayPlan {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
         }
+        ledger.save(replayId, admission.record().withDone(positions(groupId)));
     }
 
     /**
-     * Deletes the replay's offsets and terms, for a replay that finished with nothing to show:
-     * its id then starts afresh with any terms. Its stream must be closed (the group empty).
+     * Frees the replay id, for a replay that finished with nothing to show: its record says so, and
+     * its offsets are deleted; it then starts afresh with any terms. Its stream must be closed (the
+     * group empty).
      */
-    public void forget(String groupId) {
+    public void forget(String groupId, String replayId, ReplayRecord record, ReplayLedger ledger) {
+        ledger.save(replayId, record.asReleased());
         try (Admin admin = admin()) {
+            // With the groups that kept terms and stop offsets before records did.
             for (var deleted : admin.deleteConsumerGroups(List.of(groupId, termsGroup(groupId), stopsGroup(groupId))).deletedGroups().entrySet()) {
                 try {
                     deleted.getValue().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
@@ -332,12 +384,12 @@ public final class ReplayPlan {
         }
     }
 
-    /** The group whose one committed offset carries the replay's terms. */
+    /** The group whose first committed offset carried the replay's terms, before records kept them. */
     static String termsGroup(String groupId) {
         return groupId + "-terms";
     }
 
-    /** The group whose committed offsets are the replay's stop offsets, as first planned. */
+    /** The group whose committed offsets were the replay's stop offsets, before records kept them. */
     static String stopsGroup(String groupId) {
         return groupId + "-stops";
     }
@@ -346,34 +398,24 @@ public final class ReplayPlan {
      * This plan with the stop offsets recorded when the replay was first planned, for a replay that
      * resumes: it reads what an uninterrupted run would have read, not records appended while it
      * was stopped (an event stamped in the range and logged since would be explained by the resumed
-     * run only). A partition added since has nothing to read; a replay that recorded no stop
-     * offsets (run before they were kept) keeps this plan's.
+     * run only). A partition added since has nothing to read.
      */
-    public ReplayPlan withRecordedStops(String groupId) {
-        Map<TopicPartition, OffsetAndMetadata> recorded;
-        try (Admin admin = admin()) {
-            recorded = allCommitted(admin, stopsGroup(groupId));
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("cannot read the stop offsets of replay group " + groupId + ": " + e, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        }
-        if (recorded.isEmpty()) {
-            return this;
-        }
+    private ReplayPlan withStops(Map<Integer, Long> recorded) {
         Map<TopicPartition, Long> stops = new TreeMap<>(ReplayPlan::compare);
         start.forEach((partition, first) -> {
-            OffsetAndMetadata offset = recorded.get(partition);
-            stops.put(partition, offset == null ? first : Math.max(first, offset.offset()));
+            Long offset = recorded.get(partition.partition());
+            stops.put(partition, offset == null ? first : Math.max(first, offset));
         });
-        return new ReplayPlan(topic, start, stops, logStart, startsInDeleted, firstRecordMs, clientConfig);
+        return new ReplayPlan(topic, start, stops, logStart, startsInDeleted, firstRecordMs, inputAheadMs, clientConfig);
     }
 
-    /** The terms recorded for the replay group {@code groupId}, if any. */
-    public static Optional<ReplayTerms> recordedTerms(Map<String, Object> clientConfig, String groupId) {
+    /**
+     * The terms recorded for the replay group {@code groupId} in its groups' offsets, as replays
+     * kept them before they had records; empty when there are none.
+     */
+    public static Optional<ReplayTerms> legacyTerms(Map<String, Object> clientConfig, String groupId) {
         try (Admin admin = KafkaClients.admin(clientConfig)) {
-            return recordedTerms(admin, groupId);
+            return legacyTerms(admin, groupId);
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot read the recorded terms of replay group " + groupId + ": " + e, e);
         } catch (InterruptedException e) {
@@ -386,7 +428,7 @@ public final class ReplayPlan {
      * The terms recorded for the replay, on whatever topic they were recorded (the input topic is
      * one of them), with the start offsets the group's offsets on that topic keep.
      */
-    private static Optional<ReplayTerms> recordedTerms(Admin admin, String groupId)
+    private static Optional<ReplayTerms> legacyTerms(Admin admin, String groupId)
             throws ExecutionException, InterruptedException, TimeoutException {
         Map<TopicPartition, OffsetAndMetadata> offsets = allCommitted(admin, termsGroup(groupId));
         Optional<ReplayTerms> terms = offsets.values().stream().map(OffsetAndMetadata::metadata).filter(text -> text != null && !text.isEmpty())
@@ -394,32 +436,45 @@ public final class ReplayPlan {
         if (terms.isEmpty() || !terms.get().startOffsets().isEmpty()) {
             return terms;
         }
-        Map<Integer, Long> starts = new TreeMap<>();
-        offsets.forEach((partition, offset) -> {
-            if (partition.topic().equals(terms.get().inputTopic())) {
-                starts.put(partition.partition(), offset.offset());
-            }
-        });
-        return Optional.of(terms.get().startingAt(starts));
+        return Optional.of(terms.get().startingAt(positionsOn(offsets, terms.get().inputTopic())));
     }
 
-    /** Records of the range the group has consumed and committed so far. */
-    public long done(String groupId) {
-        try (Admin admin = admin()) {
-            Map<TopicPartition, OffsetAndMetadata> committed = committed(admin, groupId);
-            long done = 0;
-            for (TopicPartition partition : start.keySet()) {
-                OffsetAndMetadata offset = committed.get(partition);
-                long position = offset == null ? start.get(partition) : offset.offset();
-                done += Math.max(0, Math.min(position, stop.get(partition)) - start.get(partition));
+    /** Per partition, the offsets of {@code offsets} on {@code topicName}. */
+    private static Map<Integer, Long> positionsOn(Map<TopicPartition, OffsetAndMetadata> offsets, String topicName) {
+        Map<Integer, Long> positions = new TreeMap<>();
+        offsets.forEach((partition, offset) -> {
+            if (partition.topic().equals(topicName)) {
+                positions.put(partition.partition(), offset.offset());
             }
-            return done;
+        });
+        return positions;
+    }
+
+    /** Per partition of the plan's topic, the group's committed offsets now. */
+    public Map<Integer, Long> positions(String groupId) {
+        try (Admin admin = admin()) {
+            return positionsOn(allCommitted(admin, groupId), topic);
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot read the offsets of replay group " + groupId + ": " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
         }
+    }
+
+    /** Records of the range the group has consumed and committed so far. */
+    public long done(String groupId) {
+        return done(positions(groupId));
+    }
+
+    /** Records of the range before these committed offsets ({@link #positions}). */
+    public long done(Map<Integer, Long> positions) {
+        long done = 0;
+        for (TopicPartition partition : start.keySet()) {
+            long position = positions.getOrDefault(partition.partition(), start.get(partition));
+            done += Math.max(0, Math.min(position, stop.get(partition)) - start.get(partition));
+        }
+        return done;
     }
 
     /** Whether every partition's committed offset has reached its stop offset. */
@@ -429,18 +484,6 @@ public final class ReplayPlan {
 
     private Admin admin() {
         return KafkaClients.admin(clientConfig);
-    }
-
-    /** The group's committed offsets on the plan's topic. */
-    private Map<TopicPartition, OffsetAndMetadata> committed(Admin admin, String groupId)
-            throws ExecutionException, InterruptedException, TimeoutException {
-        Map<TopicPartition, OffsetAndMetadata> ours = new HashMap<>();
-        allCommitted(admin, groupId).forEach((partition, offset) -> {
-            if (partition.topic().equals(topic)) {
-                ours.put(partition, offset);
-            }
-        });
-        return ours;
     }
 
     private static Map<TopicPartition, OffsetAndMetadata> allCommitted(Admin admin, String groupId)

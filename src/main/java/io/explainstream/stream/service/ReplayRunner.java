@@ -8,7 +8,9 @@ import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
 import io.explainstream.stream.replay.OutputRetention;
 import io.explainstream.stream.replay.Replay;
+import io.explainstream.stream.replay.ReplayLedger;
 import io.explainstream.stream.replay.ReplayPlan;
+import io.explainstream.stream.replay.ReplayRecord;
 import io.explainstream.stream.replay.ReplayTerms;
 import io.explainstream.stream.topology.Outcomes;
 import io.explainstream.stream.topology.Scope;
@@ -46,6 +48,8 @@ public final class ReplayRunner {
     public static final String DEFAULT_OUTPUT_TOPIC = "explanations-replay";
     private static final Logger LOG = LoggerFactory.getLogger(ReplayRunner.class);
     private static final Duration CHECK_EVERY = Duration.ofMillis(500);
+    /** How often a running replay's record gets its committed offsets. */
+    private static final Duration SAVE_EVERY = Duration.ofSeconds(5);
     /**
      * Settings besides the model and the attribution's that decide which events are explained and
      * how: a replay id keeps them once it has explained anything. Batching, threads and the like
@@ -118,12 +122,44 @@ public final class ReplayRunner {
 
     /**
      * The terms replay {@code replayId} was run with under {@code base}'s application.id (its range
-     * and output topic among them); empty when it recorded none there: never run under that
-     * application.id, started before replays recorded their terms, or finished with nothing in range.
+     * and output topic among them); empty when it has none there: never run under that
+     * application.id, or finished with nothing in range.
      */
-    public static java.util.Optional<ReplayTerms> recordedTerms(ServiceConfig base, String replayId) {
-        String group = applicationId(base.streamsProperties().getProperty(StreamsConfig.APPLICATION_ID_CONFIG), replayId);
-        return ReplayPlan.recordedTerms(clientConfig(base), group);
+    public static Optional<ReplayTerms> recordedTerms(ServiceConfig base, String replayId) {
+        return recorded(base, replayId).map(ReplayRecord::terms);
+    }
+
+    /**
+     * What is recorded of replay {@code replayId} under {@code base}'s application.id: its record in
+     * the replays topic, or for a replay run before records were kept, the terms its groups' offsets
+     * keep (with no stop offsets or bound); empty when it has none there, or finished with nothing in range.
+     */
+    public static Optional<ReplayRecord> recorded(ServiceConfig base, String replayId) {
+        Optional<ReplayRecord> record;
+        try (ReplayLedger ledger = ledger(base, baseId(base))) {
+            record = ledger.read(replayId);
+        }
+        if (record.isPresent()) {
+            return record.filter(r -> !r.released());
+        }
+        return ReplayPlan.legacyTerms(clientConfig(base), applicationId(baseId(base), replayId))
+                .map(terms -> ReplayRecord.starting(terms, Map.of(), java.util.OptionalLong.empty()));
+    }
+
+    private static String baseId(ServiceConfig base) {
+        return base.streamsProperties().getProperty(StreamsConfig.APPLICATION_ID_CONFIG);
+    }
+
+    /** The replays topic of the service whose application.id is {@code baseId}. */
+    private static ReplayLedger ledger(ServiceConfig config, String baseId) {
+        return new ReplayLedger(clientConfig(config), ReplayLedger.topicOf(baseId), (short) config.integer(Setting.TOPICS_REPLICATION));
+    }
+
+    /** The replays topic of a replay's configuration ({@link #configure}): its base application.id's. */
+    private static ReplayLedger ledger(ServiceConfig config, Replay replay) {
+        String suffix = "-replay-" + replay.id();
+        String group = group(config);
+        return ledger(config, group.endsWith(suffix) ? group.substring(0, group.length() - suffix.length()) : group);
     }
 
     public static String group(ServiceConfig config) {
@@ -135,24 +171,31 @@ public final class ReplayRunner {
     }
 
     /**
-     * A replay admitted under its terms.
-     *
-     * @param plan what it reads: a fresh replay's plan, or a resumed one's with the stop offsets of its first
-     * @param fresh it starts from the plan's start offsets; false: it resumes from its committed offsets
-     */
-    public record Admitted(ReplayPlan plan, ReplayTerms terms, boolean fresh) {}
-
-    /**
      * Admits {@code planned} under the replay's terms ({@link ReplayPlan#admit}, which only reads):
      * what a run reads, and what --dry-run counts.
      *
-     * @throws ConfigException when the replay id has explained events under other terms
+     * @throws ConfigException when the replay id has explained events under other terms, or lost its progress
      */
-    public static Admitted admit(ServiceConfig config, Path home, Replay replay, ReplayPlan planned) {
+    public static ReplayPlan.Admission admit(ServiceConfig config, Path home, Replay replay, ReplayPlan planned) {
         String group = group(config);
         ReplayTerms terms = terms(config, home, replay).startingAt(planned.startOffsets());
-        boolean fresh = planned.admit(group, replay.id(), terms);
-        return new Admitted(fresh ? planned : planned.withRecordedStops(group), terms, fresh);
+        Optional<ReplayRecord> recorded;
+        try (ReplayLedger ledger = ledger(config, replay)) {
+            recorded = ledger.read(replay.id());
+        }
+        return planned.admit(group, replay.id(), terms, recorded, ranBefore(config, group));
+    }
+
+    /** Whether the replay's application has run: the changelog of its outcome counts exists. */
+    private static boolean ranBefore(ServiceConfig config, String group) {
+        try (org.apache.kafka.clients.admin.Admin admin = io.explainstream.stream.config.KafkaClients.admin(clientConfig(config))) {
+            return admin.listTopics().names().get(60, java.util.concurrent.TimeUnit.SECONDS).contains(group + "-" + Outcomes.STORE + "-changelog");
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("cannot list the topics: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
     }
 
     /**
@@ -166,19 +209,30 @@ public final class ReplayRunner {
         ReplayPlan planned = plan(config, replay);
         String group = group(config);
         checkOutputs(config, replay, planned, clock);
-        Admitted admitted = admit(config, home, replay, planned);
+        ReplayPlan.Admission admitted = admit(config, home, replay, planned);
         ReplayPlan plan = admitted.plan();
-        ReplayTerms terms = admitted.terms();
-        boolean fresh = admitted.fresh();
-        List<ReplayPlan.Gap> gaps = plan.gaps(group, fresh);
+        List<ReplayPlan.Gap> gaps = plan.gaps(group, admitted);
         if (!gaps.isEmpty()) {
             LOG.warn("replay {}: part of the range is gone: {}", replay.id(), gaps);
             if (!allowGaps) {
                 return new Outcome(false, plan.recordsInRange(), 0, 0, 0, false, 0, gaps);
             }
         }
-        plan.prepareGroup(group, terms, fresh);
-        long doneBefore = plan.done(group);
+        try (ReplayLedger ledger = ledger(config, replay)) {
+            admitted.restore().ifPresent(offsets -> LOG.warn("replay {}: its consumer group {} has no offsets (Kafka deletes an idle group's offsets after"
+                    + " offsets.retention.minutes, and a deleted topic's); it resumes from those its record on {} kept", replay.id(), group, ledger.topic()));
+            plan.prepare(group, replay.id(), admitted, ledger);
+            return run(config, home, replay, plan, admitted, ledger, progress, stopRequested, clock, gaps);
+        }
+    }
+
+    private static Outcome run(ServiceConfig config, Path home, Replay replay, ReplayPlan plan, ReplayPlan.Admission admitted, ReplayLedger ledger,
+            Progress progress, BooleanSupplier stopRequested, Clock clock, List<ReplayPlan.Gap> gaps) throws Exception {
+        String group = group(config);
+        boolean fresh = admitted.fresh();
+        ProgressSaver saver = new ProgressSaver(replay.id(), admitted.record(), ledger);
+        Map<Integer, Long> positions = plan.positions(group);
+        long doneBefore = plan.done(positions);
         LOG.info("replay {}: {} records in range on {} partitions, {}", replay.id(), plan.recordsInRange(), plan.start().size(),
                 fresh ? "starting" : "resuming from committed offsets (" + doneBefore + " records read before; those still waiting in the batch store are explained first)");
         long started = System.nanoTime();
@@ -187,7 +241,9 @@ public final class ReplayRunner {
         try (ExplainService service = ExplainService.start(config, home, Scope.replay(replay.withStopOffsets(plan.stopOffsets())), clock)) {
             long accountedBefore = -1;
             while (!stopRequested.getAsBoolean()) {
-                long done = plan.done(group);
+                positions = plan.positions(group);
+                saver.offer(positions);
+                long done = plan.done(positions);
                 // Progress counts events with an outcome, as the last line does: committed offsets
                 // run ahead of them (events wait in the batch store), all the way on a resume.
                 Optional<Long> accounted = service.replayOutcomes().map(ReplayRunner::total);
@@ -218,17 +274,65 @@ public final class ReplayRunner {
                 counts = service.replayOutcomes().orElse(Map.of());
             }
         }
+        // The stream is closed: its last commit is in. Saved in any case, so that the record knows
+        // where the replay stopped should the group's offsets be deleted before it resumes.
+        saver.save(plan.positions(group));
         if (finished && total(counts) == 0) {
             // Nothing explained, dead-lettered or skipped (a range with no events, a wrong date):
             // the id holds nothing, so it is freed to take other terms.
             try {
-                plan.forget(group);
+                plan.forget(group, replay.id(), saver.last(), ledger);
             } catch (IllegalStateException e) {
-                LOG.warn("replay {} finished with no events; it keeps its terms, as its groups could not be deleted: {}", replay.id(), e.getMessage());
+                LOG.warn("replay {} finished with no events; it keeps its terms, as its record or groups could not be changed: {}", replay.id(),
+                        e.getMessage());
             }
         }
         return new Outcome(finished, plan.recordsInRange(), counts.getOrDefault(Outcomes.EXPLAINED, 0L), counts.getOrDefault(Outcomes.DEAD_LETTERED, 0L),
                 counts.getOrDefault(Outcomes.SKIPPED, 0L), !fresh, (System.nanoTime() - started) / 1e9, gaps);
+    }
+
+    /**
+     * Keeps the replay's record up to date with its committed offsets while it runs, at most every
+     * {@link #SAVE_EVERY}: a replay killed, then left until its group's offsets are deleted,
+     * resumes from its last save, and explains again what it read after (seconds of work).
+     */
+    private static final class ProgressSaver {
+
+        private final String replayId;
+        private final ReplayLedger ledger;
+        private ReplayRecord last;
+        /** System.nanoTime() of the last save (or try). */
+        private long savedAt;
+
+        ProgressSaver(String replayId, ReplayRecord started, ReplayLedger ledger) {
+            this.replayId = replayId;
+            this.ledger = ledger;
+            this.last = started;
+            this.savedAt = System.nanoTime();
+        }
+
+        /** Saves the offsets if they moved and the last save is old enough; a failed save is logged, and tried again later. */
+        void offer(Map<Integer, Long> positions) {
+            if (!positions.equals(last.doneOffsets()) && System.nanoTime() - savedAt >= SAVE_EVERY.toNanos()) {
+                try {
+                    save(positions);
+                } catch (IllegalStateException e) {
+                    savedAt = System.nanoTime();
+                    LOG.warn("replay {}: {}; tried again in {} s", replayId, e.getMessage(), SAVE_EVERY.toSeconds());
+                }
+            }
+        }
+
+        void save(Map<Integer, Long> positions) {
+            ReplayRecord record = last.withDone(positions);
+            ledger.save(replayId, record);
+            last = record;
+            savedAt = System.nanoTime();
+        }
+
+        ReplayRecord last() {
+            return last;
+        }
     }
 
     /**

@@ -19,7 +19,9 @@ import io.explainstream.stream.config.ConfigException;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.TimeSpec;
 import io.explainstream.stream.replay.Replay;
+import io.explainstream.stream.replay.ReplayLedger;
 import io.explainstream.stream.replay.ReplayPlan;
+import io.explainstream.stream.replay.ReplayRecord;
 import io.explainstream.stream.replay.ReplayTerms;
 import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.testing.InJvmKafka;
@@ -227,10 +229,15 @@ class ReplayTest {
 
     /** 300 events on three partitions within one hour, a day ago; the event ids, by partition. */
     private static List<String> produceBusyHour(String topic, Instant hour, int partitions) throws Exception {
+        return produceHour(topic, hour, partitions, 300);
+    }
+
+    /** {@code events} events on the partitions, ten seconds apart from {@code hour}; their ids. */
+    private static List<String> produceHour(String topic, Instant hour, int partitions, int events) throws Exception {
         kafka.createTopic(topic, partitions);
         List<String> ids = new ArrayList<>();
         try (KafkaProducer<String, String> producer = producer()) {
-            for (int i = 0; i < 300; i++) {
+            for (int i = 0; i < events; i++) {
                 long timestamp = hour.toEpochMilli() + i * 10_000L;
                 String id = topic + "-" + i;
                 String value = event(id, timestamp, "One day, " + i, "a little girl");
@@ -289,9 +296,9 @@ class ReplayTest {
     }
 
     /**
-     * The terms are kept as an offset's metadata, which a broker bounds (offset.metadata.max.bytes,
-     * 4096 bytes by default); with every partition's start offset in that text, a replay of a topic
-     * with a few hundred partitions could not record them and did not start.
+     * A replay of a topic with a few hundred partitions records its terms and offsets. (Kept as an
+     * offset's metadata, which a broker bounds (offset.metadata.max.bytes, 4096 bytes by default),
+     * the terms with every partition's start offset could not be recorded, and it did not start.)
      */
     @Test
     void aReplayOfATopicWithHundredsOfPartitionsRecordsItsTerms() throws Exception {
@@ -303,12 +310,91 @@ class ReplayTest {
         Replay replay = new Replay("wide", hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
         ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", "wide")), replay, null, "wide-out");
         ReplayPlan plan = ReplayRunner.plan(config, replay);
-        ReplayTerms terms = ReplayRunner.terms(config, TestData.repo(), replay).startingAt(plan.startOffsets());
-        String group = ReplayRunner.group(config);
-        assertTrue(plan.admit(group, replay.id(), terms));
-        plan.prepareGroup(group, terms, true);
-        assertEquals(java.util.Optional.of(terms), ReplayRunner.recordedTerms(base("explainstream"), "wide"), "recorded, start offsets and all");
-        assertFalse(plan.admit(group, replay.id(), terms), "and resumed with them");
+        ReplayPlan.Admission admitted = ReplayRunner.admit(config, TestData.repo(), replay, plan);
+        assertTrue(admitted.fresh());
+        try (ReplayLedger ledger = new ReplayLedger(Map.of("bootstrap.servers", kafka.bootstrapServers()), ReplayLedger.topicOf("explainstream"), (short) -1)) {
+            plan.prepare(ReplayRunner.group(config), replay.id(), admitted, ledger);
+        }
+        ReplayRecord recorded = ReplayRunner.recorded(base("explainstream"), "wide").orElseThrow();
+        assertEquals(admitted.record().terms(), recorded.terms(), "recorded, start offsets and all");
+        assertEquals(600, recorded.stopOffsets().size());
+        assertEquals(1L, recorded.stopOffsets().get(599));
+        assertEquals(java.util.OptionalLong.of(Duration.ofHours(1).toMillis()), recorded.inputAheadMs(),
+                "the input's bound ahead when it was planned (Kafka 4's default), for diff's look-back");
+        assertFalse(ReplayRunner.admit(config, TestData.repo(), replay, plan).fresh(), "and resumed with them");
+    }
+
+    /**
+     * Kafka deletes the offsets of a consumer group with no members after offsets.retention.minutes
+     * (7 days by default), and a deleted topic's at once. A replay stopped for longer lost its terms,
+     * stop offsets and progress with them: a rerun took other settings, read events logged since,
+     * and explained its events again. Here the groups are deleted as the brokers' expiry deletes
+     * them (the group coordinator drops an expired group's offsets, and the group with them).
+     */
+    @Test
+    void aReplayWhoseConsumerGroupsAreDeletedResumesUnderItsTermsFromWhereItStopped() throws Exception {
+        Instant hour = Instant.now().minus(Duration.ofDays(1)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
+        List<String> ids = produceHour("expiring", hour, 3, 30);
+        Replay replay = new Replay("expired", hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
+        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", "expiring", "batch.max.events", "1",
+                "attribution.steps", "16")), replay, null, "expired-out");
+        ReplayRunner.Outcome first = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> kafka != null
+                && ReplayTest.committed(config) >= 6, Clock.systemUTC());
+        assertFalse(first.finished(), "interrupted part way");
+        deleteGroupsOf(ReplayRunner.group(config));
+        try (KafkaProducer<String, String> producer = producer()) {
+            long timestamp = hour.toEpochMilli() + Duration.ofMinutes(30).toMillis();
+            producer.send(new ProducerRecord<>("expiring", 0, timestamp, "expiring-late", event("expiring-late", timestamp, "One day,", "a girl"))).get();
+        }
+        ServiceConfig otherSteps = config.with(Map.of("attribution.steps", "8"));
+        ConfigException refused = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ReplayRunner.run(otherSteps, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()));
+        assertTrue(refused.getMessage().contains("attribution.steps = '16'; this run: '8'"), refused.getMessage());
+        assertEquals(30, ReplayRunner.admit(config, TestData.repo(), replay, ReplayRunner.plan(config, replay)).plan().countEvents(replay).values()
+                .stream().mapToLong(Long::longValue).sum(), "--dry-run counts the first plan's events, not the one logged since");
+        ReplayRunner.Outcome second = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
+        assertTrue(second.finished() && second.resumed(), "resumed, not started afresh");
+        assertEquals(30, second.eventsInRange(), "each event of the range counted once");
+        Map<String, Integer> counts = explainedOnce("expired-out", 30);
+        assertEquals(new HashSet<>(ids), counts.keySet(), "the first plan's events, not the one logged since");
+        assertTrue(counts.values().stream().allMatch(c -> c == 1), "none explained twice: " + counts);
+
+        // The input topic deleted: its offsets go with it; the record keeps the terms diff reads.
+        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.deleteTopics(List.of("expiring")).all().get(30, TimeUnit.SECONDS);
+        }
+        assertEquals("expired-out", ReplayRunner.recordedTerms(base("explainstream"), "expired").orElseThrow().outputTopic());
+    }
+
+    /**
+     * A replay whose record and group offsets are both gone, but whose application has run (its
+     * outcome counts' changelog exists), is refused: what it read is unknown.
+     */
+    @Test
+    void aReplayWhoseRecordAndOffsetsAreGoneIsRefusedRatherThanRunAgain() throws Exception {
+        Instant hour = Instant.now().minus(Duration.ofDays(1)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
+        produceHour("forgotten", hour, 1, 3);
+        Replay replay = new Replay("forgotten", hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
+        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", "forgotten")), replay, null, "forgotten-out");
+        assertTrue(ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()).finished());
+        deleteGroupsOf(ReplayRunner.group(config));
+        try (KafkaProducer<String, String> producer = producer()) {
+            producer.send(new ProducerRecord<>(ReplayLedger.topicOf("explainstream"), 0, "forgotten", null)).get();
+        }
+        ConfigException refused = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()));
+        assertTrue(refused.getMessage().startsWith("--replay-id = forgotten has run before"), refused.getMessage());
+        assertEquals(3, readAll("forgotten-out", 3).size(), "nothing explained twice");
+    }
+
+    /** Deletes the replay's consumer group and those named after it. */
+    private static void deleteGroupsOf(String group) throws Exception {
+        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            List<String> groups = admin.listGroups().all().get(30, TimeUnit.SECONDS).stream().map(g -> g.groupId())
+                    .filter(id -> id.equals(group) || id.startsWith(group + "-")).toList();
+            admin.deleteConsumerGroups(groups).all().get(30, TimeUnit.SECONDS);
+            assertTrue(offsets(group).isEmpty(), "the group's offsets are gone");
+        }
     }
 
     private static long committed(ServiceConfig config) {

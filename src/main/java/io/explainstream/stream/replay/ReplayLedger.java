@@ -1,0 +1,149 @@
+package io.explainstream.stream.replay;
+
+import io.explainstream.stream.config.KafkaClients;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+/**
+ * The replays topic: one compacted record per replay id ({@link ReplayRecord}), in a topic named
+ * after the service's application.id (so the service's prefixed ACLs cover it). Kafka deletes an
+ * idle consumer group's offsets after offsets.retention.minutes and a deleted topic's at once;
+ * a compacted topic keeps each key's last record for good, so a replay's terms, stop offsets and
+ * progress outlive both.
+ */
+public final class ReplayLedger implements AutoCloseable {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+    /** Records are small and rewritten as a replay progresses: small segments, so that compaction keeps few copies. */
+    private static final Map<String, String> TOPIC_CONFIG = Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+            TopicConfig.SEGMENT_BYTES_CONFIG, Integer.toString(16 << 20), TopicConfig.SEGMENT_MS_CONFIG, Long.toString(Duration.ofHours(1).toMillis()));
+
+    private final Map<String, Object> clientConfig;
+    private final String topic;
+    private final short replication;
+    private KafkaProducer<byte[], byte[]> producer;
+
+    /**
+     * @param topic {@link #topicOf} the service's application.id
+     * @param replication the replication factor it is created with; -1: the broker's default
+     */
+    public ReplayLedger(Map<String, Object> clientConfig, String topic, short replication) {
+        this.clientConfig = Map.copyOf(clientConfig);
+        this.topic = topic;
+        this.replication = replication;
+    }
+
+    /** The replays topic of a service with this application.id. */
+    public static String topicOf(String applicationId) {
+        return applicationId + "-replays";
+    }
+
+    public String topic() {
+        return topic;
+    }
+
+    /** The replay id's last record; empty when it has none (or the topic does not exist: nothing is created to read). */
+    public Optional<ReplayRecord> read(String replayId) {
+        if (!exists()) {
+            return Optional.empty();
+        }
+        TopicPartition partition = new TopicPartition(topic, 0);
+        Optional<String> last = Optional.empty();
+        try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(clientConfig, "explainstream-replays-read", null)) {
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            long end = consumer.endOffsets(List.of(partition), TIMEOUT).get(partition);
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while (consumer.position(partition, TIMEOUT) < end) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("timed out reading the replays topic " + topic);
+                }
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    if (record.key() != null && replayId.equals(new String(record.key(), StandardCharsets.UTF_8))) {
+                        last = Optional.ofNullable(record.value()).map(value -> new String(value, StandardCharsets.UTF_8));
+                    }
+                }
+            }
+        }
+        return last.map(ReplayRecord::decode);
+    }
+
+    /** Saves the replay id's record, creating the topic on first use; returns once the brokers have it. */
+    public void save(String replayId, ReplayRecord record) {
+        try {
+            producer().send(new ProducerRecord<>(topic, 0, replayId.getBytes(StandardCharsets.UTF_8), record.encode().getBytes(StandardCharsets.UTF_8)))
+                    .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("cannot save replay " + replayId + "'s record on topic " + topic + ": " + e.getCause().getMessage(), e);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("cannot save replay " + replayId + "'s record on topic " + topic + ": timed out", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    private KafkaProducer<byte[], byte[]> producer() {
+        if (producer == null) {
+            create();
+            Map<String, Object> settings = new java.util.HashMap<>(clientConfig);
+            // A record holds three offsets per partition: a topic with thousands of partitions makes
+            // one larger than the producer's default request, and compresses well.
+            settings.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(16 << 20));
+            settings.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "gzip");
+            producer = KafkaClients.producer(settings, (int) TIMEOUT.toMillis());
+        }
+        return producer;
+    }
+
+    private boolean exists() {
+        try (Admin admin = KafkaClients.admin(clientConfig)) {
+            return admin.listTopics().names().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).contains(topic);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot list the topics to read the replays topic " + topic + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    private void create() {
+        try (Admin admin = KafkaClients.admin(clientConfig)) {
+            NewTopic created = new NewTopic(topic, Optional.of(1), replication < 0 ? Optional.empty() : Optional.of(replication)).configs(TOPIC_CONFIG);
+            admin.createTopics(Set.of(created)).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw new IllegalStateException("cannot create the replays topic " + topic + ": " + e.getCause().getMessage(), e.getCause());
+            }
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("cannot create the replays topic " + topic + ": timed out", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (producer != null) {
+            producer.close(TIMEOUT);
+        }
+    }
+}

@@ -1,0 +1,54 @@
+package io.explainstream.stream.replay;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.stream.config.ConfigException;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+
+class ReplayRecordTest {
+
+    private static ReplayTerms terms() {
+        return new ReplayTerms("llm-interactions \uD83D\uDE00", "explanations-replay", 1_000, 2_000, new TreeMap<>(Map.of("model.dir",
+                "/models/a=b: #c\nd", "attribution.steps", "50")), new TreeMap<>(Map.of(0, 5L, 1, 7L)));
+    }
+
+    /** Terms, start, stop and done offsets, the input's bound and the released mark read back as written, for any partition count. */
+    @Test
+    void theTextReadsBackToTheSameRecord() {
+        Map<Integer, Long> stops = new TreeMap<>();
+        for (int p = 0; p < 2000; p++) {
+            stops.put(p, 1_000_000_000L + p);
+        }
+        ReplayRecord record = ReplayRecord.starting(terms(), stops, OptionalLong.of(3_600_000)).withDone(Map.of(0, 6L, 1, 7L));
+        assertEquals(record, ReplayRecord.decode(record.encode()));
+        assertEquals(record.asReleased(), ReplayRecord.decode(record.asReleased().encode()));
+        ReplayRecord unbounded = ReplayRecord.starting(terms(), Map.of(), OptionalLong.empty());
+        assertEquals(unbounded, ReplayRecord.decode(unbounded.encode()), "a bound not known stays unknown");
+    }
+
+    @Test
+    void aReplayHasReadNothingWhileItsOffsetsAreItsStartOffsetsOrItWasReleased() {
+        ReplayRecord record = ReplayRecord.starting(terms(), Map.of(0, 9L, 1, 9L), OptionalLong.empty());
+        assertTrue(record.nothingReadAt(record.doneOffsets()), "a replay that has just started");
+        assertFalse(record.nothingReadAt(Map.of(0, 6L, 1, 7L)));
+        assertTrue(record.asReleased().nothingReadAt(Map.of(0, 6L, 1, 7L)), "finished with no event in range: its id is free");
+    }
+
+    @Test
+    void otherTextIsRefusedNamingWhatItFound() {
+        assertEquals("the replay's record has format 'explainstream replay terms 1', not 'explainstream replay record 1'",
+                assertThrows(ConfigException.class, () -> ReplayRecord.decode(terms().encode())).getMessage());
+        assertEquals("the replay's record has no terms",
+                assertThrows(ConfigException.class, () -> ReplayRecord.decode("format=explainstream replay record 1\n")).getMessage());
+        assertTrue(assertThrows(ConfigException.class, () -> ReplayRecord.decode("format=explainstream replay record 1\nterms=x\n")).getMessage()
+                .startsWith("the replay's recorded terms have format"));
+        assertTrue(assertThrows(ConfigException.class, () -> ReplayRecord.decode(ReplayRecord.starting(terms(), Map.of(), OptionalLong.empty()).encode()
+                + "done.0=seven\n")).getMessage().startsWith("the replay's record is not readable"));
+    }
+}
