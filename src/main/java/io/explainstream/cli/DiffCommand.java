@@ -111,14 +111,16 @@ final class DiffCommand implements Callable<Integer> {
     /** Runs one diff and writes its report; returns the exit status. */
     static int run(ServiceConfig config, Choice given, PrintWriter out, PrintWriter err) throws Exception {
         // The options first (a typo is said without waiting for a broker), then the cluster.
-        request(config, given, Instant.now(), Map.of());
+        Instant now = Instant.now();
+        DiffRun.Request asGiven = request(config, given, now, Map.of());
         ClusterCheck.cluster(config);
         Optional<ReplayRecord> replayRecord = ReplayRunner.recorded(config, given.replayId());
         Optional<ReplayRecord> againstRecord = given.againstReplay() == null ? Optional.empty() : ReplayRunner.recorded(config, given.againstReplay());
         Optional<ReplayTerms> recorded = replayRecord.map(ReplayRecord::terms);
-        Choice choice = withAgainstReplayTopic(withRecordedRange(config, given, recorded, err), againstRecord.map(ReplayRecord::terms), err);
-        DiffRun.Request asked = request(config, choice, Instant.now(), inputTopics(config, replayRecord, againstRecord));
-        recorded.ifPresent(terms -> requireOverlap(choice.replayId(), asked, terms));
+        // Before the recorded range fills in a bound not given: --from alone past the range's end is outside it, not after "its" --to.
+        recorded.ifPresent(terms -> requireOverlap(given.replayId(), asGiven, terms));
+        Choice choice = withAgainstReplayTopic(withRecordedRange(config, given, recorded, now, err), againstRecord.map(ReplayRecord::terms), err);
+        DiffRun.Request asked = request(config, choice, now, inputTopics(config, replayRecord, againstRecord));
         DiffRun.Request request = recorded.isPresent() ? withinReplayRange(asked, recorded.get(), err) : asked;
         Map<String, String> clients = config.clientSettings();
         String stateDir = config.streamsProperties().getProperty("state.dir");
@@ -151,7 +153,7 @@ final class DiffCommand implements Callable<Integer> {
      * explanations of every time, and those outside the replay's range would all be "live only".
      * Said on {@code err}, as is comparing every record time when nothing is recorded.
      */
-    static Choice withRecordedRange(ServiceConfig config, Choice choice, Optional<ReplayTerms> recorded, PrintWriter err) {
+    static Choice withRecordedRange(ServiceConfig config, Choice choice, Optional<ReplayTerms> recorded, Instant now, PrintWriter err) {
         if (choice.from() != null && choice.to() != null && choice.replayTopic() != null) {
             return choice;
         }
@@ -165,8 +167,9 @@ final class DiffCommand implements Callable<Integer> {
             return choice;
         }
         ReplayTerms terms = recorded.get();
-        String from = choice.from() != null ? choice.from() : Instant.ofEpochMilli(terms.fromMs()).toString();
-        String to = choice.to() != null ? choice.to() : Instant.ofEpochMilli(terms.toMs()).toString();
+        // Given bounds as the instants they stand for ("-1h" is said as the time it was an hour ago).
+        String from = choice.from() != null ? TimeSpec.parseRecordTime("--from", choice.from(), now).toString() : Instant.ofEpochMilli(terms.fromMs()).toString();
+        String to = choice.to() != null ? TimeSpec.parseRecordTime("--to", choice.to(), now).toString() : Instant.ofEpochMilli(terms.toMs()).toString();
         String replayTopic = choice.replayTopic() != null ? choice.replayTopic() : terms.outputTopic();
         err.printf("diff: replay %s explained [%s, %s) of %s into %s; comparing [%s, %s) of %s%n", TokenText.visible(choice.replayId()),
                 Instant.ofEpochMilli(terms.fromMs()), Instant.ofEpochMilli(terms.toMs()), TokenText.visible(terms.inputTopic()),

@@ -131,7 +131,8 @@ final class ReplayCommand implements Callable<Integer> {
                 out.printf("  would not start: %s%n", refusal);
             }
             out.flush();
-            return 0;
+            // The run's own status for a refusal, so that a script checking a replay before it runs it sees it.
+            return refusal == null ? 0 : 2;
         }
         err.printf("replay %s: %s [%s, %s) → %s%n", id, config.get(Setting.INPUT_TOPIC), start, end, config.get(Setting.OUTPUT_TOPIC));
         err.flush();

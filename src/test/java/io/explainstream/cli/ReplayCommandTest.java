@@ -80,7 +80,7 @@ class ReplayCommandTest {
             }
             CliRun run = CliRun.of("replay", "--from", "2026-11-20", "--to", "2026-11-21", "--input-topic", "logged", "--dry-run",
                     "--set", "bootstrap.servers=" + kafka.bootstrapServers(), "--set", "schema.registry.url=http://127.0.0.1:1");
-            assertEquals(0, run.exitCode(), run.err());
+            assertEquals(2, run.exitCode(), "the run would not start, and exits 2: " + run.err());
             assertTrue(run.out().contains("replay replay-20261120T000000Z-20261121T000000Z of logged"), run.out());
             assertTrue(run.out().contains("5 events in range"), run.out());
             assertTrue(run.out().contains("partition 0: 3 events"), run.out());
@@ -148,7 +148,7 @@ class ReplayCommandTest {
             // --dry-run says so too (it counted the events as if the run would start).
             moreSteps.add("--dry-run");
             CliRun stepsDry = CliRun.of(moreSteps.toArray(String[]::new));
-            assertEquals(0, stepsDry.exitCode(), stepsDry.out() + stepsDry.err());
+            assertEquals(2, stepsDry.exitCode(), "as the run does: " + stepsDry.out() + stepsDry.err());
             assertTrue(stepsDry.out().contains("  would not start: --replay-id = counted was run with other terms: attribution.steps = '4'; this run: '8'."),
                     stepsDry.out());
             // ... and another input topic, where the replay group has no offsets yet.

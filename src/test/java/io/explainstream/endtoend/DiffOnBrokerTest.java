@@ -293,6 +293,15 @@ class DiffOnBrokerTest {
             assertEquals(0, fromGiven.code, fromGiven.err);
             assertEquals(1, JSON.readTree(fromGiven.out).get("against_only").asInt(), fromGiven.out);
             assertTrue(fromGiven.err.contains("reaches outside replay ig8's range; comparing [" + java.time.Instant.ofEpochMilli(from) + ", "), fromGiven.err);
+            // --from alone after the range's end: outside it (it said "--from must be before --to", quoting the recorded --to as if given).
+            Run pastEnd = run(connection, "diff", "--replay-id", "ig8", "--against", "diff-out", "--config", clusterConfig.toString(), "--from", "now");
+            assertEquals(2, pastEnd.code, pastEnd.err);
+            assertTrue(pastEnd.err.matches("(?s)error: --from/--to: \\[[-0-9T:.]+Z, …\\) is outside replay ig8's range \\[.*"), pastEnd.err);
+            // A relative bound is said as the instant it stands for (it was echoed as "-1h").
+            Run relative = run(connection, "diff", "--replay-id", "ig8", "--against", "diff-out", "--format", "json", "--config", clusterConfig.toString(),
+                    "--to", "-1s");
+            assertEquals(0, relative.code, relative.err);
+            assertTrue(relative.err.matches("(?s).*; comparing \\[[-0-9T:.]+Z, [-0-9T:.]+Z\\) of explanations-replay.*"), relative.err);
 
             stricterReplayDeadLettersAreToldApartFromMissedEvents(kafka, live, settings, connection, dir, from, n);
         }
