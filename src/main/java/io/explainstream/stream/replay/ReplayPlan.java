@@ -265,11 +265,12 @@ public final class ReplayPlan {
      *
      * @param terms this run's terms, with this plan's start offsets
      * @param recorded the replay id's record in the replays topic
-     * @param ranBefore the replay's application has run (its outcome counts' changelog exists): with
-     *     no record and no offsets, its progress is lost, and it is refused rather than run again
+     * @param countsChangelog the changelog of the replay's outcome counts, where it exists (its
+     *     application has run): with no record and no offsets, its progress is lost, and it is
+     *     refused rather than run again
      * @throws ConfigException when the replay id has read events under other terms, or its progress is lost
      */
-    public Admission admit(String groupId, String replayId, ReplayTerms terms, Optional<ReplayRecord> recorded, boolean ranBefore) {
+    public Admission admit(String groupId, String replayId, ReplayTerms terms, Optional<ReplayRecord> recorded, Optional<String> countsChangelog) {
         ReplayRecord starting = ReplayRecord.starting(terms, stopOffsets(), inputAheadMs);
         Admission fresh = new Admission(this, starting, true, Optional.empty());
         try (Admin admin = admin()) {
@@ -293,9 +294,9 @@ public final class ReplayPlan {
                 return fresh;
             }
             if (committed.isEmpty()) {
-                if (ranBefore) {
-                    throw new ConfigException("--replay-id = " + replayId + " has run before (its outcome counts are kept in topic " + groupId
-                            + "-replay-outcomes-changelog), but its record and its consumer group's offsets are gone, so what it read is unknown:"
+                if (countsChangelog.isPresent()) {
+                    throw new ConfigException("--replay-id = " + replayId + " has run before (its outcome counts are kept in topic " + countsChangelog.get()
+                            + "), but its record and its consumer group's offsets are gone, so what it read is unknown:"
                             + " run again, it would explain events twice. Give another --replay-id");
                 }
                 return fresh;

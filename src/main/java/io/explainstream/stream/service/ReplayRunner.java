@@ -4,6 +4,7 @@ import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.attribution.GradientMethod;
 import io.explainstream.input.PlainNumber;
 import io.explainstream.model.Checkpoint;
+import io.explainstream.stream.config.KafkaClients;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
 import io.explainstream.stream.replay.OutputRetention;
@@ -23,10 +24,15 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.slf4j.Logger;
@@ -143,7 +149,7 @@ public final class ReplayRunner {
             return record.filter(r -> !r.released());
         }
         return ReplayPlan.legacyTerms(clientConfig(base), applicationId(baseId(base), replayId))
-                .map(terms -> ReplayRecord.starting(terms, Map.of(), java.util.OptionalLong.empty()));
+                .map(terms -> ReplayRecord.starting(terms, Map.of(), OptionalLong.empty()));
     }
 
     private static String baseId(ServiceConfig base) {
@@ -183,14 +189,15 @@ public final class ReplayRunner {
         try (ReplayLedger ledger = ledger(config, replay)) {
             recorded = ledger.read(replay.id());
         }
-        return planned.admit(group, replay.id(), terms, recorded, ranBefore(config, group));
+        return planned.admit(group, replay.id(), terms, recorded, countsChangelog(config, group));
     }
 
-    /** Whether the replay's application has run: the changelog of its outcome counts exists. */
-    private static boolean ranBefore(ServiceConfig config, String group) {
-        try (org.apache.kafka.clients.admin.Admin admin = io.explainstream.stream.config.KafkaClients.admin(clientConfig(config))) {
-            return admin.listTopics().names().get(60, java.util.concurrent.TimeUnit.SECONDS).contains(group + "-" + Outcomes.STORE + "-changelog");
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+    /** The changelog of the replay's outcome counts, where it exists: the replay's application has run. */
+    private static Optional<String> countsChangelog(ServiceConfig config, String group) {
+        String changelog = group + "-" + Outcomes.STORE + "-changelog";
+        try (Admin admin = KafkaClients.admin(clientConfig(config))) {
+            return Optional.of(changelog).filter(admin.listTopics().names().get(60, TimeUnit.SECONDS)::contains);
+        } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot list the topics: " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
