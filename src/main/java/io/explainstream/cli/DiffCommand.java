@@ -122,6 +122,12 @@ final class DiffCommand implements Callable<Integer> {
         Choice choice = withAgainstReplayTopic(withRecordedRange(config, given, recorded, now, err), againstRecord.map(ReplayRecord::terms), err);
         DiffRun.Request asked = request(config, choice, now, inputTopics(config, replayRecord, againstRecord));
         DiffRun.Request request = recorded.isPresent() ? withinReplayRange(asked, recorded.get(), err) : asked;
+        if (recorded.isPresent() && recorded.get().outputTopic().equals(request.replay().topic())) {
+            // The range is now inside the replay's, on the topic it wrote: a side with nothing in it
+            // is a quiet stretch, not a typo (a --replay-topic it never wrote still is).
+            request = new DiffRun.Request(request.replay(), request.against(), request.fromMs(), request.toMs(), request.topK(), request.groupBy(),
+                    request.listed(), request.publish(), request.inputTopics(), true);
+        }
         Map<String, String> clients = config.clientSettings();
         String stateDir = config.streamsProperties().getProperty("state.dir");
         Path spillRoot = stateDir != null ? Path.of(stateDir) : Path.of(System.getProperty("java.io.tmpdir"), "explainstream-diff");
@@ -239,7 +245,7 @@ final class DiffCommand implements Callable<Integer> {
         err.printf("diff: [%s, %s) reaches outside replay %s's range; comparing [%s, %s)%n", bound(request.fromMs()), bound(request.toMs()),
                 TokenText.visible(request.replay().replayId()), Instant.ofEpochMilli(fromMs), Instant.ofEpochMilli(toMs));
         return new DiffRun.Request(request.replay(), request.against(), fromMs, toMs, request.topK(), request.groupBy(), request.listed(),
-                request.publish(), request.inputTopics());
+                request.publish(), request.inputTopics(), request.inRecordedRange());
     }
 
     private static String bound(long ms) {
@@ -275,7 +281,7 @@ final class DiffCommand implements Callable<Integer> {
         List<String> groupBy = choice.groupBy() != null ? groupKeys("--group-by", choice.groupBy()) : metadataKeysOfStatsGroupBy(config);
         DiffRun.Publish publish = choice.publish() ? new DiffRun.Publish(config.get(Setting.DIFF_TOPIC), config.subjectStrategy(),
                 config.bool(Setting.AUTO_REGISTER), config.integer(Setting.TOPICS_PARTITIONS), (short) config.integer(Setting.TOPICS_REPLICATION)) : null;
-        return new DiffRun.Request(replay, against, fromMs, toMs, choice.topK(), groupBy, choice.listed(), publish, inputTopics);
+        return new DiffRun.Request(replay, against, fromMs, toMs, choice.topK(), groupBy, choice.listed(), publish, inputTopics, false);
     }
 
     /**

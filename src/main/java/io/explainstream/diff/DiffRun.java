@@ -27,9 +27,12 @@ public final class DiffRun {
      * @param inputTopics the topics whose events the sides explained (their bounds on timestamps
      *     ahead of the clock say how far before {@code fromMs} the range's records may sit), each
      *     with the bound a replay recorded when it read it (0: none recorded), for a bound since narrowed
+     * @param inRecordedRange the range lies within the one the replay recorded with its id: a side
+     *     with no records in it had nothing to explain there (a quiet hour), and is compared as it
+     *     is; otherwise such a side is taken for a mistyped id or range, and refused
      */
     public record Request(Side replay, Side against, long fromMs, long toMs, int topK, List<String> groupBy, int listed, Publish publish,
-            Map<String, Long> inputTopics) {
+            Map<String, Long> inputTopics, boolean inRecordedRange) {
         public Request {
             groupBy = List.copyOf(groupBy);
             inputTopics = Map.copyOf(inputTopics);
@@ -72,7 +75,7 @@ public final class DiffRun {
                         new DiffPublisher.RunFacts(request.diffId(), started, request.replay(), request.against(), request.topK()));
         try {
             SpillJoin.Counts counts = new SpillJoin(clientSettings, registry, spill.path(), request.fromMs(), request.toMs(), request.inputTopics()).run(request.replay(),
-                    request.against(), new SpillJoin.Pairs() {
+                    request.against(), request.inRecordedRange(), new SpillJoin.Pairs() {
                         @Override
                         public void joined(io.explainstream.schema.Explanation replay, io.explainstream.schema.Explanation against) {
                             EventDiff diff = comparison.compare(replay, against);

@@ -151,8 +151,18 @@ public final class SpillJoin {
         this.toMs = toMs;
     }
 
-    /** Reads both sides, joins them, and reports to {@code pairs}; throws {@link DiffInputException} for input it cannot diff. */
+    /** Reads both sides, joins them, and reports to {@code pairs}; a side with nothing in range is refused. */
     public Counts run(Side replay, Side against, Pairs pairs, Progress progress) throws IOException, InterruptedException {
+        return run(replay, against, false, pairs, progress);
+    }
+
+    /**
+     * Reads both sides, joins them, and reports to {@code pairs}; throws {@link DiffInputException} for input it cannot diff.
+     *
+     * @param emptyIsQuiet a side with nothing in range had nothing to explain there (the range lies in
+     *     the replay's recorded one), and is joined as it is; otherwise it is refused as a mistake
+     */
+    public Counts run(Side replay, Side against, boolean emptyIsQuiet, Pairs pairs, Progress progress) throws IOException, InterruptedException {
         Map<String, List<TopicPartition>> partitions = partitions(replay, against);
         long total = 0;
         Map<String, Map<TopicPartition, long[]>> ranges = new LinkedHashMap<>();
@@ -175,8 +185,10 @@ public final class SpillJoin {
         Spilled replaySpill = spill(replay, ranges, partitions, buckets, "replay", read, total, progress);
         Spilled againstSpill = spill(against, ranges, partitions, buckets, "against", read, total, progress);
         recordsRead = replaySpill.kept + againstSpill.kept;
-        requireRecords(replay, replaySpill);
-        requireRecords(against, againstSpill);
+        if (!emptyIsQuiet) {
+            requireRecords(replay, replaySpill);
+            requireRecords(against, againstSpill);
+        }
         long[] joined = {0};
         for (int b = 0; b < buckets; b++) {
             joinBuckets(replaySpill.bucket(b), againstSpill.bucket(b), 1, pairs, () -> {

@@ -302,6 +302,22 @@ class DiffOnBrokerTest {
                     "--to", "-1s");
             assertEquals(0, relative.code, relative.err);
             assertTrue(relative.err.matches("(?s).*; comparing \\[[-0-9T:.]+Z, [-0-9T:.]+Z\\) of explanations-replay.*"), relative.err);
+            // A window inside the range with no events (they are stamped a minute after its start): compared as
+            // empty, where it exited 2 with "no records of replay ig8", as for a mistyped id.
+            Run quiet = run(connection, "diff", "--replay-id", "ig8", "--against", "diff-out", "--format", "json", "--config", clusterConfig.toString(),
+                    "--from", java.time.Instant.ofEpochMilli(from).toString(), "--to", java.time.Instant.ofEpochMilli(from + 30_000).toString());
+            assertEquals(0, quiet.code, quiet.err);
+            JsonNode quietReport = JSON.readTree(quiet.out);
+            assertEquals(0, quietReport.get("joined").asInt(), quiet.out);
+            assertEquals(0, quietReport.get("replay_only").asInt(), quiet.out);
+            assertEquals(0, quietReport.get("against_only").asInt(), quiet.out);
+            for (String format : List.of("text", "html")) {
+                Run quietFormat = run(connection, "diff", "--replay-id", "ig8", "--against", "diff-out", "--format", format, "--config",
+                        clusterConfig.toString(), "--from", java.time.Instant.ofEpochMilli(from).toString(), "--to",
+                        java.time.Instant.ofEpochMilli(from + 30_000).toString());
+                assertEquals(0, quietFormat.code, format + ": " + quietFormat.err);
+                assertFalse(quietFormat.out.contains("NaN"), quietFormat.out);
+            }
 
             stricterReplayDeadLettersAreToldApartFromMissedEvents(kafka, live, settings, connection, dir, from, n);
         }
