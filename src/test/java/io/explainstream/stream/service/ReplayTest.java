@@ -22,7 +22,6 @@ import io.explainstream.stream.replay.Replay;
 import io.explainstream.stream.replay.ReplayLedger;
 import io.explainstream.stream.replay.ReplayPlan;
 import io.explainstream.stream.replay.ReplayRecord;
-import io.explainstream.stream.replay.ReplayTerms;
 import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.testing.InJvmKafka;
 import java.nio.charset.StandardCharsets;
