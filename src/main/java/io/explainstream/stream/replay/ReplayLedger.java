@@ -19,7 +19,10 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The replays topic: one compacted record per replay id ({@link ReplayRecord}), in a topic named
@@ -30,6 +33,7 @@ import org.apache.kafka.common.errors.TopicExistsException;
  */
 public final class ReplayLedger implements AutoCloseable {
 
+    private static final Logger LOG = LoggerFactory.getLogger(ReplayLedger.class);
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
     /** Records are small and rewritten as a replay progresses: small segments, so that compaction keeps few copies. */
     private static final Map<String, String> TOPIC_CONFIG = Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
@@ -132,12 +136,40 @@ public final class ReplayLedger implements AutoCloseable {
             if (!(e.getCause() instanceof TopicExistsException)) {
                 throw new IllegalStateException("cannot create the replays topic " + topic + ": " + e.getCause().getMessage(), e.getCause());
             }
+            warnUnlessCompacted();
         } catch (TimeoutException e) {
             throw new IllegalStateException("cannot create the replays topic " + topic + ": timed out", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
         }
+    }
+
+    /**
+     * An existing replays topic that deletes by time (made by hand, or re-created by a producer's
+     * auto-creation after it was deleted) loses replay records after its retention; said once here.
+     */
+    private void warnUnlessCompacted() {
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        try (Admin admin = KafkaClients.admin(clientConfig)) {
+            String policy = admin.describeConfigs(List.of(resource)).values().get(resource).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+                    .get(TopicConfig.CLEANUP_POLICY_CONFIG).value();
+            policyWarning(topic, policy).ifPresent(LOG::warn);
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            LOG.debug("cannot read the configuration of the replays topic {}: {}", topic, e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** What to say of a replays topic with this cleanup.policy: nothing when it only compacts. */
+    static Optional<String> policyWarning(String topic, String policy) {
+        List<String> policies = List.of(policy.replace(" ", "").split(","));
+        if (policies.equals(List.of(TopicConfig.CLEANUP_POLICY_COMPACT))) {
+            return Optional.empty();
+        }
+        return Optional.of("the replays topic " + topic + " has cleanup.policy=" + policy + ": Kafka deletes its records after its retention.ms,"
+                + " and a replay stopped longer can no longer resume; set cleanup.policy=compact");
     }
 
     @Override
