@@ -45,7 +45,9 @@ import org.slf4j.LoggerFactory;
  * them in seconds at the configured steps. So the lag's movement decides, measured per source
  * (the new partition's first lag, next to another's lag of a second, was read as growth of
  * seconds per second and sent every event to the cheap method) and only once a source has a
- * dwell time of measurements. The levels, in order:
+ * dwell time of measurements. Nor is a lag over the limit whose records all drain fast: with every
+ * waiting record counted and needing under a quarter of the limit, the lag is the records' age when
+ * they came (a mirror's timestamps), and no level would publish them sooner. The levels, in order:
  * the configured steps; halved steps down to {@code audit.min.steps} (integrated gradients only);
  * the cheap method for every event that is not forced; and then, on top, skipping (counted) the
  * events outside the sample. Forced events always get the configured method and steps.
@@ -160,6 +162,8 @@ public final class BacklogController {
      * method's time per event), as last estimated on the stream thread; -1 while not known (for the metrics).
      */
     private volatile double forcedLoad = -1;
+    /** Whether the last measurement's lag over half the limit was said to be the records' age (stream thread only). */
+    private boolean saidAged;
     /** What has been said of the lag's passing the limit at the top level, since the service last reached it. */
     private TopWarning warnedAtTop = TopWarning.NONE;
 
@@ -571,18 +575,33 @@ public final class BacklogController {
 
     /** The fastest engine time per token of the recent batches, for the least time the waiting records can take. */
     long drainMs(int atLevel) {
-        return drainMs(atLevel, engineTimes.stream().mapToDouble(EngineTime::msPerFullToken).min());
+        return drainMs(levelWork(atLevel), engineTimes.stream().mapToDouble(EngineTime::msPerFullToken).min());
     }
 
     /** The slowest engine time per token of the recent batches, for the most time the waiting records can take. */
     long slowestDrainMs(int atLevel) {
-        return drainMs(atLevel, engineTimes.stream().mapToDouble(EngineTime::msPerFullToken).max());
+        return drainMs(levelWork(atLevel), engineTimes.stream().mapToDouble(EngineTime::msPerFullToken).max());
     }
 
     /**
-     * How long the engine needs, at this level, for every source's waiting records: their tokens,
-     * times an engine time per token at the configured method, times the level's share of the
-     * configured work. The time per token grows with the length (attention): a long prompt's
+     * The most time the waiting records can take at the current level with the forced ones, in
+     * their share of the events taken, at the configured method: the age check must not read an
+     * overload of forced events as records that came old.
+     */
+    private long slowestDrainWithForcedMs() {
+        double forced = forcedShare();
+        return drainMs((1 - forced) * levelWork(level) + forced, engineTimes.stream().mapToDouble(EngineTime::msPerFullToken).max());
+    }
+
+    /** A level's engine work per record, as a share of the configured method's. */
+    private double levelWork(int atLevel) {
+        return levels.get(atLevel).cost(fullSteps, fullPasses, policy);
+    }
+
+    /**
+     * How long the engine needs for every source's waiting records: their tokens, times an engine
+     * time per token at the configured method, times the work per record as a share of the
+     * configured method's (a level's, or that with the forced records). The time per token grows with the length (attention): a long prompt's
      * token cost three times a short one's on the bundled model, so the fastest recent batch's time
      * bounds the drain from below and the slowest from above. A step down needs the least time to
      * be over the limit (priced at a batch of long prompts, 100 short events behind 4 long ones were
@@ -593,7 +612,7 @@ public final class BacklogController {
      * events in their store, the same 100 short events went to the cheap method); a burst of long
      * ones moves it within a few batches. -1 before the first batch after the warm-up.
      */
-    private long drainMs(int atLevel, OptionalDouble msPerFullToken) {
+    private long drainMs(double work, OptionalDouble msPerFullToken) {
         if (msPerFullToken.isEmpty()) {
             return -1;
         }
@@ -603,7 +622,7 @@ public final class BacklogController {
         for (Waiting at : waiting.values()) {
             tokens += at.storedTokens() + at.unread(inputEnds).orElse(0) * perUnread;
         }
-        return Math.round(tokens * msPerFullToken.getAsDouble() * levels.get(atLevel).cost(fullSteps, fullPasses, policy));
+        return Math.round(tokens * msPerFullToken.getAsDouble() * work);
     }
 
     /** Takes one lag measurement of a single source (the service has one per task); returns the level after it. */
@@ -655,20 +674,32 @@ public final class BacklogController {
         // all: a burst's oldest record waits 1 s more each second, but only until the burst is explained.
         boolean allCounted = slowestDrainMs >= 0 && sources.keySet().stream().allMatch(name -> waiting.containsKey(name)
                 && waiting.get(name).unread(inputEnds).isPresent());
+        // Every waiting record counted, and the engine explains them all, forced ones at the
+        // configured method, within a quarter of the limit at this level: a lag over half the limit
+        // is then at least half the records' age when they came (a mirror of a topic with history,
+        // a producer that stamps old times, records that waited out a stopped instance), which no
+        // level takes back. A backlog of this service's own takes longer to drain than its oldest
+        // record has waited (arrivals over capacity: drain / lag = arrival rate / capacity, over 1).
+        // One hour-old record among fresh ones sent the service to the top level, and a mirror's
+        // records, all an hour old, would have held it there.
+        boolean drainsFast = allCounted && slowestDrainWithForcedMs() * MARGIN <= limit / 4;
         LagSeries worst = null;
         long worstExpectedMs = Long.MIN_VALUE;
         boolean allUnderHalf = true;
+        boolean agedOverHalf = false;
         for (LagSeries series : sources.values()) {
             double growth = series.slope(dwellMs);
             long growthMs = Math.round(growth * horizonMs);
             long publishedMs = series.last() + batchMs;
             long expectedMs = publishedMs + (allCounted ? Math.min(growthMs, slowestDrainMs) : growthMs);
-            if (series.known(dwellMs) && publishedMs > limit / 2 && expectedMs > limit && expectedMs > worstExpectedMs) {
+            agedOverHalf |= drainsFast && publishedMs > limit / 2;
+            if (!drainsFast && series.known(dwellMs) && publishedMs > limit / 2 && expectedMs > limit && expectedMs > worstExpectedMs) {
                 worst = series;
                 worstExpectedMs = expectedMs;
             }
-            allUnderHalf &= publishedMs < limit / 2 && growth <= 0;
+            allUnderHalf &= drainsFast || publishedMs < limit / 2 && growth <= 0;
         }
+        sayAged(agedOverHalf, lagMs + batchMs, slowestDrainWithForcedMs());
         if (worst != null && level == levels.size() - 1
                 && (warnedAtTop == TopWarning.NONE || warnedAtTop == TopWarning.WITHOUT_THE_FORCED_LOAD && forcedLoad >= 0)) {
             warnAtTop(worst.last() + batchMs, worstExpectedMs);
@@ -687,12 +718,15 @@ public final class BacklogController {
         }
         if (why == null && allUnderHalf && level > 0 && slowestDrainMs(level - 1) < limit / 2) {
             Optional<String> shortfall = fallsShort(level - 1, now);
+            String under = agedOverHalf
+                    ? String.format(Locale.ROOT, "the waiting input records need at most %d ms of engine time at level %d (their lag, %d ms, is their age),"
+                            + " under half of", slowestDrainMs(level - 1), level - 1, lagMs + batchMs)
+                    : String.format(Locale.ROOT, "input lag %d ms is under half of", lagMs + batchMs);
             if (shortfall.isEmpty()) {
                 next = level - 1;
-                why = String.format(Locale.ROOT, "input lag %d ms is under half of", lagMs + batchMs);
+                why = under;
             } else if (!holding) {
-                LOG.info("Audit level {} held: input lag {} ms is under half of audit.max.lag.ms = {}, but {}", level, lagMs + batchMs, limit,
-                        shortfall.get());
+                LOG.info("Audit level {} held: {} audit.max.lag.ms = {}, but {}", level, under, limit, shortfall.get());
                 holding = true;
             }
         }
@@ -708,6 +742,21 @@ public final class BacklogController {
             }
         }
         return level;
+    }
+
+    /**
+     * Says once, until the lags are back under half the limit, that a lag over it is the records'
+     * age and not a backlog here, so that an operator who sees the lag gauge over the limit with
+     * the level at 0 knows why the service does not degrade.
+     */
+    private void sayAged(boolean aged, long lagMs, long drainMs) {
+        if (aged && !saidAged) {
+            LOG.info("Input lag {} ms is over half of audit.max.lag.ms = {}, but the {} input records waiting need at most {} ms of engine time"
+                    + " at audit level {}: the records were already that old when they reached this service (their producer's timestamps,"
+                    + " a mirror's, or records that waited for a stopped instance), and no level would publish them sooner; level held",
+                    lagMs, policy.maxLagMs(), waitingRecords(), drainMs, level);
+        }
+        saidAged = aged;
     }
 
     /**

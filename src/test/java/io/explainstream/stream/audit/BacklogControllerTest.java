@@ -361,9 +361,13 @@ class BacklogControllerTest {
 
     /**
      * The configured level at 140 ms per event until the lag passes the limit, then the level below
-     * drains the backlog; returns the level it went to once the backlog had drained.
+     * drains the backlog; returns the level it went to once the backlog had drained. 300 records
+     * wait behind the batches, 42 s of engine time: a lag of 55 s with only the batches' records
+     * waiting would be the records' age, which no step takes back
+     * ({@link #recordsThatWereAlreadyOldWhenTheyCameAreNoBacklog}).
      */
-    private static int overloadThenDrain(BacklogController controller, ManualClock clock, InputEnds ends, int[] offset) {
+    private static int overloadThenDrain(BacklogController controller, ManualClock clock, Arrivals ends, int[] offset) {
+        ends.behind(300);
         for (int batch = 0; batch < 15; batch++) {
             offset[0] = take(controller, offset[0], 8);
             controller.observeOldest("0_0", clock.millis() - 55_000);
@@ -444,6 +448,85 @@ class BacklogControllerTest {
         }
     }
 
+    /**
+     * A mirror of a topic with history, or a producer that stamps its records with old times: one
+     * record an hour old among fresh ones, 2 records a second that the engine explains in 60 ms
+     * each. Every waiting record is counted (the input's end is known) and they drain in well under
+     * half the limit, so the hour is the record's age when it came, not a backlog: no level would
+     * publish it sooner, and nothing steps down. A hostile test saw the one old record send the
+     * service to the cheap method. Without the input's end the controller cannot tell, and steps.
+     * A mirror whose every record is an hour old is no backlog either, until its records arrive
+     * faster than the engine explains them: then the waiting records' drain time steps down.
+     */
+    @Test
+    void recordsThatWereAlreadyOldWhenTheyCameAreNoBacklog() {
+        long hour = Duration.ofHours(1).toMillis();
+        ManualClock clock = new ManualClock();
+        Arrivals ends = new Arrivals(clock, 2);
+        List<Integer> oneOld = LiveStream.run(warmedUp(clock, 32, ends), clock, ends, 60, 120, record -> record == 60 ? hour : 0);
+        assertTrue(oneOld.stream().allMatch(level -> level == 0), oneOld.toString());
+
+        ManualClock blindClock = new ManualClock();
+        Arrivals blindEnds = new Arrivals(blindClock, 2);
+        BacklogController blind = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, (topic, partition) -> OptionalLong.empty(),
+                blindClock);
+        warmUp(blind, blindClock);
+        blindClock.advance(Duration.ofSeconds(60));
+        blind.forget("0_0");
+        blindEnds.startNow();
+        List<Integer> unknownEnd = LiveStream.run(blind, blindClock, blindEnds, 60, 120, record -> record == 60 ? hour : 0);
+        assertTrue(unknownEnd.stream().anyMatch(level -> level > 0), "without the input's end the old record reads as a backlog: " + unknownEnd);
+
+        ManualClock mirrorClock = new ManualClock();
+        Arrivals mirrorEnds = new Arrivals(mirrorClock, 2);
+        List<Integer> mirror = LiveStream.run(warmedUp(mirrorClock, 32, mirrorEnds), mirrorClock, mirrorEnds, 60, 120, record -> hour);
+        assertTrue(mirror.stream().allMatch(level -> level == 0), mirror.toString());
+
+        ManualClock floodClock = new ManualClock();
+        Arrivals floodEnds = new Arrivals(floodClock, 40);
+        List<Integer> flood = LiveStream.run(warmedUp(floodClock, 32, floodEnds), floodClock, floodEnds, 60, 120, record -> hour);
+        assertTrue(flood.stream().anyMatch(level -> level > 0), "40 old records a second, 16 explained: " + flood);
+    }
+
+    /** A live stream on one partition, read in batches of up to 8 as the input's end grows. */
+    private static final class LiveStream {
+
+        /**
+         * Runs it for {@code seconds}: each batch's events of 30 tokens take {@code msPerEvent} at
+         * the configured level (a sixteenth at the cheap method), and record {@code n} is stamped
+         * {@code ageMs.applyAsLong(n)} before it was produced. Returns the level of every batch.
+         */
+        static List<Integer> run(BacklogController controller, ManualClock clock, Arrivals ends, long msPerEvent, int seconds,
+                java.util.function.IntToLongFunction ageMs) {
+            long startMs = clock.millis();
+            List<Integer> levels = new ArrayList<>();
+            int read = 0;
+            while (clock.millis() - startMs < seconds * 1_000L) {
+                int arrived = (int) ends.endOffset("in", 0).getAsLong();
+                if (arrived == read) {
+                    controller.idle("0_0");
+                    clock.advance(Duration.ofMillis(100));
+                    continue;
+                }
+                int size = Math.min(8, arrived - read);
+                for (int i = 0; i < size; i++) {
+                    controller.taken(30);
+                }
+                controller.waiting("0_0", size, size * 30L, "in", 0, read + size - 1);
+                long producedMs = startMs + read * 1_000L / ends.perSecond;
+                int level = controller.observeOldest("0_0", producedMs - ageMs.applyAsLong(read));
+                levels.add(level);
+                Tier tier = controller.tier(AuditPolicy.Choice.SAMPLED);
+                long ms = tier.kind() == Tier.Kind.FULL ? msPerEvent * tier.steps() / 32 : Math.max(1, msPerEvent / 16);
+                clock.advance(Duration.ofMillis(size * ms));
+                controller.batchTook(java.util.Collections.nCopies(size, new BacklogController.Explained(tier, 30)), size * ms);
+                read += size;
+                controller.waiting("0_0", 0, 0, "in", 0, read - 1);
+            }
+            return levels;
+        }
+    }
+
     /** An input partition whose end grows by {@code perSecond} records a second on this clock, from now. */
     private static Arrivals arriving(ManualClock clock, int perSecond) {
         Arrivals arrivals = new Arrivals(clock, perSecond);
@@ -462,13 +545,20 @@ class BacklogControllerTest {
             this.perSecond = perSecond;
         }
 
+        private long backlog;
+
         void startNow() {
             startMs = clock.millis();
         }
 
+        /** Records produced at once, beside the steady arrivals: a backlog. */
+        void behind(long records) {
+            backlog += records;
+        }
+
         @Override
         public OptionalLong endOffset(String topic, int partition) {
-            return OptionalLong.of(Math.max(0, perSecond * (clock.millis() - startMs) / 1000));
+            return OptionalLong.of(backlog + Math.max(0, perSecond * (clock.millis() - startMs) / 1000));
         }
     }
 

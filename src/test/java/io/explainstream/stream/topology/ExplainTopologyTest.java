@@ -833,6 +833,40 @@ class ExplainTopologyTest {
     }
 
     /**
+     * One record stamped an hour before it was produced (a mirror of a topic with history, a
+     * producer that stamps old times), among fresh ones, with the input's end known: the waiting
+     * records need the engine for a fraction of a second, so the hour is the record's age and not a
+     * backlog here, and no event is degraded. Before, that one record sent the service
+     * to the top level (the cheap method, the unsampled skipped) for seconds.
+     */
+    @Test
+    void aRecordStampedAnHourAgoAmongFreshOnesIsNoBacklog() {
+        ManualClock clock = new ManualClock();
+        clock.advance(Duration.between(clock.instant(), Instant.ofEpochMilli(T0 + 1_000)));
+        AuditPolicy audit = new AuditPolicy(0.5, List.of(), AuditPolicy.CheapMethod.INPUT_X_GRADIENT, 60_000, 4);
+        java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong();
+        InputEnds inputEnds = (topic, partition) -> topic.equals("in") && partition == 0 ? java.util.OptionalLong.of(end.get()) : java.util.OptionalLong.empty();
+        backlog = new BacklogController(audit, StreamFixture.SETTINGS.method(), StreamFixture.SETTINGS.steps(), 1_000, inputEnds, clock);
+        start(new BatchPolicy(4, 100_000, 60_000), StreamFixture.defaultPolicy(), fixture.explainer(StreamFixture.defaultPolicy()));
+        for (int i = 0; i < 28; i++) {
+            long stamped = i == 16 ? clock.millis() - Duration.ofHours(1).toMillis() : clock.millis();
+            end.incrementAndGet();
+            send("m-" + i, json("m-" + i, "One day,", "a girl"), stamped);
+            if (i % 4 == 3) {
+                driver.advanceWallClockTime(Duration.ofSeconds(1));
+                clock.advance(Duration.ofSeconds(1));
+            }
+        }
+        driver.advanceWallClockTime(Duration.ofMinutes(1));
+        List<Explanation> explained = output.readValuesToList();
+        assertEquals(28, explained.size());
+        assertTrue(explained.stream().noneMatch(e -> e.getTierReason() == io.explainstream.schema.TierReason.BACKLOG),
+                explained.stream().map(e -> e.getEventId() + " " + e.getTier() + "/" + e.getTierReason()).toList().toString());
+        assertEquals(0, backlog.level());
+        assertEquals(0.0, metrics.count("explainstream.events.skipped", "reason", "backlog"));
+    }
+
+    /**
      * Fresh records, but a million more produced behind them: the input's end, as backlog control
      * reads it, says that the engine cannot explain them within the limit at the configured steps,
      * so the batch after the first two (the engine's warm-up, then one that measures it) is already
