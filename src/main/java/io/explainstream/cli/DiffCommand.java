@@ -110,7 +110,7 @@ final class DiffCommand implements Callable<Integer> {
     static int run(ServiceConfig config, Choice given, PrintWriter out, PrintWriter err) throws Exception {
         // The options first (a typo is said without waiting for a broker), then the cluster.
         Instant now = Instant.now();
-        DiffRun.Request asGiven = request(config, given, now, Map.of());
+        DiffRun.Request asGiven = request(config, given, given.against() != null, now, Map.of());
         ClusterCheck.cluster(config);
         Optional<ReplayRecord> replayRecord = ReplayRunner.recorded(config, given.replayId());
         Optional<ReplayRecord> againstRecord = given.againstReplay() == null ? Optional.empty() : ReplayRunner.recorded(config, given.againstReplay());
@@ -118,7 +118,7 @@ final class DiffCommand implements Callable<Integer> {
         // Before the recorded range fills in a bound not given: --from alone past the range's end is outside it, not after "its" --to.
         recorded.ifPresent(terms -> requireOverlap(given.replayId(), asGiven, terms));
         Choice choice = withAgainstReplayTopic(withRecordedRange(config, given, recorded, now, err), againstRecord.map(ReplayRecord::terms), err);
-        DiffRun.Request asked = request(config, choice, now, inputTopics(config, replayRecord, againstRecord));
+        DiffRun.Request asked = request(config, choice, given.against() != null, now, inputTopics(config, replayRecord, againstRecord));
         DiffRun.Request request = recorded.isPresent() ? withinReplayRange(asked, recorded.get(), err) : asked;
         if (recorded.isPresent() && recorded.get().outputTopic().equals(request.replay().topic())) {
             // The range is now inside the replay's, on the topic it wrote: a side with nothing in it
@@ -250,7 +250,8 @@ final class DiffCommand implements Callable<Integer> {
         return ms == Long.MIN_VALUE || ms == Long.MAX_VALUE ? "…" : Instant.ofEpochMilli(ms).toString();
     }
 
-    static DiffRun.Request request(ServiceConfig config, Choice choice, Instant now, Map<String, Long> inputTopics) {
+    /** @param againstGiven whether --against was given (not filled in from the other replay's record): errors about the topic name it */
+    static DiffRun.Request request(ServiceConfig config, Choice choice, boolean againstGiven, Instant now, Map<String, Long> inputTopics) {
         if (choice.topK() < 1) {
             throw new IllegalArgumentException("--top-k = " + choice.topK() + " must be at least 1");
         }
@@ -259,7 +260,8 @@ final class DiffCommand implements Callable<Integer> {
         Side against;
         if (choice.againstReplay() != null) {
             String topic = choice.against() != null ? choice.against() : replays;
-            against = new Side("--against-replay", topic, choice.againstReplay(), ReplayRunner.deadLetterTopic(topic));
+            against = new Side(againstGiven ? "--against" : "--against-replay", topic, choice.againstReplay(),
+                    ReplayRunner.deadLetterTopic(topic));
         } else {
             // The live service's dead letters are on dlq.topic when the topic compared is its output.topic.
             String output = config.get(Setting.OUTPUT_TOPIC);

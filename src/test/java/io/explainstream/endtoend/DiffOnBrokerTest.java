@@ -215,6 +215,10 @@ class DiffOnBrokerTest {
             Run missing = run(connection, "diff", "--replay-id", "ixg", "--against", "no-such-topic");
             assertEquals(2, missing.code);
             assertEquals("error: --against: topic 'no-such-topic' does not exist", lastLine(missing.err));
+            // The topic came from --against, not from --against-replay (whose error named the wrong option).
+            Run missingForReplay = run(connection, "diff", "--replay-id", "ixg", "--against-replay", "other", "--against", "no-such-topic");
+            assertEquals(2, missingForReplay.code);
+            assertEquals("error: --against: topic 'no-such-topic' does not exist", lastLine(missingForReplay.err));
             Run inputs = run(connection, "diff", "--replay-id", "ixg", "--against", "diff-in");
             assertEquals(2, inputs.code);
             assertTrue(lastLine(inputs.err).startsWith("error: --against: live explanations on topic diff-in: " + (n + 1) + " records, none an Explanation"

@@ -45,9 +45,9 @@ import org.slf4j.LoggerFactory;
  * them in seconds at the configured steps. So the lag's movement decides, measured per source
  * (the new partition's first lag, next to another's lag of a second, was read as growth of
  * seconds per second and sent every event to the cheap method) and only once a source has a
- * dwell time of measurements. Nor is a lag over the limit whose records all drain fast: with every
- * waiting record counted and needing under a quarter of the limit, the lag is the records' age when
- * they came (a mirror's timestamps), and no level would publish them sooner. The levels, in order:
+ * dwell time of measurements. Nor is a lag whose records all drain fast a reason to step down: with
+ * every waiting record counted and needing under a quarter of the limit, a lower level would publish
+ * them little sooner, and the lag is mostly their age (a mirror's old timestamps). The levels, in order:
  * the configured steps; halved steps down to {@code audit.min.steps} (integrated gradients only);
  * the cheap method for every event that is not forced; and then, on top, skipping (counted) the
  * events outside the sample. Forced events always get the configured method and steps.
@@ -675,13 +675,14 @@ public final class BacklogController {
         boolean allCounted = slowestDrainMs >= 0 && sources.keySet().stream().allMatch(name -> waiting.containsKey(name)
                 && waiting.get(name).unread(inputEnds).isPresent());
         // Every waiting record counted, and the engine explains them all, forced ones at the
-        // configured method, within a quarter of the limit at this level: a lag over half the limit
-        // is then at least half the records' age when they came (a mirror of a topic with history,
-        // a producer that stamps old times, records that waited out a stopped instance), which no
-        // level takes back. A backlog of this service's own takes longer to drain than its oldest
-        // record has waited (arrivals over capacity: drain / lag = arrival rate / capacity, over 1).
-        // One hour-old record among fresh ones sent the service to the top level, and a mirror's
-        // records, all an hour old, would have held it there.
+        // configured method, within a quarter of the limit at this level: a lower level would then
+        // publish them at most that much sooner, and a lag over half the limit is mostly the
+        // records' age, which no level takes back: records that came old (a mirror of a topic with
+        // history, a producer that stamps old times, records that waited out a stopped instance),
+        // or the last of a backlog. While records arrive faster than the engine explains them, the
+        // drain is longer than the oldest record's wait (drain / lag = arrival rate / capacity), so
+        // this holds no overload. One hour-old record among fresh ones sent the service to the top
+        // level, and a mirror's records, all an hour old, would have held it there.
         boolean drainsFast = allCounted && slowestDrainWithForcedMs() * MARGIN <= limit / 4;
         LagSeries worst = null;
         long worstExpectedMs = Long.MIN_VALUE;
@@ -697,7 +698,7 @@ public final class BacklogController {
                 worst = series;
                 worstExpectedMs = expectedMs;
             }
-            allUnderHalf &= drainsFast || publishedMs < limit / 2 && growth <= 0;
+            allUnderHalf &= publishedMs < limit / 2 && growth <= 0;
         }
         sayAged(agedOverHalf, lagMs + batchMs, slowestDrainWithForcedMs());
         if (worst != null && level == levels.size() - 1
@@ -718,10 +719,7 @@ public final class BacklogController {
         }
         if (why == null && allUnderHalf && level > 0 && slowestDrainMs(level - 1) < limit / 2) {
             Optional<String> shortfall = fallsShort(level - 1, now);
-            String under = agedOverHalf
-                    ? String.format(Locale.ROOT, "the waiting input records need at most %d ms of engine time at level %d (their lag, %d ms, is their age),"
-                            + " under half of", slowestDrainMs(level - 1), level - 1, lagMs + batchMs)
-                    : String.format(Locale.ROOT, "input lag %d ms is under half of", lagMs + batchMs);
+            String under = String.format(Locale.ROOT, "input lag %d ms is under half of", lagMs + batchMs);
             if (shortfall.isEmpty()) {
                 next = level - 1;
                 why = under;
@@ -745,16 +743,16 @@ public final class BacklogController {
     }
 
     /**
-     * Says once, until the lags are back under half the limit, that a lag over it is the records'
-     * age and not a backlog here, so that an operator who sees the lag gauge over the limit with
-     * the level at 0 knows why the service does not degrade.
+     * Says once, until no lag is over half the limit with the waiting records draining fast, why
+     * the level is held, so that an operator who sees the lag gauge over the limit with the level
+     * at 0 knows why the service does not degrade.
      */
     private void sayAged(boolean aged, long lagMs, long drainMs) {
         if (aged && !saidAged) {
             LOG.info("Input lag {} ms is over half of audit.max.lag.ms = {}, but the {} input records waiting need at most {} ms of engine time"
-                    + " at audit level {}: the records were already that old when they reached this service (their producer's timestamps,"
-                    + " a mirror's, or records that waited for a stopped instance), and no level would publish them sooner; level held",
-                    lagMs, policy.maxLagMs(), waitingRecords(), drainMs, level);
+                    + " at audit level {}: a lower level would publish them at most that much sooner, and the rest of the lag is the records' age"
+                    + " (records that came old: a mirror's or a producer's old timestamps, records that waited for a stopped instance; or the"
+                    + " last of a backlog); level held", lagMs, policy.maxLagMs(), waitingRecords(), drainMs, level);
         }
         saidAged = aged;
     }
