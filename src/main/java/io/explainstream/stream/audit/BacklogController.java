@@ -601,8 +601,9 @@ public final class BacklogController {
     /**
      * How long the engine needs for every source's waiting records: their tokens, times an engine
      * time per token at the configured method, times the work per record as a share of the
-     * configured method's (a level's, or that with the forced records). The time per token grows with the length (attention): a long prompt's
-     * token cost three times a short one's on the bundled model, so the fastest recent batch's time
+     * configured method's (a level's, or that with the forced records). The time per token grows
+     * with the length (attention): a long prompt's token cost three times a short one's on the
+     * bundled model, so the fastest recent batch's time
      * bounds the drain from below and the slowest from above. A step down needs the least time to
      * be over the limit (priced at a batch of long prompts, 100 short events behind 4 long ones were
      * sent to fewer steps); a growing lag is capped by the most, and a step up needs the most to be
