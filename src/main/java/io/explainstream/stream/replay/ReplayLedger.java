@@ -18,9 +18,11 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,6 +45,10 @@ public final class ReplayLedger implements AutoCloseable {
     private final String topic;
     private final short replication;
     private KafkaProducer<byte[], byte[]> producer;
+    /** Null until first used. */
+    private Admin admin;
+    /** The topic's id when this ledger last saved: another id means it was deleted and made again since. */
+    private Uuid topicId;
 
     /**
      * @param topic {@link #topicOf} the service's application.id
@@ -89,8 +95,16 @@ public final class ReplayLedger implements AutoCloseable {
         return last.map(ReplayRecord::decode);
     }
 
-    /** Saves the replay id's record, creating the topic on first use; returns once the brokers have it. */
+    /**
+     * Saves the replay id's record, creating the topic on first use, and again where it was deleted
+     * since: the producer would otherwise have the broker make it with its defaults (deleting by
+     * time, so that a replay stopped longer than the retention could no longer resume). Returns
+     * once the brokers have it.
+     */
     public void save(String replayId, ReplayRecord record) {
+        if (producer != null) {
+            checkStillThere(replayId);
+        }
         try {
             producer().send(new ProducerRecord<>(topic, 0, replayId.getBytes(StandardCharsets.UTF_8), record.encode().getBytes(StandardCharsets.UTF_8)))
                     .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
@@ -104,9 +118,48 @@ public final class ReplayLedger implements AutoCloseable {
         }
     }
 
+    /**
+     * The topic deleted since the last save is made again as the ledger makes it; one made again by
+     * someone else (by hand, or by a producer's auto-creation) is checked for its cleanup.policy.
+     * Either way the records of other replays went with the deleted topic, which is said.
+     */
+    private void checkStillThere(String replayId) {
+        Optional<Uuid> now = topicId();
+        if (now.isPresent() && now.get().equals(topicId)) {
+            return;
+        }
+        if (now.isEmpty()) {
+            create();
+        } else {
+            warnUnlessCompacted();
+        }
+        topicId = topicId().orElse(null);
+        LOG.warn("the replays topic {} was deleted while replay {} ran, and {}: its record is saved again, but the records of other replays went"
+                + " with the topic, and one among them whose consumer groups are gone too can no longer resume", topic, replayId,
+                now.isEmpty() ? "is made again (compacted)" : "was made again by someone else");
+    }
+
+    /** The topic's id; empty when it does not exist. */
+    private Optional<Uuid> topicId() {
+        try {
+            return Optional.of(admin().describeTopics(List.of(topic)).allTopicNames().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).get(topic).topicId());
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+                return Optional.empty();
+            }
+            throw new IllegalStateException("cannot describe the replays topic " + topic + ": " + e.getCause().getMessage(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("cannot describe the replays topic " + topic + ": timed out", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
     private KafkaProducer<byte[], byte[]> producer() {
         if (producer == null) {
             create();
+            topicId = topicId().orElse(null);
             Map<String, Object> settings = new java.util.HashMap<>(clientConfig);
             // A record holds three offsets per partition: a topic with thousands of partitions makes
             // one larger than the producer's default request, and compresses well.
@@ -117,9 +170,17 @@ public final class ReplayLedger implements AutoCloseable {
         return producer;
     }
 
+    /** One admin client for the ledger's life: a replay asks whether its topic exists at every save. */
+    private Admin admin() {
+        if (admin == null) {
+            admin = KafkaClients.admin(clientConfig);
+        }
+        return admin;
+    }
+
     private boolean exists() {
-        try (Admin admin = KafkaClients.admin(clientConfig)) {
-            return admin.listTopics().names().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).contains(topic);
+        try {
+            return admin().listTopics().names().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).contains(topic);
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot list the topics to read the replays topic " + topic + ": " + e, e);
         } catch (InterruptedException e) {
@@ -129,9 +190,9 @@ public final class ReplayLedger implements AutoCloseable {
     }
 
     private void create() {
-        try (Admin admin = KafkaClients.admin(clientConfig)) {
+        try {
             NewTopic created = new NewTopic(topic, Optional.of(1), replication < 0 ? Optional.empty() : Optional.of(replication)).configs(TOPIC_CONFIG);
-            admin.createTopics(Set.of(created)).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            admin().createTopics(Set.of(created)).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             if (!(e.getCause() instanceof TopicExistsException)) {
                 throw new IllegalStateException("cannot create the replays topic " + topic + ": " + e.getCause().getMessage(), e.getCause());
@@ -151,8 +212,8 @@ public final class ReplayLedger implements AutoCloseable {
      */
     private void warnUnlessCompacted() {
         ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
-        try (Admin admin = KafkaClients.admin(clientConfig)) {
-            String policy = admin.describeConfigs(List.of(resource)).values().get(resource).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+        try {
+            String policy = admin().describeConfigs(List.of(resource)).values().get(resource).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
                     .get(TopicConfig.CLEANUP_POLICY_CONFIG).value();
             policyWarning(topic, policy).ifPresent(LOG::warn);
         } catch (ExecutionException | TimeoutException | RuntimeException e) {
@@ -176,6 +237,9 @@ public final class ReplayLedger implements AutoCloseable {
     public void close() {
         if (producer != null) {
             producer.close(TIMEOUT);
+        }
+        if (admin != null) {
+            admin.close(TIMEOUT);
         }
     }
 }

@@ -282,8 +282,14 @@ public final class ReplayRunner {
             }
         }
         // The stream is closed: its last commit is in. Saved in any case, so that the record knows
-        // where the replay stopped should the group's offsets be deleted before it resumes.
-        saver.save(plan.positions(group));
+        // where the replay stopped should the group's offsets be deleted before it resumes; a save
+        // that fails leaves the outcome as it is (the group's offsets hold it too), and says so.
+        try {
+            saver.save(plan.positions(group));
+        } catch (IllegalStateException e) {
+            LOG.warn("replay {}: {}; its consumer group still holds where it stopped, until Kafka deletes the offsets of an idle group"
+                    + " (offsets.retention.minutes)", replay.id(), e.getMessage());
+        }
         if (finished && total(counts) == 0) {
             // Nothing explained, dead-lettered or skipped (a range with no events, a wrong date):
             // the id holds nothing, so it is freed to take other terms.

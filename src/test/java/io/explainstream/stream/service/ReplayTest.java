@@ -386,6 +386,45 @@ class ReplayTest {
         assertEquals(3, readAll("forgotten-out", 3).size(), "nothing explained twice");
     }
 
+    /**
+     * The replays topic deleted while a replay runs (by hand, or by a cleanup script): the next save
+     * makes it again as the ledger makes it, compacted, where a producer's auto-creation would
+     * make it with the broker's defaults (deleting by time, so that a replay stopped longer than
+     * its retention could no longer resume). The replay finishes, and its record is there.
+     */
+    @Test
+    void theReplaysTopicDeletedWhileAReplayRunsIsMadeAgainCompacted() throws Exception {
+        Instant hour = Instant.now().minus(Duration.ofDays(1)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
+        produceHour("ledger-gone", hour, 1, 30);
+        Replay replay = new Replay("gone", hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
+        ServiceConfig config = ReplayRunner.configure(base("ledger-app").with(Map.of("input.topic", "ledger-gone", "batch.max.events", "1",
+                "attribution.steps", "32")), replay, null, "ledger-gone-out");
+        String replays = ReplayLedger.topicOf("ledger-app");
+        java.util.concurrent.atomic.AtomicBoolean deleted = new java.util.concurrent.atomic.AtomicBoolean();
+        ReplayRunner.Outcome outcome = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> {
+            if (!deleted.get() && committed(config) >= 3) {
+                try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+                    admin.deleteTopics(List.of(replays)).all().get(30, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+                deleted.set(true);
+            }
+            return false;
+        }, Clock.systemUTC());
+        assertTrue(deleted.get(), "deleted while it ran");
+        assertTrue(outcome.finished(), "finished");
+        assertEquals(30, outcome.explained());
+        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            org.apache.kafka.common.config.ConfigResource resource = new org.apache.kafka.common.config.ConfigResource(
+                    org.apache.kafka.common.config.ConfigResource.Type.TOPIC, replays);
+            assertEquals("compact", admin.describeConfigs(List.of(resource)).all().get(30, TimeUnit.SECONDS).get(resource).get("cleanup.policy").value(),
+                    "made again as the ledger makes it");
+        }
+        ReplayRecord record = ReplayRunner.recorded(base("ledger-app"), "gone").orElseThrow();
+        assertEquals(30L, record.doneOffsets().values().stream().mapToLong(Long::longValue).sum(), "its progress saved to the end");
+    }
+
     /** Deletes the replay's consumer group and those named after it. */
     private static void deleteGroupsOf(String group) throws Exception {
         try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
