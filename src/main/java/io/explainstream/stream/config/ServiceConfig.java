@@ -291,6 +291,11 @@ public final class ServiceConfig {
         return null;
     }
 
+    /** Whether processing.guarantee is exactly_once_v2 (the default): the state stores then commit with the offsets. */
+    public boolean exactlyOnce() {
+        return guaranteeWarning().isEmpty();
+    }
+
     /**
      * What the start should warn of when processing.guarantee is not exactly_once_v2 (allowed: the
      * README's exactly-once promise and the transaction budget assume it), or empty.

@@ -566,7 +566,9 @@ public final class ExplainService implements AutoCloseable {
             try (KeyValueIterator<String, Long> all = store.all()) {
                 while (all.hasNext()) {
                     var entry = all.next();
-                    counts.merge(entry.key, entry.value, Long::sum);
+                    if (Outcomes.isOutcome(entry.key)) {
+                        counts.merge(entry.key, entry.value, Long::sum);
+                    }
                 }
             }
             return Optional.of(counts);

@@ -245,7 +245,7 @@ public final class ReplayRunner {
         long started = System.nanoTime();
         boolean finished = false;
         Map<String, Long> counts = Map.of();
-        try (ExplainService service = ExplainService.start(config, home, Scope.replay(replay.withStopOffsets(plan.stopOffsets())), clock)) {
+        try (ExplainService service = ExplainService.start(config, home, Scope.replay(replay.withStopOffsets(plan.stopOffsets()), config.exactlyOnce()), clock)) {
             long accountedBefore = -1;
             while (!stopRequested.getAsBoolean()) {
                 positions = plan.positions(group);

@@ -17,8 +17,14 @@ public sealed interface Scope permits Scope.Live, Scope.Replaying {
         return new Live();
     }
 
+    /** A replay under exactly-once, which skips the records it read before ({@link #skipsRecordsReadBefore}). */
     static Scope replay(Replay replay) {
-        return new Replaying(replay);
+        return new Replaying(replay, true);
+    }
+
+    /** A replay; {@code exactlyOnce}: processing.guarantee is exactly_once_v2. */
+    static Scope replay(Replay replay, boolean exactlyOnce) {
+        return new Replaying(replay, exactlyOnce);
     }
 
     /** Whether the record at this partition and offset, with this timestamp, is to be explained. */
@@ -32,6 +38,16 @@ public sealed interface Scope permits Scope.Live, Scope.Replaying {
 
     /** Whether the topology keeps a changelogged count of outcomes ({@link Outcomes}). */
     boolean countsOutcomes();
+
+    /**
+     * Whether a record at or before the last offset read from its partition, as the changelogged
+     * outcome store says, is skipped: a replay whose consumer group's offsets were deleted resumes
+     * from its record's last save, seconds older than the commit the store went with. Only under
+     * exactly-once, where the store commits with the offsets: under at-least-once a crash rereads
+     * records whose store updates were written but whose offsets were not, and that reread is the
+     * recovery.
+     */
+    boolean skipsRecordsReadBefore();
 
     /** The live service: everything, unmarked. */
     record Live() implements Scope {
@@ -52,10 +68,15 @@ public sealed interface Scope permits Scope.Live, Scope.Replaying {
         public boolean countsOutcomes() {
             return false;
         }
+
+        @Override
+        public boolean skipsRecordsReadBefore() {
+            return false;
+        }
     }
 
-    /** A replay: its range, marked with its id, its outcomes counted. */
-    record Replaying(Replay replay) implements Scope {
+    /** A replay: its range, marked with its id, its outcomes counted; under exactly-once, no record read twice. */
+    record Replaying(Replay replay, boolean exactlyOnce) implements Scope {
         @Override
         public boolean includes(int partition, long offset, long timestampMs) {
             return replay.includes(partition, offset, timestampMs);
@@ -74,6 +95,11 @@ public sealed interface Scope permits Scope.Live, Scope.Replaying {
         @Override
         public boolean countsOutcomes() {
             return true;
+        }
+
+        @Override
+        public boolean skipsRecordsReadBefore() {
+            return exactlyOnce;
         }
     }
 }

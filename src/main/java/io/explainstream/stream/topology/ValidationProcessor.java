@@ -54,6 +54,14 @@ final class ValidationProcessor implements Processor<byte[], TimestampIntake.Rec
             metrics.skipped("out_of_range", null);
             return;
         }
+        if (scope.skipsRecordsReadBefore() && outcomes.readBefore(source.partition(), source.offset())) {
+            // Explained, dead-lettered or waiting in the batch store already, all committed with
+            // the store: the group's offsets went back (deleted, then restored from the replay's
+            // record), and reading it again would explain it twice and count it twice. Only records
+            // in range are noted: a replay that had none is freed to take other terms, store and all.
+            metrics.skipped("read_before", null);
+            return;
+        }
         Admission admission = ingest.admit(source.topic(), value);
         // Counted once decoded (or not), so that the counters carry the event's model and metadata.
         metrics.eventIn(admission.event());
