@@ -135,7 +135,8 @@ public final class ReplayLedger implements AutoCloseable {
         }
         topicId = topicId().orElse(null);
         LOG.warn("the replays topic {} was deleted while replay {} ran, and {}: its record is saved again, but the records of other replays went"
-                + " with the topic, and one among them whose consumer groups are gone too can no longer resume", topic, replayId,
+                + " with the topic, and an interrupted one among them can no longer resume (its terms cannot be checked): run it again under"
+                + " another --replay-id", topic, replayId,
                 now.isEmpty() ? "is made again (compacted)" : "was made again by someone else");
     }
 

@@ -265,12 +265,15 @@ public final class ReplayPlan {
      *
      * @param terms this run's terms, with this plan's start offsets
      * @param recorded the replay id's record in the replays topic
+     * @param ledgerTopic the replays topic, for the refusal of a replay whose group has offsets
+     *     and whose record is gone (its terms could not be checked)
      * @param countsChangelog the changelog of the replay's outcome counts, where it exists (its
      *     application has run): with no record and no offsets, its progress is lost, and it is
      *     refused rather than run again
-     * @throws ConfigException when the replay id has read events under other terms, or its progress is lost
+     * @throws ConfigException when the replay id has read events under other terms, or its progress or record is lost
      */
-    public Admission admit(String groupId, String replayId, ReplayTerms terms, Optional<ReplayRecord> recorded, Optional<String> countsChangelog) {
+    public Admission admit(String groupId, String replayId, ReplayTerms terms, Optional<ReplayRecord> recorded, String ledgerTopic,
+            Optional<String> countsChangelog) {
         ReplayRecord starting = ReplayRecord.starting(terms, stopOffsets(), inputAheadMs);
         Admission fresh = new Admission(this, starting, true, Optional.empty());
         try (Admin admin = admin()) {
@@ -301,7 +304,7 @@ public final class ReplayPlan {
                 }
                 return fresh;
             }
-            return admitLegacy(admin, groupId, replayId, terms, committed, fresh);
+            return admitLegacy(admin, groupId, replayId, terms, committed, fresh, ledgerTopic);
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot read the offsets of replay group " + groupId + ": " + e, e);
         } catch (InterruptedException e) {
@@ -312,14 +315,17 @@ public final class ReplayPlan {
 
     /** A replay started before replays had records: its terms and stop offsets as its groups' offsets keep them. */
     private Admission admitLegacy(Admin admin, String groupId, String replayId, ReplayTerms terms, Map<TopicPartition, OffsetAndMetadata> committed,
-            Admission fresh) throws ExecutionException, InterruptedException, TimeoutException {
+            Admission fresh, String ledgerTopic) throws ExecutionException, InterruptedException, TimeoutException {
         Optional<ReplayTerms> recorded = legacyTerms(admin, groupId);
         Map<TopicPartition, OffsetAndMetadata> stops = allCommitted(admin, stopsGroup(groupId));
         ReplayPlan resumed = stops.isEmpty() ? this : withStops(positionsOn(stops, topic));
         if (recorded.isEmpty()) {
-            // Started before replays recorded their terms: resumed as it is, with this run's terms.
-            return committed.keySet().stream().noneMatch(partition -> partition.topic().equals(topic)) ? fresh
-                    : new Admission(resumed, ReplayRecord.starting(terms, resumed.stopOffsets(), OptionalLong.empty()), false, Optional.empty());
+            // Offsets and no terms anywhere: the record is gone (the replays topic deleted, the
+            // record removed). Resumed under this run's terms, it mixed two kinds of explanation
+            // under one id (a hostile test: 250 at 24 steps, 359 at 16).
+            throw new ConfigException("--replay-id = " + replayId + " has run before (its consumer group " + groupId + " has committed offsets), but"
+                    + " its record on " + ledgerTopic + " is gone (the topic deleted, or the record removed), so the terms it ran with cannot be"
+                    + " checked, and resumed under other terms it would mix two kinds of explanation under one id. Give another --replay-id");
         }
         List<String> differences = terms.differencesFrom(recorded.get());
         if (differences.isEmpty()) {

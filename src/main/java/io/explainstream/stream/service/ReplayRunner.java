@@ -186,10 +186,12 @@ public final class ReplayRunner {
         String group = group(config);
         ReplayTerms terms = terms(config, home, replay).startingAt(planned.startOffsets());
         Optional<ReplayRecord> recorded;
+        String ledgerTopic;
         try (ReplayLedger ledger = ledger(config, replay)) {
             recorded = ledger.read(replay.id());
+            ledgerTopic = ledger.topic();
         }
-        return planned.admit(group, replay.id(), terms, recorded, countsChangelog(config, group));
+        return planned.admit(group, replay.id(), terms, recorded, ledgerTopic, countsChangelog(config, group));
     }
 
     /** The changelog of the replay's outcome counts, where it exists: the replay's application has run. */

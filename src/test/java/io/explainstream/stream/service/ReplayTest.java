@@ -366,6 +366,34 @@ class ReplayTest {
     }
 
     /**
+     * A replay whose record is gone (the replays topic deleted, the record tombstoned) while its
+     * group keeps its offsets: the terms it ran with cannot be checked, so a rerun is refused,
+     * where it resumed under the rerun's terms (a hostile test: one id with 250 explanations at 24
+     * steps and 359 at 16).
+     */
+    @Test
+    void aReplayWhoseRecordIsGoneButWhoseOffsetsAreNotIsRefusedRatherThanMixingTerms() throws Exception {
+        Instant hour = Instant.now().minus(Duration.ofDays(1)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
+        produceHour("unrecorded", hour, 1, 30);
+        Replay replay = new Replay("unrecorded", hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
+        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", "unrecorded", "batch.max.events", "1",
+                "attribution.steps", "16")), replay, null, "unrecorded-out");
+        ReplayRunner.Outcome first = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> kafka != null
+                && ReplayTest.committed(config) >= 6, Clock.systemUTC());
+        assertFalse(first.finished(), "interrupted part way");
+        try (KafkaProducer<String, String> producer = producer()) {
+            producer.send(new ProducerRecord<>(ReplayLedger.topicOf("explainstream"), 0, "unrecorded", null)).get();
+        }
+        for (ServiceConfig rerun : List.of(config.with(Map.of("attribution.steps", "8")), config)) {
+            ConfigException refused = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                    () -> ReplayRunner.run(rerun, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()));
+            assertEquals("--replay-id = unrecorded has run before (its consumer group " + ReplayRunner.group(config) + " has committed offsets), but its"
+                    + " record on explainstream-replays is gone (the topic deleted, or the record removed), so the terms it ran with cannot be checked,"
+                    + " and resumed under other terms it would mix two kinds of explanation under one id. Give another --replay-id", refused.getMessage());
+        }
+    }
+
+    /**
      * A replay killed (SIGKILL) a few seconds after its record's last save, then left past the
      * offsets' expiry: the record says it had read less than its last commit did. Resumed from
      * there, it reads those records again; the outcome store, committed with the offsets, knows
