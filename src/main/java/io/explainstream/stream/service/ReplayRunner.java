@@ -196,7 +196,7 @@ public final class ReplayRunner {
 
     /** The changelog of the replay's outcome counts, where it exists: the replay's application has run. */
     private static Optional<String> countsChangelog(ServiceConfig config, String group) {
-        String changelog = group + "-" + Outcomes.STORE + "-changelog";
+        String changelog = OutcomeChangelog.topicOf(group);
         try (Admin admin = KafkaClients.admin(clientConfig(config))) {
             return Optional.of(changelog).filter(admin.listTopics().names().get(60, TimeUnit.SECONDS)::contains);
         } catch (ExecutionException | TimeoutException e) {
@@ -282,6 +282,10 @@ public final class ReplayRunner {
             if (!finished) {
                 counts = service.replayOutcomes().orElse(Map.of());
             }
+        }
+        if (!finished) {
+            // The close committed the last batch: what it committed is in the store's changelog.
+            counts = OutcomeChangelog.read(clientConfig(config), OutcomeChangelog.topicOf(group)).filter(read -> !read.isEmpty()).orElse(counts);
         }
         // The stream is closed: its last commit is in. Saved in any case, so that the record knows
         // where the replay stopped should the group's offsets be deleted before it resumes; a save

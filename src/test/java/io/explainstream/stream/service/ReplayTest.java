@@ -410,6 +410,8 @@ class ReplayTest {
         ReplayRunner.Outcome first = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> kafka != null
                 && ReplayTest.committed(config) >= 12, Clock.systemUTC());
         assertFalse(first.finished(), "interrupted part way");
+        // The interrupted line's counts are those the close committed: read before it, they missed its last batch.
+        assertEquals(first.explained(), readAll("killed-out", (int) first.explained()).size(), "the interrupted line counts what was written");
         long committed = ReplayTest.committed(config);
         // What a kill leaves: the record's last save, seconds before the last commit.
         ReplayRecord saved = ReplayRunner.recorded(base("explainstream"), "killed").orElseThrow();
