@@ -40,6 +40,9 @@ public final class KafkaClients {
         props.put(ConsumerConfig.GROUP_ID_CONFIG, groupPrefix + "-" + UUID.randomUUID());
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        // Asking for a missing topic's partitions must not make it with the broker's defaults
+        // (a replay's check of a deleted input topic made it again, and the next run found it empty).
+        props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
         if (offsetReset != null) {
             props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, offsetReset);
         }

@@ -366,6 +366,46 @@ class ReplayTest {
     }
 
     /**
+     * A replay interrupted with records left to read, whose input topic is then deleted and made
+     * again empty (a producer's auto-creation, or by hand): resumed, it waited for ever for the
+     * offsets of the deleted topic (a hostile test). It is refused, naming the partition, and the
+     * plan's own look at the topic does not make a deleted topic again.
+     */
+    @Test
+    void aReplayWhoseInputTopicWasDeletedAndMadeAgainIsRefusedRatherThanWaitingForEver() throws Exception {
+        Instant hour = Instant.now().minus(Duration.ofDays(1)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
+        produceHour("remade", hour, 1, 30);
+        Replay replay = new Replay("remade", hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
+        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", "remade", "batch.max.events", "1",
+                "attribution.steps", "16")), replay, null, "remade-out");
+        ReplayRunner.Outcome first = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> kafka != null
+                && ReplayTest.committed(config) >= 3, Clock.systemUTC());
+        assertFalse(first.finished(), "interrupted part way");
+        ReplayRecord saved = ReplayRunner.recorded(base("explainstream"), "remade").orElseThrow();
+        try (KafkaProducer<String, String> producer = producer()) {
+            producer.send(new ProducerRecord<>(ReplayLedger.topicOf("explainstream"), 0, "remade", saved.withDone(Map.of(0, 3L)).encode())).get();
+        }
+        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.deleteTopics(List.of("remade")).all().get(30, TimeUnit.SECONDS);
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (admin.listTopics().names().get(30, TimeUnit.SECONDS).contains("remade") && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+        }
+        ConfigException missing = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> ReplayRunner.plan(config, replay));
+        assertTrue(missing.getMessage().contains("no such topic"), missing.getMessage());
+        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            assertFalse(admin.listTopics().names().get(30, TimeUnit.SECONDS).contains("remade"), "the plan's look did not make the topic again");
+        }
+        kafka.createTopic("remade", 1);
+        ConfigException refused = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()));
+        assertEquals("--replay-id = remade: its input topic remade no longer holds the rest of its range (partition 0 ends at offset 0, the range at 30):"
+                + " the topic was deleted and made again since it ran, and those records are gone. Give another --replay-id to replay what the topic"
+                + " holds now", refused.getMessage());
+    }
+
+    /**
      * A replay whose record is gone (the replays topic deleted, the record tombstoned) while its
      * group keeps its offsets: the terms it ran with cannot be checked, so a rerun is refused,
      * where it resumed under the rerun's terms (a hostile test: one id with 250 explanations at 24
