@@ -373,14 +373,9 @@ class ReplayTest {
      */
     @Test
     void aReplayWhoseInputTopicWasDeletedAndMadeAgainIsRefusedRatherThanWaitingForEver() throws Exception {
-        Instant hour = Instant.now().minus(Duration.ofDays(1)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
-        produceHour("remade", hour, 1, 30);
-        Replay replay = new Replay("remade", hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
-        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", "remade", "batch.max.events", "1",
-                "attribution.steps", "16")), replay, null, "remade-out");
-        ReplayRunner.Outcome first = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> kafka != null
-                && ReplayTest.committed(config) >= 3, Clock.systemUTC());
-        assertFalse(first.finished(), "interrupted part way");
+        Interrupted interrupted = interrupted("remade", 3);
+        Replay replay = interrupted.replay();
+        ServiceConfig config = interrupted.config();
         ReplayRecord saved = ReplayRunner.recorded(base("explainstream"), "remade").orElseThrow();
         try (KafkaProducer<String, String> producer = producer()) {
             producer.send(new ProducerRecord<>(ReplayLedger.topicOf("explainstream"), 0, "remade", saved.withDone(Map.of(0, 3L)).encode())).get();
@@ -413,14 +408,9 @@ class ReplayTest {
      */
     @Test
     void aReplayWhoseRecordIsGoneButWhoseOffsetsAreNotIsRefusedRatherThanMixingTerms() throws Exception {
-        Instant hour = Instant.now().minus(Duration.ofDays(1)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
-        produceHour("unrecorded", hour, 1, 30);
-        Replay replay = new Replay("unrecorded", hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
-        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", "unrecorded", "batch.max.events", "1",
-                "attribution.steps", "16")), replay, null, "unrecorded-out");
-        ReplayRunner.Outcome first = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> kafka != null
-                && ReplayTest.committed(config) >= 6, Clock.systemUTC());
-        assertFalse(first.finished(), "interrupted part way");
+        Interrupted interrupted = interrupted("unrecorded", 6);
+        Replay replay = interrupted.replay();
+        ServiceConfig config = interrupted.config();
         try (KafkaProducer<String, String> producer = producer()) {
             producer.send(new ProducerRecord<>(ReplayLedger.topicOf("explainstream"), 0, "unrecorded", null)).get();
         }
@@ -442,14 +432,11 @@ class ReplayTest {
      */
     @Test
     void aReplayResumedFromAnOlderRecordThanItsLastCommitExplainsNothingTwice() throws Exception {
-        Instant hour = Instant.now().minus(Duration.ofDays(1)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
-        List<String> ids = produceHour("killed", hour, 1, 30);
-        Replay replay = new Replay("killed", hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
-        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", "killed", "batch.max.events", "1",
-                "attribution.steps", "16")), replay, null, "killed-out");
-        ReplayRunner.Outcome first = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> kafka != null
-                && ReplayTest.committed(config) >= 12, Clock.systemUTC());
-        assertFalse(first.finished(), "interrupted part way");
+        Interrupted interrupted = interrupted("killed", 12);
+        List<String> ids = interrupted.ids();
+        Replay replay = interrupted.replay();
+        ServiceConfig config = interrupted.config();
+        ReplayRunner.Outcome first = interrupted.first();
         // The interrupted line's counts are those the close committed: read before it, they missed its last batch.
         assertEquals(first.explained(), readAll("killed-out", (int) first.explained()).size(), "the interrupted line counts what was written");
         long committed = ReplayTest.committed(config);
@@ -527,6 +514,21 @@ class ReplayTest {
         }
         ReplayRecord record = ReplayRunner.recorded(base("ledger-app"), "gone").orElseThrow();
         assertEquals(30L, record.doneOffsets().values().stream().mapToLong(Long::longValue).sum(), "its progress saved to the end");
+    }
+
+    /** A replay of 30 events of one partition, one per batch, into {@code <topic>-out}, interrupted once {@code committed} offsets are in. */
+    private record Interrupted(List<String> ids, Replay replay, ServiceConfig config, ReplayRunner.Outcome first) {}
+
+    private Interrupted interrupted(String topic, int committed) throws Exception {
+        Instant hour = Instant.now().minus(Duration.ofDays(1)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
+        List<String> ids = produceHour(topic, hour, 1, 30);
+        Replay replay = new Replay(topic, hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
+        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", topic, "batch.max.events", "1",
+                "attribution.steps", "16")), replay, null, topic + "-out");
+        ReplayRunner.Outcome first = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> kafka != null
+                && ReplayTest.committed(config) >= committed, Clock.systemUTC());
+        assertFalse(first.finished(), "interrupted part way");
+        return new Interrupted(ids, replay, config, first);
     }
 
     /** Deletes the replay's consumer group and those named after it. */
