@@ -684,7 +684,8 @@ public final class BacklogController {
         // drain is longer than the oldest record's wait (drain / lag = arrival rate / capacity), so
         // this holds no overload. One hour-old record among fresh ones sent the service to the top
         // level, and a mirror's records, all an hour old, would have held it there.
-        boolean drainsFast = allCounted && slowestDrainWithForcedMs() * MARGIN <= limit / 4;
+        long drainWithForcedMs = slowestDrainWithForcedMs();
+        boolean drainsFast = allCounted && drainWithForcedMs * MARGIN <= limit / 4;
         LagSeries worst = null;
         long worstExpectedMs = Long.MIN_VALUE;
         boolean allUnderHalf = true;
@@ -701,7 +702,7 @@ public final class BacklogController {
             }
             allUnderHalf &= publishedMs < limit / 2 && growth <= 0;
         }
-        sayAged(agedOverHalf, lagMs + batchMs, slowestDrainWithForcedMs());
+        sayAged(agedOverHalf, lagMs + batchMs, drainWithForcedMs);
         if (worst != null && level == levels.size() - 1
                 && (warnedAtTop == TopWarning.NONE || warnedAtTop == TopWarning.WITHOUT_THE_FORCED_LOAD && forcedLoad >= 0)) {
             warnAtTop(worst.last() + batchMs, worstExpectedMs);

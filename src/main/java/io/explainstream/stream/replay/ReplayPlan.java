@@ -46,6 +46,8 @@ public final class ReplayPlan {
     private final Map<TopicPartition, Long> stop;
     /** Per partition, the first offset still on the broker (retention deletes what is before it). */
     private final Map<TopicPartition, Long> logStart;
+    /** Per partition, the offset after the last record on the broker when the plan was made. */
+    private final Map<TopicPartition, Long> logEnd;
     /** Partitions whose range may begin in records retention has deleted: the oldest record left is already in range. */
     private final Map<TopicPartition, Boolean> startsInDeleted;
     /** The oldest timestamp among the first records of the partitions' ranges; empty when no range holds a record. */
@@ -55,11 +57,12 @@ public final class ReplayPlan {
     private final Map<String, Object> clientConfig;
 
     private ReplayPlan(String topic, Map<TopicPartition, Long> start, Map<TopicPartition, Long> stop, Map<TopicPartition, Long> logStart,
-            Map<TopicPartition, Boolean> startsInDeleted, Optional<Long> firstRecordMs, OptionalLong inputAheadMs, Map<String, Object> clientConfig) {
+            Map<TopicPartition, Long> logEnd, Map<TopicPartition, Boolean> startsInDeleted, Optional<Long> firstRecordMs, OptionalLong inputAheadMs, Map<String, Object> clientConfig) {
         this.topic = topic;
         this.start = start;
         this.stop = stop;
         this.logStart = logStart;
+        this.logEnd = logEnd;
         this.startsInDeleted = startsInDeleted;
         this.firstRecordMs = firstRecordMs;
         this.inputAheadMs = inputAheadMs;
@@ -122,7 +125,7 @@ public final class ReplayPlan {
                 long oldest = beginning.get(partition);
                 startsInDeleted.put(partition, oldest > 0 && first == oldest);
             }
-            return new ReplayPlan(topic, start, stop, beginning, startsInDeleted, firstRecordMs, aheadOfClock(clientConfig, topic), Map.copyOf(clientConfig));
+            return new ReplayPlan(topic, start, stop, beginning, Map.copyOf(end), startsInDeleted, firstRecordMs, aheadOfClock(clientConfig, topic), Map.copyOf(clientConfig));
         }
     }
 
@@ -345,15 +348,11 @@ public final class ReplayPlan {
      * for them for ever (a hostile test: 358 of 1,030, no word).
      */
     private void requireRangeStillThere(String replayId, Map<Integer, Long> stops, Map<Integer, Long> progress) {
-        List<TopicPartition> partitions = stops.keySet().stream().map(partition -> new TopicPartition(topic, partition)).toList();
-        Map<TopicPartition, Long> ends;
-        try (KafkaConsumer<byte[], byte[]> consumer = consumer(clientConfig)) {
-            ends = consumer.endOffsets(partitions, TIMEOUT);
-        }
         List<String> missing = new java.util.ArrayList<>();
-        for (TopicPartition partition : partitions) {
+        for (TopicPartition partition : stops.keySet().stream().map(partition -> new TopicPartition(topic, partition)).toList()) {
             long stop = stops.get(partition.partition());
-            long end = ends.getOrDefault(partition, 0L);
+            // The ends the plan read: a partition the topic no longer has ends at 0.
+            long end = logEnd.getOrDefault(partition, 0L);
             if (end < stop && progress.getOrDefault(partition.partition(), 0L) < stop) {
                 missing.add("partition " + partition.partition() + " ends at offset " + end + ", the range at " + stop);
             }
@@ -441,7 +440,7 @@ public final class ReplayPlan {
             Long offset = recorded.get(partition.partition());
             stops.put(partition, offset == null ? first : Math.max(first, offset));
         });
-        return new ReplayPlan(topic, start, stops, logStart, startsInDeleted, firstRecordMs, inputAheadMs, clientConfig);
+        return new ReplayPlan(topic, start, stops, logStart, logEnd, startsInDeleted, firstRecordMs, inputAheadMs, clientConfig);
     }
 
     /**

@@ -17,11 +17,6 @@ public sealed interface Scope permits Scope.Live, Scope.Replaying {
         return new Live();
     }
 
-    /** A replay under exactly-once, which skips the records it read before ({@link #skipsRecordsReadBefore}). */
-    static Scope replay(Replay replay) {
-        return new Replaying(replay, true);
-    }
-
     /** A replay; {@code exactlyOnce}: processing.guarantee is exactly_once_v2. */
     static Scope replay(Replay replay, boolean exactlyOnce) {
         return new Replaying(replay, exactlyOnce);
