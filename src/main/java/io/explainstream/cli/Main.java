@@ -27,6 +27,7 @@ import picocli.CommandLine.Command;
             AttributeCommand.class,
             GenerateCommand.class,
             MakeCheckpointCommand.class,
+            ConvertLlama2cCommand.class,
             CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

@@ -7,7 +7,6 @@ import io.explainstream.model.SafetensorsWriter;
 import io.explainstream.model.TensorDtype;
 import io.explainstream.tokenize.LlamaTokenizer;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -84,7 +83,7 @@ final class MakeCheckpointCommand implements Callable<Integer> {
         }
         tensors.forEach((name, shape) -> requireWritableSize(config, name, shape));
         requireMemory(tensors);
-        prepareFolder();
+        OutputFile.prepareEmptyFolder("--out", out);
         try {
             RandomCheckpoint.write(config, tokenizerSource, seed, storageDtype, shards, out);
         } catch (IOException e) {
@@ -200,28 +199,6 @@ final class MakeCheckpointCommand implements Callable<Integer> {
             }
         }
         return count;
-    }
-
-    /** An empty or new folder, made now, so that a path that cannot be written is said before minutes of generation. */
-    private void prepareFolder() {
-        if (Files.exists(out) && !Files.isDirectory(out)) {
-            throw new IllegalArgumentException("--out = " + out + " is a file; give a folder");
-        }
-        try {
-            if (Files.isDirectory(out)) {
-                try (var entries = Files.list(out)) {
-                    if (entries.findAny().isPresent()) {
-                        throw new IllegalArgumentException("--out = " + out + " exists and is not empty");
-                    }
-                }
-            }
-            Files.createDirectories(out);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("--out = " + out + " cannot be written: " + OutputFile.reason(e), e);
-        }
-        if (!Files.isWritable(out)) {
-            throw new IllegalArgumentException("--out = " + out + " cannot be written: permission denied");
-        }
     }
 
     private static int tokenizerVocabSize(Path dir) {

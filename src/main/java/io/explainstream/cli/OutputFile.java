@@ -51,6 +51,31 @@ final class OutputFile {
         }
     }
 
+    /**
+     * Makes {@code folder} if it is new; refuses one that is a file, is not empty or cannot be
+     * written, naming {@code option}: said before minutes of work, not after.
+     */
+    static void prepareEmptyFolder(String option, Path folder) {
+        if (Files.exists(folder) && !Files.isDirectory(folder)) {
+            throw new IllegalArgumentException(option + " = " + folder + " is a file; give a folder");
+        }
+        try {
+            if (Files.isDirectory(folder)) {
+                try (var entries = Files.list(folder)) {
+                    if (entries.findAny().isPresent()) {
+                        throw new IllegalArgumentException(option + " = " + folder + " exists and is not empty");
+                    }
+                }
+            }
+            Files.createDirectories(folder);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(option + " = " + folder + " cannot be written: " + reason(e), e);
+        }
+        if (!Files.isWritable(folder)) {
+            throw new IllegalArgumentException(option + " = " + folder + " cannot be written: permission denied");
+        }
+    }
+
     /** What went wrong with a file, in words: Java's exception names the path, not the cause. */
     static String reason(IOException e) {
         if (e instanceof java.nio.file.AccessDeniedException) {

@@ -24,6 +24,11 @@ public final class CheckpointWriter {
         this.config = config;
     }
 
+    /** The shape config.json will hold. */
+    public LlamaConfig config() {
+        return config;
+    }
+
     public CheckpointWriter add(String name, long[] shape, float[] values) {
         tensors.put(name, new SafetensorsWriter.Tensor(shape, values));
         return this;
