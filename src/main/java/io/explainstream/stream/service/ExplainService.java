@@ -20,6 +20,7 @@ import io.explainstream.stream.config.Setting;
 import io.explainstream.stream.config.SinkTimes;
 import io.explainstream.stream.config.TimestampWindow;
 import io.explainstream.stream.config.TopicRetention;
+import io.explainstream.stream.config.TopicCollisions;
 import io.explainstream.stream.config.TopicTimes;
 import io.explainstream.stream.ingest.EventValidator;
 import io.explainstream.stream.ingest.InputDecoder;
@@ -370,6 +371,7 @@ public final class ExplainService implements AutoCloseable {
         Map<String, Config> configs;
         Map<String, String> broker;
         try (Admin admin = KafkaClients.admin(properties)) {
+            requireOwnNamespace(admin, properties, scope);
             configs = describe(admin, names);
             broker = brokerConfig(admin);
         } catch (InterruptedException | TimeoutException e) {
@@ -399,6 +401,23 @@ public final class ExplainService implements AutoCloseable {
         Map<String, String> streams = new HashMap<>();
         properties.stringPropertyNames().forEach(key -> streams.put(key, properties.getProperty(key)));
         return topics.withTimes(new SinkTimes(output, deadLetters, TimestampWindow.ofInternalTopics(broker, streams)));
+    }
+
+    /** Refuses an application id whose internal topics would collide with another application's ({@link TopicCollisions}). */
+    private static void requireOwnNamespace(Admin admin, Properties properties, Scope scope) throws InterruptedException, TimeoutException {
+        String applicationId = properties.getProperty(StreamsConfig.APPLICATION_ID_CONFIG);
+        Set<String> existing;
+        try {
+            existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            LOG.warn("cannot list the topics to check that {}'s internal topics are free to make: {}", applicationId, e.getCause().getMessage());
+            return;
+        }
+        if (scope instanceof Scope.Replaying replaying) {
+            TopicCollisions.requireNone(existing, applicationId, "--replay-id = " + replaying.replay().id(), "another --replay-id");
+        } else {
+            TopicCollisions.requireNone(existing, applicationId, StreamsConfig.APPLICATION_ID_CONFIG + " = " + applicationId, "another application.id");
+        }
     }
 
     /**

@@ -7,6 +7,7 @@ import io.explainstream.model.Checkpoint;
 import io.explainstream.stream.config.KafkaClients;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
+import io.explainstream.stream.config.TopicCollisions;
 import io.explainstream.stream.replay.OutputRetention;
 import io.explainstream.stream.replay.Replay;
 import io.explainstream.stream.replay.ReplayLedger;
@@ -196,9 +197,13 @@ public final class ReplayRunner {
 
     /** The changelog of the replay's outcome counts, where it exists: the replay's application has run. */
     private static Optional<String> countsChangelog(ServiceConfig config, String group) {
-        String changelog = OutcomeChangelog.topicOf(group);
+        return Optional.of(OutcomeChangelog.topicOf(group)).filter(topics(config)::contains);
+    }
+
+    /** The cluster's topics. */
+    private static Set<String> topics(ServiceConfig config) {
         try (Admin admin = KafkaClients.admin(clientConfig(config))) {
-            return Optional.of(changelog).filter(admin.listTopics().names().get(60, TimeUnit.SECONDS)::contains);
+            return admin.listTopics().names().get(60, TimeUnit.SECONDS);
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot list the topics: " + e, e);
         } catch (InterruptedException e) {
@@ -359,6 +364,7 @@ public final class ReplayRunner {
      * ({@link OutputRetention}): before it reads anything or records its terms.
      */
     public static void checkOutputs(ServiceConfig config, Replay replay, ReplayPlan plan, Clock clock) {
+        TopicCollisions.requireNone(topics(config), group(config), "--replay-id = " + replay.id(), "another --replay-id");
         plan.firstRecordMs().ifPresent(first -> OutputRetention.check(clientConfig(config), outputs(config), first, replay.toMs(), clock.instant()));
     }
 

@@ -330,6 +330,25 @@ class ServiceIntegrationTest {
                 + " = 1800000): the consumer could never join its group", session.getMessage());
     }
 
+    /**
+     * Kafka takes '.' and '_' in topic names as the same: an application.id that differs from a
+     * running one's only there cannot make its internal topics, and its threads would be replaced
+     * for ever. Refused at start instead, naming the other application's topic.
+     */
+    @Test
+    void anApplicationIdWhoseInternalTopicsCollideWithAnothersIsRefusedAtStart() throws Exception {
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(Map.<String, Object>of("bootstrap.servers",
+                kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic("explain-dotted.id-batch-store-changelog", 1, (short) 1))).all()
+                    .get(30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        ConfigException refused = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ExplainService.start(config("dotted_id"), TestData.repo(), Clock.systemUTC()).close());
+        assertEquals("application.id = explain-dotted_id cannot run beside topic explain-dotted.id-batch-store-changelog: Kafka takes '.' and '_' in"
+                + " topic names as the same character, so the internal topics of explain-dotted_id (explain-dotted_id-…) would collide with that topic,"
+                + " which another application or replay made; give another application.id", refused.getMessage());
+    }
+
     @Test
     void tlsAndSaslSettingsPassThroughToKafkaAndTheirSecretsAreMasked() {
         Map<String, String> security = Map.of("security.protocol", "SASL_SSL", "sasl.mechanism", "SCRAM-SHA-512",
