@@ -13,7 +13,7 @@ import java.util.function.Function;
  * @param tokenMatrix whether to compute the per-response-token matrix besides {@code seq_attr}
  * @param targetDelta relative completeness tolerance that triggers more steps; 0 turns adaptation off. Adaptive steps
  *     integrate with a nested rule instead of {@code integration} ({@link NestedRule#refining}): Clenshaw–Curtis for
- *     itself, the trapezoid for Gauss–Legendre and for the trapezoid
+ *     itself and for Gauss–Legendre, the trapezoid for itself
  * @param maxSteps the cap for adaptive steps
  * @param normalization how normalized scores are derived from raw ones
  * @param maxBatchTokens memory budget: path points × padded sequence length per forward pass
@@ -123,7 +123,7 @@ public record AttributionSettings(
     private static void refuseWhatAdaptiveStepsCannotRefine(QuadratureRule integration, int steps) {
         if (!NestedRule.refines(integration)) {
             throw new Refused(n -> n.apply(Option.TARGET_DELTA) + " refines a rule whose points nest: " + n.apply(Option.INTEGRATION)
-                    + " = gausslegendre or riemann_trapezoid (refined as the trapezoid) or clenshaw_curtis; " + n.apply(Option.INTEGRATION) + " = "
+                    + " = gausslegendre or clenshaw_curtis (refined as Clenshaw–Curtis) or riemann_trapezoid; " + n.apply(Option.INTEGRATION) + " = "
                     + integration.optionName() + " has points that do not nest under doubling");
         }
         QuadratureRule nested = NestedRule.refining(integration).reportedAs();

@@ -22,8 +22,9 @@ import java.util.function.IntToDoubleFunction;
  * delta within the tolerance, |delta_t| ≤ tolerance · max(|f_t(x) − f_t(b)|, 0.01).
  *
  * <ul>
- *   <li>token matrix, adaptive: the engine with {@code target-delta}, the trapezoid refined on its
- *       nested points, each target to its own level; it checks every target itself.
+ *   <li>token matrix, adaptive: the engine with {@code target-delta}, its nested rule (Clenshaw–Curtis,
+ *       or the trapezoid) refined on its nested points, each target to its own level; it checks
+ *       every target itself.
  *   <li>seq_attr: the engine's sequence mode at the points the adaptive matrix needed (its finest
  *       level), fixed, and an untimed matrix run at those points that checks every target there.
  *       Sequence mode cannot see a single target's delta, so this is what sequence attribution

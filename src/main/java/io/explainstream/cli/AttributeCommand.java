@@ -91,8 +91,8 @@ final class AttributeCommand implements Callable<Integer> {
     private boolean tokenMatrix;
 
     @Option(names = "--target-delta", defaultValue = AttributionDefaults.TARGET_DELTA,
-            description = "Adaptive steps: refine the trapezoid rule on its nested points (N, 2N−1, … up to --max-steps, reusing every gradient) "
-                    + "until every |delta_t| ≤ X · |f_t(x) − f_t(b)| (with --token-matrix; else the sequence delta). 0 (default) keeps --steps.")
+            description = "Adaptive steps: refine Clenshaw–Curtis (the trapezoid with --integration riemann_trapezoid) on its nested points "
+                    + "(N, 2N−1, … up to --max-steps, reusing every gradient) until every |delta_t| ≤ X · |f_t(x) − f_t(b)| (with --token-matrix; else the sequence delta). 0 (default) keeps --steps.")
     private double targetDelta;
 
     @Option(names = "--max-steps", defaultValue = AttributionDefaults.MAX_STEPS,

@@ -85,7 +85,7 @@ final class BenchCommand implements Runnable {
         private int maxSteps;
 
         @Option(names = "--integration", paramLabel = "RULE", description = "With --target-delta: the engine's rule, as attribution.integration: "
-                + "gausslegendre or riemann_trapezoid (refined as the trapezoid), or clenshaw_curtis. Default: gausslegendre.")
+                + "gausslegendre or clenshaw_curtis (refined as Clenshaw-Curtis), or riemann_trapezoid. Default: gausslegendre.")
         private String integration;
 
         @Option(names = "--no-reference", description = "Skip the per-target algorithm.")

@@ -150,9 +150,12 @@ class AttributionEngineTest {
         }
         // The trapezoid's 50 points leave more than 0.1% on a target of the first case, so adaptation must step up, along its nested points.
         Attribution first = engine.attribute(request("Once upon a time, there was a little girl named", "Lily. She loved to play"),
-                AttributionSettings.DEFAULTS.withTargetDelta(0.001).withTokenMatrix(true));
+                AttributionSettings.DEFAULTS.withIntegration(QuadratureRule.RIEMANN_TRAPEZOID).withTargetDelta(0.001).withTokenMatrix(true));
         assertEquals(99, first.steps(), "steps used");
         assertEquals(QuadratureRule.RIEMANN_TRAPEZOID, first.settings().integration());
+        // Gauss–Legendre, the default, is refined as its nested counterpart.
+        assertEquals(QuadratureRule.CLENSHAW_CURTIS, engine.attribute(request("Once upon a time", "there was"),
+                AttributionSettings.DEFAULTS.withTargetDelta(0.01)).settings().integration());
         // Without the matrix the rule applies to the whole response: the sequence delta.
         Attribution sequence = engine.attribute(request("Once upon a time, there was a little girl named", "Lily. She loved to play"),
                 AttributionSettings.DEFAULTS.withTargetDelta(0.001));

@@ -57,7 +57,7 @@ class ClenshawCurtisModelTest {
                     assertTrue(AdaptiveSteps.withinTolerance(TOLERANCE, change, rows.convergenceDelta()[t]), "target " + t + " within the tolerance");
                 }
                 clenshawCurtisPoints += rows.steps();
-                trapezoidPoints += engine.attribute(request, matrix.withTargetDelta(TOLERANCE)).steps();
+                trapezoidPoints += engine.attribute(request, matrix.withIntegration(QuadratureRule.RIEMANN_TRAPEZOID).withTargetDelta(TOLERANCE)).steps();
             }
             assertTrue(clenshawCurtisPoints < trapezoidPoints, "Clenshaw–Curtis " + clenshawCurtisPoints + " points, the trapezoid " + trapezoidPoints);
         }

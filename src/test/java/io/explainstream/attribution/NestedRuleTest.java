@@ -90,17 +90,17 @@ class NestedRuleTest {
 
     @Test
     void adaptiveStepsRefuseRulesThatDoNotNest() {
-        assertEquals(NestedRule.TRAPEZOID, NestedRule.refining(QuadratureRule.GAUSSLEGENDRE));
+        assertEquals(NestedRule.CLENSHAW_CURTIS, NestedRule.refining(QuadratureRule.GAUSSLEGENDRE), "its nested counterpart");
         assertEquals(NestedRule.TRAPEZOID, NestedRule.refining(QuadratureRule.RIEMANN_TRAPEZOID));
         assertEquals(NestedRule.CLENSHAW_CURTIS, NestedRule.refining(QuadratureRule.CLENSHAW_CURTIS));
         IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
                 () -> AttributionSettings.DEFAULTS.withIntegration(QuadratureRule.RIEMANN_MIDDLE).withTargetDelta(0.01));
-        assertEquals("target-delta refines a rule whose points nest: integration = gausslegendre or riemann_trapezoid (refined as the trapezoid) or clenshaw_curtis; "
+        assertEquals("target-delta refines a rule whose points nest: integration = gausslegendre or clenshaw_curtis (refined as Clenshaw–Curtis) or riemann_trapezoid; "
                 + "integration = riemann_middle has points that do not nest under doubling", refused.getMessage());
         // without a target delta, every rule keeps its fixed steps
         assertEquals(QuadratureRule.RIEMANN_MIDDLE, AttributionSettings.DEFAULTS.withIntegration(QuadratureRule.RIEMANN_MIDDLE).integration());
         IllegalArgumentException oneStep = assertThrows(IllegalArgumentException.class,
                 () -> AttributionSettings.DEFAULTS.withSteps(1).withTargetDelta(0.01));
-        assertEquals("steps = 1 is too few for target-delta: adaptive steps start from riemann_trapezoid with at least 2 points", oneStep.getMessage());
+        assertEquals("steps = 1 is too few for target-delta: adaptive steps start from clenshaw_curtis with at least 2 points", oneStep.getMessage());
     }
 }

@@ -370,7 +370,7 @@ class AttributeCommandTest {
         Path file = TestData.stories260K().resolve("config.json");
         assertError("error: model directory " + file + " is a file, not a directory: give the checkpoint's directory"
                 + " (with config.json, *.safetensors and tokenizer.json)", "--prompt", PROMPT, "--response", RESPONSE, "--model", file.toString());
-        assertError("error: --target-delta refines a rule whose points nest: --integration = gausslegendre or riemann_trapezoid (refined as the trapezoid) or clenshaw_curtis; "
+        assertError("error: --target-delta refines a rule whose points nest: --integration = gausslegendre or clenshaw_curtis (refined as Clenshaw–Curtis) or riemann_trapezoid; "
                 + "--integration = riemann_left has points that do not nest under doubling",
                 "--prompt", PROMPT, "--response", RESPONSE, "--integration", "riemann_left", "--target-delta", "0.01");
         assertError("error: --max-steps = 100 is below --steps = 200: with --target-delta the steps start at --steps and double up to --max-steps",

@@ -70,12 +70,12 @@ class BenchCommandTest {
             {"error: --repeat = 0 must be at least 1", "--repeat", "0"},
             {"error: --repeat = -1 must be at least 1", "--repeat", "-1", "--target-delta", "0.01"},
             {"error: --shapes item '8/0' must be PROMPT/RESPONSE in tokens", "--shapes", "8/0"},
-            {"error: --steps = 1 is too few for --target-delta: adaptive steps start from riemann_trapezoid with at least 2 points",
+            {"error: --steps = 1 is too few for --target-delta: adaptive steps start from clenshaw_curtis with at least 2 points",
                 "--shapes", "8/3", "--steps", "1", "--target-delta", "0.01"},
             {"error: --target-delta = 1.5 must be a fraction in [0, 1)", "--target-delta", "1.5"},
             {"error: --integration = clenshaw_curtis chooses the rule adaptive steps refine; it needs --target-delta", "--integration", "clenshaw_curtis"},
-            {"error: --target-delta refines a rule whose points nest: --integration = gausslegendre or riemann_trapezoid (refined as the trapezoid) or "
-                + "clenshaw_curtis; --integration = riemann_left has points", "--integration", "riemann_left", "--target-delta", "0.01"},
+            {"error: --target-delta refines a rule whose points nest: --integration = gausslegendre or clenshaw_curtis (refined as Clenshaw–Curtis) or "
+                + "riemann_trapezoid; --integration = riemann_left has points", "--integration", "riemann_left", "--target-delta", "0.01"},
         };
         for (String[] c : cases) {
             String[] args = new String[c.length + 1];

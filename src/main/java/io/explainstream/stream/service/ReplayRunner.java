@@ -391,7 +391,10 @@ public final class ReplayRunner {
         AttributionSettings attribution = config.attributionSettings();
         settings.put(Setting.METHOD.key(), attribution.method().optionName());
         if (attribution.method() == GradientMethod.INTEGRATED_GRADIENTS) {
-            settings.put(Setting.INTEGRATION.key(), attribution.integration().optionName());
+            // With adaptive steps, the rule that integrates (which the explanations report): Gauss–Legendre
+            // was refined as the trapezoid before this version and as Clenshaw–Curtis since, and a
+            // replay begun under one must not resume under the other.
+            settings.put(Setting.INTEGRATION.key(), (attribution.adaptive() ? attribution.adaptiveIntegration() : attribution.integration()).optionName());
             settings.put(Setting.STEPS.key(), Integer.toString(attribution.steps()));
             settings.put(Setting.BASELINE.key(), attribution.baseline().optionName());
             settings.put(Setting.TARGET_DELTA.key(), Double.toString(attribution.targetDelta()));

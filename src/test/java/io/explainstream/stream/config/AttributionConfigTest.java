@@ -15,10 +15,10 @@ class AttributionConfigTest {
 
     @Test
     void refusedAttributionSettingsNameTheConfigurationKeysNotTheEnginesOptions() {
-        assertEquals("attribution.target.delta refines a rule whose points nest: attribution.integration = gausslegendre or riemann_trapezoid (refined as the trapezoid) or clenshaw_curtis; "
+        assertEquals("attribution.target.delta refines a rule whose points nest: attribution.integration = gausslegendre or clenshaw_curtis (refined as Clenshaw–Curtis) or riemann_trapezoid; "
                 + "attribution.integration = riemann_left has points that do not nest under doubling",
                 refusal(Map.of("attribution.integration", "riemann_left", "attribution.target.delta", "0.01")));
-        assertEquals("attribution.steps = 1 is too few for attribution.target.delta: adaptive steps start from riemann_trapezoid with at least 2 points",
+        assertEquals("attribution.steps = 1 is too few for attribution.target.delta: adaptive steps start from clenshaw_curtis with at least 2 points",
                 refusal(Map.of("attribution.steps", "1", "attribution.target.delta", "0.01")));
         assertEquals("attribution.steps = 1 is too few for attribution.integration = riemann_trapezoid (at least 2)",
                 refusal(Map.of("attribution.steps", "1", "attribution.integration", "riemann_trapezoid")));

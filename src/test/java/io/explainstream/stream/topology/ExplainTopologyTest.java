@@ -289,8 +289,8 @@ class ExplainTopologyTest {
         Explanation explanation = output.readValue();
         Attribution direct = fixture.engine.attribute(new io.explainstream.attribution.AttributionRequest(fixture.tokenizer.encodePrompt(PROMPT),
                 fixture.tokenizer.encodeResponse(RESPONSE)), adaptive);
-        // adaptive steps refine the trapezoid, whatever the configured gausslegendre: the record says so, with the points used
-        assertEquals(io.explainstream.schema.IntegrationRule.RIEMANN_TRAPEZOID, explanation.getIntegration());
+        // adaptive steps refine Clenshaw–Curtis in place of the configured gausslegendre: the record says so, with the points used
+        assertEquals(io.explainstream.schema.IntegrationRule.CLENSHAW_CURTIS, explanation.getIntegration());
         assertEquals(direct.steps(), explanation.getSteps());
         assertEquals(direct.sequenceDelta(), explanation.getSequenceDelta(), 1e-5);
     }
