@@ -33,6 +33,9 @@ import picocli.CommandLine.Spec;
             "--replay-id (and range) to resume after an interruption, without duplicates."})
 final class ReplayCommand implements Callable<Integer> {
 
+    /** The exit status of a replay whose range retention cut: not started, or (with --allow-gaps) finished without what is gone. */
+    private static final int GAPS_STATUS = 4;
+
     /** How long a stop signal waits for the replay to close: its service's close timeout, with room to say the outcome. */
     private static final java.time.Duration STOP_WAIT = java.time.Duration.ofSeconds(60);
     private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
@@ -116,6 +119,7 @@ final class ReplayCommand implements Callable<Integer> {
             try {
                 ReplayRunner.checkOutputs(config, replay, planned, java.time.Clock.systemUTC());
                 admitted = ReplayRunner.admit(config, RunCommand.home(), replay, planned);
+                ReplayRunner.requireNotRunning(config, replay);
             } catch (ConfigException | io.explainstream.model.ModelLoadException e) {
                 refusal = e.getMessage();
             }
@@ -126,13 +130,16 @@ final class ReplayCommand implements Callable<Integer> {
             counts.forEach((partition, count) -> out.printf("  partition %d: %d event%s (offsets [%d, %d) read)%n", partition, count, count == 1 ? "" : "s",
                     plan.start().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition)),
                     plan.stop().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition))));
-            (admitted == null ? plan.gaps(ReplayRunner.group(config)) : plan.gaps(ReplayRunner.group(config), admitted)).forEach(gap -> out.printf("  gone: %s%n", gap));
+            List<ReplayPlan.Gap> gaps = admitted == null ? plan.gaps(ReplayRunner.group(config)) : plan.gaps(ReplayRunner.group(config), admitted);
+            gaps.forEach(gap -> out.printf("  gone: %s%n", gap));
             if (refusal != null) {
                 out.printf("  would not start: %s%n", refusal);
+            } else if (!gaps.isEmpty() && !allowGaps) {
+                out.printf("  would not start: part of the range is gone; --allow-gaps replays what is left%n");
             }
             out.flush();
-            // The run's own status for a refusal, so that a script checking a replay before it runs it sees it.
-            return refusal == null ? 0 : 2;
+            // The run's own status, so that a script checking a replay before it runs it sees a refusal, or a range retention cut.
+            return refusal != null ? 2 : gaps.isEmpty() ? 0 : GAPS_STATUS;
         }
         err.printf("replay %s: %s [%s, %s) → %s%n", id, config.get(Setting.INPUT_TOPIC), start, end, config.get(Setting.OUTPUT_TOPIC));
         err.flush();
@@ -210,7 +217,7 @@ final class ReplayCommand implements Callable<Integer> {
             if (!allowGaps) {
                 err.printf("replay %s: not started: part of the range is gone; --allow-gaps replays what is left%n", id);
                 err.flush();
-                return 4;
+                return GAPS_STATUS;
             }
         }
         // Finished, every event of the range is accounted for; interrupted, only some are, of at most
@@ -242,7 +249,7 @@ final class ReplayCommand implements Callable<Integer> {
             DiffCommand.run(base, new DiffCommand.Choice(id, config.get(Setting.OUTPUT_TOPIC), null, null, Instant.ofEpochMilli(replay.fromMs()).toString(),
                     Instant.ofEpochMilli(replay.toMs()).toString(), 5, null, 10, false, diffFormat, diffOut, "--diff-out"), out, err);
         }
-        return outcome.gaps().isEmpty() ? 0 : 4;
+        return outcome.gaps().isEmpty() ? 0 : GAPS_STATUS;
     }
 
     /** --diff compares with the live explanations on output.topic: a missing topic is said before the replay, not after it. */

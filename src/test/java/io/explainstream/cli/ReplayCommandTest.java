@@ -47,6 +47,39 @@ class ReplayCommandTest {
     }
 
     /**
+     * A replay's output went anywhere (a hostile test): into its own input topic, whose range then
+     * held the explanations as events for good, and into __consumer_offsets, where its thread
+     * failed for ever. Refused before the cluster is asked anything, naming why.
+     */
+    @Test
+    void anOutputTopicThatHoldsOtherRecordsIsRefused() {
+        String[][] cases = {
+            {"llm-interactions", "error: --output-topic = llm-interactions is the input topic of this replay: every later replay of the range"},
+            {"logged", "error: --output-topic = logged is the input topic of the live service: every later replay"},
+            {"llm-interactions-dlq", "error: --output-topic = llm-interactions-dlq is a topic of the live service that holds other records"},
+            {"__consumer_offsets", "error: --output-topic = __consumer_offsets is an internal topic of Kafka or of the schema registry"},
+            {"_schemas", "error: --output-topic = _schemas is an internal topic of Kafka or of the schema registry"},
+            {"explainstream-replays", "error: --output-topic = explainstream-replays is where the replays' records are kept"},
+            {"explainstream-batch-store-changelog", "error: --output-topic = explainstream-batch-store-changelog is an internal topic of Kafka Streams"},
+            {"llm-interactions-x", null},
+        };
+        for (String[] c : cases) {
+            CliRun run = CliRun.of("replay", "--from", "-1h", "--to", "now", "--input-topic", "llm-interactions", "--output-topic", c[0], "--dry-run",
+                    "--set", "input.topic=logged", "--set", "bootstrap.servers=127.0.0.1:1");
+            assertEquals(2, run.exitCode(), run.err());
+            if (c[1] != null) {
+                assertTrue(run.err().startsWith(c[1]), c[0] + ": " + run.err());
+            } else {
+                assertTrue(run.err().contains("could not be reached"), "an explanations topic passes, and the broker is asked: " + run.err());
+            }
+        }
+        CliRun deadLetters = CliRun.of("replay", "--from", "-1h", "--to", "now", "--output-topic", "mine", "--input-topic", "mine-dlq", "--dry-run",
+                "--set", "input.topic=logged", "--set", "bootstrap.servers=127.0.0.1:1");
+        assertTrue(deadLetters.err().startsWith("error: --output-topic = mine (its dead letters go to mine-dlq) is the input topic of this replay"),
+                deadLetters.err());
+    }
+
+    /**
      * The resume line repeats the settings given (a resume with other ones would mix two kinds of
      * explanation in one replay) and names the range by the instants it resolved to: "-1h" and
      * "now" would name another range later.
@@ -179,6 +212,11 @@ class ReplayCommandTest {
             }
             args = new java.util.ArrayList<>(List.of("replay", "--replay-id", "after-retention"));
             args.addAll(common);
+            List<String> dryRun = new java.util.ArrayList<>(args);
+            dryRun.add("--dry-run");
+            CliRun wouldNot = CliRun.of(dryRun.toArray(String[]::new));
+            assertEquals(4, wouldNot.exitCode(), "the dry run exits as the run would: " + wouldNot.out() + wouldNot.err());
+            assertTrue(wouldNot.out().contains("  would not start: part of the range is gone; --allow-gaps replays what is left"), wouldNot.out());
             CliRun refused = CliRun.of(args.toArray(String[]::new));
             assertEquals(4, refused.exitCode(), refused.out() + refused.err());
             assertTrue(refused.err().contains("partition 0: up to 2 records of the range (offsets 0..1) deleted by retention"), refused.err());

@@ -270,6 +270,11 @@ public final class ServiceConfig {
         }
     }
 
+    /** The main consumer's session timeout: how long the group keeps a member that stopped answering (a killed process). */
+    public long sessionTimeoutMs() {
+        return clientValue(CommonClientConfigs.SESSION_TIMEOUT_MS_CONFIG, SESSION_TIMEOUT_MS);
+    }
+
     /** A main-consumer setting as a number, or {@code fallback} when none of its keys is given. */
     private long clientValue(String name, long fallback) {
         String value = mainConsumerSetting(values, name);

@@ -4,6 +4,7 @@ import io.explainstream.attribution.AttributionSettings;
 import io.explainstream.attribution.GradientMethod;
 import io.explainstream.input.PlainNumber;
 import io.explainstream.model.Checkpoint;
+import io.explainstream.stream.config.ConfigException;
 import io.explainstream.stream.config.KafkaClients;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
@@ -52,6 +53,8 @@ import org.slf4j.LoggerFactory;
 public final class ReplayRunner {
 
     /** Where a replay writes unless told otherwise; its dead letters go to this name with -dlq. */
+    /** Beyond the session timeout, how long a killed run's member may take to be dropped. */
+    private static final long MEMBER_GRACE_MS = 2_000;
     public static final String DEFAULT_OUTPUT_TOPIC = "explanations-replay";
     private static final Logger LOG = LoggerFactory.getLogger(ReplayRunner.class);
     private static final Duration CHECK_EVERY = Duration.ofMillis(500);
@@ -111,7 +114,40 @@ public final class ReplayRunner {
         overrides.put(Setting.INPUT_TOPIC.key(), inputTopic != null ? inputTopic : base.get(Setting.INPUT_TOPIC));
         overrides.put(Setting.OUTPUT_TOPIC.key(), output);
         overrides.put(Setting.DLQ_TOPIC.key(), deadLetterTopic(output));
-        return base.with(overrides);
+        ServiceConfig config = base.with(overrides);
+        refuseNonOutput(base, config.get(Setting.INPUT_TOPIC), output);
+        return config;
+    }
+
+    /**
+     * A replay's explanations and dead letters go to topics that hold nothing else the service or
+     * Kafka reads: written into the input topic they are read as events by every later replay of
+     * the range and by a live service on it (and Kafka cannot delete single records), into an
+     * internal topic they break what owns it (a replay into __consumer_offsets failed on every
+     * try, for ever). The live explanations topic is allowed: it holds explanations.
+     */
+    private static void refuseNonOutput(ServiceConfig base, String input, String output) {
+        String baseId = base.streamsProperties().getProperty(StreamsConfig.APPLICATION_ID_CONFIG);
+        for (String topic : List.of(output, deadLetterTopic(output))) {
+            String named = topic.equals(output) ? "--output-topic = " + output : "--output-topic = " + output + " (its dead letters go to " + topic + ")";
+            String what = null;
+            if (topic.equals(input) || topic.equals(base.get(Setting.INPUT_TOPIC))) {
+                what = "the input topic of " + (topic.equals(input) ? "this replay" : "the live service") + ": every later replay of the range, and a live"
+                        + " service reading it, would take the explanations for events, and Kafka cannot delete single records";
+            } else if (List.of(Setting.DLQ_TOPIC, Setting.STATS_TOPIC, Setting.ALERTS_TOPIC).stream().anyMatch(s -> base.get(s).equals(topic))) {
+                what = "a topic of the live service that holds other records (" + Setting.DLQ_TOPIC.key() + ", " + Setting.STATS_TOPIC.key() + " or "
+                        + Setting.ALERTS_TOPIC.key() + ")";
+            } else if (topic.equals(ReplayLedger.topicOf(baseId))) {
+                what = "where the replays' records are kept";
+            } else if (topic.startsWith("_")) {
+                what = "an internal topic of Kafka or of the schema registry";
+            } else if (topic.endsWith("-changelog") || topic.endsWith("-repartition")) {
+                what = "an internal topic of Kafka Streams";
+            }
+            if (what != null) {
+                throw new ConfigException(named + " is " + what + "; give a topic for explanations (default " + DEFAULT_OUTPUT_TOPIC + ")");
+            }
+        }
     }
 
     /** Where a replay writing its explanations to {@code outputTopic} writes its dead letters. */
@@ -195,6 +231,55 @@ public final class ReplayRunner {
         return planned.admit(group, replay.id(), terms, recorded, ledgerTopic, countsChangelog(config, group));
     }
 
+    /**
+     * Refuses a replay id that is running now, in another process or on another host: two runs
+     * share the consumer group and split its partitions, and each counted only its own (a hostile
+     * test: one said "finished: 70 events in range" of 200, the other "(resumed)"). A run killed
+     * moments ago stays a member until the session timeout drops it, so members are waited for
+     * that long first: a resume right after a kill starts.
+     *
+     * @throws ConfigException when the group still has members after the session timeout
+     */
+    public static void requireNotRunning(ServiceConfig config, Replay replay) throws InterruptedException {
+        String group = group(config);
+        long deadline = System.nanoTime() + Duration.ofMillis(config.sessionTimeoutMs() + MEMBER_GRACE_MS).toNanos();
+        boolean said = false;
+        try (Admin admin = KafkaClients.admin(clientConfig(config))) {
+            while (true) {
+                List<String> hosts = members(admin, group);
+                if (hosts.isEmpty()) {
+                    return;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new ConfigException("--replay-id = " + replay.id() + " is running now: its consumer group " + group + " has " + hosts.size()
+                            + (hosts.size() == 1 ? " member" : " members") + " (" + String.join(", ", hosts) + "); two runs of one replay split its"
+                            + " partitions and each counts only its own. Wait for that run to end, or stop it");
+                }
+                if (!said) {
+                    LOG.info("replay {}: its consumer group {} has members ({}): waiting up to {} ms for them to leave (a run that was killed stays a"
+                            + " member until the session timeout)", replay.id(), group, String.join(", ", hosts), config.sessionTimeoutMs() + MEMBER_GRACE_MS);
+                    said = true;
+                }
+                Thread.sleep(CHECK_EVERY.toMillis());
+            }
+        }
+    }
+
+    /** The hosts of the group's members; none where the group is empty or does not exist. */
+    private static List<String> members(Admin admin, String group) throws InterruptedException {
+        try {
+            return admin.describeConsumerGroups(List.of(group)).all().get(60, TimeUnit.SECONDS).get(group).members().stream()
+                    .map(member -> member.host()).sorted().toList();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof org.apache.kafka.common.errors.GroupIdNotFoundException) {
+                return List.of();
+            }
+            throw new IllegalStateException("cannot describe replay group " + group + ": " + e.getCause().getMessage(), e);
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("cannot describe replay group " + group + ": " + e, e);
+        }
+    }
+
     /** The changelog of the replay's outcome counts, where it exists: the replay's application has run. */
     private static Optional<String> countsChangelog(ServiceConfig config, String group) {
         return Optional.of(OutcomeChangelog.topicOf(group)).filter(topics(config)::contains);
@@ -232,6 +317,7 @@ public final class ReplayRunner {
                 return new Outcome(false, plan.recordsInRange(), 0, 0, 0, false, 0, gaps);
             }
         }
+        requireNotRunning(config, replay);
         try (ReplayLedger ledger = ledger(config, replay)) {
             admitted.restore().ifPresent(offsets -> LOG.warn("replay {}: its consumer group {} has no offsets (Kafka deletes an idle group's offsets after"
                     + " offsets.retention.minutes, and a deleted topic's); it resumes from those its record on {} kept", replay.id(), group, ledger.topic()));

@@ -461,6 +461,50 @@ class ReplayTest {
      * outcome counts' changelog exists), is refused: what it read is unknown.
      */
     /**
+     * The same replay id started twice at once (two terminals, two hosts): the runs shared the
+     * consumer group and split its partitions, and each counted only its own (a hostile test: one
+     * said "finished: 70 events in range" of 200, the other "(resumed)"). The second is refused
+     * while the first runs; once the first stops, the id resumes and each event is explained once.
+     */
+    @Test
+    void aReplayIdRunningElsewhereIsRefusedRatherThanSplitBetweenTwoRuns() throws Exception {
+        Instant hour = Instant.now().minus(Duration.ofDays(1)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
+        List<String> ids = produceHour("twice", hour, 3, 36);
+        Replay replay = new Replay("twice", hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
+        // Slow enough to outlast the second run's wait for members to leave (the session timeout, here the broker's least, and 2 s).
+        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", "twice", "batch.max.events", "1",
+                "attribution.steps", "64", "session.timeout.ms", "6000", "heartbeat.interval.ms", "2000")), replay, null, "twice-out");
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.CompletableFuture<ReplayRunner.Outcome> first = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> done.set(d), stop::get, Clock.systemUTC());
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        long waited = System.nanoTime();
+        while (done.get() == 0 && !first.isDone() && System.nanoTime() - waited < Duration.ofMinutes(2).toNanos()) {
+            Thread.sleep(100);
+        }
+        assertFalse(first.isDone(), "the first run is still running");
+        ConfigException refused = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                () -> ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()));
+        assertTrue(refused.getMessage().startsWith("--replay-id = twice is running now: its consumer group explainstream-replay-twice has 1 member ("),
+                refused.getMessage());
+        assertTrue(refused.getMessage().endsWith("two runs of one replay split its partitions and each counts only its own. Wait for that run to end,"
+                + " or stop it"), refused.getMessage());
+        stop.set(true);
+        assertFalse(first.get(2, TimeUnit.MINUTES).finished(), "stopped part way");
+        ReplayRunner.Outcome resumed = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
+        assertTrue(resumed.finished() && resumed.resumed());
+        assertEquals(36, resumed.explained(), "the whole range counted");
+        Map<String, Integer> counts = explainedOnce("twice-out", 36);
+        assertEquals(new HashSet<>(ids), counts.keySet());
+        assertTrue(counts.values().stream().allMatch(c -> c == 1), "each once: " + counts);
+    }
+
+    /**
      * Kafka takes '.' and '_' in topic names as the same, so replay ids "dotted.id" and
      * "dotted_id" name colliding internal topics. The second replay's stream thread failed on every
      * try to make them and was replaced for ever (a hostile test: 10 replacements in 90 s, the bar
