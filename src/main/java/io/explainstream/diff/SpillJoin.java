@@ -52,6 +52,11 @@ import org.apache.kafka.common.header.Header;
  */
 public final class SpillJoin {
 
+    /** Other replay ids named when the asked-for one has no records: a few, and how many more. */
+    private static final int OTHER_IDS_SHOWN = 10;
+    /** Distinct other ids remembered while reading, a bound on memory for a topic of many replays. */
+    private static final int OTHER_IDS_KEPT = 10_000;
+
     /** Raw bytes of one bucket pair loaded at once, at most (with headroom for the maps, about twice this in heap). */
     static final long BUCKET_BYTES = 24L << 20;
     /** Events per first-level bucket, to choose how many buckets the spill writes. */
@@ -444,7 +449,7 @@ public final class SpillJoin {
         if (java.util.Objects.equals(replayId, side.replayId())) {
             return true;
         }
-        if (replayId != null && spilled.otherReplayIds.size() < 10) {
+        if (replayId != null && spilled.otherReplayIds.size() < OTHER_IDS_KEPT) {
             spilled.otherReplayIds.add(replayId);
         }
         return false;
@@ -554,9 +559,22 @@ public final class SpillJoin {
             throw new DiffInputException(side.option() + ": " + side.describe() + ": " + spilled.bad + " records" + range
                     + ", none an Explanation (first: " + firstNotExplanation + ")");
         }
-        String others = spilled.otherReplayIds.isEmpty() ? "" : "; replay ids there: " + String.join(", ", spilled.otherReplayIds);
+        String others = spilled.otherReplayIds.isEmpty() ? "" : "; replay ids there: " + otherIds(spilled.otherReplayIds, side.replayId());
         throw new DiffInputException(side.option() + ": no records of " + side.describe() + range + " (" + spilled.explanationsElsewhere
                 + " records of other " + (side.isLive() ? "replays" : "replays or the live service") + others + ")");
+    }
+
+    /**
+     * The other replay ids, those that differ from the one asked for only in case first (a user
+     * who typed "casea" for "CaseA"), then in the order read; ten at most, and how many more.
+     */
+    static String otherIds(Set<String> ids, String asked) {
+        Set<String> ordered = new LinkedHashSet<>();
+        ids.stream().filter(id -> asked != null && id.equalsIgnoreCase(asked)).forEach(ordered::add);
+        ordered.addAll(ids);
+        String shown = String.join(", ", ordered.stream().limit(OTHER_IDS_SHOWN).toList());
+        int more = ordered.size() - OTHER_IDS_SHOWN;
+        return more <= 0 ? shown : shown + " and " + (ids.size() >= OTHER_IDS_KEPT ? "at least " : "") + more + " more";
     }
 
     private static void write(DataOutputStream out, String eventId, byte[] value) throws IOException {

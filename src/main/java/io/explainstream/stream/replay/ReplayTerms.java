@@ -68,13 +68,18 @@ public record ReplayTerms(String inputTopic, String outputTopic, long fromMs, lo
         TreeSet<String> keys = new TreeSet<>(settings.keySet());
         keys.addAll(earlier.settings.keySet());
         for (String key : keys) {
-            String before = earlier.settings.getOrDefault(key, BEFORE_RECORDED.getOrDefault(key, ""));
-            String now = settings.getOrDefault(key, BEFORE_RECORDED.getOrDefault(key, ""));
-            if (!before.equals(now)) {
-                differences.add(key + " = '" + before + "'; this run: '" + now + "'");
+            String before = earlier.settings.getOrDefault(key, BEFORE_RECORDED.get(key));
+            String now = settings.getOrDefault(key, BEFORE_RECORDED.get(key));
+            if (!java.util.Objects.equals(before, now)) {
+                // A setting one side does not use (integrated gradients' steps under attribution.method = gradient) has no value there.
+                differences.add(key + " = " + quoted(before, "not used then") + "; this run: " + quoted(now, "not used"));
             }
         }
         return differences;
+    }
+
+    private static String quoted(String value, String absent) {
+        return value == null ? "(" + absent + ")" : "'" + value + "'";
     }
 
     /**

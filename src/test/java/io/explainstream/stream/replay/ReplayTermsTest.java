@@ -46,6 +46,20 @@ class ReplayTermsTest {
         assertTrue(earlier.startingAt(Map.of(0, 9L)).differencesFrom(earlier).isEmpty(), "start offsets move with retention and are not compared");
     }
 
+    /**
+     * Resumed with attribution.method = gradient, which uses no steps: the steps were said to be
+     * '' in this run (a hostile test), as if the user had cleared them; one change read as five.
+     */
+    @Test
+    void aSettingThisRunDoesNotUseIsSaidToBeUnusedNotEmpty() {
+        ReplayTerms earlier = terms(1_000, "/models/a", "50");
+        TreeMap<String, String> settings = new TreeMap<>(earlier.settings());
+        settings.remove("attribution.steps");
+        ReplayTerms now = new ReplayTerms(earlier.inputTopic(), earlier.outputTopic(), earlier.fromMs(), earlier.toMs(), settings, earlier.startOffsets());
+        assertEquals(List.of("attribution.steps = '50'; this run: (not used)"), now.differencesFrom(earlier));
+        assertEquals(List.of("attribution.steps = (not used then); this run: '50'"), earlier.differencesFrom(now));
+    }
+
     /** A replay recorded before the out-of-order bound existed stopped at the first record stamped --to or later: 0. */
     @Test
     void termsRecordedBeforeTheOutOfOrderBoundReadAsZero() {
