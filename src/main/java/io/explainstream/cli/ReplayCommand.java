@@ -39,6 +39,7 @@ final class ReplayCommand implements Callable<Integer> {
     /** How long a stop signal waits for the replay to close: its service's close timeout, with room to say the outcome. */
     private static final java.time.Duration STOP_WAIT = java.time.Duration.ofSeconds(60);
     private static final DateTimeFormatter ID_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter ID_TIME_MILLIS = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss.SSS'Z'").withZone(ZoneOffset.UTC);
 
     @Option(names = "--from", required = true, description = "First instant included: ISO-8601 (2026-11-28T00:00:00Z or 2026-11-28), now, or -3d, -12h, -30m.")
     private String from;
@@ -52,7 +53,8 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--output-topic", description = "Where explanations go (default: explanations-replay; may be the live topic).")
     private String outputTopic;
 
-    @Option(names = "--replay-id", description = "Names the replay (default: replay-<from>-<to>); reuse it to resume.")
+    @Option(names = "--replay-id", description = "Names the replay (default: replay-<from>-<to>); reuse it to resume. Letters, digits, '.', '_' and '-', at most 100"
+            + " less the length of application.id and '-replay-' (79 with the default application.id).")
     private String replayId;
 
     @Option(names = "--config", paramLabel = "FILE", description = "Properties file (cluster, registry, model, attribution settings).")
@@ -198,12 +200,17 @@ final class ReplayCommand implements Callable<Integer> {
     }
 
     /** The range's own id; past the year 9999 (which the basic ISO form cannot write) in epoch milliseconds. */
-    private static String defaultId(Instant start, Instant end) {
+    static String defaultId(Instant start, Instant end) {
         Instant lastBasic = Instant.parse("9999-12-31T23:59:59Z");
         if (start.isAfter(lastBasic) || end.isAfter(lastBasic)) {
             return "replay-" + start.toEpochMilli() + "-" + end.toEpochMilli();
         }
-        return "replay-" + ID_TIME.format(start) + "-" + ID_TIME.format(end);
+        return "replay-" + idTime(start) + "-" + idTime(end);
+    }
+
+    /** To the second, or to the millisecond where the instant has one: two ranges that differ by less than a second got one id (a hostile test). */
+    private static String idTime(Instant instant) {
+        return (instant.getNano() == 0 ? ID_TIME : ID_TIME_MILLIS).format(instant);
     }
 
     /** Runs the replay until it finishes or {@code interrupted}, says how it ended, and returns the exit status. */

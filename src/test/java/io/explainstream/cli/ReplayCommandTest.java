@@ -73,6 +73,14 @@ class ReplayCommandTest {
                 assertTrue(run.err().contains("could not be reached"), "an explanations topic passes, and the broker is asked: " + run.err());
             }
         }
+        // The replay id's limit is what its application.id leaves: said of --replay-id, not of the application.id the user never set.
+        CliRun longId = CliRun.of("replay", "--from", "-1h", "--to", "now", "--replay-id", "a".repeat(80), "--dry-run", "--set",
+                "bootstrap.servers=127.0.0.1:1");
+        assertEquals("error: --replay-id = '" + "a".repeat(80) + "' is 80 characters; with application.id = explainstream at most 79 fit: the replay's"
+                + " application.id, explainstream-replay-<id>, names its consumer group and internal topics and holds at most 100", longId.err().strip());
+        CliRun longestId = CliRun.of("replay", "--from", "-1h", "--to", "now", "--replay-id", "a".repeat(79), "--dry-run", "--set",
+                "bootstrap.servers=127.0.0.1:1");
+        assertTrue(longestId.err().contains("could not be reached"), longestId.err());
         CliRun deadLetters = CliRun.of("replay", "--from", "-1h", "--to", "now", "--output-topic", "mine", "--input-topic", "mine-dlq", "--dry-run",
                 "--set", "input.topic=logged", "--set", "bootstrap.servers=127.0.0.1:1");
         assertTrue(deadLetters.err().startsWith("error: --output-topic = mine (its dead letters go to mine-dlq) is the input topic of this replay"),
@@ -91,6 +99,15 @@ class ReplayCommandTest {
         assertEquals(List.of("replay", "--set", "attribution.steps=3000", "--model", "'/models/my model'", "--config", "'it'\\''s.properties'",
                 "--replay-id", "replay-1", "--from", "2026-12-02T09:00:00Z", "--to", "2026-12-02T10:00:00Z"),
                 ReplayCommand.resumeCommand(given, "replay-1", Instant.parse("2026-12-02T09:00:00Z"), Instant.parse("2026-12-02T10:00:00Z")));
+    }
+
+    /** Ranges that differ by less than a second got one default id, and the second was refused as the first one's with other terms. */
+    @Test
+    void theDefaultIdKeepsTheMillisecondsOfARangeThatHasThem() {
+        assertEquals("replay-20261201T000000Z-20261201T000200Z", ReplayCommand.defaultId(Instant.parse("2026-12-01T00:00:00Z"),
+                Instant.parse("2026-12-01T00:02:00Z")));
+        assertEquals("replay-20261201T000000.500Z-20261201T000200Z", ReplayCommand.defaultId(Instant.parse("2026-12-01T00:00:00.5Z"),
+                Instant.parse("2026-12-01T00:02:00Z")));
     }
 
     @Test

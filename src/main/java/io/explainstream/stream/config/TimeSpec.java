@@ -20,10 +20,11 @@ public final class TimeSpec {
 
     /**
      * A time to compare with Kafka's record timestamps, which are epoch milliseconds from 1970 on: a
-     * time outside them would match no record, or reach the broker as a wrapped number.
+     * time outside them would match no record, or reach the broker as a wrapped number. Rounded up
+     * to the millisecond ({@link #toNextMillisecond}).
      */
     public static Instant parseRecordTime(String option, String text, Instant now) {
-        Instant instant = parse(option, text, now);
+        Instant instant = toNextMillisecond(parse(option, text, now));
         if (instant.isBefore(Instant.EPOCH)) {
             throw new ConfigException(option + " = '" + text + "' is before 1970-01-01T00:00:00Z, where Kafka's record timestamps start");
         }
@@ -31,6 +32,17 @@ public final class TimeSpec {
             throw new ConfigException(option + " = '" + text + "' is after " + LAST_RECORD_TIME + ", the last time a Kafka record can carry");
         }
         return instant;
+    }
+
+    /**
+     * Record timestamps are whole milliseconds, so for a range [from, to) over them an instant
+     * between two milliseconds is the later one: t ≥ 00:00:00.0000001 holds from t = 00:00:00.001,
+     * and t < 00:05:00.0000001 holds up to t = 00:05:00.000. Cut to the millisecond instead, an
+     * event stamped before --from was replayed and one before --to was left out (a hostile test).
+     */
+    static Instant toNextMillisecond(Instant instant) {
+        Instant millisecond = instant.truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+        return millisecond.equals(instant) ? instant : millisecond.plusMillis(1);
     }
 
     public static Instant parse(String option, String text, Instant now) {

@@ -53,6 +53,8 @@ import org.slf4j.LoggerFactory;
 public final class ReplayRunner {
 
     /** Where a replay writes unless told otherwise; its dead letters go to this name with -dlq. */
+    /** The longest application.id the service takes (ServiceConfig): the replay's is the base id, "-replay-" and the replay id. */
+    private static final int APPLICATION_ID_LIMIT = 100;
     /** Beyond the session timeout, how long a killed run's member may take to be dropped. */
     private static final long MEMBER_GRACE_MS = 2_000;
     public static final String DEFAULT_OUTPUT_TOPIC = "explanations-replay";
@@ -108,6 +110,13 @@ public final class ReplayRunner {
      */
     public static ServiceConfig configure(ServiceConfig base, Replay replay, String inputTopic, String outputTopic) {
         String baseId = base.streamsProperties().getProperty(StreamsConfig.APPLICATION_ID_CONFIG);
+        int room = APPLICATION_ID_LIMIT - applicationId(baseId, "").length();
+        if (replay.id().length() > room) {
+            // Said of the option the user gave: the application.id it makes, which the user never set, was named instead (a hostile test).
+            throw new ConfigException("--replay-id = '" + replay.id() + "' is " + replay.id().length() + " characters; with application.id = " + baseId
+                    + " at most " + Math.max(0, room) + " fit: the replay's application.id, " + applicationId(baseId, "<id>") + ", names its consumer group"
+                    + " and internal topics and holds at most " + APPLICATION_ID_LIMIT);
+        }
         String output = outputTopic != null ? outputTopic : DEFAULT_OUTPUT_TOPIC;
         Map<String, String> overrides = new HashMap<>();
         overrides.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId(baseId, replay));

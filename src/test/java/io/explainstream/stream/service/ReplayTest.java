@@ -792,5 +792,12 @@ class ReplayTest {
         }
         var order = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class, () -> new Replay("r", 10, 5));
         assertTrue(order.getMessage().startsWith("--from must be before --to"), order.getMessage());
+        // Record timestamps are milliseconds: an instant between two is the later one, for --from and --to alike (cut, an event
+        // stamped before --from was replayed, one before --to left out, and [00:00, 00:00.0000001), which holds 00:00.000, refused as empty).
+        assertEquals(Instant.parse("2026-12-01T00:00:00.001Z"), TimeSpec.parseRecordTime("--from", "2026-12-01T00:00:00.0000001Z", now));
+        assertEquals(Instant.parse("2026-12-01T00:00:00.500Z"), TimeSpec.parseRecordTime("--from", "2026-12-01T00:00:00.5Z", now));
+        Instant from = TimeSpec.parseRecordTime("--from", "2026-12-01T00:00:00Z", now);
+        Instant to = TimeSpec.parseRecordTime("--to", "2026-12-01T00:00:00.0000001Z", now);
+        assertEquals(from.toEpochMilli() + 1, new Replay("r", from.toEpochMilli(), to.toEpochMilli()).toMs(), "one millisecond: the event at 00:00.000");
     }
 }
