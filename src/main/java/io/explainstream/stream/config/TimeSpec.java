@@ -24,7 +24,8 @@ public final class TimeSpec {
      * to the millisecond ({@link #toNextMillisecond}).
      */
     public static Instant parseRecordTime(String option, String text, Instant now) {
-        Instant instant = toNextMillisecond(parse(option, text, now));
+        // "now" and times relative to it count from the millisecond now is in: "now" is not in the future.
+        Instant instant = toNextMillisecond(parse(option, text, now.truncatedTo(java.time.temporal.ChronoUnit.MILLIS)));
         if (instant.isBefore(Instant.EPOCH)) {
             throw new ConfigException(option + " = '" + text + "' is before 1970-01-01T00:00:00Z, where Kafka's record timestamps start");
         }
