@@ -8,6 +8,7 @@ import io.explainstream.tokenize.Llama2cTokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -40,16 +41,43 @@ final class ConvertLlama2cCommand implements Callable<Integer> {
         LlamaConfig config = checkpoint.config();
         Llama2cTokenizer tokenizer = Llama2cTokenizer.read(tokenizerBin, config.vocabSize());
         OutputFile.prepareEmptyFolder("--out", out);
-        try {
-            checkpoint.write(out, TensorDtype.F32, 1);
-            tokenizer.write(out, config.maxPositions());
-        } catch (IOException e) {
-            throw new IllegalArgumentException("--out = " + out + " cannot be written: " + OutputFile.reason(e), e);
-        }
+        write(checkpoint, tokenizer, config.maxPositions());
         spec.commandLine().getOut().printf("wrote %s: hidden %d, %d layers, %d/%d heads, ffn %d, vocab %d, context %d; try it with"
                 + " ./explainstream generate --model %s --prompt \"Once upon a time\"%n", out, config.hiddenSize(), config.numLayers(), config.numHeads(),
-                config.numKeyValueHeads(), config.intermediateSize(), config.vocabSize(), config.maxPositions(), out);
+                config.numKeyValueHeads(), config.intermediateSize(), config.vocabSize(), config.maxPositions(), ShellWords.quoted(out.toString()));
         return 0;
+    }
+
+    /**
+     * Writes the model into a folder beside --out and moves it into place once whole: a write that
+     * failed part way (a full disk) left a folder without tokenizer_config.json that loaded without
+     * a word, or a cut safetensors file refused with a confusing message (a hostile test).
+     */
+    private void write(CheckpointWriter checkpoint, Llama2cTokenizer tokenizer, int maxPositions) {
+        Path target = out.toAbsolutePath().normalize();
+        Path staging = null;
+        try {
+            staging = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".converting-");
+            checkpoint.write(staging, TensorDtype.F32, 1);
+            tokenizer.write(staging, maxPositions);
+            // --out is empty (checked above): a rename replaces an empty folder.
+            Files.move(staging, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            staging = null;
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--out = " + out + " cannot be written: " + OutputFile.reason(e), e);
+        } finally {
+            if (staging != null) {
+                deleteQuietly(staging);
+            }
+        }
+    }
+
+    private static void deleteQuietly(Path folder) {
+        try (var files = Files.walk(folder)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+        } catch (IOException e) {
+            // What is left is a hidden folder beside --out, named for it; nothing loads it.
+        }
     }
 
     private static void requireFile(String option, Path file) {

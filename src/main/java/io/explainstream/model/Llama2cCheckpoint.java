@@ -43,14 +43,19 @@ public final class Llama2cCheckpoint {
             ByteBuffer bytes = channel.map(FileChannel.MapMode.READ_ONLY, 0, size).order(ByteOrder.LITTLE_ENDIAN);
             Header header = Header.read(bytes, modelBin);
             long expected = header.fileBytes();
+            if (expected < 0) {
+                throw new ModelLoadException(modelBin + ": its header (" + header + ") describes more values than a file can hold: it is not a llama2.c"
+                        + " version-0 checkpoint");
+            }
             if (size != expected) {
                 throw new ModelLoadException(modelBin + " holds " + size + " bytes, where its header (" + header + ") needs " + expected
-                        + ": the file is cut short or is not a llama2.c version-0 checkpoint");
+                        + ": the file is " + (size < expected ? "cut short" : "longer than that") + ", or is not a llama2.c version-0 checkpoint");
             }
             bytes.position(HEADER_INTS * Integer.BYTES);
             return tensors(header, bytes.slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer());
         } catch (IOException e) {
-            throw new ModelLoadException(modelBin + " cannot be read: " + e.getMessage(), e);
+            throw new ModelLoadException(modelBin + " cannot be read: " + (e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                    : e.getMessage() != null && !e.getMessage().equals(modelBin.toString()) ? e.getMessage() : e.getClass().getSimpleName()), e);
         }
     }
 
@@ -100,11 +105,20 @@ public final class Llama2cCheckpoint {
             return kvHeads * headDim();
         }
 
-        /** The file's length that this header implies: the header, every tensor, the rotary tables and, unless shared, the classifier. */
+        /**
+         * The file's length that this header implies: the header, every tensor, the rotary tables
+         * and, unless shared, the classifier; -1 where that is more than a file can hold (a crafted
+         * header overflowed the sum and passed the length check).
+         */
         long fileBytes() {
-            long perLayer = 2L * dim + 2L * dim * dim + 2L * dim * kvDim() + 3L * dim * hiddenDim;
-            long floats = (long) vocab * dim + layers * perLayer + dim + (long) seqLen * headDim() + (sharedClassifier ? 0 : (long) vocab * dim);
-            return HEADER_INTS * Integer.BYTES + floats * Float.BYTES;
+            try {
+                long perLayer = Math.addExact(Math.addExact(2L * dim + 2L * dim * dim, 2L * dim * kvDim()), Math.multiplyExact(3L * dim, hiddenDim));
+                long floats = Math.addExact(Math.addExact((long) vocab * dim, Math.multiplyExact(layers, perLayer)),
+                        dim + (long) seqLen * headDim() + (sharedClassifier ? 0 : (long) vocab * dim));
+                return Math.addExact(HEADER_INTS * Integer.BYTES, Math.multiplyExact(floats, Float.BYTES));
+            } catch (ArithmeticException e) {
+                return -1;
+            }
         }
 
         LlamaConfig config() {

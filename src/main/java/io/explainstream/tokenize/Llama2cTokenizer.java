@@ -68,6 +68,9 @@ public record Llama2cTokenizer(List<String> pieces, float[] scores) {
                 if (length < 0 || length > bytes.remaining()) {
                     throw new TokenizerLoadException(tokenizerBin + ": piece " + id + " has length " + length + ", past the end of the file");
                 }
+                if (length == 0 && id >= FIRST_BYTE + BYTES) {
+                    throw new TokenizerLoadException(tokenizerBin + ": piece " + id + " is empty; a sentencepiece vocabulary has no empty piece");
+                }
                 byte[] piece = new byte[length];
                 bytes.get(piece);
                 pieces.add(piece(id, piece, tokenizerBin));

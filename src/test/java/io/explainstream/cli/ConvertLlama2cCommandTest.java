@@ -89,7 +89,7 @@ class ConvertLlama2cCommandTest {
         CliRun truncated = convert(cut, tokenizerBin, dir.resolve("a"));
         assertEquals(2, truncated.exitCode(), truncated.err());
         assertEquals("error: " + cut + " holds " + (size - 4) + " bytes, where its header (dim 64, hidden_dim 172, n_layers 5, n_heads 8, n_kv_heads 4,"
-                + " vocab_size 512, seq_len 512) needs " + size + ": the file is cut short or is not a llama2.c version-0 checkpoint", truncated.err().strip());
+                + " vocab_size 512, seq_len 512) needs " + size + ": the file is cut short, or is not a llama2.c version-0 checkpoint", truncated.err().strip());
 
         Path versioned = dir.resolve("v1.bin");
         Files.write(versioned, ByteBuffer.allocate(256).order(ByteOrder.LITTLE_ENDIAN).putInt(0x616b3432).putInt(1).array());
@@ -109,6 +109,13 @@ class ConvertLlama2cCommandTest {
         assertEquals(2, wrongTokenizer.exitCode(), wrongTokenizer.err());
         assertTrue(wrongTokenizer.err().contains(shortVocabulary + ": piece 511 has length"), wrongTokenizer.err());
         assertEquals(false, Files.exists(dir.resolve("d")), "nothing written before both files are read");
+
+        // An empty piece failed in the merges with a stack trace, after config.json and the weights were written (a hostile test).
+        Path emptyPiece = writeTokenizerBin(dir.resolve("empty-piece.bin"), 300);
+        CliRun empty = convert(modelBin, emptyPiece, dir.resolve("f"));
+        assertEquals(2, empty.exitCode(), empty.err());
+        assertEquals("error: " + emptyPiece + ": piece 300 is empty; a sentencepiece vocabulary has no empty piece", empty.err().strip());
+        assertEquals(false, Files.exists(dir.resolve("f")));
 
         CliRun missing = convert(dir.resolve("nope.bin"), tokenizerBin, dir.resolve("e"));
         assertEquals("error: --model-bin = " + dir.resolve("nope.bin") + " does not exist", missing.err().strip());
@@ -185,6 +192,11 @@ class ConvertLlama2cCommandTest {
      * negated) for the rest.
      */
     private static Path writeTokenizerBin(Path file) throws IOException {
+        return writeTokenizerBin(file, -1);
+    }
+
+    /** As {@link #writeTokenizerBin(Path)}, with piece {@code emptyId} written empty (none for -1). */
+    private static Path writeTokenizerBin(Path file, int emptyId) throws IOException {
         JsonNode vocab = JSON.readTree(TestData.stories260K().resolve("tokenizer.json").toFile()).path("model").path("vocab");
         List<String> pieces = new ArrayList<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = vocab.fields(); it.hasNext();) {
@@ -200,6 +212,8 @@ class ConvertLlama2cCommandTest {
                 exported.add(("\n" + piece + "\n").getBytes(StandardCharsets.UTF_8));
             } else if (id >= 3 && id < 259) {
                 exported.add(new byte[] {(byte) Integer.parseInt(piece.substring(3, 5), 16)});
+            } else if (id == emptyId) {
+                exported.add(new byte[0]);
             } else {
                 exported.add(piece.replace('\u2581', ' ').getBytes(StandardCharsets.UTF_8));
             }

@@ -53,11 +53,11 @@ import org.slf4j.LoggerFactory;
 public final class ReplayRunner {
 
     /** Where a replay writes unless told otherwise; its dead letters go to this name with -dlq. */
+    public static final String DEFAULT_OUTPUT_TOPIC = "explanations-replay";
     /** The longest application.id the service takes (ServiceConfig): the replay's is the base id, "-replay-" and the replay id. */
     private static final int APPLICATION_ID_LIMIT = 100;
     /** Beyond the session timeout, how long a killed run's member may take to be dropped. */
     private static final long MEMBER_GRACE_MS = 2_000;
-    public static final String DEFAULT_OUTPUT_TOPIC = "explanations-replay";
     private static final Logger LOG = LoggerFactory.getLogger(ReplayRunner.class);
     private static final Duration CHECK_EVERY = Duration.ofMillis(500);
     /** How often a running replay's record gets its committed offsets. */
@@ -278,7 +278,7 @@ public final class ReplayRunner {
     private static List<String> members(Admin admin, String group) throws InterruptedException {
         try {
             return admin.describeConsumerGroups(List.of(group)).all().get(60, TimeUnit.SECONDS).get(group).members().stream()
-                    .map(member -> member.host()).sorted().toList();
+                    .map(org.apache.kafka.clients.admin.MemberDescription::host).sorted().toList();
         } catch (ExecutionException e) {
             if (e.getCause() instanceof org.apache.kafka.common.errors.GroupIdNotFoundException) {
                 return List.of();
