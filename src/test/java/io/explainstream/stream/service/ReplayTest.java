@@ -21,6 +21,7 @@ import io.explainstream.stream.config.TimeSpec;
 import io.explainstream.stream.replay.Replay;
 import io.explainstream.stream.replay.ReplayLedger;
 import io.explainstream.stream.replay.ReplayPlan;
+import io.explainstream.stream.replay.ReplayTerms;
 import io.explainstream.stream.replay.ReplayRecord;
 import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.testing.InJvmKafka;
@@ -776,6 +777,29 @@ class ReplayTest {
         Set<String> keys = new HashSet<>();
         records.forEach(record -> keys.add(new String(record.key(), StandardCharsets.UTF_8)));
         return keys;
+    }
+
+    /**
+     * With a target delta, the terms keep the rule that integrates: the default gausslegendre was
+     * refined as the trapezoid before and as Clenshaw–Curtis since, and a replay begun under one
+     * must not resume under the other (its terms then differ, and it is refused).
+     */
+    @Test
+    void theTermsOfAnAdaptiveReplayNameTheRuleThatIntegrates() {
+        Replay replay = new Replay("rule", DAY1.toEpochMilli(), DAY2.toEpochMilli());
+        ServiceConfig adaptive = ReplayRunner.configure(base("explainstream").with(Map.of("attribution.target.delta", "0.01")), replay, null, null);
+        assertEquals("clenshaw_curtis", ReplayRunner.terms(adaptive, TestData.repo(), replay).settings().get("attribution.integration"));
+        ServiceConfig trapezoid = ReplayRunner.configure(base("explainstream").with(Map.of("attribution.target.delta", "0.01",
+                "attribution.integration", "riemann_trapezoid")), replay, null, null);
+        assertEquals("riemann_trapezoid", ReplayRunner.terms(trapezoid, TestData.repo(), replay).settings().get("attribution.integration"));
+        ServiceConfig fixed = ReplayRunner.configure(base("explainstream"), replay, null, null);
+        assertEquals("gausslegendre", ReplayRunner.terms(fixed, TestData.repo(), replay).settings().get("attribution.integration"));
+        ReplayTerms before = ReplayRunner.terms(adaptive, TestData.repo(), replay);
+        java.util.TreeMap<String, String> old = new java.util.TreeMap<>(before.settings());
+        old.put("attribution.integration", "gausslegendre");
+        ReplayTerms recordedBefore = new ReplayTerms(before.inputTopic(), before.outputTopic(), before.fromMs(), before.toMs(), old, before.startOffsets());
+        assertEquals(List.of("attribution.integration = 'gausslegendre'; this run: 'clenshaw_curtis'"), before.differencesFrom(recordedBefore),
+                "an adaptive replay recorded before the change is refused on resume");
     }
 
     @Test
