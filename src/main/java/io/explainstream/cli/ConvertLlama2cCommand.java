@@ -67,16 +67,8 @@ final class ConvertLlama2cCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--out = " + out + " cannot be written: " + OutputFile.reason(e), e);
         } finally {
             if (staging != null) {
-                deleteQuietly(staging);
+                OutputFile.deleteRecursively(staging); // what is left is a hidden folder beside --out, which nothing loads
             }
-        }
-    }
-
-    private static void deleteQuietly(Path folder) {
-        try (var files = Files.walk(folder)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-        } catch (IOException e) {
-            // What is left is a hidden folder beside --out, named for it; nothing loads it.
         }
     }
 

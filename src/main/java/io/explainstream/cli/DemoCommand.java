@@ -146,7 +146,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         try {
             requireDemosOwn(data);
-            deleteRecursively(data);
+            OutputFile.deleteRecursively(data);
             Files.createDirectories(data);
             Files.createFile(data.resolve(RUN_MARKER));
             OutputFile.requireWritable(report != null ? "--report" : "--data", reportFile);
@@ -254,7 +254,7 @@ final class DemoCommand implements Callable<Integer> {
             if (platform != null) {
                 platform.close();
             }
-            deleteRecursively(data);
+            OutputFile.deleteRecursively(data);
             lock.close();
         }
     }
@@ -475,14 +475,4 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    static void deleteRecursively(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (var paths = Files.walk(root)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-        } catch (IOException e) {
-            // best effort: a leftover temporary folder is not worth failing the demo for
-        }
-    }
 }

@@ -76,6 +76,18 @@ final class OutputFile {
         }
     }
 
+    /** Deletes a folder and what it holds, as far as it can: a leftover temporary folder is not worth failing a command for. */
+    static void deleteRecursively(Path root) {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (var paths = Files.walk(root)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+        } catch (IOException e) {
+            // best effort
+        }
+    }
+
     /** What went wrong with a file, in words: Java's exception names the path, not the cause. */
     static String reason(IOException e) {
         if (e instanceof java.nio.file.AccessDeniedException) {

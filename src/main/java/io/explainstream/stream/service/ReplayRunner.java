@@ -226,10 +226,14 @@ public final class ReplayRunner {
      * Admits {@code planned} under the replay's terms ({@link ReplayPlan#admit}, which only reads):
      * what a run reads, and what --dry-run counts.
      *
-     * @throws ConfigException when the replay id has explained events under other terms, or lost its progress
+     * @throws ConfigException when the replay id has explained events under other terms, or lost its
+     *     progress, or its internal topics would collide with another's ({@link TopicCollisions})
      */
     public static ReplayPlan.Admission admit(ServiceConfig config, Path home, Replay replay, ReplayPlan planned) {
         String group = group(config);
+        // One listing of the cluster's topics serves both checks.
+        Set<String> topics = topics(config);
+        TopicCollisions.requireNone(topics, group, "--replay-id = " + replay.id(), "another --replay-id");
         ReplayTerms terms = terms(config, home, replay).startingAt(planned.startOffsets());
         Optional<ReplayRecord> recorded;
         String ledgerTopic;
@@ -237,7 +241,9 @@ public final class ReplayRunner {
             recorded = ledger.read(replay.id());
             ledgerTopic = ledger.topic();
         }
-        return planned.admit(group, replay.id(), terms, recorded, ledgerTopic, countsChangelog(config, group));
+        // The changelog of the replay's outcome counts, where it exists: the replay's application has run.
+        Optional<String> countsChangelog = Optional.of(OutcomeChangelog.topicOf(group)).filter(topics::contains);
+        return planned.admit(group, replay.id(), terms, recorded, ledgerTopic, countsChangelog);
     }
 
     /**
@@ -287,11 +293,6 @@ public final class ReplayRunner {
         } catch (TimeoutException e) {
             throw new IllegalStateException("cannot describe replay group " + group + ": " + e, e);
         }
-    }
-
-    /** The changelog of the replay's outcome counts, where it exists: the replay's application has run. */
-    private static Optional<String> countsChangelog(ServiceConfig config, String group) {
-        return Optional.of(OutcomeChangelog.topicOf(group)).filter(topics(config)::contains);
     }
 
     /** The cluster's topics. */
@@ -459,7 +460,6 @@ public final class ReplayRunner {
      * ({@link OutputRetention}): before it reads anything or records its terms.
      */
     public static void checkOutputs(ServiceConfig config, Replay replay, ReplayPlan plan, Clock clock) {
-        TopicCollisions.requireNone(topics(config), group(config), "--replay-id = " + replay.id(), "another --replay-id");
         plan.firstRecordMs().ifPresent(first -> OutputRetention.check(clientConfig(config), outputs(config), first, replay.toMs(), clock.instant()));
     }
 

@@ -524,7 +524,7 @@ class ReplayTest {
         ServiceConfig secondConfig = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", "dotted")), second, null, "dotted-out-2");
         ReplayPlan plan = ReplayRunner.plan(secondConfig, second);
         ConfigException dryRun = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
-                () -> ReplayRunner.checkOutputs(secondConfig, second, plan, Clock.systemUTC()), "what --dry-run calls");
+                () -> ReplayRunner.admit(secondConfig, TestData.repo(), second, plan), "what --dry-run calls");
         assertTrue(dryRun.getMessage().startsWith("--replay-id = dotted_id cannot run beside topic explainstream-replay-dotted.id-"), dryRun.getMessage());
         assertTrue(dryRun.getMessage().endsWith("Kafka takes '.' and '_' in topic names as the same character, so the internal topics of"
                 + " explainstream-replay-dotted_id (explainstream-replay-dotted_id-…) would collide with that topic, which another application or replay"
