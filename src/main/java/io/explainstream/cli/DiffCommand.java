@@ -108,6 +108,16 @@ final class DiffCommand implements Callable<Integer> {
 
     /** Runs one diff and writes its report; returns the exit status. */
     static int run(ServiceConfig config, Choice given, PrintWriter out, PrintWriter err) throws Exception {
+        return run(config, given, out, err, () -> false);
+    }
+
+    /**
+     * Runs one diff and writes its report, unless {@code stopRequested} says to stop first: then it
+     * ends with a {@link java.util.concurrent.CancellationException}, its scratch folder deleted and
+     * no report written. (A diff alone needs no such check: a stop signal ends its JVM, and its
+     * scratch folder's shutdown hook deletes the folder.)
+     */
+    static int run(ServiceConfig config, Choice given, PrintWriter out, PrintWriter err, java.util.function.BooleanSupplier stopRequested) throws Exception {
         // The options first (a typo is said without waiting for a broker), then the cluster.
         Instant now = Instant.now();
         DiffRun.Request asGiven = request(config, given, given.against() != null, now, Map.of());
@@ -129,7 +139,7 @@ final class DiffCommand implements Callable<Integer> {
         Map<String, String> clients = config.clientSettings();
         String stateDir = config.streamsProperties().getProperty("state.dir");
         Path spillRoot = stateDir != null ? Path.of(stateDir) : Path.of(System.getProperty("java.io.tmpdir"), "explainstream-diff");
-        DiffProgress progress = new DiffProgress(err, System.console() != null);
+        DiffProgress progress = new DiffProgress(err, System.console() != null, stopRequested);
         DiffRun.Result result = DiffRun.run(request, clients, new SchemaRegistryClient(config.registryConfig()), spillRoot, progress);
         progress.finish();
         String report = switch (choice.format()) {
@@ -322,14 +332,20 @@ final class DiffCommand implements Callable<Integer> {
         private boolean drawn;
         /** The phase whose last line was printed, so that it is printed once. */
         private String finishedPhase;
+        private final java.util.function.BooleanSupplier stopRequested;
 
-        DiffProgress(PrintWriter err, boolean console) {
+        DiffProgress(PrintWriter err, boolean console, java.util.function.BooleanSupplier stopRequested) {
             this.err = err;
             this.console = console;
+            this.stopRequested = stopRequested;
         }
 
         @Override
         public void update(String phase, long done, long total) {
+            if (stopRequested.getAsBoolean()) {
+                finish();
+                throw new java.util.concurrent.CancellationException("the diff was stopped while " + (phase.equals("read") ? "reading" : "joining"));
+            }
             double seconds = (System.nanoTime() - started) / 1e9;
             boolean phaseDone = done >= total;
             if (phaseDone ? phase.equals(finishedPhase) : seconds - lastPrinted < (console ? 0.2 : 5)) {

@@ -250,13 +250,71 @@ final class ReplayCommand implements Callable<Integer> {
             err.printf("replay %s: no event explained or dead-lettered in range, so nothing to diff%n", id);
             err.flush();
         } else if (diff) {
-            // The replay's own topics are in config; the live explanations are the base configuration's
-            // output topic, of which only the replay's range is compared: explanations carry their
-            // event's record time, and the rest of the live topic would all be "live only".
-            DiffCommand.run(base, new DiffCommand.Choice(id, config.get(Setting.OUTPUT_TOPIC), null, null, Instant.ofEpochMilli(replay.fromMs()).toString(),
-                    Instant.ofEpochMilli(replay.toMs()).toString(), 5, null, 10, false, diffFormat, diffOut, "--diff-out"), out, err);
+            return diffAfter(base, config.get(Setting.OUTPUT_TOPIC), replay, id, interrupted, out, err, outcome.gaps().isEmpty() ? 0 : GAPS_STATUS);
         }
         return outcome.gaps().isEmpty() ? 0 : GAPS_STATUS;
+    }
+
+    /**
+     * The diff --diff asks for, after the replay finished: returns {@code status}, or 3 when a stop
+     * signal came first or stopped the diff. The replay is whole either way, and the diff holds no
+     * engine, so a stop ends it at once (its scratch folder deleted) and says the diff command
+     * that compares later.
+     */
+    private int diffAfter(ServiceConfig base, String replayTopic, Replay replay, String id, AtomicBoolean interrupted, PrintWriter out, PrintWriter err,
+            int status) throws Exception {
+        // The replay's own topics are in config; the live explanations are the base configuration's
+        // output topic, of which only the replay's range is compared: explanations carry their
+        // event's record time, and the rest of the live topic would all be "live only".
+        String from = Instant.ofEpochMilli(replay.fromMs()).toString();
+        String to = Instant.ofEpochMilli(replay.toMs()).toString();
+        if (!interrupted.get()) {
+            try {
+                DiffCommand.run(base, new DiffCommand.Choice(id, replayTopic, null, null, from, to, 5, null, 10, false, diffFormat, diffOut, "--diff-out"),
+                        out, err, interrupted::get);
+                return status;
+            } catch (Exception e) {
+                if (!interrupted.get()) {
+                    throw e;
+                }
+                // Stopped: whatever the diff was doing when the signal came (reading, or making its
+                // scratch folder as the JVM began to shut down) failed because of the stop.
+            }
+        }
+        String launcher = ShellWords.quoted(System.getProperty("explainstream.command", "explainstream"));
+        err.printf("replay %s finished; its diff was stopped: to compare, run: %s %s%n", id, launcher, String.join(" ",
+                diffCommand(id, replayTopic, base.get(Setting.OUTPUT_TOPIC), from, to)));
+        err.flush();
+        return 3;
+    }
+
+    /**
+     * The diff command that compares this replay later, as --diff would have: its range and topic,
+     * the live topic (output.topic, which --set may have given), the cluster as given (--config, and --set bootstrap.servers and schema.registry.url, which diff
+     * takes as options), and the report's format and file. Each argument quoted for a POSIX shell.
+     */
+    private List<String> diffCommand(String id, String replayTopic, String liveTopic, String from, String to) {
+        List<String> command = new java.util.ArrayList<>(List.of("diff", "--replay-id", id, "--replay-topic", replayTopic, "--against", liveTopic,
+                "--from", from, "--to", to));
+        if (configFile != null) {
+            command.addAll(List.of("--config", configFile.toString()));
+        }
+        for (String override : overrides) {
+            int equals = override.indexOf('=');
+            String key = override.substring(0, equals).trim();
+            if (key.equals("bootstrap.servers")) {
+                command.addAll(List.of("--bootstrap-servers", override.substring(equals + 1).trim()));
+            } else if (key.equals(io.explainstream.avro.RegistryConfig.URL)) {
+                command.addAll(List.of("--registry-url", override.substring(equals + 1).trim()));
+            }
+        }
+        if (diffFormat != DiffCommand.Format.text) {
+            command.addAll(List.of("--format", diffFormat.name()));
+        }
+        if (diffOut != null) {
+            command.addAll(List.of("--out", diffOut.toString()));
+        }
+        return command.stream().map(ShellWords::quoted).toList();
     }
 
     /** --diff compares with the live explanations on output.topic: a missing topic is said before the replay, not after it. */

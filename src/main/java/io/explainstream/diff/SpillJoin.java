@@ -83,6 +83,10 @@ public final class SpillJoin {
 
     /** Progress: phase ("read" records of the range, "join" events of the replay), done, total. */
     public interface Progress {
+        /**
+         * Called as the run reads and joins, at least every poll of the read; may end the run by
+         * throwing (a {@link java.util.concurrent.CancellationException} for a stop asked for).
+         */
         void update(String phase, long done, long total);
     }
 
@@ -375,9 +379,10 @@ public final class SpillJoin {
                     }
                     taker.take(record);
                 }
+                // Every poll, records or none: progress may stop the run (Progress.update), and is said at most every few seconds.
+                progress.update("read", readBefore + consumed(consumer, ranges), total);
                 if (!records.isEmpty()) {
                     lastProgress = System.nanoTime();
-                    progress.update("read", readBefore + consumed(consumer, ranges), total);
                 } else if (System.nanoTime() - lastProgress > STALLED.toNanos()) {
                     throw new IllegalStateException("reading " + pending.get(0).topic() + " (" + side.describe() + "): no record for "
                             + STALLED.toSeconds() + " s, still behind " + pending);

@@ -57,7 +57,15 @@ public final class ScratchFolder implements AutoCloseable {
         FileChannel channel = FileChannel.open(path.resolve(LOCK), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         channel.lock(); // released when the channel closes, or when the JVM is gone
         ScratchFolder folder = new ScratchFolder(path, channel);
-        Runtime.getRuntime().addShutdownHook(folder.onExit);
+        try {
+            Runtime.getRuntime().addShutdownHook(folder.onExit);
+        } catch (IllegalStateException e) {
+            // The JVM began to shut down (a stop signal) while the command was starting this: no hook
+            // would delete the folder, so it goes now, and the command stops.
+            channel.close();
+            delete(path);
+            throw new java.util.concurrent.CancellationException("the JVM is shutting down, so no scratch folder " + path + " was made");
+        }
         return folder;
     }
 
@@ -133,6 +141,12 @@ public final class ScratchFolder implements AutoCloseable {
             }
         } catch (NoSuchFileException e) {
             // deleted by the other of close() and the shutdown hook
+        } catch (UncheckedIOException e) {
+            // The walk met a path the other of close() and the shutdown hook had just deleted: delete what is left.
+            if (!(e.getCause() instanceof NoSuchFileException)) {
+                throw new UncheckedIOException("cannot delete the scratch folder " + folder, e.getCause());
+            }
+            delete(folder);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete the scratch folder " + folder, e);
         }

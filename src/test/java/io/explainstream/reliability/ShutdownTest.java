@@ -183,6 +183,62 @@ class ShutdownTest {
         assertEquals(Map.of("rpl-in-0", 1, "rpl-in-1", 1, "rpl-in-2", 1), counts, "each event explained once over the two runs");
     }
 
+    /**
+     * A stop signal while {@code replay --diff} compares the finished replay with the live
+     * explanations ends the diff at once: exit 3, one line with the diff command that compares
+     * later, no stack trace, and the diff's scratch folder deleted (it used to fail in the shutdown
+     * hook's race, with "Shutdown in progress", and leave the folder). The line's command then
+     * gives the report.
+     */
+    @Test
+    void aReplayStoppedDuringItsDiffSaysTheDiffCommandAndLeavesNoScratchFolder() throws Exception {
+        send("rpd-in", 3, "Once upon a time");
+        // The live side: enough explanations in the replay's range that reading them outlasts the signal.
+        kafka.createTopic("rpd-live", 1);
+        io.explainstream.schema.Explanation sample = io.explainstream.testing.SampleExplanations.emoji("sample");
+        var serializer = new io.explainstream.avro.ConfluentAvroSerializer<io.explainstream.schema.Explanation>(REGISTRY.client(),
+                io.explainstream.avro.SubjectNameStrategy.TOPIC_NAME, true, false);
+        try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of("linger.ms", "20", "batch.size", "262144"))) {
+            for (int i = 0; i < 40_000; i++) {
+                String id = "live-" + i;
+                sample.setEventId(id);
+                producer.send(new ProducerRecord<>("rpd-live", id.getBytes(StandardCharsets.UTF_8), serializer.serialize("rpd-live", sample)));
+            }
+        }
+        Path state = dir.resolve("state");
+        Path report = dir.resolve("diff.txt");
+        List<String> args = List.of("replay", "--replay-id", "diffstop", "--from", "-1h", "--to", "now", "--input-topic", "rpd-in", "--output-topic",
+                "rpd-out", "--set", "bootstrap.servers=" + kafka.bootstrapServers(), "--set", "schema.registry.url=" + REGISTRY.url(), "--set",
+                "output.topic=rpd-live", "--set", "state.dir=" + state, "--set", "ops.port=-1", "--set", "attribution.steps=4", "--set",
+                "batch.max.wait.ms=200", "--diff", "--diff-out", report.toString());
+        String line;
+        try (ServiceProcess replay = ServiceProcess.start(args, List.of(), Map.of(), dir.resolve("replay.log"), Duration.ofMinutes(4))) {
+            // The diff's progress bar's first line: it is reading the two sides.
+            assertTrue(replay.awaitOutput("offsets read", Duration.ofSeconds(180)), replay.output());
+            Duration took = terminate(replay);
+            String output = replay.output();
+            System.out.printf("SIGTERM during a replay's diff: stopped in %d ms%n", took.toMillis());
+            assertEquals(3, replay.process().exitValue(), output);
+            assertTrue(output.contains("replay diffstop finished: 3 events in range: 3 explained"), output);
+            assertTrue(!output.contains("Exception") && !output.contains("\tat "), "one line, no stack trace:\n" + output);
+            assertTrue(!java.nio.file.Files.exists(report), "no report: " + output);
+            try (var folders = java.nio.file.Files.list(state)) {
+                assertEquals(List.of(), folders.filter(f -> f.getFileName().toString().startsWith("diff-")).toList(), "the diff's scratch folder is gone");
+            }
+            assertTrue(took.compareTo(STOP_LIMIT) < 0, "stopped in " + took.toMillis() + " ms:\n" + output);
+            String prefix = "replay diffstop finished; its diff was stopped: to compare, run: explainstream ";
+            line = output.lines().filter(l -> l.startsWith(prefix)).findFirst().orElseThrow(() -> new AssertionError(output)).substring(prefix.length());
+        }
+        // The printed command compares the replay's range, as --diff would have. (Every argument here is plain: no shell quoting.)
+        try (ServiceProcess diff = ServiceProcess.start(List.of(line.strip().split(" ")), List.of(), Map.of(), dir.resolve("diff.log"),
+                Duration.ofMinutes(4))) {
+            assertTrue(diff.process().waitFor(180, TimeUnit.SECONDS), "the diff finishes");
+            assertEquals(0, diff.process().exitValue(), diff.output());
+            assertTrue(diff.output().contains("diff diffstop-vs-rpd-live: 0 joined, 3 replay only, 40000 live only; report in " + report), diff.output());
+        }
+        assertTrue(java.nio.file.Files.exists(report));
+    }
+
     @Test
     void aStreamThreadReplacedOverAndOverStopsWithinTenSeconds() throws Exception {
         // No registry at all: the service starts (an outage is not a configuration error), and every
