@@ -128,10 +128,19 @@ final class ReplayCommand implements Callable<Integer> {
             ReplayPlan plan = admitted == null ? planned : admitted.plan();
             Map<Integer, Long> counts = plan.countEvents(replay);
             long events = counts.values().stream().mapToLong(Long::longValue).sum();
-            out.printf("replay %s of %s, [%s, %s): %d event%s in range%n", id, config.get(Setting.INPUT_TOPIC), start, end, events, events == 1 ? "" : "s");
-            counts.forEach((partition, count) -> out.printf("  partition %d: %d event%s (offsets [%d, %d) read)%n", partition, count, count == 1 ? "" : "s",
-                    plan.start().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition)),
-                    plan.stop().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition))));
+            // A resumed replay's range may begin in records retention deleted after it read them: not countable, not missing.
+            Map<Integer, Long> deleted = admitted == null ? Map.of() : plan.deletedAfterRead(plan.resumesFrom(ReplayRunner.group(config), admitted));
+            long deletedRecords = deleted.values().stream().mapToLong(Long::longValue).sum();
+            out.printf("replay %s of %s, [%s, %s): %d event%s in range%s%n", id, config.get(Setting.INPUT_TOPIC), start, end, events, events == 1 ? "" : "s",
+                    deletedRecords == 0 ? "" : ", not counting " + deletedRecords + " record" + (deletedRecords == 1 ? "" : "s")
+                            + " this replay read before retention deleted them");
+            counts.forEach((partition, count) -> {
+                long first = plan.start().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition));
+                long gone = deleted.getOrDefault(partition, 0L);
+                out.printf("  partition %d: %d event%s (offsets [%d, %d) read%s)%n", partition, count, count == 1 ? "" : "s", first,
+                        plan.stop().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition)),
+                        gone == 0 ? "" : "; offsets " + first + ".." + (first + gone - 1) + " deleted by retention after this replay read them");
+            });
             List<ReplayPlan.Gap> gaps = admitted == null ? plan.gaps(ReplayRunner.group(config)) : plan.gaps(ReplayRunner.group(config), admitted);
             gaps.forEach(gap -> out.printf("  gone: %s%n", gap));
             if (refusal != null) {

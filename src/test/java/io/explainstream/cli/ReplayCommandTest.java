@@ -227,6 +227,21 @@ class ReplayCommandTest {
                 admin.deleteRecords(Map.of(new org.apache.kafka.common.TopicPartition("history", 0),
                         org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(2))).all().get(30, TimeUnit.SECONDS);
             }
+            // Replay "counted" had read those two records: they are neither missing nor countable. Its dry
+            // run counts what is left and says what it read before retention deleted it; run again, it
+            // resumes with the total of its range (the bar read "5/3 records", and "29/0" where all were deleted).
+            List<String> countedDry = new java.util.ArrayList<>(List.of("replay", "--replay-id", "counted", "--dry-run"));
+            countedDry.addAll(common);
+            CliRun readBefore = CliRun.of(countedDry.toArray(String[]::new));
+            assertEquals(0, readBefore.exitCode(), "nothing is missing: " + readBefore.out() + readBefore.err());
+            assertTrue(readBefore.out().contains("): 3 events in range, not counting 2 records this replay read before retention deleted them\n"
+                    + "  partition 0: 3 events (offsets [0, 5) read; offsets 0..1 deleted by retention after this replay read them)\n"), readBefore.out());
+            CliRun resumed = CliRun.of(countedDry.stream().filter(a -> !a.equals("--dry-run")).toArray(String[]::new));
+            assertEquals(0, resumed.exitCode(), resumed.out() + resumed.err());
+            assertTrue(resumed.out().contains("finished: 5 events in range: 3 explained, 1 dead-lettered, 1 skipped") && resumed.out().contains("(resumed)"),
+                    resumed.out());
+            assertTrue(resumed.err().contains("] 5/5 records") && !resumed.err().contains("/3 records"), resumed.err());
+
             args = new java.util.ArrayList<>(List.of("replay", "--replay-id", "after-retention"));
             args.addAll(common);
             List<String> dryRun = new java.util.ArrayList<>(args);

@@ -185,7 +185,36 @@ public final class ReplayPlan {
 
     /** @param admission where the replay starts: its start offsets, its record's, or its group's committed offsets */
     public List<Gap> gaps(String groupId, Admission admission) {
-        return gapsFrom(admission.fresh() ? Map.of() : admission.restore().orElseGet(() -> positions(groupId)));
+        return gapsFrom(resumesFrom(groupId, admission));
+    }
+
+    /**
+     * Per partition, the offset the admitted replay resumes from: none for a fresh one (it starts at
+     * the start offsets); else its group's committed offsets, or those its record kept where the
+     * group lost them.
+     */
+    public Map<Integer, Long> resumesFrom(String groupId, Admission admission) {
+        return admission.fresh() ? Map.of() : admission.restore().orElseGet(() -> positions(groupId));
+    }
+
+    /**
+     * Per partition, the records of the range that retention deleted after the replay had read them
+     * (from its start offset on): they have their outcomes or wait in the batch store, so they are
+     * neither missing ({@link #gaps}) nor counted by {@link #countEvents}, which can only read what
+     * is left. Partitions with none are left out.
+     *
+     * @param resumesFrom {@link #resumesFrom}; empty for a fresh replay, which has read nothing
+     */
+    public Map<Integer, Long> deletedAfterRead(Map<Integer, Long> resumesFrom) {
+        Map<Integer, Long> deleted = new TreeMap<>();
+        for (TopicPartition partition : start.keySet()) {
+            long read = resumesFrom.getOrDefault(partition.partition(), start.get(partition));
+            long count = Math.min(Math.min(logStart.get(partition), stop.get(partition)), read) - start.get(partition);
+            if (count > 0) {
+                deleted.put(partition.partition(), count);
+            }
+        }
+        return deleted;
     }
 
     /** @param committed per partition, the offset the replay resumes from; none: it starts at its start offset */
@@ -224,10 +253,15 @@ public final class ReplayPlan {
         return start.keySet().stream().mapToLong(p -> stop.get(p) - start.get(p)).sum();
     }
 
-    /** The exact number of records per partition whose timestamps fall in the range: what --dry-run prints. */
+    /**
+     * The exact number of records per partition whose timestamps fall in the range, of those still
+     * on the broker: what --dry-run prints. (A resumed replay's range may begin in records retention
+     * deleted since it read them: {@link #deletedAfterRead}.)
+     */
     public Map<Integer, Long> countEvents(Replay replay) {
         Map<Integer, Long> counts = new TreeMap<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = consumer(clientConfig)) {
+        // Earliest: a start offset retention has deleted reads from the oldest record left.
+        try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(clientConfig, "explainstream-replay-plan", "earliest")) {
             for (TopicPartition partition : start.keySet()) {
                 long count = 0;
                 long position = start.get(partition);
@@ -295,7 +329,8 @@ public final class ReplayPlan {
                     throw otherTerms(replayId, differences);
                 }
                 requireRangeStillThere(replayId, record.stopOffsets(), progress);
-                return new Admission(withStops(record.stopOffsets()), record, false, lost ? Optional.of(progress) : Optional.empty());
+                return new Admission(withRecordedRange(record.terms().startOffsets(), record.stopOffsets()), record, false,
+                        lost ? Optional.of(progress) : Optional.empty());
             }
             if (recorded.isPresent()) {
                 return fresh;
@@ -322,7 +357,7 @@ public final class ReplayPlan {
             Admission fresh, String ledgerTopic) throws ExecutionException, InterruptedException, TimeoutException {
         Optional<ReplayTerms> recorded = legacyTerms(admin, groupId);
         Map<TopicPartition, OffsetAndMetadata> stops = allCommitted(admin, stopsGroup(groupId));
-        ReplayPlan resumed = stops.isEmpty() ? this : withStops(positionsOn(stops, topic));
+        ReplayPlan resumed = stops.isEmpty() ? this : withRecordedRange(recorded.map(ReplayTerms::startOffsets).orElse(new TreeMap<>()), positionsOn(stops, topic));
         if (recorded.isEmpty()) {
             // Offsets and no terms anywhere: the record is gone (the replays topic deleted, the
             // record removed). Resumed under this run's terms, it mixed two kinds of explanation
@@ -429,18 +464,26 @@ public final class ReplayPlan {
     }
 
     /**
-     * This plan with the stop offsets recorded when the replay was first planned, for a replay that
+     * This plan with the offsets recorded when the replay was first planned, for a replay that
      * resumes: it reads what an uninterrupted run would have read, not records appended while it
      * was stopped (an event stamped in the range and logged since would be explained by the resumed
-     * run only). A partition added since has nothing to read.
+     * run only), and its progress counts from where it first started, even where retention has
+     * since deleted records it read (this plan's own start offsets would begin after them: a total
+     * of 0 records, and progress past it). A partition added since has nothing to read.
+     *
+     * @param recordedStarts per partition, the first plan's start offsets (a partition missing: this plan's)
+     * @param recordedStops per partition, the first plan's stop offsets
      */
-    private ReplayPlan withStops(Map<Integer, Long> recorded) {
+    private ReplayPlan withRecordedRange(Map<Integer, Long> recordedStarts, Map<Integer, Long> recordedStops) {
+        Map<TopicPartition, Long> starts = new TreeMap<>(ReplayPlan::compare);
         Map<TopicPartition, Long> stops = new TreeMap<>(ReplayPlan::compare);
-        start.forEach((partition, first) -> {
-            Long offset = recorded.get(partition.partition());
+        start.forEach((partition, now) -> {
+            long first = recordedStarts.getOrDefault(partition.partition(), now);
+            Long offset = recordedStops.get(partition.partition());
+            starts.put(partition, first);
             stops.put(partition, offset == null ? first : Math.max(first, offset));
         });
-        return new ReplayPlan(topic, start, stops, logStart, logEnd, startsInDeleted, firstRecordMs, inputAheadMs, clientConfig);
+        return new ReplayPlan(topic, starts, stops, logStart, logEnd, startsInDeleted, firstRecordMs, inputAheadMs, clientConfig);
     }
 
     /**
