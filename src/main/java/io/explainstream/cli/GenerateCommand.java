@@ -22,7 +22,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--prompt", defaultValue = "", description = "Prompt text; BOS is added per tokenizer_config.json. Default: empty (BOS only).")
     private String prompt;
 
-    @Option(names = "--tokens", defaultValue = "40", description = "New tokens to generate. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--tokens", defaultValue = "40", description = "New tokens to generate at most (generation stops early at EOS, or at BOS, which ends a llama2.c story). Default: ${DEFAULT-VALUE}.")
     private int tokens;
 
     @Spec
@@ -44,13 +44,26 @@ final class GenerateCommand implements Callable<Integer> {
                         + context + " tokens (max_position_embeddings in config.json): at most " + Math.max(0, context - promptIds.length)
                         + " new tokens fit");
             }
+            // The sequence ends at EOS, and at BOS too: llama2.c's models (TinyStories) end a story
+            // by beginning the next, and its own generator stops there.
+            java.util.Set<Long> stopIds = new java.util.TreeSet<>();
+            for (int id : new int[] {model.config().eosTokenId(), model.config().bosTokenId()}) {
+                if (id >= 0) {
+                    stopIds.add((long) id);
+                }
+            }
             long started = System.nanoTime();
-            long[] ids = new GreedyDecoder(model).generate(promptIds, tokens);
+            long[] ids = new GreedyDecoder(model).generate(promptIds, tokens, stopIds);
             double seconds = (System.nanoTime() - started) / 1e9;
+            int generated = ids.length - promptIds.length;
             PrintWriter out = spec.commandLine().getOut();
             out.println(tokenizer.decode(ids));
             out.println("ids: " + Arrays.toString(ids));
-            out.printf("%d tokens in %.2f s on %s (%s)%n", tokens, seconds, model.device(), model.dtype().optionName());
+            String stopped = stopIds.contains(ids[ids.length - 1]) // a generated id: at least one was
+                    ? String.format(" (stopped at id %d, %s: the model ended the sequence)", ids[ids.length - 1],
+                            ids[ids.length - 1] == model.config().eosTokenId() ? "end of sequence" : "beginning of sequence")
+                    : "";
+            out.printf("%d tokens in %.2f s on %s (%s)%s%n", generated, seconds, model.device(), model.dtype().optionName(), stopped);
             return 0;
         }
     }

@@ -20,9 +20,20 @@ public final class GreedyDecoder {
 
     /** Returns the prompt ids followed by {@code newTokens} greedily chosen ids. */
     public long[] generate(long[] promptIds, int newTokens) {
-        long[] ids = Arrays.copyOf(promptIds, promptIds.length + newTokens);
+        return generate(promptIds, newTokens, java.util.Set.of());
+    }
+
+    /**
+     * Returns the prompt ids followed by at most {@code maxNewTokens} greedily chosen ids, the last
+     * of them the first one in {@code stopIds} where the model chose one (it ends its sequence).
+     */
+    public long[] generate(long[] promptIds, int maxNewTokens, java.util.Set<Long> stopIds) {
+        long[] ids = Arrays.copyOf(promptIds, promptIds.length + maxNewTokens);
         for (int n = promptIds.length; n < ids.length; n++) {
             ids[n] = nextToken(Arrays.copyOf(ids, n));
+            if (stopIds.contains(ids[n])) {
+                return Arrays.copyOf(ids, n + 1);
+            }
         }
         return ids;
     }

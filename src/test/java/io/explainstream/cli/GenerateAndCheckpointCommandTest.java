@@ -18,6 +18,20 @@ class GenerateAndCheckpointCommandTest {
         CliRun run = CliRun.of("generate", "--tokens", "20", "--device", "cpu");
         assertEquals(0, run.exitCode(), run.err());
         assertTrue(run.out().startsWith("Once upon a time, there was a little girl named Lily. She loved to play"), run.out());
+        assertTrue(run.out().contains("\n20 tokens in ") && !run.out().contains("stopped"), run.out());
+    }
+
+    /**
+     * The bundled model, a llama2.c TinyStories model, ends its story with BOS (id 1) at the 346th
+     * token, as llama2.c's own generator takes it: generate stops there, and says so, instead of
+     * running into a new story.
+     */
+    @Test
+    void generateStopsWhereTheModelEndsTheSequence() {
+        CliRun run = CliRun.of("generate", "--tokens", "400", "--device", "cpu");
+        assertEquals(0, run.exitCode(), run.err());
+        assertTrue(run.out().contains(", 436, 1]\n346 tokens in "), run.out());
+        assertTrue(run.out().strip().endsWith("(stopped at id 1, beginning of sequence: the model ended the sequence)"), run.out());
     }
 
     /** Positions past max_position_embeddings have rotary angles the model never saw: generate ran on there without a word. */

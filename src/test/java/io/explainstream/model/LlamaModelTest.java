@@ -33,6 +33,8 @@ class LlamaModelTest {
             337, 410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385, 328, 432, 358, 394, 261, 370, 432, 352, 266,
             268, 388, 426, 338, 391, 266, 267, 337, 335, 312, 432, 398, 312, 286, 267, 414, 270, 333, 415};
         assertArrayEquals(expected, new GreedyDecoder(model).generate(new long[] {1}, 60));
+        // With a stop id, it ends at the first one the model chooses (here the 5th token, 432), that id included.
+        assertArrayEquals(java.util.Arrays.copyOf(expected, 6), new GreedyDecoder(model).generate(new long[] {1}, 60, java.util.Set.of(432L, 999L)));
     }
 
     @Test
