@@ -28,7 +28,8 @@ import java.util.function.LongPredicate;
  *       the span holding its anchor.
  *   <li>Words: a word is a maximal run of non-whitespace characters, cut at segment edges. A
  *       token belongs to the word its anchor falls in; BOS, EOS and tokens of whitespace only are
- *       words of their own.
+ *       words of their own, but for a token of spaces only right before a word of its segment
+ *       (sentencepiece's lone {@code ▁} before an emoji's byte pieces), which goes with that word.
  * </ul>
  *
  * @param segments the segments: the first one ({@code prompt}, or {@code template} for chat), the
@@ -150,52 +151,77 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
     private static List<WordSpan> words(String text, List<Token> tokens, int[] tokenSegment, LongPredicate special) {
         List<WordSpan> words = new ArrayList<>();
         int first = 0; // first token of the word being built
-        long runKey = -1; // (segment, run start) of that word; -1: a word of its own
-        int runStart = 0;
-        int runEnd = 0;
+        Run run = null; // the run of non-whitespace that word is in; null: a word of its own
         for (int i = 0; i <= tokens.size(); i++) {
-            long key = -1;
-            int start = 0;
-            int end = 0;
+            Run current = null;
             if (i < tokens.size()) {
-                Token token = tokens.get(i);
-                int anchor = anchor(text, token);
-                if (!special.test(token.id()) && anchor < text.length() && !Character.isWhitespace(text.charAt(anchor))) {
-                    start = anchor;
-                    while (start > 0 && !Character.isWhitespace(text.charAt(start - 1))) {
-                        start--;
+                current = run(text, tokens, tokenSegment, special, i);
+                if (current == null && spacesOnly(text, tokens.get(i)) && i + 1 < tokens.size()) {
+                    // A piece of spaces right before a word of its segment (sentencepiece's lone "▁"
+                    // before an emoji's or a CJK word's byte pieces, or before a letter the
+                    // vocabulary has no "▁" piece for) stands for that word's space, as "▁dog"'s does.
+                    Run next = run(text, tokens, tokenSegment, special, i + 1);
+                    if (next != null && next.start() == Math.min(tokens.get(i).end(), text.length()) && tokenSegment[i + 1] == tokenSegment[i]) {
+                        current = next;
                     }
-                    end = anchor;
-                    while (end < text.length() && !Character.isWhitespace(text.charAt(end))) {
-                        end++;
-                    }
-                    key = ((long) tokenSegment[i] << 32) | start;
                 }
-                if (i > first && key != -1 && key == runKey) {
+                if (i > first && current != null && current.equals(run)) {
                     continue;
                 }
             }
             if (i > first) {
-                words.add(word(text, tokens, first, i, runKey, runStart, runEnd));
+                words.add(word(text, tokens, first, i, run));
             }
             first = i;
-            runKey = key;
-            runStart = start;
-            runEnd = end;
+            run = current;
         }
         return words;
     }
 
-    private static WordSpan word(String text, List<Token> tokens, int first, int end, long runKey, int runStart, int runEnd) {
+    /**
+     * A maximal run of non-whitespace characters of one segment, which a word lies in.
+     *
+     * @param segment the segment of the tokens anchored in it
+     * @param start its first character
+     * @param end one past its last
+     */
+    private record Run(int segment, int start, int end) {}
+
+    /** The run token {@code i} is anchored in; null for BOS, EOS and tokens of whitespace only, which are words of their own. */
+    private static Run run(String text, List<Token> tokens, int[] tokenSegment, LongPredicate special, int i) {
+        Token token = tokens.get(i);
+        int anchor = anchor(text, token);
+        if (special.test(token.id()) || anchor >= text.length() || Character.isWhitespace(text.charAt(anchor))) {
+            return null;
+        }
+        int start = anchor;
+        while (start > 0 && !Character.isWhitespace(text.charAt(start - 1))) {
+            start--;
+        }
+        int end = anchor;
+        while (end < text.length() && !Character.isWhitespace(text.charAt(end))) {
+            end++;
+        }
+        return new Run(tokenSegment[i], start, end);
+    }
+
+    /** Whether the token covers one or more characters, all of them spaces (not a newline or tab: those end a line or a field). */
+    private static boolean spacesOnly(String text, Token token) {
+        int start = Math.min(token.start(), text.length());
+        int end = Math.min(token.end(), text.length());
+        return end > start && text.substring(start, end).chars().allMatch(c -> c == ' ');
+    }
+
+    private static WordSpan word(String text, List<Token> tokens, int first, int end, Run run) {
         Token head = tokens.get(first);
-        if (runKey == -1) {
+        if (run == null) {
             // BOS, EOS or whitespace: the token alone, named by its text (or piece when it covers none).
             String covered = text.substring(Math.min(head.start(), text.length()), Math.min(head.end(), text.length()));
             return new WordSpan(covered.isEmpty() ? head.piece() : covered, head.start(), head.end(), first, end);
         }
         // Cut to the tokens' reach: a truncated prompt may start inside a word, a span may cut one.
-        int from = Math.max(runStart, head.start());
-        int to = Math.min(runEnd, tokens.get(end - 1).end());
+        int from = Math.max(run.start(), head.start());
+        int to = Math.min(run.end(), tokens.get(end - 1).end());
         return new WordSpan(text.substring(from, to), from, to, first, end);
     }
 

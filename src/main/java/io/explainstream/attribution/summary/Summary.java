@@ -17,8 +17,8 @@ import java.util.function.IntFunction;
  * @param segments the scored segments, in the layout's order
  * @param tokenSegment (P) each prompt token's segment index
  * @param words the scored words
- * @param topTokens the k prompt tokens with the largest |score|, largest first
- * @param topWords the k words with the largest |score|, largest first
+ * @param topTokens the k attributed prompt tokens with the largest |score|, largest first (fewer when the prompt has fewer)
+ * @param topWords the k words with an attributed token with the largest |score|, largest first (fewer when there are fewer)
  * @param topSegment the name of the segment with the largest share; null when every score is 0
  * @param attributionEntropy −Σ p ln p over p_i = |seq_attr[i]| / Σ|seq_attr| (nats): 0 when one
  *     token holds all the mass, ln P when all hold the same
@@ -89,8 +89,10 @@ public record Summary(List<Segment> segments, int[] tokenSegment, List<Word> wor
         }
         List<Segment> segments = segments(layout, seqAttr, tokenAttr, mass);
         List<Word> words = words(layout, seqAttr, normalization);
-        List<Top> topTokens = top(promptLength, i -> new Top(i, tokens.get(i).text(), tokens.get(i).start(), tokens.get(i).end(), seqAttr[i]), topK);
-        List<Top> topWords = top(words.size(), i -> {
+        // Tokens kept fixed (BOS when skipped) have no score, only a 0: they rank nowhere, nor do words of such tokens alone.
+        List<Top> topTokens = top(promptLength, i -> tokens.get(i).attributed(),
+                i -> new Top(i, tokens.get(i).text(), tokens.get(i).start(), tokens.get(i).end(), seqAttr[i]), topK);
+        List<Top> topWords = top(words.size(), i -> anyAttributed(tokens, words.get(i)), i -> {
             Word word = words.get(i);
             return new Top(i, word.text(), word.start(), word.end(), word.score());
         }, topK);
@@ -149,13 +151,25 @@ public record Summary(List<Segment> segments, int[] tokenSegment, List<Word> wor
     }
 
     /** The k items with the largest |score|, largest first; ties keep prompt order. */
-    private static List<Top> top(int size, IntFunction<Top> item, int k) {
+    /** The {@code k} items with the largest |score| among those {@code ranked}, largest first (fewer where fewer are ranked). */
+    private static List<Top> top(int size, java.util.function.IntPredicate ranked, IntFunction<Top> item, int k) {
         List<Top> all = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {
-            all.add(item.apply(i));
+            if (ranked.test(i)) {
+                all.add(item.apply(i));
+            }
         }
         all.sort(Comparator.comparingDouble((Top top) -> -Math.abs(top.score())).thenComparingInt(Top::index));
-        return List.copyOf(all.subList(0, Math.min(k, size)));
+        return List.copyOf(all.subList(0, Math.min(k, all.size())));
+    }
+
+    private static boolean anyAttributed(List<AttributionToken> tokens, Word word) {
+        for (int i = word.tokenStart(); i < word.tokenEnd(); i++) {
+            if (tokens.get(i).attributed()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static double entropy(double[] seqAttr, double mass) {

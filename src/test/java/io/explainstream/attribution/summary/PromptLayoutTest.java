@@ -108,10 +108,20 @@ class PromptLayoutTest {
         List<String> segments = segmentOfEachToken(prompt, layout);
         assertEquals(List.of("<s>=prompt", "▁H=prompt", "i=prompt", "▁=prompt", "<0xF0>=emoji", "<0x9F>=emoji", "<0x98>=emoji", "<0x80>=emoji",
                 "▁there=prompt", "▁=prompt", "<0xE7>=cat", "<0x8C>=cat", "<0xAB>=cat", "▁=prompt", "x=prompt"), segments);
-        // A "▁" standing for the space before a byte-fallback character is whitespace: a word of its own.
-        assertEquals(List.of("<s>", "Hi", " ", "😀", "there", " ", "猫", " ", "x"), wordTexts(layout));
+        // A "▁" standing for the space before a word goes with it (" x"), but not across a segment edge:
+        // before the emoji and the cat, whose spans begin after the space, it is whitespace, a word of its own.
+        assertEquals(List.of("<s>", "Hi", " ", "😀", "there", " ", "猫", "x"), wordTexts(layout));
         assertEquals(new WordSpan("😀", 3, 5, 4, 8), layout.words().get(3));
+        assertEquals(new WordSpan("x", 14, 15, 13, 15), layout.words().get(7));
         assertWordsCoverTokens(layout, prompt.size());
+        // Without spans, each "▁" goes with its word: no word " " to rank among the top words.
+        PromptLayout whole = plain(text);
+        assertEquals(List.of("<s>", "Hi", "😀", "there", "猫", "x"), wordTexts(whole));
+        assertEquals(new WordSpan("😀", 3, 5, 3, 8), whole.words().get(2));
+        assertEquals(new WordSpan("猫", 12, 13, 9, 13), whole.words().get(4));
+        assertWordsCoverTokens(whole, prompt.size());
+        // A newline is no word's space: it stays a word of its own.
+        assertEquals(List.of("<s>", "Hi", "\n", "x"), wordTexts(plain("Hi\nx")));
     }
 
     @Test

@@ -120,6 +120,29 @@ class SummaryTest {
         assertEquals(List.of(0, 1, 2), summary.topTokens().stream().map(Summary.Top::index).toList());
     }
 
+    /**
+     * BOS, kept fixed by default, has no score (a 0): it is neither a top token nor a top word, so a
+     * short prompt lists fewer than k (it filled the last slot with "<s>" and 0). Attributed
+     * (include_bos), it ranks as any token.
+     */
+    @Test
+    void tokensKeptFixedRankAmongNeitherTopTokensNorTopWords() {
+        io.explainstream.tokenize.EncodedText prompt = tokenizer.encodePrompt("A dog sat.");
+        PromptLayout layout = PromptLayout.plain(prompt, List.of(), tokenizer::isSpecial);
+        Attribution fixed = engine.attribute(new AttributionRequest(prompt, tokenizer.encodeResponse("The dog")), AttributionSettings.DEFAULTS.withSteps(4));
+        assertEquals(false, fixed.promptTokens().get(0).attributed(), "BOS is kept fixed by default");
+        Summary summary = Summary.of(layout, fixed.promptTokens(), fixed.seqAttr(), null, ScoreNormalization.L1, 100);
+        assertEquals(List.of("<s>", "A", "dog", "sat."), summary.words().stream().map(Summary.Word::text).toList());
+        assertEquals(prompt.size() - 1, summary.topTokens().size());
+        assertTrue(summary.topTokens().stream().noneMatch(top -> top.index() == 0), summary.topTokens().toString());
+        assertEquals(java.util.Set.of("A", "dog", "sat."), summary.topWords().stream().map(Summary.Top::text).collect(java.util.stream.Collectors.toSet()));
+        List<AttributionToken> allAttributed = fixed.promptTokens().stream()
+                .map(t -> new AttributionToken(t.id(), t.text(), t.start(), t.end(), true)).toList();
+        Summary withBos = Summary.of(layout, allAttributed, fixed.seqAttr(), null, ScoreNormalization.L1, 100);
+        assertEquals(prompt.size(), withBos.topTokens().size());
+        assertEquals(4, withBos.topWords().size());
+    }
+
     /** A span that holds no token's first character is listed, with nothing in it: the scores of the others are unchanged. */
     @Test
     void aSpanHoldingNoTokenIsListedWithZeroTokensScoreAndShare() {
