@@ -153,7 +153,9 @@ public final class EventValidator {
             if (i >= ours.length || i >= logged.size() || ours[i] != logged.get(i)) {
                 throw new InvalidEventException(field + " differ from the tokenizer's encoding at position " + i + " (logged "
                         + (i < logged.size() ? logged.get(i) : "nothing") + ", tokenizer " + (i < ours.length ? ours[i] : "nothing")
-                        + "): the serving system used another tokenizer or template than model.dir's");
+                        + "): the serving system used another tokenizer or template than model.dir's"
+                        + (i == 0 && field.equals("response_token_ids") ? ", or the response continues its prompt's last word or starts with"
+                                + " punctuation, which a response tokenized on its own (as Captum does) reads as a word start" : ""));
             }
         }
     }

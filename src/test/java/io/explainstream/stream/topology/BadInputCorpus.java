@@ -215,6 +215,10 @@ public final class BadInputCorpus {
                 "prompt_token_ids[1] = 99999 is outside the vocabulary of 512 tokens"));
         cases.put("token-ids-of-another-tokenizer", Case.dlq(event("x", ",\"prompt\":\"One\",\"response\":\"day\",\"prompt_token_ids\":[1,7]"),
                 "prompt_token_ids differ from the tokenizer's encoding at position 1"));
+        // A continuation logged as generated (",", "▁there"): tokenized on its own, the response begins with a word start ("▁", ",", …).
+        cases.put("response-token-ids-of-a-continuation", Case.dlq(event("x", ",\"prompt\":\"Once upon a time\",\"response\":\", there\","
+                + "\"response_token_ids\":[432,383]"), "response_token_ids differ from the tokenizer's encoding at position 0 (logged 432, tokenizer 410):"
+                + " the serving system used another tokenizer or template than model.dir's, or the response continues its prompt's last word"));
         cases.put("negative-timestamp", Case.dlq("{\"event_id\":\"x\",\"timestamp\":-5,\"model\":\"m\",\"prompt\":\"p\",\"response\":\"r\"}",
                 "field 'timestamp' = -5 is before 1970-01-01"));
         cases.put("far-future-timestamp", Case.dlq("{\"event_id\":\"x\",\"timestamp\":" + (NOW + 86_400_000L * 30)
