@@ -44,9 +44,11 @@ final class AdaptiveSteps {
     /**
      * @param scores each event's scores, in event order
      * @param steps each event's points at its finest level
+     * @param targetSteps in matrix mode, each event's (T) points at the level each target converged
+     *     at (its row is the fixed-steps row there); empty arrays in sequence mode
      * @param work what it cost
      */
-    record Result(List<Scores> scores, int[] steps, Work work) {}
+    record Result(List<Scores> scores, int[] steps, int[][] targetSteps, Work work) {}
 
     /**
      * The settings of one call.
@@ -132,11 +134,13 @@ final class AdaptiveSteps {
         }
         List<Scores> scores = new ArrayList<>();
         int[] steps = new int[events];
+        int[][] targetSteps = new int[events][];
         for (int e = 0; e < events; e++) {
             scores.add(scores(states[e], plan.rule(), mode, path.length()));
             steps[e] = states[e].intervals + 1;
+            targetSteps[e] = mode == Mode.MATRIX ? Arrays.stream(states[e].objectiveIntervals).map(n -> n + 1).toArray() : new int[0];
         }
-        return new Result(scores, steps, new Work(points, backwardPasses, targetRefinements));
+        return new Result(scores, steps, targetSteps, new Work(points, backwardPasses, targetRefinements));
     }
 
     /** f(x) − f(b) per objective: Σ_t in sequence mode, each t in matrix mode. */

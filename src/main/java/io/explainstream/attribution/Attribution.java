@@ -21,6 +21,9 @@ import java.util.List;
  * @param sequenceDelta Σ_t (f_t(x) − f_t(b)) − Σ_i seq_attr[i]: the completeness gap of seq_attr,
  *     always reported for integrated gradients (0 for the gradient methods); equals Σ_t delta_t
  * @param steps the path points used (after adaptation); 1 for the gradient methods
+ * @param targetSteps (T) with the token matrix and adaptive steps, the points each target's row was
+ *     integrated with (the level it converged at: the fixed-steps row there); empty otherwise,
+ *     where every row took {@code steps}
  * @param settings the settings that produced it
  */
 public record Attribution(
@@ -35,7 +38,16 @@ public record Attribution(
         double[] convergenceDelta,
         double sequenceDelta,
         int steps,
+        int[] targetSteps,
         AttributionSettings settings) {
+
+    /** Every row at {@code steps}: fixed steps, the gradient methods, or no token matrix. */
+    public Attribution(List<AttributionToken> promptTokens, List<Token> responseTokens, double[] seqAttr, double[] seqAttrNormalized, double[][] tokenAttr,
+            double[][] tokenAttrNormalized, double[] responseLogProbs, double[] baselineLogProbs, double[] convergenceDelta, double sequenceDelta, int steps,
+            AttributionSettings settings) {
+        this(promptTokens, responseTokens, seqAttr, seqAttrNormalized, tokenAttr, tokenAttrNormalized, responseLogProbs, baselineLogProbs, convergenceDelta,
+                sequenceDelta, steps, new int[0], settings);
+    }
 
     /** The largest |delta_t| with the matrix, else |sequence delta|. */
     public double maxAbsDelta() {

@@ -151,7 +151,7 @@ public final class AttributionEngine {
                 IntStream.range(0, events.size()).toArray(), mode(settings), chunking);
         List<Attribution> out = new ArrayList<>();
         for (int e = 0; e < events.size(); e++) {
-            out.add(explanation(events.get(e), settings, scores.get(e), 1, inputLogProbs[e], new double[0], new double[0], 0));
+            out.add(explanation(events.get(e), settings, scores.get(e), 1, new int[0], inputLogProbs[e], new double[0], new double[0], 0));
         }
         return out;
     }
@@ -160,8 +160,8 @@ public final class AttributionEngine {
         return settings.tokenMatrix() ? Mode.MATRIX : Mode.SEQUENCE;
     }
 
-    /** One event's integrated gradients and the steps they took. */
-    private record Integrated(Scores scores, int steps) {}
+    /** One event's integrated gradients, the steps they took, and with adaptive steps in matrix mode each target's (else empty). */
+    private record Integrated(Scores scores, int steps, int[] targetSteps) {}
 
     /**
      * Integrated gradients at the configured rule and steps; with a target delta, adaptive steps
@@ -175,12 +175,12 @@ public final class AttributionEngine {
         if (!settings.adaptive()) {
             List<Scores> scores = IntegratedGradients.attribute(path, targets, events, settings.integration().quadrature(settings.steps()),
                     mode(settings), chunking);
-            scores.forEach(s -> result.add(new Integrated(s, settings.steps())));
+            scores.forEach(s -> result.add(new Integrated(s, settings.steps(), new int[0])));
             return result;
         }
         AdaptiveSteps.Result adaptive = AdaptiveSteps.integrate(path, targets, endpoints, plan(settings), mode(settings), chunking);
         for (int e = 0; e < events.length; e++) {
-            result.add(new Integrated(adaptive.scores().get(e), adaptive.steps()[e]));
+            result.add(new Integrated(adaptive.scores().get(e), adaptive.steps()[e], adaptive.targetSteps()[e]));
         }
         return result;
     }
@@ -211,11 +211,12 @@ public final class AttributionEngine {
         double sequenceDelta = sum(inputLogProbs) - sum(baselineLogProbs) - sum(promptScores(integrated.scores().seqAttr(), event));
         // Adaptive steps integrate with a nested rule: the explanation names the one that was used.
         AttributionSettings used = settings.adaptive() ? settings.withIntegration(settings.adaptiveIntegration()) : settings;
-        return explanation(event, used, integrated.scores(), integrated.steps(), inputLogProbs, baselineLogProbs, delta, sequenceDelta);
+        return explanation(event, used, integrated.scores(), integrated.steps(), integrated.targetSteps(), inputLogProbs, baselineLogProbs, delta,
+                sequenceDelta);
     }
 
     /** The scores laid out per prompt token, with their normalized copies. */
-    private static Attribution explanation(PreparedEvent event, AttributionSettings settings, Scores scores, int steps,
+    private static Attribution explanation(PreparedEvent event, AttributionSettings settings, Scores scores, int steps, int[] targetSteps,
             double[] inputLogProbs, double[] baselineLogProbs, double[] delta, double sequenceDelta) {
         List<AttributionToken> promptTokens = new ArrayList<>();
         List<Token> tokens = event.request().prompt().tokens();
@@ -235,7 +236,7 @@ public final class AttributionEngine {
             }
         }
         return new Attribution(promptTokens, event.request().response().tokens(), seqAttr, settings.normalization().apply(seqAttr),
-                tokenAttr, tokenAttrNormalized, inputLogProbs, baselineLogProbs, delta, sequenceDelta, steps, settings);
+                tokenAttr, tokenAttrNormalized, inputLogProbs, baselineLogProbs, delta, sequenceDelta, steps, targetSteps, settings);
     }
 
     /** The prompt part of a per-position row, with 0 where nothing is attributed. */

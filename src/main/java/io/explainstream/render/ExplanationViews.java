@@ -37,7 +37,8 @@ public final class ExplanationViews {
                 .withNormalization(ScoreNormalization.valueOf(record.getNormalization().name()));
         return new Attribution(prompt, response, array(record.getSeqAttr()), array(record.getSeqAttrNormalized()), matrix(record.getTokenAttr()),
                 matrix(record.getTokenAttrNormalized()), array(record.getResponseLogprobs()), array(record.getBaselineLogprobs()),
-                array(record.getConvergenceDelta()), record.getSequenceDelta(), record.getSteps(), settings);
+                array(record.getConvergenceDelta()), record.getSequenceDelta(), record.getSteps(),
+                record.getTargetSteps().stream().mapToInt(Integer::intValue).toArray(), settings);
     }
 
     /**

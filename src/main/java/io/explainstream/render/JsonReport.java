@@ -37,6 +37,10 @@ public final class JsonReport {
         root.put("method", settings.method().optionName());
         root.put("integration", settings.integration().optionName());
         root.put("steps", attribution.steps());
+        ArrayNode targetSteps = root.putArray("target_steps"); // as the Avro record: empty where every row used steps
+        for (int points : attribution.targetSteps()) {
+            targetSteps.add(points);
+        }
         root.put("baseline", settings.baseline().optionName());
         root.put("include_bos", settings.includeBos());
         root.put("normalization", settings.normalization().optionName());

@@ -65,6 +65,8 @@ class AdaptiveStepsModelTest {
         assertTrue(finest > 50 && expectedRefinements < targets * (fixedLevels.size() - 1),
                 "the case must need a refinement for some targets and not for others: levels " + java.util.Arrays.toString(level));
         assertEquals(finest, adaptive.steps());
+        // The explanation says each row's level: a fixed-steps run there gives the row (below).
+        org.junit.jupiter.api.Assertions.assertArrayEquals(level, adaptive.targetSteps());
         for (int t = 0; t < targets; t++) {
             Attribution fixed = fixedLevels.get(ladderIndex(level[t]));
             for (int i = 0; i < fixed.tokenAttr()[t].length; i++) {

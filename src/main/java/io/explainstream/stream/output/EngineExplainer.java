@@ -122,6 +122,7 @@ public final class EngineExplainer implements Explainer {
                 .setMethod(AttributionMethod.valueOf(settings.method().name()))
                 .setIntegration(IntegrationRule.valueOf(attribution.settings().integration().name())) // the rule used: adaptive steps use their own
                 .setSteps(attribution.steps())
+                .setTargetSteps(java.util.Arrays.stream(attribution.targetSteps()).boxed().toList())
                 .setBaseline(settings.baseline().optionName())
                 .setIncludeBos(settings.includeBos())
                 .setNormalization(Normalization.valueOf(settings.normalization().name()))

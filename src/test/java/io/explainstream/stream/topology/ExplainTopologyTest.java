@@ -282,7 +282,7 @@ class ExplainTopologyTest {
 
     @Test
     void anAdaptiveExplanationNamesTheRuleItWasIntegratedWith() {
-        var adaptive = StreamFixture.SETTINGS.withTargetDelta(0.05);
+        var adaptive = StreamFixture.SETTINGS.withTargetDelta(0.05).withTokenMatrix(true);
         start(new BatchPolicy(1, 100_000, 60_000), StreamFixture.defaultPolicy(), new EngineExplainer(fixture.engine, adaptive,
                 new EngineExplainer.Identity("stories260K", fixture.model.checkpoint().fingerprint(), null, false), Clock.systemUTC()));
         send("e-1", json("e-1", PROMPT, RESPONSE), T0 + 1);
@@ -293,6 +293,10 @@ class ExplainTopologyTest {
         assertEquals(io.explainstream.schema.IntegrationRule.CLENSHAW_CURTIS, explanation.getIntegration());
         assertEquals(direct.steps(), explanation.getSteps());
         assertEquals(direct.sequenceDelta(), explanation.getSequenceDelta(), 1e-5);
+        // ... and, with the token matrix, the points of each row: the level each target converged at
+        assertEquals(java.util.Arrays.stream(direct.targetSteps()).boxed().toList(), explanation.getTargetSteps());
+        assertEquals(explanation.getResponseTokens().size(), explanation.getTargetSteps().size());
+        assertEquals(explanation.getSteps(), explanation.getTargetSteps().stream().mapToInt(Integer::intValue).max().orElseThrow());
     }
 
     @Test
