@@ -299,8 +299,10 @@ final class ReplayCommand implements Callable<Integer> {
 
     /**
      * The diff command that compares this replay later, as --diff would have: its range and topic,
-     * the live topic (output.topic, which --set may have given), the cluster as given (--config, and --set bootstrap.servers and schema.registry.url, which diff
-     * takes as options), and the report's format and file. Each argument quoted for a POSIX shell.
+     * the live topic (output.topic, which --set may have given), the cluster as given (--config, and
+     * --set bootstrap.servers and schema.registry.url, which diff takes as options; other client
+     * settings reach diff through --config or the environment only), and the report's format and
+     * file. Each argument quoted for a POSIX shell.
      */
     private List<String> diffCommand(String id, String replayTopic, String liveTopic, String from, String to) {
         List<String> command = new java.util.ArrayList<>(List.of("diff", "--replay-id", id, "--replay-topic", replayTopic, "--against", liveTopic,
