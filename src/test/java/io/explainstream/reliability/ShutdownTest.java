@@ -154,6 +154,7 @@ class ShutdownTest {
                 "state.dir=" + dir.resolve("state"), "--set", "ops.port=-1", "--set", "attribution.steps=64", "--set", "batch.max.wait.ms=200");
         List<String> debug = List.of("-Dorg.slf4j.simpleLogger.log.io.explainstream.stream.topology.BatchingProcessor=debug");
         List<String> resume;
+        int doneBefore;
         try (ServiceProcess replay = ServiceProcess.start(args, debug, Map.of(), dir.resolve("replay-1.log"), Duration.ofMinutes(4))) {
             assertTrue(replay.awaitOutput("batch started", Duration.ofSeconds(120)), replay.output());
             Thread.sleep(1000);
@@ -171,11 +172,17 @@ class ShutdownTest {
             // range, which the replay id refuses. (Every argument here is plain: no shell quoting.)
             String line = output.lines().filter(l -> l.contains("to resume, run: explainstream ")).findFirst().orElseThrow();
             resume = List.of(line.substring(line.indexOf("to resume, run: explainstream ") + "to resume, run: explainstream ".length()).strip().split(" "));
+            java.util.regex.Matcher done = java.util.regex.Pattern.compile("replay stopped interrupted: (\\d+) events? done").matcher(output);
+            assertTrue(done.find(), output);
+            doneBefore = Integer.parseInt(done.group(1));
         }
         try (ServiceProcess replay = ServiceProcess.start(resume, List.of(), Map.of(), dir.resolve("replay-2.log"), Duration.ofMinutes(4))) {
             assertTrue(replay.process().waitFor(180, TimeUnit.SECONDS), "the resumed replay finishes");
             String output = replay.output();
             assertEquals(0, replay.process().exitValue(), output);
+            // The resumed bar starts where the interrupted run stopped, read before the service starts.
+            String firstBar = output.lines().filter(l -> l.matches("\\[[#.]+\\] \\d+/3 records .*")).findFirst().orElseThrow(() -> new AssertionError(output));
+            assertTrue(firstBar.contains("] " + doneBefore + "/3 records"), firstBar + " after " + doneBefore + " done:\n" + output);
             assertTrue(output.contains("replay stopped finished: 3 events in range: 3 explained, 0 dead-lettered, 0 skipped"), output);
             assertTrue(!output.contains("TaskCorruptedException"), output);
         }

@@ -348,8 +348,15 @@ public final class ReplayRunner {
         long started = System.nanoTime();
         boolean finished = false;
         Map<String, Long> counts = Map.of();
+        // A resumed replay's progress starts at the outcomes of the earlier runs, read before the
+        // service starts: its store answers only once restored, and by then the events left in the
+        // batch store may be explained already, so the bar started late (132 where 80 were done).
+        long accountedBefore = fresh ? -1
+                : OutcomeChangelog.read(clientConfig(config), OutcomeChangelog.topicOf(group)).map(ReplayRunner::total).orElse(-1L);
+        if (accountedBefore >= 0) {
+            progress.update(accountedBefore, plan.recordsInRange(), accountedBefore, 0);
+        }
         try (ExplainService service = ExplainService.start(config, home, Scope.replay(replay.withStopOffsets(plan.stopOffsets()), config.exactlyOnce()), clock)) {
-            long accountedBefore = -1;
             while (!stopRequested.getAsBoolean()) {
                 positions = plan.positions(group);
                 saver.offer(positions);
