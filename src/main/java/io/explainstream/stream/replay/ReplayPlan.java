@@ -544,11 +544,16 @@ public final class ReplayPlan {
         return done(positions(groupId));
     }
 
-    /** Records of the range before these committed offsets ({@link #positions}). */
+    /**
+     * Records of the range before these committed offsets ({@link #positions}), or before the
+     * oldest record left where retention deleted records the replay had not read: those are gaps,
+     * accounted for, and a partition retention emptied has no record left whose processing would
+     * move its committed offset (the replay waited for it for ever).
+     */
     public long done(Map<Integer, Long> positions) {
         long done = 0;
         for (TopicPartition partition : start.keySet()) {
-            long position = positions.getOrDefault(partition.partition(), start.get(partition));
+            long position = Math.max(positions.getOrDefault(partition.partition(), start.get(partition)), logStart.get(partition));
             done += Math.max(0, Math.min(position, stop.get(partition)) - start.get(partition));
         }
         return done;
