@@ -27,9 +27,10 @@ import java.util.function.LongPredicate;
  *       holds it, else to the first segment. A token straddling a span edge therefore belongs to
  *       the span holding its anchor.
  *   <li>Words: a word is a maximal run of non-whitespace characters, cut at segment edges. A
- *       token belongs to the word its anchor falls in; BOS, EOS and tokens of whitespace only are
- *       words of their own, but for a token of spaces only right before a word of its segment
- *       (sentencepiece's lone {@code ▁} before an emoji's byte pieces), which goes with that word.
+ *       token belongs to the word its anchor falls in; BOS and EOS are words of their own. Tokens
+ *       of spaces before a word of their segment (sentencepiece's lone {@code ▁} before an
+ *       emoji's byte pieces, the pieces of a run of spaces) go with that word; other whitespace
+ *       (a line end, a tab) is a word of its own, the byte pieces of one character together.
  * </ul>
  *
  * @param segments the segments: the first one ({@code prompt}, or {@code template} for chat), the
@@ -151,19 +152,13 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
     private static List<WordSpan> words(String text, List<Token> tokens, int[] tokenSegment, LongPredicate special) {
         List<WordSpan> words = new ArrayList<>();
         int first = 0; // first token of the word being built
-        Run run = null; // the run of non-whitespace that word is in; null: a word of its own
+        Run run = null; // the run that word is in; null: a word of its own
         for (int i = 0; i <= tokens.size(); i++) {
             Run current = null;
             if (i < tokens.size()) {
                 current = run(text, tokens, tokenSegment, special, i);
-                if (current == null && spacesOnly(text, tokens.get(i)) && i + 1 < tokens.size()) {
-                    // A piece of spaces right before a word of its segment (sentencepiece's lone "▁"
-                    // before an emoji's or a CJK word's byte pieces, or before a letter the
-                    // vocabulary has no "▁" piece for) stands for that word's space, as "▁dog"'s does.
-                    Run next = run(text, tokens, tokenSegment, special, i + 1);
-                    if (next != null && next.start() == Math.min(tokens.get(i).end(), text.length()) && tokenSegment[i + 1] == tokenSegment[i]) {
-                        current = next;
-                    }
+                if (current == null && !special.test(tokens.get(i).id())) {
+                    current = blank(text, tokens, tokenSegment, special, i);
                 }
                 if (i > first && current != null && current.equals(run)) {
                     continue;
@@ -179,15 +174,17 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
     }
 
     /**
-     * A maximal run of non-whitespace characters of one segment, which a word lies in.
+     * A maximal run of non-whitespace characters of one segment, which a word lies in; or, blank,
+     * the whitespace one token covers, which the byte pieces of one whitespace character share.
      *
      * @param segment the segment of the tokens anchored in it
      * @param start its first character
      * @param end one past its last
+     * @param blank whitespace, not a run of non-whitespace
      */
-    private record Run(int segment, int start, int end) {}
+    private record Run(int segment, int start, int end, boolean blank) {}
 
-    /** The run token {@code i} is anchored in; null for BOS, EOS and tokens of whitespace only, which are words of their own. */
+    /** The run token {@code i} is anchored in; null for BOS, EOS and tokens of whitespace only. */
     private static Run run(String text, List<Token> tokens, int[] tokenSegment, LongPredicate special, int i) {
         Token token = tokens.get(i);
         int anchor = anchor(text, token);
@@ -202,20 +199,50 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
         while (end < text.length() && !Character.isWhitespace(text.charAt(end))) {
             end++;
         }
-        return new Run(tokenSegment[i], start, end);
+        return new Run(tokenSegment[i], start, end, false);
     }
 
-    /** Whether the token covers one or more characters, all of them spaces (not a newline or tab: those end a line or a field). */
-    private static boolean spacesOnly(String text, Token token) {
-        int start = Math.min(token.start(), text.length());
-        int end = Math.min(token.end(), text.length());
-        return end > start && text.substring(start, end).chars().allMatch(c -> c == ' ');
+    /**
+     * The word of a token of whitespace only (or of no character, as a prepended "▁"). Spaces
+     * before a word of the segment, however many tokens spell them (sentencepiece's lone "▁"
+     * before an emoji's or a CJK word's byte pieces, "▁" pieces of a run of spaces, the byte pieces
+     * of an ideographic space), stand for that word's space, as "▁dog"'s does: they go with it.
+     * Other whitespace (a line end, a tab, spaces at the end of a segment) is a word of its own,
+     * the byte pieces of one character together; null for a token of no character that
+     * no word follows.
+     */
+    private static Run blank(String text, List<Token> tokens, int[] tokenSegment, LongPredicate special, int i) {
+        int from = Math.min(tokens.get(i).start(), text.length());
+        int to = Math.min(tokens.get(i).end(), text.length());
+        if (spaces(text, from, to)) {
+            // The first token after the spaces that is not spaces itself: the word they stand before.
+            int j = i + 1;
+            while (j < tokens.size() && !special.test(tokens.get(j).id()) && tokenSegment[j] == tokenSegment[i] && run(text, tokens, tokenSegment, special, j) == null
+                    && spaces(text, Math.min(tokens.get(j).start(), text.length()), Math.min(tokens.get(j).end(), text.length()))) {
+                j++;
+            }
+            Run next = j < tokens.size() && tokenSegment[j] == tokenSegment[i] ? run(text, tokens, tokenSegment, special, j) : null;
+            if (next != null && next.start() >= from && spaces(text, from, next.start())) {
+                return next;
+            }
+        }
+        return to > from ? new Run(tokenSegment[i], from, to, true) : null;
+    }
+
+    /** Whether [from, to) holds space separators only (' ', U+3000, …; not a line end or a tab, which end a line or a field); true when empty. */
+    private static boolean spaces(String text, int from, int to) {
+        for (int c = from; c < to; c++) {
+            if (Character.getType(text.charAt(c)) != Character.SPACE_SEPARATOR) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static WordSpan word(String text, List<Token> tokens, int first, int end, Run run) {
         Token head = tokens.get(first);
         if (run == null) {
-            // BOS, EOS or whitespace: the token alone, named by its text (or piece when it covers none).
+            // BOS, EOS or a token of no character: the token alone, named by its text (or piece when it covers none).
             String covered = text.substring(Math.min(head.start(), text.length()), Math.min(head.end(), text.length()));
             return new WordSpan(covered.isEmpty() ? head.piece() : covered, head.start(), head.end(), first, end);
         }

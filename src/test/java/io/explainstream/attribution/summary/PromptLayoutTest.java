@@ -124,6 +124,26 @@ class PromptLayoutTest {
         assertEquals(List.of("<s>", "Hi", "\n", "x"), wordTexts(plain("Hi\nx")));
     }
 
+    /**
+     * However many tokens spell the spaces before a word (a run of spaces, the byte pieces of an
+     * ideographic space, a prepended "▁" before leading spaces), they go with the word: a word " "
+     * ranked among the top words. Other whitespace is a word of its own, its byte pieces together.
+     */
+    @Test
+    void spacesGoWithTheWordAfterThemAndOtherWhitespaceIsOneWordPerCharacter() {
+        for (String text : List.of("I like  dogs", "a          b", "  Hi there", "Hi\u3000dog \u3000 cat", "Hi\u2028x\ty")) {
+            assertWordsCoverTokens(plain(text), tokenizer.encodePrompt(text).size());
+        }
+        assertEquals(List.of("<s>", "I", "like", "dogs"), wordTexts(plain("I like  dogs")));
+        assertEquals(new WordSpan("b", 11, 12, 2, 12), plain("a          b").words().get(2), "ten spaces' pieces go with b");
+        assertEquals(new WordSpan("Hi", 2, 4, 1, 5), plain("  Hi there").words().get(1), "the prepended ▁ and the leading spaces go with Hi");
+        // An ideographic space, U+3000, is three byte pieces: they go with the word after it.
+        assertEquals(List.of(new WordSpan("dog", 3, 6, 3, 9), new WordSpan("cat", 9, 12, 9, 15)), plain("Hi\u3000dog \u3000 cat").words().subList(2, 4));
+        // A line separator, U+2028, is three byte pieces too: one word of its own, as a tab is.
+        assertEquals(List.of(new WordSpan("\u2028", 2, 3, 3, 6), new WordSpan("x", 3, 4, 6, 7), new WordSpan("\t", 4, 5, 7, 8)),
+                plain("Hi\u2028x\ty").words().subList(2, 5));
+    }
+
     @Test
     void chatTokensGoToTheirMessageAndMarkupToTemplate() {
         List<ChatTurn> messages = List.of(new ChatTurn(ChatTurn.Role.SYSTEM, "Be kind."),
