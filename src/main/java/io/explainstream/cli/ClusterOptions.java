@@ -10,8 +10,8 @@ import picocli.CommandLine.Option;
 
 /**
  * Where an existing cluster is, for the commands that read one (tail, dashboard, diff): the
- * service's properties file and the environment, with the address and the registry overridable on
- * the command line.
+ * service's properties file and the environment, with the address, the registry and any other key
+ * overridable on the command line.
  */
 final class ClusterOptions {
 
@@ -23,6 +23,22 @@ final class ClusterOptions {
 
     @Option(names = "--registry-url", description = "Schema registry URL (overrides --config).")
     private String registryUrl;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override any configuration key of --config, e.g. --set dlq.topic=my-dlq.")
+    private java.util.List<String> overrides = java.util.List.of();
+
+    /** KEY=VALUE overrides, in order (a later one for the same key wins), each refused naming the option when it is not KEY=VALUE. */
+    static Map<String, String> parseSet(java.util.List<String> given) {
+        Map<String, String> set = new java.util.LinkedHashMap<>();
+        for (String override : given) {
+            int equals = override.indexOf('=');
+            if (equals <= 0) {
+                throw new IllegalArgumentException("--set = '" + override + "' must be KEY=VALUE");
+            }
+            set.put(override.substring(0, equals).trim(), override.substring(equals + 1).trim());
+        }
+        return set;
+    }
 
     /**
      * The configuration with the command line's overrides.
@@ -41,7 +57,7 @@ final class ClusterOptions {
         if (bootstrapServers != null) {
             KafkaAddresses.check("--bootstrap-servers", bootstrapServers);
         }
-        Map<String, String> overrides = new HashMap<>();
+        Map<String, String> overrides = new HashMap<>(parseSet(this.overrides));
         if (bootstrapServers != null) {
             overrides.put("bootstrap.servers", bootstrapServers);
         }

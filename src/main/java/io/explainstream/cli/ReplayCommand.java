@@ -299,10 +299,9 @@ final class ReplayCommand implements Callable<Integer> {
 
     /**
      * The diff command that compares this replay later, as --diff would have: its range and topic,
-     * the live topic (output.topic, which --set may have given), the cluster as given (--config, and
-     * --set bootstrap.servers and schema.registry.url, which diff takes as options; other client
-     * settings reach diff through --config or the environment only), and the report's format and
-     * file. Each argument quoted for a POSIX shell.
+     * the live topic (output.topic, which --set may have given), the configuration as given
+     * (--config and every --set: the cluster, the live dead-letter topic, stats.group.by, which
+     * diff groups by), and the report's format and file. Each argument quoted for a POSIX shell.
      */
     private List<String> diffCommand(String id, String replayTopic, String liveTopic, String from, String to) {
         List<String> command = new java.util.ArrayList<>(List.of("diff", "--replay-id", id, "--replay-topic", replayTopic, "--against", liveTopic,
@@ -311,13 +310,7 @@ final class ReplayCommand implements Callable<Integer> {
             command.addAll(List.of("--config", configFile.toString()));
         }
         for (String override : overrides) {
-            int equals = override.indexOf('=');
-            String key = override.substring(0, equals).trim();
-            if (key.equals("bootstrap.servers")) {
-                command.addAll(List.of("--bootstrap-servers", override.substring(equals + 1).trim()));
-            } else if (key.equals(io.explainstream.avro.RegistryConfig.URL)) {
-                command.addAll(List.of("--registry-url", override.substring(equals + 1).trim()));
-            }
+            command.addAll(List.of("--set", override));
         }
         if (diffFormat != DiffCommand.Format.text) {
             command.addAll(List.of("--format", diffFormat.name()));
@@ -339,19 +332,13 @@ final class ReplayCommand implements Callable<Integer> {
     }
 
     private ServiceConfig baseConfig() {
-        Map<String, String> set = new HashMap<>();
-        for (String override : overrides) {
-            int equals = override.indexOf('=');
-            if (equals <= 0) {
-                throw new IllegalArgumentException("--set = '" + override + "' must be KEY=VALUE");
-            }
-            String key = override.substring(0, equals).trim();
+        Map<String, String> set = new HashMap<>(ClusterOptions.parseSet(overrides));
+        for (String key : set.keySet()) {
             if (key.equals(Setting.OUTPUT_TOPIC.key()) || key.equals(Setting.DLQ_TOPIC.key())) {
                 // A replay writes to topics of its own (the live service's configuration may be given whole): said, not silently overridden.
                 spec.commandLine().getErr().printf("replay: --set %s is the live service's (--diff compares with its output.topic); the replay"
                         + " writes to --output-topic (default %s) and dead letters to <output topic>-dlq%n", key, ReplayRunner.DEFAULT_OUTPUT_TOPIC);
             }
-            set.put(key, override.substring(equals + 1).trim());
         }
         if (model != null) {
             set.put(Setting.MODEL_DIR.key(), model.toString());

@@ -202,7 +202,11 @@ class ShutdownTest {
         send("rpd-in", 3, "Once upon a time");
         // The live side: enough explanations in the replay's range that reading them outlasts the signal.
         kafka.createTopic("rpd-live", 1);
-        io.explainstream.schema.Explanation sample = io.explainstream.testing.SampleExplanations.emoji("sample");
+        // Hand-made, not the engine's: this class runs beside the others, and one engine at a time may differentiate in a JVM.
+        io.explainstream.schema.Explanation sample = io.explainstream.diff.DiffRecords.explanation("sample",
+                List.of(new io.explainstream.diff.DiffRecords.Tok(1, "<s>", 0, 0, false, 0), new io.explainstream.diff.DiffRecords.Tok(403, "▁Once", 0, 4,
+                        true, 0)), new double[] {0, 0.5}, new int[] {1, 2}, List.of(new io.explainstream.diff.DiffRecords.Seg("prompt", 1.0)), "prompt", 0.001,
+                List.of(-1.0));
         var serializer = new io.explainstream.avro.ConfluentAvroSerializer<io.explainstream.schema.Explanation>(REGISTRY.client(),
                 io.explainstream.avro.SubjectNameStrategy.TOPIC_NAME, true, false);
         try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of("linger.ms", "20", "batch.size", "262144"))) {
@@ -235,6 +239,8 @@ class ShutdownTest {
             assertTrue(took.compareTo(STOP_LIMIT) < 0, "stopped in " + took.toMillis() + " ms:\n" + output);
             String prefix = "replay diffstop finished; its diff was stopped: to compare, run: explainstream ";
             line = output.lines().filter(l -> l.startsWith(prefix)).findFirst().orElseThrow(() -> new AssertionError(output)).substring(prefix.length());
+            // With the replay's settings, which the diff uses too (here the live topic; the live dead letters' topic, stats.group.by).
+            assertTrue(line.contains(" --set output.topic=rpd-live --set state.dir="), line);
         }
         // The printed command compares the replay's range, as --diff would have. (Every argument here is plain: no shell quoting.)
         try (ServiceProcess diff = ServiceProcess.start(List.of(line.strip().split(" ")), List.of(), Map.of(), dir.resolve("diff.log"),
