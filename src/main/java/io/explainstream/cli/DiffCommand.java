@@ -39,6 +39,9 @@ final class DiffCommand implements Callable<Integer> {
 
     static final String DEFAULT_REPLAY_TOPIC = io.explainstream.stream.service.ReplayRunner.DEFAULT_OUTPUT_TOPIC;
 
+    /** How long a stop signal waits for the diff to end: a read poll, or the join step in progress. */
+    private static final java.time.Duration STOP_WAIT = java.time.Duration.ofSeconds(30);
+
     @Option(names = "--replay-id", required = true, description = "The replay to compare (its explanations carry this replay id).")
     private String replayId;
 
@@ -97,25 +100,32 @@ final class DiffCommand implements Callable<Integer> {
         if (OutputFile.isFile(outFile)) {
             OutputFile.requireWritable("--out", outFile);
         }
-        try {
-            return run(config, new Choice(replayId, replayTopic, against, againstReplay, from, to, topK, groupBy, listed, publish, format, outFile, "--out"),
-                    spec.commandLine().getOut(), spec.commandLine().getErr());
-        } catch (org.apache.kafka.common.config.ConfigException e) {
-            // A client setting Kafka refuses (an empty or malformed bootstrap.servers): the user's to fix, and Kafka's message names it.
-            throw new IllegalArgumentException(e.getMessage(), e);
+        PrintWriter err = spec.commandLine().getErr();
+        // Stopped (SIGTERM, Ctrl-C), a diff ends at its next read or join step, its scratch folder deleted, and says so: exit 3, as replay and send.
+        try (StopSignal stop = StopSignal.install("explainstream-diff-stop", STOP_WAIT)) {
+            try {
+                return stop.exit(run(config, new Choice(replayId, replayTopic, against, againstReplay, from, to, topK, groupBy, listed, publish, format,
+                        outFile, "--out"), spec.commandLine().getOut(), err, stop::requested));
+            } catch (org.apache.kafka.common.config.ConfigException e) {
+                // A client setting Kafka refuses (an empty or malformed bootstrap.servers): the user's to fix, and Kafka's message names it.
+                throw new IllegalArgumentException(e.getMessage(), e);
+            } catch (Exception e) {
+                if (!stop.requested()) {
+                    throw e;
+                }
+                // Whatever the diff was doing when the signal came failed because of it.
+                err.printf("diff %s stopped: no report written%s%n", TokenText.visible(replayId),
+                        publish ? "; the records published so far stay on " + config.get(Setting.DIFF_TOPIC) : "");
+                err.flush();
+                return stop.exit(3);
+            }
         }
-    }
-
-    /** Runs one diff and writes its report; returns the exit status. */
-    static int run(ServiceConfig config, Choice given, PrintWriter out, PrintWriter err) throws Exception {
-        return run(config, given, out, err, () -> false);
     }
 
     /**
      * Runs one diff and writes its report, unless {@code stopRequested} says to stop first: then it
      * ends with a {@link java.util.concurrent.CancellationException}, its scratch folder deleted and
-     * no report written. (A diff alone needs no such check: a stop signal ends its JVM, and its
-     * scratch folder's shutdown hook deletes the folder.)
+     * no report written. Returns the exit status.
      */
     static int run(ServiceConfig config, Choice given, PrintWriter out, PrintWriter err, java.util.function.BooleanSupplier stopRequested) throws Exception {
         // The options first (a typo is said without waiting for a broker), then the cluster.

@@ -63,7 +63,8 @@ final class GenerateCommand implements Callable<Integer> {
                     ? String.format(" (stopped at id %d, %s: the model ended the sequence)", ids[ids.length - 1],
                             ids[ids.length - 1] == model.config().eosTokenId() ? "end of sequence" : "beginning of sequence")
                     : "";
-            out.printf("%d tokens in %.2f s on %s (%s)%s%n", generated, seconds, model.device(), model.dtype().optionName(), stopped);
+            out.printf("%d token%s in %.2f s on %s (%s)%s%n", generated, generated == 1 ? "" : "s", seconds, model.device(), model.dtype().optionName(),
+                    stopped);
             return 0;
         }
     }

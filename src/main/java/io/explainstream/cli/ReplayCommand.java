@@ -18,10 +18,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -154,34 +150,11 @@ final class ReplayCommand implements Callable<Integer> {
         }
         err.printf("replay %s: %s [%s, %s) → %s%n", id, config.get(Setting.INPUT_TOPIC), start, end, config.get(Setting.OUTPUT_TOPIC));
         err.flush();
-        AtomicBoolean interrupted = new AtomicBoolean();
-        AtomicInteger status = new AtomicInteger(3);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            interrupted.set(true);
-            // The JVM must not exit while the replay's batch is in the engine: libtorch's exit
-            // handlers under a backward pass in flight crash it (SIGSEGV) and corrupt the task.
-            // So wait until the service is closed and the outcome said, then exit with the status
-            // the command chose (the signal's own, 130 or 143, would hide it).
-            try {
-                stopped.await(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            Runtime.getRuntime().halt(status.get());
-        }, "explainstream-replay-stop");
-        Runtime.getRuntime().addShutdownHook(hook);
-        try {
-            int code = replay(config, base, replay, id, interrupted, out, err);
-            status.set(code);
-            return code;
-        } finally {
-            stopped.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // shutting down already: the hook exits with the status set above
-            }
+        // The JVM must not exit while the replay's batch is in the engine: libtorch's exit handlers
+        // under a backward pass in flight crash it (SIGSEGV) and corrupt the task. So a signal waits
+        // until the service is closed and the outcome said.
+        try (StopSignal stop = StopSignal.install("explainstream-replay-stop", STOP_WAIT)) {
+            return stop.exit(replay(config, base, replay, id, stop, out, err));
         }
     }
 
@@ -222,11 +195,11 @@ final class ReplayCommand implements Callable<Integer> {
         return (instant.getNano() == 0 ? ID_TIME : ID_TIME_MILLIS).format(instant);
     }
 
-    /** Runs the replay until it finishes or {@code interrupted}, says how it ended, and returns the exit status. */
-    private int replay(ServiceConfig config, ServiceConfig base, Replay replay, String id, AtomicBoolean interrupted, PrintWriter out, PrintWriter err)
+    /** Runs the replay until it finishes or a stop signal comes, says how it ended, and returns the exit status. */
+    private int replay(ServiceConfig config, ServiceConfig base, Replay replay, String id, StopSignal stop, PrintWriter out, PrintWriter err)
             throws Exception {
         ProgressBar bar = new ProgressBar(err, System.console() != null);
-        ReplayRunner.Outcome outcome = ReplayRunner.run(config, RunCommand.home(), replay, allowGaps, bar::update, interrupted::get, Clock.systemUTC());
+        ReplayRunner.Outcome outcome = ReplayRunner.run(config, RunCommand.home(), replay, allowGaps, bar::update, stop::requested, Clock.systemUTC());
         bar.finish();
         if (!outcome.gaps().isEmpty()) {
             outcome.gaps().forEach(gap -> err.printf("replay %s: %s%n", id, gap));
@@ -259,7 +232,7 @@ final class ReplayCommand implements Callable<Integer> {
             err.printf("replay %s: no event explained or dead-lettered in range, so nothing to diff%n", id);
             err.flush();
         } else if (diff) {
-            return diffAfter(base, config.get(Setting.OUTPUT_TOPIC), replay, id, interrupted, out, err, outcome.gaps().isEmpty() ? 0 : GAPS_STATUS);
+            return diffAfter(base, config.get(Setting.OUTPUT_TOPIC), replay, id, stop, out, err, outcome.gaps().isEmpty() ? 0 : GAPS_STATUS);
         }
         return outcome.gaps().isEmpty() ? 0 : GAPS_STATUS;
     }
@@ -270,20 +243,20 @@ final class ReplayCommand implements Callable<Integer> {
      * engine, so a stop ends it at once (its scratch folder deleted) and says the diff command
      * that compares later.
      */
-    private int diffAfter(ServiceConfig base, String replayTopic, Replay replay, String id, AtomicBoolean interrupted, PrintWriter out, PrintWriter err,
+    private int diffAfter(ServiceConfig base, String replayTopic, Replay replay, String id, StopSignal stop, PrintWriter out, PrintWriter err,
             int status) throws Exception {
         // The replay's own topics are in config; the live explanations are the base configuration's
         // output topic, of which only the replay's range is compared: explanations carry their
         // event's record time, and the rest of the live topic would all be "live only".
         String from = Instant.ofEpochMilli(replay.fromMs()).toString();
         String to = Instant.ofEpochMilli(replay.toMs()).toString();
-        if (!interrupted.get()) {
+        if (!stop.requested()) {
             try {
                 DiffCommand.run(base, new DiffCommand.Choice(id, replayTopic, null, null, from, to, 5, null, 10, false, diffFormat, diffOut, "--diff-out"),
-                        out, err, interrupted::get);
+                        out, err, stop::requested);
                 return status;
             } catch (Exception e) {
-                if (!interrupted.get()) {
+                if (!stop.requested()) {
                     throw e;
                 }
                 // Stopped: whatever the diff was doing when the signal came (reading, or making its

@@ -1,6 +1,7 @@
 package io.explainstream.diff;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -95,6 +96,10 @@ class DiffMemoryTest {
                 child.process().destroy();
                 assertTrue(child.process().waitFor(60, TimeUnit.SECONDS), "stopped");
                 assertEquals(List.of(), spillFolders(spillRoot), "an interrupted diff leaves no spilled records: " + child.output());
+                // ... and says so, exit 3 as replay and send (it ended with 143 and no word).
+                assertEquals(3, child.process().exitValue(), child.output());
+                assertTrue(child.output().contains("diff r-mem stopped: no report written\n") && !child.output().contains("Exception"), child.output());
+                assertFalse(Files.exists(dir.resolve("again.json")), "no report");
             }
             // Killed outright (SIGKILL), a diff leaves its folder to the next one: ScratchFolderTest.
         }

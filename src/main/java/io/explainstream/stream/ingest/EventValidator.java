@@ -154,10 +154,18 @@ public final class EventValidator {
                 throw new InvalidEventException(field + " differ from the tokenizer's encoding at position " + i + " (logged "
                         + (i < logged.size() ? logged.get(i) : "nothing") + ", tokenizer " + (i < ours.length ? ours[i] : "nothing")
                         + "): the serving system used another tokenizer or template than model.dir's"
-                        + (i == 0 && field.equals("response_token_ids") ? ", or the response continues its prompt's last word or starts with"
-                                + " punctuation, which a response tokenized on its own (as Captum does) reads as a word start" : ""));
+                        + (i == 0 && field.equals("response_token_ids") ? responseStartHint(encoded.text()) : ""));
             }
         }
+    }
+
+    /** Why a response's logged ids may differ at its first token: it is tokenized on its own, as a word start, as Captum does. */
+    private static String responseStartHint(String response) {
+        if (!response.isEmpty() && Character.isWhitespace(response.charAt(0))) {
+            return ", or the response begins with a space, which tokenized on its own (as Captum does) is a piece of its own: log it without";
+        }
+        return ", or the response continues its prompt's last word or starts with punctuation, which a response tokenized on its own"
+                + " (as Captum does) reads as a word start";
     }
 
     private void checkPromptShape(InputEvent event) {

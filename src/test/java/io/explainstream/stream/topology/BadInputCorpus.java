@@ -219,6 +219,10 @@ public final class BadInputCorpus {
         cases.put("response-token-ids-of-a-continuation", Case.dlq(event("x", ",\"prompt\":\"Once upon a time\",\"response\":\", there\","
                 + "\"response_token_ids\":[432,383]"), "response_token_ids differ from the tokenizer's encoding at position 0 (logged 432, tokenizer 410):"
                 + " the serving system used another tokenizer or template than model.dir's, or the response continues its prompt's last word"));
+        // A response logged with its leading space: tokenized on its own, the space is a "▁" of its own before "▁there".
+        cases.put("response-token-ids-after-a-leading-space", Case.dlq(event("x", ",\"prompt\":\"Once upon a time\",\"response\":\" there\","
+                + "\"response_token_ids\":[383]"), "response_token_ids differ from the tokenizer's encoding at position 0 (logged 383, tokenizer 410):"
+                + " the serving system used another tokenizer or template than model.dir's, or the response begins with a space"));
         cases.put("negative-timestamp", Case.dlq("{\"event_id\":\"x\",\"timestamp\":-5,\"model\":\"m\",\"prompt\":\"p\",\"response\":\"r\"}",
                 "field 'timestamp' = -5 is before 1970-01-01"));
         cases.put("far-future-timestamp", Case.dlq("{\"event_id\":\"x\",\"timestamp\":" + (NOW + 86_400_000L * 30)
