@@ -27,15 +27,25 @@ final class ClusterOptions {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override any configuration key of --config, e.g. --set dlq.topic=my-dlq.")
     private java.util.List<String> overrides = java.util.List.of();
 
-    /** KEY=VALUE overrides, in order (a later one for the same key wins), each refused naming the option when it is not KEY=VALUE. */
+    /**
+     * KEY=VALUE overrides, in order; one that is not KEY=VALUE, or a key given twice (as a
+     * properties file with a key twice is refused), is refused naming the option.
+     */
     static Map<String, String> parseSet(java.util.List<String> given) {
         Map<String, String> set = new java.util.LinkedHashMap<>();
         for (String override : given) {
             int equals = override.indexOf('=');
-            if (equals <= 0) {
+            if (equals <= 0 || override.substring(0, equals).isBlank()) {
                 throw new IllegalArgumentException("--set = '" + override + "' must be KEY=VALUE");
             }
-            set.put(override.substring(0, equals).trim(), override.substring(equals + 1).trim());
+            String key = override.substring(0, equals).trim();
+            String value = override.substring(equals + 1).trim();
+            String earlier = set.put(key, value);
+            if (earlier != null) {
+                boolean secret = io.explainstream.stream.config.ServiceConfig.isSecret(key);
+                throw new IllegalArgumentException("--set " + key + " is given twice" + (secret ? "" : " ('" + earlier + "' and '" + value + "')")
+                        + ": give it once");
+            }
         }
         return set;
     }

@@ -115,7 +115,7 @@ final class DiffCommand implements Callable<Integer> {
                 }
                 // Whatever the diff was doing when the signal came failed because of it.
                 err.printf("diff %s stopped: no report written%s%n", TokenText.visible(replayId),
-                        publish ? "; the records published so far stay on " + config.get(Setting.DIFF_TOPIC) : "");
+                        publish ? "; any records already published stay on " + config.get(Setting.DIFF_TOPIC) : "");
                 err.flush();
                 return stop.exit(3);
             }

@@ -124,18 +124,18 @@ final class ReplayCommand implements Callable<Integer> {
             ReplayPlan plan = admitted == null ? planned : admitted.plan();
             Map<Integer, Long> counts = plan.countEvents(replay);
             long events = counts.values().stream().mapToLong(Long::longValue).sum();
-            // A resumed replay's range may begin in records retention deleted after it read them: not countable, not missing.
-            Map<Integer, Long> deleted = admitted == null ? Map.of() : plan.deletedAfterRead(plan.resumesFrom(ReplayRunner.group(config), admitted));
+            // A resumed replay's range may begin in records retention deleted after it passed them: not countable, not missing.
+            Map<Integer, Long> deleted = admitted == null ? Map.of() : plan.deletedAfterPassed(plan.resumesFrom(ReplayRunner.group(config), admitted));
             long deletedRecords = deleted.values().stream().mapToLong(Long::longValue).sum();
             out.printf("replay %s of %s, [%s, %s): %d event%s in range%s%n", id, config.get(Setting.INPUT_TOPIC), start, end, events, events == 1 ? "" : "s",
                     deletedRecords == 0 ? "" : ", not counting " + deletedRecords + " record" + (deletedRecords == 1 ? "" : "s")
-                            + " this replay read before retention deleted them");
+                            + " retention deleted after this replay passed them (read, or skipped as gone with --allow-gaps)");
             counts.forEach((partition, count) -> {
                 long first = plan.start().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition));
                 long gone = deleted.getOrDefault(partition, 0L);
                 out.printf("  partition %d: %d event%s (offsets [%d, %d) read%s)%n", partition, count, count == 1 ? "" : "s", first,
                         plan.stop().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition)),
-                        gone == 0 ? "" : "; offsets " + first + ".." + (first + gone - 1) + " deleted by retention after this replay read them");
+                        gone == 0 ? "" : "; offsets " + first + ".." + (first + gone - 1) + " deleted by retention after this replay passed them");
             });
             List<ReplayPlan.Gap> gaps = admitted == null ? plan.gaps(ReplayRunner.group(config)) : plan.gaps(ReplayRunner.group(config), admitted);
             gaps.forEach(gap -> out.printf("  gone: %s%n", gap));
@@ -162,7 +162,9 @@ final class ReplayCommand implements Callable<Integer> {
      * The command line that resumes this replay: the one given, with the same settings (--config,
      * --model, --set: a resume with others would mix two kinds of explanation in one replay), and
      * the range as resolved instants under its id ("-1h" and "now" would name another range later).
-     * Each argument is quoted for a POSIX shell when it needs to be.
+     * Each argument is quoted for a POSIX shell when it needs to be. A --set of a secret (a
+     * password, a registry's user info) is left out: the line goes to a terminal or a log
+     * ({@link #secretsLeftOut} names them).
      */
     static List<String> resumeCommand(List<String> given, String id, Instant from, Instant to) {
         List<String> command = new java.util.ArrayList<>(List.of("replay"));
@@ -173,12 +175,25 @@ final class ReplayCommand implements Callable<Integer> {
             String name = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
             if (replaced.contains(name)) {
                 i += arg.contains("=") ? 0 : 1; // skip its value too
-            } else {
+            } else if (arg.equals("--set") && i + 1 < given.size() && secret(given.get(i + 1))) {
+                i++;
+            } else if (!(arg.startsWith("--set=") && secret(arg.substring("--set=".length())))) {
                 command.add(arg);
             }
         }
         command.addAll(List.of("--replay-id", id, "--from", from.toString(), "--to", to.toString()));
         return command.stream().map(ShellWords::quoted).toList();
+    }
+
+    private static boolean secret(String override) {
+        return override.contains("=") && io.explainstream.stream.config.ServiceConfig.isSecret(override.substring(0, override.indexOf('=')).trim());
+    }
+
+    /** What a printed command says of the secret --set settings it left out; empty when there were none. */
+    static String secretsLeftOut(List<String> overrides) {
+        List<String> keys = overrides.stream().filter(ReplayCommand::secret).map(o -> o.substring(0, o.indexOf('=')).trim()).distinct().toList();
+        return keys.isEmpty() ? "" : " (and the secret settings left out here: --set " + String.join(", ", keys)
+                + ", or in --config or the environment)";
     }
 
     /** The range's own id; past the year 9999 (which the basic ISO form cannot write) in epoch milliseconds. */
@@ -221,8 +236,8 @@ final class ReplayCommand implements Callable<Integer> {
             // Said once there is something to resume: a replay that never started (a broken model directory) has nothing.
             // As the user started it: the launcher passes its own path ("./explainstream").
             String launcher = ShellWords.quoted(System.getProperty("explainstream.command", "explainstream"));
-            err.printf("replay %s: to resume, run: %s %s%n", id, launcher, String.join(" ", resumeCommand(spec.commandLine().getParseResult().originalArgs(),
-                    id, Instant.ofEpochMilli(replay.fromMs()), Instant.ofEpochMilli(replay.toMs()))));
+            err.printf("replay %s: to resume, run: %s %s%s%n", id, launcher, String.join(" ", resumeCommand(spec.commandLine().getParseResult().originalArgs(),
+                    id, Instant.ofEpochMilli(replay.fromMs()), Instant.ofEpochMilli(replay.toMs()))), secretsLeftOut(overrides));
             err.flush();
             return 3;
         }
@@ -264,8 +279,8 @@ final class ReplayCommand implements Callable<Integer> {
             }
         }
         String launcher = ShellWords.quoted(System.getProperty("explainstream.command", "explainstream"));
-        err.printf("replay %s finished; its diff was stopped: to compare, run: %s %s%n", id, launcher, String.join(" ",
-                diffCommand(id, replayTopic, base.get(Setting.OUTPUT_TOPIC), from, to)));
+        err.printf("replay %s finished; its diff was stopped: to compare, run: %s %s%s%n", id, launcher, String.join(" ",
+                diffCommand(id, replayTopic, base.get(Setting.OUTPUT_TOPIC), from, to)), secretsLeftOut(overrides));
         err.flush();
         return 3;
     }
@@ -273,8 +288,9 @@ final class ReplayCommand implements Callable<Integer> {
     /**
      * The diff command that compares this replay later, as --diff would have: its range and topic,
      * the live topic (output.topic, which --set may have given), the configuration as given
-     * (--config and every --set: the cluster, the live dead-letter topic, stats.group.by, which
-     * diff groups by), and the report's format and file. Each argument quoted for a POSIX shell.
+     * (--config and every --set but secrets: the cluster, the live dead-letter topic,
+     * stats.group.by, which diff groups by), and the report's format and file. Each argument quoted
+     * for a POSIX shell.
      */
     private List<String> diffCommand(String id, String replayTopic, String liveTopic, String from, String to) {
         List<String> command = new java.util.ArrayList<>(List.of("diff", "--replay-id", id, "--replay-topic", replayTopic, "--against", liveTopic,
@@ -283,7 +299,9 @@ final class ReplayCommand implements Callable<Integer> {
             command.addAll(List.of("--config", configFile.toString()));
         }
         for (String override : overrides) {
-            command.addAll(List.of("--set", override));
+            if (!secret(override)) {
+                command.addAll(List.of("--set", override));
+            }
         }
         if (diffFormat != DiffCommand.Format.text) {
             command.addAll(List.of("--format", diffFormat.name()));

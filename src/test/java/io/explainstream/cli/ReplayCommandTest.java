@@ -99,6 +99,15 @@ class ReplayCommandTest {
         assertEquals(List.of("replay", "--set", "attribution.steps=3000", "--model", "'/models/my model'", "--config", "'it'\\''s.properties'",
                 "--replay-id", "replay-1", "--from", "2026-12-02T09:00:00Z", "--to", "2026-12-02T10:00:00Z"),
                 ReplayCommand.resumeCommand(given, "replay-1", Instant.parse("2026-12-02T09:00:00Z"), Instant.parse("2026-12-02T10:00:00Z")));
+        // Secrets are not printed (the line goes to a terminal or a log, where the configuration shows them as [hidden]): named instead.
+        List<String> secrets = List.of("replay", "--set", "schema.registry.basic.auth.user.info=alice:s3cr3t", "--set=ssl.key.password=hunter2", "--set",
+                "attribution.steps=3000");
+        assertEquals(List.of("replay", "--set", "attribution.steps=3000", "--replay-id", "replay-1", "--from", "2026-12-02T09:00:00Z", "--to",
+                "2026-12-02T10:00:00Z"), ReplayCommand.resumeCommand(secrets, "replay-1", Instant.parse("2026-12-02T09:00:00Z"),
+                        Instant.parse("2026-12-02T10:00:00Z")));
+        assertEquals(" (and the secret settings left out here: --set schema.registry.basic.auth.user.info, ssl.key.password, or in --config or the"
+                + " environment)", ReplayCommand.secretsLeftOut(List.of("schema.registry.basic.auth.user.info=alice:s3cr3t", "ssl.key.password=hunter2",
+                        "attribution.steps=3000")));
     }
 
     /** Ranges that differ by less than a second got one default id, and the second was refused as the first one's with other terms. */
@@ -234,8 +243,9 @@ class ReplayCommandTest {
             countedDry.addAll(common);
             CliRun readBefore = CliRun.of(countedDry.toArray(String[]::new));
             assertEquals(0, readBefore.exitCode(), "nothing is missing: " + readBefore.out() + readBefore.err());
-            assertTrue(readBefore.out().contains("): 3 events in range, not counting 2 records this replay read before retention deleted them\n"
-                    + "  partition 0: 3 events (offsets [0, 5) read; offsets 0..1 deleted by retention after this replay read them)\n"), readBefore.out());
+            assertTrue(readBefore.out().contains("): 3 events in range, not counting 2 records retention deleted after this replay passed them (read, or"
+                    + " skipped as gone with --allow-gaps)\n  partition 0: 3 events (offsets [0, 5) read; offsets 0..1 deleted by retention after this"
+                    + " replay passed them)\n"), readBefore.out());
             CliRun resumed = CliRun.of(countedDry.stream().filter(a -> !a.equals("--dry-run")).toArray(String[]::new));
             assertEquals(0, resumed.exitCode(), resumed.out() + resumed.err());
             assertTrue(resumed.out().contains("finished: 5 events in range: 3 explained, 1 dead-lettered, 1 skipped") && resumed.out().contains("(resumed)"),

@@ -877,7 +877,7 @@ public final class ServiceConfig {
         return shown;
     }
 
-    static boolean isSecret(String key) {
+    public static boolean isSecret(String key) {
         String lower = key.toLowerCase(Locale.ROOT);
         return lower.contains("password") || lower.contains("user.info") || lower.contains("jaas") || lower.contains("secret") || lower.endsWith(".auth")
                 || lower.contains("token") && !lower.startsWith("limits.") && !lower.startsWith("batch.") && !lower.startsWith("attribution.");

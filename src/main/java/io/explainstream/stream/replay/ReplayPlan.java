@@ -198,14 +198,15 @@ public final class ReplayPlan {
     }
 
     /**
-     * Per partition, the records of the range that retention deleted after the replay had read them
-     * (from its start offset on): they have their outcomes or wait in the batch store, so they are
-     * neither missing ({@link #gaps}) nor counted by {@link #countEvents}, which can only read what
-     * is left. Partitions with none are left out.
+     * Per partition, the records of the range that retention deleted after the replay had passed
+     * them (from its start offset on): read (they have their outcomes or wait in the batch store),
+     * or skipped as gone by an earlier run with --allow-gaps, which reported them then; which of the
+     * two is not recorded. They are neither missing now ({@link #gaps}) nor counted by
+     * {@link #countEvents}, which can only read what is left. Partitions with none are left out.
      *
-     * @param resumesFrom {@link #resumesFrom}; empty for a fresh replay, which has read nothing
+     * @param resumesFrom {@link #resumesFrom}; empty for a fresh replay, which has passed nothing
      */
-    public Map<Integer, Long> deletedAfterRead(Map<Integer, Long> resumesFrom) {
+    public Map<Integer, Long> deletedAfterPassed(Map<Integer, Long> resumesFrom) {
         Map<Integer, Long> deleted = new TreeMap<>();
         for (TopicPartition partition : start.keySet()) {
             long read = resumesFrom.getOrDefault(partition.partition(), start.get(partition));
@@ -256,7 +257,7 @@ public final class ReplayPlan {
     /**
      * The exact number of records per partition whose timestamps fall in the range, of those still
      * on the broker: what --dry-run prints. (A resumed replay's range may begin in records retention
-     * deleted since it read them: {@link #deletedAfterRead}.)
+     * deleted since it passed them: {@link #deletedAfterPassed}.)
      */
     public Map<Integer, Long> countEvents(Replay replay) {
         Map<Integer, Long> counts = new TreeMap<>();
