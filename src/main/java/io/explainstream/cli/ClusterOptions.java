@@ -51,6 +51,21 @@ final class ClusterOptions {
     }
 
     /**
+     * {@code loaded} (the file and the environment, already checked) with {@code overrides}: a
+     * refusal then is of a --set value (or of the options that --set stands in for), and says so.
+     */
+    static ServiceConfig withSet(ServiceConfig loaded, Map<String, String> overrides, Map<String, String> set) {
+        try {
+            return loaded.with(overrides);
+        } catch (io.explainstream.stream.config.ConfigException e) {
+            if (set.isEmpty()) {
+                throw e;
+            }
+            throw new IllegalArgumentException("--set: " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * The configuration with the command line's overrides.
      *
      * @param why what the command does with the cluster, for the error when none is configured
@@ -67,14 +82,15 @@ final class ClusterOptions {
         if (bootstrapServers != null) {
             KafkaAddresses.check("--bootstrap-servers", bootstrapServers);
         }
-        Map<String, String> overrides = new HashMap<>(parseSet(this.overrides));
+        Map<String, String> set = parseSet(this.overrides);
+        Map<String, String> overrides = new HashMap<>(set);
         if (bootstrapServers != null) {
             overrides.put("bootstrap.servers", bootstrapServers);
         }
         if (registryUrl != null) {
             overrides.put(RegistryConfig.URL, registryUrl);
         }
-        ServiceConfig config = ServiceConfig.load(configFile, System.getenv()).with(overrides);
+        ServiceConfig config = withSet(ServiceConfig.load(configFile, System.getenv()), overrides, set);
         if (!config.hasBootstrapServers()) {
             throw new IllegalArgumentException("bootstrap.servers is not set: " + why
                     + " (give --config, --bootstrap-servers or EXPLAINSTREAM_BOOTSTRAP_SERVERS)");

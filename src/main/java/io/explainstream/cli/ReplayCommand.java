@@ -334,7 +334,7 @@ final class ReplayCommand implements Callable<Integer> {
         if (model != null) {
             set.put(Setting.MODEL_DIR.key(), model.toString());
         }
-        ServiceConfig config = ServiceConfig.load(configFile, System.getenv()).with(set);
+        ServiceConfig config = ClusterOptions.withSet(ServiceConfig.load(configFile, System.getenv()), set, ClusterOptions.parseSet(overrides));
         if (!config.hasBootstrapServers()) {
             throw new IllegalArgumentException("bootstrap.servers is not set: a replay reads an existing cluster (give --config or EXPLAINSTREAM_BOOTSTRAP_SERVERS)");
         }

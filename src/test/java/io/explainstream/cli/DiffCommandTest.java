@@ -52,6 +52,9 @@ class DiffCommandTest {
         assertEquals("error: --set dlq.topic is given twice ('a' and 'b'): give it once", twice.err().strip());
         CliRun secretTwice = CliRun.of("diff", "--replay-id", "r1", "--set", "ssl.key.password=a1", "--set", "ssl.key.password=b2");
         assertEquals("error: --set ssl.key.password is given twice: give it once", secretTwice.err().strip());
+        CliRun unknown = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--set", "foo.bar=1");
+        assertEquals("error: --set: unknown configuration key 'foo.bar' (the README lists the service's keys; Kafka keys pass through)",
+                unknown.err().strip());
     }
 
     /** Kafka's record times are epoch milliseconds from 1970 to Long.MAX_VALUE: a time outside says so, as replay does, before any broker is asked. */
