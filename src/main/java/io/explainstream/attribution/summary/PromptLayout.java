@@ -217,9 +217,9 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
         if (spaces(text, from, to)) {
             // The first token after the spaces that is not spaces itself: the word they stand before.
             int j = i + 1;
-            while (j < tokens.size() && !special.test(tokens.get(j).id()) && tokenSegment[j] == tokenSegment[i] && run(text, tokens, tokenSegment, special, j) == null
+            while (j < tokens.size() && !special.test(tokens.get(j).id()) && tokenSegment[j] == tokenSegment[i]
                     && spaces(text, Math.min(tokens.get(j).start(), text.length()), Math.min(tokens.get(j).end(), text.length()))) {
-                j++;
+                j++; // a token of spaces only (or of none) is never anchored in a run
             }
             Run next = j < tokens.size() && tokenSegment[j] == tokenSegment[i] ? run(text, tokens, tokenSegment, special, j) : null;
             if (next != null && next.start() >= from && spaces(text, from, next.start())) {

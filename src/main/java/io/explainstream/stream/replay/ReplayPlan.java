@@ -209,8 +209,8 @@ public final class ReplayPlan {
     public Map<Integer, Long> deletedAfterPassed(Map<Integer, Long> resumesFrom) {
         Map<Integer, Long> deleted = new TreeMap<>();
         for (TopicPartition partition : start.keySet()) {
-            long read = resumesFrom.getOrDefault(partition.partition(), start.get(partition));
-            long count = Math.min(Math.min(logStart.get(partition), stop.get(partition)), read) - start.get(partition);
+            long passed = resumesFrom.getOrDefault(partition.partition(), start.get(partition));
+            long count = Math.min(Math.min(logStart.get(partition), stop.get(partition)), passed) - start.get(partition);
             if (count > 0) {
                 deleted.put(partition.partition(), count);
             }
@@ -358,7 +358,8 @@ public final class ReplayPlan {
             Admission fresh, String ledgerTopic) throws ExecutionException, InterruptedException, TimeoutException {
         Optional<ReplayTerms> recorded = legacyTerms(admin, groupId);
         Map<TopicPartition, OffsetAndMetadata> stops = allCommitted(admin, stopsGroup(groupId));
-        ReplayPlan resumed = stops.isEmpty() ? this : withRecordedRange(recorded.map(ReplayTerms::startOffsets).orElse(new TreeMap<>()), positionsOn(stops, topic));
+        ReplayPlan resumed = stops.isEmpty() ? this
+                : withRecordedRange(recorded.map(ReplayTerms::startOffsets).orElse(new TreeMap<>()), positionsOn(stops, topic));
         if (recorded.isEmpty()) {
             // Offsets and no terms anywhere: the record is gone (the replays topic deleted, the
             // record removed). Resumed under this run's terms, it mixed two kinds of explanation
