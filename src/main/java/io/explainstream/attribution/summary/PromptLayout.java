@@ -207,9 +207,10 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
      * before a word of the segment, however many tokens spell them (sentencepiece's lone "▁"
      * before an emoji's or a CJK word's byte pieces, "▁" pieces of a run of spaces, the byte pieces
      * of an ideographic space), stand for that word's space, as "▁dog"'s does: they go with it.
-     * Other whitespace (a line end, a tab, spaces at the end of a segment) is a word of its own,
-     * the byte pieces of one character together; null for a token of no character that
-     * no word follows.
+     * Spaces at the end of a segment, or before a special token, are one word; other whitespace (a
+     * line end, a tab) is a word of its own, the byte pieces of one character together; either
+     * with a token of no character just before it. Null for a token of no character that neither a
+     * word nor whitespace follows.
      */
     private static Run blank(String text, List<Token> tokens, int[] tokenSegment, LongPredicate special, int i) {
         int from = Math.min(tokens.get(i).start(), text.length());
@@ -226,7 +227,29 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
                 return next;
             }
         }
-        return to > from ? new Run(tokenSegment[i], from, to, true) : null;
+        if (to > from && spaces(text, from, to)) {
+            // Spaces ending their segment: one word of the whole run of spaces, whatever tokens spell it.
+            int start = from;
+            while (start > 0 && spaces(text, start - 1, start)) {
+                start--;
+            }
+            int end = to;
+            while (end < text.length() && spaces(text, end, end + 1)) {
+                end++;
+            }
+            return new Run(tokenSegment[i], start, end, true);
+        }
+        if (to > from) {
+            return new Run(tokenSegment[i], from, to, true);
+        }
+        // A token of no character (a prepended "▁") before spaces that end their segment, or come
+        // before a special token: it goes with those spaces, rather than be a word "▁" of no span.
+        if (i + 1 < tokens.size() && tokenSegment[i + 1] == tokenSegment[i] && !special.test(tokens.get(i + 1).id())
+                && tokens.get(i + 1).start() == tokens.get(i).start()) {
+            Run next = blank(text, tokens, tokenSegment, special, i + 1);
+            return next != null && next.blank() ? next : null;
+        }
+        return null;
     }
 
     /** Whether [from, to) holds space separators only (' ', U+3000, …; not a line end or a tab, which end a line or a field); true when empty. */

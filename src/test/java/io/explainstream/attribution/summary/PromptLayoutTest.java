@@ -142,6 +142,12 @@ class PromptLayoutTest {
         // A line separator, U+2028, is three byte pieces too: one word of its own, as a tab is.
         assertEquals(List.of(new WordSpan("\u2028", 2, 3, 3, 6), new WordSpan("x", 3, 4, 6, 7), new WordSpan("\t", 4, 5, 7, 8)),
                 plain("Hi\u2028x\ty").words().subList(2, 5));
+        // Leading spaces that end their segment are a word of their own, with the prepended "▁" (no word "▁" of no span).
+        PromptLayout edge = plain("   x", new SpanRequest("s", null, 0, 3));
+        assertWordsCoverTokens(edge, tokenizer.encodePrompt("   x").size());
+        assertEquals(List.of(new WordSpan("<s>", 0, 0, 0, 1), new WordSpan("   ", 0, 3, 1, 5), new WordSpan("x", 3, 4, 5, 6)), edge.words());
+        // ... and so are spaces before a special token.
+        assertEquals(List.of("<s>", "  ", "</s>", "  ", "<s>", "x"), wordTexts(plain("  </s>  <s>  x")));
     }
 
     @Test
