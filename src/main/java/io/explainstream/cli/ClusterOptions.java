@@ -28,8 +28,9 @@ final class ClusterOptions {
     private java.util.List<String> overrides = java.util.List.of();
 
     /**
-     * KEY=VALUE overrides, in order; one that is not KEY=VALUE, or a key given twice (as a
-     * properties file with a key twice is refused), is refused naming the option.
+     * KEY=VALUE overrides, in order, one that is not KEY=VALUE refused naming the option. Of a key
+     * given twice the later wins, as on most command lines: a line copied (the demo's replay line,
+     * a printed resume command) and a setting appended to change it.
      */
     static Map<String, String> parseSet(java.util.List<String> given) {
         Map<String, String> set = new java.util.LinkedHashMap<>();
@@ -38,14 +39,7 @@ final class ClusterOptions {
             if (equals <= 0 || override.substring(0, equals).isBlank()) {
                 throw new IllegalArgumentException("--set = '" + override + "' must be KEY=VALUE");
             }
-            String key = override.substring(0, equals).trim();
-            String value = override.substring(equals + 1).trim();
-            String earlier = set.put(key, value);
-            if (earlier != null) {
-                boolean secret = io.explainstream.stream.config.ServiceConfig.isSecret(key);
-                throw new IllegalArgumentException("--set " + key + " is given twice" + (secret ? "" : " ('" + earlier + "' and '" + value + "')")
-                        + ": give it once");
-            }
+            set.put(override.substring(0, equals).trim(), override.substring(equals + 1).trim());
         }
         return set;
     }

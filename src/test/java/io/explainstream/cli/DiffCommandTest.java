@@ -45,13 +45,9 @@ class DiffCommandTest {
         CliRun format = CliRun.of("diff", "--replay-id", "r1", "--format", "pdf");
         assertEquals(2, format.exitCode());
         assertTrue(format.err().contains("--format"), format.err());
-        // --set as replay's: KEY=VALUE, each key once (as in a properties file), a secret's values not echoed.
+        // --set as replay's: KEY=VALUE, a value the configuration refuses said as --set's.
         CliRun notKeyValue = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--set", "=x");
         assertEquals("error: --set = '=x' must be KEY=VALUE", notKeyValue.err().strip());
-        CliRun twice = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--set", "dlq.topic=a", "--set", "dlq.topic=b");
-        assertEquals("error: --set dlq.topic is given twice ('a' and 'b'): give it once", twice.err().strip());
-        CliRun secretTwice = CliRun.of("diff", "--replay-id", "r1", "--set", "ssl.key.password=a1", "--set", "ssl.key.password=b2");
-        assertEquals("error: --set ssl.key.password is given twice: give it once", secretTwice.err().strip());
         CliRun unknown = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--set", "foo.bar=1");
         assertEquals("error: --set: unknown configuration key 'foo.bar' (the README lists the service's keys; Kafka keys pass through)",
                 unknown.err().strip());
