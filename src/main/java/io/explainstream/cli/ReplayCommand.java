@@ -191,7 +191,7 @@ final class ReplayCommand implements Callable<Integer> {
 
     /** What a printed command says of the secret --set settings it left out; empty when there were none. */
     static String secretsLeftOut(List<String> overrides) {
-        List<String> keys = overrides.stream().filter(ReplayCommand::secret).map(o -> o.substring(0, o.indexOf('=')).trim()).distinct().toList();
+        List<String> keys = ClusterOptions.parseSet(overrides).keySet().stream().filter(io.explainstream.stream.config.ServiceConfig::isSecret).toList();
         return keys.isEmpty() ? "" : " (and the secret settings left out here: --set " + String.join(", ", keys)
                 + ", or in --config or the environment)";
     }
@@ -323,8 +323,9 @@ final class ReplayCommand implements Callable<Integer> {
     }
 
     private ServiceConfig baseConfig() {
-        Map<String, String> set = new HashMap<>(ClusterOptions.parseSet(overrides));
-        for (String key : set.keySet()) {
+        Map<String, String> given = ClusterOptions.parseSet(overrides);
+        Map<String, String> set = new HashMap<>(given);
+        for (String key : given.keySet()) {
             if (key.equals(Setting.OUTPUT_TOPIC.key()) || key.equals(Setting.DLQ_TOPIC.key())) {
                 // A replay writes to topics of its own (the live service's configuration may be given whole): said, not silently overridden.
                 spec.commandLine().getErr().printf("replay: --set %s is the live service's (--diff compares with its output.topic); the replay"
@@ -334,7 +335,7 @@ final class ReplayCommand implements Callable<Integer> {
         if (model != null) {
             set.put(Setting.MODEL_DIR.key(), model.toString());
         }
-        ServiceConfig config = ClusterOptions.withSet(ServiceConfig.load(configFile, System.getenv()), set, ClusterOptions.parseSet(overrides));
+        ServiceConfig config = ClusterOptions.withSet(ServiceConfig.load(configFile, System.getenv()), set, given);
         if (!config.hasBootstrapServers()) {
             throw new IllegalArgumentException("bootstrap.servers is not set: a replay reads an existing cluster (give --config or EXPLAINSTREAM_BOOTSTRAP_SERVERS)");
         }

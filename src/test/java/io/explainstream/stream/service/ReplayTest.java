@@ -468,10 +468,6 @@ class ReplayTest {
     }
 
     /**
-     * A replay whose record and group offsets are both gone, but whose application has run (its
-     * outcome counts' changelog exists), is refused: what it read is unknown.
-     */
-    /**
      * The same replay id started twice at once (two terminals, two hosts): the runs shared the
      * consumer group and split its partitions, and each counted only its own (a hostile test: one
      * said "finished: 70 events in range" of 200, the other "(resumed)"). The second is refused
@@ -536,6 +532,10 @@ class ReplayTest {
         assertEquals(dryRun.getMessage(), run.getMessage());
     }
 
+    /**
+     * A replay whose record and group offsets are both gone, but whose application has run (its
+     * outcome counts' changelog exists), is refused: what it read is unknown.
+     */
     @Test
     void aReplayWhoseRecordAndOffsetsAreGoneIsRefusedRatherThanRunAgain() throws Exception {
         Instant hour = Instant.now().minus(Duration.ofDays(1)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
