@@ -124,21 +124,26 @@ final class ReplayCommand implements Callable<Integer> {
             ReplayPlan plan = admitted == null ? planned : admitted.plan();
             Map<Integer, Long> counts = plan.countEvents(replay);
             long events = counts.values().stream().mapToLong(Long::longValue).sum();
+            List<ReplayPlan.Gap> gaps = admitted == null ? plan.gaps(ReplayRunner.group(config)) : plan.gaps(ReplayRunner.group(config), admitted);
+            List<ReplayPlan.Gap> skippedEarlier = admitted == null ? List.of() : admitted.record().skippedOtherThan(gaps);
             // A resumed replay's range may begin in records retention deleted after it passed them: not countable, not missing.
-            Map<Integer, Long> deleted = admitted == null ? Map.of() : plan.deletedAfterPassed(plan.resumesFrom(ReplayRunner.group(config), admitted));
+            Map<Integer, Long> deleted = admitted == null ? Map.of()
+                    : plan.deletedAfterPassed(plan.resumesFrom(ReplayRunner.group(config), admitted), admitted.record().skipped());
             long deletedRecords = deleted.values().stream().mapToLong(Long::longValue).sum();
+            // Where the record predates the keeping of skipped parts, what it passed may have been skipped rather than read.
+            String passed = admitted == null || admitted.record().skipsKnown() ? "read them" : "passed them (read, or skipped as gone with --allow-gaps)";
             out.printf("replay %s of %s, [%s, %s): %d event%s in range%s%n", id, config.get(Setting.INPUT_TOPIC), start, end, events, events == 1 ? "" : "s",
                     deletedRecords == 0 ? "" : ", not counting " + deletedRecords + " record" + (deletedRecords == 1 ? "" : "s")
-                            + " retention deleted after this replay passed them (read, or skipped as gone with --allow-gaps)");
+                            + " retention deleted after this replay " + passed);
             counts.forEach((partition, count) -> {
-                long first = plan.start().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition));
                 long gone = deleted.getOrDefault(partition, 0L);
-                out.printf("  partition %d: %d event%s (offsets [%d, %d) read%s)%n", partition, count, count == 1 ? "" : "s", first,
+                out.printf("  partition %d: %d event%s (offsets [%d, %d) read%s)%n", partition, count, count == 1 ? "" : "s",
+                        plan.start().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition)),
                         plan.stop().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition)),
-                        gone == 0 ? "" : "; offsets " + first + ".." + (first + gone - 1) + " deleted by retention after this replay passed them");
+                        gone == 0 ? "" : "; " + gone + " of them deleted by retention after this replay " + passed);
             });
-            List<ReplayPlan.Gap> gaps = admitted == null ? plan.gaps(ReplayRunner.group(config)) : plan.gaps(ReplayRunner.group(config), admitted);
             gaps.forEach(gap -> out.printf("  gone: %s%n", gap));
+            skippedEarlier.forEach(gap -> out.printf("  gone: %s%n", skippedBefore(gap)));
             if (refusal != null) {
                 out.printf("  would not start: %s%n", refusal);
             } else if (!gaps.isEmpty() && !allowGaps) {
@@ -146,7 +151,7 @@ final class ReplayCommand implements Callable<Integer> {
             }
             out.flush();
             // The run's own status, so that a script checking a replay before it runs it sees a refusal, or a range retention cut.
-            return refusal != null ? 2 : gaps.isEmpty() ? 0 : GAPS_STATUS;
+            return refusal != null ? 2 : gaps.isEmpty() && skippedEarlier.isEmpty() ? 0 : GAPS_STATUS;
         }
         err.printf("replay %s: %s [%s, %s) → %s%n", id, config.get(Setting.INPUT_TOPIC), start, end, config.get(Setting.OUTPUT_TOPIC));
         err.flush();
@@ -216,8 +221,10 @@ final class ReplayCommand implements Callable<Integer> {
         ProgressBar bar = new ProgressBar(err, System.console() != null);
         ReplayRunner.Outcome outcome = ReplayRunner.run(config, RunCommand.home(), replay, allowGaps, bar::update, stop::requested, Clock.systemUTC());
         bar.finish();
+        outcome.gaps().forEach(gap -> err.printf("replay %s: %s%n", id, gap));
+        outcome.skippedEarlier().forEach(gap -> err.printf("replay %s: %s%n", id, skippedBefore(gap)));
+        outcome.deletedWhileRunning().forEach(gap -> err.printf("replay %s: %s while the replay ran, before it read them%n", id, gap));
         if (!outcome.gaps().isEmpty()) {
-            outcome.gaps().forEach(gap -> err.printf("replay %s: %s%n", id, gap));
             if (!allowGaps) {
                 err.printf("replay %s: not started: part of the range is gone; --allow-gaps replays what is left%n", id);
                 err.flush();
@@ -230,7 +237,7 @@ final class ReplayCommand implements Callable<Integer> {
                 : outcome.eventsInRange() + (outcome.eventsInRange() == 1 ? " event" : " events") + " done of at most " + outcome.recordsInRange();
         out.printf(Locale.ROOT, "replay %s %s: %s: %d explained, %d dead-lettered, %d skipped; %.1f s%s%s%n", id,
                 outcome.finished() ? "finished" : "interrupted", counted, outcome.explained(), outcome.deadLettered(), outcome.skipped(),
-                outcome.seconds(), outcome.resumed() ? " (resumed)" : "", outcome.gaps().isEmpty() ? "" : "; records deleted by retention are missing");
+                outcome.seconds(), outcome.resumed() ? " (resumed)" : "", outcome.missesRecords() ? "; records deleted by retention are missing" : "");
         out.flush();
         if (!outcome.finished()) {
             // Said once there is something to resume: a replay that never started (a broken model directory) has nothing.
@@ -247,9 +254,14 @@ final class ReplayCommand implements Callable<Integer> {
             err.printf("replay %s: no event explained or dead-lettered in range, so nothing to diff%n", id);
             err.flush();
         } else if (diff) {
-            return diffAfter(base, config.get(Setting.OUTPUT_TOPIC), replay, id, stop, out, err, outcome.gaps().isEmpty() ? 0 : GAPS_STATUS);
+            return diffAfter(base, config.get(Setting.OUTPUT_TOPIC), replay, id, stop, out, err, outcome.missesRecords() ? GAPS_STATUS : 0);
         }
-        return outcome.gaps().isEmpty() ? 0 : GAPS_STATUS;
+        return outcome.missesRecords() ? GAPS_STATUS : 0;
+    }
+
+    /** A part of the range an earlier run skipped as gone: missing from the replay still. */
+    private static String skippedBefore(ReplayPlan.Gap gap) {
+        return gap + ", skipped by an earlier run with --allow-gaps";
     }
 
     /**

@@ -36,7 +36,7 @@ class QuietLogsTest {
     void aReplayDryRunPrintsItsCountsWithoutOffsetWarnings(@TempDir Path log) throws Exception {
         try (InJvmKafka kafka = InJvmKafka.start()) {
             try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-                admin.createTopics(List.of(new NewTopic("logged", 3, (short) 1))).all().get(30, TimeUnit.SECONDS);
+                admin.createTopics(List.of(new NewTopic("logged", 3, (short) 1).configs(Map.of("retention.ms", "-1")))).all().get(30, TimeUnit.SECONDS);
             }
             Properties props = new Properties();
             props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());

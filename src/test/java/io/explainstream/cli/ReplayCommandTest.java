@@ -124,7 +124,7 @@ class ReplayCommandTest {
         try (InJvmKafka kafka = InJvmKafka.start()) {
             try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
                 // The replay's default output topic, kept for a week: the range is older.
-                admin.createTopics(List.of(new NewTopic("logged", 2, (short) 1),
+                admin.createTopics(List.of(new NewTopic("logged", 2, (short) 1).configs(Map.of("retention.ms", "-1")),
                         new NewTopic("explanations-replay", 1, (short) 1).configs(Map.of("retention.ms", "604800000")))).all().get(30, TimeUnit.SECONDS);
             }
             Properties props = new Properties();
@@ -159,8 +159,9 @@ class ReplayCommandTest {
         try (InJvmKafka kafka = InJvmKafka.start();
                 io.explainstream.avro.EmbeddedSchemaRegistry registry = io.explainstream.testing.BuiltInRegistry.startInMemory()) {
             try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-                admin.createTopics(List.of(new NewTopic("history", 1, (short) 1), new NewTopic("other-history", 1, (short) 1)))
-                        .all().get(30, TimeUnit.SECONDS);
+                // Kept for ever: the events are of a fixed past day, which the broker's default retention (7 days) would delete.
+                admin.createTopics(List.of(new NewTopic("history", 1, (short) 1).configs(Map.of("retention.ms", "-1")),
+                        new NewTopic("other-history", 1, (short) 1).configs(Map.of("retention.ms", "-1")))).all().get(30, TimeUnit.SECONDS);
             }
             Properties props = new Properties();
             props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
@@ -243,9 +244,8 @@ class ReplayCommandTest {
             countedDry.addAll(common);
             CliRun readBefore = CliRun.of(countedDry.toArray(String[]::new));
             assertEquals(0, readBefore.exitCode(), "nothing is missing: " + readBefore.out() + readBefore.err());
-            assertTrue(readBefore.out().contains("): 3 events in range, not counting 2 records retention deleted after this replay passed them (read, or"
-                    + " skipped as gone with --allow-gaps)\n  partition 0: 3 events (offsets [0, 5) read; offsets 0..1 deleted by retention after this"
-                    + " replay passed them)\n"), readBefore.out());
+            assertTrue(readBefore.out().contains("): 3 events in range, not counting 2 records retention deleted after this replay read them\n"
+                    + "  partition 0: 3 events (offsets [0, 5) read; 2 of them deleted by retention after this replay read them)\n"), readBefore.out());
             CliRun resumed = CliRun.of(countedDry.stream().filter(a -> !a.equals("--dry-run")).toArray(String[]::new));
             assertEquals(0, resumed.exitCode(), resumed.out() + resumed.err());
             assertTrue(resumed.out().contains("finished: 5 events in range: 3 explained, 1 dead-lettered, 1 skipped") && resumed.out().contains("(resumed)"),
@@ -267,6 +267,39 @@ class ReplayCommandTest {
             CliRun allowed = CliRun.of(args.toArray(String[]::new));
             assertEquals(4, allowed.exitCode(), "still says something is missing");
             assertTrue(allowed.out().contains("finished: 3 events in range: 1 explained, 1 dead-lettered, 1 skipped"), allowed.out());
+            // Its dry run lists what it skipped as gone, and exits as a run would: 4, something is missing.
+            CliRun allowedDry = CliRun.of(dryRun.toArray(String[]::new));
+            assertEquals(4, allowedDry.exitCode(), allowedDry.out() + allowedDry.err());
+            assertTrue(allowedDry.out().contains("  gone: partition 0: up to 2 records of the range (offsets 0..1) deleted by retention, skipped by an"
+                    + " earlier run with --allow-gaps\n") && !allowedDry.out().contains("would not start"), allowedDry.out());
+
+            // As if it had stopped after reading offsets 0..2, and retention then deleted offset 3, which
+            // it had not read: resumed with --allow-gaps, it skips offset 3, and its record keeps that, so
+            // that its dry run tells the records it read (0..2) from the one it skipped, which is missing.
+            try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+                org.apache.kafka.common.TopicPartition history = new org.apache.kafka.common.TopicPartition("history", 0);
+                admin.alterConsumerGroupOffsets("explainstream-replay-counted", Map.of(history, new org.apache.kafka.clients.consumer.OffsetAndMetadata(3)))
+                        .all().get(30, TimeUnit.SECONDS);
+                admin.deleteRecords(Map.of(history, org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(4))).all().get(30, TimeUnit.SECONDS);
+            }
+            List<String> countedGaps = new java.util.ArrayList<>(countedDry.stream().filter(a -> !a.equals("--dry-run")).toList());
+            countedGaps.add("--allow-gaps");
+            CliRun skipping = CliRun.of(countedGaps.toArray(String[]::new));
+            assertEquals(4, skipping.exitCode(), skipping.out() + skipping.err());
+            assertTrue(skipping.err().contains("replay counted: partition 0: 1 record of the range (offsets 3..3) deleted by retention\n"), skipping.err());
+            CliRun skippedDry = CliRun.of(countedDry.toArray(String[]::new));
+            assertEquals(4, skippedDry.exitCode(), "the replay misses offset 3, as its run says: " + skippedDry.out() + skippedDry.err());
+            assertTrue(skippedDry.out().contains("): 1 event in range, not counting 3 records retention deleted after this replay read them\n"
+                    + "  partition 0: 1 event (offsets [0, 5) read; 3 of them deleted by retention after this replay read them)\n"
+                    + "  gone: partition 0: 1 record of the range (offsets 3..3) deleted by retention, skipped by an earlier run with --allow-gaps\n"),
+                    skippedDry.out());
+            assertFalse(skippedDry.out().contains("would not start"), "the skipped record was accepted as gone: " + skippedDry.out());
+            // Resumed without --allow-gaps, it starts (nothing new is gone) and says again what it misses.
+            CliRun missing = CliRun.of(countedDry.stream().filter(a -> !a.equals("--dry-run")).toArray(String[]::new));
+            assertEquals(4, missing.exitCode(), missing.out() + missing.err());
+            assertTrue(missing.err().contains("replay counted: partition 0: 1 record of the range (offsets 3..3) deleted by retention, skipped by an earlier"
+                    + " run with --allow-gaps\n"), missing.err());
+            assertTrue(missing.out().contains("(resumed); records deleted by retention are missing"), missing.out());
 
             // An output topic whose retention would delete the range's explanations: one line, exit 2.
             try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
@@ -278,7 +311,7 @@ class ReplayCommandTest {
             CliRun week = CliRun.of(args.toArray(String[]::new));
             assertEquals(2, week.exitCode(), week.out() + week.err());
             assertTrue(week.err().strip().lines().reduce((first, last) -> last).orElseThrow().startsWith("error: --output-topic = kept-a-week"
-                    + " keeps records for retention.ms = 604800000 (7d) after their timestamp; the replay's first event, of 2026-11-20T10:00:00.002Z,"
+                    + " keeps records for retention.ms = 604800000 (7d) after their timestamp; the replay's first event, of 2026-11-20T10:00:00.004Z,"
                     + " would be deleted as soon as it is written"), week.err());
             assertFalse(week.err().contains("to resume"), "nothing to resume: " + week.err());
         }

@@ -16,6 +16,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -199,18 +200,27 @@ public final class ReplayPlan {
 
     /**
      * Per partition, the records of the range that retention deleted after the replay had passed
-     * them (from its start offset on): read (they have their outcomes or wait in the batch store),
-     * or skipped as gone by an earlier run with --allow-gaps, which reported them then; which of the
-     * two is not recorded. They are neither missing now ({@link #gaps}) nor counted by
-     * {@link #countEvents}, which can only read what is left. Partitions with none are left out.
+     * them (from its start offset on), less those an earlier run skipped as gone with --allow-gaps
+     * ({@code skipped}, which reported them then): read, so they have their outcomes or wait in the
+     * batch store, where the record keeps every skipped part ({@link ReplayRecord#skipsKnown}).
+     * They are neither missing now ({@link #gaps}) nor counted by {@link #countEvents}, which can
+     * only read what is left. Partitions with none are left out.
      *
      * @param resumesFrom {@link #resumesFrom}; empty for a fresh replay, which has passed nothing
+     * @param skipped the parts of the range earlier runs skipped ({@link ReplayRecord#skipped})
      */
-    public Map<Integer, Long> deletedAfterPassed(Map<Integer, Long> resumesFrom) {
+    public Map<Integer, Long> deletedAfterPassed(Map<Integer, Long> resumesFrom, List<Gap> skipped) {
         Map<Integer, Long> deleted = new TreeMap<>();
         for (TopicPartition partition : start.keySet()) {
-            long passed = resumesFrom.getOrDefault(partition.partition(), start.get(partition));
-            long count = Math.min(Math.min(logStart.get(partition), stop.get(partition)), passed) - start.get(partition);
+            long first = start.get(partition);
+            long passed = resumesFrom.getOrDefault(partition.partition(), first);
+            long end = Math.min(Math.min(logStart.get(partition), stop.get(partition)), passed);
+            long count = end - first;
+            for (Gap gap : skipped) {
+                if (gap.partition() == partition.partition()) {
+                    count -= Math.max(0, Math.min(end, gap.firstOffset() + gap.records()) - Math.max(first, gap.firstOffset()));
+                }
+            }
             if (count > 0) {
                 deleted.put(partition.partition(), count);
             }
@@ -370,7 +380,8 @@ public final class ReplayPlan {
         }
         List<String> differences = terms.differencesFrom(recorded.get());
         if (differences.isEmpty()) {
-            return new Admission(resumed, ReplayRecord.starting(recorded.get(), resumed.stopOffsets(), OptionalLong.empty()), false, Optional.empty());
+            return new Admission(resumed, ReplayRecord.starting(recorded.get(), resumed.stopOffsets(), OptionalLong.empty()).withSkipsUnknown(), false,
+                    Optional.empty());
         }
         if (positionsOn(committed, recorded.get().inputTopic()).equals(recorded.get().startOffsets())) {
             return fresh;
@@ -533,6 +544,50 @@ public final class ReplayPlan {
     public Map<Integer, Long> positions(String groupId) {
         try (Admin admin = admin()) {
             return positionsOn(allCommitted(admin, groupId), topic);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot read the offsets of replay group " + groupId + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    /**
+     * Where a running replay stands: its group's committed offsets, and its plan with the oldest
+     * offsets left on the broker now.
+     */
+    public record Standing(ReplayPlan plan, Map<Integer, Long> positions) {
+
+        /**
+         * The parts of the range retention deleted before the replay read them, other than those
+         * {@code known} already (found when it started): for a replay whose stream is closed, so
+         * that its last commit is in and every record it read lies below its committed offsets.
+         */
+        public List<Gap> deletedUnread(List<Gap> known) {
+            return plan.gapsFrom(positions).stream()
+                    .filter(gap -> known.stream().noneMatch(old -> old.partition() == gap.partition() && old.firstOffset() == gap.firstOffset())).toList();
+        }
+    }
+
+    /**
+     * The group's committed offsets and the oldest offsets left, read together: retention deletes
+     * records while a replay runs too, and a plan whose oldest offsets were those of its start
+     * counted records deleted since, which the replay can never read, as still to read (it waited
+     * for them for ever). Where the oldest offsets cannot be read (the topic deleted), the plan's stay.
+     */
+    public Standing standing(String groupId) {
+        try (Admin admin = admin()) {
+            Map<Integer, Long> positions = positionsOn(allCommitted(admin, groupId), topic);
+            Map<TopicPartition, Long> oldest = new TreeMap<>(ReplayPlan::compare);
+            oldest.putAll(logStart);
+            try {
+                admin.listOffsets(start.keySet().stream().collect(Collectors.toMap(p -> p, p -> OffsetSpec.earliest()))).all()
+                        .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+                        .forEach((partition, info) -> oldest.merge(partition, info.offset(), Math::max));
+            } catch (ExecutionException e) {
+                // Kept as planned: a missing partition is the topic's deletion, which the replay's stream reports.
+            }
+            return new Standing(new ReplayPlan(topic, start, stop, oldest, logEnd, startsInDeleted, firstRecordMs, inputAheadMs, clientConfig), positions);
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot read the offsets of replay group " + groupId + ": " + e, e);
         } catch (InterruptedException e) {

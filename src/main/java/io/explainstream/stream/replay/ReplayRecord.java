@@ -5,6 +5,9 @@ import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalLong;
@@ -26,35 +29,68 @@ import java.util.TreeMap;
  *     replay was first planned ({@link Long#MAX_VALUE}: any); empty for a replay recorded before
  *     this was kept. diff reads the output that far before its range.
  * @param released the replay finished with no event in range: its id holds nothing, and takes any terms
+ * @param skipped the parts of the range that runs with --allow-gaps skipped as gone, by partition
+ *     and first offset, so that a later dry run or run lists them as missing rather than read
+ * @param skipsKnown whether {@code skipped} holds every part skipped: false for a replay whose
+ *     earlier runs predate this record's keeping them
  */
 public record ReplayRecord(ReplayTerms terms, SortedMap<Integer, Long> stopOffsets, SortedMap<Integer, Long> doneOffsets, OptionalLong inputAheadMs,
-        boolean released) {
+        boolean released, List<ReplayPlan.Gap> skipped, boolean skipsKnown) {
 
     private static final String FORMAT = "explainstream replay record 1";
     private static final String TERMS = "terms";
     private static final String STOP = "stop.";
     private static final String DONE = "done.";
+    private static final String SKIPPED = "skipped.";
+    /** Present (any value) in a record that keeps its skipped parts, even when there are none. */
+    private static final String SKIPS_KNOWN = "skipped.known";
 
     public ReplayRecord {
         Objects.requireNonNull(terms, "terms");
         Objects.requireNonNull(inputAheadMs, "inputAheadMs");
         stopOffsets = new TreeMap<>(stopOffsets);
         doneOffsets = new TreeMap<>(doneOffsets);
+        skipped = skipped.stream().sorted(Comparator.comparingInt(ReplayPlan.Gap::partition).thenComparingLong(ReplayPlan.Gap::firstOffset)).toList();
     }
 
     /** A replay about to start: nothing done yet. */
     public static ReplayRecord starting(ReplayTerms terms, Map<Integer, Long> stopOffsets, OptionalLong inputAheadMs) {
-        return new ReplayRecord(terms, new TreeMap<>(stopOffsets), new TreeMap<>(terms.startOffsets()), inputAheadMs, false);
+        return new ReplayRecord(terms, new TreeMap<>(stopOffsets), new TreeMap<>(terms.startOffsets()), inputAheadMs, false, List.of(), true);
     }
 
     /** The same record with the group's committed offsets as they are now. */
     public ReplayRecord withDone(Map<Integer, Long> offsets) {
-        return new ReplayRecord(terms, stopOffsets, new TreeMap<>(offsets), inputAheadMs, released);
+        return new ReplayRecord(terms, stopOffsets, new TreeMap<>(offsets), inputAheadMs, released, skipped, skipsKnown);
     }
 
     /** The record of a replay that finished with no event in range. */
     public ReplayRecord asReleased() {
-        return new ReplayRecord(terms, stopOffsets, doneOffsets, inputAheadMs, true);
+        return new ReplayRecord(terms, stopOffsets, doneOffsets, inputAheadMs, true, skipped, skipsKnown);
+    }
+
+    /**
+     * The record of a replay whose earlier runs may have skipped gaps it did not record (it ran
+     * before records kept them).
+     */
+    public ReplayRecord withSkipsUnknown() {
+        return new ReplayRecord(terms, stopOffsets, doneOffsets, inputAheadMs, released, skipped, false);
+    }
+
+    /**
+     * The same record with {@code gaps}, which this run skips with --allow-gaps, among its skipped
+     * parts. A gap found again (a run stopped before it committed an offset past the gap) replaces
+     * the one recorded at the same first offset: retention may have deleted more since.
+     */
+    public ReplayRecord withSkipped(List<ReplayPlan.Gap> gaps) {
+        List<ReplayPlan.Gap> merged = new ArrayList<>(gaps);
+        merged.addAll(skippedOtherThan(gaps));
+        return new ReplayRecord(terms, stopOffsets, doneOffsets, inputAheadMs, released, merged, skipsKnown);
+    }
+
+    /** The parts earlier runs skipped, but those in {@code gaps} (found gone again: a run reports those as its own). */
+    public List<ReplayPlan.Gap> skippedOtherThan(List<ReplayPlan.Gap> gaps) {
+        return skipped.stream().filter(old -> gaps.stream().noneMatch(gap -> gap.partition() == old.partition() && gap.firstOffset() == old.firstOffset()))
+                .toList();
     }
 
     /**
@@ -78,6 +114,13 @@ public record ReplayRecord(ReplayTerms terms, SortedMap<Integer, Long> stopOffse
         doneOffsets.forEach((partition, offset) -> properties.setProperty(DONE + partition, Long.toString(offset)));
         inputAheadMs.ifPresent(ahead -> properties.setProperty("input.ahead.ms", Long.toString(ahead)));
         properties.setProperty("released", Boolean.toString(released));
+        if (skipsKnown) {
+            properties.setProperty(SKIPS_KNOWN, "true");
+        }
+        for (int i = 0; i < skipped.size(); i++) {
+            ReplayPlan.Gap gap = skipped.get(i);
+            properties.setProperty(SKIPPED + i, gap.partition() + " " + gap.firstOffset() + " " + gap.records() + " " + gap.exact());
+        }
         StringWriter text = new StringWriter();
         try {
             properties.store(text, null);
@@ -106,10 +149,23 @@ public record ReplayRecord(ReplayTerms terms, SortedMap<Integer, Long> stopOffse
             String ahead = properties.getProperty("input.ahead.ms");
             return new ReplayRecord(ReplayTerms.decode(termsText).startingAt(offsets(properties, "start.")), offsets(properties, STOP),
                     offsets(properties, DONE), ahead == null ? OptionalLong.empty() : OptionalLong.of(Long.parseLong(ahead)),
-                    Boolean.parseBoolean(properties.getProperty("released")));
-        } catch (NumberFormatException e) {
+                    Boolean.parseBoolean(properties.getProperty("released")), skipped(properties), properties.containsKey(SKIPS_KNOWN));
+        } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
             throw new ConfigException("the replay's record is not readable: " + e.getMessage(), e);
         }
+    }
+
+    /** The skipped parts, each "partition firstOffset records exact" under its own key. */
+    private static List<ReplayPlan.Gap> skipped(Properties properties) {
+        List<ReplayPlan.Gap> skipped = new ArrayList<>();
+        for (String key : properties.stringPropertyNames()) {
+            if (key.startsWith(SKIPPED) && !key.equals(SKIPS_KNOWN)) {
+                String[] fields = properties.getProperty(key).split(" ");
+                skipped.add(new ReplayPlan.Gap(Integer.parseInt(fields[0]), Long.parseLong(fields[1]), Long.parseLong(fields[2]),
+                        Boolean.parseBoolean(fields[3])));
+            }
+        }
+        return skipped;
     }
 
     private static SortedMap<Integer, Long> offsets(Properties properties, String prefix) {

@@ -89,10 +89,19 @@ public final class ReplayRunner {
      * @param skipped events skipped (other model, not sampled)
      * @param resumed this run continued an earlier one
      * @param seconds this run's duration
-     * @param gaps parts of the range deleted by retention
+     * @param gaps parts of the range deleted by retention that this run found
+     * @param skippedEarlier parts of the range that earlier runs of this replay skipped as gone, with
+     *     --allow-gaps: missing from it as well
+     * @param deletedWhileRunning parts of the range that retention deleted while this run went on,
+     *     before it read them (its record keeps them as skipped)
      */
     public record Outcome(boolean finished, long recordsInRange, long explained, long deadLettered, long skipped, boolean resumed, double seconds,
-            List<ReplayPlan.Gap> gaps) {
+            List<ReplayPlan.Gap> gaps, List<ReplayPlan.Gap> skippedEarlier, List<ReplayPlan.Gap> deletedWhileRunning) {
+
+        /** Whether part of the range is missing from the replay: gone when it started, skipped by an earlier run, or deleted while it ran. */
+        public boolean missesRecords() {
+            return !gaps.isEmpty() || !skippedEarlier.isEmpty() || !deletedWhileRunning.isEmpty();
+        }
 
         /** Events of the time range the replay has accounted for: each explained, dead-lettered or skipped once. */
         public long eventsInRange() {
@@ -195,7 +204,7 @@ public final class ReplayRunner {
             return record.filter(r -> !r.released());
         }
         return ReplayPlan.legacyTerms(clientConfig(base), applicationId(baseId(base), replayId))
-                .map(terms -> ReplayRecord.starting(terms, Map.of(), OptionalLong.empty()));
+                .map(terms -> ReplayRecord.starting(terms, Map.of(), OptionalLong.empty()).withSkipsUnknown());
     }
 
     private static String baseId(ServiceConfig base) {
@@ -318,26 +327,30 @@ public final class ReplayRunner {
         ReplayPlan planned = plan(config, replay);
         String group = group(config);
         checkOutputs(config, replay, planned, clock);
-        ReplayPlan.Admission admitted = admit(config, home, replay, planned);
-        ReplayPlan plan = admitted.plan();
-        List<ReplayPlan.Gap> gaps = plan.gaps(group, admitted);
+        ReplayPlan.Admission found = admit(config, home, replay, planned);
+        ReplayPlan plan = found.plan();
+        List<ReplayPlan.Gap> gaps = plan.gaps(group, found);
+        List<ReplayPlan.Gap> skippedEarlier = found.record().skippedOtherThan(gaps);
         if (!gaps.isEmpty()) {
             LOG.warn("replay {}: part of the range is gone: {}", replay.id(), gaps);
             if (!allowGaps) {
-                return new Outcome(false, plan.recordsInRange(), 0, 0, 0, false, 0, gaps);
+                return new Outcome(false, plan.recordsInRange(), 0, 0, 0, false, 0, gaps, skippedEarlier, List.of());
             }
         }
+        // The record keeps what this run skips, so that a later dry run or run lists it as missing, not read.
+        ReplayPlan.Admission admitted = new ReplayPlan.Admission(plan, found.record().withSkipped(gaps), found.fresh(), found.restore());
         requireNotRunning(config, replay);
         try (ReplayLedger ledger = ledger(config, replay)) {
             admitted.restore().ifPresent(offsets -> LOG.warn("replay {}: its consumer group {} has no offsets (Kafka deletes an idle group's offsets after"
                     + " offsets.retention.minutes, and a deleted topic's); it resumes from those its record on {} kept", replay.id(), group, ledger.topic()));
             plan.prepare(group, replay.id(), admitted, ledger);
-            return run(config, home, replay, plan, admitted, ledger, progress, stopRequested, clock, gaps);
+            return run(config, home, replay, plan, admitted, ledger, progress, stopRequested, clock, gaps, skippedEarlier);
         }
     }
 
     private static Outcome run(ServiceConfig config, Path home, Replay replay, ReplayPlan plan, ReplayPlan.Admission admitted, ReplayLedger ledger,
-            Progress progress, BooleanSupplier stopRequested, Clock clock, List<ReplayPlan.Gap> gaps) throws Exception {
+            Progress progress, BooleanSupplier stopRequested, Clock clock, List<ReplayPlan.Gap> gaps, List<ReplayPlan.Gap> skippedEarlier)
+            throws Exception {
         String group = group(config);
         boolean fresh = admitted.fresh();
         ProgressSaver saver = new ProgressSaver(replay.id(), admitted.record(), ledger);
@@ -358,9 +371,11 @@ public final class ReplayRunner {
         }
         try (ExplainService service = ExplainService.start(config, home, Scope.replay(replay.withStopOffsets(plan.stopOffsets()), config.exactlyOnce()), clock)) {
             while (!stopRequested.getAsBoolean()) {
-                positions = plan.positions(group);
+                // With the oldest offsets left now: records retention deleted while the replay ran, before it read them, are never read.
+                ReplayPlan.Standing standing = plan.standing(group);
+                positions = standing.positions();
                 saver.offer(positions);
-                long done = plan.done(positions);
+                long done = standing.plan().done(positions);
                 // Progress counts events with an outcome, as the last line does: committed offsets
                 // run ahead of them (events wait in the batch store), all the way on a resume.
                 Optional<Long> accounted = service.replayOutcomes().map(ReplayRunner::total);
@@ -398,8 +413,18 @@ public final class ReplayRunner {
         // The stream is closed: its last commit is in. Saved in any case, so that the record knows
         // where the replay stopped should the group's offsets be deleted before it resumes; a save
         // that fails leaves the outcome as it is (the group's offsets hold it too), and says so.
+        List<ReplayPlan.Gap> deletedWhileRunning = List.of();
         try {
-            saver.save(plan.positions(group));
+            ReplayPlan.Standing last = plan.standing(group);
+            if (finished) {
+                // Every record it read is below its committed offsets now: below the oldest offsets left, the rest went unread.
+                deletedWhileRunning = last.deletedUnread(gaps);
+                if (!deletedWhileRunning.isEmpty()) {
+                    LOG.warn("replay {}: retention deleted part of the range while the replay ran, before it read it: {}", replay.id(), deletedWhileRunning);
+                    saver.skip(deletedWhileRunning);
+                }
+            }
+            saver.save(last.positions());
         } catch (IllegalStateException e) {
             LOG.warn("replay {}: {}; its consumer group still holds where it stopped, until Kafka deletes the offsets of an idle group"
                     + " (offsets.retention.minutes)", replay.id(), e.getMessage());
@@ -415,7 +440,7 @@ public final class ReplayRunner {
             }
         }
         return new Outcome(finished, plan.recordsInRange(), counts.getOrDefault(Outcomes.EXPLAINED, 0L), counts.getOrDefault(Outcomes.DEAD_LETTERED, 0L),
-                counts.getOrDefault(Outcomes.SKIPPED, 0L), !fresh, (System.nanoTime() - started) / 1e9, gaps);
+                counts.getOrDefault(Outcomes.SKIPPED, 0L), !fresh, (System.nanoTime() - started) / 1e9, gaps, skippedEarlier, deletedWhileRunning);
     }
 
     /**
@@ -459,6 +484,11 @@ public final class ReplayRunner {
 
         ReplayRecord last() {
             return last;
+        }
+
+        /** Keeps these parts of the range as skipped, with the next save. */
+        void skip(List<ReplayPlan.Gap> gaps) {
+            last = last.withSkipped(gaps);
         }
     }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.explainstream.stream.config.ConfigException;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.TreeMap;
@@ -30,6 +31,27 @@ class ReplayRecordTest {
         assertEquals(record.asReleased(), ReplayRecord.decode(record.asReleased().encode()));
         ReplayRecord unbounded = ReplayRecord.starting(terms(), Map.of(), OptionalLong.empty());
         assertEquals(unbounded, ReplayRecord.decode(unbounded.encode()), "a bound not known stays unknown");
+    }
+
+    /**
+     * The parts --allow-gaps skipped read back as written, and a gap found again at the same first
+     * offset (retention deleted more since) replaces the one recorded; a record written before
+     * records kept skipped parts reads as not knowing them.
+     */
+    @Test
+    void skippedPartsReadBackAndAGapFoundAgainReplacesTheOneRecorded() {
+        ReplayRecord started = ReplayRecord.starting(terms(), Map.of(0, 9L, 1, 9L), OptionalLong.empty());
+        assertTrue(started.skipsKnown() && started.skipped().isEmpty());
+        ReplayRecord once = started.withSkipped(List.of(new ReplayPlan.Gap(1, 0, 5, false), new ReplayPlan.Gap(0, 6, 1, true)));
+        assertEquals(once, ReplayRecord.decode(once.encode()));
+        ReplayRecord twice = once.withSkipped(List.of(new ReplayPlan.Gap(0, 6, 2, true)));
+        assertEquals(List.of(new ReplayPlan.Gap(0, 6, 2, true), new ReplayPlan.Gap(1, 0, 5, false)), ReplayRecord.decode(twice.encode()).skipped());
+        assertEquals(List.of(new ReplayPlan.Gap(1, 0, 5, false)), twice.skippedOtherThan(List.of(new ReplayPlan.Gap(0, 6, 3, true))),
+                "a gap this run finds again is its own, not an earlier run's");
+        String before = started.encode().lines().filter(line -> !line.startsWith("skipped.")).collect(java.util.stream.Collectors.joining("\n"));
+        assertFalse(ReplayRecord.decode(before).skipsKnown(), "a record that predates skipped parts does not know them");
+        assertTrue(assertThrows(ConfigException.class, () -> ReplayRecord.decode(started.encode() + "skipped.0=0 6\n")).getMessage()
+                .startsWith("the replay's record is not readable"));
     }
 
     @Test

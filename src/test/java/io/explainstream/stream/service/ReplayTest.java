@@ -679,6 +679,57 @@ class ReplayTest {
         assertEquals(6, resumed.explained(), "the outcomes of the first run; nothing explained twice");
     }
 
+    /**
+     * Retention deletes records of a partition the replay has not read yet while it runs (after its
+     * plan was made): the plan's oldest offsets were stale, so the replay counted those records as
+     * still to read and waited for them for ever (a session's own test run, on records older than
+     * the broker's retention: 10 minutes at "4/5 records"). It now reads the oldest offsets on each
+     * check, finishes, and says which records went unread; its record keeps them as skipped.
+     */
+    @Test
+    void aReplayWhoseUnreadRecordsRetentionDeletesWhileItRunsFinishesAndSaysWhichWentUnread() throws Exception {
+        Instant hour = Instant.now().minus(Duration.ofDays(2)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
+        kafka.createTopic("deleted-while-running", 2);
+        try (KafkaProducer<String, String> producer = producer()) {
+            for (int i = 0; i < 6; i++) {
+                long timestamp = hour.toEpochMilli() + i * 60_000L;
+                producer.send(new ProducerRecord<>("deleted-while-running", i % 2, timestamp, "running-" + i,
+                        event("running-" + i, timestamp, "One day, " + i, "a girl"))).get();
+            }
+        }
+        Replay replay = new Replay("deleted-while-running", hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
+        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", "deleted-while-running")), replay, null,
+                "deleted-while-running-out");
+        assertTrue(ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()).finished());
+        // As if it had stopped before reading partition 1; retention deletes those records once the
+        // resumed run has made its plan (its first progress report comes before its stream starts).
+        TopicPartition unread = new TopicPartition("deleted-while-running", 1);
+        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.alterConsumerGroupOffsets(ReplayRunner.group(config), Map.of(unread, new OffsetAndMetadata(0))).all().get(30, TimeUnit.SECONDS);
+        }
+        java.util.concurrent.atomic.AtomicBoolean deleted = new java.util.concurrent.atomic.AtomicBoolean();
+        ReplayRunner.Progress deleteOnce = (done, total, before, seconds) -> {
+            if (!deleted.getAndSet(true)) {
+                try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+                    admin.deleteRecords(Map.of(unread, org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(3))).all().get(30, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        };
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        ReplayRunner.Outcome resumed = ReplayRunner.run(config, TestData.repo(), replay, false, deleteOnce, () -> System.nanoTime() > deadline,
+                Clock.systemUTC());
+        assertTrue(deleted.get(), "the records were deleted during the run");
+        assertTrue(resumed.finished(), "finished rather than waiting for records that are gone");
+        assertEquals(List.of(), resumed.gaps(), "nothing was gone when it started");
+        assertEquals("[partition 1: 3 records of the range (offsets 0..2) deleted by retention]", resumed.deletedWhileRunning().toString());
+        assertTrue(resumed.missesRecords());
+        assertEquals(6, resumed.explained(), "the outcomes of the first run; nothing explained twice");
+        assertEquals(List.of(new ReplayPlan.Gap(1, 0, 3, true)), ReplayRunner.recorded(base("explainstream"), "deleted-while-running").orElseThrow().skipped(),
+                "its record keeps what went unread");
+    }
+
     /** Three valid events and one malformed, ten days ago (past the broker's default retention of 7 days), on a topic that keeps them. */
     private static Instant produceTenDaysAgo(String topic) throws Exception {
         Instant at = Instant.now().minus(Duration.ofDays(10)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
