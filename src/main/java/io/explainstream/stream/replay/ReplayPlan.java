@@ -596,11 +596,6 @@ public final class ReplayPlan {
         }
     }
 
-    /** Records of the range the group has consumed and committed so far. */
-    public long done(String groupId) {
-        return done(positions(groupId));
-    }
-
     /**
      * Records of the range before these committed offsets ({@link #positions}), or before the
      * oldest record left where retention deleted records the replay had not read: those are gaps,
@@ -614,11 +609,6 @@ public final class ReplayPlan {
             done += Math.max(0, Math.min(position, stop.get(partition)) - start.get(partition));
         }
         return done;
-    }
-
-    /** Whether every partition's committed offset has reached its stop offset. */
-    public boolean finished(String groupId) {
-        return done(groupId) >= recordsInRange();
     }
 
     private Admin admin() {
