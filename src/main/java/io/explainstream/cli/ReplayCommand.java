@@ -124,14 +124,16 @@ final class ReplayCommand implements Callable<Integer> {
             ReplayPlan plan = admitted == null ? planned : admitted.plan();
             Map<Integer, Long> counts = plan.countEvents(replay);
             long events = counts.values().stream().mapToLong(Long::longValue).sum();
-            List<ReplayPlan.Gap> gaps = admitted == null ? plan.gaps(ReplayRunner.group(config)) : plan.gaps(ReplayRunner.group(config), admitted);
-            List<ReplayPlan.Gap> skippedEarlier = admitted == null ? List.of() : admitted.record().skippedOtherThan(gaps);
+            List<ReplayPlan.Gap> gaps = admitted == null ? plan.gaps(ReplayRunner.group(config))
+                    : admitted.record().notSkipped(plan.gaps(ReplayRunner.group(config), admitted));
+            List<ReplayPlan.Gap> skippedEarlier = admitted == null ? List.of() : admitted.record().skipped();
             // A resumed replay's range may begin in records retention deleted after it passed them: not countable, not missing.
             Map<Integer, Long> deleted = admitted == null ? Map.of()
                     : plan.deletedAfterPassed(plan.resumesFrom(ReplayRunner.group(config), admitted), admitted.record().skipped());
             long deletedRecords = deleted.values().stream().mapToLong(Long::longValue).sum();
-            // Where the record predates the keeping of skipped parts, what it passed may have been skipped rather than read.
-            String passed = admitted == null || admitted.record().skipsKnown() ? "read them" : "passed them (read, or skipped as gone with --allow-gaps)";
+            // Passed: read, or jumped over where retention deleted records while a run was reading their partition (README, "Retention").
+            // Where the record predates the keeping of skipped parts, what it passed may have been skipped too.
+            String passed = admitted == null || admitted.record().skipsKnown() ? "passed them" : "passed them (read, or skipped as gone with --allow-gaps)";
             out.printf("replay %s of %s, [%s, %s): %d event%s in range%s%n", id, config.get(Setting.INPUT_TOPIC), start, end, events, events == 1 ? "" : "s",
                     deletedRecords == 0 ? "" : ", not counting " + deletedRecords + " record" + (deletedRecords == 1 ? "" : "s")
                             + " retention deleted after this replay " + passed);
@@ -142,8 +144,7 @@ final class ReplayCommand implements Callable<Integer> {
                         plan.stop().get(new org.apache.kafka.common.TopicPartition(config.get(Setting.INPUT_TOPIC), partition)),
                         gone == 0 ? "" : "; " + gone + " of them deleted by retention after this replay " + passed);
             });
-            gaps.forEach(gap -> out.printf("  gone: %s%n", gap));
-            skippedEarlier.forEach(gap -> out.printf("  gone: %s%n", skippedBefore(gap)));
+            gone(gaps, skippedEarlier, List.of()).forEach(line -> out.printf("  gone: %s%n", line));
             if (refusal != null) {
                 out.printf("  would not start: %s%n", refusal);
             } else if (!gaps.isEmpty() && !allowGaps) {
@@ -221,9 +222,7 @@ final class ReplayCommand implements Callable<Integer> {
         ProgressBar bar = new ProgressBar(err, System.console() != null);
         ReplayRunner.Outcome outcome = ReplayRunner.run(config, RunCommand.home(), replay, allowGaps, bar::update, stop::requested, Clock.systemUTC());
         bar.finish();
-        outcome.gaps().forEach(gap -> err.printf("replay %s: %s%n", id, gap));
-        outcome.skippedEarlier().forEach(gap -> err.printf("replay %s: %s%n", id, skippedBefore(gap)));
-        outcome.deletedWhileRunning().forEach(gap -> err.printf("replay %s: %s while the replay ran, before it read them%n", id, gap));
+        gone(outcome.gaps(), outcome.skippedEarlier(), outcome.deletedWhileRunning()).forEach(line -> err.printf("replay %s: %s%n", id, line));
         if (!outcome.gaps().isEmpty()) {
             if (!allowGaps) {
                 err.printf("replay %s: not started: part of the range is gone; --allow-gaps replays what is left%n", id);
@@ -259,9 +258,17 @@ final class ReplayCommand implements Callable<Integer> {
         return outcome.missesRecords() ? GAPS_STATUS : 0;
     }
 
-    /** A part of the range an earlier run skipped as gone: missing from the replay still. */
-    private static String skippedBefore(ReplayPlan.Gap gap) {
-        return gap + ", skipped by an earlier run with --allow-gaps";
+    /**
+     * One line per missing part of the range, in partition and offset order: gone now, skipped by an
+     * earlier run (missing from the replay still), or deleted while this run went on.
+     */
+    private static List<String> gone(List<ReplayPlan.Gap> gaps, List<ReplayPlan.Gap> skippedEarlier, List<ReplayPlan.Gap> deletedWhileRunning) {
+        Map<ReplayPlan.Gap, String> lines = new java.util.TreeMap<>(
+                java.util.Comparator.comparingInt(ReplayPlan.Gap::partition).thenComparingLong(ReplayPlan.Gap::firstOffset));
+        gaps.forEach(gap -> lines.put(gap, gap.toString()));
+        skippedEarlier.forEach(gap -> lines.put(gap, gap + ", skipped by an earlier run with --allow-gaps"));
+        deletedWhileRunning.forEach(gap -> lines.put(gap, gap + " while the replay ran, before it read them"));
+        return List.copyOf(lines.values());
     }
 
     /**

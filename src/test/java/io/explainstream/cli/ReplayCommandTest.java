@@ -244,8 +244,8 @@ class ReplayCommandTest {
             countedDry.addAll(common);
             CliRun readBefore = CliRun.of(countedDry.toArray(String[]::new));
             assertEquals(0, readBefore.exitCode(), "nothing is missing: " + readBefore.out() + readBefore.err());
-            assertTrue(readBefore.out().contains("): 3 events in range, not counting 2 records retention deleted after this replay read them\n"
-                    + "  partition 0: 3 events (offsets [0, 5) read; 2 of them deleted by retention after this replay read them)\n"), readBefore.out());
+            assertTrue(readBefore.out().contains("): 3 events in range, not counting 2 records retention deleted after this replay passed them\n"
+                    + "  partition 0: 3 events (offsets [0, 5) read; 2 of them deleted by retention after this replay passed them)\n"), readBefore.out());
             CliRun resumed = CliRun.of(countedDry.stream().filter(a -> !a.equals("--dry-run")).toArray(String[]::new));
             assertEquals(0, resumed.exitCode(), resumed.out() + resumed.err());
             assertTrue(resumed.out().contains("finished: 5 events in range: 3 explained, 1 dead-lettered, 1 skipped") && resumed.out().contains("(resumed)"),
@@ -289,8 +289,8 @@ class ReplayCommandTest {
             assertTrue(skipping.err().contains("replay counted: partition 0: 1 record of the range (offsets 3..3) deleted by retention\n"), skipping.err());
             CliRun skippedDry = CliRun.of(countedDry.toArray(String[]::new));
             assertEquals(4, skippedDry.exitCode(), "the replay misses offset 3, as its run says: " + skippedDry.out() + skippedDry.err());
-            assertTrue(skippedDry.out().contains("): 1 event in range, not counting 3 records retention deleted after this replay read them\n"
-                    + "  partition 0: 1 event (offsets [0, 5) read; 3 of them deleted by retention after this replay read them)\n"
+            assertTrue(skippedDry.out().contains("): 1 event in range, not counting 3 records retention deleted after this replay passed them\n"
+                    + "  partition 0: 1 event (offsets [0, 5) read; 3 of them deleted by retention after this replay passed them)\n"
                     + "  gone: partition 0: 1 record of the range (offsets 3..3) deleted by retention, skipped by an earlier run with --allow-gaps\n"),
                     skippedDry.out());
             assertFalse(skippedDry.out().contains("would not start"), "the skipped record was accepted as gone: " + skippedDry.out());

@@ -81,6 +81,21 @@ public final class ReplayPlan {
      */
     public record Gap(int partition, long firstOffset, long records, boolean exact) {
 
+        /** The parts of this gap outside {@code other} (of the same partition): none, one or two. */
+        List<Gap> without(Gap other) {
+            long end = firstOffset + records;
+            long otherEnd = other.firstOffset() + other.records();
+            List<Gap> pieces = new java.util.ArrayList<>();
+            if (firstOffset < other.firstOffset()) {
+                pieces.add(new Gap(partition, firstOffset, Math.min(end, other.firstOffset()) - firstOffset, exact));
+            }
+            if (end > otherEnd) {
+                long first = Math.max(firstOffset, otherEnd);
+                pieces.add(new Gap(partition, first, end - first, exact));
+            }
+            return pieces;
+        }
+
         @Override
         public String toString() {
             return "partition " + partition + ": " + (exact ? "" : "up to ") + records + " record" + (records == 1 ? "" : "s") + " of the range (offsets "
@@ -559,13 +574,14 @@ public final class ReplayPlan {
     public record Standing(ReplayPlan plan, Map<Integer, Long> positions) {
 
         /**
-         * The parts of the range retention deleted before the replay read them, other than those
-         * {@code known} already (found when it started): for a replay whose stream is closed, so
-         * that its last commit is in and every record it read lies below its committed offsets.
+         * The parts of the range below the oldest offsets left that the replay's committed offsets
+         * have not passed: for a replay whose stream is closed, so that its last commit is in and
+         * every record it read lies below its committed offsets, records retention deleted before
+         * it read them (with those it skipped knowingly: {@link ReplayRecord#notSkipped} leaves
+         * those out).
          */
-        public List<Gap> deletedUnread(List<Gap> known) {
-            return plan.gapsFrom(positions).stream()
-                    .filter(gap -> known.stream().noneMatch(old -> old.partition() == gap.partition() && old.firstOffset() == gap.firstOffset())).toList();
+        public List<Gap> deletedUnread() {
+            return plan.gapsFrom(positions);
         }
     }
 

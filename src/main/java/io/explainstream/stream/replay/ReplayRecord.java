@@ -77,20 +77,33 @@ public record ReplayRecord(ReplayTerms terms, SortedMap<Integer, Long> stopOffse
     }
 
     /**
-     * The same record with {@code gaps}, which this run skips with --allow-gaps, among its skipped
-     * parts. A gap found again (a run stopped before it committed an offset past the gap) replaces
-     * the one recorded at the same first offset: retention may have deleted more since.
+     * The same record with {@code gaps}, which this run skips with --allow-gaps (parts no earlier
+     * run skipped: {@link #notSkipped}), among its skipped parts.
      */
     public ReplayRecord withSkipped(List<ReplayPlan.Gap> gaps) {
-        List<ReplayPlan.Gap> merged = new ArrayList<>(gaps);
-        merged.addAll(skippedOtherThan(gaps));
+        List<ReplayPlan.Gap> merged = new ArrayList<>(skipped);
+        gaps.stream().filter(gap -> !skipped.contains(gap)).forEach(merged::add);
         return new ReplayRecord(terms, stopOffsets, doneOffsets, inputAheadMs, released, merged, skipsKnown);
     }
 
-    /** The parts earlier runs skipped, but those in {@code gaps} (found gone again: a run reports those as its own). */
-    public List<ReplayPlan.Gap> skippedOtherThan(List<ReplayPlan.Gap> gaps) {
-        return skipped.stream().filter(old -> gaps.stream().noneMatch(gap -> gap.partition() == old.partition() && gap.firstOffset() == old.firstOffset()))
-                .toList();
+    /**
+     * The parts of {@code found} (gone now) that no earlier run skipped: a replay whose committed
+     * offset never got past a part it skipped (a partition retention emptied, or one the stream had
+     * not reached when the run stopped) finds that part gone again, and it needs no --allow-gaps a
+     * second time; what retention deleted beyond it since does.
+     */
+    public List<ReplayPlan.Gap> notSkipped(List<ReplayPlan.Gap> found) {
+        List<ReplayPlan.Gap> left = new ArrayList<>();
+        for (ReplayPlan.Gap gap : found) {
+            List<ReplayPlan.Gap> pieces = List.of(gap);
+            for (ReplayPlan.Gap old : skipped) {
+                if (old.partition() == gap.partition()) {
+                    pieces = pieces.stream().flatMap(piece -> piece.without(old).stream()).toList();
+                }
+            }
+            left.addAll(pieces);
+        }
+        return left;
     }
 
     /**

@@ -329,8 +329,9 @@ public final class ReplayRunner {
         checkOutputs(config, replay, planned, clock);
         ReplayPlan.Admission found = admit(config, home, replay, planned);
         ReplayPlan plan = found.plan();
-        List<ReplayPlan.Gap> gaps = plan.gaps(group, found);
-        List<ReplayPlan.Gap> skippedEarlier = found.record().skippedOtherThan(gaps);
+        // A part an earlier run skipped and the replay never got past is found again: it needs no --allow-gaps twice.
+        List<ReplayPlan.Gap> gaps = found.record().notSkipped(plan.gaps(group, found));
+        List<ReplayPlan.Gap> skippedEarlier = found.record().skipped();
         if (!gaps.isEmpty()) {
             LOG.warn("replay {}: part of the range is gone: {}", replay.id(), gaps);
             if (!allowGaps) {
@@ -418,7 +419,7 @@ public final class ReplayRunner {
             ReplayPlan.Standing last = plan.standing(group);
             if (finished) {
                 // Every record it read is below its committed offsets now: below the oldest offsets left, the rest went unread.
-                deletedWhileRunning = last.deletedUnread(gaps);
+                deletedWhileRunning = saver.last().notSkipped(last.deletedUnread());
                 if (!deletedWhileRunning.isEmpty()) {
                     LOG.warn("replay {}: retention deleted part of the range while the replay ran, before it read it: {}", replay.id(), deletedWhileRunning);
                     saver.skip(deletedWhileRunning);

@@ -34,20 +34,24 @@ class ReplayRecordTest {
     }
 
     /**
-     * The parts --allow-gaps skipped read back as written, and a gap found again at the same first
-     * offset (retention deleted more since) replaces the one recorded; a record written before
+     * The parts --allow-gaps skipped read back as written; a gap found again is new only where it
+     * reaches past the parts recorded (retention deleted more since); a record written before
      * records kept skipped parts reads as not knowing them.
      */
     @Test
-    void skippedPartsReadBackAndAGapFoundAgainReplacesTheOneRecorded() {
+    void skippedPartsReadBackAndAGapFoundAgainIsNewOnlyPastThem() {
         ReplayRecord started = ReplayRecord.starting(terms(), Map.of(0, 9L, 1, 9L), OptionalLong.empty());
         assertTrue(started.skipsKnown() && started.skipped().isEmpty());
         ReplayRecord once = started.withSkipped(List.of(new ReplayPlan.Gap(1, 0, 5, false), new ReplayPlan.Gap(0, 6, 1, true)));
         assertEquals(once, ReplayRecord.decode(once.encode()));
-        ReplayRecord twice = once.withSkipped(List.of(new ReplayPlan.Gap(0, 6, 2, true)));
-        assertEquals(List.of(new ReplayPlan.Gap(0, 6, 2, true), new ReplayPlan.Gap(1, 0, 5, false)), ReplayRecord.decode(twice.encode()).skipped());
-        assertEquals(List.of(new ReplayPlan.Gap(1, 0, 5, false)), twice.skippedOtherThan(List.of(new ReplayPlan.Gap(0, 6, 3, true))),
-                "a gap this run finds again is its own, not an earlier run's");
+        // Found again, grown at both ends since: only the growth is new, and needs --allow-gaps.
+        List<ReplayPlan.Gap> grown = once.notSkipped(List.of(new ReplayPlan.Gap(0, 4, 5, true), new ReplayPlan.Gap(1, 0, 5, true)));
+        assertEquals(List.of(new ReplayPlan.Gap(0, 4, 2, true), new ReplayPlan.Gap(0, 7, 2, true)), grown, "offsets 4..5 and 7..8; 6 was skipped");
+        assertEquals(List.of(), once.notSkipped(List.of(new ReplayPlan.Gap(0, 6, 1, true))), "found again as it was: not new");
+        ReplayRecord twice = once.withSkipped(grown);
+        assertEquals(List.of(new ReplayPlan.Gap(0, 4, 2, true), new ReplayPlan.Gap(0, 6, 1, true), new ReplayPlan.Gap(0, 7, 2, true),
+                new ReplayPlan.Gap(1, 0, 5, false)), ReplayRecord.decode(twice.encode()).skipped());
+        assertEquals(twice, twice.withSkipped(List.of(new ReplayPlan.Gap(0, 7, 2, true))), "a part recorded once");
         String before = started.encode().lines().filter(line -> !line.startsWith("skipped.")).collect(java.util.stream.Collectors.joining("\n"));
         assertFalse(ReplayRecord.decode(before).skipsKnown(), "a record that predates skipped parts does not know them");
         assertTrue(assertThrows(ConfigException.class, () -> ReplayRecord.decode(started.encode() + "skipped.0=0 6\n")).getMessage()
