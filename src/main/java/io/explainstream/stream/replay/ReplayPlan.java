@@ -120,16 +120,16 @@ public final class ReplayPlan {
             beginning.putAll(consumer.beginningOffsets(topicPartitions, TIMEOUT));
             Map<TopicPartition, Boolean> startsInDeleted = new TreeMap<>(ReplayPlan::compare);
             Map<TopicPartition, OffsetAndTimestamp> fromOffsets = consumer.offsetsForTimes(at(topicPartitions, replay.fromMs()), TIMEOUT);
-            Map<TopicPartition, OffsetAndTimestamp> toOffsets = outOfOrderMs < 0 ? Map.of()
-                    : consumer.offsetsForTimes(at(topicPartitions, replay.toMs() > Long.MAX_VALUE - outOfOrderMs ? Long.MAX_VALUE
-                            : replay.toMs() + outOfOrderMs), TIMEOUT);
+            long stopMs = outOfOrderMs < 0 ? Long.MAX_VALUE : replay.toMs() > Long.MAX_VALUE - outOfOrderMs ? Long.MAX_VALUE : replay.toMs() + outOfOrderMs;
+            Map<TopicPartition, OffsetAndTimestamp> toOffsets = outOfOrderMs < 0 ? Map.of() : consumer.offsetsForTimes(at(topicPartitions, stopMs), TIMEOUT);
             Map<TopicPartition, Long> start = new TreeMap<>(ReplayPlan::compare);
             Map<TopicPartition, Long> stop = new TreeMap<>(ReplayPlan::compare);
             Optional<Long> firstRecordMs = Optional.empty();
             for (TopicPartition partition : topicPartitions) {
                 long endOffset = end.get(partition);
                 long first = fromOffsets.get(partition) == null ? endOffset : fromOffsets.get(partition).offset();
-                long last = toOffsets.get(partition) == null ? endOffset : Math.min(endOffset, toOffsets.get(partition).offset());
+                long last = toOffsets.get(partition) == null ? endOffset
+                        : firstStampedFrom(consumer, partition, Math.min(endOffset, toOffsets.get(partition).offset()), endOffset, stopMs);
                 start.put(partition, first);
                 stop.put(partition, Math.max(first, last));
                 if (last > first) {
@@ -143,6 +143,37 @@ public final class ReplayPlan {
             }
             return new ReplayPlan(topic, start, stop, beginning, Map.copyOf(end), startsInDeleted, firstRecordMs, aheadOfClock(clientConfig, topic), Map.copyOf(clientConfig));
         }
+    }
+
+    /**
+     * The offset of the first record at or after {@code candidate} stamped {@code timestampMs} or
+     * later, or {@code end}. offsetsForTimes counts transaction markers, which the broker stamps when
+     * the transaction commits: events logged with older timestamps in transactions made the range
+     * end at the first marker (a replay of 6 such events read 2). The candidate is a record of the
+     * log whenever the topic holds no markers, and one poll confirms it; else the read goes on.
+     */
+    private static long firstStampedFrom(KafkaConsumer<byte[], byte[]> consumer, TopicPartition partition, long candidate, long end, long timestampMs) {
+        if (candidate >= end) {
+            return end;
+        }
+        consumer.assign(List.of(partition));
+        consumer.seek(partition, candidate);
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (consumer.position(partition, TIMEOUT) < end && System.nanoTime() < deadline) {
+            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                if (record.offset() >= end) {
+                    return end;
+                }
+                if (record.timestamp() >= timestampMs) {
+                    return record.offset();
+                }
+            }
+        }
+        if (consumer.position(partition, TIMEOUT) < end) {
+            throw new IllegalStateException("cannot read partition " + partition + " from offset " + candidate + " within " + TIMEOUT.toSeconds()
+                    + " s to find where the replay's range ends");
+        }
+        return end;
     }
 
     /**
@@ -582,6 +613,26 @@ public final class ReplayPlan {
          */
         public List<Gap> deletedUnread() {
             return plan.gapsFrom(positions);
+        }
+
+        /**
+         * The parts of the range in these offsets the stream jumped over ({@link ReadTrail}) that
+         * lie below the oldest offsets left now: deleted before the stream read them. The rest of a
+         * jump was there when the stream passed it: transaction markers and aborted records.
+         */
+        public List<Gap> deletedIn(List<Gap> jumps) {
+            List<Gap> deleted = new java.util.ArrayList<>();
+            for (Gap jump : jumps) {
+                TopicPartition partition = new TopicPartition(plan.topic, jump.partition());
+                if (plan.start.containsKey(partition)) {
+                    long first = Math.max(jump.firstOffset(), plan.start.get(partition));
+                    long end = Math.min(Math.min(jump.firstOffset() + jump.records(), plan.logStart.get(partition)), plan.stop.get(partition));
+                    if (end > first) {
+                        deleted.add(new Gap(jump.partition(), first, end - first, true));
+                    }
+                }
+            }
+            return deleted;
         }
     }
 

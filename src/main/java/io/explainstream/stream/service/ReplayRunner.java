@@ -10,6 +10,7 @@ import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
 import io.explainstream.stream.config.TopicCollisions;
 import io.explainstream.stream.replay.OutputRetention;
+import io.explainstream.stream.replay.ReadTrail;
 import io.explainstream.stream.replay.Replay;
 import io.explainstream.stream.replay.ReplayLedger;
 import io.explainstream.stream.replay.ReplayPlan;
@@ -370,10 +371,15 @@ public final class ReplayRunner {
         if (accountedBefore >= 0) {
             progress.update(accountedBefore, plan.recordsInRange(), accountedBefore, 0);
         }
-        try (ExplainService service = ExplainService.start(config, home, Scope.replay(replay.withStopOffsets(plan.stopOffsets()), config.exactlyOnce()), clock)) {
+        // Where the stream reads, to find records retention deletes ahead of it (its consumer moves past them without a word).
+        ReadTrail trail = new ReadTrail(positions);
+        UnreadParts unread = new UnreadParts(replay.id(), saver);
+        try (ExplainService service = ExplainService.start(config, home, Scope.replay(replay.withStopOffsets(plan.stopOffsets()), config.exactlyOnce(), trail),
+                clock)) {
             while (!stopRequested.getAsBoolean()) {
                 // With the oldest offsets left now: records retention deleted while the replay ran, before it read them, are never read.
                 ReplayPlan.Standing standing = plan.standing(group);
+                unread.note(standing.deletedIn(trail.drain()));
                 positions = standing.positions();
                 saver.offer(positions);
                 long done = standing.plan().done(positions);
@@ -414,16 +420,13 @@ public final class ReplayRunner {
         // The stream is closed: its last commit is in. Saved in any case, so that the record knows
         // where the replay stopped should the group's offsets be deleted before it resumes; a save
         // that fails leaves the outcome as it is (the group's offsets hold it too), and says so.
-        List<ReplayPlan.Gap> deletedWhileRunning = List.of();
         try {
             ReplayPlan.Standing last = plan.standing(group);
+            unread.note(last.deletedIn(trail.drain()));
             if (finished) {
-                // Every record it read is below its committed offsets now: below the oldest offsets left, the rest went unread.
-                deletedWhileRunning = saver.last().notSkipped(last.deletedUnread());
-                if (!deletedWhileRunning.isEmpty()) {
-                    LOG.warn("replay {}: retention deleted part of the range while the replay ran, before it read it: {}", replay.id(), deletedWhileRunning);
-                    saver.skip(deletedWhileRunning);
-                }
+                // Every record it read is below its committed offsets now: below the oldest offsets
+                // left, the rest went unread (a partition emptied to its end shows no jump).
+                unread.note(last.deletedUnread());
             }
             saver.save(last.positions());
         } catch (IllegalStateException e) {
@@ -441,7 +444,7 @@ public final class ReplayRunner {
             }
         }
         return new Outcome(finished, plan.recordsInRange(), counts.getOrDefault(Outcomes.EXPLAINED, 0L), counts.getOrDefault(Outcomes.DEAD_LETTERED, 0L),
-                counts.getOrDefault(Outcomes.SKIPPED, 0L), !fresh, (System.nanoTime() - started) / 1e9, gaps, skippedEarlier, deletedWhileRunning);
+                counts.getOrDefault(Outcomes.SKIPPED, 0L), !fresh, (System.nanoTime() - started) / 1e9, gaps, skippedEarlier, unread.parts());
     }
 
     /**
@@ -449,6 +452,33 @@ public final class ReplayRunner {
      * {@link #SAVE_EVERY}: a replay killed, then left until its group's offsets are deleted,
      * resumes from its last save, and explains again what it read after (seconds of work).
      */
+    /** The parts of the range retention deleted while the replay ran, before it read them: reported, and recorded as skipped. */
+    private static final class UnreadParts {
+
+        private final String replayId;
+        private final ProgressSaver saver;
+        private final List<ReplayPlan.Gap> parts = new java.util.ArrayList<>();
+
+        UnreadParts(String replayId, ProgressSaver saver) {
+            this.replayId = replayId;
+            this.saver = saver;
+        }
+
+        /** Adds what of {@code found} the record does not hold yet (found twice, or skipped knowingly at the start). */
+        void note(List<ReplayPlan.Gap> found) {
+            List<ReplayPlan.Gap> fresh = saver.last().notSkipped(found);
+            if (!fresh.isEmpty()) {
+                LOG.warn("replay {}: retention deleted part of the range while the replay ran, before it read it: {}", replayId, fresh);
+                saver.skip(fresh);
+                parts.addAll(fresh);
+            }
+        }
+
+        List<ReplayPlan.Gap> parts() {
+            return List.copyOf(parts);
+        }
+    }
+
     private static final class ProgressSaver {
 
         private final String replayId;

@@ -1,5 +1,6 @@
 package io.explainstream.stream.topology;
 
+import io.explainstream.stream.replay.ReadTrail;
 import io.explainstream.stream.replay.Replay;
 import java.nio.charset.StandardCharsets;
 import org.apache.kafka.common.header.Headers;
@@ -17,13 +18,19 @@ public sealed interface Scope permits Scope.Live, Scope.Replaying {
         return new Live();
     }
 
-    /** A replay; {@code exactlyOnce}: processing.guarantee is exactly_once_v2. */
-    static Scope replay(Replay replay, boolean exactlyOnce) {
-        return new Replaying(replay, exactlyOnce);
+    /**
+     * A replay; {@code exactlyOnce}: processing.guarantee is exactly_once_v2; {@code trail} notes
+     * every record read, for the runner to find what retention deleted ahead of the stream.
+     */
+    static Scope replay(Replay replay, boolean exactlyOnce, ReadTrail trail) {
+        return new Replaying(replay, exactlyOnce, trail);
     }
 
     /** Whether the record at this partition and offset, with this timestamp, is to be explained. */
     boolean includes(int partition, long offset, long timestampMs);
+
+    /** Notes that the stream read the record at this partition and offset, in range or not. */
+    void read(int partition, long offset);
 
     /** Adds the scope's marks to an explanation's headers. */
     void stamp(Headers headers);
@@ -52,6 +59,9 @@ public sealed interface Scope permits Scope.Live, Scope.Replaying {
         }
 
         @Override
+        public void read(int partition, long offset) {}
+
+        @Override
         public void stamp(Headers headers) {}
 
         @Override
@@ -71,10 +81,15 @@ public sealed interface Scope permits Scope.Live, Scope.Replaying {
     }
 
     /** A replay: its range, marked with its id, its outcomes counted; under exactly-once, no record read twice. */
-    record Replaying(Replay replay, boolean exactlyOnce) implements Scope {
+    record Replaying(Replay replay, boolean exactlyOnce, ReadTrail trail) implements Scope {
         @Override
         public boolean includes(int partition, long offset, long timestampMs) {
             return replay.includes(partition, offset, timestampMs);
+        }
+
+        @Override
+        public void read(int partition, long offset) {
+            trail.read(partition, offset);
         }
 
         @Override

@@ -48,6 +48,7 @@ final class ValidationProcessor implements Processor<byte[], TimestampIntake.Rec
         // The event's own timestamp: the record's may have been moved for the changelogs (TimestampIntake).
         SourcePosition source = source(record.value().timestampMs());
         byte[] value = record.value().value();
+        scope.read(source.partition(), source.offset());
         if (!scope.includes(source.partition(), source.offset(), source.timestampMs())) {
             // A replay reads from the first offset at its start time; later records may carry
             // earlier (or later) timestamps: only the range is explained.

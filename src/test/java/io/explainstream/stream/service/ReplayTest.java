@@ -737,6 +737,104 @@ class ReplayTest {
         assertEquals(List.of(), again.deletedWhileRunning());
     }
 
+    /**
+     * Retention deletes records in the middle of what a replay has still to read, with records left
+     * after them (the usual shape: the oldest segments go, the range goes on): the stream's consumer
+     * finds its offset out of range and moves on to the oldest record left without a word, and its
+     * committed offsets pass the hole. The replay finished with exit 0 and fewer events, unreported
+     * (a hostile test: 420 of 430 events, and a dry run that said it had read them). The jump in the
+     * offsets it read, below the oldest offset left, is now reported and recorded.
+     */
+    @Test
+    void recordsRetentionDeletesAheadOfAReplayWithRecordsLeftAfterThemAreReported() throws Exception {
+        Instant hour = Instant.now().minus(Duration.ofDays(2)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
+        kafka.createTopic("deleted-ahead", 1);
+        try (KafkaProducer<String, String> producer = producer()) {
+            for (int i = 0; i < 10; i++) {
+                long timestamp = hour.toEpochMilli() + i * 60_000L;
+                producer.send(new ProducerRecord<>("deleted-ahead", 0, timestamp, "ahead-" + i, event("ahead-" + i, timestamp, "One day, " + i, "a girl")))
+                        .get();
+            }
+        }
+        Replay replay = new Replay("deleted-ahead", hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
+        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", "deleted-ahead")), replay, null, "deleted-ahead-out");
+        assertTrue(ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()).finished());
+        // As if it had stopped at offset 2; retention deletes offsets 2..5 once the resumed run has made its plan.
+        TopicPartition partition = new TopicPartition("deleted-ahead", 0);
+        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.alterConsumerGroupOffsets(ReplayRunner.group(config), Map.of(partition, new OffsetAndMetadata(2))).all().get(30, TimeUnit.SECONDS);
+        }
+        java.util.concurrent.atomic.AtomicBoolean deleted = new java.util.concurrent.atomic.AtomicBoolean();
+        ReplayRunner.Progress deleteOnce = (done, total, before, seconds) -> {
+            if (!deleted.getAndSet(true)) {
+                try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+                    admin.deleteRecords(Map.of(partition, org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(6))).all().get(30, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        };
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        ReplayRunner.Outcome resumed = ReplayRunner.run(config, TestData.repo(), replay, false, deleteOnce, () -> System.nanoTime() > deadline,
+                Clock.systemUTC());
+        assertTrue(deleted.get() && resumed.finished());
+        assertEquals(List.of(), resumed.gaps(), "nothing was gone when it started");
+        assertEquals(List.of(new ReplayPlan.Gap(0, 2, 4, true)), resumed.deletedWhileRunning(), "offsets 2..5 went unread");
+        assertEquals(List.of(new ReplayPlan.Gap(0, 2, 4, true)), ReplayRunner.recorded(base("explainstream"), "deleted-ahead").orElseThrow().skipped());
+    }
+
+    /**
+     * Offsets a read-committed consumer never sees (transaction markers, an aborted transaction's
+     * records) are jumps in what the stream reads, but nothing was deleted: no part is reported
+     * missing ({@link #recordsRetentionDeletesAheadOfAReplayWithRecordsLeftAfterThemAreReported}).
+     */
+    @Test
+    void aTransactionallyLoggedInputIsReplayedWithNothingReportedMissing() throws Exception {
+        Instant hour = Instant.now().minus(Duration.ofDays(2)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
+        kafka.createTopic("logged-in-transactions", 1);
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+        props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "replay-test-logger");
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(props, new StringSerializer(), new StringSerializer())) {
+            producer.initTransactions();
+            for (int t = 0; t < 3; t++) {
+                producer.beginTransaction();
+                for (int i = 0; i < 2; i++) {
+                    String id = "tx-" + t + "-" + i;
+                    long timestamp = hour.toEpochMilli() + (t * 2 + i) * 60_000L;
+                    producer.send(new ProducerRecord<>("logged-in-transactions", 0, timestamp, id, event(id, timestamp, "One day, " + i, "a girl")));
+                }
+                producer.flush(); // written to the log before the abort, which would otherwise drop them unsent
+                if (t == 1) {
+                    producer.abortTransaction(); // its records are never read
+                } else {
+                    producer.commitTransaction();
+                }
+            }
+        }
+        // The markers are written after the commit returns: wait until every transaction is stable (9 offsets, 3 of them markers).
+        TopicPartition logged = new TopicPartition("logged-in-transactions", 0);
+        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            long stable;
+            while ((stable = admin.listOffsets(Map.of(logged, org.apache.kafka.clients.admin.OffsetSpec.latest()),
+                    new org.apache.kafka.clients.admin.ListOffsetsOptions(org.apache.kafka.common.IsolationLevel.READ_COMMITTED)).all()
+                    .get(30, TimeUnit.SECONDS).get(logged).offset()) < 9) {
+                assertTrue(System.nanoTime() < deadline, "the transactions became stable: " + stable + ", log end "
+                        + admin.listOffsets(Map.of(logged, org.apache.kafka.clients.admin.OffsetSpec.latest())).all().get(30, TimeUnit.SECONDS).get(logged).offset());
+                Thread.sleep(100);
+            }
+        }
+        Replay replay = new Replay("in-transactions", hour.toEpochMilli(), hour.plus(Duration.ofHours(1)).toEpochMilli());
+        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", "logged-in-transactions")), replay, null,
+                "in-transactions-out");
+        ReplayRunner.Outcome outcome = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
+        assertTrue(outcome.finished());
+        assertEquals(4, outcome.explained(), "the committed transactions' events");
+        assertEquals(List.of(), outcome.deletedWhileRunning(), "markers and aborted records are no loss");
+        assertFalse(outcome.missesRecords());
+    }
+
     /** Three valid events and one malformed, ten days ago (past the broker's default retention of 7 days), on a topic that keeps them. */
     private static Instant produceTenDaysAgo(String topic) throws Exception {
         Instant at = Instant.now().minus(Duration.ofDays(10)).truncatedTo(java.time.temporal.ChronoUnit.HOURS);
