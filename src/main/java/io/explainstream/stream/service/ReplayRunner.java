@@ -447,11 +447,6 @@ public final class ReplayRunner {
                 counts.getOrDefault(Outcomes.SKIPPED, 0L), !fresh, (System.nanoTime() - started) / 1e9, gaps, skippedEarlier, unread.parts());
     }
 
-    /**
-     * Keeps the replay's record up to date with its committed offsets while it runs, at most every
-     * {@link #SAVE_EVERY}: a replay killed, then left until its group's offsets are deleted,
-     * resumes from its last save, and explains again what it read after (seconds of work).
-     */
     /** The parts of the range retention deleted while the replay ran, before it read them: reported, and recorded as skipped. */
     private static final class UnreadParts {
 
@@ -479,6 +474,11 @@ public final class ReplayRunner {
         }
     }
 
+    /**
+     * Keeps the replay's record up to date with its committed offsets while it runs, at most every
+     * {@link #SAVE_EVERY}: a replay killed, then left until its group's offsets are deleted,
+     * resumes from its last save, and explains again what it read after (seconds of work).
+     */
     private static final class ProgressSaver {
 
         private final String replayId;

@@ -708,15 +708,7 @@ class ReplayTest {
             admin.alterConsumerGroupOffsets(ReplayRunner.group(config), Map.of(unread, new OffsetAndMetadata(0))).all().get(30, TimeUnit.SECONDS);
         }
         java.util.concurrent.atomic.AtomicBoolean deleted = new java.util.concurrent.atomic.AtomicBoolean();
-        ReplayRunner.Progress deleteOnce = (done, total, before, seconds) -> {
-            if (!deleted.getAndSet(true)) {
-                try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-                    admin.deleteRecords(Map.of(unread, org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(3))).all().get(30, TimeUnit.SECONDS);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            }
-        };
+        ReplayRunner.Progress deleteOnce = deletingOnFirstReport(unread, 3, deleted);
         long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
         ReplayRunner.Outcome resumed = ReplayRunner.run(config, TestData.repo(), replay, false, deleteOnce, () -> System.nanoTime() > deadline,
                 Clock.systemUTC());
@@ -765,15 +757,7 @@ class ReplayTest {
             admin.alterConsumerGroupOffsets(ReplayRunner.group(config), Map.of(partition, new OffsetAndMetadata(2))).all().get(30, TimeUnit.SECONDS);
         }
         java.util.concurrent.atomic.AtomicBoolean deleted = new java.util.concurrent.atomic.AtomicBoolean();
-        ReplayRunner.Progress deleteOnce = (done, total, before, seconds) -> {
-            if (!deleted.getAndSet(true)) {
-                try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-                    admin.deleteRecords(Map.of(partition, org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(6))).all().get(30, TimeUnit.SECONDS);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            }
-        };
+        ReplayRunner.Progress deleteOnce = deletingOnFirstReport(partition, 6, deleted);
         long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
         ReplayRunner.Outcome resumed = ReplayRunner.run(config, TestData.repo(), replay, false, deleteOnce, () -> System.nanoTime() > deadline,
                 Clock.systemUTC());
@@ -833,6 +817,24 @@ class ReplayTest {
         assertEquals(4, outcome.explained(), "the committed transactions' events");
         assertEquals(List.of(), outcome.deletedWhileRunning(), "markers and aborted records are no loss");
         assertFalse(outcome.missesRecords());
+    }
+
+    /**
+     * Progress that deletes the records of {@code partition} before {@code beforeOffset} at its first
+     * report, as retention would: a resumed replay reports first after its plan is made and before
+     * its stream starts. Sets {@code deleted} once done.
+     */
+    private static ReplayRunner.Progress deletingOnFirstReport(TopicPartition partition, long beforeOffset, java.util.concurrent.atomic.AtomicBoolean deleted) {
+        return (done, total, before, seconds) -> {
+            if (!deleted.getAndSet(true)) {
+                try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+                    admin.deleteRecords(Map.of(partition, org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(beforeOffset))).all()
+                            .get(30, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        };
     }
 
     /** Three valid events and one malformed, ten days ago (past the broker's default retention of 7 days), on a topic that keeps them. */
