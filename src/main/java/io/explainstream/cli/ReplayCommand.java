@@ -266,7 +266,7 @@ final class ReplayCommand implements Callable<Integer> {
         Map<ReplayPlan.Gap, String> lines = new java.util.TreeMap<>(
                 java.util.Comparator.comparingInt(ReplayPlan.Gap::partition).thenComparingLong(ReplayPlan.Gap::firstOffset));
         gaps.forEach(gap -> lines.put(gap, gap.toString()));
-        skippedEarlier.forEach(gap -> lines.put(gap, gap + ", skipped by an earlier run with --allow-gaps"));
+        skippedEarlier.forEach(gap -> lines.put(gap, gap + ", skipped by an earlier run"));
         deletedWhileRunning.forEach(gap -> lines.put(gap, gap + " while the replay ran, before it read them"));
         return List.copyOf(lines.values());
     }

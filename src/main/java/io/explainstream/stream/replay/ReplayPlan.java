@@ -177,6 +177,29 @@ public final class ReplayPlan {
     }
 
     /**
+     * Whether the partition holds no record a read-committed consumer returns between {@code from}
+     * and its stop offset: only transaction markers and aborted records, on which the replay's stream
+     * commits no offset, so that its committed offset stays at {@code from} (the replay waited for
+     * ever: a hostile test, a partition whose range was one commit marker). False where the read
+     * does not end within its timeout.
+     */
+    public boolean holdsNoRecordFrom(int partition, long from) {
+        TopicPartition topicPartition = new TopicPartition(topic, partition);
+        long end = stop.getOrDefault(topicPartition, from);
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer(clientConfig)) {
+            consumer.assign(List.of(topicPartition));
+            consumer.seek(topicPartition, from);
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while (consumer.position(topicPartition, TIMEOUT) < end && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    return record.offset() >= end;
+                }
+            }
+            return consumer.position(topicPartition, TIMEOUT) >= end;
+        }
+    }
+
+    /**
      * How far ahead of the clock the topic lets records be stamped (its message.timestamp.after.max.ms,
      * 0 for LogAppendTime); empty when this client may not read the topic's configuration.
      */

@@ -374,6 +374,7 @@ public final class ReplayRunner {
         // Where the stream reads, to find records retention deletes ahead of it (its consumer moves past them without a word).
         ReadTrail trail = new ReadTrail(positions);
         UnreadParts unread = new UnreadParts(replay.id(), saver);
+        MarkerTails markerTails = new MarkerTails();
         try (ExplainService service = ExplainService.start(config, home, Scope.replay(replay.withStopOffsets(plan.stopOffsets()), config.exactlyOnce(), trail),
                 clock)) {
             while (!stopRequested.getAsBoolean()) {
@@ -382,7 +383,7 @@ public final class ReplayRunner {
                 unread.note(standing.deletedIn(trail.drain()));
                 positions = standing.positions();
                 saver.offer(positions);
-                long done = standing.plan().done(positions);
+                long done = standing.plan().done(markerTails.passed(plan, positions));
                 // Progress counts events with an outcome, as the last line does: committed offsets
                 // run ahead of them (events wait in the batch store), all the way on a resume.
                 Optional<Long> accounted = service.replayOutcomes().map(ReplayRunner::total);
@@ -445,6 +446,38 @@ public final class ReplayRunner {
         }
         return new Outcome(finished, plan.recordsInRange(), counts.getOrDefault(Outcomes.EXPLAINED, 0L), counts.getOrDefault(Outcomes.DEAD_LETTERED, 0L),
                 counts.getOrDefault(Outcomes.SKIPPED, 0L), !fresh, (System.nanoTime() - started) / 1e9, gaps, skippedEarlier, unread.parts());
+    }
+
+    /**
+     * Partitions whose committed offset stays below the stop offset with nothing left there for the
+     * stream to read but transaction markers and aborted records: Kafka Streams commits no offset
+     * where it processes no record, so their offsets never reached the stop offsets and the replay
+     * waited for ever. A partition is looked at once its committed offset has not moved between two
+     * checks, once per offset (a partition with records left answers with one poll).
+     */
+    private static final class MarkerTails {
+
+        private Map<Integer, Long> before = Map.of();
+        /** Per partition, the committed offset from which nothing but markers and aborted records are left. */
+        private final Map<Integer, Long> passed = new java.util.HashMap<>();
+        private final java.util.Set<String> looked = new java.util.HashSet<>();
+
+        /** The committed offsets, with those of partitions left only markers moved to their stop offsets. */
+        Map<Integer, Long> passed(ReplayPlan plan, Map<Integer, Long> positions) {
+            Map<Integer, Long> seen = new java.util.HashMap<>(positions);
+            positions.forEach((partition, offset) -> {
+                long stop = plan.stopOffsets().getOrDefault(partition, offset);
+                if (offset < stop && offset.equals(before.get(partition)) && looked.add(partition + "@" + offset)
+                        && plan.holdsNoRecordFrom(partition, offset)) {
+                    passed.put(partition, offset);
+                }
+                if (offset.equals(passed.get(partition))) {
+                    seen.put(partition, stop);
+                }
+            });
+            before = positions;
+            return seen;
+        }
     }
 
     /** The parts of the range retention deleted while the replay ran, before it read them: reported, and recorded as skipped. */
