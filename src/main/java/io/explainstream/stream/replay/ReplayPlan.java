@@ -81,8 +81,19 @@ public final class ReplayPlan {
      */
     public record Gap(int partition, long firstOffset, long records, boolean exact) {
 
+        /** The parts of this gap outside every one of {@code parts}; those of other partitions do not count. */
+        List<Gap> outside(List<Gap> parts) {
+            List<Gap> pieces = List.of(this);
+            for (Gap part : parts) {
+                if (part.partition() == partition) {
+                    pieces = pieces.stream().flatMap(piece -> piece.without(part).stream()).toList();
+                }
+            }
+            return pieces;
+        }
+
         /** The parts of this gap outside {@code other} (of the same partition): none, one or two. */
-        List<Gap> without(Gap other) {
+        private List<Gap> without(Gap other) {
             long end = firstOffset + records;
             long otherEnd = other.firstOffset() + other.records();
             List<Gap> pieces = new java.util.ArrayList<>();
@@ -187,15 +198,10 @@ public final class ReplayPlan {
         TopicPartition topicPartition = new TopicPartition(topic, partition);
         long end = stop.getOrDefault(topicPartition, from);
         try (KafkaConsumer<byte[], byte[]> consumer = consumer(clientConfig)) {
-            consumer.assign(List.of(topicPartition));
-            consumer.seek(topicPartition, from);
-            long deadline = System.nanoTime() + TIMEOUT.toNanos();
-            while (consumer.position(topicPartition, TIMEOUT) < end && System.nanoTime() < deadline) {
-                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-                    return record.offset() >= end;
-                }
-            }
-            return consumer.position(topicPartition, TIMEOUT) >= end;
+            // Any record will do: the first stamped at or after the earliest instant there is.
+            return firstStampedFrom(consumer, topicPartition, from, end, Long.MIN_VALUE) >= end;
+        } catch (IllegalStateException e) {
+            return false; // not read to the stop offset within the timeout
         }
     }
 
@@ -284,12 +290,7 @@ public final class ReplayPlan {
             long first = start.get(partition);
             long passed = resumesFrom.getOrDefault(partition.partition(), first);
             long end = Math.min(Math.min(logStart.get(partition), stop.get(partition)), passed);
-            long count = end - first;
-            for (Gap gap : skipped) {
-                if (gap.partition() == partition.partition()) {
-                    count -= Math.max(0, Math.min(end, gap.firstOffset() + gap.records()) - Math.max(first, gap.firstOffset()));
-                }
-            }
+            long count = end <= first ? 0 : new Gap(partition.partition(), first, end - first, true).outside(skipped).stream().mapToLong(Gap::records).sum();
             if (count > 0) {
                 deleted.put(partition.partition(), count);
             }

@@ -93,17 +93,7 @@ public record ReplayRecord(ReplayTerms terms, SortedMap<Integer, Long> stopOffse
      * second time; what retention deleted beyond it since does.
      */
     public List<ReplayPlan.Gap> notSkipped(List<ReplayPlan.Gap> found) {
-        List<ReplayPlan.Gap> left = new ArrayList<>();
-        for (ReplayPlan.Gap gap : found) {
-            List<ReplayPlan.Gap> pieces = List.of(gap);
-            for (ReplayPlan.Gap old : skipped) {
-                if (old.partition() == gap.partition()) {
-                    pieces = pieces.stream().flatMap(piece -> piece.without(old).stream()).toList();
-                }
-            }
-            left.addAll(pieces);
-        }
-        return left;
+        return found.stream().flatMap(gap -> gap.outside(skipped).stream()).toList();
     }
 
     /**
