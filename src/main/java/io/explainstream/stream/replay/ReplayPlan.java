@@ -133,6 +133,11 @@ public final class ReplayPlan {
             Map<TopicPartition, OffsetAndTimestamp> fromOffsets = consumer.offsetsForTimes(at(topicPartitions, replay.fromMs()), TIMEOUT);
             long stopMs = outOfOrderMs < 0 ? Long.MAX_VALUE : replay.toMs() > Long.MAX_VALUE - outOfOrderMs ? Long.MAX_VALUE : replay.toMs() + outOfOrderMs;
             Map<TopicPartition, OffsetAndTimestamp> toOffsets = outOfOrderMs < 0 ? Map.of() : consumer.offsetsForTimes(at(topicPartitions, stopMs), TIMEOUT);
+            // A record logged before one stamped t is stamped at most the bound after t, so deleted
+            // records may be of the range wherever a record left at the oldest offset is stamped
+            // within the bound before --from (-1, no bound: only where it is stamped in range).
+            Map<TopicPartition, OffsetAndTimestamp> withinBound = outOfOrderMs <= 0 ? fromOffsets
+                    : consumer.offsetsForTimes(at(topicPartitions, Math.max(0, replay.fromMs() - outOfOrderMs)), TIMEOUT);
             Map<TopicPartition, Long> start = new TreeMap<>(ReplayPlan::compare);
             Map<TopicPartition, Long> stop = new TreeMap<>(ReplayPlan::compare);
             Optional<Long> firstRecordMs = Optional.empty();
@@ -147,10 +152,11 @@ public final class ReplayPlan {
                     long timestamp = fromOffsets.get(partition).timestamp();
                     firstRecordMs = Optional.of(firstRecordMs.map(t -> Math.min(t, timestamp)).orElse(timestamp));
                 }
-                // The range reaches into deleted records when the oldest record left is already at or
-                // after --from (or none is left), and records were deleted before it.
+                // The range may reach into deleted records when the oldest record left is stamped at
+                // or after --from, less the bound (or none is left), and records were deleted before it.
                 long oldest = beginning.get(partition);
-                startsInDeleted.put(partition, oldest > 0 && first == oldest);
+                long firstWithinBound = withinBound.get(partition) == null ? endOffset : withinBound.get(partition).offset();
+                startsInDeleted.put(partition, oldest > 0 && firstWithinBound == oldest);
             }
             return new ReplayPlan(topic, start, stop, beginning, Map.copyOf(end), startsInDeleted, firstRecordMs, aheadOfClock(clientConfig, topic), Map.copyOf(clientConfig));
         }

@@ -646,6 +646,46 @@ class ReplayTest {
     }
 
     /**
+     * Retention deleted the start of the range, and the oldest record left is stamped just before
+     * --from (logged out of timestamp order): offsetsForTimes lands past it, and the deleted part was
+     * not reported (a hostile test: the replay exited 0 with fewer events). A record logged before
+     * one stamped t may be stamped up to replay.out.of.order.ms after t, so the deleted records may
+     * be in range wherever the oldest left is stamped within the bound before --from; where it is
+     * stamped further back, they cannot be, and nothing is reported.
+     */
+    @Test
+    void aDeletedStartOfTheRangeIsReportedWhenTheOldestRecordLeftIsStampedJustBeforeIt() throws Exception {
+        String topic = "retention-edge";
+        kafka.createTopic(topic, 2);
+        long from = Instant.now().minus(Duration.ofDays(2)).truncatedTo(java.time.temporal.ChronoUnit.HOURS).toEpochMilli();
+        // Per partition, the timestamps of offsets 0..3 as logged; offsets 0 and 1 are then deleted.
+        long[][] stamps = {{from + 1_000, from + 2_000, from - 120_000, from + 3_000}, {from - 1_200_000, from - 900_000, from - 600_000, from + 3_000}};
+        try (KafkaProducer<String, String> producer = producer()) {
+            for (int partition = 0; partition < 2; partition++) {
+                for (int offset = 0; offset < 4; offset++) {
+                    String id = topic + "-" + partition + "-" + offset;
+                    long timestamp = stamps[partition][offset];
+                    producer.send(new ProducerRecord<>(topic, partition, timestamp, id, event(id, timestamp, "One day,", "a girl"))).get();
+                }
+            }
+        }
+        try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            admin.deleteRecords(Map.of(new TopicPartition(topic, 0), org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(2),
+                    new TopicPartition(topic, 1), org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(2))).all().get(30, TimeUnit.SECONDS);
+        }
+        Replay replay = new Replay("edge", from, from + Duration.ofHours(1).toMillis());
+        ServiceConfig config = ReplayRunner.configure(base("explainstream").with(Map.of("input.topic", topic)), replay, null, "edge-out");
+        ReplayRunner.Outcome refused = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
+        assertFalse(refused.finished(), "refused: part of the range may be gone");
+        assertEquals("[partition 0: up to 2 records of the range (offsets 0..1) deleted by retention]", refused.gaps().toString(),
+                "partition 0's oldest record left is stamped 2 minutes before --from, partition 1's 10 minutes (past the 5-minute bound)");
+        ReplayRunner.Outcome allowed = ReplayRunner.run(config, TestData.repo(), replay, true, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
+        assertTrue(allowed.finished());
+        assertEquals(2, allowed.explained(), "offset 3 of each partition");
+        assertEquals(refused.gaps(), allowed.gaps(), "and the gap is still reported");
+    }
+
+    /**
      * A resumed replay with --allow-gaps, one of whose partitions retention emptied before the
      * replay read it: there is no record left there to process and commit, so its committed offset
      * stays where it was, and the replay waited for it for ever (a hostile test: 30/60 records,
