@@ -47,7 +47,9 @@ import org.slf4j.LoggerFactory;
  * seconds per second and sent every event to the cheap method) and only once a source has a
  * dwell time of measurements. Nor is a lag whose records all drain fast a reason to step down: with
  * every waiting record counted and needing under a quarter of the limit, a lower level would publish
- * them little sooner, and the lag is mostly their age (a mirror's old timestamps). The levels, in order:
+ * them little sooner, and the lag is mostly their age (a mirror's old timestamps). For the same
+ * reason such a lag does not hold a step up, where the waiting records need under a quarter of the
+ * limit at the level above. The levels, in order:
  * the configured steps; halved steps down to {@code audit.min.steps} (integrated gradients only);
  * the cheap method for every event that is not forced; and then, on top, skipping (counted) the
  * events outside the sample. Forced events always get the configured method and steps.
@@ -588,9 +590,9 @@ public final class BacklogController {
      * their share of the events taken, at the configured method: the age check must not read an
      * overload of forced events as records that came old.
      */
-    private long slowestDrainWithForcedMs() {
+    private long slowestDrainWithForcedMs(int atLevel) {
         double forced = forcedShare();
-        return drainMs((1 - forced) * levelWork(level) + forced, engineTimes.stream().mapToDouble(EngineTime::msPerFullToken).max());
+        return drainMs((1 - forced) * levelWork(atLevel) + forced, engineTimes.stream().mapToDouble(EngineTime::msPerFullToken).max());
     }
 
     /** A level's engine work per record, as a share of the configured method's. */
@@ -684,8 +686,12 @@ public final class BacklogController {
         // drain is longer than the oldest record's wait (drain / lag = arrival rate / capacity), so
         // this holds no overload. One hour-old record among fresh ones sent the service to the top
         // level, and a mirror's records, all an hour old, would have held it there.
-        long drainWithForcedMs = slowestDrainWithForcedMs();
+        long drainWithForcedMs = slowestDrainWithForcedMs(level);
         boolean drainsFast = allCounted && drainWithForcedMs * MARGIN <= limit / 4;
+        // The same at the level above: a lag over half the limit that is the records' age does not
+        // hold a step up either, or a service degraded by a backlog and then fed only records that
+        // came old stayed degraded for as long as they came.
+        boolean drainsFastAbove = level > 0 && allCounted && slowestDrainWithForcedMs(level - 1) * MARGIN <= limit / 4;
         LagSeries worst = null;
         long worstExpectedMs = Long.MIN_VALUE;
         boolean allUnderHalf = true;
@@ -719,9 +725,12 @@ public final class BacklogController {
             next = levelToDrain();
             why = String.format(Locale.ROOT, "%d input records wait, %d ms of engine time at this level, over", waitingRecords(), drainMs);
         }
-        if (why == null && allUnderHalf && level > 0 && slowestDrainMs(level - 1) < limit / 2) {
+        if (why == null && (allUnderHalf || drainsFastAbove) && level > 0 && slowestDrainMs(level - 1) < limit / 2) {
             Optional<String> shortfall = fallsShort(level - 1, now);
-            String under = String.format(Locale.ROOT, "input lag %d ms is under half of", lagMs + batchMs);
+            String under = allUnderHalf ? String.format(Locale.ROOT, "input lag %d ms is under half of", lagMs + batchMs)
+                    : String.format(Locale.ROOT, "input lag %d ms is over half the limit, but the input records waiting (%d) need at most %d ms of"
+                            + " engine time at audit level %d, under a quarter of", lagMs + batchMs, waitingRecords(), slowestDrainWithForcedMs(level - 1),
+                            level - 1);
             if (shortfall.isEmpty()) {
                 next = level - 1;
                 why = under;
