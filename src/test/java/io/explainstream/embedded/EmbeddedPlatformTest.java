@@ -46,8 +46,20 @@ class EmbeddedPlatformTest {
         assertFalse(EmbeddedKafkaBroker.accepts(bootstrap), "the broker port is free");
         try (EmbeddedPlatform again = EmbeddedPlatform.start(dir, 0)) {
             assertEquals(bootstrap, again.bootstrapServers(), "the same ports, from the data folder");
+            assertEquals(registryUrl, again.registryUrl(), "the registry's too: a second instance given its URL keeps working");
             assertEquals(schemaId, new SchemaRegistryClient(RegistryConfig.of(again.registryUrl())).latest("explanations-value").id(),
                     "schemas survive the restart in _schemas");
+        }
+        // The registry's port taken by another process meanwhile: it starts on a free one, kept from then on.
+        String moved;
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(URI.create(registryUrl).getPort(), 1, java.net.InetAddress.getLoopbackAddress());
+                EmbeddedPlatform elsewhere = EmbeddedPlatform.start(dir, 0)) {
+            moved = elsewhere.registryUrl();
+            assertFalse(moved.equals(registryUrl), moved);
+            assertEquals(schemaId, new SchemaRegistryClient(RegistryConfig.of(moved)).latest("explanations-value").id());
+        }
+        try (EmbeddedPlatform last = EmbeddedPlatform.start(dir, 0)) {
+            assertEquals(moved, last.registryUrl());
         }
     }
 }
