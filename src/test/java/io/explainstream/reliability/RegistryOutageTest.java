@@ -96,6 +96,9 @@ class RegistryOutageTest {
                 assertEquals(503, health.statusCode(), health.body());
                 assertTrue(health.body().matches(".*stream thread replaced \\d+ times in the last 300 s \\(health.thread.replacements.max = 1\\); "
                         + "last error: .*"), health.body());
+                // ... and why, down to the root cause, on one line without a stack trace.
+                assertTrue(health.body().matches("(?s).*last error: [^\n]*; caused by [^\n]*schema registry [^\n]*") && !health.body().contains("stacktrace="),
+                        health.body());
                 assertEquals(0, kafka.readCommitted("ro-dlq", records -> false, Duration.ofSeconds(1)).size(), "and nothing is dead-lettered");
                 registry = EmbeddedSchemaRegistry.start(schemas, EmbeddedSchemaRegistry.Settings.loopback(port));
 

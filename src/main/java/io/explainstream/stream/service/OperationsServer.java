@@ -65,7 +65,8 @@ public final class OperationsServer implements AutoCloseable {
     }
 
     private static void respondWith(HttpExchange exchange, Health current) throws IOException {
-        String detail = current.detail().replace("\\", "\\\\").replace("\"", "'").replace("\n", " ");
+        // Control characters (a line end, a stack trace's tab) are not allowed in a JSON string.
+        String detail = current.detail().replace("\\", "\\\\").replace("\"", "'").replaceAll("\\p{Cntrl}", " ");
         String body = "{\"status\":\"" + (current.ready() ? "UP" : "DOWN") + "\",\"detail\":\"" + detail + "\"}";
         respond(exchange, current.ready() ? 200 : 503, "application/json", body);
     }

@@ -4,7 +4,10 @@ import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
 import java.time.Clock;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.List;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,6 +21,10 @@ import org.slf4j.LoggerFactory;
 public final class Liveness {
 
     private static final Logger LOG = LoggerFactory.getLogger(Liveness.class);
+    /** Causes named in /health's reason, from the outermost. */
+    private static final int MAX_CAUSES = 6;
+    /** Characters of each cause's message named there. */
+    private static final int MAX_MESSAGE_CHARS = 300;
 
     /** What /health reports. */
     public record Verdict(boolean healthy, String reason) {}
@@ -52,7 +59,29 @@ public final class Liveness {
 
     public synchronized void threadReplaced(Throwable error) {
         replacements.addLast(clock.millis());
-        lastFailure = String.valueOf(error);
+        lastFailure = describe(error);
+    }
+
+    /**
+     * The error and its causes, each as its class and the first line of its message: the outermost
+     * says where (Kafka Streams' "Exception caught in process. taskId=0_1, …"), the innermost what
+     * (a registry that refuses connections). /health gave the outermost alone, which named neither.
+     * Kafka Streams' messages carry a whole stack trace after ", stacktrace=": cut there.
+     */
+    static String describe(Throwable error) {
+        List<String> parts = new ArrayList<>();
+        Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Throwable cause = error; cause != null && seen.add(cause) && parts.size() < MAX_CAUSES; cause = cause.getCause()) {
+            String message = cause.getMessage() == null ? "" : cause.getMessage().lines().findFirst().orElse("");
+            int trace = message.indexOf(", stacktrace=");
+            message = trace >= 0 ? message.substring(0, trace) : message;
+            message = message.length() > MAX_MESSAGE_CHARS ? message.substring(0, MAX_MESSAGE_CHARS) + "…" : message;
+            String part = cause.getClass().getName() + (message.isEmpty() ? "" : ": " + message);
+            if (parts.isEmpty() || !parts.get(parts.size() - 1).equals(part)) {
+                parts.add(part); // a wrapper that says nothing new (ConnectException around ConnectException) once
+            }
+        }
+        return String.join("; caused by ", parts);
     }
 
     synchronized void engineEntered() {

@@ -32,6 +32,31 @@ class LivenessTest {
         assertTrue(liveness.verdict().healthy(), "the first replacement has left the window");
     }
 
+    /**
+     * The reason names the root cause: a registry outage reached /health as Kafka Streams'
+     * "Exception caught in process. taskId=0_1, …, stacktrace=…", which named neither the registry
+     * nor the connection (a hostile test's second instance, given a registry URL that was gone).
+     */
+    @Test
+    void theLastErrorNamesEachCauseDownToTheRoot() {
+        // Java's HTTP client wraps a ConnectException in another that says the same: named once.
+        Exception root = new java.net.ConnectException("Connection refused");
+        root.initCause(new java.net.ConnectException("Connection refused"));
+        Exception serde = new org.apache.kafka.common.errors.SerializationException(
+                "cannot get a schema id for subject explanations-value: http://127.0.0.1:37389 unreachable", root);
+        Exception streams = new org.apache.kafka.streams.errors.StreamsException("Exception caught in process. taskId=0_1, processor=KSTREAM-SOURCE-0000000000,"
+                + " topic=llm-interactions, partition=1, offset=7, stacktrace=org.apache.kafka.common.errors.SerializationException: cannot get\n\tat a.b.C.d(C.java:1)",
+                serde);
+        for (int i = 0; i < 4; i++) {
+            liveness.threadReplaced(streams);
+        }
+        assertEquals("stream thread replaced 4 times in the last 300 s (health.thread.replacements.max = 3); last error: "
+                + "org.apache.kafka.streams.errors.StreamsException: Exception caught in process. taskId=0_1, processor=KSTREAM-SOURCE-0000000000,"
+                + " topic=llm-interactions, partition=1, offset=7; caused by org.apache.kafka.common.errors.SerializationException: cannot get a schema id"
+                + " for subject explanations-value: http://127.0.0.1:37389 unreachable; caused by java.net.ConnectException: Connection refused",
+                liveness.verdict().reason());
+    }
+
     @Test
     void aBatchLongerThanTheStallLimitInTheEngineIsUnhealthy() {
         liveness.engineEntered();
