@@ -28,7 +28,10 @@ import java.util.TreeMap;
  * batch can outlast the transaction timeout, and be aborted and redone). That first batch warms
  * the JVM and libtorch up and overstates the cost: it cuts the next batches, as an upper bound,
  * until the second batch's measurement replaces it, but it never dead-letters an event as too
- * large to commit: that verdict is final, so it waits for a measured cost.
+ * large to commit: that verdict is final, so it waits for a measured cost. Likewise the first call
+ * at a length, which pays for libtorch's first run at its shapes: stopped, it bounds the batches of
+ * that length and the event is tried once more; only a second stop, or a measurement, makes the
+ * length's cost a verdict ({@link #stopIsFinal}).
  */
 public final class TransactionBudget {
 
@@ -48,12 +51,16 @@ public final class TransactionBudget {
      */
     public record Work(double units, int length) {}
 
-    /** The measured cost of a length class: seconds per unit, and the mean padded length it was measured at. */
-    private record Cost(double secondsPerUnit, double length) {
+    /**
+     * The measured cost of a length class: seconds per unit, and the mean padded length it was
+     * measured at; {@code confirmed} unless it is only the lower bound of one stopped call, the
+     * first at that length, which may have paid for libtorch's first run at new shapes.
+     */
+    private record Cost(double secondsPerUnit, double length, boolean confirmed) {
 
         Cost add(double seconds, Work work) {
             return new Cost(SMOOTHING * seconds / work.units() + (1 - SMOOTHING) * secondsPerUnit,
-                    SMOOTHING * work.length() + (1 - SMOOTHING) * length);
+                    SMOOTHING * work.length() + (1 - SMOOTHING) * length, true);
         }
     }
 
@@ -99,7 +106,7 @@ public final class TransactionBudget {
      * lengths (its own class's cost where measured); 0 while nothing has been measured.
      */
     public synchronized double estimate(Work work) {
-        return work.units() * perUnit(work.length()).most();
+        return work.units() * perUnit(work.length(), costs).most();
     }
 
     /**
@@ -107,7 +114,13 @@ public final class TransactionBudget {
      * cost where measured): what condemns an event as too large to commit. 0 while nothing has been measured.
      */
     public synchronized double leastEstimate(Work work) {
-        return work.units() * perUnit(work.length()).least();
+        TreeMap<Integer, Cost> confirmed = new TreeMap<>();
+        costs.forEach((lengthClass, cost) -> {
+            if (cost.confirmed()) {
+                confirmed.put(lengthClass, cost);
+            }
+        });
+        return work.units() * perUnit(work.length(), confirmed).least();
     }
 
     /** Bounds on the seconds per unit of work at one length. */
@@ -120,7 +133,7 @@ public final class TransactionBudget {
      * times it (all attention); from a longer one at N tokens: at most its cost and at least L / N
      * times it. Zero while nothing has been measured.
      */
-    private PerUnit perUnit(int length) {
+    private static PerUnit perUnit(int length, TreeMap<Integer, Cost> costs) {
         int lengthClass = lengthClass(length);
         Cost own = costs.get(lengthClass);
         if (own != null) {
@@ -187,17 +200,29 @@ public final class TransactionBudget {
     }
 
     /**
+     * Whether a lone event of this much work, stopped at the transaction's limit now, could never
+     * commit: its length class has a cost, measured or from an earlier stop. The first call at a
+     * length pays for libtorch's first run at those shapes (a hostile test: a 512-token event
+     * stopped at 15.1 s when first seen, and others as long then took 11.9 s), so its stop is no
+     * verdict: the event is tried once more in the next transaction.
+     */
+    public synchronized boolean stopIsFinal(Work work) {
+        return !provisional && costs.containsKey(lengthClass(work.length()));
+    }
+
+    /**
      * A call of this much work was stopped after {@code seconds} ({@link #engineTimeLeft}): it
      * needed more. The cost of its length class becomes at least what that says, so that an event
-     * at least as large is dead-lettered at once instead of taking a whole transaction's time again;
-     * later batches' measurements bring the cost back down.
+     * at least as large is dead-lettered at once instead of taking a whole transaction's time again
+     * (once a second stop or a measurement confirms the first stop at a length:
+     * {@link #stopIsFinal}); later batches' measurements bring the cost back down.
      */
     public synchronized void stopped(double seconds, Work work) {
         spentSeconds += seconds;
         if (work.units() > 0) {
             double atLeast = seconds / work.units();
-            costs.merge(lengthClass(work.length()), new Cost(atLeast, work.length()),
-                    (known, stop) -> known.secondsPerUnit() >= atLeast ? known : new Cost(atLeast, known.length()));
+            costs.merge(lengthClass(work.length()), new Cost(atLeast, work.length(), false),
+                    (known, stop) -> new Cost(Math.max(atLeast, known.secondsPerUnit()), known.length(), true));
             if (!warmedUp) {
                 // The warm-up call's stop is no verdict either: an upper bound until a measurement.
                 warmedUp = true;
@@ -211,7 +236,7 @@ public final class TransactionBudget {
         if (work.units() <= 0) {
             return;
         }
-        Cost measured = new Cost(seconds / work.units(), work.length());
+        Cost measured = new Cost(seconds / work.units(), work.length(), true);
         if (!warmedUp) {
             // The first batch pays for class loading, JIT and libtorch's first allocations: an upper bound, not a cost to average.
             warmedUp = true;
@@ -224,7 +249,8 @@ public final class TransactionBudget {
             costs.clear();
             provisional = false;
         }
-        costs.merge(lengthClass(work.length()), measured, (known, latest) -> known.add(seconds, work));
+        // A completed call replaces the bound of a first stop at its length (which may have paid for new shapes).
+        costs.merge(lengthClass(work.length()), measured, (known, latest) -> known.confirmed() ? known.add(seconds, work) : latest);
     }
 
     double maxSeconds() {

@@ -403,9 +403,10 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
      * Explains a batch, splitting it on failure; adds each event that got an outcome to
      * {@code handled}. The engine gets what is left of the transaction's time
      * ({@link TransactionBudget#engineTimeLeft}): past it, the broker would abort the transaction
-     * and the batch be redone for ever. A lone event that ran out of a whole transaction's time
-     * after the warm-up (or of what was left, when it is the {@code lastChance}) can never commit
-     * and is a dead letter; otherwise the exception leaves the batch's events for the next
+     * and the batch be redone for ever. A lone event that ran out of a whole transaction's time at
+     * a length whose cost is known ({@link TransactionBudget#stopIsFinal}: not the warm-up, not the
+     * first call at its length), or of what was left when it is the {@code lastChance}, can never
+     * commit and is a dead letter; otherwise the exception leaves the batch's events for the next
      * transaction.
      */
     private void explainSplitting(List<PendingEvent> batch, List<PendingEvent> handled, boolean lastChance) {
@@ -423,8 +424,9 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         }
         List<Explanation> explanations;
         boolean freshTransaction = budget.fresh();
-        // The warm-up call pays for class loading and the first allocations: stopped, it is retried, never final.
-        boolean warm = budget.measured();
+        // The warm-up call pays for class loading and the first allocations, and the first call at a
+        // length for libtorch's first run at its shapes: stopped, they are retried, not final.
+        boolean finalStop = budget.stopIsFinal(work);
         Duration timeLimit = budget.engineTimeLeft();
         long started = System.nanoTime();
         liveness.engineEntered();
@@ -438,7 +440,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             double seconds = (System.nanoTime() - started) / 1e9;
             budget.stopped(seconds, work); // the estimate learns that this work takes longer
             metrics.engineStopped();
-            if (batch.size() == 1 && (freshTransaction && warm || lastChance)) {
+            if (batch.size() == 1 && (freshTransaction && finalStop || lastChance)) {
                 PendingEvent event = batch.get(0);
                 LOG.warn("event {} ran past the engine time a transaction allows ({} s) and was stopped; sending it to the dead-letter topic",
                         event.eventId(), String.format(java.util.Locale.ROOT, "%.1f", seconds));

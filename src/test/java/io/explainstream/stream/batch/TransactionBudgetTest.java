@@ -114,6 +114,44 @@ class TransactionBudgetTest {
     }
 
     /**
+     * The first call at a length pays for libtorch's first run at its shapes (a hostile test, with
+     * 15 s of engine time to a transaction: a 512-token event stopped at 15.1 s when first seen,
+     * the next five as long dead-lettered at once as "could never commit", and one as long then
+     * explained in 11.9 s). Its stop bounds the batches of that length but condemns nothing, and the
+     * event gets one more try; a second stop, or a measurement, settles the length's cost.
+     */
+    @Test
+    void aFirstStopAtALengthIsNoVerdictUntilASecondStopOrAMeasurement() {
+        TransactionBudget.Work shortEvent = new TransactionBudget.Work(32 * 16, 32);
+        TransactionBudget.Work longEvent = new TransactionBudget.Work(512 * 16, 512);
+        TransactionBudget.Work longer = new TransactionBudget.Work(512 * 16 + 1, 512);
+        budget.commits(0);
+        budget.spent(1, shortEvent); // warm-up
+        budget.spent(0.05, shortEvent); // measured
+        assertTrue(budget.stopIsFinal(shortEvent), "a measured length");
+        assertFalse(budget.stopIsFinal(longEvent), "the first call at 512 tokens");
+        budget.commits(1);
+        budget.stopped(45, longEvent); // at the limit: 3/4 of the 60 s timeout
+        assertFalse(budget.exceedsTransaction(longer), "the first stop condemns nothing");
+        assertEquals(45, budget.estimate(longEvent), 1e-9, "but it bounds the batches");
+        assertTrue(budget.stopIsFinal(longEvent), "a second stop would be final");
+        budget.commits(2);
+        budget.spent(35, longEvent); // the retry fits
+        assertEquals(35, budget.estimate(longEvent), 1e-9, "a measurement replaces the first stop's bound");
+        assertFalse(budget.exceedsTransaction(longer));
+
+        TransactionBudget twice = new TransactionBudget(20, 60);
+        twice.commits(0);
+        twice.spent(1, shortEvent);
+        twice.spent(0.05, shortEvent);
+        twice.commits(1);
+        twice.stopped(45, longEvent);
+        twice.commits(2);
+        twice.stopped(45, longEvent);
+        assertTrue(twice.exceedsTransaction(longer), "stopped twice: an event larger than the stopped one is flagged");
+    }
+
+    /**
      * On the bundled model an event of a 24-token prompt and 8 response tokens took 50.2 ms at 16
      * steps and one of a 504-token prompt 6,786.9 ms (`bench engine --shapes 24/8,504/8`): a token
      * of the long event costs 8.5 times one of the short. Learnt on short traffic alone, one cost for

@@ -415,6 +415,51 @@ class ExplainTopologyTest {
     }
 
     /**
+     * The first call at a new length pays for libtorch's first run at its shapes, and may be stopped
+     * at the transaction's limit where a second call fits (a hostile test, with 15 s of engine time
+     * to a transaction: a 512-token event stopped at 15.1 s when first seen and dead-lettered, the
+     * next five as long dead-lettered at once, and one as long then explained in 11.9 s). The real
+     * engine behind an explainer whose first call at a long prompt is stopped as if it ran out of
+     * time (how slow a first call is cannot be made to happen here): the event is tried once more in
+     * the next transaction and explained, and the next one as long is explained too.
+     */
+    @Test
+    void aLongEventStoppedTheFirstTimeItsLengthIsSeenIsTriedOnceMore() {
+        EngineExplainer engine = engineExplainer(4);
+        java.util.concurrent.atomic.AtomicInteger longCalls = new java.util.concurrent.atomic.AtomicInteger();
+        Explainer slowFirstLongCall = new Delegating(engine) {
+            @Override
+            public List<Explanation> explain(List<PendingEvent> batch, Tier tier, Duration timeLimit) {
+                if (batch.get(0).tokens() > 100 && longCalls.incrementAndGet() == 1) {
+                    throw new io.explainstream.attribution.AttributionTimeLimitException();
+                }
+                return super.explain(batch, tier, timeLimit);
+            }
+        };
+        // One event a batch; 45 s of engine time to a transaction, which no estimate of these events
+        // reaches (with 3 s, a short event measured while the JIT still compiled priced the long
+        // ones over it: dead-lettered by the estimate before any call).
+        start(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(1, 100_000, 60_000, 20, 60_000, false)), StreamFixture.defaultPolicy(),
+                slowFirstLongCall);
+        send("short-1", json("short-1", "One day,", "a girl"), T0);
+        send("short-2", json("short-2", "One day,", "a girl"), T0);
+        driver.advanceWallClockTime(Duration.ofSeconds(1));
+        assertEquals(2, output.readValuesToList().size(), "short events are explained (and measure the cost)");
+
+        String longPrompt = "the cat sat on the mat. ".repeat(60);
+        send("long-1", json("long-1", longPrompt, "a girl"), T0);
+        driver.advanceWallClockTime(Duration.ofSeconds(1));
+        send("long-2", json("long-2", longPrompt, "a boy"), T0);
+        for (int i = 0; i < 4; i++) {
+            driver.advanceWallClockTime(Duration.ofSeconds(1));
+        }
+        assertEquals(List.of(), deadLetters.readRecordsToList().stream().map(r -> header(r, DeadLetters.REASON)).toList(),
+                "no verdict from the first stop at a length");
+        assertEquals(List.of("long-1", "long-2"), output.readValuesToList().stream().map(Explanation::getEventId).toList());
+        assertEquals(3, longCalls.get(), "long-1 twice, long-2 once");
+    }
+
+    /**
      * Short traffic, then four long prompts at once. With one engine cost for all lengths, learnt
      * on the short events, the long ones were planned at their tokens times the short events' cost
      * per token, a fraction of their time (a batch of long prompts ran 29 s against a 20 s target),
