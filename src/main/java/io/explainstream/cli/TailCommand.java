@@ -15,6 +15,7 @@ import io.explainstream.stream.config.KafkaClients;
 import io.explainstream.stream.config.KeptPositions;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
+import io.explainstream.stream.output.DeadLetter;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.List;
@@ -35,14 +36,15 @@ import picocli.CommandLine.Spec;
  * for people or as one JSON object per line for {@code jq}.
  */
 @Command(name = "tail", mixinStandardHelpOptions = true,
-        description = "Print explanations as they arrive: top tokens, delta, latency (read_committed); with --stats or --alerts, the window statistics or alerts.")
+        description = "Print explanations as they arrive: top tokens, delta, latency (read_committed); with --stats or --alerts, the window statistics or"
+                + " alerts; with --dead-letters, the dead letters and their reasons.")
 final class TailCommand implements Callable<Integer> {
 
     /** Output formats: lower case, as typed on the command line. */
     enum Format { text, json }
 
-    @Option(names = "--topic", description = "Explanations topic (default: output.topic of --config, else explanations); not with --stats or --alerts,"
-            + " which read stats.topic and alerts.topic of --config.")
+    @Option(names = "--topic", description = "Explanations topic (default: output.topic of --config, else explanations), or with --dead-letters the"
+            + " dead-letter topic (default: dlq.topic); not with --stats or --alerts, which read stats.topic and alerts.topic of --config.")
     private String topic;
 
     @Mixin
@@ -72,6 +74,10 @@ final class TailCommand implements Callable<Integer> {
     @Option(names = "--alerts", description = "Print the alerts (alerts.topic) instead of explanations; with --stats, both.")
     private boolean alerts;
 
+    @Option(names = "--dead-letters", description = "Print the dead letters (dlq.topic, or --topic) instead of explanations: key, stage, source"
+            + " position and time, the reason, and the start of the original value (JSON: all of it).")
+    private boolean deadLetters;
+
     @Spec
     private picocli.CommandLine.Model.CommandSpec spec;
 
@@ -92,28 +98,42 @@ final class TailCommand implements Callable<Integer> {
         // A consumer retries an unreachable broker for ever, logging as it goes, and a record the
         // registry cannot decode would end in a stack trace: both are checked before the first poll.
         ClusterCheck.broker(clients, checkTimeout());
+        if (deadLetters) {
+            // Dead letters are the original bytes with headers: no registry needed to read them.
+            String dlq = topic != null ? topic : config.get(Setting.DLQ_TOPIC);
+            return awaitOrRefuse(clients, dlq, Setting.DLQ_TOPIC) ? tailDeadLetters(dlq, clients, out) : 0;
+        }
         ClusterCheck.registry(config.registryConfig(), checkTimeout());
         SchemaRegistryClient registry = new SchemaRegistryClient(config.registryConfig());
         try {
             if (stats || alerts) {
                 return tailStats(config, registry, clients, out);
             }
-            if (!ClusterCheck.topicExists(clients, explanations, checkTimeout())) {
-                if (topic != null) {
-                    throw new IllegalArgumentException("--topic = " + topic + ": no such topic on " + clients.get("bootstrap.servers"));
-                }
-                // The service creates its output topic when it starts: tail may well be started first.
-                spec.commandLine().getErr().println("tail: " + Setting.OUTPUT_TOPIC.key() + " = " + explanations + " does not exist yet on "
-                        + clients.get("bootstrap.servers") + "; waiting for the service to create it");
-                spec.commandLine().getErr().flush();
-                if (!awaitTopic(clients, explanations)) {
-                    return 0; // --timeout passed first: nothing to print, as when no explanation arrives
-                }
+            if (!awaitOrRefuse(clients, explanations, Setting.OUTPUT_TOPIC)) {
+                return 0; // --timeout passed first: nothing to print, as when no explanation arrives
             }
             return tailExplanations(config, explanations, clients, out);
         } catch (RegistryException e) {
             throw ClusterCheck.registryFailure(registry, e);
         }
+    }
+
+    /**
+     * Whether the topic exists, waiting for it where it is the service's own ({@code setting}, which
+     * the service creates when it starts: tail may well be started first) until --timeout; a
+     * --topic that does not exist is refused.
+     */
+    private boolean awaitOrRefuse(Map<String, String> clients, String name, Setting setting) {
+        if (ClusterCheck.topicExists(clients, name, checkTimeout())) {
+            return true;
+        }
+        if (topic != null) {
+            throw new IllegalArgumentException("--topic = " + topic + ": no such topic on " + clients.get("bootstrap.servers"));
+        }
+        spec.commandLine().getErr().println("tail: " + setting.key() + " = " + name + " does not exist yet on " + clients.get("bootstrap.servers")
+                + "; waiting for the service to create it");
+        spec.commandLine().getErr().flush();
+        return awaitTopic(clients, name);
     }
 
     /** Values picocli's types let through but tail cannot honour: each fails naming the option and value. */
@@ -126,6 +146,9 @@ final class TailCommand implements Callable<Integer> {
         }
         if (topic != null && topic.isBlank()) {
             throw new IllegalArgumentException("--topic is empty: give the explanations topic, or leave it out for output.topic of --config");
+        }
+        if (deadLetters && (stats || alerts)) {
+            throw new IllegalArgumentException("--dead-letters prints the dead letters, --stats and --alerts the statistics topics: give one of them");
         }
         if (topic != null && (stats || alerts)) {
             // The statistics and alerts topics are the service's own (stats.topic, alerts.topic): a
@@ -201,6 +224,27 @@ final class TailCommand implements Callable<Integer> {
         if (skipped.get() > 0) {
             err.println("tail: skipped " + skipped.get() + " record" + (skipped.get() == 1 ? "" : "s") + " of " + explanations
                     + " that " + (skipped.get() == 1 ? "is not an explanation" : "are not explanations"));
+        }
+        return 0;
+    }
+
+    /** Dead letters as they arrive: a short block each, or one JSON object per line. */
+    private int tailDeadLetters(String dlq, Map<String, String> clients, PrintWriter out) {
+        int printed = 0;
+        try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(clients, "explainstream-tail", fromBeginning ? "earliest" : "latest")) {
+            KeptPositions positions = KeptPositions.subscribe(consumer, List.of(dlq));
+            while ((max == null || printed < max) && System.nanoTime() < deadline && !out.checkError()) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(250))) {
+                    if (max != null && printed >= max) {
+                        break;
+                    }
+                    DeadLetter letter = DeadLetter.of(record);
+                    out.print(format == Format.json ? DeadLetterLines.json(letter) + "\n" : DeadLetterLines.text(letter));
+                    out.flush();
+                    printed++;
+                }
+                positions.polled();
+            }
         }
         return 0;
     }

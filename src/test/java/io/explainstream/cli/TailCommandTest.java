@@ -22,6 +22,8 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import io.explainstream.stream.ingest.SourcePosition;
+import io.explainstream.stream.output.DeadLetters;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -107,6 +109,82 @@ class TailCommandTest {
      * asking the broker, not by a consumer subscribed to a missing topic, which warns at every
      * metadata refresh), then prints what arrives; with --timeout and no topic it ends with 0.
      */
+    /**
+     * Dead letters as the service writes them (DeadLetters): a JSON event with an emoji and a line
+     * break in its reason, a value that is not UTF-8, one cut at the record limit inside a character,
+     * and a record without headers that some other producer wrote to the topic. The README named no
+     * reader for the dead-letter topic (a hostile tester wrote a consumer of their own), and the
+     * embedded default ships no Kafka command-line tools.
+     */
+    @Test
+    void tailDeadLettersPrintsEachWithItsReasonAndOriginal() throws Exception {
+        try (InJvmKafka kafka = InJvmKafka.start()) {
+            DeadLetters letters = new DeadLetters(64);
+            SourcePosition at = new SourcePosition("llm-interactions", 1, 57, 1_764_000_000_000L);
+            String event = "{\"event_id\":\"e1\",\"prompt\":\"🐶 hi\"}";
+            byte[] notUtf8 = {(byte) 0xC0, (byte) 0xAF, 'x'};
+            byte[] longValue = ("{\"prompt\":\"" + "ü".repeat(40) + "\"}").getBytes(StandardCharsets.UTF_8);
+            List<org.apache.kafka.streams.processor.api.Record<byte[], byte[]>> written = List.of(
+                    letters.record("e1".getBytes(StandardCharsets.UTF_8), event.getBytes(StandardCharsets.UTF_8), at, DeadLetters.Stage.VALIDATION,
+                            new IllegalArgumentException("field 'prompt' = '🐶 hi'\nis too short"), 1_764_000_001_000L),
+                    letters.record("bytes".getBytes(StandardCharsets.UTF_8), notUtf8, at, DeadLetters.Stage.VALIDATION,
+                            new IllegalArgumentException("field 'prompt' is not valid UTF-8"), 1_764_000_002_000L),
+                    letters.record("long".getBytes(StandardCharsets.UTF_8), longValue, at, DeadLetters.Stage.ATTRIBUTION,
+                            new IllegalStateException("explaining 512 tokens was stopped"), 1_764_000_003_000L));
+            Properties props = new Properties();
+            props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+                for (var record : written) {
+                    producer.send(new ProducerRecord<>("llm-interactions-dlq", 0, record.timestamp(), record.key(), record.value(), record.headers())).get();
+                }
+                producer.send(new ProducerRecord<>("llm-interactions-dlq", 0, "stray".getBytes(StandardCharsets.UTF_8), new byte[0])).get();
+            }
+            List<String> connection = List.of("tail", "--dead-letters", "--bootstrap-servers", kafka.bootstrapServers(), "--from-beginning", "--max", "4",
+                    "--timeout", "60");
+
+            CliRun json = CliRun.of(concat(connection, List.of("--format", "json")));
+            assertEquals(0, json.exitCode(), json.err());
+            List<String> lines = json.out().lines().toList();
+            assertEquals(4, lines.size(), json.out());
+            ObjectMapper mapper = new ObjectMapper();
+            JsonNode first = mapper.readTree(lines.get(0));
+            assertEquals("e1", first.get("key").asText());
+            assertEquals(event, first.get("value").asText(), "the original, whole");
+            assertEquals("field 'prompt' = '🐶 hi'\\u000Ais too short", first.get("reason").asText(), "as the header holds it: controls escaped");
+            assertEquals("validation", first.get("stage").asText());
+            assertEquals("llm-interactions", first.get("source_topic").asText());
+            assertEquals(1, first.get("source_partition").asInt());
+            assertEquals(57, first.get("source_offset").asLong());
+            assertEquals("2025-11-24T16:00:00Z", first.get("source_timestamp").asText());
+            assertTrue(first.get("cut").isNull());
+            JsonNode bytes = mapper.readTree(lines.get(1));
+            assertEquals(java.util.Base64.getEncoder().encodeToString(notUtf8), bytes.get("value_base64").asText());
+            assertFalse(bytes.has("value"));
+            JsonNode cut = mapper.readTree(lines.get(2));
+            assertEquals("key=4 value=" + longValue.length + " bytes", cut.get("cut").asText());
+            assertEquals(60, cut.get("value_bytes").asInt(), "64 bytes a record, less the key");
+            assertTrue(cut.get("value").asText().startsWith("{\"prompt\":\"üü") && !cut.get("value").asText().contains("\uFFFD"),
+                    "cut inside a character, read up to it: " + cut.get("value"));
+            JsonNode stray = mapper.readTree(lines.get(3));
+            assertEquals("stray", stray.get("key").asText());
+            assertTrue(stray.get("reason").isNull() && stray.get("source_offset").isNull(), lines.get(3));
+
+            CliRun text = CliRun.of(connection.toArray(String[]::new));
+            assertEquals(0, text.exitCode(), text.err());
+            assertTrue(text.out().startsWith("dead letter e1 · validation · llm-interactions partition 1 offset 57 · 2025-11-24T16:00:01Z\n"
+                    + "  reason: field 'prompt' = '🐶 hi'\\u000Ais too short\n"
+                    + "  value: " + event + " (" + event.getBytes(StandardCharsets.UTF_8).length + " bytes)\n"), text.out());
+            assertTrue(text.out().contains("  value: (3 bytes, not UTF-8)\n"), text.out());
+            assertTrue(text.out().contains(" (60 bytes) (cut: the original was key=4 value=" + longValue.length + " bytes;"), text.out());
+            assertTrue(text.out().contains("dead letter stray · no stage\n  reason: (none given: not written by ExplainStream?)\n  value: (empty)\n"),
+                    text.out());
+
+            CliRun both = CliRun.of("tail", "--dead-letters", "--stats", "--bootstrap-servers", kafka.bootstrapServers());
+            assertEquals(2, both.exitCode(), both.err());
+            assertTrue(both.err().contains("--dead-letters prints the dead letters, --stats and --alerts the statistics topics"), both.err());
+        }
+    }
+
     @Test
     void tailStartedBeforeTheOutputTopicExistsWaitsForIt() throws Exception {
         try (InJvmKafka kafka = InJvmKafka.start();

@@ -100,6 +100,20 @@ class BadInputOnBrokerTest {
                 assertEquals(List.of(), problems);
                 assertEquals(goodIds.size() + explainedBad, out.size(), "nothing else explained");
                 assertEquals(deadLetters, dead.size(), "nothing else dead-lettered");
+                // tail --dead-letters reads them back: each once, its reason and stage as the headers say.
+                io.explainstream.cli.CliRun tail = io.explainstream.cli.CliRun.of("tail", "--dead-letters", "--format", "json", "--from-beginning",
+                        "--bootstrap-servers", kafka.bootstrapServers(), "--set", "dlq.topic=corpus-dlq", "--max", Integer.toString(deadLetters),
+                        "--timeout", "60");
+                assertEquals(0, tail.exitCode(), tail.err());
+                Map<String, String> tailed = new TreeMap<>();
+                for (String line : tail.out().lines().toList()) {
+                    var letter = new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
+                    tailed.put(letter.get("key").asText(), letter.get("stage").asText() + ": " + letter.get("reason").asText());
+                }
+                Map<String, String> headed = new TreeMap<>();
+                deadByKind.forEach((kind, record) -> headed.put(kind, new String(record.headers().lastHeader(io.explainstream.stream.output.DeadLetters.STAGE).value(),
+                        StandardCharsets.UTF_8) + ": " + new String(record.headers().lastHeader(io.explainstream.stream.output.DeadLetters.REASON).value(), StandardCharsets.UTF_8)));
+                assertEquals(headed, tailed);
                 assertEquals(EnumSet.of(KafkaStreams.State.RUNNING), EnumSet.copyOf(states), "RUNNING throughout");
             }
         }

@@ -1,0 +1,107 @@
+package io.explainstream.cli;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.explainstream.avro.Utf8Text;
+import io.explainstream.render.TokenText;
+import io.explainstream.stream.output.DeadLetter;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Optional;
+
+/** How {@code tail --dead-letters} prints a dead letter: a short block for people, or one JSON object per line. */
+final class DeadLetterLines {
+
+    /** Characters of the original value shown in the text form; JSON has it whole. */
+    static final int VALUE_CHARS = 200;
+
+    private DeadLetterLines() {
+    }
+
+    /**
+     * The dead letter in three lines: its key, stage, source position and time; the reason; the
+     * start of the original value. Text from the traffic with its controls made visible.
+     */
+    static String text(DeadLetter letter) {
+        StringBuilder out = new StringBuilder("dead letter ");
+        out.append(letter.key() == null ? "(no key)" : TokenText.visible(new String(letter.key(), StandardCharsets.UTF_8)));
+        out.append(" · ").append(letter.stage() == null ? "no stage" : letter.stage());
+        if (letter.sourceTopic() != null) {
+            out.append(" · ").append(TokenText.visible(letter.sourceTopic())).append(" partition ").append(letter.sourcePartition())
+                    .append(" offset ").append(letter.sourceOffset());
+        }
+        if (letter.failedAt() != null) {
+            out.append(" · ").append(letter.failedAt());
+        }
+        out.append("\n  reason: ").append(letter.reason() == null ? "(none given: not written by ExplainStream?)" : TokenText.visible(letter.reason()));
+        out.append("\n  value: ").append(valueText(letter)).append('\n');
+        return out.toString();
+    }
+
+    private static String valueText(DeadLetter letter) {
+        byte[] value = letter.value() == null ? new byte[0] : letter.value();
+        String cut = letter.cut() == null ? "" : " (cut: the original was " + letter.cut() + "; its source position finds it whole)";
+        if (value.length == 0) {
+            return "(empty)" + cut;
+        }
+        Optional<String> text = utf8(value, letter.cut() != null);
+        if (text.isEmpty()) {
+            return "(" + value.length + " bytes, not UTF-8)" + cut;
+        }
+        String shown = text.get().length() <= VALUE_CHARS ? text.get()
+                : text.get().substring(0, Character.isHighSurrogate(text.get().charAt(VALUE_CHARS - 1)) ? VALUE_CHARS - 1 : VALUE_CHARS) + "…";
+        return TokenText.visible(shown) + " (" + value.length + " bytes)" + cut;
+    }
+
+    /**
+     * One JSON object: {@code key} and {@code value} as text where they are UTF-8 (else
+     * {@code key_base64}, {@code value_base64}), {@code value_bytes}, and the headers under
+     * snake-case names, null where missing.
+     */
+    static String json(DeadLetter letter) {
+        ObjectNode node = JsonNodeFactory.instance.objectNode();
+        bytes(node, "key", letter.key(), false);
+        node.put("stage", letter.stage());
+        node.put("reason", letter.reason());
+        node.put("error_class", letter.errorClass());
+        node.put("source_topic", letter.sourceTopic());
+        node.put("source_partition", letter.sourcePartition());
+        node.put("source_offset", letter.sourceOffset());
+        node.put("source_timestamp", letter.sourceTimestamp());
+        node.put("failed_at", letter.failedAt());
+        node.put("cut", letter.cut());
+        node.put("value_bytes", letter.value() == null ? 0 : letter.value().length);
+        bytes(node, "value", letter.value(), letter.cut() != null);
+        return node.toString();
+    }
+
+    private static void bytes(ObjectNode node, String name, byte[] bytes, boolean cut) {
+        if (bytes == null) {
+            node.putNull(name);
+            return;
+        }
+        Optional<String> text = utf8(bytes, cut);
+        if (text.isPresent()) {
+            node.put(name, text.get());
+        } else {
+            node.put(name + "_base64", Base64.getEncoder().encodeToString(bytes));
+        }
+    }
+
+    /**
+     * The bytes as text where they are UTF-8; a value cut at the record limit may end inside a
+     * character, whose first bytes are then left out.
+     */
+    private static Optional<String> utf8(byte[] bytes, boolean cut) {
+        Optional<int[]> invalid = Utf8Text.firstInvalid(bytes);
+        if (invalid.isEmpty()) {
+            return Optional.of(new String(bytes, StandardCharsets.UTF_8));
+        }
+        int at = invalid.get()[0];
+        if (cut && at >= bytes.length - 3 && Utf8Text.firstInvalid(Arrays.copyOf(bytes, at)).isEmpty()) {
+            return Optional.of(new String(bytes, 0, at, StandardCharsets.UTF_8));
+        }
+        return Optional.empty();
+    }
+}

@@ -1,0 +1,42 @@
+package io.explainstream.stream.output;
+
+import java.nio.charset.StandardCharsets;
+import java.util.function.Function;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
+
+/**
+ * A dead letter as read back from its topic ({@link DeadLetters} writes them): the original key and
+ * value, cut where {@link #cut} says so, and what its headers say. A header that is missing or not
+ * a number where one belongs (a record another producer wrote to the topic) is null.
+ *
+ * @param key the original key, or null
+ * @param value the original value (its first bytes where cut; empty where it was not kept), or null
+ * @param cut the original key and value sizes where they were cut ({@code key=K value=V bytes}), or null
+ */
+public record DeadLetter(byte[] key, byte[] value, String reason, String stage, String errorClass, String sourceTopic, Integer sourcePartition,
+        Long sourceOffset, String sourceTimestamp, String failedAt, String cut) {
+
+    public static DeadLetter of(ConsumerRecord<byte[], byte[]> record) {
+        Headers headers = record.headers();
+        return new DeadLetter(record.key(), record.value(), text(headers, DeadLetters.REASON), text(headers, DeadLetters.STAGE),
+                text(headers, DeadLetters.EXCEPTION), text(headers, DeadLetters.TOPIC), number(headers, DeadLetters.PARTITION, Integer::valueOf),
+                number(headers, DeadLetters.OFFSET, Long::valueOf), text(headers, DeadLetters.SOURCE_TIMESTAMP), text(headers, DeadLetters.FAILED_AT),
+                text(headers, DeadLetters.CUT));
+    }
+
+    private static String text(Headers headers, String name) {
+        Header header = headers.lastHeader(name);
+        return header == null || header.value() == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+    }
+
+    private static <T> T number(Headers headers, String name, Function<String, T> parse) {
+        String text = text(headers, name);
+        try {
+            return text == null ? null : parse.apply(text.strip());
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+}
