@@ -187,6 +187,11 @@ public final class BacklogController {
         double msPerFullToken() {
             return engineMs / fullTokens;
         }
+
+        /** The mean tokens of its events. */
+        double tokensPerEvent() {
+            return (double) tokens / events;
+        }
     }
 
     /** What some recent batches took: engine time and events. */
@@ -575,14 +580,44 @@ public final class BacklogController {
         medianTakenTokens = sorted[sorted.length / 2];
     }
 
-    /** The fastest engine time per token of the recent batches, for the least time the waiting records can take. */
+    /**
+     * The least time the waiting records can take: each priced at the fastest time per token the
+     * recent batches allow at its length. Priced at the recent batches' own times, one batch of
+     * long prompts (a token of a 504-token prompt costs 8.5 times one of a 24-token prompt on the
+     * bundled model) priced a burst of short events at its rate (a hostile test's first burst after a
+     * start, 397 mostly short events, was priced at 509 s, about twice what it took, and went to the
+     * cheap method; this is the likely cause).
+     */
     long drainMs(int atLevel) {
-        return drainMs(levelWork(atLevel), engineTimes.stream().mapToDouble(EngineTime::msPerFullToken).min());
+        if (engineTimes.isEmpty()) {
+            return -1;
+        }
+        return drainMs(levelWork(atLevel), this::leastMsPerFullToken);
+    }
+
+    /**
+     * The least time per full token the recent batches allow for events of {@code tokensPerEvent}
+     * tokens. A token's cost is a + b L (a, b at least 0; attention grows with the length L): a
+     * batch of events as short or shorter bounds it from below at its own time per token, the
+     * fastest such batch taken (a batch slowed by a pause is no bound); only where every recent
+     * batch is of longer events, the fastest of them, scaled down by the ratio of the lengths (as
+     * if attention were all its cost).
+     */
+    private double leastMsPerFullToken(double tokensPerEvent) {
+        OptionalDouble shorter = engineTimes.stream().filter(batch -> batch.tokensPerEvent() <= tokensPerEvent).mapToDouble(EngineTime::msPerFullToken).min();
+        return shorter.isPresent() ? shorter.getAsDouble()
+                : engineTimes.stream().mapToDouble(batch -> batch.msPerFullToken() * tokensPerEvent / batch.tokensPerEvent()).min().orElseThrow();
     }
 
     /** The slowest engine time per token of the recent batches, for the most time the waiting records can take. */
     long slowestDrainMs(int atLevel) {
-        return drainMs(levelWork(atLevel), engineTimes.stream().mapToDouble(EngineTime::msPerFullToken).max());
+        return slowest(levelWork(atLevel));
+    }
+
+    /** The most time the waiting records can take at this work per record: at the slowest recent time per token. */
+    private long slowest(double work) {
+        OptionalDouble slowest = engineTimes.stream().mapToDouble(EngineTime::msPerFullToken).max();
+        return slowest.isEmpty() ? -1 : drainMs(work, length -> slowest.getAsDouble());
     }
 
     /**
@@ -592,7 +627,7 @@ public final class BacklogController {
      */
     private long slowestDrainWithForcedMs(int atLevel) {
         double forced = forcedShare();
-        return drainMs((1 - forced) * levelWork(atLevel) + forced, engineTimes.stream().mapToDouble(EngineTime::msPerFullToken).max());
+        return slowest((1 - forced) * levelWork(atLevel) + forced);
     }
 
     /** A level's engine work per record, as a share of the configured method's. */
@@ -602,30 +637,30 @@ public final class BacklogController {
 
     /**
      * How long the engine needs for every source's waiting records: their tokens, times an engine
-     * time per token at the configured method, times the work per record as a share of the
-     * configured method's (a level's, or that with the forced records). The time per token grows
-     * with the length (attention): a long prompt's token cost three times a short one's on the
-     * bundled model, so the fastest recent batch's time
-     * bounds the drain from below and the slowest from above. A step down needs the least time to
-     * be over the limit (priced at a batch of long prompts, 100 short events behind 4 long ones were
-     * sent to fewer steps); a growing lag is capped by the most, and a step up needs the most to be
-     * under half the limit at the level above. The events in a batch store have
-     * their tokens counted. Records not yet read have none known: each is taken to be as long as the
-     * median of the last events taken, a guess that a few long events do not move (priced as the
-     * events in their store, the same 100 short events went to the cheap method); a burst of long
-     * ones moves it within a few batches. -1 before the first batch after the warm-up.
+     * time per token at the configured method for events of their length ({@code msPerFullTokenAt},
+     * given the tokens per event), times the work per record as a share of the configured method's
+     * (a level's, or that with the forced records). The time per token grows with the length
+     * (attention): a long prompt's token cost three times a short one's on the bundled model, so
+     * the least the recent batches allow at each length bounds the drain from below and the slowest
+     * batch's time from above. A step down needs the least time to be over the limit (priced at a
+     * batch of long prompts, 100 short events behind 4 long ones were sent to fewer steps); a
+     * growing lag is capped by the most, and a step up needs the most to be under half the limit
+     * at the level above. The events in a batch store have their tokens counted. Records not yet
+     * read have none known: each is taken to be as long as the median of the last events taken, a
+     * guess that a few long events do not move (priced as the events in their store, the same 100
+     * short events went to the cheap method); a burst of long ones moves it within a few batches.
      */
-    private long drainMs(double work, OptionalDouble msPerFullToken) {
-        if (msPerFullToken.isEmpty()) {
-            return -1;
-        }
+    private long drainMs(double work, java.util.function.DoubleUnaryOperator msPerFullTokenAt) {
         double perUnread = medianTakenTokens >= 0 ? medianTakenTokens
                 : (double) engineTimes.stream().mapToLong(EngineTime::tokens).sum() / Math.max(1, engineTimes.stream().mapToInt(EngineTime::events).sum());
-        double tokens = 0;
+        double ms = 0;
         for (Waiting at : waiting.values()) {
-            tokens += at.storedTokens() + at.unread(inputEnds).orElse(0) * perUnread;
+            if (at.storedEvents() > 0) {
+                ms += at.storedTokens() * msPerFullTokenAt.applyAsDouble((double) at.storedTokens() / at.storedEvents());
+            }
+            ms += at.unread(inputEnds).orElse(0) * perUnread * msPerFullTokenAt.applyAsDouble(perUnread);
         }
-        return Math.round(tokens * msPerFullToken.getAsDouble() * work);
+        return Math.round(ms * work);
     }
 
     /** Takes one lag measurement of a single source (the service has one per task); returns the level after it. */

@@ -854,6 +854,48 @@ class BacklogControllerTest {
         assertEquals(Math.round(4_000 * 4.25 * 33 / 64.0), controller.projectedDrainMs());
     }
 
+    /**
+     * The first batch measured after a start is one long prompt (500 tokens, 10 ms per token) while
+     * 400 short events (30 tokens) wait. Priced at that batch's time per token they needed 62 s at
+     * the configured level, over the 60 s limit, and the burst went to fewer steps (a hostile test:
+     * 397 events priced at 509 s, about twice what they took, 375 of 388 explained with the cheap
+     * method). A token of a short event costs less than one of a long event: priced at the long
+     * batch's time scaled down by the lengths they are no backlog, and once short batches are
+     * measured (3 ms per token), at those: 19 s.
+     */
+    @Test
+    void aBurstOfShortEventsIsNotPricedAtTheTimePerTokenOfALongOne() {
+        ManualClock clock = new ManualClock();
+        java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong(1);
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000,
+                (topic, partition) -> OptionalLong.of(end.get()), clock);
+        warmUp(controller, clock);
+        Tier full = controller.tier(AuditPolicy.Choice.SAMPLED);
+        end.set(402); // after the warm-up's offset 0: one long event and 400 short ones, produced at once
+        controller.taken(500);
+        for (int i = 0; i < 40; i++) {
+            controller.taken(30);
+        }
+        long producedMs = clock.millis();
+        controller.waiting("0_0", 41, 500 + 40 * 30L, "in", 0, 41);
+        assertEquals(0, controller.observeOldest("0_0", producedMs));
+        clock.advance(Duration.ofSeconds(5));
+        controller.batchTook(List.of(new BacklogController.Explained(full, 500)), 5_000);
+        controller.waiting("0_0", 40, 40 * 30L, "in", 0, 41);
+        assertEquals(0, controller.observeOldest("0_0", producedMs), "not priced at the long event's 10 ms per token: " + controller.projectedDrainMs());
+        int read = 41;
+        for (int batch = 0; read < 401; batch++) {
+            for (int i = 0; i < 8; i++) {
+                controller.taken(30);
+            }
+            read += 8;
+            controller.waiting("0_0", 40, 40 * 30L, "in", 0, Math.min(read, 401));
+            clock.advance(Duration.ofMillis(8 * 30 * 3));
+            controller.batchTook(java.util.Collections.nCopies(8, new BacklogController.Explained(full, 30)), 8 * 30 * 3);
+            assertEquals(0, controller.observeOldest("0_0", producedMs), "batch " + batch + ": " + controller.projectedDrainMs() + " ms");
+        }
+    }
+
     @Test
     void offWithNoLagLimitAndAGradientMethodHasNoStepLevels() {
         ManualClock clock = new ManualClock();
