@@ -584,9 +584,8 @@ public final class BacklogController {
      * The least time the waiting records can take: each priced at the fastest time per token the
      * recent batches allow at its length. Priced at the recent batches' own times, one batch of
      * long prompts (a token of a 504-token prompt costs 8.5 times one of a 24-token prompt on the
-     * bundled model) priced a burst of short events at its rate (a hostile test's first burst after a
-     * start, 397 mostly short events, was priced at 509 s, about twice what it took, and went to the
-     * cheap method; this is the likely cause).
+     * bundled model) priced a burst of short events at its rate: 400 short events behind one long
+     * one at 62 s where their own rate gives 19 s.
      */
     long drainMs(int atLevel) {
         if (engineTimes.isEmpty()) {
@@ -731,19 +730,23 @@ public final class BacklogController {
         long worstExpectedMs = Long.MIN_VALUE;
         boolean allUnderHalf = true;
         boolean agedOverHalf = false;
+        // The longest lag any source will be published at: what the messages about the age name (the
+        // lag of this measurement's source, 0 for an empty store, read "input lag 0 ms is over half").
+        long longestPublishedMs = 0;
         for (LagSeries series : sources.values()) {
             double growth = series.slope(dwellMs);
             long growthMs = Math.round(growth * horizonMs);
             long publishedMs = series.last() + batchMs;
             long expectedMs = publishedMs + (allCounted ? Math.min(growthMs, slowestDrainMs) : growthMs);
             agedOverHalf |= drainsFast && publishedMs > limit / 2;
+            longestPublishedMs = Math.max(longestPublishedMs, publishedMs);
             if (!drainsFast && series.known(dwellMs) && publishedMs > limit / 2 && expectedMs > limit && expectedMs > worstExpectedMs) {
                 worst = series;
                 worstExpectedMs = expectedMs;
             }
             allUnderHalf &= publishedMs < limit / 2 && growth <= 0;
         }
-        sayAged(agedOverHalf, lagMs + batchMs, drainWithForcedMs);
+        sayAged(agedOverHalf, longestPublishedMs, drainWithForcedMs);
         if (worst != null && level == levels.size() - 1
                 && (warnedAtTop == TopWarning.NONE || warnedAtTop == TopWarning.WITHOUT_THE_FORCED_LOAD && forcedLoad >= 0)) {
             warnAtTop(worst.last() + batchMs, worstExpectedMs);
@@ -764,7 +767,7 @@ public final class BacklogController {
             Optional<String> shortfall = fallsShort(level - 1, now);
             String under = allUnderHalf ? String.format(Locale.ROOT, "input lag %d ms is under half of", lagMs + batchMs)
                     : String.format(Locale.ROOT, "input lag %d ms is over half the limit, but the input records waiting (%d) need at most %d ms of"
-                            + " engine time at audit level %d, under a quarter of", lagMs + batchMs, waitingRecords(), slowestDrainWithForcedMs(level - 1),
+                            + " engine time at audit level %d, under a quarter of", longestPublishedMs, waitingRecords(), slowestDrainWithForcedMs(level - 1),
                             level - 1);
             if (shortfall.isEmpty()) {
                 next = level - 1;
