@@ -383,10 +383,7 @@ class ExplainTopologyTest {
         // A transaction timeout of 4 s: the engine may take 3 s of a transaction; a long event takes several times that.
         start(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(2, 100_000, 60_000, 2, 4_000, false)), StreamFixture.defaultPolicy(),
                 underestimating);
-        send("short-1", json("short-1", "One day,", "a girl"), T0);
-        send("short-2", json("short-2", "One day,", "a girl"), T0);
-        driver.advanceWallClockTime(Duration.ofSeconds(1));
-        assertEquals(2, output.readValuesToList().size(), "short events are explained (and measure the cost)");
+        explainTwoShortEvents();
 
         String longPrompt = "the cat sat on the mat. ".repeat(60);
         send("long-1", json("long-1", longPrompt, "a girl"), T0);
@@ -441,10 +438,7 @@ class ExplainTopologyTest {
         // ones over it: dead-lettered by the estimate before any call).
         start(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(1, 100_000, 60_000, 20, 60_000, false)), StreamFixture.defaultPolicy(),
                 slowFirstLongCall);
-        send("short-1", json("short-1", "One day,", "a girl"), T0);
-        send("short-2", json("short-2", "One day,", "a girl"), T0);
-        driver.advanceWallClockTime(Duration.ofSeconds(1));
-        assertEquals(2, output.readValuesToList().size(), "short events are explained (and measure the cost)");
+        explainTwoShortEvents();
 
         String longPrompt = "the cat sat on the mat. ".repeat(60);
         send("long-1", json("long-1", longPrompt, "a girl"), T0);
@@ -457,6 +451,14 @@ class ExplainTopologyTest {
                 "no verdict from the first stop at a length");
         assertEquals(List.of("long-1", "long-2"), output.readValuesToList().stream().map(Explanation::getEventId).toList());
         assertEquals(3, longCalls.get(), "long-1 twice, long-2 once");
+    }
+
+    /** Two short events, explained: the warm-up, and a batch that measures the engine's cost. */
+    private void explainTwoShortEvents() {
+        send("short-1", json("short-1", "One day,", "a girl"), T0);
+        send("short-2", json("short-2", "One day,", "a girl"), T0);
+        driver.advanceWallClockTime(Duration.ofSeconds(1));
+        assertEquals(2, output.readValuesToList().size(), "short events are explained (and measure the cost)");
     }
 
     /**
