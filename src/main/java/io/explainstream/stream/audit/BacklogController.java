@@ -765,7 +765,7 @@ public final class BacklogController {
         }
         if (why == null && (allUnderHalf || drainsFastAbove) && level > 0 && slowestDrainMs(level - 1) < limit / 2) {
             Optional<String> shortfall = fallsShort(level - 1, now);
-            String under = allUnderHalf ? String.format(Locale.ROOT, "input lag %d ms is under half of", lagMs + batchMs)
+            String under = allUnderHalf ? String.format(Locale.ROOT, "input lag %d ms is under half of", longestPublishedMs)
                     : String.format(Locale.ROOT, "input lag %d ms is over half the limit, but the input records waiting (%d) need at most %d ms of"
                             + " engine time at audit level %d, under a quarter of", longestPublishedMs, waitingRecords(), slowestDrainWithForcedMs(level - 1),
                             level - 1);

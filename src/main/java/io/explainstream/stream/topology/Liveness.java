@@ -75,7 +75,10 @@ public final class Liveness {
             String message = cause.getMessage() == null ? "" : cause.getMessage().lines().findFirst().orElse("");
             int trace = message.indexOf(", stacktrace=");
             message = trace >= 0 ? message.substring(0, trace) : message;
-            message = message.length() > MAX_MESSAGE_CHARS ? message.substring(0, MAX_MESSAGE_CHARS) + "…" : message;
+            if (message.length() > MAX_MESSAGE_CHARS) {
+                int cut = Character.isHighSurrogate(message.charAt(MAX_MESSAGE_CHARS - 1)) ? MAX_MESSAGE_CHARS - 1 : MAX_MESSAGE_CHARS;
+                message = message.substring(0, cut) + "…";
+            }
             String part = cause.getClass().getName() + (message.isEmpty() ? "" : ": " + message);
             if (parts.isEmpty() || !parts.get(parts.size() - 1).equals(part)) {
                 parts.add(part); // a wrapper that says nothing new (ConnectException around ConnectException) once
