@@ -104,8 +104,18 @@ final class ClusterCheck {
             if (e.unavailable()) {
                 throw registryFailure(registry, e);
             }
+            if (NOT_A_REGISTRY.contains(e.status())) {
+                // A schema registry lists its subjects to anyone it lets in; another web server on
+                // that port (the registry's old one) answered 404, and tail then skipped every
+                // explanation as "not an explanation", quoting the server's HTML page.
+                throw new UnreachableException("the server at schema.registry.url = " + config.url() + " does not answer as a schema registry: GET "
+                        + "/subjects answered " + e.status() + " (is the URL the registry's, and is it up?)");
+            }
         }
     }
+
+    /** HTTP statuses a schema registry never gives to GET /subjects: not found, method not allowed, not implemented. */
+    private static final java.util.Set<Integer> NOT_A_REGISTRY = java.util.Set.of(404, 405, 501);
 
     /** One line for a registry failure while decoding: the URL, and what the registry client saw. */
     static UnreachableException registryFailure(SchemaRegistryClient registry, RegistryException e) {

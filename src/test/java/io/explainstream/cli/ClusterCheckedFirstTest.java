@@ -46,6 +46,31 @@ class ClusterCheckedFirstTest {
                 assertTrue(run.err().startsWith("error: the schema registry at schema.registry.url = http://127.0.0.1:1 could not be reached"),
                         args + ": " + run.err());
             }
+            // Another web server where the registry was (its old port, taken since): tail skipped every
+            // explanation as "not an explanation", quoting the server's 404 page, and exited 0.
+            com.sun.net.httpserver.HttpServer other = com.sun.net.httpserver.HttpServer.create(
+                    new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+            other.createContext("/", exchange -> {
+                byte[] page = "<html><body>404 Not Found</body></html>".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                exchange.sendResponseHeaders(404, page.length);
+                exchange.getResponseBody().write(page);
+                exchange.close();
+            });
+            other.start();
+            try {
+                String url = "http://127.0.0.1:" + other.getAddress().getPort();
+                for (List<String> args : commands(kafka.bootstrapServers(), url)) {
+                    if (args.contains("--dry-run")) {
+                        continue;
+                    }
+                    CliRun run = runWithin(args);
+                    assertEquals(2, run.exitCode(), args + ": " + run.err());
+                    assertEquals("error: the server at schema.registry.url = " + url + " does not answer as a schema registry: GET /subjects answered 404"
+                            + " (is the URL the registry's, and is it up?)", run.err().strip(), args.toString());
+                }
+            } finally {
+                other.stop(0);
+            }
         }
     }
 
