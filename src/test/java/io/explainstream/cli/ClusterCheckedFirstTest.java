@@ -59,7 +59,9 @@ class ClusterCheckedFirstTest {
             other.start();
             try {
                 String url = "http://127.0.0.1:" + other.getAddress().getPort();
-                for (List<String> args : commands(kafka.bootstrapServers(), url)) {
+                List<List<String>> all = new java.util.ArrayList<>(commands(kafka.bootstrapServers(), url));
+                all.add(List.of("tail", "--bootstrap-servers", kafka.bootstrapServers(), "--registry-url", url, "--timeout", "5"));
+                for (List<String> args : all) {
                     if (args.contains("--dry-run")) {
                         continue;
                     }
