@@ -54,6 +54,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
         Properties server = load(properties);
         String bootstrap = "127.0.0.1:" + server.getProperty("explainstream.broker.port");
+        requireFree(server, properties);
         Path logFile = directory.resolve("broker.log");
         if (!Files.exists(directory.resolve("log/meta.properties"))) {
             runToCompletion(List.of("kafka.tools.StorageTool", "format", "--standalone", "-t", Uuid.randomUuid().toString(), "-c",
@@ -99,6 +100,25 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             Thread.sleep(200);
         }
         throw new IOException("the embedded Kafka broker did not become ready within " + START_TIMEOUT.toSeconds() + " s; see " + logFile);
+    }
+
+    /**
+     * The broker keeps the ports it was first given (clients have its address), so a port another
+     * process has taken since is said in one line naming it and the file, before the broker starts:
+     * the broker process exited on it, and the run ended with a stack trace, the cause only in its
+     * log (a hostile test).
+     */
+    private static void requireFree(Properties server, Path properties) {
+        for (String address : server.getProperty("listeners").split(",")) {
+            int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
+            try (ServerSocket socket = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+                // bound and released: free (the JDK binds server sockets with SO_REUSEADDR, as the broker does)
+            } catch (IOException e) {
+                throw new IllegalArgumentException("the embedded Kafka broker's port " + port + " (" + address.substring(0, address.indexOf(':'))
+                        + " listener, kept in " + properties + ") is in use by another process; stop that process, or give run another --data"
+                        + " (a new broker, without this one's topics)");
+            }
+        }
     }
 
     /** Whether something accepts TCP connections at host:port. */

@@ -61,5 +61,15 @@ class EmbeddedPlatformTest {
         try (EmbeddedPlatform last = EmbeddedPlatform.start(dir, 0)) {
             assertEquals(moved, last.registryUrl());
         }
+        // The broker's port taken: one line naming it and where it is kept (the broker process exited
+        // on it, and run ended with a stack trace, the cause only in the broker's log).
+        int brokerPort = Integer.parseInt(bootstrap.substring(bootstrap.lastIndexOf(':') + 1));
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(brokerPort, 1, java.net.InetAddress.getLoopbackAddress())) {
+            IllegalArgumentException refused = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> EmbeddedPlatform.start(dir, 0).close());
+            assertEquals("the embedded Kafka broker's port " + brokerPort + " (PLAINTEXT listener, kept in " + dir.resolve("kafka/server.properties")
+                    + ") is in use by another process; stop that process, or give run another --data (a new broker, without this one's topics)",
+                    refused.getMessage());
+        }
     }
 }
