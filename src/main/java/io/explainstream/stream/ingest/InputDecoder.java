@@ -208,6 +208,10 @@ public final class InputDecoder {
         JsonNode root;
         try {
             root = JSON.readTree(value);
+        } catch (com.fasterxml.jackson.core.exc.StreamConstraintsException e) {
+            // Valid JSON can be past the reader's limits: said as such, not as "not valid JSON".
+            throw new InvalidEventException("value is past a limit of the JSON reader (names up to 50000 characters, numbers up to 1000 digits,"
+                    + " nesting up to 1000 levels): " + e.getOriginalMessage(), e);
         } catch (JsonProcessingException e) {
             throw new InvalidEventException("value is not valid JSON (or not UTF-8): " + e.getOriginalMessage(), e);
         } catch (IOException e) {

@@ -108,6 +108,11 @@ public final class BadInputCorpus {
         Map<String, Case> cases = new LinkedHashMap<>();
         cases.put("malformed-json", Case.dlq("{\"event_id\": \"x\", \"timestamp\": ", "value is not valid JSON"));
         cases.put("json-array", Case.dlq("[1, 2, 3]", "value must be a JSON object, found array"));
+        cases.put("json-name-past-reader-limit", Case.dlq(event("x", ",\"prompt\":\"p\",\"response\":\"r\",\"metadata\":{\"" + "k".repeat(60_000) + "\":\"v\"}"),
+                "value is past a limit of the JSON reader (names up to 50000 characters, numbers up to 1000 digits, nesting up to 1000 levels): Name length"));
+        cases.put("json-nested-past-reader-limit", Case.dlq(event("x", ",\"prompt\":\"p\",\"response\":\"r\",\"metadata\":{\"k\":" + "[".repeat(1_001)
+                + "]".repeat(1_001) + "}"), "value is past a limit of the JSON reader (names up to 50000 characters, numbers up to 1000 digits, nesting up to 1000"
+                + " levels): Document nesting depth"));
         cases.put("wrong-type", Case.dlq(event("x", ",\"prompt\":7,\"response\":\"r\""), "field 'prompt' must be a string, found number 7"));
         cases.put("missing-event-id", Case.dlq("{\"timestamp\":" + NOW + ",\"model\":\"m\",\"prompt\":\"p\",\"response\":\"r\"}", "field 'event_id' is missing"));
         cases.put("missing-prompt", Case.dlq(event("x", ",\"response\":\"r\""), "field 'prompt' or 'messages' is required"));
