@@ -15,6 +15,8 @@ final class DeadLetterLines {
 
     /** Characters of the original value shown in the text form; JSON has it whole. */
     static final int VALUE_CHARS = 200;
+    /** Bytes of an original value that is not UTF-8 shown in hexadecimal in the text form. */
+    static final int HEX_BYTES = 32;
 
     private DeadLetterLines() {
     }
@@ -47,11 +49,20 @@ final class DeadLetterLines {
         }
         Optional<String> text = utf8(value, letter.cut() != null);
         if (text.isEmpty()) {
-            return "(" + value.length + " bytes, not UTF-8)" + cut;
+            return "(" + value.length + " bytes, not UTF-8: " + hex(value) + ")" + cut;
         }
         String shown = text.get().length() <= VALUE_CHARS ? text.get()
                 : text.get().substring(0, Character.isHighSurrogate(text.get().charAt(VALUE_CHARS - 1)) ? VALUE_CHARS - 1 : VALUE_CHARS) + "…";
         return TokenText.visible(shown) + " (" + value.length + " bytes)" + cut;
+    }
+
+    /** The first {@link #HEX_BYTES} bytes in hexadecimal, as the reasons name bytes ({@code c0 af}). */
+    private static String hex(byte[] bytes) {
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < Math.min(bytes.length, HEX_BYTES); i++) {
+            out.append(i == 0 ? "" : " ").append(String.format(java.util.Locale.ROOT, "%02x", bytes[i] & 0xff));
+        }
+        return out + (bytes.length > HEX_BYTES ? " …" : "");
     }
 
     /**

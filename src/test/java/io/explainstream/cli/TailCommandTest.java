@@ -174,7 +174,7 @@ class TailCommandTest {
             assertTrue(text.out().startsWith("dead letter e1 · validation · llm-interactions partition 1 offset 57 · 2025-11-24T16:00:01Z\n"
                     + "  reason: field 'prompt' = '🐶 hi'\\u000Ais too short\n"
                     + "  value: " + event + " (" + event.getBytes(StandardCharsets.UTF_8).length + " bytes)\n"), text.out());
-            assertTrue(text.out().contains("  value: (3 bytes, not UTF-8)\n"), text.out());
+            assertTrue(text.out().contains("  value: (3 bytes, not UTF-8: c0 af 78)\n"), text.out());
             assertTrue(text.out().contains(" (60 bytes) (cut: the original was key=4 value=" + longValue.length + " bytes;"), text.out());
             assertTrue(text.out().contains("dead letter stray · no stage\n  reason: (none given: not written by ExplainStream?)\n  value: (empty)\n"),
                     text.out());
