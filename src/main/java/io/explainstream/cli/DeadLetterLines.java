@@ -66,12 +66,15 @@ final class DeadLetterLines {
     }
 
     /**
-     * One JSON object: {@code key} and {@code value} as text where they are UTF-8 (else
-     * {@code key_base64}, {@code value_base64}), {@code value_bytes}, and the headers under
-     * snake-case names, null where missing.
+     * One JSON object: the dead letter's own {@code partition} and {@code offset}, {@code key} and
+     * {@code value} as text where they are UTF-8 (else {@code key_base64}, {@code value_base64}),
+     * {@code value_bytes}, and the headers under snake-case names, null where missing, the two
+     * instants also in epoch milliseconds ({@code _ms}), as explanations give theirs.
      */
     static String json(DeadLetter letter) {
         ObjectNode node = JsonNodeFactory.instance.objectNode();
+        node.put("partition", letter.partition());
+        node.put("offset", letter.offset());
         bytes(node, "key", letter.key(), false);
         node.put("stage", letter.stage());
         node.put("reason", letter.reason());
@@ -80,7 +83,9 @@ final class DeadLetterLines {
         node.put("source_partition", letter.sourcePartition());
         node.put("source_offset", letter.sourceOffset());
         node.put("source_timestamp", letter.sourceTimestamp());
+        node.put("source_timestamp_ms", DeadLetter.epochMillis(letter.sourceTimestamp()));
         node.put("failed_at", letter.failedAt());
+        node.put("failed_at_ms", DeadLetter.epochMillis(letter.failedAt()));
         node.put("cut", letter.cut());
         node.put("value_bytes", letter.value() == null ? 0 : letter.value().length);
         bytes(node, "value", letter.value(), letter.cut() != null);

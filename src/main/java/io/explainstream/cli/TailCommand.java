@@ -233,6 +233,11 @@ final class TailCommand implements Callable<Integer> {
         int printed = 0;
         try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(clients, "explainstream-tail", fromBeginning ? "earliest" : "latest")) {
             KeptPositions positions = KeptPositions.subscribe(consumer, List.of(dlq));
+            if (!fromBeginning) {
+                // A healthy service writes none: without a word, an empty wait looked like a hang.
+                spec.commandLine().getErr().println("tail: waiting for new dead letters on " + dlq + "; --from-beginning prints the earlier ones");
+                spec.commandLine().getErr().flush();
+            }
             while ((max == null || printed < max) && System.nanoTime() < deadline && !out.checkError()) {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(250))) {
                     if (max != null && printed >= max) {

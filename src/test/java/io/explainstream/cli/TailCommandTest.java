@@ -156,6 +156,16 @@ class TailCommandTest {
             assertEquals(1, first.get("source_partition").asInt());
             assertEquals(57, first.get("source_offset").asLong());
             assertEquals("2025-11-24T16:00:00Z", first.get("source_timestamp").asText());
+            assertEquals(1_764_000_000_000L, first.get("source_timestamp_ms").asLong());
+            assertEquals(1_764_000_001_000L, first.get("failed_at_ms").asLong());
+            assertEquals(0, first.get("partition").asInt());
+            assertEquals(List.of(0L, 1L, 2L, 3L), lines.stream().map(line -> {
+                try {
+                    return mapper.readTree(line).get("offset").asLong();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }).toList(), "each dead letter's own offset");
             assertTrue(first.get("cut").isNull());
             JsonNode bytes = mapper.readTree(lines.get(1));
             assertEquals(java.util.Base64.getEncoder().encodeToString(notUtf8), bytes.get("value_base64").asText());
@@ -167,7 +177,7 @@ class TailCommandTest {
                     "cut inside a character, read up to it: " + cut.get("value"));
             JsonNode stray = mapper.readTree(lines.get(3));
             assertEquals("stray", stray.get("key").asText());
-            assertTrue(stray.get("reason").isNull() && stray.get("source_offset").isNull(), lines.get(3));
+            assertTrue(stray.get("reason").isNull() && stray.get("source_offset").isNull() && stray.get("failed_at_ms").isNull(), lines.get(3));
 
             CliRun text = CliRun.of(connection.toArray(String[]::new));
             assertEquals(0, text.exitCode(), text.err());
@@ -178,6 +188,12 @@ class TailCommandTest {
             assertTrue(text.out().contains(" (60 bytes) (cut: the original was key=4 value=" + longValue.length + " bytes;"), text.out());
             assertTrue(text.out().contains("dead letter stray · no stage\n  reason: (none given: not written by ExplainStream?)\n  value: (empty)\n"),
                     text.out());
+
+            CliRun fromNow = CliRun.of("tail", "--dead-letters", "--bootstrap-servers", kafka.bootstrapServers(), "--timeout", "3");
+            assertEquals(0, fromNow.exitCode(), fromNow.err());
+            assertEquals("", fromNow.out());
+            assertTrue(fromNow.err().contains("tail: waiting for new dead letters on llm-interactions-dlq; --from-beginning prints the earlier ones"),
+                    fromNow.err());
 
             CliRun both = CliRun.of("tail", "--dead-letters", "--stats", "--bootstrap-servers", kafka.bootstrapServers());
             assertEquals(2, both.exitCode(), both.err());

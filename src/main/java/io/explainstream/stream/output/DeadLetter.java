@@ -14,16 +14,27 @@ import org.apache.kafka.common.header.Headers;
  * @param key the original key, or null
  * @param value the original value (its first bytes where cut; empty where it was not kept), or null
  * @param cut the original key and value sizes where they were cut ({@code key=K value=V bytes}), or null
+ * @param partition the dead letter's own partition of its topic
+ * @param offset the dead letter's own offset there
  */
-public record DeadLetter(byte[] key, byte[] value, String reason, String stage, String errorClass, String sourceTopic, Integer sourcePartition,
-        Long sourceOffset, String sourceTimestamp, String failedAt, String cut) {
+public record DeadLetter(int partition, long offset, byte[] key, byte[] value, String reason, String stage, String errorClass, String sourceTopic,
+        Integer sourcePartition, Long sourceOffset, String sourceTimestamp, String failedAt, String cut) {
 
     public static DeadLetter of(ConsumerRecord<byte[], byte[]> record) {
         Headers headers = record.headers();
-        return new DeadLetter(record.key(), record.value(), text(headers, DeadLetters.REASON), text(headers, DeadLetters.STAGE),
+        return new DeadLetter(record.partition(), record.offset(), record.key(), record.value(), text(headers, DeadLetters.REASON), text(headers, DeadLetters.STAGE),
                 text(headers, DeadLetters.EXCEPTION), text(headers, DeadLetters.TOPIC), number(headers, DeadLetters.PARTITION, Integer::valueOf),
                 number(headers, DeadLetters.OFFSET, Long::valueOf), text(headers, DeadLetters.SOURCE_TIMESTAMP), text(headers, DeadLetters.FAILED_AT),
                 text(headers, DeadLetters.CUT));
+    }
+
+    /** An ISO-8601 instant of the headers ({@link #sourceTimestamp}, {@link #failedAt}) in epoch milliseconds, or null. */
+    public static Long epochMillis(String instant) {
+        try {
+            return instant == null ? null : java.time.Instant.parse(instant.strip()).toEpochMilli();
+        } catch (java.time.format.DateTimeParseException | ArithmeticException e) {
+            return null;
+        }
     }
 
     private static String text(Headers headers, String name) {
