@@ -230,12 +230,27 @@ final class TailCommand implements Callable<Integer> {
 
     /** Dead letters as they arrive: a short block each, or one JSON object per line. */
     private int tailDeadLetters(String dlq, Map<String, String> clients, PrintWriter out) {
+        printRecords(clients, List.of(dlq), "dead letters", record -> {
+            DeadLetter letter = DeadLetter.of(record);
+            return format == Format.json ? DeadLetterLines.json(letter) + "\n" : DeadLetterLines.text(letter);
+        }, out);
+        return 0;
+    }
+
+    /**
+     * Prints each record of {@code topics} as {@code render} spells it (line ends included) until
+     * --max, --timeout or a reader that went away. Started from now, it says first what it waits
+     * for: the first record may be a while coming (a window is written when it changes and when
+     * it closes; a healthy service writes no dead letters), and an empty wait looked like a hang.
+     */
+    private void printRecords(Map<String, String> clients, List<String> topics, String waitingFor,
+            java.util.function.Function<ConsumerRecord<byte[], byte[]>, String> render, PrintWriter out) {
         int printed = 0;
         try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(clients, "explainstream-tail", fromBeginning ? "earliest" : "latest")) {
-            KeptPositions positions = KeptPositions.subscribe(consumer, List.of(dlq));
+            KeptPositions positions = KeptPositions.subscribe(consumer, topics);
             if (!fromBeginning) {
-                // A healthy service writes none: without a word, an empty wait looked like a hang.
-                spec.commandLine().getErr().println("tail: waiting for new dead letters on " + dlq + "; --from-beginning prints the earlier ones");
+                spec.commandLine().getErr().println("tail: waiting for new " + waitingFor + " on " + String.join(", ", topics)
+                        + "; --from-beginning prints the earlier ones");
                 spec.commandLine().getErr().flush();
             }
             while ((max == null || printed < max) && System.nanoTime() < deadline && !out.checkError()) {
@@ -243,15 +258,13 @@ final class TailCommand implements Callable<Integer> {
                     if (max != null && printed >= max) {
                         break;
                     }
-                    DeadLetter letter = DeadLetter.of(record);
-                    out.print(format == Format.json ? DeadLetterLines.json(letter) + "\n" : DeadLetterLines.text(letter));
+                    out.print(render.apply(record));
                     out.flush();
                     printed++;
                 }
                 positions.polled();
             }
         }
-        return 0;
     }
 
     /** Window records and alerts as they arrive: a line each, or the record as JSON. */
@@ -267,30 +280,12 @@ final class TailCommand implements Callable<Integer> {
         }
         var statsReader = ConfluentAvroDeserializer.specific(registry, ExplanationStats.class);
         var alertReader = ConfluentAvroDeserializer.specific(registry, AuditAlert.class);
-        int printed = 0;
-        try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(clients, "explainstream-tail", fromBeginning ? "earliest" : "latest")) {
-            KeptPositions positions = KeptPositions.subscribe(consumer, topics);
-            if (!fromBeginning) {
-                // A window is written when it changes and when it closes: the first line may be a while coming.
-                spec.commandLine().getErr().println("tail: waiting for new window records and alerts on " + String.join(", ", topics)
-                        + "; --from-beginning prints the earlier ones");
-                spec.commandLine().getErr().flush();
-            }
-            while ((max == null || printed < max) && System.nanoTime() < deadline && !out.checkError()) {
-                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(250))) {
-                    if (max != null && printed >= max) {
-                        break;
-                    }
-                    GenericRecord value = record.topic().equals(statsTopic) ? statsReader.deserialize(record.topic(), record.value())
-                            : alertReader.deserialize(record.topic(), record.value());
-                    out.println(format == Format.json ? AvroJson.of(value).toString()
-                            : value instanceof ExplanationStats window ? StatsText.line(window) : StatsText.line((AuditAlert) value));
-                    out.flush();
-                    printed++;
-                }
-                positions.polled();
-            }
-        }
+        printRecords(clients, topics, "window records and alerts", record -> {
+            GenericRecord value = record.topic().equals(statsTopic) ? statsReader.deserialize(record.topic(), record.value())
+                    : alertReader.deserialize(record.topic(), record.value());
+            return (format == Format.json ? AvroJson.of(value).toString()
+                    : value instanceof ExplanationStats window ? StatsText.line(window) : StatsText.line((AuditAlert) value)) + System.lineSeparator();
+        }, out);
         return 0;
     }
 }
