@@ -31,7 +31,9 @@ import java.util.TreeMap;
  * large to commit: that verdict is final, so it waits for a measured cost. Likewise the first call
  * at a length, which pays for libtorch's first run at its shapes: stopped, it bounds the batches of
  * that length and the event is tried once more; only a second stop, or a measurement, makes the
- * length's cost a verdict ({@link #stopIsFinal}).
+ * length's cost a verdict ({@link #stopIsFinal}). And since events of one length vary in engine
+ * time, an event whose estimate is only a little past the limit is tried rather than condemned,
+ * unless the last two calls at its length were stopped ({@link #exceedsTransaction}).
  */
 public final class TransactionBudget {
 
@@ -41,6 +43,16 @@ public final class TransactionBudget {
      * stopped ({@link #engineTimeLeft}).
      */
     public static final double ENGINE_SHARE = 0.75;
+
+    /**
+     * How far past what a transaction allows an event's least estimate must be before it is
+     * dead-lettered untried: the engine time of events of one length varies this much on a busy
+     * machine (a hostile test, 15 s allowed: a 507-token event explained in 14.2 s and the next as
+     * long stopped at 15.3 s, after which five more as long were dead-lettered untried). Nearer the
+     * limit an event is tried, alone, unless the last two calls at its length were stopped
+     * ({@link #exceedsTransaction}).
+     */
+    public static final double NOISE_MARGIN = 0.2;
 
     /** Weight of the newest batch in the running mean of the cost per unit of work. */
     private static final double SMOOTHING = 0.3;
@@ -54,13 +66,19 @@ public final class TransactionBudget {
     /**
      * The measured cost of a length class: seconds per unit, and the mean padded length it was
      * measured at; {@code confirmed} unless it is only the lower bound of one stopped call, the
-     * first at that length, which may have paid for libtorch's first run at new shapes.
+     * first at that length, which may have paid for libtorch's first run at new shapes;
+     * {@code stopsInARow}: the calls at that length stopped since the last one that completed.
      */
-    private record Cost(double secondsPerUnit, double length, boolean confirmed) {
+    private record Cost(double secondsPerUnit, double length, boolean confirmed, int stopsInARow) {
 
         Cost add(double seconds, Work work) {
             return new Cost(SMOOTHING * seconds / work.units() + (1 - SMOOTHING) * secondsPerUnit,
-                    SMOOTHING * work.length() + (1 - SMOOTHING) * length, true);
+                    SMOOTHING * work.length() + (1 - SMOOTHING) * length, true, 0);
+        }
+
+        /** A call stopped after {@code atLeast} seconds per unit: the cost is at least that. */
+        Cost stop(double atLeast) {
+            return new Cost(Math.max(atLeast, secondsPerUnit), length, true, stopsInARow + 1);
         }
     }
 
@@ -186,12 +204,24 @@ public final class TransactionBudget {
     /**
      * Whether one event of this much work is expected to take more engine time than a transaction
      * allows ({@link #ENGINE_SHARE} of its timeout), so that it would be stopped there and could
-     * never commit: by the least it can take ({@link #leastEstimate}), since the verdict is final.
-     * Only a measured cost says so: the warm-up batch's can be many times the engine's, and would
-     * send explainable events to the dead-letter topic.
+     * never commit: by the least it can take ({@link #leastEstimate}), since the verdict is final,
+     * and by more than the engine's noise ({@link #NOISE_MARGIN}) unless the last two calls at its
+     * length were stopped ({@link #lengthStoppedTwice}): nearer the limit, where an event as long
+     * may fit one time in two, it is tried. Only a measured cost says so: the warm-up batch's can
+     * be many times the engine's, and would send explainable events to the dead-letter topic.
      */
     public synchronized boolean exceedsTransaction(Work work) {
-        return !provisional && leastEstimate(work) > allowedSeconds();
+        if (provisional) {
+            return false;
+        }
+        double least = leastEstimate(work);
+        return least > allowedSeconds() * (1 + NOISE_MARGIN) || least > allowedSeconds() && lengthStoppedTwice(work);
+    }
+
+    /** Whether the last two calls at this work's length class were stopped at the transaction's limit, with none completing since. */
+    public synchronized boolean lengthStoppedTwice(Work work) {
+        Cost cost = costs.get(lengthClass(work.length()));
+        return cost != null && cost.stopsInARow() >= 2;
     }
 
     /** The engine time one transaction allows, whatever the estimates: {@link #ENGINE_SHARE} of the transaction timeout. */
@@ -215,14 +245,15 @@ public final class TransactionBudget {
      * needed more. The cost of its length class becomes at least what that says, so that an event
      * at least as large is dead-lettered at once instead of taking a whole transaction's time again
      * (once a second stop or a measurement confirms the first stop at a length:
-     * {@link #stopIsFinal}); later batches' measurements bring the cost back down.
+     * {@link #stopIsFinal}; where the stop is its only evidence, an event as large is within the
+     * noise of the limit and is tried until two calls in a row are stopped:
+     * {@link #exceedsTransaction}); later batches' measurements bring the cost back down.
      */
     public synchronized void stopped(double seconds, Work work) {
         spentSeconds += seconds;
         if (work.units() > 0) {
             double atLeast = seconds / work.units();
-            costs.merge(lengthClass(work.length()), new Cost(atLeast, work.length(), false),
-                    (known, stop) -> new Cost(Math.max(atLeast, known.secondsPerUnit()), known.length(), true));
+            costs.merge(lengthClass(work.length()), new Cost(atLeast, work.length(), false, 1), (known, stop) -> known.stop(atLeast));
             if (!warmedUp) {
                 // The warm-up call's stop is no verdict either: an upper bound until a measurement.
                 warmedUp = true;
@@ -236,7 +267,7 @@ public final class TransactionBudget {
         if (work.units() <= 0) {
             return;
         }
-        Cost measured = new Cost(seconds / work.units(), work.length(), true);
+        Cost measured = new Cost(seconds / work.units(), work.length(), true, 0);
         if (!warmedUp) {
             // The first batch pays for class loading, JIT and libtorch's first allocations: an upper bound, not a cost to average.
             warmedUp = true;

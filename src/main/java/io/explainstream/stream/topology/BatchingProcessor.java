@@ -416,9 +416,10 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         if (batch.size() == 1 && budget.exceedsTransaction(work)) {
             deadLetter(batch.get(0), DeadLetters.Stage.ATTRIBUTION, new InvalidEventException(String.format(java.util.Locale.ROOT,
                     "explaining %d tokens is estimated at %.0f s of engine time or more, more than a transaction allows (%.0f s, %.0f%% of the"
-                            + " transaction timeout, %.0f s); lower limits.prompt.tokens or attribution.steps, or raise batch.max.seconds and"
+                            + " transaction timeout, %.0f s)%s; lower limits.prompt.tokens or attribution.steps, or raise batch.max.seconds and"
                             + " producer.transaction.timeout.ms together",
-                    tokens, budget.leastEstimate(work), budget.allowedSeconds(), TransactionBudget.ENGINE_SHARE * 100, budget.hardLimitSeconds())));
+                    tokens, budget.leastEstimate(work), budget.allowedSeconds(), TransactionBudget.ENGINE_SHARE * 100, budget.hardLimitSeconds(),
+                    budget.lengthStoppedTwice(work) ? ", and the last two calls at its length were stopped there" : "")));
             handled.add(batch.get(0));
             return;
         }
