@@ -17,13 +17,16 @@ final class DeadLetterLines {
     static final int VALUE_CHARS = 200;
     /** Bytes of an original value that is not UTF-8 shown in hexadecimal in the text form. */
     static final int HEX_BYTES = 32;
+    /** Characters of the reason shown in the text form (a reason may quote its input, up to 4,096 characters); JSON has it whole. */
+    static final int REASON_CHARS = 500;
 
     private DeadLetterLines() {
     }
 
     /**
-     * The dead letter in three lines: its key, stage, source position and time; the reason; the
-     * start of the original value. Text from the traffic with its controls made visible.
+     * The dead letter in three lines: its key, stage, source position, time, and the application
+     * and replay that wrote it; the reason; the start of the original value. Text from the
+     * traffic with its controls made visible.
      */
     static String text(DeadLetter letter) {
         StringBuilder out = new StringBuilder("dead letter ");
@@ -36,9 +39,27 @@ final class DeadLetterLines {
         if (letter.failedAt() != null) {
             out.append(" · ").append(letter.failedAt());
         }
-        out.append("\n  reason: ").append(letter.reason() == null ? "(none given: not written by ExplainStream?)" : TokenText.visible(letter.reason()));
+        if (letter.application() != null) {
+            out.append(" · by ").append(TokenText.visible(letter.application()));
+        }
+        if (letter.replayId() != null) {
+            out.append(" · replay ").append(TokenText.visible(letter.replayId()));
+        }
+        out.append("\n  reason: ").append(letter.reason() == null ? "(none given: not written by ExplainStream?)" : reasonText(letter.reason()));
         out.append("\n  value: ").append(valueText(letter)).append('\n');
         return out.toString();
+    }
+
+    private static String reasonText(String reason) {
+        if (reason.length() <= REASON_CHARS) {
+            return TokenText.visible(reason);
+        }
+        return TokenText.visible(start(reason, REASON_CHARS)) + "… (" + reason.length() + " characters; --format json gives it whole)";
+    }
+
+    /** The first {@code chars} characters, one fewer where that would split a surrogate pair. */
+    private static String start(String text, int chars) {
+        return text.substring(0, Character.isHighSurrogate(text.charAt(chars - 1)) ? chars - 1 : chars);
     }
 
     private static String valueText(DeadLetter letter) {
@@ -51,8 +72,7 @@ final class DeadLetterLines {
         if (text.isEmpty()) {
             return "(" + value.length + " bytes, not UTF-8: " + hex(value) + ")" + cut;
         }
-        String shown = text.get().length() <= VALUE_CHARS ? text.get()
-                : text.get().substring(0, Character.isHighSurrogate(text.get().charAt(VALUE_CHARS - 1)) ? VALUE_CHARS - 1 : VALUE_CHARS) + "…";
+        String shown = text.get().length() <= VALUE_CHARS ? text.get() : start(text.get(), VALUE_CHARS) + "…";
         return TokenText.visible(shown) + " (" + value.length + " bytes)" + cut;
     }
 
@@ -69,7 +89,8 @@ final class DeadLetterLines {
      * One JSON object: the dead letter's own {@code partition} and {@code offset}, {@code key} and
      * {@code value} as text where they are UTF-8 (else {@code key_base64}, {@code value_base64}),
      * {@code value_bytes}, and the headers under snake-case names, null where missing, the two
-     * instants also in epoch milliseconds ({@code _ms}), as explanations give theirs.
+     * instants also in epoch milliseconds ({@code _ms}), as explanations give theirs, and the cut
+     * original's sizes as numbers too.
      */
     static String json(DeadLetter letter) {
         ObjectNode node = JsonNodeFactory.instance.objectNode();
@@ -86,7 +107,11 @@ final class DeadLetterLines {
         node.put("source_timestamp_ms", DeadLetter.epochMillis(letter.sourceTimestamp()));
         node.put("failed_at", letter.failedAt());
         node.put("failed_at_ms", DeadLetter.epochMillis(letter.failedAt()));
+        node.put("application", letter.application());
+        node.put("replay_id", letter.replayId());
         node.put("cut", letter.cut());
+        node.put("original_key_bytes", letter.originalKeyBytes());
+        node.put("original_value_bytes", letter.originalValueBytes());
         node.put("value_bytes", letter.value() == null ? 0 : letter.value().length);
         bytes(node, "value", letter.value(), letter.cut() != null);
         return node.toString();

@@ -124,13 +124,16 @@ class TailCommandTest {
             String event = "{\"event_id\":\"e1\",\"prompt\":\"🐶 hi\"}";
             byte[] notUtf8 = {(byte) 0xC0, (byte) 0xAF, 'x'};
             byte[] longValue = ("{\"prompt\":\"" + "ü".repeat(40) + "\"}").getBytes(StandardCharsets.UTF_8);
+            // 635 characters, the 500th the first half of a 🐶
+            String longReason = "field 'prompt' is not valid UTF-8: " + "🐶".repeat(300);
             List<org.apache.kafka.streams.processor.api.Record<byte[], byte[]>> written = List.of(
                     letters.record("e1".getBytes(StandardCharsets.UTF_8), event.getBytes(StandardCharsets.UTF_8), at, DeadLetters.Stage.VALIDATION,
-                            new IllegalArgumentException("field 'prompt' = '🐶 hi'\nis too short"), 1_764_000_001_000L),
+                            new IllegalArgumentException("field 'prompt' = '🐶 hi'\nis too short"), "explainstream", 1_764_000_001_000L),
                     letters.record("bytes".getBytes(StandardCharsets.UTF_8), notUtf8, at, DeadLetters.Stage.VALIDATION,
-                            new IllegalArgumentException("field 'prompt' is not valid UTF-8"), 1_764_000_002_000L),
+                            new IllegalArgumentException(longReason), "explainstream", 1_764_000_002_000L),
                     letters.record("long".getBytes(StandardCharsets.UTF_8), longValue, at, DeadLetters.Stage.ATTRIBUTION,
-                            new IllegalStateException("explaining 512 tokens was stopped"), 1_764_000_003_000L));
+                            new IllegalStateException("explaining 512 tokens was stopped"), "explainstream-replay-r1", 1_764_000_003_000L));
+            written.get(2).headers().add(io.explainstream.stream.replay.Replay.HEADER, "r1".getBytes(StandardCharsets.UTF_8));
             Properties props = new Properties();
             props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
             try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
@@ -159,6 +162,8 @@ class TailCommandTest {
             assertEquals(1_764_000_000_000L, first.get("source_timestamp_ms").asLong());
             assertEquals(1_764_000_001_000L, first.get("failed_at_ms").asLong());
             assertEquals(0, first.get("partition").asInt());
+            assertEquals("explainstream", first.get("application").asText(), "which service wrote it");
+            assertTrue(first.get("replay_id").isNull());
             assertEquals(List.of(0L, 1L, 2L, 3L), lines.stream().map(line -> {
                 try {
                     return mapper.readTree(line).get("offset").asLong();
@@ -167,11 +172,17 @@ class TailCommandTest {
                 }
             }).toList(), "each dead letter's own offset");
             assertTrue(first.get("cut").isNull());
+            assertTrue(first.get("original_key_bytes").isNull() && first.get("original_value_bytes").isNull());
             JsonNode bytes = mapper.readTree(lines.get(1));
             assertEquals(java.util.Base64.getEncoder().encodeToString(notUtf8), bytes.get("value_base64").asText());
+            assertEquals(longReason, bytes.get("reason").asText(), "whole in JSON");
             assertFalse(bytes.has("value"));
             JsonNode cut = mapper.readTree(lines.get(2));
             assertEquals("key=4 value=" + longValue.length + " bytes", cut.get("cut").asText());
+            assertEquals(4, cut.get("original_key_bytes").asLong(), "the sizes as numbers too");
+            assertEquals(longValue.length, cut.get("original_value_bytes").asLong());
+            assertEquals("explainstream-replay-r1", cut.get("application").asText());
+            assertEquals("r1", cut.get("replay_id").asText());
             assertEquals(60, cut.get("value_bytes").asInt(), "64 bytes a record, less the key");
             assertTrue(cut.get("value").asText().startsWith("{\"prompt\":\"üü") && !cut.get("value").asText().contains("\uFFFD"),
                     "cut inside a character, read up to it: " + cut.get("value"));
@@ -181,10 +192,14 @@ class TailCommandTest {
 
             CliRun text = CliRun.of(connection.toArray(String[]::new));
             assertEquals(0, text.exitCode(), text.err());
-            assertTrue(text.out().startsWith("dead letter e1 · validation · llm-interactions partition 1 offset 57 · 2025-11-24T16:00:01Z\n"
+            assertTrue(text.out().startsWith("dead letter e1 · validation · llm-interactions partition 1 offset 57 · 2025-11-24T16:00:01Z"
+                    + " · by explainstream\n"
                     + "  reason: field 'prompt' = '🐶 hi'\\u000Ais too short\n"
                     + "  value: " + event + " (" + event.getBytes(StandardCharsets.UTF_8).length + " bytes)\n"), text.out());
             assertTrue(text.out().contains("  value: (3 bytes, not UTF-8: c0 af 78)\n"), text.out());
+            assertTrue(text.out().contains("  reason: " + longReason.substring(0, 499) + "… (635 characters; --format json gives it whole)\n"),
+                    "a long reason is cut like the value, between characters: " + text.out());
+            assertTrue(text.out().contains(" · by explainstream-replay-r1 · replay r1\n"), text.out());
             assertTrue(text.out().contains(" (60 bytes) (cut: the original was key=4 value=" + longValue.length + " bytes;"), text.out());
             assertTrue(text.out().contains("dead letter stray · no stage\n  reason: (none given: not written by ExplainStream?)\n  value: (empty)\n"),
                     text.out());

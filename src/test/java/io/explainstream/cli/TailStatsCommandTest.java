@@ -189,7 +189,7 @@ class TailStatsCommandTest {
         ConfluentAvroSerializer<Explanation> serializer = serializer(client);
         Record<byte[], byte[]> letter = new DeadLetters(1_000_000).record("bad-1".getBytes(StandardCharsets.UTF_8),
                 "{\"event_id\":\"bad-1\",\"model\":\"stories260K\",\"metadata\":{\"application\":\"storybook\"}}".getBytes(StandardCharsets.UTF_8),
-                new SourcePosition("in", 0, 7, T0 + 5_000), DeadLetters.Stage.VALIDATION, new IllegalArgumentException("no prompt"), T0 + 5_000);
+                new SourcePosition("in", 0, 7, T0 + 5_000), DeadLetters.Stage.VALIDATION, new IllegalArgumentException("no prompt"), "explainstream", T0 + 5_000);
         try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of())) {
             for (Explanation explanation : explanations()) {
                 producer.send(new ProducerRecord<>("explanations", null, explanation.getProcessingTime().toEpochMilli(),

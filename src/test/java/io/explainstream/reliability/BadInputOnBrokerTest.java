@@ -109,6 +109,7 @@ class BadInputOnBrokerTest {
                 for (String line : tail.out().lines().toList()) {
                     var letter = new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
                     tailed.put(letter.get("key").asText(), letter.get("stage").asText() + ": " + letter.get("reason").asText());
+                    assertEquals("corpus", letter.get("application").asText(), "the writing service's application.id: " + line);
                 }
                 Map<String, String> headed = new TreeMap<>();
                 deadByKind.forEach((kind, record) -> headed.put(kind, new String(record.headers().lastHeader(io.explainstream.stream.output.DeadLetters.STAGE).value(),

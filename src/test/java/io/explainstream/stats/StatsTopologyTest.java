@@ -120,7 +120,7 @@ class StatsTopologyTest {
 
     private void deadLetter(String key, byte[] value, long sourceTimestamp, String reason) {
         Record<byte[], byte[]> letter = new DeadLetters(1_000_000).record(key.getBytes(StandardCharsets.UTF_8), value,
-                new SourcePosition("in", 0, 7, sourceTimestamp), DeadLetters.Stage.VALIDATION, new IllegalArgumentException(reason), T0);
+                new SourcePosition("in", 0, 7, sourceTimestamp), DeadLetters.Stage.VALIDATION, new IllegalArgumentException(reason), "explainstream", T0);
         deadLetters.pipeInput(new TestRecord<>(letter.key(), letter.value(), letter.headers(), Instant.ofEpochMilli(sourceTimestamp)));
     }
 

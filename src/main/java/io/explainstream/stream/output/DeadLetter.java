@@ -1,7 +1,10 @@
 package io.explainstream.stream.output;
 
 import java.nio.charset.StandardCharsets;
+import io.explainstream.stream.replay.Replay;
 import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
@@ -16,16 +19,36 @@ import org.apache.kafka.common.header.Headers;
  * @param cut the original key and value sizes where they were cut ({@code key=K value=V bytes}), or null
  * @param partition the dead letter's own partition of its topic
  * @param offset the dead letter's own offset there
+ * @param application the {@code application.id} of the service that wrote it ({@link DeadLetters#APPLICATION}), or null
+ * @param replayId the replay whose dead letter it is ({@link Replay#HEADER}), or null
  */
 public record DeadLetter(int partition, long offset, byte[] key, byte[] value, String reason, String stage, String errorClass, String sourceTopic,
-        Integer sourcePartition, Long sourceOffset, String sourceTimestamp, String failedAt, String cut) {
+        Integer sourcePartition, Long sourceOffset, String sourceTimestamp, String failedAt, String cut, String application, String replayId) {
+
+    /** The {@link DeadLetters#CUT} header's form, {@code key=K value=V bytes}. */
+    private static final Pattern CUT_SIZES = Pattern.compile("key=(\\d{1,18}) value=(\\d{1,18}) bytes");
 
     public static DeadLetter of(ConsumerRecord<byte[], byte[]> record) {
         Headers headers = record.headers();
         return new DeadLetter(record.partition(), record.offset(), record.key(), record.value(), text(headers, DeadLetters.REASON), text(headers, DeadLetters.STAGE),
                 text(headers, DeadLetters.EXCEPTION), text(headers, DeadLetters.TOPIC), number(headers, DeadLetters.PARTITION, Integer::valueOf),
                 number(headers, DeadLetters.OFFSET, Long::valueOf), text(headers, DeadLetters.SOURCE_TIMESTAMP), text(headers, DeadLetters.FAILED_AT),
-                text(headers, DeadLetters.CUT));
+                text(headers, DeadLetters.CUT), text(headers, DeadLetters.APPLICATION), text(headers, Replay.HEADER));
+    }
+
+    /** The original key's size in bytes where the dead letter was cut ({@link #cut}), or null. */
+    public Long originalKeyBytes() {
+        return cutSize(1);
+    }
+
+    /** The original value's size in bytes where the dead letter was cut ({@link #cut}), or null. */
+    public Long originalValueBytes() {
+        return cutSize(2);
+    }
+
+    private Long cutSize(int group) {
+        Matcher sizes = cut == null ? null : CUT_SIZES.matcher(cut.strip());
+        return sizes != null && sizes.matches() ? Long.valueOf(sizes.group(group)) : null;
     }
 
     /** An ISO-8601 instant of the headers ({@link #sourceTimestamp}, {@link #failedAt}) in epoch milliseconds, or null. */

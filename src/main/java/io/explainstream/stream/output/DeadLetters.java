@@ -30,6 +30,11 @@ public record DeadLetters(int maxRecordBytes) {
     public static final String FAILED_AT = "explainstream.error.time";
     /** Present on a cut dead letter: the original key and value sizes, as {@code key=K value=V bytes}. */
     public static final String CUT = "explainstream.error.cut";
+    /**
+     * The {@code application.id} of the service that wrote the dead letter: two services (or a
+     * service and a replay) that share a dead-letter topic each write one for a bad record.
+     */
+    public static final String APPLICATION = "explainstream.application.id";
 
     /** The longest reason header: an exception message can quote its input at any length. */
     static final int MAX_REASON_CHARS = 4096;
@@ -44,7 +49,9 @@ public record DeadLetters(int maxRecordBytes) {
         OUTPUT
     }
 
-    public Record<byte[], byte[]> record(byte[] key, byte[] value, SourcePosition source, Stage stage, Throwable error, long nowMs) {
+    /** A dead letter of this original, written by the service {@code application} ({@link #APPLICATION}). */
+    public Record<byte[], byte[]> record(byte[] key, byte[] value, SourcePosition source, Stage stage, Throwable error, String application,
+            long nowMs) {
         RecordHeaders headers = new RecordHeaders();
         int keyBytes = key == null ? 0 : key.length;
         int valueBytes = value == null ? 0 : value.length;
@@ -62,6 +69,7 @@ public record DeadLetters(int maxRecordBytes) {
         add(headers, OFFSET, Long.toString(source.offset()));
         add(headers, SOURCE_TIMESTAMP, Instant.ofEpochMilli(source.timestampMs()).toString());
         add(headers, FAILED_AT, Instant.ofEpochMilli(nowMs).toString());
+        add(headers, APPLICATION, application);
         return new Record<>(key, value, source.timestampMs(), headers);
     }
 
@@ -70,8 +78,9 @@ public record DeadLetters(int maxRecordBytes) {
      * store with it): the value is empty, {@link #CUT} gives the original sizes, and the source
      * position headers find the original on the input topic.
      */
-    public Record<byte[], byte[]> withoutValue(byte[] key, int valueBytes, SourcePosition source, Stage stage, Throwable error, long nowMs) {
-        Record<byte[], byte[]> record = record(key, new byte[0], source, stage, error, nowMs);
+    public Record<byte[], byte[]> withoutValue(byte[] key, int valueBytes, SourcePosition source, Stage stage, Throwable error, String application,
+            long nowMs) {
+        Record<byte[], byte[]> record = record(key, new byte[0], source, stage, error, application, nowMs);
         record.headers().remove(CUT);
         add(record.headers(), CUT, "key=" + (key == null ? 0 : key.length) + " value=" + valueBytes + " bytes");
         return record;

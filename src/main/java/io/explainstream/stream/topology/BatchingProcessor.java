@@ -536,8 +536,9 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         metrics.deadLetter(stage, event);
         outcomes.count(Outcomes.DEAD_LETTERED);
         Record<byte[], byte[]> record = event.rawValue() != null || event.rawValueBytes() == 0
-                ? deadLetters.record(event.rawKey(), event.rawValue(), event.source(), stage, reason, clock.millis())
-                : deadLetters.withoutValue(event.rawKey(), event.rawValueBytes(), event.source(), stage, reason, clock.millis());
+                ? deadLetters.record(event.rawKey(), event.rawValue(), event.source(), stage, reason, context.applicationId(), clock.millis())
+                : deadLetters.withoutValue(event.rawKey(), event.rawValueBytes(), event.source(), stage, reason, context.applicationId(),
+                        clock.millis());
         scope.stamp(record.headers()); // a replay's dead letters say which replay, as its explanations do
         context.forward(record, ExplainTopology.DLQ_SINK);
     }
@@ -558,7 +559,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             metrics.deadLetter(DeadLetters.Stage.VALIDATION, reject.event());
             outcomes.count(Outcomes.DEAD_LETTERED);
             Record<byte[], byte[]> deadLetter = deadLetters.record(old.rawKey(), old.rawValue(), old.source(), DeadLetters.Stage.VALIDATION,
-                    reject.error(), clock.millis());
+                    reject.error(), context.applicationId(), clock.millis());
             scope.stamp(deadLetter.headers());
             context.forward(deadLetter, ExplainTopology.DLQ_SINK);
             return null;

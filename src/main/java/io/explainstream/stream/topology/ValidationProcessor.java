@@ -70,7 +70,7 @@ final class ValidationProcessor implements Processor<byte[], TimestampIntake.Rec
             metrics.deadLetter(DeadLetters.Stage.VALIDATION, reject.event());
             outcomes.count(Outcomes.DEAD_LETTERED);
             Record<byte[], byte[]> deadLetter = deadLetters.record(record.key(), value, source, DeadLetters.Stage.VALIDATION, reject.error(),
-                    clock.millis());
+                    context.applicationId(), clock.millis());
             scope.stamp(deadLetter.headers()); // a replay's dead letters say which replay, as its explanations do
             context.forward(deadLetter, ExplainTopology.DLQ_SINK);
         } else if (admission instanceof Admission.Skip skip) {

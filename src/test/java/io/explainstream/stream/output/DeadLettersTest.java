@@ -12,7 +12,7 @@ class DeadLettersTest {
 
     private static String reasonHeader(String message) {
         var record = new DeadLetters(1 << 20).record(new byte[0], new byte[0], SOURCE, DeadLetters.Stage.VALIDATION,
-                new IllegalArgumentException(message), 0);
+                new IllegalArgumentException(message), "explainstream", 0);
         return new String(record.headers().lastHeader(DeadLetters.REASON).value(), StandardCharsets.UTF_8);
     }
 
