@@ -182,6 +182,11 @@ public final class SchemaRegistryClient {
                     throw error(method, uri, response);
                 }
                 failure = "answered " + response.statusCode();
+            } catch (java.net.ConnectException e) {
+                // Java's HTTP client gives a refused connection no message, around a ClosedChannelException.
+                failure = "failed: no connection to " + uri.getHost() + ":" + port(uri) + " (refused, or the host is unreachable; ConnectException"
+                        + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")";
+                cause = e;
             } catch (IOException e) {
                 failure = "failed: " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : " " + e.getMessage());
                 cause = e;
@@ -190,12 +195,18 @@ public final class SchemaRegistryClient {
                 throw new RegistryException("interrupted while calling the schema registry at " + uri, e);
             }
             if (attempt >= config.maxRetries()) {
-                throw new RegistryException("schema registry " + method + " " + uri + " " + failure + " (after " + (attempt + 1) + " attempts)", cause);
+                throw new RegistryException("schema registry " + method + " " + uri + " " + failure + " (after " + (attempt + 1)
+                        + (attempt == 0 ? " attempt)" : " attempts)"), cause);
             }
             LOG.warn("schema registry {} {} {}; retrying in {} ms", method, uri, failure, backoff);
             sleep(backoff);
             backoff *= 2;
         }
+    }
+
+    /** The port a request to this URI goes to: its own, or the scheme's. */
+    private static int port(URI uri) {
+        return uri.getPort() >= 0 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
     }
 
     private static RegistryException error(String method, URI uri, HttpResponse<String> response) {

@@ -66,13 +66,19 @@ public final class Liveness {
      * The error and its causes, each as its class and the first line of its message: the outermost
      * says where (Kafka Streams' "Exception caught in process. taskId=0_1, …"), the innermost what
      * (a registry that refuses connections). /health gave the outermost alone, which named neither.
-     * Kafka Streams' messages carry a whole stack trace after ", stacktrace=": cut there.
+     * Kafka Streams' messages carry a whole stack trace after ", stacktrace=": cut there. A cause
+     * without a message that the line above already names ends the list: what it wraps is the
+     * client's inside (Java's HTTP client gives a refused connection as a ConnectException without a
+     * message around a ClosedChannelException, which reads as an open connection closed).
      */
     static String describe(Throwable error) {
         List<String> parts = new ArrayList<>();
         Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (Throwable cause = error; cause != null && seen.add(cause) && parts.size() < MAX_CAUSES; cause = cause.getCause()) {
             String message = cause.getMessage() == null ? "" : cause.getMessage().lines().findFirst().orElse("");
+            if (message.isEmpty() && !parts.isEmpty() && parts.get(parts.size() - 1).contains(cause.getClass().getSimpleName())) {
+                break;
+            }
             int trace = message.indexOf(", stacktrace=");
             message = trace >= 0 ? message.substring(0, trace) : message;
             if (message.length() > MAX_MESSAGE_CHARS) {

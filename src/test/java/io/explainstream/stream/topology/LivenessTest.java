@@ -57,6 +57,32 @@ class LivenessTest {
                 liveness.verdict().reason());
     }
 
+    /**
+     * Java's HTTP client reports a refused connection as a ConnectException without a message
+     * around a ClosedChannelException: /health ended "caused by java.net.ConnectException; caused by
+     * java.nio.channels.ClosedChannelException", which reads as an open connection closed (a hostile
+     * test). The real client against a port nothing listens on: the reason says that no connection
+     * could be made to that address, and stops where the causes add nothing.
+     */
+    @Test
+    void aRegistryThatRefusesConnectionsIsNamedAsSuchNotAsAClosedChannel() throws Exception {
+        int closedPort;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closedPort = socket.getLocalPort();
+        }
+        io.explainstream.avro.SchemaRegistryClient client = new io.explainstream.avro.SchemaRegistryClient(
+                io.explainstream.avro.RegistryConfig.of("http://127.0.0.1:" + closedPort).withRetries(0, Duration.ofMillis(1)));
+        RuntimeException refused = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class, () -> client.schemaById(1));
+        for (int i = 0; i < 4; i++) {
+            liveness.threadReplaced(new org.apache.kafka.streams.errors.StreamsException("Exception caught in process. taskId=1_1", refused));
+        }
+        String reason = liveness.verdict().reason();
+        assertTrue(reason.contains("schema registry GET http://127.0.0.1:" + closedPort + "/schemas/ids/1 failed: no connection to 127.0.0.1:"
+                + closedPort + " (refused, or the host is unreachable; ConnectException) (after 1 attempt)"), reason);
+        assertFalse(reason.contains("ClosedChannelException"), reason);
+        assertTrue(reason.endsWith("(after 1 attempt)"), "the client's message-less causes add nothing: " + reason);
+    }
+
     @Test
     void aBatchLongerThanTheStallLimitInTheEngineIsUnhealthy() {
         liveness.engineEntered();
