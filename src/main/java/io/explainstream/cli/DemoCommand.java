@@ -16,7 +16,6 @@ import io.explainstream.schema.Explanation;
 import io.explainstream.stats.StatsTopology;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
-import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.stream.service.ExplainService;
 import io.explainstream.stream.topology.Scope;
 import java.io.BufferedReader;
@@ -307,9 +306,10 @@ final class DemoCommand implements Callable<Integer> {
                             String.format(Locale.ROOT, "%d ms end to end", latency) + (shares.contains(" · ") ? "\n  segments: " + shares : "")));
                     out.flush();
                 }, record -> {
+                    io.explainstream.stream.output.DeadLetter dead = io.explainstream.stream.output.DeadLetter.of(record);
                     HtmlReport.DeadLetter letter = new HtmlReport.DeadLetter(
                             record.key() == null ? "(no key)" : new String(record.key(), StandardCharsets.UTF_8),
-                            header(record, DeadLetters.STAGE), header(record, DeadLetters.REASON));
+                            java.util.Objects.requireNonNullElse(dead.stage(), "?"), java.util.Objects.requireNonNullElse(dead.reason(), "?"));
                     summary.deadLetters.add(letter);
                     out.printf("dead letter %s: %s%n", letter.key(), letter.reason());
                     out.flush();
@@ -402,11 +402,6 @@ final class DemoCommand implements Callable<Integer> {
      */
     static boolean wellFormed(String sampleLine) {
         return sampleLine.matches("^\\{\"event_id\":\"demo-\\d{3}\".*");
-    }
-
-    private static String header(org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> record, String name) {
-        var header = record.headers().lastHeader(name);
-        return header == null ? "?" : new String(header.value(), StandardCharsets.UTF_8);
     }
 
     /** The HTML report; a disk that fills up meanwhile is one line naming the option, as the checks before the demo are. */

@@ -474,8 +474,9 @@ public final class SpillJoin {
             spilled.deadLettersWithoutEventId++;
             return;
         }
-        write(outs.get(bucket(eventId, 0, buckets)), eventId, (header(record, io.explainstream.stream.output.DeadLetters.STAGE, "unknown stage") + ": "
-                + header(record, io.explainstream.stream.output.DeadLetters.REASON, "no reason given")).getBytes(StandardCharsets.UTF_8));
+        io.explainstream.stream.output.DeadLetter letter = io.explainstream.stream.output.DeadLetter.of(record);
+        write(outs.get(bucket(eventId, 0, buckets)), eventId, (java.util.Objects.requireNonNullElse(letter.stage(), "unknown stage") + ": "
+                + java.util.Objects.requireNonNullElse(letter.reason(), "no reason given")).getBytes(StandardCharsets.UTF_8));
         spilled.deadLettersWithEventId++;
     }
 
@@ -527,11 +528,6 @@ public final class SpillJoin {
             }
         }
         return record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
-    }
-
-    private static String header(ConsumerRecord<byte[], byte[]> record, String name, String otherwise) {
-        Header header = record.headers().lastHeader(name);
-        return header == null ? otherwise : new String(header.value(), StandardCharsets.UTF_8);
     }
 
     /** Why a record's value is not a Confluent-framed Explanation, or null when it is one; the registry is asked once per schema id. */

@@ -15,12 +15,11 @@ import io.explainstream.stream.config.TimestampWindow;
 import io.explainstream.stream.ingest.EventValidator;
 import io.explainstream.stream.ingest.InputDecoder;
 import io.explainstream.stream.ingest.InvalidEventException;
+import io.explainstream.stream.output.DeadLetter;
 import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.stream.output.SourceTimestamp;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -28,7 +27,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.kafka.common.errors.SerializationException;
-import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -175,7 +173,7 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
         GroupKey group = original == null ? settings.groupBy().unknown()
                 : settings.groupBy().ofInput(original.eventId() != null ? original.eventId() : key, original.model(), original.metadata());
         Observation observation = Observation.deadLetter(original != null && original.eventId() != null ? original.eventId() : key, eventTime,
-                header(record.headers(), DeadLetters.STAGE), header(record.headers(), DeadLetters.REASON));
+                DeadLetter.header(record.headers(), DeadLetters.STAGE), DeadLetter.header(record.headers(), DeadLetters.REASON));
         forward(group, observation, record.timestamp());
     }
 
@@ -276,16 +274,6 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
     }
 
     private static Long headerTime(Headers headers, String name) {
-        String text = header(headers, name);
-        try {
-            return text == null ? null : Instant.parse(text).toEpochMilli();
-        } catch (DateTimeParseException e) {
-            return null;
-        }
-    }
-
-    private static String header(Headers headers, String name) {
-        Header header = headers.lastHeader(name);
-        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+        return DeadLetter.epochMillis(DeadLetter.header(headers, name));
     }
 }

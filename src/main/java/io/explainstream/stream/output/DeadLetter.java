@@ -30,10 +30,10 @@ public record DeadLetter(int partition, long offset, byte[] key, byte[] value, S
 
     public static DeadLetter of(ConsumerRecord<byte[], byte[]> record) {
         Headers headers = record.headers();
-        return new DeadLetter(record.partition(), record.offset(), record.key(), record.value(), text(headers, DeadLetters.REASON), text(headers, DeadLetters.STAGE),
-                text(headers, DeadLetters.EXCEPTION), text(headers, DeadLetters.TOPIC), number(headers, DeadLetters.PARTITION, Integer::valueOf),
-                number(headers, DeadLetters.OFFSET, Long::valueOf), text(headers, DeadLetters.SOURCE_TIMESTAMP), text(headers, DeadLetters.FAILED_AT),
-                text(headers, DeadLetters.CUT), text(headers, DeadLetters.APPLICATION), text(headers, Replay.HEADER));
+        return new DeadLetter(record.partition(), record.offset(), record.key(), record.value(), header(headers, DeadLetters.REASON), header(headers, DeadLetters.STAGE),
+                header(headers, DeadLetters.EXCEPTION), header(headers, DeadLetters.TOPIC), number(headers, DeadLetters.PARTITION, Integer::valueOf),
+                number(headers, DeadLetters.OFFSET, Long::valueOf), header(headers, DeadLetters.SOURCE_TIMESTAMP), header(headers, DeadLetters.FAILED_AT),
+                header(headers, DeadLetters.CUT), header(headers, DeadLetters.APPLICATION), header(headers, Replay.HEADER));
     }
 
     /** The original key's size in bytes where the dead letter was cut ({@link #cut}), or null. */
@@ -60,13 +60,14 @@ public record DeadLetter(int partition, long offset, byte[] key, byte[] value, S
         }
     }
 
-    private static String text(Headers headers, String name) {
+    /** A header's value as UTF-8 text, or null where the record has none of that name. */
+    public static String header(Headers headers, String name) {
         Header header = headers.lastHeader(name);
         return header == null || header.value() == null ? null : new String(header.value(), StandardCharsets.UTF_8);
     }
 
     private static <T> T number(Headers headers, String name, Function<String, T> parse) {
-        String text = text(headers, name);
+        String text = header(headers, name);
         try {
             return text == null ? null : parse.apply(text.strip());
         } catch (NumberFormatException e) {
