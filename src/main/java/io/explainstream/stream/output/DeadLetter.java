@@ -1,7 +1,7 @@
 package io.explainstream.stream.output;
 
-import java.nio.charset.StandardCharsets;
 import io.explainstream.stream.replay.Replay;
+import java.nio.charset.StandardCharsets;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -30,8 +30,8 @@ public record DeadLetter(int partition, long offset, byte[] key, byte[] value, S
 
     public static DeadLetter of(ConsumerRecord<byte[], byte[]> record) {
         Headers headers = record.headers();
-        return new DeadLetter(record.partition(), record.offset(), record.key(), record.value(), header(headers, DeadLetters.REASON), header(headers, DeadLetters.STAGE),
-                header(headers, DeadLetters.EXCEPTION), header(headers, DeadLetters.TOPIC), number(headers, DeadLetters.PARTITION, Integer::valueOf),
+        return new DeadLetter(record.partition(), record.offset(), record.key(), record.value(), header(headers, DeadLetters.REASON),
+                header(headers, DeadLetters.STAGE), header(headers, DeadLetters.EXCEPTION), header(headers, DeadLetters.TOPIC), number(headers, DeadLetters.PARTITION, Integer::valueOf),
                 number(headers, DeadLetters.OFFSET, Long::valueOf), header(headers, DeadLetters.SOURCE_TIMESTAMP), header(headers, DeadLetters.FAILED_AT),
                 header(headers, DeadLetters.CUT), header(headers, DeadLetters.APPLICATION), header(headers, Replay.HEADER));
     }
