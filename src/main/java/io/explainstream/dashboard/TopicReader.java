@@ -2,6 +2,7 @@ package io.explainstream.dashboard;
 
 import io.explainstream.avro.RegistryException;
 import io.explainstream.stream.config.KafkaClients;
+import io.explainstream.stream.config.KeptPositions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
@@ -12,7 +13,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
-import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -44,7 +44,8 @@ final class TopicReader implements AutoCloseable {
     private final List<String> topics;
     private final Consumer<ConsumerRecord<byte[], byte[]>> handler;
     private final Consumer<Set<String>> existing;
-    private final ConsumerRebalanceListener rebalanceListener;
+    /** Seeks partitions to {@code from} when first assigned, and back to where the reader was when assigned again. */
+    private final KeptPositions kept;
     private final Thread thread;
     private volatile boolean stopping;
     /** When a metadata request last reached the cluster; null before the first answer. */
@@ -81,15 +82,9 @@ final class TopicReader implements AutoCloseable {
         this.topics = List.copyOf(topics);
         this.handler = handler;
         this.existing = existing;
-        this.rebalanceListener = new ConsumerRebalanceListener() {
-            @Override
-            public void onPartitionsRevoked(Collection<TopicPartition> partitions) {}
-
-            @Override
-            public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-                seek(partitions, from);
-            }
-        };
+        // A broker outage that outlasts the session timeout drops the reader from its group; its
+        // partitions come back assigned anew, and sought to --from again they were read twice.
+        this.kept = new KeptPositions(consumer, partitions -> seek(partitions, from));
         this.thread = new Thread(this::run, name + "-reader");
         thread.setDaemon(true);
     }
@@ -144,9 +139,8 @@ final class TopicReader implements AutoCloseable {
                     if (found.isPresent() && subscribed.size() < topics.size()) {
                         existing.accept(found.get());
                         if (!found.get().equals(subscribed) && !found.get().isEmpty()) {
-                            // A wider subscription reassigns the partitions, and they are sought to --from again: harmless,
-                            // as only the statistics reader reads several topics, and it keeps the latest record per key.
-                            consumer.subscribe(List.copyOf(found.get()), rebalanceListener);
+                            // A wider subscription reassigns the partitions: those read from go on where they were.
+                            kept.subscribe(found.get());
                             subscribed = found.get();
                         }
                     }
@@ -156,7 +150,9 @@ final class TopicReader implements AutoCloseable {
                     Thread.sleep(250);
                     continue;
                 }
-                if (!takeAll(consumer.poll(Duration.ofMillis(250)))) {
+                boolean all = takeAll(consumer.poll(Duration.ofMillis(250)));
+                kept.polled();
+                if (!all) {
                     Thread.sleep(OUTAGE_BACKOFF_MS);
                 }
             }
