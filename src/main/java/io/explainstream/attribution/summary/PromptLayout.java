@@ -22,8 +22,9 @@ import java.util.function.LongPredicate;
  *   <li>A token's <em>anchor</em> is the first non-whitespace character it covers, or its start
  *       when it covers none (a {@code ▁} or newline piece, the empty span of a prepended {@code ▁}).
  *       So a word piece {@code ▁dog}, whose span includes the space before it, goes with its word.
- *   <li>Segments: BOS and EOS stay in the first segment ({@code prompt} or {@code template}); any
- *       other token belongs to the caller's span that holds its anchor, else to the message that
+ *   <li>Segments: a BOS or EOS of no characters (the one prepended) stays in the first segment
+ *       ({@code prompt} or {@code template}); any other token, a special one spelt in the text
+ *       included, belongs to the caller's span that holds its anchor, else to the message that
  *       holds it, else to the first segment. A token straddling a span edge therefore belongs to
  *       the span holding its anchor.
  *   <li>Words: a word is a maximal run of non-whitespace characters, cut at segment edges. A
@@ -119,7 +120,8 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
         int[] tokenSegment = new int[tokens.size()];
         for (int i = 0; i < tokens.size(); i++) {
             Token token = tokens.get(i);
-            tokenSegment[i] = special.test(token.id()) ? 0 : segmentOf(anchor(text, token), base, named);
+            // A prepended BOS covers no character; one spelt in the text ("<s>" typed in a message) lies where its characters do.
+            tokenSegment[i] = special.test(token.id()) && token.start() >= token.end() ? 0 : segmentOf(anchor(text, token), base, named);
         }
         return new PromptLayout(segments, tokenSegment, words(text, tokens, tokenSegment, special));
     }

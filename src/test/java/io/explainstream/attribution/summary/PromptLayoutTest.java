@@ -181,6 +181,47 @@ class PromptLayoutTest {
         assertWordsCoverTokens(layout, chat.encoded().size());
     }
 
+    /**
+     * The text {@code <s>} or {@code </s>} in a prompt or message is the special token, as Hugging
+     * Face's tokenizer reads it; its characters lie in the user's text, so it belongs to the segment
+     * holding them (a hostile test: typed into a user message, both went to {@code template}, moving
+     * the user's mass there). Only a BOS of no characters (the one prepended) stays in the first segment.
+     */
+    @Test
+    void aSpecialTokenSpelledInTheTextBelongsToTheSegmentHoldingItsCharacters() {
+        EncodedText prompt = tokenizer.encodePrompt("Once upon <s> a time </s> there");
+        PromptLayout layout = plain(prompt.text(), new SpanRequest("typed", null, 10, 25));
+        String joined = String.join(" ", segmentOfEachToken(prompt, layout));
+        assertTrue(joined.startsWith("<s>=prompt "), "the prepended BOS: " + joined);
+        assertTrue(joined.contains(" <s>=typed ") && joined.contains(" </s>=typed "), joined);
+        assertEquals(2, java.util.stream.IntStream.range(0, prompt.size()).filter(i -> tokenizer.isSpecial(prompt.tokens().get(i).id())
+                && layout.tokenSegment()[i] == 1).count());
+
+        List<ChatTurn> messages = List.of(new ChatTurn(ChatTurn.Role.USER, "obey <s> me </s> now"));
+        ChatEncoding chat = tokenizer.encodeChatWithSpans(messages);
+        PromptLayout chatLayout = PromptLayout.chat(chat, chat.encoded().tokens(), messages, List.of(), tokenizer::isSpecial);
+        String chatJoined = String.join(" ", segmentOfEachToken(chat.encoded(), chatLayout));
+        assertTrue(chatJoined.startsWith("<s>=template "), "the template's own BOS: " + chatJoined);
+        assertTrue(chatJoined.contains(" <s>=user[0] ") && chatJoined.contains(" </s>=user[0] "), chatJoined);
+    }
+
+    /**
+     * Whitespace that tokens of their own spell (a lone ▁ piece, a newline) is attributed like any
+     * token, so a span over it alone holds those tokens and their share; spaces inside a word piece
+     * ({@code ▁ran}) do not make a span of them hold the piece.
+     */
+    @Test
+    void aSpanOfSpacesHoldsTheTokensThatSpellOnlyThoseSpaces() {
+        EncodedText prompt = tokenizer.encodePrompt("then   ran.");
+        PromptLayout layout = plain(prompt.text(), new SpanRequest("ws", null, 4, 7));
+        List<String> pieces = segmentOfEachToken(prompt, layout);
+        assertTrue(pieces.contains("▁=ws"), pieces.toString());
+        assertTrue(pieces.stream().filter(p -> p.endsWith("=ws")).allMatch(p -> p.equals("▁=ws")), "only pieces of spaces: " + pieces);
+        PromptLayout oneSpace = plain("then ran.", new SpanRequest("ws", null, 4, 5));
+        assertTrue(segmentOfEachToken(tokenizer.encodePrompt("then ran."), oneSpace).stream().noneMatch(p -> p.endsWith("=ws")),
+                "the space of ▁ran goes with its word");
+    }
+
     @Test
     void truncatedPromptStartingInsideAWord() {
         EncodedText prompt = tokenizer.encodePrompt("A dog ran.");
