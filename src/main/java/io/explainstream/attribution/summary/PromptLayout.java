@@ -284,8 +284,11 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
         Map<String, Integer> names = new HashMap<>();
         for (int i = 0; i < spans.size(); i++) {
             SpanRequest span = spans.get(i);
-            if (span.name() == null || span.name().isBlank()) {
+            if (span.name() == null || span.name().isEmpty()) {
                 throw new IllegalArgumentException("segments[" + i + "].name is empty");
+            }
+            if (span.name().isBlank()) {
+                throw new IllegalArgumentException("segments[" + i + "].name is only white space (" + span.name().length() + " characters)");
             }
             if (span.name().length() > SpanRequest.MAX_NAME_CHARS) {
                 throw new IllegalArgumentException("segments[" + i + "].name is " + span.name().length() + " characters, at most "
@@ -296,6 +299,16 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
                 if (Character.isISOControl(span.name().charAt(c))) {
                     throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "segments[%d].name contains the control character U+%04X at index %d",
                             i, (int) span.name().charAt(c), c));
+                }
+            }
+            // An invisible character makes two names that read alike ("doc:a" and "doc:a" + U+200B), or
+            // a name that reads as nothing (U+FEFF); a joiner inside an emoji sequence is allowed.
+            for (int c = 0; c < span.name().length(); c++) {
+                char ch = span.name().charAt(c);
+                if (Character.getType(ch) == Character.FORMAT && ch != '\u200D') {
+                    throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+                            "segments[%d].name contains the invisible format character U+%04X at index %d: give names that read as they are",
+                            i, (int) ch, c));
                 }
             }
             if (!span.name().equals(span.name().strip())) {

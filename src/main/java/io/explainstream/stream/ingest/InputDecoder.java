@@ -184,6 +184,20 @@ public final class InputDecoder {
         return parent.isEmpty() ? "a field name" : "a key of field '" + parent + "'";
     }
 
+    /**
+     * " in segments[0]": the object or list the reader was in when it failed, where that is inside
+     * the event (a field given twice in a span said only "Duplicate field 'name'").
+     */
+    private static String where(JsonProcessingException e) {
+        if (e instanceof com.fasterxml.jackson.core.exc.StreamReadException read && read.getProcessor() != null
+                && read.getProcessor().getParsingContext() != null) {
+            JsonStreamContext context = read.getProcessor().getParsingContext();
+            String path = path(context.inObject() ? context.getParent() : context);
+            return path.isEmpty() ? "" : " in " + path;
+        }
+        return "";
+    }
+
     /** {@code messages[1].content}: the path of a parsing context from the root object. */
     private static String path(JsonStreamContext context) {
         StringBuilder path = new StringBuilder();
@@ -213,7 +227,7 @@ public final class InputDecoder {
             throw new InvalidEventException("value is past a limit of the JSON reader (names up to 50000 characters, numbers up to 1000 digits,"
                     + " nesting up to 1000 levels): " + e.getOriginalMessage(), e);
         } catch (JsonProcessingException e) {
-            throw new InvalidEventException("value is not valid JSON (or not UTF-8): " + e.getOriginalMessage(), e);
+            throw new InvalidEventException("value is not valid JSON (or not UTF-8)" + where(e) + ": " + e.getOriginalMessage(), e);
         } catch (IOException e) {
             throw new InvalidEventException("value is not valid JSON (or not UTF-8): " + e.getMessage(), e);
         }
@@ -371,6 +385,13 @@ public final class InputDecoder {
             JsonNode message = node.get(i);
             if (!message.isObject()) {
                 throw new InvalidEventException("messages[" + i + "] must be an object {role, content}, found " + describe(message));
+            }
+            for (Iterator<String> names = message.fieldNames(); names.hasNext(); ) {
+                String name = names.next();
+                if (!Set.of("role", "content").contains(name)) {
+                    // As everywhere in an event: a field the service would drop (an OpenAI-style 'name') is named, not ignored.
+                    throw new InvalidEventException("messages[" + i + "] has an unknown field '" + name + "' (known: content, role)");
+                }
             }
             for (String part : List.of("role", "content")) {
                 JsonNode value = message.get(part);

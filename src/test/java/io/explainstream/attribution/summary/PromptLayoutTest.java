@@ -250,7 +250,8 @@ class PromptLayoutTest {
                 () -> plain(emoji, new SpanRequest("a", null, 3, 8)));
         assertMessage("segments[0] 'a': end = 3 falls inside the character U+1F600", () -> plain(emoji, new SpanRequest("a", null, 0, 3)));
         assertEquals(2, plain(emoji, new SpanRequest("a", null, 2, 4)).segments().size(), "around the whole emoji: fine");
-        assertMessage("segments[0].name is empty", () -> plain(text, new SpanRequest(" ", null, 0, 3)));
+        assertMessage("segments[0].name is only white space (1 characters)", () -> plain(text, new SpanRequest(" ", null, 0, 3)));
+        assertMessage("segments[0].name is empty", () -> plain(text, new SpanRequest("", null, 0, 3)));
         assertMessage("segments[0].name contains the control character U+0007 at index 3", () -> plain(text, new SpanRequest("doc\u0007", null, 0, 3)));
         assertMessage("segments[0].name is 129 characters, at most 128", () -> plain(text, new SpanRequest("n".repeat(129), null, 0, 3)));
         SpanRequest[] many = new SpanRequest[65];

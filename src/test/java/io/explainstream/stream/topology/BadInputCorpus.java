@@ -148,6 +148,15 @@ public final class BadInputCorpus {
                 + "[{\"name\":\"caf\u00e9\",\"start\":0,\"end\":4},{\"name\":\"cafe\u0301\",\"start\":9,\"end\":14}]"),
                 "segments[1] 'cafe\u0301': the name is also segments[0]'s in another Unicode form (the same in NFC); give names that read alike"
                         + " one spelling"));
+        // A hostile test: a name that reads as another, or as nothing; one of spaces called empty; a field twice in a span, said without where.
+        cases.put("segments-invisible-name", Case.dlq(event("x", spanned + "[{\"name\":\"doc:a\u200b\",\"start\":0,\"end\":3}]"),
+                "segments[0].name contains the invisible format character U+200B at index 5: give names that read as they are"));
+        cases.put("segments-blank-name", Case.dlq(event("x", spanned + "[{\"name\":\"   \",\"start\":0,\"end\":3}]"),
+                "segments[0].name is only white space (3 characters)"));
+        cases.put("segments-field-twice", Case.dlq(event("x", spanned + "[{\"name\":\"a\",\"name\":\"b\",\"start\":0,\"end\":3}]"),
+                "value is not valid JSON (or not UTF-8) in segments[0]: Duplicate field 'name'"));
+        cases.put("messages-unknown-field", Case.dlq(event("x", ",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\",\"name\":\"bob\"}],\"response\":\"r\""),
+                "messages[0] has an unknown field 'name' (known: content, role)"));
         // A null where a value is required is said as such, not as a missing field (a hostile test).
         cases.put("null-response", Case.dlq(event("x", ",\"prompt\":\"p\",\"response\":null"), "field 'response' must be a string, found null"));
         cases.put("null-message-content", Case.dlq(event("x", ",\"messages\":[{\"role\":\"user\",\"content\":null}],\"response\":\"r\""),
