@@ -44,6 +44,10 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
     /** The names of the segments every prompt has: its whole text, the chat template and each message. */
     private static final java.util.regex.Pattern BUILT_IN_NAME = java.util.regex.Pattern.compile("prompt|template|system|(user|assistant)\\[\\d+]");
 
+    /** The bidirectional controls: ALM, LRM, RLM, the embeddings and overrides, the isolates. */
+    private static final java.util.Set<Character> BIDI_CONTROLS = java.util.Set.of('\u061C', '\u200E', '\u200F', '\u202A', '\u202B', '\u202C',
+            '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069');
+
     public PromptLayout {
         segments = List.copyOf(segments);
         words = List.copyOf(words);
@@ -302,10 +306,11 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
                 }
             }
             // An invisible character makes two names that read alike ("doc:a" and "doc:a" + U+200B), or
-            // a name that reads as nothing (U+FEFF); a joiner inside an emoji sequence is allowed.
+            // a name that reads as nothing (U+FEFF). Allowed: the joiner inside an emoji sequence, and
+            // the bidirectional controls, which every page and terminal spells out (\u202e).
             for (int c = 0; c < span.name().length(); c++) {
                 char ch = span.name().charAt(c);
-                if (Character.getType(ch) == Character.FORMAT && ch != '\u200D') {
+                if (Character.getType(ch) == Character.FORMAT && ch != '\u200D' && !BIDI_CONTROLS.contains(ch)) {
                     throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
                             "segments[%d].name contains the invisible format character U+%04X at index %d: give names that read as they are",
                             i, (int) ch, c));
