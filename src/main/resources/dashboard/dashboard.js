@@ -78,7 +78,7 @@
     if (e.delta_warning) top.appendChild(el("span", { class: "badge", title: "relative delta over the threshold" }, "delta " + num(e.relative_delta, 3)));
     b.appendChild(top);
     const m = e.metadata || {};
-    b.appendChild(el("div", { class: "feed-meta" }, [new Date(e.event_time).toLocaleTimeString(), e.model_id, e.method.toLowerCase().replace(/_/g, " "), e.top_segment ? "top: " + e.top_segment : "", m.application || "", m.tenant || ""].filter(Boolean).join(" · ")));
+    b.appendChild(el("div", { class: "feed-meta" }, [when(e.event_time), e.model_id, e.method.toLowerCase().replace(/_/g, " "), e.top_segment ? "top: " + e.top_segment : "", m.application || "", m.tenant || ""].filter(Boolean).join(" · ")));
     b.appendChild(el("div", { class: "feed-text" }, e.flags && e.flags.redacted ? "redacted: no text published" : (e.response_text || "")));
     b.addEventListener("click", () => select(e.event_id, true));
     li.appendChild(b);
@@ -110,10 +110,21 @@
     for (const e of state.events) if (seqs.has(e.seq)) { list.appendChild(feedItem(e)); shown++; }
     $("feed-count").textContent = shown + " shown";
   }
+  // The time of day, with the date where it is not today's: an event of 1970 (seconds sent as
+  // milliseconds) or of yesterday must not read as one of today.
+  function when(ms) {
+    const d = new Date(ms);
+    return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleDateString() + " " + d.toLocaleTimeString();
+  }
   function listen() {
     const source = new EventSource("/api/stream");
     source.addEventListener("open", () => status());
-    source.addEventListener("error", () => { const line = $("status"); line.dataset.state = "feed-disconnected"; line.classList.add("trouble"); line.textContent = "feed disconnected; retrying…"; });
+    source.addEventListener("error", () => {
+      const line = $("status");
+      // The feed retries every few seconds; where the server itself does not answer, the page says that, not this.
+      if (line.dataset.state === "dashboard-unreachable") return;
+      line.dataset.state = "feed-disconnected"; line.classList.add("trouble"); line.textContent = "feed disconnected; retrying…";
+    });
     source.addEventListener("explanation", (message) => {
       const e = JSON.parse(message.data);
       if (state.events.some((x) => x.seq >= e.seq && x.event_id === e.event_id)) return;
@@ -137,7 +148,7 @@
   // otherwise go on saying "live" over a feed that cannot move.
   function trouble(info) {
     if (!info) return null;
-    const at = (iso) => new Date(iso).toLocaleTimeString();
+    const at = when;
     if (info.broker === "unreachable") return { state: "broker-unreachable", text: "broker unreachable (last reached " + at(info.broker_last_reached) + "): nothing new arrives until it answers" };
     if (info.broker === "not reached yet") return { state: "connecting", text: "connecting to the broker…" };
     if (info.registry === "unavailable") return { state: "registry-unavailable", text: "schema registry unavailable since " + at(info.registry_unavailable_since) + ": new explanations wait until it answers" };
@@ -386,7 +397,7 @@
       alerts.alerts.forEach((a) => {
         const li = el("li", { class: a.severity });
         li.appendChild(el("strong", {}, a.rule.replace(/_/g, " ") + " "));
-        li.appendChild(el("span", {}, new Date(a.window_start).toLocaleTimeString() + "–" + new Date(a.window_end).toLocaleTimeString() + ": " + a.message + ". Examples: "));
+        li.appendChild(el("span", {}, when(a.window_start) + "–" + new Date(a.window_end).toLocaleTimeString() + ": " + a.message + ". Examples: "));
         a.example_event_ids.forEach((id) => { li.appendChild(el("a", { href: "#event=" + encodeURIComponent(id) }, id)); li.appendChild(document.createTextNode(" ")); });
         list.appendChild(li);
       });

@@ -1,0 +1,83 @@
+package io.explainstream.dashboard;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.explainstream.avro.ConfluentAvroSerializer;
+import io.explainstream.avro.EmbeddedSchemaRegistry;
+import io.explainstream.avro.RegistryConfig;
+import io.explainstream.avro.SchemaRegistryClient;
+import io.explainstream.avro.SubjectNameStrategy;
+import io.explainstream.schema.Explanation;
+import io.explainstream.testing.BuiltInRegistry;
+import io.explainstream.testing.InJvmKafka;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What the page says of time and of its own server, in real headless Chromium (a hostile test):
+ * feed times had no date, so an event stamped in 1970 (seconds sent as milliseconds) or yesterday
+ * read as one of today; and with the dashboard's server gone the page said "feed disconnected;
+ * retrying…" every few seconds over the documented "the dashboard server does not answer".
+ */
+@Tag("slow")
+class DashboardPageStatesTest {
+
+    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+
+    @Test
+    void feedTimesOfAnotherDayShowTheirDateAndAServerGoneIsSaidAsSuch(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) || "true".equals(System.getenv("CI")), "Debian's chromium is not installed");
+        try (InJvmKafka kafka = InJvmKafka.start();
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
+            ConfluentAvroSerializer<Explanation> serializer = new ConfluentAvroSerializer<>(new SchemaRegistryClient(RegistryConfig.of(registry.url().toString())),
+                    SubjectNameStrategy.TOPIC_NAME, true, false);
+            Explanation old = DashboardApiTest.explanation("old-1", "m1", "shop", -0.1, 0.0, "▁ball"); // stamped 2025-11-24
+            Explanation now = DashboardApiTest.explanation("now-1", "m1", "shop", -0.1, 0.0, "▁ball");
+            now.setEventId("now-1");
+            now.setEventTime(Instant.now());
+            try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of())) {
+                for (Explanation explanation : List.of(old, now)) {
+                    producer.send(new ProducerRecord<>("explanations", explanation.getEventId().getBytes(StandardCharsets.UTF_8),
+                            serializer.serialize("explanations", explanation))).get();
+                }
+            }
+            Dashboard dashboard = Dashboard.start(new Dashboard.Settings("explanations", null, null, "127.0.0.1", 0, 10, null, 0.05, null),
+                    kafka.clientSettings(), RegistryConfig.of(registry.url().toString()));
+            try (DevTools browser = DevTools.start(CHROMIUM, Files.createDirectories(dir.resolve("profile")), 1280, 900)) {
+                try {
+                    browser.navigate(dashboard.url().toString());
+                    browser.await("document.querySelectorAll('#feed button').length === 2", Duration.ofSeconds(30));
+                    String oldMeta = browser.eval("document.querySelector('#feed button[data-event-id=\"old-1\"] .feed-meta').textContent").asText();
+                    String nowMeta = browser.eval("document.querySelector('#feed button[data-event-id=\"now-1\"] .feed-meta').textContent").asText();
+                    String oldDate = browser.eval("new Date(" + old.getEventTime().toEpochMilli() + ").toLocaleDateString()").asText();
+                    String today = browser.eval("new Date().toLocaleDateString()").asText();
+                    assertTrue(oldMeta.startsWith(oldDate + " "), "another day's event shows its date: " + oldMeta);
+                    assertFalse(nowMeta.contains(today), "today's shows the time alone: " + nowMeta);
+                } finally {
+                    dashboard.close();
+                }
+                browser.await("document.getElementById('status').dataset.state === 'dashboard-unreachable'", Duration.ofSeconds(30));
+                List<String> said = new ArrayList<>();
+                for (int i = 0; i < 32; i++) { // 8 s: the feed's retries come every few seconds
+                    said.add(browser.eval("document.getElementById('status').textContent").asText());
+                    Thread.sleep(250);
+                }
+                assertEquals(List.of("the dashboard server does not answer; retrying…"), said.stream().distinct().toList());
+            }
+        }
+    }
+}
