@@ -56,6 +56,11 @@ final class ExplanationFeed implements AutoCloseable {
         positions.polled();
     }
 
+    /** Asks the cluster whether it answers, as {@link ClusterWatch} spaces it, through the feed's consumer. */
+    void check(ClusterWatch watch) {
+        watch.check(consumer);
+    }
+
     @Override
     public void close() {
         consumer.close(Duration.ofSeconds(5));

@@ -93,7 +93,10 @@ final class TailCommand implements Callable<Integer> {
         deadline = timeoutSeconds == null ? Long.MAX_VALUE : System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
         ServiceConfig config = cluster.config("tail reads an existing cluster");
         String explanations = topic != null ? topic : config.get(Setting.OUTPUT_TOPIC);
-        Map<String, String> clients = config.clientSettings();
+        Map<String, String> clients = new java.util.HashMap<>(config.clientSettings());
+        // While the broker is gone the client warns at every attempt to connect, three a second:
+        // backing off to 10 s keeps that to a line every 10 s, and tail says it once itself (ClusterWatch).
+        clients.putIfAbsent(ClusterWatch.RECONNECT_BACKOFF_MAX, "10000");
         PrintWriter out = spec.commandLine().getOut();
         // A consumer retries an unreachable broker for ever, logging as it goes, and a record the
         // registry cannot decode would end in a stack trace: both are checked before the first poll.
@@ -188,9 +191,11 @@ final class TailCommand implements Callable<Integer> {
         AtomicInteger printed = new AtomicInteger();
         AtomicInteger skipped = new AtomicInteger();
         PrintWriter err = spec.commandLine().getErr();
+        ClusterWatch watch = new ClusterWatch("tail", clients.get("bootstrap.servers"), err);
         try (ExplanationFeed feed = new ExplanationFeed(clients, config.registryConfig(), List.of(explanations), fromBeginning)) {
             // A reader that went away (tail | head) ends the command: Main says the output was lost.
             while ((max == null || printed.get() < max) && System.nanoTime() < deadline && !out.checkError()) {
+                feed.check(watch);
                 feed.poll(Duration.ofMillis(250), explanations, (record, problem) -> {
                     // Stepped over, as the dashboard and diff do: stopping here would hide every explanation after it.
                     int count = skipped.incrementAndGet();
@@ -246,7 +251,9 @@ final class TailCommand implements Callable<Integer> {
     private void printRecords(Map<String, String> clients, List<String> topics, String waitingFor,
             java.util.function.Function<ConsumerRecord<byte[], byte[]>, String> render, PrintWriter out) {
         int printed = 0;
-        try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(clients, "explainstream-tail", fromBeginning ? "earliest" : "latest")) {
+        ClusterWatch watch = new ClusterWatch("tail", clients.get("bootstrap.servers"), spec.commandLine().getErr());
+        KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(clients, "explainstream-tail", fromBeginning ? "earliest" : "latest");
+        try {
             KeptPositions positions = KeptPositions.subscribe(consumer, topics);
             if (!fromBeginning) {
                 spec.commandLine().getErr().println("tail: waiting for new " + waitingFor + " on " + String.join(", ", topics)
@@ -263,7 +270,10 @@ final class TailCommand implements Callable<Integer> {
                     printed++;
                 }
                 positions.polled();
+                watch.check(consumer);
             }
+        } finally {
+            consumer.close(Duration.ofSeconds(5)); // not the client's 30 s, where the cluster went away
         }
     }
 

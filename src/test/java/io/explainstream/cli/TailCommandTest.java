@@ -216,6 +216,34 @@ class TailCommandTest {
         }
     }
 
+    /**
+     * A consumer whose broker is gone polls nothing, without an error: tail printed only the Kafka
+     * client's warnings through an outage, three a second, and nothing of its own (a hostile test).
+     * It now says once that the cluster does not answer, and reading goes on where it was.
+     */
+    @Test
+    void tailSaysOnceThatTheClusterStoppedAnswering() throws Exception {
+        InJvmKafka kafka = InJvmKafka.start();
+        boolean stopped = false;
+        try (EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
+            kafka.createTopic("explanations", 1);
+            java.util.concurrent.CompletableFuture<CliRun> tail = java.util.concurrent.CompletableFuture.supplyAsync(() -> CliRun.of("tail",
+                    "--bootstrap-servers", kafka.bootstrapServers(), "--registry-url", registry.url().toString(), "--timeout", "20"));
+            Thread.sleep(8_000); // tail polls the topic
+            kafka.close();
+            stopped = true;
+            CliRun run = tail.get(90, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(0, run.exitCode(), run.err());
+            String notice = "tail: the Kafka cluster at " + kafka.bootstrapServers() + " does not answer; waiting for it (reading goes on where it was"
+                    + " when it answers)";
+            assertEquals(1, run.err().lines().filter(notice::equals).count(), run.err());
+        } finally {
+            if (!stopped) {
+                kafka.close();
+            }
+        }
+    }
+
     @Test
     void tailStartedBeforeTheOutputTopicExistsWaitsForIt() throws Exception {
         try (InJvmKafka kafka = InJvmKafka.start();
