@@ -48,6 +48,10 @@ public sealed interface Admission permits Admission.Explain, Admission.Skip, Adm
      * @param event the decoded event, or null when the record could not be decoded
      * @param error names the field and the value (an {@link InvalidEventException}), or an
      *     unexpected decoding failure; its message is the dead letter's reason
+     * @param model what the metrics count it under: the event's model, or for a record that could
+     *     not be decoded the {@code model} its JSON gives (null where none can be read), as the
+     *     statistics group its dead letter
+     * @param metadata likewise: the event's metadata, or the JSON's string values of it (empty where none)
      */
-    record Reject(InputEvent event, RuntimeException error) implements Admission {}
+    record Reject(InputEvent event, RuntimeException error, String model, java.util.Map<String, String> metadata) implements Admission {}
 }

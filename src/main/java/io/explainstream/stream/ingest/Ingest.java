@@ -44,6 +44,12 @@ public final class Ingest {
             // Anything unexpected is still this record's: never let one record stop the stream thread.
             LOG.warn("unexpected error reading a record of {} ({} bytes)", topic, value == null ? 0 : value.length, error);
         }
-        return new Admission.Reject(event, error);
+        if (event != null) {
+            return new Admission.Reject(event, error, event.model(), event.metadata());
+        }
+        // A chat message of role 'tool' fails decoding, yet its JSON names its model: counted under it,
+        // as the statistics group its dead letter, not as 'unknown'.
+        InputDecoder.Labels labels = InputDecoder.labels(value);
+        return new Admission.Reject(null, error, labels.model(), labels.metadata());
     }
 }

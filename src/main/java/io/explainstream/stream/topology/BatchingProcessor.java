@@ -556,7 +556,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         Admission admission = ingest.admit(old.source().topic(), old.rawValue());
         if (admission instanceof Admission.Reject reject) {
             store.delete(old.sequence());
-            metrics.deadLetter(DeadLetters.Stage.VALIDATION, reject.event());
+            metrics.deadLetter(DeadLetters.Stage.VALIDATION, reject);
             outcomes.count(Outcomes.DEAD_LETTERED);
             Record<byte[], byte[]> deadLetter = deadLetters.record(old.rawKey(), old.rawValue(), old.source(), DeadLetters.Stage.VALIDATION,
                     reject.error(), context.applicationId(), clock.millis());

@@ -7,6 +7,7 @@ import io.explainstream.stream.batch.PendingEvent;
 import io.explainstream.stream.config.MetricLabels;
 import io.explainstream.stream.config.TimestampWindow;
 import io.explainstream.stream.config.TopicRetention;
+import io.explainstream.stream.ingest.Admission;
 import io.explainstream.stream.ingest.InputEvent;
 import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.stream.output.SourceTimestamp;
@@ -137,6 +138,15 @@ public final class ServiceMetrics {
     }
 
     /** @param event the decoded event, or null when the record could not be decoded */
+    /** A record read: counted under its event's model and metadata, or for a rejected record what it gives of them. */
+    void eventIn(Admission admission) {
+        if (admission instanceof Admission.Reject reject) {
+            counter("explainstream.events.in", "input records read", Tags.empty(), reject.model(), reject.metadata()).increment();
+        } else {
+            eventIn(admission.event());
+        }
+    }
+
     void eventIn(InputEvent event) {
         counter("explainstream.events.in", "input records read", Tags.empty(), event).increment();
     }
@@ -148,8 +158,9 @@ public final class ServiceMetrics {
     }
 
     /** @param event the decoded event, or null when the record could not be decoded */
-    void deadLetter(DeadLetters.Stage stage, InputEvent event) {
-        deadLetter(stage, event == null ? null : event.model(), event == null ? null : event.metadata());
+    /** A record turned away as it entered: counted under the model and metadata it gives, decoded or not. */
+    void deadLetter(DeadLetters.Stage stage, Admission.Reject reject) {
+        deadLetter(stage, reject.model(), reject.metadata());
     }
 
     void deadLetter(DeadLetters.Stage stage, PendingEvent event) {

@@ -65,9 +65,9 @@ final class ValidationProcessor implements Processor<byte[], TimestampIntake.Rec
         }
         Admission admission = ingest.admit(source.topic(), value);
         // Counted once decoded (or not), so that the counters carry the event's model and metadata.
-        metrics.eventIn(admission.event());
+        metrics.eventIn(admission);
         if (admission instanceof Admission.Reject reject) {
-            metrics.deadLetter(DeadLetters.Stage.VALIDATION, reject.event());
+            metrics.deadLetter(DeadLetters.Stage.VALIDATION, reject);
             outcomes.count(Outcomes.DEAD_LETTERED);
             Record<byte[], byte[]> deadLetter = deadLetters.record(record.key(), value, source, DeadLetters.Stage.VALIDATION, reject.error(),
                     context.applicationId(), clock.millis());

@@ -598,6 +598,15 @@ class ExplainTopologyTest {
         assertEquals("field 'prompt' or 'messages' is required", header(dead.get(1), DeadLetters.REASON));
         assertEquals("good", output.readValue().getEventId(), "the stream goes on after bad records");
         assertEquals(2.0, metrics.count("explainstream.events.dlq"));
+        assertEquals(1.0, metrics.count("explainstream.events.dlq", "model", "m"), "a decoded event: its model");
+        assertEquals(1.0, metrics.count("explainstream.events.dlq", "model", "unknown"), "no JSON: no model");
+        // A chat message of role 'tool' fails decoding, but the JSON names its model: counted under it, as the statistics
+        // group its dead letter (a hostile test saw model="unknown" on /metrics and the model on the statistics topic).
+        send("tool", ("{\"event_id\":\"tool\",\"timestamp\":1,\"model\":\"stories260K\",\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}],"
+                + "\"response\":\"r\"}").getBytes(StandardCharsets.UTF_8), T0 + 8);
+        assertTrue(header(deadLetters.readRecord(), DeadLetters.REASON).contains("messages[0].role"));
+        assertEquals(1.0, metrics.count("explainstream.events.dlq", "model", "stories260K"));
+        assertEquals(2.0, metrics.count("explainstream.events.in", "model", "stories260K"), "the good event and the tool one");
     }
 
     /**

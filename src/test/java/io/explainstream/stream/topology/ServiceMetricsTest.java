@@ -108,8 +108,11 @@ class ServiceMetricsTest {
         ServiceMetrics metrics = new ServiceMetrics(prometheus, MetricLabels.parse("tenant, app.name"));
         metrics.eventIn(event("llama-2-7b", Map.of("tenant", "acme", "app.name", "storybook", "conversation", "c-1")));
         metrics.eventIn(event("llama-2-7b", Map.of("tenant", "acme")));
-        metrics.eventIn(null); // a record that could not be decoded
-        metrics.deadLetter(DeadLetters.Stage.VALIDATION, (InputEvent) null);
+        // A record that could not be decoded, whose JSON names no model either.
+        io.explainstream.stream.ingest.Admission.Reject undecodable = new io.explainstream.stream.ingest.Admission.Reject(null,
+                new io.explainstream.stream.ingest.InvalidEventException("value is not valid JSON"), null, Map.of());
+        metrics.eventIn(undecodable);
+        metrics.deadLetter(DeadLetters.Stage.VALIDATION, undecodable);
         metrics.skipped("other_model", event("gpt-x", Map.of()));
         metrics.eventOut(new PendingEvent(0, "e-1", 0, "llama-2-7b", Map.of("tenant", "acme"), java.util.List.of(), java.util.List.of(), 0, 0,
                 new SourcePosition("in", 0, 0, 0), null, null, 0, 0, null), 1_000);
