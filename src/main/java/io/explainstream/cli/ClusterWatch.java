@@ -23,20 +23,25 @@ final class ClusterWatch {
     private final String command;
     private final String servers;
     private final PrintWriter err;
+    private final java.time.Clock clock;
     private long nextAskMs;
     private boolean silent;
 
     ClusterWatch(String command, String servers, PrintWriter err) {
+        this(command, servers, err, java.time.Clock.systemUTC());
+    }
+
+    ClusterWatch(String command, String servers, PrintWriter err, java.time.Clock clock) {
         this.command = command;
         this.servers = servers;
         this.err = err;
-        this.nextAskMs = System.currentTimeMillis() + EVERY_MS;
+        this.clock = clock;
+        this.nextAskMs = clock.millis() + EVERY_MS;
     }
 
     /** Asks the cluster through {@code consumer}, at most every few seconds, and says when its answer changed. */
     void check(Consumer<?, ?> consumer) {
-        long now = System.currentTimeMillis();
-        if (now < nextAskMs) {
+        if (clock.millis() < nextAskMs) {
             return;
         }
         boolean answers;
@@ -52,6 +57,6 @@ final class ClusterWatch {
             err.flush();
         }
         silent = !answers;
-        nextAskMs = System.currentTimeMillis() + EVERY_MS;
+        nextAskMs = clock.millis() + EVERY_MS;
     }
 }
