@@ -650,8 +650,7 @@ public final class BacklogController {
      * short events went to the cheap method); a burst of long ones moves it within a few batches.
      */
     private long drainMs(double work, java.util.function.DoubleUnaryOperator msPerFullTokenAt) {
-        double perUnread = medianTakenTokens >= 0 ? medianTakenTokens
-                : (double) engineTimes.stream().mapToLong(EngineTime::tokens).sum() / Math.max(1, engineTimes.stream().mapToInt(EngineTime::events).sum());
+        double perUnread = unreadTokensEach();
         double ms = 0;
         for (Waiting at : waiting.values()) {
             if (at.storedEvents() > 0) {
@@ -660,6 +659,24 @@ public final class BacklogController {
             ms += at.unread(inputEnds).orElse(0) * perUnread * msPerFullTokenAt.applyAsDouble(perUnread);
         }
         return Math.round(ms * work);
+    }
+
+    /** The tokens each record not read yet is taken to have: the median of the last events taken, else the recent batches' mean. */
+    private double unreadTokensEach() {
+        return medianTakenTokens >= 0 ? medianTakenTokens
+                : (double) engineTimes.stream().mapToLong(EngineTime::tokens).sum() / Math.max(1, engineTimes.stream().mapToInt(EngineTime::events).sum());
+    }
+
+    /**
+     * What a drain time was priced from, for the message of a step down it causes: a first burst
+     * after a start was once priced at twice what such bursts took, and the message did not say why.
+     */
+    private String drainBasis() {
+        long stored = waiting.values().stream().mapToLong(Waiting::storedEvents).sum();
+        long unread = waiting.values().stream().mapToLong(at -> at.unread(inputEnds).orElse(0)).sum();
+        double each = unreadTokensEach();
+        return String.format(Locale.ROOT, "%d in batch stores, %d not read yet, taken as %.0f tokens each at %.3f ms per token", stored, unread, each,
+                engineTimes.isEmpty() ? 0.0 : leastMsPerFullToken(each));
     }
 
     /** Takes one lag measurement of a single source (the service has one per task); returns the level after it. */
@@ -761,7 +778,8 @@ public final class BacklogController {
         }
         if (drainMs > limit && level < levels.size() - 1 && levelToDrain() > next) {
             next = levelToDrain();
-            why = String.format(Locale.ROOT, "%d input records wait, %d ms of engine time at this level, over", waitingRecords(), drainMs);
+            why = String.format(Locale.ROOT, "%d input records wait (%s), %d ms of engine time at this level, over", waitingRecords(), drainBasis(),
+                    drainMs);
         }
         if (why == null && (allUnderHalf || drainsFastAbove) && level > 0 && slowestDrainMs(level - 1) < limit / 2) {
             Optional<String> shortfall = fallsShort(level - 1, now);
