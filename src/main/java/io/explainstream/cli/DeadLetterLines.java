@@ -30,20 +30,21 @@ final class DeadLetterLines {
      */
     static String text(DeadLetter letter) {
         StringBuilder out = new StringBuilder("dead letter ");
-        out.append(letter.key() == null ? "(no key)" : TokenText.visible(new String(letter.key(), StandardCharsets.UTF_8)));
-        out.append(" · ").append(letter.stage() == null ? "no stage" : letter.stage());
+        out.append(letter.key() == null ? "(no key)" : keyText(letter.key()));
+        // Every header is text from whoever wrote to the topic: shown with its controls made visible, long ones cut.
+        out.append(" · ").append(letter.stage() == null ? "no stage" : shortText(letter.stage()));
         if (letter.sourceTopic() != null) {
             out.append(" · ").append(TokenText.visible(letter.sourceTopic())).append(" partition ").append(letter.sourcePartition())
                     .append(" offset ").append(letter.sourceOffset());
         }
         if (letter.failedAt() != null) {
-            out.append(" · ").append(letter.failedAt());
+            out.append(" · ").append(shortText(letter.failedAt()));
         }
         if (letter.application() != null) {
-            out.append(" · by ").append(TokenText.visible(letter.application()));
+            out.append(" · by ").append(shortText(letter.application()));
         }
         if (letter.replayId() != null) {
-            out.append(" · replay ").append(TokenText.visible(letter.replayId()));
+            out.append(" · replay ").append(shortText(letter.replayId()));
         }
         out.append("\n  reason: ").append(letter.reason() == null ? "(none given: not written by ExplainStream?)" : reasonText(letter.reason()));
         out.append("\n  value: ").append(valueText(letter)).append('\n');
@@ -54,7 +55,19 @@ final class DeadLetterLines {
         if (reason.length() <= REASON_CHARS) {
             return TokenText.visible(reason);
         }
-        return TokenText.visible(start(reason, REASON_CHARS)) + "… (" + reason.length() + " characters; --format json gives it whole)";
+        return TokenText.visible(start(reason, REASON_CHARS)) + "… (" + reason.codePointCount(0, reason.length())
+                + " characters; --format json gives all the header holds)";
+    }
+
+    /** A key, a stage, an application: its first {@link #VALUE_CHARS} characters, controls made visible. */
+    private static String shortText(String text) {
+        return TokenText.visible(text.length() <= VALUE_CHARS ? text : start(text, VALUE_CHARS) + "…");
+    }
+
+    /** The key as text where it is UTF-8, else its first bytes in hexadecimal, as the value. */
+    private static String keyText(byte[] key) {
+        Optional<String> text = utf8(key, false);
+        return text.isPresent() ? shortText(text.get()) : "(" + key.length + " bytes, not UTF-8: " + hex(key) + ")";
     }
 
     /** The first {@code chars} characters, one fewer where that would split a surrogate pair. */

@@ -124,7 +124,7 @@ class TailCommandTest {
             String event = "{\"event_id\":\"e1\",\"prompt\":\"🐶 hi\"}";
             byte[] notUtf8 = {(byte) 0xC0, (byte) 0xAF, 'x'};
             byte[] longValue = ("{\"prompt\":\"" + "ü".repeat(40) + "\"}").getBytes(StandardCharsets.UTF_8);
-            // 635 characters, the 500th the first half of a 🐶
+            // 335 characters in 635 UTF-16 units, the 500th unit the first half of a 🐶
             String longReason = "field 'prompt' is not valid UTF-8: " + "🐶".repeat(300);
             List<org.apache.kafka.streams.processor.api.Record<byte[], byte[]>> written = List.of(
                     letters.record("e1".getBytes(StandardCharsets.UTF_8), event.getBytes(StandardCharsets.UTF_8), at, DeadLetters.Stage.VALIDATION,
@@ -141,14 +141,19 @@ class TailCommandTest {
                     producer.send(new ProducerRecord<>("llm-interactions-dlq", 0, record.timestamp(), record.key(), record.value(), record.headers())).get();
                 }
                 producer.send(new ProducerRecord<>("llm-interactions-dlq", 0, "stray".getBytes(StandardCharsets.UTF_8), new byte[0])).get();
+                // Headers from whoever can write to the topic: an escape sequence in the stage, a long application, a key not UTF-8.
+                org.apache.kafka.common.header.internals.RecordHeaders odd = new org.apache.kafka.common.header.internals.RecordHeaders();
+                odd.add(DeadLetters.STAGE, "valid\u001b[1mation".getBytes(StandardCharsets.UTF_8));
+                odd.add(DeadLetters.APPLICATION, "a".repeat(300).getBytes(StandardCharsets.UTF_8));
+                producer.send(new ProducerRecord<>("llm-interactions-dlq", 0, null, new byte[] {(byte) 0xFF, 'k'}, new byte[0], odd)).get();
             }
-            List<String> connection = List.of("tail", "--dead-letters", "--bootstrap-servers", kafka.bootstrapServers(), "--from-beginning", "--max", "4",
+            List<String> connection = List.of("tail", "--dead-letters", "--bootstrap-servers", kafka.bootstrapServers(), "--from-beginning", "--max", "5",
                     "--timeout", "60");
 
             CliRun json = CliRun.of(concat(connection, List.of("--format", "json")));
             assertEquals(0, json.exitCode(), json.err());
             List<String> lines = json.out().lines().toList();
-            assertEquals(4, lines.size(), json.out());
+            assertEquals(5, lines.size(), json.out());
             ObjectMapper mapper = new ObjectMapper();
             JsonNode first = mapper.readTree(lines.get(0));
             assertEquals("e1", first.get("key").asText());
@@ -170,7 +175,7 @@ class TailCommandTest {
                 } catch (java.io.IOException e) {
                     throw new java.io.UncheckedIOException(e);
                 }
-            }).toList(), "each dead letter's own offset");
+            }).toList().subList(0, 4), "each dead letter's own offset");
             assertTrue(first.get("cut").isNull());
             assertTrue(first.get("original_key_bytes").isNull() && first.get("original_value_bytes").isNull());
             JsonNode bytes = mapper.readTree(lines.get(1));
@@ -197,8 +202,10 @@ class TailCommandTest {
                     + "  reason: field 'prompt' = '🐶 hi'\\u000Ais too short\n"
                     + "  value: " + event + " (" + event.getBytes(StandardCharsets.UTF_8).length + " bytes)\n"), text.out());
             assertTrue(text.out().contains("  value: (3 bytes, not UTF-8: c0 af 78)\n"), text.out());
-            assertTrue(text.out().contains("  reason: " + longReason.substring(0, 499) + "… (635 characters; --format json gives it whole)\n"),
+            assertTrue(text.out().contains("  reason: " + longReason.substring(0, 499) + "… (335 characters; --format json gives all the header holds)\n"),
                     "a long reason is cut like the value, between characters: " + text.out());
+            assertTrue(text.out().contains("dead letter (2 bytes, not UTF-8: ff 6b) · valid\\x1b[1mation · by " + "a".repeat(200) + "…\n"),
+                    "headers shown with controls visible, cut at 200 characters; a key not UTF-8 in hexadecimal: " + text.out());
             assertTrue(text.out().contains(" · by explainstream-replay-r1 · replay r1\n"), text.out());
             assertTrue(text.out().contains(" (60 bytes) (cut: the original was key=4 value=" + longValue.length + " bytes;"), text.out());
             assertTrue(text.out().contains("dead letter stray · no stage\n  reason: (none given: not written by ExplainStream?)\n  value: (empty)\n"),

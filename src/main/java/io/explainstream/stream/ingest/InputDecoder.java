@@ -187,10 +187,13 @@ public final class InputDecoder {
     /** What a record that could not be decoded says of its model and metadata, read leniently; null and empty where nothing. */
     record Labels(String model, Map<String, String> metadata) {}
 
-    /** The {@code model} and the string values of {@code metadata} of a JSON object, whatever else is wrong with it. */
+    /** Reads a field given twice as its last value: the statistics read a dead letter's original so. */
+    private static final ObjectMapper LENIENT_JSON = new ObjectMapper();
+
+    /** The {@code model} and the string values of {@code metadata} of a JSON object, whatever else is wrong with it (a field given twice). */
     static Labels labels(byte[] value) {
         try {
-            JsonNode root = value == null || value.length == 0 ? null : JSON.readTree(value);
+            JsonNode root = value == null || value.length == 0 ? null : LENIENT_JSON.readTree(value);
             if (root == null || !root.isObject()) {
                 return new Labels(null, Map.of());
             }

@@ -607,6 +607,9 @@ class ExplainTopologyTest {
         assertTrue(header(deadLetters.readRecord(), DeadLetters.REASON).contains("messages[0].role"));
         assertEquals(1.0, metrics.count("explainstream.events.dlq", "model", "stories260K"));
         assertEquals(2.0, metrics.count("explainstream.events.in", "model", "stories260K"), "the good event and the tool one");
+        send("dup", ("{\"event_id\":\"dup\",\"timestamp\":1,\"model\":\"dupmodel\",\"prompt\":\"p\",\"response\":\"r\",\"metadata\":{\"a\":\"1\",\"a\":\"2\"}}")
+                .getBytes(StandardCharsets.UTF_8), T0 + 9);
+        assertEquals(1.0, metrics.count("explainstream.events.dlq", "model", "dupmodel"), "a field given twice: read as its last value, as the statistics do");
     }
 
     /**
