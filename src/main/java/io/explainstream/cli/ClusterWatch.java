@@ -17,7 +17,8 @@ final class ClusterWatch {
     private static final long EVERY_MS = 5_000;
     /** How long one question may take: nothing arrives meanwhile anyway while the cluster is gone. */
     private static final Duration ANSWER_WITHIN = Duration.ofSeconds(2);
-    /** The Kafka client setting that spaces the client's own reconnect warnings while the cluster is gone. */
+    /** The Kafka client settings that space the client's own reconnect warnings while the cluster is gone: the first wait, and the most. */
+    static final String RECONNECT_BACKOFF = "reconnect.backoff.ms";
     static final String RECONNECT_BACKOFF_MAX = "reconnect.backoff.max.ms";
 
     private final String command;

@@ -95,7 +95,9 @@ final class TailCommand implements Callable<Integer> {
         String explanations = topic != null ? topic : config.get(Setting.OUTPUT_TOPIC);
         Map<String, String> clients = new java.util.HashMap<>(config.clientSettings());
         // While the broker is gone the client warns at every attempt to connect, three a second:
-        // backing off to 10 s keeps that to a line every 10 s, and tail says it once itself (ClusterWatch).
+        // backing off from 1 s to 10 s keeps that to a few lines and then one every 10 s, and tail says
+        // it once itself (ClusterWatch).
+        clients.putIfAbsent(ClusterWatch.RECONNECT_BACKOFF, "1000");
         clients.putIfAbsent(ClusterWatch.RECONNECT_BACKOFF_MAX, "10000");
         PrintWriter out = spec.commandLine().getOut();
         // A consumer retries an unreachable broker for ever, logging as it goes, and a record the
