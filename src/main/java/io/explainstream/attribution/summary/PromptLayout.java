@@ -291,7 +291,7 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
             if (span.name() == null || span.name().isEmpty()) {
                 throw new IllegalArgumentException("segments[" + i + "].name is empty");
             }
-            if (span.name().isBlank()) {
+            if (span.name().codePoints().allMatch(PromptLayout::blank)) {
                 throw new IllegalArgumentException("segments[" + i + "].name is only white space (" + span.name().length() + " characters)");
             }
             if (span.name().length() > SpanRequest.MAX_NAME_CHARS) {
@@ -305,18 +305,13 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
                             i, (int) span.name().charAt(c), c));
                 }
             }
-            // An invisible character makes two names that read alike ("doc:a" and "doc:a" + U+200B), or
-            // a name that reads as nothing (U+FEFF). Allowed: the joiner inside an emoji sequence, and
-            // the bidirectional controls, which every page and terminal spells out (\u202e).
-            for (int c = 0; c < span.name().length(); c++) {
-                char ch = span.name().charAt(c);
-                if (Character.getType(ch) == Character.FORMAT && ch != '\u200D' && !BIDI_CONTROLS.contains(ch)) {
-                    throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
-                            "segments[%d].name contains the invisible format character U+%04X at index %d: give names that read as they are",
-                            i, (int) ch, c));
-                }
+            int invisible = invisibleAt(span.name());
+            if (invisible >= 0) {
+                throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+                        "segments[%d].name contains the invisible character U+%04X at index %d: give names that read as they are",
+                        i, span.name().codePointAt(invisible), invisible));
             }
-            if (!span.name().equals(span.name().strip())) {
+            if (blank(span.name().codePointAt(0)) || blank(span.name().codePointBefore(span.name().length()))) {
                 // "prompt " would read as the built-in prompt segment in every table, and " a" as "a".
                 throw new IllegalArgumentException(label(i, span) + ": the name begins or ends with white space");
             }
@@ -335,6 +330,45 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
                 throw new IllegalArgumentException(label(i, span) + ": the name is also segments[" + earlier + "]'s");
             }
         }
+    }
+
+    /** White space, the no-break spaces included (U+00A0, U+202F), which Java's strip and isBlank leave. */
+    private static boolean blank(int codePoint) {
+        return Character.isWhitespace(codePoint) || Character.isSpaceChar(codePoint);
+    }
+
+    /**
+     * The index of the first character of the name that shows nothing, or -1. An invisible
+     * character makes two names that read alike ("doc:a" and "doc:a" + U+200B), or a name that
+     * reads as nothing (U+FEFF, U+3164): format characters (in every plane: a tag, a musical
+     * format), the other default-ignorable ones (fillers, variation selectors, the combining
+     * grapheme joiner) and the braille blank. Allowed: the bidirectional controls, which every page
+     * and terminal spells out (\u202e), and the parts of an emoji sequence: a joiner between two
+     * symbols (👩‍💻), a variation selector after a symbol (🏳️), tags after a black flag.
+     */
+    private static int invisibleAt(String name) {
+        int previous = -1;
+        for (int c = 0; c < name.length(); c += Character.charCount(name.codePointAt(c))) {
+            int cp = name.codePointAt(c);
+            int next = c + Character.charCount(cp) < name.length() ? name.codePointAt(c + Character.charCount(cp)) : -1;
+            boolean ignorable = Character.getType(cp) == Character.FORMAT || cp == 0x034F || cp == 0x115F || cp == 0x1160 || cp == 0x17B4 || cp == 0x17B5
+                    || (cp >= 0x180B && cp <= 0x180F) || cp == 0x2800 || cp == 0x3164 || cp == 0xFFA0 || (cp >= 0xFE00 && cp <= 0xFE0F)
+                    || (cp >= 0xE0100 && cp <= 0xE01EF);
+            boolean emojiPart = cp == 0x200D ? symbol(previous) && symbol(next)
+                    : (cp == 0xFE0E || cp == 0xFE0F) ? symbol(previous)
+                    : cp >= 0xE0020 && cp <= 0xE007F && (previous == 0x1F3F4 || (previous >= 0xE0020 && previous <= 0xE007F));
+            if (ignorable && !emojiPart && !(cp <= 0xFFFF && BIDI_CONTROLS.contains((char) cp))) {
+                return c;
+            }
+            previous = cp;
+        }
+        return -1;
+    }
+
+    /** A symbol an emoji sequence joins: a pictograph, or a variation selector or skin tone that ends one. */
+    private static boolean symbol(int codePoint) {
+        return codePoint >= 0 && (Character.getType(codePoint) == Character.OTHER_SYMBOL || Character.getType(codePoint) == Character.MODIFIER_SYMBOL
+                || codePoint == 0xFE0F);
     }
 
     private static void checkRange(int i, SpanRequest span, String text, String what) {

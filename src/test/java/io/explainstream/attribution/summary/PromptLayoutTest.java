@@ -285,6 +285,30 @@ class PromptLayoutTest {
                 () -> PromptLayout.chat(chat, chat.encoded().tokens(), messages, List.of(new SpanRequest("a", 0, 0, 14)), tokenizer::isSpecial));
     }
 
+    /**
+     * A name reads as it is spelt (two hostile tests): no invisible character in any plane, no name
+     * of blanks only or framed by them, no-break spaces included; the parts of emoji sequences and
+     * the bidirectional controls (spelt out everywhere) are allowed.
+     */
+    @Test
+    void spanNamesThatDoNotReadAsTheyAreSpeltAreRefused() {
+        String text = "Once upon a time, there was a dog.";
+        java.util.function.Function<String, PromptLayout> named = name -> plain(text, new SpanRequest(name, null, 0, 4));
+        for (String[] bad : new String[][] {{"doc\u200BA", "U+200B at index 3"}, {"doc\uDB40\uDC41A", "U+E0041 at index 3"},
+                {"doc\uD834\uDD73A", "U+1D173 at index 3"}, {"doc\u200DA", "U+200D at index 3"}, {"\u200D", "U+200D at index 0"},
+                {"doc\u034FA", "U+034F at index 3"}, {"\u3164", "U+3164 at index 0"}, {"\u2800\u2800", "U+2800 at index 0"},
+                {"doc\uFE0FA", "U+FE0F at index 3"}, {"doc\uFFA0A", "U+FFA0 at index 3"}}) {
+            assertMessage("segments[0].name contains the invisible character " + bad[1], () -> named.apply(bad[0]));
+        }
+        assertMessage("segments[0].name is only white space (2 characters)", () -> named.apply("\u202F\u202F"));
+        assertMessage("segments[0] '\u00A0doc': the name begins or ends with white space", () -> named.apply("\u00A0doc"));
+        assertMessage("segments[0] 'doc\u00A0': the name begins or ends with white space", () -> named.apply("doc\u00A0"));
+        for (String good : List.of("👩\u200D💻", "🏳\uFE0F\u200D🌈", "🏴\uDB40\uDC67\uDB40\uDC62\uDB40\uDC73\uDB40\uDC63\uDB40\uDC74\uDB40\uDC7F",
+                "doc:\u202Eabc", "👍🏽")) {
+            assertEquals(good, named.apply(good).segments().get(1).name(), "allowed: " + good);
+        }
+    }
+
     private static void assertMessage(String expectedStart, org.junit.jupiter.api.function.Executable call) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
         assertTrue(e.getMessage().startsWith(expectedStart), e.getMessage());

@@ -150,7 +150,7 @@ public final class BadInputCorpus {
                         + " one spelling"));
         // A hostile test: a name that reads as another, or as nothing; one of spaces called empty; a field twice in a span, said without where.
         cases.put("segments-invisible-name", Case.dlq(event("x", spanned + "[{\"name\":\"doc:a\u200b\",\"start\":0,\"end\":3}]"),
-                "segments[0].name contains the invisible format character U+200B at index 5: give names that read as they are"));
+                "segments[0].name contains the invisible character U+200B at index 5: give names that read as they are"));
         cases.put("segments-blank-name", Case.dlq(event("x", spanned + "[{\"name\":\"   \",\"start\":0,\"end\":3}]"),
                 "segments[0].name is only white space (3 characters)"));
         cases.put("segments-field-twice", Case.dlq(event("x", spanned + "[{\"name\":\"a\",\"name\":\"b\",\"start\":0,\"end\":3}]"),
