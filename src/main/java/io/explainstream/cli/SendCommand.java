@@ -45,8 +45,15 @@ import picocli.CommandLine.Spec;
         description = "Send events to the input topic, one JSON object per line of FILE (or standard input with -), keyed by event_id.")
 final class SendCommand implements Callable<Integer> {
 
-    /** Reads a line's top-level fields one by one, each event_id counted (a duplicate other field is the service's to refuse). */
-    private static final JsonFactory JSON = new JsonFactory();
+    /**
+     * Reads a line's top-level fields one by one, each event_id counted (a duplicate other field is
+     * the service's to refuse). Without the JSON reader's limits on names, numbers and nesting: a
+     * line past them is still an object with one event_id (the service dead-letters it, saying
+     * which limit), and its key finds that dead letter; read field by field, skipping what is inside,
+     * nothing here grows with them.
+     */
+    private static final JsonFactory JSON = JsonFactory.builder().streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+            .maxNameLength(Integer.MAX_VALUE).maxNumberLength(Integer.MAX_VALUE).maxNestingDepth(Integer.MAX_VALUE).build()).build();
 
     @Parameters(index = "0", paramLabel = "FILE", description = "JSON lines, one event each; - reads standard input. Blank lines are skipped.")
     private String file;

@@ -43,15 +43,19 @@ class SendCommandTest {
         // Another field twice: the service dead-letters it, keyed by its one event_id, so that its reason finds the event
         // (a hostile test: sent without a key, and counted "without an event_id").
         file.writeBytes("\n{\"event_id\":\"seg-twice\",\"segments\":[],\"segments\":[{\"name\":\"a\",\"name\":\"b\"}]}".getBytes(StandardCharsets.UTF_8));
+        // Past the JSON reader's limits (a name over 50,000 characters, nesting over 1,000): still one event_id, so keyed (a hostile test).
+        file.writeBytes(("\n{\"event_id\":\"long-name\",\"" + "n".repeat(60_000) + "\":1,\"metadata\":" + "[".repeat(1_200) + "1"
+                + "]".repeat(1_200) + "}").getBytes(StandardCharsets.UTF_8));
         Path events = Files.write(dir.resolve("events.jsonl"), file.toByteArray());
         try (InJvmKafka kafka = InJvmKafka.start()) {
             kafka.createTopic("in", 1);
             CliRun run = CliRun.of("send", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "in", events.toString());
             assertEquals(0, run.exitCode(), run.err());
-            assertEquals("sent 7 events to in (5 without a key: not a JSON object with one event_id)", run.out().strip());
-            List<ConsumerRecord<byte[], byte[]>> records = kafka.readCommitted("in", r -> r.size() >= 7, Duration.ofSeconds(60));
-            assertEquals(7, records.size());
+            assertEquals("sent 8 events to in (5 without a key: not a JSON object with one event_id)", run.out().strip());
+            List<ConsumerRecord<byte[], byte[]>> records = kafka.readCommitted("in", r -> r.size() >= 8, Duration.ofSeconds(60));
+            assertEquals(8, records.size());
             assertEquals("seg-twice", new String(records.get(6).key(), StandardCharsets.UTF_8));
+            assertEquals("long-name", new String(records.get(7).key(), StandardCharsets.UTF_8));
             assertNull(records.get(3).key(), "a duplicated event_id gives no key");
             assertNull(records.get(4).key(), "nor an event_id with a lone surrogate");
             assertNull(records.get(5).key(), "nor one with bytes that are not UTF-8");
