@@ -1,7 +1,5 @@
 package io.explainstream.stats;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.attribution.CompletenessGap;
 import io.explainstream.avro.RegistryException;
 import io.explainstream.avro.WireFormat;
@@ -12,13 +10,11 @@ import io.explainstream.schema.PromptToken;
 import io.explainstream.schema.PromptWord;
 import io.explainstream.schema.SegmentKind;
 import io.explainstream.stream.config.TimestampWindow;
+import io.explainstream.stream.ingest.GroupFields;
 import io.explainstream.stream.ingest.EventValidator;
-import io.explainstream.stream.ingest.InputDecoder;
-import io.explainstream.stream.ingest.InvalidEventException;
 import io.explainstream.stream.output.DeadLetter;
 import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.stream.output.SourceTimestamp;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -47,7 +43,6 @@ import org.slf4j.LoggerFactory;
 final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]> {
 
     private static final Logger LOG = LoggerFactory.getLogger(ObserveProcessor.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final StatsSettings settings;
     private final Deserializer<Explanation> explanations;
@@ -168,7 +163,7 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
 
     private void deadLetter(Record<byte[], byte[]> record) {
         String key = record.key() == null ? "(no key)" : new String(record.key(), StandardCharsets.UTF_8);
-        Original original = original(record.value());
+        GroupFields original = original(record.value());
         long eventTime = eventTime(original, record);
         GroupKey group = original == null ? settings.groupBy().unknown()
                 : settings.groupBy().ofInput(original.eventId() != null ? original.eventId() : key, original.model(), original.metadata());
@@ -202,7 +197,7 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
      * would move the task's stream time and close every open window. Then the source record's
      * timestamp (header), which the broker accepted, else the dead letter's record timestamp.
      */
-    static long eventTime(Original original, Record<byte[], byte[]> record) {
+    static long eventTime(GroupFields original, Record<byte[], byte[]> record) {
         Long sourceTime = SourceTimestamp.read(record.headers());
         long fallback = sourceTime != null ? sourceTime : record.timestamp();
         if (original == null || original.timestampMs() == null) {
@@ -214,62 +209,22 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
         return timestamp >= 0 && timestamp <= latest ? timestamp : fallback;
     }
 
-    /**
-     * What a dead letter's original tells of its group and time: any of the fields may be missing.
-     *
-     * @param metadata null when the original carries none (grouped as {@link GroupBy#NONE}, as an explanation without metadata)
-     */
-    record Original(String eventId, Long timestampMs, String model, Map<String, String> metadata) {}
-
-    /** The original's group fields, or null when it decodes neither as JSON nor as Avro. */
-    private Original original(byte[] value) {
-        if (value == null || value.length == 0) {
-            return null;
-        }
-        if (value[0] == WireFormat.MAGIC_BYTE) {
-            try {
-                LlmInteraction event = interactions.deserialize(settings.deadLetterTopic(), value);
-                return new Original(event.getEventId(), event.getTimestamp() == null ? null : event.getTimestamp().toEpochMilli(),
-                        event.getModel(), event.getMetadata());
-            } catch (RegistryException e) {
-                if (e.unavailable()) {
-                    throw e;
-                }
-                return null;
-            } catch (RuntimeException e) {
-                return null; // unknown schema id, truncated, corrupt: its group cannot be known
-            }
+    /** The original's group fields (any may be missing), or null when it decodes neither as JSON nor as Avro. */
+    private GroupFields original(byte[] value) {
+        if (value == null || value.length == 0 || value[0] != WireFormat.MAGIC_BYTE) {
+            return GroupFields.readLeniently(value);
         }
         try {
-            JsonNode event = JSON.readTree(value);
-            if (event == null || !event.isObject()) {
-                return null;
+            LlmInteraction event = interactions.deserialize(settings.deadLetterTopic(), value);
+            return new GroupFields(event.getEventId(), event.getTimestamp() == null ? null : event.getTimestamp().toEpochMilli(),
+                    event.getModel(), event.getMetadata());
+        } catch (RegistryException e) {
+            if (e.unavailable()) {
+                throw e;
             }
-            Map<String, String> metadata = null;
-            if (event.path("metadata").isObject()) {
-                metadata = new HashMap<>();
-                for (var fields = event.get("metadata").fields(); fields.hasNext(); ) {
-                    var field = fields.next();
-                    metadata.put(field.getKey(), field.getValue().isTextual() ? field.getValue().asText() : field.getValue().toString());
-                }
-            }
-            return new Original(text(event, "event_id"), timestamp(event.get("timestamp")), text(event, "model"), metadata);
-        } catch (IOException e) {
             return null;
-        }
-    }
-
-    private static String text(JsonNode event, String field) {
-        JsonNode node = event.get(field);
-        return node != null && node.isTextual() ? node.asText() : null;
-    }
-
-    /** The original's timestamp as the input decoder reads it (epoch milliseconds or ISO-8601), or null when it is not one. */
-    private static Long timestamp(JsonNode node) {
-        try {
-            return InputDecoder.timestamp(node);
-        } catch (InvalidEventException e) {
-            return null;
+        } catch (RuntimeException e) {
+            return null; // unknown schema id, truncated, corrupt: its group cannot be known
         }
     }
 

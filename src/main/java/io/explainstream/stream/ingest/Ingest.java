@@ -1,6 +1,7 @@
 package io.explainstream.stream.ingest;
 
 import io.explainstream.avro.RegistryException;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,7 +50,8 @@ public final class Ingest {
         }
         // A chat message of role 'tool' fails decoding, yet its JSON names its model: counted under it,
         // as the statistics group its dead letter, not as 'unknown'.
-        InputDecoder.Labels labels = InputDecoder.labels(value);
-        return new Admission.Reject(null, error, labels.model(), labels.metadata());
+        GroupFields group = GroupFields.readLeniently(value);
+        return group == null ? new Admission.Reject(null, error, null, Map.of())
+                : new Admission.Reject(null, error, group.model(), group.metadataOrEmpty());
     }
 }

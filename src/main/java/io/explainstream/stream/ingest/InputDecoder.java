@@ -184,31 +184,6 @@ public final class InputDecoder {
         return parent.isEmpty() ? "a field name" : "a key of field '" + parent + "'";
     }
 
-    /** What a record that could not be decoded says of its model and metadata, read leniently; null and empty where nothing. */
-    record Labels(String model, Map<String, String> metadata) {}
-
-    /** Reads a field given twice as its last value: the statistics read a dead letter's original so. */
-    private static final ObjectMapper LENIENT_JSON = new ObjectMapper();
-
-    /** The {@code model} and the string values of {@code metadata} of a JSON object, whatever else is wrong with it (a field given twice). */
-    static Labels labels(byte[] value) {
-        try {
-            JsonNode root = value == null || value.length == 0 ? null : LENIENT_JSON.readTree(value);
-            if (root == null || !root.isObject()) {
-                return new Labels(null, Map.of());
-            }
-            Map<String, String> metadata = new java.util.HashMap<>();
-            root.path("metadata").fields().forEachRemaining(field -> {
-                if (field.getValue().isTextual()) {
-                    metadata.put(field.getKey(), field.getValue().asText());
-                }
-            });
-            return new Labels(root.path("model").isTextual() ? root.get("model").asText() : null, Map.copyOf(metadata));
-        } catch (IOException | RuntimeException e) {
-            return new Labels(null, Map.of());
-        }
-    }
-
     /**
      * " in segments[0]": the object or list the reader was in when it failed, where that is inside
      * the event (a field given twice in a span said only "Duplicate field 'name'").

@@ -99,7 +99,7 @@ class ExplainTopologyTest {
     }
 
     private void start(ExplainTopology.Topics topics, ValidationPolicy policy, Explainer explainer) {
-        metrics = new ServiceMetrics(new SimpleMeterRegistry());
+        metrics = new ServiceMetrics(new SimpleMeterRegistry(), List.of("tenant"));
         InputDecoder decoder = new InputDecoder(InputFormat.AUTO, ConfluentAvroDeserializer.specific(REGISTRY.client(), LlmInteraction.class));
         var serializer = new ConfluentAvroSerializer<Explanation>(REGISTRY.client(), SubjectNameStrategy.TOPIC_NAME, true, false);
         var topology = backlog == null
@@ -610,6 +610,10 @@ class ExplainTopologyTest {
         send("dup", ("{\"event_id\":\"dup\",\"timestamp\":1,\"model\":\"dupmodel\",\"prompt\":\"p\",\"response\":\"r\",\"metadata\":{\"a\":\"1\",\"a\":\"2\"}}")
                 .getBytes(StandardCharsets.UTF_8), T0 + 9);
         assertEquals(1.0, metrics.count("explainstream.events.dlq", "model", "dupmodel"), "a field given twice: read as its last value, as the statistics do");
+        // A metadata value that is not a string is a label of its JSON text, as the statistics group it.
+        send("num", ("{\"event_id\":\"num\",\"timestamp\":1,\"model\":\"nummodel\",\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}],"
+                + "\"response\":\"r\",\"metadata\":{\"tenant\":7}}").getBytes(StandardCharsets.UTF_8), T0 + 10);
+        assertEquals(1.0, metrics.count("explainstream.events.dlq", "model", "nummodel", "tenant", "7"));
     }
 
     /**
