@@ -1,5 +1,6 @@
 package io.explainstream.cli;
 
+import io.explainstream.stream.config.ClusterAnswers;
 import java.io.PrintWriter;
 import java.time.Duration;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -25,8 +26,8 @@ final class ClusterWatch {
     private final String servers;
     private final PrintWriter err;
     private final java.time.Clock clock;
+    private final ClusterAnswers answers = new ClusterAnswers();
     private long nextAskMs;
-    private boolean silent;
 
     ClusterWatch(String command, String servers, PrintWriter err) {
         this(command, servers, err, java.time.Clock.systemUTC());
@@ -45,19 +46,23 @@ final class ClusterWatch {
         if (clock.millis() < nextAskMs) {
             return;
         }
-        boolean answers;
+        boolean answered;
         try {
             consumer.listTopics(ANSWER_WITHIN);
-            answers = true;
+            answered = true;
         } catch (KafkaException e) {
-            answers = false;
+            answered = false;
         }
-        if (answers == silent) {
-            err.println(command + ": the Kafka cluster at " + servers + (answers ? " answers again"
-                    : " does not answer; waiting for it (reading goes on where it was when it answers)"));
-            err.flush();
+        switch (answers.record(answered, clock.instant())) {
+            case STOPPED_ANSWERING -> say("does not answer; waiting for it (reading goes on where it was when it answers)");
+            case ANSWERS_AGAIN -> say("answers again");
+            case NONE -> { }
         }
-        silent = !answers;
         nextAskMs = clock.millis() + EVERY_MS;
+    }
+
+    private void say(String what) {
+        err.println(command + ": the Kafka cluster at " + servers + " " + what);
+        err.flush();
     }
 }

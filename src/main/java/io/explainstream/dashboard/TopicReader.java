@@ -1,6 +1,7 @@
 package io.explainstream.dashboard;
 
 import io.explainstream.avro.RegistryException;
+import io.explainstream.stream.config.ClusterAnswers;
 import io.explainstream.stream.config.KafkaClients;
 import io.explainstream.stream.config.KeptPositions;
 import java.time.Duration;
@@ -48,10 +49,8 @@ final class TopicReader implements AutoCloseable {
     private final KeptPositions kept;
     private final Thread thread;
     private volatile boolean stopping;
-    /** When a metadata request last reached the cluster; null before the first answer. */
-    private volatile Instant lastReached;
-    /** Whether the latest look at the cluster got an answer. */
-    private volatile boolean reached;
+    /** Whether the latest look at the cluster got an answer, and when one last did. */
+    private final ClusterAnswers cluster = new ClusterAnswers();
     /** Since when records wait for the schema registry; null while it answers. */
     private volatile Instant registryUnavailableSince;
 
@@ -94,7 +93,7 @@ final class TopicReader implements AutoCloseable {
     }
 
     Contact contact() {
-        return new Contact(reached, lastReached, registryUnavailableSince);
+        return new Contact(cluster.answering(), cluster.lastAnswer(), registryUnavailableSince);
     }
 
     private void seek(Collection<TopicPartition> partitions, Instant from) {
@@ -127,14 +126,11 @@ final class TopicReader implements AutoCloseable {
             while (!stopping) {
                 if (System.currentTimeMillis() >= nextCheck) {
                     Optional<Set<String>> found = existingTopics();
-                    if (reached && found.isEmpty()) {
-                        LOG.warn("{}: the Kafka cluster does not answer; the page says so, and reading goes on when it answers", thread.getName());
-                    } else if (!reached && found.isPresent() && lastReached != null) {
-                        LOG.info("{}: the Kafka cluster answers again", thread.getName());
-                    }
-                    reached = found.isPresent();
-                    if (found.isPresent()) {
-                        lastReached = Instant.now();
+                    switch (cluster.record(found.isPresent(), Instant.now())) {
+                        case STOPPED_ANSWERING -> LOG.warn("{}: the Kafka cluster does not answer; the page says so, and reading goes on when it answers",
+                                thread.getName());
+                        case ANSWERS_AGAIN -> LOG.info("{}: the Kafka cluster answers again", thread.getName());
+                        case NONE -> { }
                     }
                     if (found.isPresent() && subscribed.size() < topics.size()) {
                         existing.accept(found.get());
