@@ -49,6 +49,31 @@ public final class Utf8Text {
         }
     }
 
+    /**
+     * The text of {@code bytes}, each byte of a sequence that is not UTF-8 written as its escape
+     * ({@code \xe9}): a header another producer wrote in another encoding shows which bytes it
+     * holds, where {@code new String(bytes, UTF_8)} shows only replacement characters.
+     */
+    public static String escapingInvalid(byte[] bytes) {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate(Math.max(16, bytes.length));
+        StringBuilder text = new StringBuilder(bytes.length);
+        while (true) {
+            CoderResult result = decoder.decode(in, out, true);
+            text.append(out.flip());
+            out.clear();
+            if (result.isUnderflow()) {
+                return text.toString();
+            }
+            for (int i = 0; i < result.length(); i++) {
+                text.append(String.format(java.util.Locale.ROOT, "\\x%02x", in.get() & 0xff));
+            }
+        }
+    }
+
     /** The index of the first surrogate that is not half of a pair, or -1: text that has no UTF-8 form. */
     public static int loneSurrogateIndex(String value) {
         for (int i = 0; i < value.length(); i++) {

@@ -1,7 +1,7 @@
 package io.explainstream.stream.output;
 
+import io.explainstream.avro.Utf8Text;
 import io.explainstream.stream.replay.Replay;
-import java.nio.charset.StandardCharsets;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -60,10 +60,13 @@ public record DeadLetter(int partition, long offset, byte[] key, byte[] value, S
         }
     }
 
-    /** A header's value as UTF-8 text, or null where the record has none of that name. */
+    /**
+     * A header's value as UTF-8 text, or null where the record has none of that name. A byte that
+     * is not UTF-8 (only another producer writes one) is read as its escape ({@code \xe9}).
+     */
     public static String header(Headers headers, String name) {
         Header header = headers.lastHeader(name);
-        return header == null || header.value() == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+        return header == null || header.value() == null ? null : Utf8Text.escapingInvalid(header.value());
     }
 
     private static <T> T number(Headers headers, String name, Function<String, T> parse) {

@@ -35,4 +35,17 @@ class DeadLettersTest {
         assertEquals("x".repeat(DeadLetters.MAX_REASON_CHARS - 1) + "…", reasonHeader(message));
         assertEquals("x".repeat(DeadLetters.MAX_REASON_CHARS) + "…", reasonHeader("x".repeat(DeadLetters.MAX_REASON_CHARS + 5)));
     }
+
+    /**
+     * A header another producer wrote in another encoding: each byte that is not UTF-8 is read as
+     * its escape, so that tail shows which bytes they were, not replacement characters.
+     */
+    @Test
+    void aHeaderThatIsNotUtf8IsReadWithEachInvalidByteAsItsEscape() {
+        var headers = new org.apache.kafka.common.header.internals.RecordHeaders();
+        headers.add(DeadLetters.REASON, new byte[] {'c', 'a', 'f', (byte) 0xE9, ' ', (byte) 0xC3, (byte) 0xA9, ' ', (byte) 0xC0, (byte) 0xAF, ' ', (byte) 0xE2, (byte) 0x82});
+        assertEquals("caf\\xe9 é \\xc0\\xaf \\xe2\\x82", DeadLetter.header(headers, DeadLetters.REASON));
+        headers.add(DeadLetters.STAGE, "validation".getBytes(StandardCharsets.UTF_8));
+        assertEquals("validation", DeadLetter.header(headers, DeadLetters.STAGE));
+    }
 }
