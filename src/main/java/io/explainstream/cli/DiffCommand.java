@@ -139,7 +139,10 @@ final class DiffCommand implements Callable<Integer> {
         recorded.ifPresent(terms -> requireOverlap(given.replayId(), asGiven, terms));
         Choice choice = withAgainstReplayTopic(withRecordedRange(config, given, recorded, now, err), againstRecord.map(ReplayRecord::terms), err);
         DiffRun.Request asked = request(config, choice, given.against() != null, now, inputTopics(config, replayRecord, againstRecord));
-        DiffRun.Request request = recorded.isPresent() ? withinReplayRange(asked, recorded.get(), err) : asked;
+        DiffRun.Request request = recorded.isPresent() ? withinReplayRange(asked, given.replayId(), recorded.get(), err) : asked;
+        Optional<ReplayTerms> againstTerms = againstRecord.map(ReplayRecord::terms);
+        request = withinAgainstReplayRange(request, againstTerms, err);
+        sayOtherInputTopics(config, recorded, againstTerms, request, err);
         if (recorded.isPresent() && recorded.get().outputTopic().equals(request.replay().topic())) {
             // The range is now inside the replay's, on the topic it wrote: a side with nothing in it
             // is a quiet stretch, not a typo (a --replay-topic it never wrote still is).
@@ -254,16 +257,49 @@ final class DiffCommand implements Callable<Integer> {
      * The part of the range inside the replay's own: outside it every live event would count as
      * "live only" (missed or refused), though the replay never covered it. Said on {@code err}.
      */
-    static DiffRun.Request withinReplayRange(DiffRun.Request request, ReplayTerms terms, PrintWriter err) {
+    static DiffRun.Request withinReplayRange(DiffRun.Request request, String replayId, ReplayTerms terms, PrintWriter err) {
         if (request.fromMs() >= terms.fromMs() && request.toMs() <= terms.toMs()) {
             return request;
         }
         long fromMs = Math.max(request.fromMs(), terms.fromMs());
         long toMs = Math.min(request.toMs(), terms.toMs());
         err.printf("diff: [%s, %s) reaches outside replay %s's range; comparing [%s, %s)%n", bound(request.fromMs()), bound(request.toMs()),
-                TokenText.visible(request.replay().replayId()), Instant.ofEpochMilli(fromMs), Instant.ofEpochMilli(toMs));
+                TokenText.visible(replayId), Instant.ofEpochMilli(fromMs), Instant.ofEpochMilli(toMs));
         return new DiffRun.Request(request.replay(), request.against(), fromMs, toMs, request.topK(), request.groupBy(), request.listed(),
                 request.publish(), request.inputTopics(), request.inRecordedRange());
+    }
+
+    /**
+     * The part of the range inside the other replay's own too, where {@code --against-replay} reads
+     * the topic it recorded it wrote into: the replay's events outside that range would all count
+     * as "replay only", though the other replay never covered them. Said on {@code err}; a range
+     * that misses it is refused.
+     */
+    static DiffRun.Request withinAgainstReplayRange(DiffRun.Request request, Optional<ReplayTerms> against, PrintWriter err) {
+        if (against.isEmpty() || request.against().isLive() || !against.get().outputTopic().equals(request.against().topic())) {
+            return request;
+        }
+        requireOverlap(request.against().replayId(), request, against.get());
+        return withinReplayRange(request, request.against().replayId(), against.get(), err);
+    }
+
+    /**
+     * Says where the two sides explained the events of different input topics: the same event
+     * read from two topics is joined by its event_id, but a replay of a topic the live service
+     * never read has none of its events on the live side.
+     */
+    static void sayOtherInputTopics(ServiceConfig config, Optional<ReplayTerms> replay, Optional<ReplayTerms> against, DiffRun.Request request,
+            PrintWriter err) {
+        if (replay.isEmpty()) {
+            return;
+        }
+        String replayInput = replay.get().inputTopic();
+        String againstInput = request.against().isLive() ? config.get(Setting.INPUT_TOPIC) : against.map(ReplayTerms::inputTopic).orElse(null);
+        if (againstInput != null && !againstInput.equals(replayInput)) {
+            err.printf("diff: replay %s read %s; %s %s%n", TokenText.visible(request.replay().replayId()), TokenText.visible(replayInput),
+                    request.against().isLive() ? "the live service reads (input.topic)" : "replay " + TokenText.visible(request.against().replayId()) + " read",
+                    TokenText.visible(againstInput));
+        }
     }
 
     private static String bound(long ms) {

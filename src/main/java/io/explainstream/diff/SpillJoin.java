@@ -194,8 +194,14 @@ public final class SpillJoin {
         Spilled againstSpill = spill(against, ranges, partitions, buckets, "against", read, total, progress);
         recordsRead = replaySpill.kept + againstSpill.kept;
         if (!emptyIsQuiet) {
-            requireRecords(replay, replaySpill);
-            requireRecords(against, againstSpill);
+            requireRecords(replay, replaySpill, "");
+            requireRecords(against, againstSpill, "");
+        } else if (replaySpill.holdsAny()) {
+            // A quiet stretch is quiet on both sides: where the replay explained events, an other side
+            // with none (a mistyped --against-replay, a replay of a topic the live service never read)
+            // would report every event as "replay only".
+            requireRecords(against, againstSpill, ", where " + replay.describe() + " has " + replaySpill.kept + " explanations and "
+                    + (replaySpill.deadLettersWithEventId + replaySpill.deadLettersWithoutEventId) + " dead letters");
         }
         long[] joined = {0};
         for (int b = 0; b < buckets; b++) {
@@ -307,6 +313,11 @@ public final class SpillJoin {
 
         Bucket bucket(int b) {
             return new Bucket(files.get(b), deadLetterFiles.get(b));
+        }
+
+        /** Whether the side holds anything in range: an explanation or a dead letter. */
+        boolean holdsAny() {
+            return kept > 0 || deadLettersWithEventId + deadLettersWithoutEventId > 0;
         }
 
         DeadLetters deadLetters(Side side, Map<String, List<TopicPartition>> partitions) {
@@ -550,9 +561,14 @@ public final class SpillJoin {
         }).transform(v -> v.isEmpty() ? null : v);
     }
 
-    /** A side with nothing in range, neither explanations nor dead letters, is a mistake (a replay id mistyped, another range). */
-    private void requireRecords(Side side, Spilled spilled) {
-        if (spilled.kept > 0 || spilled.deadLettersWithEventId + spilled.deadLettersWithoutEventId > 0) {
+    /**
+     * A side with nothing in range, neither explanations nor dead letters, is a mistake (a replay id
+     * mistyped, another range).
+     *
+     * @param besides what the other side holds there, said after the range, or empty
+     */
+    private void requireRecords(Side side, Spilled spilled, String besides) {
+        if (spilled.holdsAny()) {
             return;
         }
         String range = fromMs == Long.MIN_VALUE && toMs == Long.MAX_VALUE ? "" : " in the time range";
@@ -561,7 +577,7 @@ public final class SpillJoin {
                     + ", none an Explanation (first: " + firstNotExplanation + ")");
         }
         String others = spilled.otherReplayIds.isEmpty() ? "" : "; replay ids there: " + otherIds(spilled.otherReplayIds, side.replayId());
-        throw new DiffInputException(side.option() + ": no records of " + side.describe() + range + " (" + spilled.explanationsElsewhere
+        throw new DiffInputException(side.option() + ": no records of " + side.describe() + range + besides + " (" + spilled.explanationsElsewhere
                 + " records of other " + (side.isLive() ? "replays" : "replays or the live service") + others + ")");
     }
 

@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.explainstream.diff.DiffRun;
+import io.explainstream.diff.Side;
 import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.stream.replay.ReplayTerms;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -14,6 +17,8 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -114,6 +119,66 @@ class DiffCommandTest {
                 "metadata.tenant,source_model,metadata.app"))));
         assertEquals(List.of(), DiffCommand.metadataKeysOfStatsGroupBy(ServiceConfig.of(Map.of("stats.group.by", "source_model"))),
                 "no metadata key: the source model");
+    }
+
+    /**
+     * A replay of a topic the live service never read has none of its events on the live side:
+     * said before the diff, which then refuses an empty live side (a hostile test read "0 joined ·
+     * 11100 replay only" with exit 0 and no hint why).
+     */
+    @Test
+    void sidesThatExplainedOtherInputTopicsAreSaidSo() {
+        ServiceConfig config = ServiceConfig.of(Map.of("input.topic", "llm-interactions"));
+        ReplayTerms bulk = new ReplayTerms("bulk-input", "explanations-replay", 0, 1_000, new TreeMap<>(), new TreeMap<>());
+        ReplayTerms live = new ReplayTerms("llm-interactions", "explanations-replay", 0, 1_000, new TreeMap<>(), new TreeMap<>());
+        DiffRun.Request againstLive = request(new Side("--against", "explanations", null, "llm-interactions-dlq"));
+        DiffRun.Request againstReplay = request(new Side("--against-replay", "explanations-replay", "ixg", "explanations-replay-dlq"));
+        assertEquals("diff: replay bulkA read bulk-input; the live service reads (input.topic) llm-interactions\n",
+                said(w -> DiffCommand.sayOtherInputTopics(config, Optional.of(bulk), Optional.empty(), againstLive, w)));
+        assertEquals("diff: replay bulkA read bulk-input; replay ixg read llm-interactions\n",
+                said(w -> DiffCommand.sayOtherInputTopics(config, Optional.of(bulk), Optional.of(live), againstReplay, w)));
+        assertEquals("", said(w -> DiffCommand.sayOtherInputTopics(config, Optional.of(live), Optional.empty(), againstLive, w)), "the same topic");
+        assertEquals("", said(w -> DiffCommand.sayOtherInputTopics(config, Optional.of(bulk), Optional.empty(), againstReplay, w)),
+                "the other replay's topic is not known");
+    }
+
+    /**
+     * Against a replay of a narrower range the diff compares the part both covered: the rest of
+     * the replay's events counted "replay only" (a hostile test: 1,610 of 2,313 against a replay
+     * of a sub-range, 27,750 of 38,850 against a replay of the first 12,000 events).
+     */
+    @Test
+    void againstAReplayOfANarrowerRangeThePartBothCoveredIsCompared() {
+        DiffRun.Request request = request(new Side("--against-replay", "explanations-replay", "ig8", "explanations-replay-dlq"));
+        ReplayTerms narrower = new ReplayTerms("llm-interactions", "explanations-replay", 200, 400, new TreeMap<>(), new TreeMap<>());
+        StringWriter said = new StringWriter();
+        DiffRun.Request cut = DiffCommand.withinAgainstReplayRange(request, Optional.of(narrower), new PrintWriter(said, true));
+        assertEquals(List.of(200L, 400L), List.of(cut.fromMs(), cut.toMs()));
+        assertEquals("diff: [1970-01-01T00:00:00Z, 1970-01-01T00:00:01Z) reaches outside replay ig8's range; comparing [1970-01-01T00:00:00.200Z,"
+                + " 1970-01-01T00:00:00.400Z)", said.toString().strip());
+        ReplayTerms elsewhere = new ReplayTerms("llm-interactions", "explanations-ig8", 200, 400, new TreeMap<>(), new TreeMap<>());
+        assertEquals(request, DiffCommand.withinAgainstReplayRange(request, Optional.of(elsewhere), new PrintWriter(new StringWriter())),
+                "--against names a topic the other replay did not record: its range is not known there");
+        ReplayTerms later = new ReplayTerms("llm-interactions", "explanations-replay", 5_000, 6_000, new TreeMap<>(), new TreeMap<>());
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> DiffCommand.withinAgainstReplayRange(request, Optional.of(later), new PrintWriter(new StringWriter()))).getMessage()
+                .contains("is outside replay ig8's range"));
+        DiffRun.Request againstLive = request(new Side("--against", "explanations", null, "dlq"));
+        assertEquals(againstLive, DiffCommand.withinAgainstReplayRange(againstLive, Optional.of(narrower), new PrintWriter(new StringWriter())),
+                "against live: nothing to cut");
+    }
+
+    private static DiffRun.Request request(Side against) {
+        return new DiffRun.Request(new Side("--replay-id", "explanations-replay", "bulkA", "explanations-replay-dlq"), against, 0, 1_000, 5, List.of(), 10,
+                null, Map.of(), true);
+    }
+
+    private static String said(java.util.function.Consumer<PrintWriter> saying) {
+        StringWriter text = new StringWriter();
+        PrintWriter writer = new PrintWriter(text);
+        saying.accept(writer);
+        writer.flush();
+        return text.toString().replace(System.lineSeparator(), "\n");
     }
 
     /** A write that fails after the checks (a full disk) is one line naming the option and the path, not a stack trace. */

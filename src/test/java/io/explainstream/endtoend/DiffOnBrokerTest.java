@@ -207,6 +207,14 @@ class DiffOnBrokerTest {
                     + java.time.Instant.ofEpochMilli(from) + ", " + java.time.Instant.ofEpochMilli(replay.toMs()) + "), so it holds none of its explanations",
                     lastLine(outside.err));
 
+            // A mistyped --against-replay (nothing of it in range, where the replay has its explanations) is refused:
+            // it reported every event "replay only", exit 0 (a hostile test: "0 joined · 2313 replay only").
+            Run typo = run(connection, "diff", "--replay-id", "ixg", "--against-replay", "IXG", "--config", withAppId.toString());
+            assertEquals(2, typo.code, typo.err);
+            assertTrue(lastLine(typo.err).startsWith("error: --against-replay: no records of replay IXG on topic explanations-replay in the time range,"
+                    + " where replay ixg on topic explanations-replay has " + n + " explanations and 1 dead letters ("), typo.err);
+            assertTrue(lastLine(typo.err).contains("replay ids there: ixg"), typo.err);
+
             // Bad input: each a one-line error, exit status 2.
             Run unknown = run(connection, "diff", "--replay-id", "nope", "--against", "diff-out");
             assertEquals(2, unknown.code);
