@@ -1,5 +1,7 @@
 package io.explainstream.stream.batch;
 
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -58,10 +60,18 @@ public final class TransactionBudget {
     private static final double SMOOTHING = 0.3;
 
     /**
-     * A batch's engine work in the explainer's unit ({@link Explainer#work}) and the length its
-     * events are padded to, which sets the cost of a unit.
+     * A batch's engine work in the explainer's unit ({@link Explainer#work}), the length its
+     * events are padded to, which sets the cost of a unit, and the kind of engine call (its method
+     * and steps): a call's fixed work weighs on its cost per unit more the fewer path points it
+     * has, so the cost of a one-point call bounds a 50-step call's from above, never from below.
      */
-    public record Work(double units, int length) {}
+    public record Work(double units, int length, int kind) {
+
+        /** Work of the one kind of call a test or a benchmark makes. */
+        public Work(double units, int length) {
+            this(units, length, 0);
+        }
+    }
 
     /**
      * The measured cost of a length class: seconds per unit, and the mean padded length it was
@@ -84,8 +94,10 @@ public final class TransactionBudget {
 
     private final double maxSeconds;
     private final double hardLimitSeconds;
-    /** The measured cost of each length class ({@link #lengthClass}). */
+    /** The measured cost of each length class ({@link #lengthClass}), over every kind of call: what cuts batches. */
     private final TreeMap<Integer, Cost> costs = new TreeMap<>();
+    /** The same, per kind of call ({@link Work#kind}): what condemns an event, which only calls of its kind may. */
+    private final Map<Integer, TreeMap<Integer, Cost>> costsByKind = new HashMap<>();
     private double spentSeconds;
     private double commitsSeen = Double.NaN;
     private boolean warmedUp;
@@ -133,7 +145,7 @@ public final class TransactionBudget {
      */
     public synchronized double leastEstimate(Work work) {
         TreeMap<Integer, Cost> confirmed = new TreeMap<>();
-        costs.forEach((lengthClass, cost) -> {
+        ofKind(work).forEach((lengthClass, cost) -> {
             if (cost.confirmed()) {
                 confirmed.put(lengthClass, cost);
             }
@@ -220,7 +232,7 @@ public final class TransactionBudget {
 
     /** Whether the last two calls at this work's length class were stopped at the transaction's limit, with none completing since. */
     public synchronized boolean lengthStoppedTwice(Work work) {
-        Cost cost = costs.get(lengthClass(work.length()));
+        Cost cost = ofKind(work).get(lengthClass(work.length()));
         return cost != null && cost.stopsInARow() >= 2;
     }
 
@@ -237,7 +249,12 @@ public final class TransactionBudget {
      * verdict: the event is tried once more in the next transaction.
      */
     public synchronized boolean stopIsFinal(Work work) {
-        return !provisional && costs.containsKey(lengthClass(work.length()));
+        return !provisional && ofKind(work).containsKey(lengthClass(work.length()));
+    }
+
+    /** The costs measured on calls of this work's kind. */
+    private TreeMap<Integer, Cost> ofKind(Work work) {
+        return costsByKind.getOrDefault(work.kind(), new TreeMap<>());
     }
 
     /**
@@ -253,7 +270,9 @@ public final class TransactionBudget {
         spentSeconds += seconds;
         if (work.units() > 0) {
             double atLeast = seconds / work.units();
-            costs.merge(lengthClass(work.length()), new Cost(atLeast, work.length(), false, 1), (known, stop) -> known.stop(atLeast));
+            for (TreeMap<Integer, Cost> table : List.of(costs, costsByKind.computeIfAbsent(work.kind(), k -> new TreeMap<>()))) {
+                table.merge(lengthClass(work.length()), new Cost(atLeast, work.length(), false, 1), (known, stop) -> known.stop(atLeast));
+            }
             if (!warmedUp) {
                 // The warm-up call's stop is no verdict either: an upper bound until a measurement.
                 warmedUp = true;
@@ -278,10 +297,13 @@ public final class TransactionBudget {
         if (provisional) {
             // The first measurement replaces the warm-up's bound, whatever its length.
             costs.clear();
+            costsByKind.clear();
             provisional = false;
         }
         // A completed call replaces the bound of a first stop at its length (which may have paid for new shapes).
-        costs.merge(lengthClass(work.length()), measured, (known, latest) -> known.confirmed() ? known.add(seconds, work) : latest);
+        for (TreeMap<Integer, Cost> table : List.of(costs, costsByKind.computeIfAbsent(work.kind(), k -> new TreeMap<>()))) {
+            table.merge(lengthClass(work.length()), measured, (known, latest) -> known.confirmed() ? known.add(seconds, work) : latest);
+        }
     }
 
     double maxSeconds() {

@@ -274,7 +274,8 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private TransactionBudget.Work work(List<PendingEvent> events) {
         int length = events.stream().mapToInt(PendingEvent::tokens).max().orElse(0);
         int targets = events.stream().mapToInt(event -> event.responseTokens().size()).max().orElse(0);
-        return new TransactionBudget.Work(explainer.work(events.size(), length, targets, backlog.tier(events.get(0).audit())), length);
+        Tier tier = backlog.tier(events.get(0).audit());
+        return new TransactionBudget.Work(explainer.work(events.size(), length, targets, tier), length, engineKey(tier));
     }
 
     /**

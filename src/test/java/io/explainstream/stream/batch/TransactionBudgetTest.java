@@ -9,6 +9,10 @@ import org.junit.jupiter.api.Test;
 /** How the engine time inside one transaction is planned from the measured cost. */
 class TransactionBudgetTest {
 
+    /** Two kinds of engine call: input x gradient, and integrated gradients at 50 steps. */
+    private static final int CHEAP = 1;
+    private static final int FULL = 2;
+
     private final TransactionBudget budget = new TransactionBudget(20, 60);
 
     /** Work of events padded to 24 tokens: one length class. */
@@ -131,6 +135,29 @@ class TransactionBudgetTest {
      * A call stopped at the limit needed more than it got: the cost is raised to at least that, so
      * that an event as large is flagged at once instead of taking a whole transaction's time again.
      */
+    /**
+     * A cheap call's cost per unit (one path point: the call's fixed work is all of it) is no lower
+     * bound for a call of 50 steps (a hostile test under a CPU hog: a sampled 512-token event was
+     * dead-lettered untried, "estimated at 81 s", from one input-x-gradient call at its length of
+     * 1,629 ms times 50; such events took 18 to 43 s). Only calls of the same kind (method and
+     * steps) condemn; the others still cut batches.
+     */
+    @Test
+    void aCostMeasuredOnCallsOfAnotherKindCondemnsNothing() {
+        TransactionBudget hogged = new TransactionBudget(20, 60); // 45 s allowed
+        hogged.spent(1, new TransactionBudget.Work(8 * 24, 24, CHEAP)); // warm-up
+        hogged.commits(1);
+        hogged.spent(1.629, new TransactionBudget.Work(512, 512, CHEAP)); // one cheap event of 512 tokens
+        TransactionBudget.Work sampled = new TransactionBudget.Work(512 * 50, 512, FULL);
+        assertEquals(81.45, hogged.estimate(sampled), 0.01, "batches are still cut by it, as an upper bound");
+        assertFalse(hogged.exceedsTransaction(sampled), "tried: nothing measured of its kind");
+        assertFalse(hogged.stopIsFinal(sampled), "and its first stop is no verdict");
+        hogged.commits(2);
+        hogged.spent(60, new TransactionBudget.Work(512 * 50, 512, FULL)); // one of its kind took 60 s (a test's number)
+        assertTrue(hogged.exceedsTransaction(sampled), "measured at its own kind: condemned");
+        assertTrue(hogged.stopIsFinal(sampled));
+    }
+
     @Test
     void aStoppedCallTeachesTheCostALowerBound() {
         budget.spent(1, w(100));
