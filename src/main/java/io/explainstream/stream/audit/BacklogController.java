@@ -76,6 +76,8 @@ public final class BacklogController {
      */
     private static final long RATE_WINDOW_MS = 300_000;
     private static final int RATE_BATCHES = 64;
+    /** How many of the last batches must all be slower than the fastest at their length for the engine to count as slowed. */
+    private static final int SLOWDOWN_BATCHES = 3;
     /** How many of the last events taken stand for the records not yet read. */
     private static final int RECENTLY_TAKEN = 64;
     /** The batches of each level whose engine time per event says whether that level keeps up: at most 64 of the last five minutes. */
@@ -182,7 +184,11 @@ public final class BacklogController {
      * and its work in tokens at the configured method and steps (a token of an event at half the
      * steps is half a token, of a cheap one 1/steps).
      */
-    private record EngineTime(long endedMs, long engineMs, int events, long tokens, double fullTokens) {
+    /**
+     * @param call the method and steps of its events (a batch never mixes them): the time per full
+     *     token of calls of one kind compare, those of a cheap and a full call only roughly
+     */
+    private record EngineTime(long endedMs, long engineMs, int events, long tokens, double fullTokens, String call) {
 
         double msPerFullToken() {
             return engineMs / fullTokens;
@@ -386,7 +392,8 @@ public final class BacklogController {
         double fullTokens = batch.stream().mapToDouble(event -> event.tokens() * passShare(event.tier())).sum();
         long tokens = batch.stream().mapToLong(Explained::tokens).sum();
         long now = clock.millis();
-        EngineTime took = new EngineTime(now, lastBatchMs, batch.size(), tokens, fullTokens);
+        EngineTime took = new EngineTime(now, lastBatchMs, batch.size(), tokens, fullTokens,
+                batch.isEmpty() ? "" : batch.get(0).tier().method() + "/" + batch.get(0).tier().steps());
         if (fullTokens > 0) {
             engineTimes.addLast(took);
         }
@@ -603,9 +610,34 @@ public final class BacklogController {
      * if attention were all its cost).
      */
     private double leastMsPerFullToken(double tokensPerEvent) {
+        return fastestMsPerFullToken(tokensPerEvent) * slowdown();
+    }
+
+    /** The fastest time per full token of the recent batches for events of {@code tokensPerEvent} tokens ({@link #leastMsPerFullToken}). */
+    private double fastestMsPerFullToken(double tokensPerEvent) {
         OptionalDouble shorter = engineTimes.stream().filter(batch -> batch.tokensPerEvent() <= tokensPerEvent).mapToDouble(EngineTime::msPerFullToken).min();
         return shorter.isPresent() ? shorter.getAsDouble()
                 : engineTimes.stream().mapToDouble(batch -> batch.msPerFullToken() * tokensPerEvent / batch.tokensPerEvent()).min().orElseThrow();
+    }
+
+    /**
+     * How much slower the engine is now than the fastest recent batches say: the least, over the
+     * last {@link #SLOWDOWN_BATCHES} batches, of each one's time per token over the fastest recent
+     * call of its kind (method and steps) at its length or shorter (1 with fewer batches). Another
+     * process that takes the machine's cores makes every batch slower; priced at the batches from
+     * before it came, a hostile test's burst of 1,968 records needed 36 s, and took minutes. One
+     * batch slowed by a pause moves nothing: each of the last ones must be slower. Calls of one
+     * kind only are compared: a cheap call's time per full token is a rough share of a full one's.
+     */
+    private double slowdown() {
+        if (engineTimes.size() < SLOWDOWN_BATCHES) {
+            return 1;
+        }
+        return engineTimes.subList(engineTimes.size() - SLOWDOWN_BATCHES, engineTimes.size()).stream()
+                .mapToDouble(batch -> batch.msPerFullToken() / engineTimes.stream()
+                        .filter(other -> other.call().equals(batch.call()) && other.tokensPerEvent() <= batch.tokensPerEvent())
+                        .mapToDouble(EngineTime::msPerFullToken).min().orElse(batch.msPerFullToken()))
+                .min().orElse(1);
     }
 
     /** The slowest engine time per token of the recent batches, for the most time the waiting records can take. */
@@ -675,8 +707,10 @@ public final class BacklogController {
         long stored = waiting.values().stream().mapToLong(Waiting::storedEvents).sum();
         long unread = waiting.values().stream().mapToLong(at -> at.unread(inputEnds).orElse(0)).sum();
         double each = unreadTokensEach();
-        return String.format(Locale.ROOT, "%d in batch stores, %d not read yet, taken as %.0f tokens each at %.3f ms per token", stored, unread, each,
-                engineTimes.isEmpty() ? 0.0 : leastMsPerFullToken(each));
+        double slowdown = engineTimes.isEmpty() ? 1 : slowdown();
+        return String.format(Locale.ROOT, "%d in batch stores, %d not read yet, taken as %.0f tokens each at %.3f ms per token%s", stored, unread, each,
+                engineTimes.isEmpty() ? 0.0 : leastMsPerFullToken(each),
+                slowdown > 1.05 ? String.format(Locale.ROOT, ", %.1f times the fastest recent: the last batches all ran that much slower", slowdown) : "");
     }
 
     /** Takes one lag measurement of a single source (the service has one per task); returns the level after it. */

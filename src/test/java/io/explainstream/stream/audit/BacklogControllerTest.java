@@ -271,6 +271,45 @@ class BacklogControllerTest {
     }
 
     /**
+     * Another process takes the machine's cores: the engine's batches take ten times their time.
+     * Priced at the fastest batch of the last five minutes, from before the load came, a burst of
+     * 80 records needed 40 s, under the 60 s limit, and nothing stepped until the lag had grown past
+     * half of it (a hostile test: 1,968 records priced at 36 s, drained at 4 per second, published
+     * up to 86 s late). The last three batches, each ten times the fastest at its length, say the
+     * engine is that much slower now, and the burst is priced so: a step down at once.
+     */
+    @Test
+    void aMachineSlowedByAnotherProcessPricesTheBacklogAtItsSlowerSpeed() {
+        ManualClock clock = new ManualClock();
+        long[] end = {0};
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000,
+                (topic, partition) -> OptionalLong.of(end[0]), clock);
+        warmUp(controller, clock);
+        long offset = 0;
+        for (int batch = 0; batch < 23; batch++) {
+            long slowdown = batch < 20 ? 1 : 10; // the last three batches run beside the other process
+            List<BacklogController.Explained> events = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                controller.taken(100);
+                events.add(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.SAMPLED), 100));
+            }
+            offset += 2;
+            end[0] = offset + 1;
+            controller.waiting("0_0", 2, 200, "in", 0, offset);
+            assertEquals(0, controller.observeOldest("0_0", clock.millis()), "keeping up, batch " + batch);
+            clock.advance(Duration.ofMillis(1_000 * slowdown));
+            controller.batchTook(events, 1_000 * slowdown);
+            controller.waiting("0_0", 0, 0, "in", 0, offset);
+            clock.advance(Duration.ofSeconds(2));
+        }
+        end[0] = offset + 1 + 80; // the burst: 80 records produced at once, none read yet
+        controller.waiting("0_0", 0, 0, "in", 0, offset);
+        // 80 records, half of them sampled at 1 s each before the load and 10 s now, the rest at the cheap method: 20.6 s before.
+        assertEquals(206_250, controller.drainMs(0), 20_000, "priced at the engine's speed now");
+        assertTrue(controller.observeOldest("0_0", clock.millis()) > 0, "stepped down at once");
+    }
+
+    /**
      * A sustained overload: 40 records per second for four minutes, which the configured level
      * explains at about 21 per second and the level below at about 47, the cheap method's pass
      * costing three times what the levels' shares of the configured passes say (run T in
@@ -383,7 +422,8 @@ class BacklogControllerTest {
         for (int round = 0; round < 6; round++) {
             int arrived = (int) ends.endOffset("in", 0).getAsLong();
             offset[0] = take(controller, offset[0], arrived - offset[0]);
-            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 5);
+            // The cheap level's batches are fast; the configured level's take their 140 ms per event.
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, controller.level() == 0 ? 140 : 5);
             controller.waiting("0_0", 0, 0, "in", 0, offset[0] - 1);
             controller.observe("0_0", 5_000);
             clock.advance(Duration.ofSeconds(5));
