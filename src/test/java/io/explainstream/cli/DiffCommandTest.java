@@ -40,6 +40,11 @@ class DiffCommandTest {
         CliRun range = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--from", "now", "--to", "-1d");
         assertEquals(2, range.exitCode());
         assertEquals("error: --from must be before --to (got now and -1d)", range.err().strip());
+        // Each listed event's explanations are held for the report: 100,000 took 2.3 GB, and died of it under -Xmx256m.
+        CliRun list = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--list", "100000");
+        assertEquals(2, list.exitCode());
+        assertEquals("error: --list = 100000 is over 1000, the most a report lists (each listed event's explanations are held for it); --publish"
+                + " writes every event's comparison to a topic", list.err().strip());
         CliRun itself = CliRun.of("diff", "--replay-id", "r1", "--bootstrap-servers", "127.0.0.1:1", "--against-replay", "r1");
         assertEquals(2, itself.exitCode());
         assertEquals("error: --against-replay = 'r1' is the replay itself", itself.err().strip());
