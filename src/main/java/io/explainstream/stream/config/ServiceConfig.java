@@ -497,7 +497,12 @@ public final class ServiceConfig {
             throw new ConfigException(setting.key() + " = '" + value + "' is not an integer");
         }
         java.math.BigInteger whole = new java.math.BigInteger(value.trim());
-        if (whole.compareTo(java.math.BigInteger.valueOf(min)) < 0 || whole.compareTo(java.math.BigInteger.valueOf(Integer.MAX_VALUE)) > 0) {
+        boolean tooLarge = whole.compareTo(java.math.BigInteger.valueOf(Integer.MAX_VALUE)) > 0;
+        if (tooLarge && min == Integer.MIN_VALUE) {
+            // Its own checks say what the least is (audit.max.lag.ms: 0); a range from -2147483648 read as if negatives were taken.
+            throw new ConfigException(setting.key() + " = " + value.trim() + " is too large (at most " + Integer.MAX_VALUE + ")");
+        }
+        if (whole.compareTo(java.math.BigInteger.valueOf(min)) < 0 || tooLarge) {
             throw new ConfigException(setting.key() + " = " + value.trim() + " is out of range (" + min + ".." + Integer.MAX_VALUE + ")");
         }
         return whole.intValueExact();

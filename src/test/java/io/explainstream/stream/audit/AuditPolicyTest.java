@@ -74,6 +74,11 @@ class AuditPolicyTest {
         var withDeployed = assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("sample.rate", "0.5", "audit.sample.rate", "1.0")));
         assertEquals("sample.rate = 0.5 is deprecated and cannot be combined with audit.sample.rate = 1.0; set audit.sample.rate and"
                 + " audit.cheap.method=skip", withDeployed.getMessage());
+        // The overflow's message gave the range -2147483648..2147483647, where negatives are refused.
+        assertEquals("audit.max.lag.ms = 99999999999999999999 is too large (at most 2147483647)",
+                assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("audit.max.lag.ms", "99999999999999999999"))).getMessage());
+        assertEquals("audit.max.lag.ms = -1 must not be negative (0 turns backlog control off)",
+                assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("audit.max.lag.ms", "-1"))).getMessage());
         AuditPolicy legacy = ServiceConfig.of(Map.of("sample.rate", "0.3")).auditPolicy();
         assertEquals(0.3, legacy.sampleRate());
         assertEquals(AuditPolicy.CheapMethod.SKIP, legacy.cheapMethod());
