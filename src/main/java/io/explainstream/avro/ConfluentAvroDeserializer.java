@@ -64,6 +64,10 @@ public final class ConfluentAvroDeserializer<T> implements Deserializer<T> {
             }
             return value;
         } catch (IOException | AvroRuntimeException | IndexOutOfBoundsException e) {
+            if (e instanceof org.apache.avro.AvroTypeException && writer.getType() == Schema.Type.RECORD && !writer.getFullName().equals(reader.getFullName())) {
+                // A well-formed record of another schema (a diff's on the diffs topic), not a damaged one.
+                throw new SerializationException("schema id " + id + " on topic " + topic + " is " + writer.getFullName() + ", not " + reader.getFullName(), e);
+            }
             throw new SerializationException("truncated or corrupt Avro payload for schema id " + id + " (" + writer.getFullName() + ") on topic "
                     + topic + ": " + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : " " + e.getMessage()), e);
         }

@@ -113,6 +113,11 @@ class ConfluentSerdeTest {
         SerializationException truncated = assertThrows(SerializationException.class,
                 () -> deserializer.deserialize("t", Arrays.copyOf(good, good.length - 6)));
         assertTrue(truncated.getMessage().startsWith("truncated or corrupt Avro payload for schema id"), truncated.getMessage());
+        // A whole record of another schema is said as such, not as a damaged one (tail called a diff record "truncated or corrupt").
+        byte[] explanation = new ConfluentAvroSerializer<io.explainstream.schema.Explanation>(registry.client(), SubjectNameStrategy.TOPIC_NAME, true,
+                false).serialize("x", SampleRecords.explanation("e-1"));
+        assertMessage("schema id " + java.nio.ByteBuffer.wrap(explanation, 1, 4).getInt() + " on topic x is io.explainstream.schema.Explanation, not"
+                + " io.explainstream.schema.LlmInteraction", () -> deserializer.deserialize("x", explanation));
     }
 
     @Test
