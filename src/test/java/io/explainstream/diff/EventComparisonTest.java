@@ -118,4 +118,26 @@ class EventComparisonTest {
         assertEquals(0, zeros.quantile(0.5));
         assertTrue(Double.isNaN(new Quantiles().quantile(0.5)));
     }
+
+    /**
+     * Beyond the exact values, a bucket holding one value gives it exactly: 11,100 unchanged events
+     * read p10 = p50 = p90 = 0.99 for a Jaccard of 1, and 1/9 read 0.1119, a value no event had.
+     */
+    @Test
+    void manyValuesThatAreAllAlikeGiveThatValueExactly() {
+        Quantiles unchanged = new Quantiles();
+        Quantiles ninths = new Quantiles();
+        Quantiles negative = new Quantiles();
+        for (int i = 0; i < 11_100; i++) {
+            unchanged.add(1.0);
+            ninths.add(i % 2 == 0 ? 1.0 / 9 : 0.5);
+            negative.add(-3.0 / 7);
+        }
+        for (double q : new double[] {0.1, 0.5, 0.9}) {
+            assertEquals(1.0, unchanged.quantile(q), 0, "p" + q);
+            assertEquals(-3.0 / 7, negative.quantile(q), 0, "p" + q);
+        }
+        assertEquals(1.0 / 9, ninths.quantile(0.1), 0);
+        assertEquals(0.5, ninths.quantile(0.9), 0);
+    }
 }
