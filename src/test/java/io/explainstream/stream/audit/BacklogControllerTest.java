@@ -271,6 +271,33 @@ class BacklogControllerTest {
     }
 
     /**
+     * Forced records get the configured method at every level, so the drain counts them at it in
+     * their share of the events taken: left out, the top level's drain read 2.7 s for 3,000 records
+     * whose forced events then took 277 s of engine time (a hostile test), and the gauge and the
+     * step rules read a backlog the top level could not drain as one it could.
+     */
+    @Test
+    void theDrainCountsTheForcedRecordsAtTheConfiguredMethodAtEveryLevel() {
+        ManualClock clock = new ManualClock();
+        BacklogController controller = controller(clock);
+        warmUp(controller, clock);
+        for (int batch = 0; batch < 4; batch++) {
+            List<BacklogController.Explained> events = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                controller.taken(100, i % 2 == 0); // half of the events forced
+                events.add(new BacklogController.Explained(controller.tier(i % 2 == 0 ? AuditPolicy.Choice.FORCED : AuditPolicy.Choice.SAMPLED), 100));
+            }
+            clock.advance(Duration.ofMillis(4_000));
+            controller.batchTook(events, 4_000); // 500 ms per event at the configured method
+        }
+        controller.waiting("0_0", 80, 8_000, "in", 0, 100);
+        // 80 records at 500 ms each at the configured method: the forced half 20 s at every level.
+        long top = controller.drainMs(controller.maxLevel());
+        assertEquals(20_000, top, 1_000, "half of them forced, at the configured method even at the top level");
+        assertTrue(controller.drainMs(0) > top, "the configured level adds the sampled among the others");
+    }
+
+    /**
      * Another process takes the machine's cores: the engine's batches take ten times their time.
      * Priced at the fastest batch of the last five minutes, from before the load came, a burst of
      * 80 records needed 40 s, under the 60 s limit, and nothing stepped until the lag had grown past
@@ -456,6 +483,26 @@ class BacklogControllerTest {
     }
 
     /**
+     * Where the forced events need well under the engine's time, they are not why no level keeps
+     * up, and the warning does not tell the operator to lower their share (a hostile test: "forced
+     * events (8% of the events taken) need 0.00 s of engine time per second … Lower … the share of
+     * forced events", with another process slowing the engine).
+     */
+    @Test
+    void theWarningAtTheTopLevelBlamesTheForcedEventsOnlyWhereTheyNeedMuchOfTheEngine() {
+        ManualClock clock = new ManualClock();
+        Arrivals ends = arriving(clock, 10);
+        BacklogController controller = warmedUp(clock, 32, ends);
+        String log = StandardError.during(() -> forcedOverload(controller, clock, ends, 40, 40));
+        assertEquals(controller.maxLevel(), controller.level());
+        assertTrue(controller.forcedEngineLoad() >= 0 && controller.forcedEngineLoad() < 0.5, "load " + controller.forcedEngineLoad());
+        List<String> warnings = log.lines().filter(line -> line.contains("at the top audit level")).toList();
+        assertEquals(1, warnings.size(), log);
+        assertTrue(warnings.get(0).endsWith("So what waits is a backlog, or the engine is slower than it was (another process on the machine): add"
+                + " instances, or lower attribution.steps"), warnings.get(0));
+    }
+
+    /**
      * The same overload from the start: the top level is reached within the first minute, when
      * nothing measures the forced events' need yet (the warning said "not measured yet", and nothing
      * more while the lag grew to three times the limit, on a running service); once measured, it
@@ -478,12 +525,17 @@ class BacklogControllerTest {
      * 8 of the waiting events (4 forced, 300 ms each at the configured method), and the lag grows.
      */
     private static void forcedOverload(BacklogController controller, ManualClock clock, Arrivals ends, int rounds) {
+        forcedOverload(controller, clock, ends, rounds, 2);
+    }
+
+    /** The same with one in {@code forcedEvery} events taken forced. */
+    private static void forcedOverload(BacklogController controller, ManualClock clock, Arrivals ends, int rounds, int forcedEvery) {
         int read = 1;
         int explained = 1;
         for (int round = 0; round < rounds; round++) {
             int arrived = (int) ends.endOffset("in", 0).getAsLong();
             for (; read < arrived; read++) {
-                controller.taken(30, read % 2 == 0);
+                controller.taken(30, read % forcedEvery == 0);
             }
             controller.waiting("0_0", read - explained, (read - explained) * 30L, "in", 0, read - 1);
             controller.observe("0_0", 31_000 + 2_000L * round);
