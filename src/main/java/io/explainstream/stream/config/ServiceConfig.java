@@ -28,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
@@ -738,6 +739,24 @@ public final class ServiceConfig {
      * The audit policy. {@code sample.rate}, deprecated, is read as {@code audit.sample.rate} with
      * {@code audit.cheap.method=skip}, which is what it always did; the two rates together are refused.
      */
+    /**
+     * Why the lag limit cannot be held, where it is under the engine time one call may take (3/4
+     * of the transaction timeout): backlog control decides between engine calls, so the events
+     * behind one such call pass a shorter limit before any step (a hostile test with a 30 s limit:
+     * one 45 s call at the configured method, and the first decision came at a lag of 57 s).
+     * Empty where the limit is off or at least that long.
+     */
+    public Optional<String> lagLimitUnderOneCall() {
+        long maxLag = auditPolicy().maxLagMs();
+        long oneCallMs = Math.round(0.75 * transactionTimeoutMs());
+        if (maxLag == 0 || maxLag >= oneCallMs) {
+            return Optional.empty();
+        }
+        return Optional.of(Setting.AUDIT_MAX_LAG_MS.key() + " = " + maxLag + " is under the engine time one call may take (" + oneCallMs
+                + " ms, 3/4 of the transaction timeout): backlog control decides between engine calls, so the events behind a long one may pass it"
+                + " before any step down; raise it, or lower batch.max.seconds or " + PRODUCER_TRANSACTION_TIMEOUT);
+    }
+
     public AuditPolicy auditPolicy() {
         double legacy = rate(Setting.SAMPLE_RATE);
         double rate = rate(Setting.AUDIT_SAMPLE_RATE);

@@ -218,6 +218,9 @@ public final class ExplainService implements AutoCloseable {
         // Backlog control is off in a replay, whose events are old by design. Where it is on, it
         // counts the records that wait from the input's ends, read in the background.
         AuditPolicy inEffect = scope.countsOutcomes() ? audit.withMaxLagMs(0) : audit;
+        if (inEffect.maxLagMs() > 0) {
+            config.lagLimitUnderOneCall().ifPresent(LOG::warn);
+        }
         Properties properties = config.streamsProperties();
         InputEndOffsets inputEnds = inEffect.maxLagMs() > 0 ? new InputEndOffsets(properties, config.get(Setting.INPUT_TOPIC), INPUT_ENDS_PERIOD) : null;
         BacklogController backlog = BacklogController.of(inEffect, config.attributionSettings(), inputEnds != null ? inputEnds : InputEnds.UNKNOWN, clock);

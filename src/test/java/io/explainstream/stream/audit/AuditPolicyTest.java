@@ -79,6 +79,13 @@ class AuditPolicyTest {
                 assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("audit.max.lag.ms", "99999999999999999999"))).getMessage());
         assertEquals("audit.max.lag.ms = -1 must not be negative (0 turns backlog control off)",
                 assertThrows(ConfigException.class, () -> ServiceConfig.of(Map.of("audit.max.lag.ms", "-1"))).getMessage());
+        // A limit under one engine call's time (45 s by default) cannot be held for the events behind a long call: said at start.
+        assertEquals(java.util.Optional.empty(), ServiceConfig.of(Map.of()).lagLimitUnderOneCall(), "60 s against 45 s");
+        assertEquals(java.util.Optional.empty(), ServiceConfig.of(Map.of("audit.max.lag.ms", "0")).lagLimitUnderOneCall(), "off");
+        assertEquals("audit.max.lag.ms = 30000 is under the engine time one call may take (45000 ms, 3/4 of the transaction timeout): backlog"
+                + " control decides between engine calls, so the events behind a long one may pass it before any step down; raise it, or lower"
+                + " batch.max.seconds or producer.transaction.timeout.ms",
+                ServiceConfig.of(Map.of("audit.max.lag.ms", "30000")).lagLimitUnderOneCall().orElseThrow());
         AuditPolicy legacy = ServiceConfig.of(Map.of("sample.rate", "0.3")).auditPolicy();
         assertEquals(0.3, legacy.sampleRate());
         assertEquals(AuditPolicy.CheapMethod.SKIP, legacy.cheapMethod());
