@@ -155,6 +155,10 @@ final class DiffCommand implements Callable<Integer> {
         DiffProgress progress = new DiffProgress(err, System.console() != null, stopRequested);
         DiffRun.Result result = DiffRun.run(request, clients, new SchemaRegistryClient(config.registryConfig()), spillRoot, progress);
         progress.finish();
+        for (String key : result.groupKeysInNoEvent()) {
+            err.printf("diff: --group-by key '%s' is in the metadata of none of the %d joined events: they are all in group '-' for it%n",
+                    TokenText.visible(key), result.aggregate().joined());
+        }
         String report = switch (choice.format()) {
             case text -> DiffReport.text(result);
             case json -> DiffReport.json(result);

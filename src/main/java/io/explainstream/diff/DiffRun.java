@@ -57,8 +57,17 @@ public final class DiffRun {
     /** Where and how the comparisons are published. */
     public record Publish(String topic, SubjectNameStrategy strategy, boolean autoRegister, int partitions, short replication) {}
 
-    /** The outcome: the aggregate, what the reader skipped, how long it took, how many records were published. */
-    public record Result(Request request, Instant started, DiffAggregate aggregate, SpillJoin.Counts counts, double seconds, long published) {}
+    /**
+     * The outcome: the aggregate, what the reader skipped, how long it took, how many records were
+     * published, and the {@code --group-by} keys that no joined event's metadata has on either side
+     * (a typo, {@code tennant}, put every event in group "-" and read as a run without --group-by).
+     */
+    public record Result(Request request, Instant started, DiffAggregate aggregate, SpillJoin.Counts counts, double seconds, long published,
+            List<String> groupKeysInNoEvent) {
+        public Result {
+            groupKeysInNoEvent = List.copyOf(groupKeysInNoEvent);
+        }
+    }
 
     /** The spill folders' names under the spill root: diff-*. */
     static final String SPILL_PREFIX = "diff-";
@@ -74,6 +83,7 @@ public final class DiffRun {
         Instant started = Instant.now();
         long t0 = System.nanoTime();
         EventComparison comparison = new EventComparison(request.topK(), request.groupBy());
+        java.util.Set<String> keysInNoEvent = new java.util.LinkedHashSet<>(request.groupBy());
         DiffAggregate aggregate = new DiffAggregate(request.listed());
         ScratchFolder spill = ScratchFolder.create(spillRoot, SPILL_PREFIX);
         DiffPublisher publisher = request.publish() == null ? null
@@ -85,6 +95,9 @@ public final class DiffRun {
                     request.against(), request.inRecordedRange(), new SpillJoin.Pairs() {
                         @Override
                         public void joined(io.explainstream.schema.Explanation replay, io.explainstream.schema.Explanation against) {
+                            if (!keysInNoEvent.isEmpty()) {
+                                keysInNoEvent.removeIf(key -> replay.getMetadata().containsKey(key) || against.getMetadata().containsKey(key));
+                            }
                             EventDiff diff = comparison.compare(replay, against);
                             aggregate.joined(diff, replay, against);
                             if (publisher != null) {
@@ -110,7 +123,8 @@ public final class DiffRun {
             if (publisher != null) {
                 publisher.sendSummary(aggregate, counts);
             }
-            return new Result(request, started, aggregate, counts, (System.nanoTime() - t0) / 1e9, publisher == null ? 0 : publisher.sent());
+            return new Result(request, started, aggregate, counts, (System.nanoTime() - t0) / 1e9, publisher == null ? 0 : publisher.sent(),
+                    aggregate.joined() == 0 ? List.of() : List.copyOf(keysInNoEvent));
         } finally {
             if (publisher != null) {
                 publisher.close();

@@ -111,6 +111,12 @@ class DiffOnBrokerTest {
             assertEquals(0, report.get("replay_only").asInt());
             assertEquals(0, report.get("against_only").asInt());
             assertEquals(0, report.get("words_basis").asInt(), "one tokenizer: compared token by token");
+            assertFalse(diff.err.contains("--group-by key"), diff.err);
+            // A --group-by key in no event's metadata (a typo) read as a run without --group-by.
+            Run typoGroup = run(connection, "diff", "--replay-id", "ixg", "--against", "diff-out", "--format", "json", "--group-by", "tennant");
+            assertEquals(0, typoGroup.code, typoGroup.err);
+            assertTrue(typoGroup.err.contains("diff: --group-by key 'tennant' is in the metadata of none of the " + n + " joined events: they are all"
+                    + " in group '-' for it"), typoGroup.err);
 
             // The recomputation: both topics read on their own, the measures written out again.
             var deserializer = ConfluentAvroDeserializer.specific(client, Explanation.class);
