@@ -362,19 +362,33 @@ final class ReplayCommand implements Callable<Integer> {
     }
 
     /** Progress on the terminal: a redrawn bar on a console, a line every few seconds otherwise. */
-    private static final class ProgressBar {
+    static final class ProgressBar {
+        /** How long this run's own progress is measured before a rate and a time left are said. */
+        static final double RATE_AFTER_SECONDS = 5;
         private final PrintWriter err;
         private final boolean console;
         private double lastPrinted = -10;
         private boolean printedFull;
+        /** When this run first made progress (-1: not yet), and how much was done then. */
+        private double firstProgressAt = -1;
+        private long doneAtFirstProgress;
 
         ProgressBar(PrintWriter err, boolean console) {
             this.err = err;
             this.console = console;
         }
 
-        /** The rate and time left count only this run's progress, so that a resumed replay does not claim the earlier run's. */
+        /**
+         * The rate and time left count only this run's progress, so that a resumed replay does not
+         * claim the earlier run's, and from its first progress on, once it has gone on for a few
+         * seconds: counted from the start, the service's start-up and the engine's warm-up made a
+         * resumed replay's first line say "0.2/s · 35114 s left" for a run of two minutes.
+         */
         void update(long done, long total, long doneBefore, double seconds) {
+            if (firstProgressAt < 0 && done > doneBefore) {
+                firstProgressAt = seconds;
+                doneAtFirstProgress = done;
+            }
             // A full bar is printed once however soon it comes: the last line before the summary.
             boolean full = done >= total && !printedFull;
             if (!console && seconds - lastPrinted < 5 && !full) {
@@ -386,9 +400,11 @@ final class ReplayCommand implements Callable<Integer> {
             double share = total == 0 ? 1 : Math.min(1, (double) done / total);
             int width = 30;
             int filled = (int) Math.round(share * width);
-            double rate = seconds > 0 ? (done - doneBefore) / seconds : 0;
-            String eta = rate > 0 ? String.format(Locale.ROOT, "%.0f s left", (total - done) / rate) : "—";
-            String line = String.format(Locale.ROOT, "[%s%s] %d/%d records · %.1f/s · %s", "#".repeat(filled), ".".repeat(width - filled), done, total, rate, eta);
+            double measuredFor = firstProgressAt < 0 ? 0 : seconds - firstProgressAt;
+            double rate = measuredFor >= RATE_AFTER_SECONDS ? (done - doneAtFirstProgress) / measuredFor : 0;
+            String speed = rate > 0 ? String.format(Locale.ROOT, "%.1f/s · %.0f s left", rate, (total - done) / rate)
+                    : done >= total ? "done" : "— /s · time left not known yet";
+            String line = String.format(Locale.ROOT, "[%s%s] %d/%d records · %s", "#".repeat(filled), ".".repeat(width - filled), done, total, speed);
             err.print(console ? "\r" + line : line + System.lineSeparator());
             err.flush();
         }
