@@ -144,6 +144,8 @@ public final class BacklogController {
     private int medianTakenTokens = -1;
     /** What waits at each source, as its batcher last said (written by the stream thread, read by the metrics too). */
     private final Map<String, Waiting> waiting = new ConcurrentHashMap<>();
+    /** Per input partition ("topic-partition"): its end offset as last seen, and since when it has stood there. */
+    private final Map<String, long[]> endsSince = new ConcurrentHashMap<>();
     /**
      * The batches without a forced event explained at each level over the last {@link #RATE_WINDOW_MS},
      * at most {@link #LEVEL_BATCHES} each (stream thread only).
@@ -760,6 +762,7 @@ public final class BacklogController {
         forcedLoad = forcedEngineLoad(now).orElse(-1);
         long drainMs = drainMs(level);
         projectedDrainMs = drainMs;
+        long lastWaitedMs = lastArrivalWaitedMs(now);
         if (now - lastChangeMs < dwellMs) {
             return level;
         }
@@ -818,10 +821,10 @@ public final class BacklogController {
             why = String.format(Locale.ROOT, "input lag %d ms is %s by %.1f s per s, %d ms in %d ms, over", worst.last() + batchMs,
                     growth >= 0 ? "growing" : "falling only", Math.abs(growth), worstExpectedMs, horizonMs);
         }
-        if (drainMs > limit && level < levels.size() - 1 && levelToDrain() > next) {
-            next = levelToDrain();
-            why = String.format(Locale.ROOT, "%d input records wait (%s), %d ms of engine time at this level, over", waitingRecords(), drainBasis(),
-                    drainMs);
+        if (lastWaitedMs + drainMs > limit && level < levels.size() - 1 && levelToDrain(lastWaitedMs) > next) {
+            next = levelToDrain(lastWaitedMs);
+            why = String.format(Locale.ROOT, "%d input records wait (%s), %d ms of engine time at this level%s, over", waitingRecords(), drainBasis(),
+                    drainMs, lastWaitedMs > 0 ? String.format(Locale.ROOT, ", after the last of them has waited %d ms", lastWaitedMs) : "");
         }
         if (why == null && (allUnderHalf || drainsFastAbove) && level > 0 && slowestDrainMs(level - 1) < limit / 2) {
             Optional<String> shortfall = fallsShort(level - 1, now);
@@ -879,13 +882,39 @@ public final class BacklogController {
      * The first level below the current one at which the waiting records drain within the limit,
      * with {@link #MARGIN} to spare; the top when none does.
      */
-    private int levelToDrain() {
+    private int levelToDrain(long lastWaitedMs) {
         for (int candidate = level + 1; candidate < levels.size(); candidate++) {
-            if (drainMs(candidate) * MARGIN <= policy.maxLagMs()) {
+            if (lastWaitedMs + drainMs(candidate) * MARGIN <= policy.maxLagMs()) {
                 return candidate;
             }
         }
         return levels.size() - 1;
+    }
+
+    /**
+     * How long the last record produced to a partition that has unread records has waited: since
+     * its end offset last moved, as this controller saw it (0 where the end moves at every look, as
+     * in a steady stream). The last waiting record is published when the drain ends, so its lag is
+     * this plus the drain: a burst that waited 16 s was stepped down to a level that drains it
+     * within the limit from now, and published over it (a hostile test, one level at a time).
+     */
+    private long lastArrivalWaitedMs(long now) {
+        long waited = 0;
+        for (Waiting at : waiting.values()) {
+            if (at.topic() == null) {
+                continue;
+            }
+            OptionalLong end = inputEnds.endOffset(at.topic(), at.partition());
+            if (end.isEmpty()) {
+                continue;
+            }
+            long[] since = endsSince.compute(at.topic() + "-" + at.partition(),
+                    (partition, seen) -> seen != null && seen[0] == end.getAsLong() ? seen : new long[] {end.getAsLong(), now});
+            if (at.unread(inputEnds).orElse(0) > 0) {
+                waited = Math.max(waited, now - since[1]);
+            }
+        }
+        return waited;
     }
 
     /**

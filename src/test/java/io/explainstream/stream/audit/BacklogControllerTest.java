@@ -262,7 +262,8 @@ class BacklogControllerTest {
         assertEquals(1, counted.levels().get(1), "the second batch: " + counted.levels());
         // The step's message says what the drain was priced from (a first burst was once priced at twice its time, and nothing said why).
         assertTrue(java.util.regex.Pattern.compile("\\d+ input records wait \\(\\d+ in batch stores, \\d+ not read yet, taken as \\d+ tokens each at"
-                + " [0-9.]+ ms per token\\), \\d+ ms of engine time at this level, over audit.max.lag.ms").matcher(log).find(), log);
+                + " [0-9.]+ ms per token\\), \\d+ ms of engine time at this level(, after the last of them has waited \\d+ ms)?, over audit.max.lag.ms")
+                .matcher(log).find(), log);
         assertEquals(0, counted.skipped(), counted.levels().toString());
         assertTrue(counted.maxLagMs() <= 60_000, "lag " + counted.maxLagMs() + " ms, levels " + counted.levels());
         Burst lagOnly = Burst.run(new ManualClock(), false);
@@ -295,6 +296,49 @@ class BacklogControllerTest {
         long top = controller.drainMs(controller.maxLevel());
         assertEquals(20_000, top, 1_000, "half of them forced, at the configured method even at the top level");
         assertTrue(controller.drainMs(0) > top, "the configured level adds the sampled among the others");
+    }
+
+    /**
+     * The last record of a burst is published when the drain ends, so its lag is how long it has
+     * waited plus the drain: a burst that has waited 25 s and needs 39 s more at this level is
+     * stepped down, where the drain alone (under the 60 s limit) held the level (a hostile test:
+     * one level at a time, each "within the limit" from the moment of the decision).
+     */
+    @Test
+    void aBurstThatHasWaitedIsSteppedDownWhereItsWaitAndItsDrainPassTheLimit() {
+        ManualClock clock = new ManualClock();
+        long[] end = {0};
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000,
+                (topic, partition) -> OptionalLong.of(end[0]), clock);
+        warmUp(controller, clock);
+        long offset = 0;
+        for (int batch = 0; batch < 5; batch++) {
+            offset = explainTwo(controller, clock, offset, end, 1_000);
+        }
+        end[0] = offset + 1 + 75; // the burst: 75 records produced at once, half of them sampled at 1 s each
+        controller.waiting("0_0", 0, 0, "in", 0, offset);
+        assertEquals(0, controller.observeOldest("0_0", clock.millis()), "39 s of drain: within the limit");
+        clock.advance(Duration.ofSeconds(25)); // the engine is busy with something else meanwhile
+        controller.waiting("0_0", 0, 0, "in", 0, offset);
+        assertTrue(controller.observeOldest("0_0", clock.millis() - 25_000) > 0, "25 s waited and 39 s to go: over the limit");
+    }
+
+    /** Two sampled events of 100 tokens, each taking {@code msPerEvent}, read and explained; returns the last offset read. */
+    private static long explainTwo(BacklogController controller, ManualClock clock, long offset, long[] end, long msPerEvent) {
+        List<BacklogController.Explained> events = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            controller.taken(100);
+            events.add(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.SAMPLED), 100));
+        }
+        long read = offset + 2;
+        end[0] = Math.max(end[0], read + 1);
+        controller.waiting("0_0", 2, 200, "in", 0, read);
+        controller.observeOldest("0_0", clock.millis());
+        clock.advance(Duration.ofMillis(2 * msPerEvent));
+        controller.batchTook(events, 2 * msPerEvent);
+        controller.waiting("0_0", 0, 0, "in", 0, read);
+        clock.advance(Duration.ofSeconds(2));
+        return read;
     }
 
     /**
