@@ -359,19 +359,8 @@ class BacklogControllerTest {
         long offset = 0;
         for (int batch = 0; batch < 23; batch++) {
             long slowdown = batch < 20 ? 1 : 10; // the last three batches run beside the other process
-            List<BacklogController.Explained> events = new ArrayList<>();
-            for (int i = 0; i < 2; i++) {
-                controller.taken(100);
-                events.add(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.SAMPLED), 100));
-            }
-            offset += 2;
-            end[0] = offset + 1;
-            controller.waiting("0_0", 2, 200, "in", 0, offset);
-            assertEquals(0, controller.observeOldest("0_0", clock.millis()), "keeping up, batch " + batch);
-            clock.advance(Duration.ofMillis(1_000 * slowdown));
-            controller.batchTook(events, 1_000 * slowdown);
-            controller.waiting("0_0", 0, 0, "in", 0, offset);
-            clock.advance(Duration.ofSeconds(2));
+            offset = explainTwo(controller, clock, offset, end, 500 * slowdown);
+            assertEquals(0, controller.level(), "keeping up, batch " + batch);
         }
         end[0] = offset + 1 + 80; // the burst: 80 records produced at once, none read yet
         controller.waiting("0_0", 0, 0, "in", 0, offset);
