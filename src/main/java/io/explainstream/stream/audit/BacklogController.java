@@ -185,12 +185,11 @@ public final class BacklogController {
      * One batch through the engine: when it ended, its engine time, its events and their tokens,
      * and its work in tokens at the configured method and steps (a token of an event at half the
      * steps is half a token, of a cheap one 1/steps).
+     *
+     * @param call the engine call of its events ({@link Tier#call}; a batch never mixes them): the
+     *     times per full token of calls of one kind compare, those of a cheap and a full call only roughly
      */
-    /**
-     * @param call the method and steps of its events (a batch never mixes them): the time per full
-     *     token of calls of one kind compare, those of a cheap and a full call only roughly
-     */
-    private record EngineTime(long endedMs, long engineMs, int events, long tokens, double fullTokens, String call) {
+    private record EngineTime(long endedMs, long engineMs, int events, long tokens, double fullTokens, int call) {
 
         double msPerFullToken() {
             return engineMs / fullTokens;
@@ -394,8 +393,7 @@ public final class BacklogController {
         double fullTokens = batch.stream().mapToDouble(event -> event.tokens() * passShare(event.tier())).sum();
         long tokens = batch.stream().mapToLong(Explained::tokens).sum();
         long now = clock.millis();
-        EngineTime took = new EngineTime(now, lastBatchMs, batch.size(), tokens, fullTokens,
-                batch.isEmpty() ? "" : batch.get(0).tier().method() + "/" + batch.get(0).tier().steps());
+        EngineTime took = new EngineTime(now, lastBatchMs, batch.size(), tokens, fullTokens, batch.isEmpty() ? -1 : batch.get(0).tier().call());
         if (fullTokens > 0) {
             engineTimes.addLast(took);
         }
@@ -608,22 +606,18 @@ public final class BacklogController {
             return -1;
         }
         double forced = forcedShare();
-        return drainMs((1 - forced) * levelWork(atLevel) + forced, this::leastMsPerFullToken);
+        double slowdown = slowdown(); // once per drain, not per source: the batch stores call this at every record
+        return drainMs((1 - forced) * levelWork(atLevel) + forced, tokensPerEvent -> fastestMsPerFullToken(tokensPerEvent) * slowdown);
     }
 
     /**
      * The least time per full token the recent batches allow for events of {@code tokensPerEvent}
-     * tokens. A token's cost is a + b L (a, b at least 0; attention grows with the length L): a
-     * batch of events as short or shorter bounds it from below at its own time per token, the
-     * fastest such batch taken (a batch slowed by a pause is no bound); only where every recent
-     * batch is of longer events, the fastest of them, scaled down by the ratio of the lengths (as
-     * if attention were all its cost).
+     * tokens, before the {@link #slowdown} the last batches show. A token's cost is a + b L (a, b
+     * at least 0; attention grows with the length L): a batch of events as short or shorter bounds
+     * it from below at its own time per token, the fastest such batch taken (a batch slowed by a
+     * pause is no bound); only where every recent batch is of longer events, the fastest of them,
+     * scaled down by the ratio of the lengths (as if attention were all its cost).
      */
-    private double leastMsPerFullToken(double tokensPerEvent) {
-        return fastestMsPerFullToken(tokensPerEvent) * slowdown();
-    }
-
-    /** The fastest time per full token of the recent batches for events of {@code tokensPerEvent} tokens ({@link #leastMsPerFullToken}). */
     private double fastestMsPerFullToken(double tokensPerEvent) {
         OptionalDouble shorter = engineTimes.stream().filter(batch -> batch.tokensPerEvent() <= tokensPerEvent).mapToDouble(EngineTime::msPerFullToken).min();
         return shorter.isPresent() ? shorter.getAsDouble()
@@ -645,7 +639,7 @@ public final class BacklogController {
         }
         return engineTimes.subList(engineTimes.size() - SLOWDOWN_BATCHES, engineTimes.size()).stream()
                 .mapToDouble(batch -> batch.msPerFullToken() / engineTimes.stream()
-                        .filter(other -> other.call().equals(batch.call()) && other.tokensPerEvent() <= batch.tokensPerEvent())
+                        .filter(other -> other.call() == batch.call() && other.tokensPerEvent() <= batch.tokensPerEvent())
                         .mapToDouble(EngineTime::msPerFullToken).min().orElse(batch.msPerFullToken()))
                 .min().orElse(1);
     }
@@ -717,9 +711,9 @@ public final class BacklogController {
         long stored = waiting.values().stream().mapToLong(Waiting::storedEvents).sum();
         long unread = waiting.values().stream().mapToLong(at -> at.unread(inputEnds).orElse(0)).sum();
         double each = unreadTokensEach();
-        double slowdown = engineTimes.isEmpty() ? 1 : slowdown();
+        double slowdown = slowdown();
         return String.format(Locale.ROOT, "%d in batch stores, %d not read yet, taken as %.0f tokens each at %.3f ms per token%s", stored, unread, each,
-                engineTimes.isEmpty() ? 0.0 : leastMsPerFullToken(each),
+                engineTimes.isEmpty() ? 0.0 : fastestMsPerFullToken(each) * slowdown,
                 slowdown > 1.05 ? String.format(Locale.ROOT, ", %.1f times the fastest recent: the last batches all ran that much slower", slowdown) : "");
     }
 

@@ -29,6 +29,14 @@ public record Tier(Kind kind, Reason reason, GradientMethod method, int steps) {
         BACKLOG
     }
 
+    /**
+     * The engine call it makes, as one number: events of the same method and steps share one call,
+     * and the cost of one kind of call bounds another's only roughly.
+     */
+    public int call() {
+        return method.ordinal() * 100_000 + steps;
+    }
+
     /** The metric label, as the Avro symbol but in lower case. */
     public static String label(Enum<?> value) {
         return value.name().toLowerCase(java.util.Locale.ROOT);

@@ -257,6 +257,11 @@ public final class TransactionBudget {
         return costsByKind.getOrDefault(work.kind(), new TreeMap<>());
     }
 
+    /** The tables a call of this work teaches: the costs of every kind, and those of its own. */
+    private List<TreeMap<Integer, Cost>> tablesOf(Work work) {
+        return List.of(costs, costsByKind.computeIfAbsent(work.kind(), k -> new TreeMap<>()));
+    }
+
     /**
      * A call of this much work was stopped after {@code seconds} ({@link #engineTimeLeft}): it
      * needed more. The cost of its length class becomes at least what that says, so that an event
@@ -270,7 +275,7 @@ public final class TransactionBudget {
         spentSeconds += seconds;
         if (work.units() > 0) {
             double atLeast = seconds / work.units();
-            for (TreeMap<Integer, Cost> table : List.of(costs, costsByKind.computeIfAbsent(work.kind(), k -> new TreeMap<>()))) {
+            for (TreeMap<Integer, Cost> table : tablesOf(work)) {
                 table.merge(lengthClass(work.length()), new Cost(atLeast, work.length(), false, 1), (known, stop) -> known.stop(atLeast));
             }
             if (!warmedUp) {
@@ -301,7 +306,7 @@ public final class TransactionBudget {
             provisional = false;
         }
         // A completed call replaces the bound of a first stop at its length (which may have paid for new shapes).
-        for (TreeMap<Integer, Cost> table : List.of(costs, costsByKind.computeIfAbsent(work.kind(), k -> new TreeMap<>()))) {
+        for (TreeMap<Integer, Cost> table : tablesOf(work)) {
             table.merge(lengthClass(work.length()), measured, (known, latest) -> known.confirmed() ? known.add(seconds, work) : latest);
         }
     }

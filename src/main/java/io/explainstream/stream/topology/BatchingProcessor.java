@@ -262,12 +262,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
      * with batch.by.length=false). A cheap event costs about 1/steps of an integrated-gradients one.
      */
     private int bucketOf(PendingEvent event) {
-        return engineKey(backlog.tier(event.audit())) * 64 + (policy.byLength() ? bucket(event) : 0);
-    }
-
-    /** Events of the same key share one engine call: the same method and steps. */
-    private static int engineKey(Tier tier) {
-        return tier.method().ordinal() * 100_000 + tier.steps();
+        return backlog.tier(event.audit()).call() * 64 + (policy.byLength() ? bucket(event) : 0);
     }
 
     /** Engine work, in the budget's unit, of these events in one call: each is padded to the longest ({@link Explainer#work}). */
@@ -275,7 +270,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         int length = events.stream().mapToInt(PendingEvent::tokens).max().orElse(0);
         int targets = events.stream().mapToInt(event -> event.responseTokens().size()).max().orElse(0);
         Tier tier = backlog.tier(events.get(0).audit());
-        return new TransactionBudget.Work(explainer.work(events.size(), length, targets, tier), length, engineKey(tier));
+        return new TransactionBudget.Work(explainer.work(events.size(), length, targets, tier), length, tier.call());
     }
 
     /**
@@ -368,7 +363,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             // The level may have just changed: each run of events with the same method and steps is one engine call.
             int from = 0;
             for (int i = 1; i <= batch.size(); i++) {
-                if (i == batch.size() || engineKey(tiers.get(i)) != engineKey(tiers.get(from))) {
+                if (i == batch.size() || tiers.get(i).call() != tiers.get(from).call()) {
                     explainSplitting(batch.subList(from, i), handled, false);
                     from = i;
                 }

@@ -308,9 +308,7 @@ class BacklogControllerTest {
     void aBurstThatHasWaitedIsSteppedDownWhereItsWaitAndItsDrainPassTheLimit() {
         ManualClock clock = new ManualClock();
         long[] end = {0};
-        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000,
-                (topic, partition) -> OptionalLong.of(end[0]), clock);
-        warmUp(controller, clock);
+        BacklogController controller = endingAt(end, clock);
         long offset = 0;
         for (int batch = 0; batch < 5; batch++) {
             offset = explainTwo(controller, clock, offset, end, 1_000);
@@ -321,6 +319,14 @@ class BacklogControllerTest {
         clock.advance(Duration.ofSeconds(25)); // the engine is busy with something else meanwhile
         controller.waiting("0_0", 0, 0, "in", 0, offset);
         assertTrue(controller.observeOldest("0_0", clock.millis() - 25_000) > 0, "25 s waited and 39 s to go: over the limit");
+    }
+
+    /** 32 steps, the input partition ending at {@code end[0]} as the test moves it, after the engine's warm-up. */
+    private static BacklogController endingAt(long[] end, ManualClock clock) {
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000,
+                (topic, partition) -> OptionalLong.of(end[0]), clock);
+        warmUp(controller, clock);
+        return controller;
     }
 
     /** Two sampled events of 100 tokens, each taking {@code msPerEvent}, read and explained; returns the last offset read. */
@@ -353,9 +359,7 @@ class BacklogControllerTest {
     void aMachineSlowedByAnotherProcessPricesTheBacklogAtItsSlowerSpeed() {
         ManualClock clock = new ManualClock();
         long[] end = {0};
-        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000,
-                (topic, partition) -> OptionalLong.of(end[0]), clock);
-        warmUp(controller, clock);
+        BacklogController controller = endingAt(end, clock);
         long offset = 0;
         for (int batch = 0; batch < 23; batch++) {
             long slowdown = batch < 20 ? 1 : 10; // the last three batches run beside the other process
