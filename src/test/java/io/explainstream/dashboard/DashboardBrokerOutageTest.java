@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.embedded.EmbeddedKafkaBroker;
+import io.explainstream.testing.Chromium;
 import io.explainstream.testing.BuiltInRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +16,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,19 +29,18 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("slow")
 class DashboardBrokerOutageTest {
 
-    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
     private static final String STATE = "document.getElementById('status').dataset.state";
 
     @Test
     void thePageSaysWhenItsBrokerIsUnreachableAndLiveOnceItIsBack(@TempDir Path dir) throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) || "true".equals(System.getenv("CI")), "Debian's chromium is not installed");
+        Path chromium = Chromium.required();
         Path brokerDir = dir.resolve("broker");
         EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(brokerDir);
         String bootstrap = broker.bootstrapServers();
         try (EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory();
                 Dashboard dashboard = Dashboard.start(new Dashboard.Settings("explanations", "explanation-stats", "explanation-alerts", "127.0.0.1", 0, 100,
                         null, 0.05, null), Map.of("bootstrap.servers", bootstrap), RegistryConfig.of(registry.url().toString()));
-                DevTools browser = DevTools.start(CHROMIUM, Files.createDirectories(dir.resolve("profile")), 1280, 900)) {
+                DevTools browser = DevTools.start(chromium, Files.createDirectories(dir.resolve("profile")), 1280, 900)) {
             browser.navigate(dashboard.url().toString());
             browser.await(STATE + " === 'live'", Duration.ofSeconds(30));
             assertEquals("reachable", info(browser).get("broker").asText());

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.explainstream.TestData;
+import io.explainstream.testing.Chromium;
 import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
 import io.explainstream.avro.RegistryConfig;
@@ -24,7 +25,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,18 +42,16 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("slow")
 class DashboardInBrowserTest {
 
-    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-
     @Test
     void theLivePageShowsFiltersAndExplainsEvents(@TempDir Path dir) throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) || "true".equals(System.getenv("CI")), "Debian's chromium is not installed");
+        Path chromium = Chromium.required();
         try (InJvmKafka kafka = InJvmKafka.start();
                 EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             Map<String, String> settings = serviceSettings(kafka, registry, dir, false);
             try (ExplainService service = start(settings);
                     Dashboard dashboard = Dashboard.start(new Dashboard.Settings("explanations", "explanation-stats", "explanation-alerts", "127.0.0.1", 0, 100, null,
                             0.05, null), kafka.clientSettings(), RegistryConfig.of(registry.url().toString()));
-                    DevTools browser = DevTools.start(CHROMIUM, Files.createDirectories(dir.resolve("profile")), 1280, 1400)) {
+                    DevTools browser = DevTools.start(chromium, Files.createDirectories(dir.resolve("profile")), 1280, 1400)) {
                 assertTrue(service.awaitRunning(Duration.ofSeconds(60)), "started");
                 assertEquals("127.0.0.1", dashboard.url().getHost());
                 browser.navigate(dashboard.url().toString());
@@ -249,13 +247,13 @@ class DashboardInBrowserTest {
 
     @Test
     void aRedactedServicesRecordsShowNoText(@TempDir Path dir) throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) || "true".equals(System.getenv("CI")), "Debian's chromium is not installed");
+        Path chromium = Chromium.required();
         try (InJvmKafka kafka = InJvmKafka.start();
                 EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             try (ExplainService service = start(serviceSettings(kafka, registry, dir, true));
                     Dashboard dashboard = Dashboard.start(new Dashboard.Settings("explanations", "explanation-stats", "explanation-alerts", "127.0.0.1", 0, 100, null,
                             0.05, null), kafka.clientSettings(), RegistryConfig.of(registry.url().toString()));
-                    DevTools browser = DevTools.start(CHROMIUM, Files.createDirectories(dir.resolve("profile")), 1280, 1400)) {
+                    DevTools browser = DevTools.start(chromium, Files.createDirectories(dir.resolve("profile")), 1280, 1400)) {
                 assertTrue(service.awaitRunning(Duration.ofSeconds(60)), "started");
                 browser.navigate(dashboard.url().toString());
                 browser.await("document.getElementById('status').textContent.startsWith('live')", Duration.ofSeconds(20));

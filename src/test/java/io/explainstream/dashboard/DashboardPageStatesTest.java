@@ -10,6 +10,7 @@ import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.avro.SubjectNameStrategy;
 import io.explainstream.schema.Explanation;
+import io.explainstream.testing.Chromium;
 import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.testing.InJvmKafka;
 import java.nio.charset.StandardCharsets;
@@ -22,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,11 +36,9 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("slow")
 class DashboardPageStatesTest {
 
-    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-
     @Test
     void feedTimesOfAnotherDayShowTheirDateAndAServerGoneIsSaidAsSuch(@TempDir Path dir) throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) || "true".equals(System.getenv("CI")), "Debian's chromium is not installed");
+        Path chromium = Chromium.required();
         try (InJvmKafka kafka = InJvmKafka.start();
                 EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
             ConfluentAvroSerializer<Explanation> serializer = new ConfluentAvroSerializer<>(new SchemaRegistryClient(RegistryConfig.of(registry.url().toString())),
@@ -57,7 +55,7 @@ class DashboardPageStatesTest {
             }
             Dashboard dashboard = Dashboard.start(new Dashboard.Settings("explanations", null, null, "127.0.0.1", 0, 10, null, 0.05, null),
                     kafka.clientSettings(), RegistryConfig.of(registry.url().toString()));
-            try (DevTools browser = DevTools.start(CHROMIUM, Files.createDirectories(dir.resolve("profile")), 1280, 900)) {
+            try (DevTools browser = DevTools.start(chromium, Files.createDirectories(dir.resolve("profile")), 1280, 900)) {
                 try {
                     browser.navigate(dashboard.url().toString());
                     browser.await("document.querySelectorAll('#feed button').length === 2", Duration.ofSeconds(30));

@@ -5,13 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.explainstream.schema.Explanation;
+import io.explainstream.testing.Chromium;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,7 +25,6 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("slow")
 class DashboardTrendsInBrowserTest {
 
-    private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
     private static final long T0 = 1_764_000_000_000L;
     private static final long MINUTE = 60_000;
 
@@ -36,7 +35,7 @@ class DashboardTrendsInBrowserTest {
 
     @Test
     void latencyLabelsFitAndLinesBreakAtMissingWindowsAndAReExplainedEventIsOneEntry(@TempDir Path dir) throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) || "true".equals(System.getenv("CI")), "Debian's chromium is not installed");
+        Path chromium = Chromium.required();
         TopicTrends topic = new TopicTrends("explanation-stats", "explanation-alerts");
         // Minutes 0, 1, 2, 5 and 6: the windows of minutes 3 and 4 had no traffic, so the service published none.
         // p50 6 s: the latency axis reaches 18,000 ms.
@@ -51,7 +50,7 @@ class DashboardTrendsInBrowserTest {
         DashboardApi api = new DashboardApi(store, new FallbackTrends(topic, new InMemoryTrends(store, 0.05)), 0.05, Map.of("topic", "explanations", "delta_warn_above", 0.05),
                 () -> Dashboard.sources(List.of()));
         try (DashboardServer server = new DashboardServer("127.0.0.1", 0, api, store, 0.05, null);
-                DevTools browser = DevTools.start(CHROMIUM, Files.createDirectories(dir.resolve("profile")), 1280, 1400)) {
+                DevTools browser = DevTools.start(chromium, Files.createDirectories(dir.resolve("profile")), 1280, 1400)) {
             browser.navigate("http://127.0.0.1:" + server.port() + "/");
             browser.await("document.getElementById('status').textContent.startsWith('live') && document.querySelectorAll('#chart-latency canvas').length === 1",
                     Duration.ofSeconds(20));
