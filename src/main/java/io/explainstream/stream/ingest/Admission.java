@@ -51,7 +51,8 @@ public sealed interface Admission permits Admission.Explain, Admission.Skip, Adm
      * @param model what the metrics count it under: the event's model, or for a record that could
      *     not be decoded the {@code model} its JSON gives (null where none can be read), as the
      *     statistics group its dead letter
-     * @param metadata likewise: the event's metadata, or the JSON's string values of it (empty where none)
+     * @param metadata likewise: the event's metadata, or the JSON's ({@link GroupFields}: a value that
+     *     is not a string as its JSON text; empty where none)
      */
     record Reject(InputEvent event, RuntimeException error, String model, java.util.Map<String, String> metadata) implements Admission {}
 }

@@ -137,7 +137,6 @@ public final class ServiceMetrics {
         return List.copyOf(metadataLabels.keySet());
     }
 
-    /** @param event the decoded event, or null when the record could not be decoded */
     /** A record read: counted under its event's model and metadata, or for a rejected record what it gives of them. */
     void eventIn(Admission admission) {
         if (admission instanceof Admission.Reject reject) {
@@ -157,7 +156,6 @@ public final class ServiceMetrics {
         nothingWaitingSinceMs.set(Long.MIN_VALUE);
     }
 
-    /** @param event the decoded event, or null when the record could not be decoded */
     /** A record turned away as it entered: counted under the model and metadata it gives, decoded or not. */
     void deadLetter(DeadLetters.Stage stage, Admission.Reject reject) {
         deadLetter(stage, reject.model(), reject.metadata());
