@@ -282,11 +282,12 @@ public final class PipelineBench {
         private final EmbeddedPlatform platform;
         private int runs;
 
-        Cluster() throws IOException, InterruptedException {
+        Cluster() throws Exception {
             // Deleted however the bench ends (ScratchFolder): a bench stopped with Ctrl-C had left 1.3 GB in /tmp.
             folder = ScratchFolder.create(Path.of(System.getProperty("java.io.tmpdir")), PREFIX);
             data = folder.path();
-            platform = EmbeddedPlatform.start(data, 0);
+            // The broker writes in the folder until it stops: stopped before the folder goes.
+            platform = folder.closesFirst(EmbeddedPlatform.start(data, 0)).get();
         }
 
         /** The settings of the next run: its own application id, topics and state folder. */
@@ -299,13 +300,19 @@ public final class PipelineBench {
             return settings;
         }
 
+        /**
+         * Starts a run's service, whose stream state is in the folder: closed through the handle,
+         * or by the folder before it goes (a bench stopped mid-run: the stream's RocksDB stores make
+         * their folders again while the shutdown hook deletes them).
+         */
+        ScratchFolder.Writer<ExplainService> start(ServiceConfig config, Path home) throws Exception {
+            return folder.closesFirst(ExplainService.start(config, home, Scope.live(), List.of(StatsTopology.extension()), Clock.systemUTC()));
+        }
+
+        /** Stops the broker, then deletes the folder. */
         @Override
         public void close() throws IOException {
-            try {
-                platform.close();
-            } finally {
-                folder.close();
-            }
+            folder.close();
         }
     }
 
@@ -322,7 +329,8 @@ public final class PipelineBench {
                 Setting.BATCH_MAX_WAIT_MS.key(), "200", Setting.OPS_PORT.key(), "-1", Setting.TOPICS_PARTITIONS.key(), "1",
                 Setting.BATCH_BY_LENGTH.key(), Boolean.toString(byLength), Setting.STATS_ENABLED.key(), Boolean.toString(stats)));
         ServiceConfig config = ServiceConfig.of(settings);
-        try (ExplainService service = ExplainService.start(config, home, Scope.live(), List.of(StatsTopology.extension()), Clock.systemUTC())) {
+        try (ScratchFolder.Writer<ExplainService> running = cluster.start(config, home)) {
+            ExplainService service = running.get();
             // The clock starts once the service has its partitions: joining the group is start-up, not throughput.
             service.awaitRunning(Duration.ofMinutes(2));
             return measurePipeline(config, cluster.platform, stampedNow(payloads), batch, () -> service.meters().find("explainstream.attribution.per.event").timer()
@@ -528,7 +536,8 @@ public final class PipelineBench {
                     Setting.TOPICS_PARTITIONS.key(), "1", Setting.AUDIT_MAX_LAG_MS.key(), Long.toString(maxLagMs)));
             settings.put(Setting.AUDIT_SAMPLE_RATE.key(), Double.toString(sampleRate));
             ServiceConfig config = ServiceConfig.of(settings);
-            try (ExplainService service = ExplainService.start(config, home, Scope.live(), List.of(StatsTopology.extension()), Clock.systemUTC())) {
+            try (ScratchFolder.Writer<ExplainService> running = cluster.start(config, home)) {
+                ExplainService service = running.get();
                 service.awaitRunning(Duration.ofMinutes(2));
                 var deserializer = ConfluentAvroDeserializer.specific(new SchemaRegistryClient(RegistryConfig.of(platform.registryUrl())), Explanation.class);
                 Properties producerProps = new Properties();

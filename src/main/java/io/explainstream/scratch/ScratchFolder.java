@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
@@ -25,6 +26,12 @@ import org.slf4j.LoggerFactory;
  * command that makes a folder of the same kind under the same root. While its command runs, the
  * folder holds a lock on its own lock file: a folder whose lock anyone can take belongs to a
  * command that is gone.
+ *
+ * <p>What keeps writing in the folder (a broker, a Kafka Streams instance) is registered with
+ * {@link #closesFirst}: the folder closes it before it deletes itself, also in the shutdown hook,
+ * where the command's own order of clean-up never runs. Left running, such a writer makes its
+ * folders again while the hook deletes them (Kafka and RocksDB make theirs with
+ * createDirectories, parents and all), and the folder outlives the command.
  */
 public final class ScratchFolder implements AutoCloseable {
 
@@ -39,11 +46,85 @@ public final class ScratchFolder implements AutoCloseable {
     private final Path path;
     private final FileChannel channel;
     private final Thread onExit;
+    /** The writers not yet closed, in the order they were registered; null once the folder is going. */
+    private List<Writer<?>> writers = new ArrayList<>();
 
     private ScratchFolder(Path path, FileChannel channel) {
         this.path = path;
         this.channel = channel;
-        this.onExit = new Thread(() -> delete(path), "explainstream-scratch-cleanup");
+        this.onExit = new Thread(() -> {
+            closeWriters();
+            delete(path);
+        }, "explainstream-scratch-cleanup");
+    }
+
+    /**
+     * A writer of files in a scratch folder, closed once: by its owner through {@link #close}, or
+     * by the folder before it goes, whichever comes first (the other then waits until it is closed).
+     */
+    public static final class Writer<T extends AutoCloseable> implements AutoCloseable {
+
+        private final T writer;
+        private final ScratchFolder folder;
+        private boolean closed;
+
+        private Writer(T writer, ScratchFolder folder) {
+            this.writer = writer;
+            this.folder = folder;
+        }
+
+        public T get() {
+            return writer;
+        }
+
+        @Override
+        public synchronized void close() throws Exception {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            folder.forget(this);
+            writer.close();
+        }
+    }
+
+    /**
+     * Registers {@code writer}, which keeps files in this folder, to be closed before the folder
+     * is deleted (latest first). Close it through the returned handle. Where the JVM is already
+     * stopping and the folder going, the writer is closed at once and this throws.
+     */
+    public <T extends AutoCloseable> Writer<T> closesFirst(T writer) throws Exception {
+        Writer<T> handle = new Writer<>(writer, this);
+        synchronized (this) {
+            if (writers != null) {
+                writers.add(handle);
+                return handle;
+            }
+        }
+        handle.close();
+        throw new java.util.concurrent.CancellationException("the JVM is shutting down and the scratch folder " + path + " is going");
+    }
+
+    private synchronized void forget(Writer<?> writer) {
+        if (writers != null) {
+            writers.remove(writer);
+        }
+    }
+
+    /** Closes the writers still open, the latest first; none can be registered after. */
+    private void closeWriters() {
+        List<Writer<?>> open;
+        synchronized (this) {
+            open = writers == null ? List.of() : new ArrayList<>(writers);
+            writers = null;
+        }
+        for (int i = open.size() - 1; i >= 0; i--) {
+            try {
+                open.get(i).close();
+            } catch (Exception e) {
+                LOG.warn("cannot close {}, which writes in the scratch folder {}: {}", open.get(i).get(), path, e.toString());
+            }
+        }
     }
 
     /**
@@ -80,7 +161,8 @@ public final class ScratchFolder implements AutoCloseable {
         } catch (IllegalStateException e) {
             // the JVM is shutting down: the hook deletes the folder
         }
-        channel.close();
+        closeWriters();
+        channel.close(); // its lock, held until the writers are gone, keeps other commands' sweeps away
         delete(path);
     }
 

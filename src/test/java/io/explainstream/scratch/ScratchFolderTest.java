@@ -2,6 +2,7 @@ package io.explainstream.scratch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
@@ -25,18 +26,53 @@ class ScratchFolderTest {
 
     private static final String PREFIX = "diff-";
 
-    /** Makes a scratch folder under args[0], prints its path and waits to be stopped. */
+    /**
+     * Makes a scratch folder under args[0], prints its path and waits to be stopped; with a second
+     * argument "writer", a thread keeps making a folder in it until closed, as a stream's RocksDB
+     * store or a broker's partition does (createDirectories, parents and all).
+     */
     public static void main(String[] args) throws Exception {
         ScratchFolder folder = ScratchFolder.create(Path.of(args[0]), PREFIX);
         Files.writeString(folder.path().resolve("bucket-0"), "spilled records");
+        if (args.length > 1) {
+            folder.closesFirst(new StoreWriter(folder.path().resolve("streams-1").resolve("0_0").resolve("rocksdb")));
+        }
         System.out.println(folder.path());
         System.out.flush();
         Thread.sleep(Long.MAX_VALUE);
     }
 
-    private static Process holder(Path root) throws Exception {
-        return new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
-                ScratchFolderTest.class.getName(), root.toString()).redirectErrorStream(true).start();
+    /** Makes its folder again and again until closed. */
+    private static final class StoreWriter implements AutoCloseable {
+
+        private final Thread thread;
+        private volatile boolean open = true;
+
+        StoreWriter(Path store) {
+            thread = new Thread(() -> {
+                while (open) {
+                    try {
+                        Files.createDirectories(store);
+                    } catch (java.io.IOException e) {
+                        // a parent deleted between its making and its child's: again
+                    }
+                }
+            }, "store-writer");
+            thread.start();
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            open = false;
+            thread.join();
+        }
+    }
+
+    private static Process holder(Path root, String... more) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                System.getProperty("java.class.path"), ScratchFolderTest.class.getName(), root.toString()));
+        command.addAll(List.of(more));
+        return new ProcessBuilder(command).redirectErrorStream(true).start();
     }
 
     private static Path folderOf(Process holder) throws Exception {
@@ -86,6 +122,45 @@ class ScratchFolderTest {
         } finally {
             holder.destroyForcibly();
         }
+    }
+
+    /**
+     * A stopped JVM closes what writes in its folder before it deletes it: a bench stopped as its
+     * stream started had left its folder behind, made again by the stream while the hook deleted it.
+     */
+    @Test
+    void aStoppedJvmClosesWhatWritesInItsFolderBeforeDeletingIt(@TempDir Path root) throws Exception {
+        for (int attempt = 0; attempt < 3; attempt++) {
+            Process holder = holder(root, "writer");
+            try {
+                Path folder = folderOf(holder);
+                assertTrue(Files.exists(folder.resolve("bucket-0")));
+                holder.destroy();
+                assertTrue(holder.waitFor(30, TimeUnit.SECONDS));
+                assertFalse(Files.exists(folder), "attempt " + attempt + ": the writer was closed first and the folder deleted: " + list(root));
+            } finally {
+                holder.destroyForcibly();
+            }
+        }
+    }
+
+    /** Closing the folder closes its writers first, once, however often they are closed besides. */
+    @Test
+    void closingTheFolderClosesItsWritersTheLatestFirstAndOnce(@TempDir Path root) throws Exception {
+        List<String> closed = new java.util.ArrayList<>();
+        ScratchFolder folder = ScratchFolder.create(root, PREFIX);
+        ScratchFolder.Writer<AutoCloseable> broker = folder.closesFirst(() -> closed.add("broker"));
+        ScratchFolder.Writer<AutoCloseable> first = folder.closesFirst(() -> closed.add("first run"));
+        folder.closesFirst(() -> closed.add("second run"));
+        first.close();
+        first.close();
+        folder.close();
+        broker.close();
+        assertEquals(List.of("first run", "second run", "broker"), closed);
+        assertEquals(List.of(), list(root));
+        List<String> late = new java.util.ArrayList<>();
+        assertThrows(java.util.concurrent.CancellationException.class, () -> folder.closesFirst(() -> late.add("late")));
+        assertEquals(List.of("late"), late, "a writer registered with a folder already gone is closed at once");
     }
 
     /** A folder without a lock file is not a scratch folder, whatever its name and age: a Kafka Streams state folder of an application named diff-... */
