@@ -23,13 +23,14 @@ import org.slf4j.LoggerFactory;
  * source's lag is over half of {@code audit.max.lag.ms} and, moving as it has over the last dwell
  * time, will be over the limit within two dwell times, as far as the lag's growth says the service
  * falls short; it steps back up one level when every source's lag is under half the limit, at most
- * one change per {@code dwellMs} (a step needs time to show in the lag).
+ * one change per {@code dwellMs} (a step needs time to show in the lag; a step down for the work
+ * that waits, below, needs only a quarter of that since the last).
  *
  * <p>It is also fed the work that waits: how many input records of each source are not yet
  * explained (in its batch store, and produced but not yet read), their tokens where known, and the
  * engine time of each batch. The last of those records will be published once all of them are
- * explained, so when the engine needs longer than the limit for them even at its fastest recent
- * time per token, it steps down at once, to the first level that drains them within the limit. The
+ * explained, so when the engine needs longer than the limit for them at its recent time per token,
+ * it steps down at once, to the first level that drains them within the limit. The
  * lag shows such a backlog only later: a lag series has its dwell time of measurements after a
  * few batches, and the lag of a burst produced at once is over half the limit only once half the
  * limit has passed. A step back up also needs the waiting records to drain within half the limit
@@ -76,8 +77,14 @@ public final class BacklogController {
      */
     private static final long RATE_WINDOW_MS = 300_000;
     private static final int RATE_BATCHES = 64;
-    /** How many of the last batches must all be slower than the fastest at their length for the engine to count as slowed. */
-    private static final int SLOWDOWN_BATCHES = 3;
+    /**
+     * How many of the last batches of a kind (path or one-pass calls) price its work: their median
+     * time per token, so that a batch slowed by a pause moves nothing, and a machine slowed by
+     * another process shows within that many batches.
+     */
+    private static final int PRICE_BATCHES = 16;
+    /** How many of the last batches of a kind, each slower than the median, price it at the least of them. */
+    private static final int SHIFT_BATCHES = 3;
     /** How many of the last events taken stand for the records not yet read. */
     private static final int RECENTLY_TAKEN = 64;
     /** The batches of each level whose engine time per event says whether that level keeps up: at most 64 of the last five minutes. */
@@ -97,8 +104,8 @@ public final class BacklogController {
 
         /**
          * The engine work per event, in passes of the configured method: sampled events at these
-         * steps or the cheap method's one pass, unsampled ones at the cheap method's pass or none.
-         * Forced events, always in full, are left out: they are few, and the margin covers them.
+         * steps or the cheap method's one pass, unsampled ones at the cheap method's pass or none;
+         * how the levels compare before any batch has priced their calls.
          */
         double cost(int fullSteps, int fullPasses, AuditPolicy policy) {
             double sampled = passShare(cheapForSampled, steps, fullSteps, fullPasses);
@@ -122,9 +129,61 @@ public final class BacklogController {
     private final int fullPasses;
     private final long dwellMs;
     private final Clock clock;
+    /**
+     * One kind of engine call: a method at its steps. Its events' passes are the points of a path
+     * (integrated gradients' steps) or one (a gradient method, the cheap method).
+     */
+    record Call(GradientMethod method, int steps) {
+
+        static Call of(Tier tier) {
+            return new Call(tier.method(), tier.steps());
+        }
+
+        int passes() {
+            return method == GradientMethod.INTEGRATED_GRADIENTS ? steps : 1;
+        }
+
+        boolean onePass() {
+            return passes() == 1;
+        }
+
+        @Override
+        public String toString() {
+            return method.optionName() + (onePass() ? "" : " at " + steps + " steps");
+        }
+    }
+
+    /** The engine work of a record taken: the share of the events that get each call. */
+    record Work(Map<Call, Double> shares) {
+
+        static final Work NONE = new Work(Map.of());
+
+        static Work of(Tier tier) {
+            return new Work(Map.of(Call.of(tier), 1.0));
+        }
+
+        Work times(double share) {
+            Map<Call, Double> times = new HashMap<>();
+            shares.forEach((call, own) -> times.put(call, own * share));
+            return new Work(times);
+        }
+
+        Work plus(Work other) {
+            Map<Call, Double> sum = new HashMap<>(shares);
+            other.shares.forEach((call, share) -> sum.merge(call, share, Double::sum));
+            return new Work(sum);
+        }
+    }
+
+    /** How a drain is priced: at the recent batches' median time per token, or at the slowest of the last five minutes. */
+    private enum Price {
+        RECENT,
+        SLOWEST
+    }
+
     private final List<Level> levels = new ArrayList<>();
     private volatile int level;
-    /** The least engine time the waiting records need at the current level, as last estimated on the stream thread (for the metrics). */
+    /** The engine time the waiting records need at the current level, as last estimated on the stream thread (for the metrics). */
     private volatile long projectedDrainMs = -1;
     private long lastChangeMs = Long.MIN_VALUE / 2;
     /** The engine time of the last batch (stream thread only). */
@@ -183,16 +242,13 @@ public final class BacklogController {
 
     /**
      * One batch through the engine: when it ended, its engine time, its events and their tokens,
-     * and its work in tokens at the configured method and steps (a token of an event at half the
-     * steps is half a token, of a cheap one 1/steps).
-     *
-     * @param call the engine call of its events ({@link Tier#call}; a batch never mixes them): the
-     *     times per full token of calls of one kind compare, those of a cheap and a full call only roughly
+     * and its call (a batch never mixes calls).
      */
-    private record EngineTime(long endedMs, long engineMs, int events, long tokens, double fullTokens, int call) {
+    private record EngineTime(long endedMs, long engineMs, int events, long tokens, Call call) {
 
-        double msPerFullToken() {
-            return engineMs / fullTokens;
+        /** Its engine time per token and pass. */
+        double msPerPassToken() {
+            return (double) engineMs / (tokens * call.passes());
         }
 
         /** The mean tokens of its events. */
@@ -390,15 +446,22 @@ public final class BacklogController {
             levelsMeasuredFromMs = clock.millis() + WARM_UP_MS;
             return;
         }
-        double fullTokens = batch.stream().mapToDouble(event -> event.tokens() * passShare(event.tier())).sum();
-        long tokens = batch.stream().mapToLong(Explained::tokens).sum();
         long now = clock.millis();
-        EngineTime took = new EngineTime(now, lastBatchMs, batch.size(), tokens, fullTokens, batch.isEmpty() ? -1 : batch.get(0).tier().call());
-        if (fullTokens > 0) {
+        if (batch.isEmpty()) {
+            trim(engineTimes, RATE_BATCHES, now);
+            return;
+        }
+        long tokens = batch.stream().mapToLong(Explained::tokens).sum();
+        EngineTime took = new EngineTime(now, lastBatchMs, batch.size(), tokens, Call.of(batch.get(0).tier()));
+        if (tokens > 0) {
             engineTimes.addLast(took);
+            // What a drain's price is made of, batch by batch, for an operator who asks why a level was chosen.
+            LOG.debug("batch at level {}: {} events ({} forced), {} tokens, {}, {} ms: {} ms per token and pass", level, took.events(),
+                    batch.stream().filter(event -> event.tier().reason() == Tier.Reason.FORCED).count(), tokens, took.call(), took.engineMs(),
+                    String.format(Locale.ROOT, "%.3f", took.msPerPassToken()));
         }
         trim(engineTimes, RATE_BATCHES, now);
-        if (batch.isEmpty() || now < levelsMeasuredFromMs) {
+        if (now < levelsMeasuredFromMs) {
             return;
         }
         // Forced events get the configured method at every level, so a level's own rate is measured on
@@ -553,14 +616,9 @@ public final class BacklogController {
                 forcedShare > 0 ? String.format(Locale.ROOT, ", %.1f ms per event at the configured method", forced.get().msPerEvent()) : ""));
     }
 
-    /** An event's engine passes at this tier, as a share of the configured method's. */
-    private double passShare(Tier tier) {
-        return passShare(tier.kind() == Tier.Kind.CHEAP, tier.steps(), fullSteps, fullPasses);
-    }
-
     /**
      * An event's engine passes, as a share of the configured method's: the cheap method's one pass,
-     * or these steps of the configured method. One rule for the levels' costs and the batches' work.
+     * or these steps of the configured method.
      */
     private static double passShare(boolean cheap, int steps, int fullSteps, int fullPasses) {
         return cheap ? 1.0 / fullPasses : (double) steps / fullSteps;
@@ -593,108 +651,113 @@ public final class BacklogController {
     }
 
     /**
-     * The least time the waiting records can take: each priced at the fastest time per token the
-     * recent batches allow at its length. Priced at the recent batches' own times, one batch of
-     * long prompts (a token of a 504-token prompt costs 8.5 times one of a 24-token prompt on the
-     * bundled model) priced a burst of short events at its rate: 400 short events behind one long
-     * one at 62 s where their own rate gives 19 s. The forced records among them, in their share of
-     * the events taken, get the configured method at every level: left out, the top level's drain
-     * read 2.7 s for 3,000 records whose forced events then took 277 s (a hostile test).
+     * The time the waiting records will take at this level: each priced at the time per token and
+     * pass the last batches of its call took at its length (the median of the last
+     * {@link #PRICE_BATCHES}). The forced records among them, in their share of the events taken,
+     * get the configured method at every level: left out, the top level's drain read 2.7 s for
+     * 3,000 records whose forced events then took 277 s (a hostile test). Priced at the fastest
+     * batch of the last five minutes, drains came out at a third to a tenth of what they took: a
+     * one-pass call costs ten times a path point per token (priced as one, the cheap levels were
+     * cheaper by that much than they were); the fastest of 64 batches is a lucky one; and under
+     * another process that takes the cores, a burst was stepped down one level at a time and
+     * published 16 s over the limit (a hostile test).
      */
     long drainMs(int atLevel) {
-        if (engineTimes.isEmpty()) {
-            return -1;
-        }
-        double forced = forcedShare();
-        double slowdown = slowdown(); // once per drain, not per source: the batch stores call this at every record
-        return drainMs((1 - forced) * levelWork(atLevel) + forced, tokensPerEvent -> fastestMsPerFullToken(tokensPerEvent) * slowdown);
+        return engineTimes.isEmpty() ? -1 : drainMs(workWithForced(atLevel), Price.RECENT);
     }
 
     /**
-     * The least time per full token the recent batches allow for events of {@code tokensPerEvent}
-     * tokens, before the {@link #slowdown} the last batches show. A token's cost is a + b L (a, b
-     * at least 0; attention grows with the length L): a batch of events as short or shorter bounds
-     * it from below at its own time per token, the fastest such batch taken (a batch slowed by a
-     * pause is no bound); only where every recent batch is of longer events, the fastest of them,
-     * scaled down by the ratio of the lengths (as if attention were all its cost).
+     * The time per token and pass of a call for events of {@code tokensPerEvent} tokens, measured on
+     * its own batches where it ran at least {@link #SHIFT_BATCHES} times in five minutes, else on
+     * those of its kind (one-pass calls, or paths at any steps), else on any: at {@link Price#RECENT}, the median over their last
+     * {@link #PRICE_BATCHES} batches of events as short or shorter (a token's cost grows with the
+     * length: attention), or the least of its last {@link #SHIFT_BATCHES} where that is more (each
+     * of them slower: the machine is slower now); where every recent batch is of longer events,
+     * those scaled down by the ratio of the lengths (as if attention were all its cost); at {@link Price#SLOWEST}, the
+     * slowest of the last five minutes. A one-pass call costs ten times a path point per token (its
+     * overhead is not spread over steps), and under a CPU hog a 50-step path's point cost twice an
+     * 8-step one's (a hostile test).
      */
-    private double fastestMsPerFullToken(double tokensPerEvent) {
-        OptionalDouble shorter = engineTimes.stream().filter(batch -> batch.tokensPerEvent() <= tokensPerEvent).mapToDouble(EngineTime::msPerFullToken).min();
-        return shorter.isPresent() ? shorter.getAsDouble()
-                : engineTimes.stream().mapToDouble(batch -> batch.msPerFullToken() * tokensPerEvent / batch.tokensPerEvent()).min().orElseThrow();
-    }
-
-    /**
-     * How much slower the engine is now than the fastest recent batches say: the least, over the
-     * last {@link #SLOWDOWN_BATCHES} batches, of each one's time per token over the fastest recent
-     * call of its kind (method and steps) at its length or shorter (1 with fewer batches). Another
-     * process that takes the machine's cores makes every batch slower; priced at the batches from
-     * before it came, a hostile test's burst of 1,968 records needed 36 s, and took minutes. One
-     * batch slowed by a pause moves nothing: each of the last ones must be slower. Calls of one
-     * kind only are compared: a cheap call's time per full token is a rough share of a full one's.
-     */
-    private double slowdown() {
-        if (engineTimes.size() < SLOWDOWN_BATCHES) {
-            return 1;
+    private double msPerPassToken(Call call, double tokensPerEvent, Price price) {
+        List<EngineTime> kind = engineTimes.stream().filter(batch -> batch.call().equals(call)).toList();
+        if (kind.size() < SHIFT_BATCHES) {
+            kind = engineTimes.stream().filter(batch -> batch.call().onePass() == call.onePass()).toList();
         }
-        return engineTimes.subList(engineTimes.size() - SLOWDOWN_BATCHES, engineTimes.size()).stream()
-                .mapToDouble(batch -> batch.msPerFullToken() / engineTimes.stream()
-                        .filter(other -> other.call() == batch.call() && other.tokensPerEvent() <= batch.tokensPerEvent())
-                        .mapToDouble(EngineTime::msPerFullToken).min().orElse(batch.msPerFullToken()))
-                .min().orElse(1);
+        if (kind.isEmpty()) {
+            kind = engineTimes;
+        }
+        if (price == Price.SLOWEST) {
+            return kind.stream().mapToDouble(EngineTime::msPerPassToken).max().orElseThrow();
+        }
+        List<EngineTime> shorter = kind.stream().filter(batch -> batch.tokensPerEvent() <= tokensPerEvent).toList();
+        double[] recent = (shorter.isEmpty() ? kind.stream().mapToDouble(batch -> batch.msPerPassToken() * tokensPerEvent / batch.tokensPerEvent())
+                : shorter.stream().mapToDouble(EngineTime::msPerPassToken)).toArray();
+        // The least of the last few is the price where each of them is slower than the median: a
+        // machine slowed just now shows within SHIFT_BATCHES batches, not half of PRICE_BATCHES.
+        double leastOfLast = java.util.Arrays.stream(recent, Math.max(0, recent.length - SHIFT_BATCHES), recent.length).min().orElseThrow();
+        double[] last = java.util.Arrays.copyOfRange(recent, Math.max(0, recent.length - PRICE_BATCHES), recent.length);
+        java.util.Arrays.sort(last);
+        double median = last.length % 2 == 1 ? last[last.length / 2] : (last[last.length / 2 - 1] + last[last.length / 2]) / 2;
+        return Math.max(median, leastOfLast);
     }
 
-    /** The slowest engine time per token of the recent batches, for the most time the waiting records can take. */
+    /** The most time the waiting records can take at this level, at the slowest recent time per token and pass of each kind. */
     long slowestDrainMs(int atLevel) {
-        return slowest(levelWork(atLevel));
-    }
-
-    /** The most time the waiting records can take at this work per record: at the slowest recent time per token. */
-    private long slowest(double work) {
-        OptionalDouble slowest = engineTimes.stream().mapToDouble(EngineTime::msPerFullToken).max();
-        return slowest.isEmpty() ? -1 : drainMs(work, length -> slowest.getAsDouble());
+        return engineTimes.isEmpty() ? -1 : drainMs(levelWork(atLevel), Price.SLOWEST);
     }
 
     /**
-     * The most time the waiting records can take at the current level with the forced ones, in
-     * their share of the events taken, at the configured method: the age check must not read an
-     * overload of forced events as records that came old.
+     * The most time the waiting records can take at this level with the forced ones, in their share
+     * of the events taken, at the configured method: the age check must not read an overload of
+     * forced events as records that came old.
      */
     private long slowestDrainWithForcedMs(int atLevel) {
-        double forced = forcedShare();
-        return slowest((1 - forced) * levelWork(atLevel) + forced);
+        return engineTimes.isEmpty() ? -1 : drainMs(workWithForced(atLevel), Price.SLOWEST);
     }
 
-    /** A level's engine work per record, as a share of the configured method's. */
-    private double levelWork(int atLevel) {
-        return levels.get(atLevel).cost(fullSteps, fullPasses, policy);
+    /** The calls an event that is not forced gets at a level: sampled ones the level's, the others the cheap method or none. */
+    private Work levelWork(int atLevel) {
+        Work unsampled = skipsAt(atLevel, AuditPolicy.Choice.NOT_SAMPLED) ? Work.NONE : Work.of(tierAt(atLevel, AuditPolicy.Choice.NOT_SAMPLED));
+        return Work.of(tierAt(atLevel, AuditPolicy.Choice.SAMPLED)).times(policy.sampleRate()).plus(unsampled.times(1 - policy.sampleRate()));
+    }
+
+    /** The calls an event taken gets at a level, the forced ones at the configured method in their share. */
+    private Work workWithForced(int atLevel) {
+        double forced = forcedShare();
+        return levelWork(atLevel).times(1 - forced).plus(Work.of(tierAt(atLevel, AuditPolicy.Choice.FORCED)).times(forced));
     }
 
     /**
-     * How long the engine needs for every source's waiting records: their tokens, times an engine
-     * time per token at the configured method for events of their length ({@code msPerFullTokenAt},
-     * given the tokens per event), times the work per record as a share of the configured method's
-     * (a level's, or that with the forced records). The time per token grows with the length
-     * (attention): a long prompt's token cost three times a short one's on the bundled model, so
-     * the least the recent batches allow at each length bounds the drain from below and the slowest
-     * batch's time from above. A step down needs the least time to be over the limit (priced at a
-     * batch of long prompts, 100 short events behind 4 long ones were sent to fewer steps); a
-     * growing lag is capped by the most, and a step up needs the most to be under half the limit
-     * at the level above. The events in a batch store have their tokens counted. Records not yet
-     * read have none known: each is taken to be as long as the median of the last events taken, a
-     * guess that a few long events do not move (priced as the events in their store, the same 100
-     * short events went to the cheap method); a burst of long ones moves it within a few batches.
+     * How long the engine needs for every source's waiting records: their tokens, times each call's
+     * share, passes and time per token and pass for events of their length. The time per token grows with the length (attention): a long prompt's token costs
+     * three times a short one's on the bundled model, so each length is priced by batches of its
+     * length or shorter (priced at a batch of long prompts, 100 short events behind 4 long ones were
+     * sent to fewer steps). A step down needs the recent price to be over the limit; a growing lag
+     * is capped by the slowest, and a step up needs the slowest to be under half the limit at the
+     * level above. The events in a batch store have their tokens counted. Records not yet read have
+     * none known: each is taken to be as long as the median of the last events taken, a guess that
+     * a few long events do not move (priced as the events in their store, the same 100 short events
+     * went to the cheap method); a burst of long ones moves it within a few batches.
      */
-    private long drainMs(double work, java.util.function.DoubleUnaryOperator msPerFullTokenAt) {
+    private long drainMs(Work work, Price price) {
         double perUnread = unreadTokensEach();
         double ms = 0;
         for (Waiting at : waiting.values()) {
             if (at.storedEvents() > 0) {
-                ms += at.storedTokens() * msPerFullTokenAt.applyAsDouble((double) at.storedTokens() / at.storedEvents());
+                ms += at.storedTokens() * msPerToken(work, (double) at.storedTokens() / at.storedEvents(), price);
             }
-            ms += at.unread(inputEnds).orElse(0) * perUnread * msPerFullTokenAt.applyAsDouble(perUnread);
+            long unread = at.unread(inputEnds).orElse(0);
+            if (unread > 0) {
+                ms += unread * perUnread * msPerToken(work, perUnread, price);
+            }
         }
-        return Math.round(ms * work);
+        return Math.round(ms);
+    }
+
+    /** The engine time per token of this work, for events of {@code tokensPerEvent} tokens. */
+    private double msPerToken(Work work, double tokensPerEvent, Price price) {
+        return work.shares().entrySet().stream()
+                .mapToDouble(share -> share.getValue() * share.getKey().passes() * msPerPassToken(share.getKey(), tokensPerEvent, price)).sum();
     }
 
     /** The tokens each record not read yet is taken to have: the median of the last events taken, else the recent batches' mean. */
@@ -711,10 +774,11 @@ public final class BacklogController {
         long stored = waiting.values().stream().mapToLong(Waiting::storedEvents).sum();
         long unread = waiting.values().stream().mapToLong(at -> at.unread(inputEnds).orElse(0)).sum();
         double each = unreadTokensEach();
-        double slowdown = slowdown();
-        return String.format(Locale.ROOT, "%d in batch stores, %d not read yet, taken as %.0f tokens each at %.3f ms per token%s", stored, unread, each,
-                engineTimes.isEmpty() ? 0.0 : fastestMsPerFullToken(each) * slowdown,
-                slowdown > 1.05 ? String.format(Locale.ROOT, ", %.1f times the fastest recent: the last batches all ran that much slower", slowdown) : "");
+        String prices = workWithForced(level).shares().keySet().stream().sorted(java.util.Comparator.comparing(Call::toString))
+                .map(call -> String.format(Locale.ROOT, "%.3f for %s", msPerPassToken(call, each, Price.RECENT), call))
+                .collect(java.util.stream.Collectors.joining(", "));
+        return String.format(Locale.ROOT, "%d in batch stores, %d not read yet, taken as %.0f tokens each, at the last batches' ms per token and pass:"
+                + " %s", stored, unread, each, prices);
     }
 
     /** Takes one lag measurement of a single source (the service has one per task); returns the level after it. */
@@ -758,6 +822,14 @@ public final class BacklogController {
         projectedDrainMs = drainMs;
         long lastWaitedMs = lastArrivalWaitedMs(now);
         if (now - lastChangeMs < dwellMs) {
+            // A step down for the waiting work needs no dwell time for the lag to show it: the work
+            // is priced at every batch. A quarter of it lets the new level's first batches price
+            // their kind of call. Held for the dwell time, a burst under a CPU hog priced at the
+            // engine's speed before the hog was stepped again only 10 s later, and was published
+            // over the limit (a hostile test).
+            if (now - lastChangeMs >= dwellMs / 4 && drainsOverTheLimit(drainMs, lastWaitedMs)) {
+                change(levelToDrain(lastWaitedMs), drainWhy(drainMs, lastWaitedMs), now);
+            }
             return level;
         }
         long slowestDrainMs = slowestDrainMs(level);
@@ -815,10 +887,9 @@ public final class BacklogController {
             why = String.format(Locale.ROOT, "input lag %d ms is %s by %.1f s per s, %d ms in %d ms, over", worst.last() + batchMs,
                     growth >= 0 ? "growing" : "falling only", Math.abs(growth), worstExpectedMs, horizonMs);
         }
-        if (lastWaitedMs + drainMs > limit && level < levels.size() - 1 && levelToDrain(lastWaitedMs) > next) {
+        if (drainsOverTheLimit(drainMs, lastWaitedMs) && levelToDrain(lastWaitedMs) > next) {
             next = levelToDrain(lastWaitedMs);
-            why = String.format(Locale.ROOT, "%d input records wait (%s), %d ms of engine time at this level%s, over", waitingRecords(), drainBasis(),
-                    drainMs, lastWaitedMs > 0 ? String.format(Locale.ROOT, ", after the last of them has waited %d ms", lastWaitedMs) : "");
+            why = drainWhy(drainMs, lastWaitedMs);
         }
         if (why == null && (allUnderHalf || drainsFastAbove) && level > 0 && slowestDrainMs(level - 1) < limit / 2) {
             Optional<String> shortfall = fallsShort(level - 1, now);
@@ -835,17 +906,39 @@ public final class BacklogController {
             }
         }
         if (next != level) {
-            // Logged once per change, not per batch.
-            LOG.info("{} audit.max.lag.ms = {}: audit level {} -> {} ({})", why, limit, level, next,
-                    next == 0 ? "as configured" : levels.get(next).describe(cheapMethod()));
-            level = next;
-            lastChangeMs = now;
-            holding = false;
-            if (level < levels.size() - 1) {
-                warnedAtTop = TopWarning.NONE;
-            }
+            change(next, why, now);
         }
         return level;
+    }
+
+    /**
+     * Whether the last waiting record will be published over the limit (its wait so far plus the
+     * drain), with a drain of more than a quarter of the limit, which a lower level could shorten.
+     * Where the drain is shorter, the lag is mostly the records' age, as for the lag's own rule: the
+     * last 34 records of a burst under a CPU hog, drained in 1.3 s after a wait of 64 s, sent the
+     * service back to the top level it had just left (a hostile test).
+     */
+    private boolean drainsOverTheLimit(long drainMs, long lastWaitedMs) {
+        long limit = policy.maxLagMs();
+        return lastWaitedMs + drainMs > limit && drainMs * MARGIN > limit / 4 && level < levels.size() - 1;
+    }
+
+    /** Why the waiting work steps down: how many records wait, what their drain was priced from, and how long the last has waited. */
+    private String drainWhy(long drainMs, long lastWaitedMs) {
+        return String.format(Locale.ROOT, "%d input records wait (%s), %d ms of engine time at this level%s, over", waitingRecords(), drainBasis(),
+                drainMs, lastWaitedMs > 0 ? String.format(Locale.ROOT, ", after the last of them has waited %d ms", lastWaitedMs) : "");
+    }
+
+    /** Goes to level {@code next}, logged once per change (not per batch) with why. */
+    private void change(int next, String why, long now) {
+        LOG.info("{} audit.max.lag.ms = {}: audit level {} -> {} ({})", why, policy.maxLagMs(), level, next,
+                next == 0 ? "as configured" : levels.get(next).describe(cheapMethod()));
+        level = next;
+        lastChangeMs = now;
+        holding = false;
+        if (level < levels.size() - 1) {
+            warnedAtTop = TopWarning.NONE;
+        }
     }
 
     /**
@@ -916,19 +1009,28 @@ public final class BacklogController {
      * per s means the service explains 1 − g of what arrives, so it must explain 1 / (1 − g)
      * times faster to keep up, and {@link #MARGIN} more; without
      * growth (over the limit but steady) that is one level. The top when none is cheap enough.
+     * The levels' costs per record are priced as the drain is, forced records included (a level of
+     * the cheap method is not 1/steps of the configured one: its one pass costs several path
+     * points), or before any batch by their shares of the configured passes.
      */
     private int levelFor(double growth) {
         double speedup = MARGIN / (1 - Math.min(MAX_GROWTH, Math.max(0, growth)));
-        double budget = levels.get(level).cost(fullSteps, fullPasses, policy) / speedup;
+        double budget = costPerRecord(level) / speedup;
         for (int candidate = level + 1; candidate < levels.size(); candidate++) {
-            if (levels.get(candidate).cost(fullSteps, fullPasses, policy) <= budget) {
+            if (costPerRecord(candidate) <= budget) {
                 return candidate;
             }
         }
         return levels.size() - 1;
     }
 
-    /** The least engine time the waiting records need at the current level, as estimated when a batch store last changed; -1 before the first measure. */
+    /** A level's engine time per record, priced as the drain is; before any batch, its share of the configured passes. */
+    private double costPerRecord(int atLevel) {
+        return engineTimes.isEmpty() ? levels.get(atLevel).cost(fullSteps, fullPasses, policy)
+                : msPerToken(workWithForced(atLevel), unreadTokensEach(), Price.RECENT);
+    }
+
+    /** The engine time the waiting records need at the current level, as estimated when a batch store last changed; -1 before the first measure. */
     public long projectedDrainMs() {
         return projectedDrainMs;
     }
@@ -952,7 +1054,11 @@ public final class BacklogController {
 
     /** Whether an event of this choice is skipped where it enters, at the current level. */
     public boolean skips(AuditPolicy.Choice choice) {
-        return choice == AuditPolicy.Choice.NOT_SAMPLED && (policy.cheapMethod() == AuditPolicy.CheapMethod.SKIP || levels.get(level).skipNotSampled());
+        return skipsAt(level, choice);
+    }
+
+    private boolean skipsAt(int atLevel, AuditPolicy.Choice choice) {
+        return choice == AuditPolicy.Choice.NOT_SAMPLED && (policy.cheapMethod() == AuditPolicy.CheapMethod.SKIP || levels.get(atLevel).skipNotSampled());
     }
 
     /** The skip reason label: not_sampled when the configuration skips them, backlog when the lag does. */
@@ -962,12 +1068,16 @@ public final class BacklogController {
 
     /** What an event of this choice gets at the current level. */
     public Tier tier(AuditPolicy.Choice choice) {
-        Level current = levels.get(level);
+        return tierAt(level, choice);
+    }
+
+    private Tier tierAt(int atLevel, AuditPolicy.Choice choice) {
+        Level current = levels.get(atLevel);
         return switch (choice) {
             case FORCED -> new Tier(Tier.Kind.FULL, Tier.Reason.FORCED, fullMethod, fullSteps);
             case NOT_SAMPLED -> new Tier(Tier.Kind.CHEAP, Tier.Reason.NOT_SAMPLED, cheapMethod(), 1);
             case SAMPLED -> current.cheapForSampled() ? new Tier(Tier.Kind.CHEAP, Tier.Reason.BACKLOG, cheapMethod(), 1)
-                    : level == 0 ? new Tier(Tier.Kind.FULL, Tier.Reason.SAMPLED, fullMethod, fullSteps)
+                    : atLevel == 0 ? new Tier(Tier.Kind.FULL, Tier.Reason.SAMPLED, fullMethod, fullSteps)
                     : new Tier(Tier.Kind.FULL, Tier.Reason.BACKLOG, fullMethod, current.steps());
         };
     }

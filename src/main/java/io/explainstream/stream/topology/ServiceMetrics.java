@@ -271,7 +271,7 @@ public final class ServiceMetrics {
                 .description("input records not yet explained: in the batch stores, and produced but not yet read").register(registry);
         io.micrometer.core.instrument.Gauge.builder("explainstream.backlog.drain.seconds", controller,
                 c -> c.projectedDrainMs() < 0 ? -1 : c.projectedDrainMs() / 1000.0)
-                .description("least engine time the waiting input records need at the current audit level, at the fastest recent rate; -1 before a batch")
+                .description("engine time the waiting input records need at the current audit level, at the recent batches' median rate; -1 before a batch")
                 .register(registry);
         io.micrometer.core.instrument.Gauge.builder("explainstream.forced.engine.load", controller, BacklogController::forcedEngineLoad)
                 .description("engine seconds per second the forced events need at the configured method (over 1: no audit level keeps up); -1 while not known")

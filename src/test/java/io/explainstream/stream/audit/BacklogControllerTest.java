@@ -261,8 +261,8 @@ class BacklogControllerTest {
         Burst counted = runs.get(0);
         assertEquals(1, counted.levels().get(1), "the second batch: " + counted.levels());
         // The step's message says what the drain was priced from (a first burst was once priced at twice its time, and nothing said why).
-        assertTrue(java.util.regex.Pattern.compile("\\d+ input records wait \\(\\d+ in batch stores, \\d+ not read yet, taken as \\d+ tokens each at"
-                + " [0-9.]+ ms per token\\), \\d+ ms of engine time at this level(, after the last of them has waited \\d+ ms)?, over audit.max.lag.ms")
+        assertTrue(java.util.regex.Pattern.compile("\\d+ input records wait \\(\\d+ in batch stores, \\d+ not read yet, taken as \\d+ tokens each, at the last"
+                + " batches' ms per token and pass: [0-9.]+ for input_x_gradient, [0-9.]+ for integrated_gradients at 32 steps\\), \\d+ ms of engine time at this level(, after the last of them has waited \\d+ ms)?, over audit.max.lag.ms")
                 .matcher(log).find(), log);
         assertEquals(0, counted.skipped(), counted.levels().toString());
         assertTrue(counted.maxLagMs() <= 60_000, "lag " + counted.maxLagMs() + " ms, levels " + counted.levels());
@@ -374,6 +374,183 @@ class BacklogControllerTest {
     }
 
     /**
+     * A one-pass call (the cheap method) costs several times a path point per token: its overhead
+     * is not spread over steps (a hostile run measured 26 ms for a cheap event of 36 tokens, where
+     * a point of a 50-step path cost 4.8 ms). Priced as 1/32 of the configured method's event, the
+     * cheap levels' drain read a tenth of what it took, and a burst under a CPU hog was stepped down
+     * one level at a time and published 16 s over the limit. Here the configured method takes
+     * 320 ms per event of 30 tokens (32 steps), the cheap method 40 ms: 1,000 records at the cheap
+     * level need 40 s, not 10.
+     */
+    @Test
+    void theCheapMethodIsPricedByItsOwnBatches() {
+        ManualClock clock = new ManualClock();
+        BacklogController controller = controller(clock);
+        warmUp(controller, clock);
+        for (int batch = 0; batch < 8; batch++) {
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 320);
+            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 40);
+        }
+        for (int i = 0; i < 64; i++) {
+            controller.taken(30);
+        }
+        controller.waiting("0_0", 1_000, 30_000, "in", 0, 1_000);
+        int cheap = controller.maxLevel() - 1;
+        assertEquals(40_000, controller.drainMs(cheap), 1_000, "1,000 records at 40 ms each");
+        assertEquals(1_000 * (320 + 40) / 2, controller.drainMs(0), 1_000, "half of them at 320 ms, half at 40");
+        assertEquals(20_000, controller.drainMs(controller.maxLevel()), 1_000, "the unsampled half skipped");
+    }
+
+    /**
+     * A lag that grows 0.75 s per s needs a level 4.4 times cheaper (1.1 / 0.25). By the levels'
+     * shares of the configured passes, the cheap method (1/32 of them) is one; priced by its own
+     * batches (80 ms per event against the configured 320), it is 2.5 times cheaper, and only
+     * skipping the unsampled half as well (5 times) keeps up.
+     */
+    @Test
+    void theLagsGrowthStepsToALevelPricedByItsOwnBatches() {
+        ManualClock clock = new ManualClock();
+        BacklogController controller = controller(clock);
+        warmUp(controller, clock);
+        for (int batch = 0; batch < 8; batch++) {
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 320);
+            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 80);
+        }
+        controller.forget("0_0");
+        int level = 0;
+        for (int second = 0; second <= 12 && level == 0; second++) {
+            level = controller.observe("0_0", 40_000 + 750L * second);
+            clock.advance(Duration.ofSeconds(1));
+        }
+        assertEquals(controller.maxLevel(), level, "the cheap method alone is 2.5 times cheaper, not 32");
+    }
+
+    /**
+     * A burst is stepped down priced at the engine's speed so far, and then the engine runs three
+     * times slower (another process took the cores as the burst came): the waiting work, priced
+     * again at every batch, is over the limit at the new level too. It steps again as soon as the
+     * new level's batches show it (a quarter of the dwell time), not a whole dwell time later: a
+     * hostile test's burst under a CPU hog waited 10 s at each of two levels too slow for it.
+     */
+    @Test
+    void aBurstSteppedDownBeforeTheEngineSlowedIsSteppedAgainWithoutWaitingTheDwellTime() {
+        ManualClock clock = new ManualClock();
+        java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong(1);
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000,
+                (topic, partition) -> OptionalLong.of(end.get()), clock);
+        warmUp(controller, clock);
+        for (int batch = 0; batch < 8; batch++) {
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
+            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
+        }
+        for (int i = 0; i < 64; i++) {
+            controller.taken(30);
+        }
+        long producedMs = clock.millis();
+        end.set(1 + 1_200); // 1,200 records at once: 66 s at the configured level, 36 s at 16 steps
+        long offset = 0;
+        controller.waiting("0_0", 0, 0, "in", 0, offset);
+        assertEquals(1, controller.observeOldest("0_0", producedMs), "16 steps drain them in time, at the speed so far");
+        long steppedMs = clock.millis();
+        int level = 1;
+        while (level == 1 && clock.millis() - steppedMs < 10_000) {
+            // Three times slower now: 150 ms per sampled event at 16 steps, 30 at the cheap method.
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 150);
+            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 30);
+            offset += 16;
+            controller.waiting("0_0", 0, 0, "in", 0, offset);
+            level = controller.observeOldest("0_0", producedMs);
+        }
+        assertTrue(level > 1, "stepped again");
+        assertTrue(clock.millis() - steppedMs < 7_500, "within " + (clock.millis() - steppedMs) + " ms, not the 10 s dwell time");
+    }
+
+    /**
+     * The last 34 records of a burst, their partition's end unmoved for 64 s, need 1.9 s of engine
+     * time: published over the limit whatever the level, by their age. No level would publish them
+     * much sooner, so the work that waits steps nothing (a hostile test saw such a remnant send the
+     * service back to the top level it had just left, 2.6 s after).
+     */
+    @Test
+    void aFewRecordsThatHaveWaitedPastTheLimitStepNothingDown() {
+        ManualClock clock = new ManualClock();
+        java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong(1);
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000,
+                (topic, partition) -> OptionalLong.of(end.get()), clock);
+        warmUp(controller, clock);
+        for (int batch = 0; batch < 8; batch++) {
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
+            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
+        }
+        for (int i = 0; i < 64; i++) {
+            controller.taken(30);
+        }
+        long producedMs = clock.millis();
+        end.set(1 + 34);
+        controller.waiting("0_0", 0, 0, "in", 0, 0);
+        assertEquals(0, controller.observeOldest("0_0", producedMs));
+        clock.advance(Duration.ofSeconds(64));
+        String log = StandardError.during(() -> assertEquals(0, controller.observeOldest("0_0", producedMs), "1.9 s of work"));
+        assertTrue(log.contains("the rest of the lag is the records' age"), log);
+    }
+
+    /**
+     * Each call is priced by its own batches where it has run: under a CPU hog, a point of the
+     * configured 50-step path cost twice one of an 8-step path (a hostile test), and priced alike,
+     * the forced events of a level of 8 steps were a third cheaper than they ran. Here a point of the
+     * configured 32-step path takes 0.2 ms per token, one of 8 steps 0.1 ms, and a quarter of the
+     * events are forced: 400 records at 8 steps need 24.3 s.
+     */
+    @Test
+    void eachCallIsPricedByItsOwnBatches() {
+        ManualClock clock = new ManualClock();
+        BacklogController controller = controller(clock);
+        warmUp(controller, clock);
+        Tier eightSteps = new Tier(Tier.Kind.FULL, Tier.Reason.BACKLOG, GradientMethod.INTEGRATED_GRADIENTS, 8);
+        for (int batch = 0; batch < 10; batch++) {
+            took(controller, clock, eightSteps, 24); // 30 tokens x 8 steps x 0.1 ms
+            took(controller, clock, controller.tier(AuditPolicy.Choice.FORCED), 192); // 30 tokens x 32 steps x 0.2 ms
+            took(controller, clock, controller.tier(AuditPolicy.Choice.NOT_SAMPLED), 10);
+        }
+        for (int i = 0; i < 64; i++) {
+            controller.taken(30, i % 4 == 0);
+        }
+        controller.waiting("0_0", 400, 12_000, "in", 0, 400);
+        // Level 2, 8 steps: the others half sampled at 24 ms, half at the cheap method's 10; the forced quarter at 192.
+        assertEquals(400 * (0.75 * (24 + 10) / 2 + 0.25 * 192), controller.drainMs(2), 400, "each call at its own time");
+    }
+
+    /** A batch of 8 events of 30 tokens at this tier, taking {@code msPerEvent} each. */
+    private static void took(BacklogController controller, ManualClock clock, Tier tier, long msPerEvent) {
+        clock.advance(Duration.ofMillis(8 * msPerEvent));
+        controller.batchTook(java.util.Collections.nCopies(8, new BacklogController.Explained(tier, 30)), 8 * msPerEvent);
+    }
+
+    /**
+     * Beside another process, batches of one kind take from one to three times their time alone,
+     * at random. The fastest of them is a lucky one: priced at it, and at the least slowdown of the
+     * last three, a hostile run's drains read a third of what they took. Priced at the median of
+     * the last 16, a batch as often slower as faster: the drain is what such batches take.
+     */
+    @Test
+    void aMachineWhoseBatchesVaryIsPricedAtTheirMedianNotTheLuckiestOne() {
+        ManualClock clock = new ManualClock();
+        BacklogController controller = controller(clock);
+        warmUp(controller, clock);
+        long[] msPerEvent = {100, 300, 260, 120, 280, 240, 110, 300, 250, 270, 105, 290, 230, 260, 115, 280};
+        for (long ms : msPerEvent) {
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, ms);
+            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, ms / 8);
+        }
+        for (int i = 0; i < 64; i++) {
+            controller.taken(30);
+        }
+        controller.waiting("0_0", 400, 12_000, "in", 0, 400);
+        // The median of the 16: 255 ms per event at the configured method, 31.5 ms at the cheap.
+        assertEquals(400 * (255 + 31.5) / 2, controller.drainMs(0), 400 * 5, "priced at the median batch, not the fastest (100 ms)");
+    }
+
+    /**
      * A sustained overload: 40 records per second for four minutes, which the configured level
      * explains at about 21 per second and the level below at about 47, the cheap method's pass
      * costing three times what the levels' shares of the configured passes say (run T in
@@ -462,7 +639,7 @@ class BacklogControllerTest {
         assertEquals(0, overloadThenDrain(controller, clock, ends, offset), "the configured level is slow only in the first minute");
         assertTrue(clock.millis() - startedMs < 60_000, "this all happened in the first minute");
 
-        clock.advance(Duration.ofSeconds(60));
+        ends.quiet(Duration.ofSeconds(60)); // nothing arrives: the next overload starts from the same 300 records behind
         controller.forget("0_0"); // its lag of a minute ago is no measure of growth
         assertEquals(1, overloadThenDrain(controller, clock, ends, offset), "measured after the first minute, level 0 explains 7 per second");
     }
@@ -479,7 +656,8 @@ class BacklogControllerTest {
         for (int batch = 0; batch < 15; batch++) {
             offset[0] = take(controller, offset[0], 8);
             controller.observeOldest("0_0", clock.millis() - 55_000);
-            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 140);
+            // A step down may come in these batches (the waiting records' drain): the cheap level's batches are fast.
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, controller.level() == 0 ? 140 : 5);
         }
         controller.observe("0_0", 61_000);
         assertEquals(1, controller.level(), "61 s, growing: the cheap method for events not forced");
@@ -530,8 +708,9 @@ class BacklogControllerTest {
         ManualClock clock = new ManualClock();
         Arrivals ends = arriving(clock, 10);
         BacklogController controller = warmedUp(clock, 32, ends);
-        String log = StandardError.during(() -> forcedOverload(controller, clock, ends, 40, 40));
-        assertEquals(controller.maxLevel(), controller.level());
+        // One in 40 forced, and the engine slowed by another process: 150 ms for the cheap method's pass.
+        String log = StandardError.during(() -> forcedOverload(controller, clock, ends, 40, 40, 150));
+        assertEquals(controller.maxLevel(), controller.level(), log);
         assertTrue(controller.forcedEngineLoad() >= 0 && controller.forcedEngineLoad() < 0.5, "load " + controller.forcedEngineLoad());
         List<String> warnings = log.lines().filter(line -> line.contains("at the top audit level")).toList();
         assertEquals(1, warnings.size(), log);
@@ -562,11 +741,14 @@ class BacklogControllerTest {
      * 8 of the waiting events (4 forced, 300 ms each at the configured method), and the lag grows.
      */
     private static void forcedOverload(BacklogController controller, ManualClock clock, Arrivals ends, int rounds) {
-        forcedOverload(controller, clock, ends, rounds, 2);
+        forcedOverload(controller, clock, ends, rounds, 2, 5);
     }
 
-    /** The same with one in {@code forcedEvery} events taken forced. */
-    private static void forcedOverload(BacklogController controller, ManualClock clock, Arrivals ends, int rounds, int forcedEvery) {
+    /**
+     * The same with one in {@code forcedEvery} events taken forced, and the cheap method taking
+     * {@code cheapMs} per event.
+     */
+    private static void forcedOverload(BacklogController controller, ManualClock clock, Arrivals ends, int rounds, int forcedEvery, long cheapMs) {
         int read = 1;
         int explained = 1;
         for (int round = 0; round < rounds; round++) {
@@ -577,7 +759,7 @@ class BacklogControllerTest {
             controller.waiting("0_0", read - explained, (read - explained) * 30L, "in", 0, read - 1);
             controller.observe("0_0", 31_000 + 2_000L * round);
             explain(controller, clock, AuditPolicy.Choice.FORCED, 4, 300);
-            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 4, controller.tier(AuditPolicy.Choice.SAMPLED).kind() == Tier.Kind.FULL ? 300 : 5);
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 4, controller.tier(AuditPolicy.Choice.SAMPLED).kind() == Tier.Kind.FULL ? 300 : cheapMs);
             explained += 8;
         }
     }
@@ -735,6 +917,12 @@ class BacklogControllerTest {
 
         void startNow() {
             startMs = clock.millis();
+        }
+
+        /** Time passes and nothing arrives. */
+        void quiet(Duration duration) {
+            clock.advance(duration);
+            startMs += duration.toMillis();
         }
 
         /** Records produced at once, beside the steady arrivals: a backlog. */
@@ -909,18 +1097,26 @@ class BacklogControllerTest {
                 }
                 controller.waiting("0_0", stored, stored * 100L, "in", 0, next + stored - 1);
                 levels.add(controller.observeOldest("0_0", producedMs));
-                List<BacklogController.Explained> batch = new ArrayList<>();
-                for (int i = next; i < next + stored; i++) {
-                    AuditPolicy.Choice choice = i % 2 == 0 ? AuditPolicy.Choice.SAMPLED : AuditPolicy.Choice.NOT_SAMPLED;
-                    if (controller.skips(choice)) {
-                        skipped++;
-                    } else {
-                        batch.add(new BacklogController.Explained(controller.tier(choice), 100));
+                // One engine call per kind of call, as the batcher makes them: the sampled, then the others.
+                for (AuditPolicy.Choice choice : List.of(AuditPolicy.Choice.SAMPLED, AuditPolicy.Choice.NOT_SAMPLED)) {
+                    List<BacklogController.Explained> batch = new ArrayList<>();
+                    for (int i = next; i < next + stored; i++) {
+                        if ((i % 2 == 0) != (choice == AuditPolicy.Choice.SAMPLED)) {
+                            continue;
+                        }
+                        if (controller.skips(choice)) {
+                            skipped++;
+                        } else {
+                            batch.add(new BacklogController.Explained(controller.tier(choice), 100));
+                        }
                     }
+                    if (batch.isEmpty()) {
+                        continue;
+                    }
+                    long engineMs = batch.stream().mapToLong(event -> event.tier().kind() == Tier.Kind.CHEAP ? 500 / 32 : 500L * event.tier().steps() / 32).sum();
+                    clock.advance(Duration.ofMillis(engineMs));
+                    controller.batchTook(batch, engineMs);
                 }
-                long engineMs = batch.stream().mapToLong(event -> event.tier().kind() == Tier.Kind.CHEAP ? 500 / 32 : 500L * event.tier().steps() / 32).sum();
-                clock.advance(Duration.ofMillis(engineMs));
-                controller.batchTook(batch, engineMs);
                 maxLagMs = Math.max(maxLagMs, clock.millis() - producedMs);
             }
             return new Burst(levels, skipped, maxLagMs);
@@ -969,8 +1165,8 @@ class BacklogControllerTest {
     }
 
     /**
-     * Records not yet read are priced as the median of the last events taken, and the least drain
-     * time by the fastest recent batch per token. 60 short events (20 tokens, 4.25 ms per token in
+     * Records not yet read are priced as the median of the last events taken, and events of each
+     * length by the recent batches of that length or shorter. 60 short events (20 tokens, 4.25 ms per token in
      * a batch of 8) and then 4 long ones (500 tokens, 5 s each at the configured steps: 10 ms per
      * token). With the 4 long ones in the store and 100 short ones unread, the median is short:
      * about 9 s at the configured level, under the 60 s limit, and nothing steps down (hostile
@@ -1010,8 +1206,9 @@ class BacklogControllerTest {
         end.set(169);
         controller.waiting("0_0", 4, 2_000, "in", 0, 68);
         assertEquals(0, controller.observeOldest("0_0", clock.millis() - 1_000));
-        // 2,000 stored tokens and 100 unread records of 20, at 4.25 ms per token, times the configured level's work per record (33/64).
-        assertEquals(Math.round(4_000 * 4.25 * 33 / 64.0), controller.projectedDrainMs());
+        // At the configured level's work per record (33/64 of the configured passes): 100 unread records of 20 tokens at the short
+        // batch's 4.25 ms per token, and 2,000 stored tokens of long events at the median of the short and the long batch's 10 ms.
+        assertEquals(Math.round((2_000 * 4.25 + 2_000 * (4.25 + 10) / 2) * 33 / 64.0), controller.projectedDrainMs());
     }
 
     /**
