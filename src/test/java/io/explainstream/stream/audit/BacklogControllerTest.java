@@ -385,15 +385,7 @@ class BacklogControllerTest {
     @Test
     void theCheapMethodIsPricedByItsOwnBatches() {
         ManualClock clock = new ManualClock();
-        BacklogController controller = controller(clock);
-        warmUp(controller, clock);
-        for (int batch = 0; batch < 8; batch++) {
-            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 320);
-            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 40);
-        }
-        for (int i = 0; i < 64; i++) {
-            controller.taken(30);
-        }
+        BacklogController controller = priced(clock, new java.util.concurrent.atomic.AtomicLong(1), 320, 40);
         controller.waiting("0_0", 1_000, 30_000, "in", 0, 1_000);
         int cheap = controller.maxLevel() - 1;
         assertEquals(40_000, controller.drainMs(cheap), 1_000, "1,000 records at 40 ms each");
@@ -410,12 +402,7 @@ class BacklogControllerTest {
     @Test
     void theLagsGrowthStepsToALevelPricedByItsOwnBatches() {
         ManualClock clock = new ManualClock();
-        BacklogController controller = controller(clock);
-        warmUp(controller, clock);
-        for (int batch = 0; batch < 8; batch++) {
-            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 320);
-            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 80);
-        }
+        BacklogController controller = priced(clock, new java.util.concurrent.atomic.AtomicLong(1), 320, 80);
         controller.forget("0_0");
         int level = 0;
         for (int second = 0; second <= 12 && level == 0; second++) {
@@ -436,16 +423,7 @@ class BacklogControllerTest {
     void aBurstSteppedDownBeforeTheEngineSlowedIsSteppedAgainWithoutWaitingTheDwellTime() {
         ManualClock clock = new ManualClock();
         java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong(1);
-        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000,
-                (topic, partition) -> OptionalLong.of(end.get()), clock);
-        warmUp(controller, clock);
-        for (int batch = 0; batch < 8; batch++) {
-            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
-            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
-        }
-        for (int i = 0; i < 64; i++) {
-            controller.taken(30);
-        }
+        BacklogController controller = priced(clock, end, 100, 10);
         long producedMs = clock.millis();
         end.set(1 + 1_200); // 1,200 records at once: 66 s at the configured level, 36 s at 16 steps
         long offset = 0;
@@ -475,16 +453,7 @@ class BacklogControllerTest {
     void aFewRecordsThatHaveWaitedPastTheLimitStepNothingDown() {
         ManualClock clock = new ManualClock();
         java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong(1);
-        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000,
-                (topic, partition) -> OptionalLong.of(end.get()), clock);
-        warmUp(controller, clock);
-        for (int batch = 0; batch < 8; batch++) {
-            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
-            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
-        }
-        for (int i = 0; i < 64; i++) {
-            controller.taken(30);
-        }
+        BacklogController controller = priced(clock, end, 100, 10);
         long producedMs = clock.millis();
         end.set(1 + 34);
         controller.waiting("0_0", 0, 0, "in", 0, 0);
@@ -518,6 +487,25 @@ class BacklogControllerTest {
         controller.waiting("0_0", 400, 12_000, "in", 0, 400);
         // Level 2, 8 steps: the others half sampled at 24 ms, half at the cheap method's 10; the forced quarter at 192.
         assertEquals(400 * (0.75 * (24 + 10) / 2 + 0.25 * 192), controller.drainMs(2), 400, "each call at its own time");
+    }
+
+    /**
+     * A controller at 32 steps whose input partition ends at {@code end}, after the warm-up and 8
+     * batches each of 8 sampled events at {@code sampledMs} and 8 unsampled at {@code cheapMs}, each
+     * of 30 tokens, and 64 such events taken.
+     */
+    private static BacklogController priced(ManualClock clock, java.util.concurrent.atomic.AtomicLong end, long sampledMs, long cheapMs) {
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000,
+                (topic, partition) -> OptionalLong.of(end.get()), clock);
+        warmUp(controller, clock);
+        for (int batch = 0; batch < 8; batch++) {
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, sampledMs);
+            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, cheapMs);
+        }
+        for (int i = 0; i < 64; i++) {
+            controller.taken(30);
+        }
+        return controller;
     }
 
     /** A batch of 8 events of 30 tokens at this tier, taking {@code msPerEvent} each. */
