@@ -515,6 +515,56 @@ class BacklogControllerTest {
     }
 
     /**
+     * Under a CPU hog the configured method's last three batches ran three times slower, with
+     * events of 34 tokens where the waiting ones are taken as 30: taken only among batches of
+     * events as short, they were not seen, and the configured method stayed priced at its speed
+     * before (a hostile test: 0.043 ms per token and pass where its last three ran at 0.200, 0.205
+     * and 0.638). Scaled to the waiting events' length, they price it now.
+     */
+    @Test
+    void theLastBatchesOfSomewhatLongerEventsShowASlowerMachine() {
+        ManualClock clock = new ManualClock();
+        java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong(1);
+        BacklogController controller = priced(clock, end, 100, 10);
+        Tier configured = controller.tier(AuditPolicy.Choice.SAMPLED);
+        for (int batch = 0; batch < 3; batch++) {
+            clock.advance(Duration.ofMillis(8 * 340));
+            // 34 tokens x 32 steps at 0.3125 ms: three times the 0.104 ms of the batches before.
+            controller.batchTook(java.util.Collections.nCopies(8, new BacklogController.Explained(configured, 34)), 8 * 340);
+        }
+        end.set(1 + 100);
+        controller.waiting("0_0", 0, 0, "in", 0, 0);
+        // 100 records of 30 tokens, half sampled at 30 x 32 x 0.3125 x 30/34 = 265 ms, half at the cheap method's 10 ms.
+        assertEquals(100 * (265 + 10) / 2, controller.drainMs(0), 300, "priced at the slower speed");
+    }
+
+    /**
+     * A lag over half the limit whose records drain fast is their age, and holds no step up; but a
+     * step up must not carry records that would be published within the limit over it. Here 200
+     * records wait with a lag of 56 s and need 11 s at the level above: 67 s there, so the level
+     * holds (a hostile test's step up at 56.3 s with 12.6 s of work above published the next 8
+     * events over the 60 s limit).
+     */
+    @Test
+    void aStepUpThatWouldCarryTheWaitingRecordsOverTheLimitWaits() {
+        ManualClock clock = new ManualClock();
+        java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong(1);
+        BacklogController controller = priced(clock, end, 100, 10);
+        controller.forget("0_0"); // the warm-up's lag is no measure of growth
+        long producedMs = clock.millis() - 46_000; // a backlog that had waited elsewhere
+        end.set(1 + 1_200);
+        controller.waiting("0_0", 0, 0, "in", 0, 0);
+        assertEquals(1, controller.observeOldest("0_0", producedMs), "1,200 records: 66 s at the configured level");
+        controller.waiting("0_0", 0, 0, "in", 0, 1_000); // 200 left: 11 s at the configured level, 6 s at 16 steps
+        int level = 1;
+        for (int second = 0; second < 10 && level == 1; second++) {
+            clock.advance(Duration.ofSeconds(1));
+            level = controller.observeOldest("0_0", producedMs);
+        }
+        assertEquals(1, level, "56 s + 11 s at the level above would be over the limit");
+    }
+
+    /**
      * Beside another process, batches of one kind take from one to three times their time alone,
      * at random. The fastest of them is a lucky one: priced at it, and at the least slowdown of the
      * last three, a hostile run's drains read a third of what they took. Priced at the median of
