@@ -674,8 +674,8 @@ public final class BacklogController {
      * length: attention), or where every one is of longer events, theirs scaled down by the ratio
      * of the lengths (as if attention were all its cost); or the least of its last
      * {@link #SHIFT_BATCHES} at any length, so scaled, where that is more (each of them slower: the
-     * machine is slower now); at {@link Price#SLOWEST}, the
-     * slowest of the last five minutes. A one-pass call costs ten times a path point per token (its
+     * machine is slower now); at {@link Price#SLOWEST}, the slowest of those batches of the last
+     * five minutes at this length. A one-pass call costs ten times a path point per token (its
      * overhead is not spread over steps), and under a CPU hog a 50-step path's point cost twice an
      * 8-step one's (a hostile test).
      */
@@ -687,13 +687,15 @@ public final class BacklogController {
         if (kind.isEmpty()) {
             kind = engineTimes;
         }
-        if (price == Price.SLOWEST) {
-            return kind.stream().mapToDouble(EngineTime::msPerPassToken).max().orElseThrow();
-        }
         // Each batch at this length: one of longer events scaled down by the ratio of the lengths.
         double[] scaled = kind.stream().mapToDouble(batch -> batch.msPerPassToken() * Math.min(1, tokensPerEvent / batch.tokensPerEvent())).toArray();
         List<EngineTime> shorter = kind.stream().filter(batch -> batch.tokensPerEvent() <= tokensPerEvent).toList();
         double[] recent = shorter.isEmpty() ? scaled : shorter.stream().mapToDouble(EngineTime::msPerPassToken).toArray();
+        if (price == Price.SLOWEST) {
+            // At this length too: the slowest batch of long prompts (12 times a short one's time per
+            // token) priced the short events behind it as long, and held no lag cap (a hostile test).
+            return java.util.Arrays.stream(recent).max().orElseThrow();
+        }
         // The least of the last few, at any length, is the price where each of them is slower than
         // the median: a machine slowed just now shows within SHIFT_BATCHES batches, not half of
         // PRICE_BATCHES. Taken only of batches as short, the last three under a CPU hog (36, 30.5 and
@@ -815,10 +817,11 @@ public final class BacklogController {
      * second, and sent the service to the top level (a hostile test saw 0.7 to 2.1 s per s while the
      * published lag grew at most 0.2).
      */
-    private int observe(String source, long lagMs, long batchMs) {
+    private int observe(String source, long lagMs, long lastBatchMs) {
         if (!enabled()) {
             return level;
         }
+        long batchMs = nextBatchMs(source, lastBatchMs);
         long now = clock.millis();
         sources.computeIfAbsent(source, s -> new LagSeries()).add(now, lagMs, dwellMs);
         sampleEnds(now);
@@ -931,6 +934,21 @@ public final class BacklogController {
     private boolean drainsOverTheLimit(long drainMs, long lastWaitedMs) {
         long limit = policy.maxLagMs();
         return lastWaitedMs + drainMs > limit && drainMs * MARGIN > limit / 4 && level < levels.size() - 1;
+    }
+
+    /**
+     * The engine time of the source's next batch: the last batch's, but no more than its stored
+     * events take at their price. After one long prompt's batch (26 s), the short events behind it
+     * were taken to wait 26 s more, their lag read as twice what it was, and a steady stream was
+     * sent to the top level with a tenth of its events skipped (a hostile test).
+     */
+    private long nextBatchMs(String source, long lastBatchMs) {
+        Waiting at = waiting.get(source);
+        if (at == null || at.storedEvents() == 0 || engineTimes.isEmpty()) {
+            return lastBatchMs;
+        }
+        double each = (double) at.storedTokens() / at.storedEvents();
+        return Math.min(lastBatchMs, Math.round(at.storedTokens() * msPerToken(workWithForced(level), each, Price.RECENT)));
     }
 
     /** Why the waiting work steps down: how many records wait, what their drain was priced from, and how long the last has waited. */

@@ -565,6 +565,62 @@ class BacklogControllerTest {
     }
 
     /**
+     * A steady stream of 2 events per second that the configured level keeps up with, and one
+     * sampled long prompt among them whose batch takes 26 s: the 52 short events that arrive
+     * meanwhile wait 26 s, and their lag grows 1 s per s across that one batch. They drain in about
+     * a second, so nothing steps down. A hostile test saw the service go to the top level and skip
+     * a tenth of its events, the lag never near the limit: the next batch was taken to be as long as
+     * the long one (their lag read as twice what it was), and the short events were priced at the
+     * long batch's time per token.
+     */
+    @Test
+    void oneLongPromptInASteadyStreamStepsNothingDown() {
+        ManualClock clock = new ManualClock();
+        Arrivals ends = arriving(clock, 2);
+        BacklogController controller = warmedUp(clock, 32, ends);
+        long startMs = clock.millis();
+        int read = 0;
+        List<Integer> levels = new ArrayList<>();
+        while (read <= 240) {
+            int arrived = (int) ends.endOffset("in", 0).getAsLong();
+            if (arrived == read) {
+                clock.advance(Duration.ofMillis(500));
+                continue;
+            }
+            boolean withTheLongOne = read <= 120 && arrived > 120; // record 120 is the long prompt
+            long tokens = 30L * (arrived - read) + (withTheLongOne ? 482 : 0);
+            for (int offset = read; offset < arrived; offset++) {
+                controller.taken(offset == 120 ? 512 : 30);
+            }
+            controller.waiting("0_0", arrived - read, tokens, "in", 0, arrived - 1);
+            levels.add(controller.observeOldest("0_0", startMs + 500L * (read + 1)));
+            // One engine call per kind: the unsampled short events (odd offsets) at the cheap method,
+            // the sampled short ones at 100 ms each, and the long one alone, last, at 26 s.
+            int sampled = 0;
+            int unsampled = 0;
+            for (int offset = read; offset < arrived; offset++) {
+                if (offset != 120) {
+                    sampled += offset % 2 == 0 ? 1 : 0;
+                    unsampled += offset % 2 == 0 ? 0 : 1;
+                }
+            }
+            if (unsampled > 0) {
+                explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, unsampled, 10);
+            }
+            if (sampled > 0) {
+                explain(controller, clock, AuditPolicy.Choice.SAMPLED, sampled, 100);
+            }
+            if (withTheLongOne) {
+                clock.advance(Duration.ofSeconds(26));
+                controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.SAMPLED), 512)), 26_000);
+            }
+            read = arrived;
+            controller.waiting("0_0", 0, 0, "in", 0, read - 1);
+        }
+        assertTrue(levels.stream().allMatch(level -> level == 0), levels.toString());
+    }
+
+    /**
      * Beside another process, batches of one kind take from one to three times their time alone,
      * at random. The fastest of them is a lucky one: priced at it, and at the least slowdown of the
      * last three, a hostile run's drains read a third of what they took. Priced at the median of
