@@ -346,7 +346,7 @@ public final class BacklogController {
         this.inputEnds = inputEnds;
         this.fullMethod = fullMethod;
         this.fullSteps = fullSteps;
-        this.fullPasses = fullMethod == GradientMethod.INTEGRATED_GRADIENTS ? fullSteps : 1;
+        this.fullPasses = new Call(fullMethod, fullSteps).passes();
         this.dwellMs = dwellMs;
         this.clock = clock;
         levels.add(new Level(fullSteps, false, false));
