@@ -36,6 +36,7 @@ import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.stream.Collectors;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.serialization.Serializer;
@@ -600,10 +601,19 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         metrics.pending(task, events.size(), clock.millis());
         // Backlog control counts the input records after the last one read here as waiting too:
         // records that became dead letters since the last event taken here count, a few more, never fewer.
-        backlog.waiting(task, events.size(), events.stream().mapToLong(PendingEvent::tokens).sum(), lastRead == null ? null : lastRead.topic(),
-                lastRead == null ? -1 : lastRead.partition(), lastRead == null ? -1 : lastRead.offset());
+        backlog.waiting(task, storedByChoice(events), lastRead == null ? null : lastRead.topic(), lastRead == null ? -1 : lastRead.partition(),
+                lastRead == null ? -1 : lastRead.offset());
         liveness.waiting(!events.isEmpty());
         return events;
+    }
+
+    /** The waiting events by the audit choice made where they entered: a forced event costs the configured method at every level. */
+    private static List<BacklogController.Stored> storedByChoice(List<PendingEvent> events) {
+        Map<AuditPolicy.Choice, List<PendingEvent>> byChoice = events.stream().collect(Collectors.groupingBy(PendingEvent::audit));
+        return byChoice.entrySet().stream()
+                .map(choice -> BacklogController.Stored.of(choice.getKey(), choice.getValue().size(),
+                        choice.getValue().stream().mapToLong(PendingEvent::tokens).sum()))
+                .toList();
     }
 
     /**

@@ -460,7 +460,8 @@ class BacklogControllerTest {
         assertEquals(0, controller.observeOldest("0_0", producedMs));
         clock.advance(Duration.ofSeconds(64));
         String log = StandardError.during(() -> assertEquals(0, controller.observeOldest("0_0", producedMs), "1.9 s of work"));
-        assertTrue(log.contains("the rest of the lag is the records' age"), log);
+        assertTrue(log.contains("the rest of the lag is how long they waited before"), log);
+        assertTrue(log.matches("(?s).*level held; the last of them will be published at about 6\\d{4} ms, over the limit.*"), log);
     }
 
     /**
@@ -562,6 +563,32 @@ class BacklogControllerTest {
             level = controller.observeOldest("0_0", producedMs);
         }
         assertEquals(1, level, "56 s + 11 s at the level above would be over the limit");
+    }
+
+    /**
+     * Six records wait after a backlog: five short sampled events and one forced long prompt, whose
+     * batches take 26 s at the configured method at every level. Priced at the shares of the events
+     * taken (no forced one among the last 64), the six needed 0.7 s, and a step up said they needed
+     * at most 1.1 s (a hostile test: "need at most 4952 ms", and the forced prompt alone took
+     * 23.5 s). Told what each stored event is, the drain counts the long prompt as forced, at the
+     * price of batches of its length: at the short batches' median, a thirteenth of its time.
+     */
+    @Test
+    void aForcedLongPromptInTheBatchStoreIsPricedAsForcedAtItsLength() {
+        ManualClock clock = new ManualClock();
+        java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong(1);
+        BacklogController controller = priced(clock, end, 100, 10);
+        clock.advance(Duration.ofSeconds(26));
+        controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.FORCED), 512)), 26_000);
+        controller.forget("0_0");
+        end.set(1 + 1_200);
+        controller.waiting("0_0", 0, 0, "in", 0, 0);
+        assertEquals(1, controller.observeOldest("0_0", clock.millis() - 46_000), "1,200 records: 66 s at the configured level");
+        List<BacklogController.Stored> six = List.of(BacklogController.Stored.of(AuditPolicy.Choice.SAMPLED, 5, 150),
+                BacklogController.Stored.of(AuditPolicy.Choice.FORCED, 1, 512));
+        controller.waiting("0_0", six, "in", 0, 1_200);
+        // At level 1: the five at 16 steps and 0.104 ms per token and pass (250 ms), the forced one at its own batch's 26 s.
+        assertEquals(26_000 + 250, controller.projectedDrainMs(), 1);
     }
 
     /**
@@ -788,7 +815,7 @@ class BacklogControllerTest {
         List<String> warnings = log.lines().filter(line -> line.contains("at the top audit level")).toList();
         assertEquals(1, warnings.size(), log);
         assertTrue(warnings.get(0).matches(".*forced events \\(50% of the events taken\\) need 1\\.[45]\\d s of engine time per second at the configured"
-                + " method, more than the engine has\\. Lower attribution.steps.*"), warnings.get(0));
+                + " method as they arrive, more than the engine has; .*\\. Lower attribution.steps.*"), warnings.get(0));
     }
 
     /**
@@ -810,6 +837,50 @@ class BacklogControllerTest {
         assertEquals(1, warnings.size(), log);
         assertTrue(warnings.get(0).endsWith("So what waits is a backlog, or the engine is slower than it was (another process on the machine): add"
                 + " instances, or lower attribution.steps"), warnings.get(0));
+        assertTrue(warnings.get(0).matches(".*; the \\d+ input records waiting need \\d+ ms of engine time, \\d+ ms of it for the forced ones\\. So .*"),
+                warnings.get(0));
+    }
+
+    /**
+     * After a burst nothing arrives, so the forced events' rate needs no engine time, while the
+     * forced records among those waiting need most of it: the warning says what waits and the
+     * forced records' part of it, and tells the operator to lower their share (a hostile test, under
+     * a CPU hog: "forced events (8% of the events taken) need 0.00 s of engine time per second",
+     * and the forced events took most of the late engine time).
+     */
+    @Test
+    void theWarningAtTheTopLevelCountsTheForcedRecordsThatWait() {
+        ManualClock clock = new ManualClock();
+        Arrivals ends = arriving(clock, 0);
+        BacklogController controller = warmedUp(clock, 32, ends);
+        ends.behind(600);
+        for (int record = 0; record < 600; record++) {
+            controller.taken(30, record % 3 == 0);
+        }
+        String log = StandardError.during(() -> {
+            int forced = 200;
+            int sampled = 400;
+            for (int round = 0; round < 30; round++) {
+                controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.FORCED, forced, 30L * forced),
+                        BacklogController.Stored.of(AuditPolicy.Choice.SAMPLED, sampled, 30L * sampled)), "in", 0, 599);
+                controller.observe("0_0", 31_000 + 2_000L * round);
+                explain(controller, clock, AuditPolicy.Choice.FORCED, 4, 300);
+                explain(controller, clock, AuditPolicy.Choice.SAMPLED, 4, controller.tier(AuditPolicy.Choice.SAMPLED).kind() == Tier.Kind.FULL ? 300 : 5);
+                forced -= 4;
+                sampled -= 4;
+            }
+        });
+        assertEquals(controller.maxLevel(), controller.level(), log);
+        assertEquals(0, controller.forcedEngineLoad(), 0.001, "nothing arrives");
+        List<String> warnings = log.lines().filter(line -> line.contains("at the top audit level")).toList();
+        assertFalse(warnings.isEmpty(), log);
+        String warning = warnings.get(warnings.size() - 1);
+        java.util.regex.Matcher waits = java.util.regex.Pattern.compile("the (\\d+) input records waiting need (\\d+) ms of engine time, (\\d+) ms of it for the"
+                + " forced ones").matcher(warning);
+        assertTrue(waits.find(), warning);
+        assertTrue(Long.parseLong(waits.group(3)) > Long.parseLong(waits.group(2)) / 2, warning);
+        assertTrue(warning.endsWith("Lower attribution.steps, or the share of forced events (audit.sample.always, metadata.audit=full), or add instances"),
+                warning);
     }
 
     /**
@@ -1301,8 +1372,9 @@ class BacklogControllerTest {
         controller.waiting("0_0", 4, 2_000, "in", 0, 68);
         assertEquals(0, controller.observeOldest("0_0", clock.millis() - 1_000));
         // At the configured level's work per record (33/64 of the configured passes): 100 unread records of 20 tokens at the short
-        // batch's 4.25 ms per token, and 2,000 stored tokens of long events at the median of the short and the long batch's 10 ms.
-        assertEquals(Math.round((2_000 * 4.25 + 2_000 * (4.25 + 10) / 2) * 33 / 64.0), controller.projectedDrainMs());
+        // batch's 4.25 ms per token, and 2,000 stored tokens of long events at the long batch's 10 ms (the batches at least half
+        // their length; with the short one's median, a long prompt's price was the short events').
+        assertEquals(Math.round((2_000 * 4.25 + 2_000 * 10) * 33 / 64.0), controller.projectedDrainMs());
     }
 
     /**
