@@ -592,6 +592,39 @@ class BacklogControllerTest {
     }
 
     /**
+     * A stream with a tenth of long prompts (512 tokens; a sampled one takes 20 s at the configured
+     * method) falls behind: the lag grows 1 s per s past half the limit, with 60 records unread. At
+     * the median event (30 tokens) they needed at most a few seconds, so the lag was held as the
+     * records' age until it reached the limit (a hostile test: "59 input records waiting need at
+     * most 5302 ms" at a lag of 41 s, the step down at 56.5 s, 2 events published over the limit).
+     * Priced at the last events' mean, long prompts in their share, they are no age, and the growing
+     * lag steps down before it is 50 s.
+     */
+    @Test
+    void aGrowingLagOfAStreamWithLongPromptsIsNotTakenForTheRecordsAge() {
+        ManualClock clock = new ManualClock();
+        java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong(1);
+        BacklogController controller = priced(clock, end, 100, 10);
+        for (int record = 0; record < 64; record++) {
+            controller.taken(record % 10 == 0 ? 512 : 30);
+        }
+        clock.advance(Duration.ofSeconds(20));
+        controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.SAMPLED), 512)), 20_000);
+        controller.forget("0_0");
+        end.set(1_000);
+        long oldestMs = clock.millis() - 31_000;
+        int level = 0;
+        long lagMs = 31_000;
+        for (; lagMs < 50_000 && level == 0; lagMs += 1_000) {
+            end.addAndGet(2);
+            controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 2, 60)), "in", 0, end.get() - 61);
+            level = controller.observeOldest("0_0", oldestMs);
+            clock.advance(Duration.ofSeconds(1));
+        }
+        assertTrue(level > 0, "held at the configured level to a lag of " + lagMs + " ms");
+    }
+
+    /**
      * A steady stream of 2 events per second that the configured level keeps up with, and one
      * sampled long prompt among them whose batch takes 26 s: the 52 short events that arrive
      * meanwhile wait 26 s, and their lag grows 1 s per s across that one batch. They drain in about
