@@ -584,10 +584,11 @@ public final class BacklogController {
         // What waits, and the forced records' part of it: after a burst nothing arrives, and the
         // rate alone said the forced events "need 0.00 s" while their waiting work took most of the
         // engine's time (a hostile test).
-        long drainMs = drainMs(level);
-        long forcedDrainMs = drainMs < 0 ? -1 : drainMs(level, Counted.FORCED, Price.RECENT);
-        String waits = drainMs < 0 ? "" : String.format(Locale.ROOT, "; the %d input records waiting need %d ms of engine time, %d ms of it"
-                + " for the forced ones", waitingRecords(), drainMs, forcedDrainMs);
+        // At the most they can take: at the median event, a forced long prompt not yet read counts as a short one.
+        long drainMs = slowestDrainWithForcedMs(level);
+        long forcedDrainMs = drainMs < 0 ? -1 : drainMs(level, Counted.FORCED, Price.SLOWEST);
+        String waits = drainMs < 0 ? "" : String.format(Locale.ROOT, "; the %d input records waiting need at most %d ms of engine time, %d ms of"
+                + " it for the forced ones", waitingRecords(), drainMs, forcedDrainMs);
         // Forced events that need well under the engine's time are not why no level keeps up (a hostile
         // test's warning said "need 0.00 s" and still told the operator to lower their share).
         boolean forcedWork = load >= 0.5 || forcedDrainMs > drainMs / 2;

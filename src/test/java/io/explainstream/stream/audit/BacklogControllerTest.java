@@ -870,7 +870,7 @@ class BacklogControllerTest {
         assertEquals(1, warnings.size(), log);
         assertTrue(warnings.get(0).endsWith("So what waits is a backlog, or the engine is slower than it was (another process on the machine): add"
                 + " instances, or lower attribution.steps"), warnings.get(0));
-        assertTrue(warnings.get(0).matches(".*; the \\d+ input records waiting need \\d+ ms of engine time, \\d+ ms of it for the forced ones\\. So .*"),
+        assertTrue(warnings.get(0).matches(".*; the \\d+ input records waiting need at most \\d+ ms of engine time, \\d+ ms of it for the forced ones\\. So .*"),
                 warnings.get(0));
     }
 
@@ -908,7 +908,7 @@ class BacklogControllerTest {
         List<String> warnings = log.lines().filter(line -> line.contains("at the top audit level")).toList();
         assertFalse(warnings.isEmpty(), log);
         String warning = warnings.get(warnings.size() - 1);
-        java.util.regex.Matcher waits = java.util.regex.Pattern.compile("the (\\d+) input records waiting need (\\d+) ms of engine time, (\\d+) ms of it for the"
+        java.util.regex.Matcher waits = java.util.regex.Pattern.compile("the (\\d+) input records waiting need at most (\\d+) ms of engine time, (\\d+) ms of it for the"
                 + " forced ones").matcher(warning);
         assertTrue(waits.find(), warning);
         assertTrue(Long.parseLong(waits.group(3)) > Long.parseLong(waits.group(2)) / 2, warning);
