@@ -129,37 +129,13 @@ public final class BacklogController {
     private final int fullPasses;
     private final long dwellMs;
     private final Clock clock;
-    /**
-     * One kind of engine call: a method at its steps. Its events' passes are the points of a path
-     * (integrated gradients' steps) or one (a gradient method, the cheap method).
-     */
-    record Call(GradientMethod method, int steps) {
-
-        static Call of(Tier tier) {
-            return new Call(tier.method(), tier.steps());
-        }
-
-        int passes() {
-            return method == GradientMethod.INTEGRATED_GRADIENTS ? steps : 1;
-        }
-
-        boolean onePass() {
-            return passes() == 1;
-        }
-
-        @Override
-        public String toString() {
-            return method.optionName() + (onePass() ? "" : " at " + steps + " steps");
-        }
-    }
-
     /** The engine work of a record taken: the share of the events that get each call. */
     record Work(Map<Call, Double> shares) {
 
         static final Work NONE = new Work(Map.of());
 
         static Work of(Tier tier) {
-            return new Work(Map.of(Call.of(tier), 1.0));
+            return new Work(Map.of(tier.call(), 1.0));
         }
 
         Work times(double share) {
@@ -494,7 +470,7 @@ public final class BacklogController {
             return;
         }
         long tokens = batch.stream().mapToLong(Explained::tokens).sum();
-        EngineTime took = new EngineTime(now, lastBatchMs, batch.size(), tokens, Call.of(batch.get(0).tier()));
+        EngineTime took = new EngineTime(now, lastBatchMs, batch.size(), tokens, batch.get(0).tier().call());
         if (tokens > 0) {
             engineTimes.addLast(took);
             // What a drain's price is made of, batch by batch, for an operator who asks why a level was chosen.

@@ -29,12 +29,9 @@ public record Tier(Kind kind, Reason reason, GradientMethod method, int steps) {
         BACKLOG
     }
 
-    /**
-     * The engine call it makes, as one number: events of the same method and steps share one call,
-     * and the cost of one kind of call bounds another's only roughly.
-     */
-    public int call() {
-        return method.ordinal() * 100_000 + steps;
+    /** The engine call it makes: events of the same method and steps share one. */
+    public Call call() {
+        return new Call(method, steps);
     }
 
     /** The metric label, as the Avro symbol but in lower case. */

@@ -1,5 +1,6 @@
 package io.explainstream.stream.batch;
 
+import io.explainstream.stream.audit.Call;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -65,13 +66,7 @@ public final class TransactionBudget {
      * and steps): a call's fixed work weighs on its cost per unit more the fewer path points it
      * has, so the cost of a one-point call bounds a 50-step call's from above, never from below.
      */
-    public record Work(double units, int length, int kind) {
-
-        /** Work of the one kind of call a test or a benchmark makes. */
-        public Work(double units, int length) {
-            this(units, length, 0);
-        }
-    }
+    public record Work(double units, int length, Call call) {}
 
     /**
      * The measured cost of a length class: seconds per unit, and the mean padded length it was
@@ -96,8 +91,8 @@ public final class TransactionBudget {
     private final double hardLimitSeconds;
     /** The measured cost of each length class ({@link #lengthClass}), over every kind of call: what cuts batches. */
     private final TreeMap<Integer, Cost> costs = new TreeMap<>();
-    /** The same, per kind of call ({@link Work#kind}): what condemns an event, which only calls of its kind may. */
-    private final Map<Integer, TreeMap<Integer, Cost>> costsByKind = new HashMap<>();
+    /** The same, per kind of call ({@link Work#call}): what condemns an event, which only calls of its kind may. */
+    private final Map<Call, TreeMap<Integer, Cost>> costsByKind = new HashMap<>();
     private double spentSeconds;
     private double commitsSeen = Double.NaN;
     private boolean warmedUp;
@@ -254,12 +249,12 @@ public final class TransactionBudget {
 
     /** The costs measured on calls of this work's kind. */
     private TreeMap<Integer, Cost> ofKind(Work work) {
-        return costsByKind.getOrDefault(work.kind(), new TreeMap<>());
+        return costsByKind.getOrDefault(work.call(), new TreeMap<>());
     }
 
     /** The tables a call of this work teaches: the costs of every kind, and those of its own. */
     private List<TreeMap<Integer, Cost>> tablesOf(Work work) {
-        return List.of(costs, costsByKind.computeIfAbsent(work.kind(), k -> new TreeMap<>()));
+        return List.of(costs, costsByKind.computeIfAbsent(work.call(), k -> new TreeMap<>()));
     }
 
     /**

@@ -9,6 +9,7 @@ import io.explainstream.schema.ExplanationTier;
 import io.explainstream.schema.TierReason;
 import io.explainstream.stream.audit.AuditPolicy;
 import io.explainstream.stream.audit.BacklogController;
+import io.explainstream.stream.audit.Call;
 import io.explainstream.stream.audit.Tier;
 import io.explainstream.stream.batch.Explainer;
 import io.explainstream.stream.batch.PendingEvent;
@@ -262,9 +263,12 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
      * The bucket an event batches in: its tier's method and steps, then its length bucket (none
      * with batch.by.length=false). A cheap event costs about 1/steps of an integrated-gradients one.
      */
-    private int bucketOf(PendingEvent event) {
-        return backlog.tier(event.audit()).call() * 64 + (policy.byLength() ? bucket(event) : 0);
+    private Bucket bucketOf(PendingEvent event) {
+        return new Bucket(backlog.tier(event.audit()).call(), policy.byLength() ? bucket(event) : 0);
     }
+
+    /** Where an event batches: its engine call, and its length class (0 for every event with batch.by.length=false). */
+    private record Bucket(Call call, int lengthClass) {}
 
     /** Engine work, in the budget's unit, of these events in one call: each is padded to the longest ({@link Explainer#work}). */
     private TransactionBudget.Work work(List<PendingEvent> events) {
@@ -279,15 +283,15 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
      * of their oldest event). An event whose key has an earlier event waiting in another bucket is
      * held back, so that the events of a key are explained in the order they were logged.
      */
-    private Map<Integer, List<PendingEvent>> eligibleByBucket(List<PendingEvent> waiting) {
-        Map<Integer, List<PendingEvent>> eligible = new LinkedHashMap<>();
-        Map<ByteBuffer, Integer> bucketOfKey = new HashMap<>();
+    private Map<Bucket, List<PendingEvent>> eligibleByBucket(List<PendingEvent> waiting) {
+        Map<Bucket, List<PendingEvent>> eligible = new LinkedHashMap<>();
+        Map<ByteBuffer, Bucket> bucketOfKey = new HashMap<>();
         Set<ByteBuffer> heldBack = new HashSet<>();
         for (PendingEvent event : waiting) {
             ByteBuffer key = ByteBuffer.wrap(outputKey(event));
-            int bucket = bucketOf(event);
-            Integer earlier = bucketOfKey.putIfAbsent(key, bucket);
-            if (heldBack.contains(key) || earlier != null && earlier != bucket) {
+            Bucket bucket = bucketOf(event);
+            Bucket earlier = bucketOfKey.putIfAbsent(key, bucket);
+            if (heldBack.contains(key) || earlier != null && !earlier.equals(bucket)) {
                 heldBack.add(key);
                 continue;
             }
@@ -364,7 +368,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             // The level may have just changed: each run of events with the same method and steps is one engine call.
             int from = 0;
             for (int i = 1; i <= batch.size(); i++) {
-                if (i == batch.size() || tiers.get(i).call() != tiers.get(from).call()) {
+                if (i == batch.size() || !tiers.get(i).call().equals(tiers.get(from).call())) {
                     explainSplitting(batch.subList(from, i), handled, false);
                     from = i;
                 }

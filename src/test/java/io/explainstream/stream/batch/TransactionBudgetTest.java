@@ -4,20 +4,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.explainstream.attribution.GradientMethod;
+import io.explainstream.stream.audit.Call;
 import org.junit.jupiter.api.Test;
 
 /** How the engine time inside one transaction is planned from the measured cost. */
 class TransactionBudgetTest {
 
-    /** Two kinds of engine call: input x gradient, and integrated gradients at 50 steps. */
-    private static final int CHEAP = 1;
-    private static final int FULL = 2;
+    /** Two kinds of engine call: input x gradient, and integrated gradients at 50 steps (the one most tests make). */
+    private static final Call CHEAP = new Call(GradientMethod.INPUT_X_GRADIENT, 1);
+    private static final Call FULL = new Call(GradientMethod.INTEGRATED_GRADIENTS, 50);
 
     private final TransactionBudget budget = new TransactionBudget(20, 60);
 
     /** Work of events padded to 24 tokens: one length class. */
     private static TransactionBudget.Work w(double units) {
-        return new TransactionBudget.Work(units, 24);
+        return new TransactionBudget.Work(units, 24, FULL);
     }
 
     @Test
@@ -103,7 +105,7 @@ class TransactionBudgetTest {
      */
     @Test
     void anEventAsLongAsOneStoppedAfterAnotherFitIsTriedUntilTwoInARowAreStopped() {
-        TransactionBudget.Work longEvent = new TransactionBudget.Work(507 * 50, 507);
+        TransactionBudget.Work longEvent = new TransactionBudget.Work(507 * 50, 507, FULL);
         TransactionBudget tight = new TransactionBudget(5, 20);
         tight.commits(0);
         tight.spent(1, w(100)); // warm-up
@@ -125,9 +127,9 @@ class TransactionBudgetTest {
         tight.stopped(15.4, longEvent);
         assertTrue(tight.lengthStoppedTwice(longEvent));
         assertTrue(tight.exceedsTransaction(longEvent), "two stops in a row: the length is past the limit");
-        assertFalse(tight.exceedsTransaction(new TransactionBudget.Work(400 * 50, 507)), "an event estimated within the limit is still tried");
+        assertFalse(tight.exceedsTransaction(new TransactionBudget.Work(400 * 50, 507, FULL)), "an event estimated within the limit is still tried");
         tight.commits(6);
-        tight.spent(13, new TransactionBudget.Work(480 * 50, 507)); // a shorter event of the class completes
+        tight.spent(13, new TransactionBudget.Work(480 * 50, 507, FULL)); // a shorter event of the class completes
         assertFalse(tight.exceedsTransaction(longEvent), "a completed call ends the run of stops");
     }
 
@@ -191,9 +193,9 @@ class TransactionBudgetTest {
      */
     @Test
     void aFirstStopAtALengthIsNoVerdictUntilASecondStopOrAMeasurement() {
-        TransactionBudget.Work shortEvent = new TransactionBudget.Work(32 * 16, 32);
-        TransactionBudget.Work longEvent = new TransactionBudget.Work(512 * 16, 512);
-        TransactionBudget.Work longer = new TransactionBudget.Work(512 * 16 + 1, 512);
+        TransactionBudget.Work shortEvent = new TransactionBudget.Work(32 * 16, 32, FULL);
+        TransactionBudget.Work longEvent = new TransactionBudget.Work(512 * 16, 512, FULL);
+        TransactionBudget.Work longer = new TransactionBudget.Work(512 * 16 + 1, 512, FULL);
         budget.commits(0);
         budget.spent(1, shortEvent); // warm-up
         budget.spent(0.05, shortEvent); // measured
@@ -231,9 +233,9 @@ class TransactionBudgetTest {
      */
     @Test
     void aLengthNotMeasuredIsBoundedByTheLengthsThatAre() {
-        TransactionBudget.Work shortEvent = new TransactionBudget.Work(32 * 16, 32);
-        TransactionBudget.Work longEvent = new TransactionBudget.Work(512 * 16, 512);
-        TransactionBudget.Work threeLong = new TransactionBudget.Work(3 * 512 * 16, 512);
+        TransactionBudget.Work shortEvent = new TransactionBudget.Work(32 * 16, 32, FULL);
+        TransactionBudget.Work longEvent = new TransactionBudget.Work(512 * 16, 512, FULL);
+        TransactionBudget.Work threeLong = new TransactionBudget.Work(3 * 512 * 16, 512, FULL);
         budget.commits(0);
         budget.spent(1, shortEvent); // warm-up
         for (int i = 0; i < 5; i++) {
@@ -245,17 +247,17 @@ class TransactionBudgetTest {
         assertEquals(3 * 512 * 16 * perUnit * 512 / 32, budget.estimate(threeLong), 1e-6, "at most: a token's cost times 512 / 32");
         assertFalse(budget.batchFits(threeLong), "38.6 s planned: cut (one cost for all lengths planned 2.4 s)");
         assertEquals(512 * 16 * perUnit, budget.leastEstimate(longEvent), 1e-9, "at least: a token's cost at 32 tokens");
-        assertFalse(budget.exceedsTransaction(new TransactionBudget.Work(40 * 512 * 16, 512)),
+        assertFalse(budget.exceedsTransaction(new TransactionBudget.Work(40 * 512 * 16, 512, FULL)),
                 "514 s at most, 32 s at least: not condemned by a bound");
 
         budget.spent(6.7869, longEvent); // the first long event, alone
         budget.commits(2);
         assertEquals(6.7869, budget.estimate(longEvent), 1e-9, "measured: its own class's cost");
-        assertTrue(budget.batchFits(new TransactionBudget.Work(2 * 512 * 16, 512)), "13.6 s");
+        assertTrue(budget.batchFits(new TransactionBudget.Work(2 * 512 * 16, 512, FULL)), "13.6 s");
         assertFalse(budget.batchFits(threeLong), "20.4 s is over 20 s");
         assertEquals(0.0502, budget.estimate(shortEvent), 1e-9, "the short class keeps its own cost");
 
-        TransactionBudget.Work middle = new TransactionBudget.Work(200 * 16, 200);
+        TransactionBudget.Work middle = new TransactionBudget.Work(200 * 16, 200, FULL);
         double longPerUnit = 6.7869 / (512 * 16);
         assertEquals(200 * 16 * Math.min(perUnit * 200 / 32, longPerUnit), budget.estimate(middle), 1e-9,
                 "between two measured lengths: at most the longer one's cost per unit");
@@ -267,12 +269,12 @@ class TransactionBudgetTest {
     @Test
     void theFirstMeasurementReplacesTheWarmUpsBoundAtEveryLength() {
         budget.commits(0);
-        budget.spent(30, new TransactionBudget.Work(1000, 24)); // warm-up: 30 ms per unit
-        assertEquals(30 * 21.0, budget.estimate(new TransactionBudget.Work(1000, 504)), 1e-9, "scaled up from the warm-up's length");
-        budget.spent(5, new TransactionBudget.Work(1000, 504)); // measured: 5 ms per unit at 504 tokens
-        assertEquals(5.0, budget.estimate(new TransactionBudget.Work(1000, 24)), 1e-9, "the warm-up's class is forgotten: at most the longer cost");
-        assertEquals(5.0 * 24 / 504, budget.leastEstimate(new TransactionBudget.Work(1000, 24)), 1e-9);
-        assertTrue(budget.exceedsTransaction(new TransactionBudget.Work(10_801, 504)), "measured, so a verdict");
+        budget.spent(30, new TransactionBudget.Work(1000, 24, FULL)); // warm-up: 30 ms per unit
+        assertEquals(30 * 21.0, budget.estimate(new TransactionBudget.Work(1000, 504, FULL)), 1e-9, "scaled up from the warm-up's length");
+        budget.spent(5, new TransactionBudget.Work(1000, 504, FULL)); // measured: 5 ms per unit at 504 tokens
+        assertEquals(5.0, budget.estimate(new TransactionBudget.Work(1000, 24, FULL)), 1e-9, "the warm-up's class is forgotten: at most the longer cost");
+        assertEquals(5.0 * 24 / 504, budget.leastEstimate(new TransactionBudget.Work(1000, 24, FULL)), 1e-9);
+        assertTrue(budget.exceedsTransaction(new TransactionBudget.Work(10_801, 504, FULL)), "measured, so a verdict");
     }
 
     @Test
