@@ -559,8 +559,8 @@ public final class BacklogController {
                         + " configured method as they arrive%s", 100 * forcedShare(), load, load >= 1 ? ", more than the engine has" : "");
         // What waits, and the forced records' part of it: after a burst nothing arrives, and the
         // rate alone said the forced events "need 0.00 s" while their waiting work took most of the
-        // engine's time (a hostile test).
-        // At the most they can take: at the median event, a forced long prompt not yet read counts as a short one.
+        // engine's time (a hostile test). At the most they can take: at the recent price, a forced
+        // long prompt not yet read counts as a median event.
         long drainMs = slowestDrainWithForcedMs(level);
         long forcedDrainMs = drainMs < 0 ? -1 : drainMs(level, Counted.FORCED, Price.SLOWEST);
         String waits = drainMs < 0 ? "" : String.format(Locale.ROOT, "; the %d input records waiting need at most %d ms of engine time, %d ms of"
