@@ -625,6 +625,43 @@ class BacklogControllerTest {
     }
 
     /**
+     * 2 records per second, a tenth of them long prompts (512 tokens: 20 s for a sampled one at the
+     * configured 32 steps): the configured level needs about 2.1 s of engine time per second and
+     * falls behind, and while the engine is in a long batch the lag grows 1 s per s. Read as the
+     * growth of the lag, that asks for 22 times the speed, the top level, where the events outside
+     * the sample are skipped (a hostile test's rerun: 55 of 160 skipped, where 25 steps would have
+     * kept up). At 8 steps the arrivals need about 0.55 s per s, and the 20 records waiting drain
+     * within the limit: the step goes there.
+     */
+    @Test
+    void aGrowingLagStepsOnlyAsFarAsALevelThatKeepsUpWithTheArrivalsAndDrainsWithinTheLimit() {
+        ManualClock clock = new ManualClock();
+        Arrivals ends = arriving(clock, 2);
+        BacklogController controller = warmedUp(clock, 32, ends);
+        for (int batch = 0; batch < 8; batch++) {
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
+            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
+        }
+        for (int record = 0; record < 64; record++) {
+            controller.taken(record % 10 == 0 ? 512 : 30);
+        }
+        clock.advance(Duration.ofSeconds(20));
+        controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.SAMPLED), 512)), 20_000);
+        controller.forget("0_0");
+        long oldestMs = clock.millis() - 31_000;
+        String log = StandardError.during(() -> {
+            for (int second = 0; second < 15 && controller.level() == 0; second++) {
+                long end = ends.endOffset("in", 0).getAsLong();
+                controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 2, 60)), "in", 0, end - 21);
+                controller.observeOldest("0_0", oldestMs);
+                clock.advance(Duration.ofSeconds(1));
+            }
+        });
+        assertEquals(2, controller.level(), log);
+        assertTrue(log.contains("(level 2 explains the 2.0 input records arriving per second and the 22 waiting within the limit)"), log);
+    }
+
+    /**
      * A steady stream of 2 events per second that the configured level keeps up with, and one
      * sampled long prompt among them whose batch takes 26 s: the 52 short events that arrive
      * meanwhile wait 26 s, and their lag grows 1 s per s across that one batch. They drain in about
