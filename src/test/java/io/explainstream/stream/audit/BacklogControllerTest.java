@@ -637,6 +637,35 @@ class BacklogControllerTest {
     void aGrowingLagStepsOnlyAsFarAsALevelThatKeepsUpWithTheArrivalsAndDrainsWithinTheLimit() {
         ManualClock clock = new ManualClock();
         Arrivals ends = arriving(clock, 2);
+        BacklogController controller = longPromptsFallingBehind(clock, ends);
+        String log = StandardError.during(() -> lagGrowing(controller, clock, ends, 31_000, 1_000));
+        assertEquals(2, controller.level(), log);
+        assertTrue(log.contains("(level 2 explains the 2.0 input records arriving per second and the 22 waiting within the limit)"), log);
+    }
+
+    /**
+     * The same stream, its lag over half the limit and growing 0.2 s per s: two dwell times of that
+     * growth leave it under the limit, so the lag's rule does not step, and a hostile test's rerun
+     * saw the growth show only at 48.7 s of a 60 s limit, after a long batch, too late for any level
+     * but the top (60 of 160 events skipped). The arrivals need 2.1 s of engine time per second
+     * here: that steps down to the first level that keeps up with them, once the lag is over half
+     * the limit and growing.
+     */
+    @Test
+    void aLagOverHalfTheLimitThatGrowsStepsToALevelThatKeepsUpWithTheArrivals() {
+        ManualClock clock = new ManualClock();
+        Arrivals ends = arriving(clock, 2);
+        BacklogController controller = longPromptsFallingBehind(clock, ends);
+        String log = StandardError.during(() -> lagGrowing(controller, clock, ends, 31_000, 200));
+        assertEquals(2, controller.level(), log);
+        assertTrue(log.contains("is over half the limit and growing, and the 2.0 input records arriving per second need 2."), log);
+    }
+
+    /**
+     * A controller at 32 steps fed 2 records per second, a tenth of them long prompts (512 tokens:
+     * 20 s for a sampled one), short sampled events at 100 ms and cheap ones at 10 ms.
+     */
+    private static BacklogController longPromptsFallingBehind(ManualClock clock, Arrivals ends) {
         BacklogController controller = warmedUp(clock, 32, ends);
         for (int batch = 0; batch < 8; batch++) {
             explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
@@ -648,17 +677,19 @@ class BacklogControllerTest {
         clock.advance(Duration.ofSeconds(20));
         controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.SAMPLED), 512)), 20_000);
         controller.forget("0_0");
-        long oldestMs = clock.millis() - 31_000;
-        String log = StandardError.during(() -> {
-            for (int second = 0; second < 15 && controller.level() == 0; second++) {
-                long end = ends.endOffset("in", 0).getAsLong();
-                controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 2, 60)), "in", 0, end - 21);
-                controller.observeOldest("0_0", oldestMs);
-                clock.advance(Duration.ofSeconds(1));
-            }
-        });
-        assertEquals(2, controller.level(), log);
-        assertTrue(log.contains("(level 2 explains the 2.0 input records arriving per second and the 22 waiting within the limit)"), log);
+        return controller;
+    }
+
+    /** Each second for up to 15 s, while the level holds: 20 records unread and 2 cheap ones stored, the lag from {@code fromMs} growing this much. */
+    private static void lagGrowing(BacklogController controller, ManualClock clock, Arrivals ends, long fromMs, long growthMsPerSecond) {
+        long lagMs = fromMs;
+        for (int second = 0; second < 15 && controller.level() == 0; second++) {
+            long end = ends.endOffset("in", 0).getAsLong();
+            controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 2, 60)), "in", 0, end - 21);
+            controller.observeOldest("0_0", clock.millis() - lagMs);
+            clock.advance(Duration.ofSeconds(1));
+            lagMs += growthMsPerSecond;
+        }
     }
 
     /**
@@ -756,7 +787,11 @@ class BacklogControllerTest {
         List<Integer> overload = run.levelsBetween(0, 240_000);
         int firstStep = overload.indexOf(overload.stream().filter(level -> level > 0).findFirst().orElseThrow());
         assertFalse(overload.subList(firstStep, overload.size()).contains(0), "back to the configured level during the overload: " + run.changes());
-        assertEquals(3, run.changes().size(), "one step down and one back up: " + run.changes());
+        // Down once, then only up: a level priced from another call's batches (16 steps from 32's) may
+        // be passed over on the way down and tried on the way up, but never a step down again.
+        List<Integer> changed = run.changes().stream().map(change -> Integer.parseInt(change.substring(change.indexOf(": ") + 2))).toList();
+        assertTrue(changed.size() <= 4 && java.util.stream.IntStream.range(2, changed.size()).allMatch(i -> changed.get(i) < changed.get(i - 1)),
+                "one step down, then only up: " + run.changes());
         assertTrue(run.maxLagMs() <= 60_000, "lag " + run.maxLagMs() + " ms, changes " + run.changes());
         List<Integer> after = run.levelsBetween(400_000, 440_000);
         assertTrue(after.stream().allMatch(level -> level == 0), "after the overload: " + run.changes());
