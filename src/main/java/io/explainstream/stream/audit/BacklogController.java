@@ -974,6 +974,16 @@ public final class BacklogController {
             growingOverHalf |= series.known(dwellMs) && publishedMs > limit / 2 && growth > 0;
         }
         sayAged(agedOverHalf, longestPublishedMs, drainWithForcedMs);
+        if (LOG.isDebugEnabled()) {
+            // What each decision below reads, for an operator who asks why the level did or did not move.
+            LagSeries at = sources.get(source);
+            OptionalDouble need = arrivalsLoad(level, Price.RECENT);
+            LOG.debug(String.format(Locale.ROOT, "lag of %s: %d ms as published, %.2f s per s over %s; %d records wait, %d ms at level %d"
+                    + " (at most %d)%s; %s", source, at.last() + batchMs, at.slope(dwellMs), at.known(dwellMs) ? "the dwell time" : "less than it",
+                    waitingRecords(), drainMs, level, drainWithForcedMs, allCounted ? "" : ", not all counted", need.isEmpty() ? "arrivals not known"
+                            : String.format(Locale.ROOT, "%.1f records per s arrive, needing %.2f s per s here", arrivingPerSecond().orElse(0),
+                                    need.getAsDouble())));
+        }
         if (worst != null && level == levels.size() - 1
                 && (warnedAtTop == TopWarning.NONE || warnedAtTop == TopWarning.WITHOUT_THE_FORCED_LOAD && forcedLoad >= 0)) {
             warnAtTop(worst.last() + batchMs, worstExpectedMs);
