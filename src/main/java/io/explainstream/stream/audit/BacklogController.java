@@ -973,7 +973,6 @@ public final class BacklogController {
             allUnderHalf &= publishedMs < limit / 2 && growth <= 0;
             growingOverHalf |= series.known(dwellMs) && publishedMs > limit / 2 && growth > 0;
         }
-        sayAged(agedOverHalf, longestPublishedMs, drainWithForcedMs);
         if (LOG.isDebugEnabled()) {
             // What each decision below reads, for an operator who asks why the level did or did not move.
             LagSeries at = sources.get(source);
@@ -1037,6 +1036,11 @@ public final class BacklogController {
                 holding = true;
             }
         }
+        // Said of the level only where it holds: said before the decision, "level held" came a
+        // millisecond before a step up (a hostile test). Nor of a lag whose records are all
+        // published: the measurement stays until the next batch, and "0 input records" were said to
+        // be published over the limit.
+        sayAged(agedOverHalf && next == level && waitingRecords() > 0, longestPublishedMs, drainWithForcedMs);
         if (next != level) {
             change(next, why, now);
         }

@@ -566,6 +566,27 @@ class BacklogControllerTest {
     }
 
     /**
+     * Records that waited elsewhere, 40 s old, drain in a fraction of a second at the level above:
+     * the service steps up, and says only that. It said "level held" (their age) a millisecond
+     * before the step up, of the same lag (a hostile test).
+     */
+    @Test
+    void aStepUpForRecordsThatWaitedElsewhereIsNotAlsoSaidToHoldTheLevel() {
+        ManualClock clock = new ManualClock();
+        java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong(1);
+        BacklogController controller = priced(clock, end, 100, 10);
+        controller.forget("0_0");
+        end.set(1 + 1_200);
+        controller.waiting("0_0", 0, 0, "in", 0, 0);
+        assertEquals(1, controller.observeOldest("0_0", clock.millis() - 46_000), "1,200 records: 66 s at the configured level");
+        controller.waiting("0_0", 0, 0, "in", 0, 1_190); // 10 left: 0.5 s at the configured level
+        clock.advance(Duration.ofSeconds(11));
+        String log = StandardError.during(() -> assertEquals(0, controller.observeOldest("0_0", clock.millis() - 40_000)));
+        assertTrue(log.contains("audit level 1 -> 0"), log);
+        assertFalse(log.contains("level held"), log);
+    }
+
+    /**
      * Six records wait after a backlog: five short sampled events and one forced long prompt, whose
      * batches take 26 s at the configured method at every level. Priced at the shares of the events
      * taken (no forced one among the last 64), the six needed 0.7 s, and a step up said they needed
