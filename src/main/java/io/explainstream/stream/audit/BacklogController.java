@@ -25,7 +25,12 @@ import org.slf4j.LoggerFactory;
  * time, will be over the limit within two dwell times, as far as the lag's growth says the service
  * falls short; it steps back up one level when every source's lag is under half the limit, at most
  * one change per {@code dwellMs} (a step needs time to show in the lag; a step down for the work
- * that waits, below, needs only a quarter of that since the last).
+ * that waits, below, needs only a quarter of that since the last). Where the input's arrival rate
+ * is known, the records arriving also price each level: a growing lag's step stops at the first
+ * level that keeps up with them and publishes the waiting records within the limit, and a lag over
+ * half the limit that grows at a level that does not keep up steps there before the growth
+ * projects over the limit (while the engine is in a long batch no lag is measured, and the growth
+ * of a lag measured across one reads about 1 s per s).
  *
  * <p>It is also fed the work that waits: how many input records of each source are not yet
  * explained (in its batch store, and produced but not yet read), their tokens where known, and the
