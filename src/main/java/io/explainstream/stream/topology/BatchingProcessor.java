@@ -32,6 +32,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.LongSummaryStatistics;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Optional;
@@ -613,11 +614,10 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
 
     /** The waiting events by the audit choice made where they entered: a forced event costs the configured method at every level. */
     private static List<BacklogController.Stored> storedByChoice(List<PendingEvent> events) {
-        Map<AuditPolicy.Choice, List<PendingEvent>> byChoice = events.stream().collect(Collectors.groupingBy(PendingEvent::audit));
-        return byChoice.entrySet().stream()
-                .map(choice -> BacklogController.Stored.of(choice.getKey(), choice.getValue().size(),
-                        choice.getValue().stream().mapToLong(PendingEvent::tokens).sum()))
-                .toList();
+        Map<AuditPolicy.Choice, LongSummaryStatistics> byChoice = events.stream()
+                .collect(Collectors.groupingBy(PendingEvent::audit, Collectors.summarizingLong(PendingEvent::tokens)));
+        return byChoice.entrySet().stream().map(choice -> BacklogController.Stored.of(choice.getKey(), choice.getValue().getCount(),
+                choice.getValue().getSum())).toList();
     }
 
     /**
