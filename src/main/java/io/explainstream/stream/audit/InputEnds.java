@@ -17,4 +17,13 @@ public interface InputEnds {
      * end of what a read-committed consumer may read), or empty when not known.
      */
     OptionalLong endOffset(String topic, int partition);
+
+    /**
+     * How many times the ends have been read from the broker, or -1 where each call reads them.
+     * An end that stands still between two reads says no record came; one that stands still because
+     * no read succeeded says nothing, and a record past it may have come at any time since.
+     */
+    default long reads() {
+        return -1;
+    }
 }

@@ -44,6 +44,8 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
     private Admin admin;
     /** The ends last read, by partition (written by the reader thread, read by the stream thread). */
     private volatile Map<Integer, Long> ends = Map.of();
+    /** How many reads have succeeded (written by the reader thread, read by the stream thread). */
+    private volatile long reads;
     /** The partitions listed last, and when (reader thread only). */
     private Map<TopicPartition, OffsetSpec> partitions = Map.of();
     private long describedAtNanos;
@@ -102,6 +104,12 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
         admin.listOffsets(partitions, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED).timeoutMs((int) wait)).all().get(2 * wait, TimeUnit.MILLISECONDS)
                 .forEach((partition, info) -> read.put(partition.partition(), info.offset()));
         ends = Map.copyOf(read);
+        reads++;
+    }
+
+    @Override
+    public long reads() {
+        return reads;
     }
 
     @Override

@@ -362,7 +362,8 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         boolean cancelled = false;
         // How long the batch's records have waited since they reached Kafka, not how old their events
         // are: a backfill of last month's logs, sent now, has no backlog.
-        backlog.observeOldest(task, batch.stream().mapToLong(event -> event.source().timestampMs()).min().getAsLong());
+        backlog.observeOldest(task, batch.stream().mapToLong(event -> event.source().timestampMs()).min().getAsLong(),
+                batch.stream().mapToLong(event -> event.source().offset()).min().getAsLong());
         List<Tier> tiers = batch.stream().map(event -> backlog.tier(event.audit())).toList();
         long engineStartedMs = clock.millis();
         try {
