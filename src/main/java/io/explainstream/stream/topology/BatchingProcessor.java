@@ -28,6 +28,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -80,6 +81,13 @@ import org.slf4j.LoggerFactory;
 final class BatchingProcessor implements Processor<byte[], ValidationProcessor.Arrival, Object, Object> {
 
     private static final Logger LOG = LoggerFactory.getLogger(BatchingProcessor.class);
+    /**
+     * How much of the oldest due batch's engine time the quicker due batches may take before it:
+     * they delay it by at most a tenth, where behind it they would wait the whole of it. Oldest
+     * first alone, six short events explained in 28 ms waited behind four forced long prompts of
+     * 14 to 19 s each and were published at 117 s (a hostile test).
+     */
+    private static final double QUICK_SHARE = 0.1;
 
     private final String storeName;
     private final BatchPolicy policy;
@@ -227,15 +235,43 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             // Nothing waits: no lag once that lasts, so a degraded service recovers when traffic stops.
             backlog.idle(task);
         }
-        // Every batch whose oldest event has waited long enough, oldest first.
-        for (List<PendingEvent> waiting = first; !waiting.isEmpty() && nowMs - waiting.get(0).enqueuedAtMs() >= policy.maxWaitMs();
-                waiting = pending()) {
-            if (!flushNext(eligibleByBucket(waiting).get(bucketOf(waiting.get(0))), true)) {
+        // Every batch whose oldest event has waited long enough, oldest first, the quick ones before it.
+        double aheadSeconds = 0;
+        for (List<PendingEvent> waiting = first; !waiting.isEmpty() && due(waiting.get(0), nowMs); waiting = pending()) {
+            Map<Bucket, List<PendingEvent>> eligible = eligibleByBucket(waiting);
+            List<PendingEvent> oldest = eligible.get(bucketOf(waiting.get(0)));
+            List<PendingEvent> next = quickBefore(oldest, eligible.values(), aheadSeconds, nowMs).orElse(oldest);
+            aheadSeconds = next == oldest ? 0 : aheadSeconds + estimatedSeconds(next);
+            if (!flushNext(next, true)) {
                 return;
             }
         }
         // Also full batches that waited for the next transaction's budget.
         flushWhileFull();
+    }
+
+    /** Whether an event has waited {@code batch.max.wait.ms} for its batch to fill. */
+    private boolean due(PendingEvent event, long nowMs) {
+        return nowMs - event.enqueuedAtMs() >= policy.maxWaitMs();
+    }
+
+    /**
+     * The first due bucket (in the order of their oldest events) whose next batch takes, with the
+     * quick batches already run before {@code oldest} ({@code aheadSeconds}), at most
+     * {@link #QUICK_SHARE} of {@code oldest}'s next batch; none before the engine has measured a
+     * cost, when every estimate is 0.
+     */
+    private Optional<List<PendingEvent>> quickBefore(List<PendingEvent> oldest, Collection<List<PendingEvent>> buckets, double aheadSeconds,
+            long nowMs) {
+        double oldestSeconds = estimatedSeconds(oldest);
+        return buckets.stream().filter(bucket -> bucket != oldest && due(bucket.get(0), nowMs))
+                .filter(bucket -> oldestSeconds > 0 && aheadSeconds + estimatedSeconds(bucket) <= QUICK_SHARE * oldestSeconds).findFirst();
+    }
+
+    /** The estimated engine seconds of the next batch of these events (one bucket's), at most what it can take; 0 before any measurement. */
+    private double estimatedSeconds(List<PendingEvent> candidates) {
+        List<PendingEvent> batch = nextBatch(candidates, false);
+        return batch.isEmpty() ? 0 : budget.estimate(work(batch));
     }
 
     /** Flushes every length bucket that holds a full batch, oldest bucket first. */

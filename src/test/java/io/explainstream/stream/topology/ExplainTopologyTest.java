@@ -250,6 +250,28 @@ class ExplainTopologyTest {
         }
     }
 
+    /**
+     * Two long prompts read first, then two short events; none makes a full batch, and all four are
+     * due together. The short events' batch needs under a tenth of the long one's engine time, so it
+     * goes first: behind it, it would wait the whole of it. Oldest first alone, a hostile test's six
+     * short events (28 ms of engine time) waited behind four long batches of 14 to 19 s each.
+     */
+    @Test
+    void dueShortEventsGoBeforeADueLongBatchThatTheyWouldOtherwiseWaitForWhole() {
+        start(new BatchPolicy(4, 100_000, 60_000));
+        warmUp();
+        String longPrompt = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(12);
+        send("conversation-1", json("long-1", longPrompt, RESPONSE), T0);
+        send("conversation-2", json("long-2", longPrompt, RESPONSE), T0 + 1);
+        send("conversation-3", json("short-1", PROMPT, RESPONSE), T0 + 2);
+        send("conversation-4", json("short-2", PROMPT, RESPONSE), T0 + 3);
+        assertTrue(output.isEmpty(), "no batch is full");
+        driver.advanceWallClockTime(Duration.ofMillis(61_000));
+        List<Explanation> explained = output.readValuesToList();
+        assertEquals(List.of("short-1", "short-2", "long-1", "long-2"), explained.stream().map(Explanation::getEventId).toList());
+        assertEquals(List.of(2, 2), explained.subList(0, 2).stream().map(Explanation::getBatchSize).toList(), "the short ones in one batch");
+    }
+
     @Test
     void jsonEventsFlushByCountWithKeyTimestampAndTheAttributeCommandsScores() {
         start(new BatchPolicy(2, 100_000, 60_000));
