@@ -587,6 +587,40 @@ class BacklogControllerTest {
     }
 
     /**
+     * A stream with a tenth of long prompts (512 tokens: a sampled one takes 20 s at the configured
+     * method, half are sampled), at level 1 after a backlog, with a lag of 40 s that is the records'
+     * age and 6 records not yet read. At the last events' mean they need 6.9 s at the configured
+     * level, under a quarter of the limit, and the service stepped up; but one of six is a long
+     * prompt more often than not, and a sampled one takes 20 s: a hostile test's step up said "39
+     * records need at most 9041 ms", a sampled long prompt not yet read took 26.4 s, and 3 events
+     * were published over the limit. With two standard deviations of their sum, 29 s, the level
+     * holds until they are read; read, each is priced at its own length and choice, and it steps up.
+     */
+    @Test
+    void aStepUpWithAFewRecordsNotYetReadAllowsForALongPromptAmongThem() {
+        ManualClock clock = new ManualClock();
+        java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong(1);
+        BacklogController controller = priced(clock, end, 100, 10);
+        clock.advance(Duration.ofSeconds(20));
+        controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.SAMPLED), 512)), 20_000);
+        explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10); // the next batch is expected to take as long as the last
+        for (int record = 0; record < 64; record++) {
+            controller.taken(record % 10 == 0 ? 512 : 30);
+        }
+        controller.forget("0_0");
+        end.set(1 + 1_200);
+        controller.waiting("0_0", 0, 0, "in", 0, 0);
+        assertEquals(1, controller.observeOldest("0_0", clock.millis() - 46_000), "1,200 records: over the limit at the configured level");
+        controller.waiting("0_0", 0, 0, "in", 0, 1_194);
+        clock.advance(Duration.ofSeconds(11));
+        assertEquals(1, controller.observeOldest("0_0", clock.millis() - 40_000), "6 records not read yet may hold a sampled long prompt");
+        controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.SAMPLED, 3, 90),
+                BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 3, 90)), "in", 0, 1_200);
+        clock.advance(Duration.ofSeconds(1));
+        assertEquals(0, controller.observeOldest("0_0", clock.millis() - 41_000), "read, they are six short events");
+    }
+
+    /**
      * Six records wait after a backlog: five short sampled events and one forced long prompt, whose
      * batches take 26 s at the configured method at every level. Priced at the shares of the events
      * taken (no forced one among the last 64), the six needed 0.7 s, and a step up said they needed
