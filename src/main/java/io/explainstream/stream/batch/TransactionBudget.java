@@ -184,6 +184,15 @@ public final class TransactionBudget {
         return spentSeconds == 0 || spentSeconds + estimate(work) <= maxSeconds;
     }
 
+    /**
+     * Whether this work would still fit in what is left of the transaction's budget after
+     * {@code seconds} more of engine time: a batch that quicker ones put off to the next
+     * transaction could be put off there again, for as long as quick ones come.
+     */
+    public synchronized boolean fitsAfter(double seconds, Work work) {
+        return spentSeconds + seconds + estimate(work) <= maxSeconds;
+    }
+
     /** Whether a batch of {@code batchWork} (the events taken so far and one more) fits in what is left of the transaction's budget. */
     public synchronized boolean batchFits(Work batchWork) {
         return spentSeconds + estimate(batchWork) <= maxSeconds;

@@ -258,14 +258,19 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     /**
      * The first due bucket (in the order of their oldest events) whose next batch takes, with the
      * quick batches already run before {@code oldest} ({@code aheadSeconds}), at most
-     * {@link #QUICK_SHARE} of {@code oldest}'s next batch; none before the engine has measured a
-     * cost, when every estimate is 0.
+     * {@link #QUICK_SHARE} of {@code oldest}'s next batch, and after which {@code oldest}'s first
+     * event still fits in the transaction: put off to the next one, it could be put off there again
+     * for as long as quick batches come. None before the engine has measured a cost, when every
+     * estimate is 0.
      */
     private Optional<List<PendingEvent>> quickBefore(List<PendingEvent> oldest, Collection<List<PendingEvent>> buckets, double aheadSeconds,
             long nowMs) {
         double oldestSeconds = estimatedSeconds(oldest);
-        return buckets.stream().filter(bucket -> bucket != oldest && due(bucket.get(0), nowMs))
-                .filter(bucket -> oldestSeconds > 0 && aheadSeconds + estimatedSeconds(bucket) <= QUICK_SHARE * oldestSeconds).findFirst();
+        TransactionBudget.Work oldestFirst = work(oldest.subList(0, 1));
+        return buckets.stream().filter(bucket -> bucket != oldest && due(bucket.get(0), nowMs)).filter(bucket -> {
+            double ahead = aheadSeconds + estimatedSeconds(bucket);
+            return oldestSeconds > 0 && ahead <= QUICK_SHARE * oldestSeconds && budget.fitsAfter(ahead, oldestFirst);
+        }).findFirst();
     }
 
     /** The estimated engine seconds of the next batch of these events (one bucket's), at most what it can take; 0 before any measurement. */

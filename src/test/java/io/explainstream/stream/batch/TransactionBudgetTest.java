@@ -85,6 +85,9 @@ class TransactionBudgetTest {
         budget.commits(2);
         assertTrue(budget.fits(w(600)), "committed: a fresh budget");
         assertTrue(budget.fits(w(1_000_000)), "the first batch of a transaction always goes, however large");
+        assertTrue(budget.fitsAfter(14, w(600)), "after 14 s more, 6 s still fit");
+        assertFalse(budget.fitsAfter(14.5, w(600)));
+        assertFalse(budget.fitsAfter(0.001, w(2_100)), "21 s goes only as the first batch of a transaction, and nothing before it");
     }
 
     /** Flagged by the estimate: past what a transaction allows by more than the engine's noise; nearer the limit an event is tried. */

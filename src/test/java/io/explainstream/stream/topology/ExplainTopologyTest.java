@@ -261,6 +261,11 @@ class ExplainTopologyTest {
         start(new BatchPolicy(4, 100_000, 60_000));
         warmUp();
         String longPrompt = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(12);
+        // One long prompt first, so that its length's cost is measured: before, it is planned as if
+        // attention were all its work, which a transaction may hold only alone.
+        send("conversation-0", json("long-0", longPrompt, RESPONSE), T0);
+        driver.advanceWallClockTime(Duration.ofMillis(61_000));
+        assertEquals("long-0", output.readValue().getEventId());
         send("conversation-1", json("long-1", longPrompt, RESPONSE), T0);
         send("conversation-2", json("long-2", longPrompt, RESPONSE), T0 + 1);
         send("conversation-3", json("short-1", PROMPT, RESPONSE), T0 + 2);
@@ -270,6 +275,23 @@ class ExplainTopologyTest {
         List<Explanation> explained = output.readValuesToList();
         assertEquals(List.of("short-1", "short-2", "long-1", "long-2"), explained.stream().map(Explanation::getEventId).toList());
         assertEquals(List.of(2, 2), explained.subList(0, 2).stream().map(Explanation::getBatchSize).toList(), "the short ones in one batch");
+    }
+
+    /**
+     * The same four events where a transaction's engine time (batch.max.seconds, here 1 ms) holds
+     * a long prompt only as the first batch of a transaction: a quick batch first would put it off
+     * to the next transaction, where quick ones could go first again, for as long as they come.
+     * So nothing goes before it.
+     */
+    @Test
+    void noDueBatchGoesBeforeOneThatWouldThenNoLongerFitTheTransaction() {
+        start(new BatchPolicy(4, 100_000, 60_000, 0.001, 60_000, true));
+        warmUp();
+        String longPrompt = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(12);
+        send("conversation-1", json("long-1", longPrompt, RESPONSE), T0);
+        send("conversation-3", json("short-1", PROMPT, RESPONSE), T0 + 2);
+        driver.advanceWallClockTime(Duration.ofMillis(61_000));
+        assertEquals(List.of("long-1", "short-1"), output.readValuesToList().stream().map(Explanation::getEventId).toList());
     }
 
     @Test
