@@ -509,6 +509,15 @@ class BacklogControllerTest {
         return controller;
     }
 
+    /** {@link #priced} at 100 and 10 ms, then a batch of one 512-token prompt of this choice that takes {@code longMs}. */
+    private static BacklogController pricedWithALongPrompt(ManualClock clock, java.util.concurrent.atomic.AtomicLong end, AuditPolicy.Choice choice,
+            long longMs) {
+        BacklogController controller = priced(clock, end, 100, 10);
+        clock.advance(Duration.ofMillis(longMs));
+        controller.batchTook(List.of(new BacklogController.Explained(controller.tier(choice), 512)), longMs);
+        return controller;
+    }
+
     /** A batch of 8 events of 30 tokens at this tier, taking {@code msPerEvent} each. */
     private static void took(BacklogController controller, ManualClock clock, Tier tier, long msPerEvent) {
         clock.advance(Duration.ofMillis(8 * msPerEvent));
@@ -600,9 +609,7 @@ class BacklogControllerTest {
     void aStepUpWithAFewRecordsNotYetReadAllowsForALongPromptAmongThem() {
         ManualClock clock = new ManualClock();
         java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong(1);
-        BacklogController controller = priced(clock, end, 100, 10);
-        clock.advance(Duration.ofSeconds(20));
-        controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.SAMPLED), 512)), 20_000);
+        BacklogController controller = pricedWithALongPrompt(clock, end, AuditPolicy.Choice.SAMPLED, 20_000);
         explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10); // the next batch is expected to take as long as the last
         for (int record = 0; record < 64; record++) {
             controller.taken(record % 10 == 0 ? 512 : 30);
@@ -632,9 +639,7 @@ class BacklogControllerTest {
     void aForcedLongPromptInTheBatchStoreIsPricedAsForcedAtItsLength() {
         ManualClock clock = new ManualClock();
         java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong(1);
-        BacklogController controller = priced(clock, end, 100, 10);
-        clock.advance(Duration.ofSeconds(26));
-        controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.FORCED), 512)), 26_000);
+        BacklogController controller = pricedWithALongPrompt(clock, end, AuditPolicy.Choice.FORCED, 26_000);
         controller.forget("0_0");
         end.set(1 + 1_200);
         controller.waiting("0_0", 0, 0, "in", 0, 0);

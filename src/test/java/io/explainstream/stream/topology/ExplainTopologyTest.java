@@ -224,12 +224,14 @@ class ExplainTopologyTest {
         assertTrue(new String(PendingEventCodec.encode(event), StandardCharsets.UTF_8).startsWith("{\"v\":3,"));
     }
 
+    /** A prompt of about 200 tokens: two length buckets above the short events' (up to 64 tokens). */
+    private static final String LONG_PROMPT = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(12);
+
     @Test
     void eventsBatchByLengthSoThatALongPromptNeitherPadsNorHoldsUpShortOnesAndKeysKeepTheirOrder() {
         start(new BatchPolicy(4, 100_000, 60_000));
         warmUp();
-        String longPrompt = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(12);
-        send("conversation-1", json("long-1", longPrompt, RESPONSE), T0);
+        send("conversation-1", json("long-1", LONG_PROMPT, RESPONSE), T0);
         send("conversation-1", json("short-1", PROMPT, RESPONSE), T0 + 1);
         for (int i = 2; i <= 5; i++) {
             send("conversation-" + i, json("short-" + i, PROMPT, RESPONSE), T0 + i);
@@ -260,14 +262,13 @@ class ExplainTopologyTest {
     void dueShortEventsGoBeforeADueLongBatchThatTheyWouldOtherwiseWaitForWhole() {
         start(new BatchPolicy(4, 100_000, 60_000));
         warmUp();
-        String longPrompt = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(12);
         // One long prompt first, so that its length's cost is measured: before, it is planned as if
         // attention were all its work, which a transaction may hold only alone.
-        send("conversation-0", json("long-0", longPrompt, RESPONSE), T0);
+        send("conversation-0", json("long-0", LONG_PROMPT, RESPONSE), T0);
         driver.advanceWallClockTime(Duration.ofMillis(61_000));
         assertEquals("long-0", output.readValue().getEventId());
-        send("conversation-1", json("long-1", longPrompt, RESPONSE), T0);
-        send("conversation-2", json("long-2", longPrompt, RESPONSE), T0 + 1);
+        send("conversation-1", json("long-1", LONG_PROMPT, RESPONSE), T0);
+        send("conversation-2", json("long-2", LONG_PROMPT, RESPONSE), T0 + 1);
         send("conversation-3", json("short-1", PROMPT, RESPONSE), T0 + 2);
         send("conversation-4", json("short-2", PROMPT, RESPONSE), T0 + 3);
         assertTrue(output.isEmpty(), "no batch is full");
@@ -278,8 +279,9 @@ class ExplainTopologyTest {
     }
 
     /**
-     * The same four events where a transaction's engine time (batch.max.seconds, here 1 ms) holds
-     * a long prompt only as the first batch of a transaction: a quick batch first would put it off
+     * A long prompt and a short event, due together, where a transaction's engine time
+     * (batch.max.seconds, here 1 ms) holds the long prompt only as the first batch of a
+     * transaction: a quick batch first would put it off
      * to the next transaction, where quick ones could go first again, for as long as they come.
      * So nothing goes before it.
      */
@@ -287,8 +289,7 @@ class ExplainTopologyTest {
     void noDueBatchGoesBeforeOneThatWouldThenNoLongerFitTheTransaction() {
         start(new BatchPolicy(4, 100_000, 60_000, 0.001, 60_000, true));
         warmUp();
-        String longPrompt = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(12);
-        send("conversation-1", json("long-1", longPrompt, RESPONSE), T0);
+        send("conversation-1", json("long-1", LONG_PROMPT, RESPONSE), T0);
         send("conversation-3", json("short-1", PROMPT, RESPONSE), T0 + 2);
         driver.advanceWallClockTime(Duration.ofMillis(61_000));
         assertEquals(List.of("long-1", "short-1"), output.readValuesToList().stream().map(Explanation::getEventId).toList());
@@ -430,8 +431,8 @@ class ExplainTopologyTest {
         explainTwoShortEvents();
 
         String longPrompt = "the cat sat on the mat. ".repeat(60);
-        send("long-1", json("long-1", longPrompt, "a girl"), T0);
-        send("long-2", json("long-2", longPrompt, "a girl"), T0);
+        send("long-1", json("long-1", LONG_PROMPT, "a girl"), T0);
+        send("long-2", json("long-2", LONG_PROMPT, "a girl"), T0);
         for (int i = 0; i < 6; i++) {
             driver.advanceWallClockTime(Duration.ofSeconds(1));
         }
@@ -485,9 +486,9 @@ class ExplainTopologyTest {
         explainTwoShortEvents();
 
         String longPrompt = "the cat sat on the mat. ".repeat(60);
-        send("long-1", json("long-1", longPrompt, "a girl"), T0);
+        send("long-1", json("long-1", LONG_PROMPT, "a girl"), T0);
         driver.advanceWallClockTime(Duration.ofSeconds(1));
-        send("long-2", json("long-2", longPrompt, "a boy"), T0);
+        send("long-2", json("long-2", LONG_PROMPT, "a boy"), T0);
         for (int i = 0; i < 4; i++) {
             driver.advanceWallClockTime(Duration.ofSeconds(1));
         }
