@@ -28,13 +28,23 @@ final class EndHistory {
         }
     }
 
+    /**
+     * The most ends kept, whatever {@code keepMs}: read every half second, at least 68 minutes of
+     * them. A limit of a day would otherwise keep 345,600 per partition; a record that waited longer
+     * than what is kept is taken at its timestamp, as before the history began.
+     */
+    static final int MOST_KEPT = 8_192;
+
     private final long keepMs;
     /** Oldest first; the ends grow from each to the next. */
     private final ArrayDeque<Seen> seen = new ArrayDeque<>();
     /** The read of the ends last added. */
     private long lastReads = -1;
 
-    /** A history that keeps at least the last {@code keepMs}: a record that waited longer is taken at its timestamp. */
+    /**
+     * A history that keeps at least the last {@code keepMs}, in at most {@link #MOST_KEPT} ends: a
+     * record that waited longer is taken at its timestamp.
+     */
     EndHistory(long keepMs) {
         this.keepMs = keepMs;
     }
@@ -60,7 +70,7 @@ final class EndHistory {
             seen.clear();
         }
         seen.addLast(new Seen(end, nowMs));
-        while (seen.size() > 2 && secondFirstMs() <= nowMs - keepMs) {
+        while (seen.size() > MOST_KEPT || seen.size() > 2 && secondFirstMs() <= nowMs - keepMs) {
             seen.removeFirst();
         }
     }

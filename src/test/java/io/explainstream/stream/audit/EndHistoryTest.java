@@ -56,4 +56,15 @@ class EndHistoryTest {
         assertEquals(OptionalLong.empty(), history.reachedMs(4));
         assertEquals(OptionalLong.of(31_000), history.reachedMs(5));
     }
+
+    @Test
+    void itKeepsAtMostItsCountOfEndsWhateverItsSpan() {
+        EndHistory history = new EndHistory(Long.MAX_VALUE / 2);
+        int ends = EndHistory.MOST_KEPT + 100;
+        for (int read = 1; read <= ends; read++) {
+            history.add(read * 500L, read, read);
+        }
+        assertEquals(OptionalLong.empty(), history.reachedMs(99), "dropped: taken at its timestamp");
+        assertEquals(OptionalLong.of(ends * 500L), history.reachedMs(ends - 1));
+    }
 }
