@@ -191,10 +191,17 @@ public final class BacklogController {
     /** From when batches measure the levels' rates: {@link #WARM_UP_MS} after the first batch (stream thread only). */
     private long levelsMeasuredFromMs = Long.MAX_VALUE;
     /** The tokens of the last events taken into batch stores, and their median (-1 before the first; stream thread only). */
-    private final LinkedList<Integer> recentlyTaken = new LinkedList<>();
-    /** The same events, counted by their tokens: how the records not yet read are priced at the most. */
-    private final Map<Integer, Integer> takenByLength = new HashMap<>();
+    private final RecentLengths recentlyTaken = new RecentLengths(RECENTLY_TAKEN);
     private int medianTakenTokens = -1;
+    /**
+     * The tokens of the last forced events taken, and of the last others: the records not yet read
+     * are priced at the most as each kind was, in the forced share. Taken as one, the lengths and the
+     * choices were independent, and a stream with a quarter of long prompts and short forced events
+     * priced a quarter of the forced ones as long at the configured method, at every level: no level
+     * was taken to keep up with the arrivals, the top one included (a hostile test).
+     */
+    private final RecentLengths forcedTakenLengths = new RecentLengths(RECENTLY_TAKEN);
+    private final RecentLengths notForcedTakenLengths = new RecentLengths(RECENTLY_TAKEN);
     /** What waits at each source, as its batcher last said (written by the stream thread, read by the metrics too). */
     private final Map<String, Waiting> waiting = new ConcurrentHashMap<>();
     /** Per input partition ("topic-partition"): its end offset as last seen, and since when it has stood there. */
@@ -726,13 +733,9 @@ public final class BacklogController {
         if (recentlyForced.size() > FORCED_SHARE_EVENTS) {
             forcedTaken -= recentlyForced.removeFirst() ? 1 : 0;
         }
-        recentlyTaken.addLast(tokens);
-        takenByLength.merge(tokens, 1, Integer::sum);
-        if (recentlyTaken.size() > RECENTLY_TAKEN) {
-            takenByLength.computeIfPresent(recentlyTaken.removeFirst(), (length, count) -> count > 1 ? count - 1 : null);
-        }
-        int[] sorted = recentlyTaken.stream().mapToInt(Integer::intValue).sorted().toArray();
-        medianTakenTokens = sorted[sorted.length / 2];
+        recentlyTaken.add(tokens);
+        (forced ? forcedTakenLengths : notForcedTakenLengths).add(tokens);
+        medianTakenTokens = recentlyTaken.median();
     }
 
     /**
@@ -870,7 +873,7 @@ public final class BacklogController {
             ms += storedMs(at, atLevel, counted, price);
             unread += at.unread(inputEnds).orElse(0);
         }
-        return Math.round(ms + (unread > 0 ? unreadMs(unread, work(Optional.empty(), atLevel, counted), price) : 0));
+        return Math.round(ms + (unread > 0 ? unreadMs(unread, atLevel, counted, price) : 0));
     }
 
     /**
@@ -881,12 +884,12 @@ public final class BacklogController {
      * said a stream with a tenth of long prompts needed "at most 9041 ms" where a sampled long
      * prompt not yet read took 26.4 s, and 3 events were published over the limit (a hostile test).
      */
-    private double unreadMs(long unread, Work work, Price price) {
+    private double unreadMs(long unread, int atLevel, Counted counted, Price price) {
         if (price == Price.RECENT || recentlyTaken.isEmpty()) {
             double each = unreadTokensEach();
-            return unread * each * msPerToken(work, each, price);
+            return unread * each * msPerToken(work(Optional.empty(), atLevel, counted), each, price);
         }
-        RecordCost cost = recordCost(work, price);
+        RecordCost cost = recordCost(atLevel, counted, price);
         return unread * cost.meanMs() + 2 * cost.deviationMs() * Math.sqrt(unread);
     }
 
@@ -894,13 +897,28 @@ public final class BacklogController {
     private record RecordCost(double meanMs, double deviationMs) {}
 
     /**
-     * What one of the last events taken costs for this work: each length at each call of the work,
-     * in their shares (a call skipped costs nothing, in its share).
+     * What one record costs at a level, as drains count them: a forced one, in the forced share of
+     * the events taken, as the last forced events were, each at its length; another as the last
+     * others were, each length at each call of the level in its share (a call skipped costs
+     * nothing, in its share). A kind with no recent events is taken to be as long as all the last
+     * events taken.
      */
-    private RecordCost recordCost(Work work, Price price) {
+    private RecordCost recordCost(int atLevel, Counted counted, Price price) {
+        double forcedShare = forcedShare();
+        Work forced = work(Optional.of(AuditPolicy.Choice.FORCED), atLevel, counted);
+        Work notForced = counted == Counted.FORCED ? Work.NONE : levelWork(atLevel);
+        double[] ofForced = moments(forcedTakenLengths.isEmpty() ? recentlyTaken : forcedTakenLengths, forced, price);
+        double[] ofOthers = moments(notForcedTakenLengths.isEmpty() ? recentlyTaken : notForcedTakenLengths, notForced, price);
+        double mean = forcedShare * ofForced[0] + (1 - forcedShare) * ofOthers[0];
+        double squares = forcedShare * ofForced[1] + (1 - forcedShare) * ofOthers[1];
+        return new RecordCost(mean, Math.sqrt(Math.max(0, squares - mean * mean)));
+    }
+
+    /** The mean cost of one of these events for this work, and the mean of its square. */
+    private double[] moments(RecentLengths lengths, Work work, Price price) {
         double sum = 0;
         double squares = 0;
-        for (Map.Entry<Integer, Integer> length : takenByLength.entrySet()) {
+        for (Map.Entry<Integer, Integer> length : lengths.counts().entrySet()) {
             for (Map.Entry<Call, Double> share : work.shares().entrySet()) {
                 double ms = length.getKey() * share.getKey().passes() * msPerPassToken(share.getKey(), length.getKey(), price);
                 double weight = length.getValue() * share.getValue();
@@ -908,8 +926,7 @@ public final class BacklogController {
                 squares += weight * ms * ms;
             }
         }
-        double mean = sum / recentlyTaken.size();
-        return new RecordCost(mean, Math.sqrt(Math.max(0, squares / recentlyTaken.size() - mean * mean)));
+        return new double[] {sum / lengths.size(), squares / lengths.size()};
     }
 
     /**
@@ -1287,7 +1304,7 @@ public final class BacklogController {
         if (arriving.isEmpty() || engineTimes.isEmpty() || recentlyTaken.isEmpty()) {
             return OptionalDouble.empty();
         }
-        return OptionalDouble.of(arriving.getAsDouble() * recordCost(workWithForced(atLevel), price).meanMs() / 1000);
+        return OptionalDouble.of(arriving.getAsDouble() * recordCost(atLevel, Counted.ALL, price).meanMs() / 1000);
     }
 
     /** A level's engine time per record, priced as the drain is; before any batch, its share of the configured passes. */

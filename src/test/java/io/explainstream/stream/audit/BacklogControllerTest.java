@@ -714,6 +714,31 @@ class BacklogControllerTest {
     }
 
     /**
+     * The same kind of stream with a quarter of long prompts, none of them forced, and a quarter
+     * forced and short (an eighth of the last 1,024 events taken): the configured level needs about
+     * 5 s of engine time per second, the cheap method for every event not forced a tenth of that.
+     * Priced as if the forced events were as long as the others (a quarter of them 512-token prompts
+     * at the configured method, 20 s each), they alone needed 1.3 s per s at every level, no level
+     * kept up, the top one included,
+     * and a lag over half the limit that grew stepped nothing (a hostile test: the step came only
+     * at 55 s of a 60 s limit, to the top level, 88 of 240 events skipped). Priced at their own
+     * lengths, a level keeps up, and the growing lag steps there.
+     */
+    @Test
+    void forcedEventsArePricedAtTheirOwnLengthsNotAtThoseOfTheOthers() {
+        ManualClock clock = new ManualClock();
+        Arrivals ends = arriving(clock, 2);
+        BacklogController controller = longPromptsFallingBehind(clock, ends);
+        for (int record = 0; record < 64; record++) {
+            boolean forced = record % 4 == 1;
+            controller.taken(record % 4 == 0 ? 512 : 30, forced);
+        }
+        String log = StandardError.during(() -> lagGrowing(controller, clock, ends, 31_000, 200));
+        assertTrue(controller.level() > 0, log);
+        assertTrue(log.contains("is over half the limit and growing, and the 2.0 input records arriving per second need"), log);
+    }
+
+    /**
      * The stream below, its lag from 31 s growing this much each second, which steps it to level 2
      * (8 steps) within 15 s; returns the log.
      */
