@@ -628,6 +628,54 @@ class BacklogControllerTest {
     }
 
     /**
+     * Three forced long prompts wait before any path has run: only the cheap method's one-pass
+     * calls, 75 ms for 30 tokens (2.5 ms per token and pass, mostly the call's overhead). Priced at
+     * that, the three need 123 s at the configured 32 steps, and the service stepped to the top
+     * level (a hostile test: 57 s priced for one prompt that took 27.7 s, 97 of 160 events skipped,
+     * the lag never over 38 s). Nothing steps until a path has run; its batch prices the rest.
+     */
+    @Test
+    void aPathIsNotPricedFromOnePassCallsBeforeAnyPathHasRun() {
+        ManualClock clock = new ManualClock();
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000,
+                (topic, partition) -> OptionalLong.of(1), clock);
+        warmUp(controller, clock);
+        for (int batch = 0; batch < 8; batch++) {
+            controller.taken(30);
+            clock.advance(Duration.ofMillis(75));
+            controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.NOT_SAMPLED), 30)), 75);
+        }
+        controller.forget("0_0");
+        controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.FORCED, 3, 1_536)), "in", 0, 0);
+        assertEquals(3 * 512 * 32 * 2.5, controller.drainMs(0), 1_000, "priced from the one-pass calls");
+        assertEquals(0, controller.observeOldest("0_0", clock.millis()));
+        clock.advance(Duration.ofSeconds(15));
+        controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.FORCED), 512)), 15_000);
+        controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.FORCED, 2, 1_024)), "in", 0, 0);
+        assertEquals(30_000, controller.drainMs(0), 1_000, "priced by the path's own batch");
+        assertEquals(0, controller.observeOldest("0_0", clock.millis()));
+    }
+
+    /**
+     * Four forced long prompts (20 s each at the configured method, at every level) and ten short
+     * sampled events wait: 80 s, over the 60 s limit at every level. The top level would publish
+     * them about half a second sooner than level 1 and skip half the events: the step goes to level 1, the first
+     * whose drain is within a quarter of the limit of the top level's.
+     */
+    @Test
+    void whereForcedRecordsAloneNeedMoreThanTheLimitTheStepGoesOnlyAsFarAsShortensTheDrain() {
+        ManualClock clock = new ManualClock();
+        java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong(1);
+        BacklogController controller = pricedWithALongPrompt(clock, end, AuditPolicy.Choice.FORCED, 20_000);
+        explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
+        controller.forget("0_0");
+        controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.FORCED, 4, 2_048),
+                BacklogController.Stored.of(AuditPolicy.Choice.SAMPLED, 10, 300)), "in", 0, 0);
+        String log = StandardError.during(() -> assertEquals(1, controller.observeOldest("0_0", clock.millis())));
+        assertTrue(log.contains("audit level 0 -> 1"), log);
+    }
+
+    /**
      * Six records wait after a backlog: five short sampled events and one forced long prompt, whose
      * batches take 26 s at the configured method at every level. Priced at the shares of the events
      * taken (no forced one among the last 64), the six needed 0.7 s, and a step up said they needed
