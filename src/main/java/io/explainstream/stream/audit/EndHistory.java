@@ -81,6 +81,11 @@ final class EndHistory {
         return oldest.next().firstMs;
     }
 
+    /** When the history begins: the first time its first end was seen; empty before the first. */
+    OptionalLong startMs() {
+        return seen.isEmpty() ? OptionalLong.empty() : OptionalLong.of(seen.peekFirst().firstMs);
+    }
+
     /**
      * When the record at {@code offset} reached the partition: between the last time the end was
      * seen before it and the first time the end was seen past it, in proportion to its place among

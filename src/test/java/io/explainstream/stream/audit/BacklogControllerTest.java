@@ -1245,6 +1245,44 @@ class BacklogControllerTest {
     }
 
     /**
+     * A mirror restarted mid-stream: 1,000 records, each stamped an hour before it was produced,
+     * were produced before the restart, 2 a second come after it, and a tenth are long prompts (so
+     * that the 11 records waiting may need more than a quarter of the limit). The batches of the
+     * length buckets take records from before and after the restart in turn. Taken at their
+     * timestamps, the ones from before read as a lag of an hour, the lag series jumped between
+     * seconds and an hour, and that read as growth (a hostile test: 2 -> 4 where level 2 kept up).
+     * Those records have waited at least since the restart, and an hour more is their age: nothing
+     * steps, and the operator is told once.
+     */
+    @Test
+    void aMirrorsRecordsFromBeforeARestartAreTakenToHaveWaitedSinceTheRestart() {
+        long hour = Duration.ofHours(1).toMillis();
+        ManualClock clock = new ManualClock();
+        java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong(1);
+        BacklogController controller = pricedWithALongPrompt(clock, end, AuditPolicy.Choice.SAMPLED, 20_000);
+        explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
+        for (int record = 0; record < 64; record++) {
+            controller.taken(record % 10 == 0 ? 512 : 30);
+        }
+        controller.forget("0_0"); // the restart: the partition's end is seen from now on
+        end.set(1_000);
+        List<Integer> levels = new ArrayList<>();
+        String log = StandardError.during(() -> {
+            for (int second = 1; second <= 20; second++) {
+                clock.advance(Duration.ofSeconds(1));
+                end.addAndGet(2);
+                controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 1, 30)), "in", 0, end.get() - 11);
+                // Odd seconds: a batch of records from before the restart; even: of records that came 5 s ago.
+                long first = second % 2 == 1 ? 980 + second : end.get() - 10;
+                levels.add(controller.observeOldest("0_0", clock.millis() - hour - (second % 2 == 1 ? second * 1_000L : 5_000), first));
+                explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 1, 10);
+            }
+        });
+        assertTrue(levels.stream().allMatch(level -> level == 0), changes(levels) + "\n" + log);
+        assertEquals(1, log.lines().filter(line -> line.contains("came older than their wait")).count(), log);
+    }
+
+    /**
      * A backlog of 1,500 fresh records produced at once (90 s at the configured level, 60 ms each,
      * over the 60 s limit) steps the service down; then a mirror's records, each an hour old, come at 2 a second. Their
      * lag stays over half the limit, but it is their age: every waiting record is counted and the
