@@ -700,13 +700,15 @@ public final class BacklogController {
      * its own batches' time per event, forced ones at the configured method's, in their share.
      * Without it, a service that the cheap method had caught up stepped back to the configured level
      * while the same overload still arrived, and down again a minute later (run S in
-     * docs/benchmarks.md: 0, 2, 1, 0, 2 at 40 events/s). A level not run in the last five minutes,
-     * or an arrival rate not known, holds nothing back: the step is tried, and the lag shows whether
-     * it keeps up.
+     * docs/benchmarks.md: 0, 2, 1, 0, 2 at 40 events/s). A level run fewer than
+     * {@link #SHIFT_BATCHES} times in the last five minutes, or an arrival rate not known, holds
+     * nothing back: the step is tried, and the lag shows whether it keeps up (one batch of one long
+     * prompt, 20 s, said the configured level explained 0.1 events per second, and held a step up
+     * while nothing waited: a hostile test).
      */
     private Optional<String> fallsShort(int atLevel, long now) {
         OptionalDouble arriving = arrivingPerSecond();
-        Optional<Measured> own = measured(byLevel.get(atLevel), now);
+        Optional<Measured> own = measured(byLevel.get(atLevel), now).filter(batches -> batches.batches() >= SHIFT_BATCHES);
         Optional<Measured> forced = measured(configuredBatches, now);
         double forcedShare = forcedShare();
         if (arriving.isEmpty() || own.isEmpty() || forcedShare > 0 && forced.isEmpty()) {

@@ -676,6 +676,43 @@ class BacklogControllerTest {
     }
 
     /**
+     * The configured level ran once in the last five minutes, on one long prompt (20 s), before a
+     * backlog stepped the service down. Judged by that one batch, the configured level explained
+     * 0.05 events per second and held a step up while nothing waited (a hostile test). A level is
+     * judged by {@code SHIFT_BATCHES} batches or more; with fewer the step is tried.
+     */
+    @Test
+    void aStepUpIsNotHeldByOneBatchOfTheLevelAbove() {
+        ManualClock clock = new ManualClock();
+        Arrivals ends = arriving(clock, 2);
+        BacklogController controller = warmedUp(clock, 32, ends);
+        for (int batch = 0; batch < 8; batch++) {
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
+            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
+        }
+        for (int record = 0; record < 64; record++) {
+            controller.taken(30);
+        }
+        ends.quiet(Duration.ofMinutes(6)); // those batches leave the five-minute window
+        clock.advance(Duration.ofSeconds(20));
+        controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.SAMPLED), 512)), 20_000);
+        ends.behind(2_000);
+        controller.waiting("0_0", 0, 0, "in", 0, 0);
+        assertEquals(1, controller.observeOldest("0_0", clock.millis()), "the backlog's drain steps down");
+        String log = StandardError.during(() -> {
+            for (int second = 0; second < 30 && controller.level() == 1; second++) {
+                long end = ends.endOffset("in", 0).getAsLong();
+                controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.SAMPLED, 1, 30)), "in", 0, end - 1);
+                controller.observeOldest("0_0", clock.millis() - 500, end - 1);
+                explain(controller, clock, AuditPolicy.Choice.SAMPLED, 1, 50);
+                controller.waiting("0_0", 0, 0, "in", 0, end - 1);
+                clock.advance(Duration.ofSeconds(1));
+            }
+        });
+        assertEquals(0, controller.level(), log);
+    }
+
+    /**
      * Six records wait after a backlog: five short sampled events and one forced long prompt, whose
      * batches take 26 s at the configured method at every level. Priced at the shares of the events
      * taken (no forced one among the last 64), the six needed 0.7 s, and a step up said they needed

@@ -431,8 +431,8 @@ class ExplainTopologyTest {
         explainTwoShortEvents();
 
         String longPrompt = "the cat sat on the mat. ".repeat(60);
-        send("long-1", json("long-1", LONG_PROMPT, "a girl"), T0);
-        send("long-2", json("long-2", LONG_PROMPT, "a girl"), T0);
+        send("long-1", json("long-1", longPrompt, "a girl"), T0);
+        send("long-2", json("long-2", longPrompt, "a girl"), T0);
         for (int i = 0; i < 6; i++) {
             driver.advanceWallClockTime(Duration.ofSeconds(1));
         }
@@ -486,9 +486,9 @@ class ExplainTopologyTest {
         explainTwoShortEvents();
 
         String longPrompt = "the cat sat on the mat. ".repeat(60);
-        send("long-1", json("long-1", LONG_PROMPT, "a girl"), T0);
+        send("long-1", json("long-1", longPrompt, "a girl"), T0);
         driver.advanceWallClockTime(Duration.ofSeconds(1));
-        send("long-2", json("long-2", LONG_PROMPT, "a boy"), T0);
+        send("long-2", json("long-2", longPrompt, "a boy"), T0);
         for (int i = 0; i < 4; i++) {
             driver.advanceWallClockTime(Duration.ofSeconds(1));
         }
