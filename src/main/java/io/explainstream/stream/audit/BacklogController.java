@@ -75,6 +75,11 @@ public final class BacklogController {
      * Whether it also drains the backlog shows in the next dwell time's growth.
      */
     private static final double MARGIN = 1.1;
+    /**
+     * How much more of the engine's time than the top level's the arrivals may need at the level a
+     * step goes to where no level keeps up: a tenth of it.
+     */
+    private static final double LEAST_NEED_SLACK = 0.1;
     /** The growth taken at most: at 1 s per s nothing is explained, and no level could be cheap enough. */
     private static final double MAX_GROWTH = 0.95;
     /**
@@ -927,15 +932,18 @@ public final class BacklogController {
         double forcedShare = forcedShare();
         Work forced = work(Optional.of(AuditPolicy.Choice.FORCED), atLevel, counted);
         Work notForced = counted == Counted.FORCED ? Work.NONE : levelWork(atLevel);
-        double[] ofForced = moments(forcedTakenLengths.isEmpty() ? recentlyTaken : forcedTakenLengths, forced, price);
-        double[] ofOthers = moments(notForcedTakenLengths.isEmpty() ? recentlyTaken : notForcedTakenLengths, notForced, price);
-        double mean = forcedShare * ofForced[0] + (1 - forcedShare) * ofOthers[0];
-        double squares = forcedShare * ofForced[1] + (1 - forcedShare) * ofOthers[1];
+        Moments ofForced = moments(forcedTakenLengths.isEmpty() ? recentlyTaken : forcedTakenLengths, forced, price);
+        Moments ofOthers = moments(notForcedTakenLengths.isEmpty() ? recentlyTaken : notForcedTakenLengths, notForced, price);
+        double mean = forcedShare * ofForced.meanMs() + (1 - forcedShare) * ofOthers.meanMs();
+        double squares = forcedShare * ofForced.meanSquareMs2() + (1 - forcedShare) * ofOthers.meanSquareMs2();
         return new RecordCost(mean, Math.sqrt(Math.max(0, squares - mean * mean)));
     }
 
-    /** The mean cost of one of these events for this work, and the mean of its square. */
-    private double[] moments(RecentLengths lengths, Work work, Price price) {
+    /** The mean cost of an event, and the mean of its square (ms squared). */
+    private record Moments(double meanMs, double meanSquareMs2) {}
+
+    /** The moments of the cost of one of these events for this work. */
+    private Moments moments(RecentLengths lengths, Work work, Price price) {
         double sum = 0;
         double squares = 0;
         for (Map.Entry<Integer, Integer> length : lengths.counts().entrySet()) {
@@ -946,7 +954,7 @@ public final class BacklogController {
                 squares += weight * ms * ms;
             }
         }
-        return new double[] {sum / lengths.size(), squares / lengths.size()};
+        return new Moments(sum / lengths.size(), squares / lengths.size());
     }
 
     /**
@@ -1104,24 +1112,28 @@ public final class BacklogController {
             double growth = worst.slope(dwellMs);
             next = levelFor(growth);
             OptionalInt keepsUp = allCounted ? levelKeepingUp(worst.last() + batchMs, next) : OptionalInt.empty();
-            next = keepsUp.orElse(next);
+            OptionalInt least = allCounted && keepsUp.isEmpty() ? levelNeedingLeast(next) : OptionalInt.empty();
+            next = keepsUp.orElse(least.orElse(next));
             why = String.format(Locale.ROOT, "input lag %d ms is %s by %.1f s per s, %d ms in %d ms%s, over", worst.last() + batchMs,
-                    growth >= 0 ? "growing" : "falling only", Math.abs(growth), worstExpectedMs, horizonMs, keepsUp.isEmpty() ? ""
-                            : String.format(Locale.ROOT, " (level %d explains the %.1f input records arriving per second and the %d waiting within"
-                                    + " the limit)", next, arrivingPerSecond().orElse(0), waitingRecords()));
+                    growth >= 0 ? "growing" : "falling only", Math.abs(growth), worstExpectedMs, horizonMs, keepsUp.isPresent()
+                            ? String.format(Locale.ROOT, " (level %d explains the %.1f input records arriving per second and the %d waiting within"
+                                    + " the limit)", next, arrivingPerSecond().orElse(0), waitingRecords())
+                            : least.isPresent() ? " (" + noLevelKeepsUp(next) + ")" : "");
         } else if (allCounted && !drainsFast && growingOverHalf && level < levels.size() - 1) {
             // The arrivals' need, not the lag's growth, says this level falls behind: while the engine
             // is in a long batch no lag is measured, and the growth showed only at 48.7 s of a 60 s
             // limit, too late for any level but the top to publish what waits within it (a hostile
             // test's rerun: 60 of 160 events skipped, where 12 steps kept up).
             OptionalDouble need = arrivalsLoad(level, Price.RECENT);
-            OptionalInt keepsUp = need.isPresent() && need.getAsDouble() * MARGIN > 1 ? levelKeepingUp(longestPublishedMs, levels.size())
-                    : OptionalInt.empty();
-            if (keepsUp.isPresent()) {
-                next = keepsUp.getAsInt();
+            boolean fallsBehind = need.isPresent() && need.getAsDouble() * MARGIN > 1;
+            OptionalInt keepsUp = fallsBehind ? levelKeepingUp(longestPublishedMs, levels.size()) : OptionalInt.empty();
+            OptionalInt least = fallsBehind && keepsUp.isEmpty() ? levelNeedingLeast(levels.size()) : OptionalInt.empty();
+            if (keepsUp.isPresent() || least.isPresent()) {
+                next = keepsUp.orElse(least.orElse(next));
                 why = String.format(Locale.ROOT, "input lag %d ms is over half the limit and growing, and the %.1f input records arriving per second need %.2f s"
-                        + " of engine time per second at audit level %d (level %d explains them and the %d waiting within the limit),",
-                        longestPublishedMs, arrivingPerSecond().orElse(0), need.getAsDouble(), level, next, waitingRecords());
+                        + " of engine time per second at audit level %d (%s),", longestPublishedMs, arrivingPerSecond().orElse(0), need.getAsDouble(), level,
+                        keepsUp.isPresent() ? String.format(Locale.ROOT, "level %d explains them and the %d waiting within the limit", next, waitingRecords())
+                                : noLevelKeepsUp(next));
             }
         }
         if (drainsOverTheLimit(drainMs, lastWaitedMs) && levelToDrain(lastWaitedMs) > next) {
@@ -1343,6 +1355,37 @@ public final class BacklogController {
             }
         }
         return OptionalInt.empty();
+    }
+
+    /**
+     * Where no level keeps up with the arrivals (forced events, which every level explains at the
+     * configured method, need more of the engine than it has), the first level below the current
+     * one, and above {@code below}, whose arrivals need at most {@link #LEAST_NEED_SLACK} of the
+     * engine's time more than the top level's: the lag grows at every level, and a lower one would
+     * slow that growth little and degrade more for nothing. Empty where the top level keeps up (by
+     * its need; some level then does, or the waiting records decide) or the rate is not known.
+     * Before it, a stream whose forced long prompts alone needed 1.2 s of engine time per second
+     * was left at the configured level until the lag's growth projected over the limit, at 57 s of
+     * 60, and then sent to the top level: 46 events published over the limit (a hostile test).
+     */
+    private OptionalInt levelNeedingLeast(int below) {
+        OptionalDouble top = arrivalsLoad(levels.size() - 1, Price.SLOWEST);
+        if (top.isEmpty() || top.getAsDouble() * MARGIN <= 1) {
+            return OptionalInt.empty();
+        }
+        for (int candidate = level + 1; candidate < below; candidate++) {
+            if (arrivalsLoad(candidate, Price.SLOWEST).orElse(Double.MAX_VALUE) <= top.getAsDouble() + LEAST_NEED_SLACK) {
+                return OptionalInt.of(candidate);
+            }
+        }
+        return OptionalInt.empty();
+    }
+
+    /** Why a level was chosen that does not keep up: none does. */
+    private String noLevelKeepsUp(int chosen) {
+        return String.format(Locale.ROOT, "no level keeps up with them: they need %.2f s of engine time per second at the top level, where the forced"
+                + " events' part is the same at every level, and level %d needs at most %.1f s per s more", arrivalsLoad(levels.size() - 1, Price.SLOWEST)
+                        .orElse(0), chosen, LEAST_NEED_SLACK);
     }
 
     /**

@@ -824,6 +824,32 @@ class BacklogControllerTest {
     }
 
     /**
+     * The same stream where a quarter of the events taken are forced long prompts (20 s each at the
+     * configured method, at every level) and the rest are short: the forced ones alone need about
+     * 5 s of engine time per second, and no level keeps up. The lag over half the limit grows; the
+     * step goes to the first level whose arrivals need at most a tenth of a second per second more
+     * than the top level's: here the cheap method for every event not forced (level 3), not the top,
+     * whose skipping of the events outside the sample would save little more.
+     * Before, nothing stepped until the growth projected over the limit (a hostile test: at 57 s of
+     * 60, to the top level, 46 events published over the limit).
+     */
+    @Test
+    void whereForcedEventsAloneNeedMoreThanTheEngineHasAGrowingLagStepsOnlyAsFarAsHelps() {
+        ManualClock clock = new ManualClock();
+        Arrivals ends = arriving(clock, 2);
+        BacklogController controller = longPromptsFallingBehind(clock, ends);
+        for (int record = 0; record < 64; record++) {
+            boolean forced = record % 4 == 1;
+            controller.taken(forced ? 512 : 30, forced);
+        }
+        clock.advance(Duration.ofSeconds(20));
+        controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.FORCED), 512)), 20_000);
+        String log = StandardError.during(() -> lagGrowing(controller, clock, ends, 31_000, 200));
+        assertEquals(3, controller.level(), log);
+        assertTrue(log.contains("no level keeps up with them"), log);
+    }
+
+    /**
      * The stream below, its lag from 31 s growing this much each second, which steps it to level 2
      * (8 steps) within 15 s; returns the log.
      */
