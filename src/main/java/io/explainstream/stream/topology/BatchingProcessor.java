@@ -648,7 +648,11 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         metrics.pending(task, events.size(), clock.millis());
         // Backlog control counts the input records after the last one read here as waiting too:
         // records that became dead letters since the last event taken here count, a few more, never fewer.
-        backlog.waiting(task, storedByChoice(events), lastRead == null ? null : lastRead.topic(), lastRead == null ? -1 : lastRead.partition(),
+        // Before the first read since a start, the events restored to the store name the partition:
+        // its end's history then begins at once, and their lag is told from their age (a mirror's
+        // restored events read as an hour of lag and sent a restarted service to the top level).
+        SourcePosition partition = lastRead != null ? lastRead : events.isEmpty() ? null : events.get(0).source();
+        backlog.waiting(task, storedByChoice(events), partition == null ? null : partition.topic(), partition == null ? -1 : partition.partition(),
                 lastRead == null ? -1 : lastRead.offset());
         liveness.waiting(!events.isEmpty());
         return events;

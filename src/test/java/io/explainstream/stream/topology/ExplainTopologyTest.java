@@ -260,8 +260,33 @@ class ExplainTopologyTest {
      */
     @Test
     void dueShortEventsGoBeforeADueLongBatchThatTheyWouldOtherwiseWaitForWhole() {
-        start(new BatchPolicy(4, 100_000, 60_000));
+        // The bundled model explains a 200-token prompt in about ten times a short one's time; on a
+        // real model a long prompt's batch takes seconds. The long batches here take 1.5 s more, so
+        // that the rule's tenth does not hang on the machine's load.
+        EngineExplainer engine = engineExplainer(StreamFixture.SETTINGS.steps());
+        Explainer slowOnLongPrompts = new Delegating(engine) {
+            @Override
+            public List<Explanation> explain(List<PendingEvent> batch, Tier tier, Duration timeLimit) {
+                if (batch.stream().anyMatch(event -> event.tokens() > 100)) {
+                    try {
+                        Thread.sleep(1_500);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return super.explain(batch, tier, timeLimit);
+            }
+        };
+        start(new BatchPolicy(4, 100_000, 60_000), StreamFixture.defaultPolicy(), slowOnLongPrompts);
         warmUp();
+        // Full batches of short events, so that their cost is measured and not the warm-up's (a
+        // first call pays for compiling, and its cost stands for its length until measured again).
+        for (int round = 0; round < 3; round++) {
+            for (int i = 0; i < 4; i++) {
+                send("measure-" + i, json("measure-" + round + "-" + i, PROMPT, RESPONSE), T0);
+            }
+            assertEquals(4, output.readValuesToList().size());
+        }
         // One long prompt first, so that its length's cost is measured: before, it is planned as if
         // attention were all its work, which a transaction may hold only alone.
         send("conversation-0", json("long-0", LONG_PROMPT, RESPONSE), T0);
