@@ -804,23 +804,15 @@ class BacklogControllerTest {
      * 5 s of engine time per second, the cheap method for every event not forced a tenth of that.
      * Priced as if the forced events were as long as the others (a quarter of them 512-token prompts
      * at the configured method, 20 s each), they alone needed 1.3 s per s at every level, no level
-     * kept up, the top one included,
-     * and a lag over half the limit that grew stepped nothing (a hostile test: the step came only
-     * at 55 s of a 60 s limit, to the top level, 88 of 240 events skipped). Priced at their own
-     * lengths, a level keeps up, and the growing lag steps there.
+     * kept up, the top one included, and a lag over half the limit that grew stepped nothing (a
+     * hostile test: the step came only at 55 s of a 60 s limit, to the top level, 88 of 240 events
+     * skipped). Priced at their own lengths, a level keeps up, and the growing lag steps there.
      */
     @Test
     void forcedEventsArePricedAtTheirOwnLengthsNotAtThoseOfTheOthers() {
-        ManualClock clock = new ManualClock();
-        Arrivals ends = arriving(clock, 2);
-        BacklogController controller = longPromptsFallingBehind(clock, ends);
-        for (int record = 0; record < 64; record++) {
-            boolean forced = record % 4 == 1;
-            controller.taken(record % 4 == 0 ? 512 : 30, forced);
-        }
-        String log = StandardError.during(() -> lagGrowing(controller, clock, ends, 31_000, 200));
-        assertTrue(controller.level() > 0, log);
-        assertTrue(log.contains("is over half the limit and growing, and the 2.0 input records arriving per second need"), log);
+        Stepped run = aQuarterForcedWithTheLagGrowing(false);
+        assertTrue(run.level() > 0, run.log());
+        assertTrue(run.log().contains("is over half the limit and growing, and the 2.0 input records arriving per second need"), run.log());
     }
 
     /**
@@ -829,24 +821,39 @@ class BacklogControllerTest {
      * 5 s of engine time per second, and no level keeps up. The lag over half the limit grows; the
      * step goes to the first level whose arrivals need at most a tenth of a second per second more
      * than the top level's: here the cheap method for every event not forced (level 3), not the top,
-     * whose skipping of the events outside the sample would save little more.
-     * Before, nothing stepped until the growth projected over the limit (a hostile test: at 57 s of
-     * 60, to the top level, 46 events published over the limit).
+     * whose skipping of the events outside the sample would save little more. Before, nothing
+     * stepped until the growth projected over the limit (a hostile test: at 57 s of 60, to the top
+     * level, 46 events published over the limit).
      */
     @Test
     void whereForcedEventsAloneNeedMoreThanTheEngineHasAGrowingLagStepsOnlyAsFarAsHelps() {
+        Stepped run = aQuarterForcedWithTheLagGrowing(true);
+        assertEquals(3, run.level(), run.log());
+        assertTrue(run.log().contains("no level keeps up with them"), run.log());
+    }
+
+    /** The level a run ended at, and what it logged. */
+    private record Stepped(int level, String log) {}
+
+    /**
+     * The stream of {@link #longPromptsFallingBehind} after 64 events taken, a quarter of them
+     * forced and a quarter 512 tokens long (the forced ones, with one forced long batch of 20 s, or
+     * as many others), its lag from 31 s growing 200 ms a second.
+     */
+    private static Stepped aQuarterForcedWithTheLagGrowing(boolean forcedLong) {
         ManualClock clock = new ManualClock();
         Arrivals ends = arriving(clock, 2);
         BacklogController controller = longPromptsFallingBehind(clock, ends);
         for (int record = 0; record < 64; record++) {
             boolean forced = record % 4 == 1;
-            controller.taken(forced ? 512 : 30, forced);
+            controller.taken((forcedLong ? forced : record % 4 == 0) ? 512 : 30, forced);
         }
-        clock.advance(Duration.ofSeconds(20));
-        controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.FORCED), 512)), 20_000);
+        if (forcedLong) {
+            clock.advance(Duration.ofSeconds(20));
+            controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.FORCED), 512)), 20_000);
+        }
         String log = StandardError.during(() -> lagGrowing(controller, clock, ends, 31_000, 200));
-        assertEquals(3, controller.level(), log);
-        assertTrue(log.contains("no level keeps up with them"), log);
+        return new Stepped(controller.level(), log);
     }
 
     /**
