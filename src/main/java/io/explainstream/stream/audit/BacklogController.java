@@ -1136,8 +1136,9 @@ public final class BacklogController {
                                 : noLevelKeepsUp(next));
             }
         }
-        if (drainsOverTheLimit(drainMs, lastWaitedMs) && levelToDrain(lastWaitedMs) > next) {
-            next = levelToDrain(lastWaitedMs);
+        int toDrain = drainsOverTheLimit(drainMs, lastWaitedMs) ? levelToDrain(lastWaitedMs) : level;
+        if (toDrain > next) {
+            next = toDrain;
             why = drainWhy(drainMs, lastWaitedMs);
         }
         // Their age holds no step up, but a step up must not carry records that would be published
@@ -1192,15 +1193,12 @@ public final class BacklogController {
      * paths comes out cheaper than it is, and steps nothing down that it should not.)
      */
     private boolean pathsMeasured(int atLevel) {
-        java.util.Set<Call> calls = new java.util.HashSet<>();
-        java.util.function.Consumer<Work> add = work -> work.shares().forEach((call, share) -> {
-            if (share > 0) {
-                calls.add(call);
-            }
-        });
-        add.accept(workWithForced(atLevel));
-        waiting.values().forEach(at -> at.stored().forEach(events -> add.accept(work(events.choice(), atLevel, Counted.ALL))));
-        return calls.stream().allMatch(call -> call.onePass() || engineTimes.stream().anyMatch(batch -> !batch.call().onePass()));
+        if (engineTimes.stream().anyMatch(batch -> !batch.call().onePass())) {
+            return true;
+        }
+        java.util.stream.Stream<Work> works = java.util.stream.Stream.concat(java.util.stream.Stream.of(workWithForced(atLevel)),
+                waiting.values().stream().flatMap(at -> at.stored().stream()).map(events -> work(events.choice(), atLevel, Counted.ALL)));
+        return works.noneMatch(work -> work.shares().entrySet().stream().anyMatch(share -> share.getValue() > 0 && !share.getKey().onePass()));
     }
 
     /**
@@ -1274,14 +1272,16 @@ public final class BacklogController {
      * configured one drained the rest within a second).
      */
     private int levelToDrain(long lastWaitedMs) {
+        long[] drains = new long[levels.size()];
         for (int candidate = level + 1; candidate < levels.size(); candidate++) {
-            if (lastWaitedMs + drainMs(candidate) * MARGIN <= policy.maxLagMs()) {
+            drains[candidate] = drainMs(candidate);
+            if (lastWaitedMs + drains[candidate] * MARGIN <= policy.maxLagMs()) {
                 return candidate;
             }
         }
-        long topMs = drainMs(levels.size() - 1);
+        long topMs = drains[levels.size() - 1];
         for (int candidate = level + 1; candidate < levels.size(); candidate++) {
-            if (drainMs(candidate) <= topMs + policy.maxLagMs() / 4) {
+            if (drains[candidate] <= topMs + policy.maxLagMs() / 4) {
                 return candidate;
             }
         }

@@ -195,7 +195,7 @@ public final class TransactionBudget {
 
     /** Whether a batch of {@code batchWork} (the events taken so far and one more) fits in what is left of the transaction's budget. */
     public synchronized boolean batchFits(Work batchWork) {
-        return spentSeconds + estimate(batchWork) <= maxSeconds;
+        return fitsAfter(0, batchWork);
     }
 
     /** Whether no engine time has been spent in the open transaction. */
