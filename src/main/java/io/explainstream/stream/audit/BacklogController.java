@@ -784,7 +784,8 @@ public final class BacklogController {
      * its own batches where it ran at least {@link #SHIFT_BATCHES} times in five minutes, else on
      * those of its kind (one-pass calls, or paths at any steps), else on any: at {@link Price#RECENT}, the median over their last
      * {@link #PRICE_BATCHES} batches of events as short or shorter (a token's cost grows with the
-     * length: attention), or where every one is of longer events, theirs scaled down by the ratio
+     * length: attention), of those at least half as long where there are any (a short event's
+     * token carries more of its call's overhead), or where every one is of longer events, theirs scaled down by the ratio
      * of the lengths (as if attention were all its cost); or the least of its last
      * {@link #SHIFT_BATCHES} at any length, so scaled, where that is more (each of them slower: the
      * machine is slower now); at {@link Price#SLOWEST}, the slowest of those batches of the last
@@ -804,10 +805,17 @@ public final class BacklogController {
         double[] scaled = kind.stream().mapToDouble(batch -> batch.msPerPassToken() * Math.min(1, tokensPerEvent / batch.tokensPerEvent())).toArray();
         List<EngineTime> shorter = kind.stream().filter(batch -> batch.tokensPerEvent() <= tokensPerEvent).toList();
         double[] recent = shorter.isEmpty() ? scaled : shorter.stream().mapToDouble(EngineTime::msPerPassToken).toArray();
+        // The batches at least half as long, where there are any: a forced 512-token prompt behind a
+        // stream of 30-token events was priced at the short batches' median, at a thirteenth of what
+        // its own batches took; and at the most, a long prompt at the cheap method was priced at the
+        // short events' one-pass calls, whose time per token is mostly the call's overhead (2.27 ms
+        // against 0.27-0.62 at 512 tokens), and a lag stepped deeper than it needed (a hostile test).
+        List<EngineTime> near = shorter.stream().filter(batch -> 2 * batch.tokensPerEvent() >= tokensPerEvent).toList();
+        double[] alike = near.isEmpty() ? recent : near.stream().mapToDouble(EngineTime::msPerPassToken).toArray();
         if (price == Price.SLOWEST) {
             // At this length too: the slowest batch of long prompts (12 times a short one's time per
             // token) priced the short events behind it as long, and held no lag cap (a hostile test).
-            return java.util.Arrays.stream(recent).max().orElseThrow();
+            return java.util.Arrays.stream(alike).max().orElseThrow();
         }
         // The least of the last few, at any length, is the price where each of them is slower than
         // the median: a machine slowed just now shows within SHIFT_BATCHES batches, not half of
@@ -815,14 +823,7 @@ public final class BacklogController {
         // 111 tokens an event against 29 each waiting) were not seen, and the configured method
         // stayed priced at a fifth of its time (a hostile test).
         double leastOfLast = java.util.Arrays.stream(scaled, Math.max(0, scaled.length - SHIFT_BATCHES), scaled.length).min().orElseThrow();
-        // The median of the batches at least half as long, where there are any: a forced 512-token
-        // prompt behind a stream of 30-token events was priced at the short batches' median, at a
-        // thirteenth of what its own batches took.
-        List<EngineTime> near = shorter.stream().filter(batch -> 2 * batch.tokensPerEvent() >= tokensPerEvent).toList();
-        if (!near.isEmpty()) {
-            recent = near.stream().mapToDouble(EngineTime::msPerPassToken).toArray();
-        }
-        double[] last = java.util.Arrays.copyOfRange(recent, Math.max(0, recent.length - PRICE_BATCHES), recent.length);
+        double[] last = java.util.Arrays.copyOfRange(alike, Math.max(0, alike.length - PRICE_BATCHES), alike.length);
         java.util.Arrays.sort(last);
         double median = last.length % 2 == 1 ? last[last.length / 2] : (last[last.length / 2 - 1] + last[last.length / 2]) / 2;
         return Math.max(median, leastOfLast);

@@ -549,6 +549,31 @@ class BacklogControllerTest {
     }
 
     /**
+     * The cheap method's one-pass calls cost 2.5 ms per token on 30-token events, mostly the call's
+     * overhead, and 0.3 ms on 512-token prompts. At the most, long prompts were priced at the
+     * slowest batch as short or shorter, the short events' overhead: four unsampled long prompts
+     * waiting needed "at most" 5.1 s where they take 0.6 s, and a lag was stepped deeper than its
+     * arrivals needed (a hostile test: "level 5 explains them and the 63 waiting", 54 of 240 events
+     * skipped). Where batches at least half as long ran, they price it, as at the recent price.
+     */
+    @Test
+    void longEventsAreAtMostPricedAtTheirOwnLengthsBatchesNotAtTheOverheadOfShortOnes() {
+        ManualClock clock = new ManualClock();
+        java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong(1);
+        BacklogController controller = priced(clock, end, 100, 75);
+        Tier cheap = controller.tier(AuditPolicy.Choice.NOT_SAMPLED);
+        for (int batch = 0; batch < 3; batch++) {
+            clock.advance(Duration.ofMillis(2 * 154));
+            // 512 tokens x 0.3 ms each, one pass.
+            controller.batchTook(java.util.Collections.nCopies(2, new BacklogController.Explained(cheap, 512)), 2 * 154);
+        }
+        controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 4, 2_048)), "in", 0, 0);
+        assertEquals(4 * 154, controller.slowestDrainMs(0), 20, "priced at the long prompts' own batches");
+        controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 4, 120)), "in", 0, 0);
+        assertEquals(4 * 75, controller.slowestDrainMs(0), 20, "short events still at their own overhead");
+    }
+
+    /**
      * A lag over half the limit whose records drain fast is their age, and holds no step up; but a
      * step up must not carry records that would be published within the limit over it. Here 200
      * records wait with a lag of 56 s and need 11 s at the level above: 67 s there, so the level
