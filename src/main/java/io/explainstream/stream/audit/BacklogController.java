@@ -300,7 +300,7 @@ public final class BacklogController {
 
     /**
      * What waits at one source: the events in its batch store, and the input partition it reads
-     * with the offset after the last record it read (-1 before the first).
+     * (null where not known) with the offset after the last record it read (-1 before the first).
      */
     private record Waiting(List<Stored> stored, String topic, int partition, long nextOffset) {
 
@@ -308,13 +308,19 @@ public final class BacklogController {
             return stored.stream().mapToLong(Stored::events).sum();
         }
 
-        /** The records produced to the partition and not yet read, where its end is known. */
+        /**
+         * The records produced to the partition and not yet read, where its end is known: after the
+         * last one read, or before the first, after the offset the group committed. Uncounted, the
+         * records that waited out a restart left the growth of their lag to decide alone, and it
+         * sent the service to the top level (a hostile test).
+         */
         OptionalLong unread(InputEnds ends) {
-            if (nextOffset < 0) {
+            if (topic == null) {
                 return OptionalLong.empty();
             }
+            OptionalLong next = nextOffset >= 0 ? OptionalLong.of(nextOffset) : ends.committedOffset(topic, partition);
             OptionalLong end = ends.endOffset(topic, partition);
-            return end.isPresent() ? OptionalLong.of(Math.max(0, end.getAsLong() - nextOffset)) : OptionalLong.empty();
+            return end.isPresent() && next.isPresent() ? OptionalLong.of(Math.max(0, end.getAsLong() - next.getAsLong())) : OptionalLong.empty();
         }
     }
 
@@ -485,8 +491,8 @@ public final class BacklogController {
 
     /**
      * What waits at a source now: the events in its batch store and their tokens, and the offset of
-     * the last input record it read from its partition (-1 before the first), after which the
-     * partition's records are unread. Told whenever the store changes, so that the count is current
+     * the last input record it read from its partition (-1 before the first: then those after the
+     * offset its group committed), after which the partition's records are unread. Told whenever the store changes, so that the count is current
      * when a batch starts.
      */
     public void waiting(String source, List<Stored> stored, String topic, int partition, long lastReadOffset) {

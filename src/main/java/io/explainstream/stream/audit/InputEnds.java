@@ -19,6 +19,17 @@ public interface InputEnds {
     OptionalLong endOffset(String topic, int partition);
 
     /**
+     * The offset the service's consumer group last committed for the partition: where a task that
+     * has not read a record since it started reads from, so the records from it to the end wait
+     * (after a restart or a failover, those that waited out the stopped instance). Empty when not
+     * known. Asking marks the partition as wanted: a reader in the background may read the
+     * committed offsets only of partitions asked about, and answer from its next read.
+     */
+    default OptionalLong committedOffset(String topic, int partition) {
+        return OptionalLong.empty();
+    }
+
+    /**
      * How many times the ends have been read from the broker, or -1 where each call reads them.
      * An end that stands still between two reads says no record came; one that stands still because
      * no read succeeded says nothing, and a record past it may have come at any time since.

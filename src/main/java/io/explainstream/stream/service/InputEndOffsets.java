@@ -8,23 +8,29 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions;
+import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec;
 import org.apache.kafka.clients.admin.DescribeTopicsOptions;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.streams.StreamsConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The input topic's partition ends, read from the broker in the background every {@code period},
- * for backlog control's count of the records that wait. The stream thread cannot ask: it may be in
+ * for backlog control's count of the records that wait, and the offsets the service's group
+ * committed for the partitions asked about in the last minute (a task that has not read since it
+ * started waits on the records after them). The stream thread cannot ask: it may be in
  * a 20 s engine call, and the count is wanted when the call ends. A read that fails keeps the ends
  * read before (an end only grows, so an old one counts fewer records, never more) and is logged at
  * debug level: an outage of the broker shows in the service's own warnings.
@@ -44,6 +50,16 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
     private Admin admin;
     /** The ends last read, by partition (written by the reader thread, read by the stream thread). */
     private volatile Map<Integer, Long> ends = Map.of();
+    /**
+     * The offsets committed by the group, by partition, as last read: of the partitions asked about
+     * in the last minute, so that each is at most a read old (written by the reader thread, read by
+     * the stream thread).
+     */
+    private volatile Map<Integer, Long> committed = Map.of();
+    /** When each partition's committed offset was last asked for, in System.nanoTime() (stream thread writes, reader reads). */
+    private final Map<Integer, Long> askedAtNanos = new ConcurrentHashMap<>();
+    /** The service's consumer group (its application.id); null where none is set, and no committed offset is read. */
+    private final String group;
     /** How many reads have succeeded (written by the reader thread, read by the stream thread). */
     private volatile long reads;
     /** The partitions listed last, and when (reader thread only). */
@@ -55,6 +71,7 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
         this.properties = properties;
         this.topic = topic;
         this.period = period;
+        this.group = properties.getProperty(StreamsConfig.APPLICATION_ID_CONFIG);
     }
 
     /**
@@ -77,6 +94,16 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
         return end == null ? OptionalLong.empty() : OptionalLong.of(end);
     }
 
+    @Override
+    public OptionalLong committedOffset(String topic, int partition) {
+        if (!this.topic.equals(topic)) {
+            return OptionalLong.empty();
+        }
+        askedAtNanos.put(partition, System.nanoTime());
+        Long offset = committed.get(partition);
+        return offset == null ? OptionalLong.empty() : OptionalLong.of(offset);
+    }
+
     private void readQuietly() {
         try {
             read();
@@ -87,7 +114,7 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
         }
     }
 
-    /** One read: the partitions (once a minute), then their last stable offsets. */
+    /** One read: the partitions (once a minute), then their last stable offsets, then the committed offsets asked about. */
     private void read() throws InterruptedException, ExecutionException, TimeoutException {
         // The admin client gives up when this read does, so that a slow broker does not pile up requests.
         long wait = Math.max(1_000, period.toMillis());
@@ -105,6 +132,38 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
                 .forEach((partition, info) -> read.put(partition.partition(), info.offset()));
         ends = Map.copyOf(read);
         reads++;
+        readCommitted(wait);
+    }
+
+    /**
+     * The group's committed offsets of the partitions asked about in the last minute; those not
+     * asked since are dropped, so that a value is never older than a read (a partition handed to
+     * another instance and back would otherwise count the records that instance explained meanwhile).
+     * A partition the group never committed has none: its task starts where auto.offset.reset says.
+     */
+    private void readCommitted(long wait) throws InterruptedException, ExecutionException, TimeoutException {
+        long now = System.nanoTime();
+        askedAtNanos.values().removeIf(asked -> now - asked > DESCRIBE_EVERY.toNanos());
+        if (group == null || askedAtNanos.isEmpty()) {
+            committed = Map.of();
+            return;
+        }
+        List<TopicPartition> asked = askedAtNanos.keySet().stream().map(partition -> new TopicPartition(topic, partition)).toList();
+        Map<Integer, Long> read = new HashMap<>();
+        try {
+            admin.listConsumerGroupOffsets(Map.of(group, new ListConsumerGroupOffsetsSpec().topicPartitions(asked)),
+                    new ListConsumerGroupOffsetsOptions().timeoutMs((int) wait)).partitionsToOffsetAndMetadata(group)
+                    .get(2 * wait, TimeUnit.MILLISECONDS).forEach((partition, offset) -> {
+                        if (offset != null) {
+                            read.put(partition.partition(), offset.offset());
+                        }
+                    });
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            // Nothing is known until a read succeeds: an offset kept from before may be stale.
+            committed = Map.of();
+            throw e;
+        }
+        committed = Map.copyOf(read);
     }
 
     @Override

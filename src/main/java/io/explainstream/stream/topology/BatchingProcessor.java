@@ -94,6 +94,8 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private final Explainer explainer;
     private final Ingest ingest;
     private final Serializer<Explanation> explanationSerializer;
+    /** The topic the task's records come from: its partition is the task's (one source topic). */
+    private final String inputTopic;
     private final String outputTopic;
     private final Scope scope;
     private final DeadLetters deadLetters;
@@ -122,13 +124,14 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private NavigableMap<Long, PendingEvent> waiting;
 
     BatchingProcessor(String storeName, BatchPolicy policy, Explainer explainer, Ingest ingest, Serializer<Explanation> explanationSerializer,
-            String outputTopic, Scope scope, DeadLetters deadLetters, ServiceMetrics metrics, TransactionBudget budget, Liveness liveness,
+            String inputTopic, String outputTopic, Scope scope, DeadLetters deadLetters, ServiceMetrics metrics, TransactionBudget budget, Liveness liveness,
             BacklogController backlog, Clock clock) {
         this.storeName = storeName;
         this.policy = policy;
         this.explainer = explainer;
         this.ingest = ingest;
         this.explanationSerializer = explanationSerializer;
+        this.inputTopic = inputTopic;
         this.outputTopic = outputTopic;
         this.scope = scope;
         this.deadLetters = deadLetters;
@@ -648,12 +651,13 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         metrics.pending(task, events.size(), clock.millis());
         // Backlog control counts the input records after the last one read here as waiting too:
         // records that became dead letters since the last event taken here count, a few more, never fewer.
-        // Before the first read since a start, the events restored to the store name the partition:
-        // its end's history then begins at once, and their lag is told from their age (a mirror's
-        // restored events read as an hour of lag and sent a restarted service to the top level).
-        SourcePosition partition = lastRead != null ? lastRead : events.isEmpty() ? null : events.get(0).source();
-        backlog.waiting(task, storedByChoice(events), partition == null ? null : partition.topic(), partition == null ? -1 : partition.partition(),
-                lastRead == null ? -1 : lastRead.offset());
+        // Before the first read since a start, the task's own partition of the input (its one source
+        // topic): its end's history then begins at once, so that restored events' lag is told from
+        // their age (a mirror's restored events read as an hour of lag and sent a restarted service
+        // to the top level), and the records after the group's committed offset count as waiting
+        // (uncounted, those that waited out a stopped instance sent it there by their lag's growth).
+        backlog.waiting(task, storedByChoice(events), lastRead != null ? lastRead.topic() : inputTopic,
+                lastRead != null ? lastRead.partition() : context.taskId().partition(), lastRead == null ? -1 : lastRead.offset());
         liveness.waiting(!events.isEmpty());
         return events;
     }

@@ -117,7 +117,7 @@ public final class ExplainTopology {
         topology.addProcessor(INTAKE, () -> new TimestampIntake(topics.times().changelogs(), clock), SOURCE);
         topology.addProcessor(VALIDATE, () -> new ValidationProcessor(ingest, topics.scope(), deadLetters, metrics, clock), INTAKE);
         topology.addProcessor(BATCHER, () -> new BatchingProcessor(STORE, topics.batch(), explainer, ingest, explanationSerializer,
-                topics.outputTopic(), topics.scope(), deadLetters, metrics, budget, liveness, backlog, clock), VALIDATE);
+                topics.inputTopic(), topics.outputTopic(), topics.scope(), deadLetters, metrics, budget, liveness, backlog, clock), VALIDATE);
         // The changelog takes any record the batcher checked against record.max.bytes.
         Map<String, String> changelog = Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(topics.maxRecordBytesWithHeaders()));
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.Long(), Serdes.ByteArray())

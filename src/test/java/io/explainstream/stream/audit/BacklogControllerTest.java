@@ -1378,6 +1378,84 @@ class BacklogControllerTest {
     }
 
     /**
+     * An instance restarted after an outage, fed a record a second on each of two partitions, a
+     * tenth of them long prompts (20 s for a sampled one). The task of partition 0 reads and
+     * explains; that of partition 1 explained the events restored to its batch store and has not
+     * read since the restart (the stream thread was in the other's batches), and 38 of its records
+     * waited out the outage. Its records were not counted
+     * (no offset read yet), and a lag of 33 s growing 1 s per s went by its growth alone to the top
+     * level (a hostile test, a SIGKILL and 38 s down: 125 of 240 events skipped, 24 published over
+     * the limit). They count from the offset the group committed, and the step goes to the level
+     * that keeps up with the arrivals and explains those waiting within the limit.
+     */
+    @Test
+    void aTaskThatHasNotReadSinceARestartCountsItsRecordsFromTheCommittedOffset() {
+        ManualClock clock = new ManualClock();
+        AfterAnOutage ends = new AfterAnOutage(clock, 38);
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, ends, clock);
+        warmUp(controller, clock);
+        for (int batch = 0; batch < 8; batch++) {
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
+            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
+        }
+        for (int record = 0; record < 64; record++) {
+            controller.taken(record % 10 == 0 ? 512 : 30);
+        }
+        clock.advance(Duration.ofSeconds(20));
+        controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.SAMPLED), 512)), 20_000);
+        controller.forget("0_0");
+        List<Integer> levels = new ArrayList<>();
+        String log = StandardError.during(() -> {
+            long lagMs = 33_000;
+            for (int second = 0; second < 15 && controller.level() == 0; second++) {
+                controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 2, 60)), "in", 0,
+                        ends.endOffset("in", 0).getAsLong() - 21);
+                if (second == 0) {
+                    // The events restored to its batch store, explained before it read a record.
+                    controller.waiting("0_1", List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 1, 30)), "in", 1, -1);
+                    controller.observeOldest("0_1", clock.millis() - lagMs);
+                }
+                controller.waiting("0_1", List.of(), "in", 1, -1);
+                levels.add(controller.observeOldest("0_0", clock.millis() - lagMs));
+                clock.advance(Duration.ofSeconds(1));
+                lagMs += 1_000;
+            }
+        });
+        assertTrue(controller.level() > 0 && controller.level() < controller.maxLevel(), changes(levels) + "\n" + log);
+        java.util.regex.Matcher counted = java.util.regex.Pattern.compile("explains the 2.0 input records arriving per second and the (\\d+) waiting")
+                .matcher(log);
+        assertTrue(counted.find(), log);
+        assertTrue(Integer.parseInt(counted.group(1)) > 2 + 21 + 38, "partition 1's records after the committed offset counted: " + log);
+    }
+
+    /**
+     * Input partitions that each hold {@code outage} records after the committed offset (100),
+     * produced while the instance was down, and a record a second more from its restart (now).
+     */
+    private static final class AfterAnOutage implements InputEnds {
+        private static final long COMMITTED = 100;
+        private final ManualClock clock;
+        private final long outage;
+        private final long restartMs;
+
+        AfterAnOutage(ManualClock clock, long outage) {
+            this.clock = clock;
+            this.outage = outage;
+            this.restartMs = clock.millis();
+        }
+
+        @Override
+        public OptionalLong endOffset(String topic, int partition) {
+            return OptionalLong.of(COMMITTED + outage + (clock.millis() - restartMs) / 1_000);
+        }
+
+        @Override
+        public OptionalLong committedOffset(String topic, int partition) {
+            return OptionalLong.of(COMMITTED);
+        }
+    }
+
+    /**
      * A backlog of 1,500 fresh records produced at once (90 s at the configured level, 60 ms each,
      * over the 60 s limit) steps the service down; then a mirror's records, each an hour old, come at 2 a second. Their
      * lag stays over half the limit, but it is their age: every waiting record is counted and the

@@ -129,6 +129,33 @@ class ServiceIntegrationTest {
         }
     }
 
+    /**
+     * A task that has not read since it started waits on the records after the offset its group
+     * (the service's application.id) committed: read from the broker for the partitions asked
+     * about; a partition the group never committed has none.
+     */
+    @Test
+    void theGroupsCommittedOffsetsAreReadForThePartitionsAskedAbout() throws Exception {
+        kafka.createTopic("committed-in", 2);
+        Properties properties = new Properties();
+        properties.putAll(kafka.clientSettings());
+        properties.put(org.apache.kafka.streams.StreamsConfig.APPLICATION_ID_CONFIG, "committed-app");
+        try (InputEndOffsets ends = new InputEndOffsets(properties, "committed-in", Duration.ofMillis(100));
+                org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(properties)) {
+            admin.alterConsumerGroupOffsets("committed-app", Map.of(new org.apache.kafka.common.TopicPartition("committed-in", 0),
+                    new org.apache.kafka.clients.consumer.OffsetAndMetadata(7))).all().get(20, java.util.concurrent.TimeUnit.SECONDS);
+            ends.begin();
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (ends.committedOffset("committed-in", 0).isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertEquals(7, ends.committedOffset("committed-in", 0).orElse(-1));
+            Thread.sleep(300);
+            assertTrue(ends.committedOffset("committed-in", 1).isEmpty(), "never committed");
+            assertTrue(ends.committedOffset("other-topic", 0).isEmpty());
+        }
+    }
+
     private static void awaitEnd(InputEndOffsets ends, int partition, long expected) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
         while (ends.endOffset("ends-in", partition).orElse(-1) != expected && System.nanoTime() < deadline) {

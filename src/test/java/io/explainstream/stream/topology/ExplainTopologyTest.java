@@ -1004,6 +1004,35 @@ class ExplainTopologyTest {
     }
 
     /**
+     * A task that has not read a record since it started (after a restart or a failover), its batch
+     * store empty, names its input partition to backlog control at its first tick: the records after
+     * the offset its group committed wait, and the partition's end is sampled for the arrival rate.
+     * Before, such a task named none until its first read, and the records that waited out a
+     * stopped instance were not counted (a hostile test: a SIGKILL, 38 s down, the service sent to
+     * the top level by its lag's growth alone).
+     */
+    @Test
+    void aTaskThatHasNotReadYetCountsTheRecordsAfterItsGroupsCommittedOffset() {
+        ManualClock clock = new ManualClock();
+        AuditPolicy audit = new AuditPolicy(0.5, List.of(), AuditPolicy.CheapMethod.INPUT_X_GRADIENT, 60_000, 4);
+        InputEnds inputEnds = new InputEnds() {
+            @Override
+            public java.util.OptionalLong endOffset(String topic, int partition) {
+                return topic.equals("in") && partition == 0 ? java.util.OptionalLong.of(1_000) : java.util.OptionalLong.empty();
+            }
+
+            @Override
+            public java.util.OptionalLong committedOffset(String topic, int partition) {
+                return topic.equals("in") && partition == 0 ? java.util.OptionalLong.of(400) : java.util.OptionalLong.empty();
+            }
+        };
+        backlog = new BacklogController(audit, StreamFixture.SETTINGS.method(), StreamFixture.SETTINGS.steps(), 1_000, inputEnds, clock);
+        start(new BatchPolicy(4, 100_000, 60_000), StreamFixture.defaultPolicy(), fixture.explainer(StreamFixture.defaultPolicy()));
+        driver.advanceWallClockTime(Duration.ofSeconds(1));
+        assertEquals(600, backlog.waitingRecords(), "the records after the committed offset, none read yet");
+    }
+
+    /**
      * Fresh records, but a million more produced behind them: the input's end, as backlog control
      * reads it, says that the engine cannot explain them within the limit at the configured steps,
      * so the batch after the first two (the engine's warm-up, then one that measures it) is already
