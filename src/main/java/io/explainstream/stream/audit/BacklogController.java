@@ -492,8 +492,8 @@ public final class BacklogController {
     /**
      * What waits at a source now: the events in its batch store and their tokens, and the offset of
      * the last input record it read from its partition (-1 before the first: then those after the
-     * offset its group committed), after which the partition's records are unread. Told whenever the store changes, so that the count is current
-     * when a batch starts.
+     * offset its group committed), after which the partition's records are unread. Told whenever
+     * the store changes, so that the count is current when a batch starts.
      */
     public void waiting(String source, List<Stored> stored, String topic, int partition, long lastReadOffset) {
         if (enabled()) {
@@ -791,8 +791,8 @@ public final class BacklogController {
      * those of its kind (one-pass calls, or paths at any steps), else on any: at {@link Price#RECENT}, the median over their last
      * {@link #PRICE_BATCHES} batches of events as short or shorter (a token's cost grows with the
      * length: attention), of those at least half as long where there are any (a short event's
-     * token carries more of its call's overhead), or where every one is of longer events, theirs scaled down by the ratio
-     * of the lengths (as if attention were all its cost); or the least of its last
+     * token carries more of its call's overhead), or where every one is of longer events, theirs
+     * scaled down by the ratio of the lengths (as if attention were all its cost); or the least of its last
      * {@link #SHIFT_BATCHES} at any length, so scaled, where that is more (each of them slower: the
      * machine is slower now); at {@link Price#SLOWEST}, the slowest of those batches of the last
      * five minutes at this length. A one-pass call costs ten times a path point per token (its

@@ -124,8 +124,8 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private NavigableMap<Long, PendingEvent> waiting;
 
     BatchingProcessor(String storeName, BatchPolicy policy, Explainer explainer, Ingest ingest, Serializer<Explanation> explanationSerializer,
-            String inputTopic, String outputTopic, Scope scope, DeadLetters deadLetters, ServiceMetrics metrics, TransactionBudget budget, Liveness liveness,
-            BacklogController backlog, Clock clock) {
+            String inputTopic, String outputTopic, Scope scope, DeadLetters deadLetters, ServiceMetrics metrics, TransactionBudget budget,
+            Liveness liveness, BacklogController backlog, Clock clock) {
         this.storeName = storeName;
         this.policy = policy;
         this.explainer = explainer;
@@ -662,12 +662,19 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         return events;
     }
 
-    /** The waiting events by the audit choice made where they entered: a forced event costs the configured method at every level. */
-    private static List<BacklogController.Stored> storedByChoice(List<PendingEvent> events) {
-        Map<AuditPolicy.Choice, LongSummaryStatistics> byChoice = events.stream()
-                .collect(Collectors.groupingBy(PendingEvent::audit, Collectors.summarizingLong(PendingEvent::tokens)));
-        return byChoice.entrySet().stream().map(choice -> BacklogController.Stored.of(choice.getKey(), choice.getValue().getCount(),
-                choice.getValue().getSum())).toList();
+    /**
+     * The waiting events by the audit choice made where they entered (a forced event costs the
+     * configured method at every level) and by length class (powers of two of their tokens): each
+     * group is priced at its mean length, and a token of a long prompt costs many times a short
+     * one's, so a long prompt priced with short events of its choice came out at a fraction of its
+     * time (a sampled 500-token prompt among 24 records: "at most 3.7 s", where it alone took 14.4 s).
+     */
+    static List<BacklogController.Stored> storedByChoice(List<PendingEvent> events) {
+        record Group(AuditPolicy.Choice choice, int lengthClass) {}
+        Map<Group, LongSummaryStatistics> groups = events.stream().collect(Collectors.groupingBy(
+                event -> new Group(event.audit(), TransactionBudget.lengthClass(event.tokens())), Collectors.summarizingLong(PendingEvent::tokens)));
+        return groups.entrySet().stream().map(group -> BacklogController.Stored.of(group.getKey().choice(), group.getValue().getCount(),
+                group.getValue().getSum())).toList();
     }
 
     /**

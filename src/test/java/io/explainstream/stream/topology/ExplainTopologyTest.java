@@ -190,6 +190,28 @@ class ExplainTopologyTest {
         assertTrue(message.contains("format version 4, newer than this release's 3"), message);
     }
 
+    /**
+     * The events in a batch store are told to backlog control per audit choice and length class:
+     * told per choice only, a sampled 500-token prompt among short sampled events was priced at
+     * their mean length, where a token costs a fifteenth of a long prompt's, and a step up said the
+     * 24 records waiting needed at most 3.7 s at the level above; the long prompt alone took 14.4 s
+     * there, and was published 1.9 s over the limit (a hostile test).
+     */
+    @Test
+    void theEventsWaitingAreToldToBacklogControlPerChoiceAndLengthClass() {
+        List<BacklogController.Stored> stored = BatchingProcessor.storedByChoice(List.of(pendingOf(1, 500, AuditPolicy.Choice.SAMPLED),
+                pendingOf(2, 25, AuditPolicy.Choice.SAMPLED), pendingOf(3, 40, AuditPolicy.Choice.SAMPLED), pendingOf(4, 25, AuditPolicy.Choice.NOT_SAMPLED)));
+        assertEquals(java.util.Set.of(BacklogController.Stored.of(AuditPolicy.Choice.SAMPLED, 1, 501), BacklogController.Stored.of(AuditPolicy.Choice.SAMPLED,
+                2, 67), BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 1, 26)), java.util.Set.copyOf(stored));
+    }
+
+    /** A waiting event of this many prompt tokens and one response token, with this audit choice. */
+    private static PendingEvent pendingOf(long sequence, int promptTokens, AuditPolicy.Choice choice) {
+        io.explainstream.tokenize.Token token = new io.explainstream.tokenize.Token(403, "▁Once", 0, 4);
+        return new PendingEvent(sequence, "e-" + sequence, T0, "stories260K", Map.of(), java.util.Collections.nCopies(promptTokens, token), List.of(token),
+                0, 0, new SourcePosition("in", 0, sequence, T0), null, new byte[] {0}, 1, T0, null, choice);
+    }
+
     @Test
     void thePendingEventFormatRoundTripsEveryField() {
         PendingEvent event = new PendingEvent(3, "ü-1", T0, "stories260K", Map.of("k", "v\u00e9"),
