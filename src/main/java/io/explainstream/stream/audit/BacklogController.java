@@ -1085,6 +1085,8 @@ public final class BacklogController {
         // The longest lag any source will be published at: what the messages about the age name (the
         // lag of this measurement's source, 0 for an empty store, read "input lag 0 ms is over half").
         long longestPublishedMs = 0;
+        // The longest lag now: the next batch is in the waiting records' drain at each level tried.
+        long longestLagMs = 0;
         for (LagSeries series : sources.values()) {
             double growth = series.slope(dwellMs);
             long growthMs = Math.round(growth * horizonMs);
@@ -1092,6 +1094,7 @@ public final class BacklogController {
             long expectedMs = publishedMs + (allCounted ? Math.min(growthMs, slowestDrainMs) : growthMs);
             agedOverHalf |= drainsFast && publishedMs > limit / 2;
             longestPublishedMs = Math.max(longestPublishedMs, publishedMs);
+            longestLagMs = Math.max(longestLagMs, series.last());
             if (!drainsFast && series.known(dwellMs) && publishedMs > limit / 2 && expectedMs > limit && expectedMs > worstExpectedMs) {
                 worst = series;
                 worstExpectedMs = expectedMs;
@@ -1118,7 +1121,7 @@ public final class BacklogController {
         if (worst != null && level < levels.size() - 1) {
             double growth = worst.slope(dwellMs);
             next = levelFor(growth);
-            OptionalInt keepsUp = allCounted ? levelKeepingUp(worst.last() + batchMs, next) : OptionalInt.empty();
+            OptionalInt keepsUp = allCounted ? levelKeepingUp(worst.last(), next) : OptionalInt.empty();
             OptionalInt least = allCounted && keepsUp.isEmpty() ? levelNeedingLeast(next) : OptionalInt.empty();
             next = keepsUp.orElse(least.orElse(next));
             why = String.format(Locale.ROOT, "input lag %d ms is %s by %.1f s per s, %d ms in %d ms%s, over", worst.last() + batchMs,
@@ -1133,7 +1136,7 @@ public final class BacklogController {
             // test's rerun: 60 of 160 events skipped, where 12 steps kept up).
             OptionalDouble need = arrivalsLoad(level, Price.RECENT);
             boolean fallsBehind = need.isPresent() && need.getAsDouble() * MARGIN > 1;
-            OptionalInt keepsUp = fallsBehind ? levelKeepingUp(longestPublishedMs, levels.size()) : OptionalInt.empty();
+            OptionalInt keepsUp = fallsBehind ? levelKeepingUp(longestLagMs, levels.size()) : OptionalInt.empty();
             OptionalInt least = fallsBehind && keepsUp.isEmpty() ? levelNeedingLeast(levels.size()) : OptionalInt.empty();
             if (keepsUp.isPresent() || least.isPresent()) {
                 next = keepsUp.orElse(least.orElse(next));
@@ -1345,19 +1348,22 @@ public final class BacklogController {
      * The first level below the current one, and above the growth's, at which the records arriving
      * need at most 1/{@link #MARGIN} of the engine's time, each at what the last events taken cost on
      * average at that level (long prompts in their share, at the slowest recent price), and the
-     * waiting records, at the most they can take, are published within the limit after
-     * {@code publishedMs}; empty where the arrival rate is not known or no such level is milder. A
-     * lag's growth measured across one long batch reads as about 1 s per s (every record waits while
-     * the engine is in it): a stream with a tenth of long prompts, which 25 steps kept up with, was
-     * stepped to the top level and 55 of its 160 events were skipped (a hostile test's rerun).
+     * waiting records, at the most they can take, are published within the limit after a lag of
+     * {@code lagMs} (the lag now: the next batch is among the waiting records; taken at the lag it
+     * would be published at with that batch at the current level, a long prompt's 20 s there was
+     * counted twice, and ruled out every level but the top); empty where the arrival rate is not
+     * known or no such level is milder. A lag's growth measured across one long batch reads as about
+     * 1 s per s (every record waits while the engine is in it): a stream with a tenth of long
+     * prompts, which 25 steps kept up with, was stepped to the top level and 55 of its 160 events
+     * were skipped (a hostile test's rerun).
      */
-    private OptionalInt levelKeepingUp(long publishedMs, int below) {
+    private OptionalInt levelKeepingUp(long lagMs, int below) {
         for (int candidate = level + 1; candidate < below; candidate++) {
             OptionalDouble need = arrivalsLoad(candidate, Price.SLOWEST);
             if (need.isEmpty()) {
                 return OptionalInt.empty();
             }
-            if (need.getAsDouble() * MARGIN <= 1 && publishedMs + slowestDrainWithForcedMs(candidate) * MARGIN <= policy.maxLagMs()) {
+            if (need.getAsDouble() * MARGIN <= 1 && lagMs + slowestDrainWithForcedMs(candidate) * MARGIN <= policy.maxLagMs()) {
                 return OptionalInt.of(candidate);
             }
         }

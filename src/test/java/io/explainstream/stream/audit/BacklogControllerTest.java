@@ -857,6 +857,34 @@ class BacklogControllerTest {
         assertTrue(run.log().contains("no level keeps up with them"), run.log());
     }
 
+    /**
+     * The stream of {@link #longPromptsFallingBehind}, a sampled long prompt among the events in
+     * the batch store (20 s at the configured level), the lag from 25 s growing 1 s per s. The next
+     * batch is counted in the lag it will be published at (the lag now plus that batch at the
+     * current level) and again in the waiting records' drain at each level tried: twice, 20 s of a
+     * long prompt at the configured level ruled out every level but the top, where the lag now and
+     * the drain there showed a milder one keeping up (a hostile test: lag 27 s, "52.9 s as
+     * published" with the long prompt's next batch, 51 of 240 events skipped).
+     */
+    @Test
+    void aLevelIsTriedAtTheLagNowAndItsOwnDrainNotAlsoTheNextBatchAtTheCurrentLevel() {
+        ManualClock clock = new ManualClock();
+        Arrivals ends = arriving(clock, 2);
+        BacklogController controller = longPromptsFallingBehind(clock, ends);
+        List<Integer> levels = new ArrayList<>();
+        String log = StandardError.during(() -> {
+            long lagMs = 25_000;
+            for (int second = 0; second < 15 && controller.level() == 0; second++) {
+                controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.SAMPLED, 1, 512),
+                        BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 2, 60)), "in", 0, ends.endOffset("in", 0).getAsLong() - 21);
+                levels.add(controller.observeOldest("0_0", clock.millis() - lagMs));
+                clock.advance(Duration.ofSeconds(1));
+                lagMs += 1_000;
+            }
+        });
+        assertEquals(2, controller.level(), changes(levels) + "\n" + log);
+    }
+
     /** The level a run ended at, and what it logged. */
     private record Stepped(int level, String log) {}
 
