@@ -517,10 +517,18 @@ public final class BacklogController {
      * Nothing waits in the source's batch store. That is a lag of 0 only once nothing has waited for
      * a dwell time: between two polls of a backlogged input the store is empty for a moment, and
      * taking that as no lag sent the service back to full steps within seconds of each step down.
+     * Nor while records of its partition are not read yet: the one stream thread may have been in
+     * another task's engine call for the dwell time, and a lag of 0 read there made the next real
+     * reading a growth of 3.9 s per s, which sent a restarted service to the top level (a hostile test).
      */
     public int idle(String source) {
         LagSeries series = sources.get(source);
         if (series == null) {
+            return level;
+        }
+        Waiting at = waiting.get(source);
+        if (at != null && at.unread(inputEnds).orElse(0) > 0) {
+            series.idleSinceMs = Long.MIN_VALUE;
             return level;
         }
         long now = clock.millis();
