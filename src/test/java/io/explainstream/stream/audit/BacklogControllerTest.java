@@ -924,6 +924,46 @@ class BacklogControllerTest {
         assertEquals(0, controller.level(), log);
     }
 
+    /**
+     * A stream the configured level keeps up with (short events, 0.1 s of engine time per second)
+     * and a forced long prompt waiting, 20 s at every level, the lag from 31 s growing 1 s per s
+     * while the engine is in a long call. No level publishes the waiting records within the limit,
+     * since the forced prompt costs the same everywhere, and the step went by the growth alone to
+     * the top level, skipping the unsampled events for nothing (a hostile test: arrivals needing
+     * 0.27 s per s at the configured level, 45 events skipped). The step goes to the first level
+     * that keeps up with the arrivals and drains the waiting records within a quarter of the limit
+     * of the top level's drain.
+     */
+    @Test
+    void whereNoLevelPublishesTheWaitingRecordsWithinTheLimitTheStepGoesToOneThatKeepsUpAndDrainsNearlyAsFast() {
+        ManualClock clock = new ManualClock();
+        Arrivals ends = arriving(clock, 2);
+        BacklogController controller = warmedUp(clock, 32, ends);
+        for (int batch = 0; batch < 8; batch++) {
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
+            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
+        }
+        for (int record = 0; record < 64; record++) {
+            controller.taken(30);
+        }
+        clock.advance(Duration.ofSeconds(20));
+        controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.FORCED), 512)), 20_000);
+        controller.forget("0_0");
+        List<Integer> levels = new ArrayList<>();
+        String log = StandardError.during(() -> {
+            long lagMs = 31_000;
+            for (int second = 0; second < 15 && controller.level() == 0; second++) {
+                controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.FORCED, 1, 512),
+                        BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 2, 60)), "in", 0, ends.endOffset("in", 0).getAsLong() - 21);
+                levels.add(controller.observeOldest("0_0", clock.millis() - lagMs));
+                clock.advance(Duration.ofSeconds(1));
+                lagMs += 1_000;
+            }
+        });
+        assertEquals(1, controller.level(), changes(levels) + "\n" + log);
+        assertTrue(log.contains("no level publishes the 23 waiting within the limit"), log);
+    }
+
     /** The level a run ended at, and what it logged. */
     private record Stepped(int level, String log) {}
 
