@@ -508,6 +508,18 @@ public final class BacklogController {
         }
     }
 
+    /**
+     * The source has started (its task was initialized) but has not told what waits yet: its
+     * records are not counted until it does. One stream thread serves every task, so after a
+     * restart a task's first tick may come only after another's engine call; unnamed, its records
+     * were left out of the count as if none waited.
+     */
+    public void started(String source) {
+        if (enabled()) {
+            waiting.putIfAbsent(source, new Waiting(List.of(), null, -1, -1));
+        }
+    }
+
     /** What waits at a source, its stored events' choices not told: priced at the recent shares of the events taken. */
     public void waiting(String source, long storedEvents, long storedTokens, String topic, int partition, long lastReadOffset) {
         waiting(source, List.of(Stored.mixed(storedEvents, storedTokens)), topic, partition, lastReadOffset);
@@ -1067,8 +1079,9 @@ public final class BacklogController {
         long horizonMs = 2 * dwellMs;
         // With every waiting record counted, no lag grows for longer than the engine needs for them
         // all: a burst's oldest record waits 1 s more each second, but only until the burst is explained.
-        boolean allCounted = slowestDrainMs >= 0 && sources.keySet().stream().allMatch(name -> waiting.containsKey(name)
-                && waiting.get(name).unread(inputEnds).isPresent());
+        // Every source that has a lag and every one that has started: a task not ticked yet has records too.
+        boolean allCounted = slowestDrainMs >= 0 && sources.keySet().stream().allMatch(waiting::containsKey)
+                && waiting.values().stream().allMatch(at -> at.unread(inputEnds).isPresent());
         // Every waiting record counted, and the engine explains them all, forced ones at the
         // configured method, within a quarter of the limit at this level: a lower level would then
         // publish them at most that much sooner, and a lag over half the limit is mostly the

@@ -150,6 +150,8 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         this.task = context.taskId().toString();
         this.waiting = null;
         this.lastRead = null;
+        // Its records are not counted until its first tick, which may come after another task's engine call.
+        backlog.started(task);
         // Sequence numbers continue after the events restored from the changelog.
         try (KeyValueIterator<Long, byte[]> last = store.reverseAll()) {
             nextSequence = last.hasNext() ? last.next().key + 1 : 0;
