@@ -197,6 +197,8 @@ public final class BacklogController {
     private long levelsMeasuredFromMs = Long.MAX_VALUE;
     /** The tokens of the last events taken into batch stores, and their median (-1 before the first; stream thread only). */
     private final RecentLengths recentlyTaken = new RecentLengths(RECENTLY_TAKEN);
+    /** The calls and length classes the engine has run since the start. */
+    private final java.util.Set<Shape> shapesRun = new java.util.HashSet<>();
     private int medianTakenTokens = -1;
     /**
      * The tokens of the last forced events taken, and of the last others: the records not yet read
@@ -250,9 +252,10 @@ public final class BacklogController {
 
     /**
      * One batch through the engine: when it ended, its engine time, its events and their tokens,
-     * and its call (a batch never mixes calls).
+     * its call (a batch never mixes calls), and whether it was the call's first at its length class
+     * since the start (libtorch allocates for a new length: several times slower than the next).
      */
-    private record EngineTime(long endedMs, long engineMs, int events, long tokens, Call call) {
+    private record EngineTime(long endedMs, long engineMs, int events, long tokens, Call call, boolean firstAtItsLength) {
 
         /** Its engine time per token and pass. */
         double msPerPassToken() {
@@ -263,7 +266,15 @@ public final class BacklogController {
         double tokensPerEvent() {
             return (double) tokens / events;
         }
+
+        /** The call and the length class of its events: powers of two of their mean tokens. */
+        Shape shape() {
+            return new Shape(call, 64 - Long.numberOfLeadingZeros(Math.max(1, Math.round(tokensPerEvent()) - 1)));
+        }
     }
+
+    /** A call at a length class: the engine's first batch at each is slower than the next ones. */
+    private record Shape(Call call, int lengthClass) {}
 
     /** What some recent batches took: engine time and events. */
     private record Measured(long engineMs, long events, int batches) {
@@ -577,7 +588,8 @@ public final class BacklogController {
             return;
         }
         long tokens = batch.stream().mapToLong(Explained::tokens).sum();
-        EngineTime took = new EngineTime(now, lastBatchMs, batch.size(), tokens, batch.get(0).tier().call());
+        EngineTime measured = new EngineTime(now, lastBatchMs, batch.size(), tokens, batch.get(0).tier().call(), false);
+        EngineTime took = shapesRun.add(measured.shape()) ? new EngineTime(now, lastBatchMs, batch.size(), tokens, measured.call(), true) : measured;
         if (tokens > 0) {
             engineTimes.addLast(took);
             // What a drain's price is made of, batch by batch, for an operator who asks why a level was chosen.
@@ -830,19 +842,25 @@ public final class BacklogController {
         // Each batch at this length: one of longer events scaled down by the ratio of the lengths.
         double[] scaled = kind.stream().mapToDouble(batch -> batch.msPerPassToken() * Math.min(1, tokensPerEvent / batch.tokensPerEvent())).toArray();
         List<EngineTime> shorter = kind.stream().filter(batch -> batch.tokensPerEvent() <= tokensPerEvent).toList();
-        double[] recent = shorter.isEmpty() ? scaled : shorter.stream().mapToDouble(EngineTime::msPerPassToken).toArray();
         // The batches at least half as long, where there are any: a forced 512-token prompt behind a
         // stream of 30-token events was priced at the short batches' median, at a thirteenth of what
         // its own batches took; and at the most, a long prompt at the cheap method was priced at the
         // short events' one-pass calls, whose time per token is mostly the call's overhead (2.27 ms
         // against 0.27-0.62 at 512 tokens), and a lag stepped deeper than it needed (a hostile test).
         List<EngineTime> near = shorter.stream().filter(batch -> 2 * batch.tokensPerEvent() >= tokensPerEvent).toList();
-        double[] alike = near.isEmpty() ? recent : near.stream().mapToDouble(EngineTime::msPerPassToken).toArray();
+        List<EngineTime> alikeBatches = !near.isEmpty() ? near : !shorter.isEmpty() ? shorter : kind;
+        java.util.function.ToDoubleFunction<EngineTime> atThisLength = shorter.isEmpty()
+                ? batch -> batch.msPerPassToken() * Math.min(1, tokensPerEvent / batch.tokensPerEvent()) : EngineTime::msPerPassToken;
         if (price == Price.SLOWEST) {
             // At this length too: the slowest batch of long prompts (12 times a short one's time per
             // token) priced the short events behind it as long, and held no lag cap (a hostile test).
-            return java.util.Arrays.stream(alike).max().orElseThrow();
+            // Not a call's first at its length where later ones ran: a first 512-token call of the
+            // cheap method took 5.1 ms per token, the next ones 0.3, and that one priced every long
+            // prompt for five minutes, at up to 88 times the recent price (a hostile test).
+            List<EngineTime> settled = alikeBatches.stream().filter(batch -> !batch.firstAtItsLength()).toList();
+            return (settled.isEmpty() ? alikeBatches : settled).stream().mapToDouble(atThisLength).max().orElseThrow();
         }
+        double[] alike = alikeBatches.stream().mapToDouble(atThisLength).toArray();
         // The least of the last few, at any length, is the price where each of them is slower than
         // the median: a machine slowed just now shows within SHIFT_BATCHES batches, not half of
         // PRICE_BATCHES. Taken only of batches as short, the last three under a CPU hog (36, 30.5 and
