@@ -561,14 +561,8 @@ class BacklogControllerTest {
         ManualClock clock = new ManualClock();
         java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong(1);
         BacklogController controller = priced(clock, end, 100, 75);
-        Tier cheap = controller.tier(AuditPolicy.Choice.NOT_SAMPLED);
-        for (int batch = 0; batch < 3; batch++) {
-            clock.advance(Duration.ofMillis(2 * 154));
-            // 512 tokens x 0.3 ms each, one pass.
-            controller.batchTook(java.util.Collections.nCopies(2, new BacklogController.Explained(cheap, 512)), 2 * 154);
-        }
-        controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 4, 2_048)), "in", 0, 0);
-        assertEquals(4 * 154, controller.slowestDrainMs(0), 20, "priced at the long prompts' own batches");
+        cheapLongPrompts(controller, clock, 154, 154, 154);
+        assertEquals(4 * 154, slowestDrainOfFourLongPrompts(controller), 20, "priced at the long prompts' own batches");
         controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 4, 120)), "in", 0, 0);
         assertEquals(4 * 75, controller.slowestDrainMs(0), 20, "short events still at their own overhead");
     }
@@ -586,14 +580,23 @@ class BacklogControllerTest {
         ManualClock clock = new ManualClock();
         java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong(1);
         BacklogController controller = priced(clock, end, 100, 10);
+        cheapLongPrompts(controller, clock, 2_621, 154, 154);
+        assertEquals(4 * 154, slowestDrainOfFourLongPrompts(controller), 20, "priced at the calls after the first at this length");
+    }
+
+    /** Batches of one unsampled 512-token prompt each, at the cheap method, taking these times (154 ms: 0.3 ms per token). */
+    private static void cheapLongPrompts(BacklogController controller, ManualClock clock, long... msEach) {
         Tier cheap = controller.tier(AuditPolicy.Choice.NOT_SAMPLED);
-        long[] msEach = {2_621, 154, 154};
         for (long ms : msEach) {
             clock.advance(Duration.ofMillis(ms));
             controller.batchTook(List.of(new BacklogController.Explained(cheap, 512)), ms);
         }
+    }
+
+    /** The most engine time four unsampled 512-token prompts waiting in the batch store take at the configured level. */
+    private static long slowestDrainOfFourLongPrompts(BacklogController controller) {
         controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 4, 2_048)), "in", 0, 0);
-        assertEquals(4 * 154, controller.slowestDrainMs(0), 20, "priced at the calls after the first at this length");
+        return controller.slowestDrainMs(0);
     }
 
     /**
@@ -733,14 +736,7 @@ class BacklogControllerTest {
     void aStepUpIsNotHeldByOneBatchOfTheLevelAbove() {
         ManualClock clock = new ManualClock();
         Arrivals ends = arriving(clock, 2);
-        BacklogController controller = warmedUp(clock, 32, ends);
-        for (int batch = 0; batch < 8; batch++) {
-            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
-            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
-        }
-        for (int record = 0; record < 64; record++) {
-            controller.taken(30);
-        }
+        BacklogController controller = shortEventsKeptUp(clock, ends);
         ends.quiet(Duration.ofMinutes(6)); // those batches leave the five-minute window
         clock.advance(Duration.ofSeconds(20));
         controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.SAMPLED), 512)), 20_000);
@@ -894,18 +890,9 @@ class BacklogControllerTest {
         ManualClock clock = new ManualClock();
         Arrivals ends = arriving(clock, 2);
         BacklogController controller = longPromptsFallingBehind(clock, ends);
-        List<Integer> levels = new ArrayList<>();
-        String log = StandardError.during(() -> {
-            long lagMs = 25_000;
-            for (int second = 0; second < 15 && controller.level() == 0; second++) {
-                controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.SAMPLED, 1, 512),
-                        BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 2, 60)), "in", 0, ends.endOffset("in", 0).getAsLong() - 21);
-                levels.add(controller.observeOldest("0_0", clock.millis() - lagMs));
-                clock.advance(Duration.ofSeconds(1));
-                lagMs += 1_000;
-            }
-        });
-        assertEquals(2, controller.level(), changes(levels) + "\n" + log);
+        Stepped run = steppedAsTheLagGrows(controller, clock, ends, 25_000, BacklogController.Stored.of(AuditPolicy.Choice.SAMPLED, 1, 512),
+                BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 2, 60));
+        assertEquals(2, run.level(), run.log());
     }
 
     /**
@@ -918,14 +905,7 @@ class BacklogControllerTest {
     void aTaskWithAnEmptyStoreButRecordsNotReadYetIsNotIdle() {
         ManualClock clock = new ManualClock();
         Arrivals ends = arriving(clock, 2);
-        BacklogController controller = warmedUp(clock, 32, ends);
-        for (int batch = 0; batch < 8; batch++) {
-            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
-            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
-        }
-        for (int record = 0; record < 64; record++) {
-            controller.taken(30);
-        }
+        BacklogController controller = shortEventsKeptUp(clock, ends);
         controller.forget("0_0");
         ends.behind(400);
         // A lag of 45 s that holds, 300 records behind: those that waited out a restart, explained as fast as they come.
@@ -961,30 +941,14 @@ class BacklogControllerTest {
     void whereNoLevelPublishesTheWaitingRecordsWithinTheLimitTheStepGoesToOneThatKeepsUpAndDrainsNearlyAsFast() {
         ManualClock clock = new ManualClock();
         Arrivals ends = arriving(clock, 2);
-        BacklogController controller = warmedUp(clock, 32, ends);
-        for (int batch = 0; batch < 8; batch++) {
-            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
-            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
-        }
-        for (int record = 0; record < 64; record++) {
-            controller.taken(30);
-        }
+        BacklogController controller = shortEventsKeptUp(clock, ends);
         clock.advance(Duration.ofSeconds(20));
         controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.FORCED), 512)), 20_000);
         controller.forget("0_0");
-        List<Integer> levels = new ArrayList<>();
-        String log = StandardError.during(() -> {
-            long lagMs = 31_000;
-            for (int second = 0; second < 15 && controller.level() == 0; second++) {
-                controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.FORCED, 1, 512),
-                        BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 2, 60)), "in", 0, ends.endOffset("in", 0).getAsLong() - 21);
-                levels.add(controller.observeOldest("0_0", clock.millis() - lagMs));
-                clock.advance(Duration.ofSeconds(1));
-                lagMs += 1_000;
-            }
-        });
-        assertEquals(1, controller.level(), changes(levels) + "\n" + log);
-        assertTrue(log.contains("no level publishes the 23 waiting within the limit"), log);
+        Stepped run = steppedAsTheLagGrows(controller, clock, ends, 31_000, BacklogController.Stored.of(AuditPolicy.Choice.FORCED, 1, 512),
+                BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 2, 60));
+        assertEquals(1, run.level(), run.log());
+        assertTrue(run.log().contains("no level publishes the 23 waiting within the limit"), run.log());
     }
 
     /**
@@ -999,29 +963,12 @@ class BacklogControllerTest {
     void aTaskThatHasStartedButNotYetToldWhatWaitsLeavesTheRecordsNotAllCounted() {
         ManualClock clock = new ManualClock();
         Arrivals ends = arriving(clock, 2);
-        BacklogController controller = warmedUp(clock, 32, ends);
-        for (int batch = 0; batch < 8; batch++) {
-            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
-            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
-        }
-        for (int record = 0; record < 64; record++) {
-            controller.taken(30);
-        }
+        BacklogController controller = shortEventsKeptUp(clock, ends);
         controller.forget("0_0");
         controller.started("0_1");
-        List<Integer> levels = new ArrayList<>();
-        String log = StandardError.during(() -> {
-            long lagMs = 31_000;
-            for (int second = 0; second < 15 && controller.level() == 0; second++) {
-                controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 2, 60)), "in", 0,
-                        ends.endOffset("in", 0).getAsLong() - 15);
-                levels.add(controller.observeOldest("0_0", clock.millis() - lagMs));
-                clock.advance(Duration.ofSeconds(1));
-                lagMs += 1_000;
-            }
-        });
-        assertFalse(log.contains("level held"), log);
-        assertTrue(controller.level() > 0, changes(levels) + "\n" + log);
+        Stepped run = steppedAsTheLagGrows(controller, clock, ends, 31_000, BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 2, 60));
+        assertFalse(run.log().contains("level held"), run.log());
+        assertTrue(run.level() > 0, run.log());
     }
 
     /** The level a run ended at, and what it logged. */
@@ -1062,6 +1009,23 @@ class BacklogControllerTest {
     }
 
     /**
+     * A controller at 32 steps (see {@link #warmedUp}) after 8 batches each of 8 sampled events at
+     * 100 ms and 8 unsampled at 10 ms, each of 30 tokens, and 64 such events taken: at 2 records a
+     * second the configured level keeps up, needing about 0.1 s of engine time per second.
+     */
+    private static BacklogController shortEventsKeptUp(ManualClock clock, Arrivals ends) {
+        BacklogController controller = warmedUp(clock, 32, ends);
+        for (int batch = 0; batch < 8; batch++) {
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
+            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
+        }
+        for (int record = 0; record < 64; record++) {
+            controller.taken(30);
+        }
+        return controller;
+    }
+
+    /**
      * A controller at 32 steps fed 2 records per second, a tenth of them long prompts (512 tokens:
      * 20 s for a sampled one), short sampled events at 100 ms and cheap ones at 10 ms.
      */
@@ -1082,14 +1046,30 @@ class BacklogControllerTest {
 
     /** Each second for up to 15 s, while the level holds: 20 records unread and 2 cheap ones stored, the lag from {@code fromMs} growing this much. */
     private static void lagGrowing(BacklogController controller, ManualClock clock, Arrivals ends, long fromMs, long growthMsPerSecond) {
+        lagGrowing(controller, clock, ends, fromMs, growthMsPerSecond, List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 2, 60)));
+    }
+
+    /** The same with these events stored; returns the level after each measurement. */
+    private static List<Integer> lagGrowing(BacklogController controller, ManualClock clock, Arrivals ends, long fromMs, long growthMsPerSecond,
+            List<BacklogController.Stored> stored) {
+        List<Integer> levels = new ArrayList<>();
         long lagMs = fromMs;
         for (int second = 0; second < 15 && controller.level() == 0; second++) {
             long end = ends.endOffset("in", 0).getAsLong();
-            controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 2, 60)), "in", 0, end - 21);
-            controller.observeOldest("0_0", clock.millis() - lagMs);
+            controller.waiting("0_0", stored, "in", 0, end - 21);
+            levels.add(controller.observeOldest("0_0", clock.millis() - lagMs));
             clock.advance(Duration.ofSeconds(1));
             lagMs += growthMsPerSecond;
         }
+        return levels;
+    }
+
+    /** {@link #lagGrowing} at 1 s per s with these events stored: the level it ends at, and the levels and log. */
+    private static Stepped steppedAsTheLagGrows(BacklogController controller, ManualClock clock, Arrivals ends, long fromMs,
+            BacklogController.Stored... stored) {
+        List<List<Integer>> levels = new ArrayList<>();
+        String log = StandardError.during(() -> levels.add(lagGrowing(controller, clock, ends, fromMs, 1_000, List.of(stored))));
+        return new Stepped(controller.level(), changes(levels.get(0)) + "\n" + log);
     }
 
     /**
