@@ -377,6 +377,8 @@ public final class BacklogController {
      */
     private static final class LagSeries extends Samples {
         private long idleSinceMs = Long.MIN_VALUE;
+        /** Its partition's end at the last tick that found its store empty (-1 where not known). */
+        private long endAtLastIdleTick = -1;
         /** Whether its records' timestamps were last said to be older than their wait. */
         private boolean saidOld;
     }
@@ -540,24 +542,26 @@ public final class BacklogController {
      * Nothing waits in the source's batch store. That is a lag of 0 only once nothing has waited for
      * a dwell time: between two polls of a backlogged input the store is empty for a moment, and
      * taking that as no lag sent the service back to full steps within seconds of each step down.
-     * Nor while records of its partition are not read yet: the one stream thread may have been in
-     * another task's engine call for the dwell time, and a lag of 0 read there made the next real
-     * reading a growth of 3.9 s per s, which sent a restarted service to the top level (a hostile test).
+     * Nor while records of its partition came since its last tick and are not read yet: the one
+     * stream thread may have been in another task's engine call, which polls nothing meanwhile, and
+     * a lag of 0 read across it made the next real reading a growth of 3.9 s per s, which sent a
+     * restarted service to the top level (a hostile test). (Not by the unread count alone: a
+     * transactional producer's last commit marker is never read, and such a partition would never
+     * be idle; its end stands still once traffic stops.)
      */
     public int idle(String source) {
         LagSeries series = sources.get(source);
         if (series == null) {
             return level;
         }
-        Waiting at = waiting.get(source);
-        if (at != null && at.unread(inputEnds).orElse(0) > 0) {
-            series.idleSinceMs = Long.MIN_VALUE;
-            return level;
-        }
         long now = clock.millis();
-        if (series.idleSinceMs == Long.MIN_VALUE) {
+        Waiting at = waiting.get(source);
+        OptionalLong end = at == null || at.topic() == null ? OptionalLong.empty() : inputEnds.endOffset(at.topic(), at.partition());
+        boolean cameUnread = end.isPresent() && end.getAsLong() != series.endAtLastIdleTick && at.unread(inputEnds).orElse(0) > 0;
+        if (series.idleSinceMs == Long.MIN_VALUE || cameUnread) {
             series.idleSinceMs = now;
         }
+        series.endAtLastIdleTick = end.orElse(-1);
         return now - series.idleSinceMs >= dwellMs ? observe(source, 0) : level;
     }
 

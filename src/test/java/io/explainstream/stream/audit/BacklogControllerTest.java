@@ -207,6 +207,28 @@ class BacklogControllerTest {
         assertEquals(0, controller.idle("0_0"), "empty for a dwell time: back to the configured level");
     }
 
+    /**
+     * A transactional producer's last commit marker is never read: its partition keeps one record
+     * "unread" after traffic stops. Its end stands still, so the empty store is idleness all the
+     * same, and the service recovers after a dwell time as with any other partition.
+     */
+    @Test
+    void aPartitionThatEndsInACommitMarkerIsIdleOnceTrafficStops() {
+        ManualClock clock = new ManualClock();
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000,
+                (topic, partition) -> OptionalLong.of(100), clock);
+        assertEquals(0, controller.observe("0_0", 61_000));
+        clock.advance(Duration.ofSeconds(10));
+        assertEquals(1, controller.observe("0_0", 61_000));
+        for (int second = 0; second <= 10; second++) {
+            clock.advance(Duration.ofSeconds(1));
+            controller.waiting("0_0", List.of(), "in", 0, 98); // the last record at 98, the marker at 99
+            controller.idle("0_0");
+        }
+        controller.waiting("0_0", List.of(), "in", 0, 98);
+        assertEquals(0, controller.idle("0_0"), "empty for a dwell time: back to the configured level");
+    }
+
     /** The lag is projected to publication: a batch that will be published over the limit degrades before it runs. */
     @Test
     void theLastBatchsEngineTimeCountsInTheLag() {
@@ -896,10 +918,11 @@ class BacklogControllerTest {
     }
 
     /**
-     * A task whose batch store is empty while records of its partition are not read yet (the one
-     * stream thread was in another task's engine call) is not idle: its lag is not 0. Read as 0, the
-     * next real reading made a growth no lag can have, and the service stepped to the top level
-     * (a hostile test after a restart: "growing by 3.9 s per s", 111 records not read yet).
+     * A task whose batch store is empty while the one stream thread is in another task's engine
+     * call polls nothing meanwhile: the dwell time that passes there is no idleness, and records of
+     * its partition may wait unread. Read as a lag of 0, the next real reading made a growth no lag
+     * can have, and the service stepped to the top level (a hostile test after a restart: "growing
+     * by 3.9 s per s", 111 records not read yet).
      */
     @Test
     void aTaskWithAnEmptyStoreButRecordsNotReadYetIsNotIdle() {
@@ -913,12 +936,13 @@ class BacklogControllerTest {
                 ends.endOffset("in", 0).getAsLong() - 300);
         controller.observeOldest("0_0", clock.millis() - 45_000);
         String log = StandardError.during(() -> {
-            for (int second = 0; second < 12; second++) {
-                clock.advance(Duration.ofSeconds(1));
-                controller.waiting("0_0", List.of(), "in", 0, ends.endOffset("in", 0).getAsLong() - 300);
-                controller.idle("0_0");
-            }
-            // Another task's engine call, then this one's next batch.
+            // Its store emptied, one tick; then another task's engine call of 11 s, a tick, and another call.
+            clock.advance(Duration.ofSeconds(1));
+            controller.waiting("0_0", List.of(), "in", 0, ends.endOffset("in", 0).getAsLong() - 300);
+            controller.idle("0_0");
+            clock.advance(Duration.ofSeconds(11));
+            controller.waiting("0_0", List.of(), "in", 0, ends.endOffset("in", 0).getAsLong() - 300);
+            controller.idle("0_0");
             clock.advance(Duration.ofSeconds(10));
             controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 8, 240)), "in", 0,
                     ends.endOffset("in", 0).getAsLong() - 300);
