@@ -266,15 +266,19 @@ public final class BacklogController {
         double tokensPerEvent() {
             return (double) tokens / events;
         }
-
-        /** The call and the length class of its events: powers of two of their mean tokens. */
-        Shape shape() {
-            return new Shape(call, 64 - Long.numberOfLeadingZeros(Math.max(1, Math.round(tokensPerEvent()) - 1)));
-        }
     }
 
-    /** A call at a length class: the engine's first batch at each is slower than the next ones. */
-    private record Shape(Call call, int lengthClass) {}
+    /**
+     * A call at a length class (powers of two of its events' mean tokens): the engine's first batch
+     * at each is slower than the next ones. Not TransactionBudget.lengthClass: the batch package
+     * depends on this one.
+     */
+    private record Shape(Call call, int lengthClass) {
+
+        static Shape of(Call call, long tokens, int events) {
+            return new Shape(call, 64 - Long.numberOfLeadingZeros(Math.max(1, Math.round((double) tokens / events) - 1)));
+        }
+    }
 
     /** What some recent batches took: engine time and events. */
     private record Measured(long engineMs, long events, int batches) {
@@ -592,8 +596,9 @@ public final class BacklogController {
             return;
         }
         long tokens = batch.stream().mapToLong(Explained::tokens).sum();
-        EngineTime measured = new EngineTime(now, lastBatchMs, batch.size(), tokens, batch.get(0).tier().call(), false);
-        EngineTime took = shapesRun.add(measured.shape()) ? new EngineTime(now, lastBatchMs, batch.size(), tokens, measured.call(), true) : measured;
+        Call call = batch.get(0).tier().call();
+        boolean firstAtItsLength = shapesRun.add(Shape.of(call, tokens, batch.size()));
+        EngineTime took = new EngineTime(now, lastBatchMs, batch.size(), tokens, call, firstAtItsLength);
         if (tokens > 0) {
             engineTimes.addLast(took);
             // What a drain's price is made of, batch by batch, for an operator who asks why a level was chosen.
