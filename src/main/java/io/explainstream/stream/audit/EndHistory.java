@@ -2,6 +2,7 @@ package io.explainstream.stream.audit;
 
 import java.util.ArrayDeque;
 import java.util.Iterator;
+import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
@@ -40,13 +41,27 @@ final class EndHistory {
     private final ArrayDeque<Seen> seen = new ArrayDeque<>();
     /** The read of the ends last added. */
     private long lastReads = -1;
+    /**
+     * The end read first since the service started, before the history began; null where none is
+     * known, or the partition was truncated since.
+     */
+    private InputEnds.SeenEnd firstRead;
 
     /**
      * A history that keeps at least the last {@code keepMs}, in at most {@link #MOST_KEPT} ends: a
      * record that waited longer is taken at its timestamp.
      */
     EndHistory(long keepMs) {
+        this(keepMs, Optional.empty());
+    }
+
+    /**
+     * The same, where the partition's end was read at the service's start ({@code firstRead}),
+     * before this history began: the records before it had reached the partition by then.
+     */
+    EndHistory(long keepMs, Optional<InputEnds.SeenEnd> firstRead) {
         this.keepMs = keepMs;
+        this.firstRead = firstRead.orElse(null);
     }
 
     /**
@@ -65,9 +80,11 @@ final class EndHistory {
             }
             return;
         }
-        if (last != null && end < last.end) {
+        if (last == null && firstRead != null && end < firstRead.end()
+                || last != null && end < last.end) {
             // The partition was truncated or the topic made again: what was seen before says nothing now.
             seen.clear();
+            firstRead = null;
         }
         seen.addLast(new Seen(end, nowMs));
         while (seen.size() > MOST_KEPT || seen.size() > 2 && secondFirstMs() <= nowMs - keepMs) {
@@ -81,9 +98,18 @@ final class EndHistory {
         return oldest.next().firstMs;
     }
 
-    /** When the history begins: the first time its first end was seen; empty before the first. */
-    OptionalLong startMs() {
-        return seen.isEmpty() ? OptionalLong.empty() : OptionalLong.of(seen.peekFirst().firstMs);
+    /**
+     * A time by which the record at {@code offset}, which came before the history begins, had
+     * reached the partition: the first read's, where it is before that read's end and earlier than
+     * the history; else the history's start, the first time its first end was seen. Empty before
+     * the first end.
+     */
+    OptionalLong reachedByMs(long offset) {
+        if (seen.isEmpty()) {
+            return OptionalLong.empty();
+        }
+        long startMs = seen.peekFirst().firstMs;
+        return OptionalLong.of(firstRead != null && offset < firstRead.end() ? Math.min(startMs, firstRead.atMs()) : startMs);
     }
 
     /**

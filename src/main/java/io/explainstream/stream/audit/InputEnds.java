@@ -1,5 +1,6 @@
 package io.explainstream.stream.audit;
 
+import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
@@ -27,6 +28,21 @@ public interface InputEnds {
      */
     default OptionalLong committedOffset(String topic, int partition) {
         return OptionalLong.empty();
+    }
+
+    /**
+     * The partition's end at the first read of it since the service started, and when that read
+     * was answered: the records before that end had reached the partition by then. A service
+     * restarted after an outage ticks its tasks only once the model is loaded and the group has
+     * rebalanced, 15 to 20 s later; the records that waited out the outage waited at least since
+     * this read, not only since the first tick. Empty when not read yet.
+     */
+    default Optional<SeenEnd> firstEnd(String topic, int partition) {
+        return Optional.empty();
+    }
+
+    /** A partition's end ({@code end}: the offset the next record appended gets), as seen at {@code atMs}. */
+    record SeenEnd(long end, long atMs) {
     }
 
     /**

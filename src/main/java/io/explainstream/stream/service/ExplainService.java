@@ -222,7 +222,7 @@ public final class ExplainService implements AutoCloseable {
             config.lagLimitUnderOneCall().ifPresent(LOG::warn);
         }
         Properties properties = config.streamsProperties();
-        InputEndOffsets inputEnds = inEffect.maxLagMs() > 0 ? new InputEndOffsets(properties, config.get(Setting.INPUT_TOPIC), INPUT_ENDS_PERIOD) : null;
+        InputEndOffsets inputEnds = inEffect.maxLagMs() > 0 ? new InputEndOffsets(properties, config.get(Setting.INPUT_TOPIC), INPUT_ENDS_PERIOD, clock) : null;
         BacklogController backlog = BacklogController.of(inEffect, config.attributionSettings(), inputEnds != null ? inputEnds : InputEnds.UNKNOWN, clock);
         metrics.backlog(backlog);
         if (config.bool(Setting.TOPICS_CREATE)) {

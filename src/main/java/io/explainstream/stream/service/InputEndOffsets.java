@@ -2,10 +2,12 @@ package io.explainstream.stream.service;
 
 import io.explainstream.stream.audit.InputEnds;
 import io.explainstream.stream.config.KafkaClients;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
@@ -60,17 +62,27 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
     private final Map<Integer, Long> askedAtNanos = new ConcurrentHashMap<>();
     /** The service's consumer group (its application.id); null where none is set, and no committed offset is read. */
     private final String group;
+    /**
+     * Each partition's end at the first read that found it, and when that read was answered
+     * (written by the reader thread, read by the stream thread).
+     */
+    private final Map<Integer, SeenEnd> firstEnds = new ConcurrentHashMap<>();
+    private final Clock clock;
     /** How many reads have succeeded (written by the reader thread, read by the stream thread). */
     private volatile long reads;
     /** The partitions listed last, and when (reader thread only). */
     private Map<TopicPartition, OffsetSpec> partitions = Map.of();
     private long describedAtNanos;
 
-    /** The ends of {@code topic}'s partitions, to be read every {@code period} from {@link #begin()} on. */
-    InputEndOffsets(Properties properties, String topic, Duration period) {
+    /**
+     * The ends of {@code topic}'s partitions, to be read every {@code period} from {@link #begin()}
+     * on; {@code clock} says when a read was answered.
+     */
+    InputEndOffsets(Properties properties, String topic, Duration period, Clock clock) {
         this.properties = properties;
         this.topic = topic;
         this.period = period;
+        this.clock = clock;
         this.group = properties.getProperty(StreamsConfig.APPLICATION_ID_CONFIG);
     }
 
@@ -130,6 +142,8 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
         Map<Integer, Long> read = new HashMap<>();
         admin.listOffsets(partitions, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED).timeoutMs((int) wait)).all().get(2 * wait, TimeUnit.MILLISECONDS)
                 .forEach((partition, info) -> read.put(partition.partition(), info.offset()));
+        long answeredMs = clock.millis();
+        read.forEach((partition, end) -> firstEnds.putIfAbsent(partition, new SeenEnd(end, answeredMs)));
         ends = Map.copyOf(read);
         reads++;
         readCommitted(wait);
@@ -164,6 +178,11 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
             throw e;
         }
         committed = Map.copyOf(read);
+    }
+
+    @Override
+    public Optional<SeenEnd> firstEnd(String topic, int partition) {
+        return this.topic.equals(topic) ? Optional.ofNullable(firstEnds.get(partition)) : Optional.empty();
     }
 
     @Override

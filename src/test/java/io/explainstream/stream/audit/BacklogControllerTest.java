@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 
@@ -1600,6 +1601,51 @@ class BacklogControllerTest {
     }
 
     /**
+     * An instance restarted after an outage of 50 s, during which a record a second was produced
+     * and stamped when it was; its first tick comes 18 s after the start (the model loads, the
+     * group rebalances), but the partition's end was read at the start. The task reads a record a
+     * second from the committed offset as one more arrives, so the records it reads have waited
+     * 68 s, over the 60 s limit, and a tenth of them are long prompts. Their wait was counted from
+     * the first tick, the start of the end history: stamped more than the limit before that, they
+     * were taken for a mirror's records that came old, waited 0 to 20 s, and the service held its
+     * level while they were published over the limit (a hostile test: a SIGKILL and 31.5 s down,
+     * 14 events over the limit). They reached the partition before the first read of its end, so
+     * they waited at least since then, and their timestamps stand.
+     */
+    @Test
+    void recordsThatWaitedOutARestartCountTheirWaitFromTheFirstReadOfTheEndsNotTheFirstTick() {
+        ManualClock clock = new ManualClock();
+        AfterAnOutage ends = new AfterAnOutage(clock, 50);
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, ends, clock);
+        warmUp(controller, clock);
+        for (int batch = 0; batch < 8; batch++) {
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
+            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
+        }
+        for (int record = 0; record < 64; record++) {
+            controller.taken(record % 10 == 0 ? 512 : 30);
+        }
+        // The first tick, 18 s after the start: the events restored to the batch stores were explained before it.
+        long restartMs = ends.restartMs;
+        assertTrue(clock.millis() - restartMs < 18_000);
+        clock.advance(Duration.ofMillis(restartMs + 18_000 - clock.millis()));
+        assertEquals(0, controller.level());
+        controller.forget("0_0"); // what the warm-up saw of the partition: its history begins at the first tick
+        List<Integer> levels = new ArrayList<>();
+        String log = StandardError.during(() -> {
+            for (int second = 0; second < 20 && controller.level() == 0; second++) {
+                long first = AfterAnOutage.COMMITTED + second;
+                controller.waiting("0_0", List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 1, 30)), "in", 0, first);
+                // Record COMMITTED + i was produced 50 - i seconds before the restart.
+                levels.add(controller.observeOldest("0_0", restartMs - (50 - second) * 1_000L, first));
+                clock.advance(Duration.ofSeconds(1));
+            }
+        });
+        assertEquals(0, log.lines().filter(line -> line.contains("came older than their wait")).count(), log);
+        assertTrue(controller.level() > 0, "the lag over the limit is seen: " + changes(levels) + "\n" + log);
+    }
+
+    /**
      * Input partitions that each hold {@code outage} records after the committed offset (100),
      * produced while the instance was down, and a record a second more from its restart (now).
      */
@@ -1623,6 +1669,11 @@ class BacklogControllerTest {
         @Override
         public OptionalLong committedOffset(String topic, int partition) {
             return OptionalLong.of(COMMITTED);
+        }
+
+        @Override
+        public Optional<SeenEnd> firstEnd(String topic, int partition) {
+            return Optional.of(new SeenEnd(COMMITTED + outage, restartMs));
         }
     }
 

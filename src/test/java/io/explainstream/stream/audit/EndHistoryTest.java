@@ -2,6 +2,7 @@ package io.explainstream.stream.audit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.util.Optional;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 
@@ -66,5 +67,30 @@ class EndHistoryTest {
         }
         assertEquals(OptionalLong.empty(), history.reachedMs(99), "dropped: taken at its timestamp");
         assertEquals(OptionalLong.of(ends * 500L), history.reachedMs(ends - 1));
+    }
+
+    @Test
+    void aRecordBeforeTheFirstReadsEndHadReachedThePartitionByThatRead() {
+        // Read at the start (1 s), end 50; the history begins at the first tick (19 s), end 68.
+        EndHistory history = new EndHistory(60_000, Optional.of(new InputEnds.SeenEnd(50, 1_000)));
+        assertEquals(OptionalLong.empty(), history.reachedByMs(0), "no history yet");
+        history.add(19_000, 68, -1);
+        assertEquals(OptionalLong.of(1_000), history.reachedByMs(49));
+        // Records 50 to 67 came between the read and the first tick: by the tick, as far as is known.
+        assertEquals(OptionalLong.of(19_000), history.reachedByMs(50));
+        EndHistory unread = new EndHistory(60_000);
+        unread.add(19_000, 68, -1);
+        assertEquals(OptionalLong.of(19_000), unread.reachedByMs(49), "without the first read: by the first tick");
+    }
+
+    @Test
+    void aPartitionTruncatedSinceTheFirstReadForgetsIt() {
+        EndHistory shrunk = new EndHistory(60_000, Optional.of(new InputEnds.SeenEnd(50, 1_000)));
+        shrunk.add(19_000, 30, -1);
+        assertEquals(OptionalLong.of(19_000), shrunk.reachedByMs(10));
+        EndHistory later = new EndHistory(60_000, Optional.of(new InputEnds.SeenEnd(50, 1_000)));
+        later.add(19_000, 68, -1);
+        later.add(20_000, 5, -1);
+        assertEquals(OptionalLong.of(20_000), later.reachedByMs(2));
     }
 }

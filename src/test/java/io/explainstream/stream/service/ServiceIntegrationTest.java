@@ -8,6 +8,7 @@ import io.explainstream.attribution.Attribution;
 import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.schema.Explanation;
+import io.explainstream.stream.audit.InputEnds;
 import io.explainstream.stream.config.BatchPolicy;
 import io.explainstream.stream.config.ConfigException;
 import io.explainstream.stream.config.ServiceConfig;
@@ -104,10 +105,14 @@ class ServiceIntegrationTest {
         kafka.createTopic("ends-in", 2);
         Properties properties = new Properties();
         properties.putAll(kafka.clientSettings());
-        try (InputEndOffsets ends = new InputEndOffsets(properties, "ends-in", Duration.ofMillis(100));
+        try (InputEndOffsets ends = new InputEndOffsets(properties, "ends-in", Duration.ofMillis(100), Clock.systemUTC());
                 var producer = kafka.producer(Map.of("transactional.id", "ends-test"))) {
             assertTrue(ends.endOffset("ends-in", 0).isEmpty(), "nothing read before begin()");
+            assertTrue(ends.firstEnd("ends-in", 0).isEmpty(), "nothing read before begin()");
+            long beganMs = System.currentTimeMillis();
             ends.begin();
+            awaitEnd(ends, 0, 0);
+            long firstReadMs = System.currentTimeMillis();
             producer.initTransactions();
             producer.beginTransaction();
             for (int i = 0; i < 5; i++) {
@@ -126,6 +131,13 @@ class ServiceIntegrationTest {
             assertTrue(ends.endOffset("other-topic", 0).isEmpty());
             producer.commitTransaction();
             awaitEnd(ends, 1, 2);
+            // The first read's ends stand: what was in each partition when the service started, and when it was read.
+            for (int partition = 0; partition < 2; partition++) {
+                InputEnds.SeenEnd first = ends.firstEnd("ends-in", partition).orElseThrow();
+                assertEquals(0, first.end());
+                assertTrue(first.atMs() >= beganMs && first.atMs() <= firstReadMs, first + " read between " + beganMs + " and " + firstReadMs);
+            }
+            assertTrue(ends.firstEnd("other-topic", 0).isEmpty());
         }
     }
 
@@ -140,7 +152,7 @@ class ServiceIntegrationTest {
         Properties properties = new Properties();
         properties.putAll(kafka.clientSettings());
         properties.put(org.apache.kafka.streams.StreamsConfig.APPLICATION_ID_CONFIG, "committed-app");
-        try (InputEndOffsets ends = new InputEndOffsets(properties, "committed-in", Duration.ofMillis(100));
+        try (InputEndOffsets ends = new InputEndOffsets(properties, "committed-in", Duration.ofMillis(100), Clock.systemUTC());
                 org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(properties)) {
             admin.alterConsumerGroupOffsets("committed-app", Map.of(new org.apache.kafka.common.TopicPartition("committed-in", 0),
                     new org.apache.kafka.clients.consumer.OffsetAndMetadata(7))).all().get(20, java.util.concurrent.TimeUnit.SECONDS);
