@@ -719,10 +719,25 @@ public final class BacklogController {
             Waiting source = at.getValue();
             OptionalLong end = source.topic() == null ? OptionalLong.empty() : inputEnds.endOffset(source.topic(), source.partition());
             if (end.isPresent()) {
-                ends.computeIfAbsent(at.getKey(), s -> new Samples()).add(now, end.getAsLong(), 2 * dwellMs);
+                ends.computeIfAbsent(at.getKey(), s -> endsReadBefore(source, now)).add(now, end.getAsLong(), 2 * dwellMs);
                 reachedBy(at.getKey(), source.topic(), source.partition(), now, end.getAsLong());
             }
         }
+    }
+
+    /**
+     * A source's partition ends as read over the last two dwell times before its first sample: a
+     * partition taken over, or a task started after a restart, has its arrivals measured from its
+     * first tick, not a dwell time after it.
+     */
+    private Samples endsReadBefore(Waiting source, long now) {
+        Samples series = new Samples();
+        for (InputEnds.SeenEnd read : inputEnds.endsSince(source.topic(), source.partition(), now - 2 * dwellMs)) {
+            if (read.atMs() < now) {
+                series.add(read.atMs(), read.end(), 2 * dwellMs);
+            }
+        }
+        return series;
     }
 
     /** The source's input partition ends at {@code end} now: the records before it have reached it. */
@@ -733,7 +748,8 @@ public final class BacklogController {
     /**
      * The records per second produced to this instance's input partitions, over the last two dwell
      * times: the growth of their ends. Empty unless every source has its end measured over at least
-     * a dwell time (a partition just taken over has none, and its records' count is no arrival).
+     * a dwell time (a partition just taken over has none, where its ends were not read before, and
+     * its records' count is no arrival).
      */
     OptionalDouble arrivingPerSecond() {
         if (waiting.isEmpty()) {

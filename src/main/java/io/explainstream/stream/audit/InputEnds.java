@@ -1,5 +1,6 @@
 package io.explainstream.stream.audit;
 
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 
@@ -39,6 +40,17 @@ public interface InputEnds {
      */
     default Optional<SeenEnd> firstEnd(String topic, int partition) {
         return Optional.empty();
+    }
+
+    /**
+     * The partition's ends as read since {@code sinceMs}, oldest first, as far back as they are
+     * kept (about the last half minute); empty when none. The ends of every partition are read,
+     * not only of those this instance's tasks hold, so the records arriving at a partition just
+     * taken over, or at one whose task has just started after a restart, are known at its first
+     * tick rather than a dwell time later.
+     */
+    default List<SeenEnd> endsSince(String topic, int partition, long sinceMs) {
+        return List.of();
     }
 
     /** A partition's end ({@code end}: the offset the next record appended gets), as seen at {@code atMs}. */

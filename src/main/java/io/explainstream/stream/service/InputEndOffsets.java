@@ -4,6 +4,7 @@ import io.explainstream.stream.audit.InputEnds;
 import io.explainstream.stream.config.KafkaClients;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,6 +12,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -42,6 +44,8 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(InputEndOffsets.class);
     /** How often the partitions are listed again, for partitions added to the topic. */
     private static final Duration DESCRIBE_EVERY = Duration.ofMinutes(1);
+    /** How long the ends read are kept: at least the two dwell times (at most 10 s each) of backlog control's arrival rate. */
+    static final Duration RECENT = Duration.ofSeconds(30);
 
     private final Properties properties;
     private final String topic;
@@ -67,6 +71,11 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
      * (written by the reader thread, read by the stream thread).
      */
     private final Map<Integer, SeenEnd> firstEnds = new ConcurrentHashMap<>();
+    /**
+     * Each partition's ends over about the last {@link #RECENT}, oldest first (the reader thread
+     * appends and trims, the stream thread reads).
+     */
+    private final Map<Integer, Deque<SeenEnd>> recentEnds = new ConcurrentHashMap<>();
     private final Clock clock;
     /** How many reads have succeeded (written by the reader thread, read by the stream thread). */
     private volatile long reads;
@@ -143,7 +152,15 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
         admin.listOffsets(partitions, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED).timeoutMs((int) wait)).all().get(2 * wait, TimeUnit.MILLISECONDS)
                 .forEach((partition, info) -> read.put(partition.partition(), info.offset()));
         long answeredMs = clock.millis();
-        read.forEach((partition, end) -> firstEnds.putIfAbsent(partition, new SeenEnd(end, answeredMs)));
+        read.forEach((partition, end) -> {
+            SeenEnd seen = new SeenEnd(end, answeredMs);
+            firstEnds.putIfAbsent(partition, seen);
+            Deque<SeenEnd> recent = recentEnds.computeIfAbsent(partition, p -> new ConcurrentLinkedDeque<>());
+            recent.addLast(seen);
+            while (recent.size() > 2 && recent.peekFirst().atMs() < answeredMs - RECENT.toMillis()) {
+                recent.pollFirst();
+            }
+        });
         ends = Map.copyOf(read);
         reads++;
         readCommitted(wait);
@@ -183,6 +200,12 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
     @Override
     public Optional<SeenEnd> firstEnd(String topic, int partition) {
         return this.topic.equals(topic) ? Optional.ofNullable(firstEnds.get(partition)) : Optional.empty();
+    }
+
+    @Override
+    public List<SeenEnd> endsSince(String topic, int partition, long sinceMs) {
+        Deque<SeenEnd> recent = this.topic.equals(topic) ? recentEnds.get(partition) : null;
+        return recent == null ? List.of() : recent.stream().filter(seen -> seen.atMs() >= sinceMs).toList();
     }
 
     @Override

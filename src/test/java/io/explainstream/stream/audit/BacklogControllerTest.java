@@ -1646,6 +1646,64 @@ class BacklogControllerTest {
     }
 
     /**
+     * An instance that explains partition 0 takes over partition 1 (another instance stopped): the
+     * service read both partitions' ends every half second all along, so what arrives at the new
+     * partition is known at its first tick. It was measured only from that tick, so for a dwell time
+     * the arrivals of every partition were not known, and a step in that time went by the lag's
+     * growth alone (a hostile test of a take-over, F-6).
+     */
+    @Test
+    void aPartitionTakenOverHasItsArrivalsKnownFromTheEndsReadBeforeItsFirstTick() {
+        ManualClock clock = new ManualClock();
+        ReadEveryHalfSecond ends = new ReadEveryHalfSecond(clock, 2);
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, ends, clock);
+        for (int second = 0; second < 30; second++) {
+            long last = ends.endOffset("in", 0).getAsLong() - 1;
+            controller.waiting("0_0", List.of(), "in", 0, last);
+            controller.observeOldest("0_0", clock.millis() - 200, last);
+            clock.advance(Duration.ofSeconds(1));
+        }
+        assertEquals(2.0, controller.arrivingPerSecond().orElse(-1), 0.01);
+        // The take-over: partition 1's task ticks for the first time.
+        controller.waiting("0_1", List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 1, 30)), "in", 1, 10);
+        controller.observeOldest("0_1", clock.millis() - 5_000, 10);
+        assertEquals(4.0, controller.arrivingPerSecond().orElse(-1), 0.01, "both partitions' arrivals, at once");
+    }
+
+    /** Partitions that each grow by {@code perSecond} records a second from now, their ends read every half second. */
+    private static final class ReadEveryHalfSecond implements InputEnds {
+        private final ManualClock clock;
+        private final int perSecond;
+        private final long startMs;
+
+        ReadEveryHalfSecond(ManualClock clock, int perSecond) {
+            this.clock = clock;
+            this.perSecond = perSecond;
+            this.startMs = clock.millis();
+        }
+
+        private long endAt(long atMs) {
+            return perSecond * (atMs - startMs) / 1_000;
+        }
+
+        @Override
+        public OptionalLong endOffset(String topic, int partition) {
+            return OptionalLong.of(endAt(clock.millis()));
+        }
+
+        @Override
+        public List<SeenEnd> endsSince(String topic, int partition, long sinceMs) {
+            List<SeenEnd> read = new ArrayList<>();
+            for (long atMs = startMs; atMs <= clock.millis(); atMs += 500) {
+                if (atMs >= sinceMs) {
+                    read.add(new SeenEnd(endAt(atMs), atMs));
+                }
+            }
+            return read;
+        }
+    }
+
+    /**
      * Input partitions that each hold {@code outage} records after the committed offset (100),
      * produced while the instance was down, and a record a second more from its restart (now).
      */

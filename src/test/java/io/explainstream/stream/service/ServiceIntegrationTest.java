@@ -138,6 +138,17 @@ class ServiceIntegrationTest {
                 assertTrue(first.atMs() >= beganMs && first.atMs() <= firstReadMs, first + " read between " + beganMs + " and " + firstReadMs);
             }
             assertTrue(ends.firstEnd("other-topic", 0).isEmpty());
+            // The ends read, oldest first: from the first read's 0 to the 8 read now (the second transaction's record and its
+            // commit marker), for an arrival rate at a task's first tick.
+            List<InputEnds.SeenEnd> read = ends.endsSince("ends-in", 0, beganMs);
+            assertEquals(0, read.get(0).end(), read.toString());
+            assertEquals(8, read.get(read.size() - 1).end(), read.toString());
+            for (int i = 1; i < read.size(); i++) {
+                assertTrue(read.get(i).atMs() >= read.get(i - 1).atMs() && read.get(i).end() >= read.get(i - 1).end(), read.toString());
+            }
+            long lastMs = read.get(read.size() - 1).atMs();
+            assertTrue(ends.endsSince("ends-in", 0, lastMs + 1).isEmpty(), "none read after the last");
+            assertTrue(ends.endsSince("other-topic", 0, 0).isEmpty());
         }
     }
 
