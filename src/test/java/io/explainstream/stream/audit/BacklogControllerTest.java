@@ -1564,15 +1564,7 @@ class BacklogControllerTest {
     void aTaskThatHasNotReadSinceARestartCountsItsRecordsFromTheCommittedOffset() {
         ManualClock clock = new ManualClock();
         AfterAnOutage ends = new AfterAnOutage(clock, 38);
-        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, ends, clock);
-        warmUp(controller, clock);
-        for (int batch = 0; batch < 8; batch++) {
-            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
-            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
-        }
-        for (int record = 0; record < 64; record++) {
-            controller.taken(record % 10 == 0 ? 512 : 30);
-        }
+        BacklogController controller = restartedWithLongPrompts(clock, ends);
         clock.advance(Duration.ofSeconds(20));
         controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.SAMPLED), 512)), 20_000);
         controller.forget("0_0");
@@ -1616,15 +1608,7 @@ class BacklogControllerTest {
     void recordsThatWaitedOutARestartCountTheirWaitFromTheFirstReadOfTheEndsNotTheFirstTick() {
         ManualClock clock = new ManualClock();
         AfterAnOutage ends = new AfterAnOutage(clock, 50);
-        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, ends, clock);
-        warmUp(controller, clock);
-        for (int batch = 0; batch < 8; batch++) {
-            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
-            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
-        }
-        for (int record = 0; record < 64; record++) {
-            controller.taken(record % 10 == 0 ? 512 : 30);
-        }
+        BacklogController controller = restartedWithLongPrompts(clock, ends);
         // The first tick, 18 s after the start: the events restored to the batch stores were explained before it.
         long restartMs = ends.restartMs;
         assertTrue(clock.millis() - restartMs < 18_000);
@@ -1701,6 +1685,23 @@ class BacklogControllerTest {
             }
             return read;
         }
+    }
+
+    /**
+     * A controller restarted onto {@code ends}, warmed up and priced: sampled events at 100 ms,
+     * the others at 10 ms, and a tenth of the last 64 taken long prompts (512 tokens).
+     */
+    private static BacklogController restartedWithLongPrompts(ManualClock clock, AfterAnOutage ends) {
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, ends, clock);
+        warmUp(controller, clock);
+        for (int batch = 0; batch < 8; batch++) {
+            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
+            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
+        }
+        for (int record = 0; record < 64; record++) {
+            controller.taken(record % 10 == 0 ? 512 : 30);
+        }
+        return controller;
     }
 
     /**
