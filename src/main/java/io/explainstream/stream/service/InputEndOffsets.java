@@ -24,6 +24,7 @@ import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions;
 import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec;
 import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.StreamsConfig;
@@ -46,6 +47,10 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
     private static final Duration DESCRIBE_EVERY = Duration.ofMinutes(1);
     /** How long the ends read are kept: at least the two dwell times (at most 10 s each) of backlog control's arrival rate. */
     static final Duration RECENT = Duration.ofSeconds(30);
+    /** How often a partition's newest records are read for their timestamps, at most. */
+    private static final Duration PROBE_EVERY = Duration.ofSeconds(10);
+    /** How many of a partition's last records are read for the newest timestamp: a transaction's commit marker takes an offset. */
+    private static final int NEWEST_READ = 4;
 
     private final Properties properties;
     private final String topic;
@@ -76,6 +81,15 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
      * appends and trims, the stream thread reads).
      */
     private final Map<Integer, Deque<SeenEnd>> recentEnds = new ConcurrentHashMap<>();
+    /**
+     * How long before they arrive each partition's records are stamped, as last measured
+     * (written by the reader thread, read by the stream thread).
+     */
+    private final Map<Integer, Long> stampedBeforeMs = new ConcurrentHashMap<>();
+    /** When each partition's newest records were last read for their timestamps (reader thread only). */
+    private final Map<Integer, Long> probedAtMs = new HashMap<>();
+    /** The consumer that reads them; null until the first read (the reader thread, and close once the reader has stopped). */
+    private volatile KafkaConsumer<byte[], byte[]> newest;
     private final Clock clock;
     /** How many reads have succeeded (written by the reader thread, read by the stream thread). */
     private volatile long reads;
@@ -152,6 +166,7 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
         admin.listOffsets(partitions, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED).timeoutMs((int) wait)).all().get(2 * wait, TimeUnit.MILLISECONDS)
                 .forEach((partition, info) -> read.put(partition.partition(), info.offset()));
         long answeredMs = clock.millis();
+        Map<Integer, Long> before = ends;
         read.forEach((partition, end) -> {
             SeenEnd seen = new SeenEnd(end, answeredMs);
             firstEnds.putIfAbsent(partition, seen);
@@ -164,6 +179,43 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
         ends = Map.copyOf(read);
         reads++;
         readCommitted(wait);
+        try {
+            readNewestStamps(before, read, wait);
+        } catch (RuntimeException e) {
+            LOG.debug("could not read the newest records of {}'s partitions; keeping their timestamps read before", topic, e);
+        }
+    }
+
+    /**
+     * How long before they arrive the records of each partition that grew since the last read are
+     * stamped: the newest of its last few committed records, read at most every {@link #PROBE_EVERY}
+     * per partition, against the time it was read; it arrived since the last read, half a second
+     * ago. Read with a consumer: the broker's largest timestamp of a partition counts the commit
+     * markers of transactions, stamped as they are written, so a transactional mirror's records an
+     * hour old read as fresh. A failed read keeps what was measured before (how a producer stamps
+     * its records does not change from one read to the next).
+     */
+    private void readNewestStamps(Map<Integer, Long> before, Map<Integer, Long> read, long wait) {
+        long now = clock.millis();
+        List<TopicPartition> due = read.keySet().stream()
+                .filter(partition -> before.containsKey(partition) && read.get(partition) > before.get(partition))
+                .filter(partition -> now - probedAtMs.getOrDefault(partition, Long.MIN_VALUE / 2) >= PROBE_EVERY.toMillis())
+                .map(partition -> new TopicPartition(topic, partition)).toList();
+        if (due.isEmpty()) {
+            return;
+        }
+        if (newest == null) {
+            newest = KafkaClients.readCommittedConsumer(properties, "explainstream-input-stamps", null);
+        }
+        newest.assign(due);
+        due.forEach(partition -> newest.seek(partition, Math.max(0, read.get(partition.partition()) - NEWEST_READ)));
+        Map<Integer, Long> stamps = new HashMap<>();
+        newest.poll(Duration.ofMillis(wait)).forEach(record -> stamps.merge(record.partition(), record.timestamp(), Math::max));
+        long readMs = clock.millis();
+        stamps.forEach((partition, stamp) -> {
+            stampedBeforeMs.put(partition, Math.max(0, readMs - stamp));
+            probedAtMs.put(partition, readMs);
+        });
     }
 
     /**
@@ -209,6 +261,12 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
     }
 
     @Override
+    public OptionalLong arrivalsStampedBeforeMs(String topic, int partition) {
+        Long stamped = this.topic.equals(topic) ? stampedBeforeMs.get(partition) : null;
+        return stamped == null ? OptionalLong.empty() : OptionalLong.of(stamped);
+    }
+
+    @Override
     public long reads() {
         return reads;
     }
@@ -217,6 +275,19 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
     public synchronized void close() {
         if (reader != null) {
             reader.shutdownNow();
+            KafkaConsumer<byte[], byte[]> consumer = newest;
+            if (consumer != null) {
+                consumer.wakeup();
+            }
+            try {
+                // A consumer is closed by the thread that uses it, or once that thread has stopped.
+                reader.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (newest != null) {
+                newest.close(Duration.ofSeconds(5));
+            }
             admin.close(Duration.ofSeconds(5));
         }
     }

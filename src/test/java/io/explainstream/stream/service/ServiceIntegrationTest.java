@@ -29,6 +29,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -102,7 +103,7 @@ class ServiceIntegrationTest {
      */
     @Test
     void theInputsEndsAreReadFromTheBrokerAsAReadCommittedConsumerSeesThem() throws Exception {
-        kafka.createTopic("ends-in", 2);
+        kafka.createTopic("ends-in", 3);
         Properties properties = new Properties();
         properties.putAll(kafka.clientSettings());
         try (InputEndOffsets ends = new InputEndOffsets(properties, "ends-in", Duration.ofMillis(100), Clock.systemUTC());
@@ -149,6 +150,20 @@ class ServiceIntegrationTest {
             long lastMs = read.get(read.size() - 1).atMs();
             assertTrue(ends.endsSince("ends-in", 0, lastMs + 1).isEmpty(), "none read after the last");
             assertTrue(ends.endsSince("other-topic", 0, 0).isEmpty());
+            // Records stamped as they are sent arrive stamped a moment before; a mirror's an hour before (partition 2: the newest
+            // record's timestamp is the largest in the partition, which a fresh record there would be).
+            OptionalLong asSent = ends.arrivalsStampedBeforeMs("ends-in", 0);
+            assertTrue(asSent.isPresent() && asSent.getAsLong() < 10_000, "stamped as sent: " + asSent);
+            producer.beginTransaction();
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("ends-in", 2, System.currentTimeMillis() - 3_600_000, null,
+                    new byte[] {1}));
+            producer.commitTransaction();
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (ends.arrivalsStampedBeforeMs("ends-in", 2).orElse(0) < 3_600_000 && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertTrue(ends.arrivalsStampedBeforeMs("ends-in", 2).orElse(0) >= 3_600_000, "a mirror's: " + ends.arrivalsStampedBeforeMs("ends-in", 2));
+            assertTrue(ends.arrivalsStampedBeforeMs("other-topic", 0).isEmpty());
         }
     }
 
