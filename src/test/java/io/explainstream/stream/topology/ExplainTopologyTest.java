@@ -729,6 +729,28 @@ class ExplainTopologyTest {
     }
 
     /**
+     * After a restart the batch store may begin with a long prompt (the event a killed instance was
+     * explaining). The first batch, one event, warms the engine up; taken oldest first, it was that
+     * long prompt at the configured steps (24 s in a hostile test, while 61 records waited at the
+     * limit and backlog control, with nothing measured yet, could not act). It is the shortest due
+     * event: measured by it, the short events' batches go before the long one, as quick batches do.
+     */
+    @Test
+    void theWarmUpBatchIsTheShortestDueEventNotALongOneThatCameFirst() {
+        start(new BatchPolicy(8, 100_000, 2_000));
+        String longer = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(5);
+        send("long", json("long", longer, RESPONSE), T0);
+        for (String id : List.of("s1", "s2", "s3")) {
+            send(id, json(id, PROMPT, RESPONSE), T0);
+        }
+        assertTrue(output.isEmpty());
+        driver.advanceWallClockTime(Duration.ofSeconds(3));
+        List<Explanation> explained = output.readValuesToList();
+        assertEquals(List.of("s1", "s2", "s3", "long"), explained.stream().map(Explanation::getEventId).toList());
+        assertEquals(List.of(1, 2, 2, 1), explained.stream().map(Explanation::getBatchSize).toList());
+    }
+
+    /**
      * The first batch also pays for the JIT and libtorch's first allocations, so its cost per token
      * is many times the engine's: it may cut batches, but an event is dead-lettered as too large to
      * commit only on a measured cost. Here the first engine call is made 1.5 s slower, which puts a
