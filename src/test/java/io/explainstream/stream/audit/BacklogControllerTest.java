@@ -1098,6 +1098,42 @@ class BacklogControllerTest {
     }
 
     /**
+     * A lag of 35 s held steady by short batches, then one forced long prompt whose batch takes
+     * 14.5 s: every record waits 14.5 s more, and the lag read across that batch grows 1 s per s.
+     * Forced events get the configured method at every level, so no step takes that wait back: it
+     * is not growth a level answers for. Read as growth, it projected the lag of 49.5 s over the
+     * limit and sent the service to the top level, where the level it was at needed 0.40 s of
+     * engine time per second (a hostile test, B1: 48 events skipped).
+     */
+    @Test
+    void theWaitABatchOfForcedEventsAddsIsNotGrowthThatAStepAnswersFor() {
+        ManualClock clock = new ManualClock();
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
+        warmUp(controller, clock);
+        controller.forget("0_0"); // the warm-up's lag of 0
+        for (int second = 0; second < 12; second++) {
+            controller.waiting("0_0", 8, 240, "in", 0, 0);
+            controller.observeOldest("0_0", clock.millis() - 35_000);
+            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
+            clock.advance(Duration.ofMillis(920));
+        }
+        assertEquals(0, controller.level(), "a steady lag");
+        clock.advance(Duration.ofMillis(14_500));
+        controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.FORCED), 512)), 14_500);
+        List<Integer> levels = new ArrayList<>();
+        String log = StandardError.during(() -> {
+            for (int second = 0; second < 5; second++) {
+                // The short events drain: the lag falls back a second per second.
+                controller.waiting("0_0", 8, 240, "in", 0, 0);
+                levels.add(controller.observeOldest("0_0", clock.millis() - 49_500 + second * 1_000L));
+                explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
+                clock.advance(Duration.ofMillis(920));
+            }
+        });
+        assertTrue(levels.stream().allMatch(level -> level == 0), changes(levels) + "\n" + log);
+    }
+
+    /**
      * A steady stream of 2 events per second that the configured level keeps up with, and one
      * sampled long prompt among them whose batch takes 26 s: the 52 short events that arrive
      * meanwhile wait 26 s, and their lag grows 1 s per s across that one batch. They drain in about
@@ -1684,6 +1720,28 @@ class BacklogControllerTest {
         controller.waiting("0_1", List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 1, 30)), "in", 1, 10);
         controller.observeOldest("0_1", clock.millis() - 5_000, 10);
         assertEquals(4.0, controller.arrivingPerSecond().orElse(-1), 0.01, "both partitions' arrivals, at once");
+    }
+
+    /**
+     * A mirror's partition (its records stamped an hour before they arrive) taken over 20 s after
+     * its first unexplained record arrived: the ends read every half second before the task's first
+     * tick say when each record came. Its wait was counted from the first tick, 0 ms, as if the
+     * records had just arrived.
+     */
+    @Test
+    void aMirrorsPartitionTakenOverCountsItsRecordsWaitFromTheEndsReadBeforeItsFirstTick() {
+        ManualClock clock = new ManualClock();
+        ReadEveryHalfSecond ends = new ReadEveryHalfSecond(clock, 2);
+        BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, ends, clock);
+        clock.advance(Duration.ofSeconds(25));
+        // Record 10 arrived at 5 s, 20 s ago; the committed offset is 10.
+        String log = StandardError.during(() -> {
+            controller.waiting("0_1", List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 1, 30)), "in", 1, 10);
+            controller.observeOldest("0_1", clock.millis() - Duration.ofHours(1).toMillis(), 10);
+        });
+        java.util.regex.Matcher reached = java.util.regex.Pattern.compile("its first reached the partition (\\d+) ms ago").matcher(log);
+        assertTrue(reached.find(), log);
+        assertEquals(20_000, Long.parseLong(reached.group(1)), 600, log);
     }
 
     /** Partitions that each grow by {@code perSecond} records a second from now, their ends read every half second. */
