@@ -374,9 +374,7 @@ public final class BacklogController {
          * read noise as tens of seconds per second.
          */
         double slope(long spanMs) {
-            long[] oldest = samples.getFirst();
-            long[] newest = samples.getLast();
-            return known(spanMs) && newest[0] > oldest[0] ? (double) (newest[1] - oldest[1]) / (newest[0] - oldest[0]) : 0;
+            return slopeLess(spanMs, (fromMs, toMs) -> 0);
         }
 
         /**

@@ -55,8 +55,8 @@ public interface InputEnds {
 
     /**
      * How long before they reach the partition the records arriving at it are stamped: the newest
-     * record's timestamp against the time it was read, at the last read that found records come
-     * since the one before. About 0 for a producer that stamps each record as it sends it (and for
+     * record's timestamp against the time it was read, as last measured (a reader may measure only
+     * when records came since its previous read, and not at every read). About 0 for a producer that stamps each record as it sends it (and for
      * a topic that stamps records as they are appended), an hour for a mirror of a topic an hour
      * behind. It tells a record that waited out an outage longer than the limit from a mirror's
      * record that came old. Empty when not known.

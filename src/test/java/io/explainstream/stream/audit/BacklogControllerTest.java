@@ -522,14 +522,24 @@ class BacklogControllerTest {
         BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000,
                 (topic, partition) -> OptionalLong.of(end.get()), clock);
         warmUp(controller, clock);
+        explainedAndTaken(controller, clock, sampledMs, cheapMs, record -> 30);
+        return controller;
+    }
+
+    /**
+     * Prices {@code controller}: 8 batches each of 8 sampled events at {@code sampledMs} and 8
+     * unsampled at {@code cheapMs}, each of 30 tokens, then 64 events taken, the {@code i}-th of
+     * {@code tokensOf(i)} tokens.
+     */
+    private static void explainedAndTaken(BacklogController controller, ManualClock clock, long sampledMs, long cheapMs,
+            java.util.function.IntUnaryOperator tokensOf) {
         for (int batch = 0; batch < 8; batch++) {
             explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, sampledMs);
             explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, cheapMs);
         }
-        for (int i = 0; i < 64; i++) {
-            controller.taken(30);
+        for (int record = 0; record < 64; record++) {
+            controller.taken(tokensOf.applyAsInt(record));
         }
-        return controller;
     }
 
     /** {@link #priced} at 100 and 10 ms, then a batch of one 512-token prompt of this choice that takes {@code longMs}. */
@@ -1040,13 +1050,7 @@ class BacklogControllerTest {
      */
     private static BacklogController shortEventsKeptUp(ManualClock clock, Arrivals ends) {
         BacklogController controller = warmedUp(clock, 32, ends);
-        for (int batch = 0; batch < 8; batch++) {
-            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
-            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
-        }
-        for (int record = 0; record < 64; record++) {
-            controller.taken(30);
-        }
+        explainedAndTaken(controller, clock, 100, 10, record -> 30);
         return controller;
     }
 
@@ -1056,13 +1060,7 @@ class BacklogControllerTest {
      */
     private static BacklogController longPromptsFallingBehind(ManualClock clock, Arrivals ends) {
         BacklogController controller = warmedUp(clock, 32, ends);
-        for (int batch = 0; batch < 8; batch++) {
-            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
-            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
-        }
-        for (int record = 0; record < 64; record++) {
-            controller.taken(record % 10 == 0 ? 512 : 30);
-        }
+        explainedAndTaken(controller, clock, 100, 10, record -> record % 10 == 0 ? 512 : 30);
         clock.advance(Duration.ofSeconds(20));
         controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.SAMPLED), 512)), 20_000);
         controller.forget("0_0");
@@ -1784,13 +1782,7 @@ class BacklogControllerTest {
     private static BacklogController restartedWithLongPrompts(ManualClock clock, AfterAnOutage ends) {
         BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, ends, clock);
         warmUp(controller, clock);
-        for (int batch = 0; batch < 8; batch++) {
-            explain(controller, clock, AuditPolicy.Choice.SAMPLED, 8, 100);
-            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
-        }
-        for (int record = 0; record < 64; record++) {
-            controller.taken(record % 10 == 0 ? 512 : 30);
-        }
+        explainedAndTaken(controller, clock, 100, 10, record -> record % 10 == 0 ? 512 : 30);
         return controller;
     }
 
