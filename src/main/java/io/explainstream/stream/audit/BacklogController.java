@@ -243,7 +243,7 @@ public final class BacklogController {
      */
     private volatile double forcedLoad = -1;
     /** Whether the last measurement's lag over half the limit was said to be the records' age (stream thread only). */
-    private boolean saidAged;
+    private Aged saidAged = Aged.NO;
     /** What has been said of the lag's passing the limit at the top level, since the service last reached it. */
     private TopWarning warnedAtTop = TopWarning.NONE;
 
@@ -1198,6 +1198,17 @@ public final class BacklogController {
         // hold a step up either, or a service degraded by a backlog and then fed only records that
         // came old stayed degraded for as long as they came.
         boolean drainsFastAbove = level > 0 && allCounted && slowestDrainWithForcedMs(level - 1) * MARGIN <= limit / 4;
+        // A lag over the limit that does not grow, where no level would publish the waiting records
+        // more than a quarter of the limit sooner, is the wait of records that no level takes back: a
+        // batch of forced events at the configured method, or an outage before a restart. Judged by
+        // the most the records could take at this level alone (drainsFast), a forced long prompt
+        // among the last events taken, counted at its share among the records not read yet, made
+        // that more than a quarter of the limit at every level, and the lag's rule stepped one level
+        // for a lag that did not grow (a hostile test: 4 -> 5 at 63.5 s, where the 64 records
+        // waiting needed 1.8 s, "at most 50297 ms" at that level and about as much at the top).
+        long topSavesMs = allCounted ? slowestDrainWithForcedMs(level) - slowestDrainWithForcedMs(levels.size() - 1) : Long.MAX_VALUE;
+        boolean noStepSavesMuch = topSavesMs * MARGIN <= limit / 4;
+        boolean heldOverTheLimit = false;
         LagSeries worst = null;
         long worstExpectedMs = Long.MIN_VALUE;
         boolean allUnderHalf = true;
@@ -1217,7 +1228,10 @@ public final class BacklogController {
             agedOverHalf |= drainsFast && publishedMs > limit / 2;
             longestPublishedMs = Math.max(longestPublishedMs, publishedMs);
             longestLagMs = Math.max(longestLagMs, series.last());
-            if (!drainsFast && series.known(dwellMs) && publishedMs > limit / 2 && expectedMs > limit && expectedMs > worstExpectedMs) {
+            boolean waitedOverTheLimit = growth <= 0 && noStepSavesMuch && publishedMs > limit;
+            heldOverTheLimit |= waitedOverTheLimit;
+            if (!drainsFast && !waitedOverTheLimit && series.known(dwellMs) && publishedMs > limit / 2 && expectedMs > limit
+                    && expectedMs > worstExpectedMs) {
                 worst = series;
                 worstExpectedMs = expectedMs;
             }
@@ -1300,7 +1314,9 @@ public final class BacklogController {
         // millisecond before a step up (a hostile test). Nor of a lag whose records are all
         // published: the measurement stays until the next batch, and "0 input records" were said to
         // be published over the limit.
-        sayAged(agedOverHalf && next == level && waitingRecords() > 0, longestPublishedMs, drainWithForcedMs);
+        boolean held = next == level && waitingRecords() > 0;
+        sayAged(held && agedOverHalf ? Aged.DRAINS_FAST : held && heldOverTheLimit ? Aged.NOT_GROWING : Aged.NO, longestPublishedMs,
+                drainWithForcedMs, topSavesMs);
         if (next != level) {
             change(next, why, now);
         }
@@ -1369,23 +1385,38 @@ public final class BacklogController {
         }
     }
 
+    /** Why a lag over half the limit holds the level: no lag of a level's making. */
+    private enum Aged {
+        /** Not said: no such lag, or the level changes. */
+        NO,
+        /** The waiting records need at most a quarter of the limit, forced ones and long prompts in their share included. */
+        DRAINS_FAST,
+        /** The lag is over the limit and does not grow, and no level would publish the waiting records more than a quarter of the limit sooner. */
+        NOT_GROWING
+    }
+
     /**
      * Says once, until no lag is over half the limit with the waiting records draining fast, why
      * the level is held, so that an operator who sees the lag gauge over the limit with the level
      * at 0 knows why the service does not degrade.
      */
-    private void sayAged(boolean aged, long lagMs, long drainMs) {
-        if (aged && !saidAged) {
+    private void sayAged(Aged aged, long lagMs, long drainMs, long topSavesMs) {
+        if (aged != Aged.NO && aged != saidAged) {
             boolean top = level == levels.size() - 1;
             // At the top level no level is lower, and a backlog under a CPU hog can be over the limit
             // with a short drain: the message said "records that came old" of such a backlog (a hostile test).
             String over = lagMs + drainMs > policy.maxLagMs()
                     ? String.format(Locale.ROOT, "; the last of them will be published at about %d ms, over the limit", lagMs + drainMs) : "";
-            LOG.info("Input lag {} ms is over half of audit.max.lag.ms = {}, but the {} input records waiting need at most {} ms of engine time"
-                    + " at audit level {}: {}, and the rest of the lag is how long they waited before (the last of a backlog, or records that"
-                    + " came old: a mirror's or a producer's old timestamps, records that waited for a stopped instance); level held{}", lagMs,
-                    policy.maxLagMs(), waitingRecords(), drainMs, level, top ? "the top level, no level is cheaper"
-                            : "a lower level would publish them at most that much sooner", over);
+            String why = aged == Aged.DRAINS_FAST
+                    ? String.format(Locale.ROOT, "is over half of audit.max.lag.ms = %d, but the %d input records waiting need at most %d ms of engine"
+                            + " time at audit level %d: %s", policy.maxLagMs(), waitingRecords(), drainMs, level,
+                            top ? "the top level, no level is cheaper" : "a lower level would publish them at most that much sooner")
+                    : String.format(Locale.ROOT, "is over audit.max.lag.ms = %d and does not grow, and the %d input records waiting need at most %d ms"
+                            + " of engine time at audit level %d, %d ms more than at the top level, the most a lower level would publish them sooner",
+                            policy.maxLagMs(), waitingRecords(), drainMs, level, topSavesMs);
+            LOG.info("Input lag {} ms {}, and the rest of the lag is how long they waited before (the last of a backlog, a batch of forced events,"
+                    + " which every level explains at the configured method, or records that came old: a mirror's or a producer's old timestamps,"
+                    + " records that waited for a stopped instance); level held{}", lagMs, why, over);
         }
         saidAged = aged;
     }
