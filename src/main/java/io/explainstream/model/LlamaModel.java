@@ -67,6 +67,9 @@ public final class LlamaModel implements AutoCloseable {
         }
         NDManager manager = NDManager.newBaseManager(device, "PyTorch");
         options.threads().apply(); // the engine is loaded now; the threads that compute have not started
+        if (!device.isGpu()) {
+            NativeHeap.keepFreedMemory(); // a CPU's passes allocate their activations from the native heap
+        }
         try {
             LlamaWeights weights = new WeightLoader(checkpoint, manager, device, options.dtype().dataType()).load();
             return new LlamaModel(checkpoint, options.dtype(), device, manager, weights);
