@@ -80,6 +80,8 @@ public final class ExplainService implements AutoCloseable {
     private static final Duration INPUT_ENDS_PERIOD = Duration.ofMillis(500);
     /** How often the cluster is asked whether it answers ({@link BrokerContact}). */
     private static final Duration BROKER_ASKED_EVERY = Duration.ofSeconds(2);
+    /** How often the group's members are looked at for instances that left it: a take-over's wait for their transactions is about this. */
+    private static final Duration LEFT_INSTANCES_LOOKED_AT_EVERY = Duration.ofSeconds(1);
     /** How long without an answer before the service warns: the session timeout it sets. */
     private static final Duration BROKER_SILENCE_WARNED = Duration.ofSeconds(10);
     /** Room for a record's headers (the reason is cut to 4,096 characters) when checking a topic's size limit. */
@@ -96,11 +98,14 @@ public final class ExplainService implements AutoCloseable {
     /** The input's ends for backlog control; null where it is off. */
     private final InputEndOffsets inputEnds;
     private final BrokerContact contact;
+    /** Aborts the open transactions of instances that left the group; null without exactly-once. */
+    private final LeftInstanceFencer fencer;
 
     private ExplainService(LlamaModel model, LlamaTokenizer tokenizer, KafkaStreams streams, OperationsServer operations,
             PrometheusMeterRegistry meters, StreamsMeters streamsMetrics, ServiceMetrics metrics, AttributionEngine engine, InputEndOffsets inputEnds,
-            BrokerContact contact) {
+            BrokerContact contact, LeftInstanceFencer fencer) {
         this.contact = contact;
+        this.fencer = fencer;
         this.engine = engine;
         this.inputEnds = inputEnds;
         this.model = model;
@@ -284,8 +289,19 @@ public final class ExplainService implements AutoCloseable {
         BrokerContact contact = new BrokerContact(properties, BROKER_ASKED_EVERY, BROKER_SILENCE_WARNED, clock);
         metrics.brokerUnanswered(contact::unansweredSeconds);
         contact.begin();
+        // Transactions are Kafka Streams' only where the guarantee is exactly-once.
+        LeftInstanceFencer fencer = StreamsConfig.EXACTLY_ONCE_V2.equals(properties.getProperty(StreamsConfig.PROCESSING_GUARANTEE_CONFIG))
+                ? new LeftInstanceFencer(properties, LEFT_INSTANCES_LOOKED_AT_EVERY, () -> ownConsumers(streams)) : null;
         streams.start();
-        return new ExplainService(model, tokenizer, streams, operations, meters, streamsMetrics, metrics, engine, inputEnds, contact);
+        if (fencer != null) {
+            fencer.begin();
+        }
+        return new ExplainService(model, tokenizer, streams, operations, meters, streamsMetrics, metrics, engine, inputEnds, contact, fencer);
+    }
+
+    /** This instance's stream threads' consumer client ids (throws while Kafka Streams is not running: the fencer then skips its look). */
+    private static List<String> ownConsumers(KafkaStreams streams) {
+        return streams.metadataForLocalThreads().stream().map(org.apache.kafka.streams.ThreadMetadata::consumerClientId).toList();
     }
 
     private static Map<String, com.sun.net.httpserver.HttpHandler> handlers(List<ServiceExtension.Part> parts, KafkaStreams streams) {
@@ -630,6 +646,9 @@ public final class ExplainService implements AutoCloseable {
             inputEnds.close();
         }
         contact.close();
+        if (fencer != null) {
+            fencer.close();
+        }
         // The once-a-minute warnings may still owe the last records written past retention or with a moved timestamp.
         metrics.owedWarnings().forEach(LOG::warn);
         if (operations != null) {

@@ -172,6 +172,100 @@ class ServiceIntegrationTest {
      * (the service's application.id) committed: read from the broker for the partitions asked
      * about; a partition the group never committed has none.
      */
+    /**
+     * Two instances in one group, each a stream thread's consumer named as Kafka Streams names it;
+     * the second has a transaction open on the output (a batch store's changelog, in the service)
+     * and then leaves the group without ending it, as a killed instance does once the session
+     * timeout drops it. A read_committed reader of the output was held until the transaction timed
+     * out (60 s here; a hostile test's survivor restored a killed instance's store 58 to 79 s after
+     * the kill). The first instance's fencer fences the one that left: the transaction is aborted
+     * within seconds, and its producer is fenced; its own producer is not.
+     */
+    @Test
+    void theOpenTransactionOfAnInstanceThatLeftTheGroupIsAbortedOnceItHasLeft() throws Exception {
+        kafka.createTopic("fence-in", 2);
+        kafka.createTopic("fence-out", 1);
+        String app = "fence-app";
+        String stays = java.util.UUID.randomUUID().toString();
+        String leaves = java.util.UUID.randomUUID().toString();
+        Properties properties = new Properties();
+        properties.putAll(kafka.clientSettings());
+        properties.put(org.apache.kafka.streams.StreamsConfig.APPLICATION_ID_CONFIG, app);
+        org.apache.kafka.common.TopicPartition out = new org.apache.kafka.common.TopicPartition("fence-out", 0);
+        try (var staying = member(app, stays); var leaving = member(app, leaves);
+                var leavingProducer = kafka.producer(Map.<String, Object>of("transactional.id", app + "-" + leaves + "-1", "transaction.timeout.ms", 60_000));
+                var stayingProducer = kafka.producer(Map.<String, Object>of("transactional.id", app + "-" + stays + "-1", "transaction.timeout.ms", 60_000));
+                LeftInstanceFencer fencer = new LeftInstanceFencer(properties, Duration.ofMillis(200),
+                        () -> List.of(app + "-" + stays + "-StreamThread-1-consumer"));
+                org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(properties)) {
+            pollUntil(() -> stableMembers(admin, app) == 2, staying, leaving);
+            leavingProducer.initTransactions();
+            leavingProducer.beginTransaction();
+            leavingProducer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("fence-out", 0, null, new byte[] {1})).get();
+            stayingProducer.initTransactions();
+            stayingProducer.beginTransaction();
+            fencer.begin();
+            // The fencer sees the group stable with both, at least once.
+            long seen = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+            pollUntil(() -> System.nanoTime() > seen, staying, leaving);
+            assertEquals(0, readCommittedEnd(admin, out), "the open transaction holds the reader");
+            leaving.close();
+            long leftAt = System.nanoTime();
+            pollUntil(() -> readCommittedEnd(admin, out) > 0 || System.nanoTime() - leftAt > Duration.ofSeconds(30).toNanos(), staying);
+            double abortedAfter = (System.nanoTime() - leftAt) / 1e9;
+            assertTrue(readCommittedEnd(admin, out) > 0, "the transaction is still open " + abortedAfter + " s after its instance left");
+            assertTrue(abortedAfter < 20, "aborted " + abortedAfter + " s after its instance left");
+            org.junit.jupiter.api.Assertions.assertThrows(org.apache.kafka.common.KafkaException.class, leavingProducer::commitTransaction,
+                    "the instance that left is fenced");
+            stayingProducer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("fence-out", 0, null, new byte[] {2})).get();
+            stayingProducer.commitTransaction();
+        }
+    }
+
+    /** A consumer in group {@code app} named as Kafka Streams names process {@code process}'s first stream thread's. */
+    private static org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]> member(String app, String process) {
+        Properties props = new Properties();
+        props.putAll(kafka.clientSettings());
+        props.put(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_ID_CONFIG, app);
+        props.put(org.apache.kafka.clients.consumer.ConsumerConfig.CLIENT_ID_CONFIG, app + "-" + process + "-StreamThread-1-consumer");
+        props.put(org.apache.kafka.clients.consumer.ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, org.apache.kafka.common.serialization.ByteArrayDeserializer.class);
+        props.put(org.apache.kafka.clients.consumer.ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, org.apache.kafka.common.serialization.ByteArrayDeserializer.class);
+        var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]>(props);
+        consumer.subscribe(List.of("fence-in"));
+        return consumer;
+    }
+
+    /** Polls each consumer in turn (a group rebalances only as its members poll) until {@code done}, for at most 60 s. */
+    @SafeVarargs
+    private static void pollUntil(java.util.concurrent.Callable<Boolean> done, org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]>... members)
+            throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!done.call()) {
+            assertTrue(System.nanoTime() < deadline, "not within 60 s");
+            for (var member : members) {
+                member.poll(Duration.ofMillis(50));
+            }
+        }
+    }
+
+    private static int stableMembers(org.apache.kafka.clients.admin.Admin admin, String group) throws Exception {
+        try {
+            var description = admin.describeConsumerGroups(List.of(group)).all().get(20, java.util.concurrent.TimeUnit.SECONDS).get(group);
+            return description.groupState() == org.apache.kafka.common.GroupState.STABLE ? description.members().size() : -1;
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof org.apache.kafka.common.errors.GroupIdNotFoundException) {
+                return -1; // before its first member joined
+            }
+            throw e;
+        }
+    }
+
+    private static long readCommittedEnd(org.apache.kafka.clients.admin.Admin admin, org.apache.kafka.common.TopicPartition partition) throws Exception {
+        return admin.listOffsets(Map.of(partition, org.apache.kafka.clients.admin.OffsetSpec.latest()),
+                new org.apache.kafka.clients.admin.ListOffsetsOptions(org.apache.kafka.common.IsolationLevel.READ_COMMITTED)).all()
+                .get(20, java.util.concurrent.TimeUnit.SECONDS).get(partition).offset();
+    }
+
     @Test
     void theGroupsCommittedOffsetsAreReadForThePartitionsAskedAbout() throws Exception {
         kafka.createTopic("committed-in", 2);
