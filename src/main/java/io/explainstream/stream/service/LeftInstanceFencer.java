@@ -6,7 +6,6 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
@@ -128,8 +127,10 @@ final class LeftInstanceFencer implements AutoCloseable {
     Map<String, Set<Integer>> processes(Collection<String> consumerClientIds) {
         Map<String, Set<Integer>> processes = new HashMap<>();
         for (String clientId : consumerClientIds) {
-            Optional<Matcher> named = Optional.of(consumerName.matcher(clientId)).filter(Matcher::matches);
-            named.ifPresent(m -> processes.computeIfAbsent(m.group(1), p -> new TreeSet<>()).add(Integer.parseInt(m.group(2))));
+            Matcher named = consumerName.matcher(clientId);
+            if (named.matches()) {
+                processes.computeIfAbsent(named.group(1), process -> new TreeSet<>()).add(Integer.parseInt(named.group(2)));
+            }
         }
         return processes;
     }

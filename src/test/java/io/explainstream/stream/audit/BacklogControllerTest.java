@@ -1109,11 +1109,22 @@ class BacklogControllerTest {
         BacklogController controller = new BacklogController(POLICY, GradientMethod.INTEGRATED_GRADIENTS, 32, 10_000, clock);
         warmUp(controller, clock);
         controller.forget("0_0"); // the warm-up's lag of 0
+        Stepped run = steadyThenAForcedLongBatch(controller, clock, () -> controller.waiting("0_0", 8, 240, "in", 0, 0), 35_000, 8);
+        assertEquals(0, run.level(), run.log());
+    }
+
+    /**
+     * A lag of {@code steadyMs} held for 12 s by a batch a second of {@code events} cheap events of
+     * 10 ms each, then one forced long prompt's batch of 14.5 s, then 5 s of the short events
+     * draining, the lag falling back a second per second; {@code waits} says what waits before each
+     * measurement. Returns the highest level after the forced batch, and the levels and the log.
+     */
+    private static Stepped steadyThenAForcedLongBatch(BacklogController controller, ManualClock clock, Runnable waits, long steadyMs, int events) {
         for (int second = 0; second < 12; second++) {
-            controller.waiting("0_0", 8, 240, "in", 0, 0);
-            controller.observeOldest("0_0", clock.millis() - 35_000);
-            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
-            clock.advance(Duration.ofMillis(920));
+            waits.run();
+            controller.observeOldest("0_0", clock.millis() - steadyMs);
+            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, events, 10);
+            clock.advance(Duration.ofMillis(1_000 - events * 10L));
         }
         assertEquals(0, controller.level(), "a steady lag");
         clock.advance(Duration.ofMillis(14_500));
@@ -1121,14 +1132,13 @@ class BacklogControllerTest {
         List<Integer> levels = new ArrayList<>();
         String log = StandardError.during(() -> {
             for (int second = 0; second < 5; second++) {
-                // The short events drain: the lag falls back a second per second.
-                controller.waiting("0_0", 8, 240, "in", 0, 0);
-                levels.add(controller.observeOldest("0_0", clock.millis() - 49_500 + second * 1_000L));
-                explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 8, 10);
-                clock.advance(Duration.ofMillis(920));
+                waits.run();
+                levels.add(controller.observeOldest("0_0", clock.millis() - steadyMs - 14_500 + second * 1_000L));
+                explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, events, 10);
+                clock.advance(Duration.ofMillis(1_000 - events * 10L));
             }
         });
-        assertTrue(levels.stream().allMatch(level -> level == 0), changes(levels) + "\n" + log);
+        return new Stepped(levels.stream().mapToInt(Integer::intValue).max().orElse(0), changes(levels) + "\n" + log);
     }
 
     /**
@@ -1151,26 +1161,10 @@ class BacklogControllerTest {
         }
         controller.forget("0_0");
         List<BacklogController.Stored> stored = List.of(BacklogController.Stored.of(AuditPolicy.Choice.NOT_SAMPLED, 2, 60));
-        for (int second = 0; second < 12; second++) {
-            controller.waiting("0_0", stored, "in", 0, ends.endOffset("in", 0).getAsLong() - 21);
-            controller.observeOldest("0_0", clock.millis() - 50_000);
-            explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 2, 10);
-            clock.advance(Duration.ofMillis(980));
-        }
-        assertEquals(0, controller.level(), "a steady lag");
-        clock.advance(Duration.ofMillis(14_500));
-        controller.batchTook(List.of(new BacklogController.Explained(controller.tier(AuditPolicy.Choice.FORCED), 512)), 14_500);
-        List<Integer> levels = new ArrayList<>();
-        String log = StandardError.during(() -> {
-            for (int second = 0; second < 5; second++) {
-                controller.waiting("0_0", stored, "in", 0, ends.endOffset("in", 0).getAsLong() - 21);
-                levels.add(controller.observeOldest("0_0", clock.millis() - 64_500 + second * 1_000L));
-                explain(controller, clock, AuditPolicy.Choice.NOT_SAMPLED, 2, 10);
-                clock.advance(Duration.ofMillis(980));
-            }
-        });
-        assertTrue(levels.stream().allMatch(level -> level == 0), changes(levels) + "\n" + log);
-        assertTrue(log.contains("does not grow"), log);
+        Stepped run = steadyThenAForcedLongBatch(controller, clock,
+                () -> controller.waiting("0_0", stored, "in", 0, ends.endOffset("in", 0).getAsLong() - 21), 50_000, 2);
+        assertEquals(0, run.level(), run.log());
+        assertTrue(run.log().contains("does not grow"), run.log());
     }
 
     /**
