@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -60,11 +59,7 @@ final class BrokerContact implements AutoCloseable {
     synchronized void begin() {
         admin = KafkaClients.admin(properties);
         lastAnsweredMs = clock.millis();
-        asker = Executors.newSingleThreadScheduledExecutor(task -> {
-            Thread thread = new Thread(task, "explainstream-broker-contact");
-            thread.setDaemon(true);
-            return thread;
-        });
+        asker = DaemonThread.scheduler("explainstream-broker-contact");
         asker.scheduleWithFixedDelay(this::ask, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
     }
 

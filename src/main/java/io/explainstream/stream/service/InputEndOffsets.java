@@ -14,7 +14,6 @@ import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -115,11 +114,7 @@ final class InputEndOffsets implements InputEnds, AutoCloseable {
      */
     synchronized void begin() {
         admin = KafkaClients.admin(properties);
-        reader = Executors.newSingleThreadScheduledExecutor(task -> {
-            Thread thread = new Thread(task, "explainstream-input-ends");
-            thread.setDaemon(true);
-            return thread;
-        });
+        reader = DaemonThread.scheduler("explainstream-input-ends");
         reader.scheduleWithFixedDelay(this::readQuietly, 0, period.toMillis(), TimeUnit.MILLISECONDS);
     }
 

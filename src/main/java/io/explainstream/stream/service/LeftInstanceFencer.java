@@ -10,7 +10,6 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -83,11 +82,7 @@ final class LeftInstanceFencer implements AutoCloseable {
     /** Starts watching the group, the first look at once. */
     synchronized void begin() {
         admin = KafkaClients.admin(properties);
-        watcher = Executors.newSingleThreadScheduledExecutor(task -> {
-            Thread thread = new Thread(task, "explainstream-left-instances");
-            thread.setDaemon(true);
-            return thread;
-        });
+        watcher = DaemonThread.scheduler("explainstream-left-instances");
         watcher.scheduleWithFixedDelay(this::lookQuietly, 0, period.toMillis(), TimeUnit.MILLISECONDS);
     }
 

@@ -8,7 +8,6 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import org.apache.kafka.streams.KafkaStreams;
 
@@ -51,11 +50,7 @@ public final class StreamsMeters implements AutoCloseable {
 
     /** Binds the metrics of {@code streams} to {@code meters}, looking for new and removed ones every {@code refresh}. */
     public static StreamsMeters bind(KafkaStreams streams, PrometheusMeterRegistry meters, Duration refresh) {
-        ScheduledExecutorService refresher = Executors.newSingleThreadScheduledExecutor(task -> {
-            Thread thread = new Thread(task, "micrometer-kafka-metrics");
-            thread.setDaemon(true);
-            return thread;
-        });
+        ScheduledExecutorService refresher = DaemonThread.scheduler("micrometer-kafka-metrics");
         KafkaStreamsMetrics binder = new KafkaStreamsMetrics(streams, List.of(), refresher, refresh);
         binder.bindTo(new CompositeMeterRegistry(Clock.SYSTEM, List.of(meters)));
         return new StreamsMeters(binder, refresher);
