@@ -1431,6 +1431,15 @@ public final class BacklogController {
     }
 
     /**
+     * The records of the source's partition produced and not yet read, as of the last end read
+     * from the broker; 0 where its end is not known (backlog control off, or no end read yet).
+     */
+    public long unread(String source) {
+        Waiting at = waiting.get(source);
+        return at == null ? 0 : at.unread(inputEnds).orElse(0);
+    }
+
+    /**
      * The first level below the current one at which the waiting records drain within the limit,
      * with {@link #MARGIN} to spare. Where none does (forced events, which every level explains at
      * the configured method, need more), the first whose drain is within a quarter of the limit of

@@ -31,6 +31,27 @@ class TransactionBudgetTest {
         assertFalse(budget.exceedsTransaction(w(100_000)));
     }
 
+    /**
+     * The explanations written in a transaction are read only once it commits: after a batch of
+     * 1 s, a batch estimated at 5 s waits for the next transaction, one of 0.1 s goes in this one,
+     * and the first batch of a transaction always goes.
+     */
+    @Test
+    void aBatchJoinsATransactionThatHoldsExplanationsOnlyWhereItHoldsThemUpForATenthOfTheirTime() {
+        budget.commits(0);
+        budget.spent(1, w(100)); // the warm-up
+        budget.commits(1);
+        budget.spent(1, w(100)); // 0.01 s per unit
+        budget.commits(2);
+        assertTrue(budget.joins(w(500)), "the first batch of a transaction");
+        budget.spent(1, w(100));
+        assertFalse(budget.joins(w(500)), "5 s after 1 s");
+        assertTrue(budget.joins(w(10)), "0.1 s after 1 s");
+        assertFalse(budget.joins(w(11)));
+        budget.commits(3);
+        assertTrue(budget.joins(w(500)), "after the commit");
+    }
+
     /** Whatever the estimates, an engine call may take 3/4 of the transaction timeout less what the transaction has spent. */
     @Test
     void theEngineTimeLeftIsThreeQuartersOfTheTransactionTimeoutLessWhatWasSpent() {
