@@ -241,10 +241,15 @@ public final class PipelineBench {
             pipeline(cluster, home, modelDir, shortOnly.subList(0, Math.min(shortOnly.size(), 4 * batch)), steps, batch, false, true);
             long[] alone = shortPercentiles(pipeline(cluster, home, modelDir, shortOnly, steps, batch, false, true), longIds);
             report("short events alone", alone, null);
-            long[] arrival = shortPercentiles(pipeline(cluster, home, modelDir, mixed, steps, batch, false, false), longIds);
+            PipelineRun arrivalRun = pipeline(cluster, home, modelDir, mixed, steps, batch, false, false);
+            long[] arrival = shortPercentiles(arrivalRun, longIds);
             report("short events among long ones, arrival order (batch.by.length=false)", arrival, alone);
-            long[] byLength = shortPercentiles(pipeline(cluster, home, modelDir, mixed, steps, batch, false, true), longIds);
+            report("long events, arrival order", longPercentiles(arrivalRun, longIds), null);
+            PipelineRun byLengthRun = pipeline(cluster, home, modelDir, mixed, steps, batch, false, true);
+            long[] byLength = shortPercentiles(byLengthRun, longIds);
             report("short events among long ones, by length (batch.by.length=true)", byLength, alone);
+            // What the short events' gain costs the long ones: a due batch may wait for records read after it.
+            report("long events, by length", longPercentiles(byLengthRun, longIds), null);
             return new MixResult(alone, arrival, byLength);
         }
     }
@@ -256,14 +261,23 @@ public final class PipelineBench {
     }
 
     private static long[] shortPercentiles(PipelineRun run, Set<String> longIds) {
-        List<Long> shortLatencies = new ArrayList<>();
+        return percentiles(run, id -> !longIds.contains(id));
+    }
+
+    private static long[] longPercentiles(PipelineRun run, Set<String> longIds) {
+        return percentiles(run, longIds::contains);
+    }
+
+    /** The p50 and p99 latency of the events whose id passes {@code counted}. */
+    private static long[] percentiles(PipelineRun run, java.util.function.Predicate<String> counted) {
+        List<Long> latencies = new ArrayList<>();
         run.latencyById().forEach((id, latency) -> {
-            if (!longIds.contains(id)) {
-                shortLatencies.add(latency);
+            if (counted.test(id)) {
+                latencies.add(latency);
             }
         });
-        shortLatencies.sort(Long::compare);
-        return new long[] {percentile(shortLatencies, 0.5), percentile(shortLatencies, 0.99)};
+        latencies.sort(Long::compare);
+        return new long[] {percentile(latencies, 0.5), percentile(latencies, 0.99)};
     }
 
     /**

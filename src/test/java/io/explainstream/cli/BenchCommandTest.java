@@ -165,6 +165,8 @@ class BenchCommandTest {
         assertTrue(run.out().matches("(?s).*short events alone: p50 \\d+ ms, p99 \\d+ ms\n.*"), run.out());
         assertTrue(run.out().matches("(?s).*arrival order \\(batch.by.length=false\\): p50 \\d+ ms, p99 \\d+ ms \\(p99 \\d+\\.\\d\\dx .*"), run.out());
         assertTrue(run.out().matches("(?s).*by length \\(batch.by.length=true\\): p50 \\d+ ms, p99 \\d+ ms \\(p99 \\d+\\.\\d\\dx .*"), run.out());
+        assertTrue(run.out().matches("(?s).*\nlong events, arrival order: p50 \\d+ ms, p99 \\d+ ms\n.*"), run.out());
+        assertTrue(run.out().matches("(?s).*\nlong events, by length: p50 \\d+ ms, p99 \\d+ ms\n.*"), run.out());
     }
 
     @Test
