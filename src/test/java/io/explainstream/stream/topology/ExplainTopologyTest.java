@@ -285,21 +285,7 @@ class ExplainTopologyTest {
         // The bundled model explains a 200-token prompt in about ten times a short one's time; on a
         // real model a long prompt's batch takes seconds. The long batches here take 1.5 s more, so
         // that the rule's tenth does not hang on the machine's load.
-        EngineExplainer engine = engineExplainer(StreamFixture.SETTINGS.steps());
-        Explainer slowOnLongPrompts = new Delegating(engine) {
-            @Override
-            public List<Explanation> explain(List<PendingEvent> batch, Tier tier, Duration timeLimit) {
-                if (batch.stream().anyMatch(event -> event.tokens() > 100)) {
-                    try {
-                        Thread.sleep(1_500);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-                return super.explain(batch, tier, timeLimit);
-            }
-        };
-        start(new BatchPolicy(4, 100_000, 60_000), StreamFixture.defaultPolicy(), slowOnLongPrompts);
+        start(new BatchPolicy(4, 100_000, 60_000), StreamFixture.defaultPolicy(), slowOnLongPrompts());
         warmUp();
         // Full batches of short events, so that their cost is measured and not the warm-up's (a
         // first call pays for compiling, and its cost stands for its length until measured again).
@@ -343,20 +329,7 @@ class ExplainTopologyTest {
         java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong();
         InputEnds inputEnds = (topic, partition) -> topic.equals("in") && partition == 0 ? java.util.OptionalLong.of(end.get()) : java.util.OptionalLong.empty();
         backlog = new BacklogController(audit, StreamFixture.SETTINGS.method(), StreamFixture.SETTINGS.steps(), 1_000, inputEnds, clock);
-        Explainer slowOnLongPrompts = new Delegating(engineExplainer(StreamFixture.SETTINGS.steps())) {
-            @Override
-            public List<Explanation> explain(List<PendingEvent> batch, Tier tier, Duration timeLimit) {
-                if (batch.stream().anyMatch(event -> event.tokens() > 100)) {
-                    try {
-                        Thread.sleep(1_500);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-                return super.explain(batch, tier, timeLimit);
-            }
-        };
-        start(new BatchPolicy(4, 100_000, 1_000), StreamFixture.defaultPolicy(), slowOnLongPrompts);
+        start(new BatchPolicy(4, 100_000, 1_000), StreamFixture.defaultPolicy(), slowOnLongPrompts());
         java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
         java.util.function.BiConsumer<String, String> sendOne = (id, prompt) -> {
             send(id, json(id, prompt, RESPONSE), T0);
@@ -511,6 +484,23 @@ class ExplainTopologyTest {
         public double work(int events, int length, int targets, Tier tier) {
             return engine.work(events, length, targets, tier);
         }
+    }
+
+    /** The real engine at the fixture's steps, 1.5 s slower on a batch with a prompt over 100 tokens. */
+    private Explainer slowOnLongPrompts() {
+        return new Delegating(engineExplainer(StreamFixture.SETTINGS.steps())) {
+            @Override
+            public List<Explanation> explain(List<PendingEvent> batch, Tier tier, Duration timeLimit) {
+                if (batch.stream().anyMatch(event -> event.tokens() > 100)) {
+                    try {
+                        Thread.sleep(1_500);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return super.explain(batch, tier, timeLimit);
+            }
+        };
     }
 
     /** The real engine at these steps, as the service wires it. */
