@@ -110,6 +110,12 @@ public final class PipelineBench {
      */
     public record MixResult(long[] shortOnly, long[] arrivalOrder, long[] byLength) {}
 
+    /**
+     * batch.max.wait.ms of the bench's pipelines: a tenth of the service's default (2000 ms), so
+     * that a run's last, partial batches are not timed waiting to fill. Said in the --mix report.
+     */
+    static final long PIPELINE_MAX_WAIT_MS = 200;
+
     private final PrintWriter out;
 
     public PipelineBench(PrintWriter out) {
@@ -217,7 +223,7 @@ public final class PipelineBench {
         List<String> mixed = new ArrayList<>();
         Set<String> longIds = new HashSet<>();
         int every = (int) Math.round(1 / longShare);
-        String longPrompt = "Once upon a time, there was a little dog who liked to run in the park. ".repeat(Math.max(1, longTokens / 18));
+        String longPrompt = longPrompt(modelDir, longTokens, shorts);
         for (int i = 0; i < shorts.size(); i++) {
             ObjectNode event = (ObjectNode) json.readTree(shorts.get(i));
             if (i % every == every / 2) {
@@ -233,8 +239,8 @@ public final class PipelineBench {
                 shortOnly.add(shorts.get(i));
             }
         }
-        out.printf(Locale.ROOT, "mix: %d events, %d of them long (about %d prompt tokens), %d steps, batches of %d%n", mixed.size(), longIds.size(),
-                longTokens, steps, batch);
+        out.printf(Locale.ROOT, "mix: %d events, %d of them long (%d prompt tokens), %d steps, batches of %d (batch.max.wait.ms %d)%n", mixed.size(),
+                longIds.size(), LlamaTokenizer.load(modelDir).encodePrompt(longPrompt).size(), steps, batch, PIPELINE_MAX_WAIT_MS);
         // The first pipeline of a JVM pays for class loading and JIT: one untimed run first, so that
         // the three that are compared start equal.
         try (Cluster cluster = new Cluster()) {
@@ -252,6 +258,35 @@ public final class PipelineBench {
             report("long events, by length", longPercentiles(byLengthRun, longIds), null);
             return new MixResult(alone, arrival, byLength);
         }
+    }
+
+    /**
+     * The long events' prompt: a sentence repeated until the model's tokenizer makes at least
+     * {@code tokens} of it. Refused where, with the longest response of the sample, it would not
+     * fit the model's context or limits.prompt.tokens: the service cuts such a prompt to fit, and
+     * every longer setting would measure the same events (a hostile test: "about 400" and "about
+     * 900" tokens both ran as the bundled model's 512).
+     */
+    static String longPrompt(Path modelDir, int tokens, List<String> sample) throws IOException {
+        LlamaTokenizer tokenizer = LlamaTokenizer.load(modelDir);
+        ObjectMapper json = new ObjectMapper();
+        int response = 0;
+        for (String event : sample) {
+            response = Math.max(response, tokenizer.encodeResponse(json.readTree(event).path("response").asText()).size());
+        }
+        int context = io.explainstream.model.LlamaConfig.read(modelDir).maxPositions();
+        int most = Math.min(context - response, Integer.parseInt(Setting.PROMPT_TOKEN_LIMIT.defaultValue()));
+        if (tokens < 1 || tokens > most) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "--long-tokens = %d must be in [1, %d]: the model's context is %d tokens, the"
+                    + " sample's longest response takes %d of them, and %s = %s", tokens, most, context, response, Setting.PROMPT_TOKEN_LIMIT.key(),
+                    Setting.PROMPT_TOKEN_LIMIT.defaultValue()));
+        }
+        String sentence = "Once upon a time, there was a little dog who liked to run in the park. ";
+        StringBuilder prompt = new StringBuilder(sentence);
+        while (tokenizer.encodePrompt(prompt.toString()).size() < tokens) {
+            prompt.append(sentence);
+        }
+        return prompt.toString();
     }
 
     private void report(String label, long[] percentiles, long[] baseline) {
@@ -340,7 +375,7 @@ public final class PipelineBench {
         Map<String, String> settings = cluster.nextRun();
         settings.putAll(Map.of(Setting.MODEL_DIR.key(), modelDir.toAbsolutePath().toString(),
                 Setting.STEPS.key(), Integer.toString(steps), Setting.BATCH_MAX_EVENTS.key(), Integer.toString(batch),
-                Setting.BATCH_MAX_WAIT_MS.key(), "200", Setting.OPS_PORT.key(), "-1", Setting.TOPICS_PARTITIONS.key(), "1",
+                Setting.BATCH_MAX_WAIT_MS.key(), Long.toString(PIPELINE_MAX_WAIT_MS), Setting.OPS_PORT.key(), "-1", Setting.TOPICS_PARTITIONS.key(), "1",
                 Setting.BATCH_BY_LENGTH.key(), Boolean.toString(byLength), Setting.STATS_ENABLED.key(), Boolean.toString(stats)));
         ServiceConfig config = ServiceConfig.of(settings);
         try (ScratchFolder.Writer<ExplainService> running = cluster.start(config, home)) {
@@ -546,7 +581,7 @@ public final class PipelineBench {
             EmbeddedPlatform platform = cluster.platform;
             Map<String, String> settings = cluster.nextRun();
             settings.putAll(Map.of(Setting.MODEL_DIR.key(), modelDir.toAbsolutePath().toString(), Setting.STEPS.key(), Integer.toString(steps),
-                    Setting.BATCH_MAX_EVENTS.key(), Integer.toString(batch), Setting.BATCH_MAX_WAIT_MS.key(), "200", Setting.OPS_PORT.key(), "-1",
+                    Setting.BATCH_MAX_EVENTS.key(), Integer.toString(batch), Setting.BATCH_MAX_WAIT_MS.key(), Long.toString(PIPELINE_MAX_WAIT_MS), Setting.OPS_PORT.key(), "-1",
                     Setting.TOPICS_PARTITIONS.key(), "1", Setting.AUDIT_MAX_LAG_MS.key(), Long.toString(maxLagMs)));
             settings.put(Setting.AUDIT_SAMPLE_RATE.key(), Double.toString(sampleRate));
             ServiceConfig config = ServiceConfig.of(settings);

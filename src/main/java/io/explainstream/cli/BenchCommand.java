@@ -186,14 +186,15 @@ final class BenchCommand implements Runnable {
                 + "stats.enabled, back to back, the order alternating; the median of the rounds is reported. Default: ${DEFAULT-VALUE}.")
         private int rounds;
 
-        @Option(names = "--mix", description = "Instead: short events with a share of long ones (--long-share, --long-tokens), batched in arrival "
-                + "order and by length, against the short events alone; reports the short events' latency p50/p99.")
+        @Option(names = "--mix", description = "Instead: a burst of short events with a share of long ones (--long-share, --long-tokens), batched in "
+                + "arrival order and by length, against the short events alone; reports the short events' latency p50/p99, and the long ones'.")
         private boolean mix;
 
         @Option(names = "--long-share", defaultValue = "0.05", description = "With --mix: the share of long events. Default: ${DEFAULT-VALUE}.")
         private double longShare;
 
-        @Option(names = "--long-tokens", defaultValue = "500", description = "With --mix: about how many prompt tokens a long event has. Default: ${DEFAULT-VALUE}.")
+        @Option(names = "--long-tokens", defaultValue = "400", description = "With --mix: the prompt tokens of a long event, at least (by the model's "
+                + "tokenizer; it must fit the model's context with a response). Default: ${DEFAULT-VALUE}.")
         private int longTokens;
 
         @Option(names = "--offered-rate", paramLabel = "X", description = "Instead: produce events at X per second, or Nx (N times the engine's "

@@ -161,12 +161,27 @@ class BenchCommandTest {
         CliRun run = CliRun.of("bench", "pipeline", "--mix", "--events", "8", "--steps", "2", "--batch", "4", "--long-share", "0.25",
                 "--long-tokens", "100");
         assertEquals(0, run.exitCode(), run.out() + run.err());
-        assertTrue(run.out().contains("mix: 8 events, 2 of them long"), run.out());
+        assertTrue(run.out().matches("(?s)mix: 8 events, 2 of them long \\((1[01]\\d) prompt tokens\\), 2 steps, batches of 4 \\(batch.max.wait.ms 200\\)\n.*"),
+                "at least the --long-tokens asked, by the model's tokenizer: " + run.out());
         assertTrue(run.out().matches("(?s).*short events alone: p50 \\d+ ms, p99 \\d+ ms\n.*"), run.out());
         assertTrue(run.out().matches("(?s).*arrival order \\(batch.by.length=false\\): p50 \\d+ ms, p99 \\d+ ms \\(p99 \\d+\\.\\d\\dx .*"), run.out());
         assertTrue(run.out().matches("(?s).*by length \\(batch.by.length=true\\): p50 \\d+ ms, p99 \\d+ ms \\(p99 \\d+\\.\\d\\dx .*"), run.out());
         assertTrue(run.out().matches("(?s).*\nlong events, arrival order: p50 \\d+ ms, p99 \\d+ ms\n.*"), run.out());
         assertTrue(run.out().matches("(?s).*\nlong events, by length: p50 \\d+ ms, p99 \\d+ ms\n.*"), run.out());
+    }
+
+    /**
+     * A long prompt past the model's context is cut by the service to fit, so every longer setting
+     * would measure the same events: refused, naming the most there is room for (a hostile test ran
+     * "about 400" and "about 900" tokens, both 512).
+     */
+    @Test
+    void pipelineMixRefusesLongPromptsThatTheModelsContextCannotHold() {
+        CliRun run = CliRun.of("bench", "pipeline", "--mix", "--events", "8", "--long-tokens", "900");
+        assertEquals(2, run.exitCode(), run.err());
+        assertTrue(run.err().matches("(?s)error: --long-tokens = 900 must be in \\[1, \\d+\\]: the model's context is 512 tokens, the sample's longest"
+                + " response takes \\d+ of them, and limits.prompt.tokens = 1024.*"), run.err());
+        assertTrue(run.out().isEmpty(), "nothing run: " + run.out());
     }
 
     @Test

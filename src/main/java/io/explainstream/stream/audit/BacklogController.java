@@ -1431,6 +1431,14 @@ public final class BacklogController {
     }
 
     /**
+     * The median tokens (prompt and response) of the last events taken into the batch stores: what
+     * the traffic is mostly made of. -1 before the first, and with backlog control off.
+     */
+    public int medianTakenTokens() {
+        return medianTakenTokens;
+    }
+
+    /**
      * The records of the source's partition produced and not yet read, as of the last end read
      * from the broker; 0 where its end is not known (backlog control off, or no end read yet).
      */

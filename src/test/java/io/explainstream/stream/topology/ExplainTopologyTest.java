@@ -367,6 +367,60 @@ class ExplainTopologyTest {
     }
 
     /**
+     * A burst with a fifth of long prompts: their bucket fills while records of the partition are
+     * still unread. The full batch of long prompts waits for them (at most its own estimated engine
+     * time past batch.max.wait.ms), while a full batch of short events, as long as most of the
+     * traffic, goes at once. At the burst's end, with every record read, it waits for a short event
+     * in the store. Before, full batches went at once whatever their length, and the short events
+     * read after each long batch waited for it (a hostile test: short events' p99 7.5 to 9 times
+     * their p99 alone).
+     */
+    @Test
+    void aFullBatchOfLongPromptsWaitsForShorterEventsUnreadOrStoredWhereAFullBatchOfShortOnesGoesAtOnce() {
+        ManualClock clock = new ManualClock();
+        clock.advance(Duration.between(clock.instant(), Instant.ofEpochMilli(T0 + 1_000)));
+        AuditPolicy audit = new AuditPolicy(1.0, List.of(), AuditPolicy.CheapMethod.INPUT_X_GRADIENT, 600_000, 4);
+        java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong();
+        InputEnds inputEnds = (topic, partition) -> topic.equals("in") && partition == 0 ? java.util.OptionalLong.of(end.get()) : java.util.OptionalLong.empty();
+        backlog = new BacklogController(audit, StreamFixture.SETTINGS.method(), StreamFixture.SETTINGS.steps(), 1_000, inputEnds, clock);
+        start(new BatchPolicy(4, 100_000, 1_000), StreamFixture.defaultPolicy(), slowOnLongPrompts());
+        java.util.function.Consumer<String> sendShort = id -> send(id, json(id, PROMPT, RESPONSE), T0);
+        sendShort.accept("warm-up");
+        driver.advanceWallClockTime(Duration.ofHours(1));
+        for (int i = 0; i < 8; i++) {
+            sendShort.accept("measure-" + i);
+        }
+        send("long-0", json("long-0", LONG_PROMPT, RESPONSE), T0); // its length's cost measured, nothing unread
+        driver.advanceWallClockTime(Duration.ofMillis(1_100));
+        assertEquals(10, output.readValuesToList().size());
+
+        end.set(100); // a burst: records not read yet behind those sent here
+        for (int i = 1; i <= 4; i++) {
+            send("long-" + i, json("long-" + i, LONG_PROMPT, RESPONSE), T0);
+        }
+        assertTrue(output.isEmpty(), "the full batch of long prompts waits for the records unread behind it");
+        for (int i = 1; i <= 4; i++) {
+            sendShort.accept("short-" + i);
+        }
+        assertEquals(List.of("short-1", "short-2", "short-3", "short-4"), output.readValuesToList().stream().map(Explanation::getEventId).toList(),
+                "the full batch of short events goes at once");
+        driver.advanceWallClockTime(Duration.ofSeconds(20));
+        assertEquals(List.of("long-1", "long-2", "long-3", "long-4"), output.readValuesToList().stream().map(Explanation::getEventId).toList(),
+                "past its own engine time more it goes, though records are still unread");
+
+        // The end of a burst: every record read, a short event waits in the store, not yet due.
+        end.set(0);
+        sendShort.accept("short-5");
+        for (int i = 5; i <= 8; i++) {
+            send("long-" + i, json("long-" + i, LONG_PROMPT, RESPONSE), T0);
+        }
+        assertTrue(output.isEmpty(), "the full batch of long prompts waits for the shorter event in the store");
+        driver.advanceWallClockTime(Duration.ofMillis(1_100));
+        assertEquals(List.of("short-5", "long-5", "long-6", "long-7", "long-8"), output.readValuesToList().stream().map(Explanation::getEventId).toList(),
+                "once the short event is due it goes first, then the long prompts");
+    }
+
+    /**
      * A long prompt and a short event, due together, where a transaction's engine time
      * (batch.max.seconds, here 1 ms) holds the long prompt only as the first batch of a
      * transaction: a quick batch first would put it off
