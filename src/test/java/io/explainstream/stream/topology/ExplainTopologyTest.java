@@ -323,13 +323,8 @@ class ExplainTopologyTest {
      */
     @Test
     void aDueLongPromptWaitsForTheRecordsUnreadBehindItAtMostItsOwnEngineTimeMore() {
-        ManualClock clock = new ManualClock();
-        clock.advance(Duration.between(clock.instant(), Instant.ofEpochMilli(T0 + 1_000)));
-        AuditPolicy audit = new AuditPolicy(1.0, List.of(), AuditPolicy.CheapMethod.INPUT_X_GRADIENT, 600_000, 4);
         java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong();
-        InputEnds inputEnds = (topic, partition) -> topic.equals("in") && partition == 0 ? java.util.OptionalLong.of(end.get()) : java.util.OptionalLong.empty();
-        backlog = new BacklogController(audit, StreamFixture.SETTINGS.method(), StreamFixture.SETTINGS.steps(), 1_000, inputEnds, clock);
-        start(new BatchPolicy(4, 100_000, 1_000), StreamFixture.defaultPolicy(), slowOnLongPrompts());
+        startWithInputEnd(end);
         java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
         java.util.function.BiConsumer<String, String> sendOne = (id, prompt) -> {
             send(id, json(id, prompt, RESPONSE), T0);
@@ -377,13 +372,8 @@ class ExplainTopologyTest {
      */
     @Test
     void aFullBatchOfLongPromptsWaitsForShorterEventsUnreadOrStoredWhereAFullBatchOfShortOnesGoesAtOnce() {
-        ManualClock clock = new ManualClock();
-        clock.advance(Duration.between(clock.instant(), Instant.ofEpochMilli(T0 + 1_000)));
-        AuditPolicy audit = new AuditPolicy(1.0, List.of(), AuditPolicy.CheapMethod.INPUT_X_GRADIENT, 600_000, 4);
         java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong();
-        InputEnds inputEnds = (topic, partition) -> topic.equals("in") && partition == 0 ? java.util.OptionalLong.of(end.get()) : java.util.OptionalLong.empty();
-        backlog = new BacklogController(audit, StreamFixture.SETTINGS.method(), StreamFixture.SETTINGS.steps(), 1_000, inputEnds, clock);
-        start(new BatchPolicy(4, 100_000, 1_000), StreamFixture.defaultPolicy(), slowOnLongPrompts());
+        startWithInputEnd(end);
         java.util.function.Consumer<String> sendShort = id -> send(id, json(id, PROMPT, RESPONSE), T0);
         sendShort.accept("warm-up");
         driver.advanceWallClockTime(Duration.ofHours(1));
@@ -538,6 +528,20 @@ class ExplainTopologyTest {
         public double work(int events, int length, int targets, Tier tier) {
             return engine.work(events, length, targets, tier);
         }
+    }
+
+    /**
+     * Starts with batches of 4 that wait 1 s, the engine slower on long prompts, and backlog control
+     * (nothing degraded: every event sampled, a 10-minute limit) reading the input's end from
+     * {@code end}: the records past the last one sent are produced and not read yet.
+     */
+    private void startWithInputEnd(java.util.concurrent.atomic.AtomicLong end) {
+        ManualClock clock = new ManualClock();
+        clock.advance(Duration.between(clock.instant(), Instant.ofEpochMilli(T0 + 1_000)));
+        AuditPolicy audit = new AuditPolicy(1.0, List.of(), AuditPolicy.CheapMethod.INPUT_X_GRADIENT, 600_000, 4);
+        InputEnds inputEnds = (topic, partition) -> topic.equals("in") && partition == 0 ? java.util.OptionalLong.of(end.get()) : java.util.OptionalLong.empty();
+        backlog = new BacklogController(audit, StreamFixture.SETTINGS.method(), StreamFixture.SETTINGS.steps(), 1_000, inputEnds, clock);
+        start(new BatchPolicy(4, 100_000, 1_000), StreamFixture.defaultPolicy(), slowOnLongPrompts());
     }
 
     /** The real engine at the fixture's steps, 1.5 s slower on a batch with a prompt over 100 tokens. */
