@@ -223,12 +223,12 @@ public final class PipelineBench {
         List<String> mixed = new ArrayList<>();
         Set<String> longIds = new HashSet<>();
         int every = (int) Math.round(1 / longShare);
-        String longPrompt = longPrompt(modelDir, longTokens, shorts);
+        LongPrompt longPrompt = longPrompt(modelDir, longTokens, shorts);
         for (int i = 0; i < shorts.size(); i++) {
             ObjectNode event = (ObjectNode) json.readTree(shorts.get(i));
             if (i % every == every / 2) {
                 event.remove("messages");
-                event.put("prompt", longPrompt);
+                event.put("prompt", longPrompt.text());
                 longIds.add(event.get("event_id").asText());
             }
             mixed.add(json.writeValueAsString(event));
@@ -240,7 +240,7 @@ public final class PipelineBench {
             }
         }
         out.printf(Locale.ROOT, "mix: %d events, %d of them long (%d prompt tokens), %d steps, batches of %d (batch.max.wait.ms %d)%n", mixed.size(),
-                longIds.size(), LlamaTokenizer.load(modelDir).encodePrompt(longPrompt).size(), steps, batch, PIPELINE_MAX_WAIT_MS);
+                longIds.size(), longPrompt.tokens(), steps, batch, PIPELINE_MAX_WAIT_MS);
         // The first pipeline of a JVM pays for class loading and JIT: one untimed run first, so that
         // the three that are compared start equal.
         try (Cluster cluster = new Cluster()) {
@@ -267,7 +267,7 @@ public final class PipelineBench {
      * every longer setting would measure the same events (a hostile test: "about 400" and "about
      * 900" tokens both ran as the bundled model's 512).
      */
-    static String longPrompt(Path modelDir, int tokens, List<String> sample) throws IOException {
+    static LongPrompt longPrompt(Path modelDir, int tokens, List<String> sample) throws IOException {
         LlamaTokenizer tokenizer = LlamaTokenizer.load(modelDir);
         ObjectMapper json = new ObjectMapper();
         int response = 0;
@@ -283,11 +283,16 @@ public final class PipelineBench {
         }
         String sentence = "Once upon a time, there was a little dog who liked to run in the park. ";
         StringBuilder prompt = new StringBuilder(sentence);
-        while (tokenizer.encodePrompt(prompt.toString()).size() < tokens) {
+        int made = tokenizer.encodePrompt(sentence).size();
+        while (made < tokens) {
             prompt.append(sentence);
+            made = tokenizer.encodePrompt(prompt.toString()).size();
         }
-        return prompt.toString();
+        return new LongPrompt(prompt.toString(), made);
     }
+
+    /** A long events' prompt and the tokens the model's tokenizer makes of it. */
+    record LongPrompt(String text, int tokens) {}
 
     private void report(String label, long[] percentiles, long[] baseline) {
         out.printf(Locale.ROOT, "%s: p50 %d ms, p99 %d ms%s%n", label, percentiles[0], percentiles[1],

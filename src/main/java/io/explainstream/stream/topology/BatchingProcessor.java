@@ -298,8 +298,11 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         }
         boolean shorterWait = backlog.unread(task) > 1
                 || buckets.stream().anyMatch(bucket -> bucket != batch && TransactionBudget.lengthClass(longest(bucket)) < lengthClass);
+        if (!shorterWait) {
+            return false;
+        }
         long moreMs = Math.min(Math.round(SHORTER_WAIT_SHARE * estimatedSeconds(batch) * 1000), backlog.policy().maxLagMs() / 4);
-        return shorterWait && nowMs - batch.get(0).enqueuedAtMs() < policy.maxWaitMs() + moreMs;
+        return nowMs - batch.get(0).enqueuedAtMs() < policy.maxWaitMs() + moreMs;
     }
 
     private static int longest(List<PendingEvent> events) {
@@ -385,7 +388,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
 
     /** Engine work, in the budget's unit, of these events in one call: each is padded to the longest ({@link Explainer#work}). */
     private TransactionBudget.Work work(List<PendingEvent> events) {
-        int length = events.stream().mapToInt(PendingEvent::tokens).max().orElse(0);
+        int length = longest(events);
         int targets = events.stream().mapToInt(event -> event.responseTokens().size()).max().orElse(0);
         Tier tier = backlog.tier(events.get(0).audit());
         return new TransactionBudget.Work(explainer.work(events.size(), length, targets, tier), length, tier.call());
