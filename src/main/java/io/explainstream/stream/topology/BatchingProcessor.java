@@ -133,6 +133,14 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private SourcePosition lastRead;
     /** The store's events, decoded; null until first read after init (see {@link #waiting()}). */
     private NavigableMap<Long, PendingEvent> waiting;
+    /**
+     * The batch that last gave way to the explanations of an open transaction
+     * ({@link TransactionBudget#joins}): its first event, and the thread's commit count then. It
+     * gives way once: in a later transaction it goes whatever that holds, since every transaction
+     * may begin with another batch (a backlog read behind it, each record a full batch), and a
+     * long prompt gave way to 316 of 400 short events in a test run.
+     */
+    private GaveWay gaveWay;
 
     BatchingProcessor(String storeName, BatchPolicy policy, Explainer explainer, Ingest ingest, Serializer<Explanation> explanationSerializer,
             String inputTopic, String outputTopic, Scope scope, DeadLetters deadLetters, ServiceMetrics metrics, TransactionBudget budget,
@@ -436,10 +444,12 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
      * count, the token budget and, when {@code withinTransaction}, what is left of the
      * transaction's engine time. Empty when the transaction has no room left, or when the batch
      * would hold up the explanations already written in it for more than a fraction of the engine
-     * time they took ({@link TransactionBudget#joins}): the events then wait for the next one.
+     * time they took ({@link TransactionBudget#joins}): the events then wait for the next one. A
+     * batch gives way so once ({@link #gaveWay}).
      */
     private List<PendingEvent> nextBatch(List<PendingEvent> candidates, boolean withinTransaction) {
-        budget.commits(threadCommits());
+        double commits = threadCommits();
+        budget.commits(commits);
         List<PendingEvent> batch = new ArrayList<>();
         if (withinTransaction && !budget.fits(work(candidates.subList(0, 1)))) {
             return batch;
@@ -454,12 +464,17 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             batch.add(event);
             tokens = next;
         }
-        if (withinTransaction && !budget.joins(work(batch))) {
+        boolean gaveWayBefore = gaveWay != null && gaveWay.firstSequence() == batch.get(0).sequence() && gaveWay.commits() != commits;
+        if (withinTransaction && !gaveWayBefore && !budget.joins(work(batch))) {
             // It would hold up the explanations already written in the open transaction for its engine time: it waits for the commit.
+            gaveWay = new GaveWay(batch.get(0).sequence(), commits);
             return new ArrayList<>();
         }
         return batch;
     }
+
+    /** A batch that gave way to an open transaction: its first event, and the thread's commit count at the time. */
+    private record GaveWay(long firstSequence, double commits) {}
 
     /**
      * Explains a batch and removes it from the store. False when nothing was done: the batch was
