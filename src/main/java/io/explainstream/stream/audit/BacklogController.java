@@ -1439,12 +1439,27 @@ public final class BacklogController {
     }
 
     /**
-     * The records of the source's partition produced and not yet read, as of the last end read
-     * from the broker; 0 where its end is not known (backlog control off, or no end read yet).
+     * Whether records of the source's partition may wait unread behind the one at {@code offset}
+     * (one this source has read): more than one produced and not read as of the last end read
+     * from the broker (one may be a transactional producer's commit marker, which is never read),
+     * or no end read since that record was produced. At the start of a burst the end last read
+     * comes before its first record, and what came behind it is not known until the next read
+     * (every half second); counted as nothing, a long prompt first in a burst went while the short
+     * events behind it were still unread, and they waited for its engine time (a hostile test).
+     * False where the partition's end is not known (backlog control off, or no end read yet).
      */
-    public long unread(String source) {
+    public boolean mayBeUnreadBehind(String source, long offset) {
         Waiting at = waiting.get(source);
-        return at == null ? 0 : at.unread(inputEnds).orElse(0);
+        if (at == null || at.topic() == null) {
+            return false;
+        }
+        OptionalLong end = inputEnds.endOffset(at.topic(), at.partition());
+        if (end.isEmpty()) {
+            return false;
+        }
+        // reads() is -1 where every call reads the end: then it is never older than a record read.
+        boolean endReadBefore = inputEnds.reads() >= 0 && end.getAsLong() <= offset;
+        return endReadBefore || at.unread(inputEnds).orElse(0) > 1;
     }
 
     /**

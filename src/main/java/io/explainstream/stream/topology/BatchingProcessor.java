@@ -289,9 +289,9 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     /**
      * Whether a batch, due or full, waits for shorter events ({@link #SHORTER_WAIT_SHARE}): where
      * its events are longer than most (its longest in a length class above that of the median of
-     * the last events taken), while records of this task's partition are produced and not read yet
-     * (more than one: one may be a transactional producer's last commit marker, which is never
-     * read) or another of {@code buckets} holds shorter events; until its first event has waited
+     * the last events taken), while records of this task's partition may wait unread behind its
+     * events ({@link BacklogController#mayBeUnreadBehind}) or another of {@code buckets} holds
+     * shorter events; until its first event has waited
      * batch.max.wait.ms and its own estimated engine time, and at most a quarter of
      * audit.max.lag.ms, so that waiting does not take it over the limit backlog control keeps. A
      * batch of events as long as most goes as before. The median and the partition's end are known
@@ -304,13 +304,18 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         if (median < 0 || lengthClass <= TransactionBudget.lengthClass(median)) {
             return false;
         }
-        boolean shorterWait = backlog.unread(task) > 1
+        boolean shorterWait = backlog.mayBeUnreadBehind(task, newestOffset(batch))
                 || buckets.stream().anyMatch(bucket -> bucket != batch && TransactionBudget.lengthClass(longest(bucket)) < lengthClass);
         if (!shorterWait) {
             return false;
         }
         long moreMs = Math.min(Math.round(SHORTER_WAIT_SHARE * estimatedSeconds(batch) * 1000), backlog.policy().maxLagMs() / 4);
         return nowMs - batch.get(0).enqueuedAtMs() < policy.maxWaitMs() + moreMs;
+    }
+
+    /** The offset of the batch's event read last from the input: the records behind it may still be unread. */
+    private static long newestOffset(List<PendingEvent> events) {
+        return events.stream().mapToLong(event -> event.source().offset()).max().orElse(-1);
     }
 
     private static int longest(List<PendingEvent> events) {

@@ -362,6 +362,62 @@ class ExplainTopologyTest {
     }
 
     /**
+     * The start of a burst: the input's end, read from the broker every half second, was last read
+     * before the long prompt that begins the burst, so what came behind it is not known yet. Due,
+     * the long prompt waits for the next read; the short events read meanwhile go first; once an
+     * end read after it shows nothing unread behind it, it goes (well before its own engine time
+     * more). Before, with the stale end counting no record unread, it went when due (helper-68 saw
+     * one go 0.36 s into a burst).
+     */
+    @Test
+    void aDueLongPromptFirstInABurstWaitsForAnEndReadAfterIt() {
+        java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicLong reads = new java.util.concurrent.atomic.AtomicLong();
+        startWithInputEnds(new InputEnds() {
+            @Override
+            public java.util.OptionalLong endOffset(String topic, int partition) {
+                return topic.equals("in") && partition == 0 ? java.util.OptionalLong.of(end.get()) : java.util.OptionalLong.empty();
+            }
+
+            @Override
+            public long reads() {
+                return reads.get();
+            }
+        });
+        java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+        java.util.function.BiConsumer<String, String> sendOne = (id, prompt) -> {
+            send(id, json(id, prompt, RESPONSE), T0);
+            sent.incrementAndGet();
+        };
+        java.util.function.Consumer<Long> endRead = at -> {
+            end.set(at);
+            reads.incrementAndGet();
+        };
+        sendOne.accept("warm-up", PROMPT);
+        driver.advanceWallClockTime(Duration.ofHours(1));
+        for (int i = 0; i < 8; i++) {
+            sendOne.accept("measure-" + i, PROMPT);
+        }
+        sendOne.accept("long-0", LONG_PROMPT);
+        endRead.accept(sent.get()); // read after long-0: nothing behind it
+        driver.advanceWallClockTime(Duration.ofMillis(1_100));
+        assertEquals(10, output.readValuesToList().size(), "its length's cost measured");
+
+        sendOne.accept("long-1", LONG_PROMPT); // the burst begins after the last end read
+        driver.advanceWallClockTime(Duration.ofMillis(1_200));
+        assertTrue(output.isEmpty(), "due, the long prompt waits: the end last read says nothing of what came behind it");
+        for (int i = 0; i < 4; i++) {
+            sendOne.accept("short-" + i, PROMPT);
+        }
+        assertEquals(List.of("short-0", "short-1", "short-2", "short-3"), output.readValuesToList().stream().map(Explanation::getEventId).toList(),
+                "the short events read after it go first");
+        endRead.accept(sent.get()); // every record read
+        driver.advanceWallClockTime(Duration.ofMillis(300));
+        assertEquals(List.of("long-1"), output.readValuesToList().stream().map(Explanation::getEventId).toList(),
+                "an end read after it shows nothing unread: it goes");
+    }
+
+    /**
      * A burst with a fifth of long prompts: their bucket fills while records of the partition are
      * still unread. The full batch of long prompts waits for them (at most its own estimated engine
      * time past batch.max.wait.ms), while a full batch of short events, as long as most of the
@@ -536,10 +592,14 @@ class ExplainTopologyTest {
      * {@code end}: the records past the last one sent are produced and not read yet.
      */
     private void startWithInputEnd(java.util.concurrent.atomic.AtomicLong end) {
+        startWithInputEnds((topic, partition) -> topic.equals("in") && partition == 0 ? java.util.OptionalLong.of(end.get()) : java.util.OptionalLong.empty());
+    }
+
+    /** Starts with backlog control reading the input's ends from {@code inputEnds}, and an engine 1.5 s slower on long prompts. */
+    private void startWithInputEnds(InputEnds inputEnds) {
         ManualClock clock = new ManualClock();
         clock.advance(Duration.between(clock.instant(), Instant.ofEpochMilli(T0 + 1_000)));
         AuditPolicy audit = new AuditPolicy(1.0, List.of(), AuditPolicy.CheapMethod.INPUT_X_GRADIENT, 600_000, 4);
-        InputEnds inputEnds = (topic, partition) -> topic.equals("in") && partition == 0 ? java.util.OptionalLong.of(end.get()) : java.util.OptionalLong.empty();
         backlog = new BacklogController(audit, StreamFixture.SETTINGS.method(), StreamFixture.SETTINGS.steps(), 1_000, inputEnds, clock);
         start(new BatchPolicy(4, 100_000, 1_000), StreamFixture.defaultPolicy(), slowOnLongPrompts());
     }
