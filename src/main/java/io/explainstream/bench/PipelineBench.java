@@ -19,12 +19,14 @@ import io.explainstream.stats.StatsTopology;
 import io.explainstream.stream.config.KafkaClients;
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
+import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.stream.service.ExplainService;
 import io.explainstream.stream.topology.Scope;
 import io.explainstream.tokenize.ChatTurn;
 import io.explainstream.tokenize.LlamaTokenizer;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -32,6 +34,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -115,6 +118,12 @@ public final class PipelineBench {
      * that a run's last, partial batches are not timed waiting to fill. Said in the --mix report.
      */
     static final long PIPELINE_MAX_WAIT_MS = 200;
+    /**
+     * How long a pipeline run waits for the next explanation or dead letter before it names the
+     * events still missing: far longer than a batch of the bench takes (the --mix runs' long
+     * events, whole batches of them, waited 6.7 to 16.3 s at their p99; docs/benchmarks.md).
+     */
+    static final Duration STALL = Duration.ofMinutes(5);
 
     private final PrintWriter out;
 
@@ -326,7 +335,7 @@ public final class PipelineBench {
      * application id and topics, so that runs share nothing but the broker, whose start-up (4 s
      * on 2 cores) is then paid once instead of once per run.
      */
-    private static final class Cluster implements AutoCloseable {
+    static final class Cluster implements AutoCloseable {
 
         /** Its folder under the temp folder, explainstream-bench-cluster-*: broker data and stream state, gigabytes after a long run. */
         static final String PREFIX = "explainstream-bench-cluster-";
@@ -371,7 +380,7 @@ public final class PipelineBench {
     }
 
     /** The pipeline with length buckets: the default. */
-    private PipelineRun pipeline(Cluster cluster, Path home, Path modelDir, List<String> payloads, int steps, int batch, boolean stats) throws Exception {
+    PipelineRun pipeline(Cluster cluster, Path home, Path modelDir, List<String> payloads, int steps, int batch, boolean stats) throws Exception {
         return pipeline(cluster, home, modelDir, payloads, steps, batch, stats, true);
     }
 
@@ -487,29 +496,37 @@ public final class PipelineBench {
 
     /**
      * One batch of warm-up events first, as the engine-alone run has, then the timed events, all
-     * sent at once; the time runs from the first send to the last explanation read.
+     * sent at once; the time runs from the first send to the last explanation read. The dead
+     * letters are read too: an event that becomes one, or that has neither an explanation nor a
+     * dead letter {@link #STALL} after the last record read, ends the run with an
+     * {@link Incomplete} that names it. Before, the bench waited half an hour for it and left it
+     * out of the percentiles without a word.
      */
     private PipelineRun measurePipeline(ServiceConfig config, EmbeddedPlatform platform, List<String> payloads, int batch,
             DoubleSupplier engineSecondsSoFar) {
         Map<String, Long> sentAt = new HashMap<>();
         List<Long> latencies = new ArrayList<>();
         Map<String, Long> latencyById = new HashMap<>();
+        Map<String, String> deadLetters = new LinkedHashMap<>();
+        String outputTopic = config.get(Setting.OUTPUT_TOPIC);
         var deserializer = ConfluentAvroDeserializer.specific(new SchemaRegistryClient(RegistryConfig.of(platform.registryUrl())), Explanation.class);
         Properties producerProps = new Properties();
         producerProps.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, platform.bootstrapServers());
         producerProps.put(ProducerConfig.LINGER_MS_CONFIG, "0");
-        try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(platform.clientSettings(), "bench-" + config.get(Setting.OUTPUT_TOPIC), "earliest");
+        try (KafkaConsumer<byte[], byte[]> consumer = KafkaClients.readCommittedConsumer(platform.clientSettings(), "bench-" + outputTopic, "earliest");
                 KafkaProducer<String, String> producer = new KafkaProducer<>(producerProps, new StringSerializer(), new StringSerializer())) {
-            consumer.subscribe(List.of(config.get(Setting.OUTPUT_TOPIC)));
+            consumer.subscribe(List.of(outputTopic, config.get(Setting.DLQ_TOPIC)));
             consumer.poll(Duration.ofMillis(500)); // join before producing
             List<String> warmUp = payloads.subList(0, Math.min(batch, payloads.size()));
             for (String payload : warmUp) {
                 producer.send(new ProducerRecord<>(config.get(Setting.INPUT_TOPIC), "warm-up", payload.replace("\"bench-", "\"warm-up-")));
             }
             producer.flush();
-            long warmUpDeadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
-            for (int seen = 0; seen < warmUp.size() && System.nanoTime() < warmUpDeadline; ) {
-                seen += consumer.poll(Duration.ofMillis(100)).count();
+            long lastReadNanos = System.nanoTime();
+            for (int seen = 0; seen < warmUp.size() && System.nanoTime() - lastReadNanos < STALL.toNanos(); ) {
+                int read = consumer.poll(Duration.ofMillis(100)).count();
+                seen += read;
+                lastReadNanos = read > 0 ? System.nanoTime() : lastReadNanos;
             }
             double engineAtStart = engineSecondsSoFar.getAsDouble();
             long started = System.nanoTime();
@@ -519,9 +536,17 @@ public final class PipelineBench {
                 producer.send(new ProducerRecord<>(config.get(Setting.INPUT_TOPIC), id, payload));
             }
             producer.flush();
-            long deadline = System.nanoTime() + Duration.ofMinutes(30).toNanos();
-            while (latencies.size() < payloads.size() && System.nanoTime() < deadline) {
+            lastReadNanos = System.nanoTime();
+            while (latencies.size() + deadLetters.size() < payloads.size() && System.nanoTime() - lastReadNanos < STALL.toNanos()) {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100))) {
+                    lastReadNanos = System.nanoTime();
+                    String key = record.key() == null ? "" : new String(record.key(), StandardCharsets.UTF_8);
+                    if (!record.topic().equals(outputTopic)) {
+                        if (sentAt.containsKey(key)) {
+                            deadLetters.putIfAbsent(key, header(record, DeadLetters.REASON));
+                        }
+                        continue;
+                    }
                     Explanation explanation = deserializer.deserialize(record.topic(), record.value());
                     long latency = System.currentTimeMillis() - sentAt.get(explanation.getEventId());
                     latencies.add(latency);
@@ -529,8 +554,42 @@ public final class PipelineBench {
                 }
             }
             double seconds = (System.nanoTime() - started) / 1e9;
+            if (latencies.size() < payloads.size()) {
+                throw new Incomplete(latencies.size(), payloads.size(), deadLetters, sentAt.keySet().stream()
+                        .filter(id -> !latencyById.containsKey(id) && !deadLetters.containsKey(id)).sorted().toList());
+            }
             latencies.sort(Long::compare);
             return new PipelineRun(seconds, latencies, latencyById, engineSecondsSoFar.getAsDouble() - engineAtStart);
+        }
+    }
+
+    private static String header(ConsumerRecord<byte[], byte[]> record, String name) {
+        var header = record.headers().lastHeader(name);
+        return header == null || header.value() == null ? "no reason given" : new String(header.value(), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A pipeline run in which not every event was explained: percentiles over the rest would
+     * leave the missing ones out without a word, so none are reported. The message names the
+     * events, each dead letter with its reason.
+     */
+    public static final class Incomplete extends RuntimeException {
+
+        /** How many missing events the message names, at most. */
+        private static final int NAMED = 5;
+
+        Incomplete(int explained, int sent, Map<String, String> deadLetters, List<String> unanswered) {
+            super(message(explained, sent, deadLetters, unanswered));
+        }
+
+        private static String message(int explained, int sent, Map<String, String> deadLetters, List<String> unanswered) {
+            List<String> named = new ArrayList<>();
+            deadLetters.forEach((id, reason) -> named.add(id + " became a dead letter (" + reason + ")"));
+            unanswered.forEach(id -> named.add(id + " has neither an explanation nor a dead letter " + STALL.toMinutes()
+                    + " minutes after the last record read"));
+            String more = named.size() > NAMED ? "; and " + (named.size() - NAMED) + " more" : "";
+            return "the pipeline explained " + explained + " of the " + sent + " events sent: " + String.join("; ", named.subList(0, Math.min(NAMED,
+                    named.size()))) + more + ". No latency is reported over the rest";
         }
     }
 

@@ -1,6 +1,7 @@
 package io.explainstream.cli;
 
 import io.explainstream.attribution.NonFiniteAttributionException;
+import io.explainstream.bench.PipelineBench;
 import io.explainstream.logging.LogFormat;
 import io.explainstream.logging.LogProvider;
 import io.explainstream.model.ModelLoadException;
@@ -104,6 +105,11 @@ public final class Main implements Runnable {
                 || e instanceof UnreachableException) {
             commandLine.getErr().println("error: " + e.getMessage());
             return 2;
+        }
+        if (e instanceof PipelineBench.Incomplete) {
+            // A bench whose events were not all explained: what is missing, and why, in one line.
+            commandLine.getErr().println("error: " + e.getMessage());
+            return 1;
         }
         if (e instanceof NonFiniteAttributionException) {
             // Not the command line's fault but the model's (or its dtype's): said in one line, exit 1.
