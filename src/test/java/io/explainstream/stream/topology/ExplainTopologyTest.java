@@ -330,11 +330,7 @@ class ExplainTopologyTest {
             send(id, json(id, prompt, RESPONSE), T0);
             sent.incrementAndGet();
         };
-        sendOne.accept("warm-up", PROMPT);
-        driver.advanceWallClockTime(Duration.ofHours(1));
-        for (int i = 0; i < 8; i++) {
-            sendOne.accept("measure-" + i, PROMPT);
-        }
+        warmUpAndMeasureShortEvents(id -> sendOne.accept(id, PROMPT));
         end.set(sent.get()); // nothing unread
         sendOne.accept("long-0", LONG_PROMPT); // its length's cost measured
         driver.advanceWallClockTime(Duration.ofMillis(1_100));
@@ -344,11 +340,7 @@ class ExplainTopologyTest {
         sendOne.accept("long-1", LONG_PROMPT);
         driver.advanceWallClockTime(Duration.ofMillis(1_200));
         assertTrue(output.isEmpty(), "due, the long prompt waits for the records unread behind it");
-        for (int i = 0; i < 4; i++) {
-            sendOne.accept("short-" + i, PROMPT);
-        }
-        assertEquals(List.of("short-0", "short-1", "short-2", "short-3"), output.readValuesToList().stream().map(Explanation::getEventId).toList(),
-                "the short events read after it go first");
+        assertAFullBatchOfShortEventsGoesFirst(id -> sendOne.accept(id, PROMPT));
         driver.advanceWallClockTime(Duration.ofSeconds(10));
         assertEquals(List.of("long-1"), output.readValuesToList().stream().map(Explanation::getEventId).toList(),
                 "past its own engine time more it goes, though records are still unread");
@@ -393,11 +385,7 @@ class ExplainTopologyTest {
             end.set(at);
             reads.incrementAndGet();
         };
-        sendOne.accept("warm-up", PROMPT);
-        driver.advanceWallClockTime(Duration.ofHours(1));
-        for (int i = 0; i < 8; i++) {
-            sendOne.accept("measure-" + i, PROMPT);
-        }
+        warmUpAndMeasureShortEvents(id -> sendOne.accept(id, PROMPT));
         sendOne.accept("long-0", LONG_PROMPT);
         endRead.accept(sent.get()); // read after long-0: nothing behind it
         driver.advanceWallClockTime(Duration.ofMillis(1_100));
@@ -406,11 +394,7 @@ class ExplainTopologyTest {
         sendOne.accept("long-1", LONG_PROMPT); // the burst begins after the last end read
         driver.advanceWallClockTime(Duration.ofMillis(1_200));
         assertTrue(output.isEmpty(), "due, the long prompt waits: the end last read says nothing of what came behind it");
-        for (int i = 0; i < 4; i++) {
-            sendOne.accept("short-" + i, PROMPT);
-        }
-        assertEquals(List.of("short-0", "short-1", "short-2", "short-3"), output.readValuesToList().stream().map(Explanation::getEventId).toList(),
-                "the short events read after it go first");
+        assertAFullBatchOfShortEventsGoesFirst(id -> sendOne.accept(id, PROMPT));
         endRead.accept(sent.get()); // every record read
         driver.advanceWallClockTime(Duration.ofMillis(300));
         assertEquals(List.of("long-1"), output.readValuesToList().stream().map(Explanation::getEventId).toList(),
@@ -431,11 +415,7 @@ class ExplainTopologyTest {
         java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong();
         startWithInputEnd(end);
         java.util.function.Consumer<String> sendShort = id -> send(id, json(id, PROMPT, RESPONSE), T0);
-        sendShort.accept("warm-up");
-        driver.advanceWallClockTime(Duration.ofHours(1));
-        for (int i = 0; i < 8; i++) {
-            sendShort.accept("measure-" + i);
-        }
+        warmUpAndMeasureShortEvents(sendShort);
         send("long-0", json("long-0", LONG_PROMPT, RESPONSE), T0); // its length's cost measured, nothing unread
         driver.advanceWallClockTime(Duration.ofMillis(1_100));
         assertEquals(10, output.readValuesToList().size());
@@ -584,6 +564,24 @@ class ExplainTopologyTest {
         public double work(int events, int length, int targets, Tier tier) {
             return engine.work(events, length, targets, tier);
         }
+    }
+
+    /** The engine's warm-up, an hour before the rest, then two full batches of short events, whose cost is measured. */
+    private void warmUpAndMeasureShortEvents(java.util.function.Consumer<String> sendShort) {
+        sendShort.accept("warm-up");
+        driver.advanceWallClockTime(Duration.ofHours(1));
+        for (int i = 0; i < 8; i++) {
+            sendShort.accept("measure-" + i);
+        }
+    }
+
+    /** Four short events, a full batch, read while a long prompt waits: they are explained at once. */
+    private void assertAFullBatchOfShortEventsGoesFirst(java.util.function.Consumer<String> sendShort) {
+        for (int i = 0; i < 4; i++) {
+            sendShort.accept("short-" + i);
+        }
+        assertEquals(List.of("short-0", "short-1", "short-2", "short-3"), output.readValuesToList().stream().map(Explanation::getEventId).toList(),
+                "the short events read after it go first");
     }
 
     /**
