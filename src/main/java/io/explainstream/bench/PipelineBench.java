@@ -124,6 +124,8 @@ public final class PipelineBench {
      * events, whole batches of them, waited 6.7 to 16.3 s at their p99; docs/benchmarks.md).
      */
     static final Duration STALL = Duration.ofMinutes(5);
+    /** How much of a dead letter's reason the error of an incomplete run quotes, in characters (code points). */
+    private static final int REASON_CHARS = 200;
 
     private final PrintWriter out;
 
@@ -548,6 +550,9 @@ public final class PipelineBench {
                         continue;
                     }
                     Explanation explanation = deserializer.deserialize(record.topic(), record.value());
+                    if (!sentAt.containsKey(explanation.getEventId())) {
+                        continue; // a warm-up event's, read late
+                    }
                     long latency = System.currentTimeMillis() - sentAt.get(explanation.getEventId());
                     latencies.add(latency);
                     latencyById.put(explanation.getEventId(), latency);
@@ -565,7 +570,12 @@ public final class PipelineBench {
 
     private static String header(ConsumerRecord<byte[], byte[]> record, String name) {
         var header = record.headers().lastHeader(name);
-        return header == null || header.value() == null ? "no reason given" : new String(header.value(), StandardCharsets.UTF_8);
+        if (header == null || header.value() == null) {
+            return "no reason given";
+        }
+        // A reason may quote its input at length (up to 4,096 characters): the error stays one readable line.
+        String reason = new String(header.value(), StandardCharsets.UTF_8);
+        return reason.codePointCount(0, reason.length()) <= REASON_CHARS ? reason : reason.substring(0, reason.offsetByCodePoints(0, REASON_CHARS)) + "…";
     }
 
     /**
