@@ -2,6 +2,7 @@ package io.explainstream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.explainstream.model.Checkpoint;
 import io.explainstream.model.CheckpointWriter;
 import io.explainstream.model.TensorDtype;
@@ -44,6 +45,17 @@ public final class TestData {
         for (String file : new String[] {"tokenizer.json", "tokenizer_config.json"}) {
             Files.copy(stories260K().resolve(file), dir.resolve(file));
         }
+    }
+
+    /** Writes a copy of stories260K into {@code dir} with its config.json changed by {@code edit}: another context length, a broken setting. */
+    public static void stories260KWithConfig(Path dir, Consumer<ObjectNode> edit) throws IOException {
+        for (String file : new String[] {"model.safetensors", "tokenizer.json", "tokenizer_config.json"}) {
+            Files.copy(stories260K().resolve(file), dir.resolve(file));
+        }
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode config = (ObjectNode) json.readTree(stories260K().resolve("config.json").toFile());
+        edit.accept(config);
+        json.writeValue(dir.resolve("config.json").toFile(), config);
     }
 
     /** Captum 0.8.0's own numbers on stories260K (a copy of ../shared/reference/captum-parity.json). */

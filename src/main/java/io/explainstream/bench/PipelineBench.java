@@ -235,6 +235,12 @@ public final class PipelineBench {
         Set<String> longIds = new HashSet<>();
         int every = (int) Math.round(1 / longShare);
         LongPrompt longPrompt = longPrompt(modelDir, longTokens, shorts);
+        if (events <= every / 2) {
+            // The first long event is the middle one of the first `every`: fewer events have none, and the long events' percentiles read 0 ms.
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "--long-share = %s with --events = %d gives no long event: one in %d is"
+                    + " long, the first of them event %d; send at least %d events or a larger share", longShare, events, every,
+                    every / 2 + 1, every / 2 + 1));
+        }
         for (int i = 0; i < shorts.size(); i++) {
             ObjectNode event = (ObjectNode) json.readTree(shorts.get(i));
             if (i % every == every / 2) {
@@ -287,6 +293,10 @@ public final class PipelineBench {
         }
         int context = io.explainstream.model.LlamaConfig.read(modelDir).maxPositions();
         int most = Math.min(context - response, Integer.parseInt(Setting.PROMPT_TOKEN_LIMIT.defaultValue()));
+        if (most < 1) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "--mix needs a model whose context holds a prompt beside the sample's longest"
+                    + " response (%d tokens); this model's context is %d tokens", response, context));
+        }
         if (tokens < 1 || tokens > most) {
             throw new IllegalArgumentException(String.format(Locale.ROOT, "--long-tokens = %d must be in [1, %d]: the model's context is %d tokens, the"
                     + " sample's longest response takes %d of them, and %s = %s", tokens, most, context, response, Setting.PROMPT_TOKEN_LIMIT.key(),

@@ -220,9 +220,16 @@ final class BenchCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             threads(threads);
+            if (batch <= 0) {
+                // 0 is no batch at all: the service refuses it, and the bench's warm-up, which takes one batch, waited for nothing.
+                throw new IllegalArgumentException("--batch = " + batch + " must be positive");
+            }
             if (offeredRate != null) {
                 if (duration <= 0) {
                     throw new IllegalArgumentException("--duration = " + duration + " must be positive");
+                }
+                if (!(forcedShare >= 0 && forcedShare <= 1)) {
+                    throw new IllegalArgumentException("--forced-share = " + forcedShare + " must be in [0, 1]");
                 }
                 List<String> sample = DemoCommand.sample(null).stream().filter(DemoCommand::wellFormed).toList();
                 Path modelDir = model != null ? ModelSelection.given("--model", model) : RunCommand.home().resolve(io.explainstream.model.Checkpoint.BUNDLED_DIRECTORY);

@@ -184,6 +184,42 @@ class BenchCommandTest {
         assertTrue(run.out().isEmpty(), "nothing run: " + run.out());
     }
 
+    /**
+     * Values of the pipeline bench that measure nothing are refused before anything starts, each
+     * in one line naming the option and the value (a hostile test: --batch 0 waited for a warm-up
+     * batch of none for ever, --batch -1 said "fromIndex(0) > toIndex(-1)", --forced-share 2 and
+     * -1 ran, and a --long-share too small for --events reported the long events' latency as
+     * 0 ms, of none).
+     */
+    @Test
+    void pipelineBenchRefusesValuesThatMeasureNothing(@TempDir Path tiny) throws Exception {
+        for (List<String> mode : List.of(List.<String>of(), List.of("--mix"), List.of("--offered-rate", "2"))) {
+            for (String batch : List.of("0", "-1")) {
+                List<String> args = new java.util.ArrayList<>(List.of("bench", "pipeline", "--batch", batch));
+                args.addAll(mode);
+                CliRun run = CliRun.of(args.toArray(String[]::new));
+                assertEquals(2, run.exitCode(), args + ": " + run.err());
+                assertEquals("error: --batch = " + batch + " must be positive", run.err().strip(), String.valueOf(args));
+            }
+        }
+        for (String share : List.of("2.0", "-1.0")) {
+            CliRun run = CliRun.of("bench", "pipeline", "--offered-rate", "2", "--forced-share", share);
+            assertEquals(2, run.exitCode(), run.err());
+            assertEquals("error: --forced-share = " + share + " must be in [0, 1]", run.err().strip());
+        }
+        CliRun none = CliRun.of("bench", "pipeline", "--mix", "--events", "8", "--long-share", "0.01");
+        assertEquals(2, none.exitCode(), none.err());
+        assertEquals("error: --long-share = 0.01 with --events = 8 gives no long event: one in 100 is long, the first of them event 51; send at least"
+                + " 51 events or a larger share", none.err().strip());
+
+        io.explainstream.TestData.stories260KWithConfig(tiny, config -> config.put("max_position_embeddings", 16));
+        CliRun small = CliRun.of("bench", "pipeline", "--mix", "--events", "20", "--model", tiny.toString(), "--long-tokens", "1");
+        assertEquals(2, small.exitCode(), small.err());
+        assertTrue(small.err().matches("error: --mix needs a model whose context holds a prompt beside the sample's longest response \\(\\d+ tokens\\);"
+                + " this model's context is 16 tokens\\s*"), small.err());
+        assertTrue(none.out().isEmpty() && small.out().isEmpty(), "nothing run: " + none.out() + small.out());
+    }
+
     @Test
     @Tag("slow") // starts the embedded broker and produces for seconds
     void pipelineOfferedRateRunsOnTheSmallestSetting() {

@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.explainstream.TestData;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -98,17 +96,17 @@ class CheckpointLoadingTest {
     void configAndIndexValuesThatWouldChangeTheModelAreRefusedOrFollowTransformers(@TempDir Path dir) throws IOException {
         Path negative = dir.resolve("negative");
         Files.createDirectories(negative);
-        copyWithConfig(negative, config -> config.putObject("rope_scaling").put("type", "linear").put("factor", -2.0));
+        TestData.stories260KWithConfig(negative, config -> config.putObject("rope_scaling").put("type", "linear").put("factor", -2.0));
         assertEquals("config.json: rope_scaling.factor = -2.0 is not valid: it must be at least 1",
                 assertThrows(ModelLoadException.class, () -> Checkpoint.open(negative)).getMessage());
 
         Path mistral = dir.resolve("mistral");
         Files.createDirectories(mistral);
-        copyWithConfig(mistral, config -> config.put("model_type", "mistral").put("sliding_window", 64));
+        TestData.stories260KWithConfig(mistral, config -> config.put("model_type", "mistral").put("sliding_window", 64));
         assertEquals(64, Checkpoint.open(mistral).config().maxPositions(), "attention beyond the window is not full attention");
         Path noWindow = dir.resolve("no-window");
         Files.createDirectories(noWindow);
-        copyWithConfig(noWindow, config -> config.put("model_type", "mistral").putNull("sliding_window"));
+        TestData.stories260KWithConfig(noWindow, config -> config.put("model_type", "mistral").putNull("sliding_window"));
         assertEquals(512, Checkpoint.open(noWindow).config().maxPositions());
 
         Path sharded = dir.resolve("sharded");
@@ -167,7 +165,7 @@ class CheckpointLoadingTest {
 
     @Test
     void tensorOfTheWrongShapeIsNamedWithBothShapes(@TempDir Path dir) throws IOException {
-        copyWithConfig(dir, config -> config.put("intermediate_size", 100));
+        TestData.stories260KWithConfig(dir, config -> config.put("intermediate_size", 100));
         var error = assertThrows(ModelLoadException.class, () -> LlamaModel.load(dir, ModelOptions.CPU_FLOAT32));
         assertEquals("tensor model.layers.0.mlp.gate_proj.weight has shape [172, 64] in model.safetensors, expected [100, 64] from config.json",
                 error.getMessage());
@@ -175,7 +173,7 @@ class CheckpointLoadingTest {
 
     @Test
     void unsupportedRopeScalingIsNamed(@TempDir Path dir) throws IOException {
-        copyWithConfig(dir, config -> config.putObject("rope_scaling").put("type", "yarn").put("factor", 4.0));
+        TestData.stories260KWithConfig(dir, config -> config.putObject("rope_scaling").put("type", "yarn").put("factor", 4.0));
         var error = assertThrows(ModelLoadException.class, () -> LlamaModel.load(dir, ModelOptions.CPU_FLOAT32));
         assertEquals("config.json: rope_scaling type 'yarn' is not supported (supported: null, default, linear, llama3)", error.getMessage());
     }
@@ -184,11 +182,11 @@ class CheckpointLoadingTest {
     @Test
     void aFractionalCountIsRefusedAndARefusedValueSaysWhy(@TempDir Path dir) throws IOException {
         Path fractional = Files.createDirectory(dir.resolve("fractional"));
-        copyWithConfig(fractional, config -> config.put("num_hidden_layers", 5.5));
+        TestData.stories260KWithConfig(fractional, config -> config.put("num_hidden_layers", 5.5));
         assertEquals("config.json: num_hidden_layers is missing or not an integer (found 5.5)",
                 assertThrows(ModelLoadException.class, () -> LlamaConfig.read(fractional)).getMessage());
         Path heads = Files.createDirectory(dir.resolve("heads"));
-        copyWithConfig(heads, config -> config.put("num_key_value_heads", 3));
+        TestData.stories260KWithConfig(heads, config -> config.put("num_key_value_heads", 3));
         assertEquals("config.json: num_key_value_heads = 3 is not valid: it must be positive and divide num_attention_heads = 8 (each key/value"
                 + " head serves the same number of query heads)", assertThrows(ModelLoadException.class, () -> LlamaConfig.read(heads)).getMessage());
     }
@@ -197,12 +195,12 @@ class CheckpointLoadingTest {
     @Test
     void aHugeNumberAndATruncatedConfigAreNamedAsWritten(@TempDir Path dir) throws IOException {
         Path huge = Files.createDirectory(dir.resolve("huge"));
-        copyWithConfig(huge, config -> config.put("max_position_embeddings", 1_000_000_000_000L));
+        TestData.stories260KWithConfig(huge, config -> config.put("max_position_embeddings", 1_000_000_000_000L));
         var overflow = assertThrows(ModelLoadException.class, () -> LlamaConfig.read(huge));
         assertEquals("config.json: max_position_embeddings = 1000000000000 is not an integer this loader can use (at most 2147483647)",
                 overflow.getMessage());
         Path zero = Files.createDirectory(dir.resolve("zero"));
-        copyWithConfig(zero, config -> config.put("max_position_embeddings", 0));
+        TestData.stories260KWithConfig(zero, config -> config.put("max_position_embeddings", 0));
         assertEquals("config.json: max_position_embeddings = 0 is not valid: it must be positive", assertThrows(ModelLoadException.class,
                 () -> LlamaConfig.read(zero)).getMessage(), "named as written, not as the sliding_window the file does not have");
         Path truncated = Files.createDirectory(dir.resolve("truncated"));
@@ -237,16 +235,6 @@ class CheckpointLoadingTest {
         assertEquals("model.device = 'tpu' is not a device (use cpu, gpu, gpu:N or auto)", device.getMessage());
         var dtype = assertThrows(IllegalArgumentException.class, () -> ComputeDtype.parse("model.dtype", "int8"));
         assertEquals("model.dtype = 'int8' is not a compute dtype (choose one of float32, float64, float16, bfloat16)", dtype.getMessage());
-    }
-
-    private static void copyWithConfig(Path dir, java.util.function.Consumer<ObjectNode> edit) throws IOException {
-        for (String file : new String[] {"model.safetensors", "tokenizer.json", "tokenizer_config.json"}) {
-            Files.copy(TestData.stories260K().resolve(file), dir.resolve(file));
-        }
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode config = (ObjectNode) json.readTree(TestData.stories260K().resolve("config.json").toFile());
-        edit.accept(config);
-        json.writeValue(dir.resolve("config.json").toFile(), config);
     }
 
     private static double largestLogitDifference(Path copy) {
