@@ -221,7 +221,7 @@ final class BenchCommand implements Runnable {
         public Integer call() throws Exception {
             threads(threads);
             if (batch <= 0) {
-                // 0 is no batch at all: the service refuses it, and the bench's warm-up, which takes one batch, waited for nothing.
+                // 0 is no batch at all: the engine-alone pass, which steps through the events a batch at a time, never ended.
                 throw new IllegalArgumentException("--batch = " + batch + " must be positive");
             }
             if (offeredRate != null) {

@@ -186,8 +186,9 @@ class BenchCommandTest {
 
     /**
      * Values of the pipeline bench that measure nothing are refused before anything starts, each
-     * in one line naming the option and the value (a hostile test: --batch 0 waited for a warm-up
-     * batch of none for ever, --batch -1 said "fromIndex(0) > toIndex(-1)", --forced-share 2 and
+     * in one line naming the option and the value (a hostile test: --batch 0 was still running
+     * 180 s later, its engine-alone pass stepping through the events by 0, --batch -1 said
+     * "fromIndex(0) > toIndex(-1)", --forced-share 2 and
      * -1 ran, and a --long-share too small for --events reported the long events' latency as
      * 0 ms, of none).
      */
