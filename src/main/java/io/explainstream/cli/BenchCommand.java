@@ -133,6 +133,7 @@ final class BenchCommand implements Runnable {
                 throw new IllegalArgumentException("--integration = " + integration + " chooses the rule adaptive steps refine; it needs --target-delta");
             }
             QuadratureRule rule = integration == null ? QuadratureRule.GAUSSLEGENDRE : QuadratureRule.parse("--integration", integration);
+            List<Integer> batchSizes = batchSizes(batches);
             if (profileDir != null) {
                 Files.createDirectories(profileDir);
             }
@@ -149,7 +150,6 @@ final class BenchCommand implements Runnable {
                     new FaithfulBench(spec.commandLine().getOut()).run(dirs, cases, adaptive, repeat);
                     return 0;
                 }
-                List<Integer> batchSizes = batchSizes(batches);
                 new EngineBench(spec.commandLine().getOut()).run(new EngineBench.Options(dirs, cases, steps, repeat, batchSizes, !noReference, profileDir,
                         profileSamples));
                 return 0;
@@ -260,10 +260,15 @@ final class BenchCommand implements Runnable {
 
     /** --batches: comma-separated whole numbers of events per engine call. */
     static List<Integer> batchSizes(String text) {
+        List<Integer> sizes;
         try {
-            return Arrays.stream(text.split(",")).map(String::trim).map(PlainNumber::parseInt).toList();
+            sizes = Arrays.stream(text.split(",")).map(String::trim).map(PlainNumber::parseInt).toList();
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--batches = '" + text + "' is not comma-separated whole numbers, for example 1,4,16");
         }
+        if (sizes.stream().anyMatch(size -> size <= 0)) {
+            throw new IllegalArgumentException("--batches = '" + text + "' must be positive whole numbers, for example 1,4,16");
+        }
+        return sizes;
     }
 }

@@ -73,6 +73,8 @@ class BenchCommandTest {
             {"error: --steps = 1 is too few for --target-delta: adaptive steps start from clenshaw_curtis with at least 2 points",
                 "--shapes", "8/3", "--steps", "1", "--target-delta", "0.01"},
             {"error: --target-delta = 1.5 must be a fraction in [0, 1)", "--target-delta", "1.5"},
+            {"error: --batches = '1,0' must be positive whole numbers, for example 1,4,16", "--batches", "1,0"},
+            {"error: --batches = '-4' must be positive whole numbers, for example 1,4,16", "--batches", "-4"},
             {"error: --integration = clenshaw_curtis chooses the rule adaptive steps refine; it needs --target-delta", "--integration", "clenshaw_curtis"},
             {"error: --target-delta refines a rule whose points nest: --integration = gausslegendre or clenshaw_curtis (refined as Clenshaw–Curtis) or "
                 + "riemann_trapezoid; --integration = riemann_left has points", "--integration", "riemann_left", "--target-delta", "0.01"},
