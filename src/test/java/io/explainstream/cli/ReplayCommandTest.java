@@ -197,7 +197,9 @@ class ReplayCommandTest {
             CliRun again = CliRun.of(narrower.toArray(String[]::new));
             assertEquals(2, again.exitCode(), again.out() + again.err());
             assertEquals("error: --replay-id = counted was run with other terms: range [2026-11-20T00:00:00Z, 2026-11-21T00:00:00Z); "
-                    + "this run: [2026-11-20T10:00:00.002Z, 2026-11-21T00:00:00Z). Resume it with its own range and settings, or give another --replay-id",
+                    + "this run: [2026-11-20T10:00:00.002Z, 2026-11-21T00:00:00Z) (times relative to now, such as -1h and now, name another range"
+                    + " at each run: resume with --from 2026-11-20T00:00:00Z --to 2026-11-21T00:00:00Z). Resume it with its own range and settings,"
+                    + " or give another --replay-id",
                     again.err().strip().lines().reduce((first, last) -> last).orElseThrow());
             // ... and so are other steps: two kinds of explanation under one id.
             List<String> moreSteps = new java.util.ArrayList<>(args);

@@ -56,8 +56,11 @@ public record ReplayTerms(String inputTopic, String outputTopic, long fromMs, lo
     public List<String> differencesFrom(ReplayTerms earlier) {
         List<String> differences = new ArrayList<>();
         if (fromMs != earlier.fromMs || toMs != earlier.toMs) {
+            // Relative times (-1h, now) name another range at every run: the same command run again to
+            // resume was refused with no word of how to give the first range (a hostile test).
             differences.add("range [" + Instant.ofEpochMilli(earlier.fromMs) + ", " + Instant.ofEpochMilli(earlier.toMs) + "); this run: ["
-                    + Instant.ofEpochMilli(fromMs) + ", " + Instant.ofEpochMilli(toMs) + ")");
+                    + Instant.ofEpochMilli(fromMs) + ", " + Instant.ofEpochMilli(toMs) + ") (times relative to now, such as -1h and now, name another"
+                    + " range at each run: resume with --from " + Instant.ofEpochMilli(earlier.fromMs) + " --to " + Instant.ofEpochMilli(earlier.toMs) + ")");
         }
         if (!inputTopic.equals(earlier.inputTopic)) {
             differences.add("--input-topic " + earlier.inputTopic + "; this run: " + inputTopic);

@@ -41,7 +41,9 @@ class ReplayTermsTest {
     void eachDifferenceIsOneLineWithTheEarlierValueFirst() {
         ReplayTerms earlier = terms(1_000, "/models/a", "50");
         ReplayTerms now = terms(1_500, "/models/b", "50").startingAt(Map.of(0, 9L));
-        assertEquals(List.of("range [1970-01-01T00:00:01Z, 1970-01-01T00:00:02Z); this run: [1970-01-01T00:00:01.500Z, 1970-01-01T00:00:02Z)",
+        assertEquals(List.of("range [1970-01-01T00:00:01Z, 1970-01-01T00:00:02Z); this run: [1970-01-01T00:00:01.500Z, 1970-01-01T00:00:02Z)"
+                + " (times relative to now, such as -1h and now, name another range at each run: resume with --from 1970-01-01T00:00:01Z"
+                + " --to 1970-01-01T00:00:02Z)",
                 "model.dir = '/models/a'; this run: '/models/b'"), now.differencesFrom(earlier));
         assertTrue(earlier.startingAt(Map.of(0, 9L)).differencesFrom(earlier).isEmpty(), "start offsets move with retention and are not compared");
     }
