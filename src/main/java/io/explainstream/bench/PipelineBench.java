@@ -645,19 +645,25 @@ public final class PipelineBench {
      */
     public RateResult offeredRate(Path home, Path modelDir, List<String> sample, String rate, int durationSeconds, int steps, int batch,
             long maxLagMs, double sampleRate, double forcedShare) throws Exception {
-        double perSecond;
-        if (rate.endsWith("x")) {
+        boolean multiple = rate.endsWith("x");
+        double number = rateNumber(rate, multiple ? rate.substring(0, rate.length() - 1) : rate);
+        if (!(number > 0)) {
+            // Before the engine is measured for Nx: "0x" was refused only after 9 s of it (a hostile test).
+            throw new IllegalArgumentException("--offered-rate = " + rate + " must be positive");
+        }
+        double perSecond = number;
+        if (multiple) {
             // The whole sample, which the offered events cycle through: its first 32 events alone are
             // longer than its average, and measured half of what the service then kept up with.
             double capacity = capacity(modelDir, payloads(sample, Math.max(batch, sample.size())), steps, batch);
-            perSecond = rateNumber(rate, rate.substring(0, rate.length() - 1)) * capacity;
+            perSecond = number * capacity;
             out.printf(Locale.ROOT, "engine alone, full method (%d steps, batches of %d): %.1f events/s; offering %s = %.1f events/s%n", steps, batch,
                     capacity, rate, perSecond);
-        } else {
-            perSecond = rateNumber(rate, rate);
         }
-        if (!(perSecond > 0)) {
-            throw new IllegalArgumentException("--offered-rate = " + rate + " must be positive");
+        if (!(perSecond * durationSeconds >= 1)) {
+            // Event i goes out at i / rate: below one event in all, the first went out alone and the report said "0.0 events/s".
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "--offered-rate = %s (%s events/s) for --duration = %d s offers %s events:"
+                    + " give a rate and a duration that offer at least one", rate, perSecond, durationSeconds, perSecond * durationSeconds));
         }
         out.flush();
         ObjectMapper json = new ObjectMapper();

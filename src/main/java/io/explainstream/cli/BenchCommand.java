@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import picocli.CommandLine.Command;
@@ -220,6 +221,10 @@ final class BenchCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             threads(threads);
+            modesGiven();
+            if (steps <= 0) {
+                throw new IllegalArgumentException("--steps = " + steps + " must be positive");
+            }
             if (batch <= 0) {
                 // 0 is no batch at all: the engine-alone pass, which steps through the events a batch at a time, never ended.
                 throw new IllegalArgumentException("--batch = " + batch + " must be positive");
@@ -230,6 +235,13 @@ final class BenchCommand implements Runnable {
                 }
                 if (!(forcedShare >= 0 && forcedShare <= 1)) {
                     throw new IllegalArgumentException("--forced-share = " + forcedShare + " must be in [0, 1]");
+                }
+                // As the service would refuse them, but named as this command's options and before a broker starts.
+                if (maxLagMs < 0) {
+                    throw new IllegalArgumentException("--max-lag-ms = " + maxLagMs + " must not be negative (0 turns backlog control off)");
+                }
+                if (!(sampleRate > 0 && sampleRate <= 1)) {
+                    throw new IllegalArgumentException("--sample-rate = " + sampleRate + " must be in (0, 1]");
                 }
                 List<String> sample = DemoCommand.sample(null).stream().filter(DemoCommand::wellFormed).toList();
                 Path modelDir = model != null ? ModelSelection.given("--model", model) : RunCommand.home().resolve(io.explainstream.model.Checkpoint.BUNDLED_DIRECTORY);
@@ -255,6 +267,30 @@ final class BenchCommand implements Runnable {
             PipelineBench.Result result = new PipelineBench(spec.commandLine().getOut()).run(RunCommand.home(), modelDir, sample, events, steps, batch,
                     rounds);
             return result.events() == events ? 0 : 1;
+        }
+
+        /**
+         * Refuses --mix with --offered-rate, and an option of one bench given to another: each was
+         * ignored without a word (a hostile test: --long-share without --mix ran the default bench
+         * for 114 s).
+         */
+        private void modesGiven() {
+            if (mix && offeredRate != null) {
+                throw new IllegalArgumentException("--mix and --offered-rate are two benches: give one");
+            }
+            String mode = mix ? "--mix" : offeredRate != null ? "--offered-rate" : "the default bench";
+            Map<String, List<String>> benches = new java.util.LinkedHashMap<>();
+            benches.put("--events", List.of("the default bench", "--mix"));
+            benches.put("--rounds", List.of("the default bench"));
+            List.of("--long-share", "--long-tokens").forEach(option -> benches.put(option, List.of("--mix")));
+            List.of("--duration", "--max-lag-ms", "--sample-rate", "--forced-share").forEach(option -> benches.put(option, List.of("--offered-rate")));
+            var parsed = spec.commandLine().getParseResult();
+            benches.forEach((option, of) -> {
+                if (!of.contains(mode) && parsed.hasMatchedOption(option)) {
+                    throw new IllegalArgumentException(option + " is an option of " + String.join(" and ", of) + ", not of " + mode
+                            + " (the default bench: neither --mix nor --offered-rate)");
+                }
+            });
         }
     }
 

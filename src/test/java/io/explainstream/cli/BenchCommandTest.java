@@ -223,6 +223,40 @@ class BenchCommandTest {
         assertTrue(none.out().isEmpty() && small.out().isEmpty(), "nothing run: " + none.out() + small.out());
     }
 
+    /**
+     * An option of one pipeline bench given to another, or both --mix and --offered-rate, is
+     * refused, and so are values the service would refuse, named as the bench's options and before
+     * anything runs (a hostile test: --long-share without --mix ran the default bench for 114 s,
+     * --offered-rate 0x was refused after 9 s of measuring the engine, --max-lag-ms -5 named
+     * audit.max.lag.ms after a broker had started, and --offered-rate 0.01 for 5 s sent one event).
+     */
+    @Test
+    void pipelineBenchRefusesOptionsOfAnotherBenchAndValuesTheServiceWouldRefuse() {
+        String[][] cases = {
+            {"error: --mix and --offered-rate are two benches: give one", "--mix", "--offered-rate", "2"},
+            {"error: --long-share is an option of --mix, not of the default bench", "--long-share", "0.5"},
+            {"error: --long-tokens is an option of --mix, not of --offered-rate", "--offered-rate", "2", "--long-tokens", "100"},
+            {"error: --duration is an option of --offered-rate, not of the default bench", "--duration", "10"},
+            {"error: --forced-share is an option of --offered-rate, not of --mix", "--mix", "--forced-share", "0.1"},
+            {"error: --events is an option of the default bench and --mix, not of --offered-rate", "--offered-rate", "2", "--events", "8"},
+            {"error: --rounds is an option of the default bench, not of --mix", "--mix", "--rounds", "2"},
+            {"error: --steps = 0 must be positive", "--steps", "0"},
+            {"error: --max-lag-ms = -5 must not be negative (0 turns backlog control off)", "--offered-rate", "2", "--max-lag-ms", "-5"},
+            {"error: --sample-rate = 0.0 must be in (0, 1]", "--offered-rate", "2", "--sample-rate", "0"},
+            {"error: --offered-rate = 0x must be positive", "--offered-rate", "0x"},
+            {"error: --offered-rate = 0.01 (0.01 events/s) for --duration = 5 s offers 0.05 events: give a rate and a duration that offer at least one",
+                "--offered-rate", "0.01", "--duration", "5"},
+        };
+        for (String[] c : cases) {
+            List<String> args = new java.util.ArrayList<>(List.of("bench", "pipeline"));
+            args.addAll(List.of(c).subList(1, c.length));
+            CliRun run = CliRun.of(args.toArray(String[]::new));
+            assertEquals(2, run.exitCode(), args + ": " + run.err());
+            assertTrue(run.err().startsWith(c[0]), args + ": " + run.err());
+            assertTrue(run.out().isEmpty(), "nothing run: " + run.out());
+        }
+    }
+
     @Test
     @Tag("slow") // starts the embedded broker and produces for seconds
     void pipelineOfferedRateRunsOnTheSmallestSetting() {
