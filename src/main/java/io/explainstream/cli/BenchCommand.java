@@ -104,6 +104,27 @@ final class BenchCommand implements Runnable {
         @Spec
         private picocli.CommandLine.Model.CommandSpec spec;
 
+        /**
+         * Refuses an option of the fixed-steps bench given with --target-delta, or one of
+         * --target-delta's without it: each was ignored without a word (as --long-share was by the
+         * pipeline bench without --mix, a hostile test).
+         */
+        private void optionsOfTheOtherBench() {
+            var parsed = spec.commandLine().getParseResult();
+            if (targetDelta > 0) {
+                for (String option : List.of("--batches", "--no-reference", "--profile", "--profile-samples")) {
+                    if (parsed.hasMatchedOption(option)) {
+                        throw new IllegalArgumentException(option + " is an option of the fixed-steps bench, not of --target-delta");
+                    }
+                }
+            } else if (parsed.hasMatchedOption("--max-steps")) {
+                throw new IllegalArgumentException("--max-steps is the cap of adaptive steps; it needs --target-delta");
+            }
+            if (profileDir == null && parsed.hasMatchedOption("--profile-samples")) {
+                throw new IllegalArgumentException("--profile-samples is an option of --profile; it needs --profile DIR");
+            }
+        }
+
         /** Settings the engine refuses, named as this command's options. */
         private static AttributionSettings checked(Supplier<AttributionSettings> settings) {
             try {
@@ -133,6 +154,7 @@ final class BenchCommand implements Runnable {
             if (integration != null && targetDelta == 0) {
                 throw new IllegalArgumentException("--integration = " + integration + " chooses the rule adaptive steps refine; it needs --target-delta");
             }
+            optionsOfTheOtherBench();
             QuadratureRule rule = integration == null ? QuadratureRule.GAUSSLEGENDRE : QuadratureRule.parse("--integration", integration);
             List<Integer> batchSizes = batchSizes(batches);
             if (profileDir != null) {

@@ -74,6 +74,10 @@ class BenchCommandTest {
                 "--shapes", "8/3", "--steps", "1", "--target-delta", "0.01"},
             {"error: --target-delta = 1.5 must be a fraction in [0, 1)", "--target-delta", "1.5"},
             {"error: --batches = '1,0' must be positive whole numbers, for example 1,4,16", "--batches", "1,0"},
+            {"error: --batches is an option of the fixed-steps bench, not of --target-delta", "--target-delta", "0.01", "--batches", "1"},
+            {"error: --no-reference is an option of the fixed-steps bench, not of --target-delta", "--target-delta", "0.01", "--no-reference"},
+            {"error: --max-steps is the cap of adaptive steps; it needs --target-delta", "--max-steps", "100"},
+            {"error: --profile-samples is an option of --profile; it needs --profile DIR", "--profile-samples", "10"},
             {"error: --batches = '-4' must be positive whole numbers, for example 1,4,16", "--batches", "-4"},
             {"error: --integration = clenshaw_curtis chooses the rule adaptive steps refine; it needs --target-delta", "--integration", "clenshaw_curtis"},
             {"error: --target-delta refines a rule whose points nest: --integration = gausslegendre or clenshaw_curtis (refined as Clenshaw–Curtis) or "
