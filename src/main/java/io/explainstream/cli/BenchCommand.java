@@ -309,8 +309,9 @@ final class BenchCommand implements Runnable {
             var parsed = spec.commandLine().getParseResult();
             benches.forEach((option, of) -> {
                 if (!of.contains(mode) && parsed.hasMatchedOption(option)) {
-                    throw new IllegalArgumentException(option + " is an option of " + String.join(" and ", of) + ", not of " + mode
-                            + " (the default bench: neither --mix nor --offered-rate)");
+                    String said = option + " is an option of " + String.join(" and ", of) + ", not of " + mode;
+                    throw new IllegalArgumentException(said.contains("the default bench") ? said + " (the default bench: neither --mix nor --offered-rate)"
+                            : said);
                 }
             });
         }

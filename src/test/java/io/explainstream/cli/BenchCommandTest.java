@@ -239,7 +239,7 @@ class BenchCommandTest {
         String[][] cases = {
             {"error: --mix and --offered-rate are two benches: give one", "--mix", "--offered-rate", "2"},
             {"error: --long-share is an option of --mix, not of the default bench", "--long-share", "0.5"},
-            {"error: --long-tokens is an option of --mix, not of --offered-rate", "--offered-rate", "2", "--long-tokens", "100"},
+            {"error: --long-tokens is an option of --mix, not of --offered-rate\n", "--offered-rate", "2", "--long-tokens", "100"},
             {"error: --duration is an option of --offered-rate, not of the default bench", "--duration", "10"},
             {"error: --forced-share is an option of --offered-rate, not of --mix", "--mix", "--forced-share", "0.1"},
             {"error: --events is an option of the default bench and --mix, not of --offered-rate", "--offered-rate", "2", "--events", "8"},
