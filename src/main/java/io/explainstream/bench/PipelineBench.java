@@ -3,9 +3,11 @@ package io.explainstream.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.AttributionEngine;
 import io.explainstream.attribution.AttributionRequest;
 import io.explainstream.attribution.AttributionSettings;
+import io.explainstream.attribution.NonFiniteAttributionException;
 import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
@@ -468,7 +470,7 @@ public final class PipelineBench {
             AttributionEngine engine = new AttributionEngine(model, tokenizer);
             List<AttributionRequest> requests = requests(tokenizer, payloads);
             AttributionSettings settings = AttributionSettings.DEFAULTS.withSteps(steps);
-            engine.attribute(requests.subList(0, Math.min(batch, requests.size())), settings);
+            finite(engine.attribute(requests.subList(0, Math.min(batch, requests.size())), settings));
             return measurement.on(engine, requests, settings);
         }
     }
@@ -495,9 +497,22 @@ public final class PipelineBench {
     private static double pass(AttributionEngine engine, List<AttributionRequest> requests, AttributionSettings settings, int batch) {
         long started = System.nanoTime();
         for (int from = 0; from < requests.size(); from += batch) {
-            engine.attribute(requests.subList(from, Math.min(requests.size(), from + batch)), settings);
+            finite(engine.attribute(requests.subList(from, Math.min(requests.size(), from + batch)), settings));
         }
         return (System.nanoTime() - started) / 1e9;
+    }
+
+    /**
+     * Throws for the first attribution with a NaN or infinite number: the engine-alone times of a
+     * model that gives them were reported as any others, before the pipeline run failed on its
+     * dead letters (a hostile test, with one embedding row scaled to 3e38).
+     */
+    private static void finite(List<Attribution> attributions) {
+        for (Attribution attribution : attributions) {
+            NonFiniteAttributionException.of(attribution).ifPresent(e -> {
+                throw e;
+            });
+        }
     }
 
     private static List<ChatTurn> messages(JsonNode messages) {

@@ -261,6 +261,21 @@ class BenchCommandTest {
         }
     }
 
+    /**
+     * A model whose attributions are not finite: the pipeline bench stops at the engine-alone
+     * warm-up with the engine's own one-line error, exit 1, and reports no time (a hostile test:
+     * it reported the engine alone's events/s, then the pipeline run failed on dead letters).
+     */
+    @Test
+    void pipelineBenchOnAModelWhoseAttributionsAreNotFiniteStopsBeforeReportingATime(@TempDir Path broken) throws Exception {
+        // "▁Once" (id 403) at 3e38 in every dimension, as AttributeCommandTest makes a model whose attributions are not finite.
+        io.explainstream.TestData.stories260KWith(broken, "model.embed_tokens.weight", values -> java.util.Arrays.fill(values, 403 * 64, 404 * 64, 3e38f));
+        CliRun run = CliRun.of("bench", "pipeline", "--model", broken.toString(), "--events", "4", "--steps", "2", "--batch", "2", "--rounds", "1");
+        assertEquals(1, run.exitCode(), run.out() + run.err());
+        assertTrue(run.err().startsWith("error: the attribution is not finite ("), run.err());
+        assertFalse(run.out().contains("events/s"), "no time reported: " + run.out());
+    }
+
     @Test
     @Tag("slow") // starts the embedded broker and produces for seconds
     void pipelineOfferedRateRunsOnTheSmallestSetting() {
