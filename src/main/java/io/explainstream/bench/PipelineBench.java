@@ -287,31 +287,32 @@ public final class PipelineBench {
      * 900" tokens both ran as the bundled model's 512).
      */
     static LongPrompt longPrompt(Path modelDir, int tokens, List<String> sample) throws IOException {
-        LlamaTokenizer tokenizer = LlamaTokenizer.load(modelDir);
-        ObjectMapper json = new ObjectMapper();
-        int response = 0;
-        for (String event : sample) {
-            response = Math.max(response, tokenizer.encodeResponse(json.readTree(event).path("response").asText()).size());
+        try (LlamaTokenizer tokenizer = LlamaTokenizer.load(modelDir)) {
+            ObjectMapper json = new ObjectMapper();
+            int response = 0;
+            for (String event : sample) {
+                response = Math.max(response, tokenizer.encodeResponse(json.readTree(event).path("response").asText()).size());
+            }
+            int context = io.explainstream.model.LlamaConfig.read(modelDir).maxPositions();
+            int most = Math.min(context - response, Integer.parseInt(Setting.PROMPT_TOKEN_LIMIT.defaultValue()));
+            if (most < 1) {
+                throw new IllegalArgumentException(String.format(Locale.ROOT, "--mix needs a model whose context holds a prompt beside the sample's"
+                        + " longest response (%d tokens); this model's context is %d tokens", response, context));
+            }
+            if (tokens < 1 || tokens > most) {
+                throw new IllegalArgumentException(String.format(Locale.ROOT, "--long-tokens = %d must be in [1, %d]: the model's context is %d tokens,"
+                        + " the sample's longest response takes %d of them, and %s = %s", tokens, most, context, response,
+                        Setting.PROMPT_TOKEN_LIMIT.key(), Setting.PROMPT_TOKEN_LIMIT.defaultValue()));
+            }
+            String sentence = "Once upon a time, there was a little dog who liked to run in the park. ";
+            StringBuilder prompt = new StringBuilder(sentence);
+            int made = tokenizer.encodePrompt(sentence).size();
+            while (made < tokens) {
+                prompt.append(sentence);
+                made = tokenizer.encodePrompt(prompt.toString()).size();
+            }
+            return new LongPrompt(prompt.toString(), made);
         }
-        int context = io.explainstream.model.LlamaConfig.read(modelDir).maxPositions();
-        int most = Math.min(context - response, Integer.parseInt(Setting.PROMPT_TOKEN_LIMIT.defaultValue()));
-        if (most < 1) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT, "--mix needs a model whose context holds a prompt beside the sample's longest"
-                    + " response (%d tokens); this model's context is %d tokens", response, context));
-        }
-        if (tokens < 1 || tokens > most) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT, "--long-tokens = %d must be in [1, %d]: the model's context is %d tokens, the"
-                    + " sample's longest response takes %d of them, and %s = %s", tokens, most, context, response, Setting.PROMPT_TOKEN_LIMIT.key(),
-                    Setting.PROMPT_TOKEN_LIMIT.defaultValue()));
-        }
-        String sentence = "Once upon a time, there was a little dog who liked to run in the park. ";
-        StringBuilder prompt = new StringBuilder(sentence);
-        int made = tokenizer.encodePrompt(sentence).size();
-        while (made < tokens) {
-            prompt.append(sentence);
-            made = tokenizer.encodePrompt(prompt.toString()).size();
-        }
-        return new LongPrompt(prompt.toString(), made);
     }
 
     /** A long events' prompt and the tokens the model's tokenizer makes of it. */
