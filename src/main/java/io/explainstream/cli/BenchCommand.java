@@ -11,6 +11,9 @@ import io.explainstream.model.RandomCheckpoint;
 import io.explainstream.model.RopeScaling;
 import io.explainstream.model.TensorDtype;
 import io.explainstream.scratch.ScratchFolder;
+import io.explainstream.stream.config.ConfigException;
+import io.explainstream.stream.config.ServiceConfig;
+import io.explainstream.stream.config.Setting;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -258,13 +261,7 @@ final class BenchCommand implements Runnable {
                 if (!(forcedShare >= 0 && forcedShare <= 1)) {
                     throw new IllegalArgumentException("--forced-share = " + forcedShare + " must be in [0, 1]");
                 }
-                // As the service would refuse them, but named as this command's options and before a broker starts.
-                if (maxLagMs < 0) {
-                    throw new IllegalArgumentException("--max-lag-ms = " + maxLagMs + " must not be negative (0 turns backlog control off)");
-                }
-                if (!(sampleRate > 0 && sampleRate <= 1)) {
-                    throw new IllegalArgumentException("--sample-rate = " + sampleRate + " must be in (0, 1]");
-                }
+                auditSettingsChecked();
                 List<String> sample = DemoCommand.sample(null).stream().filter(DemoCommand::wellFormed).toList();
                 Path modelDir = model != null ? ModelSelection.given("--model", model) : RunCommand.home().resolve(io.explainstream.model.Checkpoint.BUNDLED_DIRECTORY);
                 PipelineBench.RateResult result = new PipelineBench(spec.commandLine().getOut()).offeredRate(RunCommand.home(), modelDir, sample, offeredRate,
@@ -289,6 +286,21 @@ final class BenchCommand implements Runnable {
             PipelineBench.Result result = new PipelineBench(spec.commandLine().getOut()).run(RunCommand.home(), modelDir, sample, events, steps, batch,
                     rounds);
             return result.events() == events ? 0 : 1;
+        }
+
+        /**
+         * --max-lag-ms and --sample-rate checked by the service's own rules (ServiceConfig's audit
+         * policy), but before a broker starts and named as this command's options: the service
+         * refused them after a broker had started, naming its settings (a hostile test).
+         */
+        private void auditSettingsChecked() {
+            try {
+                ServiceConfig.of(Map.of(Setting.AUDIT_MAX_LAG_MS.key(), Long.toString(maxLagMs), Setting.AUDIT_SAMPLE_RATE.key(),
+                        Double.toString(sampleRate))).auditPolicy();
+            } catch (ConfigException e) {
+                throw new IllegalArgumentException(e.getMessage().replace(Setting.AUDIT_MAX_LAG_MS.key() + " = ", "--max-lag-ms = ")
+                        .replace(Setting.AUDIT_SAMPLE_RATE.key() + " = ", "--sample-rate = "), e);
+            }
         }
 
         /**
