@@ -168,7 +168,9 @@ final class AdaptiveSteps {
             }
             state.objectiveIntervals[o] = state.intervals;
             double delta = state.change[o] - sum(integral(state, o, plan.rule()));
-            if (withinTolerance(plan.tolerance(), state.change[o], delta) || !canRefine) {
+            // A NaN delta (the model overflowed: inf − inf) fails every tolerance, and more points do not
+            // make it a number; refining it would only spend the passes up to the cap before its event is refused.
+            if (withinTolerance(plan.tolerance(), state.change[o], delta) || !canRefine || Double.isNaN(delta)) {
                 state.open[o] = false;
             }
         }

@@ -33,6 +33,14 @@ public final class NonFiniteAttributionException extends RuntimeException {
         return of(fields);
     }
 
+    /** Returns {@code attribution}, or throws the exception for it where a number in it is not finite. */
+    public static Attribution requireFinite(Attribution attribution) {
+        of(attribution).ifPresent(e -> {
+            throw e;
+        });
+        return attribution;
+    }
+
     /** The exception naming each field (by its name in the explanation record) that has a non-finite value, or empty. */
     public static Optional<NonFiniteAttributionException> of(Map<String, double[]> fields) {
         List<String> found = new ArrayList<>();

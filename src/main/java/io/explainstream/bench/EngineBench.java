@@ -1,10 +1,13 @@
 package io.explainstream.bench;
 
+import static io.explainstream.attribution.NonFiniteAttributionException.requireFinite;
+
 import ai.djl.engine.Engine;
 import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.AttributionEngine;
 import io.explainstream.attribution.AttributionRequest;
 import io.explainstream.attribution.AttributionSettings;
+import io.explainstream.attribution.NonFiniteAttributionException;
 import io.explainstream.attribution.PerTargetReference;
 import io.explainstream.input.PlainNumber;
 import io.explainstream.model.LlamaConfig;
@@ -117,7 +120,8 @@ public final class EngineBench {
         double flopsMatrix = FlopCount.forward(c, rowsPerEvent, length, rowsPerEvent * shape.response())
                 + shape.response() * FlopCount.backward(c, rowsPerEvent, length, rowsPerEvent * shape.response())
                 + FlopCount.forward(c, 2, length, 2L * shape.response());
-        engine.attribute(events.get(0), seq); // warm-up
+        // Every attribution is checked as it comes: a model that gives NaN or infinity has no time worth reporting.
+        requireFinite(engine.attribute(events.get(0), seq)); // warm-up
         // The modes take turns on each event, so that the machine's drift over minutes falls on all of them alike.
         int timed = options.repeat();
         double[] seqTimes = new double[timed];
@@ -134,6 +138,8 @@ public final class EngineBench {
             started = System.nanoTime();
             Attribution fastMatrix = engine.attribute(event, matrix);
             matrixTimes[e] = (System.nanoTime() - started) / 1e6;
+            requireFinite(fastSeq);
+            requireFinite(fastMatrix);
             if (options.reference()) {
                 started = System.nanoTime();
                 double[][] captum = reference.tokenAttr(event.prompt().ids(), event.response().ids(), attributedPositions(fastSeq), tokenizer.unkId(),
@@ -163,7 +169,7 @@ public final class EngineBench {
                 continue;
             }
             List<AttributionRequest> group = events.subList(0, batch);
-            engine.attribute(group, seq);
+            engine.attribute(group, seq).forEach(NonFiniteAttributionException::requireFinite);
             double[] times = new double[Math.max(1, options.repeat() / 2)];
             for (int r = 0; r < times.length; r++) {
                 long started = System.nanoTime();

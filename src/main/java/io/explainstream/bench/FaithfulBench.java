@@ -1,5 +1,7 @@
 package io.explainstream.bench;
 
+import static io.explainstream.attribution.NonFiniteAttributionException.requireFinite;
+
 import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.AttributionEngine;
 import io.explainstream.attribution.AttributionRequest;
@@ -84,7 +86,8 @@ public final class FaithfulBench {
             AttributionSettings adaptive, int repeat) {
         List<AttributionRequest> events = EngineBench.randomEvents(tokenizer, model.config(), shape, repeat, 7);
         PerTargetReference reference = new PerTargetReference(model, adaptive.maxBatchTokens());
-        engine.attribute(events.get(0), adaptive.withTargetDelta(0).withTokenMatrix(false)); // warm-up
+        // Every attribution is checked as it comes: a model that gives NaN or infinity has no time or delta worth reporting.
+        requireFinite(engine.attribute(events.get(0), adaptive.withTargetDelta(0).withTokenMatrix(false))); // warm-up
         Side matrix = new Side("token matrix, adaptive", new int[repeat], new double[repeat]);
         Side sequence = new Side("seq_attr at those points", new int[repeat], new double[repeat]);
         Side perTarget = new Side("per-target GL, known steps", new int[repeat], new double[repeat]);
@@ -98,6 +101,7 @@ public final class FaithfulBench {
             long started = System.nanoTime();
             Attribution explained = engine.attribute(event, adaptive);
             matrix.ms()[e] = (System.nanoTime() - started) / 1e6;
+            requireFinite(explained);
             matrix.steps()[e] = explained.steps();
             worstMatrix = Math.max(worstMatrix, worstRelativeDelta(explained, explained.convergenceDelta()));
 
@@ -107,7 +111,7 @@ public final class FaithfulBench {
             engine.attribute(event, fixed);
             sequence.ms()[e] = (System.nanoTime() - started) / 1e6;
             sequence.steps()[e] = explained.steps();
-            Attribution check = engine.attribute(event, fixed.withTokenMatrix(true)); // untimed: every target at those points
+            Attribution check = requireFinite(engine.attribute(event, fixed.withTokenMatrix(true))); // untimed: every target at those points
             worstSequence = Math.max(worstSequence, worstRelativeDelta(check, check.convergenceDelta()));
 
             boolean[] attributed = EngineBench.attributedPositions(explained);
@@ -155,6 +159,7 @@ public final class FaithfulBench {
             long started = System.nanoTime();
             Attribution explained = engine.attribute(event, adaptive);
             sequence.ms()[e] = (System.nanoTime() - started) / 1e6;
+            requireFinite(explained);
             sequence.steps()[e] = explained.steps();
             double change = sequenceChange(explained);
             worstSequence = Math.max(worstSequence, relative(change, explained.sequenceDelta()));

@@ -509,11 +509,7 @@ public final class PipelineBench {
      * dead letters (a hostile test, with one embedding row scaled to 3e38).
      */
     private static void finite(List<Attribution> attributions) {
-        for (Attribution attribution : attributions) {
-            NonFiniteAttributionException.of(attribution).ifPresent(e -> {
-                throw e;
-            });
-        }
+        attributions.forEach(NonFiniteAttributionException::requireFinite);
     }
 
     private static List<ChatTurn> messages(JsonNode messages) {

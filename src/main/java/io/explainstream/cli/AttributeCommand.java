@@ -182,10 +182,7 @@ final class AttributeCommand implements Callable<Integer> {
             } catch (AttributionSettings.Refused e) {
                 throw new IllegalArgumentException(e.message(AttributionSettings.Option::cliOption), e);
             }
-            Attribution attribution = engine.attribute(request, settings);
-            NonFiniteAttributionException.of(attribution).ifPresent(e -> {
-                throw e;
-            });
+            Attribution attribution = NonFiniteAttributionException.requireFinite(engine.attribute(request, settings));
             Summary summary = Summary.of(layout, attribution.promptTokens(), attribution.seqAttr(), attribution.tokenAttr(), settings.normalization(),
                     Integer.parseInt(Setting.SUMMARY_TOP_K.defaultValue()));
             Source source = new Source(selection.modelDirectory().toString(), model.checkpoint().fingerprint(), promptTokens.text(), response);

@@ -168,6 +168,25 @@ class AdaptiveStepsTest {
         assertArrayEquals(exact(0, 1, 32), ((Scores.Matrix) capped.scores().get(0)).tokenAttr()[1], 1e-6);
     }
 
+    /**
+     * A NaN delta (the model overflowed at x or on the path, inf − inf) is never within the
+     * tolerance and more points do not make it a number: the target closes at once instead of
+     * refining to the cap (8,193 points here before the fix) before its event is refused.
+     */
+    @Test
+    void aTargetWhoseDeltaIsNotFiniteIsNotRefined() {
+        Endpoints overflowed = endpoints();
+        overflowed.input()[1][2] = Double.NaN; // event 1, its third target: f(x) overflowed (inf − inf)
+        AdaptiveSteps.Result result = AdaptiveSteps.integrate(path, f, overflowed, new AdaptiveSteps.Plan(NestedRule.TRAPEZOID, 9, 10_000, 1e-9),
+                Mode.MATRIX, ONE_PASS);
+        assertEquals(9, result.targetSteps()[1][2], "the overflowed target keeps the first level");
+        assertTrue(result.targetSteps()[1][1] > 9, "a finite target of the same event refines: " + java.util.Arrays.toString(result.targetSteps()[1]));
+        AdaptiveSteps.Result sequence = AdaptiveSteps.integrate(path, f, overflowed, new AdaptiveSteps.Plan(NestedRule.TRAPEZOID, 9, 10_000, 1e-9),
+                Mode.SEQUENCE, ONE_PASS);
+        assertEquals(9, sequence.steps()[1], "the sequence's delta is not finite either");
+        assertTrue(sequence.steps()[0] > 9, "the other event refines: " + java.util.Arrays.toString(sequence.steps()));
+    }
+
     /** [e][t] the intervals at which each target first meets the tolerance, from the closed-form delta. */
     private int[][] expectedIntervals(double tolerance, int first, int cap) {
         int[][] levels = new int[2][];

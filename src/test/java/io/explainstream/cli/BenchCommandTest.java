@@ -277,6 +277,26 @@ class BenchCommandTest {
     }
 
     @Test
+    void engineBenchOnAModelWhoseAttributionsAreNotFiniteStopsBeforeReportingATime(@TempDir Path broken) throws Exception {
+        // Every other embedding row from id 10 at 3e38: the bench's random events meet them, the baseline (unk, id 0) does not.
+        io.explainstream.TestData.stories260KWith(broken, "model.embed_tokens.weight", values -> {
+            for (int id = 10; id * 64 < values.length; id += 2) {
+                java.util.Arrays.fill(values, id * 64, (id + 1) * 64, 3e38f);
+            }
+        });
+        // Before, both benches reported times and "max |diff| NaN" or "NaN%" deltas, exit 0; the adaptive one refined to its cap first.
+        for (List<String> options : List.of(List.of("--steps", "2"), List.of("--steps", "4", "--target-delta", "0.05", "--max-steps", "16"))) {
+            List<String> args = new java.util.ArrayList<>(List.of("bench", "engine", "--model", broken.toString(), "--shapes", "8/3", "--repeat", "1"));
+            args.addAll(options);
+            CliRun run = CliRun.of(args.toArray(String[]::new));
+            assertEquals(1, run.exitCode(), options + ": " + run.out() + run.err());
+            assertTrue(run.err().startsWith("error: the attribution is not finite ("), options + ": " + run.err());
+            assertFalse(run.out().contains("NaN"), options + ": " + run.out());
+            assertFalse(run.out().contains("P8/T3"), options + ": no time reported: " + run.out());
+        }
+    }
+
+    @Test
     @Tag("slow") // starts the embedded broker and produces for seconds
     void pipelineOfferedRateRunsOnTheSmallestSetting() {
         CliRun run = CliRun.of("bench", "pipeline", "--offered-rate", "5", "--duration", "3", "--steps", "2", "--batch", "4", "--forced-share", "0.25",
