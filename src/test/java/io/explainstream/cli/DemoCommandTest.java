@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.TestData;
 import io.explainstream.embedded.EmbeddedKafkaBroker;
-import io.explainstream.testing.RunsInChildProcesses;
+import io.explainstream.testing.RunsBeside;
 import io.explainstream.testing.ServiceProcess;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 @Tag("slow")
-@RunsInChildProcesses
+@RunsBeside
 class DemoCommandTest {
 
     /** Every option is checked before the broker starts, naming the demo's own option; nothing is started or left behind. */

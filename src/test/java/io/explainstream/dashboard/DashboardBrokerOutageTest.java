@@ -10,6 +10,7 @@ import io.explainstream.avro.RegistryConfig;
 import io.explainstream.embedded.EmbeddedKafkaBroker;
 import io.explainstream.testing.Chromium;
 import io.explainstream.testing.BuiltInRegistry;
+import io.explainstream.testing.RunsBeside;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * once the broker is back. Before, a reader whose broker was gone polled nothing without an error,
  * and the page went on saying "live" over a feed that could not move.
  */
+@RunsBeside
 @Tag("slow")
 class DashboardBrokerOutageTest {
 

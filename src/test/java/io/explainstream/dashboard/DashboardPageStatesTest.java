@@ -13,6 +13,7 @@ import io.explainstream.schema.Explanation;
 import io.explainstream.testing.Chromium;
 import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.testing.InJvmKafka;
+import io.explainstream.testing.RunsBeside;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * read as one of today; and with the dashboard's server gone the page said "feed disconnected;
  * retrying…" every few seconds over the documented "the dashboard server does not answer".
  */
+@RunsBeside
 @Tag("slow")
 class DashboardPageStatesTest {
 

@@ -12,6 +12,7 @@ import io.explainstream.avro.SubjectNameStrategy;
 import io.explainstream.schema.Explanation;
 import io.explainstream.testing.FreePort;
 import io.explainstream.testing.InJvmKafka;
+import io.explainstream.testing.RunsBeside;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.Test;
  * An explanation the dashboard reads while the schema registry is down is not dropped as
  * unreadable: it is read again, and shows, once the registry answers.
  */
+@RunsBeside
 @Tag("slow")
 class DashboardRegistryOutageTest {
 

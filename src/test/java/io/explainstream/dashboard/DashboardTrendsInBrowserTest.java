@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.explainstream.schema.Explanation;
 import io.explainstream.testing.Chromium;
+import io.explainstream.testing.RunsBeside;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * service): a latency axis of five-digit labels fits them, a line breaks where a window is missing,
  * and an event explained again is one entry in the feed, also when the new explanation comes live.
  */
+@RunsBeside
 @Tag("slow")
 class DashboardTrendsInBrowserTest {
 

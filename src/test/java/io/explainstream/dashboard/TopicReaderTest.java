@@ -3,6 +3,7 @@ package io.explainstream.dashboard;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.explainstream.testing.InJvmKafka;
+import io.explainstream.testing.RunsBeside;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.Test;
  * "explained 2 times". Partitions added to the topic reassign every partition on a real broker as
  * a rejoin does.
  */
+@RunsBeside
 @Tag("slow")
 class TopicReaderTest {
 

@@ -17,6 +17,7 @@ import io.explainstream.diff.DiffRecords.Tok;
 import io.explainstream.schema.Explanation;
 import io.explainstream.stream.replay.Replay;
 import io.explainstream.testing.InJvmKafka;
+import io.explainstream.testing.RunsBeside;
 import io.explainstream.testing.ServiceProcess;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -40,6 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the spill-to-disk join keeps one bucket in memory, so it finishes, joins every event and finds
  * the ones present on one side only. The GC log gives the largest heap in use.
  */
+@RunsBeside
 @Tag("slow")
 class DiffMemoryTest {
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.schema.Explanation;
+import io.explainstream.testing.RunsBeside;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.Map;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+@RunsBeside
 @Tag("slow")
 class EmbeddedPlatformTest {
 

@@ -3,7 +3,7 @@ package io.explainstream.embedded;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.explainstream.testing.RunsInChildProcesses;
+import io.explainstream.testing.RunsBeside;
 import io.explainstream.testing.ServiceProcess;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * not live on, holding its ports and its data folder's lock; it stops itself.
  */
 @Tag("slow")
-@RunsInChildProcesses
+@RunsBeside
 class OrphanedBrokerTest {
 
     @Test

@@ -55,7 +55,7 @@ class QuietMessagesTest {
 
     /**
      * The lines this thread wrote to standard error while {@code logging} ran: a class that runs
-     * beside this one (see RunsInChildProcesses) may log from its own threads meanwhile.
+     * beside this one (see RunsBeside) may log from its own threads meanwhile.
      */
     private static List<String> stderrOf(Consumer<FormattingLogger> logging, FormattingLogger logger) {
         String thread = Thread.currentThread().getName();

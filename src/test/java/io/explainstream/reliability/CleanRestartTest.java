@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.testing.FreePort;
 import io.explainstream.testing.InJvmKafka;
-import io.explainstream.testing.RunsInChildProcesses;
+import io.explainstream.testing.RunsBeside;
 import io.explainstream.testing.ServiceProcess;
 import java.io.IOException;
 import java.net.URI;
@@ -39,7 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and no corruption; then it is killed (SIGKILL), and the next start still rebuilds the windows.
  */
 @Tag("slow")
-@RunsInChildProcesses
+@RunsBeside
 class CleanRestartTest {
 
     @RegisterExtension

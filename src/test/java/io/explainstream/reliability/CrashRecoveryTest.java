@@ -10,7 +10,7 @@ import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.schema.Explanation;
 import io.explainstream.testing.InJvmKafka;
-import io.explainstream.testing.RunsInChildProcesses;
+import io.explainstream.testing.RunsBeside;
 import io.explainstream.testing.ServiceProcess;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -38,7 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
  * of one key (7 conversations) must be explained in the order they were logged.
  */
 @Tag("slow")
-@RunsInChildProcesses
+@RunsBeside
 class CrashRecoveryTest {
 
     static final int EVENTS = 300;

@@ -10,7 +10,7 @@ import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.schema.Explanation;
 import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.testing.InJvmKafka;
-import io.explainstream.testing.RunsInChildProcesses;
+import io.explainstream.testing.RunsBeside;
 import io.explainstream.testing.ServiceProcess;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,7 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
  * as it should for events five times over the limit (seen once in a full run).
  */
 @Tag("slow")
-@RunsInChildProcesses
+@RunsBeside
 class CrashTakeOverTest {
 
     private static final int EVENTS = 120;

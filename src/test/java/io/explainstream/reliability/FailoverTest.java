@@ -10,7 +10,7 @@ import io.explainstream.avro.RegistryConfig;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.schema.Explanation;
 import io.explainstream.testing.InJvmKafka;
-import io.explainstream.testing.RunsInChildProcesses;
+import io.explainstream.testing.RunsBeside;
 import io.explainstream.testing.ServiceProcess;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * REBALANCING for more than 8 minutes.
  */
 @Tag("slow")
-@RunsInChildProcesses
+@RunsBeside
 class FailoverTest {
 
     private static final int EVENTS = 160;

@@ -16,7 +16,7 @@ import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.stream.output.SourceTimestamp;
 import io.explainstream.testing.InJvmKafka;
 import io.explainstream.testing.OlderKafkaBroker;
-import io.explainstream.testing.RunsInChildProcesses;
+import io.explainstream.testing.RunsBeside;
 import io.explainstream.testing.ServiceProcess;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -47,7 +47,7 @@ import org.junit.jupiter.api.io.TempDir;
  * diff must join them by their event ids (it joined 9 of 42 when it joined by record key).
  */
 @Tag("slow")
-@RunsInChildProcesses
+@RunsBeside
 class OlderBrokerTest {
 
     private static final String VERSION = "3.5.2";

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.explainstream.avro.EmbeddedSchemaRegistry;
 import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.testing.InJvmKafka;
-import io.explainstream.testing.RunsInChildProcesses;
+import io.explainstream.testing.RunsBeside;
 import io.explainstream.testing.ServiceProcess;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * down), and with its stream thread stuck in a call to a registry that never answers.
  */
 @Tag("slow")
-@RunsInChildProcesses
+@RunsBeside
 class ShutdownTest {
 
     private static final Duration STOP_LIMIT = Duration.ofSeconds(10);

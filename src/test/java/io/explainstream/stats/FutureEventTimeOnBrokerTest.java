@@ -14,6 +14,7 @@ import io.explainstream.schema.ExplanationStats;
 import io.explainstream.schema.LlmInteraction;
 import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.testing.InJvmKafka;
+import io.explainstream.testing.RunsBeside;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -43,6 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  * window's start as its timestamp: one event two hours ahead failed the stats write on every try,
  * the stream thread was replaced over and over, and no other window or explanation was written.
  */
+@RunsBeside
 @Tag("slow")
 class FutureEventTimeOnBrokerTest {
 

@@ -14,7 +14,7 @@ import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.schema.Explanation;
 import io.explainstream.schema.ExplanationStats;
 import io.explainstream.testing.InJvmKafka;
-import io.explainstream.testing.RunsInChildProcesses;
+import io.explainstream.testing.RunsBeside;
 import io.explainstream.testing.ServiceProcess;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -42,7 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
  * explanations topic: nothing lost, nothing counted twice across the failover.
  */
 @Tag("slow")
-@RunsInChildProcesses
+@RunsBeside
 class StatsScaleTest {
 
     private static final int EVENTS = 80;
