@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
-  const state = { events: [], selected: null, detail: null, view: "tokens", info: null, known: { models: new Set(), applications: new Set(), tenants: new Set(), segments: new Set() }, charts: {} };
+  const state = { events: [], matching: null, received: 0, selected: null, detail: null, view: "tokens", info: null, known: { models: new Set(), applications: new Set(), tenants: new Set(), segments: new Set() }, charts: {} };
   const FEED_MAX = 500;
   const TRENDS_REFRESH_MS = 5000;
   const REDACTED = "▒";
@@ -84,31 +84,51 @@
     li.appendChild(b);
     return li;
   }
+  // The entries the feed shows: unfiltered, the page's own buffer of the newest explanations; filtered,
+  // the server's answer (the newest matches of all the dashboard keeps, which may be older than every
+  // entry of that buffer) with the matching live arrivals since, one entry per event id.
+  function feedEntries(f) {
+    if (state.matching === null) return state.events;
+    const byId = new Map(state.matching.map((e) => [e.event_id, e]));
+    state.events.forEach((e) => {
+      const held = byId.get(e.event_id);
+      if ((!held || held.seq < e.seq) && matches(e, f) === true) byId.set(e.event_id, e);
+    });
+    return [...byId.values()].sort((a, b) => b.seq - a.seq);
+  }
   function renderFeed() {
     const list = $("feed"), f = filters();
     list.replaceChildren();
     let shown = 0;
-    for (const e of state.events) {
-      if (matches(e, f) !== true) continue;
+    for (const e of feedEntries(f)) {
+      if (state.matching === null && matches(e, f) !== true) continue;
       list.appendChild(feedItem(e)); shown++;
     }
     $("feed-count").textContent = shown + " shown";
+  }
+  // One entry per event id, its newest explanation: a replay re-explains an event under the same id.
+  function newestPerId(events, into) {
+    const byId = new Map(into.map((e) => [e.event_id, e]));
+    events.forEach((e) => { const held = byId.get(e.event_id); if (!held || held.seq <= e.seq) byId.set(e.event_id, e); });
+    return [...byId.values()].sort((a, b) => b.seq - a.seq);
   }
   async function loadFeed() {
     const f = filters(), params = new URLSearchParams(Object.assign({ limit: String(FEED_MAX) }, f));
     const answer = await getJson("/api/events?" + params);
     if (!answer) return;
-    // One entry per event id, its newest explanation: a replay re-explains an event under the same id.
-    const byId = new Map(state.events.map((e) => [e.event_id, e]));
-    answer.events.forEach((e) => { const held = byId.get(e.event_id); if (!held || held.seq <= e.seq) byId.set(e.event_id, e); });
-    state.events = [...byId.values()].sort((a, b) => b.seq - a.seq).slice(0, FEED_MAX * 2);
-    state.events.forEach(remember);
-    if (f.q) { const ids = new Set(answer.events.map((e) => e.seq)); renderFiltered(ids); } else renderFeed();
-  }
-  function renderFiltered(seqs) {
-    const list = $("feed"); list.replaceChildren(); let shown = 0;
-    for (const e of state.events) if (seqs.has(e.seq)) { list.appendChild(feedItem(e)); shown++; }
-    $("feed-count").textContent = shown + " shown";
+    answer.events.forEach(remember);
+    if (Object.keys(f).length > 0) {
+      // Kept apart from the buffer: merged into it and cut to its size, matches older than the
+      // newest arrivals were all cut, and the page read "0 shown" for traffic the dashboard holds.
+      state.matching = newestPerId(answer.events, []);
+    } else {
+      state.matching = null;
+      const held = new Map(state.events.map((e) => [e.event_id, e.seq]));
+      state.received += answer.events.filter((e) => !(held.get(e.event_id) >= e.seq)).length;
+      state.events = newestPerId(answer.events, state.events).slice(0, FEED_MAX * 2);
+    }
+    renderFeed();
+    status();
   }
   // The time of day, with the date where it is not today's: an event of 1970 (seconds sent as
   // milliseconds) or of yesterday must not read as one of today.
@@ -128,6 +148,7 @@
     source.addEventListener("explanation", (message) => {
       const e = JSON.parse(message.data);
       if (state.events.some((x) => x.seq >= e.seq && x.event_id === e.event_id)) return;
+      state.received++;
       // Explained again (a replay): the newer explanation takes the older one's place at the top.
       const again = state.events.some((x) => x.event_id === e.event_id);
       state.events = state.events.filter((x) => x.event_id !== e.event_id);
@@ -135,9 +156,16 @@
       if (state.events.length > FEED_MAX * 2) state.events.length = FEED_MAX * 2;
       const f = filters();
       const m = matches(e, f);
+      // A match joins the filter's answer too, so that it stays listed once the buffer has moved past it.
+      if (m === true && state.matching !== null) state.matching = newestPerId([e], state.matching).slice(0, FEED_MAX * 2);
       if (m === "server") loadFeed();
       else if (again) renderFeed();
-      else if (m === true) { $("feed").prepend(feedItem(e)); $("feed-count").textContent = $("feed").children.length + " shown"; }
+      else if (m === true) {
+        const list = $("feed");
+        list.prepend(feedItem(e));
+        if (list.children.length > FEED_MAX * 2) list.lastElementChild.remove(); // as many entries as the page holds
+        $("feed-count").textContent = list.children.length + " shown";
+      }
       if (again && state.selected === e.event_id) select(e.event_id, false);
       scheduleTrends();
       status();
@@ -155,10 +183,10 @@
     return null;
   }
   function status() {
-    const held = state.events.length, t = trouble(state.info), line = $("status");
+    const received = state.received, t = trouble(state.info), line = $("status");
     line.dataset.state = t ? t.state : "live";
     line.classList.toggle("trouble", t !== null);
-    line.textContent = (t ? t.text : "live") + " · " + (state.info ? "topic " + shown(state.info.topic) + " · " : "") + held + " events received · delta warning above " + (state.info ? state.info.delta_warn_above : "");
+    line.textContent = (t ? t.text : "live") + " · " + (state.info ? "topic " + shown(state.info.topic) + " · " : "") + received + " events received · delta warning above " + (state.info ? state.info.delta_warn_above : "");
   }
   async function loadInfo() {
     const info = await getJson("/api/info");

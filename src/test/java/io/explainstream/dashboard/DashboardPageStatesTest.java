@@ -80,4 +80,80 @@ class DashboardPageStatesTest {
             }
         }
     }
+
+    /**
+     * A filter shows the server's matches however old (a hostile test): the page merged the
+     * server's filtered answer into its buffer of the newest 1,000 arrivals and cut it to that
+     * size, so 600 events of one application, followed by 1,100 of another, read "0 shown" under
+     * a filter on the first; and the status line counted what the buffer held ("1000 events
+     * received" after 1,600), and the feed grew past the entries the page holds.
+     */
+    @Test
+    void aFilterShowsMatchesOlderThanTheNewestArrivalsAndTheStatusCountsEveryArrival(@TempDir Path dir) throws Exception {
+        Path chromium = Chromium.required();
+        try (InJvmKafka kafka = InJvmKafka.start();
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
+            ConfluentAvroSerializer<Explanation> serializer = new ConfluentAvroSerializer<>(new SchemaRegistryClient(RegistryConfig.of(registry.url().toString())),
+                    SubjectNameStrategy.TOPIC_NAME, true, false);
+            produce(kafka, serializer, "early", 600);
+            Dashboard dashboard = Dashboard.start(new Dashboard.Settings("explanations", null, null, "127.0.0.1", 0, Dashboard.Settings.DEFAULT_KEEP, null,
+                    0.05, null), kafka.clientSettings(), RegistryConfig.of(registry.url().toString()));
+            try (dashboard;
+                    DevTools browser = DevTools.start(chromium, Files.createDirectories(dir.resolve("profile")), 1280, 900)) {
+                awaitHeld(dashboard, 600); // read before the page opens: the page's first load takes the newest 500, the feed only what comes after
+                browser.navigate(dashboard.url().toString());
+                browser.await("document.getElementById('feed-count').textContent === '500 shown'", Duration.ofSeconds(30));
+                produce(kafka, serializer, "late", 1100);
+                browser.await("document.querySelector('#feed button') !== null"
+                        + " && document.querySelector('#feed button').dataset.eventId === 'late-1099'", Duration.ofSeconds(60));
+                assertEquals(1000, browser.eval("document.querySelectorAll('#feed button').length").asInt(), "the feed keeps the entries the page holds");
+                assertTrue(browser.eval("document.getElementById('status').textContent").asText().contains(" 1600 events received "),
+                        browser.eval("document.getElementById('status').textContent").asText());
+
+                browser.eval("const f = document.getElementById('f-application'); f.value = 'early'; f.dispatchEvent(new Event('input', {bubbles: true}))");
+                browser.await("document.getElementById('feed-count').textContent === '500 shown'", Duration.ofSeconds(30));
+                assertEquals("early-599", browser.eval("document.querySelector('#feed button').dataset.eventId").asText(), "newest match first");
+                assertEquals(0, browser.eval("[...document.querySelectorAll('#feed button')].filter(b => !b.dataset.eventId.startsWith('early-')).length")
+                        .asInt(), "only matches");
+                // A match arriving under the filter joins the list at the top.
+                produce(kafka, serializer, "early", 600, 1);
+                browser.await("document.querySelector('#feed button').dataset.eventId === 'early-600'", Duration.ofSeconds(30));
+                assertEquals("501 shown", browser.eval("document.getElementById('feed-count').textContent").asText());
+            }
+        }
+    }
+
+    private static void awaitHeld(Dashboard dashboard, int held) throws Exception {
+        java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        int now = -1;
+        while (System.nanoTime() < deadline) {
+            String info = client.send(java.net.http.HttpRequest.newBuilder(dashboard.url().resolve("/api/info")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            now = new com.fasterxml.jackson.databind.ObjectMapper().readTree(info).get("held").asInt();
+            if (now >= held) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("the dashboard holds " + now + " explanations, not " + held);
+    }
+
+    private static void produce(InJvmKafka kafka, ConfluentAvroSerializer<Explanation> serializer, String application, int count) throws Exception {
+        produce(kafka, serializer, application, 0, count);
+    }
+
+    /** Explanations {@code <application>-<first>} … of {@code application}, stamped now. */
+    private static void produce(InJvmKafka kafka, ConfluentAvroSerializer<Explanation> serializer, String application, int first, int count)
+            throws Exception {
+        try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of())) {
+            for (int i = first; i < first + count; i++) {
+                Explanation explanation = DashboardApiTest.explanation(application + "-" + i, "m1", application, -0.1, 0.0, "▁ball");
+                explanation.setEventTime(Instant.now());
+                producer.send(new ProducerRecord<>("explanations", explanation.getEventId().getBytes(StandardCharsets.UTF_8),
+                        serializer.serialize("explanations", explanation)));
+            }
+            producer.flush();
+        }
+    }
 }
