@@ -30,13 +30,21 @@ final class DiffReport {
 
     private DiffReport() {}
 
-    static String text(DiffRun.Result result) {
+    /** What the report says of a replay that has not finished, first thing after its title. */
+    static String unfinishedLine(String replayId) {
+        return "replay " + TokenText.visible(replayId) + " has not finished (it is running, or was stopped before the end of its range; run it"
+                + " again to resume): the events it has not reached yet count as one-sided, and the measures cover only those it explained";
+    }
+
+    /** @param unfinished the replays of the two sides that have not finished */
+    static String text(DiffRun.Result result, List<String> unfinished) {
         DiffRun.Request request = result.request();
         DiffAggregate aggregate = result.aggregate();
         String againstName = againstName(request);
         StringBuilder text = new StringBuilder();
         text.append(String.format(Locale.ROOT, "diff %s: %s vs %s · top-%d · %.1f s%n", request.diffId(), request.replay().describe(),
                 request.against().describe(), request.topK(), result.seconds()));
+        unfinished.forEach(id -> text.append("warning: ").append(unfinishedLine(id)).append('\n'));
         text.append(String.format(Locale.ROOT, "events: %d joined · %d replay only · %d %s only · %d compared on words (tokenizations differ)"
                 + " · top segment changed in %d%n", aggregate.joined(), aggregate.replayOnly(), aggregate.againstOnly(), againstName,
                 aggregate.wordsBasis(), aggregate.topSegmentChanged()));
@@ -159,7 +167,7 @@ final class DiffReport {
                 .collect(java.util.stream.Collectors.joining(", "));
     }
 
-    static String json(DiffRun.Result result) {
+    static String json(DiffRun.Result result, List<String> unfinished) {
         DiffRun.Request request = result.request();
         DiffAggregate aggregate = result.aggregate();
         ObjectNode root = NODES.objectNode();
@@ -171,6 +179,7 @@ final class DiffReport {
         root.put("top_k", request.topK());
         root.put("started", result.started().toString());
         root.put("seconds", result.seconds());
+        strings(root.putArray("unfinished_replays"), unfinished);
         root.put("joined", aggregate.joined());
         root.put("replay_only", aggregate.replayOnly());
         root.put("against_only", aggregate.againstOnly());
@@ -245,7 +254,7 @@ final class DiffReport {
     }
 
     /** The text summary, then each listed event's two heatmaps, the replay's above the other side's. */
-    static String html(DiffRun.Result result) {
+    static String html(DiffRun.Result result, List<String> unfinished) {
         List<HtmlReport.Entry> entries = new ArrayList<>();
         String againstName = againstName(result.request());
         for (DiffAggregate.Listed listed : result.aggregate().largest()) {
@@ -254,7 +263,7 @@ final class DiffReport {
             entries.add(entry(listed.diff().eventId() + " · " + againstName, listed.against()));
         }
         String page = HtmlReport.render("ExplainStream diff " + result.request().diffId(), entries, Aggregate.SEGMENTS);
-        String summary = "<section class=\"summary\" id=\"summary\"><pre>" + HtmlReport.escape(text(result)) + "</pre></section>\n";
+        String summary = "<section class=\"summary\" id=\"summary\"><pre>" + HtmlReport.escape(text(result, unfinished)) + "</pre></section>\n";
         int heading = page.indexOf("</h1>");
         return page.substring(0, heading + 6) + summary + page.substring(heading + 6);
     }

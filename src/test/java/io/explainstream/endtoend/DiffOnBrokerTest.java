@@ -112,6 +112,8 @@ class DiffOnBrokerTest {
             assertEquals(0, report.get("against_only").asInt());
             assertEquals(0, report.get("words_basis").asInt(), "one tokenizer: compared token by token");
             assertFalse(diff.err.contains("--group-by key"), diff.err);
+            assertEquals(0, report.get("unfinished_replays").size(), "the replay finished: " + diff.err);
+            assertFalse(diff.err.contains("has not finished"), diff.err);
             // A --group-by key in no event's metadata (a typo) read as a run without --group-by.
             Run typoGroup = run(connection, "diff", "--replay-id", "ixg", "--against", "diff-out", "--format", "json", "--group-by", "tennant");
             assertEquals(0, typoGroup.code, typoGroup.err);
@@ -204,6 +206,31 @@ class DiffOnBrokerTest {
             assertEquals(n, replays.get("joined").asInt(), twoReplays.out);
             assertEquals(0, replays.get("replay_only").asInt() + replays.get("against_only").asInt());
             assertEquals(1, replays.get("dead_lettered_on_both").asInt(), "each replay's dead letters on its own -dlq");
+            // A replay stopped before its end: its diff says so, on stderr and in the report, and
+            // counts the events it has not reached as live only (a hostile test read "41 joined ·
+            // 59 live only" of a replay still running as a complete diff, exit 0). Resumed to its
+            // end, it says nothing of it.
+            Replay half = new Replay("ixg-half", replay.fromMs(), replay.toMs());
+            ServiceConfig halfConfig = ReplayRunner.configure(live.with(Map.of("attribution.method", "input_x_gradient", "attribution.steps", "8")), half,
+                    null, "diff-half"); // a topic of its own: the checks below count the other replays' topic
+            assertFalse(ReplayRunner.run(halfConfig, TestData.repo(), half, false, (d, t, b, s) -> { }, () -> true, Clock.systemUTC()).finished());
+            Run stopped = run(connection, "diff", "--replay-id", "ixg-half", "--against", "diff-out", "--config", withAppId.toString(), "--format", "json");
+            assertEquals(0, stopped.code, stopped.err);
+            String warning = "replay ixg-half has not finished (it is running, or was stopped before the end of its range; run it again to resume): the"
+                    + " events it has not reached yet count as one-sided, and the measures cover only those it explained";
+            assertTrue(stopped.err.contains("diff: " + warning), stopped.err);
+            JsonNode stoppedReport = JSON.readTree(stopped.out);
+            assertEquals("ixg-half", stoppedReport.get("unfinished_replays").get(0).asText(), stopped.out);
+            assertEquals(n, stoppedReport.get("against_only").asInt(), "the events it has not reached: " + stopped.out);
+            Run stoppedText = run(connection, "diff", "--replay-id", "ixg-half", "--against", "diff-out", "--config", withAppId.toString());
+            assertTrue(stoppedText.out.lines().skip(1).findFirst().orElse("").equals("warning: " + warning), stoppedText.out);
+            assertTrue(ReplayRunner.run(halfConfig, TestData.repo(), half, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()).finished());
+            Run resumed = run(connection, "diff", "--replay-id", "ixg-half", "--against", "diff-out", "--config", withAppId.toString(), "--format", "json");
+            assertEquals(0, resumed.code, resumed.err);
+            assertFalse(resumed.err.contains("has not finished"), resumed.err);
+            assertEquals(0, JSON.readTree(resumed.out).get("unfinished_replays").size());
+            assertEquals(n, JSON.readTree(resumed.out).get("joined").asInt(), resumed.out);
+
             // A time range outside the replay's holds none of its explanations, and is said to be.
             java.time.Instant before = java.time.Instant.ofEpochMilli(from).minus(Duration.ofHours(2));
             Run outside = run(connection, "diff", "--replay-id", "ixg", "--config", withAppId.toString(), "--from", before.toString(), "--to",

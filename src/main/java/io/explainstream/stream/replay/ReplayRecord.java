@@ -33,9 +33,21 @@ import java.util.TreeMap;
  *     and first offset, so that a later dry run or run lists them as missing rather than read
  * @param skipsKnown whether {@code skipped} holds every part skipped: false for a replay whose
  *     earlier runs predate this record's keeping them
+ * @param finish whether a run has finished the replay: diff says that a comparison with one not
+ *     finished (running, or stopped before its end) counts the events it has not reached as one-sided
  */
 public record ReplayRecord(ReplayTerms terms, SortedMap<Integer, Long> stopOffsets, SortedMap<Integer, Long> doneOffsets, OptionalLong inputAheadMs,
-        boolean released, List<ReplayPlan.Gap> skipped, boolean skipsKnown) {
+        boolean released, List<ReplayPlan.Gap> skipped, boolean skipsKnown, Finish finish) {
+
+    /** Whether the replay has finished, as far as its record knows. */
+    public enum Finish {
+        /** A run explained, dead-lettered or skipped every event of its range. */
+        FINISHED,
+        /** Running, or stopped before the end of its range. */
+        NOT_YET,
+        /** Recorded by a version that did not keep it. */
+        UNKNOWN
+    }
 
     private static final String FORMAT = "explainstream replay record 1";
     private static final String TERMS = "terms";
@@ -44,10 +56,13 @@ public record ReplayRecord(ReplayTerms terms, SortedMap<Integer, Long> stopOffse
     private static final String SKIPPED = "skipped.";
     /** Present (any value) in a record that keeps its skipped parts, even when there are none. */
     private static final String SKIPS_KNOWN = "skipped.known";
+    /** true or false; absent in a record from before it was kept. */
+    private static final String FINISHED = "finished";
 
     public ReplayRecord {
         Objects.requireNonNull(terms, "terms");
         Objects.requireNonNull(inputAheadMs, "inputAheadMs");
+        Objects.requireNonNull(finish, "finish");
         stopOffsets = new TreeMap<>(stopOffsets);
         doneOffsets = new TreeMap<>(doneOffsets);
         skipped = skipped.stream().sorted(Comparator.comparingInt(ReplayPlan.Gap::partition).thenComparingLong(ReplayPlan.Gap::firstOffset)).toList();
@@ -55,17 +70,18 @@ public record ReplayRecord(ReplayTerms terms, SortedMap<Integer, Long> stopOffse
 
     /** A replay about to start: nothing done yet. */
     public static ReplayRecord starting(ReplayTerms terms, Map<Integer, Long> stopOffsets, OptionalLong inputAheadMs) {
-        return new ReplayRecord(terms, new TreeMap<>(stopOffsets), new TreeMap<>(terms.startOffsets()), inputAheadMs, false, List.of(), true);
+        return new ReplayRecord(terms, new TreeMap<>(stopOffsets), new TreeMap<>(terms.startOffsets()), inputAheadMs, false, List.of(), true,
+                Finish.NOT_YET);
     }
 
     /** The same record with the group's committed offsets as they are now. */
     public ReplayRecord withDone(Map<Integer, Long> offsets) {
-        return new ReplayRecord(terms, stopOffsets, new TreeMap<>(offsets), inputAheadMs, released, skipped, skipsKnown);
+        return new ReplayRecord(terms, stopOffsets, new TreeMap<>(offsets), inputAheadMs, released, skipped, skipsKnown, finish);
     }
 
     /** The record of a replay that finished with no event in range. */
     public ReplayRecord asReleased() {
-        return new ReplayRecord(terms, stopOffsets, doneOffsets, inputAheadMs, true, skipped, skipsKnown);
+        return new ReplayRecord(terms, stopOffsets, doneOffsets, inputAheadMs, true, skipped, skipsKnown, Finish.FINISHED);
     }
 
     /**
@@ -73,7 +89,12 @@ public record ReplayRecord(ReplayTerms terms, SortedMap<Integer, Long> stopOffse
      * before records kept them).
      */
     public ReplayRecord withSkipsUnknown() {
-        return new ReplayRecord(terms, stopOffsets, doneOffsets, inputAheadMs, released, skipped, false);
+        return new ReplayRecord(terms, stopOffsets, doneOffsets, inputAheadMs, released, skipped, false, finish);
+    }
+
+    /** The same record, saying whether the replay has finished. */
+    public ReplayRecord withFinish(Finish now) {
+        return new ReplayRecord(terms, stopOffsets, doneOffsets, inputAheadMs, released, skipped, skipsKnown, now);
     }
 
     /**
@@ -83,7 +104,7 @@ public record ReplayRecord(ReplayTerms terms, SortedMap<Integer, Long> stopOffse
     public ReplayRecord withSkipped(List<ReplayPlan.Gap> gaps) {
         List<ReplayPlan.Gap> merged = new ArrayList<>(skipped);
         gaps.stream().filter(gap -> !skipped.contains(gap)).forEach(merged::add);
-        return new ReplayRecord(terms, stopOffsets, doneOffsets, inputAheadMs, released, merged, skipsKnown);
+        return new ReplayRecord(terms, stopOffsets, doneOffsets, inputAheadMs, released, merged, skipsKnown, finish);
     }
 
     /**
@@ -120,6 +141,9 @@ public record ReplayRecord(ReplayTerms terms, SortedMap<Integer, Long> stopOffse
         if (skipsKnown) {
             properties.setProperty(SKIPS_KNOWN, "true");
         }
+        if (finish != Finish.UNKNOWN) {
+            properties.setProperty(FINISHED, Boolean.toString(finish == Finish.FINISHED));
+        }
         for (int i = 0; i < skipped.size(); i++) {
             ReplayPlan.Gap gap = skipped.get(i);
             properties.setProperty(SKIPPED + i, gap.partition() + " " + gap.firstOffset() + " " + gap.records() + " " + gap.exact());
@@ -152,10 +176,15 @@ public record ReplayRecord(ReplayTerms terms, SortedMap<Integer, Long> stopOffse
             String ahead = properties.getProperty("input.ahead.ms");
             return new ReplayRecord(ReplayTerms.decode(termsText).startingAt(offsets(properties, "start.")), offsets(properties, STOP),
                     offsets(properties, DONE), ahead == null ? OptionalLong.empty() : OptionalLong.of(Long.parseLong(ahead)),
-                    Boolean.parseBoolean(properties.getProperty("released")), skipped(properties), properties.containsKey(SKIPS_KNOWN));
+                    Boolean.parseBoolean(properties.getProperty("released")), skipped(properties), properties.containsKey(SKIPS_KNOWN),
+                    finish(properties.getProperty(FINISHED)));
         } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
             throw new ConfigException("the replay's record is not readable: " + e.getMessage(), e);
         }
+    }
+
+    private static Finish finish(String value) {
+        return value == null ? Finish.UNKNOWN : Boolean.parseBoolean(value) ? Finish.FINISHED : Finish.NOT_YET;
     }
 
     /** The skipped parts, each "partition firstOffset records exact" under its own key. */

@@ -205,7 +205,7 @@ public final class ReplayRunner {
             return record.filter(r -> !r.released());
         }
         return ReplayPlan.legacyTerms(clientConfig(base), applicationId(baseId(base), replayId))
-                .map(terms -> ReplayRecord.starting(terms, Map.of(), OptionalLong.empty()).withSkipsUnknown());
+                .map(terms -> ReplayRecord.starting(terms, Map.of(), OptionalLong.empty()).withSkipsUnknown().withFinish(ReplayRecord.Finish.UNKNOWN));
     }
 
     private static String baseId(ServiceConfig base) {
@@ -428,6 +428,7 @@ public final class ReplayRunner {
                 // Every record it read is below its committed offsets now: below the oldest offsets
                 // left, the rest went unread (a partition emptied to its end shows no jump).
                 unread.note(last.deletedUnread());
+                saver.finish();
             }
             saver.save(last.positions());
         } catch (IllegalStateException e) {
@@ -548,6 +549,11 @@ public final class ReplayRunner {
 
         ReplayRecord last() {
             return last;
+        }
+
+        /** Keeps the replay as finished, with the next save (diff tells a comparison with an unfinished one). */
+        void finish() {
+            last = last.withFinish(ReplayRecord.Finish.FINISHED);
         }
 
         /** Keeps these parts of the range as skipped, with the next save. */

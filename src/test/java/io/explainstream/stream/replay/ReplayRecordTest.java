@@ -67,6 +67,17 @@ class ReplayRecordTest {
     }
 
     @Test
+    void whetherTheReplayFinishedReadsBackAndIsUnknownInARecordFromBeforeItWasKept() {
+        ReplayRecord running = ReplayRecord.starting(terms(), Map.of(0, 9L), OptionalLong.empty()).withDone(Map.of(0, 4L));
+        assertEquals(ReplayRecord.Finish.NOT_YET, ReplayRecord.decode(running.encode()).finish());
+        ReplayRecord finished = running.withDone(Map.of(0, 9L)).withFinish(ReplayRecord.Finish.FINISHED);
+        assertEquals(finished, ReplayRecord.decode(finished.encode()));
+        assertEquals(ReplayRecord.Finish.FINISHED, finished.withDone(Map.of(0, 9L)).finish(), "a later save keeps it");
+        String older = running.encode().lines().filter(line -> !line.startsWith("finished=")).collect(java.util.stream.Collectors.joining("\n"));
+        assertEquals(ReplayRecord.Finish.UNKNOWN, ReplayRecord.decode(older).finish(), "a record from before says nothing either way");
+    }
+
+    @Test
     void otherTextIsRefusedNamingWhatItFound() {
         assertEquals("the replay's record has format 'explainstream replay terms 1', not 'explainstream replay record 1'",
                 assertThrows(ConfigException.class, () -> ReplayRecord.decode(terms().encode())).getMessage());
