@@ -110,6 +110,11 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
         String topKind = null;
         String topSpan = null;
         for (PromptSegment segment : e.getSegments()) {
+            if (segment.getTokens() == 0) {
+                // Cut off by truncation, or a span inside one token: not in what the model read. Its
+                // share of 0 is no reading; counted, a rule on it would read "ignored the document".
+                continue;
+            }
             String kind = segment.getKind().name().toLowerCase(Locale.ROOT);
             kinds.merge(kind, segment.getShare(), Double::sum);
             if (segment.getKind() == SegmentKind.SPAN) {

@@ -588,6 +588,35 @@ class StatsTopologyTest {
     }
 
     /**
+     * A segment with no tokens (cut off by truncation, or a span that lies inside one token) is not
+     * in what the model read: its share of 0 is no reading, and counts as absent, as a kind the
+     * prompt lacks does (a hostile test: a document cut off counted as "share 0", so a rule on it
+     * read "ignored the document").
+     */
+    @Test
+    void aSegmentWithNoTokensCountsAsAbsentNotAsAShareOfZero() {
+        start(rules("ignored-doc", "share.span:doc:early.mean < 0.1", "no-system", "share.system.mean < 0.05"));
+        io.explainstream.schema.PromptSegment cutSystem = segment("system", SegmentKind.SYSTEM, 0);
+        cutSystem.setTokens(0);
+        io.explainstream.schema.PromptSegment cutDoc = segment("doc:early", SegmentKind.SPAN, 0);
+        cutDoc.setTokens(0);
+        explain(StatsFixture.withSegments(StatsFixture.explanation("cut", T0 + 1_000, "storybook", 100, 0),
+                List.of(cutSystem, cutDoc, segment("user[0]", SegmentKind.USER, 1.0)), "user[0]", 1.0, List.of()));
+        explain(StatsFixture.withSegments(StatsFixture.explanation("whole", T0 + 2_000, "storybook", 100, 0),
+                List.of(segment("doc:early", SegmentKind.SPAN, 0.3), segment("user[0]", SegmentKind.USER, 0.7)), "user[0]", 1.0, List.of()));
+        driver.advanceWallClockTime(EMIT);
+        driver.advanceWallClockTime(EMIT);
+
+        ExplanationStats window = latestByKey().get("source_model=stories260K,metadata.application=storybook@2026-11-29T10:00:00Z");
+        assertEquals(java.util.Set.of("span", "user"), window.getReliance().keySet(), "the cut system message is absent");
+        ShareStats doc = window.getSpanReliance().get("doc:early");
+        assertEquals(1, doc.getEvents(), "only the explanation whose prompt held the document");
+        assertEquals(0.3, doc.getShareMean(), 1e-12);
+        assertEquals(1, window.getReliance().get("span").getEvents());
+        assertEquals(List.of(), alerts.readValuesToList().stream().map(AuditAlert::getRule).toList(), "no rule reads the cut segments' 0");
+    }
+
+    /**
      * Rules on one named span ({@code share.span:<name>.*}, {@code top_segment.span:<name>.fraction})
      * against values worked out by hand, and a span a rule names aggregated past the first 20
      * span names of a window.
