@@ -110,8 +110,9 @@ public record WindowMetric(StatsMetric metric, String kind, String span) {
         if (name.isEmpty()) {
             throw new IllegalArgumentException("'" + SPAN_PREFIX + "' names no span; write the span's name after it, for example '" + example + "'");
         }
-        if (name.length() > SpanRequest.MAX_NAME_CHARS) {
-            throw new IllegalArgumentException("span name '" + name + "' is " + name.length() + " characters; span names have at most "
+        int nameChars = name.codePointCount(0, name.length()); // code points, as PromptLayout counts them
+        if (nameChars > SpanRequest.MAX_NAME_CHARS) {
+            throw new IllegalArgumentException("span name '" + name + "' is " + nameChars + " characters; span names have at most "
                     + SpanRequest.MAX_NAME_CHARS);
         }
         return name;

@@ -80,6 +80,8 @@ class AlertRuleTest {
         String longName = "d".repeat(129);
         assertEquals("alert.x.when = 'top_segment.span:" + longName + ".fraction > 0.5': span name '" + longName + "' is 129 characters;"
                 + " span names have at most 128", failure(Map.of("alert.x.when", "top_segment.span:" + longName + ".fraction > 0.5")));
+        assertEquals(1, AlertRule.fromConfig(Map.of("alert.x.when", "share.span:" + "🐶".repeat(128) + ".mean < 0.05"), StatsFixture.GROUP_BY).size(),
+                "128 code points (256 UTF-16 units): a span name");
         assertTrue(failure(Map.of("alert.x.when", "share.span:doc:kb-4411.median < 0.05")).startsWith("alert.x.when = 'share.span:doc:kb-4411.median"
                 + " < 0.05': no window metric 'share.span:doc:kb-4411.median' (metrics: "));
         assertTrue(failure(Map.of("alert.x.when", "share.span:doc:kb-4411.median < 0.05")).endsWith("(<kind>: system, user, assistant, template,"

@@ -294,9 +294,10 @@ public record PromptLayout(List<SegmentDefinition> segments, int[] tokenSegment,
             if (span.name().codePoints().allMatch(PromptLayout::blank)) {
                 throw new IllegalArgumentException("segments[" + i + "].name is only white space (" + span.name().length() + " characters)");
             }
-            if (span.name().length() > SpanRequest.MAX_NAME_CHARS) {
-                throw new IllegalArgumentException("segments[" + i + "].name is " + span.name().length() + " characters, at most "
-                        + SpanRequest.MAX_NAME_CHARS);
+            // Counted in code points, as a reader counts them: 128 🐶 were refused as "256 characters" (UTF-16 units).
+            int nameChars = span.name().codePointCount(0, span.name().length());
+            if (nameChars > SpanRequest.MAX_NAME_CHARS) {
+                throw new IllegalArgumentException("segments[" + i + "].name is " + nameChars + " characters, at most " + SpanRequest.MAX_NAME_CHARS);
             }
             // A name is an identifier that dashboards show and group by: a control character in it is garbage, as in event_id.
             for (int c = 0; c < span.name().length(); c++) {

@@ -254,6 +254,9 @@ class PromptLayoutTest {
         assertMessage("segments[0].name is empty", () -> plain(text, new SpanRequest("", null, 0, 3)));
         assertMessage("segments[0].name contains the control character U+0007 at index 3", () -> plain(text, new SpanRequest("doc\u0007", null, 0, 3)));
         assertMessage("segments[0].name is 129 characters, at most 128", () -> plain(text, new SpanRequest("n".repeat(129), null, 0, 3)));
+        // Characters are code points: 128 🐶 (256 UTF-16 units) are a name, 129 are not.
+        assertTrue(plain(text, new SpanRequest("🐶".repeat(128), null, 0, 3)).segments().stream().anyMatch(s -> s.name().equals("🐶".repeat(128))));
+        assertMessage("segments[0].name is 129 characters, at most 128", () -> plain(text, new SpanRequest("🐶".repeat(129), null, 0, 3)));
         SpanRequest[] many = new SpanRequest[65];
         for (int i = 0; i < many.length; i++) {
             many[i] = new SpanRequest("s" + i, null, 0, 1);
