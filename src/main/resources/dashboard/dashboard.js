@@ -138,8 +138,10 @@
   }
   function listen() {
     const source = new EventSource("/api/stream");
-    source.addEventListener("open", () => status());
+    let dropped = false;
+    source.addEventListener("open", () => { if (dropped) { dropped = false; rejoin(); } status(); });
     source.addEventListener("error", () => {
+      dropped = true;
       const line = $("status");
       // The feed retries every few seconds; where the server itself does not answer, the page says that, not this.
       if (line.dataset.state === "dashboard-unreachable") return;
@@ -170,6 +172,17 @@
       scheduleTrends();
       status();
     });
+  }
+  // The stream sends what arrives while the page listens: what arrived while it was cut off is
+  // read again. A dashboard started again numbers its entries from 0 again (another instance), so
+  // the page starts its feed afresh there, as a reload would, rather than sort two runs' numbers.
+  async function rejoin() {
+    const info = await getJson("/api/info");
+    if (info && state.info && info.instance !== state.info.instance) {
+      state.events = []; state.matching = null; state.received = 0;
+    }
+    if (info) state.info = info;
+    await loadFeed();
   }
   // "live" only while the broker and the schema registry answer the dashboard (/api/info, read every
   // few seconds): a reader whose broker is gone polls nothing, without an error, and the page would

@@ -134,6 +134,9 @@ public final class Dashboard implements AutoCloseable {
         info.put("keep", settings.keep());
         info.put("from", settings.from() == null ? FROM_BEGINNING : settings.from().toString());
         info.put("delta_warn_above", settings.deltaWarnAbove());
+        // A dashboard started again numbers what it reads from 0 again: a page that outlived it
+        // tells by this that its entries' numbers are another run's, and starts its feed afresh.
+        info.put("instance", java.util.UUID.randomUUID().toString());
         return info;
     }
 

@@ -123,6 +123,50 @@ class DashboardPageStatesTest {
         }
     }
 
+    /**
+     * The page outlives its dashboard: started again on the same port, the dashboard reads the
+     * topic afresh while the page's stream retries, and the events it read before the page
+     * reconnected were not sent to it; the page now reads its feed again on reconnecting, and
+     * starts it afresh where the dashboard is another run (whose entries are numbered from 0 again,
+     * and would sort below the first run's).
+     */
+    @Test
+    void aPageThatOutlivesItsDashboardShowsWhatTheRestartedOneReadBeforeThePageReconnected(@TempDir Path dir) throws Exception {
+        Path chromium = Chromium.required();
+        try (InJvmKafka kafka = InJvmKafka.start();
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
+            ConfluentAvroSerializer<Explanation> serializer = new ConfluentAvroSerializer<>(new SchemaRegistryClient(RegistryConfig.of(registry.url().toString())),
+                    SubjectNameStrategy.TOPIC_NAME, true, false);
+            produce(kafka, serializer, "a", 1);
+            Dashboard first = Dashboard.start(new Dashboard.Settings("explanations", null, null, "127.0.0.1", 0, Dashboard.Settings.DEFAULT_KEEP, null,
+                    0.05, null), kafka.clientSettings(), RegistryConfig.of(registry.url().toString()));
+            int port = first.url().getPort();
+            try (DevTools browser = DevTools.start(chromium, Files.createDirectories(dir.resolve("profile")), 1280, 900)) {
+                try (first) {
+                    awaitHeld(first, 1);
+                    browser.navigate(first.url().toString());
+                    browser.await("document.getElementById('feed-count').textContent === '1 shown'", Duration.ofSeconds(30));
+                }
+                browser.await("document.getElementById('status').dataset.state === 'dashboard-unreachable'", Duration.ofSeconds(30));
+                produce(kafka, serializer, "b", 3);
+                try (Dashboard again = Dashboard.start(new Dashboard.Settings("explanations", null, null, "127.0.0.1", port, Dashboard.Settings.DEFAULT_KEEP,
+                        null, 0.05, null), kafka.clientSettings(), RegistryConfig.of(registry.url().toString()))) {
+                    awaitHeld(again, 4);
+                    browser.await("document.getElementById('feed-count').textContent === '4 shown'", Duration.ofSeconds(30));
+                    produce(kafka, serializer, "c", 1);
+                    browser.await("document.querySelector('#feed button').dataset.eventId === 'c-0'", Duration.ofSeconds(30));
+                    assertEquals(List.of("c-0", "b-2", "b-1", "b-0", "a-0"), ids(browser), "newest first, one entry each");
+                }
+            }
+        }
+    }
+
+    private static List<String> ids(DevTools browser) throws Exception {
+        List<String> ids = new ArrayList<>();
+        browser.eval("[...document.querySelectorAll('#feed button')].map(b => b.dataset.eventId)").forEach(id -> ids.add(id.asText()));
+        return ids;
+    }
+
     private static void awaitHeld(Dashboard dashboard, int held) throws Exception {
         java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient();
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
