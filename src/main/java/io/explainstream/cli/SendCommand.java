@@ -154,6 +154,7 @@ final class SendCommand implements Callable<Integer> {
         }, "explainstream-send-stop");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
+            boolean stopped = false;
             for (Line line = lines.next(); line != null; line = lines.next()) {
                 if (line.isBlank()) {
                     progress.skipped(line.number());
@@ -163,7 +164,8 @@ final class SendCommand implements Callable<Integer> {
                 } else {
                     byte[] key = eventId(line.bytes());
                     if (!progress.handOver(line.number(), key == null)) {
-                        break; // interrupted: the hook reports
+                        stopped = true; // interrupted: the hook reports
+                        break;
                     }
                     try {
                         send(producer, new ProducerRecord<>(target, key, line.bytes()), line.number(), progress);
@@ -172,7 +174,11 @@ final class SendCommand implements Callable<Integer> {
                     }
                 }
             }
-            progress.ended();
+            if (!stopped) {
+                // Only a loop that ran out of lines has read the input to its end: left on the
+                // interrupt, it made the report say "every line was sent" of 18,861 lines in 300,000.
+                progress.ended();
+            }
             producer.flush();
             if (!progress.finish()) {
                 new CountDownLatch(1).await(); // interrupted meanwhile: the hook reports and ends the JVM
