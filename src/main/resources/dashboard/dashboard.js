@@ -92,7 +92,10 @@
     const byId = new Map(state.matching.map((e) => [e.event_id, e]));
     state.events.forEach((e) => {
       const held = byId.get(e.event_id);
-      if ((!held || held.seq < e.seq) && matches(e, f) === true) byId.set(e.event_id, e);
+      if (held && held.seq >= e.seq) return;
+      // The newest explanation of an event decides whether it matches: one re-explained by a replay
+      // with another method leaves the filter on the first method.
+      if (matches(e, f) === true) byId.set(e.event_id, e); else if (held && matches(e, f) === false) byId.delete(e.event_id);
     });
     return [...byId.values()].sort((a, b) => b.seq - a.seq);
   }
@@ -115,7 +118,9 @@
   async function loadFeed() {
     const f = filters(), params = new URLSearchParams(Object.assign({ limit: String(FEED_MAX) }, f));
     const answer = await getJson("/api/events?" + params);
-    if (!answer) return;
+    // Answers can come back out of order: one for filters no longer set (an unfiltered answer after
+    // the next filter's) would replace the shown filter's matches. A hostile test read "0 shown".
+    if (!answer || JSON.stringify(filters()) !== JSON.stringify(f)) return;
     answer.events.forEach(remember);
     if (Object.keys(f).length > 0) {
       // Kept apart from the buffer: merged into it and cut to its size, matches older than the
@@ -130,6 +135,9 @@
     renderFeed();
     status();
   }
+  // A text search the page cannot decide itself asks the server, once per burst of arrivals, not once each.
+  let feedTimer = null;
+  function scheduleFeed() { if (!feedTimer) feedTimer = setTimeout(() => { feedTimer = null; loadFeed(); }, 500); }
   // The time of day, with the date where it is not today's: an event of 1970 (seconds sent as
   // milliseconds) or of yesterday must not read as one of today.
   function when(ms) {
@@ -158,10 +166,16 @@
       if (state.events.length > FEED_MAX * 2) state.events.length = FEED_MAX * 2;
       const f = filters();
       const m = matches(e, f);
-      // A match joins the filter's answer too, so that it stays listed once the buffer has moved past it.
-      if (m === true && state.matching !== null) state.matching = newestPerId([e], state.matching).slice(0, FEED_MAX * 2);
-      if (m === "server") loadFeed();
-      else if (again) renderFeed();
+      // A match joins the filter's answer too, so that it stays listed once the buffer has moved past
+      // it; an older explanation of the same event leaves it, whether or not the newer one matches.
+      let listed = again;
+      if (state.matching !== null) {
+        listed = listed || state.matching.some((x) => x.event_id === e.event_id);
+        state.matching = state.matching.filter((x) => x.event_id !== e.event_id);
+        if (m === true) state.matching = newestPerId([e], state.matching).slice(0, FEED_MAX * 2);
+      }
+      if (m === "server") scheduleFeed();
+      else if (listed) renderFeed();
       else if (m === true) {
         const list = $("feed");
         list.prepend(feedItem(e));

@@ -119,6 +119,24 @@ class DashboardPageStatesTest {
                 produce(kafka, serializer, "early", 600, 1);
                 browser.await("document.querySelector('#feed button').dataset.eventId === 'early-600'", Duration.ofSeconds(30));
                 assertEquals("501 shown", browser.eval("document.getElementById('feed-count').textContent").asText());
+                // Explained again (by a replay, say) with another application: its newest explanation no
+                // longer matches, and it leaves the list (it stayed, with its old explanation).
+                try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of())) {
+                    Explanation moved = DashboardApiTest.explanation("early-599", "m1", "elsewhere", -0.1, 0.0, "▁ball");
+                    moved.setEventTime(Instant.now());
+                    producer.send(new ProducerRecord<>("explanations", "early-599".getBytes(StandardCharsets.UTF_8), serializer.serialize("explanations", moved)))
+                            .get();
+                }
+                browser.await("document.getElementById('feed-count').textContent === '500 shown'", Duration.ofSeconds(30));
+                assertEquals(0, browser.eval("document.querySelectorAll('#feed button[data-event-id=\"early-599\"]').length").asInt());
+                // Answers out of order: the unfiltered answer of a filter cleared and set again comes back
+                // last (held 1.5 s here) and must not replace the filter's (a hostile test read "0 shown").
+                browser.eval("const fetched = window.fetch; window.fetch = (url, options) => /[?]limit=500$/.test(String(url))"
+                        + " ? new Promise((done) => setTimeout(done, 1500)).then(() => fetched(url, options)) : fetched(url, options)");
+                browser.eval("const g = document.getElementById('f-application'); g.value = ''; g.dispatchEvent(new Event('input', {bubbles: true}));"
+                        + " g.value = 'early'; g.dispatchEvent(new Event('input', {bubbles: true}))");
+                Thread.sleep(3000);
+                assertEquals("500 shown", browser.eval("document.getElementById('feed-count').textContent").asText(), "the filter's answer stays");
             }
         }
     }
