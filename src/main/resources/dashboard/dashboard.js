@@ -192,11 +192,16 @@
   // the page starts its feed afresh there, as a reload would, rather than sort two runs' numbers.
   async function rejoin() {
     const info = await getJson("/api/info");
-    if (info && state.info && info.instance !== state.info.instance) {
-      state.events = []; state.matching = null; state.received = 0;
-    }
-    if (info) state.info = info;
+    if (info) adopt(info);
     await loadFeed();
+  }
+  // Takes the dashboard's info; true where it is another run than the feed's (read every few seconds,
+  // the info may show the restart before the stream reconnects), whose feed then starts afresh.
+  function adopt(info) {
+    const restarted = state.info !== null && info.instance !== state.info.instance;
+    if (restarted) { state.events = []; state.matching = null; state.received = 0; }
+    state.info = info;
+    return restarted;
   }
   // "live" only while the broker and the schema registry answer the dashboard (/api/info, read every
   // few seconds): a reader whose broker is gone polls nothing, without an error, and the page would
@@ -217,7 +222,7 @@
   }
   async function loadInfo() {
     const info = await getJson("/api/info");
-    if (info) { state.info = info; status(); }
+    if (info) { if (adopt(info)) loadFeed(); status(); }
   }
 
   // ---- one event ------------------------------------------------------------------------------
