@@ -529,7 +529,6 @@ public final class PipelineBench {
     private PipelineRun measurePipeline(ServiceConfig config, EmbeddedPlatform platform, List<String> payloads, int batch,
             DoubleSupplier engineSecondsSoFar) {
         Map<String, Long> sentAt = new HashMap<>();
-        List<Long> latencies = new ArrayList<>();
         Map<String, Long> latencyById = new HashMap<>();
         Map<String, String> deadLetters = new LinkedHashMap<>();
         String outputTopic = config.get(Setting.OUTPUT_TOPIC);
@@ -561,7 +560,7 @@ public final class PipelineBench {
             }
             producer.flush();
             lastReadNanos = System.nanoTime();
-            while (latencies.size() + deadLetters.size() < payloads.size() && System.nanoTime() - lastReadNanos < STALL.toNanos()) {
+            while (latencyById.size() + deadLetters.size() < payloads.size() && System.nanoTime() - lastReadNanos < STALL.toNanos()) {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100))) {
                     lastReadNanos = System.nanoTime();
                     String key = record.key() == null ? "" : new String(record.key(), StandardCharsets.UTF_8);
@@ -575,17 +574,15 @@ public final class PipelineBench {
                     if (!sentAt.containsKey(explanation.getEventId())) {
                         continue; // a warm-up event's, read late
                     }
-                    long latency = System.currentTimeMillis() - sentAt.get(explanation.getEventId());
-                    latencies.add(latency);
-                    latencyById.put(explanation.getEventId(), latency);
+                    latencyById.putIfAbsent(explanation.getEventId(), System.currentTimeMillis() - sentAt.get(explanation.getEventId()));
                 }
             }
             double seconds = (System.nanoTime() - started) / 1e9;
-            if (latencies.size() < payloads.size()) {
-                throw new Incomplete(latencies.size(), payloads.size(), deadLetters, sentAt.keySet().stream()
+            if (latencyById.size() < payloads.size()) {
+                throw new Incomplete(latencyById.size(), payloads.size(), deadLetters, sentAt.keySet().stream()
                         .filter(id -> !latencyById.containsKey(id) && !deadLetters.containsKey(id)).sorted().toList());
             }
-            latencies.sort(Long::compare);
+            List<Long> latencies = latencyById.values().stream().sorted().toList();
             return new PipelineRun(seconds, latencies, latencyById, engineSecondsSoFar.getAsDouble() - engineAtStart);
         }
     }
