@@ -24,6 +24,7 @@ import io.explainstream.stream.config.Setting;
 import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.stream.service.ExplainService;
 import io.explainstream.stream.topology.Scope;
+import io.explainstream.text.Shortened;
 import io.explainstream.tokenize.ChatTurn;
 import io.explainstream.tokenize.LlamaTokenizer;
 import java.io.IOException;
@@ -126,7 +127,7 @@ public final class PipelineBench {
      * events, whole batches of them, waited 6.7 to 16.3 s at their p99; docs/benchmarks.md).
      */
     static final Duration STALL = Duration.ofMinutes(5);
-    /** How much of a dead letter's reason the error of an incomplete run quotes, in characters (code points). */
+    /** How much of a dead letter's reason the error of an incomplete run quotes, in UTF-16 units ({@link Shortened}). */
     private static final int REASON_CHARS = 200;
 
     private final PrintWriter out;
@@ -594,7 +595,7 @@ public final class PipelineBench {
         }
         // A reason may quote its input at length (up to 4,096 characters): the error stays one readable line.
         String reason = new String(header.value(), StandardCharsets.UTF_8);
-        return reason.codePointCount(0, reason.length()) <= REASON_CHARS ? reason : reason.substring(0, reason.offsetByCodePoints(0, REASON_CHARS)) + "…";
+        return Shortened.cut(reason, REASON_CHARS);
     }
 
     /**

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.explainstream.avro.Utf8Text;
 import io.explainstream.render.TokenText;
 import io.explainstream.stream.output.DeadLetter;
+import io.explainstream.text.Shortened;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Base64;
@@ -55,24 +56,19 @@ final class DeadLetterLines {
         if (reason.length() <= REASON_CHARS) {
             return TokenText.visible(reason);
         }
-        return TokenText.visible(start(reason, REASON_CHARS)) + "… (" + reason.codePointCount(0, reason.length())
+        return TokenText.visible(Shortened.start(reason, REASON_CHARS)) + Shortened.ELLIPSIS + " (" + reason.codePointCount(0, reason.length())
                 + " characters; --format json gives all the header holds)";
     }
 
     /** A key, a stage, an application: its first {@link #VALUE_CHARS} characters, controls made visible. */
     private static String shortText(String text) {
-        return TokenText.visible(text.length() <= VALUE_CHARS ? text : start(text, VALUE_CHARS) + "…");
+        return TokenText.visible(Shortened.cut(text, VALUE_CHARS));
     }
 
     /** The key as text where it is UTF-8, else its first bytes in hexadecimal, as the value. */
     private static String keyText(byte[] key) {
         Optional<String> text = utf8(key, false);
         return text.isPresent() ? shortText(text.get()) : "(" + key.length + " bytes, not UTF-8: " + hex(key) + ")";
-    }
-
-    /** The first {@code chars} characters, one fewer where that would split a surrogate pair. */
-    private static String start(String text, int chars) {
-        return text.substring(0, Character.isHighSurrogate(text.charAt(chars - 1)) ? chars - 1 : chars);
     }
 
     private static String valueText(DeadLetter letter) {
@@ -85,8 +81,7 @@ final class DeadLetterLines {
         if (text.isEmpty()) {
             return "(" + value.length + " bytes, not UTF-8: " + hex(value) + ")" + cut;
         }
-        String shown = text.get().length() <= VALUE_CHARS ? text.get() : start(text.get(), VALUE_CHARS) + "…";
-        return TokenText.visible(shown) + " (" + value.length + " bytes)" + cut;
+        return TokenText.visible(Shortened.cut(text.get(), VALUE_CHARS)) + " (" + value.length + " bytes)" + cut;
     }
 
     /** The first {@link #HEX_BYTES} bytes in hexadecimal, as the reasons name bytes ({@code c0 af}). */

@@ -16,6 +16,7 @@ import io.explainstream.render.ExplanationViews;
 import io.explainstream.render.HtmlReport;
 import io.explainstream.render.TokenText;
 import io.explainstream.schema.Explanation;
+import io.explainstream.text.Shortened;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -129,12 +130,7 @@ final class DiffReport {
      * characters escaped (1,500 reasons of 3,000 characters made one line of 127,716).
      */
     private static String shortReason(String reason) {
-        String visible = TokenText.visible(reason);
-        if (visible.length() <= REASON_CHARS) {
-            return visible;
-        }
-        int cut = Character.isHighSurrogate(visible.charAt(REASON_CHARS - 1)) ? REASON_CHARS - 1 : REASON_CHARS;
-        return visible.substring(0, cut) + "…";
+        return Shortened.cut(TokenText.visible(reason), REASON_CHARS);
     }
 
     private static String deadLetters(SpillJoin.DeadLetters deadLetters) {

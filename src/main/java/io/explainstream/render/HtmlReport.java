@@ -4,6 +4,7 @@ import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.CompletenessGap;
 import io.explainstream.attribution.AttributionToken;
 import io.explainstream.attribution.summary.Summary;
+import io.explainstream.text.Shortened;
 import io.explainstream.tokenize.Token;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -244,7 +245,7 @@ public final class HtmlReport {
             String response = entry.source().response();
             html.append(String.format(Locale.ROOT, "<tr><td><a href=\"#%s\">%s</a></td><td>%s</td><td>%s</td><td class=\"num\">%.4f</td></tr>%n", anchor(i),
                     escape(entry.title()), entry.details() == null ? "" : escape(entry.details().eventTime().toString()),
-                    escape(response.length() > 60 ? response.substring(0, 59) + "…" : response), entry.attribution().maxAbsDelta()));
+                    escape(Shortened.fit(response, 60)), entry.attribution().maxAbsDelta()));
         }
         html.append("</table></nav>\n");
     }

@@ -4,6 +4,7 @@ import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.CompletenessGap;
 import io.explainstream.attribution.AttributionToken;
 import io.explainstream.attribution.summary.Summary;
+import io.explainstream.text.Shortened;
 import io.explainstream.tokenize.Token;
 import java.util.List;
 import java.util.Locale;
@@ -93,7 +94,7 @@ public final class TerminalHeatmap {
                 int[] rgb = DivergingScale.rgb(segment.score(), Math.abs(segment.score()));
                 bar = String.format("\u001b[38;2;%d;%d;%dm%s%s", rgb[0], rgb[1], rgb[2], bar, RESET);
             }
-            out.append(String.format(Locale.ROOT, "  %-20s %-9s %6d %+10.4f %6.1f%%  %s%n", clip(TokenText.visible(segment.name()), 20), segment.kind().jsonName(),
+            out.append(String.format(Locale.ROOT, "  %-20s %-9s %6d %+10.4f %6.1f%%  %s%n", Shortened.fit(TokenText.visible(segment.name()), 20), segment.kind().jsonName(),
                     segment.tokens(), segment.score(), 100 * segment.share(), bar));
         }
         return out.toString();
@@ -119,7 +120,7 @@ public final class TerminalHeatmap {
      * three strongest tokens with signs), then the strongest tokens, the delta and {@code extra}.
      */
     public String compact(String title, Attribution attribution, Source source, String extra) {
-        StringBuilder out = new StringBuilder(TokenText.visible(title)).append("  → ").append(quote(clip(source.response(), 60))).append('\n');
+        StringBuilder out = new StringBuilder(TokenText.visible(title)).append("  → ").append(quote(Shortened.fit(source.response(), 60))).append('\n');
         if (color) {
             out.append(coloredPrompt(attribution.promptTokens(), attribution.seqAttr())).append('\n');
         }
@@ -195,7 +196,7 @@ public final class TerminalHeatmap {
         StringBuilder out = new StringBuilder("  token matrix (normalized per response token; rows: prompt tokens, columns: response tokens)\n");
         out.append(String.format("  %-16s", ""));
         for (Token token : response) {
-            out.append(String.format(" %7s", clip(TokenText.display(token.piece()), 7)));
+            out.append(String.format(" %7s", Shortened.fit(TokenText.display(token.piece()), 7)));
         }
         out.append('\n');
         double[][] normalized = attribution.tokenAttrNormalized();
@@ -224,9 +225,5 @@ public final class TerminalHeatmap {
     /** Text from the traffic in quotes, with what would act on the terminal escaped ({@link TokenText#visible}). */
     private static String quote(String text) {
         return "'" + TokenText.visible(text) + "'";
-    }
-
-    private static String clip(String text, int width) {
-        return text.length() <= width ? text : text.substring(0, width - 1) + "…";
     }
 }

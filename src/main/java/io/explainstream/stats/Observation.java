@@ -3,6 +3,7 @@ package io.explainstream.stats;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.explainstream.text.Shortened;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
@@ -60,7 +61,7 @@ public record Observation(Kind kind, String eventId, long eventTimeMs, String me
     public enum Kind { EXPLANATION, DEAD_LETTER }
 
     static Observation deadLetter(String eventId, long eventTimeMs, String stage, String reason) {
-        String cut = reason == null ? "unknown" : reason.length() <= REASON_CHARS ? reason : reason.substring(0, REASON_CHARS);
+        String cut = reason == null ? "unknown" : Shortened.start(reason, REASON_CHARS);
         return new Observation(Kind.DEAD_LETTER, eventId, eventTimeMs, null, false, false, false, false, 0, 0, null,
                 stage == null ? "unknown" : stage, cut, null);
     }

@@ -13,6 +13,7 @@ import io.explainstream.avro.Utf8Text;
 import io.explainstream.avro.WireFormat;
 import io.explainstream.schema.LlmInteraction;
 import io.explainstream.schema.NamedSpan;
+import io.explainstream.text.Shortened;
 import io.explainstream.tokenize.ChatTurn;
 import java.io.IOException;
 import java.time.Instant;
@@ -457,6 +458,6 @@ public final class InputDecoder {
             return "null";
         }
         String text = node.toString();
-        return node.getNodeType().name().toLowerCase() + " " + (text.length() > 40 ? text.substring(0, 40) + "…" : text);
+        return node.getNodeType().name().toLowerCase() + " " + Shortened.cut(text, 40);
     }
 }

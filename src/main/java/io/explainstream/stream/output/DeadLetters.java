@@ -2,6 +2,7 @@ package io.explainstream.stream.output;
 
 import io.explainstream.avro.Utf8Text;
 import io.explainstream.stream.ingest.SourcePosition;
+import io.explainstream.text.Shortened;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
@@ -89,11 +90,7 @@ public record DeadLetters(int maxRecordBytes) {
     private static String reason(Throwable error) {
         // A reason quotes its input, which may hold lone surrogates: the UTF-8 header would show '?'.
         String message = Utf8Text.printable(error.getMessage() == null ? error.getClass().getSimpleName() : error.getMessage());
-        if (message.length() <= MAX_REASON_CHARS) {
-            return message;
-        }
-        int cut = Character.isHighSurrogate(message.charAt(MAX_REASON_CHARS - 1)) ? MAX_REASON_CHARS - 1 : MAX_REASON_CHARS;
-        return message.substring(0, cut) + "…";
+        return Shortened.cut(message, MAX_REASON_CHARS);
     }
 
     private static void add(Headers headers, String name, String value) {

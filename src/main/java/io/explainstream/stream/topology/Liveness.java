@@ -2,6 +2,7 @@ package io.explainstream.stream.topology;
 
 import io.explainstream.stream.config.ServiceConfig;
 import io.explainstream.stream.config.Setting;
+import io.explainstream.text.Shortened;
 import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -81,10 +82,7 @@ public final class Liveness {
             }
             int trace = message.indexOf(", stacktrace=");
             message = trace >= 0 ? message.substring(0, trace) : message;
-            if (message.length() > MAX_MESSAGE_CHARS) {
-                int cut = Character.isHighSurrogate(message.charAt(MAX_MESSAGE_CHARS - 1)) ? MAX_MESSAGE_CHARS - 1 : MAX_MESSAGE_CHARS;
-                message = message.substring(0, cut) + "…";
-            }
+            message = Shortened.cut(message, MAX_MESSAGE_CHARS);
             String part = cause.getClass().getName() + (message.isEmpty() ? "" : ": " + message);
             if (parts.isEmpty() || !parts.get(parts.size() - 1).equals(part)) {
                 parts.add(part); // a wrapper that says nothing new (ConnectException around ConnectException) once

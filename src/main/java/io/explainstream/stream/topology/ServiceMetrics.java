@@ -11,6 +11,7 @@ import io.explainstream.stream.ingest.Admission;
 import io.explainstream.stream.ingest.InputEvent;
 import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.stream.output.SourceTimestamp;
+import io.explainstream.text.Shortened;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -198,11 +199,7 @@ public final class ServiceMetrics {
      * {@link #MAX_LABEL_CHARS} is cut (marked with an ellipsis): every scrape repeats it.
      */
     private String bounded(String label, String value) {
-        String shown = TokenText.visible(value);
-        if (shown.length() > MAX_LABEL_CHARS) {
-            int end = Character.isHighSurrogate(shown.charAt(MAX_LABEL_CHARS - 1)) ? MAX_LABEL_CHARS - 1 : MAX_LABEL_CHARS;
-            shown = shown.substring(0, end) + "\u2026";
-        }
+        String shown = Shortened.cut(TokenText.visible(value), MAX_LABEL_CHARS);
         return values.computeIfAbsent(label, l -> new BoundedValues(maxValuesPerLabel)).admit(shown);
     }
 

@@ -114,6 +114,9 @@ public final class BadInputCorpus {
                 + "]".repeat(1_001) + "}"), "value is past a limit of the JSON reader (names up to 50000 characters, numbers up to 1000 digits, nesting up to 1000"
                 + " levels): Document nesting depth"));
         cases.put("wrong-type", Case.dlq(event("x", ",\"prompt\":7,\"response\":\"r\""), "field 'prompt' must be a string, found number 7"));
+        // The reason quotes the value's first 40 characters; the 40th is the first half of an emoji, which goes whole, not halved.
+        cases.put("wrong-type-cut-at-an-emoji", Case.dlq(event("x", ",\"prompt\":[\"a" + "\uD83D\uDC36".repeat(30) + "\"],\"response\":\"r\""),
+                "field 'prompt' must be a string, found array [\"a" + "\uD83D\uDC36".repeat(18) + "…"));
         cases.put("missing-event-id", Case.dlq("{\"timestamp\":" + NOW + ",\"model\":\"m\",\"prompt\":\"p\",\"response\":\"r\"}", "field 'event_id' is missing"));
         cases.put("missing-prompt", Case.dlq(event("x", ",\"response\":\"r\""), "field 'prompt' or 'messages' is required"));
         cases.put("prompt-and-messages", Case.dlq(event("x", ",\"prompt\":\"p\",\"messages\":[{\"role\":\"user\",\"content\":\"c\"}],\"response\":\"r\""),
