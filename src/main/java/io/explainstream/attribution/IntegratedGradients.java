@@ -1,6 +1,5 @@
 package io.explainstream.attribution;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -310,7 +309,7 @@ final class IntegratedGradients {
      */
     private static int gradientShares(NDArray points, TargetFunction f, int[] rowEvent, Mode mode, TargetFilter asked, ShareSink sink,
             Shares shares) {
-        try (GradientCollector collector = Engine.getEngine("PyTorch").newGradientCollector()) {
+        try (GradientCollector collector = GradientTurns.open()) {
             points.setRequiresGradient(true);
             NDArray values = f.evaluate(points, rowEvent); // (M)
             if (mode == Mode.SEQUENCE) {

@@ -1,6 +1,5 @@
 package io.explainstream.attribution;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -118,7 +117,7 @@ public final class PerTargetReference {
             differences.attach(call);
             NDArray points = IntegratedGradients.pathPoints(baselines, differences,
                     call.create(alphas).toType(model.dtype().dataType(), false)); // (n, L, H)
-            try (GradientCollector collector = Engine.getEngine("PyTorch").newGradientCollector()) {
+            try (GradientCollector collector = GradientTurns.open()) {
                 points.setRequiresGradient(true);
                 NDArray hidden = model.hiddenStates(points, call.ones(new Shape(n, length), DataType.INT64)); // (n, L, H)
                 NDArray last = hidden.get(":, -1, :"); // (n, H)

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -189,7 +188,7 @@ class AttributionEngineTest {
         double[] expected;
         try (NDManager call = NDManager.newBaseManager(model.device(), "PyTorch")) {
             NDArray embeddings = model.embed(call.create(ids, new Shape(1, ids.length))); // (1, S, H)
-            try (GradientCollector collector = Engine.getEngine("PyTorch").newGradientCollector()) {
+            try (GradientCollector collector = GradientTurns.open()) {
                 embeddings.setRequiresGradient(true);
                 NDArray logProbs = model.forward(embeddings, call.ones(new Shape(1, ids.length), DataType.INT64)).get(0).logSoftmax(1); // (S, V)
                 NDArray total = null;
@@ -237,6 +236,45 @@ class AttributionEngineTest {
                 () -> engine.attribute(request("Once", "upon"), STEPS_16.withBaseline(Baseline.parse("--baseline", "pad"))));
         assertMessage("baseline = 9999 is outside the model's vocabulary of 512",
                 () -> engine.attribute(request("Once", "upon"), STEPS_16.withBaseline(Baseline.parse("--baseline", "9999"))));
+    }
+
+    /**
+     * A replay run beside the service, or two test classes side by side, attribute in one JVM at
+     * once. DJL refuses a second open gradient collector in a JVM ("already collecting"): each
+     * engine takes its turn ({@link GradientTurns}) and gives the numbers it gives alone.
+     */
+    @Test
+    void twoEnginesInOneJvmAttributeAtOnceAndGiveTheNumbersEachGivesAlone() throws Exception {
+        AttributionSettings settings = AttributionSettings.DEFAULTS.withSteps(4).withTokenMatrix(true);
+        List<Attribution> alone = engine.attribute(threeEvents(), settings);
+        try (LlamaModel secondModel = LlamaModel.load(TestData.stories260K(), io.explainstream.model.ModelOptions.CPU_FLOAT32)) {
+            AttributionEngine second = new AttributionEngine(secondModel, tokenizer);
+            java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(2);
+            try {
+                java.util.concurrent.CountDownLatch ready = new java.util.concurrent.CountDownLatch(2);
+                List<java.util.concurrent.Future<List<List<Attribution>>>> runs = new java.util.ArrayList<>();
+                for (AttributionEngine each : List.of(engine, second)) {
+                    runs.add(threads.submit(() -> {
+                        ready.countDown();
+                        ready.await();
+                        List<List<Attribution>> results = new java.util.ArrayList<>();
+                        for (int run = 0; run < 4; run++) {
+                            results.add(each.attribute(threeEvents(), settings));
+                        }
+                        return results;
+                    }));
+                }
+                for (java.util.concurrent.Future<List<List<Attribution>>> run : runs) {
+                    for (List<Attribution> results : run.get(5, java.util.concurrent.TimeUnit.MINUTES)) {
+                        for (int e = 0; e < 3; e++) {
+                            assertSame("event " + e + " beside another engine vs alone", alone.get(e), results.get(e), 1e-6);
+                        }
+                    }
+                }
+            } finally {
+                threads.shutdownNow();
+            }
+        }
     }
 
     private static void assertMessage(String expected, org.junit.jupiter.api.function.Executable action) {

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -106,7 +105,7 @@ class QuadratureRuleTest {
                 NDArray alpha = manager.create(new double[] {quadrature.alphas()[k]}); // (1)
                 NDArray point = IntegratedGradients.pathPoints(baseline, difference, alpha); // (1, L, H)
                 NDArray gradient;
-                try (GradientCollector collector = Engine.getEngine("PyTorch").newGradientCollector()) {
+                try (GradientCollector collector = GradientTurns.open()) {
                     point.setRequiresGradient(true);
                     collector.backward(point.mul(point).mul(point).mul(coefficients).sum());
                     gradient = point.getGradient().duplicate();

@@ -3,12 +3,12 @@ package io.explainstream.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.explainstream.attribution.GradientTurns;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -54,7 +54,7 @@ class OperatorProfileTest {
             NDArray batched = manager.randomUniform(0, 1, new Shape(3, 64, 128)); // (3, 64, 128)
             NDArray batchedRight = manager.randomUniform(0, 1, new Shape(3, 128, 32)); // (3, 128, 32)
             profile = OperatorProfile.capture(() -> {
-                try (GradientCollector collector = Engine.getEngine("PyTorch").newGradientCollector()) {
+                try (GradientCollector collector = GradientTurns.open()) {
                     x.setRequiresGradient(true);
                     NDArray product = x.matMul(y); // (64, 32)
                     batched.matMul(batchedRight); // (3, 64, 32)
