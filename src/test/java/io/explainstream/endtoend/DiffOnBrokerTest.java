@@ -26,6 +26,7 @@ import io.explainstream.stream.replay.Replay;
 import io.explainstream.stream.service.ExplainService;
 import io.explainstream.stream.service.ReplayRunner;
 import io.explainstream.testing.InJvmKafka;
+import io.explainstream.testing.RunsBeside;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -58,6 +59,7 @@ import org.junit.jupiter.api.io.TempDir;
  * tell the events it refused from events it missed.
  */
 @Tag("slow")
+@RunsBeside
 class DiffOnBrokerTest {
 
     private static final int K = 5;

@@ -9,18 +9,18 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
- * Marks a test class that opens no attribution engine in the test JVM: its service, demo, replay
- * or diff runs in JVMs of its own ({@link ServiceProcess}), or it needs no engine at all (the
- * dashboard, the embedded platform, topic readers), so the test JVM holds only brokers, a
- * registry, clients, a web server or Chromium, and mostly waits. Such a class runs beside the
- * classes that do open the engine (junit-platform.properties enables that for it alone), one such
- * class at a time and its methods one after another, so that the suite's waiting overlaps with its
- * computing on a 2-core machine.
+ * Marks a test class that mostly waits: on brokers, a registry, child JVMs ({@link ServiceProcess}),
+ * a web server or Chromium. Such a class runs beside the classes that compute (junit-platform.properties
+ * enables that for it alone), one such class at a time and its methods one after another, so that
+ * the suite's waiting overlaps with its computing on a 2-core machine.
  *
- * <p>A class may carry it only if nothing in the test JVM opens the attribution engine (DJL allows
- * one open gradient collector per JVM, which the classes that run in order share) and it neither
- * captures standard error, sets system properties nor measures the test JVM's memory. Its logs may
- * reach a class that captures standard error meanwhile, which therefore reads only its own lines.
+ * <p>Most such classes open no attribution engine in the test JVM. Those that do (a replay or the
+ * service of a few dozen events at a few steps, in ReplayTest and DiffOnBrokerTest) load their own
+ * model, never {@link BundledModel}'s, and take turns with the classes in order at DJL's one gradient
+ * collector ({@link io.explainstream.attribution.GradientTurns}). A class may carry it only if it
+ * neither captures standard error, sets system properties nor measures the test JVM's memory. Its
+ * logs may reach a class that captures standard error meanwhile, which therefore reads only its
+ * own lines.
  */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)

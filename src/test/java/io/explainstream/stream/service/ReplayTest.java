@@ -25,6 +25,7 @@ import io.explainstream.stream.replay.ReplayTerms;
 import io.explainstream.stream.replay.ReplayRecord;
 import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.testing.InJvmKafka;
+import io.explainstream.testing.RunsBeside;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -57,6 +58,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Replays on a real in-JVM broker: three days of events on three partitions. */
 @Tag("slow")
+@RunsBeside
 class ReplayTest {
 
     private static final String TOPIC = "history";
