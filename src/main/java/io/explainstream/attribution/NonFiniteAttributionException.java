@@ -49,8 +49,9 @@ public final class NonFiniteAttributionException extends RuntimeException {
             return Optional.empty();
         }
         return Optional.of(new NonFiniteAttributionException("the attribution is not finite (" + String.join(", ", found)
-                + "): the model's forward pass gave NaN or infinity on this input; float16 overflows on large activations"
-                + " (run in float32, or bfloat16 on a GPU), and damaged weights do it on every input"));
+                + "): the model's forward pass gave NaN or infinity on this input, from activations past the compute dtype's range"
+                + " (float16's, 65504, is the one reached in practice: run a float16 model in float32, or bfloat16 on a GPU) or from"
+                + " damaged weights (then on every input)"));
     }
 
     /** Notes how many of {@code values} are NaN or infinite, with the first of them, under {@code field}. */
