@@ -84,7 +84,7 @@ final class DiffReport {
                 aggregate.distribution(group, measure).ifPresent(d -> text.append(row(measure.key(), d)));
             }
             if (group.equals(DiffAggregate.ALL)) {
-                aggregate.shareChanges().forEach((name, d) -> text.append(row("share " + TokenText.visible(name), d)));
+                aggregate.shareChanges().forEach((name, d) -> text.append(row("share " + TokenText.name(name), d)));
             }
         }
         List<DiffAggregate.Listed> largest = aggregate.largest();

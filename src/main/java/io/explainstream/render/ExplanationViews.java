@@ -65,7 +65,7 @@ public final class ExplanationViews {
                 .filter(s -> s.tokens() > 0)
                 .sorted((a, b) -> Double.compare(b.share(), a.share()))
                 .limit(most)
-                .map(s -> String.format(java.util.Locale.ROOT, "%s %.0f%%", TokenText.visible(s.name()), 100 * s.share()))
+                .map(s -> String.format(java.util.Locale.ROOT, "%s %.0f%%", TokenText.name(s.name()), 100 * s.share()))
                 .collect(java.util.stream.Collectors.joining(" · "));
     }
 

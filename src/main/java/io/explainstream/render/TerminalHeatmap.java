@@ -94,7 +94,7 @@ public final class TerminalHeatmap {
                 int[] rgb = DivergingScale.rgb(segment.score(), Math.abs(segment.score()));
                 bar = String.format("\u001b[38;2;%d;%d;%dm%s%s", rgb[0], rgb[1], rgb[2], bar, RESET);
             }
-            out.append(String.format(Locale.ROOT, "  %-20s %-9s %6d %+10.4f %6.1f%%  %s%n", Shortened.fit(TokenText.visible(segment.name()), 20), segment.kind().jsonName(),
+            out.append(String.format(Locale.ROOT, "  %-20s %-9s %6d %+10.4f %6.1f%%  %s%n", Shortened.fit(TokenText.name(segment.name()), 20), segment.kind().jsonName(),
                     segment.tokens(), segment.score(), 100 * segment.share(), bar));
         }
         return out.toString();

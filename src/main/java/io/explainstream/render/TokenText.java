@@ -35,6 +35,22 @@ public final class TokenText {
     }
 
     /**
+     * A name from the traffic (a segment's, a span's) shown on its own: {@link #visible}, and where
+     * it starts with a combining mark, a dotted circle (U+25CC) before it as the mark's base, as
+     * type specimens show a lone mark. Without it the mark joins the space or separator before it
+     * ("user 62% ·́ doc 30%"), and a name of marks alone is not seen at all.
+     */
+    public static String name(String text) {
+        String shown = visible(text);
+        return !shown.isEmpty() && isCombiningMark(shown.codePointAt(0)) ? "\u25CC" + shown : shown;
+    }
+
+    private static boolean isCombiningMark(int codePoint) {
+        int type = Character.getType(codePoint);
+        return type == Character.NON_SPACING_MARK || type == Character.ENCLOSING_MARK || type == Character.COMBINING_SPACING_MARK;
+    }
+
+    /**
      * The bidirectional embeddings, overrides, isolates and marks (U+202A–U+202E, U+2066–U+2069,
      * U+200E, U+200F, U+061C), which reorder the text around them, and the line and paragraph
      * separators (U+2028, U+2029), which break a line where none is shown. Zero-width joiners stay:

@@ -1,0 +1,24 @@
+package io.explainstream.render;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.api.Test;
+
+class TokenTextTest {
+
+    @Test
+    void aNameThatStartsWithACombiningMarkGetsADottedCircleAsItsBase() {
+        // Shown after "user 62% · ", a lone acute accent would sit on the separator's space and be missed.
+        assertEquals("\u25CC\u0301\u0301", TokenText.name("\u0301\u0301"));
+        assertEquals("\u25CC\u20DD", TokenText.name("\u20DD")); // an enclosing mark
+        assertEquals("\u25CC\u0903x", TokenText.name("\u0903x")); // a spacing mark (Devanagari visarga)
+    }
+
+    @Test
+    void otherNamesAreShownAsVisibleShowsThem() {
+        assertEquals("doc:e\u0301t\u00e9", TokenText.name("doc:e\u0301t\u00e9"));
+        assertEquals("\uD83D\uDC36 dog", TokenText.name("\uD83D\uDC36 dog"));
+        assertEquals("", TokenText.name(""));
+        assertEquals("a\\nb\\u202e", TokenText.name("a\nb\u202E"));
+    }
+}
