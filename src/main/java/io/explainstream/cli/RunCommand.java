@@ -95,8 +95,9 @@ final class RunCommand implements Callable<Integer> {
                 throw e;
             }
             Map<String, String> embedded = new HashMap<>(platform.clientSettings());
-            if (!config.isSet(Setting.TOPICS_INPUT_RETENTION_MS)) {
-                // Kafka's 7-day default would delete the history a replay re-explains.
+            if (config.get(Setting.TOPICS_INPUT_RETENTION_MS).isBlank()) {
+                // Kafka's 7-day default would delete the history a replay re-explains. Empty (as the shipped
+                // deploy/explainstream.properties has it) is the broker's default, and the embedded broker's is forever.
                 embedded.put(Setting.TOPICS_INPUT_RETENTION_MS.key(), "-1");
             }
             if (!config.isSet(StreamsConfig.STATE_DIR_CONFIG)) {

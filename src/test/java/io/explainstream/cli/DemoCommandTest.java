@@ -26,6 +26,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.config.ConfigResource;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -111,11 +114,20 @@ class DemoCommandTest {
                 "EXPLAINSTREAM_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO", "dashboard:Sup3rS3cretValue",
                 // and the logs as JSON lines, as a log shipper would read them
                 "EXPLAINSTREAM_LOG_FORMAT", "json");
-        try (ServiceProcess run = ServiceProcess.start(List.of("run", "--data", dir.resolve("data").toString()), List.of(), environment,
-                dir.resolve("run.log"), Duration.ofSeconds(180))) {
+        // The README's command: the shipped file leaves topics.input.retention.ms empty (the broker's default).
+        List<String> readmeCommand = List.of("run", "--config", TestData.repo().resolve("deploy/explainstream.properties").toString(),
+                "--data", dir.resolve("data").toString());
+        try (ServiceProcess run = ServiceProcess.start(readmeCommand, List.of(), environment, dir.resolve("run.log"), Duration.ofSeconds(180))) {
             assertTrue(run.awaitOutput("ExplainStream running: llm-interactions ", Duration.ofSeconds(120)), run.output());
             String output = run.output();
-            assertTrue(output.contains("no bootstrap.servers configured: using the embedded Kafka broker at 127.0.0.1:"), output);
+            Matcher broker = Pattern.compile("no bootstrap.servers configured: using the embedded Kafka broker at (127\\.0\\.0\\.1:\\d+) .*"
+                    + "the topics it creates keep their records forever").matcher(output);
+            assertTrue(broker.find(), output);
+            // What it says is what the broker holds: the input topic is kept for ever (it was created with Kafka's 7 days).
+            try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.group(1)))) {
+                ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC, "llm-interactions");
+                assertEquals("-1", admin.describeConfigs(List.of(topic)).all().get(30, TimeUnit.SECONDS).get(topic).get("retention.ms").value());
+            }
             List<ProcessHandle> children = run.process().toHandle().descendants().toList();
             run.process().destroy(); // SIGTERM
             assertTrue(run.process().waitFor(90, TimeUnit.SECONDS), "run stops on SIGTERM");

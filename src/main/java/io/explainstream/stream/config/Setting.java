@@ -59,7 +59,7 @@ public enum Setting {
     TOPICS_CREATE("topics.create", "true", "create the input, output and dead-letter topics at start when missing (the output and dead-letter topics with the input's retention.ms)"),
     TOPICS_PARTITIONS("topics.partitions", "3", "partitions of topics the service creates"),
     TOPICS_REPLICATION("topics.replication.factor", "-1", "replication factor of topics the service creates; -1: the broker's default"),
-    TOPICS_INPUT_RETENTION_MS("topics.input.retention.ms", "", "retention.ms of the input topic when the service creates it; empty: the broker's default (7 days); -1: forever, so that old traffic can be replayed (the embedded default)"),
+    TOPICS_INPUT_RETENTION_MS("topics.input.retention.ms", "", "retention.ms of the input topic when the service creates it; empty: the broker's default (Kafka's is 7 days; the embedded broker's is forever); -1: forever, so that old traffic can be replayed"),
     REPLAY_OUT_OF_ORDER_MS("replay.out.of.order.ms", "300000", "how far out of timestamp order a record of a replay's range may sit in its partition and still be replayed: a replay reads on past --to until the first record stamped this long after it (records stamped --to or later are read and skipped); 0: stop at the first record stamped --to or later; -1: no bound, read to the end offset seen at start (every event of the range, at the cost of reading everything logged after it)"),
     STATS_ENABLED("stats.enabled", "true", "run the statistics sub-topology: windowed audit statistics of the explanations and dead letters, alert rules, /api/stats and /api/alerts (live service only)"),
     STATS_TOPIC("stats.topic", "explanation-stats", "topic the Avro ExplanationStats window records are written to"),
