@@ -1,15 +1,22 @@
 package io.explainstream.text;
 
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
 /**
  * Text from the traffic or from an error, cut to a length limit where it is stored or shown: a
  * dead letter's reason header, a metric label, a line of a report. Limits count UTF-16 units, as
- * {@link String#length()} does, and a cut never splits a surrogate pair: half an emoji is a lone
- * surrogate, which UTF-8 writes as '?' and the event validator refuses.
+ * {@link String#length()} does. A cut falls between two user-perceived characters (extended
+ * grapheme clusters: an emoji with its joiners and modifiers, a flag, a letter with its accents),
+ * so it never leaves half a flag, a dangling joiner or a letter without its accent, which would
+ * show something the text did not say; and never half a surrogate pair, which UTF-8 writes as '?'.
  */
 public final class Shortened {
 
     /** Marks where text was cut. */
     public static final String ELLIPSIS = "…";
+
+    private static final Pattern CLUSTER = Pattern.compile("\\X");
 
     private Shortened() {}
 
@@ -29,13 +36,25 @@ public final class Shortened {
         return text.length() <= width ? text : start(text, width - 1) + ELLIPSIS;
     }
 
-    /** The first {@code chars} units of {@code text} (all of it where shorter), one fewer where the cut would split a surrogate pair. */
+    /**
+     * The longest start of {@code text} of whole user-perceived characters within {@code chars}
+     * units (all of it where shorter). Where the first such character alone is longer (a letter
+     * with hundreds of marks), whole code points within the limit instead, so that something shows.
+     */
     public static String start(String text, int chars) {
         if (text.length() <= chars) {
             return text;
         }
         if (chars <= 0) {
             return "";
+        }
+        Matcher cluster = CLUSTER.matcher(text);
+        int end = 0;
+        while (cluster.find() && cluster.end() <= chars) {
+            end = cluster.end();
+        }
+        if (end > 0) {
+            return text.substring(0, end);
         }
         return text.substring(0, Character.isHighSurrogate(text.charAt(chars - 1)) ? chars - 1 : chars);
     }

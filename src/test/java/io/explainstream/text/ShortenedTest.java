@@ -39,6 +39,29 @@ class ShortenedTest {
     }
 
     @Test
+    void aCutNeverSplitsWhatReadsAsOneCharacter() {
+        String coder = "\uD83D\uDC69\u200D\uD83D\uDCBB"; // 👩‍💻: woman, zero-width joiner, laptop (5 units)
+        String flag = "\uD83C\uDDEB\uD83C\uDDF7"; // 🇫🇷: two regional indicators (4 units)
+        String accented = "e\u0301"; // e and a combining acute accent
+        for (int chars = 3; chars < 7; chars++) {
+            assertEquals("ab…", Shortened.cut("ab" + coder + "cd", chars), "the coder whole or not at all at " + chars);
+            assertEquals(chars < 6 ? "ab…" : "ab" + flag + "…", Shortened.cut("ab" + flag + "cd", chars), "the flag at " + chars);
+        }
+        assertEquals("ab" + coder + "…", Shortened.cut("ab" + coder + "cd", 7));
+        assertEquals("al…", Shortened.cut("al" + accented + "x", 3), "not 'ale', which says another word");
+        assertEquals("al" + accented + "…", Shortened.cut("al" + accented + "xy", 4));
+        assertEquals("ab…", Shortened.fit("ab" + flag + "cd", 6));
+    }
+
+    @Test
+    void aCharacterLongerThanTheLimitIsCutBetweenCodePoints() {
+        String zalgo = "e" + "\u0301".repeat(300);
+        assertEquals("e" + "\u0301".repeat(9) + "…", Shortened.cut(zalgo, 10));
+        assertEquals("\uD83D\uDC69…", Shortened.cut("\uD83D\uDC69\u200D\uD83D\uDCBB", 2));
+        assertEquals("…", Shortened.cut("\uD83D\uDC69\u200D\uD83D\uDCBB", 1), "never half a surrogate pair");
+    }
+
+    @Test
     void aLimitOfNothingKeepsOnlyTheMark() {
         assertEquals("…", Shortened.cut("abc", 0));
         assertEquals("…", Shortened.fit("abc", 1));
