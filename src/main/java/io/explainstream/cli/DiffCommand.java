@@ -76,7 +76,8 @@ final class DiffCommand implements Callable<Integer> {
     @Option(names = "--top-k", defaultValue = "5", description = "k of the top-k token overlap. Default: ${DEFAULT-VALUE}.")
     private int topK;
 
-    @Option(names = "--group-by", paramLabel = "KEYS", description = "Comma-separated metadata keys to aggregate by (default: stats.group.by of the configuration, else the model).")
+    @Option(names = "--group-by", paramLabel = "KEYS", description = "Comma-separated metadata keys to aggregate by, such as application or metadata.application (default: the metadata keys of"
+            + " stats.group.by of the configuration, else the model).")
     private String groupBy;
 
     @Option(names = "--list", defaultValue = "10", description = "How many of the most-changed events to show. Default: ${DEFAULT-VALUE}.")
@@ -375,12 +376,18 @@ final class DiffCommand implements Callable<Integer> {
                 .filter(field -> field.startsWith(prefix)).map(field -> field.substring(prefix.length())).toList();
     }
 
-    /** Comma-separated metadata keys; none (an empty value) groups by nothing, but an empty key or one named twice is a typo. */
+    /**
+     * Comma-separated metadata keys, bare ({@code application}) or as stats.group.by names them
+     * ({@code metadata.application}: taken whole it matched no key, a hostile test); none (an empty
+     * value) groups by nothing, but an empty key or one named twice is a typo.
+     */
     static List<String> groupKeys(String option, String text) {
         if (text.isBlank()) {
             return List.of();
         }
-        List<String> keys = Arrays.stream(text.split(",", -1)).map(String::trim).toList();
+        String prefix = "metadata.";
+        List<String> keys = Arrays.stream(text.split(",", -1)).map(String::trim)
+                .map(key -> key.startsWith(prefix) && key.length() > prefix.length() ? key.substring(prefix.length()) : key).toList();
         if (keys.contains("")) {
             throw new IllegalArgumentException(option + " = '" + text + "' has an empty key: give comma-separated metadata keys, such as tenant,app");
         }

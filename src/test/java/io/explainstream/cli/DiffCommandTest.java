@@ -112,6 +112,15 @@ class DiffCommandTest {
         assertEquals("error: --group-by = 'tenant,,app' has an empty key: give comma-separated metadata keys, such as tenant,app", gap.err().strip());
     }
 
+    /** --group-by takes a key as stats.group.by names it (metadata.application) too: taken whole it matched no event's metadata. */
+    @Test
+    void aGroupByKeyMayCarryTheMetadataPrefixOfStatsGroupBy() {
+        assertEquals(List.of("application", "tenant"), DiffCommand.groupKeys("--group-by", "metadata.application,tenant"));
+        assertEquals(List.of("metadata."), DiffCommand.groupKeys("--group-by", "metadata."), "a key that is the prefix alone stays");
+        assertEquals("--group-by = 'application,metadata.application' names the key 'application' twice", org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> DiffCommand.groupKeys("--group-by", "application,metadata.application")).getMessage());
+    }
+
     /**
      * Without --group-by a diff groups by the metadata keys of stats.group.by: its fields carry the
      * prefix (metadata.application), and taken whole they matched no key, so every event fell in "-".
