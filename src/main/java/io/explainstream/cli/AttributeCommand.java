@@ -369,8 +369,20 @@ final class AttributeCommand implements Callable<Integer> {
         List<ChatTurn> messages = new ArrayList<>();
         for (int i = 0; i < root.size(); i++) {
             JsonNode message = root.get(i);
-            if (!message.path("role").isTextual() || !message.path("content").isTextual()) {
-                throw new IllegalArgumentException("--chat message " + i + " needs text fields role and content");
+            if (!message.isObject()) {
+                throw new IllegalArgumentException("--chat message " + i + " must be an object {role, content}, found " + InputDecoder.describe(message)
+                        + " in " + file);
+            }
+            for (String part : List.of("role", "content")) {
+                JsonNode value = message.get(part);
+                if (value == null) {
+                    throw new IllegalArgumentException("--chat message " + i + " has no " + part + " in " + file);
+                }
+                if (!value.isTextual()) {
+                    // As the service says it of an event's messages: the field, and what it held.
+                    throw new IllegalArgumentException("--chat message " + i + " " + part + " must be a string, found " + InputDecoder.describe(value)
+                            + " in " + file);
+                }
             }
             if (message.get("content").asText().isBlank()) {
                 throw new IllegalArgumentException("--chat message " + i + " content is empty" + whitespaceNote(message.get("content").asText())

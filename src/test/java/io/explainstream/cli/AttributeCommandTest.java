@@ -402,6 +402,19 @@ class AttributeCommandTest {
         Files.writeString(extra, "[{\"role\":\"user\",\"content\":\"A dog story.\",\"extra\":1}]");
         assertError("error: --chat message 0 has an unknown field 'extra' (known: role, content) in " + extra, "--chat", extra.toString(),
                 "--response", RESPONSE);
+        // A wrongly typed field is named with what it held, as the service names it in an event (a hostile test read only
+        // "needs text fields role and content").
+        Path typed = dir.resolve("typed.json");
+        Files.writeString(typed, "[{\"role\":\"user\",\"content\":[\"a\uD83D\uDC36\"]}]");
+        assertError("error: --chat message 0 content must be a string, found array [\"a\uD83D\uDC36\"] in " + typed, "--chat", typed.toString(),
+                "--response", RESPONSE);
+        Path missing = dir.resolve("missing.json");
+        Files.writeString(missing, "[{\"content\":\"A dog story.\"}]");
+        assertError("error: --chat message 0 has no role in " + missing, "--chat", missing.toString(), "--response", RESPONSE);
+        Path bare = dir.resolve("bare.json");
+        Files.writeString(bare, "[\"A dog story.\"]");
+        assertError("error: --chat message 0 must be an object {role, content}, found string \"A dog story.\" in " + bare, "--chat", bare.toString(),
+                "--response", RESPONSE);
         Path twice = dir.resolve("twice.json");
         Files.writeString(twice, "[{\"role\":\"user\",\"role\":\"assistant\",\"content\":\"A dog story.\"}]");
         CliRun duplicate = CliRun.of("attribute", "--chat", twice.toString(), "--response", RESPONSE);

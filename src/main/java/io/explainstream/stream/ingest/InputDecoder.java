@@ -453,7 +453,7 @@ public final class InputDecoder {
     }
 
     /** A JSON value for a reason: its type and the start of its text ({@code null} alone: "found null null" said it twice). */
-    private static String describe(JsonNode node) {
+    public static String describe(JsonNode node) {
         if (node.isNull()) {
             return "null";
         }
