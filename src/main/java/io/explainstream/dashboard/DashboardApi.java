@@ -5,8 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.explainstream.text.Shortened;
 import java.io.UncheckedIOException;
-import java.net.URLDecoder;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -115,11 +118,35 @@ final class DashboardApi {
         return query;
     }
 
+    /**
+     * A query string's part, percent-decoded as UTF-8. Bytes that are not UTF-8 once decoded (half
+     * an emoji, an encoded lone surrogate) are refused: {@link java.net.URLDecoder} made them U+FFFD,
+     * so a filter on them answered an empty list as if nothing matched (a hostile test).
+     */
     private static String decode(String text) {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < text.length(); ) {
+            char c = text.charAt(i);
+            if (c == '%') {
+                int high = i + 2 < text.length() ? Character.digit(text.charAt(i + 1), 16) : -1;
+                int low = high >= 0 ? Character.digit(text.charAt(i + 2), 16) : -1;
+                if (low < 0) {
+                    throw new BadRequestException("malformed query string: '" + Shortened.cut(text.substring(i), 12)
+                            + "' is not a percent escape (a % and two hexadecimal digits)");
+                }
+                bytes.write(high * 16 + low);
+                i += 3;
+            } else {
+                int codePoint = text.codePointAt(i);
+                bytes.writeBytes(c == '+' ? new byte[] {' '} : Character.toString(codePoint).getBytes(StandardCharsets.UTF_8));
+                i += Character.charCount(codePoint);
+            }
+        }
         try {
-            return URLDecoder.decode(text, StandardCharsets.UTF_8);
-        } catch (IllegalArgumentException e) {
-            throw new BadRequestException("malformed query string: " + e.getMessage());
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes.toByteArray())).toString();
+        } catch (CharacterCodingException e) {
+            throw new BadRequestException("malformed query string: '" + Shortened.cut(text, 60) + "' is not UTF-8 once percent-decoded");
         }
     }
 

@@ -199,6 +199,11 @@ class DashboardApiTest {
         assertError(api.get("/api/events", "colour=red"), 400, "unknown parameter 'colour'");
         assertError(api.get("/api/events", "method=LIME"), 400, "method must be integrated_gradients, gradient or input_x_gradient (any case), not 'LIME'");
         assertError(api.get("/api/events", "model=a&model=b"), 400, "parameter 'model' is given twice");
+        // Bytes that are not UTF-8 once percent-decoded were U+FFFD, and the filter answered an empty list as if nothing matched.
+        assertError(api.get("/api/events", "q=%F0%9F%90"), 400, "malformed query string: '%F0%9F%90' is not UTF-8 once percent-decoded");
+        assertError(api.get("/api/events", "model=%ED%A0%BD"), 400, "malformed query string: '%ED%A0%BD' is not UTF-8 once percent-decoded");
+        assertError(api.get("/api/events", "model=%E"), 400, "malformed query string: '%E' is not a percent escape (a % and two hexadecimal digits)");
+        assertEquals(200, api.get("/api/events", "q=%F0%9F%90%B6+dog").status(), "a whole emoji and a space");
         assertError(api.get("/api/stats", "window=0"), 400, "window must be from 1 to 86400 seconds, not 0");
         assertError(api.get("/api/stats", "window=soon"), 400, "window is in whole seconds (1 to 86400), not 'soon'");
         assertError(api.get("/api/stats", "limit=0"), 400, "limit must be from 1 to 10000, not 0");
