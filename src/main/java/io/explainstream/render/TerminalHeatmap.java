@@ -78,8 +78,14 @@ public final class TerminalHeatmap {
         double extent = DivergingScale.extent(scores);
         for (int w = 0; w < scores.length; w++) {
             Summary.Word word = summary.words().get(w);
-            out.append(String.format(Locale.ROOT, "  %4d  %-16s %+10.4f %+10.4f  %s%n", w, quote(TokenText.display(word.text())), word.score(),
-                    word.scoreNormalized(), bar(word.score(), extent)));
+            String name = quote(TokenText.display(word.text()));
+            if (attribution.promptTokens().subList(word.tokenStart(), word.tokenEnd()).stream().noneMatch(AttributionToken::attributed)) {
+                // BOS: the same words as the token table, not a score of 0 the method never gave.
+                out.append(String.format(Locale.ROOT, "  %4d  %-16s %10s %10s  (not attributed)%n", w, name, "-", "-"));
+                continue;
+            }
+            out.append(String.format(Locale.ROOT, "  %4d  %-16s %+10.4f %+10.4f  %s%n", w, name, word.score(), word.scoreNormalized(),
+                    bar(word.score(), extent)));
         }
         return out.toString();
     }

@@ -201,6 +201,8 @@ class AttributeCommandTest {
                 "--aggregate", "words");
         assertEquals(0, words.exitCode(), words.err());
         assertTrue(words.out().contains("'[INST]'") && words.out().contains("'Lily'"), words.out());
+        // BOS as in the token table, not as a score of 0 (a hostile test read "'<s>' +0.0000 +0.0000").
+        assertTrue(java.util.regex.Pattern.compile("'<s>' +- +- +\\(not attributed\\)").matcher(words.out()).find(), words.out());
         Path html = dir.resolve("page.html");
         CliRun page = CliRun.of("attribute", "--chat", chat.toString(), "--response", "Lily has a red ball.", "--steps", "4", "--format", "html",
                 "--aggregate", "segments", "--out", html.toString());
