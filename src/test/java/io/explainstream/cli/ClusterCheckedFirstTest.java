@@ -85,9 +85,11 @@ class ClusterCheckedFirstTest {
     void anEmptyOptionIsSaidBeforeTheClusterIsTried() {
         List<String> connection = List.of("--bootstrap-servers", NOWHERE_BROKER, "--registry-url", NOWHERE_REGISTRY);
         List<String> set = List.of("--set", "bootstrap.servers=" + NOWHERE_BROKER, "--set", "schema.registry.url=" + NOWHERE_REGISTRY);
-        assertEquals("error: --replay-id = '' must be 1-100 letters, digits, '.', '_' or '-'",
+        assertEquals("error: --replay-id = '' must be 1 to 100 ASCII letters, digits, '.', '_' or '-'"
+                + " (fewer with a long application.id: the replay's own, <application.id>-replay-<id>, holds at most 100)",
                 runWithin(concat(List.of("diff", "--replay-id", ""), connection)).err().strip());
-        assertEquals("error: --against-replay = 'a b' must be 1-100 letters, digits, '.', '_' or '-'",
+        assertEquals("error: --against-replay = 'a b' must be 1 to 100 ASCII letters, digits, '.', '_' or '-'"
+                + " (fewer with a long application.id: the replay's own, <application.id>-replay-<id>, holds at most 100)",
                 runWithin(concat(List.of("diff", "--replay-id", "x", "--against-replay", "a b"), connection)).err().strip());
         assertEquals("error: --host = '' is empty; give the address to listen on, such as 127.0.0.1 (the default)",
                 runWithin(concat(List.of("dashboard", "--host", ""), connection)).err().strip());

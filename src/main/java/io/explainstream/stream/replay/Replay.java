@@ -30,7 +30,8 @@ public record Replay(String id, long fromMs, long toMs, Map<Integer, Long> stopO
     /** A replay id as replay takes it; diff checks its ids the same way before it reads any topic. */
     public static void requireId(String option, String id) {
         if (id == null || !id.matches("[A-Za-z0-9._-]{1,100}")) {
-            throw new ConfigException(option + " = '" + id + "' must be 1-100 letters, digits, '.', '_' or '-'");
+            throw new ConfigException(option + " = '" + id + "' must be 1 to 100 ASCII letters, digits, '.', '_' or '-'"
+                    + " (fewer with a long application.id: the replay's own, <application.id>-replay-<id>, holds at most 100)");
         }
     }
 
