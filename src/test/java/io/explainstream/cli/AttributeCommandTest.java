@@ -400,23 +400,14 @@ class AttributeCommandTest {
         assertError("error: --prompt contains a lone surrogate U+DC00 at index 3 (not a Unicode character; it cannot be written as UTF-8)",
                 "--prompt", "abc\udc00", "--response", RESPONSE);
         assertError("error: --response contains a NUL character at index 2", "--prompt", PROMPT, "--response", "ab\u0000");
-        Path extra = dir.resolve("extra.json");
-        Files.writeString(extra, "[{\"role\":\"user\",\"content\":\"A dog story.\",\"extra\":1}]");
-        assertError("error: --chat message 0 has an unknown field 'extra' (known: role, content) in " + extra, "--chat", extra.toString(),
-                "--response", RESPONSE);
+        assertChatError(dir, "[{\"role\":\"user\",\"content\":\"A dog story.\",\"extra\":1}]",
+                "error: --chat message 0 has an unknown field 'extra' (known: role, content) in ");
         // A wrongly typed field is named with what it held, as the service names it in an event (a hostile test read only
         // "needs text fields role and content").
-        Path typed = dir.resolve("typed.json");
-        Files.writeString(typed, "[{\"role\":\"user\",\"content\":[\"a\uD83D\uDC36\"]}]");
-        assertError("error: --chat message 0 content must be a string, found array [\"a\uD83D\uDC36\"] in " + typed, "--chat", typed.toString(),
-                "--response", RESPONSE);
-        Path missing = dir.resolve("missing.json");
-        Files.writeString(missing, "[{\"content\":\"A dog story.\"}]");
-        assertError("error: --chat message 0 has no role in " + missing, "--chat", missing.toString(), "--response", RESPONSE);
-        Path bare = dir.resolve("bare.json");
-        Files.writeString(bare, "[\"A dog story.\"]");
-        assertError("error: --chat message 0 must be an object {role, content}, found string \"A dog story.\" in " + bare, "--chat", bare.toString(),
-                "--response", RESPONSE);
+        assertChatError(dir, "[{\"role\":\"user\",\"content\":[\"a\uD83D\uDC36\"]}]",
+                "error: --chat message 0 content must be a string, found array [\"a\uD83D\uDC36\"] in ");
+        assertChatError(dir, "[{\"content\":\"A dog story.\"}]", "error: --chat message 0 has no role in ");
+        assertChatError(dir, "[\"A dog story.\"]", "error: --chat message 0 must be an object {role, content}, found string \"A dog story.\" in ");
         Path twice = dir.resolve("twice.json");
         Files.writeString(twice, "[{\"role\":\"user\",\"role\":\"assistant\",\"content\":\"A dog story.\"}]");
         CliRun duplicate = CliRun.of("attribute", "--chat", twice.toString(), "--response", RESPONSE);
@@ -478,6 +469,13 @@ class AttributeCommandTest {
         CliRun tolerant = CliRun.of("attribute", "--prompt", PROMPT, "--response", RESPONSE, "--no-color", "--steps", "2", "--integration",
                 "riemann_left", "--delta-warn", "1000");
         assertFalse(tolerant.out().contains("warning"), tolerant.out());
+    }
+
+    /** attribute --chat with a file holding {@code json} fails with {@code expected} followed by the file's path. */
+    private static void assertChatError(Path dir, String json, String expected) throws IOException {
+        Path chat = Files.createTempFile(dir, "chat", ".json");
+        Files.writeString(chat, json);
+        assertError(expected + chat, "--chat", chat.toString(), "--response", RESPONSE);
     }
 
     private static void assertError(String expected, String... options) {
