@@ -97,7 +97,7 @@ final class RunCommand implements Callable<Integer> {
             Map<String, String> embedded = new HashMap<>(platform.clientSettings());
             if (config.get(Setting.TOPICS_INPUT_RETENTION_MS).isBlank()) {
                 // Kafka's 7-day default would delete the history a replay re-explains. Empty (as the shipped
-                // deploy/explainstream.properties has it) is the broker's default, and the embedded broker's is forever.
+                // deploy/explainstream.properties has it) means the broker's default elsewhere; here, forever.
                 embedded.put(Setting.TOPICS_INPUT_RETENTION_MS.key(), "-1");
             }
             if (!config.isSet(StreamsConfig.STATE_DIR_CONFIG)) {
@@ -105,9 +105,11 @@ final class RunCommand implements Callable<Integer> {
                 embedded.put(StreamsConfig.STATE_DIR_CONFIG, dataDir.resolve("streams-state").toString());
             }
             config = config.with(embedded);
+            String retention = config.get(Setting.TOPICS_INPUT_RETENTION_MS).trim();
             spec.commandLine().getErr().printf("no bootstrap.servers configured: using the embedded Kafka broker at %s and schema registry at %s"
-                    + " (data in %s; the topics it creates keep their records forever; topics.input.retention.ms changes that, and the output topics follow the input)%n",
-                    platform.bootstrapServers(), platform.registryUrl(), dataDir.toAbsolutePath());
+                    + " (data in %s; the input, explanation and dead-letter topics it creates keep their records %s; topics.input.retention.ms"
+                    + " changes that, and the output topics follow the input)%n", platform.bootstrapServers(), platform.registryUrl(),
+                    dataDir.toAbsolutePath(), retention.equals("-1") ? "forever" : "for retention.ms = " + retention);
             spec.commandLine().getErr().flush();
         }
         if (platform == null) {

@@ -18,6 +18,16 @@ public final class Shortened {
 
     private static final Pattern CLUSTER = Pattern.compile("\\X");
 
+    /**
+     * More UTF-16 units than any emoji sequence has (tag-sequence flags and kisses with skin tones
+     * have 14 or 15): a longer character is a letter under stacked marks, cut inside rather than
+     * dropped with its letter.
+     */
+    private static final int LONGEST_EMOJI = 32;
+
+    /** The viramas Unicode 15.1 names as conjunct linkers (Indic_Conjunct_Break=Linker). */
+    private static final String VIRAMAS = "\u094D\u09CD\u0ACD\u0B4D\u0C4D\u0D4D";
+
     private Shortened() {}
 
     /**
@@ -38,8 +48,10 @@ public final class Shortened {
 
     /**
      * The longest start of {@code text} of whole user-perceived characters within {@code chars}
-     * units (all of it where shorter). Where the first such character alone is longer (a letter
-     * with hundreds of marks), whole code points within the limit instead, so that something shows.
+     * units (all of it where shorter). A character longer than the limit that would leave nothing
+     * (a family emoji in a 7-column cell), or a letter under more marks than any emoji has units, is
+     * cut between code points instead, so that its first part shows, without a joiner left at the
+     * end or half of a flag.
      */
     public static String start(String text, int chars) {
         if (text.length() <= chars) {
@@ -50,12 +62,42 @@ public final class Shortened {
         }
         Matcher cluster = CLUSTER.matcher(text);
         int end = 0;
-        while (cluster.find() && cluster.end() <= chars) {
-            end = cluster.end();
+        while (cluster.find()) {
+            if (cluster.end() > chars) {
+                int length = cluster.end() - cluster.start();
+                boolean cutInside = length > chars && (end == 0 || length > LONGEST_EMOJI);
+                return cutInside ? withinCluster(text, chars) : text.substring(0, end);
+            }
+            if (!joinsNext(text, cluster.end())) {
+                end = cluster.end();
+            }
         }
-        if (end > 0) {
-            return text.substring(0, end);
+        return text.substring(0, end);
+    }
+
+    /**
+     * Whether the boundary Java 17's {@code \X} finds at {@code at} lies inside an Indic conjunct:
+     * after a virama and before a letter (स्|ते), which Unicode 15.1's grapheme rules join, as the
+     * dashboard's browser does.
+     */
+    private static boolean joinsNext(String text, int at) {
+        return at > 0 && at < text.length() && VIRAMAS.indexOf(text.charAt(at - 1)) >= 0 && Character.isLetter(text.codePointAt(at));
+    }
+
+    /** The first code points of {@code text} within {@code chars} units, less a joiner or an unpaired regional indicator at the end. */
+    private static String withinCluster(String text, int chars) {
+        int end = Character.isHighSurrogate(text.charAt(chars - 1)) ? chars - 1 : chars;
+        while (end > 0 && text.charAt(end - 1) == '\u200D') {
+            end--;
         }
-        return text.substring(0, Character.isHighSurrogate(text.charAt(chars - 1)) ? chars - 1 : chars);
+        int indicators = 0;
+        for (int at = end; at >= 2 && isRegionalIndicator(text.codePointBefore(at)); at -= 2) {
+            indicators++;
+        }
+        return text.substring(0, indicators % 2 == 1 ? end - 2 : end);
+    }
+
+    private static boolean isRegionalIndicator(int codePoint) {
+        return codePoint >= 0x1F1E6 && codePoint <= 0x1F1FF;
     }
 }

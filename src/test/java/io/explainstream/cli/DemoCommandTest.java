@@ -121,12 +121,17 @@ class DemoCommandTest {
             assertTrue(run.awaitOutput("ExplainStream running: llm-interactions ", Duration.ofSeconds(120)), run.output());
             String output = run.output();
             Matcher broker = Pattern.compile("no bootstrap.servers configured: using the embedded Kafka broker at (127\\.0\\.0\\.1:\\d+) .*"
-                    + "the topics it creates keep their records forever").matcher(output);
+                    + "the input, explanation and dead-letter topics it creates keep their records forever").matcher(output);
             assertTrue(broker.find(), output);
             // What it says is what the broker holds: the input topic is kept for ever (it was created with Kafka's 7 days).
             try (Admin admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.group(1)))) {
                 ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC, "llm-interactions");
                 assertEquals("-1", admin.describeConfigs(List.of(topic)).all().get(30, TimeUnit.SECONDS).get(topic).get("retention.ms").value());
+                for (String follows : List.of("explanations", "llm-interactions-dlq")) {
+                    ConfigResource follower = new ConfigResource(ConfigResource.Type.TOPIC, follows);
+                    assertEquals("-1", admin.describeConfigs(List.of(follower)).all().get(30, TimeUnit.SECONDS).get(follower).get("retention.ms").value(),
+                            follows + " follows the input");
+                }
             }
             List<ProcessHandle> children = run.process().toHandle().descendants().toList();
             run.process().destroy(); // SIGTERM

@@ -62,6 +62,25 @@ class ShortenedTest {
     }
 
     @Test
+    void anIndicConjunctStaysWhole() {
+        // नमस्ते: न म स ् त े; Java 17's \X ends a character after the virama (स्|ते), Unicode 15.1 and browsers do not.
+        String namaste = "\u0928\u092E\u0938\u094D\u0924\u0947";
+        assertEquals("ab\u0928\u092E…", Shortened.cut("ab" + namaste, 6), "not स् with its virama dangling");
+        assertEquals("ab\u0928\u092E…", Shortened.cut("ab" + namaste, 7));
+        assertEquals("ab" + namaste, Shortened.cut("ab" + namaste, 8));
+    }
+
+    @Test
+    void aCharacterLongerThanTheLimitLeavesNoJoinerOrHalfFlagAtTheCut() {
+        assertEquals("…", Shortened.cut("\uD83C\uDDEB\uD83C\uDDF7\uD83C\uDDEB\uD83C\uDDF7", 3), "not half of 🇫🇷");
+        assertEquals("\uD83C\uDFF3\uFE0F…", Shortened.cut("\uD83C\uDFF3\uFE0F\u200D\uD83C\uDF08", 5), "🏳️ of 🏳️‍🌈, not a joiner");
+        String family = "\uD83D\uDC68\u200D\uD83D\uDC69\u200D\uD83D\uDC67\u200D\uD83D\uDC66"; // 👨‍👩‍👧‍👦, 11 units
+        assertEquals("\uD83D\uDC68\u200D\uD83D\uDC69…", Shortened.fit(family, 7), "in a 7-column cell");
+        // A character longer than the limit after others: its first part shows, not only what came before it.
+        assertEquals("[\"a" + "\u0301".repeat(37) + "…", Shortened.cut("[\"a" + "\u0301".repeat(3000) + "\"]", 40));
+    }
+
+    @Test
     void aLimitOfNothingKeepsOnlyTheMark() {
         assertEquals("…", Shortened.cut("abc", 0));
         assertEquals("…", Shortened.fit("abc", 1));
