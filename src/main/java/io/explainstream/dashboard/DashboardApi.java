@@ -109,8 +109,8 @@ final class DashboardApi {
                 continue;
             }
             int eq = pair.indexOf('=');
-            String name = decode(eq < 0 ? pair : pair.substring(0, eq));
-            String value = eq < 0 ? "" : decode(pair.substring(eq + 1));
+            String name = decode(eq < 0 ? pair : pair.substring(0, eq), Part.QUERY);
+            String value = eq < 0 ? "" : decode(pair.substring(eq + 1), Part.QUERY);
             if (query.put(name, value) != null) {
                 throw new BadRequestException("parameter '" + name + "' is given twice");
             }
@@ -118,12 +118,33 @@ final class DashboardApi {
         return query;
     }
 
+    /** Where percent-encoded text comes from: '+' is a space in a query string, itself in a path. */
+    enum Part {
+        PATH("path"), QUERY("query string");
+
+        private final String words;
+
+        Part(String words) {
+            this.words = words;
+        }
+    }
+
     /**
-     * A query string's part, percent-decoded as UTF-8. Bytes that are not UTF-8 once decoded (half
-     * an emoji, an encoded lone surrogate) are refused: {@link java.net.URLDecoder} made them U+FFFD,
+     * The request's path, percent-decoded as UTF-8 ({@link #decode}); the server's own decoding made
+     * half an emoji U+FFFD, and /api/events/%F0%9F%90 answered 404 for an event id '\uFFFD'.
+     *
+     * @throws BadRequestException for a path that is not UTF-8 once decoded
+     */
+    static String path(String rawPath) {
+        return decode(rawPath, Part.PATH);
+    }
+
+    /**
+     * Part of a request, percent-decoded as UTF-8. Bytes that are not UTF-8 once decoded (half an
+     * emoji, an encoded lone surrogate) are refused: {@link java.net.URLDecoder} made them U+FFFD,
      * so a filter on them answered an empty list as if nothing matched (a hostile test).
      */
-    private static String decode(String text) {
+    private static String decode(String text, Part part) {
         java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
         for (int i = 0; i < text.length(); ) {
             char c = text.charAt(i);
@@ -131,14 +152,15 @@ final class DashboardApi {
                 int high = i + 2 < text.length() ? Character.digit(text.charAt(i + 1), 16) : -1;
                 int low = high >= 0 ? Character.digit(text.charAt(i + 2), 16) : -1;
                 if (low < 0) {
-                    throw new BadRequestException("malformed query string: '" + Shortened.cut(text.substring(i), 12)
+                    throw new BadRequestException("malformed " + part.words + ": '" + Shortened.cut(text.substring(i), 12)
                             + "' is not a percent escape (a % and two hexadecimal digits)");
                 }
                 bytes.write(high * 16 + low);
                 i += 3;
             } else {
                 int codePoint = text.codePointAt(i);
-                bytes.writeBytes(c == '+' ? new byte[] {' '} : Character.toString(codePoint).getBytes(StandardCharsets.UTF_8));
+                boolean space = c == '+' && part == Part.QUERY;
+                bytes.writeBytes(space ? new byte[] {' '} : Character.toString(codePoint).getBytes(StandardCharsets.UTF_8));
                 i += Character.charCount(codePoint);
             }
         }
@@ -146,7 +168,7 @@ final class DashboardApi {
             return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(ByteBuffer.wrap(bytes.toByteArray())).toString();
         } catch (CharacterCodingException e) {
-            throw new BadRequestException("malformed query string: '" + Shortened.cut(text, 60) + "' is not UTF-8 once percent-decoded");
+            throw new BadRequestException("malformed " + part.words + ": '" + Shortened.cut(text, 60) + "' is not UTF-8 once percent-decoded");
         }
     }
 

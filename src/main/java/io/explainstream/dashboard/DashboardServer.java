@@ -101,7 +101,13 @@ final class DashboardServer implements AutoCloseable {
                 send(exchange, 405, "application/json", DashboardApi.error(405, "only GET is served").json());
                 return;
             }
-            String path = exchange.getRequestURI().getPath();
+            String path;
+            try {
+                path = DashboardApi.path(exchange.getRequestURI().getRawPath());
+            } catch (BadRequestException e) {
+                send(exchange, 400, "application/json", DashboardApi.error(400, e.getMessage()).json());
+                return;
+            }
             if (path.equals("/api/stream")) {
                 java.util.Optional<DashboardApi.Answer> refused = DashboardApi.refuseStream(exchange.getRequestURI().getRawQuery());
                 if (refused.isPresent()) {

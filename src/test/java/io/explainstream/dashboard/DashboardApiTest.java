@@ -332,6 +332,14 @@ class DashboardApiTest {
                 assertEquals(404, answer.statusCode(), folder);
                 assertEquals("not found: " + folder, answer.body(), folder);
             }
+            // Half an emoji in an event id was decoded as U+FFFD and answered 404 for an id '\uFFFD' (a hostile test).
+            HttpResponse<String> halfEmoji = client.send(HttpRequest.newBuilder(base.resolve("/api/events/%F0%9F%90")).header("Authorization", auth).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(400, halfEmoji.statusCode(), halfEmoji.body());
+            assertEquals("malformed path: '/api/events/%F0%9F%90' is not UTF-8 once percent-decoded", MAPPER.readTree(halfEmoji.body()).get("error").asText());
+            HttpResponse<String> plus = client.send(HttpRequest.newBuilder(base.resolve("/api/events/a+b%F0%9F%90%B6")).header("Authorization", auth)
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertTrue(plus.body().contains("'a+b\uD83D\uDC36'"), "in a path '+' is itself, and a whole emoji is read: " + plus.body());
             assertEquals("text/css; charset=utf-8", client.send(HttpRequest.newBuilder(base.resolve("/static/dashboard.css")).header("Authorization", auth)
                     .build(), HttpResponse.BodyHandlers.discarding()).headers().firstValue("Content-Type").orElseThrow());
             // The page's icon comes from the server itself: a data: URL broke the page's Content-Security-Policy (default-src 'self').
