@@ -159,8 +159,7 @@ final class DiffCommand implements Callable<Integer> {
         DiffRun.Result result = DiffRun.run(request, clients, new SchemaRegistryClient(config.registryConfig()), spillRoot, progress);
         progress.finish();
         for (String key : result.groupKeysInNoEvent()) {
-            err.printf("diff: --group-by key '%s' is in the metadata of none of the %d joined events: they are all in group '-' for it%n",
-                    TokenText.visible(key), result.aggregate().joined());
+            err.println(keyInNoEvent(key, result.aggregate().joined()));
         }
         String report = switch (choice.format()) {
             case text -> DiffReport.text(result, unfinished);
@@ -398,6 +397,21 @@ final class DiffCommand implements Callable<Integer> {
             }
         }
         return keys;
+    }
+
+    /**
+     * The warning for a --group-by key that no joined event's metadata has. A key that names a
+     * field of the explanation (source_model, copied from stats.group.by) says what diff does with
+     * it: the field is not read, and without keys it groups by the source model (a hostile test).
+     */
+    static String keyInNoEvent(String key, long joined) {
+        String warning = String.format(java.util.Locale.ROOT, "diff: --group-by key '%s' is in the metadata of none of the %d joined events: they are all"
+                + " in group '-' for it", TokenText.visible(key), joined);
+        if (io.explainstream.schema.Explanation.getClassSchema().getField(key) == null) {
+            return warning;
+        }
+        return warning + " ('" + key + "' is also a field of the explanation, which --group-by does not read: it takes metadata keys, and with"
+                + " none, --group-by '', groups by the source model)";
     }
 
     /** Progress on the terminal: records read of the range, then events joined of the replay's; redrawn on a console, a line every 5 s otherwise. */

@@ -119,6 +119,13 @@ class DiffCommandTest {
         assertEquals(List.of("metadata."), DiffCommand.groupKeys("--group-by", "metadata."), "a key that is the prefix alone stays");
         assertEquals("--group-by = 'application,metadata.application' names the key 'application' twice", org.junit.jupiter.api.Assertions.assertThrows(
                 IllegalArgumentException.class, () -> DiffCommand.groupKeys("--group-by", "application,metadata.application")).getMessage());
+        // stats.group.by copied whole: its source_model is a field of the explanation, not metadata, and the warning says so.
+        assertEquals(List.of("source_model", "application"), DiffCommand.groupKeys("--group-by", "source_model,metadata.application"));
+        assertEquals("diff: --group-by key 'source_model' is in the metadata of none of the 9 joined events: they are all in group '-' for it"
+                + " ('source_model' is also a field of the explanation, which --group-by does not read: it takes metadata keys, and with none,"
+                + " --group-by '', groups by the source model)", DiffCommand.keyInNoEvent("source_model", 9));
+        assertEquals("diff: --group-by key 'tennant' is in the metadata of none of the 9 joined events: they are all in group '-' for it",
+                DiffCommand.keyInNoEvent("tennant", 9));
     }
 
     /**
