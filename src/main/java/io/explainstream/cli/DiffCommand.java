@@ -370,9 +370,14 @@ final class DiffCommand implements Callable<Integer> {
      * keys with their prefix, where taking them whole matched no key and put every event in "-".
      */
     static List<String> metadataKeysOfStatsGroupBy(ServiceConfig config) {
-        String prefix = "metadata.";
         return io.explainstream.stats.GroupBy.parse(Setting.STATS_GROUP_BY.key(), config.get(Setting.STATS_GROUP_BY)).fields().stream()
-                .filter(field -> field.startsWith(prefix)).map(field -> field.substring(prefix.length())).toList();
+                .filter(field -> field.startsWith(io.explainstream.stats.GroupBy.METADATA_PREFIX)).map(DiffCommand::metadataKey).toList();
+    }
+
+    /** A metadata key as --group-by and stats.group.by name it: {@code metadata.application} is the key {@code application}. */
+    private static String metadataKey(String field) {
+        String prefix = io.explainstream.stats.GroupBy.METADATA_PREFIX;
+        return field.startsWith(prefix) && field.length() > prefix.length() ? field.substring(prefix.length()) : field;
     }
 
     /**
@@ -384,9 +389,7 @@ final class DiffCommand implements Callable<Integer> {
         if (text.isBlank()) {
             return List.of();
         }
-        String prefix = "metadata.";
-        List<String> keys = Arrays.stream(text.split(",", -1)).map(String::trim)
-                .map(key -> key.startsWith(prefix) && key.length() > prefix.length() ? key.substring(prefix.length()) : key).toList();
+        List<String> keys = Arrays.stream(text.split(",", -1)).map(String::trim).map(DiffCommand::metadataKey).toList();
         if (keys.contains("")) {
             throw new IllegalArgumentException(option + " = '" + text + "' has an empty key: give comma-separated metadata keys, such as tenant,app");
         }
