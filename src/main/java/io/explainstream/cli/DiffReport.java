@@ -16,6 +16,7 @@ import io.explainstream.render.ExplanationViews;
 import io.explainstream.render.HtmlReport;
 import io.explainstream.render.TokenText;
 import io.explainstream.schema.Explanation;
+import io.explainstream.text.Columns;
 import io.explainstream.text.Shortened;
 import java.util.ArrayList;
 import java.util.List;
@@ -78,8 +79,7 @@ final class DiffReport {
             if (aggregate.groups().size() == 2 && !group.equals(DiffAggregate.ALL)) {
                 continue; // one group only: the same numbers as all events
             }
-            text.append(String.format(Locale.ROOT, "%n%-26s %9s %9s %9s %7s%n", group.equals(DiffAggregate.ALL) ? "all events" : "group " + TokenText.visible(group), "p10", "p50",
-                    "p90", "events"));
+            text.append(System.lineSeparator()).append(header(group.equals(DiffAggregate.ALL) ? "all events" : "group " + TokenText.visible(group)));
             for (Measure measure : Measure.values()) {
                 aggregate.distribution(group, measure).ifPresent(d -> text.append(row(measure.key(), d)));
             }
@@ -297,9 +297,14 @@ final class DiffReport {
         values.forEach(array::add);
     }
 
+    /** The head of a group's table: its title, then the quantiles' and the count's columns. Cells are padded in terminal columns (a group may be 中文). */
+    static String header(String title) {
+        return String.format(Locale.ROOT, "%s %9s %9s %9s %7s%n", Columns.padEnd(title, 26), "p10", "p50", "p90", "events");
+    }
+
     /** A measure's row of the table. */
-    private static String row(String name, DiffAggregate.Distribution d) {
-        return String.format(Locale.ROOT, "  %-24s %+9.4f %+9.4f %+9.4f %7d%n", name, shown(d.p10()), shown(d.p50()), shown(d.p90()), d.count());
+    static String row(String name, DiffAggregate.Distribution d) {
+        return String.format(Locale.ROOT, "  %s %+9.4f %+9.4f %+9.4f %7d%n", Columns.padEnd(name, 24), shown(d.p10()), shown(d.p50()), shown(d.p90()), d.count());
     }
 
     /** A value as the table's four decimals show it: one that rounds to zero reads +0.0000, not -0.0000 (float noise of an unchanged event). */

@@ -4,7 +4,7 @@ import io.explainstream.attribution.Attribution;
 import io.explainstream.attribution.CompletenessGap;
 import io.explainstream.attribution.AttributionToken;
 import io.explainstream.attribution.summary.Summary;
-import io.explainstream.text.Shortened;
+import io.explainstream.text.Columns;
 import io.explainstream.tokenize.Token;
 import java.util.List;
 import java.util.Locale;
@@ -19,6 +19,8 @@ public final class TerminalHeatmap {
 
     private static final String RESET = "\u001b[0m";
     private static final int BAR_WIDTH = 20;
+    /** The terminal columns of a table's token or word column; a longer one pushes its row out. */
+    private static final int NAME_COLUMNS = 16;
 
     private static final String WARNING_STYLE = "\u001b[1;31m"; // bold red
 
@@ -74,17 +76,17 @@ public final class TerminalHeatmap {
             }
             out.append('\n').append(line).append('\n');
         }
-        out.append('\n').append(String.format(Locale.ROOT, "  %4s  %-16s %10s %10s  %s%n", "#", "word", "raw", "normalized", "share"));
+        out.append('\n').append(String.format(Locale.ROOT, "  %4s  %s %10s %10s  %s%n", "#", Columns.padEnd("word", NAME_COLUMNS), "raw", "normalized", "share"));
         double extent = DivergingScale.extent(scores);
         for (int w = 0; w < scores.length; w++) {
             Summary.Word word = summary.words().get(w);
             String name = quote(TokenText.display(word.text()));
             if (attribution.promptTokens().subList(word.tokenStart(), word.tokenEnd()).stream().noneMatch(AttributionToken::attributed)) {
                 // BOS: the same words as the token table, not a score of 0 the method never gave.
-                out.append(String.format(Locale.ROOT, "  %4d  %-16s %10s %10s  (not attributed)%n", w, name, "-", "-"));
+                out.append(String.format(Locale.ROOT, "  %4d  %s %10s %10s  (not attributed)%n", w, Columns.padEnd(name, NAME_COLUMNS), "-", "-"));
                 continue;
             }
-            out.append(String.format(Locale.ROOT, "  %4d  %-16s %+10.4f %+10.4f  %s%n", w, name, word.score(), word.scoreNormalized(),
+            out.append(String.format(Locale.ROOT, "  %4d  %s %+10.4f %+10.4f  %s%n", w, Columns.padEnd(name, NAME_COLUMNS), word.score(), word.scoreNormalized(),
                     bar(word.score(), extent)));
         }
         return out.toString();
@@ -100,7 +102,7 @@ public final class TerminalHeatmap {
                 int[] rgb = DivergingScale.rgb(segment.score(), Math.abs(segment.score()));
                 bar = String.format("\u001b[38;2;%d;%d;%dm%s%s", rgb[0], rgb[1], rgb[2], bar, RESET);
             }
-            out.append(String.format(Locale.ROOT, "  %-20s %-9s %6d %+10.4f %6.1f%%  %s%n", Shortened.fit(TokenText.name(segment.name()), 20), segment.kind().jsonName(),
+            out.append(String.format(Locale.ROOT, "  %s %-9s %6d %+10.4f %6.1f%%  %s%n", Columns.padEnd(Columns.fit(TokenText.name(segment.name()), 20), 20), segment.kind().jsonName(),
                     segment.tokens(), segment.score(), 100 * segment.share(), bar));
         }
         return out.toString();
@@ -126,7 +128,7 @@ public final class TerminalHeatmap {
      * three strongest tokens with signs), then the strongest tokens, the delta and {@code extra}.
      */
     public String compact(String title, Attribution attribution, Source source, String extra) {
-        StringBuilder out = new StringBuilder(TokenText.visible(title)).append("  → ").append(quote(Shortened.fit(source.response(), 60))).append('\n');
+        StringBuilder out = new StringBuilder(TokenText.visible(title)).append("  → ").append(quote(Columns.fit(source.response(), 60))).append('\n');
         if (color) {
             out.append(coloredPrompt(attribution.promptTokens(), attribution.seqAttr())).append('\n');
         }
@@ -173,17 +175,17 @@ public final class TerminalHeatmap {
     }
 
     private String table(Attribution attribution) {
-        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "  %4s  %-16s %10s %10s  %s%n", "#", "prompt token", "raw", "normalized", "share"));
+        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "  %4s  %s %10s %10s  %s%n", "#", Columns.padEnd("prompt token", NAME_COLUMNS), "raw", "normalized", "share"));
         double extent = DivergingScale.extent(attribution.seqAttr());
         for (int i = 0; i < attribution.promptTokens().size(); i++) {
             AttributionToken token = attribution.promptTokens().get(i);
             double raw = attribution.seqAttr()[i];
             String name = quote(TokenText.display(token.text()));
             if (!token.attributed()) {
-                out.append(String.format(Locale.ROOT, "  %4d  %-16s %10s %10s  (not attributed)%n", i, name, "-", "-"));
+                out.append(String.format(Locale.ROOT, "  %4d  %s %10s %10s  (not attributed)%n", i, Columns.padEnd(name, NAME_COLUMNS), "-", "-"));
                 continue;
             }
-            out.append(String.format(Locale.ROOT, "  %4d  %-16s %+10.4f %+10.4f  %s%n", i, name, raw, attribution.seqAttrNormalized()[i], bar(raw, extent)));
+            out.append(String.format(Locale.ROOT, "  %4d  %s %+10.4f %+10.4f  %s%n", i, Columns.padEnd(name, NAME_COLUMNS), raw, attribution.seqAttrNormalized()[i], bar(raw, extent)));
         }
         return out.toString();
     }
@@ -200,15 +202,15 @@ public final class TerminalHeatmap {
     private String matrix(Attribution attribution) {
         List<Token> response = attribution.responseTokens();
         StringBuilder out = new StringBuilder("  token matrix (normalized per response token; rows: prompt tokens, columns: response tokens)\n");
-        out.append(String.format("  %-16s", ""));
+        out.append("  ").append(" ".repeat(NAME_COLUMNS));
         for (Token token : response) {
-            out.append(String.format(" %7s", Shortened.fit(TokenText.display(token.piece()), 7)));
+            out.append(' ').append(Columns.padStart(Columns.fit(TokenText.display(token.piece()), 7), 7));
         }
         out.append('\n');
         double[][] normalized = attribution.tokenAttrNormalized();
         for (int i = 0; i < attribution.promptTokens().size(); i++) {
             AttributionToken token = attribution.promptTokens().get(i);
-            out.append(String.format("  %-16s", quote(TokenText.display(token.text()))));
+            out.append("  ").append(Columns.padEnd(quote(TokenText.display(token.text())), NAME_COLUMNS));
             for (int t = 0; t < response.size(); t++) {
                 double[] row = normalized[t];
                 String value = token.attributed() ? String.format(Locale.ROOT, "%+7.3f", row[i]) : "      -";

@@ -1,8 +1,5 @@
 package io.explainstream.text;
 
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-
 /**
  * Text from the traffic or from an error, cut to a length limit where it is stored or shown: a
  * dead letter's reason header, a metric label, a line of a report. Limits count UTF-16 units, as
@@ -16,17 +13,12 @@ public final class Shortened {
     /** Marks where text was cut. */
     public static final String ELLIPSIS = "…";
 
-    private static final Pattern CLUSTER = Pattern.compile("\\X");
-
     /**
      * More UTF-16 units than any emoji sequence has (tag-sequence flags and kisses with skin tones
      * have 14 or 15): a longer character is a letter under stacked marks, cut inside rather than
      * dropped with its letter.
      */
     private static final int LONGEST_EMOJI = 32;
-
-    /** The viramas Unicode 15.1 names as conjunct linkers (Indic_Conjunct_Break=Linker). */
-    private static final String VIRAMAS = "\u094D\u09CD\u0ACD\u0B4D\u0C4D\u0D4D";
 
     private Shortened() {}
 
@@ -60,28 +52,15 @@ public final class Shortened {
         if (chars <= 0) {
             return "";
         }
-        Matcher cluster = CLUSTER.matcher(text);
-        int end = 0;
-        while (cluster.find()) {
-            if (cluster.end() > chars) {
-                int length = cluster.end() - cluster.start();
-                boolean cutInside = length > chars && (end == 0 || length > LONGEST_EMOJI);
-                return cutInside ? withinCluster(text, chars) : text.substring(0, end);
-            }
-            if (!joinsNext(text, cluster.end())) {
-                end = cluster.end();
+        Clusters characters = new Clusters(text);
+        while (characters.next()) {
+            if (characters.end() > chars) {
+                int length = characters.end() - characters.start();
+                boolean cutInside = length > chars && (characters.start() == 0 || length > LONGEST_EMOJI);
+                return cutInside ? withinCluster(text, chars) : text.substring(0, characters.start());
             }
         }
-        return text.substring(0, end);
-    }
-
-    /**
-     * Whether the boundary Java 17's {@code \X} finds at {@code at} lies inside an Indic conjunct:
-     * after a virama and before a letter (स्|ते), which Unicode 15.1's grapheme rules join, as the
-     * dashboard's browser does.
-     */
-    private static boolean joinsNext(String text, int at) {
-        return at > 0 && at < text.length() && VIRAMAS.indexOf(text.charAt(at - 1)) >= 0 && Character.isLetter(text.codePointAt(at));
+        return text;
     }
 
     /** The first code points of {@code text} within {@code chars} units, less a joiner or an unpaired regional indicator at the end. */

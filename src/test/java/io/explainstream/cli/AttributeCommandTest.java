@@ -211,6 +211,41 @@ class AttributeCommandTest {
         assertTrue(text.contains("class=\"shares\"") && text.contains("doc:sun"), text);
     }
 
+    /**
+     * Words and spans in CJK, with an emoji and a combining accent, from the real model: the scores
+     * after them start in one terminal column (padded in UTF-16 units, 中文's row was two columns
+     * wider than an ASCII word's and 👩‍💻's three narrower).
+     */
+    @Test
+    void theWordAndSegmentTablesLineUpInTerminalColumns() {
+        String prompt = "Lily saw 中文 and \uD83D\uDC69\u200D\uD83D\uDCBB in the cafe\u0301.";
+        CliRun words = CliRun.of("attribute", "--prompt", prompt, "--response", "She smiled.", "--steps", "4", "--no-color", "--aggregate", "words");
+        assertEquals(0, words.exitCode(), words.err());
+        CliRun segments = CliRun.of("attribute", "--prompt", prompt, "--response", "She smiled.", "--steps", "4", "--no-color", "--aggregate",
+                "segments", "--segment", "文書:9:11", "--segment", "\uD83D\uDC69\u200D\uD83D\uDCBB:16:21");
+        assertEquals(0, segments.exitCode(), segments.err());
+        java.util.Set<Integer> scoreEnds = new java.util.TreeSet<>();
+        java.util.Set<Integer> kindStarts = new java.util.TreeSet<>();
+        java.util.regex.Pattern score = java.util.regex.Pattern.compile("' +([+-]\\d+\\.\\d{4})");
+        java.util.regex.Pattern kind = java.util.regex.Pattern.compile(" (span|prompt) +\\d+ +[+-]"); // the kind column, then tokens and score
+        for (String line : words.out().split("\n")) {
+            java.util.regex.Matcher number = score.matcher(line);
+            if (line.matches(" +\\d+  '.*") && number.find()) {
+                scoreEnds.add(io.explainstream.text.Columns.width(line.substring(0, number.end(1))));
+            }
+        }
+        for (String line : segments.out().split("\n")) {
+            java.util.regex.Matcher segment = kind.matcher(line);
+            if (segment.find()) {
+                kindStarts.add(io.explainstream.text.Columns.width(line.substring(0, segment.start(1))));
+            }
+        }
+        assertTrue(segments.out().contains("  文書 ") && segments.out().contains("  \uD83D\uDC69\u200D\uD83D\uDCBB "), segments.out());
+        assertTrue(words.out().contains("'中文'") && words.out().contains("'cafe\u0301.'"), words.out());
+        assertEquals(1, scoreEnds.size(), "every word's raw score ends in one column: " + scoreEnds + "\n" + words.out());
+        assertEquals(1, kindStarts.size(), "every segment's kind starts in one column: " + kindStarts + "\n" + segments.out());
+    }
+
     @Test
     void badSegmentsAreOneLineErrors(@TempDir Path dir) throws IOException {
         assertError("error: --segment = 'doc' must be NAME:START:END, for example doc:a:0:120", "--prompt", PROMPT, "--response", RESPONSE,

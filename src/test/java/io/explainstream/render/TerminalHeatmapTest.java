@@ -88,4 +88,47 @@ class TerminalHeatmapTest {
         assertEquals(Double.POSITIVE_INFINITY, io.explainstream.attribution.CompletenessGap.relativeDelta(new double[] {-1}, new double[] {-1},
                 new double[0], 0.2));
     }
+
+    /**
+     * Token names of one to four columns in one to eight UTF-16 units: the scores after them start
+     * in one terminal column, as they did not when the cells were padded in UTF-16 units (👩‍💻 has
+     * 5 and takes 2 columns; 中文 has 2 and takes 4).
+     */
+    @Test
+    void theTablesLineUpInTerminalColumnsWhateverTheScriptOfTheTokens() {
+        String[] pieces = {"▁ok", "▁中文", "▁\uD83D\uDC69\u200D\uD83D\uDCBB", "▁cafe\u0301", "▁ＦＵＬＬ", "▁\uD83C\uDDEB\uD83C\uDDF7"};
+        List<AttributionToken> prompt = new java.util.ArrayList<>(List.of(new AttributionToken(1, "<s>", 0, 0, false)));
+        double[] seq = new double[pieces.length + 1];
+        for (int i = 0; i < pieces.length; i++) {
+            prompt.add(new AttributionToken(10 + i, pieces[i], 0, 0, true));
+            seq[i + 1] = 0.5 + i;
+        }
+        List<Token> response = List.of(new Token(20, "▁是", 0, 1), new Token(21, "▁\uD83D\uDC36", 1, 3), new Token(22, "▁yes", 3, 6));
+        double[][] matrix = new double[response.size()][];
+        for (int t = 0; t < matrix.length; t++) {
+            matrix[t] = seq.clone();
+        }
+        double[] normalized = AttributionSettings.DEFAULTS.normalization().apply(seq);
+        Attribution attribution = new Attribution(prompt, response, seq, normalized, matrix, matrix, new double[3], new double[3], new double[3], 0, 50,
+                AttributionSettings.DEFAULTS);
+        String text = new TerminalHeatmap(false).render(attribution, new Source("m", "f", "prompt", "是🐶 yes"));
+
+        java.util.Set<Integer> tableColumns = new java.util.TreeSet<>();
+        java.util.Set<Integer> matrixColumns = new java.util.TreeSet<>();
+        for (String line : text.split("\n")) {
+            for (int i = 0; i < pieces.length; i++) {
+                String raw = String.format(java.util.Locale.ROOT, "%+.4f", seq[i + 1]);
+                String name = "'" + pieces[i].replace('▁', ' ') + "'";
+                if (line.contains(name) && line.contains(raw)) {
+                    tableColumns.add(io.explainstream.text.Columns.width(line.substring(0, line.indexOf(raw) + raw.length())));
+                } else if (line.startsWith("  " + name) && !line.contains(raw)) {
+                    matrixColumns.add(io.explainstream.text.Columns.width(line));
+                }
+            }
+        }
+        assertEquals(1, tableColumns.size(), "every token's raw score ends in one column: " + tableColumns + "\n" + text);
+        assertEquals(1, matrixColumns.size(), "every matrix row is as wide: " + matrixColumns + "\n" + text);
+        String header = text.lines().filter(line -> line.contains("'") == false && line.contains("yes")).findFirst().orElseThrow();
+        assertEquals(matrixColumns.iterator().next(), io.explainstream.text.Columns.width(header), "the header of the response tokens is as wide as a row:\n" + text);
+    }
 }
