@@ -32,6 +32,8 @@ public final class JsonProblem {
                 message = message.substring(0, cut);
             }
         }
-        return message.strip();
+        message = message.strip();
+        // Jackson's "Duplicate field 'x'" (where duplicates are refused) in the words of a file's author.
+        return message.startsWith("Duplicate field ") ? "the key " + message.substring("Duplicate field ".length()) + " is given twice" : message;
     }
 }

@@ -1,7 +1,10 @@
 package io.explainstream.model;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.explainstream.json.JsonProblem;
 import java.io.IOException;
@@ -46,7 +49,12 @@ public record LlamaConfig(
         int padTokenId) {
 
     private static final Set<String> MODEL_TYPES = Set.of("llama", "mistral");
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * Refuses a key given twice (Jackson would take the last, and the weights' shapes then disagree
+     * with a number the reader never saw) and text after the object (a second object pasted in).
+     */
+    private static final ObjectMapper JSON = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
 
     public LlamaConfig {
         require(hiddenSize > 0, "hidden_size", hiddenSize, "must be positive");
@@ -85,6 +93,12 @@ public record LlamaConfig(
         } catch (IOException e) {
             throw new ModelLoadException(file + " is not valid JSON" + JsonProblem.describe(e), e);
         }
+        if (root == null || root.isMissingNode()) {
+            throw new ModelLoadException(file + " is empty");
+        }
+        if (!root.isObject()) {
+            throw new ModelLoadException(file + " is not a JSON object: it holds " + shortened(root));
+        }
         return fromJson(root);
     }
 
@@ -99,28 +113,40 @@ public record LlamaConfig(
             throw new ModelLoadException("config.json: hidden_act '" + act + "' is not supported (supported: silu)");
         }
         for (String bias : new String[] {"attention_bias", "mlp_bias"}) {
-            if (root.path(bias).asBoolean(false)) {
+            if (optionalBoolean(root, bias)) {
                 throw new ModelLoadException("config.json: " + bias + " = true is not supported");
             }
         }
         int hidden = requiredInt(root, "hidden_size");
         int heads = requiredInt(root, "num_attention_heads");
+        int vocab = requiredInt(root, "vocab_size");
         return new LlamaConfig(
                 hidden,
                 requiredInt(root, "intermediate_size"),
                 heads,
                 optionalInt(root, "num_key_value_heads", heads),
-                optionalInt(root, "head_dim", hidden / heads),
+                optionalInt(root, "head_dim", headDimOf(hidden, heads)),
                 requiredInt(root, "num_hidden_layers"),
-                requiredInt(root, "vocab_size"),
+                vocab,
                 contextLength(root),
-                root.path("rms_norm_eps").asDouble(1e-6),
-                root.path("rope_theta").asDouble(10000.0),
+                optionalDouble(root, "rms_norm_eps", 1e-6),
+                optionalDouble(root, "rope_theta", 10000.0),
                 RopeScaling.fromConfig(root.get("rope_scaling")),
-                root.path("tie_word_embeddings").asBoolean(false),
-                optionalId(root, "bos_token_id"),
-                optionalId(root, "eos_token_id"),
-                optionalId(root, "pad_token_id"));
+                optionalBoolean(root, "tie_word_embeddings"),
+                tokenId(root, "bos_token_id", vocab),
+                tokenId(root, "eos_token_id", vocab),
+                padTokenId(root));
+    }
+
+    /**
+     * The head width Hugging Face takes where {@code head_dim} is absent: hidden_size / heads, which
+     * must come out whole (zero heads is left to the constructor, which names it).
+     */
+    private static int headDimOf(int hidden, int heads) {
+        if (heads > 0 && hidden % heads != 0) {
+            throw new ModelLoadException("config.json: num_attention_heads = " + heads + " is not valid: without head_dim it must divide hidden_size = " + hidden);
+        }
+        return heads > 0 ? hidden / heads : 0;
     }
 
     /**
@@ -141,34 +167,93 @@ public record LlamaConfig(
         return Math.min(maxPositions, window);
     }
 
-    /** An integer that may be left out; one beyond int's range is refused as written, not wrapped to another number. */
+    /** An integer that may be left out (or null). */
     private static int optionalInt(JsonNode root, String key, int absent) {
         JsonNode node = root.get(key);
+        return node == null || node.isNull() ? absent : integer(key, node);
+    }
+
+    private static int requiredInt(JsonNode root, String key) {
+        JsonNode node = root.get(key);
         if (node == null || node.isNull()) {
-            return absent;
+            throw new ModelLoadException("config.json: " + key + " is missing");
         }
-        if (!node.canConvertToInt() || !node.isIntegralNumber()) {
+        return integer(key, node);
+    }
+
+    /**
+     * A whole number as written: 5.5 is not read as 5 (a layer count or width must be whole), "64"
+     * not as 64 (a file that quotes one number may quote others wrongly), and one beyond int's range
+     * is refused as written, not wrapped to another number.
+     */
+    private static int integer(String key, JsonNode node) {
+        if (!node.isIntegralNumber()) {
+            throw new ModelLoadException("config.json: " + key + " = " + shortened(node) + " is not an integer");
+        }
+        if (!node.canConvertToInt()) {
             throw new ModelLoadException("config.json: " + key + " = " + node + " is not an integer this loader can use (at most " + Integer.MAX_VALUE + ")");
         }
         return node.asInt();
     }
 
-    private static int requiredInt(JsonNode root, String key) {
+    /** A number that may be left out (or null); a string, even of digits, is refused: Jackson would read "abc" as the default and "5e5" as a number. */
+    private static double optionalDouble(JsonNode root, String key, double absent) {
         JsonNode node = root.get(key);
-        // canConvertToInt also passes 5.5 (read as 5): a layer count or width must be a whole number as written.
-        if (node == null || !node.canConvertToInt() || !node.isIntegralNumber()) {
-            throw new ModelLoadException("config.json: " + key + " is missing or not an integer (found " + node + ")");
+        if (node == null || node.isNull()) {
+            return absent;
         }
-        return node.asInt();
+        if (!node.isNumber()) {
+            throw new ModelLoadException("config.json: " + key + " = " + shortened(node) + " is not a number");
+        }
+        return node.asDouble();
     }
 
-    private static int optionalId(JsonNode root, String key) {
+    /** A flag that may be left out (or null, both false); "yes" or "true" as a string is refused, not read as false. */
+    private static boolean optionalBoolean(JsonNode root, String key) {
         JsonNode node = root.get(key);
-        // Some checkpoints list several EOS ids; the first is the canonical one.
+        if (node == null || node.isNull()) {
+            return false;
+        }
+        if (!node.isBoolean()) {
+            throw new ModelLoadException("config.json: " + key + " = " + shortened(node) + " is not true, false or null");
+        }
+        return node.asBoolean();
+    }
+
+    /**
+     * The beginning- or end-of-sequence id, or -1 where null or absent. Some checkpoints list several
+     * end-of-sequence ids; the first is the canonical one. It must name a row of the embedding table:
+     * generation stops at it and prompts begin with it.
+     */
+    private static int tokenId(JsonNode root, String key, int vocab) {
+        JsonNode node = root.get(key);
         if (node != null && node.isArray() && node.size() > 0) {
             node = node.get(0);
         }
-        return node != null && node.canConvertToInt() ? node.asInt() : -1;
+        if (node == null || node.isNull()) {
+            return -1;
+        }
+        int id = integer(key, node);
+        if (id < 0 || id >= vocab) {
+            throw new ModelLoadException("config.json: " + key + " = " + id + " is not valid: it must be a token id from 0 to vocab_size - 1 = " + (vocab - 1)
+                    + ", or null");
+        }
+        return id;
+    }
+
+    /**
+     * The padding id, or -1 where null, absent or negative (LLaMA 1's configs wrote -1 for none). Any other
+     * integer is kept as written: a pad token added for fine-tuning may lie past the embedding table,
+     * and nothing here looks it up.
+     */
+    private static int padTokenId(JsonNode root) {
+        JsonNode node = root.get("pad_token_id");
+        return node == null || node.isNull() ? -1 : Math.max(-1, integer("pad_token_id", node));
+    }
+
+    /** A value as the file writes it, cut for a one-line message. */
+    private static String shortened(JsonNode node) {
+        return io.explainstream.text.Shortened.cut(node.toString(), 60);
     }
 
     /** The config as Hugging Face writes it, for generated checkpoints. */

@@ -448,7 +448,7 @@ class AttributeCommandTest {
         CliRun duplicate = CliRun.of("attribute", "--chat", twice.toString(), "--response", RESPONSE);
         assertEquals(2, duplicate.exitCode());
         assertTrue(duplicate.err().startsWith("error: --chat = " + twice + " is not valid JSON at line 1, column "), duplicate.err());
-        assertTrue(duplicate.err().contains("Duplicate field 'role'"), duplicate.err());
+        assertTrue(duplicate.err().contains("the key 'role' is given twice"), duplicate.err());
         Path none = dir.resolve("none.json");
         Files.writeString(none, "[]");
         assertError("error: --chat = " + none + " holds no message: give at least one {\"role\": \"user\", \"content\": …}", "--chat", none.toString(),

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.explainstream.TestData;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -183,12 +185,72 @@ class CheckpointLoadingTest {
     void aFractionalCountIsRefusedAndARefusedValueSaysWhy(@TempDir Path dir) throws IOException {
         Path fractional = Files.createDirectory(dir.resolve("fractional"));
         TestData.stories260KWithConfig(fractional, config -> config.put("num_hidden_layers", 5.5));
-        assertEquals("config.json: num_hidden_layers is missing or not an integer (found 5.5)",
+        assertEquals("config.json: num_hidden_layers = 5.5 is not an integer",
                 assertThrows(ModelLoadException.class, () -> LlamaConfig.read(fractional)).getMessage());
         Path heads = Files.createDirectory(dir.resolve("heads"));
         TestData.stories260KWithConfig(heads, config -> config.put("num_key_value_heads", 3));
         assertEquals("config.json: num_key_value_heads = 3 is not valid: it must be positive and divide num_attention_heads = 8 (each key/value"
                 + " head serves the same number of query heads)", assertThrows(ModelLoadException.class, () -> LlamaConfig.read(heads)).getMessage());
+    }
+
+    /**
+     * Values a hostile test put in config.json (helper-74): each is refused in one line that names
+     * the field and the value. Before, zero heads divided by zero (a stack trace), and a wrongly
+     * typed rope_theta, rms_norm_eps or tie_word_embeddings, an end-of-sequence id outside the
+     * vocabulary and a key given twice loaded as another model without a word.
+     */
+    @Test
+    void wronglyTypedOrImpossibleConfigValuesAreRefusedNamingTheFieldAndValue(@TempDir Path dir) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode base = (ObjectNode) json.readTree(TestData.stories260K().resolve("config.json").toFile());
+        java.util.function.BiConsumer<String, java.util.function.Consumer<ObjectNode>> refused = (expected, edit) -> {
+            ObjectNode config = base.deepCopy();
+            edit.accept(config);
+            assertEquals(expected, assertThrows(ModelLoadException.class, () -> LlamaConfig.fromJson(config)).getMessage());
+        };
+        refused.accept("config.json: num_attention_heads = 0 is not valid: it must be positive", c -> c.put("num_attention_heads", 0).remove("head_dim"));
+        refused.accept("config.json: num_attention_heads = 6 is not valid: without head_dim it must divide hidden_size = 64",
+                c -> c.put("num_attention_heads", 6).put("num_key_value_heads", 6).remove("head_dim"));
+        refused.accept("config.json: rope_theta = \"abc\" is not a number", c -> c.put("rope_theta", "abc"));
+        refused.accept("config.json: rope_theta = \"500000\" is not a number", c -> c.put("rope_theta", "500000"));
+        refused.accept("config.json: rms_norm_eps = true is not a number", c -> c.put("rms_norm_eps", true));
+        refused.accept("config.json: tie_word_embeddings = \"yes\" is not true, false or null", c -> c.put("tie_word_embeddings", "yes"));
+        refused.accept("config.json: attention_bias = \"no\" is not true, false or null", c -> c.put("attention_bias", "no"));
+        refused.accept("config.json: eos_token_id = -3 is not valid: it must be a token id from 0 to vocab_size - 1 = 511, or null",
+                c -> c.put("eos_token_id", -3));
+        refused.accept("config.json: bos_token_id = 99999 is not valid: it must be a token id from 0 to vocab_size - 1 = 511, or null",
+                c -> c.put("bos_token_id", 99999));
+        refused.accept("config.json: bos_token_id = \"1\" is not an integer", c -> c.put("bos_token_id", "1"));
+        refused.accept("config.json: hidden_size = 2147483648 is not an integer this loader can use (at most 2147483647)",
+                c -> c.put("hidden_size", 2_147_483_648L));
+        refused.accept("config.json: hidden_size = \"64\" is not an integer", c -> c.put("hidden_size", "64"));
+        refused.accept("config.json: hidden_size is missing", c -> c.remove("hidden_size"));
+        // What checkpoints write: a list of end-of-sequence ids (the first is taken), null ids, LLaMA 1's pad_token_id -1 (none).
+        ObjectNode lenient = base.deepCopy();
+        lenient.putArray("eos_token_id").add(2).add(3);
+        lenient.putNull("bos_token_id");
+        lenient.put("pad_token_id", -1);
+        LlamaConfig read = LlamaConfig.fromJson(lenient);
+        assertEquals(2, read.eosTokenId());
+        assertEquals(-1, read.bosTokenId());
+        assertEquals(-1, read.padTokenId());
+
+        Path twice = Files.createDirectory(dir.resolve("twice"));
+        TestData.stories260KWithConfig(twice, config -> {});
+        String text = Files.readString(twice.resolve("config.json"));
+        Files.writeString(twice.resolve("config.json"), text.replace("\"hidden_size\":64", "\"hidden_size\":64,\"hidden_size\":32"));
+        var duplicate = assertThrows(ModelLoadException.class, () -> LlamaConfig.read(twice));
+        assertTrue(duplicate.getMessage().startsWith(twice.resolve("config.json") + " is not valid JSON at line 1, column "), duplicate.getMessage());
+        assertTrue(duplicate.getMessage().contains("hidden_size") && duplicate.getMessage().contains("twice"), duplicate.getMessage());
+        Files.writeString(twice.resolve("config.json"), text + "{}");
+        assertTrue(assertThrows(ModelLoadException.class, () -> LlamaConfig.read(twice)).getMessage().startsWith(twice.resolve("config.json")
+                + " is not valid JSON at line 1, column "), "a second object after the first");
+        for (String content : new String[] {"", "  \n", "[1,2]", "\"llama\""}) {
+            Path odd = Files.createDirectories(dir.resolve("odd" + content.length()));
+            Files.writeString(odd.resolve("config.json"), content);
+            String expected = odd.resolve("config.json") + (content.isBlank() ? " is empty" : " is not a JSON object: it holds " + content);
+            assertEquals(expected, assertThrows(ModelLoadException.class, () -> LlamaConfig.read(odd)).getMessage());
+        }
     }
 
     /** A number beyond int's range is reported as written, not wrapped; a truncated file is one line with its place, without Jackson's internals. */
