@@ -60,7 +60,9 @@ public final class Main implements Runnable {
 
     /** Runs a command line with the given output and error writers; tests call this. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
+        // Choices take any case, as the configuration's do (attribution.method=Gradient is gradient): --storage-dtype f16 is F16.
         int code = NumberOptions.register(new CommandLine(new Main()))
+                .setCaseInsensitiveEnumValuesAllowed(true)
                 .setOut(out)
                 .setErr(err)
                 .setExecutionExceptionHandler(Main::reportError)

@@ -52,7 +52,7 @@ final class MakeCheckpointCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Random seed. Default: ${DEFAULT-VALUE}.")
     private long seed;
 
-    @Option(names = "--storage-dtype", defaultValue = "F32", description = "F32, F16 or BF16. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--storage-dtype", defaultValue = "F32", description = "Storage dtype of the weights: ${COMPLETION-CANDIDATES}. Default: ${DEFAULT-VALUE}.")
     private TensorDtype storageDtype;
 
     @Option(names = "--shards", defaultValue = "1", description = "Number of safetensors shards. Default: ${DEFAULT-VALUE}.")
@@ -90,8 +90,9 @@ final class MakeCheckpointCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--out = " + out + " cannot be written: " + OutputFile.reason(e), e);
         }
         long parameters = tensors.values().stream().mapToLong(MakeCheckpointCommand::values).sum();
-        spec.commandLine().getOut().printf("wrote %s: hidden %d, %d layers, %d/%d heads, ffn %d, vocab %d, about %.1fM parameters%n",
-                out, hidden, layers, heads, config.numKeyValueHeads(), config.intermediateSize(), vocabSize, parameters / 1e6);
+        spec.commandLine().getOut().printf("wrote %s: hidden %d, %d layers, %d/%d heads, ffn %d, vocab %d, %s parameters%n",
+                out, hidden, layers, heads, config.numKeyValueHeads(), config.intermediateSize(), vocabSize,
+                parameters < 1_000_000 ? String.valueOf(parameters) : String.format(java.util.Locale.ROOT, "about %.1fM", parameters / 1e6));
         return 0;
     }
 

@@ -36,9 +36,19 @@ public record StatsSettings(String explanationsTopic, String deadLetterTopic, St
         if (maxGroups < 1) {
             throw new ConfigException(Setting.STATS_MAX_GROUPS.key() + " = " + maxGroups + " must be at least 1");
         }
+        requireRetention(retention, "", window, grace);
+    }
+
+    /**
+     * Closed windows must stay queryable for at least a window and its grace. The sum is said as its
+     * terms (1d + 30s, not 86430s), and {@code note} says where the retention came from when the
+     * reader did not set it.
+     */
+    private static void requireRetention(Duration retention, String note, Duration window, Duration grace) {
         if (retention.compareTo(window.plus(grace)) < 0) {
-            throw new ConfigException(Setting.STATS_RETENTION.key() + " = " + DurationText.format(retention) + " must be at least "
-                    + Setting.STATS_WINDOW.key() + " + " + Setting.STATS_GRACE.key() + " = " + DurationText.format(window.plus(grace)));
+            throw new ConfigException(Setting.STATS_RETENTION.key() + " = " + DurationText.format(retention) + note + " must be at least "
+                    + Setting.STATS_WINDOW.key() + " + " + Setting.STATS_GRACE.key() + " = " + DurationText.format(window)
+                    + (grace.isZero() ? "" : " + " + DurationText.format(grace)));
         }
     }
 
@@ -53,6 +63,7 @@ public record StatsSettings(String explanationsTopic, String deadLetterTopic, St
         Duration grace = DurationText.parse(Setting.STATS_GRACE.key(), config.get(Setting.STATS_GRACE), true);
         Duration emit = DurationText.parse(Setting.STATS_EMIT_INTERVAL.key(), config.get(Setting.STATS_EMIT_INTERVAL), false);
         Duration retention = DurationText.parse(Setting.STATS_RETENTION.key(), config.get(Setting.STATS_RETENTION), false);
+        requireRetention(retention, config.isSet(Setting.STATS_RETENTION) ? "" : " (its default)", window, grace);
         GroupBy groupBy = GroupBy.parse(Setting.STATS_GROUP_BY.key(), config.get(Setting.STATS_GROUP_BY));
         double deltaWarn = config.number(Setting.STATS_DELTA_WARN);
         if (!(deltaWarn >= 0)) {

@@ -365,7 +365,7 @@ class AttributeCommandTest {
                 List.of("--prompt", PROMPT, "--response", RESPONSE, "--format", "csv"));
         List<String> expected = List.of("error: Unknown option: '--colour'", "error: Missing required option: '--response=<response>'",
                 "error: Invalid value for option '--steps': 'abc' is not an int",
-                "error: Invalid value for option '--format': expected one of [json, text, html] (case-sensitive) but was 'csv'");
+                "error: Invalid value for option '--format': expected one of [json, text, html] (case-insensitive) but was 'csv'");
         for (int i = 0; i < cases.size(); i++) {
             List<String> args = new ArrayList<>(List.of("attribute"));
             args.addAll(cases.get(i));

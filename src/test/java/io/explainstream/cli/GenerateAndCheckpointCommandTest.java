@@ -56,8 +56,11 @@ class GenerateAndCheckpointCommandTest {
     void makeCheckpointWritesALoadableShapeThatGenerates(@TempDir Path dir) {
         Path out = dir.resolve("h96");
         CliRun made = CliRun.of("make-checkpoint", "--out", out.toString(), "--hidden", "96", "--layers", "2", "--heads", "6", "--kv-heads", "2",
-                "--shards", "2", "--storage-dtype", "BF16", "--seed", "3");
+                "--shards", "2", "--storage-dtype", "bf16", "--seed", "3"); // any case, as the configuration's choices
         assertEquals(0, made.exitCode(), made.err());
+        // A model under a million parameters is counted whole (it read "about 0.0M parameters").
+        assertTrue(java.util.regex.Pattern.compile(", vocab 512, [1-9]\\d{4,5} parameters$").matcher(made.out().strip()).find(), made.out());
+        assertTrue(CliRun.of("make-checkpoint", "--help").out().contains("F32, F16, BF16, F64"), "the help lists every dtype the option takes");
         assertTrue(Files.isRegularFile(out.resolve("model.safetensors.index.json")));
         assertTrue(Files.isRegularFile(out.resolve("tokenizer.json")));
         assertEquals(96, Checkpoint.open(out).config().hiddenSize());

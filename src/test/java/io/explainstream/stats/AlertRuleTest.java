@@ -149,8 +149,11 @@ class AlertRuleTest {
         assertEquals(java.time.Duration.ofDays(36_500), StatsSettings.from(ServiceConfig.of(Map.of("stats.emit.interval", "36500d"))).emitInterval());
         assertTrue(assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.group.by", "prompt_tokens"))))
                 .getMessage().startsWith("stats.group.by = 'prompt_tokens': 'prompt_tokens' is not a scalar field of Explanation"));
-        assertEquals("stats.retention = 1m must be at least stats.window + stats.grace = 90s",
+        assertEquals("stats.retention = 1m must be at least stats.window + stats.grace = 1m + 30s",
                 assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.retention", "1m")))).getMessage());
+        // A retention left at its default is said to be one (helper-74 met this one after setting only stats.grace, and read "52560001m").
+        assertEquals("stats.retention = 1d (its default) must be at least stats.window + stats.grace = 1m + 36500d",
+                assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.grace", "36500d")))).getMessage());
         assertEquals("stats.max.groups = 99999999999 is out of range (1..2147483647)",
                 assertThrows(ConfigException.class, () -> StatsSettings.from(ServiceConfig.of(Map.of("stats.max.groups", "99999999999")))).getMessage());
         assertEquals("stats.max.groups = 0 is out of range (1..2147483647)",
