@@ -264,10 +264,10 @@ final class SendCommand implements Callable<Integer> {
             return; // whatever its name: "explainstream-events" starts like an internal topic and is not one
         }
         // Kafka Streams names its internal topics after the application id and ends them in
-        // -changelog or -repartition; the statistics' observations topic is the service's own.
+        // -changelog or -repartition; the statistics' observations and skip notices topics are the service's own.
         String applicationId = config.streamsProperties().getProperty("application.id");
         if (target.startsWith(applicationId + "-") && (target.endsWith("-changelog") || target.endsWith("-repartition")
-                || target.equals(applicationId + "-stats-observations"))) {
+                || target.equals(applicationId + "-stats-observations") || target.equals(config.skipNoticesTopic()))) {
             throw new IllegalArgumentException("--topic = " + target + " is an internal topic of the service (application.id = " + applicationId + ")"
                     + instead);
         }

@@ -111,7 +111,7 @@ public record GroupBy(List<String> fields) {
     }
 
     /**
-     * The group of a dead letter whose original decoded: its model stands for source_model, its
+     * The group of a dead letter whose original decoded, or of a skipped event: its model stands for source_model, its
      * metadata for metadata.<key>, its event id for event_id; other fields are not known yet.
      */
     public GroupKey ofInput(String eventId, String model, Map<String, String> metadata) {

@@ -15,7 +15,7 @@ import java.util.Map;
  * windows are aggregated by one task. JSON, and unknown fields are ignored, so that an instance of
  * the previous release reads the observations of the next during a rolling upgrade.
  *
- * @param kind an explanation or a dead letter
+ * @param kind an explanation, a dead letter or an event skipped to stay within the budget
  * @param eventId the event's id (a dead letter's record key)
  * @param eventTimeMs the event time the window is chosen by
  * @param method the attribution method, lower case; null for a dead letter
@@ -24,7 +24,7 @@ import java.util.Map;
  * @param relativeDelta |delta| / Σ|f(x) − f(b)|; null without a baseline (the gradient methods);
  *     {@link Double#MAX_VALUE} stands for an infinite one (JSON has no infinity)
  * @param stage a dead letter's stage header
- * @param reason a dead letter's reason header, cut to {@link #REASON_CHARS}
+ * @param reason a dead letter's reason header, cut to {@link #REASON_CHARS}; a skipped event's reason
  * @param reliance what the prompt's segments tell (issue 17); null for a dead letter and for an
  *     explanation written before the segments existed (its defaults would read as "relied on nothing")
  */
@@ -58,12 +58,18 @@ public record Observation(Kind kind, String eventId, long eventTimeMs, String me
 
     private static final ObjectMapper JSON = new ObjectMapper().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
-    public enum Kind { EXPLANATION, DEAD_LETTER }
+    public enum Kind { EXPLANATION, DEAD_LETTER, SKIPPED }
 
     static Observation deadLetter(String eventId, long eventTimeMs, String stage, String reason) {
         String cut = reason == null ? "unknown" : Shortened.start(reason, REASON_CHARS);
         return new Observation(Kind.DEAD_LETTER, eventId, eventTimeMs, null, false, false, false, false, 0, 0, null,
                 stage == null ? "unknown" : stage, cut, null);
+    }
+
+    /** An event skipped to stay within the budget; {@code reason} is not_sampled or backlog. */
+    static Observation skipped(String eventId, long eventTimeMs, String reason) {
+        return new Observation(Kind.SKIPPED, eventId, eventTimeMs, null, false, false, false, false, 0, 0, null, null,
+                reason == null ? "unknown" : Shortened.start(reason, REASON_CHARS), null);
     }
 
     byte[] toBytes() {

@@ -14,6 +14,8 @@ import io.explainstream.stream.ingest.GroupFields;
 import io.explainstream.stream.ingest.EventValidator;
 import io.explainstream.stream.output.DeadLetter;
 import io.explainstream.stream.output.DeadLetters;
+import io.explainstream.stream.output.SkipNotice;
+import java.io.IOException;
 import io.explainstream.stream.output.SourceTimestamp;
 import java.nio.charset.StandardCharsets;
 import java.util.Comparator;
@@ -33,7 +35,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Turns each explanation and each dead letter into an {@link Observation}, keyed by its group and
+ * Turns each explanation, dead letter and skip notice into an {@link Observation}, keyed by its group and
  * stamped with its event time, for the observations topic. A dead letter's group and event time
  * come from its original (JSON or Avro) when that decodes, so that it falls in the same window as
  * the explanations of its twins; when the original's timestamp is missing, unreadable or outside
@@ -74,6 +76,10 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
         String topic = context.recordMetadata().map(m -> m.topic()).orElse(settings.explanationsTopic());
         if (topic.equals(settings.deadLetterTopic())) {
             deadLetter(record);
+            return;
+        }
+        if (topic.equals(settings.skipNoticesTopic())) {
+            skipped(record);
             return;
         }
         Explanation explanation;
@@ -164,6 +170,20 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
 
     private static double[] doubles(List<Double> values) {
         return values.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    /** An event skipped to stay within the budget, in the group and window its explanation would have had. */
+    private void skipped(Record<byte[], byte[]> record) {
+        SkipNotice notice;
+        try {
+            notice = SkipNotice.fromBytes(record.value());
+        } catch (IOException | RuntimeException e) {
+            metrics.unreadable();
+            LOG.warn("stats: skipping a record of {} that is not a skip notice: {}", settings.skipNoticesTopic(), e.getMessage());
+            return;
+        }
+        forward(settings.groupBy().ofInput(notice.eventId(), notice.model(), notice.metadata()),
+                Observation.skipped(notice.eventId(), notice.timestampMs(), notice.reason()), record.timestamp());
     }
 
     private void deadLetter(Record<byte[], byte[]> record) {

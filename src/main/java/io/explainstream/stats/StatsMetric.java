@@ -19,6 +19,9 @@ public enum StatsMetric {
     EVENTS("events", Examples.FIRST, a -> a.events),
     DLQ_COUNT("dlq.count", Examples.DEAD_LETTERS, a -> a.deadLetters),
     DLQ_RATE("dlq.rate", Examples.DEAD_LETTERS, a -> a.events + a.deadLetters == 0 ? Double.NaN : (double) a.deadLetters / (a.events + a.deadLetters)),
+    SKIPPED_COUNT("skipped.count", Examples.SKIPPED, a -> a.skipped),
+    SKIPPED_RATE("skipped.rate", Examples.SKIPPED,
+            a -> a.events + a.deadLetters + a.skipped == 0 ? Double.NaN : (double) a.skipped / (a.events + a.deadLetters + a.skipped)),
     LATE_EVENTS("late.events", Examples.FIRST, a -> a.lateEvents),
     LATENCY_P50("latency.p50", Examples.SLOWEST, a -> a.events == 0 ? Double.NaN : a.latency.quantile(0.5)),
     LATENCY_P95("latency.p95", Examples.SLOWEST, a -> a.events == 0 ? Double.NaN : a.latency.quantile(0.95)),
@@ -42,7 +45,7 @@ public enum StatsMetric {
     static final String KIND = "<kind>";
 
     /** Which events an alert on the metric names as examples. */
-    enum Examples { FIRST, DEAD_LETTERS, SLOWEST, MOST_LAGGED, LARGEST_DELTAS }
+    enum Examples { FIRST, DEAD_LETTERS, SKIPPED, SLOWEST, MOST_LAGGED, LARGEST_DELTAS }
 
     private final String metricName;
     private final Examples examples;
@@ -95,6 +98,7 @@ public enum StatsMetric {
         List<String> ids = switch (examples) {
             case FIRST -> aggregate.firstEvents;
             case DEAD_LETTERS -> aggregate.deadLetterEvents;
+            case SKIPPED -> aggregate.skippedEvents;
             case SLOWEST -> aggregate.slowest.stream().map(WindowAggregate.Example::eventId).toList();
             case MOST_LAGGED -> aggregate.mostLagged.stream().map(WindowAggregate.Example::eventId).toList();
             case LARGEST_DELTAS -> aggregate.largestDeltas.stream().map(WindowAggregate.Example::eventId).toList();

@@ -19,6 +19,8 @@ import java.util.stream.Collectors;
  * @param alertsTopic where fired alerts go (alerts.topic)
  * @param observationsTopic the internal topic that regroups explanations by group key; derived from
  *     the application id so that two services on one cluster never share it
+ * @param skipNoticesTopic the internal topic of the events skipped to stay within the budget
+ *     ({@link io.explainstream.stream.output.SkipNotice}), which windows count beside explanations
  * @param window tumbling window size, in event time
  * @param grace how long after its end a window still takes events
  * @param emitInterval the least wall-clock time between two updates of one window
@@ -28,7 +30,7 @@ import java.util.stream.Collectors;
  *     count in {@link GroupBy#overflow()}
  */
 public record StatsSettings(String explanationsTopic, String deadLetterTopic, String statsTopic, String alertsTopic, String observationsTopic,
-        Duration window, Duration grace, Duration emitInterval, Duration retention, GroupBy groupBy, double deltaWarn, int maxGroups,
+        String skipNoticesTopic, Duration window, Duration grace, Duration emitInterval, Duration retention, GroupBy groupBy, double deltaWarn, int maxGroups,
         List<AlertRule> rules) {
 
     public StatsSettings {
@@ -72,7 +74,7 @@ public record StatsSettings(String explanationsTopic, String deadLetterTopic, St
         int maxGroups = config.integer(Setting.STATS_MAX_GROUPS, 1);
         String applicationId = config.streamsProperties().getProperty("application.id");
         return new StatsSettings(config.get(Setting.OUTPUT_TOPIC), config.get(Setting.DLQ_TOPIC), config.get(Setting.STATS_TOPIC),
-                config.get(Setting.ALERTS_TOPIC), applicationId + "-stats-observations", window, grace, emit, retention, groupBy, deltaWarn,
+                config.get(Setting.ALERTS_TOPIC), applicationId + "-stats-observations", config.skipNoticesTopic(), window, grace, emit, retention, groupBy, deltaWarn,
                 maxGroups, AlertRule.fromConfig(config.prefixed(AlertRule.PREFIX), groupBy));
     }
 }

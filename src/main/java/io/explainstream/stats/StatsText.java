@@ -20,18 +20,27 @@ public final class StatsText {
 
     private StatsText() {}
 
-    /** For example {@code 2026-11-29 10:00:00–10:01:00 source_model=m,metadata.application=a final: 12 events, 1 dead letter · latency p50 ...}. */
+    /** For example {@code 2026-11-29 10:00:00–10:01:00 source_model=m,metadata.application=a final: 12 events, 1 dead letter, 30 skipped (not_sampled 30) · latency p50 ...}. */
     public static String line(ExplanationStats stats) {
         var faithfulness = stats.getFaithfulness();
         // A window of dead letters only has no explanation to take a delta of: not the gradient methods' doing.
         String delta = stats.getEvents() == 0 ? "no delta (no events)" : faithfulness.getEvents() == 0 ? "no delta (gradient methods)"
                 : String.format(Locale.ROOT, "delta mean %s max %s, %d over %s", percent(faithfulness.getRelDeltaMean()), percent(faithfulness.getRelDeltaMax()),
                         faithfulness.getOverWarn(), percent(faithfulness.getWarnThreshold()));
-        return String.format(Locale.ROOT, "%s %s %s: %s, %s%s · latency p50 %.0f ms, p95 %.0f ms, max %.0f ms · lag p50 %.1f s, max %.1f s · %s",
+        return String.format(Locale.ROOT, "%s %s %s: %s, %s%s%s · latency p50 %.0f ms, p95 %.0f ms, max %.0f ms · lag p50 %.1f s, max %.1f s · %s",
                 window(stats.getWindowStart(), stats.getWindowEnd()), TokenText.visible(stats.getGroupKey()), stats.getFinal$() ? "final" : "open",
-                count(stats.getEvents(), "event"), count(stats.getDeadLetters().getCount(), "dead letter"), stats.getLateEvents() == 0 ? "" : ", " + stats.getLateEvents() + " late",
+                count(stats.getEvents(), "event"), count(stats.getDeadLetters().getCount(), "dead letter"), skipped(stats), stats.getLateEvents() == 0 ? "" : ", " + stats.getLateEvents() + " late",
                 stats.getLatency().getP50Ms(), stats.getLatency().getP95Ms(), stats.getLatency().getMaxMs(), stats.getLag().getP50Ms() / 1000,
                 stats.getLag().getMaxMs() / 1000, delta) + reliance(stats);
+    }
+
+    /** ", 17 skipped (not_sampled 17)": the events the budget left unexplained beside those counted; empty where there were none. */
+    private static String skipped(ExplanationStats stats) {
+        if (stats.getSkipped() == null || stats.getSkipped().getCount() == 0) {
+            return "";
+        }
+        return ", " + stats.getSkipped().getCount() + " skipped (" + new java.util.TreeMap<>(stats.getSkipped().getByReason()).entrySet().stream()
+                .map(e -> e.getKey() + " " + e.getValue()).collect(java.util.stream.Collectors.joining(", ")) + ")";
     }
 
     /** Mean share per segment kind, mean entropy and the first top words; empty for a window without segments (records before v2). */

@@ -104,7 +104,19 @@ public final class StatsTopology implements ServiceExtension.Part {
      */
     /** The statistics as an extension of the live service ({@code ExplainService.start}). */
     public static ServiceExtension extension() {
-        return (topology, config, registry, meters, accepted) -> addTo(topology, config, registry, meters, accepted).map(added -> added);
+        return new ServiceExtension() {
+            @Override
+            public Optional<Part> addTo(Topology topology, ServiceConfig config, SchemaRegistryClient registry, MeterRegistry meters,
+                    TimestampWindow accepted) {
+                return StatsTopology.addTo(topology, config, registry, meters, accepted).map(added -> added);
+            }
+
+            /** The windows count the events skipped to stay within the budget beside those explained and dead-lettered. */
+            @Override
+            public boolean readsSkipNotices(ServiceConfig config) {
+                return config.bool(Setting.STATS_ENABLED);
+            }
+        };
     }
 
     /** @param accepted the record timestamps the broker accepts on the topics it creates (read at start) */
@@ -148,7 +160,7 @@ public final class StatsTopology implements ServiceExtension.Part {
         warnOfPerEventGroups(settings);
         StatsMetrics metrics = new StatsMetrics(meters);
         topology.addSource(SOURCE, Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer(), settings.explanationsTopic(),
-                settings.deadLetterTopic());
+                settings.deadLetterTopic(), settings.skipNoticesTopic());
         topology.addProcessor(OBSERVE, () -> new ObserveProcessor(settings, codecs.explanations(), codecs.interactions(), metrics, accepted), SOURCE);
         topology.addSink(OBSERVATIONS_SINK, settings.observationsTopic(), Serdes.String().serializer(), Serdes.ByteArray().serializer(), OBSERVE);
         topology.addSource(OBSERVATIONS_SOURCE, Serdes.String().deserializer(), Serdes.ByteArray().deserializer(), settings.observationsTopic());
@@ -191,13 +203,13 @@ public final class StatsTopology implements ServiceExtension.Part {
     }
 
     /**
-     * Creates the observations topic (always: the sub-topology cannot run without it, like Kafka
+     * Creates the observations and skip notices topics (always: the sub-topology cannot run without them, like Kafka
      * Streams' own internal topics) and, with topics.create, the stats and alerts topics, with
      * the partitions of topics the service creates.
      */
     @Override
     public void createTopics(Properties clientProperties) {
-        List<String> wanted = new ArrayList<>(List.of(settings.observationsTopic()));
+        List<String> wanted = new ArrayList<>(List.of(settings.observationsTopic(), settings.skipNoticesTopic()));
         if (config.bool(Setting.TOPICS_CREATE)) {
             wanted.addAll(List.of(settings.statsTopic(), settings.alertsTopic()));
         }

@@ -9,6 +9,7 @@ import io.explainstream.schema.FlagCounts;
 import io.explainstream.schema.LatencyStats;
 import io.explainstream.schema.ConcentrationStats;
 import io.explainstream.schema.ShareStats;
+import io.explainstream.schema.SkipCounts;
 import io.explainstream.schema.WordStats;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -56,6 +57,10 @@ public final class WindowAggregate {
     public long deadLetters;
     public TreeMap<String, Long> deadLettersByStage = new TreeMap<>();
     public TreeMap<String, Long> deadLettersByReason = new TreeMap<>();
+    /** Events skipped to stay within the compute budget, by reason (not_sampled, backlog). */
+    public long skipped;
+    public TreeMap<String, Long> skippedByReason = new TreeMap<>();
+    public List<String> skippedEvents = new ArrayList<>();
     public long lateEvents;
     public LogHistogram latency = new LogHistogram();
     public LogHistogram lag = new LogHistogram();
@@ -161,6 +166,12 @@ public final class WindowAggregate {
                     ? observation.reason() : OTHER_REASON;
             deadLettersByReason.merge(reason, 1L, Long::sum);
             addFirst(deadLetterEvents, observation.eventId());
+            return;
+        }
+        if (observation.kind() == Observation.Kind.SKIPPED) {
+            skipped++;
+            skippedByReason.merge(observation.reason(), 1L, Long::sum);
+            addFirst(skippedEvents, observation.eventId());
             return;
         }
         events++;
@@ -287,6 +298,7 @@ public final class WindowAggregate {
                 .setEventsByMethod(new TreeMap<>(byMethod))
                 .setFlagged(new FlagCounts(promptTruncated, responseTruncated, redacted, replayed))
                 .setDeadLetters(new DeadLetterCounts(deadLetters, new TreeMap<>(deadLettersByStage), new TreeMap<>(deadLettersByReason)))
+                .setSkipped(new SkipCounts(skipped, new TreeMap<>(skippedByReason)))
                 .setLateEvents(lateEvents)
                 .setLatency(new LatencyStats(latency.quantile(0.5), latency.quantile(0.95), latency.max))
                 .setLag(new LatencyStats(lag.quantile(0.5), lag.quantile(0.95), lag.max))

@@ -112,4 +112,60 @@ class BudgetOnBrokerTest {
             }
         }
     }
+
+    /**
+     * Events outside the sample with audit.cheap.method=skip count in the statistics windows of
+     * their groups beside the explained ones, so that a window reads "4 events, 9 skipped", not
+     * "4 events" (helper-74: 17 skipped events showed only in a per-process counter).
+     */
+    @Test
+    void eventsSkippedOutsideTheSampleCountInTheStatisticsWindowsOfTheirGroups(@TempDir Path dir) throws Exception {
+        try (InJvmKafka kafka = InJvmKafka.start();
+                EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
+            Map<String, String> settings = new TreeMap<>(kafka.clientSettings());
+            settings.putAll(Map.of("schema.registry.url", registry.url().toString(), "application.id", "coverage", "state.dir", dir.toString(),
+                    "input.topic", "coverage-in", "output.topic", "coverage-out", "dlq.topic", "coverage-dlq", "attribution.steps", "4", "ops.port", "-1"));
+            settings.putAll(Map.of("audit.sample.rate", "0.3", "audit.cheap.method", "skip", "audit.max.lag.ms", "0", "stats.window", "1h",
+                    "stats.emit.interval", "1s"));
+            int events = 30;
+            Map<String, Integer> explainedBy = new TreeMap<>();
+            Map<String, Integer> skippedBy = new TreeMap<>();
+            try (ExplainService service = ExplainService.start(ServiceConfig.of(settings), TestData.repo(), io.explainstream.stream.topology.Scope.live(),
+                    List.of(io.explainstream.stats.StatsTopology.extension()), Clock.systemUTC())) {
+                assertTrue(service.awaitRunning(Duration.ofSeconds(60)), "started");
+                try (KafkaProducer<byte[], byte[]> producer = kafka.producer(Map.of())) {
+                    for (int i = 0; i < events; i++) {
+                        String id = "c-" + i;
+                        String application = i % 3 == 0 ? "helpdesk" : "storybook";
+                        (AuditPolicy.sampled(id, 0.3) ? explainedBy : skippedBy).merge(application, 1, Integer::sum);
+                        String json = "{\"event_id\":\"" + id + "\",\"timestamp\":" + System.currentTimeMillis() + ",\"model\":\"stories260K\","
+                                + "\"prompt\":\"One day,\",\"response\":\"a girl\",\"metadata\":{\"application\":\"" + application + "\"}}";
+                        producer.send(new ProducerRecord<>("coverage-in", id.getBytes(StandardCharsets.UTF_8), json.getBytes(StandardCharsets.UTF_8)));
+                    }
+                }
+                var client = new SchemaRegistryClient(RegistryConfig.of(registry.url().toString()));
+                var deserializer = ConfluentAvroDeserializer.specific(client, io.explainstream.schema.ExplanationStats.class);
+                Map<String, io.explainstream.schema.ExplanationStats> latest = new TreeMap<>();
+                long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+                while (latest.values().stream().mapToLong(w -> w.getEvents() + w.getSkipped().getCount()).sum() < events && System.nanoTime() < deadline) {
+                    for (ConsumerRecord<byte[], byte[]> record : kafka.readCommitted("explanation-stats", records -> false, Duration.ofMillis(1000))) {
+                        var window = deserializer.deserialize(record.topic(), record.value());
+                        latest.put(window.getGroupKey() + "@" + window.getWindowStart(), window);
+                    }
+                }
+                Map<String, Integer> explained = new TreeMap<>();
+                Map<String, Integer> skipped = new TreeMap<>();
+                for (var window : latest.values()) {
+                    String application = window.getGroup().get("metadata.application");
+                    explained.merge(application, (int) window.getEvents(), Integer::sum);
+                    skipped.merge(application, (int) window.getSkipped().getCount(), Integer::sum);
+                    assertEquals(window.getSkipped().getCount(), window.getSkipped().getByReason().getOrDefault("not_sampled", 0L), "all not_sampled");
+                }
+                assertEquals(explainedBy, explained, "the explained events per application: " + latest.values());
+                assertEquals(skippedBy, skipped, "the skipped events per application, in the windows beside them");
+                assertEquals(skippedBy.values().stream().mapToInt(Integer::intValue).sum(), service.metrics().count("explainstream.events.skipped"), 0.0,
+                        "as many as the counter says");
+            }
+        }
+    }
 }

@@ -40,7 +40,7 @@ public final class StatsFixture {
     }
 
     public static StatsSettings settings(Duration window, Duration grace, Duration emit, int maxGroups, List<AlertRule> rules) {
-        return new StatsSettings("explanations", "dlq", "explanation-stats", "explanation-alerts", "app-stats-observations", window, grace, emit,
+        return new StatsSettings("explanations", "dlq", "explanation-stats", "explanation-alerts", "app-stats-observations", "app-skipped", window, grace, emit,
                 Duration.ofDays(1), GROUP_BY, 0.05, maxGroups, rules);
     }
 

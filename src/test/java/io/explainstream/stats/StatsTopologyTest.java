@@ -20,6 +20,7 @@ import io.explainstream.schema.WordStats;
 import io.explainstream.stream.config.TimestampWindow;
 import io.explainstream.stream.ingest.SourcePosition;
 import io.explainstream.stream.output.DeadLetters;
+import io.explainstream.stream.output.SkipNotice;
 import io.explainstream.testing.BuiltInRegistry;
 import io.explainstream.testing.StandardError;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -29,6 +30,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.Properties;
 import java.util.stream.Collectors;
 import org.apache.kafka.common.serialization.Serdes;
@@ -327,6 +329,49 @@ class StatsTopologyTest {
                 "no metadata at all is the same absence as an explanation without metadata: none");
         assertEquals(1, byGroup.get("source_model=unknown,metadata.application=unknown").getDeadLetters().getCount(), "not JSON");
         assertEquals(3, byGroup.size());
+    }
+
+    /**
+     * Events skipped to stay within the budget count in the window and group their explanation
+     * would have had, by reason, beside the explanations and dead letters (helper-74: a window read
+     * "14 events, 1 dead letter" with 17 events skipped beside them); skipped.rate alerts on them.
+     */
+    @Test
+    void skippedEventsCountInTheirGroupsWindowByReasonAndAnAlertOnTheSkippedRateFires() {
+        start(rules("coverage", "skipped.rate > 0.5"));
+        var notices = driver.createInputTopic("app-skipped", Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer());
+        explain(StatsFixture.explanation("a1", T0 + 1_000, "storybook", 100, 0));
+        deadLetter("bad-1", "{\"event_id\":\"bad-1\",\"timestamp\":" + (T0 + 2_000) + ",\"model\":\"stories260K\",\"metadata\":{\"application\":\"storybook\"}}",
+                T0 + 5_000, "field 'prompt' or 'messages' is required");
+        for (int i = 0; i < 3; i++) {
+            String reason = i < 2 ? "not_sampled" : "backlog";
+            byte[] notice = new SkipNotice("s" + i, T0 + 3_000 + i, "stories260K", Map.of("application", "storybook"), reason).toBytes();
+            notices.pipeInput(new TestRecord<>(("s" + i).getBytes(StandardCharsets.UTF_8), notice, null, Instant.ofEpochMilli(T0 + 4_000)));
+        }
+        notices.pipeInput(new TestRecord<>("h".getBytes(StandardCharsets.UTF_8),
+                new SkipNotice("h1", T0 + 3_000, "stories260K", Map.of("application", "helpdesk"), "not_sampled").toBytes(), null, Instant.ofEpochMilli(T0 + 4_000)));
+        notices.pipeInput(new TestRecord<>("x".getBytes(StandardCharsets.UTF_8), "not a notice".getBytes(StandardCharsets.UTF_8), null,
+                Instant.ofEpochMilli(T0 + 4_000)));
+        driver.advanceWallClockTime(EMIT);
+        Map<String, ExplanationStats> byGroup = stats.readValuesToList().stream().collect(Collectors.toMap(ExplanationStats::getGroupKey, w -> w, (x, y) -> y));
+        ExplanationStats storybook = byGroup.get("source_model=stories260K,metadata.application=storybook");
+        assertEquals(1, storybook.getEvents());
+        assertEquals(1, storybook.getDeadLetters().getCount());
+        assertEquals(3, storybook.getSkipped().getCount());
+        assertEquals(Map.of("not_sampled", 2L, "backlog", 1L), storybook.getSkipped().getByReason());
+        assertTrue(StatsText.line(storybook).contains(": 1 event, 1 dead letter, 3 skipped (backlog 1, not_sampled 2) · "), StatsText.line(storybook));
+        ExplanationStats helpdesk = byGroup.get("source_model=stories260K,metadata.application=helpdesk");
+        assertEquals(0, helpdesk.getEvents());
+        assertEquals(1, helpdesk.getSkipped().getCount(), "a group of skipped events only has its window too");
+        assertEquals(1.0, meters.get("explainstream.stats.unreadable").counter().count(), "a record that is no notice is counted and left");
+
+        explain(StatsFixture.explanation("later", T0 + 200_000, "other", 100, 0));
+        driver.advanceWallClockTime(EMIT);
+        driver.advanceWallClockTime(EMIT);
+        Map<String, AuditAlert> fired = alerts.readValuesToList().stream().collect(Collectors.toMap(a -> a.getGroup().get("metadata.application"), a -> a));
+        assertEquals(Set.of("storybook", "helpdesk"), fired.keySet(), "3 of 5 and 1 of 1 skipped; the later window skipped none");
+        assertEquals(0.6, fired.get("storybook").getValue(), 1e-9, "skipped / (explained + dead letters + skipped)");
+        assertEquals(List.of("s0", "s1", "s2"), fired.get("storybook").getExampleEventIds(), "the skipped events as examples");
     }
 
     @Test
@@ -752,7 +797,7 @@ class StatsTopologyTest {
     private static StatsSettings settingsGroupedBy(String fields) {
         StatsSettings base = StatsFixture.settings(WINDOW, GRACE, EMIT, List.of());
         return new StatsSettings(base.explanationsTopic(), base.deadLetterTopic(), base.statsTopic(), base.alertsTopic(), base.observationsTopic(),
-                base.window(), base.grace(), base.emitInterval(), base.retention(), GroupBy.parse("stats.group.by", fields), base.deltaWarn(),
+                base.skipNoticesTopic(), base.window(), base.grace(), base.emitInterval(), base.retention(), GroupBy.parse("stats.group.by", fields), base.deltaWarn(),
                 base.maxGroups(), base.rules());
     }
 

@@ -449,7 +449,16 @@ public final class ServiceConfig {
     }
 
     /** Whether the setting is configured, rather than at its default. */
-    public boolean isSet(Setting setting) {
+    /**
+     * The internal topic of the notices of events skipped to stay within the compute budget
+     * ({@code <application.id>-skipped}), which the statistics count beside the explanations and
+     * dead letters of their windows.
+     */
+    public String skipNoticesTopic() {
+        return streamsProperties().getProperty("application.id") + "-skipped";
+    }
+
+        public boolean isSet(Setting setting) {
         return isSet(setting.key());
     }
 

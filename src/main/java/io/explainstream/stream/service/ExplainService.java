@@ -210,6 +210,9 @@ public final class ExplainService implements AutoCloseable {
                         config.bool(Setting.REDACT)), clock);
         ExplainTopology.Topics declared = new ExplainTopology.Topics(config.get(Setting.INPUT_TOPIC), config.get(Setting.OUTPUT_TOPIC),
                 config.get(Setting.DLQ_TOPIC), config.batchPolicy(), scope, config.maxRecordBytes(), SinkTimes.ANY);
+        if (scope instanceof Scope.Live && extensions.stream().anyMatch(extension -> extension.readsSkipNotices(config))) {
+            declared = declared.withSkipNotices(config.skipNoticesTopic());
+        }
         ConfluentAvroSerializer<Explanation> explanationSerializer =
                 new ConfluentAvroSerializer<>(registry, config.subjectStrategy(), config.bool(Setting.AUTO_REGISTER), false);
         // A missing output subject, or one that refuses the contract, fails here with the registry's

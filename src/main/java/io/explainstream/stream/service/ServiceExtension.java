@@ -27,6 +27,15 @@ public interface ServiceExtension {
      */
     Optional<Part> addTo(Topology topology, ServiceConfig config, SchemaRegistryClient registry, MeterRegistry meters, TimestampWindow accepted);
 
+    /**
+     * Whether it reads the notices of events skipped to stay within the budget
+     * ({@link ServiceConfig#skipNoticesTopic()}, which its part then creates): the service writes
+     * them only for an extension that counts them.
+     */
+    default boolean readsSkipNotices(ServiceConfig config) {
+        return false;
+    }
+
     /** What an added extension needs from the service. */
     interface Part {
         /** Creates the topics it writes, when the service creates its own. */

@@ -23,6 +23,7 @@ import io.explainstream.stream.ingest.InvalidEventException;
 import io.explainstream.stream.ingest.SourcePosition;
 import io.explainstream.stream.output.DeadLetters;
 import io.explainstream.stream.output.FiniteNumbers;
+import io.explainstream.stream.output.SkipNotice;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -115,6 +116,7 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
     private final Liveness liveness;
     private final BacklogController backlog;
     private final Clock clock;
+    private boolean noticesSkips;
     private ProcessorContext<Object, Object> context;
     private KeyValueStore<Long, byte[]> store;
     private Outcomes outcomes;
@@ -161,6 +163,12 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
         this.clock = clock;
     }
 
+    /** Sends a notice of each event skipped to stay within the budget to {@link ExplainTopology#SKIP_SINK}, for the statistics to count. */
+    BatchingProcessor noticingSkips(boolean notice) {
+        this.noticesSkips = notice;
+        return this;
+    }
+
     @Override
     public void init(ProcessorContext<Object, Object> context) {
         this.context = context;
@@ -196,6 +204,12 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             // Outside the sample, and either configured to be skipped or shed under backlog: counted, never stored.
             metrics.skipped(backlog.skipReason(), arrival.admission().event());
             outcomes.count(Outcomes.SKIPPED);
+            if (noticesSkips) {
+                // In the transaction of the record's offset: a notice for each skip, once. Stamped with the write time, which
+                // the broker accepts whatever the event's age, as an explanation is; the window is chosen by the time inside.
+                SkipNotice notice = SkipNotice.of(arrival.admission().event(), backlog.skipReason());
+                context.forward(new Record<Object, Object>(arrival.rawKey(), notice.toBytes(), context.currentSystemTimeMs()), ExplainTopology.SKIP_SINK);
+            }
             return;
         }
         // The context's wall clock: the punctuator measures waits on the same clock.

@@ -49,6 +49,7 @@ public final class ExplainTopology {
     static final String OUTPUT_SINK = "explanations";
     /** Where processors send dead letters: the dead-letter topic's timestamp watch, in front of its sink. */
     static final String DLQ_SINK = "dead-letters";
+    static final String SKIP_SINK = "skip-notices";
     public static final String STORE = "pending-events";
 
     /**
@@ -65,21 +66,30 @@ public final class ExplainTopology {
      *     timestamps, read at start
      */
     public record Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch, Scope scope, int maxRecordBytes,
-            SinkTimes times) {
+            SinkTimes times, String skipNoticesTopic) {
 
         /** Kafka's default limits are 1 MiB (producer) and 1 MiB + 12 bytes (broker): this leaves room for headers. */
         public static final int DEFAULT_MAX_RECORD_BYTES = 1_000_000;
 
         public Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch) {
-            this(inputTopic, outputTopic, dlqTopic, batch, Scope.live(), DEFAULT_MAX_RECORD_BYTES, SinkTimes.ANY);
+            this(inputTopic, outputTopic, dlqTopic, batch, Scope.live(), DEFAULT_MAX_RECORD_BYTES, SinkTimes.ANY, null);
+        }
+
+        public Topics(String inputTopic, String outputTopic, String dlqTopic, BatchPolicy batch, Scope scope, int maxRecordBytes, SinkTimes times) {
+            this(inputTopic, outputTopic, dlqTopic, batch, scope, maxRecordBytes, times, null);
         }
 
         public Topics withMaxRecordBytes(int bytes) {
-            return new Topics(inputTopic, outputTopic, dlqTopic, batch, scope, bytes, times);
+            return new Topics(inputTopic, outputTopic, dlqTopic, batch, scope, bytes, times, skipNoticesTopic);
         }
 
         public Topics withTimes(SinkTimes times) {
-            return new Topics(inputTopic, outputTopic, dlqTopic, batch, scope, maxRecordBytes, times);
+            return new Topics(inputTopic, outputTopic, dlqTopic, batch, scope, maxRecordBytes, times, skipNoticesTopic);
+        }
+
+        /** Where a {@link io.explainstream.stream.output.SkipNotice} goes for each event skipped to stay within the budget: for the statistics. */
+        public Topics withSkipNotices(String topic) {
+            return new Topics(inputTopic, outputTopic, dlqTopic, batch, scope, maxRecordBytes, times, topic);
         }
 
         /** The largest record, headers included, that the producer and every topic written must accept. */
@@ -117,7 +127,8 @@ public final class ExplainTopology {
         topology.addProcessor(INTAKE, () -> new TimestampIntake(topics.times().changelogs(), clock), SOURCE);
         topology.addProcessor(VALIDATE, () -> new ValidationProcessor(ingest, topics.scope(), deadLetters, metrics, clock), INTAKE);
         topology.addProcessor(BATCHER, () -> new BatchingProcessor(STORE, topics.batch(), explainer, ingest, explanationSerializer,
-                topics.inputTopic(), topics.outputTopic(), topics.scope(), deadLetters, metrics, budget, liveness, backlog, clock), VALIDATE);
+                topics.inputTopic(), topics.outputTopic(), topics.scope(), deadLetters, metrics, budget, liveness, backlog, clock)
+                .noticingSkips(topics.skipNoticesTopic() != null), VALIDATE);
         // The changelog takes any record the batcher checked against record.max.bytes.
         Map<String, String> changelog = Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(topics.maxRecordBytesWithHeaders()));
         topology.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.Long(), Serdes.ByteArray())
@@ -130,6 +141,9 @@ public final class ExplainTopology {
         topology.addProcessor(DLQ_SINK, () -> new TimestampWatch(topics.dlqTopic(), topics.times().deadLetters(), metrics, clock), VALIDATE, BATCHER);
         topology.addSink(OUTPUT_SINK + "-topic", topics.outputTopic(), Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer(), OUTPUT_SINK);
         topology.addSink(DLQ_SINK + "-topic", topics.dlqTopic(), Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer(), DLQ_SINK);
+        if (topics.skipNoticesTopic() != null) {
+            topology.addSink(SKIP_SINK, topics.skipNoticesTopic(), Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer(), BATCHER);
+        }
         return topology;
     }
 }

@@ -1100,23 +1100,36 @@ class ExplainTopologyTest {
     }
 
     @Test
-    void otherModelsAndUnsampledEventsAreSkippedAndCounted() {
+    void otherModelsAndUnsampledEventsAreSkippedAndCounted() throws java.io.IOException {
         ServiceConfig config = ServiceConfig.of(Map.of("model.accept", "stories260K", "sample.rate", "0.5", "audit.max.lag.ms", "0"));
         ValidationPolicy policy = config.validationPolicy();
         backlog = BacklogController.of(config.auditPolicy(), config.attributionSettings(), InputEnds.UNKNOWN, Clock.systemUTC());
-        start(new BatchPolicy(1, 100_000, 60_000), policy, fixture.explainer(policy));
+        start(new ExplainTopology.Topics("in", "out", "dlq", new BatchPolicy(1, 100_000, 60_000)).withSkipNotices("skipped"), policy,
+                fixture.explainer(policy));
+        var notices = driver.createOutputTopic("skipped", Serdes.ByteArray().deserializer(), Serdes.ByteArray().deserializer());
         send("m", new String(json("m", PROMPT, RESPONSE), StandardCharsets.UTF_8).replace("stories260K", "gpt-x").getBytes(StandardCharsets.UTF_8), T0);
         int sampled = 0;
+        List<String> unsampled = new java.util.ArrayList<>();
         for (int i = 0; i < 20; i++) {
             String id = "s-" + i;
             send(id, json(id, "One day,", "a girl"), T0);
             sampled += AuditPolicy.sampled(id, 0.5) ? 1 : 0;
+            if (!AuditPolicy.sampled(id, 0.5)) {
+                unsampled.add(id);
+            }
         }
         assertEquals(sampled, output.readValuesToList().size());
         assertTrue(sampled > 3 && sampled < 17, "about half sampled: " + sampled);
         assertEquals(1.0, metrics.count("explainstream.events.skipped", "reason", "other_model"));
         assertEquals(20.0 - sampled, metrics.count("explainstream.events.skipped", "reason", "not_sampled"));
         assertTrue(deadLetters.isEmpty());
+        // A notice for the statistics of each event skipped for the budget: not for another model's event, which is not this service's traffic.
+        List<io.explainstream.stream.output.SkipNotice> read = new java.util.ArrayList<>();
+        for (var record : notices.readRecordsToList()) {
+            read.add(io.explainstream.stream.output.SkipNotice.fromBytes(record.value()));
+        }
+        assertEquals(unsampled, read.stream().map(io.explainstream.stream.output.SkipNotice::eventId).toList());
+        assertEquals(new io.explainstream.stream.output.SkipNotice(unsampled.get(0), T0, "stories260K", Map.of("tenant", "acme"), "not_sampled"), read.get(0));
     }
 
     @Test
