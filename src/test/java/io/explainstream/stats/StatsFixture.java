@@ -21,7 +21,7 @@ public final class StatsFixture {
     public static final GroupBy GROUP_BY = new GroupBy(List.of("source_model", "metadata.application"));
 
     /** The topics of {@link #settings}: input, dead letters, observations, stats, alerts. */
-    public static final List<String> TOPICS = List.of("explanations", "dlq", "app-stats-observations", "explanation-stats", "explanation-alerts");
+    public static final List<String> TOPICS = List.of("explanations", "dlq", "app-stats-observations", "app-skipped", "explanation-stats", "explanation-alerts");
 
     private StatsFixture() {}
 
