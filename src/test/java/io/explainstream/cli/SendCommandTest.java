@@ -97,6 +97,9 @@ class SendCommandTest {
                     events.toString());
             assertEquals("error: --topic = explainstream-stats-observations is an internal topic of the service (application.id = explainstream);"
                     + " send writes logged events, which go to input.topic (llm-interactions)", internal.err().strip());
+            CliRun notices = CliRun.of("send", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "explainstream-skipped", events.toString());
+            assertEquals("error: --topic = explainstream-skipped is an internal topic of the service (application.id = explainstream);"
+                    + " send writes logged events, which go to input.topic (llm-interactions)", notices.err().strip());
             CliRun replays = CliRun.of("send", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "explanations-replay", events.toString());
             assertTrue(replays.err().startsWith("error: --topic = explanations-replay is where replays write;"), replays.err());
             CliRun changelog = CliRun.of("send", "--bootstrap-servers", kafka.bootstrapServers(), "--topic", "explainstream-pending-changelog",
