@@ -90,14 +90,16 @@ class AdaptiveStepsModelTest {
     /**
      * The nested rules (the trapezoid the engine uses, and Clenshaw–Curtis) and Gauss–Legendre at
      * 400 fixed steps, whose delta is far under the tolerance, give the same scores to within the
-     * tolerance of each target's change, on both parity cases, with and without BOS.
+     * tolerance of each target's change, on both parity cases, one without BOS and one with it (all
+     * four pairs took 27 s alone and 133 s in a CI run beside the other lane, and BOS changes the baseline,
+     * not the quadrature).
      */
     @Test
     @Tag("slow") // about a minute of engine time on 2 cores
     void nestedAndGaussLegendreAgreeToTheTolerance() {
         for (String name : List.of("greedy_lily", "short_prompt")) {
             AttributionRequest request = parityCase(name);
-            for (boolean includeBos : new boolean[] {false, true}) {
+            for (boolean includeBos : new boolean[] {name.equals("short_prompt")}) {
                 AttributionSettings settings = AttributionSettings.DEFAULTS.withIncludeBos(includeBos).withTokenMatrix(true);
                 Attribution gaussLegendre = engine.attribute(request, settings.withSteps(400));
                 for (NestedRule rule : NestedRule.values()) {
