@@ -9,7 +9,6 @@ import io.explainstream.testing.BundledModel;
 import io.explainstream.tokenize.LlamaTokenizer;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Adaptive steps on the bundled model, against fixed-steps runs of the same events. */
@@ -95,7 +94,6 @@ class AdaptiveStepsModelTest {
      * not the quadrature).
      */
     @Test
-    @Tag("slow") // about a minute of engine time on 2 cores
     void nestedAndGaussLegendreAgreeToTheTolerance() {
         for (String name : List.of("greedy_lily", "short_prompt")) {
             AttributionRequest request = parityCase(name);
