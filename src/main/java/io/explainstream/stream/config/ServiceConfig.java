@@ -448,7 +448,6 @@ public final class ServiceConfig {
         return values.getOrDefault(setting.key(), setting.defaultValue());
     }
 
-    /** Whether the setting is configured, rather than at its default. */
     /**
      * The internal topic of the notices of events skipped to stay within the compute budget
      * ({@code <application.id>-skipped}), which the statistics count beside the explanations and
@@ -458,7 +457,8 @@ public final class ServiceConfig {
         return streamsProperties().getProperty("application.id") + "-skipped";
     }
 
-        public boolean isSet(Setting setting) {
+    /** Whether the setting is configured, rather than at its default. */
+    public boolean isSet(Setting setting) {
         return isSet(setting.key());
     }
 

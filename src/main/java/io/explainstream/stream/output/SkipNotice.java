@@ -27,7 +27,8 @@ public record SkipNotice(String eventId, long timestampMs, String model, Map<Str
     private static final ObjectMapper JSON = new ObjectMapper().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     public SkipNotice {
-        metadata = metadata == null ? Map.of() : Map.copyOf(metadata);
+        // A copy that takes what the event carried as it is (Map.copyOf would throw on a null value).
+        metadata = metadata == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(metadata));
     }
 
     public static SkipNotice of(InputEvent event, String reason) {
