@@ -2,6 +2,7 @@ package io.explainstream.cli;
 
 import io.explainstream.attribution.NonFiniteAttributionException;
 import io.explainstream.bench.PipelineBench;
+import io.explainstream.render.TokenText;
 import io.explainstream.logging.LogFormat;
 import io.explainstream.logging.LogProvider;
 import io.explainstream.model.ModelLoadException;
@@ -93,7 +94,7 @@ public final class Main implements Runnable {
         CommandLine commandLine = e.getCommandLine();
         // Some of picocli's messages begin with "Error: " themselves.
         String message = e.getMessage().startsWith("Error: ") ? e.getMessage().substring("Error: ".length()) : e.getMessage();
-        commandLine.getErr().println("error: " + message);
+        commandLine.getErr().println("error: " + shown(message));
         commandLine.getErr().println("Run '" + commandLine.getCommandSpec().qualifiedName() + " --help' for the options.");
         return 2;
     }
@@ -105,21 +106,32 @@ public final class Main implements Runnable {
     private static int reportError(Exception e, CommandLine commandLine, CommandLine.ParseResult parseResult) {
         if (e instanceof ModelLoadException || e instanceof TokenizerLoadException || e instanceof IllegalArgumentException
                 || e instanceof UnreachableException) {
-            commandLine.getErr().println("error: " + e.getMessage());
+            commandLine.getErr().println("error: " + shown(e.getMessage()));
             return 2;
         }
         if (e instanceof PipelineBench.Incomplete) {
             // A bench whose events were not all explained: what is missing, and why, in one line.
-            commandLine.getErr().println("error: " + e.getMessage());
+            commandLine.getErr().println("error: " + shown(e.getMessage()));
             return 1;
         }
         if (e instanceof NonFiniteAttributionException) {
             // Not the command line's fault but the model's (or its dtype's): said in one line, exit 1.
-            commandLine.getErr().println("error: " + e.getMessage());
+            commandLine.getErr().println("error: " + shown(e.getMessage()));
             return 1;
         }
         e.printStackTrace(commandLine.getErr());
         return 1;
+    }
+
+    /**
+     * An error message as the terminal may show it: it quotes what the user gave (an option's
+     * value, a field of config.json), and an escape sequence or a bidirectional override in that
+     * would act on the terminal (clear it, reorder the line) rather than be read. Each line escaped
+     * as traffic text is ({@link TokenText#visible}).
+     */
+    static String shown(String message) {
+        return message == null ? "null" : java.util.Arrays.stream(message.split("\n", -1)).map(TokenText::visible)
+                .collect(java.util.stream.Collectors.joining("\n"));
     }
 
     @Override

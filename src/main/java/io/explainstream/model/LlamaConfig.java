@@ -10,6 +10,8 @@ import io.explainstream.json.JsonProblem;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -120,6 +122,8 @@ public record LlamaConfig(
         int hidden = requiredInt(root, "hidden_size");
         int heads = requiredInt(root, "num_attention_heads");
         int vocab = requiredInt(root, "vocab_size");
+        // Before the token ids that are checked against it (a vocab_size of -1 was blamed on bos_token_id).
+        require(vocab > 0, "vocab_size", vocab, "must be positive");
         return new LlamaConfig(
                 hidden,
                 requiredInt(root, "intermediate_size"),
@@ -227,18 +231,27 @@ public record LlamaConfig(
      */
     private static int tokenId(JsonNode root, String key, int vocab) {
         JsonNode node = root.get(key);
-        if (node != null && node.isArray() && node.size() > 0) {
-            node = node.get(0);
-        }
-        if (node == null || node.isNull()) {
+        if (node == null || node.isNull() || (node.isArray() && node.isEmpty())) {
             return -1;
         }
-        int id = integer(key, node);
-        if (id < 0 || id >= vocab) {
-            throw new ModelLoadException("config.json: " + key + " = " + id + " is not valid: it must be a token id from 0 to vocab_size - 1 = " + (vocab - 1)
-                    + ", or null");
+        // Every listed id is checked (generation stops at any of them), the first returned.
+        List<JsonNode> ids = new ArrayList<>();
+        if (node.isArray()) {
+            node.forEach(ids::add);
+        } else {
+            ids.add(node);
         }
-        return id;
+        int first = -1;
+        for (int i = 0; i < ids.size(); i++) {
+            String name = node.isArray() ? key + "[" + i + "]" : key;
+            int id = integer(name, ids.get(i));
+            if (id < 0 || id >= vocab) {
+                throw new ModelLoadException("config.json: " + name + " = " + id + " is not valid: it must be a token id from 0 to vocab_size - 1 = "
+                        + (vocab - 1) + ", or null");
+            }
+            first = i == 0 ? id : first;
+        }
+        return first;
     }
 
     /**

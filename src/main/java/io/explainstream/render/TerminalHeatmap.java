@@ -19,8 +19,9 @@ public final class TerminalHeatmap {
 
     private static final String RESET = "\u001b[0m";
     private static final int BAR_WIDTH = 20;
-    /** The terminal columns of a table's token or word column; a longer one pushes its row out. */
+    /** The terminal columns of a table's token or word column at least, and at most (a longer name is cut with an ellipsis). */
     private static final int NAME_COLUMNS = 16;
+    private static final int MAX_NAME_COLUMNS = 40;
 
     private static final String WARNING_STYLE = "\u001b[1;31m"; // bold red
 
@@ -76,17 +77,18 @@ public final class TerminalHeatmap {
             }
             out.append('\n').append(line).append('\n');
         }
-        out.append('\n').append(String.format(Locale.ROOT, "  %4s  %s %10s %10s  %s%n", "#", Columns.padEnd("word", NAME_COLUMNS), "raw", "normalized", "share"));
+        int columns = nameColumns(summary.words().stream().map(Summary.Word::text).toList());
+        out.append('\n').append(String.format(Locale.ROOT, "  %4s  %s %10s %10s  %s%n", "#", Columns.padEnd("word", columns), "raw", "normalized", "share"));
         double extent = DivergingScale.extent(scores);
         for (int w = 0; w < scores.length; w++) {
             Summary.Word word = summary.words().get(w);
-            String name = quote(TokenText.display(word.text()));
+            String name = nameCell(word.text(), columns);
             if (attribution.promptTokens().subList(word.tokenStart(), word.tokenEnd()).stream().noneMatch(AttributionToken::attributed)) {
                 // BOS: the same words as the token table, not a score of 0 the method never gave.
-                out.append(String.format(Locale.ROOT, "  %4d  %s %10s %10s  (not attributed)%n", w, Columns.padEnd(name, NAME_COLUMNS), "-", "-"));
+                out.append(String.format(Locale.ROOT, "  %4d  %s %10s %10s  (not attributed)%n", w, name, "-", "-"));
                 continue;
             }
-            out.append(String.format(Locale.ROOT, "  %4d  %s %+10.4f %+10.4f  %s%n", w, Columns.padEnd(name, NAME_COLUMNS), word.score(), word.scoreNormalized(),
+            out.append(String.format(Locale.ROOT, "  %4d  %s %+10.4f %+10.4f  %s%n", w, name, word.score(), word.scoreNormalized(),
                     bar(word.score(), extent)));
         }
         return out.toString();
@@ -175,17 +177,18 @@ public final class TerminalHeatmap {
     }
 
     private String table(Attribution attribution) {
-        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "  %4s  %s %10s %10s  %s%n", "#", Columns.padEnd("prompt token", NAME_COLUMNS), "raw", "normalized", "share"));
+        int columns = nameColumns(attribution.promptTokens().stream().map(AttributionToken::text).toList());
+        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "  %4s  %s %10s %10s  %s%n", "#", Columns.padEnd("prompt token", columns), "raw", "normalized", "share"));
         double extent = DivergingScale.extent(attribution.seqAttr());
         for (int i = 0; i < attribution.promptTokens().size(); i++) {
             AttributionToken token = attribution.promptTokens().get(i);
             double raw = attribution.seqAttr()[i];
-            String name = quote(TokenText.display(token.text()));
+            String name = nameCell(token.text(), columns);
             if (!token.attributed()) {
-                out.append(String.format(Locale.ROOT, "  %4d  %s %10s %10s  (not attributed)%n", i, Columns.padEnd(name, NAME_COLUMNS), "-", "-"));
+                out.append(String.format(Locale.ROOT, "  %4d  %s %10s %10s  (not attributed)%n", i, name, "-", "-"));
                 continue;
             }
-            out.append(String.format(Locale.ROOT, "  %4d  %s %+10.4f %+10.4f  %s%n", i, Columns.padEnd(name, NAME_COLUMNS), raw, attribution.seqAttrNormalized()[i], bar(raw, extent)));
+            out.append(String.format(Locale.ROOT, "  %4d  %s %+10.4f %+10.4f  %s%n", i, name, raw, attribution.seqAttrNormalized()[i], bar(raw, extent)));
         }
         return out.toString();
     }
@@ -202,7 +205,8 @@ public final class TerminalHeatmap {
     private String matrix(Attribution attribution) {
         List<Token> response = attribution.responseTokens();
         StringBuilder out = new StringBuilder("  token matrix (normalized per response token; rows: prompt tokens, columns: response tokens)\n");
-        out.append("  ").append(" ".repeat(NAME_COLUMNS));
+        int columns = nameColumns(attribution.promptTokens().stream().map(AttributionToken::text).toList());
+        out.append("  ").append(" ".repeat(columns));
         for (Token token : response) {
             out.append(' ').append(Columns.padStart(Columns.fit(TokenText.display(token.piece()), 7), 7));
         }
@@ -210,7 +214,7 @@ public final class TerminalHeatmap {
         double[][] normalized = attribution.tokenAttrNormalized();
         for (int i = 0; i < attribution.promptTokens().size(); i++) {
             AttributionToken token = attribution.promptTokens().get(i);
-            out.append("  ").append(Columns.padEnd(quote(TokenText.display(token.text())), NAME_COLUMNS));
+            out.append("  ").append(nameCell(token.text(), columns));
             for (int t = 0; t < response.size(); t++) {
                 double[] row = normalized[t];
                 String value = token.attributed() ? String.format(Locale.ROOT, "%+7.3f", row[i]) : "      -";
@@ -231,6 +235,17 @@ public final class TerminalHeatmap {
     }
 
     /** Text from the traffic in quotes, with what would act on the terminal escaped ({@link TokenText#visible}). */
+    /** The name column's width for these pieces: the widest quoted one, within [NAME_COLUMNS, MAX_NAME_COLUMNS], so that the column lines up. */
+    private static int nameColumns(List<String> pieces) {
+        int widest = pieces.stream().mapToInt(piece -> Columns.width(quote(TokenText.display(piece)))).max().orElse(0);
+        return Math.max(NAME_COLUMNS, Math.min(MAX_NAME_COLUMNS, widest));
+    }
+
+    /** A piece quoted in a cell of {@code columns}: cut with an ellipsis inside the quotes where it is wider, padded where narrower. */
+    private static String nameCell(String piece, int columns) {
+        return Columns.padEnd("'" + Columns.fit(TokenText.display(piece), columns - 2) + "'", columns);
+    }
+
     private static String quote(String text) {
         return "'" + TokenText.visible(text) + "'";
     }

@@ -53,12 +53,14 @@ public final class TokenText {
     /**
      * The bidirectional embeddings, overrides, isolates and marks (U+202A–U+202E, U+2066–U+2069,
      * U+200E, U+200F, U+061C), which reorder the text around them, and the line and paragraph
-     * separators (U+2028, U+2029), which break a line where none is shown. Zero-width joiners stay:
-     * emoji sequences are made of them.
+     * separators (U+2028, U+2029), which break a line where none is shown, and the invisible zero-width
+     * space, word joiner and byte order mark (U+200B, U+2060, U+FEFF), which hide a difference between
+     * two texts that read the same. Zero-width joiners and non-joiners stay: emoji sequences and
+     * Persian and Indic words are made of them.
      */
     static boolean actsOnLayout(char c) {
         return (c >= '\u202A' && c <= '\u202E') || (c >= '\u2066' && c <= '\u2069') || c == '\u200E' || c == '\u200F' || c == '\u061C'
-                || c == '\u2028' || c == '\u2029';
+                || c == '\u2028' || c == '\u2029' || c == '\u200B' || c == '\u2060' || c == '\uFEFF';
     }
 
     /** A character that acts on layout as people would type it: a backslash, u and four hex digits. */

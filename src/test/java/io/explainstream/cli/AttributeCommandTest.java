@@ -320,6 +320,17 @@ class AttributeCommandTest {
         assertTrue(blue > 100, "saturated blue pixels: " + blue);
     }
 
+    /** An option's value quoted in an error is escaped as traffic text is (helper-75: an escape sequence in --method cleared the terminal). */
+    @Test
+    void anErrorQuotingTheUsersValueEscapesWhatWouldActOnTheTerminal() {
+        CliRun method = CliRun.of("attribute", "--prompt", PROMPT, "--response", RESPONSE, "--method", "i\u001b[2Jg\u202e");
+        assertEquals(2, method.exitCode());
+        assertTrue(method.err().startsWith("error: --method = 'i\\x1b[2Jg\\u202e' is not an attribution method"), method.err());
+        CliRun format = CliRun.of("attribute", "--prompt", PROMPT, "--response", RESPONSE, "--format", "j\u001b[2J");
+        assertEquals(2, format.exitCode());
+        assertTrue(format.err().contains("but was 'j\\x1b[2J'") && !format.err().contains("\u001b"), format.err());
+    }
+
     @Test
     void badOptionsAreOneLineErrorsNamingTheOption() {
         assertError("error: --prompt is empty: give the prompt the response answered", "--prompt", "", "--response", RESPONSE);

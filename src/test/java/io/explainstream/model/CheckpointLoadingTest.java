@@ -221,6 +221,10 @@ class CheckpointLoadingTest {
         refused.accept("config.json: bos_token_id = 99999 is not valid: it must be a token id from 0 to vocab_size - 1 = 511, or null",
                 c -> c.put("bos_token_id", 99999));
         refused.accept("config.json: bos_token_id = \"1\" is not an integer", c -> c.put("bos_token_id", "1"));
+        // helper-75: a listed id past the vocabulary went unchecked, and a vocab_size of -1 was blamed on bos_token_id.
+        refused.accept("config.json: eos_token_id[1] = 9999 is not valid: it must be a token id from 0 to vocab_size - 1 = 511, or null",
+                c -> c.putArray("eos_token_id").add(2).add(9999));
+        refused.accept("config.json: vocab_size = -1 is not valid: it must be positive", c -> c.put("vocab_size", -1));
         refused.accept("config.json: hidden_size = 2147483648 is not an integer this loader can use (at most 2147483647)",
                 c -> c.put("hidden_size", 2_147_483_648L));
         refused.accept("config.json: hidden_size = \"64\" is not an integer", c -> c.put("hidden_size", "64"));

@@ -131,4 +131,34 @@ class TerminalHeatmapTest {
         String header = text.lines().filter(line -> line.contains("'") == false && line.contains("yes")).findFirst().orElseThrow();
         assertEquals(matrixColumns.iterator().next(), io.explainstream.text.Columns.width(header), "the header of the response tokens is as wide as a row:\n" + text);
     }
+
+    /**
+     * A token wider than the 16-column cell widens the column to it (helper-75: a 17-character
+     * Chinese word pushed its row's scores 20 columns right), up to 40 columns; a wider one is cut
+     * inside its quotes with an ellipsis, on a whole character, and every row still lines up.
+     */
+    @Test
+    void aLongTokenWidensTheColumnUpToFortyAndIsCutPastThat() {
+        String[] pieces = {"▁ok", "▁Supercalifragilisticexpialidocious", "你好世界今天天气很好小猫在睡觉你好世界今天天气很好", "▁\u001b[2J"};
+        List<AttributionToken> prompt = new java.util.ArrayList<>();
+        double[] seq = new double[pieces.length];
+        for (int i = 0; i < pieces.length; i++) {
+            prompt.add(new AttributionToken(10 + i, pieces[i], 0, 0, true));
+            seq[i] = 0.25 + i;
+        }
+        Attribution attribution = new Attribution(prompt, List.of(new Token(20, "▁yes", 0, 3)), seq,
+                AttributionSettings.DEFAULTS.normalization().apply(seq), null, null, new double[1], new double[1], new double[1], 0, 50,
+                AttributionSettings.DEFAULTS);
+        String text = new TerminalHeatmap(false).render(attribution, new Source("m", "f", "prompt", "yes"));
+        java.util.Set<Integer> scoreEnds = new java.util.TreeSet<>();
+        for (int i = 0; i < pieces.length; i++) {
+            String raw = String.format(java.util.Locale.ROOT, "%+.4f", seq[i]);
+            String row = text.lines().filter(line -> line.contains(raw)).findFirst().orElseThrow();
+            scoreEnds.add(io.explainstream.text.Columns.width(row.substring(0, row.indexOf(raw) + raw.length())));
+        }
+        assertEquals(java.util.Set.of(2 + 4 + 2 + 40 + 1 + 10), scoreEnds, "every raw score ends where the 40-column name column ends:\n" + text);
+        assertTrue(text.contains("' Supercalifragilisticexpialidocious'"), "a 38-column name whole:\n" + text);
+        assertTrue(text.contains("'你好世界今天天气很好小猫在睡觉你好世…'"), "cut within 38 columns and its quotes:\n" + text);
+        assertTrue(text.contains("' \\x1b[2J'") && !text.contains("\u001b"), "escaped, never sent:\n" + text);
+    }
 }

@@ -20,5 +20,8 @@ class TokenTextTest {
         assertEquals("\uD83D\uDC36 dog", TokenText.name("\uD83D\uDC36 dog"));
         assertEquals("", TokenText.name(""));
         assertEquals("a\\nb\\u202e", TokenText.name("a\nb\u202E"));
+        // Invisible characters that would hide a difference (helper-75: a zero-width space reached the terminal); joiners stay.
+        assertEquals("evil\\u200b \\u2060 \\ufeff", TokenText.visible("evil\u200B \u2060 \uFEFF"));
+        assertEquals("\uD83D\uDC69\u200D\uD83D\uDCBB \u0645\u06CC\u200C\u062E", TokenText.visible("\uD83D\uDC69\u200D\uD83D\uDCBB \u0645\u06CC\u200C\u062E"));
     }
 }
