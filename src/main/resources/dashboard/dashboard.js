@@ -439,7 +439,9 @@
       $("trends-empty").hidden = w.length > 0;
       $("trends").querySelector(".charts").hidden = w.length === 0;
       if (w.length) {
-        chart("chart-events", [{ label: "events", stroke: SERIES_COLORS[0], width: 2 }], columnsWithGaps(w, [(r) => r.events]));
+        // From the topic, the events skipped to stay within the budget beside the explained ones: the share nobody explained.
+        chart("chart-events", [{ label: "events", stroke: SERIES_COLORS[0], width: 2 }].concat(fromTopic ? [{ label: "skipped", stroke: SERIES_COLORS[1], width: 2 }] : []),
+          columnsWithGaps(w, [(r) => r.events].concat(fromTopic ? [(r) => r.skipped ?? 0] : [])));
         const kinds = [...new Set(w.flatMap((r) => Object.keys(r.segment_share_mean)))].sort();
         chart("chart-shares", kinds.map((k, i) => ({ label: k, stroke: SERIES_COLORS[i % SERIES_COLORS.length], width: 2 })), columnsWithGaps(w, kinds.map((k) => (r) => r.segment_share_mean[k] ?? null)));
         chart("chart-delta", [{ label: "mean", stroke: SERIES_COLORS[0], width: 2 }, { label: "max", stroke: SERIES_COLORS[1], width: 2 }], columnsWithGaps(w, [(r) => r.relative_delta_mean, (r) => r.relative_delta_max]));

@@ -270,6 +270,8 @@ final class TopicTrends implements TrendSource {
         row.put("final", groups.stream().allMatch(ExplanationStats::getFinal$));
         row.put("events", groups.stream().mapToLong(ExplanationStats::getEvents).sum());
         row.put("dead_letters", groups.stream().mapToLong(s -> s.getDeadLetters().getCount()).sum());
+        // Only the service's windows know the events skipped to stay within the budget (the in-memory trends see explanations).
+        row.put("skipped", groups.stream().mapToLong(s -> s.getSkipped().getCount()).sum());
         List<ExplanationStats> explained = groups.stream().filter(s -> s.getEvents() > 0).toList();
         row.put("latency_ms_p50", explained.stream().mapToDouble(s -> s.getLatency().getP50Ms()).max().orElse(0));
         row.put("latency_ms_max", explained.stream().mapToDouble(s -> s.getLatency().getMaxMs()).max().orElse(0));

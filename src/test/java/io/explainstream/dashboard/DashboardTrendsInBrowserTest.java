@@ -62,6 +62,10 @@ class DashboardTrendsInBrowserTest {
 
             latencyLabelsFitTheCanvas(browser);
             linesBreakWhereAWindowIsMissing(browser, minutes);
+            // From the topic, the events chart has the skipped events beside the explained ones (0 where a window skipped none).
+            JsonNode events = browser.eval("(() => { const u = window.charts['chart-events']; return {labels: u.series.map((s) => s.label || ''), skipped: u.data[2]}; })()");
+            assertEquals("[\"Time\",\"events\",\"skipped\"]", events.get("labels").toString(), events.toString());
+            assertEquals(0, events.get("skipped").get(0).asInt(), events.toString());
             aReExplainedEventIsOneEntry(browser, store);
             browser.screenshot(Path.of("target/dashboard-trends-gaps.png"));
             assertEquals(List.of(), browser.consoleErrors, "console errors");
