@@ -2,10 +2,10 @@ package io.explainstream.cli;
 
 import io.explainstream.attribution.NonFiniteAttributionException;
 import io.explainstream.bench.PipelineBench;
-import io.explainstream.render.TokenText;
 import io.explainstream.logging.LogFormat;
 import io.explainstream.logging.LogProvider;
 import io.explainstream.model.ModelLoadException;
+import io.explainstream.render.TokenText;
 import io.explainstream.tokenize.TokenizerLoadException;
 import java.io.PrintWriter;
 import picocli.CommandLine;

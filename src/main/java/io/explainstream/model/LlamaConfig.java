@@ -241,17 +241,16 @@ public record LlamaConfig(
         } else {
             ids.add(node);
         }
-        int first = -1;
+        int[] values = new int[ids.size()];
         for (int i = 0; i < ids.size(); i++) {
             String name = node.isArray() ? key + "[" + i + "]" : key;
-            int id = integer(name, ids.get(i));
-            if (id < 0 || id >= vocab) {
-                throw new ModelLoadException("config.json: " + name + " = " + id + " is not valid: it must be a token id from 0 to vocab_size - 1 = "
+            values[i] = integer(name, ids.get(i));
+            if (values[i] < 0 || values[i] >= vocab) {
+                throw new ModelLoadException("config.json: " + name + " = " + values[i] + " is not valid: it must be a token id from 0 to vocab_size - 1 = "
                         + (vocab - 1) + ", or null");
             }
-            first = i == 0 ? id : first;
         }
-        return first;
+        return values[0];
     }
 
     /**
