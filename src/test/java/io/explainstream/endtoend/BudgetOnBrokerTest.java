@@ -44,9 +44,7 @@ class BudgetOnBrokerTest {
     void aBurstLargerThanCapacityEndsWithEveryEventAccountedForAndTheMetricsMatchingTheRecords(@TempDir Path dir) throws Exception {
         try (InJvmKafka kafka = InJvmKafka.start();
                 EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
-            Map<String, String> settings = new TreeMap<>(kafka.clientSettings());
-            settings.putAll(Map.of("schema.registry.url", registry.url().toString(), "application.id", "budget", "state.dir", dir.toString(),
-                    "input.topic", "budget-in", "output.topic", "budget-out", "dlq.topic", "budget-dlq", "attribution.steps", "32", "ops.port", "-1"));
+            Map<String, String> settings = settings(kafka, registry, dir, "budget", 32);
             settings.putAll(Map.of("audit.sample.rate", "0.5", "audit.sample.always", "metadata.tenant=vip", "audit.max.lag.ms", "2000",
                     "audit.min.steps", "4", "batch.max.wait.ms", "200"));
             AuditPolicy audit = ServiceConfig.of(settings).auditPolicy();
@@ -122,9 +120,7 @@ class BudgetOnBrokerTest {
     void eventsSkippedOutsideTheSampleCountInTheStatisticsWindowsOfTheirGroups(@TempDir Path dir) throws Exception {
         try (InJvmKafka kafka = InJvmKafka.start();
                 EmbeddedSchemaRegistry registry = BuiltInRegistry.startInMemory()) {
-            Map<String, String> settings = new TreeMap<>(kafka.clientSettings());
-            settings.putAll(Map.of("schema.registry.url", registry.url().toString(), "application.id", "coverage", "state.dir", dir.toString(),
-                    "input.topic", "coverage-in", "output.topic", "coverage-out", "dlq.topic", "coverage-dlq", "attribution.steps", "4", "ops.port", "-1"));
+            Map<String, String> settings = settings(kafka, registry, dir, "coverage", 4);
             settings.putAll(Map.of("audit.sample.rate", "0.3", "audit.cheap.method", "skip", "audit.max.lag.ms", "0", "stats.window", "1h",
                     "stats.emit.interval", "1s"));
             int events = 30;
@@ -167,5 +163,14 @@ class BudgetOnBrokerTest {
                         "as many as the counter says");
             }
         }
+    }
+
+    /** A service of its own on the test's broker and registry: application {@code name}, topics {@code name-in}, {@code -out}, {@code -dlq}. */
+    private static Map<String, String> settings(InJvmKafka kafka, EmbeddedSchemaRegistry registry, Path dir, String name, int steps) {
+        Map<String, String> settings = new TreeMap<>(kafka.clientSettings());
+        settings.putAll(Map.of("schema.registry.url", registry.url().toString(), "application.id", name, "state.dir", dir.toString(),
+                "input.topic", name + "-in", "output.topic", name + "-out", "dlq.topic", name + "-dlq", "attribution.steps", Integer.toString(steps),
+                "ops.port", "-1"));
+        return settings;
     }
 }
