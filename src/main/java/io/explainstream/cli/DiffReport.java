@@ -29,6 +29,10 @@ final class DiffReport {
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
     /** The most characters of a dead letter's reason in the text report (JSON has them whole). */
     private static final int REASON_CHARS = 200;
+    /** The group tables' name cells: at least this wide (the measures' names and short segment names fit)... */
+    private static final int NAME_COLUMNS = 24;
+    /** ...and at most this wide; a longer name is cut with an ellipsis. */
+    private static final int MAX_NAME_COLUMNS = 40;
 
     private DiffReport() {}
 
@@ -75,16 +79,20 @@ final class DiffReport {
                 text.append("  …\n");
             }
         }
+        List<String> titles = aggregate.groups().stream().filter(group -> aggregate.groups().size() != 2 || group.equals(DiffAggregate.ALL))
+                .map(group -> group.equals(DiffAggregate.ALL) ? "all events" : "group " + TokenText.visible(group)).toList();
+        List<String> shareNames = aggregate.shareChanges().keySet().stream().map(name -> "share " + TokenText.name(name)).toList();
+        int columns = nameColumns(titles, shareNames);
         for (String group : aggregate.groups()) {
             if (aggregate.groups().size() == 2 && !group.equals(DiffAggregate.ALL)) {
                 continue; // one group only: the same numbers as all events
             }
-            text.append(System.lineSeparator()).append(header(group.equals(DiffAggregate.ALL) ? "all events" : "group " + TokenText.visible(group)));
+            text.append(System.lineSeparator()).append(header(group.equals(DiffAggregate.ALL) ? "all events" : "group " + TokenText.visible(group), columns));
             for (Measure measure : Measure.values()) {
-                aggregate.distribution(group, measure).ifPresent(d -> text.append(row(measure.key(), d)));
+                aggregate.distribution(group, measure).ifPresent(d -> text.append(row(measure.key(), d, columns)));
             }
             if (group.equals(DiffAggregate.ALL)) {
-                aggregate.shareChanges().forEach((name, d) -> text.append(row("share " + TokenText.name(name), d)));
+                aggregate.shareChanges().forEach((name, d) -> text.append(row("share " + TokenText.name(name), d, columns)));
             }
         }
         List<DiffAggregate.Listed> largest = aggregate.largest();
@@ -297,14 +305,30 @@ final class DiffReport {
         values.forEach(array::add);
     }
 
-    /** The head of a group's table: its title, then the quantiles' and the count's columns. Cells are padded in terminal columns (a group may be 中文). */
-    static String header(String title) {
-        return String.format(Locale.ROOT, "%s %9s %9s %9s %7s%n", Columns.padEnd(title, 26), "p10", "p50", "p90", "events");
+    /**
+     * The width of the rows' name cells: the widest row name, or group title less the rows' indent of
+     * two, within [NAME_COLUMNS, MAX_NAME_COLUMNS], so that every table of the report lines up and
+     * a long segment or group name neither pushes its numbers out nor makes the report too wide.
+     */
+    static int nameColumns(List<String> titles, List<String> rowNames) {
+        int widest = Math.max(titles.stream().mapToInt(title -> Columns.width(title) - 2).max().orElse(0),
+                rowNames.stream().mapToInt(Columns::width).max().orElse(0));
+        return Math.max(NAME_COLUMNS, Math.min(MAX_NAME_COLUMNS, widest));
     }
 
-    /** A measure's row of the table. */
-    static String row(String name, DiffAggregate.Distribution d) {
-        return String.format(Locale.ROOT, "  %s %+9.4f %+9.4f %+9.4f %7d%n", Columns.padEnd(name, 24), shown(d.p10()), shown(d.p50()), shown(d.p90()), d.count());
+    /**
+     * The head of a group's table: its title, then the quantiles' and the count's columns. Cells are
+     * padded and cut in terminal columns (a group may be 中文), the title two columns wider than the rows' names.
+     */
+    static String header(String title, int nameColumns) {
+        return String.format(Locale.ROOT, "%s %9s %9s %9s %7s%n", Columns.padEnd(Columns.fit(title, nameColumns + 2), nameColumns + 2), "p10", "p50", "p90",
+                "events");
+    }
+
+    /** A measure's or segment's row of the table. */
+    static String row(String name, DiffAggregate.Distribution d, int nameColumns) {
+        return String.format(Locale.ROOT, "  %s %+9.4f %+9.4f %+9.4f %7d%n", Columns.padEnd(Columns.fit(name, nameColumns), nameColumns), shown(d.p10()),
+                shown(d.p50()), shown(d.p90()), d.count());
     }
 
     /** A value as the table's four decimals show it: one that rounds to zero reads +0.0000, not -0.0000 (float noise of an unchanged event). */

@@ -267,7 +267,7 @@ final class SendCommand implements Callable<Integer> {
         // -changelog or -repartition; the statistics' observations and skip notices topics are the service's own.
         String applicationId = config.streamsProperties().getProperty("application.id");
         if (target.startsWith(applicationId + "-") && (target.endsWith("-changelog") || target.endsWith("-repartition")
-                || target.equals(applicationId + "-stats-observations") || target.equals(config.skipNoticesTopic()))) {
+                || target.equals(config.statsObservationsTopic()) || target.equals(config.skipNoticesTopic()))) {
             throw new IllegalArgumentException("--topic = " + target + " is an internal topic of the service (application.id = " + applicationId + ")"
                     + instead);
         }

@@ -72,9 +72,8 @@ public record StatsSettings(String explanationsTopic, String deadLetterTopic, St
             throw new ConfigException(Setting.STATS_DELTA_WARN.key() + " = " + config.get(Setting.STATS_DELTA_WARN) + " must be a number >= 0");
         }
         int maxGroups = config.integer(Setting.STATS_MAX_GROUPS, 1);
-        String applicationId = config.streamsProperties().getProperty("application.id");
         return new StatsSettings(config.get(Setting.OUTPUT_TOPIC), config.get(Setting.DLQ_TOPIC), config.get(Setting.STATS_TOPIC),
-                config.get(Setting.ALERTS_TOPIC), applicationId + "-stats-observations", config.skipNoticesTopic(), window, grace, emit, retention, groupBy, deltaWarn,
+                config.get(Setting.ALERTS_TOPIC), config.statsObservationsTopic(), config.skipNoticesTopic(), window, grace, emit, retention, groupBy, deltaWarn,
                 maxGroups, AlertRule.fromConfig(config.prefixed(AlertRule.PREFIX), groupBy));
     }
 }

@@ -457,6 +457,14 @@ public final class ServiceConfig {
         return streamsProperties().getProperty("application.id") + "-skipped";
     }
 
+    /**
+     * The internal topic through which the statistics repartition their observations (explanations,
+     * dead letters and skip notices) by group ({@code <application.id>-stats-observations}).
+     */
+    public String statsObservationsTopic() {
+        return streamsProperties().getProperty("application.id") + "-stats-observations";
+    }
+
     /** Whether the setting is configured, rather than at its default. */
     public boolean isSet(Setting setting) {
         return isSet(setting.key());
