@@ -40,6 +40,9 @@ public final class ServiceProcess implements AutoCloseable {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx1g");
+        // The client compiler only: a child lives for seconds to a minute, and its math runs in
+        // libtorch; the server compiler's compiles cost more CPU than they save on 2 shared cores.
+        command.add("-XX:TieredStopAtLevel=1");
         command.add("-Dai.djl.offline=true");
         command.add("-Dexplainstream.home=" + TestData.repo());
         command.addAll(jvmOptions);
