@@ -91,12 +91,35 @@ public final class EventComparison {
         return OptionalDouble.of(replay.getSequenceDelta() - against.getSequenceDelta());
     }
 
-    /** The event's group: the values of the group-by keys, or its source model. */
+    /**
+     * The event's group: the values of the group-by keys, comma-separated, {@value #MISSING} for a
+     * key the event lacks; or its source model. A value that could be read as something else is
+     * quoted ({@link #unambiguous}).
+     */
     public String group(Explanation explanation) {
         if (groupBy.isEmpty()) {
-            return explanation.getSourceModel();
+            return unambiguous(explanation.getSourceModel());
         }
-        return groupBy.stream().map(key -> explanation.getMetadata().getOrDefault(key, "-")).collect(Collectors.joining(","));
+        return groupBy.stream().map(key -> {
+            String value = explanation.getMetadata().get(key);
+            return value == null ? MISSING : unambiguous(value);
+        }).collect(Collectors.joining(","));
+    }
+
+    /** The group part of an event that lacks the key. */
+    static final String MISSING = "-";
+
+    /**
+     * A value as a group name: as it is, or in JSON's quotes where it would read as another group:
+     * {@link DiffAggregate#ALL} or {@value #MISSING} (a value "*" merged into all events, and its
+     * group vanished from the tables; a value "-" joined the events without the key), empty, with
+     * space at either end (shown as another value's name), with a comma (read as two keys' values)
+     * or a quote.
+     */
+    static String unambiguous(String value) {
+        boolean ambiguous = value.isEmpty() || value.equals(DiffAggregate.ALL) || value.equals(MISSING) || value.contains(",") || value.contains("\"")
+                || Character.isWhitespace(value.codePointAt(0)) || Character.isWhitespace(value.codePointBefore(value.length()));
+        return ambiguous ? com.fasterxml.jackson.databind.node.TextNode.valueOf(value).toString() : value;
     }
 
     static boolean sameTokens(Explanation a, Explanation b) {

@@ -9,6 +9,7 @@ import io.explainstream.diff.DiffRecords.Tok;
 import io.explainstream.schema.AttributionMethod;
 import io.explainstream.schema.Explanation;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -90,6 +91,43 @@ class EventComparisonTest {
         assertEquals("stories260K", new EventComparison(5, List.of()).group(OLD));
         assertEquals("acme", new EventComparison(5, List.of("tenant")).group(OLD));
         assertEquals("acme,-", new EventComparison(5, List.of("tenant", "app")).group(OLD));
+    }
+
+    /**
+     * Metadata values that read as another group are quoted (a hostile test: a value "*" merged
+     * into all events and its group vanished, so the groups added up to 16 of 17 events; "-"
+     * joined the events without the key; "" and "storybook " printed as a bare "group " and as
+     * "storybook"). Every such event then counts in a group of its own, and the groups add up.
+     */
+    @Test
+    void aValueThatReadsAsAnotherGroupIsQuotedAndTheGroupsAddUpToEveryEvent() {
+        EventComparison comparison = new EventComparison(5, List.of("app"));
+        Map<String, String> expected = new java.util.LinkedHashMap<>();
+        expected.put("*", "\"*\"");
+        expected.put("-", "\"-\"");
+        expected.put("", "\"\"");
+        expected.put("storybook ", "\"storybook \"");
+        expected.put("storybook", "storybook");
+        expected.put("a,b", "\"a,b\"");
+        expected.put("say \"hi\"", "\"say \\\"hi\\\"\"");
+        expected.put("中文 ok", "中文 ok");
+        DiffAggregate aggregate = new DiffAggregate(3);
+        int events = 0;
+        for (Map.Entry<String, String> value : expected.entrySet()) {
+            Explanation explanation = Explanation.newBuilder(OLD).setEventId("e" + events++).setMetadata(Map.of("app", value.getKey())).build();
+            assertEquals(value.getValue(), comparison.group(explanation), "the group of " + value.getKey());
+            aggregate.joined(comparison.compare(explanation, explanation), explanation, explanation);
+        }
+        Explanation without = Explanation.newBuilder(OLD).setEventId("e" + events++).setMetadata(Map.of()).build();
+        assertEquals("-", comparison.group(without));
+        aggregate.joined(comparison.compare(without, without), without, without);
+        assertEquals(events + 1, aggregate.groups().size(), "all events and one group per value: " + aggregate.groups());
+        long inGroups = aggregate.groups().stream().filter(group -> !group.equals(DiffAggregate.ALL))
+                .mapToLong(group -> aggregate.distribution(group, Measure.MAX_SHARE_CHANGE).orElseThrow().count()).sum();
+        assertEquals(events, inGroups, "the groups add up to every event");
+        assertEquals(events, aggregate.distribution(DiffAggregate.ALL, Measure.MAX_SHARE_CHANGE).orElseThrow().count());
+        assertEquals("\" old model\"", new EventComparison(5, List.of()).group(Explanation.newBuilder(OLD).setSourceModel(" old model").build()),
+                "a source model is quoted alike");
     }
 
     @Test
