@@ -31,7 +31,7 @@ final class DeadLetterLines {
      */
     static String text(DeadLetter letter) {
         StringBuilder out = new StringBuilder("dead letter ");
-        out.append(letter.key() == null ? "(no key)" : keyText(letter.key()));
+        out.append(letter.key() == null ? "(no key)" : letter.key().length == 0 ? "(empty key)" : keyText(letter.key()));
         // Every header is text from whoever wrote to the topic: shown with its controls made visible, long ones cut.
         out.append(" · ").append(letter.stage() == null ? "no stage" : shortText(letter.stage()));
         if (letter.sourceTopic() != null) {

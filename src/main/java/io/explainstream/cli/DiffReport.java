@@ -102,7 +102,7 @@ final class DiffReport {
             for (DiffAggregate.Listed listed : largest) {
                 EventDiff diff = listed.diff();
                 text.append(String.format(Locale.ROOT, "  %s  change %.3f · jaccard %s · spearman %s · max share change %.3f · top segment %s · Δdelta %s"
-                        + " · Δlogp %+.4f%s%n", TokenText.visible(diff.eventId()), diff.change(), number(diff.jaccard()), number(diff.spearman()), diff.maxShareChange(),
+                        + " · Δlogp %+.4f%s%n", TokenText.eventId(diff.eventId()), diff.change(), number(diff.jaccard()), number(diff.spearman()), diff.maxShareChange(),
                         TokenText.visible(diff.topSegmentChanged() ? diff.againstTopSegment() + " → " + diff.replayTopSegment() : "=" + diff.replayTopSegment()),
                         signed(diff.deltaChange()), diff.logProbChange(), diff.basis() == EventDiff.Basis.WORDS ? " [words: tokenizations differ]" : ""));
                 text.append(String.format(Locale.ROOT, "    %-9s %s%n", "replay", TokenText.visible(String.join(" · ", diff.replayTop()))));
@@ -152,7 +152,7 @@ final class DiffReport {
     /** An event explained on neither side, with each side's reason where it dead-lettered the event. */
     private static String unexplained(DiffAggregate.Unexplained event, String againstName) {
         if (event.replayDeadLetter() != null && event.replayDeadLetter().equals(event.againstDeadLetter())) {
-            return TokenText.visible(event.eventId()) + " [both: " + shortReason(event.replayDeadLetter()) + "]";
+            return TokenText.eventId(event.eventId()) + " [both: " + shortReason(event.replayDeadLetter()) + "]";
         }
         List<String> reasons = new ArrayList<>();
         if (event.replayDeadLetter() != null) {
@@ -161,12 +161,12 @@ final class DiffReport {
         if (event.againstDeadLetter() != null) {
             reasons.add(againstName + ": " + shortReason(event.againstDeadLetter()));
         }
-        return TokenText.visible(event.eventId()) + " [" + String.join("; ", reasons) + "]";
+        return TokenText.eventId(event.eventId()) + " [" + String.join("; ", reasons) + "]";
     }
 
     /** Event ids, each with the other side's dead letter where there is one. */
     private static String oneSided(List<DiffAggregate.OneSided> events, String deadLettered) {
-        return events.stream().map(event -> TokenText.visible(event.eventId())
+        return events.stream().map(event -> TokenText.eventId(event.eventId())
                 + (event.otherSideDeadLetter() == null ? "" : " [" + deadLettered + ": " + shortReason(event.otherSideDeadLetter()) + "]"))
                 .collect(java.util.stream.Collectors.joining(", "));
     }

@@ -1,13 +1,11 @@
 package io.explainstream.diff;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import io.explainstream.avro.ConfluentAvroDeserializer;
 import io.explainstream.avro.SchemaRegistryClient;
 import io.explainstream.avro.WireFormat;
 import io.explainstream.schema.Explanation;
 import io.explainstream.stream.config.KafkaClients;
+import io.explainstream.stream.ingest.GroupFields;
 import io.explainstream.stream.output.SourceTimestamp;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -115,8 +113,6 @@ public final class SpillJoin {
             return withEventId + withoutEventId;
         }
     }
-
-    private static final JsonFactory JSON = new JsonFactory();
 
     private final Map<String, String> clientSettings;
     private final SchemaRegistryClient registry;
@@ -522,21 +518,9 @@ public final class SpillJoin {
      */
     static String deadLetterEventId(ConsumerRecord<byte[], byte[]> record) {
         byte[] original = record.value();
-        if (original != null && original.length > 0 && original[0] != WireFormat.MAGIC_BYTE) {
-            try (JsonParser parser = JSON.createParser(original)) {
-                if (parser.nextToken() == JsonToken.START_OBJECT) {
-                    while (parser.nextToken() == JsonToken.FIELD_NAME) {
-                        String field = parser.currentName();
-                        JsonToken token = parser.nextToken();
-                        if (field.equals("event_id") && token == JsonToken.VALUE_STRING) {
-                            return parser.getText();
-                        }
-                        parser.skipChildren();
-                    }
-                }
-            } catch (IOException | RuntimeException e) {
-                // not JSON, or cut before its event_id: the key is all there is
-            }
+        String eventId = original != null && original.length > 0 && original[0] != WireFormat.MAGIC_BYTE ? GroupFields.eventId(original) : null;
+        if (eventId != null) {
+            return eventId;
         }
         return record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
     }

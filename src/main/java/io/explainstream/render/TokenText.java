@@ -14,6 +14,11 @@ public final class TokenText {
         return visible(piece.replace('▁', ' '));
     }
 
+    /** An event id as the terminal shows it: {@link #visible}, and an empty one said, not a blank (a dead letter's id may be empty). */
+    public static String eventId(String id) {
+        return id.isEmpty() ? "(empty id)" : visible(id);
+    }
+
     /** {@code text} with newlines and tabs as \n and \t, other controls as \xNN, bidirectional controls as a backslash, u and four hex digits. */
     public static String visible(String text) {
         StringBuilder out = new StringBuilder();

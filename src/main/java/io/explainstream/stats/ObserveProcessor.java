@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.TreeMap;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.header.Headers;
@@ -190,10 +191,12 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
         String key = record.key() == null ? "(no key)" : new String(record.key(), StandardCharsets.UTF_8);
         GroupFields original = original(record.value());
         long eventTime = eventTime(original, record);
-        GroupKey group = original == null ? settings.groupBy().unknown()
-                : settings.groupBy().ofInput(original.eventId() != null ? original.eventId() : key, original.model(), original.metadata());
-        Observation observation = Observation.deadLetter(original != null && original.eventId() != null ? original.eventId() : key, eventTime,
-                DeadLetter.header(record.headers(), DeadLetters.STAGE), DeadLetter.header(record.headers(), DeadLetters.REASON));
+        // The event id as diff reads it: a JSON original broken after its event_id still names it.
+        String eventId = original != null && original.eventId() != null ? original.eventId()
+                : Objects.requireNonNullElse(GroupFields.eventId(record.value()), key);
+        GroupKey group = original == null ? settings.groupBy().unknown() : settings.groupBy().ofInput(eventId, original.model(), original.metadata());
+        Observation observation = Observation.deadLetter(eventId, eventTime, DeadLetter.header(record.headers(), DeadLetters.STAGE),
+                DeadLetter.header(record.headers(), DeadLetters.REASON));
         forward(group, observation, record.timestamp());
     }
 

@@ -60,13 +60,8 @@ public final class StatsText {
         return String.format(Locale.ROOT, "ALERT %s: %s = %s %s %s · %s · %s · %s · e.g. %s", alert.getRule(), alert.getMetric(),
                 number(alert.getValue()), alert.getOperator(), number(alert.getThreshold()), TokenText.visible(alert.getGroupKey()),
                 window(alert.getWindowStart(), alert.getWindowEnd()), count(alert.getEvents(), "event"),
-                alert.getExampleEventIds().isEmpty() ? "-" : alert.getExampleEventIds().stream().map(StatsText::eventId)
+                alert.getExampleEventIds().isEmpty() ? "-" : alert.getExampleEventIds().stream().map(TokenText::eventId)
                         .collect(java.util.stream.Collectors.joining(", ")));
-    }
-
-    /** An example's event id as the terminal shows it; a dead letter's empty id would be a blank between two commas. */
-    private static String eventId(String id) {
-        return id.isEmpty() ? "(empty id)" : TokenText.visible(id);
     }
 
     /** {@code 1 event}, {@code 2 events}, {@code 0 events}. */

@@ -41,6 +41,9 @@ class EventIdsTest {
                 "the JSON event's own event_id, not a nested one, not the conversation key");
         assertEquals("e-8", SpillJoin.deadLetterEventId(record("conv-3", "{\"event_id\":\"e-8\",\"timestamp\":yesterday}")),
                 "found before the JSON breaks");
+        assertEquals("dup-first", SpillJoin.deadLetterEventId(record("conv-3", "{\"event_id\":\"dup-first\",\"event_id\":\"x\",\"prompt\":\"a\"}")),
+                "the first of two, as the statistics read it (StatsTopologyTest.anAlertNamesADeadLetterByTheEventIdDiffNamesItBy)");
+        assertEquals("nan-1", SpillJoin.deadLetterEventId(record("conv-9", "{\"event_id\":\"nan-1\",\"prompt\":\"Once\",\"timestamp\":NaN}")));
         assertEquals("conv-3", SpillJoin.deadLetterEventId(record("conv-3", "{not json")), "nothing else to go by");
         assertEquals("conv-3", SpillJoin.deadLetterEventId(record("conv-3", "{\"event_id\":7}")), "an event_id that is not a string");
         assertNull(SpillJoin.deadLetterEventId(record(null, "{not json")));

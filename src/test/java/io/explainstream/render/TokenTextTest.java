@@ -24,4 +24,15 @@ class TokenTextTest {
         assertEquals("evil\\u200b \\u2060 \\ufeff", TokenText.visible("evil\u200B \u2060 \uFEFF"));
         assertEquals("\uD83D\uDC69\u200D\uD83D\uDCBB \u0645\u06CC\u200C\u062E", TokenText.visible("\uD83D\uDC69\u200D\uD83D\uDCBB \u0645\u06CC\u200C\u062E"));
     }
+
+    /**
+     * An event id in the terminal: an empty one is said, as the alerts said it, in tail's dead
+     * letters and diff's lists too (helper-76: diff printed a line of spaces before "[both: ...]").
+     */
+    @Test
+    void anEmptyEventIdIsSaidAndOthersAreEscaped() {
+        assertEquals("(empty id)", TokenText.eventId(""));
+        assertEquals("e-1\\x1b[2J", TokenText.eventId("e-1\u001b[2J"));
+        assertEquals(" ", TokenText.eventId(" "), "a space is an id, shown as it is");
+    }
 }

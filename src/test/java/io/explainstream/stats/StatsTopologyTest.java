@@ -332,6 +332,25 @@ class StatsTopologyTest {
     }
 
     /**
+     * A dead letter is named among an alert's examples by the event id diff names it by (helper-76:
+     * {"event_id":"h76b-dupfield","event_id":"x",...} fired "e.g. x", where diff named h76b-dupfield;
+     * a record broken after its id, by a NaN, was named by its key).
+     */
+    @Test
+    void anAlertNamesADeadLetterByTheEventIdDiffNamesItBy() {
+        start(rules("dlq", "dlq.count >= 1"));
+        String twice = "{\"event_id\":\"dup-first\",\"event_id\":\"x\",\"timestamp\":" + (T0 + 1_000) + ",\"prompt\":\"a\",\"response\":\"b\"}";
+        String nan = "{\"event_id\":\"nan-1\",\"prompt\":\"Once\",\"response\":\"x\",\"timestamp\":NaN}";
+        deadLetter("", twice, T0 + 2_000, "Duplicate field 'event_id'");
+        deadLetter("conv-9", nan, T0 + 3_000, "value is not valid JSON");
+        explain(StatsFixture.explanation("later", T0 + 200_000, "other", 100, 0));
+        driver.advanceWallClockTime(EMIT);
+        driver.advanceWallClockTime(EMIT);
+        List<String> examples = alerts.readValuesToList().stream().flatMap(a -> a.getExampleEventIds().stream()).sorted().toList();
+        assertEquals(List.of("dup-first", "nan-1"), examples, "diff names them alike: EventIdsTest");
+    }
+
+    /**
      * Events skipped to stay within the budget count in the window and group their explanation
      * would have had, by reason, beside the explanations and dead letters (helper-74: a window read
      * "14 events, 1 dead letter" with 17 events skipped beside them); skipped.rate alerts on them.

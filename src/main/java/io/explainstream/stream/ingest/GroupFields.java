@@ -1,7 +1,10 @@
 package io.explainstream.stream.ingest;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
@@ -19,23 +22,85 @@ import java.util.Map;
  */
 public record GroupFields(String eventId, Long timestampMs, String model, Map<String, String> metadata) {
 
-    /** Reads a field given twice as its last value, and has no limits beyond Jackson's defaults. */
+    /** Has no limits beyond Jackson's defaults; the parser it makes reads values as trees. */
     private static final ObjectMapper LENIENT_JSON = new ObjectMapper();
 
-    /** The group fields of a JSON object, whatever else is wrong with it; null when the value is not a JSON object. */
+    /**
+     * The group fields of a JSON object, whatever else is wrong with it; null when the value is not a
+     * JSON object or not JSON throughout. A field given twice is read as its first value, as
+     * {@link #eventId} reads the event id.
+     */
     public static GroupFields readLeniently(byte[] value) {
         if (value == null || value.length == 0) {
             return null;
         }
-        try {
-            JsonNode event = LENIENT_JSON.readTree(value);
-            if (event == null || !event.isObject()) {
+        Map<String, JsonNode> fields = new HashMap<>();
+        try (JsonParser parser = LENIENT_JSON.createParser(value)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
                 return null;
             }
-            return new GroupFields(text(event, "event_id"), timestamp(event.get("timestamp")), text(event, "model"), metadata(event));
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String name = parser.currentName();
+                parser.nextToken();
+                if (READ.contains(name) && !fields.containsKey(name)) {
+                    fields.put(name, name.equals("metadata") && parser.currentToken() == JsonToken.START_OBJECT ? firstValues(parser)
+                            : parser.readValueAsTree());
+                } else {
+                    parser.skipChildren();
+                }
+            }
+            if (parser.nextToken() != null) {
+                return null; // more after the object: not one JSON object
+            }
         } catch (IOException | RuntimeException e) {
             return null; // not JSON, or past the reader's limits: nothing can be said of its group
         }
+        return new GroupFields(text(fields.get("event_id")), timestamp(fields.get("timestamp")), text(fields.get("model")), metadata(fields.get("metadata")));
+    }
+
+    /**
+     * The event id a record that could not be decoded names: the first string value of its top-level
+     * event_id, read as a stream, so that a record broken after it (a NaN, a cut) still names its
+     * event; null when it has none. The statistics, the event counters and diff read a dead letter's
+     * event id this one way (the statistics named the last of two event_id values where diff named the
+     * first, and a record broken after its id by the key where diff named the id).
+     */
+    public static String eventId(byte[] value) {
+        if (value == null || value.length == 0) {
+            return null;
+        }
+        try (JsonParser parser = LENIENT_JSON.createParser(value)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                return null;
+            }
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String field = parser.currentName();
+                JsonToken token = parser.nextToken();
+                if (field.equals("event_id")) {
+                    return token == JsonToken.VALUE_STRING ? parser.getText() : null; // the first value, as readLeniently reads it
+                }
+                parser.skipChildren();
+            }
+        } catch (IOException | RuntimeException e) {
+            // not JSON, or broken before an event_id
+        }
+        return null;
+    }
+
+    private static final java.util.Set<String> READ = java.util.Set.of("event_id", "timestamp", "model", "metadata");
+
+    /** An object read field by field, a key given twice as its first value; the parser is at its start. */
+    private static ObjectNode firstValues(JsonParser parser) throws IOException {
+        ObjectNode object = LENIENT_JSON.createObjectNode();
+        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+            String name = parser.currentName();
+            parser.nextToken();
+            JsonNode node = parser.readValueAsTree();
+            if (!object.has(name)) {
+                object.set(name, node);
+            }
+        }
+        return object;
     }
 
     /** The metadata, or the empty map where there is none: the counters label a missing key as none. */
@@ -43,23 +108,25 @@ public record GroupFields(String eventId, Long timestampMs, String model, Map<St
         return metadata == null ? Map.of() : metadata;
     }
 
-    private static Map<String, String> metadata(JsonNode event) {
-        if (!event.path("metadata").isObject()) {
+    private static Map<String, String> metadata(JsonNode object) {
+        if (object == null || !object.isObject()) {
             return null;
         }
         Map<String, String> metadata = new HashMap<>();
-        event.get("metadata").fields().forEachRemaining(field ->
+        object.fields().forEachRemaining(field ->
                 metadata.put(field.getKey(), field.getValue().isTextual() ? field.getValue().asText() : field.getValue().toString()));
         return Map.copyOf(metadata);
     }
 
-    private static String text(JsonNode event, String field) {
-        JsonNode node = event.get(field);
+    private static String text(JsonNode node) {
         return node != null && node.isTextual() ? node.asText() : null;
     }
 
     /** The timestamp as the input decoder reads it (epoch milliseconds or ISO-8601), or null when it is not one. */
     private static Long timestamp(JsonNode node) {
+        if (node == null) {
+            return null;
+        }
         try {
             return InputDecoder.timestamp(node);
         } catch (InvalidEventException e) {

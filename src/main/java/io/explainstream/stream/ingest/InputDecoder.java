@@ -193,10 +193,22 @@ public final class InputDecoder {
         if (e instanceof com.fasterxml.jackson.core.exc.StreamReadException read && read.getProcessor() != null
                 && read.getProcessor().getParsingContext() != null) {
             JsonStreamContext context = read.getProcessor().getParsingContext();
-            String path = path(context.inObject() ? context.getParent() : context);
+            // A field given twice is named by the message: the object that holds it is said. Anything
+            // else is said by the field it broke in or after (NaN, a bare word, a missing comma): "in timestamp".
+            boolean inAValue = context.inObject() && context.getCurrentName() != null && !String.valueOf(e.getOriginalMessage()).startsWith("Duplicate field");
+            String path = path(context.inObject() && !inAValue ? context.getParent() : context);
             return path.isEmpty() ? "" : " in " + path;
         }
         return "";
+    }
+
+    /**
+     * The JSON reader's message without its advice to the programmer ("enable
+     * `JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS` to allow"), which names a setting inside the service, not
+     * something the producer can do.
+     */
+    private static String withoutReaderAdvice(String message) {
+        return message == null ? "" : message.replaceAll(":? ?\\(?(?:enable|Enable) `?\\w*(?:Feature)?\\.\\w+`? to allow\\)?", "");
     }
 
     /** {@code messages[1].content}: the path of a parsing context from the root object. */
@@ -228,7 +240,7 @@ public final class InputDecoder {
             throw new InvalidEventException("value is past a limit of the JSON reader (names up to 50000 characters, numbers up to 1000 digits,"
                     + " nesting up to 1000 levels): " + e.getOriginalMessage(), e);
         } catch (JsonProcessingException e) {
-            throw new InvalidEventException("value is not valid JSON (or not UTF-8)" + where(e) + ": " + e.getOriginalMessage(), e);
+            throw new InvalidEventException("value is not valid JSON (or not UTF-8)" + where(e) + ": " + withoutReaderAdvice(e.getOriginalMessage()), e);
         } catch (IOException e) {
             throw new InvalidEventException("value is not valid JSON (or not UTF-8): " + e.getMessage(), e);
         }
@@ -238,7 +250,8 @@ public final class InputDecoder {
         for (Iterator<String> names = root.fieldNames(); names.hasNext(); ) {
             String name = names.next();
             if (!JSON_FIELDS.contains(name)) {
-                throw new InvalidEventException("unknown field '" + name + "' (known: " + String.join(", ", JSON_FIELDS.stream().sorted().toList()) + ")");
+                throw new InvalidEventException("unknown field '" + name + "', found " + describe(root.get(name)) + " (known: "
+                        + String.join(", ", JSON_FIELDS.stream().sorted().toList()) + ")");
             }
         }
         return new InputEvent(

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -26,11 +27,40 @@ class GroupFieldsTest {
                 "a value that is not a string is kept as its JSON text, so that such records group apart, not as none");
     }
 
+    /**
+     * A field given twice is read as its first value, the event id too, as diff reads a dead
+     * letter's event id (a hostile test: for {"event_id":"h76b-dupfield","event_id":"x",...} the
+     * statistics' alert said "e.g. x" where diff named h76b-dupfield).
+     */
     @Test
-    void aFieldGivenTwiceIsReadAsItsLastValue() {
-        GroupFields group = read("{\"model\":\"first\",\"model\":\"last\",\"metadata\":{\"a\":\"1\",\"a\":\"2\"}}");
-        assertEquals("last", group.model());
-        assertEquals(Map.of("a", "2"), group.metadata());
+    void aFieldGivenTwiceIsReadAsItsFirstValue() {
+        String twice = "{\"event_id\":\"first-id\",\"event_id\":\"x\",\"model\":\"first\",\"model\":\"last\",\"metadata\":{\"a\":\"1\",\"a\":\"2\"},"
+                + "\"metadata\":{\"b\":\"3\"}}";
+        GroupFields group = read(twice);
+        assertEquals("first-id", group.eventId());
+        assertEquals("first", group.model());
+        assertEquals(Map.of("a", "1"), group.metadata());
+        assertEquals("first-id", GroupFields.eventId(twice.getBytes(StandardCharsets.UTF_8)));
+        assertNull(GroupFields.eventId("{\"event_id\":7,\"event_id\":\"x\"}".getBytes(StandardCharsets.UTF_8)), "the first value, not the first string");
+    }
+
+    /**
+     * A record broken after its event_id (a NaN, a cut) names its event, though its group cannot
+     * be told: the statistics had named such a dead letter by its key, or "(no key)", where diff
+     * named the event id.
+     */
+    @Test
+    void aRecordBrokenAfterItsEventIdStillNamesItsEvent() {
+        for (String broken : List.of("{\"event_id\":\"e-nan\",\"prompt\":\"Once\",\"timestamp\":NaN}", "{\"model\":\"m\",\"event_id\":\"e-cut\",\"prompt\":\"On",
+                "{\"event_id\":\"e-two\"} {\"event_id\":\"other\"}")) {
+            assertNull(read(broken), "no group: " + broken);
+            assertEquals(broken.substring(broken.indexOf("e-"), broken.indexOf('"', broken.indexOf("e-"))),
+                    GroupFields.eventId(broken.getBytes(StandardCharsets.UTF_8)), broken);
+        }
+        assertNull(GroupFields.eventId("{\"prompt\":NaN,\"event_id\":\"after\"}".getBytes(StandardCharsets.UTF_8)), "broken before it");
+        assertNull(GroupFields.eventId("[{\"event_id\":\"in-array\"}]".getBytes(StandardCharsets.UTF_8)));
+        assertNull(GroupFields.eventId("{\"meta\":{\"event_id\":\"nested\"}}".getBytes(StandardCharsets.UTF_8)), "top level only");
+        assertNull(GroupFields.eventId(null));
     }
 
     @Test

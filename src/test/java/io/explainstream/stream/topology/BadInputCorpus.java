@@ -124,7 +124,13 @@ public final class BadInputCorpus {
         cases.put("empty-prompt", Case.dlq(event("x", ",\"prompt\":\"\",\"response\":\"r\""), "field 'prompt' is empty"));
         cases.put("empty-response", Case.dlq(event("x", ",\"prompt\":\"p\",\"response\":\"\""), "field 'response' is empty"));
         cases.put("missing-response", Case.dlq(event("x", ",\"prompt\":\"p\""), "field 'response' is missing"));
-        cases.put("unknown-field", Case.dlq(event("x", ",\"prompt\":\"p\",\"response\":\"r\",\"temperature\":0.7"), "unknown field 'temperature'"));
+        cases.put("unknown-field", Case.dlq(event("x", ",\"prompt\":\"p\",\"response\":\"r\",\"temperature\":0.7"),
+                "unknown field 'temperature', found number 0.7 (known: "));
+        // A value that does not read is said by its field, and without the JSON reader's advice to enable one of its features (helper-76).
+        cases.put("nan-value", Case.dlq("{\"event_id\":\"x\",\"prompt\":\"Once\",\"response\":\"x\",\"timestamp\":NaN}",
+                "value is not valid JSON (or not UTF-8) in timestamp: Non-standard token 'NaN'"));
+        cases.put("bare-word-in-metadata", Case.dlq(event("x", ",\"prompt\":\"p\",\"response\":\"r\",\"metadata\":{\"tier\":gold}"),
+                "value is not valid JSON (or not UTF-8) in metadata['tier']: Unrecognized token 'gold'"));
         cases.put("one-megabyte-prompt", Case.dlq(event("x", ",\"prompt\":\"" + "a ".repeat(524_288) + "\",\"response\":\"r\""),
                 "bytes, more than limits.event.bytes = 1048576"));
         cases.put("prompt-over-token-limit", new Case(event("long", ",\"prompt\":\"" + "the cat sat. ".repeat(500) + "\",\"response\":\"and ran\"")
