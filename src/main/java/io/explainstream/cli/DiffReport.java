@@ -50,6 +50,8 @@ final class DiffReport {
         StringBuilder text = new StringBuilder();
         text.append(String.format(Locale.ROOT, "diff %s: %s vs %s · top-%d · %.1f s%n", request.diffId(), request.replay().describe(),
                 request.against().describe(), request.topK(), result.seconds()));
+        // An archived report says what it covers: the range and the grouping were on standard error only (helper-76).
+        text.append("range ").append(request.range()).append(" · groups by ").append(TokenText.visible(request.grouping())).append('\n');
         unfinished.forEach(id -> text.append("warning: ").append(unfinishedLine(id)).append('\n'));
         text.append(String.format(Locale.ROOT, "events: %d joined · %d replay only · %d %s only · %d compared on words (tokenizations differ)"
                 + " · top segment changed in %d%n", aggregate.joined(), aggregate.replayOnly(), aggregate.againstOnly(), againstName,
@@ -181,6 +183,10 @@ final class DiffReport {
         root.put("against_topic", request.against().topic());
         root.put("against_replay_id", request.against().replayId());
         root.put("top_k", request.topK());
+        // The range compared (null: open at that end) and the grouping: an archived report says what it covers.
+        root.put("from", request.fromMs() == Long.MIN_VALUE ? null : java.time.Instant.ofEpochMilli(request.fromMs()).toString());
+        root.put("to", request.toMs() == Long.MAX_VALUE ? null : java.time.Instant.ofEpochMilli(request.toMs()).toString());
+        strings(root.putArray("group_by"), request.groupBy());
         root.put("started", result.started().toString());
         root.put("seconds", result.seconds());
         strings(root.putArray("unfinished_replays"), unfinished);

@@ -272,6 +272,8 @@ final class TopicTrends implements TrendSource {
         row.put("dead_letters", groups.stream().mapToLong(s -> s.getDeadLetters().getCount()).sum());
         // Only the service's windows know the events skipped to stay within the budget (the in-memory trends see explanations).
         row.put("skipped", groups.stream().mapToLong(s -> s.getSkipped().getCount()).sum());
+        // Events that came after their window closed, counted in this one: the totals would not add up to the explanations read without them.
+        row.put("late_events", groups.stream().mapToLong(ExplanationStats::getLateEvents).sum());
         List<ExplanationStats> explained = groups.stream().filter(s -> s.getEvents() > 0).toList();
         row.put("latency_ms_p50", explained.stream().mapToDouble(s -> s.getLatency().getP50Ms()).max().orElse(0));
         row.put("latency_ms_max", explained.stream().mapToDouble(s -> s.getLatency().getMaxMs()).max().orElse(0));

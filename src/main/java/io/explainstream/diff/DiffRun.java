@@ -45,6 +45,17 @@ public final class DiffRun {
             }
         }
 
+        /** The range compared, as {@code [from, to)} in ISO-8601 instants ({@code …} for an open end), for a report to say what it covers. */
+        public String range() {
+            return "[" + (fromMs == Long.MIN_VALUE ? "…" : Instant.ofEpochMilli(fromMs).toString()) + ", "
+                    + (toMs == Long.MAX_VALUE ? "…" : Instant.ofEpochMilli(toMs).toString()) + ")";
+        }
+
+        /** What the groups are made of: the metadata keys, or the source model where none is given. */
+        public String grouping() {
+            return groupBy.isEmpty() ? "source model" : "metadata " + String.join(", ", groupBy);
+        }
+
         /** Names the run: in the published records and their summary's key. */
         public String diffId() {
             return replay.replayId() + "-vs-" + (against.isLive() ? against.topic() : against.replayId());

@@ -33,6 +33,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -113,6 +114,10 @@ class DiffOnBrokerTest {
             assertEquals(0, report.get("replay_only").asInt());
             assertEquals(0, report.get("against_only").asInt());
             assertEquals(0, report.get("words_basis").asInt(), "one tokenizer: compared token by token");
+            // What the report covers, in the report (helper-76: the range and the grouping were on standard error only). No
+            // range is recorded under the default application.id: every record time, open at both ends.
+            assertTrue(report.get("from").isNull() && report.get("to").isNull(), report.toString());
+            assertEquals("[\"tenant\"]", report.get("group_by").toString());
             assertFalse(diff.err.contains("--group-by key"), diff.err);
             assertEquals(0, report.get("unfinished_replays").size(), "the replay finished: " + diff.err);
             assertFalse(diff.err.contains("has not finished"), diff.err);
@@ -185,6 +190,8 @@ class DiffOnBrokerTest {
             Run text = run(connection, "diff", "--replay-id", "ixg", "--against", "diff-out");
             assertEquals(0, text.code, text.err);
             assertTrue(text.out.contains("events: " + n + " joined · 0 replay only · 0 live only"), text.out);
+            assertEquals("range […, …) · groups by metadata application", text.out.lines().skip(1).findFirst().orElseThrow(),
+                    "stats.group.by's metadata keys by default: " + text.out);
             assertTrue(text.out.contains("most-changed events"), text.out);
             assertTrue(text.out.contains(" · Δdelta — · "), text.out);
             System.out.println(text.out);
@@ -225,7 +232,8 @@ class DiffOnBrokerTest {
             assertEquals("ixg-half", stoppedReport.get("unfinished_replays").get(0).asText(), stopped.out);
             assertEquals(n, stoppedReport.get("against_only").asInt(), "the events it has not reached: " + stopped.out);
             Run stoppedText = run(connection, "diff", "--replay-id", "ixg-half", "--against", "diff-out", "--config", withAppId.toString());
-            assertTrue(stoppedText.out.lines().skip(1).findFirst().orElse("").equals("warning: " + warning), stoppedText.out);
+            // The warning comes after the title and the range.
+            assertTrue(stoppedText.out.lines().skip(2).findFirst().orElse("").equals("warning: " + warning), stoppedText.out);
             assertTrue(ReplayRunner.run(halfConfig, TestData.repo(), half, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC()).finished());
             Run resumed = run(connection, "diff", "--replay-id", "ixg-half", "--against", "diff-out", "--config", withAppId.toString(), "--format", "json");
             assertEquals(0, resumed.code, resumed.err);
@@ -392,6 +400,8 @@ class DiffOnBrokerTest {
         assertEquals(0, json.code, json.err);
         JsonNode report = JSON.readTree(json.out);
         assertEquals(outcome.explained(), report.get("joined").asLong());
+        assertEquals(Instant.ofEpochMilli(replay.fromMs()).toString(), report.get("from").asText(), "the replay's recorded range: " + json.err);
+        assertEquals(Instant.ofEpochMilli(replay.toMs()).toString(), report.get("to").asText());
         assertEquals(refused + 1, report.get("against_only").asLong(), "the refused, and only-live: " + report);
         assertEquals(refused, report.get("against_only_dead_lettered_in_replay").asLong());
         assertEquals(1, report.get("dead_lettered_on_both").asLong(), "bad-both");
@@ -409,6 +419,8 @@ class DiffOnBrokerTest {
 
         Run text = run(connection, "diff", "--replay-id", "strict", "--config", liveConfig.toString());
         assertEquals(0, text.code, text.err);
+        assertTrue(text.out.lines().skip(1).findFirst().orElseThrow().startsWith("range [" + Instant.ofEpochMilli(replay.fromMs()) + ", "
+                + Instant.ofEpochMilli(replay.toMs()) + ") · groups by "), text.out);
         assertTrue(text.out.contains("dead letters in range: replay " + outcome.deadLettered() + " (explanations-replay-dlq) · live 1 (diff-dlq) · 1 on"
                 + " both sides · of the 0 replay only, 0 dead-lettered live · of the " + (refused + 1) + " live only, " + refused
                 + " dead-lettered by the replay"), text.out);
