@@ -66,6 +66,9 @@ final class DemoCommand implements Callable<Integer> {
     /** Marks a run folder as the demo's: see {@link #requireDemosOwn}. */
     static final String RUN_MARKER = ".explainstream-demo";
 
+    /** The demo's groups: per tenant of the sample's metadata. */
+    static final String STATS_GROUP_BY = "source_model,metadata.tenant";
+
     /**
      * The statistics of the demo: windows of 20 s over a sample stamped one event per second, so
      * that a run shows a few windows per tenant; a grace that covers the dead letters, which are
@@ -75,7 +78,7 @@ final class DemoCommand implements Callable<Integer> {
             Setting.STATS_WINDOW.key(), "20s",
             Setting.STATS_GRACE.key(), "10s",
             Setting.STATS_EMIT_INTERVAL.key(), "1s",
-            Setting.STATS_GROUP_BY.key(), "source_model,metadata.tenant",
+            Setting.STATS_GROUP_BY.key(), STATS_GROUP_BY,
             "alert.dead-letters.when", "dlq.count >= 1",
             "alert.unfaithful.when", "delta.rel.max > 0.01");
     /** The sample is stamped one event per second, ending this long before it is sent, so that every window has ended when it arrives. */
@@ -217,13 +220,14 @@ final class DemoCommand implements Callable<Integer> {
 
     /**
      * A command line to paste into another terminal while the demo follows: re-explains the demo's
-     * traffic with other settings (input x gradient instead of 50-step integrated gradients) and
-     * compares the two with {@code diff}.
+     * traffic with other settings (input x gradient instead of 50-step integrated gradients, which
+     * takes no steps) and compares the two with {@code diff}, grouped by tenant as the demo's
+     * statistics are (without the demo's stats.group.by the diff grouped by application).
      */
     static String replayHint(String bootstrapServers, String registryUrl, java.time.Instant from) {
         return "compare with other settings: ./explainstream replay --set bootstrap.servers=" + bootstrapServers + " --set schema.registry.url="
-                + registryUrl + " --set application.id=explainstream-demo --from " + from + " --to now --replay-id demo-ixg"
-                + " --set attribution.method=input_x_gradient --set attribution.steps=16 --diff";
+                + registryUrl + " --set application.id=explainstream-demo --set " + Setting.STATS_GROUP_BY.key() + "=" + STATS_GROUP_BY + " --from " + from
+                + " --to now --replay-id demo-ixg --set attribution.method=input_x_gradient --diff";
     }
 
     /** Stops what the demo started, once, whether it ends normally or by a signal. */

@@ -1,6 +1,7 @@
 package io.explainstream.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -254,5 +255,8 @@ class DiffCommandTest {
         assertTrue(replay.hasMatchedOption("--diff"));
         assertEquals("2026-12-01T10:00:00Z", replay.matchedOptionValue("--from", ""));
         assertTrue(Arrays.asList(command.split(" ")).contains("attribution.method=input_x_gradient"), command);
+        // Grouped as the demo's statistics are; no steps for a method that takes none (helper-76).
+        assertTrue(Arrays.asList(command.split(" ")).contains("stats.group.by=source_model,metadata.tenant"), command);
+        assertFalse(command.contains("attribution.steps"), command);
     }
 }
