@@ -44,6 +44,11 @@ final class DiffReport {
 
     /** @param unfinished the replays of the two sides that have not finished */
     static String text(DiffRun.Result result, List<String> unfinished) {
+        return text(result, unfinished, true);
+    }
+
+    /** @param tables whether the group tables are in the text (the HTML page has them as tables of its own) */
+    private static String text(DiffRun.Result result, List<String> unfinished, boolean tables) {
         DiffRun.Request request = result.request();
         DiffAggregate aggregate = result.aggregate();
         String againstName = againstName(request);
@@ -81,20 +86,18 @@ final class DiffReport {
                 text.append("  …\n");
             }
         }
-        List<String> titles = aggregate.groups().stream().filter(group -> aggregate.groups().size() != 2 || group.equals(DiffAggregate.ALL))
-                .map(group -> group.equals(DiffAggregate.ALL) ? "all events" : "group " + TokenText.visible(group)).toList();
-        List<String> shareNames = aggregate.shareChanges().keySet().stream().map(name -> "share " + TokenText.name(name)).toList();
-        int columns = nameColumns(titles, shareNames);
-        for (String group : aggregate.groups()) {
-            if (aggregate.groups().size() == 2 && !group.equals(DiffAggregate.ALL)) {
-                continue; // one group only: the same numbers as all events
-            }
-            text.append(System.lineSeparator()).append(header(group.equals(DiffAggregate.ALL) ? "all events" : "group " + TokenText.visible(group), columns));
-            for (Measure measure : Measure.values()) {
-                aggregate.distribution(group, measure).ifPresent(d -> text.append(row(measure.key(), d, columns)));
-            }
-            if (group.equals(DiffAggregate.ALL)) {
-                aggregate.shareChanges().forEach((name, d) -> text.append(row("share " + TokenText.name(name), d, columns)));
+        if (tables) {
+            List<String> titles = tabled(aggregate).stream().map(DiffReport::title).map(TokenText::visible).toList();
+            List<String> shareNames = aggregate.shareChanges().keySet().stream().map(name -> "share " + TokenText.name(name)).toList();
+            int columns = nameColumns(titles, shareNames);
+            for (String group : tabled(aggregate)) {
+                text.append(System.lineSeparator()).append(header(TokenText.visible(title(group)), columns));
+                for (Measure measure : Measure.values()) {
+                    aggregate.distribution(group, measure).ifPresent(d -> text.append(row(measure.key(), d, columns)));
+                }
+                if (group.equals(DiffAggregate.ALL)) {
+                    aggregate.shareChanges().forEach((name, d) -> text.append(row("share " + TokenText.name(name), d, columns)));
+                }
             }
         }
         List<DiffAggregate.Listed> largest = aggregate.largest();
@@ -263,7 +266,45 @@ final class DiffReport {
         return node;
     }
 
-    /** The text summary, then each listed event's two heatmaps, the replay's above the other side's. */
+    /** The groups that get a table: all events, and each group where there are two or more (one alone has all events' numbers). */
+    private static List<String> tabled(DiffAggregate aggregate) {
+        return aggregate.groups().stream().filter(group -> aggregate.groups().size() != 2 || group.equals(DiffAggregate.ALL)).toList();
+    }
+
+    private static String title(String group) {
+        return group.equals(DiffAggregate.ALL) ? "all events" : "group " + group;
+    }
+
+    /**
+     * The group tables as HTML tables: a browser lines up their columns whatever the script of a
+     * name, where the text's padding in terminal columns does not (a CJK name without a CJK font in
+     * the monospace face, an emoji), and each name is whole (the text cuts at 40 columns).
+     */
+    static String htmlTables(DiffAggregate aggregate) {
+        StringBuilder html = new StringBuilder("<section class=\"distributions\" id=\"distributions\">\n<h2>Distributions</h2>\n");
+        for (String group : tabled(aggregate)) {
+            html.append("<table class=\"summary\"><tr><th>").append(HtmlReport.escape(TokenText.visible(title(group))))
+                    .append("</th><th>p10</th><th>p50</th><th>p90</th><th>events</th></tr>\n");
+            for (Measure measure : Measure.values()) {
+                aggregate.distribution(group, measure).ifPresent(d -> htmlRow(html, measure.key(), d));
+            }
+            if (group.equals(DiffAggregate.ALL)) {
+                aggregate.shareChanges().forEach((name, d) -> htmlRow(html, "share " + TokenText.name(name), d));
+            }
+            html.append("</table>\n");
+        }
+        return html.append("</section>\n").toString();
+    }
+
+    private static void htmlRow(StringBuilder html, String name, DiffAggregate.Distribution d) {
+        html.append("<tr><td>").append(HtmlReport.escape(name)).append("</td>");
+        for (double value : new double[] {d.p10(), d.p50(), d.p90()}) {
+            html.append(String.format(Locale.ROOT, "<td class=\"num\">%+.4f</td>", shown(value)));
+        }
+        html.append("<td class=\"num\">").append(d.count()).append("</td></tr>\n");
+    }
+
+    /** The text summary, the group tables, then each listed event's two heatmaps, the replay's above the other side's. */
     static String html(DiffRun.Result result, List<String> unfinished) {
         List<HtmlReport.Entry> entries = new ArrayList<>();
         String againstName = againstName(result.request());
@@ -273,7 +314,9 @@ final class DiffReport {
             entries.add(entry(listed.diff().eventId() + " · " + againstName, listed.against()));
         }
         String page = HtmlReport.render("ExplainStream diff " + result.request().diffId(), entries, Aggregate.SEGMENTS);
-        String summary = "<section class=\"summary\" id=\"summary\"><pre>" + HtmlReport.escape(text(result, unfinished)) + "</pre></section>\n";
+        // pre-wrap: a long dead-letter reason wraps rather than running off the page sideways.
+        String summary = "<section class=\"summary\" id=\"summary\"><pre style=\"white-space:pre-wrap\">" + HtmlReport.escape(text(result, unfinished, false))
+                + "</pre></section>\n" + htmlTables(result.aggregate());
         int heading = page.indexOf("</h1>");
         return page.substring(0, heading + 6) + summary + page.substring(heading + 6);
     }

@@ -22,6 +22,9 @@ import java.util.stream.Collectors;
  */
 public final class EventComparison {
 
+    /** The group part of an event that lacks the key. */
+    static final String MISSING = "-";
+
     private final int topK;
     private final List<String> groupBy;
 
@@ -106,18 +109,16 @@ public final class EventComparison {
         }).collect(Collectors.joining(","));
     }
 
-    /** The group part of an event that lacks the key. */
-    static final String MISSING = "-";
-
     /**
      * A value as a group name: as it is, or in JSON's quotes where it would read as another group:
-     * {@link DiffAggregate#ALL} or {@value #MISSING} (a value "*" merged into all events, and its
-     * group vanished from the tables; a value "-" joined the events without the key), empty, with
+     * {@link DiffAggregate#ALL}, {@value #MISSING} or {@link DiffAggregate#OTHER_GROUP} (a value "*"
+     * merged into all events, and its group vanished from the tables; a value "-" joined the events
+     * without the key; "other" would join the groups past the cap), empty, with
      * space at either end (shown as another value's name), with a comma (read as two keys' values)
      * or a quote.
      */
     static String unambiguous(String value) {
-        boolean ambiguous = value.isEmpty() || value.equals(DiffAggregate.ALL) || value.equals(MISSING) || value.contains(",") || value.contains("\"")
+        boolean ambiguous = value.isEmpty() || value.equals(DiffAggregate.ALL) || value.equals(MISSING) || value.equals(DiffAggregate.OTHER_GROUP) || value.contains(",") || value.contains("\"")
                 || Character.isWhitespace(value.codePointAt(0)) || Character.isWhitespace(value.codePointBefore(value.length()));
         return ambiguous ? com.fasterxml.jackson.databind.node.TextNode.valueOf(value).toString() : value;
     }

@@ -3,6 +3,7 @@ package io.explainstream.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.explainstream.diff.DiffAggregate;
+import io.explainstream.diff.DiffRecords;
 import io.explainstream.text.Columns;
 import java.util.List;
 import java.util.Set;
@@ -58,5 +59,31 @@ class DiffReportTest {
         assertEquals(Set.of(2 + 40 + 1 + 9), p10Ends, "every row and the header end p10 in one column");
         String cut = DiffReport.row(longName, d, widest);
         assertEquals("  share doc:quarterly-report-2026-annex-… ", cut.substring(0, cut.indexOf('…') + 2), "cut on a whole character, ellipsis last");
+    }
+
+    /**
+     * The HTML page's group tables are HTML tables with whole names, so that a browser lines up
+     * their columns (helper-76: the text table in a pre shifted the rows of 🇫🇷 and 文書 names in
+     * Chromium, and cut long names at 40 columns with no way to read them whole).
+     */
+    @Test
+    void theHtmlPagesGroupTablesAreTablesWithWholeNames() {
+        io.explainstream.diff.EventComparison comparison = new io.explainstream.diff.EventComparison(5, List.of("app"));
+        DiffAggregate aggregate = new DiffAggregate(3);
+        String longSegment = "文書:猫の話と犬の話についての長い長い文書のタイトル-2026";
+        for (String app : List.of("中文アプリ", "\uD83C\uDDEB\uD83C\uDDF7 app", "中文アプリ")) {
+            io.explainstream.schema.Explanation explanation = io.explainstream.schema.Explanation.newBuilder(DiffRecords.explanation("e-" + app.length(),
+                    List.of(new DiffRecords.Tok(1, "▁a", 0, 1, true, 0), new DiffRecords.Tok(2, "▁b", 1, 2, true, 0)), new double[] {0.5, 0.5},
+                    new int[] {1, 2}, List.of(new DiffRecords.Seg(longSegment, 1.0)), longSegment, 0.0, List.of(-1.0)))
+                    .setMetadata(java.util.Map.of("app", app)).build();
+            aggregate.joined(comparison.compare(explanation, explanation), explanation, explanation);
+        }
+        String html = DiffReport.htmlTables(aggregate);
+        assertEquals(3, html.split("<table class=\"summary\">", -1).length - 1, "all events and two groups: " + html);
+        org.junit.jupiter.api.Assertions.assertTrue(html.contains("<th>group 中文アプリ</th><th>p10</th>"), html);
+        org.junit.jupiter.api.Assertions.assertTrue(html.contains("<th>group \uD83C\uDDEB\uD83C\uDDF7 app</th>"), html);
+        org.junit.jupiter.api.Assertions.assertTrue(html.contains("<tr><td>share " + longSegment + "</td><td class=\"num\">"), "the whole name: " + html);
+        org.junit.jupiter.api.Assertions.assertTrue(html.contains("<tr><td>change</td><td class=\"num\">+0.0000</td><td class=\"num\">+0.0000</td>"
+                + "<td class=\"num\">+0.0000</td><td class=\"num\">3</td></tr>"), html);
     }
 }

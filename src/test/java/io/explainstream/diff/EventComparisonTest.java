@@ -105,6 +105,7 @@ class EventComparisonTest {
         Map<String, String> expected = new java.util.LinkedHashMap<>();
         expected.put("*", "\"*\"");
         expected.put("-", "\"-\"");
+        expected.put("other", "\"other\"");
         expected.put("", "\"\"");
         expected.put("storybook ", "\"storybook \"");
         expected.put("storybook", "storybook");

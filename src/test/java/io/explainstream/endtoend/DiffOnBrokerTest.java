@@ -200,6 +200,9 @@ class DiffOnBrokerTest {
             assertEquals(0, page.code, page.err);
             String htmlText = java.nio.file.Files.readString(html);
             assertEquals(2 * n, htmlText.split("<section class=\"explanation\"", -1).length - 1, "both heatmaps of each listed event");
+            assertTrue(htmlText.contains("<section class=\"distributions\" id=\"distributions\">\n<h2>Distributions</h2>\n<table class=\"summary\">"
+                    + "<tr><th>all events</th>"), "the group tables as HTML tables, not in the summary's text");
+            assertFalse(htmlText.substring(htmlText.indexOf("<pre"), htmlText.indexOf("</pre>")).contains("top_k_jaccard"), "nor twice");
 
             // Against another replay that wrote into another topic: diff reads it where that replay
             // recorded it wrote (it looked on the first replay's topic and found none of its records).

@@ -24,6 +24,8 @@ public record GroupFields(String eventId, Long timestampMs, String model, Map<St
 
     /** Has no limits beyond Jackson's defaults; the parser it makes reads values as trees. */
     private static final ObjectMapper LENIENT_JSON = new ObjectMapper();
+    /** The top-level fields read; the rest are skipped. */
+    private static final java.util.Set<String> READ = java.util.Set.of("event_id", "timestamp", "model", "metadata");
 
     /**
      * The group fields of a JSON object, whatever else is wrong with it; null when the value is not a
@@ -86,8 +88,6 @@ public record GroupFields(String eventId, Long timestampMs, String model, Map<St
         }
         return null;
     }
-
-    private static final java.util.Set<String> READ = java.util.Set.of("event_id", "timestamp", "model", "metadata");
 
     /** An object read field by field, a key given twice as its first value; the parser is at its start. */
     private static ObjectNode firstValues(JsonParser parser) throws IOException {
