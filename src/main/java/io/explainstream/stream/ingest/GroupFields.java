@@ -28,9 +28,9 @@ public record GroupFields(String eventId, Long timestampMs, String model, Map<St
     private static final java.util.Set<String> READ = java.util.Set.of("event_id", "timestamp", "model", "metadata");
 
     /**
-     * The group fields of a JSON object, whatever else is wrong with it; null when the value is not a
-     * JSON object or not JSON throughout. A field given twice is read as its first value, as
-     * {@link #eventId} reads the event id.
+     * The group fields of a JSON object, whatever else is wrong with it (text after it, say); null
+     * when the value is not a JSON object or breaks inside it. A field given twice is read as its
+     * first value, as {@link #eventId} reads the event id.
      */
     public static GroupFields readLeniently(byte[] value) {
         if (value == null || value.length == 0) {
@@ -50,9 +50,6 @@ public record GroupFields(String eventId, Long timestampMs, String model, Map<St
                 } else {
                     parser.skipChildren();
                 }
-            }
-            if (parser.nextToken() != null) {
-                return null; // more after the object: not one JSON object
             }
         } catch (IOException | RuntimeException e) {
             return null; // not JSON, or past the reader's limits: nothing can be said of its group

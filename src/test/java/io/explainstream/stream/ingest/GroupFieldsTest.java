@@ -51,12 +51,14 @@ class GroupFieldsTest {
      */
     @Test
     void aRecordBrokenAfterItsEventIdStillNamesItsEvent() {
-        for (String broken : List.of("{\"event_id\":\"e-nan\",\"prompt\":\"Once\",\"timestamp\":NaN}", "{\"model\":\"m\",\"event_id\":\"e-cut\",\"prompt\":\"On",
-                "{\"event_id\":\"e-two\"} {\"event_id\":\"other\"}")) {
+        for (String broken : List.of("{\"event_id\":\"e-nan\",\"prompt\":\"Once\",\"timestamp\":NaN}", "{\"model\":\"m\",\"event_id\":\"e-cut\",\"prompt\":\"On")) {
             assertNull(read(broken), "no group: " + broken);
             assertEquals(broken.substring(broken.indexOf("e-"), broken.indexOf('"', broken.indexOf("e-"))),
                     GroupFields.eventId(broken.getBytes(StandardCharsets.UTF_8)), broken);
         }
+        byte[] twoObjects = "{\"event_id\":\"e-two\",\"model\":\"m\"} {\"event_id\":\"other\"}".getBytes(StandardCharsets.UTF_8);
+        assertEquals("e-two", GroupFields.eventId(twoObjects), "text after the object: the first object's");
+        assertEquals("m", GroupFields.readLeniently(twoObjects).model(), "and its group");
         assertNull(GroupFields.eventId("{\"prompt\":NaN,\"event_id\":\"after\"}".getBytes(StandardCharsets.UTF_8)), "broken before it");
         assertNull(GroupFields.eventId("[{\"event_id\":\"in-array\"}]".getBytes(StandardCharsets.UTF_8)));
         assertNull(GroupFields.eventId("{\"meta\":{\"event_id\":\"nested\"}}".getBytes(StandardCharsets.UTF_8)), "top level only");
