@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.apache.kafka.streams.StreamsConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -248,6 +249,7 @@ final class ReplayCommand implements Callable<Integer> {
             return 3;
         }
         err.flush();
+        forgetLocalState(config);
         // A replay that refused every event is diffed: its dead letters say why each live event is on one side only.
         if (diff && outcome.explained() + outcome.deadLettered() == 0) {
             err.printf("replay %s: no event explained or dead-lettered in range, so nothing to diff%n", id);
@@ -256,6 +258,19 @@ final class ReplayCommand implements Callable<Integer> {
             return diffAfter(base, config.get(Setting.OUTPUT_TOPIC), replay, id, stop, out, err, outcome.missesRecords() ? GAPS_STATUS : 0);
         }
         return outcome.missesRecords() ? GAPS_STATUS : 0;
+    }
+
+    /**
+     * Deletes a finished replay's local state, {@code <state.dir>/<its application.id>}: Kafka
+     * Streams' stores, which their changelogs restore should it ever run again. Nothing else reads
+     * it, and it stayed behind in the working folder's data/streams-state after the demo had
+     * deleted its own (a hostile test), to meet a later demo's new broker under the same replay id.
+     */
+    private static void forgetLocalState(ServiceConfig config) {
+        String stateDir = config.streamsProperties().getProperty(StreamsConfig.STATE_DIR_CONFIG);
+        if (stateDir != null) {
+            OutputFile.deleteRecursively(Path.of(stateDir).resolve(ReplayRunner.group(config)));
+        }
     }
 
     /**

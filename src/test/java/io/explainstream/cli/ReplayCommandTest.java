@@ -185,6 +185,10 @@ class ReplayCommandTest {
             assertTrue(run.out().matches("(?s)replay counted finished: 5 events in range: 3 explained, 1 dead-lettered, 1 skipped; .*"), run.out());
             assertFalse(run.err().contains("to resume"), "a finished replay has nothing to resume: " + run.err());
             assertTrue(run.err().contains("[" + "#".repeat(30) + "] 5/5 records"), "the bar ends full: " + run.err());
+            // A finished replay leaves no local state in state.dir (helper-76: it stayed in data/streams-state after the demo had gone).
+            try (var left = java.nio.file.Files.list(state)) {
+                assertEquals(List.of(), left.map(path -> path.getFileName().toString()).filter(name -> name.contains("replay-counted")).toList());
+            }
             // Run again as it was: resumed, nothing explained twice, the same counts.
             CliRun same = CliRun.of(args.toArray(String[]::new));
             assertEquals(0, same.exitCode(), same.err());
