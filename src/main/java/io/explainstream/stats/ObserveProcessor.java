@@ -191,9 +191,8 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
         String key = record.key() == null ? "(no key)" : new String(record.key(), StandardCharsets.UTF_8);
         GroupFields original = original(record.value());
         long eventTime = eventTime(original, record);
-        // The event id as diff reads it: a JSON original broken after its event_id still names it.
-        String eventId = original != null && original.eventId() != null ? original.eventId()
-                : Objects.requireNonNullElse(GroupFields.eventId(record.value()), key);
+        // The event id as diff reads it: a JSON original broken after its event_id (no group fields) still names it.
+        String eventId = Objects.requireNonNullElse(original != null ? original.eventId() : GroupFields.eventId(record.value()), key);
         GroupKey group = original == null ? settings.groupBy().unknown() : settings.groupBy().ofInput(eventId, original.model(), original.metadata());
         Observation observation = Observation.deadLetter(eventId, eventTime, DeadLetter.header(record.headers(), DeadLetters.STAGE),
                 DeadLetter.header(record.headers(), DeadLetters.REASON));

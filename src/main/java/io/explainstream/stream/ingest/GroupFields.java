@@ -33,6 +33,36 @@ public record GroupFields(String eventId, Long timestampMs, String model, Map<St
      * first value, as {@link #eventId} reads the event id.
      */
     public static GroupFields readLeniently(byte[] value) {
+        Read read = read(value);
+        if (read == null || !read.whole()) {
+            return null; // not JSON, or past the reader's limits: nothing can be said of its group
+        }
+        Map<String, JsonNode> fields = read.fields();
+        return new GroupFields(text(fields.get("event_id")), timestamp(fields.get("timestamp")), text(fields.get("model")), metadata(fields.get("metadata")));
+    }
+
+    /**
+     * The event id a record that could not be decoded names: the first value of its top-level
+     * event_id when that is a string, read up to where the JSON breaks, so that a record broken
+     * after it (a NaN, a cut) still names its event; null when it has none. The statistics, the
+     * event counters and diff read a dead letter's event id this one way (the statistics named the
+     * last of two event_id values where diff named the first, and a record broken after its id by
+     * the key where diff named the id).
+     */
+    public static String eventId(byte[] value) {
+        Read read = read(value);
+        return read == null ? null : text(read.fields().get("event_id"));
+    }
+
+    /**
+     * The top-level fields of {@link #READ} a JSON object gives, each its first value, as far as
+     * it reads; null when the value is not a JSON object.
+     *
+     * @param whole whether the object read to its end
+     */
+    private record Read(Map<String, JsonNode> fields, boolean whole) {}
+
+    private static Read read(byte[] value) {
         if (value == null || value.length == 0) {
             return null;
         }
@@ -51,39 +81,10 @@ public record GroupFields(String eventId, Long timestampMs, String model, Map<St
                     parser.skipChildren();
                 }
             }
+            return new Read(fields, true);
         } catch (IOException | RuntimeException e) {
-            return null; // not JSON, or past the reader's limits: nothing can be said of its group
+            return new Read(fields, false); // broken after the fields read so far (or before the object began: none)
         }
-        return new GroupFields(text(fields.get("event_id")), timestamp(fields.get("timestamp")), text(fields.get("model")), metadata(fields.get("metadata")));
-    }
-
-    /**
-     * The event id a record that could not be decoded names: the first string value of its top-level
-     * event_id, read as a stream, so that a record broken after it (a NaN, a cut) still names its
-     * event; null when it has none. The statistics, the event counters and diff read a dead letter's
-     * event id this one way (the statistics named the last of two event_id values where diff named the
-     * first, and a record broken after its id by the key where diff named the id).
-     */
-    public static String eventId(byte[] value) {
-        if (value == null || value.length == 0) {
-            return null;
-        }
-        try (JsonParser parser = LENIENT_JSON.createParser(value)) {
-            if (parser.nextToken() != JsonToken.START_OBJECT) {
-                return null;
-            }
-            while (parser.nextToken() == JsonToken.FIELD_NAME) {
-                String field = parser.currentName();
-                JsonToken token = parser.nextToken();
-                if (field.equals("event_id")) {
-                    return token == JsonToken.VALUE_STRING ? parser.getText() : null; // the first value, as readLeniently reads it
-                }
-                parser.skipChildren();
-            }
-        } catch (IOException | RuntimeException e) {
-            // not JSON, or broken before an event_id
-        }
-        return null;
     }
 
     /** An object read field by field, a key given twice as its first value; the parser is at its start. */
