@@ -39,23 +39,27 @@ public final class EventValidator {
      * ({@link Ingest} turns it into {@link Admission.Reject}).
      */
     public Admission admit(InputEvent event, int valueBytes) {
+        // Each check's problem is kept and all are said at once; the tokens are counted only for
+        // fields that passed.
+        FieldProblems problems = new FieldProblems();
         if (valueBytes > policy.eventBytesLimit()) {
-            throw new InvalidEventException("value is " + valueBytes + " bytes, more than limits.event.bytes = " + policy.eventBytesLimit());
+            problems.add(new InvalidEventException("value is " + valueBytes + " bytes, more than limits.event.bytes = " + policy.eventBytesLimit()));
         }
-        checkEventId(event.eventId());
-        checkTimestamp(event.timestampMs());
-        requireNonEmpty("model", event.model());
-        checkPromptShape(event);
-        requireText("response", event.response());
+        problems.check(() -> checkEventId(event.eventId()));
+        problems.check(() -> checkTimestamp(event.timestampMs()));
+        problems.check(() -> requireNonEmpty("model", event.model()));
+        problems.check(() -> checkPromptShape(event));
+        problems.check(() -> requireText("response", event.response()));
         if (event.metadata().size() > policy.metadataEntriesLimit()) {
-            throw new InvalidEventException("metadata has " + event.metadata().size() + " entries, more than limits.metadata.entries = "
-                    + policy.metadataEntriesLimit());
+            problems.add(new InvalidEventException("metadata has " + event.metadata().size() + " entries, more than limits.metadata.entries = "
+                    + policy.metadataEntriesLimit()));
         }
         for (Map.Entry<String, String> entry : event.metadata().entrySet()) {
             String key = Utf8Text.printable(entry.getKey());
-            checkText("metadata key '" + key + "'", entry.getKey());
-            checkText("metadata['" + key + "']", entry.getValue());
+            problems.check(() -> checkText("metadata key '" + key + "'", entry.getKey()));
+            problems.check(() -> checkText("metadata['" + key + "']", entry.getValue()));
         }
+        problems.throwIfAny();
         if (!policy.acceptedModels().isEmpty() && !policy.acceptedModels().contains(event.model())) {
             String reason = "model '" + event.model() + "' is not in model.accept " + policy.acceptedModels();
             switch (policy.otherModels()) {
@@ -228,7 +232,8 @@ public final class EventValidator {
     private static void requireText(String field, String value) {
         requireNonEmpty(field, value);
         if (value.isBlank()) {
-            throw new InvalidEventException("field '" + field + "' is empty: it holds only whitespace (" + value.length() + " characters)");
+            throw new InvalidEventException("field '" + field + "' is empty: it holds only whitespace (" + value.length()
+                    + (value.length() == 1 ? " character)" : " characters)"));
         }
     }
 

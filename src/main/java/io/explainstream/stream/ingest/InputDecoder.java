@@ -247,24 +247,27 @@ public final class InputDecoder {
         if (root == null || !root.isObject()) {
             throw new InvalidEventException("value must be a JSON object, found " + (root == null ? "nothing" : root.getNodeType().name().toLowerCase()));
         }
+        // Every field is read, and each one's first problem kept: the reason names them all.
+        FieldProblems problems = new FieldProblems();
         for (Iterator<String> names = root.fieldNames(); names.hasNext(); ) {
             String name = names.next();
             if (!JSON_FIELDS.contains(name)) {
-                throw new InvalidEventException("unknown field '" + name + "', found " + describe(root.get(name)) + " (known: "
-                        + String.join(", ", JSON_FIELDS.stream().sorted().toList()) + ")");
+                problems.add(new InvalidEventException("unknown field '" + name + "', found " + describe(root.get(name)) + " (known: "
+                        + String.join(", ", JSON_FIELDS.stream().sorted().toList()) + ")"));
             }
         }
-        return new InputEvent(
-                requiredText(root, "event_id"),
-                timestamp(root.get("timestamp")),
-                requiredText(root, "model"),
-                optionalText(root, "prompt"),
-                messages(root.get("messages")),
-                requiredText(root, "response"),
-                ids(root, "prompt_token_ids"),
-                ids(root, "response_token_ids"),
-                metadata(root.get("metadata")),
-                segments(root.get("segments")));
+        String eventId = problems.read(() -> requiredText(root, "event_id"));
+        Long timestamp = problems.read(() -> timestamp(root.get("timestamp")));
+        String model = problems.read(() -> requiredText(root, "model"));
+        String prompt = problems.read(() -> optionalText(root, "prompt"));
+        List<ChatTurn> messages = problems.read(() -> messages(root.get("messages")));
+        String response = problems.read(() -> requiredText(root, "response"));
+        List<Long> promptIds = problems.read(() -> ids(root, "prompt_token_ids"));
+        List<Long> responseIds = problems.read(() -> ids(root, "response_token_ids"));
+        Map<String, String> metadata = problems.read(() -> metadata(root.get("metadata")));
+        List<SpanRequest> segments = problems.read(() -> segments(root.get("segments")));
+        problems.throwIfAny();
+        return new InputEvent(eventId, timestamp, model, prompt, messages, response, promptIds, responseIds, metadata, segments);
     }
 
     private static List<SpanRequest> spans(List<NamedSpan> segments) {

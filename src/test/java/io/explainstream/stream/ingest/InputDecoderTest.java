@@ -2,6 +2,7 @@ package io.explainstream.stream.ingest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
@@ -29,6 +30,24 @@ class InputDecoderTest {
                 reason("{\"event_id\":\"x\",\"messages\":[{\"role\":\"user\",\"role\":\"user\"}]}"));
         assertEquals("value is not valid JSON (or not UTF-8): Duplicate field 'event_id'", reason("{\"event_id\":\"x\",\"event_id\":\"y\"}"));
         assertEquals("unknown field 'top_p', found number 0.9 (known: event_id, messages, metadata, model, prompt, prompt_token_ids, response,"
-                + " response_token_ids, segments, timestamp)", reason("{\"event_id\":\"x\",\"top_p\":0.9}"));
+                + " response_token_ids, segments, timestamp)", reason("{\"event_id\":\"x\",\"timestamp\":1,\"model\":\"m\",\"prompt\":\"p\",\"response\":\"r\",\"top_p\":0.9}"));
+    }
+
+    /**
+     * Each field's first problem is in the reason, every unknown field among them, up to eight
+     * and "and N more" past that; the value that does not read at all is one problem.
+     */
+    @Test
+    void everyFieldsProblemIsInTheReasonUpToEight() {
+        assertEquals("2 problems: unknown field 'top_p', found number 0.9 (known: event_id, messages, metadata, model, prompt, prompt_token_ids,"
+                + " response, response_token_ids, segments, timestamp); field 'response' must be a string, found null",
+                reason("{\"event_id\":\"x\",\"timestamp\":1,\"model\":\"m\",\"prompt\":\"p\",\"response\":null,\"top_p\":0.9}"));
+        StringBuilder unknown = new StringBuilder("{\"event_id\":\"x\",\"timestamp\":1,\"model\":\"m\",\"prompt\":\"p\",\"response\":\"r\"");
+        for (int i = 0; i < 11; i++) {
+            unknown.append(",\"f").append(i).append("\":").append(i);
+        }
+        String reason = reason(unknown.append('}').toString());
+        assertTrue(reason.startsWith("11 problems: unknown field 'f0', found number 0 "), reason);
+        assertTrue(reason.contains("unknown field 'f7'") && !reason.contains("'f8'") && reason.endsWith("; and 3 more"), reason);
     }
 }

@@ -273,6 +273,15 @@ public final class BadInputCorpus {
                 "messages[0].role = 'wizard' is not a chat role"));
         cases.put("response-over-token-limit", Case.dlq(event("x", ",\"prompt\":\"p\",\"response\":\"" + "the cat sat. ".repeat(200) + "\""),
                 "tokens, more than limits.response.tokens = 256"));
+        // Several problems: the reason names each field's, in the JSON's shape and then in its values (helper-76 F5).
+        cases.put("several-problems-in-the-shape", Case.dlq("{\"event_id\":\"x\",\"timestamp\":\"noon\",\"prompt\":7,\"temperature\":0.7}",
+                "5 problems: unknown field 'temperature', found number 0.7 (known: event_id, messages, metadata, model, prompt, prompt_token_ids,"
+                        + " response, response_token_ids, segments, timestamp); field 'timestamp' = 'noon' is not an ISO-8601 instant such as"
+                        + " 2026-11-30T12:00:00Z; field 'model' is missing; field 'prompt' must be a string, found number 7; field 'response' is missing"));
+        cases.put("several-problems-in-the-values", Case.dlq("{\"event_id\":\"\",\"timestamp\":" + NOW + ",\"model\":\"stories260K\",\"prompt\":\"p\","
+                + "\"response\":\" \",\"metadata\":{\"tenant\":\"a\\u0000b\"}}",
+                "3 problems: field 'event_id' is empty; field 'response' is empty: it holds only whitespace (1 character);"
+                        + " field 'metadata['tenant']' contains a NUL character at index 1"));
         cases.put("whitespace-only-prompt", Case.dlq(event("x", ",\"prompt\":\" \\n\\t \",\"response\":\"r\""), "field 'prompt' is empty"));
         cases.put("whitespace-only-response", Case.dlq(event("x", ",\"prompt\":\"p\",\"response\":\"   \""), "field 'response' is empty"));
         cases.put("whitespace-only-message", Case.dlq(event("x", ",\"messages\":[{\"role\":\"user\",\"content\":\" \"}],\"response\":\"r\""),

@@ -1,0 +1,64 @@
+package io.explainstream.stream.ingest;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * The problems found in one event's fields, so that its dead letter names them all at once: a
+ * producer that fixes only the first problem it was told of would have the event refused again
+ * for the next. Each check that fails adds its {@link InvalidEventException}; {@link #throwIfAny}
+ * throws one exception for all of them. One per event, never shared.
+ */
+final class FieldProblems {
+
+    /** The most problems a reason lists; past it, "and N more" (an event with a thousand unknown fields). */
+    static final int LISTED = 8;
+
+    private final List<InvalidEventException> found = new ArrayList<>();
+
+    /** The field's value, or null when reading it failed (its problem is then kept). */
+    <T> T read(Supplier<T> reading) {
+        try {
+            return reading.get();
+        } catch (InvalidEventException e) {
+            found.add(e);
+            return null;
+        }
+    }
+
+    void check(Runnable check) {
+        read(() -> {
+            check.run();
+            return null;
+        });
+    }
+
+    void add(InvalidEventException problem) {
+        found.add(problem);
+    }
+
+    boolean any() {
+        return !found.isEmpty();
+    }
+
+    /**
+     * Throws the one problem found as it is, or several as one: "3 problems: field 'model' is
+     * missing; field 'timestamp' = 'noon' is not …; unknown field 'top_p', found number 0.9".
+     */
+    void throwIfAny() {
+        if (found.size() == 1) {
+            throw found.get(0);
+        }
+        if (found.size() > 1) {
+            StringBuilder reason = new StringBuilder().append(found.size()).append(" problems: ");
+            for (int i = 0; i < Math.min(found.size(), LISTED); i++) {
+                reason.append(i == 0 ? "" : "; ").append(found.get(i).getMessage());
+            }
+            if (found.size() > LISTED) {
+                reason.append("; and ").append(found.size() - LISTED).append(" more");
+            }
+            throw new InvalidEventException(reason.toString(), found.get(0));
+        }
+    }
+}
