@@ -274,6 +274,9 @@ final class TopicTrends implements TrendSource {
         row.put("skipped", groups.stream().mapToLong(s -> s.getSkipped().getCount()).sum());
         // Events that came after their window closed, counted in this one: the totals would not add up to the explanations read without them.
         row.put("late_events", groups.stream().mapToLong(ExplanationStats::getLateEvents).sum());
+        // Of those, the dead letters and skipped events: late, they are in no window's dead_letters or skipped.
+        row.put("late_dead_letters", groups.stream().mapToLong(ExplanationStats::getLateDeadLetters).sum());
+        row.put("late_skipped", groups.stream().mapToLong(ExplanationStats::getLateSkipped).sum());
         List<ExplanationStats> explained = groups.stream().filter(s -> s.getEvents() > 0).toList();
         row.put("latency_ms_p50", explained.stream().mapToDouble(s -> s.getLatency().getP50Ms()).max().orElse(0));
         row.put("latency_ms_max", explained.stream().mapToDouble(s -> s.getLatency().getMaxMs()).max().orElse(0));

@@ -6,6 +6,7 @@ import io.explainstream.schema.ExplanationStats;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -29,7 +30,7 @@ public final class StatsText {
                         faithfulness.getOverWarn(), percent(faithfulness.getWarnThreshold()));
         return String.format(Locale.ROOT, "%s %s %s: %s, %s%s%s · latency p50 %.0f ms, p95 %.0f ms, max %.0f ms · lag p50 %.1f s, max %.1f s · %s",
                 window(stats.getWindowStart(), stats.getWindowEnd()), TokenText.visible(stats.getGroupKey()), stats.getFinal$() ? "final" : "open",
-                count(stats.getEvents(), "event"), count(stats.getDeadLetters().getCount(), "dead letter"), skipped(stats), stats.getLateEvents() == 0 ? "" : ", " + stats.getLateEvents() + " late",
+                count(stats.getEvents(), "event"), count(stats.getDeadLetters().getCount(), "dead letter"), skipped(stats), late(stats),
                 stats.getLatency().getP50Ms(), stats.getLatency().getP95Ms(), stats.getLatency().getMaxMs(), stats.getLag().getP50Ms() / 1000,
                 stats.getLag().getMaxMs() / 1000, delta) + reliance(stats);
     }
@@ -41,6 +42,24 @@ public final class StatsText {
         }
         return ", " + stats.getSkipped().getCount() + " skipped (" + new java.util.TreeMap<>(stats.getSkipped().getByReason()).entrySet().stream()
                 .map(e -> e.getKey() + " " + e.getValue()).collect(java.util.stream.Collectors.joining(", ")) + ")";
+    }
+
+    /**
+     * ", 161 late (28 dead letters, 133 skipped)": the events dropped because their window had
+     * closed, and which of them were not explanations; empty where there were none.
+     */
+    private static String late(ExplanationStats stats) {
+        if (stats.getLateEvents() == 0) {
+            return "";
+        }
+        List<String> kinds = new java.util.ArrayList<>();
+        if (stats.getLateDeadLetters() > 0) {
+            kinds.add(count(stats.getLateDeadLetters(), "dead letter"));
+        }
+        if (stats.getLateSkipped() > 0) {
+            kinds.add(stats.getLateSkipped() + " skipped");
+        }
+        return ", " + stats.getLateEvents() + " late" + (kinds.isEmpty() ? "" : " (" + String.join(", ", kinds) + ")");
     }
 
     /** Mean share per segment kind, mean entropy and the first top words; empty for a window without segments (records before v2). */

@@ -62,6 +62,9 @@ public final class WindowAggregate {
     public TreeMap<String, Long> skippedByReason = new TreeMap<>();
     public List<String> skippedEvents = new ArrayList<>();
     public long lateEvents;
+    /** Of {@link #lateEvents}, the dead letters and the skipped events: late, they are in no window's own counts. */
+    public long lateDeadLetters;
+    public long lateSkipped;
     public LogHistogram latency = new LogHistogram();
     public LogHistogram lag = new LogHistogram();
     public long faithfulnessEvents;
@@ -300,6 +303,8 @@ public final class WindowAggregate {
                 .setDeadLetters(new DeadLetterCounts(deadLetters, new TreeMap<>(deadLettersByStage), new TreeMap<>(deadLettersByReason)))
                 .setSkipped(new SkipCounts(skipped, new TreeMap<>(skippedByReason)))
                 .setLateEvents(lateEvents)
+                .setLateDeadLetters(lateDeadLetters)
+                .setLateSkipped(lateSkipped)
                 .setLatency(new LatencyStats(latency.quantile(0.5), latency.quantile(0.95), latency.max))
                 .setLag(new LatencyStats(lag.quantile(0.5), lag.quantile(0.95), lag.max))
                 .setFaithfulness(new FaithfulnessStats(faithfulnessEvents, finiteDeltas == 0 ? 0 : relativeDeltaMean(), relativeDeltaMax, overWarn,
@@ -325,6 +330,17 @@ public final class WindowAggregate {
                 .limit(TOP_WORDS)
                 .map(e -> new WordStats(e.getKey(), e.getValue().score, e.getValue().count, e.getValue().error))
                 .toList();
+    }
+
+    /** Counts an observation that came after its own window had closed, by its kind. */
+    void addLate(Observation.Kind kind) {
+        lateEvents++;
+        switch (kind) {
+            case DEAD_LETTER -> lateDeadLetters++;
+            case SKIPPED -> lateSkipped++;
+            case EXPLANATION -> { }
+        }
+        dirty = true;
     }
 
     byte[] toBytes() {

@@ -53,7 +53,7 @@ class TopicTrendsTest {
     @Test
     void theGroupsOfAWindowAddUpAndAModelNarrowsThem() throws Exception {
         topic.add(ExplanationStats.newBuilder(stats("source_model=m1", T0, true, 3, 0.10, 20))
-                .setSkipped(new io.explainstream.schema.SkipCounts(5L, Map.of("not_sampled", 5L))).build());
+                .setSkipped(new io.explainstream.schema.SkipCounts(5L, Map.of("not_sampled", 5L))).setLateEvents(4).setLateDeadLetters(1).setLateSkipped(2).build());
         topic.add(ExplanationStats.newBuilder(stats("source_model=m2", T0, true, 1, 0.50, 90))
                 .setSkipped(new io.explainstream.schema.SkipCounts(2L, Map.of("backlog", 2L))).setLateEvents(3).build());
         topic.add(stats("source_model=m1", T0 + MINUTE, false, 4, 0.00, 10));
@@ -63,8 +63,11 @@ class TopicTrendsTest {
         assertEquals(4, first.get("events").asLong());
         assertEquals(2, first.get("groups").asInt());
         assertEquals(7, first.get("skipped").asLong(), "the groups' skipped events added up");
-        assertEquals(3, first.get("late_events").asLong(), "and their late events (helper-76: the totals read 109 of 113 explanations)");
+        assertEquals(7, first.get("late_events").asLong(), "and their late events (helper-76: the totals read 109 of 113 explanations)");
+        assertEquals(1, first.get("late_dead_letters").asLong(), "of which dead letters (helper-77)");
+        assertEquals(2, first.get("late_skipped").asLong(), "and skipped events");
         assertEquals(0, totals.get(1).get("late_events").asLong());
+        assertEquals(0, totals.get(1).get("late_skipped").asLong());
         // means weighted by the events each is over: (3 × 0.05 + 1 × 0.25) / 4 with rel_delta_mean = max / 2
         assertEquals((3 * 0.05 + 1 * 0.25) / 4, first.get("relative_delta_mean").asDouble(), 1e-12);
         assertEquals(0.5, first.get("relative_delta_max").asDouble());

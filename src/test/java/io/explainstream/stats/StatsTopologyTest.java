@@ -244,7 +244,41 @@ class StatsTopologyTest {
         assertEquals(1, first.getEvents(), "the late event is not in its window");
         assertEquals(1, second.getEvents());
         assertEquals(1, second.getLateEvents(), "it is counted in the newest window of its group");
+        assertEquals(0, second.getLateDeadLetters());
+        assertEquals(0, second.getLateSkipped());
         assertEquals(1.0, meters.get("explainstream.stats.late.events").counter().count());
+    }
+
+    /**
+     * A late dead letter or skipped event is counted as late by its kind, so that each kind still
+     * adds up: under a backlog many of them were late, and late_events alone could not say how
+     * many dead letters and skips the windows' own counts were missing (helper-77).
+     */
+    @Test
+    void lateDeadLettersAndSkipsAreCountedAsSuchSoEachKindAddsUp() {
+        start(List.of());
+        var notices = driver.createInputTopic("app-skipped", Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer());
+        explain(StatsFixture.explanation("a1", T0 + 1_000, "storybook", 100, 0));
+        explain(StatsFixture.explanation("b1", T0 + 95_000, "storybook", 100, 0));
+        driver.advanceWallClockTime(EMIT);
+        explain(StatsFixture.explanation("late", T0 + 2_000, "storybook", 100, 0));
+        deadLetter("bad-1", "{\"event_id\":\"bad-1\",\"timestamp\":" + (T0 + 3_000) + ",\"model\":\"stories260K\",\"metadata\":{\"application\":\"storybook\"}}",
+                T0 + 3_000, "field 'prompt' or 'messages' is required");
+        for (int i = 0; i < 2; i++) {
+            byte[] notice = new SkipNotice("s" + i, T0 + 4_000, "stories260K", Map.of("application", "storybook"), "backlog").toBytes();
+            notices.pipeInput(new TestRecord<>(("s" + i).getBytes(StandardCharsets.UTF_8), notice, null, Instant.ofEpochMilli(T0 + 96_000)));
+        }
+        driver.advanceWallClockTime(EMIT);
+        Map<String, ExplanationStats> byKey = latestByKey();
+        ExplanationStats first = byKey.get("source_model=stories260K,metadata.application=storybook@2026-11-29T10:00:00Z");
+        ExplanationStats second = byKey.get("source_model=stories260K,metadata.application=storybook@2026-11-29T10:01:00Z");
+        assertEquals(0, first.getDeadLetters().getCount() + first.getSkipped().getCount(), "neither is in its closed window");
+        assertEquals(4, second.getLateEvents());
+        assertEquals(1, second.getLateDeadLetters());
+        assertEquals(2, second.getLateSkipped());
+        assertEquals(0, second.getDeadLetters().getCount() + second.getSkipped().getCount(), "nor in the window that counts them as late");
+        assertEquals(4.0, meters.get("explainstream.stats.late.events").counter().count());
+        assertTrue(StatsText.line(second).contains(", 4 late (1 dead letter, 2 skipped) ·"), StatsText.line(second));
     }
 
     /** The wall clock moves on while the stream thread is free: a punctuation every emit interval. */
