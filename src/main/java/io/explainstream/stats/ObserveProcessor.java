@@ -183,8 +183,10 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
             LOG.warn("stats: skipping a record of {} that is not a skip notice: {}", settings.skipNoticesTopic(), e.getMessage());
             return;
         }
+        // Timed by its input record, as an explanation of the record would be; a notice from before it carried that, by its own.
+        long recordTimestamp = notice.recordTimestampMs() != null ? notice.recordTimestampMs() : record.timestamp();
         forward(settings.groupBy().ofInput(notice.eventId(), notice.model(), notice.metadata()),
-                Observation.skipped(notice.eventId(), notice.timestampMs(), notice.reason()), record.timestamp());
+                Observation.skipped(notice.eventId(), notice.timestampMs(), notice.reason()), recordTimestamp);
     }
 
     private void deadLetter(Record<byte[], byte[]> record) {

@@ -265,7 +265,7 @@ class StatsTopologyTest {
         deadLetter("bad-1", "{\"event_id\":\"bad-1\",\"timestamp\":" + (T0 + 3_000) + ",\"model\":\"stories260K\",\"metadata\":{\"application\":\"storybook\"}}",
                 T0 + 3_000, "field 'prompt' or 'messages' is required");
         for (int i = 0; i < 2; i++) {
-            byte[] notice = new SkipNotice("s" + i, T0 + 4_000, "stories260K", Map.of("application", "storybook"), "backlog").toBytes();
+            byte[] notice = new SkipNotice("s" + i, T0 + 4_000, "stories260K", Map.of("application", "storybook"), "backlog", T0 + 4_000L).toBytes();
             notices.pipeInput(new TestRecord<>(("s" + i).getBytes(StandardCharsets.UTF_8), notice, null, Instant.ofEpochMilli(T0 + 96_000)));
         }
         driver.advanceWallClockTime(EMIT);
@@ -279,6 +279,29 @@ class StatsTopologyTest {
         assertEquals(0, second.getDeadLetters().getCount() + second.getSkipped().getCount(), "nor in the window that counts them as late");
         assertEquals(4.0, meters.get("explainstream.stats.late.events").counter().count());
         assertTrue(StatsText.line(second).contains(", 4 late (1 dead letter, 2 skipped) ·"), StatsText.line(second));
+    }
+
+    /**
+     * A skip notice is written when the event is skipped, under a backlog long after its input
+     * record; its observation carries the input record's time, as an explanation's does, and the
+     * windows' stream time follows that. Stamped with the notice's write time, one skip moved the
+     * stream time of the windows past those of the events still waiting to be explained, and they
+     * and the skips all counted as late (helper-77: 133 of 149 skips late). (The test driver runs
+     * both sub-topologies in one task, whose stream time the notice's own record moves, so the
+     * observation's timestamp is checked here rather than the windows.)
+     */
+    @Test
+    void aSkipsObservationIsTimedByItsInputRecordNotByWhenTheNoticeWasWritten() throws Exception {
+        start(List.of());
+        var notices = driver.createInputTopic("app-skipped", Serdes.ByteArray().serializer(), Serdes.ByteArray().serializer());
+        var observations = driver.createOutputTopic("app-stats-observations", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
+        driver.advanceWallClockTime(Duration.ofSeconds(100));
+        byte[] notice = new SkipNotice("s1", T0 + 11_000, "stories260K", Map.of("application", "storybook"), "backlog", T0 + 11_500L).toBytes();
+        notices.pipeInput(new TestRecord<>("s1".getBytes(StandardCharsets.UTF_8), notice, null, Instant.ofEpochMilli(T0 + 100_000)));
+        byte[] older = new SkipNotice("s0", T0 + 11_000, "stories260K", Map.of("application", "storybook"), "backlog", null).toBytes();
+        notices.pipeInput(new TestRecord<>("s0".getBytes(StandardCharsets.UTF_8), older, null, Instant.ofEpochMilli(T0 + 100_000)));
+        List<Long> stamps = observations.readRecordsToList().stream().map(r -> r.timestamp()).toList();
+        assertEquals(List.of(T0 + 11_500, T0 + 100_000), stamps, "the input record's time; a notice from before it was carried, its own");
     }
 
     /** The wall clock moves on while the stream thread is free: a punctuation every emit interval. */
@@ -398,11 +421,11 @@ class StatsTopologyTest {
                 T0 + 5_000, "field 'prompt' or 'messages' is required");
         for (int i = 0; i < 3; i++) {
             String reason = i < 2 ? "not_sampled" : "backlog";
-            byte[] notice = new SkipNotice("s" + i, T0 + 3_000 + i, "stories260K", Map.of("application", "storybook"), reason).toBytes();
+            byte[] notice = new SkipNotice("s" + i, T0 + 3_000 + i, "stories260K", Map.of("application", "storybook"), reason, null).toBytes();
             notices.pipeInput(new TestRecord<>(("s" + i).getBytes(StandardCharsets.UTF_8), notice, null, Instant.ofEpochMilli(T0 + 4_000)));
         }
         notices.pipeInput(new TestRecord<>("h".getBytes(StandardCharsets.UTF_8),
-                new SkipNotice("h1", T0 + 3_000, "stories260K", Map.of("application", "helpdesk"), "not_sampled").toBytes(), null, Instant.ofEpochMilli(T0 + 4_000)));
+                new SkipNotice("h1", T0 + 3_000, "stories260K", Map.of("application", "helpdesk"), "not_sampled", null).toBytes(), null, Instant.ofEpochMilli(T0 + 4_000)));
         notices.pipeInput(new TestRecord<>("x".getBytes(StandardCharsets.UTF_8), "not a notice".getBytes(StandardCharsets.UTF_8), null,
                 Instant.ofEpochMilli(T0 + 4_000)));
         driver.advanceWallClockTime(EMIT);

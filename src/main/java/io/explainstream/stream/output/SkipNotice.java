@@ -21,8 +21,12 @@ import java.util.Map;
  * @param metadata the event's metadata
  * @param reason why it was skipped: {@code not_sampled} or {@code backlog}, as the
  *     {@code explainstream_events_skipped_total} counter's reason
+ * @param recordTimestampMs the input record's timestamp, which the statistics' stream time follows
+ *     for a skip as for an explanation or a dead letter of the same record (the notice itself is
+ *     stamped with its write time, which the broker accepts and retention keeps whatever the event's
+ *     age); null in notices written before it was carried
  */
-public record SkipNotice(String eventId, long timestampMs, String model, Map<String, String> metadata, String reason) {
+public record SkipNotice(String eventId, long timestampMs, String model, Map<String, String> metadata, String reason, Long recordTimestampMs) {
 
     private static final ObjectMapper JSON = new ObjectMapper().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
@@ -31,8 +35,8 @@ public record SkipNotice(String eventId, long timestampMs, String model, Map<Str
         metadata = metadata == null ? Map.of() : java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(metadata));
     }
 
-    public static SkipNotice of(InputEvent event, String reason) {
-        return new SkipNotice(event.eventId(), event.timestampMs(), event.model(), event.metadata(), reason);
+    public static SkipNotice of(InputEvent event, String reason, long recordTimestampMs) {
+        return new SkipNotice(event.eventId(), event.timestampMs(), event.model(), event.metadata(), reason, recordTimestampMs);
     }
 
     public byte[] toBytes() {

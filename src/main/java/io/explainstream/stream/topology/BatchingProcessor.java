@@ -206,8 +206,11 @@ final class BatchingProcessor implements Processor<byte[], ValidationProcessor.A
             outcomes.count(Outcomes.SKIPPED);
             if (noticesSkips) {
                 // In the transaction of the record's offset: a notice for each skip, once. Stamped with the write time, which
-                // the broker accepts whatever the event's age, as an explanation is; the window is chosen by the time inside.
-                SkipNotice notice = SkipNotice.of(arrival.admission().event(), backlog.skipReason());
+                // the broker accepts whatever the event's age; the window is chosen by the event time inside, and the
+                // statistics' stream time moves by the input record's time inside, as for an explanation (stamped with the
+                // write time, a skip under backlog moved stream time past the windows of the events still waiting, and their
+                // explanations, and the skips themselves, all counted as late).
+                SkipNotice notice = SkipNotice.of(arrival.admission().event(), backlog.skipReason(), arrival.source().timestampMs());
                 context.forward(new Record<Object, Object>(arrival.rawKey(), notice.toBytes(), context.currentSystemTimeMs()), ExplainTopology.SKIP_SINK);
             }
             return;

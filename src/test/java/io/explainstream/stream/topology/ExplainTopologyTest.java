@@ -1112,7 +1112,7 @@ class ExplainTopologyTest {
         List<String> unsampled = new java.util.ArrayList<>();
         for (int i = 0; i < 20; i++) {
             String id = "s-" + i;
-            send(id, json(id, "One day,", "a girl"), T0);
+            send(id, json(id, "One day,", "a girl"), T0 + 1_000); // logged a second after the event's time
             sampled += AuditPolicy.sampled(id, 0.5) ? 1 : 0;
             if (!AuditPolicy.sampled(id, 0.5)) {
                 unsampled.add(id);
@@ -1129,7 +1129,8 @@ class ExplainTopologyTest {
             read.add(io.explainstream.stream.output.SkipNotice.fromBytes(record.value()));
         }
         assertEquals(unsampled, read.stream().map(io.explainstream.stream.output.SkipNotice::eventId).toList());
-        assertEquals(new io.explainstream.stream.output.SkipNotice(unsampled.get(0), T0, "stories260K", Map.of("tenant", "acme"), "not_sampled"), read.get(0));
+        assertEquals(new io.explainstream.stream.output.SkipNotice(unsampled.get(0), T0, "stories260K", Map.of("tenant", "acme"), "not_sampled", T0 + 1_000L),
+                read.get(0), "with the input record's timestamp, which the statistics' stream time follows");
     }
 
     @Test
