@@ -16,13 +16,15 @@ final class FieldProblems {
     static final int LISTED = 8;
 
     private final List<InvalidEventException> found = new ArrayList<>();
+    /** Problems past the first {@link #LISTED}, counted only. */
+    private int more;
 
     /** The field's value, or null when reading it failed (its problem is then kept). */
     <T> T read(Supplier<T> reading) {
         try {
             return reading.get();
         } catch (InvalidEventException e) {
-            found.add(e);
+            add(e);
             return null;
         }
     }
@@ -35,11 +37,11 @@ final class FieldProblems {
     }
 
     void add(InvalidEventException problem) {
-        found.add(problem);
-    }
-
-    boolean any() {
-        return !found.isEmpty();
+        if (found.size() < LISTED) {
+            found.add(problem);
+        } else {
+            more++;
+        }
     }
 
     /**
@@ -51,12 +53,12 @@ final class FieldProblems {
             throw found.get(0);
         }
         if (found.size() > 1) {
-            StringBuilder reason = new StringBuilder().append(found.size()).append(" problems: ");
-            for (int i = 0; i < Math.min(found.size(), LISTED); i++) {
+            StringBuilder reason = new StringBuilder().append(found.size() + more).append(" problems: ");
+            for (int i = 0; i < found.size(); i++) {
                 reason.append(i == 0 ? "" : "; ").append(found.get(i).getMessage());
             }
-            if (found.size() > LISTED) {
-                reason.append("; and ").append(found.size() - LISTED).append(" more");
+            if (more > 0) {
+                reason.append("; and ").append(more).append(" more");
             }
             throw new InvalidEventException(reason.toString(), found.get(0));
         }
