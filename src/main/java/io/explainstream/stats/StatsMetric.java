@@ -22,7 +22,7 @@ public enum StatsMetric {
     SKIPPED_COUNT("skipped.count", Examples.SKIPPED, a -> a.skipped),
     SKIPPED_RATE("skipped.rate", Examples.SKIPPED,
             a -> a.events + a.deadLetters + a.skipped == 0 ? Double.NaN : (double) a.skipped / (a.events + a.deadLetters + a.skipped)),
-    LATE_EVENTS("late.events", Examples.FIRST, a -> a.lateEvents),
+    LATE_EVENTS("late.events", Examples.LATE, a -> a.lateEvents),
     LATENCY_P50("latency.p50", Examples.SLOWEST, a -> a.events == 0 ? Double.NaN : a.latency.quantile(0.5)),
     LATENCY_P95("latency.p95", Examples.SLOWEST, a -> a.events == 0 ? Double.NaN : a.latency.quantile(0.95)),
     LATENCY_MAX("latency.max", Examples.SLOWEST, a -> a.events == 0 ? Double.NaN : a.latency.max),
@@ -45,7 +45,7 @@ public enum StatsMetric {
     static final String KIND = "<kind>";
 
     /** Which events an alert on the metric names as examples. */
-    enum Examples { FIRST, DEAD_LETTERS, SKIPPED, SLOWEST, MOST_LAGGED, LARGEST_DELTAS }
+    enum Examples { FIRST, DEAD_LETTERS, SKIPPED, LATE, SLOWEST, MOST_LAGGED, LARGEST_DELTAS }
 
     private final String metricName;
     private final Examples examples;
@@ -99,6 +99,7 @@ public enum StatsMetric {
             case FIRST -> aggregate.firstEvents;
             case DEAD_LETTERS -> aggregate.deadLetterEvents;
             case SKIPPED -> aggregate.skippedEvents;
+            case LATE -> aggregate.lateEventIds;
             case SLOWEST -> aggregate.slowest.stream().map(WindowAggregate.Example::eventId).toList();
             case MOST_LAGGED -> aggregate.mostLagged.stream().map(WindowAggregate.Example::eventId).toList();
             case LARGEST_DELTAS -> aggregate.largestDeltas.stream().map(WindowAggregate.Example::eventId).toList();

@@ -65,6 +65,8 @@ public final class WindowAggregate {
     /** Of {@link #lateEvents}, the dead letters and the skipped events: late, they are in no window's own counts. */
     public long lateDeadLetters;
     public long lateSkipped;
+    /** The first late events' ids: a late.events alert names these, not the window's own first events (helper-78). */
+    public List<String> lateEventIds = new ArrayList<>();
     public LogHistogram latency = new LogHistogram();
     public LogHistogram lag = new LogHistogram();
     public long faithfulnessEvents;
@@ -333,8 +335,9 @@ public final class WindowAggregate {
     }
 
     /** Counts an observation that came after its own window had closed, by its kind. */
-    void addLate(Observation.Kind kind) {
+    void addLate(Observation.Kind kind, String eventId) {
         lateEvents++;
+        addFirst(lateEventIds, eventId);
         switch (kind) {
             case DEAD_LETTER -> lateDeadLetters++;
             case SKIPPED -> lateSkipped++;

@@ -161,7 +161,7 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
         long streamTime = context.currentStreamTimeMs();
         WindowAggregate aggregate = fetch(group.text(), start);
         if ((aggregate != null && aggregate.closed) || start + windowMs + graceMs <= streamTime) {
-            late(record, observation.kind(), group, streamTime);
+            late(record, observation, group, streamTime);
             return;
         }
         if (aggregate == null) {
@@ -182,7 +182,7 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
      * dropped unseen but for the metric: a window published "0 events" while 8 of its events had
      * been explained).
      */
-    private void late(Record<String, byte[]> record, Observation.Kind kind, GroupKey group, long streamTime) {
+    private void late(Record<String, byte[]> record, Observation observation, GroupKey group, long streamTime) {
         long start = Math.floorDiv(streamTime, windowMs) * windowMs;
         WindowAggregate newest = fetch(group.text(), start);
         if (newest != null && newest.closed) {
@@ -201,7 +201,7 @@ final class WindowProcessor implements Processor<String, byte[], String, byte[]>
         if (newest == null) {
             newest = openWindow(group, start);
         }
-        newest.addLate(kind);
+        newest.addLate(observation.kind(), observation.eventId());
         windows.put(group.text(), newest.toBytes(), start);
     }
 
