@@ -2,6 +2,7 @@ package io.explainstream.stats;
 
 import io.explainstream.schema.Explanation;
 import io.explainstream.stream.config.ConfigException;
+import io.explainstream.stream.ingest.GroupFields;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -115,12 +116,28 @@ public record GroupBy(List<String> fields) {
      * metadata for metadata.<key>, its event id for event_id; other fields are not known yet.
      */
     public GroupKey ofInput(String eventId, String model, Map<String, String> metadata) {
+        return of(eventId, model, metadata, NONE);
+    }
+
+    /**
+     * The group of a dead letter's original: a model it does not give (absent or null) is
+     * {@link #NONE}, as a metadata key it lacks, and one it gives as another type {@link #UNKNOWN};
+     * of an original cut or broken before the end, a field not reached is {@link #UNKNOWN} (it may
+     * have been there), while the fields read before the cut count.
+     */
+    public GroupKey ofOriginal(String eventId, GroupFields original) {
+        String model = original.model() != null ? original.model() : original.whole() && !original.modelGiven() ? NONE : UNKNOWN;
+        return of(eventId, model, original.metadata(), original.whole() || original.metadata() != null ? NONE : UNKNOWN);
+    }
+
+    /** @param noMetadata the value of a metadata field where there is no metadata object */
+    private GroupKey of(String eventId, String model, Map<String, String> metadata, String noMetadata) {
         List<String> values = new ArrayList<>(fields.size());
         for (String field : fields) {
             String value;
             if (field.startsWith(METADATA_PREFIX)) {
                 // No metadata object is the same absence as an empty one, and as an explanation without metadata: none.
-                value = metadata == null ? NONE : metadata.getOrDefault(field.substring(METADATA_PREFIX.length()), NONE);
+                value = metadata == null ? noMetadata : metadata.getOrDefault(field.substring(METADATA_PREFIX.length()), NONE);
             } else if (field.equals("source_model")) {
                 value = model;
             } else if (field.equals("event_id")) {

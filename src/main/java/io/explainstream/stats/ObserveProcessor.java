@@ -195,7 +195,7 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
         long eventTime = eventTime(original, record);
         // The event id as diff reads it: a JSON original broken after its event_id (no group fields) still names it.
         String eventId = Objects.requireNonNullElse(original != null ? original.eventId() : GroupFields.eventId(record.value()), key);
-        GroupKey group = original == null ? settings.groupBy().unknown() : settings.groupBy().ofInput(eventId, original.model(), original.metadata());
+        GroupKey group = original == null ? settings.groupBy().unknown() : settings.groupBy().ofOriginal(eventId, original);
         Observation observation = Observation.deadLetter(eventId, eventTime, DeadLetter.header(record.headers(), DeadLetters.STAGE),
                 DeadLetter.header(record.headers(), DeadLetters.REASON));
         forward(group, observation, record.timestamp());
@@ -245,7 +245,7 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
         }
         try {
             LlmInteraction event = interactions.deserialize(settings.deadLetterTopic(), value);
-            return new GroupFields(event.getEventId(), event.getTimestamp() == null ? null : event.getTimestamp().toEpochMilli(),
+            return GroupFields.of(event.getEventId(), event.getTimestamp() == null ? null : event.getTimestamp().toEpochMilli(),
                     event.getModel(), event.getMetadata());
         } catch (RegistryException e) {
             if (e.unavailable()) {

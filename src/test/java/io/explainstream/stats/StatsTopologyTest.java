@@ -381,6 +381,11 @@ class StatsTopologyTest {
                 T0 + 5_000, "field 'prompt' or 'messages' is required");
         deadLetter("bad-2", "{\"event_id\":\"bad-2\",\"timestamp\":\"yesterday\",\"model\":\"stories260K\"}", T0 + 6_000, "timestamp is not a time");
         deadLetter("bad-3", "{not json", T0 + 7_000, "value is not valid JSON");
+        // helper-78: no model is none, as documented (it was unknown); a model of another type cannot be told: unknown;
+        // an original cut (over record.max.bytes) counts by the fields before the cut, a field past it unknown.
+        deadLetter("bad-4", "{\"event_id\":\"bad-4\",\"metadata\":{\"application\":\"storybook\"}}", T0 + 8_000, "field 'model' is missing");
+        deadLetter("bad-5", "{\"event_id\":\"bad-5\",\"model\":7,\"metadata\":{\"application\":\"storybook\"}}", T0 + 8_000, "field 'model' must be a string");
+        deadLetter("bad-6", "{\"event_id\":\"bad-6\",\"model\":\"stories260K\",\"prompt\":\"aaaa", T0 + 8_000, "value is 2000000 bytes");
         driver.advanceWallClockTime(EMIT);
         Map<String, ExplanationStats> byGroup = stats.readValuesToList().stream().collect(Collectors.toMap(ExplanationStats::getGroupKey, s -> s));
         ExplanationStats storybook = byGroup.get("source_model=stories260K,metadata.application=storybook");
@@ -391,7 +396,11 @@ class StatsTopologyTest {
         assertEquals(1, byGroup.get("source_model=stories260K,metadata.application=none").getDeadLetters().getCount(),
                 "no metadata at all is the same absence as an explanation without metadata: none");
         assertEquals(1, byGroup.get("source_model=unknown,metadata.application=unknown").getDeadLetters().getCount(), "not JSON");
-        assertEquals(3, byGroup.size());
+        assertEquals(1, byGroup.get("source_model=none,metadata.application=storybook").getDeadLetters().getCount(), "no model");
+        assertEquals(1, byGroup.get("source_model=unknown,metadata.application=storybook").getDeadLetters().getCount(), "a model of another type");
+        assertEquals(1, byGroup.get("source_model=stories260K,metadata.application=unknown").getDeadLetters().getCount(),
+                "cut before its metadata: the model it gave, the metadata unknown");
+        assertEquals(6, byGroup.size());
     }
 
     /**

@@ -20,7 +20,7 @@ import java.util.Map;
  * @param metadata null when the record has no metadata object; a value that is not a string is
  *     kept as its JSON text ({@code 42}, {@code {"a":1}}), so that such records group apart
  */
-public record GroupFields(String eventId, Long timestampMs, String model, Map<String, String> metadata) {
+public record GroupFields(String eventId, Long timestampMs, String model, Map<String, String> metadata, boolean whole, boolean modelGiven) {
 
     /** Has no limits beyond Jackson's defaults; the parser it makes reads values as trees. */
     private static final ObjectMapper LENIENT_JSON = new ObjectMapper();
@@ -28,17 +28,26 @@ public record GroupFields(String eventId, Long timestampMs, String model, Map<St
     private static final java.util.Set<String> READ = java.util.Set.of("event_id", "timestamp", "model", "metadata");
 
     /**
-     * The group fields of a JSON object, whatever else is wrong with it (text after it, say); null
-     * when the value is not a JSON object or breaks inside it. A field given twice is read as its
-     * first value, as {@link #eventId} reads the event id.
+     * The group fields of a JSON object, whatever else is wrong with it (text after it, say), as far
+     * as it reads: a record cut (a dead letter over record.max.bytes) or broken (a NaN) after some
+     * fields still gives those, and {@code whole} says whether a field not given was read past or
+     * not reached. Null when the value is not a JSON object. A field given twice is read as its first
+     * value, as {@link #eventId} reads the event id.
      */
     public static GroupFields readLeniently(byte[] value) {
         Read read = read(value);
-        if (read == null || !read.whole()) {
-            return null; // not JSON, or past the reader's limits: nothing can be said of its group
+        if (read == null || !read.opened() || !read.whole() && read.fields().isEmpty()) {
+            return null; // not JSON, not an object, or broken before any field: nothing can be said of its group
         }
         Map<String, JsonNode> fields = read.fields();
-        return new GroupFields(text(fields.get("event_id")), timestamp(fields.get("timestamp")), text(fields.get("model")), metadata(fields.get("metadata")));
+        JsonNode model = fields.get("model");
+        return new GroupFields(text(fields.get("event_id")), timestamp(fields.get("timestamp")), text(model), metadata(fields.get("metadata")),
+                read.whole(), model != null && !model.isNull());
+    }
+
+    /** An event's group fields as its decoded (Avro) original gives them: whole. */
+    public static GroupFields of(String eventId, Long timestampMs, String model, Map<String, String> metadata) {
+        return new GroupFields(eventId, timestampMs, model, metadata, true, model != null);
     }
 
     /**
@@ -58,19 +67,22 @@ public record GroupFields(String eventId, Long timestampMs, String model, Map<St
      * The top-level fields of {@link #READ} a JSON object gives, each its first value, as far as
      * it reads; null when the value is not a JSON object.
      *
+     * @param opened whether the value began a JSON object
      * @param whole whether the object read to its end
      */
-    private record Read(Map<String, JsonNode> fields, boolean whole) {}
+    private record Read(Map<String, JsonNode> fields, boolean opened, boolean whole) {}
 
     private static Read read(byte[] value) {
         if (value == null || value.length == 0) {
             return null;
         }
         Map<String, JsonNode> fields = new HashMap<>();
+        boolean opened = false;
         try (JsonParser parser = LENIENT_JSON.createParser(value)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
                 return null;
             }
+            opened = true;
             while (parser.nextToken() == JsonToken.FIELD_NAME) {
                 String name = parser.currentName();
                 parser.nextToken();
@@ -81,9 +93,10 @@ public record GroupFields(String eventId, Long timestampMs, String model, Map<St
                     parser.skipChildren();
                 }
             }
-            return new Read(fields, true);
+            return new Read(fields, true, true);
         } catch (IOException | RuntimeException e) {
-            return new Read(fields, false); // broken after the fields read so far (or before the object began: none)
+            // Broken after the fields read so far, or before the object began (then none, and not opened).
+            return new Read(fields, opened, false);
         }
     }
 
