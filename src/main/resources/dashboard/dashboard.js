@@ -460,7 +460,8 @@
         const li = el("li", { class: a.severity });
         li.appendChild(el("strong", {}, a.rule.replace(/_/g, " ") + " "));
         li.appendChild(el("span", {}, when(a.window_start) + "–" + new Date(a.window_end).toLocaleTimeString() + ": " + a.message + ". Examples: "));
-        a.example_event_ids.forEach((id) => { li.appendChild(el("a", { href: "#event=" + encodeURIComponent(id) }, id)); li.appendChild(document.createTextNode(" ")); });
+        // An empty id is said, as tail says it: a link of no text was a gap in the list (helper-78).
+        a.example_event_ids.forEach((id) => { li.appendChild(el("a", { href: "#event=" + encodeURIComponent(id) }, id === "" ? "(empty id)" : id)); li.appendChild(document.createTextNode(" ")); });
         list.appendChild(li);
       });
     }

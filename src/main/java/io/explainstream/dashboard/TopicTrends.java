@@ -7,6 +7,7 @@ import io.explainstream.schema.AuditAlert;
 import io.explainstream.schema.ExplanationStats;
 import io.explainstream.schema.ShareStats;
 import io.explainstream.stats.AvroJson;
+import io.explainstream.stats.StatsText;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -307,12 +308,18 @@ final class TopicTrends implements TrendSource {
         return row;
     }
 
+    /** A rule's threshold as the rule gives it: 0 and 0.1, not 0.0 and 0.1000. */
+    private static String threshold(double value) {
+        return value == Math.rint(value) && Math.abs(value) < 1e15 ? Long.toString((long) value) : Double.toString(value);
+    }
+
     /** The record as published (AvroJson), and what the page shows: a severity, a sentence, the model when the group names it. */
     private static ObjectNode alert(AuditAlert alert) {
         ObjectNode row = AvroJson.of(alert);
         row.put("severity", "alert");
-        row.put("message", String.format(Locale.ROOT, "%s = %.4g %s %s in %s (%d events; rule %s: %s)", alert.getMetric(), alert.getValue(),
-                alert.getOperator(), Double.toString(alert.getThreshold()), alert.getGroupKey(), alert.getEvents(), alert.getRule(), alert.getCondition()));
+        // Counts as whole numbers and thresholds as written: the page read "dlq.count = 4.000 > 0.0" (helper-78).
+        row.put("message", String.format(Locale.ROOT, "%s = %s %s %s in %s (%d events; rule %s: %s)", alert.getMetric(), StatsText.number(alert.getValue()),
+                alert.getOperator(), threshold(alert.getThreshold()), alert.getGroupKey(), alert.getEvents(), alert.getRule(), alert.getCondition()));
         MODEL_FIELDS.stream().map(field -> alert.getGroup().get(field)).filter(java.util.Objects::nonNull).findFirst()
                 .ifPresent(model -> row.put("model_id", model));
         return row;

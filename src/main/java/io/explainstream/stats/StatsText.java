@@ -96,7 +96,8 @@ public final class StatsText {
         return String.format(Locale.ROOT, "%.1f%%", 100 * fraction);
     }
 
-    private static String number(double value) {
+    /** A metric's value or threshold as a person reads it: a count as a whole number (4, not 4.000), else four significant digits. */
+    public static String number(double value) {
         return value == Math.rint(value) && Math.abs(value) < 1e15 ? Long.toString((long) value) : String.format(Locale.ROOT, "%.4g", value);
     }
 }

@@ -150,6 +150,11 @@ class TopicTrendsTest {
         assertEquals("delta.rel.max", alerts.get(0).get("metric").asText());
         assertTrue(alerts.get(0).get("message").asText().startsWith("delta.rel.max = 0.3000 > 0.1 in source_model=m1"), alerts.get(0).get("message").asText());
         assertEquals(0, topic.alerts(TrendQuery.parse(Map.of("model", "m2"))).get("alerts").size());
+        // A count reads as a whole number, a threshold as the rule gives it (helper-78: "dlq.count = 4.000 > 0.0").
+        topic.add(AuditAlert.newBuilder(alert("dlq", "source_model=m1", T0 + 2 * MINUTE, List.of("", "e")))
+                .setCondition("dlq.count > 0").setMetric("dlq.count").setValue(4).setThreshold(0).build());
+        JsonNode count = MAPPER.readTree(DashboardApi.write(topic.alerts(TrendQuery.parse(Map.of())))).get("alerts").get(0);
+        assertTrue(count.get("message").asText().startsWith("dlq.count = 4 > 0 in source_model=m1"), count.get("message").asText());
     }
 
     @Test
