@@ -358,8 +358,11 @@ public final class ReplayRunner {
         ProgressSaver saver = new ProgressSaver(replay.id(), admitted.record(), ledger);
         Map<Integer, Long> positions = plan.positions(group);
         long doneBefore = plan.done(positions);
+        // Resumed where an earlier run read something: one that recorded its terms and stopped before reading (ops.port in use,
+        // say) leaves nothing to resume, and the next run said "(resumed)" of a replay that had not begun (helper-78).
+        boolean resumed = !fresh && doneBefore > 0;
         LOG.info("replay {}: {} records in range on {} partitions, {}", replay.id(), plan.recordsInRange(), plan.start().size(),
-                fresh ? "starting" : "resuming from committed offsets (" + doneBefore + " records read before; those still waiting in the batch store are explained first)");
+                !resumed ? "starting" : "resuming from committed offsets (" + doneBefore + " records read before; those still waiting in the batch store are explained first)");
         long started = System.nanoTime();
         boolean finished = false;
         Map<String, Long> counts = Map.of();
@@ -446,7 +449,7 @@ public final class ReplayRunner {
             }
         }
         return new Outcome(finished, plan.recordsInRange(), counts.getOrDefault(Outcomes.EXPLAINED, 0L), counts.getOrDefault(Outcomes.DEAD_LETTERED, 0L),
-                counts.getOrDefault(Outcomes.SKIPPED, 0L), !fresh, (System.nanoTime() - started) / 1e9, gaps, skippedEarlier, unread.parts());
+                counts.getOrDefault(Outcomes.SKIPPED, 0L), resumed, (System.nanoTime() - started) / 1e9, gaps, skippedEarlier, unread.parts());
     }
 
     /**

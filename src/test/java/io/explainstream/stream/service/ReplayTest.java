@@ -182,6 +182,24 @@ class ReplayTest {
         assertEquals(live, offsets("live"), "the live application's committed offsets are unchanged");
     }
 
+    /**
+     * A run stopped before it read anything (the replay command failed on ops.port after recording
+     * the terms, say) leaves nothing to resume: the next run starts, and does not say "(resumed)"
+     * of a replay that had not begun (helper-78).
+     */
+    @Test
+    void aRunStoppedBeforeReadingAnythingLeavesNothingToResume() throws Exception {
+        Replay replay = new Replay("stopped-at-once", DAY3.toEpochMilli(), DAY3.plus(Duration.ofDays(1)).toEpochMilli());
+        ServiceConfig config = ReplayRunner.configure(base("explainstream"), replay, null, "stopped-at-once-out");
+        ReplayRunner.Outcome first = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> true, Clock.systemUTC());
+        assertFalse(first.finished());
+        assertEquals(0, first.explained() + first.deadLettered() + first.skipped(), "stopped before it read a record");
+        ReplayRunner.Outcome second = ReplayRunner.run(config, TestData.repo(), replay, false, (d, t, b, s) -> { }, () -> false, Clock.systemUTC());
+        assertTrue(second.finished());
+        assertFalse(second.resumed(), "nothing was read before: a start, not a resume");
+        assertEquals(PER_DAY, second.explained());
+    }
+
     @Test
     void anInterruptedReplayResumesAndExplainsEachEventOnce() throws Exception {
         Replay replay = new Replay("resume", DAY1.toEpochMilli(), DAY3.toEpochMilli());
