@@ -656,10 +656,19 @@ public final class SpillJoin {
         return Files.size(bucket.explanations()) + Files.size(bucket.deadLetters());
     }
 
-    /** A bucket's dead-letter reasons by event id (the last one of an event kept). */
-    private static Map<String, String> reasons(Path file) throws IOException {
+    /**
+     * A bucket's dead-letter reasons by event id; a later dead letter of an event id replaces an
+     * earlier one and is counted as a duplicate, as a later explanation is (two events logged with
+     * one empty id were one dead letter and no duplicate).
+     */
+    private Map<String, String> reasons(Path file) throws IOException {
         Map<String, String> reasons = new LinkedHashMap<>();
-        forEach(file, (eventId, value) -> reasons.put(eventId, new String(value, StandardCharsets.UTF_8)));
+        forEach(file, (eventId, value) -> {
+            if (reasons.remove(eventId) != null) {
+                duplicates++;
+            }
+            reasons.put(eventId, new String(value, StandardCharsets.UTF_8));
+        });
         return reasons;
     }
 

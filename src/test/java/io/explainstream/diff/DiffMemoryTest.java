@@ -163,6 +163,7 @@ class DiffMemoryTest {
                     producer.send(deadLetter("split-live-dlq", "both-" + k, null, "no prompt"));
                 }
                 producer.send(deadLetter("split-live-dlq", "ev-3", null, "an attempt before the one that explained it"));
+                producer.send(deadLetter("split-live-dlq", "both-0", null, "no prompt")); // a second event logged with that id (helper-78)
                 producer.send(deadLetter("split-live-dlq", null, null, "no event id"));
                 producer.send(new ProducerRecord<>("split-live", bytes("ev-7"), serializer.serialize("split-live", event("ev-7", 7, 0))));
                 producer.send(new ProducerRecord<>("split-live", bytes("not-avro"), bytes("{\"event_id\":\"not-avro\"}")));
@@ -204,8 +205,8 @@ class DiffMemoryTest {
             refusedByReplay.forEach((id, reason) -> assertEquals("validation: prompt too long " + id.substring(3), reason, id));
             assertEquals(200, neither.size());
             assertEquals(new SpillJoin.DeadLetters("split-replay-dlq", null, events / 10 + 200, 0), counts.replayDeadLetters());
-            assertEquals(new SpillJoin.DeadLetters("split-live-dlq", null, 201, 1), counts.againstDeadLetters());
-            assertEquals(1, counts.duplicates(), "ev-7 twice on the live side");
+            assertEquals(new SpillJoin.DeadLetters("split-live-dlq", null, 202, 1), counts.againstDeadLetters());
+            assertEquals(2, counts.duplicates(), "ev-7 twice on the live side, and both-0's dead letter");
             assertEquals(1, counts.notExplanations());
             assertTrue(counts.firstNotExplanation().contains("not in Confluent's wire format"), counts.firstNotExplanation());
             assertTrue(join.splits() > 3, "buckets were split: " + join.splits());
