@@ -428,7 +428,11 @@
   async function loadTrends() {
     const stats = await getJson("/api/stats");
     if (stats) {
-      const fromTopic = stats.source === "topic", w = fromTopic ? stats.totals : stats.windows;
+      const fromTopic = stats.source === "topic", all = fromTopic ? stats.totals : stats.windows;
+      // A window that starts more than a window ahead of this machine's clock (an event may be stamped
+      // up to a day ahead and is valid) is left out of the charts, and said: one such window stretched
+      // the time axis over a day, every other window a dot at its left edge (helper-78).
+      const aheadOfNow = Date.now() + (stats.window_ms || 60000), w = all.filter((r) => r.start <= aheadOfNow), ahead = all.length - w.length;
       $("trends").hidden = false;
       $("trends").dataset.source = stats.source;
       $("trends-source").textContent = fromTopic ? "from the statistics topic " + stats.topic : "fallback: computed in this dashboard";
@@ -436,6 +440,7 @@
       $("trends-note").textContent = fromTopic
         ? "Windows the service published on " + stats.topic + ": " + stats.windows.length + " window × group records of " + (stats.window_ms ? stats.window_ms / 1000 + " s" : "its stats.window") + " by event time (" + stats.note + ")."
         : "Not from the statistics topic: " + (stats.fallback || "the dashboard runs without it") + ". Trends " + stats.note + "; windows of " + stats.window_ms / 1000 + " s by event time.";
+      if (ahead) $("trends-note").textContent += " " + ahead + (ahead === 1 ? " window starts" : " windows start") + " ahead of this machine's clock (events stamped up to a day ahead are valid) and " + (ahead === 1 ? "is" : "are") + " left out of the charts; /api/stats has " + (ahead === 1 ? "it" : "them") + ".";
       $("trends-empty").hidden = w.length > 0;
       $("trends").querySelector(".charts").hidden = w.length === 0;
       if (w.length) {

@@ -45,6 +45,9 @@ class DashboardTrendsInBrowserTest {
         for (long minute : minutes) {
             topic.add(TopicTrendsTest.stats("source_model=m1", T0 + minute * MINUTE, true, 3, 0.10, 6000));
         }
+        // An event stamped 23 hours ahead (valid: up to a day) has its window: left out of the charts, which it stretched over a day (helper-78).
+        long ahead = (System.currentTimeMillis() + java.util.concurrent.TimeUnit.HOURS.toMillis(23)) / MINUTE * MINUTE;
+        topic.add(TopicTrendsTest.stats("source_model=m1", ahead, false, 1, 0.10, 6000));
         EventStore store = new EventStore(100);
         store.add(DashboardApiTest.explanation("twice", "m1", "shop", -0.1, 0.0, "▁ball"));
         store.add(DashboardApiTest.explanation("other", "m1", "shop", -0.1, 0.0, "▁rain"));
@@ -60,6 +63,9 @@ class DashboardTrendsInBrowserTest {
             browser.eval("document.getElementById('theme').click()"); // draws the charts again, now kept
             browser.await("window.charts['chart-latency'] && window.charts['chart-events']", Duration.ofSeconds(10));
 
+            JsonNode scale = browser.eval("(() => { const u = window.charts['chart-events']; return {max: u.scales.x.max, note: document.getElementById('trends-note').textContent}; })()");
+            assertEquals(T0 / 1000 + 6 * MINUTE / 1000, scale.get("max").asLong(), "the time axis ends at the last window of the past: " + scale);
+            assertTrue(scale.get("note").asText().contains("1 window starts ahead of this machine's clock"), scale.toString());
             latencyLabelsFitTheCanvas(browser);
             linesBreakWhereAWindowIsMissing(browser, minutes);
             // From the topic, the events chart has the skipped events beside the explained ones (0 where a window skipped none).
