@@ -48,6 +48,8 @@ class DashboardTrendsInBrowserTest {
         // An event stamped 23 hours ahead (valid: up to a day) has its window: left out of the charts, which it stretched over a day (helper-78).
         long ahead = (System.currentTimeMillis() + java.util.concurrent.TimeUnit.HOURS.toMillis(23)) / MINUTE * MINUTE;
         topic.add(TopicTrendsTest.stats("source_model=m1", ahead, false, 1, 0.10, 6000));
+        // An alert whose examples hold an empty event id: said as "(empty id)", as tail says it, not a link with no text (helper-78).
+        topic.add(TopicTrendsTest.alert("dead_letters", "source_model=m1", T0 + 6 * MINUTE, List.of("", "e-1")));
         EventStore store = new EventStore(100);
         store.add(DashboardApiTest.explanation("twice", "m1", "shop", -0.1, 0.0, "▁ball"));
         store.add(DashboardApiTest.explanation("other", "m1", "shop", -0.1, 0.0, "▁rain"));
@@ -66,6 +68,8 @@ class DashboardTrendsInBrowserTest {
             JsonNode scale = browser.eval("(() => { const u = window.charts['chart-events']; return {max: u.scales.x.max, note: document.getElementById('trends-note').textContent}; })()");
             assertEquals(T0 / 1000 + 6 * MINUTE / 1000, scale.get("max").asLong(), "the time axis ends at the last window of the past: " + scale);
             assertTrue(scale.get("note").asText().contains("1 window starts ahead of this machine's clock"), scale.toString());
+            browser.await("document.querySelectorAll('#alerts li a').length === 2", Duration.ofSeconds(10));
+            assertEquals("[\"(empty id)\",\"e-1\"]", browser.eval("[...document.querySelectorAll('#alerts li a')].map((a) => a.textContent)").toString());
             latencyLabelsFitTheCanvas(browser);
             linesBreakWhereAWindowIsMissing(browser, minutes);
             // From the topic, the events chart has the skipped events beside the explained ones (0 where a window skipped none).
