@@ -19,6 +19,10 @@ import java.util.Map;
  * @param model null when missing or not a string
  * @param metadata null when the record has no metadata object; a value that is not a string is
  *     kept as its JSON text ({@code 42}, {@code {"a":1}}), so that such records group apart
+ * @param whole whether the object was read to its end: where it was not (cut, or broken by a NaN),
+ *     a field missing here may be in the part not read
+ * @param modelGiven whether the object gave a model (not absent, not null), whatever its type: a
+ *     missing model groups as none, one of another type as unknown
  */
 public record GroupFields(String eventId, Long timestampMs, String model, Map<String, String> metadata, boolean whole, boolean modelGiven) {
 
