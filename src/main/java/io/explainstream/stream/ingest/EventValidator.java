@@ -9,6 +9,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Checks an event where it enters: required fields, texts that are not blank and hold neither NUL
@@ -42,23 +43,7 @@ public final class EventValidator {
         // Each check's problem is kept and all are said at once; the tokens are counted only for
         // fields that passed.
         FieldProblems problems = new FieldProblems();
-        if (valueBytes > policy.eventBytesLimit()) {
-            problems.add(new InvalidEventException("value is " + valueBytes + " bytes, more than limits.event.bytes = " + policy.eventBytesLimit()));
-        }
-        problems.check(() -> checkEventId(event.eventId()));
-        problems.check(() -> checkTimestamp(event.timestampMs()));
-        problems.check(() -> requireNonEmpty("model", event.model()));
-        problems.check(() -> checkPromptShape(event));
-        problems.check(() -> requireText("response", event.response()));
-        if (event.metadata().size() > policy.metadataEntriesLimit()) {
-            problems.add(new InvalidEventException("metadata has " + event.metadata().size() + " entries, more than limits.metadata.entries = "
-                    + policy.metadataEntriesLimit()));
-        }
-        for (Map.Entry<String, String> entry : event.metadata().entrySet()) {
-            String key = Utf8Text.printable(entry.getKey());
-            problems.check(() -> checkText("metadata key '" + key + "'", entry.getKey()));
-            problems.check(() -> checkText("metadata['" + key + "']", entry.getValue()));
-        }
+        checkValues(event, Set.of(), valueBytes, problems);
         problems.throwIfAny();
         if (!policy.acceptedModels().isEmpty() && !policy.acceptedModels().contains(event.model())) {
             String reason = "model '" + event.model() + "' is not in model.accept " + policy.acceptedModels();
@@ -72,6 +57,44 @@ public final class EventValidator {
             }
         }
         return countTokens(event);
+    }
+
+    /**
+     * The checks of the values, into {@code problems}, leaving out the fields in {@code failed}
+     * (those whose shape was wrong, whose problem the decoder has said): an event with a mistyped
+     * model and an empty response is told both at once.
+     */
+    void checkValues(InputEvent event, Set<String> failed, int valueBytes, FieldProblems problems) {
+        if (valueBytes > policy.eventBytesLimit()) {
+            problems.add(new InvalidEventException("value is " + valueBytes + " bytes, more than limits.event.bytes = " + policy.eventBytesLimit()));
+        }
+        if (!failed.contains("event_id")) {
+            problems.check(() -> checkEventId(event.eventId()));
+        }
+        if (!failed.contains("timestamp")) {
+            problems.check(() -> checkTimestamp(event.timestampMs()));
+        }
+        if (!failed.contains("model")) {
+            problems.check(() -> requireNonEmpty("model", event.model()));
+        }
+        if (!failed.contains("prompt") && !failed.contains("messages")) {
+            problems.check(() -> checkPromptShape(event));
+        }
+        if (!failed.contains("response")) {
+            problems.check(() -> requireText("response", event.response()));
+        }
+        if (failed.contains("metadata")) {
+            return;
+        }
+        if (event.metadata().size() > policy.metadataEntriesLimit()) {
+            problems.add(new InvalidEventException("metadata has " + event.metadata().size() + " entries, more than limits.metadata.entries = "
+                    + policy.metadataEntriesLimit()));
+        }
+        for (Map.Entry<String, String> entry : event.metadata().entrySet()) {
+            String key = Utf8Text.printable(entry.getKey());
+            problems.check(() -> checkText("metadata key '" + key + "'", entry.getKey()));
+            problems.check(() -> checkText("metadata['" + key + "']", entry.getValue()));
+        }
     }
 
     private Admission countTokens(InputEvent event) {

@@ -44,6 +44,15 @@ final class FieldProblems {
         }
     }
 
+    /** How many problems were found. */
+    int count() {
+        return found.size() + more;
+    }
+
+    boolean any() {
+        return !found.isEmpty();
+    }
+
     /**
      * Throws the one problem found as it is, or several as one: "3 problems: field 'model' is
      * missing; field 'timestamp' = 'noon' is not …; unknown field 'top_p', found number 0.9".

@@ -24,19 +24,28 @@ public final class Ingest {
     }
 
     public Admission admit(String topic, byte[] value) {
-        InputEvent event;
+        InputDecoder.Decoded decoded;
         try {
-            event = decoder.decode(topic, value);
+            decoded = decoder.read(topic, value);
         } catch (RegistryException e) {
             LOG.warn("schema registry unavailable while reading a record of {}; it will be read again once the registry answers", topic);
             throw e;
         } catch (RuntimeException e) {
             return reject(null, e, topic, value);
         }
+        if (decoded.problems().any()) {
+            // Fields of the wrong shape: the values of the others are checked too, so that the reason names every problem.
+            try {
+                validator.checkValues(decoded.event(), decoded.failed(), value.length, decoded.problems());
+                decoded.problems().throwIfAny();
+            } catch (RuntimeException e) {
+                return reject(null, e, topic, value);
+            }
+        }
         try {
-            return validator.admit(event, value.length);
+            return validator.admit(decoded.event(), value.length);
         } catch (RuntimeException e) {
-            return reject(event, e, topic, value);
+            return reject(decoded.event(), e, topic, value);
         }
     }
 

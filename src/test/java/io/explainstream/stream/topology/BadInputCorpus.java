@@ -278,6 +278,11 @@ public final class BadInputCorpus {
                 "5 problems: unknown field 'temperature', found number 0.7 (known: event_id, messages, metadata, model, prompt, prompt_token_ids,"
                         + " response, response_token_ids, segments, timestamp); field 'timestamp' = 'noon' is not an ISO-8601 instant such as"
                         + " 2026-11-30T12:00:00Z; field 'model' is missing; field 'prompt' must be a string, found number 7; field 'response' is missing"));
+        // Both at once: the fields of the wrong shape, then the values of those that read (helper-78 named the shape's only).
+        cases.put("several-problems-of-shape-and-value", Case.dlq("{\"event_id\":\"\",\"timestamp\":-5,\"model\":7,\"prompt\":\"p\",\"response\":\" \","
+                + "\"metadata\":{\"n\":1}}", "5 problems: field 'model' must be a string, found number 7; metadata['n'] must be a string, found number 1;"
+                        + " field 'event_id' is empty; field 'timestamp' = -5 is before 1970-01-01; field 'response' is empty: it holds only whitespace"
+                        + " (1 character)"));
         cases.put("several-problems-in-the-values", Case.dlq("{\"event_id\":\"\",\"timestamp\":" + NOW + ",\"model\":\"stories260K\",\"prompt\":\"p\","
                 + "\"response\":\" \",\"metadata\":{\"tenant\":\"a\\u0000b\"}}",
                 "3 problems: field 'event_id' is empty; field 'response' is empty: it holds only whitespace (1 character);"
