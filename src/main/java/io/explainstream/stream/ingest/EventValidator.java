@@ -9,7 +9,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Checks an event where it enters: required fields, texts that are not blank and hold neither NUL
@@ -43,7 +42,7 @@ public final class EventValidator {
         // Each check's problem is kept and all are said at once; the tokens are counted only for
         // fields that passed.
         FieldProblems problems = new FieldProblems();
-        checkValues(event, Set.of(), valueBytes, problems);
+        checkValues(event, valueBytes, problems);
         problems.throwIfAny();
         if (!policy.acceptedModels().isEmpty() && !policy.acceptedModels().contains(event.model())) {
             String reason = "model '" + event.model() + "' is not in model.accept " + policy.acceptedModels();
@@ -60,30 +59,30 @@ public final class EventValidator {
     }
 
     /**
-     * The checks of the values, into {@code problems}, leaving out the fields in {@code failed}
-     * (those whose shape was wrong, whose problem the decoder has said): an event with a mistyped
-     * model and an empty response is told both at once.
+     * The checks of the values, into {@code problems}, leaving out the fields whose reading failed
+     * there (their shape was wrong, and the decoder has said so): an event with a mistyped model and
+     * an empty response is told both at once.
      */
-    void checkValues(InputEvent event, Set<String> failed, int valueBytes, FieldProblems problems) {
+    void checkValues(InputEvent event, int valueBytes, FieldProblems problems) {
         if (valueBytes > policy.eventBytesLimit()) {
             problems.add(new InvalidEventException("value is " + valueBytes + " bytes, more than limits.event.bytes = " + policy.eventBytesLimit()));
         }
-        if (!failed.contains("event_id")) {
+        if (!problems.failed("event_id")) {
             problems.check(() -> checkEventId(event.eventId()));
         }
-        if (!failed.contains("timestamp")) {
+        if (!problems.failed("timestamp")) {
             problems.check(() -> checkTimestamp(event.timestampMs()));
         }
-        if (!failed.contains("model")) {
+        if (!problems.failed("model")) {
             problems.check(() -> requireNonEmpty("model", event.model()));
         }
-        if (!failed.contains("prompt") && !failed.contains("messages")) {
+        if (!problems.failed("prompt") && !problems.failed("messages")) {
             problems.check(() -> checkPromptShape(event));
         }
-        if (!failed.contains("response")) {
+        if (!problems.failed("response")) {
             problems.check(() -> requireText("response", event.response()));
         }
-        if (failed.contains("metadata")) {
+        if (problems.failed("metadata")) {
             return;
         }
         if (event.metadata().size() > policy.metadataEntriesLimit()) {

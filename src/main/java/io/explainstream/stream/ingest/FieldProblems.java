@@ -1,7 +1,9 @@
 package io.explainstream.stream.ingest;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -18,22 +20,26 @@ final class FieldProblems {
     private final List<InvalidEventException> found = new ArrayList<>();
     /** Problems past the first {@link #LISTED}, counted only. */
     private int more;
+    /** The fields whose reading failed: their values are not checked on top of that. */
+    private final Set<String> failed = new HashSet<>();
 
-    /** The field's value, or null when reading it failed (its problem is then kept). */
-    <T> T read(Supplier<T> reading) {
+    /** The field's value, or null when reading it failed: its problem is then kept, and the field is one of {@link #failed}. */
+    <T> T read(String field, Supplier<T> reading) {
         try {
             return reading.get();
         } catch (InvalidEventException e) {
             add(e);
+            failed.add(field);
             return null;
         }
     }
 
     void check(Runnable check) {
-        read(() -> {
+        try {
             check.run();
-            return null;
-        });
+        } catch (InvalidEventException e) {
+            add(e);
+        }
     }
 
     void add(InvalidEventException problem) {
@@ -44,13 +50,13 @@ final class FieldProblems {
         }
     }
 
-    /** How many problems were found. */
-    int count() {
-        return found.size() + more;
-    }
-
     boolean any() {
         return !found.isEmpty();
+    }
+
+    /** Whether reading {@code field} failed (its shape was wrong). */
+    boolean failed(String field) {
+        return failed.contains(field);
     }
 
     /**

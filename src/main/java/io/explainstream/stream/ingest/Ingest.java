@@ -36,7 +36,7 @@ public final class Ingest {
         if (decoded.problems().any()) {
             // Fields of the wrong shape: the values of the others are checked too, so that the reason names every problem.
             try {
-                validator.checkValues(decoded.event(), decoded.failed(), value.length, decoded.problems());
+                validator.checkValues(decoded.event(), value.length, decoded.problems());
                 decoded.problems().throwIfAny();
             } catch (RuntimeException e) {
                 return reject(null, e, topic, value);

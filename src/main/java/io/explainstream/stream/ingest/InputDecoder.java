@@ -51,11 +51,11 @@ public final class InputDecoder {
     /**
      * What a record's value reads as: an event whose fields read, and each field's problem. Where
      * some field's shape is wrong (missing, mistyped, unknown) the event holds the others, null (0
-     * for the timestamp) where the field failed, and {@code failed} names those; the validator then
-     * adds the problems of the values that did read, so that the reason names both at once.
-     * Problems of the value as a whole (not JSON, not UTF-8, unreadable Avro) are thrown.
+     * for the timestamp) where the field failed, and {@code problems} names those fields; the
+     * validator then adds the problems of the values that did read, so that the reason names both
+     * at once. Problems of the value as a whole (not JSON, not UTF-8, unreadable Avro) are thrown.
      */
-    record Decoded(InputEvent event, Set<String> failed, FieldProblems problems) {}
+    record Decoded(InputEvent event, FieldProblems problems) {}
 
     /** The event, or an {@link InvalidEventException} naming every field whose shape is wrong. */
     public InputEvent decode(String topic, byte[] value) {
@@ -73,7 +73,7 @@ public final class InputDecoder {
         }
         boolean framed = value[0] == WireFormat.MAGIC_BYTE;
         if (format == InputFormat.AVRO || (format == InputFormat.AUTO && framed)) {
-            return new Decoded(fromAvro(topic, value), Set.of(), new FieldProblems());
+            return new Decoded(fromAvro(topic, value), new FieldProblems());
         }
         int first = value[0] & 0xff;
         if (first < 0x20 && first != '\t' && first != '\n' && first != '\r') {
@@ -272,29 +272,18 @@ public final class InputDecoder {
                         + String.join(", ", JSON_FIELDS.stream().sorted().toList()) + ")"));
             }
         }
-        Set<String> failed = new java.util.HashSet<>();
-        String eventId = field(problems, failed, "event_id", () -> requiredText(root, "event_id"));
-        Long timestamp = field(problems, failed, "timestamp", () -> timestamp(root.get("timestamp")));
-        String model = field(problems, failed, "model", () -> requiredText(root, "model"));
-        String prompt = field(problems, failed, "prompt", () -> optionalText(root, "prompt"));
-        List<ChatTurn> messages = field(problems, failed, "messages", () -> messages(root.get("messages")));
-        String response = field(problems, failed, "response", () -> requiredText(root, "response"));
-        List<Long> promptIds = field(problems, failed, "prompt_token_ids", () -> ids(root, "prompt_token_ids"));
-        List<Long> responseIds = field(problems, failed, "response_token_ids", () -> ids(root, "response_token_ids"));
-        Map<String, String> metadata = field(problems, failed, "metadata", () -> metadata(root.get("metadata")));
-        List<SpanRequest> segments = field(problems, failed, "segments", () -> segments(root.get("segments")));
+        String eventId = problems.read("event_id", () -> requiredText(root, "event_id"));
+        Long timestamp = problems.read("timestamp", () -> timestamp(root.get("timestamp")));
+        String model = problems.read("model", () -> requiredText(root, "model"));
+        String prompt = problems.read("prompt", () -> optionalText(root, "prompt"));
+        List<ChatTurn> messages = problems.read("messages", () -> messages(root.get("messages")));
+        String response = problems.read("response", () -> requiredText(root, "response"));
+        List<Long> promptIds = problems.read("prompt_token_ids", () -> ids(root, "prompt_token_ids"));
+        List<Long> responseIds = problems.read("response_token_ids", () -> ids(root, "response_token_ids"));
+        Map<String, String> metadata = problems.read("metadata", () -> metadata(root.get("metadata")));
+        List<SpanRequest> segments = problems.read("segments", () -> segments(root.get("segments")));
         return new Decoded(new InputEvent(eventId, timestamp == null ? 0 : timestamp, model, prompt, messages, response, promptIds, responseIds,
-                metadata, segments), Set.copyOf(failed), problems);
-    }
-
-    /** One field read into {@code problems}; a field whose reading failed is added to {@code failed}. */
-    private static <T> T field(FieldProblems problems, Set<String> failed, String name, java.util.function.Supplier<T> reading) {
-        int before = problems.count();
-        T value = problems.read(reading);
-        if (problems.count() > before) {
-            failed.add(name);
-        }
-        return value;
+                metadata, segments), problems);
     }
 
     private static List<SpanRequest> spans(List<NamedSpan> segments) {
