@@ -308,18 +308,13 @@ final class TopicTrends implements TrendSource {
         return row;
     }
 
-    /** A rule's threshold as the rule gives it: 0 and 0.1, not 0.0 and 0.1000. */
-    private static String threshold(double value) {
-        return value == Math.rint(value) && Math.abs(value) < 1e15 ? Long.toString((long) value) : Double.toString(value);
-    }
-
     /** The record as published (AvroJson), and what the page shows: a severity, a sentence, the model when the group names it. */
     private static ObjectNode alert(AuditAlert alert) {
         ObjectNode row = AvroJson.of(alert);
         row.put("severity", "alert");
         // Counts as whole numbers and thresholds as written: the page read "dlq.count = 4.000 > 0.0" (helper-78).
         row.put("message", String.format(Locale.ROOT, "%s = %s %s %s in %s (%d events; rule %s: %s)", alert.getMetric(), StatsText.number(alert.getValue()),
-                alert.getOperator(), threshold(alert.getThreshold()), alert.getGroupKey(), alert.getEvents(), alert.getRule(), alert.getCondition()));
+                alert.getOperator(), StatsText.threshold(alert.getThreshold()), alert.getGroupKey(), alert.getEvents(), alert.getRule(), alert.getCondition()));
         MODEL_FIELDS.stream().map(field -> alert.getGroup().get(field)).filter(java.util.Objects::nonNull).findFirst()
                 .ifPresent(model -> row.put("model_id", model));
         return row;

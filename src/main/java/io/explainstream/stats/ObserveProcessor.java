@@ -193,8 +193,8 @@ final class ObserveProcessor implements Processor<byte[], byte[], String, byte[]
         String key = record.key() == null ? "(no key)" : new String(record.key(), StandardCharsets.UTF_8);
         GroupFields original = original(record.value());
         long eventTime = eventTime(original, record);
-        // The event id as diff reads it: a JSON original broken after its event_id (no group fields) still names it.
-        String eventId = Objects.requireNonNullElse(original != null ? original.eventId() : GroupFields.eventId(record.value()), key);
+        // The event id as diff reads it (GroupFields reads an original broken after its event_id as far as it goes), else the key.
+        String eventId = Objects.requireNonNullElse(original != null ? original.eventId() : null, key);
         GroupKey group = original == null ? settings.groupBy().unknown() : settings.groupBy().ofOriginal(eventId, original);
         Observation observation = Observation.deadLetter(eventId, eventTime, DeadLetter.header(record.headers(), DeadLetters.STAGE),
                 DeadLetter.header(record.headers(), DeadLetters.REASON));

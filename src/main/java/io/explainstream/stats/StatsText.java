@@ -98,6 +98,15 @@ public final class StatsText {
 
     /** A metric's value or threshold as a person reads it: a count as a whole number (4, not 4.000), else four significant digits. */
     public static String number(double value) {
-        return value == Math.rint(value) && Math.abs(value) < 1e15 ? Long.toString((long) value) : String.format(Locale.ROOT, "%.4g", value);
+        return whole(value) ? Long.toString((long) value) : String.format(Locale.ROOT, "%.4g", value);
+    }
+
+    /** A rule's threshold as the rule gives it: 0 and 0.1, not 0.0 and 0.1000. */
+    public static String threshold(double value) {
+        return whole(value) ? Long.toString((long) value) : Double.toString(value);
+    }
+
+    private static boolean whole(double value) {
+        return value == Math.rint(value) && Math.abs(value) < 1e15;
     }
 }
